@@ -1,0 +1,566 @@
+/*
+ * config.c - the gigavault.conf schema, defaults and validation.
+ *
+ * libconfuse parses the file and reports syntax errors, unknown options
+ * and values of the wrong type with file and line.  Our validate
+ * callbacks check each value as it is parsed (so errors carry its line)
+ * and remember that line for the checks that involve several options
+ * (ports shared by two services), which run after the parse.
+ */
+#include "config.h"
+#include "autoconf.h"
+
+#include <arpa/inet.h>
+#include <confuse.h>
+#include <errno.h>
+#include <pwd.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "log.h"
+
+/* Where the current parse writes its first error. */
+static struct {
+	const char	*file;
+	char		*buf;
+	size_t		 len;
+	int		 failed;
+} perr;
+
+static void
+set_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static void
+set_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	if (perr.failed)
+		return;		/* keep the first error: it is the cause */
+	perr.failed = 1;
+	va_start(ap, fmt);
+	vsnprintf(perr.buf, perr.len, fmt, ap);
+	va_end(ap);
+}
+
+/* libconfuse's own errors: syntax, unknown option, wrong type. */
+static void
+confuse_error(cfg_t *cfg, const char *fmt, va_list ap)
+{
+	char msg[512];
+
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	if (cfg != NULL && cfg->line > 0)
+		set_error("%s:%d: %s", perr.file, cfg->line, msg);
+	else
+		set_error("%s: %s", perr.file, msg);
+}
+
+/* Integer options with a range.  line: where the file set it (0: default). */
+static struct int_rule {
+	const char	*sec;
+	const char	*name;
+	long		 min, max;
+	int		 line;
+} int_rules[] = {
+	{ "Server", "Workers",		1, 1024, 0 },
+	{ "Server", "HandshakeTimeout",	1, 3600, 0 },
+	{ "Server", "IdleTimeout",	1, 86400, 0 },
+	{ "Server", "MaxFrame",		1024, 64L * 1024 * 1024, 0 },
+	{ "Server", "DrainTimeout",	0, 3600, 0 },
+	{ "Ports", "BackupServer",	1, 65535, 0 },
+	{ "Ports", "SSLServer",		1, 65535, 0 },
+	{ "Ports", "UI",		1, 65535, 0 },
+	{ "Ports", "UDPScan",		1, 65535, 0 },
+	{ "Ports", "MAPI32Bit",		1, 65535, 0 },
+	{ "Ports", "WebConsole",	1, 65535, 0 },
+	{ "Ports", "WebConsoleSSL",	1, 65535, 0 },
+	{ "Ports", "Multicast",		1, 65535, 0 },
+	{ "SSL", "Enabled",		0, 1, 0 },
+};
+
+static struct int_rule *
+int_rule(const char *sec, const char *name)
+{
+	for (size_t i = 0; i < sizeof(int_rules) / sizeof(int_rules[0]); i++)
+		if (strcmp(int_rules[i].sec, sec) == 0 &&
+		    strcmp(int_rules[i].name, name) == 0)
+			return &int_rules[i];
+	return NULL;
+}
+
+static int
+validate_int(cfg_t *sec, cfg_opt_t *opt)
+{
+	struct int_rule *r = int_rule(sec->name, opt->name);
+
+	if (r == NULL)
+		return 0;
+	r->line = sec->line;
+	for (unsigned int i = 0; i < cfg_opt_size(opt); i++) {
+		long v = cfg_opt_getnint(opt, i);
+
+		if (v < r->min || v > r->max) {
+			set_error("%s:%d: %s.%s = %ld is out of range %ld..%ld",
+			    perr.file, sec->line, sec->name, opt->name, v,
+			    r->min, r->max);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static int
+validate_listen(cfg_t *sec, cfg_opt_t *opt)
+{
+	unsigned char buf[sizeof(struct in6_addr)];
+
+	if (cfg_opt_size(opt) == 0 || cfg_opt_size(opt) > GV_MAX_LISTEN) {
+		set_error("%s:%d: Server.Listen needs 1 to %d addresses",
+		    perr.file, sec->line, GV_MAX_LISTEN);
+		return -1;
+	}
+	for (unsigned int i = 0; i < cfg_opt_size(opt); i++) {
+		const char *a = cfg_opt_getnstr(opt, i);
+
+		if (strcmp(a, "*") == 0 || inet_pton(AF_INET, a, buf) == 1 ||
+		    inet_pton(AF_INET6, a, buf) == 1)
+			continue;
+		set_error("%s:%d: Server.Listen: \"%s\" is not \"*\" nor a "
+		    "numeric IPv4 or IPv6 address", perr.file, sec->line, a);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+validate_abspath(cfg_t *sec, cfg_opt_t *opt)
+{
+	const char *p = cfg_opt_getnstr(opt, 0);
+
+	if (p == NULL || p[0] != '/') {
+		set_error("%s:%d: %s.%s must be an absolute path, not \"%s\"",
+		    perr.file, sec->line, sec->name, opt->name,
+		    p ? p : "");
+		return -1;
+	}
+	return 0;
+}
+
+static int
+validate_log_level(cfg_t *sec, cfg_opt_t *opt)
+{
+	const char *v = cfg_opt_getnstr(opt, 0);
+
+	if (log_level_parse(v) == -1) {
+		set_error("%s:%d: Log.Level \"%s\" is not one of error, "
+		    "warning, info, debug", perr.file, sec->line, v);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+validate_facility(cfg_t *sec, cfg_opt_t *opt)
+{
+	const char *v = cfg_opt_getnstr(opt, 0);
+
+	if (log_facility_parse(v) == -1) {
+		set_error("%s:%d: Log.Facility \"%s\" is not daemon nor "
+		    "local0..local7", perr.file, sec->line, v);
+		return -1;
+	}
+	return 0;
+}
+
+static int	user_line, cert_line, key_line;
+
+static int
+note_line(cfg_t *sec, cfg_opt_t *opt)
+{
+	if (strcmp(opt->name, "User") == 0)
+		user_line = sec->line;
+	else if (strcmp(opt->name, "Certificate") == 0)
+		cert_line = sec->line;
+	else if (strcmp(opt->name, "Key") == 0)
+		key_line = sec->line;
+	return 0;
+}
+
+/* Services that may not share a port with one another. */
+struct port_use {
+	const char	*key;
+	int		 port;
+	int		 line;
+};
+
+static int
+check_port_clash(const char *file, const struct port_use *u, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		for (size_t j = 0; j < i; j++) {
+			if (u[i].port != u[j].port)
+				continue;
+			/* Report at the line that the file set. */
+			const struct port_use *a = u[i].line ? &u[i] : &u[j];
+			const struct port_use *b = a == &u[i] ? &u[j] : &u[i];
+			set_error("%s:%d: %s = %d is also used by %s", file,
+			    a->line, a->key, a->port, b->key);
+			return -1;
+		}
+	return 0;
+}
+
+static int
+check_readable(const char *file, int line, const char *key, const char *path)
+{
+	if (access(path, R_OK) == 0)
+		return 0;
+	set_error("%s:%d: %s: cannot read \"%s\": %s", file, line, key, path,
+	    strerror(errno));
+	return -1;
+}
+
+/*
+ * libconfuse 3.3 (Debian 12) counts each comment line more than once, so
+ * its line numbers drift after the first comment.  We blank out comments
+ * (#, //, and C-style, keeping their newlines) before it sees the text,
+ * which leaves every line where it was.  Quoted strings are kept as is.
+ */
+static void
+blank_comments(char *p)
+{
+	char quote = 0;
+
+	for (; *p != '\0'; p++) {
+		if (quote) {
+			if (*p == '\\' && p[1] != '\0')
+				p++;
+			else if (*p == quote)
+				quote = 0;
+		} else if (*p == '"' || *p == '\'') {
+			quote = *p;
+		} else if (*p == '#' || (*p == '/' && p[1] == '/')) {
+			for (; *p != '\0' && *p != '\n'; p++)
+				*p = ' ';
+			if (*p == '\0')
+				return;
+		} else if (*p == '/' && p[1] == '*') {
+			*p++ = ' ';
+			*p = ' ';
+			for (p++; *p != '\0' && !(*p == '*' && p[1] == '/'); p++)
+				if (*p != '\n')
+					*p = ' ';
+			if (*p == '\0')
+				return;
+			*p++ = ' ';
+			*p = ' ';
+		}
+	}
+}
+
+/* The whole file as a NUL-terminated string, or NULL with errno set. */
+static char *
+read_file(const char *file)
+{
+	FILE *f = fopen(file, "re");
+	char *buf = NULL;
+	size_t len = 0, cap = 0, n;
+
+	if (f == NULL)
+		return NULL;
+	do {
+		if (cap - len < 4096) {
+			char *nb;
+
+			if (cap > (16u << 20) || (nb = realloc(buf, cap + 65536)) == NULL) {
+				free(buf);
+				fclose(f);
+				errno = EFBIG;
+				return NULL;
+			}
+			buf = nb;
+			cap += 65536;
+		}
+		n = fread(buf + len, 1, cap - len - 1, f);
+		len += n;
+	} while (n > 0);
+	if (ferror(f)) {
+		free(buf);
+		fclose(f);
+		errno = EIO;
+		return NULL;
+	}
+	fclose(f);
+	buf[len] = '\0';
+	if (memchr(buf, '\0', len) != NULL) {
+		free(buf);
+		errno = EINVAL;
+		return NULL;
+	}
+	return buf;
+}
+
+static char *
+xstrdup(const char *s)
+{
+	char *d = strdup(s ? s : "");
+
+	if (d == NULL)
+		fatal("%s", __func__);
+	return d;
+}
+
+static struct gv_config *
+config_from_cfg(cfg_t *cfg, const char *file)
+{
+	struct gv_config *c = calloc(1, sizeof(*c));
+	cfg_t *srv = cfg_getsec(cfg, "Server");
+	cfg_t *ports = cfg_getsec(cfg, "Ports");
+	cfg_t *ssl = cfg_getsec(cfg, "SSL");
+	cfg_t *lg = cfg_getsec(cfg, "Log");
+
+	if (c == NULL)
+		fatal("%s", __func__);
+	c->file = xstrdup(file);
+	c->workers = (int)cfg_getint(srv, "Workers");
+	c->nlisten = cfg_size(srv, "Listen");
+	for (size_t i = 0; i < c->nlisten; i++)
+		c->listen[i] = xstrdup(cfg_getnstr(srv, "Listen", (unsigned)i));
+	c->datadir = xstrdup(cfg_getstr(srv, "DataDir"));
+	c->user = xstrdup(cfg_getstr(srv, "User"));
+	c->pidfile = xstrdup(cfg_getstr(srv, "PidFile"));
+	c->handshake_timeout = (int)cfg_getint(srv, "HandshakeTimeout");
+	c->idle_timeout = (int)cfg_getint(srv, "IdleTimeout");
+	c->max_frame = (uint32_t)cfg_getint(srv, "MaxFrame");
+	c->drain_timeout = (int)cfg_getint(srv, "DrainTimeout");
+
+	c->port.backup = (int)cfg_getint(ports, "BackupServer");
+	c->port.ssl = (int)cfg_getint(ports, "SSLServer");
+	c->port.ui = (int)cfg_getint(ports, "UI");
+	c->port.udpscan = (int)cfg_getint(ports, "UDPScan");
+	c->port.mapi = (int)cfg_getint(ports, "MAPI32Bit");
+	c->port.webconsole = (int)cfg_getint(ports, "WebConsole");
+	c->port.webconsole_ssl = (int)cfg_getint(ports, "WebConsoleSSL");
+	c->nmulticast = cfg_size(ports, "Multicast");
+	for (size_t i = 0; i < 2 && i < c->nmulticast; i++)
+		c->port.multicast[i] = (int)cfg_getnint(ports, "Multicast",
+		    (unsigned)i);
+
+	c->ssl_enabled = (int)cfg_getint(ssl, "Enabled");
+	c->ssl_cert = xstrdup(cfg_getstr(ssl, "Certificate"));
+	c->ssl_key = xstrdup(cfg_getstr(ssl, "Key"));
+
+	c->log_level = log_level_parse(cfg_getstr(lg, "Level"));
+	c->log_file = xstrdup(cfg_getstr(lg, "File"));
+	c->log_facility = log_facility_parse(cfg_getstr(lg, "Facility"));
+	return c;
+}
+
+static int
+line_of(const char *sec, const char *name)
+{
+	struct int_rule *r = int_rule(sec, name);
+
+	return r ? r->line : 0;
+}
+
+/* Checks that involve several options or the system. */
+static int
+config_check(const struct gv_config *c)
+{
+	const struct port_use tcp[] = {
+		{ "Ports.BackupServer", c->port.backup, line_of("Ports", "BackupServer") },
+		{ "Ports.SSLServer", c->port.ssl, line_of("Ports", "SSLServer") },
+		{ "Ports.UI", c->port.ui, line_of("Ports", "UI") },
+		{ "Ports.MAPI32Bit", c->port.mapi, line_of("Ports", "MAPI32Bit") },
+		{ "Ports.WebConsole", c->port.webconsole, line_of("Ports", "WebConsole") },
+		{ "Ports.WebConsoleSSL", c->port.webconsole_ssl, line_of("Ports", "WebConsoleSSL") },
+	};
+	const struct port_use udp[] = {
+		{ "Ports.UDPScan", c->port.udpscan, line_of("Ports", "UDPScan") },
+		{ "Ports.Multicast[0]", c->port.multicast[0], line_of("Ports", "Multicast") },
+		{ "Ports.Multicast[1]", c->port.multicast[1], line_of("Ports", "Multicast") },
+	};
+
+	if (c->nmulticast != 2) {
+		set_error("%s:%d: Ports.Multicast needs exactly two ports, got "
+		    "%zu", c->file, line_of("Ports", "Multicast"), c->nmulticast);
+		return -1;
+	}
+	if (check_port_clash(c->file, tcp, sizeof(tcp) / sizeof(tcp[0])) ||
+	    check_port_clash(c->file, udp, sizeof(udp) / sizeof(udp[0])))
+		return -1;
+
+	if (geteuid() == 0 && c->user[0] != '\0' && getpwnam(c->user) == NULL) {
+		set_error("%s:%d: Server.User: no such user \"%s\" (create it, "
+		    "e.g. useradd --system %s, or set User = \"\")", c->file,
+		    user_line, c->user, c->user);
+		return -1;
+	}
+
+	if (c->ssl_enabled) {
+		if (check_readable(c->file, cert_line, "SSL.Certificate",
+		    c->ssl_cert) ||
+		    check_readable(c->file, key_line, "SSL.Key", c->ssl_key))
+			return -1;
+		set_error("%s:%d: SSL.Enabled = 1: TLS sessions are not "
+		    "available in this version of gigavaultd; set Enabled = 0",
+		    c->file, line_of("SSL", "Enabled"));
+		return -1;
+	}
+	return 0;
+}
+
+struct gv_config *
+config_load(const char *file, char *err, size_t errlen)
+{
+	cfg_opt_t server_opts[] = {
+		CFG_INT("Workers", 8, CFGF_NONE),
+		CFG_STR_LIST("Listen", "{\"*\"}", CFGF_NONE),
+		CFG_STR("DataDir", "/var/lib/gigavault", CFGF_NONE),
+		CFG_STR("User", "gigavault", CFGF_NONE),
+		CFG_STR("PidFile", "/run/gigavaultd.pid", CFGF_NONE),
+		CFG_INT("HandshakeTimeout", 10, CFGF_NONE),
+		CFG_INT("IdleTimeout", 300, CFGF_NONE),
+		CFG_INT("MaxFrame", 4194304, CFGF_NONE),
+		CFG_INT("DrainTimeout", 30, CFGF_NONE),
+		CFG_END()
+	};
+	cfg_opt_t ports_opts[] = {
+		CFG_INT("BackupServer", 32004, CFGF_NONE),
+		CFG_INT("SSLServer", 32007, CFGF_NONE),
+		CFG_INT("UI", 32005, CFGF_NONE),
+		CFG_INT("UDPScan", 32006, CFGF_NONE),
+		CFG_INT("MAPI32Bit", 32008, CFGF_NONE),
+		CFG_INT("WebConsole", 6060, CFGF_NONE),
+		CFG_INT("WebConsoleSSL", 6061, CFGF_NONE),
+		CFG_INT_LIST("Multicast", "{6363, 6364}", CFGF_NONE),
+		CFG_END()
+	};
+	cfg_opt_t ssl_opts[] = {
+		CFG_INT("Enabled", 0, CFGF_NONE),
+		CFG_STR("Certificate", "/etc/gigavault/server.crt", CFGF_NONE),
+		CFG_STR("Key", "/etc/gigavault/server.key", CFGF_NONE),
+		CFG_END()
+	};
+	cfg_opt_t log_opts[] = {
+		CFG_STR("Level", "info", CFGF_NONE),
+		CFG_STR("File", "", CFGF_NONE),
+		CFG_STR("Facility", "daemon", CFGF_NONE),
+		CFG_END()
+	};
+	cfg_opt_t opts[] = {
+		CFG_SEC("Server", server_opts, CFGF_NONE),
+		CFG_SEC("Ports", ports_opts, CFGF_NONE),
+		CFG_SEC("SSL", ssl_opts, CFGF_NONE),
+		CFG_SEC("Log", log_opts, CFGF_NONE),
+		CFG_END()
+	};
+	static const struct { const char *path; cfg_validate_callback_t fn; }
+	    checks[] = {
+		{ "Server|Listen", validate_listen },
+		{ "Server|DataDir", validate_abspath },
+		{ "Server|PidFile", validate_abspath },
+		{ "Server|User", note_line },
+		{ "SSL|Certificate", note_line },
+		{ "SSL|Key", note_line },
+		{ "Log|Level", validate_log_level },
+		{ "Log|Facility", validate_facility },
+	};
+	struct gv_config *c = NULL;
+	char path[64], *text;
+	cfg_t *cfg;
+	int rc;
+
+	perr.file = file;
+	perr.buf = err;
+	perr.len = errlen;
+	perr.failed = 0;
+	err[0] = '\0';
+	user_line = cert_line = key_line = 0;
+	for (size_t i = 0; i < sizeof(int_rules) / sizeof(int_rules[0]); i++)
+		int_rules[i].line = 0;
+
+	if ((cfg = cfg_init(opts, CFGF_NONE)) == NULL)
+		fatal("%s: cfg_init", __func__);
+	cfg_set_error_function(cfg, confuse_error);
+	for (size_t i = 0; i < sizeof(int_rules) / sizeof(int_rules[0]); i++) {
+		snprintf(path, sizeof(path), "%s|%s", int_rules[i].sec,
+		    int_rules[i].name);
+		cfg_set_validate_func(cfg, path, validate_int);
+	}
+	for (size_t i = 0; i < sizeof(checks) / sizeof(checks[0]); i++)
+		cfg_set_validate_func(cfg, checks[i].path, checks[i].fn);
+
+	if ((text = read_file(file)) == NULL) {
+		set_error("%s: cannot read: %s", file, strerror(errno));
+		cfg_free(cfg);
+		return NULL;
+	}
+	blank_comments(text);
+	rc = cfg_parse_buf(cfg, text);
+	free(text);
+	if (rc != CFG_SUCCESS)
+		set_error("%s: parse error", file);	/* already set, normally */
+	else {
+		c = config_from_cfg(cfg, file);
+		if (config_check(c) == -1) {
+			config_free(c);
+			c = NULL;
+		}
+	}
+	cfg_free(cfg);
+	return c;
+}
+
+void
+config_free(struct gv_config *c)
+{
+	if (c == NULL)
+		return;
+	free(c->file);
+	for (size_t i = 0; i < c->nlisten; i++)
+		free(c->listen[i]);
+	free(c->datadir);
+	free(c->user);
+	free(c->pidfile);
+	free(c->ssl_cert);
+	free(c->ssl_key);
+	free(c->log_file);
+	free(c);
+}
+
+static int
+str_differs(const char *a, const char *b)
+{
+	return strcmp(a, b) != 0;
+}
+
+int
+config_differs_beyond_workers(const struct gv_config *a,
+    const struct gv_config *b)
+{
+	if (a->nlisten != b->nlisten)
+		return 1;
+	for (size_t i = 0; i < a->nlisten; i++)
+		if (str_differs(a->listen[i], b->listen[i]))
+			return 1;
+	return str_differs(a->datadir, b->datadir) ||
+	    str_differs(a->user, b->user) ||
+	    str_differs(a->pidfile, b->pidfile) ||
+	    a->handshake_timeout != b->handshake_timeout ||
+	    a->idle_timeout != b->idle_timeout ||
+	    a->max_frame != b->max_frame ||
+	    a->drain_timeout != b->drain_timeout ||
+	    memcmp(&a->port, &b->port, sizeof(a->port)) != 0 ||
+	    a->ssl_enabled != b->ssl_enabled ||
+	    str_differs(a->ssl_cert, b->ssl_cert) ||
+	    str_differs(a->ssl_key, b->ssl_key) ||
+	    a->log_level != b->log_level ||
+	    str_differs(a->log_file, b->log_file) ||
+	    a->log_facility != b->log_facility;
+}

@@ -1,0 +1,69 @@
+/*
+ * config.h - gigavault.conf: the schema, its defaults and its validation.
+ *
+ * config_load() parses a file with libconfuse and checks every value;
+ * the result is a plain struct that owns all its strings and needs no
+ * libconfuse afterwards.  The supervisor loads it at start and on SIGHUP;
+ * children get a copy through fork().
+ */
+#ifndef GV_CONFIG_H
+#define GV_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define GV_MAX_LISTEN	16		/* addresses in Server.Listen */
+
+struct gv_config {
+	char		*file;		/* path it was read from */
+
+	int		 workers;
+	char		*listen[GV_MAX_LISTEN];
+	size_t		 nlisten;
+	char		*datadir;
+	char		*user;		/* "" = do not switch user */
+	char		*pidfile;
+	int		 handshake_timeout;	/* seconds */
+	int		 idle_timeout;		/* seconds */
+	uint32_t	 max_frame;		/* bytes of payload */
+	int		 drain_timeout;		/* seconds */
+
+	struct {
+		int	 backup;	/* Ports.BackupServer */
+		int	 ssl;		/* Ports.SSLServer */
+		int	 ui;		/* Ports.UI */
+		int	 udpscan;	/* Ports.UDPScan */
+		int	 mapi;		/* Ports.MAPI32Bit */
+		int	 webconsole;	/* Ports.WebConsole */
+		int	 webconsole_ssl; /* Ports.WebConsoleSSL */
+		int	 multicast[2];	/* Ports.Multicast */
+	} port;
+	size_t		 nmulticast;	/* values given; must be 2 */
+
+	int		 ssl_enabled;
+	char		*ssl_cert;
+	char		*ssl_key;
+
+	int		 log_level;	/* enum log_level */
+	char		*log_file;	/* "" = syslog or stderr */
+	int		 log_facility;	/* syslog facility */
+};
+
+/*
+ * Read and validate FILE.
+ * On success returns a new config (free with config_free()).
+ * On failure returns NULL and writes one message to err (at most errlen
+ * bytes, NUL-terminated), of the form "FILE:LINE: Section.Option ...".
+ */
+struct gv_config *config_load(const char *file, char *err, size_t errlen);
+
+void	config_free(struct gv_config *);
+
+/*
+ * Nonzero when a and b differ in anything but Server.Workers: such a
+ * change needs a new generation of children after a reload.
+ */
+int	config_differs_beyond_workers(const struct gv_config *a,
+	    const struct gv_config *b);
+
+#endif

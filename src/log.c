@@ -1,0 +1,186 @@
+/*
+ * log.c - where gigavaultd's messages go.  See log.h.
+ */
+#include "autoconf.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "log.h"
+
+static struct {
+	char		*file;		/* NULL: syslog or stderr */
+	int		 fd;		/* open log file, or -1 */
+	int		 foreground;
+	int		 syslog_open;
+	enum log_level	 level;
+	char		 procname[32];
+} lg = { NULL, -1, 1, 0, LOG_LVL_INFO, "gigavaultd" };
+
+static const char *const level_names[] = { "error", "warning", "info", "debug" };
+
+int
+log_level_parse(const char *s)
+{
+	for (size_t i = 0; i < sizeof(level_names) / sizeof(level_names[0]); i++)
+		if (strcmp(s, level_names[i]) == 0)
+			return (int)i;
+	return -1;
+}
+
+int
+log_facility_parse(const char *s)
+{
+	static const struct { const char *name; int fac; } tab[] = {
+		{ "daemon", LOG_DAEMON }, { "local0", LOG_LOCAL0 },
+		{ "local1", LOG_LOCAL1 }, { "local2", LOG_LOCAL2 },
+		{ "local3", LOG_LOCAL3 }, { "local4", LOG_LOCAL4 },
+		{ "local5", LOG_LOCAL5 }, { "local6", LOG_LOCAL6 },
+		{ "local7", LOG_LOCAL7 },
+	};
+	for (size_t i = 0; i < sizeof(tab) / sizeof(tab[0]); i++)
+		if (strcmp(s, tab[i].name) == 0)
+			return tab[i].fac;
+	return -1;
+}
+
+static int
+open_file(void)
+{
+	int fd = open(lg.file, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+
+	if (fd == -1)
+		return -1;
+	if (lg.fd != -1)
+		close(lg.fd);
+	lg.fd = fd;
+	return 0;
+}
+
+int
+log_init(const char *file, int foreground, int facility, enum log_level level)
+{
+	free(lg.file);
+	lg.file = NULL;
+	if (lg.fd != -1) {
+		close(lg.fd);
+		lg.fd = -1;
+	}
+	if (lg.syslog_open) {
+		closelog();
+		lg.syslog_open = 0;
+	}
+	lg.foreground = foreground;
+	lg.level = level;
+	if (file != NULL && *file != '\0') {
+		if ((lg.file = strdup(file)) == NULL)
+			return -1;
+		return open_file();
+	}
+	if (!foreground) {
+		openlog("gigavaultd", LOG_PID | LOG_NDELAY, facility);
+		lg.syslog_open = 1;
+	}
+	return 0;
+}
+
+int
+log_reopen(void)
+{
+	if (lg.file == NULL)
+		return 0;
+	return open_file();
+}
+
+void
+log_procname(const char *name)
+{
+	snprintf(lg.procname, sizeof(lg.procname), "%s", name);
+}
+
+void
+log_set_level(enum log_level level)
+{
+	lg.level = level;
+}
+
+static void
+vlog(enum log_level level, const char *fmt, va_list ap, int with_errno)
+{
+	static const int prio[] = { LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG };
+	int saved = errno;
+	char msg[2048], line[2300], stamp[32];
+	struct timespec ts;
+	struct tm tm;
+	int n;
+
+	if (level > lg.level)
+		return;
+	n = vsnprintf(msg, sizeof(msg), fmt, ap);
+	if (n < 0)
+		return;
+	if (with_errno && (size_t)n < sizeof(msg))
+		snprintf(msg + n, sizeof(msg) - (size_t)n, ": %s",
+		    strerror(saved));
+
+	if (lg.syslog_open && lg.fd == -1) {
+		syslog(prio[level], "%s: %s", lg.procname, msg);
+		errno = saved;
+		return;
+	}
+	clock_gettime(CLOCK_REALTIME, &ts);
+	localtime_r(&ts.tv_sec, &tm);
+	strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%S", &tm);
+	n = snprintf(line, sizeof(line), "%s.%03ld %s[%ld] %s: %s\n", stamp,
+	    ts.tv_nsec / 1000000, lg.procname, (long)getpid(),
+	    level_names[level], msg);
+	if (n > 0) {
+		size_t len = (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1;
+		ssize_t w = write(lg.fd != -1 ? lg.fd : STDERR_FILENO, line, len);
+		(void)w;	/* nowhere left to report a failed log write */
+	}
+	errno = saved;
+}
+
+#define LOG_FN(name, level, with_errno)			\
+void							\
+name(const char *fmt, ...)				\
+{							\
+	va_list ap;					\
+	va_start(ap, fmt);				\
+	vlog(level, fmt, ap, with_errno);		\
+	va_end(ap);					\
+}
+
+LOG_FN(log_warn, LOG_LVL_WARNING, 1)
+LOG_FN(log_warnx, LOG_LVL_WARNING, 0)
+LOG_FN(log_info, LOG_LVL_INFO, 0)
+LOG_FN(log_debug, LOG_LVL_DEBUG, 0)
+
+void
+fatal(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vlog(LOG_LVL_ERROR, fmt, ap, 1);
+	va_end(ap);
+	exit(1);
+}
+
+void
+fatalx(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vlog(LOG_LVL_ERROR, fmt, ap, 0);
+	va_end(ap);
+	exit(1);
+}
