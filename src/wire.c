@@ -1,0 +1,285 @@
+/*
+ * wire.c - session frames: encode and decode with bounds checks.
+ * See wire.h and doc/protocol.md.
+ */
+#include "autoconf.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "wire.h"
+
+void
+wire_hdr_decode(const uint8_t b[WIRE_HDR_LEN], struct wire_hdr *h)
+{
+	h->len = (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 |
+	    (uint32_t)b[2] << 8 | b[3];
+	h->type = (uint16_t)(b[4] << 8 | b[5]);
+	h->flags = (uint16_t)(b[6] << 8 | b[7]);
+}
+
+int
+wire_hdr_check(const struct wire_hdr *h, uint32_t max_payload, char *why,
+    size_t whylen)
+{
+	if (h->flags != 0) {
+		snprintf(why, whylen, "malformed frame: flags 0x%04x",
+		    h->flags);
+		return WIRE_ERR_MALFORMED;
+	}
+	if (h->len > max_payload) {
+		snprintf(why, whylen, "frame too large (%u > %u bytes)",
+		    h->len, max_payload);
+		return WIRE_ERR_TOO_LARGE;
+	}
+	return 0;
+}
+
+const char *
+wire_type_name(uint16_t type)
+{
+	switch (type) {
+	case WIRE_CLIENT_HELLO:	return "CLIENT_HELLO";
+	case WIRE_SERVER_HELLO:	return "SERVER_HELLO";
+	case WIRE_PING:		return "PING";
+	case WIRE_PONG:		return "PONG";
+	case WIRE_BYE:		return "BYE";
+	case WIRE_ERROR:	return "ERROR";
+	}
+	return NULL;
+}
+
+void
+wire_rd_init(struct wire_rd *r, const void *p, size_t len)
+{
+	r->p = p;
+	r->left = len;
+}
+
+int
+wire_get_bytes(struct wire_rd *r, void *dst, size_t n)
+{
+	if (n > r->left)
+		return -1;
+	memcpy(dst, r->p, n);
+	r->p += n;
+	r->left -= n;
+	return 0;
+}
+
+int
+wire_get_u16(struct wire_rd *r, uint16_t *v)
+{
+	uint8_t b[2];
+
+	if (wire_get_bytes(r, b, 2) == -1)
+		return -1;
+	*v = (uint16_t)(b[0] << 8 | b[1]);
+	return 0;
+}
+
+int
+wire_get_u32(struct wire_rd *r, uint32_t *v)
+{
+	uint8_t b[4];
+
+	if (wire_get_bytes(r, b, 4) == -1)
+		return -1;
+	*v = (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 |
+	    (uint32_t)b[2] << 8 | b[3];
+	return 0;
+}
+
+int
+wire_get_str(struct wire_rd *r, char *dst, size_t dstlen, size_t maxlen)
+{
+	uint16_t n;
+
+	if (maxlen >= dstlen || wire_get_u16(r, &n) == -1 || n > maxlen ||
+	    wire_get_bytes(r, dst, n) == -1)
+		return -1;
+	dst[n] = '\0';
+	if (memchr(dst, '\0', n) != NULL)
+		return -1;
+	return 0;
+}
+
+void
+wire_wr_init(struct wire_wr *w, void *buf, size_t cap)
+{
+	w->buf = buf;
+	w->cap = cap;
+	w->len = 0;
+	w->frame = 0;
+	w->overflow = 0;
+}
+
+void
+wire_put_bytes(struct wire_wr *w, const void *p, size_t n)
+{
+	if (w->overflow || n > w->cap - w->len) {
+		w->overflow = 1;
+		return;
+	}
+	memcpy(w->buf + w->len, p, n);
+	w->len += n;
+}
+
+void
+wire_put_u16(struct wire_wr *w, uint16_t v)
+{
+	uint8_t b[2] = { (uint8_t)(v >> 8), (uint8_t)v };
+
+	wire_put_bytes(w, b, 2);
+}
+
+void
+wire_put_u32(struct wire_wr *w, uint32_t v)
+{
+	uint8_t b[4] = { (uint8_t)(v >> 24), (uint8_t)(v >> 16),
+	    (uint8_t)(v >> 8), (uint8_t)v };
+
+	wire_put_bytes(w, b, 4);
+}
+
+void
+wire_put_str(struct wire_wr *w, const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n > 0xffff) {
+		w->overflow = 1;
+		return;
+	}
+	wire_put_u16(w, (uint16_t)n);
+	wire_put_bytes(w, s, n);
+}
+
+void
+wire_frame_begin(struct wire_wr *w, uint16_t type)
+{
+	w->frame = w->len;
+	wire_put_u32(w, 0);		/* length, filled in at the end */
+	wire_put_u16(w, type);
+	wire_put_u16(w, 0);		/* flags */
+}
+
+void
+wire_frame_end(struct wire_wr *w)
+{
+	size_t n;
+
+	if (w->overflow)
+		return;
+	n = w->len - w->frame - WIRE_HDR_LEN;
+	w->buf[w->frame] = (uint8_t)(n >> 24);
+	w->buf[w->frame + 1] = (uint8_t)(n >> 16);
+	w->buf[w->frame + 2] = (uint8_t)(n >> 8);
+	w->buf[w->frame + 3] = (uint8_t)n;
+}
+
+static int
+get_magic(struct wire_rd *r, char *why, size_t whylen)
+{
+	char magic[WIRE_MAGIC_LEN];
+
+	if (wire_get_bytes(r, magic, sizeof(magic)) == -1) {
+		snprintf(why, whylen, "hello too short");
+		return -1;
+	}
+	if (memcmp(magic, WIRE_MAGIC, WIRE_MAGIC_LEN) != 0) {
+		snprintf(why, whylen, "bad magic in hello");
+		return -1;
+	}
+	return 0;
+}
+
+int
+wire_parse_client_hello(const void *payload, size_t len,
+    struct wire_client_hello *h, char *why, size_t whylen)
+{
+	struct wire_rd r;
+
+	wire_rd_init(&r, payload, len);
+	if (get_magic(&r, why, whylen) == -1)
+		return WIRE_ERR_MALFORMED;
+	if (wire_get_u16(&r, &h->version_min) == -1 ||
+	    wire_get_u16(&r, &h->version_max) == -1 ||
+	    wire_get_str(&r, h->software, sizeof(h->software),
+	    WIRE_SOFTWARE_MAX) == -1) {
+		snprintf(why, whylen, "CLIENT_HELLO truncated or software "
+		    "name invalid");
+		return WIRE_ERR_MALFORMED;
+	}
+	if (r.left != 0) {
+		snprintf(why, whylen, "%zu bytes after CLIENT_HELLO", r.left);
+		return WIRE_ERR_MALFORMED;
+	}
+	if (h->version_min > h->version_max) {
+		snprintf(why, whylen, "CLIENT_HELLO version range %u..%u is "
+		    "empty", h->version_min, h->version_max);
+		return WIRE_ERR_MALFORMED;
+	}
+	return 0;
+}
+
+int
+wire_parse_server_hello(const void *payload, size_t len,
+    struct wire_server_hello *h, char *why, size_t whylen)
+{
+	struct wire_rd r;
+
+	wire_rd_init(&r, payload, len);
+	if (get_magic(&r, why, whylen) == -1)
+		return WIRE_ERR_MALFORMED;
+	if (wire_get_u16(&r, &h->version) == -1 ||
+	    wire_get_bytes(&r, h->server_id, WIRE_ID_LEN) == -1 ||
+	    wire_get_str(&r, h->software, sizeof(h->software),
+	    WIRE_SOFTWARE_MAX) == -1 || r.left != 0) {
+		snprintf(why, whylen, "SERVER_HELLO malformed");
+		return WIRE_ERR_MALFORMED;
+	}
+	return 0;
+}
+
+uint16_t
+wire_pick_version(uint16_t min, uint16_t max)
+{
+	uint16_t hi = max < WIRE_VERSION_MAX ? max : WIRE_VERSION_MAX;
+	uint16_t lo = min > WIRE_VERSION_MIN ? min : WIRE_VERSION_MIN;
+
+	return lo <= hi ? hi : 0;
+}
+
+void
+wire_put_client_hello(struct wire_wr *w, uint16_t min, uint16_t max,
+    const char *software)
+{
+	wire_frame_begin(w, WIRE_CLIENT_HELLO);
+	wire_put_bytes(w, WIRE_MAGIC, WIRE_MAGIC_LEN);
+	wire_put_u16(w, min);
+	wire_put_u16(w, max);
+	wire_put_str(w, software);
+	wire_frame_end(w);
+}
+
+void
+wire_put_server_hello(struct wire_wr *w, uint16_t version,
+    const uint8_t id[WIRE_ID_LEN], const char *software)
+{
+	wire_frame_begin(w, WIRE_SERVER_HELLO);
+	wire_put_bytes(w, WIRE_MAGIC, WIRE_MAGIC_LEN);
+	wire_put_u16(w, version);
+	wire_put_bytes(w, id, WIRE_ID_LEN);
+	wire_put_str(w, software);
+	wire_frame_end(w);
+}
+
+void
+wire_put_error(struct wire_wr *w, enum wire_error code, const char *msg)
+{
+	wire_frame_begin(w, WIRE_ERROR);
+	wire_put_u16(w, (uint16_t)code);
+	wire_put_str(w, msg);
+	wire_frame_end(w);
+}

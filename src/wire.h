@@ -1,0 +1,130 @@
+/*
+ * wire.h - session frames on the backup ports: encode and decode with
+ * bounds checks.  No sockets here, no catalog: bytes in, values out.
+ * The byte layout is documented in doc/protocol.md.
+ *
+ * Readers (struct wire_rd) consume from a buffer they do not own; every
+ * get checks the remaining length first, so a short buffer yields an
+ * error, never a read past its end.  Writers (struct wire_wr) append to
+ * a caller's buffer and remember an overflow instead of writing past it.
+ */
+#ifndef GV_WIRE_H
+#define GV_WIRE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define WIRE_HDR_LEN		8
+#define WIRE_MAGIC		"GVLT"
+#define WIRE_MAGIC_LEN		4
+#define WIRE_ID_LEN		16	/* server id */
+#define WIRE_VERSION_MIN	1	/* protocol versions this code speaks */
+#define WIRE_VERSION_MAX	1
+#define WIRE_SOFTWARE_MAX	255	/* bytes of a hello's software string */
+#define WIRE_PING_MAX		64	/* bytes of a PING payload */
+
+enum wire_type {
+	WIRE_CLIENT_HELLO	= 0x0001,
+	WIRE_SERVER_HELLO	= 0x0002,
+	WIRE_PING		= 0x0003,
+	WIRE_PONG		= 0x0004,
+	WIRE_BYE		= 0x0005,
+	WIRE_ERROR		= 0x00ff,
+};
+
+/* Codes carried by ERROR frames. */
+enum wire_error {
+	WIRE_ERR_MALFORMED	= 1,
+	WIRE_ERR_TOO_LARGE	= 2,
+	WIRE_ERR_UNEXPECTED	= 3,	/* unknown or unexpected type */
+	WIRE_ERR_VERSION	= 4,
+	WIRE_ERR_TIMEOUT	= 5,
+	WIRE_ERR_SHUTDOWN	= 6,
+};
+
+struct wire_hdr {
+	uint32_t	len;		/* payload bytes */
+	uint16_t	type;
+	uint16_t	flags;
+};
+
+struct wire_rd {
+	const uint8_t	*p;
+	size_t		 left;
+};
+
+struct wire_wr {
+	uint8_t		*buf;
+	size_t		 cap;
+	size_t		 len;
+	size_t		 frame;		/* offset of the open frame's header */
+	int		 overflow;
+};
+
+struct wire_client_hello {
+	uint16_t	version_min;
+	uint16_t	version_max;
+	char		software[WIRE_SOFTWARE_MAX + 1];
+};
+
+struct wire_server_hello {
+	uint16_t	version;
+	uint8_t		server_id[WIRE_ID_LEN];
+	char		software[WIRE_SOFTWARE_MAX + 1];
+};
+
+/* Decode the 8 header bytes at b. */
+void	wire_hdr_decode(const uint8_t b[WIRE_HDR_LEN], struct wire_hdr *);
+/*
+ * Check a decoded header against max_payload.  Returns 0 when it may be
+ * read, else a wire_error code with the reason written to why.
+ */
+int	wire_hdr_check(const struct wire_hdr *, uint32_t max_payload,
+	    char *why, size_t whylen);
+/* Name of a frame type for logs, or NULL when the type is unknown. */
+const char *wire_type_name(uint16_t type);
+
+void	wire_rd_init(struct wire_rd *, const void *p, size_t len);
+/* Each returns 0, or -1 when fewer bytes are left than asked for. */
+int	wire_get_u16(struct wire_rd *, uint16_t *);
+int	wire_get_u32(struct wire_rd *, uint32_t *);
+int	wire_get_bytes(struct wire_rd *, void *dst, size_t n);
+/*
+ * A u16-length string copied to dst and NUL-terminated; -1 when it is
+ * truncated, longer than maxlen (< dstlen), or contains a NUL byte.
+ */
+int	wire_get_str(struct wire_rd *, char *dst, size_t dstlen,
+	    size_t maxlen);
+
+void	wire_wr_init(struct wire_wr *, void *buf, size_t cap);
+/* Open a frame of the given type; wire_frame_end() fills its length. */
+void	wire_frame_begin(struct wire_wr *, uint16_t type);
+void	wire_frame_end(struct wire_wr *);
+void	wire_put_u16(struct wire_wr *, uint16_t);
+void	wire_put_u32(struct wire_wr *, uint32_t);
+void	wire_put_bytes(struct wire_wr *, const void *, size_t);
+void	wire_put_str(struct wire_wr *, const char *);
+
+/*
+ * Parse a CLIENT_HELLO payload.  Returns 0, or WIRE_ERR_MALFORMED with
+ * the reason in why.
+ */
+int	wire_parse_client_hello(const void *payload, size_t len,
+	    struct wire_client_hello *, char *why, size_t whylen);
+/* Parse a SERVER_HELLO payload (the client side).  Same returns. */
+int	wire_parse_server_hello(const void *payload, size_t len,
+	    struct wire_server_hello *, char *why, size_t whylen);
+/*
+ * The version both sides speak: the highest in [min, max] and in
+ * [WIRE_VERSION_MIN, WIRE_VERSION_MAX], or 0 when there is none.
+ */
+uint16_t wire_pick_version(uint16_t min, uint16_t max);
+
+/* Append whole frames.  Check w->overflow afterwards. */
+void	wire_put_client_hello(struct wire_wr *, uint16_t min, uint16_t max,
+	    const char *software);
+void	wire_put_server_hello(struct wire_wr *, uint16_t version,
+	    const uint8_t id[WIRE_ID_LEN], const char *software);
+void	wire_put_error(struct wire_wr *, enum wire_error, const char *msg);
+
+#endif
