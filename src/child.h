@@ -1,0 +1,29 @@
+/*
+ * child.h - what the supervisor hands to every child it forks.
+ *
+ * A child's main function gets a struct child_env, runs until told to
+ * stop, and never returns.  By the time it runs, the child has its own
+ * end of the socketpair in ctl_fd, only the listening sockets of its own
+ * services are open, signals are reset, and privileges are dropped.
+ */
+#ifndef GV_CHILD_H
+#define GV_CHILD_H
+
+#include <stdint.h>
+#include <time.h>
+
+struct gv_config;
+struct listen_set;
+
+struct child_env {
+	const struct gv_config	*cfg;
+	struct listen_set	*listeners;	/* this child's services only */
+	int			 ctl_fd;	/* socketpair to the supervisor */
+	int			 slot;		/* 0.. within its kind */
+	const uint8_t		*server_id;	/* SERVER_ID_LEN bytes */
+};
+
+void	worker_main(struct child_env *) __attribute__((noreturn));
+void	uibridge_main(struct child_env *) __attribute__((noreturn));
+
+#endif

@@ -1,0 +1,220 @@
+/*
+ * listen.c - bind the served sockets before fork; drop privileges in
+ * children.  See listen.h.
+ */
+#include "autoconf.h"
+
+#include <sys/socket.h>
+#include <netinet/in.h>
+
+#include <errno.h>
+#include <grp.h>
+#include <netdb.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "listen.h"
+#include "log.h"
+
+/* One row per service: its config key, socket type and port. */
+struct service {
+	enum listen_service svc;
+	const char	*key;
+	int		 socktype;
+	int		(*port)(const struct gv_config *);
+};
+
+static int port_backup(const struct gv_config *c) { return c->port.backup; }
+static int port_ui(const struct gv_config *c) { return c->port.ui; }
+
+static const struct service services[SVC_MAX] = {
+	{ SVC_BACKUP,	"Ports.BackupServer",	SOCK_STREAM,	port_backup },
+	{ SVC_UI,	"Ports.UI",		SOCK_STREAM,	port_ui },
+};
+
+const char *
+listen_service_key(enum listen_service svc)
+{
+	return svc < SVC_MAX ? services[svc].key : "?";
+}
+
+static int
+take_over(const struct listen_set *reuse, struct listener *l)
+{
+	if (reuse == NULL)
+		return 0;
+	for (size_t i = 0; i < reuse->n; i++) {
+		const struct listener *r = &reuse->l[i];
+
+		if (r->fd != -1 && r->port == l->port &&
+		    r->socktype == l->socktype && strcmp(r->addr, l->addr) == 0) {
+			l->fd = dup(r->fd);
+			return l->fd != -1;
+		}
+	}
+	return 0;
+}
+
+static int
+bind_one(const struct service *s, const struct addrinfo *ai,
+    struct listener *l, char *err, size_t errlen)
+{
+	int fd, on = 1;
+	const char *proto = s->socktype == SOCK_STREAM ? "TCP" : "UDP";
+
+	fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK |
+	    SOCK_CLOEXEC, 0);
+	if (fd == -1) {
+		snprintf(err, errlen, "cannot open a socket for %s (%s %d) on "
+		    "%s: %s", s->key, proto, l->port, l->addr, strerror(errno));
+		return -1;
+	}
+	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) == -1 ||
+	    (ai->ai_family == AF_INET6 && setsockopt(fd, IPPROTO_IPV6,
+	    IPV6_V6ONLY, &on, sizeof(on)) == -1))
+		log_warn("%s: setsockopt", __func__);
+	if (bind(fd, ai->ai_addr, ai->ai_addrlen) == -1 ||
+	    (s->socktype == SOCK_STREAM && listen(fd, 1024) == -1)) {
+		int saved = errno;
+
+		snprintf(err, errlen, "cannot bind %s (%s %d) on %s: %s",
+		    s->key, proto, l->port, l->addr, strerror(saved));
+		close(fd);
+		errno = saved;
+		return -1;
+	}
+	l->fd = fd;
+	return 0;
+}
+
+/* Bind service s on one Server.Listen entry ("*" gives IPv4 and IPv6). */
+static int
+open_service_addr(const struct service *s, int port, const char *addr,
+    struct listen_set *out, const struct listen_set *reuse, char *err,
+    size_t errlen)
+{
+	struct addrinfo hints, *res, *ai;
+	char portstr[8];
+	int rc;
+
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = s->socktype;
+	hints.ai_flags = AI_PASSIVE | AI_NUMERICHOST | AI_NUMERICSERV;
+	snprintf(portstr, sizeof(portstr), "%d", port);
+	rc = getaddrinfo(strcmp(addr, "*") == 0 ? NULL : addr, portstr,
+	    &hints, &res);
+	if (rc != 0) {
+		snprintf(err, errlen, "%s on %s: %s", s->key, addr,
+		    gai_strerror(rc));
+		return -1;
+	}
+	for (ai = res; ai != NULL; ai = ai->ai_next) {
+		struct listener *l;
+
+		if (out->n == LISTEN_MAX) {
+			snprintf(err, errlen, "more than %d sockets to bind",
+			    LISTEN_MAX);
+			freeaddrinfo(res);
+			return -1;
+		}
+		l = &out->l[out->n];
+		memset(l, 0, sizeof(*l));
+		l->svc = s->svc;
+		l->socktype = s->socktype;
+		l->port = port;
+		if (getnameinfo(ai->ai_addr, ai->ai_addrlen, l->addr,
+		    sizeof(l->addr), NULL, 0, NI_NUMERICHOST) != 0)
+			snprintf(l->addr, sizeof(l->addr), "%s", addr);
+		if (take_over(reuse, l)) {
+			out->n++;
+			continue;
+		}
+		if (bind_one(s, ai, l, err, errlen) == -1) {
+			/* "*" on a host without IPv6: IPv4 alone is fine. */
+			if (strcmp(addr, "*") == 0 && ai->ai_family == AF_INET6 &&
+			    errno == EAFNOSUPPORT)
+				continue;
+			freeaddrinfo(res);
+			return -1;
+		}
+		out->n++;
+	}
+	freeaddrinfo(res);
+	return 0;
+}
+
+int
+listen_open(const struct gv_config *c, struct listen_set *out,
+    const struct listen_set *reuse, char *err, size_t errlen)
+{
+	out->n = 0;
+	for (size_t s = 0; s < SVC_MAX; s++)
+		for (size_t a = 0; a < c->nlisten; a++)
+			if (open_service_addr(&services[s],
+			    services[s].port(c), c->listen[a], out, reuse, err,
+			    errlen) == -1) {
+				listen_close(out);
+				return -1;
+			}
+	return 0;
+}
+
+void
+listen_close(struct listen_set *set)
+{
+	for (size_t i = 0; i < set->n; i++)
+		if (set->l[i].fd != -1) {
+			close(set->l[i].fd);
+			set->l[i].fd = -1;
+		}
+	set->n = 0;
+}
+
+void
+listen_keep_only(struct listen_set *set, unsigned svc_mask)
+{
+	for (size_t i = 0; i < set->n; i++)
+		if (set->l[i].fd != -1 && !(svc_mask & SVC_BIT(set->l[i].svc))) {
+			close(set->l[i].fd);
+			set->l[i].fd = -1;
+		}
+}
+
+int
+user_lookup(const char *user, uid_t *uid, gid_t *gid)
+{
+	struct passwd *pw;
+
+	if (user[0] == '\0') {
+		*uid = geteuid();
+		*gid = getegid();
+		return 0;
+	}
+	if ((pw = getpwnam(user)) == NULL)
+		return -1;
+	*uid = pw->pw_uid;
+	*gid = pw->pw_gid;
+	return 0;
+}
+
+void
+drop_privileges(const char *user)
+{
+	uid_t uid;
+	gid_t gid;
+
+	if (geteuid() != 0 || user[0] == '\0')
+		return;
+	if (user_lookup(user, &uid, &gid) == -1)
+		fatalx("%s: no such user \"%s\"", __func__, user);
+	if (setgroups(1, &gid) == -1 || setresgid(gid, gid, gid) == -1 ||
+	    setresuid(uid, uid, uid) == -1)
+		fatal("%s: cannot switch to user \"%s\"", __func__, user);
+	if (uid != 0 && setuid(0) != -1)
+		fatalx("%s: could regain root after switching to \"%s\"",
+		    __func__, user);
+}

@@ -1,0 +1,22 @@
+/*
+ * pidfile.h - the supervisor's pid file (Server.PidFile).
+ */
+#ifndef GV_PIDFILE_H
+#define GV_PIDFILE_H
+
+#include <sys/types.h>
+
+/*
+ * The pid of a running gigavaultd named by path, or 0 when the file is
+ * missing, unreadable, or names a process that is gone or is not a
+ * gigavaultd (a stale file after a crash).
+ */
+pid_t	pidfile_running(const char *path);
+
+/* Write our pid to path (atomically).  Returns 0 or -1 with errno set. */
+int	pidfile_write(const char *path);
+
+/* Remove path if it still holds our pid. */
+void	pidfile_remove(const char *path);
+
+#endif

@@ -1,0 +1,48 @@
+/*
+ * session.h - the server side of one session on the backup port: the
+ * hello, then frames until the client says BYE, closes, errs or stalls.
+ * The frame layout is wire.c's; this file decides what happens with it.
+ */
+#ifndef GV_SESSION_H
+#define GV_SESSION_H
+
+#include <signal.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "wire.h"
+
+struct gv_config;
+
+struct session {
+	/* Set by the caller. */
+	int		 fd;		/* connected client, nonblocking */
+	char		 peer[64];	/* "addr:port" for logs */
+	struct timespec	 accepted;	/* CLOCK_MONOTONIC */
+	const struct gv_config *cfg;
+	const uint8_t	*server_id;	/* WIRE_ID_LEN bytes */
+	uint8_t		*buf;		/* WIRE_HDR_LEN + cfg->max_frame bytes */
+	/*
+	 * The supervisor pipe, watched while waiting for the client:
+	 * when it is readable ctl_ready(ctl_arg) runs (it may set *ctl_fd
+	 * to -1 when the pipe closed).  *terminate set means stop now.
+	 */
+	int		*ctl_fd;
+	void		(*ctl_ready)(void *);
+	void		*ctl_arg;
+	volatile sig_atomic_t *terminate;
+
+	/* Filled in by session_run(). */
+	uint64_t	 bytes_in;
+	uint64_t	 bytes_out;
+	uint16_t	 version;	/* agreed protocol version, 0 before */
+	char		 why[256];	/* why the session ended */
+};
+
+/*
+ * Serve the client on s->fd until the session ends; never exits the
+ * process, whatever the client sends.  The caller closes s->fd.
+ */
+void	session_run(struct session *s);
+
+#endif

@@ -1,0 +1,785 @@
+/*
+ * supervisor.c - the child table: spawn, reap, respawn with back-off,
+ * reload, drain.
+ *
+ * Signal handlers only set flags.  The signals stay blocked except inside
+ * ppoll(), which waits for them and for messages from the children at
+ * once, so no signal is lost between a check and the wait.
+ */
+#include "autoconf.h"
+
+#include <sys/socket.h>
+#include <sys/wait.h>
+
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "child.h"
+#include "config.h"
+#include "datadir.h"
+#include "imsg.h"
+#include "listen.h"
+#include "log.h"
+#include "pidfile.h"
+#include "supervisor.h"
+
+#define BACKOFF_FIRST_MS	250
+#define BACKOFF_MAX_MS		30000
+#define STABLE_AFTER_S		10	/* a child this old restarts at once */
+#define KILL_GRACE_S		5	/* from SIGTERM to SIGKILL on drain */
+#define STATUS_MAX_ENTRIES	1500	/* workers listed in a status reply */
+
+static int count_workers(const struct gv_config *c) { return c->workers; }
+static int count_one(const struct gv_config *c) { (void)c; return 1; }
+
+/*
+ * The children.  Adding one (the discovery child, ...) is one row: its
+ * name, its main function, how many run, and which listeners it keeps.
+ */
+static const struct child_kind {
+	const char	*name;
+	void		(*main)(struct child_env *);
+	int		(*count)(const struct gv_config *);
+	unsigned	 services;
+} kinds[] = {
+#define KIND_WORKER	0
+	{ "worker",	worker_main,	count_workers,	SVC_BIT(SVC_BACKUP) },
+	{ "uibridge",	uibridge_main,	count_one,	SVC_BIT(SVC_UI) },
+};
+#define NKINDS	(sizeof(kinds) / sizeof(kinds[0]))
+
+enum child_state { CS_STARTING, CS_IDLE, CS_BUSY };
+
+struct child {
+	const struct child_kind *kind;
+	pid_t		 pid;
+	int		 fd;		/* our end of the socketpair, or -1 */
+	int		 slot;		/* -1: retiring, never respawned */
+	enum child_state state;
+	time_t		 since;		/* wall clock, for status */
+	struct timespec	 started;	/* monotonic */
+	char		 peer[64];
+};
+
+struct slot {
+	struct child	*child;		/* NULL: waiting to be forked */
+	long		 backoff_ms;
+	struct timespec	 fork_at;	/* monotonic */
+};
+
+static volatile sig_atomic_t got_chld, got_hup, got_term, got_usr1;
+
+static struct {
+	struct gv_config *cfg;
+	struct listen_set ls;
+	const uint8_t	*server_id;
+	int		 verbose, foreground;
+	struct timespec	 started;
+	uint64_t	 sessions_served;
+	uint64_t	 bytes_in, bytes_out;
+
+	struct child	**children;	/* every live child */
+	size_t		 nchildren, capchildren;
+	struct slot	*slots[NKINDS];
+	int		 nslots[NKINDS];
+
+	int		 draining;	/* 0, 1: waiting, 2: TERM sent, 3: KILL sent */
+	struct timespec	 drain_deadline;
+	struct imsg	 msg;
+} sup;
+
+static void
+on_signal(int sig)
+{
+	switch (sig) {
+	case SIGCHLD:	got_chld = 1; break;
+	case SIGHUP:	got_hup = 1; break;
+	case SIGTERM:
+	case SIGINT:	got_term = 1; break;
+	case SIGUSR1:	got_usr1 = 1; break;
+	}
+}
+
+static struct timespec
+now_mono(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return t;
+}
+
+static long
+ms_between(const struct timespec *a, const struct timespec *b)
+{
+	return (long)(b->tv_sec - a->tv_sec) * 1000 +
+	    (b->tv_nsec - a->tv_nsec) / 1000000L;
+}
+
+static struct timespec
+plus_ms(struct timespec t, long ms)
+{
+	t.tv_sec += ms / 1000;
+	t.tv_nsec += (ms % 1000) * 1000000L;
+	if (t.tv_nsec >= 1000000000L) {
+		t.tv_sec++;
+		t.tv_nsec -= 1000000000L;
+	}
+	return t;
+}
+
+int
+supervisor_log_setup(const struct gv_config *cfg, int verbose, int foreground)
+{
+	uid_t uid;
+	gid_t gid;
+
+	if (log_init(cfg->log_file, foreground, cfg->log_facility,
+	    verbose ? LOG_LVL_DEBUG : (enum log_level)cfg->log_level) == -1)
+		return -1;
+	if (geteuid() == 0 && cfg->log_file[0] != '\0' &&
+	    user_lookup(cfg->user, &uid, &gid) == 0 &&
+	    chown(cfg->log_file, uid, gid) == -1)
+		log_warn("%s: chown %s", __func__, cfg->log_file);
+	return 0;
+}
+
+static int
+kind_index(const struct child_kind *k)
+{
+	return (int)(k - kinds);
+}
+
+static void
+child_name(const struct child *c, char *buf, size_t len)
+{
+	if (c->slot >= 0)
+		snprintf(buf, len, "%s %d (pid %ld)", c->kind->name, c->slot,
+		    (long)c->pid);
+	else
+		snprintf(buf, len, "retiring %s (pid %ld)", c->kind->name,
+		    (long)c->pid);
+}
+
+/* In the new child: become kind k, slot i.  Never returns. */
+static void __attribute__((noreturn))
+become_child(const struct child_kind *k, int slot, int fd)
+{
+	struct child_env env;
+	sigset_t none;
+	char name[32];
+
+	for (size_t i = 0; i < sup.nchildren; i++)
+		if (sup.children[i]->fd != -1)
+			close(sup.children[i]->fd);
+	listen_keep_only(&sup.ls, k->services);
+
+	signal(SIGCHLD, SIG_DFL);
+	signal(SIGTERM, SIG_DFL);
+	signal(SIGINT, SIG_IGN);	/* ^C reaches the whole group; the */
+	signal(SIGHUP, SIG_IGN);	/* supervisor decides what happens */
+	signal(SIGUSR1, SIG_IGN);
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+
+	snprintf(name, sizeof(name), "%s[%d]", k->name, slot);
+	log_procname(name);
+	drop_privileges(sup.cfg->user);
+
+	env.cfg = sup.cfg;
+	env.listeners = &sup.ls;
+	env.ctl_fd = fd;
+	env.slot = slot;
+	env.server_id = sup.server_id;
+	k->main(&env);
+	_exit(1);	/* main functions do not return */
+}
+
+static void
+spawn(int ki, int slot)
+{
+	const struct child_kind *k = &kinds[ki];
+	struct slot *s = &sup.slots[ki][slot];
+	struct child *c;
+	int sv[2];
+	pid_t pid;
+
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) == -1) {
+		log_warn("%s: socketpair for %s %d", __func__, k->name, slot);
+		s->fork_at = plus_ms(now_mono(), 1000);
+		return;
+	}
+	if (sup.nchildren == sup.capchildren) {
+		size_t cap = sup.capchildren ? sup.capchildren * 2 : 64;
+		struct child **p = reallocarray(sup.children, cap, sizeof(*p));
+
+		if (p == NULL)
+			fatal("%s", __func__);
+		sup.children = p;
+		sup.capchildren = cap;
+	}
+	if ((c = calloc(1, sizeof(*c))) == NULL)
+		fatal("%s", __func__);
+
+	switch (pid = fork()) {
+	case -1:
+		log_warn("%s: fork for %s %d", __func__, k->name, slot);
+		close(sv[0]);
+		close(sv[1]);
+		free(c);
+		s->fork_at = plus_ms(now_mono(), 1000);
+		return;
+	case 0:
+		close(sv[0]);
+		free(c);
+		become_child(k, slot, sv[1]);
+	}
+	close(sv[1]);
+	c->kind = k;
+	c->pid = pid;
+	c->fd = sv[0];
+	c->slot = slot;
+	c->state = CS_STARTING;
+	c->since = time(NULL);
+	c->started = now_mono();
+	sup.children[sup.nchildren++] = c;
+	s->child = c;
+	log_debug("started %s %d (pid %ld)", k->name, slot, (long)pid);
+}
+
+static void
+spawn_due(void)
+{
+	struct timespec now = now_mono();
+
+	if (sup.draining)
+		return;
+	for (size_t ki = 0; ki < NKINDS; ki++)
+		for (int i = 0; i < sup.nslots[ki]; i++) {
+			struct slot *s = &sup.slots[ki][i];
+
+			if (s->child == NULL && ms_between(&now, &s->fork_at) <= 0)
+				spawn((int)ki, i);
+		}
+}
+
+/* Milliseconds until the next timed event, or -1 for none. */
+static long
+next_timeout(void)
+{
+	struct timespec now = now_mono();
+	long best = 0, ms;
+	int have = 0;
+
+	if (sup.draining) {
+		best = ms_between(&now, &sup.drain_deadline);
+		have = 1;
+	} else
+		for (size_t ki = 0; ki < NKINDS; ki++)
+			for (int i = 0; i < sup.nslots[ki]; i++) {
+				struct slot *s = &sup.slots[ki][i];
+
+				if (s->child != NULL)
+					continue;
+				ms = ms_between(&now, &s->fork_at);
+				if (!have || ms < best)
+					best = ms;
+				have = 1;
+			}
+	if (!have)
+		return -1;
+	return best < 0 ? 0 : best;
+}
+
+/* Ask a child to finish what it is doing and exit; it is not respawned. */
+static void
+retire(struct child *c)
+{
+	if (c->slot >= 0)
+		sup.slots[kind_index(c->kind)][c->slot].child = NULL;
+	c->slot = -1;
+	if (c->fd == -1)
+		return;
+	imsg_init(&sup.msg, IMSG_SHUTDOWN);
+	if (imsg_send(c->fd, &sup.msg, 1) == -1) {
+		log_warn("%s: cannot tell %s pid %ld to stop; sending SIGTERM",
+		    __func__, c->kind->name, (long)c->pid);
+		kill(c->pid, SIGTERM);
+	}
+}
+
+static void
+remove_child(size_t i)
+{
+	struct child *c = sup.children[i];
+
+	if (c->slot >= 0)
+		sup.slots[kind_index(c->kind)][c->slot].child = NULL;
+	if (c->fd != -1)
+		close(c->fd);
+	free(c);
+	sup.children[i] = sup.children[--sup.nchildren];
+}
+
+static void
+describe_exit(int status, char *buf, size_t len)
+{
+	if (WIFSIGNALED(status))
+		snprintf(buf, len, "killed by signal %d (%s)%s",
+		    WTERMSIG(status), strsignal(WTERMSIG(status)),
+		    WCOREDUMP(status) ? ", core dumped" : "");
+	else
+		snprintf(buf, len, "exited with status %d",
+		    WEXITSTATUS(status));
+}
+
+static void
+reap(void)
+{
+	pid_t pid;
+	int status;
+
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		struct timespec now = now_mono();
+		char name[64], how[96];
+		size_t i;
+
+		for (i = 0; i < sup.nchildren; i++)
+			if (sup.children[i]->pid == pid)
+				break;
+		if (i == sup.nchildren)
+			continue;
+		struct child *c = sup.children[i];
+		child_name(c, name, sizeof(name));
+		describe_exit(status, how, sizeof(how));
+
+		if (c->slot < 0 || sup.draining) {
+			if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+				log_debug("%s %s", name, how);
+			else
+				log_warnx("%s %s", name, how);
+		} else {
+			struct slot *s = &sup.slots[kind_index(c->kind)][c->slot];
+			long lived = ms_between(&c->started, &now);
+
+			if (lived >= STABLE_AFTER_S * 1000L)
+				s->backoff_ms = 0;
+			else if (s->backoff_ms == 0)
+				s->backoff_ms = BACKOFF_FIRST_MS;
+			else if ((s->backoff_ms *= 2) > BACKOFF_MAX_MS)
+				s->backoff_ms = BACKOFF_MAX_MS;
+			s->fork_at = plus_ms(now, s->backoff_ms);
+			log_warnx("%s %s after %ld ms; respawning in %ld ms",
+			    name, how, lived, s->backoff_ms);
+		}
+		remove_child(i);
+	}
+}
+
+static void
+send_status(struct child *to, uint32_t id)
+{
+	struct timespec now = now_mono();
+	uint32_t n = 0;
+
+	for (size_t i = 0; i < sup.nchildren; i++)
+		if (sup.children[i]->kind == &kinds[KIND_WORKER] &&
+		    n < STATUS_MAX_ENTRIES)
+			n++;
+	imsg_init(&sup.msg, IMSG_STATUS_REPLY);
+	imsg_put_u32(&sup.msg, id);
+	imsg_put_u64(&sup.msg, (uint64_t)(ms_between(&sup.started, &now) / 1000));
+	imsg_put_u32(&sup.msg, (uint32_t)sup.cfg->workers);
+	imsg_put_u64(&sup.msg, sup.sessions_served);
+	imsg_put_u32(&sup.msg, n);
+	for (size_t i = 0; i < sup.nchildren && n > 0; i++) {
+		struct child *c = sup.children[i];
+
+		if (c->kind != &kinds[KIND_WORKER])
+			continue;
+		imsg_put_u32(&sup.msg, (uint32_t)c->pid);
+		imsg_put_u8(&sup.msg, (uint8_t)c->state);
+		imsg_put_u8(&sup.msg, c->slot < 0);
+		imsg_put_u64(&sup.msg, (uint64_t)c->since);
+		imsg_put_str(&sup.msg, c->peer);
+		n--;
+	}
+	if (imsg_send(to->fd, &sup.msg, 1) == -1)
+		log_warn("%s: status reply to pid %ld", __func__, (long)to->pid);
+}
+
+/* One message from child c.  A bad message is logged and dropped. */
+static void
+handle_msg(struct child *c)
+{
+	struct imsg *m = &sup.msg;
+	uint64_t in, out, ms;
+	uint32_t id;
+	char why[256];
+
+	switch (m->type) {
+	case IMSG_READY:
+	case IMSG_IDLE:
+		if (imsg_end(m, __func__) == 0) {
+			c->state = CS_IDLE;
+			c->peer[0] = '\0';
+			c->since = time(NULL);
+		}
+		break;
+	case IMSG_BUSY:
+		if (imsg_get_str(m, c->peer, sizeof(c->peer)) == 0 &&
+		    imsg_end(m, __func__) == 0) {
+			c->state = CS_BUSY;
+			c->since = time(NULL);
+		}
+		break;
+	case IMSG_SESSION_END:
+		if (imsg_get_u64(m, &in) == 0 && imsg_get_u64(m, &out) == 0 &&
+		    imsg_get_u64(m, &ms) == 0 &&
+		    imsg_get_str(m, why, sizeof(why)) == 0 &&
+		    imsg_end(m, __func__) == 0) {
+			sup.sessions_served++;
+			sup.bytes_in += in;
+			sup.bytes_out += out;
+		}
+		break;
+	case IMSG_STATUS_REQ:
+		if (imsg_get_u32(m, &id) == 0 && imsg_end(m, __func__) == 0)
+			send_status(c, id);
+		break;
+	default:
+		log_warnx("%s: unexpected %s message from %s pid %ld",
+		    __func__, imsg_type_name(m->type), c->kind->name,
+		    (long)c->pid);
+	}
+}
+
+static void
+read_child(struct child *c)
+{
+	for (;;) {
+		int rc = imsg_recv(c->fd, &sup.msg);
+
+		if (rc == 1) {
+			handle_msg(c);
+			continue;
+		}
+		if (rc == -1 && errno == EAGAIN)
+			return;
+		if (rc == -1)
+			log_warn("%s: from %s pid %ld", __func__, c->kind->name,
+			    (long)c->pid);
+		if (rc == -1 && errno == EBADMSG)
+			continue;
+		/* Closed: the child is exiting; waitpid() will tell how. */
+		close(c->fd);
+		c->fd = -1;
+		return;
+	}
+}
+
+static void
+free_slots(void)
+{
+	for (size_t ki = 0; ki < NKINDS; ki++) {
+		free(sup.slots[ki]);
+		sup.slots[ki] = NULL;
+		sup.nslots[ki] = 0;
+	}
+}
+
+/* Empty slots for every kind, to be forked now. */
+static void
+make_slots(void)
+{
+	struct timespec now = now_mono();
+
+	for (size_t ki = 0; ki < NKINDS; ki++) {
+		int n = kinds[ki].count(sup.cfg);
+
+		if ((sup.slots[ki] = calloc((size_t)n, sizeof(struct slot))) == NULL)
+			fatal("%s", __func__);
+		sup.nslots[ki] = n;
+		for (int i = 0; i < n; i++)
+			sup.slots[ki][i].fork_at = now;
+	}
+}
+
+/*
+ * Change the worker pool to n slots without touching sessions: retire
+ * children that wait for work first, busy ones only when that is not
+ * enough (they finish their session before they exit).
+ */
+static void
+resize_pool(int n)
+{
+	struct slot *old = sup.slots[KIND_WORKER], *fresh;
+	int nold = sup.nslots[KIND_WORKER], excess = nold - n, kept = 0;
+	struct timespec now = now_mono();
+	char *drop;
+
+	if ((drop = calloc((size_t)nold + 1, 1)) == NULL ||
+	    (fresh = calloc((size_t)n, sizeof(*fresh))) == NULL)
+		fatal("%s", __func__);
+	/* Pass 1 drops empty slots and waiting children, pass 2 busy ones. */
+	for (int pass = 1; pass <= 2 && excess > 0; pass++)
+		for (int i = nold - 1; i >= 0 && excess > 0; i--) {
+			struct child *c = old[i].child;
+
+			if (drop[i] || (pass == 1 && c != NULL &&
+			    c->state == CS_BUSY))
+				continue;
+			if (c != NULL)
+				retire(c);
+			drop[i] = 1;
+			excess--;
+		}
+	for (int i = 0; i < nold && kept < n; i++) {
+		if (drop[i])
+			continue;
+		fresh[kept] = old[i];
+		if (fresh[kept].child != NULL)
+			fresh[kept].child->slot = kept;
+		kept++;
+	}
+	for (; kept < n; kept++)
+		fresh[kept].fork_at = now;
+	free(drop);
+	free(old);
+	sup.slots[KIND_WORKER] = fresh;
+	sup.nslots[KIND_WORKER] = n;
+}
+
+static void
+reload(void)
+{
+	char err[512];
+	struct gv_config *ncfg;
+	struct listen_set nls;
+	uid_t uid;
+	gid_t gid;
+
+	log_info("SIGHUP: reloading %s", sup.cfg->file);
+	if ((ncfg = config_load(sup.cfg->file, err, sizeof(err))) == NULL) {
+		log_warnx("reload failed, keeping the running configuration: %s",
+		    err);
+		return;
+	}
+	if (user_lookup(ncfg->user, &uid, &gid) == -1 ||
+	    datadir_prepare(ncfg->datadir, uid, gid, err, sizeof(err)) == -1 ||
+	    listen_open(ncfg, &nls, &sup.ls, err, sizeof(err)) == -1) {
+		log_warnx("reload failed, keeping the running configuration: %s",
+		    err);
+		config_free(ncfg);
+		return;
+	}
+	/* The server id lives in DataDir: clients pin it, it may not change. */
+	if (strcmp(ncfg->datadir, sup.cfg->datadir) != 0)
+		log_warnx("Server.DataDir changed; the server id stays the one "
+		    "read at start until gigavaultd restarts");
+	if (strcmp(ncfg->pidfile, sup.cfg->pidfile) != 0) {
+		if (pidfile_write(ncfg->pidfile) == -1)
+			log_warn("cannot write %s", ncfg->pidfile);
+		pidfile_remove(sup.cfg->pidfile);
+	}
+
+	if (config_differs_beyond_workers(sup.cfg, ncfg)) {
+		/* A new generation: old children finish what they do. */
+		for (size_t i = 0; i < sup.nchildren; i++)
+			if (sup.children[i]->slot >= 0)
+				retire(sup.children[i]);
+		free_slots();
+		config_free(sup.cfg);
+		sup.cfg = ncfg;
+		if (supervisor_log_setup(sup.cfg, sup.verbose,
+		    sup.foreground) == -1)
+			log_warn("cannot open log file %s", sup.cfg->log_file);
+		make_slots();
+		log_info("reloaded %s: new generation of children, %d workers",
+		    sup.cfg->file, sup.cfg->workers);
+	} else {
+		resize_pool(ncfg->workers);
+		config_free(sup.cfg);
+		sup.cfg = ncfg;
+		log_info("reloaded %s: %d workers", sup.cfg->file,
+		    sup.cfg->workers);
+	}
+	listen_close(&sup.ls);
+	sup.ls = nls;
+}
+
+static void
+reopen_logs(void)
+{
+	uid_t uid;
+	gid_t gid;
+
+	if (log_reopen() == -1)
+		log_warn("cannot reopen log file %s", sup.cfg->log_file);
+	else if (geteuid() == 0 && sup.cfg->log_file[0] != '\0' &&
+	    user_lookup(sup.cfg->user, &uid, &gid) == 0 &&
+	    chown(sup.cfg->log_file, uid, gid) == -1)
+		log_warn("chown %s", sup.cfg->log_file);
+	for (size_t i = 0; i < sup.nchildren; i++) {
+		struct child *c = sup.children[i];
+
+		imsg_init(&sup.msg, IMSG_LOG_REOPEN);
+		if (c->fd != -1 && imsg_send(c->fd, &sup.msg, 1) == -1)
+			log_warn("%s: to pid %ld", __func__, (long)c->pid);
+	}
+	log_info("SIGUSR1: log file reopened");
+}
+
+static void
+signal_all(int sig)
+{
+	for (size_t i = 0; i < sup.nchildren; i++)
+		kill(sup.children[i]->pid, sig);
+}
+
+/* SIGTERM or SIGINT: the first drains, a second one hurries up. */
+static void
+stop_requested(void)
+{
+	struct timespec now = now_mono();
+
+	if (sup.draining == 0) {
+		log_info("stopping: %zu children, sessions may finish within "
+		    "%d s", sup.nchildren, sup.cfg->drain_timeout);
+		sup.draining = 1;
+		for (size_t i = 0; i < sup.nchildren; i++)
+			retire(sup.children[i]);
+		listen_close(&sup.ls);
+		free_slots();
+		sup.drain_deadline = plus_ms(now, sup.cfg->drain_timeout * 1000L);
+	} else if (sup.draining == 1) {
+		sup.drain_deadline = now;	/* escalate on this turn */
+	}
+}
+
+/* Past the drain deadline: SIGTERM, then SIGKILL, what is left. */
+static void
+drain_escalate(void)
+{
+	struct timespec now = now_mono();
+
+	if (sup.nchildren == 0 || ms_between(&now, &sup.drain_deadline) > 0)
+		return;
+	if (sup.draining == 1) {
+		log_warnx("drain time over: sending SIGTERM to %zu children",
+		    sup.nchildren);
+		signal_all(SIGTERM);
+		sup.draining = 2;
+	} else {
+		log_warnx("sending SIGKILL to %zu children", sup.nchildren);
+		signal_all(SIGKILL);
+		sup.draining = 3;
+	}
+	sup.drain_deadline = plus_ms(now, KILL_GRACE_S * 1000L);
+}
+
+static void
+wait_and_dispatch(const sigset_t *unblocked)
+{
+	struct pollfd *pfd;
+	struct child **who;
+	struct timespec ts, *tsp = NULL;
+	long ms = next_timeout();
+	size_t n = 0;
+	int rc;
+
+	pfd = calloc(sup.nchildren + 1, sizeof(*pfd));
+	who = calloc(sup.nchildren + 1, sizeof(*who));
+	if (pfd == NULL || who == NULL)
+		fatal("%s", __func__);
+	for (size_t i = 0; i < sup.nchildren; i++)
+		if (sup.children[i]->fd != -1) {
+			pfd[n].fd = sup.children[i]->fd;
+			pfd[n].events = POLLIN;
+			who[n++] = sup.children[i];
+		}
+	if (ms >= 0) {
+		ts.tv_sec = ms / 1000;
+		ts.tv_nsec = (ms % 1000) * 1000000L;
+		tsp = &ts;
+	}
+	rc = ppoll(pfd, n, tsp, unblocked);
+	if (rc == -1 && errno != EINTR)
+		fatal("%s: ppoll", __func__);
+	for (size_t i = 0; rc > 0 && i < n; i++)
+		if (pfd[i].revents)
+			read_child(who[i]);
+	free(pfd);
+	free(who);
+}
+
+int
+supervisor_run(struct gv_config *cfg, struct listen_set *ls,
+    const uint8_t *server_id, int verbose, int foreground)
+{
+	static const int sigs[] = { SIGCHLD, SIGHUP, SIGTERM, SIGINT, SIGUSR1 };
+	struct sigaction sa;
+	sigset_t block, unblocked;
+
+	sup.cfg = cfg;
+	sup.ls = *ls;
+	sup.server_id = server_id;
+	sup.verbose = verbose;
+	sup.foreground = foreground;
+	sup.started = now_mono();
+
+	sigemptyset(&block);
+	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+		sigaddset(&block, sigs[i]);
+	sigprocmask(SIG_BLOCK, &block, &unblocked);
+	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+		sigdelset(&unblocked, sigs[i]);
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+		sigaction(sigs[i], &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	make_slots();
+	log_info("gigavaultd %s started: %d workers, backup port %d, UI port %d",
+	    PACKAGE_VERSION, cfg->workers, cfg->port.backup, cfg->port.ui);
+
+	for (;;) {
+		spawn_due();
+		if (sup.draining && sup.nchildren == 0)
+			break;
+		wait_and_dispatch(&unblocked);
+		if (got_chld) {
+			got_chld = 0;
+			reap();
+		}
+		if (got_term) {
+			got_term = 0;
+			stop_requested();
+		}
+		if (got_hup) {
+			got_hup = 0;
+			if (!sup.draining)
+				reload();
+		}
+		if (got_usr1) {
+			got_usr1 = 0;
+			reopen_logs();
+		}
+		if (sup.draining)
+			drain_escalate();
+	}
+	log_info("stopped: %llu sessions served",
+	    (unsigned long long)sup.sessions_served);
+	pidfile_remove(sup.cfg->pidfile);
+	config_free(sup.cfg);
+	free(sup.children);
+	return 0;
+}

@@ -1,0 +1,226 @@
+/*
+ * worker.c - a worker process: accept on the shared backup listeners and
+ * serve one session at a time (session.c), telling the supervisor when it
+ * is busy, with whom, and how the session ended.
+ */
+#include "autoconf.h"
+
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+
+#include <errno.h>
+#include <netdb.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "child.h"
+#include "config.h"
+#include "imsg.h"
+#include "listen.h"
+#include "log.h"
+#include "session.h"
+#include "wire.h"
+
+static volatile sig_atomic_t terminate;
+
+static struct worker {
+	struct child_env *env;
+	int		 ctl_fd;
+	int		 stopping;	/* SHUTDOWN received or supervisor gone */
+	struct imsg	 msg;
+} w;
+
+static void
+on_sigterm(int sig)
+{
+	(void)sig;
+	terminate = 1;
+}
+
+static void
+stop_accepting(void)
+{
+	w.stopping = 1;
+	listen_close(w.env->listeners);
+}
+
+/* Messages from the supervisor; also called from inside a session. */
+static void
+ctl_ready(void *arg)
+{
+	(void)arg;
+	for (;;) {
+		int rc = imsg_recv(w.ctl_fd, &w.msg);
+
+		if (rc == 0) {		/* supervisor gone: finish and exit */
+			close(w.ctl_fd);
+			w.ctl_fd = -1;
+			stop_accepting();
+			return;
+		}
+		if (rc == -1) {
+			if (errno != EAGAIN)
+				log_warn("%s: supervisor pipe", __func__);
+			return;
+		}
+		switch (w.msg.type) {
+		case IMSG_SHUTDOWN:
+			if (imsg_end(&w.msg, __func__) == 0)
+				stop_accepting();
+			break;
+		case IMSG_LOG_REOPEN:
+			if (imsg_end(&w.msg, __func__) == 0 && log_reopen() == -1)
+				log_warn("%s: reopen log", __func__);
+			break;
+		default:
+			log_warnx("%s: unexpected %s message", __func__,
+			    imsg_type_name(w.msg.type));
+		}
+	}
+}
+
+static void
+tell(enum imsg_type type)
+{
+	if (w.ctl_fd != -1 && imsg_send(w.ctl_fd, &w.msg, 0) == -1)
+		log_warn("%s: send %s", __func__, imsg_type_name(type));
+}
+
+static void
+peer_name(const struct sockaddr_storage *ss, socklen_t len, char *buf,
+    size_t buflen)
+{
+	char host[48], port[8];
+
+	if (getnameinfo((const struct sockaddr *)ss, len, host, sizeof(host),
+	    port, sizeof(port), NI_NUMERICHOST | NI_NUMERICSERV) != 0)
+		snprintf(buf, buflen, "unknown");
+	else if (ss->ss_family == AF_INET6)
+		snprintf(buf, buflen, "[%s]:%s", host, port);
+	else
+		snprintf(buf, buflen, "%s:%s", host, port);
+}
+
+static void
+serve(int fd, const struct sockaddr_storage *ss, socklen_t sslen,
+    uint8_t *buf)
+{
+	struct session s;
+	struct timespec end;
+	uint64_t ms;
+	int on = 1;
+
+	memset(&s, 0, sizeof(s));
+	s.fd = fd;
+	clock_gettime(CLOCK_MONOTONIC, &s.accepted);
+	peer_name(ss, sslen, s.peer, sizeof(s.peer));
+	s.cfg = w.env->cfg;
+	s.server_id = w.env->server_id;
+	s.buf = buf;
+	s.ctl_fd = &w.ctl_fd;
+	s.ctl_ready = ctl_ready;
+	s.terminate = &terminate;
+	if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on)) == -1)
+		log_debug("%s: TCP_NODELAY: %s", __func__, strerror(errno));
+
+	imsg_init(&w.msg, IMSG_BUSY);
+	imsg_put_str(&w.msg, s.peer);
+	tell(IMSG_BUSY);
+	log_debug("session from %s started", s.peer);
+
+	session_run(&s);
+
+	clock_gettime(CLOCK_MONOTONIC, &end);
+	ms = (uint64_t)(end.tv_sec - s.accepted.tv_sec) * 1000 +
+	    (uint64_t)((end.tv_nsec - s.accepted.tv_nsec) / 1000000L);
+	log_info("session from %s ended: %s; %llu bytes in, %llu bytes out, "
+	    "%llu ms", s.peer, s.why, (unsigned long long)s.bytes_in,
+	    (unsigned long long)s.bytes_out, (unsigned long long)ms);
+	imsg_init(&w.msg, IMSG_SESSION_END);
+	imsg_put_u64(&w.msg, s.bytes_in);
+	imsg_put_u64(&w.msg, s.bytes_out);
+	imsg_put_u64(&w.msg, ms);
+	imsg_put_str(&w.msg, s.why);
+	tell(IMSG_SESSION_END);
+	imsg_init(&w.msg, IMSG_IDLE);
+	tell(IMSG_IDLE);
+}
+
+/* Accept one connection from any readable listener and serve it. */
+static void
+accept_one(const struct pollfd *pfd, size_t n, uint8_t *buf)
+{
+	for (size_t i = 0; i < n; i++) {
+		struct sockaddr_storage ss;
+		socklen_t sslen = sizeof(ss);
+		int fd;
+
+		if (!(pfd[i].revents & POLLIN))
+			continue;
+		fd = accept4(pfd[i].fd, (struct sockaddr *)&ss, &sslen,
+		    SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd == -1) {
+			/* Another worker was quicker, or the client left. */
+			if (errno != EAGAIN && errno != ECONNABORTED &&
+			    errno != EINTR)
+				log_warn("%s: accept", __func__);
+			if (errno == EMFILE || errno == ENFILE)
+				sleep(1);	/* do not spin on a full table */
+			continue;
+		}
+		serve(fd, &ss, sslen, buf);
+		close(fd);
+		return;
+	}
+}
+
+void
+worker_main(struct child_env *env)
+{
+	struct pollfd pfd[LISTEN_MAX + 1];
+	struct sigaction sa;
+	uint8_t *buf;
+
+	w.env = env;
+	w.ctl_fd = env->ctl_fd;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_sigterm;	/* no SA_RESTART: poll() returns */
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
+
+	/* One frame buffer for the life of the worker. */
+	if ((buf = malloc(WIRE_HDR_LEN + (size_t)env->cfg->max_frame)) == NULL)
+		fatal("%s: frame buffer", __func__);
+
+	imsg_init(&w.msg, IMSG_READY);
+	tell(IMSG_READY);
+
+	while (!terminate && !w.stopping) {
+		size_t n = 0;
+
+		for (size_t i = 0; i < env->listeners->n; i++)
+			if (env->listeners->l[i].fd != -1)
+				pfd[n++] = (struct pollfd){
+				    .fd = env->listeners->l[i].fd,
+				    .events = POLLIN };
+		pfd[n] = (struct pollfd){ .fd = w.ctl_fd, .events = POLLIN };
+		if (poll(pfd, n + 1, -1) == -1) {
+			if (errno != EINTR)
+				fatal("%s: poll", __func__);
+			continue;
+		}
+		if (pfd[n].revents)
+			ctl_ready(NULL);
+		if (!w.stopping && !terminate)
+			accept_one(pfd, n, buf);
+	}
+	log_debug("worker %d exiting", env->slot);
+	free(buf);
+	exit(0);
+}
