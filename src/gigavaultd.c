@@ -71,6 +71,58 @@ daemonize(void)
 	}
 }
 
+/*
+ * Everything between a valid config and the supervisor: pid file check,
+ * data directory, sockets, logging, detaching.  Returns 0 or the exit
+ * status, with the reason printed.
+ */
+static int
+start(struct gv_config *cfg, struct listen_set *ls, uint8_t *server_id,
+    int foreground, int verbose)
+{
+	char err[512];
+	pid_t other;
+	uid_t uid;
+	gid_t gid;
+
+	if (geteuid() != 0 && cfg->user[0] != '\0')
+		fprintf(stderr, "gigavaultd: not started as root; Server.User "
+		    "\"%s\" is ignored\n", cfg->user);
+	if ((other = pidfile_running(cfg->pidfile)) != 0) {
+		fprintf(stderr, "gigavaultd: already running as pid %ld "
+		    "(Server.PidFile %s)\n", (long)other, cfg->pidfile);
+		return 1;
+	}
+	if (user_lookup(cfg->user, &uid, &gid) == -1) {
+		fprintf(stderr, "gigavaultd: no such user \"%s\"\n", cfg->user);
+		return 2;
+	}
+	if (datadir_prepare(cfg->datadir, uid, gid, err, sizeof(err)) == -1 ||
+	    datadir_server_id(cfg->datadir, server_id, err, sizeof(err)) == -1) {
+		fprintf(stderr, "gigavaultd: %s\n", err);
+		return 1;
+	}
+	/* Every port is bound now, before any fork, or not at all. */
+	if (listen_open(cfg, ls, NULL, err, sizeof(err)) == -1) {
+		fprintf(stderr, "gigavaultd: %s\n", err);
+		return 1;
+	}
+	if (supervisor_log_setup(cfg, verbose, foreground) == -1) {
+		fprintf(stderr, "gigavaultd: Log.File %s: %s\n", cfg->log_file,
+		    strerror(errno));
+		listen_close(ls);
+		return 1;
+	}
+	if (!foreground)
+		daemonize();
+	if (pidfile_write(cfg->pidfile) == -1) {
+		log_warn("cannot write Server.PidFile %s", cfg->pidfile);
+		listen_close(ls);
+		return 1;
+	}
+	return 0;
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -80,9 +132,7 @@ main(int argc, char *argv[])
 	struct gv_config *cfg;
 	struct listen_set ls;
 	char err[512];
-	pid_t other;
-	uid_t uid;
-	gid_t gid;
+	int status;
 
 	while ((ch = getopt(argc, argv, "df:nvV")) != -1) {
 		switch (ch) {
@@ -118,39 +168,9 @@ main(int argc, char *argv[])
 		config_free(cfg);
 		return 0;
 	}
-	if (geteuid() != 0 && cfg->user[0] != '\0')
-		fprintf(stderr, "gigavaultd: not started as root; Server.User "
-		    "\"%s\" is ignored\n", cfg->user);
-
-	if ((other = pidfile_running(cfg->pidfile)) != 0) {
-		fprintf(stderr, "gigavaultd: already running as pid %ld "
-		    "(Server.PidFile %s)\n", (long)other, cfg->pidfile);
-		return 1;
-	}
-	if (user_lookup(cfg->user, &uid, &gid) == -1) {
-		fprintf(stderr, "gigavaultd: no such user \"%s\"\n", cfg->user);
-		return 2;
-	}
-	if (datadir_prepare(cfg->datadir, uid, gid, err, sizeof(err)) == -1 ||
-	    datadir_server_id(cfg->datadir, server_id, err, sizeof(err)) == -1) {
-		fprintf(stderr, "gigavaultd: %s\n", err);
-		return 1;
-	}
-	/* Every port is bound now, before any fork, or not at all. */
-	if (listen_open(cfg, &ls, NULL, err, sizeof(err)) == -1) {
-		fprintf(stderr, "gigavaultd: %s\n", err);
-		return 1;
-	}
-	if (supervisor_log_setup(cfg, verbose, foreground) == -1) {
-		fprintf(stderr, "gigavaultd: Log.File %s: %s\n", cfg->log_file,
-		    strerror(errno));
-		return 1;
-	}
-	if (!foreground)
-		daemonize();
-	if (pidfile_write(cfg->pidfile) == -1) {
-		log_warn("cannot write Server.PidFile %s", cfg->pidfile);
-		return 1;
+	if ((status = start(cfg, &ls, server_id, foreground, verbose)) != 0) {
+		config_free(cfg);
+		return status;
 	}
 	return supervisor_run(cfg, &ls, server_id, verbose, foreground);
 }
