@@ -214,13 +214,20 @@ check_port_clash(const char *file, const struct port_use *u, size_t n)
 	return 0;
 }
 
+/* A file that SSL.Enabled = 1 needs; line 0: the default, not set. */
 static int
-check_readable(const char *file, int line, const char *key, const char *path)
+check_readable(const char *file, int line, int enabled_line, const char *key,
+    const char *path)
 {
 	if (access(path, R_OK) == 0)
 		return 0;
-	set_error("%s:%d: %s: cannot read \"%s\": %s", file, line, key, path,
-	    strerror(errno));
+	if (line == 0)
+		set_error("%s:%d: SSL.Enabled = 1 needs %s, and its default "
+		    "\"%s\" cannot be read: %s", file, enabled_line, key, path,
+		    strerror(errno));
+	else
+		set_error("%s:%d: %s: cannot read \"%s\": %s", file, line, key,
+		    path, strerror(errno));
 	return -1;
 }
 
@@ -403,9 +410,11 @@ config_check(const struct gv_config *c)
 	}
 
 	if (c->ssl_enabled) {
-		if (check_readable(c->file, cert_line, "SSL.Certificate",
+		int on = line_of("SSL", "Enabled");
+
+		if (check_readable(c->file, cert_line, on, "SSL.Certificate",
 		    c->ssl_cert) ||
-		    check_readable(c->file, key_line, "SSL.Key", c->ssl_key))
+		    check_readable(c->file, key_line, on, "SSL.Key", c->ssl_key))
 			return -1;
 		set_error("%s:%d: SSL.Enabled = 1: TLS sessions are not "
 		    "available in this version of gigavaultd; set Enabled = 0",
