@@ -403,9 +403,16 @@ config_check(const struct gv_config *c)
 		return -1;
 
 	if (geteuid() == 0 && c->user[0] != '\0' && getpwnam(c->user) == NULL) {
-		set_error("%s:%d: Server.User: no such user \"%s\" (create it, "
-		    "e.g. useradd --system %s, or set User = \"\")", c->file,
-		    user_line, c->user, c->user);
+		if (user_line == 0)
+			set_error("%s: Server.User is not set, and its default "
+			    "\"%s\" does not exist (create it, e.g. useradd "
+			    "--system %s, or set User = \"\")", c->file,
+			    c->user, c->user);
+		else
+			set_error("%s:%d: Server.User: no such user \"%s\" "
+			    "(create it, e.g. useradd --system %s, or set "
+			    "User = \"\")", c->file, user_line, c->user,
+			    c->user);
 		return -1;
 	}
 

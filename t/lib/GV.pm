@@ -1,0 +1,830 @@
+package GV;
+
+# Shared helper for the gigavaultd test suite.
+#
+#   my $gv = GV->start(Workers => 3, HandshakeTimeout => 2);
+#   my $s  = $gv->status;                 # decoded JSON hash from Ports.UI
+#   my $c  = $gv->connect;                # socket to Ports.BackupServer
+#   my $h  = $gv->hello($c);              # {type=>2, version=>1, server_id=>hex, ...}
+#   $gv->reload(Workers => 6);            # rewrite config + SIGHUP
+#   my $rc = $gv->stop;                   # SIGTERM, wait, sanitizer check
+#
+# Overrides are flat option names (Workers, BackupServer, Level, ...) or
+# "Section.Option" (e.g. "SSL.Enabled").  A value is rendered as a bare
+# integer if it looks like one, a {list} if it is an array ref, raw text if
+# it is a scalar ref (\'1x'), else a quoted string; undef drops the option.
+#
+# Every daemon is started in its own process group; the group and every
+# descendant found in /proc are killed by DESTROY / END, so no test leaves
+# a process behind, even when it dies.
+
+use strict;
+use warnings;
+use Exporter 'import';
+use File::Temp ();
+use File::Spec;
+use File::Basename qw(dirname);
+use Cwd qw(abs_path);
+use IO::Socket::INET;
+use IO::Select;
+use JSON::PP ();
+use POSIX qw(:sys_wait_h setpgid _exit);
+use Socket qw(SOL_SOCKET SO_ERROR);
+use Errno qw(EINPROGRESS EWOULDBLOCK EAGAIN EINTR ECONNRESET);
+use Time::HiRes qw(time sleep);
+use Scalar::Util qw(weaken);
+use Test::More ();
+
+our @EXPORT = qw(
+    run_check run_daemon make_conf conf_line free_ports wait_until
+    frame send_frame recv_frame read_exact hello_payload do_hello ping
+    wait_closed read_line
+    T_CLIENT_HELLO T_SERVER_HELLO T_PING T_PONG T_BYE T_ERROR
+    E_MALFORMED E_TOO_LARGE E_UNKNOWN_TYPE E_VERSION E_TIMEOUT E_SHUTDOWN
+);
+
+use constant {
+    T_CLIENT_HELLO => 0x0001,
+    T_SERVER_HELLO => 0x0002,
+    T_PING         => 0x0003,
+    T_PONG         => 0x0004,
+    T_BYE          => 0x0005,
+    T_ERROR        => 0x00FF,
+    E_MALFORMED    => 1,
+    E_TOO_LARGE    => 2,
+    E_UNKNOWN_TYPE => 3,
+    E_VERSION      => 4,
+    E_TIMEOUT      => 5,
+    E_SHUTDOWN     => 6,
+};
+
+$SIG{PIPE} = 'IGNORE';
+
+# A watchdog: a hung test dies (and END cleans up) instead of hanging prove.
+$SIG{ALRM} = sub { die "GV: test watchdog expired\n" };
+alarm($ENV{GV_TEST_TIMEOUT} || 150);
+for my $sig (qw(INT TERM HUP)) {
+    $SIG{$sig} = sub { die "GV: caught SIG$sig\n" };
+}
+
+our $ROOT  = abs_path(File::Spec->catdir(dirname(abs_path(__FILE__)), '..', '..'));
+our $SRCDIR   = $ENV{GV_SRCDIR}   || $ROOT;
+our $BUILDDIR = $ENV{GV_BUILDDIR} || $ROOT;
+our $BIN   = $ENV{GV_DAEMON} || "$BUILDDIR/src/gigavaultd";
+
+my @PORT_KEYS = qw(BackupServer SSLServer UI UDPScan MAPI32Bit WebConsole WebConsoleSSL);
+
+# option -> section for the flat override names
+my %SECTION = (
+    (map { $_ => 'Server' } qw(Workers Listen DataDir User PidFile
+        HandshakeTimeout IdleTimeout MaxFrame DrainTimeout)),
+    (map { $_ => 'Ports' } @PORT_KEYS, 'Multicast'),
+    (map { $_ => 'Log' } qw(Level File Facility)),
+    (map { $_ => 'SSL' } qw(Enabled Certificate Key)),
+);
+my @SECTIONS = qw(Server Ports SSL Log);
+my %ORDER = (
+    Server => [qw(Workers Listen DataDir User PidFile HandshakeTimeout
+                  IdleTimeout MaxFrame DrainTimeout)],
+    Ports  => [@PORT_KEYS, 'Multicast'],
+    SSL    => [qw(Enabled Certificate Key)],
+    Log    => [qw(Level File Facility)],
+);
+
+my %LIVE;    # refaddr -> weak ref to live daemon objects (for END)
+my $JSON = JSON::PP->new->utf8->canonical;
+
+# ---------------------------------------------------------------- utilities
+
+sub wait_until {
+    my ($cond, $timeout, $step) = @_;
+    $timeout //= 10;
+    $step    //= 0.05;
+    my $deadline = time + $timeout;
+    while (1) {
+        my $r = $cond->();
+        return $r if $r;
+        return undef if time >= $deadline;
+        sleep $step;
+    }
+}
+
+# Distinct free ports, free for both TCP and UDP on 127.0.0.1.
+sub free_ports {
+    my ($n) = @_;
+    my (@socks, @ports, %seen);
+    my $tries = 0;
+    while (@ports < $n) {
+        die "GV: cannot find free ports" if ++$tries > 1000;
+        my $s = IO::Socket::INET->new(LocalAddr => '127.0.0.1', LocalPort => 0,
+                                      Proto => 'tcp', Listen => 1) or next;
+        my $p = $s->sockport;
+        next if $seen{$p}++;
+        my $u = IO::Socket::INET->new(LocalAddr => '127.0.0.1', LocalPort => $p,
+                                      Proto => 'udp');
+        unless ($u) { push @socks, $s; next; }
+        push @socks, $s, $u;
+        push @ports, $p;
+    }
+    close $_ for @socks;
+    return wantarray ? @ports : $ports[0];
+}
+
+sub _render_value {
+    my ($v) = @_;
+    return $$v if ref $v eq 'SCALAR';
+    return '{' . join(', ', map { _render_value($_) } @$v) . '}' if ref $v eq 'ARRAY';
+    return $v if $v =~ /^-?\d+$/;
+    (my $q = $v) =~ s/(["\\])/\\$1/g;
+    return qq("$q");
+}
+
+sub _split_key {
+    my ($k) = @_;
+    return split /\./, $k, 2 if $k =~ /\./;
+    my $sec = $SECTION{$k} or die "GV: unknown override '$k' (use Section.Option)";
+    return ($sec, $k);
+}
+
+sub _apply {
+    my ($cfg, %o) = @_;
+    for my $k (sort keys %o) {
+        next if $k =~ /^-/;    # reserved for helper options
+        my ($sec, $opt) = _split_key($k);
+        $cfg->{$sec}{$opt} = $o{$k};
+    }
+    return $cfg;
+}
+
+sub _render {
+    my ($cfg, $extra) = @_;
+    my $t = "# generated by t/lib/GV.pm\n";
+    my @secs = (@SECTIONS, grep { my $s = $_; !grep { $_ eq $s } @SECTIONS } sort keys %$cfg);
+    for my $sec (@secs) {
+        my $h = $cfg->{$sec} or next;
+        my @keys = @{ $ORDER{$sec} || [] };
+        my %known = map { $_ => 1 } @keys;
+        push @keys, grep { !$known{$_} } sort keys %$h;
+        my @lines = map { "\t$_ = " . _render_value($h->{$_}) . "\n" }
+                    grep { exists $h->{$_} && defined $h->{$_} } @keys;
+        $t .= "$sec {\n" . join('', @lines) . "}\n";
+    }
+    $t .= $extra if defined $extra;
+    return $t;
+}
+
+sub _default_cfg {
+    my ($dir, $ports) = @_;
+    my %p = %$ports;
+    return {
+        Server => {
+            Workers          => 4,
+            Listen           => ['127.0.0.1'],
+            DataDir          => "$dir/data",
+            User             => ($> == 0 ? 'nobody' : ''),
+            PidFile          => "$dir/gigavaultd.pid",
+            HandshakeTimeout => 5,
+            IdleTimeout      => 30,
+            DrainTimeout     => 3,
+        },
+        Ports => {
+            (map { $_ => $p{$_} } @PORT_KEYS),
+            Multicast => [ $p{Multicast1}, $p{Multicast2} ],
+        },
+        SSL => { Enabled => 0 },
+        Log => { Level => 'debug', File => "$dir/gigavaultd.log" },
+    };
+}
+
+my $SCRATCH;
+sub _scratch {
+    $SCRATCH //= do {
+        my $d = File::Temp::tempdir('gv-check-XXXXXX', TMPDIR => 1,
+                                    CLEANUP => !$ENV{GV_KEEP});
+        chmod 0755, $d;
+        $d;
+    };
+}
+
+# make_conf(%overrides): a complete, valid config text (for -n checks); the
+# ports default to fixed numbers (they are not bound by -n).
+sub make_conf {
+    my (%o) = @_;
+    my $dir = delete $o{-dir} // _scratch();
+    my $n = 40101;
+    my %ports = map { $_ => $n++ } @PORT_KEYS, qw(Multicast1 Multicast2);
+    return _render(_apply(_default_cfg($dir, \%ports), %o), delete $o{-extra});
+}
+
+# conf_line($text, qr/.../ or 'Option'): 1-based line of the first match.
+sub conf_line {
+    my ($text, $what) = @_;
+    my $re = ref $what ? $what : qr/^\s*\Q$what\E\s*=/;
+    my $i = 0;
+    for my $l (split /\n/, $text) {
+        $i++;
+        return $i if $l =~ $re;
+    }
+    return undef;
+}
+
+sub _slurp {
+    my ($f) = @_;
+    open my $fh, '<', $f or return '';
+    local $/;
+    my $t = <$fh>;
+    return $t // '';
+}
+
+sub _spit {
+    my ($f, $t) = @_;
+    my $tmp = "$f.tmp$$";
+    open my $fh, '>', $tmp or die "GV: $tmp: $!";
+    print $fh $t;
+    close $fh or die "GV: $tmp: $!";
+    chmod 0644, $tmp;
+    rename $tmp, $f or die "GV: rename $tmp: $!";
+}
+
+# run_daemon(\@args, timeout) -> (exit status, stdout, stderr)
+# exit status: exit code, or 128+signal, or -1 if it had to be killed.
+sub run_daemon {
+    my ($args, $timeout) = @_;
+    $timeout //= 10;
+    my $dir = _scratch();
+    my ($out, $err) = ("$dir/run.$$.out", "$dir/run.$$.err");
+    my $pid = fork // die "GV: fork: $!";
+    if (!$pid) {
+        setpgid(0, 0);
+        open STDIN, '<', '/dev/null';
+        open STDOUT, '>', $out or _exit(126);
+        open STDERR, '>', $err or _exit(126);
+        exec { $BIN } $BIN, @$args or
+        print STDERR "GV: exec $BIN: $!\n";
+        _exit(127);
+    }
+    setpgid($pid, $pid);
+    my $st;
+    my $deadline = time + $timeout;
+    while (1) {
+        my $r = waitpid($pid, WNOHANG);
+        if ($r == $pid) { $st = _decode_status($?); last }
+        if (time > $deadline) {
+            kill 'KILL', -$pid;
+            kill 'KILL', $pid;
+            waitpid($pid, 0);
+            $st = -1;
+            last;
+        }
+        sleep 0.02;
+    }
+    my @r = ($st, _slurp($out), _slurp($err));
+    unlink $out, $err;
+    return @r;
+}
+
+# run_check($conf_text) -> (exit status, stderr, config file path)
+my $CHECK_N = 0;
+sub run_check {
+    my ($text) = @_;
+    my $file = _scratch() . "/check-" . ++$CHECK_N . ".conf";
+    _spit($file, $text);
+    my ($st, $out, $err) = run_daemon(['-n', '-f', $file], 20);
+    return ($st, $err, $file);
+}
+
+sub _decode_status {
+    my ($raw) = @_;
+    return WEXITSTATUS($raw) if WIFEXITED($raw);
+    return 128 + WTERMSIG($raw) if WIFSIGNALED($raw);
+    return -1;
+}
+
+# ------------------------------------------------------------- /proc helpers
+
+sub _proc_stat {
+    my ($pid) = @_;
+    my $s = _slurp("/proc/$pid/stat");
+    return unless length $s;
+    my $r = rindex($s, ')');
+    my @f = split ' ', substr($s, $r + 2);
+    # f[0]=state f[1]=ppid f[2]=pgrp ... f[19]=starttime
+    return { pid => $pid, state => $f[0], ppid => $f[1], pgrp => $f[2],
+             start => $f[19] };
+}
+
+sub _all_procs {
+    opendir my $d, '/proc' or return ();
+    return grep { $_ } map { _proc_stat($_) } grep { /^\d+$/ } readdir $d;
+}
+
+# pid_alive($pid): exists and is not a zombie.
+sub pid_alive {
+    my ($pid) = @_;
+    my $st = _proc_stat($pid) or return 0;
+    return $st->{state} ne 'Z';
+}
+
+# ------------------------------------------------------------------ daemon
+
+sub spawn {
+    my ($class, %o) = @_;
+    my $self = bless {}, $class;
+    my $dir = File::Temp::tempdir('gv-test-XXXXXX', TMPDIR => 1,
+                                  CLEANUP => !$ENV{GV_KEEP});
+    chmod 0755, $dir or die "GV: chmod $dir: $!";
+    $self->{dir} = $dir;
+    mkdir "$dir/san";
+    chmod 01777, "$dir/san";
+    my @p = free_ports(9);
+    my %ports;
+    @ports{@PORT_KEYS, qw(Multicast1 Multicast2)} = @p;
+    $self->{extra} = delete $o{-extra};
+    my $args = delete $o{-args} || [];
+    $self->{cfg} = _apply(_default_cfg($dir, \%ports), %o);
+    $self->{conf} = "$dir/gigavault.conf";
+    $self->write_conf;
+    $self->{stderr} = "$dir/stderr";
+    $self->{stdout} = "$dir/stdout";
+
+    my $pid = fork // die "GV: fork: $!";
+    if (!$pid) {
+        setpgid(0, 0);
+        $ENV{ASAN_OPTIONS}  = "log_path=$dir/san/asan:detect_leaks=1";
+        $ENV{UBSAN_OPTIONS} = "log_path=$dir/san/ubsan:print_stacktrace=1:halt_on_error=1";
+        open STDIN, '<', '/dev/null';
+        open STDOUT, '>', $self->{stdout} or _exit(126);
+        open STDERR, '>', $self->{stderr} or _exit(126);
+        $SIG{$_} = 'DEFAULT' for qw(PIPE ALRM INT TERM HUP);
+        alarm 0;
+        exec { $BIN } $BIN, "-d", @$args, "-f", $self->{conf} or
+        print STDERR "GV: exec $BIN: $!\n";
+        _exit(127);
+    }
+    setpgid($pid, $pid);
+    $self->{pid} = $pid;
+    $self->{started} = time;
+    $LIVE{"$self"} = $self;
+    weaken($LIVE{"$self"});
+    return $self;
+}
+
+sub start {
+    my ($class, %o) = @_;
+    my $self = $class->spawn(%o);
+    my $ok = wait_until(sub {
+        return 'dead' unless $self->alive;
+        return $self->ready;
+    }, $ENV{GV_START_TIMEOUT} || 10, 0.05);
+    if (!$ok || $ok eq 'dead') {
+        my $why = !$ok ? 'not ready within 10 s' : 'exited with status ' . $self->exit_status;
+        Test::More::diag("gigavaultd $why");
+        $self->diag_logs;
+        die "GV: gigavaultd failed to start ($why)\n";
+    }
+    return $self;
+}
+
+sub dir     { $_[0]{dir} }
+sub pid     { $_[0]{pid} }
+sub conf    { $_[0]{conf} }
+sub cfg     { $_[0]{cfg} }
+sub port    { $_[0]{cfg}{Ports}{ $_[1] // 'BackupServer' } }
+sub pidfile { $_[0]{cfg}{Server}{PidFile} }
+sub logfile { $_[0]{cfg}{Log}{File} }
+sub workers_cfg { $_[0]{cfg}{Server}{Workers} }
+
+sub conf_text {
+    my ($self) = @_;
+    return _render($self->{cfg}, $self->{extra});
+}
+
+# write_conf(%overrides): apply overrides and write; write_conf_text($t): raw.
+sub write_conf {
+    my ($self, %o) = @_;
+    _apply($self->{cfg}, %o);
+    _spit($self->{conf}, $self->conf_text);
+}
+
+sub write_conf_text {
+    my ($self, $text) = @_;
+    _spit($self->{conf}, $text);
+}
+
+sub reload {
+    my ($self, %o) = @_;
+    $self->write_conf(%o);
+    kill 'HUP', $self->{pid};
+}
+
+sub reload_text {
+    my ($self, $text) = @_;
+    $self->write_conf_text($text);
+    kill 'HUP', $self->{pid};
+}
+
+sub signal { kill $_[1], $_[0]{pid} }
+
+sub log_text    { _slurp($_[1] // $_[0]->logfile) }
+sub stderr_text { _slurp($_[0]{stderr}) }
+
+sub log_like {
+    my ($self, $re, $timeout) = @_;
+    return wait_until(sub { $self->log_text =~ $re }, $timeout // 5);
+}
+
+# session_end($local_port, $timeout): the reason logged for that session.
+sub session_end {
+    my ($self, $lport, $timeout) = @_;
+    my $reason;
+    wait_until(sub {
+        ($reason) = $self->log_text =~ /session from 127\.0\.0\.1:\Q$lport\E\b.*?ended: ([^\n]*)/;
+        defined $reason;
+    }, $timeout // 5);
+    return $reason;
+}
+
+sub diag_logs {
+    my ($self, $n) = @_;
+    $n //= 40;
+    for my $f ([stderr => $self->{stderr}], [log => $self->logfile]) {
+        my @l = split /\n/, _slurp($f->[1]);
+        @l = @l[-$n .. -1] if @l > $n;
+        Test::More::diag("--- $f->[0] ($f->[1]), last " . scalar(@l) . " lines:");
+        Test::More::diag("  $_") for @l;
+    }
+}
+
+sub alive {
+    my ($self) = @_;
+    return 0 if defined $self->{exit};
+    my $r = waitpid($self->{pid}, WNOHANG);
+    if ($r == $self->{pid}) {
+        $self->{exit_raw} = $?;
+        $self->{exit} = _decode_status($?);
+        delete $LIVE{"$self"};
+        return 0;
+    }
+    return 1;
+}
+
+sub exit_status { $_[0]->alive; $_[0]{exit} }
+
+# wait_exit($timeout): exit status or undef if still running.
+sub wait_exit {
+    my ($self, $timeout) = @_;
+    wait_until(sub { !$self->alive }, $timeout // 10, 0.02);
+    return $self->{exit};
+}
+
+# Descendants of the supervisor (by ppid chain) plus its process group.
+sub descendants {
+    my ($self) = @_;
+    my @all = _all_procs();
+    my %kids;
+    push @{ $kids{$_->{ppid}} }, $_ for @all;
+    my @out;
+    my @todo = ($self->{pid});
+    my %seen;
+    while (@todo) {
+        my $p = shift @todo;
+        for my $k (@{ $kids{$p} || [] }) {
+            next if $seen{$k->{pid}}++;
+            push @out, $k;
+            push @todo, $k->{pid};
+        }
+    }
+    for my $pr (@all) {
+        next if $pr->{pid} == $self->{pid} || $seen{$pr->{pid}};
+        if ($pr->{pgrp} == $self->{pid}) { $seen{$pr->{pid}}++; push @out, $pr }
+    }
+    return grep { $_->{state} ne 'Z' || $_->{ppid} == $self->{pid} } @out;
+}
+
+sub _remember_kids {
+    my ($self) = @_;
+    for my $k ($self->descendants) {
+        $self->{kids}{ $k->{pid} } = $k->{start};
+    }
+}
+
+# Remembered children still alive (same pid and start time, not a zombie).
+sub _live_kids {
+    my ($self) = @_;
+    my @l;
+    for my $pid (keys %{ $self->{kids} || {} }) {
+        my $st = _proc_stat($pid) or next;
+        next if $st->{state} eq 'Z';
+        next unless $st->{start} == $self->{kids}{$pid};
+        push @l, $pid;
+    }
+    return sort { $a <=> $b } @l;
+}
+
+sub _kill_all {
+    my ($self) = @_;
+    return unless $self->{pid};
+    $self->_remember_kids if $self->alive;
+    kill 'KILL', -$self->{pid};
+    kill 'KILL', $self->{pid} if $self->alive;
+    kill 'KILL', $_ for $self->_live_kids;
+    if ($self->alive) {
+        waitpid($self->{pid}, 0);
+        $self->{exit_raw} = $?;
+        $self->{exit} = _decode_status($?);
+    }
+    delete $LIVE{"$self"};
+}
+
+# stop(signal => 'TERM', timeout => N): signal the supervisor, wait for it,
+# wait for its children, kill whatever is left (recorded in ->leftovers),
+# check for sanitizer reports.  Returns the exit status (-1 if it had to be
+# killed).
+sub stop {
+    my ($self, %o) = @_;
+    my $sig = $o{signal} // 'TERM';
+    my $timeout = $o{timeout} // (($self->{cfg}{Server}{DrainTimeout} // 30) + 10);
+    if ($self->alive) {
+        $self->_remember_kids;
+        kill $sig, $self->{pid};
+        my $st = $self->wait_exit($timeout);
+        if (!defined $st) {
+            Test::More::diag("gigavaultd did not exit within ${timeout}s of SIG$sig; killing it");
+            $self->_remember_kids;
+            $self->_kill_all;
+            $self->{exit} = -1;
+        }
+    }
+    # children may take a moment to go after the supervisor
+    wait_until(sub { !$self->_live_kids }, 3);
+    $self->{leftovers} = [ $self->_live_kids ];
+    kill 'KILL', -$self->{pid};
+    kill 'KILL', $_ for @{ $self->{leftovers} };
+    $self->check_sanitizers;
+    return $self->{exit};
+}
+
+sub leftovers { @{ $_[0]{leftovers} || [] } }
+
+sub sanitizer_reports {
+    my ($self) = @_;
+    opendir my $d, "$self->{dir}/san" or return ();
+    return map { "$self->{dir}/san/$_" } sort grep { /^(asan|ubsan)/ } readdir $d;
+}
+
+sub check_sanitizers {
+    my ($self) = @_;
+    my @r = $self->sanitizer_reports;
+    Test::More::ok(!@r, 'no sanitizer reports') or do {
+        for my $f (@r) {
+            Test::More::diag("=== $f");
+            Test::More::diag(_slurp($f));
+        }
+    };
+}
+
+sub DESTROY {
+    my ($self) = @_;
+    local ($?, $@, $!);
+    $self->_kill_all if $self->{pid} && !defined $self->{exit};
+}
+
+END {
+    local ($?, $@, $!);
+    my $tb = Test::More->builder;
+    for my $k (keys %LIVE) {
+        my $self = $LIVE{$k} or next;
+        if (!$tb->is_passing) {
+            Test::More::diag("test failed; logs of gigavaultd pid $self->{pid}:");
+            $self->diag_logs;
+        }
+        $self->_kill_all;
+    }
+}
+
+# ---------------------------------------------------------------- status
+
+sub ui_connect {
+    my ($self) = @_;
+    return IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $self->port('UI'),
+                                 Proto => 'tcp', Timeout => 5);
+}
+
+# read_line($sock, $timeout): one \n-terminated line (without \n), or undef
+# on EOF/timeout ($GV::LAST_READ says which).
+our $LAST_READ = '';
+sub read_line {
+    my ($sock, $timeout) = @_;
+    my $deadline = time + ($timeout // 5);
+    my $buf = \${*$sock}{gv_linebuf};
+    $$buf //= '';
+    while (1) {
+        if ((my $i = index($$buf, "\n")) >= 0) {
+            my $l = substr($$buf, 0, $i + 1, '');
+            chomp $l;
+            $LAST_READ = 'ok';
+            return $l;
+        }
+        my $left = $deadline - time;
+        if ($left <= 0) { $LAST_READ = 'timeout'; return undef }
+        my $sel = IO::Select->new($sock);
+        next unless $sel->can_read($left);
+        my $n = sysread($sock, $$buf, 65536, length $$buf);
+        if (!defined $n) {
+            next if $! == EINTR || $! == EAGAIN;
+            $LAST_READ = "error: $!";
+            return undef;
+        }
+        if ($n == 0) { $LAST_READ = 'eof'; return undef }
+    }
+}
+
+# ui_request($sock, $req (hash or raw line), $timeout) -> (decoded, raw)
+sub ui_request {
+    my ($self, $sock, $req, $timeout) = @_;
+    my $line = ref $req ? $JSON->encode($req) : $req;
+    $line .= "\n" unless $line =~ /\n\z/;
+    _write_all($sock, $line) or return;
+    my $raw = read_line($sock, $timeout // 5);
+    return unless defined $raw;
+    my $d = eval { $JSON->decode($raw) };
+    return ($d, $raw);
+}
+
+sub status_raw {
+    my ($self) = @_;
+    my $s = $self->ui_connect or return;
+    my ($d, $raw) = $self->ui_request($s, '{"request":"status"}', 5);
+    close $s;
+    return ($d, $raw);
+}
+
+sub status {
+    my ($self) = @_;
+    my ($d) = $self->status_raw;
+    return unless ref $d eq 'HASH' && !exists $d->{error};
+    for my $w (@{ $d->{workers} || [] }) {
+        $self->{seen_workers}{ $w->{pid} } = 1 if $w->{pid};
+    }
+    return $d;
+}
+
+sub current_workers {
+    my ($self, $s) = @_;
+    $s //= $self->status or return;
+    return grep { !$_->{retiring} } @{ $s->{workers} || [] };
+}
+
+# ready($n): status if current workers == pool_size (== $n if given) and all
+# of them are idle or busy.
+sub ready {
+    my ($self, $n) = @_;
+    my $s = $self->status or return;
+    return if defined $n && ($s->{pool_size} // -1) != $n;
+    my @cur = $self->current_workers($s);
+    return unless @cur == ($s->{pool_size} // -1);
+    return if grep { ($_->{state} // '') !~ /^(idle|busy)$/ } @cur;
+    return $s;
+}
+
+sub wait_ready {
+    my ($self, $n, $timeout) = @_;
+    return wait_until(sub { $self->ready($n) }, $timeout // 10);
+}
+
+# ---------------------------------------------------------------- sessions
+
+sub connect {
+    my ($self, %o) = @_;
+    my $port = $o{port} // $self->port('BackupServer');
+    return IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $port,
+                                 Proto => 'tcp', Timeout => $o{timeout} // 5);
+}
+
+sub _write_all {
+    my ($sock, $data) = @_;
+    my $off = 0;
+    while ($off < length $data) {
+        my $n = syswrite($sock, $data, length($data) - $off, $off);
+        if (!defined $n) {
+            next if $! == EINTR || $! == EAGAIN || $! == EWOULDBLOCK;
+            return 0;
+        }
+        $off += $n;
+    }
+    return 1;
+}
+
+sub frame {
+    my ($type, $payload, $flags) = @_;
+    $payload //= '';
+    return pack('N n n', length $payload, $type, $flags // 0) . $payload;
+}
+
+sub send_frame {
+    my ($sock, $type, $payload, $flags) = @_;
+    return _write_all($sock, frame($type, $payload, $flags));
+}
+
+sub send_raw { _write_all($_[0], $_[1]) }
+
+# read_exact($sock, $n, $deadline) -> ($data, 'ok'|'eof'|'timeout'|'error: ...')
+sub read_exact {
+    my ($sock, $n, $deadline) = @_;
+    my $buf = '';
+    my $sel = IO::Select->new($sock);
+    while (length $buf < $n) {
+        my $left = $deadline - time;
+        return ($buf, 'timeout') if $left <= 0;
+        next unless $sel->can_read($left);
+        my $r = sysread($sock, $buf, $n - length $buf, length $buf);
+        if (!defined $r) {
+            next if $! == EINTR || $! == EAGAIN;
+            return ($buf, $! == ECONNRESET ? 'eof' : "error: $!");
+        }
+        return ($buf, 'eof') if $r == 0;
+    }
+    return ($buf, 'ok');
+}
+
+# recv_frame($sock, $timeout) -> {type, flags, len, payload, (parsed fields)}
+#   or {eof=>1} / {timeout=>1} / {error=>msg}; partial => bytes read.
+sub recv_frame {
+    my ($sock, $timeout) = @_;
+    my $deadline = time + ($timeout // 5);
+    my ($h, $st) = read_exact($sock, 8, $deadline);
+    return _fail($st, length $h) unless $st eq 'ok';
+    my ($len, $type, $flags) = unpack('N n n', $h);
+    my $f = { len => $len, type => $type, flags => $flags };
+    if ($len > 16 * 1024 * 1024) { $f->{error} = "absurd length $len"; return $f }
+    my ($p, $st2) = read_exact($sock, $len, $deadline);
+    if ($st2 ne 'ok') { my $r = _fail($st2, 8 + length $p); $r->{header} = $f; return $r }
+    $f->{payload} = $p;
+    if ($type == T_SERVER_HELLO && $len >= 24) {
+        my ($magic, $ver, $id, $sw) = unpack('a4 n a16 n/a*', $p);
+        @$f{qw(magic version id_raw server_id software)} = ($magic, $ver, $id, unpack('H*', $id), $sw);
+    } elsif ($type == T_ERROR && $len >= 2) {
+        my ($code, $msg) = unpack('n n/a*', $p);
+        @$f{qw(code message)} = ($code, $msg);
+    }
+    return $f;
+}
+
+sub _fail {
+    my ($st, $got) = @_;
+    return { eof => 1, partial => $got } if $st eq 'eof';
+    return { timeout => 1, partial => $got } if $st eq 'timeout';
+    return { error => $st, partial => $got };
+}
+
+sub hello_payload {
+    my (%o) = @_;
+    return ($o{magic} // 'GVLT') . pack('n n n/a*', $o{min} // 1, $o{max} // 1,
+                                        $o{software} // 'gv-test/0.1');
+}
+
+# do_hello($sock, %o) -> response frame hash (see recv_frame)
+sub do_hello {
+    my ($sock, %o) = @_;
+    send_frame($sock, T_CLIENT_HELLO, hello_payload(%o), $o{flags})
+        or return { error => "write: $!" };
+    return recv_frame($sock, $o{timeout} // 5);
+}
+
+sub hello { my $self = shift; return do_hello(@_) }
+
+# ping($sock, $data, $timeout): true if a PONG echoing $data came back.
+sub ping {
+    my ($sock, $data, $timeout) = @_;
+    $data //= 'ping-' . int(rand 1e9);
+    send_frame($sock, T_PING, $data) or return 0;
+    my $f = recv_frame($sock, $timeout // 5);
+    return ($f->{type} // -1) == T_PONG && $f->{payload} eq $data;
+}
+
+# wait_closed($sock, $timeout): true once the peer closed (EOF or reset);
+# any frames received before are returned in list context.
+sub wait_closed {
+    my ($sock, $timeout) = @_;
+    my $deadline = time + ($timeout // 5);
+    my $sel = IO::Select->new($sock);
+    while (1) {
+        my $left = $deadline - time;
+        return 0 if $left <= 0;
+        next unless $sel->can_read($left);
+        my $buf;
+        my $r = sysread($sock, $buf, 65536);
+        return 1 if !defined $r && $! != EINTR && $! != EAGAIN;
+        return 1 if defined $r && $r == 0;
+    }
+}
+
+# a fresh client: connect + hello; returns ($sock, $hello_frame)
+sub session {
+    my ($self, %o) = @_;
+    my $s = $self->connect(%o) or return;
+    my $h = do_hello($s, %o);
+    return ($s, $h);
+}
+
+1;
