@@ -44,6 +44,23 @@ wire_type_name(uint16_t type)
 	case WIRE_PING:		return "PING";
 	case WIRE_PONG:		return "PONG";
 	case WIRE_BYE:		return "BYE";
+	case WIRE_REGISTER:	return "REGISTER";
+	case WIRE_REGISTERED:	return "REGISTERED";
+	case WIRE_AUTH:		return "AUTH";
+	case WIRE_CHALLENGE:	return "CHALLENGE";
+	case WIRE_PROOF:	return "PROOF";
+	case WIRE_AUTH_OK:	return "AUTH_OK";
+	case WIRE_HAVE:		return "HAVE";
+	case WIRE_MISSING:	return "MISSING";
+	case WIRE_PUT:		return "PUT";
+	case WIRE_REFS:		return "REFS";
+	case WIRE_COMMIT:	return "COMMIT";
+	case WIRE_COMMITTED:	return "COMMITTED";
+	case WIRE_LIST:		return "LIST";
+	case WIRE_SNAPSHOTS:	return "SNAPSHOTS";
+	case WIRE_GET:		return "GET";
+	case WIRE_BLOB:		return "BLOB";
+	case WIRE_NOBLOB:	return "NOBLOB";
 	case WIRE_ERROR:	return "ERROR";
 	}
 	return NULL;

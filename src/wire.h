@@ -29,8 +29,34 @@ enum wire_type {
 	WIRE_PING		= 0x0003,
 	WIRE_PONG		= 0x0004,
 	WIRE_BYE		= 0x0005,
+	WIRE_REGISTER		= 0x0010,
+	WIRE_REGISTERED		= 0x0011,
+	WIRE_AUTH		= 0x0012,
+	WIRE_CHALLENGE		= 0x0013,
+	WIRE_PROOF		= 0x0014,
+	WIRE_AUTH_OK		= 0x0015,
+	WIRE_HAVE		= 0x0020,
+	WIRE_MISSING		= 0x0021,
+	WIRE_PUT		= 0x0022,
+	WIRE_REFS		= 0x0023,
+	WIRE_COMMIT		= 0x0024,
+	WIRE_COMMITTED		= 0x0025,
+	WIRE_LIST		= 0x0030,
+	WIRE_SNAPSHOTS		= 0x0031,
+	WIRE_GET		= 0x0032,
+	WIRE_BLOB		= 0x0033,
+	WIRE_NOBLOB		= 0x0034,
 	WIRE_ERROR		= 0x00ff,
 };
+
+/* Limits of the backup frames (doc/protocol.md). */
+#define WIRE_ID_BYTES		32	/* blob ids, secrets, nonces */
+#define WIRE_TOKEN_MAX		128
+#define WIRE_NAME_MAX		64	/* client names */
+#define WIRE_SET_MAX		64	/* set names */
+#define WIRE_BATCH_MAX		4096	/* ids in HAVE, REFS, GET */
+#define WIRE_REFS_MAX		(1u << 20)	/* ids per snapshot */
+#define WIRE_AUTH_LABEL		"gigavault-auth-1"
 
 /* Codes carried by ERROR frames. */
 enum wire_error {
@@ -40,6 +66,11 @@ enum wire_error {
 	WIRE_ERR_VERSION	= 4,
 	WIRE_ERR_TIMEOUT	= 5,
 	WIRE_ERR_SHUTDOWN	= 6,
+	WIRE_ERR_AUTH		= 7,
+	WIRE_ERR_NOT_AUTHED	= 8,
+	WIRE_ERR_LIMIT		= 9,
+	WIRE_ERR_INCOMPLETE	= 10,
+	WIRE_ERR_STORAGE	= 11,
 };
 
 struct wire_hdr {

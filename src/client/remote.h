@@ -1,0 +1,70 @@
+/*
+ * remote.h - the client side of a session with gigavaultd
+ * (doc/protocol.md).  Blocking I/O with timeouts; one session at a time.
+ */
+#ifndef GV_REMOTE_H
+#define GV_REMOTE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "blob.h"
+
+#define REMOTE_SERVER_ID_LEN	16
+#define REMOTE_SECRET_LEN	32
+#define REMOTE_NAME_MAX		64
+
+struct remote;
+
+struct snapinfo {
+	uint64_t	 id;
+	char		 set[65];
+	uint64_t	 time;
+	uint8_t		 root[BLOB_ID_LEN];
+	uint8_t		 meta[BLOB_ID_LEN];
+	uint64_t	 blobs, bytes;
+};
+
+/*
+ * Connect to host:port and exchange hellos.  When expect_id is not NULL
+ * the server id must match it ("server id changed: ..." otherwise).
+ * Returns a session or NULL with a message in err.
+ */
+struct remote *remote_connect(const char *host, int port,
+	    const uint8_t *expect_id, char *err, size_t errlen);
+const uint8_t *remote_server_id(const struct remote *);
+
+/* Each returns 0, or -1 with a message in err (the server's ERROR text
+ * when it sent one); after -1 the session is unusable: remote_close(). */
+int	remote_register(struct remote *, const char *token,
+	    char name[REMOTE_NAME_MAX + 1], uint8_t secret[REMOTE_SECRET_LEN],
+	    char *err, size_t errlen);
+int	remote_auth(struct remote *, const char *name,
+	    const uint8_t secret[REMOTE_SECRET_LEN], char *err, size_t errlen);
+/* missing[i] = 1 when the server lacks ids[i]; any n (batched inside). */
+int	remote_have(struct remote *, const uint8_t (*ids)[BLOB_ID_LEN],
+	    size_t n, uint8_t *missing, char *err, size_t errlen);
+int	remote_put(struct remote *, const uint8_t id[BLOB_ID_LEN],
+	    const void *blob, size_t len, char *err, size_t errlen);
+/* Any n (batched inside). */
+int	remote_refs(struct remote *, const uint8_t (*ids)[BLOB_ID_LEN],
+	    size_t n, char *err, size_t errlen);
+int	remote_commit(struct remote *, const char *set, uint64_t time,
+	    const uint8_t root[BLOB_ID_LEN], const uint8_t meta[BLOB_ID_LEN],
+	    uint64_t *snap_id, char *err, size_t errlen);
+/* All snapshots of set ("" = all), oldest first; *out malloc'ed. */
+int	remote_list(struct remote *, const char *set, struct snapinfo **out,
+	    size_t *n, char *err, size_t errlen);
+/*
+ * Fetch n blobs; cb(arg, id, blob, len) runs for each in order, with
+ * blob NULL for one the server does not have.  A nonzero return from cb
+ * stops and is returned (the session is then unusable).
+ */
+int	remote_get(struct remote *, const uint8_t (*ids)[BLOB_ID_LEN],
+	    size_t n, int (*cb)(void *arg, const uint8_t *id,
+	    const uint8_t *blob, size_t len), void *arg, char *err,
+	    size_t errlen);
+/* Say BYE (best effort) and free. */
+void	remote_close(struct remote *);
+
+#endif
