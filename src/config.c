@@ -151,6 +151,14 @@ validate_abspath(cfg_t *sec, cfg_opt_t *opt)
 }
 
 static int
+validate_abspath_or_empty(cfg_t *sec, cfg_opt_t *opt)
+{
+	const char *p = cfg_opt_getnstr(opt, 0);
+
+	return p == NULL || *p == '\0' ? 0 : validate_abspath(sec, opt);
+}
+
+static int
 validate_log_level(cfg_t *sec, cfg_opt_t *opt)
 {
 	const char *v = cfg_opt_getnstr(opt, 0);
@@ -233,40 +241,77 @@ check_readable(const char *file, int line, int enabled_line, const char *key,
 
 /*
  * libconfuse 3.3 (Debian 12) counts each comment line more than once, so
- * its line numbers drift after the first comment.  We blank out comments
+ * its line numbers drift after the first comment, and it accepts a file
+ * that ends inside a section (a missing "}").  We blank out comments
  * (#, //, and C-style, keeping their newlines) before it sees the text,
- * which leaves every line where it was.  Quoted strings are kept as is.
+ * which leaves every line where it was, and check here that comments,
+ * strings and braces are closed.  Returns 0, or -1 with the error set.
  */
-static void
-blank_comments(char *p)
+static int
+prescan(char *p, const char *file)
 {
 	char quote = 0;
+	int line = 1, open_line = 0, depth = 0, quote_line = 0;
+	int brace_line[64];
 
 	for (; *p != '\0'; p++) {
+		if (*p == '\n')
+			line++;
 		if (quote) {
-			if (*p == '\\' && p[1] != '\0')
+			if (*p == '\\' && p[1] != '\0' && p[1] != '\n')
 				p++;
 			else if (*p == quote)
 				quote = 0;
 		} else if (*p == '"' || *p == '\'') {
 			quote = *p;
+			quote_line = line;
 		} else if (*p == '#' || (*p == '/' && p[1] == '/')) {
 			for (; *p != '\0' && *p != '\n'; p++)
 				*p = ' ';
 			if (*p == '\0')
-				return;
+				break;
+			line++;
 		} else if (*p == '/' && p[1] == '*') {
+			open_line = line;
 			*p++ = ' ';
 			*p = ' ';
-			for (p++; *p != '\0' && !(*p == '*' && p[1] == '/'); p++)
-				if (*p != '\n')
+			for (p++; *p != '\0' && !(*p == '*' && p[1] == '/'); p++) {
+				if (*p == '\n')
+					line++;
+				else
 					*p = ' ';
-			if (*p == '\0')
-				return;
+			}
+			if (*p == '\0') {
+				set_error("%s:%d: comment not closed (\"*/\" "
+				    "missing)", file, open_line);
+				return -1;
+			}
 			*p++ = ' ';
 			*p = ' ';
+		} else if (*p == '{') {
+			if (depth < (int)(sizeof(brace_line) / sizeof(brace_line[0])))
+				brace_line[depth] = line;
+			depth++;
+		} else if (*p == '}') {
+			if (depth == 0) {
+				set_error("%s:%d: \"}\" without a \"{\"", file, line);
+				return -1;
+			}
+			depth--;
 		}
 	}
+	if (quote) {
+		set_error("%s:%d: string not closed", file, quote_line);
+		return -1;
+	}
+	if (depth > 0) {
+		int at = depth <= (int)(sizeof(brace_line) / sizeof(brace_line[0])) ?
+		    brace_line[depth - 1] : line;
+
+		set_error("%s:%d: \"{\" not closed (\"}\" missing)", file, at);
+		return -1;
+	}
+	return 0;
 }
 
 /* The whole file as a NUL-terminated string, or NULL with errno set. */
@@ -481,6 +526,7 @@ config_load(const char *file, char *err, size_t errlen)
 		{ "Server|Listen", validate_listen },
 		{ "Server|DataDir", validate_abspath },
 		{ "Server|PidFile", validate_abspath },
+		{ "Log|File", validate_abspath_or_empty },
 		{ "Server|User", note_line },
 		{ "SSL|Certificate", note_line },
 		{ "SSL|Key", note_line },
@@ -517,7 +563,11 @@ config_load(const char *file, char *err, size_t errlen)
 		cfg_free(cfg);
 		return NULL;
 	}
-	blank_comments(text);
+	if (prescan(text, file) == -1) {
+		free(text);
+		cfg_free(cfg);
+		return NULL;
+	}
 	rc = cfg_parse_buf(cfg, text);
 	free(text);
 	if (rc != CFG_SUCCESS)

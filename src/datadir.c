@@ -14,6 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "crypto.h"
 #include "datadir.h"
 
 static int
@@ -69,23 +70,7 @@ datadir_prepare(const char *dir, uid_t uid, gid_t gid, char *err,
 void
 server_id_hex(const uint8_t id[SERVER_ID_LEN], char hex[33])
 {
-	static const char digits[] = "0123456789abcdef";
-
-	for (int i = 0; i < SERVER_ID_LEN; i++) {
-		hex[2 * i] = digits[id[i] >> 4];
-		hex[2 * i + 1] = digits[id[i] & 15];
-	}
-	hex[32] = '\0';
-}
-
-static int
-hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
+	hex_encode(id, SERVER_ID_LEN, hex);
 }
 
 static int
@@ -99,17 +84,15 @@ read_id(const char *path, uint8_t id[SERVER_ID_LEN], char *err,
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
 		return errno == ENOENT ? 1 : (snprintf(err, errlen,
 		    "cannot read %s: %s", path, strerror(errno)), -1);
-	n = read(fd, buf, sizeof(buf));
+	n = read(fd, buf, sizeof(buf) - 1);
 	close(fd);
-	if (n < 32 || (n > 32 && buf[32] != '\n') || n > 33)
+	if (n == 33 && buf[32] == '\n')
+		n = 32;
+	if (n != 32)
 		goto bad;
-	for (int i = 0; i < SERVER_ID_LEN; i++) {
-		int hi = hexval(buf[2 * i]), lo = hexval(buf[2 * i + 1]);
-
-		if (hi < 0 || lo < 0)
-			goto bad;
-		id[i] = (uint8_t)(hi << 4 | lo);
-	}
+	buf[32] = '\0';
+	if (hex_decode(buf, id, SERVER_ID_LEN) == -1)
+		goto bad;
 	return 0;
 bad:
 	snprintf(err, errlen, "%s does not hold a server id (32 hex digits); "

@@ -7,11 +7,13 @@
  */
 #include "autoconf.h"
 
+#include <sys/resource.h>
 #include <sys/stat.h>
 
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +26,8 @@
 #include "pidfile.h"
 #include "supervisor.h"
 
+#define FD_RESERVE	64	/* supervisor fds besides one per child */
+
 #ifndef GV_CONFFILE
 #define GV_CONFFILE	"/etc/gigavault/gigavault.conf"
 #endif
@@ -35,20 +39,32 @@ usage(void)
 	exit(2);
 }
 
-/* Detach from the terminal; the parent exits 0 once the child runs. */
-static void
+/*
+ * Detach from the terminal.  The first process waits on a pipe until the
+ * daemon has written its pid file (or failed) and exits with that
+ * status, so "gigavaultd && echo started" tells the truth.  Returns the
+ * write end of that pipe in the daemon; daemon_ready() closes it.
+ */
+static int
 daemonize(void)
 {
-	int fd;
+	int fd, pfd[2];
+	uint8_t status;
 
+	if (pipe2(pfd, O_CLOEXEC) == -1)
+		fatal("pipe");
 	switch (fork()) {
 	case -1:
 		fatal("fork");
 	case 0:
 		break;
 	default:
-		_exit(0);
+		close(pfd[1]);
+		if (read(pfd[0], &status, 1) != 1)
+			status = 1;	/* died before it could say */
+		_exit(status);
 	}
+	close(pfd[0]);
 	if (setsid() == -1)
 		fatal("setsid");
 	switch (fork()) {		/* never reacquire a terminal */
@@ -69,6 +85,45 @@ daemonize(void)
 		if (fd > STDERR_FILENO)
 			close(fd);
 	}
+	return pfd[1];
+}
+
+/* Tell the waiting first process how the start went. */
+static void
+daemon_ready(int fd, uint8_t status)
+{
+	if (fd == -1)
+		return;
+	if (write(fd, &status, 1) != 1)
+		log_warn("%s: cannot report start-up status", __func__);
+	close(fd);
+}
+
+/*
+ * The supervisor holds a socketpair end per child, so the pool size is
+ * bounded by the open-file limit.  Raise the soft limit as far as the
+ * hard one allows; refuse to start when even that is too small.
+ */
+static int
+raise_fd_limit(int workers)
+{
+	rlim_t need = (rlim_t)workers + FD_RESERVE;
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == -1)
+		return 0;
+	if (rl.rlim_cur >= need)
+		return 0;
+	rl.rlim_cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max >= need ?
+	    need : rl.rlim_max;
+	if (setrlimit(RLIMIT_NOFILE, &rl) == -1 || rl.rlim_cur < need) {
+		fprintf(stderr, "gigavaultd: Server.Workers = %d needs %llu open "
+		    "files, and the limit is %llu (raise it with ulimit -n or "
+		    "LimitNOFILE=)\n", workers, (unsigned long long)need,
+		    (unsigned long long)rl.rlim_cur);
+		return -1;
+	}
+	return 0;
 }
 
 /*
@@ -81,6 +136,7 @@ start(struct gv_config *cfg, struct listen_set *ls, uint8_t *server_id,
     int foreground, int verbose)
 {
 	char err[512];
+	int ready_fd = -1;
 	pid_t other;
 	uid_t uid;
 	gid_t gid;
@@ -88,6 +144,8 @@ start(struct gv_config *cfg, struct listen_set *ls, uint8_t *server_id,
 	if (geteuid() != 0 && cfg->user[0] != '\0')
 		fprintf(stderr, "gigavaultd: not started as root; Server.User "
 		    "\"%s\" is ignored\n", cfg->user);
+	if (raise_fd_limit(cfg->workers) == -1)
+		return 1;
 	if ((other = pidfile_running(cfg->pidfile)) != 0) {
 		fprintf(stderr, "gigavaultd: already running as pid %ld "
 		    "(Server.PidFile %s)\n", (long)other, cfg->pidfile);
@@ -114,12 +172,14 @@ start(struct gv_config *cfg, struct listen_set *ls, uint8_t *server_id,
 		return 1;
 	}
 	if (!foreground)
-		daemonize();
+		ready_fd = daemonize();
 	if (pidfile_write(cfg->pidfile) == -1) {
 		log_warn("cannot write Server.PidFile %s", cfg->pidfile);
 		listen_close(ls);
+		daemon_ready(ready_fd, 1);
 		return 1;
 	}
+	daemon_ready(ready_fd, 0);
 	return 0;
 }
 
@@ -133,6 +193,9 @@ main(int argc, char *argv[])
 	struct listen_set ls;
 	char err[512];
 	int status;
+
+	/* Nothing the caller left open reaches the children. */
+	close_range(STDERR_FILENO + 1, ~0U, 0);
 
 	while ((ch = getopt(argc, argv, "df:nvV")) != -1) {
 		switch (ch) {

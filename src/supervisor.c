@@ -48,9 +48,9 @@ static const struct child_kind {
 	int		(*count)(const struct gv_config *);
 	unsigned	 services;
 } kinds[] = {
-#define KIND_WORKER	0
-	{ "worker",	worker_main,	count_workers,	SVC_BIT(SVC_BACKUP) },
 	{ "uibridge",	uibridge_main,	count_one,	SVC_BIT(SVC_UI) },
+#define KIND_WORKER	1
+	{ "worker",	worker_main,	count_workers,	SVC_BIT(SVC_BACKUP) },
 };
 #define NKINDS	(sizeof(kinds) / sizeof(kinds[0]))
 
@@ -167,6 +167,19 @@ child_name(const struct child *c, char *buf, size_t len)
 		    (long)c->pid);
 }
 
+/* Schedule the next fork of slot s, backing off while it keeps failing. */
+static void
+back_off(struct slot *s, int stable)
+{
+	if (stable)
+		s->backoff_ms = 0;
+	else if (s->backoff_ms == 0)
+		s->backoff_ms = BACKOFF_FIRST_MS;
+	else if ((s->backoff_ms *= 2) > BACKOFF_MAX_MS)
+		s->backoff_ms = BACKOFF_MAX_MS;
+	s->fork_at = plus_ms(now_mono(), s->backoff_ms);
+}
+
 /* In the new child: become kind k, slot i.  Never returns. */
 static void __attribute__((noreturn))
 become_child(const struct child_kind *k, int slot, int fd)
@@ -211,8 +224,9 @@ spawn(int ki, int slot)
 	pid_t pid;
 
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) == -1) {
-		log_warn("%s: socketpair for %s %d", __func__, k->name, slot);
-		s->fork_at = plus_ms(now_mono(), 1000);
+		back_off(s, 0);
+		log_warn("%s: socketpair for %s %d (retrying in %ld ms)",
+		    __func__, k->name, slot, s->backoff_ms);
 		return;
 	}
 	if (sup.nchildren == sup.capchildren) {
@@ -229,11 +243,12 @@ spawn(int ki, int slot)
 
 	switch (pid = fork()) {
 	case -1:
-		log_warn("%s: fork for %s %d", __func__, k->name, slot);
+		back_off(s, 0);
+		log_warn("%s: fork for %s %d (retrying in %ld ms)", __func__,
+		    k->name, slot, s->backoff_ms);
 		close(sv[0]);
 		close(sv[1]);
 		free(c);
-		s->fork_at = plus_ms(now_mono(), 1000);
 		return;
 	case 0:
 		close(sv[0]);
@@ -368,13 +383,7 @@ reap(void)
 			struct slot *s = &sup.slots[kind_index(c->kind)][c->slot];
 			long lived = ms_between(&c->started, &now);
 
-			if (lived >= STABLE_AFTER_S * 1000L)
-				s->backoff_ms = 0;
-			else if (s->backoff_ms == 0)
-				s->backoff_ms = BACKOFF_FIRST_MS;
-			else if ((s->backoff_ms *= 2) > BACKOFF_MAX_MS)
-				s->backoff_ms = BACKOFF_MAX_MS;
-			s->fork_at = plus_ms(now, s->backoff_ms);
+			back_off(s, lived >= STABLE_AFTER_S * 1000L);
 			log_warnx("%s %s after %ld ms; respawning in %ld ms",
 			    name, how, lived, s->backoff_ms);
 		}
@@ -584,8 +593,14 @@ reload(void)
 		log_warnx("Server.DataDir changed; the server id stays the one "
 		    "read at start until gigavaultd restarts");
 	if (strcmp(ncfg->pidfile, sup.cfg->pidfile) != 0) {
-		if (pidfile_write(ncfg->pidfile) == -1)
-			log_warn("cannot write %s", ncfg->pidfile);
+		if (pidfile_write(ncfg->pidfile) == -1) {
+			log_warn("reload failed, keeping the running "
+			    "configuration: cannot write Server.PidFile %s",
+			    ncfg->pidfile);
+			listen_close(&nls);
+			config_free(ncfg);
+			return;
+		}
 		pidfile_remove(sup.cfg->pidfile);
 	}
 

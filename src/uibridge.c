@@ -29,14 +29,16 @@
 #include "log.h"
 
 #define UI_MAX_LINE	65536	/* bytes, newline included */
+#define UI_MAX_OUTPUT	(256 * 1024)	/* unread replies before we stop reading */
 #define UI_MAX_CONNS	64
 #define UI_REPLY_WAIT_S	5	/* for the supervisor's answer */
+#define UI_STOP_WAIT_S	5	/* to flush replies when told to stop */
 
 struct conn {
 	struct bufferevent *bev;
-	struct event	*wait_timer;	/* while a request is pending */
-	uint32_t	 pending;	/* request id sent to the supervisor */
+	int		 pending;	/* waits for the status reply */
 	json_t		*pending_id;	/* the client's "id", echoed */
+	int		 throttled;	/* reading paused: output too large */
 	int		 closing;	/* close once the output is flushed */
 	struct conn	*next;
 };
@@ -45,9 +47,15 @@ static struct {
 	struct child_env *env;
 	struct event_base *base;
 	struct event	*ctl_ev;
+	struct evconnlistener *lev[LISTEN_MAX];
+	size_t		 nlev;
 	struct conn	*conns;
 	int		 nconns;
-	uint32_t	 next_req;
+	/* One status request at a time; its reply serves every waiter. */
+	uint32_t	 status_req;	/* id in flight, 0 when none */
+	struct event	*status_timer;
+	struct event	*stop_timer;
+	int		 stopping;
 	struct imsg	 msg;
 	char		 server_id[33];
 } ui;
@@ -64,31 +72,54 @@ conn_free(struct conn *c)
 			*pp = c->next;
 			break;
 		}
-	if (c->wait_timer)
-		event_free(c->wait_timer);
 	json_decref(c->pending_id);
 	bufferevent_free(c->bev);
 	free(c);
 	ui.nconns--;
+	if (ui.stopping && ui.conns == NULL)
+		event_base_loopbreak(ui.base);
 }
 
-/* Write one JSON line; takes the reference to obj. */
+static size_t
+output_len(struct conn *c)
+{
+	return evbuffer_get_length(bufferevent_get_output(c->bev));
+}
+
+/* Close c now if nothing is owed to it, else once it is flushed. */
+static void
+conn_close(struct conn *c)
+{
+	c->closing = 1;
+	bufferevent_disable(c->bev, EV_READ);
+	if (!c->pending && output_len(c) == 0)
+		conn_free(c);
+}
+
+/*
+ * Write one JSON line; takes the reference to obj (which may be NULL when
+ * building it failed).  Every request gets exactly one line, so that
+ * replies stay in step with requests.
+ */
 static void
 reply(struct conn *c, json_t *obj, json_t *id)
 {
-	char *s;
+	static const char fallback[] = "{\"error\":\"internal error\"}";
+	char *s = NULL;
 
-	if (id != NULL)
+	if (obj != NULL && id != NULL)
 		json_object_set(obj, "id", id);
-	s = json_dumps(obj, JSON_COMPACT);
+	if (obj != NULL)
+		s = json_dumps(obj, JSON_COMPACT);
 	json_decref(obj);
 	if (s == NULL) {
-		log_warnx("%s: json_dumps failed", __func__);
-		return;
+		log_warnx("%s: cannot build a reply", __func__);
+		bufferevent_write(c->bev, fallback, sizeof(fallback) - 1);
+	} else {
+		bufferevent_write(c->bev, s, strlen(s));
+		free(s);
 	}
-	bufferevent_write(c->bev, s, strlen(s));
 	bufferevent_write(c->bev, "\n", 1);
-	free(s);
 }
 
 static void
@@ -99,32 +130,47 @@ static void
 reply_error(struct conn *c, json_t *id, const char *fmt, ...)
 {
 	char msg[256];
+	json_t *str = NULL;
 	va_list ap;
+	size_t len;
 
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	reply(c, json_pack("{s:s}", "error", msg), id);
+	/* Truncation may have split a UTF-8 sequence: drop its bytes. */
+	len = strlen(msg);
+	while ((str = json_string(msg)) == NULL && len > 0)
+		msg[--len] = '\0';
+	reply(c, str ? json_pack("{s:o}", "error", str) : NULL, id);
+}
+
+/* Ask the supervisor for the pool state, unless a request is in flight. */
+static void
+ask_status(void)
+{
+	static uint32_t next_req;
+	struct timeval tv = { UI_REPLY_WAIT_S, 0 };
+
+	if (ui.status_req != 0)
+		return;
+	if (++next_req == 0)
+		next_req = 1;
+	imsg_init(&ui.msg, IMSG_STATUS_REQ);
+	imsg_put_u32(&ui.msg, next_req);
+	if (imsg_send(ui.env->ctl_fd, &ui.msg, 0) == -1)
+		log_warn("%s: supervisor", __func__);	/* the timer answers */
+	ui.status_req = next_req;
+	evtimer_add(ui.status_timer, &tv);
 }
 
 /* Requests.  Each either replies at once or leaves c->pending set. */
 static void
 req_status(struct conn *c, json_t *req, json_t *id)
 {
-	struct timeval tv = { UI_REPLY_WAIT_S, 0 };
-
 	(void)req;
-	if (++ui.next_req == 0)
-		ui.next_req = 1;
-	imsg_init(&ui.msg, IMSG_STATUS_REQ);
-	imsg_put_u32(&ui.msg, ui.next_req);
-	if (imsg_send(ui.env->ctl_fd, &ui.msg, 0) == -1) {
-		reply_error(c, id, "supervisor unreachable: %s", strerror(errno));
-		return;
-	}
-	c->pending = ui.next_req;
+	c->pending = 1;
 	c->pending_id = id ? json_incref(id) : NULL;
-	evtimer_add(c->wait_timer, &tv);
+	ask_status();
 }
 
 static const struct request {
@@ -174,20 +220,26 @@ process_lines(struct conn *c)
 
 	while (!c->pending && !c->closing) {
 		size_t len;
-		char *line = evbuffer_readln(in, &len, EVBUFFER_EOL_LF);
+		char *line;
+
+		if (output_len(c) > UI_MAX_OUTPUT) {
+			/* The client does not read its replies: wait for it. */
+			c->throttled = 1;
+			bufferevent_disable(c->bev, EV_READ);
+			return;
+		}
+		line = evbuffer_readln(in, &len, EVBUFFER_EOL_LF);
 
 		if (line == NULL) {
 			if (evbuffer_get_length(in) >= UI_MAX_LINE) {
 				reply_error(c, NULL, "line too long");
-				c->closing = 1;
-				bufferevent_disable(c->bev, EV_READ);
+				conn_close(c);
 			}
 			return;
 		}
 		if (len + 1 > UI_MAX_LINE) {
 			reply_error(c, NULL, "line too long");
-			c->closing = 1;
-			bufferevent_disable(c->bev, EV_READ);
+			conn_close(c);
 		} else if (len > 0)
 			handle_line(c, line, len);
 		free(line);
@@ -207,32 +259,67 @@ on_write(struct bufferevent *bev, void *arg)
 	struct conn *c = arg;
 
 	(void)bev;
-	if (c->closing)
-		conn_free(c);
+	if (c->closing) {
+		if (!c->pending)
+			conn_free(c);
+	} else if (c->throttled) {
+		c->throttled = 0;
+		bufferevent_enable(c->bev, EV_READ);
+		process_lines(c);
+	}
 }
 
 static void
 on_event(struct bufferevent *bev, short what, void *arg)
 {
+	struct conn *c = arg;
+
 	(void)bev;
 	if (what & BEV_EVENT_TIMEOUT)
 		log_debug("UI connection idle for %d s, closed",
 		    ui.env->cfg->idle_timeout);
-	conn_free(arg);
+	if ((what & BEV_EVENT_EOF) && !(what & BEV_EVENT_ERROR)) {
+		/* Half-closed: still answer what was asked. */
+		process_lines(c);
+		conn_close(c);
+		return;
+	}
+	conn_free(c);
+}
+
+/* Answer every connection waiting for status with obj (or an error). */
+static void
+answer_status_waiters(json_t *obj, const char *error)
+{
+	struct conn *c, *next;
+
+	for (c = ui.conns; c != NULL; c = next) {
+		next = c->next;
+		if (!c->pending)
+			continue;
+		if (obj != NULL)
+			reply(c, json_copy(obj), c->pending_id);
+		else
+			reply_error(c, c->pending_id, "%s", error);
+		json_decref(c->pending_id);
+		c->pending_id = NULL;
+		c->pending = 0;
+		if (c->closing) {
+			if (output_len(c) == 0)
+				conn_free(c);
+		} else
+			process_lines(c);
+	}
 }
 
 static void
-on_wait_timeout(evutil_socket_t fd, short what, void *arg)
+on_status_timeout(evutil_socket_t fd, short what, void *arg)
 {
-	struct conn *c = arg;
-
 	(void)fd;
 	(void)what;
-	reply_error(c, c->pending_id, "the supervisor did not answer");
-	json_decref(c->pending_id);
-	c->pending_id = NULL;
-	c->pending = 0;
-	process_lines(c);
+	(void)arg;
+	ui.status_req = 0;
+	answer_status_waiters(NULL, "the supervisor did not answer");
 }
 
 static void
@@ -254,13 +341,9 @@ on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
 	}
 	if ((c = calloc(1, sizeof(*c))) == NULL ||
 	    (c->bev = bufferevent_socket_new(ui.base, fd,
-	    BEV_OPT_CLOSE_ON_FREE)) == NULL ||
-	    (c->wait_timer = evtimer_new(ui.base, on_wait_timeout, c)) == NULL) {
+	    BEV_OPT_CLOSE_ON_FREE)) == NULL) {
 		log_warnx("%s: out of memory", __func__);
-		if (c != NULL && c->bev != NULL)
-			bufferevent_free(c->bev);
-		else
-			evutil_closesocket(fd);
+		evutil_closesocket(fd);
 		free(c);
 		return;
 	}
@@ -321,7 +404,6 @@ status_json(struct imsg *m)
 static void
 on_status_reply(struct imsg *m)
 {
-	struct conn *c;
 	uint32_t id;
 	json_t *o;
 
@@ -329,20 +411,47 @@ on_status_reply(struct imsg *m)
 		imsg_end(m, __func__);
 		return;
 	}
-	for (c = ui.conns; c != NULL; c = c->next)
-		if (c->pending == id)
-			break;
-	if (c == NULL)
-		return;		/* the client left, or it timed out */
-	evtimer_del(c->wait_timer);
-	if ((o = status_json(m)) == NULL)
-		reply_error(c, c->pending_id, "bad status from supervisor");
-	else
-		reply(c, o, c->pending_id);
-	json_decref(c->pending_id);
-	c->pending_id = NULL;
-	c->pending = 0;
-	process_lines(c);
+	if (id != ui.status_req)
+		return;		/* answered already, by the timer */
+	ui.status_req = 0;
+	evtimer_del(ui.status_timer);
+	o = status_json(m);
+	answer_status_waiters(o, "bad status from the supervisor");
+	json_decref(o);
+}
+
+/*
+ * Told to stop (shutdown or a new generation): accept no more, answer
+ * what was asked and flush, then exit; UI_STOP_WAIT_S at most.
+ */
+static void
+stop_serving(void)
+{
+	struct timeval tv = { UI_STOP_WAIT_S, 0 };
+	struct conn *c, *next;
+
+	ui.stopping = 1;
+	for (size_t i = 0; i < ui.nlev; i++)
+		evconnlistener_free(ui.lev[i]);
+	ui.nlev = 0;
+	if (ui.conns == NULL) {
+		event_base_loopbreak(ui.base);
+		return;
+	}
+	evtimer_add(ui.stop_timer, &tv);
+	for (c = ui.conns; c != NULL; c = next) {
+		next = c->next;
+		conn_close(c);
+	}
+}
+
+static void
+on_stop_timeout(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	(void)arg;
+	event_base_loopbreak(ui.base);
 }
 
 static void
@@ -368,8 +477,9 @@ on_ctl(evutil_socket_t fd, short what, void *arg)
 			on_status_reply(&ui.msg);
 			break;
 		case IMSG_SHUTDOWN:
-			event_base_loopbreak(ui.base);
-			return;
+			if (imsg_end(&ui.msg, __func__) == 0)
+				stop_serving();
+			break;
 		case IMSG_LOG_REOPEN:
 			if (log_reopen() == -1)
 				log_warn("%s: reopen log", __func__);
@@ -393,9 +503,7 @@ on_sigterm(evutil_socket_t sig, short what, void *arg)
 void
 uibridge_main(struct child_env *env)
 {
-	struct evconnlistener *lev[LISTEN_MAX];
 	struct event *sigev;
-	size_t nlev = 0;
 
 	ui.env = env;
 	server_id_hex(env->server_id, ui.server_id);
@@ -406,16 +514,19 @@ uibridge_main(struct child_env *env)
 
 		if (l->fd == -1)
 			continue;
-		lev[nlev] = evconnlistener_new(ui.base, on_accept, NULL,
+		ui.lev[ui.nlev] = evconnlistener_new(ui.base, on_accept, NULL,
 		    LEV_OPT_CLOSE_ON_FREE, 0, l->fd);
-		if (lev[nlev] == NULL)
+		if (ui.lev[ui.nlev] == NULL)
 			fatalx("%s: evconnlistener_new", __func__);
-		nlev++;
+		ui.nlev++;
 	}
 	ui.ctl_ev = event_new(ui.base, env->ctl_fd, EV_READ | EV_PERSIST,
 	    on_ctl, NULL);
 	sigev = evsignal_new(ui.base, SIGTERM, on_sigterm, NULL);
-	if (ui.ctl_ev == NULL || sigev == NULL || event_add(ui.ctl_ev, NULL) ||
+	ui.status_timer = evtimer_new(ui.base, on_status_timeout, NULL);
+	ui.stop_timer = evtimer_new(ui.base, on_stop_timeout, NULL);
+	if (ui.ctl_ev == NULL || sigev == NULL || ui.status_timer == NULL ||
+	    ui.stop_timer == NULL || event_add(ui.ctl_ev, NULL) ||
 	    event_add(sigev, NULL))
 		fatalx("%s: event setup", __func__);
 
@@ -425,12 +536,15 @@ uibridge_main(struct child_env *env)
 
 	event_base_dispatch(ui.base);
 
+	ui.stopping = 0;	/* no loopbreak from the frees below */
 	while (ui.conns != NULL)
 		conn_free(ui.conns);
-	for (size_t i = 0; i < nlev; i++)
-		evconnlistener_free(lev[i]);
+	for (size_t i = 0; i < ui.nlev; i++)
+		evconnlistener_free(ui.lev[i]);
 	event_free(ui.ctl_ev);
 	event_free(sigev);
+	event_free(ui.status_timer);
+	event_free(ui.stop_timer);
 	event_base_free(ui.base);
 	exit(0);
 }
