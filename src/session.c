@@ -1,27 +1,42 @@
 /*
- * session.c - the server side of the session protocol (doc/protocol.md).
+ * session.c - the server side of the session protocol (doc/protocol.md):
+ * hello, registration and authentication, backup (HAVE, PUT, REFS,
+ * COMMIT) and reading (LIST, GET).
  *
  * All waiting goes through io_wait(), which also watches the supervisor
  * pipe and the terminate flag and enforces the deadline, so no client
- * can hold a worker longer than the configured timeouts.
+ * can hold a worker longer than the configured timeouts.  Frames are
+ * dispatched through a table that knows, from the header alone, whether
+ * a type is allowed and how long its payload may be: nothing larger is
+ * read.  Blob bytes go through store.h, everything else through
+ * catalog.h; this file knows no file layout.
  */
 #include "autoconf.h"
 
 #include <sys/socket.h>
 
 #include <errno.h>
+#include <stdarg.h>
 #include <poll.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "catalog.h"
 #include "config.h"
+#include "crypto.h"
 #include "log.h"
 #include "session.h"
+#include "store.h"
 #include "wire.h"
 
 #define SOFTWARE	"gigavaultd " PACKAGE_VERSION
 #define ERROR_GRACE_MS	2000	/* time to deliver an ERROR frame */
+#define DRAIN_MS	1000	/* after an ERROR: read and discard input */
+#define DRAIN_BYTES	(256 * 1024)
+#define HELLO_MAX	(WIRE_MAGIC_LEN + 2 + 2 + 2 + WIRE_SOFTWARE_MAX)
+#define IDS_MAX		(4 + WIRE_BATCH_MAX * WIRE_ID_BYTES)
 
 enum io_result { IO_OK, IO_EOF, IO_TRUNCATED, IO_TIMEOUT, IO_ERROR, IO_TERM };
 
@@ -61,6 +76,7 @@ io_wait(struct session *s, short events, const struct timespec *deadline)
 			{ .fd = s->fd, .events = events },
 			{ .fd = *s->ctl_fd, .events = POLLIN },
 		};
+		struct timespec ts;
 		long ms;
 		int n;
 
@@ -68,7 +84,10 @@ io_wait(struct session *s, short events, const struct timespec *deadline)
 			return IO_TERM;
 		if ((ms = ms_until(deadline)) == 0)
 			return IO_TIMEOUT;
-		n = poll(pfd, *s->ctl_fd == -1 ? 1 : 2, (int)ms);
+		ts.tv_sec = ms / 1000;
+		ts.tv_nsec = (ms % 1000) * 1000000L;
+		/* SIGTERM is deliverable only inside ppoll(). */
+		n = ppoll(pfd, *s->ctl_fd == -1 ? 1 : 2, &ts, s->waitmask);
 		if (n == -1) {
 			if (errno == EINTR)
 				continue;
@@ -144,17 +163,84 @@ send_frames(struct session *s, struct wire_wr *w, long timeout_ms)
 	return write_full(s, w->buf, w->len, &d);
 }
 
+/*
+ * After an ERROR: stop sending, then read and discard what the client
+ * still sends (bounded in time and bytes), so that closing does not
+ * reset the connection before the client has read the ERROR.
+ */
+static void
+drain(struct session *s)
+{
+	struct timespec d = deadline_in(DRAIN_MS);
+	uint8_t junk[4096];
+	size_t total = 0;
+
+	if (shutdown(s->fd, SHUT_WR) == -1)
+		return;
+	while (total < DRAIN_BYTES) {
+		ssize_t k = read(s->fd, junk, sizeof(junk));
+
+		if (k > 0) {
+			total += (size_t)k;
+			continue;
+		}
+		if (k == 0)
+			return;
+		if (errno == EINTR)
+			continue;
+		if (errno != EAGAIN || io_wait(s, POLLIN, &d) != IO_OK)
+			return;
+	}
+}
+
+/* Write the client's name (if known) and peer for log lines. */
+static const char *
+who(const struct session *s, char *buf, size_t len)
+{
+	if (s->auth == AUTH_DONE)
+		snprintf(buf, len, "client %s at %s", s->client.name, s->peer);
+	else if (s->auth == AUTH_CHALLENGED)
+		snprintf(buf, len, "%s (claims client %s)", s->peer,
+		    s->client.name);
+	else
+		snprintf(buf, len, "%s", s->peer);
+	return buf;
+}
+
 /* End the session: tell the client why (best effort) and remember it. */
 static void
 fail(struct session *s, enum wire_error code, const char *why)
 {
 	uint8_t out[512];
 	struct wire_wr w;
+	char wbuf[160];
 
 	snprintf(s->why, sizeof(s->why), "%s", why);
+	if (code != WIRE_ERR_TIMEOUT && code != WIRE_ERR_SHUTDOWN)
+		log_warnx("%s: error %d: %s", who(s, wbuf, sizeof(wbuf)),
+		    code, why);
 	wire_wr_init(&w, out, sizeof(out));
 	wire_put_error(&w, code, why);
-	(void)send_frames(s, &w, ERROR_GRACE_MS);
+	if (send_frames(s, &w, ERROR_GRACE_MS) == IO_OK)
+		drain(s);
+}
+
+static int
+failf(struct session *s, enum wire_error code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* fail() with a formatted message; returns -1 for the handlers. */
+static int
+failf(struct session *s, enum wire_error code, const char *fmt, ...)
+{
+	char why[200];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(why, sizeof(why), fmt, ap);
+	va_end(ap);
+	fail(s, code, why);
+	return -1;
 }
 
 /* Turn an I/O failure while reading into the session's end. */
@@ -188,12 +274,9 @@ read_failed(struct session *s, enum io_result r, size_t got, size_t want,
 	}
 }
 
-/*
- * Read one frame into s->buf.  Returns 0 with the header in h and the
- * payload at s->buf + WIRE_HDR_LEN, or -1 when the session is over.
- */
+/* Read and check a frame header.  Returns 0, or -1: the session is over. */
 static int
-read_frame(struct session *s, struct wire_hdr *h,
+read_header(struct session *s, struct wire_hdr *h,
     const struct timespec *deadline, const char *waiting_for)
 {
 	enum io_result r;
@@ -212,6 +295,20 @@ read_frame(struct session *s, struct wire_hdr *h,
 		fail(s, code, why);
 		return -1;
 	}
+	return 0;
+}
+
+/*
+ * Read the payload of the frame whose header is in h into
+ * s->buf + WIRE_HDR_LEN.  Returns 0, or -1: the session is over.
+ */
+static int
+read_payload(struct session *s, const struct wire_hdr *h,
+    const struct timespec *deadline, const char *waiting_for)
+{
+	enum io_result r;
+	size_t got;
+
 	r = read_full(s, s->buf + WIRE_HDR_LEN, h->len, &got, deadline);
 	if (r != IO_OK) {
 		if (r == IO_EOF)	/* the header came, the payload did not */
@@ -223,18 +320,29 @@ read_frame(struct session *s, struct wire_hdr *h,
 	return 0;
 }
 
+/* Copy a string for a log line, every byte outside ' '..'~' made '?'. */
+static void
+sanitize(char *dst, size_t dstlen, const char *src)
+{
+	size_t i;
+
+	for (i = 0; i + 1 < dstlen && src[i] != '\0'; i++)
+		dst[i] = src[i] >= ' ' && src[i] <= '~' ? src[i] : '?';
+	dst[i] = '\0';
+}
+
 static int
 handshake(struct session *s)
 {
 	struct timespec deadline = s->accepted;
 	struct wire_client_hello hello;
+	char why[160], soft[WIRE_SOFTWARE_MAX + 1];
 	struct wire_hdr h;
 	struct wire_wr w;
 	uint8_t out[512];
-	char why[160];
 
 	deadline.tv_sec += s->cfg->handshake_timeout;
-	if (read_frame(s, &h, &deadline, "handshake timeout") == -1)
+	if (read_header(s, &h, &deadline, "handshake timeout") == -1)
 		return -1;
 	if (h.type != WIRE_CLIENT_HELLO) {
 		snprintf(why, sizeof(why), "first frame must be CLIENT_HELLO, "
@@ -242,6 +350,14 @@ handshake(struct session *s)
 		fail(s, WIRE_ERR_UNEXPECTED, why);
 		return -1;
 	}
+	if (h.len > HELLO_MAX) {
+		snprintf(why, sizeof(why), "malformed CLIENT_HELLO: %u bytes "
+		    "(at most %d)", h.len, HELLO_MAX);
+		fail(s, WIRE_ERR_MALFORMED, why);
+		return -1;
+	}
+	if (read_payload(s, &h, &deadline, "handshake timeout") == -1)
+		return -1;
 	if (wire_parse_client_hello(s->buf + WIRE_HDR_LEN, h.len, &hello, why,
 	    sizeof(why)) != 0) {
 		char msg[200];
@@ -258,8 +374,9 @@ handshake(struct session *s)
 		fail(s, WIRE_ERR_VERSION, why);
 		return -1;
 	}
+	sanitize(soft, sizeof(soft), hello.software);
 	log_debug("session from %s: client \"%s\", protocol %u", s->peer,
-	    hello.software, s->version);
+	    soft, s->version);
 	wire_wr_init(&w, out, sizeof(out));
 	wire_put_server_hello(&w, s->version, s->server_id, SOFTWARE);
 	if (send_frames(s, &w, (long)s->cfg->idle_timeout * 1000) != IO_OK) {
@@ -267,6 +384,65 @@ handshake(struct session *s)
 		return -1;
 	}
 	return 0;
+}
+
+/* Send the frames in w; on failure the session is over.  0 or -1. */
+static int
+reply(struct session *s, struct wire_wr *w, const char *what)
+{
+	if (w->overflow) {
+		snprintf(s->why, sizeof(s->why), "%s does not fit a frame",
+		    what);
+		return -1;
+	}
+	if (send_frames(s, w, (long)s->cfg->idle_timeout * 1000) != IO_OK) {
+		snprintf(s->why, sizeof(s->why), "could not send %s", what);
+		return -1;
+	}
+	return 0;
+}
+
+/* A reply writer on s->out, which holds WIRE_HDR_LEN + MaxFrame bytes. */
+static void
+out_init(struct session *s, struct wire_wr *w)
+{
+	wire_wr_init(w, s->out, WIRE_HDR_LEN + (size_t)s->cfg->max_frame);
+}
+
+/* The catalog and store, or ERROR 11 when they could not be opened. */
+static int
+need_storage(struct session *s)
+{
+	if (s->cat != NULL && s->store != NULL)
+		return 0;
+	return failf(s, WIRE_ERR_STORAGE, "storage error: the catalog is "
+	    "not available on this server");
+}
+
+/*
+ * Parse "u32 count, count ids" filling the whole payload; the count
+ * must be 1..WIRE_BATCH_MAX.  Returns the count and the ids in *ids, or
+ * 0 after failing the session.
+ */
+static uint32_t
+parse_ids(struct session *s, const char *what, const uint8_t *p,
+    uint32_t len, const uint8_t (**ids)[WIRE_ID_BYTES])
+{
+	struct wire_rd r;
+	uint32_t n;
+
+	wire_rd_init(&r, p, len);
+	if (wire_get_u32(&r, &n) == -1)
+		return failf(s, WIRE_ERR_MALFORMED, "malformed %s: no count",
+		    what), 0;
+	if (n == 0 || n > WIRE_BATCH_MAX)
+		return failf(s, WIRE_ERR_LIMIT, "limit exceeded: %s count %u "
+		    "(1..%d)", what, n, WIRE_BATCH_MAX), 0;
+	if (r.left != (size_t)n * WIRE_ID_BYTES)
+		return failf(s, WIRE_ERR_MALFORMED, "malformed %s: count %u "
+		    "but %zu bytes of ids", what, n, r.left), 0;
+	*ids = (const uint8_t (*)[WIRE_ID_BYTES])r.p;
+	return n;
 }
 
 /*
@@ -279,19 +455,11 @@ on_ping(struct session *s, const uint8_t *p, uint32_t len)
 	uint8_t out[WIRE_HDR_LEN + WIRE_PING_MAX];
 	struct wire_wr w;
 
-	if (len > WIRE_PING_MAX) {
-		fail(s, WIRE_ERR_MALFORMED, "malformed PING: more than 64 bytes");
-		return -1;
-	}
 	wire_wr_init(&w, out, sizeof(out));
 	wire_frame_begin(&w, WIRE_PONG);
 	wire_put_bytes(&w, p, len);
 	wire_frame_end(&w);
-	if (send_frames(s, &w, (long)s->cfg->idle_timeout * 1000) != IO_OK) {
-		snprintf(s->why, sizeof(s->why), "could not send PONG");
-		return -1;
-	}
-	return 0;
+	return reply(s, &w, "PONG");
 }
 
 static int
@@ -301,10 +469,7 @@ on_bye(struct session *s, const uint8_t *p, uint32_t len)
 	struct wire_wr w;
 
 	(void)p;
-	if (len != 0) {
-		fail(s, WIRE_ERR_MALFORMED, "malformed BYE: payload not empty");
-		return -1;
-	}
+	(void)len;
 	wire_wr_init(&w, out, sizeof(out));
 	wire_frame_begin(&w, WIRE_BYE);
 	wire_frame_end(&w);
@@ -313,48 +478,564 @@ on_bye(struct session *s, const uint8_t *p, uint32_t len)
 	return -1;
 }
 
-static const struct frame_handler {
-	uint16_t	 type;
-	int		(*fn)(struct session *, const uint8_t *, uint32_t);
-} handlers[] = {
-	{ WIRE_PING,	on_ping },
-	{ WIRE_BYE,	on_bye },
+static int
+on_register(struct session *s, const uint8_t *p, uint32_t len)
+{
+	char token[WIRE_TOKEN_MAX + 1];
+	uint8_t hash[CRYPTO_HASH_LEN], secret[WIRE_ID_BYTES];
+	uint8_t out[WIRE_HDR_LEN + 2 + WIRE_NAME_MAX + WIRE_ID_BYTES];
+	struct cat_client cl;
+	struct wire_rd r;
+	struct wire_wr w;
+	int rc;
+
+	if (need_storage(s) == -1)
+		return -1;
+	wire_rd_init(&r, p, len);
+	if (wire_get_str(&r, token, sizeof(token), WIRE_TOKEN_MAX) == -1 ||
+	    r.left != 0)
+		return failf(s, WIRE_ERR_MALFORMED, "malformed REGISTER");
+	crypto_sha256(token, strlen(token), hash);
+	crypto_wipe(token, sizeof(token));
+	if (crypto_random(secret, sizeof(secret)) == -1)
+		return failf(s, WIRE_ERR_STORAGE, "storage error: no random "
+		    "numbers");
+	rc = catalog_register(s->cat, hash, secret, &cl);
+	if (rc == CAT_NOTFOUND)
+		return failf(s, WIRE_ERR_AUTH, "authentication failed: "
+		    "invalid or used token");
+	if (rc == CAT_DISABLED)
+		return failf(s, WIRE_ERR_AUTH, "authentication failed: "
+		    "client %s is disabled", cl.name);
+	if (rc != CAT_OK) {
+		log_warnx("%s", catalog_strerror(s->cat));
+		return failf(s, WIRE_ERR_STORAGE, "storage error: catalog");
+	}
+	log_info("%s: registered client %s", s->peer, cl.name);
+	wire_wr_init(&w, out, sizeof(out));
+	wire_frame_begin(&w, WIRE_REGISTERED);
+	wire_put_str(&w, cl.name);
+	wire_put_bytes(&w, secret, sizeof(secret));
+	wire_frame_end(&w);
+	crypto_wipe(secret, sizeof(secret));
+	crypto_wipe(cl.secret, sizeof(cl.secret));
+	rc = reply(s, &w, "REGISTERED");
+	crypto_wipe(out, sizeof(out));
+	return rc;
+}
+
+static int
+on_auth(struct session *s, const uint8_t *p, uint32_t len)
+{
+	uint8_t out[WIRE_HDR_LEN + WIRE_ID_BYTES];
+	char name[WIRE_NAME_MAX + 1];
+	struct wire_rd r;
+	struct wire_wr w;
+	int rc;
+
+	if (s->auth != AUTH_NONE)
+		return failf(s, WIRE_ERR_UNEXPECTED, "unexpected frame type "
+		    "0x%04x (AUTH): already authenticating", WIRE_AUTH);
+	if (need_storage(s) == -1)
+		return -1;
+	wire_rd_init(&r, p, len);
+	if (wire_get_str(&r, name, sizeof(name), WIRE_NAME_MAX) == -1 ||
+	    r.left != 0 || name[0] == '\0')
+		return failf(s, WIRE_ERR_MALFORMED, "malformed AUTH");
+	/*
+	 * An unknown, unregistered or invalid name gets a challenge too,
+	 * answered with a random secret nobody knows: the reply does not
+	 * tell which names exist.
+	 */
+	s->bogus = 1;
+	memset(&s->client, 0, sizeof(s->client));
+	if (catalog_name_valid(name)) {
+		rc = catalog_client_get(s->cat, name, &s->client);
+		if (rc == CAT_ERROR) {
+			log_warnx("%s", catalog_strerror(s->cat));
+			return failf(s, WIRE_ERR_STORAGE, "storage error: "
+			    "catalog");
+		}
+		s->bogus = rc != CAT_OK || !s->client.registered;
+	}
+	if (s->bogus) {
+		sanitize(s->client.name, sizeof(s->client.name), name);
+		if (crypto_random(s->client.secret,
+		    sizeof(s->client.secret)) == -1)
+			return failf(s, WIRE_ERR_STORAGE, "storage error: "
+			    "no random numbers");
+	}
+	if (crypto_random(s->nonce, sizeof(s->nonce)) == -1)
+		return failf(s, WIRE_ERR_STORAGE, "storage error: no random "
+		    "numbers");
+	s->auth = AUTH_CHALLENGED;
+	wire_wr_init(&w, out, sizeof(out));
+	wire_frame_begin(&w, WIRE_CHALLENGE);
+	wire_put_bytes(&w, s->nonce, sizeof(s->nonce));
+	wire_frame_end(&w);
+	return reply(s, &w, "CHALLENGE");
+}
+
+static int
+on_proof(struct session *s, const uint8_t *p, uint32_t len)
+{
+	uint8_t msg[sizeof(WIRE_AUTH_LABEL) - 1 + WIRE_ID_LEN +
+	    WIRE_ID_BYTES + WIRE_NAME_MAX];
+	uint8_t want[CRYPTO_HASH_LEN], out[WIRE_HDR_LEN];
+	size_t n = 0, namelen = strlen(s->client.name);
+	struct wire_wr w;
+	int good;
+
+	if (s->auth != AUTH_CHALLENGED)
+		return failf(s, WIRE_ERR_UNEXPECTED, "unexpected frame type "
+		    "0x%04x (PROOF): no CHALLENGE outstanding", WIRE_PROOF);
+	if (len != CRYPTO_HASH_LEN)
+		return failf(s, WIRE_ERR_MALFORMED, "malformed PROOF: %u bytes",
+		    len);
+	memcpy(msg, WIRE_AUTH_LABEL, sizeof(WIRE_AUTH_LABEL) - 1);
+	n += sizeof(WIRE_AUTH_LABEL) - 1;
+	memcpy(msg + n, s->server_id, WIRE_ID_LEN);
+	n += WIRE_ID_LEN;
+	memcpy(msg + n, s->nonce, WIRE_ID_BYTES);
+	n += WIRE_ID_BYTES;
+	memcpy(msg + n, s->client.name, namelen);
+	n += namelen;
+	crypto_hmac(s->client.secret, sizeof(s->client.secret), msg, n, NULL,
+	    0, want);
+	good = crypto_equal(want, p, CRYPTO_HASH_LEN) && !s->bogus;
+	crypto_wipe(want, sizeof(want));
+	crypto_wipe(s->client.secret, sizeof(s->client.secret));
+	if (!good)
+		return failf(s, WIRE_ERR_AUTH, "authentication failed");
+	if (s->client.disabled)
+		return failf(s, WIRE_ERR_AUTH, "authentication failed: client "
+		    "%s is disabled", s->client.name);
+	s->auth = AUTH_DONE;
+	log_info("%s: authenticated as client %s", s->peer, s->client.name);
+	wire_wr_init(&w, out, sizeof(out));
+	wire_frame_begin(&w, WIRE_AUTH_OK);
+	wire_frame_end(&w);
+	return reply(s, &w, "AUTH_OK");
+}
+
+static int
+storage_failed(struct session *s, const char *what, const char *detail)
+{
+	char wbuf[160];
+
+	log_warnx("%s: %s: %s", who(s, wbuf, sizeof(wbuf)), what, detail);
+	return failf(s, WIRE_ERR_STORAGE, "storage error on the server "
+	    "(%s); nothing committed", what);
+}
+
+static int
+on_have(struct session *s, const uint8_t *p, uint32_t len)
+{
+	const uint8_t (*ids)[WIRE_ID_BYTES];
+	uint8_t found[WIRE_BATCH_MAX];
+	uint32_t n, nmissing = 0;
+	struct wire_wr w;
+	size_t at;
+
+	if ((n = parse_ids(s, "HAVE", p, len, &ids)) == 0)
+		return -1;
+	if (catalog_blobs_lookup(s->cat, s->client.id, ids, n, NULL, found) !=
+	    CAT_OK)
+		return storage_failed(s, "catalog lookup",
+		    catalog_strerror(s->cat));
+	out_init(s, &w);
+	wire_frame_begin(&w, WIRE_MISSING);
+	at = w.len;
+	wire_put_u32(&w, 0);		/* count, filled in below */
+	for (uint32_t i = 0; i < n; i++)
+		if (!found[i] && !store_pending(s->store, s->client.id,
+		    ids[i])) {
+			wire_put_bytes(&w, ids[i], WIRE_ID_BYTES);
+			nmissing++;
+		}
+	wire_frame_end(&w);
+	if (!w.overflow) {
+		w.buf[at] = (uint8_t)(nmissing >> 24);
+		w.buf[at + 1] = (uint8_t)(nmissing >> 16);
+		w.buf[at + 2] = (uint8_t)(nmissing >> 8);
+		w.buf[at + 3] = (uint8_t)nmissing;
+	}
+	return reply(s, &w, "MISSING");
+}
+
+static int
+on_put(struct session *s, const uint8_t *p, uint32_t len)
+{
+	if (len <= WIRE_ID_BYTES)
+		return failf(s, WIRE_ERR_LIMIT, "limit exceeded: PUT of %u "
+		    "bytes carries no blob", len);
+	if (store_put(s->store, s->client.id, p, p + WIRE_ID_BYTES,
+	    len - WIRE_ID_BYTES) == -1)
+		return storage_failed(s, "pack write",
+		    store_strerror(s->store));
+	return 0;
+}
+
+static int
+on_refs(struct session *s, const uint8_t *p, uint32_t len)
+{
+	const uint8_t (*ids)[WIRE_ID_BYTES];
+	uint32_t n;
+
+	if ((n = parse_ids(s, "REFS", p, len, &ids)) == 0)
+		return -1;
+	if (n > WIRE_REFS_MAX - s->nrefs)
+		return failf(s, WIRE_ERR_LIMIT, "limit exceeded: more than %u "
+		    "REFS for one snapshot", WIRE_REFS_MAX);
+	if (s->nrefs + n > s->caprefs) {
+		/* Room for root and meta too, added at COMMIT. */
+		size_t cap = s->caprefs ? s->caprefs * 2 : 4 * WIRE_BATCH_MAX;
+		void *q;
+
+		if (cap < s->nrefs + n)
+			cap = s->nrefs + n;
+		if (cap > WIRE_REFS_MAX)
+			cap = WIRE_REFS_MAX;
+		if ((q = reallocarray(s->refs, cap + 2, WIRE_ID_BYTES)) ==
+		    NULL)
+			return storage_failed(s, "memory", strerror(errno));
+		s->refs = q;
+		s->caprefs = cap;
+	}
+	memcpy(s->refs[s->nrefs], ids, (size_t)n * WIRE_ID_BYTES);
+	s->nrefs += n;
+	return 0;
+}
+
+static int
+cmp_id(const void *a, const void *b)
+{
+	return memcmp(a, b, WIRE_ID_BYTES);
+}
+
+static int
+on_commit(struct session *s, const uint8_t *p, uint32_t len)
+{
+	uint8_t out[WIRE_HDR_LEN + 8];
+	struct cat_snapshot snap;
+	struct wire_rd r;
+	struct wire_wr w;
+	size_t missing, n;
+	uint16_t setlen;
+	int rc;
+
+	memset(&snap, 0, sizeof(snap));
+	wire_rd_init(&r, p, len);
+	if (wire_get_u16(&r, &setlen) == -1)
+		return failf(s, WIRE_ERR_MALFORMED, "malformed COMMIT");
+	if (setlen == 0 || setlen > WIRE_SET_MAX)
+		return failf(s, WIRE_ERR_LIMIT, "limit exceeded: set name of "
+		    "%u bytes (1..%d)", setlen, WIRE_SET_MAX);
+	if (wire_get_bytes(&r, snap.set, setlen) == -1 ||
+	    wire_get_u64(&r, &snap.time) == -1 ||
+	    wire_get_bytes(&r, snap.root, WIRE_ID_BYTES) == -1 ||
+	    wire_get_bytes(&r, snap.meta, WIRE_ID_BYTES) == -1 ||
+	    r.left != 0)
+		return failf(s, WIRE_ERR_MALFORMED, "malformed COMMIT");
+	snap.set[setlen] = '\0';
+	if (!catalog_name_valid(snap.set))
+		return failf(s, WIRE_ERR_MALFORMED, "malformed COMMIT: set "
+		    "name not of A-Z a-z 0-9 . _ -");
+
+	/* Durable first: the pending blobs reach the index. */
+	if (store_flush(s->store) == -1)
+		return storage_failed(s, "pack sync", store_strerror(s->store));
+
+	if (s->refs == NULL) {
+		if ((s->refs = reallocarray(NULL, 2, WIRE_ID_BYTES)) == NULL)
+			return storage_failed(s, "memory", strerror(errno));
+		s->caprefs = 0;
+	}
+	memcpy(s->refs[s->nrefs], snap.root, WIRE_ID_BYTES);
+	memcpy(s->refs[s->nrefs + 1], snap.meta, WIRE_ID_BYTES);
+	n = s->nrefs + 2;
+	qsort(s->refs, n, WIRE_ID_BYTES, cmp_id);
+	{
+		size_t u = 1;
+
+		for (size_t i = 1; i < n; i++)
+			if (memcmp(s->refs[i], s->refs[u - 1],
+			    WIRE_ID_BYTES) != 0)
+				memmove(s->refs[u++], s->refs[i],
+				    WIRE_ID_BYTES);
+		n = u;
+	}
+	s->nrefs = 0;		/* the next snapshot starts afresh */
+
+	rc = catalog_commit(s->cat, s->client.id, &snap,
+	    (const uint8_t (*)[CAT_ID_LEN])s->refs, n, &missing);
+	switch (rc) {
+	case CAT_OK:
+		break;
+	case CAT_MISSING:
+		return failf(s, WIRE_ERR_INCOMPLETE, "commit refused: %zu of "
+		    "%zu referenced blobs are not stored", missing, n);
+	case CAT_DISABLED:
+		return failf(s, WIRE_ERR_AUTH, "authentication failed: client "
+		    "%s is disabled", s->client.name);
+	case CAT_NOTFOUND:
+		return failf(s, WIRE_ERR_AUTH, "authentication failed: client "
+		    "%s was removed", s->client.name);
+	default:
+		return storage_failed(s, "catalog commit",
+		    catalog_strerror(s->cat));
+	}
+	log_info("client %s at %s: snapshot %llu of set %s committed (%llu "
+	    "blobs, %llu bytes)", s->client.name, s->peer,
+	    (unsigned long long)snap.id, snap.set,
+	    (unsigned long long)snap.blobs, (unsigned long long)snap.bytes);
+	wire_wr_init(&w, out, sizeof(out));
+	wire_frame_begin(&w, WIRE_COMMITTED);
+	wire_put_u64(&w, snap.id);
+	wire_frame_end(&w);
+	return reply(s, &w, "COMMITTED");
+}
+
+struct list_fill {
+	struct wire_wr	*w;
+	size_t		 limit;		/* bytes the frame may reach */
+	uint32_t	 n;
 };
 
 static int
-dispatch(struct session *s, const struct wire_hdr *h)
+list_one(void *arg, const struct cat_snapshot *snap)
 {
+	struct list_fill *f = arg;
+	size_t need = 8 + 2 + strlen(snap->set) + 8 + 2 * WIRE_ID_BYTES +
+	    8 + 8;
+
+	if (f->w->len + need > f->limit)
+		return 1;		/* full: the client asks again */
+	wire_put_u64(f->w, snap->id);
+	wire_put_str(f->w, snap->set);
+	wire_put_u64(f->w, snap->time);
+	wire_put_bytes(f->w, snap->root, WIRE_ID_BYTES);
+	wire_put_bytes(f->w, snap->meta, WIRE_ID_BYTES);
+	wire_put_u64(f->w, snap->blobs);
+	wire_put_u64(f->w, snap->bytes);
+	f->n++;
+	return 0;
+}
+
+static int
+on_list(struct session *s, const uint8_t *p, uint32_t len)
+{
+	char set[WIRE_SET_MAX + 1];
+	struct list_fill f;
+	struct wire_rd r;
+	struct wire_wr w;
+	uint64_t after;
+	size_t at;
+
+	wire_rd_init(&r, p, len);
+	if (wire_get_str(&r, set, sizeof(set), WIRE_SET_MAX) == -1 ||
+	    wire_get_u64(&r, &after) == -1 || r.left != 0)
+		return failf(s, WIRE_ERR_MALFORMED, "malformed LIST");
+	out_init(s, &w);
+	wire_frame_begin(&w, WIRE_SNAPSHOTS);
+	at = w.len;
+	wire_put_u32(&w, 0);		/* count, filled in below */
+	f.w = &w;
+	f.limit = WIRE_HDR_LEN + (size_t)s->cfg->max_frame;
+	f.n = 0;
+	if (catalog_snapshots(s->cat, s->client.id, set, after, list_one,
+	    &f) != CAT_OK)
+		return storage_failed(s, "catalog list",
+		    catalog_strerror(s->cat));
+	wire_frame_end(&w);
+	if (!w.overflow) {
+		w.buf[at] = (uint8_t)(f.n >> 24);
+		w.buf[at + 1] = (uint8_t)(f.n >> 16);
+		w.buf[at + 2] = (uint8_t)(f.n >> 8);
+		w.buf[at + 3] = (uint8_t)f.n;
+	}
+	return reply(s, &w, "SNAPSHOTS");
+}
+
+static int
+on_get(struct session *s, const uint8_t *p, uint32_t len)
+{
+	const uint8_t (*ids)[WIRE_ID_BYTES];
+	uint8_t found[WIRE_BATCH_MAX];
+	size_t cap = WIRE_HDR_LEN + (size_t)s->cfg->max_frame;
+	struct cat_blob *locs;
+	struct wire_wr w;
+	uint32_t n;
+	int rc = 0;
+
+	if ((n = parse_ids(s, "GET", p, len, &ids)) == 0)
+		return -1;
+	if ((locs = calloc(n, sizeof(*locs))) == NULL)
+		return storage_failed(s, "memory", strerror(errno));
+	if (catalog_blobs_lookup(s->cat, s->client.id, ids, n, locs, found) !=
+	    CAT_OK) {
+		free(locs);
+		return storage_failed(s, "catalog lookup",
+		    catalog_strerror(s->cat));
+	}
+	/* Frames are gathered in s->out and sent when the next does not fit. */
+	out_init(s, &w);
+	for (uint32_t i = 0; i < n && rc == 0; i++) {
+		size_t need = WIRE_HDR_LEN + WIRE_ID_BYTES;
+		int damaged = 0;
+
+		if (found[i])
+			need += locs[i].length;
+		if (need > cap) {
+			rc = failf(s, WIRE_ERR_LIMIT, "limit exceeded: a blob "
+			    "of %u bytes does not fit MaxFrame",
+			    locs[i].length);
+			break;
+		}
+		if (w.len + need > cap) {
+			if ((rc = reply(s, &w, "BLOB")) == -1)
+				break;
+			out_init(s, &w);
+		}
+		if (found[i]) {
+			/* Read straight into place behind header and id. */
+			int r = store_read(s->store, ids[i], &locs[i],
+			    w.buf + w.len + WIRE_HDR_LEN + WIRE_ID_BYTES);
+
+			if (r == -1) {
+				rc = storage_failed(s, "pack read",
+				    store_strerror(s->store));
+				break;
+			}
+			if (r == 1) {
+				char wbuf[160], hex[2 * WIRE_ID_BYTES + 1];
+
+				hex_encode(ids[i], WIRE_ID_BYTES, hex);
+				log_warnx("%s: blob %s is damaged: %s",
+				    who(s, wbuf, sizeof(wbuf)), hex,
+				    store_strerror(s->store));
+				damaged = 1;
+			}
+		}
+		if (found[i] && !damaged) {
+			wire_frame_begin(&w, WIRE_BLOB);
+			wire_put_bytes(&w, ids[i], WIRE_ID_BYTES);
+			w.len += locs[i].length;	/* read in place above */
+			wire_frame_end(&w);
+		} else {
+			wire_frame_begin(&w, WIRE_NOBLOB);
+			wire_put_bytes(&w, ids[i], WIRE_ID_BYTES);
+			wire_frame_end(&w);
+		}
+	}
+	free(locs);
+	if (rc == 0 && w.len > 0)
+		rc = reply(s, &w, "BLOB");
+	return rc;
+}
+
+/*
+ * The frames a client may send after the hello.  max is the largest
+ * payload (0: MaxFrame); a longer one is refused with error code toolong
+ * before its payload is read.  needs_auth: only after AUTH_OK.
+ */
+static const struct frame_handler {
+	uint16_t	 type;
+	uint32_t	 max;
+	uint16_t	 toolong;
+	int		 needs_auth;
+	int		(*fn)(struct session *, const uint8_t *, uint32_t);
+} handlers[] = {
+	{ WIRE_PING,	 WIRE_PING_MAX,	WIRE_ERR_MALFORMED, 0,	on_ping },
+	{ WIRE_BYE,	 0,		WIRE_ERR_MALFORMED, 0,	on_bye },
+	{ WIRE_REGISTER, 2 + WIRE_TOKEN_MAX, WIRE_ERR_LIMIT, 0,	on_register },
+	{ WIRE_AUTH,	 2 + WIRE_NAME_MAX, WIRE_ERR_LIMIT, 0,	on_auth },
+	{ WIRE_PROOF,	 WIRE_ID_BYTES,	WIRE_ERR_MALFORMED, 0,	on_proof },
+	{ WIRE_HAVE,	 IDS_MAX,	WIRE_ERR_LIMIT,	1,	on_have },
+	{ WIRE_PUT,	 UINT32_MAX,	WIRE_ERR_LIMIT,	1,	on_put },
+	{ WIRE_REFS,	 IDS_MAX,	WIRE_ERR_LIMIT,	1,	on_refs },
+	{ WIRE_COMMIT,	 2 + WIRE_SET_MAX + 8 + 2 * WIRE_ID_BYTES,
+	    WIRE_ERR_LIMIT, 1, on_commit },
+	{ WIRE_LIST,	 2 + WIRE_SET_MAX + 8, WIRE_ERR_LIMIT, 1, on_list },
+	{ WIRE_GET,	 IDS_MAX,	WIRE_ERR_LIMIT,	1,	on_get },
+};
+
+/*
+ * Decide from the header alone: the handler for h, or NULL after failing
+ * the session (unknown or unexpected type, too long, not authenticated).
+ */
+static const struct frame_handler *
+admit(struct session *s, const struct wire_hdr *h)
+{
+	const struct frame_handler *fh = NULL;
 	const char *name;
-	char why[128];
 
 	for (size_t i = 0; i < sizeof(handlers) / sizeof(handlers[0]); i++)
 		if (handlers[i].type == h->type)
-			return handlers[i].fn(s, s->buf + WIRE_HDR_LEN, h->len);
-	if ((name = wire_type_name(h->type)) != NULL)
-		snprintf(why, sizeof(why), "unexpected frame type 0x%04x (%s)",
-		    h->type, name);
-	else
-		snprintf(why, sizeof(why), "unknown frame type 0x%04x", h->type);
-	fail(s, WIRE_ERR_UNEXPECTED, why);
-	return -1;
+			fh = &handlers[i];
+	if (fh == NULL) {
+		if ((name = wire_type_name(h->type)) != NULL)
+			failf(s, WIRE_ERR_UNEXPECTED, "unexpected frame type "
+			    "0x%04x (%s)", h->type, name);
+		else
+			failf(s, WIRE_ERR_UNEXPECTED, "unknown frame type "
+			    "0x%04x", h->type);
+		return NULL;
+	}
+	name = wire_type_name(h->type);
+	if (fh->needs_auth && s->auth != AUTH_DONE) {
+		failf(s, WIRE_ERR_NOT_AUTHED, "not authenticated: %s needs "
+		    "AUTH first", name);
+		return NULL;
+	}
+	if (h->len > fh->max) {
+		if (fh->toolong == WIRE_ERR_MALFORMED)
+			failf(s, WIRE_ERR_MALFORMED, "malformed %s: %u bytes "
+			    "(at most %u)", name, h->len, fh->max);
+		else
+			failf(s, fh->toolong, "limit exceeded: %s of %u bytes "
+			    "(at most %u)", name, h->len, fh->max);
+		return NULL;
+	}
+	if (fh->needs_auth && need_storage(s) == -1)
+		return NULL;
+	return fh;
 }
 
 void
 session_run(struct session *s)
 {
+	const struct frame_handler *fh;
 	struct wire_hdr h;
+	char wbuf[160];
 
 	s->bytes_in = s->bytes_out = 0;
 	s->version = 0;
+	s->auth = AUTH_NONE;
+	s->bogus = 0;
+	s->refs = NULL;
+	s->nrefs = s->caprefs = 0;
 	snprintf(s->why, sizeof(s->why), "unknown");
-	if (handshake(s) == -1)
-		return;
-	for (;;) {
-		struct timespec deadline =
-		    deadline_in((long)s->cfg->idle_timeout * 1000);
+	if (handshake(s) == 0) {
+		for (;;) {
+			struct timespec deadline =
+			    deadline_in((long)s->cfg->idle_timeout * 1000);
 
-		if (read_frame(s, &h, &deadline, "idle timeout") == -1 ||
-		    dispatch(s, &h) == -1)
-			return;
+			if (read_header(s, &h, &deadline, "idle timeout") ==
+			    -1 || (fh = admit(s, &h)) == NULL ||
+			    read_payload(s, &h, &deadline, "idle timeout") ==
+			    -1 || fh->fn(s, s->buf + WIRE_HDR_LEN, h.len) == -1)
+				break;
+		}
 	}
+	/*
+	 * Whatever the end, blobs that arrived are made durable and
+	 * indexed, so the next backup's HAVE finds them.
+	 */
+	if (s->store != NULL && store_flush(s->store) == -1)
+		log_warnx("%s: keeping uploaded blobs: %s",
+		    who(s, wbuf, sizeof(wbuf)), store_strerror(s->store));
+	free(s->refs);
+	s->refs = NULL;
+	crypto_wipe(&s->client, sizeof(s->client));
 }

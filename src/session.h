@@ -10,9 +10,13 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "catalog.h"
 #include "wire.h"
 
 struct gv_config;
+struct store;
+
+enum session_auth { AUTH_NONE, AUTH_CHALLENGED, AUTH_DONE };
 
 struct session {
 	/* Set by the caller. */
@@ -22,6 +26,9 @@ struct session {
 	const struct gv_config *cfg;
 	const uint8_t	*server_id;	/* WIRE_ID_LEN bytes */
 	uint8_t		*buf;		/* WIRE_HDR_LEN + cfg->max_frame bytes */
+	uint8_t		*out;		/* as large: replies are built here */
+	struct catalog	*cat;		/* NULL when it could not be opened */
+	struct store	*store;		/* NULL likewise */
 	/*
 	 * The supervisor pipe, watched while waiting for the client:
 	 * when it is readable ctl_ready(ctl_arg) runs (it may set *ctl_fd
@@ -31,17 +38,33 @@ struct session {
 	void		(*ctl_ready)(void *);
 	void		*ctl_arg;
 	volatile sig_atomic_t *terminate;
+	/*
+	 * The signal mask while waiting (ppoll): SIGTERM is blocked
+	 * everywhere else, so it cannot slip in between the check of
+	 * *terminate and the wait.
+	 */
+	const sigset_t	*waitmask;
 
 	/* Filled in by session_run(). */
 	uint64_t	 bytes_in;
 	uint64_t	 bytes_out;
 	uint16_t	 version;	/* agreed protocol version, 0 before */
 	char		 why[256];	/* why the session ended */
+
+	/* Private to session.c: who the client is and what it sent. */
+	enum session_auth auth;
+	int		 bogus;		/* AUTH named no usable client */
+	struct cat_client client;	/* valid from AUTH on */
+	uint8_t		 nonce[WIRE_ID_BYTES];
+	uint8_t		(*refs)[WIRE_ID_BYTES];	/* REFS of the next COMMIT */
+	size_t		 nrefs, caprefs;
 };
 
 /*
  * Serve the client on s->fd until the session ends; never exits the
- * process, whatever the client sends.  The caller closes s->fd.
+ * process, whatever the client sends.  Blobs uploaded and not yet made
+ * durable are flushed to the store before it returns (with or without
+ * a COMMIT).  The caller closes s->fd.
  */
 void	session_run(struct session *s);
 

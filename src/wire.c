@@ -108,6 +108,18 @@ wire_get_u32(struct wire_rd *r, uint32_t *v)
 }
 
 int
+wire_get_u64(struct wire_rd *r, uint64_t *v)
+{
+	uint32_t hi, lo;
+
+	if (r->left < 8 || wire_get_u32(r, &hi) == -1 ||
+	    wire_get_u32(r, &lo) == -1)
+		return -1;
+	*v = (uint64_t)hi << 32 | lo;
+	return 0;
+}
+
+int
 wire_get_str(struct wire_rd *r, char *dst, size_t dstlen, size_t maxlen)
 {
 	uint16_t n;
@@ -157,6 +169,13 @@ wire_put_u32(struct wire_wr *w, uint32_t v)
 	    (uint8_t)(v >> 8), (uint8_t)v };
 
 	wire_put_bytes(w, b, 4);
+}
+
+void
+wire_put_u64(struct wire_wr *w, uint64_t v)
+{
+	wire_put_u32(w, (uint32_t)(v >> 32));
+	wire_put_u32(w, (uint32_t)v);
 }
 
 void

@@ -119,6 +119,7 @@ void	wire_rd_init(struct wire_rd *, const void *p, size_t len);
 /* Each returns 0, or -1 when fewer bytes are left than asked for. */
 int	wire_get_u16(struct wire_rd *, uint16_t *);
 int	wire_get_u32(struct wire_rd *, uint32_t *);
+int	wire_get_u64(struct wire_rd *, uint64_t *);
 int	wire_get_bytes(struct wire_rd *, void *dst, size_t n);
 /*
  * A u16-length string copied to dst and NUL-terminated; -1 when it is
@@ -133,6 +134,7 @@ void	wire_frame_begin(struct wire_wr *, uint16_t type);
 void	wire_frame_end(struct wire_wr *);
 void	wire_put_u16(struct wire_wr *, uint16_t);
 void	wire_put_u32(struct wire_wr *, uint32_t);
+void	wire_put_u64(struct wire_wr *, uint64_t);
 void	wire_put_bytes(struct wire_wr *, const void *, size_t);
 void	wire_put_str(struct wire_wr *, const char *);
 

@@ -2,6 +2,12 @@
  * worker.c - a worker process: accept on the shared backup listeners and
  * serve one session at a time (session.c), telling the supervisor when it
  * is busy, with whom, and how the session ended.
+ *
+ * The worker opens the catalog and its store after the fork (LMDB must
+ * not cross a fork); when that fails it keeps serving hellos and tries
+ * again before each session.  SIGTERM stays blocked except inside
+ * ppoll(), so a SIGTERM between the check of the flag and the wait is
+ * not lost.
  */
 #include "autoconf.h"
 
@@ -10,6 +16,7 @@
 #include <netinet/tcp.h>
 
 #include <errno.h>
+#include <limits.h>
 #include <netdb.h>
 #include <poll.h>
 #include <signal.h>
@@ -19,12 +26,14 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "catalog.h"
 #include "child.h"
 #include "config.h"
 #include "imsg.h"
 #include "listen.h"
 #include "log.h"
 #include "session.h"
+#include "store.h"
 #include "wire.h"
 
 static volatile sig_atomic_t terminate;
@@ -34,6 +43,9 @@ static struct worker {
 	int		 ctl_fd;
 	int		 stopping;	/* SHUTDOWN received or supervisor gone */
 	struct imsg	 msg;
+	struct catalog	*cat;
+	struct store	*store;
+	sigset_t	 waitmask;	/* SIGTERM unblocked: ppoll only */
 } w;
 
 static void
@@ -92,6 +104,31 @@ tell(enum imsg_type type)
 		log_warn("%s: send %s", __func__, imsg_type_name(type));
 }
 
+/* Open the catalog and the store unless they are open already. */
+static void
+open_storage(void)
+{
+	char path[PATH_MAX], err[512];
+
+	if (w.cat != NULL)
+		return;
+	if (snprintf(path, sizeof(path), "%s/catalog", w.env->cfg->datadir) >=
+	    (int)sizeof(path)) {
+		log_warnx("%s: DataDir path too long", __func__);
+		return;
+	}
+	if (catalog_open(path, 0, &w.cat, err, sizeof(err)) != CAT_OK) {
+		log_warnx("%s", err);
+		return;
+	}
+	if (store_open(w.env->cfg->datadir, w.cat, &w.store, err,
+	    sizeof(err)) == -1) {
+		log_warnx("%s", err);
+		catalog_close(w.cat);
+		w.cat = NULL;
+	}
+}
+
 static void
 peer_name(const struct sockaddr_storage *ss, socklen_t len, char *buf,
     size_t buflen)
@@ -109,7 +146,7 @@ peer_name(const struct sockaddr_storage *ss, socklen_t len, char *buf,
 
 static void
 serve(int fd, const struct sockaddr_storage *ss, socklen_t sslen,
-    uint8_t *buf)
+    uint8_t *buf, uint8_t *out)
 {
 	struct session s;
 	struct timespec end;
@@ -123,9 +160,14 @@ serve(int fd, const struct sockaddr_storage *ss, socklen_t sslen,
 	s.cfg = w.env->cfg;
 	s.server_id = w.env->server_id;
 	s.buf = buf;
+	s.out = out;
 	s.ctl_fd = &w.ctl_fd;
 	s.ctl_ready = ctl_ready;
 	s.terminate = &terminate;
+	s.waitmask = &w.waitmask;
+	open_storage();
+	s.cat = w.cat;
+	s.store = w.store;
 	if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on)) == -1)
 		log_debug("%s: TCP_NODELAY: %s", __func__, strerror(errno));
 
@@ -154,7 +196,7 @@ serve(int fd, const struct sockaddr_storage *ss, socklen_t sslen,
 
 /* Accept one connection from any readable listener and serve it. */
 static void
-accept_one(const struct pollfd *pfd, size_t n, uint8_t *buf)
+accept_one(const struct pollfd *pfd, size_t n, uint8_t *buf, uint8_t *out)
 {
 	for (size_t i = 0; i < n; i++) {
 		struct sockaddr_storage ss;
@@ -174,7 +216,7 @@ accept_one(const struct pollfd *pfd, size_t n, uint8_t *buf)
 				sleep(1);	/* do not spin on a full table */
 			continue;
 		}
-		serve(fd, &ss, sslen, buf);
+		serve(fd, &ss, sslen, buf, out);
 		close(fd);
 		return;
 	}
@@ -185,18 +227,25 @@ worker_main(struct child_env *env)
 {
 	struct pollfd pfd[LISTEN_MAX + 1];
 	struct sigaction sa;
-	uint8_t *buf;
+	sigset_t block;
+	uint8_t *buf, *out;
 
 	w.env = env;
 	w.ctl_fd = env->ctl_fd;
 	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_sigterm;	/* no SA_RESTART: poll() returns */
+	sa.sa_handler = on_sigterm;	/* no SA_RESTART: ppoll() returns */
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGTERM, &sa, NULL);
+	sigemptyset(&block);
+	sigaddset(&block, SIGTERM);
+	sigprocmask(SIG_BLOCK, &block, &w.waitmask);
+	sigdelset(&w.waitmask, SIGTERM);
 
-	/* One frame buffer for the life of the worker. */
-	if ((buf = malloc(WIRE_HDR_LEN + (size_t)env->cfg->max_frame)) == NULL)
+	/* Frame buffers (in and out) for the life of the worker. */
+	if ((buf = malloc(WIRE_HDR_LEN + (size_t)env->cfg->max_frame)) == NULL ||
+	    (out = malloc(WIRE_HDR_LEN + (size_t)env->cfg->max_frame)) == NULL)
 		fatal("%s: frame buffer", __func__);
+	open_storage();
 
 	imsg_init(&w.msg, IMSG_READY);
 	tell(IMSG_READY);
@@ -210,17 +259,20 @@ worker_main(struct child_env *env)
 				    .fd = env->listeners->l[i].fd,
 				    .events = POLLIN };
 		pfd[n] = (struct pollfd){ .fd = w.ctl_fd, .events = POLLIN };
-		if (poll(pfd, n + 1, -1) == -1) {
+		if (ppoll(pfd, n + 1, NULL, &w.waitmask) == -1) {
 			if (errno != EINTR)
-				fatal("%s: poll", __func__);
+				fatal("%s: ppoll", __func__);
 			continue;
 		}
 		if (pfd[n].revents)
 			ctl_ready(NULL);
 		if (!w.stopping && !terminate)
-			accept_one(pfd, n, buf);
+			accept_one(pfd, n, buf, out);
 	}
 	log_debug("worker %d exiting", env->slot);
+	store_close(w.store);
+	catalog_close(w.cat);
+	free(out);
 	free(buf);
 	exit(0);
 }

@@ -9,6 +9,17 @@ package GV;
 #   $gv->reload(Workers => 6);            # rewrite config + SIGHUP
 #   my $rc = $gv->stop;                   # SIGTERM, wait, sanitizer check
 #
+# Backup protocol (doc/protocol.md, "Backup and restore frames"):
+#   my ($st, $out, $err) = $gv->ctl('client', 'list', '--json');
+#   my $token = $gv->add_client('alice');          # via gigavaultctl
+#   my ($name, $secret) = proto_register($sock, $token);
+#   my $c = $gv->login('alice', $secret);          # connect+hello+auth, or undef
+#   my @missing = proto_have($c, @ids);            # or dies on an ERROR
+#   proto_put($c, $id, $bytes); proto_refs($c, @ids);
+#   my $snap = proto_commit($c, 'set', time, $root, $meta);  # frame hash
+#   my @snaps = proto_list_all($c, $set);          # [{id,set,time,...}]
+#   my @got = proto_get($c, @ids);                 # frame hashes, BLOB/NOBLOB
+#
 # Overrides are flat option names (Workers, BackupServer, Level, ...) or
 # "Section.Option" (e.g. "SSL.Enabled").  A value is rendered as a bare
 # integer if it looks like one, a {list} if it is an array ref, raw text if
@@ -34,6 +45,7 @@ use Errno qw(EINPROGRESS EWOULDBLOCK EAGAIN EINTR ECONNRESET);
 use Time::HiRes qw(time sleep);
 use Scalar::Util qw(weaken);
 use Test::More ();
+use Digest::SHA qw(hmac_sha256);
 
 our @EXPORT = qw(
     run_check run_daemon make_conf conf_line free_ports wait_until
@@ -41,6 +53,12 @@ our @EXPORT = qw(
     wait_closed read_line
     T_CLIENT_HELLO T_SERVER_HELLO T_PING T_PONG T_BYE T_ERROR
     E_MALFORMED E_TOO_LARGE E_UNKNOWN_TYPE E_VERSION E_TIMEOUT E_SHUTDOWN
+    T_REGISTER T_REGISTERED T_AUTH T_CHALLENGE T_PROOF T_AUTH_OK
+    T_HAVE T_MISSING T_PUT T_REFS T_COMMIT T_COMMITTED
+    T_LIST T_SNAPSHOTS T_GET T_BLOB T_NOBLOB
+    E_AUTH E_NOT_AUTHED E_LIMIT E_INCOMPLETE E_STORAGE
+    rand_id proto_register proto_auth proto_have proto_put proto_refs
+    proto_commit proto_list proto_list_all proto_get ids_frame
 );
 
 use constant {
@@ -56,6 +74,28 @@ use constant {
     E_VERSION      => 4,
     E_TIMEOUT      => 5,
     E_SHUTDOWN     => 6,
+    T_REGISTER     => 0x0010,
+    T_REGISTERED   => 0x0011,
+    T_AUTH         => 0x0012,
+    T_CHALLENGE    => 0x0013,
+    T_PROOF        => 0x0014,
+    T_AUTH_OK      => 0x0015,
+    T_HAVE         => 0x0020,
+    T_MISSING      => 0x0021,
+    T_PUT          => 0x0022,
+    T_REFS         => 0x0023,
+    T_COMMIT       => 0x0024,
+    T_COMMITTED    => 0x0025,
+    T_LIST         => 0x0030,
+    T_SNAPSHOTS    => 0x0031,
+    T_GET          => 0x0032,
+    T_BLOB         => 0x0033,
+    T_NOBLOB       => 0x0034,
+    E_AUTH         => 7,
+    E_NOT_AUTHED   => 8,
+    E_LIMIT        => 9,
+    E_INCOMPLETE   => 10,
+    E_STORAGE      => 11,
 };
 
 $SIG{PIPE} = 'IGNORE';
@@ -71,6 +111,7 @@ our $ROOT  = abs_path(File::Spec->catdir(dirname(abs_path(__FILE__)), '..', '..'
 our $SRCDIR   = $ENV{GV_SRCDIR}   || $ROOT;
 our $BUILDDIR = $ENV{GV_BUILDDIR} || $ROOT;
 our $BIN   = $ENV{GV_DAEMON} || "$BUILDDIR/src/gigavaultd";
+our $CTL   = $ENV{GV_CTL} || "$BUILDDIR/src/gigavaultctl";
 
 my @PORT_KEYS = qw(BackupServer SSLServer UI UDPScan MAPI32Bit WebConsole WebConsoleSSL);
 
@@ -766,6 +807,8 @@ sub recv_frame {
     } elsif ($type == T_ERROR && $len >= 2) {
         my ($code, $msg) = unpack('n n/a*', $p);
         @$f{qw(code message)} = ($code, $msg);
+    } else {
+        _parse_backup_frame($f);
     }
     return $f;
 }
@@ -825,6 +868,185 @@ sub session {
     my $s = $self->connect(%o) or return;
     my $h = do_hello($s, %o);
     return ($s, $h);
+}
+
+# ------------------------------------------------------- backup protocol
+
+sub _parse_backup_frame {
+    my ($f) = @_;
+    my ($t, $p) = ($f->{type}, $f->{payload});
+    if ($t == T_REGISTERED && length $p >= 34) {
+        my ($name, $rest) = unpack('n/a* a*', $p);
+        @$f{qw(name secret)} = ($name, $rest);
+    } elsif ($t == T_CHALLENGE) {
+        $f->{nonce} = $p;
+    } elsif ($t == T_MISSING && length $p >= 4) {
+        my $n = unpack('N', $p);
+        $f->{count} = $n;
+        $f->{ids} = [ unpack("x4 (a32)$n", $p) ] if length $p == 4 + 32 * $n;
+    } elsif ($t == T_COMMITTED && length $p == 8) {
+        $f->{snapshot} = unpack('Q>', $p);
+    } elsif ($t == T_SNAPSHOTS && length $p >= 4) {
+        my $n = unpack('N', $p);
+        my $off = 4;
+        my @e;
+        for (1 .. $n) {
+            my ($id, $set) = unpack("x$off Q> n/a*", $p);
+            $off += 8 + 2 + length $set;
+            my ($time, $root, $meta, $blobs, $bytes) =
+                unpack("x$off Q> a32 a32 Q> Q>", $p);
+            $off += 8 + 32 + 32 + 8 + 8;
+            push @e, { id => $id, set => $set, time => $time, root => $root,
+                       meta => $meta, blobs => $blobs, bytes => $bytes };
+        }
+        $f->{count} = $n;
+        $f->{entries} = \@e;
+        $f->{trailing} = length($p) - $off;
+    } elsif (($t == T_BLOB || $t == T_NOBLOB) && length $p >= 32) {
+        $f->{id} = substr($p, 0, 32);
+        $f->{blob} = substr($p, 32) if $t == T_BLOB;
+    }
+}
+
+# rand_id(): 32 random bytes (a blob id the server treats as opaque).
+sub rand_id { pack('C*', map { int rand 256 } 1 .. 32) }
+
+# ids_frame($type, @ids): a HAVE, REFS or GET frame.
+sub ids_frame {
+    my ($type, @ids) = @_;
+    return frame($type, pack('N', scalar @ids) . join('', @ids));
+}
+
+sub _expect {
+    my ($f, $type, $what) = @_;
+    return $f if ($f->{type} // -1) == $type;
+    my $got = defined $f->{code} ? "ERROR $f->{code} ($f->{message})" :
+              defined $f->{type} ? sprintf('frame type 0x%04x', $f->{type}) :
+              $f->{eof} ? 'EOF' : $f->{timeout} ? 'timeout' : ($f->{error} // '?');
+    die "GV: $what: expected " . sprintf('0x%04x', $type) . ", got $got\n";
+}
+
+# proto_register($sock, $token) -> ($name, $secret), or the frame hash
+# (ERROR, EOF) in scalar context when it failed.
+sub proto_register {
+    my ($sock, $token) = @_;
+    send_frame($sock, T_REGISTER, pack('n/a*', $token));
+    my $f = recv_frame($sock, 10);
+    return $f unless ($f->{type} // -1) == T_REGISTERED;
+    return ($f->{name}, $f->{secret});
+}
+
+# proto_auth($sock, $name, $secret, $server_id_raw, %o) -> last frame
+# (AUTH_OK or ERROR).  $o{proof} overrides the computed proof.
+sub proto_auth {
+    my ($sock, $name, $secret, $sid, %o) = @_;
+    send_frame($sock, T_AUTH, pack('n/a*', $name));
+    my $f = recv_frame($sock, 10);
+    return $f unless ($f->{type} // -1) == T_CHALLENGE;
+    my $proof = $o{proof} //
+        hmac_sha256('gigavault-auth-1' . $sid . $f->{nonce} . $name, $secret);
+    send_frame($sock, T_PROOF, $proof);
+    return recv_frame($sock, 10);
+}
+
+# $gv->login($name, $secret): a socket after hello and AUTH_OK, else undef
+# (with the last frame in $GV::LAST_LOGIN).
+our $LAST_LOGIN;
+sub login {
+    my ($self, $name, $secret) = @_;
+    my ($s, $h) = $self->session;
+    return unless $s && ($h->{type} // -1) == T_SERVER_HELLO;
+    $LAST_LOGIN = proto_auth($s, $name, $secret, $h->{id_raw});
+    return unless ($LAST_LOGIN->{type} // -1) == T_AUTH_OK;
+    return $s;
+}
+
+# proto_have($sock, @ids) -> the ids the server lacks; dies on anything
+# but MISSING.  Batches of at most 4096.
+sub proto_have {
+    my ($sock, @ids) = @_;
+    my @missing;
+    while (my @b = splice(@ids, 0, 4096)) {
+        send_frame($sock, T_HAVE, pack('N', scalar @b) . join('', @b));
+        my $f = _expect(recv_frame($sock, 20), T_MISSING, 'HAVE');
+        push @missing, @{ $f->{ids} || [] };
+    }
+    return @missing;
+}
+
+sub proto_put {
+    my ($sock, $id, $bytes) = @_;
+    return send_frame($sock, T_PUT, $id . $bytes);
+}
+
+sub proto_refs {
+    my ($sock, @ids) = @_;
+    while (my @b = splice(@ids, 0, 4096)) {
+        send_frame($sock, T_REFS, pack('N', scalar @b) . join('', @b)) or return 0;
+    }
+    return 1;
+}
+
+# proto_commit($sock, $set, $time, $root, $meta) -> frame (COMMITTED with
+# {snapshot}, or ERROR).
+sub proto_commit {
+    my ($sock, $set, $time, $root, $meta) = @_;
+    send_frame($sock, T_COMMIT, pack('n/a* Q> a32 a32', $set, $time, $root, $meta));
+    return recv_frame($sock, 30);
+}
+
+# proto_list($sock, $set, $after) -> SNAPSHOTS frame (or ERROR).
+sub proto_list {
+    my ($sock, $set, $after) = @_;
+    send_frame($sock, T_LIST, pack('n/a* Q>', $set // '', $after // 0));
+    return recv_frame($sock, 10);
+}
+
+# proto_list_all($sock, $set) -> every entry, paging by "after"; dies on
+# an ERROR.
+sub proto_list_all {
+    my ($sock, $set) = @_;
+    my ($after, @all) = (0);
+    for (1 .. 100000) {
+        my $f = _expect(proto_list($sock, $set, $after), T_SNAPSHOTS, 'LIST');
+        last if $f->{count} == 0;
+        push @all, @{ $f->{entries} };
+        $after = $all[-1]{id};
+    }
+    return @all;
+}
+
+# proto_get($sock, @ids) -> one frame hash per id (BLOB or NOBLOB), or
+# fewer when an ERROR/EOF came (that frame is the last element).
+sub proto_get {
+    my ($sock, @ids) = @_;
+    my @out;
+    while (my @b = splice(@ids, 0, 4096)) {
+        send_frame($sock, T_GET, pack('N', scalar @b) . join('', @b));
+        for (@b) {
+            my $f = recv_frame($sock, 20);
+            push @out, $f;
+            return @out unless ($f->{type} // -1) == T_BLOB || ($f->{type} // -1) == T_NOBLOB;
+        }
+    }
+    return @out;
+}
+
+# $gv->ctl(@args) -> (exit status, stdout, stderr): gigavaultctl against
+# this daemon's config.
+sub ctl {
+    my ($self, @args) = @_;
+    local $BIN = $CTL;
+    return run_daemon(['-f', $self->{conf}, @args], 30);
+}
+
+# $gv->add_client($name) -> enrollment token (dies when ctl fails).
+sub add_client {
+    my ($self, $name) = @_;
+    my ($st, $out, $err) = $self->ctl('client', 'add', $name);
+    die "GV: gigavaultctl client add $name: exit $st: $err" if $st != 0;
+    chomp $out;
+    return $out;
 }
 
 1;

@@ -1,0 +1,1126 @@
+/*
+ * catalog.c - the LMDB catalog: clients, tokens, the blob index,
+ * snapshots and their reference lists.  See catalog.h.
+ *
+ * Named databases and their records (integers big-endian, so that keys
+ * sort numerically):
+ *
+ *   meta       "next_client", "next_pack" -> u64
+ *   clients    name -> u64 id, u64 created, u64 next_snapshot,
+ *                      u32 flags (1 registered, 2 disabled), secret[32]
+ *   tokens     SHA-256(token)[32] -> u64 client id, name
+ *   blobs      u64 client || id[32] -> u32 pack, u64 offset, u32 length,
+ *                      u64 refcount, sum[8]
+ *   snapshots  u64 client || u64 snapshot -> u64 time, u64 blobs,
+ *                      u64 bytes, root[32], meta[32], u8 setlen, set
+ *   refs       u64 client || u64 snapshot -> n ids[32], ascending
+ */
+#include "autoconf.h"
+
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <lmdb.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "catalog.h"
+
+#define DEFAULT_MAPSIZE		(256UL << 20)
+#define MAX_MAPSIZE		((size_t)1 << 40)
+#define MAX_RETRIES		64
+
+#define CLIENT_REC_LEN		(8 + 8 + 8 + 4 + CAT_ID_LEN)
+#define BLOB_KEY_LEN		(8 + CAT_ID_LEN)
+#define BLOB_REC_LEN		(4 + 8 + 4 + 8 + CAT_SUM_LEN)
+#define SNAP_KEY_LEN		16
+#define SNAP_REC_MIN		(8 + 8 + 8 + CAT_ID_LEN + CAT_ID_LEN + 1)
+
+#define FLAG_REGISTERED		1u
+#define FLAG_DISABLED		2u
+
+struct catalog {
+	MDB_env		*env;
+	MDB_dbi		 meta, clients, tokens, blobs, snapshots, refs;
+	int		 rc;		/* LMDB code of the last CAT_ERROR */
+	char		 err[256];
+};
+
+/* ------------------------------------------------------------ encoding */
+
+static void
+put64(uint8_t *p, uint64_t v)
+{
+	for (int i = 7; i >= 0; i--, v >>= 8)
+		p[i] = (uint8_t)v;
+}
+
+static uint64_t
+get64(const uint8_t *p)
+{
+	uint64_t v = 0;
+
+	for (int i = 0; i < 8; i++)
+		v = v << 8 | p[i];
+	return v;
+}
+
+static void
+put32(uint8_t *p, uint32_t v)
+{
+	for (int i = 3; i >= 0; i--, v >>= 8)
+		p[i] = (uint8_t)v;
+}
+
+static uint32_t
+get32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
+	    (uint32_t)p[2] << 8 | p[3];
+}
+
+static void
+client_encode(const struct cat_client *cl, uint8_t b[CLIENT_REC_LEN])
+{
+	put64(b, cl->id);
+	put64(b + 8, cl->created);
+	put64(b + 16, cl->next_snapshot);
+	put32(b + 24, (cl->registered ? FLAG_REGISTERED : 0) |
+	    (cl->disabled ? FLAG_DISABLED : 0));
+	memcpy(b + 28, cl->secret, CAT_ID_LEN);
+}
+
+static int
+client_decode(const MDB_val *k, const MDB_val *v, struct cat_client *cl)
+{
+	const uint8_t *b = v->mv_data;
+	uint32_t flags;
+
+	if (v->mv_size != CLIENT_REC_LEN || k->mv_size == 0 ||
+	    k->mv_size > CAT_NAME_MAX)
+		return -1;
+	memcpy(cl->name, k->mv_data, k->mv_size);
+	cl->name[k->mv_size] = '\0';
+	cl->id = get64(b);
+	cl->created = get64(b + 8);
+	cl->next_snapshot = get64(b + 16);
+	flags = get32(b + 24);
+	cl->registered = (flags & FLAG_REGISTERED) != 0;
+	cl->disabled = (flags & FLAG_DISABLED) != 0;
+	memcpy(cl->secret, b + 28, CAT_ID_LEN);
+	return 0;
+}
+
+static void
+blob_encode(const struct cat_blob *bl, uint8_t b[BLOB_REC_LEN])
+{
+	put32(b, bl->pack);
+	put64(b + 4, bl->offset);
+	put32(b + 12, bl->length);
+	put64(b + 16, bl->refcount);
+	memcpy(b + 24, bl->sum, CAT_SUM_LEN);
+}
+
+static int
+blob_decode(const MDB_val *v, struct cat_blob *bl)
+{
+	const uint8_t *b = v->mv_data;
+
+	if (v->mv_size != BLOB_REC_LEN)
+		return -1;
+	bl->pack = get32(b);
+	bl->offset = get64(b + 4);
+	bl->length = get32(b + 12);
+	bl->refcount = get64(b + 16);
+	memcpy(bl->sum, b + 24, CAT_SUM_LEN);
+	return 0;
+}
+
+static size_t
+snap_encode(const struct cat_snapshot *s, uint8_t *b)
+{
+	size_t setlen = strlen(s->set);
+
+	put64(b, s->time);
+	put64(b + 8, s->blobs);
+	put64(b + 16, s->bytes);
+	memcpy(b + 24, s->root, CAT_ID_LEN);
+	memcpy(b + 56, s->meta, CAT_ID_LEN);
+	b[88] = (uint8_t)setlen;
+	memcpy(b + 89, s->set, setlen);
+	return SNAP_REC_MIN + setlen;
+}
+
+static int
+snap_decode(const MDB_val *k, const MDB_val *v, struct cat_snapshot *s)
+{
+	const uint8_t *b = v->mv_data;
+
+	if (k->mv_size != SNAP_KEY_LEN || v->mv_size < SNAP_REC_MIN ||
+	    b[88] > CAT_NAME_MAX || v->mv_size != (size_t)SNAP_REC_MIN + b[88])
+		return -1;
+	s->id = get64((const uint8_t *)k->mv_data + 8);
+	s->time = get64(b);
+	s->blobs = get64(b + 8);
+	s->bytes = get64(b + 16);
+	memcpy(s->root, b + 24, CAT_ID_LEN);
+	memcpy(s->meta, b + 56, CAT_ID_LEN);
+	memcpy(s->set, b + 89, b[88]);
+	s->set[b[88]] = '\0';
+	return 0;
+}
+
+/* ------------------------------------------------------------- errors */
+
+static int
+fail(struct catalog *c, int rc, const char *fmt, ...)
+{
+	char what[160];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof(what), fmt, ap);
+	va_end(ap);
+	c->rc = rc;
+	snprintf(c->err, sizeof(c->err), "catalog: %s: %s", what,
+	    rc ? mdb_strerror(rc) : "damaged record");
+	return CAT_ERROR;
+}
+
+const char *
+catalog_strerror(const struct catalog *c)
+{
+	return c->err;
+}
+
+/* --------------------------------------------------------- transactions */
+
+typedef int (*txn_fn)(struct catalog *, MDB_txn *, void *);
+
+static int
+grow(struct catalog *c)
+{
+	MDB_envinfo info;
+	size_t size;
+	int rc;
+
+	if ((rc = mdb_env_info(c->env, &info)) != 0)
+		return rc;
+	size = info.me_mapsize;
+	if (size >= MAX_MAPSIZE)
+		return MDB_MAP_FULL;
+	return mdb_env_set_mapsize(c->env, size * 2);
+}
+
+static int
+txn_begin(struct catalog *c, unsigned flags, MDB_txn **txn)
+{
+	int rc;
+
+	for (int i = 0; i < MAX_RETRIES; i++) {
+		rc = mdb_txn_begin(c->env, NULL, flags, txn);
+		if (rc != MDB_MAP_RESIZED)
+			return rc;
+		/* Another process grew the map: adopt its size. */
+		if ((rc = mdb_env_set_mapsize(c->env, 0)) != 0)
+			return rc;
+	}
+	return MDB_MAP_RESIZED;
+}
+
+/*
+ * Run fn in a write transaction; commit when it returns CAT_OK, abort
+ * otherwise.  A full map is grown and fn run again from the start.
+ */
+static int
+run_write(struct catalog *c, txn_fn fn, void *arg)
+{
+	for (int i = 0; i < MAX_RETRIES; i++) {
+		MDB_txn *txn;
+		int r, rc;
+
+		c->rc = 0;
+		if ((rc = txn_begin(c, 0, &txn)) != 0)
+			return fail(c, rc, "begin write transaction");
+		r = fn(c, txn, arg);
+		if (r != CAT_OK) {
+			mdb_txn_abort(txn);
+			if (r != CAT_ERROR || c->rc != MDB_MAP_FULL)
+				return r;
+		} else if ((rc = mdb_txn_commit(txn)) == 0) {
+			return CAT_OK;
+		} else if (rc != MDB_MAP_FULL) {
+			return fail(c, rc, "commit");
+		}
+		if ((rc = grow(c)) != 0)
+			return fail(c, rc, "grow the map");
+	}
+	return fail(c, MDB_MAP_FULL, "map still full after growing");
+}
+
+static int
+run_read(struct catalog *c, txn_fn fn, void *arg)
+{
+	MDB_txn *txn;
+	int r, rc;
+
+	if ((rc = txn_begin(c, MDB_RDONLY, &txn)) != 0)
+		return fail(c, rc, "begin read transaction");
+	r = fn(c, txn, arg);
+	mdb_txn_abort(txn);
+	return r;
+}
+
+/* ------------------------------------------------------------ open/close */
+
+struct open_arg {
+	MDB_dbi		*dbi;
+	const char	*name;
+};
+
+static int
+open_dbis(struct catalog *c, MDB_txn *txn, void *arg)
+{
+	const struct open_arg *o = arg;
+	int rc;
+
+	for (; o->name != NULL; o++)
+		if ((rc = mdb_dbi_open(txn, o->name, MDB_CREATE, o->dbi)) != 0)
+			return fail(c, rc, "open database %s", o->name);
+	return CAT_OK;
+}
+
+int
+catalog_open(const char *dir, size_t mapsize, struct catalog **out,
+    char *err, size_t errlen)
+{
+	struct catalog *c;
+	int rc, dead;
+
+	*out = NULL;
+	if (mkdir(dir, 0750) == -1 && errno != EEXIST) {
+		snprintf(err, errlen, "catalog: cannot create %s: %s", dir,
+		    strerror(errno));
+		return CAT_ERROR;
+	}
+	if ((c = calloc(1, sizeof(*c))) == NULL) {
+		snprintf(err, errlen, "catalog: %s", strerror(errno));
+		return CAT_ERROR;
+	}
+	if ((rc = mdb_env_create(&c->env)) != 0 ||
+	    (rc = mdb_env_set_maxdbs(c->env, 8)) != 0 ||
+	    (rc = mdb_env_set_mapsize(c->env,
+	    mapsize ? mapsize : DEFAULT_MAPSIZE)) != 0 ||
+	    (rc = mdb_env_open(c->env, dir, 0, 0640)) != 0) {
+		snprintf(err, errlen, "catalog: cannot open %s: %s", dir,
+		    mdb_strerror(rc));
+		if (c->env != NULL)
+			mdb_env_close(c->env);
+		free(c);
+		return CAT_ERROR;
+	}
+	if ((rc = mdb_reader_check(c->env, &dead)) != 0) {
+		snprintf(err, errlen, "catalog: reader check in %s: %s", dir,
+		    mdb_strerror(rc));
+		catalog_close(c);
+		return CAT_ERROR;
+	}
+	{
+		const struct open_arg dbis[] = {
+			{ &c->meta, "meta" },
+			{ &c->clients, "clients" },
+			{ &c->tokens, "tokens" },
+			{ &c->blobs, "blobs" },
+			{ &c->snapshots, "snapshots" },
+			{ &c->refs, "refs" },
+			{ NULL, NULL },
+		};
+
+		if (run_write(c, open_dbis, (void *)dbis) != CAT_OK) {
+			snprintf(err, errlen, "%s", c->err);
+			catalog_close(c);
+			return CAT_ERROR;
+		}
+	}
+	*out = c;
+	return CAT_OK;
+}
+
+void
+catalog_close(struct catalog *c)
+{
+	if (c == NULL)
+		return;
+	mdb_env_close(c->env);
+	free(c);
+}
+
+size_t
+catalog_mapsize(const struct catalog *c)
+{
+	MDB_envinfo info;
+
+	if (mdb_env_info(c->env, &info) != 0)
+		return 0;
+	return info.me_mapsize;
+}
+
+int
+catalog_name_valid(const char *name)
+{
+	size_t n = strlen(name);
+
+	if (n == 0 || n > CAT_NAME_MAX)
+		return 0;
+	for (const char *p = name; *p != '\0'; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		    (*p >= '0' && *p <= '9') || *p == '.' || *p == '_' ||
+		    *p == '-'))
+			return 0;
+	return 1;
+}
+
+/* ------------------------------------------------------------- helpers */
+
+/* Increment counter key in meta; *v gets the value before (from 1). */
+static int
+counter_next(struct catalog *c, MDB_txn *txn, const char *key, uint64_t *v)
+{
+	MDB_val k = { strlen(key), (void *)key }, d;
+	uint8_t b[8];
+	int rc;
+
+	rc = mdb_get(txn, c->meta, &k, &d);
+	if (rc == MDB_NOTFOUND)
+		*v = 1;
+	else if (rc != 0)
+		return fail(c, rc, "read counter %s", key);
+	else if (d.mv_size != 8)
+		return fail(c, 0, "counter %s", key);
+	else
+		*v = get64(d.mv_data);
+	put64(b, *v + 1);
+	d.mv_size = 8;
+	d.mv_data = b;
+	if ((rc = mdb_put(txn, c->meta, &k, &d, 0)) != 0)
+		return fail(c, rc, "write counter %s", key);
+	return CAT_OK;
+}
+
+static int
+client_load(struct catalog *c, MDB_txn *txn, const char *name,
+    struct cat_client *cl)
+{
+	MDB_val k = { strlen(name), (void *)name }, d;
+	int rc;
+
+	if (k.mv_size == 0 || k.mv_size > CAT_NAME_MAX)
+		return CAT_NOTFOUND;
+	if ((rc = mdb_get(txn, c->clients, &k, &d)) == MDB_NOTFOUND)
+		return CAT_NOTFOUND;
+	if (rc != 0)
+		return fail(c, rc, "read client %s", name);
+	if (client_decode(&k, &d, cl) == -1)
+		return fail(c, 0, "client %s", name);
+	return CAT_OK;
+}
+
+static int
+client_store(struct catalog *c, MDB_txn *txn, const struct cat_client *cl)
+{
+	uint8_t b[CLIENT_REC_LEN];
+	MDB_val k = { strlen(cl->name), (void *)cl->name };
+	MDB_val d = { sizeof(b), b };
+	int rc;
+
+	client_encode(cl, b);
+	if ((rc = mdb_put(txn, c->clients, &k, &d, 0)) != 0)
+		return fail(c, rc, "write client %s", cl->name);
+	return CAT_OK;
+}
+
+/* Find the client with id (a scan: clients are few). */
+static int
+client_by_id(struct catalog *c, MDB_txn *txn, uint64_t id,
+    struct cat_client *cl)
+{
+	MDB_cursor *cur;
+	MDB_val k, d;
+	int rc, r = CAT_NOTFOUND;
+
+	if ((rc = mdb_cursor_open(txn, c->clients, &cur)) != 0)
+		return fail(c, rc, "open cursor");
+	for (rc = mdb_cursor_get(cur, &k, &d, MDB_FIRST); rc == 0;
+	    rc = mdb_cursor_get(cur, &k, &d, MDB_NEXT)) {
+		if (d.mv_size == CLIENT_REC_LEN && get64(d.mv_data) == id) {
+			r = client_decode(&k, &d, cl) == 0 ? CAT_OK :
+			    fail(c, 0, "client record");
+			break;
+		}
+	}
+	if (rc != 0 && rc != MDB_NOTFOUND)
+		r = fail(c, rc, "scan clients");
+	mdb_cursor_close(cur);
+	return r;
+}
+
+/* Delete every key of db that starts with the 8-byte prefix. */
+static int
+delete_prefix(struct catalog *c, MDB_txn *txn, MDB_dbi db,
+    const uint8_t prefix[8])
+{
+	MDB_cursor *cur;
+	MDB_val k, d;
+	int rc;
+
+	if ((rc = mdb_cursor_open(txn, db, &cur)) != 0)
+		return fail(c, rc, "open cursor");
+	for (;;) {
+		k.mv_size = 8;
+		k.mv_data = (void *)prefix;
+		if ((rc = mdb_cursor_get(cur, &k, &d, MDB_SET_RANGE)) != 0)
+			break;
+		if (k.mv_size < 8 || memcmp(k.mv_data, prefix, 8) != 0)
+			break;
+		if ((rc = mdb_cursor_del(cur, 0)) != 0)
+			break;
+	}
+	mdb_cursor_close(cur);
+	if (rc != 0 && rc != MDB_NOTFOUND)
+		return fail(c, rc, "delete records");
+	return CAT_OK;
+}
+
+/* ------------------------------------------------------------- clients */
+
+struct client_add_arg {
+	const char	*name;
+	const uint8_t	*token_hash;
+	uint64_t	 created;
+	uint64_t	 id;
+};
+
+static int
+client_add_txn(struct catalog *c, MDB_txn *txn, void *arg)
+{
+	struct client_add_arg *a = arg;
+	struct cat_client cl;
+	uint8_t tok[8 + CAT_NAME_MAX];
+	size_t namelen = strlen(a->name);
+	MDB_val k, d;
+	int r, rc;
+
+	if ((r = client_load(c, txn, a->name, &cl)) != CAT_NOTFOUND)
+		return r == CAT_OK ? CAT_EXISTS : r;
+	if ((r = counter_next(c, txn, "next_client", &a->id)) != CAT_OK)
+		return r;
+	memset(&cl, 0, sizeof(cl));
+	cl.id = a->id;
+	memcpy(cl.name, a->name, namelen + 1);
+	cl.created = a->created;
+	cl.next_snapshot = 1;
+	if ((r = client_store(c, txn, &cl)) != CAT_OK)
+		return r;
+	put64(tok, a->id);
+	memcpy(tok + 8, a->name, namelen);
+	k.mv_size = CAT_ID_LEN;
+	k.mv_data = (void *)a->token_hash;
+	d.mv_size = 8 + namelen;
+	d.mv_data = tok;
+	if ((rc = mdb_put(txn, c->tokens, &k, &d, MDB_NOOVERWRITE)) != 0)
+		return fail(c, rc, "write token");
+	return CAT_OK;
+}
+
+int
+catalog_client_add(struct catalog *c, const char *name,
+    const uint8_t token_hash[CAT_ID_LEN], uint64_t created, uint64_t *id)
+{
+	struct client_add_arg a = { name, token_hash, created, 0 };
+	int r;
+
+	if (!catalog_name_valid(name)) {
+		c->rc = 0;
+		snprintf(c->err, sizeof(c->err), "catalog: invalid client "
+		    "name (1..%d of A-Z a-z 0-9 . _ -)", CAT_NAME_MAX);
+		return CAT_ERROR;
+	}
+	if ((r = run_write(c, client_add_txn, &a)) == CAT_OK && id != NULL)
+		*id = a.id;
+	return r;
+}
+
+struct client_get_arg {
+	const char		*name;
+	struct cat_client	*out;
+	int			 disabled;
+};
+
+static int
+client_get_txn(struct catalog *c, MDB_txn *txn, void *arg)
+{
+	struct client_get_arg *a = arg;
+
+	return client_load(c, txn, a->name, a->out);
+}
+
+int
+catalog_client_get(struct catalog *c, const char *name,
+    struct cat_client *out)
+{
+	struct client_get_arg a = { name, out, 0 };
+
+	return run_read(c, client_get_txn, &a);
+}
+
+static int
+client_disable_txn(struct catalog *c, MDB_txn *txn, void *arg)
+{
+	struct client_get_arg *a = arg;
+	int r;
+
+	if ((r = client_load(c, txn, a->name, a->out)) != CAT_OK)
+		return r;
+	a->out->disabled = a->disabled;
+	return client_store(c, txn, a->out);
+}
+
+int
+catalog_client_set_disabled(struct catalog *c, const char *name,
+    int disabled)
+{
+	struct cat_client cl;
+	struct client_get_arg a = { name, &cl, disabled != 0 };
+
+	return run_write(c, client_disable_txn, &a);
+}
+
+/* Delete the tokens of client id (a scan: unused tokens are few). */
+static int
+delete_tokens(struct catalog *c, MDB_txn *txn, uint64_t id)
+{
+	MDB_cursor *cur;
+	MDB_val k, d;
+	int rc;
+
+	if ((rc = mdb_cursor_open(txn, c->tokens, &cur)) != 0)
+		return fail(c, rc, "open cursor");
+	/* Restart after each delete: unused tokens are few. */
+	rc = mdb_cursor_get(cur, &k, &d, MDB_FIRST);
+	while (rc == 0) {
+		if (d.mv_size >= 8 && get64(d.mv_data) == id) {
+			if ((rc = mdb_cursor_del(cur, 0)) != 0)
+				break;
+			rc = mdb_cursor_get(cur, &k, &d, MDB_FIRST);
+			continue;
+		}
+		rc = mdb_cursor_get(cur, &k, &d, MDB_NEXT);
+	}
+	mdb_cursor_close(cur);
+	if (rc != MDB_NOTFOUND)
+		return fail(c, rc, "delete tokens");
+	return CAT_OK;
+}
+
+static int
+client_remove_txn(struct catalog *c, MDB_txn *txn, void *arg)
+{
+	struct client_get_arg *a = arg;
+	MDB_val k = { strlen(a->name), (void *)a->name };
+	uint8_t prefix[8];
+	int r, rc;
+
+	if ((r = client_load(c, txn, a->name, a->out)) != CAT_OK)
+		return r;
+	put64(prefix, a->out->id);
+	if ((r = delete_tokens(c, txn, a->out->id)) != CAT_OK ||
+	    (r = delete_prefix(c, txn, c->snapshots, prefix)) != CAT_OK ||
+	    (r = delete_prefix(c, txn, c->refs, prefix)) != CAT_OK ||
+	    (r = delete_prefix(c, txn, c->blobs, prefix)) != CAT_OK)
+		return r;
+	if ((rc = mdb_del(txn, c->clients, &k, NULL)) != 0)
+		return fail(c, rc, "delete client %s", a->name);
+	return CAT_OK;
+}
+
+int
+catalog_client_remove(struct catalog *c, const char *name)
+{
+	struct cat_client cl;
+	struct client_get_arg a = { name, &cl, 0 };
+
+	return run_write(c, client_remove_txn, &a);
+}
+
+struct clients_arg {
+	int	(*fn)(void *, const struct cat_client *);
+	void	*arg;
+};
+
+static int
+clients_txn(struct catalog *c, MDB_txn *txn, void *arg)
+{
+	struct clients_arg *a = arg;
+	struct cat_client cl;
+	MDB_cursor *cur;
+	MDB_val k, d;
+	int rc, r = CAT_OK;
+
+	if ((rc = mdb_cursor_open(txn, c->clients, &cur)) != 0)
+		return fail(c, rc, "open cursor");
+	for (rc = mdb_cursor_get(cur, &k, &d, MDB_FIRST); rc == 0;
+	    rc = mdb_cursor_get(cur, &k, &d, MDB_NEXT)) {
+		if (client_decode(&k, &d, &cl) == -1) {
+			r = fail(c, 0, "client record");
+			break;
+		}
+		if (a->fn(a->arg, &cl) != 0)
+			break;
+	}
+	if (r == CAT_OK && rc != 0 && rc != MDB_NOTFOUND)
+		r = fail(c, rc, "list clients");
+	mdb_cursor_close(cur);
+	return r;
+}
+
+int
+catalog_clients(struct catalog *c,
+    int (*fn)(void *arg, const struct cat_client *), void *arg)
+{
+	struct clients_arg a = { fn, arg };
+
+	return run_read(c, clients_txn, &a);
+}
+
+struct register_arg {
+	const uint8_t		*token_hash;
+	const uint8_t		*secret;
+	struct cat_client	*out;
+};
+
+static int
+register_txn(struct catalog *c, MDB_txn *txn, void *arg)
+{
+	struct register_arg *a = arg;
+	MDB_val k = { CAT_ID_LEN, (void *)a->token_hash }, d;
+	char name[CAT_NAME_MAX + 1];
+	uint64_t id;
+	int r, rc;
+
+	if ((rc = mdb_get(txn, c->tokens, &k, &d)) == MDB_NOTFOUND)
+		return CAT_NOTFOUND;
+	if (rc != 0)
+		return fail(c, rc, "read token");
+	if (d.mv_size <= 8 || d.mv_size > 8 + CAT_NAME_MAX)
+		return fail(c, 0, "token record");
+	id = get64(d.mv_data);
+	memcpy(name, (const uint8_t *)d.mv_data + 8, d.mv_size - 8);
+	name[d.mv_size - 8] = '\0';
+	if ((r = client_load(c, txn, name, a->out)) == CAT_NOTFOUND ||
+	    (r == CAT_OK && a->out->id != id))
+		return CAT_NOTFOUND;	/* a token of a removed client */
+	if (r != CAT_OK)
+		return r;
+	if (a->out->disabled)
+		return CAT_DISABLED;
+	if ((rc = mdb_del(txn, c->tokens, &k, NULL)) != 0)
+		return fail(c, rc, "delete token");
+	memcpy(a->out->secret, a->secret, CAT_ID_LEN);
+	a->out->registered = 1;
+	return client_store(c, txn, a->out);
+}
+
+int
+catalog_register(struct catalog *c, const uint8_t token_hash[CAT_ID_LEN],
+    const uint8_t secret[CAT_ID_LEN], struct cat_client *out)
+{
+	struct register_arg a = { token_hash, secret, out };
+
+	return run_write(c, register_txn, &a);
+}
+
+/* ---------------------------------------------------------------- blobs */
+
+struct lookup_arg {
+	uint64_t		 client;
+	const uint8_t		(*ids)[CAT_ID_LEN];
+	size_t			 n;
+	struct cat_blob		*out;
+	uint8_t			*found;
+};
+
+static int
+lookup_txn(struct catalog *c, MDB_txn *txn, void *arg)
+{
+	struct lookup_arg *a = arg;
+	uint8_t key[BLOB_KEY_LEN];
+	MDB_val k = { sizeof(key), key }, d;
+	struct cat_blob bl;
+	int rc;
+
+	put64(key, a->client);
+	for (size_t i = 0; i < a->n; i++) {
+		memcpy(key + 8, a->ids[i], CAT_ID_LEN);
+		rc = mdb_get(txn, c->blobs, &k, &d);
+		if (rc == MDB_NOTFOUND) {
+			a->found[i] = 0;
+			continue;
+		}
+		if (rc != 0)
+			return fail(c, rc, "read blob index");
+		if (blob_decode(&d, &bl) == -1)
+			return fail(c, 0, "blob index");
+		a->found[i] = 1;
+		if (a->out != NULL)
+			a->out[i] = bl;
+	}
+	return CAT_OK;
+}
+
+int
+catalog_blobs_lookup(struct catalog *c, uint64_t client,
+    const uint8_t (*ids)[CAT_ID_LEN], size_t n, struct cat_blob *out,
+    uint8_t *found)
+{
+	struct lookup_arg a = { client, ids, n, out, found };
+
+	return run_read(c, lookup_txn, &a);
+}
+
+struct add_arg {
+	uint64_t			 client;
+	const struct cat_blob_add	*b;
+	size_t				 n;
+};
+
+static int
+add_txn(struct catalog *c, MDB_txn *txn, void *arg)
+{
+	struct add_arg *a = arg;
+	uint8_t key[BLOB_KEY_LEN], rec[BLOB_REC_LEN];
+	MDB_val k = { sizeof(key), key }, d;
+	struct cat_client cl;
+	struct cat_blob bl;
+	int r, rc;
+
+	if ((r = client_by_id(c, txn, a->client, &cl)) == CAT_NOTFOUND)
+		return CAT_OK;		/* removed meanwhile: add nothing */
+	if (r != CAT_OK)
+		return r;
+	put64(key, a->client);
+	for (size_t i = 0; i < a->n; i++) {
+		memcpy(key + 8, a->b[i].id, CAT_ID_LEN);
+		bl = a->b[i].loc;
+		bl.refcount = 0;
+		blob_encode(&bl, rec);
+		d.mv_size = sizeof(rec);
+		d.mv_data = rec;
+		rc = mdb_put(txn, c->blobs, &k, &d, MDB_NOOVERWRITE);
+		if (rc != 0 && rc != MDB_KEYEXIST)
+			return fail(c, rc, "write blob index");
+	}
+	return CAT_OK;
+}
+
+int
+catalog_blobs_add(struct catalog *c, uint64_t client,
+    const struct cat_blob_add *b, size_t n)
+{
+	struct add_arg a = { client, b, n };
+
+	if (n == 0)
+		return CAT_OK;
+	return run_write(c, add_txn, &a);
+}
+
+static int
+next_pack_txn(struct catalog *c, MDB_txn *txn, void *arg)
+{
+	uint64_t *v = arg;
+	int r;
+
+	if ((r = counter_next(c, txn, "next_pack", v)) != CAT_OK)
+		return r;
+	if (*v > UINT32_MAX)
+		return fail(c, 0, "pack ids exhausted");
+	return CAT_OK;
+}
+
+int
+catalog_next_pack(struct catalog *c, uint32_t *pack)
+{
+	uint64_t v;
+	int r;
+
+	if ((r = run_write(c, next_pack_txn, &v)) == CAT_OK)
+		*pack = (uint32_t)v;
+	return r;
+}
+
+/* ------------------------------------------------------------ snapshots */
+
+struct commit_arg {
+	uint64_t		 client;
+	struct cat_snapshot	*snap;
+	const uint8_t		(*refs)[CAT_ID_LEN];
+	size_t			 n;
+	size_t			 missing;
+};
+
+static int
+commit_txn(struct catalog *c, MDB_txn *txn, void *arg)
+{
+	struct commit_arg *a = arg;
+	uint8_t key[BLOB_KEY_LEN], rec[BLOB_REC_LEN];
+	uint8_t skey[SNAP_KEY_LEN], srec[SNAP_REC_MIN + CAT_NAME_MAX];
+	MDB_val k = { sizeof(key), key }, d;
+	struct cat_client cl;
+	struct cat_blob bl;
+	uint64_t bytes = 0;
+	int r, rc;
+
+	if ((r = client_by_id(c, txn, a->client, &cl)) != CAT_OK)
+		return r;
+	if (cl.disabled)
+		return CAT_DISABLED;
+	/* Check every ref first: nothing is written unless all are there. */
+	a->missing = 0;
+	put64(key, a->client);
+	for (size_t i = 0; i < a->n; i++) {
+		memcpy(key + 8, a->refs[i], CAT_ID_LEN);
+		rc = mdb_get(txn, c->blobs, &k, &d);
+		if (rc == MDB_NOTFOUND) {
+			a->missing++;
+			continue;
+		}
+		if (rc != 0)
+			return fail(c, rc, "read blob index");
+	}
+	if (a->missing > 0)
+		return CAT_MISSING;
+	for (size_t i = 0; i < a->n; i++) {
+		memcpy(key + 8, a->refs[i], CAT_ID_LEN);
+		if ((rc = mdb_get(txn, c->blobs, &k, &d)) != 0)
+			return fail(c, rc, "read blob index");
+		if (blob_decode(&d, &bl) == -1)
+			return fail(c, 0, "blob index");
+		bl.refcount++;
+		bytes += bl.length;
+		blob_encode(&bl, rec);
+		d.mv_size = sizeof(rec);
+		d.mv_data = rec;
+		if ((rc = mdb_put(txn, c->blobs, &k, &d, 0)) != 0)
+			return fail(c, rc, "write blob index");
+	}
+	a->snap->id = cl.next_snapshot;
+	a->snap->blobs = a->n;
+	a->snap->bytes = bytes;
+	cl.next_snapshot++;
+	if ((r = client_store(c, txn, &cl)) != CAT_OK)
+		return r;
+	put64(skey, a->client);
+	put64(skey + 8, a->snap->id);
+	k.mv_size = sizeof(skey);
+	k.mv_data = skey;
+	d.mv_size = snap_encode(a->snap, srec);
+	d.mv_data = srec;
+	if ((rc = mdb_put(txn, c->snapshots, &k, &d, MDB_NOOVERWRITE)) != 0)
+		return fail(c, rc, "write snapshot");
+	d.mv_size = a->n * CAT_ID_LEN;
+	d.mv_data = (void *)a->refs;
+	if ((rc = mdb_put(txn, c->refs, &k, &d, MDB_NOOVERWRITE)) != 0)
+		return fail(c, rc, "write reference list");
+	return CAT_OK;
+}
+
+int
+catalog_commit(struct catalog *c, uint64_t client, struct cat_snapshot *snap,
+    const uint8_t (*refs)[CAT_ID_LEN], size_t n, size_t *missing)
+{
+	struct commit_arg a = { client, snap, refs, n, 0 };
+	int r;
+
+	if (strlen(snap->set) > CAT_NAME_MAX) {
+		c->rc = 0;
+		snprintf(c->err, sizeof(c->err), "catalog: set name too long");
+		return CAT_ERROR;
+	}
+	for (size_t i = 1; i < n; i++)
+		if (memcmp(refs[i - 1], refs[i], CAT_ID_LEN) >= 0) {
+			c->rc = 0;
+			snprintf(c->err, sizeof(c->err), "catalog: references "
+			    "not sorted and unique");
+			return CAT_ERROR;
+		}
+	r = run_write(c, commit_txn, &a);
+	if (missing != NULL)
+		*missing = a.missing;
+	return r;
+}
+
+struct snapshots_arg {
+	uint64_t	 client;
+	const char	*set;
+	uint64_t	 after;
+	int		(*fn)(void *, const struct cat_snapshot *);
+	void		*arg;
+};
+
+static int
+snapshots_txn(struct catalog *c, MDB_txn *txn, void *arg)
+{
+	struct snapshots_arg *a = arg;
+	uint8_t skey[SNAP_KEY_LEN];
+	struct cat_snapshot s;
+	MDB_cursor *cur;
+	MDB_val k = { sizeof(skey), skey }, d;
+	int rc, r = CAT_OK;
+
+	if (a->after == UINT64_MAX)
+		return CAT_OK;
+	put64(skey, a->client);
+	put64(skey + 8, a->after + 1);
+	if ((rc = mdb_cursor_open(txn, c->snapshots, &cur)) != 0)
+		return fail(c, rc, "open cursor");
+	for (rc = mdb_cursor_get(cur, &k, &d, MDB_SET_RANGE); rc == 0;
+	    rc = mdb_cursor_get(cur, &k, &d, MDB_NEXT)) {
+		if (k.mv_size != SNAP_KEY_LEN ||
+		    get64(k.mv_data) != a->client)
+			break;
+		if (snap_decode(&k, &d, &s) == -1) {
+			r = fail(c, 0, "snapshot record");
+			break;
+		}
+		if (a->set != NULL && a->set[0] != '\0' &&
+		    strcmp(a->set, s.set) != 0)
+			continue;
+		if (a->fn(a->arg, &s) != 0)
+			break;
+	}
+	if (r == CAT_OK && rc != 0 && rc != MDB_NOTFOUND)
+		r = fail(c, rc, "list snapshots");
+	mdb_cursor_close(cur);
+	return r;
+}
+
+int
+catalog_snapshots(struct catalog *c, uint64_t client, const char *set,
+    uint64_t after, int (*fn)(void *arg, const struct cat_snapshot *),
+    void *arg)
+{
+	struct snapshots_arg a = { client, set, after, fn, arg };
+
+	return run_read(c, snapshots_txn, &a);
+}
+
+struct refs_arg {
+	uint64_t	 client, snap;
+	uint8_t		(*refs)[CAT_ID_LEN];
+	size_t		 n;
+};
+
+static int
+refs_txn(struct catalog *c, MDB_txn *txn, void *arg)
+{
+	struct refs_arg *a = arg;
+	uint8_t skey[SNAP_KEY_LEN];
+	MDB_val k = { sizeof(skey), skey }, d;
+	int rc;
+
+	put64(skey, a->client);
+	put64(skey + 8, a->snap);
+	if ((rc = mdb_get(txn, c->refs, &k, &d)) == MDB_NOTFOUND)
+		return CAT_NOTFOUND;
+	if (rc != 0)
+		return fail(c, rc, "read reference list");
+	if (d.mv_size % CAT_ID_LEN != 0)
+		return fail(c, 0, "reference list");
+	a->n = d.mv_size / CAT_ID_LEN;
+	if ((a->refs = malloc(d.mv_size ? d.mv_size : 1)) == NULL)
+		return fail(c, 0, "out of memory");
+	memcpy(a->refs, d.mv_data, d.mv_size);
+	return CAT_OK;
+}
+
+int
+catalog_snapshot_refs(struct catalog *c, uint64_t client, uint64_t snap,
+    uint8_t (**refs)[CAT_ID_LEN], size_t *n)
+{
+	struct refs_arg a = { client, snap, NULL, 0 };
+	int r;
+
+	if ((r = run_read(c, refs_txn, &a)) == CAT_OK) {
+		*refs = a.refs;
+		*n = a.n;
+	}
+	return r;
+}
+
+struct usage_arg {
+	uint64_t		 client;
+	struct cat_usage	*u;
+};
+
+static int
+usage_txn(struct catalog *c, MDB_txn *txn, void *arg)
+{
+	struct usage_arg *a = arg;
+	uint8_t prefix[8];
+	struct cat_snapshot s;
+	struct cat_blob bl;
+	MDB_cursor *cur;
+	MDB_val k, d;
+	int rc;
+
+	memset(a->u, 0, sizeof(*a->u));
+	put64(prefix, a->client);
+
+	if ((rc = mdb_cursor_open(txn, c->snapshots, &cur)) != 0)
+		return fail(c, rc, "open cursor");
+	k.mv_size = 8;
+	k.mv_data = prefix;
+	for (rc = mdb_cursor_get(cur, &k, &d, MDB_SET_RANGE); rc == 0;
+	    rc = mdb_cursor_get(cur, &k, &d, MDB_NEXT)) {
+		if (k.mv_size < 8 || memcmp(k.mv_data, prefix, 8) != 0)
+			break;
+		if (snap_decode(&k, &d, &s) == -1) {
+			mdb_cursor_close(cur);
+			return fail(c, 0, "snapshot record");
+		}
+		a->u->snapshots++;
+		a->u->stored_bytes += s.bytes;
+	}
+	mdb_cursor_close(cur);
+	if (rc != 0 && rc != MDB_NOTFOUND)
+		return fail(c, rc, "scan snapshots");
+
+	if ((rc = mdb_cursor_open(txn, c->blobs, &cur)) != 0)
+		return fail(c, rc, "open cursor");
+	k.mv_size = 8;
+	k.mv_data = prefix;
+	for (rc = mdb_cursor_get(cur, &k, &d, MDB_SET_RANGE); rc == 0;
+	    rc = mdb_cursor_get(cur, &k, &d, MDB_NEXT)) {
+		if (k.mv_size < 8 || memcmp(k.mv_data, prefix, 8) != 0)
+			break;
+		if (blob_decode(&d, &bl) == -1) {
+			mdb_cursor_close(cur);
+			return fail(c, 0, "blob index");
+		}
+		a->u->blobs++;
+		a->u->unique_bytes += bl.length;
+	}
+	mdb_cursor_close(cur);
+	if (rc != 0 && rc != MDB_NOTFOUND)
+		return fail(c, rc, "scan blob index");
+	return CAT_OK;
+}
+
+int
+catalog_usage(struct catalog *c, uint64_t client, struct cat_usage *u)
+{
+	struct usage_arg a = { client, u };
+
+	return run_read(c, usage_txn, &a);
+}

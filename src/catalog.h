@@ -1,0 +1,204 @@
+/*
+ * catalog.h - the LMDB catalog in DataDir/catalog/: clients, enrollment
+ * tokens, the blob index, snapshots with their reference lists, and
+ * counters.  No sockets here and no pack file layout: ids, numbers and
+ * names in, the same out.
+ *
+ * LMDB forbids using an environment across fork(): open the catalog in
+ * the process that uses it (a worker, gigavaultctl), after its fork.
+ * The supervisor never opens it.  One process may hold one catalog; it
+ * is not thread-safe.
+ *
+ * Every write is one short LMDB transaction.  When the map is full the
+ * transaction is aborted, the map doubled and the transaction run again,
+ * so callers never see MDB_MAP_FULL.  A map grown by another process is
+ * adopted the same way.
+ *
+ * Returns: every function that can fail returns CAT_OK (0), one of the
+ * positive CAT_* outcomes documented with it, or CAT_ERROR (-1) after an
+ * LMDB or system error; catalog_strerror() then says what failed.  No
+ * function returns pointers into LMDB memory: results are copied into
+ * the caller's structures.
+ *
+ * Keys of client data start with the client's id, so one client's rows
+ * can never be reached with another client's id.
+ */
+#ifndef GV_CATALOG_H
+#define GV_CATALOG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define CAT_ID_LEN	32	/* blob ids, secrets, token hashes */
+#define CAT_NAME_MAX	64	/* client and set names */
+#define CAT_SUM_LEN	8	/* checksum of a blob's stored bytes */
+
+enum cat_result {
+	CAT_ERROR	= -1,
+	CAT_OK		= 0,
+	CAT_NOTFOUND	= 1,
+	CAT_EXISTS	= 2,
+	CAT_MISSING	= 3,	/* a commit references blobs not stored */
+	CAT_DISABLED	= 4,
+};
+
+struct catalog;
+
+struct cat_client {
+	uint64_t	 id;		/* never reused */
+	char		 name[CAT_NAME_MAX + 1];
+	uint8_t		 secret[CAT_ID_LEN];	/* zero until registered */
+	int		 registered;
+	int		 disabled;
+	uint64_t	 created;	/* Unix seconds */
+	uint64_t	 next_snapshot;	/* id the next snapshot gets */
+};
+
+/* Where a blob's stored bytes are (store.c decides what that means). */
+struct cat_blob {
+	uint32_t	 pack;
+	uint64_t	 offset;
+	uint32_t	 length;
+	uint64_t	 refcount;	/* snapshots referencing it */
+	uint8_t		 sum[CAT_SUM_LEN];
+};
+
+/* A blob to index: its id and location (refcount is ignored). */
+struct cat_blob_add {
+	uint8_t		 id[CAT_ID_LEN];
+	struct cat_blob	 loc;
+};
+
+struct cat_snapshot {
+	uint64_t	 id;		/* per client, from 1 */
+	char		 set[CAT_NAME_MAX + 1];
+	uint64_t	 time;		/* Unix seconds, as the client said */
+	uint8_t		 root[CAT_ID_LEN];
+	uint8_t		 meta[CAT_ID_LEN];
+	uint64_t	 blobs;		/* distinct blobs referenced */
+	uint64_t	 bytes;		/* sum of their stored lengths */
+};
+
+struct cat_usage {
+	uint64_t	 snapshots;
+	uint64_t	 stored_bytes;	/* sum of the snapshots' bytes */
+	uint64_t	 blobs;		/* blobs in the index */
+	uint64_t	 unique_bytes;	/* sum of their lengths */
+};
+
+/*
+ * Open (creating when needed) the catalog environment in directory dir
+ * (created with mode 0750 when missing; its parent must exist).  mapsize
+ * is the initial map size in bytes, 0 for the default (64 MiB); the map
+ * grows on demand.  Stale reader slots of dead processes are cleared.
+ * Returns a catalog in *out and CAT_OK, or CAT_ERROR with a message in
+ * err (no catalog then).
+ */
+int	catalog_open(const char *dir, size_t mapsize, struct catalog **out,
+	    char *err, size_t errlen);
+/* Close and free c (NULL is fine).  No transaction is ever left open. */
+void	catalog_close(struct catalog *c);
+/* The message of the last CAT_ERROR on c; valid until the next call. */
+const char *catalog_strerror(const struct catalog *c);
+/* The current map size in bytes (grows on demand). */
+size_t	catalog_mapsize(const struct catalog *c);
+
+/* 1 when name is 1..CAT_NAME_MAX bytes of [A-Za-z0-9._-], else 0. */
+int	catalog_name_valid(const char *name);
+
+/*
+ * Create client name with an unregistered state and the one-time token
+ * whose SHA-256 is token_hash.  created: Unix seconds.  The name must
+ * pass catalog_name_valid() (else CAT_ERROR).  Returns CAT_OK with the
+ * new client's id in *id (may be NULL), CAT_EXISTS when the name is
+ * taken, CAT_ERROR.
+ */
+int	catalog_client_add(struct catalog *c, const char *name,
+	    const uint8_t token_hash[CAT_ID_LEN], uint64_t created,
+	    uint64_t *id);
+/*
+ * Look up client name into *out.  Returns CAT_OK, CAT_NOTFOUND,
+ * CAT_ERROR.
+ */
+int	catalog_client_get(struct catalog *c, const char *name,
+	    struct cat_client *out);
+/* Set or clear the disabled flag.  CAT_OK, CAT_NOTFOUND, CAT_ERROR. */
+int	catalog_client_set_disabled(struct catalog *c, const char *name,
+	    int disabled);
+/*
+ * Remove client name with its unused tokens, snapshots, reference lists
+ * and blob index entries, in one transaction (the pack bytes stay where
+ * they are).  CAT_OK, CAT_NOTFOUND, CAT_ERROR.
+ */
+int	catalog_client_remove(struct catalog *c, const char *name);
+/*
+ * Call fn(arg, client) for every client, ordered by name, inside one
+ * read transaction (fn must not call catalog functions).  fn returns 0
+ * to go on or nonzero to stop.  CAT_OK or CAT_ERROR.
+ */
+int	catalog_clients(struct catalog *c,
+	    int (*fn)(void *arg, const struct cat_client *), void *arg);
+/*
+ * Use up the token whose SHA-256 is token_hash: its client gets secret
+ * (CAT_ID_LEN bytes, chosen by the caller) and becomes registered; the
+ * token is deleted.  One transaction.  Returns CAT_OK with the client in
+ * *out, CAT_NOTFOUND (no such token: never issued or already used),
+ * CAT_DISABLED (the client is disabled; the token stays), CAT_ERROR.
+ */
+int	catalog_register(struct catalog *c,
+	    const uint8_t token_hash[CAT_ID_LEN],
+	    const uint8_t secret[CAT_ID_LEN], struct cat_client *out);
+
+/*
+ * Look up n blob ids of client in one read transaction: found[i] is 1
+ * and out[i] (out may be NULL) the location when ids[i] is indexed, else
+ * found[i] is 0.  CAT_OK or CAT_ERROR.
+ */
+int	catalog_blobs_lookup(struct catalog *c, uint64_t client,
+	    const uint8_t (*ids)[CAT_ID_LEN], size_t n, struct cat_blob *out,
+	    uint8_t *found);
+/*
+ * Index n blobs of client in one transaction, refcount 0.  An id already
+ * indexed keeps its entry; when the client no longer exists nothing is
+ * added.  The caller guarantees the bytes are durable.  CAT_OK or
+ * CAT_ERROR.
+ */
+int	catalog_blobs_add(struct catalog *c, uint64_t client,
+	    const struct cat_blob_add *b, size_t n);
+/* A new pack id, never handed out before.  CAT_OK or CAT_ERROR. */
+int	catalog_next_pack(struct catalog *c, uint32_t *pack);
+
+/*
+ * Record a snapshot of client in one transaction.  snap->set, time, root
+ * and meta are the caller's; refs are n ids sorted ascending without
+ * duplicates (memcmp order) and must include root and meta.  Every ref
+ * must be indexed for this client: then the snapshot row and its
+ * reference list are written, every ref's refcount grows by one, and
+ * snap->id, blobs and bytes are filled in: CAT_OK.  Otherwise nothing is
+ * written and *missing (may be NULL) counts the absent refs:
+ * CAT_MISSING.  CAT_NOTFOUND: the client no longer exists; CAT_DISABLED:
+ * it is disabled; CAT_ERROR.
+ */
+int	catalog_commit(struct catalog *c, uint64_t client,
+	    struct cat_snapshot *snap, const uint8_t (*refs)[CAT_ID_LEN],
+	    size_t n, size_t *missing);
+/*
+ * Call fn(arg, snap) for client's snapshots with id > after, oldest
+ * first, whose set is set ("" or NULL: every set), inside one read
+ * transaction (fn must not call catalog functions).  fn returns 0 to go
+ * on, nonzero to stop.  CAT_OK or CAT_ERROR.
+ */
+int	catalog_snapshots(struct catalog *c, uint64_t client, const char *set,
+	    uint64_t after, int (*fn)(void *arg, const struct cat_snapshot *),
+	    void *arg);
+/*
+ * The reference list of client's snapshot snap: *refs (malloc'ed, the
+ * caller frees) gets *n ids in ascending order.  CAT_OK, CAT_NOTFOUND,
+ * CAT_ERROR.
+ */
+int	catalog_snapshot_refs(struct catalog *c, uint64_t client,
+	    uint64_t snap, uint8_t (**refs)[CAT_ID_LEN], size_t *n);
+/* Totals of client into *u.  CAT_OK or CAT_ERROR. */
+int	catalog_usage(struct catalog *c, uint64_t client, struct cat_usage *u);
+
+#endif

@@ -1,0 +1,452 @@
+/*
+ * store.c - pack files: append, fsync, then index; read back and
+ * verify.  See store.h for the record format and the durability order.
+ */
+#include "autoconf.h"
+
+#include <sys/stat.h>
+#include <sys/uio.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "crypto.h"
+#include "store.h"
+
+#define REC_MAGIC	"GVB1"
+#define TABLE_SIZE	(2 * STORE_BATCH_BLOBS)	/* a power of two */
+#define READ_FDS	8
+
+struct store {
+	struct catalog	*cat;
+	char		 dir[PATH_MAX];
+	int		 dirfd;
+
+	/* The pack this process appends to. */
+	int		 wfd;		/* -1: none open yet */
+	uint32_t	 wpack;
+	uint64_t	 woff;
+
+	/* Written, not yet indexed: one client's blobs in the open pack. */
+	uint64_t	 pclient;
+	struct cat_blob_add *pend;
+	size_t		 npend;
+	uint64_t	 pbytes;
+	uint32_t	*table;		/* index + 1 into pend, 0 = empty */
+	uint64_t	 salt;		/* keeps the table's hash unguessable */
+
+	struct {
+		uint32_t pack;
+		int	 fd;
+	}		 rfd[READ_FDS];
+	unsigned	 rnext;
+
+	int		 err_no;
+	char		 err[256];
+};
+
+static int
+fail(struct store *s, int err_no, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(s->err, sizeof(s->err), fmt, ap);
+	va_end(ap);
+	s->err_no = err_no;
+	return -1;
+}
+
+const char *
+store_strerror(const struct store *s)
+{
+	return s->err;
+}
+
+int
+store_errno(const struct store *s)
+{
+	return s->err_no;
+}
+
+void
+store_sum(const void *blob, size_t len, uint8_t sum[CAT_SUM_LEN])
+{
+	uint8_t h[CRYPTO_HASH_LEN];
+
+	crypto_sha256(blob, len, h);
+	memcpy(sum, h, CAT_SUM_LEN);
+}
+
+static void
+put32(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)(v >> 24);
+	p[1] = (uint8_t)(v >> 16);
+	p[2] = (uint8_t)(v >> 8);
+	p[3] = (uint8_t)v;
+}
+
+static uint32_t
+get32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
+	    (uint32_t)p[2] << 8 | p[3];
+}
+
+static void
+pack_name(uint32_t pack, char name[16])
+{
+	snprintf(name, 16, "%08x.pack", pack);
+}
+
+int
+store_open(const char *datadir, struct catalog *cat, struct store **out,
+    char *err, size_t errlen)
+{
+	struct store *s;
+
+	*out = NULL;
+	if ((s = calloc(1, sizeof(*s))) == NULL ||
+	    (s->pend = calloc(STORE_BATCH_BLOBS, sizeof(*s->pend))) == NULL ||
+	    (s->table = calloc(TABLE_SIZE, sizeof(*s->table))) == NULL) {
+		snprintf(err, errlen, "store: %s", strerror(errno));
+		if (s != NULL)
+			free(s->pend);
+		free(s);
+		return -1;
+	}
+	s->cat = cat;
+	s->wfd = -1;
+	for (int i = 0; i < READ_FDS; i++)
+		s->rfd[i].fd = -1;
+	if (crypto_random(&s->salt, sizeof(s->salt)) == -1) {
+		snprintf(err, errlen, "store: no random numbers");
+		goto bad;
+	}
+	if (snprintf(s->dir, sizeof(s->dir), "%s/packs", datadir) >=
+	    (int)sizeof(s->dir)) {
+		snprintf(err, errlen, "store: path too long");
+		goto bad;
+	}
+	if (mkdir(s->dir, 0750) == -1 && errno != EEXIST) {
+		snprintf(err, errlen, "store: cannot create %s: %s", s->dir,
+		    strerror(errno));
+		goto bad;
+	}
+	if ((s->dirfd = open(s->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) ==
+	    -1) {
+		snprintf(err, errlen, "store: cannot open %s: %s", s->dir,
+		    strerror(errno));
+		goto bad;
+	}
+	*out = s;
+	return 0;
+bad:
+	free(s->table);
+	free(s->pend);
+	free(s);
+	return -1;
+}
+
+void
+store_close(struct store *s)
+{
+	if (s == NULL)
+		return;
+	if (s->wfd != -1)
+		close(s->wfd);
+	for (int i = 0; i < READ_FDS; i++)
+		if (s->rfd[i].fd != -1)
+			close(s->rfd[i].fd);
+	close(s->dirfd);
+	free(s->table);
+	free(s->pend);
+	free(s);
+}
+
+/* ------------------------------------------------------- pending blobs */
+
+static size_t
+slot_of(const struct store *s, const uint8_t id[CAT_ID_LEN])
+{
+	uint64_t x = 0;
+
+	/* splitmix64 of the id's first 8 bytes, salted. */
+	for (int i = 0; i < 8; i++)
+		x = x << 8 | id[i];
+	x ^= s->salt;
+	x += 0x9e3779b97f4a7c15ULL;
+	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+	x ^= x >> 31;
+	return (size_t)(x & (TABLE_SIZE - 1));
+}
+
+int
+store_pending(const struct store *s, uint64_t client,
+    const uint8_t id[CAT_ID_LEN])
+{
+	if (s->npend == 0 || s->pclient != client)
+		return 0;
+	for (size_t i = slot_of(s, id); s->table[i] != 0;
+	    i = (i + 1) & (TABLE_SIZE - 1))
+		if (memcmp(s->pend[s->table[i] - 1].id, id, CAT_ID_LEN) == 0)
+			return 1;
+	return 0;
+}
+
+static void
+pending_add(struct store *s, const struct cat_blob_add *b)
+{
+	size_t i;
+
+	for (i = slot_of(s, b->id); s->table[i] != 0;
+	    i = (i + 1) & (TABLE_SIZE - 1))
+		;
+	s->pend[s->npend] = *b;
+	s->table[i] = (uint32_t)++s->npend;
+	s->pbytes += b->loc.length;
+}
+
+void
+store_discard(struct store *s)
+{
+	if (s->npend > 0)
+		memset(s->table, 0, TABLE_SIZE * sizeof(*s->table));
+	s->npend = 0;
+	s->pbytes = 0;
+}
+
+/* Give up the open pack after an error; the next put opens a new one. */
+static void
+abandon_pack(struct store *s)
+{
+	if (s->wfd != -1)
+		close(s->wfd);
+	s->wfd = -1;
+	store_discard(s);
+}
+
+int
+store_flush(struct store *s)
+{
+	if (s->npend == 0)
+		return 0;
+	if (fdatasync(s->wfd) == -1) {
+		int e = errno;
+
+		/* After a failed sync the state of the bytes is unknown. */
+		abandon_pack(s);
+		return fail(s, e, "store: fsync pack %08x: %s", s->wpack,
+		    strerror(e));
+	}
+	if (catalog_blobs_add(s->cat, s->pclient, s->pend, s->npend) !=
+	    CAT_OK) {
+		store_discard(s);
+		return fail(s, 0, "%s", catalog_strerror(s->cat));
+	}
+	store_discard(s);
+	return 0;
+}
+
+/* ---------------------------------------------------------------- write */
+
+static int
+open_pack(struct store *s)
+{
+	char name[16];
+	uint32_t pack;
+	int fd;
+
+	if (catalog_next_pack(s->cat, &pack) != CAT_OK)
+		return fail(s, 0, "%s", catalog_strerror(s->cat));
+	pack_name(pack, name);
+	if ((fd = openat(s->dirfd, name, O_WRONLY | O_CREAT | O_EXCL |
+	    O_CLOEXEC, 0640)) == -1)
+		return fail(s, errno, "store: cannot create %s/%s: %s",
+		    s->dir, name, strerror(errno));
+	/* The pack's name must be on disk before the index names it. */
+	if (fsync(s->dirfd) == -1) {
+		int e = errno;
+
+		close(fd);
+		return fail(s, e, "store: fsync %s: %s", s->dir, strerror(e));
+	}
+	s->wfd = fd;
+	s->wpack = pack;
+	s->woff = 0;
+	return 0;
+}
+
+static int
+write_all(int fd, struct iovec *iov, int n, uint64_t off)
+{
+	while (n > 0) {
+		ssize_t k = pwritev(fd, iov, n, (off_t)off);
+
+		if (k == -1) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		if (k == 0) {
+			errno = EIO;
+			return -1;
+		}
+		off += (uint64_t)k;
+		while (n > 0 && (size_t)k >= iov->iov_len) {
+			k -= (ssize_t)iov->iov_len;
+			iov++;
+			n--;
+		}
+		if (n > 0) {
+			iov->iov_base = (uint8_t *)iov->iov_base + k;
+			iov->iov_len -= (size_t)k;
+		}
+	}
+	return 0;
+}
+
+int
+store_put(struct store *s, uint64_t client, const uint8_t id[CAT_ID_LEN],
+    const void *blob, size_t len)
+{
+	uint8_t hdr[STORE_HDR_LEN], found;
+	struct cat_blob_add b;
+	struct iovec iov[2];
+
+	if (len == 0 || len > UINT32_MAX)
+		return fail(s, EINVAL, "store: blob length %zu", len);
+	if (s->npend > 0 && s->pclient != client && store_flush(s) == -1)
+		return -1;
+	if (store_pending(s, client, id))
+		return 1;
+	if (catalog_blobs_lookup(s->cat, client, (const uint8_t (*)[CAT_ID_LEN])
+	    id, 1, NULL, &found) != CAT_OK)
+		return fail(s, 0, "%s", catalog_strerror(s->cat));
+	if (found)
+		return 1;
+	/* Pending blobs live in one pack: flush before starting another. */
+	if (s->wfd != -1 && s->woff + STORE_HDR_LEN + len > STORE_PACK_MAX &&
+	    s->woff > 0) {
+		if (store_flush(s) == -1)
+			return -1;
+		close(s->wfd);
+		s->wfd = -1;
+	}
+	if (s->wfd == -1 && open_pack(s) == -1)
+		return -1;
+
+	memset(&b, 0, sizeof(b));
+	memcpy(b.id, id, CAT_ID_LEN);
+	b.loc.pack = s->wpack;
+	b.loc.offset = s->woff;
+	b.loc.length = (uint32_t)len;
+	store_sum(blob, len, b.loc.sum);
+
+	memcpy(hdr, REC_MAGIC, 4);
+	put32(hdr + 4, (uint32_t)len);
+	memcpy(hdr + 8, id, CAT_ID_LEN);
+	memcpy(hdr + 8 + CAT_ID_LEN, b.loc.sum, CAT_SUM_LEN);
+	iov[0].iov_base = hdr;
+	iov[0].iov_len = sizeof(hdr);
+	iov[1].iov_base = (void *)blob;
+	iov[1].iov_len = len;
+	if (write_all(s->wfd, iov, 2, s->woff) == -1) {
+		int e = errno;
+
+		abandon_pack(s);
+		return fail(s, e, "store: write pack %08x: %s", s->wpack,
+		    strerror(e));
+	}
+	s->woff += sizeof(hdr) + len;
+	s->pclient = client;
+	pending_add(s, &b);
+	if ((s->npend >= STORE_BATCH_BLOBS || s->pbytes >= STORE_BATCH_BYTES) &&
+	    store_flush(s) == -1)
+		return -1;
+	return 0;
+}
+
+/* ----------------------------------------------------------------- read */
+
+static int
+read_fd(struct store *s, uint32_t pack)
+{
+	char name[16];
+	unsigned i;
+	int fd;
+
+	for (i = 0; i < READ_FDS; i++)
+		if (s->rfd[i].fd != -1 && s->rfd[i].pack == pack)
+			return s->rfd[i].fd;
+	pack_name(pack, name);
+	if ((fd = openat(s->dirfd, name, O_RDONLY | O_CLOEXEC)) == -1)
+		return -1;
+	i = s->rnext++ % READ_FDS;
+	if (s->rfd[i].fd != -1)
+		close(s->rfd[i].fd);
+	s->rfd[i].fd = fd;
+	s->rfd[i].pack = pack;
+	return fd;
+}
+
+int
+store_read(struct store *s, const uint8_t id[CAT_ID_LEN],
+    const struct cat_blob *loc, void *buf)
+{
+	uint8_t hdr[STORE_HDR_LEN], sum[CAT_SUM_LEN];
+	size_t want = sizeof(hdr) + loc->length, got = 0;
+	struct iovec iov[2];
+	int fd;
+
+	if ((fd = read_fd(s, loc->pack)) == -1) {
+		if (errno == ENOENT)
+			return fail(s, ENOENT, "pack %08x is missing",
+			    loc->pack), 1;
+		return fail(s, errno, "store: open pack %08x: %s", loc->pack,
+		    strerror(errno));
+	}
+	while (got < want) {
+		ssize_t k;
+
+		if (got < sizeof(hdr)) {
+			iov[0].iov_base = hdr + got;
+			iov[0].iov_len = sizeof(hdr) - got;
+			iov[1].iov_base = buf;
+			iov[1].iov_len = loc->length;
+			k = preadv(fd, iov, 2, (off_t)(loc->offset + got));
+		} else {
+			k = pread(fd, (uint8_t *)buf + (got - sizeof(hdr)),
+			    want - got, (off_t)(loc->offset + got));
+		}
+		if (k == -1) {
+			if (errno == EINTR)
+				continue;
+			return fail(s, errno, "store: read pack %08x: %s",
+			    loc->pack, strerror(errno));
+		}
+		if (k == 0)
+			return fail(s, 0, "pack %08x ends inside the record at "
+			    "offset %llu", loc->pack,
+			    (unsigned long long)loc->offset), 1;
+		got += (size_t)k;
+	}
+	if (memcmp(hdr, REC_MAGIC, 4) != 0 || get32(hdr + 4) != loc->length ||
+	    memcmp(hdr + 8, id, CAT_ID_LEN) != 0)
+		return fail(s, 0, "pack %08x: bad record header at offset %llu",
+		    loc->pack, (unsigned long long)loc->offset), 1;
+	store_sum(buf, loc->length, sum);
+	if (memcmp(sum, hdr + 8 + CAT_ID_LEN, CAT_SUM_LEN) != 0 ||
+	    memcmp(sum, loc->sum, CAT_SUM_LEN) != 0)
+		return fail(s, 0, "pack %08x: checksum mismatch at offset %llu",
+		    loc->pack, (unsigned long long)loc->offset), 1;
+	return 0;
+}

@@ -1,0 +1,377 @@
+/*
+ * unit-catalog.c - TAP unit tests of src/catalog.c: clients and tokens,
+ * the blob index, commits that are all or nothing, listings, usage,
+ * isolation between clients, map growth and two processes writing at
+ * once.  Run by t/00-unit-catalog.t.
+ */
+#include "autoconf.h"
+
+#include <sys/wait.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "catalog.h"
+
+static int tests, failed;
+static char dir[] = "/tmp/gv-unit-catalog-XXXXXX";
+
+static void
+ok(int cond, const char *name)
+{
+	tests++;
+	if (!cond)
+		failed++;
+	printf("%sok %d - %s\n", cond ? "" : "not ", tests, name);
+}
+
+static void
+id_of(uint8_t id[CAT_ID_LEN], unsigned n)
+{
+	memset(id, 0, CAT_ID_LEN);
+	id[0] = (uint8_t)(n >> 24);
+	id[1] = (uint8_t)(n >> 16);
+	id[2] = (uint8_t)(n >> 8);
+	id[3] = (uint8_t)n;
+	id[31] = 0xa5;
+}
+
+static struct catalog *
+open_cat(size_t mapsize)
+{
+	char path[256], err[256];
+	struct catalog *c;
+
+	snprintf(path, sizeof(path), "%s/catalog", dir);
+	if (catalog_open(path, mapsize, &c, err, sizeof(err)) != CAT_OK) {
+		printf("# %s\n", err);
+		return NULL;
+	}
+	return c;
+}
+
+static int
+count_cb(void *arg, const struct cat_client *cl)
+{
+	char *names = arg;
+
+	strcat(names, cl->name);
+	strcat(names, ",");
+	return 0;
+}
+
+static void
+test_clients(struct catalog *c)
+{
+	uint8_t tok1[CAT_ID_LEN], tok2[CAT_ID_LEN], secret[CAT_ID_LEN];
+	struct cat_client cl;
+	char names[256] = "";
+	uint64_t id1 = 0, id2 = 0;
+
+	ok(catalog_name_valid("a") && catalog_name_valid("A.b_c-9") &&
+	    !catalog_name_valid("") && !catalog_name_valid("a/b") &&
+	    !catalog_name_valid("a b") && !catalog_name_valid(
+	    "12345678901234567890123456789012345678901234567890123456789012345"),
+	    "names: 1..64 of A-Za-z0-9._-");
+	memset(tok1, 1, sizeof(tok1));
+	memset(tok2, 2, sizeof(tok2));
+	memset(secret, 7, sizeof(secret));
+	ok(catalog_client_add(c, "zed", tok1, 100, &id1) == CAT_OK && id1 > 0,
+	    "add a client");
+	ok(catalog_client_add(c, "zed", tok2, 100, NULL) == CAT_EXISTS,
+	    "adding a taken name: CAT_EXISTS");
+	ok(catalog_client_add(c, "bad/name", tok2, 100, NULL) == CAT_ERROR,
+	    "adding an invalid name: CAT_ERROR");
+	ok(catalog_client_add(c, "amy", tok2, 200, &id2) == CAT_OK &&
+	    id2 != id1, "a second client gets another id");
+	ok(catalog_client_get(c, "zed", &cl) == CAT_OK && cl.id == id1 &&
+	    !cl.registered && !cl.disabled && cl.created == 100,
+	    "get: unregistered, enabled, created time kept");
+	ok(catalog_client_get(c, "nobody", &cl) == CAT_NOTFOUND,
+	    "get of an unknown name: CAT_NOTFOUND");
+	ok(catalog_clients(c, count_cb, names) == CAT_OK &&
+	    strcmp(names, "amy,zed,") == 0, "clients are listed by name");
+
+	ok(catalog_client_set_disabled(c, "amy", 1) == CAT_OK,
+	    "disable amy");
+	ok(catalog_register(c, tok2, secret, &cl) == CAT_DISABLED,
+	    "a disabled client's token: CAT_DISABLED");
+	ok(catalog_client_set_disabled(c, "amy", 0) == CAT_OK &&
+	    catalog_register(c, tok2, secret, &cl) == CAT_OK &&
+	    strcmp(cl.name, "amy") == 0 && cl.registered,
+	    "after enable the token registers amy");
+	ok(catalog_register(c, tok2, secret, &cl) == CAT_NOTFOUND,
+	    "a token is used once");
+	ok(catalog_client_get(c, "amy", &cl) == CAT_OK &&
+	    memcmp(cl.secret, secret, CAT_ID_LEN) == 0 && cl.registered,
+	    "the secret is stored");
+	ok(catalog_client_set_disabled(c, "nobody", 1) == CAT_NOTFOUND,
+	    "disable of an unknown client: CAT_NOTFOUND");
+}
+
+static int
+snap_cb(void *arg, const struct cat_snapshot *s)
+{
+	char *out = arg;
+	char one[96];
+
+	snprintf(one, sizeof(one), "%llu:%s,", (unsigned long long)s->id,
+	    s->set);
+	strcat(out, one);
+	return 0;
+}
+
+static void
+test_blobs_and_commits(struct catalog *c)
+{
+	struct cat_blob_add add[10];
+	struct cat_blob loc[10];
+	struct cat_snapshot snap;
+	struct cat_client zed, amy;
+	struct cat_usage u;
+	uint8_t ids[10][CAT_ID_LEN], found[10], ghost[CAT_ID_LEN];
+	uint8_t refs[12][CAT_ID_LEN], (*back)[CAT_ID_LEN] = NULL;
+	char list[256];
+	size_t missing = 99, n = 0;
+
+	catalog_client_get(c, "zed", &zed);
+	catalog_client_get(c, "amy", &amy);
+	memset(add, 0, sizeof(add));
+	for (unsigned i = 0; i < 10; i++) {
+		id_of(ids[i], i + 1);
+		memcpy(add[i].id, ids[i], CAT_ID_LEN);
+		add[i].loc.pack = 3;
+		add[i].loc.offset = 1000 * i;
+		add[i].loc.length = 100 + i;
+		add[i].loc.refcount = 55;	/* ignored: always 0 */
+		memset(add[i].loc.sum, (int)i, CAT_SUM_LEN);
+	}
+	ok(catalog_blobs_add(c, zed.id, add, 8) == CAT_OK, "index 8 blobs");
+	ok(catalog_blobs_lookup(c, zed.id, (const uint8_t (*)[CAT_ID_LEN])ids,
+	    10, loc, found) == CAT_OK && found[0] && found[7] && !found[8] &&
+	    !found[9], "lookup: 8 found, 2 not");
+	ok(loc[5].pack == 3 && loc[5].offset == 5000 && loc[5].length == 105 &&
+	    loc[5].refcount == 0 && loc[5].sum[0] == 5,
+	    "lookup returns pack, offset, length, sum, refcount 0");
+	ok(catalog_blobs_lookup(c, amy.id, (const uint8_t (*)[CAT_ID_LEN])ids,
+	    10, NULL, found) == CAT_OK && !found[0] && !found[7],
+	    "another client does not see them");
+
+	/* A commit with a missing reference writes nothing. */
+	id_of(ghost, 999);
+	memcpy(refs[0], ids[0], CAT_ID_LEN);
+	memcpy(refs[1], ids[1], CAT_ID_LEN);
+	memcpy(refs[2], ghost, CAT_ID_LEN);
+	memset(&snap, 0, sizeof(snap));
+	strcpy(snap.set, "home");
+	snap.time = 1234;
+	memcpy(snap.root, ids[0], CAT_ID_LEN);
+	memcpy(snap.meta, ids[1], CAT_ID_LEN);
+	ok(catalog_commit(c, zed.id, &snap, (const uint8_t (*)[CAT_ID_LEN])refs,
+	    3, &missing) == CAT_MISSING && missing == 1,
+	    "commit with a missing ref: CAT_MISSING, 1 missing");
+	list[0] = '\0';
+	ok(catalog_snapshots(c, zed.id, NULL, 0, snap_cb, list) == CAT_OK &&
+	    list[0] == '\0', "... and no snapshot");
+	catalog_blobs_lookup(c, zed.id, (const uint8_t (*)[CAT_ID_LEN])ids, 2,
+	    loc, found);
+	ok(loc[0].refcount == 0 && loc[1].refcount == 0,
+	    "... and no refcount changed");
+	ok(catalog_commit(c, amy.id, &snap, (const uint8_t (*)[CAT_ID_LEN])refs,
+	    2, &missing) == CAT_MISSING && missing == 2,
+	    "amy cannot commit zed's blobs");
+
+	/* Sorted, unique refs 0..4. */
+	for (unsigned i = 0; i < 5; i++)
+		memcpy(refs[i], ids[i], CAT_ID_LEN);
+	ok(catalog_commit(c, zed.id, &snap, (const uint8_t (*)[CAT_ID_LEN])refs,
+	    5, &missing) == CAT_OK && snap.id == 1 && snap.blobs == 5 &&
+	    snap.bytes == 100 + 101 + 102 + 103 + 104,
+	    "commit: id 1, 5 blobs, their bytes");
+	strcpy(snap.set, "etc");
+	ok(catalog_commit(c, zed.id, &snap, (const uint8_t (*)[CAT_ID_LEN])refs,
+	    3, NULL) == CAT_OK && snap.id == 2, "second commit: id 2");
+	catalog_blobs_lookup(c, zed.id, (const uint8_t (*)[CAT_ID_LEN])ids, 5,
+	    loc, found);
+	ok(loc[0].refcount == 2 && loc[2].refcount == 2 &&
+	    loc[3].refcount == 1 && loc[4].refcount == 1,
+	    "refcounts count the snapshots referencing each blob");
+	memcpy(refs[0], ids[1], CAT_ID_LEN);
+	memcpy(refs[1], ids[0], CAT_ID_LEN);
+	ok(catalog_commit(c, zed.id, &snap, (const uint8_t (*)[CAT_ID_LEN])refs,
+	    2, NULL) == CAT_ERROR, "unsorted refs: CAT_ERROR");
+
+	ok(catalog_blobs_add(c, zed.id, add, 3) == CAT_OK &&
+	    catalog_blobs_lookup(c, zed.id, (const uint8_t (*)[CAT_ID_LEN])ids,
+	    1, loc, found) == CAT_OK && loc[0].refcount == 2,
+	    "indexing an id again keeps its entry and refcount");
+
+	list[0] = '\0';
+	catalog_snapshots(c, zed.id, NULL, 0, snap_cb, list);
+	ok(strcmp(list, "1:home,2:etc,") == 0, "snapshots: all, oldest first");
+	list[0] = '\0';
+	catalog_snapshots(c, zed.id, "etc", 0, snap_cb, list);
+	ok(strcmp(list, "2:etc,") == 0, "snapshots: one set");
+	list[0] = '\0';
+	catalog_snapshots(c, zed.id, "", 1, snap_cb, list);
+	ok(strcmp(list, "2:etc,") == 0, "snapshots: after 1");
+	list[0] = '\0';
+	catalog_snapshots(c, amy.id, "", 0, snap_cb, list);
+	ok(list[0] == '\0', "amy sees none of zed's snapshots");
+
+	ok(catalog_snapshot_refs(c, zed.id, 2, &back, &n) == CAT_OK && n == 3 &&
+	    memcmp(back[2], ids[2], CAT_ID_LEN) == 0,
+	    "a snapshot's reference list is kept");
+	free(back);
+	ok(catalog_snapshot_refs(c, amy.id, 2, &back, &n) == CAT_NOTFOUND,
+	    "... and only for its client");
+
+	ok(catalog_usage(c, zed.id, &u) == CAT_OK && u.snapshots == 2 &&
+	    u.stored_bytes == 510 + 303 && u.blobs == 8 &&
+	    u.unique_bytes == 100 * 8 + 28, "usage: snapshots, stored, unique");
+
+	ok(catalog_client_set_disabled(c, "zed", 1) == CAT_OK &&
+	    catalog_commit(c, zed.id, &snap, (const uint8_t (*)[CAT_ID_LEN])
+	    ids, 1, NULL) == CAT_DISABLED, "a disabled client cannot commit");
+	ok(catalog_client_remove(c, "zed") == CAT_OK &&
+	    catalog_client_get(c, "zed", &zed) == CAT_NOTFOUND,
+	    "remove zed");
+	ok(catalog_usage(c, zed.id, &u) == CAT_OK && u.snapshots == 0 &&
+	    u.blobs == 0, "his snapshots and index entries are gone");
+	ok(catalog_blobs_add(c, zed.id, add, 3) == CAT_OK &&
+	    catalog_usage(c, zed.id, &u) == CAT_OK && u.blobs == 0,
+	    "blobs of a removed client are not indexed");
+	ok(catalog_client_remove(c, "zed") == CAT_NOTFOUND,
+	    "remove again: CAT_NOTFOUND");
+}
+
+/* Start with a tiny map and write far more than fits. */
+static void
+test_growth(void)
+{
+	static struct cat_blob_add add[1000];
+	static uint8_t refs[20000][CAT_ID_LEN];
+	struct cat_snapshot snap;
+	struct cat_client cl;
+	struct catalog *c;
+	struct cat_usage u;
+	uint8_t tok[CAT_ID_LEN];
+	size_t before;
+	int good = 1;
+
+	if ((c = open_cat(64 * 1024)) == NULL) {
+		ok(0, "reopen with a 64 KiB map");
+		return;
+	}
+	before = catalog_mapsize(c);
+	memset(tok, 9, sizeof(tok));
+	catalog_client_add(c, "big", tok, 1, NULL);
+	catalog_client_get(c, "big", &cl);
+	memset(add, 0, sizeof(add));
+	for (unsigned b = 0; b < 20 && good; b++) {
+		for (unsigned i = 0; i < 1000; i++) {
+			id_of(add[i].id, b * 1000 + i);
+			memcpy(refs[b * 1000 + i], add[i].id, CAT_ID_LEN);
+			add[i].loc.length = 1;
+		}
+		good = catalog_blobs_add(c, cl.id, add, 1000) == CAT_OK;
+	}
+	ok(good, "20000 index entries written through a 64 KiB map");
+	memset(&snap, 0, sizeof(snap));
+	strcpy(snap.set, "s");
+	ok(catalog_commit(c, cl.id, &snap, (const uint8_t (*)[CAT_ID_LEN])refs,
+	    20000, NULL) == CAT_OK && snap.blobs == 20000,
+	    "a commit of 20000 refs (640 KB list) in one transaction");
+	ok(catalog_mapsize(c) > before, "the map grew");
+	ok(catalog_usage(c, cl.id, &u) == CAT_OK && u.blobs == 20000 &&
+	    u.stored_bytes == 20000, "everything is there");
+	catalog_close(c);
+}
+
+/* Two processes, each with its own environment, write at once. */
+static void
+test_two_writers(void)
+{
+	struct cat_blob_add add;
+	struct catalog *c;
+	struct cat_client cl;
+	struct cat_usage u;
+	uint8_t tok[CAT_ID_LEN];
+	int status = -1;
+	pid_t pid;
+
+	if ((c = open_cat(0)) == NULL) {
+		ok(0, "open");
+		return;
+	}
+	memset(tok, 10, sizeof(tok));
+	catalog_client_add(c, "pair", tok, 1, NULL);
+	catalog_client_get(c, "pair", &cl);
+	catalog_close(c);
+	memset(&add, 0, sizeof(add));
+	add.loc.length = 1;
+	fflush(stdout);
+	if ((pid = fork()) == 0) {
+		int bad = 0;
+
+		if ((c = open_cat(0)) == NULL)
+			_exit(2);
+		for (unsigned i = 0; i < 300; i++) {
+			id_of(add.id, 100000 + i);
+			bad |= catalog_blobs_add(c, cl.id, &add, 1) != CAT_OK;
+		}
+		catalog_close(c);
+		_exit(bad);
+	}
+	if ((c = open_cat(0)) == NULL) {
+		ok(0, "open");
+		return;
+	}
+	for (unsigned i = 0; i < 300; i++) {
+		id_of(add.id, 200000 + i);
+		catalog_blobs_add(c, cl.id, &add, 1);
+	}
+	waitpid(pid, &status, 0);
+	ok(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+	    "a second process writes beside the first");
+	ok(catalog_usage(c, cl.id, &u) == CAT_OK && u.blobs == 600,
+	    "both processes' entries are there");
+	catalog_close(c);
+}
+
+int
+main(void)
+{
+	struct catalog *c;
+	struct cat_client cl;
+	char cmd[300];
+
+	if (mkdtemp(dir) == NULL) {
+		printf("1..0 # SKIP mkdtemp failed\n");
+		return 0;
+	}
+	if ((c = open_cat(0)) == NULL) {
+		printf("1..1\nnot ok 1 - open a new catalog\n");
+		return 1;
+	}
+	ok(1, "open a new catalog");
+	test_clients(c);
+	test_blobs_and_commits(c);
+	catalog_close(c);
+
+	c = open_cat(0);
+	ok(c != NULL && catalog_client_get(c, "amy", &cl) == CAT_OK &&
+	    cl.registered, "reopened: data persists");
+	catalog_close(c);
+
+	test_growth();
+	test_two_writers();
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	if (system(cmd) != 0)
+		printf("# could not remove %s\n", dir);
+	printf("1..%d\n", tests);
+	return failed != 0;
+}

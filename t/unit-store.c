@@ -1,0 +1,214 @@
+/*
+ * unit-store.c - TAP unit tests of src/store.c: blobs are indexed only
+ * after their pack is synced, duplicates write nothing, reads verify
+ * the bytes, and a write error drops the batch without touching what is
+ * stored.  Run by t/00-unit-store.t.
+ */
+#include "autoconf.h"
+
+#include <sys/resource.h>
+#include <sys/stat.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "catalog.h"
+#include "store.h"
+
+static int tests, failed;
+static char dir[] = "/tmp/gv-unit-store-XXXXXX";
+
+static void
+ok(int cond, const char *name)
+{
+	tests++;
+	if (!cond)
+		failed++;
+	printf("%sok %d - %s\n", cond ? "" : "not ", tests, name);
+}
+
+static void
+id_of(uint8_t id[CAT_ID_LEN], unsigned n)
+{
+	memset(id, 0x3c, CAT_ID_LEN);
+	id[0] = (uint8_t)(n >> 24);
+	id[1] = (uint8_t)(n >> 16);
+	id[2] = (uint8_t)(n >> 8);
+	id[3] = (uint8_t)n;
+}
+
+static int
+indexed(struct catalog *c, uint64_t client, const uint8_t id[CAT_ID_LEN],
+    struct cat_blob *loc)
+{
+	uint8_t found = 0;
+
+	if (catalog_blobs_lookup(c, client, (const uint8_t (*)[CAT_ID_LEN])id,
+	    1, loc, &found) != CAT_OK)
+		return -1;
+	return found;
+}
+
+static int
+count_packs(void)
+{
+	char path[300];
+	struct dirent *de;
+	DIR *d;
+	int n = 0;
+
+	snprintf(path, sizeof(path), "%s/packs", dir);
+	if ((d = opendir(path)) == NULL)
+		return -1;
+	while ((de = readdir(d)) != NULL)
+		if (strstr(de->d_name, ".pack") != NULL)
+			n++;
+	closedir(d);
+	return n;
+}
+
+int
+main(void)
+{
+	static uint8_t big[3 << 20], buf[3 << 20];
+	struct catalog *c;
+	struct store *s;
+	struct cat_blob loc, loc2;
+	struct rlimit rl, old;
+	char path[300], err[256], cmd[400];
+	uint8_t id[CAT_ID_LEN], id2[CAT_ID_LEN], tok[CAT_ID_LEN];
+	uint64_t alice = 1, bob = 2;
+	int fd, r;
+
+	if (mkdtemp(dir) == NULL) {
+		printf("1..0 # SKIP mkdtemp failed\n");
+		return 0;
+	}
+	snprintf(path, sizeof(path), "%s/catalog", dir);
+	if (catalog_open(path, 0, &c, err, sizeof(err)) != CAT_OK ||
+	    store_open(dir, c, &s, err, sizeof(err)) == -1) {
+		printf("1..1\nnot ok 1 - open: %s\n", err);
+		return 1;
+	}
+	memset(tok, 1, sizeof(tok));
+	catalog_client_add(c, "alice", tok, 1, &alice);
+	memset(tok, 2, sizeof(tok));
+	catalog_client_add(c, "bob", tok, 1, &bob);
+	for (size_t i = 0; i < sizeof(big); i++)
+		big[i] = (uint8_t)(i * 7 + (i >> 11));
+
+	/* Durability order. */
+	id_of(id, 1);
+	ok(store_put(s, alice, id, big, 1000) == 0, "put a blob: written");
+	ok(store_pending(s, alice, id), "it is pending");
+	ok(indexed(c, alice, id, NULL) == 0,
+	    "not indexed before the pack is synced");
+	ok(store_put(s, alice, id, big, 1000) == 1,
+	    "a second put of a pending id writes nothing");
+	ok(!store_pending(s, bob, id), "pending is per client");
+	ok(store_flush(s) == 0 && indexed(c, alice, id, &loc) == 1 &&
+	    loc.length == 1000 && loc.refcount == 0,
+	    "flush indexes it (refcount 0)");
+	ok(!store_pending(s, alice, id), "no longer pending after flush");
+	ok(store_put(s, alice, id, big, 1000) == 1,
+	    "a put of an indexed id writes nothing");
+	ok(count_packs() == 1, "one pack file");
+
+	/* Read back. */
+	memset(buf, 0, sizeof(buf));
+	ok(store_read(s, id, &loc, buf) == 0 && memcmp(buf, big, 1000) == 0,
+	    "read back: same bytes, verified");
+	id_of(id2, 2);
+	ok(store_read(s, id2, &loc, buf) == 1,
+	    "reading with the wrong id: damaged record");
+
+	/* Another client's put flushes the first client's batch. */
+	ok(store_put(s, alice, id2, big + 5, 3000) == 0 &&
+	    store_put(s, bob, id, big + 9, 2000) == 0 &&
+	    indexed(c, alice, id2, &loc2) == 1,
+	    "a put for another client flushes the pending batch");
+	ok(store_flush(s) == 0 && indexed(c, bob, id, &loc) == 1 &&
+	    store_read(s, id, &loc, buf) == 0 &&
+	    memcmp(buf, big + 9, 2000) == 0,
+	    "bob's blob under the same id has bob's bytes");
+
+	/* Discard. */
+	id_of(id, 3);
+	store_put(s, alice, id, big, 10);
+	store_discard(s);
+	ok(!store_pending(s, alice, id) && indexed(c, alice, id, NULL) == 0,
+	    "discard drops the batch: not pending, not indexed");
+
+	/* Automatic flush by count. */
+	id_of(id, 1000);
+	for (unsigned i = 0; i < STORE_BATCH_BLOBS; i++) {
+		id_of(id2, 1000 + i);
+		if (store_put(s, alice, id2, big + i, 1) != 0)
+			break;
+	}
+	ok(indexed(c, alice, id, NULL) == 1,
+	    "a batch of STORE_BATCH_BLOBS is flushed by itself");
+
+	/* Damage a byte of a stored blob. */
+	snprintf(path, sizeof(path), "%s/packs/%08x.pack", dir, loc2.pack);
+	id_of(id2, 2);
+	if ((fd = open(path, O_RDWR)) != -1) {
+		uint8_t x;
+
+		if (pread(fd, &x, 1, (off_t)(loc2.offset + STORE_HDR_LEN + 17))
+		    == 1) {
+			x ^= 0x40;
+			if (pwrite(fd, &x, 1, (off_t)(loc2.offset +
+			    STORE_HDR_LEN + 17)) != 1)
+				printf("# pwrite failed\n");
+		}
+		close(fd);
+	}
+	ok(store_read(s, id2, &loc2, buf) == 1 &&
+	    strstr(store_strerror(s), "checksum") != NULL,
+	    "a flipped bit is detected (checksum mismatch)");
+	loc2.pack = 0x7fffffff;
+	ok(store_read(s, id2, &loc2, buf) == 1, "a missing pack: damaged");
+
+	/* A write error (file size limit) drops the batch, then recovery. */
+	store_flush(s);
+	signal(SIGXFSZ, SIG_IGN);
+	getrlimit(RLIMIT_FSIZE, &old);
+	rl = old;
+	rl.rlim_cur = 1 << 20;
+	setrlimit(RLIMIT_FSIZE, &rl);
+	id_of(id, 900000);
+	r = store_put(s, alice, id, big, sizeof(big));
+	if (r != -1)
+		printf("# put returned %d: %s\n", r, r == -1 ? store_strerror(s) : "");
+	ok(r == -1 && store_errno(s) == EFBIG,
+	    "a write that fails returns -1 with the errno (EFBIG)");
+	ok(indexed(c, alice, id, NULL) == 0 && !store_pending(s, alice, id),
+	    "... nothing of it is pending or indexed");
+	setrlimit(RLIMIT_FSIZE, &old);
+	id_of(id2, 1);
+	ok(indexed(c, alice, id2, &loc) == 1 &&
+	    store_read(s, id2, &loc, buf) == 0 && memcmp(buf, big, 1000) == 0,
+	    "... what was stored before is intact");
+	ok(store_put(s, alice, id, big, sizeof(big)) == 0 &&
+	    store_flush(s) == 0 && indexed(c, alice, id, &loc) == 1 &&
+	    store_read(s, id, &loc, buf) == 0 &&
+	    memcmp(buf, big, sizeof(big)) == 0,
+	    "the next put starts a new pack and works");
+	ok(count_packs() == 2, "the failed pack is given up: a second pack file");
+	ok(store_put(s, alice, id, big, 0) == -1, "an empty blob is refused");
+
+	store_close(s);
+	catalog_close(c);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	if (system(cmd) != 0)
+		printf("# could not remove %s\n", dir);
+	printf("1..%d\n", tests);
+	return failed != 0;
+}
