@@ -136,6 +136,9 @@ test_roundtrip(void)
 	ok(roundtrip(BLOB_DATA, text, 0, 1, &slen) &&
 	    slen == 2 + CRYPTO_SEAL_OVERHEAD, "an empty body round trips");
 	ok(roundtrip(BLOB_DATA, text, 1, 1, NULL), "a 1-byte body round trips");
+	ok(roundtrip(BLOB_DATA, text, len, 0, &slen) &&
+	    slen == len + 2 + CRYPTO_SEAL_OVERHEAD,
+	    "level 0 stores even compressible text raw");
 	ok(roundtrip(BLOB_DATA, text, 100, -5, NULL) &&
 	    roundtrip(BLOB_DATA, text, 4096, 19, NULL),
 	    "fast and high zstd levels round trip");

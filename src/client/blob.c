@@ -87,8 +87,8 @@ blob_id(const struct keys *k, enum blob_kind kind, const void *body,
 }
 
 /*
- * zlevel is passed to zstd as it is: 1..19 (22), 0 for zstd's default
- * (3), negative for its fast levels.  Compression is tried once with an
+ * zlevel 0 stores the body uncompressed; others are passed to zstd as
+ * they are: 1..19 (22), negative for its fast levels.  Compression is tried once with an
  * output buffer one byte shorter than the body, so zstd gives up as soon
  * as the result could not be smaller; the body is then stored raw.
  */
@@ -110,7 +110,7 @@ blob_seal(const struct keys *k, enum blob_kind kind, const void *body,
 		return -1;
 	pt[0] = (uint8_t)kind;
 	pt[1] = COMP_NONE;
-	if (len > 1) {
+	if (len > 1 && zlevel != 0) {
 		if ((z = zctx_get()) == NULL) {
 			free(pt);
 			return -1;

@@ -29,8 +29,9 @@ void	blob_id(const struct keys *, enum blob_kind, const void *body,
 	    size_t len, uint8_t id[BLOB_ID_LEN]);
 
 /*
- * The stored form of body: compressed with zstd at zlevel when that makes
- * it smaller (else stored raw), then sealed with aad = id.  *out is
+ * The stored form of body: compressed with zstd at zlevel (0: never)
+ * when that makes it smaller (else stored raw), then sealed with
+ * aad = id.  *out is
  * malloc'ed (caller frees), *outlen its length.  Returns 0 or -1.
  */
 int	blob_seal(const struct keys *, enum blob_kind, const void *body,

@@ -1,0 +1,1386 @@
+/*
+ * backup.c - "gigavault backup": walk the paths, cut changed files into
+ * chunks, upload the chunks and trees the server lacks, and commit a
+ * snapshot.
+ *
+ * The data path, per chunk:  main thread: read (8 MiB reads), cut
+ * (chunker_cut) -> pool, urgent: keyed hash -> main thread, per batch of
+ * up to 32 MiB: HAVE -> pool, background: compress and seal the missing
+ * ones -> main thread: PUT, in order.  While the workers seal one batch
+ * the main thread reads and cuts the next, so the disk, the cores and
+ * the network are busy at once; at most two batches of plaintext (and
+ * the sealed copies of one) are in memory.
+ *
+ * Trees: a directory is encoded once its entries are done (its files'
+ * hashes are waited for, urgent jobs that the waiting thread helps run),
+ * and its tree blob goes through the same HAVE/PUT batch.  The snapshot
+ * root is a virtual directory holding the path components that lead to
+ * each PATH (with the metadata of the real directories).
+ *
+ * An unchanged file (same type, size, mtime, ctime and inode as the same
+ * path in the parent snapshot, the newest of the set) reuses the
+ * parent's chunk list and is not opened.  The parent's trees are fetched
+ * lazily, one per directory that has entries to compare.
+ *
+ * Nothing is followed: lstat, openat(O_NOFOLLOW) relative to the
+ * directory being read.  Entries that cannot be read are named on
+ * stderr and left out; the snapshot is still committed (exit 1).
+ */
+#include "autoconf.h"
+
+#include <sys/resource.h>
+#include <sys/stat.h>
+
+#include <dirent.h>
+#include <err.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <jansson.h>
+#include <limits.h>
+#include <malloc.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "chunker.h"
+#include "client.h"
+#include "crypto.h"
+#include "idset.h"
+#include "pool.h"
+#include "wire.h"
+
+#define RBUF_SIZE	(8u << 20)	/* one read() of a large file */
+#define BATCH_BYTES	(32u << 20)	/* plaintext per HAVE batch */
+#define BATCH_JOBS	8192		/* blobs per HAVE batch */
+#define DEPTH_MAX	2048		/* nested directories */
+#define INLINE_HASH_MAX	(64u << 10)	/* smaller chunks: hashed by the caller */
+
+/* idset flags */
+#define ID_KNOWN	0x01	/* on the server, or queued for PUT */
+#define ID_REF		0x02	/* referenced by this snapshot */
+#define ID_ASKED	0x04	/* in the HAVE being prepared */
+
+struct backup;
+
+/* One blob on its way: hashed, asked about, maybe sealed and sent. */
+struct job {
+	struct pool_job	 pj;		/* first: the pool's view */
+	struct backup	*b;
+	uint8_t		 kind;		/* enum blob_kind */
+	uint8_t		 sealing;	/* 0: hash it; 1: seal it */
+	int		 failed;	/* blob_seal failed */
+	uint8_t		*data;		/* plaintext (owned) */
+	size_t		 len;
+	uint8_t		 id[BLOB_ID_LEN];
+	uint8_t		*dst;		/* where the hash stage copies id */
+	uint8_t		*sealed;
+	size_t		 sealedlen;
+	struct job	*next;
+};
+
+struct jlist {
+	struct job	*head, *tail;
+	size_t		 n, bytes;
+};
+
+/* A directory being built. */
+struct dir {
+	struct tree	 t;
+	int		 pending;	/* hash jobs writing into t (pool group) */
+};
+
+/* The same directory in the parent snapshot, fetched when first needed. */
+struct ptree {
+	struct ptree	*up;		/* NULL: the root */
+	const char	*name;		/* our name in up */
+	int		 state;		/* 0 not yet looked up, 1 loaded, 2 none */
+	const uint8_t	*root;		/* the root's id (root only; NULL: none) */
+	struct tree	 t;
+};
+
+/* The snapshot root: the path components leading to each PATH. */
+struct vnode {
+	char		*name;		/* NULL for the root */
+	char		*path;		/* absolute, real */
+	int		 full;		/* back this path up entirely */
+	struct vnode	**kids;
+	size_t		 nkids;
+};
+
+struct progress {
+	int		 on;		/* show at all */
+	int		 tty;		/* redraw one line; else print lines */
+	struct timespec	 start;
+	double		 last;		/* seconds since start, last shown */
+	/* The pre-walk (terminal only): totals for an ETA. */
+	pthread_t	 thread;
+	int		 running;
+	atomic_uint_fast64_t total_bytes, total_files;
+	atomic_int	 total_done, stop;
+	char		**paths;
+	int		 npaths;
+};
+
+struct backup {
+	struct client	*c;
+	struct remote	*r;
+	const struct keys *keys;
+	struct pool	*pool;
+	struct idset	*ids;
+	int		 zlevel;
+	uint8_t		*rbuf;
+	struct jlist	 batch;		/* hashed or hashing, not yet asked */
+	struct jlist	 puts;		/* sealing or sealed, to send in order */
+	int		 failed;	/* a fatal error: message printed */
+	int		 partial;	/* something was skipped */
+	int		 depth;
+	uint64_t	 files, dirs, others, unchanged;
+	uint64_t	 bytes;		/* of the files in the snapshot */
+	uint64_t	 done_bytes;	/* of the files handled so far */
+	uint64_t	 read_bytes;	/* read from disk */
+	uint64_t	 new_blobs, new_plain, sent_bytes;
+	struct progress	 prog;
+};
+
+static void	progress(struct backup *, int final);
+
+/* ---------------------------------------------------------------- jobs */
+
+static void
+job_run(struct pool_job *pj)
+{
+	struct job *j = (struct job *)pj;
+	const struct keys *k = j->b->keys;
+
+	if (!j->sealing) {
+		blob_id(k, j->kind, j->data, j->len, j->id);
+		if (j->dst != NULL)
+			memcpy(j->dst, j->id, BLOB_ID_LEN);
+		return;
+	}
+	if (blob_seal(k, j->kind, j->data, j->len, j->id, j->b->zlevel,
+	    &j->sealed, &j->sealedlen) == -1)
+		j->failed = 1;
+	free(j->data);		/* the plaintext is not needed any more */
+	j->data = NULL;
+}
+
+static void
+job_free(struct job *j)
+{
+	free(j->data);
+	free(j->sealed);
+	free(j);
+}
+
+static void
+jlist_add(struct jlist *l, struct job *j, size_t bytes)
+{
+	j->next = NULL;
+	if (l->tail != NULL)
+		l->tail->next = j;
+	else
+		l->head = j;
+	l->tail = j;
+	l->n++;
+	l->bytes += bytes;
+}
+
+static struct job *
+jlist_pop(struct jlist *l, size_t bytes)
+{
+	struct job *j = l->head;
+
+	l->head = j->next;
+	if (l->head == NULL)
+		l->tail = NULL;
+	l->n--;
+	l->bytes -= bytes;
+	return j;
+}
+
+static int
+fatal_oom(struct backup *b)
+{
+	if (!b->failed)
+		warnx("out of memory");
+	b->failed = 1;
+	return -1;
+}
+
+static int
+fatal_remote(struct backup *b, const char *err)
+{
+	if (!b->failed)
+		warnx("%s", err);
+	b->failed = 1;
+	return -1;
+}
+
+/*
+ * Send the sealed blobs at the head of the PUT queue: all of them when
+ * wait is set (helping to seal them), else those already sealed.
+ */
+static int
+send_puts(struct backup *b, int wait)
+{
+	struct job *j;
+	char err[1024];
+
+	while (b->puts.head != NULL) {
+		j = b->puts.head;
+		if (wait)
+			pool_wait(b->pool, &j->pj);
+		else if (!pool_done(b->pool, &j->pj))
+			break;
+		j = jlist_pop(&b->puts, j->len);
+		if (j->failed) {
+			job_free(j);
+			warnx("cannot compress or encrypt a blob (out of "
+			    "memory?)");
+			b->failed = 1;
+			return -1;
+		}
+		if (remote_put(b->r, j->id, j->sealed, j->sealedlen, err,
+		    sizeof(err)) == -1) {
+			job_free(j);
+			return fatal_remote(b, err);
+		}
+		b->new_blobs++;
+		b->new_plain += j->len;
+		b->sent_bytes += j->sealedlen;
+		job_free(j);
+	}
+	return 0;
+}
+
+/*
+ * Ask the server about the batch (after the previous batch went out),
+ * queue the missing blobs for sealing, drop the rest.
+ */
+static int
+flush(struct backup *b)
+{
+	struct job **ask = NULL, *j;
+	uint8_t (*ids)[BLOB_ID_LEN] = NULL, *missing = NULL, *f;
+	size_t nask = 0;
+	char err[1024];
+	int rc = -1;
+
+	if (send_puts(b, 1) == -1)
+		return -1;
+	if (b->batch.n == 0)
+		return 0;
+	if ((ask = calloc(b->batch.n, sizeof(*ask))) == NULL ||
+	    (ids = calloc(b->batch.n, BLOB_ID_LEN)) == NULL ||
+	    (missing = calloc(b->batch.n, 1)) == NULL) {
+		fatal_oom(b);
+		goto done;
+	}
+	while (b->batch.head != NULL) {
+		j = b->batch.head;
+		pool_wait(b->pool, &j->pj);
+		j = jlist_pop(&b->batch, j->len);
+		if ((f = idset_add(b->ids, j->id)) == NULL) {
+			job_free(j);
+			fatal_oom(b);
+			goto done;
+		}
+		*f |= ID_REF;
+		if (*f & (ID_KNOWN | ID_ASKED)) {
+			job_free(j);	/* a duplicate */
+			continue;
+		}
+		*f |= ID_ASKED;
+		memcpy(ids[nask], j->id, BLOB_ID_LEN);
+		ask[nask++] = j;
+	}
+	if (nask > 0 && remote_have(b->r, (const uint8_t (*)[BLOB_ID_LEN])ids,
+	    nask, missing, err, sizeof(err)) == -1) {
+		fatal_remote(b, err);
+		goto done;
+	}
+	for (size_t i = 0; i < nask; i++) {
+		j = ask[i];
+		ask[i] = NULL;
+		f = idset_find(b->ids, j->id);
+		*f = (uint8_t)((*f & ~ID_ASKED) | ID_KNOWN);
+		if (!missing[i]) {
+			job_free(j);
+			continue;
+		}
+		j->sealing = 1;
+		jlist_add(&b->puts, j, j->len);
+		pool_submit(b->pool, &j->pj, 0, NULL);
+	}
+	rc = 0;
+done:
+	if (ask != NULL)
+		for (size_t i = 0; i < nask; i++)
+			if (ask[i] != NULL)
+				job_free(ask[i]);
+	free(ask);
+	free(ids);
+	free(missing);
+	return rc;
+}
+
+/*
+ * Hand data (malloc'ed, taken over) to the pipeline.  With dst, its id
+ * is computed by the pool and copied to dst, counted in *group; without,
+ * id must be given (trees and meta, hashed by the caller).
+ */
+static int
+submit(struct backup *b, enum blob_kind kind, uint8_t *data, size_t len,
+    uint8_t *dst, int *group, const uint8_t *id)
+{
+	struct job *j = calloc(1, sizeof(*j));
+
+	if (j == NULL) {
+		free(data);
+		return fatal_oom(b);
+	}
+	j->pj.fn = job_run;
+	j->b = b;
+	j->kind = (uint8_t)kind;
+	j->data = data;
+	j->len = len;
+	j->dst = dst;
+	jlist_add(&b->batch, j, len);
+	if (id != NULL) {
+		memcpy(j->id, id, BLOB_ID_LEN);
+		j->pj.done = 1;
+	} else if (len < INLINE_HASH_MAX) {
+		/* Cheaper here than a wake-up of a worker. */
+		job_run(&j->pj);
+		j->pj.done = 1;
+	} else
+		pool_submit(b->pool, &j->pj, 1, group);
+	if (b->batch.bytes >= BATCH_BYTES || b->batch.n >= BATCH_JOBS)
+		return flush(b);
+	return send_puts(b, 0);
+}
+
+/* ---------------------------------------------------------------- parent */
+
+/* The parent snapshot's tree of this directory, or NULL. */
+static const struct tree *
+ptree_get(struct backup *b, struct ptree *p)
+{
+	const struct tree *ut;
+	const struct node *n;
+	const uint8_t *id = NULL;
+	char err[1024];
+	int rc;
+
+	if (p == NULL || p->state == 2)
+		return NULL;
+	if (p->state == 1)
+		return &p->t;
+	p->state = 2;
+	if (p->up == NULL)
+		id = p->root;
+	else if ((ut = ptree_get(b, p->up)) != NULL &&
+	    (n = tree_find(ut, p->name)) != NULL && n->type == NODE_DIR)
+		id = n->subtree;
+	if (id == NULL)
+		return NULL;
+	rc = client_tree(b->c, id, &p->t, err, sizeof(err));
+	if (rc == -1) {
+		fatal_remote(b, err);
+		return NULL;
+	}
+	if (rc == 1) {
+		/* Damaged: read the files again rather than fail. */
+		warnx("parent snapshot: %s (reading the files again)", err);
+		return NULL;
+	}
+	p->state = 1;
+	return &p->t;
+}
+
+static void
+ptree_free(struct ptree *p)
+{
+	if (p->state == 1)
+		tree_free(&p->t);
+}
+
+/* ---------------------------------------------------------------- walk */
+
+static void
+skip(struct backup *b, const char *path, const char *why)
+{
+	fprintf(stderr, "%sgigavault: cannot read ", b->prog.on &&
+	    b->prog.tty ? "\r\033[K" : "");
+	client_putsafe(stderr, path);
+	fprintf(stderr, ": %s\n", why);
+	b->partial = 1;
+}
+
+static uint8_t
+node_type(mode_t m)
+{
+	switch (m & S_IFMT) {
+	case S_IFREG:	return NODE_FILE;
+	case S_IFDIR:	return NODE_DIR;
+	case S_IFLNK:	return NODE_SYMLINK;
+	case S_IFIFO:	return NODE_FIFO;
+	case S_IFCHR:	return NODE_CHR;
+	case S_IFBLK:	return NODE_BLK;
+	case S_IFSOCK:	return NODE_SOCK;
+	}
+	return 0;
+}
+
+/* Append a node for st called name; NULL when memory runs out. */
+static struct node *
+add_node(struct dir *d, const char *name, const struct stat *st)
+{
+	struct node *n = tree_add(&d->t);
+
+	if (n == NULL || (n->name = strdup(name)) == NULL)
+		return NULL;
+	n->type = node_type(st->st_mode);
+	n->mode = st->st_mode & 07777;
+	n->uid = st->st_uid;
+	n->gid = st->st_gid;
+	n->mtime_sec = st->st_mtim.tv_sec;
+	n->mtime_nsec = (uint32_t)st->st_mtim.tv_nsec;
+	n->atime_sec = st->st_atim.tv_sec;
+	n->atime_nsec = (uint32_t)st->st_atim.tv_nsec;
+	n->ctime_sec = st->st_ctim.tv_sec;
+	n->ctime_nsec = (uint32_t)st->st_ctim.tv_nsec;
+	n->size = (uint64_t)st->st_size;
+	n->dev = st->st_dev;
+	n->inode = st->st_ino;
+	n->nlink = (uint32_t)st->st_nlink;
+	if (S_ISCHR(st->st_mode) || S_ISBLK(st->st_mode))
+		n->rdev = st->st_rdev;
+	return n;
+}
+
+/* Drop the last node (it could not be read). */
+static void
+drop_last(struct dir *d)
+{
+	struct node *n = &d->t.nodes[d->t.n - 1];
+
+	free(n->name);
+	free(n->target);
+	free(n->chunks);
+	memset(n, 0, sizeof(*n));
+	d->t.n--;
+}
+
+static int
+unchanged(const struct node *p, const struct stat *st)
+{
+	return p != NULL && p->type == NODE_FILE &&
+	    p->size == (uint64_t)st->st_size &&
+	    p->mtime_sec == st->st_mtim.tv_sec &&
+	    p->mtime_nsec == (uint32_t)st->st_mtim.tv_nsec &&
+	    p->ctime_sec == st->st_ctim.tv_sec &&
+	    p->ctime_nsec == (uint32_t)st->st_ctim.tv_nsec &&
+	    p->inode == st->st_ino;
+}
+
+static ssize_t
+read_some(int fd, uint8_t *p, size_t n)
+{
+	ssize_t k;
+
+	do
+		k = read(fd, p, n);
+	while (k == -1 && errno == EINTR);
+	return k;
+}
+
+/*
+ * Read and cut the open file fd into d's last node.  Returns 0, 1 when
+ * the file could not be read (reported; the node is to be dropped), -1
+ * on a fatal error.
+ */
+static int
+read_file(struct backup *b, struct dir *d, int fd, const char *path,
+    const struct stat *st)
+{
+	struct node *n = &d->t.nodes[d->t.n - 1];
+	size_t cap = (size_t)st->st_size / CHUNK_MIN + 2, have = 0, off = 0;
+	uint64_t total = 0;
+	uint8_t *buf, (*nc)[BLOB_ID_LEN];
+	ssize_t k;
+	size_t cut;
+	int eof = 0;
+
+	if ((n->chunks = malloc(cap * BLOB_ID_LEN)) == NULL)
+		return fatal_oom(b);
+	n->nchunks = 0;
+
+	if (st->st_size <= CHUNK_MIN) {
+		/* Small: read straight into the chunk's own buffer. */
+		size_t want = (size_t)st->st_size;
+
+		if ((buf = malloc(want ? want : 1)) == NULL)
+			return fatal_oom(b);
+		while (have < want) {
+			if ((k = read_some(fd, buf + have, want - have)) ==
+			    -1) {
+				skip(b, path, strerror(errno));
+				free(buf);
+				return 1;
+			}
+			if (k == 0)
+				break;	/* shrank since the stat */
+			have += (size_t)k;
+		}
+		n->size = have;
+		b->read_bytes += have;
+		if (have == 0) {
+			free(buf);
+			return 0;
+		}
+		n->nchunks = 1;
+		return submit(b, BLOB_DATA, buf, have, n->chunks[0],
+		    &d->pending, NULL) == -1 ? -1 : 0;
+	}
+
+	for (;;) {
+		if (!eof && have - off < CHUNK_MAX) {
+			memmove(b->rbuf, b->rbuf + off, have - off);
+			have -= off;
+			off = 0;
+			while (have < RBUF_SIZE && !eof) {
+				k = read_some(fd, b->rbuf + have,
+				    RBUF_SIZE - have);
+				if (k == -1) {
+					pool_wait_group(b->pool, &d->pending);
+					skip(b, path, strerror(errno));
+					return 1;
+				}
+				if (k == 0)
+					eof = 1;
+				have += (size_t)k;
+				total += (uint64_t)k;
+			}
+		}
+		if (off == have)
+			break;
+		cut = chunker_cut(b->rbuf + off, have - off, eof);
+		if (cut == 0 || cut > have - off) {
+			warnx("%s: internal error: chunker returned %zu of "
+			    "%zu bytes", path, cut, have - off);
+			b->failed = 1;
+			return -1;
+		}
+		if (n->nchunks == TREE_MAX_CHUNKS) {
+			pool_wait_group(b->pool, &d->pending);
+			skip(b, path, "too many chunks");
+			return 1;
+		}
+		if (n->nchunks == cap) {
+			/* Grew while we read: no job may write into it now. */
+			pool_wait_group(b->pool, &d->pending);
+			if ((nc = reallocarray(n->chunks, cap * 2,
+			    BLOB_ID_LEN)) == NULL)
+				return fatal_oom(b);
+			n->chunks = nc;
+			cap *= 2;
+		}
+		if ((buf = malloc(cut)) == NULL)
+			return fatal_oom(b);
+		memcpy(buf, b->rbuf + off, cut);
+		off += cut;
+		if (submit(b, BLOB_DATA, buf, cut, n->chunks[n->nchunks++],
+		    &d->pending, NULL) == -1)
+			return -1;
+		/* submit() may have flushed: n still points into d->t. */
+		b->done_bytes += cut;
+		progress(b, 0);
+	}
+	n->size = total;
+	b->read_bytes += total;
+	return 0;
+}
+
+static int	do_dir(struct backup *, int, const char *, struct ptree *,
+		    uint8_t *);
+
+/* Look up name in the parent snapshot's tree of this directory. */
+static const struct node *
+parent_node(struct backup *b, struct ptree *pt, const char *name)
+{
+	const struct tree *t = ptree_get(b, pt);
+
+	return t != NULL ? tree_find(t, name) : NULL;
+}
+
+/*
+ * Add the entry name of the directory dfd (path: its full path) to d.
+ * Returns 0 (also when it was skipped as unreadable), -1 on a fatal
+ * error.
+ */
+static int
+do_entry(struct backup *b, struct dir *d, int dfd, const char *name,
+    const char *path, struct ptree *pt)
+{
+	const struct node *pn;
+	struct node *n;
+	struct stat st, fst;
+	struct ptree cpt;
+	uint8_t sub[BLOB_ID_LEN];
+	char *target;
+	ssize_t k;
+	int fd, rc, cfd;
+
+	if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) == -1) {
+		skip(b, path, strerror(errno));
+		return 0;
+	}
+	switch (st.st_mode & S_IFMT) {
+	case S_IFDIR:
+		cfd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+		    O_CLOEXEC);
+		if (cfd == -1) {
+			skip(b, path, strerror(errno));
+			return 0;
+		}
+		memset(&cpt, 0, sizeof(cpt));
+		cpt.up = pt;
+		cpt.name = name;
+		if (pt == NULL)
+			cpt.state = 2;
+		rc = do_dir(b, cfd, path, &cpt, sub);
+		ptree_free(&cpt);
+		close(cfd);
+		if (rc != 0)
+			return rc == 1 ? 0 : -1;
+		if ((n = add_node(d, name, &st)) == NULL)
+			return fatal_oom(b);
+		memcpy(n->subtree, sub, BLOB_ID_LEN);
+		return 0;
+
+	case S_IFREG:
+		b->files++;
+		pn = parent_node(b, pt, name);
+		if (b->failed)
+			return -1;
+		if (unchanged(pn, &st)) {
+			if ((n = add_node(d, name, &st)) == NULL ||
+			    (pn->nchunks > 0 && (n->chunks =
+			    malloc((size_t)pn->nchunks * BLOB_ID_LEN)) ==
+			    NULL))
+				return fatal_oom(b);
+			n->nchunks = pn->nchunks;
+			for (uint32_t i = 0; i < pn->nchunks; i++) {
+				uint8_t *f = idset_add(b->ids, pn->chunks[i]);
+
+				if (f == NULL)
+					return fatal_oom(b);
+				*f |= ID_KNOWN | ID_REF;
+				memcpy(n->chunks[i], pn->chunks[i],
+				    BLOB_ID_LEN);
+			}
+			b->unchanged++;
+			b->bytes += n->size;
+			b->done_bytes += n->size;
+			return 0;
+		}
+		fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK |
+		    O_CLOEXEC | O_NOATIME);
+		if (fd == -1 && errno == EPERM)	/* O_NOATIME: not the owner */
+			fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW |
+			    O_NONBLOCK | O_CLOEXEC);
+		if (fd == -1) {
+			skip(b, path, strerror(errno));
+			return 0;
+		}
+		if (fstat(fd, &fst) == -1 || !S_ISREG(fst.st_mode)) {
+			skip(b, path, "changed while being read");
+			close(fd);
+			return 0;
+		}
+		posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+		if ((n = add_node(d, name, &fst)) == NULL) {
+			close(fd);
+			return fatal_oom(b);
+		}
+		rc = read_file(b, d, fd, path, &fst);
+		close(fd);
+		if (rc == 1) {
+			b->done_bytes += (uint64_t)fst.st_size;
+			drop_last(d);
+			return 0;
+		}
+		if (rc == -1)
+			return -1;
+		n = &d->t.nodes[d->t.n - 1];
+		b->bytes += n->size;
+		if (n->size < (uint64_t)fst.st_size)
+			b->done_bytes += (uint64_t)fst.st_size - n->size;
+		if (n->size <= CHUNK_MIN)
+			b->done_bytes += n->size;
+		return 0;
+
+	case S_IFLNK:
+		if ((target = malloc(TREE_MAX_TARGET + 1)) == NULL)
+			return fatal_oom(b);
+		k = readlinkat(dfd, name, target, TREE_MAX_TARGET + 1);
+		if (k == -1 || k > TREE_MAX_TARGET || k == 0) {
+			skip(b, path, k == -1 ? strerror(errno) :
+			    "symlink target too long");
+			free(target);
+			return 0;
+		}
+		target[k] = '\0';
+		if ((n = add_node(d, name, &st)) == NULL) {
+			free(target);
+			return fatal_oom(b);
+		}
+		n->target = target;
+		b->others++;
+		return 0;
+
+	case S_IFIFO:
+	case S_IFCHR:
+	case S_IFBLK:
+	case S_IFSOCK:
+		if (add_node(d, name, &st) == NULL)
+			return fatal_oom(b);
+		b->others++;
+		return 0;
+	}
+	skip(b, path, "unknown file type");
+	return 0;
+}
+
+static int
+cmp_names(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Encode d (its entries done) as a tree blob; its id into id. */
+static int
+finish_dir(struct backup *b, struct dir *d, uint8_t *id)
+{
+	uint8_t *enc;
+	size_t len;
+
+	pool_wait_group(b->pool, &d->pending);
+	tree_sort(&d->t);
+	if (tree_encode(&d->t, &enc, &len) == -1) {
+		warnx("cannot encode a directory (out of memory?)");
+		b->failed = 1;
+		return -1;
+	}
+	blob_id(b->keys, BLOB_TREE, enc, len, id);
+	b->dirs++;
+	return submit(b, BLOB_TREE, enc, len, NULL, NULL, id);
+}
+
+/*
+ * Back up the directory open as fd (its full path: path) and everything
+ * below it; its tree id into id.  Returns 0, 1 when it could not be read
+ * (reported), -1 on a fatal error.
+ */
+static int
+do_dir(struct backup *b, int fd, const char *path, struct ptree *pt,
+    uint8_t *id)
+{
+	struct dir d;
+	struct dirent *de;
+	DIR *dp;
+	char **names = NULL, **nn, *cpath;
+	size_t n = 0, cap = 0;
+	int dfd, rc = 0;
+
+	if (b->depth >= DEPTH_MAX) {
+		skip(b, path, "directories nested too deep");
+		return 1;
+	}
+	if ((dfd = dup(fd)) == -1 || (dp = fdopendir(dfd)) == NULL) {
+		skip(b, path, strerror(errno));
+		if (dfd != -1)
+			close(dfd);
+		return 1;
+	}
+	for (;;) {
+		errno = 0;
+		if ((de = readdir(dp)) == NULL)
+			break;
+		if (strcmp(de->d_name, ".") == 0 ||
+		    strcmp(de->d_name, "..") == 0)
+			continue;
+		if (n == cap) {
+			cap = cap ? cap * 2 : 64;
+			if ((nn = reallocarray(names, cap, sizeof(*nn))) ==
+			    NULL)
+				goto oom;
+			names = nn;
+		}
+		if ((names[n] = strdup(de->d_name)) == NULL)
+			goto oom;
+		n++;
+	}
+	if (errno != 0) {
+		skip(b, path, strerror(errno));
+		closedir(dp);
+		for (size_t i = 0; i < n; i++)
+			free(names[i]);
+		free(names);
+		return 1;
+	}
+	closedir(dp);
+	if (n > 1)
+		qsort(names, n, sizeof(*names), cmp_names);
+
+	memset(&d, 0, sizeof(d));
+	tree_init(&d.t);
+	b->depth++;
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		if (asprintf(&cpath, "%s%s%s", path, strcmp(path, "/") ? "/" :
+		    "", names[i]) == -1) {
+			rc = fatal_oom(b);
+			break;
+		}
+		rc = do_entry(b, &d, fd, names[i], cpath, pt);
+		free(cpath);
+		progress(b, 0);
+	}
+	b->depth--;
+	if (rc == 0)
+		rc = finish_dir(b, &d, id);
+	else
+		pool_wait_group(b->pool, &d.pending);
+	tree_free(&d.t);
+	for (size_t i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+	return rc;
+
+oom:
+	closedir(dp);
+	for (size_t i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+	return fatal_oom(b);
+}
+
+static int
+cmp_vnodes(const void *a, const void *b)
+{
+	return strcmp((*(struct vnode *const *)a)->name,
+	    (*(struct vnode *const *)b)->name);
+}
+
+/* The virtual directory v; its tree id into id. */
+static int
+do_virtual(struct backup *b, struct vnode *v, struct ptree *pt, uint8_t *id)
+{
+	struct dir d;
+	struct ptree cpt;
+	struct stat st;
+	struct node *n;
+	uint8_t sub[BLOB_ID_LEN];
+	int fd, rc = 0;
+
+	if (v->full) {		/* "/" itself */
+		if ((fd = open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) ==
+		    -1) {
+			warn("/");
+			b->failed = 1;
+			return -1;
+		}
+		rc = do_dir(b, fd, "/", pt, id);
+		close(fd);
+		if (rc == 1) {
+			b->failed = 1;
+			return -1;
+		}
+		return rc;
+	}
+	if (v->nkids > 1)
+		qsort(v->kids, v->nkids, sizeof(*v->kids), cmp_vnodes);
+	memset(&d, 0, sizeof(d));
+	tree_init(&d.t);
+	for (size_t i = 0; i < v->nkids && rc == 0; i++) {
+		struct vnode *k = v->kids[i];
+
+		if (k->full) {
+			if ((fd = open(v->path, O_RDONLY | O_DIRECTORY |
+			    O_CLOEXEC)) == -1) {
+				skip(b, v->path, strerror(errno));
+				continue;
+			}
+			rc = do_entry(b, &d, fd, k->name, k->path, pt);
+			close(fd);
+			continue;
+		}
+		if (lstat(k->path, &st) == -1) {
+			skip(b, k->path, strerror(errno));
+			continue;
+		}
+		if (!S_ISDIR(st.st_mode)) {
+			skip(b, k->path, "not a directory");
+			continue;
+		}
+		memset(&cpt, 0, sizeof(cpt));
+		cpt.up = pt;
+		cpt.name = k->name;
+		if (pt == NULL)
+			cpt.state = 2;
+		rc = do_virtual(b, k, &cpt, sub);
+		ptree_free(&cpt);
+		if (rc == 0) {
+			if ((n = add_node(&d, k->name, &st)) == NULL)
+				rc = fatal_oom(b);
+			else
+				memcpy(n->subtree, sub, BLOB_ID_LEN);
+		}
+	}
+	if (rc == 0)
+		rc = finish_dir(b, &d, id);
+	else
+		pool_wait_group(b->pool, &d.pending);
+	tree_free(&d.t);
+	return rc;
+}
+
+static void
+vnode_free(struct vnode *v)
+{
+	if (v == NULL)
+		return;
+	for (size_t i = 0; i < v->nkids; i++)
+		vnode_free(v->kids[i]);
+	free(v->kids);
+	free(v->name);
+	free(v->path);
+	free(v);
+}
+
+/*
+ * The absolute form of a PATH argument: its directory resolved with
+ * realpath() (symlinks on the way are followed, as the user named
+ * them), its last component kept as is (a symlink given is saved as a
+ * symlink).  NULL with errno set.
+ */
+static char *
+abs_path(const char *arg)
+{
+	char *copy, *slash, *dir, *base, *real, *out = NULL;
+	size_t len;
+
+	if ((copy = strdup(arg)) == NULL)
+		return NULL;
+	len = strlen(copy);
+	while (len > 1 && copy[len - 1] == '/')
+		copy[--len] = '\0';
+	slash = strrchr(copy, '/');
+	if (slash == NULL) {
+		dir = ".";
+		base = copy;
+	} else if (slash == copy) {
+		dir = "/";
+		base = copy + 1;
+	} else {
+		*slash = '\0';
+		dir = copy;
+		base = slash + 1;
+	}
+	if (*base == '\0' || strcmp(base, ".") == 0 ||
+	    strcmp(base, "..") == 0) {
+		out = realpath(arg, NULL);	/* "/", ".", "x/.." */
+		free(copy);
+		return out;
+	}
+	if ((real = realpath(dir, NULL)) != NULL) {
+		if (asprintf(&out, "%s%s%s", real, strcmp(real, "/") ? "/" :
+		    "", base) == -1)
+			out = NULL;
+		free(real);
+	}
+	free(copy);
+	return out;
+}
+
+/* Add the absolute path p to the virtual tree under root. */
+static int
+vnode_add(struct vnode *root, const char *p)
+{
+	struct vnode *v = root, *k, **nk;
+	const char *s = p, *e;
+	size_t i;
+
+	while (*s == '/')
+		s++;
+	if (*s == '\0') {
+		root->full = 1;
+		return 0;
+	}
+	while (*s != '\0' && !v->full) {
+		e = strchr(s, '/');
+		if (e == NULL)
+			e = s + strlen(s);
+		for (i = 0; i < v->nkids; i++)
+			if (strlen(v->kids[i]->name) == (size_t)(e - s) &&
+			    strncmp(v->kids[i]->name, s, (size_t)(e - s)) == 0)
+				break;
+		if (i == v->nkids) {
+			if ((k = calloc(1, sizeof(*k))) == NULL ||
+			    (k->name = strndup(s, (size_t)(e - s))) == NULL ||
+			    (k->path = strndup(p, (size_t)(e - p))) == NULL ||
+			    (nk = reallocarray(v->kids, v->nkids + 1,
+			    sizeof(*nk))) == NULL) {
+				vnode_free(k);
+				return -1;
+			}
+			v->kids = nk;
+			v->kids[v->nkids++] = k;
+		}
+		v = v->kids[i];
+		s = *e == '/' ? e + 1 : e;
+		while (*s == '/')
+			s++;
+	}
+	v->full = 1;
+	return 0;
+}
+
+/* ---------------------------------------------------------------- progress */
+
+static double
+elapsed(const struct progress *p)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)(t.tv_sec - p->start.tv_sec) +
+	    (double)(t.tv_nsec - p->start.tv_nsec) / 1e9;
+}
+
+/* Count the bytes below path for the ETA (stat only, no reads). */
+static void
+prewalk(struct progress *p, int dfd, const char *name, int depth)
+{
+	struct stat st;
+	struct dirent *de;
+	DIR *dp;
+	int fd;
+
+	if (atomic_load(&p->stop) || depth > DEPTH_MAX ||
+	    fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) == -1)
+		return;
+	if (S_ISREG(st.st_mode)) {
+		atomic_fetch_add(&p->total_bytes, (uint64_t)st.st_size);
+		atomic_fetch_add(&p->total_files, 1);
+		return;
+	}
+	if (!S_ISDIR(st.st_mode) || (fd = openat(dfd, name, O_RDONLY |
+	    O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) == -1)
+		return;
+	if ((dp = fdopendir(fd)) == NULL) {
+		close(fd);
+		return;
+	}
+	while ((de = readdir(dp)) != NULL)
+		if (strcmp(de->d_name, ".") != 0 &&
+		    strcmp(de->d_name, "..") != 0)
+			prewalk(p, fd, de->d_name, depth + 1);
+	closedir(dp);
+}
+
+static void *
+prewalk_main(void *arg)
+{
+	struct progress *p = arg;
+
+	for (int i = 0; i < p->npaths; i++)
+		prewalk(p, AT_FDCWD, p->paths[i], 0);
+	atomic_store(&p->total_done, 1);
+	return NULL;
+}
+
+static void
+fmt_bytes(double v, char *buf, size_t len)
+{
+	static const char *unit[] = { "B", "KiB", "MiB", "GiB", "TiB" };
+	size_t u = 0;
+
+	while (v >= 1024 && u < 4) {
+		v /= 1024;
+		u++;
+	}
+	snprintf(buf, len, u ? "%.1f %s" : "%.0f %s", v, unit[u]);
+}
+
+static void
+progress(struct backup *b, int final)
+{
+	struct progress *p = &b->prog;
+	double t, rate;
+	char done[32], rs[32], tot[32], eta[96] = "";
+	uint64_t total;
+
+	if (!p->on)
+		return;
+	t = elapsed(p);
+	if (!final && t - p->last < (p->tty ? 0.25 : 10.0))
+		return;
+	p->last = t;
+	rate = t > 0 ? (double)b->done_bytes / t : 0;
+	fmt_bytes((double)b->done_bytes, done, sizeof(done));
+	fmt_bytes(rate, rs, sizeof(rs));
+	total = atomic_load(&p->total_bytes);
+	if (!final && atomic_load(&p->total_done) && rate > 0 &&
+	    total >= b->done_bytes) {
+		double left = (double)(total - b->done_bytes) / rate;
+
+		fmt_bytes((double)total, tot, sizeof(tot));
+		snprintf(eta, sizeof(eta), " of %s, ETA %d:%02d", tot,
+		    (int)left / 60, (int)left % 60);
+	}
+	fprintf(stderr, "%s%llu files, %llu dirs, %s%s, %s/s, %llu new "
+	    "blobs%s", p->tty ? "\r\033[K" : "",
+	    (unsigned long long)b->files, (unsigned long long)b->dirs, done,
+	    eta, rs, (unsigned long long)b->new_blobs,
+	    p->tty && !final ? "" : "\n");
+	fflush(stderr);
+}
+
+/* ---------------------------------------------------------------- command */
+
+/* The snapshot's meta blob: JSON. */
+static int
+meta_blob(struct backup *b, char **paths, int npaths, uint64_t when,
+    uint8_t *id)
+{
+	char host[256] = "";
+	json_t *o, *arr;
+	char *text;
+
+	gethostname(host, sizeof(host) - 1);
+	if ((arr = json_array()) == NULL)
+		return fatal_oom(b);
+	for (int i = 0; i < npaths; i++)
+		json_array_append_new(arr, json_string(paths[i]));
+	o = json_pack("{s:s, s:o, s:I, s:s, s:I, s:I, s:I}",
+	    "hostname", host, "paths", arr, "time", (json_int_t)when,
+	    "version", "gigavault " PACKAGE_VERSION,
+	    "files", (json_int_t)b->files, "dirs", (json_int_t)b->dirs,
+	    "bytes", (json_int_t)b->bytes);
+	if (o == NULL)
+		return fatal_oom(b);
+	text = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	json_decref(o);
+	if (text == NULL)
+		return fatal_oom(b);
+	blob_id(b->keys, BLOB_META, text, strlen(text), id);
+	return submit(b, BLOB_META, (uint8_t *)text, strlen(text), NULL, NULL,
+	    id);
+}
+
+/*
+ * Chunk buffers (up to CHUNK_MAX) come and go all the time: keep them in
+ * the heap and keep freed memory, instead of a fresh mmap (and page
+ * faults) per chunk.  Memory stays bounded by the batches.
+ */
+static void
+tune_malloc(void)
+{
+	mallopt(M_MMAP_THRESHOLD, 2 * CHUNK_MAX + 4096);
+	mallopt(M_TRIM_THRESHOLD, 4 * BATCH_BYTES);
+}
+
+static void
+raise_nofile(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+}
+
+/* Release the jobs still queued (after a fatal error). */
+static void
+drain_all(struct backup *b)
+{
+	struct job *j;
+
+	while (b->batch.head != NULL) {
+		j = b->batch.head;
+		pool_wait(b->pool, &j->pj);
+		job_free(jlist_pop(&b->batch, j->len));
+	}
+	while (b->puts.head != NULL) {
+		j = b->puts.head;
+		pool_wait(b->pool, &j->pj);
+		job_free(jlist_pop(&b->puts, j->len));
+	}
+}
+
+int
+cmd_backup(struct client *c, int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		CLIENT_LONGOPTS,
+		{ "quiet", no_argument, NULL, 'q' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct backup b;
+	struct vnode *root = NULL;
+	struct snapinfo *snaps = NULL;
+	struct ptree rpt;
+	char **paths = NULL, err[1024];
+	uint8_t rootid[BLOB_ID_LEN], metaid[BLOB_ID_LEN];
+	uint8_t (*refs)[BLOB_ID_LEN] = NULL;
+	size_t nsnaps = 0, nrefs = 0;
+	uint64_t when = (uint64_t)time(NULL), snapid;
+	int ch, quiet = 0, npaths, rc = EXIT_ERROR;
+
+	while ((ch = getopt_long(argc, argv, CLIENT_SHORTOPTS "q", longopts,
+	    NULL)) != -1) {
+		if (client_opt(c, ch, optarg))
+			continue;
+		if (ch == 'q')
+			quiet = 1;
+		else
+			return client_usage(argv[0]);
+	}
+	if (optind >= argc)
+		return client_usage(argv[0]);
+	npaths = argc - optind;
+
+	memset(&b, 0, sizeof(b));
+	memset(&rpt, 0, sizeof(rpt));
+	b.c = c;
+	if ((paths = calloc((size_t)npaths, sizeof(*paths))) == NULL ||
+	    (root = calloc(1, sizeof(*root))) == NULL ||
+	    (root->path = strdup("/")) == NULL) {
+		warnx("out of memory");
+		goto done;
+	}
+	for (int i = 0; i < npaths; i++) {
+		struct stat st;
+
+		if ((paths[i] = abs_path(argv[optind + i])) == NULL ||
+		    lstat(paths[i], &st) == -1) {
+			warn("%s", argv[optind + i]);
+			goto done;
+		}
+		if (vnode_add(root, paths[i]) == -1) {
+			warnx("out of memory");
+			goto done;
+		}
+	}
+	if (client_setup(c) == -1 || client_keys(c) == -1 ||
+	    client_session(c) == -1)
+		goto done;
+	raise_nofile();
+	tune_malloc();
+
+	b.r = c->remote;
+	b.keys = &c->keys;
+	b.zlevel = c->conf->compression;
+	if ((b.ids = idset_new()) == NULL ||
+	    (b.rbuf = malloc(RBUF_SIZE)) == NULL ||
+	    (b.pool = pool_new(c->conf->threads, 2 * BATCH_JOBS)) == NULL) {
+		warnx("out of memory");
+		goto done;
+	}
+
+	/* The parent: the newest snapshot of the set. */
+	if (remote_list(b.r, client_set(c), &snaps, &nsnaps, err,
+	    sizeof(err)) == -1) {
+		warnx("%s", err);
+		goto done;
+	}
+	rpt.state = nsnaps > 0 ? 0 : 2;
+	rpt.root = nsnaps > 0 ? snaps[nsnaps - 1].root : NULL;
+	if (c->verbose && nsnaps > 0)
+		fprintf(stderr, "parent snapshot %llu\n",
+		    (unsigned long long)snaps[nsnaps - 1].id);
+
+	b.prog.on = c->tty || c->verbose;
+	b.prog.tty = c->tty;
+	clock_gettime(CLOCK_MONOTONIC, &b.prog.start);
+	if (c->tty) {
+		b.prog.paths = paths;
+		b.prog.npaths = npaths;
+		b.prog.running = pthread_create(&b.prog.thread, NULL,
+		    prewalk_main, &b.prog) == 0;
+	}
+
+	if (do_virtual(&b, root, &rpt, rootid) == -1 ||
+	    meta_blob(&b, paths, npaths, when, metaid) == -1 ||
+	    flush(&b) == -1 || send_puts(&b, 1) == -1)
+		goto done;
+	progress(&b, 1);
+
+	if (idset_collect(b.ids, ID_REF, &refs, &nrefs) == -1) {
+		warnx("out of memory");
+		goto done;
+	}
+	if (nrefs > WIRE_REFS_MAX) {
+		warnx("the snapshot references %zu blobs; at most %u fit in "
+		    "one snapshot (back up fewer paths at once)", nrefs,
+		    WIRE_REFS_MAX);
+		goto done;
+	}
+	if (remote_refs(b.r, (const uint8_t (*)[BLOB_ID_LEN])refs, nrefs,
+	    err, sizeof(err)) == -1 ||
+	    remote_commit(b.r, client_set(c), when, rootid, metaid, &snapid,
+	    err, sizeof(err)) == -1) {
+		warnx("%s", err);
+		goto done;
+	}
+	if (c->verbose || c->tty) {
+		char s1[32], s2[32], s3[32];
+		double t = elapsed(&b.prog);
+
+		fmt_bytes((double)b.bytes, s1, sizeof(s1));
+		fmt_bytes((double)b.read_bytes, s2, sizeof(s2));
+		fmt_bytes((double)b.sent_bytes, s3, sizeof(s3));
+		fprintf(stderr, "%llu files (%llu unchanged), %llu dirs, "
+		    "%llu other entries, %s; read %s, sent %llu new blobs "
+		    "(%s) in %.1f s\n", (unsigned long long)b.files,
+		    (unsigned long long)b.unchanged,
+		    (unsigned long long)b.dirs, (unsigned long long)b.others,
+		    s1, s2, (unsigned long long)b.new_blobs, s3, t);
+	}
+	if (!quiet)
+		printf("snapshot %llu saved\n", (unsigned long long)snapid);
+	if (b.partial)
+		warnx("some entries could not be read (above); the snapshot "
+		    "leaves them out");
+	rc = b.partial ? EXIT_PARTIAL : 0;
+
+done:
+	if (b.prog.running) {
+		atomic_store(&b.prog.stop, 1);
+		pthread_join(b.prog.thread, NULL);
+	}
+	if (b.pool != NULL) {
+		drain_all(&b);
+		pool_free(b.pool);
+	}
+	ptree_free(&rpt);
+	idset_free(b.ids);
+	free(b.rbuf);
+	free(refs);
+	free(snaps);
+	vnode_free(root);
+	if (paths != NULL)
+		for (int i = 0; i < npaths; i++)
+			free(paths[i]);
+	free(paths);
+	return fflush(stdout) == 0 ? rc : EXIT_ERROR;
+}

@@ -1,0 +1,554 @@
+/*
+ * client.c - the steps gigavault commands share: common options, config,
+ * passphrase and keys, the state file, an authenticated session, finding
+ * a snapshot and fetching blobs.  See client.h.
+ */
+#include "autoconf.h"
+
+#include <sys/stat.h>
+
+#include <err.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include "client.h"
+#include "crypto.h"
+#include "keyfile.h"
+
+#define PASS_MAX	4096	/* bytes of a passphrase */
+#define STATE_MAX	65536	/* bytes of a state file */
+
+int
+client_opt(struct client *c, int ch, const char *arg)
+{
+	switch (ch) {
+	case 'c':
+		c->conffile = arg;
+		return 1;
+	case 's':
+		c->server = arg;
+		return 1;
+	case 'v':
+		c->verbose++;
+		return 1;
+	case OPT_PASSFILE:
+		c->passfile = arg;
+		return 1;
+	case OPT_JSON:
+		c->json = 1;
+		return 1;
+	case OPT_SET:
+		c->set = arg;
+		return 1;
+	}
+	return 0;
+}
+
+int
+client_setup(struct client *c)
+{
+	char err[1024], host[256];
+	int port;
+
+	if (c->conf != NULL)
+		return 0;
+	if ((c->conf = clientconf_load(c->conffile, err, sizeof(err))) ==
+	    NULL) {
+		fprintf(stderr, "%s\n", err);
+		return -1;
+	}
+	if (c->set != NULL && !clientconf_valid_set(c->set)) {
+		warnx("--set \"%s\": a set name is 1 to 64 characters of "
+		    "A-Z a-z 0-9 . _ -", c->set);
+		return -1;
+	}
+	if (c->server != NULL && clientconf_parse_server(c->server, host,
+	    sizeof(host), &port) == -1) {
+		warnx("-s \"%s\" is not HOST[:PORT] (IPv6 addresses in "
+		    "brackets, port 1..65535)", c->server);
+		return -1;
+	}
+	return 0;
+}
+
+const char *
+client_set(const struct client *c)
+{
+	return c->set != NULL ? c->set : c->conf->set;
+}
+
+/* One line from the terminal with echo off; NULL on EOF or error. */
+static char *
+ask(FILE *tty, const char *prompt, size_t *len)
+{
+	struct termios old, quiet;
+	char *buf = NULL;
+	size_t cap = 0;
+	ssize_t n;
+	int restore;
+
+	fprintf(tty, "%s", prompt);
+	fflush(tty);
+	restore = tcgetattr(fileno(tty), &old) == 0;
+	if (restore) {
+		quiet = old;
+		quiet.c_lflag &= ~(tcflag_t)ECHO;
+		quiet.c_lflag |= ECHONL;
+		tcsetattr(fileno(tty), TCSAFLUSH, &quiet);
+	}
+	n = getline(&buf, &cap, tty);
+	if (restore)
+		tcsetattr(fileno(tty), TCSAFLUSH, &old);
+	if (n < 0) {
+		free(buf);
+		return NULL;
+	}
+	if (n > 0 && buf[n - 1] == '\n')
+		buf[--n] = '\0';
+	*len = (size_t)n;
+	return buf;
+}
+
+static void
+wipe_free(char *p, size_t len)
+{
+	if (p != NULL) {
+		crypto_wipe(p, len);
+		free(p);
+	}
+}
+
+int
+client_passphrase(struct client *c, int confirm, char **pass, size_t *len)
+{
+	const char *env = getenv("GIGAVAULT_PASSPHRASE");
+	char *p, *p2;
+	size_t n, n2;
+	FILE *f;
+
+	*pass = NULL;
+	if (c->passfile != NULL) {
+		if ((f = fopen(c->passfile, "re")) == NULL) {
+			warn("%s", c->passfile);
+			return -1;
+		}
+		if ((p = calloc(1, PASS_MAX + 2)) == NULL) {
+			fclose(f);
+			warnx("out of memory");
+			return -1;
+		}
+		if (fgets(p, PASS_MAX + 2, f) == NULL && ferror(f)) {
+			warn("%s", c->passfile);
+			fclose(f);
+			wipe_free(p, PASS_MAX + 2);
+			return -1;
+		}
+		fclose(f);
+		n = strlen(p);
+		if (n > 0 && p[n - 1] == '\n')
+			p[--n] = '\0';
+		if (n > 0 && p[n - 1] == '\r')
+			p[--n] = '\0';
+		if (n > PASS_MAX) {
+			warnx("%s: passphrase longer than %d bytes",
+			    c->passfile, PASS_MAX);
+			wipe_free(p, PASS_MAX + 2);
+			return -1;
+		}
+	} else if (env != NULL) {
+		if ((p = strdup(env)) == NULL) {
+			warnx("out of memory");
+			return -1;
+		}
+		n = strlen(p);
+	} else {
+		if ((f = fopen("/dev/tty", "r+e")) == NULL) {
+			warnx("no passphrase: set GIGAVAULT_PASSPHRASE or use "
+			    "--passphrase-file FILE (no terminal to ask on)");
+			return -1;
+		}
+		p = ask(f, "Passphrase: ", &n);
+		if (p != NULL && confirm) {
+			p2 = ask(f, "Passphrase again: ", &n2);
+			if (p2 == NULL || n2 != n || memcmp(p, p2, n) != 0) {
+				fclose(f);
+				wipe_free(p, n);
+				wipe_free(p2, p2 ? n2 : 0);
+				warnx("the passphrases differ");
+				return -1;
+			}
+			wipe_free(p2, n2);
+		}
+		fclose(f);
+		if (p == NULL) {
+			warnx("no passphrase given");
+			return -1;
+		}
+	}
+	if (confirm && n == 0) {
+		wipe_free(p, n);
+		warnx("the passphrase is empty");
+		return -1;
+	}
+	*pass = p;
+	*len = n;
+	return 0;
+}
+
+int
+client_keys(struct client *c)
+{
+	char err[512], *pass;
+	size_t len;
+	int rc;
+
+	if (c->have_keys)
+		return 0;
+	if (client_setup(c) == -1)
+		return -1;
+	if (access(c->conf->keyfile, F_OK) == -1 && errno == ENOENT) {
+		warnx("no key file %s: run \"gigavault init\" first (or set "
+		    "KeyFile)", c->conf->keyfile);
+		return -1;
+	}
+	if (client_passphrase(c, 0, &pass, &len) == -1)
+		return -1;
+	rc = keyfile_load(c->conf->keyfile, pass, len, &c->keys, err,
+	    sizeof(err));
+	wipe_free(pass, len);
+	if (rc == -1) {
+		warnx("%s", err);
+		return -1;
+	}
+	c->have_keys = 1;
+	return 0;
+}
+
+int
+client_mkparent(const char *path, char *err, size_t errlen)
+{
+	char *d = strdup(path), *p;
+
+	if (d == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	if ((p = strrchr(d, '/')) == NULL || p == d) {
+		free(d);
+		return 0;
+	}
+	*p = '\0';
+	for (p = d + 1; ; p++) {
+		if (*p != '/' && *p != '\0')
+			continue;
+		char save = *p;
+
+		*p = '\0';
+		if (mkdir(d, 0700) == -1 && errno != EEXIST) {
+			snprintf(err, errlen, "cannot create %s: %s", d,
+			    strerror(errno));
+			free(d);
+			return -1;
+		}
+		*p = save;
+		if (save == '\0')
+			break;
+	}
+	free(d);
+	return 0;
+}
+
+int
+client_state_write(const char *path, const struct client_state *st,
+    char *err, size_t errlen)
+{
+	char idhex[2 * REMOTE_SERVER_ID_LEN + 1];
+	char sechex[2 * REMOTE_SECRET_LEN + 1], *text, *tmp = NULL;
+	json_t *o;
+	size_t len;
+	int fd = -1, rc = -1;
+
+	hex_encode(st->server_id, sizeof(st->server_id), idhex);
+	hex_encode(st->secret, sizeof(st->secret), sechex);
+	o = json_pack("{s:s, s:s, s:s, s:s}", "server", st->server,
+	    "server_id", idhex, "client", st->name, "secret", sechex);
+	crypto_wipe(sechex, sizeof(sechex));
+	if (o == NULL || (text = json_dumps(o, JSON_INDENT(2) |
+	    JSON_PRESERVE_ORDER)) == NULL) {
+		json_decref(o);
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	json_decref(o);		/* jansson keeps no copy of the secret */
+	len = strlen(text);
+	if (client_mkparent(path, err, errlen) == -1)
+		goto done;
+	if (asprintf(&tmp, "%s.tmp", path) == -1) {
+		tmp = NULL;
+		snprintf(err, errlen, "out of memory");
+		goto done;
+	}
+	unlink(tmp);
+	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
+	    0600)) == -1 || write(fd, text, len) != (ssize_t)len ||
+	    write(fd, "\n", 1) != 1 || fsync(fd) == -1) {
+		snprintf(err, errlen, "cannot write %s: %s", tmp,
+		    strerror(errno));
+		if (fd != -1)
+			unlink(tmp);
+		goto done;
+	}
+	if (close(fd) == -1 || rename(tmp, path) == -1) {
+		fd = -1;
+		snprintf(err, errlen, "cannot write %s: %s", path,
+		    strerror(errno));
+		unlink(tmp);
+		goto done;
+	}
+	fd = -1;
+	rc = 0;
+done:
+	if (fd != -1)
+		close(fd);
+	crypto_wipe(text, len);
+	free(text);
+	free(tmp);
+	return rc;
+}
+
+int
+client_state_read(const char *path, struct client_state *st, char *err,
+    size_t errlen)
+{
+	json_error_t je;
+	json_t *o;
+	const char *server, *id, *name, *secret;
+	int rc = -1;
+
+	memset(st, 0, sizeof(*st));
+	if ((o = json_load_file(path, JSON_REJECT_DUPLICATES, &je)) == NULL) {
+		if (access(path, F_OK) == -1 && errno == ENOENT)
+			snprintf(err, errlen, "not registered (no %s): run "
+			    "\"gigavault register -s HOST[:PORT] --token "
+			    "TOKEN\" first", path);
+		else
+			snprintf(err, errlen, "%s:%d: %s", path, je.line,
+			    je.text);
+		return -1;
+	}
+	if (json_unpack_ex(o, &je, JSON_STRICT, "{s:s, s:s, s:s, s:s}",
+	    "server", &server, "server_id", &id, "client", &name,
+	    "secret", &secret) == -1) {
+		snprintf(err, errlen, "%s: %s", path, je.text);
+		goto done;
+	}
+	if (strlen(server) >= sizeof(st->server) ||
+	    strlen(name) == 0 || strlen(name) > REMOTE_NAME_MAX ||
+	    hex_decode(id, st->server_id, sizeof(st->server_id)) == -1 ||
+	    hex_decode(secret, st->secret, sizeof(st->secret)) == -1) {
+		snprintf(err, errlen, "%s: damaged (a value is too long or "
+		    "not hex)", path);
+		goto done;
+	}
+	snprintf(st->server, sizeof(st->server), "%s", server);
+	snprintf(st->name, sizeof(st->name), "%s", name);
+	rc = 0;
+done:
+	json_decref(o);
+	return rc;
+}
+
+int
+client_session(struct client *c)
+{
+	char err[1024], host[256];
+	const char *addr;
+	int port;
+
+	if (c->remote != NULL)
+		return 0;
+	if (client_setup(c) == -1)
+		return -1;
+	if (client_state_read(c->conf->statefile, &c->state, err,
+	    sizeof(err)) == -1) {
+		warnx("%s", err);
+		return -1;
+	}
+	addr = c->server ? c->server : c->conf->server[0] ? c->conf->server :
+	    c->state.server;
+	if (clientconf_parse_server(addr, host, sizeof(host), &port) == -1) {
+		warnx("bad server address \"%s\"", addr);
+		return -1;
+	}
+	if ((c->remote = remote_connect(host, port, c->state.server_id, err,
+	    sizeof(err))) == NULL) {
+		warnx("%s", err);
+		return -1;
+	}
+	if (remote_auth(c->remote, c->state.name, c->state.secret, err,
+	    sizeof(err)) == -1) {
+		warnx("%s: %s", addr, err);
+		remote_close(c->remote);
+		c->remote = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+void
+client_done(struct client *c)
+{
+	remote_close(c->remote);
+	c->remote = NULL;
+	crypto_wipe(&c->keys, sizeof(c->keys));
+	crypto_wipe(&c->state, sizeof(c->state));
+	clientconf_free(c->conf);
+	c->conf = NULL;
+}
+
+int
+client_snapshot(struct client *c, const char *spec, const char *set,
+    struct snapinfo *out)
+{
+	struct snapinfo *v;
+	char err[1024], *end;
+	unsigned long long id = 0;
+	size_t n, i;
+	int latest = strcmp(spec, "latest") == 0;
+
+	if (!latest) {
+		errno = 0;
+		id = strtoull(spec, &end, 10);
+		if (spec[0] < '0' || spec[0] > '9' || *end != '\0' ||
+		    errno != 0 || id == 0) {
+			warnx("\"%s\" is not a snapshot id nor \"latest\"",
+			    spec);
+			return -1;
+		}
+	}
+	if (remote_list(c->remote, latest && set ? set : "", &v, &n, err,
+	    sizeof(err)) == -1) {
+		warnx("%s", err);
+		return -1;
+	}
+	for (i = n; i > 0; i--)
+		if (latest || v[i - 1].id == id)
+			break;
+	if (i == 0) {
+		if (latest && set)
+			warnx("no snapshot in set %s", set);
+		else if (latest)
+			warnx("no snapshot yet");
+		else
+			warnx("no snapshot %llu", id);
+		free(v);
+		return -1;
+	}
+	*out = v[i - 1];
+	free(v);
+	return 0;
+}
+
+struct fetch {
+	uint8_t		*blob;		/* a copy of the sealed bytes */
+	size_t		 len;
+	int		 missing;
+};
+
+/* Only copy: a damaged blob must not end the session. */
+static int
+fetch_cb(void *arg, const uint8_t *id, const uint8_t *blob, size_t len)
+{
+	struct fetch *f = arg;
+
+	(void)id;
+	if (blob == NULL) {
+		f->missing = 1;
+		return 0;
+	}
+	if ((f->blob = malloc(len)) == NULL)
+		return -1;
+	memcpy(f->blob, blob, len);
+	f->len = len;
+	return 0;
+}
+
+int
+client_fetch(struct client *c, enum blob_kind kind, const uint8_t *id,
+    size_t maxlen, uint8_t **body, size_t *len, char *err, size_t errlen)
+{
+	struct fetch f = { NULL, 0, 0 };
+	const uint8_t (*ids)[BLOB_ID_LEN] = (const uint8_t (*)[BLOB_ID_LEN])id;
+	char hex[2 * BLOB_ID_LEN + 1], why[256];
+	int rc;
+
+	err[0] = '\0';
+	*body = NULL;
+	if ((rc = remote_get(c->remote, ids, 1, fetch_cb, &f, err,
+	    errlen)) != 0) {
+		if (err[0] == '\0')
+			snprintf(err, errlen, "out of memory");
+		free(f.blob);
+		return -1;
+	}
+	hex_encode(id, BLOB_ID_LEN, hex);
+	if (f.missing) {
+		snprintf(err, errlen, "blob %s: not on the server", hex);
+		return 1;
+	}
+	rc = blob_open(&c->keys, kind, id, f.blob, f.len, maxlen, body, len,
+	    why, sizeof(why));
+	free(f.blob);
+	if (rc == -1) {
+		snprintf(err, errlen, "blob %s: %s", hex, why);
+		return 1;
+	}
+	return 0;
+}
+
+int
+client_tree(struct client *c, const uint8_t *id, struct tree *t, char *err,
+    size_t errlen)
+{
+	char hex[2 * BLOB_ID_LEN + 1], why[256];
+	uint8_t *body;
+	size_t len;
+	int rc;
+
+	tree_init(t);
+	if ((rc = client_fetch(c, BLOB_TREE, id, CLIENT_TREE_MAX, &body, &len,
+	    err, errlen)) != 0)
+		return rc;
+	rc = tree_decode(body, len, t, why, sizeof(why));
+	free(body);
+	if (rc == -1) {
+		hex_encode(id, BLOB_ID_LEN, hex);
+		snprintf(err, errlen, "tree %s: %s", hex, why);
+		return 1;
+	}
+	return 0;
+}
+
+void
+client_putsafe(FILE *f, const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+
+	for (; *p != '\0'; p++) {
+		if (*p == '\\')
+			fputs("\\\\", f);
+		else if (*p < 0x20 || *p == 0x7f)
+			fprintf(f, "\\%03o", *p);	/* C0, DEL */
+		else if (*p == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f) {
+			fprintf(f, "\\%03o\\%03o", p[0], p[1]);	/* C1 */
+			p++;
+		} else
+			putc(*p, f);
+	}
+}

@@ -1,0 +1,161 @@
+/*
+ * client.h - what every gigavault command shares: the command-line
+ * state (struct client), the options every command accepts, and the
+ * steps most commands take (load the config, unlock the keys, open an
+ * authenticated session, find a snapshot, fetch a tree).
+ *
+ * Command calling convention (the table in gigavault.c):
+ *
+ *	int cmd_NAME(struct client *c, int argc, char **argv);
+ *
+ * argv[0] is the command's name and argv[1..argc-1] its words, unparsed;
+ * options given before the command (gigavault -v -c FILE backup ...) are
+ * already in c.  main() resets getopt (optind = 0) before the call, so a
+ * command parses its own options with getopt_long() and passes any
+ * option it does not know to client_opt() first (so "-v", "-c FILE",
+ * "-s HOST[:PORT]", "--set NAME", "--passphrase-file FILE" and "--json"
+ * work after the command name too).  Then it calls client_setup() (config), and client_keys() and
+ * client_session() when it needs them; each prints its own error.
+ * A command returns the exit status: 0 ok, 1 partial (some files were
+ * skipped and named on stderr), 2 error.  Errors go to stderr as
+ * "gigavault: message" (warnx()).
+ */
+#ifndef GV_CLIENT_H
+#define GV_CLIENT_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "blob.h"
+#include "clientconf.h"
+#include "remote.h"
+#include "tree.h"
+
+#define EXIT_PARTIAL	1
+#define EXIT_ERROR	2
+
+/* Largest decompressed blobs we accept from the server. */
+#define CLIENT_TREE_MAX		(128u * 1024 * 1024)
+#define CLIENT_META_MAX		(1u * 1024 * 1024)
+
+/* Long options shared by every command (values of getopt_long). */
+enum client_optval {
+	OPT_PASSFILE = 256,
+	OPT_JSON,
+	OPT_SET,
+	OPT_TOKEN,
+	OPT_CMD_FIRST = 300,	/* a command's own long options from here */
+};
+#define CLIENT_SHORTOPTS	"c:s:v"
+#define CLIENT_LONGOPTS \
+	{ "config", required_argument, NULL, 'c' }, \
+	{ "server", required_argument, NULL, 's' }, \
+	{ "set", required_argument, NULL, OPT_SET }, \
+	{ "verbose", no_argument, NULL, 'v' }, \
+	{ "passphrase-file", required_argument, NULL, OPT_PASSFILE }, \
+	{ "json", no_argument, NULL, OPT_JSON }
+
+/* The registration, as kept in StateFile (JSON, mode 0600). */
+struct client_state {
+	char		server[300];	/* host[:port] registered with */
+	uint8_t		server_id[REMOTE_SERVER_ID_LEN];
+	char		name[REMOTE_NAME_MAX + 1];
+	uint8_t		secret[REMOTE_SECRET_LEN];
+};
+
+struct client {
+	/* From the command line. */
+	const char	*conffile;	/* -c FILE; NULL: the default file */
+	const char	*passfile;	/* --passphrase-file FILE, or NULL */
+	const char	*server;	/* -s HOST[:PORT], or NULL */
+	const char	*set;		/* --set NAME; NULL: Set from config */
+	int		 verbose;	/* -v (count) */
+	int		 json;		/* --json */
+	int		 tty;		/* stderr is a terminal (progress) */
+
+	/* client_setup() */
+	struct clientconf *conf;
+	/* client_keys() */
+	struct keys	 keys;
+	int		 have_keys;
+	/* client_session(): an authenticated session */
+	struct client_state state;
+	struct remote	*remote;
+};
+
+/*
+ * Handle an option every command shares (ch from getopt_long with
+ * CLIENT_SHORTOPTS / CLIENT_LONGOPTS).  Returns 1 when it was one.
+ */
+int	client_opt(struct client *, int ch, const char *arg);
+/* Print "usage: gigavault <cmd usage>" for argv[0]'s command; returns 2. */
+int	client_usage(const char *cmd);
+
+/* Load the config (once).  Returns 0, or -1 after printing the error. */
+int	client_setup(struct client *);
+/* The set in effect: --set, else Set from the config. */
+const char *client_set(const struct client *);
+/*
+ * Get the passphrase: --passphrase-file (its first line), else
+ * $GIGAVAULT_PASSPHRASE, else asked on the terminal with echo off
+ * (twice when confirm is set).  *pass is malloc'ed; wipe and free it.
+ */
+int	client_passphrase(struct client *, int confirm, char **pass,
+	    size_t *len);
+/* Unlock the key file into c->keys.  0, or -1 after printing. */
+int	client_keys(struct client *);
+/*
+ * Read the state file, connect (to -s, Server, or the registered
+ * server), check the server id and authenticate.  0, or -1 after
+ * printing.
+ */
+int	client_session(struct client *);
+/* Close the session (BYE) if one is open, wipe the keys, free. */
+void	client_done(struct client *);
+
+/* Read or write StateFile.  Return 0, or -1 with err set. */
+int	client_state_read(const char *path, struct client_state *,
+	    char *err, size_t errlen);
+int	client_state_write(const char *path, const struct client_state *,
+	    char *err, size_t errlen);
+/* mkdir -p the directory that will hold path (mode 0700). */
+int	client_mkparent(const char *path, char *err, size_t errlen);
+
+/*
+ * Resolve spec (a decimal snapshot id, or "latest": the newest of set,
+ * or of every set when set is NULL) over the session.  0, or -1 after
+ * printing.
+ */
+int	client_snapshot(struct client *, const char *spec, const char *set,
+	    struct snapinfo *out);
+/*
+ * Fetch one blob of the given kind over the session and open it
+ * (authenticated, decrypted, checked against id).  *body malloc'ed.
+ * Returns 0; 1 with err set ("blob <hex>: not on the server", "...:
+ * damaged or not ours") when that blob is unusable but the session is
+ * fine; -1 with err set when the session failed.
+ */
+int	client_fetch(struct client *, enum blob_kind, const uint8_t *id,
+	    size_t maxlen, uint8_t **body, size_t *len, char *err,
+	    size_t errlen);
+/* Fetch, open and decode a tree (t is empty on failure): same returns. */
+int	client_tree(struct client *, const uint8_t *id, struct tree *,
+	    char *err, size_t errlen);
+
+/*
+ * Write s to f with bytes that are not printable ASCII or UTF-8 text
+ * (control characters, escape sequences) shown as \ooo, and backslash
+ * as \\, so that hostile names cannot drive the terminal.
+ */
+void	client_putsafe(FILE *, const char *s);
+
+/* The commands (gigavault.c's table). */
+int	cmd_init(struct client *, int, char **);
+int	cmd_register(struct client *, int, char **);
+int	cmd_backup(struct client *, int, char **);
+int	cmd_snapshots(struct client *, int, char **);
+int	cmd_ls(struct client *, int, char **);
+int	cmd_restore(struct client *, int, char **);
+
+#endif

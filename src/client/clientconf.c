@@ -1,0 +1,415 @@
+/*
+ * clientconf.c - the client.conf schema, defaults and validation.
+ * See clientconf.h.
+ *
+ * libconfuse reports syntax errors, unknown options and wrong types with
+ * file and line; our validate callbacks check each value as it is parsed
+ * so that their errors carry its line too.  Comments are blanked out
+ * before libconfuse sees the text (libconfuse 3.3 miscounts lines after
+ * comments), keeping every newline where it was.
+ */
+#include "autoconf.h"
+
+#include <sys/stat.h>
+
+#include <confuse.h>
+#include <errno.h>
+#include <limits.h>
+#include <pwd.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "clientconf.h"
+
+#define CONF_NAME	"client.conf"
+#define CONF_MAX	(1u << 20)	/* bytes of a config file */
+
+/* Where the current parse writes its first error. */
+static struct {
+	const char	*file;
+	char		*buf;
+	size_t		 len;
+	int		 failed;
+} perr;
+
+static void
+set_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static void
+set_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	if (perr.failed)
+		return;		/* the first error is the cause */
+	perr.failed = 1;
+	va_start(ap, fmt);
+	vsnprintf(perr.buf, perr.len, fmt, ap);
+	va_end(ap);
+}
+
+static void
+confuse_error(cfg_t *cfg, const char *fmt, va_list ap)
+{
+	char msg[512];
+
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	if (cfg != NULL && cfg->line > 0)
+		set_error("%s:%d: %s", perr.file, cfg->line, msg);
+	else
+		set_error("%s: %s", perr.file, msg);
+}
+
+int
+clientconf_valid_set(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n > 64)
+		return 0;
+	for (; *s != '\0'; s++)
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
+		    (*s >= '0' && *s <= '9') || *s == '.' || *s == '_' ||
+		    *s == '-'))
+			return 0;
+	return 1;
+}
+
+int
+clientconf_parse_server(const char *s, char *host, size_t hostlen, int *port)
+{
+	const char *h = s, *p = NULL, *colon;
+	size_t hl;
+
+	*port = CLIENTCONF_DEFAULT_PORT;
+	if (*s == '[') {
+		const char *close = strchr(s, ']');
+
+		if (close == NULL)
+			return -1;
+		h = s + 1;
+		hl = (size_t)(close - h);
+		if (close[1] == ':')
+			p = close + 2;
+		else if (close[1] != '\0')
+			return -1;
+	} else if ((colon = strchr(s, ':')) != NULL &&
+	    strchr(colon + 1, ':') == NULL) {
+		hl = (size_t)(colon - s);
+		p = colon + 1;
+	} else
+		hl = strlen(s);		/* a name, or a bare IPv6 address */
+	if (hl == 0 || hl >= hostlen)
+		return -1;
+	memcpy(host, h, hl);
+	host[hl] = '\0';
+	if (p != NULL) {
+		char *end;
+		long v;
+
+		errno = 0;
+		v = strtol(p, &end, 10);
+		if (*p < '0' || *p > '9' || *end != '\0' || errno != 0 ||
+		    v < 1 || v > 65535)
+			return -1;
+		*port = (int)v;
+	}
+	return 0;
+}
+
+static int
+validate_server(cfg_t *sec, cfg_opt_t *opt)
+{
+	const char *v = cfg_opt_getnstr(opt, 0);
+	char host[256];
+	int port;
+
+	if (v == NULL || v[0] == '\0')
+		return 0;
+	if (clientconf_parse_server(v, host, sizeof(host), &port) == -1) {
+		set_error("%s:%d: Server \"%s\" is not host[:port] (port "
+		    "1..65535, IPv6 addresses in brackets)", perr.file,
+		    sec->line, v);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+validate_path(cfg_t *sec, cfg_opt_t *opt)
+{
+	const char *v = cfg_opt_getnstr(opt, 0);
+
+	if (v == NULL || v[0] == '\0') {
+		set_error("%s:%d: %s must not be empty", perr.file, sec->line,
+		    opt->name);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+validate_range(cfg_t *sec, cfg_opt_t *opt)
+{
+	long v = cfg_opt_getnint(opt, 0), max;
+
+	max = strcmp(opt->name, "Compression") == 0 ? CLIENTCONF_ZMAX :
+	    CLIENTCONF_THREADS_MAX;
+	if (v < 0 || v > max) {
+		set_error("%s:%d: %s = %ld is out of range 0..%ld", perr.file,
+		    sec->line, opt->name, v, max);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+validate_set(cfg_t *sec, cfg_opt_t *opt)
+{
+	const char *v = cfg_opt_getnstr(opt, 0);
+
+	if (v == NULL || !clientconf_valid_set(v)) {
+		set_error("%s:%d: Set \"%s\" is not 1 to 64 characters of "
+		    "A-Z a-z 0-9 . _ -", perr.file, sec->line, v ? v : "");
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Blank out comments (#, // and C-style), keeping newlines and quoted
+ * strings.  Returns 0, or -1 for a comment that is never closed.
+ */
+static int
+blank_comments(char *p)
+{
+	char quote = 0;
+	int line = 1, open_line;
+
+	for (; *p != '\0'; p++) {
+		if (*p == '\n')
+			line++;
+		if (quote) {
+			if (*p == '\\' && p[1] != '\0' && p[1] != '\n')
+				p++;
+			else if (*p == quote)
+				quote = 0;
+		} else if (*p == '"' || *p == '\'') {
+			quote = *p;
+		} else if (*p == '#' || (*p == '/' && p[1] == '/')) {
+			for (; *p != '\0' && *p != '\n'; p++)
+				*p = ' ';
+			if (*p == '\0')
+				return 0;
+			line++;
+		} else if (*p == '/' && p[1] == '*') {
+			open_line = line;
+			*p++ = ' ';
+			*p = ' ';
+			for (p++; *p != '\0' && !(*p == '*' && p[1] == '/'); p++)
+				if (*p == '\n')
+					line++;
+				else
+					*p = ' ';
+			if (*p == '\0') {
+				set_error("%s:%d: comment not closed (\"*/\" "
+				    "missing)", perr.file, open_line);
+				return -1;
+			}
+			*p++ = ' ';
+			*p = ' ';
+		}
+	}
+	return 0;
+}
+
+/* The whole file, NUL-terminated; NULL with errno set. */
+static char *
+slurp(const char *file)
+{
+	FILE *f = fopen(file, "re");
+	char *buf;
+	size_t len;
+
+	if (f == NULL)
+		return NULL;
+	if ((buf = malloc(CONF_MAX + 1)) == NULL) {
+		fclose(f);
+		return NULL;
+	}
+	len = fread(buf, 1, CONF_MAX + 1, f);
+	if (ferror(f) || len > CONF_MAX) {
+		free(buf);
+		fclose(f);
+		errno = len > CONF_MAX ? EFBIG : EIO;
+		return NULL;
+	}
+	fclose(f);
+	buf[len] = '\0';
+	if (memchr(buf, '\0', len) != NULL) {
+		free(buf);
+		errno = EINVAL;
+		return NULL;
+	}
+	return buf;
+}
+
+/* The default file's path, malloc'ed; NULL when no home is known. */
+static char *
+default_file(void)
+{
+	const char *xdg = getenv("XDG_CONFIG_HOME"), *home;
+	struct passwd *pw;
+	char *p;
+
+	if (geteuid() == 0)
+		return strdup("/etc/gigavault/" CONF_NAME);
+	if (xdg != NULL && xdg[0] == '/') {
+		if (asprintf(&p, "%s/gigavault/%s", xdg, CONF_NAME) == -1)
+			return NULL;
+		return p;
+	}
+	if ((home = getenv("HOME")) == NULL || home[0] != '/') {
+		if ((pw = getpwuid(geteuid())) == NULL)
+			return NULL;
+		home = pw->pw_dir;
+	}
+	if (asprintf(&p, "%s/.config/gigavault/%s", home, CONF_NAME) == -1)
+		return NULL;
+	return p;
+}
+
+/* dir/name when name is relative, else name; malloc'ed. */
+static char *
+in_dir(const char *dir, const char *name)
+{
+	char *p;
+
+	if (name[0] == '/')
+		return strdup(name);
+	if (asprintf(&p, "%s/%s", dir, name) == -1)
+		return NULL;
+	return p;
+}
+
+void
+clientconf_free(struct clientconf *c)
+{
+	if (c == NULL)
+		return;
+	free(c->file);
+	free(c->dir);
+	free(c->server);
+	free(c->keyfile);
+	free(c->statefile);
+	free(c->set);
+	free(c);
+}
+
+struct clientconf *
+clientconf_load(const char *file, char *err, size_t errlen)
+{
+	cfg_opt_t opts[] = {
+		CFG_STR("Server", "", CFGF_NONE),
+		CFG_STR("KeyFile", "key", CFGF_NONE),
+		CFG_STR("StateFile", "state.json", CFGF_NONE),
+		CFG_INT("Compression", 3, CFGF_NONE),
+		CFG_INT("Threads", 0, CFGF_NONE),
+		CFG_STR("Set", "default", CFGF_NONE),
+		CFG_END()
+	};
+	static const struct { const char *name; cfg_validate_callback_t fn; }
+	    checks[] = {
+		{ "Server", validate_server },
+		{ "KeyFile", validate_path },
+		{ "StateFile", validate_path },
+		{ "Compression", validate_range },
+		{ "Threads", validate_range },
+		{ "Set", validate_set },
+	};
+	struct clientconf *c;
+	char *text = NULL, *slash;
+	cfg_t *cfg;
+	int is_default = file == NULL, rc;
+	long ncpu;
+
+	err[0] = '\0';
+	if ((c = calloc(1, sizeof(*c))) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	c->file = is_default ? default_file() : strdup(file);
+	if (c->file == NULL) {
+		snprintf(err, errlen, "cannot find the configuration file: "
+		    "neither XDG_CONFIG_HOME nor HOME is set (use -c FILE)");
+		clientconf_free(c);
+		return NULL;
+	}
+	perr.file = c->file;
+	perr.buf = err;
+	perr.len = errlen;
+	perr.failed = 0;
+
+	if ((cfg = cfg_init(opts, CFGF_NONE)) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		clientconf_free(c);
+		return NULL;
+	}
+	cfg_set_error_function(cfg, confuse_error);
+	for (size_t i = 0; i < sizeof(checks) / sizeof(checks[0]); i++)
+		cfg_set_validate_func(cfg, checks[i].name, checks[i].fn);
+
+	if ((text = slurp(c->file)) == NULL) {
+		if (!(is_default && errno == ENOENT)) {
+			set_error("%s: cannot read: %s", c->file,
+			    strerror(errno));
+			goto fail;
+		}
+		rc = cfg_parse_buf(cfg, "");	/* defaults */
+	} else {
+		if (blank_comments(text) == -1)
+			goto fail;
+		rc = cfg_parse_buf(cfg, text);
+	}
+	if (rc != CFG_SUCCESS) {
+		set_error("%s: parse error", c->file);
+		goto fail;
+	}
+
+	if ((slash = strrchr(c->file, '/')) == NULL)
+		c->dir = strdup(".");
+	else if (slash == c->file)
+		c->dir = strdup("/");
+	else
+		c->dir = strndup(c->file, (size_t)(slash - c->file));
+	c->server = strdup(cfg_getstr(cfg, "Server"));
+	c->set = strdup(cfg_getstr(cfg, "Set"));
+	c->compression = (int)cfg_getint(cfg, "Compression");
+	c->threads = (int)cfg_getint(cfg, "Threads");
+	if (c->dir != NULL) {
+		c->keyfile = in_dir(c->dir, cfg_getstr(cfg, "KeyFile"));
+		c->statefile = in_dir(c->dir, cfg_getstr(cfg, "StateFile"));
+	}
+	if (c->dir == NULL || c->server == NULL || c->set == NULL ||
+	    c->keyfile == NULL || c->statefile == NULL) {
+		set_error("out of memory");
+		goto fail;
+	}
+	if (c->threads == 0) {
+		ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+		c->threads = ncpu < 1 ? 1 : ncpu > CLIENTCONF_THREADS_MAX ?
+		    CLIENTCONF_THREADS_MAX : (int)ncpu;
+	}
+	free(text);
+	cfg_free(cfg);
+	return c;
+
+fail:
+	free(text);
+	cfg_free(cfg);
+	clientconf_free(c);
+	return NULL;
+}

@@ -1,0 +1,52 @@
+/*
+ * clientconf.h - the gigavault client's configuration file (client.conf):
+ * its schema, defaults and validation.  gigavault(1) documents every
+ * option.
+ *
+ * The default file is $XDG_CONFIG_HOME/gigavault/client.conf (else
+ * ~/.config/gigavault/client.conf), or /etc/gigavault/client.conf for
+ * root; a missing default file means all defaults.  A file named with -c
+ * must exist.  KeyFile and StateFile default to "key" and "state.json"
+ * in the directory of the configuration file.
+ */
+#ifndef GV_CLIENTCONF_H
+#define GV_CLIENTCONF_H
+
+#include <stddef.h>
+
+#define CLIENTCONF_ZMAX		19	/* highest Compression level */
+#define CLIENTCONF_THREADS_MAX	256
+
+struct clientconf {
+	char	*file;		/* the file read, or the default that was absent */
+	char	*dir;		/* its directory */
+	char	*server;	/* Server: "host[:port]", "" = not set */
+	char	*keyfile;	/* KeyFile */
+	char	*statefile;	/* StateFile */
+	int	 compression;	/* Compression: zstd level, 0 = none */
+	int	 threads;	/* Threads, 0 resolved to the number of CPUs */
+	char	*set;		/* Set */
+};
+
+/*
+ * Load file (NULL: the default location).  Returns a config (free with
+ * clientconf_free()), or NULL with "FILE:LINE: message" (or "FILE:
+ * message") in err.
+ */
+struct clientconf *clientconf_load(const char *file, char *err,
+	    size_t errlen);
+void	clientconf_free(struct clientconf *);
+
+/* 1 when s is a valid set name: 1..64 bytes of A-Za-z0-9._- */
+int	clientconf_valid_set(const char *s);
+
+/*
+ * Split "host", "host:port", "[v6addr]", "[v6addr]:port" or a bare IPv6
+ * address into host (NUL-terminated) and port (default 32004).
+ * Returns 0, or -1 when s is empty, too long or has a bad port.
+ */
+int	clientconf_parse_server(const char *s, char *host, size_t hostlen,
+	    int *port);
+#define CLIENTCONF_DEFAULT_PORT	32004
+
+#endif

@@ -1,0 +1,112 @@
+/*
+ * gigavault.c - the client command's entry point: options that come
+ * before the command, then one row of the command table.
+ *
+ * Exit status: 0 ok, 1 partial (a backup skipped unreadable files, named
+ * on stderr), 2 error.  See gigavault(1).
+ */
+#include "autoconf.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "client.h"
+
+static const struct command {
+	const char	*name;
+	int		(*fn)(struct client *, int, char **);
+	const char	*usage;
+	const char	*help;
+} commands[] = {
+	{ "init", cmd_init, "init",
+	    "create the key file" },
+	{ "register", cmd_register, "register -s HOST[:PORT] --token TOKEN",
+	    "enroll this machine with a server" },
+	{ "backup", cmd_backup, "backup [-q] [--set NAME] PATH ...",
+	    "save a snapshot of the paths" },
+	{ "snapshots", cmd_snapshots, "snapshots [--set NAME] [--json]",
+	    "list snapshots" },
+	{ "ls", cmd_ls, "ls [--set NAME] [--json] SNAPSHOT [PATH]",
+	    "list the files of a snapshot" },
+	{ "restore", cmd_restore,
+	    "restore [--set NAME] [--overwrite] --target DIR SNAPSHOT "
+	    "[PATH ...]", "restore files from a snapshot" },
+};
+#define NCOMMANDS	(sizeof(commands) / sizeof(commands[0]))
+
+static void
+usage_all(FILE *f)
+{
+	fprintf(f, "usage: gigavault [-v] [-c FILE] [--passphrase-file FILE] "
+	    "COMMAND [ARGS]\n");
+	for (size_t i = 0; i < NCOMMANDS; i++)
+		fprintf(f, "       gigavault %s\n", commands[i].usage);
+}
+
+int
+client_usage(const char *cmd)
+{
+	for (size_t i = 0; i < NCOMMANDS; i++)
+		if (strcmp(commands[i].name, cmd) == 0) {
+			fprintf(stderr, "usage: gigavault %s\n",
+			    commands[i].usage);
+			return EXIT_ERROR;
+		}
+	usage_all(stderr);
+	return EXIT_ERROR;
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		CLIENT_LONGOPTS,
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct client c;
+	int ch, rc;
+
+	memset(&c, 0, sizeof(c));
+	c.tty = isatty(STDERR_FILENO);
+	while ((ch = getopt_long(argc, argv, "+" CLIENT_SHORTOPTS "hV",
+	    longopts, NULL)) != -1) {
+		if (client_opt(&c, ch, optarg))
+			continue;
+		switch (ch) {
+		case 'h':
+			usage_all(stdout);
+			for (size_t i = 0; i < NCOMMANDS; i++)
+				printf("  %-10s %s\n", commands[i].name,
+				    commands[i].help);
+			return 0;
+		case 'V':
+			printf("gigavault %s\n", PACKAGE_VERSION);
+			return 0;
+		default:
+			usage_all(stderr);
+			return EXIT_ERROR;
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if (argc == 0) {
+		usage_all(stderr);
+		return EXIT_ERROR;
+	}
+	for (size_t i = 0; i < NCOMMANDS; i++) {
+		if (strcmp(commands[i].name, argv[0]) != 0)
+			continue;
+		optind = 0;	/* the command parses its own options */
+		rc = commands[i].fn(&c, argc, argv);
+		client_done(&c);
+		return rc;
+	}
+	fprintf(stderr, "gigavault: unknown command \"%s\"\n", argv[0]);
+	usage_all(stderr);
+	return EXIT_ERROR;
+}

@@ -1,0 +1,769 @@
+/*
+ * remote.c - the client side of a session with gigavaultd over TCP.
+ * See remote.h and doc/protocol.md.
+ *
+ * The socket is non-blocking and every wait goes through poll() with a
+ * deadline, so a silent or slow server cannot hang the client.  Every
+ * frame from the server is checked (flags, length, type, exact payload
+ * layout) before it is used: the server is not trusted.
+ */
+#include "autoconf.h"
+
+#include <sys/socket.h>
+#include <sys/uio.h>
+
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+
+#include <errno.h>
+#include <netdb.h>
+#include <stdarg.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "crypto.h"
+#include "remote.h"
+#include "wire.h"
+
+#define SOFTWARE		"gigavault " PACKAGE_VERSION
+#define IO_TIMEOUT_MS		60000	/* per frame, either way */
+#define CONNECT_TIMEOUT_MS	30000
+#define COMMIT_TIMEOUT_MS	900000	/* the server fsyncs and checks */
+#define BYE_TIMEOUT_MS		2000
+/* The largest payload we accept: the server's MaxFrame is at most 64 MiB. */
+#define IN_MAX			(64u * 1024 * 1024)
+/* Our largest small frame: HAVE, REFS or GET with WIRE_BATCH_MAX ids. */
+#define OUT_MAX			(WIRE_HDR_LEN + 4 + WIRE_BATCH_MAX * BLOB_ID_LEN)
+#define LIST_MAX		(16u * 1024 * 1024)	/* snapshots listed */
+
+struct remote {
+	int		 fd;
+	int		 broken;	/* after an error: only close */
+	uint8_t		 server_id[REMOTE_SERVER_ID_LEN];
+	uint8_t		*in;		/* payload of the last frame read */
+	size_t		 incap;
+	uint8_t		*out;		/* OUT_MAX bytes */
+};
+
+static int	fail(struct remote *, char *, size_t, const char *, ...)
+		    __attribute__((format(printf, 4, 5)));
+
+static int
+fail(struct remote *r, char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+	if (r != NULL)
+		r->broken = 1;
+	return -1;
+}
+
+static long
+now_ms(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+/* Wait for events until the deadline: 1 ready, 0 timeout, -1 error. */
+static int
+wait_fd(int fd, short events, long deadline)
+{
+	struct pollfd pfd = { .fd = fd, .events = events };
+	long left;
+	int n;
+
+	for (;;) {
+		left = deadline - now_ms();
+		if (left <= 0)
+			return 0;
+		n = poll(&pfd, 1, left > 0x7fffffff ? 0x7fffffff : (int)left);
+		if (n > 0)
+			return 1;
+		if (n == 0)
+			return 0;
+		if (errno != EINTR)
+			return -1;
+	}
+}
+
+/*
+ * Read exactly n bytes.  Returns 0, or -1 with errno set (0 for EOF,
+ * ETIMEDOUT for the deadline).
+ */
+static int
+read_full(int fd, void *buf, size_t n, long deadline)
+{
+	uint8_t *p = buf;
+	ssize_t k;
+	int w;
+
+	while (n > 0) {
+		k = recv(fd, p, n, 0);
+		if (k > 0) {
+			p += k;
+			n -= (size_t)k;
+			continue;
+		}
+		if (k == 0) {
+			errno = 0;
+			return -1;
+		}
+		if (errno == EINTR)
+			continue;
+		if (errno != EAGAIN && errno != EWOULDBLOCK)
+			return -1;
+		if ((w = wait_fd(fd, POLLIN, deadline)) <= 0) {
+			if (w == 0)
+				errno = ETIMEDOUT;
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* Copy the server's text, replacing control bytes. */
+static void
+clean_text(char *s)
+{
+	for (; *s != '\0'; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			*s = '?';
+}
+
+/*
+ * Read one frame into r->in.  An ERROR frame becomes "server: <message>".
+ * Returns 0 with the header in h, or -1 with err set.
+ */
+static int
+read_frame(struct remote *r, struct wire_hdr *h, long timeout_ms, char *err,
+    size_t errlen)
+{
+	uint8_t hb[WIRE_HDR_LEN];
+	long deadline = now_ms() + timeout_ms;
+	char why[128];
+
+	if (r->broken)
+		return fail(r, err, errlen, "session already failed");
+	if (read_full(r->fd, hb, sizeof(hb), deadline) == -1) {
+		if (errno == 0)
+			return fail(r, err, errlen, "server closed the "
+			    "connection");
+		if (errno == ETIMEDOUT)
+			return fail(r, err, errlen, "no answer from the "
+			    "server for %ld s", timeout_ms / 1000);
+		return fail(r, err, errlen, "read from server: %s",
+		    strerror(errno));
+	}
+	wire_hdr_decode(hb, h);
+	if (wire_hdr_check(h, IN_MAX, why, sizeof(why)) != 0)
+		return fail(r, err, errlen, "bad frame from server: %s", why);
+	if (h->len > r->incap) {
+		uint8_t *p = realloc(r->in, h->len);
+
+		if (p == NULL)
+			return fail(r, err, errlen, "out of memory");
+		r->in = p;
+		r->incap = h->len;
+	}
+	if (read_full(r->fd, r->in, h->len, deadline) == -1) {
+		if (errno == 0)
+			return fail(r, err, errlen, "server closed the "
+			    "connection in the middle of a frame");
+		if (errno == ETIMEDOUT)
+			return fail(r, err, errlen, "server stopped sending "
+			    "for %ld s", timeout_ms / 1000);
+		return fail(r, err, errlen, "read from server: %s",
+		    strerror(errno));
+	}
+	if (h->type == WIRE_ERROR) {
+		struct wire_rd rd;
+		uint16_t code, mlen;
+		char msg[512];
+
+		wire_rd_init(&rd, r->in, h->len);
+		if (wire_get_u16(&rd, &code) == -1 ||
+		    wire_get_u16(&rd, &mlen) == -1 || mlen > rd.left)
+			return fail(r, err, errlen, "server: error (malformed "
+			    "ERROR frame)");
+		/* Keep what fits of a long message. */
+		if (mlen > sizeof(msg) - 1)
+			mlen = sizeof(msg) - 1;
+		memcpy(msg, rd.p, mlen);
+		msg[mlen] = '\0';
+		clean_text(msg);
+		return fail(r, err, errlen, "server: %s", msg[0] ? msg :
+		    "error without a message");
+	}
+	return 0;
+}
+
+/* Read a frame that must have the given type. */
+static int
+expect(struct remote *r, uint16_t type, long timeout_ms, size_t *len,
+    char *err, size_t errlen)
+{
+	struct wire_hdr h;
+	const char *name;
+
+	if (read_frame(r, &h, timeout_ms, err, errlen) == -1)
+		return -1;
+	if (h.type != type) {
+		name = wire_type_name(h.type);
+		if (name != NULL)
+			return fail(r, err, errlen, "unexpected %s frame from "
+			    "server (expected %s)", name,
+			    wire_type_name(type));
+		return fail(r, err, errlen, "unknown frame type 0x%04x from "
+		    "server", h.type);
+	}
+	*len = h.len;
+	return 0;
+}
+
+/*
+ * After a failed write the server has often said why (an ERROR frame,
+ * then close): report that when it is there.
+ */
+static int
+write_failed(struct remote *r, int saved, char *err, size_t errlen)
+{
+	struct wire_hdr h;
+	char e2[512];
+
+	r->broken = 0;
+	if (read_frame(r, &h, 1000, e2, sizeof(e2)) == -1 &&
+	    strncmp(e2, "server: ", 8) == 0)
+		return fail(r, err, errlen, "%s", e2);
+	if (saved == ETIMEDOUT)
+		return fail(r, err, errlen, "server stopped reading for %d s",
+		    IO_TIMEOUT_MS / 1000);
+	return fail(r, err, errlen, "write to server: %s", strerror(saved));
+}
+
+/* Write all of iov[0..n), consuming it. */
+static int
+write_iov(struct remote *r, struct iovec *iov, int n, char *err,
+    size_t errlen)
+{
+	long deadline = now_ms() + IO_TIMEOUT_MS;
+	struct msghdr m;
+	ssize_t k;
+	int w;
+
+	if (r->broken)
+		return fail(r, err, errlen, "session already failed");
+	while (n > 0) {
+		memset(&m, 0, sizeof(m));
+		m.msg_iov = iov;
+		m.msg_iovlen = (size_t)n;
+		k = sendmsg(r->fd, &m, MSG_NOSIGNAL);
+		if (k < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno != EAGAIN && errno != EWOULDBLOCK)
+				return write_failed(r, errno, err, errlen);
+			if ((w = wait_fd(r->fd, POLLOUT, deadline)) <= 0)
+				return write_failed(r, w == 0 ? ETIMEDOUT :
+				    errno, err, errlen);
+			continue;
+		}
+		deadline = now_ms() + IO_TIMEOUT_MS;
+		while (n > 0 && (size_t)k >= iov->iov_len) {
+			k -= (ssize_t)iov->iov_len;
+			iov++;
+			n--;
+		}
+		if (n > 0) {
+			iov->iov_base = (uint8_t *)iov->iov_base + k;
+			iov->iov_len -= (size_t)k;
+		}
+	}
+	return 0;
+}
+
+/* Send the frame(s) in w (built in r->out). */
+static int
+send_wr(struct remote *r, struct wire_wr *w, char *err, size_t errlen)
+{
+	struct iovec iov;
+
+	if (w->overflow)
+		return fail(r, err, errlen, "internal error: frame too large");
+	iov.iov_base = w->buf;
+	iov.iov_len = w->len;
+	return write_iov(r, &iov, 1, err, errlen);
+}
+
+static int
+connect_one(const struct addrinfo *ai, char *why, size_t whylen)
+{
+	int fd, e, on = 1, w;
+	socklen_t elen = sizeof(e);
+
+	fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK |
+	    SOCK_CLOEXEC, ai->ai_protocol);
+	if (fd == -1) {
+		snprintf(why, whylen, "%s", strerror(errno));
+		return -1;
+	}
+	if (connect(fd, ai->ai_addr, ai->ai_addrlen) == -1) {
+		if (errno != EINPROGRESS) {
+			snprintf(why, whylen, "%s", strerror(errno));
+			close(fd);
+			return -1;
+		}
+		w = wait_fd(fd, POLLOUT, now_ms() + CONNECT_TIMEOUT_MS);
+		if (w <= 0) {
+			snprintf(why, whylen, "%s", w == 0 ?
+			    "connection timed out" : strerror(errno));
+			close(fd);
+			return -1;
+		}
+		if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &e, &elen) == -1 ||
+		    e != 0) {
+			snprintf(why, whylen, "%s", strerror(e ? e : errno));
+			close(fd);
+			return -1;
+		}
+	}
+	/* Frames are written whole; do not let Nagle hold a request back. */
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
+	return fd;
+}
+
+struct remote *
+remote_connect(const char *host, int port, const uint8_t *expect_id,
+    char *err, size_t errlen)
+{
+	struct addrinfo hints, *res, *ai;
+	struct remote *r;
+	struct wire_server_hello sh;
+	struct wire_wr w;
+	char portstr[16], why[256] = "no address", hex1[33], hex2[33];
+	size_t len;
+	int rc;
+
+	if ((r = calloc(1, sizeof(*r))) == NULL ||
+	    (r->out = malloc(OUT_MAX)) == NULL) {
+		free(r);
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	r->fd = -1;
+	snprintf(portstr, sizeof(portstr), "%d", port);
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_ADDRCONFIG;
+	if ((rc = getaddrinfo(host, portstr, &hints, &res)) != 0) {
+		snprintf(err, errlen, "%s: %s", host, gai_strerror(rc));
+		remote_close(r);
+		return NULL;
+	}
+	for (ai = res; ai != NULL && r->fd == -1; ai = ai->ai_next)
+		r->fd = connect_one(ai, why, sizeof(why));
+	freeaddrinfo(res);
+	if (r->fd == -1) {
+		snprintf(err, errlen, "cannot connect to %s port %d: %s", host,
+		    port, why);
+		remote_close(r);
+		return NULL;
+	}
+
+	wire_wr_init(&w, r->out, OUT_MAX);
+	wire_put_client_hello(&w, WIRE_VERSION_MIN, WIRE_VERSION_MAX,
+	    SOFTWARE);
+	if (send_wr(r, &w, err, errlen) == -1 ||
+	    expect(r, WIRE_SERVER_HELLO, IO_TIMEOUT_MS, &len, err,
+	    errlen) == -1) {
+		remote_close(r);
+		return NULL;
+	}
+	if (wire_parse_server_hello(r->in, len, &sh, why, sizeof(why)) != 0) {
+		snprintf(err, errlen, "%s port %d: %s", host, port, why);
+		remote_close(r);
+		return NULL;
+	}
+	if (sh.version < WIRE_VERSION_MIN || sh.version > WIRE_VERSION_MAX) {
+		snprintf(err, errlen, "%s port %d speaks protocol version %u, "
+		    "this client %u..%u", host, port, sh.version,
+		    WIRE_VERSION_MIN, WIRE_VERSION_MAX);
+		remote_close(r);
+		return NULL;
+	}
+	memcpy(r->server_id, sh.server_id, REMOTE_SERVER_ID_LEN);
+	if (expect_id != NULL && !crypto_equal(expect_id, r->server_id,
+	    REMOTE_SERVER_ID_LEN)) {
+		hex_encode(expect_id, REMOTE_SERVER_ID_LEN, hex1);
+		hex_encode(r->server_id, REMOTE_SERVER_ID_LEN, hex2);
+		snprintf(err, errlen, "server id changed: registered with "
+		    "server %s, but %s port %d is server %s; refusing to "
+		    "talk to it (register again if the server was really "
+		    "replaced)", hex1, host, port, hex2);
+		r->broken = 1;
+		remote_close(r);
+		return NULL;
+	}
+	return r;
+}
+
+const uint8_t *
+remote_server_id(const struct remote *r)
+{
+	return r->server_id;
+}
+
+int
+remote_register(struct remote *r, const char *token,
+    char name[REMOTE_NAME_MAX + 1], uint8_t secret[REMOTE_SECRET_LEN],
+    char *err, size_t errlen)
+{
+	struct wire_wr w;
+	struct wire_rd rd;
+	size_t len;
+
+	if (strlen(token) == 0 || strlen(token) > WIRE_TOKEN_MAX)
+		return fail(r, err, errlen, "a token is 1 to %d bytes",
+		    WIRE_TOKEN_MAX);
+	wire_wr_init(&w, r->out, OUT_MAX);
+	wire_frame_begin(&w, WIRE_REGISTER);
+	wire_put_str(&w, token);
+	wire_frame_end(&w);
+	if (send_wr(r, &w, err, errlen) == -1 ||
+	    expect(r, WIRE_REGISTERED, IO_TIMEOUT_MS, &len, err, errlen) == -1)
+		return -1;
+	wire_rd_init(&rd, r->in, len);
+	if (wire_get_str(&rd, name, REMOTE_NAME_MAX + 1, REMOTE_NAME_MAX) ==
+	    -1 || name[0] == '\0' ||
+	    wire_get_bytes(&rd, secret, REMOTE_SECRET_LEN) == -1 ||
+	    rd.left != 0)
+		return fail(r, err, errlen, "malformed REGISTERED frame from "
+		    "server");
+	return 0;
+}
+
+int
+remote_auth(struct remote *r, const char *name,
+    const uint8_t secret[REMOTE_SECRET_LEN], char *err, size_t errlen)
+{
+	uint8_t msg[sizeof(WIRE_AUTH_LABEL) - 1 + REMOTE_SERVER_ID_LEN +
+	    WIRE_ID_BYTES + REMOTE_NAME_MAX], proof[CRYPTO_HASH_LEN];
+	size_t nlen = strlen(name), len, off = 0;
+	struct wire_wr w;
+
+	if (nlen == 0 || nlen > REMOTE_NAME_MAX)
+		return fail(r, err, errlen, "client name must be 1 to %d bytes",
+		    REMOTE_NAME_MAX);
+	wire_wr_init(&w, r->out, OUT_MAX);
+	wire_frame_begin(&w, WIRE_AUTH);
+	wire_put_str(&w, name);
+	wire_frame_end(&w);
+	if (send_wr(r, &w, err, errlen) == -1 ||
+	    expect(r, WIRE_CHALLENGE, IO_TIMEOUT_MS, &len, err, errlen) == -1)
+		return -1;
+	if (len != WIRE_ID_BYTES)
+		return fail(r, err, errlen, "malformed CHALLENGE frame from "
+		    "server");
+
+	memcpy(msg, WIRE_AUTH_LABEL, sizeof(WIRE_AUTH_LABEL) - 1);
+	off = sizeof(WIRE_AUTH_LABEL) - 1;
+	memcpy(msg + off, r->server_id, REMOTE_SERVER_ID_LEN);
+	off += REMOTE_SERVER_ID_LEN;
+	memcpy(msg + off, r->in, WIRE_ID_BYTES);
+	off += WIRE_ID_BYTES;
+	memcpy(msg + off, name, nlen);
+	off += nlen;
+	crypto_hmac(secret, REMOTE_SECRET_LEN, msg, off, NULL, 0, proof);
+
+	wire_wr_init(&w, r->out, OUT_MAX);
+	wire_frame_begin(&w, WIRE_PROOF);
+	wire_put_bytes(&w, proof, sizeof(proof));
+	wire_frame_end(&w);
+	crypto_wipe(proof, sizeof(proof));
+	if (send_wr(r, &w, err, errlen) == -1 ||
+	    expect(r, WIRE_AUTH_OK, IO_TIMEOUT_MS, &len, err, errlen) == -1)
+		return -1;
+	if (len != 0)
+		return fail(r, err, errlen, "malformed AUTH_OK frame from "
+		    "server");
+	return 0;
+}
+
+/* One frame of type with a count and n ids. */
+static int
+send_ids(struct remote *r, uint16_t type, const uint8_t (*ids)[BLOB_ID_LEN],
+    size_t n, char *err, size_t errlen)
+{
+	struct wire_wr w;
+
+	wire_wr_init(&w, r->out, OUT_MAX);
+	wire_frame_begin(&w, type);
+	wire_put_u32(&w, (uint32_t)n);
+	wire_put_bytes(&w, ids, n * BLOB_ID_LEN);
+	wire_frame_end(&w);
+	return send_wr(r, &w, err, errlen);
+}
+
+int
+remote_have(struct remote *r, const uint8_t (*ids)[BLOB_ID_LEN], size_t n,
+    uint8_t *missing, char *err, size_t errlen)
+{
+	struct wire_rd rd;
+	uint32_t m;
+	size_t len, b, j;
+
+	memset(missing, 0, n);
+	for (size_t i = 0; i < n; i += b) {
+		b = n - i < WIRE_BATCH_MAX ? n - i : WIRE_BATCH_MAX;
+		if (send_ids(r, WIRE_HAVE, ids + i, b, err, errlen) == -1 ||
+		    expect(r, WIRE_MISSING, IO_TIMEOUT_MS, &len, err,
+		    errlen) == -1)
+			return -1;
+		wire_rd_init(&rd, r->in, len);
+		if (wire_get_u32(&rd, &m) == -1 || m > b ||
+		    rd.left != (size_t)m * BLOB_ID_LEN)
+			return fail(r, err, errlen, "malformed MISSING frame "
+			    "from server");
+		/* The missing ids come in HAVE's order: match them up. */
+		j = 0;
+		for (uint32_t k = 0; k < m; k++) {
+			const uint8_t *id = rd.p + (size_t)k * BLOB_ID_LEN;
+
+			while (j < b && memcmp(ids[i + j], id, BLOB_ID_LEN) != 0)
+				j++;
+			if (j == b)
+				return fail(r, err, errlen, "MISSING frame from "
+				    "server names an id not asked for");
+			missing[i + j++] = 1;
+		}
+	}
+	return 0;
+}
+
+int
+remote_put(struct remote *r, const uint8_t id[BLOB_ID_LEN], const void *blob,
+    size_t len, char *err, size_t errlen)
+{
+	uint8_t head[WIRE_HDR_LEN + BLOB_ID_LEN];
+	struct iovec iov[2];
+	struct wire_wr w;
+
+	if (len == 0 || len > IN_MAX - BLOB_ID_LEN)
+		return fail(r, err, errlen, "blob of %zu bytes cannot be sent",
+		    len);
+	wire_wr_init(&w, head, sizeof(head));
+	wire_frame_begin(&w, WIRE_PUT);
+	wire_put_bytes(&w, id, BLOB_ID_LEN);
+	/* The length covers the blob that follows in the second iovec. */
+	head[0] = (uint8_t)((BLOB_ID_LEN + len) >> 24);
+	head[1] = (uint8_t)((BLOB_ID_LEN + len) >> 16);
+	head[2] = (uint8_t)((BLOB_ID_LEN + len) >> 8);
+	head[3] = (uint8_t)(BLOB_ID_LEN + len);
+	iov[0].iov_base = head;
+	iov[0].iov_len = sizeof(head);
+	iov[1].iov_base = (void *)blob;
+	iov[1].iov_len = len;
+	return write_iov(r, iov, 2, err, errlen);
+}
+
+int
+remote_refs(struct remote *r, const uint8_t (*ids)[BLOB_ID_LEN], size_t n,
+    char *err, size_t errlen)
+{
+	size_t b;
+
+	for (size_t i = 0; i < n; i += b) {
+		b = n - i < WIRE_BATCH_MAX ? n - i : WIRE_BATCH_MAX;
+		if (send_ids(r, WIRE_REFS, ids + i, b, err, errlen) == -1)
+			return -1;
+	}
+	return 0;
+}
+
+int
+remote_commit(struct remote *r, const char *set, uint64_t time,
+    const uint8_t root[BLOB_ID_LEN], const uint8_t meta[BLOB_ID_LEN],
+    uint64_t *snap_id, char *err, size_t errlen)
+{
+	struct wire_wr w;
+	struct wire_rd rd;
+	size_t len, slen = strlen(set);
+
+	if (slen == 0 || slen > WIRE_SET_MAX)
+		return fail(r, err, errlen, "set name must be 1 to %d bytes",
+		    WIRE_SET_MAX);
+	wire_wr_init(&w, r->out, OUT_MAX);
+	wire_frame_begin(&w, WIRE_COMMIT);
+	wire_put_str(&w, set);
+	wire_put_u64(&w, time);
+	wire_put_bytes(&w, root, BLOB_ID_LEN);
+	wire_put_bytes(&w, meta, BLOB_ID_LEN);
+	wire_frame_end(&w);
+	if (send_wr(r, &w, err, errlen) == -1 ||
+	    expect(r, WIRE_COMMITTED, COMMIT_TIMEOUT_MS, &len, err,
+	    errlen) == -1)
+		return -1;
+	wire_rd_init(&rd, r->in, len);
+	if (wire_get_u64(&rd, snap_id) == -1 || rd.left != 0)
+		return fail(r, err, errlen, "malformed COMMITTED frame from "
+		    "server");
+	return 0;
+}
+
+int
+remote_list(struct remote *r, const char *set, struct snapinfo **out,
+    size_t *n, char *err, size_t errlen)
+{
+	struct snapinfo *v = NULL, *nv;
+	size_t cnt = 0, cap = 0, len;
+	uint64_t after = 0;
+	struct wire_wr w;
+	struct wire_rd rd;
+	uint32_t m;
+
+	*out = NULL;
+	*n = 0;
+	if (strlen(set) > WIRE_SET_MAX)
+		return fail(r, err, errlen, "set name too long");
+	for (;;) {
+		wire_wr_init(&w, r->out, OUT_MAX);
+		wire_frame_begin(&w, WIRE_LIST);
+		wire_put_str(&w, set);
+		wire_put_u64(&w, after);
+		wire_frame_end(&w);
+		if (send_wr(r, &w, err, errlen) == -1 ||
+		    expect(r, WIRE_SNAPSHOTS, IO_TIMEOUT_MS, &len, err,
+		    errlen) == -1)
+			goto bad;
+		wire_rd_init(&rd, r->in, len);
+		if (wire_get_u32(&rd, &m) == -1)
+			goto malformed;
+		if (m == 0) {
+			if (rd.left != 0)
+				goto malformed;
+			break;
+		}
+		/* Each entry is at least 8+2+8+32+32+8+8 bytes. */
+		if (m > rd.left / 98 || m > LIST_MAX - cnt) {
+			if (m > LIST_MAX - cnt && m <= rd.left / 98) {
+				fail(r, err, errlen, "server lists more than "
+				    "%u snapshots", LIST_MAX);
+				goto bad;
+			}
+			goto malformed;
+		}
+		if (cnt + m > cap) {
+			cap = cnt + m + cap;
+			if ((nv = reallocarray(v, cap, sizeof(*v))) == NULL) {
+				fail(r, err, errlen, "out of memory");
+				goto bad;
+			}
+			v = nv;
+		}
+		for (uint32_t k = 0; k < m; k++) {
+			struct snapinfo *s = &v[cnt];
+
+			if (wire_get_u64(&rd, &s->id) == -1 ||
+			    wire_get_str(&rd, s->set, sizeof(s->set),
+			    WIRE_SET_MAX) == -1 ||
+			    wire_get_u64(&rd, &s->time) == -1 ||
+			    wire_get_bytes(&rd, s->root, BLOB_ID_LEN) == -1 ||
+			    wire_get_bytes(&rd, s->meta, BLOB_ID_LEN) == -1 ||
+			    wire_get_u64(&rd, &s->blobs) == -1 ||
+			    wire_get_u64(&rd, &s->bytes) == -1)
+				goto malformed;
+			/* Ids must grow, or a server could loop us forever. */
+			if (s->id <= after)
+				goto malformed;
+			clean_text(s->set);
+			after = s->id;
+			cnt++;
+		}
+		if (rd.left != 0)
+			goto malformed;
+	}
+	*out = v;
+	*n = cnt;
+	return 0;
+
+malformed:
+	fail(r, err, errlen, "malformed SNAPSHOTS frame from server");
+bad:
+	free(v);
+	return -1;
+}
+
+int
+remote_get(struct remote *r, const uint8_t (*ids)[BLOB_ID_LEN], size_t n,
+    int (*cb)(void *, const uint8_t *, const uint8_t *, size_t), void *arg,
+    char *err, size_t errlen)
+{
+	struct wire_hdr h;
+	size_t b;
+	int rc;
+
+	for (size_t i = 0; i < n; i += b) {
+		b = n - i < WIRE_BATCH_MAX ? n - i : WIRE_BATCH_MAX;
+		if (send_ids(r, WIRE_GET, ids + i, b, err, errlen) == -1)
+			return -1;
+		for (size_t j = 0; j < b; j++) {
+			if (read_frame(r, &h, IO_TIMEOUT_MS, err, errlen) == -1)
+				return -1;
+			if ((h.type != WIRE_BLOB && h.type != WIRE_NOBLOB) ||
+			    h.len < BLOB_ID_LEN ||
+			    (h.type == WIRE_NOBLOB && h.len != BLOB_ID_LEN) ||
+			    (h.type == WIRE_BLOB && h.len == BLOB_ID_LEN))
+				return fail(r, err, errlen, "unexpected or "
+				    "malformed %s frame from server in answer "
+				    "to GET", wire_type_name(h.type) ?
+				    wire_type_name(h.type) : "unknown");
+			if (memcmp(r->in, ids[i + j], BLOB_ID_LEN) != 0)
+				return fail(r, err, errlen, "server answered "
+				    "GET with a blob for another id");
+			if (h.type == WIRE_NOBLOB)
+				rc = cb(arg, ids[i + j], NULL, 0);
+			else
+				rc = cb(arg, ids[i + j], r->in + BLOB_ID_LEN,
+				    h.len - BLOB_ID_LEN);
+			if (rc != 0) {
+				r->broken = 1;
+				return rc;
+			}
+		}
+	}
+	return 0;
+}
+
+void
+remote_close(struct remote *r)
+{
+	struct wire_wr w;
+	struct wire_hdr h;
+	char err[256];
+
+	if (r == NULL)
+		return;
+	if (r->fd != -1 && !r->broken) {
+		/* Say BYE and wait (briefly) for the server's BYE. */
+		wire_wr_init(&w, r->out, OUT_MAX);
+		wire_frame_begin(&w, WIRE_BYE);
+		wire_frame_end(&w);
+		if (send_wr(r, &w, err, sizeof(err)) == 0)
+			(void)read_frame(r, &h, BYE_TIMEOUT_MS, err,
+			    sizeof(err));
+	}
+	if (r->fd != -1)
+		close(r->fd);
+	free(r->in);
+	free(r->out);
+	free(r);
+}

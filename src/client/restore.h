@@ -1,0 +1,43 @@
+/*
+ * restore.h - write a snapshot (or parts of it) under a target directory.
+ *
+ * Restore trusts nothing it reads: the trees may come from a hostile
+ * server or a damaged store.  Every file system operation is relative to
+ * a directory descriptor that restore itself opened with O_NOFOLLOW, so
+ * no name, ".." or symlink in a snapshot can make it create, write or
+ * follow anything outside the target.
+ */
+#ifndef GV_RESTORE_H
+#define GV_RESTORE_H
+
+#include <stdint.h>
+
+#include "blob.h"
+#include "remote.h"
+
+struct restore_opts {
+	const char	*target;	/* created when missing */
+	char *const	*paths;		/* subtrees to restore; NULL = all */
+	int		 npaths;
+	int		 overwrite;	/* replace existing non-directories */
+	int		 verbose;	/* print each path restored */
+};
+
+struct restore_stats {
+	uint64_t	 files, dirs, links, bytes;
+	uint64_t	 problems;	/* entries skipped or damaged (reported) */
+};
+
+/*
+ * Restore snapshot snap from r into o->target.  Entries that cannot be
+ * restored (already there without --overwrite, damaged chunks, refused
+ * names) are reported on stderr as "gigavault: PATH: reason" and counted
+ * in st->problems; the rest goes on.  Returns 0 when all went well, 1
+ * when some entries had problems, 2 on an error that stopped the restore
+ * (message in err: connection lost, target unusable, root tree damaged).
+ */
+int	restore_snapshot(struct remote *r, const struct keys *k,
+	    const struct snapinfo *snap, const struct restore_opts *o,
+	    struct restore_stats *st, char *err, size_t errlen);
+
+#endif
