@@ -1,0 +1,189 @@
+/*
+ * gv-forge.c - a hostile snapshot maker for the restore-safety test.
+ *
+ * It holds a client's keys (like a server that stole them, or a bug), so
+ * it can seal any tree it likes, including trees that tree_encode()
+ * would never write: names "..", names with '/', and a symlink that
+ * points out of the restore target followed (in a second snapshot) by a
+ * directory of the same name with a file in it.
+ *
+ *	gv-forge -c CLIENT.CONF OUTSIDE
+ *
+ * prints "SNAP1 SNAP2": SNAP1 has "dots" (a tree holding ".."),
+ * "evil" (a symlink to OUTSIDE), "ok/fine" (a normal file) and "slash" (a
+ * tree holding "a/b"); SNAP2 has "evil/pwned".
+ */
+#include "autoconf.h"
+
+#include <err.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "blob.h"
+#include "client.h"
+#include "remote.h"
+#include "tree.h"
+
+static uint8_t (*refs)[BLOB_ID_LEN];
+static size_t nrefs;
+
+/* Seal body as a blob of kind, upload it, remember it as a reference. */
+static void
+upload(struct client *c, enum blob_kind kind, const uint8_t *body,
+    size_t len, uint8_t id[BLOB_ID_LEN])
+{
+	uint8_t *sealed, missing = 1;
+	size_t slen;
+	char e[256];
+
+	blob_id(&c->keys, kind, body, len, id);
+	if (blob_seal(&c->keys, kind, body, len, id, 1, &sealed, &slen) == -1)
+		errx(2, "blob_seal");
+	if (remote_have(c->remote, (const uint8_t (*)[BLOB_ID_LEN])id, 1,
+	    &missing, e, sizeof(e)) == -1)
+		errx(2, "have: %s", e);
+	if (missing && remote_put(c->remote, id, sealed, slen, e,
+	    sizeof(e)) == -1)
+		errx(2, "put: %s", e);
+	free(sealed);
+	if ((refs = reallocarray(refs, nrefs + 1, sizeof(*refs))) == NULL)
+		err(2, NULL);
+	memcpy(refs[nrefs++], id, BLOB_ID_LEN);
+}
+
+static struct node *
+add(struct tree *t, const char *name, int type)
+{
+	struct node *n = tree_add(t);
+
+	if (n == NULL || (n->name = strdup(name)) == NULL)
+		err(2, NULL);
+	n->type = (uint8_t)type;
+	n->mode = type == NODE_DIR ? 0755 : 0644;
+	n->mtime_sec = n->atime_sec = 1600000000;
+	n->nlink = 1;
+	return n;
+}
+
+/*
+ * Encode t, replace the first occurrence of from with to (same length)
+ * in the encoded bytes, and upload the result as a tree blob.
+ */
+static void
+upload_tree(struct client *c, struct tree *t, const char *from,
+    const char *to, uint8_t id[BLOB_ID_LEN])
+{
+	uint8_t *p;
+	size_t len;
+
+	tree_sort(t);
+	if (tree_encode(t, &p, &len) == -1)
+		errx(2, "tree_encode");
+	if (from != NULL) {
+		size_t fl = strlen(from);
+		uint8_t *hit = memmem(p, len, from, fl);
+
+		if (hit == NULL || strlen(to) != fl)
+			errx(2, "cannot patch %s", from);
+		memcpy(hit, to, fl);
+	}
+	upload(c, BLOB_TREE, p, len, id);
+	free(p);
+	tree_free(t);
+}
+
+static uint64_t
+commit(struct client *c, const uint8_t root[BLOB_ID_LEN])
+{
+	static const char meta[] = "{\"hostname\":\"forge\",\"paths\":[]}";
+	uint8_t metaid[BLOB_ID_LEN];
+	uint64_t snap;
+	char e[256];
+
+	upload(c, BLOB_META, (const uint8_t *)meta, sizeof(meta) - 1, metaid);
+	if (remote_refs(c->remote, (const uint8_t (*)[BLOB_ID_LEN])refs,
+	    nrefs, e, sizeof(e)) == -1 ||
+	    remote_commit(c->remote, "forged", (uint64_t)time(NULL), root,
+	    metaid, &snap, e, sizeof(e)) == -1)
+		errx(2, "commit: %s", e);
+	nrefs = 0;
+	return snap;
+}
+
+int
+main(int argc, char *argv[])
+{
+	static const uint8_t fine[] = "fine\n", pwned[] = "pwned\n";
+	uint8_t chunk[BLOB_ID_LEN], chunk2[BLOB_ID_LEN], sub[BLOB_ID_LEN];
+	uint8_t root[BLOB_ID_LEN];
+	struct client c;
+	struct tree t;
+	struct node *n;
+	uint64_t s1, s2;
+
+	if (argc != 4 || strcmp(argv[1], "-c") != 0)
+		errx(2, "usage: gv-forge -c CLIENT.CONF OUTSIDE");
+	memset(&c, 0, sizeof(c));
+	c.conffile = argv[2];
+	if (client_setup(&c) == -1 || client_keys(&c) == -1 ||
+	    client_session(&c) == -1)
+		return 2;
+
+	/* Snapshot 1. */
+	upload(&c, BLOB_DATA, fine, sizeof(fine) - 1, chunk);
+	tree_init(&t);
+	n = add(&t, "fine", NODE_FILE);
+	n->size = sizeof(fine) - 1;
+	if ((n->chunks = malloc(BLOB_ID_LEN)) == NULL)
+		err(2, NULL);
+	memcpy(n->chunks[0], chunk, BLOB_ID_LEN);
+	n->nchunks = 1;
+	upload_tree(&c, &t, NULL, NULL, sub);
+
+	tree_init(&t);
+	n = add(&t, "ok", NODE_DIR);
+	memcpy(n->subtree, sub, BLOB_ID_LEN);
+	n = add(&t, "evil", NODE_SYMLINK);
+	if ((n->target = strdup(argv[3])) == NULL)
+		err(2, NULL);
+	{
+		struct tree d;
+		uint8_t did[BLOB_ID_LEN];
+
+		tree_init(&d);
+		n = add(&d, "XX", NODE_FILE);		/* becomes ".." */
+		upload_tree(&c, &d, "XX", "..", did);
+		n = add(&t, "dots", NODE_DIR);
+		memcpy(n->subtree, did, BLOB_ID_LEN);
+
+		tree_init(&d);
+		n = add(&d, "aXb", NODE_FILE);		/* becomes "a/b" */
+		upload_tree(&c, &d, "aXb", "a/b", did);
+		n = add(&t, "slash", NODE_DIR);
+		memcpy(n->subtree, did, BLOB_ID_LEN);
+	}
+	upload_tree(&c, &t, NULL, NULL, root);
+	s1 = commit(&c, root);
+
+	/* Snapshot 2: a directory where snapshot 1 had the symlink. */
+	upload(&c, BLOB_DATA, pwned, sizeof(pwned) - 1, chunk2);
+	tree_init(&t);
+	n = add(&t, "pwned", NODE_FILE);
+	n->size = sizeof(pwned) - 1;
+	if ((n->chunks = malloc(BLOB_ID_LEN)) == NULL)
+		err(2, NULL);
+	memcpy(n->chunks[0], chunk2, BLOB_ID_LEN);
+	n->nchunks = 1;
+	upload_tree(&c, &t, NULL, NULL, sub);
+	tree_init(&t);
+	n = add(&t, "evil", NODE_DIR);
+	memcpy(n->subtree, sub, BLOB_ID_LEN);
+	upload_tree(&c, &t, NULL, NULL, root);
+	s2 = commit(&c, root);
+
+	printf("%llu %llu\n", (unsigned long long)s1, (unsigned long long)s2);
+	client_done(&c);
+	return 0;
+}
