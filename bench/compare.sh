@@ -105,8 +105,8 @@ KeyFile = "$WORK/gv/key"
 StateFile = "$WORK/gv/state.json"
 CONF
 	token=$("$build/src/gigavaultctl" -f "$WORK/gv/gigavault.conf" client add bench | grep -Eo '[0-9a-f]{32,}' | head -1)
-	"$build/src/gigavault" -c "$WORK/gv/client.conf" init >/dev/null
-	"$build/src/gigavault" -c "$WORK/gv/client.conf" register -s "127.0.0.1:$GV_PORT" --token "$token" >/dev/null
+	"${GV[@]}" init >/dev/null
+	"${GV[@]}" register -s "127.0.0.1:$GV_PORT" --token "$token" >/dev/null
 }
 GV_PID=
 gv_teardown() {
@@ -115,14 +115,15 @@ gv_teardown() {
 	wait "$GV_PID" 2>/dev/null || true
 	GV_PID=
 }
-gv() { "$build/src/gigavault" -c "$WORK/gv/client.conf" "$@"; }
+# The client command, as an array: /usr/bin/time cannot run a function.
+GV=("$build/src/gigavault" -c "$WORK/gv/client.conf")
 
 run_tool() {
 	local t=$1 target=$WORK/restore-$t
 	rm -rf "$target"; mkdir -p "$target"
 	case $t in
 	gigavault)
-		timed gv-full gv backup "$data"; full[$t]=$T_S; rss[$t]=$T_RSS ;;
+		timed gv-full "${GV[@]}" backup "$data"; full[$t]=$T_S; rss[$t]=$T_RSS ;;
 	restic)
 		rm -rf "$WORK/restic"; restic init --repo "$WORK/restic" >/dev/null
 		timed restic-full restic --repo "$WORK/restic" backup "$data"; full[$t]=$T_S; rss[$t]=$T_RSS ;;
@@ -138,14 +139,14 @@ run_tool() {
 run_incr() {
 	local t=$1 target=$WORK/restore-$t
 	case $t in
-	gigavault) timed gv-incr gv backup "$data" ;;
+	gigavault) timed gv-incr "${GV[@]}" backup "$data" ;;
 	restic) timed restic-incr restic --repo "$WORK/restic" backup "$data" ;;
 	borg) timed borg-incr borg create "$WORK/borg::incr" "$data" ;;
 	rsync) timed rsync-incr rsync -a --delete "$data"/ "$WORK/rsync"/ ;;
 	esac
 	incr[$t]=$T_S; [ "$T_RSS" -gt "${rss[$t]}" ] && rss[$t]=$T_RSS
 	case $t in
-	gigavault) timed gv-restore gv restore --target "$target" latest
+	gigavault) timed gv-restore "${GV[@]}" restore --target "$target" latest
 		size[$t]=$(du -sb "$WORK/gv/data" | cut -f1) ;;
 	restic) timed restic-restore restic --repo "$WORK/restic" restore latest --target "$target"
 		size[$t]=$(du -sb "$WORK/restic" | cut -f1) ;;
