@@ -68,21 +68,37 @@ my $second = GVClient::bytes_in_since($gv, $from);
 ok($first > 40_000_000, "first backup sent $first bytes");
 ok($second < 0.02 * $first, "incremental sent $second bytes, under 2% of $first");
 
+# --- a second client with the same data sees only its own snapshots, and
+# does not dedup against alice (her ids are keyed with her key)
+{
+    my $bob = GVClient->new($gv, 'bob');
+    my $from2 = GVClient::log_size($gv);
+    ($rc, $out, $err) = $bob->run('backup', '--set', 'big', $big);
+    is($rc, 0, 'bob backs up the same files') or diag($err);
+    my $bob_sent = GVClient::bytes_in_since($gv, $from2);
+    ok($bob_sent > 0.9 * $first, "bob uploads his own copy ($bob_sent bytes)");
+    my @bs = $bob->snapshots;
+    is(scalar @bs, 1, 'bob sees one snapshot, his own');
+    my @as = $cl->snapshots;
+    is(scalar @as, 3, 'alice still sees her three');
+}
+
 # --- damaged pack bytes: restore names the file
 {
     my @packs = glob($gv->dir . '/data/packs/*');
     ok(@packs, 'packs exist');
-    # Flip bytes in the middle of the largest pack (a data chunk).
-    my ($pack) = sort { -s $b <=> -s $a } @packs;
-    open my $fh, '+<:raw', $pack or die;
-    my $size = -s $pack;
-    for my $off (map { int($size * $_ / 10) } 3 .. 7) {
-        seek $fh, $off, 0;
-        read $fh, my $b, 1;
-        seek $fh, $off, 0;
-        print $fh chr(ord($b) ^ 0xff);
+    # Flip bytes in the middle of every large pack (data chunks).
+    for my $pack (grep { -s $_ > 1_000_000 } @packs) {
+        open my $fh, '+<:raw', $pack or die;
+        my $size = -s $pack;
+        for my $off (map { int($size * $_ / 10) } 3 .. 7) {
+            seek $fh, $off, 0;
+            read $fh, my $b, 1;
+            seek $fh, $off, 0;
+            print $fh chr(ord($b) ^ 0xff);
+        }
+        close $fh;
     }
-    close $fh;
     my $t = $gv->dir . '/restore-damaged';
     my @all = $cl->snapshots;
     ($rc, $out, $err) = $cl->run('restore', '--target', $t, $all[-1]{id});

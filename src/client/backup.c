@@ -637,7 +637,10 @@ do_entry(struct backup *b, struct dir *d, int dfd, const char *name,
 	char *target;
 	ssize_t k;
 	int fd, rc, cfd;
+	char err[256];
 
+	if (remote_keepalive(b->r, err, sizeof(err)) == -1)
+		return fatal_remote(b, err);
 	if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) == -1) {
 		skip(b, path, strerror(errno));
 		return 0;

@@ -31,6 +31,7 @@
 
 #define SOFTWARE		"gigavault " PACKAGE_VERSION
 #define IO_TIMEOUT_MS		60000	/* per frame, either way */
+#define KEEPALIVE_MS		30000	/* PING after this long without a frame */
 #define CONNECT_TIMEOUT_MS	30000
 #define COMMIT_TIMEOUT_MS	900000	/* the server fsyncs and checks */
 #define BYE_TIMEOUT_MS		2000
@@ -47,6 +48,7 @@ struct remote {
 	uint8_t		*in;		/* payload of the last frame read */
 	size_t		 incap;
 	uint8_t		*out;		/* OUT_MAX bytes */
+	long		 last_sent;	/* now_ms() of the last write */
 };
 
 static int	fail(struct remote *, char *, size_t, const char *, ...)
@@ -278,6 +280,7 @@ write_iov(struct remote *r, struct iovec *iov, int n, char *err,
 			continue;
 		}
 		deadline = now_ms() + IO_TIMEOUT_MS;
+		r->last_sent = deadline - IO_TIMEOUT_MS;
 		while (n > 0 && (size_t)k >= iov->iov_len) {
 			k -= (ssize_t)iov->iov_len;
 			iov++;
@@ -420,6 +423,23 @@ const uint8_t *
 remote_server_id(const struct remote *r)
 {
 	return r->server_id;
+}
+
+int
+remote_keepalive(struct remote *r, char *err, size_t errlen)
+{
+	struct wire_wr w;
+	size_t len;
+
+	if (now_ms() - r->last_sent < KEEPALIVE_MS)
+		return 0;
+	wire_wr_init(&w, r->out, OUT_MAX);
+	wire_frame_begin(&w, WIRE_PING);
+	wire_frame_end(&w);
+	if (send_wr(r, &w, err, errlen) == -1 ||
+	    expect(r, WIRE_PONG, IO_TIMEOUT_MS, &len, err, errlen) == -1)
+		return -1;
+	return 0;
 }
 
 int

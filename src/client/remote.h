@@ -64,6 +64,12 @@ int	remote_get(struct remote *, const uint8_t (*ids)[BLOB_ID_LEN],
 	    size_t n, int (*cb)(void *arg, const uint8_t *id,
 	    const uint8_t *blob, size_t len), void *arg, char *err,
 	    size_t errlen);
+/*
+ * Send a PING (and wait for its PONG) when nothing was sent for 30 s, so
+ * that a long walk over unchanged files does not run into the server's
+ * IdleTimeout.  Call it only between requests (no reply outstanding).
+ */
+int	remote_keepalive(struct remote *, char *err, size_t errlen);
 /* Say BYE (best effort) and free. */
 void	remote_close(struct remote *);
 
