@@ -20,44 +20,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "confread.h"
 #include "log.h"
-
-/* Where the current parse writes its first error. */
-static struct {
-	const char	*file;
-	char		*buf;
-	size_t		 len;
-	int		 failed;
-} perr;
-
-static void
-set_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static void
-set_error(const char *fmt, ...)
-{
-	va_list ap;
-
-	if (perr.failed)
-		return;		/* keep the first error: it is the cause */
-	perr.failed = 1;
-	va_start(ap, fmt);
-	vsnprintf(perr.buf, perr.len, fmt, ap);
-	va_end(ap);
-}
-
-/* libconfuse's own errors: syntax, unknown option, wrong type. */
-static void
-confuse_error(cfg_t *cfg, const char *fmt, va_list ap)
-{
-	char msg[512];
-
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	if (cfg != NULL && cfg->line > 0)
-		set_error("%s:%d: %s", perr.file, cfg->line, msg);
-	else
-		set_error("%s: %s", perr.file, msg);
-}
 
 /* Integer options with a range.  line: where the file set it (0: default). */
 static struct int_rule {
@@ -104,8 +68,8 @@ validate_int(cfg_t *sec, cfg_opt_t *opt)
 		long v = cfg_opt_getnint(opt, i);
 
 		if (v < r->min || v > r->max) {
-			set_error("%s:%d: %s.%s = %ld is out of range %ld..%ld",
-			    perr.file, sec->line, sec->name, opt->name, v,
+			confread_error("%s:%d: %s.%s = %ld is out of range %ld..%ld",
+			    confread_file(), sec->line, sec->name, opt->name, v,
 			    r->min, r->max);
 			return -1;
 		}
@@ -119,8 +83,8 @@ validate_listen(cfg_t *sec, cfg_opt_t *opt)
 	unsigned char buf[sizeof(struct in6_addr)];
 
 	if (cfg_opt_size(opt) == 0 || cfg_opt_size(opt) > GV_MAX_LISTEN) {
-		set_error("%s:%d: Server.Listen needs 1 to %d addresses",
-		    perr.file, sec->line, GV_MAX_LISTEN);
+		confread_error("%s:%d: Server.Listen needs 1 to %d addresses",
+		    confread_file(), sec->line, GV_MAX_LISTEN);
 		return -1;
 	}
 	for (unsigned int i = 0; i < cfg_opt_size(opt); i++) {
@@ -129,8 +93,8 @@ validate_listen(cfg_t *sec, cfg_opt_t *opt)
 		if (strcmp(a, "*") == 0 || inet_pton(AF_INET, a, buf) == 1 ||
 		    inet_pton(AF_INET6, a, buf) == 1)
 			continue;
-		set_error("%s:%d: Server.Listen: \"%s\" is not \"*\" nor a "
-		    "numeric IPv4 or IPv6 address", perr.file, sec->line, a);
+		confread_error("%s:%d: Server.Listen: \"%s\" is not \"*\" nor a "
+		    "numeric IPv4 or IPv6 address", confread_file(), sec->line, a);
 		return -1;
 	}
 	return 0;
@@ -142,8 +106,8 @@ validate_abspath(cfg_t *sec, cfg_opt_t *opt)
 	const char *p = cfg_opt_getnstr(opt, 0);
 
 	if (p == NULL || p[0] != '/') {
-		set_error("%s:%d: %s.%s must be an absolute path, not \"%s\"",
-		    perr.file, sec->line, sec->name, opt->name,
+		confread_error("%s:%d: %s.%s must be an absolute path, not \"%s\"",
+		    confread_file(), sec->line, sec->name, opt->name,
 		    p ? p : "");
 		return -1;
 	}
@@ -164,8 +128,8 @@ validate_log_level(cfg_t *sec, cfg_opt_t *opt)
 	const char *v = cfg_opt_getnstr(opt, 0);
 
 	if (log_level_parse(v) == -1) {
-		set_error("%s:%d: Log.Level \"%s\" is not one of error, "
-		    "warning, info, debug", perr.file, sec->line, v);
+		confread_error("%s:%d: Log.Level \"%s\" is not one of error, "
+		    "warning, info, debug", confread_file(), sec->line, v);
 		return -1;
 	}
 	return 0;
@@ -177,8 +141,8 @@ validate_facility(cfg_t *sec, cfg_opt_t *opt)
 	const char *v = cfg_opt_getnstr(opt, 0);
 
 	if (log_facility_parse(v) == -1) {
-		set_error("%s:%d: Log.Facility \"%s\" is not daemon nor "
-		    "local0..local7", perr.file, sec->line, v);
+		confread_error("%s:%d: Log.Facility \"%s\" is not daemon nor "
+		    "local0..local7", confread_file(), sec->line, v);
 		return -1;
 	}
 	return 0;
@@ -215,7 +179,7 @@ check_port_clash(const char *file, const struct port_use *u, size_t n)
 			/* Report at the line that the file set. */
 			const struct port_use *a = u[i].line ? &u[i] : &u[j];
 			const struct port_use *b = a == &u[i] ? &u[j] : &u[i];
-			set_error("%s:%d: %s = %d is also used by %s", file,
+			confread_error("%s:%d: %s = %d is also used by %s", file,
 			    a->line, a->key, a->port, b->key);
 			return -1;
 		}
@@ -230,130 +194,13 @@ check_readable(const char *file, int line, int enabled_line, const char *key,
 	if (access(path, R_OK) == 0)
 		return 0;
 	if (line == 0)
-		set_error("%s:%d: SSL.Enabled = 1 needs %s, and its default "
+		confread_error("%s:%d: SSL.Enabled = 1 needs %s, and its default "
 		    "\"%s\" cannot be read: %s", file, enabled_line, key, path,
 		    strerror(errno));
 	else
-		set_error("%s:%d: %s: cannot read \"%s\": %s", file, line, key,
+		confread_error("%s:%d: %s: cannot read \"%s\": %s", file, line, key,
 		    path, strerror(errno));
 	return -1;
-}
-
-/*
- * libconfuse 3.3 (Debian 12) counts each comment line more than once, so
- * its line numbers drift after the first comment, and it accepts a file
- * that ends inside a section (a missing "}").  We blank out comments
- * (#, //, and C-style, keeping their newlines) before it sees the text,
- * which leaves every line where it was, and check here that comments,
- * strings and braces are closed.  Returns 0, or -1 with the error set.
- */
-static int
-prescan(char *p, const char *file)
-{
-	char quote = 0;
-	int line = 1, open_line = 0, depth = 0, quote_line = 0;
-	int brace_line[64];
-
-	for (; *p != '\0'; p++) {
-		if (*p == '\n')
-			line++;
-		if (quote) {
-			if (*p == '\\' && p[1] != '\0' && p[1] != '\n')
-				p++;
-			else if (*p == quote)
-				quote = 0;
-		} else if (*p == '"' || *p == '\'') {
-			quote = *p;
-			quote_line = line;
-		} else if (*p == '#' || (*p == '/' && p[1] == '/')) {
-			for (; *p != '\0' && *p != '\n'; p++)
-				*p = ' ';
-			if (*p == '\0')
-				break;
-			line++;
-		} else if (*p == '/' && p[1] == '*') {
-			open_line = line;
-			*p++ = ' ';
-			*p = ' ';
-			for (p++; *p != '\0' && !(*p == '*' && p[1] == '/'); p++) {
-				if (*p == '\n')
-					line++;
-				else
-					*p = ' ';
-			}
-			if (*p == '\0') {
-				set_error("%s:%d: comment not closed (\"*/\" "
-				    "missing)", file, open_line);
-				return -1;
-			}
-			*p++ = ' ';
-			*p = ' ';
-		} else if (*p == '{') {
-			if (depth < (int)(sizeof(brace_line) / sizeof(brace_line[0])))
-				brace_line[depth] = line;
-			depth++;
-		} else if (*p == '}') {
-			if (depth == 0) {
-				set_error("%s:%d: \"}\" without a \"{\"", file, line);
-				return -1;
-			}
-			depth--;
-		}
-	}
-	if (quote) {
-		set_error("%s:%d: string not closed", file, quote_line);
-		return -1;
-	}
-	if (depth > 0) {
-		int at = depth <= (int)(sizeof(brace_line) / sizeof(brace_line[0])) ?
-		    brace_line[depth - 1] : line;
-
-		set_error("%s:%d: \"{\" not closed (\"}\" missing)", file, at);
-		return -1;
-	}
-	return 0;
-}
-
-/* The whole file as a NUL-terminated string, or NULL with errno set. */
-static char *
-read_file(const char *file)
-{
-	FILE *f = fopen(file, "re");
-	char *buf = NULL;
-	size_t len = 0, cap = 0, n;
-
-	if (f == NULL)
-		return NULL;
-	do {
-		if (cap - len < 4096) {
-			char *nb;
-
-			if (cap > (16u << 20) || (nb = realloc(buf, cap + 65536)) == NULL) {
-				free(buf);
-				fclose(f);
-				errno = EFBIG;
-				return NULL;
-			}
-			buf = nb;
-			cap += 65536;
-		}
-		n = fread(buf + len, 1, cap - len - 1, f);
-		len += n;
-	} while (n > 0);
-	if (ferror(f)) {
-		free(buf);
-		fclose(f);
-		errno = EIO;
-		return NULL;
-	}
-	fclose(f);
-	buf[len] = '\0';
-	if (memchr(buf, '\0', len) != NULL) {
-		free(buf);
-		errno = EINVAL;
-		return NULL;
-	}
-	return buf;
 }
 
 static char *
@@ -439,7 +286,7 @@ config_check(const struct gv_config *c)
 	};
 
 	if (c->nmulticast != 2) {
-		set_error("%s:%d: Ports.Multicast needs exactly two ports, got "
+		confread_error("%s:%d: Ports.Multicast needs exactly two ports, got "
 		    "%zu", c->file, line_of("Ports", "Multicast"), c->nmulticast);
 		return -1;
 	}
@@ -449,12 +296,12 @@ config_check(const struct gv_config *c)
 
 	if (geteuid() == 0 && c->user[0] != '\0' && getpwnam(c->user) == NULL) {
 		if (user_line == 0)
-			set_error("%s: Server.User is not set, and its default "
+			confread_error("%s: Server.User is not set, and its default "
 			    "\"%s\" does not exist (create it, e.g. useradd "
 			    "--system %s, or set User = \"\")", c->file,
 			    c->user, c->user);
 		else
-			set_error("%s:%d: Server.User: no such user \"%s\" "
+			confread_error("%s:%d: Server.User: no such user \"%s\" "
 			    "(create it, e.g. useradd --system %s, or set "
 			    "User = \"\")", c->file, user_line, c->user,
 			    c->user);
@@ -468,7 +315,7 @@ config_check(const struct gv_config *c)
 		    c->ssl_cert) ||
 		    check_readable(c->file, key_line, on, "SSL.Key", c->ssl_key))
 			return -1;
-		set_error("%s:%d: SSL.Enabled = 1: TLS sessions are not "
+		confread_error("%s:%d: SSL.Enabled = 1: TLS sessions are not "
 		    "available in this version of gigavaultd; set Enabled = 0",
 		    c->file, line_of("SSL", "Enabled"));
 		return -1;
@@ -534,22 +381,17 @@ config_load(const char *file, char *err, size_t errlen)
 		{ "Log|Facility", validate_facility },
 	};
 	struct gv_config *c = NULL;
-	char path[64], *text;
+	char path[64];
 	cfg_t *cfg;
-	int rc;
 
-	perr.file = file;
-	perr.buf = err;
-	perr.len = errlen;
-	perr.failed = 0;
-	err[0] = '\0';
+	confread_begin(file, err, errlen);
 	user_line = cert_line = key_line = 0;
 	for (size_t i = 0; i < sizeof(int_rules) / sizeof(int_rules[0]); i++)
 		int_rules[i].line = 0;
 
 	if ((cfg = cfg_init(opts, CFGF_NONE)) == NULL)
 		fatal("%s: cfg_init", __func__);
-	cfg_set_error_function(cfg, confuse_error);
+	cfg_set_error_function(cfg, confread_errfunc);
 	for (size_t i = 0; i < sizeof(int_rules) / sizeof(int_rules[0]); i++) {
 		snprintf(path, sizeof(path), "%s|%s", int_rules[i].sec,
 		    int_rules[i].name);
@@ -558,21 +400,7 @@ config_load(const char *file, char *err, size_t errlen)
 	for (size_t i = 0; i < sizeof(checks) / sizeof(checks[0]); i++)
 		cfg_set_validate_func(cfg, checks[i].path, checks[i].fn);
 
-	if ((text = read_file(file)) == NULL) {
-		set_error("%s: cannot read: %s", file, strerror(errno));
-		cfg_free(cfg);
-		return NULL;
-	}
-	if (prescan(text, file) == -1) {
-		free(text);
-		cfg_free(cfg);
-		return NULL;
-	}
-	rc = cfg_parse_buf(cfg, text);
-	free(text);
-	if (rc != CFG_SUCCESS)
-		set_error("%s: parse error", file);	/* already set, normally */
-	else {
+	if (confread_parse(cfg, file, 0) == 0) {
 		c = config_from_cfg(cfg, file);
 		if (config_check(c) == -1) {
 			config_free(c);

@@ -4,9 +4,9 @@
  *
  * libconfuse reports syntax errors, unknown options and wrong types with
  * file and line; our validate callbacks check each value as it is parsed
- * so that their errors carry its line too.  Comments are blanked out
- * before libconfuse sees the text (libconfuse 3.3 miscounts lines after
- * comments), keeping every newline where it was.
+ * so that their errors carry its line too.  confread.c reads the file
+ * (and works around libconfuse 3.3's line counting), as for
+ * gigavault.conf.
  */
 #include "autoconf.h"
 
@@ -23,45 +23,9 @@
 #include <unistd.h>
 
 #include "clientconf.h"
+#include "confread.h"
 
 #define CONF_NAME	"client.conf"
-#define CONF_MAX	(1u << 20)	/* bytes of a config file */
-
-/* Where the current parse writes its first error. */
-static struct {
-	const char	*file;
-	char		*buf;
-	size_t		 len;
-	int		 failed;
-} perr;
-
-static void
-set_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static void
-set_error(const char *fmt, ...)
-{
-	va_list ap;
-
-	if (perr.failed)
-		return;		/* the first error is the cause */
-	perr.failed = 1;
-	va_start(ap, fmt);
-	vsnprintf(perr.buf, perr.len, fmt, ap);
-	va_end(ap);
-}
-
-static void
-confuse_error(cfg_t *cfg, const char *fmt, va_list ap)
-{
-	char msg[512];
-
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	if (cfg != NULL && cfg->line > 0)
-		set_error("%s:%d: %s", perr.file, cfg->line, msg);
-	else
-		set_error("%s: %s", perr.file, msg);
-}
 
 int
 clientconf_valid_set(const char *s)
@@ -130,8 +94,8 @@ validate_server(cfg_t *sec, cfg_opt_t *opt)
 	if (v == NULL || v[0] == '\0')
 		return 0;
 	if (clientconf_parse_server(v, host, sizeof(host), &port) == -1) {
-		set_error("%s:%d: Server \"%s\" is not host[:port] (port "
-		    "1..65535, IPv6 addresses in brackets)", perr.file,
+		confread_error("%s:%d: Server \"%s\" is not host[:port] (port "
+		    "1..65535, IPv6 addresses in brackets)", confread_file(),
 		    sec->line, v);
 		return -1;
 	}
@@ -144,7 +108,7 @@ validate_path(cfg_t *sec, cfg_opt_t *opt)
 	const char *v = cfg_opt_getnstr(opt, 0);
 
 	if (v == NULL || v[0] == '\0') {
-		set_error("%s:%d: %s must not be empty", perr.file, sec->line,
+		confread_error("%s:%d: %s must not be empty", confread_file(), sec->line,
 		    opt->name);
 		return -1;
 	}
@@ -159,7 +123,7 @@ validate_range(cfg_t *sec, cfg_opt_t *opt)
 	max = strcmp(opt->name, "Compression") == 0 ? CLIENTCONF_ZMAX :
 	    CLIENTCONF_THREADS_MAX;
 	if (v < 0 || v > max) {
-		set_error("%s:%d: %s = %ld is out of range 0..%ld", perr.file,
+		confread_error("%s:%d: %s = %ld is out of range 0..%ld", confread_file(),
 		    sec->line, opt->name, v, max);
 		return -1;
 	}
@@ -172,89 +136,11 @@ validate_set(cfg_t *sec, cfg_opt_t *opt)
 	const char *v = cfg_opt_getnstr(opt, 0);
 
 	if (v == NULL || !clientconf_valid_set(v)) {
-		set_error("%s:%d: Set \"%s\" is not 1 to 64 characters of "
-		    "A-Z a-z 0-9 . _ -", perr.file, sec->line, v ? v : "");
+		confread_error("%s:%d: Set \"%s\" is not 1 to 64 characters of "
+		    "A-Z a-z 0-9 . _ -", confread_file(), sec->line, v ? v : "");
 		return -1;
 	}
 	return 0;
-}
-
-/*
- * Blank out comments (#, // and C-style), keeping newlines and quoted
- * strings.  Returns 0, or -1 for a comment that is never closed.
- */
-static int
-blank_comments(char *p)
-{
-	char quote = 0;
-	int line = 1, open_line;
-
-	for (; *p != '\0'; p++) {
-		if (*p == '\n')
-			line++;
-		if (quote) {
-			if (*p == '\\' && p[1] != '\0' && p[1] != '\n')
-				p++;
-			else if (*p == quote)
-				quote = 0;
-		} else if (*p == '"' || *p == '\'') {
-			quote = *p;
-		} else if (*p == '#' || (*p == '/' && p[1] == '/')) {
-			for (; *p != '\0' && *p != '\n'; p++)
-				*p = ' ';
-			if (*p == '\0')
-				return 0;
-			line++;
-		} else if (*p == '/' && p[1] == '*') {
-			open_line = line;
-			*p++ = ' ';
-			*p = ' ';
-			for (p++; *p != '\0' && !(*p == '*' && p[1] == '/'); p++)
-				if (*p == '\n')
-					line++;
-				else
-					*p = ' ';
-			if (*p == '\0') {
-				set_error("%s:%d: comment not closed (\"*/\" "
-				    "missing)", perr.file, open_line);
-				return -1;
-			}
-			*p++ = ' ';
-			*p = ' ';
-		}
-	}
-	return 0;
-}
-
-/* The whole file, NUL-terminated; NULL with errno set. */
-static char *
-slurp(const char *file)
-{
-	FILE *f = fopen(file, "re");
-	char *buf;
-	size_t len;
-
-	if (f == NULL)
-		return NULL;
-	if ((buf = malloc(CONF_MAX + 1)) == NULL) {
-		fclose(f);
-		return NULL;
-	}
-	len = fread(buf, 1, CONF_MAX + 1, f);
-	if (ferror(f) || len > CONF_MAX) {
-		free(buf);
-		fclose(f);
-		errno = len > CONF_MAX ? EFBIG : EIO;
-		return NULL;
-	}
-	fclose(f);
-	buf[len] = '\0';
-	if (memchr(buf, '\0', len) != NULL) {
-		free(buf);
-		errno = EINVAL;
-		return NULL;
-	}
-	return buf;
 }
 
 /* The default file's path, malloc'ed; NULL when no home is known. */
@@ -331,9 +217,9 @@ clientconf_load(const char *file, char *err, size_t errlen)
 		{ "Set", validate_set },
 	};
 	struct clientconf *c;
-	char *text = NULL, *slash;
+	char *slash;
 	cfg_t *cfg;
-	int is_default = file == NULL, rc;
+	int is_default = file == NULL;
 	long ncpu;
 
 	err[0] = '\0';
@@ -348,36 +234,19 @@ clientconf_load(const char *file, char *err, size_t errlen)
 		clientconf_free(c);
 		return NULL;
 	}
-	perr.file = c->file;
-	perr.buf = err;
-	perr.len = errlen;
-	perr.failed = 0;
+	confread_begin(c->file, err, errlen);
 
 	if ((cfg = cfg_init(opts, CFGF_NONE)) == NULL) {
 		snprintf(err, errlen, "out of memory");
 		clientconf_free(c);
 		return NULL;
 	}
-	cfg_set_error_function(cfg, confuse_error);
+	cfg_set_error_function(cfg, confread_errfunc);
 	for (size_t i = 0; i < sizeof(checks) / sizeof(checks[0]); i++)
 		cfg_set_validate_func(cfg, checks[i].name, checks[i].fn);
 
-	if ((text = slurp(c->file)) == NULL) {
-		if (!(is_default && errno == ENOENT)) {
-			set_error("%s: cannot read: %s", c->file,
-			    strerror(errno));
-			goto fail;
-		}
-		rc = cfg_parse_buf(cfg, "");	/* defaults */
-	} else {
-		if (blank_comments(text) == -1)
-			goto fail;
-		rc = cfg_parse_buf(cfg, text);
-	}
-	if (rc != CFG_SUCCESS) {
-		set_error("%s: parse error", c->file);
+	if (confread_parse(cfg, c->file, is_default) == -1)
 		goto fail;
-	}
 
 	if ((slash = strrchr(c->file, '/')) == NULL)
 		c->dir = strdup(".");
@@ -395,7 +264,7 @@ clientconf_load(const char *file, char *err, size_t errlen)
 	}
 	if (c->dir == NULL || c->server == NULL || c->set == NULL ||
 	    c->keyfile == NULL || c->statefile == NULL) {
-		set_error("out of memory");
+		confread_error("out of memory");
 		goto fail;
 	}
 	if (c->threads == 0) {
@@ -403,12 +272,10 @@ clientconf_load(const char *file, char *err, size_t errlen)
 		c->threads = ncpu < 1 ? 1 : ncpu > CLIENTCONF_THREADS_MAX ?
 		    CLIENTCONF_THREADS_MAX : (int)ncpu;
 	}
-	free(text);
 	cfg_free(cfg);
 	return c;
 
 fail:
-	free(text);
 	cfg_free(cfg);
 	clientconf_free(c);
 	return NULL;
