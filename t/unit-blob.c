@@ -16,17 +16,8 @@
 #include <zstd.h>
 
 #include "blob.h"
+#include "tap.h"
 
-static int tests, failed;
-
-static void
-ok(int cond, const char *name)
-{
-	tests++;
-	if (!cond)
-		failed++;
-	printf("%sok %d - %s\n", cond ? "" : "not ", tests, name);
-}
 
 static struct keys k;
 static char err[256];
@@ -407,6 +398,5 @@ main(int argc, char **argv)
 		bench(3, "random", 1);
 	} else
 		bench(1, "text", 0);
-	printf("1..%d\n", tests);
-	return failed ? 1 : 0;
+	return tap_done();
 }

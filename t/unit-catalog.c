@@ -14,18 +14,9 @@
 #include <unistd.h>
 
 #include "catalog.h"
+#include "tap.h"
 
-static int tests, failed;
 static char dir[] = "/tmp/gv-unit-catalog-XXXXXX";
-
-static void
-ok(int cond, const char *name)
-{
-	tests++;
-	if (!cond)
-		failed++;
-	printf("%sok %d - %s\n", cond ? "" : "not ", tests, name);
-}
 
 static void
 id_of(uint8_t id[CAT_ID_LEN], unsigned n)
@@ -372,6 +363,5 @@ main(void)
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
 	if (system(cmd) != 0)
 		printf("# could not remove %s\n", dir);
-	printf("1..%d\n", tests);
-	return failed != 0;
+	return tap_done();
 }

@@ -13,20 +13,11 @@
 #include <time.h>
 
 #include "chunker.h"
+#include "tap.h"
 
 #define BUF_LEN		(32u << 20)
 #define MAX_CUTS	4096
 
-static int tests, failed;
-
-static void
-ok(int cond, const char *name)
-{
-	tests++;
-	if (!cond)
-		failed++;
-	printf("%sok %d - %s\n", cond ? "" : "not ", tests, name);
-}
 
 static uint64_t
 splitmix(uint64_t *s)
@@ -263,6 +254,5 @@ main(void)
 	free(b);
 	free(ca);
 	free(cb);
-	printf("1..%d\n", tests);
-	return failed ? 1 : 0;
+	return tap_done();
 }

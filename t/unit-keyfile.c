@@ -17,17 +17,8 @@
 #include <jansson.h>
 
 #include "keyfile.h"
+#include "tap.h"
 
-static int tests, failed;
-
-static void
-ok(int cond, const char *name)
-{
-	tests++;
-	if (!cond)
-		failed++;
-	printf("%sok %d - %s\n", cond ? "" : "not ", tests, name);
-}
 
 static char dir[] = "/tmp/gv-unit-keyfile.XXXXXX";
 static char path[256], other[256], err[512];
@@ -258,6 +249,5 @@ main(void)
 	unlink(path);
 	unlink(other);
 	rmdir(dir);
-	printf("1..%d\n", tests);
-	return failed ? 1 : 0;
+	return tap_done();
 }

@@ -20,18 +20,9 @@
 
 #include "catalog.h"
 #include "store.h"
+#include "tap.h"
 
-static int tests, failed;
 static char dir[] = "/tmp/gv-unit-store-XXXXXX";
-
-static void
-ok(int cond, const char *name)
-{
-	tests++;
-	if (!cond)
-		failed++;
-	printf("%sok %d - %s\n", cond ? "" : "not ", tests, name);
-}
 
 static void
 id_of(uint8_t id[CAT_ID_LEN], unsigned n)
@@ -209,6 +200,5 @@ main(void)
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
 	if (system(cmd) != 0)
 		printf("# could not remove %s\n", dir);
-	printf("1..%d\n", tests);
-	return failed != 0;
+	return tap_done();
 }

@@ -14,17 +14,8 @@
 #include <time.h>
 
 #include "tree.h"
+#include "tap.h"
 
-static int tests, failed;
-
-static void
-ok(int cond, const char *name)
-{
-	tests++;
-	if (!cond)
-		failed++;
-	printf("%sok %d - %s\n", cond ? "" : "not ", tests, name);
-}
 
 static char err[256];
 
@@ -535,6 +526,5 @@ main(void)
 	test_decode_refuses();
 	test_mutations();
 	test_large();
-	printf("1..%d\n", tests);
-	return failed ? 1 : 0;
+	return tap_done();
 }

@@ -10,17 +10,8 @@
 #include <string.h>
 
 #include "wire.h"
+#include "tap.h"
 
-static int tests, failed;
-
-static void
-ok(int cond, const char *name)
-{
-	tests++;
-	if (!cond)
-		failed++;
-	printf("%sok %d - %s\n", cond ? "" : "not ", tests, name);
-}
 
 static void
 test_header(void)
@@ -147,6 +138,5 @@ main(void)
 	test_hello_roundtrip();
 	test_strings();
 	test_writer_overflow();
-	printf("1..%d\n", tests);
-	return failed != 0;
+	return tap_done();
 }
