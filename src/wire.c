@@ -56,6 +56,8 @@ wire_type_name(uint16_t type)
 	case WIRE_REFS:		return "REFS";
 	case WIRE_COMMIT:	return "COMMIT";
 	case WIRE_COMMITTED:	return "COMMITTED";
+	case WIRE_FORGET:	return "FORGET";
+	case WIRE_FORGOTTEN:	return "FORGOTTEN";
 	case WIRE_LIST:		return "LIST";
 	case WIRE_SNAPSHOTS:	return "SNAPSHOTS";
 	case WIRE_GET:		return "GET";
