@@ -123,6 +123,31 @@ sub bytes_in_since {
 
 sub log_size { length GV::_slurp($_[0]->logfile) }
 
+# restart_daemon($gv): after the supervisor was killed, wait until every
+# process of its group is gone, then start gigavaultd again with the same
+# config and data (as an init system would), and wait until it serves.
+sub restart_daemon {
+    my ($gv, $timeout) = @_;
+    my $old = $gv->{pid};
+    waitpid($old, 0);       # the killed supervisor (our child)
+    GV::wait_until(sub { !grep { $_->{pgrp} == $old && $_->{state} ne 'Z' } GV::_all_procs() },
+                   $timeout // 30) or return;
+    my $pid = fork // die "GVClient: fork: $!";
+    if (!$pid) {
+        POSIX::setpgid(0, 0);
+        open STDIN, '<', '/dev/null';
+        open STDOUT, '>>', $gv->{stdout};
+        open STDERR, '>>', $gv->{stderr};
+        $SIG{$_} = 'DEFAULT' for qw(PIPE ALRM INT TERM HUP);
+        alarm 0;
+        exec { $GV::BIN } $GV::BIN, '-d', '-f', $gv->conf or POSIX::_exit(127);
+    }
+    POSIX::setpgid($pid, $pid);
+    $gv->{pid} = $pid;
+    delete $gv->{exit};
+    return GV::wait_until(sub { $gv->ready }, $timeout // 30);
+}
+
 # ---------------------------------------------------------------- trees
 
 sub _spit_bytes {
