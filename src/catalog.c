@@ -7,13 +7,17 @@
  *
  *   meta       "next_client", "next_pack" -> u64
  *   clients    name -> u64 id, u64 created, u64 next_snapshot,
- *                      u32 flags (1 registered, 2 disabled), secret[32]
+ *                      u32 flags (1 registered, 2 disabled,
+ *                      4 allow forget), secret[32]
  *   tokens     SHA-256(token)[32] -> u64 client id, name
  *   blobs      u64 client || id[32] -> u32 pack, u64 offset, u32 length,
- *                      u64 refcount, sum[8]
+ *                      u64 refcount, sum[8], u64 touched (records
+ *                      written before touched existed lack it: 0)
  *   snapshots  u64 client || u64 snapshot -> u64 time, u64 blobs,
  *                      u64 bytes, root[32], meta[32], u8 setlen, set
  *   refs       u64 client || u64 snapshot -> n ids[32], ascending
+ *   policies   u64 client || set ("" = the client's default) ->
+ *                      u32 last, hourly, daily, weekly, monthly, yearly
  */
 #include "autoconf.h"
 
@@ -34,16 +38,20 @@
 
 #define CLIENT_REC_LEN		(8 + 8 + 8 + 4 + CAT_ID_LEN)
 #define BLOB_KEY_LEN		(8 + CAT_ID_LEN)
-#define BLOB_REC_LEN		(4 + 8 + 4 + 8 + CAT_SUM_LEN)
+#define BLOB_REC_OLD		(4 + 8 + 4 + 8 + CAT_SUM_LEN)
+#define BLOB_REC_LEN		(BLOB_REC_OLD + 8)
+#define POLICY_REC_LEN		(6 * 4)
 #define SNAP_KEY_LEN		16
 #define SNAP_REC_MIN		(8 + 8 + 8 + CAT_ID_LEN + CAT_ID_LEN + 1)
 
 #define FLAG_REGISTERED		1u
 #define FLAG_DISABLED		2u
+#define FLAG_ALLOW_FORGET	4u
 
 struct catalog {
 	MDB_env		*env;
 	MDB_dbi		 meta, clients, tokens, blobs, snapshots, refs;
+	MDB_dbi		 policies;
 	int		 rc;		/* LMDB code of the last CAT_ERROR */
 	char		 err[256];
 };
@@ -88,7 +96,8 @@ client_encode(const struct cat_client *cl, uint8_t b[CLIENT_REC_LEN])
 	put64(b + 8, cl->created);
 	put64(b + 16, cl->next_snapshot);
 	put32(b + 24, (cl->registered ? FLAG_REGISTERED : 0) |
-	    (cl->disabled ? FLAG_DISABLED : 0));
+	    (cl->disabled ? FLAG_DISABLED : 0) |
+	    (cl->allow_forget ? FLAG_ALLOW_FORGET : 0));
 	memcpy(b + 28, cl->secret, CAT_ID_LEN);
 }
 
@@ -109,6 +118,7 @@ client_decode(const MDB_val *k, const MDB_val *v, struct cat_client *cl)
 	flags = get32(b + 24);
 	cl->registered = (flags & FLAG_REGISTERED) != 0;
 	cl->disabled = (flags & FLAG_DISABLED) != 0;
+	cl->allow_forget = (flags & FLAG_ALLOW_FORGET) != 0;
 	memcpy(cl->secret, b + 28, CAT_ID_LEN);
 	return 0;
 }
@@ -121,6 +131,7 @@ blob_encode(const struct cat_blob *bl, uint8_t b[BLOB_REC_LEN])
 	put32(b + 12, bl->length);
 	put64(b + 16, bl->refcount);
 	memcpy(b + 24, bl->sum, CAT_SUM_LEN);
+	put64(b + 32, bl->touched);
 }
 
 static int
@@ -128,13 +139,14 @@ blob_decode(const MDB_val *v, struct cat_blob *bl)
 {
 	const uint8_t *b = v->mv_data;
 
-	if (v->mv_size != BLOB_REC_LEN)
+	if (v->mv_size != BLOB_REC_LEN && v->mv_size != BLOB_REC_OLD)
 		return -1;
 	bl->pack = get32(b);
 	bl->offset = get64(b + 4);
 	bl->length = get32(b + 12);
 	bl->refcount = get64(b + 16);
 	memcpy(bl->sum, b + 24, CAT_SUM_LEN);
+	bl->touched = v->mv_size == BLOB_REC_LEN ? get64(b + 32) : 0;
 	return 0;
 }
 
@@ -335,6 +347,7 @@ catalog_open(const char *dir, size_t mapsize, struct catalog **out,
 			{ &c->blobs, "blobs" },
 			{ &c->snapshots, "snapshots" },
 			{ &c->refs, "refs" },
+			{ &c->policies, "policies" },
 			{ NULL, NULL },
 		};
 
@@ -597,6 +610,28 @@ catalog_client_set_disabled(struct catalog *c, const char *name,
 	return run_write(c, client_disable_txn, &a);
 }
 
+static int
+client_allow_forget_txn(struct catalog *c, MDB_txn *txn, void *arg)
+{
+	struct client_get_arg *a = arg;
+	int r;
+
+	if ((r = client_load(c, txn, a->name, a->out)) != CAT_OK)
+		return r;
+	a->out->allow_forget = a->disabled;	/* the flag to set */
+	return client_store(c, txn, a->out);
+}
+
+int
+catalog_client_set_allow_forget(struct catalog *c, const char *name,
+    int allow)
+{
+	struct cat_client cl;
+	struct client_get_arg a = { name, &cl, allow != 0 };
+
+	return run_write(c, client_allow_forget_txn, &a);
+}
+
 /* Delete the tokens of client id (a scan: unused tokens are few). */
 static int
 delete_tokens(struct catalog *c, MDB_txn *txn, uint64_t id)
@@ -638,6 +673,7 @@ client_remove_txn(struct catalog *c, MDB_txn *txn, void *arg)
 	if ((r = delete_tokens(c, txn, a->out->id)) != CAT_OK ||
 	    (r = delete_prefix(c, txn, c->snapshots, prefix)) != CAT_OK ||
 	    (r = delete_prefix(c, txn, c->refs, prefix)) != CAT_OK ||
+	    (r = delete_prefix(c, txn, c->policies, prefix)) != CAT_OK ||
 	    (r = delete_prefix(c, txn, c->blobs, prefix)) != CAT_OK)
 		return r;
 	if ((rc = mdb_del(txn, c->clients, &k, NULL)) != 0)
@@ -813,7 +849,7 @@ add_txn(struct catalog *c, MDB_txn *txn, void *arg)
 	for (size_t i = 0; i < a->n; i++) {
 		memcpy(key + 8, a->b[i].id, CAT_ID_LEN);
 		bl = a->b[i].loc;
-		bl.refcount = 0;
+		bl.refcount = 0;	/* touched: the caller's */
 		blob_encode(&bl, rec);
 		d.mv_size = sizeof(rec);
 		d.mv_data = rec;
@@ -1123,4 +1159,537 @@ catalog_usage(struct catalog *c, uint64_t client, struct cat_usage *u)
 	struct usage_arg a = { client, u };
 
 	return run_read(c, usage_txn, &a);
+}
+
+/* -------------------------------------------------- have, scan, free, move */
+
+struct have_arg {
+	uint64_t		 client;
+	const uint8_t		(*ids)[CAT_ID_LEN];
+	size_t			 n;
+	uint64_t		 now;
+	uint8_t			*found;
+	uint8_t			*idle;	/* found with refcount 0 */
+};
+
+/* The write half of a HAVE: touch the unreferenced hits, checking again. */
+static int
+have_txn(struct catalog *c, MDB_txn *txn, void *arg)
+{
+	struct have_arg *a = arg;
+	uint8_t key[BLOB_KEY_LEN], rec[BLOB_REC_LEN];
+	MDB_val k = { sizeof(key), key }, d;
+	struct cat_blob bl;
+	int rc;
+
+	put64(key, a->client);
+	for (size_t i = 0; i < a->n; i++) {
+		if (!a->idle[i])
+			continue;
+		memcpy(key + 8, a->ids[i], CAT_ID_LEN);
+		rc = mdb_get(txn, c->blobs, &k, &d);
+		if (rc == MDB_NOTFOUND) {
+			a->found[i] = 0;	/* freed meanwhile */
+			continue;
+		}
+		if (rc != 0)
+			return fail(c, rc, "read blob index");
+		if (blob_decode(&d, &bl) == -1)
+			return fail(c, 0, "blob index");
+		a->found[i] = 1;
+		if (bl.refcount != 0 || bl.touched >= a->now)
+			continue;
+		bl.touched = a->now;
+		blob_encode(&bl, rec);
+		d.mv_size = sizeof(rec);
+		d.mv_data = rec;
+		if ((rc = mdb_put(txn, c->blobs, &k, &d, 0)) != 0)
+			return fail(c, rc, "write blob index");
+	}
+	return CAT_OK;
+}
+
+int
+catalog_blobs_have(struct catalog *c, uint64_t client,
+    const uint8_t (*ids)[CAT_ID_LEN], size_t n, uint64_t now,
+    uint8_t *found)
+{
+	struct have_arg a = { client, ids, n, now, found, NULL };
+	struct cat_blob *locs;
+	size_t idle = 0;
+	int r;
+
+	if (n == 0)
+		return CAT_OK;
+	if ((locs = calloc(n, sizeof(*locs))) == NULL ||
+	    (a.idle = calloc(n, 1)) == NULL) {
+		free(locs);
+		return fail(c, 0, "out of memory");
+	}
+	r = catalog_blobs_lookup(c, client, ids, n, locs, found);
+	for (size_t i = 0; r == CAT_OK && i < n; i++)
+		if (found[i] && locs[i].refcount == 0 &&
+		    locs[i].touched < now) {
+			a.idle[i] = 1;
+			idle++;
+		}
+	if (r == CAT_OK && idle > 0)
+		r = run_write(c, have_txn, &a);
+	free(a.idle);
+	free(locs);
+	return r;
+}
+
+struct scan_arg {
+	int	(*fn)(void *, uint64_t, const uint8_t *,
+		    const struct cat_blob *);
+	void	*arg;
+};
+
+static int
+scan_txn(struct catalog *c, MDB_txn *txn, void *arg)
+{
+	struct scan_arg *a = arg;
+	struct cat_blob bl;
+	MDB_cursor *cur;
+	MDB_val k, d;
+	int rc, r = CAT_OK;
+
+	if ((rc = mdb_cursor_open(txn, c->blobs, &cur)) != 0)
+		return fail(c, rc, "open cursor");
+	for (rc = mdb_cursor_get(cur, &k, &d, MDB_FIRST); rc == 0;
+	    rc = mdb_cursor_get(cur, &k, &d, MDB_NEXT)) {
+		if (k.mv_size != BLOB_KEY_LEN || blob_decode(&d, &bl) == -1) {
+			r = fail(c, 0, "blob index");
+			break;
+		}
+		if (a->fn(a->arg, get64(k.mv_data),
+		    (const uint8_t *)k.mv_data + 8, &bl) != 0)
+			break;
+	}
+	if (r == CAT_OK && rc != 0 && rc != MDB_NOTFOUND)
+		r = fail(c, rc, "scan blob index");
+	mdb_cursor_close(cur);
+	return r;
+}
+
+int
+catalog_blobs_scan(struct catalog *c,
+    int (*fn)(void *arg, uint64_t client, const uint8_t *id,
+    const struct cat_blob *loc), void *arg)
+{
+	struct scan_arg a = { fn, arg };
+
+	return run_read(c, scan_txn, &a);
+}
+
+struct free_arg {
+	uint64_t		 client;
+	const uint8_t		(*ids)[CAT_ID_LEN];
+	size_t			 n;
+	uint64_t		 cutoff;
+	size_t			 freed;
+	uint64_t		 bytes;
+};
+
+static int
+free_txn(struct catalog *c, MDB_txn *txn, void *arg)
+{
+	struct free_arg *a = arg;
+	uint8_t key[BLOB_KEY_LEN];
+	MDB_val k = { sizeof(key), key }, d;
+	struct cat_blob bl;
+	int rc;
+
+	a->freed = 0;
+	a->bytes = 0;
+	put64(key, a->client);
+	for (size_t i = 0; i < a->n; i++) {
+		memcpy(key + 8, a->ids[i], CAT_ID_LEN);
+		rc = mdb_get(txn, c->blobs, &k, &d);
+		if (rc == MDB_NOTFOUND)
+			continue;
+		if (rc != 0)
+			return fail(c, rc, "read blob index");
+		if (blob_decode(&d, &bl) == -1)
+			return fail(c, 0, "blob index");
+		if (bl.refcount != 0 || bl.touched > a->cutoff)
+			continue;
+		if ((rc = mdb_del(txn, c->blobs, &k, NULL)) != 0)
+			return fail(c, rc, "delete blob index entry");
+		a->freed++;
+		a->bytes += bl.length;
+	}
+	return CAT_OK;
+}
+
+int
+catalog_blobs_free(struct catalog *c, uint64_t client,
+    const uint8_t (*ids)[CAT_ID_LEN], size_t n, uint64_t cutoff,
+    size_t *freed, uint64_t *bytes)
+{
+	struct free_arg a = { client, ids, n, cutoff, 0, 0 };
+	int r;
+
+	if ((r = run_write(c, free_txn, &a)) == CAT_OK) {
+		if (freed != NULL)
+			*freed = a.freed;
+		if (bytes != NULL)
+			*bytes = a.bytes;
+	}
+	return r;
+}
+
+struct move_arg {
+	const struct cat_move	*m;
+	size_t			 n;
+	size_t			 moved;
+};
+
+static int
+move_txn(struct catalog *c, MDB_txn *txn, void *arg)
+{
+	struct move_arg *a = arg;
+	uint8_t key[BLOB_KEY_LEN], rec[BLOB_REC_LEN];
+	MDB_val k = { sizeof(key), key }, d;
+	struct cat_blob bl;
+	int rc;
+
+	a->moved = 0;
+	for (size_t i = 0; i < a->n; i++) {
+		put64(key, a->m[i].client);
+		memcpy(key + 8, a->m[i].id, CAT_ID_LEN);
+		rc = mdb_get(txn, c->blobs, &k, &d);
+		if (rc == MDB_NOTFOUND)
+			continue;
+		if (rc != 0)
+			return fail(c, rc, "read blob index");
+		if (blob_decode(&d, &bl) == -1)
+			return fail(c, 0, "blob index");
+		if (bl.pack != a->m[i].from_pack ||
+		    bl.offset != a->m[i].from_offset)
+			continue;
+		bl.pack = a->m[i].pack;
+		bl.offset = a->m[i].offset;
+		blob_encode(&bl, rec);
+		d.mv_size = sizeof(rec);
+		d.mv_data = rec;
+		if ((rc = mdb_put(txn, c->blobs, &k, &d, 0)) != 0)
+			return fail(c, rc, "write blob index");
+		a->moved++;
+	}
+	return CAT_OK;
+}
+
+int
+catalog_blobs_move(struct catalog *c, const struct cat_move *m, size_t n,
+    size_t *moved)
+{
+	struct move_arg a = { m, n, 0 };
+	int r;
+
+	if ((r = run_write(c, move_txn, &a)) == CAT_OK && moved != NULL)
+		*moved = a.moved;
+	return r;
+}
+
+int
+catalog_reader_check(struct catalog *c, int *dead)
+{
+	int rc, n = 0;
+
+	if ((rc = mdb_reader_check(c->env, &n)) != 0)
+		return fail(c, rc, "reader check");
+	if (dead != NULL)
+		*dead = n;
+	return CAT_OK;
+}
+
+/* ----------------------------------------------------------------- forget */
+
+struct snap_get_arg {
+	uint64_t		 client, snap;
+	struct cat_snapshot	*out;
+};
+
+static int
+snap_get_txn(struct catalog *c, MDB_txn *txn, void *arg)
+{
+	struct snap_get_arg *a = arg;
+	uint8_t skey[SNAP_KEY_LEN];
+	MDB_val k = { sizeof(skey), skey }, d;
+	int rc;
+
+	put64(skey, a->client);
+	put64(skey + 8, a->snap);
+	if ((rc = mdb_get(txn, c->snapshots, &k, &d)) == MDB_NOTFOUND)
+		return CAT_NOTFOUND;
+	if (rc != 0)
+		return fail(c, rc, "read snapshot");
+	if (snap_decode(&k, &d, a->out) == -1)
+		return fail(c, 0, "snapshot record");
+	return CAT_OK;
+}
+
+int
+catalog_snapshot_get(struct catalog *c, uint64_t client, uint64_t snap,
+    struct cat_snapshot *out)
+{
+	struct snap_get_arg a = { client, snap, out };
+
+	return run_read(c, snap_get_txn, &a);
+}
+
+static int
+forget_txn(struct catalog *c, MDB_txn *txn, void *arg)
+{
+	struct snap_get_arg *a = arg;
+	uint8_t skey[SNAP_KEY_LEN], key[BLOB_KEY_LEN], rec[BLOB_REC_LEN];
+	MDB_val sk = { sizeof(skey), skey }, k = { sizeof(key), key }, d, rd;
+	struct cat_blob bl;
+	uint8_t *ids;
+	size_t n;
+	int rc;
+
+	put64(skey, a->client);
+	put64(skey + 8, a->snap);
+	if ((rc = mdb_get(txn, c->snapshots, &sk, &d)) == MDB_NOTFOUND)
+		return CAT_NOTFOUND;
+	if (rc != 0)
+		return fail(c, rc, "read snapshot");
+	if ((rc = mdb_get(txn, c->refs, &sk, &rd)) != 0 &&
+	    rc != MDB_NOTFOUND)
+		return fail(c, rc, "read reference list");
+	if (rc == 0) {
+		if (rd.mv_size % CAT_ID_LEN != 0)
+			return fail(c, 0, "reference list");
+		/*
+		 * The list lives in the map, which the puts below may
+		 * change: work on a copy.
+		 */
+		n = rd.mv_size / CAT_ID_LEN;
+		if ((ids = malloc(rd.mv_size ? rd.mv_size : 1)) == NULL)
+			return fail(c, 0, "out of memory");
+		memcpy(ids, rd.mv_data, rd.mv_size);
+		put64(key, a->client);
+		for (size_t i = 0; i < n; i++) {
+			memcpy(key + 8, ids + i * CAT_ID_LEN, CAT_ID_LEN);
+			rc = mdb_get(txn, c->blobs, &k, &d);
+			if (rc == MDB_NOTFOUND)
+				continue;
+			if (rc != 0 || blob_decode(&d, &bl) == -1) {
+				free(ids);
+				return fail(c, rc, "read blob index");
+			}
+			if (bl.refcount > 0)
+				bl.refcount--;
+			blob_encode(&bl, rec);
+			d.mv_size = sizeof(rec);
+			d.mv_data = rec;
+			if ((rc = mdb_put(txn, c->blobs, &k, &d, 0)) != 0) {
+				free(ids);
+				return fail(c, rc, "write blob index");
+			}
+		}
+		free(ids);
+		if ((rc = mdb_del(txn, c->refs, &sk, NULL)) != 0)
+			return fail(c, rc, "delete reference list");
+	}
+	if ((rc = mdb_del(txn, c->snapshots, &sk, NULL)) != 0)
+		return fail(c, rc, "delete snapshot");
+	return CAT_OK;
+}
+
+int
+catalog_forget(struct catalog *c, uint64_t client, uint64_t snap)
+{
+	struct snap_get_arg a = { client, snap, NULL };
+
+	return run_write(c, forget_txn, &a);
+}
+
+/* --------------------------------------------------------------- policies */
+
+static size_t
+policy_key(uint8_t key[8 + CAT_NAME_MAX], uint64_t client, const char *set)
+{
+	size_t n = strlen(set);
+
+	put64(key, client);
+	memcpy(key + 8, set, n);
+	return 8 + n;
+}
+
+static void
+policy_encode(const struct retention *p, uint8_t b[POLICY_REC_LEN])
+{
+	put32(b, p->last);
+	put32(b + 4, p->hourly);
+	put32(b + 8, p->daily);
+	put32(b + 12, p->weekly);
+	put32(b + 16, p->monthly);
+	put32(b + 20, p->yearly);
+}
+
+static int
+policy_decode(const MDB_val *v, struct retention *p)
+{
+	const uint8_t *b = v->mv_data;
+
+	if (v->mv_size != POLICY_REC_LEN)
+		return -1;
+	p->last = get32(b);
+	p->hourly = get32(b + 4);
+	p->daily = get32(b + 8);
+	p->weekly = get32(b + 12);
+	p->monthly = get32(b + 16);
+	p->yearly = get32(b + 20);
+	return 0;
+}
+
+struct policy_arg {
+	const char		*name;
+	uint64_t		 client;
+	const char		*set;
+	const struct retention	*in;
+	struct retention	*out;
+	int			(*fn)(void *, const char *,
+				    const struct retention *);
+	void			*arg;
+};
+
+static int
+policy_set_txn(struct catalog *c, MDB_txn *txn, void *arg)
+{
+	struct policy_arg *a = arg;
+	uint8_t key[8 + CAT_NAME_MAX], rec[POLICY_REC_LEN];
+	struct cat_client cl;
+	MDB_val k = { 0, key }, d = { sizeof(rec), rec };
+	int r, rc;
+
+	if ((r = client_load(c, txn, a->name, &cl)) != CAT_OK)
+		return r;
+	k.mv_size = policy_key(key, cl.id, a->set);
+	if (a->in == NULL) {
+		if ((rc = mdb_del(txn, c->policies, &k, NULL)) == MDB_NOTFOUND)
+			return CAT_NOTFOUND;
+		if (rc != 0)
+			return fail(c, rc, "delete policy");
+		return CAT_OK;
+	}
+	policy_encode(a->in, rec);
+	if ((rc = mdb_put(txn, c->policies, &k, &d, 0)) != 0)
+		return fail(c, rc, "write policy");
+	return CAT_OK;
+}
+
+static int
+policy_set_valid(struct catalog *c, const char *set)
+{
+	if (set[0] == '\0' || catalog_name_valid(set))
+		return 1;
+	c->rc = 0;
+	snprintf(c->err, sizeof(c->err), "catalog: invalid set name (1..%d "
+	    "of A-Z a-z 0-9 . _ -)", CAT_NAME_MAX);
+	return 0;
+}
+
+int
+catalog_policy_set(struct catalog *c, const char *name, const char *set,
+    const struct retention *p)
+{
+	struct policy_arg a = { .name = name, .set = set, .in = p };
+
+	if (!policy_set_valid(c, set))
+		return CAT_ERROR;
+	return run_write(c, policy_set_txn, &a);
+}
+
+int
+catalog_policy_clear(struct catalog *c, const char *name, const char *set)
+{
+	struct policy_arg a = { .name = name, .set = set, .in = NULL };
+
+	if (!policy_set_valid(c, set))
+		return CAT_ERROR;
+	return run_write(c, policy_set_txn, &a);
+}
+
+static int
+policy_get_txn(struct catalog *c, MDB_txn *txn, void *arg)
+{
+	struct policy_arg *a = arg;
+	uint8_t key[8 + CAT_NAME_MAX];
+	MDB_val k = { 0, key }, d;
+	const char *sets[2] = { a->set, "" };
+	int rc;
+
+	for (int i = 0; i < 2; i++) {
+		if (i == 1 && a->set[0] == '\0')
+			break;
+		k.mv_size = policy_key(key, a->client, sets[i]);
+		if ((rc = mdb_get(txn, c->policies, &k, &d)) == MDB_NOTFOUND)
+			continue;
+		if (rc != 0)
+			return fail(c, rc, "read policy");
+		if (policy_decode(&d, a->out) == -1)
+			return fail(c, 0, "policy record");
+		return CAT_OK;
+	}
+	return CAT_NOTFOUND;
+}
+
+int
+catalog_policy_get(struct catalog *c, uint64_t client, const char *set,
+    struct retention *p)
+{
+	struct policy_arg a = { .client = client, .set = set, .out = p };
+
+	if (strlen(set) > CAT_NAME_MAX)
+		return CAT_NOTFOUND;
+	return run_read(c, policy_get_txn, &a);
+}
+
+static int
+policies_txn(struct catalog *c, MDB_txn *txn, void *arg)
+{
+	struct policy_arg *a = arg;
+	uint8_t prefix[8];
+	char set[CAT_NAME_MAX + 1];
+	struct retention p;
+	MDB_cursor *cur;
+	MDB_val k = { sizeof(prefix), prefix }, d;
+	int rc, r = CAT_OK;
+
+	put64(prefix, a->client);
+	if ((rc = mdb_cursor_open(txn, c->policies, &cur)) != 0)
+		return fail(c, rc, "open cursor");
+	for (rc = mdb_cursor_get(cur, &k, &d, MDB_SET_RANGE); rc == 0;
+	    rc = mdb_cursor_get(cur, &k, &d, MDB_NEXT)) {
+		if (k.mv_size < 8 || memcmp(k.mv_data, prefix, 8) != 0)
+			break;
+		if (k.mv_size > 8 + CAT_NAME_MAX ||
+		    policy_decode(&d, &p) == -1) {
+			r = fail(c, 0, "policy record");
+			break;
+		}
+		memcpy(set, (const uint8_t *)k.mv_data + 8, k.mv_size - 8);
+		set[k.mv_size - 8] = '\0';
+		if (a->fn(a->arg, set, &p) != 0)
+			break;
+	}
+	if (r == CAT_OK && rc != 0 && rc != MDB_NOTFOUND)
+		r = fail(c, rc, "list policies");
+	mdb_cursor_close(cur);
+	return r;
+}
+
+int
+catalog_policies(struct catalog *c, uint64_t client,
+    int (*fn)(void *arg, const char *set, const struct retention *p),
+    void *arg)
+{
+	struct policy_arg a = { .client = client, .fn = fn, .arg = arg };
+
+	return run_read(c, policies_txn, &a);
 }

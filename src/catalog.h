@@ -29,6 +29,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "retention.h"
+
 #define CAT_ID_LEN	32	/* blob ids, secrets, token hashes */
 #define CAT_NAME_MAX	64	/* client and set names */
 #define CAT_SUM_LEN	8	/* checksum of a blob's stored bytes */
@@ -50,6 +52,7 @@ struct cat_client {
 	uint8_t		 secret[CAT_ID_LEN];	/* zero until registered */
 	int		 registered;
 	int		 disabled;
+	int		 allow_forget;	/* FORGET may remove kept snapshots */
 	uint64_t	 created;	/* Unix seconds */
 	uint64_t	 next_snapshot;	/* id the next snapshot gets */
 };
@@ -61,6 +64,12 @@ struct cat_blob {
 	uint32_t	 length;
 	uint64_t	 refcount;	/* snapshots referencing it */
 	uint8_t		 sum[CAT_SUM_LEN];
+	/*
+	 * Unix seconds: when it was indexed, or later when a HAVE last
+	 * reported it present while no snapshot referenced it.  Prune
+	 * frees an unreferenced blob only when this is old enough.
+	 */
+	uint64_t	 touched;
 };
 
 /* A blob to index: its id and location (refcount is ignored). */
@@ -126,8 +135,15 @@ int	catalog_client_get(struct catalog *c, const char *name,
 int	catalog_client_set_disabled(struct catalog *c, const char *name,
 	    int disabled);
 /*
- * Remove client name with its unused tokens, snapshots, reference lists
- * and blob index entries, in one transaction (the pack bytes stay where
+ * Set or clear the allow_forget flag: with it, the client's FORGET may
+ * remove snapshots that the server's retention policy keeps.  CAT_OK,
+ * CAT_NOTFOUND, CAT_ERROR.
+ */
+int	catalog_client_set_allow_forget(struct catalog *c, const char *name,
+	    int allow);
+/*
+ * Remove client name with its unused tokens, snapshots, reference lists,
+ * retention policies and blob index entries, in one transaction (the pack bytes stay where
  * they are).  CAT_OK, CAT_NOTFOUND, CAT_ERROR.
  */
 int	catalog_client_remove(struct catalog *c, const char *name);
@@ -158,7 +174,64 @@ int	catalog_blobs_lookup(struct catalog *c, uint64_t client,
 	    const uint8_t (*ids)[CAT_ID_LEN], size_t n, struct cat_blob *out,
 	    uint8_t *found);
 /*
- * Index n blobs of client in one transaction, refcount 0.  An id already
+ * Like catalog_blobs_lookup() without locations, for a HAVE: an indexed
+ * blob that no snapshot references (refcount 0) gets touched = now, in
+ * one write transaction that runs only when there are such hits and
+ * checks again that each is still indexed (found[i] is 0 when prune
+ * freed it in between).  So a blob reported present is not freed by a
+ * prune within its grace period.  CAT_OK or CAT_ERROR.
+ */
+int	catalog_blobs_have(struct catalog *c, uint64_t client,
+	    const uint8_t (*ids)[CAT_ID_LEN], size_t n, uint64_t now,
+	    uint8_t *found);
+/*
+ * Call fn(arg, client, id, loc) for every entry of the blob index (all
+ * clients), inside one read transaction (fn must not call catalog
+ * functions).  fn returns 0 to go on, nonzero to stop.  CAT_OK or
+ * CAT_ERROR.
+ */
+int	catalog_blobs_scan(struct catalog *c,
+	    int (*fn)(void *arg, uint64_t client, const uint8_t *id,
+	    const struct cat_blob *loc), void *arg);
+/*
+ * Free blobs of client: in one transaction, delete the index entry of
+ * each of the n ids that is still unreferenced (refcount 0) and whose
+ * touched is at most cutoff; others stay.  *freed (may be NULL) counts
+ * the deleted entries, *bytes (may be NULL) their lengths.  CAT_OK or
+ * CAT_ERROR.
+ */
+int	catalog_blobs_free(struct catalog *c, uint64_t client,
+	    const uint8_t (*ids)[CAT_ID_LEN], size_t n, uint64_t cutoff,
+	    size_t *freed, uint64_t *bytes);
+
+/* A blob whose bytes were copied to another place (pack rewrite). */
+struct cat_move {
+	uint64_t	 client;
+	uint8_t		 id[CAT_ID_LEN];
+	uint32_t	 from_pack;
+	uint64_t	 from_offset;
+	uint32_t	 pack;		/* the new place */
+	uint64_t	 offset;
+};
+/*
+ * Point n index entries at their new places in one transaction.  An
+ * entry that no longer exists or no longer points at (from_pack,
+ * from_offset) is left alone; refcount, length, sum and touched are
+ * kept.  *moved (may be NULL) counts the entries changed.  CAT_OK or
+ * CAT_ERROR.
+ */
+int	catalog_blobs_move(struct catalog *c, const struct cat_move *m,
+	    size_t n, size_t *moved);
+/*
+ * Clear the reader slots of dead processes (a child that crashed inside
+ * a read transaction); *dead (may be NULL) gets how many.  CAT_OK or
+ * CAT_ERROR.
+ */
+int	catalog_reader_check(struct catalog *c, int *dead);
+
+/*
+ * Index n blobs of client in one transaction, refcount 0 and touched as
+ * given in each loc (the caller's clock).  An id already
  * indexed keeps its entry; when the client no longer exists nothing is
  * added.  The caller guarantees the bytes are durable.  CAT_OK or
  * CAT_ERROR.
@@ -198,6 +271,49 @@ int	catalog_snapshots(struct catalog *c, uint64_t client, const char *set,
  */
 int	catalog_snapshot_refs(struct catalog *c, uint64_t client,
 	    uint64_t snap, uint8_t (**refs)[CAT_ID_LEN], size_t *n);
+/*
+ * Client's snapshot snap into *out.  CAT_OK, CAT_NOTFOUND, CAT_ERROR.
+ */
+int	catalog_snapshot_get(struct catalog *c, uint64_t client,
+	    uint64_t snap, struct cat_snapshot *out);
+/*
+ * Forget client's snapshot snap in one transaction: delete its row and
+ * its reference list and lower the refcount of every blob it
+ * references by one (the blobs stay indexed: prune frees them).
+ * CAT_OK, CAT_NOTFOUND (no such snapshot), CAT_ERROR.
+ */
+int	catalog_forget(struct catalog *c, uint64_t client, uint64_t snap);
+
+/*
+ * Retention policies, per client and set; set "" is the client's
+ * default for every set without a policy of its own.  Clients without
+ * any follow the server's default (gigavault.conf, Retention).
+ *
+ * catalog_policy_set: store p for client name and set ("" or a valid
+ * set name, else CAT_ERROR).  catalog_policy_clear: remove it.  Both
+ * CAT_OK, CAT_NOTFOUND (no such client; for clear also no such
+ * policy), CAT_ERROR.
+ */
+int	catalog_policy_set(struct catalog *c, const char *name,
+	    const char *set, const struct retention *p);
+int	catalog_policy_clear(struct catalog *c, const char *name,
+	    const char *set);
+/*
+ * The policy for client id and set into *p: the set's own, else the
+ * client's default.  CAT_OK, CAT_NOTFOUND (neither: the server's
+ * default applies), CAT_ERROR.
+ */
+int	catalog_policy_get(struct catalog *c, uint64_t client,
+	    const char *set, struct retention *p);
+/*
+ * Call fn(arg, set, p) for every policy of client id, ordered by set
+ * ("" first), inside one read transaction (fn must not call catalog
+ * functions; nonzero stops).  CAT_OK or CAT_ERROR.
+ */
+int	catalog_policies(struct catalog *c, uint64_t client,
+	    int (*fn)(void *arg, const char *set, const struct retention *p),
+	    void *arg);
+
 /* Totals of client into *u.  CAT_OK or CAT_ERROR. */
 int	catalog_usage(struct catalog *c, uint64_t client, struct cat_usage *u);
 

@@ -25,5 +25,6 @@ struct child_env {
 
 void	worker_main(struct child_env *) __attribute__((noreturn));
 void	uibridge_main(struct child_env *) __attribute__((noreturn));
+void	housekeeper_main(struct child_env *) __attribute__((noreturn));
 
 #endif

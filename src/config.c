@@ -44,6 +44,17 @@ static struct int_rule {
 	{ "Ports", "WebConsoleSSL",	1, 65535, 0 },
 	{ "Ports", "Multicast",		1, 65535, 0 },
 	{ "SSL", "Enabled",		0, 1, 0 },
+	{ "Retention", "KeepLast",	0, 1000000, 0 },
+	{ "Retention", "KeepHourly",	0, 1000000, 0 },
+	{ "Retention", "KeepDaily",	0, 1000000, 0 },
+	{ "Retention", "KeepWeekly",	0, 1000000, 0 },
+	{ "Retention", "KeepMonthly",	0, 1000000, 0 },
+	{ "Retention", "KeepYearly",	0, 1000000, 0 },
+	{ "Prune", "Interval",		0, 31536000, 0 },
+	{ "Prune", "GraceSeconds",	0, 31536000, 0 },
+	{ "Prune", "RewriteBelow",	0, 100, 0 },
+	{ "Scrub", "Interval",		0, 31536000, 0 },
+	{ "Scrub", "RateLimit",		0, 1L << 40, 0 },
 };
 
 static struct int_rule *
@@ -221,6 +232,9 @@ config_from_cfg(cfg_t *cfg, const char *file)
 	cfg_t *ports = cfg_getsec(cfg, "Ports");
 	cfg_t *ssl = cfg_getsec(cfg, "SSL");
 	cfg_t *lg = cfg_getsec(cfg, "Log");
+	cfg_t *ret = cfg_getsec(cfg, "Retention");
+	cfg_t *pr = cfg_getsec(cfg, "Prune");
+	cfg_t *sc = cfg_getsec(cfg, "Scrub");
 
 	if (c == NULL)
 		fatal("%s", __func__);
@@ -256,6 +270,18 @@ config_from_cfg(cfg_t *cfg, const char *file)
 	c->log_level = log_level_parse(cfg_getstr(lg, "Level"));
 	c->log_file = xstrdup(cfg_getstr(lg, "File"));
 	c->log_facility = log_facility_parse(cfg_getstr(lg, "Facility"));
+
+	c->retention.last = (uint32_t)cfg_getint(ret, "KeepLast");
+	c->retention.hourly = (uint32_t)cfg_getint(ret, "KeepHourly");
+	c->retention.daily = (uint32_t)cfg_getint(ret, "KeepDaily");
+	c->retention.weekly = (uint32_t)cfg_getint(ret, "KeepWeekly");
+	c->retention.monthly = (uint32_t)cfg_getint(ret, "KeepMonthly");
+	c->retention.yearly = (uint32_t)cfg_getint(ret, "KeepYearly");
+	c->prune_interval = (int)cfg_getint(pr, "Interval");
+	c->prune_grace = (int)cfg_getint(pr, "GraceSeconds");
+	c->prune_rewrite_below = (int)cfg_getint(pr, "RewriteBelow");
+	c->scrub_interval = (int)cfg_getint(sc, "Interval");
+	c->scrub_rate = (uint64_t)cfg_getint(sc, "RateLimit");
 	return c;
 }
 
@@ -361,11 +387,34 @@ config_load(const char *file, char *err, size_t errlen)
 		CFG_STR("Facility", "daemon", CFGF_NONE),
 		CFG_END()
 	};
+	cfg_opt_t retention_opts[] = {
+		CFG_INT("KeepLast", 0, CFGF_NONE),
+		CFG_INT("KeepHourly", 0, CFGF_NONE),
+		CFG_INT("KeepDaily", 0, CFGF_NONE),
+		CFG_INT("KeepWeekly", 0, CFGF_NONE),
+		CFG_INT("KeepMonthly", 0, CFGF_NONE),
+		CFG_INT("KeepYearly", 0, CFGF_NONE),
+		CFG_END()
+	};
+	cfg_opt_t prune_opts[] = {
+		CFG_INT("Interval", 86400, CFGF_NONE),
+		CFG_INT("GraceSeconds", 86400, CFGF_NONE),
+		CFG_INT("RewriteBelow", 50, CFGF_NONE),
+		CFG_END()
+	};
+	cfg_opt_t scrub_opts[] = {
+		CFG_INT("Interval", 604800, CFGF_NONE),
+		CFG_INT("RateLimit", 0, CFGF_NONE),
+		CFG_END()
+	};
 	cfg_opt_t opts[] = {
 		CFG_SEC("Server", server_opts, CFGF_NONE),
 		CFG_SEC("Ports", ports_opts, CFGF_NONE),
 		CFG_SEC("SSL", ssl_opts, CFGF_NONE),
 		CFG_SEC("Log", log_opts, CFGF_NONE),
+		CFG_SEC("Retention", retention_opts, CFGF_NONE),
+		CFG_SEC("Prune", prune_opts, CFGF_NONE),
+		CFG_SEC("Scrub", scrub_opts, CFGF_NONE),
 		CFG_END()
 	};
 	static const struct { const char *path; cfg_validate_callback_t fn; }
@@ -456,5 +505,11 @@ config_differs_beyond_workers(const struct gv_config *a,
 	    str_differs(a->ssl_key, b->ssl_key) ||
 	    a->log_level != b->log_level ||
 	    str_differs(a->log_file, b->log_file) ||
-	    a->log_facility != b->log_facility;
+	    a->log_facility != b->log_facility ||
+	    memcmp(&a->retention, &b->retention, sizeof(a->retention)) != 0 ||
+	    a->prune_interval != b->prune_interval ||
+	    a->prune_grace != b->prune_grace ||
+	    a->prune_rewrite_below != b->prune_rewrite_below ||
+	    a->scrub_interval != b->scrub_interval ||
+	    a->scrub_rate != b->scrub_rate;
 }

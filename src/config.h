@@ -12,6 +12,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "retention.h"
+
 #define GV_MAX_LISTEN	16		/* addresses in Server.Listen */
 
 struct gv_config {
@@ -47,6 +49,13 @@ struct gv_config {
 	int		 log_level;	/* enum log_level */
 	char		*log_file;	/* "" = syslog or stderr */
 	int		 log_facility;	/* syslog facility */
+
+	struct retention retention;	/* Retention: the server's default */
+	int		 prune_interval;	/* seconds; 0: never */
+	int		 prune_grace;		/* seconds */
+	int		 prune_rewrite_below;	/* percent live */
+	int		 scrub_interval;	/* seconds; 0: never */
+	uint64_t	 scrub_rate;		/* bytes/s; 0: no limit */
 };
 
 /*

@@ -1,7 +1,7 @@
 /*
  * session.c - the server side of the session protocol (doc/protocol.md):
  * hello, registration and authentication, backup (HAVE, PUT, REFS,
- * COMMIT) and reading (LIST, GET).
+ * COMMIT), forgetting snapshots (FORGET) and reading (LIST, GET).
  *
  * All waiting goes through io_wait(), which also watches the supervisor
  * pipe and the terminate flag and enforces the deadline, so no client
@@ -21,12 +21,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "catalog.h"
 #include "config.h"
 #include "crypto.h"
 #include "log.h"
+#include "policy.h"
 #include "session.h"
 #include "store.h"
 #include "wire.h"
@@ -37,6 +39,7 @@
 #define DRAIN_BYTES	(256 * 1024)
 #define HELLO_MAX	(WIRE_MAGIC_LEN + 2 + 2 + 2 + WIRE_SOFTWARE_MAX)
 #define IDS_MAX		(4 + WIRE_BATCH_MAX * WIRE_ID_BYTES)
+#define FORGET_MAX	(4 + WIRE_BATCH_MAX * 8)
 
 enum io_result { IO_OK, IO_EOF, IO_TRUNCATED, IO_TIMEOUT, IO_ERROR, IO_TERM };
 
@@ -639,8 +642,9 @@ on_have(struct session *s, const uint8_t *p, uint32_t len)
 
 	if ((n = parse_ids(s, "HAVE", p, len, &ids)) == 0)
 		return -1;
-	if (catalog_blobs_lookup(s->cat, s->client.id, ids, n, NULL, found) !=
-	    CAT_OK)
+	/* Unreferenced blobs reported present are safe from prune a while. */
+	if (catalog_blobs_have(s->cat, s->client.id, ids, n,
+	    (uint64_t)time(NULL), found) != CAT_OK)
 		return storage_failed(s, "catalog lookup",
 		    catalog_strerror(s->cat));
 	out_init(s, &w);
@@ -796,6 +800,171 @@ on_commit(struct session *s, const uint8_t *p, uint32_t len)
 	return reply(s, &w, "COMMITTED");
 }
 
+/* One set's policy evaluation, reused for the rest of a FORGET. */
+struct forget_set {
+	char		 set[CAT_NAME_MAX + 1];
+	struct ret_snap	*snaps;		/* by id */
+	size_t		 n;
+};
+
+struct forget_ctx {
+	struct forget_set *sets;
+	size_t		 n, cap;
+};
+
+static void
+forget_ctx_free(struct forget_ctx *fc)
+{
+	for (size_t i = 0; i < fc->n; i++)
+		free(fc->sets[i].snaps);
+	free(fc->sets);
+}
+
+static int
+cmp_ret_id(const void *key, const void *elem)
+{
+	uint64_t id = *(const uint64_t *)key;
+	const struct ret_snap *r = elem;
+
+	return id < r->id ? -1 : id > r->id;
+}
+
+/*
+ * Whether the server's policy keeps snapshot snap: 1 yes, 0 no, -1 after
+ * failing the session.
+ */
+static int
+policy_keeps(struct session *s, struct forget_ctx *fc,
+    const struct cat_snapshot *snap)
+{
+	struct forget_set *fs = NULL;
+	const struct ret_snap *r;
+	char err[256];
+
+	for (size_t i = 0; i < fc->n && fs == NULL; i++)
+		if (strcmp(fc->sets[i].set, snap->set) == 0)
+			fs = &fc->sets[i];
+	if (fs == NULL) {
+		if (fc->n == fc->cap) {
+			size_t cap = fc->cap ? fc->cap * 2 : 4;
+			struct forget_set *q = reallocarray(fc->sets, cap,
+			    sizeof(*q));
+
+			if (q == NULL)
+				return storage_failed(s, "memory",
+				    strerror(errno));
+			fc->sets = q;
+			fc->cap = cap;
+		}
+		fs = &fc->sets[fc->n];
+		memset(fs, 0, sizeof(*fs));
+		snprintf(fs->set, sizeof(fs->set), "%s", snap->set);
+		if (policy_evaluate(s->cat, &s->cfg->retention, s->client.id,
+		    snap->set, &fs->snaps, &fs->n, err, sizeof(err)) != CAT_OK)
+			return storage_failed(s, "retention policy", err);
+		fc->n++;
+	}
+	r = bsearch(&snap->id, fs->snaps, fs->n, sizeof(*fs->snaps),
+	    cmp_ret_id);
+	return r == NULL || r->keep;
+}
+
+static int
+on_forget(struct session *s, const uint8_t *p, uint32_t len)
+{
+	struct forget_ctx fc = { NULL, 0, 0 };
+	struct cat_snapshot snap;
+	struct cat_client cl;
+	struct wire_rd r;
+	struct wire_wr w;
+	uint8_t *out, res;
+	size_t outlen;
+	uint32_t n;
+	int rc = 0;
+
+	wire_rd_init(&r, p, len);
+	if (wire_get_u32(&r, &n) == -1)
+		return failf(s, WIRE_ERR_MALFORMED, "malformed FORGET: no count");
+	if (n == 0 || n > WIRE_BATCH_MAX)
+		return failf(s, WIRE_ERR_LIMIT, "limit exceeded: FORGET count "
+		    "%u (1..%d)", n, WIRE_BATCH_MAX);
+	if (r.left != (size_t)n * 8)
+		return failf(s, WIRE_ERR_MALFORMED, "malformed FORGET: count %u "
+		    "but %zu bytes of ids", n, r.left);
+	/* The flags of now: the administrator may have changed them. */
+	switch (catalog_client_get(s->cat, s->client.name, &cl)) {
+	case CAT_OK:
+		crypto_wipe(cl.secret, sizeof(cl.secret));
+		if (cl.id == s->client.id && !cl.disabled)
+			break;
+		return failf(s, WIRE_ERR_AUTH, "authentication failed: client "
+		    "%s is disabled or was removed", s->client.name);
+	case CAT_NOTFOUND:
+		return failf(s, WIRE_ERR_AUTH, "authentication failed: client "
+		    "%s was removed", s->client.name);
+	default:
+		return storage_failed(s, "catalog lookup",
+		    catalog_strerror(s->cat));
+	}
+	outlen = WIRE_HDR_LEN + 4 + (size_t)n * 9;
+	if ((out = malloc(outlen)) == NULL)
+		return storage_failed(s, "memory", strerror(errno));
+	wire_wr_init(&w, out, outlen);
+	wire_frame_begin(&w, WIRE_FORGOTTEN);
+	wire_put_u32(&w, n);
+	for (uint32_t i = 0; i < n && rc == 0; i++) {
+		uint64_t id;
+		int k;
+
+		(void)wire_get_u64(&r, &id);	/* the size was checked */
+		switch (catalog_snapshot_get(s->cat, s->client.id, id, &snap)) {
+		case CAT_OK:
+			break;
+		case CAT_NOTFOUND:
+			res = 2;
+			goto put;
+		default:
+			rc = storage_failed(s, "catalog lookup",
+			    catalog_strerror(s->cat));
+			continue;
+		}
+		if (!cl.allow_forget) {
+			if ((k = policy_keeps(s, &fc, &snap)) == -1) {
+				rc = -1;
+				continue;
+			}
+			if (k) {
+				res = 1;
+				goto put;
+			}
+		}
+		switch (catalog_forget(s->cat, s->client.id, id)) {
+		case CAT_OK:
+			res = 0;
+			log_info("client %s at %s: snapshot %llu of set %s "
+			    "forgotten", s->client.name, s->peer,
+			    (unsigned long long)id, snap.set);
+			break;
+		case CAT_NOTFOUND:
+			res = 2;
+			break;
+		default:
+			rc = storage_failed(s, "catalog forget",
+			    catalog_strerror(s->cat));
+			continue;
+		}
+put:
+		wire_put_u64(&w, id);
+		wire_put_bytes(&w, &res, 1);
+	}
+	wire_frame_end(&w);
+	forget_ctx_free(&fc);
+	if (rc == 0)
+		rc = reply(s, &w, "FORGOTTEN");
+	free(out);
+	return rc;
+}
+
 struct list_fill {
 	struct wire_wr	*w;
 	size_t		 limit;		/* bytes the frame may reach */
@@ -857,6 +1026,27 @@ on_list(struct session *s, const uint8_t *p, uint32_t len)
 	return reply(s, &w, "SNAPSHOTS");
 }
 
+/*
+ * Look blob id up again and read it from its new place (the same length:
+ * the same blob).  store_read()'s result, 1 when it is gone.
+ */
+static int
+reread(struct session *s, const uint8_t *id, struct cat_blob *loc,
+    uint8_t *buf)
+{
+	struct cat_blob again;
+	uint8_t found;
+
+	if (catalog_blobs_lookup(s->cat, s->client.id,
+	    (const uint8_t (*)[CAT_ID_LEN])id, 1, &again, &found) != CAT_OK)
+		return -1;
+	if (!found || again.length != loc->length ||
+	    (again.pack == loc->pack && again.offset == loc->offset))
+		return 1;
+	*loc = again;
+	return store_read(s->store, id, loc, buf);
+}
+
 static int
 on_get(struct session *s, const uint8_t *p, uint32_t len)
 {
@@ -899,8 +1089,16 @@ on_get(struct session *s, const uint8_t *p, uint32_t len)
 		}
 		if (found[i]) {
 			/* Read straight into place behind header and id. */
-			int r = store_read(s->store, ids[i], &locs[i],
-			    w.buf + w.len + WIRE_HDR_LEN + WIRE_ID_BYTES);
+			uint8_t *at = w.buf + w.len + WIRE_HDR_LEN +
+			    WIRE_ID_BYTES;
+			int r = store_read(s->store, ids[i], &locs[i], at);
+
+			/*
+			 * Prune rewrote the pack between the lookup and the
+			 * read: the index has the new place.  Once.
+			 */
+			if (r == 1 && store_errno(s->store) == ENOENT)
+				r = reread(s, ids[i], &locs[i], at);
 
 			if (r == -1) {
 				rc = storage_failed(s, "pack read",
@@ -956,6 +1154,7 @@ static const struct frame_handler {
 	{ WIRE_REFS,	 IDS_MAX,	WIRE_ERR_LIMIT,	1,	on_refs },
 	{ WIRE_COMMIT,	 2 + WIRE_SET_MAX + 8 + 2 * WIRE_ID_BYTES,
 	    WIRE_ERR_LIMIT, 1, on_commit },
+	{ WIRE_FORGET,	 FORGET_MAX,	WIRE_ERR_LIMIT,	1,	on_forget },
 	{ WIRE_LIST,	 2 + WIRE_SET_MAX + 8, WIRE_ERR_LIMIT, 1, on_list },
 	{ WIRE_GET,	 IDS_MAX,	WIRE_ERR_LIMIT,	1,	on_get },
 };
@@ -1035,6 +1234,9 @@ session_run(struct session *s)
 	if (s->store != NULL && store_flush(s->store) == -1)
 		log_warnx("%s: keeping uploaded blobs: %s",
 		    who(s, wbuf, sizeof(wbuf)), store_strerror(s->store));
+	/* An idle worker holds no pack: prune may rewrite them all. */
+	if (s->store != NULL)
+		store_finish(s->store);
 	free(s->refs);
 	s->refs = NULL;
 	crypto_wipe(&s->client, sizeof(s->client));

@@ -4,9 +4,11 @@
  */
 #include "autoconf.h"
 
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -14,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "crypto.h"
@@ -234,6 +237,12 @@ abandon_pack(struct store *s)
 	store_discard(s);
 }
 
+void
+store_finish(struct store *s)
+{
+	abandon_pack(s);
+}
+
 int
 store_flush(struct store *s)
 {
@@ -261,10 +270,12 @@ store_flush(struct store *s)
 static int
 open_pack(struct store *s)
 {
+	struct stat st;
 	char name[16];
 	uint32_t pack;
-	int fd;
+	int fd, tries = 0;
 
+again:
 	if (catalog_next_pack(s->cat, &pack) != CAT_OK)
 		return fail(s, 0, "%s", catalog_strerror(s->cat));
 	pack_name(pack, name);
@@ -272,6 +283,24 @@ open_pack(struct store *s)
 	    O_CLOEXEC, 0640)) == -1)
 		return fail(s, errno, "store: cannot create %s/%s: %s",
 		    s->dir, name, strerror(errno));
+	/*
+	 * Held while we append: prune leaves the pack alone.  A prune
+	 * that locked the empty file first removed it: take another.
+	 */
+	if (flock(fd, LOCK_SH) == -1 || fstat(fd, &st) == -1) {
+		int e = errno;
+
+		close(fd);
+		return fail(s, e, "store: lock %s/%s: %s", s->dir, name,
+		    strerror(e));
+	}
+	if (st.st_nlink == 0) {
+		close(fd);
+		if (++tries < 8)
+			goto again;
+		return fail(s, EAGAIN, "store: packs keep vanishing in %s",
+		    s->dir);
+	}
 	/* The pack's name must be on disk before the index names it. */
 	if (fsync(s->dirfd) == -1) {
 		int e = errno;
@@ -349,6 +378,7 @@ store_put(struct store *s, uint64_t client, const uint8_t id[CAT_ID_LEN],
 	b.loc.pack = s->wpack;
 	b.loc.offset = s->woff;
 	b.loc.length = (uint32_t)len;
+	b.loc.touched = (uint64_t)time(NULL);
 	store_sum(blob, len, b.loc.sum);
 
 	memcpy(hdr, REC_MAGIC, 4);
@@ -449,4 +479,299 @@ store_read(struct store *s, const uint8_t id[CAT_ID_LEN],
 		return fail(s, 0, "pack %08x: checksum mismatch at offset %llu",
 		    loc->pack, (unsigned long long)loc->offset), 1;
 	return 0;
+}
+
+/* ---------------------------------------------------- prune and scrub */
+
+static int
+cmp_pack(const void *a, const void *b)
+{
+	const struct store_pack *x = a, *y = b;
+
+	return x->pack < y->pack ? -1 : x->pack > y->pack;
+}
+
+int
+store_packs(struct store *s, struct store_pack **out, size_t *n)
+{
+	struct store_pack *v = NULL, *p;
+	size_t cap = 0;
+	struct dirent *de;
+	struct stat st;
+	DIR *d;
+	int fd;
+
+	*out = NULL;
+	*n = 0;
+	if ((fd = openat(s->dirfd, ".", O_RDONLY | O_DIRECTORY |
+	    O_CLOEXEC)) == -1 || (d = fdopendir(fd)) == NULL) {
+		int e = errno;
+
+		if (fd != -1)
+			close(fd);
+		return fail(s, e, "store: read %s: %s", s->dir, strerror(e));
+	}
+	while ((de = readdir(d)) != NULL) {
+		unsigned long id;
+		char *end;
+
+		if (strlen(de->d_name) != 13 ||
+		    strcmp(de->d_name + 8, ".pack") != 0)
+			continue;
+		errno = 0;
+		id = strtoul(de->d_name, &end, 16);
+		if (errno != 0 || end != de->d_name + 8 || id > UINT32_MAX)
+			continue;
+		if (fstatat(s->dirfd, de->d_name, &st, 0) == -1)
+			continue;	/* removed meanwhile */
+		if (*n == cap) {
+			cap = cap ? cap * 2 : 64;
+			if ((p = reallocarray(v, cap, sizeof(*v))) == NULL) {
+				free(v);
+				closedir(d);
+				return fail(s, ENOMEM, "store: out of memory");
+			}
+			v = p;
+		}
+		v[*n].pack = (uint32_t)id;
+		v[*n].size = (uint64_t)st.st_size;
+		(*n)++;
+	}
+	closedir(d);
+	if (*n > 0)
+		qsort(v, *n, sizeof(*v), cmp_pack);
+	*out = v;
+	return 0;
+}
+
+int
+store_pack_lock(struct store *s, uint32_t pack, int *fd)
+{
+	struct stat st;
+	char name[16];
+
+	pack_name(pack, name);
+	if ((*fd = openat(s->dirfd, name, O_RDONLY | O_CLOEXEC)) == -1) {
+		if (errno == ENOENT)
+			return 1;
+		return fail(s, errno, "store: open pack %08x: %s", pack,
+		    strerror(errno));
+	}
+	if (flock(*fd, LOCK_EX | LOCK_NB) == -1) {
+		int e = errno;
+
+		close(*fd);
+		*fd = -1;
+		if (e == EWOULDBLOCK)
+			return 1;
+		return fail(s, e, "store: lock pack %08x: %s", pack,
+		    strerror(e));
+	}
+	if (fstat(*fd, &st) == -1 || st.st_nlink == 0) {
+		close(*fd);
+		*fd = -1;
+		return 1;
+	}
+	return 0;
+}
+
+void
+store_pack_unlock(int fd)
+{
+	if (fd != -1)
+		close(fd);
+}
+
+int
+store_pack_remove(struct store *s, uint32_t pack)
+{
+	char name[16];
+
+	pack_name(pack, name);
+	for (int i = 0; i < READ_FDS; i++)
+		if (s->rfd[i].fd != -1 && s->rfd[i].pack == pack) {
+			close(s->rfd[i].fd);
+			s->rfd[i].fd = -1;
+		}
+	if (unlinkat(s->dirfd, name, 0) == -1 && errno != ENOENT)
+		return fail(s, errno, "store: remove pack %08x: %s", pack,
+		    strerror(errno));
+	if (fsync(s->dirfd) == -1)
+		return fail(s, errno, "store: fsync %s: %s", s->dir,
+		    strerror(errno));
+	return 0;
+}
+
+int
+store_sync(struct store *s)
+{
+	if (s->wfd == -1)
+		return 0;
+	if (fdatasync(s->wfd) == -1) {
+		int e = errno;
+
+		abandon_pack(s);
+		return fail(s, e, "store: fsync pack %08x: %s", s->wpack,
+		    strerror(e));
+	}
+	return 0;
+}
+
+int
+store_copy(struct store *s, const uint8_t id[CAT_ID_LEN],
+    const struct cat_blob *from, struct cat_blob *to)
+{
+	uint8_t hdr[STORE_HDR_LEN], *buf;
+	struct iovec iov[2];
+	int r;
+
+	if (from->length == 0 || from->length > STORE_BLOB_MAX)
+		return fail(s, 0, "store: blob length %u", from->length), 1;
+	if ((buf = malloc(from->length)) == NULL)
+		return fail(s, ENOMEM, "store: out of memory");
+	if ((r = store_read(s, id, from, buf)) != 0) {
+		free(buf);
+		return r;
+	}
+	/* A full pack is synced and closed before the next one starts. */
+	if (s->wfd != -1 && s->woff > 0 &&
+	    s->woff + STORE_HDR_LEN + from->length > STORE_PACK_MAX) {
+		if (store_sync(s) == -1) {
+			free(buf);
+			return -1;
+		}
+		close(s->wfd);
+		s->wfd = -1;
+	}
+	if (s->wfd == -1 && open_pack(s) == -1) {
+		free(buf);
+		return -1;
+	}
+	memcpy(hdr, REC_MAGIC, 4);
+	put32(hdr + 4, from->length);
+	memcpy(hdr + 8, id, CAT_ID_LEN);
+	memcpy(hdr + 8 + CAT_ID_LEN, from->sum, CAT_SUM_LEN);
+	iov[0].iov_base = hdr;
+	iov[0].iov_len = sizeof(hdr);
+	iov[1].iov_base = buf;
+	iov[1].iov_len = from->length;
+	if (write_all(s->wfd, iov, 2, s->woff) == -1) {
+		int e = errno;
+
+		free(buf);
+		abandon_pack(s);
+		return fail(s, e, "store: write pack %08x: %s", s->wpack,
+		    strerror(e));
+	}
+	free(buf);
+	*to = *from;
+	to->pack = s->wpack;
+	to->offset = s->woff;
+	s->woff += sizeof(hdr) + from->length;
+	return 0;
+}
+
+/* pread exactly n bytes at off: 0, 1 at the end of the file, -1. */
+static int
+read_at(int fd, void *buf, size_t n, uint64_t off)
+{
+	size_t got = 0;
+
+	while (got < n) {
+		ssize_t k = pread(fd, (uint8_t *)buf + got, n - got,
+		    (off_t)(off + got));
+
+		if (k == -1) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		if (k == 0)
+			return 1;
+		got += (size_t)k;
+	}
+	return 0;
+}
+
+int
+store_scan(struct store *s, uint32_t pack,
+    int (*fn)(void *arg, const struct store_rec *rec), void *arg,
+    uint64_t *bad_at)
+{
+	uint8_t hdr[STORE_HDR_LEN], sum[CAT_SUM_LEN], *buf = NULL;
+	struct store_rec rec;
+	struct stat st;
+	size_t cap = 0;
+	uint64_t off = 0;
+	char name[16];
+	int fd, r = 0;
+
+	pack_name(pack, name);
+	if ((fd = openat(s->dirfd, name, O_RDONLY | O_CLOEXEC)) == -1)
+		return fail(s, errno, "store: open pack %08x: %s", pack,
+		    strerror(errno));
+	if (fstat(fd, &st) == -1) {
+		r = fail(s, errno, "store: stat pack %08x: %s", pack,
+		    strerror(errno));
+		goto done;
+	}
+	(void)posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+	while (off < (uint64_t)st.st_size) {
+		uint32_t len;
+		int k;
+
+		if (off + STORE_HDR_LEN > (uint64_t)st.st_size ||
+		    (k = read_at(fd, hdr, sizeof(hdr), off)) == 1) {
+			*bad_at = off;
+			r = 1;
+			break;
+		}
+		if (k == -1) {
+			r = fail(s, errno, "store: read pack %08x: %s", pack,
+			    strerror(errno));
+			break;
+		}
+		len = get32(hdr + 4);
+		if (memcmp(hdr, REC_MAGIC, 4) != 0 || len == 0 ||
+		    len > STORE_BLOB_MAX ||
+		    off + STORE_HDR_LEN + len > (uint64_t)st.st_size) {
+			*bad_at = off;
+			r = 1;
+			break;
+		}
+		if (len > cap) {
+			uint8_t *p = realloc(buf, len);
+
+			if (p == NULL) {
+				r = fail(s, ENOMEM, "store: out of memory");
+				break;
+			}
+			buf = p;
+			cap = len;
+		}
+		if ((k = read_at(fd, buf, len, off + STORE_HDR_LEN)) != 0) {
+			if (k == 1) {
+				*bad_at = off;
+				r = 1;
+			} else
+				r = fail(s, errno, "store: read pack %08x: %s",
+				    pack, strerror(errno));
+			break;
+		}
+		memset(&rec, 0, sizeof(rec));
+		rec.pack = pack;
+		rec.offset = off;
+		rec.length = len;
+		memcpy(rec.id, hdr + 8, CAT_ID_LEN);
+		memcpy(rec.sum, hdr + 8 + CAT_ID_LEN, CAT_SUM_LEN);
+		store_sum(buf, len, sum);
+		rec.good = memcmp(sum, rec.sum, CAT_SUM_LEN) == 0;
+		off += STORE_HDR_LEN + len;
+		if (fn(arg, &rec) != 0)
+			break;
+	}
+done:
+	free(buf);
+	close(fd);
+	return r;
 }

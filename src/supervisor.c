@@ -51,6 +51,7 @@ static const struct child_kind {
 	{ "uibridge",	uibridge_main,	count_one,	SVC_BIT(SVC_UI) },
 #define KIND_WORKER	1
 	{ "worker",	worker_main,	count_workers,	SVC_BIT(SVC_BACKUP) },
+	{ "housekeeper", housekeeper_main, count_one,	0 },
 };
 #define NKINDS	(sizeof(kinds) / sizeof(kinds[0]))
 

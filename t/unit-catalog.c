@@ -332,6 +332,117 @@ test_two_writers(void)
 	catalog_close(c);
 }
 
+/*
+ * Forget, HAVE touching, freeing with a grace cutoff, moving, policies
+ * and allow-forget.
+ */
+static void
+test_lifecycle(struct catalog *c)
+{
+	uint8_t tok[CAT_ID_LEN], ids[3][CAT_ID_LEN], found[3];
+	struct cat_blob_add add[3];
+	struct cat_blob loc[3];
+	struct cat_snapshot snap;
+	struct cat_client cl;
+	struct cat_move mv;
+	struct retention p, q;
+	uint64_t id, bytes;
+	size_t n;
+
+	memset(tok, 0x77, sizeof(tok));
+	memset(add, 0, sizeof(add));
+	catalog_client_add(c, "life", tok, 1, &id);
+	for (int i = 0; i < 3; i++) {
+		id_of(ids[i], 9000 + (unsigned)i);
+		memcpy(add[i].id, ids[i], CAT_ID_LEN);
+		add[i].loc.pack = 5;
+		add[i].loc.offset = (uint64_t)i * 100;
+		add[i].loc.length = 10;
+		add[i].loc.touched = 1000;
+	}
+	ok(catalog_blobs_add(c, id, add, 3) == CAT_OK, "lifecycle: 3 blobs");
+	memset(&snap, 0, sizeof(snap));
+	snprintf(snap.set, sizeof(snap.set), "s");
+	memcpy(snap.root, ids[0], CAT_ID_LEN);
+	memcpy(snap.meta, ids[1], CAT_ID_LEN);
+	ok(catalog_commit(c, id, &snap, (const uint8_t (*)[CAT_ID_LEN])ids, 2,
+	    NULL) == CAT_OK, "lifecycle: commit of ids 0 and 1");
+	catalog_blobs_lookup(c, id, (const uint8_t (*)[CAT_ID_LEN])ids, 3, loc,
+	    found);
+	ok(loc[0].refcount == 1 && loc[2].refcount == 0 &&
+	    loc[2].touched == 1000, "refcounts 1, 1, 0; touched kept");
+
+	/* HAVE touches only the unreferenced hit. */
+	ok(catalog_blobs_have(c, id, (const uint8_t (*)[CAT_ID_LEN])ids, 3,
+	    5000, found) == CAT_OK && found[0] && found[2], "HAVE finds all");
+	catalog_blobs_lookup(c, id, (const uint8_t (*)[CAT_ID_LEN])ids, 3, loc,
+	    found);
+	ok(loc[2].touched == 5000 && loc[0].touched == 1000,
+	    "HAVE touched the refcount-0 blob only");
+	ok(catalog_blobs_free(c, id, (const uint8_t (*)[CAT_ID_LEN])ids, 3,
+	    4999, &n, &bytes) == CAT_OK && n == 0,
+	    "free with a cutoff before the touch frees nothing");
+
+	ok(catalog_forget(c, id, snap.id) == CAT_OK, "forget the snapshot");
+	ok(catalog_forget(c, id, snap.id) == CAT_NOTFOUND, "forget again: "
+	    "not found");
+	ok(catalog_snapshot_get(c, id, snap.id, &snap) == CAT_NOTFOUND,
+	    "the snapshot row is gone");
+	catalog_blobs_lookup(c, id, (const uint8_t (*)[CAT_ID_LEN])ids, 3, loc,
+	    found);
+	ok(loc[0].refcount == 0 && loc[1].refcount == 0,
+	    "forget lowered the refcounts");
+	ok(catalog_blobs_free(c, id, (const uint8_t (*)[CAT_ID_LEN])ids, 3,
+	    4999, &n, &bytes) == CAT_OK && n == 2 && bytes == 20,
+	    "free: the two old ones go, the touched one stays");
+	catalog_blobs_lookup(c, id, (const uint8_t (*)[CAT_ID_LEN])ids, 3, loc,
+	    found);
+	ok(!found[0] && !found[1] && found[2], "index after the free");
+
+	/* Move: only from the expected place. */
+	memset(&mv, 0, sizeof(mv));
+	mv.client = id;
+	memcpy(mv.id, ids[2], CAT_ID_LEN);
+	mv.from_pack = 5;
+	mv.from_offset = 999;
+	mv.pack = 6;
+	ok(catalog_blobs_move(c, &mv, 1, &n) == CAT_OK && n == 0,
+	    "move from a wrong place does nothing");
+	mv.from_offset = 200;
+	mv.offset = 48;
+	ok(catalog_blobs_move(c, &mv, 1, &n) == CAT_OK && n == 1,
+	    "move from the right place");
+	catalog_blobs_lookup(c, id, (const uint8_t (*)[CAT_ID_LEN])ids + 2, 1,
+	    loc, found);
+	ok(loc[0].pack == 6 && loc[0].offset == 48 && loc[0].touched == 5000 &&
+	    loc[0].length == 10, "moved: new place, the rest kept");
+
+	/* Policies and allow-forget. */
+	memset(&p, 0, sizeof(p));
+	p.daily = 7;
+	ok(catalog_policy_get(c, id, "s", &q) == CAT_NOTFOUND, "no policy");
+	ok(catalog_policy_set(c, "life", "", &p) == CAT_OK, "client default");
+	ok(catalog_policy_get(c, id, "s", &q) == CAT_OK && q.daily == 7,
+	    "a set without its own policy gets the client default");
+	p.last = 3;
+	ok(catalog_policy_set(c, "life", "s", &p) == CAT_OK &&
+	    catalog_policy_get(c, id, "s", &q) == CAT_OK && q.last == 3,
+	    "the set's own policy wins");
+	ok(catalog_policy_set(c, "nobody", "", &p) == CAT_NOTFOUND,
+	    "policy of an unknown client");
+	ok(catalog_policy_set(c, "life", "bad/set", &p) == CAT_ERROR,
+	    "invalid set name");
+	ok(catalog_policy_clear(c, "life", "s") == CAT_OK &&
+	    catalog_policy_clear(c, "life", "s") == CAT_NOTFOUND,
+	    "policy clear, then not found");
+	ok(catalog_client_set_allow_forget(c, "life", 1) == CAT_OK &&
+	    catalog_client_get(c, "life", &cl) == CAT_OK && cl.allow_forget &&
+	    !cl.disabled, "allow-forget set, disabled untouched");
+	ok(catalog_client_remove(c, "life") == CAT_OK &&
+	    catalog_policy_get(c, id, "", &q) == CAT_NOTFOUND,
+	    "removing the client removes its policies");
+}
+
 int
 main(void)
 {
@@ -350,6 +461,7 @@ main(void)
 	ok(1, "open a new catalog");
 	test_clients(c);
 	test_blobs_and_commits(c);
+	test_lifecycle(c);
 	catalog_close(c);
 
 	c = open_cat(0);

@@ -1,10 +1,12 @@
 /*
  * gigavaultctl.c - administration of a GigaVault server: clients and
- * their enrollment tokens, snapshots and usage, read and written in the
- * catalog directly (LMDB allows that beside the running daemon).
+ * their enrollment tokens, snapshots and usage, retention policies,
+ * prune and scrub, read and written in the catalog and the packs
+ * directly (LMDB allows that beside the running daemon; prune and scrub
+ * take the housekeeping lock, see prune.h).
  *
  * Exit status: 0 success, 1 runtime error (no such client, name taken,
- * catalog error), 2 usage or configuration error.
+ * catalog error, scrub found damage), 2 usage or configuration error.
  */
 #include "autoconf.h"
 
@@ -12,6 +14,7 @@
 
 #include <errno.h>
 #include <grp.h>
+#include <stddef.h>
 #include <jansson.h>
 #include <limits.h>
 #include <pwd.h>
@@ -25,6 +28,8 @@
 #include "config.h"
 #include "crypto.h"
 #include "datadir.h"
+#include "prune.h"
+#include "scrub.h"
 
 #ifndef GV_CONFFILE
 #define GV_CONFFILE	"/etc/gigavault/gigavault.conf"
@@ -33,6 +38,8 @@
 #define EXIT_RUNTIME	1
 #define EXIT_USAGE	2
 #define TOKEN_BYTES	16	/* printed as 32 hex digits */
+#define MAX_OPTS	16
+#define KEEP_MAX	1000000	/* as Retention.Keep* in gigavault.conf */
 
 struct ctl {
 	const struct gv_config *cfg;
@@ -40,6 +47,11 @@ struct ctl {
 	int		 json;
 	char		**argv;		/* the command's operands */
 	int		 argc;
+	struct {
+		const char *name;	/* "--dry-run", "--rate", ... */
+		const char *value;	/* NULL for a flag */
+	}		 opt[MAX_OPTS];
+	int		 nopt;
 };
 
 static void __attribute__((noreturn))
@@ -50,8 +62,19 @@ usage(void)
 	    "       gigavaultctl [-f file] client list [--json]\n"
 	    "       gigavaultctl [-f file] client disable | enable | remove "
 	    "name\n"
+	    "       gigavaultctl [-f file] client allow-forget | deny-forget "
+	    "name\n"
 	    "       gigavaultctl [-f file] snapshots [client] [--json]\n"
-	    "       gigavaultctl [-f file] usage [--json]\n");
+	    "       gigavaultctl [-f file] usage [--json]\n"
+	    "       gigavaultctl [-f file] policy show [client] [--json]\n"
+	    "       gigavaultctl [-f file] policy set client [--set name] "
+	    "[--keep-last n]\n"
+	    "                    [--keep-hourly n] [--keep-daily n] "
+	    "[--keep-weekly n]\n"
+	    "                    [--keep-monthly n] [--keep-yearly n]\n"
+	    "       gigavaultctl [-f file] policy clear client [--set name]\n"
+	    "       gigavaultctl [-f file] prune [--dry-run]\n"
+	    "       gigavaultctl [-f file] scrub [--rate bytes/s]\n");
 	exit(EXIT_USAGE);
 }
 
@@ -191,11 +214,12 @@ cmd_client_list(struct ctl *c)
 		arr = json_array();
 		for (size_t i = 0; i < cv.n; i++)
 			json_array_append_new(arr, json_pack(
-			    "{s:s, s:I, s:b, s:b, s:I}",
+			    "{s:s, s:I, s:b, s:b, s:b, s:I}",
 			    "name", cv.v[i].name,
 			    "id", (json_int_t)cv.v[i].id,
 			    "registered", cv.v[i].registered,
 			    "disabled", cv.v[i].disabled,
+			    "allow_forget", cv.v[i].allow_forget,
 			    "created", (json_int_t)cv.v[i].created));
 		free(cv.v);
 		return print_json(arr);
@@ -233,6 +257,28 @@ static int
 cmd_client_enable(struct ctl *c)
 {
 	return set_disabled(c, 0);
+}
+
+static int
+set_allow_forget(struct ctl *c, int allow)
+{
+	int rc = catalog_client_set_allow_forget(c->cat, c->argv[0], allow);
+
+	if (rc == CAT_NOTFOUND)
+		return no_client(c->argv[0]);
+	return rc == CAT_OK ? 0 : cat_failed(c);
+}
+
+static int
+cmd_client_allow_forget(struct ctl *c)
+{
+	return set_allow_forget(c, 1);
+}
+
+static int
+cmd_client_deny_forget(struct ctl *c)
+{
+	return set_allow_forget(c, 0);
 }
 
 static int
@@ -367,23 +413,357 @@ cmd_usage(struct ctl *c)
 	return arr != NULL ? print_json(arr) : 0;
 }
 
+/* ------------------------------------------------------------ options */
+
+/* The value of option name, or NULL; a flag's value is "". */
+static const char *
+opt_get(const struct ctl *c, const char *name)
+{
+	for (int i = 0; i < c->nopt; i++)
+		if (strcmp(c->opt[i].name, name) == 0)
+			return c->opt[i].value ? c->opt[i].value : "";
+	return NULL;
+}
+
+/* Parse a number 0..max into *v.  0, or EXIT_USAGE after a message. */
+static int
+opt_number(const struct ctl *c, const char *name, unsigned long long max,
+    unsigned long long *v)
+{
+	const char *s = opt_get(c, name);
+	char *end;
+
+	*v = 0;
+	if (s == NULL)
+		return 0;
+	errno = 0;
+	*v = strtoull(s, &end, 10);
+	if (*s < '0' || *s > '9' || *end != '\0' || errno != 0 || *v > max) {
+		fprintf(stderr, "gigavaultctl: %s: \"%s\" is not a number "
+		    "0..%llu\n", name, s, max);
+		return EXIT_USAGE;
+	}
+	return 0;
+}
+
+/* ------------------------------------------------------------ policies */
+
+static json_t *
+policy_json(const char *set, const struct retention *p)
+{
+	return json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:I}",
+	    "set", set, "keep_last", (json_int_t)p->last,
+	    "keep_hourly", (json_int_t)p->hourly,
+	    "keep_daily", (json_int_t)p->daily,
+	    "keep_weekly", (json_int_t)p->weekly,
+	    "keep_monthly", (json_int_t)p->monthly,
+	    "keep_yearly", (json_int_t)p->yearly);
+}
+
+static void
+policy_row(const char *client, const char *set, const struct retention *p,
+    const char *forget)
+{
+	printf("%-24s %-16s %6lu %6lu %6lu %6lu %7lu %6lu  %s\n", client,
+	    set[0] ? set : "*", (unsigned long)p->last,
+	    (unsigned long)p->hourly, (unsigned long)p->daily,
+	    (unsigned long)p->weekly, (unsigned long)p->monthly,
+	    (unsigned long)p->yearly, forget);
+}
+
+struct policy_out {
+	const struct cat_client *cl;
+	json_t		*arr;		/* NULL: print rows */
+	int		 n;
+};
+
+static int
+print_policy(void *arg, const char *set, const struct retention *p)
+{
+	struct policy_out *o = arg;
+
+	o->n++;
+	if (o->arr != NULL)
+		json_array_append_new(o->arr, policy_json(set, p));
+	else
+		policy_row(o->cl->name, set, p, o->cl->allow_forget ?
+		    "allowed" : "denied");
+	return 0;
+}
+
+static int
+cmd_policy_show(struct ctl *c)
+{
+	struct client_vec cv;
+	json_t *top = NULL, *arr = NULL;
+	int rc;
+
+	if ((rc = all_clients(c, &cv)) != 0)
+		return rc;
+	if (c->argc == 1) {
+		size_t i;
+
+		for (i = 0; i < cv.n; i++)
+			if (strcmp(cv.v[i].name, c->argv[0]) == 0)
+				break;
+		if (i == cv.n) {
+			free(cv.v);
+			return no_client(c->argv[0]);
+		}
+		cv.v[0] = cv.v[i];
+		cv.n = 1;
+	}
+	if (c->json) {
+		arr = json_array();
+		top = json_pack("{s:o, s:o}", "server",
+		    policy_json("", &c->cfg->retention), "clients", arr);
+	} else {
+		printf("%-24s %-16s %6s %6s %6s %6s %7s %6s  %s\n", "CLIENT",
+		    "SET", "LAST", "HOURLY", "DAILY", "WEEKLY", "MONTHLY",
+		    "YEARLY", "FORGET");
+		policy_row("(server default)", "", &c->cfg->retention, "-");
+	}
+	for (size_t i = 0; i < cv.n; i++) {
+		struct policy_out o = { &cv.v[i], NULL, 0 };
+		json_t *one = NULL;
+
+		if (arr != NULL) {
+			o.arr = json_array();
+			one = json_pack("{s:s, s:b, s:o}", "client",
+			    cv.v[i].name, "allow_forget",
+			    cv.v[i].allow_forget, "policies", o.arr);
+		}
+		if (catalog_policies(c->cat, cv.v[i].id, print_policy, &o) !=
+		    CAT_OK) {
+			json_decref(one);
+			json_decref(top);
+			free(cv.v);
+			return cat_failed(c);
+		}
+		if (one != NULL)
+			json_array_append_new(arr, one);
+		else if (o.n == 0)
+			printf("%-24s %-16s %6s %6s %6s %6s %7s %6s  %s\n",
+			    cv.v[i].name, "*", "-", "-", "-", "-", "-", "-",
+			    cv.v[i].allow_forget ? "allowed" : "denied");
+	}
+	free(cv.v);
+	return top != NULL ? print_json(top) : 0;
+}
+
+static const struct {
+	const char	*opt;
+	size_t		 off;
+} keep_opts[] = {
+	{ "--keep-last",	offsetof(struct retention, last) },
+	{ "--keep-hourly",	offsetof(struct retention, hourly) },
+	{ "--keep-daily",	offsetof(struct retention, daily) },
+	{ "--keep-weekly",	offsetof(struct retention, weekly) },
+	{ "--keep-monthly",	offsetof(struct retention, monthly) },
+	{ "--keep-yearly",	offsetof(struct retention, yearly) },
+};
+
+static int
+policy_set_name(struct ctl *c, const char **set)
+{
+	*set = opt_get(c, "--set");
+	if (*set == NULL)
+		*set = "";
+	else if (!catalog_name_valid(*set)) {
+		fprintf(stderr, "gigavaultctl: invalid set name \"%s\": use "
+		    "1 to %d of A-Z a-z 0-9 . _ -\n", *set, CAT_NAME_MAX);
+		return EXIT_USAGE;
+	}
+	return 0;
+}
+
+static int
+cmd_policy_set(struct ctl *c)
+{
+	struct retention p;
+	const char *set;
+	int rc, given = 0;
+
+	memset(&p, 0, sizeof(p));
+	if ((rc = policy_set_name(c, &set)) != 0)
+		return rc;
+	for (size_t i = 0; i < sizeof(keep_opts) / sizeof(keep_opts[0]);
+	    i++) {
+		unsigned long long v;
+
+		if (opt_get(c, keep_opts[i].opt) != NULL)
+			given = 1;
+		if ((rc = opt_number(c, keep_opts[i].opt, KEEP_MAX, &v)) != 0)
+			return rc;
+		*(uint32_t *)((char *)&p + keep_opts[i].off) = (uint32_t)v;
+	}
+	if (!given)
+		usage();
+	rc = catalog_policy_set(c->cat, c->argv[0], set, &p);
+	if (rc == CAT_NOTFOUND)
+		return no_client(c->argv[0]);
+	return rc == CAT_OK ? 0 : cat_failed(c);
+}
+
+static int
+cmd_policy_clear(struct ctl *c)
+{
+	const char *set;
+	int rc;
+
+	if ((rc = policy_set_name(c, &set)) != 0)
+		return rc;
+	rc = catalog_policy_clear(c->cat, c->argv[0], set);
+	if (rc == CAT_NOTFOUND) {
+		fprintf(stderr, "gigavaultctl: no client \"%s\" with a "
+		    "policy for %s\n", c->argv[0], set[0] ? set :
+		    "all its sets");
+		return EXIT_RUNTIME;
+	}
+	return rc == CAT_OK ? 0 : cat_failed(c);
+}
+
+/* ------------------------------------------------------- prune, scrub */
+
+static void
+print_line(void *arg, const char *line)
+{
+	(void)arg;
+	printf("%s\n", line);
+	fflush(stdout);
+}
+
+/* The housekeeping lock, waiting for it.  fd, or -1 after a message. */
+static int
+lock_housekeeping(struct ctl *c)
+{
+	char err[512];
+	int fd;
+
+	fd = housekeeping_lock(c->cfg->datadir, 0, err, sizeof(err));
+	if (fd == -2) {
+		fprintf(stderr, "gigavaultctl: waiting for the prune or scrub "
+		    "that is running\n");
+		fd = housekeeping_lock(c->cfg->datadir, 1, err, sizeof(err));
+	}
+	if (fd < 0)
+		fprintf(stderr, "gigavaultctl: %s\n", err);
+	return fd < 0 ? -1 : fd;
+}
+
+static int
+cmd_prune(struct ctl *c)
+{
+	struct hk_hooks hk = { print_line, NULL, NULL };
+	struct prune_result r;
+	int dry = opt_get(c, "--dry-run") != NULL, fd, rc;
+	char err[512];
+
+	if ((fd = lock_housekeeping(c)) == -1)
+		return EXIT_RUNTIME;
+	rc = prune_run(c->cat, c->cfg, dry, &hk, &r, err, sizeof(err));
+	close(fd);
+	if (rc == -1) {
+		fprintf(stderr, "gigavaultctl: %s\n", err);
+		return EXIT_RUNTIME;
+	}
+	printf("%s: %llu snapshots forgotten, %llu blobs freed (%llu bytes), "
+	    "%llu packs removed, %llu rewritten, %llu busy, %llu damaged; "
+	    "pack bytes %llu -> %llu\n", dry ? "dry run" : "prune",
+	    (unsigned long long)r.snapshots, (unsigned long long)r.blobs,
+	    (unsigned long long)r.blob_bytes,
+	    (unsigned long long)r.packs_removed,
+	    (unsigned long long)r.packs_rewritten,
+	    (unsigned long long)r.packs_busy,
+	    (unsigned long long)r.packs_damaged,
+	    (unsigned long long)r.bytes_before,
+	    (unsigned long long)r.bytes_after);
+	return 0;
+}
+
+static int
+cmd_scrub(struct ctl *c)
+{
+	struct hk_hooks hk = { print_line, NULL, NULL };
+	struct scrub_result r;
+	unsigned long long rate;
+	char err[512];
+	int fd, rc;
+
+	if ((rc = opt_number(c, "--rate", 1ULL << 40, &rate)) != 0)
+		return rc;
+	if ((fd = lock_housekeeping(c)) == -1)
+		return EXIT_RUNTIME;
+	rc = scrub_run(c->cat, c->cfg->datadir, rate, &hk, &r, err,
+	    sizeof(err));
+	close(fd);
+	if (rc == -1) {
+		fprintf(stderr, "gigavaultctl: %s\n", err);
+		return EXIT_RUNTIME;
+	}
+	printf("scrub: %llu packs, %llu records, %llu bytes read; %llu "
+	    "blobs checked, %llu damaged, %llu snapshots hurt; %llu bytes "
+	    "of garbage\n", (unsigned long long)r.packs,
+	    (unsigned long long)r.records, (unsigned long long)r.bytes,
+	    (unsigned long long)r.blobs, (unsigned long long)r.damaged,
+	    (unsigned long long)r.snapshots, (unsigned long long)r.garbage);
+	return r.damaged > 0 ? EXIT_RUNTIME : 0;
+}
+
 /* ------------------------------------------------------------ commands */
 
+#define KEEP_OPTS	"--keep-last= --keep-hourly= --keep-daily= " \
+			"--keep-weekly= --keep-monthly= --keep-yearly="
+
+/*
+ * opts: the long options a command takes besides --json, separated by
+ * spaces; a trailing '=' means it takes a value (--opt value or
+ * --opt=value).
+ */
 static const struct command {
 	const char	*word;
 	const char	*sub;		/* NULL: a one-word command */
 	int		 minargs, maxargs;
 	int		 json;		/* takes --json */
+	const char	*opts;
 	int		(*fn)(struct ctl *);
 } commands[] = {
-	{ "client", "add",	1, 1, 0, cmd_client_add },
-	{ "client", "list",	0, 0, 1, cmd_client_list },
-	{ "client", "disable",	1, 1, 0, cmd_client_disable },
-	{ "client", "enable",	1, 1, 0, cmd_client_enable },
-	{ "client", "remove",	1, 1, 0, cmd_client_remove },
-	{ "snapshots", NULL,	0, 1, 1, cmd_snapshots },
-	{ "usage", NULL,	0, 0, 1, cmd_usage },
+	{ "client", "add",	1, 1, 0, "", cmd_client_add },
+	{ "client", "list",	0, 0, 1, "", cmd_client_list },
+	{ "client", "disable",	1, 1, 0, "", cmd_client_disable },
+	{ "client", "enable",	1, 1, 0, "", cmd_client_enable },
+	{ "client", "remove",	1, 1, 0, "", cmd_client_remove },
+	{ "client", "allow-forget", 1, 1, 0, "", cmd_client_allow_forget },
+	{ "client", "deny-forget", 1, 1, 0, "", cmd_client_deny_forget },
+	{ "snapshots", NULL,	0, 1, 1, "", cmd_snapshots },
+	{ "usage", NULL,	0, 0, 1, "", cmd_usage },
+	{ "policy", "show",	0, 1, 1, "", cmd_policy_show },
+	{ "policy", "set",	1, 1, 0, "--set= " KEEP_OPTS, cmd_policy_set },
+	{ "policy", "clear",	1, 1, 0, "--set=", cmd_policy_clear },
+	{ "prune", NULL,	0, 0, 0, "--dry-run", cmd_prune },
+	{ "scrub", NULL,	0, 0, 0, "--rate=", cmd_scrub },
 };
+
+/*
+ * Whether cmd takes option name (of namelen bytes): 0 no, 1 a flag, 2
+ * with a value.
+ */
+static int
+takes_opt(const struct command *cmd, const char *name, size_t namelen)
+{
+	const char *p = cmd->opts;
+
+	while (*p != '\0') {
+		size_t n = strcspn(p, " ");
+		size_t w = n > 0 && p[n - 1] == '=' ? n - 1 : n;
+
+		if (w == namelen && strncmp(p, name, w) == 0)
+			return w == n ? 1 : 2;
+		p += n;
+		p += strspn(p, " ");
+	}
+	return 0;
+}
 
 static const struct command *
 find_command(int *argc, char ***argv)
@@ -490,15 +870,38 @@ main(int argc, char *argv[])
 		usage();
 
 	memset(&c, 0, sizeof(c));
-	/* Operands, with --json taken out where the command allows it. */
+	/* Operands, with --json and the command's options taken out. */
 	n = 0;
 	for (int i = 0; i < argc; i++) {
-		if (strcmp(argv[i], "--json") == 0 && cmd->json)
+		const char *eq;
+		size_t len;
+		int kind;
+
+		if (strcmp(argv[i], "--json") == 0 && cmd->json) {
 			c.json = 1;
-		else if (argv[i][0] == '-' && argv[i][1] != '\0')
-			usage();
-		else
+			continue;
+		}
+		if (argv[i][0] != '-' || argv[i][1] == '\0') {
 			argv[n++] = argv[i];
+			continue;
+		}
+		eq = strchr(argv[i], '=');
+		len = eq ? (size_t)(eq - argv[i]) : strlen(argv[i]);
+		if ((kind = takes_opt(cmd, argv[i], len)) == 0 ||
+		    (kind == 1 && eq != NULL) || c.nopt == MAX_OPTS)
+			usage();
+		c.opt[c.nopt].name = argv[i];
+		if (kind == 2) {
+			if (eq != NULL)
+				c.opt[c.nopt].value = eq + 1;
+			else if (i + 1 < argc)
+				c.opt[c.nopt].value = argv[++i];
+			else
+				usage();
+			if (eq != NULL)
+				argv[i][len] = '\0';	/* the name alone */
+		}
+		c.nopt++;
 	}
 	if (n < cmd->minargs || n > cmd->maxargs)
 		usage();

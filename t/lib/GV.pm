@@ -55,10 +55,10 @@ our @EXPORT = qw(
     E_MALFORMED E_TOO_LARGE E_UNKNOWN_TYPE E_VERSION E_TIMEOUT E_SHUTDOWN
     T_REGISTER T_REGISTERED T_AUTH T_CHALLENGE T_PROOF T_AUTH_OK
     T_HAVE T_MISSING T_PUT T_REFS T_COMMIT T_COMMITTED
-    T_LIST T_SNAPSHOTS T_GET T_BLOB T_NOBLOB
+    T_LIST T_SNAPSHOTS T_GET T_BLOB T_NOBLOB T_FORGET T_FORGOTTEN
     E_AUTH E_NOT_AUTHED E_LIMIT E_INCOMPLETE E_STORAGE
     rand_id proto_register proto_auth proto_have proto_put proto_refs
-    proto_commit proto_list proto_list_all proto_get ids_frame
+    proto_commit proto_list proto_list_all proto_get ids_frame proto_forget
 );
 
 use constant {
@@ -86,6 +86,8 @@ use constant {
     T_REFS         => 0x0023,
     T_COMMIT       => 0x0024,
     T_COMMITTED    => 0x0025,
+    T_FORGET       => 0x0026,
+    T_FORGOTTEN    => 0x0027,
     T_LIST         => 0x0030,
     T_SNAPSHOTS    => 0x0031,
     T_GET          => 0x0032,
@@ -884,6 +886,10 @@ sub _parse_backup_frame {
         my $n = unpack('N', $p);
         $f->{count} = $n;
         $f->{ids} = [ unpack("x4 (a32)$n", $p) ] if length $p == 4 + 32 * $n;
+    } elsif ($t == T_FORGOTTEN && length $p >= 4) {
+        my $n = unpack('N', $p);
+        $f->{count} = $n;
+        $f->{results} = { unpack("x4 (Q> C)$n", $p) } if length $p == 4 + 9 * $n;
     } elsif ($t == T_COMMITTED && length $p == 8) {
         $f->{snapshot} = unpack('Q>', $p);
     } elsif ($t == T_SNAPSHOTS && length $p >= 4) {
@@ -993,6 +999,15 @@ sub proto_commit {
     my ($sock, $set, $time, $root, $meta) = @_;
     send_frame($sock, T_COMMIT, pack('n/a* Q> a32 a32', $set, $time, $root, $meta));
     return recv_frame($sock, 30);
+}
+
+# proto_forget($sock, @snapshot_ids) -> FORGOTTEN frame with
+# {results}{id} = 0 removed, 1 refused by policy, 2 no such snapshot (or
+# the ERROR frame).
+sub proto_forget {
+    my ($sock, @ids) = @_;
+    send_frame($sock, T_FORGET, pack('N (Q>)*', scalar @ids, @ids));
+    return recv_frame($sock, 20);
 }
 
 # proto_list($sock, $set, $after) -> SNAPSHOTS frame (or ERROR).

@@ -1,0 +1,448 @@
+/*
+ * scrub.c - read every pack, check every record and every index entry,
+ * name the snapshots hurt by damage.  See scrub.h.
+ */
+#include "autoconf.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "catalog.h"
+#include "crypto.h"
+#include "scrub.h"
+#include "store.h"
+
+/* An index entry, as the scrub began. */
+struct entry {
+	uint64_t	 client;
+	uint8_t		 id[CAT_ID_LEN];
+	struct cat_blob	 loc;
+	const char	*why;		/* NULL: fine */
+};
+
+struct evec {
+	struct entry	*v;
+	size_t		 n, cap;
+	int		 oom;
+};
+
+struct rvec {
+	struct store_rec *v;
+	size_t		 n, cap;
+	int		 oom;
+};
+
+struct scrub {
+	struct catalog		*cat;
+	struct store		*store;
+	const struct hk_hooks	*hk;
+	struct scrub_result	*res;
+	uint64_t		 rate;
+	struct timespec		 start;
+	struct evec		 ents;
+	struct rvec		 recs;	/* of the pack being read */
+};
+
+static void say(struct scrub *, const char *, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void
+say(struct scrub *sc, const char *fmt, ...)
+{
+	char line[512];
+	va_list ap;
+
+	if (sc->hk == NULL || sc->hk->report == NULL)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	sc->hk->report(sc->hk->arg, line);
+}
+
+static int
+cancelled(struct scrub *sc)
+{
+	if (!sc->res->cancelled && sc->hk != NULL && sc->hk->cancel != NULL &&
+	    sc->hk->cancel(sc->hk->arg))
+		sc->res->cancelled = 1;
+	return sc->res->cancelled;
+}
+
+static int
+collect_entry(void *arg, uint64_t client, const uint8_t *id,
+    const struct cat_blob *loc)
+{
+	struct evec *ev = arg;
+
+	if (ev->n == ev->cap) {
+		size_t cap = ev->cap ? ev->cap * 2 : 1024;
+		struct entry *q = reallocarray(ev->v, cap, sizeof(*q));
+
+		if (q == NULL) {
+			ev->oom = 1;
+			return 1;
+		}
+		ev->v = q;
+		ev->cap = cap;
+	}
+	ev->v[ev->n].client = client;
+	memcpy(ev->v[ev->n].id, id, CAT_ID_LEN);
+	ev->v[ev->n].loc = *loc;
+	ev->v[ev->n].why = NULL;
+	ev->n++;
+	return 0;
+}
+
+static int
+cmp_place(const void *a, const void *b)
+{
+	const struct entry *x = a, *y = b;
+
+	if (x->loc.pack != y->loc.pack)
+		return x->loc.pack < y->loc.pack ? -1 : 1;
+	return x->loc.offset < y->loc.offset ? -1 :
+	    x->loc.offset > y->loc.offset;
+}
+
+static int
+cmp_key(const void *a, const void *b)
+{
+	const struct entry *x = a, *y = b;
+
+	if (x->client != y->client)
+		return x->client < y->client ? -1 : 1;
+	return memcmp(x->id, y->id, CAT_ID_LEN);
+}
+
+/* Sleep as long as reading faster than the rate limit. */
+static void
+throttle(struct scrub *sc)
+{
+	struct timespec now, ts;
+	double want, have;
+
+	if (sc->rate == 0)
+		return;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	want = (double)sc->res->bytes / (double)sc->rate;
+	have = (double)(now.tv_sec - sc->start.tv_sec) +
+	    (double)(now.tv_nsec - sc->start.tv_nsec) / 1e9;
+	if (want <= have)
+		return;
+	want -= have;
+	if (want > 1.0)
+		want = 1.0;	/* look at cancel at least every second */
+	ts.tv_sec = (time_t)want;
+	ts.tv_nsec = (long)((want - (double)ts.tv_sec) * 1e9);
+	while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
+		;
+}
+
+static int
+record_seen(void *arg, const struct store_rec *rec)
+{
+	struct scrub *sc = arg;
+	struct rvec *rv = &sc->recs;
+
+	sc->res->records++;
+	sc->res->bytes += STORE_HDR_LEN + (uint64_t)rec->length;
+	if (rv->n == rv->cap) {
+		size_t cap = rv->cap ? rv->cap * 2 : 1024;
+		struct store_rec *q = reallocarray(rv->v, cap, sizeof(*q));
+
+		if (q == NULL) {
+			rv->oom = 1;
+			return 1;
+		}
+		rv->v = q;
+		rv->cap = cap;
+	}
+	rv->v[rv->n++] = *rec;
+	throttle(sc);
+	return cancelled(sc);
+}
+
+static const struct store_rec *
+record_at(const struct rvec *rv, uint64_t offset)
+{
+	size_t lo = 0, hi = rv->n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (rv->v[mid].offset == offset)
+			return &rv->v[mid];
+		if (rv->v[mid].offset < offset)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
+/*
+ * Read pack and judge the entries e[0..n) that point into it.  Returns
+ * 0 or -1 (err set).
+ */
+static int
+scrub_pack(struct scrub *sc, const struct store_pack *pk, struct entry *e,
+    size_t n, char *err, size_t errlen)
+{
+	uint64_t bad_at = 0, indexed = 0, end;
+	size_t ngood = 0;
+	int r;
+
+	sc->recs.n = 0;
+	r = store_scan(sc->store, pk->pack, record_seen, sc, &bad_at);
+	if (r == -1) {
+		snprintf(err, errlen, "scrub: %s", store_strerror(sc->store));
+		return -1;
+	}
+	if (sc->recs.oom) {
+		snprintf(err, errlen, "scrub: out of memory");
+		return -1;
+	}
+	sc->res->packs++;
+	if (sc->res->cancelled)
+		return 0;
+	end = r == 1 ? bad_at : pk->size;
+	if (r == 1)
+		sc->res->bytes += pk->size - bad_at;
+	for (size_t i = 0; i < n; i++) {
+		const struct store_rec *rec = record_at(&sc->recs,
+		    e[i].loc.offset);
+
+		if (rec == NULL)
+			e[i].why = e[i].loc.offset >= end ?
+			    "unreadable bytes in the pack" :
+			    "no record at that offset";
+		else if (memcmp(rec->id, e[i].id, CAT_ID_LEN) != 0 ||
+		    rec->length != e[i].loc.length)
+			e[i].why = "record of another blob";
+		else if (!rec->good)
+			e[i].why = "checksum mismatch";
+		else if (memcmp(rec->sum, e[i].loc.sum, CAT_SUM_LEN) != 0)
+			e[i].why = "checksum differs from the index";
+		else {
+			ngood++;
+			indexed += STORE_HDR_LEN + (uint64_t)rec->length;
+		}
+	}
+	/* What no good entry points at is garbage (or damage, above). */
+	if (pk->size > indexed)
+		sc->res->garbage += pk->size - indexed;
+	if (r == 1 && n > ngood)
+		say(sc, "pack %08x: cannot be parsed from offset %llu on",
+		    pk->pack, (unsigned long long)bad_at);
+	return 0;
+}
+
+struct name_vec {
+	struct cat_client *v;
+	size_t		 n, cap;
+	int		 oom;
+};
+
+static int
+collect_name(void *arg, const struct cat_client *cl)
+{
+	struct name_vec *nv = arg;
+
+	if (nv->n == nv->cap) {
+		size_t cap = nv->cap ? nv->cap * 2 : 16;
+		struct cat_client *q = reallocarray(nv->v, cap, sizeof(*q));
+
+		if (q == NULL) {
+			nv->oom = 1;
+			return 1;
+		}
+		nv->v = q;
+		nv->cap = cap;
+	}
+	nv->v[nv->n] = *cl;
+	memset(nv->v[nv->n].secret, 0, sizeof(nv->v[nv->n].secret));
+	nv->n++;
+	return 0;
+}
+
+struct snap_vec {
+	struct cat_snapshot *v;
+	size_t		 n, cap;
+	int		 oom;
+};
+
+static int
+collect_snap(void *arg, const struct cat_snapshot *s)
+{
+	struct snap_vec *sv = arg;
+
+	if (sv->n == sv->cap) {
+		size_t cap = sv->cap ? sv->cap * 2 : 64;
+		struct cat_snapshot *q = reallocarray(sv->v, cap, sizeof(*q));
+
+		if (q == NULL) {
+			sv->oom = 1;
+			return 1;
+		}
+		sv->v = q;
+		sv->cap = cap;
+	}
+	sv->v[sv->n++] = *s;
+	return 0;
+}
+
+/* Report the damaged entries bad[0..n) (sorted by key) and their snapshots. */
+static int
+blame(struct scrub *sc, struct entry *bad, size_t n, char *err,
+    size_t errlen)
+{
+	struct name_vec nv = { NULL, 0, 0, 0 };
+	int rc = 0;
+
+	if (catalog_clients(sc->cat, collect_name, &nv) != CAT_OK ||
+	    nv.oom) {
+		snprintf(err, errlen, "scrub: clients: %s", nv.oom ?
+		    "out of memory" : catalog_strerror(sc->cat));
+		free(nv.v);
+		return -1;
+	}
+	for (size_t c = 0; c < nv.n && rc == 0; c++) {
+		struct cat_client *cl = &nv.v[c];
+		struct snap_vec sv = { NULL, 0, 0, 0 };
+		struct entry key;
+		char hex[2 * CAT_ID_LEN + 1];
+		size_t first = n;
+
+		for (size_t i = 0; i < n; i++)
+			if (bad[i].client == cl->id) {
+				if (first == n)
+					first = i;
+				hex_encode(bad[i].id, CAT_ID_LEN, hex);
+				say(sc, "damaged blob %s of client %s in pack "
+				    "%08x at offset %llu: %s", hex, cl->name,
+				    bad[i].loc.pack,
+				    (unsigned long long)bad[i].loc.offset,
+				    bad[i].why);
+			}
+		if (first == n)
+			continue;
+		if (catalog_snapshots(sc->cat, cl->id, NULL, 0, collect_snap,
+		    &sv) != CAT_OK || sv.oom) {
+			snprintf(err, errlen, "scrub: snapshots: %s", sv.oom ?
+			    "out of memory" : catalog_strerror(sc->cat));
+			free(sv.v);
+			rc = -1;
+			break;
+		}
+		for (size_t s = 0; s < sv.n && rc == 0; s++) {
+			uint8_t (*refs)[CAT_ID_LEN];
+			size_t nrefs, hurt = 0;
+			int r;
+
+			r = catalog_snapshot_refs(sc->cat, cl->id, sv.v[s].id,
+			    &refs, &nrefs);
+			if (r == CAT_NOTFOUND)
+				continue;	/* forgotten meanwhile */
+			if (r != CAT_OK) {
+				snprintf(err, errlen, "scrub: references: %s",
+				    catalog_strerror(sc->cat));
+				rc = -1;
+				break;
+			}
+			key.client = cl->id;
+			for (size_t i = 0; i < nrefs; i++) {
+				memcpy(key.id, refs[i], CAT_ID_LEN);
+				if (bsearch(&key, bad, n, sizeof(*bad),
+				    cmp_key) != NULL)
+					hurt++;
+			}
+			free(refs);
+			if (hurt == 0)
+				continue;
+			sc->res->snapshots++;
+			say(sc, "snapshot %llu of client %s (set %s) references "
+			    "%zu damaged blob%s", (unsigned long long)sv.v[s].id,
+			    cl->name, sv.v[s].set, hurt, hurt == 1 ? "" : "s");
+		}
+		free(sv.v);
+	}
+	free(nv.v);
+	return rc;
+}
+
+int
+scrub_run(struct catalog *cat, const char *datadir, uint64_t rate,
+    const struct hk_hooks *hk, struct scrub_result *res, char *err,
+    size_t errlen)
+{
+	struct store_pack *pk = NULL;
+	struct entry *bad = NULL;
+	struct scrub sc;
+	size_t npk = 0, e = 0, nbad = 0;
+	int rc = -1;
+
+	memset(res, 0, sizeof(*res));
+	memset(&sc, 0, sizeof(sc));
+	sc.cat = cat;
+	sc.hk = hk;
+	sc.res = res;
+	sc.rate = rate;
+	clock_gettime(CLOCK_MONOTONIC, &sc.start);
+	if (store_open(datadir, cat, &sc.store, err, errlen) == -1)
+		return -1;
+	/* The index first: what it names was on disk before. */
+	if (catalog_blobs_scan(cat, collect_entry, &sc.ents) != CAT_OK ||
+	    sc.ents.oom) {
+		snprintf(err, errlen, "scrub: blob index: %s", sc.ents.oom ?
+		    "out of memory" : catalog_strerror(cat));
+		goto done;
+	}
+	res->blobs = sc.ents.n;
+	if (sc.ents.n > 0)
+		qsort(sc.ents.v, sc.ents.n, sizeof(*sc.ents.v), cmp_place);
+	if (store_packs(sc.store, &pk, &npk) == -1) {
+		snprintf(err, errlen, "scrub: %s", store_strerror(sc.store));
+		goto done;
+	}
+	for (size_t i = 0; i < npk && !cancelled(&sc); i++) {
+		size_t a;
+
+		/* Entries in packs that do not exist (below this one). */
+		for (; e < sc.ents.n && sc.ents.v[e].loc.pack < pk[i].pack; e++)
+			sc.ents.v[e].why = "its pack is missing";
+		a = e;
+		while (e < sc.ents.n && sc.ents.v[e].loc.pack == pk[i].pack)
+			e++;
+		if (scrub_pack(&sc, &pk[i], sc.ents.v + a, e - a, err,
+		    errlen) == -1)
+			goto done;
+	}
+	if (res->cancelled) {
+		rc = 0;
+		goto done;
+	}
+	for (; e < sc.ents.n; e++)
+		sc.ents.v[e].why = "its pack is missing";
+	for (size_t i = 0; i < sc.ents.n; i++)
+		if (sc.ents.v[i].why != NULL)
+			sc.ents.v[nbad++] = sc.ents.v[i];
+	res->damaged = nbad;
+	if (nbad > 0) {
+		bad = sc.ents.v;
+		qsort(bad, nbad, sizeof(*bad), cmp_key);
+		if (blame(&sc, bad, nbad, err, errlen) == -1)
+			goto done;
+	}
+	rc = 0;
+done:
+	free(pk);
+	free(sc.recs.v);
+	free(sc.ents.v);
+	store_close(sc.store);
+	return rc;
+}

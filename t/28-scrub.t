@@ -1,0 +1,95 @@
+#!/usr/bin/perl
+# gigavaultctl scrub: a clean store exits 0; a flipped byte in a pack is
+# reported with the damaged blob and the snapshot that references it
+# (exit 1); a missing pack likewise; bytes no index entry points at (a
+# torn record at the end of a pack) are garbage, not damage.
+use strict;
+use warnings;
+use FindBin;
+use lib "$FindBin::Bin/lib";
+use Test::More;
+use GV;
+
+my $gv = GV->start(Workers => 2, 'Prune.Interval' => 0, 'Scrub.Interval' => 0);
+my $packs = $gv->cfg->{Server}{DataDir} . '/packs';
+my ($c) = $gv->session;
+my (undef, $secret) = proto_register($c, $gv->add_client('alice'));
+close $c;
+
+sub rnd { pack('C*', map { int rand 256 } 1 .. $_[0]) }
+sub slurp { open my $fh, '<:raw', $_[0] or die "$_[0]: $!"; local $/; <$fh> }
+sub spit { open my $fh, '>:raw', $_[0] or die "$_[0]: $!"; print $fh $_[1]; close $fh }
+
+# Two snapshots in two sessions, so two packs.
+my (%bytes, %ids);
+for my $set (qw(home docs)) {
+    my $A = $gv->login('alice', $secret) or BAIL_OUT('login');
+    my @ids = map { rand_id() } 1 .. 10;
+    $bytes{$_} = rnd(5000 + int rand 5000) for @ids;
+    proto_put($A, $_, $bytes{$_}) for @ids;
+    proto_refs($A, @ids);
+    my $f = proto_commit($A, $set, 1700000000, $ids[0], $ids[1]);
+    is($f->{type}, T_COMMITTED, "snapshot of $set committed");
+    $ids{$set} = \@ids;
+    close $A;
+}
+
+my ($st, $out, $err) = $gv->ctl('scrub');
+is($st, 0, 'scrub of a clean store: exit 0') or diag "$out$err";
+like($out, qr/^scrub: 2 packs, 20 records, \d+ bytes read; 20 blobs checked, 0 damaged, 0 snapshots hurt/m,
+     'scrub: 2 packs, 20 records, 20 blobs, nothing damaged') or diag $out;
+($st, $out) = $gv->ctl('scrub', '--rate', '100000000');
+is($st, 0, 'scrub --rate 100000000: exit 0');
+($st, $out, $err) = $gv->ctl('scrub', '--rate', 'fast');
+is($st, 2, 'scrub --rate fast: exit 2');
+
+# Find the record of the 5th blob of "home" and flip one byte of its data.
+my $victim = $ids{home}[4];
+my ($file, $off);
+opendir my $d, $packs or die;
+for my $p (grep { /\.pack$/ } readdir $d) {
+    my $data = slurp("$packs/$p");
+    my $i = index($data, 'GVB1' . pack('N', length $bytes{$victim}) . $victim);
+    if ($i >= 0) { ($file, $off) = ("$packs/$p", $i); last }
+}
+ok(defined $file, "found the record of the victim blob in $file at $off");
+my $orig = slurp($file);
+my $bad = $orig;
+substr($bad, $off + 48 + 100, 1) = chr(ord(substr($bad, $off + 48 + 100, 1)) ^ 0x20);
+spit($file, $bad);
+
+($st, $out, $err) = $gv->ctl('scrub');
+is($st, 1, 'scrub after a flipped byte: exit 1') or diag "$out$err";
+my $hex = unpack('H*', $victim);
+like($out, qr/^damaged blob $hex of client alice in pack [0-9a-f]{8} at offset $off: checksum mismatch$/m,
+     'scrub names the damaged blob, its pack and offset') or diag $out;
+like($out, qr/^snapshot 1 of client alice \(set home\) references 1 damaged blob$/m,
+     'and the snapshot that references it');
+unlike($out, qr/^snapshot 2 /m, 'not the snapshot that does not');
+like($out, qr/1 damaged, 1 snapshots hurt/, 'summary: 1 damaged, 1 snapshot hurt');
+my $A = $gv->login('alice', $secret) or BAIL_OUT('login');
+my ($g) = proto_get($A, $victim);
+is($g->{type}, T_NOBLOB, 'GET of the damaged blob: NOBLOB');
+close $A;
+
+# Repaired, plus a torn record at the end (a crash in the middle of a
+# write): garbage, not damage.
+spit($file, $orig . 'GVB1' . pack('N', 9000) . ('z' x 100));
+($st, $out) = $gv->ctl('scrub');
+is($st, 0, 'a torn record no entry points at: exit 0') or diag $out;
+like($out, qr/0 damaged, 0 snapshots hurt; (\d+) bytes of garbage/, 'reported as garbage');
+my ($garbage) = $out =~ /(\d+) bytes of garbage/;
+is($garbage, 108, 'the 108 torn bytes');
+
+# A pack gone: every blob in it is missing.
+rename $file, "$file.away" or die;
+($st, $out) = $gv->ctl('scrub');
+is($st, 1, 'a missing pack: exit 1');
+is(scalar(() = $out =~ /^damaged blob [0-9a-f]{64} of client alice in pack [0-9a-f]{8} at offset \d+: its pack is missing$/mg),
+   10, 'its 10 blobs are reported missing');
+like($out, qr/^snapshot 1 of client alice \(set home\) references 10 damaged blobs$/m, 'snapshot 1 hurt by all 10');
+rename "$file.away", $file or die;
+($st) = $gv->ctl('scrub');
+is($st, 0, 'back in place: clean');
+is($gv->stop, 0, 'clean stop');
+done_testing;
