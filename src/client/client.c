@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <termios.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "client.h"
@@ -551,4 +552,33 @@ client_putsafe(FILE *f, const char *s)
 		} else
 			putc(*p, f);
 	}
+}
+
+json_t *
+client_jstr(const char *s)
+{
+	json_t *j = json_string(s);
+	char *copy;
+
+	if (j != NULL)
+		return j;
+	if ((copy = strdup(s)) == NULL)
+		return NULL;
+	for (char *p = copy; *p != '\0'; p++)
+		if ((unsigned char)*p >= 0x80)
+			*p = '?';
+	j = json_string(copy);
+	free(copy);
+	return j;
+}
+
+void
+client_fmt_time(int64_t t, const char *fmt, char *buf, size_t len)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	if (localtime_r(&tt, &tm) == NULL ||
+	    strftime(buf, len, fmt, &tm) == 0)
+		snprintf(buf, len, "%lld", (long long)t);
 }

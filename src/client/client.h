@@ -150,6 +150,13 @@ int	client_tree(struct client *, const uint8_t *id, struct tree *,
  */
 void	client_putsafe(FILE *, const char *s);
 
+/* A JSON string for bytes that may not be UTF-8 (bad bytes become '?'),
+ * or NULL when memory runs out. */
+struct json_t;
+struct json_t *client_jstr(const char *s);
+/* strftime(fmt) of local time t into buf; the number when that fails. */
+void	client_fmt_time(int64_t t, const char *fmt, char *buf, size_t len);
+
 /* The commands (gigavault.c's table). */
 int	cmd_init(struct client *, int, char **);
 int	cmd_register(struct client *, int, char **);
@@ -157,5 +164,7 @@ int	cmd_backup(struct client *, int, char **);
 int	cmd_snapshots(struct client *, int, char **);
 int	cmd_ls(struct client *, int, char **);
 int	cmd_restore(struct client *, int, char **);
+int	cmd_forget(struct client *, int, char **);
+int	cmd_verify(struct client *, int, char **);
 
 #endif

@@ -34,6 +34,14 @@ static const struct command {
 	{ "restore", cmd_restore,
 	    "restore [--set NAME] [--overwrite] --target DIR SNAPSHOT "
 	    "[PATH ...]", "restore files from a snapshot" },
+	{ "forget", cmd_forget,
+	    "forget [--set NAME] [--dry-run] [--json] [--keep-last N] "
+	    "[--keep-hourly N] [--keep-daily N] [--keep-weekly N] "
+	    "[--keep-monthly N] [--keep-yearly N] [SNAPSHOT ...]",
+	    "remove snapshots, by id or by --keep rules" },
+	{ "verify", cmd_verify,
+	    "verify [--set NAME] [--json] [--sample PERCENT] [SNAPSHOT]",
+	    "read back and check every blob of a snapshot" },
 };
 #define NCOMMANDS	(sizeof(commands) / sizeof(commands[0]))
 

@@ -20,36 +20,6 @@
 
 #define LS_DEPTH_MAX	4096	/* nested directories */
 
-/* A JSON string for bytes that may not be UTF-8 (bad bytes become '?'). */
-static json_t *
-jstr(const char *s)
-{
-	json_t *j = json_string(s);
-	char *copy;
-
-	if (j != NULL)
-		return j;
-	if ((copy = strdup(s)) == NULL)
-		return NULL;
-	for (char *p = copy; *p != '\0'; p++)
-		if ((unsigned char)*p >= 0x80)
-			*p = '?';
-	j = json_string(copy);
-	free(copy);
-	return j;
-}
-
-static void
-fmt_time(int64_t t, const char *fmt, char *buf, size_t len)
-{
-	time_t tt = (time_t)t;
-	struct tm tm;
-
-	if (localtime_r(&tt, &tm) == NULL ||
-	    strftime(buf, len, fmt, &tm) == 0)
-		snprintf(buf, len, "%lld", (long long)t);
-}
-
 static void
 fmt_size(uint64_t n, char *buf, size_t len)
 {
@@ -97,11 +67,11 @@ cmd_snapshots(struct client *c, int argc, char **argv)
 		if ((arr = json_array()) == NULL)
 			goto oom;
 		for (size_t i = 0; i < n; i++) {
-			fmt_time((int64_t)v[i].time, "%Y-%m-%dT%H:%M:%S%z",
+			client_fmt_time((int64_t)v[i].time, "%Y-%m-%dT%H:%M:%S%z",
 			    when, sizeof(when));
 			o = json_pack("{s:I, s:s, s:I, s:o}", "id",
 			    (json_int_t)v[i].id, "time", when, "unix_time",
-			    (json_int_t)v[i].time, "set", jstr(v[i].set));
+			    (json_int_t)v[i].time, "set", client_jstr(v[i].set));
 			if (o == NULL)
 				goto oom_arr;
 			hex_encode(v[i].root, BLOB_ID_LEN, hex);
@@ -122,7 +92,7 @@ cmd_snapshots(struct client *c, int argc, char **argv)
 			printf("%-8s %-24s %-16s %9s %10s\n", "ID", "TIME",
 			    "SET", "BLOBS", "SIZE");
 		for (size_t i = 0; i < n; i++) {
-			fmt_time((int64_t)v[i].time, "%Y-%m-%dT%H:%M:%S%z",
+			client_fmt_time((int64_t)v[i].time, "%Y-%m-%dT%H:%M:%S%z",
 			    when, sizeof(when));
 			fmt_size(v[i].bytes, size, sizeof(size));
 			printf("%-8llu %-24s %-16s %9llu %10s\n",
@@ -189,7 +159,7 @@ ls_print(struct ls *l, const char *path, const struct node *n)
 
 	if (l->json) {
 		o = json_pack("{s:o, s:s, s:i, s:I, s:I, s:I, s:I, s:i, s:I}",
-		    "path", jstr(path), "type", type_name(n->type),
+		    "path", client_jstr(path), "type", type_name(n->type),
 		    "mode", (int)n->mode, "uid", (json_int_t)n->uid,
 		    "gid", (json_int_t)n->gid, "size", (json_int_t)n->size,
 		    "mtime", (json_int_t)n->mtime_sec,
@@ -199,7 +169,7 @@ ls_print(struct ls *l, const char *path, const struct node *n)
 			return -1;
 		json_object_set_new(o, "nlink", json_integer(n->nlink));
 		if (n->type == NODE_SYMLINK && n->target != NULL)
-			json_object_set_new(o, "target", jstr(n->target));
+			json_object_set_new(o, "target", client_jstr(n->target));
 		if (n->type == NODE_CHR || n->type == NODE_BLK)
 			json_object_set_new(o, "rdev",
 			    json_integer((json_int_t)n->rdev));
@@ -213,7 +183,7 @@ ls_print(struct ls *l, const char *path, const struct node *n)
 		return 0;
 	}
 	mode_string(n, mode);
-	fmt_time(n->mtime_sec, "%Y-%m-%d %H:%M", when, sizeof(when));
+	client_fmt_time(n->mtime_sec, "%Y-%m-%d %H:%M", when, sizeof(when));
 	printf("%s %5u/%-5u %12llu %s ", mode, n->uid, n->gid,
 	    (unsigned long long)n->size, when);
 	client_putsafe(stdout, path);

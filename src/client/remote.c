@@ -37,7 +37,8 @@
 #define BYE_TIMEOUT_MS		2000
 /* The largest payload we accept: the server's MaxFrame is at most 64 MiB. */
 #define IN_MAX			(64u * 1024 * 1024)
-/* Our largest small frame: HAVE, REFS or GET with WIRE_BATCH_MAX ids. */
+/* Our largest small frame: HAVE, REFS or GET with WIRE_BATCH_MAX ids
+ * (FORGET's u64 ids are smaller). */
 #define OUT_MAX			(WIRE_HDR_LEN + 4 + WIRE_BATCH_MAX * BLOB_ID_LEN)
 #define LIST_MAX		(16u * 1024 * 1024)	/* snapshots listed */
 
@@ -636,6 +637,55 @@ remote_commit(struct remote *r, const char *set, uint64_t time,
 	if (wire_get_u64(&rd, snap_id) == -1 || rd.left != 0)
 		return fail(r, err, errlen, "malformed COMMITTED frame from "
 		    "server");
+	return 0;
+}
+
+int
+remote_forget(struct remote *r, const uint64_t *ids, size_t n,
+    uint8_t *results, char *err, size_t errlen)
+{
+	struct wire_wr w;
+	struct wire_rd rd;
+	uint64_t id;
+	uint32_t m;
+	uint8_t res;
+	size_t len, b;
+
+	for (size_t i = 0; i < n; i += b) {
+		b = n - i < WIRE_BATCH_MAX ? n - i : WIRE_BATCH_MAX;
+		wire_wr_init(&w, r->out, OUT_MAX);
+		wire_frame_begin(&w, WIRE_FORGET);
+		wire_put_u32(&w, (uint32_t)b);
+		for (size_t j = 0; j < b; j++)
+			wire_put_u64(&w, ids[i + j]);
+		wire_frame_end(&w);
+		/* The server removes and syncs: give it time. */
+		if (send_wr(r, &w, err, errlen) == -1 ||
+		    expect(r, WIRE_FORGOTTEN, COMMIT_TIMEOUT_MS, &len, err,
+		    errlen) == -1)
+			return -1;
+		wire_rd_init(&rd, r->in, len);
+		if (wire_get_u32(&rd, &m) == -1 || m != b ||
+		    rd.left != (size_t)m * 9)
+			return fail(r, err, errlen, "malformed FORGOTTEN frame "
+			    "from server (%zu snapshots asked)", b);
+		for (size_t j = 0; j < b; j++) {
+			if (wire_get_u64(&rd, &id) == -1 ||
+			    wire_get_bytes(&rd, &res, 1) == -1)
+				return fail(r, err, errlen, "malformed "
+				    "FORGOTTEN frame from server");
+			if (id != ids[i + j])
+				return fail(r, err, errlen, "FORGOTTEN frame "
+				    "from server answers for snapshot %llu, "
+				    "not %llu", (unsigned long long)id,
+				    (unsigned long long)ids[i + j]);
+			if (res > REMOTE_FORGET_NOT_FOUND)
+				return fail(r, err, errlen, "FORGOTTEN frame "
+				    "from server has unknown result %u",
+				    res);
+			results[i + j] = res;
+		}
+	}
 	return 0;
 }
 

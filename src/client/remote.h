@@ -52,6 +52,19 @@ int	remote_refs(struct remote *, const uint8_t (*ids)[BLOB_ID_LEN],
 int	remote_commit(struct remote *, const char *set, uint64_t time,
 	    const uint8_t root[BLOB_ID_LEN], const uint8_t meta[BLOB_ID_LEN],
 	    uint64_t *snap_id, char *err, size_t errlen);
+/*
+ * Ask the server to forget snapshots ids[0..n) of this client (any n,
+ * batched inside).  results[i] gets the server's answer for ids[i]:
+ * REMOTE_FORGET_REMOVED, _REFUSED (its retention policy keeps it) or
+ * _NOT_FOUND.
+ */
+enum {
+	REMOTE_FORGET_REMOVED	= 0,
+	REMOTE_FORGET_REFUSED	= 1,
+	REMOTE_FORGET_NOT_FOUND	= 2,
+};
+int	remote_forget(struct remote *, const uint64_t *ids, size_t n,
+	    uint8_t *results, char *err, size_t errlen);
 /* All snapshots of set ("" = all), oldest first; *out malloc'ed. */
 int	remote_list(struct remote *, const char *set, struct snapinfo **out,
 	    size_t *n, char *err, size_t errlen);
