@@ -41,6 +41,7 @@ struct store {
 	struct cat_blob_add *pend;
 	size_t		 npend;
 	uint64_t	 pbytes;
+	time_t		 pfirst;	/* monotonic seconds of the oldest */
 	uint32_t	*table;		/* index + 1 into pend, 0 = empty */
 	uint64_t	 salt;		/* keeps the table's hash unguessable */
 
@@ -205,6 +206,15 @@ store_pending(const struct store *s, uint64_t client,
 	return 0;
 }
 
+static time_t
+mono_seconds(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return t.tv_sec;
+}
+
 static void
 pending_add(struct store *s, const struct cat_blob_add *b)
 {
@@ -213,6 +223,8 @@ pending_add(struct store *s, const struct cat_blob_add *b)
 	for (i = slot_of(s, b->id); s->table[i] != 0;
 	    i = (i + 1) & (TABLE_SIZE - 1))
 		;
+	if (s->npend == 0)
+		s->pfirst = mono_seconds();
 	s->pend[s->npend] = *b;
 	s->table[i] = (uint32_t)++s->npend;
 	s->pbytes += b->loc.length;
@@ -399,7 +411,13 @@ store_put(struct store *s, uint64_t client, const uint8_t id[CAT_ID_LEN],
 	s->woff += sizeof(hdr) + len;
 	s->pclient = client;
 	pending_add(s, &b);
-	if ((s->npend >= STORE_BATCH_BLOBS || s->pbytes >= STORE_BATCH_BYTES) &&
+	/*
+	 * Index in batches: by size, and by age, so that a worker killed in
+	 * a long upload loses at most STORE_BATCH_SECONDS of it (the next
+	 * backup's HAVE finds the rest).
+	 */
+	if ((s->npend >= STORE_BATCH_BLOBS || s->pbytes >= STORE_BATCH_BYTES ||
+	    mono_seconds() - s->pfirst >= STORE_BATCH_SECONDS) &&
 	    store_flush(s) == -1)
 		return -1;
 	return 0;

@@ -14,7 +14,8 @@
  * points at bytes that are not on disk; a crash loses at most pending
  * blobs, whose bytes are then unreferenced garbage in a pack.
  * store_put() flushes by itself every STORE_BATCH_BYTES or
- * STORE_BATCH_BLOBS.
+ * STORE_BATCH_BLOBS, and when the oldest pending blob is
+ * STORE_BATCH_SECONDS old.
  *
  * Packs and their readers: the process that creates a pack holds
  * flock(LOCK_SH) on it while it appends, from its creation until it
@@ -41,6 +42,7 @@
 #define STORE_HDR_LEN		48
 #define STORE_BATCH_BYTES	(64UL << 20)
 #define STORE_BATCH_BLOBS	16384
+#define STORE_BATCH_SECONDS	5	/* index pending blobs at least this often */
 #define STORE_PACK_MAX		(1ULL << 30)	/* start a new pack after */
 #define STORE_BLOB_MAX		(64UL << 20)	/* largest blob (MaxFrame) */
 
