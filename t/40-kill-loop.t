@@ -1,7 +1,8 @@
 #!/usr/bin/perl
 # Crash safety: rounds of "start a backup, SIGKILL a random gigavaultd
 # process (supervisor, a busy or idle worker, the UI bridge, the
-# housekeeper) at a random moment, restart if needed".  After every
+# housekeeper) or the whole daemon at a random moment, restart if
+# needed".  After every
 # round every committed snapshot is still listed, the newest one restores
 # identical to the data it was taken of, and at the end scrub finds the
 # store clean.  Rounds: $GV_KILL_ROUNDS (20 here; `make check-long`
@@ -48,13 +49,14 @@ for my $round (1 .. $ROUNDS) {
     push @choices, (['busy worker', $busy[0]{pid}]) x 2 if @busy;
     push @choices, ['worker', (keys %workers)[0]] if %workers;
     push @choices, ['other child', $others[0]{pid}] if @others;
+    push @choices, ['whole daemon', -$gv->pid];    # every process at once
     my ($what, $victim) = @{ $choices[int rand @choices] };
     kill 'KILL', $victim;
     $killed{$what}++;
 
     waitpid($pid, 0);
     my $client_rc = $? >> 8;
-    if ($what eq 'supervisor') {
+    if ($what eq 'supervisor' || $what eq 'whole daemon') {
         ok(GVClient::restart_daemon($gv), "round $round: daemon restarted after SIGKILL")
             or last;
     } else {
