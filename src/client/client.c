@@ -365,12 +365,15 @@ done:
 	return rc;
 }
 
+#define IO_WAIT_MS	60000	/* for the hello of the main session */
+#define EXTRA_WAIT_MS	1000	/* of an extra one: the pool may be busy */
+
+static struct remote *open_session(struct client *, long, char *, size_t);
+
 int
 client_session(struct client *c)
 {
-	char err[1024], host[256];
-	const char *addr;
-	int port;
+	char err[1024];
 
 	if (c->remote != NULL)
 		return 0;
@@ -381,25 +384,44 @@ client_session(struct client *c)
 		warnx("%s", err);
 		return -1;
 	}
-	addr = c->server ? c->server : c->conf->server[0] ? c->conf->server :
-	    c->state.server;
-	if (clientconf_parse_server(addr, host, sizeof(host), &port) == -1) {
-		warnx("bad server address \"%s\"", addr);
-		return -1;
-	}
-	if ((c->remote = remote_connect(host, port, c->state.server_id, err,
-	    sizeof(err))) == NULL) {
+	if ((c->remote = open_session(c, IO_WAIT_MS, err, sizeof(err))) ==
+	    NULL) {
 		warnx("%s", err);
 		return -1;
 	}
-	if (remote_auth(c->remote, c->state.name, c->state.secret, err,
-	    sizeof(err)) == -1) {
-		warnx("%s: %s", addr, err);
-		remote_close(c->remote);
-		c->remote = NULL;
-		return -1;
-	}
 	return 0;
+}
+
+struct remote *
+client_more_session(struct client *c, char *err, size_t errlen)
+{
+	return open_session(c, EXTRA_WAIT_MS, err, errlen);
+}
+
+static struct remote *
+open_session(struct client *c, long hello_ms, char *err, size_t errlen)
+{
+	char host[256], why[1024];
+	struct remote *r;
+	const char *addr;
+	int port;
+
+	addr = c->server ? c->server : c->conf->server[0] ? c->conf->server :
+	    c->state.server;
+	if (clientconf_parse_server(addr, host, sizeof(host), &port) == -1) {
+		snprintf(err, errlen, "bad server address \"%s\"", addr);
+		return NULL;
+	}
+	if ((r = remote_connect_wait(host, port, c->state.server_id, hello_ms,
+	    err, errlen)) == NULL)
+		return NULL;
+	if (remote_auth(r, c->state.name, c->state.secret, why,
+	    sizeof(why)) == -1) {
+		snprintf(err, errlen, "%s: %s", addr, why);
+		remote_close(r);
+		return NULL;
+	}
+	return r;
 }
 
 void

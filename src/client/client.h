@@ -111,6 +111,12 @@ int	client_keys(struct client *);
  * printing.
  */
 int	client_session(struct client *);
+/*
+ * Another authenticated session to the same server, for work in
+ * parallel (after client_session() succeeded).  NULL with err set.
+ */
+struct remote *client_more_session(struct client *, char *err,
+	    size_t errlen);
 /* Close the session (BYE) if one is open, wipe the keys, free. */
 void	client_done(struct client *);
 

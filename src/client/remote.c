@@ -349,6 +349,14 @@ struct remote *
 remote_connect(const char *host, int port, const uint8_t *expect_id,
     char *err, size_t errlen)
 {
+	return remote_connect_wait(host, port, expect_id, IO_TIMEOUT_MS, err,
+	    errlen);
+}
+
+struct remote *
+remote_connect_wait(const char *host, int port, const uint8_t *expect_id,
+    long hello_ms, char *err, size_t errlen)
+{
 	struct addrinfo hints, *res, *ai;
 	struct remote *r;
 	struct wire_server_hello sh;
@@ -387,7 +395,7 @@ remote_connect(const char *host, int port, const uint8_t *expect_id,
 	wire_put_client_hello(&w, WIRE_VERSION_MIN, WIRE_VERSION_MAX,
 	    SOFTWARE);
 	if (send_wr(r, &w, err, errlen) == -1 ||
-	    expect(r, WIRE_SERVER_HELLO, IO_TIMEOUT_MS, &len, err,
+	    expect(r, WIRE_SERVER_HELLO, hello_ms, &len, err,
 	    errlen) == -1) {
 		remote_close(r);
 		return NULL;

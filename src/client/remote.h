@@ -32,6 +32,13 @@ struct snapinfo {
  */
 struct remote *remote_connect(const char *host, int port,
 	    const uint8_t *expect_id, char *err, size_t errlen);
+/*
+ * The same, waiting at most hello_ms for the server's hello: a server
+ * whose workers are all busy queues the connection, and an extra,
+ * optional session should not wait for one.
+ */
+struct remote *remote_connect_wait(const char *host, int port,
+	    const uint8_t *expect_id, long hello_ms, char *err, size_t errlen);
 const uint8_t *remote_server_id(const struct remote *);
 
 /* Each returns 0, or -1 with a message in err (the server's ERROR text

@@ -21,7 +21,16 @@ struct restore_opts {
 	int		 npaths;
 	int		 overwrite;	/* replace existing non-directories */
 	int		 verbose;	/* print each path restored */
+	/*
+	 * Subtrees restored at once, each over its own session from
+	 * more_session(session_arg, err, errlen) (NULL: one at a time).
+	 */
+	int		 threads;
+	struct remote	*(*more_session)(void *, char *, size_t);
+	void		*session_arg;
 };
+
+#define RESTORE_SESSIONS	8	/* the restore command's threads */
 
 struct restore_stats {
 	uint64_t	 files, dirs, links, bytes;
