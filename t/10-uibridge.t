@@ -172,7 +172,9 @@ ok(wait_until(sub { ($gv->status // {})->{sessions_served} // 0 > $served }, 5),
     ok(-s $log, 'log file has content');
     rename $log, "$log.1" or die "rename: $!";
     $gv->signal('USR1');
-    ok(wait_until(sub { -e $log }, 5), 'SIGUSR1 after renaming: the log file is created anew');
+    # The supervisor says so in the new file after telling every child.
+    ok(wait_until(sub { -e $log && $gv->log_text($log) =~ /log file reopened/ }, 5),
+       'SIGUSR1 after renaming: the log file is created anew');
     # a session after the reopen: its end line must land in the new file
     my ($c, $h) = $gv->session;
     is($h->{type}, T_SERVER_HELLO, 'session after SIGUSR1');
