@@ -64,6 +64,13 @@ my $before = state_of();
 my $du0 = du();
 my ($st, $out, $err) = $gv->ctl('prune', '--dry-run');
 is($st, 0, 'prune --dry-run: exit 0') or diag $err;
+{
+    my ($jst, $jout) = $gv->ctl('prune', '--dry-run', '--json');
+    is($jst, 0, 'prune --dry-run --json: exit 0');
+    my $j = eval { JSON::PP->new->decode($jout) } || {};
+    ok($j->{dry_run} && exists $j->{blobs_freed} && ref $j->{report} eq 'ARRAY',
+       '--json: a summary object with the report lines') or diag $jout;
+}
 like($out, qr{^would forget snapshot alice/1 of set home}m, 'dry run: would forget snapshot 1');
 like($out, qr{^would forget snapshot alice/2 of set home}m, '... and 2');
 unlike($out, qr{snapshot alice/[34]}, '... never 3 or 4 (kept by KeepLast 2)');

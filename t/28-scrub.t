@@ -8,6 +8,7 @@ use warnings;
 use FindBin;
 use lib "$FindBin::Bin/lib";
 use Test::More;
+use JSON::PP;
 use GV;
 
 my $gv = GV->start(Workers => 2, 'Prune.Interval' => 0, 'Scrub.Interval' => 0);
@@ -67,6 +68,15 @@ like($out, qr/^snapshot 1 of client alice \(set home\) references 1 damaged blob
      'and the snapshot that references it');
 unlike($out, qr/^snapshot 2 /m, 'not the snapshot that does not');
 like($out, qr/1 damaged, 1 snapshots hurt/, 'summary: 1 damaged, 1 snapshot hurt');
+{
+    my ($jst, $jout) = $gv->ctl('scrub', '--json');
+    is($jst, 1, 'scrub --json: the same exit status');
+    my $j = eval { JSON::PP->new->decode($jout) } || {};
+    is($j->{damaged}, 1, '--json: damaged 1');
+    is($j->{snapshots_hurt}, 1, '--json: snapshots_hurt 1');
+    ok((grep { /^damaged blob $hex / } @{ $j->{report} || [] }),
+       '--json: the report names the damaged blob');
+}
 my $A = $gv->login('alice', $secret) or BAIL_OUT('login');
 my ($g) = proto_get($A, $victim);
 is($g->{type}, T_NOBLOB, 'GET of the damaged blob: NOBLOB');

@@ -73,8 +73,8 @@ usage(void)
 	    "[--keep-weekly n]\n"
 	    "                    [--keep-monthly n] [--keep-yearly n]\n"
 	    "       gigavaultctl [-f file] policy clear client [--set name]\n"
-	    "       gigavaultctl [-f file] prune [--dry-run]\n"
-	    "       gigavaultctl [-f file] scrub [--rate bytes/s]\n");
+	    "       gigavaultctl [-f file] prune [--dry-run] [--json]\n"
+	    "       gigavaultctl [-f file] scrub [--rate bytes/s] [--json]\n");
 	exit(EXIT_USAGE);
 }
 
@@ -625,10 +625,14 @@ cmd_policy_clear(struct ctl *c)
 
 /* ------------------------------------------------------- prune, scrub */
 
+/* A report line of prune or scrub: printed, or (--json) kept in arg. */
 static void
 print_line(void *arg, const char *line)
 {
-	(void)arg;
+	if (arg != NULL) {
+		json_array_append_new(arg, json_string(line));
+		return;
+	}
 	printf("%s\n", line);
 	fflush(stdout);
 }
@@ -657,16 +661,34 @@ cmd_prune(struct ctl *c)
 	struct hk_hooks hk = { print_line, NULL, NULL };
 	struct prune_result r;
 	int dry = opt_get(c, "--dry-run") != NULL, fd, rc;
+	json_t *lines = c->json ? json_array() : NULL;
 	char err[512];
 
-	if ((fd = lock_housekeeping(c)) == -1)
+	hk.arg = lines;
+	if ((fd = lock_housekeeping(c)) == -1) {
+		json_decref(lines);
 		return EXIT_RUNTIME;
+	}
 	rc = prune_run(c->cat, c->cfg, dry, &hk, &r, err, sizeof(err));
 	close(fd);
 	if (rc == -1) {
+		json_decref(lines);
 		fprintf(stderr, "gigavaultctl: %s\n", err);
 		return EXIT_RUNTIME;
 	}
+	if (c->json)
+		return print_json(json_pack("{s:b, s:I, s:I, s:I, s:I, s:I, "
+		    "s:I, s:I, s:I, s:I, s:o}", "dry_run", dry,
+		    "snapshots_forgotten", (json_int_t)r.snapshots,
+		    "blobs_freed", (json_int_t)r.blobs,
+		    "blob_bytes_freed", (json_int_t)r.blob_bytes,
+		    "packs_removed", (json_int_t)r.packs_removed,
+		    "packs_rewritten", (json_int_t)r.packs_rewritten,
+		    "packs_busy", (json_int_t)r.packs_busy,
+		    "packs_damaged", (json_int_t)r.packs_damaged,
+		    "pack_bytes_before", (json_int_t)r.bytes_before,
+		    "pack_bytes_after", (json_int_t)r.bytes_after,
+		    "report", lines));
 	printf("%s: %llu snapshots forgotten, %llu blobs freed (%llu bytes), "
 	    "%llu packs removed, %llu rewritten, %llu busy, %llu damaged; "
 	    "pack bytes %llu -> %llu\n", dry ? "dry run" : "prune",
@@ -687,6 +709,7 @@ cmd_scrub(struct ctl *c)
 	struct hk_hooks hk = { print_line, NULL, NULL };
 	struct scrub_result r;
 	unsigned long long rate;
+	json_t *lines;
 	char err[512];
 	int fd, rc;
 
@@ -694,12 +717,27 @@ cmd_scrub(struct ctl *c)
 		return rc;
 	if ((fd = lock_housekeeping(c)) == -1)
 		return EXIT_RUNTIME;
+	lines = c->json ? json_array() : NULL;
+	hk.arg = lines;
 	rc = scrub_run(c->cat, c->cfg->datadir, rate, &hk, &r, err,
 	    sizeof(err));
 	close(fd);
 	if (rc == -1) {
+		json_decref(lines);
 		fprintf(stderr, "gigavaultctl: %s\n", err);
 		return EXIT_RUNTIME;
+	}
+	if (c->json) {
+		rc = print_json(json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, "
+		    "s:o}", "packs", (json_int_t)r.packs,
+		    "records", (json_int_t)r.records,
+		    "bytes_read", (json_int_t)r.bytes,
+		    "blobs_checked", (json_int_t)r.blobs,
+		    "damaged", (json_int_t)r.damaged,
+		    "snapshots_hurt", (json_int_t)r.snapshots,
+		    "garbage_bytes", (json_int_t)r.garbage,
+		    "report", lines));
+		return rc != 0 ? rc : r.damaged > 0 ? EXIT_RUNTIME : 0;
 	}
 	printf("scrub: %llu packs, %llu records, %llu bytes read; %llu "
 	    "blobs checked, %llu damaged, %llu snapshots hurt; %llu bytes "
@@ -740,8 +778,8 @@ static const struct command {
 	{ "policy", "show",	0, 1, 1, "", cmd_policy_show },
 	{ "policy", "set",	1, 1, 0, "--set= " KEEP_OPTS, cmd_policy_set },
 	{ "policy", "clear",	1, 1, 0, "--set=", cmd_policy_clear },
-	{ "prune", NULL,	0, 0, 0, "--dry-run", cmd_prune },
-	{ "scrub", NULL,	0, 0, 0, "--rate=", cmd_scrub },
+	{ "prune", NULL,	0, 0, 1, "--dry-run", cmd_prune },
+	{ "scrub", NULL,	0, 0, 1, "--rate=", cmd_scrub },
 };
 
 /*
