@@ -454,29 +454,74 @@ client_store(struct catalog *c, MDB_txn *txn, const struct cat_client *cl)
 	return CAT_OK;
 }
 
+/*
+ * Visit the records of db in key order, from the first key >= from
+ * (fromlen bytes; fromlen 0: the first record) while the key starts
+ * with the first plen bytes of from.  visit returns WALK_ON to go on,
+ * WALK_STOP to stop, or CAT_ERROR after fail().  Returns CAT_OK or
+ * CAT_ERROR; what names the records in an error message.
+ */
+#define WALK_ON		0
+#define WALK_STOP	1
+
+static int
+walk(struct catalog *c, MDB_txn *txn, MDB_dbi db, const void *from,
+    size_t fromlen, size_t plen,
+    int (*visit)(struct catalog *, const MDB_val *, const MDB_val *, void *),
+    void *arg, const char *what)
+{
+	MDB_cursor *cur;
+	MDB_val k = { fromlen, (void *)from }, d;
+	int rc, r = WALK_ON;
+
+	if ((rc = mdb_cursor_open(txn, db, &cur)) != 0)
+		return fail(c, rc, "open cursor");
+	for (rc = mdb_cursor_get(cur, &k, &d, fromlen ? MDB_SET_RANGE :
+	    MDB_FIRST); rc == 0; rc = mdb_cursor_get(cur, &k, &d, MDB_NEXT)) {
+		if (plen > 0 && (k.mv_size < plen ||
+		    memcmp(k.mv_data, from, plen) != 0))
+			break;
+		if ((r = visit(c, &k, &d, arg)) != WALK_ON)
+			break;
+	}
+	mdb_cursor_close(cur);
+	if (r == CAT_ERROR)
+		return CAT_ERROR;
+	if (r == WALK_ON && rc != 0 && rc != MDB_NOTFOUND)
+		return fail(c, rc, "read %s", what);
+	return CAT_OK;
+}
+
+struct by_id_arg {
+	uint64_t		 id;
+	struct cat_client	*cl;
+	int			 found;
+};
+
+static int
+by_id_visit(struct catalog *c, const MDB_val *k, const MDB_val *d, void *arg)
+{
+	struct by_id_arg *a = arg;
+
+	if (d->mv_size != CLIENT_REC_LEN || get64(d->mv_data) != a->id)
+		return WALK_ON;
+	if (client_decode(k, d, a->cl) == -1)
+		return fail(c, 0, "client record");
+	a->found = 1;
+	return WALK_STOP;
+}
+
 /* Find the client with id (a scan: clients are few). */
 static int
 client_by_id(struct catalog *c, MDB_txn *txn, uint64_t id,
     struct cat_client *cl)
 {
-	MDB_cursor *cur;
-	MDB_val k, d;
-	int rc, r = CAT_NOTFOUND;
+	struct by_id_arg a = { id, cl, 0 };
 
-	if ((rc = mdb_cursor_open(txn, c->clients, &cur)) != 0)
-		return fail(c, rc, "open cursor");
-	for (rc = mdb_cursor_get(cur, &k, &d, MDB_FIRST); rc == 0;
-	    rc = mdb_cursor_get(cur, &k, &d, MDB_NEXT)) {
-		if (d.mv_size == CLIENT_REC_LEN && get64(d.mv_data) == id) {
-			r = client_decode(&k, &d, cl) == 0 ? CAT_OK :
-			    fail(c, 0, "client record");
-			break;
-		}
-	}
-	if (rc != 0 && rc != MDB_NOTFOUND)
-		r = fail(c, rc, "scan clients");
-	mdb_cursor_close(cur);
-	return r;
+	if (walk(c, txn, c->clients, NULL, 0, 0, by_id_visit, &a,
+	    "clients") == CAT_ERROR)
+		return CAT_ERROR;
+	return a.found ? CAT_OK : CAT_NOTFOUND;
 }
 
 /* Delete every key of db that starts with the 8-byte prefix. */
@@ -696,29 +741,22 @@ struct clients_arg {
 };
 
 static int
-clients_txn(struct catalog *c, MDB_txn *txn, void *arg)
+clients_visit(struct catalog *c, const MDB_val *k, const MDB_val *d,
+    void *arg)
 {
 	struct clients_arg *a = arg;
 	struct cat_client cl;
-	MDB_cursor *cur;
-	MDB_val k, d;
-	int rc, r = CAT_OK;
 
-	if ((rc = mdb_cursor_open(txn, c->clients, &cur)) != 0)
-		return fail(c, rc, "open cursor");
-	for (rc = mdb_cursor_get(cur, &k, &d, MDB_FIRST); rc == 0;
-	    rc = mdb_cursor_get(cur, &k, &d, MDB_NEXT)) {
-		if (client_decode(&k, &d, &cl) == -1) {
-			r = fail(c, 0, "client record");
-			break;
-		}
-		if (a->fn(a->arg, &cl) != 0)
-			break;
-	}
-	if (r == CAT_OK && rc != 0 && rc != MDB_NOTFOUND)
-		r = fail(c, rc, "list clients");
-	mdb_cursor_close(cur);
-	return r;
+	if (client_decode(k, d, &cl) == -1)
+		return fail(c, 0, "client record");
+	return a->fn(a->arg, &cl) != 0 ? WALK_STOP : WALK_ON;
+}
+
+static int
+clients_txn(struct catalog *c, MDB_txn *txn, void *arg)
+{
+	return walk(c, txn, c->clients, NULL, 0, 0, clients_visit, arg,
+	    "clients");
 }
 
 int
@@ -1005,40 +1043,34 @@ struct snapshots_arg {
 };
 
 static int
+snapshots_visit(struct catalog *c, const MDB_val *k, const MDB_val *d,
+    void *arg)
+{
+	struct snapshots_arg *a = arg;
+	struct cat_snapshot s;
+
+	if (k->mv_size != SNAP_KEY_LEN)
+		return WALK_STOP;
+	if (snap_decode(k, d, &s) == -1)
+		return fail(c, 0, "snapshot record");
+	if (a->set != NULL && a->set[0] != '\0' && strcmp(a->set, s.set) != 0)
+		return WALK_ON;
+	return a->fn(a->arg, &s) != 0 ? WALK_STOP : WALK_ON;
+}
+
+static int
 snapshots_txn(struct catalog *c, MDB_txn *txn, void *arg)
 {
 	struct snapshots_arg *a = arg;
 	uint8_t skey[SNAP_KEY_LEN];
-	struct cat_snapshot s;
-	MDB_cursor *cur;
-	MDB_val k = { sizeof(skey), skey }, d;
-	int rc, r = CAT_OK;
 
 	if (a->after == UINT64_MAX)
 		return CAT_OK;
 	put64(skey, a->client);
 	put64(skey + 8, a->after + 1);
-	if ((rc = mdb_cursor_open(txn, c->snapshots, &cur)) != 0)
-		return fail(c, rc, "open cursor");
-	for (rc = mdb_cursor_get(cur, &k, &d, MDB_SET_RANGE); rc == 0;
-	    rc = mdb_cursor_get(cur, &k, &d, MDB_NEXT)) {
-		if (k.mv_size != SNAP_KEY_LEN ||
-		    get64(k.mv_data) != a->client)
-			break;
-		if (snap_decode(&k, &d, &s) == -1) {
-			r = fail(c, 0, "snapshot record");
-			break;
-		}
-		if (a->set != NULL && a->set[0] != '\0' &&
-		    strcmp(a->set, s.set) != 0)
-			continue;
-		if (a->fn(a->arg, &s) != 0)
-			break;
-	}
-	if (r == CAT_OK && rc != 0 && rc != MDB_NOTFOUND)
-		r = fail(c, rc, "list snapshots");
-	mdb_cursor_close(cur);
-	return r;
+	/* From (client, after + 1) while the key is this client's. */
+	return walk(c, txn, c->snapshots, skey, sizeof(skey), 8,
+	    snapshots_visit, a, "snapshots");
 }
 
 int
@@ -1100,57 +1132,47 @@ struct usage_arg {
 };
 
 static int
+usage_snap_visit(struct catalog *c, const MDB_val *k, const MDB_val *d,
+    void *arg)
+{
+	struct cat_usage *u = arg;
+	struct cat_snapshot s;
+
+	if (snap_decode(k, d, &s) == -1)
+		return fail(c, 0, "snapshot record");
+	u->snapshots++;
+	u->stored_bytes += s.bytes;
+	return WALK_ON;
+}
+
+static int
+usage_blob_visit(struct catalog *c, const MDB_val *k, const MDB_val *d,
+    void *arg)
+{
+	struct cat_usage *u = arg;
+	struct cat_blob bl;
+
+	(void)k;
+	if (blob_decode(d, &bl) == -1)
+		return fail(c, 0, "blob index");
+	u->blobs++;
+	u->unique_bytes += bl.length;
+	return WALK_ON;
+}
+
+static int
 usage_txn(struct catalog *c, MDB_txn *txn, void *arg)
 {
 	struct usage_arg *a = arg;
 	uint8_t prefix[8];
-	struct cat_snapshot s;
-	struct cat_blob bl;
-	MDB_cursor *cur;
-	MDB_val k, d;
-	int rc;
 
 	memset(a->u, 0, sizeof(*a->u));
 	put64(prefix, a->client);
-
-	if ((rc = mdb_cursor_open(txn, c->snapshots, &cur)) != 0)
-		return fail(c, rc, "open cursor");
-	k.mv_size = 8;
-	k.mv_data = prefix;
-	for (rc = mdb_cursor_get(cur, &k, &d, MDB_SET_RANGE); rc == 0;
-	    rc = mdb_cursor_get(cur, &k, &d, MDB_NEXT)) {
-		if (k.mv_size < 8 || memcmp(k.mv_data, prefix, 8) != 0)
-			break;
-		if (snap_decode(&k, &d, &s) == -1) {
-			mdb_cursor_close(cur);
-			return fail(c, 0, "snapshot record");
-		}
-		a->u->snapshots++;
-		a->u->stored_bytes += s.bytes;
-	}
-	mdb_cursor_close(cur);
-	if (rc != 0 && rc != MDB_NOTFOUND)
-		return fail(c, rc, "scan snapshots");
-
-	if ((rc = mdb_cursor_open(txn, c->blobs, &cur)) != 0)
-		return fail(c, rc, "open cursor");
-	k.mv_size = 8;
-	k.mv_data = prefix;
-	for (rc = mdb_cursor_get(cur, &k, &d, MDB_SET_RANGE); rc == 0;
-	    rc = mdb_cursor_get(cur, &k, &d, MDB_NEXT)) {
-		if (k.mv_size < 8 || memcmp(k.mv_data, prefix, 8) != 0)
-			break;
-		if (blob_decode(&d, &bl) == -1) {
-			mdb_cursor_close(cur);
-			return fail(c, 0, "blob index");
-		}
-		a->u->blobs++;
-		a->u->unique_bytes += bl.length;
-	}
-	mdb_cursor_close(cur);
-	if (rc != 0 && rc != MDB_NOTFOUND)
-		return fail(c, rc, "scan blob index");
-	return CAT_OK;
+	if (walk(c, txn, c->snapshots, prefix, 8, 8, usage_snap_visit, a->u,
+	    "snapshots") == CAT_ERROR)
+		return CAT_ERROR;
+	return walk(c, txn, c->blobs, prefix, 8, 8, usage_blob_visit, a->u,
+	    "blob index");
 }
 
 int
@@ -1247,30 +1269,22 @@ struct scan_arg {
 };
 
 static int
-scan_txn(struct catalog *c, MDB_txn *txn, void *arg)
+scan_visit(struct catalog *c, const MDB_val *k, const MDB_val *d, void *arg)
 {
 	struct scan_arg *a = arg;
 	struct cat_blob bl;
-	MDB_cursor *cur;
-	MDB_val k, d;
-	int rc, r = CAT_OK;
 
-	if ((rc = mdb_cursor_open(txn, c->blobs, &cur)) != 0)
-		return fail(c, rc, "open cursor");
-	for (rc = mdb_cursor_get(cur, &k, &d, MDB_FIRST); rc == 0;
-	    rc = mdb_cursor_get(cur, &k, &d, MDB_NEXT)) {
-		if (k.mv_size != BLOB_KEY_LEN || blob_decode(&d, &bl) == -1) {
-			r = fail(c, 0, "blob index");
-			break;
-		}
-		if (a->fn(a->arg, get64(k.mv_data),
-		    (const uint8_t *)k.mv_data + 8, &bl) != 0)
-			break;
-	}
-	if (r == CAT_OK && rc != 0 && rc != MDB_NOTFOUND)
-		r = fail(c, rc, "scan blob index");
-	mdb_cursor_close(cur);
-	return r;
+	if (k->mv_size != BLOB_KEY_LEN || blob_decode(d, &bl) == -1)
+		return fail(c, 0, "blob index");
+	return a->fn(a->arg, get64(k->mv_data),
+	    (const uint8_t *)k->mv_data + 8, &bl) != 0 ? WALK_STOP : WALK_ON;
+}
+
+static int
+scan_txn(struct catalog *c, MDB_txn *txn, void *arg)
+{
+	return walk(c, txn, c->blobs, NULL, 0, 0, scan_visit, arg,
+	    "blob index");
 }
 
 int
@@ -1651,37 +1665,29 @@ catalog_policy_get(struct catalog *c, uint64_t client, const char *set,
 }
 
 static int
+policies_visit(struct catalog *c, const MDB_val *k, const MDB_val *d,
+    void *arg)
+{
+	struct policy_arg *a = arg;
+	char set[CAT_NAME_MAX + 1];
+	struct retention p;
+
+	if (k->mv_size > 8 + CAT_NAME_MAX || policy_decode(d, &p) == -1)
+		return fail(c, 0, "policy record");
+	memcpy(set, (const uint8_t *)k->mv_data + 8, k->mv_size - 8);
+	set[k->mv_size - 8] = '\0';
+	return a->fn(a->arg, set, &p) != 0 ? WALK_STOP : WALK_ON;
+}
+
+static int
 policies_txn(struct catalog *c, MDB_txn *txn, void *arg)
 {
 	struct policy_arg *a = arg;
 	uint8_t prefix[8];
-	char set[CAT_NAME_MAX + 1];
-	struct retention p;
-	MDB_cursor *cur;
-	MDB_val k = { sizeof(prefix), prefix }, d;
-	int rc, r = CAT_OK;
 
 	put64(prefix, a->client);
-	if ((rc = mdb_cursor_open(txn, c->policies, &cur)) != 0)
-		return fail(c, rc, "open cursor");
-	for (rc = mdb_cursor_get(cur, &k, &d, MDB_SET_RANGE); rc == 0;
-	    rc = mdb_cursor_get(cur, &k, &d, MDB_NEXT)) {
-		if (k.mv_size < 8 || memcmp(k.mv_data, prefix, 8) != 0)
-			break;
-		if (k.mv_size > 8 + CAT_NAME_MAX ||
-		    policy_decode(&d, &p) == -1) {
-			r = fail(c, 0, "policy record");
-			break;
-		}
-		memcpy(set, (const uint8_t *)k.mv_data + 8, k.mv_size - 8);
-		set[k.mv_size - 8] = '\0';
-		if (a->fn(a->arg, set, &p) != 0)
-			break;
-	}
-	if (r == CAT_OK && rc != 0 && rc != MDB_NOTFOUND)
-		r = fail(c, rc, "list policies");
-	mdb_cursor_close(cur);
-	return r;
+	return walk(c, txn, c->policies, prefix, 8, 8, policies_visit, a,
+	    "policies");
 }
 
 int
