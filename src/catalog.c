@@ -613,7 +613,6 @@ catalog_client_add(struct catalog *c, const char *name,
 struct client_get_arg {
 	const char		*name;
 	struct cat_client	*out;
-	int			 disabled;
 };
 
 static int
@@ -628,53 +627,52 @@ int
 catalog_client_get(struct catalog *c, const char *name,
     struct cat_client *out)
 {
-	struct client_get_arg a = { name, out, 0 };
+	struct client_get_arg a = { name, out };
 
 	return run_read(c, client_get_txn, &a);
 }
 
+/* Set one of a client's yes/no flags. */
+enum client_flag { SET_DISABLED, SET_ALLOW_FORGET };
+
+struct client_flag_arg {
+	const char	*name;
+	enum client_flag which;
+	int		 value;
+};
+
 static int
-client_disable_txn(struct catalog *c, MDB_txn *txn, void *arg)
+client_flag_txn(struct catalog *c, MDB_txn *txn, void *arg)
 {
-	struct client_get_arg *a = arg;
+	struct client_flag_arg *a = arg;
+	struct cat_client cl;
 	int r;
 
-	if ((r = client_load(c, txn, a->name, a->out)) != CAT_OK)
+	if ((r = client_load(c, txn, a->name, &cl)) != CAT_OK)
 		return r;
-	a->out->disabled = a->disabled;
-	return client_store(c, txn, a->out);
+	if (a->which == SET_DISABLED)
+		cl.disabled = a->value;
+	else
+		cl.allow_forget = a->value;
+	return client_store(c, txn, &cl);
 }
 
 int
 catalog_client_set_disabled(struct catalog *c, const char *name,
     int disabled)
 {
-	struct cat_client cl;
-	struct client_get_arg a = { name, &cl, disabled != 0 };
+	struct client_flag_arg a = { name, SET_DISABLED, disabled != 0 };
 
-	return run_write(c, client_disable_txn, &a);
-}
-
-static int
-client_allow_forget_txn(struct catalog *c, MDB_txn *txn, void *arg)
-{
-	struct client_get_arg *a = arg;
-	int r;
-
-	if ((r = client_load(c, txn, a->name, a->out)) != CAT_OK)
-		return r;
-	a->out->allow_forget = a->disabled;	/* the flag to set */
-	return client_store(c, txn, a->out);
+	return run_write(c, client_flag_txn, &a);
 }
 
 int
 catalog_client_set_allow_forget(struct catalog *c, const char *name,
     int allow)
 {
-	struct cat_client cl;
-	struct client_get_arg a = { name, &cl, allow != 0 };
+	struct client_flag_arg a = { name, SET_ALLOW_FORGET, allow != 0 };
 
-	return run_write(c, client_allow_forget_txn, &a);
+	return run_write(c, client_flag_txn, &a);
 }
 
 /* Delete the tokens of client id (a scan: unused tokens are few). */
@@ -730,7 +728,7 @@ int
 catalog_client_remove(struct catalog *c, const char *name)
 {
 	struct cat_client cl;
-	struct client_get_arg a = { name, &cl, 0 };
+	struct client_get_arg a = { name, &cl };
 
 	return run_write(c, client_remove_txn, &a);
 }
