@@ -23,6 +23,15 @@ struct child_env {
 	const uint8_t		*server_id;	/* SERVER_ID_LEN bytes */
 };
 
+struct imsg;
+
+/*
+ * Read every message queued on the supervisor pipe *fd (nonblocking):
+ * LOG_REOPEN reopens the log here; SHUTDOWN, and the pipe closing (then
+ * *fd is closed and set to -1), call stop(); anything else is logged.
+ */
+void	child_read_ctl(int *fd, struct imsg *m, void (*stop)(void));
+
 void	worker_main(struct child_env *) __attribute__((noreturn));
 void	uibridge_main(struct child_env *) __attribute__((noreturn));
 void	housekeeper_main(struct child_env *) __attribute__((noreturn));

@@ -63,37 +63,15 @@ now_s(void)
 }
 
 static void
+stop(void)
+{
+	hk.stopping = 1;
+}
+
+static void
 ctl_ready(void)
 {
-	for (;;) {
-		int rc = imsg_recv(hk.ctl_fd, &hk.msg);
-
-		if (rc == 0) {		/* supervisor gone */
-			close(hk.ctl_fd);
-			hk.ctl_fd = -1;
-			hk.stopping = 1;
-			return;
-		}
-		if (rc == -1) {
-			if (errno != EAGAIN)
-				log_warn("%s: supervisor pipe", __func__);
-			return;
-		}
-		switch (hk.msg.type) {
-		case IMSG_SHUTDOWN:
-			if (imsg_end(&hk.msg, __func__) == 0)
-				hk.stopping = 1;
-			break;
-		case IMSG_LOG_REOPEN:
-			if (imsg_end(&hk.msg, __func__) == 0 &&
-			    log_reopen() == -1)
-				log_warn("%s: reopen log", __func__);
-			break;
-		default:
-			log_warnx("%s: unexpected %s message", __func__,
-			    imsg_type_name(hk.msg.type));
-		}
-	}
+	child_read_ctl(&hk.ctl_fd, &hk.msg, stop);
 }
 
 /* Wait up to ms (-1: no limit) for the supervisor or SIGTERM. */

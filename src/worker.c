@@ -67,34 +67,7 @@ static void
 ctl_ready(void *arg)
 {
 	(void)arg;
-	for (;;) {
-		int rc = imsg_recv(w.ctl_fd, &w.msg);
-
-		if (rc == 0) {		/* supervisor gone: finish and exit */
-			close(w.ctl_fd);
-			w.ctl_fd = -1;
-			stop_accepting();
-			return;
-		}
-		if (rc == -1) {
-			if (errno != EAGAIN)
-				log_warn("%s: supervisor pipe", __func__);
-			return;
-		}
-		switch (w.msg.type) {
-		case IMSG_SHUTDOWN:
-			if (imsg_end(&w.msg, __func__) == 0)
-				stop_accepting();
-			break;
-		case IMSG_LOG_REOPEN:
-			if (imsg_end(&w.msg, __func__) == 0 && log_reopen() == -1)
-				log_warn("%s: reopen log", __func__);
-			break;
-		default:
-			log_warnx("%s: unexpected %s message", __func__,
-			    imsg_type_name(w.msg.type));
-		}
-	}
+	child_read_ctl(&w.ctl_fd, &w.msg, stop_accepting);
 }
 
 static void
