@@ -44,6 +44,7 @@ static struct int_rule {
 	{ "Ports", "WebConsoleSSL",	1, 65535, 0 },
 	{ "Ports", "Multicast",		1, 65535, 0 },
 	{ "SSL", "Enabled",		0, 1, 0 },
+	{ "SSL", "VerifyClient",	0, 1, 0 },
 	{ "Retention", "KeepLast",	0, 1000000, 0 },
 	{ "Retention", "KeepHourly",	0, 1000000, 0 },
 	{ "Retention", "KeepDaily",	0, 1000000, 0 },
@@ -199,19 +200,67 @@ check_port_clash(const char *file, const struct port_use *u, size_t n)
 
 /* A file that SSL.Enabled = 1 needs; line 0: the default, not set. */
 static int
-check_readable(const char *file, int line, int enabled_line, const char *key,
-    const char *path)
+check_readable(const struct gv_config *c, int which, const char *key,
+    const char *path, char *err, size_t errlen)
 {
+	int line = c->ssl_line[which];
+
 	if (access(path, R_OK) == 0)
 		return 0;
 	if (line == 0)
-		confread_error("%s:%d: SSL.Enabled = 1 needs %s, and its default "
-		    "\"%s\" cannot be read: %s", file, enabled_line, key, path,
-		    strerror(errno));
-	else
-		confread_error("%s:%d: %s: cannot read \"%s\": %s", file, line, key,
+		snprintf(err, errlen, "%s:%d: SSL.Enabled = 1 needs %s, and "
+		    "its default \"%s\" cannot be read: %s (make one with "
+		    "gigavaultctl tls init)", c->file, c->ssl_line[0], key,
 		    path, strerror(errno));
+	else
+		snprintf(err, errlen, "%s:%d: %s: cannot read \"%s\": %s "
+		    "(make one with gigavaultctl tls init)", c->file, line,
+		    key, path, strerror(errno));
 	return -1;
+}
+
+int
+config_tls_load(struct gv_config *c, int *expired, char *err, size_t errlen)
+{
+	char why[512], ca_cert[4096], ca_key[4096];
+	int line;
+
+	if (expired != NULL)
+		*expired = 0;
+	if (!c->ssl_enabled)
+		return 0;
+	if (check_readable(c, 1, "SSL.Certificate", c->ssl_cert, err,
+	    errlen) == -1 ||
+	    check_readable(c, 2, "SSL.Key", c->ssl_key, err, errlen) == -1)
+		return -1;
+	line = c->ssl_line[1] ? c->ssl_line[1] : c->ssl_line[0];
+	if ((c->ssl_info = calloc(1, sizeof(*c->ssl_info))) == NULL)
+		fatal("%s", __func__);
+	if (tls_files_check(c->ssl_cert, c->ssl_key, c->ssl_info, why,
+	    sizeof(why)) == -1) {
+		snprintf(err, errlen, "%s:%d: SSL: %s", c->file, line, why);
+		return -1;
+	}
+	if (expired != NULL)
+		*expired = c->ssl_info->expired;
+	snprintf(ca_cert, sizeof(ca_cert), "%s/%s", c->datadir,
+	    CONFIG_CLIENT_CA_CERT);
+	snprintf(ca_key, sizeof(ca_key), "%s/%s", c->datadir,
+	    CONFIG_CLIENT_CA_KEY);
+	if (c->ssl_verify_client && (c->client_ca = tls_ca_load(ca_cert,
+	    ca_key, why, sizeof(why))) == NULL) {
+		snprintf(err, errlen, "%s:%d: SSL.VerifyClient = 1 needs the "
+		    "client authority: %s (make it with gigavaultctl tls init)",
+		    c->file, c->ssl_line[3], why);
+		return -1;
+	}
+	if ((c->tls = tls_server_new(c->ssl_cert, c->ssl_key,
+	    c->ssl_verify_client ? ca_cert : NULL, c->ssl_ciphers,
+	    c->ssl_suites, why, sizeof(why))) == NULL) {
+		snprintf(err, errlen, "%s:%d: SSL: %s", c->file, line, why);
+		return -1;
+	}
+	return 0;
 }
 
 static char *
@@ -266,6 +315,9 @@ config_from_cfg(cfg_t *cfg, const char *file)
 	c->ssl_enabled = (int)cfg_getint(ssl, "Enabled");
 	c->ssl_cert = xstrdup(cfg_getstr(ssl, "Certificate"));
 	c->ssl_key = xstrdup(cfg_getstr(ssl, "Key"));
+	c->ssl_ciphers = xstrdup(cfg_getstr(ssl, "Ciphers"));
+	c->ssl_suites = xstrdup(cfg_getstr(ssl, "CipherSuites"));
+	c->ssl_verify_client = (int)cfg_getint(ssl, "VerifyClient");
 
 	c->log_level = log_level_parse(cfg_getstr(lg, "Level"));
 	c->log_file = xstrdup(cfg_getstr(lg, "File"));
@@ -334,18 +386,6 @@ config_check(const struct gv_config *c)
 		return -1;
 	}
 
-	if (c->ssl_enabled) {
-		int on = line_of("SSL", "Enabled");
-
-		if (check_readable(c->file, cert_line, on, "SSL.Certificate",
-		    c->ssl_cert) ||
-		    check_readable(c->file, key_line, on, "SSL.Key", c->ssl_key))
-			return -1;
-		confread_error("%s:%d: SSL.Enabled = 1: TLS sessions are not "
-		    "available in this version of gigavaultd; set Enabled = 0",
-		    c->file, line_of("SSL", "Enabled"));
-		return -1;
-	}
 	return 0;
 }
 
@@ -379,6 +419,9 @@ config_load(const char *file, char *err, size_t errlen)
 		CFG_INT("Enabled", 0, CFGF_NONE),
 		CFG_STR("Certificate", "/etc/gigavault/server.crt", CFGF_NONE),
 		CFG_STR("Key", "/etc/gigavault/server.key", CFGF_NONE),
+		CFG_STR("Ciphers", TLS_DEFAULT_CIPHERS, CFGF_NONE),
+		CFG_STR("CipherSuites", TLS_DEFAULT_SUITES, CFGF_NONE),
+		CFG_INT("VerifyClient", 0, CFGF_NONE),
 		CFG_END()
 	};
 	cfg_opt_t log_opts[] = {
@@ -451,6 +494,10 @@ config_load(const char *file, char *err, size_t errlen)
 
 	if (confread_parse(cfg, file, 0) == 0) {
 		c = config_from_cfg(cfg, file);
+		c->ssl_line[0] = line_of("SSL", "Enabled");
+		c->ssl_line[1] = cert_line;
+		c->ssl_line[2] = key_line;
+		c->ssl_line[3] = line_of("SSL", "VerifyClient");
 		if (config_check(c) == -1) {
 			config_free(c);
 			c = NULL;
@@ -473,6 +520,11 @@ config_free(struct gv_config *c)
 	free(c->pidfile);
 	free(c->ssl_cert);
 	free(c->ssl_key);
+	free(c->ssl_ciphers);
+	free(c->ssl_suites);
+	tls_ctx_free(c->tls);
+	tls_ca_free(c->client_ca);
+	free(c->ssl_info);
 	free(c->log_file);
 	free(c);
 }
@@ -503,6 +555,13 @@ config_differs_beyond_workers(const struct gv_config *a,
 	    a->ssl_enabled != b->ssl_enabled ||
 	    str_differs(a->ssl_cert, b->ssl_cert) ||
 	    str_differs(a->ssl_key, b->ssl_key) ||
+	    str_differs(a->ssl_ciphers, b->ssl_ciphers) ||
+	    str_differs(a->ssl_suites, b->ssl_suites) ||
+	    a->ssl_verify_client != b->ssl_verify_client ||
+	    /* A renewed certificate at the same path: a new generation. */
+	    (a->ssl_info != NULL) != (b->ssl_info != NULL) ||
+	    (a->ssl_info != NULL && memcmp(a->ssl_info->cert_hash,
+	    b->ssl_info->cert_hash, sizeof(a->ssl_info->cert_hash)) != 0) ||
 	    a->log_level != b->log_level ||
 	    str_differs(a->log_file, b->log_file) ||
 	    a->log_facility != b->log_facility ||

@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "retention.h"
+#include "tls.h"
 
 #define GV_MAX_LISTEN	16		/* addresses in Server.Listen */
 
@@ -45,6 +46,15 @@ struct gv_config {
 	int		 ssl_enabled;
 	char		*ssl_cert;
 	char		*ssl_key;
+	char		*ssl_ciphers;		/* TLS 1.2 cipher list */
+	char		*ssl_suites;		/* TLS 1.3 cipher suites */
+	int		 ssl_verify_client;
+	int		 ssl_line[4];	/* Enabled, Certificate, Key, VerifyClient */
+
+	/* Filled in by config_tls_load() when ssl_enabled. */
+	struct tls_ctx	*tls;			/* the server context */
+	struct tls_ca	*client_ca;		/* with ssl_verify_client */
+	struct tls_fileinfo *ssl_info;		/* of Certificate */
 
 	int		 log_level;	/* enum log_level */
 	char		*log_file;	/* "" = syslog or stderr */
@@ -65,6 +75,26 @@ struct gv_config {
  * bytes, NUL-terminated), of the form "FILE:LINE: Section.Option ...".
  */
 struct gv_config *config_load(const char *file, char *err, size_t errlen);
+
+/*
+ * With SSL.Enabled = 1: load Certificate and Key (which must match) and
+ * the ciphers into a TLS server context, and with VerifyClient = 1 the
+ * client authority (DataDir/tls/client-ca.crt and .key); a no-op
+ * otherwise.  Called by gigavaultd (as root, before any child drops
+ * privileges, so the key may be readable by root alone): children
+ * inherit the context.  config_load() does not do this, so that
+ * gigavaultctl can read a config whose certificate does not exist yet
+ * (to make it).  Returns 0, or -1 with "FILE:LINE: SSL.Key ..." in err.
+ * An expired certificate is not an error here: *expired is set (when
+ * not NULL) so that the caller can warn, and clients refuse it.
+ */
+int	config_tls_load(struct gv_config *, int *expired, char *err,
+	    size_t errlen);
+
+/* Where VerifyClient's authority lives in DataDir. */
+#define CONFIG_CLIENT_CA_CERT	"tls/client-ca.crt"
+#define CONFIG_CLIENT_CA_KEY	"tls/client-ca.key"
+#define CONFIG_CLIENT_CERT_DAYS	3650
 
 void	config_free(struct gv_config *);
 

@@ -15,6 +15,7 @@
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -187,11 +188,11 @@ int
 main(int argc, char *argv[])
 {
 	const char *file = GV_CONFFILE;
-	int ch, foreground = 0, check_only = 0, verbose = 0;
+	int ch, foreground = 0, check_only = 0, verbose = 0, expired = 0;
 	static uint8_t server_id[SERVER_ID_LEN];
 	struct gv_config *cfg;
 	struct listen_set ls;
-	char err[512];
+	char err[512], absfile[PATH_MAX];
 	int status;
 
 	/* Nothing the caller left open reaches the children. */
@@ -220,11 +221,20 @@ main(int argc, char *argv[])
 	}
 	if (optind != argc)
 		usage();
+	/* The daemon leaves the working directory; SIGHUP rereads file. */
+	if (realpath(file, absfile) != NULL)
+		file = absfile;
 
-	if ((cfg = config_load(file, err, sizeof(err))) == NULL) {
+	if ((cfg = config_load(file, err, sizeof(err))) == NULL ||
+	    config_tls_load(cfg, &expired, err, sizeof(err)) == -1) {
 		fprintf(stderr, "gigavaultd: %s\n", err);
+		config_free(cfg);
 		return 2;
 	}
+	if (expired)
+		fprintf(stderr, "gigavaultd: warning: SSL.Certificate %s is "
+		    "outside its validity period: TLS clients will refuse it "
+		    "(renew it: gigavaultctl tls init --renew)\n", cfg->ssl_cert);
 	if (check_only) {
 		fprintf(stderr, "gigavaultd: configuration file %s is valid\n",
 		    file);

@@ -29,10 +29,16 @@ struct service {
 
 static int port_backup(const struct gv_config *c) { return c->port.backup; }
 static int port_ui(const struct gv_config *c) { return c->port.ui; }
+/* 0: not served with this config. */
+static int port_tls(const struct gv_config *c)
+{
+	return c->ssl_enabled ? c->port.ssl : 0;
+}
 
 static const struct service services[SVC_MAX] = {
 	{ SVC_BACKUP,	"Ports.BackupServer",	SOCK_STREAM,	port_backup },
 	{ SVC_UI,	"Ports.UI",		SOCK_STREAM,	port_ui },
+	{ SVC_TLS,	"Ports.SSLServer",	SOCK_STREAM,	port_tls },
 };
 
 const char *
@@ -154,7 +160,7 @@ listen_open(const struct gv_config *c, struct listen_set *out,
 	out->n = 0;
 	for (size_t s = 0; s < SVC_MAX; s++)
 		for (size_t a = 0; a < c->nlisten; a++)
-			if (open_service_addr(&services[s],
+			if (services[s].port(c) != 0 && open_service_addr(&services[s],
 			    services[s].port(c), c->listen[a], out, reuse, err,
 			    errlen) == -1) {
 				listen_close(out);

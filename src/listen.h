@@ -17,6 +17,7 @@ struct gv_config;
 enum listen_service {
 	SVC_BACKUP,		/* Ports.BackupServer: worker sessions */
 	SVC_UI,			/* Ports.UI: UI bridge */
+	SVC_TLS,		/* Ports.SSLServer: worker sessions over TLS */
 	SVC_MAX
 };
 #define SVC_BIT(s)	(1u << (s))

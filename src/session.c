@@ -31,6 +31,7 @@
 #include "policy.h"
 #include "session.h"
 #include "store.h"
+#include "tls.h"
 #include "wire.h"
 
 #define SOFTWARE	"gigavaultd " PACKAGE_VERSION
@@ -103,16 +104,44 @@ io_wait(struct session *s, short events, const struct timespec *deadline)
 	}
 }
 
+/*
+ * One read or write on the client connection, plain or TLS: the bytes
+ * moved (> 0), 0 at end of file, or -1 with *ev the poll event to wait
+ * for, or 0 on an error (errno set; EPROTO: s->tls_err says why).
+ */
+static ssize_t
+conn_io(struct session *s, int writing, void *p, size_t n, short *ev)
+{
+	ssize_t k;
+
+	*ev = 0;
+	if (s->tls != NULL) {
+		k = tls_io(s->tls, writing, p, n, ev);
+		if (k == -1 && errno == EPROTO)
+			snprintf(s->tls_err, sizeof(s->tls_err), "%s",
+			    tls_conn_error(s->tls));
+		return k;
+	}
+	do
+		k = writing ? send(s->fd, p, n, MSG_NOSIGNAL) :
+		    read(s->fd, p, n);
+	while (k == -1 && errno == EINTR);
+	if (k == -1 && (errno == EAGAIN || errno == EWOULDBLOCK))
+		*ev = writing ? POLLOUT : POLLIN;
+	return k;
+}
+
 /* Read exactly n bytes; *got says how many arrived. */
 static enum io_result
 read_full(struct session *s, uint8_t *p, size_t n, size_t *got,
     const struct timespec *deadline)
 {
 	enum io_result r;
+	short ev;
 
 	*got = 0;
 	while (*got < n) {
-		ssize_t k = read(s->fd, p + *got, n - *got);
+		ssize_t k = conn_io(s, 0, p + *got, n - *got, &ev);
 
 		if (k > 0) {
 			*got += (size_t)k;
@@ -121,11 +150,9 @@ read_full(struct session *s, uint8_t *p, size_t n, size_t *got,
 		}
 		if (k == 0)
 			return *got == 0 ? IO_EOF : IO_TRUNCATED;
-		if (errno == EINTR)
-			continue;
-		if (errno != EAGAIN)
+		if (ev == 0)
 			return IO_ERROR;
-		if ((r = io_wait(s, POLLIN, deadline)) != IO_OK)
+		if ((r = io_wait(s, ev, deadline)) != IO_OK)
 			return r;
 	}
 	return IO_OK;
@@ -137,20 +164,19 @@ write_full(struct session *s, const uint8_t *p, size_t n,
 {
 	size_t done = 0;
 	enum io_result r;
+	short ev;
 
 	while (done < n) {
-		ssize_t k = send(s->fd, p + done, n - done, MSG_NOSIGNAL);
+		ssize_t k = conn_io(s, 1, (uint8_t *)p + done, n - done, &ev);
 
 		if (k > 0) {
 			done += (size_t)k;
 			s->bytes_out += (uint64_t)k;
 			continue;
 		}
-		if (k == -1 && errno == EINTR)
-			continue;
-		if (k == -1 && errno != EAGAIN)
+		if (ev == 0)
 			return IO_ERROR;
-		if ((r = io_wait(s, POLLOUT, deadline)) != IO_OK)
+		if ((r = io_wait(s, ev, deadline)) != IO_OK)
 			return r;
 	}
 	return IO_OK;
@@ -178,20 +204,19 @@ drain(struct session *s)
 	uint8_t junk[4096];
 	size_t total = 0;
 
+	short ev;
+
+	tls_close(s->tls);
 	if (shutdown(s->fd, SHUT_WR) == -1)
 		return;
 	while (total < DRAIN_BYTES) {
-		ssize_t k = read(s->fd, junk, sizeof(junk));
+		ssize_t k = conn_io(s, 0, junk, sizeof(junk), &ev);
 
 		if (k > 0) {
 			total += (size_t)k;
 			continue;
 		}
-		if (k == 0)
-			return;
-		if (errno == EINTR)
-			continue;
-		if (errno != EAGAIN || io_wait(s, POLLIN, &d) != IO_OK)
+		if (k == 0 || ev == 0 || io_wait(s, ev, &d) != IO_OK)
 			return;
 	}
 }
@@ -271,8 +296,11 @@ read_failed(struct session *s, enum io_result r, size_t got, size_t want,
 		fail(s, WIRE_ERR_SHUTDOWN, "server shutting down");
 		break;
 	default:
-		snprintf(s->why, sizeof(s->why), "read error: %s",
-		    strerror(errno));
+		if (s->tls != NULL && errno == EPROTO)
+			snprintf(s->why, sizeof(s->why), "TLS: %s", s->tls_err);
+		else
+			snprintf(s->why, sizeof(s->why), "read error: %s",
+			    strerror(errno));
 		break;
 	}
 }
@@ -290,6 +318,14 @@ read_header(struct session *s, struct wire_hdr *h,
 	r = read_full(s, s->buf, WIRE_HDR_LEN, &got, deadline);
 	if (r != IO_OK) {
 		read_failed(s, r, got, WIRE_HDR_LEN, waiting_for);
+		return -1;
+	}
+	/* A TLS record (handshake, version 3.x) where a frame belongs. */
+	if (s->version == 0 && s->tls == NULL && s->buf[0] == 0x16 &&
+	    s->buf[1] == 0x03) {
+		failf(s, WIRE_ERR_UNEXPECTED, "TLS handshake on the plain "
+		    "port: %s", s->cfg->ssl_enabled ? "TLS sessions go to "
+		    "Ports.SSLServer" : "SSL is not enabled on this server");
 		return -1;
 	}
 	wire_hdr_decode(s->buf, h);
@@ -332,6 +368,79 @@ sanitize(char *dst, size_t dstlen, const char *src)
 	for (i = 0; i + 1 < dstlen && src[i] != '\0'; i++)
 		dst[i] = src[i] >= ' ' && src[i] <= '~' ? src[i] : '?';
 	dst[i] = '\0';
+}
+
+/*
+ * On the TLS port: the TLS handshake, within HandshakeTimeout of the
+ * accept.  A client that starts with a frame instead (SSL off on its
+ * side) is told so in a plain ERROR frame.  0, or -1: the session is
+ * over (s->why says why, and it is logged).
+ */
+static int
+tls_start(struct session *s)
+{
+	struct timespec deadline = s->accepted;
+	enum io_result r = IO_OK;
+	char desc[96];
+	uint8_t first;
+	ssize_t k;
+
+	deadline.tv_sec += s->cfg->handshake_timeout;
+	while ((k = recv(s->fd, &first, 1, MSG_PEEK)) != 1) {
+		if (k == 0) {
+			snprintf(s->why, sizeof(s->why), "client closed the "
+			    "connection before the TLS handshake");
+			return -1;
+		}
+		if (errno == EINTR)
+			continue;
+		if (errno != EAGAIN ||
+		    (r = io_wait(s, POLLIN, &deadline)) != IO_OK)
+			goto failed;
+	}
+	if (first != 0x16) {	/* not a TLS handshake record */
+		failf(s, WIRE_ERR_UNEXPECTED, "this is the TLS port "
+		    "(Ports.SSLServer): enable SSL in the client, or use "
+		    "Ports.BackupServer (%d)", s->cfg->port.backup);
+		return -1;
+	}
+	if ((s->tls = tls_conn_new(s->tls_ctx, s->fd, NULL)) == NULL) {
+		snprintf(s->why, sizeof(s->why), "TLS: out of memory");
+		log_warnx("%s: %s", s->peer, s->why);
+		return -1;
+	}
+	for (;;) {
+		switch (tls_handshake(s->tls)) {
+		case TLS_OK:
+			tls_conn_describe(s->tls, desc, sizeof(desc));
+			log_debug("session from %s: %s", s->peer, desc);
+			return 0;
+		case TLS_WANT_READ:
+			r = io_wait(s, POLLIN, &deadline);
+			break;
+		case TLS_WANT_WRITE:
+			r = io_wait(s, POLLOUT, &deadline);
+			break;
+		default:
+			snprintf(s->why, sizeof(s->why), "TLS handshake "
+			    "failed: %s", tls_conn_error(s->tls));
+			log_warnx("%s: %s", s->peer, s->why);
+			return -1;
+		}
+		if (r != IO_OK)
+			goto failed;
+	}
+failed:
+	if (r == IO_TIMEOUT)
+		snprintf(s->why, sizeof(s->why), "TLS handshake timeout "
+		    "(%d s)", s->cfg->handshake_timeout);
+	else if (r == IO_TERM)
+		snprintf(s->why, sizeof(s->why), "server shutting down");
+	else
+		snprintf(s->why, sizeof(s->why), "TLS handshake: %s",
+		    strerror(errno));
+	log_warnx("%s: %s", s->peer, s->why);
+	return -1;
 }
 
 static int
@@ -515,6 +624,7 @@ on_register(struct session *s, const uint8_t *p, uint32_t len)
 		return failf(s, WIRE_ERR_STORAGE, "storage error: catalog");
 	}
 	log_info("%s: registered client %s", s->peer, cl.name);
+	snprintf(s->registered, sizeof(s->registered), "%s", cl.name);
 	wire_wr_init(&w, out, sizeof(out));
 	wire_frame_begin(&w, WIRE_REGISTERED);
 	wire_put_str(&w, cl.name);
@@ -524,6 +634,53 @@ on_register(struct session *s, const uint8_t *p, uint32_t len)
 	crypto_wipe(cl.secret, sizeof(cl.secret));
 	rc = reply(s, &w, "REGISTERED");
 	crypto_wipe(out, sizeof(out));
+	return rc;
+}
+
+/*
+ * Right after REGISTERED, a client may ask for its TLS client
+ * certificate (SSL.VerifyClient): the CN is the name just registered,
+ * whatever the request says.  A server without VerifyClient answers
+ * with an empty CERT.
+ */
+static int
+on_cert_request(struct session *s, const uint8_t *p, uint32_t len)
+{
+	uint8_t out[WIRE_HDR_LEN + WIRE_CERT_MAX];
+	char why[320], *pem = NULL;
+	size_t pemlen = 0;
+	struct wire_wr w;
+	int rc;
+
+	if (s->registered[0] == '\0')
+		return failf(s, WIRE_ERR_UNEXPECTED, "unexpected frame type "
+		    "0x%04x (CERT_REQUEST): only right after REGISTER",
+		    WIRE_CERT_REQUEST);
+	if (s->cfg->client_ca != NULL && tls_issue(s->cfg->client_ca, p, len,
+	    s->registered, CONFIG_CLIENT_CERT_DAYS, &pem, &pemlen, why,
+	    sizeof(why)) == -1) {
+		if (pem == NULL && strncmp(why, "malformed", 9) == 0)
+			return failf(s, WIRE_ERR_MALFORMED, "%s", why);
+		log_warnx("%s: %s", s->peer, why);
+		return failf(s, WIRE_ERR_STORAGE, "cannot issue a client "
+		    "certificate");
+	}
+	if (pemlen > WIRE_CERT_MAX) {
+		free(pem);
+		return failf(s, WIRE_ERR_STORAGE, "client certificate too "
+		    "large");
+	}
+	if (pem != NULL)
+		log_info("%s: issued a client certificate to %s", s->peer,
+		    s->registered);
+	s->registered[0] = '\0';
+	wire_wr_init(&w, out, sizeof(out));
+	wire_frame_begin(&w, WIRE_CERT);
+	if (pemlen > 0)
+		wire_put_bytes(&w, pem, pemlen);
+	wire_frame_end(&w);
+	free(pem);
+	rc = reply(s, &w, "CERT");
 	return rc;
 }
 
@@ -585,6 +742,7 @@ on_proof(struct session *s, const uint8_t *p, uint32_t len)
 	uint8_t msg[sizeof(WIRE_AUTH_LABEL) - 1 + WIRE_ID_LEN +
 	    WIRE_ID_BYTES + WIRE_NAME_MAX];
 	uint8_t want[CRYPTO_HASH_LEN], out[WIRE_HDR_LEN];
+	char cn[WIRE_NAME_MAX + 2];
 	size_t n = 0, namelen = strlen(s->client.name);
 	struct wire_wr w;
 	int good;
@@ -613,6 +771,13 @@ on_proof(struct session *s, const uint8_t *p, uint32_t len)
 	if (s->client.disabled)
 		return failf(s, WIRE_ERR_AUTH, "authentication failed: client "
 		    "%s is disabled", s->client.name);
+	if (s->cfg->ssl_verify_client && (s->tls == NULL ||
+	    tls_conn_peer_name(s->tls, cn, sizeof(cn)) == -1 ||
+	    strcmp(cn, s->client.name) != 0))
+		return failf(s, WIRE_ERR_AUTH, "authentication failed: this "
+		    "server requires a TLS client certificate issued to %s "
+		    "(SSL.VerifyClient = 1; register again to get one)",
+		    s->client.name);
 	s->auth = AUTH_DONE;
 	log_info("%s: authenticated as client %s", s->peer, s->client.name);
 	wire_wr_init(&w, out, sizeof(out));
@@ -1147,6 +1312,7 @@ static const struct frame_handler {
 	{ WIRE_PING,	 WIRE_PING_MAX,	WIRE_ERR_MALFORMED, 0,	on_ping },
 	{ WIRE_BYE,	 0,		WIRE_ERR_MALFORMED, 0,	on_bye },
 	{ WIRE_REGISTER, 2 + WIRE_TOKEN_MAX, WIRE_ERR_LIMIT, 0,	on_register },
+	{ WIRE_CERT_REQUEST, WIRE_CSR_MAX, WIRE_ERR_LIMIT, 0, on_cert_request },
 	{ WIRE_AUTH,	 2 + WIRE_NAME_MAX, WIRE_ERR_LIMIT, 0,	on_auth },
 	{ WIRE_PROOF,	 WIRE_ID_BYTES,	WIRE_ERR_MALFORMED, 0,	on_proof },
 	{ WIRE_HAVE,	 IDS_MAX,	WIRE_ERR_LIMIT,	1,	on_have },
@@ -1215,7 +1381,9 @@ session_run(struct session *s)
 	s->refs = NULL;
 	s->nrefs = s->caprefs = 0;
 	snprintf(s->why, sizeof(s->why), "unknown");
-	if (handshake(s) == 0) {
+	s->tls = NULL;
+	s->tls_err[0] = s->registered[0] = '\0';
+	if ((s->tls_ctx == NULL || tls_start(s) == 0) && handshake(s) == 0) {
 		for (;;) {
 			struct timespec deadline =
 			    deadline_in((long)s->cfg->idle_timeout * 1000);
@@ -1240,4 +1408,7 @@ session_run(struct session *s)
 	free(s->refs);
 	s->refs = NULL;
 	crypto_wipe(&s->client, sizeof(s->client));
+	tls_close(s->tls);
+	tls_conn_free(s->tls);
+	s->tls = NULL;
 }

@@ -15,6 +15,8 @@
 
 struct gv_config;
 struct store;
+struct tls_ctx;
+struct tls_conn;
 
 enum session_auth { AUTH_NONE, AUTH_CHALLENGED, AUTH_DONE };
 
@@ -27,6 +29,7 @@ struct session {
 	const uint8_t	*server_id;	/* WIRE_ID_LEN bytes */
 	uint8_t		*buf;		/* WIRE_HDR_LEN + cfg->max_frame bytes */
 	uint8_t		*out;		/* as large: replies are built here */
+	struct tls_ctx	*tls_ctx;	/* not NULL: TLS (Ports.SSLServer) */
 	struct catalog	*cat;		/* NULL when it could not be opened */
 	struct store	*store;		/* NULL likewise */
 	/*
@@ -52,6 +55,9 @@ struct session {
 	char		 why[256];	/* why the session ended */
 
 	/* Private to session.c: who the client is and what it sent. */
+	struct tls_conn	*tls;		/* after the TLS handshake */
+	char		 tls_err[200];	/* why the last TLS step failed */
+	char		 registered[WIRE_NAME_MAX + 1];	/* by this session */
 	enum session_auth auth;
 	int		 bogus;		/* AUTH named no usable client */
 	struct cat_client client;	/* valid from AUTH on */

@@ -50,7 +50,8 @@ static const struct child_kind {
 } kinds[] = {
 	{ "uibridge",	uibridge_main,	count_one,	SVC_BIT(SVC_UI) },
 #define KIND_WORKER	1
-	{ "worker",	worker_main,	count_workers,	SVC_BIT(SVC_BACKUP) },
+	{ "worker",	worker_main,	count_workers,
+	    SVC_BIT(SVC_BACKUP) | SVC_BIT(SVC_TLS) },
 	{ "housekeeper", housekeeper_main, count_one,	0 },
 };
 #define NKINDS	(sizeof(kinds) / sizeof(kinds[0]))
@@ -574,13 +575,19 @@ reload(void)
 	struct listen_set nls;
 	uid_t uid;
 	gid_t gid;
+	int expired;
 
 	log_info("SIGHUP: reloading %s", sup.cfg->file);
-	if ((ncfg = config_load(sup.cfg->file, err, sizeof(err))) == NULL) {
+	if ((ncfg = config_load(sup.cfg->file, err, sizeof(err))) == NULL ||
+	    config_tls_load(ncfg, &expired, err, sizeof(err)) == -1) {
 		log_warnx("reload failed, keeping the running configuration: %s",
 		    err);
+		config_free(ncfg);
 		return;
 	}
+	if (expired)
+		log_warnx("SSL.Certificate %s is outside its validity period: "
+		    "TLS clients will refuse it", ncfg->ssl_cert);
 	if (user_lookup(ncfg->user, &uid, &gid) == -1 ||
 	    datadir_prepare(ncfg->datadir, uid, gid, err, sizeof(err)) == -1 ||
 	    listen_open(ncfg, &nls, &sup.ls, err, sizeof(err)) == -1) {

@@ -50,6 +50,8 @@ wire_type_name(uint16_t type)
 	case WIRE_CHALLENGE:	return "CHALLENGE";
 	case WIRE_PROOF:	return "PROOF";
 	case WIRE_AUTH_OK:	return "AUTH_OK";
+	case WIRE_CERT_REQUEST:	return "CERT_REQUEST";
+	case WIRE_CERT:		return "CERT";
 	case WIRE_HAVE:		return "HAVE";
 	case WIRE_MISSING:	return "MISSING";
 	case WIRE_PUT:		return "PUT";

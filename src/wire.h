@@ -35,6 +35,8 @@ enum wire_type {
 	WIRE_CHALLENGE		= 0x0013,
 	WIRE_PROOF		= 0x0014,
 	WIRE_AUTH_OK		= 0x0015,
+	WIRE_CERT_REQUEST	= 0x0016,
+	WIRE_CERT		= 0x0017,
 	WIRE_HAVE		= 0x0020,
 	WIRE_MISSING		= 0x0021,
 	WIRE_PUT		= 0x0022,
@@ -59,6 +61,8 @@ enum wire_type {
 #define WIRE_BATCH_MAX		4096	/* ids in HAVE, REFS, GET */
 #define WIRE_REFS_MAX		(1u << 20)	/* ids per snapshot */
 #define WIRE_AUTH_LABEL		"gigavault-auth-1"
+#define WIRE_CSR_MAX		4096	/* bytes of a CERT_REQUEST (DER) */
+#define WIRE_CERT_MAX		8192	/* bytes of a CERT (PEM) */
 
 /* Codes carried by ERROR frames. */
 enum wire_error {

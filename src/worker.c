@@ -1,6 +1,7 @@
 /*
- * worker.c - a worker process: accept on the shared backup listeners and
- * serve one session at a time (session.c), telling the supervisor when it
+ * worker.c - a worker process: accept on the shared backup listeners
+ * (plain, and TLS when SSL.Enabled) and serve one session at a time
+ * (session.c), telling the supervisor when it
  * is busy, with whom, and how the session ended.
  *
  * The worker opens the catalog and its store after the fork (LMDB must
@@ -118,7 +119,7 @@ peer_name(const struct sockaddr_storage *ss, socklen_t len, char *buf,
 }
 
 static void
-serve(int fd, const struct sockaddr_storage *ss, socklen_t sslen,
+serve(int fd, int tls, const struct sockaddr_storage *ss, socklen_t sslen,
     uint8_t *buf, uint8_t *out)
 {
 	struct session s;
@@ -134,6 +135,7 @@ serve(int fd, const struct sockaddr_storage *ss, socklen_t sslen,
 	s.server_id = w.env->server_id;
 	s.buf = buf;
 	s.out = out;
+	s.tls_ctx = tls ? w.env->cfg->tls : NULL;
 	s.ctl_fd = &w.ctl_fd;
 	s.ctl_ready = ctl_ready;
 	s.terminate = &terminate;
@@ -167,9 +169,13 @@ serve(int fd, const struct sockaddr_storage *ss, socklen_t sslen,
 	tell(IMSG_IDLE);
 }
 
-/* Accept one connection from any readable listener and serve it. */
+/*
+ * Accept one connection from any readable listener and serve it;
+ * svc[i] is the service of pfd[i].
+ */
 static void
-accept_one(const struct pollfd *pfd, size_t n, uint8_t *buf, uint8_t *out)
+accept_one(const struct pollfd *pfd, const enum listen_service *svc, size_t n,
+    uint8_t *buf, uint8_t *out)
 {
 	for (size_t i = 0; i < n; i++) {
 		struct sockaddr_storage ss;
@@ -189,7 +195,7 @@ accept_one(const struct pollfd *pfd, size_t n, uint8_t *buf, uint8_t *out)
 				sleep(1);	/* do not spin on a full table */
 			continue;
 		}
-		serve(fd, &ss, sslen, buf, out);
+		serve(fd, svc[i] == SVC_TLS, &ss, sslen, buf, out);
 		close(fd);
 		return;
 	}
@@ -199,6 +205,7 @@ void
 worker_main(struct child_env *env)
 {
 	struct pollfd pfd[LISTEN_MAX + 1];
+	enum listen_service svc[LISTEN_MAX];
 	struct sigaction sa;
 	sigset_t block;
 	uint8_t *buf, *out;
@@ -227,10 +234,12 @@ worker_main(struct child_env *env)
 		size_t n = 0;
 
 		for (size_t i = 0; i < env->listeners->n; i++)
-			if (env->listeners->l[i].fd != -1)
+			if (env->listeners->l[i].fd != -1) {
+				svc[n] = env->listeners->l[i].svc;
 				pfd[n++] = (struct pollfd){
 				    .fd = env->listeners->l[i].fd,
 				    .events = POLLIN };
+			}
 		pfd[n] = (struct pollfd){ .fd = w.ctl_fd, .events = POLLIN };
 		if (ppoll(pfd, n + 1, NULL, &w.waitmask) == -1) {
 			if (errno != EINTR)
@@ -240,7 +249,7 @@ worker_main(struct child_env *env)
 		if (pfd[n].revents)
 			ctl_ready(NULL);
 		if (!w.stopping && !terminate)
-			accept_one(pfd, n, buf, out);
+			accept_one(pfd, svc, n, buf, out);
 	}
 	log_debug("worker %d exiting", env->slot);
 	store_close(w.store);

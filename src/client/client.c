@@ -47,6 +47,9 @@ client_opt(struct client *c, int ch, const char *arg)
 	case OPT_SET:
 		c->set = arg;
 		return 1;
+	case OPT_SSL:
+		c->ssl = 1;
+		return 1;
 	}
 	return 0;
 }
@@ -64,6 +67,7 @@ client_setup(struct client *c)
 		fprintf(stderr, "%s\n", err);
 		return -1;
 	}
+	c->ssl |= c->conf->ssl;
 	if (c->set != NULL && !clientconf_valid_set(c->set)) {
 		warnx("--set \"%s\": a set name is 1 to 64 characters of "
 		    "A-Z a-z 0-9 . _ -", c->set);
@@ -271,6 +275,7 @@ client_state_write(const char *path, const struct client_state *st,
 {
 	char idhex[2 * REMOTE_SERVER_ID_LEN + 1];
 	char sechex[2 * REMOTE_SECRET_LEN + 1], *text, *tmp = NULL;
+	char pinhex[2 * TLS_PIN_LEN + 1];
 	json_t *o;
 	size_t len;
 	int fd = -1, rc = -1;
@@ -280,6 +285,14 @@ client_state_write(const char *path, const struct client_state *st,
 	o = json_pack("{s:s, s:s, s:s, s:s}", "server", st->server,
 	    "server_id", idhex, "client", st->name, "secret", sechex);
 	crypto_wipe(sechex, sizeof(sechex));
+	if (o != NULL && st->has_pin) {
+		hex_encode(st->tls_pin, sizeof(st->tls_pin), pinhex);
+		if (json_object_set_new(o, "tls_pin", json_string(pinhex)) ==
+		    -1) {
+			json_decref(o);
+			o = NULL;
+		}
+	}
 	if (o == NULL || (text = json_dumps(o, JSON_INDENT(2) |
 	    JSON_PRESERVE_ORDER)) == NULL) {
 		json_decref(o);
@@ -329,7 +342,7 @@ client_state_read(const char *path, struct client_state *st, char *err,
 {
 	json_error_t je;
 	json_t *o;
-	const char *server, *id, *name, *secret;
+	const char *server, *id, *name, *secret, *pin = NULL;
 	int rc = -1;
 
 	memset(st, 0, sizeof(*st));
@@ -343,22 +356,25 @@ client_state_read(const char *path, struct client_state *st, char *err,
 			    je.text);
 		return -1;
 	}
-	if (json_unpack_ex(o, &je, JSON_STRICT, "{s:s, s:s, s:s, s:s}",
+	if (json_unpack_ex(o, &je, JSON_STRICT, "{s:s, s:s, s:s, s:s, s?s}",
 	    "server", &server, "server_id", &id, "client", &name,
-	    "secret", &secret) == -1) {
+	    "secret", &secret, "tls_pin", &pin) == -1) {
 		snprintf(err, errlen, "%s: %s", path, je.text);
 		goto done;
 	}
 	if (strlen(server) >= sizeof(st->server) ||
 	    strlen(name) == 0 || strlen(name) > REMOTE_NAME_MAX ||
 	    hex_decode(id, st->server_id, sizeof(st->server_id)) == -1 ||
-	    hex_decode(secret, st->secret, sizeof(st->secret)) == -1) {
+	    hex_decode(secret, st->secret, sizeof(st->secret)) == -1 ||
+	    (pin != NULL && hex_decode(pin, st->tls_pin,
+	    sizeof(st->tls_pin)) == -1)) {
 		snprintf(err, errlen, "%s: damaged (a value is too long or "
 		    "not hex)", path);
 		goto done;
 	}
 	snprintf(st->server, sizeof(st->server), "%s", server);
 	snprintf(st->name, sizeof(st->name), "%s", name);
+	st->has_pin = pin != NULL;
 	rc = 0;
 done:
 	json_decref(o);
@@ -398,22 +414,64 @@ client_more_session(struct client *c, char *err, size_t errlen)
 	return open_session(c, EXTRA_WAIT_MS, err, errlen);
 }
 
+int
+client_address(struct client *c, const char *addr, char *host,
+    size_t hostlen, int *port, char *err, size_t errlen)
+{
+	if (clientconf_parse_server(addr, host, hostlen, port) == -1) {
+		snprintf(err, errlen, "bad server address \"%s\"", addr);
+		return -1;
+	}
+	if (*port == 0)
+		*port = c->ssl ? c->conf->port_ssl : c->conf->port_backup;
+	return 0;
+}
+
+int
+client_tls(struct client *c, const uint8_t *pin, struct remote_tls *t,
+    char *err, size_t errlen)
+{
+	const char *ca = c->conf->cafile[0] ? c->conf->cafile : NULL;
+	int have_cert = access(c->conf->ssl_cert, F_OK) == 0;
+
+	memset(t, 0, sizeof(*t));
+	if (!c->ssl)
+		return 0;
+	if (c->tls_ctx == NULL && (c->tls_ctx = tls_client_new(ca,
+	    have_cert ? c->conf->ssl_cert : NULL,
+	    have_cert ? c->conf->ssl_key : NULL, err, errlen)) == NULL)
+		return -1;
+	t->ctx = c->tls_ctx;
+	t->pin = pin;
+	t->ca = ca != NULL;
+	return 0;
+}
+
 static struct remote *
 open_session(struct client *c, long hello_ms, char *err, size_t errlen)
 {
 	char host[256], why[1024];
+	struct remote_tls tls;
 	struct remote *r;
 	const char *addr;
 	int port;
 
 	addr = c->server ? c->server : c->conf->server[0] ? c->conf->server :
 	    c->state.server;
-	if (clientconf_parse_server(addr, host, sizeof(host), &port) == -1) {
-		snprintf(err, errlen, "bad server address \"%s\"", addr);
+	if (client_address(c, addr, host, sizeof(host), &port, err,
+	    errlen) == -1)
+		return NULL;
+	if (c->ssl && c->conf->cafile[0] == '\0' && !c->state.has_pin) {
+		snprintf(err, errlen, "SSL is on, but no server key is pinned "
+		    "for %s (registered without SSL?): run \"gigavault pin\" "
+		    "and compare the fingerprint with \"gigavaultctl tls "
+		    "show\" on the server, or set SSL.CAFile", addr);
 		return NULL;
 	}
+	if (client_tls(c, c->state.tls_pin, &tls, err, errlen) == -1)
+		return NULL;
 	if ((r = remote_connect_wait(host, port, c->state.server_id, hello_ms,
-	    err, errlen)) == NULL)
+	    &tls, err, errlen)) == NULL)
 		return NULL;
 	if (remote_auth(r, c->state.name, c->state.secret, why,
 	    sizeof(why)) == -1) {
@@ -429,6 +487,8 @@ client_done(struct client *c)
 {
 	remote_close(c->remote);
 	c->remote = NULL;
+	tls_ctx_free(c->tls_ctx);
+	c->tls_ctx = NULL;
 	crypto_wipe(&c->keys, sizeof(c->keys));
 	crypto_wipe(&c->state, sizeof(c->state));
 	clientconf_free(c->conf);

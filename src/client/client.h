@@ -30,6 +30,7 @@
 #include "blob.h"
 #include "clientconf.h"
 #include "remote.h"
+#include "tls.h"
 #include "tree.h"
 
 #define EXIT_PARTIAL	1
@@ -45,6 +46,7 @@ enum client_optval {
 	OPT_JSON,
 	OPT_SET,
 	OPT_TOKEN,
+	OPT_SSL,
 	OPT_CMD_FIRST = 300,	/* a command's own long options from here */
 };
 #define CLIENT_SHORTOPTS	"c:s:v"
@@ -54,7 +56,8 @@ enum client_optval {
 	{ "set", required_argument, NULL, OPT_SET }, \
 	{ "verbose", no_argument, NULL, 'v' }, \
 	{ "passphrase-file", required_argument, NULL, OPT_PASSFILE }, \
-	{ "json", no_argument, NULL, OPT_JSON }
+	{ "json", no_argument, NULL, OPT_JSON }, \
+	{ "ssl", no_argument, NULL, OPT_SSL }
 
 /* The registration, as kept in StateFile (JSON, mode 0600). */
 struct client_state {
@@ -62,6 +65,8 @@ struct client_state {
 	uint8_t		server_id[REMOTE_SERVER_ID_LEN];
 	char		name[REMOTE_NAME_MAX + 1];
 	uint8_t		secret[REMOTE_SECRET_LEN];
+	uint8_t		tls_pin[TLS_PIN_LEN];	/* the server's key */
+	int		has_pin;
 };
 
 struct client {
@@ -72,6 +77,7 @@ struct client {
 	const char	*set;		/* --set NAME; NULL: Set from config */
 	int		 verbose;	/* -v (count) */
 	int		 json;		/* --json */
+	int		 ssl;		/* --ssl, or SSL.Enabled (setup) */
 	int		 tty;		/* stderr is a terminal (progress) */
 
 	/* client_setup() */
@@ -82,6 +88,7 @@ struct client {
 	/* client_session(): an authenticated session */
 	struct client_state state;
 	struct remote	*remote;
+	struct tls_ctx	*tls_ctx;	/* client_tls(), shared by sessions */
 };
 
 /*
@@ -117,6 +124,20 @@ int	client_session(struct client *);
  */
 struct remote *client_more_session(struct client *, char *err,
 	    size_t errlen);
+/*
+ * Where sessions go: host and port of addr (the port from addr, else
+ * Ports.SSLServer with SSL on, else Ports.BackupServer).  0, or -1 with
+ * err set.
+ */
+int	client_address(struct client *, const char *addr, char *host,
+	    size_t hostlen, int *port, char *err, size_t errlen);
+/*
+ * With SSL on (--ssl or SSL.Enabled): fill *t for remote_connect*() with
+ * the TLS context (made once) and pin (NULL: take any key, for register
+ * and pin).  With SSL off, t->ctx is NULL.  0, or -1 with err set.
+ */
+int	client_tls(struct client *, const uint8_t *pin, struct remote_tls *t,
+	    char *err, size_t errlen);
 /* Close the session (BYE) if one is open, wipe the keys, free. */
 void	client_done(struct client *);
 
@@ -166,6 +187,7 @@ void	client_fmt_time(int64_t t, const char *fmt, char *buf, size_t len);
 /* The commands (gigavault.c's table). */
 int	cmd_init(struct client *, int, char **);
 int	cmd_register(struct client *, int, char **);
+int	cmd_pin(struct client *, int, char **);
 int	cmd_backup(struct client *, int, char **);
 int	cmd_snapshots(struct client *, int, char **);
 int	cmd_ls(struct client *, int, char **);

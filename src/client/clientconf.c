@@ -48,7 +48,7 @@ clientconf_parse_server(const char *s, char *host, size_t hostlen, int *port)
 	const char *h = s, *p = NULL, *colon;
 	size_t hl;
 
-	*port = CLIENTCONF_DEFAULT_PORT;
+	*port = 0;
 	if (*s == '[') {
 		const char *close = strchr(s, ']');
 
@@ -118,15 +118,23 @@ validate_path(cfg_t *sec, cfg_opt_t *opt)
 static int
 validate_range(cfg_t *sec, cfg_opt_t *opt)
 {
-	long v = cfg_opt_getnint(opt, 0), max;
+	static const struct { const char *name; long min, max; } ranges[] = {
+		{ "Compression",	0, CLIENTCONF_ZMAX },
+		{ "Threads",		0, CLIENTCONF_THREADS_MAX },
+		{ "BackupServer",	1, 65535 },
+		{ "SSLServer",		1, 65535 },
+		{ "Enabled",		0, 1 },
+	};
+	long v = cfg_opt_getnint(opt, 0);
 
-	max = strcmp(opt->name, "Compression") == 0 ? CLIENTCONF_ZMAX :
-	    CLIENTCONF_THREADS_MAX;
-	if (v < 0 || v > max) {
-		confread_error("%s:%d: %s = %ld is out of range 0..%ld", confread_file(),
-		    sec->line, opt->name, v, max);
-		return -1;
-	}
+	for (size_t i = 0; i < sizeof(ranges) / sizeof(ranges[0]); i++)
+		if (strcmp(opt->name, ranges[i].name) == 0 &&
+		    (v < ranges[i].min || v > ranges[i].max)) {
+			confread_error("%s:%d: %s = %ld is out of range "
+			    "%ld..%ld", confread_file(), sec->line, opt->name,
+			    v, ranges[i].min, ranges[i].max);
+			return -1;
+		}
 	return 0;
 }
 
@@ -192,13 +200,30 @@ clientconf_free(struct clientconf *c)
 	free(c->keyfile);
 	free(c->statefile);
 	free(c->set);
+	free(c->cafile);
+	free(c->ssl_cert);
+	free(c->ssl_key);
 	free(c);
 }
 
 struct clientconf *
 clientconf_load(const char *file, char *err, size_t errlen)
 {
+	cfg_opt_t ports_opts[] = {
+		CFG_INT("BackupServer", 32004, CFGF_NONE),
+		CFG_INT("SSLServer", 32007, CFGF_NONE),
+		CFG_END()
+	};
+	cfg_opt_t ssl_opts[] = {
+		CFG_INT("Enabled", 0, CFGF_NONE),
+		CFG_STR("CAFile", "", CFGF_NONE),
+		CFG_STR("Certificate", "client.crt", CFGF_NONE),
+		CFG_STR("Key", "client.key", CFGF_NONE),
+		CFG_END()
+	};
 	cfg_opt_t opts[] = {
+		CFG_SEC("Ports", ports_opts, CFGF_NONE),
+		CFG_SEC("SSL", ssl_opts, CFGF_NONE),
 		CFG_STR("Server", "", CFGF_NONE),
 		CFG_STR("KeyFile", "key", CFGF_NONE),
 		CFG_STR("StateFile", "state.json", CFGF_NONE),
@@ -215,6 +240,11 @@ clientconf_load(const char *file, char *err, size_t errlen)
 		{ "Compression", validate_range },
 		{ "Threads", validate_range },
 		{ "Set", validate_set },
+		{ "Ports|BackupServer", validate_range },
+		{ "Ports|SSLServer", validate_range },
+		{ "SSL|Enabled", validate_range },
+		{ "SSL|Certificate", validate_path },
+		{ "SSL|Key", validate_path },
 	};
 	struct clientconf *c;
 	char *slash;
@@ -258,12 +288,21 @@ clientconf_load(const char *file, char *err, size_t errlen)
 	c->set = strdup(cfg_getstr(cfg, "Set"));
 	c->compression = (int)cfg_getint(cfg, "Compression");
 	c->threads = (int)cfg_getint(cfg, "Threads");
+	c->port_backup = (int)cfg_getint(cfg, "Ports|BackupServer");
+	c->port_ssl = (int)cfg_getint(cfg, "Ports|SSLServer");
+	c->ssl = (int)cfg_getint(cfg, "SSL|Enabled");
 	if (c->dir != NULL) {
 		c->keyfile = in_dir(c->dir, cfg_getstr(cfg, "KeyFile"));
 		c->statefile = in_dir(c->dir, cfg_getstr(cfg, "StateFile"));
+		c->cafile = cfg_getstr(cfg, "SSL|CAFile")[0] == '\0' ?
+		    strdup("") : in_dir(c->dir, cfg_getstr(cfg, "SSL|CAFile"));
+		c->ssl_cert = in_dir(c->dir, cfg_getstr(cfg,
+		    "SSL|Certificate"));
+		c->ssl_key = in_dir(c->dir, cfg_getstr(cfg, "SSL|Key"));
 	}
 	if (c->dir == NULL || c->server == NULL || c->set == NULL ||
-	    c->keyfile == NULL || c->statefile == NULL) {
+	    c->keyfile == NULL || c->statefile == NULL || c->cafile == NULL ||
+	    c->ssl_cert == NULL || c->ssl_key == NULL) {
 		confread_error("out of memory");
 		goto fail;
 	}

@@ -26,6 +26,12 @@ struct clientconf {
 	int	 compression;	/* Compression: zstd level, 0 = none */
 	int	 threads;	/* Threads, 0 resolved to the number of CPUs */
 	char	*set;		/* Set */
+	int	 port_backup;	/* Ports.BackupServer */
+	int	 port_ssl;	/* Ports.SSLServer */
+	int	 ssl;		/* SSL.Enabled */
+	char	*cafile;	/* SSL.CAFile, "" = pin the server's key */
+	char	*ssl_cert;	/* SSL.Certificate: ours, when issued */
+	char	*ssl_key;	/* SSL.Key */
 };
 
 /*
@@ -42,11 +48,11 @@ int	clientconf_valid_set(const char *s);
 
 /*
  * Split "host", "host:port", "[v6addr]", "[v6addr]:port" or a bare IPv6
- * address into host (NUL-terminated) and port (default 32004).
+ * address into host (NUL-terminated) and port (0 when s names none: the
+ * caller's default, Ports.BackupServer or Ports.SSLServer).
  * Returns 0, or -1 when s is empty, too long or has a bad port.
  */
 int	clientconf_parse_server(const char *s, char *host, size_t hostlen,
 	    int *port);
-#define CLIENTCONF_DEFAULT_PORT	32004
 
 #endif

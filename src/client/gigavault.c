@@ -23,8 +23,11 @@ static const struct command {
 } commands[] = {
 	{ "init", cmd_init, "init",
 	    "create the key file" },
-	{ "register", cmd_register, "register -s HOST[:PORT] --token TOKEN",
+	{ "register", cmd_register,
+	    "register [--ssl] -s HOST[:PORT] --token TOKEN",
 	    "enroll this machine with a server" },
+	{ "pin", cmd_pin, "pin [-s HOST[:PORT]] [--fingerprint HEX]",
+	    "pin the TLS key of the registered server" },
 	{ "backup", cmd_backup, "backup [-q] [--set NAME] PATH ...",
 	    "save a snapshot of the paths" },
 	{ "snapshots", cmd_snapshots, "snapshots [--set NAME] [--json]",
@@ -48,8 +51,8 @@ static const struct command {
 static void
 usage_all(FILE *f)
 {
-	fprintf(f, "usage: gigavault [-v] [-c FILE] [--passphrase-file FILE] "
-	    "COMMAND [ARGS]\n");
+	fprintf(f, "usage: gigavault [-v] [-c FILE] [--ssl] "
+	    "[--passphrase-file FILE] COMMAND [ARGS]\n");
 	for (size_t i = 0; i < NCOMMANDS; i++)
 		fprintf(f, "       gigavault %s\n", commands[i].usage);
 }

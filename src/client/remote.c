@@ -27,6 +27,7 @@
 
 #include "crypto.h"
 #include "remote.h"
+#include "tls.h"
 #include "wire.h"
 
 #define SOFTWARE		"gigavault " PACKAGE_VERSION
@@ -44,6 +45,10 @@
 
 struct remote {
 	int		 fd;
+	struct tls_conn	*tls;		/* NULL: plain TCP */
+	char		 tls_err[200];	/* why the last TLS step failed */
+	uint8_t		 pin[TLS_PIN_LEN];	/* the server's key */
+	int		 has_pin;
 	int		 broken;	/* after an error: only close */
 	uint8_t		 server_id[REMOTE_SERVER_ID_LEN];
 	uint8_t		*in;		/* payload of the last frame read */
@@ -100,18 +105,53 @@ wait_fd(int fd, short events, long deadline)
 }
 
 /*
+ * One read or write, plain or TLS: the bytes moved (> 0), 0 at end of
+ * file, or -1 with *ev the poll event to wait for, or 0 on an error
+ * (errno set; EPROTO: r->tls_err says why).
+ */
+static ssize_t
+conn_io(struct remote *r, int writing, void *p, size_t n, short *ev)
+{
+	ssize_t k;
+
+	*ev = 0;
+	if (r->tls == NULL) {
+		do
+			k = writing ? send(r->fd, p, n, MSG_NOSIGNAL) :
+			    recv(r->fd, p, n, 0);
+		while (k == -1 && errno == EINTR);
+		if (k == -1 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			*ev = writing ? POLLOUT : POLLIN;
+		return k;
+	}
+	k = tls_io(r->tls, writing, p, n, ev);
+	if (k == -1 && errno == EPROTO)
+		snprintf(r->tls_err, sizeof(r->tls_err), "TLS: %s",
+		    tls_conn_error(r->tls));
+	return k;
+}
+
+/* errno's text, or the TLS error behind EPROTO. */
+static const char *
+io_error(const struct remote *r, int e)
+{
+	return e == EPROTO && r->tls != NULL ? r->tls_err : strerror(e);
+}
+
+/*
  * Read exactly n bytes.  Returns 0, or -1 with errno set (0 for EOF,
  * ETIMEDOUT for the deadline).
  */
 static int
-read_full(int fd, void *buf, size_t n, long deadline)
+read_full(struct remote *r, void *buf, size_t n, long deadline)
 {
 	uint8_t *p = buf;
 	ssize_t k;
+	short ev;
 	int w;
 
 	while (n > 0) {
-		k = recv(fd, p, n, 0);
+		k = conn_io(r, 0, p, n, &ev);
 		if (k > 0) {
 			p += k;
 			n -= (size_t)k;
@@ -121,11 +161,9 @@ read_full(int fd, void *buf, size_t n, long deadline)
 			errno = 0;
 			return -1;
 		}
-		if (errno == EINTR)
-			continue;
-		if (errno != EAGAIN && errno != EWOULDBLOCK)
+		if (ev == 0)
 			return -1;
-		if ((w = wait_fd(fd, POLLIN, deadline)) <= 0) {
+		if ((w = wait_fd(r->fd, ev, deadline)) <= 0) {
 			if (w == 0)
 				errno = ETIMEDOUT;
 			return -1;
@@ -157,7 +195,7 @@ read_frame(struct remote *r, struct wire_hdr *h, long timeout_ms, char *err,
 
 	if (r->broken)
 		return fail(r, err, errlen, "session already failed");
-	if (read_full(r->fd, hb, sizeof(hb), deadline) == -1) {
+	if (read_full(r, hb, sizeof(hb), deadline) == -1) {
 		if (errno == 0)
 			return fail(r, err, errlen, "server closed the "
 			    "connection");
@@ -165,7 +203,7 @@ read_frame(struct remote *r, struct wire_hdr *h, long timeout_ms, char *err,
 			return fail(r, err, errlen, "no answer from the "
 			    "server for %ld s", timeout_ms / 1000);
 		return fail(r, err, errlen, "read from server: %s",
-		    strerror(errno));
+		    io_error(r, errno));
 	}
 	wire_hdr_decode(hb, h);
 	if (wire_hdr_check(h, IN_MAX, why, sizeof(why)) != 0)
@@ -178,7 +216,7 @@ read_frame(struct remote *r, struct wire_hdr *h, long timeout_ms, char *err,
 		r->in = p;
 		r->incap = h->len;
 	}
-	if (read_full(r->fd, r->in, h->len, deadline) == -1) {
+	if (read_full(r, r->in, h->len, deadline) == -1) {
 		if (errno == 0)
 			return fail(r, err, errlen, "server closed the "
 			    "connection in the middle of a frame");
@@ -186,7 +224,7 @@ read_frame(struct remote *r, struct wire_hdr *h, long timeout_ms, char *err,
 			return fail(r, err, errlen, "server stopped sending "
 			    "for %ld s", timeout_ms / 1000);
 		return fail(r, err, errlen, "read from server: %s",
-		    strerror(errno));
+		    io_error(r, errno));
 	}
 	if (h->type == WIRE_ERROR) {
 		struct wire_rd rd;
@@ -250,7 +288,7 @@ write_failed(struct remote *r, int saved, char *err, size_t errlen)
 	if (saved == ETIMEDOUT)
 		return fail(r, err, errlen, "server stopped reading for %d s",
 		    IO_TIMEOUT_MS / 1000);
-	return fail(r, err, errlen, "write to server: %s", strerror(saved));
+	return fail(r, err, errlen, "write to server: %s", io_error(r, saved));
 }
 
 /* Write all of iov[0..n), consuming it. */
@@ -261,21 +299,35 @@ write_iov(struct remote *r, struct iovec *iov, int n, char *err,
 	long deadline = now_ms() + IO_TIMEOUT_MS;
 	struct msghdr m;
 	ssize_t k;
+	short ev = 0;
 	int w;
 
 	if (r->broken)
 		return fail(r, err, errlen, "session already failed");
 	while (n > 0) {
-		memset(&m, 0, sizeof(m));
-		m.msg_iov = iov;
-		m.msg_iovlen = (size_t)n;
-		k = sendmsg(r->fd, &m, MSG_NOSIGNAL);
-		if (k < 0) {
-			if (errno == EINTR)
+		ev = 0;
+		if (iov->iov_len == 0) {
+			iov++;
+			n--;
+			continue;
+		}
+		if (r->tls != NULL)	/* a record per piece */
+			k = conn_io(r, 1, iov->iov_base, iov->iov_len, &ev);
+		else {
+			memset(&m, 0, sizeof(m));
+			m.msg_iov = iov;
+			m.msg_iovlen = (size_t)n;
+			k = sendmsg(r->fd, &m, MSG_NOSIGNAL);
+			if (k == -1 && errno == EINTR)
 				continue;
-			if (errno != EAGAIN && errno != EWOULDBLOCK)
+			if (k == -1 && (errno == EAGAIN ||
+			    errno == EWOULDBLOCK))
+				ev = POLLOUT;
+		}
+		if (k < 0) {
+			if (ev == 0)
 				return write_failed(r, errno, err, errlen);
-			if ((w = wait_fd(r->fd, POLLOUT, deadline)) <= 0)
+			if ((w = wait_fd(r->fd, ev, deadline)) <= 0)
 				return write_failed(r, w == 0 ? ETIMEDOUT :
 				    errno, err, errlen);
 			continue;
@@ -345,17 +397,99 @@ connect_one(const struct addrinfo *ai, char *why, size_t whylen)
 	return fd;
 }
 
+/*
+ * The TLS handshake on r->fd, then the server's key against the pin.
+ * 0, or -1 with err set.
+ */
+static int
+tls_start(struct remote *r, const struct remote_tls *tls, const char *host,
+    int port, long timeout_ms, char *err, size_t errlen)
+{
+	long deadline = now_ms() + timeout_ms;
+	char t1[96], t2[96], when[32];
+	int64_t not_after;
+	struct tm tm;
+	time_t tt;
+	int w;
+
+	if ((r->tls = tls_conn_new(tls->ctx, r->fd, host)) == NULL)
+		return fail(r, err, errlen, "out of memory");
+	for (;;) {
+		switch (tls_handshake(r->tls)) {
+		case TLS_OK:
+			goto done;
+		case TLS_WANT_READ:
+			w = wait_fd(r->fd, POLLIN, deadline);
+			break;
+		case TLS_WANT_WRITE:
+			w = wait_fd(r->fd, POLLOUT, deadline);
+			break;
+		case TLS_EOF:
+			return fail(r, err, errlen, "%s port %d closed the "
+			    "connection during the TLS handshake (is SSL "
+			    "enabled on the server, and is %d its "
+			    "Ports.SSLServer?)", host, port, port);
+		default:
+			return fail(r, err, errlen, "TLS handshake with %s port "
+			    "%d failed: %s", host, port,
+			    tls_conn_error(r->tls));
+		}
+		if (w <= 0)
+			return fail(r, err, errlen, "TLS handshake with %s port "
+			    "%d: %s", host, port, w == 0 ? "no answer for "
+			    "the handshake (timed out)" : strerror(errno));
+	}
+done:
+	if (tls_conn_pin(r->tls, r->pin) == -1)
+		return fail(r, err, errlen, "%s port %d sent no certificate",
+		    host, port);
+	r->has_pin = 1;
+	if (tls->ca)		/* OpenSSL checked chain, name and dates */
+		return 0;
+	if (tls->pin != NULL && !crypto_equal(tls->pin, r->pin,
+	    TLS_PIN_LEN)) {
+		tls_pin_text(tls->pin, t1);
+		tls_pin_text(r->pin, t2);
+		return fail(r, err, errlen, "server certificate changed: "
+		    "pinned key %s, but %s port %d presents key %s; refusing "
+		    "to talk to it (if the server's key was really replaced, "
+		    "check the new fingerprint with the administrator and "
+		    "run \"gigavault pin\")", t1, host, port, t2);
+	}
+	if (tls_conn_peer_expired(r->tls, &not_after) == 1) {
+		tt = (time_t)not_after;
+		if (gmtime_r(&tt, &tm) == NULL ||
+		    strftime(when, sizeof(when), "%Y-%m-%d %H:%M UTC",
+		    &tm) == 0)
+			snprintf(when, sizeof(when), "?");
+		return fail(r, err, errlen, "the certificate of %s port %d is "
+		    "outside its validity period (it ends %s): the server "
+		    "must renew it (gigavaultctl tls init --renew)", host,
+		    port, when);
+	}
+	return 0;
+}
+
 struct remote *
 remote_connect(const char *host, int port, const uint8_t *expect_id,
-    char *err, size_t errlen)
+    const struct remote_tls *tls, char *err, size_t errlen)
 {
-	return remote_connect_wait(host, port, expect_id, IO_TIMEOUT_MS, err,
-	    errlen);
+	return remote_connect_wait(host, port, expect_id, IO_TIMEOUT_MS, tls,
+	    err, errlen);
+}
+
+int
+remote_tls_pin(const struct remote *r, uint8_t pin[TLS_PIN_LEN])
+{
+	if (!r->has_pin)
+		return -1;
+	memcpy(pin, r->pin, TLS_PIN_LEN);
+	return 0;
 }
 
 struct remote *
 remote_connect_wait(const char *host, int port, const uint8_t *expect_id,
-    long hello_ms, char *err, size_t errlen)
+    long hello_ms, const struct remote_tls *tls, char *err, size_t errlen)
 {
 	struct addrinfo hints, *res, *ai;
 	struct remote *r;
@@ -387,6 +521,11 @@ remote_connect_wait(const char *host, int port, const uint8_t *expect_id,
 	if (r->fd == -1) {
 		snprintf(err, errlen, "cannot connect to %s port %d: %s", host,
 		    port, why);
+		remote_close(r);
+		return NULL;
+	}
+	if (tls != NULL && tls->ctx != NULL &&
+	    tls_start(r, tls, host, port, hello_ms, err, errlen) == -1) {
 		remote_close(r);
 		return NULL;
 	}
@@ -477,6 +616,34 @@ remote_register(struct remote *r, const char *token,
 	    rd.left != 0)
 		return fail(r, err, errlen, "malformed REGISTERED frame from "
 		    "server");
+	return 0;
+}
+
+int
+remote_cert_request(struct remote *r, const uint8_t *csr, size_t csrlen,
+    char **pem, char *err, size_t errlen)
+{
+	struct wire_wr w;
+	size_t len;
+
+	*pem = NULL;
+	if (csrlen > WIRE_CSR_MAX)
+		return fail(r, err, errlen, "certificate request too large");
+	wire_wr_init(&w, r->out, OUT_MAX);
+	wire_frame_begin(&w, WIRE_CERT_REQUEST);
+	wire_put_bytes(&w, csr, csrlen);
+	wire_frame_end(&w);
+	if (send_wr(r, &w, err, errlen) == -1 ||
+	    expect(r, WIRE_CERT, IO_TIMEOUT_MS, &len, err, errlen) == -1)
+		return -1;
+	if (len > WIRE_CERT_MAX)
+		return fail(r, err, errlen, "malformed CERT frame from server");
+	if (len == 0)
+		return 0;
+	if ((*pem = malloc(len + 1)) == NULL)
+		return fail(r, err, errlen, "out of memory");
+	memcpy(*pem, r->in, len);
+	(*pem)[len] = '\0';
 	return 0;
 }
 
@@ -839,6 +1006,9 @@ remote_close(struct remote *r)
 			(void)read_frame(r, &h, BYE_TIMEOUT_MS, err,
 			    sizeof(err));
 	}
+	if (r->tls != NULL && !r->broken)
+		tls_close(r->tls);
+	tls_conn_free(r->tls);
 	if (r->fd != -1)
 		close(r->fd);
 	free(r->in);

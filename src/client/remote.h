@@ -25,21 +25,48 @@ struct snapinfo {
 	uint64_t	 blobs, bytes;
 };
 
+struct tls_ctx;
+
 /*
- * Connect to host:port and exchange hellos.  When expect_id is not NULL
- * the server id must match it ("server id changed: ..." otherwise).
- * Returns a session or NULL with a message in err.
+ * TLS for a session (NULL, or ctx NULL: plain TCP).  The handshake
+ * comes first; then, unless ctx verifies against a CA file (ca set),
+ * the server's key must match pin ("server certificate changed: ...")
+ * and its certificate must be within its validity period.  pin NULL:
+ * any key is taken (registration), and remote_tls_pin() tells which.
+ */
+struct remote_tls {
+	struct tls_ctx	*ctx;
+	const uint8_t	*pin;		/* TLS_PIN_LEN bytes, or NULL */
+	int		 ca;
+};
+
+/*
+ * Connect to host:port (over TLS when tls says so) and exchange hellos.
+ * When expect_id is not NULL the server id must match it ("server id
+ * changed: ..." otherwise).  Returns a session or NULL with a message
+ * in err.
  */
 struct remote *remote_connect(const char *host, int port,
-	    const uint8_t *expect_id, char *err, size_t errlen);
+	    const uint8_t *expect_id, const struct remote_tls *tls, char *err,
+	    size_t errlen);
 /*
  * The same, waiting at most hello_ms for the server's hello: a server
  * whose workers are all busy queues the connection, and an extra,
  * optional session should not wait for one.
  */
 struct remote *remote_connect_wait(const char *host, int port,
-	    const uint8_t *expect_id, long hello_ms, char *err, size_t errlen);
+	    const uint8_t *expect_id, long hello_ms,
+	    const struct remote_tls *tls, char *err, size_t errlen);
 const uint8_t *remote_server_id(const struct remote *);
+/* The server's key pin of a TLS session: 0, or -1 for plain TCP. */
+int	remote_tls_pin(const struct remote *, uint8_t pin[32]);
+/*
+ * Ask for a client certificate right after remote_register(): csr is a
+ * DER request; *pem gets the server's PEM certificate (malloc'ed,
+ * NUL-terminated), or NULL when the server issues none.
+ */
+int	remote_cert_request(struct remote *, const uint8_t *csr, size_t len,
+	    char **pem, char *err, size_t errlen);
 
 /* Each returns 0, or -1 with a message in err (the server's ERROR text
  * when it sent one); after -1 the session is unusable: remote_close(). */

@@ -30,29 +30,14 @@
 #include "datadir.h"
 #include "prune.h"
 #include "scrub.h"
+#include "ctl.h"
 
 #ifndef GV_CONFFILE
 #define GV_CONFFILE	"/etc/gigavault/gigavault.conf"
 #endif
 
-#define EXIT_RUNTIME	1
-#define EXIT_USAGE	2
 #define TOKEN_BYTES	16	/* printed as 32 hex digits */
-#define MAX_OPTS	16
 #define KEEP_MAX	1000000	/* as Retention.Keep* in gigavault.conf */
-
-struct ctl {
-	const struct gv_config *cfg;
-	struct catalog	*cat;
-	int		 json;
-	char		**argv;		/* the command's operands */
-	int		 argc;
-	struct {
-		const char *name;	/* "--dry-run", "--rate", ... */
-		const char *value;	/* NULL for a flag */
-	}		 opt[MAX_OPTS];
-	int		 nopt;
-};
 
 static void __attribute__((noreturn))
 usage(void)
@@ -74,7 +59,10 @@ usage(void)
 	    "                    [--keep-monthly n] [--keep-yearly n]\n"
 	    "       gigavaultctl [-f file] policy clear client [--set name]\n"
 	    "       gigavaultctl [-f file] prune [--dry-run] [--json]\n"
-	    "       gigavaultctl [-f file] scrub [--rate bytes/s] [--json]\n");
+	    "       gigavaultctl [-f file] scrub [--rate bytes/s] [--json]\n"
+	    "       gigavaultctl [-f file] tls init [--name host] [--days n] "
+	    "[--renew | --force]\n"
+	    "       gigavaultctl [-f file] tls show [--json]\n");
 	exit(EXIT_USAGE);
 }
 
@@ -103,8 +91,7 @@ fmt_time(uint64_t t, char *buf, size_t len)
 		snprintf(buf, len, "%llu", (unsigned long long)t);
 }
 
-/* Print j as one JSON document on stdout; takes the reference. */
-static int
+int
 print_json(json_t *j)
 {
 	int rc = 0;
@@ -415,8 +402,7 @@ cmd_usage(struct ctl *c)
 
 /* ------------------------------------------------------------ options */
 
-/* The value of option name, or NULL; a flag's value is "". */
-static const char *
+const char *
 opt_get(const struct ctl *c, const char *name)
 {
 	for (int i = 0; i < c->nopt; i++)
@@ -425,8 +411,7 @@ opt_get(const struct ctl *c, const char *name)
 	return NULL;
 }
 
-/* Parse a number 0..max into *v.  0, or EXIT_USAGE after a message. */
-static int
+int
 opt_number(const struct ctl *c, const char *name, unsigned long long max,
     unsigned long long *v)
 {
@@ -780,7 +765,17 @@ static const struct command {
 	{ "policy", "clear",	1, 1, 0, "--set=", cmd_policy_clear },
 	{ "prune", NULL,	0, 0, 1, "--dry-run", cmd_prune },
 	{ "scrub", NULL,	0, 0, 1, "--rate=", cmd_scrub },
+	{ "tls", "init",	0, 0, 0, "--name= --days= --renew --force",
+	    cmd_tls_init },
+	{ "tls", "show",	0, 0, 1, "", cmd_tls_show },
 };
+
+/* Commands that work on files alone, as the invoking user. */
+static int
+needs_catalog(const struct command *cmd)
+{
+	return cmd->fn != cmd_tls_init && cmd->fn != cmd_tls_show;
+}
 
 /*
  * Whether cmd takes option name (of namelen bytes): 0 no, 1 a flag, 2
@@ -951,6 +946,11 @@ main(int argc, char *argv[])
 		return EXIT_USAGE;
 	}
 	c.cfg = cfg;
+	if (!needs_catalog(cmd)) {
+		rc = cmd->fn(&c);
+		config_free(cfg);
+		return rc;
+	}
 	if ((rc = become_owner(cfg)) != 0) {
 		config_free(cfg);
 		return rc;

@@ -1,0 +1,46 @@
+/*
+ * ctl.h - what the gigavaultctl commands share: the parsed command line
+ * and the catalog (struct ctl), option lookup and JSON output.  A
+ * command is a function int cmd_X(struct ctl *) in gigavaultctl.c's
+ * table; it returns the exit status (0, EXIT_RUNTIME, EXIT_USAGE) after
+ * printing its own errors as "gigavaultctl: message".
+ */
+#ifndef GV_CTL_H
+#define GV_CTL_H
+
+#include <jansson.h>
+
+#define EXIT_RUNTIME	1
+#define EXIT_USAGE	2
+#define MAX_OPTS	16
+
+struct gv_config;
+struct catalog;
+
+struct ctl {
+	const struct gv_config *cfg;
+	struct catalog	*cat;		/* NULL for commands that need none */
+	int		 json;
+	char		**argv;		/* the command's operands */
+	int		 argc;
+	struct {
+		const char *name;	/* "--dry-run", "--rate", ... */
+		const char *value;	/* NULL for a flag */
+	}		 opt[MAX_OPTS];
+	int		 nopt;
+};
+
+/* The value of option name, or NULL; a flag's value is "". */
+const char *opt_get(const struct ctl *, const char *name);
+/* Parse a number 0..max into *v (0 when absent).  0, or EXIT_USAGE
+ * after a message. */
+int	opt_number(const struct ctl *, const char *name,
+	    unsigned long long max, unsigned long long *v);
+/* Print j as one JSON document on stdout; takes the reference. */
+int	print_json(json_t *j);
+
+/* tlscmd.c */
+int	cmd_tls_init(struct ctl *);
+int	cmd_tls_show(struct ctl *);
+
+#endif

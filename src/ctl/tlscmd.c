@@ -1,0 +1,172 @@
+/*
+ * tlscmd.c - "gigavaultctl tls init" and "tls show": the server's TLS
+ * key and certificate at the paths SSL.Certificate and SSL.Key name,
+ * and the authority in DataDir that issues client certificates
+ * (SSL.VerifyClient).  These run as the invoking user (root, for
+ * /etc/gigavault) and never open the catalog.
+ */
+#include "autoconf.h"
+
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "ctl.h"
+#include "tls.h"
+
+#define DAYS_DEFAULT	3650
+#define DAYS_MAX	36500
+
+static void
+print_pin(const char *what, const uint8_t pin[TLS_PIN_LEN])
+{
+	char text[96];
+
+	tls_pin_text(pin, text);
+	printf("%s public key fingerprint (SHA-256):\n  %s\n", what, text);
+}
+
+/* mkdir path (mode 0700) unless it exists.  0, or EXIT_RUNTIME. */
+static int
+make_dir(const char *path)
+{
+	if (mkdir(path, 0700) == -1 && errno != EEXIST) {
+		fprintf(stderr, "gigavaultctl: cannot create %s: %s\n", path,
+		    strerror(errno));
+		return EXIT_RUNTIME;
+	}
+	return 0;
+}
+
+/* The authority for client certificates, made once. */
+static int
+client_ca(const struct ctl *c, int days)
+{
+	char dir[4096], cert[4096], key[4096], err[512];
+	uint8_t pin[TLS_PIN_LEN];
+
+	snprintf(dir, sizeof(dir), "%s/tls", c->cfg->datadir);
+	snprintf(cert, sizeof(cert), "%s/%s", c->cfg->datadir,
+	    CONFIG_CLIENT_CA_CERT);
+	snprintf(key, sizeof(key), "%s/%s", c->cfg->datadir,
+	    CONFIG_CLIENT_CA_KEY);
+	if (access(cert, F_OK) == 0 || access(key, F_OK) == 0) {
+		printf("client authority: %s (kept)\n", cert);
+		return 0;
+	}
+	if (make_dir(c->cfg->datadir) != 0 || make_dir(dir) != 0)
+		return EXIT_RUNTIME;
+	if (tls_make_selfsigned(cert, key, "gigavault client authority",
+	    days, 0, 1, pin, err, sizeof(err)) == -1) {
+		fprintf(stderr, "gigavaultctl: %s\n", err);
+		return EXIT_RUNTIME;
+	}
+	printf("client authority: %s (new; used with SSL.VerifyClient = 1)\n",
+	    cert);
+	return 0;
+}
+
+int
+cmd_tls_init(struct ctl *c)
+{
+	const struct gv_config *cfg = c->cfg;
+	unsigned long long days;
+	char host[256], err[512];
+	const char *cn = opt_get(c, "--name");
+	int renew = opt_get(c, "--renew") != NULL;
+	int force = opt_get(c, "--force") != NULL;
+	int have_cert = access(cfg->ssl_cert, F_OK) == 0;
+	int have_key = access(cfg->ssl_key, F_OK) == 0;
+	uint8_t pin[TLS_PIN_LEN];
+	int rc;
+
+	if ((rc = opt_number(c, "--days", DAYS_MAX, &days)) != 0)
+		return rc;
+	if (opt_get(c, "--days") == NULL)
+		days = DAYS_DEFAULT;
+	if (days == 0) {
+		fprintf(stderr, "gigavaultctl: --days: at least 1\n");
+		return EXIT_USAGE;
+	}
+	if (renew && force) {
+		fprintf(stderr, "gigavaultctl: --renew keeps the key, --force "
+		    "replaces it: give one\n");
+		return EXIT_USAGE;
+	}
+	if (renew && !have_key) {
+		fprintf(stderr, "gigavaultctl: --renew: no key at %s (SSL.Key) "
+		    "to renew the certificate of\n", cfg->ssl_key);
+		return EXIT_RUNTIME;
+	}
+	if (!renew && !force && (have_cert || have_key)) {
+		fprintf(stderr, "gigavaultctl: %s exists; not replacing it "
+		    "(--renew issues a new certificate over the same key, "
+		    "which clients keep trusting; --force makes a new key, "
+		    "which every client must pin again)\n",
+		    have_key ? cfg->ssl_key : cfg->ssl_cert);
+		return EXIT_RUNTIME;
+	}
+	if (cn == NULL) {
+		if (gethostname(host, sizeof(host)) == -1)
+			snprintf(host, sizeof(host), "localhost");
+		host[sizeof(host) - 1] = '\0';
+		cn = host;
+	}
+	if (cn[0] == '\0' || strlen(cn) > 64) {
+		fprintf(stderr, "gigavaultctl: --name: 1 to 64 characters\n");
+		return EXIT_USAGE;
+	}
+	if (tls_make_selfsigned(cfg->ssl_cert, cfg->ssl_key, cn, (int)days,
+	    renew, 0, pin, err, sizeof(err)) == -1) {
+		fprintf(stderr, "gigavaultctl: %s\n", err);
+		return EXIT_RUNTIME;
+	}
+	printf("%s %s for \"%s\", valid for %llu days\n", renew ?
+	    "renewed certificate" : "new key and certificate", cfg->ssl_cert,
+	    cn, days);
+	if (!renew)
+		printf("key: %s (mode 0600)\n", cfg->ssl_key);
+	print_pin("server", pin);
+	printf("clients pin this when they register; compare it with what "
+	    "\"gigavault register\" shows.\n");
+	if (renew)
+		printf("reload gigavaultd (SIGHUP) to serve the new "
+		    "certificate.\n");
+	return client_ca(c, DAYS_MAX / 10);
+}
+
+int
+cmd_tls_show(struct ctl *c)
+{
+	const struct gv_config *cfg = c->cfg;
+	struct tls_fileinfo info;
+	char err[512], when[64], text[96];
+	struct tm tm;
+	time_t t;
+
+	if (tls_files_check(cfg->ssl_cert, cfg->ssl_key, &info, err,
+	    sizeof(err)) == -1) {
+		fprintf(stderr, "gigavaultctl: %s\n", err);
+		return EXIT_RUNTIME;
+	}
+	t = (time_t)info.not_after;
+	if (gmtime_r(&t, &tm) == NULL ||
+	    strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+		snprintf(when, sizeof(when), "?");
+	tls_pin_text(info.pin, text);
+	if (c->json)
+		return print_json(json_pack("{s:s, s:s, s:s, s:b, s:b}",
+		    "certificate", cfg->ssl_cert, "fingerprint", text,
+		    "not_after", when, "expired", info.expired,
+		    "enabled", cfg->ssl_enabled));
+	printf("certificate %s%s\nvalid until %s%s\n", cfg->ssl_cert,
+	    cfg->ssl_enabled ? "" : " (SSL.Enabled = 0: not served)", when,
+	    info.expired ? " (EXPIRED or not yet valid)" : "");
+	print_pin("server", info.pin);
+	return info.expired ? EXIT_RUNTIME : 0;
+}
