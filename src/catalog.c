@@ -553,11 +553,14 @@ delete_prefix(struct catalog *c, MDB_txn *txn, MDB_dbi db,
 
 /* ------------------------------------------------------------- clients */
 
+static int	delete_tokens(struct catalog *, MDB_txn *, uint64_t);
+
 struct client_add_arg {
 	const char	*name;
 	const uint8_t	*token_hash;
 	uint64_t	 created;
 	uint64_t	 id;
+	int		 reissue;	/* a new token for an existing client */
 };
 
 static int
@@ -570,7 +573,16 @@ client_add_txn(struct catalog *c, MDB_txn *txn, void *arg)
 	MDB_val k, d;
 	int r, rc;
 
-	if ((r = client_load(c, txn, a->name, &cl)) != CAT_NOTFOUND)
+	r = client_load(c, txn, a->name, &cl);
+	if (a->reissue) {
+		if (r != CAT_OK)
+			return r;
+		a->id = cl.id;
+		if ((r = delete_tokens(c, txn, cl.id)) != CAT_OK)
+			return r;
+		goto token;
+	}
+	if (r != CAT_NOTFOUND)
 		return r == CAT_OK ? CAT_EXISTS : r;
 	if ((r = counter_next(c, txn, "next_client", &a->id)) != CAT_OK)
 		return r;
@@ -581,6 +593,7 @@ client_add_txn(struct catalog *c, MDB_txn *txn, void *arg)
 	cl.next_snapshot = 1;
 	if ((r = client_store(c, txn, &cl)) != CAT_OK)
 		return r;
+token:
 	put64(tok, a->id);
 	memcpy(tok + 8, a->name, namelen);
 	k.mv_size = CAT_ID_LEN;
@@ -593,10 +606,19 @@ client_add_txn(struct catalog *c, MDB_txn *txn, void *arg)
 }
 
 int
+catalog_client_token(struct catalog *c, const char *name,
+    const uint8_t token_hash[CAT_ID_LEN])
+{
+	struct client_add_arg a = { name, token_hash, 0, 0, 1 };
+
+	return run_write(c, client_add_txn, &a);
+}
+
+int
 catalog_client_add(struct catalog *c, const char *name,
     const uint8_t token_hash[CAT_ID_LEN], uint64_t created, uint64_t *id)
 {
-	struct client_add_arg a = { name, token_hash, created, 0 };
+	struct client_add_arg a = { name, token_hash, created, 0, 0 };
 	int r;
 
 	if (!catalog_name_valid(name)) {

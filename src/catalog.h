@@ -126,6 +126,15 @@ int	catalog_client_add(struct catalog *c, const char *name,
 	    const uint8_t token_hash[CAT_ID_LEN], uint64_t created,
 	    uint64_t *id);
 /*
+ * Give the existing client name a new one-time token (SHA-256
+ * token_hash) in place of any unused one, so that it can register
+ * again (a new machine, a lost state file, a client certificate)
+ * keeping its snapshots; registering replaces its secret.  Returns
+ * CAT_OK, CAT_NOTFOUND, CAT_ERROR.
+ */
+int	catalog_client_token(struct catalog *c, const char *name,
+	    const uint8_t token_hash[CAT_ID_LEN]);
+/*
  * Look up client name into *out.  Returns CAT_OK, CAT_NOTFOUND,
  * CAT_ERROR.
  */

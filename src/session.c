@@ -421,6 +421,10 @@ tls_start(struct session *s)
 		case TLS_WANT_WRITE:
 			r = io_wait(s, POLLOUT, &deadline);
 			break;
+		case TLS_EOF:	/* e.g. an extra session the client gave up */
+			snprintf(s->why, sizeof(s->why), "client closed the "
+			    "connection during the TLS handshake");
+			return -1;
 		default:
 			snprintf(s->why, sizeof(s->why), "TLS handshake "
 			    "failed: %s", tls_conn_error(s->tls));
@@ -776,7 +780,8 @@ on_proof(struct session *s, const uint8_t *p, uint32_t len)
 	    strcmp(cn, s->client.name) != 0))
 		return failf(s, WIRE_ERR_AUTH, "authentication failed: this "
 		    "server requires a TLS client certificate issued to %s "
-		    "(SSL.VerifyClient = 1; register again to get one)",
+		    "(SSL.VerifyClient = 1; ask the administrator for a new "
+		    "token, gigavaultctl client token, and register again)",
 		    s->client.name);
 	s->auth = AUTH_DONE;
 	log_info("%s: authenticated as client %s", s->peer, s->client.name);

@@ -771,8 +771,14 @@ supervisor_run(struct gv_config *cfg, struct listen_set *ls,
 	signal(SIGPIPE, SIG_IGN);
 
 	make_slots();
-	log_info("gigavaultd %s started: %d workers, backup port %d, UI port %d",
-	    PACKAGE_VERSION, cfg->workers, cfg->port.backup, cfg->port.ui);
+	if (cfg->ssl_enabled)
+		log_info("gigavaultd %s started: %d workers, backup port %d, "
+		    "TLS port %d, UI port %d", PACKAGE_VERSION, cfg->workers,
+		    cfg->port.backup, cfg->port.ssl, cfg->port.ui);
+	else
+		log_info("gigavaultd %s started: %d workers, backup port %d, "
+		    "UI port %d", PACKAGE_VERSION, cfg->workers,
+		    cfg->port.backup, cfg->port.ui);
 
 	for (;;) {
 		spawn_due();

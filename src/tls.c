@@ -7,6 +7,8 @@
 
 #include <arpa/inet.h>
 
+#include <sys/stat.h>
+
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -270,6 +272,15 @@ explain(struct tls_conn *c)
 		    "TLS version" },
 		{ SSL_R_SSLV3_ALERT_HANDSHAKE_FAILURE, "the peer refused the "
 		    "handshake" },
+		{ SSL_R_TLSV1_ALERT_UNKNOWN_CA, "the peer refused our "
+		    "certificate: not issued by the authority it trusts "
+		    "(register again for a client certificate)" },
+		{ SSL_R_SSLV3_ALERT_BAD_CERTIFICATE, "the peer refused our "
+		    "certificate" },
+		{ SSL_R_SSLV3_ALERT_CERTIFICATE_EXPIRED, "the peer refused our "
+		    "certificate: expired" },
+		{ SSL_R_TLSV1_ALERT_DECRYPT_ERROR, "the peer refused our "
+		    "certificate or key" },
 	};
 	unsigned long e = ERR_peek_last_error();
 	char r[200];
@@ -621,7 +632,8 @@ write_pem(const char *path, mode_t mode, int (*put)(BIO *, void *),
 	}
 	unlink(tmp);
 	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode)) ==
-	    -1 || write(fd, data, (size_t)len) != (ssize_t)len ||
+	    -1 || fchmod(fd, mode) == -1 ||
+	    write(fd, data, (size_t)len) != (ssize_t)len ||
 	    fsync(fd) == -1 || close(fd) == -1) {
 		snprintf(err, errlen, "cannot write %s: %s", tmp,
 		    strerror(errno));
@@ -851,6 +863,23 @@ done:
 	X509_REQ_free(req);
 	ERR_clear_error();
 	return rc;
+}
+
+int
+tls_cert_name(const char *path, char *cn, size_t cnlen)
+{
+	char err[64];
+	X509 *x;
+	int n;
+
+	if (cnlen == 0 || cnlen > 0x7fffffff ||
+	    (x = read_cert(path, err, sizeof(err))) == NULL)
+		return -1;
+	n = X509_NAME_get_text_by_NID(X509_get_subject_name(x),
+	    NID_commonName, cn, (int)cnlen);
+	X509_free(x);
+	ERR_clear_error();
+	return n > 0 && (size_t)n == strlen(cn) ? 0 : -1;
 }
 
 void

@@ -191,6 +191,9 @@ int	tls_issue(const struct tls_ca *ca, const uint8_t *csr,
 	    size_t csrlen, const char *cn, int days, char **pem,
 	    size_t *pemlen, char *err, size_t errlen);
 
+/* The common name of the PEM certificate at path: 0, or -1. */
+int	tls_cert_name(const char *path, char *cn, size_t cnlen);
+
 /* "ab:cd:..." (95 characters and a NUL) for a pin, for people. */
 void	tls_pin_text(const uint8_t pin[TLS_PIN_LEN], char out[96]);
 

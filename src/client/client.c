@@ -456,6 +456,8 @@ open_session(struct client *c, long hello_ms, char *err, size_t errlen)
 	const char *addr;
 	int port;
 
+	/* Registered (or pinned) over TLS: never plain again. */
+	c->ssl |= c->state.has_pin;
 	addr = c->server ? c->server : c->conf->server[0] ? c->conf->server :
 	    c->state.server;
 	if (client_address(c, addr, host, sizeof(host), &port, err,

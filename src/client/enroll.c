@@ -8,13 +8,13 @@
  */
 #include "autoconf.h"
 
+#include <ctype.h>
 #include <err.h>
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <unistd.h>
 
 #include "client.h"
@@ -203,6 +203,22 @@ done:
 	return rc;
 }
 
+/* a and b name the same bytes in hex, whatever the case and colons. */
+static int
+same_hex(const char *a, const char *b)
+{
+	for (;;) {
+		while (*a == ':' || *a == ' ')
+			a++;
+		while (*b == ':' || *b == ' ')
+			b++;
+		if (*a == '\0' || *b == '\0')
+			return *a == *b;
+		if (tolower((unsigned char)*a++) != tolower((unsigned char)*b++))
+			return 0;
+	}
+}
+
 int
 cmd_pin(struct client *c, int argc, char **argv)
 {
@@ -256,7 +272,7 @@ cmd_pin(struct client *c, int argc, char **argv)
 	printf("%s port %d: server key fingerprint (SHA-256):\n  %s\n", host,
 	    port, pin);
 	if (want != NULL) {
-		if (strcasecmp(want, pin) != 0) {
+		if (!same_hex(want, pin)) {
 			warnx("that is not the fingerprint given (%s); not "
 			    "pinned", want);
 			return EXIT_ERROR;

@@ -283,7 +283,8 @@ write_failed(struct remote *r, int saved, char *err, size_t errlen)
 
 	r->broken = 0;
 	if (read_frame(r, &h, 1000, e2, sizeof(e2)) == -1 &&
-	    strncmp(e2, "server: ", 8) == 0)
+	    (strncmp(e2, "server: ", 8) == 0 || (r->tls != NULL &&
+	    strstr(e2, "TLS: ") != NULL)))
 		return fail(r, err, errlen, "%s", e2);
 	if (saved == ETIMEDOUT)
 		return fail(r, err, errlen, "server stopped reading for %d s",

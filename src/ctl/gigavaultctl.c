@@ -43,7 +43,7 @@ static void __attribute__((noreturn))
 usage(void)
 {
 	fprintf(stderr,
-	    "usage: gigavaultctl [-f file] client add name\n"
+	    "usage: gigavaultctl [-f file] client add | token name\n"
 	    "       gigavaultctl [-f file] client list [--json]\n"
 	    "       gigavaultctl [-f file] client disable | enable | remove "
 	    "name\n"
@@ -153,8 +153,9 @@ all_clients(struct ctl *c, struct client_vec *cv)
 	return 0;
 }
 
+/* Make a one-time token for client name, new or (reissue) existing. */
 static int
-cmd_client_add(struct ctl *c)
+issue_token(struct ctl *c, int reissue)
 {
 	const char *name = c->argv[0];
 	uint8_t raw[TOKEN_BYTES], hash[CRYPTO_HASH_LEN];
@@ -172,19 +173,35 @@ cmd_client_add(struct ctl *c)
 	}
 	hex_encode(raw, sizeof(raw), token);
 	crypto_sha256(token, strlen(token), hash);
-	rc = catalog_client_add(c->cat, name, hash, (uint64_t)time(NULL),
+	rc = reissue ? catalog_client_token(c->cat, name, hash) :
+	    catalog_client_add(c->cat, name, hash, (uint64_t)time(NULL),
 	    NULL);
 	if (rc == CAT_EXISTS) {
 		fprintf(stderr, "gigavaultctl: a client named \"%s\" exists "
-		    "already\n", name);
+		    "already (\"client token %s\" lets it register again)\n",
+		    name, name);
 		return EXIT_RUNTIME;
 	}
+	if (rc == CAT_NOTFOUND)
+		return no_client(name);
 	if (rc != CAT_OK)
 		return cat_failed(c);
 	printf("%s\n", token);
 	crypto_wipe(token, sizeof(token));
 	crypto_wipe(raw, sizeof(raw));
 	return 0;
+}
+
+static int
+cmd_client_add(struct ctl *c)
+{
+	return issue_token(c, 0);
+}
+
+static int
+cmd_client_token(struct ctl *c)
+{
+	return issue_token(c, 1);
 }
 
 static int
@@ -752,6 +769,7 @@ static const struct command {
 	int		(*fn)(struct ctl *);
 } commands[] = {
 	{ "client", "add",	1, 1, 0, "", cmd_client_add },
+	{ "client", "token",	1, 1, 0, "", cmd_client_token },
 	{ "client", "list",	0, 0, 1, "", cmd_client_list },
 	{ "client", "disable",	1, 1, 0, "", cmd_client_disable },
 	{ "client", "enable",	1, 1, 0, "", cmd_client_enable },

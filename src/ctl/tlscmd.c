@@ -9,6 +9,7 @@
 
 #include <sys/stat.h>
 
+#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -41,6 +42,21 @@ make_dir(const char *path)
 		return EXIT_RUNTIME;
 	}
 	return 0;
+}
+
+/* A host name or an address: what a certificate's name may be. */
+static int
+valid_name(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n > 64)
+		return 0;
+	for (; *s != '\0'; s++)
+		if (!isalnum((unsigned char)*s) && *s != '.' && *s != '-' &&
+		    *s != ':')
+			return 0;
+	return 1;
 }
 
 /* The authority for client certificates, made once. */
@@ -90,7 +106,7 @@ cmd_tls_init(struct ctl *c)
 	if (opt_get(c, "--days") == NULL)
 		days = DAYS_DEFAULT;
 	if (days == 0) {
-		fprintf(stderr, "gigavaultctl: --days: at least 1\n");
+		fprintf(stderr, "gigavaultctl: --days: 1 to %d\n", DAYS_MAX);
 		return EXIT_USAGE;
 	}
 	if (renew && force) {
@@ -112,13 +128,18 @@ cmd_tls_init(struct ctl *c)
 		return EXIT_RUNTIME;
 	}
 	if (cn == NULL) {
-		if (gethostname(host, sizeof(host)) == -1)
+		/* A renewal keeps the name clients may check. */
+		if (!(renew && tls_cert_name(cfg->ssl_cert, host,
+		    sizeof(host)) == 0) &&
+		    gethostname(host, sizeof(host)) == -1)
 			snprintf(host, sizeof(host), "localhost");
 		host[sizeof(host) - 1] = '\0';
 		cn = host;
 	}
-	if (cn[0] == '\0' || strlen(cn) > 64) {
-		fprintf(stderr, "gigavaultctl: --name: 1 to 64 characters\n");
+	if (!valid_name(cn)) {
+		fprintf(stderr, "gigavaultctl: --name \"%s\": a host name or "
+		    "IP address of 1 to 64 characters (A-Z a-z 0-9 . - :)\n",
+		    cn);
 		return EXIT_USAGE;
 	}
 	if (tls_make_selfsigned(cfg->ssl_cert, cfg->ssl_key, cn, (int)days,
