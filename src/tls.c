@@ -83,6 +83,14 @@ ctx_common(const SSL_METHOD *m, char *err, size_t errlen)
 	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
 	SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE |
 	    SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+	/*
+	 * Read whole socket buffers, not a record header and then its
+	 * body: half the read(2)s.  Callers poll only after a read asked
+	 * for more (TLS_WANT_READ), so bytes OpenSSL holds are never
+	 * waited for.
+	 */
+	SSL_CTX_set_read_ahead(ctx, 1);
+	SSL_CTX_set_default_read_buffer_len(ctx, 64 * 1024);
 	return ctx;
 }
 

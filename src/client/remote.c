@@ -49,6 +49,7 @@ struct remote {
 	char		 tls_err[200];	/* why the last TLS step failed */
 	uint8_t		 pin[TLS_PIN_LEN];	/* the server's key */
 	int		 has_pin;
+	uint8_t		*stage;		/* TLS: small pieces gathered here */
 	int		 broken;	/* after an error: only close */
 	uint8_t		 server_id[REMOTE_SERVER_ID_LEN];
 	uint8_t		*in;		/* payload of the last frame read */
@@ -292,6 +293,77 @@ write_failed(struct remote *r, int saved, char *err, size_t errlen)
 	return fail(r, err, errlen, "write to server: %s", io_error(r, saved));
 }
 
+/* Bytes gathered into one TLS write (a record is at most 16 KiB). */
+#define STAGE_MAX	(64u * 1024)
+
+/* TLS: write all of p[0..n). */
+static int
+tls_send_all(struct remote *r, const uint8_t *p, size_t n, char *err,
+    size_t errlen)
+{
+	long deadline = now_ms() + IO_TIMEOUT_MS;
+	ssize_t k;
+	short ev;
+	int w;
+
+	while (n > 0) {
+		if ((k = conn_io(r, 1, (void *)(uintptr_t)p, n, &ev)) > 0) {
+			p += k;
+			n -= (size_t)k;
+			deadline = now_ms() + IO_TIMEOUT_MS;
+			r->last_sent = deadline - IO_TIMEOUT_MS;
+			continue;
+		}
+		if (ev == 0)
+			return write_failed(r, errno, err, errlen);
+		if ((w = wait_fd(r->fd, ev, deadline)) <= 0)
+			return write_failed(r, w == 0 ? ETIMEDOUT : errno, err,
+			    errlen);
+	}
+	return 0;
+}
+
+/*
+ * TLS: write iov[0..n) as few records as it takes: small pieces (a
+ * frame header, a small blob) are gathered into r->stage and written
+ * together; a large piece that starts a write goes out from where it
+ * is.  Each TLS write costs a record and syscalls of its own, so a PUT
+ * sent as header + blob would cost twice what it needs.
+ */
+static int
+write_iov_tls(struct remote *r, const struct iovec *iov, int n, char *err,
+    size_t errlen)
+{
+	size_t used = 0, take, len;
+	const uint8_t *p;
+
+	if (r->broken)
+		return fail(r, err, errlen, "session already failed");
+	for (int i = 0; i < n; i++) {
+		p = iov[i].iov_base;
+		len = iov[i].iov_len;
+		while (len > 0) {
+			if (used == 0 && len >= STAGE_MAX) {
+				if (tls_send_all(r, p, len, err, errlen) == -1)
+					return -1;
+				break;
+			}
+			take = len < STAGE_MAX - used ? len : STAGE_MAX - used;
+			memcpy(r->stage + used, p, take);
+			used += take;
+			p += take;
+			len -= take;
+			if (used == STAGE_MAX) {
+				if (tls_send_all(r, r->stage, used, err,
+				    errlen) == -1)
+					return -1;
+				used = 0;
+			}
+		}
+	}
+	return used > 0 ? tls_send_all(r, r->stage, used, err, errlen) : 0;
+}
+
 /* Write all of iov[0..n), consuming it. */
 static int
 write_iov(struct remote *r, struct iovec *iov, int n, char *err,
@@ -303,28 +375,19 @@ write_iov(struct remote *r, struct iovec *iov, int n, char *err,
 	short ev = 0;
 	int w;
 
+	if (r->tls != NULL)
+		return write_iov_tls(r, iov, n, err, errlen);
 	if (r->broken)
 		return fail(r, err, errlen, "session already failed");
 	while (n > 0) {
-		ev = 0;
-		if (iov->iov_len == 0) {
-			iov++;
-			n--;
+		memset(&m, 0, sizeof(m));
+		m.msg_iov = iov;
+		m.msg_iovlen = (size_t)n;
+		k = sendmsg(r->fd, &m, MSG_NOSIGNAL);
+		if (k == -1 && errno == EINTR)
 			continue;
-		}
-		if (r->tls != NULL)	/* a record per piece */
-			k = conn_io(r, 1, iov->iov_base, iov->iov_len, &ev);
-		else {
-			memset(&m, 0, sizeof(m));
-			m.msg_iov = iov;
-			m.msg_iovlen = (size_t)n;
-			k = sendmsg(r->fd, &m, MSG_NOSIGNAL);
-			if (k == -1 && errno == EINTR)
-				continue;
-			if (k == -1 && (errno == EAGAIN ||
-			    errno == EWOULDBLOCK))
-				ev = POLLOUT;
-		}
+		ev = k == -1 && (errno == EAGAIN || errno == EWOULDBLOCK) ?
+		    POLLOUT : 0;
 		if (k < 0) {
 			if (ev == 0)
 				return write_failed(r, errno, err, errlen);
@@ -413,7 +476,8 @@ tls_start(struct remote *r, const struct remote_tls *tls, const char *host,
 	time_t tt;
 	int w;
 
-	if ((r->tls = tls_conn_new(tls->ctx, r->fd, host)) == NULL)
+	if ((r->tls = tls_conn_new(tls->ctx, r->fd, host)) == NULL ||
+	    (r->stage = malloc(STAGE_MAX)) == NULL)
 		return fail(r, err, errlen, "out of memory");
 	for (;;) {
 		switch (tls_handshake(r->tls)) {
@@ -1010,6 +1074,7 @@ remote_close(struct remote *r)
 	if (r->tls != NULL && !r->broken)
 		tls_close(r->tls);
 	tls_conn_free(r->tls);
+	free(r->stage);
 	if (r->fd != -1)
 		close(r->fd);
 	free(r->in);
