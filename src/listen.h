@@ -17,6 +17,9 @@ struct gv_config;
 enum listen_service {
 	SVC_BACKUP,		/* Ports.BackupServer: worker sessions */
 	SVC_UI,			/* Ports.UI: UI bridge */
+	SVC_MCAST_ANNOUNCE,	/* Ports.Multicast[0]: discovery (UDP) */
+	SVC_MCAST_QUERY,	/* Ports.Multicast[1]: discovery (UDP) */
+	SVC_UDPSCAN,		/* Ports.UDPScan: discovery (UDP) */
 	SVC_MAX
 };
 #define SVC_BIT(s)	(1u << (s))

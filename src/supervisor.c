@@ -52,6 +52,8 @@ static const struct child_kind {
 #define KIND_WORKER	1
 	{ "worker",	worker_main,	count_workers,	SVC_BIT(SVC_BACKUP) },
 	{ "housekeeper", housekeeper_main, count_one,	0 },
+	{ "discovery",	discovery_main,	count_one,	SVC_BIT(SVC_MCAST_ANNOUNCE) |
+	    SVC_BIT(SVC_MCAST_QUERY) | SVC_BIT(SVC_UDPSCAN) },
 };
 #define NKINDS	(sizeof(kinds) / sizeof(kinds[0]))
 
