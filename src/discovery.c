@@ -14,11 +14,9 @@
 
 #include <sys/socket.h>
 #include <arpa/inet.h>
-#include <net/if.h>
 #include <netinet/in.h>
 
 #include <errno.h>
-#include <ifaddrs.h>
 #include <limits.h>
 #include <netdb.h>
 #include <signal.h>
@@ -43,6 +41,7 @@
 #include "imsg.h"
 #include "listen.h"
 #include "log.h"
+#include "mcast.h"
 
 #define TICK_MS		250	/* expiry, catalog flush, TCP asks */
 #define SCAN_STEP_MS	20
@@ -50,7 +49,6 @@
 #define MAX_HOPS	3	/* a list entry this far away is not taken */
 #define PULL_TIMEOUT_S	5
 #define PULL_MAX	(512 * 1024)	/* bytes of a peer list reply */
-#define MAX_IFACES	16
 #define RX_BATCH	64	/* datagrams read per wake-up and socket */
 
 static const char *const stat_names[DS_NSTATS] = {
@@ -393,31 +391,12 @@ answer_allowed(void)
 	return 0;
 }
 
-/* IPv4 addresses of the interfaces that can carry multicast. */
-static int
-mcast_ifaces(struct in_addr *out, int max)
-{
-	struct ifaddrs *ifa, *i;
-	int n = 0;
-
-	if (getifaddrs(&ifa) == -1)
-		return 0;
-	for (i = ifa; i != NULL && n < max; i = i->ifa_next)
-		if (i->ifa_addr != NULL && i->ifa_addr->sa_family == AF_INET &&
-		    (i->ifa_flags & IFF_UP) && (i->ifa_flags & IFF_MULTICAST) &&
-		    !(i->ifa_flags & IFF_LOOPBACK))
-			out[n++] = ((struct sockaddr_in *)(void *)i->ifa_addr)->
-			    sin_addr;
-	freeifaddrs(ifa);
-	return n;
-}
-
 /* Join the group on every multicast interface (again: new interfaces). */
 static void
 join(void)
 {
-	struct in_addr ifs[MAX_IFACES];
-	int n = mcast_ifaces(ifs, MAX_IFACES);
+	struct in_addr ifs[MCAST_MAX_IFACES];
+	int n = mcast_ifaces(ifs, MCAST_MAX_IFACES);
 
 	for (int i = 0; i < n; i++) {
 		struct ip_mreq mr = { ds.group, ifs[i] };
@@ -435,21 +414,15 @@ join(void)
 static void
 to_group(int fd, struct dw_msg *m, int port, int stat)
 {
-	struct in_addr ifs[MAX_IFACES];
-	struct sockaddr_in to;
-	int n = mcast_ifaces(ifs, MAX_IFACES);
+	uint8_t buf[DW_MAX_LEN];
+	size_t len = dw_encode(m, buf, sizeof(buf));
+	int n;
 
-	memset(&to, 0, sizeof(to));
-	to.sin_family = AF_INET;
-	to.sin_addr = ds.group;
-	to.sin_port = htons((uint16_t)port);
-	for (int i = 0; i < n; i++) {
-		if (setsockopt(fd, IPPROTO_IP, IP_MULTICAST_IF, &ifs[i],
-		    sizeof(ifs[i])) == -1)
-			continue;
-		if (send_msg(fd, m, (struct sockaddr *)&to, sizeof(to)) == 0)
-			bump(stat);
-	}
+	if (len == 0)
+		return;
+	n = mcast_send_all(fd, buf, len, ds.group, port);
+	ds.stats[stat] += (uint64_t)n;
+	ds.dirty = 1;
 	if (n == 0)
 		log_debug("%s: no interface carries multicast", __func__);
 }

@@ -172,5 +172,14 @@ int	cmd_ls(struct client *, int, char **);
 int	cmd_restore(struct client *, int, char **);
 int	cmd_forget(struct client *, int, char **);
 int	cmd_verify(struct client *, int, char **);
+int	cmd_discover(struct client *, int, char **);
+
+/*
+ * -s auto: set c->server to the backup server that discovery finds (the
+ * local daemon's peers, else a multicast query); when registered, only
+ * the server with the registered id.  Several: asked on a terminal, else
+ * an error that lists them.  0, or -1 after printing.
+ */
+int	client_auto_server(struct client *);
 
 #endif

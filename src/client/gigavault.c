@@ -23,7 +23,8 @@ static const struct command {
 } commands[] = {
 	{ "init", cmd_init, "init",
 	    "create the key file" },
-	{ "register", cmd_register, "register -s HOST[:PORT] --token TOKEN",
+	{ "register", cmd_register,
+	    "register -s HOST[:PORT]|auto --token TOKEN",
 	    "enroll this machine with a server" },
 	{ "backup", cmd_backup, "backup [-q] [--set NAME] PATH ...",
 	    "save a snapshot of the paths" },
@@ -42,6 +43,10 @@ static const struct command {
 	{ "verify", cmd_verify,
 	    "verify [--set NAME] [--json] [--sample PERCENT] [SNAPSHOT]",
 	    "read back and check every blob of a snapshot" },
+	{ "discover", cmd_discover,
+	    "discover [--json] [--wait SECONDS] [--direct] [--ui ADDR[:PORT]] "
+	    "[--group ADDR] [--port PORT]",
+	    "list the peers found by discovery" },
 };
 #define NCOMMANDS	(sizeof(commands) / sizeof(commands[0]))
 
