@@ -18,6 +18,8 @@
  *   refs       u64 client || u64 snapshot -> n ids[32], ascending
  *   policies   u64 client || set ("" = the client's default) ->
  *                      u32 last, hourly, daily, weekly, monthly, yearly
+ *   peers      id[16] -> fixed record, see peer_encode(); key "" ->
+ *                      CAT_PEER_STATS u64 discovery counters
  */
 #include "autoconf.h"
 
@@ -51,7 +53,7 @@
 struct catalog {
 	MDB_env		*env;
 	MDB_dbi		 meta, clients, tokens, blobs, snapshots, refs;
-	MDB_dbi		 policies;
+	MDB_dbi		 policies, peers;
 	int		 rc;		/* LMDB code of the last CAT_ERROR */
 	char		 err[256];
 };
@@ -322,7 +324,7 @@ catalog_open(const char *dir, size_t mapsize, struct catalog **out,
 		return CAT_ERROR;
 	}
 	if ((rc = mdb_env_create(&c->env)) != 0 ||
-	    (rc = mdb_env_set_maxdbs(c->env, 8)) != 0 ||
+	    (rc = mdb_env_set_maxdbs(c->env, 16)) != 0 ||
 	    (rc = mdb_env_set_mapsize(c->env,
 	    mapsize ? mapsize : DEFAULT_MAPSIZE)) != 0 ||
 	    (rc = mdb_env_open(c->env, dir, 0, 0640)) != 0) {
@@ -348,6 +350,7 @@ catalog_open(const char *dir, size_t mapsize, struct catalog **out,
 			{ &c->snapshots, "snapshots" },
 			{ &c->refs, "refs" },
 			{ &c->policies, "policies" },
+			{ &c->peers, "peers" },
 			{ NULL, NULL },
 		};
 
@@ -1718,4 +1721,177 @@ catalog_policies(struct catalog *c, uint64_t client,
 	struct policy_arg a = { .client = client, .fn = fn, .arg = arg };
 
 	return run_read(c, policies_txn, &a);
+}
+
+/* ------------------------------------------------------------------ peers */
+
+#define PEER_STR	(CAT_PEER_NAME_MAX + 1)
+#define PEER_REC_LEN	(PEER_STR + CAT_PEER_ADDRS * CAT_PEER_ADDR_MAX + 1 + \
+			 5 * 2 + 4 + 8 + 8 + CAT_PEER_ID_LEN + PEER_STR)
+
+/* Strings are stored NUL-padded in fixed fields. */
+static void
+put_str(uint8_t **p, const char *s, size_t field)
+{
+	size_t n = strnlen(s, field - 1);
+
+	memset(*p, 0, field);
+	memcpy(*p, s, n);
+	*p += field;
+}
+
+static void
+get_str(const uint8_t **p, char *s, size_t field)
+{
+	memcpy(s, *p, field);
+	s[field - 1] = '\0';
+	*p += field;
+}
+
+static void
+peer_encode(const struct cat_peer *pe, uint8_t *b)
+{
+	const uint16_t ports[5] = { pe->port_backup, pe->port_ssl,
+	    pe->port_ui, pe->port_web, pe->port_webssl };
+
+	put_str(&b, pe->name, PEER_STR);
+	for (int i = 0; i < CAT_PEER_ADDRS; i++)
+		put_str(&b, i < pe->naddrs ? pe->addrs[i] : "",
+		    CAT_PEER_ADDR_MAX);
+	*b++ = (uint8_t)pe->naddrs;
+	for (int i = 0; i < 5; i++, b += 2) {
+		b[0] = (uint8_t)(ports[i] >> 8);
+		b[1] = (uint8_t)ports[i];
+	}
+	*b++ = pe->roles;
+	*b++ = pe->tls;
+	*b++ = pe->source;
+	*b++ = pe->hops;
+	put64(b, pe->first_seen);
+	put64(b + 8, pe->last_seen);
+	memcpy(b + 16, pe->via, CAT_PEER_ID_LEN);
+	b += 16 + CAT_PEER_ID_LEN;
+	put_str(&b, pe->via_name, PEER_STR);
+}
+
+static int
+peer_decode(const MDB_val *k, const MDB_val *v, struct cat_peer *pe)
+{
+	const uint8_t *b = v->mv_data;
+	uint16_t ports[5];
+
+	if (k->mv_size != CAT_PEER_ID_LEN || v->mv_size != PEER_REC_LEN)
+		return -1;
+	memset(pe, 0, sizeof(*pe));
+	memcpy(pe->id, k->mv_data, CAT_PEER_ID_LEN);
+	get_str(&b, pe->name, PEER_STR);
+	for (int i = 0; i < CAT_PEER_ADDRS; i++)
+		get_str(&b, pe->addrs[i], CAT_PEER_ADDR_MAX);
+	pe->naddrs = *b++;
+	if (pe->naddrs > CAT_PEER_ADDRS)
+		return -1;
+	for (int i = 0; i < 5; i++, b += 2)
+		ports[i] = (uint16_t)(b[0] << 8 | b[1]);
+	pe->port_backup = ports[0];
+	pe->port_ssl = ports[1];
+	pe->port_ui = ports[2];
+	pe->port_web = ports[3];
+	pe->port_webssl = ports[4];
+	pe->roles = *b++;
+	pe->tls = *b++;
+	pe->source = *b++;
+	pe->hops = *b++;
+	pe->first_seen = get64(b);
+	pe->last_seen = get64(b + 8);
+	memcpy(pe->via, b + 16, CAT_PEER_ID_LEN);
+	b += 16 + CAT_PEER_ID_LEN;
+	get_str(&b, pe->via_name, PEER_STR);
+	return 0;
+}
+
+struct peers_arg {
+	const struct cat_peer	*in;
+	size_t			 n;
+	const uint64_t		*stats_in;
+	size_t			 nstats;
+	int			(*fn)(void *, const struct cat_peer *);
+	void			*arg;
+	uint64_t		*stats_out;
+};
+
+static int
+peers_replace_txn(struct catalog *c, MDB_txn *txn, void *arg)
+{
+	struct peers_arg *a = arg;
+	uint8_t rec[PEER_REC_LEN], st[CAT_PEER_STATS * 8];
+	MDB_val k, d;
+	int rc;
+
+	if ((rc = mdb_drop(txn, c->peers, 0)) != 0)
+		return fail(c, rc, "empty peers");
+	for (size_t i = 0; i < a->n; i++) {
+		peer_encode(&a->in[i], rec);
+		k.mv_size = CAT_PEER_ID_LEN;
+		k.mv_data = (void *)a->in[i].id;
+		d.mv_size = sizeof(rec);
+		d.mv_data = rec;
+		if ((rc = mdb_put(txn, c->peers, &k, &d, 0)) != 0)
+			return fail(c, rc, "write peer");
+	}
+	memset(st, 0, sizeof(st));
+	for (size_t i = 0; i < a->nstats && i < CAT_PEER_STATS; i++)
+		put64(st + 8 * i, a->stats_in[i]);
+	d.mv_size = sizeof(st);
+	d.mv_data = st;
+	/* LMDB keys cannot be empty: the counters live under "#". */
+	k.mv_size = 1;
+	k.mv_data = (void *)"#";
+	if ((rc = mdb_put(txn, c->peers, &k, &d, 0)) != 0)
+		return fail(c, rc, "write discovery counters");
+	return CAT_OK;
+}
+
+int
+catalog_peers_replace(struct catalog *c, const struct cat_peer *p, size_t n,
+    const uint64_t *stats, size_t nstats)
+{
+	struct peers_arg a = { .in = p, .n = n, .stats_in = stats,
+	    .nstats = nstats };
+
+	return run_write(c, peers_replace_txn, &a);
+}
+
+static int
+peers_visit(struct catalog *c, const MDB_val *k, const MDB_val *d, void *arg)
+{
+	struct peers_arg *a = arg;
+	struct cat_peer pe;
+
+	if (k->mv_size == 1 && *(const char *)k->mv_data == '#') {
+		if (a->stats_out != NULL && d->mv_size == CAT_PEER_STATS * 8)
+			for (size_t i = 0; i < CAT_PEER_STATS; i++)
+				a->stats_out[i] = get64((const uint8_t *)
+				    d->mv_data + 8 * i);
+		return WALK_ON;
+	}
+	if (peer_decode(k, d, &pe) == -1)
+		return fail(c, 0, "peer record");
+	return a->fn(a->arg, &pe) != 0 ? WALK_STOP : WALK_ON;
+}
+
+static int
+peers_txn(struct catalog *c, MDB_txn *txn, void *arg)
+{
+	return walk(c, txn, c->peers, NULL, 0, 0, peers_visit, arg, "peers");
+}
+
+int
+catalog_peers(struct catalog *c, int (*fn)(void *, const struct cat_peer *),
+    void *arg, uint64_t *stats)
+{
+	struct peers_arg a = { .fn = fn, .arg = arg, .stats_out = stats };
+
+	if (stats != NULL)
+		memset(stats, 0, CAT_PEER_STATS * sizeof(*stats));
+	return run_read(c, peers_txn, &a);
 }

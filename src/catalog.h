@@ -326,4 +326,54 @@ int	catalog_policies(struct catalog *c, uint64_t client,
 /* Totals of client into *u.  CAT_OK or CAT_ERROR. */
 int	catalog_usage(struct catalog *c, uint64_t client, struct cat_usage *u);
 
+/*
+ * Peers found by discovery (discovery.c writes them, the UI bridge reads
+ * them).  The discovery child keeps the table in memory and replaces the
+ * stored one with it in one transaction, together with its counters.
+ */
+#define CAT_PEER_ID_LEN		16
+#define CAT_PEER_NAME_MAX	64
+#define CAT_PEER_ADDRS		4
+#define CAT_PEER_ADDR_MAX	46	/* INET6_ADDRSTRLEN */
+#define CAT_PEER_STATS		32	/* counters kept with the table */
+
+enum cat_peer_source {
+	CAT_PEER_MULTICAST = 1,
+	CAT_PEER_SCAN,
+	CAT_PEER_TCP,		/* learned from peer via */
+	CAT_PEER_STATIC,	/* Discovery.Peers */
+};
+
+struct cat_peer {
+	uint8_t		 id[CAT_PEER_ID_LEN];
+	char		 name[CAT_PEER_NAME_MAX + 1];
+	char		 addrs[CAT_PEER_ADDRS][CAT_PEER_ADDR_MAX];
+	int		 naddrs;
+	uint16_t	 port_backup, port_ssl, port_ui, port_web, port_webssl;
+	uint8_t		 roles;		/* DW_ROLE_* */
+	uint8_t		 tls;
+	uint8_t		 source;	/* enum cat_peer_source */
+	uint8_t		 hops;		/* 0: heard directly */
+	uint64_t	 first_seen, last_seen;	/* Unix seconds */
+	uint8_t		 via[CAT_PEER_ID_LEN];	/* CAT_PEER_TCP: from whom */
+	char		 via_name[CAT_PEER_NAME_MAX + 1];
+};
+
+/*
+ * Replace every stored peer with the n of p and the counters with the
+ * nstats (at most CAT_PEER_STATS) of stats, in one transaction.  CAT_OK
+ * or CAT_ERROR.
+ */
+int	catalog_peers_replace(struct catalog *c, const struct cat_peer *p,
+	    size_t n, const uint64_t *stats, size_t nstats);
+/*
+ * Call fn(arg, peer) for every stored peer, ordered by id, inside one
+ * read transaction (fn must not call catalog functions; nonzero stops);
+ * stats (may be NULL) gets CAT_PEER_STATS counters (0 when none were
+ * stored).  CAT_OK or CAT_ERROR.
+ */
+int	catalog_peers(struct catalog *c,
+	    int (*fn)(void *arg, const struct cat_peer *), void *arg,
+	    uint64_t *stats);
+
 #endif

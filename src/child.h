@@ -35,5 +35,6 @@ void	child_read_ctl(int *fd, struct imsg *m, void (*stop)(void));
 void	worker_main(struct child_env *) __attribute__((noreturn));
 void	uibridge_main(struct child_env *) __attribute__((noreturn));
 void	housekeeper_main(struct child_env *) __attribute__((noreturn));
+void	discovery_main(struct child_env *) __attribute__((noreturn));
 
 #endif

@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "confread.h"
+#include "discowire.h"
 #include "log.h"
 
 /* Integer options with a range.  line: where the file set it (0: default). */
@@ -56,6 +57,16 @@ static struct int_rule {
 	{ "Prune", "RewriteBelow",	0, 100, 0 },
 	{ "Scrub", "Interval",		0, 31536000, 0 },
 	{ "Scrub", "RateLimit",		0, 1L << 40, 0 },
+	{ "Discovery", "Multicast",	0, 1, 0 },
+	{ "Discovery", "TTL",		1, 255, 0 },
+	{ "Discovery", "AnnounceInterval", 1, 86400, 0 },
+	{ "Discovery", "PeerTimeout",	2, 31536000, 0 },
+	{ "Discovery", "UDPScan",	0, 1, 0 },
+	{ "Discovery", "ScanRate",	1, 10000, 0 },
+	{ "Discovery", "ScanInterval",	10, 31536000, 0 },
+	{ "Discovery", "ScanMaxPrefix",	16, 32, 0 },
+	{ "Discovery", "TCPInterval",	1, 86400, 0 },
+	{ "Discovery", "MaxPeers",	1, 4096, 0 },
 };
 
 static struct int_rule *
@@ -263,6 +274,175 @@ config_tls_load(struct gv_config *c, int *expired, char *err, size_t errlen)
 	return 0;
 }
 
+/* ------------------------------------------------------ Discovery */
+
+static int	scan_line;
+
+static int
+validate_group(cfg_t *sec, cfg_opt_t *opt)
+{
+	const char *v = cfg_opt_getnstr(opt, 0);
+	struct in_addr a;
+
+	if (v == NULL || inet_pton(AF_INET, v, &a) != 1 ||
+	    (ntohl(a.s_addr) >> 28) != 0xe) {
+		confread_error("%s:%d: Discovery.Group \"%s\" is not an IPv4 "
+		    "multicast address (224.0.0.0 to 239.255.255.255)",
+		    confread_file(), sec->line, v ? v : "");
+		return -1;
+	}
+	return 0;
+}
+
+static int
+validate_disc_name(cfg_t *sec, cfg_opt_t *opt)
+{
+	const char *v = cfg_opt_getnstr(opt, 0);
+
+	if (v == NULL || v[0] == '\0' || dw_name_valid(v))
+		return 0;
+	confread_error("%s:%d: Discovery.Name \"%s\" is not 1 to %d characters "
+	    "of A-Z a-z 0-9 . _ -", confread_file(), sec->line, v, DW_NAME_MAX);
+	return -1;
+}
+
+static int
+validate_scan_networks(cfg_t *sec, cfg_opt_t *opt)
+{
+	uint32_t net;
+	int prefix;
+
+	scan_line = sec->line;
+	if (cfg_opt_size(opt) > GV_MAX_SCAN_NETS) {
+		confread_error("%s:%d: Discovery.ScanNetworks: at most %d networks",
+		    confread_file(), sec->line, GV_MAX_SCAN_NETS);
+		return -1;
+	}
+	for (unsigned int i = 0; i < cfg_opt_size(opt); i++)
+		if (dw_parse_cidr(cfg_opt_getnstr(opt, i), &net, &prefix) == -1) {
+			confread_error("%s:%d: Discovery.ScanNetworks: \"%s\" is "
+			    "not an IPv4 network A.B.C.D/N", confread_file(),
+			    sec->line, cfg_opt_getnstr(opt, i));
+			return -1;
+		}
+	return 0;
+}
+
+static int
+validate_static_peers(cfg_t *sec, cfg_opt_t *opt)
+{
+	char host[64];
+	int port;
+
+	if (cfg_opt_size(opt) > GV_MAX_STATIC_PEERS) {
+		confread_error("%s:%d: Discovery.Peers: at most %d peers",
+		    confread_file(), sec->line, GV_MAX_STATIC_PEERS);
+		return -1;
+	}
+	for (unsigned int i = 0; i < cfg_opt_size(opt); i++)
+		if (dw_parse_hostport(cfg_opt_getnstr(opt, i), host,
+		    sizeof(host), &port, 32005) == -1) {
+			confread_error("%s:%d: Discovery.Peers: \"%s\" is not a "
+			    "numeric address with an optional :PORT",
+			    confread_file(), sec->line, cfg_opt_getnstr(opt, i));
+			return -1;
+		}
+	return 0;
+}
+
+static char	*xstrdup(const char *);
+
+static void
+discovery_from_cfg(cfg_t *sec, struct gv_discovery *d)
+{
+	d->multicast = (int)cfg_getint(sec, "Multicast");
+	d->group = xstrdup(cfg_getstr(sec, "Group"));
+	d->ttl = (int)cfg_getint(sec, "TTL");
+	d->announce_interval = (int)cfg_getint(sec, "AnnounceInterval");
+	d->peer_timeout = (int)cfg_getint(sec, "PeerTimeout");
+	d->name = xstrdup(cfg_getstr(sec, "Name"));
+	d->udpscan = (int)cfg_getint(sec, "UDPScan");
+	d->nscan = cfg_size(sec, "ScanNetworks");
+	for (size_t i = 0; i < d->nscan && i < GV_MAX_SCAN_NETS; i++)
+		d->scan_networks[i] = xstrdup(cfg_getnstr(sec, "ScanNetworks",
+		    (unsigned)i));
+	d->scan_rate = (int)cfg_getint(sec, "ScanRate");
+	d->scan_interval = (int)cfg_getint(sec, "ScanInterval");
+	d->scan_max_prefix = (int)cfg_getint(sec, "ScanMaxPrefix");
+	d->tcp_interval = (int)cfg_getint(sec, "TCPInterval");
+	d->max_peers = (int)cfg_getint(sec, "MaxPeers");
+	d->npeers = cfg_size(sec, "Peers");
+	for (size_t i = 0; i < d->npeers && i < GV_MAX_STATIC_PEERS; i++)
+		d->peers[i] = xstrdup(cfg_getnstr(sec, "Peers", (unsigned)i));
+}
+
+static int	line_of(const char *, const char *);
+
+/* UDPScan needs networks, none larger than ScanMaxPrefix allows. */
+static int
+discovery_check(const struct gv_config *c)
+{
+	const struct gv_discovery *d = &c->disc;
+	uint32_t net;
+	int prefix;
+
+	if (d->udpscan && d->nscan == 0) {
+		confread_error("%s:%d: Discovery.UDPScan = 1 needs ScanNetworks",
+		    c->file, line_of("Discovery", "UDPScan"));
+		return -1;
+	}
+	for (size_t i = 0; i < d->nscan; i++) {
+		if (dw_parse_cidr(d->scan_networks[i], &net, &prefix) == 0 &&
+		    prefix >= d->scan_max_prefix)
+			continue;
+		confread_error("%s:%d: Discovery.ScanNetworks: \"%s\" is larger "
+		    "than /%d (Discovery.ScanMaxPrefix); scan smaller networks",
+		    c->file, scan_line, d->scan_networks[i], d->scan_max_prefix);
+		return -1;
+	}
+	return 0;
+}
+
+static void
+discovery_free(struct gv_discovery *d)
+{
+	free(d->group);
+	free(d->name);
+	for (size_t i = 0; i < d->nscan && i < GV_MAX_SCAN_NETS; i++)
+		free(d->scan_networks[i]);
+	for (size_t i = 0; i < d->npeers && i < GV_MAX_STATIC_PEERS; i++)
+		free(d->peers[i]);
+}
+
+static int
+strv_differs(char *const *a, size_t na, char *const *b, size_t nb)
+{
+	if (na != nb)
+		return 1;
+	for (size_t i = 0; i < na; i++)
+		if (strcmp(a[i], b[i]) != 0)
+			return 1;
+	return 0;
+}
+
+static int
+discovery_differs(const struct gv_discovery *a, const struct gv_discovery *b)
+{
+	return a->multicast != b->multicast || strcmp(a->group, b->group) ||
+	    a->ttl != b->ttl || a->announce_interval != b->announce_interval ||
+	    a->peer_timeout != b->peer_timeout || strcmp(a->name, b->name) ||
+	    a->udpscan != b->udpscan ||
+	    strv_differs(a->scan_networks, a->nscan, b->scan_networks,
+	    b->nscan) || a->scan_rate != b->scan_rate ||
+	    a->scan_interval != b->scan_interval ||
+	    a->scan_max_prefix != b->scan_max_prefix ||
+	    a->tcp_interval != b->tcp_interval ||
+	    a->max_peers != b->max_peers ||
+	    strv_differs(a->peers, a->npeers, b->peers, b->npeers);
+}
+
+/* ----------------------------------------------------------------- */
+
 static char *
 xstrdup(const char *s)
 {
@@ -334,6 +514,7 @@ config_from_cfg(cfg_t *cfg, const char *file)
 	c->prune_rewrite_below = (int)cfg_getint(pr, "RewriteBelow");
 	c->scrub_interval = (int)cfg_getint(sc, "Interval");
 	c->scrub_rate = (uint64_t)cfg_getint(sc, "RateLimit");
+	discovery_from_cfg(cfg_getsec(cfg, "Discovery"), &c->disc);
 	return c;
 }
 
@@ -386,7 +567,7 @@ config_check(const struct gv_config *c)
 		return -1;
 	}
 
-	return 0;
+	return discovery_check(c);
 }
 
 struct gv_config *
@@ -450,6 +631,23 @@ config_load(const char *file, char *err, size_t errlen)
 		CFG_INT("RateLimit", 0, CFGF_NONE),
 		CFG_END()
 	};
+	cfg_opt_t discovery_opts[] = {
+		CFG_INT("Multicast", 1, CFGF_NONE),
+		CFG_STR("Group", "239.255.63.63", CFGF_NONE),
+		CFG_INT("TTL", 1, CFGF_NONE),
+		CFG_INT("AnnounceInterval", 60, CFGF_NONE),
+		CFG_INT("PeerTimeout", 600, CFGF_NONE),
+		CFG_STR("Name", "", CFGF_NONE),
+		CFG_INT("UDPScan", 0, CFGF_NONE),
+		CFG_STR_LIST("ScanNetworks", NULL, CFGF_NONE),
+		CFG_INT("ScanRate", 100, CFGF_NONE),
+		CFG_INT("ScanInterval", 3600, CFGF_NONE),
+		CFG_INT("ScanMaxPrefix", 22, CFGF_NONE),
+		CFG_INT("TCPInterval", 300, CFGF_NONE),
+		CFG_INT("MaxPeers", 256, CFGF_NONE),
+		CFG_STR_LIST("Peers", NULL, CFGF_NONE),
+		CFG_END()
+	};
 	cfg_opt_t opts[] = {
 		CFG_SEC("Server", server_opts, CFGF_NONE),
 		CFG_SEC("Ports", ports_opts, CFGF_NONE),
@@ -458,6 +656,7 @@ config_load(const char *file, char *err, size_t errlen)
 		CFG_SEC("Retention", retention_opts, CFGF_NONE),
 		CFG_SEC("Prune", prune_opts, CFGF_NONE),
 		CFG_SEC("Scrub", scrub_opts, CFGF_NONE),
+		CFG_SEC("Discovery", discovery_opts, CFGF_NONE),
 		CFG_END()
 	};
 	static const struct { const char *path; cfg_validate_callback_t fn; }
@@ -471,13 +670,17 @@ config_load(const char *file, char *err, size_t errlen)
 		{ "SSL|Key", note_line },
 		{ "Log|Level", validate_log_level },
 		{ "Log|Facility", validate_facility },
+		{ "Discovery|Group", validate_group },
+		{ "Discovery|Name", validate_disc_name },
+		{ "Discovery|ScanNetworks", validate_scan_networks },
+		{ "Discovery|Peers", validate_static_peers },
 	};
 	struct gv_config *c = NULL;
 	char path[64];
 	cfg_t *cfg;
 
 	confread_begin(file, err, errlen);
-	user_line = cert_line = key_line = 0;
+	user_line = cert_line = key_line = scan_line = 0;
 	for (size_t i = 0; i < sizeof(int_rules) / sizeof(int_rules[0]); i++)
 		int_rules[i].line = 0;
 
@@ -526,6 +729,7 @@ config_free(struct gv_config *c)
 	tls_ca_free(c->client_ca);
 	free(c->ssl_info);
 	free(c->log_file);
+	discovery_free(&c->disc);
 	free(c);
 }
 
@@ -570,5 +774,6 @@ config_differs_beyond_workers(const struct gv_config *a,
 	    a->prune_grace != b->prune_grace ||
 	    a->prune_rewrite_below != b->prune_rewrite_below ||
 	    a->scrub_interval != b->scrub_interval ||
-	    a->scrub_rate != b->scrub_rate;
+	    a->scrub_rate != b->scrub_rate ||
+	    discovery_differs(&a->disc, &b->disc);
 }

@@ -16,6 +16,28 @@
 #include "tls.h"
 
 #define GV_MAX_LISTEN	16		/* addresses in Server.Listen */
+#define GV_MAX_SCAN_NETS	16	/* networks in Discovery.ScanNetworks */
+#define GV_MAX_STATIC_PEERS	32	/* addresses in Discovery.Peers */
+
+/* The Discovery section (discovery.c; gigavault.conf(5)). */
+struct gv_discovery {
+	int		 multicast;		/* Multicast: 0 or 1 */
+	char		*group;			/* Group: IPv4 multicast address */
+	int		 ttl;			/* TTL */
+	int		 announce_interval;	/* seconds */
+	int		 peer_timeout;		/* seconds without news */
+	char		*name;			/* Name; "" = host name */
+	int		 udpscan;		/* UDPScan: 0 or 1 */
+	char		*scan_networks[GV_MAX_SCAN_NETS];
+	size_t		 nscan;
+	int		 scan_rate;		/* probes per second */
+	int		 scan_interval;		/* seconds between scans */
+	int		 scan_max_prefix;	/* /N: larger networks refused */
+	int		 tcp_interval;		/* seconds between asks of a peer */
+	int		 max_peers;		/* table and list size */
+	char		*peers[GV_MAX_STATIC_PEERS];	/* static peers */
+	size_t		 npeers;
+};
 
 struct gv_config {
 	char		*file;		/* path it was read from */
@@ -66,6 +88,8 @@ struct gv_config {
 	int		 prune_rewrite_below;	/* percent live */
 	int		 scrub_interval;	/* seconds; 0: never */
 	uint64_t	 scrub_rate;		/* bytes/s; 0: no limit */
+
+	struct gv_discovery disc;		/* Discovery */
 };
 
 /*

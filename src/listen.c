@@ -24,7 +24,7 @@ struct service {
 	enum listen_service svc;
 	const char	*key;
 	int		 socktype;
-	int		(*port)(const struct gv_config *);
+	int		(*port)(const struct gv_config *);	/* 0: not served */
 };
 
 static int port_backup(const struct gv_config *c) { return c->port.backup; }
@@ -34,12 +34,30 @@ static int port_tls(const struct gv_config *c)
 {
 	return c->ssl_enabled ? c->port.ssl : 0;
 }
+static int port_udpscan(const struct gv_config *c) { return c->port.udpscan; }
+/* Multicast is received on the wildcard address, and only when it is on. */
+static int port_mc0(const struct gv_config *c)
+{ return c->disc.multicast ? c->port.multicast[0] : 0; }
+static int port_mc1(const struct gv_config *c)
+{ return c->disc.multicast ? c->port.multicast[1] : 0; }
 
 static const struct service services[SVC_MAX] = {
 	{ SVC_BACKUP,	"Ports.BackupServer",	SOCK_STREAM,	port_backup },
 	{ SVC_UI,	"Ports.UI",		SOCK_STREAM,	port_ui },
 	{ SVC_TLS,	"Ports.SSLServer",	SOCK_STREAM,	port_tls },
+	{ SVC_MCAST_ANNOUNCE, "Ports.Multicast[0]", SOCK_DGRAM, port_mc0 },
+	{ SVC_MCAST_QUERY, "Ports.Multicast[1]", SOCK_DGRAM,	port_mc1 },
+	{ SVC_UDPSCAN,	"Ports.UDPScan",	SOCK_DGRAM,	port_udpscan },
 };
+
+/* Multicast arrives on the wildcard address only: bound there, whatever
+ * Server.Listen says.  NULL: every Server.Listen address. */
+static const char *
+service_addr(enum listen_service svc)
+{
+	return svc == SVC_MCAST_ANNOUNCE || svc == SVC_MCAST_QUERY ?
+	    "0.0.0.0" : NULL;
+}
 
 const char *
 listen_service_key(enum listen_service svc)
@@ -158,14 +176,21 @@ listen_open(const struct gv_config *c, struct listen_set *out,
     const struct listen_set *reuse, char *err, size_t errlen)
 {
 	out->n = 0;
-	for (size_t s = 0; s < SVC_MAX; s++)
+	for (size_t s = 0; s < SVC_MAX; s++) {
+		int port = services[s].port(c);
+
+		if (port == 0)
+			continue;
 		for (size_t a = 0; a < c->nlisten; a++)
-			if (services[s].port(c) != 0 && open_service_addr(&services[s],
-			    services[s].port(c), c->listen[a], out, reuse, err,
-			    errlen) == -1) {
+			if (open_service_addr(&services[s], port,
+			    service_addr(services[s].svc) ?
+			    service_addr(services[s].svc) : c->listen[a],
+			    out, reuse, err, errlen) == -1) {
 				listen_close(out);
 				return -1;
-			}
+			} else if (service_addr(services[s].svc))
+				break;
+	}
 	return 0;
 }
 

@@ -18,6 +18,9 @@ enum listen_service {
 	SVC_BACKUP,		/* Ports.BackupServer: worker sessions */
 	SVC_UI,			/* Ports.UI: UI bridge */
 	SVC_TLS,		/* Ports.SSLServer: worker sessions over TLS */
+	SVC_MCAST_ANNOUNCE,	/* Ports.Multicast[0]: discovery (UDP) */
+	SVC_MCAST_QUERY,	/* Ports.Multicast[1]: discovery (UDP) */
+	SVC_UDPSCAN,		/* Ports.UDPScan: discovery (UDP) */
 	SVC_MAX
 };
 #define SVC_BIT(s)	(1u << (s))

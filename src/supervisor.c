@@ -53,6 +53,8 @@ static const struct child_kind {
 	{ "worker",	worker_main,	count_workers,
 	    SVC_BIT(SVC_BACKUP) | SVC_BIT(SVC_TLS) },
 	{ "housekeeper", housekeeper_main, count_one,	0 },
+	{ "discovery",	discovery_main,	count_one,	SVC_BIT(SVC_MCAST_ANNOUNCE) |
+	    SVC_BIT(SVC_MCAST_QUERY) | SVC_BIT(SVC_UDPSCAN) },
 };
 #define NKINDS	(sizeof(kinds) / sizeof(kinds[0]))
 

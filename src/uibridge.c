@@ -9,6 +9,7 @@
 #include "autoconf.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,9 +22,11 @@
 #include <event2/listener.h>
 #include <jansson.h>
 
+#include "catalog.h"
 #include "child.h"
 #include "config.h"
 #include "datadir.h"
+#include "discovery.h"
 #include "imsg.h"
 #include "listen.h"
 #include "log.h"
@@ -173,11 +176,123 @@ req_status(struct conn *c, json_t *req, json_t *id)
 	ask_status();
 }
 
+/* ------------------------------------------------- peers (discovery) */
+
+static struct catalog *peers_cat;	/* opened on the first request */
+
+static const char *
+peer_source(int s)
+{
+	static const char *const names[] = { "self", "multicast", "scan",
+	    "tcp", "static" };
+
+	return s >= 0 && s <= CAT_PEER_STATIC ? names[s] : "?";
+}
+
+/* One peer as doc/protocol.md ("peers") shows it. */
+static json_t *
+peer_json(const struct cat_peer *p, uint64_t now)
+{
+	json_t *addrs = json_array(), *roles = json_array();
+	char hex[33], via[33];
+
+	for (int i = 0; i < p->naddrs && i < CAT_PEER_ADDRS; i++)
+		json_array_append_new(addrs, json_string(p->addrs[i]));
+	if (p->roles & DW_ROLE_SERVER)
+		json_array_append_new(roles, json_string("server"));
+	if (p->roles & DW_ROLE_CLIENT)
+		json_array_append_new(roles, json_string("client"));
+	server_id_hex(p->id, hex);
+	server_id_hex(p->via, via);
+	return json_pack("{s:s, s:s, s:o, s:{s:i, s:i, s:i, s:i, s:i}, s:o, "
+	    "s:b, s:I, s:I, s:I, s:s, s:o, s:o, s:i}",
+	    "id", hex, "name", p->name, "addresses", addrs,
+	    "ports", "backup", p->port_backup, "ssl", p->port_ssl,
+	    "ui", p->port_ui, "webconsole", p->port_web,
+	    "webconsole_ssl", p->port_webssl,
+	    "roles", roles, "tls", p->tls != 0,
+	    "first_seen", (json_int_t)p->first_seen,
+	    "last_seen", (json_int_t)p->last_seen,
+	    "age", (json_int_t)(now > p->last_seen ? now - p->last_seen : 0),
+	    "source", peer_source(p->source),
+	    "via", p->source == CAT_PEER_TCP && p->via_name[0] ?
+	    json_string(via) : json_null(),
+	    "via_name", p->source == CAT_PEER_TCP && p->via_name[0] ?
+	    json_string(p->via_name) : json_null(),
+	    "hops", p->hops);
+}
+
+struct peers_walk {
+	json_t		*list;
+	uint64_t	 now;
+	int		 timeout;
+	int		 max;
+};
+
+static int
+peers_visit(void *arg, const struct cat_peer *p)
+{
+	struct peers_walk *w = arg;
+
+	if (p->last_seen + (uint64_t)w->timeout < w->now)
+		return 0;	/* aged out; the discovery child removes it */
+	json_array_append_new(w->list, peer_json(p, w->now));
+	return json_array_size(w->list) >= (size_t)w->max;
+}
+
+static void
+req_peers(struct conn *c, json_t *req, json_t *id)
+{
+	const struct gv_config *cfg = ui.env->cfg;
+	struct peers_walk w = { json_array(), (uint64_t)time(NULL),
+	    cfg->disc.peer_timeout, cfg->disc.max_peers };
+	uint64_t stats[CAT_PEER_STATS];
+	char path[PATH_MAX], err[512];
+	struct cat_peer self;
+	struct dw_msg m;
+	json_t *counters = json_object();
+
+	(void)req;
+	if (peers_cat == NULL && (snprintf(path, sizeof(path), "%s/catalog",
+	    cfg->datadir) >= (int)sizeof(path) ||
+	    catalog_open(path, 0, &peers_cat, err, sizeof(err)) != CAT_OK)) {
+		json_decref(w.list);
+		json_decref(counters);
+		reply_error(c, id, "catalog not available");
+		return;
+	}
+	if (catalog_peers(peers_cat, peers_visit, &w, stats) != CAT_OK) {
+		log_warnx("%s", catalog_strerror(peers_cat));
+		json_decref(w.list);
+		json_decref(counters);
+		reply_error(c, id, "catalog not available");
+		return;
+	}
+	for (int i = 0; i < DS_NSTATS; i++)
+		json_object_set_new(counters, disc_stat_name(i),
+		    json_integer((json_int_t)stats[i]));
+	disc_self(cfg, ui.env->server_id, &m);
+	memset(&self, 0, sizeof(self));
+	memcpy(self.id, m.id, sizeof(self.id));
+	snprintf(self.name, sizeof(self.name), "%s", m.name);
+	self.roles = m.roles;
+	self.tls = (m.flags & DW_FLAG_TLS) != 0;
+	self.port_backup = m.port_backup;
+	self.port_ssl = m.port_ssl;
+	self.port_ui = m.port_ui;
+	self.port_web = m.port_web;
+	self.port_webssl = m.port_webssl;
+	self.first_seen = self.last_seen = w.now;
+	reply(c, json_pack("{s:o, s:o, s:o}", "self", peer_json(&self, w.now),
+	    "peers", w.list, "counters", counters), id);
+}
+
 static const struct request {
 	const char	*name;
 	void		(*fn)(struct conn *, json_t *req, json_t *id);
 } requests[] = {
 	{ "status",	req_status },
+	{ "peers",	req_peers },
 };
 
 static void
@@ -546,5 +661,6 @@ uibridge_main(struct child_env *env)
 	event_free(ui.status_timer);
 	event_free(ui.stop_timer);
 	event_base_free(ui.base);
+	catalog_close(peers_cat);
 	exit(0);
 }

@@ -192,6 +192,35 @@ SKIP: {
     like($err, qr{/nonexistent/gv-test\.conf}, 'missing config file is named');
 }
 
+# --- Discovery: each error on its line, exit 2
+for my $case (
+    [ { 'Discovery.UDPScan' => 1, 'Discovery.ScanNetworks' => ['10.1.0.0/21'] },
+      'ScanNetworks', qr/Discovery\.ScanNetworks: "10\.1\.0\.0\/21" is larger than \/22/ ],
+    [ { 'Discovery.ScanNetworks' => ['10.1.0.0/24', 'nonsense'] },
+      'ScanNetworks', qr/Discovery\.ScanNetworks: "nonsense" is not an IPv4 network/ ],
+    [ { 'Discovery.UDPScan' => 1 }, qr/^\s*UDPScan\s*=\s*1\s*$/, qr/Discovery\.UDPScan = 1 needs ScanNetworks/ ],
+    [ { 'Discovery.Group' => '10.0.0.1' }, 'Group', qr/Discovery\.Group "10\.0\.0\.1" is not an IPv4 multicast/ ],
+    [ { 'Discovery.Name' => 'has space' }, 'Name', qr/Discovery\.Name "has space"/ ],
+    [ { 'Discovery.Peers' => ['peer.example.org'] }, 'Peers', qr/Discovery\.Peers: "peer\.example\.org" is not a numeric/ ],
+    [ { 'Discovery.TTL' => 0 }, 'TTL', qr/Discovery\.TTL = 0 is out of range 1\.\.255/ ],
+    [ { 'Discovery.ScanRate' => 20000 }, 'ScanRate', qr/Discovery\.ScanRate = 20000 is out of range/ ],
+) {
+    my ($o, $key, $re) = @$case;
+    my $text = make_conf(%$o);
+    my ($st, $err, $f) = run_check($text);
+    my $line = conf_line($text, $key);
+    $key = 'UDPScan' if ref $key;
+    is($st, 2, "Discovery.$key error: exit 2");
+    like($err, qr/^gigavaultd: \Q$f\E:$line: /m, "... at the line of $key ($line)");
+    like($err, $re, '... saying what is wrong') or diag($err);
+}
+{
+    my ($st, $err) = run_check(make_conf('Discovery.UDPScan' => 1, 'Discovery.ScanMaxPrefix' => 20,
+        'Discovery.ScanNetworks' => ['10.1.0.0/21', '192.168.7.9/32'],
+        'Discovery.Peers' => ['10.0.0.1', '10.0.0.2:32005', '[fd00::1]:7', 'fd00::2']));
+    is($st, 0, 'a /21 passes with ScanMaxPrefix = 20; static peers in every form') or diag($err);
+}
+
 # -V
 {
     my ($st, $out, $err) = run_daemon(['-V']);

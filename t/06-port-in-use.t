@@ -33,17 +33,15 @@ for my $key (qw(BackupServer UI)) {
     note("stderr: $err");
 }
 
-# A port of a service this version does not serve (Ports.UDPScan: the
-# discovery child is not there yet) is validated but not opened, so a
-# program holding it does not keep the daemon from starting.  When the
-# discovery child binds UDPScan this test must expect exit status 1.
+# Ports.UDPScan is bound by the supervisor for the discovery child (UDP):
+# a program holding it keeps the daemon from starting, like a TCP port.
 {
     my $busy = IO::Socket::INET->new(LocalAddr => '127.0.0.1', LocalPort => 0, Proto => 'udp')
         or die "udp: $!";
     my $port = $busy->sockport;
     my $gv = GV->spawn(Workers => 1, UDPScan => $port);
-    ok(!defined $gv->wait_exit(2), "Ports.UDPScan $port taken: the daemon keeps running");
-    ok(GV::wait_until(sub { $gv->ready(1) }, 5, 0.05), '... and serves its pool');
+    is($gv->wait_exit(10), 1, "Ports.UDPScan $port taken: exit status 1");
+    like($gv->stderr_text, qr/Ports\.UDPScan \(UDP $port\)/, 'stderr names Ports.UDPScan and UDP');
     $gv->stop;
     close $busy;
 }

@@ -73,6 +73,9 @@ client_setup(struct client *c)
 		    "A-Z a-z 0-9 . _ -", c->set);
 		return -1;
 	}
+	if (c->server != NULL && strcmp(c->server, "auto") == 0 &&
+	    client_auto_server(c) == -1)
+		return -1;
 	if (c->server != NULL && clientconf_parse_server(c->server, host,
 	    sizeof(host), &port) == -1) {
 		warnx("-s \"%s\" is not HOST[:PORT] (IPv6 addresses in "

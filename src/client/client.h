@@ -194,5 +194,36 @@ int	cmd_ls(struct client *, int, char **);
 int	cmd_restore(struct client *, int, char **);
 int	cmd_forget(struct client *, int, char **);
 int	cmd_verify(struct client *, int, char **);
+int	cmd_discover(struct client *, int, char **);
+
+/* Where and how long to look for peers (finder.c). */
+#define DISC_UI		"127.0.0.1:32005"	/* the local daemon's bridge */
+#define DISC_GROUP	"239.255.63.63"		/* Discovery.Group */
+#define DISC_PORT	6364			/* Ports.Multicast[1] */
+#define DISC_WAIT_S	2
+struct disc_opts {
+	const char	*ui;		/* the daemon to ask */
+	const char	*group;		/* --direct: multicast group */
+	int		 port;		/* --direct: query port */
+	double		 wait;		/* seconds */
+	int		 direct;	/* our own multicast query */
+};
+/*
+ * The peers found, as a JSON array of objects shaped like the bridge's
+ * "peers" entries (the asked daemon first, source "self"), or NULL with
+ * err set.
+ */
+struct json_t *client_find_peers(const struct disc_opts *, char *err,
+	    size_t errlen);
+/* One line about peer p: name, id, address, ports, roles, source. */
+void	client_print_peer(FILE *, struct json_t *p);
+
+/*
+ * -s auto: set c->server to the backup server that discovery finds (the
+ * local daemon's peers, else a multicast query); when registered, only
+ * the server with the registered id.  Several: asked on a terminal, else
+ * an error that lists them.  0, or -1 after printing.
+ */
+int	client_auto_server(struct client *);
 
 #endif

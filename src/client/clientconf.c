@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "clientconf.h"
+#include "discowire.h"
 #include "confread.h"
 
 #define CONF_NAME	"client.conf"
@@ -30,16 +31,7 @@
 int
 clientconf_valid_set(const char *s)
 {
-	size_t n = strlen(s);
-
-	if (n == 0 || n > 64)
-		return 0;
-	for (; *s != '\0'; s++)
-		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
-		    (*s >= '0' && *s <= '9') || *s == '.' || *s == '_' ||
-		    *s == '-'))
-			return 0;
-	return 1;
+	return dw_name_valid(s);	/* the same 1..64 of A-Za-z0-9._- */
 }
 
 int

@@ -24,7 +24,7 @@ static const struct command {
 	{ "init", cmd_init, "init",
 	    "create the key file" },
 	{ "register", cmd_register,
-	    "register [--ssl] -s HOST[:PORT] --token TOKEN",
+	    "register [--ssl] -s HOST[:PORT]|auto --token TOKEN",
 	    "enroll this machine with a server" },
 	{ "pin", cmd_pin, "pin [-s HOST[:PORT]] [--fingerprint HEX]",
 	    "pin the TLS key of the registered server" },
@@ -45,6 +45,10 @@ static const struct command {
 	{ "verify", cmd_verify,
 	    "verify [--set NAME] [--json] [--sample PERCENT] [SNAPSHOT]",
 	    "read back and check every blob of a snapshot" },
+	{ "discover", cmd_discover,
+	    "discover [--json] [--wait SECONDS] [--direct] [--ui ADDR[:PORT]] "
+	    "[--group ADDR] [--port PORT]",
+	    "list the peers found by discovery" },
 };
 #define NCOMMANDS	(sizeof(commands) / sizeof(commands[0]))
 

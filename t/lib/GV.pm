@@ -125,7 +125,7 @@ my %SECTION = (
     (map { $_ => 'Log' } qw(Level File Facility)),
     (map { $_ => 'SSL' } qw(Enabled Certificate Key)),
 );
-my @SECTIONS = qw(Server Ports SSL Log);
+my @SECTIONS = qw(Server Ports SSL Log Discovery);
 my %ORDER = (
     Server => [qw(Workers Listen DataDir User PidFile HandshakeTimeout
                   IdleTimeout MaxFrame DrainTimeout)],
@@ -236,6 +236,10 @@ sub _default_cfg {
         },
         SSL => { Enabled => 0 },
         Log => { Level => 'debug', File => "$dir/gigavaultd.log" },
+        # Multicast discovery is on by default and would send datagrams
+        # out of the host's interfaces: off unless a test (in a network
+        # namespace of its own, t/lib/GVNet.pm) turns it on.
+        Discovery => { Multicast => 0 },
     };
 }
 
@@ -384,6 +388,10 @@ sub spawn {
     @ports{@PORT_KEYS, qw(Multicast1 Multicast2)} = @p;
     $self->{extra} = delete $o{-extra};
     my $args = delete $o{-args} || [];
+    # -netns => NAME: run under "ip netns exec NAME" (t/lib/GVNet.pm); the
+    # helpers below then open their sockets inside that namespace.
+    $self->{netns} = delete $o{-netns};
+    my @wrap = $self->{netns} ? ('ip', 'netns', 'exec', $self->{netns}) : ();
     $self->{cfg} = _apply(_default_cfg($dir, \%ports), %o);
     $self->{conf} = "$dir/gigavault.conf";
     $self->write_conf;
@@ -400,7 +408,7 @@ sub spawn {
         open STDERR, '>', $self->{stderr} or _exit(126);
         $SIG{$_} = 'DEFAULT' for qw(PIPE ALRM INT TERM HUP);
         alarm 0;
-        exec { $BIN } $BIN, "-d", @$args, "-f", $self->{conf} or
+        exec { $wrap[0] // $BIN } @wrap, $BIN, "-d", @$args, "-f", $self->{conf} or
         print STDERR "GV: exec $BIN: $!\n";
         _exit(127);
     }
@@ -647,10 +655,22 @@ END {
 
 # ---------------------------------------------------------------- status
 
+sub netns { $_[0]{netns} }
+
+# _here($code): run $code (which opens a socket) in the daemon's namespace.
+sub _here {
+    my ($self, $code) = @_;
+    return $code->() unless $self->{netns};
+    require GVNet;
+    return GVNet::in_netns($self->{netns}, $code);
+}
+
 sub ui_connect {
     my ($self) = @_;
-    return IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $self->port('UI'),
-                                 Proto => 'tcp', Timeout => 5);
+    return $self->_here(sub {
+        IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $self->port('UI'),
+                              Proto => 'tcp', Timeout => 5);
+    });
 }
 
 # read_line($sock, $timeout): one \n-terminated line (without \n), or undef
@@ -702,6 +722,15 @@ sub status_raw {
     return ($d, $raw);
 }
 
+# peers(): the bridge's "peers" reply (self, peers, counters), or undef.
+sub peers {
+    my ($self) = @_;
+    my $s = $self->ui_connect or return;
+    my ($d) = $self->ui_request($s, '{"request":"peers"}', 5);
+    close $s;
+    return ref $d eq 'HASH' && !exists $d->{error} ? $d : undef;
+}
+
 sub status {
     my ($self) = @_;
     my ($d) = $self->status_raw;
@@ -740,8 +769,10 @@ sub wait_ready {
 sub connect {
     my ($self, %o) = @_;
     my $port = $o{port} // $self->port('BackupServer');
-    return IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $port,
-                                 Proto => 'tcp', Timeout => $o{timeout} // 5);
+    return $self->_here(sub {
+        IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $port,
+                              Proto => 'tcp', Timeout => $o{timeout} // 5);
+    });
 }
 
 sub _write_all {

@@ -84,7 +84,9 @@ sub name { $_[0]{name} }
 # run(@args) -> (exit status, stdout, stderr)
 sub run {
     my ($self, @args) = @_;
-    return run_cmd([$CLIENT, '-c', $self->{conf}, @args],
+    # A client of a daemon in a namespace (GV->start(-netns)) runs there.
+    my $ns = $self->{gv}->can('netns') && $self->{gv}->netns;
+    return run_cmd([($ns ? ('ip', 'netns', 'exec', $ns) : ()), $CLIENT, '-c', $self->{conf}, @args],
                    { GIGAVAULT_PASSPHRASE => $PASS }, 300);
 }
 

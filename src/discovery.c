@@ -1,0 +1,1126 @@
+/*
+ * discovery.c - the discovery child: multicast announcements and queries
+ * (Ports.Multicast), answers to UDP scan probes and scans of the
+ * configured networks (Ports.UDPScan), and peer lists asked of known
+ * peers over their UI port (TCP discovery).  The peer table lives here,
+ * in memory, bounded by Discovery.MaxPeers; it is written to the
+ * catalog (at most twice a second, one short transaction) for the UI
+ * bridge to read.
+ *
+ * Nothing here decides whom a client trusts: a peer row is a name and
+ * an address, and a client still checks the server id it enrolled with.
+ */
+#include "autoconf.h"
+
+#include <sys/socket.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+#include <errno.h>
+#include <limits.h>
+#include <netdb.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <jansson.h>
+
+#include "catalog.h"
+#include "child.h"
+#include "config.h"
+#include "crypto.h"
+#include "datadir.h"
+#include "discovery.h"
+#include "discowire.h"
+#include "imsg.h"
+#include "listen.h"
+#include "log.h"
+#include "mcast.h"
+
+#define TICK_MS		250	/* expiry, catalog flush, TCP asks */
+#define SCAN_STEP_MS	20
+#define ANSWER_RATE	100	/* answers (ANSWER, PROBE_REPLY) per second */
+#define MAX_HOPS	3	/* a list entry this far away is not taken */
+#define PULL_TIMEOUT_S	5
+#define PULL_MAX	(512 * 1024)	/* bytes of a peer list reply */
+#define RX_BATCH	64	/* datagrams read per wake-up and socket */
+
+static const char *const stat_names[DS_NSTATS] = {
+	"rx", "drop_malformed", "drop_oversize", "drop_version", "drop_own",
+	"drop_rate", "drop_full", "tx_announce", "tx_query", "rx_query",
+	"tx_answer", "tx_probe", "rx_probe", "tx_probe_reply",
+	"rx_probe_reply", "scans", "scan_last_probes", "scan_last_ms",
+	"scan_last_found", "tcp_asked", "tcp_failed", "tcp_learned",
+	"drop_tcp_entry", "expired",
+};
+
+const char *
+disc_stat_name(int i)
+{
+	return i >= 0 && i < DS_NSTATS ? stat_names[i] : "?";
+}
+
+void
+disc_self(const struct gv_config *cfg, const uint8_t *server_id,
+    struct dw_msg *m)
+{
+	char host[256];
+	size_t j = 0;
+
+	memset(m, 0, sizeof(*m));
+	memcpy(m->id, server_id, DW_ID_LEN);
+	m->roles = DW_ROLE_SERVER;
+	m->flags = cfg->ssl_enabled ? DW_FLAG_TLS : 0;
+	m->port_backup = (uint16_t)cfg->port.backup;
+	m->port_ssl = cfg->ssl_enabled ? (uint16_t)cfg->port.ssl : 0;
+	m->port_ui = (uint16_t)cfg->port.ui;
+	/* The web console is not served by this version: ports 0. */
+	if (cfg->disc.name[0] != '\0') {
+		snprintf(m->name, sizeof(m->name), "%s", cfg->disc.name);
+		return;
+	}
+	if (gethostname(host, sizeof(host)) == -1)
+		host[0] = '\0';
+	host[sizeof(host) - 1] = '\0';
+	for (size_t i = 0; host[i] != '\0' && j < DW_NAME_MAX; i++) {
+		char ch = host[i];
+		m->name[j++] = dw_name_valid((char[]){ ch, '\0' }) ? ch : '-';
+	}
+	m->name[j] = '\0';
+	if (j == 0)
+		snprintf(m->name, sizeof(m->name), "gigavault");
+}
+
+struct peer {
+	struct cat_peer	 p;
+	time_t		 next_ask;	/* TCP discovery: monotonic seconds */
+};
+
+struct target {				/* Discovery.Peers */
+	char		 host[CAT_PEER_ADDR_MAX];
+	int		 port;
+	time_t		 next_ask;
+};
+
+static struct {
+	struct child_env *env;
+	const struct gv_config *cfg;
+	const struct gv_discovery *d;
+	struct event_base *base;
+	struct event	*rx_ev[LISTEN_MAX];
+	size_t		 nrx;
+	int		 fd_ann, fd_query, fd_scan;
+	struct event	*ctl_ev, *tick_ev, *announce_ev, *scan_ev;
+	struct catalog	*cat;
+	struct dw_msg	 self;
+	struct in_addr	 group;
+
+	struct peer	*peers;
+	size_t		 npeers;
+	uint64_t	 stats[CAT_PEER_STATS];
+	int		 dirty;
+
+	/* answer rate limit */
+	double		 tokens;
+	struct timespec	 tokens_at;
+	time_t		 last_drop_log;
+
+	/* scanning */
+	int		 scanning;
+	size_t		 scan_net;
+	uint32_t	 scan_next, scan_last;
+	double		 scan_budget;
+	struct timespec	 scan_at, scan_started;
+	uint64_t	 scan_probes, scan_found;
+	time_t		 next_scan;
+
+	/* TCP discovery: one ask at a time */
+	struct target	 targets[GV_MAX_STATIC_PEERS];
+	size_t		 ntargets;
+	struct bufferevent *ask;
+	int		 ask_static;	/* index+1 of the target, 0: a peer */
+	uint8_t		 ask_id[DW_ID_LEN];
+	char		 ask_addr[CAT_PEER_ADDR_MAX];
+
+	int		 stopping;
+	struct imsg	 msg;
+} ds;
+
+static struct timespec
+mono(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return t;
+}
+
+static double
+secs_between(const struct timespec *a, const struct timespec *b)
+{
+	return (double)(b->tv_sec - a->tv_sec) +
+	    (double)(b->tv_nsec - a->tv_nsec) / 1e9;
+}
+
+static void
+bump(int i)
+{
+	ds.stats[i]++;
+	ds.dirty = 1;
+}
+
+static void
+id_hex(const uint8_t *id, char hex[33])
+{
+	server_id_hex(id, hex);
+}
+
+/* ---------------------------------------------------------- the table */
+
+static struct peer *
+find(const uint8_t *id)
+{
+	for (size_t i = 0; i < ds.npeers; i++)
+		if (memcmp(ds.peers[i].p.id, id, DW_ID_LEN) == 0)
+			return &ds.peers[i];
+	return NULL;
+}
+
+/* A new row for id, or NULL (counted) when the table is full. */
+static struct peer *
+add(const uint8_t *id, uint64_t now)
+{
+	struct peer *p;
+
+	if (ds.npeers >= (size_t)ds.d->max_peers) {
+		bump(DS_DROP_FULL);
+		return NULL;
+	}
+	p = &ds.peers[ds.npeers++];
+	memset(p, 0, sizeof(*p));
+	memcpy(p->p.id, id, DW_ID_LEN);
+	p->p.first_seen = now;
+	return p;
+}
+
+static void
+remove_at(size_t i)
+{
+	ds.peers[i] = ds.peers[--ds.npeers];
+	ds.dirty = 1;
+}
+
+/* Put addr first in p's addresses (at most CAT_PEER_ADDRS, no repeats). */
+static void
+note_addr(struct cat_peer *p, const char *addr)
+{
+	int i;
+
+	for (i = 0; i < p->naddrs; i++)
+		if (strcmp(p->addrs[i], addr) == 0)
+			break;
+	if (i == p->naddrs && p->naddrs < CAT_PEER_ADDRS)
+		p->naddrs++;
+	if (i == CAT_PEER_ADDRS)
+		i = CAT_PEER_ADDRS - 1;
+	for (; i > 0; i--)
+		memcpy(p->addrs[i], p->addrs[i - 1], CAT_PEER_ADDR_MAX);
+	snprintf(p->addrs[0], CAT_PEER_ADDR_MAX, "%s", addr);
+}
+
+static const char *
+source_name(int s)
+{
+	switch (s) {
+	case CAT_PEER_MULTICAST:	return "multicast";
+	case CAT_PEER_SCAN:		return "scan";
+	case CAT_PEER_TCP:		return "tcp";
+	case CAT_PEER_STATIC:		return "static";
+	}
+	return "?";
+}
+
+static void
+describe(struct cat_peer *p, const struct dw_msg *m)
+{
+	snprintf(p->name, sizeof(p->name), "%s", m->name);
+	p->roles = m->roles;
+	p->tls = (m->flags & DW_FLAG_TLS) != 0;
+	p->port_backup = m->port_backup;
+	p->port_ssl = m->port_ssl;
+	p->port_ui = m->port_ui;
+	p->port_web = m->port_web;
+	p->port_webssl = m->port_webssl;
+}
+
+/* Direct news of a peer (a datagram from it, or its own list entry). */
+static void
+learn(const struct dw_msg *m, const char *addr, int source)
+{
+	uint64_t now = (uint64_t)time(NULL);
+	struct peer *p = find(m->id);
+	char hex[33];
+
+	if (p == NULL) {
+		if ((p = add(m->id, now)) == NULL)
+			return;
+		id_hex(m->id, hex);
+		log_info("peer %s (%s) at %s found by %s", m->name, hex, addr,
+		    source_name(source));
+	}
+	/* The first direct source stays; second-hand news is replaced. */
+	if (p->p.source == 0 || p->p.source == CAT_PEER_TCP)
+		p->p.source = (uint8_t)source;
+	p->p.hops = 0;
+	memset(p->p.via, 0, sizeof(p->p.via));
+	p->p.via_name[0] = '\0';
+	describe(&p->p, m);
+	note_addr(&p->p, addr);
+	p->p.last_seen = now;
+	ds.dirty = 1;
+}
+
+static void
+expire(void)
+{
+	uint64_t now = (uint64_t)time(NULL);
+
+	for (size_t i = ds.npeers; i > 0; i--) {
+		struct cat_peer *p = &ds.peers[i - 1].p;
+
+		if (now - p->last_seen <= (uint64_t)ds.d->peer_timeout &&
+		    p->last_seen <= now)
+			continue;
+		log_info("peer %s at %s: no news for %d s, forgotten", p->name,
+		    p->naddrs ? p->addrs[0] : "?", ds.d->peer_timeout);
+		bump(DS_EXPIRED);
+		remove_at(i - 1);
+	}
+}
+
+static void
+flush(void)
+{
+	struct cat_peer *v;
+
+	if (!ds.dirty || ds.cat == NULL)
+		return;
+	if ((v = calloc(ds.npeers + 1, sizeof(*v))) == NULL) {
+		log_warnx("%s: out of memory", __func__);
+		return;
+	}
+	for (size_t i = 0; i < ds.npeers; i++)
+		v[i] = ds.peers[i].p;
+	if (catalog_peers_replace(ds.cat, v, ds.npeers, ds.stats,
+	    DS_NSTATS) != CAT_OK)
+		log_warnx("%s", catalog_strerror(ds.cat));
+	else
+		ds.dirty = 0;
+	free(v);
+}
+
+static int
+load_visit(void *arg, const struct cat_peer *p)
+{
+	uint64_t now = (uint64_t)time(NULL);
+	struct peer *np;
+
+	(void)arg;
+	if (now - p->last_seen > (uint64_t)ds.d->peer_timeout ||
+	    p->last_seen > now || memcmp(p->id, ds.self.id, DW_ID_LEN) == 0 ||
+	    find(p->id) != NULL || (np = add(p->id, now)) == NULL)
+		return 0;
+	np->p = *p;
+	return 0;
+}
+
+/* ------------------------------------------------------------ sending */
+
+static void
+addr_string(const struct sockaddr *sa, socklen_t len, char *buf, size_t n)
+{
+	if (getnameinfo(sa, len, buf, (socklen_t)n, NULL, 0,
+	    NI_NUMERICHOST) != 0)
+		snprintf(buf, n, "?");
+	if (strncmp(buf, "::ffff:", 7) == 0 && strchr(buf, '.') != NULL)
+		memmove(buf, buf + 7, strlen(buf + 7) + 1);
+}
+
+static int
+send_msg(int fd, struct dw_msg *m, const struct sockaddr *to, socklen_t tolen)
+{
+	uint8_t buf[DW_MAX_LEN];
+	size_t n = dw_encode(m, buf, sizeof(buf));
+
+	if (n == 0 || fd == -1)
+		return -1;
+	if (sendto(fd, buf, n, 0, to, tolen) == -1) {
+		log_debug("%s: %s: %s", __func__, dw_type_name(m->type),
+		    strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* Token bucket for the answers we send to strangers. */
+static int
+answer_allowed(void)
+{
+	struct timespec now = mono();
+	time_t t;
+
+	ds.tokens += secs_between(&ds.tokens_at, &now) * ANSWER_RATE;
+	if (ds.tokens > ANSWER_RATE)
+		ds.tokens = ANSWER_RATE;
+	ds.tokens_at = now;
+	if (ds.tokens >= 1) {
+		ds.tokens -= 1;
+		return 1;
+	}
+	bump(DS_DROP_RATE);
+	if ((t = time(NULL)) != ds.last_drop_log) {
+		ds.last_drop_log = t;
+		log_debug("discovery: answer rate limit reached");
+	}
+	return 0;
+}
+
+/* Join the group on every multicast interface (again: new interfaces). */
+static void
+join(void)
+{
+	struct in_addr ifs[MCAST_MAX_IFACES];
+	int n = mcast_ifaces(ifs, MCAST_MAX_IFACES);
+
+	for (int i = 0; i < n; i++) {
+		struct ip_mreq mr = { ds.group, ifs[i] };
+
+		if ((setsockopt(ds.fd_ann, IPPROTO_IP, IP_ADD_MEMBERSHIP, &mr,
+		    sizeof(mr)) == -1 && errno != EADDRINUSE) ||
+		    (setsockopt(ds.fd_query, IPPROTO_IP, IP_ADD_MEMBERSHIP, &mr,
+		    sizeof(mr)) == -1 && errno != EADDRINUSE))
+			log_debug("%s: IP_ADD_MEMBERSHIP on %s: %s", __func__,
+			    inet_ntoa(ifs[i]), strerror(errno));
+	}
+}
+
+/* Send m to the group on port, out of every multicast interface. */
+static void
+to_group(int fd, struct dw_msg *m, int port, int stat)
+{
+	uint8_t buf[DW_MAX_LEN];
+	size_t len = dw_encode(m, buf, sizeof(buf));
+	int n;
+
+	if (len == 0)
+		return;
+	n = mcast_send_all(fd, buf, len, ds.group, port);
+	ds.stats[stat] += (uint64_t)n;
+	ds.dirty = 1;
+	if (n == 0)
+		log_debug("%s: no interface carries multicast", __func__);
+}
+
+static void
+announce(int type)
+{
+	struct dw_msg m = ds.self;
+
+	if (!ds.d->multicast || ds.fd_ann == -1)
+		return;
+	m.type = (uint8_t)type;
+	to_group(ds.fd_ann, &m, ds.cfg->port.multicast[0], DS_TX_ANNOUNCE);
+}
+
+static void
+query(void)
+{
+	struct dw_msg m = ds.self;
+
+	if (!ds.d->multicast || ds.fd_query == -1)
+		return;
+	m.type = DW_QUERY;
+	crypto_random(&m.nonce, sizeof(m.nonce));
+	to_group(ds.fd_query, &m, ds.cfg->port.multicast[1], DS_TX_QUERY);
+}
+
+/* ----------------------------------------------------------- receiving */
+
+static void
+forget_peer(const uint8_t *id)
+{
+	for (size_t i = 0; i < ds.npeers; i++)
+		if (memcmp(ds.peers[i].p.id, id, DW_ID_LEN) == 0 &&
+		    (ds.peers[i].p.source == CAT_PEER_MULTICAST ||
+		    ds.peers[i].p.source == CAT_PEER_SCAN)) {
+			log_info("peer %s left", ds.peers[i].p.name);
+			remove_at(i);
+			return;
+		}
+}
+
+static void
+reply(int fd, int type, uint32_t nonce, const struct sockaddr *to,
+    socklen_t tolen, int stat)
+{
+	struct dw_msg m = ds.self;
+
+	if (!answer_allowed())
+		return;
+	m.type = (uint8_t)type;
+	m.nonce = nonce;
+	if (send_msg(fd, &m, to, tolen) == 0)
+		bump(stat);
+}
+
+static void
+datagram(int fd, const uint8_t *buf, size_t len,
+    const struct sockaddr_storage *from, socklen_t fromlen)
+{
+	static const int drop[] = { 0, DS_DROP_OVERSIZE, DS_DROP_MALFORMED,
+	    DS_DROP_VERSION };
+	static time_t last_log;
+	const struct sockaddr *sa = (const struct sockaddr *)from;
+	char addr[CAT_PEER_ADDR_MAX];
+	struct dw_msg m;
+	int rc;
+
+	addr_string(sa, fromlen, addr, sizeof(addr));
+	if ((rc = dw_decode(buf, len, &m)) != DW_OK) {
+		bump(drop[rc]);
+		if (time(NULL) != last_log) {	/* at most one line a second */
+			last_log = time(NULL);
+			log_debug("discovery: dropped a %s datagram of %zu bytes "
+			    "from %s", stat_names[drop[rc]] + 5, len, addr);
+		}
+		return;
+	}
+	if (memcmp(m.id, ds.self.id, DW_ID_LEN) == 0) {
+		bump(DS_DROP_OWN);
+		return;
+	}
+	bump(DS_RX);
+	switch (m.type) {
+	case DW_ANNOUNCE:
+	case DW_ANSWER:
+		learn(&m, addr, CAT_PEER_MULTICAST);
+		break;
+	case DW_QUERY:
+		bump(DS_RX_QUERY);
+		reply(fd, DW_ANSWER, m.nonce, sa, fromlen, DS_TX_ANSWER);
+		break;
+	case DW_PROBE:
+		bump(DS_RX_PROBE);
+		reply(fd, DW_PROBE_REPLY, m.nonce, sa, fromlen,
+		    DS_TX_PROBE_REPLY);
+		break;
+	case DW_PROBE_REPLY:
+		bump(DS_RX_PROBE_REPLY);
+		if (ds.scanning)
+			ds.scan_found++;
+		learn(&m, addr, CAT_PEER_SCAN);
+		break;
+	case DW_LEAVE:
+		forget_peer(m.id);
+		break;
+	}
+}
+
+static void
+on_dgram(evutil_socket_t fd, short what, void *arg)
+{
+	uint8_t buf[2048];
+	struct sockaddr_storage from;
+
+	(void)what;
+	(void)arg;
+	for (int i = 0; i < RX_BATCH; i++) {
+		socklen_t fromlen = sizeof(from);
+		/* MSG_TRUNC: the datagram's real length, to count oversize. */
+		ssize_t n = recvfrom(fd, buf, sizeof(buf), MSG_TRUNC,
+		    (struct sockaddr *)&from, &fromlen);
+
+		if (n == -1) {
+			if (errno != EAGAIN && errno != EWOULDBLOCK &&
+			    errno != EINTR)
+				log_debug("%s: recvfrom: %s", __func__,
+				    strerror(errno));
+			return;
+		}
+		datagram(fd, buf, (size_t)n, &from, fromlen);
+	}
+}
+
+/* ------------------------------------------------------------ scanning */
+
+static void
+scan_range(void)
+{
+	uint32_t net, mask;
+	int prefix;
+
+	dw_parse_cidr(ds.d->scan_networks[ds.scan_net], &net, &prefix);
+	mask = prefix == 0 ? 0xffffffffu : (1u << (32 - prefix)) - 1;
+	if (prefix >= 31) {
+		ds.scan_next = net;
+		ds.scan_last = net | mask;
+	} else {
+		ds.scan_next = net + 1;
+		ds.scan_last = (net | mask) - 1;
+	}
+}
+
+static void
+scan_start(void)
+{
+	struct timeval tv = { 0, SCAN_STEP_MS * 1000 };
+
+	if (!ds.d->udpscan || ds.scanning || ds.d->nscan == 0)
+		return;
+	if (ds.fd_scan == -1) {
+		log_warnx("discovery: UDPScan = 1, but Ports.UDPScan has no "
+		    "IPv4 socket to scan from (see Server.Listen)");
+		return;
+	}
+	ds.scanning = 1;
+	ds.scan_net = 0;
+	ds.scan_probes = ds.scan_found = 0;
+	ds.scan_budget = 1;
+	ds.scan_at = ds.scan_started = mono();
+	scan_range();
+	log_info("discovery: scanning %zu network(s) at %d probes/s",
+	    ds.d->nscan, ds.d->scan_rate);
+	evtimer_add(ds.scan_ev, &tv);
+}
+
+static void
+scan_done(void)
+{
+	struct timespec now = mono();
+	uint64_t ms = (uint64_t)(secs_between(&ds.scan_started, &now) * 1000);
+
+	ds.scanning = 0;
+	ds.next_scan = now.tv_sec + ds.d->scan_interval;
+	ds.stats[DS_SCANS]++;
+	ds.stats[DS_SCAN_LAST_PROBES] = ds.scan_probes;
+	ds.stats[DS_SCAN_LAST_MS] = ms;
+	ds.stats[DS_SCAN_LAST_FOUND] = ds.scan_found;
+	ds.dirty = 1;
+	log_info("discovery: scan done: %llu probes in %llu ms, %llu answers",
+	    (unsigned long long)ds.scan_probes, (unsigned long long)ms,
+	    (unsigned long long)ds.scan_found);
+}
+
+static void
+on_scan(evutil_socket_t fd, short what, void *arg)
+{
+	struct timeval tv = { 0, SCAN_STEP_MS * 1000 };
+	struct timespec now = mono();
+	struct dw_msg m = ds.self;
+	struct sockaddr_in to;
+
+	(void)fd;
+	(void)what;
+	(void)arg;
+	if (!ds.scanning || ds.stopping)
+		return;
+	ds.scan_budget += secs_between(&ds.scan_at, &now) * ds.d->scan_rate;
+	ds.scan_at = now;
+	if (ds.scan_budget > 1 + ds.d->scan_rate * SCAN_STEP_MS / 1000.0 * 2)
+		ds.scan_budget = 1 + ds.d->scan_rate * SCAN_STEP_MS / 1000.0 * 2;
+	m.type = DW_PROBE;
+	memset(&to, 0, sizeof(to));
+	to.sin_family = AF_INET;
+	to.sin_port = htons((uint16_t)ds.cfg->port.udpscan);
+	while (ds.scan_budget >= 1) {
+		to.sin_addr.s_addr = htonl(ds.scan_next);
+		ds.scan_budget -= 1;
+		ds.scan_probes++;
+		if (send_msg(ds.fd_scan, &m, (struct sockaddr *)&to,
+		    sizeof(to)) == 0)
+			bump(DS_TX_PROBE);
+		if (ds.scan_next++ == ds.scan_last) {
+			if (++ds.scan_net == ds.d->nscan) {
+				scan_done();
+				return;
+			}
+			scan_range();
+		}
+	}
+	evtimer_add(ds.scan_ev, &tv);
+}
+
+/* ------------------------------------------------------- TCP discovery */
+
+static int
+json_port(json_t *ports, const char *key, uint16_t *out)
+{
+	json_t *v = json_object_get(ports, key);
+
+	if (v == NULL || json_is_null(v)) {
+		*out = 0;
+		return 0;
+	}
+	if (!json_is_integer(v) || json_integer_value(v) < 0 ||
+	    json_integer_value(v) > 65535)
+		return -1;
+	*out = (uint16_t)json_integer_value(v);
+	return 0;
+}
+
+/*
+ * A peer as a list shows it (doc/protocol.md, "peers") into *m, its
+ * addresses, age and hops.  0, or -1 when anything is off.
+ */
+static int
+parse_entry(json_t *e, struct dw_msg *m, char addrs[][CAT_PEER_ADDR_MAX],
+    int *naddrs, json_int_t *age, json_int_t *hops)
+{
+	const char *id, *name;
+	json_t *ports, *roles, *a, *v;
+	unsigned char buf[sizeof(struct in6_addr)];
+	size_t i;
+
+	memset(m, 0, sizeof(*m));
+	*naddrs = 0;
+	*age = *hops = 0;
+	if (!json_is_object(e) ||
+	    json_unpack(e, "{s:s, s:s, s:o, s:o}", "id", &id, "name", &name,
+	    "ports", &ports, "roles", &roles) != 0 ||
+	    strlen(id) != 2 * DW_ID_LEN || !dw_name_valid(name) ||
+	    !json_is_object(ports) || !json_is_array(roles) ||
+	    json_array_size(roles) > 2)
+		return -1;
+	for (i = 0; i < DW_ID_LEN; i++) {
+		unsigned int b;
+
+		if (sscanf(id + 2 * i, "%2x", &b) != 1 ||
+		    strchr("0123456789abcdef", id[2 * i]) == NULL ||
+		    strchr("0123456789abcdef", id[2 * i + 1]) == NULL)
+			return -1;
+		m->id[i] = (uint8_t)b;
+	}
+	snprintf(m->name, sizeof(m->name), "%s", name);
+	if (json_port(ports, "backup", &m->port_backup) ||
+	    json_port(ports, "ssl", &m->port_ssl) ||
+	    json_port(ports, "ui", &m->port_ui) ||
+	    json_port(ports, "webconsole", &m->port_web) ||
+	    json_port(ports, "webconsole_ssl", &m->port_webssl))
+		return -1;
+	json_array_foreach(roles, i, v) {
+		if (!json_is_string(v))
+			return -1;
+		if (strcmp(json_string_value(v), "server") == 0)
+			m->roles |= DW_ROLE_SERVER;
+		else if (strcmp(json_string_value(v), "client") == 0)
+			m->roles |= DW_ROLE_CLIENT;
+	}
+	if ((v = json_object_get(e, "tls")) != NULL && json_is_true(v))
+		m->flags |= DW_FLAG_TLS;
+	if ((v = json_object_get(e, "age")) != NULL) {
+		if (!json_is_integer(v) || json_integer_value(v) < 0)
+			return -1;
+		*age = json_integer_value(v);
+	}
+	if ((v = json_object_get(e, "hops")) != NULL) {
+		if (!json_is_integer(v) || json_integer_value(v) < 0)
+			return -1;
+		*hops = json_integer_value(v);
+	}
+	if ((a = json_object_get(e, "addresses")) != NULL) {
+		if (!json_is_array(a) || json_array_size(a) > CAT_PEER_ADDRS)
+			return -1;
+		json_array_foreach(a, i, v) {
+			const char *s = json_string_value(v);
+
+			if (s == NULL || strlen(s) >= CAT_PEER_ADDR_MAX ||
+			    (inet_pton(AF_INET, s, buf) != 1 &&
+			    inet_pton(AF_INET6, s, buf) != 1))
+				return -1;
+			snprintf(addrs[(*naddrs)++], CAT_PEER_ADDR_MAX, "%s", s);
+		}
+	}
+	return 0;
+}
+
+/* One entry of the list of peer via: learned unless we know better. */
+static void
+learn_from_list(json_t *e, const struct cat_peer *via)
+{
+	char addrs[CAT_PEER_ADDRS][CAT_PEER_ADDR_MAX], hex[33];
+	uint64_t now = (uint64_t)time(NULL), seen;
+	json_int_t age, hops;
+	struct dw_msg m;
+	struct peer *p;
+	int naddrs;
+
+	if (parse_entry(e, &m, addrs, &naddrs, &age, &hops) == -1) {
+		bump(DS_DROP_TCP_ENTRY);
+		return;
+	}
+	if (memcmp(m.id, ds.self.id, DW_ID_LEN) == 0 ||
+	    memcmp(m.id, via->id, DW_ID_LEN) == 0 || naddrs == 0 ||
+	    hops + 1 > MAX_HOPS || age >= ds.d->peer_timeout)
+		return;
+	seen = now - (uint64_t)age;
+	if ((p = find(m.id)) != NULL && (p->p.source != CAT_PEER_TCP ||
+	    p->p.last_seen >= seen))
+		return;		/* heard directly, or fresher news */
+	if (p == NULL) {
+		if ((p = add(m.id, now)) == NULL)
+			return;
+		bump(DS_TCP_LEARNED);
+		id_hex(m.id, hex);
+		log_info("peer %s (%s) at %s learned from %s", m.name, hex,
+		    addrs[0], via->name);
+	}
+	describe(&p->p, &m);
+	p->p.source = CAT_PEER_TCP;
+	p->p.hops = (uint8_t)(hops + 1);
+	memcpy(p->p.via, via->id, DW_ID_LEN);
+	snprintf(p->p.via_name, sizeof(p->p.via_name), "%s", via->name);
+	p->p.naddrs = 0;
+	for (int i = naddrs; i > 0; i--)
+		note_addr(&p->p, addrs[i - 1]);
+	p->p.last_seen = seen;
+	ds.dirty = 1;
+}
+
+static void
+ask_end(int failed)
+{
+	if (failed)
+		bump(DS_TCP_FAILED);
+	bufferevent_free(ds.ask);
+	ds.ask = NULL;
+}
+
+/* The answer of the peer we asked: its "self", then its "peers". */
+static void
+ask_reply(const char *line, size_t len)
+{
+	char addrs[CAT_PEER_ADDRS][CAT_PEER_ADDR_MAX];
+	json_t *o, *list, *e;
+	json_int_t age, hops;
+	struct dw_msg m;
+	struct peer *p;
+	size_t i;
+	int naddrs;
+
+	o = json_loadb(line, len, 0, NULL);
+	if (o == NULL || parse_entry(json_object_get(o, "self"), &m, addrs,
+	    &naddrs, &age, &hops) == -1 ||
+	    memcmp(m.id, ds.self.id, DW_ID_LEN) == 0 ||
+	    (!ds.ask_static && memcmp(m.id, ds.ask_id, DW_ID_LEN) != 0)) {
+		log_debug("discovery: bad peer list from %s", ds.ask_addr);
+		json_decref(o);
+		ask_end(1);
+		return;
+	}
+	/* Its own entry is direct news, at the address we reached. */
+	learn(&m, ds.ask_addr, ds.ask_static ? CAT_PEER_STATIC : CAT_PEER_TCP);
+	if ((p = find(m.id)) == NULL) {
+		json_decref(o);
+		ask_end(0);
+		return;
+	}
+	p->next_ask = mono().tv_sec + ds.d->tcp_interval;
+	list = json_object_get(o, "peers");
+	if (json_is_array(list))
+		json_array_foreach(list, i, e) {
+			if (i >= (size_t)ds.d->max_peers) {
+				bump(DS_DROP_TCP_ENTRY);
+				break;
+			}
+			learn_from_list(e, &p->p);
+		}
+	json_decref(o);
+	ask_end(0);
+}
+
+static void
+on_ask_read(struct bufferevent *bev, void *arg)
+{
+	struct evbuffer *in = bufferevent_get_input(bev);
+	size_t len;
+	char *line;
+
+	(void)arg;
+	if ((line = evbuffer_readln(in, &len, EVBUFFER_EOL_LF)) == NULL) {
+		if (evbuffer_get_length(in) > PULL_MAX) {
+			log_debug("discovery: peer list from %s too long",
+			    ds.ask_addr);
+			ask_end(1);
+		}
+		return;
+	}
+	ask_reply(line, len);
+	free(line);
+}
+
+static void
+on_ask_event(struct bufferevent *bev, short what, void *arg)
+{
+	(void)bev;
+	(void)arg;
+	if (what & BEV_EVENT_CONNECTED)
+		return;
+	log_debug("discovery: asking %s for its peers failed (%s)",
+	    ds.ask_addr, what & BEV_EVENT_TIMEOUT ? "timeout" :
+	    evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
+	ask_end(1);
+}
+
+static void
+ask(const char *host, int port)
+{
+	struct timeval tv = { PULL_TIMEOUT_S, 0 };
+	struct addrinfo hints, *res;
+	char portstr[8], req[128], hex[33];
+
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV;
+	snprintf(portstr, sizeof(portstr), "%d", port);
+	snprintf(ds.ask_addr, sizeof(ds.ask_addr), "%s", host);
+	if (getaddrinfo(host, portstr, &hints, &res) != 0)
+		return;
+	bump(DS_TCP_ASKED);
+	ds.ask = bufferevent_socket_new(ds.base, -1, BEV_OPT_CLOSE_ON_FREE);
+	if (ds.ask == NULL) {
+		freeaddrinfo(res);
+		bump(DS_TCP_FAILED);
+		return;
+	}
+	bufferevent_setcb(ds.ask, on_ask_read, NULL, on_ask_event, NULL);
+	bufferevent_set_timeouts(ds.ask, &tv, &tv);
+	bufferevent_setwatermark(ds.ask, EV_READ, 0, PULL_MAX + 2);
+	id_hex(ds.self.id, hex);
+	snprintf(req, sizeof(req), "{\"request\":\"peers\",\"from\":\"%s\"}\n",
+	    hex);
+	bufferevent_write(ds.ask, req, strlen(req));
+	bufferevent_enable(ds.ask, EV_READ | EV_WRITE);
+	if (bufferevent_socket_connect(ds.ask, res->ai_addr,
+	    (int)res->ai_addrlen) == -1) {
+		log_debug("discovery: cannot connect to %s", host);
+		/* the event callback may have freed it already */
+		if (ds.ask != NULL)
+			ask_end(1);
+	}
+	freeaddrinfo(res);
+}
+
+/* Start the next due ask: static peers first, then known peers. */
+static void
+ask_next(void)
+{
+	time_t now = mono().tv_sec;
+
+	if (ds.ask != NULL || ds.stopping)
+		return;
+	for (size_t i = 0; i < ds.ntargets; i++)
+		if (ds.targets[i].next_ask <= now) {
+			ds.targets[i].next_ask = now + ds.d->tcp_interval;
+			ds.ask_static = (int)i + 1;
+			ask(ds.targets[i].host, ds.targets[i].port);
+			return;
+		}
+	for (size_t i = 0; i < ds.npeers; i++) {
+		struct peer *p = &ds.peers[i];
+
+		if (p->next_ask > now || p->p.port_ui == 0 || p->p.naddrs == 0)
+			continue;
+		p->next_ask = now + ds.d->tcp_interval;
+		ds.ask_static = 0;
+		memcpy(ds.ask_id, p->p.id, DW_ID_LEN);
+		ask(p->p.addrs[0], p->p.port_ui);
+		return;
+	}
+}
+
+/* -------------------------------------------------------------- timers */
+
+static void
+on_tick(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	(void)arg;
+	expire();
+	if (ds.d->udpscan && !ds.scanning && mono().tv_sec >= ds.next_scan)
+		scan_start();
+	ask_next();
+	flush();
+}
+
+static void
+on_announce(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	(void)arg;
+	join();
+	announce(DW_ANNOUNCE);
+}
+
+static void
+stop(void)
+{
+	if (ds.stopping)
+		return;
+	ds.stopping = 1;
+	announce(DW_LEAVE);
+	flush();
+	event_base_loopbreak(ds.base);
+}
+
+static void
+on_ctl(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	(void)arg;
+	child_read_ctl(&ds.env->ctl_fd, &ds.msg, stop);
+	if (ds.env->ctl_fd == -1)
+		event_del(ds.ctl_ev);
+}
+
+static void
+on_sigterm(evutil_socket_t sig, short what, void *arg)
+{
+	(void)sig;
+	(void)what;
+	(void)arg;
+	stop();
+}
+
+/* ---------------------------------------------------------------- setup */
+
+static void
+setup_sockets(void)
+{
+	struct listen_set *ls = ds.env->listeners;
+	unsigned char ttl = (unsigned char)ds.d->ttl, loop = 1;
+
+	ds.fd_ann = ds.fd_query = ds.fd_scan = -1;
+	for (size_t i = 0; i < ls->n; i++) {
+		struct listener *l = &ls->l[i];
+
+		if (l->fd == -1)
+			continue;
+		if (l->svc == SVC_MCAST_ANNOUNCE)
+			ds.fd_ann = l->fd;
+		else if (l->svc == SVC_MCAST_QUERY)
+			ds.fd_query = l->fd;
+		else if (l->svc == SVC_UDPSCAN && ds.fd_scan == -1 &&
+		    strchr(l->addr, ':') == NULL)
+			ds.fd_scan = l->fd;
+		if ((ds.rx_ev[ds.nrx] = event_new(ds.base, l->fd,
+		    EV_READ | EV_PERSIST, on_dgram, NULL)) == NULL ||
+		    event_add(ds.rx_ev[ds.nrx], NULL) == -1)
+			fatalx("%s: event setup", __func__);
+		ds.nrx++;
+	}
+	for (int k = 0; k < 2; k++) {
+		int fd = k ? ds.fd_query : ds.fd_ann;
+
+		if (fd != -1 && (setsockopt(fd, IPPROTO_IP, IP_MULTICAST_TTL,
+		    &ttl, sizeof(ttl)) == -1 || setsockopt(fd, IPPROTO_IP,
+		    IP_MULTICAST_LOOP, &loop, sizeof(loop)) == -1))
+			log_warn("%s: multicast options", __func__);
+	}
+}
+
+static void
+setup_targets(void)
+{
+	for (size_t i = 0; i < ds.d->npeers && i < GV_MAX_STATIC_PEERS; i++) {
+		struct target *t = &ds.targets[ds.ntargets];
+
+		if (dw_parse_hostport(ds.d->peers[i], t->host, sizeof(t->host),
+		    &t->port, ds.cfg->port.ui) == 0)
+			ds.ntargets++;
+	}
+}
+
+void
+discovery_main(struct child_env *env)
+{
+	struct timeval tick = { 0, TICK_MS * 1000 };
+	struct timeval period = { 0, 0 };
+	struct event *sigev;
+	char path[PATH_MAX], err[512];
+
+	ds.env = env;
+	ds.cfg = env->cfg;
+	ds.d = &env->cfg->disc;
+	disc_self(ds.cfg, env->server_id, &ds.self);
+	inet_pton(AF_INET, ds.d->group, &ds.group);
+	ds.tokens = ANSWER_RATE;
+	ds.tokens_at = mono();
+	ds.next_scan = mono().tv_sec + 1;
+	if ((ds.peers = calloc((size_t)ds.d->max_peers, sizeof(*ds.peers))) ==
+	    NULL)
+		fatal("%s", __func__);
+	if ((ds.base = event_base_new()) == NULL)
+		fatalx("%s: event_base_new", __func__);
+
+	if (snprintf(path, sizeof(path), "%s/catalog", ds.cfg->datadir) >=
+	    (int)sizeof(path))
+		log_warnx("%s: DataDir path too long", __func__);
+	else if (catalog_open(path, 0, &ds.cat, err, sizeof(err)) != CAT_OK)
+		log_warnx("%s (peers are not recorded)", err);
+	else if (catalog_peers(ds.cat, load_visit, NULL, NULL) != CAT_OK)
+		log_warnx("%s", catalog_strerror(ds.cat));
+	ds.dirty = 1;
+
+	setup_sockets();
+	setup_targets();
+	ds.ctl_ev = event_new(ds.base, env->ctl_fd, EV_READ | EV_PERSIST,
+	    on_ctl, NULL);
+	sigev = evsignal_new(ds.base, SIGTERM, on_sigterm, NULL);
+	ds.tick_ev = event_new(ds.base, -1, EV_PERSIST, on_tick, NULL);
+	ds.announce_ev = event_new(ds.base, -1, EV_PERSIST, on_announce, NULL);
+	ds.scan_ev = evtimer_new(ds.base, on_scan, NULL);
+	period.tv_sec = ds.d->announce_interval;
+	if (ds.ctl_ev == NULL || sigev == NULL || ds.tick_ev == NULL ||
+	    ds.announce_ev == NULL || ds.scan_ev == NULL ||
+	    event_add(ds.ctl_ev, NULL) || event_add(sigev, NULL) ||
+	    event_add(ds.tick_ev, &tick) ||
+	    event_add(ds.announce_ev, &period))
+		fatalx("%s: event setup", __func__);
+
+	/* Hello, world: announce, and ask who is there. */
+	join();
+	announce(DW_ANNOUNCE);
+	query();
+	log_debug("discovery: multicast %s, group %s, scan %s, %zu static "
+	    "peer(s)", ds.d->multicast ? "on" : "off", ds.d->group,
+	    ds.d->udpscan ? "on" : "off", ds.ntargets);
+
+	imsg_init(&ds.msg, IMSG_READY);
+	if (imsg_send(env->ctl_fd, &ds.msg, 0) == -1)
+		log_warn("%s: send READY", __func__);
+
+	event_base_dispatch(ds.base);
+
+	if (ds.ask != NULL)
+		bufferevent_free(ds.ask);
+	for (size_t i = 0; i < ds.nrx; i++)
+		event_free(ds.rx_ev[i]);
+	event_free(ds.ctl_ev);
+	event_free(sigev);
+	event_free(ds.tick_ev);
+	event_free(ds.announce_ev);
+	event_free(ds.scan_ev);
+	event_base_free(ds.base);
+	catalog_close(ds.cat);
+	free(ds.peers);
+	exit(0);
+}
