@@ -47,8 +47,13 @@
 #define SCAN_STEP_MS	20
 #define ANSWER_RATE	100	/* answers (ANSWER, PROBE_REPLY) per second */
 #define MAX_HOPS	3	/* a list entry this far away is not taken */
-#define PULL_TIMEOUT_S	5
-#define PULL_MAX	(512 * 1024)	/* bytes of a peer list reply */
+#define PULL_TIMEOUT_S	5	/* without a byte */
+#define ASK_DEADLINE_S	10	/* for a whole ask */
+#define PULL_MIN	(512 * 1024)	/* bytes of a peer list reply, at least */
+#define PULL_PER_PEER	1024	/* ... and per peer of MaxPeers */
+#define FLUSH_ROWS_MS	500	/* the table, at most this often */
+#define FLUSH_STATS_MS	1000	/* counters alone, at most this often */
+#define SCAN_GRACE_S	2	/* PROBE_REPLY taken this long after a scan */
 #define RX_BATCH	64	/* datagrams read per wake-up and socket */
 
 static const char *const stat_names[DS_NSTATS] = {
@@ -57,7 +62,7 @@ static const char *const stat_names[DS_NSTATS] = {
 	"tx_answer", "tx_probe", "rx_probe", "tx_probe_reply",
 	"rx_probe_reply", "scans", "scan_last_probes", "scan_last_ms",
 	"scan_last_found", "tcp_asked", "tcp_failed", "tcp_learned",
-	"drop_tcp_entry", "expired",
+	"drop_tcp_entry", "expired", "drop_claim",
 };
 
 const char *
@@ -97,9 +102,12 @@ disc_self(const struct gv_config *cfg, const uint8_t *server_id,
 		snprintf(m->name, sizeof(m->name), "gigavault");
 }
 
+/* Times are monotonic seconds; the catalog row's are wall clock. */
 struct peer {
 	struct cat_peer	 p;
-	time_t		 next_ask;	/* TCP discovery: monotonic seconds */
+	time_t		 next_ask;	/* TCP discovery */
+	time_t		 seen;		/* last news */
+	time_t		 addr0_seen;	/* last direct news from p.addrs[0] */
 };
 
 struct target {				/* Discovery.Peers */
@@ -124,7 +132,10 @@ static struct {
 	struct peer	*peers;
 	size_t		 npeers;
 	uint64_t	 stats[CAT_PEER_STATS];
-	int		 dirty;
+	int		 dirty;		/* the table changed */
+	int		 stats_dirty;	/* a counter changed */
+	struct timespec	 flushed;
+	uint32_t	 query_nonce;	/* of our last QUERY: ANSWERs echo it */
 
 	/* answer rate limit */
 	double		 tokens;
@@ -133,6 +144,8 @@ static struct {
 
 	/* scanning */
 	int		 scanning;
+	uint32_t	 scan_nonce;	/* PROBE_REPLYs echo it */
+	time_t		 scan_ended;
 	size_t		 scan_net;
 	uint32_t	 scan_next, scan_last;
 	double		 scan_budget;
@@ -144,6 +157,7 @@ static struct {
 	struct target	 targets[GV_MAX_STATIC_PEERS];
 	size_t		 ntargets;
 	struct bufferevent *ask;
+	struct event	*ask_timer;	/* the whole ask's deadline */
 	int		 ask_static;	/* index+1 of the target, 0: a peer */
 	uint8_t		 ask_id[DW_ID_LEN];
 	char		 ask_addr[CAT_PEER_ADDR_MAX];
@@ -172,7 +186,7 @@ static void
 bump(int i)
 {
 	ds.stats[i]++;
-	ds.dirty = 1;
+	ds.stats_dirty = 1;
 }
 
 static void
@@ -206,6 +220,7 @@ add(const uint8_t *id, uint64_t now)
 	memset(p, 0, sizeof(*p));
 	memcpy(p->p.id, id, DW_ID_LEN);
 	p->p.first_seen = now;
+	p->seen = p->addr0_seen = mono().tv_sec;
 	return p;
 }
 
@@ -259,14 +274,36 @@ describe(struct cat_peer *p, const struct dw_msg *m)
 	p->port_webssl = m->port_webssl;
 }
 
-/* Direct news of a peer (a datagram from it, or its own list entry). */
+static int
+has_addr(const struct cat_peer *p, const char *addr)
+{
+	for (int i = 0; i < p->naddrs; i++)
+		if (strcmp(p->addrs[i], addr) == 0)
+			return 1;
+	return 0;
+}
+
+/*
+ * Direct news of a peer (a datagram from it, or its own list entry) at
+ * addr.  Anyone can put any id in a datagram, so news of a known peer
+ * from an address it was not seen at is taken only when the peer has
+ * gone quiet at its first address (it moved), and never for a static
+ * peer: a forged datagram cannot redirect a live peer's row.
+ */
 static void
 learn(const struct dw_msg *m, const char *addr, int source)
 {
 	uint64_t now = (uint64_t)time(NULL);
+	time_t mnow = mono().tv_sec;
 	struct peer *p = find(m->id);
 	char hex[33];
 
+	if (p != NULL && !has_addr(&p->p, addr) &&
+	    ((p->p.source == CAT_PEER_STATIC && source != CAT_PEER_STATIC) ||
+	    mnow - p->addr0_seen <= 2 * (time_t)ds.d->announce_interval)) {
+		bump(DS_DROP_CLAIM);
+		return;
+	}
 	if (p == NULL) {
 		if ((p = add(m->id, now)) == NULL)
 			return;
@@ -283,19 +320,21 @@ learn(const struct dw_msg *m, const char *addr, int source)
 	describe(&p->p, m);
 	note_addr(&p->p, addr);
 	p->p.last_seen = now;
+	p->seen = p->addr0_seen = mnow;
 	ds.dirty = 1;
 }
 
+/* Forget peers without news for PeerTimeout (monotonic: clock steps
+ * do not age the table). */
 static void
 expire(void)
 {
-	uint64_t now = (uint64_t)time(NULL);
+	time_t now = mono().tv_sec;
 
 	for (size_t i = ds.npeers; i > 0; i--) {
 		struct cat_peer *p = &ds.peers[i - 1].p;
 
-		if (now - p->last_seen <= (uint64_t)ds.d->peer_timeout &&
-		    p->last_seen <= now)
+		if (now - ds.peers[i - 1].seen <= (time_t)ds.d->peer_timeout)
 			continue;
 		log_info("peer %s at %s: no news for %d s, forgotten", p->name,
 		    p->naddrs ? p->addrs[0] : "?", ds.d->peer_timeout);
@@ -304,13 +343,24 @@ expire(void)
 	}
 }
 
+/*
+ * Write the table and counters to the catalog: a changed table at most
+ * every FLUSH_ROWS_MS, counters alone every FLUSH_STATS_MS (a flood of
+ * datagrams must not become a flood of write transactions), and
+ * everything when now is set.
+ */
 static void
-flush(void)
+flush(int now)
 {
+	struct timespec t = mono();
+	double ms = secs_between(&ds.flushed, &t) * 1000;
 	struct cat_peer *v;
 
-	if (!ds.dirty || ds.cat == NULL)
+	if (ds.cat == NULL || (!ds.dirty && !ds.stats_dirty))
 		return;
+	if (!now && (ds.dirty ? ms < FLUSH_ROWS_MS : ms < FLUSH_STATS_MS))
+		return;
+	ds.flushed = t;
 	if ((v = calloc(ds.npeers + 1, sizeof(*v))) == NULL) {
 		log_warnx("%s: out of memory", __func__);
 		return;
@@ -321,7 +371,7 @@ flush(void)
 	    DS_NSTATS) != CAT_OK)
 		log_warnx("%s", catalog_strerror(ds.cat));
 	else
-		ds.dirty = 0;
+		ds.dirty = ds.stats_dirty = 0;
 	free(v);
 }
 
@@ -337,6 +387,8 @@ load_visit(void *arg, const struct cat_peer *p)
 	    find(p->id) != NULL || (np = add(p->id, now)) == NULL)
 		return 0;
 	np->p = *p;
+	np->seen = np->addr0_seen = mono().tv_sec -
+	    (time_t)(now - p->last_seen);
 	return 0;
 }
 
@@ -422,7 +474,7 @@ to_group(int fd, struct dw_msg *m, int port, int stat)
 		return;
 	n = mcast_send_all(fd, buf, len, ds.group, port);
 	ds.stats[stat] += (uint64_t)n;
-	ds.dirty = 1;
+	ds.stats_dirty = 1;
 	if (n == 0)
 		log_debug("%s: no interface carries multicast", __func__);
 }
@@ -447,22 +499,31 @@ query(void)
 		return;
 	m.type = DW_QUERY;
 	crypto_random(&m.nonce, sizeof(m.nonce));
+	ds.query_nonce = m.nonce;
 	to_group(ds.fd_query, &m, ds.cfg->port.multicast[1], DS_TX_QUERY);
 }
 
 /* ----------------------------------------------------------- receiving */
 
+/* A LEAVE: taken only from the address the peer was seen at first. */
 static void
-forget_peer(const uint8_t *id)
+forget_peer(const uint8_t *id, const char *addr)
 {
-	for (size_t i = 0; i < ds.npeers; i++)
-		if (memcmp(ds.peers[i].p.id, id, DW_ID_LEN) == 0 &&
-		    (ds.peers[i].p.source == CAT_PEER_MULTICAST ||
-		    ds.peers[i].p.source == CAT_PEER_SCAN)) {
-			log_info("peer %s left", ds.peers[i].p.name);
-			remove_at(i);
+	for (size_t i = 0; i < ds.npeers; i++) {
+		struct cat_peer *p = &ds.peers[i].p;
+
+		if (memcmp(p->id, id, DW_ID_LEN) != 0)
+			continue;
+		if ((p->source != CAT_PEER_MULTICAST &&
+		    p->source != CAT_PEER_SCAN) || p->naddrs == 0 ||
+		    strcmp(p->addrs[0], addr) != 0) {
+			bump(DS_DROP_CLAIM);
 			return;
 		}
+		log_debug("peer %s left", p->name);
+		remove_at(i);
+		return;
+	}
 }
 
 static void
@@ -479,8 +540,28 @@ reply(int fd, int type, uint32_t nonce, const struct sockaddr *to,
 		bump(stat);
 }
 
+/*
+ * Which socket a type belongs on: announcements and leaves to the
+ * announce port, queries and answers to the query port, probes and
+ * replies to the scan port.  One on another port is dropped.
+ */
+static int
+right_port(int type, enum listen_service svc)
+{
+	switch (type) {
+	case DW_ANNOUNCE:
+	case DW_LEAVE:
+		return svc == SVC_MCAST_ANNOUNCE;
+	case DW_QUERY:
+	case DW_ANSWER:
+		return svc == SVC_MCAST_QUERY;
+	default:
+		return svc == SVC_UDPSCAN;
+	}
+}
+
 static void
-datagram(int fd, const uint8_t *buf, size_t len,
+datagram(int fd, enum listen_service svc, const uint8_t *buf, size_t len,
     const struct sockaddr_storage *from, socklen_t fromlen)
 {
 	static const int drop[] = { 0, DS_DROP_OVERSIZE, DS_DROP_MALFORMED,
@@ -505,6 +586,14 @@ datagram(int fd, const uint8_t *buf, size_t len,
 		bump(DS_DROP_OWN);
 		return;
 	}
+	if (!right_port(m.type, svc) ||
+	    /* Answers we did not ask for: */
+	    (m.type == DW_ANSWER && m.nonce != ds.query_nonce) ||
+	    (m.type == DW_PROBE_REPLY && (m.nonce != ds.scan_nonce ||
+	    (!ds.scanning && mono().tv_sec - ds.scan_ended > SCAN_GRACE_S)))) {
+		bump(DS_DROP_CLAIM);
+		return;
+	}
 	bump(DS_RX);
 	switch (m.type) {
 	case DW_ANNOUNCE:
@@ -527,7 +616,7 @@ datagram(int fd, const uint8_t *buf, size_t len,
 		learn(&m, addr, CAT_PEER_SCAN);
 		break;
 	case DW_LEAVE:
-		forget_peer(m.id);
+		forget_peer(m.id, addr);
 		break;
 	}
 }
@@ -535,11 +624,11 @@ datagram(int fd, const uint8_t *buf, size_t len,
 static void
 on_dgram(evutil_socket_t fd, short what, void *arg)
 {
+	enum listen_service svc = (enum listen_service)(intptr_t)arg;
 	uint8_t buf[2048];
 	struct sockaddr_storage from;
 
 	(void)what;
-	(void)arg;
 	for (int i = 0; i < RX_BATCH; i++) {
 		socklen_t fromlen = sizeof(from);
 		/* MSG_TRUNC: the datagram's real length, to count oversize. */
@@ -553,7 +642,7 @@ on_dgram(evutil_socket_t fd, short what, void *arg)
 				    strerror(errno));
 			return;
 		}
-		datagram(fd, buf, (size_t)n, &from, fromlen);
+		datagram(fd, svc, buf, (size_t)n, &from, fromlen);
 	}
 }
 
@@ -589,6 +678,7 @@ scan_start(void)
 		return;
 	}
 	ds.scanning = 1;
+	crypto_random(&ds.scan_nonce, sizeof(ds.scan_nonce));
 	ds.scan_net = 0;
 	ds.scan_probes = ds.scan_found = 0;
 	ds.scan_budget = 1;
@@ -606,12 +696,13 @@ scan_done(void)
 	uint64_t ms = (uint64_t)(secs_between(&ds.scan_started, &now) * 1000);
 
 	ds.scanning = 0;
+	ds.scan_ended = now.tv_sec;
 	ds.next_scan = now.tv_sec + ds.d->scan_interval;
 	ds.stats[DS_SCANS]++;
 	ds.stats[DS_SCAN_LAST_PROBES] = ds.scan_probes;
 	ds.stats[DS_SCAN_LAST_MS] = ms;
 	ds.stats[DS_SCAN_LAST_FOUND] = ds.scan_found;
-	ds.dirty = 1;
+	ds.stats_dirty = 1;
 	log_info("discovery: scan done: %llu probes in %llu ms, %llu answers",
 	    (unsigned long long)ds.scan_probes, (unsigned long long)ms,
 	    (unsigned long long)ds.scan_found);
@@ -635,6 +726,7 @@ on_scan(evutil_socket_t fd, short what, void *arg)
 	if (ds.scan_budget > 1 + ds.d->scan_rate * SCAN_STEP_MS / 1000.0 * 2)
 		ds.scan_budget = 1 + ds.d->scan_rate * SCAN_STEP_MS / 1000.0 * 2;
 	m.type = DW_PROBE;
+	m.nonce = ds.scan_nonce;
 	memset(&to, 0, sizeof(to));
 	to.sin_family = AF_INET;
 	to.sin_port = htons((uint16_t)ds.cfg->port.udpscan);
@@ -675,6 +767,28 @@ json_port(json_t *ports, const char *key, uint16_t *out)
 }
 
 /*
+ * An address a peer may be reached at: not unspecified, loopback,
+ * multicast or broadcast (a list could otherwise make us connect to
+ * services on our own host, or to no one).
+ */
+static int
+addr_usable(const char *s)
+{
+	struct in6_addr a6;
+	struct in_addr a4;
+	uint32_t h;
+
+	if (inet_pton(AF_INET, s, &a4) == 1) {
+		h = ntohl(a4.s_addr);
+		return (h >> 24) != 0 && (h >> 24) != 127 && (h >> 28) < 0xe;
+	}
+	if (inet_pton(AF_INET6, s, &a6) != 1)
+		return 0;
+	return !IN6_IS_ADDR_UNSPECIFIED(&a6) && !IN6_IS_ADDR_LOOPBACK(&a6) &&
+	    !IN6_IS_ADDR_MULTICAST(&a6) && !IN6_IS_ADDR_V4MAPPED(&a6);
+}
+
+/*
  * A peer as a list shows it (doc/protocol.md, "peers") into *m, its
  * addresses, age and hops.  0, or -1 when anything is off.
  */
@@ -684,7 +798,6 @@ parse_entry(json_t *e, struct dw_msg *m, char addrs[][CAT_PEER_ADDR_MAX],
 {
 	const char *id, *name;
 	json_t *ports, *roles, *a, *v;
-	unsigned char buf[sizeof(struct in6_addr)];
 	size_t i;
 
 	memset(m, 0, sizeof(*m));
@@ -740,8 +853,7 @@ parse_entry(json_t *e, struct dw_msg *m, char addrs[][CAT_PEER_ADDR_MAX],
 			const char *s = json_string_value(v);
 
 			if (s == NULL || strlen(s) >= CAT_PEER_ADDR_MAX ||
-			    (inet_pton(AF_INET, s, buf) != 1 &&
-			    inet_pton(AF_INET6, s, buf) != 1))
+			    !addr_usable(s))
 				return -1;
 			snprintf(addrs[(*naddrs)++], CAT_PEER_ADDR_MAX, "%s", s);
 		}
@@ -766,7 +878,7 @@ learn_from_list(json_t *e, const struct cat_peer *via)
 	}
 	if (memcmp(m.id, ds.self.id, DW_ID_LEN) == 0 ||
 	    memcmp(m.id, via->id, DW_ID_LEN) == 0 || naddrs == 0 ||
-	    hops + 1 > MAX_HOPS || age >= ds.d->peer_timeout)
+	    hops >= MAX_HOPS || age >= ds.d->peer_timeout)
 		return;
 	seen = now - (uint64_t)age;
 	if ((p = find(m.id)) != NULL && (p->p.source != CAT_PEER_TCP ||
@@ -789,6 +901,7 @@ learn_from_list(json_t *e, const struct cat_peer *via)
 	for (int i = naddrs; i > 0; i--)
 		note_addr(&p->p, addrs[i - 1]);
 	p->p.last_seen = seen;
+	p->seen = p->addr0_seen = mono().tv_sec - (time_t)age;
 	ds.dirty = 1;
 }
 
@@ -797,8 +910,32 @@ ask_end(int failed)
 {
 	if (failed)
 		bump(DS_TCP_FAILED);
+	evtimer_del(ds.ask_timer);
 	bufferevent_free(ds.ask);
 	ds.ask = NULL;
+}
+
+/* A peer that trickles its list must not hold TCP discovery up. */
+static void
+on_ask_deadline(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	(void)arg;
+	if (ds.ask == NULL)
+		return;
+	log_debug("discovery: asking %s for its peers took over %d s",
+	    ds.ask_addr, ASK_DEADLINE_S);
+	ask_end(1);
+}
+
+/* The longest peer list we read: room for MaxPeers entries. */
+static size_t
+pull_max(void)
+{
+	size_t n = (size_t)ds.d->max_peers * PULL_PER_PEER;
+
+	return n > PULL_MIN ? n : PULL_MIN;
 }
 
 /* The answer of the peer we asked: its "self", then its "peers". */
@@ -853,7 +990,7 @@ on_ask_read(struct bufferevent *bev, void *arg)
 
 	(void)arg;
 	if ((line = evbuffer_readln(in, &len, EVBUFFER_EOL_LF)) == NULL) {
-		if (evbuffer_get_length(in) > PULL_MAX) {
+		if (evbuffer_get_length(in) > pull_max()) {
 			log_debug("discovery: peer list from %s too long",
 			    ds.ask_addr);
 			ask_end(1);
@@ -881,6 +1018,7 @@ static void
 ask(const char *host, int port)
 {
 	struct timeval tv = { PULL_TIMEOUT_S, 0 };
+	struct timeval deadline = { ASK_DEADLINE_S, 0 };
 	struct addrinfo hints, *res;
 	char portstr[8], req[128], hex[33];
 
@@ -900,7 +1038,8 @@ ask(const char *host, int port)
 	}
 	bufferevent_setcb(ds.ask, on_ask_read, NULL, on_ask_event, NULL);
 	bufferevent_set_timeouts(ds.ask, &tv, &tv);
-	bufferevent_setwatermark(ds.ask, EV_READ, 0, PULL_MAX + 2);
+	bufferevent_setwatermark(ds.ask, EV_READ, 0, pull_max() + 2);
+	evtimer_add(ds.ask_timer, &deadline);
 	id_hex(ds.self.id, hex);
 	snprintf(req, sizeof(req), "{\"request\":\"peers\",\"from\":\"%s\"}\n",
 	    hex);
@@ -934,7 +1073,8 @@ ask_next(void)
 	for (size_t i = 0; i < ds.npeers; i++) {
 		struct peer *p = &ds.peers[i];
 
-		if (p->next_ask > now || p->p.port_ui == 0 || p->p.naddrs == 0)
+		if (p->next_ask > now || p->p.port_ui == 0 || p->p.naddrs == 0 ||
+		    !addr_usable(p->p.addrs[0]))
 			continue;
 		p->next_ask = now + ds.d->tcp_interval;
 		ds.ask_static = 0;
@@ -956,7 +1096,7 @@ on_tick(evutil_socket_t fd, short what, void *arg)
 	if (ds.d->udpscan && !ds.scanning && mono().tv_sec >= ds.next_scan)
 		scan_start();
 	ask_next();
-	flush();
+	flush(0);
 }
 
 static void
@@ -976,7 +1116,7 @@ stop(void)
 		return;
 	ds.stopping = 1;
 	announce(DW_LEAVE);
-	flush();
+	flush(1);
 	event_base_loopbreak(ds.base);
 }
 
@@ -1022,7 +1162,8 @@ setup_sockets(void)
 		    strchr(l->addr, ':') == NULL)
 			ds.fd_scan = l->fd;
 		if ((ds.rx_ev[ds.nrx] = event_new(ds.base, l->fd,
-		    EV_READ | EV_PERSIST, on_dgram, NULL)) == NULL ||
+		    EV_READ | EV_PERSIST, on_dgram,
+		    (void *)(intptr_t)l->svc)) == NULL ||
 		    event_add(ds.rx_ev[ds.nrx], NULL) == -1)
 			fatalx("%s: event setup", __func__);
 		ds.nrx++;
@@ -1088,9 +1229,11 @@ discovery_main(struct child_env *env)
 	ds.tick_ev = event_new(ds.base, -1, EV_PERSIST, on_tick, NULL);
 	ds.announce_ev = event_new(ds.base, -1, EV_PERSIST, on_announce, NULL);
 	ds.scan_ev = evtimer_new(ds.base, on_scan, NULL);
+	ds.ask_timer = evtimer_new(ds.base, on_ask_deadline, NULL);
 	period.tv_sec = ds.d->announce_interval;
 	if (ds.ctl_ev == NULL || sigev == NULL || ds.tick_ev == NULL ||
 	    ds.announce_ev == NULL || ds.scan_ev == NULL ||
+	    ds.ask_timer == NULL ||
 	    event_add(ds.ctl_ev, NULL) || event_add(sigev, NULL) ||
 	    event_add(ds.tick_ev, &tick) ||
 	    event_add(ds.announce_ev, &period))
@@ -1119,6 +1262,7 @@ discovery_main(struct child_env *env)
 	event_free(ds.tick_ev);
 	event_free(ds.announce_ev);
 	event_free(ds.scan_ev);
+	event_free(ds.ask_timer);
 	event_base_free(ds.base);
 	catalog_close(ds.cat);
 	free(ds.peers);

@@ -38,6 +38,7 @@ enum disc_stat {
 	DS_TCP_LEARNED,		/* peers first learned from a list */
 	DS_DROP_TCP_ENTRY,	/* list entries refused */
 	DS_EXPIRED,		/* peers aged out */
+	DS_DROP_CLAIM,		/* datagrams that claim more than they may */
 	DS_NSTATS
 };
 
