@@ -131,25 +131,29 @@ conn_io(struct session *s, int writing, void *p, size_t n, short *ev)
 	return k;
 }
 
-/* Read exactly n bytes; *got says how many arrived. */
+/*
+ * Move exactly n bytes between p and the client (writing: to it);
+ * *moved says how many moved.  Reading, the end of the stream is IO_EOF
+ * before the first byte and IO_TRUNCATED after it.
+ */
 static enum io_result
-read_full(struct session *s, uint8_t *p, size_t n, size_t *got,
+io_full(struct session *s, int writing, uint8_t *p, size_t n, size_t *moved,
     const struct timespec *deadline)
 {
 	enum io_result r;
 	short ev;
 
-	*got = 0;
-	while (*got < n) {
-		ssize_t k = conn_io(s, 0, p + *got, n - *got, &ev);
+	*moved = 0;
+	while (*moved < n) {
+		ssize_t k = conn_io(s, writing, p + *moved, n - *moved, &ev);
 
 		if (k > 0) {
-			*got += (size_t)k;
-			s->bytes_in += (uint64_t)k;
+			*moved += (size_t)k;
+			*(writing ? &s->bytes_out : &s->bytes_in) += (uint64_t)k;
 			continue;
 		}
-		if (k == 0)
-			return *got == 0 ? IO_EOF : IO_TRUNCATED;
+		if (k == 0 && !writing)
+			return *moved == 0 ? IO_EOF : IO_TRUNCATED;
 		if (ev == 0)
 			return IO_ERROR;
 		if ((r = io_wait(s, ev, deadline)) != IO_OK)
@@ -159,27 +163,19 @@ read_full(struct session *s, uint8_t *p, size_t n, size_t *got,
 }
 
 static enum io_result
+read_full(struct session *s, uint8_t *p, size_t n, size_t *got,
+    const struct timespec *deadline)
+{
+	return io_full(s, 0, p, n, got, deadline);
+}
+
+static enum io_result
 write_full(struct session *s, const uint8_t *p, size_t n,
     const struct timespec *deadline)
 {
-	size_t done = 0;
-	enum io_result r;
-	short ev;
+	size_t done;
 
-	while (done < n) {
-		ssize_t k = conn_io(s, 1, (uint8_t *)p + done, n - done, &ev);
-
-		if (k > 0) {
-			done += (size_t)k;
-			s->bytes_out += (uint64_t)k;
-			continue;
-		}
-		if (ev == 0)
-			return IO_ERROR;
-		if ((r = io_wait(s, ev, deadline)) != IO_OK)
-			return r;
-	}
-	return IO_OK;
+	return io_full(s, 1, (uint8_t *)(uintptr_t)p, n, &done, deadline);
 }
 
 static enum io_result
