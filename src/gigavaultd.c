@@ -192,7 +192,7 @@ main(int argc, char *argv[])
 	static uint8_t server_id[SERVER_ID_LEN];
 	struct gv_config *cfg;
 	struct listen_set ls;
-	char err[512], absfile[PATH_MAX];
+	char err[512], absfile[PATH_MAX + 256], cwd[PATH_MAX];
 	int status;
 
 	/* Nothing the caller left open reaches the children. */
@@ -221,8 +221,13 @@ main(int argc, char *argv[])
 	}
 	if (optind != argc)
 		usage();
-	/* The daemon leaves the working directory; SIGHUP rereads file. */
-	if (realpath(file, absfile) != NULL)
+	/*
+	 * The daemon leaves the working directory, and SIGHUP rereads the
+	 * file: a relative name is taken relative to where we started.
+	 */
+	if (file[0] != '/' && getcwd(cwd, sizeof(cwd)) != NULL &&
+	    snprintf(absfile, sizeof(absfile), "%s/%s", cwd, file) <
+	    (int)sizeof(absfile))
 		file = absfile;
 
 	if ((cfg = config_load(file, err, sizeof(err))) == NULL ||
