@@ -38,7 +38,8 @@ for my $p (qw(a b c f)) {
 }
 $gv{d} = GV->spawn(-netns => $ns{d},
                    GVNet::daemon_opts(%common, 'Discovery.Name' => 'peer-d',
-                                      'Discovery.Multicast' => 0));
+                                      'Discovery.Multicast' => 0,
+                                      'Discovery.Peers' => ['10.77.1.2']));
 for my $p (sort keys %gv) {
     ok($gv{$p}->wait_ready(undef, 15), "daemon $p ready in its namespace")
         or $gv{$p}->diag_logs;
@@ -82,7 +83,7 @@ diag(sprintf('multicast discovery of three peers: %.2f s from the first spawn', 
 }
 
 # --- f on the second subnet: b hears it by multicast, a and c by TCP via b
-ok(wait_until(sub { (peers_of('b')->{'peer-f'} // {})->{source} // '' eq 'multicast' }, 15, 0.2),
+ok(wait_until(sub { (((peers_of('b')->{'peer-f'} // {})->{source}) // '') eq 'multicast' }, 15, 0.2),
    'b (on both subnets) finds f by multicast');
 for my $p (qw(a c)) {
     my $f = wait_until(sub { my $e = peers_of($p)->{'peer-f'}; $e && $e->{source} eq 'tcp' ? $e : undef }, 20, 0.2);
@@ -91,7 +92,7 @@ for my $p (qw(a c)) {
     is($f && $f->{addresses}[0], '10.77.2.10', "... with f's address");
     is($f && $f->{hops}, 1, '... one hop away');
 }
-ok(wait_until(sub { (peers_of('f')->{'peer-a'} // {})->{source} // '' eq 'tcp' }, 20, 0.2),
+ok(wait_until(sub { (((peers_of('f')->{'peer-a'} // {})->{source}) // '') eq 'tcp' }, 20, 0.2),
    'f learns a by TCP discovery through b');
 
 # --- d (multicast off) while nobody scans: found by nobody, no probe sent
@@ -105,6 +106,18 @@ for my $p (sort keys %gv) {
     is($c->{rx_probe}, 0, "$p received no probe");
 }
 is(counters('d')->{tx_announce} // 0, 0, 'd announced nothing (multicast off)');
+# d lists b in Discovery.Peers: it asks b over TCP and learns the rest
+# from b's list, while nobody learns d (asking tells nothing of the asker).
+{
+    my $sb = wait_until(sub { my $e = peers_of('d')->{'peer-b'}; $e && $e->{source} eq 'static' ? $e : undef }, 15, 0.2);
+    ok($sb, 'd reaches b, its static peer (Discovery.Peers), over TCP');
+    is($sb && $sb->{addresses}[0], '10.77.1.2', '... at the configured address');
+    my $sa = wait_until(sub { my $e = peers_of('d')->{'peer-a'}; $e && $e->{source} eq 'tcp' ? $e : undef }, 15, 0.2);
+    ok($sa, "... and learns a from b's list");
+    # (then d asks a itself, so the row may since say hops 0, no via)
+    cmp_ok(counters('d')->{tcp_learned} // 0, '>=', 1, '... counted as learned from a list');
+    ok(!peers_of('b')->{'peer-d'}, 'b still does not know d');
+}
 
 # --- malformed, oversized, foreign datagrams to b; b keeps working
 {
