@@ -443,6 +443,110 @@ test_lifecycle(struct catalog *c)
 	    "removing the client removes its policies");
 }
 
+struct peer_seen {
+	int		 n;
+	struct cat_peer	 first, last;
+};
+
+static int
+peer_cb(void *arg, const struct cat_peer *p)
+{
+	struct peer_seen *ps = arg;
+
+	if (ps->n++ == 0)
+		ps->first = *p;
+	ps->last = *p;
+	return 0;
+}
+
+/* The peers table: replaced whole, read back in id order, counters. */
+static void
+test_peers(struct catalog *c)
+{
+	struct cat_peer v[3];
+	struct peer_seen ps;
+	uint64_t stats[CAT_PEER_STATS], got[CAT_PEER_STATS];
+
+	memset(&ps, 0, sizeof(ps));
+	ok(catalog_peers(c, peer_cb, &ps, got) == CAT_OK && ps.n == 0 &&
+	    got[0] == 0 && got[CAT_PEER_STATS - 1] == 0,
+	    "peers: none stored yet, counters 0");
+	memset(v, 0, sizeof(v));
+	for (int i = 0; i < 3; i++) {
+		v[i].id[0] = (uint8_t)(3 - i);	/* stored out of order */
+		snprintf(v[i].name, sizeof(v[i].name), "peer-%d", i);
+		v[i].naddrs = 2;
+		snprintf(v[i].addrs[0], CAT_PEER_ADDR_MAX, "10.0.0.%d", i);
+		snprintf(v[i].addrs[1], CAT_PEER_ADDR_MAX, "fd00::%d", i);
+		v[i].port_backup = 32004;
+		v[i].port_ui = 32005;
+		v[i].source = CAT_PEER_TCP;
+		v[i].hops = 1;
+		v[i].first_seen = 100;
+		v[i].last_seen = 200 + (uint64_t)i;
+		v[i].via[0] = 9;
+		snprintf(v[i].via_name, sizeof(v[i].via_name), "teller");
+	}
+	for (int i = 0; i < CAT_PEER_STATS; i++)
+		stats[i] = (uint64_t)i * 1000;
+	ok(catalog_peers_replace(c, v, 3, stats, CAT_PEER_STATS) == CAT_OK,
+	    "peers: store three and the counters");
+	memset(&ps, 0, sizeof(ps));
+	ok(catalog_peers(c, peer_cb, &ps, got) == CAT_OK && ps.n == 3,
+	    "peers: three read back");
+	ok(ps.first.id[0] == 1 && ps.last.id[0] == 3, "peers: in id order");
+	ok(strcmp(ps.first.name, "peer-2") == 0 && ps.first.naddrs == 2 &&
+	    strcmp(ps.first.addrs[1], "fd00::2") == 0 &&
+	    ps.first.port_ui == 32005 && ps.first.source == CAT_PEER_TCP &&
+	    ps.first.hops == 1 && ps.first.last_seen == 202 &&
+	    ps.first.via[0] == 9 && strcmp(ps.first.via_name, "teller") == 0,
+	    "peers: every field round-trips");
+	ok(got[5] == 5000 && got[CAT_PEER_STATS - 1] ==
+	    (CAT_PEER_STATS - 1) * 1000ull, "peers: counters round-trip");
+	ok(catalog_peers_replace(c, &v[1], 1, stats, 2) == CAT_OK,
+	    "peers: replace with one");
+	memset(&ps, 0, sizeof(ps));
+	ok(catalog_peers(c, peer_cb, &ps, got) == CAT_OK && ps.n == 1 &&
+	    strcmp(ps.first.name, "peer-1") == 0,
+	    "peers: the old rows are gone");
+	ok(catalog_peers_replace(c, NULL, 0, NULL, 0) == CAT_OK,
+	    "peers: replace with none");
+	memset(&ps, 0, sizeof(ps));
+	ok(catalog_peers(c, peer_cb, &ps, NULL) == CAT_OK && ps.n == 0,
+	    "peers: empty again");
+}
+
+/* A new token for an existing client: it can register again. */
+static void
+test_token_reissue(struct catalog *c)
+{
+	uint8_t tok[CAT_ID_LEN], tok2[CAT_ID_LEN], secret[CAT_ID_LEN];
+	struct cat_client cl;
+
+	id_of(tok, 7001);
+	id_of(tok2, 7002);
+	memset(secret, 0x42, sizeof(secret));
+	ok(catalog_client_token(c, "nobody-here", tok) == CAT_NOTFOUND,
+	    "client token: no such client");
+	ok(catalog_client_add(c, "again", tok, 1, NULL) == CAT_OK &&
+	    catalog_register(c, tok, secret, &cl) == CAT_OK,
+	    "client token: a client registers");
+	ok(catalog_register(c, tok, secret, &cl) == CAT_NOTFOUND,
+	    "client token: its token is used up");
+	ok(catalog_client_token(c, "again", tok2) == CAT_OK,
+	    "client token: a new token for it");
+	memset(secret, 0x43, sizeof(secret));
+	ok(catalog_register(c, tok2, secret, &cl) == CAT_OK &&
+	    strcmp(cl.name, "again") == 0 && cl.secret[0] == 0x43,
+	    "client token: it registers again, with a new secret");
+	ok(catalog_client_get(c, "again", &cl) == CAT_OK &&
+	    cl.secret[0] == 0x43, "client token: the new secret is stored");
+	ok(catalog_client_token(c, "again", tok) == CAT_OK &&
+	    catalog_client_token(c, "again", tok2) == CAT_OK &&
+	    catalog_register(c, tok, secret, &cl) == CAT_NOTFOUND,
+	    "client token: a newer token replaces an unused one");
+}
+
 int
 main(void)
 {
@@ -462,6 +566,8 @@ main(void)
 	test_clients(c);
 	test_blobs_and_commits(c);
 	test_lifecycle(c);
+	test_peers(c);
+	test_token_reissue(c);
 	catalog_close(c);
 
 	c = open_cat(0);
