@@ -16,6 +16,7 @@
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
+. "$here/lib.sh"
 top=$(cd "$here/.." && pwd)
 DATA=${1:-/usr/share}
 WORK=${BENCH_WORK:-/tmp/gv-bench}
@@ -39,12 +40,7 @@ if [ ! -x "$build/src/gigavault" ] || [ "$top/src" -nt "$build/src/gigavault" ];
 fi
 
 # --- the data: a private copy, reset to DATA before each run
-data=$WORK/data
-echo "bench: syncing $DATA to $data" >&2
-mkdir -p "$data"
-rsync -a --delete "$DATA"/ "$data"/
-size_bytes=$(du -sb "$data" | cut -f1)
-nfiles=$(find "$data" -type f | wc -l)
+sync_data
 
 # The 1% change: every 100th regular file (sorted), 4 KiB overwritten in
 # the middle, plus 1% new small files.  Same for every tool.
@@ -58,10 +54,6 @@ change_data() {
 	for i in $(seq 1 $(( nfiles / 100 ))); do
 		head -c 2000 /dev/urandom > "$data/bench-new/$i"
 	done
-}
-
-drop() {
-	if [ "${BENCH_DROP_CACHES:-0}" = 1 ]; then sync; echo 3 > /proc/sys/vm/drop_caches; fi
 }
 
 # timed NAME CMD...: run, record seconds and peak RSS (MiB) in $T_S, $T_RSS

@@ -39,6 +39,7 @@
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
+. "$here/lib.sh"
 DATA=${1:-/usr/share}
 WORK=${BENCH_WORK:-/tmp/gv-bench-tls}
 BUILD=${BUILD:-$WORK/build}
@@ -58,13 +59,8 @@ BUILD=$(cd "$BUILD" && pwd)
 GVD=$BUILD/src/gigavaultd GVCTL=$BUILD/src/gigavaultctl GVC=$BUILD/src/gigavault
 
 mkdir -p "$WORK"
-# --- the data: a private copy, as compare.sh makes (and warm in the cache)
-data=$WORK/data
-echo "bench: syncing $DATA to $data" >&2
-mkdir -p "$data"
-rsync -a --delete "$DATA"/ "$data"/
-size_bytes=$(du -sb "$data" | cut -f1)
-nfiles=$(find "$data" -type f | wc -l)
+# --- the data: a private copy, reset to DATA before each run
+sync_data
 if [ -n "${BENCH_RESTORE_DIR:-}" ]; then
 	RDIR=$BENCH_RESTORE_DIR
 elif [ "$(stat -f -c %T /dev/shm 2>/dev/null)" = tmpfs ] &&
@@ -74,10 +70,6 @@ else
 	RDIR=$WORK
 fi
 mkdir -p "$RDIR" "$SDIR"
-
-drop() {
-	if [ "${BENCH_DROP_CACHES:-0}" = 1 ]; then sync; echo 3 > /proc/sys/vm/drop_caches; fi
-}
 
 # CPU ticks (user+sys, with reaped children) of PID and its descendants.
 tree_ticks() {
