@@ -230,6 +230,13 @@ check_readable(const struct gv_config *c, int which, const char *key,
 	return -1;
 }
 
+void
+config_client_ca(const struct gv_config *c, char *cert, char *key, size_t len)
+{
+	snprintf(cert, len, "%s/%s", c->datadir, CONFIG_CLIENT_CA_CERT);
+	snprintf(key, len, "%s/%s", c->datadir, CONFIG_CLIENT_CA_KEY);
+}
+
 int
 config_tls_load(struct gv_config *c, int *expired, char *err, size_t errlen)
 {
@@ -254,10 +261,7 @@ config_tls_load(struct gv_config *c, int *expired, char *err, size_t errlen)
 	}
 	if (expired != NULL)
 		*expired = c->ssl_info->expired;
-	snprintf(ca_cert, sizeof(ca_cert), "%s/%s", c->datadir,
-	    CONFIG_CLIENT_CA_CERT);
-	snprintf(ca_key, sizeof(ca_key), "%s/%s", c->datadir,
-	    CONFIG_CLIENT_CA_KEY);
+	config_client_ca(c, ca_cert, ca_key, sizeof(ca_cert));
 	if (c->ssl_verify_client && (c->client_ca = tls_ca_load(ca_cert,
 	    ca_key, why, sizeof(why))) == NULL) {
 		snprintf(err, errlen, "%s:%d: SSL.VerifyClient = 1 needs the "

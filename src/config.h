@@ -118,6 +118,9 @@ int	config_tls_load(struct gv_config *, int *expired, char *err,
 /* Where VerifyClient's authority lives in DataDir. */
 #define CONFIG_CLIENT_CA_CERT	"tls/client-ca.crt"
 #define CONFIG_CLIENT_CA_KEY	"tls/client-ca.key"
+/* Their paths: DataDir/tls/client-ca.crt and .key (each len bytes). */
+void	config_client_ca(const struct gv_config *, char *cert, char *key,
+	    size_t len);
 #define CONFIG_CLIENT_CERT_DAYS	3650
 
 void	config_free(struct gv_config *);

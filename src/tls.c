@@ -358,38 +358,18 @@ tls_handshake(struct tls_conn *c)
 	return step(c, SSL_do_handshake(c->ssl));
 }
 
-enum tls_io
-tls_read(struct tls_conn *c, void *buf, size_t len, size_t *n)
-{
-	int r;
-
-	*n = 0;
-	ERR_clear_error();
-	errno = 0;
-	r = SSL_read_ex(c->ssl, buf, len, n);
-	return r == 1 ? TLS_OK : step(c, r);
-}
-
-enum tls_io
-tls_write(struct tls_conn *c, const void *buf, size_t len, size_t *n)
-{
-	int r;
-
-	*n = 0;
-	ERR_clear_error();
-	errno = 0;
-	r = SSL_write_ex(c->ssl, buf, len, n);
-	return r == 1 ? TLS_OK : step(c, r);
-}
-
 ssize_t
 tls_io(struct tls_conn *c, int writing, void *buf, size_t len, short *events)
 {
-	size_t n;
+	size_t n = 0;
+	int r;
 
 	*events = 0;
-	switch (writing ? tls_write(c, buf, len, &n) :
-	    tls_read(c, buf, len, &n)) {
+	ERR_clear_error();
+	errno = 0;
+	r = writing ? SSL_write_ex(c->ssl, buf, len, &n) :
+	    SSL_read_ex(c->ssl, buf, len, &n);
+	switch (r == 1 ? TLS_OK : step(c, r)) {
 	case TLS_OK:
 		return (ssize_t)n;
 	case TLS_EOF:

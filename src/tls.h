@@ -92,20 +92,13 @@ enum tls_io {
 enum tls_io tls_handshake(struct tls_conn *);
 
 /*
- * Read up to len bytes / write up to len bytes; *n gets how many moved
- * (may be fewer than len).  A write that returned WANT_* must be
- * repeated with the same bytes.
- */
-enum tls_io tls_read(struct tls_conn *, void *buf, size_t len, size_t *n);
-enum tls_io tls_write(struct tls_conn *, const void *buf, size_t len,
-	    size_t *n);
-
-/*
- * tls_read() or tls_write() in the shape of read(2) and send(2), for
- * callers that poll: the bytes moved (> 0), 0 at the end of the stream
- * (reading), or -1 with *events the poll event to wait for (POLLIN or
- * POLLOUT), or 0 on an error: errno EPIPE for a write after the peer
- * closed, else EPROTO (tls_conn_error() says why).
+ * Read or write up to len bytes, in the shape of read(2) and send(2),
+ * for callers that poll: the bytes moved (> 0, maybe fewer than len),
+ * 0 at the end of the stream (reading), or -1 with *events the poll
+ * event to wait for (POLLIN or POLLOUT), or 0 on an error: errno EPIPE
+ * for a write after the peer closed, else EPROTO (tls_conn_error() says
+ * why).  A write that asked to wait must be repeated with the same
+ * bytes.
  */
 ssize_t	tls_io(struct tls_conn *, int writing, void *buf, size_t len,
 	    short *events);

@@ -67,10 +67,7 @@ client_ca(const struct ctl *c, int days)
 	uint8_t pin[TLS_PIN_LEN];
 
 	snprintf(dir, sizeof(dir), "%s/tls", c->cfg->datadir);
-	snprintf(cert, sizeof(cert), "%s/%s", c->cfg->datadir,
-	    CONFIG_CLIENT_CA_CERT);
-	snprintf(key, sizeof(key), "%s/%s", c->cfg->datadir,
-	    CONFIG_CLIENT_CA_KEY);
+	config_client_ca(c->cfg, cert, key, sizeof(cert));
 	if (access(cert, F_OK) == 0 || access(key, F_OK) == 0) {
 		printf("client authority: %s (kept)\n", cert);
 		return 0;
