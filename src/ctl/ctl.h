@@ -39,6 +39,12 @@ int	opt_number(const struct ctl *, const char *name,
 /* Print j as one JSON document on stdout; takes the reference. */
 int	print_json(json_t *j);
 
+/* admincmd.c */
+int	cmd_admin_add(struct ctl *);
+int	cmd_admin_passwd(struct ctl *);
+int	cmd_admin_remove(struct ctl *);
+int	cmd_admin_list(struct ctl *);
+
 /* tlscmd.c */
 int	cmd_tls_init(struct ctl *);
 int	cmd_tls_show(struct ctl *);

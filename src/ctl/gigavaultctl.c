@@ -62,7 +62,9 @@ usage(void)
 	    "       gigavaultctl [-f file] scrub [--rate bytes/s] [--json]\n"
 	    "       gigavaultctl [-f file] tls init [--name host] [--days n] "
 	    "[--renew | --force]\n"
-	    "       gigavaultctl [-f file] tls show [--json]\n");
+	    "       gigavaultctl [-f file] tls show [--json]\n"
+	    "       gigavaultctl [-f file] admin add | passwd | remove name\n"
+	    "       gigavaultctl [-f file] admin list [--json]\n");
 	exit(EXIT_USAGE);
 }
 
@@ -786,13 +788,25 @@ static const struct command {
 	{ "tls", "init",	0, 0, 0, "--name= --days= --renew --force",
 	    cmd_tls_init },
 	{ "tls", "show",	0, 0, 1, "", cmd_tls_show },
+	{ "admin", "add",	1, 1, 0, "", cmd_admin_add },
+	{ "admin", "passwd",	1, 1, 0, "", cmd_admin_passwd },
+	{ "admin", "remove",	1, 1, 0, "", cmd_admin_remove },
+	{ "admin", "list",	0, 0, 1, "", cmd_admin_list },
 };
 
 /* Commands that work on files alone, as the invoking user. */
 static int
 needs_catalog(const struct command *cmd)
 {
-	return cmd->fn != cmd_tls_init && cmd->fn != cmd_tls_show;
+	return cmd->fn != cmd_tls_init && cmd->fn != cmd_tls_show &&
+	    strcmp(cmd->word, "admin") != 0;
+}
+
+/* Commands that write DataDir's files, as the daemon would. */
+static int
+needs_owner(const struct command *cmd)
+{
+	return needs_catalog(cmd) || strcmp(cmd->word, "admin") == 0;
 }
 
 /*
@@ -964,12 +978,12 @@ main(int argc, char *argv[])
 		return EXIT_USAGE;
 	}
 	c.cfg = cfg;
-	if (!needs_catalog(cmd)) {
-		rc = cmd->fn(&c);
+	if (needs_owner(cmd) && (rc = become_owner(cfg)) != 0) {
 		config_free(cfg);
 		return rc;
 	}
-	if ((rc = become_owner(cfg)) != 0) {
+	if (!needs_catalog(cmd)) {
+		rc = cmd->fn(&c);
 		config_free(cfg);
 		return rc;
 	}

@@ -1,0 +1,410 @@
+/*
+ * admins.c - the administrators file and password hashing.  See
+ * admins.h.  Lines are split on ':' and every field is checked; a line
+ * that does not parse makes the whole file "damaged" rather than being
+ * skipped, so that a typo cannot silently lock out or let in anyone.
+ */
+#include "autoconf.h"
+
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "admins.h"
+#include "crypto.h"
+#include "log.h"
+
+#define FILE_MAX	(256 * 1024)
+#define LINE_FIELDS	8
+
+struct admin_line {
+	char		 name[ADMIN_NAME_MAX + 1];
+	struct admin_kdf kdf;
+	uint8_t		 key[ADMIN_KEY_LEN];
+	uint64_t	 changed;
+};
+
+int
+admin_name_valid(const char *name)
+{
+	size_t n = strlen(name);
+
+	if (n == 0 || n > ADMIN_NAME_MAX || name[0] == '.' || name[0] == '-')
+		return 0;
+	return strspn(name, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+	    "0123456789._-") == n;
+}
+
+static int
+kdf_valid(const struct admin_kdf *k)
+{
+	return k->N >= 1024 && k->N <= (1u << 20) && (k->N & (k->N - 1)) == 0 &&
+	    k->r >= 1 && k->r <= 32 && k->p >= 1 && k->p <= 16;
+}
+
+int
+admin_derive(const char *password, const struct admin_kdf *kdf,
+    uint8_t key[ADMIN_KEY_LEN])
+{
+	if (!kdf_valid(kdf))
+		return -1;
+	return crypto_scrypt(password, strlen(password), kdf->salt,
+	    sizeof(kdf->salt), kdf->N, kdf->r, kdf->p, key, ADMIN_KEY_LEN);
+}
+
+/* A decimal number of at most max, the whole of s. */
+static int
+parse_u64(const char *s, uint64_t max, uint64_t *v)
+{
+	char *end;
+	unsigned long long x;
+
+	if (*s < '0' || *s > '9')
+		return -1;
+	errno = 0;
+	x = strtoull(s, &end, 10);
+	if (errno != 0 || *end != '\0' || x > max)
+		return -1;
+	*v = x;
+	return 0;
+}
+
+/* Parse one line (NUL-terminated, no newline) into *a.  0 or -1. */
+static int
+parse_line(char *line, struct admin_line *a)
+{
+	char *f[LINE_FIELDS];
+	uint64_t n, r, p;
+	int nf = 0;
+
+	for (char *s = line; nf < LINE_FIELDS; nf++) {
+		f[nf] = s;
+		if ((s = strchr(s, ':')) == NULL) {
+			nf++;
+			break;
+		}
+		*s++ = '\0';
+	}
+	if (nf != LINE_FIELDS || !admin_name_valid(f[0]) ||
+	    strcmp(f[1], "scrypt") != 0 ||
+	    parse_u64(f[2], 1u << 20, &n) == -1 ||
+	    parse_u64(f[3], 32, &r) == -1 || parse_u64(f[4], 16, &p) == -1 ||
+	    strlen(f[5]) != 2 * ADMIN_SALT_LEN ||
+	    hex_decode(f[5], a->kdf.salt, ADMIN_SALT_LEN) == -1 ||
+	    strlen(f[6]) != 2 * ADMIN_KEY_LEN ||
+	    hex_decode(f[6], a->key, ADMIN_KEY_LEN) == -1 ||
+	    parse_u64(f[7], UINT64_MAX, &a->changed) == -1)
+		return -1;
+	snprintf(a->name, sizeof(a->name), "%s", f[0]);
+	a->kdf.N = n;
+	a->kdf.r = (uint32_t)r;
+	a->kdf.p = (uint32_t)p;
+	return kdf_valid(&a->kdf) ? 0 : -1;
+}
+
+/*
+ * Read the whole file into *v (*n lines; malloc'ed, the caller frees).
+ * A missing file is no administrators.  0, or -1 with err set.
+ */
+static int
+read_all(const char *path, struct admin_line **v, size_t *n, char *err,
+    size_t errlen)
+{
+	char *buf = NULL, *line, *next;
+	struct admin_line *lines = NULL;
+	size_t len = 0, count = 0, lineno = 0;
+	ssize_t got;
+	int fd;
+
+	*v = NULL;
+	*n = 0;
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
+		if (errno == ENOENT)
+			return 0;
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	if ((buf = malloc(FILE_MAX + 1)) == NULL)
+		goto oom;
+	while (len < FILE_MAX && (got = read(fd, buf + len,
+	    FILE_MAX - len)) != 0) {
+		if (got == -1) {
+			if (errno == EINTR)
+				continue;
+			snprintf(err, errlen, "%s: %s", path, strerror(errno));
+			goto fail;
+		}
+		len += (size_t)got;
+	}
+	if (len == FILE_MAX) {
+		snprintf(err, errlen, "%s: larger than %d bytes", path,
+		    FILE_MAX);
+		goto fail;
+	}
+	buf[len] = '\0';
+	if (memchr(buf, '\0', len) != NULL) {
+		snprintf(err, errlen, "%s: damaged (a NUL byte)", path);
+		goto fail;
+	}
+	if ((lines = calloc(ADMIN_MAX, sizeof(*lines))) == NULL)
+		goto oom;
+	for (line = buf; *line != '\0'; line = next) {
+		lineno++;
+		if ((next = strchr(line, '\n')) != NULL)
+			*next++ = '\0';
+		else
+			next = line + strlen(line);
+		if (*line == '\0' || *line == '#')
+			continue;
+		if (count == ADMIN_MAX) {
+			snprintf(err, errlen, "%s: more than %d administrators",
+			    path, ADMIN_MAX);
+			goto fail;
+		}
+		if (parse_line(line, &lines[count]) == -1) {
+			snprintf(err, errlen, "%s:%zu: damaged line", path,
+			    lineno);
+			goto fail;
+		}
+		count++;
+	}
+	crypto_wipe(buf, len);
+	free(buf);
+	close(fd);
+	*v = lines;
+	*n = count;
+	return 0;
+oom:
+	snprintf(err, errlen, "out of memory");
+fail:
+	if (buf != NULL)
+		crypto_wipe(buf, len);
+	free(buf);
+	free(lines);
+	close(fd);
+	return -1;
+}
+
+int
+admin_lookup(const char *path, const char *name, struct admin_kdf *kdf,
+    uint8_t key[ADMIN_KEY_LEN])
+{
+	struct admin_line *v;
+	char err[512];
+	size_t n;
+	int found = 0;
+
+	if (read_all(path, &v, &n, err, sizeof(err)) == -1) {
+		log_warnx("administrators: %s", err);
+		return -1;
+	}
+	for (size_t i = 0; i < n && !found; i++)
+		if (strcmp(v[i].name, name) == 0) {
+			*kdf = v[i].kdf;
+			memcpy(key, v[i].key, ADMIN_KEY_LEN);
+			found = 1;
+		}
+	if (v != NULL)
+		crypto_wipe(v, n * sizeof(*v));
+	free(v);
+	return found;
+}
+
+int
+admin_verify(const char *path, const char *name, const char *password)
+{
+	struct admin_kdf kdf;
+	uint8_t want[ADMIN_KEY_LEN], got[ADMIN_KEY_LEN];
+	int found, ok;
+
+	if ((found = admin_lookup(path, name, &kdf, want)) == -1)
+		return -1;
+	if (!found) {
+		/* Spend the same time, so that names cannot be probed. */
+		memset(&kdf, 0, sizeof(kdf));
+		kdf.N = ADMIN_SCRYPT_N;
+		kdf.r = ADMIN_SCRYPT_R;
+		kdf.p = ADMIN_SCRYPT_P;
+		memset(want, 0, sizeof(want));
+	}
+	if (admin_derive(password, &kdf, got) == -1) {
+		log_warnx("%s: scrypt failed", __func__);
+		return -1;
+	}
+	ok = found && crypto_equal(got, want, sizeof(got));
+	crypto_wipe(got, sizeof(got));
+	crypto_wipe(want, sizeof(want));
+	return ok;
+}
+
+int
+admin_count(const char *path)
+{
+	struct admin_line *v;
+	char err[512];
+	size_t n;
+
+	if (read_all(path, &v, &n, err, sizeof(err)) == -1) {
+		log_warnx("administrators: %s", err);
+		return -1;
+	}
+	if (v != NULL)
+		crypto_wipe(v, n * sizeof(*v));
+	free(v);
+	return (int)n;
+}
+
+/* Write v[0..n-1] to path through a temporary file.  0 or -1 (err). */
+static int
+write_all(const char *path, const struct admin_line *v, size_t n, char *err,
+    size_t errlen)
+{
+	char tmp[4096], salt[2 * ADMIN_SALT_LEN + 1], key[2 * ADMIN_KEY_LEN + 1];
+	FILE *f;
+	int fd, bad = 0;
+
+	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path,
+	    (long)getpid()) >= sizeof(tmp)) {
+		snprintf(err, errlen, "%s: path too long", path);
+		return -1;
+	}
+	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW,
+	    0640)) == -1 || (f = fdopen(fd, "w")) == NULL) {
+		snprintf(err, errlen, "%s: %s", tmp, strerror(errno));
+		if (fd != -1)
+			close(fd);
+		return -1;
+	}
+	for (size_t i = 0; i < n; i++) {
+		hex_encode(v[i].kdf.salt, ADMIN_SALT_LEN, salt);
+		hex_encode(v[i].key, ADMIN_KEY_LEN, key);
+		if (fprintf(f, "%s:scrypt:%llu:%u:%u:%s:%s:%llu\n", v[i].name,
+		    (unsigned long long)v[i].kdf.N, v[i].kdf.r, v[i].kdf.p,
+		    salt, key, (unsigned long long)v[i].changed) < 0)
+			bad = 1;
+	}
+	crypto_wipe(key, sizeof(key));
+	if (fflush(f) == EOF || fsync(fileno(f)) == -1)
+		bad = 1;
+	if (fclose(f) == EOF)
+		bad = 1;
+	if (bad || rename(tmp, path) == -1) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		unlink(tmp);
+		return -1;
+	}
+	return 0;
+}
+
+int
+admin_set(const char *path, const char *name, const char *password,
+    int create, char *err, size_t errlen)
+{
+	struct admin_line *v = NULL, *a = NULL, *nv;
+	size_t n, i;
+	int rc = -1;
+
+	if (!admin_name_valid(name)) {
+		snprintf(err, errlen, "invalid administrator name \"%s\": use "
+		    "1 to %d of A-Z a-z 0-9 . _ -, not starting with . or -",
+		    name, ADMIN_NAME_MAX);
+		return -1;
+	}
+	if (strlen(password) < ADMIN_PASS_MIN ||
+	    strlen(password) > ADMIN_PASS_MAX) {
+		snprintf(err, errlen, "a password needs %d to %d characters",
+		    ADMIN_PASS_MIN, ADMIN_PASS_MAX);
+		return -1;
+	}
+	if (read_all(path, &v, &n, err, errlen) == -1)
+		return -1;
+	for (i = 0; i < n; i++)
+		if (strcmp(v[i].name, name) == 0)
+			a = &v[i];
+	if (create && a != NULL) {
+		snprintf(err, errlen, "an administrator named \"%s\" exists "
+		    "already (admin passwd changes the password)", name);
+		goto out;
+	}
+	if (!create && a == NULL) {
+		snprintf(err, errlen, "no administrator named \"%s\"", name);
+		goto out;
+	}
+	if (a == NULL) {
+		if (n == ADMIN_MAX) {
+			snprintf(err, errlen, "%d administrators already",
+			    ADMIN_MAX);
+			goto out;
+		}
+		if ((nv = reallocarray(v, n + 1, sizeof(*v))) == NULL) {
+			snprintf(err, errlen, "out of memory");
+			goto out;
+		}
+		v = nv;
+		a = &v[n++];
+		memset(a, 0, sizeof(*a));
+		snprintf(a->name, sizeof(a->name), "%s", name);
+	}
+	a->kdf.N = ADMIN_SCRYPT_N;
+	a->kdf.r = ADMIN_SCRYPT_R;
+	a->kdf.p = ADMIN_SCRYPT_P;
+	a->changed = (uint64_t)time(NULL);
+	if (crypto_random(a->kdf.salt, sizeof(a->kdf.salt)) == -1 ||
+	    admin_derive(password, &a->kdf, a->key) == -1) {
+		snprintf(err, errlen, "cannot hash the password");
+		goto out;
+	}
+	rc = write_all(path, v, n, err, errlen);
+out:
+	if (v != NULL)
+		crypto_wipe(v, n * sizeof(*v));
+	free(v);
+	return rc;
+}
+
+int
+admin_remove(const char *path, const char *name, char *err, size_t errlen)
+{
+	struct admin_line *v;
+	size_t n, i;
+	int rc = -1;
+
+	if (read_all(path, &v, &n, err, errlen) == -1)
+		return -1;
+	for (i = 0; i < n; i++)
+		if (strcmp(v[i].name, name) == 0)
+			break;
+	if (i == n)
+		snprintf(err, errlen, "no administrator named \"%s\"", name);
+	else {
+		memmove(&v[i], &v[i + 1], (n - i - 1) * sizeof(*v));
+		rc = write_all(path, v, n - 1, err, errlen);
+	}
+	if (v != NULL)
+		crypto_wipe(v, n * sizeof(*v));
+	free(v);
+	return rc;
+}
+
+int
+admin_list(const char *path, void (*fn)(void *, const char *, uint64_t),
+    void *arg, char *err, size_t errlen)
+{
+	struct admin_line *v;
+	size_t n;
+
+	if (read_all(path, &v, &n, err, errlen) == -1)
+		return -1;
+	for (size_t i = 0; i < n; i++)
+		fn(arg, v[i].name, v[i].changed);
+	if (v != NULL)
+		crypto_wipe(v, n * sizeof(*v));
+	free(v);
+	return 0;
+}

@@ -1,0 +1,173 @@
+/*
+ * admincmd.c - gigavaultctl admin add|passwd|remove|list: the web
+ * console's administrators (admins.h), in DataDir/admins.
+ */
+#include "autoconf.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+#include <termios.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "admins.h"
+#include "config.h"
+#include "crypto.h"
+#include "ctl.h"
+
+static int
+admins_path(const struct ctl *c, char *path, size_t len)
+{
+	if ((size_t)snprintf(path, len, "%s/%s", c->cfg->datadir,
+	    ADMIN_FILE) >= len) {
+		fprintf(stderr, "gigavaultctl: Server.DataDir: path too long\n");
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Read one line into buf (the newline dropped).  On a terminal, prompt
+ * on stderr with echo off.  0, or -1 at end of input or when too long.
+ */
+static int
+read_secret(const char *prompt, char *buf, size_t len)
+{
+	struct termios old, quiet;
+	int tty = isatty(STDIN_FILENO), rc = 0;
+	size_t n;
+
+	if (tty) {
+		fprintf(stderr, "%s", prompt);
+		if (tcgetattr(STDIN_FILENO, &old) == 0) {
+			quiet = old;
+			quiet.c_lflag &= ~(tcflag_t)ECHO;
+			tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet);
+		} else
+			tty = 0;
+	}
+	if (fgets(buf, (int)len, stdin) == NULL)
+		rc = -1;
+	else if ((n = strlen(buf)) > 0 && buf[n - 1] == '\n')
+		buf[n - 1] = '\0';
+	else if (n + 1 == len)
+		rc = -1;	/* longer than the buffer */
+	if (tty) {
+		tcsetattr(STDIN_FILENO, TCSAFLUSH, &old);
+		fputc('\n', stderr);
+	}
+	return rc;
+}
+
+/* The new password: asked twice on a terminal, else one line of stdin. */
+static int
+new_password(char *pw, size_t len)
+{
+	char again[ADMIN_PASS_MAX + 2];
+	int rc = 0;
+
+	if (read_secret("New password: ", pw, len) == -1) {
+		fprintf(stderr, "gigavaultctl: no password given (one line on "
+		    "standard input, at most %d characters)\n", ADMIN_PASS_MAX);
+		return EXIT_USAGE;
+	}
+	if (isatty(STDIN_FILENO)) {
+		if (read_secret("Again: ", again, sizeof(again)) == -1 ||
+		    strcmp(pw, again) != 0) {
+			fprintf(stderr, "gigavaultctl: the passwords differ\n");
+			rc = EXIT_USAGE;
+		}
+		crypto_wipe(again, sizeof(again));
+	}
+	return rc;
+}
+
+static int
+set_password(struct ctl *c, int create)
+{
+	char path[PATH_MAX], pw[ADMIN_PASS_MAX + 2], err[512];
+	int rc;
+
+	if (admins_path(c, path, sizeof(path)) == -1)
+		return EXIT_USAGE;
+	if (!admin_name_valid(c->argv[0])) {
+		fprintf(stderr, "gigavaultctl: invalid administrator name "
+		    "\"%s\": use 1 to %d of A-Z a-z 0-9 . _ -, not starting "
+		    "with . or -\n", c->argv[0], ADMIN_NAME_MAX);
+		return EXIT_USAGE;
+	}
+	if ((rc = new_password(pw, sizeof(pw))) != 0)
+		return rc;
+	rc = admin_set(path, c->argv[0], pw, create, err, sizeof(err));
+	crypto_wipe(pw, sizeof(pw));
+	if (rc == -1) {
+		fprintf(stderr, "gigavaultctl: %s\n", err);
+		return EXIT_RUNTIME;
+	}
+	fprintf(stderr, "gigavaultctl: %s administrator \"%s\"\n",
+	    create ? "added" : "new password for", c->argv[0]);
+	return 0;
+}
+
+int
+cmd_admin_add(struct ctl *c)
+{
+	return set_password(c, 1);
+}
+
+int
+cmd_admin_passwd(struct ctl *c)
+{
+	return set_password(c, 0);
+}
+
+int
+cmd_admin_remove(struct ctl *c)
+{
+	char path[PATH_MAX], err[512];
+
+	if (admins_path(c, path, sizeof(path)) == -1)
+		return EXIT_USAGE;
+	if (admin_remove(path, c->argv[0], err, sizeof(err)) == -1) {
+		fprintf(stderr, "gigavaultctl: %s\n", err);
+		return EXIT_RUNTIME;
+	}
+	return 0;
+}
+
+static void
+list_one(void *arg, const char *name, uint64_t changed)
+{
+	json_t *list = arg;
+	char when[32];
+	time_t t = (time_t)changed;
+	struct tm tm;
+
+	if (list != NULL) {
+		json_array_append_new(list, json_pack("{s:s, s:I}", "name",
+		    name, "changed", (json_int_t)changed));
+		return;
+	}
+	if (gmtime_r(&t, &tm) == NULL ||
+	    strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+		snprintf(when, sizeof(when), "?");
+	printf("%-24s password set %s\n", name, when);
+}
+
+int
+cmd_admin_list(struct ctl *c)
+{
+	char path[PATH_MAX], err[512];
+	json_t *list = c->json ? json_array() : NULL;
+
+	if (admins_path(c, path, sizeof(path)) == -1)
+		return EXIT_USAGE;
+	if (admin_list(path, list_one, list, err, sizeof(err)) == -1) {
+		json_decref(list);
+		fprintf(stderr, "gigavaultctl: %s\n", err);
+		return EXIT_RUNTIME;
+	}
+	return list != NULL ? print_json(list) : 0;
+}
