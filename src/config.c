@@ -10,6 +10,7 @@
 #include "config.h"
 #include "autoconf.h"
 
+#include <sys/stat.h>
 #include <arpa/inet.h>
 #include <confuse.h>
 #include <errno.h>
@@ -67,6 +68,8 @@ static struct int_rule {
 	{ "Discovery", "ScanMaxPrefix",	16, 32, 0 },
 	{ "Discovery", "TCPInterval",	1, 86400, 0 },
 	{ "Discovery", "MaxPeers",	1, 4096, 0 },
+	{ "WebConsole", "Enabled",	0, 1, 0 },
+	{ "WebConsole", "SessionTimeout", 60, 604800, 0 },
 };
 
 static struct int_rule *
@@ -158,6 +161,36 @@ validate_log_level(cfg_t *sec, cfg_opt_t *opt)
 	return 0;
 }
 
+static const char *const web_http_names[] = {
+	[WEB_HTTP_SERVE] = "serve",
+	[WEB_HTTP_LOCAL] = "local",
+	[WEB_HTTP_REDIRECT] = "redirect",
+};
+
+static int
+web_http_parse(const char *v)
+{
+	for (size_t i = 0; i < sizeof(web_http_names) /
+	    sizeof(web_http_names[0]); i++)
+		if (strcmp(v, web_http_names[i]) == 0)
+			return (int)i;
+	return -1;
+}
+
+static int
+validate_web_http(cfg_t *sec, cfg_opt_t *opt)
+{
+	const char *v = cfg_opt_getnstr(opt, 0);
+
+	if (v == NULL || web_http_parse(v) == -1) {
+		confread_error("%s:%d: WebConsole.HTTP \"%s\" is not one of "
+		    "serve, local, redirect", confread_file(), sec->line,
+		    v ? v : "");
+		return -1;
+	}
+	return 0;
+}
+
 static int
 validate_facility(cfg_t *sec, cfg_opt_t *opt)
 {
@@ -237,6 +270,70 @@ config_client_ca(const struct gv_config *c, char *cert, char *key, size_t len)
 	snprintf(key, len, "%s/%s", c->datadir, CONFIG_CLIENT_CA_KEY);
 }
 
+/*
+ * The web console's HTTPS context: the server's certificate when it
+ * exists, else our own, made at the first start.
+ */
+static int
+web_tls_load(struct gv_config *c, char *err, size_t errlen)
+{
+	char key[sizeof(c->web_cert)], dir[sizeof(c->web_cert)], cn[256];
+	char why[512], text[96];
+	uint8_t pin[TLS_PIN_LEN];
+	struct tls_fileinfo info;
+	const char *keyp;
+
+	if (!c->web_enabled || c->port.webconsole_ssl == 0)
+		return 0;
+	if (access(c->ssl_cert, R_OK) == 0 && access(c->ssl_key, R_OK) == 0) {
+		snprintf(c->web_cert, sizeof(c->web_cert), "%s", c->ssl_cert);
+		keyp = c->ssl_key;
+	} else {
+		if ((size_t)snprintf(dir, sizeof(dir), "%s/tls", c->datadir) >=
+		    sizeof(dir) ||
+		    (size_t)snprintf(c->web_cert, sizeof(c->web_cert), "%s/%s",
+		    c->datadir, CONFIG_WEB_CERT) >= sizeof(c->web_cert) ||
+		    (size_t)snprintf(key, sizeof(key), "%s/%s", c->datadir,
+		    CONFIG_WEB_KEY) >= sizeof(key)) {
+			snprintf(err, errlen, "%s: Server.DataDir is too long",
+			    c->file);
+			return -1;
+		}
+		keyp = key;
+		if (access(c->web_cert, F_OK) == -1 ||
+		    access(key, F_OK) == -1) {
+			if (gethostname(cn, sizeof(cn)) == -1 || cn[0] == '\0')
+				snprintf(cn, sizeof(cn), "localhost");
+			cn[sizeof(cn) - 1] = '\0';
+			if ((mkdir(c->datadir, 0750) == -1 && errno != EEXIST) ||
+			    (mkdir(dir, 0700) == -1 && errno != EEXIST)) {
+				snprintf(err, errlen, "%s: web console: cannot "
+				    "create %s: %s", c->file, dir,
+				    strerror(errno));
+				return -1;
+			}
+			if (tls_make_selfsigned(c->web_cert, key, cn, 3650, 0,
+			    0, pin, why, sizeof(why)) == -1) {
+				snprintf(err, errlen, "%s: web console: %s",
+				    c->file, why);
+				return -1;
+			}
+			tls_pin_text(pin, text);
+			log_info("web console: made a self-signed certificate "
+			    "for %s in %s; its key's SHA-256 fingerprint is %s",
+			    cn, c->web_cert, text);
+		}
+	}
+	if (tls_files_check(c->web_cert, keyp, &info, why, sizeof(why)) == -1 ||
+	    (c->web_tls = tls_server_new(c->web_cert, keyp, NULL,
+	    c->ssl_ciphers, c->ssl_suites, why, sizeof(why))) == NULL) {
+		snprintf(err, errlen, "%s: web console (Ports.WebConsoleSSL): "
+		    "%s", c->file, why);
+		return -1;
+	}
+	return 0;
+}
+
 int
 config_tls_load(struct gv_config *c, int *expired, char *err, size_t errlen)
 {
@@ -245,6 +342,8 @@ config_tls_load(struct gv_config *c, int *expired, char *err, size_t errlen)
 
 	if (expired != NULL)
 		*expired = 0;
+	if (web_tls_load(c, err, errlen) == -1)
+		return -1;
 	if (!c->ssl_enabled)
 		return 0;
 	if (check_readable(c, 1, "SSL.Certificate", c->ssl_cert, err,
@@ -468,6 +567,7 @@ config_from_cfg(cfg_t *cfg, const char *file)
 	cfg_t *ret = cfg_getsec(cfg, "Retention");
 	cfg_t *pr = cfg_getsec(cfg, "Prune");
 	cfg_t *sc = cfg_getsec(cfg, "Scrub");
+	cfg_t *web = cfg_getsec(cfg, "WebConsole");
 
 	if (c == NULL)
 		fatal("%s", __func__);
@@ -519,6 +619,10 @@ config_from_cfg(cfg_t *cfg, const char *file)
 	c->scrub_interval = (int)cfg_getint(sc, "Interval");
 	c->scrub_rate = (uint64_t)cfg_getint(sc, "RateLimit");
 	discovery_from_cfg(cfg_getsec(cfg, "Discovery"), &c->disc);
+	c->web_enabled = (int)cfg_getint(web, "Enabled");
+	c->web_http = web_http_parse(cfg_getstr(web, "HTTP"));
+	c->web_root = xstrdup(cfg_getstr(web, "Root"));
+	c->web_session_timeout = (int)cfg_getint(web, "SessionTimeout");
 	return c;
 }
 
@@ -652,6 +756,13 @@ config_load(const char *file, char *err, size_t errlen)
 		CFG_STR_LIST("Peers", NULL, CFGF_NONE),
 		CFG_END()
 	};
+	cfg_opt_t web_opts[] = {
+		CFG_INT("Enabled", 1, CFGF_NONE),
+		CFG_STR("HTTP", "local", CFGF_NONE),
+		CFG_STR("Root", "", CFGF_NONE),
+		CFG_INT("SessionTimeout", 3600, CFGF_NONE),
+		CFG_END()
+	};
 	cfg_opt_t opts[] = {
 		CFG_SEC("Server", server_opts, CFGF_NONE),
 		CFG_SEC("Ports", ports_opts, CFGF_NONE),
@@ -661,6 +772,7 @@ config_load(const char *file, char *err, size_t errlen)
 		CFG_SEC("Prune", prune_opts, CFGF_NONE),
 		CFG_SEC("Scrub", scrub_opts, CFGF_NONE),
 		CFG_SEC("Discovery", discovery_opts, CFGF_NONE),
+		CFG_SEC("WebConsole", web_opts, CFGF_NONE),
 		CFG_END()
 	};
 	static const struct { const char *path; cfg_validate_callback_t fn; }
@@ -678,6 +790,8 @@ config_load(const char *file, char *err, size_t errlen)
 		{ "Discovery|Name", validate_disc_name },
 		{ "Discovery|ScanNetworks", validate_scan_networks },
 		{ "Discovery|Peers", validate_static_peers },
+		{ "WebConsole|HTTP", validate_web_http },
+		{ "WebConsole|Root", validate_abspath_or_empty },
 	};
 	struct gv_config *c = NULL;
 	char path[64];
@@ -734,6 +848,8 @@ config_free(struct gv_config *c)
 	free(c->ssl_info);
 	free(c->log_file);
 	discovery_free(&c->disc);
+	free(c->web_root);
+	tls_ctx_free(c->web_tls);
 	free(c);
 }
 
@@ -779,5 +895,10 @@ config_differs_beyond_workers(const struct gv_config *a,
 	    a->prune_rewrite_below != b->prune_rewrite_below ||
 	    a->scrub_interval != b->scrub_interval ||
 	    a->scrub_rate != b->scrub_rate ||
-	    discovery_differs(&a->disc, &b->disc);
+	    discovery_differs(&a->disc, &b->disc) ||
+	    a->web_enabled != b->web_enabled ||
+	    a->web_http != b->web_http ||
+	    str_differs(a->web_root, b->web_root) ||
+	    a->web_session_timeout != b->web_session_timeout ||
+	    str_differs(a->web_cert, b->web_cert);
 }

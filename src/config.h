@@ -90,7 +90,28 @@ struct gv_config {
 	uint64_t	 scrub_rate;		/* bytes/s; 0: no limit */
 
 	struct gv_discovery disc;		/* Discovery */
+
+	/* WebConsole (served by the UI bridge on Ports.WebConsole[SSL]) */
+	int		 web_enabled;
+	int		 web_http;		/* enum web_http_mode */
+	char		*web_root;		/* the pages; "" = built in */
+	int		 web_session_timeout;	/* seconds idle */
+	/* Filled in by config_tls_load() when web_enabled. */
+	struct tls_ctx	*web_tls;		/* HTTPS on WebConsoleSSL */
+	char		 web_cert[4096];	/* the certificate it serves */
 };
+
+/* WebConsole.HTTP: what the plain HTTP port does. */
+enum web_http_mode {
+	WEB_HTTP_SERVE,		/* "serve": everyone */
+	WEB_HTTP_LOCAL,		/* "local": loopback; others go to HTTPS */
+	WEB_HTTP_REDIRECT,	/* "redirect": everyone goes to HTTPS */
+};
+
+/* The console's own certificate when SSL.Certificate does not exist. */
+#define CONFIG_WEB_CERT		"tls/webconsole.crt"
+#define CONFIG_WEB_KEY		"tls/webconsole.key"
+
 
 /*
  * Read and validate FILE.
@@ -114,6 +135,13 @@ struct gv_config *config_load(const char *file, char *err, size_t errlen);
  */
 int	config_tls_load(struct gv_config *, int *expired, char *err,
 	    size_t errlen);
+/*
+ * With WebConsole.Enabled (also part of config_tls_load()): the HTTPS
+ * context of the web console.  It serves SSL.Certificate and SSL.Key
+ * when both exist, else DataDir/tls/webconsole.crt and .key, made
+ * self-signed (for the host name, 10 years) at the first start, its
+ * fingerprint logged.  The path served is put in web_cert.
+ */
 
 /* Where VerifyClient's authority lives in DataDir. */
 #define CONFIG_CLIENT_CA_CERT	"tls/client-ca.crt"

@@ -35,6 +35,10 @@ static int port_tls(const struct gv_config *c)
 	return c->ssl_enabled ? c->port.ssl : 0;
 }
 static int port_udpscan(const struct gv_config *c) { return c->port.udpscan; }
+static int port_web(const struct gv_config *c)
+{ return c->web_enabled ? c->port.webconsole : 0; }
+static int port_webssl(const struct gv_config *c)
+{ return c->web_enabled ? c->port.webconsole_ssl : 0; }
 /* Multicast is received on the wildcard address, and only when it is on. */
 static int port_mc0(const struct gv_config *c)
 { return c->disc.multicast ? c->port.multicast[0] : 0; }
@@ -48,6 +52,8 @@ static const struct service services[SVC_MAX] = {
 	{ SVC_MCAST_ANNOUNCE, "Ports.Multicast[0]", SOCK_DGRAM, port_mc0 },
 	{ SVC_MCAST_QUERY, "Ports.Multicast[1]", SOCK_DGRAM,	port_mc1 },
 	{ SVC_UDPSCAN,	"Ports.UDPScan",	SOCK_DGRAM,	port_udpscan },
+	{ SVC_WEB,	"Ports.WebConsole",	SOCK_STREAM,	port_web },
+	{ SVC_WEBSSL,	"Ports.WebConsoleSSL",	SOCK_STREAM,	port_webssl },
 };
 
 /* Multicast arrives on the wildcard address only: bound there, whatever

@@ -21,6 +21,8 @@ enum listen_service {
 	SVC_MCAST_ANNOUNCE,	/* Ports.Multicast[0]: discovery (UDP) */
 	SVC_MCAST_QUERY,	/* Ports.Multicast[1]: discovery (UDP) */
 	SVC_UDPSCAN,		/* Ports.UDPScan: discovery (UDP) */
+	SVC_WEB,		/* Ports.WebConsole: UI bridge, HTTP */
+	SVC_WEBSSL,		/* Ports.WebConsoleSSL: UI bridge, HTTPS */
 	SVC_MAX
 };
 #define SVC_BIT(s)	(1u << (s))

@@ -48,7 +48,8 @@ static const struct child_kind {
 	int		(*count)(const struct gv_config *);
 	unsigned	 services;
 } kinds[] = {
-	{ "uibridge",	uibridge_main,	count_one,	SVC_BIT(SVC_UI) },
+	{ "uibridge",	uibridge_main,	count_one,	SVC_BIT(SVC_UI) |
+	    SVC_BIT(SVC_WEB) | SVC_BIT(SVC_WEBSSL) },
 #define KIND_WORKER	1
 	{ "worker",	worker_main,	count_workers,
 	    SVC_BIT(SVC_BACKUP) | SVC_BIT(SVC_TLS) },

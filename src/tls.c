@@ -166,6 +166,12 @@ fail:
 	return NULL;
 }
 
+struct ssl_st *
+tls_ssl_new(struct tls_ctx *t)
+{
+	return SSL_new(t->ctx);
+}
+
 struct tls_ctx *
 tls_client_new(const char *cafile, const char *cert, const char *key,
     char *err, size_t errlen)

@@ -66,6 +66,13 @@ struct tls_ctx *tls_client_new(const char *cafile, const char *cert,
 void	tls_ctx_free(struct tls_ctx *);
 
 /*
+ * A new OpenSSL connection object (SSL *) of server context t, for
+ * libevent's OpenSSL bufferevents (the web console's HTTPS), which own
+ * and free it.  NULL when out of memory.
+ */
+struct ssl_st *tls_ssl_new(struct tls_ctx *t);
+
+/*
  * A connection over the connected, non-blocking socket fd (which stays
  * the caller's to close).  servername (client only, may be NULL) is
  * sent as SNI and checked against the certificate when the context has

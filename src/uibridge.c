@@ -1,10 +1,13 @@
 /*
- * uibridge.c - the UI-bridge child: JSON lines on Ports.UI (32005).
+ * uibridge.c - the UI-bridge child: JSON lines on Ports.UI (32005), and
+ * the web console on Ports.WebConsole and WebConsoleSSL (webhttp.c).
  *
  * One JSON object per line each way (doc/protocol.md).  Requests are
- * answered in order: while a request waits for the supervisor (status),
- * the connection reads no further lines.  libevent drives the sockets
- * and jansson parses and prints the JSON.
+ * answered in order: while a request waits (for the supervisor), the
+ * connection reads no further lines.  What each request does is in
+ * uiapi.c; a request that needs an administrator carries the "token" a
+ * peer login gave.  libevent drives the sockets and jansson parses and
+ * prints the JSON.
  */
 #include "autoconf.h"
 
@@ -20,6 +23,7 @@
 #include <event2/bufferevent.h>
 #include <event2/event.h>
 #include <event2/listener.h>
+#include <netdb.h>
 #include <jansson.h>
 
 #include "catalog.h"
@@ -30,17 +34,21 @@
 #include "imsg.h"
 #include "listen.h"
 #include "log.h"
+#include "uiapi.h"
+#include "webauth.h"
+#include "webhttp.h"
 
 #define UI_MAX_LINE	65536	/* bytes, newline included */
 #define UI_MAX_OUTPUT	(256 * 1024)	/* unread replies before we stop reading */
 #define UI_MAX_CONNS	64
-#define UI_REPLY_WAIT_S	5	/* for the supervisor's answer */
 #define UI_STOP_WAIT_S	5	/* to flush replies when told to stop */
+
+struct bcall;
 
 struct conn {
 	struct bufferevent *bev;
-	int		 pending;	/* waits for the status reply */
-	json_t		*pending_id;	/* the client's "id", echoed */
+	struct bcall	*pending;	/* a request not answered yet */
+	char		 from[64];	/* the peer's address */
 	int		 throttled;	/* reading paused: output too large */
 	int		 closing;	/* close once the output is flushed */
 	struct conn	*next;
@@ -54,16 +62,13 @@ static struct {
 	size_t		 nlev;
 	struct conn	*conns;
 	int		 nconns;
-	/* One status request at a time; its reply serves every waiter. */
-	uint32_t	 status_req;	/* id in flight, 0 when none */
-	struct event	*status_timer;
 	struct event	*stop_timer;
 	int		 stopping;
 	struct imsg	 msg;
-	char		 server_id[33];
 } ui;
 
 static void	process_lines(struct conn *);
+static void	cancel_call(struct bcall *);
 
 static void
 conn_free(struct conn *c)
@@ -75,7 +80,8 @@ conn_free(struct conn *c)
 			*pp = c->next;
 			break;
 		}
-	json_decref(c->pending_id);
+	if (c->pending != NULL)
+		cancel_call(c->pending);
 	bufferevent_free(c->bev);
 	free(c);
 	ui.nconns--;
@@ -125,207 +131,116 @@ reply(struct conn *c, json_t *obj, json_t *id)
 	bufferevent_write(c->bev, "\n", 1);
 }
 
+/* {"error": message, "code": status} (HTTP-like status). */
 static void
-reply_error(struct conn *c, json_t *id, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+reply_error(struct conn *c, json_t *id, int status, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 
 static void
-reply_error(struct conn *c, json_t *id, const char *fmt, ...)
+reply_error(struct conn *c, json_t *id, int status, const char *fmt, ...)
 {
 	char msg[256];
-	json_t *str = NULL;
+	json_t *o;
 	va_list ap;
-	size_t len;
 
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	/* Truncation may have split a UTF-8 sequence: drop its bytes. */
-	len = strlen(msg);
-	while ((str = json_string(msg)) == NULL && len > 0)
-		msg[--len] = '\0';
-	reply(c, str ? json_pack("{s:o}", "error", str) : NULL, id);
+	if ((o = uiapi_error("%s", msg)) != NULL)
+		json_object_set_new(o, "code", json_integer(status));
+	reply(c, o, id);
 }
 
-/* Ask the supervisor for the pool state, unless a request is in flight. */
-static void
-ask_status(void)
-{
-	static uint32_t next_req;
-	struct timeval tv = { UI_REPLY_WAIT_S, 0 };
-
-	if (ui.status_req != 0)
-		return;
-	if (++next_req == 0)
-		next_req = 1;
-	imsg_init(&ui.msg, IMSG_STATUS_REQ);
-	imsg_put_u32(&ui.msg, next_req);
-	if (imsg_send(ui.env->ctl_fd, &ui.msg, 0) == -1)
-		log_warn("%s: supervisor", __func__);	/* the timer answers */
-	ui.status_req = next_req;
-	evtimer_add(ui.status_timer, &tv);
-}
-
-/* Requests.  Each either replies at once or leaves c->pending set. */
-static void
-req_status(struct conn *c, json_t *req, json_t *id)
-{
-	(void)req;
-	c->pending = 1;
-	c->pending_id = id ? json_incref(id) : NULL;
-	ask_status();
-}
-
-/* ------------------------------------------------- peers (discovery) */
-
-static struct catalog *peers_cat;	/* opened on the first request */
-
-static const char *
-peer_source(int s)
-{
-	static const char *const names[] = { "self", "multicast", "scan",
-	    "tcp", "static" };
-
-	return s >= 0 && s <= CAT_PEER_STATIC ? names[s] : "?";
-}
-
-/* One peer as doc/protocol.md ("peers") shows it. */
-static json_t *
-peer_json(const struct cat_peer *p, uint64_t now)
-{
-	json_t *addrs = json_array(), *roles = json_array();
-	char hex[33], via[33];
-
-	for (int i = 0; i < p->naddrs && i < CAT_PEER_ADDRS; i++)
-		json_array_append_new(addrs, json_string(p->addrs[i]));
-	if (p->roles & DW_ROLE_SERVER)
-		json_array_append_new(roles, json_string("server"));
-	if (p->roles & DW_ROLE_CLIENT)
-		json_array_append_new(roles, json_string("client"));
-	server_id_hex(p->id, hex);
-	server_id_hex(p->via, via);
-	return json_pack("{s:s, s:s, s:o, s:{s:i, s:i, s:i, s:i, s:i}, s:o, "
-	    "s:b, s:I, s:I, s:I, s:s, s:o, s:o, s:i}",
-	    "id", hex, "name", p->name, "addresses", addrs,
-	    "ports", "backup", p->port_backup, "ssl", p->port_ssl,
-	    "ui", p->port_ui, "webconsole", p->port_web,
-	    "webconsole_ssl", p->port_webssl,
-	    "roles", roles, "tls", p->tls != 0,
-	    "first_seen", (json_int_t)p->first_seen,
-	    "last_seen", (json_int_t)p->last_seen,
-	    "age", (json_int_t)(now > p->last_seen ? now - p->last_seen : 0),
-	    "source", peer_source(p->source),
-	    "via", p->source == CAT_PEER_TCP && p->via_name[0] ?
-	    json_string(via) : json_null(),
-	    "via_name", p->source == CAT_PEER_TCP && p->via_name[0] ?
-	    json_string(p->via_name) : json_null(),
-	    "hops", p->hops);
-}
-
-struct peers_walk {
-	json_t		*list;
-	uint64_t	 now;
-	int		 timeout;
-	int		 max;
+/* One bridge request in progress (at most one per connection). */
+struct bcall {
+	struct ui_call	 uc;		/* first: uiapi hands it back */
+	struct conn	*conn;
+	json_t		*id;		/* the client's "id", echoed */
+	char		 user[ADMIN_NAME_MAX + 1];
 };
 
-static int
-peers_visit(void *arg, const struct cat_peer *p)
-{
-	struct peers_walk *w = arg;
-
-	if (p->last_seen + (uint64_t)w->timeout < w->now)
-		return 0;	/* aged out; the discovery child removes it */
-	json_array_append_new(w->list, peer_json(p, w->now));
-	return json_array_size(w->list) >= (size_t)w->max;
-}
-
 static void
-req_peers(struct conn *c, json_t *req, json_t *id)
+on_call_done(struct ui_call *uc, int status, json_t *body)
 {
-	const struct gv_config *cfg = ui.env->cfg;
-	struct peers_walk w = { json_array(), (uint64_t)time(NULL),
-	    cfg->disc.peer_timeout, cfg->disc.max_peers };
-	uint64_t stats[CAT_PEER_STATS];
-	char path[PATH_MAX], err[512];
-	struct cat_peer self;
-	struct dw_msg m;
-	json_t *counters = json_object();
+	struct bcall *b = (struct bcall *)uc;
+	struct conn *c = b->conn;
 
-	(void)req;
-	if (peers_cat == NULL && (snprintf(path, sizeof(path), "%s/catalog",
-	    cfg->datadir) >= (int)sizeof(path) ||
-	    catalog_open(path, 0, &peers_cat, err, sizeof(err)) != CAT_OK)) {
-		json_decref(w.list);
-		json_decref(counters);
-		reply_error(c, id, "catalog not available");
-		return;
-	}
-	if (catalog_peers(peers_cat, peers_visit, &w, stats) != CAT_OK) {
-		log_warnx("%s", catalog_strerror(peers_cat));
-		json_decref(w.list);
-		json_decref(counters);
-		reply_error(c, id, "catalog not available");
-		return;
-	}
-	for (int i = 0; i < DS_NSTATS; i++)
-		json_object_set_new(counters, disc_stat_name(i),
-		    json_integer((json_int_t)stats[i]));
-	disc_self(cfg, ui.env->server_id, &m);
-	memset(&self, 0, sizeof(self));
-	memcpy(self.id, m.id, sizeof(self.id));
-	snprintf(self.name, sizeof(self.name), "%s", m.name);
-	self.roles = m.roles;
-	self.tls = (m.flags & DW_FLAG_TLS) != 0;
-	self.port_backup = m.port_backup;
-	self.port_ssl = m.port_ssl;
-	self.port_ui = m.port_ui;
-	self.port_web = m.port_web;
-	self.port_webssl = m.port_webssl;
-	self.first_seen = self.last_seen = w.now;
-	reply(c, json_pack("{s:o, s:o, s:o}", "self", peer_json(&self, w.now),
-	    "peers", w.list, "counters", counters), id);
+	if (status >= 400 && json_is_object(body))
+		json_object_set_new(body, "code", json_integer(status));
+	reply(c, body, b->id);
+	json_decref(b->id);
+	json_decref(b->uc.args);
+	free(b);
+	c->pending = NULL;
+	if (c->closing) {
+		if (output_len(c) == 0)
+			conn_free(c);
+	} else
+		process_lines(c);
 }
 
-static const struct request {
-	const char	*name;
-	void		(*fn)(struct conn *, json_t *req, json_t *id);
-} requests[] = {
-	{ "status",	req_status },
-	{ "peers",	req_peers },
-};
+/* The connection is going: uiapi frees b when its answer comes. */
+static void
+cancel_call(struct bcall *b)
+{
+	json_decref(b->id);
+	b->id = NULL;
+	uiapi_cancel(&b->uc);
+}
 
 static void
 handle_line(struct conn *c, const char *line, size_t len)
 {
 	json_error_t jerr;
-	json_t *req, *id, *name;
+	json_t *req, *id, *name, *token;
+	struct wa_session *s = NULL;
+	struct bcall *b;
 
 	req = json_loadb(line, len, JSON_REJECT_DUPLICATES, &jerr);
 	if (req == NULL) {
-		reply_error(c, NULL, "invalid JSON: %s", jerr.text);
+		reply_error(c, NULL, 400, "invalid JSON: %s", jerr.text);
 		return;
 	}
 	if (!json_is_object(req)) {
-		reply_error(c, NULL, "a request must be a JSON object");
+		reply_error(c, NULL, 400, "a request must be a JSON object");
 		json_decref(req);
 		return;
 	}
 	id = json_object_get(req, "id");
 	name = json_object_get(req, "request");
 	if (!json_is_string(name)) {
-		reply_error(c, id, "missing \"request\" (a string)");
+		reply_error(c, id, 400, "missing \"request\" (a string)");
 		json_decref(req);
 		return;
 	}
-	for (size_t i = 0; i < sizeof(requests) / sizeof(requests[0]); i++)
-		if (strcmp(requests[i].name, json_string_value(name)) == 0) {
-			requests[i].fn(c, req, id);
-			json_decref(req);
-			return;
-		}
-	reply_error(c, id, "unknown request \"%s\"", json_string_value(name));
-	json_decref(req);
+	if (uiapi_level(json_string_value(name), NULL) == -1) {
+		reply_error(c, id, 404, "unknown request \"%s\"",
+		    json_string_value(name));
+		json_decref(req);
+		return;
+	}
+	token = json_object_get(req, "token");
+	if (token != NULL && (s = wa_find(json_string_value(token), 1)) ==
+	    NULL && uiapi_level(json_string_value(name), NULL) == UI_ADMIN) {
+		reply_error(c, id, 401, "the token is not valid (expired?): "
+		    "log in again");
+		json_decref(req);
+		return;
+	}
+	if ((b = calloc(1, sizeof(*b))) == NULL)
+		fatal("%s", __func__);
+	b->conn = c;
+	b->id = id ? json_incref(id) : NULL;
+	b->uc.name = json_string_value(name);
+	b->uc.args = req;
+	b->uc.done = on_call_done;
+	snprintf(b->uc.from, sizeof(b->uc.from), "%s", c->from);
+	if (s != NULL) {
+		snprintf(b->user, sizeof(b->user), "%s", s->user);
+		b->uc.user = b->user;
+	}
+	c->pending = b;
+	uiapi_call(&b->uc);
 }
 
 static void
@@ -347,13 +262,13 @@ process_lines(struct conn *c)
 
 		if (line == NULL) {
 			if (evbuffer_get_length(in) >= UI_MAX_LINE) {
-				reply_error(c, NULL, "line too long");
+				reply_error(c, NULL, 413, "line too long");
 				conn_close(c);
 			}
 			return;
 		}
 		if (len + 1 > UI_MAX_LINE) {
-			reply_error(c, NULL, "line too long");
+			reply_error(c, NULL, 413, "line too long");
 			conn_close(c);
 		} else if (len > 0)
 			handle_line(c, line, len);
@@ -402,41 +317,6 @@ on_event(struct bufferevent *bev, short what, void *arg)
 	conn_free(c);
 }
 
-/* Answer every connection waiting for status with obj (or an error). */
-static void
-answer_status_waiters(json_t *obj, const char *error)
-{
-	struct conn *c, *next;
-
-	for (c = ui.conns; c != NULL; c = next) {
-		next = c->next;
-		if (!c->pending)
-			continue;
-		if (obj != NULL)
-			reply(c, json_copy(obj), c->pending_id);
-		else
-			reply_error(c, c->pending_id, "%s", error);
-		json_decref(c->pending_id);
-		c->pending_id = NULL;
-		c->pending = 0;
-		if (c->closing) {
-			if (output_len(c) == 0)
-				conn_free(c);
-		} else
-			process_lines(c);
-	}
-}
-
-static void
-on_status_timeout(evutil_socket_t fd, short what, void *arg)
-{
-	(void)fd;
-	(void)what;
-	(void)arg;
-	ui.status_req = 0;
-	answer_status_waiters(NULL, "the supervisor did not answer");
-}
-
 static void
 on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
     int salen, void *arg)
@@ -445,8 +325,6 @@ on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
 	struct conn *c;
 
 	(void)l;
-	(void)sa;
-	(void)salen;
 	(void)arg;
 	if (ui.nconns >= UI_MAX_CONNS) {
 		log_warnx("UI bridge: %d connections already, refusing one",
@@ -462,6 +340,9 @@ on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
 		free(c);
 		return;
 	}
+	if (getnameinfo(sa, (socklen_t)salen, c->from, sizeof(c->from), NULL,
+	    0, NI_NUMERICHOST) != 0)
+		snprintf(c->from, sizeof(c->from), "?");
 	c->next = ui.conns;
 	ui.conns = c;
 	ui.nconns++;
@@ -470,69 +351,6 @@ on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
 	/* Read at most a little more than one line ahead. */
 	bufferevent_setwatermark(c->bev, EV_READ, 0, UI_MAX_LINE + 1);
 	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
-}
-
-static json_t *
-status_json(struct imsg *m)
-{
-	static const char *const states[] = { "starting", "idle", "busy" };
-	uint64_t uptime, served, since;
-	uint32_t pool, n, pid;
-	uint8_t state, retiring;
-	char peer[64];
-	json_t *o, *workers;
-
-	if (imsg_get_u64(m, &uptime) == -1 || imsg_get_u32(m, &pool) == -1 ||
-	    imsg_get_u64(m, &served) == -1 || imsg_get_u32(m, &n) == -1)
-		return NULL;
-	workers = json_array();
-	for (uint32_t i = 0; i < n; i++) {
-		json_t *wk;
-
-		if (imsg_get_u32(m, &pid) == -1 ||
-		    imsg_get_u8(m, &state) == -1 ||
-		    imsg_get_u8(m, &retiring) == -1 ||
-		    imsg_get_u64(m, &since) == -1 ||
-		    imsg_get_str(m, peer, sizeof(peer)) == -1 || state > 2) {
-			json_decref(workers);
-			return NULL;
-		}
-		wk = json_pack("{s:I, s:s, s:o, s:I}", "pid", (json_int_t)pid,
-		    "state", states[state],
-		    "peer", peer[0] ? json_string(peer) : json_null(),
-		    "since", (json_int_t)since);
-		if (retiring)
-			json_object_set_new(wk, "retiring", json_true());
-		json_array_append_new(workers, wk);
-	}
-	if (imsg_end(m, __func__) == -1) {
-		json_decref(workers);
-		return NULL;
-	}
-	o = json_pack("{s:s, s:s, s:I, s:I, s:I, s:o}",
-	    "server_id", ui.server_id, "version", PACKAGE_VERSION,
-	    "uptime", (json_int_t)uptime, "pool_size", (json_int_t)pool,
-	    "sessions_served", (json_int_t)served, "workers", workers);
-	return o;
-}
-
-static void
-on_status_reply(struct imsg *m)
-{
-	uint32_t id;
-	json_t *o;
-
-	if (imsg_get_u32(m, &id) == -1) {
-		imsg_end(m, __func__);
-		return;
-	}
-	if (id != ui.status_req)
-		return;		/* answered already, by the timer */
-	ui.status_req = 0;
-	evtimer_del(ui.status_timer);
-	o = status_json(m);
-	answer_status_waiters(o, "bad status from the supervisor");
-	json_decref(o);
 }
 
 /*
@@ -549,6 +367,8 @@ stop_serving(void)
 	for (size_t i = 0; i < ui.nlev; i++)
 		evconnlistener_free(ui.lev[i]);
 	ui.nlev = 0;
+	webhttp_stop();
+	uiapi_stop();
 	if (ui.conns == NULL) {
 		event_base_loopbreak(ui.base);
 		return;
@@ -589,7 +409,7 @@ on_ctl(evutil_socket_t fd, short what, void *arg)
 		}
 		switch (ui.msg.type) {
 		case IMSG_STATUS_REPLY:
-			on_status_reply(&ui.msg);
+			uiapi_on_status(&ui.msg);
 			break;
 		case IMSG_SHUTDOWN:
 			if (imsg_end(&ui.msg, __func__) == 0)
@@ -621,13 +441,14 @@ uibridge_main(struct child_env *env)
 	struct event *sigev;
 
 	ui.env = env;
-	server_id_hex(env->server_id, ui.server_id);
 	if ((ui.base = event_base_new()) == NULL)
 		fatalx("%s: event_base_new", __func__);
+	uiapi_init(env, ui.base);
+	webhttp_init(env, ui.base);	/* takes the web listeners */
 	for (size_t i = 0; i < env->listeners->n; i++) {
 		struct listener *l = &env->listeners->l[i];
 
-		if (l->fd == -1)
+		if (l->fd == -1 || l->svc != SVC_UI)
 			continue;
 		ui.lev[ui.nlev] = evconnlistener_new(ui.base, on_accept, NULL,
 		    LEV_OPT_CLOSE_ON_FREE, 0, l->fd);
@@ -638,10 +459,8 @@ uibridge_main(struct child_env *env)
 	ui.ctl_ev = event_new(ui.base, env->ctl_fd, EV_READ | EV_PERSIST,
 	    on_ctl, NULL);
 	sigev = evsignal_new(ui.base, SIGTERM, on_sigterm, NULL);
-	ui.status_timer = evtimer_new(ui.base, on_status_timeout, NULL);
 	ui.stop_timer = evtimer_new(ui.base, on_stop_timeout, NULL);
-	if (ui.ctl_ev == NULL || sigev == NULL || ui.status_timer == NULL ||
-	    ui.stop_timer == NULL || event_add(ui.ctl_ev, NULL) ||
+	if (ui.ctl_ev == NULL || sigev == NULL || ui.stop_timer == NULL || event_add(ui.ctl_ev, NULL) ||
 	    event_add(sigev, NULL))
 		fatalx("%s: event setup", __func__);
 
@@ -652,15 +471,16 @@ uibridge_main(struct child_env *env)
 	event_base_dispatch(ui.base);
 
 	ui.stopping = 0;	/* no loopbreak from the frees below */
+	webhttp_stop();
+	uiapi_stop();
 	while (ui.conns != NULL)
 		conn_free(ui.conns);
 	for (size_t i = 0; i < ui.nlev; i++)
 		evconnlistener_free(ui.lev[i]);
 	event_free(ui.ctl_ev);
 	event_free(sigev);
-	event_free(ui.status_timer);
 	event_free(ui.stop_timer);
+	uiapi_free();
 	event_base_free(ui.base);
-	catalog_close(peers_cat);
 	exit(0);
 }

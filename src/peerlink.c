@@ -1,0 +1,316 @@
+/*
+ * peerlink.c - requests to other peers' UI bridges (see peerlink.h).
+ * One connection per request: connect, write one line, read one line,
+ * close; every step is bounded by PEERLINK_TIMEOUT_S and the reply by
+ * PEERLINK_MAX_REPLY.
+ */
+#include "autoconf.h"
+
+#include <sys/socket.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+
+#include "admins.h"
+#include "crypto.h"
+#include "log.h"
+#include "peerlink.h"
+#include "uiapi.h"
+#include "webauth.h"
+
+struct link {
+	struct bufferevent *bev;
+	peerlink_fn	*fn;
+	void		*arg;
+	char		 where[80];
+	struct link	*next;
+};
+
+static struct {
+	struct event_base *base;
+	struct link	*links;
+} pl;
+
+void
+peerlink_init(struct event_base *base)
+{
+	pl.base = base;
+}
+
+static void
+link_free(struct link *l)
+{
+	struct link **pp;
+
+	for (pp = &pl.links; *pp != NULL; pp = &(*pp)->next)
+		if (*pp == l) {
+			*pp = l->next;
+			break;
+		}
+	bufferevent_free(l->bev);
+	free(l);
+}
+
+static void
+link_done(struct link *l, int status, json_t *reply)
+{
+	peerlink_fn *fn = l->fn;
+	void *arg = l->arg;
+
+	link_free(l);
+	fn(arg, status, reply);
+}
+
+static void
+on_read(struct bufferevent *bev, void *arg)
+{
+	struct link *l = arg;
+	struct evbuffer *in = bufferevent_get_input(bev);
+	json_error_t jerr;
+	json_t *reply, *code;
+	size_t len;
+	char *line;
+
+	if ((line = evbuffer_readln(in, &len, EVBUFFER_EOL_LF)) == NULL) {
+		if (evbuffer_get_length(in) > PEERLINK_MAX_REPLY) {
+			log_warnx("peer switch: %s: reply too long", l->where);
+			link_done(l, 502, uiapi_error("the peer's reply is too "
+			    "long"));
+		}
+		return;
+	}
+	reply = json_loadb(line, len, 0, &jerr);
+	free(line);
+	if (!json_is_object(reply)) {
+		json_decref(reply);
+		log_warnx("peer switch: %s: not a JSON object", l->where);
+		link_done(l, 502, uiapi_error("the peer's reply is not JSON"));
+		return;
+	}
+	if (json_object_get(reply, "error") != NULL) {
+		code = json_object_get(reply, "code");
+		json_int_t c = json_is_integer(code) ? json_integer_value(code) :
+		    502;
+
+		json_object_del(reply, "code");
+		link_done(l, c >= 400 && c <= 599 ? (int)c : 502, reply);
+		return;
+	}
+	link_done(l, 200, reply);
+}
+
+static void
+on_event(struct bufferevent *bev, short what, void *arg)
+{
+	struct link *l = arg;
+
+	(void)bev;
+	if (what & BEV_EVENT_CONNECTED)
+		return;
+	if (what & BEV_EVENT_TIMEOUT) {
+		log_warnx("peer switch: %s: no answer in %d s", l->where,
+		    PEERLINK_TIMEOUT_S);
+		link_done(l, 504, uiapi_error("the peer did not answer"));
+		return;
+	}
+	log_warnx("peer switch: %s: %s", l->where, (what & BEV_EVENT_EOF) ?
+	    "closed without a reply" : "cannot connect");
+	link_done(l, 502, uiapi_error("cannot reach the peer's bridge at %s",
+	    l->where));
+}
+
+/* A failure reported from the event loop, never from inside the call. */
+struct later {
+	peerlink_fn	*fn;
+	void		*arg;
+	int		 status;
+	json_t		*body;
+};
+
+static void
+on_later(evutil_socket_t fd, short what, void *arg)
+{
+	struct later *lt = arg;
+
+	(void)fd;
+	(void)what;
+	lt->fn(lt->arg, lt->status, lt->body);
+	free(lt);
+}
+
+static void
+fail_later(peerlink_fn *fn, void *arg, int status, json_t *body)
+{
+	struct later *lt = calloc(1, sizeof(*lt));
+
+	if (lt == NULL)
+		fatal("%s", __func__);
+	lt->fn = fn;
+	lt->arg = arg;
+	lt->status = status;
+	lt->body = body;
+	if (event_base_once(pl.base, -1, EV_TIMEOUT, on_later, lt, NULL) == -1)
+		fatalx("%s: event_base_once", __func__);
+}
+
+void
+peerlink_request(const char *addr, int port, json_t *req, peerlink_fn *fn,
+    void *arg)
+{
+	struct timeval tv = { PEERLINK_TIMEOUT_S, 0 };
+	struct sockaddr_storage ss;
+	struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
+	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
+	socklen_t sslen;
+	struct link *l;
+	char *s;
+
+	memset(&ss, 0, sizeof(ss));
+	if (inet_pton(AF_INET, addr, &sin->sin_addr) == 1) {
+		sin->sin_family = AF_INET;
+		sin->sin_port = htons((uint16_t)port);
+		sslen = sizeof(*sin);
+	} else if (inet_pton(AF_INET6, addr, &sin6->sin6_addr) == 1) {
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_port = htons((uint16_t)port);
+		sslen = sizeof(*sin6);
+	} else {
+		fail_later(fn, arg, 502, uiapi_error("the peer's address "
+		    "\"%s\" is not usable", addr));
+		return;
+	}
+	if (port <= 0 || port > 65535) {
+		fail_later(fn, arg, 502, uiapi_error("the peer does not serve "
+		    "its UI bridge"));
+		return;
+	}
+	if ((s = json_dumps(req, JSON_COMPACT)) == NULL ||
+	    (l = calloc(1, sizeof(*l))) == NULL ||
+	    (l->bev = bufferevent_socket_new(pl.base, -1,
+	    BEV_OPT_CLOSE_ON_FREE)) == NULL)
+		fatal("%s", __func__);
+	l->fn = fn;
+	l->arg = arg;
+	snprintf(l->where, sizeof(l->where), "%s%s%s:%d",
+	    sin->sin_family == AF_INET6 ? "[" : "", addr,
+	    sin->sin_family == AF_INET6 ? "]" : "", port);
+	l->next = pl.links;
+	pl.links = l;
+	bufferevent_setcb(l->bev, on_read, NULL, on_event, l);
+	bufferevent_set_timeouts(l->bev, &tv, &tv);
+	bufferevent_setwatermark(l->bev, EV_READ, 0, PEERLINK_MAX_REPLY + 2);
+	bufferevent_write(l->bev, s, strlen(s));
+	bufferevent_write(l->bev, "\n", 1);
+	free(s);
+	bufferevent_enable(l->bev, EV_READ | EV_WRITE);
+	if (bufferevent_socket_connect(l->bev, (struct sockaddr *)&ss,
+	    (int)sslen) == -1) {
+		link_free(l);
+		fail_later(fn, arg, 502, uiapi_error("cannot connect to the "
+		    "peer"));
+	}
+}
+
+void
+peerlink_stop(void)
+{
+	while (pl.links != NULL)
+		link_free(pl.links);
+}
+
+/* ----- login by challenge */
+
+struct login {
+	char		 addr[64];
+	int		 port;
+	char		 user[ADMIN_NAME_MAX + 1];
+	char		*password;
+	peerlink_fn	*fn;
+	void		*arg;
+};
+
+static void
+login_end(struct login *lg, int status, json_t *reply)
+{
+	peerlink_fn *fn = lg->fn;
+	void *arg = lg->arg;
+
+	crypto_wipe(lg->password, strlen(lg->password));
+	free(lg->password);
+	free(lg);
+	fn(arg, status, reply);
+}
+
+static void
+on_login_reply(void *arg, int status, json_t *reply)
+{
+	login_end(arg, status, reply);
+}
+
+static void
+on_challenge(void *arg, int status, json_t *ch)
+{
+	struct login *lg = arg;
+	struct admin_kdf kdf;
+	uint8_t key[ADMIN_KEY_LEN];
+	char proof[WA_TOKEN_HEX + 1];
+	const char *salt, *nonce, *sid;
+	json_t *req;
+
+	if (status != 200) {
+		login_end(lg, status, ch);
+		return;
+	}
+	memset(&kdf, 0, sizeof(kdf));
+	salt = json_string_value(json_object_get(ch, "salt"));
+	nonce = json_string_value(json_object_get(ch, "nonce"));
+	sid = json_string_value(json_object_get(ch, "server_id"));
+	kdf.N = (uint64_t)json_integer_value(json_object_get(ch, "N"));
+	kdf.r = (uint32_t)json_integer_value(json_object_get(ch, "r"));
+	kdf.p = (uint32_t)json_integer_value(json_object_get(ch, "p"));
+	if (salt == NULL || nonce == NULL || sid == NULL ||
+	    strlen(salt) != 2 * ADMIN_SALT_LEN || strlen(nonce) !=
+	    WA_TOKEN_HEX || strlen(sid) != 32 ||
+	    hex_decode(salt, kdf.salt, ADMIN_SALT_LEN) == -1 ||
+	    admin_derive(lg->password, &kdf, key) == -1) {
+		json_decref(ch);
+		login_end(lg, 502, uiapi_error("the peer sent a bad login "
+		    "challenge"));
+		return;
+	}
+	wa_proof(key, nonce, sid, proof);
+	crypto_wipe(key, sizeof(key));
+	req = json_pack("{s:s, s:s, s:s, s:s}", "request", "login", "user",
+	    lg->user, "nonce", nonce, "proof", proof);
+	json_decref(ch);
+	crypto_wipe(lg->password, strlen(lg->password));
+	peerlink_request(lg->addr, lg->port, req, on_login_reply, lg);
+	json_decref(req);
+}
+
+void
+peerlink_login(const char *addr, int port, const char *user,
+    const char *password, peerlink_fn *fn, void *arg)
+{
+	struct login *lg = calloc(1, sizeof(*lg));
+	json_t *req;
+
+	if (lg == NULL || (lg->password = strdup(password)) == NULL)
+		fatal("%s", __func__);
+	snprintf(lg->addr, sizeof(lg->addr), "%s", addr);
+	snprintf(lg->user, sizeof(lg->user), "%s", user);
+	lg->port = port;
+	lg->fn = fn;
+	lg->arg = arg;
+	req = json_pack("{s:s, s:s}", "request", "login_challenge", "user",
+	    user);
+	peerlink_request(addr, port, req, on_challenge, lg);
+	json_decref(req);
+}

@@ -1,0 +1,42 @@
+/*
+ * peerlink.h - the peer switch's client side: one JSON-lines request to
+ * another peer's UI bridge (Ports.UI), asynchronously in the UI bridge
+ * child's event loop, and the challenge login built on it.
+ */
+#ifndef GV_PEERLINK_H
+#define GV_PEERLINK_H
+
+#include <jansson.h>
+
+struct event_base;
+
+#define PEERLINK_TIMEOUT_S	10
+#define PEERLINK_MAX_REPLY	(4 * 1024 * 1024)
+
+/*
+ * Called once: status 200 with the peer's reply object (stolen), or the
+ * HTTP-like status of a failure with {"error":...}: 502 (cannot connect,
+ * bad reply), 504 (timeout), or the code the peer put in its error.
+ */
+typedef void peerlink_fn(void *arg, int status, json_t *reply);
+
+void	peerlink_init(struct event_base *);
+/* Stop every request in flight (their callbacks are not called). */
+void	peerlink_stop(void);
+
+/*
+ * Send req (a reference is taken) to addr (an IPv4 or IPv6 literal)
+ * port; fn(arg, ...) later, never before this returns.
+ */
+void	peerlink_request(const char *addr, int port, json_t *req,
+	    peerlink_fn *fn, void *arg);
+
+/*
+ * Log in to that peer as user with password (login_challenge, then
+ * login with the proof; doc/webconsole.md): fn gets 200 with
+ * {"user","token"} or a failure.
+ */
+void	peerlink_login(const char *addr, int port, const char *user,
+	    const char *password, peerlink_fn *fn, void *arg);
+
+#endif

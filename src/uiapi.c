@@ -1,0 +1,1097 @@
+/*
+ * uiapi.c - the UI bridge's requests (see uiapi.h, doc/webconsole.md).
+ *
+ * One row per request in requests[]: its name, level, whether it writes,
+ * and its handler.  A handler answers through done() at once, except
+ * status and dashboard, which wait for the supervisor's view of the
+ * worker pool (one STATUS_REQ in flight serves every waiter).
+ */
+#include "autoconf.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "catalog.h"
+#include "child.h"
+#include "config.h"
+#include "crypto.h"
+#include "datadir.h"
+#include "discovery.h"
+#include "discowire.h"
+#include "hkstatus.h"
+#include "imsg.h"
+#include "log.h"
+#include "uiapi.h"
+#include "webauth.h"
+
+#define REPLY_WAIT_S	5	/* for the supervisor's answer */
+#define DAYS_SHOWN	14
+#define LOG_LINES	200
+#define LOG_TAIL_BYTES	(64 * 1024)
+#define TOKEN_BYTES	16	/* enrollment tokens: 32 hex digits */
+
+static struct {
+	struct child_env *env;
+	struct event_base *base;
+	struct catalog	*cat;		/* opened on first use */
+	char		 server_id[33];
+	char		 name[DW_NAME_MAX + 1];
+	/* Calls waiting for the pool's state. */
+	struct ui_call	*waiting;
+	uint32_t	 status_req;	/* id in flight, 0 when none */
+	struct event	*status_timer;
+	struct imsg	 msg;
+} api;
+
+json_t *
+uiapi_error(const char *fmt, ...)
+{
+	char msg[256];
+	json_t *s;
+	va_list ap;
+	size_t len;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	/* Truncation may have split a UTF-8 sequence: drop its bytes. */
+	len = strlen(msg);
+	while ((s = json_string(msg)) == NULL && len > 0)
+		msg[--len] = '\0';
+	return json_pack("{s:o}", "error", s ? s : json_string("error"));
+}
+
+static void
+finish(struct ui_call *c, int status, json_t *body)
+{
+	if (body == NULL) {
+		status = 500;
+		body = uiapi_error("internal error");
+	}
+	if (c->cancelled) {
+		json_decref(body);
+		json_decref(c->args);
+		free(c);
+		return;
+	}
+	c->done(c, status, body);
+}
+
+/* The catalog, or NULL after answering 503. */
+static struct catalog *
+cat_or_fail(struct ui_call *c)
+{
+	char path[PATH_MAX], err[512];
+
+	if (api.cat != NULL)
+		return api.cat;
+	if ((size_t)snprintf(path, sizeof(path), "%s/catalog",
+	    api.env->cfg->datadir) >= sizeof(path) ||
+	    catalog_open(path, 0, &api.cat, err, sizeof(err)) != CAT_OK) {
+		log_warnx("UI: catalog: %s", err);
+		api.cat = NULL;
+		finish(c, 503, uiapi_error("catalog not available"));
+		return NULL;
+	}
+	return api.cat;
+}
+
+static void
+cat_failed(struct ui_call *c)
+{
+	log_warnx("UI: %s", catalog_strerror(api.cat));
+	finish(c, 500, uiapi_error("catalog error"));
+}
+
+/* A string argument of 1..max bytes, or NULL. */
+static const char *
+arg_str(struct ui_call *c, const char *key, size_t max)
+{
+	const char *v = json_string_value(json_object_get(c->args, key));
+
+	return v != NULL && v[0] != '\0' && strlen(v) <= max ? v : NULL;
+}
+
+/* -------------------------------------------------- the pool (status) */
+
+static void
+ask_status(void)
+{
+	static uint32_t next_req;
+	struct timeval tv = { REPLY_WAIT_S, 0 };
+
+	if (api.status_req != 0)
+		return;
+	if (++next_req == 0)
+		next_req = 1;
+	imsg_init(&api.msg, IMSG_STATUS_REQ);
+	imsg_put_u32(&api.msg, next_req);
+	if (imsg_send(api.env->ctl_fd, &api.msg, 0) == -1)
+		log_warn("%s: supervisor", __func__);	/* the timer answers */
+	api.status_req = next_req;
+	evtimer_add(api.status_timer, &tv);
+}
+
+static void
+wait_status(struct ui_call *c)
+{
+	struct ui_call **pp = &api.waiting;
+
+	while (*pp != NULL)	/* in order of arrival */
+		pp = &(*pp)->next;
+	c->next = NULL;
+	*pp = c;
+	ask_status();
+}
+
+static json_t *
+status_json(struct imsg *m)
+{
+	static const char *const states[] = { "starting", "idle", "busy" };
+	uint64_t uptime, served, since;
+	uint32_t pool, n, pid;
+	uint8_t state, retiring;
+	char peer[64];
+	json_t *workers;
+
+	if (imsg_get_u64(m, &uptime) == -1 || imsg_get_u32(m, &pool) == -1 ||
+	    imsg_get_u64(m, &served) == -1 || imsg_get_u32(m, &n) == -1)
+		return NULL;
+	workers = json_array();
+	for (uint32_t i = 0; i < n; i++) {
+		json_t *wk;
+
+		if (imsg_get_u32(m, &pid) == -1 ||
+		    imsg_get_u8(m, &state) == -1 ||
+		    imsg_get_u8(m, &retiring) == -1 ||
+		    imsg_get_u64(m, &since) == -1 ||
+		    imsg_get_str(m, peer, sizeof(peer)) == -1 || state > 2) {
+			json_decref(workers);
+			return NULL;
+		}
+		wk = json_pack("{s:I, s:s, s:o, s:I}", "pid", (json_int_t)pid,
+		    "state", states[state],
+		    "peer", peer[0] ? json_string(peer) : json_null(),
+		    "since", (json_int_t)since);
+		if (retiring)
+			json_object_set_new(wk, "retiring", json_true());
+		json_array_append_new(workers, wk);
+	}
+	if (imsg_end(m, __func__) == -1) {
+		json_decref(workers);
+		return NULL;
+	}
+	return json_pack("{s:s, s:s, s:I, s:I, s:I, s:o}",
+	    "server_id", api.server_id, "version", PACKAGE_VERSION,
+	    "uptime", (json_int_t)uptime, "pool_size", (json_int_t)pool,
+	    "sessions_served", (json_int_t)served, "workers", workers);
+}
+
+static void	dashboard_answer(struct ui_call *, json_t *status);
+
+/* Answer every waiter with st (NULL: the supervisor failed). */
+static void
+answer_waiters(json_t *st)
+{
+	struct ui_call *c, *next;
+
+	c = api.waiting;
+	api.waiting = NULL;
+	for (; c != NULL; c = next) {
+		next = c->next;
+		if (st == NULL)
+			finish(c, 503, uiapi_error("the supervisor did not "
+			    "answer"));
+		else if (strcmp(c->name, "dashboard") == 0)
+			dashboard_answer(c, st);
+		else
+			finish(c, 200, json_copy(st));
+	}
+}
+
+void
+uiapi_on_status(struct imsg *m)
+{
+	uint32_t id;
+	json_t *st;
+
+	if (imsg_get_u32(m, &id) == -1) {
+		imsg_end(m, __func__);
+		return;
+	}
+	if (id != api.status_req)
+		return;		/* answered already, by the timer */
+	api.status_req = 0;
+	evtimer_del(api.status_timer);
+	if ((st = status_json(m)) == NULL)
+		log_warnx("%s: bad status from the supervisor", __func__);
+	answer_waiters(st);
+	json_decref(st);
+}
+
+static void
+on_status_timeout(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	(void)arg;
+	api.status_req = 0;
+	answer_waiters(NULL);
+}
+
+void
+uiapi_stop(void)
+{
+	answer_waiters(NULL);
+}
+
+/* ----------------------------------------------------------- requests */
+
+static void
+req_hello(struct ui_call *c)
+{
+	const struct gv_config *cfg = api.env->cfg;
+
+	finish(c, 200, json_pack("{s:s, s:s, s:s, s:b, s:{s:i, s:i, s:i, "
+	    "s:i, s:i}}", "server_id", api.server_id, "name", api.name,
+	    "version", PACKAGE_VERSION, "tls", cfg->ssl_enabled != 0,
+	    "ports", "backup", cfg->port.backup,
+	    "ssl", cfg->ssl_enabled ? cfg->port.ssl : 0, "ui", cfg->port.ui,
+	    "webconsole", cfg->web_enabled ? cfg->port.webconsole : 0,
+	    "webconsole_ssl", cfg->web_enabled ? cfg->port.webconsole_ssl : 0));
+}
+
+static void
+req_status(struct ui_call *c)
+{
+	wait_status(c);
+}
+
+/* ----- peers (discovery) */
+
+static const char *
+peer_source(int s)
+{
+	static const char *const names[] = { "self", "multicast", "scan",
+	    "tcp", "static" };
+
+	return s >= 0 && s <= CAT_PEER_STATIC ? names[s] : "?";
+}
+
+/* One peer as doc/protocol.md ("peers") shows it. */
+static json_t *
+peer_json(const struct cat_peer *p, uint64_t now)
+{
+	json_t *addrs = json_array(), *roles = json_array();
+	char hex[33], via[33];
+
+	for (int i = 0; i < p->naddrs && i < CAT_PEER_ADDRS; i++)
+		json_array_append_new(addrs, json_string(p->addrs[i]));
+	if (p->roles & DW_ROLE_SERVER)
+		json_array_append_new(roles, json_string("server"));
+	if (p->roles & DW_ROLE_CLIENT)
+		json_array_append_new(roles, json_string("client"));
+	server_id_hex(p->id, hex);
+	server_id_hex(p->via, via);
+	return json_pack("{s:s, s:s, s:o, s:{s:i, s:i, s:i, s:i, s:i}, s:o, "
+	    "s:b, s:I, s:I, s:I, s:s, s:o, s:o, s:i}",
+	    "id", hex, "name", p->name, "addresses", addrs,
+	    "ports", "backup", p->port_backup, "ssl", p->port_ssl,
+	    "ui", p->port_ui, "webconsole", p->port_web,
+	    "webconsole_ssl", p->port_webssl,
+	    "roles", roles, "tls", p->tls != 0,
+	    "first_seen", (json_int_t)p->first_seen,
+	    "last_seen", (json_int_t)p->last_seen,
+	    "age", (json_int_t)(now > p->last_seen ? now - p->last_seen : 0),
+	    "source", peer_source(p->source),
+	    "via", p->source == CAT_PEER_TCP && p->via_name[0] ?
+	    json_string(via) : json_null(),
+	    "via_name", p->source == CAT_PEER_TCP && p->via_name[0] ?
+	    json_string(p->via_name) : json_null(),
+	    "hops", p->hops);
+}
+
+struct peers_walk {
+	json_t		*list;
+	uint64_t	 now;
+	int		 timeout;
+	int		 max;
+};
+
+static int
+peers_visit(void *arg, const struct cat_peer *p)
+{
+	struct peers_walk *w = arg;
+
+	if (p->last_seen + (uint64_t)w->timeout < w->now)
+		return 0;	/* aged out; the discovery child removes it */
+	json_array_append_new(w->list, peer_json(p, w->now));
+	return json_array_size(w->list) >= (size_t)w->max;
+}
+
+static void
+req_peers(struct ui_call *c)
+{
+	const struct gv_config *cfg = api.env->cfg;
+	struct peers_walk w = { NULL, (uint64_t)time(NULL),
+	    cfg->disc.peer_timeout, cfg->disc.max_peers };
+	uint64_t stats[CAT_PEER_STATS];
+	struct cat_peer self;
+	struct dw_msg m;
+	json_t *counters;
+
+	if (cat_or_fail(c) == NULL)
+		return;
+	w.list = json_array();
+	if (catalog_peers(api.cat, peers_visit, &w, stats) != CAT_OK) {
+		json_decref(w.list);
+		cat_failed(c);
+		return;
+	}
+	counters = json_object();
+	for (int i = 0; i < DS_NSTATS; i++)
+		json_object_set_new(counters, disc_stat_name(i),
+		    json_integer((json_int_t)stats[i]));
+	disc_self(cfg, api.env->server_id, &m);
+	memset(&self, 0, sizeof(self));
+	memcpy(self.id, m.id, sizeof(self.id));
+	snprintf(self.name, sizeof(self.name), "%s", m.name);
+	self.roles = m.roles;
+	self.tls = (m.flags & DW_FLAG_TLS) != 0;
+	self.port_backup = m.port_backup;
+	self.port_ssl = m.port_ssl;
+	self.port_ui = m.port_ui;
+	self.port_web = m.port_web;
+	self.port_webssl = m.port_webssl;
+	self.first_seen = self.last_seen = w.now;
+	finish(c, 200, json_pack("{s:o, s:o, s:o}", "self",
+	    peer_json(&self, w.now), "peers", w.list, "counters", counters));
+}
+
+struct peer_find {
+	const char	*id;
+	struct cat_peer	 found;
+	int		 ok;
+	uint64_t	 oldest;
+};
+
+static int
+peer_find_visit(void *arg, const struct cat_peer *p)
+{
+	struct peer_find *f = arg;
+	char hex[33];
+
+	server_id_hex(p->id, hex);
+	if (strcmp(hex, f->id) != 0 || p->last_seen < f->oldest ||
+	    p->naddrs < 1)
+		return 0;
+	f->found = *p;
+	f->ok = 1;
+	return 1;
+}
+
+int
+uiapi_peer_where(const char *id, char *addr, size_t len, int *port)
+{
+	const struct gv_config *cfg = api.env->cfg;
+	char path[PATH_MAX], err[512];
+	uint64_t stats[CAT_PEER_STATS];
+	struct peer_find f = { id, { 0 }, 0, 0 };
+
+	if (api.cat == NULL && ((size_t)snprintf(path, sizeof(path),
+	    "%s/catalog", cfg->datadir) >= sizeof(path) ||
+	    catalog_open(path, 0, &api.cat, err, sizeof(err)) != CAT_OK)) {
+		api.cat = NULL;
+		return -1;
+	}
+	f.oldest = (uint64_t)time(NULL) - (uint64_t)cfg->disc.peer_timeout;
+	if (catalog_peers(api.cat, peer_find_visit, &f, stats) != CAT_OK)
+		return -1;
+	if (!f.ok)
+		return 0;
+	snprintf(addr, len, "%s", f.found.addrs[0]);
+	*port = f.found.port_ui;
+	return 1;
+}
+
+/* ----- clients */
+
+struct client_row {
+	struct cat_client cl;
+	uint64_t	 snapshots, last;
+};
+
+struct client_rows {
+	struct client_row *v;
+	size_t		 n, cap;
+	int		 oom;
+};
+
+static int
+collect_client(void *arg, const struct cat_client *cl)
+{
+	struct client_rows *r = arg;
+
+	if (r->n == r->cap) {
+		size_t cap = r->cap ? r->cap * 2 : 16;
+		struct client_row *p = reallocarray(r->v, cap, sizeof(*p));
+
+		if (p == NULL) {
+			r->oom = 1;
+			return 1;
+		}
+		r->v = p;
+		r->cap = cap;
+	}
+	memset(&r->v[r->n], 0, sizeof(r->v[r->n]));
+	r->v[r->n].cl = *cl;
+	crypto_wipe(r->v[r->n].cl.secret, sizeof(r->v[r->n].cl.secret));
+	r->n++;
+	return 0;
+}
+
+/* The client's JSON with its usage (one more read of the catalog). */
+static json_t *
+client_json(const struct cat_client *cl, int *failed)
+{
+	struct cat_usage u;
+
+	if (catalog_usage(api.cat, cl->id, &u) != CAT_OK) {
+		*failed = 1;
+		memset(&u, 0, sizeof(u));
+	}
+	return json_pack("{s:s, s:I, s:b, s:b, s:I, s:I, s:I, s:I}",
+	    "name", cl->name, "id", (json_int_t)cl->id,
+	    "registered", cl->registered != 0, "disabled", cl->disabled != 0,
+	    "created", (json_int_t)cl->created,
+	    "snapshots", (json_int_t)u.snapshots,
+	    "stored_bytes", (json_int_t)u.stored_bytes,
+	    "unique_bytes", (json_int_t)u.unique_bytes);
+}
+
+static int
+latest_snapshot(void *arg, const struct cat_snapshot *s)
+{
+	uint64_t *t = arg;
+
+	if (s->time > *t)
+		*t = s->time;
+	return 0;
+}
+
+static void
+set_last_backup(json_t *o, uint64_t cl, int *failed)
+{
+	uint64_t t = 0;
+
+	if (catalog_snapshots(api.cat, cl, NULL, 0, latest_snapshot, &t) !=
+	    CAT_OK)
+		*failed = 1;
+	json_object_set_new(o, "last_backup", t ? json_integer((json_int_t)t) :
+	    json_null());
+}
+
+static void
+req_clients(struct ui_call *c)
+{
+	struct client_rows r = { 0 };
+	json_t *list;
+	int failed = 0;
+
+	if (cat_or_fail(c) == NULL)
+		return;
+	if (catalog_clients(api.cat, collect_client, &r) != CAT_OK || r.oom) {
+		free(r.v);
+		cat_failed(c);
+		return;
+	}
+	list = json_array();
+	for (size_t i = 0; i < r.n && !failed; i++) {
+		json_t *o = client_json(&r.v[i].cl, &failed);
+
+		set_last_backup(o, r.v[i].cl.id, &failed);
+		json_array_append_new(list, o);
+	}
+	free(r.v);
+	if (failed) {
+		json_decref(list);
+		cat_failed(c);
+		return;
+	}
+	finish(c, 200, json_pack("{s:o}", "clients", list));
+}
+
+/* The client named by the "name" argument into *cl, or answered. */
+static int
+named_client(struct ui_call *c, struct cat_client *cl)
+{
+	const char *name = arg_str(c, "name", CAT_NAME_MAX);
+	int rc;
+
+	if (name == NULL || !catalog_name_valid(name)) {
+		finish(c, 400, uiapi_error("\"name\" must be a client name: "
+		    "1 to %d of A-Z a-z 0-9 . _ -", CAT_NAME_MAX));
+		return -1;
+	}
+	if (cat_or_fail(c) == NULL)
+		return -1;
+	rc = catalog_client_get(api.cat, name, cl);
+	crypto_wipe(cl->secret, sizeof(cl->secret));
+	if (rc == CAT_NOTFOUND) {
+		finish(c, 404, uiapi_error("no client named \"%s\"", name));
+		return -1;
+	}
+	if (rc != CAT_OK) {
+		cat_failed(c);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+snapshot_row(void *arg, const struct cat_snapshot *s)
+{
+	json_array_append_new(arg, json_pack("{s:I, s:s, s:I, s:I, s:I, s:I, "
+	    "s:I}", "id", (json_int_t)s->id, "set", s->set,
+	    "time", (json_int_t)s->time, "files", (json_int_t)s->files,
+	    "bytes", (json_int_t)s->bytes, "new_bytes",
+	    (json_int_t)s->new_bytes, "blobs", (json_int_t)s->blobs));
+	return 0;
+}
+
+static void
+req_client(struct ui_call *c)
+{
+	struct cat_client cl;
+	json_t *o, *snaps;
+	int failed = 0;
+
+	if (named_client(c, &cl) == -1)
+		return;
+	o = client_json(&cl, &failed);
+	set_last_backup(o, cl.id, &failed);
+	snaps = json_array();
+	if (failed || catalog_snapshots(api.cat, cl.id, NULL, 0, snapshot_row,
+	    snaps) != CAT_OK) {
+		json_decref(o);
+		json_decref(snaps);
+		cat_failed(c);
+		return;
+	}
+	finish(c, 200, json_pack("{s:o, s:o}", "client", o, "snapshots",
+	    snaps));
+}
+
+static void
+req_client_add(struct ui_call *c)
+{
+	const char *name = arg_str(c, "name", CAT_NAME_MAX);
+	uint8_t raw[TOKEN_BYTES], hash[CRYPTO_HASH_LEN];
+	char token[2 * TOKEN_BYTES + 1];
+	int rc;
+
+	if (name == NULL || !catalog_name_valid(name)) {
+		finish(c, 400, uiapi_error("\"name\" must be a client name: "
+		    "1 to %d of A-Z a-z 0-9 . _ -", CAT_NAME_MAX));
+		return;
+	}
+	if (cat_or_fail(c) == NULL)
+		return;
+	if (crypto_random(raw, sizeof(raw)) == -1) {
+		finish(c, 500, uiapi_error("no random numbers"));
+		return;
+	}
+	hex_encode(raw, sizeof(raw), token);
+	crypto_sha256(token, strlen(token), hash);
+	rc = catalog_client_add(api.cat, name, hash, (uint64_t)time(NULL),
+	    NULL);
+	if (rc == CAT_EXISTS)
+		finish(c, 409, uiapi_error("a client named \"%s\" exists "
+		    "already", name));
+	else if (rc != CAT_OK)
+		cat_failed(c);
+	else {
+		log_info("UI: %s added client %s", c->user, name);
+		finish(c, 201, json_pack("{s:s, s:s}", "name", name, "token",
+		    token));
+	}
+	crypto_wipe(token, sizeof(token));
+	crypto_wipe(raw, sizeof(raw));
+}
+
+static void
+set_disabled(struct ui_call *c, int disabled)
+{
+	struct cat_client cl;
+
+	if (named_client(c, &cl) == -1)
+		return;
+	if (catalog_client_set_disabled(api.cat, cl.name, disabled) != CAT_OK) {
+		cat_failed(c);
+		return;
+	}
+	log_info("UI: %s %s client %s", c->user, disabled ? "disabled" :
+	    "enabled", cl.name);
+	finish(c, 200, json_object());
+}
+
+static void
+req_client_disable(struct ui_call *c)
+{
+	set_disabled(c, 1);
+}
+
+static void
+req_client_enable(struct ui_call *c)
+{
+	set_disabled(c, 0);
+}
+
+static void
+req_client_remove(struct ui_call *c)
+{
+	struct cat_client cl;
+
+	if (named_client(c, &cl) == -1)
+		return;
+	if (catalog_client_remove(api.cat, cl.name) != CAT_OK) {
+		cat_failed(c);
+		return;
+	}
+	log_info("UI: %s removed client %s", c->user, cl.name);
+	finish(c, 200, json_object());
+}
+
+/* ----- the dashboard */
+
+static void
+req_dashboard(struct ui_call *c)
+{
+	if (cat_or_fail(c) == NULL)
+		return;
+	wait_status(c);
+}
+
+static void
+day_name(uint32_t day, char out[16])
+{
+	time_t t = (time_t)day * 86400;
+	struct tm tm;
+
+	if (gmtime_r(&t, &tm) == NULL ||
+	    strftime(out, 16, "%Y-%m-%d", &tm) == 0)
+		snprintf(out, 16, "?");
+}
+
+static void
+dashboard_answer(struct ui_call *c, json_t *st)
+{
+	struct cat_day days[DAYS_SHOWN];
+	struct cat_totals t;
+	uint32_t today = (uint32_t)((uint64_t)time(NULL) / 86400);
+	uint64_t carry = 0;
+	json_t *list, *workers;
+	char name[16];
+
+	if (catalog_totals(api.cat, &t) != CAT_OK ||
+	    catalog_days(api.cat, today - (DAYS_SHOWN - 1), DAYS_SHOWN,
+	    days) != CAT_OK) {
+		cat_failed(c);
+		return;
+	}
+	list = json_array();
+	for (int i = 0; i < DAYS_SHOWN; i++) {
+		if (days[i].unique_bytes != 0)
+			carry = days[i].unique_bytes;
+		if (i == DAYS_SHOWN - 1)
+			carry = t.unique_bytes;	/* now, not the last session */
+		day_name(days[i].day, name);
+		json_array_append_new(list, json_pack("{s:s, s:I, s:I, s:I, "
+		    "s:I}", "day", name, "sessions",
+		    (json_int_t)days[i].sessions, "bytes_in",
+		    (json_int_t)days[i].bytes_in, "bytes_out",
+		    (json_int_t)days[i].bytes_out, "unique_bytes",
+		    (json_int_t)carry));
+	}
+	workers = json_object_get(st, "workers");
+	finish(c, 200, json_pack("{s:{s:s, s:s, s:s, s:O, s:I}, "
+	    "s:{s:O, s:O, s:O}, s:{s:I, s:I, s:I}, "
+	    "s:{s:I, s:I, s:I, s:I, s:f}, s:o}",
+	    "server", "server_id", api.server_id, "name", api.name,
+	    "version", PACKAGE_VERSION,
+	    "uptime", json_object_get(st, "uptime"),
+	    "started", (json_int_t)((uint64_t)time(NULL) -
+	    (uint64_t)json_integer_value(json_object_get(st, "uptime"))),
+	    "pool", "size", json_object_get(st, "pool_size"),
+	    "sessions_served", json_object_get(st, "sessions_served"),
+	    "workers", workers,
+	    "today", "sessions", (json_int_t)days[DAYS_SHOWN - 1].sessions,
+	    "bytes_in", (json_int_t)days[DAYS_SHOWN - 1].bytes_in,
+	    "bytes_out", (json_int_t)days[DAYS_SHOWN - 1].bytes_out,
+	    "storage", "clients", (json_int_t)t.clients,
+	    "snapshots", (json_int_t)t.snapshots,
+	    "stored_bytes", (json_int_t)t.stored_bytes,
+	    "unique_bytes", (json_int_t)t.unique_bytes,
+	    "dedup_ratio", t.unique_bytes ? (double)t.stored_bytes /
+	    (double)t.unique_bytes : 0.0,
+	    "days", list));
+}
+
+/* ----- housekeeping */
+
+static json_t *
+retention_json(const struct retention *p)
+{
+	return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I}",
+	    "KeepLast", (json_int_t)p->last, "KeepHourly", (json_int_t)p->hourly,
+	    "KeepDaily", (json_int_t)p->daily,
+	    "KeepWeekly", (json_int_t)p->weekly,
+	    "KeepMonthly", (json_int_t)p->monthly,
+	    "KeepYearly", (json_int_t)p->yearly);
+}
+
+struct policy_walk {
+	json_t		*list;
+	const char	*client;
+};
+
+static int
+policy_row(void *arg, const char *set, const struct retention *p)
+{
+	struct policy_walk *w = arg;
+	json_t *o = retention_json(p);
+
+	json_object_set_new(o, "client", json_string(w->client));
+	json_object_set_new(o, "set", json_string(set));
+	json_array_append_new(w->list, o);
+	return 0;
+}
+
+static void
+req_housekeeping(struct ui_call *c)
+{
+	const struct gv_config *cfg = api.env->cfg;
+	struct client_rows r = { 0 };
+	struct policy_walk w;
+	json_t *ret, *hk, *job;
+	int failed = 0;
+
+	if (cat_or_fail(c) == NULL)
+		return;
+	if (catalog_clients(api.cat, collect_client, &r) != CAT_OK || r.oom) {
+		free(r.v);
+		cat_failed(c);
+		return;
+	}
+	ret = retention_json(&cfg->retention);
+	w.list = json_array();
+	for (size_t i = 0; i < r.n && !failed; i++) {
+		w.client = r.v[i].cl.name;
+		if (catalog_policies(api.cat, r.v[i].cl.id, policy_row, &w) !=
+		    CAT_OK)
+			failed = 1;
+	}
+	free(r.v);
+	json_object_set_new(ret, "policies", w.list);
+	if (failed) {
+		json_decref(ret);
+		cat_failed(c);
+		return;
+	}
+	if ((hk = hkstatus_load(cfg->datadir)) == NULL) {
+		json_decref(ret);
+		finish(c, 500, uiapi_error("the housekeeping status file is "
+		    "damaged"));
+		return;
+	}
+	if ((job = json_object_get(hk, "prune")) != NULL) {
+		json_object_set_new(job, "interval",
+		    json_integer(cfg->prune_interval));
+		json_object_set_new(job, "grace_seconds",
+		    json_integer(cfg->prune_grace));
+	}
+	if ((job = json_object_get(hk, "scrub")) != NULL) {
+		json_object_set_new(job, "interval",
+		    json_integer(cfg->scrub_interval));
+		json_object_set_new(job, "rate_limit",
+		    json_integer((json_int_t)cfg->scrub_rate));
+	}
+	json_object_set_new(hk, "retention", ret);
+	finish(c, 200, hk);
+}
+
+static void
+start_job(struct ui_call *c, enum hk_job job, const char *name)
+{
+	json_t *hk = hkstatus_load(api.env->cfg->datadir);
+	int running = json_is_true(json_object_get(json_object_get(hk, name),
+	    "running"));
+
+	json_decref(hk);
+	if (running) {
+		finish(c, 409, uiapi_error("a %s is running already", name));
+		return;
+	}
+	imsg_init(&api.msg, IMSG_HK_RUN);
+	imsg_put_u8(&api.msg, (uint8_t)job);
+	if (imsg_send(api.env->ctl_fd, &api.msg, 0) == -1) {
+		log_warn("%s: supervisor", __func__);
+		finish(c, 503, uiapi_error("cannot reach the supervisor"));
+		return;
+	}
+	log_info("UI: %s started a %s", c->user, name);
+	finish(c, 202, json_pack("{s:s}", "started", name));
+}
+
+static void
+req_prune_start(struct ui_call *c)
+{
+	start_job(c, HK_PRUNE, "prune");
+}
+
+static void
+req_scrub_start(struct ui_call *c)
+{
+	start_job(c, HK_SCRUB, "scrub");
+}
+
+/* ----- the log */
+
+static void
+req_log(struct ui_call *c)
+{
+	const char *file = api.env->cfg->log_file;
+	char *buf, *p, *line;
+	json_t *lines;
+	ssize_t got;
+	off_t end;
+	size_t len = 0;
+	int fd;
+
+	if (file[0] == '\0') {
+		finish(c, 200, json_pack("{s:n, s:[]}", "file", "lines"));
+		return;
+	}
+	if ((fd = open(file, O_RDONLY | O_CLOEXEC)) == -1) {
+		finish(c, 500, uiapi_error("cannot read the log: %s",
+		    strerror(errno)));
+		return;
+	}
+	if ((buf = malloc(LOG_TAIL_BYTES + 1)) == NULL) {
+		close(fd);
+		finish(c, 500, uiapi_error("out of memory"));
+		return;
+	}
+	end = lseek(fd, 0, SEEK_END);
+	if (end > LOG_TAIL_BYTES)
+		lseek(fd, end - LOG_TAIL_BYTES, SEEK_SET);
+	else
+		lseek(fd, 0, SEEK_SET);
+	while (len < LOG_TAIL_BYTES && (got = read(fd, buf + len,
+	    LOG_TAIL_BYTES - len)) > 0)
+		len += (size_t)got;
+	close(fd);
+	buf[len] = '\0';
+	p = buf;
+	if (end > LOG_TAIL_BYTES && (p = strchr(buf, '\n')) != NULL)
+		p++;		/* a partial first line */
+	else if (p == NULL)
+		p = buf + len;
+	lines = json_array();
+	for (; *p != '\0'; p = line) {
+		json_t *s;
+
+		if ((line = strchr(p, '\n')) != NULL)
+			*line++ = '\0';
+		else
+			line = p + strlen(p);
+		/* A log line that is not UTF-8 is shown escaped, not lost. */
+		if ((s = json_string(p)) == NULL) {
+			for (char *q = p; *q; q++)
+				if ((unsigned char)*q >= 0x80)
+					*q = '?';
+			s = json_string(p);
+		}
+		json_array_append_new(lines, s);
+	}
+	free(buf);
+	while (json_array_size(lines) > LOG_LINES)
+		json_array_remove(lines, 0);
+	finish(c, 200, json_pack("{s:s, s:o}", "file", file, "lines", lines));
+}
+
+/* ----- peer login over the bridge (the other side of the switch) */
+
+static void
+req_login_challenge(struct ui_call *c)
+{
+	const char *user = arg_str(c, "user", ADMIN_NAME_MAX);
+	char nonce[WA_TOKEN_HEX + 1], salt[2 * ADMIN_SALT_LEN + 1];
+	struct admin_kdf kdf;
+
+	if (user == NULL || !admin_name_valid(user)) {
+		finish(c, 400, uiapi_error("\"user\" must be an administrator "
+		    "name"));
+		return;
+	}
+	if (wa_challenge(user, &kdf, nonce) == -1) {
+		finish(c, 500, uiapi_error("cannot make a challenge"));
+		return;
+	}
+	hex_encode(kdf.salt, sizeof(kdf.salt), salt);
+	finish(c, 200, json_pack("{s:s, s:I, s:I, s:I, s:s, s:s}", "salt", salt,
+	    "N", (json_int_t)kdf.N, "r", (json_int_t)kdf.r,
+	    "p", (json_int_t)kdf.p, "nonce", nonce, "server_id",
+	    api.server_id));
+}
+
+static void
+req_login(struct ui_call *c)
+{
+	const char *user = arg_str(c, "user", ADMIN_NAME_MAX);
+	const char *nonce = arg_str(c, "nonce", WA_TOKEN_HEX);
+	const char *proof = arg_str(c, "proof", WA_TOKEN_HEX);
+	struct wa_session *s;
+	int ok;
+
+	if (user == NULL || nonce == NULL || proof == NULL) {
+		finish(c, 400, uiapi_error("login needs \"user\", \"nonce\" "
+		    "and \"proof\""));
+		return;
+	}
+	if ((ok = wa_answer(user, nonce, proof, api.server_id)) != 1) {
+		if (ok == 0) {
+			wa_failed(c->from);
+			log_warnx("UI: peer login as %s from %s refused",
+			    user, c->from);
+		}
+		finish(c, ok == 0 ? 401 : 500, uiapi_error(ok == 0 ?
+		    "wrong name or password" : "cannot check the password"));
+		return;
+	}
+	if ((s = wa_new(user, 1)) == NULL) {
+		finish(c, 500, uiapi_error("no random numbers"));
+		return;
+	}
+	wa_succeeded(c->from);
+	log_info("UI: %s logged in from %s through the bridge", user, c->from);
+	finish(c, 200, json_pack("{s:s, s:s}", "user", user, "token", s->id));
+}
+
+static void
+req_logout(struct ui_call *c)
+{
+	struct wa_session *s = wa_find(arg_str(c, "token", WA_TOKEN_HEX), 1);
+
+	if (s != NULL)
+		wa_end(s);
+	finish(c, 200, json_object());
+}
+
+static const struct request {
+	const char	*name;
+	enum ui_level	 level;
+	int		 write;
+	void		(*fn)(struct ui_call *);
+} requests[] = {
+	{ "hello",		UI_PUBLIC,	0, req_hello },
+	{ "status",		UI_PUBLIC,	0, req_status },
+	{ "peers",		UI_PUBLIC,	0, req_peers },
+	{ "login_challenge",	UI_PUBLIC,	0, req_login_challenge },
+	{ "login",		UI_PUBLIC,	0, req_login },
+	{ "logout",		UI_PUBLIC,	0, req_logout },
+	{ "dashboard",		UI_ADMIN,	0, req_dashboard },
+	{ "clients",		UI_ADMIN,	0, req_clients },
+	{ "client",		UI_ADMIN,	0, req_client },
+	{ "client_add",		UI_ADMIN,	1, req_client_add },
+	{ "client_disable",	UI_ADMIN,	1, req_client_disable },
+	{ "client_enable",	UI_ADMIN,	1, req_client_enable },
+	{ "client_remove",	UI_ADMIN,	1, req_client_remove },
+	{ "housekeeping",	UI_ADMIN,	0, req_housekeeping },
+	{ "prune_start",	UI_ADMIN,	1, req_prune_start },
+	{ "scrub_start",	UI_ADMIN,	1, req_scrub_start },
+	{ "log",		UI_ADMIN,	0, req_log },
+};
+
+static const struct request *
+find_request(const char *name)
+{
+	for (size_t i = 0; i < sizeof(requests) / sizeof(requests[0]); i++)
+		if (strcmp(requests[i].name, name) == 0)
+			return &requests[i];
+	return NULL;
+}
+
+int
+uiapi_level(const char *name, int *write)
+{
+	const struct request *r = find_request(name);
+
+	if (r == NULL)
+		return -1;
+	if (write != NULL)
+		*write = r->write;
+	return (int)r->level;
+}
+
+void
+uiapi_call(struct ui_call *c)
+{
+	const struct request *r = find_request(c->name);
+
+	c->cancelled = 0;
+	if (r == NULL) {
+		finish(c, 404, uiapi_error("unknown request \"%s\"", c->name));
+		return;
+	}
+	c->write = r->write;
+	if (r->level == UI_ADMIN && c->user == NULL) {
+		finish(c, 401, uiapi_error("login required"));
+		return;
+	}
+	r->fn(c);
+}
+
+void
+uiapi_cancel(struct ui_call *c)
+{
+	c->cancelled = 1;	/* only waiters can be cancelled */
+}
+
+const char *
+uiapi_server_id(void)
+{
+	return api.server_id;
+}
+
+void
+uiapi_init(struct child_env *env, struct event_base *base)
+{
+	struct dw_msg m;
+
+	api.env = env;
+	api.base = base;
+	server_id_hex(env->server_id, api.server_id);
+	disc_self(env->cfg, env->server_id, &m);
+	snprintf(api.name, sizeof(api.name), "%s", m.name);
+	if ((api.status_timer = evtimer_new(base, on_status_timeout, NULL)) ==
+	    NULL)
+		fatalx("%s: evtimer_new", __func__);
+}
+
+void
+uiapi_free(void)
+{
+	event_free(api.status_timer);
+	catalog_close(api.cat);
+	api.cat = NULL;
+}

@@ -1,0 +1,81 @@
+/*
+ * uiapi.h - what the UI bridge child answers: one table of requests
+ * (doc/webconsole.md), each with the level it needs, served the same
+ * way to the JSON-lines bridge (uibridge.c), the web console's HTTP API
+ * (webhttp.c) and, through them, to other peers' consoles.  Handlers
+ * read the catalog (opened on first use, in this child), the
+ * housekeeping status file and the log; the pool's state comes from the
+ * supervisor.
+ */
+#ifndef GV_UIAPI_H
+#define GV_UIAPI_H
+
+#include <jansson.h>
+
+struct child_env;
+struct event_base;
+struct imsg;
+struct ui_call;
+
+/* Called once with the outcome: status is HTTP-like (200, 201, 202,
+ * 400, 401, 404, 409, 500, 503); body is stolen (an object; for errors
+ * {"error":"..."}). */
+typedef void ui_done_fn(struct ui_call *, int status, json_t *body);
+
+enum ui_level {
+	UI_PUBLIC,	/* anyone: what discovery and the peer switch need */
+	UI_ADMIN,	/* a logged-in administrator */
+};
+
+struct ui_call {
+	const char	*name;		/* the request, e.g. "clients" */
+	json_t		*args;		/* the request's object (a reference) */
+	const char	*user;		/* the administrator, or NULL */
+	char		 from[64];	/* the asker's address, for logs */
+	int		 write;		/* filled in: it changes state */
+	ui_done_fn	*done;
+	void		*arg;		/* the transport's */
+	/* uiapi's own: */
+	int		 cancelled;
+	struct ui_call	*next;
+};
+
+void	uiapi_init(struct child_env *, struct event_base *);
+void	uiapi_free(void);
+
+/*
+ * The level request name needs, or -1 when there is no such request.
+ * *write (may be NULL) says whether it changes state (CSRF applies).
+ */
+int	uiapi_level(const char *name, int *write);
+
+/*
+ * Run c (c->name must exist: check with uiapi_level()).  c->done is
+ * called exactly once, before this returns or later (requests that ask
+ * the supervisor); a call without the level it needs gets 401.  The
+ * caller owns c and may free it in or after done.  When the transport
+ * goes away before done, it calls uiapi_cancel(c) instead of freeing c:
+ * done will not be called and uiapi frees c (and c->args).
+ */
+void	uiapi_call(struct ui_call *c);
+void	uiapi_cancel(struct ui_call *c);
+
+/* An error body {"error": printf-formatted text}. */
+json_t *uiapi_error(const char *fmt, ...)
+	    __attribute__((format(printf, 1, 2)));
+
+/* The supervisor's STATUS_REPLY (uibridge.c reads the pipe). */
+void	uiapi_on_status(struct imsg *);
+/* Stop: answer the waiters with 503. */
+void	uiapi_stop(void);
+
+/*
+ * Where to reach peer id (32 hex digits) as discovery lists it: its
+ * first address and UI port.  1 found, 0 not (or aged out), -1 error.
+ */
+int	uiapi_peer_where(const char *id, char *addr, size_t len, int *port);
+
+/* This server's id (32 hex digits). */
+const char *uiapi_server_id(void);
+
+#endif

@@ -1,0 +1,77 @@
+/*
+ * webauth.h - who is logged in to the UI bridge child: console sessions
+ * (cookie + CSRF token), bridge tokens (a peer's console logged in
+ * through the peer switch), the challenges of peer logins, and the
+ * growing delay after failed logins.  All state is in this process's
+ * memory: a restart logs everyone out.
+ */
+#ifndef GV_WEBAUTH_H
+#define GV_WEBAUTH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "admins.h"
+
+#define WA_TOKEN_HEX	64		/* session ids, CSRF and bridge tokens */
+#define WA_SESSIONS	256		/* the oldest goes when full */
+#define WA_PEER_TOKENS	8		/* peers one console session is logged in to */
+#define WA_PEER_ID_HEX	32
+
+struct wa_session {
+	char		 id[WA_TOKEN_HEX + 1];
+	char		 csrf[WA_TOKEN_HEX + 1];
+	char		 user[ADMIN_NAME_MAX + 1];
+	uint64_t	 last;		/* monotonic seconds of the last use */
+	int		 bridge;	/* a bridge token, not a cookie */
+	struct {
+		char	 peer[WA_PEER_ID_HEX + 1];
+		char	 token[WA_TOKEN_HEX + 1];
+	}		 peers[WA_PEER_TOKENS];
+};
+
+/* Set the idle timeout (seconds) and the administrators file. */
+void	wa_init(int timeout, const char *admins_path);
+
+/*
+ * A new session for user (bridge: a bridge token).  The returned entry
+ * stays valid until the next wa_* call that creates or ends sessions.
+ * NULL when no random numbers.
+ */
+struct wa_session *wa_new(const char *user, int bridge);
+/* The live session with this id (touched), or NULL. */
+struct wa_session *wa_find(const char *id, int bridge);
+void	wa_end(struct wa_session *);
+/* 1 when csrf is s's token (constant time). */
+int	wa_csrf_ok(const struct wa_session *s, const char *csrf);
+/* A console session's token for peer (NULL when none); set/forget it. */
+const char *wa_peer_token(const struct wa_session *, const char *peer);
+void	wa_set_peer_token(struct wa_session *, const char *peer,
+	    const char *token);
+
+/*
+ * Failed-login delay for address addr, in milliseconds: 0 after no
+ * failure, then 250, 500, 1000, ... up to 16000 per earlier failure in
+ * the last 15 minutes.  wa_failed() counts one; wa_succeeded() forgets
+ * the address.
+ */
+unsigned wa_delay_ms(const char *addr);
+void	wa_failed(const char *addr);
+void	wa_succeeded(const char *addr);
+
+/*
+ * Peer login by challenge (doc/webconsole.md): wa_challenge() fills
+ * kdf (the user's, or a made-up but stable one for an unknown name) and
+ * a fresh nonce (hex); wa_answer() checks proof (hex HMAC-SHA-256 under
+ * the user's key of the nonce and server_id) once: 1 right, 0 wrong or
+ * unknown or expired, -1 error.
+ */
+int	wa_challenge(const char *user, struct admin_kdf *kdf,
+	    char nonce[WA_TOKEN_HEX + 1]);
+int	wa_answer(const char *user, const char *nonce, const char *proof,
+	    const char *server_id);
+/* The proof for a challenge (the asking side of the peer switch). */
+void	wa_proof(const uint8_t key[ADMIN_KEY_LEN], const char *nonce,
+	    const char *server_id, char proof[WA_TOKEN_HEX + 1]);
+
+#endif

@@ -1,0 +1,918 @@
+/*
+ * webhttp.c - the web console's HTTP(S) server (see webhttp.h and
+ * doc/webconsole.md).
+ *
+ * A request goes: port policy (WebConsole.HTTP) -> /api/... or a static
+ * file.  API paths are matched against routes[], which names the uiapi
+ * request; the console's own session, CSRF and login live here, the
+ * data in uiapi.c.  /api/peer/ID/... takes the same routes and sends the
+ * request to that peer's bridge instead (peerlink.c).
+ *
+ * A request that is answered later (the pool's state, a login delay, a
+ * peer) keeps its struct hcall; if the browser goes away meanwhile, the
+ * connection's close callback marks it dead and it is freed when the
+ * answer comes, without touching the freed request.
+ */
+#include "autoconf.h"
+
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <netinet/in.h>
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
+#include <event2/event.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+#include <jansson.h>
+#include <openssl/ssl.h>
+
+#include "admins.h"
+#include "child.h"
+#include "config.h"
+#include "crypto.h"
+#include "listen.h"
+#include "log.h"
+#include "peerlink.h"
+#include "tls.h"
+#include "uiapi.h"
+#include "webauth.h"
+#include "webhttp.h"
+#include "wwwdata.h"
+
+#define MAX_BODY	65536
+#define MAX_FILE	(16 * 1024 * 1024)
+#define COOKIE		"gv_session"
+#define HTTP_TIMEOUT_S	30
+
+static struct {
+	struct child_env *env;
+	struct event_base *base;
+	struct evhttp	*http;		/* plain, Ports.WebConsole */
+	struct evhttp	*https;		/* Ports.WebConsoleSSL */
+	char		 admins[PATH_MAX];
+	char		 root[PATH_MAX];	/* realpath of Root, or "" */
+	char		 etags[64][40];		/* of the built-in files */
+} web;
+
+/* One API request in progress. */
+struct hcall {
+	struct ui_call	 uc;		/* first: uiapi hands it back */
+	struct evhttp_request *req;
+	struct evhttp_connection *evcon;
+	int		 https;
+	int		 dead;		/* the browser went away */
+	int		 waiting;	/* answered later */
+	struct event	*timer;		/* the login delay */
+	char		 session[WA_TOKEN_HEX + 1];
+	char		 peer[WA_PEER_ID_HEX + 1];	/* the peer switch */
+	char		 user[ADMIN_NAME_MAX + 1];
+	char		*password;	/* a login waiting out its delay */
+};
+
+/* ------------------------------------------------------------ answers */
+
+static void
+common_headers(struct evhttp_request *req)
+{
+	struct evkeyvalq *h = evhttp_request_get_output_headers(req);
+
+	evhttp_add_header(h, "X-Content-Type-Options", "nosniff");
+	evhttp_add_header(h, "X-Frame-Options", "DENY");
+	evhttp_add_header(h, "Referrer-Policy", "no-referrer");
+	evhttp_add_header(h, "Content-Security-Policy", "default-src 'self'; "
+	    "img-src 'self' data:; frame-ancestors 'none'");
+}
+
+static const char *
+reason(int status)
+{
+	switch (status) {
+	case 200: return "OK";
+	case 201: return "Created";
+	case 202: return "Accepted";
+	case 304: return "Not Modified";
+	case 308: return "Permanent Redirect";
+	case 400: return "Bad Request";
+	case 401: return "Unauthorized";
+	case 403: return "Forbidden";
+	case 404: return "Not Found";
+	case 405: return "Method Not Allowed";
+	case 409: return "Conflict";
+	case 413: return "Payload Too Large";
+	case 415: return "Unsupported Media Type";
+	case 502: return "Bad Gateway";
+	case 503: return "Service Unavailable";
+	case 504: return "Gateway Timeout";
+	default: return "Internal Server Error";
+	}
+}
+
+/* Send body (stolen) as JSON with status. */
+static void
+send_json(struct evhttp_request *req, int status, json_t *body)
+{
+	struct evkeyvalq *h = evhttp_request_get_output_headers(req);
+	struct evbuffer *out = evbuffer_new();
+	char *s = body ? json_dumps(body, JSON_COMPACT) : NULL;
+
+	json_decref(body);
+	if (out == NULL)
+		fatal("%s", __func__);
+	if (s == NULL) {
+		status = 500;
+		evbuffer_add_printf(out, "{\"error\":\"internal error\"}");
+	} else {
+		evbuffer_add(out, s, strlen(s));
+		free(s);
+	}
+	evbuffer_add(out, "\n", 1);
+	common_headers(req);
+	evhttp_add_header(h, "Content-Type", "application/json; charset=utf-8");
+	evhttp_add_header(h, "Cache-Control", "no-store");
+	evhttp_send_reply(req, status, reason(status), out);
+	evbuffer_free(out);
+}
+
+static void
+send_error(struct evhttp_request *req, int status, const char *msg)
+{
+	send_json(req, status, uiapi_error("%s", msg));
+}
+
+static void
+on_conn_close(struct evhttp_connection *evcon, void *arg)
+{
+	struct hcall *h = arg;
+
+	(void)evcon;
+	h->dead = 1;
+}
+
+static void
+hcall_free(struct hcall *h)
+{
+	if (h->timer != NULL)
+		event_free(h->timer);
+	if (h->password != NULL) {
+		crypto_wipe(h->password, strlen(h->password));
+		free(h->password);
+	}
+	json_decref(h->uc.args);
+	free(h);
+}
+
+/* From now on h is answered later: watch for the browser leaving. */
+static void
+hcall_wait(struct hcall *h)
+{
+	h->waiting = 1;
+	evhttp_connection_set_closecb(h->evcon, on_conn_close, h);
+}
+
+/* Answer h (if its browser is still there) and free it. */
+static void
+hcall_answer(struct hcall *h, int status, json_t *body)
+{
+	if (h->waiting && !h->dead)
+		evhttp_connection_set_closecb(h->evcon, NULL, NULL);
+	if (h->dead)
+		json_decref(body);
+	else
+		send_json(h->req, status, body);
+	hcall_free(h);
+}
+
+/* --------------------------------------------------------- the session */
+
+/* The session cookie's value, or NULL. */
+static const char *
+cookie_session(struct evhttp_request *req, char out[WA_TOKEN_HEX + 1])
+{
+	const char *c = evhttp_find_header(evhttp_request_get_input_headers(req),
+	    "Cookie");
+
+	while (c != NULL && *c != '\0') {
+		size_t n;
+
+		c += strspn(c, " ;");
+		n = strcspn(c, ";");
+		if (n == strlen(COOKIE) + 1 + WA_TOKEN_HEX &&
+		    strncmp(c, COOKIE "=", strlen(COOKIE) + 1) == 0) {
+			memcpy(out, c + strlen(COOKIE) + 1, WA_TOKEN_HEX);
+			out[WA_TOKEN_HEX] = '\0';
+			return out;
+		}
+		c += n;
+	}
+	return NULL;
+}
+
+static struct wa_session *
+session_of(struct evhttp_request *req)
+{
+	char id[WA_TOKEN_HEX + 1];
+
+	return wa_find(cookie_session(req, id), 0);
+}
+
+static void
+client_addr(struct evhttp_request *req, char *out, size_t len)
+{
+	struct evhttp_connection *evcon = evhttp_request_get_connection(req);
+	const char *addr = NULL;
+	ev_uint16_t port;
+
+	if (evcon != NULL)
+		evhttp_connection_get_peer(evcon, (char **)&addr, &port);
+	snprintf(out, len, "%s", addr ? addr : "?");
+}
+
+static void
+set_cookie(struct evhttp_request *req, const char *id, int https, int end)
+{
+	char v[256];
+
+	snprintf(v, sizeof(v), COOKIE "=%s; Path=/; HttpOnly; "
+	    "SameSite=Strict%s%s", end ? "" : id, https ? "; Secure" : "",
+	    end ? "; Max-Age=0" : "");
+	evhttp_add_header(evhttp_request_get_output_headers(req),
+	    "Set-Cookie", v);
+}
+
+static json_t *
+session_json(const struct wa_session *s)
+{
+	return json_pack("{s:s, s:s, s:s}", "user", s->user, "csrf", s->csrf,
+	    "server_id", uiapi_server_id());
+}
+
+static void
+login_check(struct hcall *h)
+{
+	const char *pw = h->password;
+	struct wa_session *s;
+	int ok;
+
+	if ((ok = admin_verify(web.admins, h->user, pw)) != 1) {
+		if (ok == 0) {
+			wa_failed(h->uc.from);
+			log_warnx("web console: login as %s from %s refused",
+			    h->user, h->uc.from);
+		}
+		hcall_answer(h, ok == 0 ? 401 : 500, uiapi_error(ok == 0 ?
+		    "wrong name or password" : "cannot check the password"));
+		return;
+	}
+	if ((s = wa_new(h->user, 0)) == NULL) {
+		hcall_answer(h, 500, uiapi_error("no random numbers"));
+		return;
+	}
+	wa_succeeded(h->uc.from);
+	log_info("web console: %s logged in from %s", h->user, h->uc.from);
+	if (!h->dead)
+		set_cookie(h->req, s->id, h->https, 0);
+	hcall_answer(h, 200, session_json(s));
+}
+
+static void
+on_login_delay(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	login_check(arg);
+}
+
+/* POST /api/login: check after the address's delay. */
+static void
+api_login(struct hcall *h)
+{
+	const char *user = json_string_value(json_object_get(h->uc.args,
+	    "user"));
+	const char *pw = json_string_value(json_object_get(h->uc.args,
+	    "password"));
+	unsigned ms = wa_delay_ms(h->uc.from);
+	struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
+
+	if (user == NULL || pw == NULL || !admin_name_valid(user) ||
+	    strlen(pw) > ADMIN_PASS_MAX) {
+		hcall_answer(h, 400, uiapi_error("login needs \"user\" (an "
+		    "administrator name) and \"password\""));
+		return;
+	}
+	snprintf(h->user, sizeof(h->user), "%s", user);
+	if ((h->password = strdup(pw)) == NULL)
+		fatal("%s", __func__);
+	if (ms == 0) {
+		login_check(h);
+		return;
+	}
+	if ((h->timer = evtimer_new(web.base, on_login_delay, h)) == NULL)
+		fatal("%s", __func__);
+	hcall_wait(h);
+	evtimer_add(h->timer, &tv);
+}
+
+/* ------------------------------------------------------------- routes */
+
+static const struct route {
+	enum evhttp_cmd_type method;
+	const char	*path;		/* '*' is one segment: the name */
+	const char	*request;
+} routes[] = {
+	{ EVHTTP_REQ_GET,	"hello",		"hello" },
+	{ EVHTTP_REQ_GET,	"status",		"status" },
+	{ EVHTTP_REQ_GET,	"dashboard",		"dashboard" },
+	{ EVHTTP_REQ_GET,	"clients",		"clients" },
+	{ EVHTTP_REQ_POST,	"clients",		"client_add" },
+	{ EVHTTP_REQ_GET,	"clients/*",		"client" },
+	{ EVHTTP_REQ_DELETE,	"clients/*",		"client_remove" },
+	{ EVHTTP_REQ_POST,	"clients/*/disable",	"client_disable" },
+	{ EVHTTP_REQ_POST,	"clients/*/enable",	"client_enable" },
+	{ EVHTTP_REQ_GET,	"peers",		"peers" },
+	{ EVHTTP_REQ_GET,	"housekeeping",		"housekeeping" },
+	{ EVHTTP_REQ_POST,	"housekeeping/prune",	"prune_start" },
+	{ EVHTTP_REQ_POST,	"housekeeping/scrub",	"scrub_start" },
+	{ EVHTTP_REQ_GET,	"log",			"log" },
+};
+
+/*
+ * Match path (no leading slash) with pattern; the '*' segment goes to
+ * name (at most namelen - 1 bytes).  1 when it matches.
+ */
+static int
+route_match(const char *pattern, const char *path, char *name,
+    size_t namelen)
+{
+	while (*pattern != '\0') {
+		if (*pattern == '*') {
+			size_t n = strcspn(path, "/");
+
+			if (n == 0 || n >= namelen)
+				return 0;
+			memcpy(name, path, n);
+			name[n] = '\0';
+			path += n;
+			pattern++;
+			continue;
+		}
+		if (*pattern++ != *path++)
+			return 0;
+	}
+	return *path == '\0';
+}
+
+/*
+ * The route for method and path: the request's name, with the name
+ * segment in *args.  NULL with *status 404 or 405.
+ */
+static const char *
+route_find(enum evhttp_cmd_type method, const char *path, json_t *args,
+    int *status)
+{
+	char name[128];
+
+	*status = 404;
+	if (method == EVHTTP_REQ_HEAD)
+		method = EVHTTP_REQ_GET;
+	for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
+		name[0] = '\0';
+		if (!route_match(routes[i].path, path, name, sizeof(name)))
+			continue;
+		*status = 405;
+		if (routes[i].method != method)
+			continue;
+		if (name[0] != '\0')
+			json_object_set_new(args, "name", json_string(name));
+		return routes[i].request;
+	}
+	return NULL;
+}
+
+/* ------------------------------------------------------ the peer switch */
+
+static void
+on_peer_reply(void *arg, int status, json_t *reply)
+{
+	struct hcall *h = arg;
+	struct wa_session *s;
+
+	if (status == 401 && !h->dead)
+		json_object_set_new(reply, "peer_login", json_true());
+	if (strcmp(h->uc.name, "login") == 0 && status == 200 &&
+	    (s = wa_find(h->session, 0)) != NULL) {
+		const char *tok = json_string_value(json_object_get(reply,
+		    "token"));
+
+		if (tok != NULL && strlen(tok) == WA_TOKEN_HEX) {
+			wa_set_peer_token(s, h->peer, tok);
+			json_object_del(reply, "token");	/* stays here */
+			log_info("web console: %s logged in to peer %s",
+			    s->user, h->peer);
+		} else
+			status = 502;
+	}
+	hcall_answer(h, status, reply);
+}
+
+/* /api/peer/ID/rest for session s. */
+static void
+api_peer(struct hcall *h, struct wa_session *s, const char *rest,
+    enum evhttp_cmd_type method)
+{
+	char addr[64];
+	const char *name, *tok;
+	int port, status;
+	size_t n = strcspn(rest, "/");
+
+	if (n != WA_PEER_ID_HEX || rest[n] != '/') {
+		hcall_answer(h, 404, uiapi_error("no such peer"));
+		return;
+	}
+	memcpy(h->peer, rest, n);
+	h->peer[n] = '\0';
+	rest += n + 1;
+	snprintf(h->session, sizeof(h->session), "%s", s->id);
+	if (uiapi_peer_where(h->peer, addr, sizeof(addr), &port) != 1) {
+		hcall_answer(h, 404, uiapi_error("discovery knows no peer %s",
+		    h->peer));
+		return;
+	}
+	if (strcmp(rest, "login") == 0) {
+		const char *user = json_string_value(json_object_get(
+		    h->uc.args, "user"));
+		const char *pw = json_string_value(json_object_get(
+		    h->uc.args, "password"));
+
+		if (method != EVHTTP_REQ_POST || user == NULL || pw == NULL ||
+		    !admin_name_valid(user) || strlen(pw) > ADMIN_PASS_MAX) {
+			hcall_answer(h, 400, uiapi_error("login needs \"user\" "
+			    "and \"password\""));
+			return;
+		}
+		h->uc.name = "login";
+		hcall_wait(h);
+		peerlink_login(addr, port, user, pw, on_peer_reply, h);
+		return;
+	}
+	if ((name = route_find(method, rest, h->uc.args, &status)) == NULL) {
+		hcall_answer(h, status, uiapi_error(status == 404 ?
+		    "no such API path" : "method not allowed"));
+		return;
+	}
+	h->uc.name = name;
+	json_object_set_new(h->uc.args, "request", json_string(name));
+	if ((tok = wa_peer_token(s, h->peer)) != NULL)
+		json_object_set_new(h->uc.args, "token", json_string(tok));
+	hcall_wait(h);
+	peerlink_request(addr, port, h->uc.args, on_peer_reply, h);
+}
+
+/* ------------------------------------------------------------- the API */
+
+static void
+on_ui_done(struct ui_call *uc, int status, json_t *body)
+{
+	hcall_answer((struct hcall *)uc, status, body);
+}
+
+/* The JSON body of a request that changes state, as an object. */
+static json_t *
+read_body(struct evhttp_request *req, int *status, const char **why)
+{
+	struct evbuffer *in = evhttp_request_get_input_buffer(req);
+	size_t len = evbuffer_get_length(in);
+	const char *ct = evhttp_find_header(evhttp_request_get_input_headers(
+	    req), "Content-Type");
+	json_error_t jerr;
+	json_t *j;
+
+	if (len == 0)
+		return json_object();
+	if (ct == NULL || strncasecmp(ct, "application/json", 16) != 0 ||
+	    (ct[16] != '\0' && ct[16] != ';' && ct[16] != ' ')) {
+		*status = 415;
+		*why = "send JSON (Content-Type: application/json)";
+		return NULL;
+	}
+	if (len > MAX_BODY) {
+		*status = 413;
+		*why = "the body is too large";
+		return NULL;
+	}
+	j = json_loadb((const char *)evbuffer_pullup(in, (ssize_t)len), len,
+	    JSON_REJECT_DUPLICATES, &jerr);
+	if (!json_is_object(j)) {
+		json_decref(j);
+		*status = 400;
+		*why = "the body must be a JSON object";
+		return NULL;
+	}
+	return j;
+}
+
+static void
+api_request(struct evhttp_request *req, const char *path, int https)
+{
+	enum evhttp_cmd_type method = evhttp_request_get_command(req);
+	int reading = method == EVHTTP_REQ_GET || method == EVHTTP_REQ_HEAD;
+	const char *why = NULL, *name, *csrf;
+	struct wa_session *s;
+	struct hcall *h;
+	int status = 400;
+	json_t *args;
+
+	if (reading)
+		args = json_object();
+	else if ((args = read_body(req, &status, &why)) == NULL) {
+		send_error(req, status, why);
+		return;
+	}
+	if ((h = calloc(1, sizeof(*h))) == NULL)
+		fatal("%s", __func__);
+	h->req = req;
+	h->evcon = evhttp_request_get_connection(req);
+	h->https = https;
+	h->uc.args = args;
+	h->uc.done = on_ui_done;
+	client_addr(req, h->uc.from, sizeof(h->uc.from));
+
+	if (strcmp(path, "login") == 0) {
+		if (method != EVHTTP_REQ_POST)
+			hcall_answer(h, 405, uiapi_error("use POST"));
+		else
+			api_login(h);
+		return;
+	}
+	s = session_of(req);
+	if (strcmp(path, "session") == 0 && reading) {
+		int n = admin_count(web.admins);
+
+		hcall_answer(h, s ? 200 : 401, s ? session_json(s) :
+		    json_pack("{s:s, s:i}", "error", "login required",
+		    "admins", n < 0 ? 0 : n));
+		return;
+	}
+	if (strcmp(path, "hello") == 0 && reading) {
+		h->uc.name = "hello";
+		uiapi_call(&h->uc);
+		return;
+	}
+	if (s == NULL) {
+		hcall_answer(h, 401, uiapi_error("login required"));
+		return;
+	}
+	csrf = evhttp_find_header(evhttp_request_get_input_headers(req),
+	    "X-CSRF-Token");
+	if (!reading && !wa_csrf_ok(s, csrf)) {
+		log_warnx("web console: %s from %s without the CSRF token",
+		    path, h->uc.from);
+		hcall_answer(h, 403, uiapi_error("missing or wrong "
+		    "X-CSRF-Token"));
+		return;
+	}
+	if (strcmp(path, "logout") == 0) {
+		if (method != EVHTTP_REQ_POST) {
+			hcall_answer(h, 405, uiapi_error("use POST"));
+			return;
+		}
+		wa_end(s);
+		set_cookie(req, "", https, 1);
+		hcall_answer(h, 200, json_object());
+		return;
+	}
+	if (strncmp(path, "peer/", 5) == 0) {
+		api_peer(h, s, path + 5, method);
+		return;
+	}
+	if ((name = route_find(method, path, args, &status)) == NULL) {
+		hcall_answer(h, status, uiapi_error(status == 404 ?
+		    "no such API path" : "method not allowed"));
+		return;
+	}
+	snprintf(h->user, sizeof(h->user), "%s", s->user);
+	h->uc.user = h->user;
+	h->uc.name = name;
+	hcall_wait(h);		/* status and dashboard answer later */
+	uiapi_call(&h->uc);
+}
+
+/* --------------------------------------------------------- static files */
+
+static const char *
+content_type(const char *name)
+{
+	static const struct { const char *ext, *type; } types[] = {
+		{ ".html", "text/html; charset=utf-8" },
+		{ ".css", "text/css; charset=utf-8" },
+		{ ".js", "text/javascript; charset=utf-8" },
+		{ ".mjs", "text/javascript; charset=utf-8" },
+		{ ".json", "application/json; charset=utf-8" },
+		{ ".svg", "image/svg+xml" },
+		{ ".png", "image/png" },
+		{ ".ico", "image/x-icon" },
+		{ ".txt", "text/plain; charset=utf-8" },
+	};
+	const char *dot = strrchr(name, '.');
+
+	for (size_t i = 0; dot && i < sizeof(types) / sizeof(types[0]); i++)
+		if (strcmp(dot, types[i].ext) == 0)
+			return types[i].type;
+	return "application/octet-stream";
+}
+
+/*
+ * 1 when rel (no leading slash) may name a file: only [A-Za-z0-9._-/],
+ * no empty segment, none starting with '.'.
+ */
+static int
+path_ok(const char *rel)
+{
+	const char *seg = rel;
+
+	if (*rel == '\0' || strlen(rel) > 255)
+		return 0;
+	for (const char *p = rel;; p++) {
+		if (*p == '/' || *p == '\0') {
+			if (p == seg || *seg == '.')
+				return 0;
+			if (*p == '\0')
+				return 1;
+			seg = p + 1;
+		} else if (!isalnum((unsigned char)*p) && *p != '.' &&
+		    *p != '_' && *p != '-')
+			return 0;
+	}
+}
+
+static void
+send_file(struct evhttp_request *req, const char *name, const void *data,
+    size_t len, const char *etag)
+{
+	struct evkeyvalq *h = evhttp_request_get_output_headers(req);
+	const char *inm = evhttp_find_header(evhttp_request_get_input_headers(
+	    req), "If-None-Match");
+	struct evbuffer *out;
+
+	common_headers(req);
+	evhttp_add_header(h, "ETag", etag);
+	evhttp_add_header(h, "Cache-Control", "no-cache");
+	if (inm != NULL && strcmp(inm, etag) == 0) {
+		evhttp_send_reply(req, 304, reason(304), NULL);
+		return;
+	}
+	evhttp_add_header(h, "Content-Type", content_type(name));
+	if ((out = evbuffer_new()) == NULL)
+		fatal("%s", __func__);
+	if (evhttp_request_get_command(req) != EVHTTP_REQ_HEAD)
+		evbuffer_add(out, data, len);
+	evhttp_send_reply(req, 200, reason(200), out);
+	evbuffer_free(out);
+}
+
+static void
+not_found(struct evhttp_request *req)
+{
+	struct evbuffer *out = evbuffer_new();
+
+	if (out == NULL)
+		fatal("%s", __func__);
+	evbuffer_add_printf(out, "not found\n");
+	common_headers(req);
+	evhttp_add_header(evhttp_request_get_output_headers(req),
+	    "Content-Type", "text/plain; charset=utf-8");
+	evhttp_send_reply(req, 404, reason(404), out);
+	evbuffer_free(out);
+}
+
+/* From the folder WebConsole.Root: the file must resolve inside it. */
+static void
+static_from_root(struct evhttp_request *req, const char *rel)
+{
+	char path[PATH_MAX], real[PATH_MAX], etag[64];
+	size_t rootlen = strlen(web.root);
+	struct stat st;
+	char *buf;
+	ssize_t got;
+	size_t len = 0;
+	int fd;
+
+	if ((size_t)snprintf(path, sizeof(path), "%s/%s", web.root, rel) >=
+	    sizeof(path) || realpath(path, real) == NULL ||
+	    strncmp(real, web.root, rootlen) != 0 || real[rootlen] != '/' ||
+	    (fd = open(real, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) == -1) {
+		not_found(req);
+		return;
+	}
+	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode) ||
+	    st.st_size > MAX_FILE ||
+	    (buf = malloc((size_t)st.st_size + 1)) == NULL) {
+		close(fd);
+		not_found(req);
+		return;
+	}
+	while (len < (size_t)st.st_size && (got = read(fd, buf + len,
+	    (size_t)st.st_size - len)) > 0)
+		len += (size_t)got;
+	close(fd);
+	snprintf(etag, sizeof(etag), "\"%llx-%llx-%lx\"",
+	    (unsigned long long)st.st_mtim.tv_sec,
+	    (unsigned long long)st.st_size, (long)st.st_mtim.tv_nsec);
+	send_file(req, real, buf, len, etag);
+	free(buf);
+}
+
+static void
+static_request(struct evhttp_request *req, const char *path)
+{
+	enum evhttp_cmd_type method = evhttp_request_get_command(req);
+	const char *rel = path + 1;
+
+	if (method != EVHTTP_REQ_GET && method != EVHTTP_REQ_HEAD) {
+		common_headers(req);
+		evhttp_add_header(evhttp_request_get_output_headers(req),
+		    "Allow", "GET, HEAD");
+		evhttp_send_reply(req, 405, reason(405), NULL);
+		return;
+	}
+	if (strcmp(path, "/") == 0)
+		rel = "index.html";
+	if (path[0] != '/' || !path_ok(rel)) {
+		not_found(req);
+		return;
+	}
+	if (web.root[0] != '\0') {
+		static_from_root(req, rel);
+		return;
+	}
+	for (size_t i = 0; i < www_nfiles && i < 64; i++)
+		if (strcmp(www_files[i].name, rel) == 0) {
+			send_file(req, rel, www_files[i].data, www_files[i].len,
+			    web.etags[i]);
+			return;
+		}
+	not_found(req);
+}
+
+/* ---------------------------------------------------------- dispatch */
+
+static int
+is_loopback(const char *addr)
+{
+	return strncmp(addr, "127.", 4) == 0 || strcmp(addr, "::1") == 0 ||
+	    strncmp(addr, "::ffff:127.", 11) == 0;
+}
+
+/* 308 to the same path on HTTPS. */
+static void
+redirect_https(struct evhttp_request *req)
+{
+	const char *host = evhttp_find_header(evhttp_request_get_input_headers(
+	    req), "Host");
+	const char *uri = evhttp_request_get_uri(req);
+	char name[256], loc[1024];
+	size_t n;
+
+	if (host == NULL || strlen(host) >= sizeof(name) ||
+	    strspn(host, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	    "0123456789.-:[]") != strlen(host))
+		host = "localhost";
+	snprintf(name, sizeof(name), "%s", host);
+	/* Drop the port: the HTTPS port replaces it. */
+	if (name[0] == '[')
+		n = strcspn(name, "]") + 1;
+	else
+		n = strcspn(name, ":");
+	if (n < sizeof(name))
+		name[n] = '\0';
+	if (uri == NULL || uri[0] != '/' || strpbrk(uri, "\r\n") != NULL)
+		uri = "/";
+	snprintf(loc, sizeof(loc), "https://%s:%d%s", name,
+	    web.env->cfg->port.webconsole_ssl, uri);
+	common_headers(req);
+	evhttp_add_header(evhttp_request_get_output_headers(req), "Location",
+	    loc);
+	evhttp_send_reply(req, 308, reason(308), NULL);
+}
+
+static void
+on_request(struct evhttp_request *req, void *arg)
+{
+	int https = arg != NULL;
+	const struct evhttp_uri *u = evhttp_request_get_evhttp_uri(req);
+	const char *raw = u ? evhttp_uri_get_path(u) : NULL;
+	char addr[64], *path;
+	size_t len;
+
+	if (!https) {
+		client_addr(req, addr, sizeof(addr));
+		if (web.env->cfg->web_http == WEB_HTTP_REDIRECT ||
+		    (web.env->cfg->web_http == WEB_HTTP_LOCAL &&
+		    !is_loopback(addr))) {
+			redirect_https(req);
+			return;
+		}
+	}
+	if (raw == NULL || raw[0] != '/' ||
+	    (path = evhttp_uridecode(raw, 0, &len)) == NULL) {
+		not_found(req);
+		return;
+	}
+	if (strlen(path) != len)	/* a %00 */
+		not_found(req);
+	else if (strncmp(path, "/api/", 5) == 0)
+		api_request(req, path + 5, https);
+	else
+		static_request(req, path);
+	free(path);
+}
+
+static struct bufferevent *
+make_tls_bev(struct event_base *base, void *arg)
+{
+	struct ssl_st *ssl = tls_ssl_new(arg);
+
+	if (ssl == NULL)
+		return NULL;
+	return bufferevent_openssl_socket_new(base, -1, ssl,
+	    BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
+}
+
+static struct evhttp *
+http_new(int https)
+{
+	struct evhttp *h = evhttp_new(web.base);
+
+	if (h == NULL)
+		fatalx("%s: evhttp_new", __func__);
+	evhttp_set_gencb(h, on_request, https ? (void *)1 : NULL);
+	evhttp_set_max_body_size(h, MAX_BODY);
+	evhttp_set_max_headers_size(h, 16384);
+	evhttp_set_timeout(h, HTTP_TIMEOUT_S);
+	evhttp_set_allowed_methods(h, EVHTTP_REQ_GET | EVHTTP_REQ_HEAD |
+	    EVHTTP_REQ_POST | EVHTTP_REQ_DELETE);
+	if (https)
+		evhttp_set_bevcb(h, make_tls_bev, web.env->cfg->web_tls);
+	return h;
+}
+
+void
+webhttp_init(struct child_env *env, struct event_base *base)
+{
+	const struct gv_config *cfg = env->cfg;
+	uint8_t sum[CRYPTO_HASH_LEN];
+	char hex[2 * CRYPTO_HASH_LEN + 1];
+
+	web.env = env;
+	web.base = base;
+	snprintf(web.admins, sizeof(web.admins), "%s/%s", cfg->datadir,
+	    ADMIN_FILE);
+	wa_init(cfg->web_session_timeout, web.admins);
+	peerlink_init(base);
+	for (size_t i = 0; i < www_nfiles && i < 64; i++) {
+		crypto_sha256(www_files[i].data, www_files[i].len, sum);
+		hex_encode(sum, 8, hex);
+		snprintf(web.etags[i], sizeof(web.etags[i]), "\"%.16s\"", hex);
+	}
+	if (cfg->web_root[0] != '\0' && realpath(cfg->web_root, web.root) ==
+	    NULL) {
+		log_warn("web console: WebConsole.Root %s", cfg->web_root);
+		snprintf(web.root, sizeof(web.root), "%s", cfg->web_root);
+	}
+	for (size_t i = 0; i < env->listeners->n; i++) {
+		struct listener *l = &env->listeners->l[i];
+		struct evhttp **hp;
+
+		if (l->fd == -1 || (l->svc != SVC_WEB && l->svc != SVC_WEBSSL))
+			continue;
+		if (l->svc == SVC_WEBSSL && cfg->web_tls == NULL)
+			continue;
+		hp = l->svc == SVC_WEB ? &web.http : &web.https;
+		if (*hp == NULL)
+			*hp = http_new(l->svc == SVC_WEBSSL);
+		if (evhttp_accept_socket_with_handle(*hp, l->fd) == NULL)
+			fatalx("%s: evhttp_accept_socket", __func__);
+		l->fd = -1;	/* evhttp's now */
+	}
+}
+
+void
+webhttp_stop(void)
+{
+	peerlink_stop();
+	if (web.http != NULL)
+		evhttp_free(web.http);
+	if (web.https != NULL)
+		evhttp_free(web.https);
+	web.http = web.https = NULL;
+}

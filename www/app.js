@@ -1,0 +1,1513 @@
+/*
+ * GigaVault web console: a one-page app over the JSON API of
+ * doc/webconsole.md.  No framework, no build step.  The page runs under
+ * "Content-Security-Policy: default-src 'self'", so nothing here uses
+ * inline scripts, inline handlers or style attributes, and every name
+ * that comes from the network is put into the page as text
+ * (textContent, createTextNode), never as HTML.
+ *
+ * Routes (location.hash):
+ *   #/dashboard  #/clients  #/client/NAME  #/peers  #/housekeeping  #/log
+ * and the same under #/peer/ID/... to view peer ID through this server
+ * (every API call then goes to /api/peer/ID/... instead of /api/...).
+ */
+(function () {
+	'use strict';
+
+	var REFRESH_MS = 5000;
+	var SVGNS = 'http://www.w3.org/2000/svg';
+
+	var state = {
+		csrf: null,		/* this server's session token (memory only) */
+		user: null,
+		server: null,		/* this server's hello */
+		peer: null,		/* {id, name} while viewing a peer */
+		peerNames: {},		/* id -> name, from peer lists and hellos */
+		peerHello: {},		/* id -> the peer's hello */
+		peerInfo: {},		/* id -> its entry in this server's peer list */
+		loginFor: 'local',	/* 'local' or 'peer': what the login form logs in to */
+		view: null,
+		gen: 0,			/* bumped on every route change */
+		timer: null,
+		busy: false,		/* a refresh request is in flight */
+		chartDays: null,
+		removeName: null
+	};
+
+	/* ---------- small helpers ---------- */
+
+	function $(id) { return document.getElementById(id); }
+
+	/* h('tag', {class, text, attrs...}, children...) */
+	function h(tag, props) {
+		var el = document.createElement(tag);
+		var k, i, c;
+
+		if (props) {
+			for (k in props) {
+				if (!Object.prototype.hasOwnProperty.call(props, k))
+					continue;
+				var v = props[k];
+				if (v === null || v === undefined || v === false)
+					continue;
+				if (k === 'class')
+					el.className = v;
+				else if (k === 'text')
+					el.textContent = v;
+				else if (k === 'onclick')
+					el.addEventListener('click', v);
+				else if (k === 'htmlFor')
+					el.htmlFor = v;
+				else
+					el.setAttribute(k, v === true ? '' : String(v));
+			}
+		}
+		for (i = 2; i < arguments.length; i++) {
+			c = arguments[i];
+			append(el, c);
+		}
+		return el;
+	}
+
+	function append(el, c) {
+		if (c === null || c === undefined || c === false)
+			return;
+		if (Array.isArray(c)) {
+			c.forEach(function (x) { append(el, x); });
+			return;
+		}
+		if (typeof c === 'string' || typeof c === 'number')
+			el.appendChild(document.createTextNode(String(c)));
+		else
+			el.appendChild(c);
+	}
+
+	function svg(tag, attrs) {
+		var el = document.createElementNS(SVGNS, tag);
+		var k;
+
+		for (k in attrs || {})
+			if (Object.prototype.hasOwnProperty.call(attrs, k))
+				el.setAttribute(k, String(attrs[k]));
+		return el;
+	}
+
+	function clear(el) {
+		while (el.firstChild)
+			el.removeChild(el.firstChild);
+		return el;
+	}
+
+	function num(n) {
+		if (typeof n !== 'number' || !isFinite(n))
+			return '—';
+		return n.toLocaleString('en-US');
+	}
+
+	var UNITS = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB', 'EiB'];
+
+	function fmtBytes(n) {
+		var i = 0;
+
+		if (typeof n !== 'number' || !isFinite(n))
+			return '—';
+		if (n < 1024)
+			return n + ' B';
+		while (n >= 1024 && i < UNITS.length - 1) {
+			n /= 1024;
+			i++;
+		}
+		return n.toFixed(1) + ' ' + UNITS[i];
+	}
+
+	function pad(n) { return n < 10 ? '0' + n : String(n); }
+
+	/* Unix seconds -> local "2026-11-29 18:05:12" */
+	function fmtTime(t) {
+		if (typeof t !== 'number' || !isFinite(t) || t <= 0)
+			return '—';
+		var d = new Date(t * 1000);
+		return d.getFullYear() + '-' + pad(d.getMonth() + 1) + '-' +
+		    pad(d.getDate()) + ' ' + pad(d.getHours()) + ':' +
+		    pad(d.getMinutes()) + ':' + pad(d.getSeconds());
+	}
+
+	function fmtDuration(s) {
+		if (typeof s !== 'number' || !isFinite(s) || s < 0)
+			return '—';
+		s = Math.floor(s);
+		var d = Math.floor(s / 86400), hh = Math.floor(s % 86400 / 3600),
+		    m = Math.floor(s % 3600 / 60), sec = s % 60;
+		if (d > 0)
+			return d + ' d ' + hh + ' h ' + m + ' min';
+		if (hh > 0)
+			return hh + ' h ' + m + ' min';
+		if (m > 0)
+			return m + ' min ' + sec + ' s';
+		return sec + ' s';
+	}
+
+	function now() { return Date.now() / 1000; }
+
+	function shortId(id) {
+		id = String(id || '');
+		return id.length > 12 ? id.slice(0, 8) + '…' : id;
+	}
+
+	function humanKey(k) {
+		return String(k).replace(/_/g, ' ');
+	}
+
+	function badge(text, kind) {
+		return h('span', { class: 'badge badge-' + kind, text: text });
+	}
+
+	function dl(rows) {
+		var el = h('dl', { class: 'kv' });
+		rows.forEach(function (r) {
+			if (!r)
+				return;
+			el.appendChild(h('dt', { text: r[0] }));
+			el.appendChild(h('dd', null, r[1]));
+		});
+		return el;
+	}
+
+	function card(title, body, cls) {
+		return h('section', { class: 'card' + (cls ? ' ' + cls : '') },
+		    title ? h('h2', { text: title }) : null, body);
+	}
+
+	function tableWrap(table) {
+		return h('div', { class: 'table-wrap' }, table);
+	}
+
+	/* columns: [{label, num}] ; rows: arrays of cells (string or node) */
+	function table(caption, columns, rows, rowHeader) {
+		var thead = h('thead', null, h('tr', null, columns.map(function (c) {
+			return h('th', { scope: 'col', class: c.num ? 'num' : null,
+			    text: c.label });
+		})));
+		var tbody = h('tbody');
+		rows.forEach(function (r) {
+			var tr = h('tr', r.cls ? { class: r.cls } : null);
+			r.cells.forEach(function (cell, i) {
+				var isHead = rowHeader && i === 0;
+				tr.appendChild(h(isHead ? 'th' : 'td', {
+				    scope: isHead ? 'row' : null,
+				    class: columns[i] && columns[i].num ? 'num' : null
+				}, cell));
+			});
+			tbody.appendChild(tr);
+		});
+		return tableWrap(h('table', null,
+		    h('caption', { class: 'sr-only', text: caption }), thead, tbody));
+	}
+
+	/* ---------- messages ---------- */
+
+	function message(text, kind, sticky) {
+		var box = $('messages');
+		var i, el;
+
+		/* the same message again (an auto refresh failing twice): once */
+		for (i = 0; i < box.children.length; i++)
+			if (box.children[i].getAttribute('data-text') === text)
+				box.removeChild(box.children[i]);
+		el = h('div', { class: 'msg msg-' + kind,
+		    role: kind === 'error' ? 'alert' : 'status', 'data-text': text },
+		    h('span', { class: 'msg-text', text: text }),
+		    h('button', { type: 'button', class: 'msg-close',
+		    text: 'Dismiss', onclick: function () {
+			    if (el.parentNode)
+				    el.parentNode.removeChild(el);
+		    } }));
+		box.appendChild(el);
+		if (!sticky && kind !== 'error')
+			setTimeout(function () {
+				if (el.parentNode)
+					el.parentNode.removeChild(el);
+			}, 8000);
+	}
+
+	function showError(text) { message(text, 'error', true); }
+	function showInfo(text) { message(text, 'info', false); }
+
+	function clearMessages() { clear($('messages')); }
+
+	/* ---------- API ---------- */
+
+	function ApiError(status, msg, body) {
+		this.status = status;
+		this.message = msg;
+		this.body = body;
+	}
+
+	function apiBase(local) {
+		if (state.peer && !local)
+			return '/api/peer/' + encodeURIComponent(state.peer.id);
+		return '/api';
+	}
+
+	/*
+	 * One API call.  Resolves with the parsed JSON answer, rejects with
+	 * an ApiError {status, message, body}.  Non-GET requests carry the
+	 * CSRF token and a JSON body (at least {}), as the spec asks.
+	 */
+	function api(method, path, body, opts) {
+		var init = {
+			method: method,
+			credentials: 'same-origin',
+			cache: 'no-store',
+			headers: { 'Accept': 'application/json' }
+		};
+		var url = apiBase(opts && opts.local) + path;
+
+		if (method !== 'GET' && method !== 'HEAD') {
+			init.headers['Content-Type'] = 'application/json';
+			if (state.csrf)
+				init.headers['X-CSRF-Token'] = state.csrf;
+			init.body = JSON.stringify(body || {});
+		}
+		return fetch(url, init).then(function (res) {
+			return res.text().then(function (text) {
+				var data = null;
+				if (text) {
+					try { data = JSON.parse(text); } catch (e) { data = null; }
+				}
+				if (!res.ok) {
+					var msg = data && typeof data.error === 'string' ?
+					    data.error : (res.statusText || 'request failed');
+					throw new ApiError(res.status, msg, data);
+				}
+				if (data === null || typeof data !== 'object')
+					throw new ApiError(res.status,
+					    'the server sent an answer that is not JSON', null);
+				return data;
+			});
+		}, function () {
+			throw new ApiError(0, 'could not reach the server', null);
+		});
+	}
+
+	var STATUS_TEXT = {
+		400: 'bad request', 403: 'forbidden', 404: 'not found',
+		405: 'method not allowed', 409: 'conflict', 413: 'too large',
+		415: 'unsupported content type', 500: 'server error',
+		502: 'the peer failed', 504: 'the peer did not answer'
+	};
+
+	/* Report a failed call; a 401 goes back to the right login form. */
+	function failed(what, err) {
+		if (!(err instanceof ApiError)) {
+			showError(what + ': ' + String(err && err.message || err));
+			if (window.console)
+				console.error(err);
+			return;
+		}
+		if (err.status === 401) {
+			if (state.peer && err.body && err.body.peer_login)
+				showLogin('peer');
+			else
+				sessionLost(err.body);
+			return;
+		}
+		var text = what + ': ' + err.message;
+		if (err.status)
+			text += ' (HTTP ' + err.status +
+			    (STATUS_TEXT[err.status] && STATUS_TEXT[err.status] !== err.message ?
+			    ', ' + STATUS_TEXT[err.status] : '') + ')';
+		showError(text);
+	}
+
+	/* ---------- session ---------- */
+
+	function sessionLost(body) {
+		state.csrf = null;
+		state.user = null;
+		stopTimer();
+		showLogin('local', body);
+	}
+
+	function setServer(hello) {
+		if (hello && typeof hello === 'object')
+			state.server = hello;
+		var name = state.server && state.server.name ? state.server.name : '';
+		$('server-name').textContent = name;
+		$('server-name').title = state.server && state.server.server_id ?
+		    'server id ' + state.server.server_id : '';
+	}
+
+	function enterApp() {
+		$('nav').hidden = false;
+		$('account').hidden = false;
+		$('user-name').textContent = state.user || '';
+		setServer(null);
+	}
+
+	function showLogin(target, body) {
+		stopTimer();
+		state.gen++;
+		state.loginFor = target;
+		showView('view-login');
+		$('no-admin').hidden = true;
+		$('login-status').textContent = '';
+		$('login-password').value = '';
+		if (target === 'peer') {
+			$('login-title').textContent = 'Log in to peer ' + peerLabel();
+			$('login-intro').textContent = 'Log in as an administrator of ' +
+			    'that peer. This server proves your password to the peer ' +
+			    'by challenge and response: it never crosses the network.';
+			$('nav').hidden = false;
+			$('account').hidden = false;
+		} else {
+			var name = state.server && state.server.name;
+			$('login-title').textContent = name ? 'Log in to ' + name : 'Log in';
+			$('login-intro').textContent = 'Log in with a GigaVault ' +
+			    'administrator account of this server.';
+			$('nav').hidden = true;
+			$('account').hidden = true;
+			if (body && body.admins === 0)
+				$('no-admin').hidden = false;
+		}
+		document.title = 'Log in — GigaVault';
+		$('login-user').focus();
+	}
+
+	function onLogin(ev) {
+		ev.preventDefault();
+		var user = $('login-user').value.trim();
+		var password = $('login-password').value;
+		var btn = $('login-submit');
+
+		if (user === '' || password === '') {
+			showError('Enter a user name and a password.');
+			return;
+		}
+		btn.disabled = true;
+		$('login-status').textContent = 'Logging in…';
+		clearMessages();
+		var p;
+		if (state.loginFor === 'peer' && state.peer) {
+			p = api('POST', '/login', { user: user, password: password })
+			    .then(function () {
+				    showInfo('Logged in to peer ' + peerLabel() + '.');
+				    route();
+			    });
+		} else {
+			p = api('POST', '/login', { user: user, password: password },
+			    { local: true }).then(function (r) {
+				state.csrf = r.csrf;
+				state.user = r.user || user;
+				return api('GET', '/session', null, { local: true })
+				    .then(function (s) {
+					state.csrf = s.csrf || state.csrf;
+					setServer(s.server);
+				}, function () { /* the login answer is enough */ });
+			}).then(function () {
+				enterApp();
+				route();
+			});
+		}
+		p.catch(function (err) {
+			if (err instanceof ApiError && err.status === 401) {
+				if (state.loginFor === 'peer' && err.body &&
+				    !err.body.peer_login && err.message === 'login required') {
+					sessionLost(err.body);
+					return;
+				}
+				showError('Login failed: ' + err.message);
+				$('login-password').value = '';
+				$('login-password').focus();
+			} else
+				failed('Login', err);
+		}).then(function () {
+			btn.disabled = false;
+			$('login-status').textContent = '';
+		});
+	}
+
+	function onLogout() {
+		var done = function () {
+			state.csrf = null;
+			state.user = null;
+			state.peer = null;
+			updateBanner();
+			clearMessages();
+			showInfo('Logged out.');
+			if (location.hash !== '#/dashboard' && location.hash !== '')
+				history.replaceState(null, '', '#/dashboard');
+			showLogin('local');
+		};
+		api('POST', '/logout', {}, { local: true }).then(done, function (err) {
+			if (err.status === 401)
+				done();
+			else
+				failed('Log out', err);
+		});
+	}
+
+	/* ---------- peer switch ---------- */
+
+	function peerLabel() {
+		if (!state.peer)
+			return '';
+		var name = state.peerNames[state.peer.id];
+		return (name ? name + ' ' : '') + '(' + state.peer.id + ')';
+	}
+
+	function updateBanner() {
+		var b = $('peer-banner');
+		if (!state.peer) {
+			b.hidden = true;
+			document.body.classList.remove('peer-mode');
+			return;
+		}
+		var name = state.peerNames[state.peer.id] || 'unnamed';
+		$('peer-banner-text').textContent = 'Viewing peer ' + name + ' (' +
+		    state.peer.id + ') through this server — ';
+		b.hidden = false;
+		document.body.classList.add('peer-mode');
+	}
+
+	function setPeer(id) {
+		if (!id) {
+			state.peer = null;
+			updateBanner();
+			return;
+		}
+		if (!state.peer || state.peer.id !== id) {
+			state.peer = { id: id };
+			if (!state.peerHello[id]) {
+				/* hello needs no peer login: learn the name */
+				api('GET', '/hello').then(function (hello) {
+					if (hello && hello.name)
+						state.peerHello[id] = hello;
+					if (hello && hello.name && state.peer &&
+					    state.peer.id === id) {
+						state.peerNames[id] = hello.name;
+						updateBanner();
+						if (state.loginFor === 'peer' &&
+						    !$('view-login').hidden)
+							$('login-title').textContent =
+							    'Log in to peer ' + peerLabel();
+					}
+				}, function (err) {
+					if (err.status !== 401)
+						failed('Peer ' + id, err);
+				});
+			}
+		}
+		updateBanner();
+	}
+
+	/* ---------- routing ---------- */
+
+	function parseHash() {
+		var raw = location.hash.replace(/^#\/?/, '');
+		var parts = raw.split('/').filter(function (s) { return s !== ''; });
+		var peer = null;
+
+		parts = parts.map(function (s) {
+			try { return decodeURIComponent(s); } catch (e) { return s; }
+		});
+		if (parts[0] === 'peer' && parts.length >= 2 &&
+		    /^[0-9A-Fa-f]{1,64}$/.test(parts[1])) {
+			peer = parts[1].toLowerCase();
+			parts = parts.slice(2);
+		}
+		return { peer: peer, view: parts[0] || 'dashboard', arg: parts[1] || null };
+	}
+
+	function link(view, arg) {
+		var p = state.peer ? '#/peer/' + state.peer.id + '/' : '#/';
+		return p + view + (arg ? '/' + encodeURIComponent(arg) : '');
+	}
+
+	function go(view, arg) {
+		var target = link(view, arg);
+		if (location.hash === target)
+			route();
+		else
+			location.hash = target;
+	}
+
+	var VIEWS = ['view-login', 'view-dashboard', 'view-clients', 'view-client',
+	    'view-peers', 'view-housekeeping', 'view-log', 'view-loading'];
+
+	function showView(id) {
+		VIEWS.forEach(function (v) { $(v).hidden = v !== id; });
+	}
+
+	function stopTimer() {
+		if (state.timer) {
+			clearTimeout(state.timer);
+			state.timer = null;
+		}
+	}
+
+	var TITLES = { dashboard: 'Dashboard', clients: 'Clients',
+	    client: 'Client', peers: 'Peers', housekeeping: 'Housekeeping',
+	    log: 'Log' };
+
+	function route() {
+		stopTimer();
+		state.gen++;
+		state.busy = false;
+		if (!state.csrf) {
+			showLogin('local');
+			return;
+		}
+		var r = parseHash();
+		var leaving = state.view;
+
+		setPeer(r.peer);
+		if (!TITLES[r.view] || (r.view === 'client' && !r.arg)) {
+			showError('No such page: ' + location.hash);
+			go('dashboard');
+			return;
+		}
+		if (leaving === 'clients' && r.view !== 'clients')
+			hideEnroll();
+		state.view = r.view;
+		state.loginFor = 'local';
+
+		/* nav: links follow the peer switch, the current one marked */
+		Array.prototype.forEach.call(document.querySelectorAll('#nav a'),
+		    function (a) {
+			var v = a.getAttribute('data-view');
+			a.setAttribute('href', link(v));
+			if (v === r.view || (v === 'clients' && r.view === 'client'))
+				a.setAttribute('aria-current', 'page');
+			else
+				a.removeAttribute('aria-current');
+		});
+		document.title = TITLES[r.view] + ' — GigaVault' +
+		    (state.peer ? ' (peer ' + (state.peerNames[state.peer.id] ||
+		    shortId(state.peer.id)) + ')' : state.server && state.server.name ?
+		    ' (' + state.server.name + ')' : '');
+
+		var gen = state.gen;
+		switch (r.view) {
+		case 'dashboard': showView('view-dashboard'); loadDashboard(gen); break;
+		case 'clients': showView('view-clients'); loadClients(gen); break;
+		case 'client': showView('view-client'); loadClient(gen, r.arg); break;
+		case 'peers': showView('view-peers'); loadPeers(gen); break;
+		case 'housekeeping': showView('view-housekeeping'); loadHousekeeping(gen); break;
+		case 'log': showView('view-log'); loadLog(gen); break;
+		}
+	}
+
+	/*
+	 * Refresh a view every 5 s while the page is visible: the next
+	 * request is planned only when the last one has finished, so they
+	 * never overlap.
+	 */
+	function schedule(gen, fn) {
+		stopTimer();
+		if (gen !== state.gen || document.visibilityState === 'hidden')
+			return;
+		state.timer = setTimeout(function () {
+			state.timer = null;
+			if (gen === state.gen && document.visibilityState !== 'hidden')
+				fn(gen, true);
+		}, REFRESH_MS);
+	}
+
+	function loading(el) {
+		if (!el.firstChild)
+			el.appendChild(h('p', { class: 'muted', text: 'Loading…' }));
+	}
+
+	/* ---------- dashboard ---------- */
+
+	function loadDashboard(gen, again) {
+		if (state.busy)
+			return;
+		state.busy = true;
+		loading($('dashboard-body'));
+		api('GET', '/dashboard').then(function (d) {
+			state.busy = false;
+			if (gen !== state.gen)
+				return;
+			renderDashboard(d);
+			schedule(gen, loadDashboard);
+		}, function (err) {
+			state.busy = false;
+			if (gen !== state.gen)
+				return;
+			failed('Dashboard', err);
+			if (err.status !== 401)
+				schedule(gen, loadDashboard);
+		});
+	}
+
+	function renderDashboard(d) {
+		var body = $('dashboard-body');
+		var s = d.server || {}, pool = d.pool || {}, today = d.today || {},
+		    st = d.storage || {};
+		var workers = Array.isArray(pool.workers) ? pool.workers : [];
+		var counts = { idle: 0, busy: 0, starting: 0 };
+
+		workers.forEach(function (w) {
+			if (counts[w.state] !== undefined)
+				counts[w.state]++;
+		});
+
+		var ratio = typeof st.dedup_ratio === 'number' ?
+		    (Math.round(st.dedup_ratio * 100) / 100) + '×' : '—';
+
+		var cards = h('div', { class: 'grid' },
+		    card('Server', dl([
+			['Name', s.name || '—'],
+			['Server id', h('code', { class: 'id', text: s.server_id || '—' })],
+			['Version', s.version || '—'],
+			['Uptime', fmtDuration(s.uptime)],
+			['Started', fmtTime(s.started)]
+		    ])),
+		    card('Today', dl([
+			['Sessions', num(today.sessions)],
+			['Bytes in', fmtBytes(today.bytes_in)],
+			['Bytes out', fmtBytes(today.bytes_out)]
+		    ])),
+		    card('Storage', dl([
+			['Clients', num(st.clients)],
+			['Snapshots', num(st.snapshots)],
+			['Stored', fmtBytes(st.stored_bytes)],
+			['Unique (after dedup)', fmtBytes(st.unique_bytes)],
+			['Dedup ratio', ratio]
+		    ])));
+
+		var t = now();
+		var wrows = workers.map(function (w) {
+			var kind = w.state === 'busy' ? 'busy' :
+			    w.state === 'idle' ? 'ok' : 'warn';
+			return { cells: [
+				String(w.pid),
+				h('span', null, badge(w.state || '?', kind),
+				    w.retiring ? ' ' : null,
+				    w.retiring ? badge('retiring', 'muted') : null),
+				w.peer ? h('code', { text: w.peer }) : '—',
+				w.since ? fmtTime(w.since) + ' (' +
+				    fmtDuration(Math.max(0, t - w.since)) + ')' : '—'
+			] };
+		});
+		var poolCard = card('Worker pool', [
+		    h('p', { class: 'summary' },
+			num(pool.size) + ' workers configured · ' +
+			num(pool.sessions_served) + ' sessions served since start · ',
+			counts.busy + ' busy, ' + counts.idle + ' idle' +
+			(counts.starting ? ', ' + counts.starting + ' starting' : '')),
+		    workers.length ? table('Workers', [
+			{ label: 'PID', num: true }, { label: 'State' },
+			{ label: 'Serving (peer)' }, { label: 'Since' }
+		    ], wrows) : h('p', { class: 'muted', text: 'No worker is running.' })
+		], 'wide');
+
+		var days = Array.isArray(d.days) ? d.days : [];
+		var chartBox = h('div', { class: 'chart', id: 'chart' });
+		var chartCard = card('Last ' + days.length + ' days', [
+		    h('ul', { class: 'legend' },
+			h('li', null, h('span', { class: 'swatch swatch-stored' }),
+			    'Stored: unique bytes at the end of the day (left axis)'),
+			h('li', null, h('span', { class: 'swatch swatch-traffic' }),
+			    'Throughput: bytes in + out that day (right axis)')),
+		    chartBox,
+		    daysTable(days)
+		], 'wide');
+
+		clear(body);
+		body.appendChild(cards);
+		body.appendChild(poolCard);
+		body.appendChild(chartCard);
+		state.chartDays = days;
+		drawChart(chartBox, days);
+		$('dashboard-updated').textContent = 'Updated ' +
+		    fmtTime(Math.floor(t)).slice(11) + ' · refreshes every 5 s';
+	}
+
+	function daysTable(days) {
+		return h('details', { class: 'days' },
+		    h('summary', { text: 'Show the numbers' }),
+		    table('Per day', [
+			{ label: 'Day' }, { label: 'Sessions', num: true },
+			{ label: 'Bytes in', num: true }, { label: 'Bytes out', num: true },
+			{ label: 'Unique stored', num: true }
+		    ], days.map(function (x) {
+			return { cells: [x.day, num(x.sessions), fmtBytes(x.bytes_in),
+			    fmtBytes(x.bytes_out), fmtBytes(x.unique_bytes)] };
+		    }), true));
+	}
+
+	/* a scale from 0 with 4 steps of a round number of a binary unit */
+	function scale(max) {
+		var u = 0, unit = 1, v, step, p, f, i;
+		var nice = [1, 2, 2.5, 5, 10];
+
+		if (!(max > 0))
+			max = 1024;
+		while (max / unit >= 1024 && u < UNITS.length - 1) {
+			unit *= 1024;
+			u++;
+		}
+		v = max / unit / 4;
+		p = Math.pow(10, Math.floor(Math.log10(v)));
+		f = v / p;
+		for (i = 0; i < nice.length; i++)
+			if (f <= nice[i] + 1e-9)
+				break;
+		step = nice[i] * p;
+		if (u === 0 && step < 1)
+			step = 1;
+		return { top: step * 4 * unit, step: step * unit, unit: unit, name: UNITS[u] };
+	}
+
+	function tickLabel(v, sc) {
+		var x = v / sc.unit;
+		var s = Math.abs(x - Math.round(x)) < 1e-9 ? String(Math.round(x)) :
+		    (Math.round(x * 10) / 10).toString();
+		return v === 0 ? '0' : s + ' ' + sc.name;
+	}
+
+	function dayLabel(day) {
+		var m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(String(day));
+		if (!m)
+			return String(day);
+		var d = new Date(+m[1], +m[2] - 1, +m[3]);
+		return d.toLocaleDateString('en-GB', { day: 'numeric', month: 'short' });
+	}
+
+	function drawChart(box, days) {
+		clear(box);
+		var W = Math.max(280, Math.floor(box.clientWidth || 600));
+		var narrow = W < 520;
+		var H = narrow ? 230 : 280;
+		var m = { l: narrow ? 56 : 72, r: narrow ? 56 : 72, t: 28, b: 34 };
+		var pw = W - m.l - m.r, ph = H - m.t - m.b;
+		var n = days.length;
+
+		var root = svg('svg', { width: W, height: H, viewBox: '0 0 ' + W + ' ' + H,
+		    role: 'img', 'aria-labelledby': 'chart-title', class: 'chart-svg' });
+		var title = svg('title', { id: 'chart-title' });
+		title.textContent = 'Stored unique bytes and daily throughput over the last ' +
+		    n + ' days';
+		root.appendChild(title);
+
+		if (n === 0) {
+			var t0 = svg('text', { x: W / 2, y: H / 2, 'text-anchor': 'middle',
+			    class: 'chart-empty' });
+			t0.textContent = 'No days to show yet';
+			root.appendChild(t0);
+			box.appendChild(root);
+			return;
+		}
+
+		var stored = days.map(function (d) { return +d.unique_bytes || 0; });
+		var traffic = days.map(function (d) {
+			return (+d.bytes_in || 0) + (+d.bytes_out || 0);
+		});
+		var sl = scale(Math.max.apply(null, stored));
+		var sr = scale(Math.max.apply(null, traffic));
+		var bw = pw / n;
+		function y(v, sc) { return m.t + ph - (v / sc.top) * ph; }
+		function xc(i) { return m.l + bw * i + bw / 2; }
+
+		/* grid and the two value axes */
+		var i, k, g;
+		for (k = 0; k <= 4; k++) {
+			var yy = m.t + ph - ph * k / 4;
+			root.appendChild(svg('line', { x1: m.l, x2: m.l + pw, y1: yy, y2: yy,
+			    class: k === 0 ? 'chart-axis' : 'chart-grid' }));
+			g = svg('text', { x: m.l - 6, y: yy + 4, 'text-anchor': 'end',
+			    class: 'chart-tick chart-tick-stored' });
+			g.textContent = tickLabel(sl.step * k, sl);
+			root.appendChild(g);
+			g = svg('text', { x: m.l + pw + 6, y: yy + 4, 'text-anchor': 'start',
+			    class: 'chart-tick chart-tick-traffic' });
+			g.textContent = tickLabel(sr.step * k, sr);
+			root.appendChild(g);
+		}
+		root.appendChild(svg('line', { x1: m.l, x2: m.l, y1: m.t, y2: m.t + ph,
+		    class: 'chart-axis chart-axis-stored' }));
+		root.appendChild(svg('line', { x1: m.l + pw, x2: m.l + pw, y1: m.t,
+		    y2: m.t + ph, class: 'chart-axis chart-axis-traffic' }));
+		g = svg('text', { x: m.l - 6, y: 14, 'text-anchor': 'end',
+		    class: 'chart-axis-title chart-tick-stored' });
+		g.textContent = 'Stored';
+		root.appendChild(g);
+		g = svg('text', { x: m.l + pw + 6, y: 14, 'text-anchor': 'start',
+		    class: 'chart-axis-title chart-tick-traffic' });
+		g.textContent = 'In + out / day';
+		root.appendChild(g);
+
+		/* throughput: bars, right axis */
+		var barW = Math.max(2, Math.min(28, bw * 0.6));
+		for (i = 0; i < n; i++) {
+			var top = y(traffic[i], sr);
+			var r = svg('rect', { x: xc(i) - barW / 2, y: top, width: barW,
+			    height: Math.max(0, m.t + ph - top), class: 'chart-bar' });
+			var tt = svg('title');
+			tt.textContent = days[i].day + ': ' + fmtBytes(+days[i].bytes_in || 0) +
+			    ' in, ' + fmtBytes(+days[i].bytes_out || 0) + ' out, ' +
+			    num(days[i].sessions) + ' sessions';
+			r.appendChild(tt);
+			root.appendChild(r);
+		}
+
+		/* stored: line with points, left axis */
+		var pts = stored.map(function (v, j) {
+			return xc(j).toFixed(1) + ',' + y(v, sl).toFixed(1);
+		}).join(' ');
+		root.appendChild(svg('polyline', { points: pts, class: 'chart-line' }));
+		for (i = 0; i < n; i++) {
+			var c = svg('circle', { cx: xc(i), cy: y(stored[i], sl),
+			    r: narrow ? 3 : 4, class: 'chart-point' });
+			var ct = svg('title');
+			ct.textContent = days[i].day + ': ' + fmtBytes(stored[i]) +
+			    ' stored (unique)';
+			c.appendChild(ct);
+			root.appendChild(c);
+		}
+
+		/* day labels, as many as fit */
+		var every = Math.max(1, Math.ceil(n * 48 / pw));
+		for (i = 0; i < n; i++) {
+			if ((n - 1 - i) % every !== 0)
+				continue;
+			g = svg('text', { x: xc(i), y: m.t + ph + 18, 'text-anchor': 'middle',
+			    class: 'chart-tick' });
+			g.textContent = dayLabel(days[i].day);
+			root.appendChild(g);
+		}
+		box.appendChild(root);
+	}
+
+	var resizeTimer = null;
+	window.addEventListener('resize', function () {
+		clearTimeout(resizeTimer);
+		resizeTimer = setTimeout(function () {
+			var box = $('chart');
+			if (box && state.chartDays && !$('view-dashboard').hidden)
+				drawChart(box, state.chartDays);
+		}, 150);
+	});
+
+	/* ---------- clients ---------- */
+
+	function clientState(c) {
+		if (c.disabled)
+			return badge('disabled', 'bad');
+		if (c.registered)
+			return badge('registered', 'ok');
+		return badge('not yet registered', 'warn');
+	}
+
+	function clientActions(c, after) {
+		var box = h('div', { class: 'row-actions' });
+		if (c.disabled)
+			box.appendChild(h('button', { type: 'button', text: 'Enable',
+			    title: 'Enable client ' + c.name,
+			    onclick: function (ev) { setDisabled(c.name, false, ev.target, after); } }));
+		else
+			box.appendChild(h('button', { type: 'button', text: 'Disable',
+			    title: 'Disable client ' + c.name,
+			    onclick: function (ev) { setDisabled(c.name, true, ev.target, after); } }));
+		box.appendChild(h('button', { type: 'button', class: 'danger-outline',
+		    text: 'Remove', title: 'Remove client ' + c.name,
+		    onclick: function () { askRemove(c.name); } }));
+		return box;
+	}
+
+	function loadClients(gen) {
+		var body = $('clients-body');
+		loading(body);
+		api('GET', '/clients').then(function (d) {
+			if (gen !== state.gen)
+				return;
+			renderClients(d.clients || []);
+		}, function (err) {
+			if (gen !== state.gen)
+				return;
+			clear(body).appendChild(h('p', { class: 'muted',
+			    text: 'The list of clients could not be loaded.' }));
+			failed('Clients', err);
+		});
+	}
+
+	function renderClients(list) {
+		var body = clear($('clients-body'));
+		list = list.slice().sort(function (a, b) {
+			return String(a.name).localeCompare(String(b.name));
+		});
+		if (list.length === 0) {
+			body.appendChild(h('p', { class: 'muted',
+			    text: 'No clients yet: add one below.' }));
+			return;
+		}
+		var refresh = function () { route(); };
+		body.appendChild(table('Clients', [
+		    { label: 'Name' }, { label: 'State' },
+		    { label: 'Snapshots', num: true }, { label: 'Stored', num: true },
+		    { label: 'Last backup' }, { label: 'Actions' }
+		], list.map(function (c) {
+			return { cls: c.disabled ? 'is-disabled' : null, cells: [
+				h('a', { href: link('client', c.name), text: c.name }),
+				clientState(c),
+				num(c.snapshots),
+				fmtBytes(c.stored_bytes),
+				c.last_backup ? fmtTime(c.last_backup) : 'never',
+				clientActions(c, refresh)
+			] };
+		}), true));
+	}
+
+	function setDisabled(name, disable, btn, after) {
+		if (btn)
+			btn.disabled = true;
+		api('POST', '/clients/' + encodeURIComponent(name) +
+		    (disable ? '/disable' : '/enable'), {}).then(function () {
+			showInfo('Client ' + name + (disable ? ' disabled.' : ' enabled.'));
+			after();
+		}, function (err) {
+			if (btn)
+				btn.disabled = false;
+			failed((disable ? 'Disable ' : 'Enable ') + name, err);
+		});
+	}
+
+	function hideEnroll() {
+		$('enroll').hidden = true;
+		$('token').value = '';
+		$('enroll-command').value = '';
+		$('copy-status').textContent = '';
+	}
+
+	function onAddClient(ev) {
+		ev.preventDefault();
+		var input = $('client-name');
+		var name = input.value.trim();
+		var btn = $('add-client');
+
+		if (name === '') {
+			showError('Add client: enter a name (1 to 64 of A-Z a-z 0-9 . _ -).');
+			input.focus();
+			return;
+		}
+		btn.disabled = true;
+		api('POST', '/clients', { name: name }).then(function (r) {
+			input.value = '';
+			showEnroll(r.name || name, r.token);
+			showInfo('Client ' + (r.name || name) + ' added.');
+			var gen = state.gen;
+			loadClients(gen);
+		}, function (err) {
+			failed('Add client ' + name, err);
+		}).then(function () { btn.disabled = false; });
+	}
+
+	function registerHost() {
+		var host = location.hostname || 'SERVER';
+		if (state.peer) {
+			var p = state.peerInfo && state.peerInfo[state.peer.id];
+			host = p && p.addresses && p.addresses.length ?
+			    p.addresses[0] : (state.peerNames[state.peer.id] || 'SERVER');
+		}
+		if (host.indexOf(':') !== -1 && host.charAt(0) !== '[')
+			host = '[' + host + ']';
+		return host;
+	}
+
+	function showEnroll(name, token) {
+		var hello = state.peer ? state.peerHello[state.peer.id] : state.server;
+		var tls = hello && hello.tls;
+		$('enroll-name').textContent = name;
+		$('token').value = token || '';
+		$('enroll-command').value = 'gigavault register ' + (tls ? '--ssl ' : '') +
+		    '-s ' + registerHost() + ' --token ' + (token || 'TOKEN');
+		$('enroll-hint').textContent = 'Run it on the client machine after ' +
+		    '"gigavault init"; if the client reaches this server by another ' +
+		    'name or address, or on another port, change the -s argument ' +
+		    '(HOST or HOST:PORT). The client name comes with the token.' +
+		    (tls ? ' With --ssl, compare the fingerprint it prints with ' +
+		    '"gigavaultctl tls show".' : '');
+		$('copy-status').textContent = '';
+		$('enroll').hidden = false;
+		$('token').focus();
+		$('token').select();
+	}
+
+	function copyField(id, what) {
+		var input = $(id);
+		var status = $('copy-status');
+		var fallback = function () {
+			input.focus();
+			input.select();
+			var ok = false;
+			try { ok = document.execCommand('copy'); } catch (e) { ok = false; }
+			status.textContent = ok ? what + ' copied.' :
+			    what + ' selected: press Ctrl+C (or ⌘C) to copy it.';
+		};
+		if (navigator.clipboard && window.isSecureContext) {
+			navigator.clipboard.writeText(input.value).then(function () {
+				status.textContent = what + ' copied to the clipboard.';
+			}, fallback);
+		} else
+			fallback();
+	}
+
+	/* ---------- removing a client ---------- */
+
+	function askRemove(name) {
+		var dlg = $('remove-dialog');
+		state.removeName = name;
+		$('remove-name').textContent = name;
+		$('remove-confirm').value = '';
+		$('remove-submit').disabled = true;
+		if (typeof dlg.showModal === 'function')
+			dlg.showModal();
+		else
+			dlg.setAttribute('open', '');
+		$('remove-confirm').focus();
+	}
+
+	function closeRemove() {
+		var dlg = $('remove-dialog');
+		if (typeof dlg.close === 'function' && dlg.open)
+			dlg.close();
+		else
+			dlg.removeAttribute('open');
+		state.removeName = null;
+	}
+
+	function onRemove(ev) {
+		ev.preventDefault();
+		var name = state.removeName;
+		if (!name || $('remove-confirm').value !== name)
+			return;
+		$('remove-submit').disabled = true;
+		api('DELETE', '/clients/' + encodeURIComponent(name), {}).then(function () {
+			closeRemove();
+			showInfo('Client ' + name + ' removed.');
+			if (state.view === 'client')
+				go('clients');
+			else
+				route();
+		}, function (err) {
+			closeRemove();
+			failed('Remove ' + name, err);
+		});
+	}
+
+	/* ---------- one client ---------- */
+
+	function loadClient(gen, name) {
+		var body = $('client-body');
+		clear(body);
+		$('client-title').textContent = 'Client ' + name;
+		clear($('client-state'));
+		$('client-back').setAttribute('href', link('clients'));
+		loading(body);
+		api('GET', '/clients/' + encodeURIComponent(name)).then(function (d) {
+			if (gen !== state.gen)
+				return;
+			renderClient(d.client || { name: name }, d.snapshots || []);
+		}, function (err) {
+			if (gen !== state.gen)
+				return;
+			clear(body).appendChild(h('p', { class: 'muted',
+			    text: 'This client could not be loaded.' }));
+			failed('Client ' + name, err);
+		});
+	}
+
+	function renderClient(c, snaps) {
+		var body = clear($('client-body'));
+		$('client-title').textContent = 'Client ' + c.name;
+		document.title = 'Client ' + c.name + ' — GigaVault';
+		clear($('client-state')).appendChild(clientState(c));
+
+		body.appendChild(h('div', { class: 'grid' },
+		    card('Usage', dl([
+			['Snapshots', num(c.snapshots)],
+			['Stored', fmtBytes(c.stored_bytes)],
+			['Unique (after dedup)', fmtBytes(c.unique_bytes)],
+			['Last backup', c.last_backup ? fmtTime(c.last_backup) : 'never']
+		    ])),
+		    card('Client', [dl([
+			['Id', c.id !== undefined && c.id !== null ?
+			    h('code', { class: 'id', text: String(c.id) }) : '—'],
+			['Created', fmtTime(c.created)],
+			['Registered', c.registered ? 'yes' :
+			    'not yet (the token has not been used)'],
+			['Backups', c.disabled ? 'refused (disabled)' : 'allowed']
+		    ]), clientActions(c, function () { route(); })])));
+
+		snaps = snaps.slice().sort(function (a, b) {
+			return (b.time || 0) - (a.time || 0);
+		});
+		body.appendChild(card('Snapshots (' + snaps.length + ')', snaps.length ?
+		    table('Snapshots of ' + c.name, [
+			{ label: 'Id' }, { label: 'Set' }, { label: 'Time' },
+			{ label: 'Files', num: true }, { label: 'Bytes', num: true },
+			{ label: 'New bytes', num: true }
+		    ], snaps.map(function (s) {
+			return { cells: [
+				h('code', { text: String(s.id) }),
+				s.set || '—', fmtTime(s.time), num(s.files),
+				fmtBytes(s.bytes), fmtBytes(s.new_bytes)
+			] };
+		    }), true) :
+		    h('p', { class: 'muted', text: 'No snapshots yet.' }), 'wide'));
+	}
+
+	/* ---------- peers ---------- */
+
+	function foundBy(p) {
+		switch (p.source) {
+		case 'self': return 'itself';
+		case 'multicast': return 'multicast';
+		case 'scan': return 'UDP scan';
+		case 'static': return 'static (Discovery.Peers)';
+		case 'tcp':
+			return 'tcp via ' + (p.via_name || shortId(p.via) || '?') +
+			    ', ' + p.hops + (p.hops === 1 ? ' hop' : ' hops');
+		default:
+			return String(p.source || '—') +
+			    (p.hops ? ', ' + p.hops + ' hops' : '');
+		}
+	}
+
+	function loadPeers(gen) {
+		var body = $('peers-body');
+		loading(body);
+		api('GET', '/peers').then(function (d) {
+			if (gen !== state.gen)
+				return;
+			renderPeers(d);
+		}, function (err) {
+			if (gen !== state.gen)
+				return;
+			clear(body).appendChild(h('p', { class: 'muted',
+			    text: 'The list of peers could not be loaded.' }));
+			failed('Peers', err);
+		});
+	}
+
+	function openPeer(p) {
+		state.peerNames[p.id] = p.name;
+		location.hash = '#/peer/' + encodeURIComponent(p.id) + '/dashboard';
+	}
+
+	function renderPeers(d) {
+		var body = clear($('peers-body'));
+		var self = d.self || null;
+		var peers = Array.isArray(d.peers) ? d.peers.slice() : [];
+		var localId = state.server && state.server.server_id;
+
+		state.peerInfo = state.peerInfo || {};
+		peers.sort(function (a, b) {
+			return String(a.name).localeCompare(String(b.name));
+		});
+		peers.forEach(function (p) {
+			if (p.id && p.name)
+				state.peerNames[p.id] = p.name;
+			if (!state.peer && p.id)
+				state.peerInfo[p.id] = p;
+		});
+		var rows = [];
+		if (self)
+			rows.push(self);
+		rows = rows.concat(peers.filter(function (p) {
+			return !self || p.id !== self.id;
+		}));
+
+		body.appendChild(card(null, rows.length ? table('Peers', [
+		    { label: 'Name' }, { label: 'Id' }, { label: 'Addresses' },
+		    { label: 'Found by' }, { label: 'Last seen', num: true },
+		    { label: 'Console' }
+		], rows.map(function (p) {
+			var isSelf = p === self;
+			var mark = isSelf ? badge(state.peer ? 'the peer you are viewing' :
+			    'this server', 'self') : null;
+			var action;
+			if (isSelf)
+				action = '—';
+			else if (state.peer && p.id === localId)
+				action = h('button', { type: 'button', text: 'Back to this server',
+				    onclick: function () { location.hash = '#/dashboard'; } });
+			else
+				action = h('button', { type: 'button', text: 'Open console',
+				    title: 'Open the console of ' + p.name + ' through this server',
+				    onclick: function () { openPeer(p); } });
+			return { cls: isSelf ? 'is-self' : null, cells: [
+				h('span', null, p.name || '—', mark ? ' ' : null, mark),
+				h('code', { class: 'id', title: p.id || '', text: shortId(p.id) }),
+				p.addresses && p.addresses.length ? p.addresses.join(', ') :
+				    (isSelf ? '(the address you reached)' : '—'),
+				isSelf ? '—' : foundBy(p),
+				isSelf ? 'now' : (typeof p.age === 'number' ? p.age + ' s ago' : '—'),
+				action
+			] };
+		}), true) : h('p', { class: 'muted', text: 'No peers known.' })));
+
+		if (!peers.length || (self && peers.length === 1 && peers[0].id === self.id))
+			body.appendChild(h('p', { class: 'muted', text: 'No other peer ' +
+			    'found yet: discovery finds peers by multicast in this ' +
+			    'subnet, by UDP scan, and by the lists of Discovery.Peers.' }));
+
+		if (d.counters && typeof d.counters === 'object') {
+			var keys = Object.keys(d.counters);
+			body.appendChild(h('details', { class: 'card counters' },
+			    h('summary', { text: 'Discovery counters' }),
+			    dl(keys.map(function (k) {
+				    return [humanKey(k), num(d.counters[k])];
+			    }))));
+		}
+	}
+
+	/* ---------- housekeeping ---------- */
+
+	var RULES = ['KeepLast', 'KeepHourly', 'KeepDaily', 'KeepWeekly',
+	    'KeepMonthly', 'KeepYearly'];
+
+	function loadHousekeeping(gen, again) {
+		if (state.busy)
+			return;
+		state.busy = true;
+		loading($('housekeeping-body'));
+		api('GET', '/housekeeping').then(function (d) {
+			state.busy = false;
+			if (gen !== state.gen)
+				return;
+			renderHousekeeping(d);
+			/* follow a running task until it ends */
+			if ((d.prune && d.prune.running) || (d.scrub && d.scrub.running))
+				schedule(gen, loadHousekeeping);
+		}, function (err) {
+			state.busy = false;
+			if (gen !== state.gen)
+				return;
+			failed('Housekeeping', err);
+		});
+	}
+
+	function ruleKeys(obj) {
+		var keys = RULES.filter(function (k) { return k in obj; });
+		Object.keys(obj).forEach(function (k) {
+			if (keys.indexOf(k) === -1 && k !== 'policies' && k !== 'client' &&
+			    k !== 'set')
+				keys.push(k);
+		});
+		return keys;
+	}
+
+	function ruleValue(v) {
+		if (v === 0)
+			return '0 (off)';
+		if (typeof v === 'number')
+			return num(v);
+		if (v === null || v === undefined)
+			return '—';
+		return typeof v === 'object' ? JSON.stringify(v) : String(v);
+	}
+
+	function renderHousekeeping(d) {
+		var body = clear($('housekeeping-body'));
+		var ret = d.retention || {};
+		var keys = ruleKeys(ret);
+		var allOff = keys.every(function (k) { return !ret[k]; });
+
+		var retCard = card('Retention (server default)', [
+		    dl(keys.map(function (k) { return [k, ruleValue(ret[k])]; })),
+		    h('p', { class: 'hint', text: allOff ?
+			'Every rule is 0: all snapshots are kept.' :
+			'A snapshot kept by any rule stays; the newest snapshot of each set is always kept.' })
+		]);
+
+		var pols = Array.isArray(ret.policies) ? ret.policies : [];
+		var pkeys = [];
+		pols.forEach(function (p) {
+			ruleKeys(p).forEach(function (k) {
+				if (pkeys.indexOf(k) === -1)
+					pkeys.push(k);
+			});
+		});
+		var polCard = card('Per-client policies', pols.length ?
+		    table('Per-client retention policies', [{ label: 'Client' },
+			{ label: 'Set' }].concat(pkeys.map(function (k) {
+			    return { label: k, num: true };
+		    })), pols.map(function (p) {
+			return { cells: [String(p.client || '—'),
+			    p.set ? String(p.set) : 'all sets'].concat(pkeys.map(function (k) {
+				return k in p ? ruleValue(p[k]) : '—';
+			    })) };
+		    }), true) :
+		    h('p', { class: 'muted', text: 'No client has a policy of its own ' +
+			'(gigavaultctl policy set): all follow the default.' }));
+
+		body.appendChild(h('div', { class: 'grid' }, retCard, polCard,
+		    taskCard('Prune', 'prune', d.prune), taskCard('Scrub', 'scrub', d.scrub)));
+	}
+
+	function taskCard(title, what, t) {
+		t = t || {};
+		var last = t.last;
+		var rows = [
+			['Status', t.running ? badge('running', 'busy') : badge('idle', 'muted')],
+			['Interval', t.interval ? 'every ' + fmtDuration(t.interval) :
+			    'not scheduled'],
+			['Next run', t.next ? fmtTime(t.next) : (t.running ? 'running now' :
+			    'not scheduled')]
+		];
+		var lastBox;
+		if (last) {
+			var kind = last.result === 'ok' ? 'ok' :
+			    last.result === 'error' ? 'bad' : 'warn';
+			var counters = Object.keys(last).filter(function (k) {
+				return ['started', 'ended', 'result', 'message'].indexOf(k) === -1;
+			});
+			lastBox = h('div', { class: 'last-run' },
+			    h('h3', { text: 'Last run' }),
+			    dl([
+				['Result', badge(last.result || '?', kind)],
+				['Started', fmtTime(last.started)],
+				['Ended', last.ended ? fmtTime(last.ended) +
+				    (last.started ? ' (took ' +
+				    fmtDuration(last.ended - last.started) + ')' : '') : '—'],
+				last.message ? ['Message', String(last.message)] : null
+			    ].concat(counters.map(function (k) {
+				var v = last[k];
+				return [humanKey(k), /bytes/.test(k) && typeof v === 'number' ?
+				    fmtBytes(v) : typeof v === 'number' ? num(v) :
+				    v === null ? '—' : typeof v === 'object' ?
+				    JSON.stringify(v) : String(v)];
+			    }))));
+		} else
+			lastBox = h('p', { class: 'muted', text: 'It has not run since the ' +
+			    'daemon started.' });
+
+		var btn = h('button', { type: 'button', class: 'primary',
+		    text: 'Start ' + what, onclick: function () { startTask(what, btn); } });
+		return card(title, [dl(rows), lastBox, h('div', { class: 'actions' }, btn)]);
+	}
+
+	function startTask(what, btn) {
+		var name = what.charAt(0).toUpperCase() + what.slice(1);
+		btn.disabled = true;
+		api('POST', '/housekeeping/' + what, {}).then(function () {
+			showInfo(name + ' started.');
+			route();
+		}, function (err) {
+			btn.disabled = false;
+			if (err.status === 409) {
+				message(name + ' is already running: ' + err.message + '.',
+				    'warn', false);
+				route();
+			} else
+				failed('Start ' + what, err);
+		});
+	}
+
+	/* ---------- log ---------- */
+
+	function loadLog(gen) {
+		var pre = $('log-lines');
+		var btn = $('log-refresh');
+		btn.disabled = true;
+		if (!pre.firstChild)
+			pre.textContent = 'Loading…';
+		api('GET', '/log').then(function (d) {
+			btn.disabled = false;
+			if (gen !== state.gen)
+				return;
+			var lines = Array.isArray(d.lines) ? d.lines : [];
+			var src = $('log-source');
+			clear(src);
+			if (d.file)
+				append(src, ['The last ' + lines.length + ' lines of ',
+				    h('code', { text: String(d.file) }), ', newest at the bottom.']);
+			else
+				append(src, 'The daemon logs to syslog, not to a file: read ' +
+				    'its messages with journalctl or in the syslog files.' +
+				    (lines.length ? ' The last lines it kept are below, newest at the bottom.' : ''));
+			pre.textContent = lines.length ? lines.join('\n') :
+			    (d.file ? '(the log is empty)' : '(no lines)');
+			pre.scrollTop = pre.scrollHeight;
+		}, function (err) {
+			btn.disabled = false;
+			if (gen !== state.gen)
+				return;
+			pre.textContent = '';
+			failed('Log', err);
+		});
+	}
+
+	/* ---------- start ---------- */
+
+	function boot() {
+		$('login-form').addEventListener('submit', onLogin);
+		$('logout').addEventListener('click', onLogout);
+		$('peer-back').addEventListener('click', function () {
+			location.hash = '#/dashboard';
+		});
+		$('add-client-form').addEventListener('submit', onAddClient);
+		$('copy-token').addEventListener('click', function () {
+			copyField('token', 'Token');
+		});
+		$('copy-command').addEventListener('click', function () {
+			copyField('enroll-command', 'Command');
+		});
+		$('enroll-done').addEventListener('click', hideEnroll);
+		$('remove-form').addEventListener('submit', onRemove);
+		$('remove-cancel').addEventListener('click', closeRemove);
+		$('remove-dialog').addEventListener('cancel', function () {
+			state.removeName = null;
+		});
+		$('remove-confirm').addEventListener('input', function () {
+			$('remove-submit').disabled =
+			    $('remove-confirm').value !== state.removeName;
+		});
+		$('peers-refresh').addEventListener('click', function () { route(); });
+		$('housekeeping-refresh').addEventListener('click', function () { route(); });
+		$('log-refresh').addEventListener('click', function () { route(); });
+		window.addEventListener('hashchange', function () {
+			clearMessages();
+			route();
+		});
+		document.addEventListener('visibilitychange', function () {
+			if (document.visibilityState === 'hidden')
+				stopTimer();
+			else if (state.csrf && (state.view === 'dashboard' ||
+			    state.view === 'housekeeping') &&
+			    $('view-' + state.view).hidden === false && !state.busy)
+				route();
+		});
+
+		showView('view-loading');
+		api('GET', '/hello', null, { local: true }).then(function (hello) {
+			setServer(hello);
+			if (!state.csrf && state.loginFor === 'local' &&
+			    !$('view-login').hidden && hello && hello.name)
+				$('login-title').textContent = 'Log in to ' + hello.name;
+		}, function () { /* the session answer may still tell */ });
+		api('GET', '/session', null, { local: true }).then(function (s) {
+			state.csrf = s.csrf;
+			state.user = s.user;
+			setServer(s.server);
+			enterApp();
+			route();
+		}, function (err) {
+			if (err.status === 401)
+				showLogin('local', err.body);
+			else {
+				failed('Session', err);
+				showLogin('local');
+			}
+		});
+	}
+
+	if (document.readyState === 'loading')
+		document.addEventListener('DOMContentLoaded', boot);
+	else
+		boot();
+})();
