@@ -312,12 +312,14 @@ print_snapshot(void *arg, const struct cat_snapshot *s)
 	hex_encode(s->meta, CAT_ID_LEN, meta);
 	if (o->arr != NULL) {
 		json_array_append_new(o->arr, json_pack(
-		    "{s:s, s:I, s:s, s:I, s:s, s:s, s:I, s:I}",
+		    "{s:s, s:I, s:s, s:I, s:s, s:s, s:I, s:I, s:I, s:I}",
 		    "client", o->client, "id", (json_int_t)s->id,
 		    "set", s->set, "time", (json_int_t)s->time,
 		    "root", root, "meta", meta,
 		    "blobs", (json_int_t)s->blobs,
-		    "bytes", (json_int_t)s->bytes));
+		    "bytes", (json_int_t)s->bytes,
+		    "files", (json_int_t)s->files,
+		    "new_bytes", (json_int_t)s->new_bytes));
 		return 0;
 	}
 	fmt_time(s->time, when, sizeof(when));
