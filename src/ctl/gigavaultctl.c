@@ -3,7 +3,8 @@
  * their enrollment tokens, snapshots and usage, retention policies,
  * prune and scrub, read and written in the catalog and the packs
  * directly (LMDB allows that beside the running daemon; prune and scrub
- * take the housekeeping lock, see prune.h).
+ * take the housekeeping lock, see prune.h, and record their runs, but
+ * not a dry run, in DataDir/housekeeping.json, see hkstatus.h).
  *
  * Exit status: 0 success, 1 runtime error (no such client, name taken,
  * catalog error, scrub found damage), 2 usage or configuration error.
@@ -28,6 +29,7 @@
 #include "config.h"
 #include "crypto.h"
 #include "datadir.h"
+#include "hkstatus.h"
 #include "prune.h"
 #include "scrub.h"
 #include "ctl.h"
@@ -673,26 +675,35 @@ cmd_prune(struct ctl *c)
 		json_decref(lines);
 		return EXIT_RUNTIME;
 	}
+	/* A dry run changes nothing and is not recorded. */
+	if (!dry)
+		hkstatus_begin(c->cfg->datadir, HK_PRUNE, (uint64_t)time(NULL),
+		    HKSTATUS_KEEP);
+	memset(&r, 0, sizeof(r));
 	rc = prune_run(c->cat, c->cfg, dry, &hk, &r, err, sizeof(err));
+	if (!dry)
+		hkstatus_end(c->cfg->datadir, HK_PRUNE, (uint64_t)time(NULL),
+		    HKSTATUS_KEEP, rc == -1 ? "error" : "ok",
+		    rc == -1 ? err : "gigavaultctl prune",
+		    hkstatus_prune_counters(&r));
 	close(fd);
 	if (rc == -1) {
 		json_decref(lines);
 		fprintf(stderr, "gigavaultctl: %s\n", err);
 		return EXIT_RUNTIME;
 	}
-	if (c->json)
-		return print_json(json_pack("{s:b, s:I, s:I, s:I, s:I, s:I, "
-		    "s:I, s:I, s:I, s:I, s:o}", "dry_run", dry,
-		    "snapshots_forgotten", (json_int_t)r.snapshots,
-		    "blobs_freed", (json_int_t)r.blobs,
-		    "blob_bytes_freed", (json_int_t)r.blob_bytes,
-		    "packs_removed", (json_int_t)r.packs_removed,
-		    "packs_rewritten", (json_int_t)r.packs_rewritten,
-		    "packs_busy", (json_int_t)r.packs_busy,
-		    "packs_damaged", (json_int_t)r.packs_damaged,
-		    "pack_bytes_before", (json_int_t)r.bytes_before,
-		    "pack_bytes_after", (json_int_t)r.bytes_after,
-		    "report", lines));
+	if (c->json) {
+		json_t *out = hkstatus_prune_counters(&r);
+
+		if (out == NULL || json_object_set_new(out, "dry_run",
+		    json_boolean(dry)) == -1 || json_object_set_new(out,
+		    "report", lines) == -1) {
+			json_decref(out);
+			fprintf(stderr, "gigavaultctl: out of memory\n");
+			return EXIT_RUNTIME;
+		}
+		return print_json(out);
+	}
 	printf("%s: %llu snapshots forgotten, %llu blobs freed (%llu bytes), "
 	    "%llu packs removed, %llu rewritten, %llu busy, %llu damaged; "
 	    "pack bytes %llu -> %llu\n", dry ? "dry run" : "prune",
@@ -723,8 +734,19 @@ cmd_scrub(struct ctl *c)
 		return EXIT_RUNTIME;
 	lines = c->json ? json_array() : NULL;
 	hk.arg = lines;
+	hkstatus_begin(c->cfg->datadir, HK_SCRUB, (uint64_t)time(NULL),
+	    HKSTATUS_KEEP);
+	memset(&r, 0, sizeof(r));
 	rc = scrub_run(c->cat, c->cfg->datadir, rate, &hk, &r, err,
 	    sizeof(err));
+	if (rc != -1 && r.damaged > 0)
+		snprintf(err, sizeof(err), "%llu damaged blobs in %llu "
+		    "snapshots", (unsigned long long)r.damaged,
+		    (unsigned long long)r.snapshots);
+	hkstatus_end(c->cfg->datadir, HK_SCRUB, (uint64_t)time(NULL),
+	    HKSTATUS_KEEP, rc == -1 || r.damaged > 0 ? "error" : "ok",
+	    rc == -1 || r.damaged > 0 ? err : "gigavaultctl scrub",
+	    hkstatus_scrub_counters(&r));
 	close(fd);
 	if (rc == -1) {
 		json_decref(lines);
@@ -732,15 +754,15 @@ cmd_scrub(struct ctl *c)
 		return EXIT_RUNTIME;
 	}
 	if (c->json) {
-		rc = print_json(json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, "
-		    "s:o}", "packs", (json_int_t)r.packs,
-		    "records", (json_int_t)r.records,
-		    "bytes_read", (json_int_t)r.bytes,
-		    "blobs_checked", (json_int_t)r.blobs,
-		    "damaged", (json_int_t)r.damaged,
-		    "snapshots_hurt", (json_int_t)r.snapshots,
-		    "garbage_bytes", (json_int_t)r.garbage,
-		    "report", lines));
+		json_t *out = hkstatus_scrub_counters(&r);
+
+		if (out == NULL || json_object_set_new(out, "report",
+		    lines) == -1) {
+			json_decref(out);
+			fprintf(stderr, "gigavaultctl: out of memory\n");
+			return EXIT_RUNTIME;
+		}
+		rc = print_json(out);
 		return rc != 0 ? rc : r.damaged > 0 ? EXIT_RUNTIME : 0;
 	}
 	printf("scrub: %llu packs, %llu records, %llu bytes read; %llu "
