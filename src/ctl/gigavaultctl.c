@@ -53,6 +53,7 @@ usage(void)
 	    "name\n"
 	    "       gigavaultctl [-f file] snapshots [client] [--json]\n"
 	    "       gigavaultctl [-f file] usage [--json]\n"
+	    "       gigavaultctl [-f file] stats [--days n] [--json]\n"
 	    "       gigavaultctl [-f file] policy show [client] [--json]\n"
 	    "       gigavaultctl [-f file] policy set client [--set name] "
 	    "[--keep-last n]\n"
@@ -419,6 +420,81 @@ cmd_usage(struct ctl *c)
 	}
 	free(cv.v);
 	return arr != NULL ? print_json(arr) : 0;
+}
+
+#define STATS_DAYS	14	/* as the console shows */
+#define STATS_DAYS_MAX	3660
+
+/* Totals over all clients and the sessions of the last --days days. */
+static int
+cmd_stats(struct ctl *c)
+{
+	struct cat_totals t;
+	struct cat_day *days;
+	unsigned long long n;
+	json_t *arr = NULL;
+	time_t now = time(NULL);
+	uint32_t today;
+	int rc;
+
+	if ((rc = opt_number(c, "--days", STATS_DAYS_MAX, &n)) != 0)
+		return rc;
+	if (opt_get(c, "--days") == NULL)
+		n = STATS_DAYS;
+	if (now < 0)
+		now = 0;
+	today = (uint32_t)((uint64_t)now / CAT_DAY_SECONDS);
+	if (n > (unsigned long long)today + 1)
+		n = (unsigned long long)today + 1;
+	if ((days = calloc(n ? n : 1, sizeof(*days))) == NULL) {
+		fprintf(stderr, "gigavaultctl: out of memory\n");
+		return EXIT_RUNTIME;
+	}
+	if (catalog_totals(c->cat, &t) != CAT_OK || (n > 0 &&
+	    catalog_days(c->cat, today - (uint32_t)(n - 1), n, days) !=
+	    CAT_OK)) {
+		free(days);
+		return cat_failed(c);
+	}
+	if (c->json)
+		arr = json_array();
+	else
+		printf("clients %llu, snapshots %llu, stored bytes %llu, "
+		    "unique bytes %llu\n%-10s %9s %14s %14s %14s\n",
+		    (unsigned long long)t.clients,
+		    (unsigned long long)t.snapshots,
+		    (unsigned long long)t.stored_bytes,
+		    (unsigned long long)t.unique_bytes, "DAY", "SESSIONS",
+		    "BYTES IN", "BYTES OUT", "UNIQUE");
+	for (size_t i = 0; i < n; i++) {
+		char day[32];
+
+		fmt_time((uint64_t)days[i].day * CAT_DAY_SECONDS, day,
+		    sizeof(day));
+		day[10] = '\0';	/* YYYY-MM-DD */
+		if (arr != NULL) {
+			json_array_append_new(arr, json_pack("{s:s, s:I, s:I, "
+			    "s:I, s:I}", "day", day,
+			    "sessions", (json_int_t)days[i].sessions,
+			    "bytes_in", (json_int_t)days[i].bytes_in,
+			    "bytes_out", (json_int_t)days[i].bytes_out,
+			    "unique_bytes", (json_int_t)days[i].unique_bytes));
+			continue;
+		}
+		printf("%-10s %9llu %14llu %14llu %14llu\n", day,
+		    (unsigned long long)days[i].sessions,
+		    (unsigned long long)days[i].bytes_in,
+		    (unsigned long long)days[i].bytes_out,
+		    (unsigned long long)days[i].unique_bytes);
+	}
+	free(days);
+	if (arr == NULL)
+		return 0;
+	return print_json(json_pack("{s:I, s:I, s:I, s:I, s:o}",
+	    "clients", (json_int_t)t.clients,
+	    "snapshots", (json_int_t)t.snapshots,
+	    "stored_bytes", (json_int_t)t.stored_bytes,
+	    "unique_bytes", (json_int_t)t.unique_bytes, "days", arr));
 }
 
 /* ------------------------------------------------------------ options */
@@ -802,6 +878,7 @@ static const struct command {
 	{ "client", "deny-forget", 1, 1, 0, "", cmd_client_deny_forget },
 	{ "snapshots", NULL,	0, 1, 1, "", cmd_snapshots },
 	{ "usage", NULL,	0, 0, 1, "", cmd_usage },
+	{ "stats", NULL,	0, 0, 1, "--days=", cmd_stats },
 	{ "policy", "show",	0, 1, 1, "", cmd_policy_show },
 	{ "policy", "set",	1, 1, 0, "--set= " KEEP_OPTS, cmd_policy_set },
 	{ "policy", "clear",	1, 1, 0, "--set=", cmd_policy_clear },
