@@ -5,7 +5,8 @@
  * Named databases and their records (integers big-endian, so that keys
  * sort numerically):
  *
- *   meta       "next_client", "next_pack" -> u64
+ *   meta       "next_client", "next_pack" -> u64; "usage_v1" -> u8 1
+ *                      once the usage table is complete (see below)
  *   clients    name -> u64 id, u64 created, u64 next_snapshot,
  *                      u32 flags (1 registered, 2 disabled,
  *                      4 allow forget), secret[32]
@@ -14,12 +15,28 @@
  *                      u64 refcount, sum[8], u64 touched (records
  *                      written before touched existed lack it: 0)
  *   snapshots  u64 client || u64 snapshot -> u64 time, u64 blobs,
- *                      u64 bytes, root[32], meta[32], u8 setlen, set
+ *                      u64 bytes, root[32], meta[32], u8 setlen, set,
+ *                      u64 files, u64 new_bytes (records written
+ *                      before these existed end after set: 0, 0)
  *   refs       u64 client || u64 snapshot -> n ids[32], ascending
  *   policies   u64 client || set ("" = the client's default) ->
  *                      u32 last, hourly, daily, weekly, monthly, yearly
  *   peers      id[16] -> fixed record, see peer_encode(); key "" ->
  *                      CAT_PEER_STATS u64 discovery counters
+ *   usage      u64 client -> u64 snapshots, u64 stored_bytes, u64 blobs,
+ *                      u64 unique_bytes: running totals, kept in the
+ *                      transactions that index, free, commit and forget
+ *                      (no record: all zero).  A catalog written before
+ *                      this table existed lacks "usage_v1" in meta:
+ *                      catalog_open() then builds the table once, in one
+ *                      transaction that reads every snapshot row and
+ *                      blob index entry, and sets "usage_v1".  (A
+ *                      catalog written again by such an older binary
+ *                      afterwards would have wrong totals: delete
+ *                      "usage_v1" to rebuild; downgrades are not
+ *                      supported.)
+ *   days       u32 day (since 1970-01-01 UTC) -> u64 sessions,
+ *                      u64 bytes_in, u64 bytes_out, u64 unique_bytes
  */
 #include "autoconf.h"
 
@@ -45,6 +62,11 @@
 #define POLICY_REC_LEN		(6 * 4)
 #define SNAP_KEY_LEN		16
 #define SNAP_REC_MIN		(8 + 8 + 8 + CAT_ID_LEN + CAT_ID_LEN + 1)
+#define SNAP_REC_EXTRA		(8 + 8)		/* files, new_bytes */
+#define SNAP_REC_MAX		(SNAP_REC_MIN + CAT_NAME_MAX + SNAP_REC_EXTRA)
+#define USAGE_REC_LEN		(4 * 8)
+#define DAY_REC_LEN		(4 * 8)
+#define USAGE_DONE_KEY		"usage_v1"
 
 #define FLAG_REGISTERED		1u
 #define FLAG_DISABLED		2u
@@ -53,7 +75,7 @@
 struct catalog {
 	MDB_env		*env;
 	MDB_dbi		 meta, clients, tokens, blobs, snapshots, refs;
-	MDB_dbi		 policies, peers;
+	MDB_dbi		 policies, peers, usage, days;
 	int		 rc;		/* LMDB code of the last CAT_ERROR */
 	char		 err[256];
 };
@@ -164,7 +186,9 @@ snap_encode(const struct cat_snapshot *s, uint8_t *b)
 	memcpy(b + 56, s->meta, CAT_ID_LEN);
 	b[88] = (uint8_t)setlen;
 	memcpy(b + 89, s->set, setlen);
-	return SNAP_REC_MIN + setlen;
+	put64(b + 89 + setlen, s->files);
+	put64(b + 97 + setlen, s->new_bytes);
+	return SNAP_REC_MIN + setlen + SNAP_REC_EXTRA;
 }
 
 static int
@@ -173,7 +197,9 @@ snap_decode(const MDB_val *k, const MDB_val *v, struct cat_snapshot *s)
 	const uint8_t *b = v->mv_data;
 
 	if (k->mv_size != SNAP_KEY_LEN || v->mv_size < SNAP_REC_MIN ||
-	    b[88] > CAT_NAME_MAX || v->mv_size != (size_t)SNAP_REC_MIN + b[88])
+	    b[88] > CAT_NAME_MAX || (v->mv_size != (size_t)SNAP_REC_MIN +
+	    b[88] && v->mv_size != (size_t)SNAP_REC_MIN + b[88] +
+	    SNAP_REC_EXTRA))
 		return -1;
 	s->id = get64((const uint8_t *)k->mv_data + 8);
 	s->time = get64(b);
@@ -183,6 +209,11 @@ snap_decode(const MDB_val *k, const MDB_val *v, struct cat_snapshot *s)
 	memcpy(s->meta, b + 56, CAT_ID_LEN);
 	memcpy(s->set, b + 89, b[88]);
 	s->set[b[88]] = '\0';
+	s->files = s->new_bytes = 0;
+	if (v->mv_size == (size_t)SNAP_REC_MIN + b[88] + SNAP_REC_EXTRA) {
+		s->files = get64(b + 89 + b[88]);
+		s->new_bytes = get64(b + 97 + b[88]);
+	}
 	return 0;
 }
 
@@ -289,6 +320,9 @@ run_read(struct catalog *c, txn_fn fn, void *arg)
 
 /* ------------------------------------------------------------ open/close */
 
+static int	usage_ensure(struct catalog *);
+
+
 struct open_arg {
 	MDB_dbi		*dbi;
 	const char	*name;
@@ -351,10 +385,13 @@ catalog_open(const char *dir, size_t mapsize, struct catalog **out,
 			{ &c->refs, "refs" },
 			{ &c->policies, "policies" },
 			{ &c->peers, "peers" },
+			{ &c->usage, "usage" },
+			{ &c->days, "days" },
 			{ NULL, NULL },
 		};
 
-		if (run_write(c, open_dbis, (void *)dbis) != CAT_OK) {
+		if (run_write(c, open_dbis, (void *)dbis) != CAT_OK ||
+		    usage_ensure(c) != CAT_OK) {
 			snprintf(err, errlen, "%s", c->err);
 			catalog_close(c);
 			return CAT_ERROR;
@@ -554,6 +591,395 @@ delete_prefix(struct catalog *c, MDB_txn *txn, MDB_dbi db,
 	return CAT_OK;
 }
 
+/* ---------------------------------------------------- usage and totals */
+
+struct usage_rec {
+	uint64_t	 snapshots, stored_bytes, blobs, unique_bytes;
+};
+
+static void
+usage_encode(const struct usage_rec *u, uint8_t b[USAGE_REC_LEN])
+{
+	put64(b, u->snapshots);
+	put64(b + 8, u->stored_bytes);
+	put64(b + 16, u->blobs);
+	put64(b + 24, u->unique_bytes);
+}
+
+static int
+usage_decode(const MDB_val *v, struct usage_rec *u)
+{
+	const uint8_t *b = v->mv_data;
+
+	if (v->mv_size != USAGE_REC_LEN)
+		return -1;
+	u->snapshots = get64(b);
+	u->stored_bytes = get64(b + 8);
+	u->blobs = get64(b + 16);
+	u->unique_bytes = get64(b + 24);
+	return 0;
+}
+
+/* Client's running totals into *u (all zero without a record). */
+static int
+usage_load(struct catalog *c, MDB_txn *txn, uint64_t client,
+    struct usage_rec *u)
+{
+	uint8_t key[8];
+	MDB_val k = { sizeof(key), key }, d;
+	int rc;
+
+	memset(u, 0, sizeof(*u));
+	put64(key, client);
+	if ((rc = mdb_get(txn, c->usage, &k, &d)) == MDB_NOTFOUND)
+		return CAT_OK;
+	if (rc != 0)
+		return fail(c, rc, "read usage");
+	if (usage_decode(&d, u) == -1)
+		return fail(c, 0, "usage record");
+	return CAT_OK;
+}
+
+static int
+usage_store(struct catalog *c, MDB_txn *txn, uint64_t client,
+    const struct usage_rec *u)
+{
+	uint8_t key[8], rec[USAGE_REC_LEN];
+	MDB_val k = { sizeof(key), key }, d = { sizeof(rec), rec };
+	int rc;
+
+	put64(key, client);
+	usage_encode(u, rec);
+	if ((rc = mdb_put(txn, c->usage, &k, &d, 0)) != 0)
+		return fail(c, rc, "write usage");
+	return CAT_OK;
+}
+
+/* v + add - sub, kept within 0..UINT64_MAX. */
+static uint64_t
+adjust(uint64_t v, uint64_t add, uint64_t sub)
+{
+	v = add > UINT64_MAX - v ? UINT64_MAX : v + add;
+	return sub > v ? 0 : v - sub;
+}
+
+/*
+ * Change client's running totals: add the first four numbers, subtract
+ * the last four (snapshots, stored bytes, blobs, unique bytes).
+ */
+static int
+usage_change(struct catalog *c, MDB_txn *txn, uint64_t client,
+    const struct usage_rec *add, const struct usage_rec *sub)
+{
+	static const struct usage_rec zero;
+	struct usage_rec u;
+	int r;
+
+	if (add == NULL)
+		add = &zero;
+	if (sub == NULL)
+		sub = &zero;
+	if ((r = usage_load(c, txn, client, &u)) != CAT_OK)
+		return r;
+	u.snapshots = adjust(u.snapshots, add->snapshots, sub->snapshots);
+	u.stored_bytes = adjust(u.stored_bytes, add->stored_bytes,
+	    sub->stored_bytes);
+	u.blobs = adjust(u.blobs, add->blobs, sub->blobs);
+	u.unique_bytes = adjust(u.unique_bytes, add->unique_bytes,
+	    sub->unique_bytes);
+	return usage_store(c, txn, client, &u);
+}
+
+/* The rebuild: records of one client at a time (keys start with its id). */
+struct rebuild_arg {
+	uint64_t	 client;
+	int		 have;		/* client and u are in use */
+	struct usage_rec u;
+	int		 blobs;		/* walking the blob index */
+	MDB_txn		*txn;
+};
+
+static int
+rebuild_flush(struct catalog *c, struct rebuild_arg *a)
+{
+	struct usage_rec add = a->u;
+	int r;
+
+	if (!a->have)
+		return CAT_OK;
+	a->have = 0;
+	memset(&a->u, 0, sizeof(a->u));
+	r = usage_change(c, a->txn, a->client, &add, NULL);
+	return r == CAT_OK ? WALK_ON : CAT_ERROR;
+}
+
+static int
+rebuild_visit(struct catalog *c, const MDB_val *k, const MDB_val *d,
+    void *arg)
+{
+	struct rebuild_arg *a = arg;
+	struct cat_snapshot s;
+	struct cat_blob bl;
+	uint64_t client;
+
+	if (k->mv_size < 8)
+		return fail(c, 0, "%s key", a->blobs ? "blob index" :
+		    "snapshot");
+	client = get64(k->mv_data);
+	if (a->have && client != a->client &&
+	    rebuild_flush(c, a) == CAT_ERROR)
+		return CAT_ERROR;
+	a->client = client;
+	a->have = 1;
+	if (a->blobs) {
+		if (blob_decode(d, &bl) == -1)
+			return fail(c, 0, "blob index");
+		a->u.blobs++;
+		a->u.unique_bytes += bl.length;
+	} else {
+		if (snap_decode(k, d, &s) == -1)
+			return fail(c, 0, "snapshot record");
+		a->u.snapshots++;
+		a->u.stored_bytes += s.bytes;
+	}
+	return WALK_ON;
+}
+
+static int
+usage_ensure_txn(struct catalog *c, MDB_txn *txn, void *arg)
+{
+	MDB_val k = { strlen(USAGE_DONE_KEY), (void *)USAGE_DONE_KEY }, d;
+	struct rebuild_arg a;
+	uint8_t one = 1;
+	int *built = arg, rc;
+
+	if ((rc = mdb_get(txn, c->meta, &k, &d)) == 0)
+		return CAT_OK;
+	if (rc != MDB_NOTFOUND)
+		return fail(c, rc, "read %s", USAGE_DONE_KEY);
+	if (built == NULL)
+		return CAT_NOTFOUND;	/* the read-only look */
+	if ((rc = mdb_drop(txn, c->usage, 0)) != 0)
+		return fail(c, rc, "empty usage");
+	memset(&a, 0, sizeof(a));
+	a.txn = txn;
+	if (walk(c, txn, c->snapshots, NULL, 0, 0, rebuild_visit, &a,
+	    "snapshots") != CAT_OK || rebuild_flush(c, &a) == CAT_ERROR)
+		return CAT_ERROR;
+	a.blobs = 1;
+	if (walk(c, txn, c->blobs, NULL, 0, 0, rebuild_visit, &a,
+	    "blob index") != CAT_OK || rebuild_flush(c, &a) == CAT_ERROR)
+		return CAT_ERROR;
+	d.mv_size = 1;
+	d.mv_data = &one;
+	if ((rc = mdb_put(txn, c->meta, &k, &d, 0)) != 0)
+		return fail(c, rc, "write %s", USAGE_DONE_KEY);
+	*built = 1;
+	return CAT_OK;
+}
+
+/* Build the usage table once for a catalog that predates it. */
+static int
+usage_ensure(struct catalog *c)
+{
+	int r, built = 0;
+
+	if ((r = run_read(c, usage_ensure_txn, NULL)) != CAT_NOTFOUND)
+		return r;
+	return run_write(c, usage_ensure_txn, &built);
+}
+
+struct usage_arg {
+	uint64_t		 client;
+	struct cat_usage	*u;
+};
+
+static int
+usage_txn(struct catalog *c, MDB_txn *txn, void *arg)
+{
+	struct usage_arg *a = arg;
+	struct usage_rec r;
+
+	if (usage_load(c, txn, a->client, &r) != CAT_OK)
+		return CAT_ERROR;
+	a->u->snapshots = r.snapshots;
+	a->u->stored_bytes = r.stored_bytes;
+	a->u->blobs = r.blobs;
+	a->u->unique_bytes = r.unique_bytes;
+	return CAT_OK;
+}
+
+int
+catalog_usage(struct catalog *c, uint64_t client, struct cat_usage *u)
+{
+	struct usage_arg a = { client, u };
+
+	memset(u, 0, sizeof(*u));
+	return run_read(c, usage_txn, &a);
+}
+
+static int
+totals_visit(struct catalog *c, const MDB_val *k, const MDB_val *d,
+    void *arg)
+{
+	struct cat_totals *t = arg;
+	struct usage_rec u;
+
+	if (k->mv_size != 8 || usage_decode(d, &u) == -1)
+		return fail(c, 0, "usage record");
+	t->snapshots = adjust(t->snapshots, u.snapshots, 0);
+	t->stored_bytes = adjust(t->stored_bytes, u.stored_bytes, 0);
+	t->unique_bytes = adjust(t->unique_bytes, u.unique_bytes, 0);
+	return WALK_ON;
+}
+
+/* Totals over every client's usage record: O(clients). */
+static int
+totals_get(struct catalog *c, MDB_txn *txn, struct cat_totals *t)
+{
+	MDB_stat st;
+	int rc;
+
+	memset(t, 0, sizeof(*t));
+	if ((rc = mdb_stat(txn, c->clients, &st)) != 0)
+		return fail(c, rc, "count clients");
+	t->clients = st.ms_entries;
+	return walk(c, txn, c->usage, NULL, 0, 0, totals_visit, t, "usage");
+}
+
+static int
+totals_txn(struct catalog *c, MDB_txn *txn, void *arg)
+{
+	return totals_get(c, txn, arg);
+}
+
+int
+catalog_totals(struct catalog *c, struct cat_totals *t)
+{
+	return run_read(c, totals_txn, t);
+}
+
+/* ------------------------------------------------------------------ days */
+
+static void
+day_encode(const struct cat_day *d, uint8_t b[DAY_REC_LEN])
+{
+	put64(b, d->sessions);
+	put64(b + 8, d->bytes_in);
+	put64(b + 16, d->bytes_out);
+	put64(b + 24, d->unique_bytes);
+}
+
+static int
+day_decode(const MDB_val *v, struct cat_day *d)
+{
+	const uint8_t *b = v->mv_data;
+
+	if (v->mv_size != DAY_REC_LEN)
+		return -1;
+	d->sessions = get64(b);
+	d->bytes_in = get64(b + 8);
+	d->bytes_out = get64(b + 16);
+	d->unique_bytes = get64(b + 24);
+	return 0;
+}
+
+static int
+day_load(struct catalog *c, MDB_txn *txn, uint32_t day, struct cat_day *out)
+{
+	uint8_t key[4];
+	MDB_val k = { sizeof(key), key }, d;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	out->day = day;
+	put32(key, day);
+	if ((rc = mdb_get(txn, c->days, &k, &d)) == MDB_NOTFOUND)
+		return CAT_OK;
+	if (rc != 0)
+		return fail(c, rc, "read day %u", day);
+	if (day_decode(&d, out) == -1)
+		return fail(c, 0, "day %u", day);
+	return CAT_OK;
+}
+
+static int
+day_add_txn(struct catalog *c, MDB_txn *txn, void *arg)
+{
+	const struct cat_day *add = arg;
+	struct cat_totals t;
+	struct cat_day day;
+	uint8_t key[4], rec[DAY_REC_LEN];
+	MDB_val k = { sizeof(key), key }, d = { sizeof(rec), rec };
+	int rc;
+
+	if (day_load(c, txn, add->day, &day) != CAT_OK ||
+	    totals_get(c, txn, &t) != CAT_OK)
+		return CAT_ERROR;
+	day.sessions = adjust(day.sessions, add->sessions, 0);
+	day.bytes_in = adjust(day.bytes_in, add->bytes_in, 0);
+	day.bytes_out = adjust(day.bytes_out, add->bytes_out, 0);
+	day.unique_bytes = t.unique_bytes;
+	put32(key, add->day);
+	day_encode(&day, rec);
+	if ((rc = mdb_put(txn, c->days, &k, &d, 0)) != 0)
+		return fail(c, rc, "write day %u", add->day);
+	return CAT_OK;
+}
+
+int
+catalog_day_add(struct catalog *c, uint64_t now, uint64_t sessions,
+    uint64_t bytes_in, uint64_t bytes_out)
+{
+	struct cat_day add;
+
+	if (now / CAT_DAY_SECONDS > UINT32_MAX) {
+		c->rc = 0;
+		snprintf(c->err, sizeof(c->err), "catalog: time %llu out of "
+		    "range", (unsigned long long)now);
+		return CAT_ERROR;
+	}
+	memset(&add, 0, sizeof(add));
+	add.day = (uint32_t)(now / CAT_DAY_SECONDS);
+	add.sessions = sessions;
+	add.bytes_in = bytes_in;
+	add.bytes_out = bytes_out;
+	return run_write(c, day_add_txn, &add);
+}
+
+struct days_arg {
+	uint32_t	 first;
+	size_t		 n;
+	struct cat_day	*out;
+};
+
+static int
+days_txn(struct catalog *c, MDB_txn *txn, void *arg)
+{
+	struct days_arg *a = arg;
+
+	for (size_t i = 0; i < a->n; i++)
+		if (day_load(c, txn, a->first + (uint32_t)i, &a->out[i]) !=
+		    CAT_OK)
+			return CAT_ERROR;
+	return CAT_OK;
+}
+
+int
+catalog_days(struct catalog *c, uint32_t first, size_t n,
+    struct cat_day *out)
+{
+	struct days_arg a = { first, n, out };
+
+	if (n > 0 && n - 1 > (size_t)(UINT32_MAX - first)) {
+		c->rc = 0;
+		snprintf(c->err, sizeof(c->err), "catalog: days %u + %zu out "
+		    "of range", first, n);
+		return CAT_ERROR;
+	}
+	return run_read(c, days_txn, &a);
+}
+
 /* ------------------------------------------------------------- clients */
 
 static int	delete_tokens(struct catalog *, MDB_txn *, uint64_t);
@@ -746,6 +1172,11 @@ client_remove_txn(struct catalog *c, MDB_txn *txn, void *arg)
 		return r;
 	if ((rc = mdb_del(txn, c->clients, &k, NULL)) != 0)
 		return fail(c, rc, "delete client %s", a->name);
+	k.mv_size = sizeof(prefix);
+	k.mv_data = prefix;
+	if ((rc = mdb_del(txn, c->usage, &k, NULL)) != 0 &&
+	    rc != MDB_NOTFOUND)
+		return fail(c, rc, "delete usage of %s", a->name);
 	return CAT_OK;
 }
 
@@ -900,12 +1331,14 @@ add_txn(struct catalog *c, MDB_txn *txn, void *arg)
 	MDB_val k = { sizeof(key), key }, d;
 	struct cat_client cl;
 	struct cat_blob bl;
+	struct usage_rec added;
 	int r, rc;
 
 	if ((r = client_by_id(c, txn, a->client, &cl)) == CAT_NOTFOUND)
 		return CAT_OK;		/* removed meanwhile: add nothing */
 	if (r != CAT_OK)
 		return r;
+	memset(&added, 0, sizeof(added));
 	put64(key, a->client);
 	for (size_t i = 0; i < a->n; i++) {
 		memcpy(key + 8, a->b[i].id, CAT_ID_LEN);
@@ -917,8 +1350,14 @@ add_txn(struct catalog *c, MDB_txn *txn, void *arg)
 		rc = mdb_put(txn, c->blobs, &k, &d, MDB_NOOVERWRITE);
 		if (rc != 0 && rc != MDB_KEYEXIST)
 			return fail(c, rc, "write blob index");
+		if (rc == 0) {
+			added.blobs++;
+			added.unique_bytes += bl.length;
+		}
 	}
-	return CAT_OK;
+	if (added.blobs == 0)
+		return CAT_OK;
+	return usage_change(c, txn, a->client, &added, NULL);
 }
 
 int
@@ -971,10 +1410,11 @@ commit_txn(struct catalog *c, MDB_txn *txn, void *arg)
 {
 	struct commit_arg *a = arg;
 	uint8_t key[BLOB_KEY_LEN], rec[BLOB_REC_LEN];
-	uint8_t skey[SNAP_KEY_LEN], srec[SNAP_REC_MIN + CAT_NAME_MAX];
+	uint8_t skey[SNAP_KEY_LEN], srec[SNAP_REC_MAX];
 	MDB_val k = { sizeof(key), key }, d;
 	struct cat_client cl;
 	struct cat_blob bl;
+	struct usage_rec added;
 	uint64_t bytes = 0;
 	int r, rc;
 
@@ -1016,6 +1456,11 @@ commit_txn(struct catalog *c, MDB_txn *txn, void *arg)
 	a->snap->bytes = bytes;
 	cl.next_snapshot++;
 	if ((r = client_store(c, txn, &cl)) != CAT_OK)
+		return r;
+	memset(&added, 0, sizeof(added));
+	added.snapshots = 1;
+	added.stored_bytes = bytes;
+	if ((r = usage_change(c, txn, a->client, &added, NULL)) != CAT_OK)
 		return r;
 	put64(skey, a->client);
 	put64(skey + 8, a->snap->id);
@@ -1149,63 +1594,6 @@ catalog_snapshot_refs(struct catalog *c, uint64_t client, uint64_t snap,
 	return r;
 }
 
-struct usage_arg {
-	uint64_t		 client;
-	struct cat_usage	*u;
-};
-
-static int
-usage_snap_visit(struct catalog *c, const MDB_val *k, const MDB_val *d,
-    void *arg)
-{
-	struct cat_usage *u = arg;
-	struct cat_snapshot s;
-
-	if (snap_decode(k, d, &s) == -1)
-		return fail(c, 0, "snapshot record");
-	u->snapshots++;
-	u->stored_bytes += s.bytes;
-	return WALK_ON;
-}
-
-static int
-usage_blob_visit(struct catalog *c, const MDB_val *k, const MDB_val *d,
-    void *arg)
-{
-	struct cat_usage *u = arg;
-	struct cat_blob bl;
-
-	(void)k;
-	if (blob_decode(d, &bl) == -1)
-		return fail(c, 0, "blob index");
-	u->blobs++;
-	u->unique_bytes += bl.length;
-	return WALK_ON;
-}
-
-static int
-usage_txn(struct catalog *c, MDB_txn *txn, void *arg)
-{
-	struct usage_arg *a = arg;
-	uint8_t prefix[8];
-
-	memset(a->u, 0, sizeof(*a->u));
-	put64(prefix, a->client);
-	if (walk(c, txn, c->snapshots, prefix, 8, 8, usage_snap_visit, a->u,
-	    "snapshots") == CAT_ERROR)
-		return CAT_ERROR;
-	return walk(c, txn, c->blobs, prefix, 8, 8, usage_blob_visit, a->u,
-	    "blob index");
-}
-
-int
-catalog_usage(struct catalog *c, uint64_t client, struct cat_usage *u)
-{
-	struct usage_arg a = { client, u };
-
-	return run_read(c, usage_txn, &a);
-}
-
 /* -------------------------------------------------- have, scan, free, move */
 
 struct have_arg {
@@ -1336,6 +1724,7 @@ free_txn(struct catalog *c, MDB_txn *txn, void *arg)
 	uint8_t key[BLOB_KEY_LEN];
 	MDB_val k = { sizeof(key), key }, d;
 	struct cat_blob bl;
+	struct usage_rec gone;
 	int rc;
 
 	a->freed = 0;
@@ -1357,7 +1746,12 @@ free_txn(struct catalog *c, MDB_txn *txn, void *arg)
 		a->freed++;
 		a->bytes += bl.length;
 	}
-	return CAT_OK;
+	if (a->freed == 0)
+		return CAT_OK;
+	memset(&gone, 0, sizeof(gone));
+	gone.blobs = a->freed;
+	gone.unique_bytes = a->bytes;
+	return usage_change(c, txn, a->client, NULL, &gone);
 }
 
 int
@@ -1484,9 +1878,11 @@ forget_txn(struct catalog *c, MDB_txn *txn, void *arg)
 	uint8_t skey[SNAP_KEY_LEN], key[BLOB_KEY_LEN], rec[BLOB_REC_LEN];
 	MDB_val sk = { sizeof(skey), skey }, k = { sizeof(key), key }, d, rd;
 	struct cat_blob bl;
+	struct cat_snapshot snap;
+	struct usage_rec gone;
 	uint8_t *ids;
 	size_t n;
-	int rc;
+	int r, rc;
 
 	put64(skey, a->client);
 	put64(skey + 8, a->snap);
@@ -1494,6 +1890,13 @@ forget_txn(struct catalog *c, MDB_txn *txn, void *arg)
 		return CAT_NOTFOUND;
 	if (rc != 0)
 		return fail(c, rc, "read snapshot");
+	if (snap_decode(&sk, &d, &snap) == -1)
+		return fail(c, 0, "snapshot record");
+	memset(&gone, 0, sizeof(gone));
+	gone.snapshots = 1;
+	gone.stored_bytes = snap.bytes;
+	if ((r = usage_change(c, txn, a->client, NULL, &gone)) != CAT_OK)
+		return r;
 	if ((rc = mdb_get(txn, c->refs, &sk, &rd)) != 0 &&
 	    rc != MDB_NOTFOUND)
 		return fail(c, rc, "read reference list");

@@ -86,6 +86,14 @@ struct cat_snapshot {
 	uint8_t		 meta[CAT_ID_LEN];
 	uint64_t	 blobs;		/* distinct blobs referenced */
 	uint64_t	 bytes;		/* sum of their stored lengths */
+	/*
+	 * The caller's, kept as given (0 in snapshots recorded before
+	 * they existed): files in the snapshot, as the client said, and
+	 * the stored bytes of the blobs first stored for it (session.c:
+	 * those its session uploaded, not present before).
+	 */
+	uint64_t	 files;
+	uint64_t	 new_bytes;
 };
 
 struct cat_usage {
@@ -152,8 +160,9 @@ int	catalog_client_set_allow_forget(struct catalog *c, const char *name,
 	    int allow);
 /*
  * Remove client name with its unused tokens, snapshots, reference lists,
- * retention policies and blob index entries, in one transaction (the pack bytes stay where
- * they are).  CAT_OK, CAT_NOTFOUND, CAT_ERROR.
+ * retention policies, blob index entries and running totals, in one
+ * transaction (the pack bytes stay where they are; the per-day
+ * statistics stay too).  CAT_OK, CAT_NOTFOUND, CAT_ERROR.
  */
 int	catalog_client_remove(struct catalog *c, const char *name);
 /*
@@ -251,8 +260,8 @@ int	catalog_blobs_add(struct catalog *c, uint64_t client,
 int	catalog_next_pack(struct catalog *c, uint32_t *pack);
 
 /*
- * Record a snapshot of client in one transaction.  snap->set, time, root
- * and meta are the caller's; refs are n ids sorted ascending without
+ * Record a snapshot of client in one transaction.  snap->set, time, root,
+ * meta, files and new_bytes are the caller's; refs are n ids sorted ascending without
  * duplicates (memcmp order) and must include root and meta.  Every ref
  * must be indexed for this client: then the snapshot row and its
  * reference list are written, every ref's refcount grows by one, and
@@ -323,8 +332,53 @@ int	catalog_policies(struct catalog *c, uint64_t client,
 	    int (*fn)(void *arg, const char *set, const struct retention *p),
 	    void *arg);
 
-/* Totals of client into *u.  CAT_OK or CAT_ERROR. */
+/*
+ * Totals of client into *u (all zero for an unknown client), from the
+ * running totals that the transactions which index, free, commit and
+ * forget keep beside the rows (no scan).  CAT_OK or CAT_ERROR.
+ */
 int	catalog_usage(struct catalog *c, uint64_t client, struct cat_usage *u);
+
+struct cat_totals {
+	uint64_t	 clients, snapshots, stored_bytes, unique_bytes;
+};
+/*
+ * Totals over all clients: clients, their snapshots, stored_bytes (sum
+ * of the snapshots' bytes) and unique_bytes (sum of the blob lengths in
+ * the index), from the running totals: O(clients).  A catalog written
+ * before the totals existed gets them built once by catalog_open() (one
+ * scan of the snapshots and the blob index).  CAT_OK or CAT_ERROR.
+ */
+int	catalog_totals(struct catalog *c, struct cat_totals *t);
+
+/*
+ * Per-day statistics (UTC days).  The worker adds every session that
+ * ends (see worker.c) with catalog_day_add().
+ */
+#define CAT_DAY_SECONDS	86400
+struct cat_day {
+	uint32_t	 day;		/* days since 1970-01-01 UTC */
+	uint64_t	 sessions, bytes_in, bytes_out;
+	/*
+	 * All clients' unique blob bytes (catalog_totals()) after the
+	 * day's last update; 0 when no update that day.
+	 */
+	uint64_t	 unique_bytes;
+};
+/*
+ * Add one finished session's traffic (or several: sessions is a count)
+ * to the day of now (Unix seconds) and record the current total unique
+ * bytes, in one short write transaction.  CAT_OK or CAT_ERROR.
+ */
+int	catalog_day_add(struct catalog *c, uint64_t now, uint64_t sessions,
+	    uint64_t bytes_in, uint64_t bytes_out);
+/*
+ * Fill out[0..n-1] with days first..first+n-1 (days without a record
+ * are zeros with .day set), in one read transaction.  CAT_OK or
+ * CAT_ERROR (also when first + n - 1 passes UINT32_MAX).
+ */
+int	catalog_days(struct catalog *c, uint32_t first, size_t n,
+	    struct cat_day *out);
 
 /*
  * Peers found by discovery (discovery.c writes them, the UI bridge reads

@@ -14,6 +14,13 @@
 void
 child_read_ctl(int *fd, struct imsg *m, void (*stop)(void))
 {
+	child_read_ctl_other(fd, m, stop, NULL);
+}
+
+void
+child_read_ctl_other(int *fd, struct imsg *m, void (*stop)(void),
+    void (*other)(struct imsg *))
+{
 	while (*fd != -1) {
 		int rc = imsg_recv(*fd, m);
 
@@ -38,8 +45,11 @@ child_read_ctl(int *fd, struct imsg *m, void (*stop)(void))
 				log_warn("%s: reopen log", __func__);
 			break;
 		default:
-			log_warnx("%s: unexpected %s message", __func__,
-			    imsg_type_name(m->type));
+			if (other != NULL)
+				other(m);
+			else
+				log_warnx("%s: unexpected %s message",
+				    __func__, imsg_type_name(m->type));
 		}
 	}
 }

@@ -31,6 +31,12 @@ struct imsg;
  * *fd is closed and set to -1), call stop(); anything else is logged.
  */
 void	child_read_ctl(int *fd, struct imsg *m, void (*stop)(void));
+/*
+ * The same, but a message of another type goes to other(m) (which must
+ * check it with imsg_end()) instead of being logged.
+ */
+void	child_read_ctl_other(int *fd, struct imsg *m, void (*stop)(void),
+	    void (*other)(struct imsg *));
 
 void	worker_main(struct child_env *) __attribute__((noreturn));
 void	uibridge_main(struct child_env *) __attribute__((noreturn));

@@ -11,6 +11,13 @@
  * long.  SIGTERM stays blocked except inside ppoll(), as in worker.c.
  * A run that finds the housekeeping lock taken (gigavaultctl prune or
  * scrub) is tried again a minute later.
+ *
+ * IMSG_HK_RUN (the console, through the supervisor) makes a job due at
+ * once, whatever its interval (a job already running ignores it).  Every
+ * run, and the plan for the next, is recorded in DataDir/housekeeping.json
+ * (hkstatus.h): "next" is set at start, after each run, and to null when
+ * the housekeeper exits; a run left marked running by a housekeeper that
+ * died ends as "interrupted" when the next one starts.
  */
 #include "autoconf.h"
 
@@ -27,6 +34,7 @@
 #include "catalog.h"
 #include "child.h"
 #include "config.h"
+#include "hkstatus.h"
 #include "imsg.h"
 #include "log.h"
 #include "prune.h"
@@ -44,6 +52,8 @@ static struct housekeeper {
 	struct imsg	 msg;
 	struct catalog	*cat;
 	sigset_t	 waitmask;
+	time_t		 next[HK_NJOBS];	/* monotonic; 0: not planned */
+	int		 running;	/* enum hk_job, or -1 */
 } hk;
 
 static void
@@ -68,10 +78,12 @@ stop(void)
 	hk.stopping = 1;
 }
 
+static void	ctl_other(struct imsg *);
+
 static void
 ctl_ready(void)
 {
-	child_read_ctl(&hk.ctl_fd, &hk.msg, stop);
+	child_read_ctl_other(&hk.ctl_fd, &hk.msg, stop, ctl_other);
 }
 
 /* Wait up to ms (-1: no limit) for the supervisor or SIGTERM. */
@@ -136,84 +148,202 @@ open_catalog(void)
 		log_warnx("%s", err);
 }
 
-/* Run prune or scrub under the housekeeping lock.  0 done, -1 retry. */
+/* Wall-clock time of monotonic time t (0: 0, not scheduled). */
+static uint64_t
+wall_of(time_t t)
+{
+	time_t now = time(NULL), d = t - now_s();
+
+	if (t == 0 || now < 0)
+		return 0;
+	return (uint64_t)(now + (d > 0 ? d : 0));
+}
+
 static int
-run_job(const char *what)
+interval_of(enum hk_job job)
+{
+	return job == HK_PRUNE ? hk.env->cfg->prune_interval :
+	    hk.env->cfg->scrub_interval;
+}
+
+/* Try job again in RETRY_S seconds. */
+static void
+retry(enum hk_job job)
+{
+	hk.next[job] = now_s() + RETRY_S;
+	hkstatus_set_next(hk.env->cfg->datadir, job, wall_of(hk.next[job]));
+}
+
+static void
+run_prune(const struct hk_hooks *hooks, const char **result, char *msg,
+    size_t msglen, json_t **counters)
+{
+	struct prune_result r;
+	char err[512];
+	int rc;
+
+	log_info("prune: starting");
+	memset(&r, 0, sizeof(r));
+	rc = prune_run(hk.cat, hk.env->cfg, 0, hooks, &r, err, sizeof(err));
+	*counters = hkstatus_prune_counters(&r);
+	if (rc == -1) {
+		log_warnx("%s", err);
+		*result = "error";
+		snprintf(msg, msglen, "%s", err);
+		return;
+	}
+	snprintf(msg, msglen, "%llu snapshots forgotten, %llu blobs freed, "
+	    "%llu packs removed, %llu rewritten, %llu busy; pack bytes %llu "
+	    "-> %llu", (unsigned long long)r.snapshots,
+	    (unsigned long long)r.blobs, (unsigned long long)r.packs_removed,
+	    (unsigned long long)r.packs_rewritten,
+	    (unsigned long long)r.packs_busy,
+	    (unsigned long long)r.bytes_before,
+	    (unsigned long long)r.bytes_after);
+	*result = r.cancelled ? "interrupted" : "ok";
+	log_info("prune: %s: %s", r.cancelled ? "stopped" : "done", msg);
+}
+
+static void
+run_scrub(const struct hk_hooks *hooks, const char **result, char *msg,
+    size_t msglen, json_t **counters)
 {
 	const struct gv_config *cfg = hk.env->cfg;
-	struct hk_hooks hooks = { report, should_stop, (void *)what };
+	struct scrub_result r;
 	char err[512];
-	int fd, rc;
+	int rc;
 
-	if (hk.cat == NULL)
-		return -1;
+	log_info("scrub: starting");
+	memset(&r, 0, sizeof(r));
+	rc = scrub_run(hk.cat, cfg->datadir, cfg->scrub_rate, hooks, &r, err,
+	    sizeof(err));
+	*counters = hkstatus_scrub_counters(&r);
+	if (rc == -1) {
+		log_warnx("%s", err);
+		*result = "error";
+		snprintf(msg, msglen, "%s", err);
+	} else if (r.damaged > 0) {
+		snprintf(msg, msglen, "%llu damaged blobs in %llu snapshots "
+		    "(%llu blobs, %llu packs checked)",
+		    (unsigned long long)r.damaged,
+		    (unsigned long long)r.snapshots,
+		    (unsigned long long)r.blobs, (unsigned long long)r.packs);
+		*result = r.cancelled ? "interrupted" : "error";
+		log_warnx("scrub: %s", msg);
+	} else {
+		snprintf(msg, msglen, "clean (%llu blobs, %llu packs, %llu "
+		    "bytes read, %llu bytes of garbage)",
+		    (unsigned long long)r.blobs, (unsigned long long)r.packs,
+		    (unsigned long long)r.bytes, (unsigned long long)r.garbage);
+		*result = r.cancelled ? "interrupted" : "ok";
+		log_info("scrub: %s: %s", r.cancelled ? "stopped" : "done",
+		    msg);
+	}
+}
+
+/*
+ * Run job under the housekeeping lock, recording it in
+ * DataDir/housekeeping.json, and schedule its next run: after its
+ * interval (none when that is 0), or in RETRY_S seconds when the lock is
+ * taken or the catalog is not open.
+ */
+static void
+run_job(enum hk_job job)
+{
+	const struct gv_config *cfg = hk.env->cfg;
+	const char *what = hkstatus_job_name(job), *result;
+	struct hk_hooks hooks = { report, should_stop, (void *)what };
+	json_t *counters = NULL;
+	char err[512], msg[600];
+	int fd;
+
+	if (hk.cat == NULL) {
+		retry(job);
+		return;
+	}
 	if ((fd = housekeeping_lock(cfg->datadir, 0, err, sizeof(err))) ==
 	    -2) {
 		log_info("%s: another prune or scrub is running; trying again "
 		    "in %d s", what, RETRY_S);
-		return -1;
+		retry(job);
+		return;
 	}
 	if (fd == -1) {
 		log_warnx("%s", err);
-		return -1;
+		retry(job);
+		return;
 	}
-	if (strcmp(what, "prune") == 0) {
-		struct prune_result r;
-
-		log_info("prune: starting");
-		rc = prune_run(hk.cat, cfg, 0, &hooks, &r, err, sizeof(err));
-		if (rc == -1)
-			log_warnx("%s", err);
-		else
-			log_info("prune: %s: %llu snapshots forgotten, %llu "
-			    "blobs freed, %llu packs removed, %llu rewritten, "
-			    "%llu busy; pack bytes %llu -> %llu",
-			    r.cancelled ? "stopped" : "done",
-			    (unsigned long long)r.snapshots,
-			    (unsigned long long)r.blobs,
-			    (unsigned long long)r.packs_removed,
-			    (unsigned long long)r.packs_rewritten,
-			    (unsigned long long)r.packs_busy,
-			    (unsigned long long)r.bytes_before,
-			    (unsigned long long)r.bytes_after);
-	} else {
-		struct scrub_result r;
-
-		log_info("scrub: starting");
-		rc = scrub_run(hk.cat, cfg->datadir, cfg->scrub_rate, &hooks,
-		    &r, err, sizeof(err));
-		if (rc == -1)
-			log_warnx("%s", err);
-		else if (r.damaged > 0)
-			log_warnx("scrub: %llu damaged blobs in %llu "
-			    "snapshots (%llu blobs, %llu packs checked)",
-			    (unsigned long long)r.damaged,
-			    (unsigned long long)r.snapshots,
-			    (unsigned long long)r.blobs,
-			    (unsigned long long)r.packs);
-		else
-			log_info("scrub: %s: clean (%llu blobs, %llu packs, "
-			    "%llu bytes read, %llu bytes of garbage)",
-			    r.cancelled ? "stopped" : "done",
-			    (unsigned long long)r.blobs,
-			    (unsigned long long)r.packs,
-			    (unsigned long long)r.bytes,
-			    (unsigned long long)r.garbage);
-	}
+	hkstatus_begin(cfg->datadir, job, (uint64_t)time(NULL), 0);
+	hk.running = (int)job;
+	if (job == HK_PRUNE)
+		run_prune(&hooks, &result, msg, sizeof(msg), &counters);
+	else
+		run_scrub(&hooks, &result, msg, sizeof(msg), &counters);
+	hk.running = -1;
+	hk.next[job] = interval_of(job) > 0 ? now_s() + interval_of(job) : 0;
+	/* Recorded before the lock goes: whoever takes it next sees it. */
+	hkstatus_end(cfg->datadir, job, (uint64_t)time(NULL),
+	    wall_of(hk.next[job]), result, msg, counters);
 	close(fd);
-	return 0;
+}
+
+/* Messages other than SHUTDOWN and LOG_REOPEN: HK_RUN. */
+static void
+ctl_other(struct imsg *m)
+{
+	uint8_t job;
+
+	if (m->type != IMSG_HK_RUN) {
+		log_warnx("%s: unexpected %s message", __func__,
+		    imsg_type_name(m->type));
+		return;
+	}
+	if (imsg_get_u8(m, &job) == -1 || imsg_end(m, __func__) == -1)
+		return;
+	if (job >= HK_NJOBS) {
+		log_warnx("%s: HK_RUN for unknown job %u", __func__, job);
+		return;
+	}
+	if (hk.running == job) {
+		log_info("%s requested: already running", hkstatus_job_name(job));
+		return;
+	}
+	log_info("%s requested: starting it now", hkstatus_job_name(job));
+	hk.next[job] = now_s();
+}
+
+/*
+ * At start: a run recorded as running whose process died (the lock is
+ * free) ends as interrupted; then the schedule is recorded.
+ */
+static void
+status_start(void)
+{
+	const char *datadir = hk.env->cfg->datadir;
+	char err[512];
+	int fd;
+
+	if ((fd = housekeeping_lock(datadir, 0, err, sizeof(err))) >= 0) {
+		hkstatus_recover(datadir, (uint64_t)time(NULL), NULL);
+		close(fd);
+	} else if (fd == -1) {
+		log_warnx("%s", err);
+	}
+	for (int j = 0; j < HK_NJOBS; j++)
+		hkstatus_set_next(datadir, (enum hk_job)j,
+		    wall_of(hk.next[j]));
 }
 
 void
 housekeeper_main(struct child_env *env)
 {
-	const struct gv_config *cfg = env->cfg;
 	struct sigaction sa;
 	sigset_t block;
-	time_t next_prune = 0, next_scrub = 0, next_check;
+	time_t next_check;
 
 	hk.env = env;
 	hk.ctl_fd = env->ctl_fd;
+	hk.running = -1;
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_sigterm;	/* no SA_RESTART: ppoll() returns */
 	sigemptyset(&sa.sa_mask);
@@ -227,35 +357,33 @@ housekeeper_main(struct child_env *env)
 	imsg_init(&hk.msg, IMSG_READY);
 	if (imsg_send(hk.ctl_fd, &hk.msg, 0) == -1)
 		log_warn("%s: send ready", __func__);
-	if (cfg->prune_interval > 0)
-		next_prune = now_s() + cfg->prune_interval;
-	if (cfg->scrub_interval > 0)
-		next_scrub = now_s() + cfg->scrub_interval;
+	for (int j = 0; j < HK_NJOBS; j++)
+		hk.next[j] = interval_of((enum hk_job)j) > 0 ?
+		    now_s() + interval_of((enum hk_job)j) : 0;
+	status_start();
 	next_check = now_s() + CHECK_S;
 
 	while (!terminate && !hk.stopping) {
 		time_t now = now_s(), due = next_check;
 
-		if (next_prune != 0 && next_prune < due)
-			due = next_prune;
-		if (next_scrub != 0 && next_scrub < due)
-			due = next_scrub;
+		for (int j = 0; j < HK_NJOBS; j++)
+			if (hk.next[j] != 0 && hk.next[j] < due)
+				due = hk.next[j];
 		if (due > now) {
 			wait_ctl((long)(due - now) * 1000);
 			continue;
 		}
 		open_catalog();		/* also clears stale reader slots */
 		next_check = now + CHECK_S;
-		if (next_prune != 0 && next_prune <= now)
-			next_prune = now_s() + (run_job("prune") == 0 ?
-			    cfg->prune_interval : RETRY_S);
-		if (terminate || hk.stopping)
-			break;
-		if (next_scrub != 0 && next_scrub <= now)
-			next_scrub = now_s() + (run_job("scrub") == 0 ?
-			    cfg->scrub_interval : RETRY_S);
+		for (int j = 0; j < HK_NJOBS && !terminate && !hk.stopping;
+		    j++)
+			if (hk.next[j] != 0 && hk.next[j] <= now)
+				run_job((enum hk_job)j);
 	}
 	log_debug("housekeeper exiting");
+	/* Nothing is planned while the daemon is down. */
+	for (int j = 0; j < HK_NJOBS; j++)
+		hkstatus_set_next(env->cfg->datadir, (enum hk_job)j, 0);
 	catalog_close(hk.cat);
 	exit(0);
 }

@@ -28,6 +28,7 @@ imsg_type_name(int type)
 		[IMSG_STATUS_REPLY] = "STATUS_REPLY",
 		[IMSG_SHUTDOWN] = "SHUTDOWN",
 		[IMSG_LOG_REOPEN] = "LOG_REOPEN",
+		[IMSG_HK_RUN] = "HK_RUN",
 	};
 
 	if (type <= 0 || type >= IMSG_TYPE_MAX || names[type] == NULL)

@@ -25,6 +25,8 @@ enum imsg_type {
 	IMSG_STATUS_REPLY,	/* sup -> uibridge: see supervisor.c */
 	IMSG_SHUTDOWN,		/* sup -> child: stop accepting, finish, exit */
 	IMSG_LOG_REOPEN,	/* sup -> child: reopen the log file */
+	IMSG_HK_RUN,		/* uibridge -> sup -> housekeeper: u8 job
+				   (0 prune, 1 scrub: enum hk_job), run now */
 	IMSG_TYPE_MAX
 };
 

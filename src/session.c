@@ -839,10 +839,15 @@ on_put(struct session *s, const uint8_t *p, uint32_t len)
 	if (len <= WIRE_ID_BYTES)
 		return failf(s, WIRE_ERR_LIMIT, "limit exceeded: PUT of %u "
 		    "bytes carries no blob", len);
-	if (store_put(s->store, s->client.id, p, p + WIRE_ID_BYTES,
-	    len - WIRE_ID_BYTES) == -1)
+	switch (store_put(s->store, s->client.id, p, p + WIRE_ID_BYTES,
+	    len - WIRE_ID_BYTES)) {
+	case -1:
 		return storage_failed(s, "pack write",
 		    store_strerror(s->store));
+	case 0:			/* written: new for this snapshot */
+		s->new_bytes += len - WIRE_ID_BYTES;
+		break;
+	}
 	return 0;
 }
 
@@ -901,12 +906,15 @@ on_commit(struct session *s, const uint8_t *p, uint32_t len)
 	if (setlen == 0 || setlen > WIRE_SET_MAX)
 		return failf(s, WIRE_ERR_LIMIT, "limit exceeded: set name of "
 		    "%u bytes (1..%d)", setlen, WIRE_SET_MAX);
+	/* Version 2 adds u64 files at the end; version 1 has none. */
 	if (wire_get_bytes(&r, snap.set, setlen) == -1 ||
 	    wire_get_u64(&r, &snap.time) == -1 ||
 	    wire_get_bytes(&r, snap.root, WIRE_ID_BYTES) == -1 ||
 	    wire_get_bytes(&r, snap.meta, WIRE_ID_BYTES) == -1 ||
+	    (s->version >= 2 && wire_get_u64(&r, &snap.files) == -1) ||
 	    r.left != 0)
 		return failf(s, WIRE_ERR_MALFORMED, "malformed COMMIT");
+	snap.new_bytes = s->new_bytes;
 	snap.set[setlen] = '\0';
 	if (!catalog_name_valid(snap.set))
 		return failf(s, WIRE_ERR_MALFORMED, "malformed COMMIT: set "
@@ -936,6 +944,7 @@ on_commit(struct session *s, const uint8_t *p, uint32_t len)
 		n = u;
 	}
 	s->nrefs = 0;		/* the next snapshot starts afresh */
+	s->new_bytes = 0;
 
 	rc = catalog_commit(s->cat, s->client.id, &snap,
 	    (const uint8_t (*)[CAT_ID_LEN])s->refs, n, &missing);
@@ -956,9 +965,11 @@ on_commit(struct session *s, const uint8_t *p, uint32_t len)
 		    catalog_strerror(s->cat));
 	}
 	log_info("client %s at %s: snapshot %llu of set %s committed (%llu "
-	    "blobs, %llu bytes)", s->client.name, s->peer,
-	    (unsigned long long)snap.id, snap.set,
-	    (unsigned long long)snap.blobs, (unsigned long long)snap.bytes);
+	    "blobs, %llu bytes, %llu new; %llu files)", s->client.name,
+	    s->peer, (unsigned long long)snap.id, snap.set,
+	    (unsigned long long)snap.blobs, (unsigned long long)snap.bytes,
+	    (unsigned long long)snap.new_bytes,
+	    (unsigned long long)snap.files);
 	wire_wr_init(&w, out, sizeof(out));
 	wire_frame_begin(&w, WIRE_COMMITTED);
 	wire_put_u64(&w, snap.id);
@@ -1319,7 +1330,7 @@ static const struct frame_handler {
 	{ WIRE_HAVE,	 IDS_MAX,	WIRE_ERR_LIMIT,	1,	on_have },
 	{ WIRE_PUT,	 UINT32_MAX,	WIRE_ERR_LIMIT,	1,	on_put },
 	{ WIRE_REFS,	 IDS_MAX,	WIRE_ERR_LIMIT,	1,	on_refs },
-	{ WIRE_COMMIT,	 2 + WIRE_SET_MAX + 8 + 2 * WIRE_ID_BYTES,
+	{ WIRE_COMMIT,	 2 + WIRE_SET_MAX + 8 + 2 * WIRE_ID_BYTES + 8,
 	    WIRE_ERR_LIMIT, 1, on_commit },
 	{ WIRE_FORGET,	 FORGET_MAX,	WIRE_ERR_LIMIT,	1,	on_forget },
 	{ WIRE_LIST,	 2 + WIRE_SET_MAX + 8, WIRE_ERR_LIMIT, 1, on_list },
@@ -1381,6 +1392,7 @@ session_run(struct session *s)
 	s->bogus = 0;
 	s->refs = NULL;
 	s->nrefs = s->caprefs = 0;
+	s->new_bytes = 0;
 	snprintf(s->why, sizeof(s->why), "unknown");
 	s->tls = NULL;
 	s->tls_err[0] = s->registered[0] = '\0';

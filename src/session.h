@@ -64,6 +64,12 @@ struct session {
 	uint8_t		 nonce[WIRE_ID_BYTES];
 	uint8_t		(*refs)[WIRE_ID_BYTES];	/* REFS of the next COMMIT */
 	size_t		 nrefs, caprefs;
+	/*
+	 * Stored bytes of the blobs this session wrote (PUT of an id not
+	 * indexed or pending before) since its last COMMIT: that
+	 * snapshot's new_bytes.
+	 */
+	uint64_t	 new_bytes;
 };
 
 /*

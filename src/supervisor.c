@@ -5,6 +5,10 @@
  * Signal handlers only set flags.  The signals stay blocked except inside
  * ppoll(), which waits for them and for messages from the children at
  * once, so no signal is lost between a check and the wait.
+ *
+ * Messages between children pass through here: HK_RUN (the console's
+ * "run prune or scrub now") is taken from the UI bridge only, checked,
+ * and forwarded to the housekeeper.
  */
 #include "autoconf.h"
 
@@ -23,6 +27,7 @@
 #include "child.h"
 #include "config.h"
 #include "datadir.h"
+#include "hkstatus.h"
 #include "imsg.h"
 #include "listen.h"
 #include "log.h"
@@ -48,11 +53,13 @@ static const struct child_kind {
 	int		(*count)(const struct gv_config *);
 	unsigned	 services;
 } kinds[] = {
+#define KIND_UIBRIDGE	0
 	{ "uibridge",	uibridge_main,	count_one,	SVC_BIT(SVC_UI) |
 	    SVC_BIT(SVC_WEB) | SVC_BIT(SVC_WEBSSL) },
 #define KIND_WORKER	1
 	{ "worker",	worker_main,	count_workers,
 	    SVC_BIT(SVC_BACKUP) | SVC_BIT(SVC_TLS) },
+#define KIND_HOUSEKEEPER 2
 	{ "housekeeper", housekeeper_main, count_one,	0 },
 	{ "discovery",	discovery_main,	count_one,	SVC_BIT(SVC_MCAST_ANNOUNCE) |
 	    SVC_BIT(SVC_MCAST_QUERY) | SVC_BIT(SVC_UDPSCAN) },
@@ -428,6 +435,27 @@ send_status(struct child *to, uint32_t id)
 		log_warn("%s: status reply to pid %ld", __func__, (long)to->pid);
 }
 
+/* HK_RUN from the UI bridge: pass job on to the housekeeper. */
+static void
+forward_hk_run(uint8_t job)
+{
+	for (size_t i = 0; i < sup.nchildren; i++) {
+		struct child *c = sup.children[i];
+
+		if (c->kind != &kinds[KIND_HOUSEKEEPER] || c->slot < 0 ||
+		    c->fd == -1)
+			continue;
+		imsg_init(&sup.msg, IMSG_HK_RUN);
+		imsg_put_u8(&sup.msg, job);
+		if (imsg_send(c->fd, &sup.msg, 1) == -1)
+			log_warn("%s: to housekeeper pid %ld", __func__,
+			    (long)c->pid);
+		return;
+	}
+	log_warnx("%s: no housekeeper running; %s request dropped", __func__,
+	    job == HK_PRUNE ? "prune" : "scrub");
+}
+
 /* One message from child c.  A bad message is logged and dropped. */
 static void
 handle_msg(struct child *c)
@@ -435,6 +463,7 @@ handle_msg(struct child *c)
 	struct imsg *m = &sup.msg;
 	uint64_t in, out, ms;
 	uint32_t id;
+	uint8_t job;
 	char why[256];
 
 	switch (m->type) {
@@ -466,6 +495,21 @@ handle_msg(struct child *c)
 	case IMSG_STATUS_REQ:
 		if (imsg_get_u32(m, &id) == 0 && imsg_end(m, __func__) == 0)
 			send_status(c, id);
+		break;
+	case IMSG_HK_RUN:
+		if (c->kind != &kinds[KIND_UIBRIDGE]) {
+			log_warnx("%s: HK_RUN from %s pid %ld dropped: only "
+			    "the UI bridge may ask", __func__, c->kind->name,
+			    (long)c->pid);
+			break;
+		}
+		if (imsg_get_u8(m, &job) == 0 && imsg_end(m, __func__) == 0) {
+			if (job >= HK_NJOBS)
+				log_warnx("%s: HK_RUN for unknown job %u "
+				    "dropped", __func__, job);
+			else
+				forward_hk_run(job);
+		}
 		break;
 	default:
 		log_warnx("%s: unexpected %s message from %s pid %ld",

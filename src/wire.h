@@ -19,7 +19,7 @@
 #define WIRE_MAGIC_LEN		4
 #define WIRE_ID_LEN		16	/* server id */
 #define WIRE_VERSION_MIN	1	/* protocol versions this code speaks */
-#define WIRE_VERSION_MAX	1
+#define WIRE_VERSION_MAX	2	/* 2: COMMIT carries u64 files */
 #define WIRE_SOFTWARE_MAX	255	/* bytes of a hello's software string */
 #define WIRE_PING_MAX		64	/* bytes of a PING payload */
 

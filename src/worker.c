@@ -4,6 +4,13 @@
  * (session.c), telling the supervisor when it
  * is busy, with whom, and how the session ended.
  *
+ * Every session that ends, authenticated or not (a hello, a failed
+ * AUTH, a port scan: the same sessions as the supervisor's
+ * sessions_served), is also added to the catalog's statistics of its
+ * UTC day (catalog_day_add) with its bytes in and out, in one short
+ * transaction after the session ended; a failure there is logged and
+ * the worker carries on.
+ *
  * The worker opens the catalog and its store after the fork (LMDB must
  * not cross a fork); when that fails it keeps serving hellos and tries
  * again before each session.  SIGTERM stays blocked except inside
@@ -118,6 +125,19 @@ peer_name(const struct sockaddr_storage *ss, socklen_t len, char *buf,
 		snprintf(buf, buflen, "%s:%s", host, port);
 }
 
+/* Add a finished session to today's statistics; errors only logged. */
+static void
+count_session(const struct session *s)
+{
+	time_t now = time(NULL);
+
+	if (w.cat == NULL || now < 0)
+		return;
+	if (catalog_day_add(w.cat, (uint64_t)now, 1, s->bytes_in,
+	    s->bytes_out) != CAT_OK)
+		log_warnx("session statistics: %s", catalog_strerror(w.cat));
+}
+
 static void
 serve(int fd, int tls, const struct sockaddr_storage *ss, socklen_t sslen,
     uint8_t *buf, uint8_t *out)
@@ -165,6 +185,7 @@ serve(int fd, int tls, const struct sockaddr_storage *ss, socklen_t sslen,
 	imsg_put_u64(&w.msg, ms);
 	imsg_put_str(&w.msg, s.why);
 	tell(IMSG_SESSION_END);
+	count_session(&s);
 	imsg_init(&w.msg, IMSG_IDLE);
 	tell(IMSG_IDLE);
 }

@@ -106,7 +106,7 @@ commit(struct client *c, const uint8_t root[BLOB_ID_LEN])
 	if (remote_refs(c->remote, (const uint8_t (*)[BLOB_ID_LEN])refs,
 	    nrefs, e, sizeof(e)) == -1 ||
 	    remote_commit(c->remote, "forged", (uint64_t)time(NULL), root,
-	    metaid, &snap, e, sizeof(e)) == -1)
+	    metaid, 0, &snap, e, sizeof(e)) == -1)
 		errx(2, "commit: %s", e);
 	nrefs = 0;
 	return snap;

@@ -1,13 +1,15 @@
 /*
  * unit-catalog.c - TAP unit tests of src/catalog.c: clients and tokens,
  * the blob index, commits that are all or nothing, listings, usage,
- * isolation between clients, map growth and two processes writing at
- * once.  Run by t/00-unit-catalog.t.
+ * isolation between clients, map growth, two processes writing at
+ * once, the running totals and per-day statistics (also for a catalog
+ * written before they existed).  Run by t/00-unit-catalog.t.
  */
 #include "autoconf.h"
 
 #include <sys/wait.h>
 
+#include <lmdb.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -547,6 +549,278 @@ test_token_reissue(struct catalog *c)
 	    "client token: a newer token replaces an unused one");
 }
 
+/* ------------------------------------------------ totals and day stats */
+
+static struct catalog *
+open_sub(const char *sub)
+{
+	char path[256], err[256];
+	struct catalog *c;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, sub);
+	if (catalog_open(path, 0, &c, err, sizeof(err)) != CAT_OK) {
+		printf("# %s\n", err);
+		return NULL;
+	}
+	return c;
+}
+
+static int
+sum_cb(void *arg, uint64_t client, const uint8_t *id,
+    const struct cat_blob *loc)
+{
+	uint64_t *sum = arg;
+
+	(void)client;
+	(void)id;
+	*sum += loc->length;
+	return 0;
+}
+
+/* Unique bytes counted the slow way, to check the running totals. */
+static uint64_t
+scanned_unique(struct catalog *c)
+{
+	uint64_t sum = 0;
+
+	if (catalog_blobs_scan(c, sum_cb, &sum) != CAT_OK)
+		return UINT64_MAX;
+	return sum;
+}
+
+static int
+totals_are(struct catalog *c, uint64_t clients, uint64_t snapshots,
+    uint64_t stored, uint64_t unique)
+{
+	struct cat_totals t;
+
+	if (catalog_totals(c, &t) != CAT_OK) {
+		printf("# %s\n", catalog_strerror(c));
+		return 0;
+	}
+	if (t.clients == clients && t.snapshots == snapshots &&
+	    t.stored_bytes == stored && t.unique_bytes == unique &&
+	    scanned_unique(c) == unique)
+		return 1;
+	printf("# totals: %llu clients, %llu snapshots, %llu stored, %llu "
+	    "unique (scan %llu)\n", (unsigned long long)t.clients,
+	    (unsigned long long)t.snapshots,
+	    (unsigned long long)t.stored_bytes,
+	    (unsigned long long)t.unique_bytes,
+	    (unsigned long long)scanned_unique(c));
+	return 0;
+}
+
+/*
+ * Make the catalog look as one written before the totals and the
+ * snapshots' files and new_bytes existed: no "usage_v1", an emptied
+ * usage table (or a wrong record), snapshot records without the two
+ * trailing numbers.
+ */
+static int
+make_old(const char *sub)
+{
+	char path[256];
+	MDB_env *env;
+	MDB_txn *txn;
+	MDB_dbi meta, usage, snaps;
+	MDB_cursor *cur;
+	MDB_val k = { 8, "usage_v1" }, d;
+	uint8_t bogus[32], rec[200];
+	int rc;
+
+	memset(bogus, 0x11, sizeof(bogus));
+	snprintf(path, sizeof(path), "%s/%s", dir, sub);
+	if (mdb_env_create(&env) != 0)
+		return -1;
+	mdb_env_set_maxdbs(env, 16);
+	if (mdb_env_open(env, path, 0, 0640) != 0 ||
+	    mdb_txn_begin(env, NULL, 0, &txn) != 0) {
+		mdb_env_close(env);
+		return -1;
+	}
+	rc = mdb_dbi_open(txn, "meta", 0, &meta);
+	if (rc == 0)
+		rc = mdb_del(txn, meta, &k, NULL);
+	if (rc == 0)
+		rc = mdb_dbi_open(txn, "usage", 0, &usage);
+	if (rc == 0) {
+		/* One wrong record: the rebuild must replace it. */
+		k.mv_size = 8;
+		k.mv_data = bogus;
+		d.mv_size = sizeof(bogus);
+		d.mv_data = bogus;
+		rc = mdb_put(txn, usage, &k, &d, 0);
+	}
+	if (rc == 0)
+		rc = mdb_dbi_open(txn, "snapshots", 0, &snaps);
+	if (rc == 0)
+		rc = mdb_cursor_open(txn, snaps, &cur);
+	if (rc == 0) {
+		for (rc = mdb_cursor_get(cur, &k, &d, MDB_FIRST); rc == 0;
+		    rc = mdb_cursor_get(cur, &k, &d, MDB_NEXT)) {
+			if (d.mv_size < 16 || d.mv_size > sizeof(rec))
+				continue;
+			memcpy(rec, d.mv_data, d.mv_size - 16);
+			d.mv_size -= 16;
+			d.mv_data = rec;
+			if ((rc = mdb_cursor_put(cur, &k, &d, MDB_CURRENT)) !=
+			    0)
+				break;
+		}
+		mdb_cursor_close(cur);
+		if (rc == MDB_NOTFOUND)
+			rc = 0;
+	}
+	if (rc == 0)
+		rc = mdb_txn_commit(txn);
+	else
+		mdb_txn_abort(txn);
+	mdb_env_close(env);
+	return rc == 0 ? 0 : -1;
+}
+
+static void
+test_totals_and_days(void)
+{
+	struct cat_blob_add add[6];
+	struct cat_snapshot snap, back;
+	struct cat_usage u;
+	struct cat_day days[5];
+	struct cat_move mv;
+	struct catalog *c;
+	uint8_t tok[CAT_ID_LEN], ids[6][CAT_ID_LEN];
+	uint64_t a = 0, b = 0;
+	size_t freed = 0, moved = 0;
+	uint64_t fbytes = 0;
+
+	if ((c = open_sub("stats")) == NULL) {
+		ok(0, "open a catalog for the totals");
+		return;
+	}
+	ok(totals_are(c, 0, 0, 0, 0), "totals of an empty catalog: zeros");
+	memset(tok, 0x31, sizeof(tok));
+	catalog_client_add(c, "a", tok, 1, &a);
+	memset(tok, 0x32, sizeof(tok));
+	catalog_client_add(c, "b", tok, 1, &b);
+	memset(add, 0, sizeof(add));
+	for (unsigned i = 0; i < 6; i++) {
+		id_of(ids[i], 100 + i);
+		memcpy(add[i].id, ids[i], CAT_ID_LEN);
+		add[i].loc.pack = 1;
+		add[i].loc.offset = 100 * i;
+		add[i].loc.length = 10 * (i + 1);	/* 10..60 */
+	}
+	ok(catalog_blobs_add(c, a, add, 4) == CAT_OK &&
+	    catalog_blobs_add(c, b, add + 4, 2) == CAT_OK &&
+	    totals_are(c, 2, 0, 0, 100 + 110), "totals: indexed blobs count "
+	    "as unique bytes");
+	ok(catalog_blobs_add(c, a, add, 4) == CAT_OK &&
+	    totals_are(c, 2, 0, 0, 210), "indexing the same ids again "
+	    "changes nothing");
+
+	memset(&snap, 0, sizeof(snap));
+	strcpy(snap.set, "s");
+	snap.time = 5;
+	memcpy(snap.root, ids[0], CAT_ID_LEN);
+	memcpy(snap.meta, ids[1], CAT_ID_LEN);
+	snap.files = 7;
+	snap.new_bytes = 60;
+	ok(catalog_commit(c, a, &snap, (const uint8_t (*)[CAT_ID_LEN])ids, 3,
+	    NULL) == CAT_OK && snap.id == 1 && totals_are(c, 2, 1, 60, 210),
+	    "a commit adds a snapshot and its bytes");
+	ok(catalog_snapshot_get(c, a, 1, &back) == CAT_OK &&
+	    back.files == 7 && back.new_bytes == 60 && back.bytes == 60 &&
+	    strcmp(back.set, "s") == 0,
+	    "snapshot files and new_bytes round trip");
+	snap.files = 0;
+	snap.new_bytes = UINT64_MAX;
+	ok(catalog_commit(c, a, &snap, (const uint8_t (*)[CAT_ID_LEN])ids, 4,
+	    NULL) == CAT_OK && snap.id == 2 && totals_are(c, 2, 2, 160, 210) &&
+	    catalog_snapshot_get(c, a, 2, &back) == CAT_OK &&
+	    back.files == 0 && back.new_bytes == UINT64_MAX,
+	    "a second commit; extreme files and new_bytes kept");
+	ok(catalog_usage(c, a, &u) == CAT_OK && u.snapshots == 2 &&
+	    u.stored_bytes == 160 && u.blobs == 4 && u.unique_bytes == 100,
+	    "usage of one client from the running totals");
+
+	ok(catalog_forget(c, a, 1) == CAT_OK && totals_are(c, 2, 1, 100, 210),
+	    "forget takes the snapshot and its bytes off");
+	ok(catalog_forget(c, a, 2) == CAT_OK && totals_are(c, 2, 0, 0, 210),
+	    "forgetting the last one: unique bytes stay until prune frees");
+	ok(catalog_blobs_free(c, a, (const uint8_t (*)[CAT_ID_LEN])ids, 2,
+	    UINT64_MAX, &freed, &fbytes) == CAT_OK && freed == 2 &&
+	    fbytes == 30 && totals_are(c, 2, 0, 0, 180),
+	    "freeing blobs takes their bytes off");
+	memset(&mv, 0, sizeof(mv));
+	mv.client = a;
+	memcpy(mv.id, ids[2], CAT_ID_LEN);
+	mv.from_pack = 1;
+	mv.from_offset = 200;
+	mv.pack = 9;
+	mv.offset = 0;
+	ok(catalog_blobs_move(c, &mv, 1, &moved) == CAT_OK && moved == 1 &&
+	    totals_are(c, 2, 0, 0, 180), "moving a blob keeps the totals");
+	ok(catalog_client_remove(c, "b") == CAT_OK &&
+	    totals_are(c, 1, 0, 0, 70), "removing a client takes its bytes "
+	    "off");
+
+	/* Days. */
+	ok(catalog_day_add(c, 3 * CAT_DAY_SECONDS + 5, 1, 100, 200) ==
+	    CAT_OK && catalog_day_add(c, 4 * CAT_DAY_SECONDS - 1, 2, 1, 2) ==
+	    CAT_OK, "add sessions to day 3");
+	snap.new_bytes = 0;
+	catalog_commit(c, a, &snap, (const uint8_t (*)[CAT_ID_LEN])ids + 2, 2,
+	    NULL);
+	ok(catalog_blobs_add(c, a, add, 1) == CAT_OK &&
+	    catalog_day_add(c, 5 * CAT_DAY_SECONDS, 1, 7, 8) == CAT_OK,
+	    "add a session to day 5, after more blobs");
+	memset(days, 0xff, sizeof(days));
+	ok(catalog_days(c, 2, 5, days) == CAT_OK, "read days 2..6");
+	ok(days[0].day == 2 && days[0].sessions == 0 &&
+	    days[0].bytes_in == 0 && days[0].bytes_out == 0 &&
+	    days[0].unique_bytes == 0, "a day without sessions: zeros, day set");
+	ok(days[1].day == 3 && days[1].sessions == 3 &&
+	    days[1].bytes_in == 101 && days[1].bytes_out == 202 &&
+	    days[1].unique_bytes == 70, "day 3: sums, and the unique bytes "
+	    "of its last update");
+	ok(days[2].day == 4 && days[2].sessions == 0 && days[3].day == 5 &&
+	    days[3].sessions == 1 && days[3].bytes_in == 7 &&
+	    days[3].bytes_out == 8 && days[3].unique_bytes == 80 &&
+	    days[4].day == 6 && days[4].sessions == 0,
+	    "days 4..6 in order, day 5 with the blobs added since");
+	ok(catalog_days(c, UINT32_MAX, 2, days) == CAT_ERROR &&
+	    catalog_days(c, UINT32_MAX, 1, days) == CAT_OK &&
+	    days[0].day == UINT32_MAX && catalog_days(c, 0, 0, NULL) ==
+	    CAT_OK, "days: the range is checked");
+	ok(catalog_day_add(c, ((uint64_t)UINT32_MAX + 1) * CAT_DAY_SECONDS,
+	    1, 0, 0) == CAT_ERROR, "day_add: a time past the last day fails");
+	ok(totals_are(c, 1, 1, 70, 80), "totals before making it old");
+	catalog_close(c);
+
+	/* A catalog from before: the totals are built on open. */
+	ok(make_old("stats") == 0, "strip the totals and the new snapshot "
+	    "fields with LMDB directly");
+	if ((c = open_sub("stats")) == NULL) {
+		ok(0, "reopen the old catalog");
+		return;
+	}
+	ok(totals_are(c, 1, 1, 70, 80), "an old catalog gets its totals "
+	    "rebuilt on open (a wrong record replaced)");
+	ok(catalog_usage(c, a, &u) == CAT_OK && u.snapshots == 1 &&
+	    u.stored_bytes == 70 && u.blobs == 3 && u.unique_bytes == 80,
+	    "... and the usage of its client");
+	ok(catalog_snapshot_get(c, a, 3, &back) == CAT_OK &&
+	    back.files == 0 && back.new_bytes == 0 && back.bytes == 70 &&
+	    strcmp(back.set, "s") == 0, "an old snapshot record: files and "
+	    "new_bytes 0, the rest intact");
+	ok(catalog_forget(c, a, 3) == CAT_OK && totals_are(c, 1, 0, 0, 80),
+	    "forgetting an old snapshot record keeps the totals right");
+	ok(catalog_days(c, 3, 1, days) == CAT_OK && days[0].sessions == 3,
+	    "day stats survive");
+	catalog_close(c);
+}
+
 int
 main(void)
 {
@@ -577,6 +851,7 @@ main(void)
 
 	test_growth();
 	test_two_writers();
+	test_totals_and_days();
 
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
 	if (system(cmd) != 0)

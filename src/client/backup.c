@@ -1340,8 +1340,8 @@ cmd_backup(struct client *c, int argc, char **argv)
 	}
 	if (remote_refs(b.r, (const uint8_t (*)[BLOB_ID_LEN])refs, nrefs,
 	    err, sizeof(err)) == -1 ||
-	    remote_commit(b.r, client_set(c), when, rootid, metaid, &snapid,
-	    err, sizeof(err)) == -1) {
+	    remote_commit(b.r, client_set(c), when, rootid, metaid, b.files,
+	    &snapid, err, sizeof(err)) == -1) {
 		warnx("%s", err);
 		goto done;
 	}

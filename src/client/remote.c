@@ -52,6 +52,7 @@ struct remote {
 	uint8_t		*stage;		/* TLS: small pieces gathered here */
 	int		 broken;	/* after an error: only close */
 	uint8_t		 server_id[REMOTE_SERVER_ID_LEN];
+	uint16_t	 version;	/* agreed in the hello */
 	uint8_t		*in;		/* payload of the last frame read */
 	size_t		 incap;
 	uint8_t		*out;		/* OUT_MAX bytes */
@@ -616,6 +617,7 @@ remote_connect_wait(const char *host, int port, const uint8_t *expect_id,
 		remote_close(r);
 		return NULL;
 	}
+	r->version = sh.version;
 	memcpy(r->server_id, sh.server_id, REMOTE_SERVER_ID_LEN);
 	if (expect_id != NULL && !crypto_equal(expect_id, r->server_id,
 	    REMOTE_SERVER_ID_LEN)) {
@@ -853,7 +855,7 @@ remote_refs(struct remote *r, const uint8_t (*ids)[BLOB_ID_LEN], size_t n,
 int
 remote_commit(struct remote *r, const char *set, uint64_t time,
     const uint8_t root[BLOB_ID_LEN], const uint8_t meta[BLOB_ID_LEN],
-    uint64_t *snap_id, char *err, size_t errlen)
+    uint64_t files, uint64_t *snap_id, char *err, size_t errlen)
 {
 	struct wire_wr w;
 	struct wire_rd rd;
@@ -868,6 +870,8 @@ remote_commit(struct remote *r, const char *set, uint64_t time,
 	wire_put_u64(&w, time);
 	wire_put_bytes(&w, root, BLOB_ID_LEN);
 	wire_put_bytes(&w, meta, BLOB_ID_LEN);
+	if (r->version >= 2)		/* a version 1 server takes none */
+		wire_put_u64(&w, files);
 	wire_frame_end(&w);
 	if (send_wr(r, &w, err, errlen) == -1 ||
 	    expect(r, WIRE_COMMITTED, COMMIT_TIMEOUT_MS, &len, err,

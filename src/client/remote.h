@@ -83,9 +83,13 @@ int	remote_put(struct remote *, const uint8_t id[BLOB_ID_LEN],
 /* Any n (batched inside). */
 int	remote_refs(struct remote *, const uint8_t (*ids)[BLOB_ID_LEN],
 	    size_t n, char *err, size_t errlen);
+/*
+ * files: the number of files in the snapshot, for the server's
+ * statistics (sent when the server speaks protocol version 2).
+ */
 int	remote_commit(struct remote *, const char *set, uint64_t time,
 	    const uint8_t root[BLOB_ID_LEN], const uint8_t meta[BLOB_ID_LEN],
-	    uint64_t *snap_id, char *err, size_t errlen);
+	    uint64_t files, uint64_t *snap_id, char *err, size_t errlen);
 /*
  * Ask the server to forget snapshots ids[0..n) of this client (any n,
  * batched inside).  results[i] gets the server's answer for ids[i]:

@@ -3,7 +3,8 @@
  * their enrollment tokens, snapshots and usage, retention policies,
  * prune and scrub, read and written in the catalog and the packs
  * directly (LMDB allows that beside the running daemon; prune and scrub
- * take the housekeeping lock, see prune.h).
+ * take the housekeeping lock, see prune.h, and record their runs, but
+ * not a dry run, in DataDir/housekeeping.json, see hkstatus.h).
  *
  * Exit status: 0 success, 1 runtime error (no such client, name taken,
  * catalog error, scrub found damage), 2 usage or configuration error.
@@ -28,6 +29,7 @@
 #include "config.h"
 #include "crypto.h"
 #include "datadir.h"
+#include "hkstatus.h"
 #include "prune.h"
 #include "scrub.h"
 #include "ctl.h"
@@ -51,6 +53,7 @@ usage(void)
 	    "name\n"
 	    "       gigavaultctl [-f file] snapshots [client] [--json]\n"
 	    "       gigavaultctl [-f file] usage [--json]\n"
+	    "       gigavaultctl [-f file] stats [--days n] [--json]\n"
 	    "       gigavaultctl [-f file] policy show [client] [--json]\n"
 	    "       gigavaultctl [-f file] policy set client [--set name] "
 	    "[--keep-last n]\n"
@@ -314,12 +317,14 @@ print_snapshot(void *arg, const struct cat_snapshot *s)
 	hex_encode(s->meta, CAT_ID_LEN, meta);
 	if (o->arr != NULL) {
 		json_array_append_new(o->arr, json_pack(
-		    "{s:s, s:I, s:s, s:I, s:s, s:s, s:I, s:I}",
+		    "{s:s, s:I, s:s, s:I, s:s, s:s, s:I, s:I, s:I, s:I}",
 		    "client", o->client, "id", (json_int_t)s->id,
 		    "set", s->set, "time", (json_int_t)s->time,
 		    "root", root, "meta", meta,
 		    "blobs", (json_int_t)s->blobs,
-		    "bytes", (json_int_t)s->bytes));
+		    "bytes", (json_int_t)s->bytes,
+		    "files", (json_int_t)s->files,
+		    "new_bytes", (json_int_t)s->new_bytes));
 		return 0;
 	}
 	fmt_time(s->time, when, sizeof(when));
@@ -417,6 +422,81 @@ cmd_usage(struct ctl *c)
 	}
 	free(cv.v);
 	return arr != NULL ? print_json(arr) : 0;
+}
+
+#define STATS_DAYS	14	/* as the console shows */
+#define STATS_DAYS_MAX	3660
+
+/* Totals over all clients and the sessions of the last --days days. */
+static int
+cmd_stats(struct ctl *c)
+{
+	struct cat_totals t;
+	struct cat_day *days;
+	unsigned long long n;
+	json_t *arr = NULL;
+	time_t now = time(NULL);
+	uint32_t today;
+	int rc;
+
+	if ((rc = opt_number(c, "--days", STATS_DAYS_MAX, &n)) != 0)
+		return rc;
+	if (opt_get(c, "--days") == NULL)
+		n = STATS_DAYS;
+	if (now < 0)
+		now = 0;
+	today = (uint32_t)((uint64_t)now / CAT_DAY_SECONDS);
+	if (n > (unsigned long long)today + 1)
+		n = (unsigned long long)today + 1;
+	if ((days = calloc(n ? n : 1, sizeof(*days))) == NULL) {
+		fprintf(stderr, "gigavaultctl: out of memory\n");
+		return EXIT_RUNTIME;
+	}
+	if (catalog_totals(c->cat, &t) != CAT_OK || (n > 0 &&
+	    catalog_days(c->cat, today - (uint32_t)(n - 1), n, days) !=
+	    CAT_OK)) {
+		free(days);
+		return cat_failed(c);
+	}
+	if (c->json)
+		arr = json_array();
+	else
+		printf("clients %llu, snapshots %llu, stored bytes %llu, "
+		    "unique bytes %llu\n%-10s %9s %14s %14s %14s\n",
+		    (unsigned long long)t.clients,
+		    (unsigned long long)t.snapshots,
+		    (unsigned long long)t.stored_bytes,
+		    (unsigned long long)t.unique_bytes, "DAY", "SESSIONS",
+		    "BYTES IN", "BYTES OUT", "UNIQUE");
+	for (size_t i = 0; i < n; i++) {
+		char day[32];
+
+		fmt_time((uint64_t)days[i].day * CAT_DAY_SECONDS, day,
+		    sizeof(day));
+		day[10] = '\0';	/* YYYY-MM-DD */
+		if (arr != NULL) {
+			json_array_append_new(arr, json_pack("{s:s, s:I, s:I, "
+			    "s:I, s:I}", "day", day,
+			    "sessions", (json_int_t)days[i].sessions,
+			    "bytes_in", (json_int_t)days[i].bytes_in,
+			    "bytes_out", (json_int_t)days[i].bytes_out,
+			    "unique_bytes", (json_int_t)days[i].unique_bytes));
+			continue;
+		}
+		printf("%-10s %9llu %14llu %14llu %14llu\n", day,
+		    (unsigned long long)days[i].sessions,
+		    (unsigned long long)days[i].bytes_in,
+		    (unsigned long long)days[i].bytes_out,
+		    (unsigned long long)days[i].unique_bytes);
+	}
+	free(days);
+	if (arr == NULL)
+		return 0;
+	return print_json(json_pack("{s:I, s:I, s:I, s:I, s:o}",
+	    "clients", (json_int_t)t.clients,
+	    "snapshots", (json_int_t)t.snapshots,
+	    "stored_bytes", (json_int_t)t.stored_bytes,
+	    "unique_bytes", (json_int_t)t.unique_bytes, "days", arr));
 }
 
 /* ------------------------------------------------------------ options */
@@ -673,26 +753,35 @@ cmd_prune(struct ctl *c)
 		json_decref(lines);
 		return EXIT_RUNTIME;
 	}
+	/* A dry run changes nothing and is not recorded. */
+	if (!dry)
+		hkstatus_begin(c->cfg->datadir, HK_PRUNE, (uint64_t)time(NULL),
+		    HKSTATUS_KEEP);
+	memset(&r, 0, sizeof(r));
 	rc = prune_run(c->cat, c->cfg, dry, &hk, &r, err, sizeof(err));
+	if (!dry)
+		hkstatus_end(c->cfg->datadir, HK_PRUNE, (uint64_t)time(NULL),
+		    HKSTATUS_KEEP, rc == -1 ? "error" : "ok",
+		    rc == -1 ? err : "gigavaultctl prune",
+		    hkstatus_prune_counters(&r));
 	close(fd);
 	if (rc == -1) {
 		json_decref(lines);
 		fprintf(stderr, "gigavaultctl: %s\n", err);
 		return EXIT_RUNTIME;
 	}
-	if (c->json)
-		return print_json(json_pack("{s:b, s:I, s:I, s:I, s:I, s:I, "
-		    "s:I, s:I, s:I, s:I, s:o}", "dry_run", dry,
-		    "snapshots_forgotten", (json_int_t)r.snapshots,
-		    "blobs_freed", (json_int_t)r.blobs,
-		    "blob_bytes_freed", (json_int_t)r.blob_bytes,
-		    "packs_removed", (json_int_t)r.packs_removed,
-		    "packs_rewritten", (json_int_t)r.packs_rewritten,
-		    "packs_busy", (json_int_t)r.packs_busy,
-		    "packs_damaged", (json_int_t)r.packs_damaged,
-		    "pack_bytes_before", (json_int_t)r.bytes_before,
-		    "pack_bytes_after", (json_int_t)r.bytes_after,
-		    "report", lines));
+	if (c->json) {
+		json_t *out = hkstatus_prune_counters(&r);
+
+		if (out == NULL || json_object_set_new(out, "dry_run",
+		    json_boolean(dry)) == -1 || json_object_set_new(out,
+		    "report", lines) == -1) {
+			json_decref(out);
+			fprintf(stderr, "gigavaultctl: out of memory\n");
+			return EXIT_RUNTIME;
+		}
+		return print_json(out);
+	}
 	printf("%s: %llu snapshots forgotten, %llu blobs freed (%llu bytes), "
 	    "%llu packs removed, %llu rewritten, %llu busy, %llu damaged; "
 	    "pack bytes %llu -> %llu\n", dry ? "dry run" : "prune",
@@ -723,8 +812,19 @@ cmd_scrub(struct ctl *c)
 		return EXIT_RUNTIME;
 	lines = c->json ? json_array() : NULL;
 	hk.arg = lines;
+	hkstatus_begin(c->cfg->datadir, HK_SCRUB, (uint64_t)time(NULL),
+	    HKSTATUS_KEEP);
+	memset(&r, 0, sizeof(r));
 	rc = scrub_run(c->cat, c->cfg->datadir, rate, &hk, &r, err,
 	    sizeof(err));
+	if (rc != -1 && r.damaged > 0)
+		snprintf(err, sizeof(err), "%llu damaged blobs in %llu "
+		    "snapshots", (unsigned long long)r.damaged,
+		    (unsigned long long)r.snapshots);
+	hkstatus_end(c->cfg->datadir, HK_SCRUB, (uint64_t)time(NULL),
+	    HKSTATUS_KEEP, rc == -1 || r.damaged > 0 ? "error" : "ok",
+	    rc == -1 || r.damaged > 0 ? err : "gigavaultctl scrub",
+	    hkstatus_scrub_counters(&r));
 	close(fd);
 	if (rc == -1) {
 		json_decref(lines);
@@ -732,15 +832,15 @@ cmd_scrub(struct ctl *c)
 		return EXIT_RUNTIME;
 	}
 	if (c->json) {
-		rc = print_json(json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, "
-		    "s:o}", "packs", (json_int_t)r.packs,
-		    "records", (json_int_t)r.records,
-		    "bytes_read", (json_int_t)r.bytes,
-		    "blobs_checked", (json_int_t)r.blobs,
-		    "damaged", (json_int_t)r.damaged,
-		    "snapshots_hurt", (json_int_t)r.snapshots,
-		    "garbage_bytes", (json_int_t)r.garbage,
-		    "report", lines));
+		json_t *out = hkstatus_scrub_counters(&r);
+
+		if (out == NULL || json_object_set_new(out, "report",
+		    lines) == -1) {
+			json_decref(out);
+			fprintf(stderr, "gigavaultctl: out of memory\n");
+			return EXIT_RUNTIME;
+		}
+		rc = print_json(out);
 		return rc != 0 ? rc : r.damaged > 0 ? EXIT_RUNTIME : 0;
 	}
 	printf("scrub: %llu packs, %llu records, %llu bytes read; %llu "
@@ -780,6 +880,7 @@ static const struct command {
 	{ "client", "deny-forget", 1, 1, 0, "", cmd_client_deny_forget },
 	{ "snapshots", NULL,	0, 1, 1, "", cmd_snapshots },
 	{ "usage", NULL,	0, 0, 1, "", cmd_usage },
+	{ "stats", NULL,	0, 0, 1, "--days=", cmd_stats },
 	{ "policy", "show",	0, 1, 1, "", cmd_policy_show },
 	{ "policy", "set",	1, 1, 0, "--set= " KEEP_OPTS, cmd_policy_set },
 	{ "policy", "clear",	1, 1, 0, "--set=", cmd_policy_clear },
