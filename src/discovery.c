@@ -85,7 +85,9 @@ disc_self(const struct gv_config *cfg, const uint8_t *server_id,
 	m->port_backup = (uint16_t)cfg->port.backup;
 	m->port_ssl = cfg->ssl_enabled ? (uint16_t)cfg->port.ssl : 0;
 	m->port_ui = (uint16_t)cfg->port.ui;
-	/* The web console is not served by this version: ports 0. */
+	m->port_web = cfg->web_enabled ? (uint16_t)cfg->port.webconsole : 0;
+	m->port_webssl = cfg->web_enabled && cfg->web_tls != NULL ?
+	    (uint16_t)cfg->port.webconsole_ssl : 0;
 	if (cfg->disc.name[0] != '\0') {
 		snprintf(m->name, sizeof(m->name), "%s", cfg->disc.name);
 		return;

@@ -405,7 +405,7 @@ uiapi_peer_where(const char *id, char *addr, size_t len, int *port)
 	const struct gv_config *cfg = api.env->cfg;
 	char path[PATH_MAX], err[512];
 	uint64_t stats[CAT_PEER_STATS];
-	struct peer_find f = { id, { 0 }, 0, 0 };
+	struct peer_find f;
 
 	if (api.cat == NULL && ((size_t)snprintf(path, sizeof(path),
 	    "%s/catalog", cfg->datadir) >= sizeof(path) ||
@@ -413,6 +413,8 @@ uiapi_peer_where(const char *id, char *addr, size_t len, int *port)
 		api.cat = NULL;
 		return -1;
 	}
+	memset(&f, 0, sizeof(f));
+	f.id = id;
 	f.oldest = (uint64_t)time(NULL) - (uint64_t)cfg->disc.peer_timeout;
 	if (catalog_peers(api.cat, peer_find_visit, &f, stats) != CAT_OK)
 		return -1;
