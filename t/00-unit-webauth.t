@@ -1,0 +1,12 @@
+#!/usr/bin/perl
+# Runs the C unit tests of src/admins.c and src/webauth.c (the web
+# console's administrators, sessions, login delays, peer challenges),
+# t/unit-webauth, which speak TAP.
+use strict;
+use warnings;
+my $bin = ($ENV{GV_BUILDDIR} // '.') . '/t/unit-webauth';
+if (!-x $bin) {
+	print "1..1\nnot ok 1 - $bin is built (run make check)\n";
+	exit 1;
+}
+exec $bin or die "exec $bin: $!";

@@ -1,0 +1,162 @@
+/*
+ * unit-webauth.c - the administrators file (src/admins.c) and the
+ * console's sessions, CSRF tokens, login delays and peer-login
+ * challenges (src/webauth.c).
+ */
+#include "autoconf.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "admins.h"
+#include "tap.h"
+#include "webauth.h"
+
+static int listed;
+
+static void
+count(void *arg, const char *name, uint64_t changed)
+{
+	(void)arg;
+	(void)name;
+	listed += changed > 0;
+}
+
+static void
+write_file(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+
+	fputs(text, f);
+	fclose(f);
+}
+
+int
+main(void)
+{
+	char dir[] = "/tmp/gv-unit-webauth.XXXXXX", path[256], err[512];
+	char nonce[WA_TOKEN_HEX + 1], proof[WA_TOKEN_HEX + 1], csrf[80];
+	const char *sid = "0123456789abcdef0123456789abcdef";
+	struct wa_session *s, *b;
+	struct admin_kdf kdf, kdf2;
+	uint8_t key[ADMIN_KEY_LEN];
+
+	if (mkdtemp(dir) == NULL)
+		return 1;
+	snprintf(path, sizeof(path), "%s/admins", dir);
+
+	/* The file. */
+	ok(admin_count(path) == 0, "no file: no administrators");
+	ok(admin_verify(path, "alice", "whatever1") == 0, "no file: refused");
+	ok(admin_set(path, "alice", "short", 1, err, sizeof(err)) == -1 &&
+	    strstr(err, "8 to") != NULL, "a short password is refused");
+	ok(admin_set(path, "-x", "longenough", 1, err, sizeof(err)) == -1,
+	    "a name starting with - is refused");
+	ok(admin_set(path, "al:ice", "longenough", 1, err, sizeof(err)) == -1,
+	    "a name with : is refused");
+	ok(admin_set(path, "alice", "correct horse", 1, err, sizeof(err)) == 0,
+	    "alice added");
+	ok(admin_set(path, "alice", "other pass", 1, err, sizeof(err)) == -1 &&
+	    strstr(err, "exists") != NULL, "added twice: refused");
+	ok(admin_set(path, "bob", "bob's password", 1, err, sizeof(err)) == 0,
+	    "bob added");
+	ok(admin_count(path) == 2, "two administrators");
+	ok(admin_verify(path, "alice", "correct horse") == 1, "right password");
+	ok(admin_verify(path, "alice", "correct horsE") == 0, "wrong password");
+	ok(admin_verify(path, "bob", "correct horse") == 0,
+	    "another's password");
+	ok(admin_verify(path, "carol", "correct horse") == 0, "unknown name");
+	ok(admin_set(path, "carol", "new password", 0, err, sizeof(err)) == -1,
+	    "passwd of an unknown name is refused");
+	ok(admin_set(path, "alice", "new password", 0, err, sizeof(err)) == 0 &&
+	    admin_verify(path, "alice", "new password") == 1 &&
+	    admin_verify(path, "alice", "correct horse") == 0,
+	    "passwd replaces the password");
+	ok(admin_lookup(path, "bob", &kdf, key) == 1 && kdf.N == ADMIN_SCRYPT_N,
+	    "lookup gives the scrypt parameters");
+	ok(admin_lookup(path, "alice", &kdf2, key) == 1 &&
+	    memcmp(kdf.salt, kdf2.salt, sizeof(kdf.salt)) != 0,
+	    "every administrator has a salt of its own");
+	listed = 0;
+	ok(admin_list(path, count, NULL, err, sizeof(err)) == 0 && listed == 2,
+	    "list shows both");
+	ok(admin_remove(path, "bob", err, sizeof(err)) == 0 &&
+	    admin_count(path) == 1 && admin_verify(path, "bob",
+	    "bob's password") == 0, "bob removed");
+	ok(admin_remove(path, "bob", err, sizeof(err)) == -1,
+	    "removing twice is refused");
+
+	/* A damaged file refuses everyone rather than skipping a line. */
+	write_file(path, "alice:scrypt:32768:8:1:00:11:0\n");
+	ok(admin_verify(path, "alice", "new password") == -1,
+	    "a damaged line is an error");
+	write_file(path, "alice:scrypt:3:8:1:00112233445566778899aabbccddeeff:"
+	    "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff:1\n");
+	ok(admin_count(path) == -1, "N not a power of two is damage");
+	write_file(path, "alice:scrypt:1048576000:8:1:00112233445566778899aabbccddeeff:"
+	    "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff:1\n");
+	ok(admin_count(path) == -1, "a huge N is damage, not a memory bomb");
+	unlink(path);
+
+	/* Sessions and CSRF. */
+	ok(admin_set(path, "alice", "correct horse", 1, err, sizeof(err)) == 0,
+	    "alice again");
+	wa_init(3600, path);
+	s = wa_new("alice", 0);
+	ok(s != NULL && strlen(s->id) == WA_TOKEN_HEX, "a session");
+	ok(wa_find(s->id, 0) == s, "found by its id");
+	ok(wa_find(s->id, 1) == NULL, "a cookie is not a bridge token");
+	snprintf(csrf, sizeof(csrf), "%s", s->csrf);
+	ok(wa_csrf_ok(s, csrf), "its CSRF token");
+	csrf[0] = csrf[0] == 'a' ? 'b' : 'a';
+	ok(!wa_csrf_ok(s, csrf), "a changed CSRF token is refused");
+	ok(!wa_csrf_ok(s, NULL) && !wa_csrf_ok(s, ""), "no CSRF token");
+	wa_set_peer_token(s, sid, "t0");
+	ok(wa_peer_token(s, sid) != NULL &&
+	    strcmp(wa_peer_token(s, sid), "t0") == 0, "a peer token is kept");
+	wa_end(s);
+	ok(wa_find(csrf, 0) == NULL, "an ended session is gone");
+
+	/* Login delays. */
+	ok(wa_delay_ms("192.0.2.1") == 0, "no delay at first");
+	wa_failed("192.0.2.1");
+	ok(wa_delay_ms("192.0.2.1") == 250, "250 ms after one failure");
+	wa_failed("192.0.2.1");
+	wa_failed("192.0.2.1");
+	ok(wa_delay_ms("192.0.2.1") == 1000, "1 s after three");
+	ok(wa_delay_ms("192.0.2.2") == 0, "another address waits not");
+	for (int i = 0; i < 20; i++)
+		wa_failed("192.0.2.1");
+	ok(wa_delay_ms("192.0.2.1") == 16000, "capped at 16 s");
+	wa_succeeded("192.0.2.1");
+	ok(wa_delay_ms("192.0.2.1") == 0, "a success forgets");
+
+	/* Peer login by challenge. */
+	ok(wa_challenge("alice", &kdf, nonce) == 0, "a challenge for alice");
+	ok(admin_derive("correct horse", &kdf, key) == 0, "the asker derives");
+	wa_proof(key, nonce, sid, proof);
+	ok(wa_answer("alice", nonce, proof, sid) == 1, "the right proof");
+	ok(wa_answer("alice", nonce, proof, sid) == 0, "a nonce works once");
+	ok(wa_challenge("alice", &kdf, nonce) == 0, "another challenge");
+	ok(admin_derive("wrong horse", &kdf, key) == 0, "a wrong password");
+	wa_proof(key, nonce, sid, proof);
+	ok(wa_answer("alice", nonce, proof, sid) == 0, "its proof is refused");
+	ok(wa_challenge("alice", &kdf, nonce) == 0 &&
+	    admin_derive("correct horse", &kdf, key) == 0, "a third challenge");
+	wa_proof(key, nonce, "ffffffffffffffffffffffffffffffff", proof);
+	ok(wa_answer("alice", nonce, proof, sid) == 0,
+	    "a proof for another server is refused");
+	ok(wa_challenge("nobody", &kdf, nonce) == 0 &&
+	    wa_challenge("nobody", &kdf2, nonce) == 0 &&
+	    memcmp(kdf.salt, kdf2.salt, sizeof(kdf.salt)) == 0,
+	    "an unknown name gets a stable made-up salt");
+	b = wa_new("alice", 1);
+	ok(b != NULL && wa_find(b->id, 1) == b && wa_find(b->id, 0) == NULL,
+	    "a bridge token is not a cookie");
+
+	unlink(path);
+	rmdir(dir);
+	return tap_done();
+}
