@@ -342,10 +342,8 @@ config_tls_load(struct gv_config *c, int *expired, char *err, size_t errlen)
 
 	if (expired != NULL)
 		*expired = 0;
-	if (web_tls_load(c, err, errlen) == -1)
-		return -1;
 	if (!c->ssl_enabled)
-		return 0;
+		return web_tls_load(c, err, errlen);
 	if (check_readable(c, 1, "SSL.Certificate", c->ssl_cert, err,
 	    errlen) == -1 ||
 	    check_readable(c, 2, "SSL.Key", c->ssl_key, err, errlen) == -1)
@@ -374,7 +372,7 @@ config_tls_load(struct gv_config *c, int *expired, char *err, size_t errlen)
 		snprintf(err, errlen, "%s:%d: SSL: %s", c->file, line, why);
 		return -1;
 	}
-	return 0;
+	return web_tls_load(c, err, errlen);
 }
 
 /* ------------------------------------------------------ Discovery */
