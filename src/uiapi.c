@@ -957,7 +957,7 @@ req_login_challenge(struct ui_call *c)
 }
 
 static void
-req_login(struct ui_call *c)
+login_now(struct ui_call *c)
 {
 	const char *user = arg_str(c, "user", ADMIN_NAME_MAX);
 	const char *nonce = arg_str(c, "nonce", WA_TOKEN_HEX);
@@ -965,9 +965,8 @@ req_login(struct ui_call *c)
 	struct wa_session *s;
 	int ok;
 
-	if (user == NULL || nonce == NULL || proof == NULL) {
-		finish(c, 400, uiapi_error("login needs \"user\", \"nonce\" "
-		    "and \"proof\""));
+	if (c->cancelled) {
+		finish(c, 500, json_object());	/* frees it */
 		return;
 	}
 	if ((ok = wa_answer(user, nonce, proof, api.server_id)) != 1) {
@@ -987,6 +986,35 @@ req_login(struct ui_call *c)
 	wa_succeeded(c->from);
 	log_info("UI: %s logged in from %s through the bridge", user, c->from);
 	finish(c, 200, json_pack("{s:s, s:s}", "user", user, "token", s->id));
+}
+
+static void
+on_login_delay(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	login_now(arg);
+}
+
+/* As on the web: after failures from that address, answer later. */
+static void
+req_login(struct ui_call *c)
+{
+	unsigned ms = wa_delay_ms(c->from);
+	struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
+
+	if (arg_str(c, "user", ADMIN_NAME_MAX) == NULL ||
+	    arg_str(c, "nonce", WA_TOKEN_HEX) == NULL ||
+	    arg_str(c, "proof", WA_TOKEN_HEX) == NULL) {
+		finish(c, 400, uiapi_error("login needs \"user\", \"nonce\" "
+		    "and \"proof\""));
+		return;
+	}
+	if (ms == 0)
+		login_now(c);
+	else if (event_base_once(api.base, -1, EV_TIMEOUT, on_login_delay, c,
+	    &tv) == -1)
+		finish(c, 500, uiapi_error("cannot wait"));
 }
 
 static void
@@ -1066,7 +1094,7 @@ uiapi_call(struct ui_call *c)
 void
 uiapi_cancel(struct ui_call *c)
 {
-	c->cancelled = 1;	/* only waiters can be cancelled */
+	c->cancelled = 1;	/* a waiter: finish() frees it */
 }
 
 const char *
