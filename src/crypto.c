@@ -165,3 +165,16 @@ hex_decode(const char *s, uint8_t *out, size_t len)
 	}
 	return s[2 * len] == '\0' ? 0 : -1;
 }
+
+int
+crypto_token(char *hex, size_t nbytes, uint8_t hash[CRYPTO_HASH_LEN])
+{
+	uint8_t raw[64];
+
+	if (nbytes > sizeof(raw) || crypto_random(raw, nbytes) == -1)
+		return -1;
+	hex_encode(raw, nbytes, hex);
+	crypto_wipe(raw, sizeof(raw));
+	crypto_sha256(hex, strlen(hex), hash);
+	return 0;
+}

@@ -61,6 +61,13 @@ int	crypto_equal(const void *a, const void *b, size_t len);
 /* Overwrite len bytes in a way the compiler keeps. */
 void	crypto_wipe(void *p, size_t len);
 
+/*
+ * A one-time enrollment token: nbytes random bytes as lowercase hex in
+ * hex (2 * nbytes + 1 bytes), and in hash the SHA-256 of that text (what
+ * the catalog keeps).  Returns 0 or -1 (no random numbers).
+ */
+int	crypto_token(char *hex, size_t nbytes, uint8_t hash[CRYPTO_HASH_LEN]);
+
 /* Lowercase hex of len bytes into out (2 * len + 1 bytes, NUL-terminated). */
 void	hex_encode(const uint8_t *p, size_t len, char *out);
 /* Parse exactly 2 * len hex digits.  Returns 0 or -1. */

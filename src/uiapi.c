@@ -428,8 +428,7 @@ uiapi_peer_where(const char *id, char *addr, size_t len, int *port)
 /* ----- clients */
 
 struct client_row {
-	struct cat_client cl;
-	uint64_t	 snapshots, last;
+	struct cat_client cl;		/* the secret wiped */
 };
 
 struct client_rows {
@@ -458,6 +457,21 @@ collect_client(void *arg, const struct cat_client *cl)
 	r->v[r->n].cl = *cl;
 	crypto_wipe(r->v[r->n].cl.secret, sizeof(r->v[r->n].cl.secret));
 	r->n++;
+	return 0;
+}
+
+/* Every client into *r (sorted by name); -1 after answering. */
+static int
+all_clients(struct ui_call *c, struct client_rows *r)
+{
+	memset(r, 0, sizeof(*r));
+	if (cat_or_fail(c) == NULL)
+		return -1;
+	if (catalog_clients(api.cat, collect_client, r) != CAT_OK || r->oom) {
+		free(r->v);
+		cat_failed(c);
+		return -1;
+	}
 	return 0;
 }
 
@@ -505,17 +519,12 @@ set_last_backup(json_t *o, uint64_t cl, int *failed)
 static void
 req_clients(struct ui_call *c)
 {
-	struct client_rows r = { 0 };
+	struct client_rows r;
 	json_t *list;
 	int failed = 0;
 
-	if (cat_or_fail(c) == NULL)
+	if (all_clients(c, &r) == -1)
 		return;
-	if (catalog_clients(api.cat, collect_client, &r) != CAT_OK || r.oom) {
-		free(r.v);
-		cat_failed(c);
-		return;
-	}
 	list = json_array();
 	for (size_t i = 0; i < r.n && !failed; i++) {
 		json_t *o = client_json(&r.v[i].cl, &failed);
@@ -597,7 +606,7 @@ static void
 req_client_add(struct ui_call *c)
 {
 	const char *name = arg_str(c, "name", CAT_NAME_MAX);
-	uint8_t raw[TOKEN_BYTES], hash[CRYPTO_HASH_LEN];
+	uint8_t hash[CRYPTO_HASH_LEN];
 	char token[2 * TOKEN_BYTES + 1];
 	int rc;
 
@@ -608,12 +617,10 @@ req_client_add(struct ui_call *c)
 	}
 	if (cat_or_fail(c) == NULL)
 		return;
-	if (crypto_random(raw, sizeof(raw)) == -1) {
+	if (crypto_token(token, TOKEN_BYTES, hash) == -1) {
 		finish(c, 500, uiapi_error("no random numbers"));
 		return;
 	}
-	hex_encode(raw, sizeof(raw), token);
-	crypto_sha256(token, strlen(token), hash);
 	rc = catalog_client_add(api.cat, name, hash, (uint64_t)time(NULL),
 	    NULL);
 	if (rc == CAT_EXISTS)
@@ -627,7 +634,6 @@ req_client_add(struct ui_call *c)
 		    token));
 	}
 	crypto_wipe(token, sizeof(token));
-	crypto_wipe(raw, sizeof(raw));
 }
 
 static void
@@ -782,18 +788,13 @@ static void
 req_housekeeping(struct ui_call *c)
 {
 	const struct gv_config *cfg = api.env->cfg;
-	struct client_rows r = { 0 };
+	struct client_rows r;
 	struct policy_walk w;
 	json_t *ret, *hk, *job;
 	int failed = 0;
 
-	if (cat_or_fail(c) == NULL)
+	if (all_clients(c, &r) == -1)
 		return;
-	if (catalog_clients(api.cat, collect_client, &r) != CAT_OK || r.oom) {
-		free(r.v);
-		cat_failed(c);
-		return;
-	}
 	ret = retention_json(&cfg->retention);
 	w.list = json_array();
 	for (size_t i = 0; i < r.n && !failed; i++) {

@@ -163,7 +163,7 @@ static int
 issue_token(struct ctl *c, int reissue)
 {
 	const char *name = c->argv[0];
-	uint8_t raw[TOKEN_BYTES], hash[CRYPTO_HASH_LEN];
+	uint8_t hash[CRYPTO_HASH_LEN];
 	char token[2 * TOKEN_BYTES + 1];
 	int rc;
 
@@ -172,12 +172,10 @@ issue_token(struct ctl *c, int reissue)
 		    "use 1 to %d of A-Z a-z 0-9 . _ -\n", name, CAT_NAME_MAX);
 		return EXIT_USAGE;
 	}
-	if (crypto_random(raw, sizeof(raw)) == -1) {
+	if (crypto_token(token, TOKEN_BYTES, hash) == -1) {
 		fprintf(stderr, "gigavaultctl: no random numbers\n");
 		return EXIT_RUNTIME;
 	}
-	hex_encode(raw, sizeof(raw), token);
-	crypto_sha256(token, strlen(token), hash);
 	rc = reissue ? catalog_client_token(c->cat, name, hash) :
 	    catalog_client_add(c->cat, name, hash, (uint64_t)time(NULL),
 	    NULL);
@@ -193,7 +191,6 @@ issue_token(struct ctl *c, int reissue)
 		return cat_failed(c);
 	printf("%s\n", token);
 	crypto_wipe(token, sizeof(token));
-	crypto_wipe(raw, sizeof(raw));
 	return 0;
 }
 
