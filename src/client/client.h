@@ -196,6 +196,7 @@ int	cmd_restore(struct client *, int, char **);
 int	cmd_forget(struct client *, int, char **);
 int	cmd_verify(struct client *, int, char **);
 int	cmd_discover(struct client *, int, char **);
+int	cmd_status(struct client *, int, char **);
 
 /* Where and how long to look for peers (finder.c). */
 #define DISC_UI		"127.0.0.1:32005"	/* the local daemon's bridge */
