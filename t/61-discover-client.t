@@ -2,7 +2,8 @@
 # gigavault discover (from the local daemon, and --direct by multicast)
 # and -s auto, in network namespaces of the test's own: with one backup
 # server in reach it is used; with several, register fails listing them;
-# a registered client picks the server with its registered id.
+# a registered client picks the server with its registered id (and
+# status -s auto asks that server's UI bridge).
 use strict;
 use warnings;
 use FindBin;
@@ -75,6 +76,10 @@ is($rc, 0, 'backup -s auto') or diag $err;
 like($err, qr/-s auto: 10\.77\.1\.2:32004 \(srv-b\)/, '... chose b, the server with the registered id');
 my @snaps = $cl->snapshots('-s', 'auto');
 is(scalar @snaps, 1, 'snapshots -s auto: the snapshot is on b');
+($rc, $out, $err) = $cl->run('status', '-s', 'auto');
+is($rc, 0, 'status -s auto') or diag $err;
+my $bid = $gb->status->{server_id};
+like($out, qr/^server id:\s+\Q$bid\E$/m, "... asks b's UI bridge (its host, Ports.UI)") or diag $out;
 
 # --- one server in reach: register -s auto uses it
 my $cs = GVClient->new($gs, 'sam', unregistered => 1);

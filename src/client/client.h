@@ -26,6 +26,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <time.h>
 
 #include "blob.h"
 #include "clientconf.h"
@@ -195,9 +196,11 @@ int	cmd_restore(struct client *, int, char **);
 int	cmd_forget(struct client *, int, char **);
 int	cmd_verify(struct client *, int, char **);
 int	cmd_discover(struct client *, int, char **);
+int	cmd_status(struct client *, int, char **);
 
 /* Where and how long to look for peers (finder.c). */
 #define DISC_UI		"127.0.0.1:32005"	/* the local daemon's bridge */
+#define DISC_UI_PORT	32005		/* its port when --ui names none */
 #define DISC_GROUP	"239.255.63.63"		/* Discovery.Group */
 #define DISC_PORT	6364			/* Ports.Multicast[1] */
 #define DISC_WAIT_S	2
@@ -214,6 +217,22 @@ struct disc_opts {
  * err set.
  */
 struct json_t *client_find_peers(const struct disc_opts *, char *err,
+	    size_t errlen);
+/* The CLOCK_MONOTONIC time s seconds from now (bridge.c). */
+struct timespec client_deadline(double s);
+/* poll() fd for events until the deadline: 1 ready, 0 late, -1 error. */
+int	client_wait_fd(int fd, short events, const struct timespec *deadline);
+/*
+ * One request to the UI bridge at hostport ("host", "host:port",
+ * "[v6addr]:port"; host names are resolved and each address tried;
+ * default_port when it names none): send request_line (a newline is
+ * added), read the first line back, all within wait_s seconds.  The
+ * reply parsed, a JSON object (it may be {"error":...}: the caller
+ * checks its shape), or NULL with err set: "no UI bridge answers on
+ * HOST:PORT: reason", "HOST:PORT: no answer (timed out)", ...
+ */
+struct json_t *bridge_request(const char *hostport, int default_port,
+	    const char *request_line, double wait_s, char *err,
 	    size_t errlen);
 /* One line about peer p: name, id, address, ports, roles, source. */
 void	client_print_peer(FILE *, struct json_t *p);

@@ -115,6 +115,7 @@ validate_range(cfg_t *sec, cfg_opt_t *opt)
 		{ "Threads",		0, CLIENTCONF_THREADS_MAX },
 		{ "BackupServer",	1, 65535 },
 		{ "SSLServer",		1, 65535 },
+		{ "UI",			1, 65535 },
 		{ "Enabled",		0, 1 },
 	};
 	long v = cfg_opt_getnint(opt, 0);
@@ -204,6 +205,7 @@ clientconf_load(const char *file, char *err, size_t errlen)
 	cfg_opt_t ports_opts[] = {
 		CFG_INT("BackupServer", 32004, CFGF_NONE),
 		CFG_INT("SSLServer", 32007, CFGF_NONE),
+		CFG_INT("UI", 32005, CFGF_NONE),
 		CFG_END()
 	};
 	cfg_opt_t ssl_opts[] = {
@@ -234,6 +236,7 @@ clientconf_load(const char *file, char *err, size_t errlen)
 		{ "Set", validate_set },
 		{ "Ports|BackupServer", validate_range },
 		{ "Ports|SSLServer", validate_range },
+		{ "Ports|UI", validate_range },
 		{ "SSL|Enabled", validate_range },
 		{ "SSL|Certificate", validate_path },
 		{ "SSL|Key", validate_path },
@@ -282,6 +285,7 @@ clientconf_load(const char *file, char *err, size_t errlen)
 	c->threads = (int)cfg_getint(cfg, "Threads");
 	c->port_backup = (int)cfg_getint(cfg, "Ports|BackupServer");
 	c->port_ssl = (int)cfg_getint(cfg, "Ports|SSLServer");
+	c->port_ui = (int)cfg_getint(cfg, "Ports|UI");
 	c->ssl = (int)cfg_getint(cfg, "SSL|Enabled");
 	if (c->dir != NULL) {
 		c->keyfile = in_dir(c->dir, cfg_getstr(cfg, "KeyFile"));

@@ -28,119 +28,21 @@
 #include "discowire.h"
 #include "mcast.h"
 
-#define DISC_REPLY_MAX	(1024 * 1024)
-
-static long
-ms_left(const struct timespec *deadline)
-{
-	struct timespec now;
-
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	return (long)(deadline->tv_sec - now.tv_sec) * 1000 +
-	    (deadline->tv_nsec - now.tv_nsec) / 1000000L;
-}
-
-static struct timespec
-deadline_in(double s)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	t.tv_sec += (time_t)s;
-	t.tv_nsec += (long)((s - (double)(time_t)s) * 1e9);
-	if (t.tv_nsec >= 1000000000L) {
-		t.tv_sec++;
-		t.tv_nsec -= 1000000000L;
-	}
-	return t;
-}
-
-/* Wait for fd to be ready for events before the deadline: 1, 0 (late), -1. */
-static int
-wait_fd(int fd, short events, const struct timespec *deadline)
-{
-	struct pollfd p = { fd, events, 0 };
-	long ms;
-	int rc;
-
-	do {
-		if ((ms = ms_left(deadline)) < 0)
-			return 0;
-		rc = poll(&p, 1, (int)ms);
-	} while (rc == -1 && errno == EINTR);
-	return rc;
-}
-
-/* The local daemon's peers: its self entry first, then its peers. */
+/* The peers of the daemon at ui: its self entry first, then its peers. */
 static json_t *
 from_daemon(const char *ui, double wait, char *err, size_t errlen)
 {
-	struct timespec dl = deadline_in(wait);
-	struct addrinfo hints, *res;
-	char host[64], portstr[8], *buf = NULL, *nl;
-	static const char req[] = "{\"request\":\"peers\"}\n";
-	size_t len = 0, cap = 0;
+	char host[256];
 	json_t *o, *list, *self;
-	int fd, port, soerr = 0;
-	socklen_t sl = sizeof(soerr);
+	int port;
 
-	if (dw_parse_hostport(ui, host, sizeof(host), &port, 32005) == -1) {
-		snprintf(err, errlen, "--ui \"%s\" is not ADDRESS[:PORT]", ui);
+	if ((o = bridge_request(ui, DISC_UI_PORT, "{\"request\":\"peers\"}",
+	    wait, err, errlen)) == NULL)
 		return NULL;
-	}
-	memset(&hints, 0, sizeof(hints));
-	hints.ai_socktype = SOCK_STREAM;
-	hints.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV;
-	snprintf(portstr, sizeof(portstr), "%d", port);
-	if (getaddrinfo(host, portstr, &hints, &res) != 0) {
-		snprintf(err, errlen, "bad address %s", ui);
-		return NULL;
-	}
-	fd = socket(res->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
-	    0);
-	if (fd == -1 || (connect(fd, res->ai_addr, res->ai_addrlen) == -1 &&
-	    errno != EINPROGRESS) || wait_fd(fd, POLLOUT, &dl) != 1 ||
-	    getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) == -1 ||
-	    soerr != 0 || write(fd, req, sizeof(req) - 1) !=
-	    (ssize_t)sizeof(req) - 1) {
-		snprintf(err, errlen, "no gigavaultd answers on %s: %s", ui,
-		    strerror(soerr ? soerr : errno ? errno : ETIMEDOUT));
-		freeaddrinfo(res);
-		if (fd != -1)
-			close(fd);
-		return NULL;
-	}
-	freeaddrinfo(res);
-	for (;;) {
-		ssize_t n;
-
-		if (len + 4096 > cap) {
-			char *p;
-
-			if (cap >= DISC_REPLY_MAX || (p = realloc(buf,
-			    cap = cap ? cap * 2 : 65536)) == NULL)
-				break;
-			buf = p;
-		}
-		if (wait_fd(fd, POLLIN, &dl) != 1 ||
-		    (n = read(fd, buf + len, cap - len - 1)) <= 0)
-			break;
-		len += (size_t)n;
-		buf[len] = '\0';
-		if (memchr(buf, '\n', len) != NULL)
-			break;
-	}
-	close(fd);
-	if (buf == NULL || (nl = memchr(buf, '\n', len)) == NULL) {
-		snprintf(err, errlen, "%s: no answer to the peers request", ui);
-		free(buf);
-		return NULL;
-	}
-	o = json_loadb(buf, (size_t)(nl - buf), 0, NULL);
-	free(buf);
 	self = json_object_get(o, "self");
 	if (!json_is_object(self) ||
-	    !json_is_array(json_object_get(o, "peers"))) {
+	    !json_is_array(json_object_get(o, "peers")) ||
+	    clientconf_parse_server(ui, host, sizeof(host), &port) == -1) {
 		snprintf(err, errlen, "%s: not a peers reply", ui);
 		json_decref(o);
 		return NULL;
@@ -178,7 +80,7 @@ msg_json(const struct dw_msg *m, const char *addr)
 static json_t *
 direct(const struct disc_opts *o, char *err, size_t errlen)
 {
-	struct timespec dl = deadline_in(o->wait);
+	struct timespec dl = client_deadline(o->wait);
 	struct dw_msg q, m;
 	struct in_addr group;
 	uint8_t buf[2048];
@@ -217,7 +119,7 @@ direct(const struct disc_opts *o, char *err, size_t errlen)
 		return NULL;
 	}
 	list = json_array();
-	while (wait_fd(fd, POLLIN, &dl) == 1) {
+	while (client_wait_fd(fd, POLLIN, &dl) == 1) {
 		struct sockaddr_storage from;
 		socklen_t fl = sizeof(from);
 		ssize_t n = recvfrom(fd, buf, sizeof(buf), MSG_TRUNC,

@@ -49,6 +49,8 @@ static const struct command {
 	    "discover [--json] [--wait SECONDS] [--direct] [--ui ADDR[:PORT]] "
 	    "[--group ADDR] [--port PORT]",
 	    "list the peers found by discovery" },
+	{ "status", cmd_status, "status [-s HOST[:PORT]] [--json]",
+	    "show a server's state (its UI bridge)" },
 };
 #define NCOMMANDS	(sizeof(commands) / sizeof(commands[0]))
 

@@ -1,0 +1,261 @@
+/*
+ * bridge.c - one request to a daemon's UI bridge (JSON lines on
+ * Ports.UI, doc/protocol.md "UI bridge"): connect, send one line, read
+ * the first line back, all before one deadline.  finder.c asks it for
+ * "peers", status.c for "status".  Also the deadline helpers that
+ * finder.c's multicast query shares.
+ */
+#include "autoconf.h"
+
+#include <sys/socket.h>
+
+#include <errno.h>
+#include <jansson.h>
+#include <netdb.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "client.h"
+
+#define BRIDGE_REPLY_MAX	(1024 * 1024)	/* bytes of a reply line */
+
+static long
+ms_left(const struct timespec *deadline)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (long)(deadline->tv_sec - now.tv_sec) * 1000 +
+	    (deadline->tv_nsec - now.tv_nsec) / 1000000L;
+}
+
+struct timespec
+client_deadline(double s)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	t.tv_sec += (time_t)s;
+	t.tv_nsec += (long)((s - (double)(time_t)s) * 1e9);
+	if (t.tv_nsec >= 1000000000L) {
+		t.tv_sec++;
+		t.tv_nsec -= 1000000000L;
+	}
+	return t;
+}
+
+int
+client_wait_fd(int fd, short events, const struct timespec *deadline)
+{
+	struct pollfd p = { fd, events, 0 };
+	long ms;
+	int rc;
+
+	do {
+		if ((ms = ms_left(deadline)) < 0)
+			return 0;
+		rc = poll(&p, 1, (int)ms);
+	} while (rc == -1 && errno == EINTR);
+	return rc;
+}
+
+/* A connected socket to one of res's addresses, or -1 with *why set. */
+static int
+connect_any(const struct addrinfo *res, const struct timespec *dl, int *why)
+{
+	const struct addrinfo *ai;
+	int fd, soerr;
+	socklen_t sl;
+
+	*why = ETIMEDOUT;
+	for (ai = res; ai != NULL; ai = ai->ai_next) {
+		fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK |
+		    SOCK_CLOEXEC, 0);
+		if (fd == -1) {
+			*why = errno;
+			continue;
+		}
+		if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0)
+			return fd;
+		if (errno != EINPROGRESS) {
+			*why = errno;
+			close(fd);
+			continue;
+		}
+		soerr = 0;
+		sl = sizeof(soerr);
+		switch (client_wait_fd(fd, POLLOUT, dl)) {
+		case 1:
+			if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr,
+			    &sl) == -1)
+				soerr = errno;
+			if (soerr == 0)
+				return fd;
+			*why = soerr;
+			break;
+		case 0:
+			*why = ETIMEDOUT;
+			close(fd);
+			return -1;	/* the time is up for the others too */
+		default:
+			*why = errno;
+			break;
+		}
+		close(fd);
+	}
+	return -1;
+}
+
+/* Send all of buf before the deadline: 0, or -1 with errno set. */
+static int
+send_all(int fd, const char *buf, size_t len, const struct timespec *dl)
+{
+	ssize_t n;
+
+	while (len > 0) {
+		if ((n = send(fd, buf, len, MSG_NOSIGNAL)) > 0) {
+			buf += n;
+			len -= (size_t)n;
+			continue;
+		}
+		if (n == -1 && errno != EAGAIN && errno != EINTR)
+			return -1;
+		if (client_wait_fd(fd, POLLOUT, dl) != 1) {
+			errno = ETIMEDOUT;
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/*
+ * Read up to the first newline before the deadline: the line (without
+ * it, NUL-terminated, malloc'ed), or NULL with *why: "timed out",
+ * "connection closed", a strerror, or too long.
+ */
+static char *
+read_line(int fd, const struct timespec *dl, const char **why)
+{
+	char *buf = NULL, *p, *nl;
+	size_t len = 0, cap = 0;
+	ssize_t n;
+
+	for (;;) {
+		if (len + 4096 > cap) {
+			if (cap >= BRIDGE_REPLY_MAX) {
+				*why = "reply line too long";
+				break;
+			}
+			if ((p = realloc(buf, cap = cap ? cap * 2 : 65536)) ==
+			    NULL) {
+				*why = "out of memory";
+				break;
+			}
+			buf = p;
+		}
+		if (client_wait_fd(fd, POLLIN, dl) != 1) {
+			*why = "no answer (timed out)";
+			break;
+		}
+		if ((n = read(fd, buf + len, cap - len - 1)) < 0) {
+			if (errno == EINTR || errno == EAGAIN)
+				continue;
+			*why = strerror(errno);
+			break;
+		}
+		if (n == 0) {
+			*why = "connection closed without an answer";
+			break;
+		}
+		if ((nl = memchr(buf + len, '\n', (size_t)n)) != NULL) {
+			*nl = '\0';
+			return buf;
+		}
+		len += (size_t)n;
+	}
+	free(buf);
+	return NULL;
+}
+
+json_t *
+bridge_request(const char *hostport, int default_port,
+    const char *request_line, double wait_s, char *err, size_t errlen)
+{
+	struct timespec dl;
+	struct addrinfo hints, *res;
+	char host[256], where[300], portstr[8], *line, *req;
+	const char *why = "no answer";
+	size_t rlen = strlen(request_line);
+	json_error_t je;
+	json_t *o;
+	int fd, port, rc, e;
+
+	if (clientconf_parse_server(hostport, host, sizeof(host), &port) ==
+	    -1) {
+		snprintf(err, errlen, "\"%s\" is not HOST[:PORT] (IPv6 "
+		    "addresses in brackets, port 1..65535)", hostport);
+		return NULL;
+	}
+	if (port == 0)
+		port = default_port;
+	snprintf(where, sizeof(where), strchr(host, ':') ? "[%s]:%d" :
+	    "%s:%d", host, port);
+	snprintf(portstr, sizeof(portstr), "%d", port);
+
+	dl = client_deadline(wait_s);
+
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_NUMERICSERV;
+	if ((rc = getaddrinfo(host, portstr, &hints, &res)) != 0) {
+		snprintf(err, errlen, "cannot resolve %s: %s", host,
+		    rc == EAI_SYSTEM ? strerror(errno) : gai_strerror(rc));
+		return NULL;
+	}
+	fd = connect_any(res, &dl, &e);
+	freeaddrinfo(res);
+	if (fd == -1) {
+		snprintf(err, errlen, "no UI bridge answers on %s: %s", where,
+		    strerror(e));
+		return NULL;
+	}
+
+	/* The request is one line: end it with a newline if it has none. */
+	if ((req = malloc(rlen + 2)) == NULL) {
+		close(fd);
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	memcpy(req, request_line, rlen);
+	if (rlen == 0 || req[rlen - 1] != '\n')
+		req[rlen++] = '\n';
+	rc = send_all(fd, req, rlen, &dl);
+	e = errno;
+	free(req);
+	if (rc == -1) {
+		close(fd);
+		snprintf(err, errlen, "%s: cannot send the request: %s", where,
+		    strerror(e));
+		return NULL;
+	}
+	line = read_line(fd, &dl, &why);
+	close(fd);
+	if (line == NULL) {
+		snprintf(err, errlen, "%s: %s", where, why);
+		return NULL;
+	}
+	o = json_loads(line, 0, &je);
+	free(line);
+	if (!json_is_object(o)) {
+		snprintf(err, errlen, "%s: the answer is not a JSON object "
+		    "(not a UI bridge?)", where);
+		json_decref(o);
+		return NULL;
+	}
+	return o;
+}
