@@ -1,8 +1,9 @@
 /*
  * catalog.h - the LMDB catalog in DataDir/catalog/: clients, enrollment
- * tokens, the blob index, snapshots with their reference lists, and
- * counters.  No sockets here and no pack file layout: ids, numbers and
- * names in, the same out.
+ * tokens, the blob index, snapshots with their reference lists,
+ * counters, running totals and per-day session statistics.  No sockets
+ * here and no pack file layout: ids, numbers and names in, the same
+ * out.
  *
  * LMDB forbids using an environment across fork(): open the catalog in
  * the process that uses it (a worker, gigavaultctl), after its fork.
