@@ -262,8 +262,9 @@ int	catalog_next_pack(struct catalog *c, uint32_t *pack);
 
 /*
  * Record a snapshot of client in one transaction.  snap->set, time, root,
- * meta, files and new_bytes are the caller's; refs are n ids sorted ascending without
- * duplicates (memcmp order) and must include root and meta.  Every ref
+ * meta, files and new_bytes are the caller's; refs are n ids sorted
+ * ascending without duplicates (memcmp order) and must include root and
+ * meta.  Every ref
  * must be indexed for this client: then the snapshot row and its
  * reference list are written, every ref's refcount grows by one, and
  * snap->id, blobs and bytes are filled in: CAT_OK.  Otherwise nothing is
