@@ -1,8 +1,9 @@
 /*
  * catalog.h - the LMDB catalog in DataDir/catalog/: clients, enrollment
- * tokens, the blob index, snapshots with their reference lists, and
- * counters.  No sockets here and no pack file layout: ids, numbers and
- * names in, the same out.
+ * tokens, the blob index, snapshots with their reference lists,
+ * counters, running totals and per-day session statistics.  No sockets
+ * here and no pack file layout: ids, numbers and names in, the same
+ * out.
  *
  * LMDB forbids using an environment across fork(): open the catalog in
  * the process that uses it (a worker, gigavaultctl), after its fork.
@@ -261,8 +262,9 @@ int	catalog_next_pack(struct catalog *c, uint32_t *pack);
 
 /*
  * Record a snapshot of client in one transaction.  snap->set, time, root,
- * meta, files and new_bytes are the caller's; refs are n ids sorted ascending without
- * duplicates (memcmp order) and must include root and meta.  Every ref
+ * meta, files and new_bytes are the caller's; refs are n ids sorted
+ * ascending without duplicates (memcmp order) and must include root and
+ * meta.  Every ref
  * must be indexed for this client: then the snapshot row and its
  * reference list are written, every ref's refcount grows by one, and
  * snap->id, blobs and bytes are filled in: CAT_OK.  Otherwise nothing is

@@ -138,6 +138,7 @@ count_session(const struct session *s)
 		log_warnx("session statistics: %s", catalog_strerror(w.cat));
 }
 
+/* Serve the connection fd, and close it. */
 static void
 serve(int fd, int tls, const struct sockaddr_storage *ss, socklen_t sslen,
     uint8_t *buf, uint8_t *out)
@@ -172,6 +173,7 @@ serve(int fd, int tls, const struct sockaddr_storage *ss, socklen_t sslen,
 	log_debug("session from %s started", s.peer);
 
 	session_run(&s);
+	close(fd);
 
 	clock_gettime(CLOCK_MONOTONIC, &end);
 	ms = (uint64_t)(end.tv_sec - s.accepted.tv_sec) * 1000 +
@@ -185,9 +187,13 @@ serve(int fd, int tls, const struct sockaddr_storage *ss, socklen_t sslen,
 	imsg_put_u64(&w.msg, ms);
 	imsg_put_str(&w.msg, s.why);
 	tell(IMSG_SESSION_END);
-	count_session(&s);
 	imsg_init(&w.msg, IMSG_IDLE);
 	tell(IMSG_IDLE);
+	/*
+	 * Last: the client has its connection closed and the status shows
+	 * the worker idle already.
+	 */
+	count_session(&s);
 }
 
 /*
@@ -217,7 +223,6 @@ accept_one(const struct pollfd *pfd, const enum listen_service *svc, size_t n,
 			continue;
 		}
 		serve(fd, svc[i] == SVC_TLS, &ss, sslen, buf, out);
-		close(fd);
 		return;
 	}
 }

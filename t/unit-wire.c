@@ -61,9 +61,10 @@ test_hello_roundtrip(void)
 	    sizeof(why)) == 0 && ch.version_min == 1 && ch.version_max == 3 &&
 	    strcmp(ch.software, "gigavault test") == 0,
 	    "CLIENT_HELLO parses back");
-	ok(wire_pick_version(ch.version_min, ch.version_max) == 1,
-	    "version 1 is picked from 1..3");
-	ok(wire_pick_version(2, 3) == 0, "no common version in 2..3");
+	ok(wire_pick_version(ch.version_min, ch.version_max) == 2,
+	    "version 2 is picked from 1..3");
+	ok(wire_pick_version(1, 1) == 1, "version 1 from 1..1");
+	ok(wire_pick_version(3, 4) == 0, "no common version in 3..4");
 
 	/* Every truncation of the payload is refused. */
 	int all = 1;
