@@ -300,6 +300,11 @@ web_tls_load(struct gv_config *c, char *err, size_t errlen)
 			return -1;
 		}
 		keyp = key;
+		if ((access(c->web_cert, F_OK) == -1 ||
+		    access(key, F_OK) == -1) && c->web_cert_no_create) {
+			c->web_cert[0] = '\0';
+			return 0;	/* made at the first start */
+		}
 		if (access(c->web_cert, F_OK) == -1 ||
 		    access(key, F_OK) == -1) {
 			if (gethostname(cn, sizeof(cn)) == -1 || cn[0] == '\0')

@@ -99,6 +99,7 @@ struct gv_config {
 	/* Filled in by config_tls_load() when web_enabled. */
 	struct tls_ctx	*web_tls;		/* HTTPS on WebConsoleSSL */
 	char		 web_cert[4096];	/* the certificate it serves */
+	int		 web_cert_no_create;	/* gigavaultd -n: make no files */
 };
 
 /* WebConsole.HTTP: what the plain HTTP port does. */

@@ -230,7 +230,9 @@ main(int argc, char *argv[])
 	    (int)sizeof(absfile))
 		file = absfile;
 
-	if ((cfg = config_load(file, err, sizeof(err))) == NULL ||
+	if ((cfg = config_load(file, err, sizeof(err))) != NULL)
+		cfg->web_cert_no_create = check_only;
+	if (cfg == NULL ||
 	    config_tls_load(cfg, &expired, err, sizeof(err)) == -1) {
 		fprintf(stderr, "gigavaultd: %s\n", err);
 		config_free(cfg);
