@@ -94,13 +94,20 @@ on_read(struct bufferevent *bev, void *arg)
 		link_done(l, 502, uiapi_error("the peer's reply is not JSON"));
 		return;
 	}
+	code = json_object_get(reply, "code");
 	if (json_object_get(reply, "error") != NULL) {
-		code = json_object_get(reply, "code");
 		json_int_t c = json_is_integer(code) ? json_integer_value(code) :
 		    502;
 
 		json_object_del(reply, "code");
 		link_done(l, c >= 400 && c <= 599 ? (int)c : 502, reply);
+		return;
+	}
+	if (json_is_integer(code)) {	/* 201, 202 */
+		json_int_t c = json_integer_value(code);
+
+		json_object_del(reply, "code");
+		link_done(l, c >= 200 && c <= 299 ? (int)c : 200, reply);
 		return;
 	}
 	link_done(l, 200, reply);

@@ -165,7 +165,7 @@ on_call_done(struct ui_call *uc, int status, json_t *body)
 	struct bcall *b = (struct bcall *)uc;
 	struct conn *c = b->conn;
 
-	if (status >= 400 && json_is_object(body))
+	if (status != 200 && json_is_object(body))
 		json_object_set_new(body, "code", json_integer(status));
 	reply(c, body, b->id);
 	json_decref(b->id);
