@@ -132,19 +132,35 @@
 		    pad(d.getMinutes()) + ':' + pad(d.getSeconds());
 	}
 
+	/* a time for a table cell: breaks between date and time only */
+	function timeCell(t, extra) {
+		var txt = fmtTime(t);
+		if (txt === '—')
+			return txt;
+		var i = txt.indexOf(' ');
+		return h('span', null, h('span', { class: 'nw', text: txt.slice(0, i) }),
+		    ' ', h('span', { class: 'nw', text: txt.slice(i + 1) }),
+		    extra ? ' ' + extra : null);
+	}
+
 	function fmtDuration(s) {
 		if (typeof s !== 'number' || !isFinite(s) || s < 0)
 			return '—';
 		s = Math.floor(s);
 		var d = Math.floor(s / 86400), hh = Math.floor(s % 86400 / 3600),
 		    m = Math.floor(s % 3600 / 60), sec = s % 60;
+		var parts;
 		if (d > 0)
-			return d + ' d ' + hh + ' h ' + m + ' min';
-		if (hh > 0)
-			return hh + ' h ' + m + ' min';
-		if (m > 0)
-			return m + ' min ' + sec + ' s';
-		return sec + ' s';
+			parts = [[d, 'd'], [hh, 'h'], [m, 'min']];
+		else if (hh > 0)
+			parts = [[hh, 'h'], [m, 'min']];
+		else if (m > 0)
+			parts = [[m, 'min'], [sec, 's']];
+		else
+			return sec + ' s';
+		while (parts.length > 1 && parts[parts.length - 1][0] === 0)
+			parts.pop();
+		return parts.map(function (x) { return x[0] + ' ' + x[1]; }).join(' ');
 	}
 
 	function now() { return Date.now() / 1000; }
@@ -312,6 +328,13 @@
 				sessionLost(err.body);
 			return;
 		}
+		if (err.status === 403 && state.csrf) {
+			/* another tab may have logged in again: take the new token */
+			api('GET', '/session', null, { local: true }).then(function (s) {
+				if (s.csrf)
+					state.csrf = s.csrf;
+			}, function () { });
+		}
 		var text = what + ': ' + err.message;
 		if (err.status)
 			text += ' (HTTP ' + err.status +
@@ -336,6 +359,15 @@
 		$('server-name').textContent = name;
 		$('server-name').title = state.server && state.server.server_id ?
 		    'server id ' + state.server.server_id : '';
+	}
+
+	/* the session answer's hello, or at least its server id */
+	function sessionServer(s) {
+		if (s.server && typeof s.server === 'object')
+			return s.server;
+		if (s.server_id && !(state.server && state.server.server_id))
+			return { server_id: s.server_id };
+		return null;
 	}
 
 	function enterApp() {
@@ -402,7 +434,7 @@
 				return api('GET', '/session', null, { local: true })
 				    .then(function (s) {
 					state.csrf = s.csrf || state.csrf;
-					setServer(s.server);
+					setServer(sessionServer(s));
 				}, function () { /* the login answer is enough */ });
 			}).then(function () {
 				enterApp();
@@ -432,6 +464,7 @@
 			state.csrf = null;
 			state.user = null;
 			state.peer = null;
+			forgetViews();
 			updateBanner();
 			clearMessages();
 			showInfo('Logged out.');
@@ -470,14 +503,26 @@
 		document.body.classList.add('peer-mode');
 	}
 
+	/* drop what the views show: it belongs to another server now */
+	function forgetViews() {
+		['dashboard-body', 'clients-body', 'client-body', 'peers-body',
+		    'housekeeping-body', 'log-source', 'log-lines',
+		    'dashboard-updated'].forEach(function (id) { clear($(id)); });
+		state.chartDays = null;
+		hideEnroll();
+	}
+
 	function setPeer(id) {
 		if (!id) {
+			if (state.peer)
+				forgetViews();
 			state.peer = null;
 			updateBanner();
 			return;
 		}
 		if (!state.peer || state.peer.id !== id) {
 			state.peer = { id: id };
+			forgetViews();
 			if (!state.peerHello[id]) {
 				/* hello needs no peer login: learn the name */
 				api('GET', '/hello').then(function (hello) {
@@ -492,9 +537,8 @@
 							$('login-title').textContent =
 							    'Log in to peer ' + peerLabel();
 					}
-				}, function (err) {
-					if (err.status !== 401)
-						failed('Peer ' + id, err);
+				}, function () {
+					/* the view's own call reports the trouble */
 				});
 			}
 		}
@@ -654,7 +698,7 @@
 				counts[w.state]++;
 		});
 
-		var ratio = typeof st.dedup_ratio === 'number' ?
+		var ratio = typeof st.dedup_ratio === 'number' && st.dedup_ratio > 0 ?
 		    (Math.round(st.dedup_ratio * 100) / 100) + '×' : '—';
 
 		var cards = h('div', { class: 'grid' },
@@ -688,8 +732,8 @@
 				    w.retiring ? ' ' : null,
 				    w.retiring ? badge('retiring', 'muted') : null),
 				w.peer ? h('code', { text: w.peer }) : '—',
-				w.since ? fmtTime(w.since) + ' (' +
-				    fmtDuration(Math.max(0, t - w.since)) + ')' : '—'
+				w.since ? timeCell(w.since, '(' +
+				    fmtDuration(Math.max(0, t - w.since)) + ')') : '—'
 			] };
 		});
 		var poolCard = card('Worker pool', [
@@ -765,7 +809,7 @@
 	function tickLabel(v, sc) {
 		var x = v / sc.unit;
 		var s = Math.abs(x - Math.round(x)) < 1e-9 ? String(Math.round(x)) :
-		    (Math.round(x * 10) / 10).toString();
+		    (Math.round(x * 100) / 100).toString();
 		return v === 0 ? '0' : s + ' ' + sc.name;
 	}
 
@@ -831,11 +875,11 @@
 		    class: 'chart-axis chart-axis-stored' }));
 		root.appendChild(svg('line', { x1: m.l + pw, x2: m.l + pw, y1: m.t,
 		    y2: m.t + ph, class: 'chart-axis chart-axis-traffic' }));
-		g = svg('text', { x: m.l - 6, y: 14, 'text-anchor': 'end',
+		g = svg('text', { x: 4, y: 14, 'text-anchor': 'start',
 		    class: 'chart-axis-title chart-tick-stored' });
 		g.textContent = 'Stored';
 		root.appendChild(g);
-		g = svg('text', { x: m.l + pw + 6, y: 14, 'text-anchor': 'start',
+		g = svg('text', { x: W - 4, y: 14, 'text-anchor': 'end',
 		    class: 'chart-axis-title chart-tick-traffic' });
 		g.textContent = 'In + out / day';
 		root.appendChild(g);
@@ -867,6 +911,14 @@
 			    ' stored (unique)';
 			c.appendChild(ct);
 			root.appendChild(c);
+		}
+
+		if (Math.max.apply(null, stored) === 0 &&
+		    Math.max.apply(null, traffic) === 0) {
+			g = svg('text', { x: m.l + pw / 2, y: m.t + ph / 2,
+			    'text-anchor': 'middle', class: 'chart-empty' });
+			g.textContent = 'Nothing stored and no traffic in these days yet';
+			root.appendChild(g);
 		}
 
 		/* day labels, as many as fit */
@@ -955,7 +1007,7 @@
 				clientState(c),
 				num(c.snapshots),
 				fmtBytes(c.stored_bytes),
-				c.last_backup ? fmtTime(c.last_backup) : 'never',
+				c.last_backup ? timeCell(c.last_backup) : 'never',
 				clientActions(c, refresh)
 			] };
 		}), true));
@@ -1017,13 +1069,26 @@
 		return host;
 	}
 
+	/* ":PORT" when the server's session port is not the client's default */
+	function registerPort(hello, tls) {
+		var ports = hello && hello.ports;
+		if (!ports)
+			return '';
+		if (tls && ports.ssl && ports.ssl !== 32007)
+			return ':' + ports.ssl;
+		if (!tls && ports.backup && ports.backup !== 32004)
+			return ':' + ports.backup;
+		return '';
+	}
+
 	function showEnroll(name, token) {
 		var hello = state.peer ? state.peerHello[state.peer.id] : state.server;
 		var tls = hello && hello.tls;
 		$('enroll-name').textContent = name;
 		$('token').value = token || '';
 		$('enroll-command').value = 'gigavault register ' + (tls ? '--ssl ' : '') +
-		    '-s ' + registerHost() + ' --token ' + (token || 'TOKEN');
+		    '-s ' + registerHost() + registerPort(hello, tls) + ' --token ' +
+		    (token || 'TOKEN');
 		$('enroll-hint').textContent = 'Run it on the client machine after ' +
 		    '"gigavault init"; if the client reaches this server by another ' +
 		    'name or address, or on another port, change the -s argument ' +
@@ -1153,7 +1218,7 @@
 		    ], snaps.map(function (s) {
 			return { cells: [
 				h('code', { text: String(s.id) }),
-				s.set || '—', fmtTime(s.time), num(s.files),
+				s.set || '—', timeCell(s.time), num(s.files),
 				fmtBytes(s.bytes), fmtBytes(s.new_bytes)
 			] };
 		    }), true) :
@@ -1227,13 +1292,14 @@
 		    { label: 'Console' }
 		], rows.map(function (p) {
 			var isSelf = p === self;
-			var mark = isSelf ? badge(state.peer ? 'the peer you are viewing' :
+			var mark = isSelf ? badge(state.peer ? 'viewed peer' :
 			    'this server', 'self') : null;
 			var action;
 			if (isSelf)
 				action = '—';
 			else if (state.peer && p.id === localId)
-				action = h('button', { type: 'button', text: 'Back to this server',
+				action = h('button', { type: 'button', text: 'Open console',
+				    title: 'Back to the console of this server',
 				    onclick: function () { location.hash = '#/dashboard'; } });
 			else
 				action = h('button', { type: 'button', text: 'Open console',
@@ -1345,20 +1411,41 @@
 		    h('p', { class: 'muted', text: 'No client has a policy of its own ' +
 			'(gigavaultctl policy set): all follow the default.' }));
 
-		body.appendChild(h('div', { class: 'grid' }, retCard, polCard,
-		    taskCard('Prune', 'prune', d.prune), taskCard('Scrub', 'scrub', d.scrub)));
+		body.appendChild(h('div', { class: 'grid' },
+		    taskCard('Prune', 'prune', d.prune), taskCard('Scrub', 'scrub', d.scrub),
+		    retCard));
+		body.appendChild(polCard);
 	}
 
 	function taskCard(title, what, t) {
 		t = t || {};
 		var last = t.last;
 		var rows = [
-			['Status', t.running ? badge('running', 'busy') : badge('idle', 'muted')],
+			['Status', t.running ? h('span', null, badge('running', 'busy'),
+			    t.started ? ' since ' + fmtTime(t.started) : null) :
+			    badge('idle', 'muted')],
 			['Interval', t.interval ? 'every ' + fmtDuration(t.interval) :
 			    'not scheduled'],
 			['Next run', t.next ? fmtTime(t.next) : (t.running ? 'running now' :
 			    'not scheduled')]
 		];
+		Object.keys(t).forEach(function (k) {
+			var v = t[k];
+			if (['running', 'started', 'next', 'last', 'interval'].indexOf(k) !== -1)
+				return;
+			if (/seconds$/.test(k) && typeof v === 'number')
+				v = fmtDuration(v);
+			else if (k === 'rate_limit' && typeof v === 'number')
+				v = v ? fmtBytes(v) + '/s' : 'no limit';
+			else if (typeof v === 'number')
+				v = num(v);
+			else if (v === null || v === undefined)
+				v = '—';
+			else if (typeof v === 'object')
+				v = JSON.stringify(v);
+			rows.push([humanKey(k).replace(/^./, function (c) {
+				return c.toUpperCase(); }), String(v)]);
+		});
 		var lastBox;
 		if (last) {
 			var kind = last.result === 'ok' ? 'ok' :
@@ -1400,8 +1487,9 @@
 		}, function (err) {
 			btn.disabled = false;
 			if (err.status === 409) {
-				message(name + ' is already running: ' + err.message + '.',
-				    'warn', false);
+				message(name + ' is already running' +
+				    (err.message && !/already running/i.test(err.message) ?
+				    ' (' + err.message + ')' : '') + '.', 'warn', false);
 				route();
 			} else
 				failed('Start ' + what, err);
@@ -1493,7 +1581,7 @@
 		api('GET', '/session', null, { local: true }).then(function (s) {
 			state.csrf = s.csrf;
 			state.user = s.user;
-			setServer(s.server);
+			setServer(sessionServer(s));
 			enterApp();
 			route();
 		}, function (err) {
