@@ -958,26 +958,47 @@ req_login_challenge(struct ui_call *c)
 }
 
 static void
-login_now(struct ui_call *c)
+on_login_refused(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	finish(arg, 401, uiapi_error("wrong name or password"));
+}
+
+/*
+ * As on the web: a wrong proof is answered after a delay that grows
+ * with the failures from that address.
+ */
+static void
+req_login(struct ui_call *c)
 {
 	const char *user = arg_str(c, "user", ADMIN_NAME_MAX);
 	const char *nonce = arg_str(c, "nonce", WA_TOKEN_HEX);
 	const char *proof = arg_str(c, "proof", WA_TOKEN_HEX);
 	struct wa_session *s;
+	struct timeval tv;
+	unsigned ms;
 	int ok;
 
-	if (c->cancelled) {
-		finish(c, 500, json_object());	/* frees it */
+	if (user == NULL || nonce == NULL || proof == NULL) {
+		finish(c, 400, uiapi_error("login needs \"user\", \"nonce\" "
+		    "and \"proof\""));
 		return;
 	}
-	if ((ok = wa_answer(user, nonce, proof, api.server_id)) != 1) {
-		if (ok == 0) {
-			wa_failed(c->from);
-			log_warnx("UI: peer login as %s from %s refused",
-			    user, c->from);
-		}
-		finish(c, ok == 0 ? 401 : 500, uiapi_error(ok == 0 ?
-		    "wrong name or password" : "cannot check the password"));
+	if ((ok = wa_answer(user, nonce, proof, api.server_id)) == -1) {
+		finish(c, 500, uiapi_error("cannot check the password"));
+		return;
+	}
+	if (ok == 0) {
+		wa_failed(c->from);
+		ms = wa_delay_ms(c->from);
+		log_warnx("UI: peer login as %s from %s refused (answered in "
+		    "%u ms)", user, c->from, ms);
+		tv.tv_sec = ms / 1000;
+		tv.tv_usec = (ms % 1000) * 1000;
+		if (event_base_once(api.base, -1, EV_TIMEOUT, on_login_refused,
+		    c, &tv) == -1)
+			finish(c, 401, uiapi_error("wrong name or password"));
 		return;
 	}
 	if ((s = wa_new(user, 1)) == NULL) {
@@ -987,35 +1008,6 @@ login_now(struct ui_call *c)
 	wa_succeeded(c->from);
 	log_info("UI: %s logged in from %s through the bridge", user, c->from);
 	finish(c, 200, json_pack("{s:s, s:s}", "user", user, "token", s->id));
-}
-
-static void
-on_login_delay(evutil_socket_t fd, short what, void *arg)
-{
-	(void)fd;
-	(void)what;
-	login_now(arg);
-}
-
-/* As on the web: after failures from that address, answer later. */
-static void
-req_login(struct ui_call *c)
-{
-	unsigned ms = wa_delay_ms(c->from);
-	struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
-
-	if (arg_str(c, "user", ADMIN_NAME_MAX) == NULL ||
-	    arg_str(c, "nonce", WA_TOKEN_HEX) == NULL ||
-	    arg_str(c, "proof", WA_TOKEN_HEX) == NULL) {
-		finish(c, 400, uiapi_error("login needs \"user\", \"nonce\" "
-		    "and \"proof\""));
-		return;
-	}
-	if (ms == 0)
-		login_now(c);
-	else if (event_base_once(api.base, -1, EV_TIMEOUT, on_login_delay, c,
-	    &tv) == -1)
-		finish(c, 500, uiapi_error("cannot wait"));
 }
 
 static void

@@ -50,7 +50,8 @@
 #include "webhttp.h"
 #include "wwwdata.h"
 
-#define MAX_BODY	65536
+#define MAX_BODY	65536		/* refused with JSON up to */
+#define MAX_BODY_READ	(1024 * 1024)	/* evhttp refuses beyond */
 #define MAX_FILE	(16 * 1024 * 1024)
 #define COOKIE		"gv_session"
 #define HTTP_TIMEOUT_S	30
@@ -77,7 +78,6 @@ struct hcall {
 	char		 session[WA_TOKEN_HEX + 1];
 	char		 peer[WA_PEER_ID_HEX + 1];	/* the peer switch */
 	char		 user[ADMIN_NAME_MAX + 1];
-	char		*password;	/* a login waiting out its delay */
 };
 
 /* ------------------------------------------------------------ answers */
@@ -164,10 +164,6 @@ hcall_free(struct hcall *h)
 {
 	if (h->timer != NULL)
 		event_free(h->timer);
-	if (h->password != NULL) {
-		crypto_wipe(h->password, strlen(h->password));
-		free(h->password);
-	}
 	json_decref(h->uc.args);
 	free(h);
 }
@@ -258,31 +254,9 @@ session_json(const struct wa_session *s)
 }
 
 static void
-login_check(struct hcall *h)
+login_answer(struct hcall *h)
 {
-	const char *pw = h->password;
-	struct wa_session *s;
-	int ok;
-
-	if ((ok = admin_verify(web.admins, h->user, pw)) != 1) {
-		if (ok == 0) {
-			wa_failed(h->uc.from);
-			log_warnx("web console: login as %s from %s refused",
-			    h->user, h->uc.from);
-		}
-		hcall_answer(h, ok == 0 ? 401 : 500, uiapi_error(ok == 0 ?
-		    "wrong name or password" : "cannot check the password"));
-		return;
-	}
-	if ((s = wa_new(h->user, 0)) == NULL) {
-		hcall_answer(h, 500, uiapi_error("no random numbers"));
-		return;
-	}
-	wa_succeeded(h->uc.from);
-	log_info("web console: %s logged in from %s", h->user, h->uc.from);
-	if (!h->dead)
-		set_cookie(h->req, s->id, h->https, 0);
-	hcall_answer(h, 200, session_json(s));
+	hcall_answer(h, 401, uiapi_error("wrong name or password"));
 }
 
 static void
@@ -290,10 +264,13 @@ on_login_delay(evutil_socket_t fd, short what, void *arg)
 {
 	(void)fd;
 	(void)what;
-	login_check(arg);
+	login_answer(arg);
 }
 
-/* POST /api/login: check after the address's delay. */
+/*
+ * POST /api/login.  A wrong name or password is answered after a delay
+ * that grows with the failures from that address (webauth.h).
+ */
 static void
 api_login(struct hcall *h)
 {
@@ -301,8 +278,10 @@ api_login(struct hcall *h)
 	    "user"));
 	const char *pw = json_string_value(json_object_get(h->uc.args,
 	    "password"));
-	unsigned ms = wa_delay_ms(h->uc.from);
-	struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
+	struct wa_session *s;
+	struct timeval tv;
+	unsigned ms;
+	int ok;
 
 	if (user == NULL || pw == NULL || !admin_name_valid(user) ||
 	    strlen(pw) > ADMIN_PASS_MAX) {
@@ -310,17 +289,32 @@ api_login(struct hcall *h)
 		    "administrator name) and \"password\""));
 		return;
 	}
-	snprintf(h->user, sizeof(h->user), "%s", user);
-	if ((h->password = strdup(pw)) == NULL)
-		fatal("%s", __func__);
-	if (ms == 0) {
-		login_check(h);
+	if ((ok = admin_verify(web.admins, user, pw)) == -1) {
+		hcall_answer(h, 500, uiapi_error("cannot check the password"));
 		return;
 	}
-	if ((h->timer = evtimer_new(web.base, on_login_delay, h)) == NULL)
-		fatal("%s", __func__);
-	hcall_wait(h);
-	evtimer_add(h->timer, &tv);
+	if (ok == 0) {
+		wa_failed(h->uc.from);
+		ms = wa_delay_ms(h->uc.from);
+		log_warnx("web console: login as %s from %s refused (answered "
+		    "in %u ms)", user, h->uc.from, ms);
+		tv.tv_sec = ms / 1000;
+		tv.tv_usec = (ms % 1000) * 1000;
+		if ((h->timer = evtimer_new(web.base, on_login_delay, h)) ==
+		    NULL)
+			fatal("%s", __func__);
+		hcall_wait(h);
+		evtimer_add(h->timer, &tv);
+		return;
+	}
+	if ((s = wa_new(user, 0)) == NULL) {
+		hcall_answer(h, 500, uiapi_error("no random numbers"));
+		return;
+	}
+	wa_succeeded(h->uc.from);
+	log_info("web console: %s logged in from %s", user, h->uc.from);
+	set_cookie(h->req, s->id, h->https, 0);
+	hcall_answer(h, 200, session_json(s));
 }
 
 /* ------------------------------------------------------------- routes */
@@ -526,7 +520,7 @@ api_request(struct evhttp_request *req, const char *path, int https)
 {
 	enum evhttp_cmd_type method = evhttp_request_get_command(req);
 	int reading = method == EVHTTP_REQ_GET || method == EVHTTP_REQ_HEAD;
-	const char *why = NULL, *name, *csrf;
+	const char *why = NULL, *name = NULL, *csrf;
 	struct wa_session *s;
 	struct hcall *h;
 	int status = 400;
@@ -572,6 +566,12 @@ api_request(struct evhttp_request *req, const char *path, int https)
 		hcall_answer(h, 401, uiapi_error("login required"));
 		return;
 	}
+	if (strncmp(path, "peer/", 5) != 0 && strcmp(path, "logout") != 0 &&
+	    (name = route_find(method, path, args, &status)) == NULL) {
+		hcall_answer(h, status, uiapi_error(status == 404 ?
+		    "no such API path" : "method not allowed"));
+		return;
+	}
 	csrf = evhttp_find_header(evhttp_request_get_input_headers(req),
 	    "X-CSRF-Token");
 	if (!reading && !wa_csrf_ok(s, csrf)) {
@@ -593,11 +593,6 @@ api_request(struct evhttp_request *req, const char *path, int https)
 	}
 	if (strncmp(path, "peer/", 5) == 0) {
 		api_peer(h, s, path + 5, method);
-		return;
-	}
-	if ((name = route_find(method, path, args, &status)) == NULL) {
-		hcall_answer(h, status, uiapi_error(status == 404 ?
-		    "no such API path" : "method not allowed"));
 		return;
 	}
 	snprintf(h->user, sizeof(h->user), "%s", s->user);
@@ -710,7 +705,7 @@ static_from_root(struct evhttp_request *req, const char *rel)
 	if ((size_t)snprintf(path, sizeof(path), "%s/%s", web.root, rel) >=
 	    sizeof(path) || realpath(path, real) == NULL ||
 	    strncmp(real, web.root, rootlen) != 0 || real[rootlen] != '/' ||
-	    (fd = open(real, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) == -1) {
+	    (fd = open(real, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK)) == -1) {
 		not_found(req);
 		return;
 	}
@@ -856,11 +851,13 @@ http_new(int https)
 	if (h == NULL)
 		fatalx("%s: evhttp_new", __func__);
 	evhttp_set_gencb(h, on_request, https ? (void *)1 : NULL);
-	evhttp_set_max_body_size(h, MAX_BODY);
+	evhttp_set_max_body_size(h, MAX_BODY_READ);
 	evhttp_set_max_headers_size(h, 16384);
 	evhttp_set_timeout(h, HTTP_TIMEOUT_S);
+	/* Others get 405 from us, in JSON under /api/. */
 	evhttp_set_allowed_methods(h, EVHTTP_REQ_GET | EVHTTP_REQ_HEAD |
-	    EVHTTP_REQ_POST | EVHTTP_REQ_DELETE);
+	    EVHTTP_REQ_POST | EVHTTP_REQ_DELETE | EVHTTP_REQ_PUT |
+	    EVHTTP_REQ_PATCH | EVHTTP_REQ_OPTIONS);
 	if (https)
 		evhttp_set_bevcb(h, make_tls_bev, web.env->cfg->web_tls);
 	return h;
