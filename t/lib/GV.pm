@@ -1095,4 +1095,156 @@ sub add_client {
     return $out;
 }
 
+
+# ------------------------------------------------------------ web console
+#
+#   my $gv = GV->start(GV::web_opts(Workers => 2));  # WebConsole.Root = $SRCDIR/www
+#   $gv->add_admin('admin', 'pass word');            # gigavaultctl admin add (stdin)
+#   $gv->wait_web;                                   # HTTP and HTTPS ports answer
+#   my $r = $gv->web(POST => '/api/clients', json => {name => 'x'},
+#                    cookie => $sid, csrf => $token, ssl => 1);
+#   # $r: {status, headers => {lc name => [values]}, body, json (decoded or
+#   #      undef), time (seconds), rc (curl's exit status), err (its stderr)}
+#   GV::hdr($r, 'content-type')                     # first value, or undef
+#   my ($sid) = GV::session_cookie($r);             # gv_session from Set-Cookie
+#
+# Requests go through curl (-k for the self-signed certificate, --path-as-is
+# so that dot segments reach the server as written); only 127.0.0.1.
+
+our $CURL = $ENV{GV_CURL} || 'curl';
+
+# web_opts(%o): overrides that serve the source tree's www/.
+sub web_opts {
+    my (%o) = @_;
+    return ('WebConsole.Root' => "$SRCDIR/www", %o);
+}
+
+sub web_port { $_[0]->port($_[1] ? 'WebConsoleSSL' : 'WebConsole') }
+
+sub web_base {
+    my ($self, $ssl) = @_;
+    return sprintf('%s://127.0.0.1:%d', $ssl ? 'https' : 'http', $self->web_port($ssl));
+}
+
+# _run_input(\@argv, $stdin_text, $timeout) -> (exit status, stdout, stderr)
+my $RUN_N = 0;
+sub _run_input {
+    my ($argv, $input, $timeout) = @_;
+    my $dir = _scratch();
+    my $n = ++$RUN_N;
+    my ($in, $out, $err) = map { "$dir/run.$$.$n.$_" } qw(in out err);
+    _spit($in, $input // '');
+    my $pid = fork // die "GV: fork: $!";
+    if (!$pid) {
+        open STDIN, '<', $in or _exit(126);
+        open STDOUT, '>', $out or _exit(126);
+        open STDERR, '>', $err or _exit(126);
+        $SIG{$_} = 'DEFAULT' for qw(PIPE ALRM INT TERM HUP);
+        alarm 0;
+        exec { $argv->[0] } @$argv or print STDERR "GV: exec $argv->[0]: $!\n";
+        _exit(127);
+    }
+    my $st;
+    my $deadline = time + ($timeout // 30);
+    while (1) {
+        my $r = waitpid($pid, WNOHANG);
+        if ($r == $pid) { $st = _decode_status($?); last }
+        if (time > $deadline) { kill 'KILL', $pid; waitpid($pid, 0); $st = -1; last }
+        sleep 0.01;
+    }
+    my @r = ($st, _slurp($out), _slurp($err));
+    unlink $in, $out, $err;
+    return @r;
+}
+
+# $gv->ctl_input($stdin_text, @args): gigavaultctl with that standard input.
+sub ctl_input {
+    my ($self, $input, @args) = @_;
+    return _run_input([$CTL, '-f', $self->{conf}, @args], $input, 30);
+}
+
+# $gv->add_admin($name, $password): dies when gigavaultctl fails.
+sub add_admin {
+    my ($self, $name, $password) = @_;
+    my ($st, $out, $err) = $self->ctl_input("$password\n", 'admin', 'add', $name);
+    die "GV: gigavaultctl admin add $name: exit $st: $err$out" if $st != 0;
+    return 1;
+}
+
+# web($method, $path, %o): one request; see above.  %o: ssl, cookie, csrf,
+# json (encoded as the body, Content-Type application/json), body (raw),
+# type (Content-Type; '' sends none), headers ({name => value}), timeout
+# (seconds, 15 unless given).
+sub web {
+    my ($self, $method, $path, %o) = @_;
+    my $dir = _scratch();
+    my $n = ++$RUN_N;
+    my ($hf, $bf, $df) = map { "$dir/web.$$.$n.$_" } qw(h b d);
+    my @a = ($CURL, '-sS', '-k', '--path-as-is', '--max-time', $o{timeout} // 15,
+             '-D', $hf, '-o', $bf, '-w', '%{http_code}', '-H', 'Expect:');
+    push @a, $method eq 'HEAD' ? ('--head') : ('-X', $method) unless $method eq 'GET';
+    my $body = $o{body};
+    my $type = $o{type};
+    if (exists $o{json}) {
+        $body = ref $o{json} ? $JSON->encode($o{json}) : $o{json};
+        $type //= 'application/json';
+    }
+    if (defined $body) {
+        _spit($df, $body);
+        push @a, '--data-binary', "\@$df";
+        $type //= 'application/json';
+    }
+    push @a, '-H', (length($type) ? "Content-Type: $type" : 'Content-Type:') if defined $type;
+    push @a, '-H', "Cookie: gv_session=$o{cookie}" if defined $o{cookie};
+    push @a, '-H', "X-CSRF-Token: $o{csrf}" if defined $o{csrf};
+    for my $k (sort keys %{ $o{headers} || {} }) {
+        push @a, '-H', "$k: $o{headers}{$k}";
+    }
+    push @a, $self->web_base($o{ssl}) . $path;
+    my $t0 = time;
+    my ($rc, $out, $err) = _run_input(\@a, '', ($o{timeout} // 15) + 5);
+    my $r = { rc => $rc, err => $err, time => time - $t0, headers => {},
+              status => ($out =~ /^(\d{3})/ ? $1 + 0 : 0) };
+    my @blocks = split /\r?\n\r?\n/, _slurp($hf);
+    @blocks = grep { /^HTTP\// } @blocks;
+    my $last = $blocks[-1] // '';
+    for my $l (split /\r?\n/, $last) {
+        next unless $l =~ /^([^:\s]+):\s*(.*?)\s*$/;
+        push @{ $r->{headers}{ lc $1 } }, $2;
+    }
+    $r->{status_line} = ($last =~ /^(HTTP\/\S+ [^\r\n]*)/)[0] // '';
+    # (with --head curl writes the headers where the body would go)
+    $r->{body} = $method eq 'HEAD' ? '' : _slurp($bf);
+    $r->{json} = eval { JSON::PP->new->utf8->allow_nonref->decode($r->{body}) }
+        if length $r->{body};
+    unlink $hf, $bf, $df;
+    return $r;
+}
+
+# hdr($r, $name): the first value of header $name (any case), or undef;
+# in list context every value.
+sub hdr {
+    my ($r, $name) = @_;
+    my $v = $r->{headers}{ lc $name } || [];
+    return wantarray ? @$v : $v->[0];
+}
+
+# session_cookie($r) -> ($value, $whole_set_cookie_line) of gv_session.
+sub session_cookie {
+    my ($r) = @_;
+    for my $c (hdr($r, 'set-cookie')) {
+        return ($1, $c) if $c =~ /^\s*gv_session=([^;]*)/;
+    }
+    return;
+}
+
+# wait_web($timeout): both web ports give an HTTP answer to /api/hello.
+sub wait_web {
+    my ($self, $timeout) = @_;
+    return wait_until(sub {
+        $self->web(GET => '/api/hello', timeout => 3)->{status} &&
+        $self->web(GET => '/api/hello', ssl => 1, timeout => 3)->{status};
+    }, $timeout // 15, 0.1);
+}
+
 1;
