@@ -915,7 +915,8 @@
 
 		if (Math.max.apply(null, stored) === 0 &&
 		    Math.max.apply(null, traffic) === 0) {
-			g = svg('text', { x: m.l + pw / 2, y: m.t + ph / 2,
+			/* between two grid lines, clear of the axis labels */
+			g = svg('text', { x: m.l + pw / 2, y: m.t + ph * 0.375 + 4,
 			    'text-anchor': 'middle', class: 'chart-empty' });
 			g.textContent = 'Nothing stored and no traffic in these days yet';
 			root.appendChild(g);
