@@ -26,8 +26,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <event2/buffer.h>
-#include <event2/bufferevent.h>
 #include <event2/event.h>
 #include <jansson.h>
 
@@ -42,13 +40,12 @@
 #include "listen.h"
 #include "log.h"
 #include "mcast.h"
+#include "peerlink.h"
 
 #define TICK_MS		250	/* expiry, catalog flush, TCP asks */
 #define SCAN_STEP_MS	20
 #define ANSWER_RATE	100	/* answers (ANSWER, PROBE_REPLY) per second */
 #define MAX_HOPS	3	/* a list entry this far away is not taken */
-#define PULL_TIMEOUT_S	5	/* without a byte */
-#define ASK_DEADLINE_S	10	/* for a whole ask */
 #define PULL_MIN	(512 * 1024)	/* bytes of a peer list reply, at least */
 #define PULL_PER_PEER	1024	/* ... and per peer of MaxPeers */
 #define FLUSH_ROWS_MS	500	/* the table, at most this often */
@@ -158,8 +155,7 @@ static struct {
 	/* TCP discovery: one ask at a time */
 	struct target	 targets[GV_MAX_STATIC_PEERS];
 	size_t		 ntargets;
-	struct bufferevent *ask;
-	struct event	*ask_timer;	/* the whole ask's deadline */
+	int		 asking;	/* a request in flight (peerlink.c) */
 	int		 ask_static;	/* index+1 of the target, 0: a peer */
 	uint8_t		 ask_id[DW_ID_LEN];
 	char		 ask_addr[CAT_PEER_ADDR_MAX];
@@ -912,23 +908,7 @@ ask_end(int failed)
 {
 	if (failed)
 		bump(DS_TCP_FAILED);
-	evtimer_del(ds.ask_timer);
-	bufferevent_free(ds.ask);
-	ds.ask = NULL;
-}
-
-/* A peer that trickles its list must not hold TCP discovery up. */
-static void
-on_ask_deadline(evutil_socket_t fd, short what, void *arg)
-{
-	(void)fd;
-	(void)what;
-	(void)arg;
-	if (ds.ask == NULL)
-		return;
-	log_debug("discovery: asking %s for its peers took over %d s",
-	    ds.ask_addr, ASK_DEADLINE_S);
-	ask_end(1);
+	ds.asking = 0;
 }
 
 /* The longest peer list we read: room for MaxPeers entries. */
@@ -940,20 +920,19 @@ pull_max(void)
 	return n > PULL_MIN ? n : PULL_MIN;
 }
 
-/* The answer of the peer we asked: its "self", then its "peers". */
+/* The answer of the peer we asked (o, stolen): its "self", then its "peers". */
 static void
-ask_reply(const char *line, size_t len)
+ask_reply(json_t *o)
 {
 	char addrs[CAT_PEER_ADDRS][CAT_PEER_ADDR_MAX];
-	json_t *o, *list, *e;
+	json_t *list, *e;
 	json_int_t age, hops;
 	struct dw_msg m;
 	struct peer *p;
 	size_t i;
 	int naddrs;
 
-	o = json_loadb(line, len, 0, NULL);
-	if (o == NULL || parse_entry(json_object_get(o, "self"), &m, addrs,
+	if (parse_entry(json_object_get(o, "self"), &m, addrs,
 	    &naddrs, &age, &hops) == -1 ||
 	    memcmp(m.id, ds.self.id, DW_ID_LEN) == 0 ||
 	    (!ds.ask_static && memcmp(m.id, ds.ask_id, DW_ID_LEN) != 0)) {
@@ -984,77 +963,34 @@ ask_reply(const char *line, size_t len)
 }
 
 static void
-on_ask_read(struct bufferevent *bev, void *arg)
+on_ask_done(void *arg, int status, json_t *reply)
 {
-	struct evbuffer *in = bufferevent_get_input(bev);
-	size_t len;
-	char *line;
-
 	(void)arg;
-	if ((line = evbuffer_readln(in, &len, EVBUFFER_EOL_LF)) == NULL) {
-		if (evbuffer_get_length(in) > pull_max()) {
-			log_debug("discovery: peer list from %s too long",
-			    ds.ask_addr);
-			ask_end(1);
-		}
+	if (status != 200) {
+		log_debug("discovery: asking %s for its peers failed (%d %s)",
+		    ds.ask_addr, status, json_string_value(json_object_get(
+		    reply, "error")));
+		json_decref(reply);
+		ask_end(1);
 		return;
 	}
-	ask_reply(line, len);
-	free(line);
+	ask_reply(reply);
 }
 
-static void
-on_ask_event(struct bufferevent *bev, short what, void *arg)
-{
-	(void)bev;
-	(void)arg;
-	if (what & BEV_EVENT_CONNECTED)
-		return;
-	log_debug("discovery: asking %s for its peers failed (%s)",
-	    ds.ask_addr, what & BEV_EVENT_TIMEOUT ? "timeout" :
-	    evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
-	ask_end(1);
-}
-
+/* Ask the UI bridge at host:port for its peer list (peerlink.c). */
 static void
 ask(const char *host, int port)
 {
-	struct timeval tv = { PULL_TIMEOUT_S, 0 };
-	struct timeval deadline = { ASK_DEADLINE_S, 0 };
-	struct addrinfo hints, *res;
-	char portstr[8], req[128], hex[33];
+	char hex[33];
+	json_t *req;
 
-	memset(&hints, 0, sizeof(hints));
-	hints.ai_socktype = SOCK_STREAM;
-	hints.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV;
-	snprintf(portstr, sizeof(portstr), "%d", port);
 	snprintf(ds.ask_addr, sizeof(ds.ask_addr), "%s", host);
-	if (getaddrinfo(host, portstr, &hints, &res) != 0)
-		return;
-	bump(DS_TCP_ASKED);
-	ds.ask = bufferevent_socket_new(ds.base, -1, BEV_OPT_CLOSE_ON_FREE);
-	if (ds.ask == NULL) {
-		freeaddrinfo(res);
-		bump(DS_TCP_FAILED);
-		return;
-	}
-	bufferevent_setcb(ds.ask, on_ask_read, NULL, on_ask_event, NULL);
-	bufferevent_set_timeouts(ds.ask, &tv, &tv);
-	bufferevent_setwatermark(ds.ask, EV_READ, 0, pull_max() + 2);
-	evtimer_add(ds.ask_timer, &deadline);
 	id_hex(ds.self.id, hex);
-	snprintf(req, sizeof(req), "{\"request\":\"peers\",\"from\":\"%s\"}\n",
-	    hex);
-	bufferevent_write(ds.ask, req, strlen(req));
-	bufferevent_enable(ds.ask, EV_READ | EV_WRITE);
-	if (bufferevent_socket_connect(ds.ask, res->ai_addr,
-	    (int)res->ai_addrlen) == -1) {
-		log_debug("discovery: cannot connect to %s", host);
-		/* the event callback may have freed it already */
-		if (ds.ask != NULL)
-			ask_end(1);
-	}
-	freeaddrinfo(res);
+	req = json_pack("{s:s, s:s}", "request", "peers", "from", hex);
+	bump(DS_TCP_ASKED);
+	ds.asking = 1;
+	peerlink_request(host, port, req, pull_max(), on_ask_done, NULL);
+	json_decref(req);
 }
 
 /* Start the next due ask: static peers first, then known peers. */
@@ -1063,7 +999,7 @@ ask_next(void)
 {
 	time_t now = mono().tv_sec;
 
-	if (ds.ask != NULL || ds.stopping)
+	if (ds.asking || ds.stopping)
 		return;
 	for (size_t i = 0; i < ds.ntargets; i++)
 		if (ds.targets[i].next_ask <= now) {
@@ -1231,11 +1167,10 @@ discovery_main(struct child_env *env)
 	ds.tick_ev = event_new(ds.base, -1, EV_PERSIST, on_tick, NULL);
 	ds.announce_ev = event_new(ds.base, -1, EV_PERSIST, on_announce, NULL);
 	ds.scan_ev = evtimer_new(ds.base, on_scan, NULL);
-	ds.ask_timer = evtimer_new(ds.base, on_ask_deadline, NULL);
+	peerlink_init(ds.base);
 	period.tv_sec = ds.d->announce_interval;
 	if (ds.ctl_ev == NULL || sigev == NULL || ds.tick_ev == NULL ||
 	    ds.announce_ev == NULL || ds.scan_ev == NULL ||
-	    ds.ask_timer == NULL ||
 	    event_add(ds.ctl_ev, NULL) || event_add(sigev, NULL) ||
 	    event_add(ds.tick_ev, &tick) ||
 	    event_add(ds.announce_ev, &period))
@@ -1255,8 +1190,7 @@ discovery_main(struct child_env *env)
 
 	event_base_dispatch(ds.base);
 
-	if (ds.ask != NULL)
-		bufferevent_free(ds.ask);
+	peerlink_stop();
 	for (size_t i = 0; i < ds.nrx; i++)
 		event_free(ds.rx_ev[i]);
 	event_free(ds.ctl_ev);
@@ -1264,7 +1198,6 @@ discovery_main(struct child_env *env)
 	event_free(ds.tick_ev);
 	event_free(ds.announce_ev);
 	event_free(ds.scan_ev);
-	event_free(ds.ask_timer);
 	event_base_free(ds.base);
 	catalog_close(ds.cat);
 	free(ds.peers);

@@ -1,8 +1,8 @@
 /*
  * peerlink.c - requests to other peers' UI bridges (see peerlink.h).
  * One connection per request: connect, write one line, read one line,
- * close; every step is bounded by PEERLINK_TIMEOUT_S and the reply by
- * PEERLINK_MAX_REPLY.
+ * close; the whole is bounded by PEERLINK_TIMEOUT_S and the reply by
+ * the caller's limit.
  */
 #include "autoconf.h"
 
@@ -27,6 +27,10 @@
 
 struct link {
 	struct bufferevent *bev;
+	struct event	*deadline;
+	size_t		 max;		/* reply bytes */
+	int		 connecting;	/* inside bufferevent_socket_connect */
+	int		 failed;	/* ... which reported an error */
 	peerlink_fn	*fn;
 	void		*arg;
 	char		 where[80];
@@ -55,6 +59,7 @@ link_free(struct link *l)
 			break;
 		}
 	bufferevent_free(l->bev);
+	event_free(l->deadline);
 	free(l);
 }
 
@@ -79,8 +84,9 @@ on_read(struct bufferevent *bev, void *arg)
 	char *line;
 
 	if ((line = evbuffer_readln(in, &len, EVBUFFER_EOL_LF)) == NULL) {
-		if (evbuffer_get_length(in) > PEERLINK_MAX_REPLY) {
-			log_warnx("peer switch: %s: reply too long", l->where);
+		if (evbuffer_get_length(in) > l->max) {
+			log_debug("bridge request to %s: reply too long",
+			    l->where);
 			link_done(l, 502, uiapi_error("the peer's reply is too "
 			    "long"));
 		}
@@ -90,7 +96,7 @@ on_read(struct bufferevent *bev, void *arg)
 	free(line);
 	if (!json_is_object(reply)) {
 		json_decref(reply);
-		log_warnx("peer switch: %s: not a JSON object", l->where);
+		log_debug("bridge request to %s: not a JSON object", l->where);
 		link_done(l, 502, uiapi_error("the peer's reply is not JSON"));
 		return;
 	}
@@ -121,16 +127,29 @@ on_event(struct bufferevent *bev, short what, void *arg)
 	(void)bev;
 	if (what & BEV_EVENT_CONNECTED)
 		return;
-	if (what & BEV_EVENT_TIMEOUT) {
-		log_warnx("peer switch: %s: no answer in %d s", l->where,
-		    PEERLINK_TIMEOUT_S);
-		link_done(l, 504, uiapi_error("the peer did not answer"));
+	if (l->connecting) {	/* peerlink_request() answers it */
+		l->failed = 1;
 		return;
 	}
-	log_warnx("peer switch: %s: %s", l->where, (what & BEV_EVENT_EOF) ?
-	    "closed without a reply" : "cannot connect");
+	log_debug("bridge request to %s: %s", l->where,
+	    (what & BEV_EVENT_EOF) ? "closed without a reply" :
+	    evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
 	link_done(l, 502, uiapi_error("cannot reach the peer's bridge at %s",
 	    l->where));
+}
+
+/* A peer that trickles its reply must not hold the asker up. */
+static void
+on_deadline(evutil_socket_t fd, short what, void *arg)
+{
+	struct link *l = arg;
+
+	(void)fd;
+	(void)what;
+	log_debug("bridge request to %s: no reply in %d s", l->where,
+	    PEERLINK_TIMEOUT_S);
+	link_done(l, 504, uiapi_error("the peer did not answer in %d s",
+	    PEERLINK_TIMEOUT_S));
 }
 
 /* A failure reported from the event loop, never from inside the call. */
@@ -168,8 +187,8 @@ fail_later(peerlink_fn *fn, void *arg, int status, json_t *body)
 }
 
 void
-peerlink_request(const char *addr, int port, json_t *req, peerlink_fn *fn,
-    void *arg)
+peerlink_request(const char *addr, int port, json_t *req, size_t max,
+    peerlink_fn *fn, void *arg)
 {
 	struct timeval tv = { PEERLINK_TIMEOUT_S, 0 };
 	struct sockaddr_storage ss;
@@ -178,6 +197,7 @@ peerlink_request(const char *addr, int port, json_t *req, peerlink_fn *fn,
 	socklen_t sslen;
 	struct link *l;
 	char *s;
+	int rc;
 
 	memset(&ss, 0, sizeof(ss));
 	if (inet_pton(AF_INET, addr, &sin->sin_addr) == 1) {
@@ -201,8 +221,10 @@ peerlink_request(const char *addr, int port, json_t *req, peerlink_fn *fn,
 	if ((s = json_dumps(req, JSON_COMPACT)) == NULL ||
 	    (l = calloc(1, sizeof(*l))) == NULL ||
 	    (l->bev = bufferevent_socket_new(pl.base, -1,
-	    BEV_OPT_CLOSE_ON_FREE)) == NULL)
+	    BEV_OPT_CLOSE_ON_FREE)) == NULL ||
+	    (l->deadline = evtimer_new(pl.base, on_deadline, l)) == NULL)
 		fatal("%s", __func__);
+	l->max = max;
 	l->fn = fn;
 	l->arg = arg;
 	snprintf(l->where, sizeof(l->where), "%s%s%s:%d",
@@ -211,14 +233,18 @@ peerlink_request(const char *addr, int port, json_t *req, peerlink_fn *fn,
 	l->next = pl.links;
 	pl.links = l;
 	bufferevent_setcb(l->bev, on_read, NULL, on_event, l);
-	bufferevent_set_timeouts(l->bev, &tv, &tv);
-	bufferevent_setwatermark(l->bev, EV_READ, 0, PEERLINK_MAX_REPLY + 2);
+	evtimer_add(l->deadline, &tv);
+	bufferevent_setwatermark(l->bev, EV_READ, 0, max + 2);
 	bufferevent_write(l->bev, s, strlen(s));
 	bufferevent_write(l->bev, "\n", 1);
 	free(s);
 	bufferevent_enable(l->bev, EV_READ | EV_WRITE);
-	if (bufferevent_socket_connect(l->bev, (struct sockaddr *)&ss,
-	    (int)sslen) == -1) {
+	l->connecting = 1;
+	rc = bufferevent_socket_connect(l->bev, (struct sockaddr *)&ss,
+	    (int)sslen);
+	l->connecting = 0;
+	if (rc == -1 || l->failed) {
+		log_debug("bridge request to %s: cannot connect", l->where);
 		link_free(l);
 		fail_later(fn, arg, 502, uiapi_error("cannot connect to the "
 		    "peer"));
@@ -298,7 +324,8 @@ on_challenge(void *arg, int status, json_t *ch)
 	    lg->user, "nonce", nonce, "proof", proof);
 	json_decref(ch);
 	crypto_wipe(lg->password, strlen(lg->password));
-	peerlink_request(lg->addr, lg->port, req, on_login_reply, lg);
+	peerlink_request(lg->addr, lg->port, req, PEERLINK_MAX_REPLY,
+	    on_login_reply, lg);
 	json_decref(req);
 }
 
@@ -318,6 +345,7 @@ peerlink_login(const char *addr, int port, const char *user,
 	lg->arg = arg;
 	req = json_pack("{s:s, s:s}", "request", "login_challenge", "user",
 	    user);
-	peerlink_request(addr, port, req, on_challenge, lg);
+	peerlink_request(addr, port, req, PEERLINK_MAX_REPLY, on_challenge,
+	    lg);
 	json_decref(req);
 }

@@ -469,7 +469,8 @@ api_peer(struct hcall *h, struct wa_session *s, const char *rest,
 	if ((tok = wa_peer_token(s, h->peer)) != NULL)
 		json_object_set_new(h->uc.args, "token", json_string(tok));
 	hcall_wait(h);
-	peerlink_request(addr, port, h->uc.args, on_peer_reply, h);
+	peerlink_request(addr, port, h->uc.args, PEERLINK_MAX_REPLY,
+	    on_peer_reply, h);
 }
 
 /* ------------------------------------------------------------- the API */
