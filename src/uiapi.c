@@ -86,22 +86,30 @@ finish(struct ui_call *c, int status, json_t *body)
 	c->done(c, status, body);
 }
 
-/* The catalog, or NULL after answering 503. */
+/* The catalog, opened on first use; NULL (logged) when it cannot be. */
 static struct catalog *
-cat_or_fail(struct ui_call *c)
+cat_get(void)
 {
 	char path[PATH_MAX], err[512];
 
 	if (api.cat != NULL)
 		return api.cat;
 	if ((size_t)snprintf(path, sizeof(path), "%s/catalog",
-	    api.env->cfg->datadir) >= sizeof(path) ||
-	    catalog_open(path, 0, &api.cat, err, sizeof(err)) != CAT_OK) {
-		log_warnx("UI: catalog: %s", err);
-		api.cat = NULL;
+	    api.env->cfg->datadir) >= sizeof(path))
+		snprintf(err, sizeof(err), "Server.DataDir: path too long");
+	else if (catalog_open(path, 0, &api.cat, err, sizeof(err)) == CAT_OK)
+		return api.cat;
+	log_warnx("UI: catalog: %s", err);
+	api.cat = NULL;
+	return NULL;
+}
+
+/* The catalog, or NULL after answering 503. */
+static struct catalog *
+cat_or_fail(struct ui_call *c)
+{
+	if (cat_get() == NULL)
 		finish(c, 503, uiapi_error("catalog not available"));
-		return NULL;
-	}
 	return api.cat;
 }
 
@@ -403,16 +411,11 @@ int
 uiapi_peer_where(const char *id, char *addr, size_t len, int *port)
 {
 	const struct gv_config *cfg = api.env->cfg;
-	char path[PATH_MAX], err[512];
 	uint64_t stats[CAT_PEER_STATS];
 	struct peer_find f;
 
-	if (api.cat == NULL && ((size_t)snprintf(path, sizeof(path),
-	    "%s/catalog", cfg->datadir) >= sizeof(path) ||
-	    catalog_open(path, 0, &api.cat, err, sizeof(err)) != CAT_OK)) {
-		api.cat = NULL;
+	if (cat_get() == NULL)
 		return -1;
-	}
 	memset(&f, 0, sizeof(f));
 	f.id = id;
 	f.oldest = (uint64_t)time(NULL) - (uint64_t)cfg->disc.peer_timeout;

@@ -253,6 +253,21 @@ session_json(const struct wa_session *s)
 	    "server_id", uiapi_server_id());
 }
 
+/* A login's "user" and "password", or -1 after answering 400. */
+static int
+login_args(struct hcall *h, const char **user, const char **pw)
+{
+	*user = json_string_value(json_object_get(h->uc.args, "user"));
+	*pw = json_string_value(json_object_get(h->uc.args, "password"));
+	if (*user == NULL || *pw == NULL || !admin_name_valid(*user) ||
+	    strlen(*pw) > ADMIN_PASS_MAX) {
+		hcall_answer(h, 400, uiapi_error("login needs \"user\" (an "
+		    "administrator name) and \"password\""));
+		return -1;
+	}
+	return 0;
+}
+
 static void
 login_answer(struct hcall *h)
 {
@@ -274,21 +289,14 @@ on_login_delay(evutil_socket_t fd, short what, void *arg)
 static void
 api_login(struct hcall *h)
 {
-	const char *user = json_string_value(json_object_get(h->uc.args,
-	    "user"));
-	const char *pw = json_string_value(json_object_get(h->uc.args,
-	    "password"));
+	const char *user, *pw;
 	struct wa_session *s;
 	struct timeval tv;
 	unsigned ms;
 	int ok;
 
-	if (user == NULL || pw == NULL || !admin_name_valid(user) ||
-	    strlen(pw) > ADMIN_PASS_MAX) {
-		hcall_answer(h, 400, uiapi_error("login needs \"user\" (an "
-		    "administrator name) and \"password\""));
+	if (login_args(h, &user, &pw) == -1)
 		return;
-	}
 	if ((ok = admin_verify(web.admins, user, pw)) == -1) {
 		hcall_answer(h, 500, uiapi_error("cannot check the password"));
 		return;
@@ -443,17 +451,14 @@ api_peer(struct hcall *h, struct wa_session *s, const char *rest,
 		return;
 	}
 	if (strcmp(rest, "login") == 0) {
-		const char *user = json_string_value(json_object_get(
-		    h->uc.args, "user"));
-		const char *pw = json_string_value(json_object_get(
-		    h->uc.args, "password"));
+		const char *user, *pw;
 
-		if (method != EVHTTP_REQ_POST || user == NULL || pw == NULL ||
-		    !admin_name_valid(user) || strlen(pw) > ADMIN_PASS_MAX) {
-			hcall_answer(h, 400, uiapi_error("login needs \"user\" "
-			    "and \"password\""));
+		if (method != EVHTTP_REQ_POST) {
+			hcall_answer(h, 405, uiapi_error("use POST"));
 			return;
 		}
+		if (login_args(h, &user, &pw) == -1)
+			return;
 		h->uc.name = "login";
 		hcall_wait(h);
 		peerlink_login(addr, port, user, pw, on_peer_reply, h);
