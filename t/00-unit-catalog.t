@@ -1,5 +1,5 @@
 #!/usr/bin/perl
-# Runs the C unit tests of src/catalog.c (t/unit-catalog), which speak TAP.
+# Runs the C unit tests of src/server/catalog.c (t/unit-catalog), which speak TAP.
 use strict;
 use warnings;
 my $bin = ($ENV{GV_BUILDDIR} // '.') . '/t/unit-catalog';

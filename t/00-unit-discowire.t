@@ -1,5 +1,5 @@
 #!/usr/bin/perl
-# Runs the C unit tests of src/discowire.c (t/unit-discowire), which speak TAP.
+# Runs the C unit tests of src/common/discowire.c (t/unit-discowire), which speak TAP.
 use strict;
 use warnings;
 my $bin = ($ENV{GV_BUILDDIR} // '.') . '/t/unit-discowire';

@@ -1,5 +1,5 @@
 #!/usr/bin/perl
-# Runs the C unit tests of src/retention.c (t/unit-retention), which speak TAP.
+# Runs the C unit tests of src/common/retention.c (t/unit-retention), which speak TAP.
 use strict;
 use warnings;
 my $bin = ($ENV{GV_BUILDDIR} // '.') . '/t/unit-retention';

@@ -1,5 +1,5 @@
 #!/usr/bin/perl
-# Runs the C unit tests of src/store.c (t/unit-store), which speak TAP.
+# Runs the C unit tests of src/server/store.c (t/unit-store), which speak TAP.
 use strict;
 use warnings;
 my $bin = ($ENV{GV_BUILDDIR} // '.') . '/t/unit-store';

@@ -1,5 +1,5 @@
 #!/usr/bin/perl
-# Runs the C unit tests of src/admins.c and src/webauth.c (the web
+# Runs the C unit tests of src/server/admins.c and src/server/webauth.c (the web
 # console's administrators, sessions, login delays, peer challenges),
 # t/unit-webauth, which speak TAP.
 use strict;

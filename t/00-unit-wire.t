@@ -1,5 +1,5 @@
 #!/usr/bin/perl
-# Runs the C unit tests of src/wire.c (t/unit-wire), which speak TAP.
+# Runs the C unit tests of src/common/wire.c (t/unit-wire), which speak TAP.
 use strict;
 use warnings;
 my $bin = ($ENV{GV_BUILDDIR} // '.') . '/t/unit-wire';

@@ -21,10 +21,10 @@
 #include <string.h>
 #include <time.h>
 
-#include "blob.h"
-#include "client.h"
-#include "remote.h"
-#include "tree.h"
+#include "client/blob.h"
+#include "client/client.h"
+#include "client/remote.h"
+#include "client/tree.h"
 
 static uint8_t (*refs)[BLOB_ID_LEN];
 static size_t nrefs;

@@ -15,7 +15,7 @@
 
 #include <zstd.h>
 
-#include "blob.h"
+#include "client/blob.h"
 #include "tap.h"
 
 

@@ -1,5 +1,5 @@
 /*
- * unit-catalog.c - TAP unit tests of src/catalog.c: clients and tokens,
+ * unit-catalog.c - TAP unit tests of src/server/catalog.c: clients and tokens,
  * the blob index, commits that are all or nothing, listings, usage,
  * isolation between clients, map growth, two processes writing at
  * once, the running totals and per-day statistics (also for a catalog
@@ -15,7 +15,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "catalog.h"
+#include "server/catalog.h"
 #include "tap.h"
 
 static char dir[] = "/tmp/gv-unit-catalog-XXXXXX";

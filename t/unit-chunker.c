@@ -12,7 +12,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "chunker.h"
+#include "client/chunker.h"
 #include "tap.h"
 
 #define BUF_LEN		(32u << 20)

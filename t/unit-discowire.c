@@ -1,5 +1,5 @@
 /*
- * unit-discowire.c - TAP unit tests of src/discowire.c: a datagram
+ * unit-discowire.c - TAP unit tests of src/common/discowire.c: a datagram
  * survives encode and decode, and every short, long, foreign or
  * malformed one is refused with its reason, without reading past the
  * bytes given.  Run by t/00-unit-discowire.t.
@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "discowire.h"
+#include "common/discowire.h"
 #include "tap.h"
 
 static struct dw_msg

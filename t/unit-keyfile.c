@@ -16,7 +16,7 @@
 
 #include <jansson.h>
 
-#include "keyfile.h"
+#include "client/keyfile.h"
 #include "tap.h"
 
 

@@ -1,5 +1,5 @@
 /*
- * unit-retention.c - TAP unit tests of src/retention.c: keep-last,
+ * unit-retention.c - TAP unit tests of src/common/retention.c: keep-last,
  * keep-hourly/daily/weekly/monthly/yearly at their boundaries (local
  * time, ISO weeks across a year end, a day that daylight saving time
  * walks back into), rules that combine, a policy of zeros that keeps
@@ -13,7 +13,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "retention.h"
+#include "common/retention.h"
 #include "tap.h"
 
 #define NMAX	64

@@ -1,5 +1,5 @@
 /*
- * unit-store.c - TAP unit tests of src/store.c: blobs are indexed only
+ * unit-store.c - TAP unit tests of src/server/store.c: blobs are indexed only
  * after their pack is synced, duplicates write nothing, reads verify
  * the bytes, and a write error drops the batch without touching what is
  * stored.  Run by t/00-unit-store.t.
@@ -18,8 +18,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "catalog.h"
-#include "store.h"
+#include "server/catalog.h"
+#include "server/store.h"
 #include "tap.h"
 
 static char dir[] = "/tmp/gv-unit-store-XXXXXX";

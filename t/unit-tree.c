@@ -13,7 +13,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "tree.h"
+#include "client/tree.h"
 #include "tap.h"
 
 

@@ -1,7 +1,7 @@
 /*
- * unit-webauth.c - the administrators file (src/admins.c) and the
+ * unit-webauth.c - the administrators file (src/server/admins.c) and the
  * console's sessions, CSRF tokens, login delays and peer-login
- * challenges (src/webauth.c).
+ * challenges (src/server/webauth.c).
  */
 #include "autoconf.h"
 
@@ -10,9 +10,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "admins.h"
+#include "server/admins.h"
 #include "tap.h"
-#include "webauth.h"
+#include "server/webauth.h"
 
 static int listed;
 

@@ -1,5 +1,5 @@
 /*
- * unit-wire.c - TAP unit tests of src/wire.c: frames are built and parsed
+ * unit-wire.c - TAP unit tests of src/common/wire.c: frames are built and parsed
  * as doc/protocol.md says, and every short, long or malformed input is
  * refused without reading past the buffer.  Run by t/00-unit-wire.t.
  */
@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "wire.h"
+#include "common/wire.h"
 #include "tap.h"
 
 

@@ -49,10 +49,10 @@
 
 #include "chunker.h"
 #include "client.h"
-#include "crypto.h"
+#include "common/crypto.h"
 #include "idset.h"
 #include "pool.h"
-#include "wire.h"
+#include "common/wire.h"
 
 #define RBUF_SIZE	(8u << 20)	/* one read() of a large file */
 #define BATCH_BYTES	(32u << 20)	/* plaintext per HAVE batch */

@@ -9,7 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "crypto.h"
+#include "common/crypto.h"
 
 #define BLOB_ID_LEN	32
 

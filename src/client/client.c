@@ -19,7 +19,7 @@
 #include <unistd.h>
 
 #include "client.h"
-#include "crypto.h"
+#include "common/crypto.h"
 #include "keyfile.h"
 
 #define PASS_MAX	4096	/* bytes of a passphrase */

@@ -31,7 +31,7 @@
 #include "blob.h"
 #include "clientconf.h"
 #include "remote.h"
-#include "tls.h"
+#include "common/tls.h"
 #include "tree.h"
 
 #define EXIT_PARTIAL	1

@@ -23,8 +23,8 @@
 #include <unistd.h>
 
 #include "clientconf.h"
-#include "discowire.h"
-#include "confread.h"
+#include "common/discowire.h"
+#include "common/confread.h"
 
 #define CONF_NAME	"client.conf"
 

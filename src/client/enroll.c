@@ -18,7 +18,7 @@
 #include <unistd.h>
 
 #include "client.h"
-#include "crypto.h"
+#include "common/crypto.h"
 #include "keyfile.h"
 
 static int	client_cert(struct client *, struct remote *, const char *,

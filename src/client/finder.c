@@ -24,9 +24,9 @@
 #include <unistd.h>
 
 #include "client.h"
-#include "crypto.h"
-#include "discowire.h"
-#include "mcast.h"
+#include "common/crypto.h"
+#include "common/discowire.h"
+#include "common/mcast.h"
 
 /* The peers of the daemon at ui: its self entry first, then its peers. */
 static json_t *

@@ -18,7 +18,7 @@
 #include <string.h>
 
 #include "client.h"
-#include "retention.h"
+#include "common/retention.h"
 
 #define TIME_FMT	"%Y-%m-%dT%H:%M:%S%z"
 

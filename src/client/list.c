@@ -16,7 +16,7 @@
 #include <time.h>
 
 #include "client.h"
-#include "crypto.h"
+#include "common/crypto.h"
 
 #define LS_DEPTH_MAX	4096	/* nested directories */
 

@@ -25,10 +25,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "crypto.h"
+#include "common/crypto.h"
 #include "remote.h"
-#include "tls.h"
-#include "wire.h"
+#include "common/tls.h"
+#include "common/wire.h"
 
 #define SOFTWARE		"gigavault " PACKAGE_VERSION
 #define IO_TIMEOUT_MS		60000	/* per frame, either way */

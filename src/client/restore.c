@@ -32,7 +32,7 @@
 #include "remote.h"
 #include "restore.h"
 #include "tree.h"
-#include "wire.h"
+#include "common/wire.h"
 
 #define TREE_BLOB_MAX	(256u << 20)	/* plaintext of one tree blob */
 #define OPEN_FILES_MAX	256		/* files written at once */

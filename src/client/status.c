@@ -15,7 +15,7 @@
 #include <time.h>
 
 #include "client.h"
-#include "crypto.h"
+#include "common/crypto.h"
 
 #define STATUS_WAIT_S	10	/* connect, ask and read, in all */
 

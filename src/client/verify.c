@@ -24,10 +24,10 @@
 
 #include "chunker.h"
 #include "client.h"
-#include "crypto.h"
+#include "common/crypto.h"
 #include "idset.h"
 #include "pool.h"
-#include "wire.h"
+#include "common/wire.h"
 
 #define INFLIGHT_MAX	(64u << 20)	/* sealed bytes waiting for a thread */
 #define PATHS_MAX	20		/* paths named per damaged blob */

@@ -12,9 +12,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "admins.h"
-#include "config.h"
-#include "crypto.h"
+#include "server/admins.h"
+#include "server/config.h"
+#include "common/crypto.h"
 #include "ctl.h"
 
 static int

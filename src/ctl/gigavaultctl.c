@@ -25,13 +25,13 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "catalog.h"
-#include "config.h"
-#include "crypto.h"
-#include "datadir.h"
-#include "hkstatus.h"
-#include "prune.h"
-#include "scrub.h"
+#include "server/catalog.h"
+#include "server/config.h"
+#include "common/crypto.h"
+#include "server/datadir.h"
+#include "server/hkstatus.h"
+#include "server/prune.h"
+#include "server/scrub.h"
 #include "ctl.h"
 
 #ifndef GV_CONFFILE

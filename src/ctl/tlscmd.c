@@ -16,9 +16,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "config.h"
+#include "server/config.h"
 #include "ctl.h"
-#include "tls.h"
+#include "common/tls.h"
 
 #define DAYS_DEFAULT	3650
 #define DAYS_MAX	36500

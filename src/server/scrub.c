@@ -12,7 +12,7 @@
 #include <time.h>
 
 #include "catalog.h"
-#include "crypto.h"
+#include "common/crypto.h"
 #include "scrub.h"
 #include "store.h"
 

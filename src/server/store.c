@@ -19,7 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "crypto.h"
+#include "common/crypto.h"
 #include "store.h"
 
 #define REC_MAGIC	"GVB1"

@@ -19,7 +19,7 @@
 
 #include "catalog.h"
 #include "config.h"
-#include "crypto.h"
+#include "common/crypto.h"
 #include "policy.h"
 #include "prune.h"
 #include "store.h"

@@ -12,8 +12,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "retention.h"
-#include "tls.h"
+#include "common/retention.h"
+#include "common/tls.h"
 
 #define GV_MAX_LISTEN	16		/* addresses in Server.Listen */
 #define GV_MAX_SCAN_NETS	16	/* networks in Discovery.ScanNetworks */

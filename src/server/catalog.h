@@ -30,7 +30,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "retention.h"
+#include "common/retention.h"
 
 #define CAT_ID_LEN	32	/* blob ids, secrets, token hashes */
 #define CAT_NAME_MAX	64	/* client and set names */

@@ -9,7 +9,7 @@
 #include <time.h>
 
 #include "admins.h"
-#include "crypto.h"
+#include "common/crypto.h"
 #include "log.h"
 #include "webauth.h"
 

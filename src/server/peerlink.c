@@ -19,7 +19,7 @@
 #include <event2/event.h>
 
 #include "admins.h"
-#include "crypto.h"
+#include "common/crypto.h"
 #include "log.h"
 #include "peerlink.h"
 #include "uiapi.h"

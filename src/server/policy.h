@@ -11,7 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "retention.h"
+#include "common/retention.h"
 
 struct catalog;
 

@@ -8,7 +8,7 @@
 
 #include <stdint.h>
 
-#include "discowire.h"
+#include "common/discowire.h"
 
 struct gv_config;
 

@@ -21,8 +21,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "confread.h"
-#include "discowire.h"
+#include "common/confread.h"
+#include "common/discowire.h"
 #include "log.h"
 
 /* Integer options with a range.  line: where the file set it (0: default). */

@@ -11,7 +11,7 @@
 #include <time.h>
 
 #include "catalog.h"
-#include "wire.h"
+#include "common/wire.h"
 
 struct gv_config;
 struct store;

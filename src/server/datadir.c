@@ -14,7 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "crypto.h"
+#include "common/crypto.h"
 #include "datadir.h"
 
 static int

@@ -17,7 +17,7 @@
 #include <unistd.h>
 
 #include "admins.h"
-#include "crypto.h"
+#include "common/crypto.h"
 #include "log.h"
 
 #define FILE_MAX	(256 * 1024)

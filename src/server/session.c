@@ -26,13 +26,13 @@
 
 #include "catalog.h"
 #include "config.h"
-#include "crypto.h"
+#include "common/crypto.h"
 #include "log.h"
 #include "policy.h"
 #include "session.h"
 #include "store.h"
-#include "tls.h"
-#include "wire.h"
+#include "common/tls.h"
+#include "common/wire.h"
 
 #define SOFTWARE	"gigavaultd " PACKAGE_VERSION
 #define ERROR_GRACE_MS	2000	/* time to deliver an ERROR frame */

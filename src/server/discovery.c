@@ -32,14 +32,14 @@
 #include "catalog.h"
 #include "child.h"
 #include "config.h"
-#include "crypto.h"
+#include "common/crypto.h"
 #include "datadir.h"
 #include "discovery.h"
-#include "discowire.h"
+#include "common/discowire.h"
 #include "imsg.h"
 #include "listen.h"
 #include "log.h"
-#include "mcast.h"
+#include "common/mcast.h"
 #include "peerlink.h"
 
 #define TICK_MS		250	/* expiry, catalog flush, TCP asks */

@@ -42,7 +42,7 @@
 #include "log.h"
 #include "session.h"
 #include "store.h"
-#include "wire.h"
+#include "common/wire.h"
 
 static volatile sig_atomic_t terminate;
 
