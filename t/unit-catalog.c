@@ -45,14 +45,40 @@ open_cat(size_t mapsize)
 	return c;
 }
 
+/* The clients' names, "a,b,", into names; 0 or -1. */
 static int
-count_cb(void *arg, const struct cat_client *cl)
+client_names(struct catalog *c, char *names)
 {
-	char *names = arg;
+	struct cat_client *v;
+	size_t n;
 
-	strcat(names, cl->name);
-	strcat(names, ",");
+	names[0] = '\0';
+	if (catalog_clients(c, &v, &n) != CAT_OK)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		strcat(names, v[i].name);
+		strcat(names, ",");
+	}
+	free(v);
 	return 0;
+}
+
+/* 1 when every listed client has a zero secret. */
+static int
+no_secrets_listed(struct catalog *c)
+{
+	static const uint8_t zero[CAT_ID_LEN];
+	struct cat_client *v;
+	size_t n;
+	int clean = 1;
+
+	if (catalog_clients(c, &v, &n) != CAT_OK)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (memcmp(v[i].secret, zero, CAT_ID_LEN) != 0)
+			clean = 0;
+	free(v);
+	return clean;
 }
 
 static void
@@ -84,8 +110,8 @@ test_clients(struct catalog *c)
 	    "get: unregistered, enabled, created time kept");
 	ok(catalog_client_get(c, "nobody", &cl) == CAT_NOTFOUND,
 	    "get of an unknown name: CAT_NOTFOUND");
-	ok(catalog_clients(c, count_cb, names) == CAT_OK &&
-	    strcmp(names, "amy,zed,") == 0, "clients are listed by name");
+	ok(client_names(c, names) == 0 && strcmp(names, "amy,zed,") == 0,
+	    "clients are listed by name");
 
 	ok(catalog_client_set_disabled(c, "amy", 1) == CAT_OK,
 	    "disable amy");
@@ -95,6 +121,8 @@ test_clients(struct catalog *c)
 	    catalog_register(c, tok2, secret, &cl) == CAT_OK &&
 	    strcmp(cl.name, "amy") == 0 && cl.registered,
 	    "after enable the token registers amy");
+	ok(catalog_client_get(c, "amy", &cl) == CAT_OK && cl.registered &&
+	    no_secrets_listed(c), "the list of clients carries no secrets");
 	ok(catalog_register(c, tok2, secret, &cl) == CAT_NOTFOUND,
 	    "a token is used once");
 	ok(catalog_client_get(c, "amy", &cl) == CAT_OK &&

@@ -25,6 +25,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/bytes.h"
 #include "common/crypto.h"
 #include "remote.h"
 #include "common/tls.h"
@@ -827,10 +828,7 @@ remote_put(struct remote *r, const uint8_t id[BLOB_ID_LEN], const void *blob,
 	wire_frame_begin(&w, WIRE_PUT);
 	wire_put_bytes(&w, id, BLOB_ID_LEN);
 	/* The length covers the blob that follows in the second iovec. */
-	head[0] = (uint8_t)((BLOB_ID_LEN + len) >> 24);
-	head[1] = (uint8_t)((BLOB_ID_LEN + len) >> 16);
-	head[2] = (uint8_t)((BLOB_ID_LEN + len) >> 8);
-	head[3] = (uint8_t)(BLOB_ID_LEN + len);
+	be32_put(head, (uint32_t)(BLOB_ID_LEN + len));
 	iov[0].iov_base = head;
 	iov[0].iov_len = sizeof(head);
 	iov[1].iov_base = (void *)blob;

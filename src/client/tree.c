@@ -27,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/bytes.h"
 #include "tree.h"
 
 #define TREE_MAGIC	"GVT1"
@@ -149,29 +150,26 @@ name_cmp(const char *a, size_t alen, const char *b, size_t blen)
 
 /* ---------------------------------------------------------------- encode */
 
+/* Each writes at p and returns where the next field goes. */
 static inline uint8_t *
 put16(uint8_t *p, uint16_t v)
 {
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
+	be16_put(p, v);
 	return p + 2;
 }
 
 static inline uint8_t *
 put32(uint8_t *p, uint32_t v)
 {
-	p[0] = (uint8_t)(v >> 24);
-	p[1] = (uint8_t)(v >> 16);
-	p[2] = (uint8_t)(v >> 8);
-	p[3] = (uint8_t)v;
+	be32_put(p, v);
 	return p + 4;
 }
 
 static inline uint8_t *
 put64(uint8_t *p, uint64_t v)
 {
-	p = put32(p, (uint32_t)(v >> 32));
-	return put32(p, (uint32_t)v);
+	be64_put(p, v);
+	return p + 8;
 }
 
 /* The encoded size of a valid node, or 0 when it is not valid. */
@@ -297,10 +295,11 @@ struct rd {
 	size_t		 left;
 };
 
+/* Each consumes a field whose length the caller has checked. */
 static inline uint16_t
 get16(struct rd *r)
 {
-	uint16_t v = (uint16_t)(r->p[0] << 8 | r->p[1]);
+	uint16_t v = be16_get(r->p);
 
 	r->p += 2;
 	r->left -= 2;
@@ -310,8 +309,7 @@ get16(struct rd *r)
 static inline uint32_t
 get32(struct rd *r)
 {
-	uint32_t v = (uint32_t)r->p[0] << 24 | (uint32_t)r->p[1] << 16 |
-	    (uint32_t)r->p[2] << 8 | r->p[3];
+	uint32_t v = be32_get(r->p);
 
 	r->p += 4;
 	r->left -= 4;
@@ -321,9 +319,11 @@ get32(struct rd *r)
 static inline uint64_t
 get64(struct rd *r)
 {
-	uint64_t hi = get32(r);
+	uint64_t v = be64_get(r->p);
 
-	return hi << 32 | get32(r);
+	r->p += 8;
+	r->left -= 8;
+	return v;
 }
 
 /* A copy of len bytes as a NUL-terminated string, or NULL. */

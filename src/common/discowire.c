@@ -12,20 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bytes.h"
 #include "discowire.h"
-
-static void
-put16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-
-static uint16_t
-get16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
 
 int
 dw_name_valid(const char *s)
@@ -60,19 +48,16 @@ dw_encode(const struct dw_msg *m, uint8_t *buf, size_t buflen)
 	memcpy(p, DW_MAGIC, 4);
 	p[4] = DW_VERSION;
 	p[5] = m->type;
-	put16(p + 6, m->flags);
+	be16_put(p + 6, m->flags);
 	memcpy(p + 8, m->id, DW_ID_LEN);
 	p[24] = m->roles;
 	p[25] = 0;
-	put16(p + 26, m->port_backup);
-	put16(p + 28, m->port_ssl);
-	put16(p + 30, m->port_ui);
-	put16(p + 32, m->port_web);
-	put16(p + 34, m->port_webssl);
-	p[36] = (uint8_t)(m->nonce >> 24);
-	p[37] = (uint8_t)(m->nonce >> 16);
-	p[38] = (uint8_t)(m->nonce >> 8);
-	p[39] = (uint8_t)m->nonce;
+	be16_put(p + 26, m->port_backup);
+	be16_put(p + 28, m->port_ssl);
+	be16_put(p + 30, m->port_ui);
+	be16_put(p + 32, m->port_web);
+	be16_put(p + 34, m->port_webssl);
+	be32_put(p + 36, m->nonce);
 	p[40] = (uint8_t)n;
 	memcpy(p + DW_HDR_LEN, m->name, n);
 	return DW_HDR_LEN + n;
@@ -96,16 +81,15 @@ dw_decode(const uint8_t *p, size_t len, struct dw_msg *m)
 	if (n == 0 || n > DW_NAME_MAX || len - DW_HDR_LEN != n)
 		return DW_ERR_MALFORMED;
 	m->type = p[5];
-	m->flags = get16(p + 6);
+	m->flags = be16_get(p + 6);
 	memcpy(m->id, p + 8, DW_ID_LEN);
 	m->roles = p[24];
-	m->port_backup = get16(p + 26);
-	m->port_ssl = get16(p + 28);
-	m->port_ui = get16(p + 30);
-	m->port_web = get16(p + 32);
-	m->port_webssl = get16(p + 34);
-	m->nonce = (uint32_t)p[36] << 24 | (uint32_t)p[37] << 16 |
-	    (uint32_t)p[38] << 8 | p[39];
+	m->port_backup = be16_get(p + 26);
+	m->port_ssl = be16_get(p + 28);
+	m->port_ui = be16_get(p + 30);
+	m->port_web = be16_get(p + 32);
+	m->port_webssl = be16_get(p + 34);
+	m->nonce = be32_get(p + 36);
 	memcpy(m->name, p + DW_HDR_LEN, n);
 	m->name[n] = '\0';
 	if (m->type == 0 || m->type >= DW_TYPE_MAX || p[25] != 0 ||

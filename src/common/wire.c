@@ -7,15 +7,15 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "bytes.h"
 #include "wire.h"
 
 void
 wire_hdr_decode(const uint8_t b[WIRE_HDR_LEN], struct wire_hdr *h)
 {
-	h->len = (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 |
-	    (uint32_t)b[2] << 8 | b[3];
-	h->type = (uint16_t)(b[4] << 8 | b[5]);
-	h->flags = (uint16_t)(b[6] << 8 | b[7]);
+	h->len = be32_get(b);
+	h->type = be16_get(b + 4);
+	h->flags = be16_get(b + 6);
 }
 
 int
@@ -95,7 +95,7 @@ wire_get_u16(struct wire_rd *r, uint16_t *v)
 
 	if (wire_get_bytes(r, b, 2) == -1)
 		return -1;
-	*v = (uint16_t)(b[0] << 8 | b[1]);
+	*v = be16_get(b);
 	return 0;
 }
 
@@ -106,20 +106,18 @@ wire_get_u32(struct wire_rd *r, uint32_t *v)
 
 	if (wire_get_bytes(r, b, 4) == -1)
 		return -1;
-	*v = (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 |
-	    (uint32_t)b[2] << 8 | b[3];
+	*v = be32_get(b);
 	return 0;
 }
 
 int
 wire_get_u64(struct wire_rd *r, uint64_t *v)
 {
-	uint32_t hi, lo;
+	uint8_t b[8];
 
-	if (r->left < 8 || wire_get_u32(r, &hi) == -1 ||
-	    wire_get_u32(r, &lo) == -1)
+	if (wire_get_bytes(r, b, 8) == -1)
 		return -1;
-	*v = (uint64_t)hi << 32 | lo;
+	*v = be64_get(b);
 	return 0;
 }
 
@@ -161,25 +159,28 @@ wire_put_bytes(struct wire_wr *w, const void *p, size_t n)
 void
 wire_put_u16(struct wire_wr *w, uint16_t v)
 {
-	uint8_t b[2] = { (uint8_t)(v >> 8), (uint8_t)v };
+	uint8_t b[2];
 
+	be16_put(b, v);
 	wire_put_bytes(w, b, 2);
 }
 
 void
 wire_put_u32(struct wire_wr *w, uint32_t v)
 {
-	uint8_t b[4] = { (uint8_t)(v >> 24), (uint8_t)(v >> 16),
-	    (uint8_t)(v >> 8), (uint8_t)v };
+	uint8_t b[4];
 
+	be32_put(b, v);
 	wire_put_bytes(w, b, 4);
 }
 
 void
 wire_put_u64(struct wire_wr *w, uint64_t v)
 {
-	wire_put_u32(w, (uint32_t)(v >> 32));
-	wire_put_u32(w, (uint32_t)v);
+	uint8_t b[8];
+
+	be64_put(b, v);
+	wire_put_bytes(w, b, 8);
 }
 
 void
@@ -212,10 +213,7 @@ wire_frame_end(struct wire_wr *w)
 	if (w->overflow)
 		return;
 	n = w->len - w->frame - WIRE_HDR_LEN;
-	w->buf[w->frame] = (uint8_t)(n >> 24);
-	w->buf[w->frame + 1] = (uint8_t)(n >> 16);
-	w->buf[w->frame + 2] = (uint8_t)(n >> 8);
-	w->buf[w->frame + 3] = (uint8_t)n;
+	be32_put(w->buf + w->frame, (uint32_t)n);
 }
 
 static int

@@ -114,47 +114,16 @@ print_json(json_t *j)
 /* ------------------------------------------------------------- clients */
 
 struct client_vec {
-	struct cat_client *v;
-	size_t		 n, cap;
-	int		 oom;
+	struct cat_client *v;	/* secrets zeroed by catalog_clients() */
+	size_t		 n;
 };
-
-static int
-collect_client(void *arg, const struct cat_client *cl)
-{
-	struct client_vec *cv = arg;
-
-	if (cv->n == cv->cap) {
-		size_t cap = cv->cap ? cv->cap * 2 : 16;
-		struct cat_client *p = reallocarray(cv->v, cap, sizeof(*p));
-
-		if (p == NULL) {
-			cv->oom = 1;
-			return 1;
-		}
-		cv->v = p;
-		cv->cap = cap;
-	}
-	cv->v[cv->n] = *cl;
-	crypto_wipe(cv->v[cv->n].secret, sizeof(cv->v[cv->n].secret));
-	cv->n++;
-	return 0;
-}
 
 /* Every client (sorted by name) into cv.  0 or an exit status. */
 static int
 all_clients(struct ctl *c, struct client_vec *cv)
 {
-	memset(cv, 0, sizeof(*cv));
-	if (catalog_clients(c->cat, collect_client, cv) != CAT_OK) {
-		free(cv->v);
+	if (catalog_clients(c->cat, &cv->v, &cv->n) != CAT_OK)
 		return cat_failed(c);
-	}
-	if (cv->oom) {
-		free(cv->v);
-		fprintf(stderr, "gigavaultctl: out of memory\n");
-		return EXIT_RUNTIME;
-	}
 	return 0;
 }
 

@@ -50,6 +50,7 @@
 #include <string.h>
 
 #include "catalog.h"
+#include "common/bytes.h"
 
 #define DEFAULT_MAPSIZE		(256UL << 20)
 #define MAX_MAPSIZE		((size_t)1 << 40)
@@ -83,43 +84,12 @@ struct catalog {
 /* ------------------------------------------------------------ encoding */
 
 static void
-put64(uint8_t *p, uint64_t v)
-{
-	for (int i = 7; i >= 0; i--, v >>= 8)
-		p[i] = (uint8_t)v;
-}
-
-static uint64_t
-get64(const uint8_t *p)
-{
-	uint64_t v = 0;
-
-	for (int i = 0; i < 8; i++)
-		v = v << 8 | p[i];
-	return v;
-}
-
-static void
-put32(uint8_t *p, uint32_t v)
-{
-	for (int i = 3; i >= 0; i--, v >>= 8)
-		p[i] = (uint8_t)v;
-}
-
-static uint32_t
-get32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
-	    (uint32_t)p[2] << 8 | p[3];
-}
-
-static void
 client_encode(const struct cat_client *cl, uint8_t b[CLIENT_REC_LEN])
 {
-	put64(b, cl->id);
-	put64(b + 8, cl->created);
-	put64(b + 16, cl->next_snapshot);
-	put32(b + 24, (cl->registered ? FLAG_REGISTERED : 0) |
+	be64_put(b, cl->id);
+	be64_put(b + 8, cl->created);
+	be64_put(b + 16, cl->next_snapshot);
+	be32_put(b + 24, (cl->registered ? FLAG_REGISTERED : 0) |
 	    (cl->disabled ? FLAG_DISABLED : 0) |
 	    (cl->allow_forget ? FLAG_ALLOW_FORGET : 0));
 	memcpy(b + 28, cl->secret, CAT_ID_LEN);
@@ -136,10 +106,10 @@ client_decode(const MDB_val *k, const MDB_val *v, struct cat_client *cl)
 		return -1;
 	memcpy(cl->name, k->mv_data, k->mv_size);
 	cl->name[k->mv_size] = '\0';
-	cl->id = get64(b);
-	cl->created = get64(b + 8);
-	cl->next_snapshot = get64(b + 16);
-	flags = get32(b + 24);
+	cl->id = be64_get(b);
+	cl->created = be64_get(b + 8);
+	cl->next_snapshot = be64_get(b + 16);
+	flags = be32_get(b + 24);
 	cl->registered = (flags & FLAG_REGISTERED) != 0;
 	cl->disabled = (flags & FLAG_DISABLED) != 0;
 	cl->allow_forget = (flags & FLAG_ALLOW_FORGET) != 0;
@@ -150,12 +120,12 @@ client_decode(const MDB_val *k, const MDB_val *v, struct cat_client *cl)
 static void
 blob_encode(const struct cat_blob *bl, uint8_t b[BLOB_REC_LEN])
 {
-	put32(b, bl->pack);
-	put64(b + 4, bl->offset);
-	put32(b + 12, bl->length);
-	put64(b + 16, bl->refcount);
+	be32_put(b, bl->pack);
+	be64_put(b + 4, bl->offset);
+	be32_put(b + 12, bl->length);
+	be64_put(b + 16, bl->refcount);
 	memcpy(b + 24, bl->sum, CAT_SUM_LEN);
-	put64(b + 32, bl->touched);
+	be64_put(b + 32, bl->touched);
 }
 
 static int
@@ -165,12 +135,12 @@ blob_decode(const MDB_val *v, struct cat_blob *bl)
 
 	if (v->mv_size != BLOB_REC_LEN && v->mv_size != BLOB_REC_OLD)
 		return -1;
-	bl->pack = get32(b);
-	bl->offset = get64(b + 4);
-	bl->length = get32(b + 12);
-	bl->refcount = get64(b + 16);
+	bl->pack = be32_get(b);
+	bl->offset = be64_get(b + 4);
+	bl->length = be32_get(b + 12);
+	bl->refcount = be64_get(b + 16);
 	memcpy(bl->sum, b + 24, CAT_SUM_LEN);
-	bl->touched = v->mv_size == BLOB_REC_LEN ? get64(b + 32) : 0;
+	bl->touched = v->mv_size == BLOB_REC_LEN ? be64_get(b + 32) : 0;
 	return 0;
 }
 
@@ -179,15 +149,15 @@ snap_encode(const struct cat_snapshot *s, uint8_t *b)
 {
 	size_t setlen = strlen(s->set);
 
-	put64(b, s->time);
-	put64(b + 8, s->blobs);
-	put64(b + 16, s->bytes);
+	be64_put(b, s->time);
+	be64_put(b + 8, s->blobs);
+	be64_put(b + 16, s->bytes);
 	memcpy(b + 24, s->root, CAT_ID_LEN);
 	memcpy(b + 56, s->meta, CAT_ID_LEN);
 	b[88] = (uint8_t)setlen;
 	memcpy(b + 89, s->set, setlen);
-	put64(b + 89 + setlen, s->files);
-	put64(b + 97 + setlen, s->new_bytes);
+	be64_put(b + 89 + setlen, s->files);
+	be64_put(b + 97 + setlen, s->new_bytes);
 	return SNAP_REC_MIN + setlen + SNAP_REC_EXTRA;
 }
 
@@ -201,18 +171,18 @@ snap_decode(const MDB_val *k, const MDB_val *v, struct cat_snapshot *s)
 	    b[88] && v->mv_size != (size_t)SNAP_REC_MIN + b[88] +
 	    SNAP_REC_EXTRA))
 		return -1;
-	s->id = get64((const uint8_t *)k->mv_data + 8);
-	s->time = get64(b);
-	s->blobs = get64(b + 8);
-	s->bytes = get64(b + 16);
+	s->id = be64_get((const uint8_t *)k->mv_data + 8);
+	s->time = be64_get(b);
+	s->blobs = be64_get(b + 8);
+	s->bytes = be64_get(b + 16);
 	memcpy(s->root, b + 24, CAT_ID_LEN);
 	memcpy(s->meta, b + 56, CAT_ID_LEN);
 	memcpy(s->set, b + 89, b[88]);
 	s->set[b[88]] = '\0';
 	s->files = s->new_bytes = 0;
 	if (v->mv_size == (size_t)SNAP_REC_MIN + b[88] + SNAP_REC_EXTRA) {
-		s->files = get64(b + 89 + b[88]);
-		s->new_bytes = get64(b + 97 + b[88]);
+		s->files = be64_get(b + 89 + b[88]);
+		s->new_bytes = be64_get(b + 97 + b[88]);
 	}
 	return 0;
 }
@@ -453,8 +423,8 @@ counter_next(struct catalog *c, MDB_txn *txn, const char *key, uint64_t *v)
 	else if (d.mv_size != 8)
 		return fail(c, 0, "counter %s", key);
 	else
-		*v = get64(d.mv_data);
-	put64(b, *v + 1);
+		*v = be64_get(d.mv_data);
+	be64_put(b, *v + 1);
 	d.mv_size = 8;
 	d.mv_data = b;
 	if ((rc = mdb_put(txn, c->meta, &k, &d, 0)) != 0)
@@ -543,7 +513,7 @@ by_id_visit(struct catalog *c, const MDB_val *k, const MDB_val *d, void *arg)
 {
 	struct by_id_arg *a = arg;
 
-	if (d->mv_size != CLIENT_REC_LEN || get64(d->mv_data) != a->id)
+	if (d->mv_size != CLIENT_REC_LEN || be64_get(d->mv_data) != a->id)
 		return WALK_ON;
 	if (client_decode(k, d, a->cl) == -1)
 		return fail(c, 0, "client record");
@@ -600,10 +570,10 @@ struct usage_rec {
 static void
 usage_encode(const struct usage_rec *u, uint8_t b[USAGE_REC_LEN])
 {
-	put64(b, u->snapshots);
-	put64(b + 8, u->stored_bytes);
-	put64(b + 16, u->blobs);
-	put64(b + 24, u->unique_bytes);
+	be64_put(b, u->snapshots);
+	be64_put(b + 8, u->stored_bytes);
+	be64_put(b + 16, u->blobs);
+	be64_put(b + 24, u->unique_bytes);
 }
 
 static int
@@ -613,10 +583,10 @@ usage_decode(const MDB_val *v, struct usage_rec *u)
 
 	if (v->mv_size != USAGE_REC_LEN)
 		return -1;
-	u->snapshots = get64(b);
-	u->stored_bytes = get64(b + 8);
-	u->blobs = get64(b + 16);
-	u->unique_bytes = get64(b + 24);
+	u->snapshots = be64_get(b);
+	u->stored_bytes = be64_get(b + 8);
+	u->blobs = be64_get(b + 16);
+	u->unique_bytes = be64_get(b + 24);
 	return 0;
 }
 
@@ -630,7 +600,7 @@ usage_load(struct catalog *c, MDB_txn *txn, uint64_t client,
 	int rc;
 
 	memset(u, 0, sizeof(*u));
-	put64(key, client);
+	be64_put(key, client);
 	if ((rc = mdb_get(txn, c->usage, &k, &d)) == MDB_NOTFOUND)
 		return CAT_OK;
 	if (rc != 0)
@@ -648,7 +618,7 @@ usage_store(struct catalog *c, MDB_txn *txn, uint64_t client,
 	MDB_val k = { sizeof(key), key }, d = { sizeof(rec), rec };
 	int rc;
 
-	put64(key, client);
+	be64_put(key, client);
 	usage_encode(u, rec);
 	if ((rc = mdb_put(txn, c->usage, &k, &d, 0)) != 0)
 		return fail(c, rc, "write usage");
@@ -725,7 +695,7 @@ rebuild_visit(struct catalog *c, const MDB_val *k, const MDB_val *d,
 	if (k->mv_size < 8)
 		return fail(c, 0, "%s key", a->blobs ? "blob index" :
 		    "snapshot");
-	client = get64(k->mv_data);
+	client = be64_get(k->mv_data);
 	if (a->have && client != a->client &&
 	    rebuild_flush(c, a) == CAT_ERROR)
 		return CAT_ERROR;
@@ -864,10 +834,10 @@ catalog_totals(struct catalog *c, struct cat_totals *t)
 static void
 day_encode(const struct cat_day *d, uint8_t b[DAY_REC_LEN])
 {
-	put64(b, d->sessions);
-	put64(b + 8, d->bytes_in);
-	put64(b + 16, d->bytes_out);
-	put64(b + 24, d->unique_bytes);
+	be64_put(b, d->sessions);
+	be64_put(b + 8, d->bytes_in);
+	be64_put(b + 16, d->bytes_out);
+	be64_put(b + 24, d->unique_bytes);
 }
 
 static int
@@ -877,10 +847,10 @@ day_decode(const MDB_val *v, struct cat_day *d)
 
 	if (v->mv_size != DAY_REC_LEN)
 		return -1;
-	d->sessions = get64(b);
-	d->bytes_in = get64(b + 8);
-	d->bytes_out = get64(b + 16);
-	d->unique_bytes = get64(b + 24);
+	d->sessions = be64_get(b);
+	d->bytes_in = be64_get(b + 8);
+	d->bytes_out = be64_get(b + 16);
+	d->unique_bytes = be64_get(b + 24);
 	return 0;
 }
 
@@ -893,7 +863,7 @@ day_load(struct catalog *c, MDB_txn *txn, uint32_t day, struct cat_day *out)
 
 	memset(out, 0, sizeof(*out));
 	out->day = day;
-	put32(key, day);
+	be32_put(key, day);
 	if ((rc = mdb_get(txn, c->days, &k, &d)) == MDB_NOTFOUND)
 		return CAT_OK;
 	if (rc != 0)
@@ -920,7 +890,7 @@ day_add_txn(struct catalog *c, MDB_txn *txn, void *arg)
 	day.bytes_in = adjust(day.bytes_in, add->bytes_in, 0);
 	day.bytes_out = adjust(day.bytes_out, add->bytes_out, 0);
 	day.unique_bytes = t.unique_bytes;
-	put32(key, add->day);
+	be32_put(key, add->day);
 	day_encode(&day, rec);
 	if ((rc = mdb_put(txn, c->days, &k, &d, 0)) != 0)
 		return fail(c, rc, "write day %u", add->day);
@@ -1023,7 +993,7 @@ client_add_txn(struct catalog *c, MDB_txn *txn, void *arg)
 	if ((r = client_store(c, txn, &cl)) != CAT_OK)
 		return r;
 token:
-	put64(tok, a->id);
+	be64_put(tok, a->id);
 	memcpy(tok + 8, a->name, namelen);
 	k.mv_size = CAT_ID_LEN;
 	k.mv_data = (void *)a->token_hash;
@@ -1139,7 +1109,7 @@ delete_tokens(struct catalog *c, MDB_txn *txn, uint64_t id)
 	/* Restart after each delete: unused tokens are few. */
 	rc = mdb_cursor_get(cur, &k, &d, MDB_FIRST);
 	while (rc == 0) {
-		if (d.mv_size >= 8 && get64(d.mv_data) == id) {
+		if (d.mv_size >= 8 && be64_get(d.mv_data) == id) {
 			if ((rc = mdb_cursor_del(cur, 0)) != 0)
 				break;
 			rc = mdb_cursor_get(cur, &k, &d, MDB_FIRST);
@@ -1163,7 +1133,7 @@ client_remove_txn(struct catalog *c, MDB_txn *txn, void *arg)
 
 	if ((r = client_load(c, txn, a->name, a->out)) != CAT_OK)
 		return r;
-	put64(prefix, a->out->id);
+	be64_put(prefix, a->out->id);
 	if ((r = delete_tokens(c, txn, a->out->id)) != CAT_OK ||
 	    (r = delete_prefix(c, txn, c->snapshots, prefix)) != CAT_OK ||
 	    (r = delete_prefix(c, txn, c->refs, prefix)) != CAT_OK ||
@@ -1190,8 +1160,8 @@ catalog_client_remove(struct catalog *c, const char *name)
 }
 
 struct clients_arg {
-	int	(*fn)(void *, const struct cat_client *);
-	void	*arg;
+	struct cat_client *v;
+	size_t		 n, cap;
 };
 
 static int
@@ -1199,11 +1169,21 @@ clients_visit(struct catalog *c, const MDB_val *k, const MDB_val *d,
     void *arg)
 {
 	struct clients_arg *a = arg;
-	struct cat_client cl;
 
-	if (client_decode(k, d, &cl) == -1)
+	if (a->n == a->cap) {
+		size_t cap = a->cap ? a->cap * 2 : 16;
+		struct cat_client *q = reallocarray(a->v, cap, sizeof(*q));
+
+		if (q == NULL)
+			return fail(c, ENOMEM, "clients");
+		a->v = q;
+		a->cap = cap;
+	}
+	if (client_decode(k, d, &a->v[a->n]) == -1)
 		return fail(c, 0, "client record");
-	return a->fn(a->arg, &cl) != 0 ? WALK_STOP : WALK_ON;
+	explicit_bzero(a->v[a->n].secret, sizeof(a->v[a->n].secret));
+	a->n++;
+	return WALK_ON;
 }
 
 static int
@@ -1214,12 +1194,19 @@ clients_txn(struct catalog *c, MDB_txn *txn, void *arg)
 }
 
 int
-catalog_clients(struct catalog *c,
-    int (*fn)(void *arg, const struct cat_client *), void *arg)
+catalog_clients(struct catalog *c, struct cat_client **out, size_t *n)
 {
-	struct clients_arg a = { fn, arg };
+	struct clients_arg a = { NULL, 0, 0 };
+	int rc;
 
-	return run_read(c, clients_txn, &a);
+	if ((rc = run_read(c, clients_txn, &a)) != CAT_OK) {
+		free(a.v);
+		a.v = NULL;
+		a.n = 0;
+	}
+	*out = a.v;
+	*n = a.n;
+	return rc;
 }
 
 struct register_arg {
@@ -1243,7 +1230,7 @@ register_txn(struct catalog *c, MDB_txn *txn, void *arg)
 		return fail(c, rc, "read token");
 	if (d.mv_size <= 8 || d.mv_size > 8 + CAT_NAME_MAX)
 		return fail(c, 0, "token record");
-	id = get64(d.mv_data);
+	id = be64_get(d.mv_data);
 	memcpy(name, (const uint8_t *)d.mv_data + 8, d.mv_size - 8);
 	name[d.mv_size - 8] = '\0';
 	if ((r = client_load(c, txn, name, a->out)) == CAT_NOTFOUND ||
@@ -1288,7 +1275,7 @@ lookup_txn(struct catalog *c, MDB_txn *txn, void *arg)
 	struct cat_blob bl;
 	int rc;
 
-	put64(key, a->client);
+	be64_put(key, a->client);
 	for (size_t i = 0; i < a->n; i++) {
 		memcpy(key + 8, a->ids[i], CAT_ID_LEN);
 		rc = mdb_get(txn, c->blobs, &k, &d);
@@ -1339,7 +1326,7 @@ add_txn(struct catalog *c, MDB_txn *txn, void *arg)
 	if (r != CAT_OK)
 		return r;
 	memset(&added, 0, sizeof(added));
-	put64(key, a->client);
+	be64_put(key, a->client);
 	for (size_t i = 0; i < a->n; i++) {
 		memcpy(key + 8, a->b[i].id, CAT_ID_LEN);
 		bl = a->b[i].loc;
@@ -1424,7 +1411,7 @@ commit_txn(struct catalog *c, MDB_txn *txn, void *arg)
 		return CAT_DISABLED;
 	/* Check every ref first: nothing is written unless all are there. */
 	a->missing = 0;
-	put64(key, a->client);
+	be64_put(key, a->client);
 	for (size_t i = 0; i < a->n; i++) {
 		memcpy(key + 8, a->refs[i], CAT_ID_LEN);
 		rc = mdb_get(txn, c->blobs, &k, &d);
@@ -1462,8 +1449,8 @@ commit_txn(struct catalog *c, MDB_txn *txn, void *arg)
 	added.stored_bytes = bytes;
 	if ((r = usage_change(c, txn, a->client, &added, NULL)) != CAT_OK)
 		return r;
-	put64(skey, a->client);
-	put64(skey + 8, a->snap->id);
+	be64_put(skey, a->client);
+	be64_put(skey + 8, a->snap->id);
 	k.mv_size = sizeof(skey);
 	k.mv_data = skey;
 	d.mv_size = snap_encode(a->snap, srec);
@@ -1534,8 +1521,8 @@ snapshots_txn(struct catalog *c, MDB_txn *txn, void *arg)
 
 	if (a->after == UINT64_MAX)
 		return CAT_OK;
-	put64(skey, a->client);
-	put64(skey + 8, a->after + 1);
+	be64_put(skey, a->client);
+	be64_put(skey + 8, a->after + 1);
 	/* From (client, after + 1) while the key is this client's. */
 	return walk(c, txn, c->snapshots, skey, sizeof(skey), 8,
 	    snapshots_visit, a, "snapshots");
@@ -1565,8 +1552,8 @@ refs_txn(struct catalog *c, MDB_txn *txn, void *arg)
 	MDB_val k = { sizeof(skey), skey }, d;
 	int rc;
 
-	put64(skey, a->client);
-	put64(skey + 8, a->snap);
+	be64_put(skey, a->client);
+	be64_put(skey + 8, a->snap);
 	if ((rc = mdb_get(txn, c->refs, &k, &d)) == MDB_NOTFOUND)
 		return CAT_NOTFOUND;
 	if (rc != 0)
@@ -1615,7 +1602,7 @@ have_txn(struct catalog *c, MDB_txn *txn, void *arg)
 	struct cat_blob bl;
 	int rc;
 
-	put64(key, a->client);
+	be64_put(key, a->client);
 	for (size_t i = 0; i < a->n; i++) {
 		if (!a->idle[i])
 			continue;
@@ -1687,7 +1674,7 @@ scan_visit(struct catalog *c, const MDB_val *k, const MDB_val *d, void *arg)
 
 	if (k->mv_size != BLOB_KEY_LEN || blob_decode(d, &bl) == -1)
 		return fail(c, 0, "blob index");
-	return a->fn(a->arg, get64(k->mv_data),
+	return a->fn(a->arg, be64_get(k->mv_data),
 	    (const uint8_t *)k->mv_data + 8, &bl) != 0 ? WALK_STOP : WALK_ON;
 }
 
@@ -1729,7 +1716,7 @@ free_txn(struct catalog *c, MDB_txn *txn, void *arg)
 
 	a->freed = 0;
 	a->bytes = 0;
-	put64(key, a->client);
+	be64_put(key, a->client);
 	for (size_t i = 0; i < a->n; i++) {
 		memcpy(key + 8, a->ids[i], CAT_ID_LEN);
 		rc = mdb_get(txn, c->blobs, &k, &d);
@@ -1788,7 +1775,7 @@ move_txn(struct catalog *c, MDB_txn *txn, void *arg)
 
 	a->moved = 0;
 	for (size_t i = 0; i < a->n; i++) {
-		put64(key, a->m[i].client);
+		be64_put(key, a->m[i].client);
 		memcpy(key + 8, a->m[i].id, CAT_ID_LEN);
 		rc = mdb_get(txn, c->blobs, &k, &d);
 		if (rc == MDB_NOTFOUND)
@@ -1851,8 +1838,8 @@ snap_get_txn(struct catalog *c, MDB_txn *txn, void *arg)
 	MDB_val k = { sizeof(skey), skey }, d;
 	int rc;
 
-	put64(skey, a->client);
-	put64(skey + 8, a->snap);
+	be64_put(skey, a->client);
+	be64_put(skey + 8, a->snap);
 	if ((rc = mdb_get(txn, c->snapshots, &k, &d)) == MDB_NOTFOUND)
 		return CAT_NOTFOUND;
 	if (rc != 0)
@@ -1884,8 +1871,8 @@ forget_txn(struct catalog *c, MDB_txn *txn, void *arg)
 	size_t n;
 	int r, rc;
 
-	put64(skey, a->client);
-	put64(skey + 8, a->snap);
+	be64_put(skey, a->client);
+	be64_put(skey + 8, a->snap);
 	if ((rc = mdb_get(txn, c->snapshots, &sk, &d)) == MDB_NOTFOUND)
 		return CAT_NOTFOUND;
 	if (rc != 0)
@@ -1911,7 +1898,7 @@ forget_txn(struct catalog *c, MDB_txn *txn, void *arg)
 		if ((ids = malloc(rd.mv_size ? rd.mv_size : 1)) == NULL)
 			return fail(c, 0, "out of memory");
 		memcpy(ids, rd.mv_data, rd.mv_size);
-		put64(key, a->client);
+		be64_put(key, a->client);
 		for (size_t i = 0; i < n; i++) {
 			memcpy(key + 8, ids + i * CAT_ID_LEN, CAT_ID_LEN);
 			rc = mdb_get(txn, c->blobs, &k, &d);
@@ -1955,7 +1942,7 @@ policy_key(uint8_t key[8 + CAT_NAME_MAX], uint64_t client, const char *set)
 {
 	size_t n = strlen(set);
 
-	put64(key, client);
+	be64_put(key, client);
 	memcpy(key + 8, set, n);
 	return 8 + n;
 }
@@ -1963,12 +1950,12 @@ policy_key(uint8_t key[8 + CAT_NAME_MAX], uint64_t client, const char *set)
 static void
 policy_encode(const struct retention *p, uint8_t b[POLICY_REC_LEN])
 {
-	put32(b, p->last);
-	put32(b + 4, p->hourly);
-	put32(b + 8, p->daily);
-	put32(b + 12, p->weekly);
-	put32(b + 16, p->monthly);
-	put32(b + 20, p->yearly);
+	be32_put(b, p->last);
+	be32_put(b + 4, p->hourly);
+	be32_put(b + 8, p->daily);
+	be32_put(b + 12, p->weekly);
+	be32_put(b + 16, p->monthly);
+	be32_put(b + 20, p->yearly);
 }
 
 static int
@@ -1978,12 +1965,12 @@ policy_decode(const MDB_val *v, struct retention *p)
 
 	if (v->mv_size != POLICY_REC_LEN)
 		return -1;
-	p->last = get32(b);
-	p->hourly = get32(b + 4);
-	p->daily = get32(b + 8);
-	p->weekly = get32(b + 12);
-	p->monthly = get32(b + 16);
-	p->yearly = get32(b + 20);
+	p->last = be32_get(b);
+	p->hourly = be32_get(b + 4);
+	p->daily = be32_get(b + 8);
+	p->weekly = be32_get(b + 12);
+	p->monthly = be32_get(b + 16);
+	p->yearly = be32_get(b + 20);
 	return 0;
 }
 
@@ -2111,7 +2098,7 @@ policies_txn(struct catalog *c, MDB_txn *txn, void *arg)
 	struct policy_arg *a = arg;
 	uint8_t prefix[8];
 
-	put64(prefix, a->client);
+	be64_put(prefix, a->client);
 	return walk(c, txn, c->policies, prefix, 8, 8, policies_visit, a,
 	    "policies");
 }
@@ -2170,8 +2157,8 @@ peer_encode(const struct cat_peer *pe, uint8_t *b)
 	*b++ = pe->tls;
 	*b++ = pe->source;
 	*b++ = pe->hops;
-	put64(b, pe->first_seen);
-	put64(b + 8, pe->last_seen);
+	be64_put(b, pe->first_seen);
+	be64_put(b + 8, pe->last_seen);
 	memcpy(b + 16, pe->via, CAT_PEER_ID_LEN);
 	b += 16 + CAT_PEER_ID_LEN;
 	put_str(&b, pe->via_name, PEER_STR);
@@ -2194,7 +2181,7 @@ peer_decode(const MDB_val *k, const MDB_val *v, struct cat_peer *pe)
 	if (pe->naddrs > CAT_PEER_ADDRS)
 		return -1;
 	for (int i = 0; i < 5; i++, b += 2)
-		ports[i] = (uint16_t)(b[0] << 8 | b[1]);
+		ports[i] = be16_get(b);
 	pe->port_backup = ports[0];
 	pe->port_ssl = ports[1];
 	pe->port_ui = ports[2];
@@ -2204,8 +2191,8 @@ peer_decode(const MDB_val *k, const MDB_val *v, struct cat_peer *pe)
 	pe->tls = *b++;
 	pe->source = *b++;
 	pe->hops = *b++;
-	pe->first_seen = get64(b);
-	pe->last_seen = get64(b + 8);
+	pe->first_seen = be64_get(b);
+	pe->last_seen = be64_get(b + 8);
 	memcpy(pe->via, b + 16, CAT_PEER_ID_LEN);
 	b += 16 + CAT_PEER_ID_LEN;
 	get_str(&b, pe->via_name, PEER_STR);
@@ -2243,7 +2230,7 @@ peers_replace_txn(struct catalog *c, MDB_txn *txn, void *arg)
 	}
 	memset(st, 0, sizeof(st));
 	for (size_t i = 0; i < a->nstats && i < CAT_PEER_STATS; i++)
-		put64(st + 8 * i, a->stats_in[i]);
+		be64_put(st + 8 * i, a->stats_in[i]);
 	d.mv_size = sizeof(st);
 	d.mv_data = st;
 	/* LMDB keys cannot be empty: the counters live under "#". */
@@ -2273,7 +2260,7 @@ peers_visit(struct catalog *c, const MDB_val *k, const MDB_val *d, void *arg)
 	if (k->mv_size == 1 && *(const char *)k->mv_data == '#') {
 		if (a->stats_out != NULL && d->mv_size == CAT_PEER_STATS * 8)
 			for (size_t i = 0; i < CAT_PEER_STATS; i++)
-				a->stats_out[i] = get64((const uint8_t *)
+				a->stats_out[i] = be64_get((const uint8_t *)
 				    d->mv_data + 8 * i);
 		return WALK_ON;
 	}

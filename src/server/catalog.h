@@ -167,12 +167,13 @@ int	catalog_client_set_allow_forget(struct catalog *c, const char *name,
  */
 int	catalog_client_remove(struct catalog *c, const char *name);
 /*
- * Call fn(arg, client) for every client, ordered by name, inside one
- * read transaction (fn must not call catalog functions).  fn returns 0
- * to go on or nonzero to stop.  CAT_OK or CAT_ERROR.
+ * Every client, ordered by name and with its secret zeroed, read in one
+ * transaction: *out gets a malloc'ed array of *n entries (the caller
+ * frees it; NULL when there are none).  CAT_OK, or CAT_ERROR (also when
+ * out of memory) with *out NULL and *n 0.
  */
-int	catalog_clients(struct catalog *c,
-	    int (*fn)(void *arg, const struct cat_client *), void *arg);
+int	catalog_clients(struct catalog *c, struct cat_client **out,
+	    size_t *n);
 /*
  * Use up the token whose SHA-256 is token_hash: its client gets secret
  * (CAT_ID_LEN bytes, chosen by the caller) and becomes registered; the

@@ -33,6 +33,7 @@
 
 #include "catalog.h"
 #include "child.h"
+#include "common/monotime.h"
 #include "config.h"
 #include "hkstatus.h"
 #include "imsg.h"
@@ -52,7 +53,7 @@ static struct housekeeper {
 	struct imsg	 msg;
 	struct catalog	*cat;
 	sigset_t	 waitmask;
-	time_t		 next[HK_NJOBS];	/* monotonic; 0: not planned */
+	int64_t		 next[HK_NJOBS];	/* mono_ms(); 0: not planned */
 	int		 running;	/* enum hk_job, or -1 */
 } hk;
 
@@ -61,15 +62,6 @@ on_sigterm(int sig)
 {
 	(void)sig;
 	terminate = 1;
-}
-
-static time_t
-now_s(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return t.tv_sec;
 }
 
 static void
@@ -94,8 +86,7 @@ wait_ctl(long ms)
 	struct timespec ts, *tsp = NULL;
 
 	if (ms >= 0) {
-		ts.tv_sec = ms / 1000;
-		ts.tv_nsec = (ms % 1000) * 1000000L;
+		ts = mono_timespec(ms);
 		tsp = &ts;
 	}
 	if (ppoll(&pfd, hk.ctl_fd == -1 ? 0 : 1, tsp, &hk.waitmask) == -1) {
@@ -150,9 +141,9 @@ open_catalog(void)
 
 /* Wall-clock time of monotonic time t (0: 0, not scheduled). */
 static uint64_t
-wall_of(time_t t)
+wall_of(int64_t t)
 {
-	time_t now = time(NULL), d = t - now_s();
+	time_t now = time(NULL), d = (time_t)((t - mono_ms()) / 1000);
 
 	if (t == 0 || now < 0)
 		return 0;
@@ -170,7 +161,7 @@ interval_of(enum hk_job job)
 static void
 retry(enum hk_job job)
 {
-	hk.next[job] = now_s() + RETRY_S;
+	hk.next[job] = mono_ms() + RETRY_S * 1000L;
 	hkstatus_set_next(hk.env->cfg->datadir, job, wall_of(hk.next[job]));
 }
 
@@ -280,7 +271,8 @@ run_job(enum hk_job job)
 	else
 		run_scrub(&hooks, &result, msg, sizeof(msg), &counters);
 	hk.running = -1;
-	hk.next[job] = interval_of(job) > 0 ? now_s() + interval_of(job) : 0;
+	hk.next[job] = interval_of(job) > 0 ?
+	    mono_ms() + interval_of(job) * 1000L : 0;
 	/* Recorded before the lock goes: whoever takes it next sees it. */
 	hkstatus_end(cfg->datadir, job, (uint64_t)time(NULL),
 	    wall_of(hk.next[job]), result, msg, counters);
@@ -309,7 +301,7 @@ ctl_other(struct imsg *m)
 		return;
 	}
 	log_info("%s requested: starting it now", hkstatus_job_name(job));
-	hk.next[job] = now_s();
+	hk.next[job] = mono_ms();
 }
 
 /*
@@ -339,7 +331,7 @@ housekeeper_main(struct child_env *env)
 {
 	struct sigaction sa;
 	sigset_t block;
-	time_t next_check;
+	int64_t next_check;
 
 	hk.env = env;
 	hk.ctl_fd = env->ctl_fd;
@@ -359,22 +351,22 @@ housekeeper_main(struct child_env *env)
 		log_warn("%s: send ready", __func__);
 	for (int j = 0; j < HK_NJOBS; j++)
 		hk.next[j] = interval_of((enum hk_job)j) > 0 ?
-		    now_s() + interval_of((enum hk_job)j) : 0;
+		    mono_ms() + interval_of((enum hk_job)j) * 1000L : 0;
 	status_start();
-	next_check = now_s() + CHECK_S;
+	next_check = mono_ms() + CHECK_S * 1000L;
 
 	while (!terminate && !hk.stopping) {
-		time_t now = now_s(), due = next_check;
+		int64_t now = mono_ms(), due = next_check;
 
 		for (int j = 0; j < HK_NJOBS; j++)
 			if (hk.next[j] != 0 && hk.next[j] < due)
 				due = hk.next[j];
 		if (due > now) {
-			wait_ctl((long)(due - now) * 1000);
+			wait_ctl((long)(due - now));
 			continue;
 		}
 		open_catalog();		/* also clears stale reader slots */
-		next_check = now + CHECK_S;
+		next_check = now + CHECK_S * 1000L;
 		for (int j = 0; j < HK_NJOBS && !terminate && !hk.stopping;
 		    j++)
 			if (hk.next[j] != 0 && hk.next[j] <= now)

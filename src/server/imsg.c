@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include "common/bytes.h"
 #include "imsg.h"
 #include "log.h"
 
@@ -65,16 +66,19 @@ imsg_put_u8(struct imsg *m, uint8_t v)
 void
 imsg_put_u32(struct imsg *m, uint32_t v)
 {
-	uint8_t b[4] = { v >> 24, v >> 16, v >> 8, v };
+	uint8_t b[4];
 
+	be32_put(b, v);
 	put(m, b, 4);
 }
 
 void
 imsg_put_u64(struct imsg *m, uint64_t v)
 {
-	imsg_put_u32(m, (uint32_t)(v >> 32));
-	imsg_put_u32(m, (uint32_t)v);
+	uint8_t b[8];
+
+	be64_put(b, v);
+	put(m, b, 8);
 }
 
 void
@@ -87,8 +91,7 @@ imsg_put_str(struct imsg *m, const char *s)
 		m->bad = 1;
 		return;
 	}
-	b[0] = (uint8_t)(n >> 8);
-	b[1] = (uint8_t)n;
+	be16_put(b, (uint16_t)n);
 	put(m, b, 2);
 	put(m, s, n);
 }
@@ -103,13 +106,9 @@ imsg_send(int fd, struct imsg *m, int nonblock)
 		errno = EMSGSIZE;
 		return -1;
 	}
-	m->buf[0] = (uint8_t)(len >> 24);
-	m->buf[1] = (uint8_t)(len >> 16);
-	m->buf[2] = (uint8_t)(len >> 8);
-	m->buf[3] = (uint8_t)len;
-	m->buf[4] = (uint8_t)(m->type >> 8);
-	m->buf[5] = (uint8_t)m->type;
-	m->buf[6] = m->buf[7] = 0;
+	be32_put(m->buf, len);
+	be16_put(m->buf + 4, (uint16_t)m->type);
+	be16_put(m->buf + 6, 0);
 	do {
 		n = send(fd, m->buf, m->len,
 		    MSG_NOSIGNAL | (nonblock ? MSG_DONTWAIT : 0));
@@ -138,15 +137,14 @@ imsg_recv(int fd, struct imsg *m)
 		errno = EBADMSG;
 		return -1;
 	}
-	len = (uint32_t)m->buf[0] << 24 | (uint32_t)m->buf[1] << 16 |
-	    (uint32_t)m->buf[2] << 8 | m->buf[3];
-	if (len != (size_t)n || m->buf[6] != 0 || m->buf[7] != 0) {
+	len = be32_get(m->buf);
+	if (len != (size_t)n || be16_get(m->buf + 6) != 0) {
 		errno = EBADMSG;
 		return -1;
 	}
 	m->len = (size_t)n;
 	m->pos = IMSG_HDR;
-	m->type = m->buf[4] << 8 | m->buf[5];
+	m->type = be16_get(m->buf + 4);
 	m->bad = 0;
 	return 1;
 }
@@ -177,19 +175,18 @@ imsg_get_u32(struct imsg *m, uint32_t *v)
 
 	if (get(m, b, 4) == -1)
 		return -1;
-	*v = (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 |
-	    (uint32_t)b[2] << 8 | b[3];
+	*v = be32_get(b);
 	return 0;
 }
 
 int
 imsg_get_u64(struct imsg *m, uint64_t *v)
 {
-	uint32_t hi, lo;
+	uint8_t b[8];
 
-	if (imsg_get_u32(m, &hi) == -1 || imsg_get_u32(m, &lo) == -1)
+	if (get(m, b, 8) == -1)
 		return -1;
-	*v = (uint64_t)hi << 32 | lo;
+	*v = be64_get(b);
 	return 0;
 }
 
@@ -201,7 +198,7 @@ imsg_get_str(struct imsg *m, char *dst, size_t dstlen)
 
 	if (get(m, b, 2) == -1)
 		return -1;
-	n = (size_t)b[0] << 8 | b[1];
+	n = be16_get(b);
 	if (n >= dstlen) {
 		m->bad = 1;
 		return -1;

@@ -145,34 +145,6 @@ bvec_count(const struct bvec *bv, uint64_t client, const uint8_t *id)
 
 /* ------------------------------------------------------ 1. retention */
 
-struct clients {
-	struct cat_client *v;
-	size_t		 n, cap;
-	int		 oom;
-};
-
-static int
-collect_client(void *arg, const struct cat_client *cl)
-{
-	struct clients *cs = arg;
-
-	if (cs->n == cs->cap) {
-		size_t cap = cs->cap ? cs->cap * 2 : 16;
-		struct cat_client *q = reallocarray(cs->v, cap, sizeof(*q));
-
-		if (q == NULL) {
-			cs->oom = 1;
-			return 1;
-		}
-		cs->v = q;
-		cs->cap = cap;
-	}
-	cs->v[cs->n] = *cl;
-	memset(cs->v[cs->n].secret, 0, sizeof(cs->v[cs->n].secret));
-	cs->n++;
-	return 0;
-}
-
 struct sets {
 	char		(*v)[CAT_NAME_MAX + 1];
 	size_t		 n, cap;
@@ -262,30 +234,25 @@ retain_set(struct prune *p, const struct cat_client *cl, const char *set)
 static int
 retain(struct prune *p)
 {
-	struct clients cs = { NULL, 0, 0, 0 };
+	struct cat_client *cl;
+	size_t ncl;
 	int rc = 0;
 
-	if (catalog_clients(p->cat, collect_client, &cs) != CAT_OK) {
-		free(cs.v);
+	if (catalog_clients(p->cat, &cl, &ncl) != CAT_OK)
 		return failed(p, "clients", catalog_strerror(p->cat));
-	}
-	if (cs.oom) {
-		free(cs.v);
-		return failed(p, "clients", "out of memory");
-	}
-	for (size_t i = 0; i < cs.n && rc == 0 && !cancelled(p); i++) {
+	for (size_t i = 0; i < ncl && rc == 0 && !cancelled(p); i++) {
 		struct sets ss = { NULL, 0, 0, 0 };
 
-		if (catalog_snapshots(p->cat, cs.v[i].id, NULL, 0, collect_set,
+		if (catalog_snapshots(p->cat, cl[i].id, NULL, 0, collect_set,
 		    &ss) != CAT_OK)
 			rc = failed(p, "snapshots", catalog_strerror(p->cat));
 		else if (ss.oom)
 			rc = failed(p, "snapshots", "out of memory");
 		for (size_t j = 0; rc == 0 && j < ss.n; j++)
-			rc = retain_set(p, &cs.v[i], ss.v[j]);
+			rc = retain_set(p, &cl[i], ss.v[j]);
 		free(ss.v);
 	}
-	free(cs.v);
+	free(cl);
 	if (p->dec.n > 0)
 		qsort(p->dec.v, p->dec.n, sizeof(*p->dec.v), cmp_bkey);
 	return rc;

@@ -13,6 +13,7 @@
 
 #include "catalog.h"
 #include "common/crypto.h"
+#include "common/monotime.h"
 #include "scrub.h"
 #include "store.h"
 
@@ -42,7 +43,7 @@ struct scrub {
 	const struct hk_hooks	*hk;
 	struct scrub_result	*res;
 	uint64_t		 rate;
-	struct timespec		 start;
+	int64_t			 start;		/* mono_ms() */
 	struct evec		 ents;
 	struct rvec		 recs;	/* of the pack being read */
 };
@@ -123,15 +124,13 @@ cmp_key(const void *a, const void *b)
 static void
 throttle(struct scrub *sc)
 {
-	struct timespec now, ts;
+	struct timespec ts;
 	double want, have;
 
 	if (sc->rate == 0)
 		return;
-	clock_gettime(CLOCK_MONOTONIC, &now);
 	want = (double)sc->res->bytes / (double)sc->rate;
-	have = (double)(now.tv_sec - sc->start.tv_sec) +
-	    (double)(now.tv_nsec - sc->start.tv_nsec) / 1e9;
+	have = (double)(mono_ms() - sc->start) / 1000.0;
 	if (want <= have)
 		return;
 	want -= have;
@@ -242,34 +241,6 @@ scrub_pack(struct scrub *sc, const struct store_pack *pk, struct entry *e,
 	return 0;
 }
 
-struct name_vec {
-	struct cat_client *v;
-	size_t		 n, cap;
-	int		 oom;
-};
-
-static int
-collect_name(void *arg, const struct cat_client *cl)
-{
-	struct name_vec *nv = arg;
-
-	if (nv->n == nv->cap) {
-		size_t cap = nv->cap ? nv->cap * 2 : 16;
-		struct cat_client *q = reallocarray(nv->v, cap, sizeof(*q));
-
-		if (q == NULL) {
-			nv->oom = 1;
-			return 1;
-		}
-		nv->v = q;
-		nv->cap = cap;
-	}
-	nv->v[nv->n] = *cl;
-	memset(nv->v[nv->n].secret, 0, sizeof(nv->v[nv->n].secret));
-	nv->n++;
-	return 0;
-}
-
 struct snap_vec {
 	struct cat_snapshot *v;
 	size_t		 n, cap;
@@ -301,18 +272,17 @@ static int
 blame(struct scrub *sc, struct entry *bad, size_t n, char *err,
     size_t errlen)
 {
-	struct name_vec nv = { NULL, 0, 0, 0 };
+	struct cat_client *clients;
+	size_t nclients;
 	int rc = 0;
 
-	if (catalog_clients(sc->cat, collect_name, &nv) != CAT_OK ||
-	    nv.oom) {
-		snprintf(err, errlen, "scrub: clients: %s", nv.oom ?
-		    "out of memory" : catalog_strerror(sc->cat));
-		free(nv.v);
+	if (catalog_clients(sc->cat, &clients, &nclients) != CAT_OK) {
+		snprintf(err, errlen, "scrub: clients: %s",
+		    catalog_strerror(sc->cat));
 		return -1;
 	}
-	for (size_t c = 0; c < nv.n && rc == 0; c++) {
-		struct cat_client *cl = &nv.v[c];
+	for (size_t c = 0; c < nclients && rc == 0; c++) {
+		struct cat_client *cl = &clients[c];
 		struct snap_vec sv = { NULL, 0, 0, 0 };
 		struct entry key;
 		char hex[2 * CAT_ID_LEN + 1];
@@ -371,7 +341,7 @@ blame(struct scrub *sc, struct entry *bad, size_t n, char *err,
 		}
 		free(sv.v);
 	}
-	free(nv.v);
+	free(clients);
 	return rc;
 }
 
@@ -392,7 +362,7 @@ scrub_run(struct catalog *cat, const char *datadir, uint64_t rate,
 	sc.hk = hk;
 	sc.res = res;
 	sc.rate = rate;
-	clock_gettime(CLOCK_MONOTONIC, &sc.start);
+	sc.start = mono_ms();
 	if (store_open(datadir, cat, &sc.store, err, errlen) == -1)
 		return -1;
 	/* The index first: what it names was on disk before. */

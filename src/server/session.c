@@ -26,7 +26,9 @@
 
 #include "catalog.h"
 #include "config.h"
+#include "common/bytes.h"
 #include "common/crypto.h"
+#include "common/monotime.h"
 #include "log.h"
 #include "policy.h"
 #include "session.h"
@@ -44,36 +46,9 @@
 
 enum io_result { IO_OK, IO_EOF, IO_TRUNCATED, IO_TIMEOUT, IO_ERROR, IO_TERM };
 
-static struct timespec
-deadline_in(long ms)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	t.tv_sec += ms / 1000;
-	t.tv_nsec += (ms % 1000) * 1000000L;
-	if (t.tv_nsec >= 1000000000L) {
-		t.tv_sec++;
-		t.tv_nsec -= 1000000000L;
-	}
-	return t;
-}
-
-static long
-ms_until(const struct timespec *d)
-{
-	struct timespec now;
-	long ms;
-
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	ms = (long)(d->tv_sec - now.tv_sec) * 1000 +
-	    (d->tv_nsec - now.tv_nsec) / 1000000L;
-	return ms < 0 ? 0 : ms;
-}
-
 /* Wait until the client fd is ready for events, or the deadline. */
 static enum io_result
-io_wait(struct session *s, short events, const struct timespec *deadline)
+io_wait(struct session *s, short events, int64_t deadline)
 {
 	for (;;) {
 		struct pollfd pfd[2] = {
@@ -81,15 +56,13 @@ io_wait(struct session *s, short events, const struct timespec *deadline)
 			{ .fd = *s->ctl_fd, .events = POLLIN },
 		};
 		struct timespec ts;
-		long ms;
-		int n;
+		int ms, n;
 
 		if (*s->terminate)
 			return IO_TERM;
-		if ((ms = ms_until(deadline)) == 0)
+		if ((ms = mono_left(deadline)) == 0)
 			return IO_TIMEOUT;
-		ts.tv_sec = ms / 1000;
-		ts.tv_nsec = (ms % 1000) * 1000000L;
+		ts = mono_timespec(ms);
 		/* SIGTERM is deliverable only inside ppoll(). */
 		n = ppoll(pfd, *s->ctl_fd == -1 ? 1 : 2, &ts, s->waitmask);
 		if (n == -1) {
@@ -138,7 +111,7 @@ conn_io(struct session *s, int writing, void *p, size_t n, short *ev)
  */
 static enum io_result
 io_full(struct session *s, int writing, uint8_t *p, size_t n, size_t *moved,
-    const struct timespec *deadline)
+    int64_t deadline)
 {
 	enum io_result r;
 	short ev;
@@ -164,14 +137,14 @@ io_full(struct session *s, int writing, uint8_t *p, size_t n, size_t *moved,
 
 static enum io_result
 read_full(struct session *s, uint8_t *p, size_t n, size_t *got,
-    const struct timespec *deadline)
+    int64_t deadline)
 {
 	return io_full(s, 0, p, n, got, deadline);
 }
 
 static enum io_result
 write_full(struct session *s, const uint8_t *p, size_t n,
-    const struct timespec *deadline)
+    int64_t deadline)
 {
 	size_t done;
 
@@ -181,11 +154,11 @@ write_full(struct session *s, const uint8_t *p, size_t n,
 static enum io_result
 send_frames(struct session *s, struct wire_wr *w, long timeout_ms)
 {
-	struct timespec d = deadline_in(timeout_ms);
+	int64_t d = mono_ms() + timeout_ms;
 
 	if (w->overflow)
 		return IO_ERROR;
-	return write_full(s, w->buf, w->len, &d);
+	return write_full(s, w->buf, w->len, d);
 }
 
 /*
@@ -196,7 +169,7 @@ send_frames(struct session *s, struct wire_wr *w, long timeout_ms)
 static void
 drain(struct session *s)
 {
-	struct timespec d = deadline_in(DRAIN_MS);
+	int64_t d = mono_ms() + DRAIN_MS;
 	uint8_t junk[4096];
 	size_t total = 0;
 
@@ -212,7 +185,7 @@ drain(struct session *s)
 			total += (size_t)k;
 			continue;
 		}
-		if (k == 0 || ev == 0 || io_wait(s, ev, &d) != IO_OK)
+		if (k == 0 || ev == 0 || io_wait(s, ev, d) != IO_OK)
 			return;
 	}
 }
@@ -304,7 +277,7 @@ read_failed(struct session *s, enum io_result r, size_t got, size_t want,
 /* Read and check a frame header.  Returns 0, or -1: the session is over. */
 static int
 read_header(struct session *s, struct wire_hdr *h,
-    const struct timespec *deadline, const char *waiting_for)
+    int64_t deadline, const char *waiting_for)
 {
 	enum io_result r;
 	char why[160];
@@ -339,7 +312,7 @@ read_header(struct session *s, struct wire_hdr *h,
  */
 static int
 read_payload(struct session *s, const struct wire_hdr *h,
-    const struct timespec *deadline, const char *waiting_for)
+    int64_t deadline, const char *waiting_for)
 {
 	enum io_result r;
 	size_t got;
@@ -375,13 +348,12 @@ sanitize(char *dst, size_t dstlen, const char *src)
 static int
 tls_start(struct session *s)
 {
-	struct timespec deadline = s->accepted;
+	int64_t deadline = s->accepted + s->cfg->handshake_timeout * 1000L;
 	enum io_result r = IO_OK;
 	char desc[96];
 	uint8_t first;
 	ssize_t k;
 
-	deadline.tv_sec += s->cfg->handshake_timeout;
 	while ((k = recv(s->fd, &first, 1, MSG_PEEK)) != 1) {
 		if (k == 0) {
 			snprintf(s->why, sizeof(s->why), "client closed the "
@@ -391,7 +363,7 @@ tls_start(struct session *s)
 		if (errno == EINTR)
 			continue;
 		if (errno != EAGAIN ||
-		    (r = io_wait(s, POLLIN, &deadline)) != IO_OK)
+		    (r = io_wait(s, POLLIN, deadline)) != IO_OK)
 			goto failed;
 	}
 	if (first != 0x16) {	/* not a TLS handshake record */
@@ -412,10 +384,10 @@ tls_start(struct session *s)
 			log_debug("session from %s: %s", s->peer, desc);
 			return 0;
 		case TLS_WANT_READ:
-			r = io_wait(s, POLLIN, &deadline);
+			r = io_wait(s, POLLIN, deadline);
 			break;
 		case TLS_WANT_WRITE:
-			r = io_wait(s, POLLOUT, &deadline);
+			r = io_wait(s, POLLOUT, deadline);
 			break;
 		case TLS_EOF:	/* e.g. an extra session the client gave up */
 			snprintf(s->why, sizeof(s->why), "client closed the "
@@ -446,15 +418,14 @@ failed:
 static int
 handshake(struct session *s)
 {
-	struct timespec deadline = s->accepted;
+	int64_t deadline = s->accepted + s->cfg->handshake_timeout * 1000L;
 	struct wire_client_hello hello;
 	char why[160], soft[WIRE_SOFTWARE_MAX + 1];
 	struct wire_hdr h;
 	struct wire_wr w;
 	uint8_t out[512];
 
-	deadline.tv_sec += s->cfg->handshake_timeout;
-	if (read_header(s, &h, &deadline, "handshake timeout") == -1)
+	if (read_header(s, &h, deadline, "handshake timeout") == -1)
 		return -1;
 	if (h.type != WIRE_CLIENT_HELLO) {
 		snprintf(why, sizeof(why), "first frame must be CLIENT_HELLO, "
@@ -468,7 +439,7 @@ handshake(struct session *s)
 		fail(s, WIRE_ERR_MALFORMED, why);
 		return -1;
 	}
-	if (read_payload(s, &h, &deadline, "handshake timeout") == -1)
+	if (read_payload(s, &h, deadline, "handshake timeout") == -1)
 		return -1;
 	if (wire_parse_client_hello(s->buf + WIRE_HDR_LEN, h.len, &hello, why,
 	    sizeof(why)) != 0) {
@@ -824,12 +795,8 @@ on_have(struct session *s, const uint8_t *p, uint32_t len)
 			nmissing++;
 		}
 	wire_frame_end(&w);
-	if (!w.overflow) {
-		w.buf[at] = (uint8_t)(nmissing >> 24);
-		w.buf[at + 1] = (uint8_t)(nmissing >> 16);
-		w.buf[at + 2] = (uint8_t)(nmissing >> 8);
-		w.buf[at + 3] = (uint8_t)nmissing;
-	}
+	if (!w.overflow)
+		be32_put(w.buf + at, nmissing);
 	return reply(s, &w, "MISSING");
 }
 
@@ -1194,12 +1161,8 @@ on_list(struct session *s, const uint8_t *p, uint32_t len)
 		return storage_failed(s, "catalog list",
 		    catalog_strerror(s->cat));
 	wire_frame_end(&w);
-	if (!w.overflow) {
-		w.buf[at] = (uint8_t)(f.n >> 24);
-		w.buf[at + 1] = (uint8_t)(f.n >> 16);
-		w.buf[at + 2] = (uint8_t)(f.n >> 8);
-		w.buf[at + 3] = (uint8_t)f.n;
-	}
+	if (!w.overflow)
+		be32_put(w.buf + at, f.n);
 	return reply(s, &w, "SNAPSHOTS");
 }
 
@@ -1398,12 +1361,12 @@ session_run(struct session *s)
 	s->tls_err[0] = s->registered[0] = '\0';
 	if ((s->tls_ctx == NULL || tls_start(s) == 0) && handshake(s) == 0) {
 		for (;;) {
-			struct timespec deadline =
-			    deadline_in((long)s->cfg->idle_timeout * 1000);
+			int64_t deadline = mono_ms() +
+			    s->cfg->idle_timeout * 1000L;
 
-			if (read_header(s, &h, &deadline, "idle timeout") ==
+			if (read_header(s, &h, deadline, "idle timeout") ==
 			    -1 || (fh = admit(s, &h)) == NULL ||
-			    read_payload(s, &h, &deadline, "idle timeout") ==
+			    read_payload(s, &h, deadline, "idle timeout") ==
 			    -1 || fh->fn(s, s->buf + WIRE_HDR_LEN, h.len) == -1)
 				break;
 		}

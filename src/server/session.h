@@ -24,7 +24,7 @@ struct session {
 	/* Set by the caller. */
 	int		 fd;		/* connected client, nonblocking */
 	char		 peer[64];	/* "addr:port" for logs */
-	struct timespec	 accepted;	/* CLOCK_MONOTONIC */
+	int64_t		 accepted;	/* mono_ms() */
 	const struct gv_config *cfg;
 	const uint8_t	*server_id;	/* WIRE_ID_LEN bytes */
 	uint8_t		*buf;		/* WIRE_HDR_LEN + cfg->max_frame bytes */

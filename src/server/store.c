@@ -19,7 +19,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/bytes.h"
 #include "common/crypto.h"
+#include "common/monotime.h"
 #include "store.h"
 
 #define REC_MAGIC	"GVB1"
@@ -41,7 +43,7 @@ struct store {
 	struct cat_blob_add *pend;
 	size_t		 npend;
 	uint64_t	 pbytes;
-	time_t		 pfirst;	/* monotonic seconds of the oldest */
+	int64_t		 pfirst;	/* mono_ms() of the oldest */
 	uint32_t	*table;		/* index + 1 into pend, 0 = empty */
 	uint64_t	 salt;		/* keeps the table's hash unguessable */
 
@@ -86,22 +88,6 @@ store_sum(const void *blob, size_t len, uint8_t sum[CAT_SUM_LEN])
 
 	crypto_sha256(blob, len, h);
 	memcpy(sum, h, CAT_SUM_LEN);
-}
-
-static void
-put32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 24);
-	p[1] = (uint8_t)(v >> 16);
-	p[2] = (uint8_t)(v >> 8);
-	p[3] = (uint8_t)v;
-}
-
-static uint32_t
-get32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
-	    (uint32_t)p[2] << 8 | p[3];
 }
 
 static void
@@ -206,15 +192,6 @@ store_pending(const struct store *s, uint64_t client,
 	return 0;
 }
 
-static time_t
-mono_seconds(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return t.tv_sec;
-}
-
 static void
 pending_add(struct store *s, const struct cat_blob_add *b)
 {
@@ -224,7 +201,7 @@ pending_add(struct store *s, const struct cat_blob_add *b)
 	    i = (i + 1) & (TABLE_SIZE - 1))
 		;
 	if (s->npend == 0)
-		s->pfirst = mono_seconds();
+		s->pfirst = mono_ms();
 	s->pend[s->npend] = *b;
 	s->table[i] = (uint32_t)++s->npend;
 	s->pbytes += b->loc.length;
@@ -394,7 +371,7 @@ store_put(struct store *s, uint64_t client, const uint8_t id[CAT_ID_LEN],
 	store_sum(blob, len, b.loc.sum);
 
 	memcpy(hdr, REC_MAGIC, 4);
-	put32(hdr + 4, (uint32_t)len);
+	be32_put(hdr + 4, (uint32_t)len);
 	memcpy(hdr + 8, id, CAT_ID_LEN);
 	memcpy(hdr + 8 + CAT_ID_LEN, b.loc.sum, CAT_SUM_LEN);
 	iov[0].iov_base = hdr;
@@ -417,7 +394,7 @@ store_put(struct store *s, uint64_t client, const uint8_t id[CAT_ID_LEN],
 	 * backup's HAVE finds the rest).
 	 */
 	if ((s->npend >= STORE_BATCH_BLOBS || s->pbytes >= STORE_BATCH_BYTES ||
-	    mono_seconds() - s->pfirst >= STORE_BATCH_SECONDS) &&
+	    mono_ms() - s->pfirst >= STORE_BATCH_SECONDS * 1000L) &&
 	    store_flush(s) == -1)
 		return -1;
 	return 0;
@@ -487,7 +464,7 @@ store_read(struct store *s, const uint8_t id[CAT_ID_LEN],
 			    (unsigned long long)loc->offset), 1;
 		got += (size_t)k;
 	}
-	if (memcmp(hdr, REC_MAGIC, 4) != 0 || get32(hdr + 4) != loc->length ||
+	if (memcmp(hdr, REC_MAGIC, 4) != 0 || be32_get(hdr + 4) != loc->length ||
 	    memcmp(hdr + 8, id, CAT_ID_LEN) != 0)
 		return fail(s, 0, "pack %08x: bad record header at offset %llu",
 		    loc->pack, (unsigned long long)loc->offset), 1;
@@ -666,7 +643,7 @@ store_copy(struct store *s, const uint8_t id[CAT_ID_LEN],
 		return -1;
 	}
 	memcpy(hdr, REC_MAGIC, 4);
-	put32(hdr + 4, from->length);
+	be32_put(hdr + 4, from->length);
 	memcpy(hdr + 8, id, CAT_ID_LEN);
 	memcpy(hdr + 8 + CAT_ID_LEN, from->sum, CAT_SUM_LEN);
 	iov[0].iov_base = hdr;
@@ -749,7 +726,7 @@ store_scan(struct store *s, uint32_t pack,
 			    strerror(errno));
 			break;
 		}
-		len = get32(hdr + 4);
+		len = be32_get(hdr + 4);
 		if (memcmp(hdr, REC_MAGIC, 4) != 0 || len == 0 ||
 		    len > STORE_BLOB_MAX ||
 		    off + STORE_HDR_LEN + len > (uint64_t)st.st_size) {

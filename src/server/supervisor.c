@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "child.h"
+#include "common/monotime.h"
 #include "config.h"
 #include "datadir.h"
 #include "hkstatus.h"
@@ -75,14 +76,14 @@ struct child {
 	int		 slot;		/* -1: retiring, never respawned */
 	enum child_state state;
 	time_t		 since;		/* wall clock, for status */
-	struct timespec	 started;	/* monotonic */
+	int64_t		 started;	/* mono_ms() */
 	char		 peer[64];
 };
 
 struct slot {
 	struct child	*child;		/* NULL: waiting to be forked */
 	long		 backoff_ms;
-	struct timespec	 fork_at;	/* monotonic */
+	int64_t		 fork_at;	/* mono_ms() */
 };
 
 static volatile sig_atomic_t got_chld, got_hup, got_term, got_usr1;
@@ -92,7 +93,7 @@ static struct {
 	struct listen_set ls;
 	const uint8_t	*server_id;
 	int		 verbose, foreground;
-	struct timespec	 started;
+	int64_t		 started;	/* mono_ms() */
 	uint64_t	 sessions_served;
 	uint64_t	 bytes_in, bytes_out;
 
@@ -102,7 +103,7 @@ static struct {
 	int		 nslots[NKINDS];
 
 	int		 draining;	/* 0, 1: waiting, 2: TERM sent, 3: KILL sent */
-	struct timespec	 drain_deadline;
+	int64_t		 drain_deadline;	/* mono_ms() */
 	struct imsg	 msg;
 } sup;
 
@@ -116,34 +117,6 @@ on_signal(int sig)
 	case SIGINT:	got_term = 1; break;
 	case SIGUSR1:	got_usr1 = 1; break;
 	}
-}
-
-static struct timespec
-now_mono(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return t;
-}
-
-static long
-ms_between(const struct timespec *a, const struct timespec *b)
-{
-	return (long)(b->tv_sec - a->tv_sec) * 1000 +
-	    (b->tv_nsec - a->tv_nsec) / 1000000L;
-}
-
-static struct timespec
-plus_ms(struct timespec t, long ms)
-{
-	t.tv_sec += ms / 1000;
-	t.tv_nsec += (ms % 1000) * 1000000L;
-	if (t.tv_nsec >= 1000000000L) {
-		t.tv_sec++;
-		t.tv_nsec -= 1000000000L;
-	}
-	return t;
 }
 
 int
@@ -189,7 +162,7 @@ back_off(struct slot *s, int stable)
 		s->backoff_ms = BACKOFF_FIRST_MS;
 	else if ((s->backoff_ms *= 2) > BACKOFF_MAX_MS)
 		s->backoff_ms = BACKOFF_MAX_MS;
-	s->fork_at = plus_ms(now_mono(), s->backoff_ms);
+	s->fork_at = mono_ms() + s->backoff_ms;
 }
 
 /* In the new child: become kind k, slot i.  Never returns. */
@@ -274,7 +247,7 @@ spawn(int ki, int slot)
 	c->slot = slot;
 	c->state = CS_STARTING;
 	c->since = time(NULL);
-	c->started = now_mono();
+	c->started = mono_ms();
 	sup.children[sup.nchildren++] = c;
 	s->child = c;
 	log_debug("started %s %d (pid %ld)", k->name, slot, (long)pid);
@@ -283,7 +256,7 @@ spawn(int ki, int slot)
 static void
 spawn_due(void)
 {
-	struct timespec now = now_mono();
+	int64_t now = mono_ms();
 
 	if (sup.draining)
 		return;
@@ -291,21 +264,20 @@ spawn_due(void)
 		for (int i = 0; i < sup.nslots[ki]; i++) {
 			struct slot *s = &sup.slots[ki][i];
 
-			if (s->child == NULL && ms_between(&now, &s->fork_at) <= 0)
+			if (s->child == NULL && s->fork_at <= now)
 				spawn((int)ki, i);
 		}
 }
 
 /* Milliseconds until the next timed event, or -1 for none. */
-static long
+static int64_t
 next_timeout(void)
 {
-	struct timespec now = now_mono();
-	long best = 0, ms;
+	int64_t now = mono_ms(), best = 0, ms;
 	int have = 0;
 
 	if (sup.draining) {
-		best = ms_between(&now, &sup.drain_deadline);
+		best = sup.drain_deadline - now;
 		have = 1;
 	} else
 		for (size_t ki = 0; ki < NKINDS; ki++)
@@ -314,7 +286,7 @@ next_timeout(void)
 
 				if (s->child != NULL)
 					continue;
-				ms = ms_between(&now, &s->fork_at);
+				ms = s->fork_at - now;
 				if (!have || ms < best)
 					best = ms;
 				have = 1;
@@ -373,7 +345,7 @@ reap(void)
 	int status;
 
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
-		struct timespec now = now_mono();
+		int64_t now = mono_ms();
 		char name[64], how[96];
 		size_t i;
 
@@ -393,7 +365,7 @@ reap(void)
 				log_warnx("%s %s", name, how);
 		} else {
 			struct slot *s = &sup.slots[kind_index(c->kind)][c->slot];
-			long lived = ms_between(&c->started, &now);
+			long lived = (long)(now - c->started);
 
 			back_off(s, lived >= STABLE_AFTER_S * 1000L);
 			log_warnx("%s %s after %ld ms; respawning in %ld ms",
@@ -406,7 +378,6 @@ reap(void)
 static void
 send_status(struct child *to, uint32_t id)
 {
-	struct timespec now = now_mono();
 	uint32_t n = 0;
 
 	for (size_t i = 0; i < sup.nchildren; i++)
@@ -415,7 +386,7 @@ send_status(struct child *to, uint32_t id)
 			n++;
 	imsg_init(&sup.msg, IMSG_STATUS_REPLY);
 	imsg_put_u32(&sup.msg, id);
-	imsg_put_u64(&sup.msg, (uint64_t)(ms_between(&sup.started, &now) / 1000));
+	imsg_put_u64(&sup.msg, (uint64_t)(mono_ms() - sup.started) / 1000);
 	imsg_put_u32(&sup.msg, (uint32_t)sup.cfg->workers);
 	imsg_put_u64(&sup.msg, sup.sessions_served);
 	imsg_put_u32(&sup.msg, n);
@@ -556,7 +527,7 @@ free_slots(void)
 static void
 make_slots(void)
 {
-	struct timespec now = now_mono();
+	int64_t now = mono_ms();
 
 	for (size_t ki = 0; ki < NKINDS; ki++) {
 		int n = kinds[ki].count(sup.cfg);
@@ -579,7 +550,7 @@ resize_pool(int n)
 {
 	struct slot *old = sup.slots[KIND_WORKER], *fresh;
 	int nold = sup.nslots[KIND_WORKER], excess = nold - n, kept = 0;
-	struct timespec now = now_mono();
+	int64_t now = mono_ms();
 	char *drop;
 
 	if ((drop = calloc((size_t)nold + 1, 1)) == NULL ||
@@ -717,7 +688,7 @@ signal_all(int sig)
 static void
 stop_requested(void)
 {
-	struct timespec now = now_mono();
+	int64_t now = mono_ms();
 
 	if (sup.draining == 0) {
 		log_info("stopping: %zu children, sessions may finish within "
@@ -727,7 +698,7 @@ stop_requested(void)
 			retire(sup.children[i]);
 		listen_close(&sup.ls);
 		free_slots();
-		sup.drain_deadline = plus_ms(now, sup.cfg->drain_timeout * 1000L);
+		sup.drain_deadline = now + sup.cfg->drain_timeout * 1000L;
 	} else if (sup.draining == 1) {
 		sup.drain_deadline = now;	/* escalate on this turn */
 	}
@@ -737,9 +708,9 @@ stop_requested(void)
 static void
 drain_escalate(void)
 {
-	struct timespec now = now_mono();
+	int64_t now = mono_ms();
 
-	if (sup.nchildren == 0 || ms_between(&now, &sup.drain_deadline) > 0)
+	if (sup.nchildren == 0 || sup.drain_deadline > now)
 		return;
 	if (sup.draining == 1) {
 		log_warnx("drain time over: sending SIGTERM to %zu children",
@@ -751,7 +722,7 @@ drain_escalate(void)
 		signal_all(SIGKILL);
 		sup.draining = 3;
 	}
-	sup.drain_deadline = plus_ms(now, KILL_GRACE_S * 1000L);
+	sup.drain_deadline = now + KILL_GRACE_S * 1000L;
 }
 
 static void
@@ -760,7 +731,7 @@ wait_and_dispatch(const sigset_t *unblocked)
 	struct pollfd *pfd;
 	struct child **who;
 	struct timespec ts, *tsp = NULL;
-	long ms = next_timeout();
+	int64_t ms = next_timeout();
 	size_t n = 0;
 	int rc;
 
@@ -775,8 +746,7 @@ wait_and_dispatch(const sigset_t *unblocked)
 			who[n++] = sup.children[i];
 		}
 	if (ms >= 0) {
-		ts.tv_sec = ms / 1000;
-		ts.tv_nsec = (ms % 1000) * 1000000L;
+		ts = mono_timespec(ms);
 		tsp = &ts;
 	}
 	rc = ppoll(pfd, n, tsp, unblocked);
@@ -802,7 +772,7 @@ supervisor_run(struct gv_config *cfg, struct listen_set *ls,
 	sup.server_id = server_id;
 	sup.verbose = verbose;
 	sup.foreground = foreground;
-	sup.started = now_mono();
+	sup.started = mono_ms();
 
 	sigemptyset(&block);
 	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)

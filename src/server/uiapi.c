@@ -430,48 +430,13 @@ uiapi_peer_where(const char *id, char *addr, size_t len, int *port)
 
 /* ----- clients */
 
-struct client_row {
-	struct cat_client cl;		/* the secret wiped */
-};
-
-struct client_rows {
-	struct client_row *v;
-	size_t		 n, cap;
-	int		 oom;
-};
-
+/* Every client (sorted by name, no secrets) into *v; -1 after answering. */
 static int
-collect_client(void *arg, const struct cat_client *cl)
+all_clients(struct ui_call *c, struct cat_client **v, size_t *n)
 {
-	struct client_rows *r = arg;
-
-	if (r->n == r->cap) {
-		size_t cap = r->cap ? r->cap * 2 : 16;
-		struct client_row *p = reallocarray(r->v, cap, sizeof(*p));
-
-		if (p == NULL) {
-			r->oom = 1;
-			return 1;
-		}
-		r->v = p;
-		r->cap = cap;
-	}
-	memset(&r->v[r->n], 0, sizeof(r->v[r->n]));
-	r->v[r->n].cl = *cl;
-	crypto_wipe(r->v[r->n].cl.secret, sizeof(r->v[r->n].cl.secret));
-	r->n++;
-	return 0;
-}
-
-/* Every client into *r (sorted by name); -1 after answering. */
-static int
-all_clients(struct ui_call *c, struct client_rows *r)
-{
-	memset(r, 0, sizeof(*r));
 	if (cat_or_fail(c) == NULL)
 		return -1;
-	if (catalog_clients(api.cat, collect_client, r) != CAT_OK || r->oom) {
-		free(r->v);
+	if (catalog_clients(api.cat, v, n) != CAT_OK) {
 		cat_failed(c);
 		return -1;
 	}
@@ -522,20 +487,21 @@ set_last_backup(json_t *o, uint64_t cl, int *failed)
 static void
 req_clients(struct ui_call *c)
 {
-	struct client_rows r;
+	struct cat_client *cl;
 	json_t *list;
+	size_t n;
 	int failed = 0;
 
-	if (all_clients(c, &r) == -1)
+	if (all_clients(c, &cl, &n) == -1)
 		return;
 	list = json_array();
-	for (size_t i = 0; i < r.n && !failed; i++) {
-		json_t *o = client_json(&r.v[i].cl, &failed);
+	for (size_t i = 0; i < n && !failed; i++) {
+		json_t *o = client_json(&cl[i], &failed);
 
-		set_last_backup(o, r.v[i].cl.id, &failed);
+		set_last_backup(o, cl[i].id, &failed);
 		json_array_append_new(list, o);
 	}
-	free(r.v);
+	free(cl);
 	if (failed) {
 		json_decref(list);
 		cat_failed(c);
@@ -791,22 +757,23 @@ static void
 req_housekeeping(struct ui_call *c)
 {
 	const struct gv_config *cfg = api.env->cfg;
-	struct client_rows r;
+	struct cat_client *cl;
 	struct policy_walk w;
 	json_t *ret, *hk, *job;
+	size_t n;
 	int failed = 0;
 
-	if (all_clients(c, &r) == -1)
+	if (all_clients(c, &cl, &n) == -1)
 		return;
 	ret = retention_json(&cfg->retention);
 	w.list = json_array();
-	for (size_t i = 0; i < r.n && !failed; i++) {
-		w.client = r.v[i].cl.name;
-		if (catalog_policies(api.cat, r.v[i].cl.id, policy_row, &w) !=
+	for (size_t i = 0; i < n && !failed; i++) {
+		w.client = cl[i].name;
+		if (catalog_policies(api.cat, cl[i].id, policy_row, &w) !=
 		    CAT_OK)
 			failed = 1;
 	}
-	free(r.v);
+	free(cl);
 	json_object_set_new(ret, "policies", w.list);
 	if (failed) {
 		json_decref(ret);

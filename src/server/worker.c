@@ -42,6 +42,7 @@
 #include "log.h"
 #include "session.h"
 #include "store.h"
+#include "common/monotime.h"
 #include "common/wire.h"
 
 static volatile sig_atomic_t terminate;
@@ -144,13 +145,12 @@ serve(int fd, int tls, const struct sockaddr_storage *ss, socklen_t sslen,
     uint8_t *buf, uint8_t *out)
 {
 	struct session s;
-	struct timespec end;
 	uint64_t ms;
 	int on = 1;
 
 	memset(&s, 0, sizeof(s));
 	s.fd = fd;
-	clock_gettime(CLOCK_MONOTONIC, &s.accepted);
+	s.accepted = mono_ms();
 	peer_name(ss, sslen, s.peer, sizeof(s.peer));
 	s.cfg = w.env->cfg;
 	s.server_id = w.env->server_id;
@@ -175,9 +175,7 @@ serve(int fd, int tls, const struct sockaddr_storage *ss, socklen_t sslen,
 	session_run(&s);
 	close(fd);
 
-	clock_gettime(CLOCK_MONOTONIC, &end);
-	ms = (uint64_t)(end.tv_sec - s.accepted.tv_sec) * 1000 +
-	    (uint64_t)((end.tv_nsec - s.accepted.tv_nsec) / 1000000L);
+	ms = (uint64_t)(mono_ms() - s.accepted);
 	log_info("session from %s ended: %s; %llu bytes in, %llu bytes out, "
 	    "%llu ms", s.peer, s.why, (unsigned long long)s.bytes_in,
 	    (unsigned long long)s.bytes_out, (unsigned long long)ms);
