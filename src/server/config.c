@@ -353,44 +353,6 @@ discovery_check(const struct gv_config *c)
 	return 0;
 }
 
-static void
-discovery_free(struct gv_discovery *d)
-{
-	free(d->group);
-	free(d->name);
-	for (size_t i = 0; i < d->nscan && i < GV_MAX_SCAN_NETS; i++)
-		free(d->scan_networks[i]);
-	for (size_t i = 0; i < d->npeers && i < GV_MAX_STATIC_PEERS; i++)
-		free(d->peers[i]);
-}
-
-static int
-strv_differs(char *const *a, size_t na, char *const *b, size_t nb)
-{
-	if (na != nb)
-		return 1;
-	for (size_t i = 0; i < na; i++)
-		if (strcmp(a[i], b[i]) != 0)
-			return 1;
-	return 0;
-}
-
-static int
-discovery_differs(const struct gv_discovery *a, const struct gv_discovery *b)
-{
-	return a->multicast != b->multicast || strcmp(a->group, b->group) ||
-	    a->ttl != b->ttl || a->announce_interval != b->announce_interval ||
-	    a->peer_timeout != b->peer_timeout || strcmp(a->name, b->name) ||
-	    a->udpscan != b->udpscan ||
-	    strv_differs(a->scan_networks, a->nscan, b->scan_networks,
-	    b->nscan) || a->scan_rate != b->scan_rate ||
-	    a->scan_interval != b->scan_interval ||
-	    a->scan_max_prefix != b->scan_max_prefix ||
-	    a->tcp_interval != b->tcp_interval ||
-	    a->max_peers != b->max_peers ||
-	    strv_differs(a->peers, a->npeers, b->peers, b->npeers);
-}
-
 /* ----------------------------------------------------- the options */
 
 /* How an option is written in the file, and what it lands in. */
@@ -753,77 +715,82 @@ config_load(const char *file, char *err, size_t errlen)
 	return c;
 }
 
+/* The length of list o in c: the items the file gave. */
+static size_t
+list_len(const struct conf_opt *o, const struct gv_config *c)
+{
+	return *(const size_t *)((const char *)c + o->noff);
+}
+
 void
 config_free(struct gv_config *c)
 {
 	if (c == NULL)
 		return;
+	for (size_t i = 0; i < NOPTS; i++) {
+		const struct conf_opt *o = &conf_opts[i];
+		char **p = (char **)((char *)c + o->off);
+
+		if (o->type == OPT_STR)
+			free(*p);
+		else if (o->type == OPT_STRS)
+			for (size_t j = 0; j < list_len(o, c) &&
+			    j < o->room; j++)
+				free(p[j]);
+	}
 	free(c->file);
-	for (size_t i = 0; i < c->nlisten; i++)
-		free(c->listen[i]);
-	free(c->datadir);
-	free(c->user);
-	free(c->pidfile);
-	free(c->ssl_cert);
-	free(c->ssl_key);
-	free(c->ssl_ciphers);
-	free(c->ssl_suites);
 	tls_ctx_free(c->tls);
 	tls_ca_free(c->client_ca);
 	free(c->ssl_info);
-	free(c->log_file);
-	discovery_free(&c->disc);
-	free(c->web_root);
 	tls_ctx_free(c->web_tls);
 	free(c);
 }
 
+/* Nonzero when option o has another value in a than in b. */
 static int
-str_differs(const char *a, const char *b)
+conf_opt_differs(const struct conf_opt *o, const struct gv_config *a,
+    const struct gv_config *b)
 {
-	return strcmp(a, b) != 0;
+	const char *pa = (const char *)a + o->off;
+	const char *pb = (const char *)b + o->off;
+
+	switch (o->type) {
+	case OPT_INT:
+	case OPT_NAME:
+		return *(const int *)pa != *(const int *)pb;
+	case OPT_U32:
+		return *(const uint32_t *)pa != *(const uint32_t *)pb;
+	case OPT_U64:
+		return *(const uint64_t *)pa != *(const uint64_t *)pb;
+	case OPT_STR:
+		return strcmp(*(char *const *)pa, *(char *const *)pb) != 0;
+	case OPT_INTS:
+	case OPT_STRS:
+		if (list_len(o, a) != list_len(o, b))
+			return 1;
+		for (size_t i = 0; i < list_len(o, a) && i < o->room; i++)
+			if (o->type == OPT_INTS ?
+			    ((const int *)pa)[i] != ((const int *)pb)[i] :
+			    strcmp(((char *const *)pa)[i],
+			    ((char *const *)pb)[i]) != 0)
+				return 1;
+		break;
+	}
+	return 0;
 }
 
 int
 config_differs_beyond_workers(const struct gv_config *a,
     const struct gv_config *b)
 {
-	if (a->nlisten != b->nlisten)
-		return 1;
-	for (size_t i = 0; i < a->nlisten; i++)
-		if (str_differs(a->listen[i], b->listen[i]))
+	/* Every option but Server.Workers. */
+	for (size_t i = 0; i < NOPTS; i++)
+		if (conf_opts[i].off != offsetof(struct gv_config, workers) &&
+		    conf_opt_differs(&conf_opts[i], a, b))
 			return 1;
-	return str_differs(a->datadir, b->datadir) ||
-	    str_differs(a->user, b->user) ||
-	    str_differs(a->pidfile, b->pidfile) ||
-	    a->handshake_timeout != b->handshake_timeout ||
-	    a->idle_timeout != b->idle_timeout ||
-	    a->max_frame != b->max_frame ||
-	    a->drain_timeout != b->drain_timeout ||
-	    memcmp(&a->port, &b->port, sizeof(a->port)) != 0 ||
-	    a->ssl_enabled != b->ssl_enabled ||
-	    str_differs(a->ssl_cert, b->ssl_cert) ||
-	    str_differs(a->ssl_key, b->ssl_key) ||
-	    str_differs(a->ssl_ciphers, b->ssl_ciphers) ||
-	    str_differs(a->ssl_suites, b->ssl_suites) ||
-	    a->ssl_verify_client != b->ssl_verify_client ||
-	    /* A renewed certificate at the same path: a new generation. */
-	    (a->ssl_info != NULL) != (b->ssl_info != NULL) ||
+	/* A renewed certificate at the same path: a new generation. */
+	return (a->ssl_info != NULL) != (b->ssl_info != NULL) ||
 	    (a->ssl_info != NULL && memcmp(a->ssl_info->cert_hash,
 	    b->ssl_info->cert_hash, sizeof(a->ssl_info->cert_hash)) != 0) ||
-	    a->log_level != b->log_level ||
-	    str_differs(a->log_file, b->log_file) ||
-	    a->log_facility != b->log_facility ||
-	    memcmp(&a->retention, &b->retention, sizeof(a->retention)) != 0 ||
-	    a->prune_interval != b->prune_interval ||
-	    a->prune_grace != b->prune_grace ||
-	    a->prune_rewrite_below != b->prune_rewrite_below ||
-	    a->scrub_interval != b->scrub_interval ||
-	    a->scrub_rate != b->scrub_rate ||
-	    discovery_differs(&a->disc, &b->disc) ||
-	    a->web_enabled != b->web_enabled ||
-	    a->web_http != b->web_http ||
-	    str_differs(a->web_root, b->web_root) ||
-	    a->web_session_timeout != b->web_session_timeout ||
-	    str_differs(a->web_cert, b->web_cert);
+	    strcmp(a->web_cert, b->web_cert) != 0;
 }
