@@ -632,6 +632,16 @@ conf_opt_copy(const struct conf_opt *o, cfg_opt_t *opt, struct gv_config *c)
 	}
 }
 
+int
+config_option(size_t i, const char **sec, const char **name)
+{
+	if (i >= NOPTS)
+		return -1;
+	*sec = conf_opts[i].sec;
+	*name = conf_opts[i].name;
+	return 0;
+}
+
 static struct gv_config *
 config_from_cfg(cfg_t *cfg, const char *file)
 {
