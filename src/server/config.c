@@ -1,10 +1,13 @@
 /*
  * config.c - the gigavault.conf schema, defaults and validation.
  *
- * libconfuse parses the file and reports syntax errors, unknown options
- * and values of the wrong type with file and line.  Our validate
- * callbacks check each value as it is parsed (so errors carry its line)
- * and remember that line for the checks that involve several options
+ * One table, conf_opts[], holds every option: its section, name, type,
+ * default, range and where it lands in struct gv_config.  The libconfuse
+ * schema, the range checks and the copying into the struct are made from
+ * it.  libconfuse parses the file and reports syntax errors, unknown
+ * options and values of the wrong type with file and line.  Our validate
+ * callback checks each value as it is parsed (so errors carry its line)
+ * and remembers that line for the checks that involve several options
  * (ports shared by two services), which run after the parse.
  */
 #include "config.h"
@@ -16,6 +19,7 @@
 #include <errno.h>
 #include <pwd.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,84 +28,6 @@
 #include "common/confread.h"
 #include "common/discowire.h"
 #include "log.h"
-
-/* Integer options with a range.  line: where the file set it (0: default). */
-static struct int_rule {
-	const char	*sec;
-	const char	*name;
-	long		 min, max;
-	int		 line;
-} int_rules[] = {
-	{ "Server", "Workers",		1, 1024, 0 },
-	{ "Server", "HandshakeTimeout",	1, 3600, 0 },
-	{ "Server", "IdleTimeout",	1, 86400, 0 },
-	{ "Server", "MaxFrame",		1024, 64L * 1024 * 1024, 0 },
-	{ "Server", "DrainTimeout",	0, 3600, 0 },
-	{ "Ports", "BackupServer",	1, 65535, 0 },
-	{ "Ports", "SSLServer",		1, 65535, 0 },
-	{ "Ports", "UI",		1, 65535, 0 },
-	{ "Ports", "UDPScan",		1, 65535, 0 },
-	{ "Ports", "MAPI32Bit",		1, 65535, 0 },
-	{ "Ports", "WebConsole",	1, 65535, 0 },
-	{ "Ports", "WebConsoleSSL",	1, 65535, 0 },
-	{ "Ports", "Multicast",		1, 65535, 0 },
-	{ "SSL", "Enabled",		0, 1, 0 },
-	{ "SSL", "VerifyClient",	0, 1, 0 },
-	{ "Retention", "KeepLast",	0, 1000000, 0 },
-	{ "Retention", "KeepHourly",	0, 1000000, 0 },
-	{ "Retention", "KeepDaily",	0, 1000000, 0 },
-	{ "Retention", "KeepWeekly",	0, 1000000, 0 },
-	{ "Retention", "KeepMonthly",	0, 1000000, 0 },
-	{ "Retention", "KeepYearly",	0, 1000000, 0 },
-	{ "Prune", "Interval",		0, 31536000, 0 },
-	{ "Prune", "GraceSeconds",	0, 31536000, 0 },
-	{ "Prune", "RewriteBelow",	0, 100, 0 },
-	{ "Scrub", "Interval",		0, 31536000, 0 },
-	{ "Scrub", "RateLimit",		0, 1L << 40, 0 },
-	{ "Discovery", "Multicast",	0, 1, 0 },
-	{ "Discovery", "TTL",		1, 255, 0 },
-	{ "Discovery", "AnnounceInterval", 1, 86400, 0 },
-	{ "Discovery", "PeerTimeout",	2, 31536000, 0 },
-	{ "Discovery", "UDPScan",	0, 1, 0 },
-	{ "Discovery", "ScanRate",	1, 10000, 0 },
-	{ "Discovery", "ScanInterval",	10, 31536000, 0 },
-	{ "Discovery", "ScanMaxPrefix",	16, 32, 0 },
-	{ "Discovery", "TCPInterval",	1, 86400, 0 },
-	{ "Discovery", "MaxPeers",	1, 4096, 0 },
-	{ "WebConsole", "Enabled",	0, 1, 0 },
-	{ "WebConsole", "SessionTimeout", 60, 604800, 0 },
-};
-
-static struct int_rule *
-int_rule(const char *sec, const char *name)
-{
-	for (size_t i = 0; i < sizeof(int_rules) / sizeof(int_rules[0]); i++)
-		if (strcmp(int_rules[i].sec, sec) == 0 &&
-		    strcmp(int_rules[i].name, name) == 0)
-			return &int_rules[i];
-	return NULL;
-}
-
-static int
-validate_int(cfg_t *sec, cfg_opt_t *opt)
-{
-	struct int_rule *r = int_rule(sec->name, opt->name);
-
-	if (r == NULL)
-		return 0;
-	r->line = sec->line;
-	for (unsigned int i = 0; i < cfg_opt_size(opt); i++) {
-		long v = cfg_opt_getnint(opt, i);
-
-		if (v < r->min || v > r->max) {
-			confread_error("%s:%d: %s.%s = %ld is out of range %ld..%ld",
-			    confread_file(), sec->line, sec->name, opt->name, v,
-			    r->min, r->max);
-			return -1;
-		}
-	}
-	return 0;
-}
 
 static int
 validate_listen(cfg_t *sec, cfg_opt_t *opt)
@@ -148,19 +74,6 @@ validate_abspath_or_empty(cfg_t *sec, cfg_opt_t *opt)
 	return p == NULL || *p == '\0' ? 0 : validate_abspath(sec, opt);
 }
 
-static int
-validate_log_level(cfg_t *sec, cfg_opt_t *opt)
-{
-	const char *v = cfg_opt_getnstr(opt, 0);
-
-	if (log_level_parse(v) == -1) {
-		confread_error("%s:%d: Log.Level \"%s\" is not one of error, "
-		    "warning, info, debug", confread_file(), sec->line, v);
-		return -1;
-	}
-	return 0;
-}
-
 static const char *const web_http_names[] = {
 	[WEB_HTTP_SERVE] = "serve",
 	[WEB_HTTP_LOCAL] = "local",
@@ -175,47 +88,6 @@ web_http_parse(const char *v)
 		if (strcmp(v, web_http_names[i]) == 0)
 			return (int)i;
 	return -1;
-}
-
-static int
-validate_web_http(cfg_t *sec, cfg_opt_t *opt)
-{
-	const char *v = cfg_opt_getnstr(opt, 0);
-
-	if (v == NULL || web_http_parse(v) == -1) {
-		confread_error("%s:%d: WebConsole.HTTP \"%s\" is not one of "
-		    "serve, local, redirect", confread_file(), sec->line,
-		    v ? v : "");
-		return -1;
-	}
-	return 0;
-}
-
-static int
-validate_facility(cfg_t *sec, cfg_opt_t *opt)
-{
-	const char *v = cfg_opt_getnstr(opt, 0);
-
-	if (log_facility_parse(v) == -1) {
-		confread_error("%s:%d: Log.Facility \"%s\" is not daemon nor "
-		    "local0..local7", confread_file(), sec->line, v);
-		return -1;
-	}
-	return 0;
-}
-
-static int	user_line, cert_line, key_line;
-
-static int
-note_line(cfg_t *sec, cfg_opt_t *opt)
-{
-	if (strcmp(opt->name, "User") == 0)
-		user_line = sec->line;
-	else if (strcmp(opt->name, "Certificate") == 0)
-		cert_line = sec->line;
-	else if (strcmp(opt->name, "Key") == 0)
-		key_line = sec->line;
-	return 0;
 }
 
 /* Services that may not share a port with one another. */
@@ -382,8 +254,6 @@ config_tls_load(struct gv_config *c, int *expired, char *err, size_t errlen)
 
 /* ------------------------------------------------------ Discovery */
 
-static int	scan_line;
-
 static int
 validate_group(cfg_t *sec, cfg_opt_t *opt)
 {
@@ -418,7 +288,6 @@ validate_scan_networks(cfg_t *sec, cfg_opt_t *opt)
 	uint32_t net;
 	int prefix;
 
-	scan_line = sec->line;
 	if (cfg_opt_size(opt) > GV_MAX_SCAN_NETS) {
 		confread_error("%s:%d: Discovery.ScanNetworks: at most %d networks",
 		    confread_file(), sec->line, GV_MAX_SCAN_NETS);
@@ -456,32 +325,6 @@ validate_static_peers(cfg_t *sec, cfg_opt_t *opt)
 	return 0;
 }
 
-static char	*xstrdup(const char *);
-
-static void
-discovery_from_cfg(cfg_t *sec, struct gv_discovery *d)
-{
-	d->multicast = (int)cfg_getint(sec, "Multicast");
-	d->group = xstrdup(cfg_getstr(sec, "Group"));
-	d->ttl = (int)cfg_getint(sec, "TTL");
-	d->announce_interval = (int)cfg_getint(sec, "AnnounceInterval");
-	d->peer_timeout = (int)cfg_getint(sec, "PeerTimeout");
-	d->name = xstrdup(cfg_getstr(sec, "Name"));
-	d->udpscan = (int)cfg_getint(sec, "UDPScan");
-	d->nscan = cfg_size(sec, "ScanNetworks");
-	for (size_t i = 0; i < d->nscan && i < GV_MAX_SCAN_NETS; i++)
-		d->scan_networks[i] = xstrdup(cfg_getnstr(sec, "ScanNetworks",
-		    (unsigned)i));
-	d->scan_rate = (int)cfg_getint(sec, "ScanRate");
-	d->scan_interval = (int)cfg_getint(sec, "ScanInterval");
-	d->scan_max_prefix = (int)cfg_getint(sec, "ScanMaxPrefix");
-	d->tcp_interval = (int)cfg_getint(sec, "TCPInterval");
-	d->max_peers = (int)cfg_getint(sec, "MaxPeers");
-	d->npeers = cfg_size(sec, "Peers");
-	for (size_t i = 0; i < d->npeers && i < GV_MAX_STATIC_PEERS; i++)
-		d->peers[i] = xstrdup(cfg_getnstr(sec, "Peers", (unsigned)i));
-}
-
 static int	line_of(const char *, const char *);
 
 /* UDPScan needs networks, none larger than ScanMaxPrefix allows. */
@@ -503,51 +346,245 @@ discovery_check(const struct gv_config *c)
 			continue;
 		confread_error("%s:%d: Discovery.ScanNetworks: \"%s\" is larger "
 		    "than /%d (Discovery.ScanMaxPrefix); scan smaller networks",
-		    c->file, scan_line, d->scan_networks[i], d->scan_max_prefix);
+		    c->file, line_of("Discovery", "ScanNetworks"),
+		    d->scan_networks[i], d->scan_max_prefix);
 		return -1;
 	}
 	return 0;
 }
 
-static void
-discovery_free(struct gv_discovery *d)
+/* ----------------------------------------------------- the options */
+
+/* How an option is written in the file, and what it lands in. */
+enum opt_type {
+	OPT_INT,	/* integer, into an int */
+	OPT_U32,	/* integer, into a uint32_t */
+	OPT_U64,	/* integer, into a uint64_t */
+	OPT_STR,	/* string, into a char * that the config owns */
+	OPT_NAME,	/* one of a few names, into an int by parse() */
+	OPT_INTS,	/* list of integers, into an int[] and its length */
+	OPT_STRS,	/* list of strings, into a char *[] and its length */
+};
+
+/*
+ * A row: an integer has def and its range min..max (of each item of a
+ * list); the others have sdef (a list as "{...}").  check is called for
+ * a value the file sets, after the range.  An OPT_NAME is checked and
+ * converted by parse() (-1: not a name), its error saying names.  off
+ * is where the value lands in struct gv_config; a list's length lands
+ * at noff, and at most room items are kept.
+ */
+struct conf_opt {
+	const char	*sec;
+	const char	*name;
+	enum opt_type	 type;
+	long		 def;
+	const char	*sdef;
+	long		 min, max;
+	cfg_validate_callback_t check;
+	int		(*parse)(const char *);
+	const char	*names;
+	size_t		 off;
+	size_t		 noff;
+	size_t		 room;
+};
+
+#define AT(f)	offsetof(struct gv_config, f)
+#define ROOM(f)	(sizeof(((struct gv_config *)0)->f) / \
+		    sizeof(((struct gv_config *)0)->f[0]))
+/* An integer's type is that of the field it lands in. */
+#define INTO(f)	_Generic(((struct gv_config *)0)->f, int: OPT_INT, \
+		    uint32_t: OPT_U32, uint64_t: OPT_U64)
+
+/* The rows: section, name, default, then range or check, then field. */
+#define INT(s, n, def, min, max, f) \
+	{ s, n, INTO(f), def, NULL, min, max, NULL, NULL, NULL, AT(f), 0, 0 }
+#define BOOL(s, n, def, f)	INT(s, n, def, 0, 1, f)
+#define STR(s, n, def, check, f) \
+	{ s, n, OPT_STR, 0, def, 0, 0, check, NULL, NULL, AT(f), 0, 0 }
+#define NAME(s, n, def, parse, names, f) \
+	{ s, n, OPT_NAME, 0, def, 0, 0, NULL, parse, names, AT(f), 0, 0 }
+#define INTS(s, n, def, min, max, f, nf) \
+	{ s, n, OPT_INTS, 0, def, min, max, NULL, NULL, NULL, AT(f), AT(nf), \
+	    ROOM(f) }
+#define STRS(s, n, def, check, f, nf) \
+	{ s, n, OPT_STRS, 0, def, 0, 0, check, NULL, NULL, AT(f), AT(nf), \
+	    ROOM(f) }
+
+/* Every option, as in gigavault.conf(5); the rows of a section together. */
+static const struct conf_opt conf_opts[] = {
+	INT("Server", "Workers", 8, 1, 1024, workers),
+	STRS("Server", "Listen", "{\"*\"}", validate_listen, listen, nlisten),
+	STR("Server", "DataDir", "/var/lib/gigavault", validate_abspath,
+	    datadir),
+	STR("Server", "User", "gigavault", NULL, user),
+	STR("Server", "PidFile", "/run/gigavaultd.pid", validate_abspath,
+	    pidfile),
+	INT("Server", "HandshakeTimeout", 10, 1, 3600, handshake_timeout),
+	INT("Server", "IdleTimeout", 300, 1, 86400, idle_timeout),
+	INT("Server", "MaxFrame", 4194304, 1024, 64L * 1024 * 1024, max_frame),
+	INT("Server", "DrainTimeout", 30, 0, 3600, drain_timeout),
+
+	INT("Ports", "BackupServer", 32004, 1, 65535, port.backup),
+	INT("Ports", "SSLServer", 32007, 1, 65535, port.ssl),
+	INT("Ports", "UI", 32005, 1, 65535, port.ui),
+	INT("Ports", "UDPScan", 32006, 1, 65535, port.udpscan),
+	INT("Ports", "MAPI32Bit", 32008, 1, 65535, port.mapi),
+	INT("Ports", "WebConsole", 6060, 1, 65535, port.webconsole),
+	INT("Ports", "WebConsoleSSL", 6061, 1, 65535, port.webconsole_ssl),
+	INTS("Ports", "Multicast", "{6363, 6364}", 1, 65535, port.multicast,
+	    nmulticast),
+
+	BOOL("SSL", "Enabled", 0, ssl_enabled),
+	STR("SSL", "Certificate", "/etc/gigavault/server.crt", NULL, ssl_cert),
+	STR("SSL", "Key", "/etc/gigavault/server.key", NULL, ssl_key),
+	STR("SSL", "Ciphers", TLS_DEFAULT_CIPHERS, NULL, ssl_ciphers),
+	STR("SSL", "CipherSuites", TLS_DEFAULT_SUITES, NULL, ssl_suites),
+	BOOL("SSL", "VerifyClient", 0, ssl_verify_client),
+
+	NAME("Log", "Level", "info", log_level_parse,
+	    "is not one of error, warning, info, debug", log_level),
+	STR("Log", "File", "", validate_abspath_or_empty, log_file),
+	NAME("Log", "Facility", "daemon", log_facility_parse,
+	    "is not daemon nor local0..local7", log_facility),
+
+	INT("Retention", "KeepLast", 0, 0, 1000000, retention.last),
+	INT("Retention", "KeepHourly", 0, 0, 1000000, retention.hourly),
+	INT("Retention", "KeepDaily", 0, 0, 1000000, retention.daily),
+	INT("Retention", "KeepWeekly", 0, 0, 1000000, retention.weekly),
+	INT("Retention", "KeepMonthly", 0, 0, 1000000, retention.monthly),
+	INT("Retention", "KeepYearly", 0, 0, 1000000, retention.yearly),
+
+	INT("Prune", "Interval", 86400, 0, 31536000, prune_interval),
+	INT("Prune", "GraceSeconds", 86400, 0, 31536000, prune_grace),
+	INT("Prune", "RewriteBelow", 50, 0, 100, prune_rewrite_below),
+
+	INT("Scrub", "Interval", 604800, 0, 31536000, scrub_interval),
+	INT("Scrub", "RateLimit", 0, 0, 1L << 40, scrub_rate),
+
+	BOOL("Discovery", "Multicast", 1, disc.multicast),
+	STR("Discovery", "Group", "239.255.63.63", validate_group, disc.group),
+	INT("Discovery", "TTL", 1, 1, 255, disc.ttl),
+	INT("Discovery", "AnnounceInterval", 60, 1, 86400,
+	    disc.announce_interval),
+	INT("Discovery", "PeerTimeout", 600, 2, 31536000, disc.peer_timeout),
+	STR("Discovery", "Name", "", validate_disc_name, disc.name),
+	BOOL("Discovery", "UDPScan", 0, disc.udpscan),
+	STRS("Discovery", "ScanNetworks", NULL, validate_scan_networks,
+	    disc.scan_networks, disc.nscan),
+	INT("Discovery", "ScanRate", 100, 1, 10000, disc.scan_rate),
+	INT("Discovery", "ScanInterval", 3600, 10, 31536000,
+	    disc.scan_interval),
+	INT("Discovery", "ScanMaxPrefix", 22, 16, 32, disc.scan_max_prefix),
+	INT("Discovery", "TCPInterval", 300, 1, 86400, disc.tcp_interval),
+	INT("Discovery", "MaxPeers", 256, 1, 4096, disc.max_peers),
+	STRS("Discovery", "Peers", NULL, validate_static_peers, disc.peers,
+	    disc.npeers),
+
+	BOOL("WebConsole", "Enabled", 1, web_enabled),
+	NAME("WebConsole", "HTTP", "local", web_http_parse,
+	    "is not one of serve, local, redirect", web_http),
+	STR("WebConsole", "Root", "", validate_abspath_or_empty, web_root),
+	INT("WebConsole", "SessionTimeout", 3600, 60, 604800,
+	    web_session_timeout),
+};
+#define NOPTS	(sizeof(conf_opts) / sizeof(conf_opts[0]))
+
+/* Where the file set each option (0: it did not), during config_load(). */
+static int	opt_line[NOPTS];
+
+static const struct conf_opt *
+conf_opt_find(const char *sec, const char *name)
 {
-	free(d->group);
-	free(d->name);
-	for (size_t i = 0; i < d->nscan && i < GV_MAX_SCAN_NETS; i++)
-		free(d->scan_networks[i]);
-	for (size_t i = 0; i < d->npeers && i < GV_MAX_STATIC_PEERS; i++)
-		free(d->peers[i]);
+	for (size_t i = 0; i < NOPTS; i++)
+		if (strcmp(conf_opts[i].sec, sec) == 0 &&
+		    strcmp(conf_opts[i].name, name) == 0)
+			return &conf_opts[i];
+	return NULL;
 }
 
 static int
-strv_differs(char *const *a, size_t na, char *const *b, size_t nb)
+line_of(const char *sec, const char *name)
 {
-	if (na != nb)
-		return 1;
-	for (size_t i = 0; i < na; i++)
-		if (strcmp(a[i], b[i]) != 0)
-			return 1;
-	return 0;
+	const struct conf_opt *o = conf_opt_find(sec, name);
+
+	return o != NULL ? opt_line[o - conf_opts] : 0;
 }
 
+/*
+ * libconfuse calls this for each option as the file sets it: note the
+ * line, check integers against the range and names against the parser
+ * of the option's row, then its own check.
+ */
 static int
-discovery_differs(const struct gv_discovery *a, const struct gv_discovery *b)
+validate_option(cfg_t *sec, cfg_opt_t *opt)
 {
-	return a->multicast != b->multicast || strcmp(a->group, b->group) ||
-	    a->ttl != b->ttl || a->announce_interval != b->announce_interval ||
-	    a->peer_timeout != b->peer_timeout || strcmp(a->name, b->name) ||
-	    a->udpscan != b->udpscan ||
-	    strv_differs(a->scan_networks, a->nscan, b->scan_networks,
-	    b->nscan) || a->scan_rate != b->scan_rate ||
-	    a->scan_interval != b->scan_interval ||
-	    a->scan_max_prefix != b->scan_max_prefix ||
-	    a->tcp_interval != b->tcp_interval ||
-	    a->max_peers != b->max_peers ||
-	    strv_differs(a->peers, a->npeers, b->peers, b->npeers);
+	const struct conf_opt *o = conf_opt_find(sec->name, opt->name);
+	const char *v;
+
+	opt_line[o - conf_opts] = sec->line;
+	if (o->type == OPT_NAME) {
+		v = cfg_opt_getnstr(opt, 0);
+		if (v == NULL || o->parse(v) == -1) {
+			confread_error("%s:%d: %s.%s \"%s\" %s",
+			    confread_file(), sec->line, sec->name, opt->name,
+			    v ? v : "", o->names);
+			return -1;
+		}
+	} else if (o->type != OPT_STR && o->type != OPT_STRS) {
+		for (unsigned int i = 0; i < cfg_opt_size(opt); i++) {
+			long n = cfg_opt_getnint(opt, i);
+
+			if (n < o->min || n > o->max) {
+				confread_error("%s:%d: %s.%s = %ld is out of "
+				    "range %ld..%ld", confread_file(),
+				    sec->line, sec->name, opt->name, n,
+				    o->min, o->max);
+				return -1;
+			}
+		}
+	}
+	return o->check != NULL ? o->check(sec, opt) : 0;
 }
 
-/* ----------------------------------------------------------------- */
+/*
+ * The libconfuse schema of conf_opts[]: a CFG_SEC for each run of rows
+ * of one section.  cfg_init() copies the arrays, so they may be local.
+ * libconfuse's default of a list is not const, but it only copies it.
+ */
+static cfg_t *
+schema_init(void)
+{
+	cfg_opt_t opts[NOPTS * 2], secs[NOPTS + 1], *p = opts;
+	size_t nsec = 0;
+	cfg_t *cfg;
+
+	for (size_t i = 0; i < NOPTS; i++) {
+		const struct conf_opt *o = &conf_opts[i];
+
+		if (i == 0 || strcmp(o->sec, conf_opts[i - 1].sec) != 0) {
+			if (i > 0)
+				*p++ = (cfg_opt_t)CFG_END();
+			secs[nsec++] = (cfg_opt_t)CFG_SEC(o->sec, p, CFGF_NONE);
+		}
+		if (o->type == OPT_INTS)
+			*p = (cfg_opt_t)CFG_INT_LIST(o->name, (char *)o->sdef,
+			    CFGF_NONE);
+		else if (o->type == OPT_STRS)
+			*p = (cfg_opt_t)CFG_STR_LIST(o->name, (char *)o->sdef,
+			    CFGF_NONE);
+		else if (o->type == OPT_STR || o->type == OPT_NAME)
+			*p = (cfg_opt_t)CFG_STR(o->name, o->sdef, CFGF_NONE);
+		else
+			*p = (cfg_opt_t)CFG_INT(o->name, o->def, CFGF_NONE);
+		p++->validcb = validate_option;
+	}
+	*p = (cfg_opt_t)CFG_END();
+	secs[nsec] = (cfg_opt_t)CFG_END();
+	if ((cfg = cfg_init(secs, CFGF_NONE)) == NULL)
+		fatal("%s: cfg_init", __func__);
+	return cfg;
+}
 
 static char *
 xstrdup(const char *s)
@@ -559,84 +596,65 @@ xstrdup(const char *s)
 	return d;
 }
 
+/* Copy the value of option o from opt to where o lands in c. */
+static void
+conf_opt_copy(const struct conf_opt *o, cfg_opt_t *opt, struct gv_config *c)
+{
+	char *p = (char *)c + o->off;
+	unsigned int n = cfg_opt_size(opt);
+
+	switch (o->type) {
+	case OPT_INT:
+		*(int *)p = (int)cfg_opt_getnint(opt, 0);
+		break;
+	case OPT_U32:
+		*(uint32_t *)p = (uint32_t)cfg_opt_getnint(opt, 0);
+		break;
+	case OPT_U64:
+		*(uint64_t *)p = (uint64_t)cfg_opt_getnint(opt, 0);
+		break;
+	case OPT_STR:
+		*(char **)p = xstrdup(cfg_opt_getnstr(opt, 0));
+		break;
+	case OPT_NAME:
+		*(int *)p = o->parse(cfg_opt_getnstr(opt, 0));
+		break;
+	case OPT_INTS:
+	case OPT_STRS:
+		*(size_t *)((char *)c + o->noff) = n;
+		for (unsigned int i = 0; i < n && i < o->room; i++)
+			if (o->type == OPT_INTS)
+				((int *)p)[i] = (int)cfg_opt_getnint(opt, i);
+			else
+				((char **)p)[i] = xstrdup(cfg_opt_getnstr(opt,
+				    i));
+		break;
+	}
+}
+
+int
+config_option(size_t i, const char **sec, const char **name)
+{
+	if (i >= NOPTS)
+		return -1;
+	*sec = conf_opts[i].sec;
+	*name = conf_opts[i].name;
+	return 0;
+}
+
 static struct gv_config *
 config_from_cfg(cfg_t *cfg, const char *file)
 {
 	struct gv_config *c = calloc(1, sizeof(*c));
-	cfg_t *srv = cfg_getsec(cfg, "Server");
-	cfg_t *ports = cfg_getsec(cfg, "Ports");
-	cfg_t *ssl = cfg_getsec(cfg, "SSL");
-	cfg_t *lg = cfg_getsec(cfg, "Log");
-	cfg_t *ret = cfg_getsec(cfg, "Retention");
-	cfg_t *pr = cfg_getsec(cfg, "Prune");
-	cfg_t *sc = cfg_getsec(cfg, "Scrub");
-	cfg_t *web = cfg_getsec(cfg, "WebConsole");
 
 	if (c == NULL)
 		fatal("%s", __func__);
 	c->file = xstrdup(file);
-	c->workers = (int)cfg_getint(srv, "Workers");
-	c->nlisten = cfg_size(srv, "Listen");
-	for (size_t i = 0; i < c->nlisten; i++)
-		c->listen[i] = xstrdup(cfg_getnstr(srv, "Listen", (unsigned)i));
-	c->datadir = xstrdup(cfg_getstr(srv, "DataDir"));
-	c->user = xstrdup(cfg_getstr(srv, "User"));
-	c->pidfile = xstrdup(cfg_getstr(srv, "PidFile"));
-	c->handshake_timeout = (int)cfg_getint(srv, "HandshakeTimeout");
-	c->idle_timeout = (int)cfg_getint(srv, "IdleTimeout");
-	c->max_frame = (uint32_t)cfg_getint(srv, "MaxFrame");
-	c->drain_timeout = (int)cfg_getint(srv, "DrainTimeout");
-
-	c->port.backup = (int)cfg_getint(ports, "BackupServer");
-	c->port.ssl = (int)cfg_getint(ports, "SSLServer");
-	c->port.ui = (int)cfg_getint(ports, "UI");
-	c->port.udpscan = (int)cfg_getint(ports, "UDPScan");
-	c->port.mapi = (int)cfg_getint(ports, "MAPI32Bit");
-	c->port.webconsole = (int)cfg_getint(ports, "WebConsole");
-	c->port.webconsole_ssl = (int)cfg_getint(ports, "WebConsoleSSL");
-	c->nmulticast = cfg_size(ports, "Multicast");
-	for (size_t i = 0; i < 2 && i < c->nmulticast; i++)
-		c->port.multicast[i] = (int)cfg_getnint(ports, "Multicast",
-		    (unsigned)i);
-
-	c->ssl_enabled = (int)cfg_getint(ssl, "Enabled");
-	c->ssl_cert = xstrdup(cfg_getstr(ssl, "Certificate"));
-	c->ssl_key = xstrdup(cfg_getstr(ssl, "Key"));
-	c->ssl_ciphers = xstrdup(cfg_getstr(ssl, "Ciphers"));
-	c->ssl_suites = xstrdup(cfg_getstr(ssl, "CipherSuites"));
-	c->ssl_verify_client = (int)cfg_getint(ssl, "VerifyClient");
-
-	c->log_level = log_level_parse(cfg_getstr(lg, "Level"));
-	c->log_file = xstrdup(cfg_getstr(lg, "File"));
-	c->log_facility = log_facility_parse(cfg_getstr(lg, "Facility"));
-
-	c->retention.last = (uint32_t)cfg_getint(ret, "KeepLast");
-	c->retention.hourly = (uint32_t)cfg_getint(ret, "KeepHourly");
-	c->retention.daily = (uint32_t)cfg_getint(ret, "KeepDaily");
-	c->retention.weekly = (uint32_t)cfg_getint(ret, "KeepWeekly");
-	c->retention.monthly = (uint32_t)cfg_getint(ret, "KeepMonthly");
-	c->retention.yearly = (uint32_t)cfg_getint(ret, "KeepYearly");
-	c->prune_interval = (int)cfg_getint(pr, "Interval");
-	c->prune_grace = (int)cfg_getint(pr, "GraceSeconds");
-	c->prune_rewrite_below = (int)cfg_getint(pr, "RewriteBelow");
-	c->scrub_interval = (int)cfg_getint(sc, "Interval");
-	c->scrub_rate = (uint64_t)cfg_getint(sc, "RateLimit");
-	discovery_from_cfg(cfg_getsec(cfg, "Discovery"), &c->disc);
-	c->web_enabled = (int)cfg_getint(web, "Enabled");
-	c->web_http = web_http_parse(cfg_getstr(web, "HTTP"));
-	c->web_root = xstrdup(cfg_getstr(web, "Root"));
-	c->web_session_timeout = (int)cfg_getint(web, "SessionTimeout");
+	for (size_t i = 0; i < NOPTS; i++)
+		conf_opt_copy(&conf_opts[i], cfg_getopt(cfg_getsec(cfg,
+		    conf_opts[i].sec), conf_opts[i].name), c);
 	return c;
 }
-
-static int
-line_of(const char *sec, const char *name)
-{
-	struct int_rule *r = int_rule(sec, name);
-
-	return r ? r->line : 0;
-}
-
 /* Checks that involve several options or the system. */
 static int
 config_check(const struct gv_config *c)
@@ -665,7 +683,9 @@ config_check(const struct gv_config *c)
 		return -1;
 
 	if (geteuid() == 0 && c->user[0] != '\0' && getpwnam(c->user) == NULL) {
-		if (user_line == 0)
+		int line = line_of("Server", "User");
+
+		if (line == 0)
 			confread_error("%s: Server.User is not set, and its default "
 			    "\"%s\" does not exist (create it, e.g. useradd "
 			    "--system %s, or set User = \"\")", c->file,
@@ -673,8 +693,7 @@ config_check(const struct gv_config *c)
 		else
 			confread_error("%s:%d: Server.User: no such user \"%s\" "
 			    "(create it, e.g. useradd --system %s, or set "
-			    "User = \"\")", c->file, user_line, c->user,
-			    c->user);
+			    "User = \"\")", c->file, line, c->user, c->user);
 		return -1;
 	}
 
@@ -684,143 +703,18 @@ config_check(const struct gv_config *c)
 struct gv_config *
 config_load(const char *file, char *err, size_t errlen)
 {
-	cfg_opt_t server_opts[] = {
-		CFG_INT("Workers", 8, CFGF_NONE),
-		CFG_STR_LIST("Listen", "{\"*\"}", CFGF_NONE),
-		CFG_STR("DataDir", "/var/lib/gigavault", CFGF_NONE),
-		CFG_STR("User", "gigavault", CFGF_NONE),
-		CFG_STR("PidFile", "/run/gigavaultd.pid", CFGF_NONE),
-		CFG_INT("HandshakeTimeout", 10, CFGF_NONE),
-		CFG_INT("IdleTimeout", 300, CFGF_NONE),
-		CFG_INT("MaxFrame", 4194304, CFGF_NONE),
-		CFG_INT("DrainTimeout", 30, CFGF_NONE),
-		CFG_END()
-	};
-	cfg_opt_t ports_opts[] = {
-		CFG_INT("BackupServer", 32004, CFGF_NONE),
-		CFG_INT("SSLServer", 32007, CFGF_NONE),
-		CFG_INT("UI", 32005, CFGF_NONE),
-		CFG_INT("UDPScan", 32006, CFGF_NONE),
-		CFG_INT("MAPI32Bit", 32008, CFGF_NONE),
-		CFG_INT("WebConsole", 6060, CFGF_NONE),
-		CFG_INT("WebConsoleSSL", 6061, CFGF_NONE),
-		CFG_INT_LIST("Multicast", "{6363, 6364}", CFGF_NONE),
-		CFG_END()
-	};
-	cfg_opt_t ssl_opts[] = {
-		CFG_INT("Enabled", 0, CFGF_NONE),
-		CFG_STR("Certificate", "/etc/gigavault/server.crt", CFGF_NONE),
-		CFG_STR("Key", "/etc/gigavault/server.key", CFGF_NONE),
-		CFG_STR("Ciphers", TLS_DEFAULT_CIPHERS, CFGF_NONE),
-		CFG_STR("CipherSuites", TLS_DEFAULT_SUITES, CFGF_NONE),
-		CFG_INT("VerifyClient", 0, CFGF_NONE),
-		CFG_END()
-	};
-	cfg_opt_t log_opts[] = {
-		CFG_STR("Level", "info", CFGF_NONE),
-		CFG_STR("File", "", CFGF_NONE),
-		CFG_STR("Facility", "daemon", CFGF_NONE),
-		CFG_END()
-	};
-	cfg_opt_t retention_opts[] = {
-		CFG_INT("KeepLast", 0, CFGF_NONE),
-		CFG_INT("KeepHourly", 0, CFGF_NONE),
-		CFG_INT("KeepDaily", 0, CFGF_NONE),
-		CFG_INT("KeepWeekly", 0, CFGF_NONE),
-		CFG_INT("KeepMonthly", 0, CFGF_NONE),
-		CFG_INT("KeepYearly", 0, CFGF_NONE),
-		CFG_END()
-	};
-	cfg_opt_t prune_opts[] = {
-		CFG_INT("Interval", 86400, CFGF_NONE),
-		CFG_INT("GraceSeconds", 86400, CFGF_NONE),
-		CFG_INT("RewriteBelow", 50, CFGF_NONE),
-		CFG_END()
-	};
-	cfg_opt_t scrub_opts[] = {
-		CFG_INT("Interval", 604800, CFGF_NONE),
-		CFG_INT("RateLimit", 0, CFGF_NONE),
-		CFG_END()
-	};
-	cfg_opt_t discovery_opts[] = {
-		CFG_INT("Multicast", 1, CFGF_NONE),
-		CFG_STR("Group", "239.255.63.63", CFGF_NONE),
-		CFG_INT("TTL", 1, CFGF_NONE),
-		CFG_INT("AnnounceInterval", 60, CFGF_NONE),
-		CFG_INT("PeerTimeout", 600, CFGF_NONE),
-		CFG_STR("Name", "", CFGF_NONE),
-		CFG_INT("UDPScan", 0, CFGF_NONE),
-		CFG_STR_LIST("ScanNetworks", NULL, CFGF_NONE),
-		CFG_INT("ScanRate", 100, CFGF_NONE),
-		CFG_INT("ScanInterval", 3600, CFGF_NONE),
-		CFG_INT("ScanMaxPrefix", 22, CFGF_NONE),
-		CFG_INT("TCPInterval", 300, CFGF_NONE),
-		CFG_INT("MaxPeers", 256, CFGF_NONE),
-		CFG_STR_LIST("Peers", NULL, CFGF_NONE),
-		CFG_END()
-	};
-	cfg_opt_t web_opts[] = {
-		CFG_INT("Enabled", 1, CFGF_NONE),
-		CFG_STR("HTTP", "local", CFGF_NONE),
-		CFG_STR("Root", "", CFGF_NONE),
-		CFG_INT("SessionTimeout", 3600, CFGF_NONE),
-		CFG_END()
-	};
-	cfg_opt_t opts[] = {
-		CFG_SEC("Server", server_opts, CFGF_NONE),
-		CFG_SEC("Ports", ports_opts, CFGF_NONE),
-		CFG_SEC("SSL", ssl_opts, CFGF_NONE),
-		CFG_SEC("Log", log_opts, CFGF_NONE),
-		CFG_SEC("Retention", retention_opts, CFGF_NONE),
-		CFG_SEC("Prune", prune_opts, CFGF_NONE),
-		CFG_SEC("Scrub", scrub_opts, CFGF_NONE),
-		CFG_SEC("Discovery", discovery_opts, CFGF_NONE),
-		CFG_SEC("WebConsole", web_opts, CFGF_NONE),
-		CFG_END()
-	};
-	static const struct { const char *path; cfg_validate_callback_t fn; }
-	    checks[] = {
-		{ "Server|Listen", validate_listen },
-		{ "Server|DataDir", validate_abspath },
-		{ "Server|PidFile", validate_abspath },
-		{ "Log|File", validate_abspath_or_empty },
-		{ "Server|User", note_line },
-		{ "SSL|Certificate", note_line },
-		{ "SSL|Key", note_line },
-		{ "Log|Level", validate_log_level },
-		{ "Log|Facility", validate_facility },
-		{ "Discovery|Group", validate_group },
-		{ "Discovery|Name", validate_disc_name },
-		{ "Discovery|ScanNetworks", validate_scan_networks },
-		{ "Discovery|Peers", validate_static_peers },
-		{ "WebConsole|HTTP", validate_web_http },
-		{ "WebConsole|Root", validate_abspath_or_empty },
-	};
 	struct gv_config *c = NULL;
-	char path[64];
 	cfg_t *cfg;
 
 	confread_begin(file, err, errlen);
-	user_line = cert_line = key_line = scan_line = 0;
-	for (size_t i = 0; i < sizeof(int_rules) / sizeof(int_rules[0]); i++)
-		int_rules[i].line = 0;
-
-	if ((cfg = cfg_init(opts, CFGF_NONE)) == NULL)
-		fatal("%s: cfg_init", __func__);
+	memset(opt_line, 0, sizeof(opt_line));
+	cfg = schema_init();
 	cfg_set_error_function(cfg, confread_errfunc);
-	for (size_t i = 0; i < sizeof(int_rules) / sizeof(int_rules[0]); i++) {
-		snprintf(path, sizeof(path), "%s|%s", int_rules[i].sec,
-		    int_rules[i].name);
-		cfg_set_validate_func(cfg, path, validate_int);
-	}
-	for (size_t i = 0; i < sizeof(checks) / sizeof(checks[0]); i++)
-		cfg_set_validate_func(cfg, checks[i].path, checks[i].fn);
-
 	if (confread_parse(cfg, file, 0) == 0) {
 		c = config_from_cfg(cfg, file);
 		c->ssl_line[0] = line_of("SSL", "Enabled");
-		c->ssl_line[1] = cert_line;
-		c->ssl_line[2] = key_line;
+		c->ssl_line[1] = line_of("SSL", "Certificate");
+		c->ssl_line[2] = line_of("SSL", "Key");
 		c->ssl_line[3] = line_of("SSL", "VerifyClient");
 		if (config_check(c) == -1) {
 			config_free(c);
@@ -831,77 +725,82 @@ config_load(const char *file, char *err, size_t errlen)
 	return c;
 }
 
+/* The length of list o in c: the items the file gave. */
+static size_t
+list_len(const struct conf_opt *o, const struct gv_config *c)
+{
+	return *(const size_t *)((const char *)c + o->noff);
+}
+
 void
 config_free(struct gv_config *c)
 {
 	if (c == NULL)
 		return;
+	for (size_t i = 0; i < NOPTS; i++) {
+		const struct conf_opt *o = &conf_opts[i];
+		char **p = (char **)((char *)c + o->off);
+
+		if (o->type == OPT_STR)
+			free(*p);
+		else if (o->type == OPT_STRS)
+			for (size_t j = 0; j < list_len(o, c) &&
+			    j < o->room; j++)
+				free(p[j]);
+	}
 	free(c->file);
-	for (size_t i = 0; i < c->nlisten; i++)
-		free(c->listen[i]);
-	free(c->datadir);
-	free(c->user);
-	free(c->pidfile);
-	free(c->ssl_cert);
-	free(c->ssl_key);
-	free(c->ssl_ciphers);
-	free(c->ssl_suites);
 	tls_ctx_free(c->tls);
 	tls_ca_free(c->client_ca);
 	free(c->ssl_info);
-	free(c->log_file);
-	discovery_free(&c->disc);
-	free(c->web_root);
 	tls_ctx_free(c->web_tls);
 	free(c);
 }
 
+/* Nonzero when option o has another value in a than in b. */
 static int
-str_differs(const char *a, const char *b)
+conf_opt_differs(const struct conf_opt *o, const struct gv_config *a,
+    const struct gv_config *b)
 {
-	return strcmp(a, b) != 0;
+	const char *pa = (const char *)a + o->off;
+	const char *pb = (const char *)b + o->off;
+
+	switch (o->type) {
+	case OPT_INT:
+	case OPT_NAME:
+		return *(const int *)pa != *(const int *)pb;
+	case OPT_U32:
+		return *(const uint32_t *)pa != *(const uint32_t *)pb;
+	case OPT_U64:
+		return *(const uint64_t *)pa != *(const uint64_t *)pb;
+	case OPT_STR:
+		return strcmp(*(char *const *)pa, *(char *const *)pb) != 0;
+	case OPT_INTS:
+	case OPT_STRS:
+		if (list_len(o, a) != list_len(o, b))
+			return 1;
+		for (size_t i = 0; i < list_len(o, a) && i < o->room; i++)
+			if (o->type == OPT_INTS ?
+			    ((const int *)pa)[i] != ((const int *)pb)[i] :
+			    strcmp(((char *const *)pa)[i],
+			    ((char *const *)pb)[i]) != 0)
+				return 1;
+		break;
+	}
+	return 0;
 }
 
 int
 config_differs_beyond_workers(const struct gv_config *a,
     const struct gv_config *b)
 {
-	if (a->nlisten != b->nlisten)
-		return 1;
-	for (size_t i = 0; i < a->nlisten; i++)
-		if (str_differs(a->listen[i], b->listen[i]))
+	/* Every option but Server.Workers. */
+	for (size_t i = 0; i < NOPTS; i++)
+		if (conf_opts[i].off != offsetof(struct gv_config, workers) &&
+		    conf_opt_differs(&conf_opts[i], a, b))
 			return 1;
-	return str_differs(a->datadir, b->datadir) ||
-	    str_differs(a->user, b->user) ||
-	    str_differs(a->pidfile, b->pidfile) ||
-	    a->handshake_timeout != b->handshake_timeout ||
-	    a->idle_timeout != b->idle_timeout ||
-	    a->max_frame != b->max_frame ||
-	    a->drain_timeout != b->drain_timeout ||
-	    memcmp(&a->port, &b->port, sizeof(a->port)) != 0 ||
-	    a->ssl_enabled != b->ssl_enabled ||
-	    str_differs(a->ssl_cert, b->ssl_cert) ||
-	    str_differs(a->ssl_key, b->ssl_key) ||
-	    str_differs(a->ssl_ciphers, b->ssl_ciphers) ||
-	    str_differs(a->ssl_suites, b->ssl_suites) ||
-	    a->ssl_verify_client != b->ssl_verify_client ||
-	    /* A renewed certificate at the same path: a new generation. */
-	    (a->ssl_info != NULL) != (b->ssl_info != NULL) ||
+	/* A renewed certificate at the same path: a new generation. */
+	return (a->ssl_info != NULL) != (b->ssl_info != NULL) ||
 	    (a->ssl_info != NULL && memcmp(a->ssl_info->cert_hash,
 	    b->ssl_info->cert_hash, sizeof(a->ssl_info->cert_hash)) != 0) ||
-	    a->log_level != b->log_level ||
-	    str_differs(a->log_file, b->log_file) ||
-	    a->log_facility != b->log_facility ||
-	    memcmp(&a->retention, &b->retention, sizeof(a->retention)) != 0 ||
-	    a->prune_interval != b->prune_interval ||
-	    a->prune_grace != b->prune_grace ||
-	    a->prune_rewrite_below != b->prune_rewrite_below ||
-	    a->scrub_interval != b->scrub_interval ||
-	    a->scrub_rate != b->scrub_rate ||
-	    discovery_differs(&a->disc, &b->disc) ||
-	    a->web_enabled != b->web_enabled ||
-	    a->web_http != b->web_http ||
-	    str_differs(a->web_root, b->web_root) ||
-	    a->web_session_timeout != b->web_session_timeout ||
-	    str_differs(a->web_cert, b->web_cert);
+	    strcmp(a->web_cert, b->web_cert) != 0;
 }

@@ -155,6 +155,14 @@ void	config_client_ca(const struct gv_config *, char *cert, char *key,
 void	config_free(struct gv_config *);
 
 /*
+ * The i-th option of gigavault.conf, counting from 0, as config.c's
+ * table has it: sets *sec and *name (static strings) and returns 0, or
+ * returns -1 past the last.  t/unit-config checks gigavault.conf(5) and
+ * the shipped file against it.
+ */
+int	config_option(size_t i, const char **sec, const char **name);
+
+/*
  * Nonzero when a and b differ in anything but Server.Workers: such a
  * change needs a new generation of children after a reload.
  */
