@@ -31,6 +31,7 @@
 #include "blob.h"
 #include "clientconf.h"
 #include "remote.h"
+#include "state.h"
 #include "common/tls.h"
 #include "tree.h"
 
@@ -59,16 +60,6 @@ enum client_optval {
 	{ "passphrase-file", required_argument, NULL, OPT_PASSFILE }, \
 	{ "json", no_argument, NULL, OPT_JSON }, \
 	{ "ssl", no_argument, NULL, OPT_SSL }
-
-/* The registration, as kept in StateFile (JSON, mode 0600). */
-struct client_state {
-	char		server[300];	/* host[:port] registered with */
-	uint8_t		server_id[REMOTE_SERVER_ID_LEN];
-	char		name[REMOTE_NAME_MAX + 1];
-	uint8_t		secret[REMOTE_SECRET_LEN];
-	uint8_t		tls_pin[TLS_PIN_LEN];	/* the server's key */
-	int		has_pin;
-};
 
 struct client {
 	/* From the command line. */
@@ -141,14 +132,6 @@ int	client_tls(struct client *, const uint8_t *pin, struct remote_tls *t,
 	    char *err, size_t errlen);
 /* Close the session (BYE) if one is open, wipe the keys, free. */
 void	client_done(struct client *);
-
-/* Read or write StateFile.  Return 0, or -1 with err set. */
-int	client_state_read(const char *path, struct client_state *,
-	    char *err, size_t errlen);
-int	client_state_write(const char *path, const struct client_state *,
-	    char *err, size_t errlen);
-/* mkdir -p the directory that will hold path (mode 0700). */
-int	client_mkparent(const char *path, char *err, size_t errlen);
 
 /*
  * Resolve spec (a decimal snapshot id, or "latest": the newest of set,
