@@ -1256,10 +1256,10 @@ cmd_backup(struct client *c, int argc, char **argv)
 		if (ch == 'q')
 			quiet = 1;
 		else
-			return client_usage(argv[0]);
+			return client_usage(c);
 	}
 	if (optind >= argc)
-		return client_usage(argv[0]);
+		return client_usage(c);
 	npaths = argc - optind;
 
 	memset(&b, 0, sizeof(b));

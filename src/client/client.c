@@ -51,6 +51,13 @@ client_opt(struct client *c, int ch, const char *arg)
 }
 
 int
+client_usage(const struct client *c)
+{
+	fprintf(stderr, "usage: gigavault %s\n", c->usage);
+	return EXIT_ERROR;
+}
+
+int
 client_setup(struct client *c)
 {
 	char err[1024], host[256];

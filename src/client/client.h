@@ -10,12 +10,14 @@
  *
  * argv[0] is the command's name and argv[1..argc-1] its words, unparsed;
  * options given before the command (gigavault -v -c FILE backup ...) are
- * already in c.  main() resets getopt (optind = 0) before the call, so a
- * command parses its own options with getopt_long() and passes any
- * option it does not know to client_opt() first (so "-v", "-c FILE",
- * "-s HOST[:PORT]", "--set NAME", "--passphrase-file FILE" and "--json"
- * work after the command name too).  Then it calls client_setup() (config), and client_keys() and
- * client_session() when it needs them; each prints its own error.
+ * already in c, and c->usage is the command's usage line from the table
+ * (client_usage() prints it).  main() resets getopt (optind = 0) before
+ * the call, so a command parses its own options with getopt_long() and
+ * passes any option it does not know to client_opt() first (so "-v",
+ * "-c FILE", "-s HOST[:PORT]", "--set NAME", "--passphrase-file FILE" and
+ * "--json" work after the command name too).  Then it calls
+ * client_setup() (config), and client_keys() and client_session() when
+ * it needs them; each prints its own error.
  * A command returns the exit status: 0 ok, 1 partial (some files were
  * skipped and named on stderr), 2 error.  Errors go to stderr as
  * "gigavault: message" (warnx()).
@@ -63,6 +65,7 @@ enum client_optval {
 
 struct client {
 	/* From the command line. */
+	const char	*usage;		/* the command's usage line */
 	const char	*conffile;	/* -c FILE; NULL: the default file */
 	const char	*passfile;	/* --passphrase-file FILE, or NULL */
 	const char	*server;	/* -s HOST[:PORT], or NULL */
@@ -88,8 +91,8 @@ struct client {
  * CLIENT_SHORTOPTS / CLIENT_LONGOPTS).  Returns 1 when it was one.
  */
 int	client_opt(struct client *, int ch, const char *arg);
-/* Print "usage: gigavault <cmd usage>" for argv[0]'s command; returns 2. */
-int	client_usage(const char *cmd);
+/* Print "usage: gigavault <c->usage>" on stderr; returns EXIT_ERROR. */
+int	client_usage(const struct client *);
 
 /* Load the config (once).  Returns 0, or -1 after printing the error. */
 int	client_setup(struct client *);

@@ -362,18 +362,18 @@ cmd_forget(struct client *c, int argc, char **argv)
 				return EXIT_ERROR;
 			break;
 		default:
-			return client_usage(argv[0]);
+			return client_usage(c);
 		}
 	}
 	if (pl.by_rules && optind < argc) {
 		warnx("forget: name snapshots or give --keep-... rules, not "
 		    "both");
-		return client_usage(argv[0]);
+		return client_usage(c);
 	}
 	if (!pl.by_rules && optind == argc) {
 		warnx("forget: name the snapshots to forget, or give "
 		    "--keep-... rules");
-		return client_usage(argv[0]);
+		return client_usage(c);
 	}
 	if (client_setup(c) == -1 || client_session(c) == -1)
 		return EXIT_ERROR;

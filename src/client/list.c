@@ -53,9 +53,9 @@ cmd_snapshots(struct client *c, int argc, char **argv)
 	while ((ch = getopt_long(argc, argv, CLIENT_SHORTOPTS, longopts,
 	    NULL)) != -1)
 		if (!client_opt(c, ch, optarg))
-			return client_usage(argv[0]);
+			return client_usage(c);
 	if (optind != argc)
-		return client_usage(argv[0]);
+		return client_usage(c);
 	if (client_setup(c) == -1 || client_session(c) == -1)
 		return EXIT_ERROR;
 	if (remote_list(c->remote, c->set ? c->set : "", &v, &n, err,
@@ -248,9 +248,9 @@ cmd_ls(struct client *c, int argc, char **argv)
 	while ((ch = getopt_long(argc, argv, CLIENT_SHORTOPTS, longopts,
 	    NULL)) != -1)
 		if (!client_opt(c, ch, optarg))
-			return client_usage(argv[0]);
+			return client_usage(c);
 	if (argc - optind < 1 || argc - optind > 2)
-		return client_usage(argv[0]);
+		return client_usage(c);
 	l.json = c->json;
 	if (client_setup(c) == -1 || client_keys(c) == -1 ||
 	    client_session(c) == -1 ||

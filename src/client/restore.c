@@ -1090,13 +1090,13 @@ cmd_restore(struct client *c, int argc, char **argv)
 			o.overwrite = 1;
 			break;
 		default:
-			return client_usage(argv[0]);
+			return client_usage(c);
 		}
 	}
 	if (o.target == NULL || *o.target == '\0' || optind >= argc) {
 		if (o.target == NULL)
 			warnx("restore: --target DIR is required");
-		return client_usage(argv[0]);
+		return client_usage(c);
 	}
 	o.paths = argv + optind + 1;
 	o.npaths = argc - optind - 1;

@@ -695,12 +695,12 @@ cmd_verify(struct client *c, int argc, char **argv)
 		if (client_opt(c, ch, optarg))
 			continue;
 		if (ch != OPT_SAMPLE)
-			return client_usage(argv[0]);
+			return client_usage(c);
 		if (parse_percent(optarg, &pct) == -1)
 			return EXIT_ERROR;
 	}
 	if (argc - optind > 1)
-		return client_usage(argv[0]);
+		return client_usage(c);
 	if (client_setup(c) == -1 || client_keys(c) == -1 ||
 	    client_session(c) == -1 ||
 	    client_snapshot(c, optind < argc ? argv[optind] : "latest",
