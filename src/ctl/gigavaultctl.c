@@ -85,32 +85,6 @@ no_client(const char *name)
 	return EXIT_RUNTIME;
 }
 
-static void
-fmt_time(uint64_t t, char *buf, size_t len)
-{
-	time_t tt = (time_t)t;
-	struct tm tm;
-
-	if (gmtime_r(&tt, &tm) == NULL ||
-	    strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
-		snprintf(buf, len, "%llu", (unsigned long long)t);
-}
-
-int
-print_json(json_t *j)
-{
-	int rc = 0;
-
-	if (j == NULL || json_dumpf(j, stdout, JSON_INDENT(2) |
-	    JSON_PRESERVE_ORDER) == -1) {
-		fprintf(stderr, "gigavaultctl: cannot write JSON\n");
-		rc = EXIT_RUNTIME;
-	} else
-		putchar('\n');
-	json_decref(j);
-	return rc;
-}
-
 /* ------------------------------------------------------------- clients */
 
 struct client_vec {
@@ -202,7 +176,7 @@ cmd_client_list(struct ctl *c)
 	printf("%-24s %6s %-10s %-10s %s\n", "NAME", "ID", "STATE",
 	    "ENROLLED", "CREATED");
 	for (size_t i = 0; i < cv.n; i++) {
-		fmt_time(cv.v[i].created, when, sizeof(when));
+		fmt_utc(cv.v[i].created, when, sizeof(when));
 		printf("%-24s %6llu %-10s %-10s %s\n", cv.v[i].name,
 		    (unsigned long long)cv.v[i].id,
 		    cv.v[i].disabled ? "disabled" : "enabled",
@@ -293,7 +267,7 @@ print_snapshot(void *arg, const struct cat_snapshot *s)
 		    "new_bytes", (json_int_t)s->new_bytes));
 		return 0;
 	}
-	fmt_time(s->time, when, sizeof(when));
+	fmt_utc(s->time, when, sizeof(when));
 	printf("%-24s %6llu %-16s %-20s %10llu %14llu\n", o->client,
 	    (unsigned long long)s->id, s->set, when,
 	    (unsigned long long)s->blobs, (unsigned long long)s->bytes);
@@ -437,7 +411,7 @@ cmd_stats(struct ctl *c)
 	for (size_t i = 0; i < n; i++) {
 		char day[32];
 
-		fmt_time((uint64_t)days[i].day * CAT_DAY_SECONDS, day,
+		fmt_utc((uint64_t)days[i].day * CAT_DAY_SECONDS, day,
 		    sizeof(day));
 		day[10] = '\0';	/* YYYY-MM-DD */
 		if (arr != NULL) {
@@ -463,37 +437,6 @@ cmd_stats(struct ctl *c)
 	    "snapshots", (json_int_t)t.snapshots,
 	    "stored_bytes", (json_int_t)t.stored_bytes,
 	    "unique_bytes", (json_int_t)t.unique_bytes, "days", arr));
-}
-
-/* ------------------------------------------------------------ options */
-
-const char *
-opt_get(const struct ctl *c, const char *name)
-{
-	for (int i = 0; i < c->nopt; i++)
-		if (strcmp(c->opt[i].name, name) == 0)
-			return c->opt[i].value ? c->opt[i].value : "";
-	return NULL;
-}
-
-int
-opt_number(const struct ctl *c, const char *name, unsigned long long max,
-    unsigned long long *v)
-{
-	const char *s = opt_get(c, name);
-	char *end;
-
-	*v = 0;
-	if (s == NULL)
-		return 0;
-	errno = 0;
-	*v = strtoull(s, &end, 10);
-	if (*s < '0' || *s > '9' || *end != '\0' || errno != 0 || *v > max) {
-		fprintf(stderr, "gigavaultctl: %s: \"%s\" is not a number "
-		    "0..%llu\n", name, s, max);
-		return EXIT_USAGE;
-	}
-	return 0;
 }
 
 /* ------------------------------------------------------------ policies */
