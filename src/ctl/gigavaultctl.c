@@ -78,11 +78,22 @@ cat_failed(struct ctl *c)
 	return EXIT_RUNTIME;
 }
 
+/* The command's client (argv[0]) is not in the catalog. */
 static int
-no_client(const char *name)
+no_client(struct ctl *c)
 {
-	fprintf(stderr, "gigavaultctl: no client named \"%s\"\n", name);
+	fprintf(stderr, "gigavaultctl: no client named \"%s\"\n",
+	    c->argv[0]);
 	return EXIT_RUNTIME;
+}
+
+/* The exit status for rc, what the catalog said to a change of argv[0]. */
+static int
+changed(struct ctl *c, int rc)
+{
+	if (rc == CAT_NOTFOUND)
+		return no_client(c);
+	return rc == CAT_OK ? 0 : cat_failed(c);
 }
 
 /* ------------------------------------------------------------- clients */
@@ -92,12 +103,28 @@ struct client_vec {
 	size_t		 n;
 };
 
-/* Every client (sorted by name) into cv.  0 or an exit status. */
+/*
+ * Every client (sorted by name) into cv, or only the one an operand
+ * names (snapshots, policy show).  0 or an exit status.
+ */
 static int
 all_clients(struct ctl *c, struct client_vec *cv)
 {
+	size_t i;
+
 	if (catalog_clients(c->cat, &cv->v, &cv->n) != CAT_OK)
 		return cat_failed(c);
+	if (c->argc == 0)
+		return 0;
+	for (i = 0; i < cv->n; i++)
+		if (strcmp(cv->v[i].name, c->argv[0]) == 0)
+			break;
+	if (i == cv->n) {
+		free(cv->v);
+		return no_client(c);
+	}
+	cv->v[0] = cv->v[i];
+	cv->n = 1;
 	return 0;
 }
 
@@ -128,10 +155,8 @@ issue_token(struct ctl *c, int reissue)
 		    name, name);
 		return EXIT_RUNTIME;
 	}
-	if (rc == CAT_NOTFOUND)
-		return no_client(name);
 	if (rc != CAT_OK)
-		return cat_failed(c);
+		return changed(c, rc);
 	printf("%s\n", token);
 	crypto_wipe(token, sizeof(token));
 	return 0;
@@ -187,57 +212,35 @@ cmd_client_list(struct ctl *c)
 }
 
 static int
-set_disabled(struct ctl *c, int disabled)
-{
-	int rc = catalog_client_set_disabled(c->cat, c->argv[0], disabled);
-
-	if (rc == CAT_NOTFOUND)
-		return no_client(c->argv[0]);
-	return rc == CAT_OK ? 0 : cat_failed(c);
-}
-
-static int
 cmd_client_disable(struct ctl *c)
 {
-	return set_disabled(c, 1);
+	return changed(c, catalog_client_set_disabled(c->cat, c->argv[0], 1));
 }
 
 static int
 cmd_client_enable(struct ctl *c)
 {
-	return set_disabled(c, 0);
-}
-
-static int
-set_allow_forget(struct ctl *c, int allow)
-{
-	int rc = catalog_client_set_allow_forget(c->cat, c->argv[0], allow);
-
-	if (rc == CAT_NOTFOUND)
-		return no_client(c->argv[0]);
-	return rc == CAT_OK ? 0 : cat_failed(c);
+	return changed(c, catalog_client_set_disabled(c->cat, c->argv[0], 0));
 }
 
 static int
 cmd_client_allow_forget(struct ctl *c)
 {
-	return set_allow_forget(c, 1);
+	return changed(c, catalog_client_set_allow_forget(c->cat, c->argv[0],
+	    1));
 }
 
 static int
 cmd_client_deny_forget(struct ctl *c)
 {
-	return set_allow_forget(c, 0);
+	return changed(c, catalog_client_set_allow_forget(c->cat, c->argv[0],
+	    0));
 }
 
 static int
 cmd_client_remove(struct ctl *c)
 {
-	int rc = catalog_client_remove(c->cat, c->argv[0]);
-
-	if (rc == CAT_NOTFOUND)
-		return no_client(c->argv[0]);
-	return rc == CAT_OK ? 0 : cat_failed(c);
+	return changed(c, catalog_client_remove(c->cat, c->argv[0]));
 }
 
 /* ----------------------------------------------------------- snapshots */
@@ -283,19 +286,6 @@ cmd_snapshots(struct ctl *c)
 
 	if ((rc = all_clients(c, &cv)) != 0)
 		return rc;
-	if (c->argc == 1) {
-		size_t i;
-
-		for (i = 0; i < cv.n; i++)
-			if (strcmp(cv.v[i].name, c->argv[0]) == 0)
-				break;
-		if (i == cv.n) {
-			free(cv.v);
-			return no_client(c->argv[0]);
-		}
-		cv.v[0] = cv.v[i];
-		cv.n = 1;
-	}
 	o.arr = c->json ? json_array() : NULL;
 	if (!c->json)
 		printf("%-24s %6s %-16s %-20s %10s %14s\n", "CLIENT", "ID",
@@ -493,19 +483,6 @@ cmd_policy_show(struct ctl *c)
 
 	if ((rc = all_clients(c, &cv)) != 0)
 		return rc;
-	if (c->argc == 1) {
-		size_t i;
-
-		for (i = 0; i < cv.n; i++)
-			if (strcmp(cv.v[i].name, c->argv[0]) == 0)
-				break;
-		if (i == cv.n) {
-			free(cv.v);
-			return no_client(c->argv[0]);
-		}
-		cv.v[0] = cv.v[i];
-		cv.n = 1;
-	}
 	if (c->json) {
 		arr = json_array();
 		top = json_pack("{s:o, s:o}", "server",
@@ -592,10 +569,7 @@ cmd_policy_set(struct ctl *c)
 	}
 	if (!given)
 		usage();
-	rc = catalog_policy_set(c->cat, c->argv[0], set, &p);
-	if (rc == CAT_NOTFOUND)
-		return no_client(c->argv[0]);
-	return rc == CAT_OK ? 0 : cat_failed(c);
+	return changed(c, catalog_policy_set(c->cat, c->argv[0], set, &p));
 }
 
 static int
