@@ -28,7 +28,6 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
-#include <time.h>
 
 #include "blob.h"
 #include "clientconf.h"
@@ -204,10 +203,6 @@ struct disc_opts {
  */
 struct json_t *client_find_peers(const struct disc_opts *, char *err,
 	    size_t errlen);
-/* The CLOCK_MONOTONIC time s seconds from now (bridge.c). */
-struct timespec client_deadline(double s);
-/* poll() fd for events until the deadline: 1 ready, 0 late, -1 error. */
-int	client_wait_fd(int fd, short events, const struct timespec *deadline);
 /*
  * One request to the UI bridge at hostport ("host", "host:port",
  * "[v6addr]:port"; host names are resolved and each address tried;
