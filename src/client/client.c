@@ -526,3 +526,16 @@ client_fmt_time(int64_t t, const char *fmt, char *buf, size_t len)
 	    strftime(buf, len, fmt, &tm) == 0)
 		snprintf(buf, len, "%lld", (long long)t);
 }
+
+void
+client_fmt_bytes(double n, char *buf, size_t len)
+{
+	static const char *unit[] = { "B", "KiB", "MiB", "GiB", "TiB", "PiB" };
+	size_t u = 0;
+
+	while (n >= 1024 && u < sizeof(unit) / sizeof(unit[0]) - 1) {
+		n /= 1024;
+		u++;
+	}
+	snprintf(buf, len, u ? "%.1f %s" : "%.0f %s", n, unit[u]);
+}

@@ -169,6 +169,8 @@ struct json_t;
 struct json_t *client_jstr(const char *s);
 /* strftime(fmt) of local time t into buf; the number when that fails. */
 void	client_fmt_time(int64_t t, const char *fmt, char *buf, size_t len);
+/* n bytes (or bytes a second) for a person into buf: "512 B", "1.5 MiB". */
+void	client_fmt_bytes(double n, char *buf, size_t len);
 
 /* The commands (gigavault.c's table). */
 int	cmd_init(struct client *, int, char **);
