@@ -358,25 +358,34 @@ client_done(struct client *c)
 }
 
 int
+client_snapshot_id(const char *spec, uint64_t *id)
+{
+	unsigned long long v;
+	char *end;
+
+	errno = 0;
+	v = strtoull(spec, &end, 10);
+	if (spec[0] < '0' || spec[0] > '9' || *end != '\0' || errno != 0 ||
+	    v == 0) {
+		warnx("\"%s\" is not a snapshot id nor \"latest\"", spec);
+		return -1;
+	}
+	*id = v;
+	return 0;
+}
+
+int
 client_snapshot(struct client *c, const char *spec, const char *set,
     struct snapinfo *out)
 {
 	struct snapinfo *v;
-	char err[1024], *end;
-	unsigned long long id = 0;
+	char err[1024];
+	uint64_t id = 0;
 	size_t n, i;
 	int latest = strcmp(spec, "latest") == 0;
 
-	if (!latest) {
-		errno = 0;
-		id = strtoull(spec, &end, 10);
-		if (spec[0] < '0' || spec[0] > '9' || *end != '\0' ||
-		    errno != 0 || id == 0) {
-			warnx("\"%s\" is not a snapshot id nor \"latest\"",
-			    spec);
-			return -1;
-		}
-	}
+	if (!latest && client_snapshot_id(spec, &id) == -1)
+		return -1;
 	if (remote_list(c->remote, latest && set ? set : "", &v, &n, err,
 	    sizeof(err)) == -1) {
 		warnx("%s", err);
@@ -391,7 +400,7 @@ client_snapshot(struct client *c, const char *spec, const char *set,
 		else if (latest)
 			warnx("no snapshot yet");
 		else
-			warnx("no snapshot %llu", id);
+			warnx("no snapshot %llu", (unsigned long long)id);
 		free(v);
 		return -1;
 	}

@@ -136,6 +136,11 @@ int	client_tls(struct client *, const uint8_t *pin, struct remote_tls *t,
 void	client_done(struct client *);
 
 /*
+ * The snapshot id that spec names (a decimal number from 1) into *id.
+ * 0, or -1 after printing "SPEC" is not a snapshot id nor "latest".
+ */
+int	client_snapshot_id(const char *spec, uint64_t *id);
+/*
  * Resolve spec (a decimal snapshot id, or "latest": the newest of set,
  * or of every set when set is NULL) over the session.  0, or -1 after
  * printing.
