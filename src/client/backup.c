@@ -50,6 +50,7 @@
 #include "chunker.h"
 #include "client.h"
 #include "common/crypto.h"
+#include "common/monotime.h"
 #include "idset.h"
 #include "pool.h"
 #include "common/wire.h"
@@ -115,7 +116,7 @@ struct vnode {
 struct progress {
 	int		 on;		/* show at all */
 	int		 tty;		/* redraw one line; else print lines */
-	struct timespec	 start;
+	int64_t		 start;		/* mono_ms() when the backup began */
 	double		 last;		/* seconds since start, last shown */
 	/* The pre-walk (terminal only): totals for an ETA. */
 	pthread_t	 thread;
@@ -1058,16 +1059,6 @@ vnode_add(struct vnode *root, const char *p)
 
 /* ---------------------------------------------------------------- progress */
 
-static double
-elapsed(const struct progress *p)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (double)(t.tv_sec - p->start.tv_sec) +
-	    (double)(t.tv_nsec - p->start.tv_nsec) / 1e9;
-}
-
 /* Count the bytes below path for the ETA (stat only, no reads). */
 static void
 prewalk(struct progress *p, int dfd, const char *name, int depth)
@@ -1111,19 +1102,6 @@ prewalk_main(void *arg)
 }
 
 static void
-fmt_bytes(double v, char *buf, size_t len)
-{
-	static const char *unit[] = { "B", "KiB", "MiB", "GiB", "TiB" };
-	size_t u = 0;
-
-	while (v >= 1024 && u < 4) {
-		v /= 1024;
-		u++;
-	}
-	snprintf(buf, len, u ? "%.1f %s" : "%.0f %s", v, unit[u]);
-}
-
-static void
 progress(struct backup *b, int final)
 {
 	struct progress *p = &b->prog;
@@ -1133,19 +1111,19 @@ progress(struct backup *b, int final)
 
 	if (!p->on)
 		return;
-	t = elapsed(p);
+	t = (double)(mono_ms() - p->start) / 1e3;
 	if (!final && t - p->last < (p->tty ? 0.25 : 10.0))
 		return;
 	p->last = t;
 	rate = t > 0 ? (double)b->done_bytes / t : 0;
-	fmt_bytes((double)b->done_bytes, done, sizeof(done));
-	fmt_bytes(rate, rs, sizeof(rs));
+	client_fmt_bytes((double)b->done_bytes, done, sizeof(done));
+	client_fmt_bytes(rate, rs, sizeof(rs));
 	total = atomic_load(&p->total_bytes);
 	if (!final && atomic_load(&p->total_done) && rate > 0 &&
 	    total >= b->done_bytes) {
 		double left = (double)(total - b->done_bytes) / rate;
 
-		fmt_bytes((double)total, tot, sizeof(tot));
+		client_fmt_bytes((double)total, tot, sizeof(tot));
 		snprintf(eta, sizeof(eta), " of %s, ETA %d:%02d", tot,
 		    (int)left / 60, (int)left % 60);
 	}
@@ -1256,10 +1234,10 @@ cmd_backup(struct client *c, int argc, char **argv)
 		if (ch == 'q')
 			quiet = 1;
 		else
-			return client_usage(argv[0]);
+			return client_usage(c);
 	}
 	if (optind >= argc)
-		return client_usage(argv[0]);
+		return client_usage(c);
 	npaths = argc - optind;
 
 	memset(&b, 0, sizeof(b));
@@ -1314,7 +1292,7 @@ cmd_backup(struct client *c, int argc, char **argv)
 
 	b.prog.on = c->tty || c->verbose;
 	b.prog.tty = c->tty;
-	clock_gettime(CLOCK_MONOTONIC, &b.prog.start);
+	b.prog.start = mono_ms();
 	if (c->tty) {
 		b.prog.paths = paths;
 		b.prog.npaths = npaths;
@@ -1347,11 +1325,11 @@ cmd_backup(struct client *c, int argc, char **argv)
 	}
 	if (c->verbose || c->tty) {
 		char s1[32], s2[32], s3[32];
-		double t = elapsed(&b.prog);
+		double t = (double)(mono_ms() - b.prog.start) / 1e3;
 
-		fmt_bytes((double)b.bytes, s1, sizeof(s1));
-		fmt_bytes((double)b.read_bytes, s2, sizeof(s2));
-		fmt_bytes((double)b.sent_bytes, s3, sizeof(s3));
+		client_fmt_bytes((double)b.bytes, s1, sizeof(s1));
+		client_fmt_bytes((double)b.read_bytes, s2, sizeof(s2));
+		client_fmt_bytes((double)b.sent_bytes, s3, sizeof(s3));
 		fprintf(stderr, "%llu files (%llu unchanged), %llu dirs, "
 		    "%llu other entries, %s; read %s, sent %llu new blobs "
 		    "(%s) in %.1f s\n", (unsigned long long)b.files,

@@ -2,8 +2,7 @@
  * bridge.c - one request to a daemon's UI bridge (JSON lines on
  * Ports.UI, doc/protocol.md "UI bridge"): connect, send one line, read
  * the first line back, all before one deadline.  finder.c asks it for
- * "peers", status.c for "status".  Also the deadline helpers that
- * finder.c's multicast query shares.
+ * "peers", status.c for "status".
  */
 #include "autoconf.h"
 
@@ -16,103 +15,32 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "client.h"
+#include "common/monotime.h"
+#include "sock.h"
 
 #define BRIDGE_REPLY_MAX	(1024 * 1024)	/* bytes of a reply line */
 
-static long
-ms_left(const struct timespec *deadline)
-{
-	struct timespec now;
-
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	return (long)(deadline->tv_sec - now.tv_sec) * 1000 +
-	    (deadline->tv_nsec - now.tv_nsec) / 1000000L;
-}
-
-struct timespec
-client_deadline(double s)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	t.tv_sec += (time_t)s;
-	t.tv_nsec += (long)((s - (double)(time_t)s) * 1e9);
-	if (t.tv_nsec >= 1000000000L) {
-		t.tv_sec++;
-		t.tv_nsec -= 1000000000L;
-	}
-	return t;
-}
-
-int
-client_wait_fd(int fd, short events, const struct timespec *deadline)
-{
-	struct pollfd p = { fd, events, 0 };
-	long ms;
-	int rc;
-
-	do {
-		if ((ms = ms_left(deadline)) < 0)
-			return 0;
-		rc = poll(&p, 1, (int)ms);
-	} while (rc == -1 && errno == EINTR);
-	return rc;
-}
-
-/* A connected socket to one of res's addresses, or -1 with *why set. */
+/* A socket connected to one of res's addresses, or -1 with errno set. */
 static int
-connect_any(const struct addrinfo *res, const struct timespec *dl, int *why)
+connect_any(const struct addrinfo *res, int64_t dl)
 {
-	const struct addrinfo *ai;
-	int fd, soerr;
-	socklen_t sl;
+	int fd;
 
-	*why = ETIMEDOUT;
-	for (ai = res; ai != NULL; ai = ai->ai_next) {
-		fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK |
-		    SOCK_CLOEXEC, 0);
-		if (fd == -1) {
-			*why = errno;
-			continue;
-		}
-		if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0)
+	for (; res != NULL; res = res->ai_next) {
+		if ((fd = sock_connect(res, dl)) != -1)
 			return fd;
-		if (errno != EINPROGRESS) {
-			*why = errno;
-			close(fd);
-			continue;
-		}
-		soerr = 0;
-		sl = sizeof(soerr);
-		switch (client_wait_fd(fd, POLLOUT, dl)) {
-		case 1:
-			if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr,
-			    &sl) == -1)
-				soerr = errno;
-			if (soerr == 0)
-				return fd;
-			*why = soerr;
-			break;
-		case 0:
-			*why = ETIMEDOUT;
-			close(fd);
-			return -1;	/* the time is up for the others too */
-		default:
-			*why = errno;
-			break;
-		}
-		close(fd);
+		if (mono_left(dl) == 0)
+			break;		/* the time is up for the others too */
 	}
 	return -1;
 }
 
 /* Send all of buf before the deadline: 0, or -1 with errno set. */
 static int
-send_all(int fd, const char *buf, size_t len, const struct timespec *dl)
+send_all(int fd, const char *buf, size_t len, int64_t dl)
 {
 	ssize_t n;
 
@@ -124,7 +52,7 @@ send_all(int fd, const char *buf, size_t len, const struct timespec *dl)
 		}
 		if (n == -1 && errno != EAGAIN && errno != EINTR)
 			return -1;
-		if (client_wait_fd(fd, POLLOUT, dl) != 1) {
+		if (sock_wait(fd, POLLOUT, dl) != 1) {
 			errno = ETIMEDOUT;
 			return -1;
 		}
@@ -138,7 +66,7 @@ send_all(int fd, const char *buf, size_t len, const struct timespec *dl)
  * "connection closed", a strerror, or too long.
  */
 static char *
-read_line(int fd, const struct timespec *dl, const char **why)
+read_line(int fd, int64_t dl, const char **why)
 {
 	char *buf = NULL, *p, *nl;
 	size_t len = 0, cap = 0;
@@ -157,7 +85,7 @@ read_line(int fd, const struct timespec *dl, const char **why)
 			}
 			buf = p;
 		}
-		if (client_wait_fd(fd, POLLIN, dl) != 1) {
+		if (sock_wait(fd, POLLIN, dl) != 1) {
 			*why = "no answer (timed out)";
 			break;
 		}
@@ -185,13 +113,13 @@ json_t *
 bridge_request(const char *hostport, int default_port,
     const char *request_line, double wait_s, char *err, size_t errlen)
 {
-	struct timespec dl;
 	struct addrinfo hints, *res;
 	char host[256], where[300], portstr[8], *line, *req;
 	const char *why = "no answer";
 	size_t rlen = strlen(request_line);
 	json_error_t je;
 	json_t *o;
+	int64_t dl;
 	int fd, port, rc, e;
 
 	if (clientconf_parse_server(hostport, host, sizeof(host), &port) ==
@@ -206,7 +134,7 @@ bridge_request(const char *hostport, int default_port,
 	    "%s:%d", host, port);
 	snprintf(portstr, sizeof(portstr), "%d", port);
 
-	dl = client_deadline(wait_s);
+	dl = mono_ms() + (int64_t)(wait_s * 1000);
 
 	memset(&hints, 0, sizeof(hints));
 	hints.ai_family = AF_UNSPEC;
@@ -217,7 +145,8 @@ bridge_request(const char *hostport, int default_port,
 		    rc == EAI_SYSTEM ? strerror(errno) : gai_strerror(rc));
 		return NULL;
 	}
-	fd = connect_any(res, &dl, &e);
+	fd = connect_any(res, dl);
+	e = errno;
 	freeaddrinfo(res);
 	if (fd == -1) {
 		snprintf(err, errlen, "no UI bridge answers on %s: %s", where,
@@ -234,7 +163,7 @@ bridge_request(const char *hostport, int default_port,
 	memcpy(req, request_line, rlen);
 	if (rlen == 0 || req[rlen - 1] != '\n')
 		req[rlen++] = '\n';
-	rc = send_all(fd, req, rlen, &dl);
+	rc = send_all(fd, req, rlen, dl);
 	e = errno;
 	free(req);
 	if (rc == -1) {
@@ -243,7 +172,7 @@ bridge_request(const char *hostport, int default_port,
 		    strerror(e));
 		return NULL;
 	}
-	line = read_line(fd, &dl, &why);
+	line = read_line(fd, dl, &why);
 	close(fd);
 	if (line == NULL) {
 		snprintf(err, errlen, "%s: %s", where, why);

@@ -1,15 +1,12 @@
 /*
  * client.c - the steps gigavault commands share: common options, config,
- * passphrase and keys, the state file, an authenticated session, finding
- * a snapshot and fetching blobs.  See client.h.
+ * passphrase and keys, an authenticated session, finding a snapshot and
+ * fetching blobs.  See client.h.
  */
 #include "autoconf.h"
 
-#include <sys/stat.h>
-
 #include <err.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,7 +20,6 @@
 #include "keyfile.h"
 
 #define PASS_MAX	4096	/* bytes of a passphrase */
-#define STATE_MAX	65536	/* bytes of a state file */
 
 int
 client_opt(struct client *c, int ch, const char *arg)
@@ -52,6 +48,13 @@ client_opt(struct client *c, int ch, const char *arg)
 		return 1;
 	}
 	return 0;
+}
+
+int
+client_usage(const struct client *c)
+{
+	fprintf(stderr, "usage: gigavault %s\n", c->usage);
+	return EXIT_ERROR;
 }
 
 int
@@ -238,152 +241,6 @@ client_keys(struct client *c)
 	return 0;
 }
 
-int
-client_mkparent(const char *path, char *err, size_t errlen)
-{
-	char *d = strdup(path), *p;
-
-	if (d == NULL) {
-		snprintf(err, errlen, "out of memory");
-		return -1;
-	}
-	if ((p = strrchr(d, '/')) == NULL || p == d) {
-		free(d);
-		return 0;
-	}
-	*p = '\0';
-	for (p = d + 1; ; p++) {
-		if (*p != '/' && *p != '\0')
-			continue;
-		char save = *p;
-
-		*p = '\0';
-		if (mkdir(d, 0700) == -1 && errno != EEXIST) {
-			snprintf(err, errlen, "cannot create %s: %s", d,
-			    strerror(errno));
-			free(d);
-			return -1;
-		}
-		*p = save;
-		if (save == '\0')
-			break;
-	}
-	free(d);
-	return 0;
-}
-
-int
-client_state_write(const char *path, const struct client_state *st,
-    char *err, size_t errlen)
-{
-	char idhex[2 * REMOTE_SERVER_ID_LEN + 1];
-	char sechex[2 * REMOTE_SECRET_LEN + 1], *text, *tmp = NULL;
-	char pinhex[2 * TLS_PIN_LEN + 1];
-	json_t *o;
-	size_t len;
-	int fd = -1, rc = -1;
-
-	hex_encode(st->server_id, sizeof(st->server_id), idhex);
-	hex_encode(st->secret, sizeof(st->secret), sechex);
-	o = json_pack("{s:s, s:s, s:s, s:s}", "server", st->server,
-	    "server_id", idhex, "client", st->name, "secret", sechex);
-	crypto_wipe(sechex, sizeof(sechex));
-	if (o != NULL && st->has_pin) {
-		hex_encode(st->tls_pin, sizeof(st->tls_pin), pinhex);
-		if (json_object_set_new(o, "tls_pin", json_string(pinhex)) ==
-		    -1) {
-			json_decref(o);
-			o = NULL;
-		}
-	}
-	if (o == NULL || (text = json_dumps(o, JSON_INDENT(2) |
-	    JSON_PRESERVE_ORDER)) == NULL) {
-		json_decref(o);
-		snprintf(err, errlen, "out of memory");
-		return -1;
-	}
-	json_decref(o);		/* jansson keeps no copy of the secret */
-	len = strlen(text);
-	if (client_mkparent(path, err, errlen) == -1)
-		goto done;
-	if (asprintf(&tmp, "%s.tmp", path) == -1) {
-		tmp = NULL;
-		snprintf(err, errlen, "out of memory");
-		goto done;
-	}
-	unlink(tmp);
-	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
-	    0600)) == -1 || write(fd, text, len) != (ssize_t)len ||
-	    write(fd, "\n", 1) != 1 || fsync(fd) == -1) {
-		snprintf(err, errlen, "cannot write %s: %s", tmp,
-		    strerror(errno));
-		if (fd != -1)
-			unlink(tmp);
-		goto done;
-	}
-	if (close(fd) == -1 || rename(tmp, path) == -1) {
-		fd = -1;
-		snprintf(err, errlen, "cannot write %s: %s", path,
-		    strerror(errno));
-		unlink(tmp);
-		goto done;
-	}
-	fd = -1;
-	rc = 0;
-done:
-	if (fd != -1)
-		close(fd);
-	crypto_wipe(text, len);
-	free(text);
-	free(tmp);
-	return rc;
-}
-
-int
-client_state_read(const char *path, struct client_state *st, char *err,
-    size_t errlen)
-{
-	json_error_t je;
-	json_t *o;
-	const char *server, *id, *name, *secret, *pin = NULL;
-	int rc = -1;
-
-	memset(st, 0, sizeof(*st));
-	if ((o = json_load_file(path, JSON_REJECT_DUPLICATES, &je)) == NULL) {
-		if (access(path, F_OK) == -1 && errno == ENOENT)
-			snprintf(err, errlen, "not registered (no %s): run "
-			    "\"gigavault register -s HOST[:PORT] --token "
-			    "TOKEN\" first", path);
-		else
-			snprintf(err, errlen, "%s:%d: %s", path, je.line,
-			    je.text);
-		return -1;
-	}
-	if (json_unpack_ex(o, &je, JSON_STRICT, "{s:s, s:s, s:s, s:s, s?s}",
-	    "server", &server, "server_id", &id, "client", &name,
-	    "secret", &secret, "tls_pin", &pin) == -1) {
-		snprintf(err, errlen, "%s: %s", path, je.text);
-		goto done;
-	}
-	if (strlen(server) >= sizeof(st->server) ||
-	    strlen(name) == 0 || strlen(name) > REMOTE_NAME_MAX ||
-	    hex_decode(id, st->server_id, sizeof(st->server_id)) == -1 ||
-	    hex_decode(secret, st->secret, sizeof(st->secret)) == -1 ||
-	    (pin != NULL && hex_decode(pin, st->tls_pin,
-	    sizeof(st->tls_pin)) == -1)) {
-		snprintf(err, errlen, "%s: damaged (a value is too long or "
-		    "not hex)", path);
-		goto done;
-	}
-	snprintf(st->server, sizeof(st->server), "%s", server);
-	snprintf(st->name, sizeof(st->name), "%s", name);
-	st->has_pin = pin != NULL;
-	rc = 0;
-done:
-	json_decref(o);
-	return rc;
-}
-
 #define IO_WAIT_MS	60000	/* for the hello of the main session */
 #define EXTRA_WAIT_MS	1000	/* of an extra one: the pool may be busy */
 
@@ -501,25 +358,34 @@ client_done(struct client *c)
 }
 
 int
+client_snapshot_id(const char *spec, uint64_t *id)
+{
+	unsigned long long v;
+	char *end;
+
+	errno = 0;
+	v = strtoull(spec, &end, 10);
+	if (spec[0] < '0' || spec[0] > '9' || *end != '\0' || errno != 0 ||
+	    v == 0) {
+		warnx("\"%s\" is not a snapshot id nor \"latest\"", spec);
+		return -1;
+	}
+	*id = v;
+	return 0;
+}
+
+int
 client_snapshot(struct client *c, const char *spec, const char *set,
     struct snapinfo *out)
 {
 	struct snapinfo *v;
-	char err[1024], *end;
-	unsigned long long id = 0;
+	char err[1024];
+	uint64_t id = 0;
 	size_t n, i;
 	int latest = strcmp(spec, "latest") == 0;
 
-	if (!latest) {
-		errno = 0;
-		id = strtoull(spec, &end, 10);
-		if (spec[0] < '0' || spec[0] > '9' || *end != '\0' ||
-		    errno != 0 || id == 0) {
-			warnx("\"%s\" is not a snapshot id nor \"latest\"",
-			    spec);
-			return -1;
-		}
-	}
+	if (!latest && client_snapshot_id(spec, &id) == -1)
+		return -1;
 	if (remote_list(c->remote, latest && set ? set : "", &v, &n, err,
 	    sizeof(err)) == -1) {
 		warnx("%s", err);
@@ -534,7 +400,7 @@ client_snapshot(struct client *c, const char *spec, const char *set,
 		else if (latest)
 			warnx("no snapshot yet");
 		else
-			warnx("no snapshot %llu", id);
+			warnx("no snapshot %llu", (unsigned long long)id);
 		free(v);
 		return -1;
 	}
@@ -668,4 +534,17 @@ client_fmt_time(int64_t t, const char *fmt, char *buf, size_t len)
 	if (localtime_r(&tt, &tm) == NULL ||
 	    strftime(buf, len, fmt, &tm) == 0)
 		snprintf(buf, len, "%lld", (long long)t);
+}
+
+void
+client_fmt_bytes(double n, char *buf, size_t len)
+{
+	static const char *unit[] = { "B", "KiB", "MiB", "GiB", "TiB", "PiB" };
+	size_t u = 0;
+
+	while (n >= 1024 && u < sizeof(unit) / sizeof(unit[0]) - 1) {
+		n /= 1024;
+		u++;
+	}
+	snprintf(buf, len, u ? "%.1f %s" : "%.0f %s", n, unit[u]);
 }

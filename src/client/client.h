@@ -10,12 +10,14 @@
  *
  * argv[0] is the command's name and argv[1..argc-1] its words, unparsed;
  * options given before the command (gigavault -v -c FILE backup ...) are
- * already in c.  main() resets getopt (optind = 0) before the call, so a
- * command parses its own options with getopt_long() and passes any
- * option it does not know to client_opt() first (so "-v", "-c FILE",
- * "-s HOST[:PORT]", "--set NAME", "--passphrase-file FILE" and "--json"
- * work after the command name too).  Then it calls client_setup() (config), and client_keys() and
- * client_session() when it needs them; each prints its own error.
+ * already in c, and c->usage is the command's usage line from the table
+ * (client_usage() prints it).  main() resets getopt (optind = 0) before
+ * the call, so a command parses its own options with getopt_long() and
+ * passes any option it does not know to client_opt() first (so "-v",
+ * "-c FILE", "-s HOST[:PORT]", "--set NAME", "--passphrase-file FILE" and
+ * "--json" work after the command name too).  Then it calls
+ * client_setup() (config), and client_keys() and client_session() when
+ * it needs them; each prints its own error.
  * A command returns the exit status: 0 ok, 1 partial (some files were
  * skipped and named on stderr), 2 error.  Errors go to stderr as
  * "gigavault: message" (warnx()).
@@ -26,11 +28,11 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
-#include <time.h>
 
 #include "blob.h"
 #include "clientconf.h"
 #include "remote.h"
+#include "state.h"
 #include "common/tls.h"
 #include "tree.h"
 
@@ -60,18 +62,9 @@ enum client_optval {
 	{ "json", no_argument, NULL, OPT_JSON }, \
 	{ "ssl", no_argument, NULL, OPT_SSL }
 
-/* The registration, as kept in StateFile (JSON, mode 0600). */
-struct client_state {
-	char		server[300];	/* host[:port] registered with */
-	uint8_t		server_id[REMOTE_SERVER_ID_LEN];
-	char		name[REMOTE_NAME_MAX + 1];
-	uint8_t		secret[REMOTE_SECRET_LEN];
-	uint8_t		tls_pin[TLS_PIN_LEN];	/* the server's key */
-	int		has_pin;
-};
-
 struct client {
 	/* From the command line. */
+	const char	*usage;		/* the command's usage line */
 	const char	*conffile;	/* -c FILE; NULL: the default file */
 	const char	*passfile;	/* --passphrase-file FILE, or NULL */
 	const char	*server;	/* -s HOST[:PORT], or NULL */
@@ -97,8 +90,8 @@ struct client {
  * CLIENT_SHORTOPTS / CLIENT_LONGOPTS).  Returns 1 when it was one.
  */
 int	client_opt(struct client *, int ch, const char *arg);
-/* Print "usage: gigavault <cmd usage>" for argv[0]'s command; returns 2. */
-int	client_usage(const char *cmd);
+/* Print "usage: gigavault <c->usage>" on stderr; returns EXIT_ERROR. */
+int	client_usage(const struct client *);
 
 /* Load the config (once).  Returns 0, or -1 after printing the error. */
 int	client_setup(struct client *);
@@ -142,14 +135,11 @@ int	client_tls(struct client *, const uint8_t *pin, struct remote_tls *t,
 /* Close the session (BYE) if one is open, wipe the keys, free. */
 void	client_done(struct client *);
 
-/* Read or write StateFile.  Return 0, or -1 with err set. */
-int	client_state_read(const char *path, struct client_state *,
-	    char *err, size_t errlen);
-int	client_state_write(const char *path, const struct client_state *,
-	    char *err, size_t errlen);
-/* mkdir -p the directory that will hold path (mode 0700). */
-int	client_mkparent(const char *path, char *err, size_t errlen);
-
+/*
+ * The snapshot id that spec names (a decimal number from 1) into *id.
+ * 0, or -1 after printing "SPEC" is not a snapshot id nor "latest".
+ */
+int	client_snapshot_id(const char *spec, uint64_t *id);
 /*
  * Resolve spec (a decimal snapshot id, or "latest": the newest of set,
  * or of every set when set is NULL) over the session.  0, or -1 after
@@ -184,6 +174,8 @@ struct json_t;
 struct json_t *client_jstr(const char *s);
 /* strftime(fmt) of local time t into buf; the number when that fails. */
 void	client_fmt_time(int64_t t, const char *fmt, char *buf, size_t len);
+/* n bytes (or bytes a second) for a person into buf: "512 B", "1.5 MiB". */
+void	client_fmt_bytes(double n, char *buf, size_t len);
 
 /* The commands (gigavault.c's table). */
 int	cmd_init(struct client *, int, char **);
@@ -218,10 +210,6 @@ struct disc_opts {
  */
 struct json_t *client_find_peers(const struct disc_opts *, char *err,
 	    size_t errlen);
-/* The CLOCK_MONOTONIC time s seconds from now (bridge.c). */
-struct timespec client_deadline(double s);
-/* poll() fd for events until the deadline: 1 ready, 0 late, -1 error. */
-int	client_wait_fd(int fd, short events, const struct timespec *deadline);
 /*
  * One request to the UI bridge at hostport ("host", "host:port",
  * "[v6addr]:port"; host names are resolved and each address tried;

@@ -79,10 +79,10 @@ cmd_discover(struct client *c, int argc, char **argv)
 		if ((r = parse_opt(&o, ch, optarg)) == -1)
 			return EXIT_ERROR;
 		if (r == 0)
-			return client_usage(argv[0]);
+			return client_usage(c);
 	}
 	if (optind != argc)
-		return client_usage(argv[0]);
+		return client_usage(c);
 	if ((list = client_find_peers(&o, err, sizeof(err))) == NULL) {
 		warnx("%s", err);
 		return EXIT_ERROR;

@@ -38,9 +38,9 @@ cmd_init(struct client *c, int argc, char **argv)
 	while ((ch = getopt_long(argc, argv, CLIENT_SHORTOPTS, longopts,
 	    NULL)) != -1)
 		if (!client_opt(c, ch, optarg))
-			return client_usage(argv[0]);
+			return client_usage(c);
 	if (optind != argc)
-		return client_usage(argv[0]);
+		return client_usage(c);
 	if (client_setup(c) == -1)
 		return EXIT_ERROR;
 	if (access(c->conf->keyfile, F_OK) == 0) {
@@ -89,10 +89,10 @@ cmd_register(struct client *c, int argc, char **argv)
 		if (ch == OPT_TOKEN)
 			token = optarg;
 		else
-			return client_usage(argv[0]);
+			return client_usage(c);
 	}
 	if (optind != argc || token == NULL)
-		return client_usage(argv[0]);
+		return client_usage(c);
 	if (client_setup(c) == -1)
 		return EXIT_ERROR;
 	addr = c->server ? c->server : c->conf->server;
@@ -240,10 +240,10 @@ cmd_pin(struct client *c, int argc, char **argv)
 		if (ch == OPT_CMD_FIRST)
 			want = optarg;
 		else
-			return client_usage(argv[0]);
+			return client_usage(c);
 	}
 	if (optind != argc)
-		return client_usage(argv[0]);
+		return client_usage(c);
 	c->ssl = 1;		/* pinning is for TLS */
 	if (client_setup(c) == -1)
 		return EXIT_ERROR;

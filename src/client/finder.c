@@ -20,13 +20,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "client.h"
 #include "common/crypto.h"
 #include "common/discowire.h"
 #include "common/mcast.h"
+#include "common/monotime.h"
+#include "sock.h"
 
 /* The peers of the daemon at ui: its self entry first, then its peers. */
 static json_t *
@@ -80,7 +81,7 @@ msg_json(const struct dw_msg *m, const char *addr)
 static json_t *
 direct(const struct disc_opts *o, char *err, size_t errlen)
 {
-	struct timespec dl = client_deadline(o->wait);
+	int64_t dl = mono_ms() + (int64_t)(o->wait * 1000);
 	struct dw_msg q, m;
 	struct in_addr group;
 	uint8_t buf[2048];
@@ -119,7 +120,7 @@ direct(const struct disc_opts *o, char *err, size_t errlen)
 		return NULL;
 	}
 	list = json_array();
-	while (client_wait_fd(fd, POLLIN, &dl) == 1) {
+	while (sock_wait(fd, POLLIN, dl) == 1) {
 		struct sockaddr_storage from;
 		socklen_t fl = sizeof(from);
 		ssize_t n = recvfrom(fd, buf, sizeof(buf), MSG_TRUNC,

@@ -39,7 +39,7 @@ struct plan {
 	uint64_t	 removed, refused, not_found;
 };
 
-/* A --keep-... count: 0 .. 2^32-1. */
+/* The count of option opt ("keep-last", ...): 0 .. 2^32-1. */
 static int
 parse_count(const char *opt, const char *s, uint32_t *out)
 {
@@ -50,7 +50,7 @@ parse_count(const char *opt, const char *s, uint32_t *out)
 	v = strtoull(s, &end, 10);
 	if (s[0] < '0' || s[0] > '9' || *end != '\0' || errno != 0 ||
 	    v > UINT32_MAX) {
-		warnx("--keep-%s \"%s\": give a count from 0 to %u", opt, s,
+		warnx("--%s \"%s\": give a count from 0 to %u", opt, s,
 		    UINT32_MAX);
 		return -1;
 	}
@@ -119,9 +119,8 @@ static int
 plan_ids(struct plan *pl, char **specs, int nspecs, const char *set,
     const struct snapinfo *v, size_t n)
 {
-	unsigned long long id;
 	const struct snapinfo *si;
-	char *end;
+	uint64_t id;
 	size_t i;
 
 	if ((pl->e = calloc((size_t)nspecs, sizeof(*pl->e))) == NULL) {
@@ -142,14 +141,8 @@ plan_ids(struct plan *pl, char **specs, int nspecs, const char *set,
 			}
 			id = si->id;
 		} else {
-			errno = 0;
-			id = strtoull(specs[s], &end, 10);
-			if (specs[s][0] < '0' || specs[s][0] > '9' ||
-			    *end != '\0' || errno != 0 || id == 0) {
-				warnx("\"%s\" is not a snapshot id nor "
-				    "\"latest\"", specs[s]);
+			if (client_snapshot_id(specs[s], &id) == -1)
 				return -1;
-			}
 			for (i = 0; i < n && si == NULL; i++)
 				if (v[i].id == id)
 					si = &v[i];
@@ -175,6 +168,16 @@ plan_ids(struct plan *pl, char **specs, int nspecs, const char *set,
 	return 0;
 }
 
+/* The server's answers (a result from remote_forget()), in words. */
+static const struct {
+	const char	*text, *json;
+} answers[] = {
+	[REMOTE_FORGET_REMOVED] = { "removed", "removed" },
+	[REMOTE_FORGET_REFUSED] = { "kept by the server's retention policy",
+	    "refused" },
+	[REMOTE_FORGET_NOT_FOUND] = { "no such snapshot", "not found" },
+};
+
 static const char *
 result_text(const struct fentry *e, int dry_run)
 {
@@ -184,15 +187,7 @@ result_text(const struct fentry *e, int dry_run)
 		return "no such snapshot";
 	if (dry_run)
 		return "would be removed";
-	switch (e->result) {
-	case REMOTE_FORGET_REMOVED:
-		return "removed";
-	case REMOTE_FORGET_REFUSED:
-		return "kept by the server's retention policy";
-	case REMOTE_FORGET_NOT_FOUND:
-		return "no such snapshot";
-	}
-	return "not sent";
+	return e->result >= 0 ? answers[e->result].text : "not sent";
 }
 
 static const char *
@@ -202,15 +197,7 @@ result_json(const struct fentry *e, int dry_run)
 		return NULL;
 	if (!e->known && (dry_run || e->result == -1))
 		return "not found";
-	switch (e->result) {
-	case REMOTE_FORGET_REMOVED:
-		return "removed";
-	case REMOTE_FORGET_REFUSED:
-		return "refused";
-	case REMOTE_FORGET_NOT_FOUND:
-		return "not found";
-	}
-	return NULL;
+	return e->result >= 0 ? answers[e->result].json : NULL;
 }
 
 static int
@@ -315,65 +302,39 @@ cmd_forget(struct client *c, int argc, char **argv)
 		{ NULL, 0, NULL, 0 }
 	};
 	struct retention pol = { 0 };
+	uint32_t *keep[] = { &pol.last, &pol.hourly, &pol.daily,
+	    &pol.weekly, &pol.monthly, &pol.yearly };	/* OPT_LAST order */
 	struct plan pl = { 0 };
 	struct snapinfo *v = NULL;
 	uint64_t *ids = NULL;
 	uint8_t *res = NULL;
 	size_t n = 0, nids = 0;
 	char err[1024];
-	int ch, rc = EXIT_ERROR;
+	int ch, li, rc = EXIT_ERROR;
 
 	while ((ch = getopt_long(argc, argv, CLIENT_SHORTOPTS, longopts,
-	    NULL)) != -1) {
+	    &li)) != -1) {
 		if (client_opt(c, ch, optarg))
 			continue;
-		switch (ch) {
-		case OPT_DRY:
+		if (ch == OPT_DRY)
 			pl.dry_run = 1;
-			break;
-		case OPT_LAST:
+		else if (ch >= OPT_LAST && ch <= OPT_YEARLY) {
 			pl.by_rules = 1;
-			if (parse_count("last", optarg, &pol.last) == -1)
+			if (parse_count(longopts[li].name, optarg,
+			    keep[ch - OPT_LAST]) == -1)
 				return EXIT_ERROR;
-			break;
-		case OPT_HOURLY:
-			pl.by_rules = 1;
-			if (parse_count("hourly", optarg, &pol.hourly) == -1)
-				return EXIT_ERROR;
-			break;
-		case OPT_DAILY:
-			pl.by_rules = 1;
-			if (parse_count("daily", optarg, &pol.daily) == -1)
-				return EXIT_ERROR;
-			break;
-		case OPT_WEEKLY:
-			pl.by_rules = 1;
-			if (parse_count("weekly", optarg, &pol.weekly) == -1)
-				return EXIT_ERROR;
-			break;
-		case OPT_MONTHLY:
-			pl.by_rules = 1;
-			if (parse_count("monthly", optarg, &pol.monthly) == -1)
-				return EXIT_ERROR;
-			break;
-		case OPT_YEARLY:
-			pl.by_rules = 1;
-			if (parse_count("yearly", optarg, &pol.yearly) == -1)
-				return EXIT_ERROR;
-			break;
-		default:
-			return client_usage(argv[0]);
-		}
+		} else
+			return client_usage(c);
 	}
 	if (pl.by_rules && optind < argc) {
 		warnx("forget: name snapshots or give --keep-... rules, not "
 		    "both");
-		return client_usage(argv[0]);
+		return client_usage(c);
 	}
 	if (!pl.by_rules && optind == argc) {
 		warnx("forget: name the snapshots to forget, or give "
 		    "--keep-... rules");
-		return client_usage(argv[0]);
+		return client_usage(c);
 	}
 	if (client_setup(c) == -1 || client_session(c) == -1)
 		return EXIT_ERROR;

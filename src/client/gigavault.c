@@ -64,19 +64,6 @@ usage_all(FILE *f)
 }
 
 int
-client_usage(const char *cmd)
-{
-	for (size_t i = 0; i < NCOMMANDS; i++)
-		if (strcmp(commands[i].name, cmd) == 0) {
-			fprintf(stderr, "usage: gigavault %s\n",
-			    commands[i].usage);
-			return EXIT_ERROR;
-		}
-	usage_all(stderr);
-	return EXIT_ERROR;
-}
-
-int
 main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -119,6 +106,7 @@ main(int argc, char **argv)
 		if (strcmp(commands[i].name, argv[0]) != 0)
 			continue;
 		optind = 0;	/* the command parses its own options */
+		c.usage = commands[i].usage;
 		rc = commands[i].fn(&c, argc, argv);
 		client_done(&c);
 		return rc;

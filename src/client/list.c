@@ -20,23 +20,6 @@
 
 #define LS_DEPTH_MAX	4096	/* nested directories */
 
-static void
-fmt_size(uint64_t n, char *buf, size_t len)
-{
-	static const char *unit[] = { "B", "KiB", "MiB", "GiB", "TiB", "PiB" };
-	double v = (double)n;
-	size_t u = 0;
-
-	while (v >= 1024 && u < sizeof(unit) / sizeof(unit[0]) - 1) {
-		v /= 1024;
-		u++;
-	}
-	if (u == 0)
-		snprintf(buf, len, "%llu B", (unsigned long long)n);
-	else
-		snprintf(buf, len, "%.1f %s", v, unit[u]);
-}
-
 int
 cmd_snapshots(struct client *c, int argc, char **argv)
 {
@@ -53,9 +36,9 @@ cmd_snapshots(struct client *c, int argc, char **argv)
 	while ((ch = getopt_long(argc, argv, CLIENT_SHORTOPTS, longopts,
 	    NULL)) != -1)
 		if (!client_opt(c, ch, optarg))
-			return client_usage(argv[0]);
+			return client_usage(c);
 	if (optind != argc)
-		return client_usage(argv[0]);
+		return client_usage(c);
 	if (client_setup(c) == -1 || client_session(c) == -1)
 		return EXIT_ERROR;
 	if (remote_list(c->remote, c->set ? c->set : "", &v, &n, err,
@@ -94,7 +77,8 @@ cmd_snapshots(struct client *c, int argc, char **argv)
 		for (size_t i = 0; i < n; i++) {
 			client_fmt_time((int64_t)v[i].time, "%Y-%m-%dT%H:%M:%S%z",
 			    when, sizeof(when));
-			fmt_size(v[i].bytes, size, sizeof(size));
+			client_fmt_bytes((double)v[i].bytes, size,
+			    sizeof(size));
 			printf("%-8llu %-24s %-16s %9llu %10s\n",
 			    (unsigned long long)v[i].id, when, v[i].set,
 			    (unsigned long long)v[i].blobs, size);
@@ -248,9 +232,9 @@ cmd_ls(struct client *c, int argc, char **argv)
 	while ((ch = getopt_long(argc, argv, CLIENT_SHORTOPTS, longopts,
 	    NULL)) != -1)
 		if (!client_opt(c, ch, optarg))
-			return client_usage(argv[0]);
+			return client_usage(c);
 	if (argc - optind < 1 || argc - optind > 2)
-		return client_usage(argv[0]);
+		return client_usage(c);
 	l.json = c->json;
 	if (client_setup(c) == -1 || client_keys(c) == -1 ||
 	    client_session(c) == -1 ||

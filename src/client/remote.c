@@ -27,7 +27,9 @@
 
 #include "common/bytes.h"
 #include "common/crypto.h"
+#include "common/monotime.h"
 #include "remote.h"
+#include "sock.h"
 #include "common/tls.h"
 #include "common/wire.h"
 
@@ -57,7 +59,7 @@ struct remote {
 	uint8_t		*in;		/* payload of the last frame read */
 	size_t		 incap;
 	uint8_t		*out;		/* OUT_MAX bytes */
-	long		 last_sent;	/* now_ms() of the last write */
+	int64_t		 last_sent;	/* mono_ms() of the last write */
 };
 
 static int	fail(struct remote *, char *, size_t, const char *, ...)
@@ -74,37 +76,6 @@ fail(struct remote *r, char *err, size_t errlen, const char *fmt, ...)
 	if (r != NULL)
 		r->broken = 1;
 	return -1;
-}
-
-static long
-now_ms(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
-}
-
-/* Wait for events until the deadline: 1 ready, 0 timeout, -1 error. */
-static int
-wait_fd(int fd, short events, long deadline)
-{
-	struct pollfd pfd = { .fd = fd, .events = events };
-	long left;
-	int n;
-
-	for (;;) {
-		left = deadline - now_ms();
-		if (left <= 0)
-			return 0;
-		n = poll(&pfd, 1, left > 0x7fffffff ? 0x7fffffff : (int)left);
-		if (n > 0)
-			return 1;
-		if (n == 0)
-			return 0;
-		if (errno != EINTR)
-			return -1;
-	}
 }
 
 /*
@@ -146,7 +117,7 @@ io_error(const struct remote *r, int e)
  * ETIMEDOUT for the deadline).
  */
 static int
-read_full(struct remote *r, void *buf, size_t n, long deadline)
+read_full(struct remote *r, void *buf, size_t n, int64_t deadline)
 {
 	uint8_t *p = buf;
 	ssize_t k;
@@ -166,7 +137,7 @@ read_full(struct remote *r, void *buf, size_t n, long deadline)
 		}
 		if (ev == 0)
 			return -1;
-		if ((w = wait_fd(r->fd, ev, deadline)) <= 0) {
+		if ((w = sock_wait(r->fd, ev, deadline)) <= 0) {
 			if (w == 0)
 				errno = ETIMEDOUT;
 			return -1;
@@ -193,7 +164,7 @@ read_frame(struct remote *r, struct wire_hdr *h, long timeout_ms, char *err,
     size_t errlen)
 {
 	uint8_t hb[WIRE_HDR_LEN];
-	long deadline = now_ms() + timeout_ms;
+	int64_t deadline = mono_ms() + timeout_ms;
 	char why[128];
 
 	if (r->broken)
@@ -303,7 +274,7 @@ static int
 tls_send_all(struct remote *r, const uint8_t *p, size_t n, char *err,
     size_t errlen)
 {
-	long deadline = now_ms() + IO_TIMEOUT_MS;
+	int64_t deadline = mono_ms() + IO_TIMEOUT_MS;
 	ssize_t k;
 	short ev;
 	int w;
@@ -312,13 +283,13 @@ tls_send_all(struct remote *r, const uint8_t *p, size_t n, char *err,
 		if ((k = conn_io(r, 1, (void *)(uintptr_t)p, n, &ev)) > 0) {
 			p += k;
 			n -= (size_t)k;
-			deadline = now_ms() + IO_TIMEOUT_MS;
+			deadline = mono_ms() + IO_TIMEOUT_MS;
 			r->last_sent = deadline - IO_TIMEOUT_MS;
 			continue;
 		}
 		if (ev == 0)
 			return write_failed(r, errno, err, errlen);
-		if ((w = wait_fd(r->fd, ev, deadline)) <= 0)
+		if ((w = sock_wait(r->fd, ev, deadline)) <= 0)
 			return write_failed(r, w == 0 ? ETIMEDOUT : errno, err,
 			    errlen);
 	}
@@ -371,7 +342,7 @@ static int
 write_iov(struct remote *r, struct iovec *iov, int n, char *err,
     size_t errlen)
 {
-	long deadline = now_ms() + IO_TIMEOUT_MS;
+	int64_t deadline = mono_ms() + IO_TIMEOUT_MS;
 	struct msghdr m;
 	ssize_t k;
 	short ev = 0;
@@ -393,12 +364,12 @@ write_iov(struct remote *r, struct iovec *iov, int n, char *err,
 		if (k < 0) {
 			if (ev == 0)
 				return write_failed(r, errno, err, errlen);
-			if ((w = wait_fd(r->fd, ev, deadline)) <= 0)
+			if ((w = sock_wait(r->fd, ev, deadline)) <= 0)
 				return write_failed(r, w == 0 ? ETIMEDOUT :
 				    errno, err, errlen);
 			continue;
 		}
-		deadline = now_ms() + IO_TIMEOUT_MS;
+		deadline = mono_ms() + IO_TIMEOUT_MS;
 		r->last_sent = deadline - IO_TIMEOUT_MS;
 		while (n > 0 && (size_t)k >= iov->iov_len) {
 			k -= (ssize_t)iov->iov_len;
@@ -429,34 +400,12 @@ send_wr(struct remote *r, struct wire_wr *w, char *err, size_t errlen)
 static int
 connect_one(const struct addrinfo *ai, char *why, size_t whylen)
 {
-	int fd, e, on = 1, w;
-	socklen_t elen = sizeof(e);
+	int fd, on = 1;
 
-	fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK |
-	    SOCK_CLOEXEC, ai->ai_protocol);
-	if (fd == -1) {
-		snprintf(why, whylen, "%s", strerror(errno));
+	if ((fd = sock_connect(ai, mono_ms() + CONNECT_TIMEOUT_MS)) == -1) {
+		snprintf(why, whylen, "%s", errno == ETIMEDOUT ?
+		    "connection timed out" : strerror(errno));
 		return -1;
-	}
-	if (connect(fd, ai->ai_addr, ai->ai_addrlen) == -1) {
-		if (errno != EINPROGRESS) {
-			snprintf(why, whylen, "%s", strerror(errno));
-			close(fd);
-			return -1;
-		}
-		w = wait_fd(fd, POLLOUT, now_ms() + CONNECT_TIMEOUT_MS);
-		if (w <= 0) {
-			snprintf(why, whylen, "%s", w == 0 ?
-			    "connection timed out" : strerror(errno));
-			close(fd);
-			return -1;
-		}
-		if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &e, &elen) == -1 ||
-		    e != 0) {
-			snprintf(why, whylen, "%s", strerror(e ? e : errno));
-			close(fd);
-			return -1;
-		}
 	}
 	/* Frames are written whole; do not let Nagle hold a request back. */
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
@@ -471,7 +420,7 @@ static int
 tls_start(struct remote *r, const struct remote_tls *tls, const char *host,
     int port, long timeout_ms, char *err, size_t errlen)
 {
-	long deadline = now_ms() + timeout_ms;
+	int64_t deadline = mono_ms() + timeout_ms;
 	char t1[96], t2[96], when[32];
 	int64_t not_after;
 	struct tm tm;
@@ -486,10 +435,10 @@ tls_start(struct remote *r, const struct remote_tls *tls, const char *host,
 		case TLS_OK:
 			goto done;
 		case TLS_WANT_READ:
-			w = wait_fd(r->fd, POLLIN, deadline);
+			w = sock_wait(r->fd, POLLIN, deadline);
 			break;
 		case TLS_WANT_WRITE:
-			w = wait_fd(r->fd, POLLOUT, deadline);
+			w = sock_wait(r->fd, POLLOUT, deadline);
 			break;
 		case TLS_EOF:
 			return fail(r, err, errlen, "%s port %d closed the "
@@ -647,7 +596,7 @@ remote_keepalive(struct remote *r, char *err, size_t errlen)
 	struct wire_wr w;
 	size_t len;
 
-	if (now_ms() - r->last_sent < KEEPALIVE_MS)
+	if (mono_ms() - r->last_sent < KEEPALIVE_MS)
 		return 0;
 	wire_wr_init(&w, r->out, OUT_MAX);
 	wire_frame_begin(&w, WIRE_PING);

@@ -67,6 +67,15 @@ struct deferred {
 	char		*parentpath;
 };
 
+static void
+deferred_free(struct deferred *d)
+{
+	free(d->n.name);
+	free(d->n.chunks);
+	free(d->path);
+	free(d->parentpath);
+}
+
 /* What the threads of a parallel restore share. */
 struct rshared {
 	pthread_mutex_t	 mu;
@@ -125,6 +134,19 @@ fatal_error(struct rctx *c, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(c->err, c->errlen, fmt, ap);
 	va_end(ap);
+}
+
+/* A file (or other non-directory) restored: count it; with -v, name it. */
+static void
+restored(struct rctx *c, const char *path)
+{
+	c->st->files++;
+	if (!c->o->verbose)
+		return;
+	flockfile(stdout);	/* one line, even with threads */
+	client_putsafe(stdout, path);
+	putchar('\n');
+	funlockfile(stdout);
 }
 
 static char *
@@ -384,13 +406,7 @@ write_files(struct rctx *c, struct wfile *files, size_t n)
 
 		if (!c->fatal && !w->damaged && w->next == w->n->nchunks) {
 			apply_meta_fd(c, w->fd, w->n, w->relpath);
-			c->st->files++;
-			if (c->o->verbose) {
-				flockfile(stdout);
-				client_putsafe(stdout, w->relpath);
-				putchar('\n');
-				funlockfile(stdout);
-			}
+			restored(c, w->relpath);
 		} else if (!c->fatal) {
 			/* Never leave a file with wrong contents behind. */
 			unlinkat(w->dirfd, w->n->name, 0);
@@ -426,10 +442,13 @@ open_dir(struct rctx *c, int dirfd, const char *name, const char *path)
 	return fd;
 }
 
-/* Restore every entry of t into dirfd (whose path is dirpath). */
+/*
+ * Restore the entries of t into dirfd (whose path is dirpath): all of
+ * them, or all but the subdirectories (skip_dirs).
+ */
 static void
 restore_entries(struct rctx *c, int dirfd, const char *dirpath,
-    const struct tree *t)
+    const struct tree *t, int skip_dirs)
 {
 	struct wfile *files;
 	size_t nfiles = 0;
@@ -439,6 +458,8 @@ restore_entries(struct rctx *c, int dirfd, const char *dirpath,
 		return;
 	}
 	for (uint32_t i = 0; i < t->n && !c->fatal; i++) {
+		if (skip_dirs && t->nodes[i].type == NODE_DIR)
+			continue;
 		restore_node(c, dirfd, dirpath, &t->nodes[i], files, &nfiles);
 		if (nfiles == OPEN_FILES_MAX) {
 			write_files(c, files, nfiles);
@@ -463,7 +484,7 @@ restore_dir_node(struct rctx *c, int dirfd, const struct node *n,
 		return;
 	if (fetch_tree(c, n->subtree, &sub, path) == 0) {
 		c->cur_dir = n;
-		restore_entries(c, fd, path, &sub);
+		restore_entries(c, fd, path, &sub, 0);
 		c->cur_dir = outer;
 		tree_free(&sub);
 	}
@@ -499,14 +520,8 @@ defer(struct rctx *c, const struct node *n, const char *path)
 	d.path = strdup(path);
 	d.parentpath = strndup(path, (size_t)(slash - path));
 	if (d.n.name == NULL || (n->nchunks && d.n.chunks == NULL) ||
-	    d.path == NULL || d.parentpath == NULL) {
-		free(d.n.name);
-		free(d.n.chunks);
-		free(d.path);
-		free(d.parentpath);
-		fatal_error(c, "out of memory");
-		return;
-	}
+	    d.path == NULL || d.parentpath == NULL)
+		goto oom;
 	if (n->nchunks)
 		memcpy(d.n.chunks, n->chunks, (size_t)n->nchunks * BLOB_ID_LEN);
 	pthread_mutex_lock(&sh->mu);
@@ -516,18 +531,17 @@ defer(struct rctx *c, const struct node *n, const char *path)
 
 		if (p == NULL) {
 			pthread_mutex_unlock(&sh->mu);
-			free(d.n.name);
-			free(d.n.chunks);
-			free(d.path);
-			free(d.parentpath);
-			fatal_error(c, "out of memory");
-			return;
+			goto oom;
 		}
 		sh->def = p;
 		sh->capdef = cap;
 	}
 	sh->def[sh->ndef++] = d;
 	pthread_mutex_unlock(&sh->mu);
+	return;
+oom:
+	deferred_free(&d);
+	fatal_error(c, "out of memory");
 }
 
 static void
@@ -601,13 +615,7 @@ restore_other_node(struct rctx *c, int dirfd, const struct node *n,
 		return;
 	}
 	apply_meta_at(c, dirfd, n, path);
-	c->st->files++;
-	if (c->o->verbose) {
-		flockfile(stdout);
-		client_putsafe(stdout, path);
-		putchar('\n');
-		funlockfile(stdout);
-	}
+	restored(c, path);
 }
 
 static void
@@ -723,10 +731,7 @@ restore_deferred(struct rctx *c, struct rshared *sh)
 			close(fd);
 		} else if (!c->fatal)
 			problem(c, d->path, "not restored: its directory is gone");
-		free(d->n.name);
-		free(d->n.chunks);
-		free(d->path);
-		free(d->parentpath);
+		deferred_free(d);
 	}
 	free(sh->def);
 }
@@ -743,8 +748,6 @@ parallel_entries(struct rctx *c, int dirfd, const char *dirpath,
 	struct rctx *tc;
 	struct restore_stats *tst;
 	pthread_t *tid;
-	struct wfile *files;
-	size_t nfiles = 0;
 	uint32_t ndirs = 0;
 	int n = c->o->threads, started = 0;
 
@@ -753,26 +756,11 @@ parallel_entries(struct rctx *c, int dirfd, const char *dirpath,
 	if (n > (int)ndirs)
 		n = (int)ndirs;
 	if (n < 2 || c->o->more_session == NULL) {
-		restore_entries(c, dirfd, dirpath, t);
+		restore_entries(c, dirfd, dirpath, t, 0);
 		return;
 	}
 	/* Everything but the subdirectories, here. */
-	if ((files = calloc(OPEN_FILES_MAX, sizeof(*files))) == NULL) {
-		fatal_error(c, "out of memory");
-		return;
-	}
-	for (uint32_t i = 0; i < t->n && !c->fatal; i++) {
-		if (t->nodes[i].type == NODE_DIR)
-			continue;
-		restore_node(c, dirfd, dirpath, &t->nodes[i], files, &nfiles);
-		if (nfiles == OPEN_FILES_MAX) {
-			write_files(c, files, nfiles);
-			nfiles = 0;
-		}
-	}
-	if (nfiles > 0)
-		write_files(c, files, nfiles);
-	free(files);
+	restore_entries(c, dirfd, dirpath, t, 1);
 	if (c->fatal)
 		return;
 
@@ -828,8 +816,8 @@ parallel_entries(struct rctx *c, int dirfd, const char *dirpath,
 			fatal_error(c, "%s", tc[i].err);
 		free(tc[i].err);
 	}
-	if (started == 0)
-		restore_entries(c, dirfd, dirpath, t);	/* none could start */
+	if (started == 0)	/* none could start */
+		restore_entries(c, dirfd, dirpath, t, 0);
 	restore_deferred(c, &sh);
 done:
 	pthread_mutex_destroy(&sh.mu);
@@ -918,7 +906,7 @@ restore_path(struct rctx *c, int dirfd, const char *dirpath,
 	while (*rest == '/')
 		rest++;
 	if (*rest == '\0') {
-		restore_entries(c, dirfd, dirpath, t);
+		restore_entries(c, dirfd, dirpath, t, 0);
 		return;
 	}
 	name = rest;
@@ -1090,13 +1078,13 @@ cmd_restore(struct client *c, int argc, char **argv)
 			o.overwrite = 1;
 			break;
 		default:
-			return client_usage(argv[0]);
+			return client_usage(c);
 		}
 	}
 	if (o.target == NULL || *o.target == '\0' || optind >= argc) {
 		if (o.target == NULL)
 			warnx("restore: --target DIR is required");
-		return client_usage(argv[0]);
+		return client_usage(c);
 	}
 	o.paths = argv + optind + 1;
 	o.npaths = argc - optind - 1;

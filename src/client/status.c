@@ -167,9 +167,9 @@ cmd_status(struct client *c, int argc, char **argv)
 	while ((ch = getopt_long(argc, argv, CLIENT_SHORTOPTS, longopts,
 	    NULL)) != -1)
 		if (!client_opt(c, ch, optarg))
-			return client_usage(argv[0]);
+			return client_usage(c);
 	if (optind != argc)
-		return client_usage(argv[0]);
+		return client_usage(c);
 	/* -s auto finds a backup server: ask its host on Ports.UI. */
 	backup_addr = c->server == NULL || strcmp(c->server, "auto") == 0;
 	if (client_setup(c) == -1 ||

@@ -25,6 +25,7 @@
 #include "chunker.h"
 #include "client.h"
 #include "common/crypto.h"
+#include "common/monotime.h"
 #include "idset.h"
 #include "pool.h"
 #include "common/wire.h"
@@ -95,34 +96,11 @@ struct verify {
 
 	/* progress */
 	int		 prog_on, tty;
-	struct timespec	 start;
+	int64_t		 start;		/* mono_ms() when verify began */
 	double		 last;
 };
 
 /* ---------------------------------------------------------------- progress */
-
-static double
-elapsed(const struct verify *v)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (double)(t.tv_sec - v->start.tv_sec) +
-	    (double)(t.tv_nsec - v->start.tv_nsec) / 1e9;
-}
-
-static void
-fmt_bytes(double x, char *buf, size_t len)
-{
-	static const char *unit[] = { "B", "KiB", "MiB", "GiB", "TiB" };
-	size_t u = 0;
-
-	while (x >= 1024 && u < 4) {
-		x /= 1024;
-		u++;
-	}
-	snprintf(buf, len, u ? "%.1f %s" : "%.0f %s", x, unit[u]);
-}
 
 static void
 progress(struct verify *v, int final)
@@ -132,12 +110,12 @@ progress(struct verify *v, int final)
 
 	if (!v->prog_on)
 		return;
-	t = elapsed(v);
+	t = (double)(mono_ms() - v->start) / 1e3;
 	if (!final && t - v->last < (v->tty ? 0.25 : 10.0))
 		return;
 	v->last = t;
-	fmt_bytes((double)v->bytes, b, sizeof(b));
-	fmt_bytes(t > 0 ? (double)v->bytes / t : 0, r, sizeof(r));
+	client_fmt_bytes((double)v->bytes, b, sizeof(b));
+	client_fmt_bytes(t > 0 ? (double)v->bytes / t : 0, r, sizeof(r));
 	if (v->pass == 1)
 		fprintf(stderr, "%sverify: %llu trees, %llu chunks found, %s, "
 		    "%s/s, %llu damaged%s", v->tty ? "\r\033[K" : "",
@@ -695,12 +673,12 @@ cmd_verify(struct client *c, int argc, char **argv)
 		if (client_opt(c, ch, optarg))
 			continue;
 		if (ch != OPT_SAMPLE)
-			return client_usage(argv[0]);
+			return client_usage(c);
 		if (parse_percent(optarg, &pct) == -1)
 			return EXIT_ERROR;
 	}
 	if (argc - optind > 1)
-		return client_usage(argv[0]);
+		return client_usage(c);
 	if (client_setup(c) == -1 || client_keys(c) == -1 ||
 	    client_session(c) == -1 ||
 	    client_snapshot(c, optind < argc ? argv[optind] : "latest",
@@ -711,7 +689,7 @@ cmd_verify(struct client *c, int argc, char **argv)
 	v.c = c;
 	v.prog_on = c->tty || c->verbose;
 	v.tty = c->tty;
-	clock_gettime(CLOCK_MONOTONIC, &v.start);
+	v.start = mono_ms();
 	if ((v.trees = idset_new()) == NULL ||
 	    (v.data = idset_new()) == NULL ||
 	    (v.jobs = calloc(WIRE_BATCH_MAX, sizeof(*v.jobs))) == NULL ||
@@ -763,7 +741,7 @@ cmd_verify(struct client *c, int argc, char **argv)
 	}
 	report_text(&v);
 	if (!c->json) {
-		fmt_bytes((double)v.bytes, size, sizeof(size));
+		client_fmt_bytes((double)v.bytes, size, sizeof(size));
 		printf("snapshot %llu: checked %llu blobs (%llu meta, %llu "
 		    "trees, %llu of %llu data chunks), %s: ",
 		    (unsigned long long)si.id,

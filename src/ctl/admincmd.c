@@ -4,12 +4,10 @@
  */
 #include "autoconf.h"
 
-#include <errno.h>
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
 #include <termios.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "server/admins.h"
@@ -142,17 +140,13 @@ list_one(void *arg, const char *name, uint64_t changed)
 {
 	json_t *list = arg;
 	char when[32];
-	time_t t = (time_t)changed;
-	struct tm tm;
 
 	if (list != NULL) {
 		json_array_append_new(list, json_pack("{s:s, s:I}", "name",
 		    name, "changed", (json_int_t)changed));
 		return;
 	}
-	if (gmtime_r(&t, &tm) == NULL ||
-	    strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
-		snprintf(when, sizeof(when), "?");
+	fmt_utc(changed, when, sizeof(when));
 	printf("%-24s password set %s\n", name, when);
 }
 

@@ -1,12 +1,15 @@
 /*
  * ctl.h - what the gigavaultctl commands share: the parsed command line
- * and the catalog (struct ctl), option lookup and JSON output.  A
- * command is a function int cmd_X(struct ctl *) in gigavaultctl.c's
- * table; it returns the exit status (0, EXIT_RUNTIME, EXIT_USAGE) after
- * printing its own errors as "gigavaultctl: message".
+ * and the catalog (struct ctl), option lookup, JSON output and times
+ * (ctl.c).  A command is a function int cmd_X(struct ctl *) in
+ * gigavaultctl.c's table; it returns the exit status (0, EXIT_RUNTIME,
+ * EXIT_USAGE) after printing its own errors as "gigavaultctl: message".
  */
 #ifndef GV_CTL_H
 #define GV_CTL_H
+
+#include <stddef.h>
+#include <stdint.h>
 
 #include <jansson.h>
 
@@ -36,8 +39,13 @@ const char *opt_get(const struct ctl *, const char *name);
  * after a message. */
 int	opt_number(const struct ctl *, const char *name,
 	    unsigned long long max, unsigned long long *v);
-/* Print j as one JSON document on stdout; takes the reference. */
+/*
+ * Print j as one JSON document on stdout; takes the reference.  0, or
+ * EXIT_RUNTIME after a message (j NULL: out of memory; or stdout failed).
+ */
 int	print_json(json_t *j);
+/* t as "YYYY-MM-DDTHH:MM:SSZ" (UTC) into buf; the number when it cannot. */
+void	fmt_utc(uint64_t t, char *buf, size_t len);
 
 /* admincmd.c */
 int	cmd_admin_add(struct ctl *);

@@ -78,37 +78,22 @@ cat_failed(struct ctl *c)
 	return EXIT_RUNTIME;
 }
 
+/* The command's client (argv[0]) is not in the catalog. */
 static int
-no_client(const char *name)
+no_client(struct ctl *c)
 {
-	fprintf(stderr, "gigavaultctl: no client named \"%s\"\n", name);
+	fprintf(stderr, "gigavaultctl: no client named \"%s\"\n",
+	    c->argv[0]);
 	return EXIT_RUNTIME;
 }
 
-static void
-fmt_time(uint64_t t, char *buf, size_t len)
+/* The exit status for rc, what the catalog said to a change of argv[0]. */
+static int
+changed(struct ctl *c, int rc)
 {
-	time_t tt = (time_t)t;
-	struct tm tm;
-
-	if (gmtime_r(&tt, &tm) == NULL ||
-	    strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
-		snprintf(buf, len, "%llu", (unsigned long long)t);
-}
-
-int
-print_json(json_t *j)
-{
-	int rc = 0;
-
-	if (j == NULL || json_dumpf(j, stdout, JSON_INDENT(2) |
-	    JSON_PRESERVE_ORDER) == -1) {
-		fprintf(stderr, "gigavaultctl: cannot write JSON\n");
-		rc = EXIT_RUNTIME;
-	} else
-		putchar('\n');
-	json_decref(j);
-	return rc;
+	if (rc == CAT_NOTFOUND)
+		return no_client(c);
+	return rc == CAT_OK ? 0 : cat_failed(c);
 }
 
 /* ------------------------------------------------------------- clients */
@@ -118,12 +103,28 @@ struct client_vec {
 	size_t		 n;
 };
 
-/* Every client (sorted by name) into cv.  0 or an exit status. */
+/*
+ * Every client (sorted by name) into cv, or only the one an operand
+ * names (snapshots, policy show).  0 or an exit status.
+ */
 static int
 all_clients(struct ctl *c, struct client_vec *cv)
 {
+	size_t i;
+
 	if (catalog_clients(c->cat, &cv->v, &cv->n) != CAT_OK)
 		return cat_failed(c);
+	if (c->argc == 0)
+		return 0;
+	for (i = 0; i < cv->n; i++)
+		if (strcmp(cv->v[i].name, c->argv[0]) == 0)
+			break;
+	if (i == cv->n) {
+		free(cv->v);
+		return no_client(c);
+	}
+	cv->v[0] = cv->v[i];
+	cv->n = 1;
 	return 0;
 }
 
@@ -154,10 +155,8 @@ issue_token(struct ctl *c, int reissue)
 		    name, name);
 		return EXIT_RUNTIME;
 	}
-	if (rc == CAT_NOTFOUND)
-		return no_client(name);
 	if (rc != CAT_OK)
-		return cat_failed(c);
+		return changed(c, rc);
 	printf("%s\n", token);
 	crypto_wipe(token, sizeof(token));
 	return 0;
@@ -202,7 +201,7 @@ cmd_client_list(struct ctl *c)
 	printf("%-24s %6s %-10s %-10s %s\n", "NAME", "ID", "STATE",
 	    "ENROLLED", "CREATED");
 	for (size_t i = 0; i < cv.n; i++) {
-		fmt_time(cv.v[i].created, when, sizeof(when));
+		fmt_utc(cv.v[i].created, when, sizeof(when));
 		printf("%-24s %6llu %-10s %-10s %s\n", cv.v[i].name,
 		    (unsigned long long)cv.v[i].id,
 		    cv.v[i].disabled ? "disabled" : "enabled",
@@ -213,57 +212,35 @@ cmd_client_list(struct ctl *c)
 }
 
 static int
-set_disabled(struct ctl *c, int disabled)
-{
-	int rc = catalog_client_set_disabled(c->cat, c->argv[0], disabled);
-
-	if (rc == CAT_NOTFOUND)
-		return no_client(c->argv[0]);
-	return rc == CAT_OK ? 0 : cat_failed(c);
-}
-
-static int
 cmd_client_disable(struct ctl *c)
 {
-	return set_disabled(c, 1);
+	return changed(c, catalog_client_set_disabled(c->cat, c->argv[0], 1));
 }
 
 static int
 cmd_client_enable(struct ctl *c)
 {
-	return set_disabled(c, 0);
-}
-
-static int
-set_allow_forget(struct ctl *c, int allow)
-{
-	int rc = catalog_client_set_allow_forget(c->cat, c->argv[0], allow);
-
-	if (rc == CAT_NOTFOUND)
-		return no_client(c->argv[0]);
-	return rc == CAT_OK ? 0 : cat_failed(c);
+	return changed(c, catalog_client_set_disabled(c->cat, c->argv[0], 0));
 }
 
 static int
 cmd_client_allow_forget(struct ctl *c)
 {
-	return set_allow_forget(c, 1);
+	return changed(c, catalog_client_set_allow_forget(c->cat, c->argv[0],
+	    1));
 }
 
 static int
 cmd_client_deny_forget(struct ctl *c)
 {
-	return set_allow_forget(c, 0);
+	return changed(c, catalog_client_set_allow_forget(c->cat, c->argv[0],
+	    0));
 }
 
 static int
 cmd_client_remove(struct ctl *c)
 {
-	int rc = catalog_client_remove(c->cat, c->argv[0]);
-
-	if (rc == CAT_NOTFOUND)
-		return no_client(c->argv[0]);
-	return rc == CAT_OK ? 0 : cat_failed(c);
+	return changed(c, catalog_client_remove(c->cat, c->argv[0]));
 }
 
 /* ----------------------------------------------------------- snapshots */
@@ -293,7 +270,7 @@ print_snapshot(void *arg, const struct cat_snapshot *s)
 		    "new_bytes", (json_int_t)s->new_bytes));
 		return 0;
 	}
-	fmt_time(s->time, when, sizeof(when));
+	fmt_utc(s->time, when, sizeof(when));
 	printf("%-24s %6llu %-16s %-20s %10llu %14llu\n", o->client,
 	    (unsigned long long)s->id, s->set, when,
 	    (unsigned long long)s->blobs, (unsigned long long)s->bytes);
@@ -309,19 +286,6 @@ cmd_snapshots(struct ctl *c)
 
 	if ((rc = all_clients(c, &cv)) != 0)
 		return rc;
-	if (c->argc == 1) {
-		size_t i;
-
-		for (i = 0; i < cv.n; i++)
-			if (strcmp(cv.v[i].name, c->argv[0]) == 0)
-				break;
-		if (i == cv.n) {
-			free(cv.v);
-			return no_client(c->argv[0]);
-		}
-		cv.v[0] = cv.v[i];
-		cv.n = 1;
-	}
 	o.arr = c->json ? json_array() : NULL;
 	if (!c->json)
 		printf("%-24s %6s %-16s %-20s %10s %14s\n", "CLIENT", "ID",
@@ -437,7 +401,7 @@ cmd_stats(struct ctl *c)
 	for (size_t i = 0; i < n; i++) {
 		char day[32];
 
-		fmt_time((uint64_t)days[i].day * CAT_DAY_SECONDS, day,
+		fmt_utc((uint64_t)days[i].day * CAT_DAY_SECONDS, day,
 		    sizeof(day));
 		day[10] = '\0';	/* YYYY-MM-DD */
 		if (arr != NULL) {
@@ -463,37 +427,6 @@ cmd_stats(struct ctl *c)
 	    "snapshots", (json_int_t)t.snapshots,
 	    "stored_bytes", (json_int_t)t.stored_bytes,
 	    "unique_bytes", (json_int_t)t.unique_bytes, "days", arr));
-}
-
-/* ------------------------------------------------------------ options */
-
-const char *
-opt_get(const struct ctl *c, const char *name)
-{
-	for (int i = 0; i < c->nopt; i++)
-		if (strcmp(c->opt[i].name, name) == 0)
-			return c->opt[i].value ? c->opt[i].value : "";
-	return NULL;
-}
-
-int
-opt_number(const struct ctl *c, const char *name, unsigned long long max,
-    unsigned long long *v)
-{
-	const char *s = opt_get(c, name);
-	char *end;
-
-	*v = 0;
-	if (s == NULL)
-		return 0;
-	errno = 0;
-	*v = strtoull(s, &end, 10);
-	if (*s < '0' || *s > '9' || *end != '\0' || errno != 0 || *v > max) {
-		fprintf(stderr, "gigavaultctl: %s: \"%s\" is not a number "
-		    "0..%llu\n", name, s, max);
-		return EXIT_USAGE;
-	}
-	return 0;
 }
 
 /* ------------------------------------------------------------ policies */
@@ -550,19 +483,6 @@ cmd_policy_show(struct ctl *c)
 
 	if ((rc = all_clients(c, &cv)) != 0)
 		return rc;
-	if (c->argc == 1) {
-		size_t i;
-
-		for (i = 0; i < cv.n; i++)
-			if (strcmp(cv.v[i].name, c->argv[0]) == 0)
-				break;
-		if (i == cv.n) {
-			free(cv.v);
-			return no_client(c->argv[0]);
-		}
-		cv.v[0] = cv.v[i];
-		cv.n = 1;
-	}
 	if (c->json) {
 		arr = json_array();
 		top = json_pack("{s:o, s:o}", "server",
@@ -649,10 +569,7 @@ cmd_policy_set(struct ctl *c)
 	}
 	if (!given)
 		usage();
-	rc = catalog_policy_set(c->cat, c->argv[0], set, &p);
-	if (rc == CAT_NOTFOUND)
-		return no_client(c->argv[0]);
-	return rc == CAT_OK ? 0 : cat_failed(c);
+	return changed(c, catalog_policy_set(c->cat, c->argv[0], set, &p));
 }
 
 static int

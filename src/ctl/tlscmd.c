@@ -13,7 +13,6 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "server/config.h"
@@ -164,18 +163,13 @@ cmd_tls_show(struct ctl *c)
 	const struct gv_config *cfg = c->cfg;
 	struct tls_fileinfo info;
 	char err[512], when[64], text[96];
-	struct tm tm;
-	time_t t;
 
 	if (tls_files_check(cfg->ssl_cert, cfg->ssl_key, &info, err,
 	    sizeof(err)) == -1) {
 		fprintf(stderr, "gigavaultctl: %s\n", err);
 		return EXIT_RUNTIME;
 	}
-	t = (time_t)info.not_after;
-	if (gmtime_r(&t, &tm) == NULL ||
-	    strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
-		snprintf(when, sizeof(when), "?");
+	fmt_utc((uint64_t)info.not_after, when, sizeof(when));
 	tls_pin_text(info.pin, text);
 	if (c->json)
 		return print_json(json_pack("{s:s, s:s, s:s, s:b, s:b}",

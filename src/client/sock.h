@@ -1,0 +1,25 @@
+/*
+ * sock.h - one socket and a deadline, for the client's sessions
+ * (remote.c), its UI bridge requests (bridge.c) and its multicast query
+ * (finder.c).  A deadline is a mono_ms() value (common/monotime.h).
+ */
+#ifndef GV_SOCK_H
+#define GV_SOCK_H
+
+#include <stdint.h>
+
+struct addrinfo;
+
+/*
+ * poll() fd for events until the deadline (retried after a signal): 1
+ * ready, 0 when the deadline has passed, -1 with errno set.
+ */
+int	sock_wait(int fd, short events, int64_t deadline);
+/*
+ * A stream socket to ai (non-blocking, close-on-exec), connected before
+ * the deadline; or -1 with errno set, ETIMEDOUT when the deadline came
+ * first.
+ */
+int	sock_connect(const struct addrinfo *ai, int64_t deadline);
+
+#endif
