@@ -34,12 +34,12 @@
 #include "config.h"
 #include "common/crypto.h"
 #include "datadir.h"
-#include "discovery.h"
 #include "common/discowire.h"
 #include "imsg.h"
 #include "listen.h"
 #include "log.h"
 #include "common/mcast.h"
+#include "peerinfo.h"
 #include "peerlink.h"
 
 #define TICK_MS		250	/* expiry, catalog flush, TCP asks */
@@ -52,54 +52,6 @@
 #define FLUSH_STATS_MS	1000	/* counters alone, at most this often */
 #define SCAN_GRACE_S	2	/* PROBE_REPLY taken this long after a scan */
 #define RX_BATCH	64	/* datagrams read per wake-up and socket */
-
-static const char *const stat_names[DS_NSTATS] = {
-	"rx", "drop_malformed", "drop_oversize", "drop_version", "drop_own",
-	"drop_rate", "drop_full", "tx_announce", "tx_query", "rx_query",
-	"tx_answer", "tx_probe", "rx_probe", "tx_probe_reply",
-	"rx_probe_reply", "scans", "scan_last_probes", "scan_last_ms",
-	"scan_last_found", "tcp_asked", "tcp_failed", "tcp_learned",
-	"drop_tcp_entry", "expired", "drop_claim",
-};
-
-const char *
-disc_stat_name(int i)
-{
-	return i >= 0 && i < DS_NSTATS ? stat_names[i] : "?";
-}
-
-void
-disc_self(const struct gv_config *cfg, const uint8_t *server_id,
-    struct dw_msg *m)
-{
-	char host[256];
-	size_t j = 0;
-
-	memset(m, 0, sizeof(*m));
-	memcpy(m->id, server_id, DW_ID_LEN);
-	m->roles = DW_ROLE_SERVER;
-	m->flags = cfg->ssl_enabled ? DW_FLAG_TLS : 0;
-	m->port_backup = (uint16_t)cfg->port.backup;
-	m->port_ssl = cfg->ssl_enabled ? (uint16_t)cfg->port.ssl : 0;
-	m->port_ui = (uint16_t)cfg->port.ui;
-	m->port_web = cfg->web_enabled ? (uint16_t)cfg->port.webconsole : 0;
-	m->port_webssl = cfg->web_enabled && cfg->web_tls != NULL ?
-	    (uint16_t)cfg->port.webconsole_ssl : 0;
-	if (cfg->disc.name[0] != '\0') {
-		snprintf(m->name, sizeof(m->name), "%s", cfg->disc.name);
-		return;
-	}
-	if (gethostname(host, sizeof(host)) == -1)
-		host[0] = '\0';
-	host[sizeof(host) - 1] = '\0';
-	for (size_t i = 0; host[i] != '\0' && j < DW_NAME_MAX; i++) {
-		char ch = host[i];
-		m->name[j++] = dw_name_valid((char[]){ ch, '\0' }) ? ch : '-';
-	}
-	m->name[j] = '\0';
-	if (j == 0)
-		snprintf(m->name, sizeof(m->name), "gigavault");
-}
 
 /* Times are monotonic seconds; the catalog row's are wall clock. */
 struct peer {
@@ -187,12 +139,6 @@ bump(int i)
 	ds.stats_dirty = 1;
 }
 
-static void
-id_hex(const uint8_t *id, char hex[33])
-{
-	server_id_hex(id, hex);
-}
-
 /* ---------------------------------------------------------- the table */
 
 static struct peer *
@@ -247,31 +193,6 @@ note_addr(struct cat_peer *p, const char *addr)
 	snprintf(p->addrs[0], CAT_PEER_ADDR_MAX, "%s", addr);
 }
 
-static const char *
-source_name(int s)
-{
-	switch (s) {
-	case CAT_PEER_MULTICAST:	return "multicast";
-	case CAT_PEER_SCAN:		return "scan";
-	case CAT_PEER_TCP:		return "tcp";
-	case CAT_PEER_STATIC:		return "static";
-	}
-	return "?";
-}
-
-static void
-describe(struct cat_peer *p, const struct dw_msg *m)
-{
-	snprintf(p->name, sizeof(p->name), "%s", m->name);
-	p->roles = m->roles;
-	p->tls = (m->flags & DW_FLAG_TLS) != 0;
-	p->port_backup = m->port_backup;
-	p->port_ssl = m->port_ssl;
-	p->port_ui = m->port_ui;
-	p->port_web = m->port_web;
-	p->port_webssl = m->port_webssl;
-}
-
 static int
 has_addr(const struct cat_peer *p, const char *addr)
 {
@@ -305,9 +226,9 @@ learn(const struct dw_msg *m, const char *addr, int source)
 	if (p == NULL) {
 		if ((p = add(m->id, now)) == NULL)
 			return;
-		id_hex(m->id, hex);
+		server_id_hex(m->id, hex);
 		log_info("peer %s (%s) at %s found by %s", m->name, hex, addr,
-		    source_name(source));
+		    peerinfo_source_name(source));
 	}
 	/* The first direct source stays; second-hand news is replaced. */
 	if (p->p.source == 0 || p->p.source == CAT_PEER_TCP)
@@ -315,7 +236,7 @@ learn(const struct dw_msg *m, const char *addr, int source)
 	p->p.hops = 0;
 	memset(p->p.via, 0, sizeof(p->p.via));
 	p->p.via_name[0] = '\0';
-	describe(&p->p, m);
+	peerinfo_describe(&p->p, m);
 	note_addr(&p->p, addr);
 	p->p.last_seen = now;
 	p->seen = p->addr0_seen = mnow;
@@ -575,8 +496,9 @@ datagram(int fd, enum listen_service svc, const uint8_t *buf, size_t len,
 		bump(drop[rc]);
 		if (time(NULL) != last_log) {	/* at most one line a second */
 			last_log = time(NULL);
-			log_debug("discovery: dropped a %s datagram of %zu bytes "
-			    "from %s", stat_names[drop[rc]] + 5, len, addr);
+			log_debug("discovery: dropped a %s datagram of %zu "
+			    "bytes from %s", peerinfo_stat_name(drop[rc]) + 5,
+			    len, addr);
 		}
 		return;
 	}
@@ -886,11 +808,11 @@ learn_from_list(json_t *e, const struct cat_peer *via)
 		if ((p = add(m.id, now)) == NULL)
 			return;
 		bump(DS_TCP_LEARNED);
-		id_hex(m.id, hex);
+		server_id_hex(m.id, hex);
 		log_info("peer %s (%s) at %s learned from %s", m.name, hex,
 		    addrs[0], via->name);
 	}
-	describe(&p->p, &m);
+	peerinfo_describe(&p->p, &m);
 	p->p.source = CAT_PEER_TCP;
 	p->p.hops = (uint8_t)(hops + 1);
 	memcpy(p->p.via, via->id, DW_ID_LEN);
@@ -985,7 +907,7 @@ ask(const char *host, int port)
 	json_t *req;
 
 	snprintf(ds.ask_addr, sizeof(ds.ask_addr), "%s", host);
-	id_hex(ds.self.id, hex);
+	server_id_hex(ds.self.id, hex);
 	req = json_pack("{s:s, s:s}", "request", "peers", "from", hex);
 	bump(DS_TCP_ASKED);
 	ds.asking = 1;
@@ -1139,7 +1061,7 @@ discovery_main(struct child_env *env)
 	ds.env = env;
 	ds.cfg = env->cfg;
 	ds.d = &env->cfg->disc;
-	disc_self(ds.cfg, env->server_id, &ds.self);
+	peerinfo_self(ds.cfg, env->server_id, &ds.self);
 	inet_pton(AF_INET, ds.d->group, &ds.group);
 	ds.tokens = ANSWER_RATE;
 	ds.tokens_at = mono();

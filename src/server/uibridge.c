@@ -30,7 +30,6 @@
 #include "child.h"
 #include "config.h"
 #include "datadir.h"
-#include "discovery.h"
 #include "imsg.h"
 #include "listen.h"
 #include "log.h"
