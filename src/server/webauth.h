@@ -22,7 +22,7 @@ struct wa_session {
 	char		 id[WA_TOKEN_HEX + 1];
 	char		 csrf[WA_TOKEN_HEX + 1];
 	char		 user[ADMIN_NAME_MAX + 1];
-	uint64_t	 last;		/* monotonic seconds of the last use */
+	int64_t		 last;		/* mono_ms() of the last use */
 	int		 bridge;	/* a bridge token, not a cookie */
 	struct {
 		char	 peer[WA_PEER_ID_HEX + 1];
