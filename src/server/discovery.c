@@ -39,6 +39,7 @@
 #include "listen.h"
 #include "log.h"
 #include "common/mcast.h"
+#include "common/monotime.h"
 #include "peerinfo.h"
 #include "peerlink.h"
 
@@ -50,21 +51,24 @@
 #define PULL_PER_PEER	1024	/* ... and per peer of MaxPeers */
 #define FLUSH_ROWS_MS	500	/* the table, at most this often */
 #define FLUSH_STATS_MS	1000	/* counters alone, at most this often */
-#define SCAN_GRACE_S	2	/* PROBE_REPLY taken this long after a scan */
+#define SCAN_GRACE_MS	2000	/* PROBE_REPLY taken this long after a scan */
 #define RX_BATCH	64	/* datagrams read per wake-up and socket */
 
-/* Times are monotonic seconds; the catalog row's are wall clock. */
+/*
+ * Times here are mono_ms() values (clock steps do not age the table);
+ * the catalog row's first_seen and last_seen are wall-clock seconds.
+ */
 struct peer {
 	struct cat_peer	 p;
-	time_t		 next_ask;	/* TCP discovery */
-	time_t		 seen;		/* last news */
-	time_t		 addr0_seen;	/* last direct news from p.addrs[0] */
+	int64_t		 next_ask;	/* TCP discovery */
+	int64_t		 seen;		/* last news */
+	int64_t		 addr0_seen;	/* last direct news from p.addrs[0] */
 };
 
 struct target {				/* Discovery.Peers */
 	char		 host[CAT_PEER_ADDR_MAX];
 	int		 port;
-	time_t		 next_ask;
+	int64_t		 next_ask;
 };
 
 static struct {
@@ -85,24 +89,24 @@ static struct {
 	uint64_t	 stats[CAT_PEER_STATS];
 	int		 dirty;		/* the table changed */
 	int		 stats_dirty;	/* a counter changed */
-	struct timespec	 flushed;
+	int64_t		 flushed;
 	uint32_t	 query_nonce;	/* of our last QUERY: ANSWERs echo it */
 
 	/* answer rate limit */
 	double		 tokens;
-	struct timespec	 tokens_at;
+	int64_t		 tokens_at;
 	time_t		 last_drop_log;
 
 	/* scanning */
 	int		 scanning;
 	uint32_t	 scan_nonce;	/* PROBE_REPLYs echo it */
-	time_t		 scan_ended;
+	int64_t		 scan_ended;
 	size_t		 scan_net;
 	uint32_t	 scan_next, scan_last;
 	double		 scan_budget;
-	struct timespec	 scan_at, scan_started;
+	int64_t		 scan_at, scan_started;
 	uint64_t	 scan_probes, scan_found;
-	time_t		 next_scan;
+	int64_t		 next_scan;
 
 	/* TCP discovery: one ask at a time */
 	struct target	 targets[GV_MAX_STATIC_PEERS];
@@ -115,22 +119,6 @@ static struct {
 	int		 stopping;
 	struct imsg	 msg;
 } ds;
-
-static struct timespec
-mono(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return t;
-}
-
-static double
-secs_between(const struct timespec *a, const struct timespec *b)
-{
-	return (double)(b->tv_sec - a->tv_sec) +
-	    (double)(b->tv_nsec - a->tv_nsec) / 1e9;
-}
 
 static void
 bump(int i)
@@ -164,7 +152,7 @@ add(const uint8_t *id, uint64_t now)
 	memset(p, 0, sizeof(*p));
 	memcpy(p->p.id, id, DW_ID_LEN);
 	p->p.first_seen = now;
-	p->seen = p->addr0_seen = mono().tv_sec;
+	p->seen = p->addr0_seen = mono_ms();
 	return p;
 }
 
@@ -213,13 +201,13 @@ static void
 learn(const struct dw_msg *m, const char *addr, int source)
 {
 	uint64_t now = (uint64_t)time(NULL);
-	time_t mnow = mono().tv_sec;
+	int64_t mnow = mono_ms();
 	struct peer *p = find(m->id);
 	char hex[33];
 
 	if (p != NULL && !has_addr(&p->p, addr) &&
 	    ((p->p.source == CAT_PEER_STATIC && source != CAT_PEER_STATIC) ||
-	    mnow - p->addr0_seen <= 2 * (time_t)ds.d->announce_interval)) {
+	    mnow - p->addr0_seen <= 2000 * (int64_t)ds.d->announce_interval)) {
 		bump(DS_DROP_CLAIM);
 		return;
 	}
@@ -243,17 +231,17 @@ learn(const struct dw_msg *m, const char *addr, int source)
 	ds.dirty = 1;
 }
 
-/* Forget peers without news for PeerTimeout (monotonic: clock steps
- * do not age the table). */
+/* Forget peers without news for PeerTimeout. */
 static void
 expire(void)
 {
-	time_t now = mono().tv_sec;
+	int64_t now = mono_ms();
 
 	for (size_t i = ds.npeers; i > 0; i--) {
 		struct cat_peer *p = &ds.peers[i - 1].p;
 
-		if (now - ds.peers[i - 1].seen <= (time_t)ds.d->peer_timeout)
+		if (now - ds.peers[i - 1].seen <=
+		    (int64_t)ds.d->peer_timeout * 1000)
 			continue;
 		log_info("peer %s at %s: no news for %d s, forgotten", p->name,
 		    p->naddrs ? p->addrs[0] : "?", ds.d->peer_timeout);
@@ -271,8 +259,7 @@ expire(void)
 static void
 flush(int now)
 {
-	struct timespec t = mono();
-	double ms = secs_between(&ds.flushed, &t) * 1000;
+	int64_t t = mono_ms(), ms = t - ds.flushed;
 	struct cat_peer *v;
 
 	if (ds.cat == NULL || (!ds.dirty && !ds.stats_dirty))
@@ -306,8 +293,8 @@ load_visit(void *arg, const struct cat_peer *p)
 	    find(p->id) != NULL || (np = add(p->id, now)) == NULL)
 		return 0;
 	np->p = *p;
-	np->seen = np->addr0_seen = mono().tv_sec -
-	    (time_t)(now - p->last_seen);
+	np->seen = np->addr0_seen = mono_ms() -
+	    (int64_t)(now - p->last_seen) * 1000;
 	return 0;
 }
 
@@ -343,10 +330,10 @@ send_msg(int fd, struct dw_msg *m, const struct sockaddr *to, socklen_t tolen)
 static int
 answer_allowed(void)
 {
-	struct timespec now = mono();
+	int64_t now = mono_ms();
 	time_t t;
 
-	ds.tokens += secs_between(&ds.tokens_at, &now) * ANSWER_RATE;
+	ds.tokens += (double)(now - ds.tokens_at) / 1000 * ANSWER_RATE;
 	if (ds.tokens > ANSWER_RATE)
 		ds.tokens = ANSWER_RATE;
 	ds.tokens_at = now;
@@ -510,7 +497,7 @@ datagram(int fd, enum listen_service svc, const uint8_t *buf, size_t len,
 	    /* Answers we did not ask for: */
 	    (m.type == DW_ANSWER && m.nonce != ds.query_nonce) ||
 	    (m.type == DW_PROBE_REPLY && (m.nonce != ds.scan_nonce ||
-	    (!ds.scanning && mono().tv_sec - ds.scan_ended > SCAN_GRACE_S)))) {
+	    (!ds.scanning && mono_ms() - ds.scan_ended > SCAN_GRACE_MS)))) {
 		bump(DS_DROP_CLAIM);
 		return;
 	}
@@ -602,7 +589,7 @@ scan_start(void)
 	ds.scan_net = 0;
 	ds.scan_probes = ds.scan_found = 0;
 	ds.scan_budget = 1;
-	ds.scan_at = ds.scan_started = mono();
+	ds.scan_at = ds.scan_started = mono_ms();
 	scan_range();
 	log_info("discovery: scanning %zu network(s) at %d probes/s",
 	    ds.d->nscan, ds.d->scan_rate);
@@ -612,12 +599,12 @@ scan_start(void)
 static void
 scan_done(void)
 {
-	struct timespec now = mono();
-	uint64_t ms = (uint64_t)(secs_between(&ds.scan_started, &now) * 1000);
+	int64_t now = mono_ms();
+	uint64_t ms = (uint64_t)(now - ds.scan_started);
 
 	ds.scanning = 0;
-	ds.scan_ended = now.tv_sec;
-	ds.next_scan = now.tv_sec + ds.d->scan_interval;
+	ds.scan_ended = now;
+	ds.next_scan = now + (int64_t)ds.d->scan_interval * 1000;
 	ds.stats[DS_SCANS]++;
 	ds.stats[DS_SCAN_LAST_PROBES] = ds.scan_probes;
 	ds.stats[DS_SCAN_LAST_MS] = ms;
@@ -632,7 +619,7 @@ static void
 on_scan(evutil_socket_t fd, short what, void *arg)
 {
 	struct timeval tv = { 0, SCAN_STEP_MS * 1000 };
-	struct timespec now = mono();
+	int64_t now = mono_ms();
 	struct dw_msg m = ds.self;
 	struct sockaddr_in to;
 
@@ -641,7 +628,7 @@ on_scan(evutil_socket_t fd, short what, void *arg)
 	(void)arg;
 	if (!ds.scanning || ds.stopping)
 		return;
-	ds.scan_budget += secs_between(&ds.scan_at, &now) * ds.d->scan_rate;
+	ds.scan_budget += (double)(now - ds.scan_at) / 1000 * ds.d->scan_rate;
 	ds.scan_at = now;
 	if (ds.scan_budget > 1 + ds.d->scan_rate * SCAN_STEP_MS / 1000.0 * 2)
 		ds.scan_budget = 1 + ds.d->scan_rate * SCAN_STEP_MS / 1000.0 * 2;
@@ -821,7 +808,7 @@ learn_from_list(json_t *e, const struct cat_peer *via)
 	for (int i = naddrs; i > 0; i--)
 		note_addr(&p->p, addrs[i - 1]);
 	p->p.last_seen = seen;
-	p->seen = p->addr0_seen = mono().tv_sec - (time_t)age;
+	p->seen = p->addr0_seen = mono_ms() - (int64_t)age * 1000;
 	ds.dirty = 1;
 }
 
@@ -870,7 +857,7 @@ ask_reply(json_t *o)
 		ask_end(0);
 		return;
 	}
-	p->next_ask = mono().tv_sec + ds.d->tcp_interval;
+	p->next_ask = mono_ms() + (int64_t)ds.d->tcp_interval * 1000;
 	list = json_object_get(o, "peers");
 	if (json_is_array(list))
 		json_array_foreach(list, i, e) {
@@ -919,13 +906,14 @@ ask(const char *host, int port)
 static void
 ask_next(void)
 {
-	time_t now = mono().tv_sec;
+	int64_t now = mono_ms();
+	int64_t again = now + (int64_t)ds.d->tcp_interval * 1000;
 
 	if (ds.asking || ds.stopping)
 		return;
 	for (size_t i = 0; i < ds.ntargets; i++)
 		if (ds.targets[i].next_ask <= now) {
-			ds.targets[i].next_ask = now + ds.d->tcp_interval;
+			ds.targets[i].next_ask = again;
 			ds.ask_static = (int)i + 1;
 			ask(ds.targets[i].host, ds.targets[i].port);
 			return;
@@ -936,7 +924,7 @@ ask_next(void)
 		if (p->next_ask > now || p->p.port_ui == 0 || p->p.naddrs == 0 ||
 		    !addr_usable(p->p.addrs[0]))
 			continue;
-		p->next_ask = now + ds.d->tcp_interval;
+		p->next_ask = again;
 		ds.ask_static = 0;
 		memcpy(ds.ask_id, p->p.id, DW_ID_LEN);
 		ask(p->p.addrs[0], p->p.port_ui);
@@ -953,7 +941,7 @@ on_tick(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	(void)arg;
 	expire();
-	if (ds.d->udpscan && !ds.scanning && mono().tv_sec >= ds.next_scan)
+	if (ds.d->udpscan && !ds.scanning && mono_ms() >= ds.next_scan)
 		scan_start();
 	ask_next();
 	flush(0);
@@ -1064,8 +1052,8 @@ discovery_main(struct child_env *env)
 	peerinfo_self(ds.cfg, env->server_id, &ds.self);
 	inet_pton(AF_INET, ds.d->group, &ds.group);
 	ds.tokens = ANSWER_RATE;
-	ds.tokens_at = mono();
-	ds.next_scan = mono().tv_sec + 1;
+	ds.tokens_at = mono_ms();
+	ds.next_scan = ds.tokens_at + 1000;
 	if ((ds.peers = calloc((size_t)ds.d->max_peers, sizeof(*ds.peers))) ==
 	    NULL)
 		fatal("%s", __func__);
