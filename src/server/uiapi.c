@@ -944,8 +944,7 @@ req_login(struct ui_call *c)
 		return;
 	}
 	if (ok == 0) {
-		wa_failed(c->from);
-		ms = wa_delay_ms(c->from);
+		ms = wa_failed(c->from);
 		log_warnx("UI: peer login as %s from %s refused (answered in "
 		    "%u ms)", user, c->from, ms);
 		tv.tv_sec = ms / 1000;

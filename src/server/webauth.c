@@ -190,7 +190,7 @@ wa_delay_ms(const char *addr)
 	return f->n >= 7 ? 16000 : 250u << (f->n - 1);
 }
 
-void
+unsigned
 wa_failed(const char *addr)
 {
 	struct fail *f = fail_find(addr, 1);
@@ -198,6 +198,7 @@ wa_failed(const char *addr)
 	if (f->n < 1000)
 		f->n++;
 	f->last = mono_ms();
+	return wa_delay_ms(addr);
 }
 
 void

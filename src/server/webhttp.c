@@ -306,8 +306,7 @@ api_login(struct hcall *h)
 		return;
 	}
 	if (ok == 0) {
-		wa_failed(h->uc.from);
-		ms = wa_delay_ms(h->uc.from);
+		ms = wa_failed(h->uc.from);
 		log_warnx("web console: login as %s from %s refused (answered "
 		    "in %u ms)", user, h->uc.from, ms);
 		tv.tv_sec = ms / 1000;
