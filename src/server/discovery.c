@@ -415,21 +415,18 @@ query(void)
 static void
 forget_peer(const uint8_t *id, const char *addr)
 {
-	for (size_t i = 0; i < ds.npeers; i++) {
-		struct cat_peer *p = &ds.peers[i].p;
+	struct peer *p = find(id);
 
-		if (memcmp(p->id, id, DW_ID_LEN) != 0)
-			continue;
-		if ((p->source != CAT_PEER_MULTICAST &&
-		    p->source != CAT_PEER_SCAN) || p->naddrs == 0 ||
-		    strcmp(p->addrs[0], addr) != 0) {
-			bump(DS_DROP_CLAIM);
-			return;
-		}
-		log_debug("peer %s left", p->name);
-		remove_at(i);
+	if (p == NULL)
+		return;
+	if ((p->p.source != CAT_PEER_MULTICAST &&
+	    p->p.source != CAT_PEER_SCAN) || p->p.naddrs == 0 ||
+	    strcmp(p->p.addrs[0], addr) != 0) {
+		bump(DS_DROP_CLAIM);
 		return;
 	}
+	log_debug("peer %s left", p->p.name);
+	remove_at((size_t)(p - ds.peers));
 }
 
 static void
@@ -713,19 +710,11 @@ parse_entry(json_t *e, struct dw_msg *m, char addrs[][CAT_PEER_ADDR_MAX],
 	if (!json_is_object(e) ||
 	    json_unpack(e, "{s:s, s:s, s:o, s:o}", "id", &id, "name", &name,
 	    "ports", &ports, "roles", &roles) != 0 ||
-	    strlen(id) != 2 * DW_ID_LEN || !dw_name_valid(name) ||
+	    strspn(id, "0123456789abcdef") != 2 * DW_ID_LEN ||
+	    hex_decode(id, m->id, DW_ID_LEN) == -1 || !dw_name_valid(name) ||
 	    !json_is_object(ports) || !json_is_array(roles) ||
 	    json_array_size(roles) > 2)
 		return -1;
-	for (i = 0; i < DW_ID_LEN; i++) {
-		unsigned int b;
-
-		if (sscanf(id + 2 * i, "%2x", &b) != 1 ||
-		    strchr("0123456789abcdef", id[2 * i]) == NULL ||
-		    strchr("0123456789abcdef", id[2 * i + 1]) == NULL)
-			return -1;
-		m->id[i] = (uint8_t)b;
-	}
 	snprintf(m->name, sizeof(m->name), "%s", name);
 	if (json_port(ports, "backup", &m->port_backup) ||
 	    json_port(ports, "ssl", &m->port_ssl) ||
