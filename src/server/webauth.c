@@ -10,7 +10,6 @@
 #include "admins.h"
 #include "common/crypto.h"
 #include "common/monotime.h"
-#include "log.h"
 #include "webauth.h"
 
 #define FAIL_SLOTS	256
