@@ -132,6 +132,8 @@ main(void)
 	ok(wa_delay_ms("192.0.2.1") == 16000, "capped at 16 s");
 	wa_succeeded("192.0.2.1");
 	ok(wa_delay_ms("192.0.2.1") == 0, "a success forgets");
+	ok(wa_failed("192.0.2.1") == 250 && wa_failed("192.0.2.1") == 500,
+	    "a failure is answered after the delay it makes");
 
 	/* Peer login by challenge. */
 	ok(wa_challenge("alice", &kdf, nonce) == 0, "a challenge for alice");

@@ -34,12 +34,13 @@
 #include "config.h"
 #include "common/crypto.h"
 #include "datadir.h"
-#include "discovery.h"
 #include "common/discowire.h"
 #include "imsg.h"
 #include "listen.h"
 #include "log.h"
 #include "common/mcast.h"
+#include "common/monotime.h"
+#include "peerinfo.h"
 #include "peerlink.h"
 
 #define TICK_MS		250	/* expiry, catalog flush, TCP asks */
@@ -50,69 +51,24 @@
 #define PULL_PER_PEER	1024	/* ... and per peer of MaxPeers */
 #define FLUSH_ROWS_MS	500	/* the table, at most this often */
 #define FLUSH_STATS_MS	1000	/* counters alone, at most this often */
-#define SCAN_GRACE_S	2	/* PROBE_REPLY taken this long after a scan */
+#define SCAN_GRACE_MS	2000	/* PROBE_REPLY taken this long after a scan */
 #define RX_BATCH	64	/* datagrams read per wake-up and socket */
 
-static const char *const stat_names[DS_NSTATS] = {
-	"rx", "drop_malformed", "drop_oversize", "drop_version", "drop_own",
-	"drop_rate", "drop_full", "tx_announce", "tx_query", "rx_query",
-	"tx_answer", "tx_probe", "rx_probe", "tx_probe_reply",
-	"rx_probe_reply", "scans", "scan_last_probes", "scan_last_ms",
-	"scan_last_found", "tcp_asked", "tcp_failed", "tcp_learned",
-	"drop_tcp_entry", "expired", "drop_claim",
-};
-
-const char *
-disc_stat_name(int i)
-{
-	return i >= 0 && i < DS_NSTATS ? stat_names[i] : "?";
-}
-
-void
-disc_self(const struct gv_config *cfg, const uint8_t *server_id,
-    struct dw_msg *m)
-{
-	char host[256];
-	size_t j = 0;
-
-	memset(m, 0, sizeof(*m));
-	memcpy(m->id, server_id, DW_ID_LEN);
-	m->roles = DW_ROLE_SERVER;
-	m->flags = cfg->ssl_enabled ? DW_FLAG_TLS : 0;
-	m->port_backup = (uint16_t)cfg->port.backup;
-	m->port_ssl = cfg->ssl_enabled ? (uint16_t)cfg->port.ssl : 0;
-	m->port_ui = (uint16_t)cfg->port.ui;
-	m->port_web = cfg->web_enabled ? (uint16_t)cfg->port.webconsole : 0;
-	m->port_webssl = cfg->web_enabled && cfg->web_tls != NULL ?
-	    (uint16_t)cfg->port.webconsole_ssl : 0;
-	if (cfg->disc.name[0] != '\0') {
-		snprintf(m->name, sizeof(m->name), "%s", cfg->disc.name);
-		return;
-	}
-	if (gethostname(host, sizeof(host)) == -1)
-		host[0] = '\0';
-	host[sizeof(host) - 1] = '\0';
-	for (size_t i = 0; host[i] != '\0' && j < DW_NAME_MAX; i++) {
-		char ch = host[i];
-		m->name[j++] = dw_name_valid((char[]){ ch, '\0' }) ? ch : '-';
-	}
-	m->name[j] = '\0';
-	if (j == 0)
-		snprintf(m->name, sizeof(m->name), "gigavault");
-}
-
-/* Times are monotonic seconds; the catalog row's are wall clock. */
+/*
+ * Times here are mono_ms() values (clock steps do not age the table);
+ * the catalog row's first_seen and last_seen are wall-clock seconds.
+ */
 struct peer {
 	struct cat_peer	 p;
-	time_t		 next_ask;	/* TCP discovery */
-	time_t		 seen;		/* last news */
-	time_t		 addr0_seen;	/* last direct news from p.addrs[0] */
+	int64_t		 next_ask;	/* TCP discovery */
+	int64_t		 seen;		/* last news */
+	int64_t		 addr0_seen;	/* last direct news from p.addrs[0] */
 };
 
 struct target {				/* Discovery.Peers */
 	char		 host[CAT_PEER_ADDR_MAX];
 	int		 port;
-	time_t		 next_ask;
+	int64_t		 next_ask;
 };
 
 static struct {
@@ -133,24 +89,24 @@ static struct {
 	uint64_t	 stats[CAT_PEER_STATS];
 	int		 dirty;		/* the table changed */
 	int		 stats_dirty;	/* a counter changed */
-	struct timespec	 flushed;
+	int64_t		 flushed;
 	uint32_t	 query_nonce;	/* of our last QUERY: ANSWERs echo it */
 
 	/* answer rate limit */
 	double		 tokens;
-	struct timespec	 tokens_at;
+	int64_t		 tokens_at;
 	time_t		 last_drop_log;
 
 	/* scanning */
 	int		 scanning;
 	uint32_t	 scan_nonce;	/* PROBE_REPLYs echo it */
-	time_t		 scan_ended;
+	int64_t		 scan_ended;
 	size_t		 scan_net;
 	uint32_t	 scan_next, scan_last;
 	double		 scan_budget;
-	struct timespec	 scan_at, scan_started;
+	int64_t		 scan_at, scan_started;
 	uint64_t	 scan_probes, scan_found;
-	time_t		 next_scan;
+	int64_t		 next_scan;
 
 	/* TCP discovery: one ask at a time */
 	struct target	 targets[GV_MAX_STATIC_PEERS];
@@ -164,33 +120,11 @@ static struct {
 	struct imsg	 msg;
 } ds;
 
-static struct timespec
-mono(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return t;
-}
-
-static double
-secs_between(const struct timespec *a, const struct timespec *b)
-{
-	return (double)(b->tv_sec - a->tv_sec) +
-	    (double)(b->tv_nsec - a->tv_nsec) / 1e9;
-}
-
 static void
 bump(int i)
 {
 	ds.stats[i]++;
 	ds.stats_dirty = 1;
-}
-
-static void
-id_hex(const uint8_t *id, char hex[33])
-{
-	server_id_hex(id, hex);
 }
 
 /* ---------------------------------------------------------- the table */
@@ -218,7 +152,7 @@ add(const uint8_t *id, uint64_t now)
 	memset(p, 0, sizeof(*p));
 	memcpy(p->p.id, id, DW_ID_LEN);
 	p->p.first_seen = now;
-	p->seen = p->addr0_seen = mono().tv_sec;
+	p->seen = p->addr0_seen = mono_ms();
 	return p;
 }
 
@@ -247,31 +181,6 @@ note_addr(struct cat_peer *p, const char *addr)
 	snprintf(p->addrs[0], CAT_PEER_ADDR_MAX, "%s", addr);
 }
 
-static const char *
-source_name(int s)
-{
-	switch (s) {
-	case CAT_PEER_MULTICAST:	return "multicast";
-	case CAT_PEER_SCAN:		return "scan";
-	case CAT_PEER_TCP:		return "tcp";
-	case CAT_PEER_STATIC:		return "static";
-	}
-	return "?";
-}
-
-static void
-describe(struct cat_peer *p, const struct dw_msg *m)
-{
-	snprintf(p->name, sizeof(p->name), "%s", m->name);
-	p->roles = m->roles;
-	p->tls = (m->flags & DW_FLAG_TLS) != 0;
-	p->port_backup = m->port_backup;
-	p->port_ssl = m->port_ssl;
-	p->port_ui = m->port_ui;
-	p->port_web = m->port_web;
-	p->port_webssl = m->port_webssl;
-}
-
 static int
 has_addr(const struct cat_peer *p, const char *addr)
 {
@@ -292,22 +201,22 @@ static void
 learn(const struct dw_msg *m, const char *addr, int source)
 {
 	uint64_t now = (uint64_t)time(NULL);
-	time_t mnow = mono().tv_sec;
+	int64_t mnow = mono_ms();
 	struct peer *p = find(m->id);
 	char hex[33];
 
 	if (p != NULL && !has_addr(&p->p, addr) &&
 	    ((p->p.source == CAT_PEER_STATIC && source != CAT_PEER_STATIC) ||
-	    mnow - p->addr0_seen <= 2 * (time_t)ds.d->announce_interval)) {
+	    mnow - p->addr0_seen <= 2000 * (int64_t)ds.d->announce_interval)) {
 		bump(DS_DROP_CLAIM);
 		return;
 	}
 	if (p == NULL) {
 		if ((p = add(m->id, now)) == NULL)
 			return;
-		id_hex(m->id, hex);
+		server_id_hex(m->id, hex);
 		log_info("peer %s (%s) at %s found by %s", m->name, hex, addr,
-		    source_name(source));
+		    peerinfo_source_name(source));
 	}
 	/* The first direct source stays; second-hand news is replaced. */
 	if (p->p.source == 0 || p->p.source == CAT_PEER_TCP)
@@ -315,24 +224,24 @@ learn(const struct dw_msg *m, const char *addr, int source)
 	p->p.hops = 0;
 	memset(p->p.via, 0, sizeof(p->p.via));
 	p->p.via_name[0] = '\0';
-	describe(&p->p, m);
+	peerinfo_describe(&p->p, m);
 	note_addr(&p->p, addr);
 	p->p.last_seen = now;
 	p->seen = p->addr0_seen = mnow;
 	ds.dirty = 1;
 }
 
-/* Forget peers without news for PeerTimeout (monotonic: clock steps
- * do not age the table). */
+/* Forget peers without news for PeerTimeout. */
 static void
 expire(void)
 {
-	time_t now = mono().tv_sec;
+	int64_t now = mono_ms();
 
 	for (size_t i = ds.npeers; i > 0; i--) {
 		struct cat_peer *p = &ds.peers[i - 1].p;
 
-		if (now - ds.peers[i - 1].seen <= (time_t)ds.d->peer_timeout)
+		if (now - ds.peers[i - 1].seen <=
+		    (int64_t)ds.d->peer_timeout * 1000)
 			continue;
 		log_info("peer %s at %s: no news for %d s, forgotten", p->name,
 		    p->naddrs ? p->addrs[0] : "?", ds.d->peer_timeout);
@@ -350,8 +259,7 @@ expire(void)
 static void
 flush(int now)
 {
-	struct timespec t = mono();
-	double ms = secs_between(&ds.flushed, &t) * 1000;
+	int64_t t = mono_ms(), ms = t - ds.flushed;
 	struct cat_peer *v;
 
 	if (ds.cat == NULL || (!ds.dirty && !ds.stats_dirty))
@@ -385,8 +293,8 @@ load_visit(void *arg, const struct cat_peer *p)
 	    find(p->id) != NULL || (np = add(p->id, now)) == NULL)
 		return 0;
 	np->p = *p;
-	np->seen = np->addr0_seen = mono().tv_sec -
-	    (time_t)(now - p->last_seen);
+	np->seen = np->addr0_seen = mono_ms() -
+	    (int64_t)(now - p->last_seen) * 1000;
 	return 0;
 }
 
@@ -422,10 +330,10 @@ send_msg(int fd, struct dw_msg *m, const struct sockaddr *to, socklen_t tolen)
 static int
 answer_allowed(void)
 {
-	struct timespec now = mono();
+	int64_t now = mono_ms();
 	time_t t;
 
-	ds.tokens += secs_between(&ds.tokens_at, &now) * ANSWER_RATE;
+	ds.tokens += (double)(now - ds.tokens_at) / 1000 * ANSWER_RATE;
 	if (ds.tokens > ANSWER_RATE)
 		ds.tokens = ANSWER_RATE;
 	ds.tokens_at = now;
@@ -507,21 +415,18 @@ query(void)
 static void
 forget_peer(const uint8_t *id, const char *addr)
 {
-	for (size_t i = 0; i < ds.npeers; i++) {
-		struct cat_peer *p = &ds.peers[i].p;
+	struct peer *p = find(id);
 
-		if (memcmp(p->id, id, DW_ID_LEN) != 0)
-			continue;
-		if ((p->source != CAT_PEER_MULTICAST &&
-		    p->source != CAT_PEER_SCAN) || p->naddrs == 0 ||
-		    strcmp(p->addrs[0], addr) != 0) {
-			bump(DS_DROP_CLAIM);
-			return;
-		}
-		log_debug("peer %s left", p->name);
-		remove_at(i);
+	if (p == NULL)
+		return;
+	if ((p->p.source != CAT_PEER_MULTICAST &&
+	    p->p.source != CAT_PEER_SCAN) || p->p.naddrs == 0 ||
+	    strcmp(p->p.addrs[0], addr) != 0) {
+		bump(DS_DROP_CLAIM);
 		return;
 	}
+	log_debug("peer %s left", p->p.name);
+	remove_at((size_t)(p - ds.peers));
 }
 
 static void
@@ -575,8 +480,9 @@ datagram(int fd, enum listen_service svc, const uint8_t *buf, size_t len,
 		bump(drop[rc]);
 		if (time(NULL) != last_log) {	/* at most one line a second */
 			last_log = time(NULL);
-			log_debug("discovery: dropped a %s datagram of %zu bytes "
-			    "from %s", stat_names[drop[rc]] + 5, len, addr);
+			log_debug("discovery: dropped a %s datagram of %zu "
+			    "bytes from %s", peerinfo_stat_name(drop[rc]) + 5,
+			    len, addr);
 		}
 		return;
 	}
@@ -588,7 +494,7 @@ datagram(int fd, enum listen_service svc, const uint8_t *buf, size_t len,
 	    /* Answers we did not ask for: */
 	    (m.type == DW_ANSWER && m.nonce != ds.query_nonce) ||
 	    (m.type == DW_PROBE_REPLY && (m.nonce != ds.scan_nonce ||
-	    (!ds.scanning && mono().tv_sec - ds.scan_ended > SCAN_GRACE_S)))) {
+	    (!ds.scanning && mono_ms() - ds.scan_ended > SCAN_GRACE_MS)))) {
 		bump(DS_DROP_CLAIM);
 		return;
 	}
@@ -680,7 +586,7 @@ scan_start(void)
 	ds.scan_net = 0;
 	ds.scan_probes = ds.scan_found = 0;
 	ds.scan_budget = 1;
-	ds.scan_at = ds.scan_started = mono();
+	ds.scan_at = ds.scan_started = mono_ms();
 	scan_range();
 	log_info("discovery: scanning %zu network(s) at %d probes/s",
 	    ds.d->nscan, ds.d->scan_rate);
@@ -690,12 +596,12 @@ scan_start(void)
 static void
 scan_done(void)
 {
-	struct timespec now = mono();
-	uint64_t ms = (uint64_t)(secs_between(&ds.scan_started, &now) * 1000);
+	int64_t now = mono_ms();
+	uint64_t ms = (uint64_t)(now - ds.scan_started);
 
 	ds.scanning = 0;
-	ds.scan_ended = now.tv_sec;
-	ds.next_scan = now.tv_sec + ds.d->scan_interval;
+	ds.scan_ended = now;
+	ds.next_scan = now + (int64_t)ds.d->scan_interval * 1000;
 	ds.stats[DS_SCANS]++;
 	ds.stats[DS_SCAN_LAST_PROBES] = ds.scan_probes;
 	ds.stats[DS_SCAN_LAST_MS] = ms;
@@ -710,7 +616,7 @@ static void
 on_scan(evutil_socket_t fd, short what, void *arg)
 {
 	struct timeval tv = { 0, SCAN_STEP_MS * 1000 };
-	struct timespec now = mono();
+	int64_t now = mono_ms();
 	struct dw_msg m = ds.self;
 	struct sockaddr_in to;
 
@@ -719,7 +625,7 @@ on_scan(evutil_socket_t fd, short what, void *arg)
 	(void)arg;
 	if (!ds.scanning || ds.stopping)
 		return;
-	ds.scan_budget += secs_between(&ds.scan_at, &now) * ds.d->scan_rate;
+	ds.scan_budget += (double)(now - ds.scan_at) / 1000 * ds.d->scan_rate;
 	ds.scan_at = now;
 	if (ds.scan_budget > 1 + ds.d->scan_rate * SCAN_STEP_MS / 1000.0 * 2)
 		ds.scan_budget = 1 + ds.d->scan_rate * SCAN_STEP_MS / 1000.0 * 2;
@@ -804,19 +710,11 @@ parse_entry(json_t *e, struct dw_msg *m, char addrs[][CAT_PEER_ADDR_MAX],
 	if (!json_is_object(e) ||
 	    json_unpack(e, "{s:s, s:s, s:o, s:o}", "id", &id, "name", &name,
 	    "ports", &ports, "roles", &roles) != 0 ||
-	    strlen(id) != 2 * DW_ID_LEN || !dw_name_valid(name) ||
+	    strspn(id, "0123456789abcdef") != 2 * DW_ID_LEN ||
+	    hex_decode(id, m->id, DW_ID_LEN) == -1 || !dw_name_valid(name) ||
 	    !json_is_object(ports) || !json_is_array(roles) ||
 	    json_array_size(roles) > 2)
 		return -1;
-	for (i = 0; i < DW_ID_LEN; i++) {
-		unsigned int b;
-
-		if (sscanf(id + 2 * i, "%2x", &b) != 1 ||
-		    strchr("0123456789abcdef", id[2 * i]) == NULL ||
-		    strchr("0123456789abcdef", id[2 * i + 1]) == NULL)
-			return -1;
-		m->id[i] = (uint8_t)b;
-	}
 	snprintf(m->name, sizeof(m->name), "%s", name);
 	if (json_port(ports, "backup", &m->port_backup) ||
 	    json_port(ports, "ssl", &m->port_ssl) ||
@@ -886,11 +784,11 @@ learn_from_list(json_t *e, const struct cat_peer *via)
 		if ((p = add(m.id, now)) == NULL)
 			return;
 		bump(DS_TCP_LEARNED);
-		id_hex(m.id, hex);
+		server_id_hex(m.id, hex);
 		log_info("peer %s (%s) at %s learned from %s", m.name, hex,
 		    addrs[0], via->name);
 	}
-	describe(&p->p, &m);
+	peerinfo_describe(&p->p, &m);
 	p->p.source = CAT_PEER_TCP;
 	p->p.hops = (uint8_t)(hops + 1);
 	memcpy(p->p.via, via->id, DW_ID_LEN);
@@ -899,7 +797,7 @@ learn_from_list(json_t *e, const struct cat_peer *via)
 	for (int i = naddrs; i > 0; i--)
 		note_addr(&p->p, addrs[i - 1]);
 	p->p.last_seen = seen;
-	p->seen = p->addr0_seen = mono().tv_sec - (time_t)age;
+	p->seen = p->addr0_seen = mono_ms() - (int64_t)age * 1000;
 	ds.dirty = 1;
 }
 
@@ -948,7 +846,7 @@ ask_reply(json_t *o)
 		ask_end(0);
 		return;
 	}
-	p->next_ask = mono().tv_sec + ds.d->tcp_interval;
+	p->next_ask = mono_ms() + (int64_t)ds.d->tcp_interval * 1000;
 	list = json_object_get(o, "peers");
 	if (json_is_array(list))
 		json_array_foreach(list, i, e) {
@@ -985,7 +883,7 @@ ask(const char *host, int port)
 	json_t *req;
 
 	snprintf(ds.ask_addr, sizeof(ds.ask_addr), "%s", host);
-	id_hex(ds.self.id, hex);
+	server_id_hex(ds.self.id, hex);
 	req = json_pack("{s:s, s:s}", "request", "peers", "from", hex);
 	bump(DS_TCP_ASKED);
 	ds.asking = 1;
@@ -997,13 +895,14 @@ ask(const char *host, int port)
 static void
 ask_next(void)
 {
-	time_t now = mono().tv_sec;
+	int64_t now = mono_ms();
+	int64_t again = now + (int64_t)ds.d->tcp_interval * 1000;
 
 	if (ds.asking || ds.stopping)
 		return;
 	for (size_t i = 0; i < ds.ntargets; i++)
 		if (ds.targets[i].next_ask <= now) {
-			ds.targets[i].next_ask = now + ds.d->tcp_interval;
+			ds.targets[i].next_ask = again;
 			ds.ask_static = (int)i + 1;
 			ask(ds.targets[i].host, ds.targets[i].port);
 			return;
@@ -1014,7 +913,7 @@ ask_next(void)
 		if (p->next_ask > now || p->p.port_ui == 0 || p->p.naddrs == 0 ||
 		    !addr_usable(p->p.addrs[0]))
 			continue;
-		p->next_ask = now + ds.d->tcp_interval;
+		p->next_ask = again;
 		ds.ask_static = 0;
 		memcpy(ds.ask_id, p->p.id, DW_ID_LEN);
 		ask(p->p.addrs[0], p->p.port_ui);
@@ -1031,7 +930,7 @@ on_tick(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	(void)arg;
 	expire();
-	if (ds.d->udpscan && !ds.scanning && mono().tv_sec >= ds.next_scan)
+	if (ds.d->udpscan && !ds.scanning && mono_ms() >= ds.next_scan)
 		scan_start();
 	ask_next();
 	flush(0);
@@ -1139,11 +1038,11 @@ discovery_main(struct child_env *env)
 	ds.env = env;
 	ds.cfg = env->cfg;
 	ds.d = &env->cfg->disc;
-	disc_self(ds.cfg, env->server_id, &ds.self);
+	peerinfo_self(ds.cfg, env->server_id, &ds.self);
 	inet_pton(AF_INET, ds.d->group, &ds.group);
 	ds.tokens = ANSWER_RATE;
-	ds.tokens_at = mono();
-	ds.next_scan = mono().tv_sec + 1;
+	ds.tokens_at = mono_ms();
+	ds.next_scan = ds.tokens_at + 1000;
 	if ((ds.peers = calloc((size_t)ds.d->max_peers, sizeof(*ds.peers))) ==
 	    NULL)
 		fatal("%s", __func__);

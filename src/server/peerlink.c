@@ -10,6 +10,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,12 +19,8 @@
 #include <event2/bufferevent.h>
 #include <event2/event.h>
 
-#include "admins.h"
-#include "common/crypto.h"
 #include "log.h"
 #include "peerlink.h"
-#include "uiapi.h"
-#include "webauth.h"
 
 struct link {
 	struct bufferevent *bev;
@@ -46,6 +43,23 @@ void
 peerlink_init(struct event_base *base)
 {
 	pl.base = base;
+}
+
+/*
+ * The body of a failure found here: {"error": the text}.  What a text
+ * quotes is a number or an address from the peer table or the
+ * configuration (IP literals, checked there): ASCII, valid in JSON.
+ */
+static json_t *
+failure(const char *fmt, ...)
+{
+	char msg[160];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	return json_pack("{s:s}", "error", msg);
 }
 
 static void
@@ -87,7 +101,7 @@ on_read(struct bufferevent *bev, void *arg)
 		if (evbuffer_get_length(in) > l->max) {
 			log_debug("bridge request to %s: reply too long",
 			    l->where);
-			link_done(l, 502, uiapi_error("the peer's reply is too "
+			link_done(l, 502, failure("the peer's reply is too "
 			    "long"));
 		}
 		return;
@@ -97,7 +111,7 @@ on_read(struct bufferevent *bev, void *arg)
 	if (!json_is_object(reply)) {
 		json_decref(reply);
 		log_debug("bridge request to %s: not a JSON object", l->where);
-		link_done(l, 502, uiapi_error("the peer's reply is not JSON"));
+		link_done(l, 502, failure("the peer's reply is not JSON"));
 		return;
 	}
 	code = json_object_get(reply, "code");
@@ -134,7 +148,7 @@ on_event(struct bufferevent *bev, short what, void *arg)
 	log_debug("bridge request to %s: %s", l->where,
 	    (what & BEV_EVENT_EOF) ? "closed without a reply" :
 	    evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
-	link_done(l, 502, uiapi_error("cannot reach the peer's bridge at %s",
+	link_done(l, 502, failure("cannot reach the peer's bridge at %s",
 	    l->where));
 }
 
@@ -148,7 +162,7 @@ on_deadline(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	log_debug("bridge request to %s: no reply in %d s", l->where,
 	    PEERLINK_TIMEOUT_S);
-	link_done(l, 504, uiapi_error("the peer did not answer in %d s",
+	link_done(l, 504, failure("the peer did not answer in %d s",
 	    PEERLINK_TIMEOUT_S));
 }
 
@@ -209,12 +223,12 @@ peerlink_request(const char *addr, int port, json_t *req, size_t max,
 		sin6->sin6_port = htons((uint16_t)port);
 		sslen = sizeof(*sin6);
 	} else {
-		fail_later(fn, arg, 502, uiapi_error("the peer's address "
+		fail_later(fn, arg, 502, failure("the peer's address "
 		    "\"%s\" is not usable", addr));
 		return;
 	}
 	if (port <= 0 || port > 65535) {
-		fail_later(fn, arg, 502, uiapi_error("the peer does not serve "
+		fail_later(fn, arg, 502, failure("the peer does not serve "
 		    "its UI bridge"));
 		return;
 	}
@@ -246,8 +260,7 @@ peerlink_request(const char *addr, int port, json_t *req, size_t max,
 	if (rc == -1 || l->failed) {
 		log_debug("bridge request to %s: cannot connect", l->where);
 		link_free(l);
-		fail_later(fn, arg, 502, uiapi_error("cannot connect to the "
-		    "peer"));
+		fail_later(fn, arg, 502, failure("cannot connect to the peer"));
 	}
 }
 
@@ -256,96 +269,4 @@ peerlink_stop(void)
 {
 	while (pl.links != NULL)
 		link_free(pl.links);
-}
-
-/* ----- login by challenge */
-
-struct login {
-	char		 addr[64];
-	int		 port;
-	char		 user[ADMIN_NAME_MAX + 1];
-	char		*password;
-	peerlink_fn	*fn;
-	void		*arg;
-};
-
-static void
-login_end(struct login *lg, int status, json_t *reply)
-{
-	peerlink_fn *fn = lg->fn;
-	void *arg = lg->arg;
-
-	crypto_wipe(lg->password, strlen(lg->password));
-	free(lg->password);
-	free(lg);
-	fn(arg, status, reply);
-}
-
-static void
-on_login_reply(void *arg, int status, json_t *reply)
-{
-	login_end(arg, status, reply);
-}
-
-static void
-on_challenge(void *arg, int status, json_t *ch)
-{
-	struct login *lg = arg;
-	struct admin_kdf kdf;
-	uint8_t key[ADMIN_KEY_LEN];
-	char proof[WA_TOKEN_HEX + 1];
-	const char *salt, *nonce, *sid;
-	json_t *req;
-
-	if (status != 200) {
-		login_end(lg, status, ch);
-		return;
-	}
-	memset(&kdf, 0, sizeof(kdf));
-	salt = json_string_value(json_object_get(ch, "salt"));
-	nonce = json_string_value(json_object_get(ch, "nonce"));
-	sid = json_string_value(json_object_get(ch, "server_id"));
-	kdf.N = (uint64_t)json_integer_value(json_object_get(ch, "N"));
-	kdf.r = (uint32_t)json_integer_value(json_object_get(ch, "r"));
-	kdf.p = (uint32_t)json_integer_value(json_object_get(ch, "p"));
-	if (salt == NULL || nonce == NULL || sid == NULL ||
-	    strlen(salt) != 2 * ADMIN_SALT_LEN || strlen(nonce) !=
-	    WA_TOKEN_HEX || strlen(sid) != 32 ||
-	    hex_decode(salt, kdf.salt, ADMIN_SALT_LEN) == -1 ||
-	    admin_derive(lg->password, &kdf, key) == -1) {
-		json_decref(ch);
-		login_end(lg, 502, uiapi_error("the peer sent a bad login "
-		    "challenge"));
-		return;
-	}
-	wa_proof(key, nonce, sid, proof);
-	crypto_wipe(key, sizeof(key));
-	req = json_pack("{s:s, s:s, s:s, s:s}", "request", "login", "user",
-	    lg->user, "nonce", nonce, "proof", proof);
-	json_decref(ch);
-	crypto_wipe(lg->password, strlen(lg->password));
-	peerlink_request(lg->addr, lg->port, req, PEERLINK_MAX_REPLY,
-	    on_login_reply, lg);
-	json_decref(req);
-}
-
-void
-peerlink_login(const char *addr, int port, const char *user,
-    const char *password, peerlink_fn *fn, void *arg)
-{
-	struct login *lg = calloc(1, sizeof(*lg));
-	json_t *req;
-
-	if (lg == NULL || (lg->password = strdup(password)) == NULL)
-		fatal("%s", __func__);
-	snprintf(lg->addr, sizeof(lg->addr), "%s", addr);
-	snprintf(lg->user, sizeof(lg->user), "%s", user);
-	lg->port = port;
-	lg->fn = fn;
-	lg->arg = arg;
-	req = json_pack("{s:s, s:s}", "request", "login_challenge", "user",
-	    user);
-	peerlink_request(addr, port, req, PEERLINK_MAX_REPLY, on_challenge,
-	    lg);
-	json_decref(req);
 }

@@ -1,10 +1,10 @@
 /*
  * peerlink.h - one JSON-lines request to another peer's UI bridge
  * (Ports.UI), asynchronously in the caller's event loop: the discovery
- * child's peer lists and the UI bridge's peer switch, with the
- * challenge login built on it.  A request has PEERLINK_TIMEOUT_S in all
- * (a peer that trickles its reply is cut off) and a reply of at most
- * the caller's max bytes.
+ * child's peer lists and the web console's peer switch.  The transport
+ * only: connect, one line out, one line in.  A request has
+ * PEERLINK_TIMEOUT_S in all (a peer that trickles its reply is cut off)
+ * and a reply of at most the caller's max bytes.
  */
 #ifndef GV_PEERLINK_H
 #define GV_PEERLINK_H
@@ -30,19 +30,11 @@ void	peerlink_init(struct event_base *);
 void	peerlink_stop(void);
 
 /*
- * Send req (a reference is taken) to addr (an IPv4 or IPv6 literal)
+ * Send req (still the caller's) to addr (an IPv4 or IPv6 literal)
  * port, taking a reply line of at most max bytes; fn(arg, ...) later,
  * never before this returns.
  */
 void	peerlink_request(const char *addr, int port, json_t *req, size_t max,
 	    peerlink_fn *fn, void *arg);
-
-/*
- * Log in to that peer as user with password (login_challenge, then
- * login with the proof; doc/webconsole.md): fn gets 200 with
- * {"user","token"} or a failure.
- */
-void	peerlink_login(const char *addr, int port, const char *user,
-	    const char *password, peerlink_fn *fn, void *arg);
 
 #endif

@@ -25,11 +25,11 @@
 #include "config.h"
 #include "common/crypto.h"
 #include "datadir.h"
-#include "discovery.h"
 #include "common/discowire.h"
 #include "hkstatus.h"
 #include "imsg.h"
 #include "log.h"
+#include "peerinfo.h"
 #include "uiapi.h"
 #include "webauth.h"
 
@@ -286,15 +286,6 @@ req_status(struct ui_call *c)
 
 /* ----- peers (discovery) */
 
-static const char *
-peer_source(int s)
-{
-	static const char *const names[] = { "self", "multicast", "scan",
-	    "tcp", "static" };
-
-	return s >= 0 && s <= CAT_PEER_STATIC ? names[s] : "?";
-}
-
 /* One peer as doc/protocol.md ("peers") shows it. */
 static json_t *
 peer_json(const struct cat_peer *p, uint64_t now)
@@ -320,7 +311,7 @@ peer_json(const struct cat_peer *p, uint64_t now)
 	    "first_seen", (json_int_t)p->first_seen,
 	    "last_seen", (json_int_t)p->last_seen,
 	    "age", (json_int_t)(now > p->last_seen ? now - p->last_seen : 0),
-	    "source", peer_source(p->source),
+	    "source", peerinfo_source_name(p->source),
 	    "via", p->source == CAT_PEER_TCP && p->via_name[0] ?
 	    json_string(via) : json_null(),
 	    "via_name", p->source == CAT_PEER_TCP && p->via_name[0] ?
@@ -367,19 +358,12 @@ req_peers(struct ui_call *c)
 	}
 	counters = json_object();
 	for (int i = 0; i < DS_NSTATS; i++)
-		json_object_set_new(counters, disc_stat_name(i),
+		json_object_set_new(counters, peerinfo_stat_name(i),
 		    json_integer((json_int_t)stats[i]));
-	disc_self(cfg, api.env->server_id, &m);
+	peerinfo_self(cfg, api.env->server_id, &m);
 	memset(&self, 0, sizeof(self));
 	memcpy(self.id, m.id, sizeof(self.id));
-	snprintf(self.name, sizeof(self.name), "%s", m.name);
-	self.roles = m.roles;
-	self.tls = (m.flags & DW_FLAG_TLS) != 0;
-	self.port_backup = m.port_backup;
-	self.port_ssl = m.port_ssl;
-	self.port_ui = m.port_ui;
-	self.port_web = m.port_web;
-	self.port_webssl = m.port_webssl;
+	peerinfo_describe(&self, &m);
 	self.first_seen = self.last_seen = w.now;
 	finish(c, 200, json_pack("{s:o, s:o, s:o}", "self",
 	    peer_json(&self, w.now), "peers", w.list, "counters", counters));
@@ -960,8 +944,7 @@ req_login(struct ui_call *c)
 		return;
 	}
 	if (ok == 0) {
-		wa_failed(c->from);
-		ms = wa_delay_ms(c->from);
+		ms = wa_failed(c->from);
 		log_warnx("UI: peer login as %s from %s refused (answered in "
 		    "%u ms)", user, c->from, ms);
 		tv.tv_sec = ms / 1000;
@@ -1074,7 +1057,7 @@ uiapi_init(struct child_env *env, struct event_base *base)
 	api.env = env;
 	api.base = base;
 	server_id_hex(env->server_id, api.server_id);
-	disc_self(env->cfg, env->server_id, &m);
+	peerinfo_self(env->cfg, env->server_id, &m);
 	snprintf(api.name, sizeof(api.name), "%s", m.name);
 	if ((api.status_timer = evtimer_new(base, on_status_timeout, NULL)) ==
 	    NULL)

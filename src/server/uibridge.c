@@ -26,11 +26,8 @@
 #include <netdb.h>
 #include <jansson.h>
 
-#include "catalog.h"
 #include "child.h"
 #include "config.h"
-#include "datadir.h"
-#include "discovery.h"
 #include "imsg.h"
 #include "listen.h"
 #include "log.h"

@@ -6,44 +6,34 @@
 
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
 #include "admins.h"
 #include "common/crypto.h"
-#include "log.h"
+#include "common/monotime.h"
 #include "webauth.h"
 
 #define FAIL_SLOTS	256
-#define FAIL_MEMORY_S	900
+#define FAIL_MEMORY_MS	(900 * 1000)
 #define CHALLENGES	64
-#define CHALLENGE_S	60
+#define CHALLENGE_MS	(60 * 1000)
 
 static struct {
-	int		 timeout;
+	int64_t		 timeout;	/* ms */
 	const char	*admins;
 	struct wa_session s[WA_SESSIONS];
 	struct fail {
 		char	 addr[64];
 		unsigned n;
-		uint64_t last;
+		int64_t	 last;		/* mono_ms() */
 	}		 fail[FAIL_SLOTS];
 	struct challenge {
 		char	 user[ADMIN_NAME_MAX + 1];
 		char	 nonce[WA_TOKEN_HEX + 1];
-		uint64_t made;
+		int64_t	 made;		/* mono_ms() */
 	}		 ch[CHALLENGES];
 	uint8_t		 secret[32];	/* for made-up salts */
 	int		 have_secret;
 } wa;
-
-static uint64_t
-now_mono(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (uint64_t)t.tv_sec;
-}
 
 static int
 random_hex(char out[WA_TOKEN_HEX + 1])
@@ -59,22 +49,22 @@ random_hex(char out[WA_TOKEN_HEX + 1])
 void
 wa_init(int timeout, const char *admins_path)
 {
-	wa.timeout = timeout;
+	wa.timeout = (int64_t)timeout * 1000;
 	wa.admins = admins_path;
 	if (crypto_random(wa.secret, sizeof(wa.secret)) == 0)
 		wa.have_secret = 1;
 }
 
 static int
-expired(const struct wa_session *s, uint64_t now)
+expired(const struct wa_session *s, int64_t now)
 {
-	return s->id[0] == '\0' || s->last + (uint64_t)wa.timeout < now;
+	return s->id[0] == '\0' || s->last + wa.timeout < now;
 }
 
 struct wa_session *
 wa_new(const char *user, int bridge)
 {
-	uint64_t now = now_mono();
+	int64_t now = mono_ms();
 	struct wa_session *slot = &wa.s[0];
 
 	for (int i = 0; i < WA_SESSIONS; i++) {
@@ -99,7 +89,7 @@ wa_new(const char *user, int bridge)
 struct wa_session *
 wa_find(const char *id, int bridge)
 {
-	uint64_t now = now_mono();
+	int64_t now = mono_ms();
 
 	if (id == NULL || strlen(id) != WA_TOKEN_HEX)
 		return NULL;
@@ -169,13 +159,13 @@ wa_set_peer_token(struct wa_session *s, const char *peer, const char *token)
 static struct fail *
 fail_find(const char *addr, int make)
 {
-	uint64_t now = now_mono();
+	int64_t now = mono_ms();
 	struct fail *old = &wa.fail[0];
 
 	for (int i = 0; i < FAIL_SLOTS; i++) {
 		struct fail *f = &wa.fail[i];
 
-		if (f->n > 0 && f->last + FAIL_MEMORY_S < now)
+		if (f->n > 0 && f->last + FAIL_MEMORY_MS < now)
 			memset(f, 0, sizeof(*f));
 		if (f->n > 0 && strcmp(f->addr, addr) == 0)
 			return f;
@@ -199,14 +189,15 @@ wa_delay_ms(const char *addr)
 	return f->n >= 7 ? 16000 : 250u << (f->n - 1);
 }
 
-void
+unsigned
 wa_failed(const char *addr)
 {
 	struct fail *f = fail_find(addr, 1);
 
 	if (f->n < 1000)
 		f->n++;
-	f->last = now_mono();
+	f->last = mono_ms();
+	return wa_delay_ms(addr);
 }
 
 void
@@ -225,7 +216,7 @@ wa_challenge(const char *user, struct admin_kdf *kdf,
     char nonce[WA_TOKEN_HEX + 1])
 {
 	uint8_t key[ADMIN_KEY_LEN], made[CRYPTO_HASH_LEN];
-	uint64_t now = now_mono();
+	int64_t now = mono_ms();
 	struct challenge *slot = &wa.ch[0];
 	int found;
 
@@ -246,7 +237,7 @@ wa_challenge(const char *user, struct admin_kdf *kdf,
 	}
 	for (int i = 0; i < CHALLENGES; i++) {
 		if (wa.ch[i].nonce[0] == '\0' ||
-		    wa.ch[i].made + CHALLENGE_S < now) {
+		    wa.ch[i].made + CHALLENGE_MS < now) {
 			slot = &wa.ch[i];
 			break;
 		}
@@ -279,7 +270,7 @@ wa_answer(const char *user, const char *nonce, const char *proof,
 	uint8_t key[ADMIN_KEY_LEN];
 	char want[WA_TOKEN_HEX + 1];
 	struct admin_kdf kdf;
-	uint64_t now = now_mono();
+	int64_t now = mono_ms();
 	struct challenge *c = NULL;
 	int found, ok;
 
@@ -291,7 +282,7 @@ wa_answer(const char *user, const char *nonce, const char *proof,
 			c = &wa.ch[i];
 	if (c == NULL)
 		return 0;
-	ok = c->made + CHALLENGE_S >= now && strcmp(c->user, user) == 0;
+	ok = c->made + CHALLENGE_MS >= now && strcmp(c->user, user) == 0;
 	memset(c, 0, sizeof(*c));	/* once only */
 	if (!ok)
 		return 0;

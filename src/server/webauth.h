@@ -22,7 +22,7 @@ struct wa_session {
 	char		 id[WA_TOKEN_HEX + 1];
 	char		 csrf[WA_TOKEN_HEX + 1];
 	char		 user[ADMIN_NAME_MAX + 1];
-	uint64_t	 last;		/* monotonic seconds of the last use */
+	int64_t		 last;		/* mono_ms() of the last use */
 	int		 bridge;	/* a bridge token, not a cookie */
 	struct {
 		char	 peer[WA_PEER_ID_HEX + 1];
@@ -52,11 +52,11 @@ void	wa_set_peer_token(struct wa_session *, const char *peer,
 /*
  * Failed-login delay for address addr, in milliseconds: 0 after no
  * failure, then 250, 500, 1000, ... up to 16000 per earlier failure in
- * the last 15 minutes.  wa_failed() counts one; wa_succeeded() forgets
- * the address.
+ * the last 15 minutes.  wa_failed() counts one and returns the delay
+ * to answer it after; wa_succeeded() forgets the address.
  */
 unsigned wa_delay_ms(const char *addr);
-void	wa_failed(const char *addr);
+unsigned wa_failed(const char *addr);
 void	wa_succeeded(const char *addr);
 
 /*

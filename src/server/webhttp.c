@@ -6,7 +6,8 @@
  * file.  API paths are matched against routes[], which names the uiapi
  * request; the console's own session, CSRF and login live here, the
  * data in uiapi.c.  /api/peer/ID/... takes the same routes and sends the
- * request to that peer's bridge instead (peerlink.c).
+ * request to that peer's bridge instead (peerlink.c); /api/peer/ID/login
+ * answers that peer's login challenge with a proof of the password.
  *
  * A request that is answered later (the pool's state, a login delay, a
  * peer) keeps its struct hcall; if the browser goes away meanwhile, the
@@ -76,8 +77,11 @@ struct hcall {
 	int		 waiting;	/* answered later */
 	struct event	*timer;		/* the login delay */
 	char		 session[WA_TOKEN_HEX + 1];
-	char		 peer[WA_PEER_ID_HEX + 1];	/* the peer switch */
 	char		 user[ADMIN_NAME_MAX + 1];
+	/* The peer switch: the peer, and where discovery says it is. */
+	char		 peer[WA_PEER_ID_HEX + 1];
+	char		 addr[64];
+	int		 port;
 };
 
 /* ------------------------------------------------------------ answers */
@@ -302,8 +306,7 @@ api_login(struct hcall *h)
 		return;
 	}
 	if (ok == 0) {
-		wa_failed(h->uc.from);
-		ms = wa_delay_ms(h->uc.from);
+		ms = wa_failed(h->uc.from);
 		log_warnx("web console: login as %s from %s refused (answered "
 		    "in %u ms)", user, h->uc.from, ms);
 		tv.tv_sec = ms / 1000;
@@ -427,15 +430,63 @@ on_peer_reply(void *arg, int status, json_t *reply)
 	hcall_answer(h, status, reply);
 }
 
+/*
+ * The peer's login challenge for h (POST /api/peer/ID/login, whose
+ * body has the user and password): answer it with the proof that we
+ * know the password (doc/webconsole.md).
+ */
+static void
+on_peer_challenge(void *arg, int status, json_t *ch)
+{
+	struct hcall *h = arg;
+	const char *user, *pw, *salt, *nonce, *sid;
+	char proof[WA_TOKEN_HEX + 1];
+	uint8_t key[ADMIN_KEY_LEN];
+	struct admin_kdf kdf;
+	json_t *req;
+
+	if (status != 200) {
+		on_peer_reply(h, status, ch);
+		return;
+	}
+	user = json_string_value(json_object_get(h->uc.args, "user"));
+	pw = json_string_value(json_object_get(h->uc.args, "password"));
+	memset(&kdf, 0, sizeof(kdf));
+	salt = json_string_value(json_object_get(ch, "salt"));
+	nonce = json_string_value(json_object_get(ch, "nonce"));
+	sid = json_string_value(json_object_get(ch, "server_id"));
+	kdf.N = (uint64_t)json_integer_value(json_object_get(ch, "N"));
+	kdf.r = (uint32_t)json_integer_value(json_object_get(ch, "r"));
+	kdf.p = (uint32_t)json_integer_value(json_object_get(ch, "p"));
+	if (salt == NULL || nonce == NULL || sid == NULL ||
+	    strlen(salt) != 2 * ADMIN_SALT_LEN || strlen(nonce) !=
+	    WA_TOKEN_HEX || strlen(sid) != 32 ||
+	    hex_decode(salt, kdf.salt, ADMIN_SALT_LEN) == -1 ||
+	    admin_derive(pw, &kdf, key) == -1) {
+		json_decref(ch);
+		on_peer_reply(h, 502, uiapi_error("the peer sent a bad login "
+		    "challenge"));
+		return;
+	}
+	wa_proof(key, nonce, sid, proof);
+	crypto_wipe(key, sizeof(key));
+	req = json_pack("{s:s, s:s, s:s, s:s}", "request", "login", "user",
+	    user, "nonce", nonce, "proof", proof);
+	json_decref(ch);
+	peerlink_request(h->addr, h->port, req, PEERLINK_MAX_REPLY,
+	    on_peer_reply, h);
+	json_decref(req);
+}
+
 /* /api/peer/ID/rest for session s. */
 static void
 api_peer(struct hcall *h, struct wa_session *s, const char *rest,
     enum evhttp_cmd_type method)
 {
-	char addr[64];
 	const char *name, *tok;
-	int port, status;
+	int status;
 	size_t n = strcspn(rest, "/");
+	json_t *req;
 
 	if (n != WA_PEER_ID_HEX || rest[n] != '/') {
 		hcall_answer(h, 404, uiapi_error("no such peer"));
@@ -445,7 +496,8 @@ api_peer(struct hcall *h, struct wa_session *s, const char *rest,
 	h->peer[n] = '\0';
 	rest += n + 1;
 	snprintf(h->session, sizeof(h->session), "%s", s->id);
-	if (uiapi_peer_where(h->peer, addr, sizeof(addr), &port) != 1) {
+	if (uiapi_peer_where(h->peer, h->addr, sizeof(h->addr),
+	    &h->port) != 1) {
 		hcall_answer(h, 404, uiapi_error("discovery knows no peer %s",
 		    h->peer));
 		return;
@@ -461,7 +513,11 @@ api_peer(struct hcall *h, struct wa_session *s, const char *rest,
 			return;
 		h->uc.name = "login";
 		hcall_wait(h);
-		peerlink_login(addr, port, user, pw, on_peer_reply, h);
+		req = json_pack("{s:s, s:s}", "request", "login_challenge",
+		    "user", user);
+		peerlink_request(h->addr, h->port, req, PEERLINK_MAX_REPLY,
+		    on_peer_challenge, h);
+		json_decref(req);
 		return;
 	}
 	if ((name = route_find(method, rest, h->uc.args, &status)) == NULL) {
@@ -474,7 +530,7 @@ api_peer(struct hcall *h, struct wa_session *s, const char *rest,
 	if ((tok = wa_peer_token(s, h->peer)) != NULL)
 		json_object_set_new(h->uc.args, "token", json_string(tok));
 	hcall_wait(h);
-	peerlink_request(addr, port, h->uc.args, PEERLINK_MAX_REPLY,
+	peerlink_request(h->addr, h->port, h->uc.args, PEERLINK_MAX_REPLY,
 	    on_peer_reply, h);
 }
 
