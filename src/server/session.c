@@ -40,9 +40,6 @@
 #define ERROR_GRACE_MS	2000	/* time to deliver an ERROR frame */
 #define DRAIN_MS	1000	/* after an ERROR: read and discard input */
 #define DRAIN_BYTES	(256 * 1024)
-#define HELLO_MAX	(WIRE_MAGIC_LEN + 2 + 2 + 2 + WIRE_SOFTWARE_MAX)
-#define IDS_MAX		(4 + WIRE_BATCH_MAX * WIRE_ID_BYTES)
-#define FORGET_MAX	(4 + WIRE_BATCH_MAX * 8)
 
 enum io_result { IO_OK, IO_EOF, IO_TRUNCATED, IO_TIMEOUT, IO_ERROR, IO_TERM };
 
@@ -433,9 +430,9 @@ handshake(struct session *s)
 		fail(s, WIRE_ERR_UNEXPECTED, why);
 		return -1;
 	}
-	if (h.len > HELLO_MAX) {
+	if (h.len > WIRE_HELLO_MAX) {
 		snprintf(why, sizeof(why), "malformed CLIENT_HELLO: %u bytes "
-		    "(at most %d)", h.len, HELLO_MAX);
+		    "(at most %d)", h.len, WIRE_HELLO_MAX);
 		fail(s, WIRE_ERR_MALFORMED, why);
 		return -1;
 	}
@@ -721,7 +718,7 @@ on_proof(struct session *s, const uint8_t *p, uint32_t len)
 	if (s->auth != AUTH_CHALLENGED)
 		return failf(s, WIRE_ERR_UNEXPECTED, "unexpected frame type "
 		    "0x%04x (PROOF): no CHALLENGE outstanding", WIRE_PROOF);
-	if (len != CRYPTO_HASH_LEN)
+	if (len != WIRE_PROOF_LEN)
 		return failf(s, WIRE_ERR_MALFORMED, "malformed PROOF: %u bytes",
 		    len);
 	memcpy(msg, WIRE_AUTH_LABEL, sizeof(WIRE_AUTH_LABEL) - 1);
@@ -1286,18 +1283,17 @@ static const struct frame_handler {
 } handlers[] = {
 	{ WIRE_PING,	 WIRE_PING_MAX,	WIRE_ERR_MALFORMED, 0,	on_ping },
 	{ WIRE_BYE,	 0,		WIRE_ERR_MALFORMED, 0,	on_bye },
-	{ WIRE_REGISTER, 2 + WIRE_TOKEN_MAX, WIRE_ERR_LIMIT, 0,	on_register },
+	{ WIRE_REGISTER, WIRE_REGISTER_MAX, WIRE_ERR_LIMIT, 0,	on_register },
 	{ WIRE_CERT_REQUEST, WIRE_CSR_MAX, WIRE_ERR_LIMIT, 0, on_cert_request },
-	{ WIRE_AUTH,	 2 + WIRE_NAME_MAX, WIRE_ERR_LIMIT, 0,	on_auth },
-	{ WIRE_PROOF,	 WIRE_ID_BYTES,	WIRE_ERR_MALFORMED, 0,	on_proof },
-	{ WIRE_HAVE,	 IDS_MAX,	WIRE_ERR_LIMIT,	1,	on_have },
+	{ WIRE_AUTH,	 WIRE_AUTH_MAX,	WIRE_ERR_LIMIT,	0,	on_auth },
+	{ WIRE_PROOF,	 WIRE_PROOF_LEN, WIRE_ERR_MALFORMED, 0,	on_proof },
+	{ WIRE_HAVE,	 WIRE_IDS_MAX,	WIRE_ERR_LIMIT,	1,	on_have },
 	{ WIRE_PUT,	 UINT32_MAX,	WIRE_ERR_LIMIT,	1,	on_put },
-	{ WIRE_REFS,	 IDS_MAX,	WIRE_ERR_LIMIT,	1,	on_refs },
-	{ WIRE_COMMIT,	 2 + WIRE_SET_MAX + 8 + 2 * WIRE_ID_BYTES + 8,
-	    WIRE_ERR_LIMIT, 1, on_commit },
-	{ WIRE_FORGET,	 FORGET_MAX,	WIRE_ERR_LIMIT,	1,	on_forget },
-	{ WIRE_LIST,	 2 + WIRE_SET_MAX + 8, WIRE_ERR_LIMIT, 1, on_list },
-	{ WIRE_GET,	 IDS_MAX,	WIRE_ERR_LIMIT,	1,	on_get },
+	{ WIRE_REFS,	 WIRE_IDS_MAX,	WIRE_ERR_LIMIT,	1,	on_refs },
+	{ WIRE_COMMIT,	 WIRE_COMMIT_MAX, WIRE_ERR_LIMIT, 1,	on_commit },
+	{ WIRE_FORGET,	 WIRE_FORGET_MAX, WIRE_ERR_LIMIT, 1,	on_forget },
+	{ WIRE_LIST,	 WIRE_LIST_MAX,	WIRE_ERR_LIMIT,	1,	on_list },
+	{ WIRE_GET,	 WIRE_IDS_MAX,	WIRE_ERR_LIMIT,	1,	on_get },
 };
 
 /*
