@@ -271,15 +271,13 @@ read_failed(struct session *s, enum io_result r, size_t got, size_t want,
 	}
 }
 
-/* Read and check a frame header.  Returns 0, or -1: the session is over. */
+/* Read a frame header into h.  Returns 0, or -1: the session is over. */
 static int
 read_header(struct session *s, struct wire_hdr *h,
     int64_t deadline, const char *waiting_for)
 {
 	enum io_result r;
-	char why[160];
 	size_t got;
-	int code;
 
 	r = read_full(s, s->buf, WIRE_HDR_LEN, &got, deadline);
 	if (r != IO_OK) {
@@ -295,11 +293,6 @@ read_header(struct session *s, struct wire_hdr *h,
 		return -1;
 	}
 	wire_hdr_decode(s->buf, h);
-	if ((code = wire_hdr_check(h, s->cfg->max_frame, why,
-	    sizeof(why))) != 0) {
-		fail(s, code, why);
-		return -1;
-	}
 	return 0;
 }
 
@@ -421,19 +414,22 @@ handshake(struct session *s)
 	struct wire_hdr h;
 	struct wire_wr w;
 	uint8_t out[512];
+	int code;
 
 	if (read_header(s, &h, deadline, "handshake timeout") == -1)
 		return -1;
-	if (h.type != WIRE_CLIENT_HELLO) {
+	if ((code = wire_hdr_check(&h, s->cfg->max_frame, why,
+	    sizeof(why))) == 0 && h.type != WIRE_CLIENT_HELLO) {
+		code = WIRE_ERR_UNEXPECTED;
 		snprintf(why, sizeof(why), "first frame must be CLIENT_HELLO, "
 		    "got unknown frame type 0x%04x", h.type);
-		fail(s, WIRE_ERR_UNEXPECTED, why);
-		return -1;
-	}
-	if (h.len > WIRE_HELLO_MAX) {
+	} else if (code == 0 && h.len > WIRE_HELLO_MAX) {
+		code = WIRE_ERR_MALFORMED;
 		snprintf(why, sizeof(why), "malformed CLIENT_HELLO: %u bytes "
 		    "(at most %d)", h.len, WIRE_HELLO_MAX);
-		fail(s, WIRE_ERR_MALFORMED, why);
+	}
+	if (code != 0) {
+		fail(s, code, why);
 		return -1;
 	}
 	if (read_payload(s, &h, deadline, "handshake timeout") == -1)
@@ -661,9 +657,6 @@ on_auth(struct session *s, const uint8_t *p, uint32_t len)
 	struct wire_wr w;
 	int rc;
 
-	if (s->auth != AUTH_NONE)
-		return failf(s, WIRE_ERR_UNEXPECTED, "unexpected frame type "
-		    "0x%04x (AUTH): already authenticating", WIRE_AUTH);
 	if (need_storage(s) == -1)
 		return -1;
 	wire_rd_init(&r, p, len);
@@ -715,9 +708,6 @@ on_proof(struct session *s, const uint8_t *p, uint32_t len)
 	struct wire_wr w;
 	int good;
 
-	if (s->auth != AUTH_CHALLENGED)
-		return failf(s, WIRE_ERR_UNEXPECTED, "unexpected frame type "
-		    "0x%04x (PROOF): no CHALLENGE outstanding", WIRE_PROOF);
 	if (len != WIRE_PROOF_LEN)
 		return failf(s, WIRE_ERR_MALFORMED, "malformed PROOF: %u bytes",
 		    len);
@@ -1269,81 +1259,112 @@ on_get(struct session *s, const uint8_t *p, uint32_t len)
 	return rc;
 }
 
+/* Sets of session states (enum session_auth), one bit each. */
+#define IN_NONE		(1u << AUTH_NONE)
+#define IN_CHALLENGED	(1u << AUTH_CHALLENGED)
+#define IN_DONE		(1u << AUTH_DONE)
+#define IN_ANY		(IN_NONE | IN_CHALLENGED | IN_DONE)
+
 /*
- * The frames a client may send after the hello.  max is the largest
- * payload (0: MaxFrame); a longer one is refused with error code toolong
- * before its payload is read.  needs_auth: only after AUTH_OK.
+ * The frames a client may send after the hello: the states it may come
+ * in, the largest payload (UINT32_MAX: up to MaxFrame, as any frame) and
+ * the error code of a longer one.  In another state it is refused with
+ * code 3 and the reason notnow, or with code 8 when notnow is NULL: it
+ * needs AUTH first.  All this is known from the header, so a frame that
+ * is refused is not read.
  */
-static const struct frame_handler {
+struct session_frame {
 	uint16_t	 type;
+	unsigned int	 states;
 	uint32_t	 max;
 	uint16_t	 toolong;
-	int		 needs_auth;
+	const char	*notnow;
 	int		(*fn)(struct session *, const uint8_t *, uint32_t);
-} handlers[] = {
-	{ WIRE_PING,	 WIRE_PING_MAX,	WIRE_ERR_MALFORMED, 0,	on_ping },
-	{ WIRE_BYE,	 0,		WIRE_ERR_MALFORMED, 0,	on_bye },
-	{ WIRE_REGISTER, WIRE_REGISTER_MAX, WIRE_ERR_LIMIT, 0,	on_register },
-	{ WIRE_CERT_REQUEST, WIRE_CSR_MAX, WIRE_ERR_LIMIT, 0, on_cert_request },
-	{ WIRE_AUTH,	 WIRE_AUTH_MAX,	WIRE_ERR_LIMIT,	0,	on_auth },
-	{ WIRE_PROOF,	 WIRE_PROOF_LEN, WIRE_ERR_MALFORMED, 0,	on_proof },
-	{ WIRE_HAVE,	 WIRE_IDS_MAX,	WIRE_ERR_LIMIT,	1,	on_have },
-	{ WIRE_PUT,	 UINT32_MAX,	WIRE_ERR_LIMIT,	1,	on_put },
-	{ WIRE_REFS,	 WIRE_IDS_MAX,	WIRE_ERR_LIMIT,	1,	on_refs },
-	{ WIRE_COMMIT,	 WIRE_COMMIT_MAX, WIRE_ERR_LIMIT, 1,	on_commit },
-	{ WIRE_FORGET,	 WIRE_FORGET_MAX, WIRE_ERR_LIMIT, 1,	on_forget },
-	{ WIRE_LIST,	 WIRE_LIST_MAX,	WIRE_ERR_LIMIT,	1,	on_list },
-	{ WIRE_GET,	 WIRE_IDS_MAX,	WIRE_ERR_LIMIT,	1,	on_get },
 };
 
-/*
- * Decide from the header alone: the handler for h, or NULL after failing
- * the session (unknown or unexpected type, too long, not authenticated).
- */
-static const struct frame_handler *
-admit(struct session *s, const struct wire_hdr *h)
-{
-	const struct frame_handler *fh = NULL;
-	const char *name;
+static const struct session_frame frames[] = {
+	{ WIRE_PING,		IN_ANY,		WIRE_PING_MAX,
+	    WIRE_ERR_MALFORMED,	NULL,		on_ping },
+	{ WIRE_BYE,		IN_ANY,		0,
+	    WIRE_ERR_MALFORMED,	NULL,		on_bye },
+	{ WIRE_REGISTER,	IN_ANY,		WIRE_REGISTER_MAX,
+	    WIRE_ERR_LIMIT,	NULL,		on_register },
+	{ WIRE_CERT_REQUEST,	IN_ANY,		WIRE_CSR_MAX,
+	    WIRE_ERR_LIMIT,	NULL,		on_cert_request },
+	{ WIRE_AUTH,		IN_NONE,	WIRE_AUTH_MAX,
+	    WIRE_ERR_LIMIT,	"already authenticating", on_auth },
+	{ WIRE_PROOF,		IN_CHALLENGED,	WIRE_PROOF_LEN,
+	    WIRE_ERR_MALFORMED,	"no CHALLENGE outstanding", on_proof },
+	{ WIRE_HAVE,		IN_DONE,	WIRE_IDS_MAX,
+	    WIRE_ERR_LIMIT,	NULL,		on_have },
+	{ WIRE_PUT,		IN_DONE,	UINT32_MAX,
+	    WIRE_ERR_LIMIT,	NULL,		on_put },
+	{ WIRE_REFS,		IN_DONE,	WIRE_IDS_MAX,
+	    WIRE_ERR_LIMIT,	NULL,		on_refs },
+	{ WIRE_COMMIT,		IN_DONE,	WIRE_COMMIT_MAX,
+	    WIRE_ERR_LIMIT,	NULL,		on_commit },
+	{ WIRE_FORGET,		IN_DONE,	WIRE_FORGET_MAX,
+	    WIRE_ERR_LIMIT,	NULL,		on_forget },
+	{ WIRE_LIST,		IN_DONE,	WIRE_LIST_MAX,
+	    WIRE_ERR_LIMIT,	NULL,		on_list },
+	{ WIRE_GET,		IN_DONE,	WIRE_IDS_MAX,
+	    WIRE_ERR_LIMIT,	NULL,		on_get },
+};
 
-	for (size_t i = 0; i < sizeof(handlers) / sizeof(handlers[0]); i++)
-		if (handlers[i].type == h->type)
-			fh = &handlers[i];
+int
+session_admit(enum session_auth st, const struct wire_hdr *h,
+    uint32_t max_frame, const struct session_frame **row, char *why,
+    size_t whylen)
+{
+	const struct session_frame *fh = NULL;
+	const char *name = wire_type_name(h->type);
+	int code;
+
+	*row = NULL;
+	if ((code = wire_hdr_check(h, max_frame, why, whylen)) != 0)
+		return code;
+	for (size_t i = 0; i < sizeof(frames) / sizeof(frames[0]); i++)
+		if (frames[i].type == h->type)
+			fh = &frames[i];
 	if (fh == NULL) {
-		if ((name = wire_type_name(h->type)) != NULL)
-			failf(s, WIRE_ERR_UNEXPECTED, "unexpected frame type "
-			    "0x%04x (%s)", h->type, name);
+		if (name != NULL)
+			snprintf(why, whylen, "unexpected frame type 0x%04x "
+			    "(%s)", h->type, name);
 		else
-			failf(s, WIRE_ERR_UNEXPECTED, "unknown frame type "
-			    "0x%04x", h->type);
-		return NULL;
+			snprintf(why, whylen, "unknown frame type 0x%04x",
+			    h->type);
+		return WIRE_ERR_UNEXPECTED;
 	}
-	name = wire_type_name(h->type);
-	if (fh->needs_auth && s->auth != AUTH_DONE) {
-		failf(s, WIRE_ERR_NOT_AUTHED, "not authenticated: %s needs "
-		    "AUTH first", name);
-		return NULL;
+	if (!(fh->states & (1u << st))) {
+		if (fh->notnow == NULL) {
+			snprintf(why, whylen, "not authenticated: %s needs "
+			    "AUTH first", name);
+			return WIRE_ERR_NOT_AUTHED;
+		}
+		snprintf(why, whylen, "unexpected frame type 0x%04x (%s): %s",
+		    h->type, name, fh->notnow);
+		return WIRE_ERR_UNEXPECTED;
 	}
 	if (h->len > fh->max) {
 		if (fh->toolong == WIRE_ERR_MALFORMED)
-			failf(s, WIRE_ERR_MALFORMED, "malformed %s: %u bytes "
-			    "(at most %u)", name, h->len, fh->max);
+			snprintf(why, whylen, "malformed %s: %u bytes (at most "
+			    "%u)", name, h->len, fh->max);
 		else
-			failf(s, fh->toolong, "limit exceeded: %s of %u bytes "
+			snprintf(why, whylen, "limit exceeded: %s of %u bytes "
 			    "(at most %u)", name, h->len, fh->max);
-		return NULL;
+		return fh->toolong;
 	}
-	if (fh->needs_auth && need_storage(s) == -1)
-		return NULL;
-	return fh;
+	*row = fh;
+	return 0;
 }
 
 void
 session_run(struct session *s)
 {
-	const struct frame_handler *fh;
+	const struct session_frame *fh;
 	struct wire_hdr h;
-	char wbuf[160];
+	char wbuf[160], why[160];
+	int code;
 
 	s->bytes_in = s->bytes_out = 0;
 	s->version = 0;
@@ -1361,8 +1382,14 @@ session_run(struct session *s)
 			    s->cfg->idle_timeout * 1000L;
 
 			if (read_header(s, &h, deadline, "idle timeout") ==
-			    -1 || (fh = admit(s, &h)) == NULL ||
-			    read_payload(s, &h, deadline, "idle timeout") ==
+			    -1)
+				break;
+			if ((code = session_admit(s->auth, &h,
+			    s->cfg->max_frame, &fh, why, sizeof(why))) != 0) {
+				fail(s, code, why);
+				break;
+			}
+			if (read_payload(s, &h, deadline, "idle timeout") ==
 			    -1 || fh->fn(s, s->buf + WIRE_HDR_LEN, h.len) == -1)
 				break;
 		}
