@@ -133,29 +133,13 @@ io_full(struct session *s, int writing, uint8_t *p, size_t n, size_t *moved,
 }
 
 static enum io_result
-read_full(struct session *s, uint8_t *p, size_t n, size_t *got,
-    int64_t deadline)
-{
-	return io_full(s, 0, p, n, got, deadline);
-}
-
-static enum io_result
-write_full(struct session *s, const uint8_t *p, size_t n,
-    int64_t deadline)
+send_frames(struct session *s, struct wire_wr *w, long timeout_ms)
 {
 	size_t done;
 
-	return io_full(s, 1, (uint8_t *)(uintptr_t)p, n, &done, deadline);
-}
-
-static enum io_result
-send_frames(struct session *s, struct wire_wr *w, long timeout_ms)
-{
-	int64_t d = mono_ms() + timeout_ms;
-
 	if (w->overflow)
 		return IO_ERROR;
-	return write_full(s, w->buf, w->len, d);
+	return io_full(s, 1, w->buf, w->len, &done, mono_ms() + timeout_ms);
 }
 
 /*
@@ -279,7 +263,7 @@ read_header(struct session *s, struct wire_hdr *h,
 	enum io_result r;
 	size_t got;
 
-	r = read_full(s, s->buf, WIRE_HDR_LEN, &got, deadline);
+	r = io_full(s, 0, s->buf, WIRE_HDR_LEN, &got, deadline);
 	if (r != IO_OK) {
 		read_failed(s, r, got, WIRE_HDR_LEN, waiting_for);
 		return -1;
@@ -307,7 +291,7 @@ read_payload(struct session *s, const struct wire_hdr *h,
 	enum io_result r;
 	size_t got;
 
-	r = read_full(s, s->buf + WIRE_HDR_LEN, h->len, &got, deadline);
+	r = io_full(s, 0, s->buf + WIRE_HDR_LEN, h->len, &got, deadline);
 	if (r != IO_OK) {
 		if (r == IO_EOF)	/* the header came, the payload did not */
 			r = IO_TRUNCATED;
