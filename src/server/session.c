@@ -226,8 +226,6 @@ static void
 read_failed(struct session *s, enum io_result r, size_t got, size_t want,
     const char *waiting_for)
 {
-	char why[160];
-
 	switch (r) {
 	case IO_EOF:
 		snprintf(s->why, sizeof(s->why), "client closed the connection");
@@ -237,10 +235,9 @@ read_failed(struct session *s, enum io_result r, size_t got, size_t want,
 		    "%zu bytes)", got, want);
 		break;
 	case IO_TIMEOUT:
-		snprintf(why, sizeof(why), "%s (%d s)", waiting_for,
+		failf(s, WIRE_ERR_TIMEOUT, "%s (%d s)", waiting_for,
 		    s->version ? s->cfg->idle_timeout :
 		    s->cfg->handshake_timeout);
-		fail(s, WIRE_ERR_TIMEOUT, why);
 		break;
 	case IO_TERM:
 		fail(s, WIRE_ERR_SHUTDOWN, "server shutting down");
@@ -270,12 +267,10 @@ read_header(struct session *s, struct wire_hdr *h,
 	}
 	/* A TLS record (handshake, version 3.x) where a frame belongs. */
 	if (s->version == 0 && s->tls == NULL && s->buf[0] == 0x16 &&
-	    s->buf[1] == 0x03) {
-		failf(s, WIRE_ERR_UNEXPECTED, "TLS handshake on the plain "
-		    "port: %s", s->cfg->ssl_enabled ? "TLS sessions go to "
-		    "Ports.SSLServer" : "SSL is not enabled on this server");
-		return -1;
-	}
+	    s->buf[1] == 0x03)
+		return failf(s, WIRE_ERR_UNEXPECTED, "TLS handshake on the "
+		    "plain port: %s", s->cfg->ssl_enabled ? "TLS sessions go "
+		    "to Ports.SSLServer" : "SSL is not enabled on this server");
 	wire_hdr_decode(s->buf, h);
 	return 0;
 }
@@ -340,12 +335,10 @@ tls_start(struct session *s)
 		    (r = io_wait(s, POLLIN, deadline)) != IO_OK)
 			goto failed;
 	}
-	if (first != 0x16) {	/* not a TLS handshake record */
-		failf(s, WIRE_ERR_UNEXPECTED, "this is the TLS port "
+	if (first != 0x16)	/* not a TLS handshake record */
+		return failf(s, WIRE_ERR_UNEXPECTED, "this is the TLS port "
 		    "(Ports.SSLServer): enable SSL in the client, or use "
 		    "Ports.BackupServer (%d)", s->cfg->port.backup);
-		return -1;
-	}
 	if ((s->tls = tls_conn_new(s->tls_ctx, s->fd, NULL)) == NULL) {
 		snprintf(s->why, sizeof(s->why), "TLS: out of memory");
 		log_warnx("%s: %s", s->peer, s->why);
@@ -403,37 +396,25 @@ handshake(struct session *s)
 	if (read_header(s, &h, deadline, "handshake timeout") == -1)
 		return -1;
 	if ((code = wire_hdr_check(&h, s->cfg->max_frame, why,
-	    sizeof(why))) == 0 && h.type != WIRE_CLIENT_HELLO) {
-		code = WIRE_ERR_UNEXPECTED;
-		snprintf(why, sizeof(why), "first frame must be CLIENT_HELLO, "
-		    "got unknown frame type 0x%04x", h.type);
-	} else if (code == 0 && h.len > WIRE_HELLO_MAX) {
-		code = WIRE_ERR_MALFORMED;
-		snprintf(why, sizeof(why), "malformed CLIENT_HELLO: %u bytes "
-		    "(at most %d)", h.len, WIRE_HELLO_MAX);
-	}
-	if (code != 0) {
-		fail(s, code, why);
-		return -1;
-	}
+	    sizeof(why))) != 0)
+		return failf(s, code, "%s", why);
+	if (h.type != WIRE_CLIENT_HELLO)
+		return failf(s, WIRE_ERR_UNEXPECTED, "first frame must be "
+		    "CLIENT_HELLO, got unknown frame type 0x%04x", h.type);
+	if (h.len > WIRE_HELLO_MAX)
+		return failf(s, WIRE_ERR_MALFORMED, "malformed CLIENT_HELLO: "
+		    "%u bytes (at most %d)", h.len, WIRE_HELLO_MAX);
 	if (read_payload(s, &h, deadline, "handshake timeout") == -1)
 		return -1;
 	if (wire_parse_client_hello(s->buf + WIRE_HDR_LEN, h.len, &hello, why,
-	    sizeof(why)) != 0) {
-		char msg[200];
-
-		snprintf(msg, sizeof(msg), "malformed CLIENT_HELLO: %s", why);
-		fail(s, WIRE_ERR_MALFORMED, msg);
-		return -1;
-	}
+	    sizeof(why)) != 0)
+		return failf(s, WIRE_ERR_MALFORMED, "malformed CLIENT_HELLO: "
+		    "%s", why);
 	s->version = wire_pick_version(hello.version_min, hello.version_max);
-	if (s->version == 0) {
-		snprintf(why, sizeof(why), "no common protocol version "
+	if (s->version == 0)
+		return failf(s, WIRE_ERR_VERSION, "no common protocol version "
 		    "(client %u..%u, server %u..%u)", hello.version_min,
 		    hello.version_max, WIRE_VERSION_MIN, WIRE_VERSION_MAX);
-		fail(s, WIRE_ERR_VERSION, why);
-		return -1;
-	}
 	sanitize(soft, sizeof(soft), hello.software);
 	log_debug("session from %s: client \"%s\", protocol %u", s->peer,
 	    soft, s->version);
@@ -598,7 +579,6 @@ on_cert_request(struct session *s, const uint8_t *p, uint32_t len)
 	char why[320], *pem = NULL;
 	size_t pemlen = 0;
 	struct wire_wr w;
-	int rc;
 
 	if (s->registered[0] == '\0')
 		return failf(s, WIRE_ERR_UNEXPECTED, "unexpected frame type "
@@ -628,8 +608,7 @@ on_cert_request(struct session *s, const uint8_t *p, uint32_t len)
 		wire_put_bytes(&w, pem, pemlen);
 	wire_frame_end(&w);
 	free(pem);
-	rc = reply(s, &w, "CERT");
-	return rc;
+	return reply(s, &w, "CERT");
 }
 
 static int
