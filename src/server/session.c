@@ -461,28 +461,26 @@ need_storage(struct session *s)
 }
 
 /*
- * Parse "u32 count, count ids" filling the whole payload; the count
- * must be 1..WIRE_BATCH_MAX.  Returns the count and the ids in *ids, or
- * 0 after failing the session.
+ * Check a "u32 count, count items of size bytes" payload: the count is
+ * 1..WIRE_BATCH_MAX and the items fill the rest, at p + 4.  Returns the
+ * count, or 0 after failing the session.
  */
 static uint32_t
-parse_ids(struct session *s, const char *what, const uint8_t *p,
-    uint32_t len, const uint8_t (**ids)[WIRE_ID_BYTES])
+parse_batch(struct session *s, const char *what, const uint8_t *p,
+    uint32_t len, size_t size)
 {
-	struct wire_rd r;
 	uint32_t n;
 
-	wire_rd_init(&r, p, len);
-	if (wire_get_u32(&r, &n) == -1)
+	if (len < 4)
 		return failf(s, WIRE_ERR_MALFORMED, "malformed %s: no count",
 		    what), 0;
+	n = be32_get(p);
 	if (n == 0 || n > WIRE_BATCH_MAX)
 		return failf(s, WIRE_ERR_LIMIT, "limit exceeded: %s count %u "
 		    "(1..%d)", what, n, WIRE_BATCH_MAX), 0;
-	if (r.left != (size_t)n * WIRE_ID_BYTES)
+	if (len - 4 != (size_t)n * size)
 		return failf(s, WIRE_ERR_MALFORMED, "malformed %s: count %u "
-		    "but %zu bytes of ids", what, n, r.left), 0;
-	*ids = (const uint8_t (*)[WIRE_ID_BYTES])r.p;
+		    "but %u bytes of ids", what, n, len - 4), 0;
 	return n;
 }
 
@@ -721,13 +719,13 @@ storage_failed(struct session *s, const char *what, const char *detail)
 static int
 on_have(struct session *s, const uint8_t *p, uint32_t len)
 {
-	const uint8_t (*ids)[WIRE_ID_BYTES];
+	const uint8_t (*ids)[WIRE_ID_BYTES] = (const void *)(p + 4);
 	uint8_t found[WIRE_BATCH_MAX];
 	uint32_t n, nmissing = 0;
 	struct wire_wr w;
 	size_t at;
 
-	if ((n = parse_ids(s, "HAVE", p, len, &ids)) == 0)
+	if ((n = parse_batch(s, "HAVE", p, len, WIRE_ID_BYTES)) == 0)
 		return -1;
 	/* Unreferenced blobs reported present are safe from prune a while. */
 	if (catalog_blobs_have(s->cat, s->client.id, ids, n,
@@ -771,10 +769,10 @@ on_put(struct session *s, const uint8_t *p, uint32_t len)
 static int
 on_refs(struct session *s, const uint8_t *p, uint32_t len)
 {
-	const uint8_t (*ids)[WIRE_ID_BYTES];
+	const uint8_t (*ids)[WIRE_ID_BYTES] = (const void *)(p + 4);
 	uint32_t n;
 
-	if ((n = parse_ids(s, "REFS", p, len, &ids)) == 0)
+	if ((n = parse_batch(s, "REFS", p, len, WIRE_ID_BYTES)) == 0)
 		return -1;
 	if (n > WIRE_REFS_MAX - s->nrefs)
 		return failf(s, WIRE_ERR_LIMIT, "limit exceeded: more than %u "
@@ -969,22 +967,14 @@ on_forget(struct session *s, const uint8_t *p, uint32_t len)
 	struct forget_ctx fc = { NULL, 0, 0 };
 	struct cat_snapshot snap;
 	struct cat_client cl;
-	struct wire_rd r;
 	struct wire_wr w;
 	uint8_t *out, res;
 	size_t outlen;
 	uint32_t n;
 	int rc = 0;
 
-	wire_rd_init(&r, p, len);
-	if (wire_get_u32(&r, &n) == -1)
-		return failf(s, WIRE_ERR_MALFORMED, "malformed FORGET: no count");
-	if (n == 0 || n > WIRE_BATCH_MAX)
-		return failf(s, WIRE_ERR_LIMIT, "limit exceeded: FORGET count "
-		    "%u (1..%d)", n, WIRE_BATCH_MAX);
-	if (r.left != (size_t)n * 8)
-		return failf(s, WIRE_ERR_MALFORMED, "malformed FORGET: count %u "
-		    "but %zu bytes of ids", n, r.left);
+	if ((n = parse_batch(s, "FORGET", p, len, 8)) == 0)
+		return -1;
 	/* The flags of now: the administrator may have changed them. */
 	switch (catalog_client_get(s->cat, s->client.name, &cl)) {
 	case CAT_OK:
@@ -1007,10 +997,9 @@ on_forget(struct session *s, const uint8_t *p, uint32_t len)
 	wire_frame_begin(&w, WIRE_FORGOTTEN);
 	wire_put_u32(&w, n);
 	for (uint32_t i = 0; i < n && rc == 0; i++) {
-		uint64_t id;
+		uint64_t id = be64_get(p + 4 + (size_t)i * 8);
 		int k;
 
-		(void)wire_get_u64(&r, &id);	/* the size was checked */
 		switch (catalog_snapshot_get(s->cat, s->client.id, id, &snap)) {
 		case CAT_OK:
 			break;
@@ -1140,7 +1129,7 @@ reread(struct session *s, const uint8_t *id, struct cat_blob *loc,
 static int
 on_get(struct session *s, const uint8_t *p, uint32_t len)
 {
-	const uint8_t (*ids)[WIRE_ID_BYTES];
+	const uint8_t (*ids)[WIRE_ID_BYTES] = (const void *)(p + 4);
 	uint8_t found[WIRE_BATCH_MAX];
 	size_t cap = WIRE_HDR_LEN + (size_t)s->cfg->max_frame;
 	struct cat_blob *locs;
@@ -1148,7 +1137,7 @@ on_get(struct session *s, const uint8_t *p, uint32_t len)
 	uint32_t n;
 	int rc = 0;
 
-	if ((n = parse_ids(s, "GET", p, len, &ids)) == 0)
+	if ((n = parse_batch(s, "GET", p, len, WIRE_ID_BYTES)) == 0)
 		return -1;
 	if ((locs = calloc(n, sizeof(*locs))) == NULL)
 		return storage_failed(s, "memory", strerror(errno));
