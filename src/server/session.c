@@ -7,9 +7,9 @@
  * pipe and the terminate flag and enforces the deadline, so no client
  * can hold a worker longer than the configured timeouts.  Frames are
  * dispatched through a table that knows, from the header alone, whether
- * a type is allowed and how long its payload may be: nothing larger is
- * read.  Blob bytes go through store.h, everything else through
- * catalog.h; this file knows no file layout.
+ * a type is allowed in the session's state and how long its payload may
+ * be: a frame refused is not read.  Blob bytes go through store.h, all
+ * else through catalog.h; this file knows no file layout.
  */
 #include "autoconf.h"
 
@@ -153,7 +153,6 @@ drain(struct session *s)
 	int64_t d = mono_ms() + DRAIN_MS;
 	uint8_t junk[4096];
 	size_t total = 0;
-
 	short ev;
 
 	tls_close(s->tls);
@@ -904,14 +903,6 @@ struct forget_ctx {
 	size_t		 n, cap;
 };
 
-static void
-forget_ctx_free(struct forget_ctx *fc)
-{
-	for (size_t i = 0; i < fc->n; i++)
-		free(fc->sets[i].snaps);
-	free(fc->sets);
-}
-
 static int
 cmp_ret_id(const void *key, const void *elem)
 {
@@ -1041,7 +1032,9 @@ put:
 		wire_put_bytes(&w, &res, 1);
 	}
 	wire_frame_end(&w);
-	forget_ctx_free(&fc);
+	for (size_t i = 0; i < fc.n; i++)
+		free(fc.sets[i].snaps);
+	free(fc.sets);
 	if (rc == 0)
 		rc = reply(s, &w, "FORGOTTEN");
 	free(out);
