@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/crypto.h"
 #include "common/wire.h"
 #include "tap.h"
 
@@ -120,6 +121,68 @@ test_strings(void)
 	    "a string longer than the buffer is refused");
 }
 
+/*
+ * Each named payload limit is its frame's layout with every field at its
+ * largest, built here field by field.
+ */
+static void
+test_limits(void)
+{
+	static uint8_t buf[WIRE_HDR_LEN + WIRE_IDS_MAX];
+	uint8_t id[WIRE_ID_BYTES] = { 0 };
+	char s[WIRE_SOFTWARE_MAX + 1];
+	struct wire_wr w;
+
+	memset(s, 'a', WIRE_SOFTWARE_MAX);
+	s[WIRE_SOFTWARE_MAX] = '\0';
+	wire_wr_init(&w, buf, sizeof(buf));
+	wire_put_client_hello(&w, 1, 2, s);
+	ok(w.len == WIRE_HDR_LEN + WIRE_HELLO_MAX,
+	    "WIRE_HELLO_MAX: CLIENT_HELLO with the longest software string");
+
+	s[WIRE_TOKEN_MAX] = '\0';
+	wire_wr_init(&w, buf, sizeof(buf));
+	wire_put_str(&w, s);
+	ok(w.len == WIRE_REGISTER_MAX, "WIRE_REGISTER_MAX: the longest token");
+
+	s[WIRE_NAME_MAX] = '\0';
+	wire_wr_init(&w, buf, sizeof(buf));
+	wire_put_str(&w, s);
+	ok(w.len == WIRE_AUTH_MAX, "WIRE_AUTH_MAX: the longest client name");
+
+	ok(WIRE_PROOF_LEN == CRYPTO_HASH_LEN,
+	    "WIRE_PROOF_LEN: an HMAC-SHA-256");
+
+	s[WIRE_SET_MAX] = '\0';
+	wire_wr_init(&w, buf, sizeof(buf));
+	wire_put_str(&w, s);		/* set */
+	wire_put_u64(&w, 0);		/* time */
+	wire_put_bytes(&w, id, sizeof(id));	/* root */
+	wire_put_bytes(&w, id, sizeof(id));	/* meta */
+	wire_put_u64(&w, 0);		/* files (version 2) */
+	ok(w.len == WIRE_COMMIT_MAX,
+	    "WIRE_COMMIT_MAX: a version 2 COMMIT with the longest set name");
+
+	wire_wr_init(&w, buf, sizeof(buf));
+	wire_put_str(&w, s);		/* set */
+	wire_put_u64(&w, 0);		/* after */
+	ok(w.len == WIRE_LIST_MAX, "WIRE_LIST_MAX: LIST of the longest set");
+
+	wire_wr_init(&w, buf, sizeof(buf));
+	wire_put_u32(&w, WIRE_BATCH_MAX);
+	for (int i = 0; i < WIRE_BATCH_MAX; i++)
+		wire_put_bytes(&w, id, sizeof(id));
+	ok(!w.overflow && w.len == WIRE_IDS_MAX,
+	    "WIRE_IDS_MAX: HAVE, REFS or GET of WIRE_BATCH_MAX ids");
+
+	wire_wr_init(&w, buf, sizeof(buf));
+	wire_put_u32(&w, WIRE_BATCH_MAX);
+	for (int i = 0; i < WIRE_BATCH_MAX; i++)
+		wire_put_u64(&w, 0);
+	ok(w.len == WIRE_FORGET_MAX,
+	    "WIRE_FORGET_MAX: FORGET of WIRE_BATCH_MAX snapshot ids");
+}
+
 static void
 test_writer_overflow(void)
 {
@@ -138,6 +201,7 @@ main(void)
 	test_header();
 	test_hello_roundtrip();
 	test_strings();
+	test_limits();
 	test_writer_overflow();
 	return tap_done();
 }

@@ -41,9 +41,8 @@
 #define BYE_TIMEOUT_MS		2000
 /* The largest payload we accept: the server's MaxFrame is at most 64 MiB. */
 #define IN_MAX			(64u * 1024 * 1024)
-/* Our largest small frame: HAVE, REFS or GET with WIRE_BATCH_MAX ids
- * (FORGET's u64 ids are smaller). */
-#define OUT_MAX			(WIRE_HDR_LEN + 4 + WIRE_BATCH_MAX * BLOB_ID_LEN)
+/* Our largest small frame: HAVE, REFS or GET; the others are smaller. */
+#define OUT_MAX			(WIRE_HDR_LEN + WIRE_IDS_MAX)
 #define LIST_MAX		(16u * 1024 * 1024)	/* snapshots listed */
 
 struct remote {

@@ -21,7 +21,6 @@
 #define WIRE_VERSION_MIN	1	/* protocol versions this code speaks */
 #define WIRE_VERSION_MAX	2	/* 2: COMMIT carries u64 files */
 #define WIRE_SOFTWARE_MAX	255	/* bytes of a hello's software string */
-#define WIRE_PING_MAX		64	/* bytes of a PING payload */
 
 enum wire_type {
 	WIRE_CLIENT_HELLO	= 0x0001,
@@ -63,6 +62,22 @@ enum wire_type {
 #define WIRE_AUTH_LABEL		"gigavault-auth-1"
 #define WIRE_CSR_MAX		4096	/* bytes of a CERT_REQUEST (DER) */
 #define WIRE_CERT_MAX		8192	/* bytes of a CERT (PEM) */
+
+/*
+ * The largest payload of each frame a client sends (IDS: HAVE, REFS and
+ * GET): its layout with every field at its limit, as doc/protocol.md
+ * shows.  PROOF has exactly its size; BYE's largest payload is 0,
+ * CERT_REQUEST's WIRE_CSR_MAX and PUT's Server.MaxFrame.
+ */
+#define WIRE_HELLO_MAX	(WIRE_MAGIC_LEN + 2 + 2 + 2 + WIRE_SOFTWARE_MAX)
+#define WIRE_PING_MAX		64
+#define WIRE_REGISTER_MAX	(2 + WIRE_TOKEN_MAX)
+#define WIRE_AUTH_MAX		(2 + WIRE_NAME_MAX)
+#define WIRE_PROOF_LEN		WIRE_ID_BYTES
+#define WIRE_IDS_MAX		(4 + WIRE_BATCH_MAX * WIRE_ID_BYTES)
+#define WIRE_COMMIT_MAX		(2 + WIRE_SET_MAX + 8 + 2 * WIRE_ID_BYTES + 8)
+#define WIRE_FORGET_MAX		(4 + WIRE_BATCH_MAX * 8)
+#define WIRE_LIST_MAX		(2 + WIRE_SET_MAX + 8)
 
 /* Codes carried by ERROR frames. */
 enum wire_error {

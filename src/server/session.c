@@ -7,9 +7,9 @@
  * pipe and the terminate flag and enforces the deadline, so no client
  * can hold a worker longer than the configured timeouts.  Frames are
  * dispatched through a table that knows, from the header alone, whether
- * a type is allowed and how long its payload may be: nothing larger is
- * read.  Blob bytes go through store.h, everything else through
- * catalog.h; this file knows no file layout.
+ * a type is allowed in the session's state and how long its payload may
+ * be: a frame refused is not read.  Blob bytes go through store.h, all
+ * else through catalog.h; this file knows no file layout.
  */
 #include "autoconf.h"
 
@@ -40,9 +40,6 @@
 #define ERROR_GRACE_MS	2000	/* time to deliver an ERROR frame */
 #define DRAIN_MS	1000	/* after an ERROR: read and discard input */
 #define DRAIN_BYTES	(256 * 1024)
-#define HELLO_MAX	(WIRE_MAGIC_LEN + 2 + 2 + 2 + WIRE_SOFTWARE_MAX)
-#define IDS_MAX		(4 + WIRE_BATCH_MAX * WIRE_ID_BYTES)
-#define FORGET_MAX	(4 + WIRE_BATCH_MAX * 8)
 
 enum io_result { IO_OK, IO_EOF, IO_TRUNCATED, IO_TIMEOUT, IO_ERROR, IO_TERM };
 
@@ -136,29 +133,13 @@ io_full(struct session *s, int writing, uint8_t *p, size_t n, size_t *moved,
 }
 
 static enum io_result
-read_full(struct session *s, uint8_t *p, size_t n, size_t *got,
-    int64_t deadline)
-{
-	return io_full(s, 0, p, n, got, deadline);
-}
-
-static enum io_result
-write_full(struct session *s, const uint8_t *p, size_t n,
-    int64_t deadline)
+send_frames(struct session *s, struct wire_wr *w, long timeout_ms)
 {
 	size_t done;
 
-	return io_full(s, 1, (uint8_t *)(uintptr_t)p, n, &done, deadline);
-}
-
-static enum io_result
-send_frames(struct session *s, struct wire_wr *w, long timeout_ms)
-{
-	int64_t d = mono_ms() + timeout_ms;
-
 	if (w->overflow)
 		return IO_ERROR;
-	return write_full(s, w->buf, w->len, d);
+	return io_full(s, 1, w->buf, w->len, &done, mono_ms() + timeout_ms);
 }
 
 /*
@@ -172,7 +153,6 @@ drain(struct session *s)
 	int64_t d = mono_ms() + DRAIN_MS;
 	uint8_t junk[4096];
 	size_t total = 0;
-
 	short ev;
 
 	tls_close(s->tls);
@@ -245,8 +225,6 @@ static void
 read_failed(struct session *s, enum io_result r, size_t got, size_t want,
     const char *waiting_for)
 {
-	char why[160];
-
 	switch (r) {
 	case IO_EOF:
 		snprintf(s->why, sizeof(s->why), "client closed the connection");
@@ -256,10 +234,9 @@ read_failed(struct session *s, enum io_result r, size_t got, size_t want,
 		    "%zu bytes)", got, want);
 		break;
 	case IO_TIMEOUT:
-		snprintf(why, sizeof(why), "%s (%d s)", waiting_for,
+		failf(s, WIRE_ERR_TIMEOUT, "%s (%d s)", waiting_for,
 		    s->version ? s->cfg->idle_timeout :
 		    s->cfg->handshake_timeout);
-		fail(s, WIRE_ERR_TIMEOUT, why);
 		break;
 	case IO_TERM:
 		fail(s, WIRE_ERR_SHUTDOWN, "server shutting down");
@@ -274,35 +251,26 @@ read_failed(struct session *s, enum io_result r, size_t got, size_t want,
 	}
 }
 
-/* Read and check a frame header.  Returns 0, or -1: the session is over. */
+/* Read a frame header into h.  Returns 0, or -1: the session is over. */
 static int
 read_header(struct session *s, struct wire_hdr *h,
     int64_t deadline, const char *waiting_for)
 {
 	enum io_result r;
-	char why[160];
 	size_t got;
-	int code;
 
-	r = read_full(s, s->buf, WIRE_HDR_LEN, &got, deadline);
+	r = io_full(s, 0, s->buf, WIRE_HDR_LEN, &got, deadline);
 	if (r != IO_OK) {
 		read_failed(s, r, got, WIRE_HDR_LEN, waiting_for);
 		return -1;
 	}
 	/* A TLS record (handshake, version 3.x) where a frame belongs. */
 	if (s->version == 0 && s->tls == NULL && s->buf[0] == 0x16 &&
-	    s->buf[1] == 0x03) {
-		failf(s, WIRE_ERR_UNEXPECTED, "TLS handshake on the plain "
-		    "port: %s", s->cfg->ssl_enabled ? "TLS sessions go to "
-		    "Ports.SSLServer" : "SSL is not enabled on this server");
-		return -1;
-	}
+	    s->buf[1] == 0x03)
+		return failf(s, WIRE_ERR_UNEXPECTED, "TLS handshake on the "
+		    "plain port: %s", s->cfg->ssl_enabled ? "TLS sessions go "
+		    "to Ports.SSLServer" : "SSL is not enabled on this server");
 	wire_hdr_decode(s->buf, h);
-	if ((code = wire_hdr_check(h, s->cfg->max_frame, why,
-	    sizeof(why))) != 0) {
-		fail(s, code, why);
-		return -1;
-	}
 	return 0;
 }
 
@@ -317,7 +285,7 @@ read_payload(struct session *s, const struct wire_hdr *h,
 	enum io_result r;
 	size_t got;
 
-	r = read_full(s, s->buf + WIRE_HDR_LEN, h->len, &got, deadline);
+	r = io_full(s, 0, s->buf + WIRE_HDR_LEN, h->len, &got, deadline);
 	if (r != IO_OK) {
 		if (r == IO_EOF)	/* the header came, the payload did not */
 			r = IO_TRUNCATED;
@@ -366,12 +334,10 @@ tls_start(struct session *s)
 		    (r = io_wait(s, POLLIN, deadline)) != IO_OK)
 			goto failed;
 	}
-	if (first != 0x16) {	/* not a TLS handshake record */
-		failf(s, WIRE_ERR_UNEXPECTED, "this is the TLS port "
+	if (first != 0x16)	/* not a TLS handshake record */
+		return failf(s, WIRE_ERR_UNEXPECTED, "this is the TLS port "
 		    "(Ports.SSLServer): enable SSL in the client, or use "
 		    "Ports.BackupServer (%d)", s->cfg->port.backup);
-		return -1;
-	}
 	if ((s->tls = tls_conn_new(s->tls_ctx, s->fd, NULL)) == NULL) {
 		snprintf(s->why, sizeof(s->why), "TLS: out of memory");
 		log_warnx("%s: %s", s->peer, s->why);
@@ -424,39 +390,30 @@ handshake(struct session *s)
 	struct wire_hdr h;
 	struct wire_wr w;
 	uint8_t out[512];
+	int code;
 
 	if (read_header(s, &h, deadline, "handshake timeout") == -1)
 		return -1;
-	if (h.type != WIRE_CLIENT_HELLO) {
-		snprintf(why, sizeof(why), "first frame must be CLIENT_HELLO, "
-		    "got unknown frame type 0x%04x", h.type);
-		fail(s, WIRE_ERR_UNEXPECTED, why);
-		return -1;
-	}
-	if (h.len > HELLO_MAX) {
-		snprintf(why, sizeof(why), "malformed CLIENT_HELLO: %u bytes "
-		    "(at most %d)", h.len, HELLO_MAX);
-		fail(s, WIRE_ERR_MALFORMED, why);
-		return -1;
-	}
+	if ((code = wire_hdr_check(&h, s->cfg->max_frame, why,
+	    sizeof(why))) != 0)
+		return failf(s, code, "%s", why);
+	if (h.type != WIRE_CLIENT_HELLO)
+		return failf(s, WIRE_ERR_UNEXPECTED, "first frame must be "
+		    "CLIENT_HELLO, got unknown frame type 0x%04x", h.type);
+	if (h.len > WIRE_HELLO_MAX)
+		return failf(s, WIRE_ERR_MALFORMED, "malformed CLIENT_HELLO: "
+		    "%u bytes (at most %d)", h.len, WIRE_HELLO_MAX);
 	if (read_payload(s, &h, deadline, "handshake timeout") == -1)
 		return -1;
 	if (wire_parse_client_hello(s->buf + WIRE_HDR_LEN, h.len, &hello, why,
-	    sizeof(why)) != 0) {
-		char msg[200];
-
-		snprintf(msg, sizeof(msg), "malformed CLIENT_HELLO: %s", why);
-		fail(s, WIRE_ERR_MALFORMED, msg);
-		return -1;
-	}
+	    sizeof(why)) != 0)
+		return failf(s, WIRE_ERR_MALFORMED, "malformed CLIENT_HELLO: "
+		    "%s", why);
 	s->version = wire_pick_version(hello.version_min, hello.version_max);
-	if (s->version == 0) {
-		snprintf(why, sizeof(why), "no common protocol version "
+	if (s->version == 0)
+		return failf(s, WIRE_ERR_VERSION, "no common protocol version "
 		    "(client %u..%u, server %u..%u)", hello.version_min,
 		    hello.version_max, WIRE_VERSION_MIN, WIRE_VERSION_MAX);
-		fail(s, WIRE_ERR_VERSION, why);
-		return -1;
-	}
 	sanitize(soft, sizeof(soft), hello.software);
 	log_debug("session from %s: client \"%s\", protocol %u", s->peer,
 	    soft, s->version);
@@ -503,28 +460,26 @@ need_storage(struct session *s)
 }
 
 /*
- * Parse "u32 count, count ids" filling the whole payload; the count
- * must be 1..WIRE_BATCH_MAX.  Returns the count and the ids in *ids, or
- * 0 after failing the session.
+ * Check a "u32 count, count items of size bytes" payload: the count is
+ * 1..WIRE_BATCH_MAX and the items fill the rest, at p + 4.  Returns the
+ * count, or 0 after failing the session.
  */
 static uint32_t
-parse_ids(struct session *s, const char *what, const uint8_t *p,
-    uint32_t len, const uint8_t (**ids)[WIRE_ID_BYTES])
+parse_batch(struct session *s, const char *what, const uint8_t *p,
+    uint32_t len, size_t size)
 {
-	struct wire_rd r;
 	uint32_t n;
 
-	wire_rd_init(&r, p, len);
-	if (wire_get_u32(&r, &n) == -1)
+	if (len < 4)
 		return failf(s, WIRE_ERR_MALFORMED, "malformed %s: no count",
 		    what), 0;
+	n = be32_get(p);
 	if (n == 0 || n > WIRE_BATCH_MAX)
 		return failf(s, WIRE_ERR_LIMIT, "limit exceeded: %s count %u "
 		    "(1..%d)", what, n, WIRE_BATCH_MAX), 0;
-	if (r.left != (size_t)n * WIRE_ID_BYTES)
+	if (len - 4 != (size_t)n * size)
 		return failf(s, WIRE_ERR_MALFORMED, "malformed %s: count %u "
-		    "but %zu bytes of ids", what, n, r.left), 0;
-	*ids = (const uint8_t (*)[WIRE_ID_BYTES])r.p;
+		    "but %u bytes of ids", what, n, len - 4), 0;
 	return n;
 }
 
@@ -621,7 +576,6 @@ on_cert_request(struct session *s, const uint8_t *p, uint32_t len)
 	char why[320], *pem = NULL;
 	size_t pemlen = 0;
 	struct wire_wr w;
-	int rc;
 
 	if (s->registered[0] == '\0')
 		return failf(s, WIRE_ERR_UNEXPECTED, "unexpected frame type "
@@ -651,8 +605,7 @@ on_cert_request(struct session *s, const uint8_t *p, uint32_t len)
 		wire_put_bytes(&w, pem, pemlen);
 	wire_frame_end(&w);
 	free(pem);
-	rc = reply(s, &w, "CERT");
-	return rc;
+	return reply(s, &w, "CERT");
 }
 
 static int
@@ -664,9 +617,6 @@ on_auth(struct session *s, const uint8_t *p, uint32_t len)
 	struct wire_wr w;
 	int rc;
 
-	if (s->auth != AUTH_NONE)
-		return failf(s, WIRE_ERR_UNEXPECTED, "unexpected frame type "
-		    "0x%04x (AUTH): already authenticating", WIRE_AUTH);
 	if (need_storage(s) == -1)
 		return -1;
 	wire_rd_init(&r, p, len);
@@ -718,10 +668,7 @@ on_proof(struct session *s, const uint8_t *p, uint32_t len)
 	struct wire_wr w;
 	int good;
 
-	if (s->auth != AUTH_CHALLENGED)
-		return failf(s, WIRE_ERR_UNEXPECTED, "unexpected frame type "
-		    "0x%04x (PROOF): no CHALLENGE outstanding", WIRE_PROOF);
-	if (len != CRYPTO_HASH_LEN)
+	if (len != WIRE_PROOF_LEN)
 		return failf(s, WIRE_ERR_MALFORMED, "malformed PROOF: %u bytes",
 		    len);
 	memcpy(msg, WIRE_AUTH_LABEL, sizeof(WIRE_AUTH_LABEL) - 1);
@@ -771,13 +718,13 @@ storage_failed(struct session *s, const char *what, const char *detail)
 static int
 on_have(struct session *s, const uint8_t *p, uint32_t len)
 {
-	const uint8_t (*ids)[WIRE_ID_BYTES];
+	const uint8_t (*ids)[WIRE_ID_BYTES] = (const void *)(p + 4);
 	uint8_t found[WIRE_BATCH_MAX];
 	uint32_t n, nmissing = 0;
 	struct wire_wr w;
 	size_t at;
 
-	if ((n = parse_ids(s, "HAVE", p, len, &ids)) == 0)
+	if ((n = parse_batch(s, "HAVE", p, len, WIRE_ID_BYTES)) == 0)
 		return -1;
 	/* Unreferenced blobs reported present are safe from prune a while. */
 	if (catalog_blobs_have(s->cat, s->client.id, ids, n,
@@ -821,10 +768,10 @@ on_put(struct session *s, const uint8_t *p, uint32_t len)
 static int
 on_refs(struct session *s, const uint8_t *p, uint32_t len)
 {
-	const uint8_t (*ids)[WIRE_ID_BYTES];
+	const uint8_t (*ids)[WIRE_ID_BYTES] = (const void *)(p + 4);
 	uint32_t n;
 
-	if ((n = parse_ids(s, "REFS", p, len, &ids)) == 0)
+	if ((n = parse_batch(s, "REFS", p, len, WIRE_ID_BYTES)) == 0)
 		return -1;
 	if (n > WIRE_REFS_MAX - s->nrefs)
 		return failf(s, WIRE_ERR_LIMIT, "limit exceeded: more than %u "
@@ -956,14 +903,6 @@ struct forget_ctx {
 	size_t		 n, cap;
 };
 
-static void
-forget_ctx_free(struct forget_ctx *fc)
-{
-	for (size_t i = 0; i < fc->n; i++)
-		free(fc->sets[i].snaps);
-	free(fc->sets);
-}
-
 static int
 cmp_ret_id(const void *key, const void *elem)
 {
@@ -1019,22 +958,14 @@ on_forget(struct session *s, const uint8_t *p, uint32_t len)
 	struct forget_ctx fc = { NULL, 0, 0 };
 	struct cat_snapshot snap;
 	struct cat_client cl;
-	struct wire_rd r;
 	struct wire_wr w;
 	uint8_t *out, res;
 	size_t outlen;
 	uint32_t n;
 	int rc = 0;
 
-	wire_rd_init(&r, p, len);
-	if (wire_get_u32(&r, &n) == -1)
-		return failf(s, WIRE_ERR_MALFORMED, "malformed FORGET: no count");
-	if (n == 0 || n > WIRE_BATCH_MAX)
-		return failf(s, WIRE_ERR_LIMIT, "limit exceeded: FORGET count "
-		    "%u (1..%d)", n, WIRE_BATCH_MAX);
-	if (r.left != (size_t)n * 8)
-		return failf(s, WIRE_ERR_MALFORMED, "malformed FORGET: count %u "
-		    "but %zu bytes of ids", n, r.left);
+	if ((n = parse_batch(s, "FORGET", p, len, 8)) == 0)
+		return -1;
 	/* The flags of now: the administrator may have changed them. */
 	switch (catalog_client_get(s->cat, s->client.name, &cl)) {
 	case CAT_OK:
@@ -1057,10 +988,9 @@ on_forget(struct session *s, const uint8_t *p, uint32_t len)
 	wire_frame_begin(&w, WIRE_FORGOTTEN);
 	wire_put_u32(&w, n);
 	for (uint32_t i = 0; i < n && rc == 0; i++) {
-		uint64_t id;
+		uint64_t id = be64_get(p + 4 + (size_t)i * 8);
 		int k;
 
-		(void)wire_get_u64(&r, &id);	/* the size was checked */
 		switch (catalog_snapshot_get(s->cat, s->client.id, id, &snap)) {
 		case CAT_OK:
 			break;
@@ -1102,7 +1032,9 @@ put:
 		wire_put_bytes(&w, &res, 1);
 	}
 	wire_frame_end(&w);
-	forget_ctx_free(&fc);
+	for (size_t i = 0; i < fc.n; i++)
+		free(fc.sets[i].snaps);
+	free(fc.sets);
 	if (rc == 0)
 		rc = reply(s, &w, "FORGOTTEN");
 	free(out);
@@ -1190,7 +1122,7 @@ reread(struct session *s, const uint8_t *id, struct cat_blob *loc,
 static int
 on_get(struct session *s, const uint8_t *p, uint32_t len)
 {
-	const uint8_t (*ids)[WIRE_ID_BYTES];
+	const uint8_t (*ids)[WIRE_ID_BYTES] = (const void *)(p + 4);
 	uint8_t found[WIRE_BATCH_MAX];
 	size_t cap = WIRE_HDR_LEN + (size_t)s->cfg->max_frame;
 	struct cat_blob *locs;
@@ -1198,7 +1130,7 @@ on_get(struct session *s, const uint8_t *p, uint32_t len)
 	uint32_t n;
 	int rc = 0;
 
-	if ((n = parse_ids(s, "GET", p, len, &ids)) == 0)
+	if ((n = parse_batch(s, "GET", p, len, WIRE_ID_BYTES)) == 0)
 		return -1;
 	if ((locs = calloc(n, sizeof(*locs))) == NULL)
 		return storage_failed(s, "memory", strerror(errno));
@@ -1272,82 +1204,112 @@ on_get(struct session *s, const uint8_t *p, uint32_t len)
 	return rc;
 }
 
+/* Sets of session states (enum session_auth), one bit each. */
+#define IN_NONE		(1u << AUTH_NONE)
+#define IN_CHALLENGED	(1u << AUTH_CHALLENGED)
+#define IN_DONE		(1u << AUTH_DONE)
+#define IN_ANY		(IN_NONE | IN_CHALLENGED | IN_DONE)
+
 /*
- * The frames a client may send after the hello.  max is the largest
- * payload (0: MaxFrame); a longer one is refused with error code toolong
- * before its payload is read.  needs_auth: only after AUTH_OK.
+ * The frames a client may send after the hello: the states it may come
+ * in, the largest payload (UINT32_MAX: up to MaxFrame, as any frame) and
+ * the error code of a longer one.  In another state it is refused with
+ * code 3 and the reason notnow, or with code 8 when notnow is NULL: it
+ * needs AUTH first.  All this is known from the header, so a frame that
+ * is refused is not read.
  */
-static const struct frame_handler {
+struct session_frame {
 	uint16_t	 type;
+	unsigned int	 states;
 	uint32_t	 max;
 	uint16_t	 toolong;
-	int		 needs_auth;
+	const char	*notnow;
 	int		(*fn)(struct session *, const uint8_t *, uint32_t);
-} handlers[] = {
-	{ WIRE_PING,	 WIRE_PING_MAX,	WIRE_ERR_MALFORMED, 0,	on_ping },
-	{ WIRE_BYE,	 0,		WIRE_ERR_MALFORMED, 0,	on_bye },
-	{ WIRE_REGISTER, 2 + WIRE_TOKEN_MAX, WIRE_ERR_LIMIT, 0,	on_register },
-	{ WIRE_CERT_REQUEST, WIRE_CSR_MAX, WIRE_ERR_LIMIT, 0, on_cert_request },
-	{ WIRE_AUTH,	 2 + WIRE_NAME_MAX, WIRE_ERR_LIMIT, 0,	on_auth },
-	{ WIRE_PROOF,	 WIRE_ID_BYTES,	WIRE_ERR_MALFORMED, 0,	on_proof },
-	{ WIRE_HAVE,	 IDS_MAX,	WIRE_ERR_LIMIT,	1,	on_have },
-	{ WIRE_PUT,	 UINT32_MAX,	WIRE_ERR_LIMIT,	1,	on_put },
-	{ WIRE_REFS,	 IDS_MAX,	WIRE_ERR_LIMIT,	1,	on_refs },
-	{ WIRE_COMMIT,	 2 + WIRE_SET_MAX + 8 + 2 * WIRE_ID_BYTES + 8,
-	    WIRE_ERR_LIMIT, 1, on_commit },
-	{ WIRE_FORGET,	 FORGET_MAX,	WIRE_ERR_LIMIT,	1,	on_forget },
-	{ WIRE_LIST,	 2 + WIRE_SET_MAX + 8, WIRE_ERR_LIMIT, 1, on_list },
-	{ WIRE_GET,	 IDS_MAX,	WIRE_ERR_LIMIT,	1,	on_get },
 };
 
-/*
- * Decide from the header alone: the handler for h, or NULL after failing
- * the session (unknown or unexpected type, too long, not authenticated).
- */
-static const struct frame_handler *
-admit(struct session *s, const struct wire_hdr *h)
-{
-	const struct frame_handler *fh = NULL;
-	const char *name;
+static const struct session_frame frames[] = {
+	{ WIRE_PING,		IN_ANY,		WIRE_PING_MAX,
+	    WIRE_ERR_MALFORMED,	NULL,		on_ping },
+	{ WIRE_BYE,		IN_ANY,		0,
+	    WIRE_ERR_MALFORMED,	NULL,		on_bye },
+	{ WIRE_REGISTER,	IN_ANY,		WIRE_REGISTER_MAX,
+	    WIRE_ERR_LIMIT,	NULL,		on_register },
+	{ WIRE_CERT_REQUEST,	IN_ANY,		WIRE_CSR_MAX,
+	    WIRE_ERR_LIMIT,	NULL,		on_cert_request },
+	{ WIRE_AUTH,		IN_NONE,	WIRE_AUTH_MAX,
+	    WIRE_ERR_LIMIT,	"already authenticating", on_auth },
+	{ WIRE_PROOF,		IN_CHALLENGED,	WIRE_PROOF_LEN,
+	    WIRE_ERR_MALFORMED,	"no CHALLENGE outstanding", on_proof },
+	{ WIRE_HAVE,		IN_DONE,	WIRE_IDS_MAX,
+	    WIRE_ERR_LIMIT,	NULL,		on_have },
+	{ WIRE_PUT,		IN_DONE,	UINT32_MAX,
+	    WIRE_ERR_LIMIT,	NULL,		on_put },
+	{ WIRE_REFS,		IN_DONE,	WIRE_IDS_MAX,
+	    WIRE_ERR_LIMIT,	NULL,		on_refs },
+	{ WIRE_COMMIT,		IN_DONE,	WIRE_COMMIT_MAX,
+	    WIRE_ERR_LIMIT,	NULL,		on_commit },
+	{ WIRE_FORGET,		IN_DONE,	WIRE_FORGET_MAX,
+	    WIRE_ERR_LIMIT,	NULL,		on_forget },
+	{ WIRE_LIST,		IN_DONE,	WIRE_LIST_MAX,
+	    WIRE_ERR_LIMIT,	NULL,		on_list },
+	{ WIRE_GET,		IN_DONE,	WIRE_IDS_MAX,
+	    WIRE_ERR_LIMIT,	NULL,		on_get },
+};
 
-	for (size_t i = 0; i < sizeof(handlers) / sizeof(handlers[0]); i++)
-		if (handlers[i].type == h->type)
-			fh = &handlers[i];
+int
+session_admit(enum session_auth st, const struct wire_hdr *h,
+    uint32_t max_frame, const struct session_frame **row, char *why,
+    size_t whylen)
+{
+	const struct session_frame *fh = NULL;
+	const char *name = wire_type_name(h->type);
+	int code;
+
+	*row = NULL;
+	if ((code = wire_hdr_check(h, max_frame, why, whylen)) != 0)
+		return code;
+	for (size_t i = 0; i < sizeof(frames) / sizeof(frames[0]); i++)
+		if (frames[i].type == h->type)
+			fh = &frames[i];
 	if (fh == NULL) {
-		if ((name = wire_type_name(h->type)) != NULL)
-			failf(s, WIRE_ERR_UNEXPECTED, "unexpected frame type "
-			    "0x%04x (%s)", h->type, name);
+		if (name != NULL)
+			snprintf(why, whylen, "unexpected frame type 0x%04x "
+			    "(%s)", h->type, name);
 		else
-			failf(s, WIRE_ERR_UNEXPECTED, "unknown frame type "
-			    "0x%04x", h->type);
-		return NULL;
+			snprintf(why, whylen, "unknown frame type 0x%04x",
+			    h->type);
+		return WIRE_ERR_UNEXPECTED;
 	}
-	name = wire_type_name(h->type);
-	if (fh->needs_auth && s->auth != AUTH_DONE) {
-		failf(s, WIRE_ERR_NOT_AUTHED, "not authenticated: %s needs "
-		    "AUTH first", name);
-		return NULL;
+	if (!(fh->states & (1u << st))) {
+		if (fh->notnow == NULL) {
+			snprintf(why, whylen, "not authenticated: %s needs "
+			    "AUTH first", name);
+			return WIRE_ERR_NOT_AUTHED;
+		}
+		snprintf(why, whylen, "unexpected frame type 0x%04x (%s): %s",
+		    h->type, name, fh->notnow);
+		return WIRE_ERR_UNEXPECTED;
 	}
 	if (h->len > fh->max) {
 		if (fh->toolong == WIRE_ERR_MALFORMED)
-			failf(s, WIRE_ERR_MALFORMED, "malformed %s: %u bytes "
-			    "(at most %u)", name, h->len, fh->max);
+			snprintf(why, whylen, "malformed %s: %u bytes (at most "
+			    "%u)", name, h->len, fh->max);
 		else
-			failf(s, fh->toolong, "limit exceeded: %s of %u bytes "
+			snprintf(why, whylen, "limit exceeded: %s of %u bytes "
 			    "(at most %u)", name, h->len, fh->max);
-		return NULL;
+		return fh->toolong;
 	}
-	if (fh->needs_auth && need_storage(s) == -1)
-		return NULL;
-	return fh;
+	*row = fh;
+	return 0;
 }
 
 void
 session_run(struct session *s)
 {
-	const struct frame_handler *fh;
+	const struct session_frame *fh;
 	struct wire_hdr h;
-	char wbuf[160];
+	char wbuf[160], why[160];
+	int code;
 
 	s->bytes_in = s->bytes_out = 0;
 	s->version = 0;
@@ -1365,8 +1327,14 @@ session_run(struct session *s)
 			    s->cfg->idle_timeout * 1000L;
 
 			if (read_header(s, &h, deadline, "idle timeout") ==
-			    -1 || (fh = admit(s, &h)) == NULL ||
-			    read_payload(s, &h, deadline, "idle timeout") ==
+			    -1)
+				break;
+			if ((code = session_admit(s->auth, &h,
+			    s->cfg->max_frame, &fh, why, sizeof(why))) != 0) {
+				fail(s, code, why);
+				break;
+			}
+			if (read_payload(s, &h, deadline, "idle timeout") ==
 			    -1 || fh->fn(s, s->buf + WIRE_HDR_LEN, h.len) == -1)
 				break;
 		}

@@ -18,7 +18,10 @@ struct store;
 struct tls_ctx;
 struct tls_conn;
 
+/* Where a session stands; session_admit() says which frames it may send. */
 enum session_auth { AUTH_NONE, AUTH_CHALLENGED, AUTH_DONE };
+
+struct session_frame;		/* a row of session.c's frame table */
 
 struct session {
 	/* Set by the caller. */
@@ -79,5 +82,18 @@ struct session {
  * a COMMIT).  The caller closes s->fd.
  */
 void	session_run(struct session *s);
+
+/*
+ * Decide from a frame's header alone whether a session in state st may
+ * read it, in this order: the header is sound (no flags, payload within
+ * max_frame: Server.MaxFrame), the type is one a client sends after the
+ * hello, it is allowed in st, its payload is within the type's limit.
+ * Returns 0 with *row set to the type's row (static), or the wire_error
+ * code to end the session with and its message in why (*row NULL).
+ * Touches nothing but *row and why.
+ */
+int	session_admit(enum session_auth st, const struct wire_hdr *h,
+	    uint32_t max_frame, const struct session_frame **row, char *why,
+	    size_t whylen);
 
 #endif
