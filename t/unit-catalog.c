@@ -21,9 +21,9 @@
 static char dir[] = "/tmp/gv-unit-catalog-XXXXXX";
 
 static void
-id_of(uint8_t id[CAT_ID_LEN], unsigned n)
+id_of(uint8_t id[BLOB_ID_LEN], unsigned n)
 {
-	memset(id, 0, CAT_ID_LEN);
+	memset(id, 0, BLOB_ID_LEN);
 	id[0] = (uint8_t)(n >> 24);
 	id[1] = (uint8_t)(n >> 16);
 	id[2] = (uint8_t)(n >> 8);
@@ -67,7 +67,7 @@ client_names(struct catalog *c, char *names)
 static int
 no_secrets_listed(struct catalog *c)
 {
-	static const uint8_t zero[CAT_ID_LEN];
+	static const uint8_t zero[CAT_SECRET_LEN];
 	struct cat_client *v;
 	size_t n;
 	int clean = 1;
@@ -75,7 +75,7 @@ no_secrets_listed(struct catalog *c)
 	if (catalog_clients(c, &v, &n) != CAT_OK)
 		return 0;
 	for (size_t i = 0; i < n; i++)
-		if (memcmp(v[i].secret, zero, CAT_ID_LEN) != 0)
+		if (memcmp(v[i].secret, zero, CAT_SECRET_LEN) != 0)
 			clean = 0;
 	free(v);
 	return clean;
@@ -84,7 +84,7 @@ no_secrets_listed(struct catalog *c)
 static void
 test_clients(struct catalog *c)
 {
-	uint8_t tok1[CAT_ID_LEN], tok2[CAT_ID_LEN], secret[CAT_ID_LEN];
+	uint8_t tok1[CAT_SECRET_LEN], tok2[CAT_SECRET_LEN], secret[CAT_SECRET_LEN];
 	struct cat_client cl;
 	char names[256] = "";
 	uint64_t id1 = 0, id2 = 0;
@@ -126,7 +126,7 @@ test_clients(struct catalog *c)
 	ok(catalog_register(c, tok2, secret, &cl) == CAT_NOTFOUND,
 	    "a token is used once");
 	ok(catalog_client_get(c, "amy", &cl) == CAT_OK &&
-	    memcmp(cl.secret, secret, CAT_ID_LEN) == 0 && cl.registered,
+	    memcmp(cl.secret, secret, CAT_SECRET_LEN) == 0 && cl.registered,
 	    "the secret is stored");
 	ok(catalog_client_set_disabled(c, "nobody", 1) == CAT_NOTFOUND,
 	    "disable of an unknown client: CAT_NOTFOUND");
@@ -152,8 +152,8 @@ test_blobs_and_commits(struct catalog *c)
 	struct cat_snapshot snap;
 	struct cat_client zed, amy;
 	struct cat_usage u;
-	uint8_t ids[10][CAT_ID_LEN], found[10], ghost[CAT_ID_LEN];
-	uint8_t refs[12][CAT_ID_LEN], (*back)[CAT_ID_LEN] = NULL;
+	uint8_t ids[10][BLOB_ID_LEN], found[10], ghost[BLOB_ID_LEN];
+	uint8_t refs[12][BLOB_ID_LEN], (*back)[BLOB_ID_LEN] = NULL;
 	char list[256];
 	size_t missing = 99, n = 0;
 
@@ -162,7 +162,7 @@ test_blobs_and_commits(struct catalog *c)
 	memset(add, 0, sizeof(add));
 	for (unsigned i = 0; i < 10; i++) {
 		id_of(ids[i], i + 1);
-		memcpy(add[i].id, ids[i], CAT_ID_LEN);
+		memcpy(add[i].id, ids[i], BLOB_ID_LEN);
 		add[i].loc.pack = 3;
 		add[i].loc.offset = 1000 * i;
 		add[i].loc.length = 100 + i;
@@ -170,62 +170,62 @@ test_blobs_and_commits(struct catalog *c)
 		memset(add[i].loc.sum, (int)i, CAT_SUM_LEN);
 	}
 	ok(catalog_blobs_add(c, zed.id, add, 8) == CAT_OK, "index 8 blobs");
-	ok(catalog_blobs_lookup(c, zed.id, (const uint8_t (*)[CAT_ID_LEN])ids,
+	ok(catalog_blobs_lookup(c, zed.id, (const uint8_t (*)[BLOB_ID_LEN])ids,
 	    10, loc, found) == CAT_OK && found[0] && found[7] && !found[8] &&
 	    !found[9], "lookup: 8 found, 2 not");
 	ok(loc[5].pack == 3 && loc[5].offset == 5000 && loc[5].length == 105 &&
 	    loc[5].refcount == 0 && loc[5].sum[0] == 5,
 	    "lookup returns pack, offset, length, sum, refcount 0");
-	ok(catalog_blobs_lookup(c, amy.id, (const uint8_t (*)[CAT_ID_LEN])ids,
+	ok(catalog_blobs_lookup(c, amy.id, (const uint8_t (*)[BLOB_ID_LEN])ids,
 	    10, NULL, found) == CAT_OK && !found[0] && !found[7],
 	    "another client does not see them");
 
 	/* A commit with a missing reference writes nothing. */
 	id_of(ghost, 999);
-	memcpy(refs[0], ids[0], CAT_ID_LEN);
-	memcpy(refs[1], ids[1], CAT_ID_LEN);
-	memcpy(refs[2], ghost, CAT_ID_LEN);
+	memcpy(refs[0], ids[0], BLOB_ID_LEN);
+	memcpy(refs[1], ids[1], BLOB_ID_LEN);
+	memcpy(refs[2], ghost, BLOB_ID_LEN);
 	memset(&snap, 0, sizeof(snap));
 	strcpy(snap.set, "home");
 	snap.time = 1234;
-	memcpy(snap.root, ids[0], CAT_ID_LEN);
-	memcpy(snap.meta, ids[1], CAT_ID_LEN);
-	ok(catalog_commit(c, zed.id, &snap, (const uint8_t (*)[CAT_ID_LEN])refs,
+	memcpy(snap.root, ids[0], BLOB_ID_LEN);
+	memcpy(snap.meta, ids[1], BLOB_ID_LEN);
+	ok(catalog_commit(c, zed.id, &snap, (const uint8_t (*)[BLOB_ID_LEN])refs,
 	    3, &missing) == CAT_MISSING && missing == 1,
 	    "commit with a missing ref: CAT_MISSING, 1 missing");
 	list[0] = '\0';
 	ok(catalog_snapshots(c, zed.id, NULL, 0, snap_cb, list) == CAT_OK &&
 	    list[0] == '\0', "... and no snapshot");
-	catalog_blobs_lookup(c, zed.id, (const uint8_t (*)[CAT_ID_LEN])ids, 2,
+	catalog_blobs_lookup(c, zed.id, (const uint8_t (*)[BLOB_ID_LEN])ids, 2,
 	    loc, found);
 	ok(loc[0].refcount == 0 && loc[1].refcount == 0,
 	    "... and no refcount changed");
-	ok(catalog_commit(c, amy.id, &snap, (const uint8_t (*)[CAT_ID_LEN])refs,
+	ok(catalog_commit(c, amy.id, &snap, (const uint8_t (*)[BLOB_ID_LEN])refs,
 	    2, &missing) == CAT_MISSING && missing == 2,
 	    "amy cannot commit zed's blobs");
 
 	/* Sorted, unique refs 0..4. */
 	for (unsigned i = 0; i < 5; i++)
-		memcpy(refs[i], ids[i], CAT_ID_LEN);
-	ok(catalog_commit(c, zed.id, &snap, (const uint8_t (*)[CAT_ID_LEN])refs,
+		memcpy(refs[i], ids[i], BLOB_ID_LEN);
+	ok(catalog_commit(c, zed.id, &snap, (const uint8_t (*)[BLOB_ID_LEN])refs,
 	    5, &missing) == CAT_OK && snap.id == 1 && snap.blobs == 5 &&
 	    snap.bytes == 100 + 101 + 102 + 103 + 104,
 	    "commit: id 1, 5 blobs, their bytes");
 	strcpy(snap.set, "etc");
-	ok(catalog_commit(c, zed.id, &snap, (const uint8_t (*)[CAT_ID_LEN])refs,
+	ok(catalog_commit(c, zed.id, &snap, (const uint8_t (*)[BLOB_ID_LEN])refs,
 	    3, NULL) == CAT_OK && snap.id == 2, "second commit: id 2");
-	catalog_blobs_lookup(c, zed.id, (const uint8_t (*)[CAT_ID_LEN])ids, 5,
+	catalog_blobs_lookup(c, zed.id, (const uint8_t (*)[BLOB_ID_LEN])ids, 5,
 	    loc, found);
 	ok(loc[0].refcount == 2 && loc[2].refcount == 2 &&
 	    loc[3].refcount == 1 && loc[4].refcount == 1,
 	    "refcounts count the snapshots referencing each blob");
-	memcpy(refs[0], ids[1], CAT_ID_LEN);
-	memcpy(refs[1], ids[0], CAT_ID_LEN);
-	ok(catalog_commit(c, zed.id, &snap, (const uint8_t (*)[CAT_ID_LEN])refs,
+	memcpy(refs[0], ids[1], BLOB_ID_LEN);
+	memcpy(refs[1], ids[0], BLOB_ID_LEN);
+	ok(catalog_commit(c, zed.id, &snap, (const uint8_t (*)[BLOB_ID_LEN])refs,
 	    2, NULL) == CAT_ERROR, "unsorted refs: CAT_ERROR");
 
 	ok(catalog_blobs_add(c, zed.id, add, 3) == CAT_OK &&
-	    catalog_blobs_lookup(c, zed.id, (const uint8_t (*)[CAT_ID_LEN])ids,
+	    catalog_blobs_lookup(c, zed.id, (const uint8_t (*)[BLOB_ID_LEN])ids,
 	    1, loc, found) == CAT_OK && loc[0].refcount == 2,
 	    "indexing an id again keeps its entry and refcount");
 
@@ -243,7 +243,7 @@ test_blobs_and_commits(struct catalog *c)
 	ok(list[0] == '\0', "amy sees none of zed's snapshots");
 
 	ok(catalog_snapshot_refs(c, zed.id, 2, &back, &n) == CAT_OK && n == 3 &&
-	    memcmp(back[2], ids[2], CAT_ID_LEN) == 0,
+	    memcmp(back[2], ids[2], BLOB_ID_LEN) == 0,
 	    "a snapshot's reference list is kept");
 	free(back);
 	ok(catalog_snapshot_refs(c, amy.id, 2, &back, &n) == CAT_NOTFOUND,
@@ -254,7 +254,7 @@ test_blobs_and_commits(struct catalog *c)
 	    u.unique_bytes == 100 * 8 + 28, "usage: snapshots, stored, unique");
 
 	ok(catalog_client_set_disabled(c, "zed", 1) == CAT_OK &&
-	    catalog_commit(c, zed.id, &snap, (const uint8_t (*)[CAT_ID_LEN])
+	    catalog_commit(c, zed.id, &snap, (const uint8_t (*)[BLOB_ID_LEN])
 	    ids, 1, NULL) == CAT_DISABLED, "a disabled client cannot commit");
 	ok(catalog_client_remove(c, "zed") == CAT_OK &&
 	    catalog_client_get(c, "zed", &zed) == CAT_NOTFOUND,
@@ -273,12 +273,12 @@ static void
 test_growth(void)
 {
 	static struct cat_blob_add add[1000];
-	static uint8_t refs[20000][CAT_ID_LEN];
+	static uint8_t refs[20000][BLOB_ID_LEN];
 	struct cat_snapshot snap;
 	struct cat_client cl;
 	struct catalog *c;
 	struct cat_usage u;
-	uint8_t tok[CAT_ID_LEN];
+	uint8_t tok[CAT_SECRET_LEN];
 	size_t before;
 	int good = 1;
 
@@ -294,7 +294,7 @@ test_growth(void)
 	for (unsigned b = 0; b < 20 && good; b++) {
 		for (unsigned i = 0; i < 1000; i++) {
 			id_of(add[i].id, b * 1000 + i);
-			memcpy(refs[b * 1000 + i], add[i].id, CAT_ID_LEN);
+			memcpy(refs[b * 1000 + i], add[i].id, BLOB_ID_LEN);
 			add[i].loc.length = 1;
 		}
 		good = catalog_blobs_add(c, cl.id, add, 1000) == CAT_OK;
@@ -302,7 +302,7 @@ test_growth(void)
 	ok(good, "20000 index entries written through a 64 KiB map");
 	memset(&snap, 0, sizeof(snap));
 	strcpy(snap.set, "s");
-	ok(catalog_commit(c, cl.id, &snap, (const uint8_t (*)[CAT_ID_LEN])refs,
+	ok(catalog_commit(c, cl.id, &snap, (const uint8_t (*)[BLOB_ID_LEN])refs,
 	    20000, NULL) == CAT_OK && snap.blobs == 20000,
 	    "a commit of 20000 refs (640 KB list) in one transaction");
 	ok(catalog_mapsize(c) > before, "the map grew");
@@ -319,7 +319,7 @@ test_two_writers(void)
 	struct catalog *c;
 	struct cat_client cl;
 	struct cat_usage u;
-	uint8_t tok[CAT_ID_LEN];
+	uint8_t tok[CAT_SECRET_LEN];
 	int status = -1;
 	pid_t pid;
 
@@ -369,7 +369,7 @@ test_two_writers(void)
 static void
 test_lifecycle(struct catalog *c)
 {
-	uint8_t tok[CAT_ID_LEN], ids[3][CAT_ID_LEN], found[3];
+	uint8_t tok[CAT_SECRET_LEN], ids[3][BLOB_ID_LEN], found[3];
 	struct cat_blob_add add[3];
 	struct cat_blob loc[3];
 	struct cat_snapshot snap;
@@ -384,7 +384,7 @@ test_lifecycle(struct catalog *c)
 	catalog_client_add(c, "life", tok, 1, &id);
 	for (int i = 0; i < 3; i++) {
 		id_of(ids[i], 9000 + (unsigned)i);
-		memcpy(add[i].id, ids[i], CAT_ID_LEN);
+		memcpy(add[i].id, ids[i], BLOB_ID_LEN);
 		add[i].loc.pack = 5;
 		add[i].loc.offset = (uint64_t)i * 100;
 		add[i].loc.length = 10;
@@ -393,23 +393,23 @@ test_lifecycle(struct catalog *c)
 	ok(catalog_blobs_add(c, id, add, 3) == CAT_OK, "lifecycle: 3 blobs");
 	memset(&snap, 0, sizeof(snap));
 	snprintf(snap.set, sizeof(snap.set), "s");
-	memcpy(snap.root, ids[0], CAT_ID_LEN);
-	memcpy(snap.meta, ids[1], CAT_ID_LEN);
-	ok(catalog_commit(c, id, &snap, (const uint8_t (*)[CAT_ID_LEN])ids, 2,
+	memcpy(snap.root, ids[0], BLOB_ID_LEN);
+	memcpy(snap.meta, ids[1], BLOB_ID_LEN);
+	ok(catalog_commit(c, id, &snap, (const uint8_t (*)[BLOB_ID_LEN])ids, 2,
 	    NULL) == CAT_OK, "lifecycle: commit of ids 0 and 1");
-	catalog_blobs_lookup(c, id, (const uint8_t (*)[CAT_ID_LEN])ids, 3, loc,
+	catalog_blobs_lookup(c, id, (const uint8_t (*)[BLOB_ID_LEN])ids, 3, loc,
 	    found);
 	ok(loc[0].refcount == 1 && loc[2].refcount == 0 &&
 	    loc[2].touched == 1000, "refcounts 1, 1, 0; touched kept");
 
 	/* HAVE touches only the unreferenced hit. */
-	ok(catalog_blobs_have(c, id, (const uint8_t (*)[CAT_ID_LEN])ids, 3,
+	ok(catalog_blobs_have(c, id, (const uint8_t (*)[BLOB_ID_LEN])ids, 3,
 	    5000, found) == CAT_OK && found[0] && found[2], "HAVE finds all");
-	catalog_blobs_lookup(c, id, (const uint8_t (*)[CAT_ID_LEN])ids, 3, loc,
+	catalog_blobs_lookup(c, id, (const uint8_t (*)[BLOB_ID_LEN])ids, 3, loc,
 	    found);
 	ok(loc[2].touched == 5000 && loc[0].touched == 1000,
 	    "HAVE touched the refcount-0 blob only");
-	ok(catalog_blobs_free(c, id, (const uint8_t (*)[CAT_ID_LEN])ids, 3,
+	ok(catalog_blobs_free(c, id, (const uint8_t (*)[BLOB_ID_LEN])ids, 3,
 	    4999, &n, &bytes) == CAT_OK && n == 0,
 	    "free with a cutoff before the touch frees nothing");
 
@@ -418,21 +418,21 @@ test_lifecycle(struct catalog *c)
 	    "not found");
 	ok(catalog_snapshot_get(c, id, snap.id, &snap) == CAT_NOTFOUND,
 	    "the snapshot row is gone");
-	catalog_blobs_lookup(c, id, (const uint8_t (*)[CAT_ID_LEN])ids, 3, loc,
+	catalog_blobs_lookup(c, id, (const uint8_t (*)[BLOB_ID_LEN])ids, 3, loc,
 	    found);
 	ok(loc[0].refcount == 0 && loc[1].refcount == 0,
 	    "forget lowered the refcounts");
-	ok(catalog_blobs_free(c, id, (const uint8_t (*)[CAT_ID_LEN])ids, 3,
+	ok(catalog_blobs_free(c, id, (const uint8_t (*)[BLOB_ID_LEN])ids, 3,
 	    4999, &n, &bytes) == CAT_OK && n == 2 && bytes == 20,
 	    "free: the two old ones go, the touched one stays");
-	catalog_blobs_lookup(c, id, (const uint8_t (*)[CAT_ID_LEN])ids, 3, loc,
+	catalog_blobs_lookup(c, id, (const uint8_t (*)[BLOB_ID_LEN])ids, 3, loc,
 	    found);
 	ok(!found[0] && !found[1] && found[2], "index after the free");
 
 	/* Move: only from the expected place. */
 	memset(&mv, 0, sizeof(mv));
 	mv.client = id;
-	memcpy(mv.id, ids[2], CAT_ID_LEN);
+	memcpy(mv.id, ids[2], BLOB_ID_LEN);
 	mv.from_pack = 5;
 	mv.from_offset = 999;
 	mv.pack = 6;
@@ -442,7 +442,7 @@ test_lifecycle(struct catalog *c)
 	mv.offset = 48;
 	ok(catalog_blobs_move(c, &mv, 1, &n) == CAT_OK && n == 1,
 	    "move from the right place");
-	catalog_blobs_lookup(c, id, (const uint8_t (*)[CAT_ID_LEN])ids + 2, 1,
+	catalog_blobs_lookup(c, id, (const uint8_t (*)[BLOB_ID_LEN])ids + 2, 1,
 	    loc, found);
 	ok(loc[0].pack == 6 && loc[0].offset == 48 && loc[0].touched == 5000 &&
 	    loc[0].length == 10, "moved: new place, the rest kept");
@@ -550,7 +550,7 @@ test_peers(struct catalog *c)
 static void
 test_token_reissue(struct catalog *c)
 {
-	uint8_t tok[CAT_ID_LEN], tok2[CAT_ID_LEN], secret[CAT_ID_LEN];
+	uint8_t tok[CAT_SECRET_LEN], tok2[CAT_SECRET_LEN], secret[CAT_SECRET_LEN];
 	struct cat_client cl;
 
 	id_of(tok, 7001);
@@ -717,7 +717,7 @@ test_totals_and_days(void)
 	struct cat_day days[5];
 	struct cat_move mv;
 	struct catalog *c;
-	uint8_t tok[CAT_ID_LEN], ids[6][CAT_ID_LEN];
+	uint8_t tok[CAT_SECRET_LEN], ids[6][BLOB_ID_LEN];
 	uint64_t a = 0, b = 0;
 	size_t freed = 0, moved = 0;
 	uint64_t fbytes = 0;
@@ -734,7 +734,7 @@ test_totals_and_days(void)
 	memset(add, 0, sizeof(add));
 	for (unsigned i = 0; i < 6; i++) {
 		id_of(ids[i], 100 + i);
-		memcpy(add[i].id, ids[i], CAT_ID_LEN);
+		memcpy(add[i].id, ids[i], BLOB_ID_LEN);
 		add[i].loc.pack = 1;
 		add[i].loc.offset = 100 * i;
 		add[i].loc.length = 10 * (i + 1);	/* 10..60 */
@@ -750,11 +750,11 @@ test_totals_and_days(void)
 	memset(&snap, 0, sizeof(snap));
 	strcpy(snap.set, "s");
 	snap.time = 5;
-	memcpy(snap.root, ids[0], CAT_ID_LEN);
-	memcpy(snap.meta, ids[1], CAT_ID_LEN);
+	memcpy(snap.root, ids[0], BLOB_ID_LEN);
+	memcpy(snap.meta, ids[1], BLOB_ID_LEN);
 	snap.files = 7;
 	snap.new_bytes = 60;
-	ok(catalog_commit(c, a, &snap, (const uint8_t (*)[CAT_ID_LEN])ids, 3,
+	ok(catalog_commit(c, a, &snap, (const uint8_t (*)[BLOB_ID_LEN])ids, 3,
 	    NULL) == CAT_OK && snap.id == 1 && totals_are(c, 2, 1, 60, 210),
 	    "a commit adds a snapshot and its bytes");
 	ok(catalog_snapshot_get(c, a, 1, &back) == CAT_OK &&
@@ -763,7 +763,7 @@ test_totals_and_days(void)
 	    "snapshot files and new_bytes round trip");
 	snap.files = 0;
 	snap.new_bytes = UINT64_MAX;
-	ok(catalog_commit(c, a, &snap, (const uint8_t (*)[CAT_ID_LEN])ids, 4,
+	ok(catalog_commit(c, a, &snap, (const uint8_t (*)[BLOB_ID_LEN])ids, 4,
 	    NULL) == CAT_OK && snap.id == 2 && totals_are(c, 2, 2, 160, 210) &&
 	    catalog_snapshot_get(c, a, 2, &back) == CAT_OK &&
 	    back.files == 0 && back.new_bytes == UINT64_MAX,
@@ -776,13 +776,13 @@ test_totals_and_days(void)
 	    "forget takes the snapshot and its bytes off");
 	ok(catalog_forget(c, a, 2) == CAT_OK && totals_are(c, 2, 0, 0, 210),
 	    "forgetting the last one: unique bytes stay until prune frees");
-	ok(catalog_blobs_free(c, a, (const uint8_t (*)[CAT_ID_LEN])ids, 2,
+	ok(catalog_blobs_free(c, a, (const uint8_t (*)[BLOB_ID_LEN])ids, 2,
 	    UINT64_MAX, &freed, &fbytes) == CAT_OK && freed == 2 &&
 	    fbytes == 30 && totals_are(c, 2, 0, 0, 180),
 	    "freeing blobs takes their bytes off");
 	memset(&mv, 0, sizeof(mv));
 	mv.client = a;
-	memcpy(mv.id, ids[2], CAT_ID_LEN);
+	memcpy(mv.id, ids[2], BLOB_ID_LEN);
 	mv.from_pack = 1;
 	mv.from_offset = 200;
 	mv.pack = 9;
@@ -798,7 +798,7 @@ test_totals_and_days(void)
 	    CAT_OK && catalog_day_add(c, 4 * CAT_DAY_SECONDS - 1, 2, 1, 2) ==
 	    CAT_OK, "add sessions to day 3");
 	snap.new_bytes = 0;
-	catalog_commit(c, a, &snap, (const uint8_t (*)[CAT_ID_LEN])ids + 2, 2,
+	catalog_commit(c, a, &snap, (const uint8_t (*)[BLOB_ID_LEN])ids + 2, 2,
 	    NULL);
 	ok(catalog_blobs_add(c, a, add, 1) == CAT_OK &&
 	    catalog_day_add(c, 5 * CAT_DAY_SECONDS, 1, 7, 8) == CAT_OK,

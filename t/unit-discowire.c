@@ -21,7 +21,7 @@ sample(void)
 	memset(&m, 0, sizeof(m));
 	m.type = DW_ANNOUNCE;
 	m.flags = DW_FLAG_TLS;
-	for (int i = 0; i < DW_ID_LEN; i++)
+	for (int i = 0; i < SERVER_ID_LEN; i++)
 		m.id[i] = (uint8_t)(0xa0 + i);
 	m.roles = DW_ROLE_SERVER;
 	m.port_backup = 32004;
@@ -57,7 +57,7 @@ test_roundtrip(void)
 	ok(n == DW_HDR_LEN + strlen(m.name), "encoded length is header + name");
 	ok(memcmp(b, "GVDS", 4) == 0 && b[4] == DW_VERSION, "magic and version");
 	ok(decode_copy(b, n, &d) == DW_OK, "decodes");
-	ok(memcmp(&m.id, &d.id, DW_ID_LEN) == 0 && d.type == m.type &&
+	ok(memcmp(&m.id, &d.id, SERVER_ID_LEN) == 0 && d.type == m.type &&
 	    d.flags == m.flags && d.roles == m.roles &&
 	    d.port_backup == 32004 && d.port_ssl == 32007 &&
 	    d.port_ui == 32005 && d.port_web == 6060 &&

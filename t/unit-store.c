@@ -25,9 +25,9 @@
 static char dir[] = "/tmp/gv-unit-store-XXXXXX";
 
 static void
-id_of(uint8_t id[CAT_ID_LEN], unsigned n)
+id_of(uint8_t id[BLOB_ID_LEN], unsigned n)
 {
-	memset(id, 0x3c, CAT_ID_LEN);
+	memset(id, 0x3c, BLOB_ID_LEN);
 	id[0] = (uint8_t)(n >> 24);
 	id[1] = (uint8_t)(n >> 16);
 	id[2] = (uint8_t)(n >> 8);
@@ -35,12 +35,12 @@ id_of(uint8_t id[CAT_ID_LEN], unsigned n)
 }
 
 static int
-indexed(struct catalog *c, uint64_t client, const uint8_t id[CAT_ID_LEN],
+indexed(struct catalog *c, uint64_t client, const uint8_t id[BLOB_ID_LEN],
     struct cat_blob *loc)
 {
 	uint8_t found = 0;
 
-	if (catalog_blobs_lookup(c, client, (const uint8_t (*)[CAT_ID_LEN])id,
+	if (catalog_blobs_lookup(c, client, (const uint8_t (*)[BLOB_ID_LEN])id,
 	    1, loc, &found) != CAT_OK)
 		return -1;
 	return found;
@@ -73,7 +73,7 @@ main(void)
 	struct cat_blob loc, loc2;
 	struct rlimit rl, old;
 	char path[300], err[256], cmd[400];
-	uint8_t id[CAT_ID_LEN], id2[CAT_ID_LEN], tok[CAT_ID_LEN];
+	uint8_t id[BLOB_ID_LEN], id2[BLOB_ID_LEN], tok[CAT_SECRET_LEN];
 	uint64_t alice = 1, bob = 2;
 	int fd, r;
 

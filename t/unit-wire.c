@@ -44,7 +44,7 @@ test_header(void)
 static void
 test_hello_roundtrip(void)
 {
-	uint8_t buf[512], id[WIRE_ID_LEN];
+	uint8_t buf[512], id[SERVER_ID_LEN];
 	struct wire_client_hello ch;
 	struct wire_server_hello sh;
 	struct wire_hdr h;
@@ -81,14 +81,14 @@ test_hello_roundtrip(void)
 	    sizeof(why)) == WIRE_ERR_MALFORMED && strstr(why, "magic"),
 	    "bad magic is malformed");
 
-	for (int i = 0; i < WIRE_ID_LEN; i++)
+	for (int i = 0; i < SERVER_ID_LEN; i++)
 		id[i] = (uint8_t)i;
 	wire_wr_init(&w, buf, sizeof(buf));
 	wire_put_server_hello(&w, 1, id, "gigavaultd x");
 	wire_hdr_decode(buf, &h);
 	ok(wire_parse_server_hello(buf + WIRE_HDR_LEN, h.len, &sh, why,
 	    sizeof(why)) == 0 && sh.version == 1 &&
-	    memcmp(sh.server_id, id, WIRE_ID_LEN) == 0,
+	    memcmp(sh.server_id, id, SERVER_ID_LEN) == 0,
 	    "SERVER_HELLO round-trips with the server id");
 }
 
@@ -129,7 +129,7 @@ static void
 test_limits(void)
 {
 	static uint8_t buf[WIRE_HDR_LEN + WIRE_IDS_MAX];
-	uint8_t id[WIRE_ID_BYTES] = { 0 };
+	uint8_t id[BLOB_ID_LEN] = { 0 };
 	char s[WIRE_SOFTWARE_MAX + 1];
 	struct wire_wr w;
 

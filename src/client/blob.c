@@ -21,6 +21,9 @@
 
 #include "blob.h"
 
+/* A blob's id is a keyed SHA-256 (crypto_hmac) of its plaintext. */
+_Static_assert(BLOB_ID_LEN == CRYPTO_HASH_LEN, "blob ids are HMACs");
+
 #define COMP_NONE	0
 #define COMP_ZSTD	1
 #define HDR_LEN		2	/* kind, compression */

@@ -10,8 +10,7 @@
 #include <stdint.h>
 
 #include "common/crypto.h"
-
-#define BLOB_ID_LEN	32
+#include "common/ids.h"
 
 enum blob_kind {
 	BLOB_DATA = 1,		/* a file chunk */

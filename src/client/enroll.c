@@ -79,7 +79,7 @@ cmd_register(struct client *c, int argc, char **argv)
 	struct remote_tls tls;
 	struct remote *r;
 	const char *token = NULL, *addr;
-	char err[1024], host[256], hex[2 * REMOTE_SERVER_ID_LEN + 1], pin[96];
+	char err[1024], host[256], hex[2 * SERVER_ID_LEN + 1], pin[96];
 	int ch, port;
 
 	while ((ch = getopt_long(argc, argv, CLIENT_SHORTOPTS, longopts,
@@ -136,7 +136,7 @@ cmd_register(struct client *c, int argc, char **argv)
 		remote_close(r);
 		return EXIT_ERROR;
 	}
-	memcpy(st.server_id, remote_server_id(r), REMOTE_SERVER_ID_LEN);
+	memcpy(st.server_id, remote_server_id(r), SERVER_ID_LEN);
 	st.has_pin = remote_tls_pin(r, st.tls_pin) == 0;
 	if (st.has_pin && client_cert(c, r, st.name, err, sizeof(err)) == -1)
 		warnx("%s: no client certificate: %s", addr, err);
@@ -148,7 +148,7 @@ cmd_register(struct client *c, int argc, char **argv)
 		crypto_wipe(&st, sizeof(st));
 		return EXIT_ERROR;
 	}
-	hex_encode(st.server_id, REMOTE_SERVER_ID_LEN, hex);
+	hex_encode(st.server_id, SERVER_ID_LEN, hex);
 	printf("registered as ");
 	client_putsafe(stdout, st.name);
 	printf(" with %s\nserver id %s\n", addr, hex);

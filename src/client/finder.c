@@ -60,10 +60,10 @@ from_daemon(const char *ui, double wait, char *err, size_t errlen)
 static json_t *
 msg_json(const struct dw_msg *m, const char *addr)
 {
-	char hex[2 * DW_ID_LEN + 1];
+	char hex[2 * SERVER_ID_LEN + 1];
 	json_t *roles = json_array();
 
-	hex_encode(m->id, DW_ID_LEN, hex);
+	hex_encode(m->id, SERVER_ID_LEN, hex);
 	if (m->roles & DW_ROLE_SERVER)
 		json_array_append_new(roles, json_string("server"));
 	if (m->roles & DW_ROLE_CLIENT)
@@ -125,7 +125,7 @@ direct(const struct disc_opts *o, char *err, size_t errlen)
 		socklen_t fl = sizeof(from);
 		ssize_t n = recvfrom(fd, buf, sizeof(buf), MSG_TRUNC,
 		    (struct sockaddr *)&from, &fl);
-		char hex[2 * DW_ID_LEN + 1];
+		char hex[2 * SERVER_ID_LEN + 1];
 		int dup = 0;
 		size_t i;
 		json_t *e;
@@ -136,7 +136,7 @@ direct(const struct disc_opts *o, char *err, size_t errlen)
 		if (getnameinfo((struct sockaddr *)&from, fl, addr,
 		    sizeof(addr), NULL, 0, NI_NUMERICHOST) != 0)
 			continue;
-		hex_encode(m.id, DW_ID_LEN, hex);
+		hex_encode(m.id, SERVER_ID_LEN, hex);
 		json_array_foreach(list, i, e)
 			dup |= strcmp(json_string_value(json_object_get(e,
 			    "id")), hex) == 0;
@@ -219,13 +219,13 @@ client_auto_server(struct client *c)
 	static char chosen[300];
 	struct disc_opts o = { DISC_UI, DISC_GROUP, DISC_PORT, DISC_WAIT_S, 0 };
 	struct client_state st;
-	char err[512], want[2 * REMOTE_SERVER_ID_LEN + 1] = "", line[32];
+	char err[512], want[2 * SERVER_ID_LEN + 1] = "", line[32];
 	json_t *list, *cand, *p;
 	size_t i, n;
 	int tls = c->ssl;
 
 	if (client_state_read(c->conf->statefile, &st, err, sizeof(err)) == 0) {
-		hex_encode(st.server_id, REMOTE_SERVER_ID_LEN, want);
+		hex_encode(st.server_id, SERVER_ID_LEN, want);
 		tls |= st.has_pin;	/* a pinned key means TLS */
 	}
 	crypto_wipe(&st, sizeof(st));

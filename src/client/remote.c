@@ -33,6 +33,8 @@
 #include "common/tls.h"
 #include "common/wire.h"
 
+_Static_assert(REMOTE_SECRET_LEN == WIRE_SECRET_LEN, "REGISTERED's secret");
+
 #define SOFTWARE		"gigavault " PACKAGE_VERSION
 #define IO_TIMEOUT_MS		60000	/* per frame, either way */
 #define KEEPALIVE_MS		30000	/* PING after this long without a frame */
@@ -53,7 +55,7 @@ struct remote {
 	int		 has_pin;
 	uint8_t		*stage;		/* TLS: small pieces gathered here */
 	int		 broken;	/* after an error: only close */
-	uint8_t		 server_id[REMOTE_SERVER_ID_LEN];
+	uint8_t		 server_id[SERVER_ID_LEN];
 	uint16_t	 version;	/* agreed in the hello */
 	uint8_t		*in;		/* payload of the last frame read */
 	size_t		 incap;
@@ -567,11 +569,11 @@ remote_connect_wait(const char *host, int port, const uint8_t *expect_id,
 		return NULL;
 	}
 	r->version = sh.version;
-	memcpy(r->server_id, sh.server_id, REMOTE_SERVER_ID_LEN);
+	memcpy(r->server_id, sh.server_id, SERVER_ID_LEN);
 	if (expect_id != NULL && !crypto_equal(expect_id, r->server_id,
-	    REMOTE_SERVER_ID_LEN)) {
-		hex_encode(expect_id, REMOTE_SERVER_ID_LEN, hex1);
-		hex_encode(r->server_id, REMOTE_SERVER_ID_LEN, hex2);
+	    SERVER_ID_LEN)) {
+		hex_encode(expect_id, SERVER_ID_LEN, hex1);
+		hex_encode(r->server_id, SERVER_ID_LEN, hex2);
 		snprintf(err, errlen, "server id changed: registered with "
 		    "server %s, but %s port %d is server %s; refusing to "
 		    "talk to it (register again if the server was really "
@@ -667,8 +669,8 @@ int
 remote_auth(struct remote *r, const char *name,
     const uint8_t secret[REMOTE_SECRET_LEN], char *err, size_t errlen)
 {
-	uint8_t msg[sizeof(WIRE_AUTH_LABEL) - 1 + REMOTE_SERVER_ID_LEN +
-	    WIRE_ID_BYTES + REMOTE_NAME_MAX], proof[CRYPTO_HASH_LEN];
+	uint8_t msg[sizeof(WIRE_AUTH_LABEL) - 1 + SERVER_ID_LEN +
+	    WIRE_NONCE_LEN + REMOTE_NAME_MAX], proof[CRYPTO_HASH_LEN];
 	size_t nlen = strlen(name), len, off = 0;
 	struct wire_wr w;
 
@@ -682,16 +684,16 @@ remote_auth(struct remote *r, const char *name,
 	if (send_wr(r, &w, err, errlen) == -1 ||
 	    expect(r, WIRE_CHALLENGE, IO_TIMEOUT_MS, &len, err, errlen) == -1)
 		return -1;
-	if (len != WIRE_ID_BYTES)
+	if (len != WIRE_NONCE_LEN)
 		return fail(r, err, errlen, "malformed CHALLENGE frame from "
 		    "server");
 
 	memcpy(msg, WIRE_AUTH_LABEL, sizeof(WIRE_AUTH_LABEL) - 1);
 	off = sizeof(WIRE_AUTH_LABEL) - 1;
-	memcpy(msg + off, r->server_id, REMOTE_SERVER_ID_LEN);
-	off += REMOTE_SERVER_ID_LEN;
-	memcpy(msg + off, r->in, WIRE_ID_BYTES);
-	off += WIRE_ID_BYTES;
+	memcpy(msg + off, r->server_id, SERVER_ID_LEN);
+	off += SERVER_ID_LEN;
+	memcpy(msg + off, r->in, WIRE_NONCE_LEN);
+	off += WIRE_NONCE_LEN;
 	memcpy(msg + off, name, nlen);
 	off += nlen;
 	crypto_hmac(secret, REMOTE_SECRET_LEN, msg, off, NULL, 0, proof);

@@ -9,8 +9,8 @@
 #include <stdint.h>
 
 #include "blob.h"
+#include "common/ids.h"
 
-#define REMOTE_SERVER_ID_LEN	16
 #define REMOTE_SECRET_LEN	32
 #define REMOTE_NAME_MAX		64
 

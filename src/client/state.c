@@ -57,7 +57,7 @@ int
 client_state_write(const char *path, const struct client_state *st,
     char *err, size_t errlen)
 {
-	char idhex[2 * REMOTE_SERVER_ID_LEN + 1];
+	char idhex[2 * SERVER_ID_LEN + 1];
 	char sechex[2 * REMOTE_SECRET_LEN + 1], *text, *tmp = NULL;
 	char pinhex[2 * TLS_PIN_LEN + 1];
 	json_t *o;

@@ -15,7 +15,7 @@
 
 struct client_state {
 	char		server[300];	/* host[:port] registered with */
-	uint8_t		server_id[REMOTE_SERVER_ID_LEN];
+	uint8_t		server_id[SERVER_ID_LEN];
 	char		name[REMOTE_NAME_MAX + 1];
 	uint8_t		secret[REMOTE_SECRET_LEN];
 	uint8_t		tls_pin[TLS_PIN_LEN];	/* the server's key */

@@ -49,7 +49,7 @@ dw_encode(const struct dw_msg *m, uint8_t *buf, size_t buflen)
 	p[4] = DW_VERSION;
 	p[5] = m->type;
 	be16_put(p + 6, m->flags);
-	memcpy(p + 8, m->id, DW_ID_LEN);
+	memcpy(p + 8, m->id, SERVER_ID_LEN);
 	p[24] = m->roles;
 	p[25] = 0;
 	be16_put(p + 26, m->port_backup);
@@ -82,7 +82,7 @@ dw_decode(const uint8_t *p, size_t len, struct dw_msg *m)
 		return DW_ERR_MALFORMED;
 	m->type = p[5];
 	m->flags = be16_get(p + 6);
-	memcpy(m->id, p + 8, DW_ID_LEN);
+	memcpy(m->id, p + 8, SERVER_ID_LEN);
 	m->roles = p[24];
 	m->port_backup = be16_get(p + 26);
 	m->port_ssl = be16_get(p + 28);

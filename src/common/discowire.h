@@ -10,9 +10,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "ids.h"
+
 #define DW_MAGIC	"GVDS"
 #define DW_VERSION	1
-#define DW_ID_LEN	16	/* the peer id: the server id of DataDir */
 #define DW_NAME_MAX	64
 #define DW_HDR_LEN	41	/* everything but the name's bytes */
 #define DW_MAX_LEN	(DW_HDR_LEN + DW_NAME_MAX)
@@ -36,7 +37,7 @@ enum dw_type {
 struct dw_msg {
 	uint8_t		 type;
 	uint16_t	 flags;
-	uint8_t		 id[DW_ID_LEN];
+	uint8_t		 id[SERVER_ID_LEN];
 	uint8_t		 roles;
 	uint16_t	 port_backup, port_ssl, port_ui, port_web, port_webssl;
 	uint32_t	 nonce;		/* a QUERY's, echoed in its ANSWERs */

@@ -271,7 +271,7 @@ wire_parse_server_hello(const void *payload, size_t len,
 	if (get_magic(&r, why, whylen) == -1)
 		return WIRE_ERR_MALFORMED;
 	if (wire_get_u16(&r, &h->version) == -1 ||
-	    wire_get_bytes(&r, h->server_id, WIRE_ID_LEN) == -1 ||
+	    wire_get_bytes(&r, h->server_id, SERVER_ID_LEN) == -1 ||
 	    wire_get_str(&r, h->software, sizeof(h->software),
 	    WIRE_SOFTWARE_MAX) == -1 || r.left != 0) {
 		snprintf(why, whylen, "SERVER_HELLO malformed");
@@ -303,12 +303,12 @@ wire_put_client_hello(struct wire_wr *w, uint16_t min, uint16_t max,
 
 void
 wire_put_server_hello(struct wire_wr *w, uint16_t version,
-    const uint8_t id[WIRE_ID_LEN], const char *software)
+    const uint8_t id[SERVER_ID_LEN], const char *software)
 {
 	wire_frame_begin(w, WIRE_SERVER_HELLO);
 	wire_put_bytes(w, WIRE_MAGIC, WIRE_MAGIC_LEN);
 	wire_put_u16(w, version);
-	wire_put_bytes(w, id, WIRE_ID_LEN);
+	wire_put_bytes(w, id, SERVER_ID_LEN);
 	wire_put_str(w, software);
 	wire_frame_end(w);
 }

@@ -14,10 +14,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "ids.h"
+
 #define WIRE_HDR_LEN		8
 #define WIRE_MAGIC		"GVLT"
 #define WIRE_MAGIC_LEN		4
-#define WIRE_ID_LEN		16	/* server id */
 #define WIRE_VERSION_MIN	1	/* protocol versions this code speaks */
 #define WIRE_VERSION_MAX	2	/* 2: COMMIT carries u64 files */
 #define WIRE_SOFTWARE_MAX	255	/* bytes of a hello's software string */
@@ -53,7 +54,8 @@ enum wire_type {
 };
 
 /* Limits of the backup frames (doc/protocol.md). */
-#define WIRE_ID_BYTES		32	/* blob ids, secrets, nonces */
+#define WIRE_SECRET_LEN		32	/* REGISTERED's client secret */
+#define WIRE_NONCE_LEN		32	/* CHALLENGE's nonce */
 #define WIRE_TOKEN_MAX		128
 #define WIRE_NAME_MAX		64	/* client names */
 #define WIRE_SET_MAX		64	/* set names */
@@ -73,9 +75,9 @@ enum wire_type {
 #define WIRE_PING_MAX		64
 #define WIRE_REGISTER_MAX	(2 + WIRE_TOKEN_MAX)
 #define WIRE_AUTH_MAX		(2 + WIRE_NAME_MAX)
-#define WIRE_PROOF_LEN		WIRE_ID_BYTES
-#define WIRE_IDS_MAX		(4 + WIRE_BATCH_MAX * WIRE_ID_BYTES)
-#define WIRE_COMMIT_MAX		(2 + WIRE_SET_MAX + 8 + 2 * WIRE_ID_BYTES + 8)
+#define WIRE_PROOF_LEN		32	/* HMAC-SHA-256 */
+#define WIRE_IDS_MAX		(4 + WIRE_BATCH_MAX * BLOB_ID_LEN)
+#define WIRE_COMMIT_MAX		(2 + WIRE_SET_MAX + 8 + 2 * BLOB_ID_LEN + 8)
 #define WIRE_FORGET_MAX		(4 + WIRE_BATCH_MAX * 8)
 #define WIRE_LIST_MAX		(2 + WIRE_SET_MAX + 8)
 
@@ -121,7 +123,7 @@ struct wire_client_hello {
 
 struct wire_server_hello {
 	uint16_t	version;
-	uint8_t		server_id[WIRE_ID_LEN];
+	uint8_t		server_id[SERVER_ID_LEN];
 	char		software[WIRE_SOFTWARE_MAX + 1];
 };
 
@@ -178,7 +180,7 @@ uint16_t wire_pick_version(uint16_t min, uint16_t max);
 void	wire_put_client_hello(struct wire_wr *, uint16_t min, uint16_t max,
 	    const char *software);
 void	wire_put_server_hello(struct wire_wr *, uint16_t version,
-	    const uint8_t id[WIRE_ID_LEN], const char *software);
+	    const uint8_t id[SERVER_ID_LEN], const char *software);
 void	wire_put_error(struct wire_wr *, enum wire_error, const char *msg);
 
 #endif

@@ -254,10 +254,10 @@ static int
 print_snapshot(void *arg, const struct cat_snapshot *s)
 {
 	struct snap_out *o = arg;
-	char root[2 * CAT_ID_LEN + 1], meta[2 * CAT_ID_LEN + 1], when[32];
+	char root[2 * BLOB_ID_LEN + 1], meta[2 * BLOB_ID_LEN + 1], when[32];
 
-	hex_encode(s->root, CAT_ID_LEN, root);
-	hex_encode(s->meta, CAT_ID_LEN, meta);
+	hex_encode(s->root, BLOB_ID_LEN, root);
+	hex_encode(s->meta, BLOB_ID_LEN, meta);
 	if (o->arr != NULL) {
 		json_array_append_new(o->arr, json_pack(
 		    "{s:s, s:I, s:s, s:I, s:s, s:s, s:I, s:I, s:I, s:I}",

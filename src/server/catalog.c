@@ -56,13 +56,13 @@
 #define MAX_MAPSIZE		((size_t)1 << 40)
 #define MAX_RETRIES		64
 
-#define CLIENT_REC_LEN		(8 + 8 + 8 + 4 + CAT_ID_LEN)
-#define BLOB_KEY_LEN		(8 + CAT_ID_LEN)
+#define CLIENT_REC_LEN		(8 + 8 + 8 + 4 + BLOB_ID_LEN)
+#define BLOB_KEY_LEN		(8 + BLOB_ID_LEN)
 #define BLOB_REC_OLD		(4 + 8 + 4 + 8 + CAT_SUM_LEN)
 #define BLOB_REC_LEN		(BLOB_REC_OLD + 8)
 #define POLICY_REC_LEN		(6 * 4)
 #define SNAP_KEY_LEN		16
-#define SNAP_REC_MIN		(8 + 8 + 8 + CAT_ID_LEN + CAT_ID_LEN + 1)
+#define SNAP_REC_MIN		(8 + 8 + 8 + BLOB_ID_LEN + BLOB_ID_LEN + 1)
 #define SNAP_REC_EXTRA		(8 + 8)		/* files, new_bytes */
 #define SNAP_REC_MAX		(SNAP_REC_MIN + CAT_NAME_MAX + SNAP_REC_EXTRA)
 #define USAGE_REC_LEN		(4 * 8)
@@ -92,7 +92,7 @@ client_encode(const struct cat_client *cl, uint8_t b[CLIENT_REC_LEN])
 	be32_put(b + 24, (cl->registered ? FLAG_REGISTERED : 0) |
 	    (cl->disabled ? FLAG_DISABLED : 0) |
 	    (cl->allow_forget ? FLAG_ALLOW_FORGET : 0));
-	memcpy(b + 28, cl->secret, CAT_ID_LEN);
+	memcpy(b + 28, cl->secret, CAT_SECRET_LEN);
 }
 
 static int
@@ -113,7 +113,7 @@ client_decode(const MDB_val *k, const MDB_val *v, struct cat_client *cl)
 	cl->registered = (flags & FLAG_REGISTERED) != 0;
 	cl->disabled = (flags & FLAG_DISABLED) != 0;
 	cl->allow_forget = (flags & FLAG_ALLOW_FORGET) != 0;
-	memcpy(cl->secret, b + 28, CAT_ID_LEN);
+	memcpy(cl->secret, b + 28, CAT_SECRET_LEN);
 	return 0;
 }
 
@@ -152,8 +152,8 @@ snap_encode(const struct cat_snapshot *s, uint8_t *b)
 	be64_put(b, s->time);
 	be64_put(b + 8, s->blobs);
 	be64_put(b + 16, s->bytes);
-	memcpy(b + 24, s->root, CAT_ID_LEN);
-	memcpy(b + 56, s->meta, CAT_ID_LEN);
+	memcpy(b + 24, s->root, BLOB_ID_LEN);
+	memcpy(b + 56, s->meta, BLOB_ID_LEN);
 	b[88] = (uint8_t)setlen;
 	memcpy(b + 89, s->set, setlen);
 	be64_put(b + 89 + setlen, s->files);
@@ -175,8 +175,8 @@ snap_decode(const MDB_val *k, const MDB_val *v, struct cat_snapshot *s)
 	s->time = be64_get(b);
 	s->blobs = be64_get(b + 8);
 	s->bytes = be64_get(b + 16);
-	memcpy(s->root, b + 24, CAT_ID_LEN);
-	memcpy(s->meta, b + 56, CAT_ID_LEN);
+	memcpy(s->root, b + 24, BLOB_ID_LEN);
+	memcpy(s->meta, b + 56, BLOB_ID_LEN);
 	memcpy(s->set, b + 89, b[88]);
 	s->set[b[88]] = '\0';
 	s->files = s->new_bytes = 0;
@@ -995,7 +995,7 @@ client_add_txn(struct catalog *c, MDB_txn *txn, void *arg)
 token:
 	be64_put(tok, a->id);
 	memcpy(tok + 8, a->name, namelen);
-	k.mv_size = CAT_ID_LEN;
+	k.mv_size = CAT_SECRET_LEN;
 	k.mv_data = (void *)a->token_hash;
 	d.mv_size = 8 + namelen;
 	d.mv_data = tok;
@@ -1006,7 +1006,7 @@ token:
 
 int
 catalog_client_token(struct catalog *c, const char *name,
-    const uint8_t token_hash[CAT_ID_LEN])
+    const uint8_t token_hash[CAT_SECRET_LEN])
 {
 	struct client_add_arg a = { name, token_hash, 0, 0, 1 };
 
@@ -1015,7 +1015,7 @@ catalog_client_token(struct catalog *c, const char *name,
 
 int
 catalog_client_add(struct catalog *c, const char *name,
-    const uint8_t token_hash[CAT_ID_LEN], uint64_t created, uint64_t *id)
+    const uint8_t token_hash[CAT_SECRET_LEN], uint64_t created, uint64_t *id)
 {
 	struct client_add_arg a = { name, token_hash, created, 0, 0 };
 	int r;
@@ -1219,7 +1219,7 @@ static int
 register_txn(struct catalog *c, MDB_txn *txn, void *arg)
 {
 	struct register_arg *a = arg;
-	MDB_val k = { CAT_ID_LEN, (void *)a->token_hash }, d;
+	MDB_val k = { CAT_SECRET_LEN, (void *)a->token_hash }, d;
 	char name[CAT_NAME_MAX + 1];
 	uint64_t id;
 	int r, rc;
@@ -1242,14 +1242,14 @@ register_txn(struct catalog *c, MDB_txn *txn, void *arg)
 		return CAT_DISABLED;
 	if ((rc = mdb_del(txn, c->tokens, &k, NULL)) != 0)
 		return fail(c, rc, "delete token");
-	memcpy(a->out->secret, a->secret, CAT_ID_LEN);
+	memcpy(a->out->secret, a->secret, CAT_SECRET_LEN);
 	a->out->registered = 1;
 	return client_store(c, txn, a->out);
 }
 
 int
-catalog_register(struct catalog *c, const uint8_t token_hash[CAT_ID_LEN],
-    const uint8_t secret[CAT_ID_LEN], struct cat_client *out)
+catalog_register(struct catalog *c, const uint8_t token_hash[CAT_SECRET_LEN],
+    const uint8_t secret[CAT_SECRET_LEN], struct cat_client *out)
 {
 	struct register_arg a = { token_hash, secret, out };
 
@@ -1260,7 +1260,7 @@ catalog_register(struct catalog *c, const uint8_t token_hash[CAT_ID_LEN],
 
 struct lookup_arg {
 	uint64_t		 client;
-	const uint8_t		(*ids)[CAT_ID_LEN];
+	const uint8_t		(*ids)[BLOB_ID_LEN];
 	size_t			 n;
 	struct cat_blob		*out;
 	uint8_t			*found;
@@ -1277,7 +1277,7 @@ lookup_txn(struct catalog *c, MDB_txn *txn, void *arg)
 
 	be64_put(key, a->client);
 	for (size_t i = 0; i < a->n; i++) {
-		memcpy(key + 8, a->ids[i], CAT_ID_LEN);
+		memcpy(key + 8, a->ids[i], BLOB_ID_LEN);
 		rc = mdb_get(txn, c->blobs, &k, &d);
 		if (rc == MDB_NOTFOUND) {
 			a->found[i] = 0;
@@ -1296,7 +1296,7 @@ lookup_txn(struct catalog *c, MDB_txn *txn, void *arg)
 
 int
 catalog_blobs_lookup(struct catalog *c, uint64_t client,
-    const uint8_t (*ids)[CAT_ID_LEN], size_t n, struct cat_blob *out,
+    const uint8_t (*ids)[BLOB_ID_LEN], size_t n, struct cat_blob *out,
     uint8_t *found)
 {
 	struct lookup_arg a = { client, ids, n, out, found };
@@ -1328,7 +1328,7 @@ add_txn(struct catalog *c, MDB_txn *txn, void *arg)
 	memset(&added, 0, sizeof(added));
 	be64_put(key, a->client);
 	for (size_t i = 0; i < a->n; i++) {
-		memcpy(key + 8, a->b[i].id, CAT_ID_LEN);
+		memcpy(key + 8, a->b[i].id, BLOB_ID_LEN);
 		bl = a->b[i].loc;
 		bl.refcount = 0;	/* touched: the caller's */
 		blob_encode(&bl, rec);
@@ -1387,7 +1387,7 @@ catalog_next_pack(struct catalog *c, uint32_t *pack)
 struct commit_arg {
 	uint64_t		 client;
 	struct cat_snapshot	*snap;
-	const uint8_t		(*refs)[CAT_ID_LEN];
+	const uint8_t		(*refs)[BLOB_ID_LEN];
 	size_t			 n;
 	size_t			 missing;
 };
@@ -1413,7 +1413,7 @@ commit_txn(struct catalog *c, MDB_txn *txn, void *arg)
 	a->missing = 0;
 	be64_put(key, a->client);
 	for (size_t i = 0; i < a->n; i++) {
-		memcpy(key + 8, a->refs[i], CAT_ID_LEN);
+		memcpy(key + 8, a->refs[i], BLOB_ID_LEN);
 		rc = mdb_get(txn, c->blobs, &k, &d);
 		if (rc == MDB_NOTFOUND) {
 			a->missing++;
@@ -1425,7 +1425,7 @@ commit_txn(struct catalog *c, MDB_txn *txn, void *arg)
 	if (a->missing > 0)
 		return CAT_MISSING;
 	for (size_t i = 0; i < a->n; i++) {
-		memcpy(key + 8, a->refs[i], CAT_ID_LEN);
+		memcpy(key + 8, a->refs[i], BLOB_ID_LEN);
 		if ((rc = mdb_get(txn, c->blobs, &k, &d)) != 0)
 			return fail(c, rc, "read blob index");
 		if (blob_decode(&d, &bl) == -1)
@@ -1457,7 +1457,7 @@ commit_txn(struct catalog *c, MDB_txn *txn, void *arg)
 	d.mv_data = srec;
 	if ((rc = mdb_put(txn, c->snapshots, &k, &d, MDB_NOOVERWRITE)) != 0)
 		return fail(c, rc, "write snapshot");
-	d.mv_size = a->n * CAT_ID_LEN;
+	d.mv_size = a->n * BLOB_ID_LEN;
 	d.mv_data = (void *)a->refs;
 	if ((rc = mdb_put(txn, c->refs, &k, &d, MDB_NOOVERWRITE)) != 0)
 		return fail(c, rc, "write reference list");
@@ -1466,7 +1466,7 @@ commit_txn(struct catalog *c, MDB_txn *txn, void *arg)
 
 int
 catalog_commit(struct catalog *c, uint64_t client, struct cat_snapshot *snap,
-    const uint8_t (*refs)[CAT_ID_LEN], size_t n, size_t *missing)
+    const uint8_t (*refs)[BLOB_ID_LEN], size_t n, size_t *missing)
 {
 	struct commit_arg a = { client, snap, refs, n, 0 };
 	int r;
@@ -1477,7 +1477,7 @@ catalog_commit(struct catalog *c, uint64_t client, struct cat_snapshot *snap,
 		return CAT_ERROR;
 	}
 	for (size_t i = 1; i < n; i++)
-		if (memcmp(refs[i - 1], refs[i], CAT_ID_LEN) >= 0) {
+		if (memcmp(refs[i - 1], refs[i], BLOB_ID_LEN) >= 0) {
 			c->rc = 0;
 			snprintf(c->err, sizeof(c->err), "catalog: references "
 			    "not sorted and unique");
@@ -1540,7 +1540,7 @@ catalog_snapshots(struct catalog *c, uint64_t client, const char *set,
 
 struct refs_arg {
 	uint64_t	 client, snap;
-	uint8_t		(*refs)[CAT_ID_LEN];
+	uint8_t		(*refs)[BLOB_ID_LEN];
 	size_t		 n;
 };
 
@@ -1558,9 +1558,9 @@ refs_txn(struct catalog *c, MDB_txn *txn, void *arg)
 		return CAT_NOTFOUND;
 	if (rc != 0)
 		return fail(c, rc, "read reference list");
-	if (d.mv_size % CAT_ID_LEN != 0)
+	if (d.mv_size % BLOB_ID_LEN != 0)
 		return fail(c, 0, "reference list");
-	a->n = d.mv_size / CAT_ID_LEN;
+	a->n = d.mv_size / BLOB_ID_LEN;
 	if ((a->refs = malloc(d.mv_size ? d.mv_size : 1)) == NULL)
 		return fail(c, 0, "out of memory");
 	memcpy(a->refs, d.mv_data, d.mv_size);
@@ -1569,7 +1569,7 @@ refs_txn(struct catalog *c, MDB_txn *txn, void *arg)
 
 int
 catalog_snapshot_refs(struct catalog *c, uint64_t client, uint64_t snap,
-    uint8_t (**refs)[CAT_ID_LEN], size_t *n)
+    uint8_t (**refs)[BLOB_ID_LEN], size_t *n)
 {
 	struct refs_arg a = { client, snap, NULL, 0 };
 	int r;
@@ -1585,7 +1585,7 @@ catalog_snapshot_refs(struct catalog *c, uint64_t client, uint64_t snap,
 
 struct have_arg {
 	uint64_t		 client;
-	const uint8_t		(*ids)[CAT_ID_LEN];
+	const uint8_t		(*ids)[BLOB_ID_LEN];
 	size_t			 n;
 	uint64_t		 now;
 	uint8_t			*found;
@@ -1606,7 +1606,7 @@ have_txn(struct catalog *c, MDB_txn *txn, void *arg)
 	for (size_t i = 0; i < a->n; i++) {
 		if (!a->idle[i])
 			continue;
-		memcpy(key + 8, a->ids[i], CAT_ID_LEN);
+		memcpy(key + 8, a->ids[i], BLOB_ID_LEN);
 		rc = mdb_get(txn, c->blobs, &k, &d);
 		if (rc == MDB_NOTFOUND) {
 			a->found[i] = 0;	/* freed meanwhile */
@@ -1631,7 +1631,7 @@ have_txn(struct catalog *c, MDB_txn *txn, void *arg)
 
 int
 catalog_blobs_have(struct catalog *c, uint64_t client,
-    const uint8_t (*ids)[CAT_ID_LEN], size_t n, uint64_t now,
+    const uint8_t (*ids)[BLOB_ID_LEN], size_t n, uint64_t now,
     uint8_t *found)
 {
 	struct have_arg a = { client, ids, n, now, found, NULL };
@@ -1697,7 +1697,7 @@ catalog_blobs_scan(struct catalog *c,
 
 struct free_arg {
 	uint64_t		 client;
-	const uint8_t		(*ids)[CAT_ID_LEN];
+	const uint8_t		(*ids)[BLOB_ID_LEN];
 	size_t			 n;
 	uint64_t		 cutoff;
 	size_t			 freed;
@@ -1718,7 +1718,7 @@ free_txn(struct catalog *c, MDB_txn *txn, void *arg)
 	a->bytes = 0;
 	be64_put(key, a->client);
 	for (size_t i = 0; i < a->n; i++) {
-		memcpy(key + 8, a->ids[i], CAT_ID_LEN);
+		memcpy(key + 8, a->ids[i], BLOB_ID_LEN);
 		rc = mdb_get(txn, c->blobs, &k, &d);
 		if (rc == MDB_NOTFOUND)
 			continue;
@@ -1743,7 +1743,7 @@ free_txn(struct catalog *c, MDB_txn *txn, void *arg)
 
 int
 catalog_blobs_free(struct catalog *c, uint64_t client,
-    const uint8_t (*ids)[CAT_ID_LEN], size_t n, uint64_t cutoff,
+    const uint8_t (*ids)[BLOB_ID_LEN], size_t n, uint64_t cutoff,
     size_t *freed, uint64_t *bytes)
 {
 	struct free_arg a = { client, ids, n, cutoff, 0, 0 };
@@ -1776,7 +1776,7 @@ move_txn(struct catalog *c, MDB_txn *txn, void *arg)
 	a->moved = 0;
 	for (size_t i = 0; i < a->n; i++) {
 		be64_put(key, a->m[i].client);
-		memcpy(key + 8, a->m[i].id, CAT_ID_LEN);
+		memcpy(key + 8, a->m[i].id, BLOB_ID_LEN);
 		rc = mdb_get(txn, c->blobs, &k, &d);
 		if (rc == MDB_NOTFOUND)
 			continue;
@@ -1888,19 +1888,19 @@ forget_txn(struct catalog *c, MDB_txn *txn, void *arg)
 	    rc != MDB_NOTFOUND)
 		return fail(c, rc, "read reference list");
 	if (rc == 0) {
-		if (rd.mv_size % CAT_ID_LEN != 0)
+		if (rd.mv_size % BLOB_ID_LEN != 0)
 			return fail(c, 0, "reference list");
 		/*
 		 * The list lives in the map, which the puts below may
 		 * change: work on a copy.
 		 */
-		n = rd.mv_size / CAT_ID_LEN;
+		n = rd.mv_size / BLOB_ID_LEN;
 		if ((ids = malloc(rd.mv_size ? rd.mv_size : 1)) == NULL)
 			return fail(c, 0, "out of memory");
 		memcpy(ids, rd.mv_data, rd.mv_size);
 		be64_put(key, a->client);
 		for (size_t i = 0; i < n; i++) {
-			memcpy(key + 8, ids + i * CAT_ID_LEN, CAT_ID_LEN);
+			memcpy(key + 8, ids + i * BLOB_ID_LEN, BLOB_ID_LEN);
 			rc = mdb_get(txn, c->blobs, &k, &d);
 			if (rc == MDB_NOTFOUND)
 				continue;
@@ -2117,7 +2117,7 @@ catalog_policies(struct catalog *c, uint64_t client,
 
 #define PEER_STR	(CAT_PEER_NAME_MAX + 1)
 #define PEER_REC_LEN	(PEER_STR + CAT_PEER_ADDRS * CAT_PEER_ADDR_MAX + 1 + \
-			 5 * 2 + 4 + 8 + 8 + CAT_PEER_ID_LEN + PEER_STR)
+			 5 * 2 + 4 + 8 + 8 + SERVER_ID_LEN + PEER_STR)
 
 /* Strings are stored NUL-padded in fixed fields. */
 static void
@@ -2159,8 +2159,8 @@ peer_encode(const struct cat_peer *pe, uint8_t *b)
 	*b++ = pe->hops;
 	be64_put(b, pe->first_seen);
 	be64_put(b + 8, pe->last_seen);
-	memcpy(b + 16, pe->via, CAT_PEER_ID_LEN);
-	b += 16 + CAT_PEER_ID_LEN;
+	memcpy(b + 16, pe->via, SERVER_ID_LEN);
+	b += 16 + SERVER_ID_LEN;
 	put_str(&b, pe->via_name, PEER_STR);
 }
 
@@ -2170,10 +2170,10 @@ peer_decode(const MDB_val *k, const MDB_val *v, struct cat_peer *pe)
 	const uint8_t *b = v->mv_data;
 	uint16_t ports[5];
 
-	if (k->mv_size != CAT_PEER_ID_LEN || v->mv_size != PEER_REC_LEN)
+	if (k->mv_size != SERVER_ID_LEN || v->mv_size != PEER_REC_LEN)
 		return -1;
 	memset(pe, 0, sizeof(*pe));
-	memcpy(pe->id, k->mv_data, CAT_PEER_ID_LEN);
+	memcpy(pe->id, k->mv_data, SERVER_ID_LEN);
 	get_str(&b, pe->name, PEER_STR);
 	for (int i = 0; i < CAT_PEER_ADDRS; i++)
 		get_str(&b, pe->addrs[i], CAT_PEER_ADDR_MAX);
@@ -2193,8 +2193,8 @@ peer_decode(const MDB_val *k, const MDB_val *v, struct cat_peer *pe)
 	pe->hops = *b++;
 	pe->first_seen = be64_get(b);
 	pe->last_seen = be64_get(b + 8);
-	memcpy(pe->via, b + 16, CAT_PEER_ID_LEN);
-	b += 16 + CAT_PEER_ID_LEN;
+	memcpy(pe->via, b + 16, SERVER_ID_LEN);
+	b += 16 + SERVER_ID_LEN;
 	get_str(&b, pe->via_name, PEER_STR);
 	return 0;
 }
@@ -2221,7 +2221,7 @@ peers_replace_txn(struct catalog *c, MDB_txn *txn, void *arg)
 		return fail(c, rc, "empty peers");
 	for (size_t i = 0; i < a->n; i++) {
 		peer_encode(&a->in[i], rec);
-		k.mv_size = CAT_PEER_ID_LEN;
+		k.mv_size = SERVER_ID_LEN;
 		k.mv_data = (void *)a->in[i].id;
 		d.mv_size = sizeof(rec);
 		d.mv_data = rec;

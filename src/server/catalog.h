@@ -30,9 +30,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/ids.h"
 #include "common/retention.h"
 
-#define CAT_ID_LEN	32	/* blob ids, secrets, token hashes */
+#define CAT_SECRET_LEN	32	/* a client's secret, a token's SHA-256 */
 #define CAT_NAME_MAX	64	/* client and set names */
 #define CAT_SUM_LEN	8	/* checksum of a blob's stored bytes */
 
@@ -50,7 +51,7 @@ struct catalog;
 struct cat_client {
 	uint64_t	 id;		/* never reused */
 	char		 name[CAT_NAME_MAX + 1];
-	uint8_t		 secret[CAT_ID_LEN];	/* zero until registered */
+	uint8_t		 secret[CAT_SECRET_LEN];	/* zero until registered */
 	int		 registered;
 	int		 disabled;
 	int		 allow_forget;	/* FORGET may remove kept snapshots */
@@ -75,7 +76,7 @@ struct cat_blob {
 
 /* A blob to index: its id and location (refcount is ignored). */
 struct cat_blob_add {
-	uint8_t		 id[CAT_ID_LEN];
+	uint8_t		 id[BLOB_ID_LEN];
 	struct cat_blob	 loc;
 };
 
@@ -83,8 +84,8 @@ struct cat_snapshot {
 	uint64_t	 id;		/* per client, from 1 */
 	char		 set[CAT_NAME_MAX + 1];
 	uint64_t	 time;		/* Unix seconds, as the client said */
-	uint8_t		 root[CAT_ID_LEN];
-	uint8_t		 meta[CAT_ID_LEN];
+	uint8_t		 root[BLOB_ID_LEN];
+	uint8_t		 meta[BLOB_ID_LEN];
 	uint64_t	 blobs;		/* distinct blobs referenced */
 	uint64_t	 bytes;		/* sum of their stored lengths */
 	/*
@@ -132,7 +133,7 @@ int	catalog_name_valid(const char *name);
  * taken, CAT_ERROR.
  */
 int	catalog_client_add(struct catalog *c, const char *name,
-	    const uint8_t token_hash[CAT_ID_LEN], uint64_t created,
+	    const uint8_t token_hash[CAT_SECRET_LEN], uint64_t created,
 	    uint64_t *id);
 /*
  * Give the existing client name a new one-time token (SHA-256
@@ -142,7 +143,7 @@ int	catalog_client_add(struct catalog *c, const char *name,
  * CAT_OK, CAT_NOTFOUND, CAT_ERROR.
  */
 int	catalog_client_token(struct catalog *c, const char *name,
-	    const uint8_t token_hash[CAT_ID_LEN]);
+	    const uint8_t token_hash[CAT_SECRET_LEN]);
 /*
  * Look up client name into *out.  Returns CAT_OK, CAT_NOTFOUND,
  * CAT_ERROR.
@@ -176,14 +177,14 @@ int	catalog_clients(struct catalog *c, struct cat_client **out,
 	    size_t *n);
 /*
  * Use up the token whose SHA-256 is token_hash: its client gets secret
- * (CAT_ID_LEN bytes, chosen by the caller) and becomes registered; the
+ * (CAT_SECRET_LEN bytes, chosen by the caller) and becomes registered; the
  * token is deleted.  One transaction.  Returns CAT_OK with the client in
  * *out, CAT_NOTFOUND (no such token: never issued or already used),
  * CAT_DISABLED (the client is disabled; the token stays), CAT_ERROR.
  */
 int	catalog_register(struct catalog *c,
-	    const uint8_t token_hash[CAT_ID_LEN],
-	    const uint8_t secret[CAT_ID_LEN], struct cat_client *out);
+	    const uint8_t token_hash[CAT_SECRET_LEN],
+	    const uint8_t secret[CAT_SECRET_LEN], struct cat_client *out);
 
 /*
  * Look up n blob ids of client in one read transaction: found[i] is 1
@@ -191,7 +192,7 @@ int	catalog_register(struct catalog *c,
  * found[i] is 0.  CAT_OK or CAT_ERROR.
  */
 int	catalog_blobs_lookup(struct catalog *c, uint64_t client,
-	    const uint8_t (*ids)[CAT_ID_LEN], size_t n, struct cat_blob *out,
+	    const uint8_t (*ids)[BLOB_ID_LEN], size_t n, struct cat_blob *out,
 	    uint8_t *found);
 /*
  * Like catalog_blobs_lookup() without locations, for a HAVE: an indexed
@@ -202,7 +203,7 @@ int	catalog_blobs_lookup(struct catalog *c, uint64_t client,
  * prune within its grace period.  CAT_OK or CAT_ERROR.
  */
 int	catalog_blobs_have(struct catalog *c, uint64_t client,
-	    const uint8_t (*ids)[CAT_ID_LEN], size_t n, uint64_t now,
+	    const uint8_t (*ids)[BLOB_ID_LEN], size_t n, uint64_t now,
 	    uint8_t *found);
 /*
  * Call fn(arg, client, id, loc) for every entry of the blob index (all
@@ -221,13 +222,13 @@ int	catalog_blobs_scan(struct catalog *c,
  * CAT_ERROR.
  */
 int	catalog_blobs_free(struct catalog *c, uint64_t client,
-	    const uint8_t (*ids)[CAT_ID_LEN], size_t n, uint64_t cutoff,
+	    const uint8_t (*ids)[BLOB_ID_LEN], size_t n, uint64_t cutoff,
 	    size_t *freed, uint64_t *bytes);
 
 /* A blob whose bytes were copied to another place (pack rewrite). */
 struct cat_move {
 	uint64_t	 client;
-	uint8_t		 id[CAT_ID_LEN];
+	uint8_t		 id[BLOB_ID_LEN];
 	uint32_t	 from_pack;
 	uint64_t	 from_offset;
 	uint32_t	 pack;		/* the new place */
@@ -274,7 +275,7 @@ int	catalog_next_pack(struct catalog *c, uint32_t *pack);
  * it is disabled; CAT_ERROR.
  */
 int	catalog_commit(struct catalog *c, uint64_t client,
-	    struct cat_snapshot *snap, const uint8_t (*refs)[CAT_ID_LEN],
+	    struct cat_snapshot *snap, const uint8_t (*refs)[BLOB_ID_LEN],
 	    size_t n, size_t *missing);
 /*
  * Call fn(arg, snap) for client's snapshots with id > after, oldest
@@ -291,7 +292,7 @@ int	catalog_snapshots(struct catalog *c, uint64_t client, const char *set,
  * CAT_ERROR.
  */
 int	catalog_snapshot_refs(struct catalog *c, uint64_t client,
-	    uint64_t snap, uint8_t (**refs)[CAT_ID_LEN], size_t *n);
+	    uint64_t snap, uint8_t (**refs)[BLOB_ID_LEN], size_t *n);
 /*
  * Client's snapshot snap into *out.  CAT_OK, CAT_NOTFOUND, CAT_ERROR.
  */
@@ -388,7 +389,6 @@ int	catalog_days(struct catalog *c, uint32_t first, size_t n,
  * them).  The discovery child keeps the table in memory and replaces the
  * stored one with it in one transaction, together with its counters.
  */
-#define CAT_PEER_ID_LEN		16
 #define CAT_PEER_NAME_MAX	64
 #define CAT_PEER_ADDRS		4
 #define CAT_PEER_ADDR_MAX	46	/* INET6_ADDRSTRLEN */
@@ -402,7 +402,7 @@ enum cat_peer_source {
 };
 
 struct cat_peer {
-	uint8_t		 id[CAT_PEER_ID_LEN];
+	uint8_t		 id[SERVER_ID_LEN];
 	char		 name[CAT_PEER_NAME_MAX + 1];
 	char		 addrs[CAT_PEER_ADDRS][CAT_PEER_ADDR_MAX];
 	int		 naddrs;
@@ -412,7 +412,7 @@ struct cat_peer {
 	uint8_t		 source;	/* enum cat_peer_source */
 	uint8_t		 hops;		/* 0: heard directly */
 	uint64_t	 first_seen, last_seen;	/* Unix seconds */
-	uint8_t		 via[CAT_PEER_ID_LEN];	/* CAT_PEER_TCP: from whom */
+	uint8_t		 via[SERVER_ID_LEN];	/* CAT_PEER_TCP: from whom */
 	char		 via_name[CAT_PEER_NAME_MAX + 1];
 };
 

@@ -68,7 +68,8 @@ datadir_prepare(const char *dir, uid_t uid, gid_t gid, char *err,
 }
 
 void
-server_id_hex(const uint8_t id[SERVER_ID_LEN], char hex[33])
+server_id_hex(const uint8_t id[SERVER_ID_LEN],
+    char hex[SERVER_ID_HEX + 1])
 {
 	hex_encode(id, SERVER_ID_LEN, hex);
 }

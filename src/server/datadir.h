@@ -11,7 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define SERVER_ID_LEN	16
+#include "common/ids.h"
 
 /*
  * Create dir (and missing parents) with mode 0750 when it does not
@@ -31,7 +31,8 @@ int	datadir_prepare(const char *dir, uid_t uid, gid_t gid, char *err,
 int	datadir_server_id(const char *dir, uint8_t id[SERVER_ID_LEN],
 	    char *err, size_t errlen);
 
-/* Write id as 32 lowercase hex digits and a NUL into hex[33]. */
-void	server_id_hex(const uint8_t id[SERVER_ID_LEN], char hex[33]);
+/* Write id as lowercase hex digits and a NUL into hex. */
+void	server_id_hex(const uint8_t id[SERVER_ID_LEN],
+	    char hex[SERVER_ID_HEX + 1]);
 
 #endif

@@ -113,7 +113,7 @@ static struct {
 	size_t		 ntargets;
 	int		 asking;	/* a request in flight (peerlink.c) */
 	int		 ask_static;	/* index+1 of the target, 0: a peer */
-	uint8_t		 ask_id[DW_ID_LEN];
+	uint8_t		 ask_id[SERVER_ID_LEN];
 	char		 ask_addr[CAT_PEER_ADDR_MAX];
 
 	int		 stopping;
@@ -133,7 +133,7 @@ static struct peer *
 find(const uint8_t *id)
 {
 	for (size_t i = 0; i < ds.npeers; i++)
-		if (memcmp(ds.peers[i].p.id, id, DW_ID_LEN) == 0)
+		if (memcmp(ds.peers[i].p.id, id, SERVER_ID_LEN) == 0)
 			return &ds.peers[i];
 	return NULL;
 }
@@ -150,7 +150,7 @@ add(const uint8_t *id, uint64_t now)
 	}
 	p = &ds.peers[ds.npeers++];
 	memset(p, 0, sizeof(*p));
-	memcpy(p->p.id, id, DW_ID_LEN);
+	memcpy(p->p.id, id, SERVER_ID_LEN);
 	p->p.first_seen = now;
 	p->seen = p->addr0_seen = mono_ms();
 	return p;
@@ -203,7 +203,7 @@ learn(const struct dw_msg *m, const char *addr, int source)
 	uint64_t now = (uint64_t)time(NULL);
 	int64_t mnow = mono_ms();
 	struct peer *p = find(m->id);
-	char hex[33];
+	char hex[SERVER_ID_HEX + 1];
 
 	if (p != NULL && !has_addr(&p->p, addr) &&
 	    ((p->p.source == CAT_PEER_STATIC && source != CAT_PEER_STATIC) ||
@@ -289,7 +289,7 @@ load_visit(void *arg, const struct cat_peer *p)
 
 	(void)arg;
 	if (now - p->last_seen > (uint64_t)ds.d->peer_timeout ||
-	    p->last_seen > now || memcmp(p->id, ds.self.id, DW_ID_LEN) == 0 ||
+	    p->last_seen > now || memcmp(p->id, ds.self.id, SERVER_ID_LEN) == 0 ||
 	    find(p->id) != NULL || (np = add(p->id, now)) == NULL)
 		return 0;
 	np->p = *p;
@@ -486,7 +486,7 @@ datagram(int fd, enum listen_service svc, const uint8_t *buf, size_t len,
 		}
 		return;
 	}
-	if (memcmp(m.id, ds.self.id, DW_ID_LEN) == 0) {
+	if (memcmp(m.id, ds.self.id, SERVER_ID_LEN) == 0) {
 		bump(DS_DROP_OWN);
 		return;
 	}
@@ -710,8 +710,8 @@ parse_entry(json_t *e, struct dw_msg *m, char addrs[][CAT_PEER_ADDR_MAX],
 	if (!json_is_object(e) ||
 	    json_unpack(e, "{s:s, s:s, s:o, s:o}", "id", &id, "name", &name,
 	    "ports", &ports, "roles", &roles) != 0 ||
-	    strspn(id, "0123456789abcdef") != 2 * DW_ID_LEN ||
-	    hex_decode(id, m->id, DW_ID_LEN) == -1 || !dw_name_valid(name) ||
+	    strspn(id, "0123456789abcdef") != 2 * SERVER_ID_LEN ||
+	    hex_decode(id, m->id, SERVER_ID_LEN) == -1 || !dw_name_valid(name) ||
 	    !json_is_object(ports) || !json_is_array(roles) ||
 	    json_array_size(roles) > 2)
 		return -1;
@@ -761,7 +761,8 @@ parse_entry(json_t *e, struct dw_msg *m, char addrs[][CAT_PEER_ADDR_MAX],
 static void
 learn_from_list(json_t *e, const struct cat_peer *via)
 {
-	char addrs[CAT_PEER_ADDRS][CAT_PEER_ADDR_MAX], hex[33];
+	char addrs[CAT_PEER_ADDRS][CAT_PEER_ADDR_MAX];
+	char hex[SERVER_ID_HEX + 1];
 	uint64_t now = (uint64_t)time(NULL), seen;
 	json_int_t age, hops;
 	struct dw_msg m;
@@ -772,8 +773,8 @@ learn_from_list(json_t *e, const struct cat_peer *via)
 		bump(DS_DROP_TCP_ENTRY);
 		return;
 	}
-	if (memcmp(m.id, ds.self.id, DW_ID_LEN) == 0 ||
-	    memcmp(m.id, via->id, DW_ID_LEN) == 0 || naddrs == 0 ||
+	if (memcmp(m.id, ds.self.id, SERVER_ID_LEN) == 0 ||
+	    memcmp(m.id, via->id, SERVER_ID_LEN) == 0 || naddrs == 0 ||
 	    hops >= MAX_HOPS || age >= ds.d->peer_timeout)
 		return;
 	seen = now - (uint64_t)age;
@@ -791,7 +792,7 @@ learn_from_list(json_t *e, const struct cat_peer *via)
 	peerinfo_describe(&p->p, &m);
 	p->p.source = CAT_PEER_TCP;
 	p->p.hops = (uint8_t)(hops + 1);
-	memcpy(p->p.via, via->id, DW_ID_LEN);
+	memcpy(p->p.via, via->id, SERVER_ID_LEN);
 	snprintf(p->p.via_name, sizeof(p->p.via_name), "%s", via->name);
 	p->p.naddrs = 0;
 	for (int i = naddrs; i > 0; i--)
@@ -832,8 +833,8 @@ ask_reply(json_t *o)
 
 	if (parse_entry(json_object_get(o, "self"), &m, addrs,
 	    &naddrs, &age, &hops) == -1 ||
-	    memcmp(m.id, ds.self.id, DW_ID_LEN) == 0 ||
-	    (!ds.ask_static && memcmp(m.id, ds.ask_id, DW_ID_LEN) != 0)) {
+	    memcmp(m.id, ds.self.id, SERVER_ID_LEN) == 0 ||
+	    (!ds.ask_static && memcmp(m.id, ds.ask_id, SERVER_ID_LEN) != 0)) {
 		log_debug("discovery: bad peer list from %s", ds.ask_addr);
 		json_decref(o);
 		ask_end(1);
@@ -879,7 +880,7 @@ on_ask_done(void *arg, int status, json_t *reply)
 static void
 ask(const char *host, int port)
 {
-	char hex[33];
+	char hex[SERVER_ID_HEX + 1];
 	json_t *req;
 
 	snprintf(ds.ask_addr, sizeof(ds.ask_addr), "%s", host);
@@ -915,7 +916,7 @@ ask_next(void)
 			continue;
 		p->next_ask = again;
 		ds.ask_static = 0;
-		memcpy(ds.ask_id, p->p.id, DW_ID_LEN);
+		memcpy(ds.ask_id, p->p.id, SERVER_ID_LEN);
 		ask(p->p.addrs[0], p->p.port_ui);
 		return;
 	}

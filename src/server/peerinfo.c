@@ -45,7 +45,7 @@ peerinfo_self(const struct gv_config *cfg, const uint8_t *server_id,
 	size_t j = 0;
 
 	memset(m, 0, sizeof(*m));
-	memcpy(m->id, server_id, DW_ID_LEN);
+	memcpy(m->id, server_id, SERVER_ID_LEN);
 	m->roles = DW_ROLE_SERVER;
 	m->flags = cfg->ssl_enabled ? DW_FLAG_TLS : 0;
 	m->port_backup = (uint16_t)cfg->port.backup;

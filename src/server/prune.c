@@ -30,7 +30,7 @@
 /* A blob by its key: client and id. */
 struct bkey {
 	uint64_t	 client;
-	uint8_t		 id[CAT_ID_LEN];
+	uint8_t		 id[BLOB_ID_LEN];
 	uint32_t	 length;
 };
 
@@ -104,7 +104,7 @@ bvec_add(struct bvec *bv, uint64_t client, const uint8_t *id,
 		bv->cap = cap;
 	}
 	bv->v[bv->n].client = client;
-	memcpy(bv->v[bv->n].id, id, CAT_ID_LEN);
+	memcpy(bv->v[bv->n].id, id, BLOB_ID_LEN);
 	bv->v[bv->n].length = length;
 	bv->n++;
 	return 0;
@@ -117,7 +117,7 @@ cmp_bkey(const void *a, const void *b)
 
 	if (x->client != y->client)
 		return x->client < y->client ? -1 : 1;
-	return memcmp(x->id, y->id, CAT_ID_LEN);
+	return memcmp(x->id, y->id, BLOB_ID_LEN);
 }
 
 /* How many entries of the sorted bv equal (client, id). */
@@ -131,7 +131,7 @@ bvec_count(const struct bvec *bv, uint64_t client, const uint8_t *id)
 	if (bv->n == 0)
 		return 0;
 	k.client = client;
-	memcpy(k.id, id, CAT_ID_LEN);
+	memcpy(k.id, id, BLOB_ID_LEN);
 	if ((hit = bsearch(&k, bv->v, bv->n, sizeof(k), cmp_bkey)) == NULL)
 		return 0;
 	lo = hi = (size_t)(hit - bv->v);
@@ -193,7 +193,7 @@ retain_set(struct prune *p, const struct cat_client *cl, const char *set)
 	    why, sizeof(why)) != CAT_OK)
 		return failed(p, "policy", why);
 	for (size_t i = 0; i < n; i++) {
-		uint8_t (*refs)[CAT_ID_LEN];
+		uint8_t (*refs)[BLOB_ID_LEN];
 		size_t nrefs;
 		int r;
 
@@ -286,7 +286,7 @@ free_blobs(struct prune *p)
 	struct free_scan fs = { p, 0 };
 	uint64_t now = (uint64_t)time(NULL);
 	struct bvec *bv = &p->freed;
-	uint8_t (*ids)[CAT_ID_LEN];
+	uint8_t (*ids)[BLOB_ID_LEN];
 	size_t i, j;
 
 	fs.cutoff = now > (uint64_t)p->cfg->prune_grace ?
@@ -312,9 +312,9 @@ free_blobs(struct prune *p)
 
 		for (j = i; j < bv->n && n < FREE_BATCH &&
 		    bv->v[j].client == bv->v[i].client; j++)
-			memcpy(ids[n++], bv->v[j].id, CAT_ID_LEN);
+			memcpy(ids[n++], bv->v[j].id, BLOB_ID_LEN);
 		if (catalog_blobs_free(p->cat, bv->v[i].client,
-		    (const uint8_t (*)[CAT_ID_LEN])ids, n, fs.cutoff, &nfreed,
+		    (const uint8_t (*)[BLOB_ID_LEN])ids, n, fs.cutoff, &nfreed,
 		    &bytes) != CAT_OK) {
 			free(ids);
 			return failed(p, "free", catalog_strerror(p->cat));
@@ -410,7 +410,7 @@ live_collect(void *arg, uint64_t client, const uint8_t *id,
 	it = &rd->items[rd->nitems++];
 	memset(it, 0, sizeof(*it));
 	it->m.client = client;
-	memcpy(it->m.id, id, CAT_ID_LEN);
+	memcpy(it->m.id, id, BLOB_ID_LEN);
 	it->m.from_pack = loc->pack;
 	it->m.from_offset = loc->offset;
 	it->from = *loc;
@@ -439,9 +439,9 @@ rewrite_pack(struct round *rd, size_t k, size_t a, size_t b)
 			return failed(p, "copy", store_strerror(st));
 		}
 		if (r == 1) {
-			char hex[2 * CAT_ID_LEN + 1];
+			char hex[2 * BLOB_ID_LEN + 1];
 
-			hex_encode(it->m.id, CAT_ID_LEN, hex);
+			hex_encode(it->m.id, BLOB_ID_LEN, hex);
 			say(p, "pack %08x left alone: live blob %s is damaged "
 			    "(%s); run scrub", pack, hex, store_strerror(st));
 			p->res->packs_damaged++;

@@ -20,7 +20,7 @@
 /* An index entry, as the scrub began. */
 struct entry {
 	uint64_t	 client;
-	uint8_t		 id[CAT_ID_LEN];
+	uint8_t		 id[BLOB_ID_LEN];
 	struct cat_blob	 loc;
 	const char	*why;		/* NULL: fine */
 };
@@ -92,7 +92,7 @@ collect_entry(void *arg, uint64_t client, const uint8_t *id,
 		ev->cap = cap;
 	}
 	ev->v[ev->n].client = client;
-	memcpy(ev->v[ev->n].id, id, CAT_ID_LEN);
+	memcpy(ev->v[ev->n].id, id, BLOB_ID_LEN);
 	ev->v[ev->n].loc = *loc;
 	ev->v[ev->n].why = NULL;
 	ev->n++;
@@ -117,7 +117,7 @@ cmp_key(const void *a, const void *b)
 
 	if (x->client != y->client)
 		return x->client < y->client ? -1 : 1;
-	return memcmp(x->id, y->id, CAT_ID_LEN);
+	return memcmp(x->id, y->id, BLOB_ID_LEN);
 }
 
 /* Sleep as long as reading faster than the rate limit. */
@@ -220,7 +220,7 @@ scrub_pack(struct scrub *sc, const struct store_pack *pk, struct entry *e,
 			e[i].why = e[i].loc.offset >= end ?
 			    "unreadable bytes in the pack" :
 			    "no record at that offset";
-		else if (memcmp(rec->id, e[i].id, CAT_ID_LEN) != 0 ||
+		else if (memcmp(rec->id, e[i].id, BLOB_ID_LEN) != 0 ||
 		    rec->length != e[i].loc.length)
 			e[i].why = "record of another blob";
 		else if (!rec->good)
@@ -285,14 +285,14 @@ blame(struct scrub *sc, struct entry *bad, size_t n, char *err,
 		struct cat_client *cl = &clients[c];
 		struct snap_vec sv = { NULL, 0, 0, 0 };
 		struct entry key;
-		char hex[2 * CAT_ID_LEN + 1];
+		char hex[2 * BLOB_ID_LEN + 1];
 		size_t first = n;
 
 		for (size_t i = 0; i < n; i++)
 			if (bad[i].client == cl->id) {
 				if (first == n)
 					first = i;
-				hex_encode(bad[i].id, CAT_ID_LEN, hex);
+				hex_encode(bad[i].id, BLOB_ID_LEN, hex);
 				say(sc, "damaged blob %s of client %s in pack "
 				    "%08x at offset %llu: %s", hex, cl->name,
 				    bad[i].loc.pack,
@@ -310,7 +310,7 @@ blame(struct scrub *sc, struct entry *bad, size_t n, char *err,
 			break;
 		}
 		for (size_t s = 0; s < sv.n && rc == 0; s++) {
-			uint8_t (*refs)[CAT_ID_LEN];
+			uint8_t (*refs)[BLOB_ID_LEN];
 			size_t nrefs, hurt = 0;
 			int r;
 
@@ -326,7 +326,7 @@ blame(struct scrub *sc, struct entry *bad, size_t n, char *err,
 			}
 			key.client = cl->id;
 			for (size_t i = 0; i < nrefs; i++) {
-				memcpy(key.id, refs[i], CAT_ID_LEN);
+				memcpy(key.id, refs[i], BLOB_ID_LEN);
 				if (bsearch(&key, bad, n, sizeof(*bad),
 				    cmp_key) != NULL)
 					hurt++;

@@ -41,6 +41,11 @@
 #define DRAIN_MS	1000	/* after an ERROR: read and discard input */
 #define DRAIN_BYTES	(256 * 1024)
 
+/* Where the wire's bytes become the catalog's and crypto's. */
+_Static_assert(WIRE_SECRET_LEN == CAT_SECRET_LEN, "REGISTERED's secret");
+_Static_assert(CRYPTO_HASH_LEN == CAT_SECRET_LEN, "a token's SHA-256");
+_Static_assert(WIRE_PROOF_LEN == CRYPTO_HASH_LEN, "PROOF's HMAC");
+
 enum io_result { IO_OK, IO_EOF, IO_TRUNCATED, IO_TIMEOUT, IO_ERROR, IO_TERM };
 
 /* Wait until the client fd is ready for events, or the deadline. */
@@ -520,8 +525,8 @@ static int
 on_register(struct session *s, const uint8_t *p, uint32_t len)
 {
 	char token[WIRE_TOKEN_MAX + 1];
-	uint8_t hash[CRYPTO_HASH_LEN], secret[WIRE_ID_BYTES];
-	uint8_t out[WIRE_HDR_LEN + 2 + WIRE_NAME_MAX + WIRE_ID_BYTES];
+	uint8_t hash[CRYPTO_HASH_LEN], secret[WIRE_SECRET_LEN];
+	uint8_t out[WIRE_HDR_LEN + 2 + WIRE_NAME_MAX + WIRE_SECRET_LEN];
 	struct cat_client cl;
 	struct wire_rd r;
 	struct wire_wr w;
@@ -611,7 +616,7 @@ on_cert_request(struct session *s, const uint8_t *p, uint32_t len)
 static int
 on_auth(struct session *s, const uint8_t *p, uint32_t len)
 {
-	uint8_t out[WIRE_HDR_LEN + WIRE_ID_BYTES];
+	uint8_t out[WIRE_HDR_LEN + WIRE_NONCE_LEN];
 	char name[WIRE_NAME_MAX + 1];
 	struct wire_rd r;
 	struct wire_wr w;
@@ -660,8 +665,8 @@ on_auth(struct session *s, const uint8_t *p, uint32_t len)
 static int
 on_proof(struct session *s, const uint8_t *p, uint32_t len)
 {
-	uint8_t msg[sizeof(WIRE_AUTH_LABEL) - 1 + WIRE_ID_LEN +
-	    WIRE_ID_BYTES + WIRE_NAME_MAX];
+	uint8_t msg[sizeof(WIRE_AUTH_LABEL) - 1 + SERVER_ID_LEN +
+	    WIRE_NONCE_LEN + WIRE_NAME_MAX];
 	uint8_t want[CRYPTO_HASH_LEN], out[WIRE_HDR_LEN];
 	char cn[WIRE_NAME_MAX + 2];
 	size_t n = 0, namelen = strlen(s->client.name);
@@ -673,10 +678,10 @@ on_proof(struct session *s, const uint8_t *p, uint32_t len)
 		    len);
 	memcpy(msg, WIRE_AUTH_LABEL, sizeof(WIRE_AUTH_LABEL) - 1);
 	n += sizeof(WIRE_AUTH_LABEL) - 1;
-	memcpy(msg + n, s->server_id, WIRE_ID_LEN);
-	n += WIRE_ID_LEN;
-	memcpy(msg + n, s->nonce, WIRE_ID_BYTES);
-	n += WIRE_ID_BYTES;
+	memcpy(msg + n, s->server_id, SERVER_ID_LEN);
+	n += SERVER_ID_LEN;
+	memcpy(msg + n, s->nonce, WIRE_NONCE_LEN);
+	n += WIRE_NONCE_LEN;
 	memcpy(msg + n, s->client.name, namelen);
 	n += namelen;
 	crypto_hmac(s->client.secret, sizeof(s->client.secret), msg, n, NULL,
@@ -718,13 +723,13 @@ storage_failed(struct session *s, const char *what, const char *detail)
 static int
 on_have(struct session *s, const uint8_t *p, uint32_t len)
 {
-	const uint8_t (*ids)[WIRE_ID_BYTES] = (const void *)(p + 4);
+	const uint8_t (*ids)[BLOB_ID_LEN] = (const void *)(p + 4);
 	uint8_t found[WIRE_BATCH_MAX];
 	uint32_t n, nmissing = 0;
 	struct wire_wr w;
 	size_t at;
 
-	if ((n = parse_batch(s, "HAVE", p, len, WIRE_ID_BYTES)) == 0)
+	if ((n = parse_batch(s, "HAVE", p, len, BLOB_ID_LEN)) == 0)
 		return -1;
 	/* Unreferenced blobs reported present are safe from prune a while. */
 	if (catalog_blobs_have(s->cat, s->client.id, ids, n,
@@ -738,7 +743,7 @@ on_have(struct session *s, const uint8_t *p, uint32_t len)
 	for (uint32_t i = 0; i < n; i++)
 		if (!found[i] && !store_pending(s->store, s->client.id,
 		    ids[i])) {
-			wire_put_bytes(&w, ids[i], WIRE_ID_BYTES);
+			wire_put_bytes(&w, ids[i], BLOB_ID_LEN);
 			nmissing++;
 		}
 	wire_frame_end(&w);
@@ -750,16 +755,16 @@ on_have(struct session *s, const uint8_t *p, uint32_t len)
 static int
 on_put(struct session *s, const uint8_t *p, uint32_t len)
 {
-	if (len <= WIRE_ID_BYTES)
+	if (len <= BLOB_ID_LEN)
 		return failf(s, WIRE_ERR_LIMIT, "limit exceeded: PUT of %u "
 		    "bytes carries no blob", len);
-	switch (store_put(s->store, s->client.id, p, p + WIRE_ID_BYTES,
-	    len - WIRE_ID_BYTES)) {
+	switch (store_put(s->store, s->client.id, p, p + BLOB_ID_LEN,
+	    len - BLOB_ID_LEN)) {
 	case -1:
 		return storage_failed(s, "pack write",
 		    store_strerror(s->store));
 	case 0:			/* written: new for this snapshot */
-		s->new_bytes += len - WIRE_ID_BYTES;
+		s->new_bytes += len - BLOB_ID_LEN;
 		break;
 	}
 	return 0;
@@ -768,10 +773,10 @@ on_put(struct session *s, const uint8_t *p, uint32_t len)
 static int
 on_refs(struct session *s, const uint8_t *p, uint32_t len)
 {
-	const uint8_t (*ids)[WIRE_ID_BYTES] = (const void *)(p + 4);
+	const uint8_t (*ids)[BLOB_ID_LEN] = (const void *)(p + 4);
 	uint32_t n;
 
-	if ((n = parse_batch(s, "REFS", p, len, WIRE_ID_BYTES)) == 0)
+	if ((n = parse_batch(s, "REFS", p, len, BLOB_ID_LEN)) == 0)
 		return -1;
 	if (n > WIRE_REFS_MAX - s->nrefs)
 		return failf(s, WIRE_ERR_LIMIT, "limit exceeded: more than %u "
@@ -785,13 +790,13 @@ on_refs(struct session *s, const uint8_t *p, uint32_t len)
 			cap = s->nrefs + n;
 		if (cap > WIRE_REFS_MAX)
 			cap = WIRE_REFS_MAX;
-		if ((q = reallocarray(s->refs, cap + 2, WIRE_ID_BYTES)) ==
+		if ((q = reallocarray(s->refs, cap + 2, BLOB_ID_LEN)) ==
 		    NULL)
 			return storage_failed(s, "memory", strerror(errno));
 		s->refs = q;
 		s->caprefs = cap;
 	}
-	memcpy(s->refs[s->nrefs], ids, (size_t)n * WIRE_ID_BYTES);
+	memcpy(s->refs[s->nrefs], ids, (size_t)n * BLOB_ID_LEN);
 	s->nrefs += n;
 	return 0;
 }
@@ -799,7 +804,7 @@ on_refs(struct session *s, const uint8_t *p, uint32_t len)
 static int
 cmp_id(const void *a, const void *b)
 {
-	return memcmp(a, b, WIRE_ID_BYTES);
+	return memcmp(a, b, BLOB_ID_LEN);
 }
 
 static int
@@ -823,8 +828,8 @@ on_commit(struct session *s, const uint8_t *p, uint32_t len)
 	/* Version 2 adds u64 files at the end; version 1 has none. */
 	if (wire_get_bytes(&r, snap.set, setlen) == -1 ||
 	    wire_get_u64(&r, &snap.time) == -1 ||
-	    wire_get_bytes(&r, snap.root, WIRE_ID_BYTES) == -1 ||
-	    wire_get_bytes(&r, snap.meta, WIRE_ID_BYTES) == -1 ||
+	    wire_get_bytes(&r, snap.root, BLOB_ID_LEN) == -1 ||
+	    wire_get_bytes(&r, snap.meta, BLOB_ID_LEN) == -1 ||
 	    (s->version >= 2 && wire_get_u64(&r, &snap.files) == -1) ||
 	    r.left != 0)
 		return failf(s, WIRE_ERR_MALFORMED, "malformed COMMIT");
@@ -839,29 +844,29 @@ on_commit(struct session *s, const uint8_t *p, uint32_t len)
 		return storage_failed(s, "pack sync", store_strerror(s->store));
 
 	if (s->refs == NULL) {
-		if ((s->refs = reallocarray(NULL, 2, WIRE_ID_BYTES)) == NULL)
+		if ((s->refs = reallocarray(NULL, 2, BLOB_ID_LEN)) == NULL)
 			return storage_failed(s, "memory", strerror(errno));
 		s->caprefs = 0;
 	}
-	memcpy(s->refs[s->nrefs], snap.root, WIRE_ID_BYTES);
-	memcpy(s->refs[s->nrefs + 1], snap.meta, WIRE_ID_BYTES);
+	memcpy(s->refs[s->nrefs], snap.root, BLOB_ID_LEN);
+	memcpy(s->refs[s->nrefs + 1], snap.meta, BLOB_ID_LEN);
 	n = s->nrefs + 2;
-	qsort(s->refs, n, WIRE_ID_BYTES, cmp_id);
+	qsort(s->refs, n, BLOB_ID_LEN, cmp_id);
 	{
 		size_t u = 1;
 
 		for (size_t i = 1; i < n; i++)
 			if (memcmp(s->refs[i], s->refs[u - 1],
-			    WIRE_ID_BYTES) != 0)
+			    BLOB_ID_LEN) != 0)
 				memmove(s->refs[u++], s->refs[i],
-				    WIRE_ID_BYTES);
+				    BLOB_ID_LEN);
 		n = u;
 	}
 	s->nrefs = 0;		/* the next snapshot starts afresh */
 	s->new_bytes = 0;
 
 	rc = catalog_commit(s->cat, s->client.id, &snap,
-	    (const uint8_t (*)[CAT_ID_LEN])s->refs, n, &missing);
+	    (const uint8_t (*)[BLOB_ID_LEN])s->refs, n, &missing);
 	switch (rc) {
 	case CAT_OK:
 		break;
@@ -1051,7 +1056,7 @@ static int
 list_one(void *arg, const struct cat_snapshot *snap)
 {
 	struct list_fill *f = arg;
-	size_t need = 8 + 2 + strlen(snap->set) + 8 + 2 * WIRE_ID_BYTES +
+	size_t need = 8 + 2 + strlen(snap->set) + 8 + 2 * BLOB_ID_LEN +
 	    8 + 8;
 
 	if (f->w->len + need > f->limit)
@@ -1059,8 +1064,8 @@ list_one(void *arg, const struct cat_snapshot *snap)
 	wire_put_u64(f->w, snap->id);
 	wire_put_str(f->w, snap->set);
 	wire_put_u64(f->w, snap->time);
-	wire_put_bytes(f->w, snap->root, WIRE_ID_BYTES);
-	wire_put_bytes(f->w, snap->meta, WIRE_ID_BYTES);
+	wire_put_bytes(f->w, snap->root, BLOB_ID_LEN);
+	wire_put_bytes(f->w, snap->meta, BLOB_ID_LEN);
 	wire_put_u64(f->w, snap->blobs);
 	wire_put_u64(f->w, snap->bytes);
 	f->n++;
@@ -1110,7 +1115,7 @@ reread(struct session *s, const uint8_t *id, struct cat_blob *loc,
 	uint8_t found;
 
 	if (catalog_blobs_lookup(s->cat, s->client.id,
-	    (const uint8_t (*)[CAT_ID_LEN])id, 1, &again, &found) != CAT_OK)
+	    (const uint8_t (*)[BLOB_ID_LEN])id, 1, &again, &found) != CAT_OK)
 		return -1;
 	if (!found || again.length != loc->length ||
 	    (again.pack == loc->pack && again.offset == loc->offset))
@@ -1122,7 +1127,7 @@ reread(struct session *s, const uint8_t *id, struct cat_blob *loc,
 static int
 on_get(struct session *s, const uint8_t *p, uint32_t len)
 {
-	const uint8_t (*ids)[WIRE_ID_BYTES] = (const void *)(p + 4);
+	const uint8_t (*ids)[BLOB_ID_LEN] = (const void *)(p + 4);
 	uint8_t found[WIRE_BATCH_MAX];
 	size_t cap = WIRE_HDR_LEN + (size_t)s->cfg->max_frame;
 	struct cat_blob *locs;
@@ -1130,7 +1135,7 @@ on_get(struct session *s, const uint8_t *p, uint32_t len)
 	uint32_t n;
 	int rc = 0;
 
-	if ((n = parse_batch(s, "GET", p, len, WIRE_ID_BYTES)) == 0)
+	if ((n = parse_batch(s, "GET", p, len, BLOB_ID_LEN)) == 0)
 		return -1;
 	if ((locs = calloc(n, sizeof(*locs))) == NULL)
 		return storage_failed(s, "memory", strerror(errno));
@@ -1143,7 +1148,7 @@ on_get(struct session *s, const uint8_t *p, uint32_t len)
 	/* Frames are gathered in s->out and sent when the next does not fit. */
 	out_init(s, &w);
 	for (uint32_t i = 0; i < n && rc == 0; i++) {
-		size_t need = WIRE_HDR_LEN + WIRE_ID_BYTES;
+		size_t need = WIRE_HDR_LEN + BLOB_ID_LEN;
 		int damaged = 0;
 
 		if (found[i])
@@ -1162,7 +1167,7 @@ on_get(struct session *s, const uint8_t *p, uint32_t len)
 		if (found[i]) {
 			/* Read straight into place behind header and id. */
 			uint8_t *at = w.buf + w.len + WIRE_HDR_LEN +
-			    WIRE_ID_BYTES;
+			    BLOB_ID_LEN;
 			int r = store_read(s->store, ids[i], &locs[i], at);
 
 			/*
@@ -1178,9 +1183,9 @@ on_get(struct session *s, const uint8_t *p, uint32_t len)
 				break;
 			}
 			if (r == 1) {
-				char wbuf[160], hex[2 * WIRE_ID_BYTES + 1];
+				char wbuf[160], hex[2 * BLOB_ID_LEN + 1];
 
-				hex_encode(ids[i], WIRE_ID_BYTES, hex);
+				hex_encode(ids[i], BLOB_ID_LEN, hex);
 				log_warnx("%s: blob %s is damaged: %s",
 				    who(s, wbuf, sizeof(wbuf)), hex,
 				    store_strerror(s->store));
@@ -1189,12 +1194,12 @@ on_get(struct session *s, const uint8_t *p, uint32_t len)
 		}
 		if (found[i] && !damaged) {
 			wire_frame_begin(&w, WIRE_BLOB);
-			wire_put_bytes(&w, ids[i], WIRE_ID_BYTES);
+			wire_put_bytes(&w, ids[i], BLOB_ID_LEN);
 			w.len += locs[i].length;	/* read in place above */
 			wire_frame_end(&w);
 		} else {
 			wire_frame_begin(&w, WIRE_NOBLOB);
-			wire_put_bytes(&w, ids[i], WIRE_ID_BYTES);
+			wire_put_bytes(&w, ids[i], BLOB_ID_LEN);
 			wire_frame_end(&w);
 		}
 	}

@@ -29,7 +29,7 @@ struct session {
 	char		 peer[64];	/* "addr:port" for logs */
 	int64_t		 accepted;	/* mono_ms() */
 	const struct gv_config *cfg;
-	const uint8_t	*server_id;	/* WIRE_ID_LEN bytes */
+	const uint8_t	*server_id;	/* SERVER_ID_LEN bytes */
 	uint8_t		*buf;		/* WIRE_HDR_LEN + cfg->max_frame bytes */
 	uint8_t		*out;		/* as large: replies are built here */
 	struct tls_ctx	*tls_ctx;	/* not NULL: TLS (Ports.SSLServer) */
@@ -64,8 +64,8 @@ struct session {
 	enum session_auth auth;
 	int		 bogus;		/* AUTH named no usable client */
 	struct cat_client client;	/* valid from AUTH on */
-	uint8_t		 nonce[WIRE_ID_BYTES];
-	uint8_t		(*refs)[WIRE_ID_BYTES];	/* REFS of the next COMMIT */
+	uint8_t		 nonce[WIRE_NONCE_LEN];
+	uint8_t		(*refs)[BLOB_ID_LEN];	/* REFS of the next COMMIT */
 	size_t		 nrefs, caprefs;
 	/*
 	 * Stored bytes of the blobs this session wrote (PUT of an id not

@@ -164,7 +164,7 @@ store_close(struct store *s)
 /* ------------------------------------------------------- pending blobs */
 
 static size_t
-slot_of(const struct store *s, const uint8_t id[CAT_ID_LEN])
+slot_of(const struct store *s, const uint8_t id[BLOB_ID_LEN])
 {
 	uint64_t x = 0;
 
@@ -181,13 +181,13 @@ slot_of(const struct store *s, const uint8_t id[CAT_ID_LEN])
 
 int
 store_pending(const struct store *s, uint64_t client,
-    const uint8_t id[CAT_ID_LEN])
+    const uint8_t id[BLOB_ID_LEN])
 {
 	if (s->npend == 0 || s->pclient != client)
 		return 0;
 	for (size_t i = slot_of(s, id); s->table[i] != 0;
 	    i = (i + 1) & (TABLE_SIZE - 1))
-		if (memcmp(s->pend[s->table[i] - 1].id, id, CAT_ID_LEN) == 0)
+		if (memcmp(s->pend[s->table[i] - 1].id, id, BLOB_ID_LEN) == 0)
 			return 1;
 	return 0;
 }
@@ -333,7 +333,7 @@ write_all(int fd, struct iovec *iov, int n, uint64_t off)
 }
 
 int
-store_put(struct store *s, uint64_t client, const uint8_t id[CAT_ID_LEN],
+store_put(struct store *s, uint64_t client, const uint8_t id[BLOB_ID_LEN],
     const void *blob, size_t len)
 {
 	uint8_t hdr[STORE_HDR_LEN], found;
@@ -346,7 +346,7 @@ store_put(struct store *s, uint64_t client, const uint8_t id[CAT_ID_LEN],
 		return -1;
 	if (store_pending(s, client, id))
 		return 1;
-	if (catalog_blobs_lookup(s->cat, client, (const uint8_t (*)[CAT_ID_LEN])
+	if (catalog_blobs_lookup(s->cat, client, (const uint8_t (*)[BLOB_ID_LEN])
 	    id, 1, NULL, &found) != CAT_OK)
 		return fail(s, 0, "%s", catalog_strerror(s->cat));
 	if (found)
@@ -363,7 +363,7 @@ store_put(struct store *s, uint64_t client, const uint8_t id[CAT_ID_LEN],
 		return -1;
 
 	memset(&b, 0, sizeof(b));
-	memcpy(b.id, id, CAT_ID_LEN);
+	memcpy(b.id, id, BLOB_ID_LEN);
 	b.loc.pack = s->wpack;
 	b.loc.offset = s->woff;
 	b.loc.length = (uint32_t)len;
@@ -372,8 +372,8 @@ store_put(struct store *s, uint64_t client, const uint8_t id[CAT_ID_LEN],
 
 	memcpy(hdr, REC_MAGIC, 4);
 	be32_put(hdr + 4, (uint32_t)len);
-	memcpy(hdr + 8, id, CAT_ID_LEN);
-	memcpy(hdr + 8 + CAT_ID_LEN, b.loc.sum, CAT_SUM_LEN);
+	memcpy(hdr + 8, id, BLOB_ID_LEN);
+	memcpy(hdr + 8 + BLOB_ID_LEN, b.loc.sum, CAT_SUM_LEN);
 	iov[0].iov_base = hdr;
 	iov[0].iov_len = sizeof(hdr);
 	iov[1].iov_base = (void *)blob;
@@ -424,7 +424,7 @@ read_fd(struct store *s, uint32_t pack)
 }
 
 int
-store_read(struct store *s, const uint8_t id[CAT_ID_LEN],
+store_read(struct store *s, const uint8_t id[BLOB_ID_LEN],
     const struct cat_blob *loc, void *buf)
 {
 	uint8_t hdr[STORE_HDR_LEN], sum[CAT_SUM_LEN];
@@ -465,11 +465,11 @@ store_read(struct store *s, const uint8_t id[CAT_ID_LEN],
 		got += (size_t)k;
 	}
 	if (memcmp(hdr, REC_MAGIC, 4) != 0 || be32_get(hdr + 4) != loc->length ||
-	    memcmp(hdr + 8, id, CAT_ID_LEN) != 0)
+	    memcmp(hdr + 8, id, BLOB_ID_LEN) != 0)
 		return fail(s, 0, "pack %08x: bad record header at offset %llu",
 		    loc->pack, (unsigned long long)loc->offset), 1;
 	store_sum(buf, loc->length, sum);
-	if (memcmp(sum, hdr + 8 + CAT_ID_LEN, CAT_SUM_LEN) != 0 ||
+	if (memcmp(sum, hdr + 8 + BLOB_ID_LEN, CAT_SUM_LEN) != 0 ||
 	    memcmp(sum, loc->sum, CAT_SUM_LEN) != 0)
 		return fail(s, 0, "pack %08x: checksum mismatch at offset %llu",
 		    loc->pack, (unsigned long long)loc->offset), 1;
@@ -613,7 +613,7 @@ store_sync(struct store *s)
 }
 
 int
-store_copy(struct store *s, const uint8_t id[CAT_ID_LEN],
+store_copy(struct store *s, const uint8_t id[BLOB_ID_LEN],
     const struct cat_blob *from, struct cat_blob *to)
 {
 	uint8_t hdr[STORE_HDR_LEN], *buf;
@@ -644,8 +644,8 @@ store_copy(struct store *s, const uint8_t id[CAT_ID_LEN],
 	}
 	memcpy(hdr, REC_MAGIC, 4);
 	be32_put(hdr + 4, from->length);
-	memcpy(hdr + 8, id, CAT_ID_LEN);
-	memcpy(hdr + 8 + CAT_ID_LEN, from->sum, CAT_SUM_LEN);
+	memcpy(hdr + 8, id, BLOB_ID_LEN);
+	memcpy(hdr + 8 + BLOB_ID_LEN, from->sum, CAT_SUM_LEN);
 	iov[0].iov_base = hdr;
 	iov[0].iov_len = sizeof(hdr);
 	iov[1].iov_base = buf;
@@ -757,8 +757,8 @@ store_scan(struct store *s, uint32_t pack,
 		rec.pack = pack;
 		rec.offset = off;
 		rec.length = len;
-		memcpy(rec.id, hdr + 8, CAT_ID_LEN);
-		memcpy(rec.sum, hdr + 8 + CAT_ID_LEN, CAT_SUM_LEN);
+		memcpy(rec.id, hdr + 8, BLOB_ID_LEN);
+		memcpy(rec.sum, hdr + 8 + BLOB_ID_LEN, CAT_SUM_LEN);
 		store_sum(buf, len, sum);
 		rec.good = memcmp(sum, rec.sum, CAT_SUM_LEN) == 0;
 		off += STORE_HDR_LEN + len;

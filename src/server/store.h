@@ -66,7 +66,7 @@ int	store_errno(const struct store *s);
 
 /* 1 when id is pending (written, not yet indexed) for client, else 0. */
 int	store_pending(const struct store *s, uint64_t client,
-	    const uint8_t id[CAT_ID_LEN]);
+	    const uint8_t id[BLOB_ID_LEN]);
 /*
  * Append blob (len 1..UINT32_MAX bytes) with id for client, unless that
  * id is already indexed or pending for client.  Pending blobs of another
@@ -74,7 +74,7 @@ int	store_pending(const struct store *s, uint64_t client,
  * already there (nothing written), -1 on error.
  */
 int	store_put(struct store *s, uint64_t client,
-	    const uint8_t id[CAT_ID_LEN], const void *blob, size_t len);
+	    const uint8_t id[BLOB_ID_LEN], const void *blob, size_t len);
 /*
  * Make the pending blobs durable: fsync the pack, then index them in
  * one catalog transaction.  Returns 0 (also when nothing was pending) or
@@ -97,7 +97,7 @@ void	store_finish(struct store *s);
  * 0, 1 when the record is damaged (reason in store_strerror()), or -1 on
  * an I/O error.
  */
-int	store_read(struct store *s, const uint8_t id[CAT_ID_LEN],
+int	store_read(struct store *s, const uint8_t id[BLOB_ID_LEN],
 	    const struct cat_blob *loc, void *buf);
 
 /* ------------------------------------------------- for prune and scrub */
@@ -129,7 +129,7 @@ int	store_pack_remove(struct store *s, uint32_t pack);
  * store_sync().  Returns 0, 1 when the record at from is damaged or
  * missing (nothing copied), -1 on error.
  */
-int	store_copy(struct store *s, const uint8_t id[CAT_ID_LEN],
+int	store_copy(struct store *s, const uint8_t id[BLOB_ID_LEN],
 	    const struct cat_blob *from, struct cat_blob *to);
 /* fdatasync the pack this store appends to (if any).  0 or -1. */
 int	store_sync(struct store *s);
@@ -139,7 +139,7 @@ struct store_rec {
 	uint32_t	 pack;
 	uint64_t	 offset;	/* of its header */
 	uint32_t	 length;	/* of the blob */
-	uint8_t		 id[CAT_ID_LEN];
+	uint8_t		 id[BLOB_ID_LEN];
 	uint8_t		 sum[CAT_SUM_LEN];	/* the header's */
 	int		 good;		/* the bytes match sum */
 };

@@ -43,7 +43,7 @@ static struct {
 	struct child_env *env;
 	struct event_base *base;
 	struct catalog	*cat;		/* opened on first use */
-	char		 server_id[33];
+	char		 server_id[SERVER_ID_HEX + 1];
 	char		 name[DW_NAME_MAX + 1];
 	/* Calls waiting for the pool's state. */
 	struct ui_call	*waiting;
@@ -291,7 +291,7 @@ static json_t *
 peer_json(const struct cat_peer *p, uint64_t now)
 {
 	json_t *addrs = json_array(), *roles = json_array();
-	char hex[33], via[33];
+	char hex[SERVER_ID_HEX + 1], via[SERVER_ID_HEX + 1];
 
 	for (int i = 0; i < p->naddrs && i < CAT_PEER_ADDRS; i++)
 		json_array_append_new(addrs, json_string(p->addrs[i]));
@@ -380,7 +380,7 @@ static int
 peer_find_visit(void *arg, const struct cat_peer *p)
 {
 	struct peer_find *f = arg;
-	char hex[33];
+	char hex[SERVER_ID_HEX + 1];
 
 	server_id_hex(p->id, hex);
 	if (strcmp(hex, f->id) != 0 || p->last_seen < f->oldest ||

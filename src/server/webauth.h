@@ -12,11 +12,11 @@
 #include <stdint.h>
 
 #include "admins.h"
+#include "common/ids.h"
 
 #define WA_TOKEN_HEX	64		/* session ids, CSRF and bridge tokens */
 #define WA_SESSIONS	256		/* the oldest goes when full */
 #define WA_PEER_TOKENS	8		/* peers one console session is logged in to */
-#define WA_PEER_ID_HEX	32
 
 struct wa_session {
 	char		 id[WA_TOKEN_HEX + 1];
@@ -25,7 +25,7 @@ struct wa_session {
 	int64_t		 last;		/* mono_ms() of the last use */
 	int		 bridge;	/* a bridge token, not a cookie */
 	struct {
-		char	 peer[WA_PEER_ID_HEX + 1];
+		char	 peer[SERVER_ID_HEX + 1];
 		char	 token[WA_TOKEN_HEX + 1];
 	}		 peers[WA_PEER_TOKENS];
 };

@@ -79,7 +79,7 @@ struct hcall {
 	char		 session[WA_TOKEN_HEX + 1];
 	char		 user[ADMIN_NAME_MAX + 1];
 	/* The peer switch: the peer, and where discovery says it is. */
-	char		 peer[WA_PEER_ID_HEX + 1];
+	char		 peer[SERVER_ID_HEX + 1];
 	char		 addr[64];
 	int		 port;
 };
@@ -488,7 +488,7 @@ api_peer(struct hcall *h, struct wa_session *s, const char *rest,
 	size_t n = strcspn(rest, "/");
 	json_t *req;
 
-	if (n != WA_PEER_ID_HEX || rest[n] != '/') {
+	if (n != SERVER_ID_HEX || rest[n] != '/') {
 		hcall_answer(h, 404, uiapi_error("no such peer"));
 		return;
 	}
