@@ -15,10 +15,20 @@
 struct gv_config;
 struct listen_set;
 
+/* The kinds of children: supervisor.c has a row for each in its table. */
+enum child_kind {
+	KIND_UIBRIDGE,
+	KIND_WORKER,
+	KIND_HOUSEKEEPER,
+	KIND_DISCOVERY,
+	NKINDS
+};
+
 struct child_env {
 	const struct gv_config	*cfg;
 	struct listen_set	*listeners;	/* this child's services only */
 	int			 ctl_fd;	/* socketpair to the supervisor */
+	enum child_kind		 kind;
 	int			 slot;		/* 0.. within its kind */
 	const uint8_t		*server_id;	/* SERVER_ID_LEN bytes */
 };

@@ -45,32 +45,37 @@ static int count_workers(const struct gv_config *c) { return c->workers; }
 static int count_one(const struct gv_config *c) { (void)c; return 1; }
 
 /*
- * The children.  Adding one (the discovery child, ...) is one row: its
- * name, its main function, how many run, and which listeners it keeps.
+ * The children, a row per kind (enum child_kind, child.h): its name, its
+ * main function, how many run, and which listeners it keeps.
  */
-static const struct child_kind {
+static const struct kind_row {
 	const char	*name;
 	void		(*main)(struct child_env *);
 	int		(*count)(const struct gv_config *);
 	unsigned	 services;
-} kinds[] = {
-#define KIND_UIBRIDGE	0
-	{ "uibridge",	uibridge_main,	count_one,	SVC_BIT(SVC_UI) |
-	    SVC_BIT(SVC_WEB) | SVC_BIT(SVC_WEBSSL) },
-#define KIND_WORKER	1
-	{ "worker",	worker_main,	count_workers,
+} kinds[NKINDS] = {
+	[KIND_UIBRIDGE] = { "uibridge", uibridge_main, count_one,
+	    SVC_BIT(SVC_UI) | SVC_BIT(SVC_WEB) | SVC_BIT(SVC_WEBSSL) },
+	[KIND_WORKER] = { "worker", worker_main, count_workers,
 	    SVC_BIT(SVC_BACKUP) | SVC_BIT(SVC_TLS) },
-#define KIND_HOUSEKEEPER 2
-	{ "housekeeper", housekeeper_main, count_one,	0 },
-	{ "discovery",	discovery_main,	count_one,	SVC_BIT(SVC_MCAST_ANNOUNCE) |
-	    SVC_BIT(SVC_MCAST_QUERY) | SVC_BIT(SVC_UDPSCAN) },
+	[KIND_HOUSEKEEPER] = { "housekeeper", housekeeper_main, count_one, 0 },
+	[KIND_DISCOVERY] = { "discovery", discovery_main, count_one,
+	    SVC_BIT(SVC_MCAST_ANNOUNCE) | SVC_BIT(SVC_MCAST_QUERY) |
+	    SVC_BIT(SVC_UDPSCAN) },
 };
-#define NKINDS	(sizeof(kinds) / sizeof(kinds[0]))
+
+/* Where a stop (SIGTERM, SIGINT) has got to. */
+enum drain {
+	DRAIN_NONE,		/* running: no stop asked for */
+	DRAIN_WAITING,		/* SHUTDOWN sent: sessions may finish */
+	DRAIN_TERM_SENT,	/* drain time over: SIGTERM sent */
+	DRAIN_KILL_SENT,	/* SIGKILL sent */
+};
 
 enum child_state { CS_STARTING, CS_IDLE, CS_BUSY };
 
 struct child {
-	const struct child_kind *kind;
+	enum child_kind	 kind;
 	pid_t		 pid;
 	int		 fd;		/* our end of the socketpair, or -1 */
 	int		 slot;		/* -1: retiring, never respawned */
@@ -102,7 +107,7 @@ static struct {
 	struct slot	*slots[NKINDS];
 	int		 nslots[NKINDS];
 
-	int		 draining;	/* 0, 1: waiting, 2: TERM sent, 3: KILL sent */
+	enum drain	 draining;
 	int64_t		 drain_deadline;	/* mono_ms() */
 	struct imsg	 msg;
 } sup;
@@ -135,21 +140,16 @@ supervisor_log_setup(const struct gv_config *cfg, int verbose, int foreground)
 	return 0;
 }
 
-static int
-kind_index(const struct child_kind *k)
-{
-	return (int)(k - kinds);
-}
-
 static void
 child_name(const struct child *c, char *buf, size_t len)
 {
+	const char *kind = kinds[c->kind].name;
+
 	if (c->slot >= 0)
-		snprintf(buf, len, "%s %d (pid %ld)", c->kind->name, c->slot,
+		snprintf(buf, len, "%s %d (pid %ld)", kind, c->slot,
 		    (long)c->pid);
 	else
-		snprintf(buf, len, "retiring %s (pid %ld)", c->kind->name,
-		    (long)c->pid);
+		snprintf(buf, len, "retiring %s (pid %ld)", kind, (long)c->pid);
 }
 
 /* Schedule the next fork of slot s, backing off while it keeps failing. */
@@ -165,10 +165,11 @@ back_off(struct slot *s, int stable)
 	s->fork_at = mono_ms() + s->backoff_ms;
 }
 
-/* In the new child: become kind k, slot i.  Never returns. */
+/* In the new child: become kind ki, slot i.  Never returns. */
 static void __attribute__((noreturn))
-become_child(const struct child_kind *k, int slot, int fd)
+become_child(enum child_kind ki, int slot, int fd)
 {
+	const struct kind_row *k = &kinds[ki];
 	struct child_env env;
 	sigset_t none;
 	char name[32];
@@ -193,6 +194,7 @@ become_child(const struct child_kind *k, int slot, int fd)
 	env.cfg = sup.cfg;
 	env.listeners = &sup.ls;
 	env.ctl_fd = fd;
+	env.kind = ki;
 	env.slot = slot;
 	env.server_id = sup.server_id;
 	k->main(&env);
@@ -200,9 +202,9 @@ become_child(const struct child_kind *k, int slot, int fd)
 }
 
 static void
-spawn(int ki, int slot)
+spawn(enum child_kind ki, int slot)
 {
-	const struct child_kind *k = &kinds[ki];
+	const struct kind_row *k = &kinds[ki];
 	struct slot *s = &sup.slots[ki][slot];
 	struct child *c;
 	int sv[2];
@@ -238,10 +240,10 @@ spawn(int ki, int slot)
 	case 0:
 		close(sv[0]);
 		free(c);
-		become_child(k, slot, sv[1]);
+		become_child(ki, slot, sv[1]);
 	}
 	close(sv[1]);
-	c->kind = k;
+	c->kind = ki;
 	c->pid = pid;
 	c->fd = sv[0];
 	c->slot = slot;
@@ -258,14 +260,14 @@ spawn_due(void)
 {
 	int64_t now = mono_ms();
 
-	if (sup.draining)
+	if (sup.draining != DRAIN_NONE)
 		return;
-	for (size_t ki = 0; ki < NKINDS; ki++)
+	for (enum child_kind ki = 0; ki < NKINDS; ki++)
 		for (int i = 0; i < sup.nslots[ki]; i++) {
 			struct slot *s = &sup.slots[ki][i];
 
 			if (s->child == NULL && s->fork_at <= now)
-				spawn((int)ki, i);
+				spawn(ki, i);
 		}
 }
 
@@ -276,11 +278,11 @@ next_timeout(void)
 	int64_t now = mono_ms(), best = 0, ms;
 	int have = 0;
 
-	if (sup.draining) {
+	if (sup.draining != DRAIN_NONE) {
 		best = sup.drain_deadline - now;
 		have = 1;
 	} else
-		for (size_t ki = 0; ki < NKINDS; ki++)
+		for (enum child_kind ki = 0; ki < NKINDS; ki++)
 			for (int i = 0; i < sup.nslots[ki]; i++) {
 				struct slot *s = &sup.slots[ki][i];
 
@@ -301,14 +303,14 @@ static void
 retire(struct child *c)
 {
 	if (c->slot >= 0)
-		sup.slots[kind_index(c->kind)][c->slot].child = NULL;
+		sup.slots[c->kind][c->slot].child = NULL;
 	c->slot = -1;
 	if (c->fd == -1)
 		return;
 	imsg_init(&sup.msg, IMSG_SHUTDOWN);
 	if (imsg_send(c->fd, &sup.msg, 1) == -1) {
 		log_warn("%s: cannot tell %s pid %ld to stop; sending SIGTERM",
-		    __func__, c->kind->name, (long)c->pid);
+		    __func__, kinds[c->kind].name, (long)c->pid);
 		kill(c->pid, SIGTERM);
 	}
 }
@@ -319,7 +321,7 @@ remove_child(size_t i)
 	struct child *c = sup.children[i];
 
 	if (c->slot >= 0)
-		sup.slots[kind_index(c->kind)][c->slot].child = NULL;
+		sup.slots[c->kind][c->slot].child = NULL;
 	if (c->fd != -1)
 		close(c->fd);
 	free(c);
@@ -358,13 +360,13 @@ reap(void)
 		child_name(c, name, sizeof(name));
 		describe_exit(status, how, sizeof(how));
 
-		if (c->slot < 0 || sup.draining) {
+		if (c->slot < 0 || sup.draining != DRAIN_NONE) {
 			if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
 				log_debug("%s %s", name, how);
 			else
 				log_warnx("%s %s", name, how);
 		} else {
-			struct slot *s = &sup.slots[kind_index(c->kind)][c->slot];
+			struct slot *s = &sup.slots[c->kind][c->slot];
 			long lived = (long)(now - c->started);
 
 			back_off(s, lived >= STABLE_AFTER_S * 1000L);
@@ -381,7 +383,7 @@ send_status(struct child *to, uint32_t id)
 	uint32_t n = 0;
 
 	for (size_t i = 0; i < sup.nchildren; i++)
-		if (sup.children[i]->kind == &kinds[KIND_WORKER] &&
+		if (sup.children[i]->kind == KIND_WORKER &&
 		    n < STATUS_MAX_ENTRIES)
 			n++;
 	imsg_init(&sup.msg, IMSG_STATUS_REPLY);
@@ -393,7 +395,7 @@ send_status(struct child *to, uint32_t id)
 	for (size_t i = 0; i < sup.nchildren && n > 0; i++) {
 		struct child *c = sup.children[i];
 
-		if (c->kind != &kinds[KIND_WORKER])
+		if (c->kind != KIND_WORKER)
 			continue;
 		imsg_put_u32(&sup.msg, (uint32_t)c->pid);
 		imsg_put_u8(&sup.msg, (uint8_t)c->state);
@@ -413,7 +415,7 @@ forward_hk_run(uint8_t job)
 	for (size_t i = 0; i < sup.nchildren; i++) {
 		struct child *c = sup.children[i];
 
-		if (c->kind != &kinds[KIND_HOUSEKEEPER] || c->slot < 0 ||
+		if (c->kind != KIND_HOUSEKEEPER || c->slot < 0 ||
 		    c->fd == -1)
 			continue;
 		imsg_init(&sup.msg, IMSG_HK_RUN);
@@ -468,9 +470,9 @@ handle_msg(struct child *c)
 			send_status(c, id);
 		break;
 	case IMSG_HK_RUN:
-		if (c->kind != &kinds[KIND_UIBRIDGE]) {
+		if (c->kind != KIND_UIBRIDGE) {
 			log_warnx("%s: HK_RUN from %s pid %ld dropped: only "
-			    "the UI bridge may ask", __func__, c->kind->name,
+			    "the UI bridge may ask", __func__, kinds[c->kind].name,
 			    (long)c->pid);
 			break;
 		}
@@ -484,7 +486,7 @@ handle_msg(struct child *c)
 		break;
 	default:
 		log_warnx("%s: unexpected %s message from %s pid %ld",
-		    __func__, imsg_type_name(m->type), c->kind->name,
+		    __func__, imsg_type_name(m->type), kinds[c->kind].name,
 		    (long)c->pid);
 	}
 }
@@ -502,7 +504,7 @@ read_child(struct child *c)
 		if (rc == -1 && errno == EAGAIN)
 			return;
 		if (rc == -1)
-			log_warn("%s: from %s pid %ld", __func__, c->kind->name,
+			log_warn("%s: from %s pid %ld", __func__, kinds[c->kind].name,
 			    (long)c->pid);
 		if (rc == -1 && errno == EBADMSG)
 			continue;
@@ -516,7 +518,7 @@ read_child(struct child *c)
 static void
 free_slots(void)
 {
-	for (size_t ki = 0; ki < NKINDS; ki++) {
+	for (enum child_kind ki = 0; ki < NKINDS; ki++) {
 		free(sup.slots[ki]);
 		sup.slots[ki] = NULL;
 		sup.nslots[ki] = 0;
@@ -529,7 +531,7 @@ make_slots(void)
 {
 	int64_t now = mono_ms();
 
-	for (size_t ki = 0; ki < NKINDS; ki++) {
+	for (enum child_kind ki = 0; ki < NKINDS; ki++) {
 		int n = kinds[ki].count(sup.cfg);
 
 		if ((sup.slots[ki] = calloc((size_t)n, sizeof(struct slot))) == NULL)
@@ -690,16 +692,16 @@ stop_requested(void)
 {
 	int64_t now = mono_ms();
 
-	if (sup.draining == 0) {
+	if (sup.draining == DRAIN_NONE) {
 		log_info("stopping: %zu children, sessions may finish within "
 		    "%d s", sup.nchildren, sup.cfg->drain_timeout);
-		sup.draining = 1;
+		sup.draining = DRAIN_WAITING;
 		for (size_t i = 0; i < sup.nchildren; i++)
 			retire(sup.children[i]);
 		listen_close(&sup.ls);
 		free_slots();
 		sup.drain_deadline = now + sup.cfg->drain_timeout * 1000L;
-	} else if (sup.draining == 1) {
+	} else if (sup.draining == DRAIN_WAITING) {
 		sup.drain_deadline = now;	/* escalate on this turn */
 	}
 }
@@ -712,15 +714,15 @@ drain_escalate(void)
 
 	if (sup.nchildren == 0 || sup.drain_deadline > now)
 		return;
-	if (sup.draining == 1) {
+	if (sup.draining == DRAIN_WAITING) {
 		log_warnx("drain time over: sending SIGTERM to %zu children",
 		    sup.nchildren);
 		signal_all(SIGTERM);
-		sup.draining = 2;
+		sup.draining = DRAIN_TERM_SENT;
 	} else {
 		log_warnx("sending SIGKILL to %zu children", sup.nchildren);
 		signal_all(SIGKILL);
-		sup.draining = 3;
+		sup.draining = DRAIN_KILL_SENT;
 	}
 	sup.drain_deadline = now + KILL_GRACE_S * 1000L;
 }
@@ -799,7 +801,7 @@ supervisor_run(struct gv_config *cfg, struct listen_set *ls,
 
 	for (;;) {
 		spawn_due();
-		if (sup.draining && sup.nchildren == 0)
+		if (sup.draining != DRAIN_NONE && sup.nchildren == 0)
 			break;
 		wait_and_dispatch(&unblocked);
 		if (got_chld) {
@@ -812,14 +814,14 @@ supervisor_run(struct gv_config *cfg, struct listen_set *ls,
 		}
 		if (got_hup) {
 			got_hup = 0;
-			if (!sup.draining)
+			if (sup.draining == DRAIN_NONE)
 				reload();
 		}
 		if (got_usr1) {
 			got_usr1 = 0;
 			reopen_logs();
 		}
-		if (sup.draining)
+		if (sup.draining != DRAIN_NONE)
 			drain_escalate();
 	}
 	log_info("stopped: %llu sessions served",
