@@ -1,6 +1,6 @@
 /*
- * child.c - what every polling child (worker, housekeeper) does with the
- * messages its supervisor sends.  See child.h.
+ * child.c - what every child does with its supervisor pipe: read what
+ * the supervisor sends, and send it messages.  See child.h.
  */
 #include "autoconf.h"
 
@@ -12,21 +12,19 @@
 #include "log.h"
 
 void
-child_read_ctl(int *fd, struct imsg *m, void (*stop)(void))
+child_read_ctl(struct child_env *env, void (*stop)(void),
+    void (*other)(int type, const union imsg_body *))
 {
-	child_read_ctl_other(fd, m, stop, NULL);
-}
+	static struct imsg m;
+	static union imsg_body body;
+	char err[128];
 
-void
-child_read_ctl_other(int *fd, struct imsg *m, void (*stop)(void),
-    void (*other)(struct imsg *))
-{
-	while (*fd != -1) {
-		int rc = imsg_recv(*fd, m);
+	while (env->ctl_fd != -1) {
+		int rc = imsg_recv(env->ctl_fd, &m);
 
 		if (rc == 0) {		/* supervisor gone: finish and exit */
-			close(*fd);
-			*fd = -1;
+			close(env->ctl_fd);
+			env->ctl_fd = -1;
 			stop();
 			return;
 		}
@@ -35,21 +33,25 @@ child_read_ctl_other(int *fd, struct imsg *m, void (*stop)(void),
 				log_warn("%s: supervisor pipe", __func__);
 			return;
 		}
-		switch (m->type) {
-		case IMSG_SHUTDOWN:
-			if (imsg_end(m, __func__) == 0)
-				stop();
-			break;
-		case IMSG_LOG_REOPEN:
-			if (imsg_end(m, __func__) == 0 && log_reopen() == -1)
-				log_warn("%s: reopen log", __func__);
-			break;
-		default:
-			if (other != NULL)
-				other(m);
-			else
-				log_warnx("%s: unexpected %s message",
-				    __func__, imsg_type_name(m->type));
-		}
+		if (imsg_to_child(env->kind, &m, &body, err, sizeof(err)) == -1)
+			log_warnx("%s: %s", __func__, err);
+		else if (m.type == IMSG_SHUTDOWN)
+			stop();
+		else if (m.type != IMSG_LOG_REOPEN)
+			other(m.type, &body);
+		else if (log_reopen() == -1)
+			log_warn("%s: reopen log", __func__);
 	}
+}
+
+int
+child_send(struct child_env *env, struct imsg *m)
+{
+	if (env->ctl_fd == -1)
+		return -1;
+	if (imsg_send(env->ctl_fd, m, 0) == -1) {
+		log_warn("%s: send %s", __func__, imsg_name(m->type));
+		return -1;
+	}
+	return 0;
 }

@@ -34,19 +34,24 @@ struct child_env {
 };
 
 struct imsg;
+union imsg_body;
 
 /*
- * Read every message queued on the supervisor pipe *fd (nonblocking):
- * LOG_REOPEN reopens the log here; SHUTDOWN, and the pipe closing (then
- * *fd is closed and set to -1), call stop(); anything else is logged.
+ * Read every message queued on env->ctl_fd (nonblocking), each checked
+ * with imsg_to_child() for env->kind (a refused one is logged and
+ * dropped).  SHUTDOWN, and the pipe closing (then env->ctl_fd is closed
+ * and set to -1), call stop(); LOG_REOPEN reopens the log here; the
+ * other types the table sends to this kind go to other(type, body),
+ * which may be NULL for a kind that is sent no others.
  */
-void	child_read_ctl(int *fd, struct imsg *m, void (*stop)(void));
+void	child_read_ctl(struct child_env *env, void (*stop)(void),
+	    void (*other)(int type, const union imsg_body *));
 /*
- * The same, but a message of another type goes to other(m) (which must
- * check it with imsg_end()) instead of being logged.
+ * Send m (built by an encoder of imsg.h) to the supervisor, waiting for
+ * room.  Returns 0, or -1 when the supervisor is gone or the send failed
+ * (logged).
  */
-void	child_read_ctl_other(int *fd, struct imsg *m, void (*stop)(void),
-	    void (*other)(struct imsg *));
+int	child_send(struct child_env *env, struct imsg *m);
 
 void	worker_main(struct child_env *) __attribute__((noreturn));
 void	uibridge_main(struct child_env *) __attribute__((noreturn));

@@ -117,7 +117,6 @@ static struct {
 	char		 ask_addr[CAT_PEER_ADDR_MAX];
 
 	int		 stopping;
-	struct imsg	 msg;
 } ds;
 
 static void
@@ -964,7 +963,7 @@ on_ctl(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	(void)arg;
-	child_read_ctl(&ds.env->ctl_fd, &ds.msg, stop);
+	child_read_ctl(ds.env, stop, NULL);
 	if (ds.env->ctl_fd == -1)
 		event_del(ds.ctl_ev);
 }
@@ -1084,9 +1083,7 @@ discovery_main(struct child_env *env)
 	    "peer(s)", ds.d->multicast ? "on" : "off", ds.d->group,
 	    ds.d->udpscan ? "on" : "off", ds.ntargets);
 
-	imsg_init(&ds.msg, IMSG_READY);
-	if (imsg_send(env->ctl_fd, &ds.msg, 0) == -1)
-		log_warn("%s: send READY", __func__);
+	child_send(env, imsg_empty(IMSG_READY));
 
 	event_base_dispatch(ds.base);
 

@@ -48,9 +48,7 @@ static volatile sig_atomic_t terminate;
 
 static struct housekeeper {
 	struct child_env *env;
-	int		 ctl_fd;
 	int		 stopping;
-	struct imsg	 msg;
 	struct catalog	*cat;
 	sigset_t	 waitmask;
 	int64_t		 next[HK_NJOBS];	/* mono_ms(); 0: not planned */
@@ -70,26 +68,26 @@ stop(void)
 	hk.stopping = 1;
 }
 
-static void	ctl_other(struct imsg *);
+static void	on_hk_run(int, const union imsg_body *);
 
 static void
 ctl_ready(void)
 {
-	child_read_ctl_other(&hk.ctl_fd, &hk.msg, stop, ctl_other);
+	child_read_ctl(hk.env, stop, on_hk_run);
 }
 
 /* Wait up to ms (-1: no limit) for the supervisor or SIGTERM. */
 static void
 wait_ctl(long ms)
 {
-	struct pollfd pfd = { .fd = hk.ctl_fd, .events = POLLIN };
+	struct pollfd pfd = { .fd = hk.env->ctl_fd, .events = POLLIN };
 	struct timespec ts, *tsp = NULL;
 
 	if (ms >= 0) {
 		ts = mono_timespec(ms);
 		tsp = &ts;
 	}
-	if (ppoll(&pfd, hk.ctl_fd == -1 ? 0 : 1, tsp, &hk.waitmask) == -1) {
+	if (ppoll(&pfd, pfd.fd == -1 ? 0 : 1, tsp, &hk.waitmask) == -1) {
 		if (errno != EINTR)
 			fatal("%s: ppoll", __func__);
 		return;
@@ -279,24 +277,14 @@ run_job(enum hk_job job)
 	close(fd);
 }
 
-/* Messages other than SHUTDOWN and LOG_REOPEN: HK_RUN. */
+/* HK_RUN, the one message besides SHUTDOWN and LOG_REOPEN sent here. */
 static void
-ctl_other(struct imsg *m)
+on_hk_run(int type, const union imsg_body *u)
 {
-	uint8_t job;
+	enum hk_job job = u->hk_run.job;
 
-	if (m->type != IMSG_HK_RUN) {
-		log_warnx("%s: unexpected %s message", __func__,
-		    imsg_type_name(m->type));
-		return;
-	}
-	if (imsg_get_u8(m, &job) == -1 || imsg_end(m, __func__) == -1)
-		return;
-	if (job >= HK_NJOBS) {
-		log_warnx("%s: HK_RUN for unknown job %u", __func__, job);
-		return;
-	}
-	if (hk.running == job) {
+	(void)type;
+	if (hk.running == (int)job) {
 		log_info("%s requested: already running", hkstatus_job_name(job));
 		return;
 	}
@@ -334,7 +322,6 @@ housekeeper_main(struct child_env *env)
 	int64_t next_check;
 
 	hk.env = env;
-	hk.ctl_fd = env->ctl_fd;
 	hk.running = -1;
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_sigterm;	/* no SA_RESTART: ppoll() returns */
@@ -346,9 +333,7 @@ housekeeper_main(struct child_env *env)
 	sigdelset(&hk.waitmask, SIGTERM);
 
 	open_catalog();
-	imsg_init(&hk.msg, IMSG_READY);
-	if (imsg_send(hk.ctl_fd, &hk.msg, 0) == -1)
-		log_warn("%s: send ready", __func__);
+	child_send(env, imsg_empty(IMSG_READY));
 	for (int j = 0; j < HK_NJOBS; j++)
 		hk.next[j] = interval_of((enum hk_job)j) > 0 ?
 		    mono_ms() + interval_of((enum hk_job)j) * 1000L : 0;

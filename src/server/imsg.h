@@ -1,12 +1,16 @@
 /*
- * imsg.h - typed, length-prefixed messages between the supervisor and
- * its children, over SOCK_SEQPACKET socketpairs.
+ * imsg.h - the messages between the supervisor and its children, over
+ * SOCK_SEQPACKET socketpairs: their types and bodies, who may send
+ * which, and the framing.
  *
  * A message is a header (u32 total length, u16 type, u16 zero) and a
- * body built with the imsg_put_*() calls and read back, in the same
- * order, with imsg_get_*().  A get that runs past the end, or a message
- * with bytes left over at imsg_end(), is an error that names the type:
- * the receiver drops the message and logs it, it never guesses.
+ * body.  Each type's encoder and decoder sit side by side in imsg.c,
+ * with the table of which kinds of children may send it to the
+ * supervisor and which the supervisor sends it to.  A receiver decodes
+ * a whole message before it acts on it: imsg_from_child() in the
+ * supervisor, imsg_to_child() in a child.  Either refuses a type the
+ * table does not send that way for that kind, and a body that is short,
+ * long or out of range; the supervisor restarts a child that sends one.
  */
 #ifndef GV_IMSG_H
 #define GV_IMSG_H
@@ -14,20 +18,56 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "child.h"
+#include "hkstatus.h"
+
 #define IMSG_MAX	(128 * 1024)	/* whole message, header included */
+#define IMSG_PEER_MAX	64	/* a peer's "[address]:port", NUL included */
+#define IMSG_STATUS_MAX	1500	/* workers listed in a STATUS_REPLY */
 
 enum imsg_type {
 	IMSG_READY = 1,		/* child -> sup: serving */
-	IMSG_BUSY,		/* worker -> sup: str peer */
+	IMSG_BUSY,		/* worker -> sup: in a session, with peer */
 	IMSG_IDLE,		/* worker -> sup: back to accepting */
-	IMSG_SESSION_END,	/* worker -> sup: u64 in, u64 out, u64 ms, str why */
-	IMSG_STATUS_REQ,	/* uibridge -> sup: u32 request id */
-	IMSG_STATUS_REPLY,	/* sup -> uibridge: see supervisor.c */
+	IMSG_SESSION_END,	/* worker -> sup: a session ended */
+	IMSG_STATUS_REQ,	/* uibridge -> sup: the pool, please */
+	IMSG_STATUS_REPLY,	/* sup -> uibridge: the pool */
 	IMSG_SHUTDOWN,		/* sup -> child: stop accepting, finish, exit */
 	IMSG_LOG_REOPEN,	/* sup -> child: reopen the log file */
-	IMSG_HK_RUN,		/* uibridge -> sup -> housekeeper: u8 job
-				   (0 prune, 1 scrub: enum hk_job), run now */
+	IMSG_HK_RUN,		/* uibridge -> sup -> housekeeper: run now */
 	IMSG_TYPE_MAX
+};
+
+/* A child's state as the supervisor sees it and STATUS_REPLY shows it. */
+enum child_state { CS_STARTING, CS_IDLE, CS_BUSY, CS_NSTATES };
+
+struct imsg_status {			/* STATUS_REPLY */
+	uint32_t	 id;		/* the request's */
+	uint64_t	 uptime;	/* seconds */
+	uint32_t	 pool;		/* Server.Workers */
+	uint64_t	 served;	/* sessions ended since start */
+	uint32_t	 n;		/* workers listed */
+	struct imsg_worker {
+		uint32_t pid;
+		uint8_t	 state;		/* enum child_state */
+		uint8_t	 retiring;	/* 1: finishing, not respawned */
+		uint64_t since;		/* wall clock of the last change */
+		char	 peer[IMSG_PEER_MAX];	/* "" when not busy */
+	}		 w[IMSG_STATUS_MAX];
+};
+
+/* A decoded body; READY, IDLE, SESSION_END, SHUTDOWN, LOG_REOPEN have none. */
+union imsg_body {
+	struct {
+		char	 peer[IMSG_PEER_MAX];
+	}			 busy;
+	struct {
+		uint32_t id;		/* echoed in the reply */
+	}			 status_req;
+	struct imsg_status	 status;
+	struct {
+		uint8_t	 job;		/* enum hk_job */
+	}			 hk_run;
 };
 
 struct imsg {
@@ -35,23 +75,23 @@ struct imsg {
 	size_t		 len;		/* bytes used, header included */
 	size_t		 pos;		/* read position */
 	int		 type;
-	int		 bad;		/* a get or put failed */
+	int		 bad;		/* the body ran short or over */
 };
 
-/* Name of a type, for logs ("READY", ...; "unknown" outside the enum). */
-const char *imsg_type_name(int type);
-
-/* Start building a message of the given type. */
-void	imsg_init(struct imsg *, enum imsg_type);
-void	imsg_put_u8(struct imsg *, uint8_t);
-void	imsg_put_u32(struct imsg *, uint32_t);
-void	imsg_put_u64(struct imsg *, uint64_t);
-/* A string of at most 65535 bytes (u16 length, no NUL on the wire). */
-void	imsg_put_str(struct imsg *, const char *);
+/*
+ * The encoders.  Each builds its message in one buffer of this process
+ * and returns it for imsg_send(); it is valid until the next encoder
+ * call.  imsg_empty() is for the types without a body.
+ */
+struct imsg	*imsg_empty(enum imsg_type);
+struct imsg	*imsg_busy(const char *peer);
+struct imsg	*imsg_status_req(uint32_t id);
+struct imsg	*imsg_status(const struct imsg_status *);
+struct imsg	*imsg_hk_run(enum hk_job);
 
 /*
  * Send one message.  Blocking unless nonblock; returns 0, or -1 with
- * errno set (EMSGSIZE when a put overflowed, EAGAIN when nonblock and
+ * errno set (EMSGSIZE when the body overflowed, EAGAIN when nonblock and
  * the peer's queue is full).
  */
 int	imsg_send(int fd, struct imsg *, int nonblock);
@@ -63,16 +103,23 @@ int	imsg_send(int fd, struct imsg *, int nonblock);
  */
 int	imsg_recv(int fd, struct imsg *m);
 
-/* Each returns 0, or -1 (and marks m bad) when the body is too short. */
-int	imsg_get_u8(struct imsg *, uint8_t *);
-int	imsg_get_u32(struct imsg *, uint32_t *);
-int	imsg_get_u64(struct imsg *, uint64_t *);
-/* Copies a string into dst (NUL-terminated); -1 if it does not fit. */
-int	imsg_get_str(struct imsg *, char *dst, size_t dstlen);
+/* Name of a type, for logs ("READY", ...; "unknown" outside the table). */
+const char *imsg_name(int type);
+
 /*
- * Call after the last get: returns 0 when the body was read exactly,
- * else logs "<func>: bad TYPE message" and returns -1.
+ * Decode m, which a child of kind sent to the supervisor, into *b.
+ * Returns 0, or -1 with the reason in err when the table does not let
+ * that kind send that type ("may not send SESSION_END", "unknown message
+ * type 42") or the body does not decode ("bad BUSY message (11 bytes,
+ * too short)").
  */
-int	imsg_end(struct imsg *, const char *func);
+int	imsg_from_child(enum child_kind kind, struct imsg *m,
+	    union imsg_body *b, char *err, size_t errlen);
+/*
+ * The same for m, which the supervisor sent to a child of kind: -1 with
+ * "unexpected STATUS_REPLY message" for a type not sent to that kind.
+ */
+int	imsg_to_child(enum child_kind kind, struct imsg *m,
+	    union imsg_body *b, char *err, size_t errlen);
 
 #endif

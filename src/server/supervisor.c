@@ -6,9 +6,11 @@
  * ppoll(), which waits for them and for messages from the children at
  * once, so no signal is lost between a check and the wait.
  *
- * Messages between children pass through here: HK_RUN (the console's
- * "run prune or scrub now") is taken from the UI bridge only, checked,
- * and forwarded to the housekeeper.
+ * Every message from a child is checked against the table in imsg.c
+ * (may its kind send that type?) and decoded whole before it is acted
+ * on; a child that sends anything else is restarted.  Messages between
+ * children pass through here: HK_RUN (the console's "run prune or scrub
+ * now") comes from the UI bridge and goes on to the housekeeper.
  */
 #include "autoconf.h"
 
@@ -39,7 +41,6 @@
 #define BACKOFF_MAX_MS		30000
 #define STABLE_AFTER_S		10	/* a child this old restarts at once */
 #define KILL_GRACE_S		5	/* from SIGTERM to SIGKILL on drain */
-#define STATUS_MAX_ENTRIES	1500	/* workers listed in a status reply */
 
 static int count_workers(const struct gv_config *c) { return c->workers; }
 static int count_one(const struct gv_config *c) { (void)c; return 1; }
@@ -72,8 +73,6 @@ enum drain {
 	DRAIN_KILL_SENT,	/* SIGKILL sent */
 };
 
-enum child_state { CS_STARTING, CS_IDLE, CS_BUSY };
-
 struct child {
 	enum child_kind	 kind;
 	pid_t		 pid;
@@ -82,7 +81,7 @@ struct child {
 	enum child_state state;
 	time_t		 since;		/* wall clock, for status */
 	int64_t		 started;	/* mono_ms() */
-	char		 peer[64];
+	char		 peer[IMSG_PEER_MAX];
 };
 
 struct slot {
@@ -100,7 +99,6 @@ static struct {
 	int		 verbose, foreground;
 	int64_t		 started;	/* mono_ms() */
 	uint64_t	 sessions_served;
-	uint64_t	 bytes_in, bytes_out;
 
 	struct child	**children;	/* every live child */
 	size_t		 nchildren, capchildren;
@@ -307,8 +305,7 @@ retire(struct child *c)
 	c->slot = -1;
 	if (c->fd == -1)
 		return;
-	imsg_init(&sup.msg, IMSG_SHUTDOWN);
-	if (imsg_send(c->fd, &sup.msg, 1) == -1) {
+	if (imsg_send(c->fd, imsg_empty(IMSG_SHUTDOWN), 1) == -1) {
 		log_warn("%s: cannot tell %s pid %ld to stop; sending SIGTERM",
 		    __func__, kinds[c->kind].name, (long)c->pid);
 		kill(c->pid, SIGTERM);
@@ -377,124 +374,110 @@ reap(void)
 	}
 }
 
+/*
+ * c broke the table of imsg.c (why): it is stopped, and reap() respawns
+ * it with back-off.  Nothing more is read from it.
+ */
+static void
+restart(struct child *c, const char *why)
+{
+	char name[64];
+
+	child_name(c, name, sizeof(name));
+	log_warnx("%s: %s; restarting it", name, why);
+	close(c->fd);
+	c->fd = -1;
+	kill(c->pid, SIGTERM);
+}
+
 static void
 send_status(struct child *to, uint32_t id)
 {
-	uint32_t n = 0;
+	static struct imsg_status r;
 
-	for (size_t i = 0; i < sup.nchildren; i++)
-		if (sup.children[i]->kind == KIND_WORKER &&
-		    n < STATUS_MAX_ENTRIES)
-			n++;
-	imsg_init(&sup.msg, IMSG_STATUS_REPLY);
-	imsg_put_u32(&sup.msg, id);
-	imsg_put_u64(&sup.msg, (uint64_t)(mono_ms() - sup.started) / 1000);
-	imsg_put_u32(&sup.msg, (uint32_t)sup.cfg->workers);
-	imsg_put_u64(&sup.msg, sup.sessions_served);
-	imsg_put_u32(&sup.msg, n);
-	for (size_t i = 0; i < sup.nchildren && n > 0; i++) {
+	r.id = id;
+	r.uptime = (uint64_t)(mono_ms() - sup.started) / 1000;
+	r.pool = (uint32_t)sup.cfg->workers;
+	r.served = sup.sessions_served;
+	r.n = 0;
+	for (size_t i = 0; i < sup.nchildren && r.n < IMSG_STATUS_MAX; i++) {
 		struct child *c = sup.children[i];
+		struct imsg_worker *w = &r.w[r.n];
 
 		if (c->kind != KIND_WORKER)
 			continue;
-		imsg_put_u32(&sup.msg, (uint32_t)c->pid);
-		imsg_put_u8(&sup.msg, (uint8_t)c->state);
-		imsg_put_u8(&sup.msg, c->slot < 0);
-		imsg_put_u64(&sup.msg, (uint64_t)c->since);
-		imsg_put_str(&sup.msg, c->peer);
-		n--;
+		w->pid = (uint32_t)c->pid;
+		w->state = (uint8_t)c->state;
+		w->retiring = c->slot < 0;
+		w->since = (uint64_t)c->since;
+		memcpy(w->peer, c->peer, sizeof(w->peer));
+		r.n++;
 	}
-	if (imsg_send(to->fd, &sup.msg, 1) == -1)
-		log_warn("%s: status reply to pid %ld", __func__, (long)to->pid);
+	if (imsg_send(to->fd, imsg_status(&r), 1) == -1)
+		log_warn("%s: status reply to pid %ld", __func__,
+		    (long)to->pid);
 }
 
 /* HK_RUN from the UI bridge: pass job on to the housekeeper. */
 static void
-forward_hk_run(uint8_t job)
+forward_hk_run(enum hk_job job)
 {
 	for (size_t i = 0; i < sup.nchildren; i++) {
 		struct child *c = sup.children[i];
 
-		if (c->kind != KIND_HOUSEKEEPER || c->slot < 0 ||
-		    c->fd == -1)
+		if (c->kind != KIND_HOUSEKEEPER || c->slot < 0 || c->fd == -1)
 			continue;
-		imsg_init(&sup.msg, IMSG_HK_RUN);
-		imsg_put_u8(&sup.msg, job);
-		if (imsg_send(c->fd, &sup.msg, 1) == -1)
+		if (imsg_send(c->fd, imsg_hk_run(job), 1) == -1)
 			log_warn("%s: to housekeeper pid %ld", __func__,
 			    (long)c->pid);
 		return;
 	}
 	log_warnx("%s: no housekeeper running; %s request dropped", __func__,
-	    job == HK_PRUNE ? "prune" : "scrub");
+	    hkstatus_job_name(job));
 }
 
-/* One message from child c.  A bad message is logged and dropped. */
+/*
+ * One message from child c, which the table of imsg.c must let its kind
+ * send, with a body that decodes; else the child is restarted.
+ */
 static void
 handle_msg(struct child *c)
 {
-	struct imsg *m = &sup.msg;
-	uint64_t in, out, ms;
-	uint32_t id;
-	uint8_t job;
-	char why[256];
+	static union imsg_body u;
+	char err[128];
 
-	switch (m->type) {
+	if (imsg_from_child(c->kind, &sup.msg, &u, err, sizeof(err)) == -1) {
+		restart(c, err);
+		return;
+	}
+	switch (sup.msg.type) {
 	case IMSG_READY:
 	case IMSG_IDLE:
-		if (imsg_end(m, __func__) == 0) {
-			c->state = CS_IDLE;
-			c->peer[0] = '\0';
-			c->since = time(NULL);
-		}
+		c->state = CS_IDLE;
+		c->peer[0] = '\0';
+		c->since = time(NULL);
 		break;
 	case IMSG_BUSY:
-		if (imsg_get_str(m, c->peer, sizeof(c->peer)) == 0 &&
-		    imsg_end(m, __func__) == 0) {
-			c->state = CS_BUSY;
-			c->since = time(NULL);
-		}
+		memcpy(c->peer, u.busy.peer, sizeof(c->peer));
+		c->state = CS_BUSY;
+		c->since = time(NULL);
 		break;
 	case IMSG_SESSION_END:
-		if (imsg_get_u64(m, &in) == 0 && imsg_get_u64(m, &out) == 0 &&
-		    imsg_get_u64(m, &ms) == 0 &&
-		    imsg_get_str(m, why, sizeof(why)) == 0 &&
-		    imsg_end(m, __func__) == 0) {
-			sup.sessions_served++;
-			sup.bytes_in += in;
-			sup.bytes_out += out;
-		}
+		sup.sessions_served++;
 		break;
 	case IMSG_STATUS_REQ:
-		if (imsg_get_u32(m, &id) == 0 && imsg_end(m, __func__) == 0)
-			send_status(c, id);
+		send_status(c, u.status_req.id);
 		break;
 	case IMSG_HK_RUN:
-		if (c->kind != KIND_UIBRIDGE) {
-			log_warnx("%s: HK_RUN from %s pid %ld dropped: only "
-			    "the UI bridge may ask", __func__, kinds[c->kind].name,
-			    (long)c->pid);
-			break;
-		}
-		if (imsg_get_u8(m, &job) == 0 && imsg_end(m, __func__) == 0) {
-			if (job >= HK_NJOBS)
-				log_warnx("%s: HK_RUN for unknown job %u "
-				    "dropped", __func__, job);
-			else
-				forward_hk_run(job);
-		}
+		forward_hk_run(u.hk_run.job);
 		break;
-	default:
-		log_warnx("%s: unexpected %s message from %s pid %ld",
-		    __func__, imsg_type_name(m->type), kinds[c->kind].name,
-		    (long)c->pid);
 	}
 }
 
 static void
 read_child(struct child *c)
 {
-	for (;;) {
+	while (c->fd != -1) {
 		int rc = imsg_recv(c->fd, &sup.msg);
 
 		if (rc == 1) {
@@ -503,11 +486,13 @@ read_child(struct child *c)
 		}
 		if (rc == -1 && errno == EAGAIN)
 			return;
+		if (rc == -1 && errno == EBADMSG) {
+			restart(c, "message header does not match its length");
+			return;
+		}
 		if (rc == -1)
-			log_warn("%s: from %s pid %ld", __func__, kinds[c->kind].name,
-			    (long)c->pid);
-		if (rc == -1 && errno == EBADMSG)
-			continue;
+			log_warn("%s: from %s pid %ld", __func__,
+			    kinds[c->kind].name, (long)c->pid);
 		/* Closed: the child is exiting; waitpid() will tell how. */
 		close(c->fd);
 		c->fd = -1;
@@ -672,8 +657,8 @@ reopen_logs(void)
 	for (size_t i = 0; i < sup.nchildren; i++) {
 		struct child *c = sup.children[i];
 
-		imsg_init(&sup.msg, IMSG_LOG_REOPEN);
-		if (c->fd != -1 && imsg_send(c->fd, &sup.msg, 1) == -1)
+		if (c->fd != -1 &&
+		    imsg_send(c->fd, imsg_empty(IMSG_LOG_REOPEN), 1) == -1)
 			log_warn("%s: to pid %ld", __func__, (long)c->pid);
 	}
 	log_info("SIGUSR1: log file reopened");

@@ -49,7 +49,6 @@ static struct {
 	struct ui_call	*waiting;
 	uint32_t	 status_req;	/* id in flight, 0 when none */
 	struct event	*status_timer;
-	struct imsg	 msg;
 } api;
 
 json_t *
@@ -141,10 +140,8 @@ ask_status(void)
 		return;
 	if (++next_req == 0)
 		next_req = 1;
-	imsg_init(&api.msg, IMSG_STATUS_REQ);
-	imsg_put_u32(&api.msg, next_req);
-	if (imsg_send(api.env->ctl_fd, &api.msg, 0) == -1)
-		log_warn("%s: supervisor", __func__);	/* the timer answers */
+	/* When this fails, the timer answers. */
+	child_send(api.env, imsg_status_req(next_req));
 	api.status_req = next_req;
 	evtimer_add(api.status_timer, &tv);
 }
@@ -162,46 +159,28 @@ wait_status(struct ui_call *c)
 }
 
 static json_t *
-status_json(struct imsg *m)
+status_json(const struct imsg_status *r)
 {
-	static const char *const states[] = { "starting", "idle", "busy" };
-	uint64_t uptime, served, since;
-	uint32_t pool, n, pid;
-	uint8_t state, retiring;
-	char peer[64];
-	json_t *workers;
+	static const char *const states[CS_NSTATES] = { "starting", "idle",
+	    "busy" };
+	json_t *workers = json_array();
 
-	if (imsg_get_u64(m, &uptime) == -1 || imsg_get_u32(m, &pool) == -1 ||
-	    imsg_get_u64(m, &served) == -1 || imsg_get_u32(m, &n) == -1)
-		return NULL;
-	workers = json_array();
-	for (uint32_t i = 0; i < n; i++) {
+	for (uint32_t i = 0; i < r->n; i++) {
+		const struct imsg_worker *w = &r->w[i];
 		json_t *wk;
 
-		if (imsg_get_u32(m, &pid) == -1 ||
-		    imsg_get_u8(m, &state) == -1 ||
-		    imsg_get_u8(m, &retiring) == -1 ||
-		    imsg_get_u64(m, &since) == -1 ||
-		    imsg_get_str(m, peer, sizeof(peer)) == -1 || state > 2) {
-			json_decref(workers);
-			return NULL;
-		}
-		wk = json_pack("{s:I, s:s, s:o, s:I}", "pid", (json_int_t)pid,
-		    "state", states[state],
-		    "peer", peer[0] ? json_string(peer) : json_null(),
-		    "since", (json_int_t)since);
-		if (retiring)
+		wk = json_pack("{s:I, s:s, s:o, s:I}", "pid",
+		    (json_int_t)w->pid, "state", states[w->state],
+		    "peer", w->peer[0] ? json_string(w->peer) : json_null(),
+		    "since", (json_int_t)w->since);
+		if (w->retiring)
 			json_object_set_new(wk, "retiring", json_true());
 		json_array_append_new(workers, wk);
 	}
-	if (imsg_end(m, __func__) == -1) {
-		json_decref(workers);
-		return NULL;
-	}
 	return json_pack("{s:s, s:s, s:I, s:I, s:I, s:o}",
 	    "server_id", api.server_id, "version", PACKAGE_VERSION,
-	    "uptime", (json_int_t)uptime, "pool_size", (json_int_t)pool,
-	    "sessions_served", (json_int_t)served, "workers", workers);
+	    "uptime", (json_int_t)r->uptime, "pool_size", (json_int_t)r->pool,
+	    "sessions_served", (json_int_t)r->served, "workers", workers);
 }
 
 static void	dashboard_answer(struct ui_call *, json_t *status);
@@ -227,21 +206,15 @@ answer_waiters(json_t *st)
 }
 
 void
-uiapi_on_status(struct imsg *m)
+uiapi_on_status(const struct imsg_status *r)
 {
-	uint32_t id;
 	json_t *st;
 
-	if (imsg_get_u32(m, &id) == -1) {
-		imsg_end(m, __func__);
-		return;
-	}
-	if (id != api.status_req)
+	if (r->id != api.status_req)
 		return;		/* answered already, by the timer */
 	api.status_req = 0;
 	evtimer_del(api.status_timer);
-	if ((st = status_json(m)) == NULL)
-		log_warnx("%s: bad status from the supervisor", __func__);
+	st = status_json(r);
 	answer_waiters(st);
 	json_decref(st);
 }
@@ -798,10 +771,7 @@ start_job(struct ui_call *c, enum hk_job job, const char *name)
 		finish(c, 409, uiapi_error("a %s is running already", name));
 		return;
 	}
-	imsg_init(&api.msg, IMSG_HK_RUN);
-	imsg_put_u8(&api.msg, (uint8_t)job);
-	if (imsg_send(api.env->ctl_fd, &api.msg, 0) == -1) {
-		log_warn("%s: supervisor", __func__);
+	if (child_send(api.env, imsg_hk_run(job)) == -1) {
 		finish(c, 503, uiapi_error("cannot reach the supervisor"));
 		return;
 	}

@@ -14,7 +14,7 @@
 
 struct child_env;
 struct event_base;
-struct imsg;
+struct imsg_status;
 struct ui_call;
 
 /* Called once with the outcome: status is HTTP-like (200, 201, 202,
@@ -65,7 +65,7 @@ json_t *uiapi_error(const char *fmt, ...)
 	    __attribute__((format(printf, 1, 2)));
 
 /* The supervisor's STATUS_REPLY (uibridge.c reads the pipe). */
-void	uiapi_on_status(struct imsg *);
+void	uiapi_on_status(const struct imsg_status *);
 /* Stop: answer the waiters with 503. */
 void	uiapi_stop(void);
 

@@ -11,7 +11,6 @@
  */
 #include "autoconf.h"
 
-#include <errno.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
@@ -61,7 +60,6 @@ static struct {
 	int		 nconns;
 	struct event	*stop_timer;
 	int		 stopping;
-	struct imsg	 msg;
 } ui;
 
 static void	process_lines(struct conn *);
@@ -386,40 +384,25 @@ on_stop_timeout(evutil_socket_t fd, short what, void *arg)
 	event_base_loopbreak(ui.base);
 }
 
+/* STATUS_REPLY, the one message besides SHUTDOWN and LOG_REOPEN sent here. */
+static void
+on_status(int type, const union imsg_body *u)
+{
+	(void)type;
+	uiapi_on_status(&u->status);
+}
+
 static void
 on_ctl(evutil_socket_t fd, short what, void *arg)
 {
+	(void)fd;
 	(void)what;
 	(void)arg;
-	for (;;) {
-		int rc = imsg_recv(fd, &ui.msg);
-
-		if (rc == 0) {
-			log_debug("supervisor gone; exiting");
-			event_base_loopbreak(ui.base);
-			return;
-		}
-		if (rc == -1) {
-			if (errno != EAGAIN)
-				log_warn("%s: supervisor pipe", __func__);
-			return;
-		}
-		switch (ui.msg.type) {
-		case IMSG_STATUS_REPLY:
-			uiapi_on_status(&ui.msg);
-			break;
-		case IMSG_SHUTDOWN:
-			if (imsg_end(&ui.msg, __func__) == 0)
-				stop_serving();
-			break;
-		case IMSG_LOG_REOPEN:
-			if (log_reopen() == -1)
-				log_warn("%s: reopen log", __func__);
-			break;
-		default:
-			log_warnx("%s: unexpected %s message", __func__,
-			    imsg_type_name(ui.msg.type));
-		}
+	child_read_ctl(ui.env, stop_serving, on_status);
+	if (ui.env->ctl_fd == -1) {
+		log_debug("supervisor gone; exiting");
+		event_del(ui.ctl_ev);
+		event_base_loopbreak(ui.base);
 	}
 }
 
@@ -461,9 +444,7 @@ uibridge_main(struct child_env *env)
 	    event_add(sigev, NULL))
 		fatalx("%s: event setup", __func__);
 
-	imsg_init(&ui.msg, IMSG_READY);
-	if (imsg_send(env->ctl_fd, &ui.msg, 0) == -1)
-		log_warn("%s: send READY", __func__);
+	child_send(env, imsg_empty(IMSG_READY));
 
 	event_base_dispatch(ui.base);
 

@@ -2,7 +2,7 @@
  * worker.c - a worker process: accept on the shared backup listeners
  * (plain, and TLS when SSL.Enabled) and serve one session at a time
  * (session.c), telling the supervisor when it
- * is busy, with whom, and how the session ended.
+ * is busy, with whom, and when the session ended.
  *
  * Every session that ends, authenticated or not (a hello, a failed
  * AUTH, a port scan: the same sessions as the supervisor's
@@ -49,9 +49,7 @@ static volatile sig_atomic_t terminate;
 
 static struct worker {
 	struct child_env *env;
-	int		 ctl_fd;
 	int		 stopping;	/* SHUTDOWN received or supervisor gone */
-	struct imsg	 msg;
 	struct catalog	*cat;
 	struct store	*store;
 	sigset_t	 waitmask;	/* SIGTERM unblocked: ppoll only */
@@ -76,14 +74,7 @@ static void
 ctl_ready(void *arg)
 {
 	(void)arg;
-	child_read_ctl(&w.ctl_fd, &w.msg, stop_accepting);
-}
-
-static void
-tell(enum imsg_type type)
-{
-	if (w.ctl_fd != -1 && imsg_send(w.ctl_fd, &w.msg, 0) == -1)
-		log_warn("%s: send %s", __func__, imsg_type_name(type));
+	child_read_ctl(w.env, stop_accepting, NULL);
 }
 
 /* Open the catalog and the store unless they are open already. */
@@ -157,7 +148,7 @@ serve(int fd, int tls, const struct sockaddr_storage *ss, socklen_t sslen,
 	s.buf = buf;
 	s.out = out;
 	s.tls_ctx = tls ? w.env->cfg->tls : NULL;
-	s.ctl_fd = &w.ctl_fd;
+	s.ctl_fd = &w.env->ctl_fd;
 	s.ctl_ready = ctl_ready;
 	s.terminate = &terminate;
 	s.waitmask = &w.waitmask;
@@ -167,9 +158,7 @@ serve(int fd, int tls, const struct sockaddr_storage *ss, socklen_t sslen,
 	if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on)) == -1)
 		log_debug("%s: TCP_NODELAY: %s", __func__, strerror(errno));
 
-	imsg_init(&w.msg, IMSG_BUSY);
-	imsg_put_str(&w.msg, s.peer);
-	tell(IMSG_BUSY);
+	child_send(w.env, imsg_busy(s.peer));
 	log_debug("session from %s started", s.peer);
 
 	session_run(&s);
@@ -179,14 +168,8 @@ serve(int fd, int tls, const struct sockaddr_storage *ss, socklen_t sslen,
 	log_info("session from %s ended: %s; %llu bytes in, %llu bytes out, "
 	    "%llu ms", s.peer, s.why, (unsigned long long)s.bytes_in,
 	    (unsigned long long)s.bytes_out, (unsigned long long)ms);
-	imsg_init(&w.msg, IMSG_SESSION_END);
-	imsg_put_u64(&w.msg, s.bytes_in);
-	imsg_put_u64(&w.msg, s.bytes_out);
-	imsg_put_u64(&w.msg, ms);
-	imsg_put_str(&w.msg, s.why);
-	tell(IMSG_SESSION_END);
-	imsg_init(&w.msg, IMSG_IDLE);
-	tell(IMSG_IDLE);
+	child_send(w.env, imsg_empty(IMSG_SESSION_END));
+	child_send(w.env, imsg_empty(IMSG_IDLE));
 	/*
 	 * Last: the client has its connection closed and the status shows
 	 * the worker idle already.
@@ -235,7 +218,6 @@ worker_main(struct child_env *env)
 	uint8_t *buf, *out;
 
 	w.env = env;
-	w.ctl_fd = env->ctl_fd;
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_sigterm;	/* no SA_RESTART: ppoll() returns */
 	sigemptyset(&sa.sa_mask);
@@ -251,8 +233,7 @@ worker_main(struct child_env *env)
 		fatal("%s: frame buffer", __func__);
 	open_storage();
 
-	imsg_init(&w.msg, IMSG_READY);
-	tell(IMSG_READY);
+	child_send(env, imsg_empty(IMSG_READY));
 
 	while (!terminate && !w.stopping) {
 		size_t n = 0;
@@ -264,7 +245,7 @@ worker_main(struct child_env *env)
 				    .fd = env->listeners->l[i].fd,
 				    .events = POLLIN };
 			}
-		pfd[n] = (struct pollfd){ .fd = w.ctl_fd, .events = POLLIN };
+		pfd[n] = (struct pollfd){ .fd = env->ctl_fd, .events = POLLIN };
 		if (ppoll(pfd, n + 1, NULL, &w.waitmask) == -1) {
 			if (errno != EINTR)
 				fatal("%s: ppoll", __func__);
