@@ -5,6 +5,8 @@
 #include "autoconf.h"
 
 #include <errno.h>
+#include <signal.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "child.h"
@@ -54,4 +56,29 @@ child_send(struct child_env *env, struct imsg *m)
 		return -1;
 	}
 	return 0;
+}
+
+volatile sig_atomic_t child_terminate;
+
+static void
+on_sigterm(int sig)
+{
+	(void)sig;
+	child_terminate = 1;
+}
+
+void
+child_catch_term(sigset_t *waitmask)
+{
+	struct sigaction sa;
+	sigset_t block;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_sigterm;	/* no SA_RESTART: ppoll() returns */
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
+	sigemptyset(&block);
+	sigaddset(&block, SIGTERM);
+	sigprocmask(SIG_BLOCK, &block, waitmask);
+	sigdelset(waitmask, SIGTERM);
 }

@@ -9,6 +9,7 @@
 #ifndef GV_CHILD_H
 #define GV_CHILD_H
 
+#include <signal.h>
 #include <stdint.h>
 #include <time.h>
 
@@ -52,6 +53,15 @@ void	child_read_ctl(struct child_env *env, void (*stop)(void),
  * (logged).
  */
 int	child_send(struct child_env *env, struct imsg *m);
+
+/* Set by SIGTERM in a child that called child_catch_term(). */
+extern volatile sig_atomic_t child_terminate;
+/*
+ * For a child that waits in ppoll(): SIGTERM sets child_terminate, and
+ * stays blocked except inside a ppoll() given *waitmask, so that one
+ * that comes between a check of the flag and the wait is not lost.
+ */
+void	child_catch_term(sigset_t *waitmask);
 
 void	worker_main(struct child_env *) __attribute__((noreturn));
 void	uibridge_main(struct child_env *) __attribute__((noreturn));

@@ -44,8 +44,6 @@
 #define RETRY_S		60	/* lock busy, catalog closed: try again */
 #define CHECK_S		60	/* reader slots looked at this often */
 
-static volatile sig_atomic_t terminate;
-
 static struct housekeeper {
 	struct child_env *env;
 	int		 stopping;
@@ -54,13 +52,6 @@ static struct housekeeper {
 	int64_t		 next[HK_NJOBS];	/* mono_ms(); 0: not planned */
 	int		 running;	/* enum hk_job, or -1 */
 } hk;
-
-static void
-on_sigterm(int sig)
-{
-	(void)sig;
-	terminate = 1;
-}
 
 static void
 stop(void)
@@ -102,7 +93,7 @@ should_stop(void *arg)
 {
 	(void)arg;
 	wait_ctl(0);
-	return terminate || hk.stopping;
+	return child_terminate || hk.stopping;
 }
 
 static void
@@ -317,20 +308,11 @@ status_start(void)
 void
 housekeeper_main(struct child_env *env)
 {
-	struct sigaction sa;
-	sigset_t block;
 	int64_t next_check;
 
 	hk.env = env;
 	hk.running = -1;
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_sigterm;	/* no SA_RESTART: ppoll() returns */
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGTERM, &sa, NULL);
-	sigemptyset(&block);
-	sigaddset(&block, SIGTERM);
-	sigprocmask(SIG_BLOCK, &block, &hk.waitmask);
-	sigdelset(&hk.waitmask, SIGTERM);
+	child_catch_term(&hk.waitmask);
 
 	open_catalog();
 	child_send(env, imsg_empty(IMSG_READY));
@@ -340,7 +322,7 @@ housekeeper_main(struct child_env *env)
 	status_start();
 	next_check = mono_ms() + CHECK_S * 1000L;
 
-	while (!terminate && !hk.stopping) {
+	while (!child_terminate && !hk.stopping) {
 		int64_t now = mono_ms(), due = next_check;
 
 		for (int j = 0; j < HK_NJOBS; j++)
@@ -352,9 +334,9 @@ housekeeper_main(struct child_env *env)
 		}
 		open_catalog();		/* also clears stale reader slots */
 		next_check = now + CHECK_S * 1000L;
-		for (int j = 0; j < HK_NJOBS && !terminate && !hk.stopping;
-		    j++)
-			if (hk.next[j] != 0 && hk.next[j] <= now)
+		for (int j = 0; j < HK_NJOBS; j++)
+			if (!child_terminate && !hk.stopping &&
+			    hk.next[j] != 0 && hk.next[j] <= now)
 				run_job((enum hk_job)j);
 	}
 	log_debug("housekeeper exiting");

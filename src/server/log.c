@@ -104,12 +104,6 @@ log_procname(const char *name)
 	snprintf(lg.procname, sizeof(lg.procname), "%s", name);
 }
 
-void
-log_set_level(enum log_level level)
-{
-	lg.level = level;
-}
-
 static void
 vlog(enum log_level level, const char *fmt, va_list ap, int with_errno)
 {
@@ -148,7 +142,8 @@ vlog(enum log_level level, const char *fmt, va_list ap, int with_errno)
 	errno = saved;
 }
 
-#define LOG_FN(name, level, with_errno)			\
+/* The six entry points; then is what follows the line (fatal: exit). */
+#define LOG_FN(name, level, with_errno, then)		\
 void							\
 name(const char *fmt, ...)				\
 {							\
@@ -156,31 +151,12 @@ name(const char *fmt, ...)				\
 	va_start(ap, fmt);				\
 	vlog(level, fmt, ap, with_errno);		\
 	va_end(ap);					\
+	then;						\
 }
 
-LOG_FN(log_warn, LOG_LVL_WARNING, 1)
-LOG_FN(log_warnx, LOG_LVL_WARNING, 0)
-LOG_FN(log_info, LOG_LVL_INFO, 0)
-LOG_FN(log_debug, LOG_LVL_DEBUG, 0)
-
-void
-fatal(const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vlog(LOG_LVL_ERROR, fmt, ap, 1);
-	va_end(ap);
-	exit(1);
-}
-
-void
-fatalx(const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vlog(LOG_LVL_ERROR, fmt, ap, 0);
-	va_end(ap);
-	exit(1);
-}
+LOG_FN(log_warn, LOG_LVL_WARNING, 1, return)
+LOG_FN(log_warnx, LOG_LVL_WARNING, 0, return)
+LOG_FN(log_info, LOG_LVL_INFO, 0, return)
+LOG_FN(log_debug, LOG_LVL_DEBUG, 0, return)
+LOG_FN(fatal, LOG_LVL_ERROR, 1, exit(1))
+LOG_FN(fatalx, LOG_LVL_ERROR, 0, exit(1))

@@ -28,8 +28,6 @@ void	log_procname(const char *name);
 int	log_level_parse(const char *s);
 /* Parse "daemon", "local0".."local7" into a syslog facility; -1 if unknown. */
 int	log_facility_parse(const char *s);
-/* Change the least severe level logged (e.g. after a reload). */
-void	log_set_level(enum log_level level);
 
 void	log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void	log_warnx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -122,19 +122,26 @@ on_signal(int sig)
 	}
 }
 
-int
-supervisor_log_setup(const struct gv_config *cfg, int verbose, int foreground)
+/* As root, give the log file to Server.User, so children can reopen it. */
+static void
+give_log(const struct gv_config *cfg)
 {
 	uid_t uid;
 	gid_t gid;
 
-	if (log_init(cfg->log_file, foreground, cfg->log_facility,
-	    verbose ? LOG_LVL_DEBUG : (enum log_level)cfg->log_level) == -1)
-		return -1;
 	if (geteuid() == 0 && cfg->log_file[0] != '\0' &&
 	    user_lookup(cfg->user, &uid, &gid) == 0 &&
 	    chown(cfg->log_file, uid, gid) == -1)
-		log_warn("%s: chown %s", __func__, cfg->log_file);
+		log_warn("chown %s", cfg->log_file);
+}
+
+int
+supervisor_log_setup(const struct gv_config *cfg, int verbose, int foreground)
+{
+	if (log_init(cfg->log_file, foreground, cfg->log_facility,
+	    verbose ? LOG_LVL_DEBUG : (enum log_level)cfg->log_level) == -1)
+		return -1;
+	give_log(cfg);
 	return 0;
 }
 
@@ -253,47 +260,28 @@ spawn(enum child_kind ki, int slot)
 	log_debug("started %s %d (pid %ld)", k->name, slot, (long)pid);
 }
 
-static void
+/*
+ * Fork every slot that is due.  Returns the milliseconds until the next
+ * timed event (a fork put off, the drain deadline), or -1 for none.
+ */
+static int64_t
 spawn_due(void)
 {
-	int64_t now = mono_ms();
+	int64_t now = mono_ms(), next = -1;
 
 	if (sup.draining != DRAIN_NONE)
-		return;
+		return sup.drain_deadline > now ? sup.drain_deadline - now : 0;
 	for (enum child_kind ki = 0; ki < NKINDS; ki++)
 		for (int i = 0; i < sup.nslots[ki]; i++) {
 			struct slot *s = &sup.slots[ki][i];
 
 			if (s->child == NULL && s->fork_at <= now)
 				spawn(ki, i);
+			if (s->child == NULL && (next == -1 ||
+			    s->fork_at - now < next))
+				next = s->fork_at > now ? s->fork_at - now : 0;
 		}
-}
-
-/* Milliseconds until the next timed event, or -1 for none. */
-static int64_t
-next_timeout(void)
-{
-	int64_t now = mono_ms(), best = 0, ms;
-	int have = 0;
-
-	if (sup.draining != DRAIN_NONE) {
-		best = sup.drain_deadline - now;
-		have = 1;
-	} else
-		for (enum child_kind ki = 0; ki < NKINDS; ki++)
-			for (int i = 0; i < sup.nslots[ki]; i++) {
-				struct slot *s = &sup.slots[ki][i];
-
-				if (s->child != NULL)
-					continue;
-				ms = s->fork_at - now;
-				if (!have || ms < best)
-					best = ms;
-				have = 1;
-			}
-	if (!have)
-		return -1;
-	return best < 0 ? 0 : best;
+	return next;
 }
 
 /* Ask a child to finish what it is doing and exit; it is not respawned. */
@@ -645,15 +633,10 @@ reload(void)
 static void
 reopen_logs(void)
 {
-	uid_t uid;
-	gid_t gid;
-
 	if (log_reopen() == -1)
 		log_warn("cannot reopen log file %s", sup.cfg->log_file);
-	else if (geteuid() == 0 && sup.cfg->log_file[0] != '\0' &&
-	    user_lookup(sup.cfg->user, &uid, &gid) == 0 &&
-	    chown(sup.cfg->log_file, uid, gid) == -1)
-		log_warn("chown %s", sup.cfg->log_file);
+	else
+		give_log(sup.cfg);
 	for (size_t i = 0; i < sup.nchildren; i++) {
 		struct child *c = sup.children[i];
 
@@ -712,13 +695,13 @@ drain_escalate(void)
 	sup.drain_deadline = now + KILL_GRACE_S * 1000L;
 }
 
+/* Wait up to ms (-1: no limit) for signals and for the children. */
 static void
-wait_and_dispatch(const sigset_t *unblocked)
+wait_and_dispatch(const sigset_t *unblocked, int64_t ms)
 {
 	struct pollfd *pfd;
 	struct child **who;
 	struct timespec ts, *tsp = NULL;
-	int64_t ms = next_timeout();
 	size_t n = 0;
 	int rc;
 
@@ -785,10 +768,11 @@ supervisor_run(struct gv_config *cfg, struct listen_set *ls,
 		    cfg->port.backup, cfg->port.ui);
 
 	for (;;) {
-		spawn_due();
+		int64_t ms = spawn_due();
+
 		if (sup.draining != DRAIN_NONE && sup.nchildren == 0)
 			break;
-		wait_and_dispatch(&unblocked);
+		wait_and_dispatch(&unblocked, ms);
 		if (got_chld) {
 			got_chld = 0;
 			reap();

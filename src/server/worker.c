@@ -45,8 +45,6 @@
 #include "common/monotime.h"
 #include "common/wire.h"
 
-static volatile sig_atomic_t terminate;
-
 static struct worker {
 	struct child_env *env;
 	int		 stopping;	/* SHUTDOWN received or supervisor gone */
@@ -54,13 +52,6 @@ static struct worker {
 	struct store	*store;
 	sigset_t	 waitmask;	/* SIGTERM unblocked: ppoll only */
 } w;
-
-static void
-on_sigterm(int sig)
-{
-	(void)sig;
-	terminate = 1;
-}
 
 static void
 stop_accepting(void)
@@ -150,7 +141,7 @@ serve(int fd, int tls, const struct sockaddr_storage *ss, socklen_t sslen,
 	s.tls_ctx = tls ? w.env->cfg->tls : NULL;
 	s.ctl_fd = &w.env->ctl_fd;
 	s.ctl_ready = ctl_ready;
-	s.terminate = &terminate;
+	s.terminate = &child_terminate;
 	s.waitmask = &w.waitmask;
 	open_storage();
 	s.cat = w.cat;
@@ -213,19 +204,10 @@ worker_main(struct child_env *env)
 {
 	struct pollfd pfd[LISTEN_MAX + 1];
 	enum listen_service svc[LISTEN_MAX];
-	struct sigaction sa;
-	sigset_t block;
 	uint8_t *buf, *out;
 
 	w.env = env;
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_sigterm;	/* no SA_RESTART: ppoll() returns */
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGTERM, &sa, NULL);
-	sigemptyset(&block);
-	sigaddset(&block, SIGTERM);
-	sigprocmask(SIG_BLOCK, &block, &w.waitmask);
-	sigdelset(&w.waitmask, SIGTERM);
+	child_catch_term(&w.waitmask);
 
 	/* Frame buffers (in and out) for the life of the worker. */
 	if ((buf = malloc(WIRE_HDR_LEN + (size_t)env->cfg->max_frame)) == NULL ||
@@ -235,7 +217,7 @@ worker_main(struct child_env *env)
 
 	child_send(env, imsg_empty(IMSG_READY));
 
-	while (!terminate && !w.stopping) {
+	while (!child_terminate && !w.stopping) {
 		size_t n = 0;
 
 		for (size_t i = 0; i < env->listeners->n; i++)
@@ -253,7 +235,7 @@ worker_main(struct child_env *env)
 		}
 		if (pfd[n].revents)
 			ctl_ready(NULL);
-		if (!w.stopping && !terminate)
+		if (!w.stopping && !child_terminate)
 			accept_one(pfd, svc, n, buf, out);
 	}
 	log_debug("worker %d exiting", env->slot);
