@@ -58,16 +58,10 @@ struct imsg_status {			/* STATUS_REPLY */
 
 /* A decoded body; READY, IDLE, SESSION_END, SHUTDOWN, LOG_REOPEN have none. */
 union imsg_body {
-	struct {
-		char	 peer[IMSG_PEER_MAX];
-	}			 busy;
-	struct {
-		uint32_t id;		/* echoed in the reply */
-	}			 status_req;
-	struct imsg_status	 status;
-	struct {
-		uint8_t	 job;		/* enum hk_job */
-	}			 hk_run;
+	struct { char peer[IMSG_PEER_MAX]; } busy;
+	struct { uint32_t id; } status_req;	/* echoed in the reply */
+	struct imsg_status status;
+	struct { uint8_t job; } hk_run;		/* enum hk_job */
 };
 
 struct imsg {
