@@ -25,6 +25,7 @@
 #include "listen.h"
 #include "log.h"
 #include "pidfile.h"
+#include "proctitle.h"
 #include "supervisor.h"
 
 #define FD_RESERVE	64	/* supervisor fds besides one per child */
@@ -252,5 +253,6 @@ main(int argc, char *argv[])
 		config_free(cfg);
 		return status;
 	}
+	proctitle_init(argc, argv);	/* argv's strings are not used now */
 	return supervisor_run(cfg, &ls, server_id, verbose, foreground);
 }

@@ -35,6 +35,7 @@
 #include "listen.h"
 #include "log.h"
 #include "pidfile.h"
+#include "proctitle.h"
 #include "supervisor.h"
 
 #define BACKOFF_FIRST_MS	250
@@ -46,22 +47,24 @@ static int count_workers(const struct gv_config *c) { return c->workers; }
 static int count_one(const struct gv_config *c) { (void)c; return 1; }
 
 /*
- * The children, a row per kind (enum child_kind, child.h): its name, its
- * main function, how many run, and which listeners it keeps.
+ * The children, a row per kind (enum child_kind, child.h): its name in
+ * logs and in ps (with the slot when more than one may run), its main
+ * function, how many run, and which listeners it keeps.
  */
 static const struct kind_row {
-	const char	*name;
+	const char	*name, *title;
 	void		(*main)(struct child_env *);
 	int		(*count)(const struct gv_config *);
 	unsigned	 services;
 } kinds[NKINDS] = {
-	[KIND_UIBRIDGE] = { "uibridge", uibridge_main, count_one,
+	[KIND_UIBRIDGE] = { "uibridge", "ui bridge", uibridge_main, count_one,
 	    SVC_BIT(SVC_UI) | SVC_BIT(SVC_WEB) | SVC_BIT(SVC_WEBSSL) },
-	[KIND_WORKER] = { "worker", worker_main, count_workers,
+	[KIND_WORKER] = { "worker", "worker", worker_main, count_workers,
 	    SVC_BIT(SVC_BACKUP) | SVC_BIT(SVC_TLS) },
-	[KIND_HOUSEKEEPER] = { "housekeeper", housekeeper_main, count_one, 0 },
-	[KIND_DISCOVERY] = { "discovery", discovery_main, count_one,
-	    SVC_BIT(SVC_MCAST_ANNOUNCE) | SVC_BIT(SVC_MCAST_QUERY) |
+	[KIND_HOUSEKEEPER] = { "housekeeper", "housekeeper", housekeeper_main,
+	    count_one, 0 },
+	[KIND_DISCOVERY] = { "discovery", "discovery", discovery_main,
+	    count_one, SVC_BIT(SVC_MCAST_ANNOUNCE) | SVC_BIT(SVC_MCAST_QUERY) |
 	    SVC_BIT(SVC_UDPSCAN) },
 };
 
@@ -194,6 +197,10 @@ become_child(enum child_kind ki, int slot, int fd)
 
 	snprintf(name, sizeof(name), "%s[%d]", k->name, slot);
 	log_procname(name);
+	if (k->count == count_one)
+		proctitle_set("%s", k->title);
+	else
+		proctitle_set("%s %d", k->title, slot);
 	drop_privileges(sup.cfg->user);
 
 	env.cfg = sup.cfg;
@@ -743,6 +750,7 @@ supervisor_run(struct gv_config *cfg, struct listen_set *ls,
 	sup.verbose = verbose;
 	sup.foreground = foreground;
 	sup.started = mono_ms();
+	proctitle_set("supervisor -f %s", cfg->file);
 
 	sigemptyset(&block);
 	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
