@@ -9,6 +9,7 @@
 
 #include <sys/socket.h>
 
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -202,7 +203,7 @@ test_lengths(void)
 	}
 }
 
-/* The values come back, and the out-of-range ones are refused. */
+/* The values come back; an out-of-range one is never sent, nor taken. */
 static void
 test_values(void)
 {
@@ -215,11 +216,14 @@ test_values(void)
 	memset(peer, 'x', IMSG_PEER_MAX);
 	peer[IMSG_PEER_MAX] = '\0';
 	ok(imsg_from_child(KIND_WORKER, carry(imsg_busy(peer)), &u, err,
-	    sizeof(err)) == -1, "BUSY: a peer of IMSG_PEER_MAX bytes refused");
-	peer[IMSG_PEER_MAX - 1] = '\0';
-	ok(imsg_from_child(KIND_WORKER, carry(imsg_busy(peer)), &u, err,
-	    sizeof(err)) == 0 && strcmp(u.busy.peer, peer) == 0,
-	    "BUSY: a peer of IMSG_PEER_MAX - 1 bytes kept whole");
+	    sizeof(err)) == 0 && strlen(u.busy.peer) == IMSG_PEER_MAX - 1,
+	    "BUSY: a peer of IMSG_PEER_MAX bytes is cut by one");
+	m = imsg_busy("");
+	m->buf[9] = IMSG_PEER_MAX;	/* the peer's length */
+	memset(m->buf + 10, 'y', IMSG_PEER_MAX);
+	m->len += IMSG_PEER_MAX;
+	ok(imsg_from_child(KIND_WORKER, carry(m), &u, err, sizeof(err)) == -1,
+	    "BUSY: a peer of IMSG_PEER_MAX bytes on the wire refused");
 
 	ok(imsg_from_child(KIND_UIBRIDGE, carry(valid(IMSG_STATUS_REQ)), &u,
 	    err, sizeof(err)) == 0 && u.status_req.id == 7, "STATUS_REQ: id");
@@ -227,6 +231,16 @@ test_values(void)
 	ok(imsg_to_child(KIND_UIBRIDGE, carry(valid(IMSG_STATUS_REPLY)), &u,
 	    err, sizeof(err)) == 0 && same(&u.status, &reply),
 	    "STATUS_REPLY: every field of the pool and both rows");
+	m = imsg_status(&reply);
+	m->buf[8 + 4 + 8 + 4 + 8 + 4 + 4] = CS_NSTATES;	/* w[0].state */
+	ok(imsg_to_child(KIND_UIBRIDGE, carry(m), &u, err, sizeof(err)) ==
+	    -1 && strstr(err, "unknown worker state"),
+	    "STATUS_REPLY: a worker state out of range refused");
+	m = imsg_status(&reply);
+	be32_put(m->buf + 8 + 4 + 8 + 4 + 8, IMSG_STATUS_MAX + 1);	/* n */
+	ok(imsg_to_child(KIND_UIBRIDGE, carry(m), &u, err, sizeof(err)) ==
+	    -1 && strstr(err, "too many workers"),
+	    "STATUS_REPLY: more than IMSG_STATUS_MAX rows refused");
 	reply.n = IMSG_STATUS_MAX;
 	for (uint32_t i = 0; i < reply.n; i++) {
 		reply.w[i].pid = i + 1;
@@ -238,21 +252,22 @@ test_values(void)
 	    same(&u.status, &reply),
 	    "STATUS_REPLY: IMSG_STATUS_MAX rows with the longest peers fit");
 	reply.w[3].state = CS_NSTATES;
-	ok(imsg_to_child(KIND_UIBRIDGE, carry(imsg_status(&reply)), &u,
-	    err, sizeof(err)) == -1 && strstr(err, "unknown worker state"),
-	    "STATUS_REPLY: a worker state out of range refused");
+	ok(imsg_send(sv[0], imsg_status(&reply), 0) == -1 &&
+	    errno == EMSGSIZE, "STATUS_REPLY: a state out of range not sent");
 	reply.w[3].state = CS_IDLE;
-	m = imsg_status(&reply);
-	be32_put(m->buf + 8 + 4 + 8 + 4 + 8, IMSG_STATUS_MAX + 1);	/* n */
-	ok(imsg_to_child(KIND_UIBRIDGE, carry(m), &u, err, sizeof(err)) ==
-	    -1 && strstr(err, "too many workers"),
-	    "STATUS_REPLY: more than IMSG_STATUS_MAX rows refused");
+	reply.n = IMSG_STATUS_MAX + 1;
+	ok(imsg_send(sv[0], imsg_status(&reply), 0) == -1 &&
+	    errno == EMSGSIZE, "STATUS_REPLY: too many rows not sent");
 
 	ok(imsg_from_child(KIND_UIBRIDGE, carry(valid(IMSG_HK_RUN)), &u, err,
 	    sizeof(err)) == 0 && u.hk_run.job == HK_SCRUB, "HK_RUN: job");
-	ok(imsg_to_child(KIND_HOUSEKEEPER, carry(imsg_hk_run(HK_NJOBS)), &u,
-	    err, sizeof(err)) == -1 && strcmp(err, "bad HK_RUN message (9 "
-	    "bytes, unknown job)") == 0, "HK_RUN: an unknown job refused");
+	ok(imsg_send(sv[0], imsg_hk_run(HK_NJOBS), 0) == -1 &&
+	    errno == EMSGSIZE, "HK_RUN: an unknown job not sent");
+	m = imsg_hk_run(HK_PRUNE);
+	m->buf[8] = HK_NJOBS;
+	ok(imsg_to_child(KIND_HOUSEKEEPER, carry(m), &u, err, sizeof(err)) ==
+	    -1 && strcmp(err, "bad HK_RUN message (9 bytes, unknown job)") == 0,
+	    "HK_RUN: an unknown job refused");
 }
 
 int

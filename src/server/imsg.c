@@ -1,13 +1,15 @@
 /*
  * imsg.c - the messages between the supervisor and its children: the
- * framing, each type's encoder and decoder side by side, and the table
- * of who may send what.  See imsg.h.
+ * framing, each type's body, and the table of who may send what.  See
+ * imsg.h.
  *
- * SOCK_SEQPACKET keeps message boundaries, so one recv() is one message;
- * the length in the header is still checked against what arrived.  A
- * decoder reads its fields with get(), which marks the message bad when
- * it runs short, and returns why a value is out of range, or NULL;
- * decode() then insists that the body was read exactly.
+ * A body is written once for both ways, as XDR does: the same function
+ * puts its fields when a message is built and gets them when one is
+ * read, so writer and reader cannot disagree.  A field that does not
+ * fit marks the message bad; the body function returns why a value is
+ * out of range, or NULL; decode() then insists that the body was read
+ * exactly.  SOCK_SEQPACKET keeps message boundaries, so one recv() is
+ * one message; the length in the header is still checked against it.
  */
 #include "autoconf.h"
 
@@ -21,173 +23,131 @@
 #include "imsg.h"
 
 #define IMSG_HDR	8
+#define FIELD(m, x)	field((m), &(x), sizeof(x))
+/* What is left of m to read, or to build: pos <= len <= IMSG_MAX hold. */
+#define ROOM(m)	((m)->reading ? (m)->len - (m)->pos : IMSG_MAX - (m)->len)
 
 static struct imsg out;		/* what the encoders build */
 
-/* A message of type without a body, in out: every encoder starts here. */
 struct imsg *
 imsg_empty(enum imsg_type type)
 {
-	out.len = IMSG_HDR;
-	out.pos = IMSG_HDR;
+	out.len = out.pos = IMSG_HDR;
 	out.type = type;
-	out.bad = 0;
+	out.bad = out.reading = 0;
 	return &out;
 }
 
-/* Append v as n (1, 2, 4 or 8) big-endian bytes. */
+/*
+ * The unsigned integer of n (1, 2, 4 or 8) bytes at v, big-endian on the
+ * wire: put when m is built, got (0 when m runs short) when it is read.
+ */
 static void
-put(struct imsg *m, uint64_t v, size_t n)
+field(struct imsg *m, void *v, size_t n)
 {
-	uint8_t *p = m->buf + m->len;
+	uint8_t *p = m->buf + (m->reading ? m->pos : m->len);
 
-	if (m->bad || n > sizeof(m->buf) - m->len) {
+	if (m->bad || n > ROOM(m)) {
 		m->bad = 1;
+		if (m->reading)
+			memset(v, 0, n);
 		return;
 	}
-	if (n == 1)
-		*p = (uint8_t)v;
+	if (n == 1 && m->reading)
+		*(uint8_t *)v = *p;
+	else if (n == 1)
+		*p = *(uint8_t *)v;
+	else if (n == 2 && m->reading)
+		*(uint16_t *)v = be16_get(p);
 	else if (n == 2)
-		be16_put(p, (uint16_t)v);
+		be16_put(p, *(uint16_t *)v);
+	else if (n == 4 && m->reading)
+		*(uint32_t *)v = be32_get(p);
 	else if (n == 4)
-		be32_put(p, (uint32_t)v);
+		be32_put(p, *(uint32_t *)v);
+	else if (m->reading)
+		*(uint64_t *)v = be64_get(p);
 	else
-		be64_put(p, v);
-	m->len += n;
+		be64_put(p, *(uint64_t *)v);
+	*(m->reading ? &m->pos : &m->len) += n;
 }
 
-/* A string of at most 65535 bytes: u16 length, no NUL on the wire. */
+/* The string in s[size]: a u16 length, then its bytes without the NUL. */
 static void
-put_str(struct imsg *m, const char *s)
+field_str(struct imsg *m, char *s, size_t size)
 {
-	size_t n = strlen(s);
+	uint16_t n = m->reading ? 0 : (uint16_t)strlen(s);
 
-	put(m, n, 2);
-	if (m->bad || n > 0xffff || n > sizeof(m->buf) - m->len) {
+	FIELD(m, n);
+	if (m->bad || n >= size || n > ROOM(m)) {
 		m->bad = 1;
+		if (m->reading)
+			s[0] = '\0';
 		return;
 	}
-	memcpy(m->buf + m->len, s, n);
-	m->len += n;
-}
-
-/* The next n (1, 2, 4 or 8) big-endian bytes; 0 when m runs short. */
-static uint64_t
-get(struct imsg *m, size_t n)
-{
-	const uint8_t *p = m->buf + m->pos;
-
-	/* pos <= len always holds, so the subtraction cannot wrap. */
-	if (m->bad || n > m->len - m->pos) {
-		m->bad = 1;
-		return 0;
-	}
-	m->pos += n;
-	return n == 1 ? *p : n == 2 ? be16_get(p) : n == 4 ? be32_get(p) :
-	    be64_get(p);
-}
-
-/* A string into dst (NUL-terminated); m is bad when it does not fit. */
-static void
-get_str(struct imsg *m, char *dst, size_t dstlen)
-{
-	size_t n = get(m, 2);
-
-	dst[0] = '\0';
-	if (m->bad || n >= dstlen || n > m->len - m->pos) {
-		m->bad = 1;
-		return;
-	}
-	memcpy(dst, m->buf + m->pos, n);
-	dst[n] = '\0';
-	m->pos += n;
+	if (m->reading) {
+		memcpy(s, m->buf + m->pos, n);
+		s[n] = '\0';
+	} else
+		memcpy(m->buf + m->len, s, n);
+	*(m->reading ? &m->pos : &m->len) += n;
 }
 
 /* BUSY: the peer of the session the worker started. */
-struct imsg *
-imsg_busy(const char *peer)
-{
-	put_str(imsg_empty(IMSG_BUSY), peer);
-	return &out;
-}
-
 static const char *
-get_busy(struct imsg *m, union imsg_body *b)
+busy(struct imsg *m, void *v)
 {
-	get_str(m, b->busy.peer, sizeof(b->busy.peer));
+	struct imsg_busy *b = v;
+
+	field_str(m, b->peer, sizeof(b->peer));
 	return NULL;
 }
 
 /* STATUS_REQ: a request id, so that a late reply is told apart. */
-struct imsg *
-imsg_status_req(uint32_t id)
-{
-	put(imsg_empty(IMSG_STATUS_REQ), id, 4);
-	return &out;
-}
-
 static const char *
-get_status_req(struct imsg *m, union imsg_body *b)
+status_req(struct imsg *m, void *v)
 {
-	b->status_req.id = (uint32_t)get(m, 4);
+	struct imsg_status_req *r = v;
+
+	FIELD(m, r->id);
 	return NULL;
 }
 
 /* STATUS_REPLY: the pool, then n rows of one worker each. */
-struct imsg *
-imsg_status(const struct imsg_status *r)
-{
-	put(imsg_empty(IMSG_STATUS_REPLY), r->id, 4);
-	put(&out, r->uptime, 8);
-	put(&out, r->pool, 4);
-	put(&out, r->served, 8);
-	put(&out, r->n, 4);
-	for (uint32_t i = 0; i < r->n; i++) {
-		put(&out, r->w[i].pid, 4);
-		put(&out, r->w[i].state, 1);
-		put(&out, r->w[i].retiring, 1);
-		put(&out, r->w[i].since, 8);
-		put_str(&out, r->w[i].peer);
-	}
-	return &out;
-}
-
 static const char *
-get_status(struct imsg *m, union imsg_body *b)
+status(struct imsg *m, void *v)
 {
-	struct imsg_status *r = &b->status;
+	struct imsg_status *r = v;
 
-	r->id = (uint32_t)get(m, 4);
-	r->uptime = get(m, 8);
-	r->pool = (uint32_t)get(m, 4);
-	r->served = get(m, 8);
-	if ((r->n = (uint32_t)get(m, 4)) > IMSG_STATUS_MAX)
+	FIELD(m, r->id);
+	FIELD(m, r->uptime);
+	FIELD(m, r->pool);
+	FIELD(m, r->served);
+	FIELD(m, r->n);
+	if (r->n > IMSG_STATUS_MAX)
 		return "too many workers";
 	for (uint32_t i = 0; i < r->n && !m->bad; i++) {
-		r->w[i].pid = (uint32_t)get(m, 4);
-		if ((r->w[i].state = (uint8_t)get(m, 1)) >= CS_NSTATES)
+		struct imsg_worker *w = &r->w[i];
+
+		FIELD(m, w->pid);
+		FIELD(m, w->state);
+		if (w->state >= CS_NSTATES)
 			return "unknown worker state";
-		r->w[i].retiring = (uint8_t)get(m, 1);
-		r->w[i].since = get(m, 8);
-		get_str(m, r->w[i].peer, sizeof(r->w[i].peer));
+		FIELD(m, w->retiring);
+		FIELD(m, w->since);
+		field_str(m, w->peer, sizeof(w->peer));
 	}
 	return NULL;
 }
 
 /* HK_RUN: the housekeeping job to start now. */
-struct imsg *
-imsg_hk_run(enum hk_job job)
-{
-	put(imsg_empty(IMSG_HK_RUN), job, 1);
-	return &out;
-}
-
 static const char *
-get_hk_run(struct imsg *m, union imsg_body *b)
+hk_run(struct imsg *m, void *v)
 {
-	if ((b->hk_run.job = (uint8_t)get(m, 1)) >= HK_NJOBS)
-		return "unknown job";
-	return NULL;
+	struct imsg_hk_run *h = v;
+
+	FIELD(m, h->job);
+	return h->job < HK_NJOBS ? NULL : "unknown job";
 }
 
 #define K(kind)		(1u << (kind))
@@ -195,26 +155,60 @@ get_hk_run(struct imsg *m, union imsg_body *b)
 
 /*
  * The types: up, the kinds that may send it to the supervisor; down,
- * the kinds the supervisor sends it to; get, its decoder (NULL: no body).
+ * the kinds the supervisor sends it to; body, its fields (NULL: none).
  */
 static const struct imsg_row {
 	const char	*name;
 	unsigned	 up, down;
-	const char	*(*get)(struct imsg *, union imsg_body *);
+	const char	*(*body)(struct imsg *, void *);
 } types[IMSG_TYPE_MAX] = {
 	[IMSG_READY] = { "READY", ALL, 0, NULL },
-	[IMSG_BUSY] = { "BUSY", K(KIND_WORKER), 0, get_busy },
+	[IMSG_BUSY] = { "BUSY", K(KIND_WORKER), 0, busy },
 	[IMSG_IDLE] = { "IDLE", K(KIND_WORKER), 0, NULL },
 	[IMSG_SESSION_END] = { "SESSION_END", K(KIND_WORKER), 0, NULL },
-	[IMSG_STATUS_REQ] = { "STATUS_REQ", K(KIND_UIBRIDGE), 0,
-	    get_status_req },
-	[IMSG_STATUS_REPLY] = { "STATUS_REPLY", 0, K(KIND_UIBRIDGE),
-	    get_status },
+	[IMSG_STATUS_REQ] = { "STATUS_REQ", K(KIND_UIBRIDGE), 0, status_req },
+	[IMSG_STATUS_REPLY] = { "STATUS_REPLY", 0, K(KIND_UIBRIDGE), status },
 	[IMSG_SHUTDOWN] = { "SHUTDOWN", 0, ALL, NULL },
 	[IMSG_LOG_REOPEN] = { "LOG_REOPEN", 0, ALL, NULL },
 	[IMSG_HK_RUN] = { "HK_RUN", K(KIND_UIBRIDGE), K(KIND_HOUSEKEEPER),
-	    get_hk_run },
+	    hk_run },
 };
+
+/* A message of type with the body at v, in out; bad when out of range. */
+static struct imsg *
+encode(enum imsg_type type, void *v)
+{
+	if (types[type].body(imsg_empty(type), v) != NULL)
+		out.bad = 1;
+	return &out;
+}
+
+struct imsg *
+imsg_busy(const char *peer)
+{
+	struct imsg_busy b;
+
+	snprintf(b.peer, sizeof(b.peer), "%s", peer);
+	return encode(IMSG_BUSY, &b);
+}
+
+struct imsg *
+imsg_status_req(uint32_t id)
+{
+	return encode(IMSG_STATUS_REQ, &(struct imsg_status_req){ id });
+}
+
+struct imsg *
+imsg_status(struct imsg_status *r)
+{
+	return encode(IMSG_STATUS_REPLY, r);
+}
+
+struct imsg *
+imsg_hk_run(enum hk_job job)
+{
+	return encode(IMSG_HK_RUN, &(struct imsg_hk_run){ (uint8_t)job });
+}
 
 int
 imsg_send(int fd, struct imsg *m, int nonblock)
@@ -260,6 +254,7 @@ imsg_recv(int fd, struct imsg *m)
 	m->pos = IMSG_HDR;
 	m->type = be16_get(m->buf + 4);
 	m->bad = 0;
+	m->reading = 1;
 	return 1;
 }
 
@@ -283,7 +278,7 @@ static int
 decode(const struct imsg_row *t, struct imsg *m, union imsg_body *b,
     char *err, size_t errlen)
 {
-	const char *why = t->get != NULL ? t->get(m, b) : NULL;
+	const char *why = t->body != NULL ? t->body(m, b) : NULL;
 
 	if (why == NULL && !m->bad && m->pos == m->len)
 		return 0;

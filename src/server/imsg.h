@@ -56,12 +56,16 @@ struct imsg_status {			/* STATUS_REPLY */
 	}		 w[IMSG_STATUS_MAX];
 };
 
+struct imsg_busy { char peer[IMSG_PEER_MAX]; };		/* BUSY */
+struct imsg_status_req { uint32_t id; };	/* echoed in the reply */
+struct imsg_hk_run { uint8_t job; };		/* enum hk_job */
+
 /* A decoded body; READY, IDLE, SESSION_END, SHUTDOWN, LOG_REOPEN have none. */
 union imsg_body {
-	struct { char peer[IMSG_PEER_MAX]; } busy;
-	struct { uint32_t id; } status_req;	/* echoed in the reply */
-	struct imsg_status status;
-	struct { uint8_t job; } hk_run;		/* enum hk_job */
+	struct imsg_busy	 busy;
+	struct imsg_status_req	 status_req;
+	struct imsg_status	 status;
+	struct imsg_hk_run	 hk_run;
 };
 
 struct imsg {
@@ -70,23 +74,26 @@ struct imsg {
 	size_t		 pos;		/* read position */
 	int		 type;
 	int		 bad;		/* the body ran short or over */
+	int		 reading;	/* received, not being built */
 };
 
 /*
  * The encoders.  Each builds its message in one buffer of this process
  * and returns it for imsg_send(); it is valid until the next encoder
- * call.  imsg_empty() is for the types without a body.
+ * call.  imsg_empty() is for the types without a body; imsg_busy() cuts
+ * a peer to IMSG_PEER_MAX - 1 bytes; imsg_status() only reads *r.  A
+ * value out of range makes a message that imsg_send() refuses.
  */
 struct imsg	*imsg_empty(enum imsg_type);
 struct imsg	*imsg_busy(const char *peer);
 struct imsg	*imsg_status_req(uint32_t id);
-struct imsg	*imsg_status(const struct imsg_status *);
+struct imsg	*imsg_status(struct imsg_status *r);
 struct imsg	*imsg_hk_run(enum hk_job);
 
 /*
  * Send one message.  Blocking unless nonblock; returns 0, or -1 with
- * errno set (EMSGSIZE when the body overflowed, EAGAIN when nonblock and
- * the peer's queue is full).
+ * errno set (EMSGSIZE when the body overflowed or was out of range,
+ * EAGAIN when nonblock and the peer's queue is full).
  */
 int	imsg_send(int fd, struct imsg *, int nonblock);
 
