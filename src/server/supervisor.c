@@ -707,33 +707,26 @@ static void
 wait_and_dispatch(const sigset_t *unblocked, int64_t ms)
 {
 	struct pollfd *pfd;
-	struct child **who;
 	struct timespec ts, *tsp = NULL;
-	size_t n = 0;
 	int rc;
 
-	pfd = calloc(sup.nchildren + 1, sizeof(*pfd));
-	who = calloc(sup.nchildren + 1, sizeof(*who));
-	if (pfd == NULL || who == NULL)
+	/* pfd[i] is children[i]'s; poll() passes over an fd of -1. */
+	if ((pfd = calloc(sup.nchildren + 1, sizeof(*pfd))) == NULL)
 		fatal("%s", __func__);
 	for (size_t i = 0; i < sup.nchildren; i++)
-		if (sup.children[i]->fd != -1) {
-			pfd[n].fd = sup.children[i]->fd;
-			pfd[n].events = POLLIN;
-			who[n++] = sup.children[i];
-		}
+		pfd[i] = (struct pollfd){ .fd = sup.children[i]->fd,
+		    .events = POLLIN };
 	if (ms >= 0) {
 		ts = mono_timespec(ms);
 		tsp = &ts;
 	}
-	rc = ppoll(pfd, n, tsp, unblocked);
+	rc = ppoll(pfd, sup.nchildren, tsp, unblocked);
 	if (rc == -1 && errno != EINTR)
 		fatal("%s: ppoll", __func__);
-	for (size_t i = 0; rc > 0 && i < n; i++)
+	for (size_t i = 0; rc > 0 && i < sup.nchildren; i++)
 		if (pfd[i].revents)
-			read_child(who[i]);
+			read_child(sup.children[i]);
 	free(pfd);
-	free(who);
 }
 
 int
