@@ -1,6 +1,7 @@
 /*
- * child.c - what every child does with its supervisor pipe: read what
- * the supervisor sends, and send it messages.  See child.h.
+ * child.c - what every child does with its supervisor pipe (read what
+ * the supervisor sends, send it messages), and the SIGTERM catch of the
+ * children that wait in ppoll().  See child.h.
  */
 #include "autoconf.h"
 
@@ -39,10 +40,11 @@ child_read_ctl(struct child_env *env, void (*stop)(void),
 			log_warnx("%s: %s", __func__, err);
 		else if (m.type == IMSG_SHUTDOWN)
 			stop();
-		else if (m.type != IMSG_LOG_REOPEN)
+		else if (m.type == IMSG_LOG_REOPEN) {
+			if (log_reopen() == -1)
+				log_warn("%s: reopen log", __func__);
+		} else
 			other(m.type, &body);
-		else if (log_reopen() == -1)
-			log_warn("%s: reopen log", __func__);
 	}
 }
 
