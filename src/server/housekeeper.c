@@ -154,24 +154,19 @@ retry(enum hk_job job)
 	hkstatus_set_next(hk.env->cfg->datadir, job, wall_of(hk.next[job]));
 }
 
-static void
+/* The runs: 0 with *result and msg, or -1 with the error in msg. */
+static int
 run_prune(const struct hk_hooks *hooks, const char **result, char *msg,
     size_t msglen, json_t **counters)
 {
 	struct prune_result r;
-	char err[512];
 	int rc;
 
-	log_info("prune: starting");
 	memset(&r, 0, sizeof(r));
-	rc = prune_run(hk.cat, hk.env->cfg, 0, hooks, &r, err, sizeof(err));
+	rc = prune_run(hk.cat, hk.env->cfg, 0, hooks, &r, msg, msglen);
 	*counters = hkstatus_prune_counters(&r);
-	if (rc == -1) {
-		log_warnx("%s", err);
-		*result = "error";
-		snprintf(msg, msglen, "%s", err);
-		return;
-	}
+	if (rc == -1)
+		return -1;
 	snprintf(msg, msglen, "%llu snapshots forgotten, %llu blobs freed, "
 	    "%llu packs removed, %llu rewritten, %llu busy; pack bytes %llu "
 	    "-> %llu", (unsigned long long)r.snapshots,
@@ -182,27 +177,24 @@ run_prune(const struct hk_hooks *hooks, const char **result, char *msg,
 	    (unsigned long long)r.bytes_after);
 	*result = r.cancelled ? "interrupted" : "ok";
 	log_info("prune: %s: %s", r.cancelled ? "stopped" : "done", msg);
+	return 0;
 }
 
-static void
+static int
 run_scrub(const struct hk_hooks *hooks, const char **result, char *msg,
     size_t msglen, json_t **counters)
 {
 	const struct gv_config *cfg = hk.env->cfg;
 	struct scrub_result r;
-	char err[512];
 	int rc;
 
-	log_info("scrub: starting");
 	memset(&r, 0, sizeof(r));
-	rc = scrub_run(hk.cat, cfg->datadir, cfg->scrub_rate, hooks, &r, err,
-	    sizeof(err));
+	rc = scrub_run(hk.cat, cfg->datadir, cfg->scrub_rate, hooks, &r, msg,
+	    msglen);
 	*counters = hkstatus_scrub_counters(&r);
-	if (rc == -1) {
-		log_warnx("%s", err);
-		*result = "error";
-		snprintf(msg, msglen, "%s", err);
-	} else if (r.damaged > 0) {
+	if (rc == -1)
+		return -1;
+	if (r.damaged > 0) {
 		snprintf(msg, msglen, "%llu damaged blobs in %llu snapshots "
 		    "(%llu blobs, %llu packs checked)",
 		    (unsigned long long)r.damaged,
@@ -219,6 +211,7 @@ run_scrub(const struct hk_hooks *hooks, const char **result, char *msg,
 		log_info("scrub: %s: %s", r.cancelled ? "stopped" : "done",
 		    msg);
 	}
+	return 0;
 }
 
 /*
@@ -255,10 +248,12 @@ run_job(enum hk_job job)
 	}
 	hkstatus_begin(cfg->datadir, job, (uint64_t)time(NULL), 0);
 	hk.running = (int)job;
-	if (job == HK_PRUNE)
-		run_prune(&hooks, &result, msg, sizeof(msg), &counters);
-	else
-		run_scrub(&hooks, &result, msg, sizeof(msg), &counters);
+	log_info("%s: starting", what);
+	if ((job == HK_PRUNE ? run_prune : run_scrub)(&hooks, &result, msg,
+	    sizeof(msg), &counters) == -1) {
+		log_warnx("%s", msg);
+		result = "error";
+	}
 	hk.running = -1;
 	hk.next[job] = interval_of(job) > 0 ?
 	    mono_ms() + interval_of(job) * 1000L : 0;
