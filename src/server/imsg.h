@@ -4,8 +4,8 @@
  * which, and the framing.
  *
  * A message is a header (u32 total length, u16 type, u16 zero) and a
- * body.  Each type's encoder and decoder sit side by side in imsg.c,
- * with the table of which kinds of children may send it to the
+ * body, whose fields imsg.c writes once for encoding and decoding, next
+ * to the table of which kinds of children may send each type to the
  * supervisor and which the supervisor sends it to.  A receiver decodes
  * a whole message before it acts on it: imsg_from_child() in the
  * supervisor, imsg_to_child() in a child.  Either refuses a type the
