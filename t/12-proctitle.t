@@ -13,25 +13,13 @@ use GV;
 
 my $gv = GV->start(Workers => 3);
 
-sub title {
-    my ($pid) = @_;
-    (my $t = GV::_slurp("/proc/$pid/cmdline")) =~ s/\0+\z//;
-    return $t;
-}
-
-# title => pid of every live child of the supervisor
-sub titles {
-    return map { title($_->{pid}) => $_->{pid} }
-           grep { $_->{ppid} == $gv->pid && $_->{state} ne 'Z' } $gv->descendants;
-}
-
-is(title($gv->pid), 'gigavaultd: supervisor -f ' . $gv->conf,
+is(GV::proc_title($gv->pid), 'gigavaultd: supervisor -f ' . $gv->conf,
    'supervisor: "gigavaultd: supervisor -f FILE"');
 
 my @want = sort map { "gigavaultd: $_" }
     ('ui bridge', 'housekeeper', 'discovery', map { "worker $_" } 0 .. 2);
 my %got;
-ok(wait_until(sub { %got = titles(); join("\n", sort keys %got) eq join("\n", @want) }, 5),
+ok(wait_until(sub { %got = %{ $gv->titled }; join("\n", sort keys %got) eq join("\n", @want) }, 5),
    'one child under each title: ' . join(', ', @want))
     or diag(explain([sort keys %got]));
 for my $pid ($gv->pid, values %got) {
@@ -40,7 +28,7 @@ for my $pid ($gv->pid, values %got) {
 
 my $victim = $got{'gigavaultd: worker 1'};
 ok($victim && kill('KILL', $victim), 'SIGKILL worker 1');
-ok(wait_until(sub { my %t = titles(); ($t{'gigavaultd: worker 1'} // $victim) != $victim }, 5),
+ok(wait_until(sub { ($gv->titled->{'gigavaultd: worker 1'} // $victim) != $victim }, 5),
    'the worker respawned in slot 1 is "gigavaultd: worker 1"');
 
 SKIP: {

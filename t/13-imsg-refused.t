@@ -18,19 +18,8 @@ use constant { SYS_pidfd_open => 434, SYS_pidfd_getfd => 438 };
 
 my $gv = GV->start(Workers => 2);
 
-sub title {
-    my ($pid) = @_;
-    (my $t = GV::_slurp("/proc/$pid/cmdline")) =~ s/\0+\z//;
-    return $t;
-}
-
 # The pid of the live child titled "gigavaultd: $role".
-sub child {
-    my ($role) = @_;
-    my ($c) = grep { $_->{ppid} == $gv->pid && $_->{state} ne 'Z' &&
-                     title($_->{pid}) eq "gigavaultd: $role" } $gv->descendants;
-    return $c ? $c->{pid} : undef;
-}
+sub child { return $gv->titled->{"gigavaultd: $_[0]"} }
 
 # The child's end of its socketpair: its one SOCK_SEQPACKET socket.
 sub ctl_fd {

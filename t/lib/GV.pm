@@ -552,6 +552,21 @@ sub descendants {
     return grep { $_->{state} ne 'Z' || $_->{ppid} == $self->{pid} } @out;
 }
 
+# proc_title($pid): what ps shows for $pid (/proc/PID/cmdline without the
+# NULs after it): "gigavaultd: worker 3", ...
+sub proc_title {
+    my ($pid) = @_;
+    (my $t = _slurp("/proc/$pid/cmdline")) =~ s/\0+\z//;
+    return $t;
+}
+
+# $gv->titled: {title => pid} of the supervisor's live children.
+sub titled {
+    my ($self) = @_;
+    return { map { proc_title($_->{pid}) => $_->{pid} }
+             grep { $_->{ppid} == $self->{pid} && $_->{state} ne 'Z' } $self->descendants };
+}
+
 sub _remember_kids {
     my ($self) = @_;
     for my $k ($self->descendants) {
