@@ -11,8 +11,8 @@
 #include <unistd.h>
 
 #include "server/admins.h"
-#include "tap.h"
 #include "server/webauth.h"
+#include "tap.h"
 
 static int listed;
 

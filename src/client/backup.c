@@ -47,13 +47,13 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "chunker.h"
-#include "client.h"
 #include "common/crypto.h"
 #include "common/monotime.h"
+#include "common/wire.h"
+#include "chunker.h"
+#include "client.h"
 #include "idset.h"
 #include "pool.h"
-#include "common/wire.h"
 
 #define RBUF_SIZE	(8u << 20)	/* one read() of a large file */
 #define BATCH_BYTES	(32u << 20)	/* plaintext per HAVE batch */

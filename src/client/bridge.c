@@ -17,8 +17,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "client.h"
 #include "common/monotime.h"
+#include "client.h"
 #include "sock.h"
 
 #define BRIDGE_REPLY_MAX	(1024 * 1024)	/* bytes of a reply line */

@@ -15,8 +15,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "client.h"
 #include "common/crypto.h"
+#include "client.h"
 #include "keyfile.h"
 
 #define PASS_MAX	4096	/* bytes of a passphrase */

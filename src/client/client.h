@@ -29,11 +29,11 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "common/tls.h"
 #include "blob.h"
 #include "clientconf.h"
 #include "remote.h"
 #include "state.h"
-#include "common/tls.h"
 #include "tree.h"
 
 #define EXIT_PARTIAL	1

@@ -22,9 +22,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "clientconf.h"
-#include "common/discowire.h"
 #include "common/confread.h"
+#include "common/discowire.h"
+#include "clientconf.h"
 
 #define CONF_NAME	"client.conf"
 

@@ -17,8 +17,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "client.h"
 #include "common/crypto.h"
+#include "client.h"
 #include "keyfile.h"
 
 static int	client_cert(struct client *, struct remote *, const char *,

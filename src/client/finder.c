@@ -22,11 +22,11 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "client.h"
 #include "common/crypto.h"
 #include "common/discowire.h"
 #include "common/mcast.h"
 #include "common/monotime.h"
+#include "client.h"
 #include "sock.h"
 
 /* The peers of the daemon at ui: its self entry first, then its peers. */

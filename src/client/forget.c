@@ -17,8 +17,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "client.h"
 #include "common/retention.h"
+#include "client.h"
 
 #define TIME_FMT	"%Y-%m-%dT%H:%M:%S%z"
 

@@ -15,8 +15,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "client.h"
 #include "common/crypto.h"
+#include "client.h"
 
 #define LS_DEPTH_MAX	4096	/* nested directories */
 

@@ -28,10 +28,10 @@
 #include "common/bytes.h"
 #include "common/crypto.h"
 #include "common/monotime.h"
-#include "remote.h"
-#include "sock.h"
 #include "common/tls.h"
 #include "common/wire.h"
+#include "remote.h"
+#include "sock.h"
 
 _Static_assert(REMOTE_SECRET_LEN == WIRE_SECRET_LEN, "REGISTERED's secret");
 

@@ -8,8 +8,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "blob.h"
 #include "common/ids.h"
+#include "blob.h"
 
 #define REMOTE_SECRET_LEN	32
 #define REMOTE_NAME_MAX		64

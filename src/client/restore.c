@@ -26,13 +26,13 @@
 #include <err.h>
 #include <getopt.h>
 
+#include "common/wire.h"
 #include "blob.h"
 #include "chunker.h"
 #include "client.h"
 #include "remote.h"
 #include "restore.h"
 #include "tree.h"
-#include "common/wire.h"
 
 #define TREE_BLOB_MAX	(256u << 20)	/* plaintext of one tree blob */
 #define OPEN_FILES_MAX	256		/* files written at once */

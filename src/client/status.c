@@ -14,8 +14,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "client.h"
 #include "common/crypto.h"
+#include "client.h"
 
 #define STATUS_WAIT_S	10	/* connect, ask and read, in all */
 

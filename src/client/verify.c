@@ -22,13 +22,13 @@
 #include <string.h>
 #include <time.h>
 
-#include "chunker.h"
-#include "client.h"
 #include "common/crypto.h"
 #include "common/monotime.h"
+#include "common/wire.h"
+#include "chunker.h"
+#include "client.h"
 #include "idset.h"
 #include "pool.h"
-#include "common/wire.h"
 
 #define INFLIGHT_MAX	(64u << 20)	/* sealed bytes waiting for a thread */
 #define PATHS_MAX	20		/* paths named per damaged blob */

@@ -10,9 +10,9 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include "common/crypto.h"
 #include "server/admins.h"
 #include "server/config.h"
-#include "common/crypto.h"
 #include "ctl.h"
 
 static int

@@ -25,9 +25,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/crypto.h"
 #include "server/catalog.h"
 #include "server/config.h"
-#include "common/crypto.h"
 #include "server/datadir.h"
 #include "server/hkstatus.h"
 #include "server/prune.h"

@@ -15,9 +15,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "common/tls.h"
 #include "server/config.h"
 #include "ctl.h"
-#include "common/tls.h"
 
 #define DAYS_DEFAULT	3650
 #define DAYS_MAX	36500

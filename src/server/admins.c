@@ -16,8 +16,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "admins.h"
 #include "common/crypto.h"
+#include "admins.h"
 #include "log.h"
 
 #define FILE_MAX	(256 * 1024)

@@ -49,8 +49,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "catalog.h"
 #include "common/bytes.h"
+#include "catalog.h"
 
 #define DEFAULT_MAPSIZE		(256UL << 20)
 #define MAX_MAPSIZE		((size_t)1 << 40)

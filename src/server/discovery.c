@@ -29,17 +29,17 @@
 #include <event2/event.h>
 #include <jansson.h>
 
+#include "common/crypto.h"
+#include "common/discowire.h"
+#include "common/mcast.h"
+#include "common/monotime.h"
 #include "catalog.h"
 #include "child.h"
 #include "config.h"
-#include "common/crypto.h"
 #include "datadir.h"
-#include "common/discowire.h"
 #include "imsg.h"
 #include "listen.h"
 #include "log.h"
-#include "common/mcast.h"
-#include "common/monotime.h"
 #include "peerinfo.h"
 #include "peerlink.h"
 

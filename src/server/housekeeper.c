@@ -31,9 +31,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/monotime.h"
 #include "catalog.h"
 #include "child.h"
-#include "common/monotime.h"
 #include "config.h"
 #include "hkstatus.h"
 #include "imsg.h"

@@ -17,9 +17,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/crypto.h"
 #include "catalog.h"
 #include "config.h"
-#include "common/crypto.h"
 #include "policy.h"
 #include "prune.h"
 #include "store.h"

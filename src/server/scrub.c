@@ -11,9 +11,9 @@
 #include <string.h>
 #include <time.h>
 
-#include "catalog.h"
 #include "common/crypto.h"
 #include "common/monotime.h"
+#include "catalog.h"
 #include "scrub.h"
 #include "store.h"
 

@@ -24,17 +24,17 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "catalog.h"
-#include "config.h"
 #include "common/bytes.h"
 #include "common/crypto.h"
 #include "common/monotime.h"
+#include "common/tls.h"
+#include "common/wire.h"
+#include "catalog.h"
+#include "config.h"
 #include "log.h"
 #include "policy.h"
 #include "session.h"
 #include "store.h"
-#include "common/tls.h"
-#include "common/wire.h"
 
 #define SOFTWARE	"gigavaultd " PACKAGE_VERSION
 #define ERROR_GRACE_MS	2000	/* time to deliver an ERROR frame */

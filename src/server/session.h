@@ -10,8 +10,8 @@
 #include <stdint.h>
 #include <time.h>
 
-#include "catalog.h"
 #include "common/wire.h"
+#include "catalog.h"
 
 struct gv_config;
 struct store;

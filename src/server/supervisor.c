@@ -26,8 +26,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "child.h"
 #include "common/monotime.h"
+#include "child.h"
 #include "config.h"
 #include "datadir.h"
 #include "hkstatus.h"

@@ -20,12 +20,12 @@
 
 #include <event2/event.h>
 
+#include "common/crypto.h"
+#include "common/discowire.h"
 #include "catalog.h"
 #include "child.h"
 #include "config.h"
-#include "common/crypto.h"
 #include "datadir.h"
-#include "common/discowire.h"
 #include "hkstatus.h"
 #include "imsg.h"
 #include "log.h"

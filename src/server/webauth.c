@@ -7,9 +7,9 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "admins.h"
 #include "common/crypto.h"
 #include "common/monotime.h"
+#include "admins.h"
 #include "webauth.h"
 
 #define FAIL_SLOTS	256

@@ -11,8 +11,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "admins.h"
 #include "common/ids.h"
+#include "admins.h"
 
 #define WA_TOKEN_HEX	64		/* session ids, CSRF and bridge tokens */
 #define WA_SESSIONS	256		/* the oldest goes when full */

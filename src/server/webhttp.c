@@ -38,14 +38,14 @@
 #include <jansson.h>
 #include <openssl/ssl.h>
 
+#include "common/crypto.h"
+#include "common/tls.h"
 #include "admins.h"
 #include "child.h"
 #include "config.h"
-#include "common/crypto.h"
 #include "listen.h"
 #include "log.h"
 #include "peerlink.h"
-#include "common/tls.h"
 #include "uiapi.h"
 #include "webauth.h"
 #include "webhttp.h"

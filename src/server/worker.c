@@ -34,6 +34,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/monotime.h"
+#include "common/wire.h"
 #include "catalog.h"
 #include "child.h"
 #include "config.h"
@@ -42,8 +44,6 @@
 #include "log.h"
 #include "session.h"
 #include "store.h"
-#include "common/monotime.h"
-#include "common/wire.h"
 
 static struct worker {
 	struct child_env *env;
