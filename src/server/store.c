@@ -237,14 +237,8 @@ store_flush(struct store *s)
 {
 	if (s->npend == 0)
 		return 0;
-	if (fdatasync(s->wfd) == -1) {
-		int e = errno;
-
-		/* After a failed sync the state of the bytes is unknown. */
-		abandon_pack(s);
-		return fail(s, e, "store: fsync pack %08x: %s", s->wpack,
-		    strerror(e));
-	}
+	if (store_sync(s) == -1)
+		return -1;
 	if (catalog_blobs_add(s->cat, s->pclient, s->pend, s->npend) !=
 	    CAT_OK) {
 		store_discard(s);
@@ -605,6 +599,7 @@ store_sync(struct store *s)
 	if (fdatasync(s->wfd) == -1) {
 		int e = errno;
 
+		/* After a failed sync the state of the bytes is unknown. */
 		abandon_pack(s);
 		return fail(s, e, "store: fsync pack %08x: %s", s->wpack,
 		    strerror(e));
