@@ -27,6 +27,7 @@
 
 #include "common/bytes.h"
 #include "common/crypto.h"
+#include "common/iov.h"
 #include "common/monotime.h"
 #include "common/tls.h"
 #include "common/wire.h"
@@ -372,15 +373,7 @@ write_iov(struct remote *r, struct iovec *iov, int n, char *err,
 		}
 		deadline = mono_ms() + IO_TIMEOUT_MS;
 		r->last_sent = deadline - IO_TIMEOUT_MS;
-		while (n > 0 && (size_t)k >= iov->iov_len) {
-			k -= (ssize_t)iov->iov_len;
-			iov++;
-			n--;
-		}
-		if (n > 0) {
-			iov->iov_base = (uint8_t *)iov->iov_base + k;
-			iov->iov_len -= (size_t)k;
-		}
+		iov_advance(&iov, &n, (size_t)k);
 	}
 	return 0;
 }

@@ -21,6 +21,7 @@
 
 #include "common/bytes.h"
 #include "common/crypto.h"
+#include "common/iov.h"
 #include "common/monotime.h"
 #include "store.h"
 
@@ -313,15 +314,7 @@ write_all(int fd, struct iovec *iov, int n, uint64_t off)
 			return -1;
 		}
 		off += (uint64_t)k;
-		while (n > 0 && (size_t)k >= iov->iov_len) {
-			k -= (ssize_t)iov->iov_len;
-			iov++;
-			n--;
-		}
-		if (n > 0) {
-			iov->iov_base = (uint8_t *)iov->iov_base + k;
-			iov->iov_len -= (size_t)k;
-		}
+		iov_advance(&iov, &n, (size_t)k);
 	}
 	return 0;
 }
