@@ -60,11 +60,13 @@ wire_type_name(uint16_t type)
 	case WIRE_COMMITTED:	return "COMMITTED";
 	case WIRE_FORGET:	return "FORGET";
 	case WIRE_FORGOTTEN:	return "FORGOTTEN";
+	case WIRE_PUT_LINKED:	return "PUT_LINKED";
 	case WIRE_LIST:		return "LIST";
 	case WIRE_SNAPSHOTS:	return "SNAPSHOTS";
 	case WIRE_GET:		return "GET";
 	case WIRE_BLOB:		return "BLOB";
 	case WIRE_NOBLOB:	return "NOBLOB";
+	case WIRE_LBLOB:	return "LBLOB";
 	case WIRE_ERROR:	return "ERROR";
 	}
 	return NULL;

@@ -45,11 +45,13 @@ enum wire_type {
 	WIRE_COMMITTED		= 0x0025,
 	WIRE_FORGET		= 0x0026,
 	WIRE_FORGOTTEN		= 0x0027,
+	WIRE_PUT_LINKED		= 0x0028,	/* version 3 */
 	WIRE_LIST		= 0x0030,
 	WIRE_SNAPSHOTS		= 0x0031,
 	WIRE_GET		= 0x0032,
 	WIRE_BLOB		= 0x0033,
 	WIRE_NOBLOB		= 0x0034,
+	WIRE_LBLOB		= 0x0035,	/* version 3 */
 	WIRE_ERROR		= 0x00ff,
 };
 
@@ -60,7 +62,8 @@ enum wire_type {
 #define WIRE_NAME_MAX		64	/* client names */
 #define WIRE_SET_MAX		64	/* set names */
 #define WIRE_BATCH_MAX		4096	/* ids in HAVE, REFS, GET */
-#define WIRE_REFS_MAX		(1u << 20)	/* ids per snapshot */
+#define WIRE_REFS_MAX		(1u << 20)	/* ids per snapshot (versions 1, 2) */
+#define WIRE_LINKS_MAX		16384	/* links of one PUT_LINKED (version 3) */
 #define WIRE_AUTH_LABEL		"gigavault-auth-1"
 #define WIRE_CSR_MAX		4096	/* bytes of a CERT_REQUEST (DER) */
 #define WIRE_CERT_MAX		8192	/* bytes of a CERT (PEM) */
@@ -78,6 +81,8 @@ enum wire_type {
 #define WIRE_PROOF_LEN		32	/* HMAC-SHA-256 */
 #define WIRE_IDS_MAX		(4 + WIRE_BATCH_MAX * BLOB_ID_LEN)
 #define WIRE_COMMIT_MAX		(2 + WIRE_SET_MAX + 8 + 2 * BLOB_ID_LEN + 8)
+/* Version 3: COMMIT ends with u64 files, u64 size. */
+#define WIRE_COMMIT3_MAX	(WIRE_COMMIT_MAX + 8)
 #define WIRE_FORGET_MAX		(4 + WIRE_BATCH_MAX * 8)
 #define WIRE_LIST_MAX		(2 + WIRE_SET_MAX + 8)
 
