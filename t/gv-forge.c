@@ -12,6 +12,12 @@
  * prints "SNAP1 SNAP2": SNAP1 has "dots" (a tree holding ".."),
  * "evil" (a symlink to OUTSIDE), "ok/fine" (a normal file) and "slash" (a
  * tree holding "a/b"); SNAP2 has "evil/pwned".
+ *
+ *	gv-forge -c CLIENT.CONF --lie
+ *
+ * prints "SNAP": a snapshot whose root page, holding "a" and "b", is
+ * stored with links that are not its own (protocol version 3: the
+ * server keeps what it is told, as a lying or broken server would).
  */
 #include "autoconf.h"
 
@@ -29,10 +35,14 @@
 static uint8_t (*refs)[BLOB_ID_LEN];
 static size_t nrefs;
 
-/* Seal body as a blob of kind, upload it, remember it as a reference. */
+/*
+ * Seal body as a blob of kind, upload it (with links[0..nlinks) when
+ * there are any), remember it as a reference.
+ */
 static void
-upload(struct client *c, enum blob_kind kind, const uint8_t *body,
-    size_t len, uint8_t id[BLOB_ID_LEN])
+upload_linked(struct client *c, enum blob_kind kind, const uint8_t *body,
+    size_t len, const uint8_t (*links)[BLOB_ID_LEN], uint32_t nlinks,
+    uint8_t id[BLOB_ID_LEN])
 {
 	uint8_t *sealed, missing = 1;
 	size_t slen;
@@ -44,13 +54,20 @@ upload(struct client *c, enum blob_kind kind, const uint8_t *body,
 	if (remote_have(c->remote, (const uint8_t (*)[BLOB_ID_LEN])id, 1,
 	    &missing, e, sizeof(e)) == -1)
 		errx(2, "have: %s", e);
-	if (missing && remote_put(c->remote, id, sealed, slen, e,
-	    sizeof(e)) == -1)
+	if (missing && remote_put_linked(c->remote, id, links, nlinks, sealed,
+	    slen, e, sizeof(e)) == -1)
 		errx(2, "put: %s", e);
 	free(sealed);
 	if ((refs = reallocarray(refs, nrefs + 1, sizeof(*refs))) == NULL)
 		err(2, NULL);
 	memcpy(refs[nrefs++], id, BLOB_ID_LEN);
+}
+
+static void
+upload(struct client *c, enum blob_kind kind, const uint8_t *body,
+    size_t len, uint8_t id[BLOB_ID_LEN])
+{
+	upload_linked(c, kind, body, len, NULL, 0, id);
 }
 
 static struct node *
@@ -75,11 +92,13 @@ static void
 upload_tree(struct client *c, struct tree *t, const char *from,
     const char *to, uint8_t id[BLOB_ID_LEN])
 {
-	uint8_t *p;
+	uint8_t *p, (*links)[BLOB_ID_LEN];
+	uint32_t nlinks;
 	size_t len;
 
 	tree_sort(t);
-	if (tree_encode(t, &p, &len) == -1)
+	if (tree_encode(t, &p, &len) == -1 ||
+	    tree_page_links(t, &links, &nlinks) == -1)
 		errx(2, "tree_encode");
 	if (from != NULL) {
 		size_t fl = strlen(from);
@@ -89,8 +108,10 @@ upload_tree(struct client *c, struct tree *t, const char *from,
 			errx(2, "cannot patch %s", from);
 		memcpy(hit, to, fl);
 	}
-	upload(c, BLOB_TREE, p, len, id);
+	upload_linked(c, BLOB_TREE, p, len,
+	    (const uint8_t (*)[BLOB_ID_LEN])links, nlinks, id);
 	free(p);
+	free(links);
 	tree_free(t);
 }
 
@@ -103,13 +124,58 @@ commit(struct client *c, const uint8_t root[BLOB_ID_LEN])
 	char e[256];
 
 	upload(c, BLOB_META, (const uint8_t *)meta, sizeof(meta) - 1, metaid);
-	if (remote_refs(c->remote, (const uint8_t (*)[BLOB_ID_LEN])refs,
-	    nrefs, e, sizeof(e)) == -1 ||
+	if ((remote_version(c->remote) < 3 && remote_refs(c->remote,
+	    (const uint8_t (*)[BLOB_ID_LEN])refs, nrefs, e,
+	    sizeof(e)) == -1) ||
 	    remote_commit(c->remote, "forged", (uint64_t)time(NULL), root,
-	    metaid, 0, &snap, e, sizeof(e)) == -1)
+	    metaid, 0, 0, &snap, e, sizeof(e)) == -1)
 		errx(2, "commit: %s", e);
 	nrefs = 0;
 	return snap;
+}
+
+/*
+ * A root page holding the files "a" and "b" (one chunk each), stored
+ * with the links [b's chunk, a's chunk]: both stored, but not in the
+ * page's order, so not its links.
+ */
+static uint64_t
+lie(struct client *c)
+{
+	static const uint8_t a[] = "file a\n", b[] = "file b\n";
+	uint8_t ca[BLOB_ID_LEN], cb[BLOB_ID_LEN], root[BLOB_ID_LEN];
+	uint8_t stated[2][BLOB_ID_LEN], *p;
+	struct tree t;
+	struct node *n;
+	size_t len;
+
+	if (remote_version(c->remote) < 3)
+		errx(2, "the server does not keep links (protocol version %d)",
+		    remote_version(c->remote));
+	upload(c, BLOB_DATA, a, sizeof(a) - 1, ca);
+	upload(c, BLOB_DATA, b, sizeof(b) - 1, cb);
+	tree_init(&t);
+	n = add(&t, "a", NODE_FILE);
+	n->size = sizeof(a) - 1;
+	if ((n->chunks = malloc(BLOB_ID_LEN)) == NULL)
+		err(2, NULL);
+	memcpy(n->chunks[0], ca, BLOB_ID_LEN);
+	n->nchunks = 1;
+	n = add(&t, "b", NODE_FILE);
+	n->size = sizeof(b) - 1;
+	if ((n->chunks = malloc(BLOB_ID_LEN)) == NULL)
+		err(2, NULL);
+	memcpy(n->chunks[0], cb, BLOB_ID_LEN);
+	n->nchunks = 1;
+	if (tree_encode(&t, &p, &len) == -1)
+		errx(2, "tree_encode");
+	memcpy(stated[0], cb, BLOB_ID_LEN);
+	memcpy(stated[1], ca, BLOB_ID_LEN);
+	upload_linked(c, BLOB_TREE, p, len,
+	    (const uint8_t (*)[BLOB_ID_LEN])stated, 2, root);
+	free(p);
+	tree_free(&t);
+	return commit(c, root);
 }
 
 int
@@ -124,12 +190,17 @@ main(int argc, char *argv[])
 	uint64_t s1, s2;
 
 	if (argc != 4 || strcmp(argv[1], "-c") != 0)
-		errx(2, "usage: gv-forge -c CLIENT.CONF OUTSIDE");
+		errx(2, "usage: gv-forge -c CLIENT.CONF OUTSIDE | --lie");
 	memset(&c, 0, sizeof(c));
 	c.conffile = argv[2];
 	if (client_setup(&c) == -1 || client_keys(&c) == -1 ||
 	    client_session(&c) == -1)
 		return 2;
+	if (strcmp(argv[3], "--lie") == 0) {
+		printf("%llu\n", (unsigned long long)lie(&c));
+		client_done(&c);
+		return 0;
+	}
 
 	/* Snapshot 1. */
 	upload(&c, BLOB_DATA, fine, sizeof(fine) - 1, chunk);

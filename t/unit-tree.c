@@ -4,7 +4,12 @@
  * every bad name, count, type, length and truncation, leaves the tree
  * empty when it does, and survives thousands of random mutations (a
  * mutant either fails cleanly or decodes to a valid tree that encodes
- * back to the same bytes).  Run by t/00-unit-tree.t.
+ * back to the same bytes).  Tree format 2: a large directory split
+ * into pages and indexes and a long chunk list split into lists read
+ * back the same through tree_load(); inserting one entry changes few
+ * blobs; stated links that differ from the contents, and indexes,
+ * pages and lists that do not fit together, are refused.  Run by
+ * t/00-unit-tree.t.
  */
 #include "autoconf.h"
 
@@ -13,6 +18,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "client/blob.h"
 #include "client/tree.h"
 #include "tap.h"
 
@@ -87,7 +93,7 @@ node_eq(const struct node *a, const struct node *b)
 	    a->nlink == b->nlink && a->rdev == b->rdev &&
 	    (a->target == NULL) == (b->target == NULL) &&
 	    (a->target == NULL || strcmp(a->target, b->target) == 0) &&
-	    a->nchunks == b->nchunks &&
+	    a->nchunks == b->nchunks && a->clevel == b->clevel &&
 	    (a->nchunks == 0 || memcmp(a->chunks, b->chunks,
 	    a->nchunks * BLOB_ID_LEN) == 0) &&
 	    memcmp(a->subtree, b->subtree, BLOB_ID_LEN) == 0;
@@ -316,13 +322,13 @@ test_decode_refuses(void)
 	ok(refused(b, n, "nanoseconds"), "nanoseconds >= 10^9 are refused");
 	memset(b + 32, 0, 4);
 
-	memcpy(b, "GVT2", 4);
+	memcpy(b, "GVX2", 4);
 	ok(refused(b, n, "magic"), "a wrong magic is refused");
 	memcpy(b, "GVT1\0\0\0\2", 8);
 	ok(refused(b, n, "cannot fit"), "a count over the bytes is refused");
 	memcpy(b, "GVT1\xff\xff\xff\xff", 8);
-	ok(refused(b, n, "more than"),
-	    "a count over TREE_MAX_ENTRIES is refused");
+	ok(refused(b, n, "cannot fit"),
+	    "a count of 2^32 - 1 is refused (no cap but the bytes)");
 	ok(refused(b, 7, "too short"), "a short header is refused");
 	ok(refused(NULL, 0, "too short"), "no bytes at all is refused");
 
@@ -348,8 +354,19 @@ test_decode_refuses(void)
 	/* Chunk counts. */
 	n = one_node(b, "f", 1, NODE_FILE);
 	memcpy(b + n, "\x01\0\0\x01", 4);
-	ok(refused(b, n + 4 + 64, "more than"),
-	    "a chunk count over TREE_MAX_CHUNKS is refused");
+	ok(refused(b, n + 4 + 64, "cannot fit"),
+	    "a format 1 chunk count over the bytes is refused");
+	memcpy(b, "GVT2", 4);
+	memcpy(b + n, "\0\0\0\x40\x01", 5);	/* level 0, 16385 ids */
+	ok(refused(b, n + 5 + 64, "more than"),
+	    "a format 2 chunk count over TREE_MAX_IDS is refused");
+	memcpy(b + n, "\x11\0\0\0\x01", 5);	/* level 17, 1 id */
+	memset(b + n + 5, 7, 32);
+	ok(refused(b, n + 5 + 32, "level"),
+	    "a chunk list level over TREE_MAX_LEVEL is refused");
+	b[n] = 1;
+	ok(accepted(b, n + 5 + 32), "a level 1 list id is fine");
+	memcpy(b, "GVT1", 4);
 	memcpy(b + n, "\0\0\0\x03", 4);
 	memset(b + n + 4, 7, 96);
 	ok(refused(b, n + 4 + 95, "cannot fit"),
@@ -518,6 +535,502 @@ test_large(void)
 	tree_free(&u);
 }
 
+/* ---------------------------------------------------------------- format 2 */
+
+/* An in-memory server: what the writer emitted, with the links stated. */
+struct mblob {
+	uint8_t		 id[BLOB_ID_LEN];
+	uint8_t		*body;
+	size_t		 len;
+	uint8_t		(*links)[BLOB_ID_LEN];
+	uint32_t	 nlinks;
+};
+
+static struct mblob *store;
+static size_t nstore, emitted;
+static struct keys zkeys;
+
+static struct mblob *
+mfind(const uint8_t *id)
+{
+	for (size_t i = 0; i < nstore; i++)
+		if (memcmp(store[i].id, id, BLOB_ID_LEN) == 0)
+			return &store[i];
+	return NULL;
+}
+
+static int
+memit(void *arg, uint8_t *body, size_t len,
+    const uint8_t (*links)[BLOB_ID_LEN], uint32_t nlinks,
+    uint8_t id[BLOB_ID_LEN])
+{
+	struct mblob *m;
+
+	(void)arg;
+	blob_id(&zkeys, BLOB_TREE, body, len, id);
+	emitted++;
+	if (mfind(id) != NULL) {
+		free(body);
+		return 0;
+	}
+	store = realloc(store, (nstore + 1) * sizeof(*store));
+	m = &store[nstore++];
+	memcpy(m->id, id, BLOB_ID_LEN);
+	m->body = body;
+	m->len = len;
+	m->nlinks = nlinks;
+	m->links = nlinks ? malloc((size_t)nlinks * BLOB_ID_LEN) : NULL;
+	if (nlinks)
+		memcpy(m->links, links, (size_t)nlinks * BLOB_ID_LEN);
+	return 0;
+}
+
+static int
+mfetch(void *arg, const uint8_t id[BLOB_ID_LEN], uint8_t **body, size_t *len,
+    uint8_t (**links)[BLOB_ID_LEN], uint32_t *nlinks, char *e, size_t elen)
+{
+	struct mblob *m = mfind(id);
+
+	(void)arg;
+	if (m == NULL) {
+		snprintf(e, elen, "not on the server");
+		return 1;
+	}
+	*body = malloc(m->len);
+	memcpy(*body, m->body, m->len);
+	*len = m->len;
+	*nlinks = m->nlinks;
+	*links = NULL;
+	if (m->nlinks && m->nlinks != UINT32_MAX) {
+		*links = malloc((size_t)m->nlinks * BLOB_ID_LEN);
+		memcpy(*links, m->links, (size_t)m->nlinks * BLOB_ID_LEN);
+	}
+	return 0;
+}
+
+static void
+mclear(void)
+{
+	for (size_t i = 0; i < nstore; i++) {
+		free(store[i].body);
+		free(store[i].links);
+	}
+	free(store);
+	store = NULL;
+	nstore = emitted = 0;
+}
+
+/* Add a blob by hand (body copied; links stated as given). */
+static void
+mput(const uint8_t *body, size_t len, const uint8_t (*links)[BLOB_ID_LEN],
+    uint32_t nlinks, uint8_t id[BLOB_ID_LEN])
+{
+	uint8_t *copy = malloc(len);
+
+	memcpy(copy, body, len);
+	memit(NULL, copy, len, links, nlinks, id);
+}
+
+static const struct tree_src msrc = { mfetch, NULL };
+
+/* A file node named name with n chunk ids made from seed. */
+static void
+big_file(struct node *nd, uint32_t n, uint64_t seed)
+{
+	nd->nchunks = n;
+	nd->chunks = malloc((size_t)n * BLOB_ID_LEN);
+	for (uint32_t i = 0; i < n; i++)
+		for (int j = 0; j < BLOB_ID_LEN; j++)
+			nd->chunks[i][j] = (uint8_t)rnd(&seed);
+}
+
+/*
+ * Write a directory of the names "e00000".."e<n>" (skipping skip,
+ * NULL: none) the way backup does: pager, lists, pages, index.
+ */
+static int
+write_dir(uint32_t n, const char *extra, uint8_t id[BLOB_ID_LEN],
+    struct tree *all)
+{
+	struct tree page;
+	struct tree_pager pg;
+	struct tree_dirw w;
+	struct node *nd, *cp;
+	char name[32];
+	int rc = 0;
+
+	tree_init(&page);
+	tree_init(all);
+	tree_pager_reset(&pg);
+	tree_dirw_init(&w);
+	for (uint32_t i = 0; i < n && rc == 0; i++) {
+		for (int k = 0; k < 2; k++) {
+			if (k == 0)
+				snprintf(name, sizeof(name), "e%05u", i);
+			else if (extra != NULL && strncmp(extra, name,
+			    strlen(name)) == 0 && strcmp(extra, name) > 0)
+				snprintf(name, sizeof(name), "%s", extra);
+			else
+				continue;
+			nd = add(&page, name, i % 7 == 3 ? NODE_DIR :
+			    i % 5 == 1 ? NODE_SYMLINK : NODE_FILE, i);
+			if (nd->type == NODE_FILE && i % 50 == 7) {
+				free(nd->chunks);
+				big_file(nd, 30 + i % 11, i);
+			}
+			cp = add(all, name, NODE_FIFO, 0);
+			free(cp->name);
+			*cp = *nd;
+			cp->name = strdup(nd->name);
+			cp->target = nd->target ? strdup(nd->target) : NULL;
+			cp->chunks = NULL;
+			if (nd->nchunks) {
+				cp->chunks = malloc((size_t)nd->nchunks *
+				    BLOB_ID_LEN);
+				memcpy(cp->chunks, nd->chunks,
+				    (size_t)nd->nchunks * BLOB_ID_LEN);
+			}
+			if (tree_file_lists(nd, memit, NULL) == -1)
+				rc = -1;
+			if (rc == 0 && tree_pager_add(&pg, nd)) {
+				rc = tree_dirw_page(&w, &page, memit, NULL);
+				tree_pager_reset(&pg);
+			}
+		}
+	}
+	if (rc == 0 && page.n > 0)
+		rc = tree_dirw_page(&w, &page, memit, NULL);
+	tree_free(&page);
+	if (rc == 0)
+		rc = tree_dirw_finish(&w, memit, NULL, id);
+	else
+		tree_dirw_free(&w);
+	return rc;
+}
+
+static int
+trees_eq(const struct tree *a, const struct tree *b)
+{
+	if (a->n != b->n)
+		return 0;
+	for (uint32_t i = 0; i < a->n; i++)
+		if (!node_eq(&a->nodes[i], &b->nodes[i]))
+			return 0;
+	return 1;
+}
+
+static int
+has(const uint8_t (*ids)[BLOB_ID_LEN], size_t n, const uint8_t *id)
+{
+	for (size_t i = 0; i < n; i++)
+		if (memcmp(ids[i], id, BLOB_ID_LEN) == 0)
+			return 1;
+	return 0;
+}
+
+static void
+test_split(void)
+{
+	struct tree all, got, raw;
+	struct tree_blob tb;
+	uint8_t id[BLOB_ID_LEN], id2[BLOB_ID_LEN], (*before)[BLOB_ID_LEN];
+	size_t nbefore, fresh = 0, pages = 0, idx = 0, lists = 0;
+	int r, deep = 0, maxlevel = 0;
+
+	setenv("GIGAVAULT_TEST_SMALL_TREES", "1", 1);
+	tree_limits_init(42);
+	ok(tree_limits.page_entries == 32 && tree_limits.inline_ids == 4,
+	    "GIGAVAULT_TEST_SMALL_TREES makes the limits small");
+
+	ok(write_dir(0, NULL, id, &all) == 0 && nstore == 1,
+	    "an empty directory is one (empty) page");
+	ok(tree_load(&msrc, id, 1, &got, err, sizeof(err)) == 0 && got.n == 0,
+	    "... and reads back empty");
+	tree_free(&all);
+	mclear();
+
+	r = write_dir(600, NULL, id, &all);
+	ok(r == 0, "a directory of 600 entries (files of 30..40 chunks "
+	    "among them) is written");
+	for (size_t i = 0; i < nstore; i++) {
+		if (tree_blob_decode(store[i].body, store[i].len, &tb, err,
+		    sizeof(err)) == -1)
+			continue;
+		if (tb.kind == TREE_PAGE) {
+			pages++;
+			if (tb.page.n > tree_limits.page_entries)
+				deep = -1000;
+		} else if (tb.kind == TREE_INDEX) {
+			idx++;
+			if (tb.level > maxlevel)
+				maxlevel = tb.level;
+			if (tb.level > 1)
+				deep = deep < 0 ? deep : 1;
+		} else {
+			lists++;
+			if (tb.n > tree_limits.list_ids)
+				deep = -1000;
+		}
+		if (tree_links_check(&tb, (const uint8_t (*)[BLOB_ID_LEN])
+		    store[i].links, store[i].nlinks, err, sizeof(err)) == -1)
+			deep = -1000;
+		tree_blob_free(&tb);
+	}
+	printf("# 600 entries: %zu pages, %zu indexes, %zu chunk lists\n",
+	    pages, idx, lists);
+	ok(pages > 600 / tree_limits.page_entries && idx >= 2 && lists > 0 &&
+	    deep == 1, "split into pages within the limits, indexes of "
+	    "more than one level, and chunk lists; every blob's links are "
+	    "its contents'");
+	r = tree_load(&msrc, id, 1, &got, err, sizeof(err));
+	ok(r == 0 && trees_eq(&got, &all),
+	    "read back with lists expanded: the same entries, in order");
+	if (r != 0)
+		printf("# %s\n", err);
+	tree_free(&got);
+	r = tree_load(&msrc, id, 0, &raw, err, sizeof(err));
+	ok(r == 0 && raw.n == all.n && raw.nodes[7].clevel > 0 &&
+	    raw.nodes[7].nchunks <= tree_limits.inline_ids,
+	    "read back without expanding: a long file holds list ids");
+	ok(r == 0 && tree_expand_file(&msrc, &raw.nodes[7], err,
+	    sizeof(err)) == 0 && node_eq(&raw.nodes[7], &all.nodes[7]),
+	    "tree_expand_file() gives its chunk ids back");
+	tree_free(&raw);
+	tree_free(&all);
+
+	/* Insert one entry: few new blobs. */
+	nbefore = nstore;
+	before = malloc(nbefore * BLOB_ID_LEN);
+	for (size_t i = 0; i < nbefore; i++)
+		memcpy(before[i], store[i].id, BLOB_ID_LEN);
+	r = write_dir(600, "e00300x", id2, &all);
+	for (size_t i = 0; i < nstore; i++)
+		if (!has((const uint8_t (*)[BLOB_ID_LEN])before, nbefore,
+		    store[i].id))
+			fresh++;
+	printf("# one entry inserted: %zu new blobs (%zu indexes, %d levels, "
+	    "before)\n", fresh, idx, maxlevel);
+	ok(r == 0 && fresh >= 2 && fresh <= 2 + (size_t)maxlevel,
+	    "inserting one entry makes one new page (two if it ends one) "
+	    "and one new index per level above it, no more");
+	r = tree_load(&msrc, id2, 1, &got, err, sizeof(err));
+	ok(r == 0 && trees_eq(&got, &all) && tree_find(&got, "e00300x"),
+	    "... and reads back with it");
+	tree_free(&got);
+	tree_free(&all);
+	free(before);
+	mclear();
+}
+
+/* Find the first stored blob of kind (and level, 0: any). */
+static struct mblob *
+mfind_kind(uint8_t kind, uint8_t level)
+{
+	struct tree_blob tb;
+	struct mblob *m = NULL;
+
+	for (size_t i = 0; i < nstore && m == NULL; i++) {
+		if (tree_blob_decode(store[i].body, store[i].len, &tb, err,
+		    sizeof(err)) == -1)
+			continue;
+		if (tb.kind == kind && (level == 0 || tb.level == level))
+			m = &store[i];
+		tree_blob_free(&tb);
+	}
+	return m;
+}
+
+static void
+test_hostile(void)
+{
+	struct tree all, got;
+	struct tree_blob tb;
+	struct mblob *m;
+	uint8_t id[BLOB_ID_LEN], id2[BLOB_ID_LEN], x[BLOB_ID_LEN], save[32];
+	uint8_t buf[512], (*links)[BLOB_ID_LEN];
+	uint32_t nl;
+	int r;
+
+	write_dir(300, NULL, id, &all);
+	tree_free(&all);
+
+	/* A page whose stated links are reordered. */
+	m = mfind_kind(TREE_PAGE, 0);
+	r = m != NULL && m->nlinks >= 2;
+	if (r) {
+		memcpy(save, m->links[0], 32);
+		memcpy(m->links[0], m->links[1], 32);
+		memcpy(m->links[1], save, 32);
+	}
+	ok(r && tree_load(&msrc, id, 1, &got, err, sizeof(err)) == 1 &&
+	    strstr(err, "do not match") && got.n == 0,
+	    "a page stated with its links reordered is refused");
+	if (r) {
+		memcpy(m->links[1], m->links[0], 32);
+		memcpy(m->links[0], save, 32);
+		m->nlinks--;
+	}
+	ok(r && tree_load(&msrc, id, 1, &got, err, sizeof(err)) == 1 &&
+	    strstr(err, "do not match"),
+	    "... and with one link left out");
+	if (r)
+		m->nlinks = 0;
+	ok(r && tree_load(&msrc, id, 1, &got, err, sizeof(err)) == 1,
+	    "... and sent without links (a plain BLOB) in version 3");
+	if (r)
+		m->nlinks = UINT32_MAX;
+	ok(r && tree_load(&msrc, id, 1, &got, err, sizeof(err)) == 0,
+	    "... but not checked when the session cannot state links");
+	tree_free(&got);
+	mclear();
+
+	/* An index: tampered stated links of a list too. */
+	write_dir(300, NULL, id, &all);
+	tree_free(&all);
+	m = mfind_kind(TREE_LIST, 1);
+	r = m != NULL && m->nlinks > 0;
+	if (r)
+		m->links[m->nlinks - 1][5] ^= 1;
+	ok(r && tree_load(&msrc, id, 1, &got, err, sizeof(err)) == 1 &&
+	    strstr(err, "do not match"),
+	    "a chunk list stated with a wrong link is refused");
+	ok(tree_load(&msrc, id, 0, &got, err, sizeof(err)) == 0,
+	    "... (not read when lists are not expanded)");
+	tree_free(&got);
+	mclear();
+
+	/* Hand-made indexes and lists. */
+	tree_init(&all);
+	add(&all, "m", NODE_FIFO, 1);
+	add(&all, "n", NODE_FIFO, 2);
+	{
+		uint8_t *p;
+		size_t len;
+
+		tree_encode(&all, &p, &len);
+		mput(p, len, NULL, 0, x);
+		free(p);
+	}
+	tree_free(&all);
+	/* An index over x naming it "a" while it starts with "m". */
+	memcpy(buf, "GVI2\1\0\0\0\1\0\1a", 12);
+	memcpy(buf + 12, x, 32);
+	mput(buf, 44, (const uint8_t (*)[BLOB_ID_LEN])x, 1, id);
+	ok(tree_load(&msrc, id, 1, &got, err, sizeof(err)) == 1 &&
+	    strstr(err, "start"), "an index whose name is not its page's "
+	    "first is refused");
+	buf[11] = 'm';
+	mput(buf, 44, (const uint8_t (*)[BLOB_ID_LEN])x, 1, id);
+	ok(tree_load(&msrc, id, 1, &got, err, sizeof(err)) == 0 &&
+	    got.n == 2, "(the same index, named right, reads)");
+	tree_free(&got);
+	buf[4] = 2;		/* level 2 over a page */
+	mput(buf, 44, (const uint8_t (*)[BLOB_ID_LEN])x, 1, id2);
+	ok(tree_load(&msrc, id2, 1, &got, err, sizeof(err)) == 1 &&
+	    strstr(err, "not the page or index"),
+	    "an index of level 2 over a page is refused");
+	/* Two entries, both the same page: overlap. */
+	memcpy(buf, "GVI2\1\0\0\0\2\0\1m", 12);
+	memcpy(buf + 12, x, 32);
+	memcpy(buf + 44, "\0\2mz", 4);
+	memcpy(buf + 48, x, 32);
+	mput(buf, 80, (const uint8_t (*)[BLOB_ID_LEN])x, 1, id);
+	ok(tree_load(&msrc, id, 1, &got, err, sizeof(err)) == 1,
+	    "an index naming one page twice is refused");
+	/* A list where a directory should be. */
+	memcpy(buf, "GVL2\1\0\0\0\1", 9);
+	memcpy(buf + 9, x, 32);
+	mput(buf, 41, (const uint8_t (*)[BLOB_ID_LEN])x, 1, id);
+	ok(tree_load(&msrc, id, 1, &got, err, sizeof(err)) == 1 &&
+	    strstr(err, "chunk list where"),
+	    "a chunk list as a directory is refused");
+	ok(tree_blob_decode(buf, 40, &tb, err, sizeof(err)) == -1,
+	    "a list one byte short is refused");
+	buf[4] = 0;
+	ok(tree_blob_decode(buf, 41, &tb, err, sizeof(err)) == -1 &&
+	    strstr(err, "level"), "a list of level 0 is refused");
+	buf[4] = 1;
+	memcpy(buf + 5, "\0\0\0\0", 4);
+	ok(tree_blob_decode(buf, 9, &tb, err, sizeof(err)) == -1,
+	    "an empty list is refused");
+	memcpy(buf, "GVI2\1\0\0\0\2\0\1m", 12);
+	memcpy(buf + 44, "\0\1m", 3);
+	memcpy(buf + 47, x, 32);
+	ok(tree_blob_decode(buf, 79, &tb, err, sizeof(err)) == -1 &&
+	    strstr(err, "sorted"), "an index with a repeated name is "
+	    "refused");
+	memcpy(buf + 44, "\0\1/", 3);
+	ok(tree_blob_decode(buf, 79, &tb, err, sizeof(err)) == -1 &&
+	    strstr(err, "'/'"), "an index with a bad name is refused");
+	ok(tree_blob_decode(buf, 8, &tb, err, sizeof(err)) == -1,
+	    "a truncated index header is refused");
+	/* A file whose list ids are not lists. */
+	tree_init(&all);
+	add(&all, "f", NODE_FILE, 3);
+	free(all.nodes[0].chunks);
+	all.nodes[0].chunks = malloc(BLOB_ID_LEN);
+	memcpy(all.nodes[0].chunks[0], x, BLOB_ID_LEN);
+	all.nodes[0].nchunks = 1;
+	all.nodes[0].clevel = 1;
+	{
+		uint8_t *p;
+		size_t len;
+
+		tree_encode(&all, &p, &len);
+		tree_page_links(&all, &links, &nl);
+		mput(p, len, (const uint8_t (*)[BLOB_ID_LEN])links, nl, id);
+		free(links);
+		free(p);
+	}
+	tree_free(&all);
+	ok(tree_load(&msrc, id, 1, &got, err, sizeof(err)) == 1 &&
+	    strstr(err, "not a chunk list"),
+	    "a file whose list id names a page is refused");
+	ok(tree_load(&msrc, id, 0, &got, err, sizeof(err)) == 0,
+	    "(read as stored, it is a page with one file)");
+	tree_free(&got);
+	mclear();
+}
+
+/* Random mutations of every kind of format 2 blob fail cleanly. */
+static void
+test_mutations2(void)
+{
+	struct tree all;
+	struct tree_blob tb;
+	uint64_t seed = 7;
+	size_t runs = 0, decoded = 0;
+	uint8_t *m;
+
+	write_dir(300, NULL, (uint8_t[BLOB_ID_LEN]){ 0 }, &all);
+	tree_free(&all);
+	for (size_t i = 0; i < nstore; i++) {
+		for (int k = 0; k < 200; k++) {
+			size_t len = store[i].len;
+
+			m = malloc(len);
+			memcpy(m, store[i].body, len);
+			for (int f = 0; f < 1 + (int)(rnd(&seed) % 3); f++)
+				m[rnd(&seed) % len] ^= (uint8_t)(1 +
+				    rnd(&seed) % 255);
+			if (rnd(&seed) % 4 == 0)
+				len = rnd(&seed) % len;
+			if (tree_blob_decode(m, len, &tb, err,
+			    sizeof(err)) == 0) {
+				decoded++;
+				tree_blob_free(&tb);
+			}
+			runs++;
+			free(m);
+		}
+	}
+	printf("# %zu format 2 mutants: %zu decoded, %zu refused\n", runs,
+	    decoded, runs - decoded);
+	ok(runs > 1000, "random mutations of pages, indexes and lists: each "
+	    "decodes or is refused cleanly");
+	mclear();
+}
+
 int
 main(void)
 {
@@ -526,5 +1039,8 @@ main(void)
 	test_decode_refuses();
 	test_mutations();
 	test_large();
+	test_split();
+	test_hostile();
+	test_mutations2();
 	return tap_done();
 }

@@ -11,16 +11,29 @@
  * the network are busy at once; at most two batches of plaintext (and
  * the sealed copies of one) are in memory.
  *
- * Trees: a directory is encoded once its entries are done (its files'
- * hashes are waited for, urgent jobs that the waiting thread helps run),
- * and its tree blob goes through the same HAVE/PUT batch.  The snapshot
- * root is a virtual directory holding the path components that lead to
- * each PATH (with the metadata of the real directories).
+ * Trees (tree.h): a directory's entries, in name order, fill a page; a
+ * page ends where tree_pager_add() says (a content-defined place, or a
+ * size limit), and is then encoded once its files' hashes are done
+ * (waited for: urgent jobs that the waiting thread helps run), so only
+ * one page of a huge directory is in memory.  A file of many chunks gets
+ * chunk lists.  Pages, indexes and lists go through the same HAVE/PUT
+ * batch as the chunks, after the blobs they link to, and are sent with
+ * PUT_LINKED (protocol version 3).  The snapshot root is a virtual
+ * directory holding the path components that lead to each PATH (with the
+ * metadata of the real directories).
  *
  * An unchanged file (same type, size, mtime, ctime and inode as the same
  * path in the parent snapshot, the newest of the set) reuses the
- * parent's chunk list and is not opened.  The parent's trees are fetched
- * lazily, one per directory that has entries to compare.
+ * parent's chunk or list ids and is not opened.  The parent's trees are
+ * fetched lazily, one per directory that has entries to compare.  The
+ * server checks that every link of a PUT_LINKED is stored: when the
+ * parent's blobs were pruned while we ran, the backup fails (no broken
+ * snapshot is committed).
+ *
+ * With a server of protocol version 1 or 2 the snapshot's references
+ * are collected and sent with REFS as before, and a file held by chunk
+ * lists in the parent is read again (its lists' contents would not be
+ * referenced).
  *
  * Nothing is followed: lstat, openat(O_NOFOLLOW) relative to the
  * directory being read.  Entries that cannot be read are named on
@@ -63,7 +76,7 @@
 
 /* idset flags */
 #define ID_KNOWN	0x01	/* on the server, or queued for PUT */
-#define ID_REF		0x02	/* referenced by this snapshot */
+#define ID_REF		0x02	/* referenced by this snapshot (v1, v2) */
 #define ID_ASKED	0x04	/* in the HAVE being prepared */
 
 struct backup;
@@ -81,6 +94,8 @@ struct job {
 	uint8_t		*dst;		/* where the hash stage copies id */
 	uint8_t		*sealed;
 	size_t		 sealedlen;
+	uint8_t		(*links)[BLOB_ID_LEN];	/* trees: what it links to */
+	uint32_t	 nlinks;
 	struct job	*next;
 };
 
@@ -89,10 +104,13 @@ struct jlist {
 	size_t		 n, bytes;
 };
 
-/* A directory being built. */
+/* A directory being built: its page being filled, its pages done. */
 struct dir {
-	struct tree	 t;
+	struct tree	 t;		/* the page being filled */
 	int		 pending;	/* hash jobs writing into t (pool group) */
+	uint32_t	 counted;	/* nodes of t the pager has seen */
+	struct tree_pager pg;
+	struct tree_dirw w;
 };
 
 /* The same directory in the parent snapshot, fetched when first needed. */
@@ -145,6 +163,7 @@ struct backup {
 	uint64_t	 done_bytes;	/* of the files handled so far */
 	uint64_t	 read_bytes;	/* read from disk */
 	uint64_t	 new_blobs, new_plain, sent_bytes;
+	int		 v3;		/* the server speaks protocol version 3 */
 	struct progress	 prog;
 };
 
@@ -176,6 +195,7 @@ job_free(struct job *j)
 {
 	free(j->data);
 	free(j->sealed);
+	free(j->links);
 	free(j);
 }
 
@@ -217,8 +237,15 @@ fatal_oom(struct backup *b)
 static int
 fatal_remote(struct backup *b, const char *err)
 {
-	if (!b->failed)
-		warnx("%s", err);
+	if (!b->failed) {
+		if (strstr(err, "linked blobs are not stored") != NULL)
+			warnx("%s: the server no longer has blobs of the "
+			    "parent snapshot that this backup reuses (pruned "
+			    "while it ran?); nothing was committed, run the "
+			    "backup again", err);
+		else
+			warnx("%s", err);
+	}
 	b->failed = 1;
 	return -1;
 }
@@ -247,8 +274,9 @@ send_puts(struct backup *b, int wait)
 			b->failed = 1;
 			return -1;
 		}
-		if (remote_put(b->r, j->id, j->sealed, j->sealedlen, err,
-		    sizeof(err)) == -1) {
+		if (remote_put_linked(b->r, j->id,
+		    (const uint8_t (*)[BLOB_ID_LEN])j->links, j->nlinks,
+		    j->sealed, j->sealedlen, err, sizeof(err)) == -1) {
 			job_free(j);
 			return fatal_remote(b, err);
 		}
@@ -292,7 +320,8 @@ flush(struct backup *b)
 			fatal_oom(b);
 			goto done;
 		}
-		*f |= ID_REF;
+		if (!b->v3)
+			*f |= ID_REF;
 		if (*f & (ID_KNOWN | ID_ASKED)) {
 			job_free(j);	/* a duplicate */
 			continue;
@@ -334,17 +363,28 @@ done:
 /*
  * Hand data (malloc'ed, taken over) to the pipeline.  With dst, its id
  * is computed by the pool and copied to dst, counted in *group; without,
- * id must be given (trees and meta, hashed by the caller).
+ * id must be given (trees and meta, hashed by the caller).  links[0..
+ * nlinks) (copied): the ids a tree blob links to.
  */
 static int
 submit(struct backup *b, enum blob_kind kind, uint8_t *data, size_t len,
-    uint8_t *dst, int *group, const uint8_t *id)
+    uint8_t *dst, int *group, const uint8_t *id,
+    const uint8_t (*links)[BLOB_ID_LEN], uint32_t nlinks)
 {
 	struct job *j = calloc(1, sizeof(*j));
 
 	if (j == NULL) {
 		free(data);
 		return fatal_oom(b);
+	}
+	if (nlinks > 0) {
+		if ((j->links = calloc(nlinks, BLOB_ID_LEN)) == NULL) {
+			free(j);
+			free(data);
+			return fatal_oom(b);
+		}
+		memcpy(j->links, links, (size_t)nlinks * BLOB_ID_LEN);
+		j->nlinks = nlinks;
 	}
 	j->pj.fn = job_run;
 	j->b = b;
@@ -391,7 +431,7 @@ ptree_get(struct backup *b, struct ptree *p)
 		id = n->subtree;
 	if (id == NULL)
 		return NULL;
-	rc = client_tree(b->c, id, &p->t, err, sizeof(err));
+	rc = client_tree(b->c, id, 0, &p->t, err, sizeof(err));
 	if (rc == -1) {
 		fatal_remote(b, err);
 		return NULL;
@@ -548,7 +588,7 @@ read_file(struct backup *b, struct dir *d, int fd, const char *path,
 		}
 		n->nchunks = 1;
 		return submit(b, BLOB_DATA, buf, have, n->chunks[0],
-		    &d->pending, NULL) == -1 ? -1 : 0;
+		    &d->pending, NULL, NULL, 0) == -1 ? -1 : 0;
 	}
 
 	for (;;) {
@@ -579,9 +619,9 @@ read_file(struct backup *b, struct dir *d, int fd, const char *path,
 			b->failed = 1;
 			return -1;
 		}
-		if (n->nchunks == TREE_MAX_CHUNKS) {
+		if (n->nchunks == TREE_EXPAND_MAX) {
 			pool_wait_group(b->pool, &d->pending);
-			skip(b, path, "too many chunks");
+			skip(b, path, "more chunks than a restore reads");
 			return 1;
 		}
 		if (n->nchunks == cap) {
@@ -598,7 +638,7 @@ read_file(struct backup *b, struct dir *d, int fd, const char *path,
 		memcpy(buf, b->rbuf + off, cut);
 		off += cut;
 		if (submit(b, BLOB_DATA, buf, cut, n->chunks[n->nchunks++],
-		    &d->pending, NULL) == -1)
+		    &d->pending, NULL, NULL, 0) == -1)
 			return -1;
 		/* submit() may have flushed: n still points into d->t. */
 		b->done_bytes += cut;
@@ -674,21 +714,27 @@ do_entry(struct backup *b, struct dir *d, int dfd, const char *name,
 		pn = parent_node(b, pt, name);
 		if (b->failed)
 			return -1;
-		if (unchanged(pn, &st)) {
+		if (unchanged(pn, &st) && (b->v3 || pn->clevel == 0)) {
 			if ((n = add_node(d, name, &st)) == NULL ||
 			    (pn->nchunks > 0 && (n->chunks =
 			    malloc((size_t)pn->nchunks * BLOB_ID_LEN)) ==
 			    NULL))
 				return fatal_oom(b);
 			n->nchunks = pn->nchunks;
-			for (uint32_t i = 0; i < pn->nchunks; i++) {
+			n->clevel = pn->clevel;
+			if (pn->nchunks > 0)
+				memcpy(n->chunks, pn->chunks,
+				    (size_t)pn->nchunks * BLOB_ID_LEN);
+			/*
+			 * Version 3: the server checks these links when
+			 * the page is stored.  Older: they are references.
+			 */
+			for (uint32_t i = 0; i < pn->nchunks && !b->v3; i++) {
 				uint8_t *f = idset_add(b->ids, pn->chunks[i]);
 
 				if (f == NULL)
 					return fatal_oom(b);
 				*f |= ID_KNOWN | ID_REF;
-				memcpy(n->chunks[i], pn->chunks[i],
-				    BLOB_ID_LEN);
 			}
 			b->unchanged++;
 			b->bytes += n->size;
@@ -769,23 +815,96 @@ cmp_names(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* Encode d (its entries done) as a tree blob; its id into id. */
+/* tree_emit_fn: a page, index or list into the pipeline. */
+static int
+emit_tree(void *arg, uint8_t *body, size_t len,
+    const uint8_t (*links)[BLOB_ID_LEN], uint32_t nlinks,
+    uint8_t id[BLOB_ID_LEN])
+{
+	struct backup *b = arg;
+
+	blob_id(b->keys, BLOB_TREE, body, len, id);
+	return submit(b, BLOB_TREE, body, len, NULL, NULL, id, links, nlinks);
+}
+
+static int
+tree_failed(struct backup *b)
+{
+	if (!b->failed)
+		warnx("cannot encode a directory (out of memory?)");
+	b->failed = 1;
+	return -1;
+}
+
+static void
+dir_init(struct dir *d)
+{
+	memset(d, 0, sizeof(*d));
+	tree_init(&d->t);
+	tree_pager_reset(&d->pg);
+	tree_dirw_init(&d->w);
+}
+
+/* After an error: wait for d's jobs, free it. */
+static void
+dir_free(struct backup *b, struct dir *d)
+{
+	pool_wait_group(b->pool, &d->pending);
+	tree_free(&d->t);
+	tree_dirw_free(&d->w);
+}
+
+/* Encode and send d's page (its hashes waited for), start the next. */
+static int
+flush_page(struct backup *b, struct dir *d)
+{
+	pool_wait_group(b->pool, &d->pending);
+	if (tree_dirw_page(&d->w, &d->t, emit_tree, b) == -1)
+		return tree_failed(b);
+	tree_pager_reset(&d->pg);
+	d->counted = 0;
+	return 0;
+}
+
+/*
+ * An entry of d is done (or was skipped): give a long chunk list its
+ * list blobs, and end the page where the pager says.
+ */
+static int
+entry_done(struct backup *b, struct dir *d)
+{
+	struct node *n;
+
+	if (b->failed)
+		return -1;
+	if (d->t.n == d->counted)
+		return 0;
+	n = &d->t.nodes[d->t.n - 1];
+	d->counted = d->t.n;
+	if (n->type == NODE_FILE && n->nchunks > tree_limits.inline_ids) {
+		pool_wait_group(b->pool, &d->pending);
+		if (tree_file_lists(n, emit_tree, b) == -1)
+			return tree_failed(b);
+	}
+	if (tree_pager_add(&d->pg, n))
+		return flush_page(b, d);
+	return 0;
+}
+
+/* The last page of d and its index; its id into id.  d is freed. */
 static int
 finish_dir(struct backup *b, struct dir *d, uint8_t *id)
 {
-	uint8_t *enc;
-	size_t len;
+	int rc = 0;
 
-	pool_wait_group(b->pool, &d->pending);
-	tree_sort(&d->t);
-	if (tree_encode(&d->t, &enc, &len) == -1) {
-		warnx("cannot encode a directory (out of memory?)");
-		b->failed = 1;
-		return -1;
-	}
-	blob_id(b->keys, BLOB_TREE, enc, len, id);
-	b->dirs++;
-	return submit(b, BLOB_TREE, enc, len, NULL, NULL, id);
+	if (d->t.n > 0)
+		rc = flush_page(b, d);
+	if (rc == 0 && tree_dirw_finish(&d->w, emit_tree, b, id) == -1)
+		rc = tree_failed(b);
+	dir_free(b, d);
+	if (rc == 0)
+		b->dirs++;
+	return rc;
 }
 
 /*
@@ -844,8 +963,7 @@ do_dir(struct backup *b, int fd, const char *path, struct ptree *pt,
 	if (n > 1)
 		qsort(names, n, sizeof(*names), cmp_names);
 
-	memset(&d, 0, sizeof(d));
-	tree_init(&d.t);
+	dir_init(&d);
 	b->depth++;
 	for (size_t i = 0; i < n && rc == 0; i++) {
 		if (asprintf(&cpath, "%s%s%s", path, strcmp(path, "/") ? "/" :
@@ -855,14 +973,17 @@ do_dir(struct backup *b, int fd, const char *path, struct ptree *pt,
 		}
 		rc = do_entry(b, &d, fd, names[i], cpath, pt);
 		free(cpath);
+		if (rc == 0)
+			rc = entry_done(b, &d);
+		free(names[i]);
+		names[i] = NULL;
 		progress(b, 0);
 	}
 	b->depth--;
 	if (rc == 0)
 		rc = finish_dir(b, &d, id);
 	else
-		pool_wait_group(b->pool, &d.pending);
-	tree_free(&d.t);
+		dir_free(b, &d);
 	for (size_t i = 0; i < n; i++)
 		free(names[i]);
 	free(names);
@@ -911,8 +1032,7 @@ do_virtual(struct backup *b, struct vnode *v, struct ptree *pt, uint8_t *id)
 	}
 	if (v->nkids > 1)
 		qsort(v->kids, v->nkids, sizeof(*v->kids), cmp_vnodes);
-	memset(&d, 0, sizeof(d));
-	tree_init(&d.t);
+	dir_init(&d);
 	for (size_t i = 0; i < v->nkids && rc == 0; i++) {
 		struct vnode *k = v->kids[i];
 
@@ -924,6 +1044,8 @@ do_virtual(struct backup *b, struct vnode *v, struct ptree *pt, uint8_t *id)
 			}
 			rc = do_entry(b, &d, fd, k->name, k->path, pt);
 			close(fd);
+			if (rc == 0)
+				rc = entry_done(b, &d);
 			continue;
 		}
 		if (lstat(k->path, &st) == -1) {
@@ -944,15 +1066,16 @@ do_virtual(struct backup *b, struct vnode *v, struct ptree *pt, uint8_t *id)
 		if (rc == 0) {
 			if ((n = add_node(&d, k->name, &st)) == NULL)
 				rc = fatal_oom(b);
-			else
+			else {
 				memcpy(n->subtree, sub, BLOB_ID_LEN);
+				rc = entry_done(b, &d);
+			}
 		}
 	}
 	if (rc == 0)
 		rc = finish_dir(b, &d, id);
 	else
-		pool_wait_group(b->pool, &d.pending);
-	tree_free(&d.t);
+		dir_free(b, &d);
 	return rc;
 }
 
@@ -1137,6 +1260,24 @@ progress(struct backup *b, int final)
 
 /* ---------------------------------------------------------------- command */
 
+/*
+ * The key of the page boundaries (tree_limits.seed): from the id key,
+ * so that where a directory's pages end says nothing about its names to
+ * whom does not hold the keys.
+ */
+static uint64_t
+page_seed(const struct keys *k)
+{
+	static const char label[] = "gigavault-page-boundaries";
+	uint8_t h[BLOB_ID_LEN];
+	uint64_t seed = 0;
+
+	blob_id(k, BLOB_TREE, label, sizeof(label) - 1, h);
+	for (int i = 0; i < 8; i++)
+		seed = seed << 8 | h[i];
+	return seed;
+}
+
 /* The snapshot's meta blob: JSON. */
 static int
 meta_blob(struct backup *b, char **paths, int npaths, uint64_t when,
@@ -1164,7 +1305,7 @@ meta_blob(struct backup *b, char **paths, int npaths, uint64_t when,
 		return fatal_oom(b);
 	blob_id(b->keys, BLOB_META, text, strlen(text), id);
 	return submit(b, BLOB_META, (uint8_t *)text, strlen(text), NULL, NULL,
-	    id);
+	    id, NULL, 0);
 }
 
 /*
@@ -1270,6 +1411,8 @@ cmd_backup(struct client *c, int argc, char **argv)
 
 	b.r = c->remote;
 	b.keys = &c->keys;
+	b.v3 = remote_version(b.r) >= 3;
+	tree_limits_init(page_seed(&c->keys));
 	b.zlevel = c->conf->compression;
 	if ((b.ids = idset_new()) == NULL ||
 	    (b.rbuf = malloc(RBUF_SIZE)) == NULL ||
@@ -1306,21 +1449,23 @@ cmd_backup(struct client *c, int argc, char **argv)
 		goto done;
 	progress(&b, 1);
 
-	if (idset_collect(b.ids, ID_REF, &refs, &nrefs) == -1) {
+	/* Versions 1 and 2: the flat list of references. */
+	if (!b.v3 && idset_collect(b.ids, ID_REF, &refs, &nrefs) == -1) {
 		warnx("out of memory");
 		goto done;
 	}
-	if (nrefs > WIRE_REFS_MAX) {
+	if (!b.v3 && nrefs > WIRE_REFS_MAX) {
 		warnx("the snapshot references %zu blobs; at most %u fit in "
-		    "one snapshot (back up fewer paths at once)", nrefs,
-		    WIRE_REFS_MAX);
+		    "one snapshot with this server (protocol version %d; "
+		    "back up fewer paths at once)", nrefs, WIRE_REFS_MAX,
+		    remote_version(b.r));
 		goto done;
 	}
-	if (remote_refs(b.r, (const uint8_t (*)[BLOB_ID_LEN])refs, nrefs,
-	    err, sizeof(err)) == -1 ||
+	if ((!b.v3 && remote_refs(b.r, (const uint8_t (*)[BLOB_ID_LEN])refs,
+	    nrefs, err, sizeof(err)) == -1) ||
 	    remote_commit(b.r, client_set(c), when, rootid, metaid, b.files,
-	    &snapid, err, sizeof(err)) == -1) {
-		warnx("%s", err);
+	    b.bytes, &snapid, err, sizeof(err)) == -1) {
+		fatal_remote(&b, err);
 		goto done;
 	}
 	if (c->verbose || c->tty) {

@@ -413,15 +413,19 @@ struct fetch {
 	uint8_t		*blob;		/* a copy of the sealed bytes */
 	size_t		 len;
 	int		 missing;
+	uint8_t		(*links)[BLOB_ID_LEN];	/* a copy of the stated links */
+	uint32_t	 nlinks;
 };
 
 /* Only copy: a damaged blob must not end the session. */
 static int
-fetch_cb(void *arg, const uint8_t *id, const uint8_t *blob, size_t len)
+fetch_cb(void *arg, const uint8_t *id, const uint8_t *blob, size_t len,
+    const uint8_t (*links)[BLOB_ID_LEN], uint32_t nlinks)
 {
 	struct fetch *f = arg;
 
 	(void)id;
+	f->nlinks = nlinks;
 	if (blob == NULL) {
 		f->missing = 1;
 		return 0;
@@ -430,25 +434,35 @@ fetch_cb(void *arg, const uint8_t *id, const uint8_t *blob, size_t len)
 		return -1;
 	memcpy(f->blob, blob, len);
 	f->len = len;
+	if (nlinks > 0 && nlinks != UINT32_MAX) {
+		if ((f->links = calloc(nlinks, BLOB_ID_LEN)) == NULL)
+			return -1;
+		memcpy(f->links, links, (size_t)nlinks * BLOB_ID_LEN);
+	}
 	return 0;
 }
 
-int
-client_fetch(struct client *c, enum blob_kind kind, const uint8_t *id,
-    size_t maxlen, uint8_t **body, size_t *len, char *err, size_t errlen)
+/* client_fetch() over r with k, and the links stated (tree_src's way). */
+static int
+fetch_linked(struct remote *r, const struct keys *k, enum blob_kind kind,
+    const uint8_t *id, size_t maxlen, uint8_t **body, size_t *len,
+    uint8_t (**links)[BLOB_ID_LEN], uint32_t *nlinks, char *err,
+    size_t errlen)
 {
-	struct fetch f = { NULL, 0, 0 };
+	struct fetch f = { NULL, 0, 0, NULL, 0 };
 	const uint8_t (*ids)[BLOB_ID_LEN] = (const uint8_t (*)[BLOB_ID_LEN])id;
 	char hex[2 * BLOB_ID_LEN + 1], why[256];
 	int rc;
 
 	err[0] = '\0';
 	*body = NULL;
-	if ((rc = remote_get(c->remote, ids, 1, fetch_cb, &f, err,
-	    errlen)) != 0) {
+	if (links != NULL)
+		*links = NULL;
+	if ((rc = remote_get(r, ids, 1, fetch_cb, &f, err, errlen)) != 0) {
 		if (err[0] == '\0')
 			snprintf(err, errlen, "out of memory");
 		free(f.blob);
+		free(f.links);
 		return -1;
 	}
 	hex_encode(id, BLOB_ID_LEN, hex);
@@ -456,37 +470,49 @@ client_fetch(struct client *c, enum blob_kind kind, const uint8_t *id,
 		snprintf(err, errlen, "blob %s: not on the server", hex);
 		return 1;
 	}
-	rc = blob_open(&c->keys, kind, id, f.blob, f.len, maxlen, body, len,
-	    why, sizeof(why));
+	rc = blob_open(k, kind, id, f.blob, f.len, maxlen, body, len, why,
+	    sizeof(why));
 	free(f.blob);
 	if (rc == -1) {
+		free(f.links);
 		snprintf(err, errlen, "blob %s: %s", hex, why);
 		return 1;
 	}
+	if (links != NULL) {
+		*links = f.links;
+		*nlinks = f.nlinks;
+	} else
+		free(f.links);
 	return 0;
 }
 
-int
-client_tree(struct client *c, const uint8_t *id, struct tree *t, char *err,
-    size_t errlen)
+static int
+rk_fetch(void *arg, const uint8_t id[BLOB_ID_LEN], uint8_t **body,
+    size_t *len, uint8_t (**links)[BLOB_ID_LEN], uint32_t *nlinks,
+    char *err, size_t errlen)
 {
-	char hex[2 * BLOB_ID_LEN + 1], why[256];
-	uint8_t *body;
-	size_t len;
-	int rc;
+	struct client_rk *rk = arg;
 
-	tree_init(t);
-	if ((rc = client_fetch(c, BLOB_TREE, id, CLIENT_TREE_MAX, &body, &len,
-	    err, errlen)) != 0)
-		return rc;
-	rc = tree_decode(body, len, t, why, sizeof(why));
-	free(body);
-	if (rc == -1) {
-		hex_encode(id, BLOB_ID_LEN, hex);
-		snprintf(err, errlen, "tree %s: %s", hex, why);
-		return 1;
-	}
-	return 0;
+	return fetch_linked(rk->r, rk->k, BLOB_TREE, id, CLIENT_TREE_MAX, body,
+	    len, links, nlinks, err, errlen);
+}
+
+void
+client_tree_src(struct client_rk *rk, struct tree_src *src)
+{
+	src->fetch = rk_fetch;
+	src->arg = rk;
+}
+
+int
+client_tree(struct client *c, const uint8_t *id, int expand, struct tree *t,
+    char *err, size_t errlen)
+{
+	struct client_rk rk = { c->remote, &c->keys };
+	struct tree_src src;
+
+	client_tree_src(&rk, &src);
+	return tree_load(&src, id, expand, t, err, errlen);
 }
 
 void

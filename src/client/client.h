@@ -148,18 +148,21 @@ int	client_snapshot_id(const char *spec, uint64_t *id);
 int	client_snapshot(struct client *, const char *spec, const char *set,
 	    struct snapinfo *out);
 /*
- * Fetch one blob of the given kind over the session and open it
- * (authenticated, decrypted, checked against id).  *body malloc'ed.
- * Returns 0; 1 with err set ("blob <hex>: not on the server", "...:
- * damaged or not ours") when that blob is unusable but the session is
- * fine; -1 with err set when the session failed.
+ * Fetch, open, decode and check the directory id, all its pages (and,
+ * with expand, its files' chunk lists: see tree_load()).  t is empty on
+ * failure.  Same returns.
  */
-int	client_fetch(struct client *, enum blob_kind, const uint8_t *id,
-	    size_t maxlen, uint8_t **body, size_t *len, char *err,
-	    size_t errlen);
-/* Fetch, open and decode a tree (t is empty on failure): same returns. */
-int	client_tree(struct client *, const uint8_t *id, struct tree *,
-	    char *err, size_t errlen);
+int	client_tree(struct client *, const uint8_t *id, int expand,
+	    struct tree *, char *err, size_t errlen);
+/*
+ * A tree_src (tree.h) reading tree blobs over session r with keys k:
+ * src->arg points at rk, which must outlive src.
+ */
+struct client_rk {
+	struct remote		*r;
+	const struct keys	*k;
+};
+void	client_tree_src(struct client_rk *rk, struct tree_src *src);
 
 /*
  * Write s to f with bytes that are not printable ASCII or UTF-8 text

@@ -61,8 +61,14 @@ cmd_snapshots(struct client *c, int argc, char **argv)
 			json_object_set_new(o, "root", json_string(hex));
 			hex_encode(v[i].meta, BLOB_ID_LEN, hex);
 			json_object_set_new(o, "meta", json_string(hex));
-			json_object_set_new(o, "blobs",
-			    json_integer((json_int_t)v[i].blobs));
+			if (v[i].v3) {
+				json_object_set_new(o, "files",
+				    json_integer((json_int_t)v[i].files));
+				json_object_set_new(o, "new_bytes",
+				    json_integer((json_int_t)v[i].new_bytes));
+			} else
+				json_object_set_new(o, "blobs",
+				    json_integer((json_int_t)v[i].blobs));
 			json_object_set_new(o, "bytes",
 			    json_integer((json_int_t)v[i].bytes));
 			json_array_append_new(arr, o);
@@ -73,7 +79,7 @@ cmd_snapshots(struct client *c, int argc, char **argv)
 	} else {
 		if (n > 0)
 			printf("%-8s %-24s %-16s %9s %10s\n", "ID", "TIME",
-			    "SET", "BLOBS", "SIZE");
+			    "SET", v[0].v3 ? "FILES" : "BLOBS", "SIZE");
 		for (size_t i = 0; i < n; i++) {
 			client_fmt_time((int64_t)v[i].time, "%Y-%m-%dT%H:%M:%S%z",
 			    when, sizeof(when));
@@ -81,7 +87,8 @@ cmd_snapshots(struct client *c, int argc, char **argv)
 			    sizeof(size));
 			printf("%-8llu %-24s %-16s %9llu %10s\n",
 			    (unsigned long long)v[i].id, when, v[i].set,
-			    (unsigned long long)v[i].blobs, size);
+			    (unsigned long long)(v[i].v3 ? v[i].files :
+			    v[i].blobs), size);
 		}
 	}
 	free(v);
@@ -191,7 +198,7 @@ ls_tree(struct ls *l, const uint8_t *id, const char *prefix, int depth)
 		warnx("%s: directories nested too deep", prefix);
 		return -1;
 	}
-	if (client_tree(l->c, id, &t, err, sizeof(err)) != 0) {
+	if (client_tree(l->c, id, 0, &t, err, sizeof(err)) != 0) {
 		warnx("%s", err);
 		return -1;
 	}
@@ -266,7 +273,7 @@ cmd_ls(struct client *c, int argc, char **argv)
 				tree_free(&t);
 				n = NULL;
 			}
-			if (client_tree(c, dir, &t, err, sizeof(err)) != 0) {
+			if (client_tree(c, dir, 0, &t, err, sizeof(err)) != 0) {
 				warnx("%s", err);
 				rc = EXIT_ERROR;
 				goto done;

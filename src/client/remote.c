@@ -47,6 +47,14 @@ _Static_assert(REMOTE_SECRET_LEN == WIRE_SECRET_LEN, "REGISTERED's secret");
 /* Our largest small frame: HAVE, REFS or GET; the others are smaller. */
 #define OUT_MAX			(WIRE_HDR_LEN + WIRE_IDS_MAX)
 #define LIST_MAX		(16u * 1024 * 1024)	/* snapshots listed */
+/*
+ * The highest protocol version this client speaks: 3 (PUT_LINKED, LBLOB,
+ * COMMIT with files and size, no REFS).  The hello picks the highest
+ * both sides speak, so older servers are still served at 1 or 2.
+ */
+#define CLIENT_VERSION_MAX	3
+_Static_assert(WIRE_VERSION_MAX <= CLIENT_VERSION_MAX,
+    "the client speaks every version wire.h knows");
 
 struct remote {
 	int		 fd;
@@ -541,7 +549,7 @@ remote_connect_wait(const char *host, int port, const uint8_t *expect_id,
 	}
 
 	wire_wr_init(&w, r->out, OUT_MAX);
-	wire_put_client_hello(&w, WIRE_VERSION_MIN, WIRE_VERSION_MAX,
+	wire_put_client_hello(&w, WIRE_VERSION_MIN, CLIENT_VERSION_MAX,
 	    SOFTWARE);
 	if (send_wr(r, &w, err, errlen) == -1 ||
 	    expect(r, WIRE_SERVER_HELLO, hello_ms, &len, err,
@@ -554,10 +562,10 @@ remote_connect_wait(const char *host, int port, const uint8_t *expect_id,
 		remote_close(r);
 		return NULL;
 	}
-	if (sh.version < WIRE_VERSION_MIN || sh.version > WIRE_VERSION_MAX) {
+	if (sh.version < WIRE_VERSION_MIN || sh.version > CLIENT_VERSION_MAX) {
 		snprintf(err, errlen, "%s port %d speaks protocol version %u, "
 		    "this client %u..%u", host, port, sh.version,
-		    WIRE_VERSION_MIN, WIRE_VERSION_MAX);
+		    WIRE_VERSION_MIN, CLIENT_VERSION_MAX);
 		remote_close(r);
 		return NULL;
 	}
@@ -582,6 +590,12 @@ const uint8_t *
 remote_server_id(const struct remote *r)
 {
 	return r->server_id;
+}
+
+int
+remote_version(const struct remote *r)
+{
+	return r->version;
 }
 
 int
@@ -780,6 +794,39 @@ remote_put(struct remote *r, const uint8_t id[BLOB_ID_LEN], const void *blob,
 }
 
 int
+remote_put_linked(struct remote *r, const uint8_t id[BLOB_ID_LEN],
+    const uint8_t (*links)[BLOB_ID_LEN], uint32_t nlinks, const void *blob,
+    size_t len, char *err, size_t errlen)
+{
+	uint8_t head[WIRE_HDR_LEN + BLOB_ID_LEN + 4];
+	struct iovec iov[3];
+	struct wire_wr w;
+	size_t lbytes = (size_t)nlinks * BLOB_ID_LEN;
+
+	if (r->version < 3 || nlinks == 0)
+		return remote_put(r, id, blob, len, err, errlen);
+	if (nlinks > WIRE_LINKS_MAX)
+		return fail(r, err, errlen, "a blob with %u links cannot be "
+		    "sent (at most %u)", nlinks, WIRE_LINKS_MAX);
+	if (len == 0 || len > IN_MAX - BLOB_ID_LEN - 4 - lbytes)
+		return fail(r, err, errlen, "blob of %zu bytes cannot be sent",
+		    len);
+	wire_wr_init(&w, head, sizeof(head));
+	wire_frame_begin(&w, WIRE_PUT_LINKED);
+	wire_put_bytes(&w, id, BLOB_ID_LEN);
+	wire_put_u32(&w, nlinks);
+	/* The length covers the links and the blob that follow. */
+	be32_put(head, (uint32_t)(BLOB_ID_LEN + 4 + lbytes + len));
+	iov[0].iov_base = head;
+	iov[0].iov_len = sizeof(head);
+	iov[1].iov_base = (void *)(uintptr_t)links;
+	iov[1].iov_len = lbytes;
+	iov[2].iov_base = (void *)blob;
+	iov[2].iov_len = len;
+	return write_iov(r, iov, 3, err, errlen);
+}
+
+int
 remote_refs(struct remote *r, const uint8_t (*ids)[BLOB_ID_LEN], size_t n,
     char *err, size_t errlen)
 {
@@ -796,7 +843,8 @@ remote_refs(struct remote *r, const uint8_t (*ids)[BLOB_ID_LEN], size_t n,
 int
 remote_commit(struct remote *r, const char *set, uint64_t time,
     const uint8_t root[BLOB_ID_LEN], const uint8_t meta[BLOB_ID_LEN],
-    uint64_t files, uint64_t *snap_id, char *err, size_t errlen)
+    uint64_t files, uint64_t size, uint64_t *snap_id, char *err,
+    size_t errlen)
 {
 	struct wire_wr w;
 	struct wire_rd rd;
@@ -813,6 +861,8 @@ remote_commit(struct remote *r, const char *set, uint64_t time,
 	wire_put_bytes(&w, meta, BLOB_ID_LEN);
 	if (r->version >= 2)		/* a version 1 server takes none */
 		wire_put_u64(&w, files);
+	if (r->version >= 3)
+		wire_put_u64(&w, size);
 	wire_frame_end(&w);
 	if (send_wr(r, &w, err, errlen) == -1 ||
 	    expect(r, WIRE_COMMITTED, COMMIT_TIMEOUT_MS, &len, err,
@@ -884,6 +934,7 @@ remote_list(struct remote *r, const char *set, struct snapinfo **out,
 	struct wire_wr w;
 	struct wire_rd rd;
 	uint32_t m;
+	size_t emin = r->version >= 3 ? 106 : 98;
 
 	*out = NULL;
 	*n = 0;
@@ -907,9 +958,9 @@ remote_list(struct remote *r, const char *set, struct snapinfo **out,
 				goto malformed;
 			break;
 		}
-		/* Each entry is at least 8+2+8+32+32+8+8 bytes. */
-		if (m > rd.left / 98 || m > LIST_MAX - cnt) {
-			if (m > LIST_MAX - cnt && m <= rd.left / 98) {
+		/* Each entry is at least 8+2+8+32+32+8+8 (+8) bytes. */
+		if (m > rd.left / emin || m > LIST_MAX - cnt) {
+			if (m > LIST_MAX - cnt && m <= rd.left / emin) {
 				fail(r, err, errlen, "server lists more than "
 				    "%u snapshots", LIST_MAX);
 				goto bad;
@@ -927,12 +978,18 @@ remote_list(struct remote *r, const char *set, struct snapinfo **out,
 		for (uint32_t k = 0; k < m; k++) {
 			struct snapinfo *s = &v[cnt];
 
+			memset(s, 0, sizeof(*s));
+			s->v3 = r->version >= 3;
 			if (wire_get_u64(&rd, &s->id) == -1 ||
 			    wire_get_str(&rd, s->set, sizeof(s->set),
 			    WIRE_SET_MAX) == -1 ||
 			    wire_get_u64(&rd, &s->time) == -1 ||
 			    wire_get_bytes(&rd, s->root, BLOB_ID_LEN) == -1 ||
-			    wire_get_bytes(&rd, s->meta, BLOB_ID_LEN) == -1 ||
+			    wire_get_bytes(&rd, s->meta, BLOB_ID_LEN) == -1)
+				goto malformed;
+			if (s->v3 ? wire_get_u64(&rd, &s->files) == -1 ||
+			    wire_get_u64(&rd, &s->bytes) == -1 ||
+			    wire_get_u64(&rd, &s->new_bytes) == -1 :
 			    wire_get_u64(&rd, &s->blobs) == -1 ||
 			    wire_get_u64(&rd, &s->bytes) == -1)
 				goto malformed;
@@ -959,12 +1016,15 @@ bad:
 
 int
 remote_get(struct remote *r, const uint8_t (*ids)[BLOB_ID_LEN], size_t n,
-    int (*cb)(void *, const uint8_t *, const uint8_t *, size_t), void *arg,
-    char *err, size_t errlen)
+    int (*cb)(void *, const uint8_t *, const uint8_t *, size_t,
+    const uint8_t (*)[BLOB_ID_LEN], uint32_t), void *arg, char *err,
+    size_t errlen)
 {
+	const uint8_t (*links)[BLOB_ID_LEN];
 	struct wire_hdr h;
-	size_t b;
-	int rc;
+	uint32_t nlinks;
+	size_t b, off;
+	int rc, bad;
 
 	for (size_t i = 0; i < n; i += b) {
 		b = n - i < WIRE_BATCH_MAX ? n - i : WIRE_BATCH_MAX;
@@ -973,10 +1033,36 @@ remote_get(struct remote *r, const uint8_t (*ids)[BLOB_ID_LEN], size_t n,
 		for (size_t j = 0; j < b; j++) {
 			if (read_frame(r, &h, IO_TIMEOUT_MS, err, errlen) == -1)
 				return -1;
-			if ((h.type != WIRE_BLOB && h.type != WIRE_NOBLOB) ||
-			    h.len < BLOB_ID_LEN ||
-			    (h.type == WIRE_NOBLOB && h.len != BLOB_ID_LEN) ||
-			    (h.type == WIRE_BLOB && h.len == BLOB_ID_LEN))
+			links = NULL;
+			nlinks = r->version >= 3 ? 0 : UINT32_MAX;
+			off = BLOB_ID_LEN;
+			switch (h.type) {
+			case WIRE_NOBLOB:
+				bad = h.len != BLOB_ID_LEN;
+				break;
+			case WIRE_BLOB:
+				bad = h.len <= BLOB_ID_LEN;
+				break;
+			case WIRE_LBLOB:
+				/* id, u32 nlinks (1..), links, >= 1 byte */
+				bad = r->version < 3 ||
+				    h.len <= BLOB_ID_LEN + 4;
+				if (bad)
+					break;
+				nlinks = be32_get(r->in + BLOB_ID_LEN);
+				off = BLOB_ID_LEN + 4;
+				bad = nlinks == 0 || nlinks > WIRE_LINKS_MAX ||
+				    (size_t)nlinks * BLOB_ID_LEN >= h.len - off;
+				if (bad)
+					break;
+				links = (const uint8_t (*)[BLOB_ID_LEN])
+				    (r->in + off);
+				off += (size_t)nlinks * BLOB_ID_LEN;
+				break;
+			default:
+				bad = 1;
+			}
+			if (bad)
 				return fail(r, err, errlen, "unexpected or "
 				    "malformed %s frame from server in answer "
 				    "to GET", wire_type_name(h.type) ?
@@ -985,10 +1071,10 @@ remote_get(struct remote *r, const uint8_t (*ids)[BLOB_ID_LEN], size_t n,
 				return fail(r, err, errlen, "server answered "
 				    "GET with a blob for another id");
 			if (h.type == WIRE_NOBLOB)
-				rc = cb(arg, ids[i + j], NULL, 0);
+				rc = cb(arg, ids[i + j], NULL, 0, NULL, 0);
 			else
-				rc = cb(arg, ids[i + j], r->in + BLOB_ID_LEN,
-				    h.len - BLOB_ID_LEN);
+				rc = cb(arg, ids[i + j], r->in + off,
+				    h.len - off, links, nlinks);
 			if (rc != 0) {
 				r->broken = 1;
 				return rc;

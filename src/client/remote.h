@@ -22,7 +22,11 @@ struct snapinfo {
 	uint64_t	 time;
 	uint8_t		 root[BLOB_ID_LEN];
 	uint8_t		 meta[BLOB_ID_LEN];
-	uint64_t	 blobs, bytes;
+	int		 v3;		/* listed in protocol version 3 */
+	uint64_t	 files;		/* v3: regular files, as the client counted */
+	uint64_t	 bytes;		/* their size (v3), or the bytes referenced */
+	uint64_t	 new_bytes;	/* v3: bytes of blobs first stored by it */
+	uint64_t	 blobs;		/* versions 1, 2: blobs referenced */
 };
 
 struct tls_ctx;
@@ -58,6 +62,8 @@ struct remote *remote_connect_wait(const char *host, int port,
 	    const uint8_t *expect_id, long hello_ms,
 	    const struct remote_tls *tls, char *err, size_t errlen);
 const uint8_t *remote_server_id(const struct remote *);
+/* The protocol version agreed in the hello (1..3). */
+int	remote_version(const struct remote *);
 /* The server's key pin of a TLS session: 0, or -1 for plain TCP. */
 int	remote_tls_pin(const struct remote *, uint8_t pin[32]);
 /*
@@ -80,16 +86,27 @@ int	remote_have(struct remote *, const uint8_t (*ids)[BLOB_ID_LEN],
 	    size_t n, uint8_t *missing, char *err, size_t errlen);
 int	remote_put(struct remote *, const uint8_t id[BLOB_ID_LEN],
 	    const void *blob, size_t len, char *err, size_t errlen);
-/* Any n (batched inside). */
+/*
+ * A blob that links to links[0..nlinks) (distinct, in order of first
+ * appearance; each already on the server or sent before in this
+ * session): PUT_LINKED in protocol version 3; a plain PUT when the
+ * session speaks an older version or nlinks is 0.
+ */
+int	remote_put_linked(struct remote *, const uint8_t id[BLOB_ID_LEN],
+	    const uint8_t (*links)[BLOB_ID_LEN], uint32_t nlinks,
+	    const void *blob, size_t len, char *err, size_t errlen);
+/* Versions 1 and 2 only: the snapshot's references.  Any n (batched). */
 int	remote_refs(struct remote *, const uint8_t (*ids)[BLOB_ID_LEN],
 	    size_t n, char *err, size_t errlen);
 /*
  * files: the number of files in the snapshot, for the server's
- * statistics (sent when the server speaks protocol version 2).
+ * statistics (sent when the server speaks protocol version 2 or 3);
+ * size: the sum of their sizes (version 3).
  */
 int	remote_commit(struct remote *, const char *set, uint64_t time,
 	    const uint8_t root[BLOB_ID_LEN], const uint8_t meta[BLOB_ID_LEN],
-	    uint64_t files, uint64_t *snap_id, char *err, size_t errlen);
+	    uint64_t files, uint64_t size, uint64_t *snap_id, char *err,
+	    size_t errlen);
 /*
  * Ask the server to forget snapshots ids[0..n) of this client (any n,
  * batched inside).  results[i] gets the server's answer for ids[i]:
@@ -107,14 +124,19 @@ int	remote_forget(struct remote *, const uint64_t *ids, size_t n,
 int	remote_list(struct remote *, const char *set, struct snapinfo **out,
 	    size_t *n, char *err, size_t errlen);
 /*
- * Fetch n blobs; cb(arg, id, blob, len) runs for each in order, with
- * blob NULL for one the server does not have.  A nonzero return from cb
- * stops and is returned (the session is then unusable).
+ * Fetch n blobs; cb(arg, id, blob, len, links, nlinks) runs for each in
+ * order, with blob NULL for one the server does not have.  links[0..
+ * nlinks) are the links the server states for it (LBLOB; valid during
+ * the call only), nlinks 0 for a plain BLOB, or UINT32_MAX when the
+ * session speaks a version below 3 (no links are ever stated).  A
+ * nonzero return from cb stops and is returned (the session is then
+ * unusable).
  */
 int	remote_get(struct remote *, const uint8_t (*ids)[BLOB_ID_LEN],
 	    size_t n, int (*cb)(void *arg, const uint8_t *id,
-	    const uint8_t *blob, size_t len), void *arg, char *err,
-	    size_t errlen);
+	    const uint8_t *blob, size_t len,
+	    const uint8_t (*links)[BLOB_ID_LEN], uint32_t nlinks), void *arg,
+	    char *err, size_t errlen);
 /*
  * Send a PING (and wait for its PONG) when nothing was sent for 30 s, so
  * that a long walk over unchanged files does not run into the server's

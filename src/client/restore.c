@@ -34,7 +34,6 @@
 #include "restore.h"
 #include "tree.h"
 
-#define TREE_BLOB_MAX	(256u << 20)	/* plaintext of one tree blob */
 #define OPEN_FILES_MAX	256		/* files written at once */
 
 struct hardlink {
@@ -165,51 +164,27 @@ join(const char *dir, const char *name)
 
 /* ---------------------------------------------------------------- trees */
 
-struct tree_fetch {
-	const struct keys *k;
-	struct tree	*t;
-	int		 got;
-	char		 why[160];
-};
-
-static int
-tree_cb(void *arg, const uint8_t *id, const uint8_t *blob, size_t len)
-{
-	struct tree_fetch *f = arg;
-	uint8_t *body;
-	size_t bodylen;
-
-	if (blob == NULL) {
-		snprintf(f->why, sizeof(f->why), "tree blob missing on the "
-		    "server");
-		return 0;
-	}
-	if (blob_open(f->k, BLOB_TREE, id, blob, len, TREE_BLOB_MAX, &body,
-	    &bodylen, f->why, sizeof(f->why)) == -1)
-		return 0;
-	if (tree_decode(body, bodylen, f->t, f->why, sizeof(f->why)) == 0)
-		f->got = 1;
-	free(body);
-	return 0;
-}
-
-/* Fetch and decode tree id.  Returns 0, or -1 (problem reported, or
- * fatal error set when the connection failed). */
+/*
+ * Fetch and read directory id (every page, its files' chunk lists, each
+ * blob's links checked).  Returns 0, or -1 (problem reported, or fatal
+ * error set when the connection failed).
+ */
 static int
 fetch_tree(struct rctx *c, const uint8_t id[BLOB_ID_LEN], struct tree *t,
     const char *path)
 {
-	struct tree_fetch f = { c->k, t, 0, "" };
-	char err[256];
+	struct client_rk rk = { c->r, c->k };
+	struct tree_src src;
+	char err[512];
+	int rc;
 
-	tree_init(t);
-	if (remote_get(c->r, (const uint8_t (*)[BLOB_ID_LEN])id, 1, tree_cb,
-	    &f, err, sizeof(err)) != 0) {
+	client_tree_src(&rk, &src);
+	if ((rc = tree_load(&src, id, 1, t, err, sizeof(err))) == -1) {
 		fatal_error(c, "%s", err);
 		return -1;
 	}
-	if (!f.got) {
-		problem(c, path, "directory not restored: %s", f.why);
+	if (rc == 1) {
+		problem(c, path, "directory not restored: %s", err);
 		return -1;
 	}
 	return 0;
@@ -323,7 +298,8 @@ struct chunk_fetch {
 };
 
 static int
-chunk_cb(void *arg, const uint8_t *id, const uint8_t *blob, size_t len)
+chunk_cb(void *arg, const uint8_t *id, const uint8_t *blob, size_t len,
+    const uint8_t (*links)[BLOB_ID_LEN], uint32_t nlinks)
 {
 	struct chunk_fetch *f = arg;
 	struct wfile *w = &f->files[f->which[f->i++]];
@@ -331,6 +307,8 @@ chunk_cb(void *arg, const uint8_t *id, const uint8_t *blob, size_t len)
 	uint8_t *body;
 	size_t bodylen, done = 0;
 
+	(void)links;
+	(void)nlinks;
 	if (w->damaged)
 		return 0;
 	if (blob == NULL) {

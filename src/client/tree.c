@@ -1,10 +1,11 @@
 /*
- * tree.c - one directory of a snapshot: build, sort, encode, and decode
- * with every check a hostile server's bytes call for.  See tree.h.
+ * tree.c - one directory of a snapshot: build, sort, encode, split into
+ * pages, indexes and chunk lists, and decode with every check a hostile
+ * server's bytes call for.  See tree.h.
  *
- * Encoding (big-endian, like the wire):
+ * Encoding (big-endian, like the wire).  A page:
  *
- *	"GVT1" u32 count, then count nodes, sorted by name, strictly
+ *	"GVT2" u32 count, then count nodes, sorted by name, strictly
  *	ascending (bytewise, shorter first on a common prefix), each:
  *	u16 name length (1..255), name bytes
  *	u8 type, u32 mode (<= 07777), u32 uid, u32 gid
@@ -12,14 +13,34 @@
  *	i64 ctime sec, u32 ctime nsec (each nsec < 10^9)
  *	u64 size, u64 dev, u64 inode, u32 nlink
  *	then by type:
- *	    NODE_FILE		u32 nchunks (<= 2^24), nchunks 32-byte ids
+ *	    NODE_FILE		u8 clevel (0..16), u32 nids (<= 16384), nids
+ *				32-byte ids: data chunks (clevel 0) or
+ *				chunk lists of level clevel
  *	    NODE_DIR		32-byte subtree id
  *	    NODE_SYMLINK	u16 target length (1..4095), target bytes
  *	    NODE_CHR, NODE_BLK	u64 rdev
  *	    NODE_FIFO, NODE_SOCK	nothing
  *
+ * Format 1 ("GVT1", written by 0.1.0) is the same without the clevel
+ * byte; it is still read.  An index:
+ *
+ *	"GVI2" u8 level (1..16), u32 count (1..16384), count times: u16
+ *	name length, name (the first name of that child), 32-byte id of
+ *	a page (level 1) or of an index of level - 1; names ascending.
+ *
+ * A chunk list:
+ *
+ *	"GVL2" u8 level (1..16), u32 count (1..16384), count 32-byte ids of
+ *	data chunks (level 1) or lists of level - 1.
+ *
  * Fields that do not belong to a node's type are not stored and decode
- * as zero (or NULL).  Nothing follows the last node.
+ * as zero (or NULL).  Nothing follows the last entry.
+ *
+ * Where the writer cuts: a page ends after a name whose keyed hash has
+ * its low bits zero (so inserting a file moves no boundary but its
+ * page's), or at a hard limit of entries, bytes or ids; indexes over the
+ * pages' first names likewise, with other bits; chunk lists after an id
+ * whose first bytes have their low bits zero (ids are keyed hashes).
  */
 #include "autoconf.h"
 
@@ -30,8 +51,12 @@
 #include "common/bytes.h"
 #include "tree.h"
 
-#define TREE_MAGIC	"GVT1"
+#define TREE_MAGIC1	"GVT1"
+#define TREE_MAGIC	"GVT2"
+#define INDEX_MAGIC	"GVI2"
+#define LIST_MAGIC	"GVL2"
 #define TREE_HDR	8	/* magic, count */
+#define IDX_HDR		9	/* magic, level, count */
 /* Bytes of a node without its name and type-specific part. */
 #define NODE_FIXED	(2 + 1 + 3 * 4 + 3 * (8 + 4) + 3 * 8 + 4)
 /* The least a node can take: a one-byte name, a FIFO. */
@@ -69,12 +94,11 @@ tree_add(struct tree *t)
 	uint32_t cap;
 
 	if (t->n == t->cap) {
-		if (t->cap >= TREE_MAX_ENTRIES)
+		if (t->cap > UINT32_MAX / 2)
 			return NULL;
 		cap = t->cap ? t->cap * 2 : 16;
-		if (cap > TREE_MAX_ENTRIES)
-			cap = TREE_MAX_ENTRIES;
-		if ((nodes = realloc(t->nodes, cap * sizeof(*nodes))) == NULL)
+		if ((nodes = reallocarray(t->nodes, cap, sizeof(*nodes))) ==
+		    NULL)
 			return NULL;
 		t->nodes = nodes;
 		t->cap = cap;
@@ -185,10 +209,10 @@ node_size(const struct node *nd)
 	n = NODE_FIXED + strlen(nd->name);
 	switch (nd->type) {
 	case NODE_FILE:
-		if (nd->nchunks > TREE_MAX_CHUNKS ||
+		if (nd->nchunks > TREE_MAX_IDS || nd->clevel > TREE_MAX_LEVEL ||
 		    (nd->nchunks > 0 && nd->chunks == NULL))
 			return 0;
-		return n + 4 + (size_t)nd->nchunks * BLOB_ID_LEN;
+		return n + 1 + 4 + (size_t)nd->nchunks * BLOB_ID_LEN;
 	case NODE_DIR:
 		return n + BLOB_ID_LEN;
 	case NODE_SYMLINK:
@@ -215,8 +239,6 @@ tree_encode(const struct tree *t, uint8_t **out, size_t *len)
 
 	*out = NULL;
 	*len = 0;
-	if (t->n > TREE_MAX_ENTRIES)
-		return -1;
 	for (uint32_t i = 0; i < t->n; i++) {
 		if ((n = node_size(&t->nodes[i])) == 0)
 			return -1;
@@ -252,6 +274,7 @@ tree_encode(const struct tree *t, uint8_t **out, size_t *len)
 		p = put32(p, nd->nlink);
 		switch (nd->type) {
 		case NODE_FILE:
+			*p++ = nd->clevel;
 			p = put32(p, nd->nchunks);
 			if (nd->nchunks > 0) {
 				memcpy(p, nd->chunks,
@@ -346,8 +369,9 @@ get_str(struct rd *r, size_t len)
 	goto fail;						\
 } while (0)
 
-int
-tree_decode(const uint8_t *p, size_t len, struct tree *t, char *err,
+/* A page of format 1 (v1 set) or 2: see tree_decode(). */
+static int
+page_decode(const uint8_t *p, size_t len, int v1, struct tree *t, char *err,
     size_t errlen)
 {
 	struct rd r = { p, len };
@@ -356,13 +380,11 @@ tree_decode(const uint8_t *p, size_t len, struct tree *t, char *err,
 	uint32_t count;
 
 	tree_init(t);
-	if (len < TREE_HDR || memcmp(p, TREE_MAGIC, 4) != 0)
-		BAD("not a tree (bad magic or too short)");
+	if (len < TREE_HDR)
+		BAD("not a tree (too short)");
 	r.p += 4;
 	r.left -= 4;
 	count = get32(&r);
-	if (count > TREE_MAX_ENTRIES)
-		BAD("%u entries, more than %u", count, TREE_MAX_ENTRIES);
 	if (count > r.left / NODE_MIN)
 		BAD("%u entries cannot fit in %zu bytes", count, r.left);
 	if (count > 0 && (t->nodes = calloc(count, sizeof(*t->nodes))) ==
@@ -410,12 +432,20 @@ tree_decode(const uint8_t *p, size_t len, struct tree *t, char *err,
 			BAD("entry %u: nanoseconds out of range", i);
 		switch (nd->type) {
 		case NODE_FILE:
-			if (r.left < 4)
+			if (r.left < (v1 ? 4u : 5u))
 				BAD("entry %u: truncated chunk count", i);
+			if (!v1) {
+				nd->clevel = *r.p++;
+				r.left--;
+				if (nd->clevel > TREE_MAX_LEVEL)
+					BAD("entry %u: chunk list level %u, "
+					    "more than %u", i, nd->clevel,
+					    TREE_MAX_LEVEL);
+			}
 			nd->nchunks = get32(&r);
-			if (nd->nchunks > TREE_MAX_CHUNKS)
-				BAD("entry %u: %u chunks, more than %u", i,
-				    nd->nchunks, TREE_MAX_CHUNKS);
+			if (!v1 && nd->nchunks > TREE_MAX_IDS)
+				BAD("entry %u: %u chunk ids, more than %u", i,
+				    nd->nchunks, TREE_MAX_IDS);
 			if (nd->nchunks > r.left / BLOB_ID_LEN)
 				BAD("entry %u: %u chunk ids cannot fit in "
 				    "%zu bytes", i, nd->nchunks, r.left);
@@ -467,4 +497,710 @@ tree_decode(const uint8_t *p, size_t len, struct tree *t, char *err,
 fail:
 	tree_free(t);
 	return -1;
+}
+
+int
+tree_decode(const uint8_t *p, size_t len, struct tree *t, char *err,
+    size_t errlen)
+{
+	tree_init(t);
+	if (len >= 4 && memcmp(p, TREE_MAGIC, 4) == 0)
+		return page_decode(p, len, 0, t, err, errlen);
+	if (len >= 4 && memcmp(p, TREE_MAGIC1, 4) == 0)
+		return page_decode(p, len, 1, t, err, errlen);
+	snprintf(err, errlen, "not a directory page (bad magic or too short)");
+	return -1;
+}
+
+/* ---------------------------------------------------------------- limits */
+
+struct tree_limits tree_limits = {
+	.page_entries = 8192,
+	.page_bytes = 1u << 20,
+	.page_links = TREE_MAX_IDS - 256,
+	.page_mask = 1023,
+	.index_entries = 4096,
+	.index_mask = 255,
+	.inline_ids = 256,
+	.list_ids = 4096,
+	.list_mask = 1023,
+};
+
+void
+tree_limits_init(uint64_t seed)
+{
+	const char *small = getenv("GIGAVAULT_TEST_SMALL_TREES");
+
+	if (small != NULL && *small != '\0' && strcmp(small, "0") != 0) {
+		tree_limits.page_entries = 32;
+		tree_limits.page_bytes = 8192;
+		tree_limits.page_links = 64;
+		tree_limits.page_mask = 7;
+		tree_limits.index_entries = 8;
+		tree_limits.index_mask = 3;
+		tree_limits.inline_ids = 4;
+		tree_limits.list_ids = 8;
+		tree_limits.list_mask = 3;
+	}
+	tree_limits.seed = seed;
+}
+
+/* The keyed boundary hash of a name; salt: the index level (0: pages). */
+static uint64_t
+name_hash(const char *s, unsigned salt)
+{
+	uint64_t h = 0xcbf29ce484222325ULL ^ tree_limits.seed;
+
+	h ^= (uint64_t)salt * 0x9e3779b97f4a7c15ULL;
+	for (; *s != '\0'; s++) {
+		h ^= (unsigned char)*s;
+		h *= 0x100000001b3ULL;
+	}
+	h = (h ^ (h >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	h = (h ^ (h >> 27)) * 0x94d049bb133111ebULL;
+	return h ^ (h >> 31);
+}
+
+/* ---------------------------------------------------------------- links */
+
+struct idpos {
+	uint8_t		 id[BLOB_ID_LEN];
+	uint32_t	 pos;
+};
+
+static int
+idpos_cmp(const void *a, const void *b)
+{
+	const struct idpos *x = a, *y = b;
+	int c = memcmp(x->id, y->id, BLOB_ID_LEN);
+
+	if (c != 0)
+		return c;
+	return x->pos < y->pos ? -1 : x->pos > y->pos;
+}
+
+/*
+ * The distinct ids of ids[0..n) in order of first appearance, into
+ * *out (malloc'ed, NULL when n is 0).  0, or -1 when memory runs out.
+ */
+static int
+distinct(const uint8_t (*ids)[BLOB_ID_LEN], uint32_t n,
+    uint8_t (**out)[BLOB_ID_LEN], uint32_t *nout)
+{
+	struct idpos *v;
+	uint8_t *keep;
+	uint32_t m = 0;
+
+	*out = NULL;
+	*nout = 0;
+	if (n == 0)
+		return 0;
+	if ((v = calloc(n, sizeof(*v))) == NULL)
+		return -1;
+	if ((keep = calloc(n, 1)) == NULL ||
+	    (*out = calloc(n, BLOB_ID_LEN)) == NULL) {
+		free(v);
+		free(keep);
+		return -1;
+	}
+	for (uint32_t i = 0; i < n; i++) {
+		memcpy(v[i].id, ids[i], BLOB_ID_LEN);
+		v[i].pos = i;
+	}
+	qsort(v, n, sizeof(*v), idpos_cmp);
+	for (uint32_t i = 0; i < n; i++)
+		if (i == 0 || memcmp(v[i].id, v[i - 1].id, BLOB_ID_LEN) != 0)
+			keep[v[i].pos] = 1;
+	for (uint32_t i = 0; i < n; i++)
+		if (keep[i])
+			memcpy((*out)[m++], ids[i], BLOB_ID_LEN);
+	*nout = m;
+	free(v);
+	free(keep);
+	return 0;
+}
+
+int
+tree_page_links(const struct tree *t, uint8_t (**links)[BLOB_ID_LEN],
+    uint32_t *n)
+{
+	uint8_t (*all)[BLOB_ID_LEN];
+	size_t total = 0, k = 0;
+	int rc;
+
+	*links = NULL;
+	*n = 0;
+	for (uint32_t i = 0; i < t->n; i++) {
+		if (t->nodes[i].type == NODE_DIR)
+			total++;
+		else if (t->nodes[i].type == NODE_FILE)
+			total += t->nodes[i].nchunks;
+	}
+	if (total == 0)
+		return 0;
+	if (total > UINT32_MAX || (all = calloc(total, BLOB_ID_LEN)) == NULL)
+		return -1;
+	for (uint32_t i = 0; i < t->n; i++) {
+		const struct node *nd = &t->nodes[i];
+
+		if (nd->type == NODE_DIR)
+			memcpy(all[k++], nd->subtree, BLOB_ID_LEN);
+		else if (nd->type == NODE_FILE && nd->nchunks > 0) {
+			memcpy(all[k], nd->chunks,
+			    (size_t)nd->nchunks * BLOB_ID_LEN);
+			k += nd->nchunks;
+		}
+	}
+	rc = distinct((const uint8_t (*)[BLOB_ID_LEN])all, (uint32_t)total,
+	    links, n);
+	free(all);
+	return rc;
+}
+
+int
+tree_blob_links(const struct tree_blob *tb, uint8_t (**links)[BLOB_ID_LEN],
+    uint32_t *n)
+{
+	if (tb->kind == TREE_PAGE)
+		return tree_page_links(&tb->page, links, n);
+	return distinct((const uint8_t (*)[BLOB_ID_LEN])tb->ids, tb->n, links,
+	    n);
+}
+
+int
+tree_links_check(const struct tree_blob *tb,
+    const uint8_t (*stated)[BLOB_ID_LEN], uint32_t n, char *err,
+    size_t errlen)
+{
+	uint8_t (*l)[BLOB_ID_LEN];
+	uint32_t m;
+	int same;
+
+	if (tb->v1)
+		return 0;
+	if (tree_blob_links(tb, &l, &m) == -1) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	same = m == n && (n == 0 || memcmp(l, stated,
+	    (size_t)n * BLOB_ID_LEN) == 0);
+	free(l);
+	if (!same) {
+		snprintf(err, errlen, "the links the server keeps for it (%u "
+		    "ids) do not match its contents (%u ids)", n, m);
+		return -1;
+	}
+	return 0;
+}
+
+/* ---------------------------------------------------------------- blobs */
+
+static void
+blob_init(struct tree_blob *tb)
+{
+	memset(tb, 0, sizeof(*tb));
+	tree_init(&tb->page);
+}
+
+void
+tree_blob_free(struct tree_blob *tb)
+{
+	tree_free(&tb->page);
+	if (tb->names != NULL)
+		for (uint32_t i = 0; i < tb->n; i++)
+			free(tb->names[i]);
+	free(tb->names);
+	free(tb->ids);
+	blob_init(tb);
+}
+
+/* An index or a list (kind), after its magic. */
+static int
+ids_decode(const uint8_t *p, size_t len, uint8_t kind, struct tree_blob *tb,
+    char *err, size_t errlen)
+{
+	struct rd r = { p + 4, len - 4 };
+	const char *prev = NULL, *why, *name;
+	size_t prevlen = 0, nl;
+	uint32_t count;
+
+	if (len < IDX_HDR)
+		BAD("truncated header");
+	tb->kind = kind;
+	tb->level = *r.p++;
+	r.left--;
+	count = get32(&r);
+	if (tb->level < 1 || tb->level > TREE_MAX_LEVEL)
+		BAD("level %u (1..%u)", tb->level, TREE_MAX_LEVEL);
+	if (count < 1 || count > TREE_MAX_IDS)
+		BAD("%u entries (1..%u)", count, TREE_MAX_IDS);
+	if (kind == TREE_LIST) {
+		if (r.left != (size_t)count * BLOB_ID_LEN)
+			BAD("%zu bytes for %u ids", r.left, count);
+	} else if (count > r.left / (2 + 1 + BLOB_ID_LEN))
+		BAD("%u entries cannot fit in %zu bytes", count, r.left);
+	if ((tb->ids = calloc(count, BLOB_ID_LEN)) == NULL ||
+	    (kind == TREE_INDEX && (tb->names = calloc(count,
+	    sizeof(*tb->names))) == NULL))
+		BAD("out of memory");
+	if (kind == TREE_LIST) {
+		memcpy(tb->ids, r.p, (size_t)count * BLOB_ID_LEN);
+		tb->n = count;
+		return 0;
+	}
+	for (uint32_t i = 0; i < count; i++) {
+		if (r.left < 2 || (nl = get16(&r)) > r.left)
+			BAD("index entry %u: truncated name", i);
+		name = (const char *)r.p;
+		if ((why = name_bad(name, nl)) != NULL)
+			BAD("index entry %u: %s", i, why);
+		if (prev != NULL && name_cmp(prev, prevlen, name, nl) >= 0)
+			BAD("index entry %u: names not sorted or not unique",
+			    i);
+		prev = name;
+		prevlen = nl;
+		if ((tb->names[i] = get_str(&r, nl)) == NULL)
+			BAD("out of memory");
+		tb->n = i + 1;
+		if (r.left < BLOB_ID_LEN)
+			BAD("index entry %u: truncated id", i);
+		memcpy(tb->ids[i], r.p, BLOB_ID_LEN);
+		r.p += BLOB_ID_LEN;
+		r.left -= BLOB_ID_LEN;
+	}
+	if (r.left != 0)
+		BAD("%zu bytes after the last index entry", r.left);
+	return 0;
+fail:
+	tree_blob_free(tb);
+	return -1;
+}
+
+int
+tree_blob_decode(const uint8_t *p, size_t len, struct tree_blob *tb,
+    char *err, size_t errlen)
+{
+	blob_init(tb);
+	if (len >= 4 && memcmp(p, INDEX_MAGIC, 4) == 0)
+		return ids_decode(p, len, TREE_INDEX, tb, err, errlen);
+	if (len >= 4 && memcmp(p, LIST_MAGIC, 4) == 0)
+		return ids_decode(p, len, TREE_LIST, tb, err, errlen);
+	tb->kind = TREE_PAGE;
+	tb->v1 = len >= 4 && memcmp(p, TREE_MAGIC1, 4) == 0;
+	if (tree_decode(p, len, &tb->page, err, errlen) == -1) {
+		blob_init(tb);
+		return -1;
+	}
+	return 0;
+}
+
+/* ---------------------------------------------------------------- writing */
+
+void
+tree_pager_reset(struct tree_pager *pg)
+{
+	memset(pg, 0, sizeof(*pg));
+}
+
+int
+tree_pager_add(struct tree_pager *pg, const struct node *nd)
+{
+	size_t sz = node_size(nd);
+
+	pg->n++;
+	pg->bytes += sz ? sz : NODE_FIXED;
+	if (nd->type == NODE_DIR)
+		pg->links++;
+	else if (nd->type == NODE_FILE)
+		pg->links += nd->nchunks;
+	if (pg->n >= tree_limits.page_entries ||
+	    TREE_HDR + pg->bytes >= tree_limits.page_bytes ||
+	    pg->links >= tree_limits.page_links)
+		return 1;
+	return nd->name != NULL &&
+	    (name_hash(nd->name, 0) & tree_limits.page_mask) == 0;
+}
+
+/* Encode and emit an index or list of ids[0..n) (and names); id out. */
+static int
+emit_ids(uint8_t kind, uint8_t level, char *const *names,
+    const uint8_t (*ids)[BLOB_ID_LEN], uint32_t n, tree_emit_fn emit,
+    void *arg, uint8_t id[BLOB_ID_LEN])
+{
+	uint8_t *buf, *p, (*links)[BLOB_ID_LEN];
+	size_t total = IDX_HDR;
+	uint32_t nl;
+	int rc;
+
+	for (uint32_t i = 0; i < n; i++)
+		total += BLOB_ID_LEN + (kind == TREE_INDEX ? 2 +
+		    strlen(names[i]) : 0);
+	if ((buf = malloc(total)) == NULL)
+		return -1;
+	memcpy(buf, kind == TREE_INDEX ? INDEX_MAGIC : LIST_MAGIC, 4);
+	buf[4] = level;
+	p = put32(buf + 5, n);
+	for (uint32_t i = 0; i < n; i++) {
+		if (kind == TREE_INDEX) {
+			size_t len = strlen(names[i]);
+
+			p = put16(p, (uint16_t)len);
+			memcpy(p, names[i], len);
+			p += len;
+		}
+		memcpy(p, ids[i], BLOB_ID_LEN);
+		p += BLOB_ID_LEN;
+	}
+	if (distinct(ids, n, &links, &nl) == -1) {
+		free(buf);
+		return -1;
+	}
+	rc = emit(arg, buf, total, (const uint8_t (*)[BLOB_ID_LEN])links, nl,
+	    id);
+	free(links);
+	return rc;
+}
+
+int
+tree_file_lists(struct node *nd, tree_emit_fn emit, void *arg)
+{
+	uint8_t (*out)[BLOB_ID_LEN];
+	uint32_t nout, start, len;
+	int cut;
+
+	while (nd->type == NODE_FILE && nd->nchunks > tree_limits.inline_ids) {
+		if (nd->clevel >= TREE_MAX_LEVEL)
+			return -1;
+		if ((out = calloc(nd->nchunks, BLOB_ID_LEN)) == NULL)
+			return -1;
+		nout = start = 0;
+		for (uint32_t i = 0; i < nd->nchunks; i++) {
+			len = i + 1 - start;
+			cut = i + 1 == nd->nchunks ||
+			    len >= tree_limits.list_ids ||
+			    (len >= 2 && nd->clevel < TREE_MAX_LEVEL / 2 &&
+			    (be32_get(nd->chunks[i]) &
+			    tree_limits.list_mask) == 0);
+			if (!cut)
+				continue;
+			if (emit_ids(TREE_LIST, nd->clevel + 1, NULL,
+			    (const uint8_t (*)[BLOB_ID_LEN])nd->chunks + start,
+			    len, emit, arg, out[nout++]) == -1) {
+				free(out);
+				return -1;
+			}
+			start = i + 1;
+		}
+		free(nd->chunks);
+		nd->chunks = out;
+		nd->nchunks = nout;
+		nd->clevel++;
+	}
+	return 0;
+}
+
+void
+tree_dirw_init(struct tree_dirw *w)
+{
+	memset(w, 0, sizeof(*w));
+}
+
+void
+tree_dirw_free(struct tree_dirw *w)
+{
+	for (uint32_t i = 0; i < w->n; i++)
+		free(w->first[i]);
+	free(w->first);
+	free(w->ids);
+	tree_dirw_init(w);
+}
+
+/* Room for one more entry in w. */
+static int
+dirw_grow(struct tree_dirw *w)
+{
+	uint8_t (*ids)[BLOB_ID_LEN];
+	char **first;
+	uint32_t cap;
+
+	if (w->n < w->cap)
+		return 0;
+	if (w->cap > UINT32_MAX / 4)
+		return -1;
+	cap = w->cap ? 2 * w->cap : 16;
+	if ((first = reallocarray(w->first, cap, sizeof(*first))) == NULL)
+		return -1;
+	w->first = first;
+	if ((ids = reallocarray(w->ids, cap, BLOB_ID_LEN)) == NULL)
+		return -1;
+	w->ids = ids;
+	w->cap = cap;
+	return 0;
+}
+
+/* Encode and emit one page; its id into id. */
+static int
+emit_page(const struct tree *page, tree_emit_fn emit, void *arg,
+    uint8_t id[BLOB_ID_LEN])
+{
+	uint8_t *enc, (*links)[BLOB_ID_LEN];
+	uint32_t nl;
+	size_t len;
+	int rc;
+
+	if (tree_encode(page, &enc, &len) == -1)
+		return -1;
+	if (tree_page_links(page, &links, &nl) == -1) {
+		free(enc);
+		return -1;
+	}
+	rc = emit(arg, enc, len, (const uint8_t (*)[BLOB_ID_LEN])links, nl, id);
+	free(links);
+	return rc;
+}
+
+int
+tree_dirw_page(struct tree_dirw *w, struct tree *page, tree_emit_fn emit,
+    void *arg)
+{
+	if (page->n == 0)
+		return 0;
+	if (dirw_grow(w) == -1 || (w->first[w->n] =
+	    strdup(page->nodes[0].name)) == NULL)
+		return -1;
+	if (emit_page(page, emit, arg, w->ids[w->n]) == -1) {
+		free(w->first[w->n]);
+		return -1;
+	}
+	w->n++;
+	tree_free(page);
+	return 0;
+}
+
+int
+tree_dirw_finish(struct tree_dirw *w, tree_emit_fn emit, void *arg,
+    uint8_t id[BLOB_ID_LEN])
+{
+	struct tree_dirw up;
+	struct tree empty;
+	uint32_t start, len;
+	unsigned level = 1;
+	int cut;
+
+	if (w->n == 0) {
+		tree_init(&empty);
+		tree_dirw_free(w);
+		return emit_page(&empty, emit, arg, id);
+	}
+	while (w->n > 1) {
+		if (level > TREE_MAX_LEVEL)
+			goto fail;
+		tree_dirw_init(&up);
+		start = 0;
+		for (uint32_t i = 0; i < w->n; i++) {
+			len = i + 1 - start;
+			cut = i + 1 == w->n ||
+			    len >= tree_limits.index_entries ||
+			    (len >= 2 && level <= TREE_MAX_LEVEL / 2 &&
+			    (name_hash(w->first[i], level) &
+			    tree_limits.index_mask) == 0);
+			if (!cut)
+				continue;
+			if (dirw_grow(&up) == -1 || (up.first[up.n] =
+			    strdup(w->first[start])) == NULL) {
+				tree_dirw_free(&up);
+				goto fail;
+			}
+			up.n++;
+			if (emit_ids(TREE_INDEX, (uint8_t)level, w->first + start,
+			    (const uint8_t (*)[BLOB_ID_LEN])w->ids + start, len,
+			    emit, arg, up.ids[up.n - 1]) == -1) {
+				tree_dirw_free(&up);
+				goto fail;
+			}
+			start = i + 1;
+		}
+		tree_dirw_free(w);
+		*w = up;
+		level++;
+	}
+	memcpy(id, w->ids[0], BLOB_ID_LEN);
+	tree_dirw_free(w);
+	return 0;
+fail:
+	tree_dirw_free(w);
+	return -1;
+}
+
+/* ---------------------------------------------------------------- reading */
+
+/* Fetch, decode and check the links of blob id. */
+static int
+load_blob(const struct tree_src *src, const uint8_t id[BLOB_ID_LEN],
+    struct tree_blob *tb, char *err, size_t errlen)
+{
+	uint8_t *body = NULL, (*links)[BLOB_ID_LEN] = NULL;
+	char hex[2 * BLOB_ID_LEN + 1], why[256];
+	uint32_t nlinks = 0;
+	size_t len = 0;
+	int rc;
+
+	blob_init(tb);
+	if ((rc = src->fetch(src->arg, id, &body, &len, &links, &nlinks, err,
+	    errlen)) != 0)
+		return rc;
+	rc = tree_blob_decode(body, len, tb, why, sizeof(why));
+	free(body);
+	if (rc == 0 && nlinks != UINT32_MAX && tree_links_check(tb,
+	    (const uint8_t (*)[BLOB_ID_LEN])links, nlinks, why,
+	    sizeof(why)) == -1) {
+		tree_blob_free(tb);
+		rc = -1;
+	}
+	free(links);
+	if (rc == -1) {
+		hex_encode(id, BLOB_ID_LEN, hex);
+		snprintf(err, errlen, "tree %s: %s", hex, why);
+		return 1;
+	}
+	return 0;
+}
+
+#define LBAD(...) do {						\
+	snprintf(err, errlen, __VA_ARGS__);			\
+	rc = 1;							\
+	goto done;						\
+} while (0)
+
+/* The data chunk ids of lists ids[0..n) of level level, appended to out. */
+static int
+expand_rec(const struct tree_src *src, const uint8_t (*ids)[BLOB_ID_LEN],
+    uint32_t n, unsigned level, uint8_t (**out)[BLOB_ID_LEN], size_t *nout,
+    size_t *cap, char *err, size_t errlen)
+{
+	struct tree_blob tb;
+	uint8_t (*grown)[BLOB_ID_LEN];
+	char hex[2 * BLOB_ID_LEN + 1];
+	int rc = 0;
+
+	for (uint32_t i = 0; i < n && rc == 0; i++) {
+		if ((rc = load_blob(src, ids[i], &tb, err, errlen)) != 0)
+			return rc;
+		hex_encode(ids[i], BLOB_ID_LEN, hex);
+		if (tb.kind != TREE_LIST || tb.level != level)
+			LBAD("tree %s: not a chunk list of level %u", hex,
+			    level);
+		if (level > 1) {
+			rc = expand_rec(src, (const uint8_t (*)[BLOB_ID_LEN])
+			    tb.ids, tb.n, level - 1, out, nout, cap, err,
+			    errlen);
+			goto done;
+		}
+		if (tb.n > TREE_EXPAND_MAX - *nout)
+			LBAD("tree %s: a file of more than %u chunks", hex,
+			    TREE_EXPAND_MAX);
+		if (*nout + tb.n > *cap) {
+			size_t c = *cap ? *cap : 64;
+
+			while (c < *nout + tb.n)
+				c *= 2;
+			if ((grown = reallocarray(*out, c, BLOB_ID_LEN)) ==
+			    NULL)
+				LBAD("out of memory");
+			*out = grown;
+			*cap = c;
+		}
+		memcpy((*out)[*nout], tb.ids, (size_t)tb.n * BLOB_ID_LEN);
+		*nout += tb.n;
+done:
+		tree_blob_free(&tb);
+	}
+	return rc;
+}
+
+int
+tree_expand_file(const struct tree_src *src, struct node *nd, char *err,
+    size_t errlen)
+{
+	uint8_t (*out)[BLOB_ID_LEN] = NULL;
+	size_t nout = 0, cap = 0;
+	int rc;
+
+	if (nd->type != NODE_FILE || nd->clevel == 0)
+		return 0;
+	if ((rc = expand_rec(src, (const uint8_t (*)[BLOB_ID_LEN])nd->chunks,
+	    nd->nchunks, nd->clevel, &out, &nout, &cap, err, errlen)) != 0) {
+		free(out);
+		return rc;
+	}
+	free(nd->chunks);
+	nd->chunks = out;
+	nd->nchunks = (uint32_t)nout;
+	nd->clevel = 0;
+	return 0;
+}
+
+/*
+ * Append the directory blob id to out: want -1 any top (a page or an
+ * index), 0 a page, k an index of level k; first: the name it must
+ * start with (from its index), or NULL.
+ */
+static int
+load_rec(const struct tree_src *src, const uint8_t id[BLOB_ID_LEN], int want,
+    const char *first, int expand, struct tree *out, char *err,
+    size_t errlen)
+{
+	struct tree_blob tb;
+	struct node *nd;
+	char hex[2 * BLOB_ID_LEN + 1];
+	int rc;
+
+	if ((rc = load_blob(src, id, &tb, err, errlen)) != 0)
+		return rc;
+	hex_encode(id, BLOB_ID_LEN, hex);
+	if (tb.kind == TREE_LIST)
+		LBAD("tree %s: a chunk list where a directory was expected",
+		    hex);
+	if ((want == 0 && (tb.kind != TREE_PAGE || tb.v1)) ||
+	    (want > 0 && (tb.kind != TREE_INDEX || tb.level != want)))
+		LBAD("tree %s: not the page or index its index says", hex);
+	if (tb.kind == TREE_INDEX) {
+		if (first != NULL && strcmp(tb.names[0], first) != 0)
+			LBAD("tree %s: does not start where its index says",
+			    hex);
+		for (uint32_t i = 0; i < tb.n && rc == 0; i++)
+			rc = load_rec(src, tb.ids[i], tb.level - 1, tb.names[i],
+			    expand, out, err, errlen);
+		goto done;
+	}
+	if (want >= 0 && (tb.page.n == 0 || strcmp(tb.page.nodes[0].name,
+	    first) != 0))
+		LBAD("tree %s: page does not start where its index says", hex);
+	for (uint32_t i = 0; i < tb.page.n; i++) {
+		if (out->n > 0 && strcmp(out->nodes[out->n - 1].name,
+		    tb.page.nodes[i].name) >= 0)
+			LBAD("tree %s: pages out of order or overlapping", hex);
+		if (expand && (rc = tree_expand_file(src, &tb.page.nodes[i],
+		    err, errlen)) != 0)
+			goto done;
+		if ((nd = tree_add(out)) == NULL)
+			LBAD("out of memory");
+		*nd = tb.page.nodes[i];
+		memset(&tb.page.nodes[i], 0, sizeof(tb.page.nodes[i]));
+	}
+done:
+	tree_blob_free(&tb);
+	return rc;
+}
+
+int
+tree_load(const struct tree_src *src, const uint8_t id[BLOB_ID_LEN],
+    int expand, struct tree *out, char *err, size_t errlen)
+{
+	int rc;
+
+	tree_init(out);
+	if ((rc = load_rec(src, id, -1, NULL, expand, out, err, errlen)) != 0)
+		tree_free(out);
+	return rc;
 }

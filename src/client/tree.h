@@ -1,10 +1,21 @@
 /*
- * tree.h - one directory of a snapshot, as stored in a BLOB_TREE blob:
- * its entries sorted by name, each with its metadata and either its
- * content chunks (files) or its subtree id (directories).
+ * tree.h - one directory of a snapshot, as stored in BLOB_TREE blobs
+ * (tree format 2): its entries sorted by name, each with its metadata and
+ * either its content chunks (files) or its subtree id (directories).
  *
- * tree_decode() is the boundary to untrusted bytes (a hostile server can
- * hand us any blob it likes): it checks every count, length and name.
+ * A directory is one page of entries when it fits, else pages cut at
+ * content-defined places over the sorted entries and held by an index
+ * (split the same way when it is large itself).  A file with more chunk
+ * ids than tree_limits.inline_ids holds the ids of chunk-list blobs
+ * instead (recursively: clevel says how many levels of lists).  Every
+ * such blob links to the ids it names (tree_blob_links()), and the
+ * server keeps those links beside it.
+ *
+ * tree_blob_decode() and tree_decode() are the boundary to untrusted
+ * bytes (a hostile server can hand us any blob it likes): they check
+ * every count, length and name.  tree_load() reads a whole directory
+ * through a caller's fetch function, checking the links the server
+ * stated for each blob against the decoded contents.
  */
 #ifndef GV_TREE_H
 #define GV_TREE_H
@@ -14,10 +25,11 @@
 
 #include "blob.h"
 
-#define TREE_MAX_ENTRIES	(1u << 20)	/* per directory */
 #define TREE_MAX_NAME		255
 #define TREE_MAX_TARGET		4095		/* symlink target */
-#define TREE_MAX_CHUNKS		(1u << 24)	/* per file */
+#define TREE_MAX_IDS		16384		/* ids of a file node, index, list */
+#define TREE_MAX_LEVEL		16		/* of an index or a chunk list */
+#define TREE_EXPAND_MAX		(1u << 25)	/* chunk ids of one file, read */
 
 enum node_type {
 	NODE_FILE = 1, NODE_DIR, NODE_SYMLINK, NODE_FIFO, NODE_CHR, NODE_BLK,
@@ -38,6 +50,7 @@ struct node {
 	char		*target;	/* NODE_SYMLINK */
 	uint8_t		(*chunks)[BLOB_ID_LEN];	/* NODE_FILE */
 	uint32_t	 nchunks;
+	uint8_t		 clevel;	/* 0: chunks are data; k: level-k lists */
 	uint8_t		 subtree[BLOB_ID_LEN];	/* NODE_DIR */
 };
 
@@ -45,6 +58,34 @@ struct tree {
 	struct node	*nodes;
 	uint32_t	 n, cap;
 };
+
+/*
+ * The limits of the writer (pages, indexes, lists).  The reader takes any
+ * layout within the decode limits above; only the writer's choices of
+ * where to cut depend on these.  seed keys the boundary hash of names.
+ */
+struct tree_limits {
+	uint32_t	 page_entries;	/* a page ends at this many entries */
+	size_t		 page_bytes;	/* ... or this many encoded bytes */
+	uint32_t	 page_links;	/* ... or this many ids */
+	uint32_t	 page_mask;	/* ... or after a name whose hash & mask == 0 */
+	uint32_t	 index_entries;	/* an index ends at this many entries */
+	uint32_t	 index_mask;	/* ... or after a name whose hash & mask == 0 */
+	uint32_t	 inline_ids;	/* more chunk ids than this: lists */
+	uint32_t	 list_ids;	/* a list ends at this many ids */
+	uint32_t	 list_mask;	/* ... or after an id whose first bytes & mask == 0 */
+	uint64_t	 seed;
+};
+
+/*
+ * The writer's limits: the defaults, or, when the test-only environment
+ * variable GIGAVAULT_TEST_SMALL_TREES is set (to anything but "" or
+ * "0"), tiny ones, so that a test splits directories of a few hundred
+ * entries and lists files of a few chunks.  tree_limits_init() reads the
+ * variable (call it once, before writing); seed is the caller's.
+ */
+extern struct tree_limits tree_limits;
+void	tree_limits_init(uint64_t seed);
 
 void	tree_init(struct tree *);
 /* Free every node's strings and chunk arrays, and the array. */
@@ -54,19 +95,166 @@ struct node *tree_add(struct tree *);
 /* Sort by name (bytewise); call before tree_encode(). */
 void	tree_sort(struct tree *);
 /*
- * Serialize; *out malloc'ed.  Returns 0, or -1 when a node is invalid
- * (bad name, duplicate name, unsorted) or memory runs out.
+ * Serialize t as one page (format 2); *out malloc'ed.  Returns 0, or -1
+ * when a node is invalid (bad name, duplicate name, unsorted, more than
+ * TREE_MAX_IDS chunk ids or clevel above TREE_MAX_LEVEL) or memory runs
+ * out.
  */
 int	tree_encode(const struct tree *, uint8_t **out, size_t *len);
 /*
- * Parse len bytes into t (initialized by the call).  Names must be
- * 1..255 bytes, without '/' or NUL, not "." or "..", unique and sorted;
- * types known; counts within the limits above.  Returns 0, or -1 with
- * the reason in err (t is then empty).
+ * Parse len bytes of one page (format 2, or a format 1 tree of 0.1.0)
+ * into t (initialized by the call).  Names must be 1..255 bytes, without
+ * '/' or NUL, not "." or "..", unique and sorted; types known; counts
+ * within the limits above.  Returns 0, or -1 with the reason in err (t
+ * is then empty).
  */
 int	tree_decode(const uint8_t *p, size_t len, struct tree *t, char *err,
 	    size_t errlen);
 /* The node called name, or NULL (binary search; t must be sorted). */
 const struct node *tree_find(const struct tree *, const char *name);
+
+/* ---------------------------------------------------------------- blobs */
+
+enum tree_kind {
+	TREE_PAGE = 1,		/* entries of a directory */
+	TREE_INDEX = 2,		/* pages (level 1) or indexes (level k - 1) */
+	TREE_LIST = 3,		/* chunk ids (level 1) or lists (level k - 1) */
+};
+
+/* One decoded tree blob of any kind. */
+struct tree_blob {
+	uint8_t		 kind;		/* enum tree_kind */
+	uint8_t		 level;		/* TREE_INDEX, TREE_LIST: 1.. */
+	int		 v1;		/* a page of format 1: states no links */
+	struct tree	 page;		/* TREE_PAGE */
+	uint32_t	 n;		/* TREE_INDEX, TREE_LIST: entries */
+	char		**names;	/* TREE_INDEX: first name of each child */
+	uint8_t		(*ids)[BLOB_ID_LEN];	/* TREE_INDEX, TREE_LIST */
+};
+
+/*
+ * Parse any tree blob into tb (initialized by the call).  An index's
+ * names are valid, sorted and unique, its level and count within the
+ * limits; a list has 1..TREE_MAX_IDS ids.  Returns 0, or -1 with the
+ * reason in err (tb is then empty).
+ */
+int	tree_blob_decode(const uint8_t *p, size_t len, struct tree_blob *tb,
+	    char *err, size_t errlen);
+void	tree_blob_free(struct tree_blob *);
+/*
+ * The links of a page, index or list: the distinct ids it names (a
+ * page: its subtrees and its files' chunk or list ids), in order of
+ * first appearance.  *links malloc'ed (NULL when there are none).
+ * Returns 0, or -1 when memory runs out.
+ */
+int	tree_page_links(const struct tree *, uint8_t (**links)[BLOB_ID_LEN],
+	    uint32_t *n);
+int	tree_blob_links(const struct tree_blob *,
+	    uint8_t (**links)[BLOB_ID_LEN], uint32_t *n);
+/*
+ * Check the links the server stated for tb (stated[0..n), n 0 when it
+ * sent the blob without links) against the links of its contents: equal,
+ * in the same order.  A format 1 page is not checked (it has none).
+ * Returns 0, or -1 with "links ... do not match" (or out of memory) in
+ * err: the blob or the server's record of it is corrupt.
+ */
+int	tree_links_check(const struct tree_blob *tb,
+	    const uint8_t (*stated)[BLOB_ID_LEN], uint32_t n, char *err,
+	    size_t errlen);
+
+/* ---------------------------------------------------------------- writing */
+
+/*
+ * Where the writer hands each blob it makes: body (malloc'ed, the
+ * callee owns it), and its links (links[0..nlinks), the caller's; 0
+ * links: a plain blob).  The callee writes the blob's id into id.
+ * Returns 0, or -1 to stop (the writer returns -1 too).
+ */
+typedef int (*tree_emit_fn)(void *arg, uint8_t *body, size_t len,
+	    const uint8_t (*links)[BLOB_ID_LEN], uint32_t nlinks,
+	    uint8_t id[BLOB_ID_LEN]);
+
+/* Where a page is cut: the running size of the page being filled. */
+struct tree_pager {
+	uint32_t	 n;
+	size_t		 bytes;
+	uint32_t	 links;
+};
+
+void	tree_pager_reset(struct tree_pager *);
+/*
+ * Account for nd, just appended to the page (in name order, its chunk
+ * ids in their final form: see tree_file_lists()).  Returns 1 when the
+ * page ends after nd, else 0.
+ */
+int	tree_pager_add(struct tree_pager *, const struct node *nd);
+/*
+ * When nd (a file) has more than tree_limits.inline_ids chunk ids, cut
+ * them into chunk-list blobs (emitted, level by level) until it holds
+ * at most that many list ids, and raise nd->clevel.  Returns 0, or -1
+ * (memory, or emit failed).
+ */
+int	tree_file_lists(struct node *nd, tree_emit_fn emit, void *arg);
+
+/* The pages of one directory being written. */
+struct tree_dirw {
+	char		**first;	/* each page's first name */
+	uint8_t		(*ids)[BLOB_ID_LEN];
+	uint32_t	 n, cap;
+};
+
+void	tree_dirw_init(struct tree_dirw *);
+void	tree_dirw_free(struct tree_dirw *);
+/*
+ * Encode page (sorted, its ids final) as one page blob, emit it and note
+ * it in w; page is freed (left empty) on success.  Returns 0, or -1
+ * (invalid page, memory, or emit failed).
+ */
+int	tree_dirw_page(struct tree_dirw *w, struct tree *page,
+	    tree_emit_fn emit, void *arg);
+/*
+ * The directory's id into id: its one page's (an empty page when there
+ * is none), or the root of the indexes built over its pages.  w is
+ * freed.  Returns 0 or -1.
+ */
+int	tree_dirw_finish(struct tree_dirw *w, tree_emit_fn emit, void *arg,
+	    uint8_t id[BLOB_ID_LEN]);
+
+/* ---------------------------------------------------------------- reading */
+
+/*
+ * Where the reader gets blobs: fetch id, open it; *body malloc'ed (the
+ * reader frees it), and the links the server stated for it in
+ * (*links)[0..*nlinks) (malloc'ed or NULL; 0 links: none stated), or
+ * *nlinks = UINT32_MAX when the session cannot state links (protocol
+ * version below 3: nothing is checked).  Returns 0; 1 with err set when
+ * that blob is unusable (missing, damaged); -1 with err set when reading
+ * cannot go on (the session failed).
+ */
+struct tree_src {
+	int	(*fetch)(void *arg, const uint8_t id[BLOB_ID_LEN],
+		    uint8_t **body, size_t *len,
+		    uint8_t (**links)[BLOB_ID_LEN], uint32_t *nlinks,
+		    char *err, size_t errlen);
+	void	*arg;
+};
+
+/*
+ * Read the directory id (a page or an index over pages) into out
+ * (initialized by the call): every page in order, each blob's links
+ * checked, its names sorted and unique across pages.  With expand, a
+ * file's chunk lists are read too and its node holds its data chunk ids
+ * (clevel 0); without, nodes are as stored.  Returns 0; 1 with err set
+ * when a blob of it is missing, damaged or inconsistent; -1 when the
+ * fetch said so.  out is empty unless 0 is returned.
+ */
+int	tree_load(const struct tree_src *, const uint8_t id[BLOB_ID_LEN],
+	    int expand, struct tree *out, char *err, size_t errlen);
+/*
+ * Replace nd's list ids (clevel > 0) with the data chunk ids they hold
+ * (at most TREE_EXPAND_MAX).  Same returns; nd unchanged unless 0.
+ */
+int	tree_expand_file(const struct tree_src *, struct node *nd, char *err,
+	    size_t errlen);
 
 #endif

@@ -6,10 +6,12 @@
  * WIRE_BATCH_MAX ids, and opened (authenticated, decrypted, decompressed,
  * hashed to its id) on every core by the thread pool.
  *
- * Three passes: the trees, breadth first (each decoded tree names the
- * next trees and the chunks); the chunks; and, only when something was
- * damaged, a walk of the trees again to name every path that uses a
- * damaged blob.
+ * Three passes: the trees, breadth first (each decoded tree blob names
+ * the next: a page its subtrees, its chunks or its files' chunk lists,
+ * an index its pages, a list its chunks or lists); the chunks; and,
+ * only when something was damaged, a walk of the trees again to name
+ * every path that uses a damaged blob.  A tree blob whose links, as the
+ * server states them, differ from its contents is damaged.
  */
 #include "autoconf.h"
 
@@ -68,7 +70,9 @@ struct job {
 	int		 missing;
 	int		 bad;
 	char		 why[160];
-	struct tree	 tree;		/* trees: decoded */
+	struct tree_blob tb;		/* trees: decoded */
+	uint8_t		(*links)[BLOB_ID_LEN];	/* trees: stated by the server */
+	uint32_t	 nlinks;	/* UINT32_MAX: none can be stated */
 	const struct keys *keys;
 };
 
@@ -227,81 +231,133 @@ todo_push(struct verify *v, const uint8_t *id, const char *dir,
 	return 0;
 }
 
-/* A decoded tree of pass 1: queue its new subtrees, note its chunks. */
 static void
-walk_tree(struct verify *v, struct job *j)
+oom(struct verify *v)
 {
-	uint8_t *f;
-
-	for (uint32_t i = 0; i < j->tree.n && !v->fatal; i++) {
-		const struct node *n = &j->tree.nodes[i];
-
-		if (n->type == NODE_DIR) {
-			if ((f = idset_add(v->trees, n->subtree)) == NULL)
-				goto oom;
-			if (*f & F_SEEN)
-				continue;
-			*f |= F_SEEN;
-			if (j->depth + 1 > DEPTH_MAX) {
-				v->fatal = 1;
-				snprintf(v->err, sizeof(v->err), "%s: "
-				    "directories nested too deep", j->path);
-				return;
-			}
-			if (todo_push(v, n->subtree, j->path, n->name,
-			    j->depth + 1) == -1)
-				goto oom;
-		} else if (n->type == NODE_FILE) {
-			for (uint32_t k = 0; k < n->nchunks; k++) {
-				if ((f = idset_add(v->data, n->chunks[k])) ==
-				    NULL)
-					goto oom;
-				*f |= F_SEEN;
-			}
-		}
-	}
-	return;
-oom:
 	v->fatal = 1;
 	snprintf(v->err, sizeof(v->err), "out of memory");
 }
 
-/* A decoded tree of pass 3: name the paths that use damaged blobs. */
+/* Pass 1: queue tree blob id (at path dir/name) unless seen. */
 static void
-name_paths(struct verify *v, struct job *j)
+walk_push(struct verify *v, const uint8_t *id, const char *dir,
+    const char *name, int depth)
+{
+	uint8_t *f;
+
+	if ((f = idset_add(v->trees, id)) == NULL)
+		return oom(v);
+	if (*f & F_SEEN)
+		return;
+	*f |= F_SEEN;
+	if (depth > DEPTH_MAX) {
+		v->fatal = 1;
+		snprintf(v->err, sizeof(v->err), "%s: directories nested too "
+		    "deep", dir);
+		return;
+	}
+	if (todo_push(v, id, dir, name, depth) == -1)
+		oom(v);
+}
+
+/* Pass 1: note data chunks ids[0..n). */
+static void
+walk_data(struct verify *v, const uint8_t (*ids)[BLOB_ID_LEN], uint32_t n)
+{
+	uint8_t *f;
+
+	for (uint32_t k = 0; k < n && !v->fatal; k++) {
+		if ((f = idset_add(v->data, ids[k])) == NULL)
+			return oom(v);
+		*f |= F_SEEN;
+	}
+}
+
+/*
+ * A decoded tree blob of pass 1: queue its new subtrees, pages and
+ * lists, note its chunks.
+ */
+static void
+walk_tree(struct verify *v, struct job *j)
+{
+	const struct tree *t = &j->tb.page;
+	char *path;
+
+	if (j->tb.kind == TREE_INDEX || (j->tb.kind == TREE_LIST &&
+	    j->tb.level > 1)) {
+		for (uint32_t i = 0; i < j->tb.n && !v->fatal; i++)
+			walk_push(v, j->tb.ids[i], j->path, NULL, j->depth);
+		return;
+	}
+	if (j->tb.kind == TREE_LIST)
+		return walk_data(v, (const uint8_t (*)[BLOB_ID_LEN])j->tb.ids,
+		    j->tb.n);
+	for (uint32_t i = 0; i < t->n && !v->fatal; i++) {
+		const struct node *n = &t->nodes[i];
+
+		if (n->type == NODE_DIR)
+			walk_push(v, n->subtree, j->path, n->name,
+			    j->depth + 1);
+		else if (n->type == NODE_FILE && n->clevel == 0)
+			walk_data(v, (const uint8_t (*)[BLOB_ID_LEN])n->chunks,
+			    n->nchunks);
+		else if (n->type == NODE_FILE) {
+			if (asprintf(&path, "%s/%s", j->path, n->name) == -1)
+				return oom(v);
+			for (uint32_t k = 0; k < n->nchunks && !v->fatal; k++)
+				walk_push(v, n->chunks[k], path, NULL,
+				    j->depth);
+			free(path);
+		}
+	}
+}
+
+/*
+ * Pass 3: path uses ids[0..n) (data chunks when data, else tree blobs):
+ * name it for each damaged one; queue the sound tree blobs.
+ */
+static void
+name_ids(struct verify *v, const uint8_t (*ids)[BLOB_ID_LEN], uint32_t n,
+    int data, const char *path, int depth)
 {
 	struct problem *p;
 	uint8_t *f;
+
+	for (uint32_t k = 0; k < n && !v->fatal; k++) {
+		f = idset_find(data ? v->data : v->trees, ids[k]);
+		if (f != NULL && (*f & F_BAD)) {
+			if ((p = problem_find(v, ids[k])) != NULL)
+				problem_path(v, p, path);
+		} else if (!data && depth <= DEPTH_MAX &&
+		    todo_push(v, ids[k], path, NULL, depth) == -1)
+			oom(v);
+	}
+}
+
+/* A decoded tree blob of pass 3: name the paths that use damaged blobs. */
+static void
+name_paths(struct verify *v, struct job *j)
+{
+	const struct tree *t = &j->tb.page;
 	char *path;
 
-	for (uint32_t i = 0; i < j->tree.n && !v->fatal; i++) {
-		const struct node *n = &j->tree.nodes[i];
+	if (j->tb.kind != TREE_PAGE) {
+		name_ids(v, (const uint8_t (*)[BLOB_ID_LEN])j->tb.ids, j->tb.n,
+		    j->tb.kind == TREE_LIST && j->tb.level == 1, j->path,
+		    j->depth);
+		return;
+	}
+	for (uint32_t i = 0; i < t->n && !v->fatal; i++) {
+		const struct node *n = &t->nodes[i];
 
-		if (asprintf(&path, "%s/%s", j->path, n->name) == -1) {
-			v->fatal = 1;
-			snprintf(v->err, sizeof(v->err), "out of memory");
-			return;
-		}
-		if (n->type == NODE_DIR) {
-			f = idset_find(v->trees, n->subtree);
-			if (f != NULL && (*f & F_BAD)) {
-				if ((p = problem_find(v, n->subtree)) != NULL)
-					problem_path(v, p, path);
-			} else if (j->depth + 1 <= DEPTH_MAX &&
-			    todo_push(v, n->subtree, path, NULL,
-			    j->depth + 1) == -1) {
-				v->fatal = 1;
-				snprintf(v->err, sizeof(v->err),
-				    "out of memory");
-			}
-		} else if (n->type == NODE_FILE) {
-			for (uint32_t k = 0; k < n->nchunks; k++) {
-				f = idset_find(v->data, n->chunks[k]);
-				if (f != NULL && (*f & F_BAD) &&
-				    (p = problem_find(v, n->chunks[k])) != NULL)
-					problem_path(v, p, path);
-			}
-		}
+		if (asprintf(&path, "%s/%s", j->path, n->name) == -1)
+			return oom(v);
+		if (n->type == NODE_DIR)
+			name_ids(v, (const uint8_t (*)[BLOB_ID_LEN])
+			    &n->subtree, 1, 0, path, j->depth + 1);
+		else if (n->type == NODE_FILE)
+			name_ids(v, (const uint8_t (*)[BLOB_ID_LEN])n->chunks,
+			    n->nchunks, n->clevel == 0, path, j->depth);
 		free(path);
 	}
 }
@@ -318,14 +374,15 @@ open_job(struct pool_job *pj)
 	uint8_t *body;
 	size_t len;
 
-	tree_init(&j->tree);
 	if (blob_open(j->keys, j->kind, j->id, j->sealed, j->len, max, &body,
 	    &len, j->why, sizeof(j->why)) == -1) {
 		j->bad = 1;
 		return;
 	}
-	if (j->kind == BLOB_TREE && tree_decode(body, len, &j->tree, j->why,
-	    sizeof(j->why)) == -1)
+	if (j->kind == BLOB_TREE && (tree_blob_decode(body, len, &j->tb,
+	    j->why, sizeof(j->why)) == -1 || (j->nlinks != UINT32_MAX &&
+	    tree_links_check(&j->tb, (const uint8_t (*)[BLOB_ID_LEN])j->links,
+	    j->nlinks, j->why, sizeof(j->why)) == -1)))
 		j->bad = 1;
 	free(body);
 }
@@ -358,11 +415,13 @@ harvest(struct verify *v)
 				walk_tree(v, j);
 			}
 		}
-		tree_free(&j->tree);
+		tree_blob_free(&j->tb);
 		free(j->sealed);
 		free(j->path);
+		free(j->links);
 		j->sealed = NULL;
 		j->path = NULL;
+		j->links = NULL;
 	}
 	v->njobs = 0;
 	v->inflight = 0;
@@ -380,7 +439,8 @@ struct batch {
 
 /* remote_get() callback: copy the sealed bytes and queue the job. */
 static int
-got_blob(void *arg, const uint8_t *id, const uint8_t *blob, size_t len)
+got_blob(void *arg, const uint8_t *id, const uint8_t *blob, size_t len,
+    const uint8_t (*links)[BLOB_ID_LEN], uint32_t nlinks)
 {
 	struct batch *b = arg;
 	struct verify *v = b->v;
@@ -400,10 +460,15 @@ got_blob(void *arg, const uint8_t *id, const uint8_t *blob, size_t len)
 	}
 	b->i++;
 	v->njobs++;
-	tree_init(&j->tree);
+	j->nlinks = nlinks;
 	if (blob == NULL) {
 		j->missing = 1;
 		return 0;
+	}
+	if (nlinks > 0 && nlinks != UINT32_MAX) {
+		if ((j->links = calloc(nlinks, BLOB_ID_LEN)) == NULL)
+			return -1;
+		memcpy(j->links, links, (size_t)nlinks * BLOB_ID_LEN);
 	}
 	if ((j->sealed = malloc(len)) == NULL)
 		return -1;
@@ -771,9 +836,10 @@ done:
 		pool_free(v.pool);
 	}
 	for (size_t i = 0; i < v.njobs; i++) {
-		tree_free(&v.jobs[i].tree);
+		tree_blob_free(&v.jobs[i].tb);
 		free(v.jobs[i].sealed);
 		free(v.jobs[i].path);
+		free(v.jobs[i].links);
 	}
 	free(v.jobs);
 	for (size_t i = 0; i < v.ntodo; i++)
