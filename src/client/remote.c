@@ -47,14 +47,6 @@ _Static_assert(REMOTE_SECRET_LEN == WIRE_SECRET_LEN, "REGISTERED's secret");
 /* Our largest small frame: HAVE, REFS or GET; the others are smaller. */
 #define OUT_MAX			(WIRE_HDR_LEN + WIRE_IDS_MAX)
 #define LIST_MAX		(16u * 1024 * 1024)	/* snapshots listed */
-/*
- * The highest protocol version this client speaks: 3 (PUT_LINKED, LBLOB,
- * COMMIT with files and size, no REFS).  The hello picks the highest
- * both sides speak, so older servers are still served at 1 or 2.
- */
-#define CLIENT_VERSION_MAX	3
-_Static_assert(WIRE_VERSION_MAX <= CLIENT_VERSION_MAX,
-    "the client speaks every version wire.h knows");
 
 struct remote {
 	int		 fd;
@@ -549,7 +541,7 @@ remote_connect_wait(const char *host, int port, const uint8_t *expect_id,
 	}
 
 	wire_wr_init(&w, r->out, OUT_MAX);
-	wire_put_client_hello(&w, WIRE_VERSION_MIN, CLIENT_VERSION_MAX,
+	wire_put_client_hello(&w, WIRE_VERSION_MIN, WIRE_VERSION_MAX,
 	    SOFTWARE);
 	if (send_wr(r, &w, err, errlen) == -1 ||
 	    expect(r, WIRE_SERVER_HELLO, hello_ms, &len, err,
@@ -562,10 +554,10 @@ remote_connect_wait(const char *host, int port, const uint8_t *expect_id,
 		remote_close(r);
 		return NULL;
 	}
-	if (sh.version < WIRE_VERSION_MIN || sh.version > CLIENT_VERSION_MAX) {
+	if (sh.version < WIRE_VERSION_MIN || sh.version > WIRE_VERSION_MAX) {
 		snprintf(err, errlen, "%s port %d speaks protocol version %u, "
 		    "this client %u..%u", host, port, sh.version,
-		    WIRE_VERSION_MIN, CLIENT_VERSION_MAX);
+		    WIRE_VERSION_MIN, WIRE_VERSION_MAX);
 		remote_close(r);
 		return NULL;
 	}
