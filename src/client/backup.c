@@ -73,6 +73,8 @@
 #define BATCH_JOBS	8192		/* blobs per HAVE batch */
 #define DEPTH_MAX	2048		/* nested directories */
 #define INLINE_HASH_MAX	(64u << 10)	/* smaller chunks: hashed by the caller */
+/* Ids remembered (version 3, see flush()): the idset stays at 2^19 slots. */
+#define IDS_MAX		((1u << 18) - 2 * BATCH_JOBS)
 
 /* idset flags */
 #define ID_KNOWN	0x01	/* on the server, or queued for PUT */
@@ -119,7 +121,9 @@ struct ptree {
 	const char	*name;		/* our name in up */
 	int		 state;		/* 0 not yet looked up, 1 loaded, 2 none */
 	const uint8_t	*root;		/* the root's id (root only; NULL: none) */
-	struct tree	 t;
+	struct tree_dirw pages;		/* its pages (first names, ids) */
+	struct tree	 t;		/* the page read last */
+	uint32_t	 cur;		/* its index in pages */
 };
 
 /* The snapshot root: the path components leading to each PATH. */
@@ -168,6 +172,8 @@ struct backup {
 };
 
 static void	progress(struct backup *, int final);
+static const struct node *ptree_find(struct backup *, struct ptree *,
+		    const char *);
 
 /* ---------------------------------------------------------------- jobs */
 
@@ -305,6 +311,17 @@ flush(struct backup *b)
 		return -1;
 	if (b->batch.n == 0)
 		return 0;
+	/*
+	 * Version 3 needs no list of references: forget the ids met so
+	 * far when there are many, so that memory stays bounded however
+	 * many files there are.  An id met again is asked about again (the
+	 * server has it by now, or discards a second PUT of it).
+	 */
+	if (b->v3 && idset_count(b->ids) > IDS_MAX) {
+		idset_free(b->ids);
+		if ((b->ids = idset_new()) == NULL)
+			return fatal_oom(b);
+	}
 	if ((ask = calloc(b->batch.n, sizeof(*ask))) == NULL ||
 	    (ids = calloc(b->batch.n, BLOB_ID_LEN)) == NULL ||
 	    (missing = calloc(b->batch.n, 1)) == NULL) {
@@ -409,47 +426,97 @@ submit(struct backup *b, enum blob_kind kind, uint8_t *data, size_t len,
 
 /* ---------------------------------------------------------------- parent */
 
-/* The parent snapshot's tree of this directory, or NULL. */
-static const struct tree *
+/*
+ * The parent snapshot's index of this directory: 1 when there is one
+ * (p->pages), else 0.  Pages are read one at a time (ptree_find()), so a
+ * huge directory is not held whole.
+ */
+static int
 ptree_get(struct backup *b, struct ptree *p)
 {
-	const struct tree *ut;
 	const struct node *n;
 	const uint8_t *id = NULL;
+	struct tree_src src;
+	struct client_rk rk = { b->r, b->keys };
 	char err[1024];
 	int rc;
 
 	if (p == NULL || p->state == 2)
-		return NULL;
+		return 0;
 	if (p->state == 1)
-		return &p->t;
+		return 1;
 	p->state = 2;
 	if (p->up == NULL)
 		id = p->root;
-	else if ((ut = ptree_get(b, p->up)) != NULL &&
-	    (n = tree_find(ut, p->name)) != NULL && n->type == NODE_DIR)
+	else if ((n = ptree_find(b, p->up, p->name)) != NULL &&
+	    n->type == NODE_DIR)
 		id = n->subtree;
 	if (id == NULL)
-		return NULL;
-	rc = client_tree(b->c, id, 0, &p->t, err, sizeof(err));
+		return 0;
+	client_tree_src(&rk, &src);
+	rc = tree_load_index(&src, id, &p->pages, &p->t, err, sizeof(err));
 	if (rc == -1) {
 		fatal_remote(b, err);
-		return NULL;
+		return 0;
 	}
 	if (rc == 1) {
 		/* Damaged: read the files again rather than fail. */
 		warnx("parent snapshot: %s (reading the files again)", err);
-		return NULL;
+		return 0;
 	}
+	p->cur = p->t.n > 0 ? 0 : UINT32_MAX;
 	p->state = 1;
-	return &p->t;
+	return 1;
+}
+
+/* The node called name in the parent's directory p, or NULL. */
+static const struct node *
+ptree_find(struct backup *b, struct ptree *p, const char *name)
+{
+	struct tree_src src;
+	struct client_rk rk = { b->r, b->keys };
+	size_t lo = 0, hi;
+	char err[1024];
+	int rc;
+
+	if (!ptree_get(b, p) || p->pages.n == 0)
+		return NULL;
+	/* The last page whose first name is not after name. */
+	hi = p->pages.n;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (strcmp(p->pages.first[mid], name) <= 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo == 0)
+		return NULL;
+	if (p->cur != lo - 1) {
+		tree_free(&p->t);
+		p->cur = (uint32_t)(lo - 1);
+		client_tree_src(&rk, &src);
+		rc = tree_load(&src, p->pages.ids[p->cur], 0, &p->t, err,
+		    sizeof(err));
+		if (rc == -1) {
+			fatal_remote(b, err);
+			return NULL;
+		}
+		if (rc == 1)
+			warnx("parent snapshot: %s (reading the files again)",
+			    err);
+	}
+	return tree_find(&p->t, name);
 }
 
 static void
 ptree_free(struct ptree *p)
 {
-	if (p->state == 1)
+	if (p->state == 1) {
 		tree_free(&p->t);
+		tree_dirw_free(&p->pages);
+	}
 }
 
 /* ---------------------------------------------------------------- walk */
@@ -652,15 +719,6 @@ read_file(struct backup *b, struct dir *d, int fd, const char *path,
 static int	do_dir(struct backup *, int, const char *, struct ptree *,
 		    uint8_t *);
 
-/* Look up name in the parent snapshot's tree of this directory. */
-static const struct node *
-parent_node(struct backup *b, struct ptree *pt, const char *name)
-{
-	const struct tree *t = ptree_get(b, pt);
-
-	return t != NULL ? tree_find(t, name) : NULL;
-}
-
 /*
  * Add the entry name of the directory dfd (path: its full path) to d.
  * Returns 0 (also when it was skipped as unreadable), -1 on a fatal
@@ -711,7 +769,7 @@ do_entry(struct backup *b, struct dir *d, int dfd, const char *name,
 
 	case S_IFREG:
 		b->files++;
-		pn = parent_node(b, pt, name);
+		pn = ptree_find(b, pt, name);
 		if (b->failed)
 			return -1;
 		if (unchanged(pn, &st) && (b->v3 || pn->clevel == 0)) {

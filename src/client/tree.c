@@ -518,7 +518,7 @@ struct tree_limits tree_limits = {
 	.page_entries = 8192,
 	.page_bytes = 1u << 20,
 	.page_links = TREE_MAX_IDS - 256,
-	.page_mask = 1023,
+	.page_mask = 255,
 	.index_entries = 4096,
 	.index_mask = 255,
 	.inline_ids = 256,
@@ -1202,5 +1202,92 @@ tree_load(const struct tree_src *src, const uint8_t id[BLOB_ID_LEN],
 	tree_init(out);
 	if ((rc = load_rec(src, id, -1, NULL, expand, out, err, errlen)) != 0)
 		tree_free(out);
+	return rc;
+}
+
+static int	index_rec(const struct tree_src *, const uint8_t *, int,
+		    const char *, struct tree_dirw *, char *, size_t);
+
+/* The pages under the decoded index tb (its names taken), appended to w. */
+static int
+index_walk(const struct tree_src *src, struct tree_blob *tb,
+    struct tree_dirw *w, char *err, size_t errlen)
+{
+	int rc = 0;
+
+	if (w->n > 0 && strcmp(w->first[w->n - 1], tb->names[0]) >= 0) {
+		snprintf(err, errlen, "tree index out of order or overlapping");
+		return 1;
+	}
+	for (uint32_t i = 0; i < tb->n && rc == 0; i++) {
+		if (tb->level > 1) {
+			rc = index_rec(src, tb->ids[i], tb->level - 1,
+			    tb->names[i], w, err, errlen);
+			continue;
+		}
+		if (dirw_grow(w) == -1) {
+			snprintf(err, errlen, "out of memory");
+			return 1;
+		}
+		w->first[w->n] = tb->names[i];
+		tb->names[i] = NULL;
+		memcpy(w->ids[w->n++], tb->ids[i], BLOB_ID_LEN);
+	}
+	return rc;
+}
+
+/* The pages under index id of level (first: its name in its parent). */
+static int
+index_rec(const struct tree_src *src, const uint8_t *id, int level,
+    const char *first, struct tree_dirw *w, char *err, size_t errlen)
+{
+	struct tree_blob tb;
+	char hex[2 * BLOB_ID_LEN + 1];
+	int rc;
+
+	if ((rc = load_blob(src, id, &tb, err, errlen)) != 0)
+		return rc;
+	hex_encode(id, BLOB_ID_LEN, hex);
+	if (tb.kind != TREE_INDEX || tb.level != level)
+		LBAD("tree %s: not the index its index says", hex);
+	if (strcmp(tb.names[0], first) != 0)
+		LBAD("tree %s: does not start where its index says", hex);
+	rc = index_walk(src, &tb, w, err, errlen);
+done:
+	tree_blob_free(&tb);
+	return rc;
+}
+
+int
+tree_load_index(const struct tree_src *src, const uint8_t id[BLOB_ID_LEN],
+    struct tree_dirw *w, struct tree *page, char *err, size_t errlen)
+{
+	struct tree_blob tb;
+	char hex[2 * BLOB_ID_LEN + 1];
+	int rc;
+
+	tree_dirw_init(w);
+	tree_init(page);
+	if ((rc = load_blob(src, id, &tb, err, errlen)) != 0)
+		return rc;
+	hex_encode(id, BLOB_ID_LEN, hex);
+	if (tb.kind == TREE_LIST)
+		LBAD("tree %s: a chunk list where a directory was expected",
+		    hex);
+	if (tb.kind == TREE_INDEX) {
+		rc = index_walk(src, &tb, w, err, errlen);
+		goto done;
+	}
+	if (dirw_grow(w) == -1 || (w->first[0] = strdup(tb.page.n > 0 ?
+	    tb.page.nodes[0].name : "")) == NULL)
+		LBAD("out of memory");
+	memcpy(w->ids[0], id, BLOB_ID_LEN);
+	w->n = 1;
+	*page = tb.page;
+	tree_init(&tb.page);
+done:
+	if (rc != 0)
+		tree_dirw_free(w);
+	tree_blob_free(&tb);
 	return rc;
 }

@@ -251,6 +251,15 @@ struct tree_src {
 int	tree_load(const struct tree_src *, const uint8_t id[BLOB_ID_LEN],
 	    int expand, struct tree *out, char *err, size_t errlen);
 /*
+ * The pages of directory id, without reading them: w (initialized by the
+ * call) gets each page's first name and id, in order, through the index
+ * blobs (checked as tree_load() does).  When id is a single page it is
+ * read: *page gets it, and w its one entry ("" for an empty page).  Same
+ * returns as tree_load(); w and page are empty unless 0 is returned.
+ */
+int	tree_load_index(const struct tree_src *, const uint8_t id[BLOB_ID_LEN],
+	    struct tree_dirw *w, struct tree *page, char *err, size_t errlen);
+/*
  * Replace nd's list ids (clevel > 0) with the data chunk ids they hold
  * (at most TREE_EXPAND_MAX).  Same returns; nd unchanged unless 0.
  */
