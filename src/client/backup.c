@@ -75,6 +75,7 @@
 #define INLINE_HASH_MAX	(64u << 10)	/* smaller chunks: hashed by the caller */
 /* Ids remembered (version 3, see flush()): the idset stays at 2^19 slots. */
 #define IDS_MAX		((1u << 18) - 2 * BATCH_JOBS)
+#define AHEAD_PAGES	64		/* parent pages fetched in one GET */
 
 /* idset flags */
 #define ID_KNOWN	0x01	/* on the server, or queued for PUT */
@@ -124,6 +125,8 @@ struct ptree {
 	struct tree_dirw pages;		/* its pages (first names, ids) */
 	struct tree	 t;		/* the page read last */
 	uint32_t	 cur;		/* its index in pages */
+	struct client_rk rk;		/* with the next pages fetched ahead */
+	uint32_t	 ahead_from, ahead_to;	/* which */
 };
 
 /* The snapshot root: the path components leading to each PATH. */
@@ -437,7 +440,6 @@ ptree_get(struct backup *b, struct ptree *p)
 	const struct node *n;
 	const uint8_t *id = NULL;
 	struct tree_src src;
-	struct client_rk rk = { b->r, b->keys };
 	char err[1024];
 	int rc;
 
@@ -453,7 +455,10 @@ ptree_get(struct backup *b, struct ptree *p)
 		id = n->subtree;
 	if (id == NULL)
 		return 0;
-	client_tree_src(&rk, &src);
+	p->rk.r = b->r;
+	p->rk.k = b->keys;
+	p->rk.ahead = NULL;
+	client_tree_src(&p->rk, &src);
 	rc = tree_load_index(&src, id, &p->pages, &p->t, err, sizeof(err));
 	if (rc == -1) {
 		fatal_remote(b, err);
@@ -474,8 +479,7 @@ static const struct node *
 ptree_find(struct backup *b, struct ptree *p, const char *name)
 {
 	struct tree_src src;
-	struct client_rk rk = { b->r, b->keys };
-	size_t lo = 0, hi;
+	size_t lo = 0, hi, n;
 	char err[1024];
 	int rc;
 
@@ -496,7 +500,21 @@ ptree_find(struct backup *b, struct ptree *p, const char *name)
 	if (p->cur != lo - 1) {
 		tree_free(&p->t);
 		p->cur = (uint32_t)(lo - 1);
-		client_tree_src(&rk, &src);
+		/* Names come in order: fetch the next pages with this one. */
+		if (p->cur < p->ahead_from || p->cur >= p->ahead_to) {
+			n = p->pages.n - p->cur;
+			if (n > AHEAD_PAGES)
+				n = AHEAD_PAGES;
+			if (client_prefetch(&p->rk, (const uint8_t (*)
+			    [BLOB_ID_LEN])p->pages.ids + p->cur, n, err,
+			    sizeof(err)) == -1) {
+				fatal_remote(b, err);
+				return NULL;
+			}
+			p->ahead_from = p->cur;
+			p->ahead_to = p->cur + (uint32_t)n;
+		}
+		client_tree_src(&p->rk, &src);
 		rc = tree_load(&src, p->pages.ids[p->cur], 0, &p->t, err,
 		    sizeof(err));
 		if (rc == -1) {
@@ -516,6 +534,7 @@ ptree_free(struct ptree *p)
 	if (p->state == 1) {
 		tree_free(&p->t);
 		tree_dirw_free(&p->pages);
+		client_rk_free(&p->rk);
 	}
 }
 

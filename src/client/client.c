@@ -415,6 +415,8 @@ struct fetch {
 	int		 missing;
 	uint8_t		(*links)[BLOB_ID_LEN];	/* a copy of the stated links */
 	uint32_t	 nlinks;
+	uint8_t		 id[BLOB_ID_LEN];	/* client_prefetch() */
+	int		 used;
 };
 
 /* Only copy: a damaged blob must not end the session. */
@@ -442,22 +444,69 @@ fetch_cb(void *arg, const uint8_t *id, const uint8_t *blob, size_t len,
 	return 0;
 }
 
-/* client_fetch() over r with k, and the links stated (tree_src's way). */
+/* Blobs fetched ahead (client_prefetch()). */
+struct client_ahead {
+	struct fetch	*v;
+	size_t		 n;
+	size_t		 got;		/* filled by the GET so far */
+};
+
+static void
+ahead_free(struct client_ahead *a)
+{
+	if (a == NULL)
+		return;
+	for (size_t i = 0; i < a->n; i++) {
+		free(a->v[i].blob);
+		free(a->v[i].links);
+	}
+	free(a->v);
+	free(a);
+}
+
+/* remote_get() callback of client_prefetch(): one more in order. */
 static int
-fetch_linked(struct remote *r, const struct keys *k, enum blob_kind kind,
-    const uint8_t *id, size_t maxlen, uint8_t **body, size_t *len,
+ahead_cb(void *arg, const uint8_t *id, const uint8_t *blob, size_t len,
+    const uint8_t (*links)[BLOB_ID_LEN], uint32_t nlinks)
+{
+	struct client_ahead *a = arg;
+	struct fetch *f = &a->v[a->got++];
+
+	memcpy(f->id, id, BLOB_ID_LEN);
+	return fetch_cb(f, id, blob, len, links, nlinks);
+}
+
+/*
+ * Fetch one blob over r with k, opened (authenticated, decrypted,
+ * checked against id), and the links stated (tree_src's way), from
+ * ahead when it was fetched ahead.
+ */
+static int
+fetch_linked(struct remote *r, const struct keys *k,
+    struct client_ahead *ahead, enum blob_kind kind, const uint8_t *id,
+    size_t maxlen, uint8_t **body, size_t *len,
     uint8_t (**links)[BLOB_ID_LEN], uint32_t *nlinks, char *err,
     size_t errlen)
 {
-	struct fetch f = { NULL, 0, 0, NULL, 0 };
+	struct fetch f;
 	const uint8_t (*ids)[BLOB_ID_LEN] = (const uint8_t (*)[BLOB_ID_LEN])id;
 	char hex[2 * BLOB_ID_LEN + 1], why[256];
 	int rc;
 
+	memset(&f, 0, sizeof(f));
 	err[0] = '\0';
 	*body = NULL;
 	if (links != NULL)
 		*links = NULL;
+	for (size_t i = 0; ahead != NULL && i < ahead->n; i++) {
+		if (ahead->v[i].used || memcmp(ahead->v[i].id, id,
+		    BLOB_ID_LEN) != 0)
+			continue;
+		f = ahead->v[i];	/* taken over */
+		memset(&ahead->v[i], 0, sizeof(ahead->v[i]));
+		ahead->v[i].used = 1;
+		goto got;
+	}
 	if ((rc = remote_get(r, ids, 1, fetch_cb, &f, err, errlen)) != 0) {
 		if (err[0] == '\0')
 			snprintf(err, errlen, "out of memory");
@@ -465,6 +514,7 @@ fetch_linked(struct remote *r, const struct keys *k, enum blob_kind kind,
 		free(f.links);
 		return -1;
 	}
+got:
 	hex_encode(id, BLOB_ID_LEN, hex);
 	if (f.missing) {
 		snprintf(err, errlen, "blob %s: not on the server", hex);
@@ -493,8 +543,44 @@ rk_fetch(void *arg, const uint8_t id[BLOB_ID_LEN], uint8_t **body,
 {
 	struct client_rk *rk = arg;
 
-	return fetch_linked(rk->r, rk->k, BLOB_TREE, id, CLIENT_TREE_MAX, body,
-	    len, links, nlinks, err, errlen);
+	return fetch_linked(rk->r, rk->k, rk->ahead, BLOB_TREE, id,
+	    CLIENT_TREE_MAX, body, len, links, nlinks, err, errlen);
+}
+
+int
+client_prefetch(struct client_rk *rk, const uint8_t (*ids)[BLOB_ID_LEN],
+    size_t n, char *err, size_t errlen)
+{
+	struct client_ahead *a;
+	int rc;
+
+	ahead_free(rk->ahead);
+	rk->ahead = NULL;
+	if (n == 0)
+		return 0;
+	if ((a = calloc(1, sizeof(*a))) == NULL ||
+	    (a->v = calloc(n, sizeof(*a->v))) == NULL) {
+		free(a);
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	a->n = n;
+	err[0] = '\0';
+	if ((rc = remote_get(rk->r, ids, n, ahead_cb, a, err, errlen)) != 0) {
+		if (err[0] == '\0')
+			snprintf(err, errlen, "out of memory");
+		ahead_free(a);
+		return -1;
+	}
+	rk->ahead = a;
+	return 0;
+}
+
+void
+client_rk_free(struct client_rk *rk)
+{
+	ahead_free(rk->ahead);
+	rk->ahead = NULL;
 }
 
 void
@@ -508,7 +594,7 @@ int
 client_tree(struct client *c, const uint8_t *id, int expand, struct tree *t,
     char *err, size_t errlen)
 {
-	struct client_rk rk = { c->remote, &c->keys };
+	struct client_rk rk = { c->remote, &c->keys, NULL };
 	struct tree_src src;
 
 	client_tree_src(&rk, &src);

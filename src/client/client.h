@@ -156,13 +156,27 @@ int	client_tree(struct client *, const uint8_t *id, int expand,
 	    struct tree *, char *err, size_t errlen);
 /*
  * A tree_src (tree.h) reading tree blobs over session r with keys k:
- * src->arg points at rk, which must outlive src.
+ * src->arg points at rk, which must outlive src.  ahead: NULL, or what
+ * client_prefetch() fetched.
  */
+struct client_ahead;
 struct client_rk {
 	struct remote		*r;
 	const struct keys	*k;
+	struct client_ahead	*ahead;
 };
 void	client_tree_src(struct client_rk *rk, struct tree_src *src);
+/*
+ * GET tree blobs ids[0..n) now, in one batch (their sealed bytes kept in
+ * rk, replacing what was fetched ahead before), so that reading them
+ * through rk's tree_src costs no round trip each.  0, or -1 with err set
+ * when the session failed.
+ */
+int	client_prefetch(struct client_rk *rk,
+	    const uint8_t (*ids)[BLOB_ID_LEN], size_t n, char *err,
+	    size_t errlen);
+/* Free what rk fetched ahead. */
+void	client_rk_free(struct client_rk *rk);
 
 /*
  * Write s to f with bytes that are not printable ASCII or UTF-8 text

@@ -173,7 +173,7 @@ static int
 fetch_tree(struct rctx *c, const uint8_t id[BLOB_ID_LEN], struct tree *t,
     const char *path)
 {
-	struct client_rk rk = { c->r, c->k };
+	struct client_rk rk = { c->r, c->k, NULL };
 	struct tree_src src;
 	char err[512];
 	int rc;
