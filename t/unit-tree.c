@@ -631,7 +631,7 @@ mput(const uint8_t *body, size_t len, const uint8_t (*links)[BLOB_ID_LEN],
 	memit(NULL, copy, len, links, nlinks, id);
 }
 
-static const struct tree_src msrc = { mfetch, NULL };
+static const struct tree_src msrc = { mfetch, NULL, NULL };
 
 /* A file node named name with n chunk ids made from seed. */
 static void

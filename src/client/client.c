@@ -551,28 +551,38 @@ int
 client_prefetch(struct client_rk *rk, const uint8_t (*ids)[BLOB_ID_LEN],
     size_t n, char *err, size_t errlen)
 {
-	struct client_ahead *a;
+	struct client_ahead *a = rk->ahead;
+	struct fetch *v;
+	size_t keep = 0;
 	int rc;
 
-	ahead_free(rk->ahead);
-	rk->ahead = NULL;
+	if (a == NULL) {
+		if ((a = calloc(1, sizeof(*a))) == NULL) {
+			snprintf(err, errlen, "out of memory");
+			return -1;
+		}
+		rk->ahead = a;
+	}
+	/* Keep what was fetched ahead and not read yet (a reader nests). */
+	for (size_t i = 0; i < a->n; i++)
+		if (!a->v[i].used)
+			a->v[keep++] = a->v[i];
+	a->n = a->got = keep;
 	if (n == 0)
 		return 0;
-	if ((a = calloc(1, sizeof(*a))) == NULL ||
-	    (a->v = calloc(n, sizeof(*a->v))) == NULL) {
-		free(a);
+	if ((v = reallocarray(a->v, keep + n, sizeof(*v))) == NULL) {
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
-	a->n = n;
+	a->v = v;
+	memset(v + keep, 0, n * sizeof(*v));
+	a->n = keep + n;
 	err[0] = '\0';
 	if ((rc = remote_get(rk->r, ids, n, ahead_cb, a, err, errlen)) != 0) {
 		if (err[0] == '\0')
 			snprintf(err, errlen, "out of memory");
-		ahead_free(a);
 		return -1;
 	}
-	rk->ahead = a;
 	return 0;
 }
 
@@ -583,10 +593,18 @@ client_rk_free(struct client_rk *rk)
 	rk->ahead = NULL;
 }
 
+static int
+rk_prefetch(void *arg, const uint8_t (*ids)[BLOB_ID_LEN], size_t n,
+    char *err, size_t errlen)
+{
+	return client_prefetch(arg, ids, n, err, errlen);
+}
+
 void
 client_tree_src(struct client_rk *rk, struct tree_src *src)
 {
 	src->fetch = rk_fetch;
+	src->prefetch = rk_prefetch;
 	src->arg = rk;
 }
 
@@ -596,9 +614,12 @@ client_tree(struct client *c, const uint8_t *id, int expand, struct tree *t,
 {
 	struct client_rk rk = { c->remote, &c->keys, NULL };
 	struct tree_src src;
+	int rc;
 
 	client_tree_src(&rk, &src);
-	return tree_load(&src, id, expand, t, err, errlen);
+	rc = tree_load(&src, id, expand, t, err, errlen);
+	client_rk_free(&rk);
+	return rc;
 }
 
 void

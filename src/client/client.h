@@ -168,7 +168,7 @@ struct client_rk {
 void	client_tree_src(struct client_rk *rk, struct tree_src *src);
 /*
  * GET tree blobs ids[0..n) now, in one batch (their sealed bytes kept in
- * rk, replacing what was fetched ahead before), so that reading them
+ * rk beside those fetched ahead and not read yet), so that reading them
  * through rk's tree_src costs no round trip each.  0, or -1 with err set
  * when the session failed.
  */

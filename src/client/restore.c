@@ -179,7 +179,9 @@ fetch_tree(struct rctx *c, const uint8_t id[BLOB_ID_LEN], struct tree *t,
 	int rc;
 
 	client_tree_src(&rk, &src);
-	if ((rc = tree_load(&src, id, 1, t, err, sizeof(err))) == -1) {
+	rc = tree_load(&src, id, 1, t, err, sizeof(err));
+	client_rk_free(&rk);
+	if (rc == -1) {
 		fatal_error(c, "%s", err);
 		return -1;
 	}

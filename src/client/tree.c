@@ -1072,6 +1072,17 @@ load_blob(const struct tree_src *src, const uint8_t id[BLOB_ID_LEN],
 	goto done;						\
 } while (0)
 
+/* Announce ids[i..] to the source's prefetch when i starts a group. */
+static int
+ahead(const struct tree_src *src, const uint8_t (*ids)[BLOB_ID_LEN],
+    uint32_t n, uint32_t i, char *err, size_t errlen)
+{
+	if (src->prefetch == NULL || i % TREE_AHEAD != 0 || n < 2)
+		return 0;
+	return src->prefetch(src->arg, ids + i, n - i < TREE_AHEAD ? n - i :
+	    TREE_AHEAD, err, errlen);
+}
+
 /* The data chunk ids of lists ids[0..n) of level level, appended to out. */
 static int
 expand_rec(const struct tree_src *src, const uint8_t (*ids)[BLOB_ID_LEN],
@@ -1084,6 +1095,8 @@ expand_rec(const struct tree_src *src, const uint8_t (*ids)[BLOB_ID_LEN],
 	int rc = 0;
 
 	for (uint32_t i = 0; i < n && rc == 0; i++) {
+		if (ahead(src, ids, n, i, err, errlen) == -1)
+			return -1;
 		if ((rc = load_blob(src, ids[i], &tb, err, errlen)) != 0)
 			return rc;
 		hex_encode(ids[i], BLOB_ID_LEN, hex);
@@ -1168,9 +1181,15 @@ load_rec(const struct tree_src *src, const uint8_t id[BLOB_ID_LEN], int want,
 		if (first != NULL && strcmp(tb.names[0], first) != 0)
 			LBAD("tree %s: does not start where its index says",
 			    hex);
-		for (uint32_t i = 0; i < tb.n && rc == 0; i++)
+		for (uint32_t i = 0; i < tb.n && rc == 0; i++) {
+			if (tb.level == 1 && ahead(src, (const uint8_t (*)
+			    [BLOB_ID_LEN])tb.ids, tb.n, i, err, errlen) == -1) {
+				rc = -1;
+				break;
+			}
 			rc = load_rec(src, tb.ids[i], tb.level - 1, tb.names[i],
 			    expand, out, err, errlen);
+		}
 		goto done;
 	}
 	if (want >= 0 && (tb.page.n == 0 || strcmp(tb.page.nodes[0].name,

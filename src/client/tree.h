@@ -236,8 +236,16 @@ struct tree_src {
 		    uint8_t **body, size_t *len,
 		    uint8_t (**links)[BLOB_ID_LEN], uint32_t *nlinks,
 		    char *err, size_t errlen);
+	/*
+	 * NULL, or: the reader is about to fetch ids[0..n) (n at most
+	 * TREE_AHEAD), in order.  0, or -1 with err set as fetch's -1.
+	 */
+	int	(*prefetch)(void *arg, const uint8_t (*ids)[BLOB_ID_LEN],
+		    size_t n, char *err, size_t errlen);
 	void	*arg;
 };
+
+#define TREE_AHEAD	64	/* blobs announced to prefetch at once */
 
 /*
  * Read the directory id (a page or an index over pages) into out
