@@ -661,7 +661,7 @@ write_dir(uint32_t n, const char *extra, uint8_t id[BLOB_ID_LEN],
 
 	tree_init(&page);
 	tree_init(all);
-	tree_pager_reset(&pg);
+	tree_pager_reset(&pg, n);
 	tree_dirw_init(&w);
 	for (uint32_t i = 0; i < n && rc == 0; i++) {
 		for (int k = 0; k < 2; k++) {
@@ -694,7 +694,7 @@ write_dir(uint32_t n, const char *extra, uint8_t id[BLOB_ID_LEN],
 				rc = -1;
 			if (rc == 0 && tree_pager_add(&pg, nd)) {
 				rc = tree_dirw_page(&w, &page, memit, NULL);
-				tree_pager_reset(&pg);
+				tree_pager_reset(&pg, n);
 			}
 		}
 	}
@@ -748,6 +748,17 @@ test_split(void)
 	    "... and reads back empty");
 	tree_free(&all);
 	mclear();
+
+	r = 1;
+	for (uint64_t seed = 1; seed <= 200; seed++) {
+		tree_limits_init(seed);
+		r &= write_dir(4, NULL, id, &all) == 0 && nstore == 1;
+		tree_free(&all);
+		mclear();
+	}
+	tree_limits_init(42);
+	ok(r, "a directory of page_single entries is one page, whatever "
+	    "the names and the seed");
 
 	r = write_dir(600, NULL, id, &all);
 	ok(r == 0, "a directory of 600 entries (files of 30..40 chunks "

@@ -112,6 +112,7 @@ struct dir {
 	struct tree	 t;		/* the page being filled */
 	int		 pending;	/* hash jobs writing into t (pool group) */
 	uint32_t	 counted;	/* nodes of t the pager has seen */
+	size_t		 entries;	/* the directory's, for the pager */
 	struct tree_pager pg;
 	struct tree_dirw w;
 };
@@ -914,11 +915,12 @@ tree_failed(struct backup *b)
 }
 
 static void
-dir_init(struct dir *d)
+dir_init(struct dir *d, size_t entries)
 {
 	memset(d, 0, sizeof(*d));
+	d->entries = entries;
 	tree_init(&d->t);
-	tree_pager_reset(&d->pg);
+	tree_pager_reset(&d->pg, entries);
 	tree_dirw_init(&d->w);
 }
 
@@ -938,7 +940,7 @@ flush_page(struct backup *b, struct dir *d)
 	pool_wait_group(b->pool, &d->pending);
 	if (tree_dirw_page(&d->w, &d->t, emit_tree, b) == -1)
 		return tree_failed(b);
-	tree_pager_reset(&d->pg);
+	tree_pager_reset(&d->pg, d->entries);
 	d->counted = 0;
 	return 0;
 }
@@ -1040,7 +1042,7 @@ do_dir(struct backup *b, int fd, const char *path, struct ptree *pt,
 	if (n > 1)
 		qsort(names, n, sizeof(*names), cmp_names);
 
-	dir_init(&d);
+	dir_init(&d, n);
 	b->depth++;
 	for (size_t i = 0; i < n && rc == 0; i++) {
 		if (asprintf(&cpath, "%s%s%s", path, strcmp(path, "/") ? "/" :
@@ -1109,7 +1111,7 @@ do_virtual(struct backup *b, struct vnode *v, struct ptree *pt, uint8_t *id)
 	}
 	if (v->nkids > 1)
 		qsort(v->kids, v->nkids, sizeof(*v->kids), cmp_vnodes);
-	dir_init(&d);
+	dir_init(&d, v->nkids);
 	for (size_t i = 0; i < v->nkids && rc == 0; i++) {
 		struct vnode *k = v->kids[i];
 

@@ -36,8 +36,9 @@
  * Fields that do not belong to a node's type are not stored and decode
  * as zero (or NULL).  Nothing follows the last entry.
  *
- * Where the writer cuts: a page ends after a name whose keyed hash has
- * its low bits zero (so inserting a file moves no boundary but its
+ * Where the writer cuts: a directory of a few entries (page_single) is
+ * one page; in a larger one a page ends after a name whose keyed hash
+ * has its low bits zero (so inserting a file moves no boundary but its
  * page's), or at a hard limit of entries, bytes or ids; indexes over the
  * pages' first names likewise, with other bits; chunk lists after an id
  * whose first bytes have their low bits zero (ids are keyed hashes).
@@ -519,6 +520,7 @@ struct tree_limits tree_limits = {
 	.page_bytes = 1u << 20,
 	.page_links = TREE_MAX_IDS - 256,
 	.page_mask = 63,
+	.page_single = 256,
 	.index_entries = 4096,
 	.index_mask = 255,
 	.inline_ids = 256,
@@ -536,6 +538,7 @@ tree_limits_init(uint64_t seed)
 		tree_limits.page_bytes = 8192;
 		tree_limits.page_links = 64;
 		tree_limits.page_mask = 7;
+		tree_limits.page_single = 4;
 		tree_limits.index_entries = 8;
 		tree_limits.index_mask = 3;
 		tree_limits.inline_ids = 4;
@@ -797,9 +800,10 @@ tree_blob_decode(const uint8_t *p, size_t len, struct tree_blob *tb,
 /* ---------------------------------------------------------------- writing */
 
 void
-tree_pager_reset(struct tree_pager *pg)
+tree_pager_reset(struct tree_pager *pg, size_t entries)
 {
 	memset(pg, 0, sizeof(*pg));
+	pg->single = entries <= tree_limits.page_single;
 }
 
 int
@@ -817,7 +821,7 @@ tree_pager_add(struct tree_pager *pg, const struct node *nd)
 	    TREE_HDR + pg->bytes >= tree_limits.page_bytes ||
 	    pg->links >= tree_limits.page_links)
 		return 1;
-	return nd->name != NULL &&
+	return !pg->single && nd->name != NULL &&
 	    (name_hash(nd->name, 0) & tree_limits.page_mask) == 0;
 }
 

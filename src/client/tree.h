@@ -69,6 +69,7 @@ struct tree_limits {
 	size_t		 page_bytes;	/* ... or this many encoded bytes */
 	uint32_t	 page_links;	/* ... or this many ids */
 	uint32_t	 page_mask;	/* ... or after a name whose hash & mask == 0 */
+	uint32_t	 page_single;	/* a directory of this many entries: no such cut */
 	uint32_t	 index_entries;	/* an index ends at this many entries */
 	uint32_t	 index_mask;	/* ... or after a name whose hash & mask == 0 */
 	uint32_t	 inline_ids;	/* more chunk ids than this: lists */
@@ -179,9 +180,15 @@ struct tree_pager {
 	uint32_t	 n;
 	size_t		 bytes;
 	uint32_t	 links;
+	int		 single;	/* no content-defined cuts */
 };
 
-void	tree_pager_reset(struct tree_pager *);
+/*
+ * Start a page of a directory of entries entries in all: a directory of
+ * at most tree_limits.page_single entries is cut only at the hard
+ * limits (so small directories are one page, whatever the names).
+ */
+void	tree_pager_reset(struct tree_pager *, size_t entries);
 /*
  * Account for nd, just appended to the page (in name order, its chunk
  * ids in their final form: see tree_file_lists()).  Returns 1 when the
