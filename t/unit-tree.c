@@ -910,6 +910,28 @@ test_hostile(void)
 	tree_free(&got);
 	mclear();
 
+	/* A format 1 tree (0.1.0) reads, and states no links. */
+	{
+		uint8_t v1[200];
+		size_t n1 = one_node(v1, "old", 3, NODE_FILE);
+
+		memcpy(v1 + n1, "\0\0\0\1", 4);
+		memset(v1 + n1 + 4, 9, 32);
+		mput(v1, n1 + 36, NULL, 0, id);
+		ok(tree_load(&msrc, id, 0, &got, err, sizeof(err)) == 0 &&
+		    got.n == 1 && got.nodes[0].nchunks == 1 &&
+		    got.nodes[0].clevel == 0,
+		    "a format 1 tree of 0.1.0 reads, without links");
+		tree_free(&got);
+		/* Inside an index it is not taken. */
+		memcpy(buf, "GVI2\1\0\0\0\1\0\3old", 14);
+		memcpy(buf + 14, id, 32);
+		mput(buf, 46, (const uint8_t (*)[BLOB_ID_LEN])id, 1, id2);
+		ok(tree_load(&msrc, id2, 0, &got, err, sizeof(err)) == 1,
+		    "... but not as a page of an index");
+		mclear();
+	}
+
 	/* Hand-made indexes and lists. */
 	tree_init(&all);
 	add(&all, "m", NODE_FIFO, 1);
