@@ -609,6 +609,46 @@ client_tree_src(struct client_rk *rk, struct tree_src *src)
 }
 
 int
+client_tree_find(struct client_rk *rk, const uint8_t *id, const char *name,
+    int expand, struct tree *page, struct node **nd, char *err,
+    size_t errlen)
+{
+	struct tree_src src;
+	struct tree_dirw w;
+	size_t lo = 0, hi, mid;
+	int rc;
+
+	*nd = NULL;
+	client_tree_src(rk, &src);
+	if ((rc = tree_load_index(&src, id, &w, page, err, errlen)) != 0)
+		return rc;
+	if (w.n > 1) {
+		/* The last page whose first name is not after name. */
+		hi = w.n;
+		while (lo < hi) {
+			mid = lo + (hi - lo) / 2;
+			if (strcmp(w.first[mid], name) <= 0)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		if (lo > 0)
+			rc = tree_load(&src, w.ids[lo - 1], 0, page, err,
+			    errlen);
+	}
+	tree_dirw_free(&w);
+	if (rc != 0)
+		return rc;
+	*nd = (struct node *)(uintptr_t)tree_find(page, name);
+	if (*nd != NULL && expand &&
+	    (rc = tree_expand_file(&src, *nd, err, errlen)) != 0) {
+		*nd = NULL;
+		tree_free(page);
+	}
+	return rc;
+}
+
+int
 client_tree(struct client *c, const uint8_t *id, int expand, struct tree *t,
     char *err, size_t errlen)
 {

@@ -177,6 +177,16 @@ int	client_prefetch(struct client_rk *rk,
 	    size_t errlen);
 /* Free what rk fetched ahead. */
 void	client_rk_free(struct client_rk *rk);
+/*
+ * Look name up in directory id over rk, reading its index and only the
+ * page that can hold name: *page gets that page (initialized by the
+ * call; the caller frees it), *nd the node in it, or NULL when name is
+ * not there.  With expand, that node's chunk lists are read (its
+ * chunks are data chunk ids).  Returns 0; 1 or -1 as client_tree().
+ */
+int	client_tree_find(struct client_rk *rk, const uint8_t *id,
+	    const char *name, int expand, struct tree *page, struct node **nd,
+	    char *err, size_t errlen);
 
 /*
  * Write s to f with bytes that are not printable ASCII or UTF-8 text

@@ -232,6 +232,8 @@ cmd_ls(struct client *c, int argc, char **argv)
 	struct snapinfo si;
 	struct tree t;
 	const struct node *n = NULL;
+	struct node *found;
+	struct client_rk rk = { NULL, NULL, NULL };
 	uint8_t dir[BLOB_ID_LEN];
 	char err[1024], *want = NULL, *comp, *save, *shown = NULL;
 	int ch, rc = 0;
@@ -248,8 +250,10 @@ cmd_ls(struct client *c, int argc, char **argv)
 	    client_snapshot(c, argv[optind], c->set, &si) == -1)
 		return EXIT_ERROR;
 	memcpy(dir, si.root, BLOB_ID_LEN);
+	rk.r = c->remote;
+	rk.k = &c->keys;
 
-	/* Walk down to PATH, one tree per component. */
+	/* Walk down to PATH, one page per component. */
 	if (argc - optind == 2) {
 		if ((want = strdup(argv[optind + 1])) == NULL ||
 		    (shown = calloc(1, strlen(want) + 2)) == NULL) {
@@ -273,14 +277,16 @@ cmd_ls(struct client *c, int argc, char **argv)
 				tree_free(&t);
 				n = NULL;
 			}
-			if (client_tree(c, dir, 0, &t, err, sizeof(err)) != 0) {
+			if (client_tree_find(&rk, dir, comp, 0, &t, &found, err,
+			    sizeof(err)) != 0) {
 				warnx("%s", err);
 				rc = EXIT_ERROR;
 				goto done;
 			}
+			n = found;
 			strcat(shown, "/");
 			strcat(shown, comp);
-			if ((n = tree_find(&t, comp)) == NULL) {
+			if (n == NULL) {
 				warnx("%s: not in snapshot %llu", shown,
 				    (unsigned long long)si.id);
 				tree_free(&t);

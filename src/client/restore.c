@@ -871,6 +871,9 @@ restore_all(struct rctx *c, struct tree *root)
 
 /* ---------------------------------------------------------------- selection */
 
+static void	restore_below(struct rctx *, int, const char *,
+		    const uint8_t *, char *, const char *);
+
 /*
  * Restore the entry at path (components separated by '/') below tree t:
  * the directories on the way are created (with their metadata), then the
@@ -922,7 +925,6 @@ restore_path(struct rctx *c, int dirfd, const char *dirpath,
 	/* A directory on the way: create it, descend, then its metadata. */
 	{
 		char *path = join(dirpath, n->name);
-		struct tree sub;
 		int fd;
 
 		if (path == NULL) {
@@ -930,16 +932,56 @@ restore_path(struct rctx *c, int dirfd, const char *dirpath,
 			return;
 		}
 		if ((fd = open_dir(c, dirfd, n->name, path)) != -1) {
-			if (fetch_tree(c, n->subtree, &sub, path) == 0) {
-				restore_path(c, fd, path, &sub, slash, wanted);
-				tree_free(&sub);
-			}
+			restore_below(c, fd, path, n->subtree, slash, wanted);
 			if (!c->fatal)
 				apply_meta_fd(c, fd, n, path);
 			close(fd);
 		}
 		free(path);
 	}
+}
+
+/*
+ * restore_path() in directory id (open as dirfd): all of it when rest is
+ * empty, else only the page of it that holds rest's first component.
+ */
+static void
+restore_below(struct rctx *c, int dirfd, const char *dirpath,
+    const uint8_t *id, char *rest, const char *wanted)
+{
+	struct client_rk rk = { c->r, c->k, NULL };
+	struct tree page;
+	struct node *nd;
+	char *slash, save = '\0', err[512];
+	int rc;
+
+	while (*rest == '/')
+		rest++;
+	if (*rest == '\0') {
+		if (fetch_tree(c, id, &page, dirpath) == 0) {
+			restore_entries(c, dirfd, dirpath, &page, 0);
+			tree_free(&page);
+		}
+		return;
+	}
+	if ((slash = strchr(rest, '/')) != NULL) {
+		save = *slash;
+		*slash = '\0';
+	}
+	rc = client_tree_find(&rk, id, rest, 1, &page, &nd, err, sizeof(err));
+	client_rk_free(&rk);
+	if (slash != NULL)
+		*slash = save;
+	if (rc == -1) {
+		fatal_error(c, "%s", err);
+		return;
+	}
+	if (rc == 1) {
+		problem(c, dirpath, "directory not restored: %s", err);
+		return;
+	}
+	restore_path(c, dirfd, dirpath, &page, rest, wanted);
+	tree_free(&page);
 }
 
 static int
