@@ -492,10 +492,9 @@ test_lifecycle(struct catalog *c)
 	    loc[2].touched == 3000,
 	    "HAVE touched the stale hits only (1000, 2000 -> 5000; 3000 kept)");
 	ok(catalog_blobs_free(c, id, (const uint8_t (*)[BLOB_ID_LEN])ids, 3,
-	    3000, spared, &n, &bytes) == CAT_OK && n == 0 && spared[0] &&
+	    2999, spared, &n, &bytes) == CAT_OK && n == 0 && spared[0] &&
 	    spared[1] && spared[2],
-	    "free with a cutoff at or before the touches frees nothing, "
-	    "spares all");
+	    "free with a cutoff before the touches frees nothing, spares all");
 
 	ok(catalog_forget(c, id, snap.id) == CAT_OK, "forget the snapshot");
 	ok(catalog_forget(c, id, snap.id) == CAT_NOTFOUND, "forget again: "
@@ -506,14 +505,15 @@ test_lifecycle(struct catalog *c)
 	    found);
 	ok(found[0] && found[1] && found[2], "forget leaves the index alone");
 	ok(catalog_blobs_free(c, id, (const uint8_t (*)[BLOB_ID_LEN])ids, 3,
-	    5000, spared, &n, &bytes) == CAT_OK && n == 1 && bytes == 10 &&
+	    4999, spared, &n, &bytes) == CAT_OK && n == 1 && bytes == 10 &&
 	    spared[0] && spared[1] && !spared[2],
-	    "free: the one touched before the cutoff goes, the others stay");
+	    "free: the one touched at most at the cutoff goes, the others "
+	    "stay");
 	catalog_blobs_lookup(c, id, (const uint8_t (*)[BLOB_ID_LEN])ids, 3, loc,
 	    found);
 	ok(found[0] && found[1] && !found[2], "index after the free");
 	ok(catalog_blobs_free(c, id, (const uint8_t (*)[BLOB_ID_LEN])ids, 3,
-	    5001, spared, &n, &bytes) == CAT_OK && n == 2 && bytes == 20 &&
+	    5000, spared, &n, &bytes) == CAT_OK && n == 2 && bytes == 20 &&
 	    !spared[0] && !spared[1] && !spared[2],
 	    "free with a later cutoff: the rest go; one gone is not spared");
 	ok(catalog_blobs_add(c, id, add + 2, 1) == CAT_OK, "index one again");
