@@ -413,7 +413,7 @@ mark_recent(void *arg, uint64_t client, const uint8_t *id,
 {
 	struct mark *m = arg;
 
-	if (loc->touched < m->cutoff)
+	if (loc->touched <= m->cutoff)
 		return 0;
 	return mark(m, client, id);
 }
@@ -501,7 +501,7 @@ collect_cand(void *arg, uint64_t client, const uint8_t *id,
 	struct sweep *sw = arg;
 	struct cand *c;
 
-	if (loc->touched >= sw->m->cutoff ||
+	if (loc->touched > sw->m->cutoff ||
 	    mark_has(&sw->m->set, fingerprint(&sw->m->set, client, id)))
 		return 0;
 	if (sw->n == sw->cap) {
