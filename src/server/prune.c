@@ -725,8 +725,12 @@ free_blobs(struct prune *p)
 		p->res->blobs = sw.n;
 		goto done;
 	}
-	if ((rc = sweep_edges(&sw)) == 0)
-		rc = sweep_delete(&sw);
+	if ((rc = sweep_edges(&sw)) != 0)
+		goto done;
+	if (sw.n > 0)
+		say(p, "sweeping %zu unreachable blobs (%zu links among them)",
+		    sw.n, sw.nkids);
+	rc = sweep_delete(&sw);
 done:
 	free(m.set.v);
 	free(m.todo.v);
