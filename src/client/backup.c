@@ -506,6 +506,8 @@ ptree_find(struct backup *b, struct ptree *p, const char *name)
 			n = p->pages.n - p->cur;
 			if (n > AHEAD_PAGES)
 				n = AHEAD_PAGES;
+			/* Pages passed over (no name there now) go. */
+			client_rk_free(&p->rk);
 			if (client_prefetch(&p->rk, (const uint8_t (*)
 			    [BLOB_ID_LEN])p->pages.ids + p->cur, n, err,
 			    sizeof(err)) == -1) {
