@@ -141,6 +141,7 @@ struct tree_blob {
  */
 int	tree_blob_decode(const uint8_t *p, size_t len, struct tree_blob *tb,
 	    char *err, size_t errlen);
+/* Free what tb holds and leave it empty (a zeroed tb is empty too). */
 void	tree_blob_free(struct tree_blob *);
 /*
  * The links of a page, index or list: the distinct ids it names (a
@@ -210,6 +211,7 @@ struct tree_dirw {
 	uint32_t	 n, cap;
 };
 
+/* An empty w; tree_dirw_free() frees its names and ids, leaving it so. */
 void	tree_dirw_init(struct tree_dirw *);
 void	tree_dirw_free(struct tree_dirw *);
 /*
