@@ -44,7 +44,9 @@ my $STEP = 3 * 3600;	# the longest a single command may take
 diag("long scale test: $N files in directories of 1000, one directory of $NDIR; seed $seed");
 
 # The trees: in a tmpfs when there is room for a tree and its restore.
-my $need = 4096 * 2.2 * ($N > $NDIR ? $N : $NDIR) + (1 << 30);
+# The 2 M tree alone, then the 1 M directory and its restore: about
+# 4 KiB of tmpfs a file, and a margin.
+my $need = 4096 * 1.1 * ($N > 2 * $NDIR ? $N : 2 * $NDIR) + (1 << 30);
 my $base;
 if (-d '/dev/shm' && `stat -f -c %T /dev/shm 2>/dev/null` =~ /^tmpfs/ &&
     (`df -Pk /dev/shm` =~ /\n\S+\s+\d+\s+\d+\s+(\d+)/) && $1 * 1024 > $need) {
