@@ -47,6 +47,7 @@ make_recs(struct journal_rec r[NRECS])
 	r[0].created = 1700000000;
 	r[0].flags = JOURNAL_F_DISABLED;
 	memset(r[0].hash, 0x11, sizeof(r[0].hash));
+	r[0].snap = 17;
 	snprintf(r[1].name, sizeof(r[1].name), "alice");
 	memset(r[1].hash, 0x22, sizeof(r[1].hash));
 	snprintf(r[2].name, sizeof(r[2].name), "bob");
@@ -224,7 +225,7 @@ main(void)
 	size = file_size(other);
 	if ((fd = open(other, O_RDWR)) != -1) {
 		/* a byte inside the second record's root */
-		off_t at = JOURNAL_HDR_LEN + 4 + 1 + 8 + 1 + 5 + 8 + 4 + 32 +
+		off_t at = JOURNAL_HDR_LEN + 4 + 1 + 8 + 1 + 5 + 8 + 4 + 32 + 8 +
 		    JOURNAL_SUM_LEN + 4 + 1 + 8 + 8 + 8 + 3;
 		ok(pwrite(fd, "\xff", 1, at) == 1, "a byte is damaged");
 		close(fd);

@@ -51,6 +51,7 @@
 
 #include "common/bytes.h"
 #include "catalog.h"
+#include "journal.h"
 
 #define DEFAULT_MAPSIZE		(256UL << 20)
 #define MAX_MAPSIZE		((size_t)1 << 40)
@@ -79,6 +80,9 @@ struct catalog {
 	MDB_dbi		 policies, peers, usage, days;
 	int		 rc;		/* LMDB code of the last CAT_ERROR */
 	char		 err[256];
+	/* DataDir/journal (journal.h), opened by the first change. */
+	struct journal	*journal;
+	char		 journal_path[1024];
 };
 
 /* ------------------------------------------------------------ encoding */
@@ -288,6 +292,66 @@ run_read(struct catalog *c, txn_fn fn, void *arg)
 	return r;
 }
 
+/* -------------------------------------------------------------- journal */
+
+/* The journal sits beside the catalog's directory: DataDir/journal. */
+static void
+journal_path(struct catalog *c, const char *dir)
+{
+	const char *slash = strrchr(dir, '/');
+	int n = slash == NULL ? 1 : (int)(slash - dir);
+
+	if (slash == dir)
+		n = 0;
+	if (snprintf(c->journal_path, sizeof(c->journal_path), "%.*s/journal",
+	    n, slash == NULL ? "." : dir) >= (int)sizeof(c->journal_path))
+		c->journal_path[0] = '\0';
+}
+
+/*
+ * Append r to the journal inside the write transaction that makes the
+ * same change (journal.h): call it after the transaction's last write,
+ * so that only a failed commit can leave a record behind.  CAT_OK or
+ * CAT_ERROR (the caller's transaction is then aborted).
+ */
+static int
+journal_log(struct catalog *c, struct journal_rec *r)
+{
+	char err[256];
+
+	if (c->journal == NULL && (c->journal_path[0] == '\0' ||
+	    journal_open(c->journal_path, &c->journal, err,
+	    sizeof(err)) == -1)) {
+		if (c->journal_path[0] == '\0')
+			snprintf(err, sizeof(err), "journal: path too long");
+		c->rc = 0;
+		snprintf(c->err, sizeof(c->err), "catalog: %.200s", err);
+		return CAT_ERROR;
+	}
+	if (journal_append(c->journal, r, err, sizeof(err)) == -1) {
+		c->rc = 0;
+		snprintf(c->err, sizeof(c->err), "catalog: %.200s", err);
+		return CAT_ERROR;
+	}
+	return CAT_OK;
+}
+
+/* A journal record naming client cl. */
+static struct journal_rec
+journal_client(uint8_t type, const struct cat_client *cl)
+{
+	struct journal_rec r;
+
+	memset(&r, 0, sizeof(r));
+	r.type = type;
+	r.client = cl->id;
+	memcpy(r.name, cl->name, sizeof(r.name));
+	r.flags = (cl->registered ? JOURNAL_F_REGISTERED : 0) |
+	    (cl->disabled ? JOURNAL_F_DISABLED : 0) |
+	    (cl->allow_forget ? JOURNAL_F_ALLOW_FORGET : 0);
+	return r;
+}
+
 /* ------------------------------------------------------------ open/close */
 
 static int	usage_ensure(struct catalog *);
@@ -367,6 +431,7 @@ catalog_open(const char *dir, size_t mapsize, struct catalog **out,
 			return CAT_ERROR;
 		}
 	}
+	journal_path(c, dir);
 	*out = c;
 	return CAT_OK;
 }
@@ -376,6 +441,7 @@ catalog_close(struct catalog *c)
 {
 	if (c == NULL)
 		return;
+	journal_close(c->journal);
 	mdb_env_close(c->env);
 	free(c);
 }
@@ -1001,7 +1067,15 @@ token:
 	d.mv_data = tok;
 	if ((rc = mdb_put(txn, c->tokens, &k, &d, MDB_NOOVERWRITE)) != 0)
 		return fail(c, rc, "write token");
-	return CAT_OK;
+	{
+		struct journal_rec j = journal_client(a->reissue ?
+		    JOURNAL_CLIENT_TOKEN : JOURNAL_CLIENT_ADD, &cl);
+
+		memcpy(j.hash, a->token_hash, CAT_SECRET_LEN);
+		j.created = cl.created;
+		j.snap = cl.next_snapshot;
+		return journal_log(c, &j);
+	}
 }
 
 int
@@ -1075,7 +1149,14 @@ client_flag_txn(struct catalog *c, MDB_txn *txn, void *arg)
 		cl.disabled = a->value;
 	else
 		cl.allow_forget = a->value;
-	return client_store(c, txn, &cl);
+	if ((r = client_store(c, txn, &cl)) != CAT_OK)
+		return r;
+	{
+		struct journal_rec j = journal_client(JOURNAL_CLIENT_FLAGS,
+		    &cl);
+
+		return journal_log(c, &j);
+	}
 }
 
 int
@@ -1147,7 +1228,12 @@ client_remove_txn(struct catalog *c, MDB_txn *txn, void *arg)
 	if ((rc = mdb_del(txn, c->usage, &k, NULL)) != 0 &&
 	    rc != MDB_NOTFOUND)
 		return fail(c, rc, "delete usage of %s", a->name);
-	return CAT_OK;
+	{
+		struct journal_rec j = journal_client(JOURNAL_CLIENT_REMOVE,
+		    a->out);
+
+		return journal_log(c, &j);
+	}
 }
 
 int
@@ -1244,7 +1330,15 @@ register_txn(struct catalog *c, MDB_txn *txn, void *arg)
 		return fail(c, rc, "delete token");
 	memcpy(a->out->secret, a->secret, CAT_SECRET_LEN);
 	a->out->registered = 1;
-	return client_store(c, txn, a->out);
+	if ((r = client_store(c, txn, a->out)) != CAT_OK)
+		return r;
+	{
+		struct journal_rec j = journal_client(JOURNAL_REGISTER,
+		    a->out);
+
+		memcpy(j.hash, a->secret, CAT_SECRET_LEN);
+		return journal_log(c, &j);
+	}
 }
 
 int
@@ -1990,6 +2084,7 @@ policy_set_txn(struct catalog *c, MDB_txn *txn, void *arg)
 {
 	struct policy_arg *a = arg;
 	uint8_t key[8 + CAT_NAME_MAX], rec[POLICY_REC_LEN];
+	struct journal_rec j;
 	struct cat_client cl;
 	MDB_val k = { 0, key }, d = { sizeof(rec), rec };
 	int r, rc;
@@ -1997,17 +2092,23 @@ policy_set_txn(struct catalog *c, MDB_txn *txn, void *arg)
 	if ((r = client_load(c, txn, a->name, &cl)) != CAT_OK)
 		return r;
 	k.mv_size = policy_key(key, cl.id, a->set);
+	memset(&j, 0, sizeof(j));
+	j.client = cl.id;
+	snprintf(j.set, sizeof(j.set), "%s", a->set);
 	if (a->in == NULL) {
 		if ((rc = mdb_del(txn, c->policies, &k, NULL)) == MDB_NOTFOUND)
 			return CAT_NOTFOUND;
 		if (rc != 0)
 			return fail(c, rc, "delete policy");
-		return CAT_OK;
+		j.type = JOURNAL_POLICY_CLEAR;
+		return journal_log(c, &j);
 	}
 	policy_encode(a->in, rec);
 	if ((rc = mdb_put(txn, c->policies, &k, &d, 0)) != 0)
 		return fail(c, rc, "write policy");
-	return CAT_OK;
+	j.type = JOURNAL_POLICY_SET;
+	j.policy = *a->in;
+	return journal_log(c, &j);
 }
 
 static int

@@ -5,7 +5,9 @@
  * Payloads (integers big-endian; a name or set is u8 length, bytes):
  *
  *   every type      u64 client, then
- *   CLIENT_ADD      name, u64 created, u32 flags, token hash[32]
+ *   CLIENT_ADD      name, u64 created, u32 flags, token hash[32],
+ *                   u64 next snapshot id (1 for a new client; an
+ *                   upgraded 0.1.0 client's own)
  *   REGISTER        name, secret[32]
  *   CLIENT_FLAGS    name, u32 flags
  *   CLIENT_TOKEN    name, token hash[32]
@@ -118,6 +120,7 @@ rec_encode(const struct journal_rec *r, struct wbuf *w)
 		put64(w, r->created);
 		put32(w, r->flags);
 		put(w, r->hash, JOURNAL_HASH_LEN);
+		put64(w, r->snap);
 		break;
 	case JOURNAL_REGISTER:
 	case JOURNAL_CLIENT_TOKEN:
@@ -251,6 +254,7 @@ rec_decode(const uint8_t *p, size_t len, struct journal_rec *r)
 		r->created = get64(&b);
 		r->flags = get32(&b);
 		getn(&b, r->hash, JOURNAL_HASH_LEN);
+		r->snap = get64(&b);
 		break;
 	case JOURNAL_REGISTER:
 	case JOURNAL_CLIENT_TOKEN:

@@ -40,7 +40,8 @@
 #define JOURNAL_SUM_LEN		8
 
 enum journal_type {
-	JOURNAL_CLIENT_ADD = 1,	/* name, client, created, flags, hash (token) */
+	JOURNAL_CLIENT_ADD = 1,	/* name, client, created, flags, hash
+				   (token), snap (its next snapshot id) */
 	JOURNAL_REGISTER,	/* name, client, hash (secret) */
 	JOURNAL_CLIENT_FLAGS,	/* name, client, flags */
 	JOURNAL_CLIENT_TOKEN,	/* name, client, hash (token) */
@@ -69,7 +70,7 @@ struct journal_rec {
 	uint8_t		 hash[JOURNAL_HASH_LEN];	/* token hash or secret */
 	char		 set[JOURNAL_NAME_MAX + 1];	/* POLICY_*, COMMIT */
 	struct retention policy;	/* POLICY_SET */
-	/* COMMIT, FORGET: */
+	/* COMMIT, FORGET; CLIENT_ADD: the id its next snapshot gets */
 	uint64_t	 snap;
 	uint64_t	 time;
 	uint8_t		 root[BLOB_ID_LEN];
