@@ -2386,3 +2386,91 @@ catalog_peers(struct catalog *c, int (*fn)(void *, const struct cat_peer *),
 		memset(stats, 0, CAT_PEER_STATS * sizeof(*stats));
 	return run_read(c, peers_txn, &a);
 }
+
+/* -------------------------------------------------------------- rebuild */
+
+struct restore_arg {
+	const struct cat_client	*cl;
+	const uint8_t		*token;
+	uint64_t		 next_client;
+	uint32_t		 next_pack;
+};
+
+static int
+restore_client_txn(struct catalog *c, MDB_txn *txn, void *arg)
+{
+	struct restore_arg *a = arg;
+	uint8_t tok[8 + CAT_NAME_MAX];
+	size_t namelen = strlen(a->cl->name);
+	MDB_val k = { CAT_SECRET_LEN, (void *)a->token };
+	MDB_val d = { 8 + namelen, tok };
+	int r, rc;
+
+	if ((r = client_store(c, txn, a->cl)) != CAT_OK)
+		return r;
+	if (a->token == NULL)
+		return CAT_OK;
+	be64_put(tok, a->cl->id);
+	memcpy(tok + 8, a->cl->name, namelen);
+	if ((rc = mdb_put(txn, c->tokens, &k, &d, 0)) != 0)
+		return fail(c, rc, "write token");
+	return CAT_OK;
+}
+
+int
+catalog_restore_client(struct catalog *c, const struct cat_client *cl,
+    const uint8_t token_hash[CAT_SECRET_LEN])
+{
+	struct restore_arg a = { .cl = cl, .token = token_hash };
+
+	if (!catalog_name_valid(cl->name) || cl->id == 0) {
+		c->rc = 0;
+		snprintf(c->err, sizeof(c->err), "catalog: invalid client "
+		    "to restore (id %llu)", (unsigned long long)cl->id);
+		return CAT_ERROR;
+	}
+	return run_write(c, restore_client_txn, &a);
+}
+
+/* Raise counter key in meta to at least v. */
+static int
+counter_raise(struct catalog *c, MDB_txn *txn, const char *key, uint64_t v)
+{
+	MDB_val k = { strlen(key), (void *)key }, d;
+	uint8_t b[8];
+	int rc;
+
+	rc = mdb_get(txn, c->meta, &k, &d);
+	if (rc != 0 && rc != MDB_NOTFOUND)
+		return fail(c, rc, "read counter %s", key);
+	if (rc == 0 && d.mv_size == 8 && be64_get(d.mv_data) >= v)
+		return CAT_OK;
+	be64_put(b, v);
+	d.mv_size = 8;
+	d.mv_data = b;
+	if ((rc = mdb_put(txn, c->meta, &k, &d, 0)) != 0)
+		return fail(c, rc, "write counter %s", key);
+	return CAT_OK;
+}
+
+static int
+restore_counters_txn(struct catalog *c, MDB_txn *txn, void *arg)
+{
+	struct restore_arg *a = arg;
+	int r;
+
+	if ((r = counter_raise(c, txn, "next_client", a->next_client)) !=
+	    CAT_OK)
+		return r;
+	return counter_raise(c, txn, "next_pack", a->next_pack);
+}
+
+int
+catalog_restore_counters(struct catalog *c, uint64_t next_client,
+    uint32_t next_pack)
+{
+	struct restore_arg a = { .next_client = next_client,
+	    .next_pack = next_pack };
+
+	return run_write(c, restore_counters_txn, &a);
+}
