@@ -541,7 +541,7 @@ remote_connect_wait(const char *host, int port, const uint8_t *expect_id,
 	}
 
 	wire_wr_init(&w, r->out, OUT_MAX);
-	wire_put_client_hello(&w, WIRE_VERSION_MIN, WIRE_VERSION_MAX,
+	wire_put_client_hello(&w, WIRE_VERSION_MIN, 2, /* 3: tree format 2 */
 	    SOFTWARE);
 	if (send_wr(r, &w, err, errlen) == -1 ||
 	    expect(r, WIRE_SERVER_HELLO, hello_ms, &len, err,

@@ -264,16 +264,17 @@ print_snapshot(void *arg, const struct cat_snapshot *s)
 		    "client", o->client, "id", (json_int_t)s->id,
 		    "set", s->set, "time", (json_int_t)s->time,
 		    "root", root, "meta", meta,
-		    "blobs", (json_int_t)s->blobs,
-		    "bytes", (json_int_t)s->bytes,
 		    "files", (json_int_t)s->files,
-		    "new_bytes", (json_int_t)s->new_bytes));
+		    "size", (json_int_t)s->size,
+		    "new_bytes", (json_int_t)s->new_bytes,
+		    "new_blobs", (json_int_t)s->new_blobs));
 		return 0;
 	}
 	fmt_utc(s->time, when, sizeof(when));
-	printf("%-24s %6llu %-16s %-20s %10llu %14llu\n", o->client,
+	printf("%-24s %6llu %-16s %-20s %10llu %14llu %14llu\n", o->client,
 	    (unsigned long long)s->id, s->set, when,
-	    (unsigned long long)s->blobs, (unsigned long long)s->bytes);
+	    (unsigned long long)s->files, (unsigned long long)s->size,
+	    (unsigned long long)s->new_bytes);
 	return 0;
 }
 
@@ -288,8 +289,8 @@ cmd_snapshots(struct ctl *c)
 		return rc;
 	o.arr = c->json ? json_array() : NULL;
 	if (!c->json)
-		printf("%-24s %6s %-16s %-20s %10s %14s\n", "CLIENT", "ID",
-		    "SET", "TIME", "BLOBS", "BYTES");
+		printf("%-24s %6s %-16s %-20s %10s %14s %14s\n", "CLIENT",
+		    "ID", "SET", "TIME", "FILES", "SIZE", "NEW BYTES");
 	for (size_t i = 0; i < cv.n; i++) {
 		o.client = cv.v[i].name;
 		if (catalog_snapshots(c->cat, cv.v[i].id, NULL, 0,
@@ -317,7 +318,7 @@ cmd_usage(struct ctl *c)
 		arr = json_array();
 	else
 		printf("%-24s %9s %14s %14s %10s %7s\n", "CLIENT", "SNAPSHOTS",
-		    "STORED", "UNIQUE", "BLOBS", "DEDUP");
+		    "SIZE", "UNIQUE", "BLOBS", "DEDUP");
 	for (size_t i = 0; i < cv.n; i++) {
 		double ratio;
 
@@ -327,13 +328,13 @@ cmd_usage(struct ctl *c)
 			return cat_failed(c);
 		}
 		ratio = u.unique_bytes ?
-		    (double)u.stored_bytes / (double)u.unique_bytes : 0;
+		    (double)u.size / (double)u.unique_bytes : 0;
 		if (arr != NULL) {
 			json_array_append_new(arr, json_pack(
 			    "{s:s, s:I, s:I, s:I, s:I, s:o}",
 			    "client", cv.v[i].name,
 			    "snapshots", (json_int_t)u.snapshots,
-			    "stored_bytes", (json_int_t)u.stored_bytes,
+			    "size", (json_int_t)u.size,
 			    "unique_bytes", (json_int_t)u.unique_bytes,
 			    "blobs", (json_int_t)u.blobs,
 			    "dedup_ratio", u.unique_bytes ? json_real(ratio) :
@@ -342,7 +343,7 @@ cmd_usage(struct ctl *c)
 		}
 		printf("%-24s %9llu %14llu %14llu %10llu ", cv.v[i].name,
 		    (unsigned long long)u.snapshots,
-		    (unsigned long long)u.stored_bytes,
+		    (unsigned long long)u.size,
 		    (unsigned long long)u.unique_bytes,
 		    (unsigned long long)u.blobs);
 		if (u.unique_bytes)
@@ -391,11 +392,11 @@ cmd_stats(struct ctl *c)
 	if (c->json)
 		arr = json_array();
 	else
-		printf("clients %llu, snapshots %llu, stored bytes %llu, "
+		printf("clients %llu, snapshots %llu, size %llu, "
 		    "unique bytes %llu\n%-10s %9s %14s %14s %14s\n",
 		    (unsigned long long)t.clients,
 		    (unsigned long long)t.snapshots,
-		    (unsigned long long)t.stored_bytes,
+		    (unsigned long long)t.size,
 		    (unsigned long long)t.unique_bytes, "DAY", "SESSIONS",
 		    "BYTES IN", "BYTES OUT", "UNIQUE");
 	for (size_t i = 0; i < n; i++) {
@@ -425,7 +426,7 @@ cmd_stats(struct ctl *c)
 	return print_json(json_pack("{s:I, s:I, s:I, s:I, s:o}",
 	    "clients", (json_int_t)t.clients,
 	    "snapshots", (json_int_t)t.snapshots,
-	    "stored_bytes", (json_int_t)t.stored_bytes,
+	    "size", (json_int_t)t.size,
 	    "unique_bytes", (json_int_t)t.unique_bytes, "days", arr));
 }
 

@@ -1,29 +1,32 @@
 /*
- * catalog.c - the LMDB catalog: clients, tokens, the blob index,
- * snapshots and their reference lists.  See catalog.h.
+ * catalog.c - the LMDB catalog: clients, tokens, the blob index and
+ * snapshots.  See catalog.h.
  *
  * Named databases and their records (integers big-endian, so that keys
  * sort numerically):
  *
  *   meta       "next_client", "next_pack" -> u64; "usage_v1" -> u8 1
- *                      once the usage table is complete (see below)
+ *                      once the usage table is complete (see below);
+ *                      "format" -> u32 2 (CAT_FORMAT), set when the
+ *                      catalog is created.  A catalog without it but
+ *                      with blobs or snapshots is 0.1.0's (format 1:
+ *                      refcounts and reference lists) and is refused.
  *   clients    name -> u64 id, u64 created, u64 next_snapshot,
  *                      u32 flags (1 registered, 2 disabled,
  *                      4 allow forget), secret[32]
  *   tokens     SHA-256(token)[32] -> u64 client id, name
- *   blobs      u64 client || id[32] -> u32 pack, u64 offset, u32 length,
- *                      u64 refcount, sum[8], u64 touched (records
- *                      written before touched existed lack it: 0)
- *   snapshots  u64 client || u64 snapshot -> u64 time, u64 blobs,
- *                      u64 bytes, root[32], meta[32], u8 setlen, set,
- *                      u64 files, u64 new_bytes (records written
- *                      before these existed end after set: 0, 0)
- *   refs       u64 client || u64 snapshot -> n ids[32], ascending
+ *   blobs      u64 client || id[32] -> u32 pack, u32 offset, u32 length,
+ *                      u32 nlinks, u32 touched (20 bytes; the checksum
+ *                      is in the pack record's header)
+ *   snapshots  u64 client || u64 snapshot -> u64 time, root[32],
+ *                      meta[32], u8 flags (1: legacy node), legacy[32]
+ *                      (with flag 1 only), u8 setlen, set, u64 files,
+ *                      u64 size, u64 new_bytes, u64 new_blobs
  *   policies   u64 client || set ("" = the client's default) ->
  *                      u32 last, hourly, daily, weekly, monthly, yearly
  *   peers      id[16] -> fixed record, see peer_encode(); key "" ->
  *                      CAT_PEER_STATS u64 discovery counters
- *   usage      u64 client -> u64 snapshots, u64 stored_bytes, u64 blobs,
+ *   usage      u64 client -> u64 snapshots, u64 size, u64 blobs,
  *                      u64 unique_bytes: running totals, kept in the
  *                      transactions that index, free, commit and forget
  *                      (no record: all zero).  A catalog written before
@@ -59,13 +62,16 @@
 
 #define CLIENT_REC_LEN		(8 + 8 + 8 + 4 + BLOB_ID_LEN)
 #define BLOB_KEY_LEN		(8 + BLOB_ID_LEN)
-#define BLOB_REC_OLD		(4 + 8 + 4 + 8 + CAT_SUM_LEN)
-#define BLOB_REC_LEN		(BLOB_REC_OLD + 8)
+#define BLOB_REC_LEN		(5 * 4)
 #define POLICY_REC_LEN		(6 * 4)
 #define SNAP_KEY_LEN		16
-#define SNAP_REC_MIN		(8 + 8 + 8 + BLOB_ID_LEN + BLOB_ID_LEN + 1)
-#define SNAP_REC_EXTRA		(8 + 8)		/* files, new_bytes */
-#define SNAP_REC_MAX		(SNAP_REC_MIN + CAT_NAME_MAX + SNAP_REC_EXTRA)
+/* time, root, meta, flags; then legacy (flag 1); setlen, set; the tail */
+#define SNAP_REC_HEAD		(8 + BLOB_ID_LEN + BLOB_ID_LEN + 1)
+#define SNAP_REC_TAIL		(4 * 8)	/* files, size, new_bytes, new_blobs */
+#define SNAP_REC_MAX		(SNAP_REC_HEAD + BLOB_ID_LEN + 1 + \
+				 CAT_NAME_MAX + SNAP_REC_TAIL)
+#define SNAP_FLAG_LEGACY	1u
+#define FORMAT_KEY		"format"
 #define USAGE_REC_LEN		(4 * 8)
 #define DAY_REC_LEN		(4 * 8)
 #define USAGE_DONE_KEY		"usage_v1"
@@ -76,7 +82,7 @@
 
 struct catalog {
 	MDB_env		*env;
-	MDB_dbi		 meta, clients, tokens, blobs, snapshots, refs;
+	MDB_dbi		 meta, clients, tokens, blobs, snapshots;
 	MDB_dbi		 policies, peers, usage, days;
 	int		 rc;		/* LMDB code of the last CAT_ERROR */
 	char		 err[256];
@@ -125,11 +131,11 @@ static void
 blob_encode(const struct cat_blob *bl, uint8_t b[BLOB_REC_LEN])
 {
 	be32_put(b, bl->pack);
-	be64_put(b + 4, bl->offset);
-	be32_put(b + 12, bl->length);
-	be64_put(b + 16, bl->refcount);
-	memcpy(b + 24, bl->sum, CAT_SUM_LEN);
-	be64_put(b + 32, bl->touched);
+	be32_put(b + 4, (uint32_t)bl->offset);
+	be32_put(b + 8, bl->length);
+	be32_put(b + 12, bl->nlinks);
+	be32_put(b + 16, bl->touched > UINT32_MAX ? UINT32_MAX :
+	    (uint32_t)bl->touched);
 }
 
 static int
@@ -137,57 +143,71 @@ blob_decode(const MDB_val *v, struct cat_blob *bl)
 {
 	const uint8_t *b = v->mv_data;
 
-	if (v->mv_size != BLOB_REC_LEN && v->mv_size != BLOB_REC_OLD)
+	if (v->mv_size != BLOB_REC_LEN)
 		return -1;
 	bl->pack = be32_get(b);
-	bl->offset = be64_get(b + 4);
-	bl->length = be32_get(b + 12);
-	bl->refcount = be64_get(b + 16);
-	memcpy(bl->sum, b + 24, CAT_SUM_LEN);
-	bl->touched = v->mv_size == BLOB_REC_LEN ? be64_get(b + 32) : 0;
+	bl->offset = be32_get(b + 4);
+	bl->length = be32_get(b + 8);
+	bl->nlinks = be32_get(b + 12);
+	bl->touched = be32_get(b + 16);
 	return 0;
 }
 
 static size_t
 snap_encode(const struct cat_snapshot *s, uint8_t *b)
 {
-	size_t setlen = strlen(s->set);
+	size_t setlen = strlen(s->set), n;
 
 	be64_put(b, s->time);
-	be64_put(b + 8, s->blobs);
-	be64_put(b + 16, s->bytes);
-	memcpy(b + 24, s->root, BLOB_ID_LEN);
-	memcpy(b + 56, s->meta, BLOB_ID_LEN);
-	b[88] = (uint8_t)setlen;
-	memcpy(b + 89, s->set, setlen);
-	be64_put(b + 89 + setlen, s->files);
-	be64_put(b + 97 + setlen, s->new_bytes);
-	return SNAP_REC_MIN + setlen + SNAP_REC_EXTRA;
+	memcpy(b + 8, s->root, BLOB_ID_LEN);
+	memcpy(b + 40, s->meta, BLOB_ID_LEN);
+	b[72] = s->has_legacy ? SNAP_FLAG_LEGACY : 0;
+	n = SNAP_REC_HEAD;
+	if (s->has_legacy) {
+		memcpy(b + n, s->legacy, BLOB_ID_LEN);
+		n += BLOB_ID_LEN;
+	}
+	b[n++] = (uint8_t)setlen;
+	memcpy(b + n, s->set, setlen);
+	n += setlen;
+	be64_put(b + n, s->files);
+	be64_put(b + n + 8, s->size);
+	be64_put(b + n + 16, s->new_bytes);
+	be64_put(b + n + 24, s->new_blobs);
+	return n + SNAP_REC_TAIL;
 }
 
 static int
 snap_decode(const MDB_val *k, const MDB_val *v, struct cat_snapshot *s)
 {
 	const uint8_t *b = v->mv_data;
+	size_t n = SNAP_REC_HEAD, setlen;
 
-	if (k->mv_size != SNAP_KEY_LEN || v->mv_size < SNAP_REC_MIN ||
-	    b[88] > CAT_NAME_MAX || (v->mv_size != (size_t)SNAP_REC_MIN +
-	    b[88] && v->mv_size != (size_t)SNAP_REC_MIN + b[88] +
-	    SNAP_REC_EXTRA))
+	if (k->mv_size != SNAP_KEY_LEN || v->mv_size < SNAP_REC_HEAD + 1 ||
+	    (b[72] & ~SNAP_FLAG_LEGACY) != 0)
 		return -1;
+	memset(s, 0, sizeof(*s));
 	s->id = be64_get((const uint8_t *)k->mv_data + 8);
 	s->time = be64_get(b);
-	s->blobs = be64_get(b + 8);
-	s->bytes = be64_get(b + 16);
-	memcpy(s->root, b + 24, BLOB_ID_LEN);
-	memcpy(s->meta, b + 56, BLOB_ID_LEN);
-	memcpy(s->set, b + 89, b[88]);
-	s->set[b[88]] = '\0';
-	s->files = s->new_bytes = 0;
-	if (v->mv_size == (size_t)SNAP_REC_MIN + b[88] + SNAP_REC_EXTRA) {
-		s->files = be64_get(b + 89 + b[88]);
-		s->new_bytes = be64_get(b + 97 + b[88]);
+	memcpy(s->root, b + 8, BLOB_ID_LEN);
+	memcpy(s->meta, b + 40, BLOB_ID_LEN);
+	if (b[72] & SNAP_FLAG_LEGACY) {
+		if (v->mv_size < n + BLOB_ID_LEN + 1)
+			return -1;
+		s->has_legacy = 1;
+		memcpy(s->legacy, b + n, BLOB_ID_LEN);
+		n += BLOB_ID_LEN;
 	}
+	setlen = b[n++];
+	if (setlen > CAT_NAME_MAX || v->mv_size != n + setlen + SNAP_REC_TAIL)
+		return -1;
+	memcpy(s->set, b + n, setlen);
+	s->set[setlen] = '\0';
+	n += setlen;
+	s->files = be64_get(b + n);
+	s->size = be64_get(b + n + 8);
+	s->new_bytes = be64_get(b + n + 16);
+	s->new_blobs = be64_get(b + n + 24);
 	return 0;
 }
 
@@ -362,16 +382,60 @@ struct open_arg {
 	const char	*name;
 };
 
+/*
+ * Open the databases, then look at the format: a new catalog gets
+ * "format" = CAT_FORMAT; one without it that holds blobs or snapshots
+ * is 0.1.0's (CAT_OLDFORMAT, nothing written).
+ */
 static int
 open_dbis(struct catalog *c, MDB_txn *txn, void *arg)
 {
 	const struct open_arg *o = arg;
+	MDB_val k = { strlen(FORMAT_KEY), (void *)FORMAT_KEY }, d;
+	MDB_stat sb, ss;
+	uint8_t b[4];
 	int rc;
 
 	for (; o->name != NULL; o++)
 		if ((rc = mdb_dbi_open(txn, o->name, MDB_CREATE, o->dbi)) != 0)
 			return fail(c, rc, "open database %s", o->name);
+	if ((rc = mdb_get(txn, c->meta, &k, &d)) == 0) {
+		if (d.mv_size != 4 || be32_get(d.mv_data) != CAT_FORMAT) {
+			c->rc = 0;
+			snprintf(c->err, sizeof(c->err), "catalog: format %u "
+			    "is not %d (written by a newer gigavaultd?)",
+			    d.mv_size == 4 ? be32_get(d.mv_data) : 0,
+			    CAT_FORMAT);
+			return CAT_ERROR;
+		}
+		return CAT_OK;
+	}
+	if (rc != MDB_NOTFOUND)
+		return fail(c, rc, "read %s", FORMAT_KEY);
+	if ((rc = mdb_stat(txn, c->blobs, &sb)) != 0 ||
+	    (rc = mdb_stat(txn, c->snapshots, &ss)) != 0)
+		return fail(c, rc, "count records");
+	if (sb.ms_entries > 0 || ss.ms_entries > 0) {
+		c->rc = 0;
+		snprintf(c->err, sizeof(c->err), "catalog: written by "
+		    "gigavault 0.1.0 (store format 1): stop gigavaultd and "
+		    "run gigavaultctl upgrade");
+		return CAT_OLDFORMAT;
+	}
+	be32_put(b, CAT_FORMAT);
+	d.mv_size = sizeof(b);
+	d.mv_data = b;
+	if ((rc = mdb_put(txn, c->meta, &k, &d, 0)) != 0)
+		return fail(c, rc, "write %s", FORMAT_KEY);
 	return CAT_OK;
+}
+
+/* Whether an LMDB error means the files are damaged, not missing. */
+static int
+unreadable(int rc)
+{
+	return rc == MDB_INVALID || rc == MDB_CORRUPTED ||
+	    rc == MDB_PAGE_NOTFOUND || rc == MDB_VERSION_MISMATCH;
 }
 
 int
@@ -396,8 +460,9 @@ catalog_open(const char *dir, size_t mapsize, struct catalog **out,
 	    (rc = mdb_env_set_mapsize(c->env,
 	    mapsize ? mapsize : DEFAULT_MAPSIZE)) != 0 ||
 	    (rc = mdb_env_open(c->env, dir, 0, 0640)) != 0) {
-		snprintf(err, errlen, "catalog: cannot open %s: %s", dir,
-		    mdb_strerror(rc));
+		snprintf(err, errlen, "catalog: cannot open %s: %s%s", dir,
+		    mdb_strerror(rc), unreadable(rc) ? " (stop gigavaultd "
+		    "and run gigavaultctl rebuild-catalog)" : "");
 		if (c->env != NULL)
 			mdb_env_close(c->env);
 		free(c);
@@ -416,7 +481,6 @@ catalog_open(const char *dir, size_t mapsize, struct catalog **out,
 			{ &c->tokens, "tokens" },
 			{ &c->blobs, "blobs" },
 			{ &c->snapshots, "snapshots" },
-			{ &c->refs, "refs" },
 			{ &c->policies, "policies" },
 			{ &c->peers, "peers" },
 			{ &c->usage, "usage" },
@@ -424,11 +488,16 @@ catalog_open(const char *dir, size_t mapsize, struct catalog **out,
 			{ NULL, NULL },
 		};
 
-		if (run_write(c, open_dbis, (void *)dbis) != CAT_OK ||
-		    usage_ensure(c) != CAT_OK) {
-			snprintf(err, errlen, "%s", c->err);
+		int r;
+
+		if ((r = run_write(c, open_dbis, (void *)dbis)) != CAT_OK ||
+		    (r = usage_ensure(c)) != CAT_OK) {
+			snprintf(err, errlen, "%s%s", c->err,
+			    r == CAT_ERROR && unreadable(c->rc) ? " (stop "
+			    "gigavaultd and run gigavaultctl rebuild-catalog)" :
+			    "");
 			catalog_close(c);
-			return CAT_ERROR;
+			return r == CAT_OLDFORMAT ? CAT_OLDFORMAT : CAT_ERROR;
 		}
 	}
 	journal_path(c, dir);
@@ -630,14 +699,14 @@ delete_prefix(struct catalog *c, MDB_txn *txn, MDB_dbi db,
 /* ---------------------------------------------------- usage and totals */
 
 struct usage_rec {
-	uint64_t	 snapshots, stored_bytes, blobs, unique_bytes;
+	uint64_t	 snapshots, size, blobs, unique_bytes;
 };
 
 static void
 usage_encode(const struct usage_rec *u, uint8_t b[USAGE_REC_LEN])
 {
 	be64_put(b, u->snapshots);
-	be64_put(b + 8, u->stored_bytes);
+	be64_put(b + 8, u->size);
 	be64_put(b + 16, u->blobs);
 	be64_put(b + 24, u->unique_bytes);
 }
@@ -650,7 +719,7 @@ usage_decode(const MDB_val *v, struct usage_rec *u)
 	if (v->mv_size != USAGE_REC_LEN)
 		return -1;
 	u->snapshots = be64_get(b);
-	u->stored_bytes = be64_get(b + 8);
+	u->size = be64_get(b + 8);
 	u->blobs = be64_get(b + 16);
 	u->unique_bytes = be64_get(b + 24);
 	return 0;
@@ -718,8 +787,8 @@ usage_change(struct catalog *c, MDB_txn *txn, uint64_t client,
 	if ((r = usage_load(c, txn, client, &u)) != CAT_OK)
 		return r;
 	u.snapshots = adjust(u.snapshots, add->snapshots, sub->snapshots);
-	u.stored_bytes = adjust(u.stored_bytes, add->stored_bytes,
-	    sub->stored_bytes);
+	u.size = adjust(u.size, add->size,
+	    sub->size);
 	u.blobs = adjust(u.blobs, add->blobs, sub->blobs);
 	u.unique_bytes = adjust(u.unique_bytes, add->unique_bytes,
 	    sub->unique_bytes);
@@ -776,7 +845,7 @@ rebuild_visit(struct catalog *c, const MDB_val *k, const MDB_val *d,
 		if (snap_decode(k, d, &s) == -1)
 			return fail(c, 0, "snapshot record");
 		a->u.snapshots++;
-		a->u.stored_bytes += s.bytes;
+		a->u.size = adjust(a->u.size, s.size, 0);
 	}
 	return WALK_ON;
 }
@@ -839,7 +908,7 @@ usage_txn(struct catalog *c, MDB_txn *txn, void *arg)
 	if (usage_load(c, txn, a->client, &r) != CAT_OK)
 		return CAT_ERROR;
 	a->u->snapshots = r.snapshots;
-	a->u->stored_bytes = r.stored_bytes;
+	a->u->size = r.size;
 	a->u->blobs = r.blobs;
 	a->u->unique_bytes = r.unique_bytes;
 	return CAT_OK;
@@ -864,7 +933,7 @@ totals_visit(struct catalog *c, const MDB_val *k, const MDB_val *d,
 	if (k->mv_size != 8 || usage_decode(d, &u) == -1)
 		return fail(c, 0, "usage record");
 	t->snapshots = adjust(t->snapshots, u.snapshots, 0);
-	t->stored_bytes = adjust(t->stored_bytes, u.stored_bytes, 0);
+	t->size = adjust(t->size, u.size, 0);
 	t->unique_bytes = adjust(t->unique_bytes, u.unique_bytes, 0);
 	return WALK_ON;
 }
@@ -1217,7 +1286,6 @@ client_remove_txn(struct catalog *c, MDB_txn *txn, void *arg)
 	be64_put(prefix, a->out->id);
 	if ((r = delete_tokens(c, txn, a->out->id)) != CAT_OK ||
 	    (r = delete_prefix(c, txn, c->snapshots, prefix)) != CAT_OK ||
-	    (r = delete_prefix(c, txn, c->refs, prefix)) != CAT_OK ||
 	    (r = delete_prefix(c, txn, c->policies, prefix)) != CAT_OK ||
 	    (r = delete_prefix(c, txn, c->blobs, prefix)) != CAT_OK)
 		return r;
@@ -1424,7 +1492,9 @@ add_txn(struct catalog *c, MDB_txn *txn, void *arg)
 	for (size_t i = 0; i < a->n; i++) {
 		memcpy(key + 8, a->b[i].id, BLOB_ID_LEN);
 		bl = a->b[i].loc;
-		bl.refcount = 0;	/* touched: the caller's */
+		if (bl.offset > UINT32_MAX)
+			return fail(c, 0, "blob offset %llu",
+			    (unsigned long long)bl.offset);
 		blob_encode(&bl, rec);
 		d.mv_size = sizeof(rec);
 		d.mv_data = rec;
@@ -1481,8 +1551,6 @@ catalog_next_pack(struct catalog *c, uint32_t *pack)
 struct commit_arg {
 	uint64_t		 client;
 	struct cat_snapshot	*snap;
-	const uint8_t		(*refs)[BLOB_ID_LEN];
-	size_t			 n;
 	size_t			 missing;
 };
 
@@ -1490,57 +1558,43 @@ static int
 commit_txn(struct catalog *c, MDB_txn *txn, void *arg)
 {
 	struct commit_arg *a = arg;
-	uint8_t key[BLOB_KEY_LEN], rec[BLOB_REC_LEN];
-	uint8_t skey[SNAP_KEY_LEN], srec[SNAP_REC_MAX];
+	uint8_t key[BLOB_KEY_LEN], skey[SNAP_KEY_LEN], srec[SNAP_REC_MAX];
+	const uint8_t *need[3] = { a->snap->root, a->snap->meta,
+	    a->snap->legacy };
 	MDB_val k = { sizeof(key), key }, d;
 	struct cat_client cl;
-	struct cat_blob bl;
 	struct usage_rec added;
-	uint64_t bytes = 0;
 	int r, rc;
 
 	if ((r = client_by_id(c, txn, a->client, &cl)) != CAT_OK)
 		return r;
 	if (cl.disabled)
 		return CAT_DISABLED;
-	/* Check every ref first: nothing is written unless all are there. */
+	if (a->snap->has_legacy && a->snap->id < cl.next_snapshot)
+		return CAT_EXISTS;
+	/* Only the tops: what they link to is indexed (prune.c keeps it). */
 	a->missing = 0;
 	be64_put(key, a->client);
-	for (size_t i = 0; i < a->n; i++) {
-		memcpy(key + 8, a->refs[i], BLOB_ID_LEN);
+	for (int i = 0; i < (a->snap->has_legacy ? 3 : 2); i++) {
+		memcpy(key + 8, need[i], BLOB_ID_LEN);
 		rc = mdb_get(txn, c->blobs, &k, &d);
-		if (rc == MDB_NOTFOUND) {
+		if (rc == MDB_NOTFOUND)
 			a->missing++;
-			continue;
-		}
-		if (rc != 0)
+		else if (rc != 0)
 			return fail(c, rc, "read blob index");
 	}
 	if (a->missing > 0)
 		return CAT_MISSING;
-	for (size_t i = 0; i < a->n; i++) {
-		memcpy(key + 8, a->refs[i], BLOB_ID_LEN);
-		if ((rc = mdb_get(txn, c->blobs, &k, &d)) != 0)
-			return fail(c, rc, "read blob index");
-		if (blob_decode(&d, &bl) == -1)
-			return fail(c, 0, "blob index");
-		bl.refcount++;
-		bytes += bl.length;
-		blob_encode(&bl, rec);
-		d.mv_size = sizeof(rec);
-		d.mv_data = rec;
-		if ((rc = mdb_put(txn, c->blobs, &k, &d, 0)) != 0)
-			return fail(c, rc, "write blob index");
-	}
-	a->snap->id = cl.next_snapshot;
-	a->snap->blobs = a->n;
-	a->snap->bytes = bytes;
-	cl.next_snapshot++;
+	if (!a->snap->has_legacy)
+		a->snap->id = cl.next_snapshot;
+	if (a->snap->id == UINT64_MAX)
+		return fail(c, 0, "snapshot ids exhausted");
+	cl.next_snapshot = a->snap->id + 1;
 	if ((r = client_store(c, txn, &cl)) != CAT_OK)
 		return r;
 	memset(&added, 0, sizeof(added));
 	added.snapshots = 1;
-	added.stored_bytes = bytes;
+	added.size = a->snap->size;
 	if ((r = usage_change(c, txn, a->client, &added, NULL)) != CAT_OK)
 		return r;
 	be64_put(skey, a->client);
@@ -1551,18 +1605,14 @@ commit_txn(struct catalog *c, MDB_txn *txn, void *arg)
 	d.mv_data = srec;
 	if ((rc = mdb_put(txn, c->snapshots, &k, &d, MDB_NOOVERWRITE)) != 0)
 		return fail(c, rc, "write snapshot");
-	d.mv_size = a->n * BLOB_ID_LEN;
-	d.mv_data = (void *)a->refs;
-	if ((rc = mdb_put(txn, c->refs, &k, &d, MDB_NOOVERWRITE)) != 0)
-		return fail(c, rc, "write reference list");
 	return CAT_OK;
 }
 
 int
 catalog_commit(struct catalog *c, uint64_t client, struct cat_snapshot *snap,
-    const uint8_t (*refs)[BLOB_ID_LEN], size_t n, size_t *missing)
+    size_t *missing)
 {
-	struct commit_arg a = { client, snap, refs, n, 0 };
+	struct commit_arg a = { client, snap, 0 };
 	int r;
 
 	if (strlen(snap->set) > CAT_NAME_MAX) {
@@ -1570,13 +1620,6 @@ catalog_commit(struct catalog *c, uint64_t client, struct cat_snapshot *snap,
 		snprintf(c->err, sizeof(c->err), "catalog: set name too long");
 		return CAT_ERROR;
 	}
-	for (size_t i = 1; i < n; i++)
-		if (memcmp(refs[i - 1], refs[i], BLOB_ID_LEN) >= 0) {
-			c->rc = 0;
-			snprintf(c->err, sizeof(c->err), "catalog: references "
-			    "not sorted and unique");
-			return CAT_ERROR;
-		}
 	r = run_write(c, commit_txn, &a);
 	if (missing != NULL)
 		*missing = a.missing;
@@ -1632,47 +1675,39 @@ catalog_snapshots(struct catalog *c, uint64_t client, const char *set,
 	return run_read(c, snapshots_txn, &a);
 }
 
-struct refs_arg {
-	uint64_t	 client, snap;
-	uint8_t		(*refs)[BLOB_ID_LEN];
-	size_t		 n;
+struct snapshots_all_arg {
+	int	(*fn)(void *, uint64_t, const struct cat_snapshot *);
+	void	*arg;
 };
 
 static int
-refs_txn(struct catalog *c, MDB_txn *txn, void *arg)
+snapshots_all_visit(struct catalog *c, const MDB_val *k, const MDB_val *d,
+    void *arg)
 {
-	struct refs_arg *a = arg;
-	uint8_t skey[SNAP_KEY_LEN];
-	MDB_val k = { sizeof(skey), skey }, d;
-	int rc;
+	struct snapshots_all_arg *a = arg;
+	struct cat_snapshot s;
 
-	be64_put(skey, a->client);
-	be64_put(skey + 8, a->snap);
-	if ((rc = mdb_get(txn, c->refs, &k, &d)) == MDB_NOTFOUND)
-		return CAT_NOTFOUND;
-	if (rc != 0)
-		return fail(c, rc, "read reference list");
-	if (d.mv_size % BLOB_ID_LEN != 0)
-		return fail(c, 0, "reference list");
-	a->n = d.mv_size / BLOB_ID_LEN;
-	if ((a->refs = malloc(d.mv_size ? d.mv_size : 1)) == NULL)
-		return fail(c, 0, "out of memory");
-	memcpy(a->refs, d.mv_data, d.mv_size);
-	return CAT_OK;
+	if (snap_decode(k, d, &s) == -1)
+		return fail(c, 0, "snapshot record");
+	return a->fn(a->arg, be64_get(k->mv_data), &s) != 0 ? WALK_STOP :
+	    WALK_ON;
+}
+
+static int
+snapshots_all_txn(struct catalog *c, MDB_txn *txn, void *arg)
+{
+	return walk(c, txn, c->snapshots, NULL, 0, 0, snapshots_all_visit,
+	    arg, "snapshots");
 }
 
 int
-catalog_snapshot_refs(struct catalog *c, uint64_t client, uint64_t snap,
-    uint8_t (**refs)[BLOB_ID_LEN], size_t *n)
+catalog_snapshots_all(struct catalog *c,
+    int (*fn)(void *arg, uint64_t client, const struct cat_snapshot *),
+    void *arg)
 {
-	struct refs_arg a = { client, snap, NULL, 0 };
-	int r;
+	struct snapshots_all_arg a = { fn, arg };
 
-	if ((r = run_read(c, refs_txn, &a)) == CAT_OK) {
-		*refs = a.refs;
-		*n = a.n;
-	}
-	return r;
+	return run_read(c, snapshots_all_txn, &a);
 }
 
 /* -------------------------------------------------- have, scan, free, move */
@@ -1681,12 +1716,12 @@ struct have_arg {
 	uint64_t		 client;
 	const uint8_t		(*ids)[BLOB_ID_LEN];
 	size_t			 n;
-	uint64_t		 now;
+	uint64_t		 now, stale;
 	uint8_t			*found;
-	uint8_t			*idle;	/* found with refcount 0 */
+	uint8_t			*idle;	/* found with touched < stale */
 };
 
-/* The write half of a HAVE: touch the unreferenced hits, checking again. */
+/* The write half of a HAVE: touch the stale hits, checking again. */
 static int
 have_txn(struct catalog *c, MDB_txn *txn, void *arg)
 {
@@ -1711,7 +1746,7 @@ have_txn(struct catalog *c, MDB_txn *txn, void *arg)
 		if (blob_decode(&d, &bl) == -1)
 			return fail(c, 0, "blob index");
 		a->found[i] = 1;
-		if (bl.refcount != 0 || bl.touched >= a->now)
+		if (bl.touched >= a->stale)
 			continue;
 		bl.touched = a->now;
 		blob_encode(&bl, rec);
@@ -1726,9 +1761,9 @@ have_txn(struct catalog *c, MDB_txn *txn, void *arg)
 int
 catalog_blobs_have(struct catalog *c, uint64_t client,
     const uint8_t (*ids)[BLOB_ID_LEN], size_t n, uint64_t now,
-    uint8_t *found)
+    uint64_t stale, uint8_t *found)
 {
-	struct have_arg a = { client, ids, n, now, found, NULL };
+	struct have_arg a = { client, ids, n, now, stale, found, NULL };
 	struct cat_blob *locs;
 	size_t idle = 0;
 	int r;
@@ -1742,8 +1777,7 @@ catalog_blobs_have(struct catalog *c, uint64_t client,
 	}
 	r = catalog_blobs_lookup(c, client, ids, n, locs, found);
 	for (size_t i = 0; r == CAT_OK && i < n; i++)
-		if (found[i] && locs[i].refcount == 0 &&
-		    locs[i].touched < now) {
+		if (found[i] && locs[i].touched < stale) {
 			a.idle[i] = 1;
 			idle++;
 		}
@@ -1794,6 +1828,7 @@ struct free_arg {
 	const uint8_t		(*ids)[BLOB_ID_LEN];
 	size_t			 n;
 	uint64_t		 cutoff;
+	uint8_t			*spared;
 	size_t			 freed;
 	uint64_t		 bytes;
 };
@@ -1812,6 +1847,8 @@ free_txn(struct catalog *c, MDB_txn *txn, void *arg)
 	a->bytes = 0;
 	be64_put(key, a->client);
 	for (size_t i = 0; i < a->n; i++) {
+		if (a->spared != NULL)
+			a->spared[i] = 0;
 		memcpy(key + 8, a->ids[i], BLOB_ID_LEN);
 		rc = mdb_get(txn, c->blobs, &k, &d);
 		if (rc == MDB_NOTFOUND)
@@ -1820,8 +1857,11 @@ free_txn(struct catalog *c, MDB_txn *txn, void *arg)
 			return fail(c, rc, "read blob index");
 		if (blob_decode(&d, &bl) == -1)
 			return fail(c, 0, "blob index");
-		if (bl.refcount != 0 || bl.touched > a->cutoff)
+		if (bl.touched >= a->cutoff) {
+			if (a->spared != NULL)
+				a->spared[i] = 1;
 			continue;
+		}
 		if ((rc = mdb_del(txn, c->blobs, &k, NULL)) != 0)
 			return fail(c, rc, "delete blob index entry");
 		a->freed++;
@@ -1838,9 +1878,9 @@ free_txn(struct catalog *c, MDB_txn *txn, void *arg)
 int
 catalog_blobs_free(struct catalog *c, uint64_t client,
     const uint8_t (*ids)[BLOB_ID_LEN], size_t n, uint64_t cutoff,
-    size_t *freed, uint64_t *bytes)
+    uint8_t *spared, size_t *freed, uint64_t *bytes)
 {
-	struct free_arg a = { client, ids, n, cutoff, 0, 0 };
+	struct free_arg a = { client, ids, n, cutoff, spared, 0, 0 };
 	int r;
 
 	if ((r = run_write(c, free_txn, &a)) == CAT_OK) {
@@ -1956,13 +1996,10 @@ static int
 forget_txn(struct catalog *c, MDB_txn *txn, void *arg)
 {
 	struct snap_get_arg *a = arg;
-	uint8_t skey[SNAP_KEY_LEN], key[BLOB_KEY_LEN], rec[BLOB_REC_LEN];
-	MDB_val sk = { sizeof(skey), skey }, k = { sizeof(key), key }, d, rd;
-	struct cat_blob bl;
+	uint8_t skey[SNAP_KEY_LEN];
+	MDB_val sk = { sizeof(skey), skey }, d;
 	struct cat_snapshot snap;
 	struct usage_rec gone;
-	uint8_t *ids;
-	size_t n;
 	int r, rc;
 
 	be64_put(skey, a->client);
@@ -1975,47 +2012,9 @@ forget_txn(struct catalog *c, MDB_txn *txn, void *arg)
 		return fail(c, 0, "snapshot record");
 	memset(&gone, 0, sizeof(gone));
 	gone.snapshots = 1;
-	gone.stored_bytes = snap.bytes;
+	gone.size = snap.size;
 	if ((r = usage_change(c, txn, a->client, NULL, &gone)) != CAT_OK)
 		return r;
-	if ((rc = mdb_get(txn, c->refs, &sk, &rd)) != 0 &&
-	    rc != MDB_NOTFOUND)
-		return fail(c, rc, "read reference list");
-	if (rc == 0) {
-		if (rd.mv_size % BLOB_ID_LEN != 0)
-			return fail(c, 0, "reference list");
-		/*
-		 * The list lives in the map, which the puts below may
-		 * change: work on a copy.
-		 */
-		n = rd.mv_size / BLOB_ID_LEN;
-		if ((ids = malloc(rd.mv_size ? rd.mv_size : 1)) == NULL)
-			return fail(c, 0, "out of memory");
-		memcpy(ids, rd.mv_data, rd.mv_size);
-		be64_put(key, a->client);
-		for (size_t i = 0; i < n; i++) {
-			memcpy(key + 8, ids + i * BLOB_ID_LEN, BLOB_ID_LEN);
-			rc = mdb_get(txn, c->blobs, &k, &d);
-			if (rc == MDB_NOTFOUND)
-				continue;
-			if (rc != 0 || blob_decode(&d, &bl) == -1) {
-				free(ids);
-				return fail(c, rc, "read blob index");
-			}
-			if (bl.refcount > 0)
-				bl.refcount--;
-			blob_encode(&bl, rec);
-			d.mv_size = sizeof(rec);
-			d.mv_data = rec;
-			if ((rc = mdb_put(txn, c->blobs, &k, &d, 0)) != 0) {
-				free(ids);
-				return fail(c, rc, "write blob index");
-			}
-		}
-		free(ids);
-		if ((rc = mdb_del(txn, c->refs, &sk, NULL)) != 0)
-			return fail(c, rc, "delete reference list");
-	}
 	if ((rc = mdb_del(txn, c->snapshots, &sk, NULL)) != 0)
 		return fail(c, rc, "delete snapshot");
 	return CAT_OK;

@@ -1,7 +1,9 @@
 /*
- * catalog.h - the LMDB catalog in DataDir/catalog/: clients, enrollment
- * tokens, the blob index, snapshots with their reference lists,
- * counters, running totals and per-day session statistics.  No sockets
+ * catalog.h - the LMDB catalog in DataDir/catalog/ (format 2, see
+ * doc/store-format.md): clients, enrollment tokens, the blob index,
+ * snapshots, counters, running totals and per-day session statistics.
+ * Nothing is counted per blob: what a snapshot holds is what its root,
+ * meta and legacy node reach through links (prune.c).  No sockets
  * here and no pack file layout: ids, numbers and names in, the same
  * out.
  *
@@ -35,7 +37,7 @@
 
 #define CAT_SECRET_LEN	32	/* a client's secret, a token's SHA-256 */
 #define CAT_NAME_MAX	64	/* client and set names */
-#define CAT_SUM_LEN	8	/* checksum of a blob's stored bytes */
+#define CAT_FORMAT	2	/* meta "format" of the catalog this code writes */
 
 enum cat_result {
 	CAT_ERROR	= -1,
@@ -44,6 +46,7 @@ enum cat_result {
 	CAT_EXISTS	= 2,
 	CAT_MISSING	= 3,	/* a commit references blobs not stored */
 	CAT_DISABLED	= 4,
+	CAT_OLDFORMAT	= 5,	/* a 0.1.0 catalog: gigavaultctl upgrade */
 };
 
 struct catalog;
@@ -62,19 +65,18 @@ struct cat_client {
 /* Where a blob's stored bytes are (store.c decides what that means). */
 struct cat_blob {
 	uint32_t	 pack;
-	uint64_t	 offset;
-	uint32_t	 length;
-	uint64_t	 refcount;	/* snapshots referencing it */
-	uint8_t		 sum[CAT_SUM_LEN];
+	uint64_t	 offset;	/* below 2^32 (STORE_PACK_MAX) */
+	uint32_t	 length;	/* of the blob bytes */
+	uint32_t	 nlinks;	/* ids its record links to */
 	/*
-	 * Unix seconds: when it was indexed, or later when a HAVE last
-	 * reported it present while no snapshot referenced it.  Prune
-	 * frees an unreferenced blob only when this is old enough.
+	 * Unix seconds: when it was indexed, or later when a HAVE or a
+	 * PUT_LINKED relied on it (catalog_blobs_have()).  Prune frees an
+	 * unreachable blob only when this is GraceSeconds old.
 	 */
 	uint64_t	 touched;
 };
 
-/* A blob to index: its id and location (refcount is ignored). */
+/* A blob to index: its id and location. */
 struct cat_blob_add {
 	uint8_t		 id[BLOB_ID_LEN];
 	struct cat_blob	 loc;
@@ -86,21 +88,24 @@ struct cat_snapshot {
 	uint64_t	 time;		/* Unix seconds, as the client said */
 	uint8_t		 root[BLOB_ID_LEN];
 	uint8_t		 meta[BLOB_ID_LEN];
-	uint64_t	 blobs;		/* distinct blobs referenced */
-	uint64_t	 bytes;		/* sum of their stored lengths */
 	/*
-	 * The caller's, kept as given (0 in snapshots recorded before
-	 * they existed): files in the snapshot, as the client said, and
-	 * the stored bytes of the blobs first stored for it (session.c:
-	 * those its session uploaded, not present before).
+	 * The caller's, kept as given: files in the snapshot and its
+	 * logical size (sum of regular file sizes) as the client said,
+	 * and the stored bytes and count of the blobs first stored for
+	 * it (session.c: those its session uploaded, not present before).
 	 */
 	uint64_t	 files;
+	uint64_t	 size;
 	uint64_t	 new_bytes;
+	uint64_t	 new_blobs;
+	/* A version 1/2 snapshot: the server-made node of its REFS. */
+	int		 has_legacy;
+	uint8_t		 legacy[BLOB_ID_LEN];
 };
 
 struct cat_usage {
 	uint64_t	 snapshots;
-	uint64_t	 stored_bytes;	/* sum of the snapshots' bytes */
+	uint64_t	 size;		/* sum of the snapshots' sizes */
 	uint64_t	 blobs;		/* blobs in the index */
 	uint64_t	 unique_bytes;	/* sum of their lengths */
 };
@@ -110,8 +115,11 @@ struct cat_usage {
  * (created with mode 0750 when missing; its parent must exist).  mapsize
  * is the initial map size in bytes, 0 for the default (64 MiB); the map
  * grows on demand.  Stale reader slots of dead processes are cleared.
- * Returns a catalog in *out and CAT_OK, or CAT_ERROR with a message in
- * err (no catalog then).
+ * A new catalog gets meta "format" = CAT_FORMAT.  Returns a catalog in
+ * *out and CAT_OK; CAT_OLDFORMAT for a 0.1.0 catalog (no "format" but
+ * blobs or snapshots), with a message in err naming `gigavaultctl
+ * upgrade`; or CAT_ERROR with a message in err (an unreadable catalog:
+ * naming `gigavaultctl rebuild-catalog`).  No catalog unless CAT_OK.
  */
 int	catalog_open(const char *dir, size_t mapsize, struct catalog **out,
 	    char *err, size_t errlen);
@@ -161,7 +169,7 @@ int	catalog_client_set_disabled(struct catalog *c, const char *name,
 int	catalog_client_set_allow_forget(struct catalog *c, const char *name,
 	    int allow);
 /*
- * Remove client name with its unused tokens, snapshots, reference lists,
+ * Remove client name with its unused tokens, snapshots,
  * retention policies, blob index entries and running totals, in one
  * transaction (the pack bytes stay where they are; the per-day
  * statistics stay too).  CAT_OK, CAT_NOTFOUND, CAT_ERROR.
@@ -195,35 +203,38 @@ int	catalog_blobs_lookup(struct catalog *c, uint64_t client,
 	    const uint8_t (*ids)[BLOB_ID_LEN], size_t n, struct cat_blob *out,
 	    uint8_t *found);
 /*
- * Like catalog_blobs_lookup() without locations, for a HAVE: an indexed
- * blob that no snapshot references (refcount 0) gets touched = now, in
- * one write transaction that runs only when there are such hits and
- * checks again that each is still indexed (found[i] is 0 when prune
- * freed it in between).  So a blob reported present is not freed by a
- * prune within its grace period.  CAT_OK or CAT_ERROR.
+ * Like catalog_blobs_lookup() without locations, for a HAVE (and the
+ * links of a PUT_LINKED, the REFS of a version 1/2 COMMIT): a hit whose
+ * touched is below stale gets touched = now, in one write transaction
+ * that runs only when there are such hits and checks again that each is
+ * still indexed (found[i] is 0 when prune freed it in between).  The
+ * session passes stale = now - GraceSeconds/4, so what a session relies
+ * on is at most a quarter of the grace period stale and prune leaves it
+ * alone for the rest.  CAT_OK or CAT_ERROR.
  */
 int	catalog_blobs_have(struct catalog *c, uint64_t client,
 	    const uint8_t (*ids)[BLOB_ID_LEN], size_t n, uint64_t now,
-	    uint8_t *found);
+	    uint64_t stale, uint8_t *found);
 /*
  * Call fn(arg, client, id, loc) for every entry of the blob index (all
- * clients), inside one read transaction (fn must not call catalog
- * functions).  fn returns 0 to go on, nonzero to stop.  CAT_OK or
- * CAT_ERROR.
+ * clients; loc has nlinks and touched), in key order, inside one read
+ * transaction (fn must not call catalog functions).  fn returns 0 to go
+ * on, nonzero to stop.  CAT_OK or CAT_ERROR.
  */
 int	catalog_blobs_scan(struct catalog *c,
 	    int (*fn)(void *arg, uint64_t client, const uint8_t *id,
 	    const struct cat_blob *loc), void *arg);
 /*
- * Free blobs of client: in one transaction, delete the index entry of
- * each of the n ids that is still unreferenced (refcount 0) and whose
- * touched is at most cutoff; others stay.  *freed (may be NULL) counts
- * the deleted entries, *bytes (may be NULL) their lengths.  CAT_OK or
- * CAT_ERROR.
+ * Free blobs of client (prune's sweep): in one transaction, delete the
+ * index entry of each of the n ids whose touched is still below cutoff;
+ * an entry touched since stays, and spared[i] (may be NULL) is 1 for it
+ * (0 for one deleted or already gone).  The caller guarantees no kept
+ * blob links to a deleted one.  *freed (may be NULL) counts the deleted
+ * entries, *bytes (may be NULL) their lengths.  CAT_OK or CAT_ERROR.
  */
 int	catalog_blobs_free(struct catalog *c, uint64_t client,
 	    const uint8_t (*ids)[BLOB_ID_LEN], size_t n, uint64_t cutoff,
-	    size_t *freed, uint64_t *bytes);
+	    uint8_t *spared, size_t *freed, uint64_t *bytes);
 
 /* A blob whose bytes were copied to another place (pack rewrite). */
 struct cat_move {
@@ -237,8 +248,7 @@ struct cat_move {
 /*
  * Point n index entries at their new places in one transaction.  An
  * entry that no longer exists or no longer points at (from_pack,
- * from_offset) is left alone; refcount, length, sum and touched are
- * kept.  *moved (may be NULL) counts the entries changed.  CAT_OK or
+ * from_offset) is left alone; length, nlinks and touched are kept.  *moved (may be NULL) counts the entries changed.  CAT_OK or
  * CAT_ERROR.
  */
 int	catalog_blobs_move(struct catalog *c, const struct cat_move *m,
@@ -251,8 +261,8 @@ int	catalog_blobs_move(struct catalog *c, const struct cat_move *m,
 int	catalog_reader_check(struct catalog *c, int *dead);
 
 /*
- * Index n blobs of client in one transaction, refcount 0 and touched as
- * given in each loc (the caller's clock).  An id already
+ * Index n blobs of client in one transaction, with length, nlinks and
+ * touched as given in each loc (the caller's clock).  An id already
  * indexed keeps its entry; when the client no longer exists nothing is
  * added.  The caller guarantees the bytes are durable.  CAT_OK or
  * CAT_ERROR.
@@ -263,20 +273,23 @@ int	catalog_blobs_add(struct catalog *c, uint64_t client,
 int	catalog_next_pack(struct catalog *c, uint32_t *pack);
 
 /*
- * Record a snapshot of client in one transaction.  snap->set, time, root,
- * meta, files and new_bytes are the caller's; refs are n ids sorted
- * ascending without duplicates (memcmp order) and must include root and
- * meta.  Every ref
- * must be indexed for this client: then the snapshot row and its
- * reference list are written, every ref's refcount grows by one, and
- * snap->id, blobs and bytes are filled in: CAT_OK.  Otherwise nothing is
- * written and *missing (may be NULL) counts the absent refs:
- * CAT_MISSING.  CAT_NOTFOUND: the client no longer exists; CAT_DISABLED:
- * it is disabled; CAT_ERROR.
+ * Record a snapshot of client in one transaction that writes three
+ * records (the snapshot row, the client's next id, its totals), however
+ * large the snapshot.  snap->set, time, root, meta, files, size,
+ * new_bytes, new_blobs and has_legacy/legacy are the caller's.  root
+ * and meta (and the legacy node) must be indexed for this client; the
+ * rest of the snapshot is what they reach through links, which prune
+ * keeps.  With has_legacy, snap->id is the id the snapshot gets (the
+ * legacy node's id depends on it): at least the client's next_snapshot
+ * (catalog_client_get()), else CAT_EXISTS and nothing is written; ids
+ * skipped are never used.
+ * Returns CAT_OK with snap->id filled in; CAT_MISSING with *missing
+ * (may be NULL) counting the absent ones of root, meta and legacy;
+ * CAT_NOTFOUND: the client no longer exists; CAT_DISABLED: it is
+ * disabled; CAT_EXISTS; CAT_ERROR.
  */
 int	catalog_commit(struct catalog *c, uint64_t client,
-	    struct cat_snapshot *snap, const uint8_t (*refs)[BLOB_ID_LEN],
-	    size_t n, size_t *missing);
+	    struct cat_snapshot *snap, size_t *missing);
 /*
  * Call fn(arg, snap) for client's snapshots with id > after, oldest
  * first, whose set is set ("" or NULL: every set), inside one read
@@ -287,21 +300,21 @@ int	catalog_snapshots(struct catalog *c, uint64_t client, const char *set,
 	    uint64_t after, int (*fn)(void *arg, const struct cat_snapshot *),
 	    void *arg);
 /*
- * The reference list of client's snapshot snap: *refs (malloc'ed, the
- * caller frees) gets *n ids in ascending order.  CAT_OK, CAT_NOTFOUND,
- * CAT_ERROR.
+ * Call fn(arg, client, snap) for every snapshot of every client, in
+ * key order, inside one read transaction (fn must not call catalog
+ * functions; nonzero stops): prune's roots.  CAT_OK or CAT_ERROR.
  */
-int	catalog_snapshot_refs(struct catalog *c, uint64_t client,
-	    uint64_t snap, uint8_t (**refs)[BLOB_ID_LEN], size_t *n);
+int	catalog_snapshots_all(struct catalog *c,
+	    int (*fn)(void *arg, uint64_t client, const struct cat_snapshot *),
+	    void *arg);
 /*
  * Client's snapshot snap into *out.  CAT_OK, CAT_NOTFOUND, CAT_ERROR.
  */
 int	catalog_snapshot_get(struct catalog *c, uint64_t client,
 	    uint64_t snap, struct cat_snapshot *out);
 /*
- * Forget client's snapshot snap in one transaction: delete its row and
- * its reference list and lower the refcount of every blob it
- * references by one (the blobs stay indexed: prune frees them).
+ * Forget client's snapshot snap: delete its row in one transaction (the
+ * blobs stay indexed: prune frees what nothing reaches any more).
  * CAT_OK, CAT_NOTFOUND (no such snapshot), CAT_ERROR.
  */
 int	catalog_forget(struct catalog *c, uint64_t client, uint64_t snap);
@@ -344,11 +357,11 @@ int	catalog_policies(struct catalog *c, uint64_t client,
 int	catalog_usage(struct catalog *c, uint64_t client, struct cat_usage *u);
 
 struct cat_totals {
-	uint64_t	 clients, snapshots, stored_bytes, unique_bytes;
+	uint64_t	 clients, snapshots, size, unique_bytes;
 };
 /*
- * Totals over all clients: clients, their snapshots, stored_bytes (sum
- * of the snapshots' bytes) and unique_bytes (sum of the blob lengths in
+ * Totals over all clients: clients, their snapshots, size (sum of the
+ * snapshots' sizes) and unique_bytes (sum of the blob lengths in
  * the index), from the running totals: O(clients).  A catalog written
  * before the totals existed gets them built once by catalog_open() (one
  * scan of the snapshots and the blob index).  CAT_OK or CAT_ERROR.

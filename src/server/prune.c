@@ -1,7 +1,8 @@
 /*
- * prune.c - forget what the retention policy does not keep, free
- * unreferenced blobs after their grace period, rewrite or remove packs.
- * See prune.h for the order of the steps and why each is safe.
+ * prune.c - forget what the retention policy does not keep, free the
+ * blobs no snapshot reaches after their grace period (mark and sweep
+ * over the links), rewrite or remove packs.  See prune.h for the order
+ * of the steps and why each is safe.
  */
 #include "autoconf.h"
 
@@ -26,12 +27,39 @@
 
 #define ROUND_PACKS	256	/* packs locked at once */
 #define FREE_BATCH	4096	/* ids per freeing transaction */
+#define MARK_BATCH	4096	/* ids per lookup while marking */
 
 /* A blob by its key: client and id. */
 struct bkey {
 	uint64_t	 client;
 	uint8_t		 id[BLOB_ID_LEN];
 	uint32_t	 length;
+};
+
+/* A snapshot a dry run would forget. */
+struct skey {
+	uint64_t	 client, id;
+};
+
+/*
+ * The mark set: 8-byte fingerprints of (client, id), salted, in an
+ * open-addressing table (0 = empty).  A false positive only keeps
+ * garbage until a later prune.
+ */
+struct markset {
+	uint64_t	*v;
+	size_t		 cap, n;	/* cap: a power of two */
+	uint64_t	 salt;
+};
+
+/* A sweep candidate: indexed, not marked, touched before the cutoff. */
+struct cand {
+	uint64_t	 client;
+	uint8_t		 id[BLOB_ID_LEN];
+	struct cat_blob	 loc;
+	size_t		 first, nkids;	/* its candidate links in kids[] */
+	uint32_t	 indeg;		/* candidates linking to it, left */
+	uint8_t		 spared;	/* an ancestor was kept */
 };
 
 struct bvec {
@@ -50,8 +78,9 @@ struct prune {
 	char			*err;
 	size_t			 errlen;
 
-	struct bvec		 dec;	/* dry run: refs of forgotten snapshots */
-	struct bvec		 freed;	/* freed (or would be), sorted */
+	struct skey		*gone;	/* dry run: snapshots it would forget */
+	size_t			 ngone, capgone;
+	struct bvec		 freed;	/* dry run: would be freed, sorted */
 };
 
 static void say(struct prune *, const char *, ...)
@@ -143,6 +172,16 @@ bvec_count(const struct bvec *bv, uint64_t client, const uint8_t *id)
 	return n;
 }
 
+static int
+cmp_skey(const void *a, const void *b)
+{
+	const struct skey *x = a, *y = b;
+
+	if (x->client != y->client)
+		return x->client < y->client ? -1 : 1;
+	return x->id < y->id ? -1 : x->id > y->id;
+}
+
 /* ------------------------------------------------------ 1. retention */
 
 struct sets {
@@ -193,29 +232,26 @@ retain_set(struct prune *p, const struct cat_client *cl, const char *set)
 	    why, sizeof(why)) != CAT_OK)
 		return failed(p, "policy", why);
 	for (size_t i = 0; i < n; i++) {
-		uint8_t (*refs)[BLOB_ID_LEN];
-		size_t nrefs;
 		int r;
 
 		if (rs[i].keep)
 			continue;
 		if (p->dry) {
-			r = catalog_snapshot_refs(p->cat, cl->id, rs[i].id,
-			    &refs, &nrefs);
-			if (r == CAT_ERROR) {
-				free(rs);
-				return failed(p, "references",
-				    catalog_strerror(p->cat));
+			if (p->ngone == p->capgone) {
+				size_t cap = p->capgone ? p->capgone * 2 : 64;
+				struct skey *q = reallocarray(p->gone, cap,
+				    sizeof(*q));
+
+				if (q == NULL) {
+					free(rs);
+					return failed(p, "retention",
+					    "out of memory");
+				}
+				p->gone = q;
+				p->capgone = cap;
 			}
-			for (size_t j = 0; r == CAT_OK && j < nrefs; j++)
-				if (bvec_add(&p->dec, cl->id, refs[j], 0) == -1)
-					break;
-			if (r == CAT_OK)
-				free(refs);
-			if (p->dec.oom) {
-				free(rs);
-				return failed(p, "references", "out of memory");
-			}
+			p->gone[p->ngone].client = cl->id;
+			p->gone[p->ngone++].id = rs[i].id;
 		} else if ((r = catalog_forget(p->cat, cl->id, rs[i].id)) ==
 		    CAT_ERROR) {
 			free(rs);
@@ -253,77 +289,450 @@ retain(struct prune *p)
 		free(ss.v);
 	}
 	free(cl);
-	if (p->dec.n > 0)
-		qsort(p->dec.v, p->dec.n, sizeof(*p->dec.v), cmp_bkey);
+	if (p->ngone > 0)
+		qsort(p->gone, p->ngone, sizeof(*p->gone), cmp_skey);
 	return rc;
 }
 
-/* ----------------------------------------------------------- 2. free */
+/* ------------------------------------------------- 2. mark and sweep */
 
-struct free_scan {
+static uint64_t
+mix(uint64_t x)
+{
+	x += 0x9e3779b97f4a7c15ULL;
+	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+	return x ^ (x >> 31);
+}
+
+static uint64_t
+fingerprint(const struct markset *ms, uint64_t client, const uint8_t *id)
+{
+	uint64_t x = mix(ms->salt ^ client);
+
+	for (int i = 0; i < BLOB_ID_LEN; i += 8) {
+		uint64_t w = 0;
+
+		for (int j = 0; j < 8; j++)
+			w = w << 8 | id[i + j];
+		x = mix(x ^ w);
+	}
+	return x != 0 ? x : 1;
+}
+
+static int
+mark_has(const struct markset *ms, uint64_t fp)
+{
+	if (ms->cap == 0)
+		return 0;
+	for (size_t i = fp & (ms->cap - 1); ms->v[i] != 0;
+	    i = (i + 1) & (ms->cap - 1))
+		if (ms->v[i] == fp)
+			return 1;
+	return 0;
+}
+
+/* Add fp: 1 when new, 0 when it was there, -1 out of memory. */
+static int
+mark_add(struct markset *ms, uint64_t fp)
+{
+	size_t i;
+
+	if (mark_has(ms, fp))
+		return 0;
+	if ((ms->n + 1) * 2 > ms->cap) {
+		size_t cap = ms->cap ? ms->cap * 2 : 1 << 16;
+		uint64_t *v = calloc(cap, sizeof(*v));
+
+		if (v == NULL)
+			return -1;
+		for (size_t j = 0; j < ms->cap; j++) {
+			if (ms->v[j] == 0)
+				continue;
+			for (i = ms->v[j] & (cap - 1); v[i] != 0;
+			    i = (i + 1) & (cap - 1))
+				;
+			v[i] = ms->v[j];
+		}
+		free(ms->v);
+		ms->v = v;
+		ms->cap = cap;
+	}
+	for (i = fp & (ms->cap - 1); ms->v[i] != 0; i = (i + 1) & (ms->cap - 1))
+		;
+	ms->v[i] = fp;
+	ms->n++;
+	return 1;
+}
+
+struct mark {
 	struct prune	*p;
+	struct markset	 set;
+	struct bvec	 todo;		/* marked, links not yet followed */
 	uint64_t	 cutoff;
+	uint64_t	 unreadable;	/* reached, links unreadable */
+	int		 oom;
+};
+
+/* Mark (client, id); a new mark is queued to follow its links. */
+static int
+mark(struct mark *m, uint64_t client, const uint8_t *id)
+{
+	int r = mark_add(&m->set, fingerprint(&m->set, client, id));
+
+	if (r == 1 && bvec_add(&m->todo, client, id, 0) == -1)
+		r = -1;
+	if (r == -1)
+		m->oom = 1;
+	return r == -1;
+}
+
+static int
+snapshot_gone(const struct prune *p, uint64_t client, uint64_t id)
+{
+	struct skey k = { client, id };
+
+	return p->ngone > 0 && bsearch(&k, p->gone, p->ngone,
+	    sizeof(*p->gone), cmp_skey) != NULL;
+}
+
+static int
+mark_snapshot(void *arg, uint64_t client, const struct cat_snapshot *s)
+{
+	struct mark *m = arg;
+
+	if (snapshot_gone(m->p, client, s->id))
+		return 0;
+	return mark(m, client, s->root) || mark(m, client, s->meta) ||
+	    (s->has_legacy && mark(m, client, s->legacy));
+}
+
+static int
+mark_recent(void *arg, uint64_t client, const uint8_t *id,
+    const struct cat_blob *loc)
+{
+	struct mark *m = arg;
+
+	if (loc->touched < m->cutoff)
+		return 0;
+	return mark(m, client, id);
+}
+
+/* Follow the links of everything marked until nothing new is marked. */
+static int
+mark_closure(struct mark *m)
+{
+	struct prune *p = m->p;
+	uint8_t (*ids)[BLOB_ID_LEN], found[MARK_BATCH];
+	struct cat_blob *locs;
+	int rc = 0;
+
+	ids = calloc(MARK_BATCH, sizeof(*ids));
+	locs = calloc(MARK_BATCH, sizeof(*locs));
+	if (ids == NULL || locs == NULL) {
+		free(ids);
+		free(locs);
+		return failed(p, "mark", "out of memory");
+	}
+	while (m->todo.n > 0 && rc == 0) {
+		uint64_t client = m->todo.v[m->todo.n - 1].client;
+		size_t n = 0;
+
+		/* A batch of one client's ids from the top of the stack. */
+		while (m->todo.n > 0 && n < MARK_BATCH &&
+		    m->todo.v[m->todo.n - 1].client == client)
+			memcpy(ids[n++], m->todo.v[--m->todo.n].id,
+			    BLOB_ID_LEN);
+		if (catalog_blobs_lookup(p->cat, client,
+		    (const uint8_t (*)[BLOB_ID_LEN])ids, n, locs, found) !=
+		    CAT_OK) {
+			rc = failed(p, "mark", catalog_strerror(p->cat));
+			break;
+		}
+		for (size_t i = 0; i < n && rc == 0; i++) {
+			uint8_t (*links)[BLOB_ID_LEN];
+			uint32_t nl;
+			int r;
+
+			if (!found[i] || locs[i].nlinks == 0)
+				continue;
+			r = store_links(p->store, client, ids[i], &locs[i],
+			    &links, &nl);
+			if (r == -1) {
+				rc = failed(p, "links", store_strerror(p->store));
+				break;
+			}
+			if (r == 1) {
+				char hex[2 * BLOB_ID_LEN + 1];
+
+				hex_encode(ids[i], BLOB_ID_LEN, hex);
+				say(p, "cannot read the links of blob %s: %s; "
+				    "run scrub", hex, store_strerror(p->store));
+				m->unreadable++;
+				continue;
+			}
+			for (uint32_t j = 0; j < nl; j++)
+				if (mark(m, client, links[j]))
+					break;
+			free(links);
+			if (m->oom)
+				rc = failed(p, "mark", "out of memory");
+		}
+	}
+	free(ids);
+	free(locs);
+	return rc;
+}
+
+struct sweep {
+	struct prune	*p;
+	struct mark	*m;
+	struct cand	*c;
+	size_t		 n, cap;
+	size_t		*kids;		/* candidate indexes */
+	size_t		 nkids, capkids;
+	int		 oom;
 };
 
 static int
-free_candidate(void *arg, uint64_t client, const uint8_t *id,
+collect_cand(void *arg, uint64_t client, const uint8_t *id,
     const struct cat_blob *loc)
 {
-	struct free_scan *fs = arg;
-	uint64_t refs = loc->refcount;
+	struct sweep *sw = arg;
+	struct cand *c;
 
-	if (fs->p->dry)
-		refs -= bvec_count(&fs->p->dec, client, id) < refs ?
-		    bvec_count(&fs->p->dec, client, id) : refs;
-	if (refs != 0 || loc->touched > fs->cutoff)
+	if (loc->touched >= sw->m->cutoff ||
+	    mark_has(&sw->m->set, fingerprint(&sw->m->set, client, id)))
 		return 0;
-	return bvec_add(&fs->p->freed, client, id, loc->length) == -1;
+	if (sw->n == sw->cap) {
+		size_t cap = sw->cap ? sw->cap * 2 : 1024;
+		struct cand *q = reallocarray(sw->c, cap, sizeof(*q));
+
+		if (q == NULL) {
+			sw->oom = 1;
+			return 1;
+		}
+		sw->c = q;
+		sw->cap = cap;
+	}
+	c = &sw->c[sw->n++];
+	memset(c, 0, sizeof(*c));
+	c->client = client;
+	memcpy(c->id, id, BLOB_ID_LEN);
+	c->loc = *loc;
+	return 0;
+}
+
+static int
+cmp_cand(const void *a, const void *b)
+{
+	const struct cand *x = a, *y = b;
+
+	if (x->client != y->client)
+		return x->client < y->client ? -1 : 1;
+	return memcmp(x->id, y->id, BLOB_ID_LEN);
+}
+
+/* The candidate links of each candidate, and how many link to each. */
+static int
+sweep_edges(struct sweep *sw)
+{
+	struct prune *p = sw->p;
+
+	for (size_t i = 0; i < sw->n; i++) {
+		struct cand *c = &sw->c[i], key;
+		uint8_t (*links)[BLOB_ID_LEN];
+		uint32_t nl;
+		int r;
+
+		c->first = sw->nkids;
+		if (c->loc.nlinks == 0)
+			continue;
+		r = store_links(p->store, c->client, c->id, &c->loc, &links,
+		    &nl);
+		if (r == -1)
+			return failed(p, "links", store_strerror(p->store));
+		if (r == 1) {
+			char hex[2 * BLOB_ID_LEN + 1];
+
+			/* Nothing reaches it: freed like a plain blob. */
+			hex_encode(c->id, BLOB_ID_LEN, hex);
+			say(p, "cannot read the links of unreachable blob %s: "
+			    "%s", hex, store_strerror(p->store));
+			continue;
+		}
+		key.client = c->client;
+		for (uint32_t j = 0; j < nl; j++) {
+			struct cand *k;
+
+			memcpy(key.id, links[j], BLOB_ID_LEN);
+			if ((k = bsearch(&key, sw->c, sw->n, sizeof(*sw->c),
+			    cmp_cand)) == NULL || k == c)
+				continue;
+			if (sw->nkids == sw->capkids) {
+				size_t cap = sw->capkids ? sw->capkids * 2 :
+				    1024;
+				size_t *q = reallocarray(sw->kids, cap,
+				    sizeof(*q));
+
+				if (q == NULL) {
+					free(links);
+					return failed(p, "sweep",
+					    "out of memory");
+				}
+				sw->kids = q;
+				sw->capkids = cap;
+			}
+			sw->kids[sw->nkids++] = (size_t)(k - sw->c);
+			k->indeg++;
+		}
+		c->nkids = sw->nkids - c->first;
+		free(links);
+	}
+	return 0;
+}
+
+/*
+ * Delete the candidates in topological order: a blob only after every
+ * candidate linking to it, in transactions of one client's ids that
+ * check touched again.  A candidate touched meanwhile (a HAVE or a
+ * PUT_LINKED relies on it) stays, and so does everything it links to.
+ */
+static int
+sweep_delete(struct sweep *sw)
+{
+	struct prune *p = sw->p;
+	uint8_t (*ids)[BLOB_ID_LEN], spared[FREE_BATCH];
+	size_t *ready, nready = 0, head = 0, *batch, nb;
+	int rc = 0;
+
+	ids = calloc(FREE_BATCH, sizeof(*ids));
+	batch = calloc(FREE_BATCH, sizeof(*batch));
+	ready = calloc(sw->n ? sw->n : 1, sizeof(*ready));
+	if (ids == NULL || batch == NULL || ready == NULL) {
+		rc = failed(p, "sweep", "out of memory");
+		goto done;
+	}
+	for (size_t i = 0; i < sw->n; i++)
+		if (sw->c[i].indeg == 0)
+			ready[nready++] = i;
+	/* Each candidate enters ready[] once: when its last parent is done. */
+	while (head < nready && rc == 0 && !cancelled(p)) {
+		uint64_t client = sw->c[ready[head]].client;
+		size_t nfreed = 0, n = 0;
+		uint64_t bytes = 0;
+
+		for (nb = 0; head < nready && nb < FREE_BATCH &&
+		    sw->c[ready[head]].client == client; nb++)
+			batch[nb] = ready[head++];
+		for (size_t i = 0; i < nb; i++) {
+			spared[i] = sw->c[batch[i]].spared;
+			if (!spared[i])
+				memcpy(ids[n++], sw->c[batch[i]].id,
+				    BLOB_ID_LEN);
+		}
+		if (n > 0) {
+			uint8_t kept[FREE_BATCH];
+
+			if (catalog_blobs_free(p->cat, client,
+			    (const uint8_t (*)[BLOB_ID_LEN])ids, n,
+			    sw->m->cutoff, kept, &nfreed, &bytes) != CAT_OK) {
+				rc = failed(p, "free",
+				    catalog_strerror(p->cat));
+				break;
+			}
+			for (size_t i = 0, j = 0; i < nb; i++)
+				if (!spared[i])
+					spared[i] = kept[j++];
+		}
+		p->res->blobs += nfreed;
+		p->res->blob_bytes += bytes;
+		for (size_t i = 0; i < nb; i++) {
+			struct cand *c = &sw->c[batch[i]];
+
+			for (size_t k = 0; k < c->nkids; k++) {
+				struct cand *kid = &sw->c[sw->kids[c->first +
+				    k]];
+
+				if (spared[i])
+					kid->spared = 1;
+				if (--kid->indeg == 0)
+					ready[nready++] = sw->kids[c->first +
+					    k];
+			}
+		}
+	}
+done:
+	free(ids);
+	free(batch);
+	free(ready);
+	return rc;
 }
 
 static int
 free_blobs(struct prune *p)
 {
-	struct free_scan fs = { p, 0 };
+	struct mark m;
+	struct sweep sw;
 	uint64_t now = (uint64_t)time(NULL);
-	struct bvec *bv = &p->freed;
-	uint8_t (*ids)[BLOB_ID_LEN];
-	size_t i, j;
+	int rc = 0;
 
-	fs.cutoff = now > (uint64_t)p->cfg->prune_grace ?
+	memset(&m, 0, sizeof(m));
+	memset(&sw, 0, sizeof(sw));
+	m.p = p;
+	m.cutoff = now > (uint64_t)p->cfg->prune_grace ?
 	    now - (uint64_t)p->cfg->prune_grace : 0;
-	if (catalog_blobs_scan(p->cat, free_candidate, &fs) != CAT_OK)
-		return failed(p, "blob index", catalog_strerror(p->cat));
-	if (bv->oom)
-		return failed(p, "blob index", "out of memory");
-	if (bv->n > 0)
-		qsort(bv->v, bv->n, sizeof(*bv->v), cmp_bkey);
+	if (crypto_random(&m.set.salt, sizeof(m.set.salt)) == -1)
+		return failed(p, "mark", "no random numbers");
+	/* Roots: what the snapshots name, and what is recent. */
+	if (catalog_snapshots_all(p->cat, mark_snapshot, &m) != CAT_OK ||
+	    (!m.oom && catalog_blobs_scan(p->cat, mark_recent, &m) !=
+	    CAT_OK)) {
+		rc = failed(p, "mark", catalog_strerror(p->cat));
+		goto done;
+	}
+	if (m.oom) {
+		rc = failed(p, "mark", "out of memory");
+		goto done;
+	}
+	if ((rc = mark_closure(&m)) != 0 || cancelled(p))
+		goto done;
+	if (m.unreadable > 0) {
+		say(p, "freeing nothing: the links of %llu reachable blobs "
+		    "cannot be read", (unsigned long long)m.unreadable);
+		goto done;
+	}
+	sw.p = p;
+	sw.m = &m;
+	if (catalog_blobs_scan(p->cat, collect_cand, &sw) != CAT_OK) {
+		rc = failed(p, "sweep", catalog_strerror(p->cat));
+		goto done;
+	}
+	if (sw.oom) {
+		rc = failed(p, "sweep", "out of memory");
+		goto done;
+	}
+	/* The scan walks the index in key order: sw.c is sorted. */
 	if (p->dry) {
-		p->res->blobs = bv->n;
-		for (i = 0; i < bv->n; i++)
-			p->res->blob_bytes += bv->v[i].length;
-		return 0;
-	}
-	if ((ids = calloc(FREE_BATCH, sizeof(*ids))) == NULL)
-		return failed(p, "free", "out of memory");
-	/* Batches of one client's ids; each batch is one transaction. */
-	for (i = 0; i < bv->n && !cancelled(p); i = j) {
-		size_t n = 0, nfreed;
-		uint64_t bytes;
-
-		for (j = i; j < bv->n && n < FREE_BATCH &&
-		    bv->v[j].client == bv->v[i].client; j++)
-			memcpy(ids[n++], bv->v[j].id, BLOB_ID_LEN);
-		if (catalog_blobs_free(p->cat, bv->v[i].client,
-		    (const uint8_t (*)[BLOB_ID_LEN])ids, n, fs.cutoff, &nfreed,
-		    &bytes) != CAT_OK) {
-			free(ids);
-			return failed(p, "free", catalog_strerror(p->cat));
+		for (size_t i = 0; i < sw.n; i++) {
+			if (bvec_add(&p->freed, sw.c[i].client, sw.c[i].id,
+			    sw.c[i].loc.length) == -1) {
+				rc = failed(p, "sweep", "out of memory");
+				goto done;
+			}
+			p->res->blob_bytes += sw.c[i].loc.length;
 		}
-		p->res->blobs += nfreed;
-		p->res->blob_bytes += bytes;
+		p->res->blobs = sw.n;
+		goto done;
 	}
-	free(ids);
-	return 0;
+	if ((rc = sweep_edges(&sw)) == 0)
+		rc = sweep_delete(&sw);
+done:
+	free(m.set.v);
+	free(m.todo.v);
+	free(sw.c);
+	free(sw.kids);
+	return rc;
 }
 
 /* ---------------------------------------------------------- 3. packs */
@@ -380,7 +789,7 @@ live_count(void *arg, uint64_t client, const uint8_t *id,
 	ssize_t i = round_find(rd, loc->pack);
 
 	if (i >= 0 && !dead_in_dry_run(rd->p, client, id)) {
-		rd->live[i] += STORE_HDR_LEN + (uint64_t)loc->length;
+		rd->live[i] += store_rec_size(loc->nlinks, loc->length);
 		rd->nlive[i]++;
 	}
 	return 0;
@@ -678,12 +1087,12 @@ prune_run(struct catalog *cat, const struct gv_config *cfg, int dry_run,
 	    (rc = free_blobs(&p)) == 0 && !cancelled(&p))
 		rc = packs(&p);
 	if (rc == 0 && res->blobs > 0)
-		say(&p, "%s %llu unreferenced blobs (%llu bytes)",
+		say(&p, "%s %llu unreachable blobs (%llu bytes)",
 		    dry_run ? "would free" : "freed",
 		    (unsigned long long)res->blobs,
 		    (unsigned long long)res->blob_bytes);
 	store_close(p.store);
-	free(p.dec.v);
+	free(p.gone);
 	free(p.freed.v);
 	return rc;
 }

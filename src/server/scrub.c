@@ -1,6 +1,8 @@
 /*
- * scrub.c - read every pack, check every record and every index entry,
- * name the snapshots hurt by damage.  See scrub.h.
+ * scrub.c - read every pack, check every record and every index entry
+ * (and that a linked blob's links are indexed), name the snapshots hurt
+ * by damage: those whose root, meta or legacy node reaches a damaged
+ * blob through links.  See scrub.h.
  */
 #include "autoconf.h"
 
@@ -31,6 +33,11 @@ struct evec {
 	int		 oom;
 };
 
+/* A link between two index entries (indexes into ents, sorted by key). */
+struct edge {
+	size_t		 child, parent;
+};
+
 struct rvec {
 	struct store_rec *v;
 	size_t		 n, cap;
@@ -46,6 +53,8 @@ struct scrub {
 	int64_t			 start;		/* mono_ms() */
 	struct evec		 ents;
 	struct rvec		 recs;	/* of the pack being read */
+	struct edge		*up;	/* link -> linking entry, by link */
+	size_t			 nup, capup;
 };
 
 static void say(struct scrub *, const char *, ...)
@@ -149,7 +158,7 @@ record_seen(void *arg, const struct store_rec *rec)
 	struct rvec *rv = &sc->recs;
 
 	sc->res->records++;
-	sc->res->bytes += STORE_HDR_LEN + (uint64_t)rec->length;
+	sc->res->bytes += rec->size;
 	if (rv->n == rv->cap) {
 		size_t cap = rv->cap ? rv->cap * 2 : 1024;
 		struct store_rec *q = reallocarray(rv->v, cap, sizeof(*q));
@@ -221,15 +230,15 @@ scrub_pack(struct scrub *sc, const struct store_pack *pk, struct entry *e,
 			    "unreadable bytes in the pack" :
 			    "no record at that offset";
 		else if (memcmp(rec->id, e[i].id, BLOB_ID_LEN) != 0 ||
-		    rec->length != e[i].loc.length)
+		    rec->length != e[i].loc.length ||
+		    rec->nlinks != e[i].loc.nlinks ||
+		    (rec->client != 0 && rec->client != e[i].client))
 			e[i].why = "record of another blob";
 		else if (!rec->good)
 			e[i].why = "checksum mismatch";
-		else if (memcmp(rec->sum, e[i].loc.sum, CAT_SUM_LEN) != 0)
-			e[i].why = "checksum differs from the index";
 		else {
 			ngood++;
-			indexed += STORE_HDR_LEN + (uint64_t)rec->length;
+			indexed += rec->size;
 		}
 	}
 	/* What no good entry points at is garbage (or damage, above). */
@@ -241,106 +250,209 @@ scrub_pack(struct scrub *sc, const struct store_pack *pk, struct entry *e,
 	return 0;
 }
 
+static ssize_t
+find_key(const struct scrub *sc, uint64_t client, const uint8_t *id)
+{
+	struct entry k, *hit;
+
+	k.client = client;
+	memcpy(k.id, id, BLOB_ID_LEN);
+	hit = bsearch(&k, sc->ents.v, sc->ents.n, sizeof(k), cmp_key);
+	return hit == NULL ? -1 : hit - sc->ents.v;
+}
+
+static int
+cmp_edge(const void *a, const void *b)
+{
+	const struct edge *x = a, *y = b;
+
+	return x->child < y->child ? -1 : x->child > y->child;
+}
+
+/*
+ * Every good linked entry's links must be indexed (prune keeps them so):
+ * one that links to a missing blob is damaged too.  Remembers each link
+ * for blame().  0 or -1 (err set).
+ */
+static int
+check_links(struct scrub *sc, char *err, size_t errlen)
+{
+	for (size_t i = 0; i < sc->ents.n && !sc->res->cancelled; i++) {
+		struct entry *e = &sc->ents.v[i];
+		uint8_t (*links)[BLOB_ID_LEN];
+		uint32_t n, absent = 0;
+		int r;
+
+		if (e->why != NULL || e->loc.nlinks == 0)
+			continue;
+		r = store_links(sc->store, e->client, e->id, &e->loc, &links,
+		    &n);
+		if (r == -1) {
+			snprintf(err, errlen, "scrub: %s",
+			    store_strerror(sc->store));
+			return -1;
+		}
+		if (r == 1) {
+			e->why = "its links cannot be read";
+			continue;
+		}
+		for (uint32_t j = 0; j < n; j++) {
+			ssize_t k = find_key(sc, e->client, links[j]);
+
+			if (k < 0) {
+				absent++;
+				continue;
+			}
+			if (sc->nup == sc->capup) {
+				size_t cap = sc->capup ? sc->capup * 2 : 1024;
+				struct edge *q = reallocarray(sc->up, cap,
+				    sizeof(*q));
+
+				if (q == NULL) {
+					free(links);
+					snprintf(err, errlen, "scrub: out of "
+					    "memory");
+					return -1;
+				}
+				sc->up = q;
+				sc->capup = cap;
+			}
+			sc->up[sc->nup].child = (size_t)k;
+			sc->up[sc->nup++].parent = i;
+		}
+		free(links);
+		if (absent > 0)
+			e->why = "it links to blobs that are not indexed";
+		(void)cancelled(sc);
+	}
+	if (sc->nup > 0)
+		qsort(sc->up, sc->nup, sizeof(*sc->up), cmp_edge);
+	return 0;
+}
+
 struct snap_vec {
-	struct cat_snapshot *v;
-	size_t		 n, cap;
-	int		 oom;
+	uint64_t		*client;
+	struct cat_snapshot	*v;
+	size_t			 n, cap;
+	int			 oom;
 };
 
 static int
-collect_snap(void *arg, const struct cat_snapshot *s)
+collect_snap(void *arg, uint64_t client, const struct cat_snapshot *s)
 {
 	struct snap_vec *sv = arg;
 
 	if (sv->n == sv->cap) {
 		size_t cap = sv->cap ? sv->cap * 2 : 64;
 		struct cat_snapshot *q = reallocarray(sv->v, cap, sizeof(*q));
+		uint64_t *c = reallocarray(sv->client, cap, sizeof(*c));
 
-		if (q == NULL) {
+		if (q != NULL)
+			sv->v = q;
+		if (c != NULL)
+			sv->client = c;
+		if (q == NULL || c == NULL) {
 			sv->oom = 1;
 			return 1;
 		}
-		sv->v = q;
 		sv->cap = cap;
 	}
+	sv->client[sv->n] = client;
 	sv->v[sv->n++] = *s;
 	return 0;
 }
 
-/* Report the damaged entries bad[0..n) (sorted by key) and their snapshots. */
+/*
+ * Report the damaged entries and the snapshots that reach one: the
+ * damage spreads up the links to everything that links to it.
+ */
 static int
-blame(struct scrub *sc, struct entry *bad, size_t n, char *err,
-    size_t errlen)
+blame(struct scrub *sc, char *err, size_t errlen)
 {
-	struct cat_client *clients;
-	size_t nclients;
-	int rc = 0;
+	struct cat_client *clients = NULL;
+	struct snap_vec sv = { NULL, NULL, 0, 0, 0 };
+	size_t nclients = 0, *queue = NULL, nq = 0;
+	uint8_t *hurt = NULL;
+	int rc = -1;
 
 	if (catalog_clients(sc->cat, &clients, &nclients) != CAT_OK) {
 		snprintf(err, errlen, "scrub: clients: %s",
 		    catalog_strerror(sc->cat));
 		return -1;
 	}
-	for (size_t c = 0; c < nclients && rc == 0; c++) {
-		struct cat_client *cl = &clients[c];
-		struct snap_vec sv = { NULL, 0, 0, 0 };
-		struct entry key;
-		char hex[2 * BLOB_ID_LEN + 1];
-		size_t first = n;
-
-		for (size_t i = 0; i < n; i++)
-			if (bad[i].client == cl->id) {
-				if (first == n)
-					first = i;
-				hex_encode(bad[i].id, BLOB_ID_LEN, hex);
-				say(sc, "damaged blob %s of client %s in pack "
-				    "%08x at offset %llu: %s", hex, cl->name,
-				    bad[i].loc.pack,
-				    (unsigned long long)bad[i].loc.offset,
-				    bad[i].why);
-			}
-		if (first == n)
-			continue;
-		if (catalog_snapshots(sc->cat, cl->id, NULL, 0, collect_snap,
-		    &sv) != CAT_OK || sv.oom) {
-			snprintf(err, errlen, "scrub: snapshots: %s", sv.oom ?
-			    "out of memory" : catalog_strerror(sc->cat));
-			free(sv.v);
-			rc = -1;
-			break;
-		}
-		for (size_t s = 0; s < sv.n && rc == 0; s++) {
-			uint8_t (*refs)[BLOB_ID_LEN];
-			size_t nrefs, hurt = 0;
-			int r;
-
-			r = catalog_snapshot_refs(sc->cat, cl->id, sv.v[s].id,
-			    &refs, &nrefs);
-			if (r == CAT_NOTFOUND)
-				continue;	/* forgotten meanwhile */
-			if (r != CAT_OK) {
-				snprintf(err, errlen, "scrub: references: %s",
-				    catalog_strerror(sc->cat));
-				rc = -1;
-				break;
-			}
-			key.client = cl->id;
-			for (size_t i = 0; i < nrefs; i++) {
-				memcpy(key.id, refs[i], BLOB_ID_LEN);
-				if (bsearch(&key, bad, n, sizeof(*bad),
-				    cmp_key) != NULL)
-					hurt++;
-			}
-			free(refs);
-			if (hurt == 0)
-				continue;
-			sc->res->snapshots++;
-			say(sc, "snapshot %llu of client %s (set %s) references "
-			    "%zu damaged blob%s", (unsigned long long)sv.v[s].id,
-			    cl->name, sv.v[s].set, hurt, hurt == 1 ? "" : "s");
-		}
-		free(sv.v);
+	if ((hurt = calloc(sc->ents.n, 1)) == NULL ||
+	    (queue = calloc(sc->ents.n, sizeof(*queue))) == NULL) {
+		snprintf(err, errlen, "scrub: out of memory");
+		goto done;
 	}
+	for (size_t i = 0; i < sc->ents.n; i++) {
+		struct entry *e = &sc->ents.v[i];
+		const char *name = "?";
+		char hex[2 * BLOB_ID_LEN + 1];
+
+		if (e->why == NULL)
+			continue;
+		hurt[i] = 1;
+		queue[nq++] = i;
+		for (size_t c = 0; c < nclients; c++)
+			if (clients[c].id == e->client)
+				name = clients[c].name;
+		hex_encode(e->id, BLOB_ID_LEN, hex);
+		say(sc, "damaged blob %s of client %s in pack %08x at offset "
+		    "%llu: %s", hex, name, e->loc.pack,
+		    (unsigned long long)e->loc.offset, e->why);
+	}
+	for (size_t q = 0; q < nq; q++) {
+		struct edge k = { queue[q], 0 }, *hit;
+		size_t lo;
+
+		if ((hit = bsearch(&k, sc->up, sc->nup, sizeof(k),
+		    cmp_edge)) == NULL)
+			continue;
+		for (lo = (size_t)(hit - sc->up); lo > 0 &&
+		    sc->up[lo - 1].child == queue[q]; lo--)
+			;
+		for (; lo < sc->nup && sc->up[lo].child == queue[q]; lo++)
+			if (!hurt[sc->up[lo].parent]) {
+				hurt[sc->up[lo].parent] = 1;
+				queue[nq++] = sc->up[lo].parent;
+			}
+	}
+	if (catalog_snapshots_all(sc->cat, collect_snap, &sv) != CAT_OK ||
+	    sv.oom) {
+		snprintf(err, errlen, "scrub: snapshots: %s", sv.oom ?
+		    "out of memory" : catalog_strerror(sc->cat));
+		goto done;
+	}
+	for (size_t s = 0; s < sv.n; s++) {
+		const struct cat_snapshot *snap = &sv.v[s];
+		const uint8_t *tops[3] = { snap->root, snap->meta,
+		    snap->legacy };
+		const char *name = "?";
+		int bad = 0;
+
+		for (int t = 0; t < (snap->has_legacy ? 3 : 2); t++) {
+			ssize_t k = find_key(sc, sv.client[s], tops[t]);
+
+			if (k < 0 || hurt[k])
+				bad = 1;
+		}
+		if (!bad)
+			continue;
+		for (size_t c = 0; c < nclients; c++)
+			if (clients[c].id == sv.client[s])
+				name = clients[c].name;
+		sc->res->snapshots++;
+		say(sc, "snapshot %llu of client %s (set %s) reaches damaged "
+		    "or missing blobs", (unsigned long long)snap->id, name,
+		    snap->set);
+	}
+	rc = 0;
+done:
+	free(sv.v);
+	free(sv.client);
+	free(hurt);
+	free(queue);
 	free(clients);
 	return rc;
 }
@@ -351,7 +463,6 @@ scrub_run(struct catalog *cat, const char *datadir, uint64_t rate,
     size_t errlen)
 {
 	struct store_pack *pk = NULL;
-	struct entry *bad = NULL;
 	struct scrub sc;
 	size_t npk = 0, e = 0, nbad = 0;
 	int rc = -1;
@@ -398,21 +509,23 @@ scrub_run(struct catalog *cat, const char *datadir, uint64_t rate,
 	}
 	for (; e < sc.ents.n; e++)
 		sc.ents.v[e].why = "its pack is missing";
+	/* By key from here on: links and snapshots name blobs by key. */
+	if (sc.ents.n > 0)
+		qsort(sc.ents.v, sc.ents.n, sizeof(*sc.ents.v), cmp_key);
+	if (check_links(&sc, err, errlen) == -1)
+		goto done;
 	for (size_t i = 0; i < sc.ents.n; i++)
 		if (sc.ents.v[i].why != NULL)
-			sc.ents.v[nbad++] = sc.ents.v[i];
+			nbad++;
 	res->damaged = nbad;
-	if (nbad > 0) {
-		bad = sc.ents.v;
-		qsort(bad, nbad, sizeof(*bad), cmp_key);
-		if (blame(&sc, bad, nbad, err, errlen) == -1)
-			goto done;
-	}
+	if (nbad > 0 && blame(&sc, err, errlen) == -1)
+		goto done;
 	rc = 0;
 done:
 	free(pk);
 	free(sc.recs.v);
 	free(sc.ents.v);
+	free(sc.up);
 	store_close(sc.store);
 	return rc;
 }

@@ -1,7 +1,8 @@
 /*
  * session.c - the server side of the session protocol (doc/protocol.md):
- * hello, registration and authentication, backup (HAVE, PUT, REFS,
- * COMMIT), forgetting snapshots (FORGET) and reading (LIST, GET).
+ * hello, registration and authentication, backup (HAVE, PUT,
+ * PUT_LINKED, COMMIT; REFS in versions 1 and 2), forgetting snapshots
+ * (FORGET) and reading (LIST, GET).
  *
  * All waiting goes through io_wait(), which also watches the supervisor
  * pipe and the terminate flag and enforces the deadline, so no client
@@ -40,6 +41,8 @@
 #define ERROR_GRACE_MS	2000	/* time to deliver an ERROR frame */
 #define DRAIN_MS	1000	/* after an ERROR: read and discard input */
 #define DRAIN_BYTES	(256 * 1024)
+#define COMMIT_TRIES	8	/* a version 1/2 COMMIT racing another */
+#define LEGACY_LABEL	"gigavault-legacy-node"
 
 /* Where the wire's bytes become the catalog's and crypto's. */
 _Static_assert(WIRE_SECRET_LEN == CAT_SECRET_LEN, "REGISTERED's secret");
@@ -720,6 +723,25 @@ storage_failed(struct session *s, const char *what, const char *detail)
 	    "(%s); nothing committed", what);
 }
 
+/*
+ * Look up n ids of the client, touching the stale hits (catalog.h):
+ * what a session relies on stays safe from prune for 3/4 of
+ * GraceSeconds.  0, or -1 after failing the session.
+ */
+static int
+have(struct session *s, const uint8_t (*ids)[BLOB_ID_LEN], size_t n,
+    uint8_t *found)
+{
+	uint64_t now = (uint64_t)time(NULL);
+	uint64_t q = (uint64_t)s->cfg->prune_grace / 4;
+
+	if (catalog_blobs_have(s->cat, s->client.id, ids, n, now,
+	    now > q ? now - q : 0, found) != CAT_OK)
+		return storage_failed(s, "catalog lookup",
+		    catalog_strerror(s->cat));
+	return 0;
+}
+
 static int
 on_have(struct session *s, const uint8_t *p, uint32_t len)
 {
@@ -731,11 +753,8 @@ on_have(struct session *s, const uint8_t *p, uint32_t len)
 
 	if ((n = parse_batch(s, "HAVE", p, len, BLOB_ID_LEN)) == 0)
 		return -1;
-	/* Unreferenced blobs reported present are safe from prune a while. */
-	if (catalog_blobs_have(s->cat, s->client.id, ids, n,
-	    (uint64_t)time(NULL), found) != CAT_OK)
-		return storage_failed(s, "catalog lookup",
-		    catalog_strerror(s->cat));
+	if (have(s, ids, n, found) == -1)
+		return -1;
 	out_init(s, &w);
 	wire_frame_begin(&w, WIRE_MISSING);
 	at = w.len;
@@ -758,13 +777,73 @@ on_put(struct session *s, const uint8_t *p, uint32_t len)
 	if (len <= BLOB_ID_LEN)
 		return failf(s, WIRE_ERR_LIMIT, "limit exceeded: PUT of %u "
 		    "bytes carries no blob", len);
-	switch (store_put(s->store, s->client.id, p, p + BLOB_ID_LEN,
+	switch (store_put(s->store, s->client.id, p, NULL, 0, p + BLOB_ID_LEN,
 	    len - BLOB_ID_LEN)) {
 	case -1:
 		return storage_failed(s, "pack write",
 		    store_strerror(s->store));
 	case 0:			/* written: new for this snapshot */
 		s->new_bytes += len - BLOB_ID_LEN;
+		s->new_blobs++;
+		break;
+	}
+	return 0;
+}
+
+/*
+ * Version 3: a blob with the ids it links to.  Every link must be
+ * indexed for this client or pending in this session, so that an
+ * indexed blob's links are always indexed (the commit relies on it).
+ */
+static int
+on_put_linked(struct session *s, const uint8_t *p, uint32_t len)
+{
+	const uint8_t (*links)[BLOB_ID_LEN] = (const void *)(p + BLOB_ID_LEN +
+	    4);
+	uint8_t found[WIRE_BATCH_MAX];
+	uint32_t n, missing = 0;
+	size_t bytes;
+
+	if (s->version < 3)
+		return failf(s, WIRE_ERR_UNEXPECTED, "unexpected frame type "
+		    "0x%04x (PUT_LINKED): protocol version 3 only",
+		    WIRE_PUT_LINKED);
+	if (len < BLOB_ID_LEN + 4)
+		return failf(s, WIRE_ERR_MALFORMED, "malformed PUT_LINKED: "
+		    "%u bytes", len);
+	n = be32_get(p + BLOB_ID_LEN);
+	if (n == 0)
+		return failf(s, WIRE_ERR_MALFORMED, "malformed PUT_LINKED: no "
+		    "links (use PUT)");
+	if (n > WIRE_LINKS_MAX)
+		return failf(s, WIRE_ERR_LIMIT, "limit exceeded: PUT_LINKED "
+		    "with %u links (at most %d)", n, WIRE_LINKS_MAX);
+	if (len - BLOB_ID_LEN - 4 <= (size_t)n * BLOB_ID_LEN)
+		return failf(s, WIRE_ERR_MALFORMED, "malformed PUT_LINKED: %u "
+		    "links but %u bytes carry no blob", n, len);
+	bytes = len - BLOB_ID_LEN - 4 - (size_t)n * BLOB_ID_LEN;
+	for (uint32_t i = 0; i < n; i += WIRE_BATCH_MAX) {
+		uint32_t k = n - i < WIRE_BATCH_MAX ? n - i : WIRE_BATCH_MAX;
+
+		if (have(s, links + i, k, found) == -1)
+			return -1;
+		for (uint32_t j = 0; j < k; j++)
+			if (!found[j] && !store_pending(s->store,
+			    s->client.id, links[i + j]))
+				missing++;
+	}
+	if (missing > 0)
+		return failf(s, WIRE_ERR_INCOMPLETE, "PUT_LINKED: %u linked "
+		    "blob%s not stored", missing, missing == 1 ? " is" :
+		    "s are");
+	switch (store_put(s->store, s->client.id, p, links, n,
+	    p + len - bytes, bytes)) {
+	case -1:
+		return storage_failed(s, "pack write",
+		    store_strerror(s->store));
+	case 0:
+		s->new_bytes += bytes;
+		s->new_blobs++;
 		break;
 	}
 	return 0;
@@ -776,6 +855,10 @@ on_refs(struct session *s, const uint8_t *p, uint32_t len)
 	const uint8_t (*ids)[BLOB_ID_LEN] = (const void *)(p + 4);
 	uint32_t n;
 
+	if (s->version >= 3)
+		return failf(s, WIRE_ERR_UNEXPECTED, "unexpected frame type "
+		    "0x%04x (REFS): not in protocol version 3 (links)",
+		    WIRE_REFS);
 	if ((n = parse_batch(s, "REFS", p, len, BLOB_ID_LEN)) == 0)
 		return -1;
 	if (n > WIRE_REFS_MAX - s->nrefs)
@@ -807,6 +890,160 @@ cmp_id(const void *a, const void *b)
 	return memcmp(a, b, BLOB_ID_LEN);
 }
 
+/* The id of the legacy node of client's snapshot snap. */
+static void
+legacy_id(uint64_t client, uint64_t snap, uint8_t id[BLOB_ID_LEN])
+{
+	uint8_t b[sizeof(LEGACY_LABEL) - 1 + 16];
+
+	memcpy(b, LEGACY_LABEL, sizeof(LEGACY_LABEL) - 1);
+	be64_put(b + sizeof(LEGACY_LABEL) - 1, client);
+	be64_put(b + sizeof(LEGACY_LABEL) - 1 + 8, snap);
+	crypto_sha256(b, sizeof(b), id);
+}
+
+_Static_assert(CRYPTO_HASH_LEN == BLOB_ID_LEN, "a legacy node's id");
+
+/*
+ * Version 1/2: s->refs[0..*n) with root and meta added, sorted and
+ * without duplicates, must all be indexed (the stale ones are
+ * touched); *size gets the sum of their lengths (the snapshot's size
+ * for a client that does not say it).  0, or -1 after failing the
+ * session.
+ */
+static int
+legacy_refs(struct session *s, const struct cat_snapshot *snap, size_t *n,
+    uint64_t *size)
+{
+	uint8_t found[WIRE_BATCH_MAX];
+	struct cat_blob *locs;
+	size_t missing = 0, u = 1;
+
+	if (s->refs == NULL) {
+		if ((s->refs = reallocarray(NULL, 2, BLOB_ID_LEN)) == NULL)
+			return storage_failed(s, "memory", strerror(errno));
+		s->caprefs = 0;
+	}
+	memcpy(s->refs[s->nrefs], snap->root, BLOB_ID_LEN);
+	memcpy(s->refs[s->nrefs + 1], snap->meta, BLOB_ID_LEN);
+	*n = s->nrefs + 2;
+	qsort(s->refs, *n, BLOB_ID_LEN, cmp_id);
+	for (size_t i = 1; i < *n; i++)
+		if (memcmp(s->refs[i], s->refs[u - 1], BLOB_ID_LEN) != 0)
+			memmove(s->refs[u++], s->refs[i], BLOB_ID_LEN);
+	*n = u;
+	*size = 0;
+	if ((locs = calloc(WIRE_BATCH_MAX, sizeof(*locs))) == NULL)
+		return storage_failed(s, "memory", strerror(errno));
+	for (size_t i = 0; i < *n; i += WIRE_BATCH_MAX) {
+		size_t k = *n - i < WIRE_BATCH_MAX ? *n - i : WIRE_BATCH_MAX;
+		const uint8_t (*ids)[BLOB_ID_LEN] =
+		    (const uint8_t (*)[BLOB_ID_LEN])s->refs + i;
+
+		if (catalog_blobs_lookup(s->cat, s->client.id, ids, k, locs,
+		    found) != CAT_OK) {
+			free(locs);
+			return storage_failed(s, "catalog lookup",
+			    catalog_strerror(s->cat));
+		}
+		for (size_t j = 0; j < k; j++)
+			if (found[j])
+				*size += locs[j].length;
+		if (have(s, ids, k, found) == -1) {
+			free(locs);
+			return -1;
+		}
+		for (size_t j = 0; j < k; j++)
+			if (!found[j])
+				missing++;
+	}
+	free(locs);
+	if (missing > 0)
+		return failf(s, WIRE_ERR_INCOMPLETE, "commit refused: %zu of "
+		    "%zu referenced blobs are not stored", missing, *n);
+	return 0;
+}
+
+/*
+ * Whether the legacy node indexed as id is the one this session wrote
+ * at at (written: 1), or one with the same links (written: 0).  1 yes,
+ * 0 no, -1 after failing the session.
+ */
+static int
+legacy_ours(struct session *s, const uint8_t *id, int written,
+    const struct cat_blob *at, size_t n)
+{
+	uint8_t (*links)[BLOB_ID_LEN], found;
+	struct cat_blob loc;
+	uint32_t nl;
+	int r;
+
+	if (catalog_blobs_lookup(s->cat, s->client.id,
+	    (const uint8_t (*)[BLOB_ID_LEN])id, 1, &loc, &found) != CAT_OK)
+		return storage_failed(s, "catalog lookup",
+		    catalog_strerror(s->cat));
+	if (!found)
+		return 0;
+	if (written)
+		return loc.pack == at->pack && loc.offset == at->offset;
+	if (loc.nlinks != n)
+		return 0;
+	if ((r = store_links(s->store, s->client.id, id, &loc, &links,
+	    &nl)) == -1)
+		return storage_failed(s, "pack read", store_strerror(s->store));
+	if (r == 1)
+		return 0;
+	r = memcmp(links, s->refs, n * BLOB_ID_LEN) == 0;
+	free(links);
+	return r;
+}
+
+/*
+ * Version 1/2: write the legacy node of the REFS (links: s->refs[0..n))
+ * and commit the snapshot pointing at it.  The node's id depends on the
+ * snapshot's id, so a commit racing another of the same client tries
+ * the next id.  Returns the catalog_commit() result, or -1 after
+ * failing the session.
+ */
+static int
+commit_legacy(struct session *s, struct cat_snapshot *snap, size_t n,
+    size_t *missing)
+{
+	struct cat_client cl;
+	struct cat_blob at;
+	int r, tries;
+
+	if (catalog_client_get(s->cat, s->client.name, &cl) != CAT_OK ||
+	    cl.id != s->client.id)
+		return CAT_NOTFOUND;
+	crypto_wipe(cl.secret, sizeof(cl.secret));
+	snap->id = cl.next_snapshot;
+	snap->has_legacy = 1;
+	for (tries = 0; tries < COMMIT_TRIES; tries++) {
+		legacy_id(s->client.id, snap->id, snap->legacy);
+		if ((r = store_put_legacy(s->store, s->client.id, snap->legacy,
+		    (const uint8_t (*)[BLOB_ID_LEN])s->refs, (uint32_t)n,
+		    &at)) == -1 || store_flush(s->store) == -1)
+			return storage_failed(s, "pack write",
+			    store_strerror(s->store));
+		if ((r = legacy_ours(s, snap->legacy, r == 0, &at, n)) == -1)
+			return -1;
+		if (r == 0) {
+			snap->id++;	/* another session's node: skip */
+			continue;
+		}
+		r = catalog_commit(s->cat, s->client.id, snap, missing);
+		if (r != CAT_EXISTS)
+			return r;
+		if (catalog_client_get(s->cat, s->client.name, &cl) != CAT_OK)
+			return CAT_NOTFOUND;
+		crypto_wipe(cl.secret, sizeof(cl.secret));
+		snap->id = cl.next_snapshot;
+	}
+	return storage_failed(s, "catalog commit", "other commits of this "
+	    "client kept coming first");
+}
+
 static int
 on_commit(struct session *s, const uint8_t *p, uint32_t len)
 {
@@ -814,7 +1051,7 @@ on_commit(struct session *s, const uint8_t *p, uint32_t len)
 	struct cat_snapshot snap;
 	struct wire_rd r;
 	struct wire_wr w;
-	size_t missing, n;
+	size_t missing = 0, n = 0;
 	uint16_t setlen;
 	int rc;
 
@@ -825,15 +1062,20 @@ on_commit(struct session *s, const uint8_t *p, uint32_t len)
 	if (setlen == 0 || setlen > WIRE_SET_MAX)
 		return failf(s, WIRE_ERR_LIMIT, "limit exceeded: set name of "
 		    "%u bytes (1..%d)", setlen, WIRE_SET_MAX);
-	/* Version 2 adds u64 files at the end; version 1 has none. */
+	/*
+	 * Version 2 adds u64 files at the end, version 3 u64 size after
+	 * it; version 1 has neither.
+	 */
 	if (wire_get_bytes(&r, snap.set, setlen) == -1 ||
 	    wire_get_u64(&r, &snap.time) == -1 ||
 	    wire_get_bytes(&r, snap.root, BLOB_ID_LEN) == -1 ||
 	    wire_get_bytes(&r, snap.meta, BLOB_ID_LEN) == -1 ||
 	    (s->version >= 2 && wire_get_u64(&r, &snap.files) == -1) ||
+	    (s->version >= 3 && wire_get_u64(&r, &snap.size) == -1) ||
 	    r.left != 0)
 		return failf(s, WIRE_ERR_MALFORMED, "malformed COMMIT");
 	snap.new_bytes = s->new_bytes;
+	snap.new_blobs = s->new_blobs;
 	snap.set[setlen] = '\0';
 	if (!catalog_name_valid(snap.set))
 		return failf(s, WIRE_ERR_MALFORMED, "malformed COMMIT: set "
@@ -843,36 +1085,21 @@ on_commit(struct session *s, const uint8_t *p, uint32_t len)
 	if (store_flush(s->store) == -1)
 		return storage_failed(s, "pack sync", store_strerror(s->store));
 
-	if (s->refs == NULL) {
-		if ((s->refs = reallocarray(NULL, 2, BLOB_ID_LEN)) == NULL)
-			return storage_failed(s, "memory", strerror(errno));
-		s->caprefs = 0;
-	}
-	memcpy(s->refs[s->nrefs], snap.root, BLOB_ID_LEN);
-	memcpy(s->refs[s->nrefs + 1], snap.meta, BLOB_ID_LEN);
-	n = s->nrefs + 2;
-	qsort(s->refs, n, BLOB_ID_LEN, cmp_id);
-	{
-		size_t u = 1;
-
-		for (size_t i = 1; i < n; i++)
-			if (memcmp(s->refs[i], s->refs[u - 1],
-			    BLOB_ID_LEN) != 0)
-				memmove(s->refs[u++], s->refs[i],
-				    BLOB_ID_LEN);
-		n = u;
-	}
+	if (s->version >= 3)
+		rc = catalog_commit(s->cat, s->client.id, &snap, &missing);
+	else if (legacy_refs(s, &snap, &n, &snap.size) == -1 ||
+	    (rc = commit_legacy(s, &snap, n, &missing)) == -1)
+		return -1;
 	s->nrefs = 0;		/* the next snapshot starts afresh */
 	s->new_bytes = 0;
-
-	rc = catalog_commit(s->cat, s->client.id, &snap,
-	    (const uint8_t (*)[BLOB_ID_LEN])s->refs, n, &missing);
+	s->new_blobs = 0;
 	switch (rc) {
 	case CAT_OK:
 		break;
 	case CAT_MISSING:
 		return failf(s, WIRE_ERR_INCOMPLETE, "commit refused: %zu of "
-		    "%zu referenced blobs are not stored", missing, n);
+		    "root, meta%s not stored", missing, snap.has_legacy ?
+		    " and the legacy node" : "");
 	case CAT_DISABLED:
 		return failf(s, WIRE_ERR_AUTH, "authentication failed: client "
 		    "%s is disabled", s->client.name);
@@ -884,11 +1111,12 @@ on_commit(struct session *s, const uint8_t *p, uint32_t len)
 		    catalog_strerror(s->cat));
 	}
 	log_info("client %s at %s: snapshot %llu of set %s committed (%llu "
-	    "blobs, %llu bytes, %llu new; %llu files)", s->client.name,
-	    s->peer, (unsigned long long)snap.id, snap.set,
-	    (unsigned long long)snap.blobs, (unsigned long long)snap.bytes,
-	    (unsigned long long)snap.new_bytes,
-	    (unsigned long long)snap.files);
+	    "files, %llu bytes; %llu new blobs, %llu new bytes%s)",
+	    s->client.name, s->peer, (unsigned long long)snap.id, snap.set,
+	    (unsigned long long)snap.files, (unsigned long long)snap.size,
+	    (unsigned long long)snap.new_blobs,
+	    (unsigned long long)snap.new_bytes, snap.has_legacy ?
+	    "; legacy node" : "");
 	wire_wr_init(&w, out, sizeof(out));
 	wire_frame_begin(&w, WIRE_COMMITTED);
 	wire_put_u64(&w, snap.id);
@@ -1048,6 +1276,7 @@ put:
 
 struct list_fill {
 	struct wire_wr	*w;
+	uint16_t	 version;
 	size_t		 limit;		/* bytes the frame may reach */
 	uint32_t	 n;
 };
@@ -1057,7 +1286,7 @@ list_one(void *arg, const struct cat_snapshot *snap)
 {
 	struct list_fill *f = arg;
 	size_t need = 8 + 2 + strlen(snap->set) + 8 + 2 * BLOB_ID_LEN +
-	    8 + 8;
+	    (f->version >= 3 ? 3 * 8 : 2 * 8);
 
 	if (f->w->len + need > f->limit)
 		return 1;		/* full: the client asks again */
@@ -1066,8 +1295,14 @@ list_one(void *arg, const struct cat_snapshot *snap)
 	wire_put_u64(f->w, snap->time);
 	wire_put_bytes(f->w, snap->root, BLOB_ID_LEN);
 	wire_put_bytes(f->w, snap->meta, BLOB_ID_LEN);
-	wire_put_u64(f->w, snap->blobs);
-	wire_put_u64(f->w, snap->bytes);
+	if (f->version >= 3) {
+		wire_put_u64(f->w, snap->files);
+		wire_put_u64(f->w, snap->size);
+		wire_put_u64(f->w, snap->new_bytes);
+	} else {
+		wire_put_u64(f->w, 0);		/* blobs: not counted */
+		wire_put_u64(f->w, snap->size);
+	}
 	f->n++;
 	return 0;
 }
@@ -1091,6 +1326,7 @@ on_list(struct session *s, const uint8_t *p, uint32_t len)
 	at = w.len;
 	wire_put_u32(&w, 0);		/* count, filled in below */
 	f.w = &w;
+	f.version = s->version;
 	f.limit = WIRE_HDR_LEN + (size_t)s->cfg->max_frame;
 	f.n = 0;
 	if (catalog_snapshots(s->cat, s->client.id, set, after, list_one,
@@ -1149,10 +1385,16 @@ on_get(struct session *s, const uint8_t *p, uint32_t len)
 	out_init(s, &w);
 	for (uint32_t i = 0; i < n && rc == 0; i++) {
 		size_t need = WIRE_HDR_LEN + BLOB_ID_LEN;
-		int damaged = 0;
+		uint8_t (*links)[BLOB_ID_LEN] = NULL;
+		uint32_t nlinks = 0;
+		int damaged = 0, linked;
 
+		/* Version 3 sends a linked blob's links along (LBLOB). */
+		linked = found[i] && locs[i].nlinks > 0 && s->version >= 3;
 		if (found[i])
 			need += locs[i].length;
+		if (linked)
+			need += 4 + (size_t)locs[i].nlinks * BLOB_ID_LEN;
 		if (need > cap) {
 			rc = failf(s, WIRE_ERR_LIMIT, "limit exceeded: a blob "
 			    "of %u bytes does not fit MaxFrame",
@@ -1167,7 +1409,8 @@ on_get(struct session *s, const uint8_t *p, uint32_t len)
 		if (found[i]) {
 			/* Read straight into place behind header and id. */
 			uint8_t *at = w.buf + w.len + WIRE_HDR_LEN +
-			    BLOB_ID_LEN;
+			    BLOB_ID_LEN + (linked ? 4 + (size_t)locs[i].nlinks *
+			    BLOB_ID_LEN : 0);
 			int r = store_read(s->store, ids[i], &locs[i], at);
 
 			/*
@@ -1176,6 +1419,9 @@ on_get(struct session *s, const uint8_t *p, uint32_t len)
 			 */
 			if (r == 1 && store_errno(s->store) == ENOENT)
 				r = reread(s, ids[i], &locs[i], at);
+			if (r == 0 && linked)
+				r = store_links(s->store, s->client.id, ids[i],
+				    &locs[i], &links, &nlinks);
 
 			if (r == -1) {
 				rc = storage_failed(s, "pack read",
@@ -1192,7 +1438,14 @@ on_get(struct session *s, const uint8_t *p, uint32_t len)
 				damaged = 1;
 			}
 		}
-		if (found[i] && !damaged) {
+		if (found[i] && !damaged && linked) {
+			wire_frame_begin(&w, WIRE_LBLOB);
+			wire_put_bytes(&w, ids[i], BLOB_ID_LEN);
+			wire_put_u32(&w, nlinks);
+			wire_put_bytes(&w, links, (size_t)nlinks * BLOB_ID_LEN);
+			w.len += locs[i].length;	/* read in place above */
+			wire_frame_end(&w);
+		} else if (found[i] && !damaged) {
 			wire_frame_begin(&w, WIRE_BLOB);
 			wire_put_bytes(&w, ids[i], BLOB_ID_LEN);
 			w.len += locs[i].length;	/* read in place above */
@@ -1202,6 +1455,7 @@ on_get(struct session *s, const uint8_t *p, uint32_t len)
 			wire_put_bytes(&w, ids[i], BLOB_ID_LEN);
 			wire_frame_end(&w);
 		}
+		free(links);
 	}
 	free(locs);
 	if (rc == 0 && w.len > 0)
@@ -1249,9 +1503,11 @@ static const struct session_frame frames[] = {
 	    WIRE_ERR_LIMIT,	NULL,		on_have },
 	{ WIRE_PUT,		IN_DONE,	UINT32_MAX,
 	    WIRE_ERR_LIMIT,	NULL,		on_put },
+	{ WIRE_PUT_LINKED,	IN_DONE,	UINT32_MAX,
+	    WIRE_ERR_LIMIT,	NULL,		on_put_linked },
 	{ WIRE_REFS,		IN_DONE,	WIRE_IDS_MAX,
 	    WIRE_ERR_LIMIT,	NULL,		on_refs },
-	{ WIRE_COMMIT,		IN_DONE,	WIRE_COMMIT_MAX,
+	{ WIRE_COMMIT,		IN_DONE,	WIRE_COMMIT3_MAX,
 	    WIRE_ERR_LIMIT,	NULL,		on_commit },
 	{ WIRE_FORGET,		IN_DONE,	WIRE_FORGET_MAX,
 	    WIRE_ERR_LIMIT,	NULL,		on_forget },
@@ -1323,6 +1579,7 @@ session_run(struct session *s)
 	s->refs = NULL;
 	s->nrefs = s->caprefs = 0;
 	s->new_bytes = 0;
+	s->new_blobs = 0;
 	snprintf(s->why, sizeof(s->why), "unknown");
 	s->tls = NULL;
 	s->tls_err[0] = s->registered[0] = '\0';

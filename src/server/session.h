@@ -68,11 +68,12 @@ struct session {
 	uint8_t		(*refs)[BLOB_ID_LEN];	/* REFS of the next COMMIT */
 	size_t		 nrefs, caprefs;
 	/*
-	 * Stored bytes of the blobs this session wrote (PUT of an id not
-	 * indexed or pending before) since its last COMMIT: that
-	 * snapshot's new_bytes.
+	 * Stored bytes and count of the blobs this session wrote (PUT or
+	 * PUT_LINKED of an id not indexed or pending before) since its
+	 * last COMMIT: that snapshot's new_bytes and new_blobs.
 	 */
 	uint64_t	 new_bytes;
+	uint64_t	 new_blobs;
 };
 
 /*

@@ -19,13 +19,16 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <openssl/evp.h>
+
 #include "common/bytes.h"
 #include "common/crypto.h"
 #include "common/iov.h"
 #include "common/monotime.h"
 #include "store.h"
 
-#define REC_MAGIC	"GVB1"
+#define REC_MAGIC	"GVB2"
+#define REC1_MAGIC	"GVB1"	/* 0.1.0: read, copied, never written */
 #define TABLE_SIZE	(2 * STORE_BATCH_BLOBS)	/* a power of two */
 #define READ_FDS	8
 
@@ -83,12 +86,107 @@ store_errno(const struct store *s)
 }
 
 void
-store_sum(const void *blob, size_t len, uint8_t sum[CAT_SUM_LEN])
+store_sum(const uint8_t (*links)[BLOB_ID_LEN], uint32_t nlinks,
+    const void *blob, size_t len, uint8_t sum[STORE_SUM_LEN])
 {
 	uint8_t h[CRYPTO_HASH_LEN];
+	EVP_MD_CTX *ctx;
 
-	crypto_sha256(blob, len, h);
-	memcpy(sum, h, CAT_SUM_LEN);
+	if (nlinks == 0) {
+		crypto_sha256(blob, len, h);
+		memcpy(sum, h, STORE_SUM_LEN);
+		return;
+	}
+	/* Out of memory: a sum nothing matches, so the record reads bad. */
+	memset(h, 0, sizeof(h));
+	if ((ctx = EVP_MD_CTX_new()) != NULL) {
+		if (EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1 ||
+		    EVP_DigestUpdate(ctx, links, (size_t)nlinks *
+		    BLOB_ID_LEN) != 1 || EVP_DigestUpdate(ctx, blob, len) != 1 ||
+		    EVP_DigestFinal_ex(ctx, h, NULL) != 1)
+			memset(h, 0, sizeof(h));
+		EVP_MD_CTX_free(ctx);
+	}
+	memcpy(sum, h, STORE_SUM_LEN);
+}
+
+uint64_t
+store_rec_size(uint32_t nlinks, uint32_t length)
+{
+	return STORE_HDR_LEN + (uint64_t)nlinks * BLOB_ID_LEN + length;
+}
+
+/* A record's header, either format. */
+struct rec_hdr {
+	size_t		 hlen;		/* STORE_HDR_LEN or STORE_HDR1_LEN */
+	uint8_t		 type;
+	uint64_t	 client;
+	uint8_t		 id[BLOB_ID_LEN];
+	uint32_t	 nlinks;
+	uint32_t	 length;
+	uint8_t		 sum[STORE_SUM_LEN];
+};
+
+static void
+hdr_encode(uint8_t b[STORE_HDR_LEN], uint8_t type, uint64_t client,
+    const uint8_t id[BLOB_ID_LEN], uint32_t nlinks, uint32_t length,
+    const uint8_t sum[STORE_SUM_LEN])
+{
+	memcpy(b, REC_MAGIC, 4);
+	b[4] = type;
+	b[5] = b[6] = b[7] = 0;
+	be64_put(b + 8, client);
+	memcpy(b + 16, id, BLOB_ID_LEN);
+	be32_put(b + 48, nlinks);
+	be32_put(b + 52, length);
+	memcpy(b + 56, sum, STORE_SUM_LEN);
+}
+
+/*
+ * Read and check the header at off of fd whose file has size bytes
+ * (UINT64_MAX: unknown).  0, 1 when it cannot be a record (bad magic,
+ * type or sizes, past the end), -1 on an I/O error (errno set).
+ */
+static int	read_at(int, void *, size_t, uint64_t);
+
+static int
+hdr_read(int fd, uint64_t off, uint64_t size, struct rec_hdr *h)
+{
+	uint8_t b[STORE_HDR_LEN];
+	int k;
+
+	if ((k = read_at(fd, b, STORE_HDR1_LEN, off)) != 0)
+		return k;
+	memset(h, 0, sizeof(*h));
+	if (memcmp(b, REC1_MAGIC, 4) == 0) {
+		h->hlen = STORE_HDR1_LEN;
+		h->type = STORE_TYPE_BLOB;
+		h->length = be32_get(b + 4);
+		memcpy(h->id, b + 8, BLOB_ID_LEN);
+		memcpy(h->sum, b + 8 + BLOB_ID_LEN, STORE_SUM_LEN);
+	} else if (memcmp(b, REC_MAGIC, 4) == 0) {
+		if ((k = read_at(fd, b + STORE_HDR1_LEN,
+		    STORE_HDR_LEN - STORE_HDR1_LEN, off + STORE_HDR1_LEN)) != 0)
+			return k;
+		h->hlen = STORE_HDR_LEN;
+		h->type = b[4];
+		h->client = be64_get(b + 8);
+		memcpy(h->id, b + 16, BLOB_ID_LEN);
+		h->nlinks = be32_get(b + 48);
+		h->length = be32_get(b + 52);
+		memcpy(h->sum, b + 56, STORE_SUM_LEN);
+		if ((h->type != STORE_TYPE_BLOB &&
+		    h->type != STORE_TYPE_LEGACY) || b[5] || b[6] || b[7])
+			return 1;
+	} else
+		return 1;
+	if (h->length > STORE_BLOB_MAX || h->nlinks > STORE_LINKS_MAX ||
+	    (h->type == STORE_TYPE_BLOB && h->length == 0))
+		return 1;
+	if (size != UINT64_MAX && (off > size || size - off < h->hlen +
+	    (uint64_t)h->nlinks * BLOB_ID_LEN + h->length))
+		return 1;
+	return 0;
 }
 
 static void
@@ -319,16 +417,22 @@ write_all(int fd, struct iovec *iov, int n, uint64_t off)
 	return 0;
 }
 
-int
-store_put(struct store *s, uint64_t client, const uint8_t id[BLOB_ID_LEN],
-    const void *blob, size_t len)
+static int
+put_rec(struct store *s, uint8_t type, uint64_t client,
+    const uint8_t id[BLOB_ID_LEN], const uint8_t (*links)[BLOB_ID_LEN],
+    uint32_t nlinks, const void *blob, size_t len, struct cat_blob *at)
 {
 	uint8_t hdr[STORE_HDR_LEN], found;
 	struct cat_blob_add b;
-	struct iovec iov[2];
+	struct iovec iov[3];
+	uint64_t size;
+	int n = 0;
 
-	if (len == 0 || len > UINT32_MAX)
+	if ((type == STORE_TYPE_BLOB && len == 0) || len > STORE_BLOB_MAX)
 		return fail(s, EINVAL, "store: blob length %zu", len);
+	if (nlinks > STORE_LINKS_MAX || (nlinks > 0 && links == NULL))
+		return fail(s, EINVAL, "store: %u links", nlinks);
+	size = store_rec_size(nlinks, (uint32_t)len);
 	if (s->npend > 0 && s->pclient != client && store_flush(s) == -1)
 		return -1;
 	if (store_pending(s, client, id))
@@ -339,8 +443,7 @@ store_put(struct store *s, uint64_t client, const uint8_t id[BLOB_ID_LEN],
 	if (found)
 		return 1;
 	/* Pending blobs live in one pack: flush before starting another. */
-	if (s->wfd != -1 && s->woff + STORE_HDR_LEN + len > STORE_PACK_MAX &&
-	    s->woff > 0) {
+	if (s->wfd != -1 && s->woff + size > STORE_PACK_MAX && s->woff > 0) {
 		if (store_flush(s) == -1)
 			return -1;
 		close(s->wfd);
@@ -354,27 +457,34 @@ store_put(struct store *s, uint64_t client, const uint8_t id[BLOB_ID_LEN],
 	b.loc.pack = s->wpack;
 	b.loc.offset = s->woff;
 	b.loc.length = (uint32_t)len;
+	b.loc.nlinks = nlinks;
 	b.loc.touched = (uint64_t)time(NULL);
-	store_sum(blob, len, b.loc.sum);
 
-	memcpy(hdr, REC_MAGIC, 4);
-	be32_put(hdr + 4, (uint32_t)len);
-	memcpy(hdr + 8, id, BLOB_ID_LEN);
-	memcpy(hdr + 8 + BLOB_ID_LEN, b.loc.sum, CAT_SUM_LEN);
-	iov[0].iov_base = hdr;
-	iov[0].iov_len = sizeof(hdr);
-	iov[1].iov_base = (void *)blob;
-	iov[1].iov_len = len;
-	if (write_all(s->wfd, iov, 2, s->woff) == -1) {
+	store_sum(links, nlinks, blob, len, hdr + 56);
+	hdr_encode(hdr, type, client, id, nlinks, (uint32_t)len, hdr + 56);
+	iov[n].iov_base = hdr;
+	iov[n++].iov_len = sizeof(hdr);
+	if (nlinks > 0) {
+		iov[n].iov_base = (void *)links;
+		iov[n++].iov_len = (size_t)nlinks * BLOB_ID_LEN;
+	}
+	if (len > 0) {
+		iov[n].iov_base = (void *)blob;
+		iov[n++].iov_len = len;
+	}
+	if (write_all(s->wfd, iov, n, s->woff) == -1) {
 		int e = errno;
 
 		abandon_pack(s);
 		return fail(s, e, "store: write pack %08x: %s", s->wpack,
 		    strerror(e));
 	}
-	s->woff += sizeof(hdr) + len;
+	s->woff += size;
 	s->pclient = client;
 	pending_add(s, &b);
+	if (at != NULL)
+		*at = b.loc;
+	s->pbytes += size - len;
 	/*
 	 * Index in batches: by size, and by age, so that a worker killed in
 	 * a long upload loses at most STORE_BATCH_SECONDS of it (the next
@@ -385,6 +495,28 @@ store_put(struct store *s, uint64_t client, const uint8_t id[BLOB_ID_LEN],
 	    store_flush(s) == -1)
 		return -1;
 	return 0;
+}
+
+int
+store_put(struct store *s, uint64_t client, const uint8_t id[BLOB_ID_LEN],
+    const uint8_t (*links)[BLOB_ID_LEN], uint32_t nlinks, const void *blob,
+    size_t len)
+{
+	if (nlinks > WIRE_LINKS_MAX)
+		return fail(s, EINVAL, "store: %u links", nlinks);
+	return put_rec(s, STORE_TYPE_BLOB, client, id, links, nlinks, blob,
+	    len, NULL);
+}
+
+int
+store_put_legacy(struct store *s, uint64_t client,
+    const uint8_t id[BLOB_ID_LEN], const uint8_t (*links)[BLOB_ID_LEN],
+    uint32_t nlinks, struct cat_blob *at)
+{
+	if (nlinks == 0)
+		return fail(s, EINVAL, "store: a legacy node without links");
+	return put_rec(s, STORE_TYPE_LEGACY, client, id, links, nlinks, "",
+	    0, at);
 }
 
 /* ----------------------------------------------------------------- read */
@@ -410,14 +542,21 @@ read_fd(struct store *s, uint32_t pack)
 	return fd;
 }
 
-int
-store_read(struct store *s, const uint8_t id[BLOB_ID_LEN],
-    const struct cat_blob *loc, void *buf)
+/*
+ * Read the record of id at loc: check its header against id, loc's
+ * length and nlinks (and client, unless 0 or a "GVB1" record), read
+ * its links into links (loc->nlinks ids; may be NULL when 0) and its
+ * bytes into buf, check the sum.  *h gets the header.  0, 1 when
+ * damaged or the pack is missing, -1 on an I/O error.
+ */
+static int
+rec_read(struct store *s, uint64_t client, const uint8_t id[BLOB_ID_LEN],
+    const struct cat_blob *loc, struct rec_hdr *h,
+    uint8_t (*links)[BLOB_ID_LEN], void *buf)
 {
-	uint8_t hdr[STORE_HDR_LEN], sum[CAT_SUM_LEN];
-	size_t want = sizeof(hdr) + loc->length, got = 0;
-	struct iovec iov[2];
-	int fd;
+	uint8_t sum[STORE_SUM_LEN];
+	uint64_t at;
+	int fd, k;
 
 	if ((fd = read_fd(s, loc->pack)) == -1) {
 		if (errno == ENOENT)
@@ -426,40 +565,82 @@ store_read(struct store *s, const uint8_t id[BLOB_ID_LEN],
 		return fail(s, errno, "store: open pack %08x: %s", loc->pack,
 		    strerror(errno));
 	}
-	while (got < want) {
-		ssize_t k;
-
-		if (got < sizeof(hdr)) {
-			iov[0].iov_base = hdr + got;
-			iov[0].iov_len = sizeof(hdr) - got;
-			iov[1].iov_base = buf;
-			iov[1].iov_len = loc->length;
-			k = preadv(fd, iov, 2, (off_t)(loc->offset + got));
-		} else {
-			k = pread(fd, (uint8_t *)buf + (got - sizeof(hdr)),
-			    want - got, (off_t)(loc->offset + got));
-		}
-		if (k == -1) {
-			if (errno == EINTR)
-				continue;
-			return fail(s, errno, "store: read pack %08x: %s",
-			    loc->pack, strerror(errno));
-		}
-		if (k == 0)
-			return fail(s, 0, "pack %08x ends inside the record at "
-			    "offset %llu", loc->pack,
-			    (unsigned long long)loc->offset), 1;
-		got += (size_t)k;
-	}
-	if (memcmp(hdr, REC_MAGIC, 4) != 0 || be32_get(hdr + 4) != loc->length ||
-	    memcmp(hdr + 8, id, BLOB_ID_LEN) != 0)
+	if ((k = hdr_read(fd, loc->offset, UINT64_MAX, h)) == -1)
+		goto ioerr;
+	if (k == 1 || memcmp(h->id, id, BLOB_ID_LEN) != 0 ||
+	    h->length != loc->length || h->nlinks != loc->nlinks ||
+	    (client != 0 && h->hlen == STORE_HDR_LEN && h->client != client))
 		return fail(s, 0, "pack %08x: bad record header at offset %llu",
 		    loc->pack, (unsigned long long)loc->offset), 1;
-	store_sum(buf, loc->length, sum);
-	if (memcmp(sum, hdr + 8 + BLOB_ID_LEN, CAT_SUM_LEN) != 0 ||
-	    memcmp(sum, loc->sum, CAT_SUM_LEN) != 0)
+	at = loc->offset + h->hlen;
+	if (h->nlinks > 0 && (k = read_at(fd, links, (size_t)h->nlinks *
+	    BLOB_ID_LEN, at)) != 0)
+		goto short_or_err;
+	at += (uint64_t)h->nlinks * BLOB_ID_LEN;
+	if (h->length > 0 && (k = read_at(fd, buf, h->length, at)) != 0)
+		goto short_or_err;
+	store_sum((const uint8_t (*)[BLOB_ID_LEN])links, h->nlinks, buf,
+	    h->length, sum);
+	if (memcmp(sum, h->sum, STORE_SUM_LEN) != 0)
 		return fail(s, 0, "pack %08x: checksum mismatch at offset %llu",
 		    loc->pack, (unsigned long long)loc->offset), 1;
+	return 0;
+short_or_err:
+	if (k == 1)
+		return fail(s, 0, "pack %08x ends inside the record at "
+		    "offset %llu", loc->pack,
+		    (unsigned long long)loc->offset), 1;
+ioerr:
+	return fail(s, errno, "store: read pack %08x: %s", loc->pack,
+	    strerror(errno));
+}
+
+int
+store_read(struct store *s, const uint8_t id[BLOB_ID_LEN],
+    const struct cat_blob *loc, void *buf)
+{
+	uint8_t (*links)[BLOB_ID_LEN] = NULL;
+	struct rec_hdr h;
+	int r;
+
+	if (loc->nlinks > STORE_LINKS_MAX)
+		return fail(s, 0, "store: %u links", loc->nlinks), 1;
+	if (loc->nlinks > 0 && (links = reallocarray(NULL, loc->nlinks,
+	    BLOB_ID_LEN)) == NULL)
+		return fail(s, ENOMEM, "store: out of memory");
+	r = rec_read(s, 0, id, loc, &h, links, buf);
+	free(links);
+	return r;
+}
+
+int
+store_links(struct store *s, uint64_t client, const uint8_t id[BLOB_ID_LEN],
+    const struct cat_blob *loc, uint8_t (**links)[BLOB_ID_LEN], uint32_t *n)
+{
+	uint8_t (*v)[BLOB_ID_LEN] = NULL, *buf = NULL;
+	struct rec_hdr h;
+	int r;
+
+	*links = NULL;
+	*n = 0;
+	if (loc->nlinks > STORE_LINKS_MAX || loc->length > STORE_BLOB_MAX)
+		return fail(s, 0, "store: %u links, %u bytes", loc->nlinks,
+		    loc->length), 1;
+	if (loc->nlinks == 0)
+		return 0;
+	if ((v = reallocarray(NULL, loc->nlinks, BLOB_ID_LEN)) == NULL ||
+	    (buf = malloc(loc->length ? loc->length : 1)) == NULL) {
+		free(v);
+		return fail(s, ENOMEM, "store: out of memory");
+	}
+	r = rec_read(s, client, id, loc, &h, v, buf);
+	free(buf);
+	if (r != 0) {
+		free(v);
+		return r;
+	}
+	*links = v;
+	*n = loc->nlinks;
 	return 0;
 }
 
@@ -605,20 +786,26 @@ store_copy(struct store *s, const uint8_t id[BLOB_ID_LEN],
     const struct cat_blob *from, struct cat_blob *to)
 {
 	uint8_t hdr[STORE_HDR_LEN], *buf;
+	struct rec_hdr h;
 	struct iovec iov[2];
+	uint64_t size;
+	size_t body;
 	int r;
 
-	if (from->length == 0 || from->length > STORE_BLOB_MAX)
-		return fail(s, 0, "store: blob length %u", from->length), 1;
-	if ((buf = malloc(from->length)) == NULL)
+	if (from->length > STORE_BLOB_MAX || from->nlinks > STORE_LINKS_MAX)
+		return fail(s, 0, "store: blob length %u, %u links",
+		    from->length, from->nlinks), 1;
+	body = (size_t)from->nlinks * BLOB_ID_LEN + from->length;
+	if ((buf = malloc(body ? body : 1)) == NULL)
 		return fail(s, ENOMEM, "store: out of memory");
-	if ((r = store_read(s, id, from, buf)) != 0) {
+	if ((r = rec_read(s, 0, id, from, &h, (uint8_t (*)[BLOB_ID_LEN])buf,
+	    buf + (size_t)from->nlinks * BLOB_ID_LEN)) != 0) {
 		free(buf);
 		return r;
 	}
+	size = h.hlen + body;
 	/* A full pack is synced and closed before the next one starts. */
-	if (s->wfd != -1 && s->woff > 0 &&
-	    s->woff + STORE_HDR_LEN + from->length > STORE_PACK_MAX) {
+	if (s->wfd != -1 && s->woff > 0 && s->woff + size > STORE_PACK_MAX) {
 		if (store_sync(s) == -1) {
 			free(buf);
 			return -1;
@@ -630,15 +817,20 @@ store_copy(struct store *s, const uint8_t id[BLOB_ID_LEN],
 		free(buf);
 		return -1;
 	}
-	memcpy(hdr, REC_MAGIC, 4);
-	be32_put(hdr + 4, from->length);
-	memcpy(hdr + 8, id, BLOB_ID_LEN);
-	memcpy(hdr + 8 + BLOB_ID_LEN, from->sum, CAT_SUM_LEN);
+	/* The record as it was: a "GVB1" one stays one. */
+	if (h.hlen == STORE_HDR1_LEN) {
+		memcpy(hdr, REC1_MAGIC, 4);
+		be32_put(hdr + 4, h.length);
+		memcpy(hdr + 8, h.id, BLOB_ID_LEN);
+		memcpy(hdr + 8 + BLOB_ID_LEN, h.sum, STORE_SUM_LEN);
+	} else
+		hdr_encode(hdr, h.type, h.client, h.id, h.nlinks, h.length,
+		    h.sum);
 	iov[0].iov_base = hdr;
-	iov[0].iov_len = sizeof(hdr);
+	iov[0].iov_len = h.hlen;
 	iov[1].iov_base = buf;
-	iov[1].iov_len = from->length;
-	if (write_all(s->wfd, iov, 2, s->woff) == -1) {
+	iov[1].iov_len = body;
+	if (write_all(s->wfd, iov, body ? 2 : 1, s->woff) == -1) {
 		int e = errno;
 
 		free(buf);
@@ -650,7 +842,7 @@ store_copy(struct store *s, const uint8_t id[BLOB_ID_LEN],
 	*to = *from;
 	to->pack = s->wpack;
 	to->offset = s->woff;
-	s->woff += sizeof(hdr) + from->length;
+	s->woff += size;
 	return 0;
 }
 
@@ -681,8 +873,9 @@ store_scan(struct store *s, uint32_t pack,
     int (*fn)(void *arg, const struct store_rec *rec), void *arg,
     uint64_t *bad_at)
 {
-	uint8_t hdr[STORE_HDR_LEN], sum[CAT_SUM_LEN], *buf = NULL;
+	uint8_t sum[STORE_SUM_LEN], *buf = NULL;
 	struct store_rec rec;
+	struct rec_hdr h;
 	struct stat st;
 	size_t cap = 0;
 	uint64_t off = 0;
@@ -700,11 +893,10 @@ store_scan(struct store *s, uint32_t pack,
 	}
 	(void)posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
 	while (off < (uint64_t)st.st_size) {
-		uint32_t len;
+		size_t body;
 		int k;
 
-		if (off + STORE_HDR_LEN > (uint64_t)st.st_size ||
-		    (k = read_at(fd, hdr, sizeof(hdr), off)) == 1) {
+		if ((k = hdr_read(fd, off, (uint64_t)st.st_size, &h)) == 1) {
 			*bad_at = off;
 			r = 1;
 			break;
@@ -714,25 +906,19 @@ store_scan(struct store *s, uint32_t pack,
 			    strerror(errno));
 			break;
 		}
-		len = be32_get(hdr + 4);
-		if (memcmp(hdr, REC_MAGIC, 4) != 0 || len == 0 ||
-		    len > STORE_BLOB_MAX ||
-		    off + STORE_HDR_LEN + len > (uint64_t)st.st_size) {
-			*bad_at = off;
-			r = 1;
-			break;
-		}
-		if (len > cap) {
-			uint8_t *p = realloc(buf, len);
+		body = (size_t)h.nlinks * BLOB_ID_LEN + h.length;
+		if (body > cap || buf == NULL) {
+			uint8_t *p = realloc(buf, body ? body : 1);
 
 			if (p == NULL) {
 				r = fail(s, ENOMEM, "store: out of memory");
 				break;
 			}
 			buf = p;
-			cap = len;
+			cap = body;
 		}
-		if ((k = read_at(fd, buf, len, off + STORE_HDR_LEN)) != 0) {
+		if (body > 0 && (k = read_at(fd, buf, body, off + h.hlen)) !=
+		    0) {
 			if (k == 1) {
 				*bad_at = off;
 				r = 1;
@@ -744,12 +930,17 @@ store_scan(struct store *s, uint32_t pack,
 		memset(&rec, 0, sizeof(rec));
 		rec.pack = pack;
 		rec.offset = off;
-		rec.length = len;
-		memcpy(rec.id, hdr + 8, BLOB_ID_LEN);
-		memcpy(rec.sum, hdr + 8 + BLOB_ID_LEN, CAT_SUM_LEN);
-		store_sum(buf, len, sum);
-		rec.good = memcmp(sum, rec.sum, CAT_SUM_LEN) == 0;
-		off += STORE_HDR_LEN + len;
+		rec.size = h.hlen + body;
+		rec.type = h.type;
+		rec.client = h.client;
+		rec.nlinks = h.nlinks;
+		rec.length = h.length;
+		memcpy(rec.id, h.id, BLOB_ID_LEN);
+		memcpy(rec.sum, h.sum, STORE_SUM_LEN);
+		store_sum((const uint8_t (*)[BLOB_ID_LEN])buf, h.nlinks,
+		    buf + (size_t)h.nlinks * BLOB_ID_LEN, h.length, sum);
+		rec.good = memcmp(sum, rec.sum, STORE_SUM_LEN) == 0;
+		off += rec.size;
 		if (fn(arg, &rec) != 0)
 			break;
 	}

@@ -4,13 +4,18 @@
  *
  * Each process (worker) appends to packs of its own, named after pack
  * ids that the catalog hands out, so writers never share a file or a
- * lock.  A pack is a sequence of records: a 48-byte header (magic
- * "GVB1", u32 length, the 32-byte blob id, the first 8 bytes of the
- * SHA-256 of the blob) followed by the blob bytes.
+ * lock.  A pack is a sequence of self-describing records (store format
+ * 2, doc/store-format.md), integers big-endian: a 64-byte header (magic
+ * "GVB2", u8 type: 1 blob, 2 legacy node; 3 bytes 0, u64 client, the
+ * 32-byte blob id, u32 nlinks, u32 length, the first 8 bytes of the
+ * SHA-256 over links || blob bytes), then nlinks 32-byte ids (the blobs
+ * this one links to), then the blob bytes.  Records of 0.1.0 (a 48-byte
+ * header: magic "GVB1", u32 length, id, sum of the bytes; no client, no
+ * links) stay readable.
  *
  * Durability order: a blob written by store_put() is "pending" until
  * store_flush() fsyncs the pack and then indexes the pending blobs in
- * the catalog in one transaction (refcount 0).  So the index never
+ * the catalog in one transaction.  So the index never
  * points at bytes that are not on disk; a crash loses at most pending
  * blobs, whose bytes are then unreferenced garbage in a pack.
  * store_put() flushes by itself every STORE_BATCH_BYTES or
@@ -39,7 +44,15 @@
 
 #include "catalog.h"
 
-#define STORE_HDR_LEN		48
+#include "common/wire.h"
+
+#define STORE_HDR_LEN		64
+#define STORE_HDR1_LEN		48	/* a 0.1.0 record ("GVB1") */
+#define STORE_SUM_LEN		8	/* of the header's checksum */
+#define STORE_TYPE_BLOB		1
+#define STORE_TYPE_LEGACY	2	/* server-made: a v1/v2 REFS list */
+/* Links of one record: a legacy node holds a whole REFS list. */
+#define STORE_LINKS_MAX		(WIRE_REFS_MAX + 2)
 #define STORE_BATCH_BYTES	(64UL << 20)
 #define STORE_BATCH_BLOBS	16384
 #define STORE_BATCH_SECONDS	5	/* index pending blobs at least this often */
@@ -68,13 +81,26 @@ int	store_errno(const struct store *s);
 int	store_pending(const struct store *s, uint64_t client,
 	    const uint8_t id[BLOB_ID_LEN]);
 /*
- * Append blob (len 1..UINT32_MAX bytes) with id for client, unless that
- * id is already indexed or pending for client.  Pending blobs of another
- * client are flushed first.  Returns 0 when written, 1 when it was
- * already there (nothing written), -1 on error.
+ * Append blob (len 1..STORE_BLOB_MAX bytes) with id for client and its
+ * nlinks links (0..WIRE_LINKS_MAX ids; links NULL when 0), unless that
+ * id is already indexed or pending for client.  Pending blobs of
+ * another client are flushed first.  The caller checks the links.
+ * Returns 0 when written, 1 when it was already there (nothing
+ * written), -1 on error.
  */
 int	store_put(struct store *s, uint64_t client,
-	    const uint8_t id[BLOB_ID_LEN], const void *blob, size_t len);
+	    const uint8_t id[BLOB_ID_LEN], const uint8_t (*links)[BLOB_ID_LEN],
+	    uint32_t nlinks, const void *blob, size_t len);
+/*
+ * Like store_put() for the legacy node of a version 1/2 snapshot: a
+ * record of type STORE_TYPE_LEGACY with no blob bytes and nlinks
+ * (1..STORE_LINKS_MAX) links; when written, *at gets its place (so the
+ * caller can tell its record from another process's of the same id
+ * once indexed).  Same returns.
+ */
+int	store_put_legacy(struct store *s, uint64_t client,
+	    const uint8_t id[BLOB_ID_LEN], const uint8_t (*links)[BLOB_ID_LEN],
+	    uint32_t nlinks, struct cat_blob *at);
 /*
  * Make the pending blobs durable: fsync the pack, then index them in
  * one catalog transaction.  Returns 0 (also when nothing was pending) or
@@ -92,13 +118,26 @@ void	store_finish(struct store *s);
 
 /*
  * Read the blob with id at loc into buf (at least loc->length bytes)
- * and verify it: the record header must carry id and loc's length, and
- * the bytes must match both the header's and loc's checksums.  Returns
- * 0, 1 when the record is damaged (reason in store_strerror()), or -1 on
- * an I/O error.
+ * and verify it: the record header must carry id, loc's length and
+ * loc's nlinks, and the links and bytes must match the header's
+ * checksum.  Returns 0, 1 when the record is damaged or its pack is
+ * missing (reason in store_strerror(); store_errno() ENOENT for a
+ * missing pack), or -1 on an I/O error.
  */
 int	store_read(struct store *s, const uint8_t id[BLOB_ID_LEN],
 	    const struct cat_blob *loc, void *buf);
+/*
+ * The links of client's blob id at loc, checked as store_read() checks
+ * (the header names client, id, loc's length and nlinks; the checksum
+ * over links and bytes holds): *links gets a malloc'ed array of *n ids
+ * (the caller frees it; NULL when there are none).  Same returns as
+ * store_read(), with *links NULL and *n 0 unless 0.
+ */
+int	store_links(struct store *s, uint64_t client,
+	    const uint8_t id[BLOB_ID_LEN], const struct cat_blob *loc,
+	    uint8_t (**links)[BLOB_ID_LEN], uint32_t *n);
+/* Bytes a record with nlinks links and length bytes takes in a pack. */
+uint64_t store_rec_size(uint32_t nlinks, uint32_t length);
 
 /* ------------------------------------------------- for prune and scrub */
 
@@ -123,9 +162,10 @@ void	store_pack_unlock(int fd);
 int	store_pack_remove(struct store *s, uint32_t pack);
 
 /*
- * Copy the record of blob id at from (checked as store_read() does) to
- * the end of this store's own pack, without indexing it; *to gets the
- * new place (the rest of from copied).  The copy is durable only after
+ * Copy the whole record (header, links, bytes; a "GVB1" record stays
+ * one) of blob id at from, checked as store_read() does, to the end of
+ * this store's own pack, without indexing it; *to gets the new place
+ * (the rest of from copied).  The copy is durable only after
  * store_sync().  Returns 0, 1 when the record at from is damaged or
  * missing (nothing copied), -1 on error.
  */
@@ -138,24 +178,33 @@ int	store_sync(struct store *s);
 struct store_rec {
 	uint32_t	 pack;
 	uint64_t	 offset;	/* of its header */
-	uint32_t	 length;	/* of the blob */
+	uint64_t	 size;		/* of the whole record */
+	uint8_t		 type;		/* STORE_TYPE_*; "GVB1": blob */
+	uint64_t	 client;	/* 0 in a "GVB1" record */
+	uint32_t	 nlinks;	/* 0 in a "GVB1" record */
+	uint32_t	 length;	/* of the blob bytes */
 	uint8_t		 id[BLOB_ID_LEN];
-	uint8_t		 sum[CAT_SUM_LEN];	/* the header's */
-	int		 good;		/* the bytes match sum */
+	uint8_t		 sum[STORE_SUM_LEN];	/* the header's */
+	int		 good;		/* links and bytes match sum */
 };
 /*
  * Read pack from start to end, calling fn(arg, rec) for each record (fn
- * returns 0 to go on, nonzero to stop).  A header that cannot be a
- * record (bad magic, length 0 or above STORE_BLOB_MAX, running past
- * the end of the file) ends the scan: the rest of the pack cannot be
- * parsed and *bad_at gets its offset.  Returns 0 (read to the end, or
+ * returns 0 to go on, nonzero to stop; read the links with
+ * store_links()).  A header that cannot be a record (bad magic or type,
+ * length above STORE_BLOB_MAX, 0 for a blob, nlinks above
+ * STORE_LINKS_MAX, running past the end of the file) ends the scan: the
+ * rest of the pack cannot be parsed and *bad_at gets its offset.  Returns 0 (read to the end, or
  * stopped by fn), 1 (stopped at unparsable bytes), -1 on an I/O error.
  */
 int	store_scan(struct store *s, uint32_t pack,
 	    int (*fn)(void *arg, const struct store_rec *rec), void *arg,
 	    uint64_t *bad_at);
 
-/* The checksum kept for a blob: the first CAT_SUM_LEN bytes of SHA-256. */
-void	store_sum(const void *blob, size_t len, uint8_t sum[CAT_SUM_LEN]);
+/*
+ * The checksum of a record: the first STORE_SUM_LEN bytes of SHA-256
+ * over its nlinks links, then its blob bytes.
+ */
+void	store_sum(const uint8_t (*links)[BLOB_ID_LEN], uint32_t nlinks,
+	    const void *blob, size_t len, uint8_t sum[STORE_SUM_LEN]);
 
 #endif

@@ -415,7 +415,7 @@ client_json(const struct cat_client *cl, int *failed)
 	    "registered", cl->registered != 0, "disabled", cl->disabled != 0,
 	    "created", (json_int_t)cl->created,
 	    "snapshots", (json_int_t)u.snapshots,
-	    "stored_bytes", (json_int_t)u.stored_bytes,
+	    "size", (json_int_t)u.size,
 	    "unique_bytes", (json_int_t)u.unique_bytes);
 }
 
@@ -500,8 +500,8 @@ snapshot_row(void *arg, const struct cat_snapshot *s)
 	json_array_append_new(arg, json_pack("{s:I, s:s, s:I, s:I, s:I, s:I, "
 	    "s:I}", "id", (json_int_t)s->id, "set", s->set,
 	    "time", (json_int_t)s->time, "files", (json_int_t)s->files,
-	    "bytes", (json_int_t)s->bytes, "new_bytes",
-	    (json_int_t)s->new_bytes, "blobs", (json_int_t)s->blobs));
+	    "size", (json_int_t)s->size, "new_bytes",
+	    (json_int_t)s->new_bytes, "new_blobs", (json_int_t)s->new_blobs));
 	return 0;
 }
 
@@ -673,9 +673,9 @@ dashboard_answer(struct ui_call *c, json_t *st)
 	    "bytes_out", (json_int_t)days[DAYS_SHOWN - 1].bytes_out,
 	    "storage", "clients", (json_int_t)t.clients,
 	    "snapshots", (json_int_t)t.snapshots,
-	    "stored_bytes", (json_int_t)t.stored_bytes,
+	    "size", (json_int_t)t.size,
 	    "unique_bytes", (json_int_t)t.unique_bytes,
-	    "dedup_ratio", t.unique_bytes ? (double)t.stored_bytes /
+	    "dedup_ratio", t.unique_bytes ? (double)t.size /
 	    (double)t.unique_bytes : 0.0,
 	    "days", list));
 }
