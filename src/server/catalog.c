@@ -372,6 +372,31 @@ journal_client(uint8_t type, const struct cat_client *cl)
 	return r;
 }
 
+/* A journal record of client's snapshot s (its row for a COMMIT). */
+static struct journal_rec
+journal_snapshot(uint8_t type, uint64_t client, const struct cat_snapshot *s)
+{
+	struct journal_rec r;
+
+	memset(&r, 0, sizeof(r));
+	r.type = type;
+	r.client = client;
+	r.snap = s->id;
+	if (type != JOURNAL_COMMIT)
+		return r;
+	r.time = s->time;
+	memcpy(r.root, s->root, BLOB_ID_LEN);
+	memcpy(r.meta, s->meta, BLOB_ID_LEN);
+	r.has_legacy = s->has_legacy != 0;
+	memcpy(r.legacy, s->legacy, BLOB_ID_LEN);
+	snprintf(r.set, sizeof(r.set), "%s", s->set);
+	r.files = s->files;
+	r.size = s->size;
+	r.new_bytes = s->new_bytes;
+	r.new_blobs = s->new_blobs;
+	return r;
+}
+
 /* ------------------------------------------------------------ open/close */
 
 static int	usage_ensure(struct catalog *);
@@ -1605,7 +1630,12 @@ commit_txn(struct catalog *c, MDB_txn *txn, void *arg)
 	d.mv_data = srec;
 	if ((rc = mdb_put(txn, c->snapshots, &k, &d, MDB_NOOVERWRITE)) != 0)
 		return fail(c, rc, "write snapshot");
-	return CAT_OK;
+	{
+		struct journal_rec j = journal_snapshot(JOURNAL_COMMIT,
+		    a->client, a->snap);
+
+		return journal_log(c, &j);
+	}
 }
 
 int
@@ -2017,7 +2047,12 @@ forget_txn(struct catalog *c, MDB_txn *txn, void *arg)
 		return r;
 	if ((rc = mdb_del(txn, c->snapshots, &sk, NULL)) != 0)
 		return fail(c, rc, "delete snapshot");
-	return CAT_OK;
+	{
+		struct journal_rec j = journal_snapshot(JOURNAL_FORGET,
+		    a->client, &snap);
+
+		return journal_log(c, &j);
+	}
 }
 
 int
@@ -2429,6 +2464,58 @@ catalog_restore_client(struct catalog *c, const struct cat_client *cl,
 		return CAT_ERROR;
 	}
 	return run_write(c, restore_client_txn, &a);
+}
+
+struct restore_snap_arg {
+	uint64_t		 client;
+	const struct cat_snapshot *snap;
+};
+
+static int
+restore_snapshot_txn(struct catalog *c, MDB_txn *txn, void *arg)
+{
+	struct restore_snap_arg *a = arg;
+	uint8_t skey[SNAP_KEY_LEN], srec[SNAP_REC_MAX];
+	MDB_val k = { sizeof(skey), skey }, d;
+	struct cat_snapshot old;
+	struct usage_rec added, gone;
+	int r, rc;
+
+	memset(&added, 0, sizeof(added));
+	memset(&gone, 0, sizeof(gone));
+	be64_put(skey, a->client);
+	be64_put(skey + 8, a->snap->id);
+	if ((rc = mdb_get(txn, c->snapshots, &k, &d)) == 0) {
+		if (snap_decode(&k, &d, &old) == -1)
+			return fail(c, 0, "snapshot record");
+		gone.snapshots = 1;
+		gone.size = old.size;
+	} else if (rc != MDB_NOTFOUND) {
+		return fail(c, rc, "read snapshot");
+	}
+	added.snapshots = 1;
+	added.size = a->snap->size;
+	if ((r = usage_change(c, txn, a->client, &added, &gone)) != CAT_OK)
+		return r;
+	d.mv_size = snap_encode(a->snap, srec);
+	d.mv_data = srec;
+	if ((rc = mdb_put(txn, c->snapshots, &k, &d, 0)) != 0)
+		return fail(c, rc, "write snapshot");
+	return CAT_OK;
+}
+
+int
+catalog_restore_snapshot(struct catalog *c, uint64_t client,
+    const struct cat_snapshot *s)
+{
+	struct restore_snap_arg a = { client, s };
+
+	if (strlen(s->set) > CAT_NAME_MAX) {
+		c->rc = 0;
+		snprintf(c->err, sizeof(c->err), "catalog: set name too long");
+		return CAT_ERROR;
+	}
+	return run_write(c, restore_snapshot_txn, &a);
 }
 
 /* Raise counter key in meta to at least v. */
