@@ -203,7 +203,7 @@ check_catalog(const struct gv_config *cfg)
 		}
 		if (write(pfd[1], msg, strnlen(msg, sizeof(msg))) == -1)
 			_exit(3);
-		_exit(strstr(msg, "gigavaultctl upgrade") != NULL ? 2 : 1);
+		_exit(r == CAT_OLDFORMAT ? 2 : 1);
 	}
 	close(pfd[1]);
 	n = read(pfd[0], msg, sizeof(msg) - 1);
