@@ -235,6 +235,21 @@ main(void)
 	    sizeof(err)) == 0 && ngot == 1 && rec_equal(&got[0], &r[0]) &&
 	    ignored > 0, "a damaged record ends the replay before it");
 
+	/* A header cut short by a crash is written again. */
+	snprintf(other, sizeof(other), "%s/journal3", dir);
+	if ((fd = open(other, O_WRONLY | O_CREAT, 0600)) != -1) {
+		ok(write(fd, "GVJ", 3) == 3, "a journal of 3 bytes");
+		close(fd);
+	}
+	ok(journal_open(other, &j2, err, sizeof(err)) == 0 &&
+	    journal_append(j2, &r[8], err, sizeof(err)) == 0,
+	    "a journal shorter than its header opens and appends");
+	journal_close(j2);
+	ngot = 0;
+	ok(journal_replay(other, collect, NULL, &ignored, err,
+	    sizeof(err)) == 0 && ngot == 1 && rec_equal(&got[0], &r[8]),
+	    "... and its record is read back");
+
 	/* Files that are not journals. */
 	snprintf(other, sizeof(other), "%s/not-a-journal", dir);
 	if ((fd = open(other, O_WRONLY | O_CREAT, 0600)) != -1) {

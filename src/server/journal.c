@@ -508,8 +508,10 @@ journal_open(const char *path, struct journal **out, char *err,
 		    strerror(errno));
 		goto fail;
 	}
-	if (st.st_size == 0 && (write_all(j->fd, magic, sizeof(magic)) ==
-	    -1 || fsync(j->fd) == -1)) {
+	/* Shorter than its header: a crash while it was being created. */
+	if (st.st_size < JOURNAL_HDR_LEN && (ftruncate(j->fd, 0) == -1 ||
+	    write_all(j->fd, magic, sizeof(magic)) == -1 ||
+	    fsync(j->fd) == -1)) {
 		snprintf(err, errlen, "journal: cannot write %s: %s", path,
 		    strerror(errno));
 		goto fail;

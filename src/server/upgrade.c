@@ -700,7 +700,8 @@ upgrade_datadir(const char *datadir, uint64_t now, struct upgrade_report *u,
 	}
 	if (stat(u->old_catalog, &st) == 0) {
 		snprintf(err, errlen, "upgrade: %s exists: an earlier "
-		    "upgrade finished; move it away to upgrade again",
+		    "upgrade moved the 0.1.0 catalog there (if no catalog "
+		    "serves now, run gigavaultctl rebuild-catalog)",
 		    u->old_catalog);
 		return -1;
 	}
