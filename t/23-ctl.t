@@ -68,28 +68,29 @@ $total += length $blob{$_} for @ids;
 
 my $sn = ctl_json('snapshots');
 is(scalar @$sn, 2, 'snapshots: 2 in all');
-is_deeply([ map { [ $_->{client}, $_->{id}, $_->{set}, $_->{blobs}, $_->{bytes} ] } @$sn ],
-          [ [ 'alice', 1, 'home', 4, $total ], [ 'alice', 2, 'home', 4, $total ] ],
-          'snapshots: client, id, set, blobs, bytes');
+# A version 1 commit: no files, its size is the stored bytes of its REFS.
+is_deeply([ map { [ @$_{qw(client id set files size new_bytes)} ] } @$sn ],
+          [ [ 'alice', 1, 'home', 0, $total, $total ], [ 'alice', 2, 'home', 0, $total, 0 ] ],
+          'snapshots: client, id, set, files, size, new bytes');
 is($sn->[0]{root}, unpack('H*', $ids[0]), 'snapshots: root id in hex');
 is(scalar @{ ctl_json('snapshots', 'bob') }, 0, 'snapshots bob: none');
 ($st, $out, $err) = $gv->ctl('snapshots', 'nobody-here');
 is($st, 1, 'snapshots of an unknown client: exit 1');
 like($err, qr/no client named/, "... says so");
 ($st, $out) = $gv->ctl('snapshots', 'alice');
-like($out, qr/^alice\s+2\s+home\s+2023-11-14T22:\d\d:\d\dZ\s+4\s+$total$/m, 'snapshots table row');
+like($out, qr/^alice\s+2\s+home\s+2023-11-14T22:\d\d:\d\dZ\s+0\s+$total\s+0$/m, 'snapshots table row');
 
 my $us = ctl_json('usage');
 my ($ua) = grep { $_->{client} eq 'alice' } @$us;
 is($ua->{snapshots}, 2, 'usage: alice 2 snapshots');
-is($ua->{stored_bytes}, 2 * $total, 'usage: stored = sum of snapshot sizes');
+is($ua->{size}, 2 * $total, 'usage: size = sum of snapshot sizes');
 is($ua->{unique_bytes}, $total, 'usage: unique = sum of indexed blob lengths');
-is($ua->{blobs}, 4, 'usage: 4 blobs');
+is($ua->{blobs}, 6, 'usage: 6 blobs (4 and two legacy nodes)');
 ok(abs($ua->{dedup_ratio} - 2) < 1e-9, 'usage: dedup ratio 2');
 my ($ub) = grep { $_->{client} eq 'bob' } @$us;
 ok(!defined $ub->{dedup_ratio}, 'usage: no ratio without data (null)');
 ($st, $out) = $gv->ctl('usage');
-like($out, qr/^alice\s+2\s+@{[2 * $total]}\s+$total\s+4\s+2\.00x$/m, 'usage table row');
+like($out, qr/^alice\s+2\s+@{[2 * $total]}\s+$total\s+6\s+2\.00x$/m, 'usage table row');
 
 # ------------------------------------------------------- usage errors
 for my $bad ([], ['client'], ['client', 'frob', 'x'], ['client', 'add'],

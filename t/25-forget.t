@@ -2,8 +2,8 @@
 # FORGET over raw frames: removed (0), refused because the server's
 # retention policy keeps the snapshot (1), no such snapshot (2); the
 # administrator's allow-forget; one client cannot forget another's
-# snapshots; malformed FORGET frames; forgotten snapshots lower the
-# reference counts (prune --dry-run sees their blobs as free).
+# snapshots; malformed FORGET frames; what forgotten snapshots alone
+# reached is unreachable (prune --dry-run sees their blobs as free).
 use strict;
 use warnings;
 use FindBin;
@@ -99,10 +99,11 @@ is($st, 1, 'clearing it again: exit 1');
 $f = proto_forget($A, 2);
 is_deeply($f->{results}, { 2 => 1 }, 'back to the server default: refused');
 
-# The forgotten snapshots' own blobs are unreferenced now; the shared one is not.
+# The forgotten snapshots' own blobs and legacy nodes are unreachable
+# now; the shared one is not.
 ($st, $out, $err) = $gv->ctl('prune', '--dry-run');
 is($st, 0, 'prune --dry-run') or diag $err;
-like($out, qr/would free 2 unreferenced blobs/, 'dry run: the own blobs of snapshots 1 and 3 would be freed');
+like($out, qr/would free 4 unreachable blobs/, 'dry run: the own blobs and the legacy nodes of snapshots 1 and 3 would be freed') or diag $out;
 
 # Malformed FORGET frames end only that session.
 send_frame($A, T_FORGET, pack('N', 0));

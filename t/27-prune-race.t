@@ -1,7 +1,8 @@
 #!/usr/bin/perl
 # The race between a backup in flight and prune: a blob that no snapshot
-# references, older than Prune.GraceSeconds, is freed by prune -- unless
-# a HAVE just reported it present to a backup: then prune keeps it (and
+# reaches, older than Prune.GraceSeconds, is freed by prune -- unless
+# a HAVE just reported it present to a backup (touching it, as it was
+# older than GraceSeconds/4): then prune keeps it (and
 # may move it while rewriting its pack), and that backup's COMMIT
 # succeeds and the blob reads back.  A blob freed anyway is refused at
 # COMMIT (ERROR 10), never committed as a dangling reference.
@@ -29,7 +30,8 @@ my @filler = map { rand_id() } 1 .. 20;
 $bytes{$_} = rnd(20000) for @filler;
 
 # Snapshot 1 references X, Y and the filler; snapshot 2 only K.  All in
-# one pack.  Forgetting snapshot 1 leaves X, Y and the filler unreferenced.
+# one pack.  Forgetting snapshot 1 leaves X, Y, the filler and its legacy
+# node unreachable.
 my $A = $gv->login('alice', $secret) or BAIL_OUT('login');
 proto_put($A, $_, $bytes{$_}) for $X, $Y, $K, @filler;
 proto_refs($A, $X, $Y, @filler);
@@ -49,13 +51,13 @@ like($out, qr/^prune: 0 snapshots forgotten, 0 blobs freed/m, 'within the grace 
 # Let the grace period pass (waiting, not measuring).
 sleep $GRACE + 1.5;
 
-# A backup in flight asks about X: present.  Its unreferenced entry is
-# touched, so the prune that runs now keeps it.
+# A backup in flight asks about X: present.  Its entry is touched, so
+# the prune that runs now keeps it.
 my $B = $gv->login('alice', $secret) or BAIL_OUT('login');
-is(scalar(proto_have($B, $X)), 0, 'HAVE: X is present (refcount 0)');
+is(scalar(proto_have($B, $X)), 0, 'HAVE: X is present (unreachable)');
 ($st, $out, $err) = $gv->ctl('prune');
 is($st, 0, 'prune while the backup is in flight') or diag $err;
-like($out, qr/^freed 21 unreferenced blobs/m, 'prune freed Y and the filler (21 blobs), not X')
+like($out, qr/^freed 22 unreachable blobs/m, 'prune freed Y, the filler and the legacy node (22 blobs), not X')
     or diag $out;
 like($out, qr/^rewrote pack /m, 'and rewrote their pack (mostly dead)');
 my @new = pack_names();

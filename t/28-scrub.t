@@ -1,8 +1,9 @@
 #!/usr/bin/perl
 # gigavaultctl scrub: a clean store exits 0; a flipped byte in a pack is
-# reported with the damaged blob and the snapshot that references it
-# (exit 1); a missing pack likewise; bytes no index entry points at (a
-# torn record at the end of a pack) are garbage, not damage.
+# reported with the damaged blob and the snapshot that reaches it (here
+# through the legacy node of a version 1 commit; exit 1); a missing pack
+# likewise; bytes no index entry points at (a torn record at the end of
+# a pack) are garbage, not damage.
 use strict;
 use warnings;
 use FindBin;
@@ -37,8 +38,8 @@ for my $set (qw(home docs)) {
 
 my ($st, $out, $err) = $gv->ctl('scrub');
 is($st, 0, 'scrub of a clean store: exit 0') or diag "$out$err";
-like($out, qr/^scrub: 2 packs, 20 records, \d+ bytes read; 20 blobs checked, 0 damaged, 0 snapshots hurt/m,
-     'scrub: 2 packs, 20 records, 20 blobs, nothing damaged') or diag $out;
+like($out, qr/^scrub: 2 packs, 22 records, \d+ bytes read; 22 blobs checked, 0 damaged, 0 snapshots hurt/m,
+     'scrub: 2 packs, 22 records, 22 blobs (20 and 2 legacy nodes), nothing damaged') or diag $out;
 ($st, $out) = $gv->ctl('scrub', '--rate', '100000000');
 is($st, 0, 'scrub --rate 100000000: exit 0');
 ($st, $out, $err) = $gv->ctl('scrub', '--rate', 'fast');
@@ -50,13 +51,14 @@ my ($file, $off);
 opendir my $d, $packs or die;
 for my $p (grep { /\.pack$/ } readdir $d) {
     my $data = slurp("$packs/$p");
-    my $i = index($data, 'GVB1' . pack('N', length $bytes{$victim}) . $victim);
-    if ($i >= 0) { ($file, $off) = ("$packs/$p", $i); last }
+    # The header: "GVB2", type, 3 zero bytes, client, id, nlinks, length.
+    my $i = index($data, $victim . pack('N N', 0, length $bytes{$victim}));
+    if ($i >= 16 && substr($data, $i - 16, 4) eq 'GVB2') { ($file, $off) = ("$packs/$p", $i - 16); last }
 }
 ok(defined $file, "found the record of the victim blob in $file at $off");
 my $orig = slurp($file);
 my $bad = $orig;
-substr($bad, $off + 48 + 100, 1) = chr(ord(substr($bad, $off + 48 + 100, 1)) ^ 0x20);
+substr($bad, $off + 64 + 100, 1) = chr(ord(substr($bad, $off + 64 + 100, 1)) ^ 0x20);
 spit($file, $bad);
 
 ($st, $out, $err) = $gv->ctl('scrub');
@@ -64,8 +66,8 @@ is($st, 1, 'scrub after a flipped byte: exit 1') or diag "$out$err";
 my $hex = unpack('H*', $victim);
 like($out, qr/^damaged blob $hex of client alice in pack [0-9a-f]{8} at offset $off: checksum mismatch$/m,
      'scrub names the damaged blob, its pack and offset') or diag $out;
-like($out, qr/^snapshot 1 of client alice \(set home\) references 1 damaged blob$/m,
-     'and the snapshot that references it');
+like($out, qr/^snapshot 1 of client alice \(set home\) reaches damaged or missing blobs$/m,
+     'and the snapshot that reaches it');
 unlike($out, qr/^snapshot 2 /m, 'not the snapshot that does not');
 like($out, qr/1 damaged, 1 snapshots hurt/, 'summary: 1 damaged, 1 snapshot hurt');
 {
@@ -96,8 +98,9 @@ rename $file, "$file.away" or die;
 ($st, $out) = $gv->ctl('scrub');
 is($st, 1, 'a missing pack: exit 1');
 is(scalar(() = $out =~ /^damaged blob [0-9a-f]{64} of client alice in pack [0-9a-f]{8} at offset \d+: its pack is missing$/mg),
-   10, 'its 10 blobs are reported missing');
-like($out, qr/^snapshot 1 of client alice \(set home\) references 10 damaged blobs$/m, 'snapshot 1 hurt by all 10');
+   11, 'its 10 blobs and the legacy node are reported missing');
+like($out, qr/^snapshot 1 of client alice \(set home\) reaches damaged or missing blobs$/m, 'snapshot 1 is hurt');
+unlike($out, qr/^snapshot 2 /m, 'snapshot 2 is not');
 rename "$file.away", $file or die;
 ($st) = $gv->ctl('scrub');
 is($st, 0, 'back in place: clean');

@@ -62,21 +62,21 @@ my $sn = ctl_json('snapshots', 'alice');
 is(scalar @$sn, 2, 'two snapshots');
 is($sn->[0]{files}, 5, 'the first snapshot has the 5 files (the client said so)');
 is($sn->[1]{files}, 5, 'so has the second');
-ok($sn->[0]{new_bytes} > 0 && $sn->[0]{new_bytes} == $sn->[0]{bytes},
+ok($sn->[0]{new_bytes} > 0 && $sn->[0]{new_bytes} == $sn->[0]{size},
    "first snapshot: all its bytes are new ($sn->[0]{new_bytes})");
-ok($sn->[1]{new_bytes} < $sn->[1]{bytes} / 2,
-   "second snapshot: few new bytes ($sn->[1]{new_bytes} of $sn->[1]{bytes})");
+ok($sn->[1]{new_bytes} < $sn->[1]{size} / 2,
+   "second snapshot: few new bytes ($sn->[1]{new_bytes} of $sn->[1]{size})");
 
 # Sessions end (and are counted) after the client is gone: wait.
 my $s1;
 ok(wait_until(sub { $s1 = stats(); day_sum($s1, 'sessions') >= day_sum($s0, 'sessions') + 3 }, 10),
    'the register and two backup sessions are counted: ' . day_sum($s1, 'sessions'));
-ok(day_sum($s1, 'bytes_in') > $sn->[0]{bytes}, 'bytes in counted: ' . day_sum($s1, 'bytes_in'));
+ok(day_sum($s1, 'bytes_in') > $sn->[0]{size}, 'bytes in counted: ' . day_sum($s1, 'bytes_in'));
 ok(day_sum($s1, 'bytes_out') > 0, 'bytes out counted: ' . day_sum($s1, 'bytes_out'));
 my $u = ctl_json('usage')->[0];
 is($s1->{clients}, 1, 'totals: 1 client');
 is($s1->{snapshots}, 2, 'totals: 2 snapshots');
-is($s1->{stored_bytes}, $u->{stored_bytes}, "totals: stored bytes as usage ($u->{stored_bytes})");
+is($s1->{size}, $u->{size}, "totals: size as usage ($u->{size})");
 is($s1->{unique_bytes}, $u->{unique_bytes}, "totals: unique bytes as usage ($u->{unique_bytes})");
 is($s1->{days}[-1]{unique_bytes}, $s1->{unique_bytes}, "today's unique bytes: the total after the last session");
 
@@ -129,9 +129,9 @@ my $after = stats();
 is($after->{snapshots}, 3, 'totals after prune: 3 snapshots');
 $u = ctl_json('usage');
 my ($su, $uu) = (0, 0);
-$su += $_->{stored_bytes} for @$u;
+$su += $_->{size} for @$u;
 $uu += $_->{unique_bytes} for @$u;
-is($after->{stored_bytes}, $su, "totals after prune: stored bytes as usage ($su)");
+is($after->{size}, $su, "totals after prune: size as usage ($su)");
 is($after->{unique_bytes}, $uu, "totals after prune: unique bytes as usage ($uu)");
 ok($after->{unique_bytes} <= $before->{unique_bytes}, 'unique bytes did not grow');
 

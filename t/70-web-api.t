@@ -494,7 +494,7 @@ is(scalar @snaps, 1, 'the client sees one snapshot');
     ok(isbool($c->{registered}) && $c->{registered}, '... registered: true');
     ok(isbool($c->{disabled}) && !$c->{disabled}, '... disabled: false');
     is($c->{snapshots}, 1, '... snapshots: 1');
-    cmp_ok($c->{stored_bytes} // 0, '>', 0, '... stored_bytes > 0');
+    cmp_ok($c->{size} // 0, '>', 0, '... size > 0');
     ok(isint($c->{unique_bytes}), '... unique_bytes is an integer');
     ok(isint($c->{last_backup}) && abs($c->{last_backup} - time) < 300, '... last_backup is recent');
     ok(isint($c->{created}) && isint($c->{id}), '... created and id are integers');
@@ -504,9 +504,9 @@ is(scalar @snaps, 1, 'the client sees one snapshot');
     is($s0->{set}, 'webset', '... set webset');
     is($s0->{id}, $snaps[0] && $snaps[0]{id}, '... the id the client lists');
     ok(isint($s0->{time}) && abs($s0->{time} - time) < 300, '... time is recent');
-    cmp_ok($s0->{bytes} // 0, '>', 0, '... bytes > 0');
-    ok(isint($s0->{files}) && isint($s0->{new_bytes}) && isint($s0->{blobs}),
-       '... files, new_bytes and blobs are integers');
+    cmp_ok($s0->{size} // 0, '>', 0, '... size > 0');
+    ok(isint($s0->{files}) && isint($s0->{new_bytes}) && isint($s0->{new_blobs}),
+       '... files, new_bytes and new_blobs are integers');
     cmp_ok($s0->{files} // 0, '>=', 2, '... files: the two files backed up');
 
     $r = $A->web(GET => '/api/status', cookie => $COOKIE);
@@ -525,7 +525,7 @@ is(scalar @snaps, 1, 'the client sees one snapshot');
     cmp_ok($d->{today}{bytes_in} // 0, '>', 0, '... today.bytes_in > 0');
     cmp_ok($d->{storage}{clients} // 0, '>=', 1, '... storage.clients >= 1');
     cmp_ok($d->{storage}{snapshots} // 0, '>=', 1, '... storage.snapshots >= 1');
-    cmp_ok($d->{storage}{stored_bytes} // 0, '>', 0, '... storage.stored_bytes > 0');
+    cmp_ok($d->{storage}{size} // 0, '>', 0, '... storage.size > 0');
     cmp_ok($d->{storage}{unique_bytes} // 0, '>', 0, '... storage.unique_bytes > 0');
     ok(defined $d->{storage}{dedup_ratio} && $d->{storage}{dedup_ratio} =~ /^[\d.]+(e[-+]?\d+)?$/i,
        '... storage.dedup_ratio is a number');

@@ -2,11 +2,13 @@
  * unit-catalog.c - TAP unit tests of src/server/catalog.c: clients and tokens,
  * the blob index, commits that are all or nothing, listings, usage,
  * isolation between clients, map growth, two processes writing at
- * once, the running totals and per-day statistics (also for a catalog
- * written before they existed).  Run by t/00-unit-catalog.t.
+ * once, the running totals and per-day statistics (rebuilt when lost),
+ * commits that write O(1) records, and the formats refused (0.1.0's,
+ * a damaged file).  Run by t/00-unit-catalog.t.
  */
 #include "autoconf.h"
 
+#include <sys/stat.h>
 #include <sys/wait.h>
 
 #include <lmdb.h>
@@ -149,13 +151,12 @@ test_blobs_and_commits(struct catalog *c)
 {
 	struct cat_blob_add add[10];
 	struct cat_blob loc[10];
-	struct cat_snapshot snap;
+	struct cat_snapshot snap, back;
 	struct cat_client zed, amy;
 	struct cat_usage u;
 	uint8_t ids[10][BLOB_ID_LEN], found[10], ghost[BLOB_ID_LEN];
-	uint8_t refs[12][BLOB_ID_LEN], (*back)[BLOB_ID_LEN] = NULL;
 	char list[256];
-	size_t missing = 99, n = 0;
+	size_t missing = 99;
 
 	catalog_client_get(c, "zed", &zed);
 	catalog_client_get(c, "amy", &amy);
@@ -166,96 +167,108 @@ test_blobs_and_commits(struct catalog *c)
 		add[i].loc.pack = 3;
 		add[i].loc.offset = 1000 * i;
 		add[i].loc.length = 100 + i;
-		add[i].loc.refcount = 55;	/* ignored: always 0 */
-		memset(add[i].loc.sum, (int)i, CAT_SUM_LEN);
+		add[i].loc.nlinks = i;
+		add[i].loc.touched = 4000000000u + i;
 	}
 	ok(catalog_blobs_add(c, zed.id, add, 8) == CAT_OK, "index 8 blobs");
 	ok(catalog_blobs_lookup(c, zed.id, (const uint8_t (*)[BLOB_ID_LEN])ids,
 	    10, loc, found) == CAT_OK && found[0] && found[7] && !found[8] &&
 	    !found[9], "lookup: 8 found, 2 not");
 	ok(loc[5].pack == 3 && loc[5].offset == 5000 && loc[5].length == 105 &&
-	    loc[5].refcount == 0 && loc[5].sum[0] == 5,
-	    "lookup returns pack, offset, length, sum, refcount 0");
+	    loc[5].nlinks == 5 && loc[5].touched == 4000000005u,
+	    "lookup returns pack, offset, length, nlinks, touched (u32)");
 	ok(catalog_blobs_lookup(c, amy.id, (const uint8_t (*)[BLOB_ID_LEN])ids,
 	    10, NULL, found) == CAT_OK && !found[0] && !found[7],
 	    "another client does not see them");
+	add[9].loc.offset = (uint64_t)UINT32_MAX + 1;
+	ok(catalog_blobs_add(c, zed.id, add + 9, 1) == CAT_ERROR,
+	    "an offset past 2^32 is refused");
 
-	/* A commit with a missing reference writes nothing. */
+	/* A commit whose meta is missing writes nothing. */
 	id_of(ghost, 999);
-	memcpy(refs[0], ids[0], BLOB_ID_LEN);
-	memcpy(refs[1], ids[1], BLOB_ID_LEN);
-	memcpy(refs[2], ghost, BLOB_ID_LEN);
 	memset(&snap, 0, sizeof(snap));
 	strcpy(snap.set, "home");
 	snap.time = 1234;
 	memcpy(snap.root, ids[0], BLOB_ID_LEN);
-	memcpy(snap.meta, ids[1], BLOB_ID_LEN);
-	ok(catalog_commit(c, zed.id, &snap, (const uint8_t (*)[BLOB_ID_LEN])refs,
-	    3, &missing) == CAT_MISSING && missing == 1,
-	    "commit with a missing ref: CAT_MISSING, 1 missing");
+	memcpy(snap.meta, ghost, BLOB_ID_LEN);
+	ok(catalog_commit(c, zed.id, &snap, &missing) == CAT_MISSING &&
+	    missing == 1, "commit with a missing meta: CAT_MISSING, 1 missing");
 	list[0] = '\0';
 	ok(catalog_snapshots(c, zed.id, NULL, 0, snap_cb, list) == CAT_OK &&
 	    list[0] == '\0', "... and no snapshot");
-	catalog_blobs_lookup(c, zed.id, (const uint8_t (*)[BLOB_ID_LEN])ids, 2,
-	    loc, found);
-	ok(loc[0].refcount == 0 && loc[1].refcount == 0,
-	    "... and no refcount changed");
-	ok(catalog_commit(c, amy.id, &snap, (const uint8_t (*)[BLOB_ID_LEN])refs,
-	    2, &missing) == CAT_MISSING && missing == 2,
-	    "amy cannot commit zed's blobs");
+	memcpy(snap.meta, ids[1], BLOB_ID_LEN);
+	ok(catalog_commit(c, amy.id, &snap, &missing) == CAT_MISSING &&
+	    missing == 2, "amy cannot commit zed's blobs");
 
-	/* Sorted, unique refs 0..4. */
-	for (unsigned i = 0; i < 5; i++)
-		memcpy(refs[i], ids[i], BLOB_ID_LEN);
-	ok(catalog_commit(c, zed.id, &snap, (const uint8_t (*)[BLOB_ID_LEN])refs,
-	    5, &missing) == CAT_OK && snap.id == 1 && snap.blobs == 5 &&
-	    snap.bytes == 100 + 101 + 102 + 103 + 104,
-	    "commit: id 1, 5 blobs, their bytes");
+	snap.files = 12;
+	snap.size = 1 << 20;
+	snap.new_bytes = 300;
+	snap.new_blobs = 3;
+	ok(catalog_commit(c, zed.id, &snap, &missing) == CAT_OK &&
+	    snap.id == 1, "commit: id 1");
+	ok(catalog_snapshot_get(c, zed.id, 1, &back) == CAT_OK &&
+	    back.files == 12 && back.size == 1 << 20 && back.new_bytes == 300 &&
+	    back.new_blobs == 3 && !back.has_legacy && back.time == 1234 &&
+	    memcmp(back.root, ids[0], BLOB_ID_LEN) == 0 &&
+	    memcmp(back.meta, ids[1], BLOB_ID_LEN) == 0 &&
+	    strcmp(back.set, "home") == 0, "the snapshot row round-trips");
 	strcpy(snap.set, "etc");
-	ok(catalog_commit(c, zed.id, &snap, (const uint8_t (*)[BLOB_ID_LEN])refs,
-	    3, NULL) == CAT_OK && snap.id == 2, "second commit: id 2");
-	catalog_blobs_lookup(c, zed.id, (const uint8_t (*)[BLOB_ID_LEN])ids, 5,
-	    loc, found);
-	ok(loc[0].refcount == 2 && loc[2].refcount == 2 &&
-	    loc[3].refcount == 1 && loc[4].refcount == 1,
-	    "refcounts count the snapshots referencing each blob");
-	memcpy(refs[0], ids[1], BLOB_ID_LEN);
-	memcpy(refs[1], ids[0], BLOB_ID_LEN);
-	ok(catalog_commit(c, zed.id, &snap, (const uint8_t (*)[BLOB_ID_LEN])refs,
-	    2, NULL) == CAT_ERROR, "unsorted refs: CAT_ERROR");
+	snap.size = 5;
+	ok(catalog_commit(c, zed.id, &snap, NULL) == CAT_OK && snap.id == 2,
+	    "second commit: id 2");
+
+	/* A legacy node: its id is the snapshot's, given in advance. */
+	strcpy(snap.set, "old");
+	snap.size = 7;
+	snap.has_legacy = 1;
+	memcpy(snap.legacy, ghost, BLOB_ID_LEN);
+	snap.id = 3;
+	ok(catalog_commit(c, zed.id, &snap, &missing) == CAT_MISSING &&
+	    missing == 1, "a legacy node must be indexed too");
+	memcpy(snap.legacy, ids[2], BLOB_ID_LEN);
+	snap.id = 2;
+	ok(catalog_commit(c, zed.id, &snap, NULL) == CAT_EXISTS,
+	    "a legacy commit with a used id: CAT_EXISTS");
+	snap.id = 5;
+	ok(catalog_commit(c, zed.id, &snap, NULL) == CAT_OK && snap.id == 5,
+	    "a legacy commit with a later id: that id (3, 4 skipped)");
+	ok(catalog_snapshot_get(c, zed.id, 5, &back) == CAT_OK &&
+	    back.has_legacy && memcmp(back.legacy, ids[2], BLOB_ID_LEN) == 0 &&
+	    strcmp(back.set, "old") == 0 && back.size == 7,
+	    "... its row names the legacy node");
+	snap.has_legacy = 0;
+	strcpy(snap.set, "etc");
+	ok(catalog_commit(c, zed.id, &snap, NULL) == CAT_OK && snap.id == 6,
+	    "the next commit gets id 6");
+	ok(catalog_forget(c, zed.id, 6) == CAT_OK, "forget it");
 
 	ok(catalog_blobs_add(c, zed.id, add, 3) == CAT_OK &&
 	    catalog_blobs_lookup(c, zed.id, (const uint8_t (*)[BLOB_ID_LEN])ids,
-	    1, loc, found) == CAT_OK && loc[0].refcount == 2,
-	    "indexing an id again keeps its entry and refcount");
+	    1, loc, found) == CAT_OK && loc[0].touched == 4000000000u,
+	    "indexing an id again keeps its entry");
 
 	list[0] = '\0';
 	catalog_snapshots(c, zed.id, NULL, 0, snap_cb, list);
-	ok(strcmp(list, "1:home,2:etc,") == 0, "snapshots: all, oldest first");
+	ok(strcmp(list, "1:home,2:etc,5:old,") == 0,
+	    "snapshots: all, oldest first");
 	list[0] = '\0';
 	catalog_snapshots(c, zed.id, "etc", 0, snap_cb, list);
 	ok(strcmp(list, "2:etc,") == 0, "snapshots: one set");
 	list[0] = '\0';
 	catalog_snapshots(c, zed.id, "", 1, snap_cb, list);
-	ok(strcmp(list, "2:etc,") == 0, "snapshots: after 1");
+	ok(strcmp(list, "2:etc,5:old,") == 0, "snapshots: after 1");
 	list[0] = '\0';
 	catalog_snapshots(c, amy.id, "", 0, snap_cb, list);
 	ok(list[0] == '\0', "amy sees none of zed's snapshots");
 
-	ok(catalog_snapshot_refs(c, zed.id, 2, &back, &n) == CAT_OK && n == 3 &&
-	    memcmp(back[2], ids[2], BLOB_ID_LEN) == 0,
-	    "a snapshot's reference list is kept");
-	free(back);
-	ok(catalog_snapshot_refs(c, amy.id, 2, &back, &n) == CAT_NOTFOUND,
-	    "... and only for its client");
-
-	ok(catalog_usage(c, zed.id, &u) == CAT_OK && u.snapshots == 2 &&
-	    u.stored_bytes == 510 + 303 && u.blobs == 8 &&
-	    u.unique_bytes == 100 * 8 + 28, "usage: snapshots, stored, unique");
+	ok(catalog_usage(c, zed.id, &u) == CAT_OK && u.snapshots == 3 &&
+	    u.size == (1 << 20) + 5 + 7 && u.blobs == 8 &&
+	    u.unique_bytes == 100 * 8 + 28,
+	    "usage: snapshots, their sizes, blobs, unique bytes");
 
 	ok(catalog_client_set_disabled(c, "zed", 1) == CAT_OK &&
-	    catalog_commit(c, zed.id, &snap, (const uint8_t (*)[BLOB_ID_LEN])
-	    ids, 1, NULL) == CAT_DISABLED, "a disabled client cannot commit");
+	    catalog_commit(c, zed.id, &snap, NULL) == CAT_DISABLED,
+	    "a disabled client cannot commit");
 	ok(catalog_client_remove(c, "zed") == CAT_OK &&
 	    catalog_client_get(c, "zed", &zed) == CAT_NOTFOUND,
 	    "remove zed");
@@ -268,17 +281,58 @@ test_blobs_and_commits(struct catalog *c)
 	    "remove again: CAT_NOTFOUND");
 }
 
-/* Start with a tiny map and write far more than fits. */
+/* Pages and entries of every named database, read with LMDB directly. */
+static int
+db_weight(const char *sub, uint64_t *pages, uint64_t *entries)
+{
+	static const char *names[] = { "meta", "clients", "tokens", "blobs",
+	    "snapshots", "policies", "peers", "usage", "days" };
+	char path[256];
+	MDB_env *env;
+	MDB_txn *txn;
+	int rc;
+
+	*pages = *entries = 0;
+	snprintf(path, sizeof(path), "%s/%s", dir, sub);
+	if (mdb_env_create(&env) != 0)
+		return -1;
+	mdb_env_set_maxdbs(env, 16);
+	mdb_env_set_mapsize(env, 1UL << 30);
+	if ((rc = mdb_env_open(env, path, MDB_RDONLY, 0640)) == 0 &&
+	    (rc = mdb_txn_begin(env, NULL, MDB_RDONLY, &txn)) == 0) {
+		for (size_t i = 0; i < sizeof(names) / sizeof(names[0]) &&
+		    rc == 0; i++) {
+			MDB_dbi dbi;
+			MDB_stat st;
+
+			if ((rc = mdb_dbi_open(txn, names[i], 0, &dbi)) != 0 ||
+			    (rc = mdb_stat(txn, dbi, &st)) != 0)
+				break;
+			*pages += st.ms_branch_pages + st.ms_leaf_pages +
+			    st.ms_overflow_pages;
+			*entries += st.ms_entries;
+		}
+		mdb_txn_abort(txn);
+	}
+	mdb_env_close(env);
+	return rc == 0 ? 0 : -1;
+}
+
+/*
+ * Start with a tiny map and write far more than fits; then a commit of
+ * a snapshot that reaches 20000 blobs writes as much as one that
+ * reaches one.
+ */
 static void
 test_growth(void)
 {
 	static struct cat_blob_add add[1000];
-	static uint8_t refs[20000][BLOB_ID_LEN];
 	struct cat_snapshot snap;
 	struct cat_client cl;
 	struct catalog *c;
 	struct cat_usage u;
-	uint8_t tok[CAT_SECRET_LEN];
+	uint8_t tok[CAT_SECRET_LEN], one[BLOB_ID_LEN];
+	uint64_t p0, e0, p1, e1, p2, e2;
 	size_t before;
 	int good = 1;
 
@@ -294,20 +348,45 @@ test_growth(void)
 	for (unsigned b = 0; b < 20 && good; b++) {
 		for (unsigned i = 0; i < 1000; i++) {
 			id_of(add[i].id, b * 1000 + i);
-			memcpy(refs[b * 1000 + i], add[i].id, BLOB_ID_LEN);
 			add[i].loc.length = 1;
+			/* A chain: each links to the next, the root to all. */
+			add[i].loc.nlinks = b * 1000 + i == 0 ? 19999 : 1;
 		}
 		good = catalog_blobs_add(c, cl.id, add, 1000) == CAT_OK;
 	}
 	ok(good, "20000 index entries written through a 64 KiB map");
+	ok(catalog_mapsize(c) > before, "the map grew");
+	id_of(one, 0);
 	memset(&snap, 0, sizeof(snap));
 	strcpy(snap.set, "s");
-	ok(catalog_commit(c, cl.id, &snap, (const uint8_t (*)[BLOB_ID_LEN])refs,
-	    20000, NULL) == CAT_OK && snap.blobs == 20000,
-	    "a commit of 20000 refs (640 KB list) in one transaction");
-	ok(catalog_mapsize(c) > before, "the map grew");
-	ok(catalog_usage(c, cl.id, &u) == CAT_OK && u.blobs == 20000 &&
-	    u.stored_bytes == 20000, "everything is there");
+	memcpy(snap.root, one, BLOB_ID_LEN);
+	memcpy(snap.meta, one, BLOB_ID_LEN);
+	snap.size = 20000;
+	catalog_close(c);
+
+	ok(db_weight("catalog", &p0, &e0) == 0, "weigh the catalog");
+	c = open_cat(0);
+	ok(c != NULL && catalog_commit(c, cl.id, &snap, NULL) == CAT_OK,
+	    "commit a snapshot whose root reaches 20000 blobs");
+	catalog_close(c);
+	ok(db_weight("catalog", &p1, &e1) == 0 && e1 == e0 + 1 &&
+	    p1 <= p0 + 1, "... one entry more, at most one page more");
+	id_of(one, 19999);
+	memcpy(snap.root, one, BLOB_ID_LEN);
+	memcpy(snap.meta, one, BLOB_ID_LEN);
+	snap.size = 1;
+	c = open_cat(0);
+	ok(c != NULL && catalog_commit(c, cl.id, &snap, NULL) == CAT_OK,
+	    "commit a snapshot whose root is one blob");
+	catalog_close(c);
+	ok(db_weight("catalog", &p2, &e2) == 0 && e2 == e1 + 1 &&
+	    p2 - p1 <= p1 - p0 + 1, "... costs the same: a commit is O(1)");
+	printf("# pages %llu -> %llu -> %llu\n", (unsigned long long)p0,
+	    (unsigned long long)p1, (unsigned long long)p2);
+	c = open_cat(0);
+	ok(c != NULL && catalog_usage(c, cl.id, &u) == CAT_OK &&
+	    u.blobs == 20000 && u.size == 20001 && u.snapshots == 2,
+	    "everything is there");
 	catalog_close(c);
 }
 
@@ -370,6 +449,7 @@ static void
 test_lifecycle(struct catalog *c)
 {
 	uint8_t tok[CAT_SECRET_LEN], ids[3][BLOB_ID_LEN], found[3];
+	uint8_t spared[3];
 	struct cat_blob_add add[3];
 	struct cat_blob loc[3];
 	struct cat_snapshot snap;
@@ -388,30 +468,33 @@ test_lifecycle(struct catalog *c)
 		add[i].loc.pack = 5;
 		add[i].loc.offset = (uint64_t)i * 100;
 		add[i].loc.length = 10;
-		add[i].loc.touched = 1000;
+		add[i].loc.touched = 1000 + (uint64_t)i * 1000;
 	}
 	ok(catalog_blobs_add(c, id, add, 3) == CAT_OK, "lifecycle: 3 blobs");
 	memset(&snap, 0, sizeof(snap));
 	snprintf(snap.set, sizeof(snap.set), "s");
 	memcpy(snap.root, ids[0], BLOB_ID_LEN);
 	memcpy(snap.meta, ids[1], BLOB_ID_LEN);
-	ok(catalog_commit(c, id, &snap, (const uint8_t (*)[BLOB_ID_LEN])ids, 2,
-	    NULL) == CAT_OK, "lifecycle: commit of ids 0 and 1");
+	ok(catalog_commit(c, id, &snap, NULL) == CAT_OK,
+	    "lifecycle: commit of ids 0 and 1");
 	catalog_blobs_lookup(c, id, (const uint8_t (*)[BLOB_ID_LEN])ids, 3, loc,
 	    found);
-	ok(loc[0].refcount == 1 && loc[2].refcount == 0 &&
-	    loc[2].touched == 1000, "refcounts 1, 1, 0; touched kept");
+	ok(loc[0].touched == 1000 && loc[2].touched == 3000,
+	    "a commit touches nothing");
 
-	/* HAVE touches only the unreferenced hit. */
+	/* HAVE touches the hits older than stale, whatever holds them. */
 	ok(catalog_blobs_have(c, id, (const uint8_t (*)[BLOB_ID_LEN])ids, 3,
-	    5000, found) == CAT_OK && found[0] && found[2], "HAVE finds all");
+	    5000, 2500, found) == CAT_OK && found[0] && found[2],
+	    "HAVE finds all");
 	catalog_blobs_lookup(c, id, (const uint8_t (*)[BLOB_ID_LEN])ids, 3, loc,
 	    found);
-	ok(loc[2].touched == 5000 && loc[0].touched == 1000,
-	    "HAVE touched the refcount-0 blob only");
+	ok(loc[0].touched == 5000 && loc[1].touched == 5000 &&
+	    loc[2].touched == 3000,
+	    "HAVE touched the stale hits only (1000, 2000 -> 5000; 3000 kept)");
 	ok(catalog_blobs_free(c, id, (const uint8_t (*)[BLOB_ID_LEN])ids, 3,
-	    4999, &n, &bytes) == CAT_OK && n == 0,
-	    "free with a cutoff before the touch frees nothing");
+	    2999, spared, &n, &bytes) == CAT_OK && n == 0 && spared[0] &&
+	    spared[1] && spared[2],
+	    "free with a cutoff before the touches frees nothing, spares all");
 
 	ok(catalog_forget(c, id, snap.id) == CAT_OK, "forget the snapshot");
 	ok(catalog_forget(c, id, snap.id) == CAT_NOTFOUND, "forget again: "
@@ -420,14 +503,20 @@ test_lifecycle(struct catalog *c)
 	    "the snapshot row is gone");
 	catalog_blobs_lookup(c, id, (const uint8_t (*)[BLOB_ID_LEN])ids, 3, loc,
 	    found);
-	ok(loc[0].refcount == 0 && loc[1].refcount == 0,
-	    "forget lowered the refcounts");
+	ok(found[0] && found[1] && found[2], "forget leaves the index alone");
 	ok(catalog_blobs_free(c, id, (const uint8_t (*)[BLOB_ID_LEN])ids, 3,
-	    4999, &n, &bytes) == CAT_OK && n == 2 && bytes == 20,
-	    "free: the two old ones go, the touched one stays");
+	    4999, spared, &n, &bytes) == CAT_OK && n == 1 && bytes == 10 &&
+	    spared[0] && spared[1] && !spared[2],
+	    "free: the one touched at most at the cutoff goes, the others "
+	    "stay");
 	catalog_blobs_lookup(c, id, (const uint8_t (*)[BLOB_ID_LEN])ids, 3, loc,
 	    found);
-	ok(!found[0] && !found[1] && found[2], "index after the free");
+	ok(found[0] && found[1] && !found[2], "index after the free");
+	ok(catalog_blobs_free(c, id, (const uint8_t (*)[BLOB_ID_LEN])ids, 3,
+	    5000, spared, &n, &bytes) == CAT_OK && n == 2 && bytes == 20 &&
+	    !spared[0] && !spared[1] && !spared[2],
+	    "free with a later cutoff: the rest go; one gone is not spared");
+	ok(catalog_blobs_add(c, id, add + 2, 1) == CAT_OK, "index one again");
 
 	/* Move: only from the expected place. */
 	memset(&mv, 0, sizeof(mv));
@@ -444,7 +533,7 @@ test_lifecycle(struct catalog *c)
 	    "move from the right place");
 	catalog_blobs_lookup(c, id, (const uint8_t (*)[BLOB_ID_LEN])ids + 2, 1,
 	    loc, found);
-	ok(loc[0].pack == 6 && loc[0].offset == 48 && loc[0].touched == 5000 &&
+	ok(loc[0].pack == 6 && loc[0].offset == 48 && loc[0].touched == 3000 &&
 	    loc[0].length == 10, "moved: new place, the rest kept");
 
 	/* Policies and allow-forget. */
@@ -627,34 +716,31 @@ totals_are(struct catalog *c, uint64_t clients, uint64_t snapshots,
 		return 0;
 	}
 	if (t.clients == clients && t.snapshots == snapshots &&
-	    t.stored_bytes == stored && t.unique_bytes == unique &&
+	    t.size == stored && t.unique_bytes == unique &&
 	    scanned_unique(c) == unique)
 		return 1;
 	printf("# totals: %llu clients, %llu snapshots, %llu stored, %llu "
 	    "unique (scan %llu)\n", (unsigned long long)t.clients,
 	    (unsigned long long)t.snapshots,
-	    (unsigned long long)t.stored_bytes,
+	    (unsigned long long)t.size,
 	    (unsigned long long)t.unique_bytes,
 	    (unsigned long long)scanned_unique(c));
 	return 0;
 }
 
 /*
- * Make the catalog look as one written before the totals and the
- * snapshots' files and new_bytes existed: no "usage_v1", an emptied
- * usage table (or a wrong record), snapshot records without the two
- * trailing numbers.
+ * Change the catalog with LMDB directly: drop meta key (NULL: none),
+ * and with bogus_usage put a wrong usage record.
  */
 static int
-make_old(const char *sub)
+tamper(const char *sub, const char *drop, int bogus_usage)
 {
 	char path[256];
 	MDB_env *env;
 	MDB_txn *txn;
-	MDB_dbi meta, usage, snaps;
-	MDB_cursor *cur;
-	MDB_val k = { 8, "usage_v1" }, d;
-	uint8_t bogus[32], rec[200];
+	MDB_dbi meta, usage;
+	MDB_val k, d;
+	uint8_t bogus[32];
 	int rc;
 
 	memset(bogus, 0x11, sizeof(bogus));
@@ -668,11 +754,14 @@ make_old(const char *sub)
 		return -1;
 	}
 	rc = mdb_dbi_open(txn, "meta", 0, &meta);
-	if (rc == 0)
+	if (rc == 0 && drop != NULL) {
+		k.mv_size = strlen(drop);
+		k.mv_data = (void *)drop;
 		rc = mdb_del(txn, meta, &k, NULL);
-	if (rc == 0)
+	}
+	if (rc == 0 && bogus_usage)
 		rc = mdb_dbi_open(txn, "usage", 0, &usage);
-	if (rc == 0) {
+	if (rc == 0 && bogus_usage) {
 		/* One wrong record: the rebuild must replace it. */
 		k.mv_size = 8;
 		k.mv_data = bogus;
@@ -681,31 +770,57 @@ make_old(const char *sub)
 		rc = mdb_put(txn, usage, &k, &d, 0);
 	}
 	if (rc == 0)
-		rc = mdb_dbi_open(txn, "snapshots", 0, &snaps);
-	if (rc == 0)
-		rc = mdb_cursor_open(txn, snaps, &cur);
-	if (rc == 0) {
-		for (rc = mdb_cursor_get(cur, &k, &d, MDB_FIRST); rc == 0;
-		    rc = mdb_cursor_get(cur, &k, &d, MDB_NEXT)) {
-			if (d.mv_size < 16 || d.mv_size > sizeof(rec))
-				continue;
-			memcpy(rec, d.mv_data, d.mv_size - 16);
-			d.mv_size -= 16;
-			d.mv_data = rec;
-			if ((rc = mdb_cursor_put(cur, &k, &d, MDB_CURRENT)) !=
-			    0)
-				break;
-		}
-		mdb_cursor_close(cur);
-		if (rc == MDB_NOTFOUND)
-			rc = 0;
-	}
-	if (rc == 0)
 		rc = mdb_txn_commit(txn);
 	else
 		mdb_txn_abort(txn);
 	mdb_env_close(env);
 	return rc == 0 ? 0 : -1;
+}
+
+/* A 0.1.0 catalog is refused; so is a damaged one, each saying what to do. */
+static void
+test_formats(void)
+{
+	char path[256], err[256];
+	struct catalog *c;
+	uint8_t junk[8192];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/stats", dir);
+	err[0] = '\0';
+	ok(tamper("stats", "format", 0) == 0 &&
+	    catalog_open(path, 0, &c, err, sizeof(err)) == CAT_OLDFORMAT &&
+	    c == NULL && strstr(err, "gigavaultctl upgrade") != NULL,
+	    "a catalog without \"format\" that has data (0.1.0): "
+	    "CAT_OLDFORMAT, naming gigavaultctl upgrade");
+	printf("# %s\n", err);
+	ok(catalog_open(path, 0, &c, err, sizeof(err)) == CAT_OLDFORMAT,
+	    "... and it stays refused (nothing was written)");
+	snprintf(path, sizeof(path), "%s/fresh", dir);
+	ok(catalog_open(path, 0, &c, err, sizeof(err)) == CAT_OK,
+	    "a new catalog opens");
+	catalog_close(c);
+	ok(tamper("fresh", "format", 0) == 0 &&
+	    catalog_open(path, 0, &c, err, sizeof(err)) == CAT_OK,
+	    "one without \"format\" and without data gets it");
+	catalog_close(c);
+	snprintf(path, sizeof(path), "%s/junk", dir);
+	memset(junk, 0x5a, sizeof(junk));
+	if (mkdir(path, 0750) == 0) {
+		snprintf(path, sizeof(path), "%s/junk/data.mdb", dir);
+		if ((f = fopen(path, "w")) != NULL) {
+			if (fwrite(junk, 1, sizeof(junk), f) != sizeof(junk))
+				printf("# short write\n");
+			fclose(f);
+		}
+	}
+	snprintf(path, sizeof(path), "%s/junk", dir);
+	err[0] = '\0';
+	ok(catalog_open(path, 0, &c, err, sizeof(err)) == CAT_ERROR &&
+	    strstr(err, "gigavaultctl rebuild-catalog") != NULL,
+	    "an unreadable catalog: CAT_ERROR, naming gigavaultctl "
+	    "rebuild-catalog");
+	printf("# %s\n", err);
 }
 
 static void
@@ -753,31 +868,33 @@ test_totals_and_days(void)
 	memcpy(snap.root, ids[0], BLOB_ID_LEN);
 	memcpy(snap.meta, ids[1], BLOB_ID_LEN);
 	snap.files = 7;
+	snap.size = 60;
 	snap.new_bytes = 60;
-	ok(catalog_commit(c, a, &snap, (const uint8_t (*)[BLOB_ID_LEN])ids, 3,
-	    NULL) == CAT_OK && snap.id == 1 && totals_are(c, 2, 1, 60, 210),
-	    "a commit adds a snapshot and its bytes");
+	ok(catalog_commit(c, a, &snap, NULL) == CAT_OK && snap.id == 1 &&
+	    totals_are(c, 2, 1, 60, 210),
+	    "a commit adds a snapshot and its size");
 	ok(catalog_snapshot_get(c, a, 1, &back) == CAT_OK &&
-	    back.files == 7 && back.new_bytes == 60 && back.bytes == 60 &&
+	    back.files == 7 && back.new_bytes == 60 && back.size == 60 &&
 	    strcmp(back.set, "s") == 0,
-	    "snapshot files and new_bytes round trip");
+	    "snapshot files, size and new_bytes round trip");
 	snap.files = 0;
+	snap.size = 100;
 	snap.new_bytes = UINT64_MAX;
-	ok(catalog_commit(c, a, &snap, (const uint8_t (*)[BLOB_ID_LEN])ids, 4,
-	    NULL) == CAT_OK && snap.id == 2 && totals_are(c, 2, 2, 160, 210) &&
+	ok(catalog_commit(c, a, &snap, NULL) == CAT_OK && snap.id == 2 &&
+	    totals_are(c, 2, 2, 160, 210) &&
 	    catalog_snapshot_get(c, a, 2, &back) == CAT_OK &&
 	    back.files == 0 && back.new_bytes == UINT64_MAX,
 	    "a second commit; extreme files and new_bytes kept");
 	ok(catalog_usage(c, a, &u) == CAT_OK && u.snapshots == 2 &&
-	    u.stored_bytes == 160 && u.blobs == 4 && u.unique_bytes == 100,
+	    u.size == 160 && u.blobs == 4 && u.unique_bytes == 100,
 	    "usage of one client from the running totals");
 
 	ok(catalog_forget(c, a, 1) == CAT_OK && totals_are(c, 2, 1, 100, 210),
-	    "forget takes the snapshot and its bytes off");
+	    "forget takes the snapshot and its size off");
 	ok(catalog_forget(c, a, 2) == CAT_OK && totals_are(c, 2, 0, 0, 210),
 	    "forgetting the last one: unique bytes stay until prune frees");
 	ok(catalog_blobs_free(c, a, (const uint8_t (*)[BLOB_ID_LEN])ids, 2,
-	    UINT64_MAX, &freed, &fbytes) == CAT_OK && freed == 2 &&
+	    UINT64_MAX, NULL, &freed, &fbytes) == CAT_OK && freed == 2 &&
 	    fbytes == 30 && totals_are(c, 2, 0, 0, 180),
 	    "freeing blobs takes their bytes off");
 	memset(&mv, 0, sizeof(mv));
@@ -798,8 +915,10 @@ test_totals_and_days(void)
 	    CAT_OK && catalog_day_add(c, 4 * CAT_DAY_SECONDS - 1, 2, 1, 2) ==
 	    CAT_OK, "add sessions to day 3");
 	snap.new_bytes = 0;
-	catalog_commit(c, a, &snap, (const uint8_t (*)[BLOB_ID_LEN])ids + 2, 2,
-	    NULL);
+	snap.size = 70;
+	memcpy(snap.root, ids[2], BLOB_ID_LEN);
+	memcpy(snap.meta, ids[3], BLOB_ID_LEN);
+	catalog_commit(c, a, &snap, NULL);
 	ok(catalog_blobs_add(c, a, add, 1) == CAT_OK &&
 	    catalog_day_add(c, 5 * CAT_DAY_SECONDS, 1, 7, 8) == CAT_OK,
 	    "add a session to day 5, after more blobs");
@@ -826,24 +945,20 @@ test_totals_and_days(void)
 	ok(totals_are(c, 1, 1, 70, 80), "totals before making it old");
 	catalog_close(c);
 
-	/* A catalog from before: the totals are built on open. */
-	ok(make_old("stats") == 0, "strip the totals and the new snapshot "
-	    "fields with LMDB directly");
+	/* Totals lost: they are built on open. */
+	ok(tamper("stats", "usage_v1", 1) == 0, "drop \"usage_v1\" and "
+	    "put a wrong usage record with LMDB directly");
 	if ((c = open_sub("stats")) == NULL) {
-		ok(0, "reopen the old catalog");
+		ok(0, "reopen the catalog");
 		return;
 	}
-	ok(totals_are(c, 1, 1, 70, 80), "an old catalog gets its totals "
-	    "rebuilt on open (a wrong record replaced)");
+	ok(totals_are(c, 1, 1, 70, 80), "the totals are rebuilt on open (a "
+	    "wrong record replaced)");
 	ok(catalog_usage(c, a, &u) == CAT_OK && u.snapshots == 1 &&
-	    u.stored_bytes == 70 && u.blobs == 3 && u.unique_bytes == 80,
+	    u.size == 70 && u.blobs == 3 && u.unique_bytes == 80,
 	    "... and the usage of its client");
-	ok(catalog_snapshot_get(c, a, 3, &back) == CAT_OK &&
-	    back.files == 0 && back.new_bytes == 0 && back.bytes == 70 &&
-	    strcmp(back.set, "s") == 0, "an old snapshot record: files and "
-	    "new_bytes 0, the rest intact");
 	ok(catalog_forget(c, a, 3) == CAT_OK && totals_are(c, 1, 0, 0, 80),
-	    "forgetting an old snapshot record keeps the totals right");
+	    "forgetting keeps the totals right");
 	ok(catalog_days(c, 3, 1, days) == CAT_OK && days[0].sessions == 3,
 	    "day stats survive");
 	catalog_close(c);
@@ -880,6 +995,7 @@ main(void)
 	test_growth();
 	test_two_writers();
 	test_totals_and_days();
+	test_formats();
 
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
 	if (system(cmd) != 0)

@@ -2,7 +2,9 @@
  * unit-store.c - TAP unit tests of src/server/store.c: blobs are indexed only
  * after their pack is synced, duplicates write nothing, reads verify
  * the bytes, and a write error drops the batch without touching what is
- * stored.  Run by t/00-unit-store.t.
+ * stored; records of format 2 carry client and links (checked, scanned,
+ * copied whole), and 0.1.0's "GVB1" records stay readable.  Run by
+ * t/00-unit-store.t.
  */
 #include "autoconf.h"
 
@@ -64,6 +66,174 @@ count_packs(void)
 	return n;
 }
 
+struct scan_seen {
+	uint8_t		 id[BLOB_ID_LEN];
+	int		 found, type, good;
+	uint64_t	 client;
+	uint32_t	 nlinks, length;
+	uint64_t	 size;
+};
+
+static int
+scan_find(void *arg, const struct store_rec *rec)
+{
+	struct scan_seen *ss = arg;
+
+	if (memcmp(rec->id, ss->id, BLOB_ID_LEN) != 0)
+		return 0;
+	ss->found = 1;
+	ss->type = rec->type;
+	ss->good = rec->good;
+	ss->client = rec->client;
+	ss->nlinks = rec->nlinks;
+	ss->length = rec->length;
+	ss->size = rec->size;
+	return 1;
+}
+
+/* Flip one byte of pack at off. */
+static void
+flip(uint32_t pack, uint64_t off)
+{
+	char path[300];
+	uint8_t x;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/packs/%08x.pack", dir, pack);
+	if ((fd = open(path, O_RDWR)) == -1)
+		return;
+	if (pread(fd, &x, 1, (off_t)off) == 1) {
+		x ^= 0x10;
+		if (pwrite(fd, &x, 1, (off_t)off) != 1)
+			printf("# pwrite failed\n");
+	}
+	close(fd);
+}
+
+/* Links, legacy nodes, scan, copy, and a 0.1.0 record. */
+static void
+links_tests(struct catalog *c, struct store *s, uint64_t alice, uint64_t bob)
+{
+	static uint8_t page[5000], buf[5000];
+	uint8_t kids[3][BLOB_ID_LEN], id[BLOB_ID_LEN], (*got)[BLOB_ID_LEN];
+	uint8_t hdr[STORE_HDR1_LEN], sum[STORE_SUM_LEN];
+	struct cat_blob loc, loc2, to;
+	struct cat_blob_add add;
+	struct scan_seen ss;
+	uint64_t bad_at = 0;
+	char path[300];
+	uint32_t n;
+	int fd;
+
+	for (size_t i = 0; i < sizeof(page); i++)
+		page[i] = (uint8_t)(i * 13);
+	for (unsigned i = 0; i < 3; i++)
+		id_of(kids[i], 500000 + i);
+	id_of(id, 600000);
+	ok(store_put(s, alice, id, (const uint8_t (*)[BLOB_ID_LEN])kids, 3,
+	    page, sizeof(page)) == 0 && store_flush(s) == 0 &&
+	    indexed(c, alice, id, &loc) == 1 && loc.nlinks == 3 &&
+	    loc.length == sizeof(page),
+	    "a linked blob is indexed with its nlinks and length");
+	ok(store_read(s, id, &loc, buf) == 0 &&
+	    memcmp(buf, page, sizeof(page)) == 0,
+	    "store_read() gives its bytes, the links checked by the sum");
+	ok(store_links(s, alice, id, &loc, &got, &n) == 0 && n == 3 &&
+	    memcmp(got, kids, sizeof(kids)) == 0,
+	    "store_links() gives its links in order");
+	free(got);
+	ok(store_links(s, bob, id, &loc, &got, &n) == 1 && got == NULL &&
+	    n == 0, "store_links() for another client: a bad header");
+	loc2 = loc;
+	loc2.nlinks = 2;
+	ok(store_read(s, id, &loc2, buf) == 1,
+	    "an nlinks that differs from the header: damaged");
+
+	memset(&ss, 0, sizeof(ss));
+	memcpy(ss.id, id, BLOB_ID_LEN);
+	ok(store_scan(s, loc.pack, scan_find, &ss, &bad_at) == 0 && ss.found &&
+	    ss.type == STORE_TYPE_BLOB && ss.client == alice &&
+	    ss.nlinks == 3 && ss.length == sizeof(page) && ss.good &&
+	    ss.size == store_rec_size(3, sizeof(page)),
+	    "store_scan() reports type, client, nlinks, length, size, good");
+
+	/* A copy is the whole record: links read back from the new place. */
+	store_finish(s);
+	ok(store_copy(s, id, &loc, &to) == 0 && store_sync(s) == 0 &&
+	    to.pack != loc.pack && to.nlinks == 3 &&
+	    store_links(s, alice, id, &to, &got, &n) == 0 && n == 3 &&
+	    memcmp(got, kids, sizeof(kids)) == 0 &&
+	    store_read(s, id, &to, buf) == 0 &&
+	    memcmp(buf, page, sizeof(page)) == 0,
+	    "store_copy() copies links and bytes");
+	free(got);
+
+	/* A flipped byte in the links is caught. */
+	flip(loc.pack, loc.offset + STORE_HDR_LEN + 40);
+	ok(store_links(s, alice, id, &loc, &got, &n) == 1 &&
+	    strstr(store_strerror(s), "checksum") != NULL,
+	    "a flipped bit in the links: checksum mismatch");
+	memset(&ss, 0, sizeof(ss));
+	memcpy(ss.id, id, BLOB_ID_LEN);
+	ok(store_scan(s, loc.pack, scan_find, &ss, &bad_at) == 0 && ss.found &&
+	    !ss.good, "... and store_scan() marks the record bad");
+
+	/* A legacy node: type 2, no bytes. */
+	id_of(id, 600001);
+	ok(store_put_legacy(s, bob, id, (const uint8_t (*)[BLOB_ID_LEN])kids,
+	    3, &to) == 0 && store_flush(s) == 0 &&
+	    indexed(c, bob, id, &loc) == 1 && loc.nlinks == 3 &&
+	    loc.length == 0 && loc.pack == to.pack && loc.offset == to.offset,
+	    "a legacy node is indexed where store_put_legacy() said");
+	ok(store_links(s, bob, id, &loc, &got, &n) == 0 && n == 3 &&
+	    memcmp(got, kids, sizeof(kids)) == 0,
+	    "... with its links");
+	free(got);
+	memset(&ss, 0, sizeof(ss));
+	memcpy(ss.id, id, BLOB_ID_LEN);
+	ok(store_scan(s, loc.pack, scan_find, &ss, &bad_at) == 0 && ss.found &&
+	    ss.type == STORE_TYPE_LEGACY && ss.length == 0 && ss.good,
+	    "... and scanned as type 2");
+
+	/* A record of 0.1.0 in a pack of its own. */
+	store_finish(s);
+	id_of(id, 700000);
+	memcpy(hdr, "GVB1", 4);
+	hdr[4] = 0;
+	hdr[5] = 0;
+	hdr[6] = (uint8_t)(sizeof(page) >> 8);
+	hdr[7] = (uint8_t)sizeof(page);
+	memcpy(hdr + 8, id, BLOB_ID_LEN);
+	store_sum(NULL, 0, page, sizeof(page), sum);
+	memcpy(hdr + 8 + BLOB_ID_LEN, sum, STORE_SUM_LEN);
+	snprintf(path, sizeof(path), "%s/packs/%08x.pack", dir, 0x1000u);
+	if ((fd = open(path, O_WRONLY | O_CREAT, 0640)) != -1) {
+		if (write(fd, hdr, sizeof(hdr)) != (ssize_t)sizeof(hdr) ||
+		    write(fd, page, sizeof(page)) != (ssize_t)sizeof(page))
+			printf("# write failed\n");
+		close(fd);
+	}
+	memset(&add, 0, sizeof(add));
+	memcpy(add.id, id, BLOB_ID_LEN);
+	add.loc.pack = 0x1000;
+	add.loc.length = sizeof(page);
+	add.loc.touched = 1;
+	ok(catalog_blobs_add(c, alice, &add, 1) == CAT_OK &&
+	    store_read(s, id, &add.loc, buf) == 0 &&
+	    memcmp(buf, page, sizeof(page)) == 0,
+	    "a GVB1 record reads back");
+	memset(&ss, 0, sizeof(ss));
+	memcpy(ss.id, id, BLOB_ID_LEN);
+	ok(store_scan(s, 0x1000, scan_find, &ss, &bad_at) == 0 && ss.found &&
+	    ss.type == STORE_TYPE_BLOB && ss.client == 0 && ss.nlinks == 0 &&
+	    ss.good && ss.size == STORE_HDR1_LEN + sizeof(page),
+	    "... is scanned (client 0, no links)");
+	ok(store_copy(s, id, &add.loc, &to) == 0 && store_sync(s) == 0 &&
+	    store_read(s, id, &to, buf) == 0 &&
+	    memcmp(buf, page, sizeof(page)) == 0,
+	    "... and copied (still readable)");
+}
+
 int
 main(void)
 {
@@ -96,18 +266,18 @@ main(void)
 
 	/* Durability order. */
 	id_of(id, 1);
-	ok(store_put(s, alice, id, big, 1000) == 0, "put a blob: written");
+	ok(store_put(s, alice, id, NULL, 0, big, 1000) == 0, "put a blob: written");
 	ok(store_pending(s, alice, id), "it is pending");
 	ok(indexed(c, alice, id, NULL) == 0,
 	    "not indexed before the pack is synced");
-	ok(store_put(s, alice, id, big, 1000) == 1,
+	ok(store_put(s, alice, id, NULL, 0, big, 1000) == 1,
 	    "a second put of a pending id writes nothing");
 	ok(!store_pending(s, bob, id), "pending is per client");
 	ok(store_flush(s) == 0 && indexed(c, alice, id, &loc) == 1 &&
-	    loc.length == 1000 && loc.refcount == 0,
-	    "flush indexes it (refcount 0)");
+	    loc.length == 1000 && loc.nlinks == 0,
+	    "flush indexes it (no links)");
 	ok(!store_pending(s, alice, id), "no longer pending after flush");
-	ok(store_put(s, alice, id, big, 1000) == 1,
+	ok(store_put(s, alice, id, NULL, 0, big, 1000) == 1,
 	    "a put of an indexed id writes nothing");
 	ok(count_packs() == 1, "one pack file");
 
@@ -120,8 +290,8 @@ main(void)
 	    "reading with the wrong id: damaged record");
 
 	/* Another client's put flushes the first client's batch. */
-	ok(store_put(s, alice, id2, big + 5, 3000) == 0 &&
-	    store_put(s, bob, id, big + 9, 2000) == 0 &&
+	ok(store_put(s, alice, id2, NULL, 0, big + 5, 3000) == 0 &&
+	    store_put(s, bob, id, NULL, 0, big + 9, 2000) == 0 &&
 	    indexed(c, alice, id2, &loc2) == 1,
 	    "a put for another client flushes the pending batch");
 	ok(store_flush(s) == 0 && indexed(c, bob, id, &loc) == 1 &&
@@ -131,7 +301,7 @@ main(void)
 
 	/* Discard. */
 	id_of(id, 3);
-	store_put(s, alice, id, big, 10);
+	store_put(s, alice, id, NULL, 0, big, 10);
 	store_discard(s);
 	ok(!store_pending(s, alice, id) && indexed(c, alice, id, NULL) == 0,
 	    "discard drops the batch: not pending, not indexed");
@@ -140,7 +310,7 @@ main(void)
 	id_of(id, 1000);
 	for (unsigned i = 0; i < STORE_BATCH_BLOBS; i++) {
 		id_of(id2, 1000 + i);
-		if (store_put(s, alice, id2, big + i, 1) != 0)
+		if (store_put(s, alice, id2, NULL, 0, big + i, 1) != 0)
 			break;
 	}
 	ok(indexed(c, alice, id, NULL) == 1,
@@ -175,7 +345,7 @@ main(void)
 	rl.rlim_cur = 1 << 20;
 	setrlimit(RLIMIT_FSIZE, &rl);
 	id_of(id, 900000);
-	r = store_put(s, alice, id, big, sizeof(big));
+	r = store_put(s, alice, id, NULL, 0, big, sizeof(big));
 	if (r != -1)
 		printf("# put returned %d: %s\n", r, r == -1 ? store_strerror(s) : "");
 	ok(r == -1 && store_errno(s) == EFBIG,
@@ -187,13 +357,15 @@ main(void)
 	ok(indexed(c, alice, id2, &loc) == 1 &&
 	    store_read(s, id2, &loc, buf) == 0 && memcmp(buf, big, 1000) == 0,
 	    "... what was stored before is intact");
-	ok(store_put(s, alice, id, big, sizeof(big)) == 0 &&
+	ok(store_put(s, alice, id, NULL, 0, big, sizeof(big)) == 0 &&
 	    store_flush(s) == 0 && indexed(c, alice, id, &loc) == 1 &&
 	    store_read(s, id, &loc, buf) == 0 &&
 	    memcmp(buf, big, sizeof(big)) == 0,
 	    "the next put starts a new pack and works");
 	ok(count_packs() == 2, "the failed pack is given up: a second pack file");
-	ok(store_put(s, alice, id, big, 0) == -1, "an empty blob is refused");
+	ok(store_put(s, alice, id, NULL, 0, big, 0) == -1, "an empty blob is refused");
+
+	links_tests(c, s, alice, bob);
 
 	store_close(s);
 	catalog_close(c);

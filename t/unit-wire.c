@@ -62,10 +62,11 @@ test_hello_roundtrip(void)
 	    sizeof(why)) == 0 && ch.version_min == 1 && ch.version_max == 3 &&
 	    strcmp(ch.software, "gigavault test") == 0,
 	    "CLIENT_HELLO parses back");
-	ok(wire_pick_version(ch.version_min, ch.version_max) == 2,
-	    "version 2 is picked from 1..3");
+	ok(wire_pick_version(ch.version_min, ch.version_max) == 3,
+	    "version 3 is picked from 1..3");
 	ok(wire_pick_version(1, 1) == 1, "version 1 from 1..1");
-	ok(wire_pick_version(3, 4) == 0, "no common version in 3..4");
+	ok(wire_pick_version(1, 2) == 2, "version 2 from 1..2");
+	ok(wire_pick_version(4, 5) == 0, "no common version in 4..5");
 
 	/* Every truncation of the payload is refused. */
 	int all = 1;
@@ -162,6 +163,9 @@ test_limits(void)
 	wire_put_u64(&w, 0);		/* files (version 2) */
 	ok(w.len == WIRE_COMMIT_MAX,
 	    "WIRE_COMMIT_MAX: a version 2 COMMIT with the longest set name");
+	wire_put_u64(&w, 0);		/* size (version 3) */
+	ok(w.len == WIRE_COMMIT3_MAX,
+	    "WIRE_COMMIT3_MAX: a version 3 COMMIT with the longest set name");
 
 	wire_wr_init(&w, buf, sizeof(buf));
 	wire_put_str(&w, s);		/* set */

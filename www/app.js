@@ -717,7 +717,7 @@
 		    card('Storage', dl([
 			['Clients', num(st.clients)],
 			['Snapshots', num(st.snapshots)],
-			['Stored', fmtBytes(st.stored_bytes)],
+			['Size of the snapshots', fmtBytes(st.size)],
 			['Unique (after dedup)', fmtBytes(st.unique_bytes)],
 			['Dedup ratio', ratio]
 		    ])));
@@ -1000,14 +1000,14 @@
 		var refresh = function () { route(); };
 		body.appendChild(table('Clients', [
 		    { label: 'Name' }, { label: 'State' },
-		    { label: 'Snapshots', num: true }, { label: 'Stored', num: true },
+		    { label: 'Snapshots', num: true }, { label: 'Size', num: true },
 		    { label: 'Last backup' }, { label: 'Actions' }
 		], list.map(function (c) {
 			return { cls: c.disabled ? 'is-disabled' : null, cells: [
 				h('a', { href: link('client', c.name), text: c.name }),
 				clientState(c),
 				num(c.snapshots),
-				fmtBytes(c.stored_bytes),
+				fmtBytes(c.size),
 				c.last_backup ? timeCell(c.last_backup) : 'never',
 				clientActions(c, refresh)
 			] };
@@ -1195,7 +1195,7 @@
 		body.appendChild(h('div', { class: 'grid' },
 		    card('Usage', dl([
 			['Snapshots', num(c.snapshots)],
-			['Stored', fmtBytes(c.stored_bytes)],
+			['Size of the snapshots', fmtBytes(c.size)],
 			['Unique (after dedup)', fmtBytes(c.unique_bytes)],
 			['Last backup', c.last_backup ? fmtTime(c.last_backup) : 'never']
 		    ])),
@@ -1214,13 +1214,13 @@
 		body.appendChild(card('Snapshots (' + snaps.length + ')', snaps.length ?
 		    table('Snapshots of ' + c.name, [
 			{ label: 'Id' }, { label: 'Set' }, { label: 'Time' },
-			{ label: 'Files', num: true }, { label: 'Bytes', num: true },
+			{ label: 'Files', num: true }, { label: 'Size', num: true },
 			{ label: 'New bytes', num: true }
 		    ], snaps.map(function (s) {
 			return { cells: [
 				h('code', { text: String(s.id) }),
 				s.set || '—', timeCell(s.time), num(s.files),
-				fmtBytes(s.bytes), fmtBytes(s.new_bytes)
+				fmtBytes(s.size), fmtBytes(s.new_bytes)
 			] };
 		    }), true) :
 		    h('p', { class: 'muted', text: 'No snapshots yet.' }), 'wide'));

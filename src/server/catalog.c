@@ -795,7 +795,7 @@ adjust(uint64_t v, uint64_t add, uint64_t sub)
 
 /*
  * Change client's running totals: add the first four numbers, subtract
- * the last four (snapshots, stored bytes, blobs, unique bytes).
+ * the last four (snapshots, size, blobs, unique bytes).
  */
 static int
 usage_change(struct catalog *c, MDB_txn *txn, uint64_t client,
@@ -1887,7 +1887,7 @@ free_txn(struct catalog *c, MDB_txn *txn, void *arg)
 			return fail(c, rc, "read blob index");
 		if (blob_decode(&d, &bl) == -1)
 			return fail(c, 0, "blob index");
-		if (bl.touched >= a->cutoff) {
+		if (bl.touched > a->cutoff) {
 			if (a->spared != NULL)
 				a->spared[i] = 1;
 			continue;

@@ -226,7 +226,8 @@ int	catalog_blobs_scan(struct catalog *c,
 	    const struct cat_blob *loc), void *arg);
 /*
  * Free blobs of client (prune's sweep): in one transaction, delete the
- * index entry of each of the n ids whose touched is still below cutoff;
+ * index entry of each of the n ids whose touched is still at most
+ * cutoff;
  * an entry touched since stays, and spared[i] (may be NULL) is 1 for it
  * (0 for one deleted or already gone).  The caller guarantees no kept
  * blob links to a deleted one.  *freed (may be NULL) counts the deleted

@@ -413,7 +413,7 @@ mark_recent(void *arg, uint64_t client, const uint8_t *id,
 {
 	struct mark *m = arg;
 
-	if (loc->touched < m->cutoff)
+	if (loc->touched <= m->cutoff)
 		return 0;
 	return mark(m, client, id);
 }
@@ -501,7 +501,7 @@ collect_cand(void *arg, uint64_t client, const uint8_t *id,
 	struct sweep *sw = arg;
 	struct cand *c;
 
-	if (loc->touched >= sw->m->cutoff ||
+	if (loc->touched > sw->m->cutoff ||
 	    mark_has(&sw->m->set, fingerprint(&sw->m->set, client, id)))
 		return 0;
 	if (sw->n == sw->cap) {
@@ -725,8 +725,12 @@ free_blobs(struct prune *p)
 		p->res->blobs = sw.n;
 		goto done;
 	}
-	if ((rc = sweep_edges(&sw)) == 0)
-		rc = sweep_delete(&sw);
+	if ((rc = sweep_edges(&sw)) != 0)
+		goto done;
+	if (sw.n > 0)
+		say(p, "sweeping %zu unreachable blobs (%zu links among them)",
+		    sw.n, sw.nkids);
+	rc = sweep_delete(&sw);
 done:
 	free(m.set.v);
 	free(m.todo.v);
