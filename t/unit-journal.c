@@ -2,10 +2,14 @@
  * unit-journal.c - TAP unit tests of src/server/journal.c: every record
  * type comes back as written, in order, also across two handles; a torn
  * or damaged tail is ignored by replay and cut off by the next append;
- * invalid records and files that are not journals are refused.  Run by
+ * invalid records and files that are not journals are refused; the
+ * catalog journals each change of clients, policies and snapshots in the
+ * order it makes them, and nothing that fails.  Run by
  * t/00-unit-journal.t.
  */
 #include "autoconf.h"
+
+#include <sys/stat.h>
 
 #include <fcntl.h>
 #include <stdio.h>
@@ -13,6 +17,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "server/catalog.h"
 #include "server/journal.h"
 #include "tap.h"
 
@@ -116,6 +121,105 @@ append_raw(const char *path, const void *p, size_t n)
 	w = write(fd, p, n);
 	close(fd);
 	return w == (ssize_t)n ? 0 : -1;
+}
+
+/* The catalog writes the journal beside its directory. */
+static void
+catalog_journals(void)
+{
+	char path[300], jpath[300], err[256];
+	struct cat_client cl;
+	struct cat_snapshot snap;
+	struct cat_blob_add add[2];
+	struct retention p = { 3, 0, 2, 0, 0, 0 };
+	uint8_t tok[CAT_SECRET_LEN], tok2[CAT_SECRET_LEN];
+	uint8_t secret[CAT_SECRET_LEN];
+	struct catalog *c;
+	uint64_t id = 0, ignored;
+	static const uint8_t want[] = { JOURNAL_CLIENT_ADD, JOURNAL_REGISTER,
+	    JOURNAL_CLIENT_FLAGS, JOURNAL_CLIENT_TOKEN, JOURNAL_POLICY_SET,
+	    JOURNAL_COMMIT, JOURNAL_FORGET, JOURNAL_POLICY_CLEAR,
+	    JOURNAL_CLIENT_REMOVE };
+	int all;
+
+	snprintf(path, sizeof(path), "%s/cat/catalog", dir);
+	snprintf(jpath, sizeof(jpath), "%s/cat", dir);
+	if (mkdir(jpath, 0700) == -1 || catalog_open(path, 0, &c, err,
+	    sizeof(err)) != CAT_OK) {
+		ok(0, "open a catalog");
+		return;
+	}
+	snprintf(jpath, sizeof(jpath), "%s/cat/journal", dir);
+	memset(tok, 1, sizeof(tok));
+	memset(tok2, 2, sizeof(tok2));
+	memset(secret, 3, sizeof(secret));
+	memset(add, 0, sizeof(add));
+	memset(add[0].id, 0xa0, BLOB_ID_LEN);
+	memset(add[1].id, 0xb0, BLOB_ID_LEN);
+	for (int i = 0; i < 2; i++) {
+		add[i].loc.pack = 1;
+		add[i].loc.offset = 100 * (uint64_t)i;
+		add[i].loc.length = 10;
+	}
+	memset(&snap, 0, sizeof(snap));
+	snprintf(snap.set, sizeof(snap.set), "home");
+	snap.time = 1700000000;
+	memcpy(snap.root, add[0].id, BLOB_ID_LEN);
+	memcpy(snap.meta, add[1].id, BLOB_ID_LEN);
+	snap.files = 5;
+	snap.size = 50;
+	ok(catalog_client_add(c, "alice", tok, 1699999999, &id) == CAT_OK &&
+	    catalog_client_add(c, "alice", tok, 1, NULL) == CAT_EXISTS &&
+	    catalog_register(c, tok, secret, &cl) == CAT_OK &&
+	    catalog_client_set_disabled(c, "alice", 1) == CAT_OK &&
+	    catalog_client_token(c, "alice", tok2) == CAT_OK &&
+	    catalog_policy_set(c, "alice", "home", &p) == CAT_OK &&
+	    catalog_client_set_disabled(c, "nobody", 1) == CAT_NOTFOUND,
+	    "client and policy changes (and two that fail)");
+	ok(catalog_client_set_disabled(c, "alice", 0) == CAT_OK &&
+	    catalog_blobs_add(c, id, add, 2) == CAT_OK &&
+	    catalog_commit(c, id, &snap, NULL) == CAT_OK &&
+	    catalog_forget(c, id, snap.id) == CAT_OK &&
+	    catalog_forget(c, id, snap.id) == CAT_NOTFOUND &&
+	    catalog_policy_clear(c, "alice", "home") == CAT_OK &&
+	    catalog_client_remove(c, "alice") == CAT_OK,
+	    "a commit, a forget, a clear, a remove");
+	catalog_close(c);
+
+	ngot = 0;
+	ok(journal_replay(jpath, collect, NULL, &ignored, err,
+	    sizeof(err)) == 0 && ngot == sizeof(want) + 1 && ignored == 0,
+	    "the journal holds one record per change that succeeded");
+	all = ngot == sizeof(want) + 1;
+	for (size_t i = 0, k = 0; all && i < ngot; i++) {
+		/* the second CLIENT_FLAGS (enable) follows the first */
+		if (i == 5) {
+			all &= got[i].type == JOURNAL_CLIENT_FLAGS &&
+			    got[i].flags == JOURNAL_F_REGISTERED;
+			continue;
+		}
+		all &= got[i].type == want[k++] && got[i].client == id;
+	}
+	ok(all, "... in the order they were made, each of alice");
+	if (ngot < sizeof(want) + 1)
+		return;
+	ok(strcmp(got[0].name, "alice") == 0 && got[0].created == 1699999999 &&
+	    memcmp(got[0].hash, tok, sizeof(tok)) == 0 && got[0].snap == 1,
+	    "client add: name, created, token hash, next snapshot");
+	ok(memcmp(got[1].hash, secret, sizeof(secret)) == 0,
+	    "register: the secret");
+	ok(got[2].flags == (JOURNAL_F_REGISTERED | JOURNAL_F_DISABLED),
+	    "flags: registered and disabled");
+	ok(memcmp(got[3].hash, tok2, sizeof(tok2)) == 0, "token: the new hash");
+	ok(strcmp(got[4].set, "home") == 0 && got[4].policy.last == 3 &&
+	    got[4].policy.daily == 2, "policy set: set and rules");
+	ok(got[6].snap == snap.id && got[6].time == snap.time &&
+	    memcmp(got[6].root, snap.root, BLOB_ID_LEN) == 0 &&
+	    memcmp(got[6].meta, snap.meta, BLOB_ID_LEN) == 0 &&
+	    !got[6].has_legacy && strcmp(got[6].set, "home") == 0 &&
+	    got[6].files == 5 && got[6].size == 50,
+	    "commit: the snapshot's row");
+	ok(got[7].snap == snap.id, "forget: the snapshot");
 }
 
 int
@@ -264,6 +368,7 @@ main(void)
 	    sizeof(err)) == -1, "replay refuses it too");
 
 	journal_close(j);
+	catalog_journals();
 	snprintf(path, sizeof(path), "rm -rf %s", dir);
 	if (system(path) != 0)
 		printf("# could not remove %s\n", dir);
