@@ -64,7 +64,12 @@ like($gv->stderr_text, qr/gigavaultctl upgrade/, '... naming gigavaultctl upgrad
     or diag $gv->stderr_text;
 unlike($gv->stderr_text, qr/rebuild-catalog/, '... and not rebuild-catalog');
 
-my ($rc, $out, $err) = GVClient::ctl($gv, 'upgrade');
+my ($rc, $out, $err) = GVClient::ctl($gv, 'rebuild-catalog');
+is($rc, 1, 'rebuild-catalog refuses a 0.1.0 DataDir');
+like($err, qr/gigavaultctl upgrade instead/, '... and names the upgrade') or diag $err;
+ok(!glob("$data/catalog.broken-*"), '... leaving the catalog where it is');
+
+($rc, $out, $err) = GVClient::ctl($gv, 'upgrade');
 is($rc, 0, 'gigavaultctl upgrade exits 0') or diag "$out$err";
 like($out, qr/1 clients, 2 snapshots \(one legacy node each\), 1 policies/,
      'it names what it upgraded') or diag $out;

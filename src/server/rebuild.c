@@ -455,6 +455,31 @@ move_aside(const char *dir, uint64_t now, char *moved, size_t movedlen,
 	return -1;
 }
 
+/*
+ * A 0.1.0 catalog is upgraded, not rebuilt: its packs name no client.
+ * -1 with a message for one, else 0 (also for one that cannot be
+ * opened: that is what a rebuild is for).
+ */
+static int
+refuse_old(const char *dir, char *err, size_t errlen)
+{
+	char path[1100], msg[512];
+	struct catalog *c;
+	struct stat st;
+	int r;
+
+	if (snprintf(path, sizeof(path), "%s/data.mdb", dir) >=
+	    (int)sizeof(path) || stat(path, &st) == -1)
+		return 0;
+	if ((r = catalog_open(dir, 0, &c, msg, sizeof(msg))) == CAT_OK)
+		catalog_close(c);
+	if (r != CAT_OLDFORMAT)
+		return 0;
+	snprintf(err, errlen, "%s is a catalog of 0.1.0: upgrade the DataDir "
+	    "with gigavaultctl upgrade instead", dir);
+	return -1;
+}
+
 static int
 write_model(struct catalog *cat, struct model *m, char *err, size_t errlen)
 {
@@ -564,8 +589,8 @@ rebuild_catalog(const char *datadir, uint64_t now,
 		snprintf(err, errlen, "rebuild: out of memory");
 		goto out;
 	}
-	if (move_aside(dir, now, rep->moved_to, sizeof(rep->moved_to), err,
-	    errlen) == -1)
+	if (refuse_old(dir, err, errlen) == -1 || move_aside(dir, now,
+	    rep->moved_to, sizeof(rep->moved_to), err, errlen) == -1)
 		goto out;
 	if (catalog_open(dir, 0, &cat, err, errlen) != CAT_OK)
 		goto out;
