@@ -338,6 +338,7 @@ main(void)
 	ok(journal_replay(other, collect, NULL, &ignored, err,
 	    sizeof(err)) == 0 && ngot == 1 && rec_equal(&got[0], &r[0]) &&
 	    ignored > 0, "a damaged record ends the replay before it");
+	journal_close(j2);
 
 	/* A header cut short by a crash is written again. */
 	snprintf(other, sizeof(other), "%s/journal3", dir);
