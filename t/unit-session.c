@@ -29,14 +29,15 @@ static const struct {
 	{ 0x0017, "CERT" }, { 0x0020, "HAVE" }, { 0x0021, "MISSING" },
 	{ 0x0022, "PUT" }, { 0x0023, "REFS" }, { 0x0024, "COMMIT" },
 	{ 0x0025, "COMMITTED" }, { 0x0026, "FORGET" },
-	{ 0x0027, "FORGOTTEN" }, { 0x0030, "LIST" }, { 0x0031, "SNAPSHOTS" },
+	{ 0x0027, "FORGOTTEN" }, { 0x0028, "PUT_LINKED" },
+	{ 0x0030, "LIST" }, { 0x0031, "SNAPSHOTS" },
 	{ 0x0032, "GET" }, { 0x0033, "BLOB" }, { 0x0034, "NOBLOB" },
-	{ 0x00ff, "ERROR" },
+	{ 0x0035, "LBLOB" }, { 0x00ff, "ERROR" },
 };
 
 /* Types that are no frame at all, around and between the known ones. */
 static const uint16_t unknown[] = {
-	0x0000, 0x0006, 0x000f, 0x0018, 0x001f, 0x0028, 0x002f, 0x0035,
+	0x0000, 0x0006, 0x000f, 0x0018, 0x001f, 0x0029, 0x002f, 0x0036,
 	0x00fe, 0x0100, 0x1234, 0xffff,
 };
 
@@ -70,7 +71,7 @@ expected(enum session_auth st, uint16_t type, const char *name, char *why,
 		    "no CHALLENGE outstanding");
 		return 3;
 	case 0x0020: case 0x0022: case 0x0023: case 0x0024:
-	case 0x0026: case 0x0030: case 0x0032:
+	case 0x0026: case 0x0028: case 0x0030: case 0x0032:
 		if (st == AUTH_DONE)
 			return 0;
 		snprintf(why, whylen, "not authenticated: %s needs AUTH first",
@@ -160,7 +161,8 @@ test_limits(void)
 		{ 0x0020, "HAVE", AUTH_DONE, 4 + 4096 * 32, 9 },
 		{ 0x0023, "REFS", AUTH_DONE, 4 + 4096 * 32, 9 },
 		{ 0x0032, "GET", AUTH_DONE, 4 + 4096 * 32, 9 },
-		{ 0x0024, "COMMIT", AUTH_DONE, 2 + 64 + 8 + 32 + 32 + 8, 9 },
+		{ 0x0024, "COMMIT", AUTH_DONE, 2 + 64 + 8 + 32 + 32 + 8 + 8,
+		    9 },
 		{ 0x0030, "LIST", AUTH_DONE, 2 + 64 + 8, 9 },
 		{ 0x0026, "FORGET", AUTH_DONE, 4 + 4096 * 8, 9 },
 	};
@@ -192,6 +194,10 @@ test_limits(void)
 	    MAX_FRAME + 1, MAX_FRAME);
 	check(AUTH_DONE, 0x0022, MAX_FRAME + 1, 0, MAX_FRAME, 2, why,
 	    "PUT of MaxFrame + 1 bytes");
+	check(AUTH_DONE, 0x0028, MAX_FRAME, 0, MAX_FRAME, 0, NULL,
+	    "PUT_LINKED of MaxFrame bytes");
+	check(AUTH_DONE, 0x0028, MAX_FRAME + 1, 0, MAX_FRAME, 2, why,
+	    "PUT_LINKED of MaxFrame + 1 bytes");
 }
 
 /* Which check comes first when a frame fails more than one. */

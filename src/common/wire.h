@@ -20,7 +20,7 @@
 #define WIRE_MAGIC		"GVLT"
 #define WIRE_MAGIC_LEN		4
 #define WIRE_VERSION_MIN	1	/* protocol versions this code speaks */
-#define WIRE_VERSION_MAX	3	/* 2: COMMIT carries u64 files; 3: links */
+#define WIRE_VERSION_MAX	3	/* 2: COMMIT has files; 3: links, size */
 #define WIRE_SOFTWARE_MAX	255	/* bytes of a hello's software string */
 
 enum wire_type {

@@ -37,7 +37,7 @@
 
 #define CAT_SECRET_LEN	32	/* a client's secret, a token's SHA-256 */
 #define CAT_NAME_MAX	64	/* client and set names */
-#define CAT_FORMAT	2	/* meta "format" of the catalog this code writes */
+#define CAT_FORMAT	2	/* meta "format" this code writes */
 
 enum cat_result {
 	CAT_ERROR	= -1,
@@ -249,7 +249,8 @@ struct cat_move {
 /*
  * Point n index entries at their new places in one transaction.  An
  * entry that no longer exists or no longer points at (from_pack,
- * from_offset) is left alone; length, nlinks and touched are kept.  *moved (may be NULL) counts the entries changed.  CAT_OK or
+ * from_offset) is left alone; length, nlinks and touched are kept.
+ * *moved (may be NULL) counts the entries changed.  CAT_OK or
  * CAT_ERROR.
  */
 int	catalog_blobs_move(struct catalog *c, const struct cat_move *m,

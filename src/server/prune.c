@@ -459,7 +459,8 @@ mark_closure(struct mark *m)
 			r = store_links(p->store, client, ids[i], &locs[i],
 			    &links, &nl);
 			if (r == -1) {
-				rc = failed(p, "links", store_strerror(p->store));
+				rc = failed(p, "links",
+				    store_strerror(p->store));
 				break;
 			}
 			if (r == 1) {

@@ -1,7 +1,7 @@
 /*
  * prune.h - give space back: forget the snapshots that the server's
  * retention policy does not keep, free the blobs that no snapshot
- * references any more, and rewrite or remove the packs that hold them.
+ * reaches any more, and rewrite or remove the packs that hold them.
  * Shared by the housekeeper child (on a schedule) and gigavaultctl
  * (on demand); runs beside the workers while backups go on.
  *
@@ -9,12 +9,22 @@
  *   1. Retention: for every client and set, the snapshots that the
  *      policy (policy.h) does not keep are forgotten (catalog_forget).
  *      The newest snapshot of a set is always kept.
- *   2. Free: an index entry with refcount 0 is deleted only when its
- *      touched time (indexed, or reported present by a HAVE while
- *      unreferenced) is at least Prune.GraceSeconds old, re-checked in
- *      the deleting transaction: a blob a backup in flight was told is
- *      present stays until that backup commits (or the grace ends;
- *      COMMIT refuses missing references, ERROR 10).
+ *   2. Mark and sweep (no reference counts): with cutoff = now -
+ *      Prune.GraceSeconds, the roots are every snapshot's root, meta
+ *      and legacy node and every blob touched after cutoff (indexed,
+ *      or relied on by a HAVE or a PUT_LINKED, catalog_blobs_have());
+ *      the mark (8-byte fingerprints of client and id; a collision
+ *      only keeps garbage) follows links read from the packs
+ *      (store_links()).  The rest of the index are the candidates:
+ *      they are deleted in topological order (a blob only after every
+ *      candidate linking to it), in batched transactions that re-check
+ *      touched <= cutoff; a candidate touched meanwhile is spared with
+ *      everything below it.  So an indexed linked blob's links are
+ *      always indexed, which a COMMIT relies on when it checks only
+ *      root and meta, and a backup may rely on a blob it was told is
+ *      present for 3/4 of GraceSeconds (the session touches what is
+ *      older than GraceSeconds/4).  A reachable blob whose links cannot
+ *      be read stops the sweep: nothing is freed.
  *   3. Packs: a pack some writer still appends to is skipped (it holds
  *      flock LOCK_SH; prune needs LOCK_EX|LOCK_NB).  A locked pack with
  *      no live record is removed; one whose live share is below

@@ -999,6 +999,25 @@ legacy_ours(struct session *s, const uint8_t *id, int written,
 }
 
 /*
+ * The id the client's next snapshot gets: CAT_OK, CAT_NOTFOUND (the
+ * client was removed, or removed and added again), CAT_ERROR.
+ */
+static int
+next_snapshot(struct session *s, uint64_t *id)
+{
+	struct cat_client cl;
+	int r;
+
+	memset(&cl, 0, sizeof(cl));
+	r = catalog_client_get(s->cat, s->client.name, &cl);
+	crypto_wipe(cl.secret, sizeof(cl.secret));
+	if (r == CAT_OK && cl.id != s->client.id)
+		r = CAT_NOTFOUND;
+	*id = cl.next_snapshot;
+	return r;
+}
+
+/*
  * Version 1/2: write the legacy node of the REFS (links: s->refs[0..n))
  * and commit the snapshot pointing at it.  The node's id depends on the
  * snapshot's id, so a commit racing another of the same client tries
@@ -1009,15 +1028,11 @@ static int
 commit_legacy(struct session *s, struct cat_snapshot *snap, size_t n,
     size_t *missing)
 {
-	struct cat_client cl;
 	struct cat_blob at;
 	int r, tries;
 
-	if (catalog_client_get(s->cat, s->client.name, &cl) != CAT_OK ||
-	    cl.id != s->client.id)
-		return CAT_NOTFOUND;
-	crypto_wipe(cl.secret, sizeof(cl.secret));
-	snap->id = cl.next_snapshot;
+	if ((r = next_snapshot(s, &snap->id)) != CAT_OK)
+		return r;
 	snap->has_legacy = 1;
 	for (tries = 0; tries < COMMIT_TRIES; tries++) {
 		legacy_id(s->client.id, snap->id, snap->legacy);
@@ -1035,10 +1050,8 @@ commit_legacy(struct session *s, struct cat_snapshot *snap, size_t n,
 		r = catalog_commit(s->cat, s->client.id, snap, missing);
 		if (r != CAT_EXISTS)
 			return r;
-		if (catalog_client_get(s->cat, s->client.name, &cl) != CAT_OK)
-			return CAT_NOTFOUND;
-		crypto_wipe(cl.secret, sizeof(cl.secret));
-		snap->id = cl.next_snapshot;
+		if ((r = next_snapshot(s, &snap->id)) != CAT_OK)
+			return r;
 	}
 	return storage_failed(s, "catalog commit", "other commits of this "
 	    "client kept coming first");

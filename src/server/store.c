@@ -102,7 +102,8 @@ store_sum(const uint8_t (*links)[BLOB_ID_LEN], uint32_t nlinks,
 	if ((ctx = EVP_MD_CTX_new()) != NULL) {
 		if (EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1 ||
 		    EVP_DigestUpdate(ctx, links, (size_t)nlinks *
-		    BLOB_ID_LEN) != 1 || EVP_DigestUpdate(ctx, blob, len) != 1 ||
+		    BLOB_ID_LEN) != 1 ||
+		    EVP_DigestUpdate(ctx, blob, len) != 1 ||
 		    EVP_DigestFinal_ex(ctx, h, NULL) != 1)
 			memset(h, 0, sizeof(h));
 		EVP_MD_CTX_free(ctx);

@@ -15,7 +15,9 @@
  *
  * Durability order: a blob written by store_put() is "pending" until
  * store_flush() fsyncs the pack and then indexes the pending blobs in
- * the catalog in one transaction.  So the index never
+ * the catalog in one transaction (pending blobs are indexed in the
+ * order they were written, so a linked blob's pending links are indexed
+ * with it or before it).  So the index never
  * points at bytes that are not on disk; a crash loses at most pending
  * blobs, whose bytes are then unreferenced garbage in a pack.
  * store_put() flushes by itself every STORE_BATCH_BYTES or
@@ -193,8 +195,9 @@ struct store_rec {
  * store_links()).  A header that cannot be a record (bad magic or type,
  * length above STORE_BLOB_MAX, 0 for a blob, nlinks above
  * STORE_LINKS_MAX, running past the end of the file) ends the scan: the
- * rest of the pack cannot be parsed and *bad_at gets its offset.  Returns 0 (read to the end, or
- * stopped by fn), 1 (stopped at unparsable bytes), -1 on an I/O error.
+ * rest of the pack cannot be parsed and *bad_at gets its offset.
+ * Returns 0 (read to the end, or stopped by fn), 1 (stopped at
+ * unparsable bytes), -1 on an I/O error.
  */
 int	store_scan(struct store *s, uint32_t pack,
 	    int (*fn)(void *arg, const struct store_rec *rec), void *arg,
