@@ -1,9 +1,11 @@
 /*
- * gigavaultd.c - the backup server's entry point: flags, config, the
- * sockets and the pid file, then the supervisor takes over.
+ * gigavaultd.c - the backup server's entry point: flags, config, a
+ * check that the catalog opens, the sockets and the pid file, then the
+ * supervisor takes over.
  *
  * Exit status: 0 clean stop or good config (-n), 1 runtime error (port
- * taken, live pid file, ...), 2 bad config or usage.
+ * taken, live pid file, a catalog that cannot be opened, ...), 2 bad
+ * config or usage.
  */
 #include "autoconf.h"
 
