@@ -53,8 +53,8 @@ my @cases = (
     { name => 'hello with bad magic GVLX',
       bytes => frame(T_CLIENT_HELLO, hello_payload(magic => 'GVLX')),
       codes => [1], reason => qr/malformed/ },
-    { name => 'hello with versions 3..4',
-      bytes => frame(T_CLIENT_HELLO, hello_payload(min => 3, max => 4)),
+    { name => 'hello with versions 4..5',
+      bytes => frame(T_CLIENT_HELLO, hello_payload(min => 4, max => 5)),
       codes => [4], reason => qr/no common protocol version/ },
     { name => 'hello with nonzero flags',
       bytes => frame(T_CLIENT_HELLO, hello_payload(), 1),
@@ -110,8 +110,9 @@ for my $case (@cases) {
     };
 }
 
-# versions 0..1, 1..5 and 2..3 overlap with 1..2: the highest common one
-for my $r ([0, 1, 1], [1, 5, 2], [2, 3, 2]) {
+# versions 0..1, 1..2, 1..5 and 2..3 overlap with 1..3: the highest
+# common one
+for my $r ([0, 1, 1], [1, 2, 2], [1, 5, 3], [2, 3, 3]) {
     my ($c, $h) = $gv->session(min => $r->[0], max => $r->[1]);
     is($h->{version}, $r->[2], "hello with versions $r->[0]..$r->[1] gets version $r->[2]")
         or diag explain $h;

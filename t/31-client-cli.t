@@ -85,7 +85,8 @@ is($rc, 2, 'ls of a path not in the snapshot: exit 2');
 my @s = $cl->snapshots('--set', 'cli');
 is(scalar @s, 1, 'snapshots --set lists the set');
 is($s[0]{set}, 'cli', '... with its name');
-ok($s[0]{blobs} >= 4 && $s[0]{bytes} > 0, '... blobs and bytes');
+# The server counts no blobs per snapshot any more (store format 2).
+ok($s[0]{bytes} > 0, '... and its bytes');
 
 # A second backup: nothing changed, nothing read.
 ($rc, $out, $err) = $cl->run('-v', 'backup', '--set', 'cli', $src);

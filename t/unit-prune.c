@@ -5,7 +5,9 @@
  * frees an unreachable subtree, says the same in a dry run, and when a
  * candidate is touched while the sweep runs (a backup relies on it) it
  * spares that candidate and everything below it, so an indexed linked
- * blob's links stay indexed.  Run by t/00-unit-prune.t.
+ * blob's links stay indexed.  Scrub reports a linked blob whose links
+ * are not indexed, and the snapshot reaching it.  Run by
+ * t/00-unit-prune.t.
  */
 #include "autoconf.h"
 
@@ -19,6 +21,7 @@
 #include "server/catalog.h"
 #include "server/config.h"
 #include "server/prune.h"
+#include "server/scrub.h"
 #include "server/store.h"
 #include "tap.h"
 
@@ -28,6 +31,58 @@ static char dir[] = "/tmp/gv-unit-prune-XXXXXX";
 enum { R, A, A2, M, L, B1, P, Q1, Q2, D1, D2, D3, D4, NBLOBS };
 static const char *names = "R A A2 M L B1 P Q1 Q2 D1 D2 D3 D4";
 static uint8_t ids[NBLOBS][BLOB_ID_LEN];
+
+struct lines {
+	int		 dangling, hurt;
+};
+
+static void
+scrub_line(void *arg, const char *line)
+{
+	struct lines *l = arg;
+
+	printf("# %s\n", line);
+	if (strstr(line, "it links to blobs that are not indexed") != NULL)
+		l->dangling++;
+	if (strstr(line, "reaches damaged or missing blobs") != NULL)
+		l->hurt++;
+}
+
+/* A linked blob whose link was never stored (prune never leaves one). */
+static void
+test_scrub(struct catalog *c, struct store *s, uint64_t client)
+{
+	struct scrub_result res;
+	struct cat_snapshot snap;
+	struct hk_hooks hk;
+	struct lines l = { 0, 0 };
+	uint8_t top[BLOB_ID_LEN], ghost[BLOB_ID_LEN];
+	char err[256];
+
+	err[0] = '\0';
+	ok(scrub_run(c, dir, 0, NULL, &res, err, sizeof(err)) == 0 &&
+	    res.damaged == 0 && res.snapshots == 0,
+	    "scrub after the prunes: clean");
+	memset(top, 0xe1, sizeof(top));
+	memset(ghost, 0xe2, sizeof(ghost));
+	ok(store_put(s, client, top, (const uint8_t (*)[BLOB_ID_LEN])ghost, 1,
+	    "top", 3) == 0 && store_flush(s) == 0,
+	    "store a blob linking to one never stored");
+	store_finish(s);
+	memset(&snap, 0, sizeof(snap));
+	strcpy(snap.set, "t");
+	memcpy(snap.root, top, BLOB_ID_LEN);
+	memcpy(snap.meta, ids[M], BLOB_ID_LEN);
+	ok(catalog_commit(c, client, &snap, NULL) == CAT_OK,
+	    "a snapshot with it as its root");
+	memset(&hk, 0, sizeof(hk));
+	hk.report = scrub_line;
+	hk.arg = &l;
+	ok(scrub_run(c, dir, 0, &hk, &res, err, sizeof(err)) == 0 &&
+	    res.damaged == 1 && l.dangling == 1,
+	    "scrub reports the blob whose link is not indexed");
+	ok(res.snapshots == 1 && l.hurt == 1, "... and the snapshot hurt");
+}
 
 struct hook {
 	struct catalog	*cat;
@@ -206,6 +261,8 @@ main(void)
 	printf("# indexed: %s\n", got);
 	ok(strcmp(got, "M L B1 Q1 D1 D2") == 0,
 	    "... Q1 and its subtree wait for their grace");
+
+	test_scrub(c, s, client);
 
 	store_close(s);
 	catalog_close(c);
