@@ -1,7 +1,7 @@
 #!/bin/sh
 # bench/deps.sh - install the tools bench/compare.sh compares against
-# (Debian 12).  Run as root.
+# and the scale benchmark bench/scale.sh needs (Debian 12).  Run as root.
 set -eu
 export DEBIAN_FRONTEND=noninteractive
 apt-get update
-apt-get install -y --no-install-recommends restic borgbackup rsync time python3
+apt-get install -y --no-install-recommends restic borgbackup rsync time python3 lmdb-utils

@@ -139,7 +139,10 @@ $A = login3();
 proto_put($A, $u1, rnd(100));
 put_linked($A, $U, [ $u1, $d1 ], rnd(100));
 ok(ping($A), 'an unreachable subtree');
+my $lport = $A->sockport;
 close $A;
+# The worker indexes what a session uploaded when the session ends.
+like($gv->session_end($lport, 10) // '', qr/client closed/, '... indexed when its session ended');
 my ($st, $out, $err) = $gv->ctl('prune');
 is($st, 0, 'prune: exit 0') or diag $err;
 like($out, qr/^freed 2 unreachable blobs/m, 'prune freed the unreachable subtree (2 blobs)') or diag $out;

@@ -53,6 +53,10 @@ int	cmd_admin_passwd(struct ctl *);
 int	cmd_admin_remove(struct ctl *);
 int	cmd_admin_list(struct ctl *);
 
+/* rebuildcmd.c */
+int	cmd_rebuild_catalog(struct ctl *);
+int	cmd_upgrade(struct ctl *);
+
 /* tlscmd.c */
 int	cmd_tls_init(struct ctl *);
 int	cmd_tls_show(struct ctl *);

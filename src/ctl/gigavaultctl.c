@@ -67,7 +67,9 @@ usage(void)
 	    "[--renew | --force]\n"
 	    "       gigavaultctl [-f file] tls show [--json]\n"
 	    "       gigavaultctl [-f file] admin add | passwd | remove name\n"
-	    "       gigavaultctl [-f file] admin list [--json]\n");
+	    "       gigavaultctl [-f file] admin list [--json]\n"
+	    "       gigavaultctl [-f file] rebuild-catalog\n"
+	    "       gigavaultctl [-f file] upgrade\n");
 	exit(EXIT_USAGE);
 }
 
@@ -777,6 +779,8 @@ static const struct command {
 	{ "admin", "passwd",	1, 1, 0, "", cmd_admin_passwd },
 	{ "admin", "remove",	1, 1, 0, "", cmd_admin_remove },
 	{ "admin", "list",	0, 0, 1, "", cmd_admin_list },
+	{ "rebuild-catalog", NULL, 0, 0, 0, "", cmd_rebuild_catalog },
+	{ "upgrade", NULL,	0, 0, 0, "", cmd_upgrade },
 };
 
 /* Commands that work on files alone, as the invoking user. */
@@ -784,6 +788,7 @@ static int
 needs_catalog(const struct command *cmd)
 {
 	return cmd->fn != cmd_tls_init && cmd->fn != cmd_tls_show &&
+	    cmd->fn != cmd_rebuild_catalog && cmd->fn != cmd_upgrade &&
 	    strcmp(cmd->word, "admin") != 0;
 }
 
@@ -791,7 +796,8 @@ needs_catalog(const struct command *cmd)
 static int
 needs_owner(const struct command *cmd)
 {
-	return needs_catalog(cmd) || strcmp(cmd->word, "admin") == 0;
+	return needs_catalog(cmd) || strcmp(cmd->word, "admin") == 0 ||
+	    cmd->fn == cmd_rebuild_catalog || cmd->fn == cmd_upgrade;
 }
 
 /*

@@ -54,6 +54,7 @@
 
 #include "common/bytes.h"
 #include "catalog.h"
+#include "journal.h"
 
 #define DEFAULT_MAPSIZE		(256UL << 20)
 #define MAX_MAPSIZE		((size_t)1 << 40)
@@ -85,6 +86,9 @@ struct catalog {
 	MDB_dbi		 policies, peers, usage, days;
 	int		 rc;		/* LMDB code of the last CAT_ERROR */
 	char		 err[256];
+	/* DataDir/journal (journal.h), opened by the first change. */
+	struct journal	*journal;
+	char		 journal_path[1024];
 };
 
 /* ------------------------------------------------------------ encoding */
@@ -308,6 +312,91 @@ run_read(struct catalog *c, txn_fn fn, void *arg)
 	return r;
 }
 
+/* -------------------------------------------------------------- journal */
+
+/* The journal sits beside the catalog's directory: DataDir/journal. */
+static void
+journal_path(struct catalog *c, const char *dir)
+{
+	const char *slash = strrchr(dir, '/');
+	int n = slash == NULL ? 1 : (int)(slash - dir);
+
+	if (slash == dir)
+		n = 0;
+	if (snprintf(c->journal_path, sizeof(c->journal_path), "%.*s/journal",
+	    n, slash == NULL ? "." : dir) >= (int)sizeof(c->journal_path))
+		c->journal_path[0] = '\0';
+}
+
+/*
+ * Append r to the journal inside the write transaction that makes the
+ * same change (journal.h): call it after the transaction's last write,
+ * so that only a failed commit can leave a record behind.  CAT_OK or
+ * CAT_ERROR (the caller's transaction is then aborted).
+ */
+static int
+journal_log(struct catalog *c, struct journal_rec *r)
+{
+	char err[256];
+
+	if (c->journal == NULL && (c->journal_path[0] == '\0' ||
+	    journal_open(c->journal_path, &c->journal, err,
+	    sizeof(err)) == -1)) {
+		if (c->journal_path[0] == '\0')
+			snprintf(err, sizeof(err), "journal: path too long");
+		c->rc = 0;
+		snprintf(c->err, sizeof(c->err), "catalog: %.200s", err);
+		return CAT_ERROR;
+	}
+	if (journal_append(c->journal, r, err, sizeof(err)) == -1) {
+		c->rc = 0;
+		snprintf(c->err, sizeof(c->err), "catalog: %.200s", err);
+		return CAT_ERROR;
+	}
+	return CAT_OK;
+}
+
+/* A journal record naming client cl. */
+static struct journal_rec
+journal_client(uint8_t type, const struct cat_client *cl)
+{
+	struct journal_rec r;
+
+	memset(&r, 0, sizeof(r));
+	r.type = type;
+	r.client = cl->id;
+	memcpy(r.name, cl->name, sizeof(r.name));
+	r.flags = (cl->registered ? JOURNAL_F_REGISTERED : 0) |
+	    (cl->disabled ? JOURNAL_F_DISABLED : 0) |
+	    (cl->allow_forget ? JOURNAL_F_ALLOW_FORGET : 0);
+	return r;
+}
+
+/* A journal record of client's snapshot s (its row for a COMMIT). */
+static struct journal_rec
+journal_snapshot(uint8_t type, uint64_t client, const struct cat_snapshot *s)
+{
+	struct journal_rec r;
+
+	memset(&r, 0, sizeof(r));
+	r.type = type;
+	r.client = client;
+	r.snap = s->id;
+	if (type != JOURNAL_COMMIT)
+		return r;
+	r.time = s->time;
+	memcpy(r.root, s->root, BLOB_ID_LEN);
+	memcpy(r.meta, s->meta, BLOB_ID_LEN);
+	r.has_legacy = s->has_legacy != 0;
+	memcpy(r.legacy, s->legacy, BLOB_ID_LEN);
+	snprintf(r.set, sizeof(r.set), "%s", s->set);
+	r.files = s->files;
+	r.size = s->size;
+	r.new_bytes = s->new_bytes;
+	r.new_blobs = s->new_blobs;
+	return r;
+}
+
 /* ------------------------------------------------------------ open/close */
 
 static int	usage_ensure(struct catalog *);
@@ -436,6 +525,7 @@ catalog_open(const char *dir, size_t mapsize, struct catalog **out,
 			return r == CAT_OLDFORMAT ? CAT_OLDFORMAT : CAT_ERROR;
 		}
 	}
+	journal_path(c, dir);
 	*out = c;
 	return CAT_OK;
 }
@@ -445,6 +535,7 @@ catalog_close(struct catalog *c)
 {
 	if (c == NULL)
 		return;
+	journal_close(c->journal);
 	mdb_env_close(c->env);
 	free(c);
 }
@@ -1070,7 +1161,15 @@ token:
 	d.mv_data = tok;
 	if ((rc = mdb_put(txn, c->tokens, &k, &d, MDB_NOOVERWRITE)) != 0)
 		return fail(c, rc, "write token");
-	return CAT_OK;
+	{
+		struct journal_rec j = journal_client(a->reissue ?
+		    JOURNAL_CLIENT_TOKEN : JOURNAL_CLIENT_ADD, &cl);
+
+		memcpy(j.hash, a->token_hash, CAT_SECRET_LEN);
+		j.created = cl.created;
+		j.snap = cl.next_snapshot;
+		return journal_log(c, &j);
+	}
 }
 
 int
@@ -1144,7 +1243,14 @@ client_flag_txn(struct catalog *c, MDB_txn *txn, void *arg)
 		cl.disabled = a->value;
 	else
 		cl.allow_forget = a->value;
-	return client_store(c, txn, &cl);
+	if ((r = client_store(c, txn, &cl)) != CAT_OK)
+		return r;
+	{
+		struct journal_rec j = journal_client(JOURNAL_CLIENT_FLAGS,
+		    &cl);
+
+		return journal_log(c, &j);
+	}
 }
 
 int
@@ -1215,7 +1321,12 @@ client_remove_txn(struct catalog *c, MDB_txn *txn, void *arg)
 	if ((rc = mdb_del(txn, c->usage, &k, NULL)) != 0 &&
 	    rc != MDB_NOTFOUND)
 		return fail(c, rc, "delete usage of %s", a->name);
-	return CAT_OK;
+	{
+		struct journal_rec j = journal_client(JOURNAL_CLIENT_REMOVE,
+		    a->out);
+
+		return journal_log(c, &j);
+	}
 }
 
 int
@@ -1312,7 +1423,15 @@ register_txn(struct catalog *c, MDB_txn *txn, void *arg)
 		return fail(c, rc, "delete token");
 	memcpy(a->out->secret, a->secret, CAT_SECRET_LEN);
 	a->out->registered = 1;
-	return client_store(c, txn, a->out);
+	if ((r = client_store(c, txn, a->out)) != CAT_OK)
+		return r;
+	{
+		struct journal_rec j = journal_client(JOURNAL_REGISTER,
+		    a->out);
+
+		memcpy(j.hash, a->secret, CAT_SECRET_LEN);
+		return journal_log(c, &j);
+	}
 }
 
 int
@@ -1511,7 +1630,12 @@ commit_txn(struct catalog *c, MDB_txn *txn, void *arg)
 	d.mv_data = srec;
 	if ((rc = mdb_put(txn, c->snapshots, &k, &d, MDB_NOOVERWRITE)) != 0)
 		return fail(c, rc, "write snapshot");
-	return CAT_OK;
+	{
+		struct journal_rec j = journal_snapshot(JOURNAL_COMMIT,
+		    a->client, a->snap);
+
+		return journal_log(c, &j);
+	}
 }
 
 int
@@ -1923,7 +2047,12 @@ forget_txn(struct catalog *c, MDB_txn *txn, void *arg)
 		return r;
 	if ((rc = mdb_del(txn, c->snapshots, &sk, NULL)) != 0)
 		return fail(c, rc, "delete snapshot");
-	return CAT_OK;
+	{
+		struct journal_rec j = journal_snapshot(JOURNAL_FORGET,
+		    a->client, &snap);
+
+		return journal_log(c, &j);
+	}
 }
 
 int
@@ -1989,6 +2118,7 @@ policy_set_txn(struct catalog *c, MDB_txn *txn, void *arg)
 {
 	struct policy_arg *a = arg;
 	uint8_t key[8 + CAT_NAME_MAX], rec[POLICY_REC_LEN];
+	struct journal_rec j;
 	struct cat_client cl;
 	MDB_val k = { 0, key }, d = { sizeof(rec), rec };
 	int r, rc;
@@ -1996,17 +2126,23 @@ policy_set_txn(struct catalog *c, MDB_txn *txn, void *arg)
 	if ((r = client_load(c, txn, a->name, &cl)) != CAT_OK)
 		return r;
 	k.mv_size = policy_key(key, cl.id, a->set);
+	memset(&j, 0, sizeof(j));
+	j.client = cl.id;
+	snprintf(j.set, sizeof(j.set), "%s", a->set);
 	if (a->in == NULL) {
 		if ((rc = mdb_del(txn, c->policies, &k, NULL)) == MDB_NOTFOUND)
 			return CAT_NOTFOUND;
 		if (rc != 0)
 			return fail(c, rc, "delete policy");
-		return CAT_OK;
+		j.type = JOURNAL_POLICY_CLEAR;
+		return journal_log(c, &j);
 	}
 	policy_encode(a->in, rec);
 	if ((rc = mdb_put(txn, c->policies, &k, &d, 0)) != 0)
 		return fail(c, rc, "write policy");
-	return CAT_OK;
+	j.type = JOURNAL_POLICY_SET;
+	j.policy = *a->in;
+	return journal_log(c, &j);
 }
 
 static int
@@ -2283,4 +2419,144 @@ catalog_peers(struct catalog *c, int (*fn)(void *, const struct cat_peer *),
 	if (stats != NULL)
 		memset(stats, 0, CAT_PEER_STATS * sizeof(*stats));
 	return run_read(c, peers_txn, &a);
+}
+
+/* -------------------------------------------------------------- rebuild */
+
+struct restore_arg {
+	const struct cat_client	*cl;
+	const uint8_t		*token;
+	uint64_t		 next_client;
+	uint32_t		 next_pack;
+};
+
+static int
+restore_client_txn(struct catalog *c, MDB_txn *txn, void *arg)
+{
+	struct restore_arg *a = arg;
+	uint8_t tok[8 + CAT_NAME_MAX];
+	size_t namelen = strlen(a->cl->name);
+	MDB_val k = { CAT_SECRET_LEN, (void *)a->token };
+	MDB_val d = { 8 + namelen, tok };
+	int r, rc;
+
+	if ((r = client_store(c, txn, a->cl)) != CAT_OK)
+		return r;
+	if (a->token == NULL)
+		return CAT_OK;
+	be64_put(tok, a->cl->id);
+	memcpy(tok + 8, a->cl->name, namelen);
+	if ((rc = mdb_put(txn, c->tokens, &k, &d, 0)) != 0)
+		return fail(c, rc, "write token");
+	return CAT_OK;
+}
+
+int
+catalog_restore_client(struct catalog *c, const struct cat_client *cl,
+    const uint8_t token_hash[CAT_SECRET_LEN])
+{
+	struct restore_arg a = { .cl = cl, .token = token_hash };
+
+	if (!catalog_name_valid(cl->name) || cl->id == 0) {
+		c->rc = 0;
+		snprintf(c->err, sizeof(c->err), "catalog: invalid client "
+		    "to restore (id %llu)", (unsigned long long)cl->id);
+		return CAT_ERROR;
+	}
+	return run_write(c, restore_client_txn, &a);
+}
+
+struct restore_snap_arg {
+	uint64_t		 client;
+	const struct cat_snapshot *snap;
+};
+
+static int
+restore_snapshot_txn(struct catalog *c, MDB_txn *txn, void *arg)
+{
+	struct restore_snap_arg *a = arg;
+	uint8_t skey[SNAP_KEY_LEN], srec[SNAP_REC_MAX];
+	MDB_val k = { sizeof(skey), skey }, d;
+	struct cat_snapshot old;
+	struct usage_rec added, gone;
+	int r, rc;
+
+	memset(&added, 0, sizeof(added));
+	memset(&gone, 0, sizeof(gone));
+	be64_put(skey, a->client);
+	be64_put(skey + 8, a->snap->id);
+	if ((rc = mdb_get(txn, c->snapshots, &k, &d)) == 0) {
+		if (snap_decode(&k, &d, &old) == -1)
+			return fail(c, 0, "snapshot record");
+		gone.snapshots = 1;
+		gone.size = old.size;
+	} else if (rc != MDB_NOTFOUND) {
+		return fail(c, rc, "read snapshot");
+	}
+	added.snapshots = 1;
+	added.size = a->snap->size;
+	if ((r = usage_change(c, txn, a->client, &added, &gone)) != CAT_OK)
+		return r;
+	d.mv_size = snap_encode(a->snap, srec);
+	d.mv_data = srec;
+	if ((rc = mdb_put(txn, c->snapshots, &k, &d, 0)) != 0)
+		return fail(c, rc, "write snapshot");
+	return CAT_OK;
+}
+
+int
+catalog_restore_snapshot(struct catalog *c, uint64_t client,
+    const struct cat_snapshot *s)
+{
+	struct restore_snap_arg a = { client, s };
+
+	if (strlen(s->set) > CAT_NAME_MAX) {
+		c->rc = 0;
+		snprintf(c->err, sizeof(c->err), "catalog: set name too long");
+		return CAT_ERROR;
+	}
+	return run_write(c, restore_snapshot_txn, &a);
+}
+
+/* Raise counter key in meta to at least v. */
+static int
+counter_raise(struct catalog *c, MDB_txn *txn, const char *key, uint64_t v)
+{
+	MDB_val k = { strlen(key), (void *)key }, d;
+	uint8_t b[8];
+	int rc;
+
+	rc = mdb_get(txn, c->meta, &k, &d);
+	if (rc != 0 && rc != MDB_NOTFOUND)
+		return fail(c, rc, "read counter %s", key);
+	if (rc == 0 && d.mv_size == 8 && be64_get(d.mv_data) >= v)
+		return CAT_OK;
+	be64_put(b, v);
+	d.mv_size = 8;
+	d.mv_data = b;
+	if ((rc = mdb_put(txn, c->meta, &k, &d, 0)) != 0)
+		return fail(c, rc, "write counter %s", key);
+	return CAT_OK;
+}
+
+static int
+restore_counters_txn(struct catalog *c, MDB_txn *txn, void *arg)
+{
+	struct restore_arg *a = arg;
+	int r;
+
+	if ((r = counter_raise(c, txn, "next_client", a->next_client)) !=
+	    CAT_OK)
+		return r;
+	return counter_raise(c, txn, "next_pack", a->next_pack);
+}
+
+int
+catalog_restore_counters(struct catalog *c, uint64_t next_client,
+    uint32_t next_pack)
+{
+	struct restore_arg a = { .next_client = next_client,
+	    .next_pack = next_pack };
+
+	return run_write(c, restore_counters_txn, &a);
 }

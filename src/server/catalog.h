@@ -371,6 +371,28 @@ struct cat_totals {
 int	catalog_totals(struct catalog *c, struct cat_totals *t);
 
 /*
+ * For a rebuild (rebuild.c) into a new catalog, with the daemon stopped;
+ * none of these is journaled (they write what the journal already
+ * says).
+ *
+ * catalog_restore_client: write client cl as given (id, name, secret,
+ * flags, created, next_snapshot), replacing a client of that name, and
+ * when token_hash is not NULL its unused token.
+ * catalog_restore_snapshot: write client's snapshot s as given (its id
+ * too), adding it to the client's totals; nothing is checked against
+ * the blob index.
+ * catalog_restore_counters: raise the ids the next client and the next
+ * pack get to at least next_client and next_pack.
+ * Each CAT_OK or CAT_ERROR.
+ */
+int	catalog_restore_client(struct catalog *c, const struct cat_client *cl,
+	    const uint8_t token_hash[CAT_SECRET_LEN]);
+int	catalog_restore_snapshot(struct catalog *c, uint64_t client,
+	    const struct cat_snapshot *s);
+int	catalog_restore_counters(struct catalog *c, uint64_t next_client,
+	    uint32_t next_pack);
+
+/*
  * Per-day statistics (UTC days).  The worker adds every session that
  * ends (see worker.c) with catalog_day_add().
  */

@@ -1,15 +1,19 @@
 /*
- * gigavaultd.c - the backup server's entry point: flags, config, the
- * sockets and the pid file, then the supervisor takes over.
+ * gigavaultd.c - the backup server's entry point: flags, config, a
+ * check that the catalog opens, the sockets and the pid file, then the
+ * supervisor takes over.
  *
  * Exit status: 0 clean stop or good config (-n), 1 runtime error (port
- * taken, live pid file, ...), 2 bad config or usage.
+ * taken, live pid file, a catalog that cannot be opened, ...), 2 bad
+ * config or usage.
  */
 #include "autoconf.h"
 
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -20,6 +24,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "catalog.h"
 #include "config.h"
 #include "datadir.h"
 #include "listen.h"
@@ -128,6 +133,101 @@ raise_fd_limit(int workers)
 	return 0;
 }
 
+/* 1 when DataDir holds a pack or a journal with records, else 0. */
+static int
+has_data(const char *datadir)
+{
+	char path[PATH_MAX];
+	struct dirent *de;
+	struct stat st;
+	DIR *d;
+	int found = 0;
+
+	if (snprintf(path, sizeof(path), "%s/journal", datadir) <
+	    (int)sizeof(path) && stat(path, &st) == 0 && st.st_size > 8)
+		return 1;
+	if (snprintf(path, sizeof(path), "%s/packs", datadir) >=
+	    (int)sizeof(path) || (d = opendir(path)) == NULL)
+		return 0;
+	while (!found && (de = readdir(d)) != NULL) {
+		size_t n = strlen(de->d_name);
+
+		found = n > 5 && strcmp(de->d_name + n - 5, ".pack") == 0;
+	}
+	closedir(d);
+	return found;
+}
+
+/*
+ * Refuse a catalog that the children could not open, before anything
+ * is bound or forked.  The supervisor never opens LMDB: a child does,
+ * as Server.User, and reports through a pipe.  A missing data.mdb is
+ * fine for a new DataDir, not for one that holds packs or a journal.
+ * Returns 0 or -1 with the reason printed.
+ */
+static int
+check_catalog(const struct gv_config *cfg)
+{
+	char path[PATH_MAX], msg[512];
+	struct catalog *cat;
+	struct stat st;
+	ssize_t n;
+	pid_t pid;
+	int pfd[2], r, ws;
+
+	if (snprintf(path, sizeof(path), "%s/catalog/data.mdb",
+	    cfg->datadir) >= (int)sizeof(path)) {
+		fprintf(stderr, "gigavaultd: Server.DataDir: path too long\n");
+		return -1;
+	}
+	if (stat(path, &st) == -1) {
+		if (errno != ENOENT || !has_data(cfg->datadir))
+			return 0;
+		fprintf(stderr, "gigavaultd: the catalog %s is missing, but "
+		    "%s holds packs: refusing to start; rebuild the catalog "
+		    "from them with `gigavaultctl rebuild-catalog`\n", path,
+		    cfg->datadir);
+		return -1;
+	}
+	path[strlen(path) - strlen("/data.mdb")] = '\0';
+	if (pipe2(pfd, O_CLOEXEC) == -1 || (pid = fork()) == -1) {
+		fprintf(stderr, "gigavaultd: cannot check the catalog: %s\n",
+		    strerror(errno));
+		return -1;
+	}
+	if (pid == 0) {
+		close(pfd[0]);
+		drop_privileges(cfg->user);
+		r = catalog_open(path, 0, &cat, msg, sizeof(msg));
+		if (r == CAT_OK) {
+			catalog_close(cat);
+			_exit(0);
+		}
+		if (write(pfd[1], msg, strnlen(msg, sizeof(msg))) == -1)
+			_exit(3);
+		_exit(r == CAT_OLDFORMAT ? 2 : 1);
+	}
+	close(pfd[1]);
+	n = read(pfd[0], msg, sizeof(msg) - 1);
+	close(pfd[0]);
+	msg[n > 0 ? n : 0] = '\0';
+	while (waitpid(pid, &ws, 0) == -1 && errno == EINTR)
+		;
+	if (WIFEXITED(ws) && WEXITSTATUS(ws) == 0)
+		return 0;
+	if (WIFEXITED(ws) && WEXITSTATUS(ws) == 2)
+		fprintf(stderr, "gigavaultd: %s\ngigavaultd: the catalog in %s "
+		    "was written by an older version: refusing to start; "
+		    "upgrade the DataDir with `gigavaultctl upgrade`\n", msg,
+		    path);
+	else
+		fprintf(stderr, "gigavaultd: %s\ngigavaultd: the catalog in %s "
+		    "cannot be opened: refusing to start; rebuild it from the "
+		    "packs with `gigavaultctl rebuild-catalog`\n",
+		    msg[0] != '\0' ? msg : "the catalog check failed", path);
+	return -1;
+}
+
 /*
  * Everything between a valid config and the supervisor: pid file check,
  * data directory, sockets, logging, detaching.  Returns 0 or the exit
@@ -162,6 +262,8 @@ start(struct gv_config *cfg, struct listen_set *ls, uint8_t *server_id,
 		fprintf(stderr, "gigavaultd: %s\n", err);
 		return 1;
 	}
+	if (check_catalog(cfg) == -1)
+		return 1;
 	/* Every port is bound now, before any fork, or not at all. */
 	if (listen_open(cfg, ls, NULL, err, sizeof(err)) == -1) {
 		fprintf(stderr, "gigavaultd: %s\n", err);

@@ -1,9 +1,11 @@
 /*
  * scrub.h - find rot before a restore does: read every pack from start
- * to end, check each record (magic, length, id, checksum), check that
- * every index entry points at a record with its id, length and
- * checksum, and name the snapshots (client, id, set) that reference a
- * damaged or missing blob.  Runs in the housekeeper child (Scrub
+ * to end, check each record (magic, type, lengths, checksum over links
+ * and bytes), check that every index entry points at a good record with
+ * its client, id, length and number of links and that a linked blob's
+ * links are indexed, and name the snapshots (client, id, set) whose
+ * root, meta or legacy node reaches a damaged or missing blob through
+ * links.  Runs in the housekeeper child (Scrub
  * Interval) or from gigavaultctl, beside the workers; holds the
  * housekeeping lock (prune.h) so that no prune moves blobs under it.
  *

@@ -1,0 +1,603 @@
+/*
+ * journal.c - DataDir/journal: append checksummed records of the
+ * catalog's changes, read them back.  See journal.h.
+ *
+ * Payloads (integers big-endian; a name or set is u8 length, bytes):
+ *
+ *   every type      u64 client, then
+ *   CLIENT_ADD      name, u64 created, u32 flags, token hash[32],
+ *                   u64 next snapshot id (1 for a new client; an
+ *                   upgraded 0.1.0 client's own)
+ *   REGISTER        name, secret[32]
+ *   CLIENT_FLAGS    name, u32 flags
+ *   CLIENT_TOKEN    name, token hash[32]
+ *   CLIENT_REMOVE   name
+ *   POLICY_SET      set, u32 last, hourly, daily, weekly, monthly, yearly
+ *   POLICY_CLEAR    set
+ *   COMMIT          u64 snap, u64 time, root[32], meta[32], u8 flags
+ *                   (1: legacy node), [legacy[32]], set, u64 files,
+ *                   u64 size, u64 new_bytes, u64 new_blobs
+ *   FORGET          u64 snap
+ *
+ * Appends and the creation of the header hold flock(LOCK_EX) on the
+ * file, so that even writers outside the catalog's lock cannot
+ * interleave.
+ */
+#include "autoconf.h"
+
+#include <sys/file.h>
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/bytes.h"
+#include "common/crypto.h"
+#include "journal.h"
+
+static const char magic[JOURNAL_HDR_LEN] = "GVJRNL1\n";
+
+/* len + the largest record + sum */
+#define FRAME_MAX	(4 + JOURNAL_REC_MAX + JOURNAL_SUM_LEN)
+
+struct journal {
+	int		 fd;
+	off_t		 end;	/* the good end as this process saw it */
+	char		 path[1024];
+};
+
+/* ------------------------------------------------------------ encoding */
+
+struct wbuf {
+	uint8_t		*p;
+	size_t		 len, cap;
+	int		 bad;
+};
+
+static void
+put(struct wbuf *w, const void *p, size_t n)
+{
+	if (w->bad || n > w->cap - w->len) {
+		w->bad = 1;
+		return;
+	}
+	memcpy(w->p + w->len, p, n);
+	w->len += n;
+}
+
+static void
+put8(struct wbuf *w, uint8_t v)
+{
+	put(w, &v, 1);
+}
+
+static void
+put32(struct wbuf *w, uint32_t v)
+{
+	uint8_t b[4];
+
+	be32_put(b, v);
+	put(w, b, 4);
+}
+
+static void
+put64(struct wbuf *w, uint64_t v)
+{
+	uint8_t b[8];
+
+	be64_put(b, v);
+	put(w, b, 8);
+}
+
+static void
+putstr(struct wbuf *w, const char *s)
+{
+	size_t n = strnlen(s, JOURNAL_NAME_MAX + 1);
+
+	if (n > JOURNAL_NAME_MAX) {
+		w->bad = 1;
+		return;
+	}
+	put8(w, (uint8_t)n);
+	put(w, s, n);
+}
+
+/* type and payload of r into w; -1 when r cannot be encoded. */
+static int
+rec_encode(const struct journal_rec *r, struct wbuf *w)
+{
+	const struct retention *p = &r->policy;
+
+	put8(w, r->type);
+	put64(w, r->client);
+	switch (r->type) {
+	case JOURNAL_CLIENT_ADD:
+		putstr(w, r->name);
+		put64(w, r->created);
+		put32(w, r->flags);
+		put(w, r->hash, JOURNAL_HASH_LEN);
+		put64(w, r->snap);
+		break;
+	case JOURNAL_REGISTER:
+	case JOURNAL_CLIENT_TOKEN:
+		putstr(w, r->name);
+		put(w, r->hash, JOURNAL_HASH_LEN);
+		break;
+	case JOURNAL_CLIENT_FLAGS:
+		putstr(w, r->name);
+		put32(w, r->flags);
+		break;
+	case JOURNAL_CLIENT_REMOVE:
+		putstr(w, r->name);
+		break;
+	case JOURNAL_POLICY_SET:
+		putstr(w, r->set);
+		put32(w, p->last);
+		put32(w, p->hourly);
+		put32(w, p->daily);
+		put32(w, p->weekly);
+		put32(w, p->monthly);
+		put32(w, p->yearly);
+		break;
+	case JOURNAL_POLICY_CLEAR:
+		putstr(w, r->set);
+		break;
+	case JOURNAL_COMMIT:
+		put64(w, r->snap);
+		put64(w, r->time);
+		put(w, r->root, BLOB_ID_LEN);
+		put(w, r->meta, BLOB_ID_LEN);
+		put8(w, r->has_legacy ? 1 : 0);
+		if (r->has_legacy)
+			put(w, r->legacy, BLOB_ID_LEN);
+		putstr(w, r->set);
+		put64(w, r->files);
+		put64(w, r->size);
+		put64(w, r->new_bytes);
+		put64(w, r->new_blobs);
+		break;
+	case JOURNAL_FORGET:
+		put64(w, r->snap);
+		break;
+	default:
+		return -1;
+	}
+	return w->bad ? -1 : 0;
+}
+
+struct rbuf {
+	const uint8_t	*p;
+	size_t		 left;
+	int		 bad;
+};
+
+static const uint8_t *
+take(struct rbuf *b, size_t n)
+{
+	const uint8_t *p = b->p;
+
+	if (b->bad || n > b->left) {
+		b->bad = 1;
+		return NULL;
+	}
+	b->p += n;
+	b->left -= n;
+	return p;
+}
+
+static uint8_t
+get8(struct rbuf *b)
+{
+	const uint8_t *p = take(b, 1);
+
+	return p != NULL ? p[0] : 0;
+}
+
+static uint32_t
+get32(struct rbuf *b)
+{
+	const uint8_t *p = take(b, 4);
+
+	return p != NULL ? be32_get(p) : 0;
+}
+
+static uint64_t
+get64(struct rbuf *b)
+{
+	const uint8_t *p = take(b, 8);
+
+	return p != NULL ? be64_get(p) : 0;
+}
+
+static void
+getn(struct rbuf *b, void *out, size_t n)
+{
+	const uint8_t *p = take(b, n);
+
+	if (p != NULL)
+		memcpy(out, p, n);
+}
+
+static void
+getstr(struct rbuf *b, char out[JOURNAL_NAME_MAX + 1])
+{
+	uint8_t n = get8(b);
+	const uint8_t *p;
+
+	if (n > JOURNAL_NAME_MAX)
+		b->bad = 1;
+	if (b->bad || (p = take(b, n)) == NULL) {
+		out[0] = '\0';
+		return;
+	}
+	memcpy(out, p, n);
+	out[n] = '\0';
+}
+
+/* Decode type and payload (len bytes at p) into r; -1 when malformed. */
+static int
+rec_decode(const uint8_t *p, size_t len, struct journal_rec *r)
+{
+	struct rbuf b = { p, len, 0 };
+	struct retention *pol = &r->policy;
+
+	memset(r, 0, sizeof(*r));
+	r->type = get8(&b);
+	r->client = get64(&b);
+	switch (r->type) {
+	case JOURNAL_CLIENT_ADD:
+		getstr(&b, r->name);
+		r->created = get64(&b);
+		r->flags = get32(&b);
+		getn(&b, r->hash, JOURNAL_HASH_LEN);
+		r->snap = get64(&b);
+		break;
+	case JOURNAL_REGISTER:
+	case JOURNAL_CLIENT_TOKEN:
+		getstr(&b, r->name);
+		getn(&b, r->hash, JOURNAL_HASH_LEN);
+		break;
+	case JOURNAL_CLIENT_FLAGS:
+		getstr(&b, r->name);
+		r->flags = get32(&b);
+		break;
+	case JOURNAL_CLIENT_REMOVE:
+		getstr(&b, r->name);
+		break;
+	case JOURNAL_POLICY_SET:
+		getstr(&b, r->set);
+		pol->last = get32(&b);
+		pol->hourly = get32(&b);
+		pol->daily = get32(&b);
+		pol->weekly = get32(&b);
+		pol->monthly = get32(&b);
+		pol->yearly = get32(&b);
+		break;
+	case JOURNAL_POLICY_CLEAR:
+		getstr(&b, r->set);
+		break;
+	case JOURNAL_COMMIT:
+		r->snap = get64(&b);
+		r->time = get64(&b);
+		getn(&b, r->root, BLOB_ID_LEN);
+		getn(&b, r->meta, BLOB_ID_LEN);
+		r->has_legacy = get8(&b);
+		if (r->has_legacy > 1)
+			return -1;
+		if (r->has_legacy)
+			getn(&b, r->legacy, BLOB_ID_LEN);
+		getstr(&b, r->set);
+		r->files = get64(&b);
+		r->size = get64(&b);
+		r->new_bytes = get64(&b);
+		r->new_blobs = get64(&b);
+		break;
+	case JOURNAL_FORGET:
+		r->snap = get64(&b);
+		break;
+	default:
+		return -1;
+	}
+	if (b.bad || b.left != 0)
+		return -1;
+	return 0;
+}
+
+static void
+frame_sum(const uint8_t *frame, size_t len, uint8_t sum[JOURNAL_SUM_LEN])
+{
+	uint8_t h[CRYPTO_HASH_LEN];
+
+	crypto_sha256(frame, len, h);
+	memcpy(sum, h, JOURNAL_SUM_LEN);
+}
+
+/* ------------------------------------------------------------- reading */
+
+/*
+ * pread exactly n bytes at off: 1, 0 at the end of the file or a short
+ * read (a torn tail), -1 on an error.
+ */
+static int
+read_at(int fd, void *buf, size_t n, off_t off)
+{
+	size_t got = 0;
+
+	while (got < n) {
+		ssize_t r = pread(fd, (uint8_t *)buf + got, n - got,
+		    off + (off_t)got);
+
+		if (r == -1 && errno == EINTR)
+			continue;
+		if (r == -1)
+			return -1;
+		if (r == 0)
+			return 0;
+		got += (size_t)r;
+	}
+	return 1;
+}
+
+/*
+ * The record at *off into frame (FRAME_MAX bytes): 1 with *off moved
+ * past it and *len its type-and-payload length (at frame + 4); 0 at the
+ * end or at a torn or damaged record; -1 on a read error.
+ */
+static int
+next_frame(int fd, off_t *off, uint8_t *frame, size_t *len)
+{
+	uint8_t sum[JOURNAL_SUM_LEN];
+	uint32_t n;
+	int r;
+
+	if ((r = read_at(fd, frame, 4, *off)) != 1)
+		return r;
+	n = be32_get(frame);
+	if (n < 1 || n > JOURNAL_REC_MAX)
+		return 0;
+	if ((r = read_at(fd, frame + 4, n + JOURNAL_SUM_LEN, *off + 4)) != 1)
+		return r;
+	frame_sum(frame, 4 + n, sum);
+	if (memcmp(sum, frame + 4 + n, JOURNAL_SUM_LEN) != 0)
+		return 0;
+	*off += 4 + n + JOURNAL_SUM_LEN;
+	*len = n;
+	return 1;
+}
+
+/* 0 when fd starts with the header, else -1 with a message. */
+static int
+check_header(int fd, const char *path, char *err, size_t errlen)
+{
+	char b[JOURNAL_HDR_LEN];
+	int r;
+
+	if ((r = read_at(fd, b, sizeof(b), 0)) == -1) {
+		snprintf(err, errlen, "journal: cannot read %s: %s", path,
+		    strerror(errno));
+		return -1;
+	}
+	if (r == 0 || memcmp(b, magic, sizeof(magic)) != 0) {
+		snprintf(err, errlen, "journal: %s is not a GigaVault "
+		    "journal (bad header)", path);
+		return -1;
+	}
+	return 0;
+}
+
+int
+journal_replay(const char *path,
+    int (*fn)(void *arg, const struct journal_rec *r), void *arg,
+    uint64_t *ignored, char *err, size_t errlen)
+{
+	uint8_t frame[FRAME_MAX];
+	struct journal_rec rec;
+	struct stat st;
+	off_t off = JOURNAL_HDR_LEN;
+	size_t len;
+	int fd, r, ret = 0;
+
+	if (ignored != NULL)
+		*ignored = 0;
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
+		if (errno == ENOENT)
+			return 0;
+		snprintf(err, errlen, "journal: cannot open %s: %s", path,
+		    strerror(errno));
+		return -1;
+	}
+	if (fstat(fd, &st) == -1) {
+		snprintf(err, errlen, "journal: %s: %s", path,
+		    strerror(errno));
+		close(fd);
+		return -1;
+	}
+	if (st.st_size == 0) {
+		close(fd);
+		return 0;
+	}
+	if (check_header(fd, path, err, errlen) == -1) {
+		close(fd);
+		return -1;
+	}
+	while ((r = next_frame(fd, &off, frame, &len)) == 1) {
+		if (rec_decode(frame + 4, len, &rec) == -1) {
+			/* A good sum over a bad record: treat as the end. */
+			off -= (off_t)(4 + len + JOURNAL_SUM_LEN);
+			break;
+		}
+		if ((ret = fn(arg, &rec)) != 0)
+			break;
+	}
+	if (r == -1) {
+		snprintf(err, errlen, "journal: cannot read %s: %s", path,
+		    strerror(errno));
+		close(fd);
+		return -1;
+	}
+	if (ret == 0 && ignored != NULL && st.st_size > off)
+		*ignored = (uint64_t)(st.st_size - off);
+	close(fd);
+	return ret;
+}
+
+/* ------------------------------------------------------------- writing */
+
+static int
+lock(struct journal *j, int op, char *err, size_t errlen)
+{
+	while (flock(j->fd, op) == -1) {
+		if (errno == EINTR)
+			continue;
+		snprintf(err, errlen, "journal: cannot lock %s: %s", j->path,
+		    strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+static int
+write_all(int fd, const void *p, size_t n)
+{
+	while (n > 0) {
+		ssize_t w = write(fd, p, n);
+
+		if (w == -1 && errno == EINTR)
+			continue;
+		if (w == -1)
+			return -1;
+		p = (const uint8_t *)p + w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+int
+journal_open(const char *path, struct journal **out, char *err,
+    size_t errlen)
+{
+	struct journal *j;
+	struct stat st;
+
+	*out = NULL;
+	if ((j = calloc(1, sizeof(*j))) == NULL) {
+		snprintf(err, errlen, "journal: %s", strerror(errno));
+		return -1;
+	}
+	if (snprintf(j->path, sizeof(j->path), "%s", path) >=
+	    (int)sizeof(j->path)) {
+		snprintf(err, errlen, "journal: path too long");
+		free(j);
+		return -1;
+	}
+	if ((j->fd = open(path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC,
+	    0640)) == -1) {
+		snprintf(err, errlen, "journal: cannot open %s: %s", path,
+		    strerror(errno));
+		free(j);
+		return -1;
+	}
+	if (lock(j, LOCK_EX, err, errlen) == -1)
+		goto fail;
+	if (fstat(j->fd, &st) == -1) {
+		snprintf(err, errlen, "journal: %s: %s", path,
+		    strerror(errno));
+		goto fail;
+	}
+	/* Shorter than its header: a crash while it was being created. */
+	if (st.st_size < JOURNAL_HDR_LEN && (ftruncate(j->fd, 0) == -1 ||
+	    write_all(j->fd, magic, sizeof(magic)) == -1 ||
+	    fsync(j->fd) == -1)) {
+		snprintf(err, errlen, "journal: cannot write %s: %s", path,
+		    strerror(errno));
+		goto fail;
+	}
+	if (check_header(j->fd, path, err, errlen) == -1)
+		goto fail;
+	flock(j->fd, LOCK_UN);
+	j->end = JOURNAL_HDR_LEN;
+	*out = j;
+	return 0;
+fail:
+	close(j->fd);
+	free(j);
+	return -1;
+}
+
+void
+journal_close(struct journal *j)
+{
+	if (j == NULL)
+		return;
+	close(j->fd);
+	free(j);
+}
+
+/* Find the good end from j->end on; cut off what follows it.  0 or -1. */
+static int
+find_end(struct journal *j, char *err, size_t errlen)
+{
+	uint8_t frame[FRAME_MAX];
+	struct stat st;
+	size_t len;
+	int r;
+
+	if (fstat(j->fd, &st) == -1)
+		goto fail;
+	if (st.st_size == j->end)
+		return 0;
+	if (st.st_size < j->end)
+		j->end = JOURNAL_HDR_LEN;	/* shorter than seen: rescan */
+	while ((r = next_frame(j->fd, &j->end, frame, &len)) == 1)
+		;
+	if (r == -1)
+		goto fail;
+	if (st.st_size > j->end && ftruncate(j->fd, j->end) == -1)
+		goto fail;
+	return 0;
+fail:
+	snprintf(err, errlen, "journal: %s: %s", j->path, strerror(errno));
+	return -1;
+}
+
+int
+journal_append(struct journal *j, const struct journal_rec *r, char *err,
+    size_t errlen)
+{
+	uint8_t frame[FRAME_MAX];
+	struct wbuf w = { frame + 4, 0, JOURNAL_REC_MAX, 0 };
+	size_t n;
+	int ret = -1;
+
+	if (r->type < 1 || r->type > JOURNAL_TYPE_MAX ||
+	    rec_encode(r, &w) == -1) {
+		snprintf(err, errlen, "journal: invalid record (type %u)",
+		    r->type);
+		return -1;
+	}
+	be32_put(frame, (uint32_t)w.len);
+	frame_sum(frame, 4 + w.len, frame + 4 + w.len);
+	n = 4 + w.len + JOURNAL_SUM_LEN;
+	if (lock(j, LOCK_EX, err, errlen) == -1)
+		return -1;
+	if (find_end(j, err, errlen) == -1)
+		goto out;
+	if (write_all(j->fd, frame, n) == -1 || fsync(j->fd) == -1) {
+		snprintf(err, errlen, "journal: cannot write %s: %s",
+		    j->path, strerror(errno));
+		/* Take back what may have been written (best effort). */
+		if (ftruncate(j->fd, j->end) == -1) {
+			/* the next append cuts it off */
+		}
+		goto out;
+	}
+	j->end += (off_t)n;
+	ret = 0;
+out:
+	flock(j->fd, LOCK_UN);
+	return ret;
+}

@@ -1,0 +1,47 @@
+/*
+ * rebuild.h - make DataDir's catalog again from what outlives it: the
+ * packs (every record names its client, id, kind and links) and
+ * DataDir/journal (clients, tokens, policies, snapshots, forgets).  Run
+ * by `gigavaultctl rebuild-catalog` and at the end of `gigavaultctl
+ * upgrade`, with the daemon stopped.
+ */
+#ifndef GV_REBUILD_H
+#define GV_REBUILD_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct rebuild_report {
+	char		 moved_to[1024];	/* "" when there was no catalog */
+	uint64_t	 journal_records;	/* read from the journal */
+	uint64_t	 journal_ignored;	/* bytes of a torn tail */
+	uint64_t	 journal_orphans;	/* records of unknown clients */
+	uint64_t	 packs;
+	uint64_t	 records;	/* good records found in the packs */
+	uint64_t	 legacy;	/* ... of them legacy nodes */
+	uint64_t	 damaged;	/* records whose checksum fails */
+	uint64_t	 unparsable;	/* packs with bytes that are no record */
+	uint64_t	 old_records;	/* 0.1.0 records (no client): skipped */
+	uint64_t	 foreign;	/* records of clients that are gone */
+	uint64_t	 indexed;	/* blob index entries written */
+	uint64_t	 clients;
+	uint64_t	 snapshots;
+	uint64_t	 policies;
+	uint64_t	 incomplete;	/* snapshots whose root, meta or
+					   legacy node no pack holds */
+};
+
+/*
+ * Rebuild the catalog of datadir: move DataDir/catalog (when there is
+ * one) aside to DataDir/catalog.broken-YYYYmmddTHHMMSS, replay
+ * DataDir/journal, index every good record of every pack for its client
+ * (touched = now), and write the clients (with their secrets, flags and
+ * unused tokens), snapshots and policies into a new catalog of the
+ * current format.  The caller makes sure no daemon runs.  rep gets what
+ * was found.  Returns 0, or -1 with a message in err (the moved catalog
+ * stays where rep->moved_to says).
+ */
+int	rebuild_catalog(const char *datadir, uint64_t now,
+	    struct rebuild_report *rep, char *err, size_t errlen);
+
+#endif
