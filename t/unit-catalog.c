@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "server/catalog.h"
@@ -456,7 +457,7 @@ test_lifecycle(struct catalog *c)
 	struct cat_client cl;
 	struct cat_move mv;
 	struct retention p, q;
-	uint64_t id, bytes;
+	uint64_t id, bytes, t0;
 	size_t n;
 
 	memset(tok, 0x77, sizeof(tok));
@@ -471,16 +472,6 @@ test_lifecycle(struct catalog *c)
 		add[i].loc.touched = 1000 + (uint64_t)i * 1000;
 	}
 	ok(catalog_blobs_add(c, id, add, 3) == CAT_OK, "lifecycle: 3 blobs");
-	memset(&snap, 0, sizeof(snap));
-	snprintf(snap.set, sizeof(snap.set), "s");
-	memcpy(snap.root, ids[0], BLOB_ID_LEN);
-	memcpy(snap.meta, ids[1], BLOB_ID_LEN);
-	ok(catalog_commit(c, id, &snap, NULL) == CAT_OK,
-	    "lifecycle: commit of ids 0 and 1");
-	catalog_blobs_lookup(c, id, (const uint8_t (*)[BLOB_ID_LEN])ids, 3, loc,
-	    found);
-	ok(loc[0].touched == 1000 && loc[2].touched == 3000,
-	    "a commit touches nothing");
 
 	/* HAVE touches the hits older than stale, whatever holds them. */
 	ok(catalog_blobs_have(c, id, (const uint8_t (*)[BLOB_ID_LEN])ids, 3,
@@ -492,9 +483,22 @@ test_lifecycle(struct catalog *c)
 	    loc[2].touched == 3000,
 	    "HAVE touched the stale hits only (1000, 2000 -> 5000; 3000 kept)");
 	ok(catalog_blobs_free(c, id, (const uint8_t (*)[BLOB_ID_LEN])ids, 3,
-	    2999, spared, &n, &bytes) == CAT_OK && n == 0 && spared[0] &&
+	    2999, NULL, spared, &n, &bytes) == CAT_OK && n == 0 && spared[0] &&
 	    spared[1] && spared[2],
 	    "free with a cutoff before the touches frees nothing, spares all");
+
+	t0 = (uint64_t)time(NULL);
+	memset(&snap, 0, sizeof(snap));
+	snprintf(snap.set, sizeof(snap.set), "s");
+	memcpy(snap.root, ids[0], BLOB_ID_LEN);
+	memcpy(snap.meta, ids[1], BLOB_ID_LEN);
+	ok(catalog_commit(c, id, &snap, NULL) == CAT_OK,
+	    "lifecycle: commit of ids 0 and 1");
+	catalog_blobs_lookup(c, id, (const uint8_t (*)[BLOB_ID_LEN])ids, 3, loc,
+	    found);
+	ok(loc[0].touched >= t0 && loc[1].touched >= t0 &&
+	    loc[2].touched == 3000,
+	    "a commit touches its root and meta (now), nothing else");
 
 	ok(catalog_forget(c, id, snap.id) == CAT_OK, "forget the snapshot");
 	ok(catalog_forget(c, id, snap.id) == CAT_NOTFOUND, "forget again: "
@@ -505,7 +509,7 @@ test_lifecycle(struct catalog *c)
 	    found);
 	ok(found[0] && found[1] && found[2], "forget leaves the index alone");
 	ok(catalog_blobs_free(c, id, (const uint8_t (*)[BLOB_ID_LEN])ids, 3,
-	    4999, spared, &n, &bytes) == CAT_OK && n == 1 && bytes == 10 &&
+	    4999, NULL, spared, &n, &bytes) == CAT_OK && n == 1 && bytes == 10 &&
 	    spared[0] && spared[1] && !spared[2],
 	    "free: the one touched at most at the cutoff goes, the others "
 	    "stay");
@@ -513,7 +517,8 @@ test_lifecycle(struct catalog *c)
 	    found);
 	ok(found[0] && found[1] && !found[2], "index after the free");
 	ok(catalog_blobs_free(c, id, (const uint8_t (*)[BLOB_ID_LEN])ids, 3,
-	    5000, spared, &n, &bytes) == CAT_OK && n == 2 && bytes == 20 &&
+	    (uint64_t)time(NULL) + 10, NULL, spared, &n, &bytes) == CAT_OK &&
+	    n == 2 && bytes == 20 &&
 	    !spared[0] && !spared[1] && !spared[2],
 	    "free with a later cutoff: the rest go; one gone is not spared");
 	ok(catalog_blobs_add(c, id, add + 2, 1) == CAT_OK, "index one again");
@@ -894,7 +899,7 @@ test_totals_and_days(void)
 	ok(catalog_forget(c, a, 2) == CAT_OK && totals_are(c, 2, 0, 0, 210),
 	    "forgetting the last one: unique bytes stay until prune frees");
 	ok(catalog_blobs_free(c, a, (const uint8_t (*)[BLOB_ID_LEN])ids, 2,
-	    UINT64_MAX, NULL, &freed, &fbytes) == CAT_OK && freed == 2 &&
+	    UINT64_MAX, NULL, NULL, &freed, &fbytes) == CAT_OK && freed == 2 &&
 	    fbytes == 30 && totals_are(c, 2, 0, 0, 180),
 	    "freeing blobs takes their bytes off");
 	memset(&mv, 0, sizeof(mv));

@@ -65,9 +65,14 @@ test_scrub(struct catalog *c, struct store *s, uint64_t client)
 	    "scrub after the prunes: clean");
 	memset(top, 0xe1, sizeof(top));
 	memset(ghost, 0xe2, sizeof(ghost));
-	ok(store_put(s, client, top, (const uint8_t (*)[BLOB_ID_LEN])ghost, 1,
-	    "top", 3) == 0 && store_flush(s) == 0,
-	    "store a blob linking to one never stored");
+	/* Prune never leaves one: make it by deleting the link's entry. */
+	ok(store_put(s, client, ghost, NULL, 0, "ghost", 5) == 0 &&
+	    store_flush(s) == 0 && store_put(s, client, top,
+	    (const uint8_t (*)[BLOB_ID_LEN])ghost, 1, "top", 3) == 0 &&
+	    store_flush(s) == 0 && catalog_blobs_free(c, client,
+	    (const uint8_t (*)[BLOB_ID_LEN])ghost, 1, UINT64_MAX, NULL, NULL,
+	    NULL, NULL) == CAT_OK,
+	    "store a blob linking to one, then drop that one's entry");
 	store_finish(s);
 	memset(&snap, 0, sizeof(snap));
 	strcpy(snap.set, "t");
