@@ -624,21 +624,32 @@ ioerr:
 }
 
 int
-store_read(struct store *s, const uint8_t id[BLOB_ID_LEN],
-    const struct cat_blob *loc, void *buf)
+store_read_rec(struct store *s, uint64_t client,
+    const uint8_t id[BLOB_ID_LEN], const struct cat_blob *loc,
+    uint8_t (*links)[BLOB_ID_LEN], void *buf)
 {
-	uint8_t (*links)[BLOB_ID_LEN] = NULL;
+	uint8_t (*tmp)[BLOB_ID_LEN] = NULL;
 	struct rec_hdr h;
 	int r;
 
 	if (loc->nlinks > STORE_LINKS_MAX)
 		return fail(s, 0, "store: %u links", loc->nlinks), 1;
-	if (loc->nlinks > 0 && (links = reallocarray(NULL, loc->nlinks,
-	    BLOB_ID_LEN)) == NULL)
-		return fail(s, ENOMEM, "store: out of memory");
-	r = rec_read(s, 0, id, loc, &h, links, buf);
-	free(links);
+	if (links == NULL && loc->nlinks > 0) {
+		if ((tmp = reallocarray(NULL, loc->nlinks, BLOB_ID_LEN)) ==
+		    NULL)
+			return fail(s, ENOMEM, "store: out of memory");
+		links = tmp;
+	}
+	r = rec_read(s, client, id, loc, &h, links, buf);
+	free(tmp);
 	return r;
+}
+
+int
+store_read(struct store *s, const uint8_t id[BLOB_ID_LEN],
+    const struct cat_blob *loc, void *buf)
+{
+	return store_read_rec(s, 0, id, loc, NULL, buf);
 }
 
 int
