@@ -11,6 +11,7 @@
  */
 #include "autoconf.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -153,6 +154,106 @@ indexed(struct catalog *c, uint64_t client, char *out, size_t len)
 	}
 }
 
+/*
+ * Races between the mark and the sweep, client bob: (1) a stale
+ * unreachable tree T with child D: T touched after the mark (a HAVE
+ * relies on it): D stays.  (2) A new linked blob N indexed after the
+ * candidates were collected, linking an old unreachable chunk C: C
+ * stays.  (3) A flush whose linked blob's link was freed in between
+ * fails and indexes nothing.
+ */
+enum { T, D, C, N, U, V, NRACE };
+
+struct race {
+	struct catalog	*cat;
+	struct store	*s;
+	uint64_t	 client;
+	uint8_t		 id[NRACE][BLOB_ID_LEN];
+	int		 touched, indexed;
+};
+
+static void
+race_report(void *arg, const char *line)
+{
+	struct race *r = arg;
+	uint64_t later = (uint64_t)time(NULL) + 100;
+	uint8_t found;
+
+	printf("# %s\n", line);
+	if (strncmp(line, "marked ", 7) == 0 && catalog_blobs_have(r->cat,
+	    r->client, (const uint8_t (*)[BLOB_ID_LEN])r->id[T], 1, later,
+	    later, &found) == CAT_OK && found)
+		r->touched = 1;
+	if (strncmp(line, "sweeping ", 9) == 0 && store_put(r->s, r->client,
+	    r->id[N], (const uint8_t (*)[BLOB_ID_LEN])r->id[C], 1, "new", 3) ==
+	    0 && store_flush(r->s) == 0)
+		r->indexed = 1;
+}
+
+static void
+test_races(struct catalog *c, struct store *s, char *datadir)
+{
+	struct race r;
+	struct gv_config cfg;
+	struct prune_result res;
+	struct hk_hooks hk;
+	uint8_t tok[CAT_SECRET_LEN], found[NRACE], big[100];
+	char err[256];
+
+	memset(&r, 0, sizeof(r));
+	r.cat = c;
+	r.s = s;
+	memset(tok, 2, sizeof(tok));
+	catalog_client_add(c, "bob", tok, 1, &r.client);
+	for (int i = 0; i < NRACE; i++)
+		memset(r.id[i], 0xb0 + i, BLOB_ID_LEN);
+	memset(big, 7, sizeof(big));
+	ok(store_put(s, r.client, r.id[D], NULL, 0, big, 10) == 0 &&
+	    store_put(s, r.client, r.id[C], NULL, 0, big, 20) == 0 &&
+	    store_put(s, r.client, r.id[U], NULL, 0, big, 30) == 0 &&
+	    store_put(s, r.client, r.id[T], (const uint8_t (*)[BLOB_ID_LEN])
+	    r.id[D], 1, big, 40) == 0 && store_flush(s) == 0,
+	    "races: T -> D, C and U stored, nothing reaches them");
+	store_finish(s);
+
+	/* (3) V links to U; U is freed before V's batch is indexed. */
+	ok(store_put(s, r.client, r.id[V], (const uint8_t (*)[BLOB_ID_LEN])
+	    r.id[U], 1, big, 50) == 0, "V -> U written, pending");
+	ok(catalog_blobs_free(c, r.client, (const uint8_t (*)[BLOB_ID_LEN])
+	    r.id[U], 1, UINT64_MAX, NULL, NULL, NULL, NULL) == CAT_OK,
+	    "U freed meanwhile");
+	ok(store_flush(s) == -1 && store_errno(s) == ESTALE,
+	    "the flush fails: a link is gone");
+	printf("# %s\n", store_strerror(s));
+	catalog_blobs_lookup(c, r.client, (const uint8_t (*)[BLOB_ID_LEN])
+	    r.id, NRACE, NULL, found);
+	ok(!found[V] && !found[U], "... and V is not indexed");
+	store_finish(s);
+
+	sleep(2);
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.datadir = datadir;
+	cfg.prune_grace = 1;		/* T, D, C are stale */
+	cfg.prune_rewrite_below = 0;
+	memset(&hk, 0, sizeof(hk));
+	hk.report = race_report;
+	hk.arg = &r;
+	err[0] = '\0';
+	ok(prune_run(c, &cfg, 0, &hk, &res, err, sizeof(err)) == 0,
+	    "races: prune while T is touched and N -> C is indexed");
+	if (err[0] != '\0')
+		printf("# %s\n", err);
+	ok(r.touched && r.indexed, "... T was touched after the mark, N "
+	    "indexed after the candidates were collected");
+	catalog_blobs_lookup(c, r.client, (const uint8_t (*)[BLOB_ID_LEN])
+	    r.id, NRACE, NULL, found);
+	ok(found[T] && found[D], "(1) T touched during the sweep keeps its "
+	    "child D");
+	ok(found[N] && found[C], "(2) C, linked by N indexed during the "
+	    "sweep, survives");
+	store_finish(s);
+}
+
 int
 main(void)
 {
@@ -267,6 +368,7 @@ main(void)
 	ok(strcmp(got, "M L B1 Q1 D1 D2") == 0,
 	    "... Q1 and its subtree wait for their grace");
 
+	test_races(c, s, dir);
 	test_scrub(c, s, client);
 
 	store_close(s);
