@@ -42,7 +42,6 @@
 #define DRAIN_MS	1000	/* after an ERROR: read and discard input */
 #define DRAIN_BYTES	(256 * 1024)
 #define COMMIT_TRIES	8	/* a version 1/2 COMMIT racing another */
-#define LEGACY_LABEL	"gigavault-legacy-node"
 
 /* Where the wire's bytes become the catalog's and crypto's. */
 _Static_assert(WIRE_SECRET_LEN == CAT_SECRET_LEN, "REGISTERED's secret");
@@ -920,18 +919,6 @@ cmp_id(const void *a, const void *b)
 	return memcmp(a, b, BLOB_ID_LEN);
 }
 
-/* The id of the legacy node of client's snapshot snap. */
-static void
-legacy_id(uint64_t client, uint64_t snap, uint8_t id[BLOB_ID_LEN])
-{
-	uint8_t b[sizeof(LEGACY_LABEL) - 1 + 16];
-
-	memcpy(b, LEGACY_LABEL, sizeof(LEGACY_LABEL) - 1);
-	be64_put(b + sizeof(LEGACY_LABEL) - 1, client);
-	be64_put(b + sizeof(LEGACY_LABEL) - 1 + 8, snap);
-	crypto_sha256(b, sizeof(b), id);
-}
-
 _Static_assert(CRYPTO_HASH_LEN == BLOB_ID_LEN, "a legacy node's id");
 
 /*
@@ -1065,7 +1052,7 @@ commit_legacy(struct session *s, struct cat_snapshot *snap, size_t n,
 		return r;
 	snap->has_legacy = 1;
 	for (tries = 0; tries < COMMIT_TRIES; tries++) {
-		legacy_id(s->client.id, snap->id, snap->legacy);
+		store_legacy_id(s->client.id, snap->id, snap->legacy);
 		if ((r = store_put_legacy(s->store, s->client.id, snap->legacy,
 		    (const uint8_t (*)[BLOB_ID_LEN])s->refs, (uint32_t)n,
 		    &at)) == -1 || store_flush(s->store) == -1)

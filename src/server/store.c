@@ -536,6 +536,17 @@ store_put(struct store *s, uint64_t client, const uint8_t id[BLOB_ID_LEN],
 	    len, NULL);
 }
 
+void
+store_legacy_id(uint64_t client, uint64_t snap, uint8_t id[BLOB_ID_LEN])
+{
+	uint8_t b[sizeof(STORE_LEGACY_LABEL) - 1 + 16];
+
+	memcpy(b, STORE_LEGACY_LABEL, sizeof(STORE_LEGACY_LABEL) - 1);
+	be64_put(b + sizeof(STORE_LEGACY_LABEL) - 1, client);
+	be64_put(b + sizeof(STORE_LEGACY_LABEL) - 1 + 8, snap);
+	crypto_sha256(b, sizeof(b), id);
+}
+
 int
 store_put_legacy(struct store *s, uint64_t client,
     const uint8_t id[BLOB_ID_LEN], const uint8_t (*links)[BLOB_ID_LEN],

@@ -96,6 +96,13 @@ int	store_put(struct store *s, uint64_t client,
 	    const uint8_t id[BLOB_ID_LEN], const uint8_t (*links)[BLOB_ID_LEN],
 	    uint32_t nlinks, const void *blob, size_t len);
 /*
+ * The id of the legacy node of client's snapshot snap: SHA-256 of
+ * STORE_LEGACY_LABEL || u64 client || u64 snap (session.c, upgrade.c).
+ */
+#define STORE_LEGACY_LABEL	"gigavault-legacy-node"
+void	store_legacy_id(uint64_t client, uint64_t snap,
+	    uint8_t id[BLOB_ID_LEN]);
+/*
  * Like store_put() for the legacy node of a version 1/2 snapshot: a
  * record of type STORE_TYPE_LEGACY with no blob bytes and nlinks
  * (1..STORE_LINKS_MAX) links; when written, *at gets its place (so the
