@@ -629,7 +629,8 @@ test_lifecycle(struct catalog *c)
 	    found);
 	ok(found[0] && found[1] && found[2], "forget leaves the index alone");
 	ok(catalog_blobs_free(c, id, (const uint8_t (*)[BLOB_ID_LEN])ids, 3,
-	    4999, NULL, spared, &n, &bytes) == CAT_OK && n == 1 && bytes == 10 &&
+	    4999, NULL, spared, &n, &bytes) == CAT_OK && n == 1 &&
+	    bytes == 10 &&
 	    spared[0] && spared[1] && !spared[2],
 	    "free: the one touched at most at the cutoff goes, the others "
 	    "stay");

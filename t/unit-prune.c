@@ -5,8 +5,11 @@
  * frees an unreachable subtree, says the same in a dry run, and when a
  * candidate is touched while the sweep runs (a backup relies on it) it
  * spares that candidate and everything below it, so an indexed linked
- * blob's links stay indexed.  Scrub reports a linked blob whose links
- * are not indexed, and the snapshot reaching it.  Run by
+ * blob's links stay indexed.  Races between mark and sweep: a tree
+ * touched after the mark keeps its child, a page indexed during the
+ * sweep keeps the old chunk it links to, and a flush whose link was
+ * freed meanwhile fails.  Scrub reports a linked blob whose links are
+ * not indexed, and the snapshot reaching it.  Run by
  * t/00-unit-prune.t.
  */
 #include "autoconf.h"

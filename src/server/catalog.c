@@ -1513,7 +1513,7 @@ struct add_arg {
 	uint64_t			 client;
 	const struct cat_blob_add	*b;
 	size_t				 n;
-	const uint8_t			(*links)[BLOB_ID_LEN];	/* or NULL */
+	const uint8_t			(*links)[BLOB_ID_LEN]; /* or NULL */
 	uint8_t				*added;
 	size_t				 missing;
 };

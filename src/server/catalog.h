@@ -239,7 +239,7 @@ int	catalog_blobs_scan(struct catalog *c,
  */
 struct cat_snap_from {
 	uint64_t	 client;
-	uint64_t	 next;		/* the client's next_snapshot at the mark */
+	uint64_t	 next;		/* its next_snapshot at the mark */
 };
 struct cat_fresh {
 	uint64_t			 recent_from;
@@ -346,8 +346,9 @@ int	catalog_next_pack(struct catalog *c, uint32_t *pack);
  * and meta (and the legacy node) must be indexed for this client; the
  * rest of the snapshot is what they reach through links, which prune
  * keeps.  They get touched = now (the system clock), so a sweep that
- * runs meanwhile spares them and what they reach.  With has_legacy, snap->id is the id the snapshot gets (the
- * legacy node's id depends on it): at least the client's next_snapshot
+ * runs meanwhile spares them and what they reach.  With has_legacy,
+ * snap->id is the id the snapshot gets (the legacy node's id depends on
+ * it): at least the client's next_snapshot
  * (catalog_client_get()), else CAT_EXISTS and nothing is written; ids
  * skipped are never used.
  * Returns CAT_OK with snap->id filled in; CAT_MISSING with *missing

@@ -65,10 +65,10 @@ struct cand {
 	uint64_t	 client;
 	uint8_t		 id[BLOB_ID_LEN];
 	uint32_t	 pack, offset, length, nlinks, touched;
-	uint32_t	 nkids;		/* its candidate links in kids[first..] */
+	uint32_t	 nkids;		/* its candidate links: kids[first..] */
 	size_t		 first;
 	uint32_t	 indeg;		/* candidates linking to it, left */
-	uint8_t		 spared;	/* kept, and everything below it */
+	uint8_t		 spared;	/* kept, with everything below it */
 };
 
 struct bvec {
@@ -511,10 +511,10 @@ struct sweep {
 	size_t		 n, cap;
 	size_t		*kids;		/* candidate indexes */
 	size_t		 nkids, capkids;
-	uint64_t	 unreadable;	/* candidates whose links are unknown */
+	uint64_t	 unreadable;	/* candidates, links unknown */
 	int		 oom;
 	/* The freeing transaction under way: its batch, its stack. */
-	size_t		*idx;		/* ids[i] is candidate idx[i] */
+	size_t		*idx;		/* ids[i]: candidate idx[i] */
 	size_t		*stack;
 	size_t		 nstack, capstack;
 	struct cat_fresh *fr;

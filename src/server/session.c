@@ -791,7 +791,7 @@ on_put(struct session *s, const uint8_t *p, uint32_t len)
 		s->new_bytes += len - BLOB_ID_LEN;
 		s->new_blobs++;
 		break;
-	case 1:			/* stored: relied on, so touched (HAVE's rule) */
+	case 1:			/* stored: relied on (HAVE's rule) */
 		return touch_stored(s, p);
 	}
 	return 0;

@@ -46,7 +46,7 @@ struct store {
 	uint64_t	 pclient;
 	struct cat_blob_add *pend;
 	size_t		 npend;
-	uint8_t		(*plinks)[BLOB_ID_LEN];	/* their links, in order */
+	uint8_t		(*plinks)[BLOB_ID_LEN]; /* their links, in order */
 	size_t		 nplinks, capplinks;
 	uint64_t	 pbytes;
 	int64_t		 pfirst;	/* mono_ms() of the oldest */
