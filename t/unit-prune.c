@@ -38,6 +38,11 @@ static uint8_t ids[NBLOBS][BLOB_ID_LEN];
 
 struct lines {
 	int		 dangling, hurt;
+	/* With these: commit a new snapshot once the index was read. */
+	struct catalog	*cat;
+	struct store	*s;
+	uint64_t	 client;
+	int		 late;
 };
 
 static void
@@ -50,6 +55,23 @@ scrub_line(void *arg, const char *line)
 		l->dangling++;
 	if (strstr(line, "reaches damaged or missing blobs") != NULL)
 		l->hurt++;
+	if (l->cat != NULL && !l->late && strncmp(line, "damaged blob ",
+	    13) == 0) {
+		struct cat_snapshot snap;
+		uint8_t fresh[BLOB_ID_LEN];
+
+		/* A backup commits after scrub read the index. */
+		memset(fresh, 0xe3, sizeof(fresh));
+		memset(&snap, 0, sizeof(snap));
+		strcpy(snap.set, "late");
+		memcpy(snap.root, fresh, BLOB_ID_LEN);
+		memcpy(snap.meta, fresh, BLOB_ID_LEN);
+		if (store_put(l->s, l->client, fresh, NULL, 0, "fresh", 5) ==
+		    0 && store_flush(l->s) == 0 && catalog_commit(l->cat,
+		    l->client, &snap, NULL) == CAT_OK)
+			l->late = 1;
+		store_finish(l->s);
+	}
 }
 
 /* A linked blob whose link was never stored (prune never leaves one). */
@@ -59,10 +81,11 @@ test_scrub(struct catalog *c, struct store *s, uint64_t client)
 	struct scrub_result res;
 	struct cat_snapshot snap;
 	struct hk_hooks hk;
-	struct lines l = { 0, 0 };
+	struct lines l;
 	uint8_t top[BLOB_ID_LEN], ghost[BLOB_ID_LEN];
 	char err[256];
 
+	memset(&l, 0, sizeof(l));
 	err[0] = '\0';
 	ok(scrub_run(c, dir, 0, NULL, &res, err, sizeof(err)) == 0 &&
 	    res.damaged == 0 && res.snapshots == 0,
@@ -91,6 +114,14 @@ test_scrub(struct catalog *c, struct store *s, uint64_t client)
 	    res.damaged == 1 && l.dangling == 1,
 	    "scrub reports the blob whose link is not indexed");
 	ok(res.snapshots == 1 && l.hurt == 1, "... and the snapshot hurt");
+
+	memset(&l, 0, sizeof(l));
+	l.cat = c;
+	l.s = s;
+	l.client = client;
+	ok(scrub_run(c, dir, 0, &hk, &res, err, sizeof(err)) == 0 &&
+	    l.late && res.snapshots == 1 && l.hurt == 1,
+	    "a snapshot committed after scrub read the index is not blamed");
 }
 
 struct hook {
