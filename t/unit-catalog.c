@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "server/catalog.h"
@@ -442,6 +443,126 @@ test_two_writers(void)
 }
 
 /*
+ * Indexing linked blobs: the links are checked in the same transaction
+ * (a link not indexed fails the whole batch), each new linked blob gets
+ * one recent row, and the rows written do not grow with the links: k
+ * pages cost O(k) records whatever their link counts; a commit costs
+ * O(1) records.
+ */
+static void
+test_linked(struct catalog *c)
+{
+	static uint8_t links[2000][BLOB_ID_LEN];
+	static struct cat_blob_add chunks[1000];
+	uint8_t tok[CAT_SECRET_LEN], found[4], ids[4][BLOB_ID_LEN];
+	uint8_t (*pl)[BLOB_ID_LEN];
+	struct cat_blob_add pages[4];
+	struct cat_blob loc[1000];
+	struct cat_snapshot snap;
+	uint64_t id, seq0, seq1, w, wk[2];
+	size_t missing, nch = 1000;
+	int same = 1;
+
+	memset(tok, 0x78, sizeof(tok));
+	catalog_client_add(c, "linked", tok, 1, &id);
+	memset(chunks, 0, sizeof(chunks));
+	for (size_t i = 0; i < nch; i++) {
+		id_of(chunks[i].id, 70000 + (unsigned)i);
+		chunks[i].loc.pack = 9;
+		chunks[i].loc.offset = i * 100;
+		chunks[i].loc.length = 10;
+		chunks[i].loc.touched = 1000;
+		memcpy(links[i], chunks[i].id, BLOB_ID_LEN);
+	}
+	ok(catalog_blobs_add(c, id, chunks, nch) == CAT_OK,
+	    "linked: 1000 chunks indexed");
+	memset(pages, 0, sizeof(pages));
+	for (int i = 0; i < 4; i++) {
+		id_of(ids[i], 80000 + (unsigned)i);
+		memcpy(pages[i].id, ids[i], BLOB_ID_LEN);
+		pages[i].loc.pack = 9;
+		pages[i].loc.offset = 200000 + (uint64_t)i * 100;
+		pages[i].loc.length = 10;
+		pages[i].loc.touched = 5000;
+	}
+
+	/* A link never indexed (or freed since): nothing of the batch. */
+	id_of(links[1000], 99999);
+	catalog_recent_seq(c, &seq0);
+	pages[0].loc.nlinks = 1;
+	pages[1].loc.nlinks = 1;
+	ok(catalog_blobs_add_linked(c, id, pages, 2,
+	    (const uint8_t (*)[BLOB_ID_LEN])links + 999, &missing) ==
+	    CAT_MISSING && missing == 1, "a batch whose page links to a blob "
+	    "not indexed fails");
+	catalog_blobs_lookup(c, id, (const uint8_t (*)[BLOB_ID_LEN])ids, 2,
+	    NULL, found);
+	catalog_recent_seq(c, &seq1);
+	ok(!found[0] && !found[1] && seq0 == seq1,
+	    "... and indexes nothing, records nothing");
+
+	/* A link in the same batch is fine. */
+	pages[0].loc.nlinks = 1;
+	pages[1].loc.nlinks = 1;
+	memcpy(links[1000], ids[0], BLOB_ID_LEN);
+	ok(catalog_blobs_add_linked(c, id, pages, 2,
+	    (const uint8_t (*)[BLOB_ID_LEN])links + 999, &missing) ==
+	    CAT_OK && missing == 0, "a page linking to a page of its batch");
+	catalog_recent_seq(c, &seq1);
+	ok(seq1 == seq0 + 2, "... two recent rows");
+
+	/* k = 2 pages: of 1 link each, then of 1000 links each. */
+	for (int round = 0; round < 2; round++) {
+		uint32_t nl = round == 0 ? 1 : 1000;
+
+		for (int i = 0; i < 2; i++) {
+			id_of(pages[2 + i].id, 81000 + (unsigned)(round * 2 +
+			    i));
+			pages[2 + i].loc.nlinks = nl;
+		}
+		pl = round == 0 ? links + 10 : links;
+		if (round == 1)
+			memcpy(links + 1000, links, 1000 * BLOB_ID_LEN);
+		w = catalog_writes(c);
+		if (catalog_blobs_add_linked(c, id, pages + 2, 2,
+		    (const uint8_t (*)[BLOB_ID_LEN])pl, NULL) != CAT_OK)
+			same = 0;
+		wk[round] = catalog_writes(c) - w;
+	}
+	printf("# 2 pages of 1 link: %llu writes; of 1000 links: %llu\n",
+	    (unsigned long long)wk[0], (unsigned long long)wk[1]);
+	ok(same && wk[0] == wk[1] && wk[0] <= 2 * 2 + 2,
+	    "k pages write O(k) records (blob, recent row; counter, totals), "
+	    "not O(links)");
+	{
+		static uint8_t fl[1000];
+		int untouched = 1;
+
+		catalog_blobs_lookup(c, id, (const uint8_t (*)[BLOB_ID_LEN])
+		    links, nch, loc, fl);
+		for (size_t i = 0; i < nch; i++)
+			if (!fl[i] || loc[i].touched != 1000)
+				untouched = 0;
+		ok(untouched, "... and the links are not touched");
+	}
+
+	/* A commit: O(1) records, whatever its root reaches. */
+	memset(&snap, 0, sizeof(snap));
+	snprintf(snap.set, sizeof(snap.set), "s");
+	memcpy(snap.root, pages[3].id, BLOB_ID_LEN);
+	memcpy(snap.meta, chunks[0].id, BLOB_ID_LEN);
+	w = catalog_writes(c);
+	ok(catalog_commit(c, id, &snap, NULL) == CAT_OK &&
+	    catalog_writes(c) - w <= 5, "a commit of a root with 1000 "
+	    "links writes at most 5 records");
+	printf("# commit: %llu writes\n",
+	    (unsigned long long)(catalog_writes(c) - w));
+	catalog_blobs_lookup(c, id, (const uint8_t (*)[BLOB_ID_LEN])links + 1,
+	    1, loc, found);
+	ok(found[0] && loc[0].touched == 1000, "... and touches no link");
+}
+
+/*
  * Forget, HAVE touching, freeing with a grace cutoff, moving, policies
  * and allow-forget.
  */
@@ -456,7 +577,7 @@ test_lifecycle(struct catalog *c)
 	struct cat_client cl;
 	struct cat_move mv;
 	struct retention p, q;
-	uint64_t id, bytes;
+	uint64_t id, bytes, t0;
 	size_t n;
 
 	memset(tok, 0x77, sizeof(tok));
@@ -471,16 +592,6 @@ test_lifecycle(struct catalog *c)
 		add[i].loc.touched = 1000 + (uint64_t)i * 1000;
 	}
 	ok(catalog_blobs_add(c, id, add, 3) == CAT_OK, "lifecycle: 3 blobs");
-	memset(&snap, 0, sizeof(snap));
-	snprintf(snap.set, sizeof(snap.set), "s");
-	memcpy(snap.root, ids[0], BLOB_ID_LEN);
-	memcpy(snap.meta, ids[1], BLOB_ID_LEN);
-	ok(catalog_commit(c, id, &snap, NULL) == CAT_OK,
-	    "lifecycle: commit of ids 0 and 1");
-	catalog_blobs_lookup(c, id, (const uint8_t (*)[BLOB_ID_LEN])ids, 3, loc,
-	    found);
-	ok(loc[0].touched == 1000 && loc[2].touched == 3000,
-	    "a commit touches nothing");
 
 	/* HAVE touches the hits older than stale, whatever holds them. */
 	ok(catalog_blobs_have(c, id, (const uint8_t (*)[BLOB_ID_LEN])ids, 3,
@@ -492,9 +603,22 @@ test_lifecycle(struct catalog *c)
 	    loc[2].touched == 3000,
 	    "HAVE touched the stale hits only (1000, 2000 -> 5000; 3000 kept)");
 	ok(catalog_blobs_free(c, id, (const uint8_t (*)[BLOB_ID_LEN])ids, 3,
-	    2999, spared, &n, &bytes) == CAT_OK && n == 0 && spared[0] &&
+	    2999, NULL, spared, &n, &bytes) == CAT_OK && n == 0 && spared[0] &&
 	    spared[1] && spared[2],
 	    "free with a cutoff before the touches frees nothing, spares all");
+
+	t0 = (uint64_t)time(NULL);
+	memset(&snap, 0, sizeof(snap));
+	snprintf(snap.set, sizeof(snap.set), "s");
+	memcpy(snap.root, ids[0], BLOB_ID_LEN);
+	memcpy(snap.meta, ids[1], BLOB_ID_LEN);
+	ok(catalog_commit(c, id, &snap, NULL) == CAT_OK,
+	    "lifecycle: commit of ids 0 and 1");
+	catalog_blobs_lookup(c, id, (const uint8_t (*)[BLOB_ID_LEN])ids, 3, loc,
+	    found);
+	ok(loc[0].touched >= t0 && loc[1].touched >= t0 &&
+	    loc[2].touched == 3000,
+	    "a commit touches its root and meta (now), nothing else");
 
 	ok(catalog_forget(c, id, snap.id) == CAT_OK, "forget the snapshot");
 	ok(catalog_forget(c, id, snap.id) == CAT_NOTFOUND, "forget again: "
@@ -505,7 +629,8 @@ test_lifecycle(struct catalog *c)
 	    found);
 	ok(found[0] && found[1] && found[2], "forget leaves the index alone");
 	ok(catalog_blobs_free(c, id, (const uint8_t (*)[BLOB_ID_LEN])ids, 3,
-	    4999, spared, &n, &bytes) == CAT_OK && n == 1 && bytes == 10 &&
+	    4999, NULL, spared, &n, &bytes) == CAT_OK && n == 1 &&
+	    bytes == 10 &&
 	    spared[0] && spared[1] && !spared[2],
 	    "free: the one touched at most at the cutoff goes, the others "
 	    "stay");
@@ -513,7 +638,8 @@ test_lifecycle(struct catalog *c)
 	    found);
 	ok(found[0] && found[1] && !found[2], "index after the free");
 	ok(catalog_blobs_free(c, id, (const uint8_t (*)[BLOB_ID_LEN])ids, 3,
-	    5000, spared, &n, &bytes) == CAT_OK && n == 2 && bytes == 20 &&
+	    (uint64_t)time(NULL) + 10, NULL, spared, &n, &bytes) == CAT_OK &&
+	    n == 2 && bytes == 20 &&
 	    !spared[0] && !spared[1] && !spared[2],
 	    "free with a later cutoff: the rest go; one gone is not spared");
 	ok(catalog_blobs_add(c, id, add + 2, 1) == CAT_OK, "index one again");
@@ -894,7 +1020,7 @@ test_totals_and_days(void)
 	ok(catalog_forget(c, a, 2) == CAT_OK && totals_are(c, 2, 0, 0, 210),
 	    "forgetting the last one: unique bytes stay until prune frees");
 	ok(catalog_blobs_free(c, a, (const uint8_t (*)[BLOB_ID_LEN])ids, 2,
-	    UINT64_MAX, NULL, &freed, &fbytes) == CAT_OK && freed == 2 &&
+	    UINT64_MAX, NULL, NULL, &freed, &fbytes) == CAT_OK && freed == 2 &&
 	    fbytes == 30 && totals_are(c, 2, 0, 0, 180),
 	    "freeing blobs takes their bytes off");
 	memset(&mv, 0, sizeof(mv));
@@ -983,6 +1109,7 @@ main(void)
 	test_clients(c);
 	test_blobs_and_commits(c);
 	test_lifecycle(c);
+	test_linked(c);
 	test_peers(c);
 	test_token_reissue(c);
 	catalog_close(c);

@@ -5,12 +5,16 @@
  * frees an unreachable subtree, says the same in a dry run, and when a
  * candidate is touched while the sweep runs (a backup relies on it) it
  * spares that candidate and everything below it, so an indexed linked
- * blob's links stay indexed.  Scrub reports a linked blob whose links
- * are not indexed, and the snapshot reaching it.  Run by
+ * blob's links stay indexed.  Races between mark and sweep: a tree
+ * touched after the mark keeps its child, a page indexed during the
+ * sweep keeps the old chunk it links to, and a flush whose link was
+ * freed meanwhile fails.  Scrub reports a linked blob whose links are
+ * not indexed, and the snapshot reaching it.  Run by
  * t/00-unit-prune.t.
  */
 #include "autoconf.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,6 +38,11 @@ static uint8_t ids[NBLOBS][BLOB_ID_LEN];
 
 struct lines {
 	int		 dangling, hurt;
+	/* With these: commit a new snapshot once the index was read. */
+	struct catalog	*cat;
+	struct store	*s;
+	uint64_t	 client;
+	int		 late;
 };
 
 static void
@@ -46,6 +55,23 @@ scrub_line(void *arg, const char *line)
 		l->dangling++;
 	if (strstr(line, "reaches damaged or missing blobs") != NULL)
 		l->hurt++;
+	if (l->cat != NULL && !l->late && strncmp(line, "damaged blob ",
+	    13) == 0) {
+		struct cat_snapshot snap;
+		uint8_t fresh[BLOB_ID_LEN];
+
+		/* A backup commits after scrub read the index. */
+		memset(fresh, 0xe3, sizeof(fresh));
+		memset(&snap, 0, sizeof(snap));
+		strcpy(snap.set, "late");
+		memcpy(snap.root, fresh, BLOB_ID_LEN);
+		memcpy(snap.meta, fresh, BLOB_ID_LEN);
+		if (store_put(l->s, l->client, fresh, NULL, 0, "fresh", 5) ==
+		    0 && store_flush(l->s) == 0 && catalog_commit(l->cat,
+		    l->client, &snap, NULL) == CAT_OK)
+			l->late = 1;
+		store_finish(l->s);
+	}
 }
 
 /* A linked blob whose link was never stored (prune never leaves one). */
@@ -55,19 +81,25 @@ test_scrub(struct catalog *c, struct store *s, uint64_t client)
 	struct scrub_result res;
 	struct cat_snapshot snap;
 	struct hk_hooks hk;
-	struct lines l = { 0, 0 };
+	struct lines l;
 	uint8_t top[BLOB_ID_LEN], ghost[BLOB_ID_LEN];
 	char err[256];
 
+	memset(&l, 0, sizeof(l));
 	err[0] = '\0';
 	ok(scrub_run(c, dir, 0, NULL, &res, err, sizeof(err)) == 0 &&
 	    res.damaged == 0 && res.snapshots == 0,
 	    "scrub after the prunes: clean");
 	memset(top, 0xe1, sizeof(top));
 	memset(ghost, 0xe2, sizeof(ghost));
-	ok(store_put(s, client, top, (const uint8_t (*)[BLOB_ID_LEN])ghost, 1,
-	    "top", 3) == 0 && store_flush(s) == 0,
-	    "store a blob linking to one never stored");
+	/* Prune never leaves one: make it by deleting the link's entry. */
+	ok(store_put(s, client, ghost, NULL, 0, "ghost", 5) == 0 &&
+	    store_flush(s) == 0 && store_put(s, client, top,
+	    (const uint8_t (*)[BLOB_ID_LEN])ghost, 1, "top", 3) == 0 &&
+	    store_flush(s) == 0 && catalog_blobs_free(c, client,
+	    (const uint8_t (*)[BLOB_ID_LEN])ghost, 1, UINT64_MAX, NULL, NULL,
+	    NULL, NULL) == CAT_OK,
+	    "store a blob linking to one, then drop that one's entry");
 	store_finish(s);
 	memset(&snap, 0, sizeof(snap));
 	strcpy(snap.set, "t");
@@ -82,6 +114,14 @@ test_scrub(struct catalog *c, struct store *s, uint64_t client)
 	    res.damaged == 1 && l.dangling == 1,
 	    "scrub reports the blob whose link is not indexed");
 	ok(res.snapshots == 1 && l.hurt == 1, "... and the snapshot hurt");
+
+	memset(&l, 0, sizeof(l));
+	l.cat = c;
+	l.s = s;
+	l.client = client;
+	ok(scrub_run(c, dir, 0, &hk, &res, err, sizeof(err)) == 0 &&
+	    l.late && res.snapshots == 1 && l.hurt == 1,
+	    "a snapshot committed after scrub read the index is not blamed");
 }
 
 struct hook {
@@ -146,6 +186,106 @@ indexed(struct catalog *c, uint64_t client, char *out, size_t len)
 		}
 		p += n + (p[n] == ' ');
 	}
+}
+
+/*
+ * Races between the mark and the sweep, client bob: (1) a stale
+ * unreachable tree T with child D: T touched after the mark (a HAVE
+ * relies on it): D stays.  (2) A new linked blob N indexed after the
+ * candidates were collected, linking an old unreachable chunk C: C
+ * stays.  (3) A flush whose linked blob's link was freed in between
+ * fails and indexes nothing.
+ */
+enum { T, D, C, N, U, V, NRACE };
+
+struct race {
+	struct catalog	*cat;
+	struct store	*s;
+	uint64_t	 client;
+	uint8_t		 id[NRACE][BLOB_ID_LEN];
+	int		 touched, indexed;
+};
+
+static void
+race_report(void *arg, const char *line)
+{
+	struct race *r = arg;
+	uint64_t later = (uint64_t)time(NULL) + 100;
+	uint8_t found;
+
+	printf("# %s\n", line);
+	if (strncmp(line, "marked ", 7) == 0 && catalog_blobs_have(r->cat,
+	    r->client, (const uint8_t (*)[BLOB_ID_LEN])r->id[T], 1, later,
+	    later, &found) == CAT_OK && found)
+		r->touched = 1;
+	if (strncmp(line, "sweeping ", 9) == 0 && store_put(r->s, r->client,
+	    r->id[N], (const uint8_t (*)[BLOB_ID_LEN])r->id[C], 1, "new", 3) ==
+	    0 && store_flush(r->s) == 0)
+		r->indexed = 1;
+}
+
+static void
+test_races(struct catalog *c, struct store *s, char *datadir)
+{
+	struct race r;
+	struct gv_config cfg;
+	struct prune_result res;
+	struct hk_hooks hk;
+	uint8_t tok[CAT_SECRET_LEN], found[NRACE], big[100];
+	char err[256];
+
+	memset(&r, 0, sizeof(r));
+	r.cat = c;
+	r.s = s;
+	memset(tok, 2, sizeof(tok));
+	catalog_client_add(c, "bob", tok, 1, &r.client);
+	for (int i = 0; i < NRACE; i++)
+		memset(r.id[i], 0xb0 + i, BLOB_ID_LEN);
+	memset(big, 7, sizeof(big));
+	ok(store_put(s, r.client, r.id[D], NULL, 0, big, 10) == 0 &&
+	    store_put(s, r.client, r.id[C], NULL, 0, big, 20) == 0 &&
+	    store_put(s, r.client, r.id[U], NULL, 0, big, 30) == 0 &&
+	    store_put(s, r.client, r.id[T], (const uint8_t (*)[BLOB_ID_LEN])
+	    r.id[D], 1, big, 40) == 0 && store_flush(s) == 0,
+	    "races: T -> D, C and U stored, nothing reaches them");
+	store_finish(s);
+
+	/* (3) V links to U; U is freed before V's batch is indexed. */
+	ok(store_put(s, r.client, r.id[V], (const uint8_t (*)[BLOB_ID_LEN])
+	    r.id[U], 1, big, 50) == 0, "V -> U written, pending");
+	ok(catalog_blobs_free(c, r.client, (const uint8_t (*)[BLOB_ID_LEN])
+	    r.id[U], 1, UINT64_MAX, NULL, NULL, NULL, NULL) == CAT_OK,
+	    "U freed meanwhile");
+	ok(store_flush(s) == -1 && store_errno(s) == ESTALE,
+	    "the flush fails: a link is gone");
+	printf("# %s\n", store_strerror(s));
+	catalog_blobs_lookup(c, r.client, (const uint8_t (*)[BLOB_ID_LEN])
+	    r.id, NRACE, NULL, found);
+	ok(!found[V] && !found[U], "... and V is not indexed");
+	store_finish(s);
+
+	sleep(2);
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.datadir = datadir;
+	cfg.prune_grace = 1;		/* T, D, C are stale */
+	cfg.prune_rewrite_below = 0;
+	memset(&hk, 0, sizeof(hk));
+	hk.report = race_report;
+	hk.arg = &r;
+	err[0] = '\0';
+	ok(prune_run(c, &cfg, 0, &hk, &res, err, sizeof(err)) == 0,
+	    "races: prune while T is touched and N -> C is indexed");
+	if (err[0] != '\0')
+		printf("# %s\n", err);
+	ok(r.touched && r.indexed, "... T was touched after the mark, N "
+	    "indexed after the candidates were collected");
+	catalog_blobs_lookup(c, r.client, (const uint8_t (*)[BLOB_ID_LEN])
+	    r.id, NRACE, NULL, found);
+	ok(found[T] && found[D], "(1) T touched during the sweep keeps its "
+	    "child D");
+	ok(found[N] && found[C], "(2) C, linked by N indexed during the "
+	    "sweep, survives");
+	store_finish(s);
 }
 
 int
@@ -262,6 +402,7 @@ main(void)
 	ok(strcmp(got, "M L B1 Q1 D1 D2") == 0,
 	    "... Q1 and its subtree wait for their grace");
 
+	test_races(c, s, dir);
 	test_scrub(c, s, client);
 
 	store_close(s);

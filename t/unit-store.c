@@ -130,6 +130,9 @@ links_tests(struct catalog *c, struct store *s, uint64_t alice, uint64_t bob)
 	for (unsigned i = 0; i < 3; i++)
 		id_of(kids[i], 500000 + i);
 	id_of(id, 600000);
+	/* Its links pending in the same batch: indexed with it. */
+	for (unsigned i = 0; i < 3; i++)
+		store_put(s, alice, kids[i], NULL, 0, page + i, 10);
 	ok(store_put(s, alice, id, (const uint8_t (*)[BLOB_ID_LEN])kids, 3,
 	    page, sizeof(page)) == 0 && store_flush(s) == 0 &&
 	    indexed(c, alice, id, &loc) == 1 && loc.nlinks == 3 &&
@@ -180,6 +183,9 @@ links_tests(struct catalog *c, struct store *s, uint64_t alice, uint64_t bob)
 
 	/* A legacy node: type 2, no bytes. */
 	id_of(id, 600001);
+	for (unsigned i = 0; i < 3; i++)
+		store_put(s, bob, kids[i], NULL, 0, page + i, 10);
+	store_flush(s);
 	ok(store_put_legacy(s, bob, id, (const uint8_t (*)[BLOB_ID_LEN])kids,
 	    3, &to) == 0 && store_flush(s) == 0 &&
 	    indexed(c, bob, id, &loc) == 1 && loc.nlinks == 3 &&

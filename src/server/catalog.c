@@ -40,6 +40,13 @@
  *                      supported.)
  *   days       u32 day (since 1970-01-01 UTC) -> u64 sessions,
  *                      u64 bytes_in, u64 bytes_out, u64 unique_bytes
+ *   recent     u64 sequence || u64 client || id[32] -> u32 time: the
+ *                      linked blobs indexed lately (one row each, made
+ *                      by the transaction that indexes it; the sequence
+ *                      from meta "next_recent"), so that prune's sweep
+ *                      can spare what they link to.  Prune deletes the
+ *                      rows older than its cutoff.  A rebuild leaves
+ *                      the table empty.
  */
 #include "autoconf.h"
 
@@ -51,10 +58,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "common/bytes.h"
 #include "catalog.h"
 #include "journal.h"
+
+/* Every record written or deleted is counted (catalog_writes()). */
+#define mdb_put(t, db, k, d, f)	(c->writes++, mdb_put(t, db, k, d, f))
+#define mdb_del(t, db, k, d)	(c->writes++, mdb_del(t, db, k, d))
+#define mdb_cursor_del(cur, f)	(c->writes++, mdb_cursor_del(cur, f))
 
 #define DEFAULT_MAPSIZE		(256UL << 20)
 #define MAX_MAPSIZE		((size_t)1 << 40)
@@ -76,6 +89,9 @@
 #define DAY_REC_LEN		(4 * 8)
 #define USAGE_DONE_KEY		"usage_v1"
 
+#define RECENT_KEY_LEN		(8 + 8 + BLOB_ID_LEN)
+#define RECENT_NEXT_KEY		"next_recent"
+
 #define FLAG_REGISTERED		1u
 #define FLAG_DISABLED		2u
 #define FLAG_ALLOW_FORGET	4u
@@ -83,7 +99,8 @@
 struct catalog {
 	MDB_env		*env;
 	MDB_dbi		 meta, clients, tokens, blobs, snapshots;
-	MDB_dbi		 policies, peers, usage, days;
+	MDB_dbi		 policies, peers, usage, days, recent;
+	uint64_t	 writes;	/* records written or deleted */
 	int		 rc;		/* LMDB code of the last CAT_ERROR */
 	char		 err[256];
 	/* DataDir/journal (journal.h), opened by the first change. */
@@ -510,6 +527,7 @@ catalog_open(const char *dir, size_t mapsize, struct catalog **out,
 			{ &c->peers, "peers" },
 			{ &c->usage, "usage" },
 			{ &c->days, "days" },
+			{ &c->recent, "recent" },
 			{ NULL, NULL },
 		};
 
@@ -1495,7 +1513,86 @@ struct add_arg {
 	uint64_t			 client;
 	const struct cat_blob_add	*b;
 	size_t				 n;
+	const uint8_t			(*links)[BLOB_ID_LEN]; /* or NULL */
+	uint8_t				*added;
+	size_t				 missing;
 };
+
+/* The next sequence number of the recent table: rows below it exist. */
+static int
+recent_next(struct catalog *c, MDB_txn *txn, uint64_t *v)
+{
+	MDB_val k = { strlen(RECENT_NEXT_KEY), (void *)RECENT_NEXT_KEY }, d;
+	int rc;
+
+	if ((rc = mdb_get(txn, c->meta, &k, &d)) == MDB_NOTFOUND) {
+		*v = 1;
+		return CAT_OK;
+	}
+	if (rc != 0)
+		return fail(c, rc, "read %s", RECENT_NEXT_KEY);
+	if (d.mv_size != 8)
+		return fail(c, 0, "%s", RECENT_NEXT_KEY);
+	*v = be64_get(d.mv_data);
+	return CAT_OK;
+}
+
+/*
+ * The linked blobs this transaction indexed: check that their links are
+ * indexed (the batch itself is already in), record them in recent.
+ */
+static int
+add_linked(struct catalog *c, MDB_txn *txn, struct add_arg *a)
+{
+	uint8_t key[BLOB_KEY_LEN], rkey[RECENT_KEY_LEN], t[4], b[8];
+	MDB_val k = { sizeof(key), key }, d;
+	MDB_val nk = { strlen(RECENT_NEXT_KEY), (void *)RECENT_NEXT_KEY };
+	const uint8_t (*l)[BLOB_ID_LEN] = a->links;
+	uint64_t seq = 0;
+	int r, rc, any = 0;
+
+	a->missing = 0;
+	be64_put(key, a->client);
+	for (size_t i = 0; i < a->n; l += a->b[i].loc.nlinks, i++) {
+		if (!a->added[i] || a->b[i].loc.nlinks == 0)
+			continue;
+		any = 1;
+		for (uint32_t j = 0; j < a->b[i].loc.nlinks; j++) {
+			memcpy(key + 8, l[j], BLOB_ID_LEN);
+			if ((rc = mdb_get(txn, c->blobs, &k, &d)) ==
+			    MDB_NOTFOUND)
+				a->missing++;
+			else if (rc != 0)
+				return fail(c, rc, "read blob index");
+		}
+	}
+	if (a->missing > 0)
+		return CAT_MISSING;
+	if (!any)
+		return CAT_OK;
+	if ((r = recent_next(c, txn, &seq)) != CAT_OK)
+		return r;
+	be64_put(rkey + 8, a->client);
+	for (size_t i = 0; i < a->n; i++) {
+		if (!a->added[i] || a->b[i].loc.nlinks == 0)
+			continue;
+		be64_put(rkey, seq++);
+		memcpy(rkey + 16, a->b[i].id, BLOB_ID_LEN);
+		be32_put(t, (uint32_t)a->b[i].loc.touched);
+		k.mv_size = sizeof(rkey);
+		k.mv_data = rkey;
+		d.mv_size = sizeof(t);
+		d.mv_data = t;
+		if ((rc = mdb_put(txn, c->recent, &k, &d, 0)) != 0)
+			return fail(c, rc, "write recent");
+	}
+	be64_put(b, seq);
+	d.mv_size = sizeof(b);
+	d.mv_data = b;
+	if ((rc = mdb_put(txn, c->meta, &nk, &d, 0)) != 0)
+		return fail(c, rc, "write %s", RECENT_NEXT_KEY);
+	return CAT_OK;
+}
 
 static int
 add_txn(struct catalog *c, MDB_txn *txn, void *arg)
@@ -1526,11 +1623,15 @@ add_txn(struct catalog *c, MDB_txn *txn, void *arg)
 		rc = mdb_put(txn, c->blobs, &k, &d, MDB_NOOVERWRITE);
 		if (rc != 0 && rc != MDB_KEYEXIST)
 			return fail(c, rc, "write blob index");
+		if (a->added != NULL)
+			a->added[i] = rc == 0;
 		if (rc == 0) {
 			added.blobs++;
 			added.unique_bytes += bl.length;
 		}
 	}
+	if (a->links != NULL && (r = add_linked(c, txn, a)) != CAT_OK)
+		return r;
 	if (added.blobs == 0)
 		return CAT_OK;
 	return usage_change(c, txn, a->client, &added, NULL);
@@ -1540,11 +1641,102 @@ int
 catalog_blobs_add(struct catalog *c, uint64_t client,
     const struct cat_blob_add *b, size_t n)
 {
-	struct add_arg a = { client, b, n };
+	struct add_arg a = { client, b, n, NULL, NULL, 0 };
 
 	if (n == 0)
 		return CAT_OK;
 	return run_write(c, add_txn, &a);
+}
+
+int
+catalog_blobs_add_linked(struct catalog *c, uint64_t client,
+    const struct cat_blob_add *b, size_t n,
+    const uint8_t (*links)[BLOB_ID_LEN], size_t *missing)
+{
+	struct add_arg a = { client, b, n, links, NULL, 0 };
+	uint8_t none[1];
+	int r;
+
+	if (missing != NULL)
+		*missing = 0;
+	if (n == 0)
+		return CAT_OK;
+	if (links == NULL)
+		a.links = (const uint8_t (*)[BLOB_ID_LEN])none;
+	if ((a.added = calloc(n, 1)) == NULL)
+		return fail(c, 0, "out of memory");
+	r = run_write(c, add_txn, &a);
+	free(a.added);
+	if (missing != NULL)
+		*missing = a.missing;
+	return r;
+}
+
+struct recent_arg {
+	uint64_t	 seq, cutoff;
+	size_t		 deleted;
+};
+
+static int
+recent_seq_txn(struct catalog *c, MDB_txn *txn, void *arg)
+{
+	struct recent_arg *a = arg;
+
+	return recent_next(c, txn, &a->seq);
+}
+
+int
+catalog_recent_seq(struct catalog *c, uint64_t *seq)
+{
+	struct recent_arg a = { 0, 0, 0 };
+	int r;
+
+	if ((r = run_read(c, recent_seq_txn, &a)) == CAT_OK)
+		*seq = a.seq;
+	return r;
+}
+
+static int
+recent_expire_txn(struct catalog *c, MDB_txn *txn, void *arg)
+{
+	struct recent_arg *a = arg;
+	MDB_cursor *cur;
+	MDB_val k, d;
+	int rc;
+
+	a->deleted = 0;
+	if ((rc = mdb_cursor_open(txn, c->recent, &cur)) != 0)
+		return fail(c, rc, "open cursor");
+	for (rc = mdb_cursor_get(cur, &k, &d, MDB_FIRST); rc == 0;
+	    rc = mdb_cursor_get(cur, &k, &d, MDB_NEXT)) {
+		if (d.mv_size == 4 && be32_get(d.mv_data) >= a->cutoff)
+			continue;
+		if ((rc = mdb_cursor_del(cur, 0)) != 0)
+			break;
+		a->deleted++;
+	}
+	mdb_cursor_close(cur);
+	if (rc != 0 && rc != MDB_NOTFOUND)
+		return fail(c, rc, "expire recent");
+	return CAT_OK;
+}
+
+int
+catalog_recent_expire(struct catalog *c, uint64_t cutoff, size_t *deleted)
+{
+	struct recent_arg a = { 0, cutoff, 0 };
+	int r;
+
+	if ((r = run_write(c, recent_expire_txn, &a)) == CAT_OK &&
+	    deleted != NULL)
+		*deleted = a.deleted;
+	return r;
+}
+
+uint64_t
+catalog_writes(const struct catalog *c)
+{
+	return c->writes;
 }
 
 static int
@@ -1577,6 +1769,7 @@ struct commit_arg {
 	uint64_t		 client;
 	struct cat_snapshot	*snap;
 	size_t			 missing;
+	uint64_t		 now;
 };
 
 static int
@@ -1597,16 +1790,37 @@ commit_txn(struct catalog *c, MDB_txn *txn, void *arg)
 		return CAT_DISABLED;
 	if (a->snap->has_legacy && a->snap->id < cl.next_snapshot)
 		return CAT_EXISTS;
-	/* Only the tops: what they link to is indexed (prune.c keeps it). */
+	/*
+	 * Only the tops: what they link to is indexed (prune.c keeps it).
+	 * They get touched = now, so a sweep running now spares them.
+	 */
 	a->missing = 0;
 	be64_put(key, a->client);
 	for (int i = 0; i < (a->snap->has_legacy ? 3 : 2); i++) {
+		struct cat_blob bl;
+		uint8_t rec[BLOB_REC_LEN];
+
+		k.mv_size = sizeof(key);
+		k.mv_data = key;
 		memcpy(key + 8, need[i], BLOB_ID_LEN);
 		rc = mdb_get(txn, c->blobs, &k, &d);
-		if (rc == MDB_NOTFOUND)
+		if (rc == MDB_NOTFOUND) {
 			a->missing++;
-		else if (rc != 0)
+			continue;
+		} else if (rc != 0)
 			return fail(c, rc, "read blob index");
+		if (a->missing > 0)
+			continue;
+		if (blob_decode(&d, &bl) == -1)
+			return fail(c, 0, "blob index");
+		if (bl.touched >= a->now)
+			continue;
+		bl.touched = a->now;
+		blob_encode(&bl, rec);
+		d.mv_size = sizeof(rec);
+		d.mv_data = rec;
+		if ((rc = mdb_put(txn, c->blobs, &k, &d, 0)) != 0)
+			return fail(c, rc, "write blob index");
 	}
 	if (a->missing > 0)
 		return CAT_MISSING;
@@ -1642,7 +1856,7 @@ int
 catalog_commit(struct catalog *c, uint64_t client, struct cat_snapshot *snap,
     size_t *missing)
 {
-	struct commit_arg a = { client, snap, 0 };
+	struct commit_arg a = { client, snap, 0, (uint64_t)time(NULL) };
 	int r;
 
 	if (strlen(snap->set) > CAT_NAME_MAX) {
@@ -1858,10 +2072,91 @@ struct free_arg {
 	const uint8_t		(*ids)[BLOB_ID_LEN];
 	size_t			 n;
 	uint64_t		 cutoff;
+	struct cat_fresh	*fr;
 	uint8_t			*spared;
 	size_t			 freed;
 	uint64_t		 bytes;
 };
+
+/* Call fr->fn for client's blob id when it is indexed. */
+static int
+fresh_blob(struct catalog *c, MDB_txn *txn, struct cat_fresh *fr,
+    uint64_t client, const uint8_t *id)
+{
+	uint8_t key[BLOB_KEY_LEN];
+	MDB_val k = { sizeof(key), key }, d;
+	struct cat_blob bl;
+	int rc;
+
+	be64_put(key, client);
+	memcpy(key + 8, id, BLOB_ID_LEN);
+	if ((rc = mdb_get(txn, c->blobs, &k, &d)) == MDB_NOTFOUND)
+		return CAT_OK;
+	if (rc != 0)
+		return fail(c, rc, "read blob index");
+	if (blob_decode(&d, &bl) == -1)
+		return fail(c, 0, "blob index");
+	if (fr->fn(fr->arg, client, id, &bl) != 0) {
+		c->rc = 0;
+		snprintf(c->err, sizeof(c->err), "catalog: sweep: %s",
+		    fr->why != NULL ? fr->why : "stopped");
+		return CAT_ERROR;
+	}
+	return CAT_OK;
+}
+
+struct fresh_walk {
+	struct cat_fresh	*fr;
+	MDB_txn			*txn;
+};
+
+static int
+fresh_recent_visit(struct catalog *c, const MDB_val *k, const MDB_val *d,
+    void *arg)
+{
+	struct fresh_walk *w = arg;
+	const uint8_t *key = k->mv_data;
+
+	(void)d;
+	if (k->mv_size != RECENT_KEY_LEN)
+		return fail(c, 0, "recent");
+	w->fr->recent_seen = be64_get(key) + 1;
+	return fresh_blob(c, w->txn, w->fr, be64_get(key + 8), key + 16) ==
+	    CAT_OK ? WALK_ON : CAT_ERROR;
+}
+
+static int
+fresh_snap_visit(struct catalog *c, const MDB_val *k, const MDB_val *d,
+    void *arg)
+{
+	struct fresh_walk *w = arg;
+	const struct cat_fresh *fr = w->fr;
+	struct cat_snapshot s;
+	uint64_t client;
+	size_t lo = 0, hi = fr->nsnap_from;
+
+	if (snap_decode(k, d, &s) == -1)
+		return fail(c, 0, "snapshot record");
+	client = be64_get(k->mv_data);
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (fr->snap_from[mid].client < client)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	/* Known at the mark (its client's next id was higher): marked. */
+	if (lo < fr->nsnap_from && fr->snap_from[lo].client == client &&
+	    s.id < fr->snap_from[lo].next)
+		return WALK_ON;
+	if (fresh_blob(c, w->txn, w->fr, client, s.root) != CAT_OK ||
+	    fresh_blob(c, w->txn, w->fr, client, s.meta) != CAT_OK ||
+	    (s.has_legacy && fresh_blob(c, w->txn, w->fr, client,
+	    s.legacy) != CAT_OK))
+		return CAT_ERROR;
+	return WALK_ON;
+}
 
 static int
 free_txn(struct catalog *c, MDB_txn *txn, void *arg)
@@ -1875,10 +2170,28 @@ free_txn(struct catalog *c, MDB_txn *txn, void *arg)
 
 	a->freed = 0;
 	a->bytes = 0;
+	if (a->fr != NULL) {
+		struct fresh_walk w = { a->fr, txn };
+		uint8_t from[8];
+
+		/* What is new since the mark: spare what it reaches. */
+		be64_put(from, a->fr->recent_from);
+		a->fr->recent_seen = a->fr->recent_from;
+		if (walk(c, txn, c->recent, from, sizeof(from), 0,
+		    fresh_recent_visit, &w, "recent") != CAT_OK ||
+		    walk(c, txn, c->snapshots, NULL, 0, 0, fresh_snap_visit,
+		    &w, "snapshots") != CAT_OK)
+			return CAT_ERROR;
+	}
 	be64_put(key, a->client);
 	for (size_t i = 0; i < a->n; i++) {
 		if (a->spared != NULL)
 			a->spared[i] = 0;
+		if (a->fr != NULL && a->fr->keep(a->fr->arg, i)) {
+			if (a->spared != NULL)
+				a->spared[i] = 1;
+			continue;
+		}
 		memcpy(key + 8, a->ids[i], BLOB_ID_LEN);
 		rc = mdb_get(txn, c->blobs, &k, &d);
 		if (rc == MDB_NOTFOUND)
@@ -1908,9 +2221,9 @@ free_txn(struct catalog *c, MDB_txn *txn, void *arg)
 int
 catalog_blobs_free(struct catalog *c, uint64_t client,
     const uint8_t (*ids)[BLOB_ID_LEN], size_t n, uint64_t cutoff,
-    uint8_t *spared, size_t *freed, uint64_t *bytes)
+    struct cat_fresh *fr, uint8_t *spared, size_t *freed, uint64_t *bytes)
 {
-	struct free_arg a = { client, ids, n, cutoff, spared, 0, 0 };
+	struct free_arg a = { client, ids, n, cutoff, fr, spared, 0, 0 };
 	int r;
 
 	if ((r = run_write(c, free_txn, &a)) == CAT_OK) {

@@ -69,9 +69,10 @@ struct cat_blob {
 	uint32_t	 length;	/* of the blob bytes */
 	uint32_t	 nlinks;	/* ids its record links to */
 	/*
-	 * Unix seconds: when it was indexed, or later when a HAVE or a
-	 * PUT_LINKED relied on it (catalog_blobs_have()).  Prune frees an
-	 * unreachable blob only when this is GraceSeconds old.
+	 * Unix seconds: when it was indexed, or later when a HAVE or a PUT
+	 * of it relied on it (catalog_blobs_have()) or a commit named it as
+	 * root, meta or legacy node.  Prune frees an unreachable blob only
+	 * when this is GraceSeconds old.
 	 */
 	uint64_t	 touched;
 };
@@ -203,8 +204,8 @@ int	catalog_blobs_lookup(struct catalog *c, uint64_t client,
 	    const uint8_t (*ids)[BLOB_ID_LEN], size_t n, struct cat_blob *out,
 	    uint8_t *found);
 /*
- * Like catalog_blobs_lookup() without locations, for a HAVE (and the
- * links of a PUT_LINKED, the REFS of a version 1/2 COMMIT): a hit whose
+ * Like catalog_blobs_lookup() without locations, for a HAVE (and a PUT
+ * of a stored id, the REFS of a version 1/2 COMMIT): a hit whose
  * touched is below stale gets touched = now, in one write transaction
  * that runs only when there are such hits and checks again that each is
  * still indexed (found[i] is 0 when prune freed it in between).  The
@@ -225,17 +226,63 @@ int	catalog_blobs_scan(struct catalog *c,
 	    int (*fn)(void *arg, uint64_t client, const uint8_t *id,
 	    const struct cat_blob *loc), void *arg);
 /*
- * Free blobs of client (prune's sweep): in one transaction, delete the
- * index entry of each of the n ids whose touched is still at most
- * cutoff;
- * an entry touched since stays, and spared[i] (may be NULL) is 1 for it
- * (0 for one deleted or already gone).  The caller guarantees no kept
- * blob links to a deleted one.  *freed (may be NULL) counts the deleted
- * entries, *bytes (may be NULL) their lengths.  CAT_OK or CAT_ERROR.
+ * What is new since prune's mark, seen inside each freeing transaction
+ * (catalog_blobs_free()): fn(arg, client, id, loc) is called, inside
+ * that write transaction, for the blob of every recent row with
+ * sequence >= recent_from and for the root, meta and legacy node of
+ * every snapshot that was not there at the mark (its client's id is
+ * not below next in snap_from, sorted by client; a client missing from
+ * snap_from is new), when indexed.  fn must not call catalog functions;
+ * nonzero makes the transaction fail (CAT_ERROR, message why).  Then
+ * keep(arg, i) says whether ids[i] must stay.  recent_seen gets the
+ * sequence after the last recent row seen (recent_from when none).
+ */
+struct cat_snap_from {
+	uint64_t	 client;
+	uint64_t	 next;		/* its next_snapshot at the mark */
+};
+struct cat_fresh {
+	uint64_t			 recent_from;
+	uint64_t			 recent_seen;
+	const struct cat_snap_from	*snap_from;
+	size_t				 nsnap_from;
+	int	(*fn)(void *arg, uint64_t client, const uint8_t *id,
+		    const struct cat_blob *loc);
+	int	(*keep)(void *arg, size_t i);
+	void				*arg;
+	const char			*why;	/* fn's reason to stop */
+};
+/*
+ * Free blobs of client (prune's sweep): in one transaction, first call
+ * fr's functions (fr may be NULL, see struct cat_fresh), then delete the
+ * index entry of each of the n ids that keep() does not keep and whose
+ * touched is still at most cutoff; an entry kept or touched since stays,
+ * and spared[i] (may be NULL) is 1 for it (0 for one deleted or already
+ * gone).  The caller guarantees no kept blob links to a deleted one.
+ * *freed (may be NULL) counts the deleted entries, *bytes (may be NULL)
+ * their lengths.  CAT_OK or CAT_ERROR.
  */
 int	catalog_blobs_free(struct catalog *c, uint64_t client,
 	    const uint8_t (*ids)[BLOB_ID_LEN], size_t n, uint64_t cutoff,
-	    uint8_t *spared, size_t *freed, uint64_t *bytes);
+	    struct cat_fresh *fr, uint8_t *spared, size_t *freed,
+	    uint64_t *bytes);
+/*
+ * The sequence number the next recent row gets (rows below it exist or
+ * expired) into *seq.  CAT_OK or CAT_ERROR.
+ */
+int	catalog_recent_seq(struct catalog *c, uint64_t *seq);
+/*
+ * Delete the recent rows whose time is below cutoff, in one
+ * transaction; *deleted (may be NULL) counts them.  CAT_OK or
+ * CAT_ERROR.
+ */
+int	catalog_recent_expire(struct catalog *c, uint64_t cutoff,
+	    size_t *deleted);
+/*
+ * Records this process has written or deleted through c so far
+ * (committed or not): for tests that bound a transaction's writes.
+ */
+uint64_t catalog_writes(const struct catalog *c);
 
 /* A blob whose bytes were copied to another place (pack rewrite). */
 struct cat_move {
@@ -266,23 +313,42 @@ int	catalog_reader_check(struct catalog *c, int *dead);
  * Index n blobs of client in one transaction, with length, nlinks and
  * touched as given in each loc (the caller's clock).  An id already
  * indexed keeps its entry; when the client no longer exists nothing is
- * added.  The caller guarantees the bytes are durable.  CAT_OK or
- * CAT_ERROR.
+ * added.  The caller guarantees the bytes are durable.  Nothing is
+ * checked against links and nothing is recorded in recent (for a
+ * rebuild, an upgrade and tests).  CAT_OK or CAT_ERROR.
  */
 int	catalog_blobs_add(struct catalog *c, uint64_t client,
 	    const struct cat_blob_add *b, size_t n);
+/*
+ * Like catalog_blobs_add() for the pending blobs of a session:
+ * links holds the links of b[0], then those of b[1], ... (b[i].loc.nlinks
+ * each).  In the same transaction, every link of every blob it indexes
+ * (not of one already indexed) must be indexed for client, in this
+ * batch or before; otherwise nothing is written and CAT_MISSING is
+ * returned with *missing (may be NULL) counting the absent links (prune
+ * freed them since the session checked).  Each linked blob it indexes
+ * gets a row in recent (time: its touched), so that a running sweep
+ * spares what it links to: an indexed linked blob's links are indexed
+ * at every instant.  CAT_OK, CAT_MISSING or CAT_ERROR.
+ */
+int	catalog_blobs_add_linked(struct catalog *c, uint64_t client,
+	    const struct cat_blob_add *b, size_t n,
+	    const uint8_t (*links)[BLOB_ID_LEN], size_t *missing);
 /* A new pack id, never handed out before.  CAT_OK or CAT_ERROR. */
 int	catalog_next_pack(struct catalog *c, uint32_t *pack);
 
 /*
- * Record a snapshot of client in one transaction that writes three
- * records (the snapshot row, the client's next id, its totals), however
+ * Record a snapshot of client in one transaction that writes at most
+ * six records (the snapshot row, the client's next id, its totals, the
+ * touched of root, meta and legacy node), however
  * large the snapshot.  snap->set, time, root, meta, files, size,
  * new_bytes, new_blobs and has_legacy/legacy are the caller's.  root
  * and meta (and the legacy node) must be indexed for this client; the
  * rest of the snapshot is what they reach through links, which prune
- * keeps.  With has_legacy, snap->id is the id the snapshot gets (the
- * legacy node's id depends on it): at least the client's next_snapshot
+ * keeps.  They get touched = now (the system clock), so a sweep that
+ * runs meanwhile spares them and what they reach.  With has_legacy,
+ * snap->id is the id the snapshot gets (the legacy node's id depends on
+ * it): at least the client's next_snapshot
  * (catalog_client_get()), else CAT_EXISTS and nothing is written; ids
  * skipped are never used.
  * Returns CAT_OK with snap->id filled in; CAT_MISSING with *missing

@@ -42,24 +42,33 @@ struct skey {
 };
 
 /*
- * The mark set: 8-byte fingerprints of (client, id), salted, in an
- * open-addressing table (0 = empty).  A false positive only keeps
- * garbage until a later prune.
+ * The mark set: 16-byte fingerprints of (client, id), two salted hashes,
+ * in an open-addressing table (0, 0 = empty).  A false positive would
+ * keep a blob while its children went, so it must be as unlikely as a
+ * collision of 128-bit hashes.
  */
-struct markset {
-	uint64_t	*v;
-	size_t		 cap, n;	/* cap: a power of two */
-	uint64_t	 salt;
+struct fp {
+	uint64_t	 a, b;
 };
 
-/* A sweep candidate: indexed, not marked, touched before the cutoff. */
+struct markset {
+	struct fp	*v;
+	size_t		 cap, n;	/* cap: a power of two */
+	uint64_t	 salt[2];
+};
+
+/*
+ * A sweep candidate: indexed, not marked.  Small: prune holds one per
+ * unreachable blob.
+ */
 struct cand {
 	uint64_t	 client;
 	uint8_t		 id[BLOB_ID_LEN];
-	struct cat_blob	 loc;
-	size_t		 first, nkids;	/* its candidate links in kids[] */
+	uint32_t	 pack, offset, length, nlinks, touched;
+	uint32_t	 nkids;		/* its candidate links: kids[first..] */
+	size_t		 first;
 	uint32_t	 indeg;		/* candidates linking to it, left */
-	uint8_t		 spared;	/* an ancestor was kept */
+	uint8_t		 spared;	/* kept, with everything below it */
 };
 
 struct bvec {
@@ -305,51 +314,57 @@ mix(uint64_t x)
 	return x ^ (x >> 31);
 }
 
-static uint64_t
+static struct fp
 fingerprint(const struct markset *ms, uint64_t client, const uint8_t *id)
 {
-	uint64_t x = mix(ms->salt ^ client);
+	struct fp f;
+	uint64_t x[2];
 
-	for (int i = 0; i < BLOB_ID_LEN; i += 8) {
-		uint64_t w = 0;
+	for (int h = 0; h < 2; h++) {
+		x[h] = mix(ms->salt[h] ^ client);
+		for (int i = 0; i < BLOB_ID_LEN; i += 8) {
+			uint64_t w = 0;
 
-		for (int j = 0; j < 8; j++)
-			w = w << 8 | id[i + j];
-		x = mix(x ^ w);
+			for (int j = 0; j < 8; j++)
+				w = w << 8 | id[i + j];
+			x[h] = mix(x[h] ^ w);
+		}
 	}
-	return x != 0 ? x : 1;
+	f.a = x[0] != 0 ? x[0] : 1;	/* never the empty slot */
+	f.b = x[1];
+	return f;
 }
 
 static int
-mark_has(const struct markset *ms, uint64_t fp)
+mark_has(const struct markset *ms, struct fp f)
 {
 	if (ms->cap == 0)
 		return 0;
-	for (size_t i = fp & (ms->cap - 1); ms->v[i] != 0;
+	for (size_t i = f.a & (ms->cap - 1); ms->v[i].a != 0;
 	    i = (i + 1) & (ms->cap - 1))
-		if (ms->v[i] == fp)
+		if (ms->v[i].a == f.a && ms->v[i].b == f.b)
 			return 1;
 	return 0;
 }
 
-/* Add fp: 1 when new, 0 when it was there, -1 out of memory. */
+/* Add f: 1 when new, 0 when it was there, -1 out of memory. */
 static int
-mark_add(struct markset *ms, uint64_t fp)
+mark_add(struct markset *ms, struct fp f)
 {
 	size_t i;
 
-	if (mark_has(ms, fp))
+	if (mark_has(ms, f))
 		return 0;
 	if ((ms->n + 1) * 2 > ms->cap) {
 		size_t cap = ms->cap ? ms->cap * 2 : 1 << 16;
-		uint64_t *v = calloc(cap, sizeof(*v));
+		struct fp *v = calloc(cap, sizeof(*v));
 
 		if (v == NULL)
 			return -1;
 		for (size_t j = 0; j < ms->cap; j++) {
-			if (ms->v[j] == 0)
+			if (ms->v[j].a == 0)
 				continue;
-			for (i = ms->v[j] & (cap - 1); v[i] != 0;
+			for (i = ms->v[j].a & (cap - 1); v[i].a != 0;
 			    i = (i + 1) & (cap - 1))
 				;
 			v[i] = ms->v[j];
@@ -358,9 +373,10 @@ mark_add(struct markset *ms, uint64_t fp)
 		ms->v = v;
 		ms->cap = cap;
 	}
-	for (i = fp & (ms->cap - 1); ms->v[i] != 0; i = (i + 1) & (ms->cap - 1))
+	for (i = f.a & (ms->cap - 1); ms->v[i].a != 0;
+	    i = (i + 1) & (ms->cap - 1))
 		;
-	ms->v[i] = fp;
+	ms->v[i] = f;
 	ms->n++;
 	return 1;
 }
@@ -482,6 +498,9 @@ mark_closure(struct mark *m)
 	}
 	free(ids);
 	free(locs);
+	/* The stack is empty now: give its memory back before the sweep. */
+	free(m->todo.v);
+	memset(&m->todo, 0, sizeof(m->todo));
 	return rc;
 }
 
@@ -492,7 +511,13 @@ struct sweep {
 	size_t		 n, cap;
 	size_t		*kids;		/* candidate indexes */
 	size_t		 nkids, capkids;
+	uint64_t	 unreadable;	/* candidates, links unknown */
 	int		 oom;
+	/* The freeing transaction under way: its batch, its stack. */
+	size_t		*idx;		/* ids[i]: candidate idx[i] */
+	size_t		*stack;
+	size_t		 nstack, capstack;
+	struct cat_fresh *fr;
 };
 
 static int
@@ -502,8 +527,8 @@ collect_cand(void *arg, uint64_t client, const uint8_t *id,
 	struct sweep *sw = arg;
 	struct cand *c;
 
-	if (loc->touched > sw->m->cutoff ||
-	    mark_has(&sw->m->set, fingerprint(&sw->m->set, client, id)))
+	/* Touched ones too: spared when deleted, they spare their kids. */
+	if (mark_has(&sw->m->set, fingerprint(&sw->m->set, client, id)))
 		return 0;
 	if (sw->n == sw->cap) {
 		size_t cap = sw->cap ? sw->cap * 2 : 1024;
@@ -520,8 +545,24 @@ collect_cand(void *arg, uint64_t client, const uint8_t *id,
 	memset(c, 0, sizeof(*c));
 	c->client = client;
 	memcpy(c->id, id, BLOB_ID_LEN);
-	c->loc = *loc;
+	c->pack = loc->pack;
+	c->offset = (uint32_t)loc->offset;
+	c->length = loc->length;
+	c->nlinks = loc->nlinks;
+	c->touched = loc->touched > UINT32_MAX ? UINT32_MAX :
+	    (uint32_t)loc->touched;
 	return 0;
+}
+
+static void
+cand_loc(const struct cand *c, struct cat_blob *loc)
+{
+	memset(loc, 0, sizeof(*loc));
+	loc->pack = c->pack;
+	loc->offset = c->offset;
+	loc->length = c->length;
+	loc->nlinks = c->nlinks;
+	loc->touched = c->touched;
 }
 
 static int
@@ -534,6 +575,16 @@ cmp_cand(const void *a, const void *b)
 	return memcmp(x->id, y->id, BLOB_ID_LEN);
 }
 
+static struct cand *
+cand_find(const struct sweep *sw, uint64_t client, const uint8_t *id)
+{
+	struct cand key;
+
+	key.client = client;
+	memcpy(key.id, id, BLOB_ID_LEN);
+	return bsearch(&key, sw->c, sw->n, sizeof(*sw->c), cmp_cand);
+}
+
 /* The candidate links of each candidate, and how many link to each. */
 static int
 sweep_edges(struct sweep *sw)
@@ -541,34 +592,35 @@ sweep_edges(struct sweep *sw)
 	struct prune *p = sw->p;
 
 	for (size_t i = 0; i < sw->n; i++) {
-		struct cand *c = &sw->c[i], key;
+		struct cand *c = &sw->c[i];
+		struct cat_blob loc;
 		uint8_t (*links)[BLOB_ID_LEN];
 		uint32_t nl;
 		int r;
 
 		c->first = sw->nkids;
-		if (c->loc.nlinks == 0)
+		if (c->nlinks == 0)
 			continue;
-		r = store_links(p->store, c->client, c->id, &c->loc, &links,
+		cand_loc(c, &loc);
+		r = store_links(p->store, c->client, c->id, &loc, &links,
 		    &nl);
 		if (r == -1)
 			return failed(p, "links", store_strerror(p->store));
 		if (r == 1) {
 			char hex[2 * BLOB_ID_LEN + 1];
 
-			/* Nothing reaches it: freed like a plain blob. */
+			/* What it links to is unknown: it and all stay. */
 			hex_encode(c->id, BLOB_ID_LEN, hex);
 			say(p, "cannot read the links of unreachable blob %s: "
-			    "%s", hex, store_strerror(p->store));
+			    "%s; run scrub", hex, store_strerror(p->store));
+			c->spared = 1;
+			sw->unreadable++;
 			continue;
 		}
-		key.client = c->client;
 		for (uint32_t j = 0; j < nl; j++) {
-			struct cand *k;
+			struct cand *k = cand_find(sw, c->client, links[j]);
 
-			memcpy(key.id, links[j], BLOB_ID_LEN);
-			if ((k = bsearch(&key, sw->c, sw->n, sizeof(*sw->c),
-			    cmp_cand)) == NULL || k == c)
+			if (k == NULL || k == c)
 				continue;
 			if (sw->nkids == sw->capkids) {
 				size_t cap = sw->capkids ? sw->capkids * 2 :
@@ -587,20 +639,120 @@ sweep_edges(struct sweep *sw)
 			sw->kids[sw->nkids++] = (size_t)(k - sw->c);
 			k->indeg++;
 		}
-		c->nkids = sw->nkids - c->first;
+		c->nkids = (uint32_t)(sw->nkids - c->first);
 		free(links);
 	}
 	return 0;
 }
 
+/* Spare candidate k and, later, what it links to: 0, or -1 (memory). */
+static int
+spare_push(struct sweep *sw, struct cand *k)
+{
+	if (k->spared)
+		return 0;
+	k->spared = 1;
+	if (k->nlinks == 0)
+		return 0;
+	if (sw->nstack == sw->capstack) {
+		size_t cap = sw->capstack ? sw->capstack * 2 : 256;
+		size_t *q = reallocarray(sw->stack, cap, sizeof(*q));
+
+		if (q == NULL)
+			return -1;
+		sw->stack = q;
+		sw->capstack = cap;
+	}
+	sw->stack[sw->nstack++] = (size_t)(k - sw->c);
+	return 0;
+}
+
+/* Spare the candidates among links (client's), then below them. */
+static int
+spare_links(struct sweep *sw, uint64_t client,
+    const uint8_t (*links)[BLOB_ID_LEN], uint32_t n)
+{
+	for (uint32_t j = 0; j < n; j++) {
+		struct cand *k = cand_find(sw, client, links[j]);
+
+		/* Not a candidate: marked, and so is all below it. */
+		if (k != NULL && spare_push(sw, k) == -1)
+			return -1;
+	}
+	return 0;
+}
+
 /*
- * Delete the candidates in topological order: a blob only after every
- * candidate linking to it, in transactions of one client's ids that
- * check touched again.  A candidate touched meanwhile (a HAVE or a
- * PUT_LINKED relies on it) stays, and so does everything it links to.
+ * Inside a freeing transaction: a blob indexed since the mark (a
+ * recent row) or named by a snapshot committed since.  Spare every
+ * candidate it reaches.  Nonzero (reason in fr->why) fails the
+ * transaction: a link that cannot be read leaves the sweep blind.
  */
 static int
-sweep_delete(struct sweep *sw)
+fresh_blob(void *arg, uint64_t client, const uint8_t *id,
+    const struct cat_blob *loc)
+{
+	struct sweep *sw = arg;
+	struct cat_fresh *fr = sw->fr;
+	struct prune *p = sw->p;
+	struct cand *self = cand_find(sw, client, id);
+	uint8_t (*links)[BLOB_ID_LEN];
+	uint32_t nl;
+	int r;
+
+	if (self != NULL) {
+		if (self->spared)
+			return 0;
+		self->spared = 1;
+	}
+	if (loc->nlinks == 0)
+		return 0;
+	sw->nstack = 0;
+	r = store_links(p->store, client, id, loc, &links, &nl);
+	for (;;) {
+		struct cat_blob kl;
+		struct cand *k;
+
+		if (r != 0) {
+			fr->why = r == 1 ? "the links of a blob indexed "
+			    "during the sweep cannot be read" : "cannot read "
+			    "links";
+			say(p, "sweep stopped: %s", store_strerror(p->store));
+			return 1;
+		}
+		r = spare_links(sw, client, (const uint8_t (*)[BLOB_ID_LEN])
+		    links, nl);
+		free(links);
+		if (r == -1) {
+			fr->why = "out of memory";
+			return 1;
+		}
+		if (sw->nstack == 0)
+			return 0;
+		k = &sw->c[sw->stack[--sw->nstack]];
+		cand_loc(k, &kl);
+		r = store_links(p->store, k->client, k->id, &kl, &links, &nl);
+	}
+}
+
+static int
+fresh_keep(void *arg, size_t i)
+{
+	struct sweep *sw = arg;
+
+	return sw->c[sw->idx[i]].spared;
+}
+
+/*
+ * Delete the candidates in topological order: a blob only after every
+ * candidate linking to it, in transactions of one client's ids.  Each
+ * transaction first spares what was indexed or committed since the
+ * mark reaches (fresh_blob()), then deletes what is not spared and not
+ * touched since the cutoff.  A candidate spared either way keeps
+ * everything below it.
+ */
+static int
+sweep_delete(struct sweep *sw, struct cat_fresh *fr)
 {
 	struct prune *p = sw->p;
 	uint8_t (*ids)[BLOB_ID_LEN], spared[FREE_BATCH];
@@ -609,8 +761,9 @@ sweep_delete(struct sweep *sw)
 
 	ids = calloc(FREE_BATCH, sizeof(*ids));
 	batch = calloc(FREE_BATCH, sizeof(*batch));
+	sw->idx = calloc(FREE_BATCH, sizeof(*sw->idx));
 	ready = calloc(sw->n ? sw->n : 1, sizeof(*ready));
-	if (ids == NULL || batch == NULL || ready == NULL) {
+	if (ids == NULL || batch == NULL || ready == NULL || sw->idx == NULL) {
 		rc = failed(p, "sweep", "out of memory");
 		goto done;
 	}
@@ -628,20 +781,43 @@ sweep_delete(struct sweep *sw)
 			batch[nb] = ready[head++];
 		for (size_t i = 0; i < nb; i++) {
 			spared[i] = sw->c[batch[i]].spared;
-			if (!spared[i])
+			if (!spared[i]) {
+				sw->idx[n] = batch[i];
 				memcpy(ids[n++], sw->c[batch[i]].id,
 				    BLOB_ID_LEN);
+			}
 		}
-		if (n > 0) {
+		if (n > 0 && p->dry) {
+			for (size_t i = 0; i < nb; i++) {
+				struct cand *c = &sw->c[batch[i]];
+
+				if (spared[i])
+					continue;
+				if (c->touched > sw->m->cutoff) {
+					spared[i] = 1;
+					continue;
+				}
+				if (bvec_add(&p->freed, c->client, c->id,
+				    c->length) == -1) {
+					rc = failed(p, "sweep",
+					    "out of memory");
+					break;
+				}
+				nfreed++;
+				bytes += c->length;
+			}
+		} else if (n > 0) {
 			uint8_t kept[FREE_BATCH];
 
 			if (catalog_blobs_free(p->cat, client,
 			    (const uint8_t (*)[BLOB_ID_LEN])ids, n,
-			    sw->m->cutoff, kept, &nfreed, &bytes) != CAT_OK) {
+			    sw->m->cutoff, fr, kept, &nfreed, &bytes) !=
+			    CAT_OK) {
 				rc = failed(p, "free",
 				    catalog_strerror(p->cat));
 				break;
 			}
+			fr->recent_from = fr->recent_seen;
 			for (size_t i = 0, j = 0; i < nb; i++)
 				if (!spared[i])
 					spared[i] = kept[j++];
@@ -651,6 +827,8 @@ sweep_delete(struct sweep *sw)
 		for (size_t i = 0; i < nb; i++) {
 			struct cand *c = &sw->c[batch[i]];
 
+			if (spared[i])
+				c->spared = 1;
 			for (size_t k = 0; k < c->nkids; k++) {
 				struct cand *kid = &sw->c[sw->kids[c->first +
 				    k]];
@@ -667,7 +845,17 @@ done:
 	free(ids);
 	free(batch);
 	free(ready);
+	free(sw->idx);
+	sw->idx = NULL;
 	return rc;
+}
+
+static int
+cmp_snap_from(const void *a, const void *b)
+{
+	const struct cat_snap_from *x = a, *y = b;
+
+	return x->client < y->client ? -1 : x->client > y->client;
 }
 
 static int
@@ -675,16 +863,45 @@ free_blobs(struct prune *p)
 {
 	struct mark m;
 	struct sweep sw;
+	struct cat_fresh fr;
+	struct cat_snap_from *from = NULL;
+	struct cat_client *cl = NULL;
+	size_t ncl = 0;
 	uint64_t now = (uint64_t)time(NULL);
 	int rc = 0;
 
 	memset(&m, 0, sizeof(m));
 	memset(&sw, 0, sizeof(sw));
+	memset(&fr, 0, sizeof(fr));
 	m.p = p;
 	m.cutoff = now > (uint64_t)p->cfg->prune_grace ?
 	    now - (uint64_t)p->cfg->prune_grace : 0;
-	if (crypto_random(&m.set.salt, sizeof(m.set.salt)) == -1)
+	if (crypto_random(m.set.salt, sizeof(m.set.salt)) == -1)
 		return failed(p, "mark", "no random numbers");
+	/*
+	 * What is there at the mark's start: the recent rows and the
+	 * snapshots after these are new, and each freeing transaction
+	 * spares what they reach.
+	 */
+	if (catalog_recent_seq(p->cat, &fr.recent_from) != CAT_OK ||
+	    catalog_clients(p->cat, &cl, &ncl) != CAT_OK)
+		return failed(p, "mark", catalog_strerror(p->cat));
+	if ((from = calloc(ncl ? ncl : 1, sizeof(*from))) == NULL) {
+		free(cl);
+		return failed(p, "mark", "out of memory");
+	}
+	for (size_t i = 0; i < ncl; i++) {
+		from[i].client = cl[i].id;
+		from[i].next = cl[i].next_snapshot;
+	}
+	free(cl);
+	qsort(from, ncl, sizeof(*from), cmp_snap_from);
+	fr.snap_from = from;
+	fr.nsnap_from = ncl;
+	fr.fn = fresh_blob;
+	fr.keep = fresh_keep;
+	fr.arg = &sw;
+	sw.fr = &fr;
 	/* Roots: what the snapshots name, and what is recent. */
 	if (catalog_snapshots_all(p->cat, mark_snapshot, &m) != CAT_OK ||
 	    (!m.oom && catalog_blobs_scan(p->cat, mark_recent, &m) !=
@@ -698,6 +915,7 @@ free_blobs(struct prune *p)
 	}
 	if ((rc = mark_closure(&m)) != 0 || cancelled(p))
 		goto done;
+	say(p, "marked %zu reachable or recent blobs", m.set.n);
 	if (m.unreadable > 0) {
 		say(p, "freeing nothing: the links of %llu reachable blobs "
 		    "cannot be read", (unsigned long long)m.unreadable);
@@ -714,29 +932,31 @@ free_blobs(struct prune *p)
 		goto done;
 	}
 	/* The scan walks the index in key order: sw.c is sorted. */
-	if (p->dry) {
-		for (size_t i = 0; i < sw.n; i++) {
-			if (bvec_add(&p->freed, sw.c[i].client, sw.c[i].id,
-			    sw.c[i].loc.length) == -1) {
-				rc = failed(p, "sweep", "out of memory");
-				goto done;
-			}
-			p->res->blob_bytes += sw.c[i].loc.length;
-		}
-		p->res->blobs = sw.n;
-		goto done;
-	}
 	if ((rc = sweep_edges(&sw)) != 0)
 		goto done;
+	if (sw.unreadable > 0) {
+		say(p, "freeing nothing: the links of %llu unreachable blobs "
+		    "cannot be read", (unsigned long long)sw.unreadable);
+		goto done;
+	}
 	if (sw.n > 0)
 		say(p, "sweeping %zu unreachable blobs (%zu links among them)",
 		    sw.n, sw.nkids);
-	rc = sweep_delete(&sw);
+	if ((rc = sweep_delete(&sw, &fr)) != 0)
+		goto done;
+	if (p->dry && p->freed.n > 0)
+		qsort(p->freed.v, p->freed.n, sizeof(*p->freed.v), cmp_bkey);
+	/* Rows older than the cutoff: a later mark sees their blobs. */
+	if (!p->dry && !cancelled(p) && catalog_recent_expire(p->cat,
+	    m.cutoff, NULL) != CAT_OK)
+		rc = failed(p, "recent", catalog_strerror(p->cat));
 done:
 	free(m.set.v);
 	free(m.todo.v);
 	free(sw.c);
 	free(sw.kids);
+	free(sw.stack);
+	free(from);
 	return rc;
 }
 

@@ -12,19 +12,30 @@
  *   2. Mark and sweep (no reference counts): with cutoff = now -
  *      Prune.GraceSeconds, the roots are every snapshot's root, meta
  *      and legacy node and every blob touched after cutoff (indexed,
- *      or relied on by a HAVE or a PUT_LINKED, catalog_blobs_have());
- *      the mark (8-byte fingerprints of client and id; a collision
- *      only keeps garbage) follows links read from the packs
- *      (store_links()).  The rest of the index are the candidates:
- *      they are deleted in topological order (a blob only after every
- *      candidate linking to it), in batched transactions that re-check
- *      touched <= cutoff; a candidate touched meanwhile is spared with
- *      everything below it.  So an indexed linked blob's links are
- *      always indexed, which a COMMIT relies on when it checks only
- *      root and meta, and a backup may rely on a blob it was told is
- *      present for 3/4 of GraceSeconds (the session touches what is
- *      older than GraceSeconds/4).  A reachable blob whose links cannot
- *      be read stops the sweep: nothing is freed.
+ *      relied on by a HAVE or a PUT of a stored id, catalog_blobs_have(),
+ *      or named by a commit); the mark (16-byte fingerprints of client
+ *      and id: a collision must never keep a blob whose children go)
+ *      follows links read from the packs (store_links()).  Before the
+ *      mark prune remembers the recent sequence (catalog.h) and each
+ *      client's next snapshot id.  Every unmarked blob is a candidate
+ *      (touched ones too: they are spared when deleted, and spare what
+ *      they link to).  Candidates are deleted in topological order (a
+ *      blob only after every candidate linking to it), in batched
+ *      transactions (catalog_blobs_free()) each of which first spares
+ *      every candidate reached from a blob indexed since the mark (its
+ *      recent row) or from the root, meta and legacy node of a
+ *      snapshot committed since, then re-checks touched <= cutoff; a
+ *      candidate spared either way is kept with everything below it.
+ *      Indexing a linked blob checks its links in the same transaction
+ *      (catalog_blobs_add_linked()).  So an indexed linked blob's links
+ *      are indexed at every instant, which a COMMIT relies on when it
+ *      checks only root and meta, and a backup may rely on a blob it
+ *      was told is present for 3/4 of GraceSeconds (the session
+ *      touches what is older than GraceSeconds/4).  A blob whose links
+ *      cannot be read (reachable, or a candidate) stops the sweep:
+ *      nothing is freed.  At its end prune deletes the recent rows
+ *      older than cutoff.  Memory: the mark set (16 bytes a slot, at
+ *      most half full) and one small record per candidate.
  *   3. Packs: a pack some writer still appends to is skipped (it holds
  *      flock LOCK_SH; prune needs LOCK_EX|LOCK_NB).  A locked pack with
  *      no live record is removed; one whose live share is below

@@ -55,6 +55,14 @@ struct scrub {
 	struct rvec		 recs;	/* of the pack being read */
 	struct edge		*up;	/* link -> linking entry, by link */
 	size_t			 nup, capup;
+	/*
+	 * Each client's next snapshot id before the index scan: a
+	 * snapshot at or above it (or of a client added since) was
+	 * committed after the scan, and its blobs may be missing from
+	 * ents without any damage.
+	 */
+	struct cat_client	*clients;
+	size_t			 nclients;
 };
 
 static void say(struct scrub *, const char *, ...)
@@ -362,9 +370,20 @@ collect_snap(void *arg, uint64_t client, const struct cat_snapshot *s)
 	return 0;
 }
 
+/* Whether client's snapshot snap was committed before the index scan. */
+static int
+snap_scanned(const struct scrub *sc, uint64_t client, uint64_t snap)
+{
+	for (size_t c = 0; c < sc->nclients; c++)
+		if (sc->clients[c].id == client)
+			return snap < sc->clients[c].next_snapshot;
+	return 0;
+}
+
 /*
  * Report the damaged entries and the snapshots that reach one: the
  * damage spreads up the links to everything that links to it.
+ * Snapshots committed after the index scan are left out.
  */
 static int
 blame(struct scrub *sc, char *err, size_t errlen)
@@ -431,6 +450,8 @@ blame(struct scrub *sc, char *err, size_t errlen)
 		const char *name = "?";
 		int bad = 0;
 
+		if (!snap_scanned(sc, sv.client[s], snap->id))
+			continue;
 		for (int t = 0; t < (snap->has_legacy ? 3 : 2); t++) {
 			ssize_t k = find_key(sc, sv.client[s], tops[t]);
 
@@ -476,6 +497,12 @@ scrub_run(struct catalog *cat, const char *datadir, uint64_t rate,
 	sc.start = mono_ms();
 	if (store_open(datadir, cat, &sc.store, err, errlen) == -1)
 		return -1;
+	/* The snapshots the scan can judge: those committed before it. */
+	if (catalog_clients(cat, &sc.clients, &sc.nclients) != CAT_OK) {
+		snprintf(err, errlen, "scrub: clients: %s",
+		    catalog_strerror(cat));
+		goto done;
+	}
 	/* The index first: what it names was on disk before. */
 	if (catalog_blobs_scan(cat, collect_entry, &sc.ents) != CAT_OK ||
 	    sc.ents.oom) {
@@ -526,6 +553,7 @@ done:
 	free(sc.recs.v);
 	free(sc.ents.v);
 	free(sc.up);
+	free(sc.clients);
 	store_close(sc.store);
 	return rc;
 }

@@ -42,7 +42,6 @@
 #define DRAIN_MS	1000	/* after an ERROR: read and discard input */
 #define DRAIN_BYTES	(256 * 1024)
 #define COMMIT_TRIES	8	/* a version 1/2 COMMIT racing another */
-#define LEGACY_LABEL	"gigavault-legacy-node"
 
 /* Where the wire's bytes become the catalog's and crypto's. */
 _Static_assert(WIRE_SECRET_LEN == CAT_SECRET_LEN, "REGISTERED's secret");
@@ -719,6 +718,10 @@ storage_failed(struct session *s, const char *what, const char *detail)
 	char wbuf[160];
 
 	log_warnx("%s: %s: %s", who(s, wbuf, sizeof(wbuf)), what, detail);
+	/* Indexing found a link gone (store.h): prune freed it meanwhile. */
+	if (s->store != NULL && store_errno(s->store) == ESTALE)
+		return failf(s, WIRE_ERR_INCOMPLETE, "a linked blob was "
+		    "pruned during the backup; run the backup again");
 	return failf(s, WIRE_ERR_STORAGE, "storage error on the server "
 	    "(%s); nothing committed", what);
 }
@@ -771,6 +774,8 @@ on_have(struct session *s, const uint8_t *p, uint32_t len)
 	return reply(s, &w, "MISSING");
 }
 
+static int	touch_stored(struct session *, const uint8_t *);
+
 static int
 on_put(struct session *s, const uint8_t *p, uint32_t len)
 {
@@ -786,14 +791,34 @@ on_put(struct session *s, const uint8_t *p, uint32_t len)
 		s->new_bytes += len - BLOB_ID_LEN;
 		s->new_blobs++;
 		break;
+	case 1:			/* stored: relied on (HAVE's rule) */
+		return touch_stored(s, p);
 	}
 	return 0;
 }
 
 /*
+ * A PUT of an id already indexed or pending: the session relies on it
+ * as on a HAVE hit, so an indexed one gets HAVE's stale touch.
+ */
+static int
+touch_stored(struct session *s, const uint8_t *id)
+{
+	uint8_t found;
+
+	if (store_pending(s->store, s->client.id, id))
+		return 0;
+	return have(s, (const uint8_t (*)[BLOB_ID_LEN])id, 1, &found);
+}
+
+/*
  * Version 3: a blob with the ids it links to.  Every link must be
- * indexed for this client or pending in this session, so that an
- * indexed blob's links are always indexed (the commit relies on it).
+ * indexed for this client or pending in this session: a cheap early
+ * check (no write).  The transaction that indexes the blob checks again
+ * (store_flush()), so an indexed blob's links are always indexed (the
+ * commit relies on it), and records it for prune's sweep, which spares
+ * what it links to: its links are not touched, so an incremental writes
+ * in proportion to the pages it changed.
  */
 static int
 on_put_linked(struct session *s, const uint8_t *p, uint32_t len)
@@ -825,8 +850,10 @@ on_put_linked(struct session *s, const uint8_t *p, uint32_t len)
 	for (uint32_t i = 0; i < n; i += WIRE_BATCH_MAX) {
 		uint32_t k = n - i < WIRE_BATCH_MAX ? n - i : WIRE_BATCH_MAX;
 
-		if (have(s, links + i, k, found) == -1)
-			return -1;
+		if (catalog_blobs_lookup(s->cat, s->client.id, links + i, k,
+		    NULL, found) != CAT_OK)
+			return storage_failed(s, "catalog lookup",
+			    catalog_strerror(s->cat));
 		for (uint32_t j = 0; j < k; j++)
 			if (!found[j] && !store_pending(s->store,
 			    s->client.id, links[i + j]))
@@ -845,6 +872,8 @@ on_put_linked(struct session *s, const uint8_t *p, uint32_t len)
 		s->new_bytes += bytes;
 		s->new_blobs++;
 		break;
+	case 1:
+		return touch_stored(s, p);
 	}
 	return 0;
 }
@@ -888,18 +917,6 @@ static int
 cmp_id(const void *a, const void *b)
 {
 	return memcmp(a, b, BLOB_ID_LEN);
-}
-
-/* The id of the legacy node of client's snapshot snap. */
-static void
-legacy_id(uint64_t client, uint64_t snap, uint8_t id[BLOB_ID_LEN])
-{
-	uint8_t b[sizeof(LEGACY_LABEL) - 1 + 16];
-
-	memcpy(b, LEGACY_LABEL, sizeof(LEGACY_LABEL) - 1);
-	be64_put(b + sizeof(LEGACY_LABEL) - 1, client);
-	be64_put(b + sizeof(LEGACY_LABEL) - 1 + 8, snap);
-	crypto_sha256(b, sizeof(b), id);
 }
 
 _Static_assert(CRYPTO_HASH_LEN == BLOB_ID_LEN, "a legacy node's id");
@@ -1035,7 +1052,7 @@ commit_legacy(struct session *s, struct cat_snapshot *snap, size_t n,
 		return r;
 	snap->has_legacy = 1;
 	for (tries = 0; tries < COMMIT_TRIES; tries++) {
-		legacy_id(s->client.id, snap->id, snap->legacy);
+		store_legacy_id(s->client.id, snap->id, snap->legacy);
 		if ((r = store_put_legacy(s->store, s->client.id, snap->legacy,
 		    (const uint8_t (*)[BLOB_ID_LEN])s->refs, (uint32_t)n,
 		    &at)) == -1 || store_flush(s->store) == -1)
@@ -1353,24 +1370,27 @@ on_list(struct session *s, const uint8_t *p, uint32_t len)
 }
 
 /*
- * Look blob id up again and read it from its new place (the same length:
- * the same blob).  store_read()'s result, 1 when it is gone.
+ * Look blob id up again and read it from its new place (the same length
+ * and nlinks: the same blob), its links into links (may be NULL).
+ * store_read_rec()'s result, 1 when it is gone, -2 after a catalog
+ * error (message in catalog_strerror()).
  */
 static int
 reread(struct session *s, const uint8_t *id, struct cat_blob *loc,
-    uint8_t *buf)
+    uint8_t (*links)[BLOB_ID_LEN], uint8_t *buf)
 {
 	struct cat_blob again;
 	uint8_t found;
 
 	if (catalog_blobs_lookup(s->cat, s->client.id,
 	    (const uint8_t (*)[BLOB_ID_LEN])id, 1, &again, &found) != CAT_OK)
-		return -1;
+		return -2;
 	if (!found || again.length != loc->length ||
+	    again.nlinks != loc->nlinks ||
 	    (again.pack == loc->pack && again.offset == loc->offset))
 		return 1;
 	*loc = again;
-	return store_read(s->store, id, loc, buf);
+	return store_read_rec(s->store, s->client.id, id, loc, links, buf);
 }
 
 static int
@@ -1398,8 +1418,6 @@ on_get(struct session *s, const uint8_t *p, uint32_t len)
 	out_init(s, &w);
 	for (uint32_t i = 0; i < n && rc == 0; i++) {
 		size_t need = WIRE_HDR_LEN + BLOB_ID_LEN;
-		uint8_t (*links)[BLOB_ID_LEN] = NULL;
-		uint32_t nlinks = 0;
 		int damaged = 0, linked;
 
 		/* Version 3 sends a linked blob's links along (LBLOB). */
@@ -1420,22 +1438,31 @@ on_get(struct session *s, const uint8_t *p, uint32_t len)
 			out_init(s, &w);
 		}
 		if (found[i]) {
-			/* Read straight into place behind header and id. */
+			/*
+			 * Read straight into place behind header and id (and
+			 * nlinks): the links, then the bytes, in one read
+			 * whose sum checks both.
+			 */
 			uint8_t *at = w.buf + w.len + WIRE_HDR_LEN +
-			    BLOB_ID_LEN + (linked ? 4 + (size_t)locs[i].nlinks *
-			    BLOB_ID_LEN : 0);
-			int r = store_read(s->store, ids[i], &locs[i], at);
+			    BLOB_ID_LEN + (linked ? 4 : 0);
+			uint8_t (*lk)[BLOB_ID_LEN] = linked ? (void *)at :
+			    NULL;
+			uint8_t *bytes = at + (linked ?
+			    (size_t)locs[i].nlinks * BLOB_ID_LEN : 0);
+			int r = store_read_rec(s->store, s->client.id, ids[i],
+			    &locs[i], lk, bytes);
 
 			/*
 			 * Prune rewrote the pack between the lookup and the
 			 * read: the index has the new place.  Once.
 			 */
 			if (r == 1 && store_errno(s->store) == ENOENT)
-				r = reread(s, ids[i], &locs[i], at);
-			if (r == 0 && linked)
-				r = store_links(s->store, s->client.id, ids[i],
-				    &locs[i], &links, &nlinks);
-
+				r = reread(s, ids[i], &locs[i], lk, bytes);
+			if (r == -2) {
+				rc = storage_failed(s, "catalog lookup",
+				    catalog_strerror(s->cat));
+				break;
+			}
 			if (r == -1) {
 				rc = storage_failed(s, "pack read",
 				    store_strerror(s->store));
@@ -1454,9 +1481,10 @@ on_get(struct session *s, const uint8_t *p, uint32_t len)
 		if (found[i] && !damaged && linked) {
 			wire_frame_begin(&w, WIRE_LBLOB);
 			wire_put_bytes(&w, ids[i], BLOB_ID_LEN);
-			wire_put_u32(&w, nlinks);
-			wire_put_bytes(&w, links, (size_t)nlinks * BLOB_ID_LEN);
-			w.len += locs[i].length;	/* read in place above */
+			wire_put_u32(&w, locs[i].nlinks);
+			/* Links and bytes read in place above. */
+			w.len += (size_t)locs[i].nlinks * BLOB_ID_LEN +
+			    locs[i].length;
 			wire_frame_end(&w);
 		} else if (found[i] && !damaged) {
 			wire_frame_begin(&w, WIRE_BLOB);
@@ -1468,7 +1496,6 @@ on_get(struct session *s, const uint8_t *p, uint32_t len)
 			wire_put_bytes(&w, ids[i], BLOB_ID_LEN);
 			wire_frame_end(&w);
 		}
-		free(links);
 	}
 	free(locs);
 	if (rc == 0 && w.len > 0)

@@ -46,6 +46,8 @@ struct store {
 	uint64_t	 pclient;
 	struct cat_blob_add *pend;
 	size_t		 npend;
+	uint8_t		(*plinks)[BLOB_ID_LEN]; /* their links, in order */
+	size_t		 nplinks, capplinks;
 	uint64_t	 pbytes;
 	int64_t		 pfirst;	/* mono_ms() of the oldest */
 	uint32_t	*table;		/* index + 1 into pend, 0 = empty */
@@ -241,6 +243,7 @@ store_open(const char *datadir, struct catalog *cat, struct store **out,
 bad:
 	free(s->table);
 	free(s->pend);
+	free(s->plinks);
 	free(s);
 	return -1;
 }
@@ -258,6 +261,7 @@ store_close(struct store *s)
 	close(s->dirfd);
 	free(s->table);
 	free(s->pend);
+	free(s->plinks);
 	free(s);
 }
 
@@ -313,6 +317,7 @@ store_discard(struct store *s)
 	if (s->npend > 0)
 		memset(s->table, 0, TABLE_SIZE * sizeof(*s->table));
 	s->npend = 0;
+	s->nplinks = 0;
 	s->pbytes = 0;
 }
 
@@ -335,16 +340,21 @@ store_finish(struct store *s)
 int
 store_flush(struct store *s)
 {
+	size_t missing;
+	int r;
+
 	if (s->npend == 0)
 		return 0;
 	if (store_sync(s) == -1)
 		return -1;
-	if (catalog_blobs_add(s->cat, s->pclient, s->pend, s->npend) !=
-	    CAT_OK) {
-		store_discard(s);
-		return fail(s, 0, "%s", catalog_strerror(s->cat));
-	}
+	r = catalog_blobs_add_linked(s->cat, s->pclient, s->pend, s->npend,
+	    (const uint8_t (*)[BLOB_ID_LEN])s->plinks, &missing);
 	store_discard(s);
+	if (r == CAT_MISSING)
+		return fail(s, ESTALE, "store: %zu links of the blobs to index "
+		    "are no longer stored (pruned meanwhile)", missing);
+	if (r != CAT_OK)
+		return fail(s, 0, "%s", catalog_strerror(s->cat));
 	return 0;
 }
 
@@ -452,6 +462,18 @@ put_rec(struct store *s, uint8_t type, uint64_t client,
 	}
 	if (s->wfd == -1 && open_pack(s) == -1)
 		return -1;
+	/* Room for the links, kept until the flush checks them. */
+	if (s->capplinks - s->nplinks < nlinks) {
+		size_t cap = s->capplinks ? s->capplinks : 1024;
+		void *q;
+
+		while (cap - s->nplinks < nlinks)
+			cap *= 2;
+		if ((q = reallocarray(s->plinks, cap, BLOB_ID_LEN)) == NULL)
+			return fail(s, ENOMEM, "store: out of memory");
+		s->plinks = q;
+		s->capplinks = cap;
+	}
 
 	memset(&b, 0, sizeof(b));
 	memcpy(b.id, id, BLOB_ID_LEN);
@@ -483,6 +505,11 @@ put_rec(struct store *s, uint8_t type, uint64_t client,
 	s->woff += size;
 	s->pclient = client;
 	pending_add(s, &b);
+	if (nlinks > 0) {
+		memcpy(s->plinks[s->nplinks], links, (size_t)nlinks *
+		    BLOB_ID_LEN);
+		s->nplinks += nlinks;
+	}
 	if (at != NULL)
 		*at = b.loc;
 	s->pbytes += size - len;
@@ -507,6 +534,17 @@ store_put(struct store *s, uint64_t client, const uint8_t id[BLOB_ID_LEN],
 		return fail(s, EINVAL, "store: %u links", nlinks);
 	return put_rec(s, STORE_TYPE_BLOB, client, id, links, nlinks, blob,
 	    len, NULL);
+}
+
+void
+store_legacy_id(uint64_t client, uint64_t snap, uint8_t id[BLOB_ID_LEN])
+{
+	uint8_t b[sizeof(STORE_LEGACY_LABEL) - 1 + 16];
+
+	memcpy(b, STORE_LEGACY_LABEL, sizeof(STORE_LEGACY_LABEL) - 1);
+	be64_put(b + sizeof(STORE_LEGACY_LABEL) - 1, client);
+	be64_put(b + sizeof(STORE_LEGACY_LABEL) - 1 + 8, snap);
+	crypto_sha256(b, sizeof(b), id);
 }
 
 int
@@ -597,21 +635,32 @@ ioerr:
 }
 
 int
-store_read(struct store *s, const uint8_t id[BLOB_ID_LEN],
-    const struct cat_blob *loc, void *buf)
+store_read_rec(struct store *s, uint64_t client,
+    const uint8_t id[BLOB_ID_LEN], const struct cat_blob *loc,
+    uint8_t (*links)[BLOB_ID_LEN], void *buf)
 {
-	uint8_t (*links)[BLOB_ID_LEN] = NULL;
+	uint8_t (*tmp)[BLOB_ID_LEN] = NULL;
 	struct rec_hdr h;
 	int r;
 
 	if (loc->nlinks > STORE_LINKS_MAX)
 		return fail(s, 0, "store: %u links", loc->nlinks), 1;
-	if (loc->nlinks > 0 && (links = reallocarray(NULL, loc->nlinks,
-	    BLOB_ID_LEN)) == NULL)
-		return fail(s, ENOMEM, "store: out of memory");
-	r = rec_read(s, 0, id, loc, &h, links, buf);
-	free(links);
+	if (links == NULL && loc->nlinks > 0) {
+		if ((tmp = reallocarray(NULL, loc->nlinks, BLOB_ID_LEN)) ==
+		    NULL)
+			return fail(s, ENOMEM, "store: out of memory");
+		links = tmp;
+	}
+	r = rec_read(s, client, id, loc, &h, links, buf);
+	free(tmp);
 	return r;
+}
+
+int
+store_read(struct store *s, const uint8_t id[BLOB_ID_LEN],
+    const struct cat_blob *loc, void *buf)
+{
+	return store_read_rec(s, 0, id, loc, NULL, buf);
 }
 
 int

@@ -15,9 +15,11 @@
  *
  * Durability order: a blob written by store_put() is "pending" until
  * store_flush() fsyncs the pack and then indexes the pending blobs in
- * the catalog in one transaction (pending blobs are indexed in the
- * order they were written, so a linked blob's pending links are indexed
- * with it or before it).  So the index never
+ * the catalog in one transaction, which checks that every link of a
+ * linked blob it indexes is indexed (in the batch or before) and fails
+ * otherwise: an indexed linked blob's links are indexed at every
+ * instant.  The store keeps the links of the pending blobs for that
+ * check (they count in STORE_BATCH_BYTES).  So the index never
  * points at bytes that are not on disk; a crash loses at most pending
  * blobs, whose bytes are then unreferenced garbage in a pack.
  * store_put() flushes by itself every STORE_BATCH_BYTES or
@@ -94,6 +96,13 @@ int	store_put(struct store *s, uint64_t client,
 	    const uint8_t id[BLOB_ID_LEN], const uint8_t (*links)[BLOB_ID_LEN],
 	    uint32_t nlinks, const void *blob, size_t len);
 /*
+ * The id of the legacy node of client's snapshot snap: SHA-256 of
+ * STORE_LEGACY_LABEL || u64 client || u64 snap (session.c, upgrade.c).
+ */
+#define STORE_LEGACY_LABEL	"gigavault-legacy-node"
+void	store_legacy_id(uint64_t client, uint64_t snap,
+	    uint8_t id[BLOB_ID_LEN]);
+/*
  * Like store_put() for the legacy node of a version 1/2 snapshot: a
  * record of type STORE_TYPE_LEGACY with no blob bytes and nlinks
  * (1..STORE_LINKS_MAX) links; when written, *at gets its place (so the
@@ -105,8 +114,13 @@ int	store_put_legacy(struct store *s, uint64_t client,
 	    uint32_t nlinks, struct cat_blob *at);
 /*
  * Make the pending blobs durable: fsync the pack, then index them in
- * one catalog transaction.  Returns 0 (also when nothing was pending) or
- * -1 (the pending blobs are dropped).
+ * one catalog transaction (catalog_blobs_add_linked()) that checks the
+ * links of the linked ones and records them for prune's sweep.
+ * Returns 0 (also when nothing was pending) or -1 (the pending blobs
+ * are dropped); store_errno() ESTALE: a link of a pending linked blob
+ * is no longer indexed (prune freed it after the session checked it),
+ * nothing was indexed.  store_put() flushes by itself and can fail the
+ * same way.
  */
 int	store_flush(struct store *s);
 /* Drop the pending blobs without indexing them. */
@@ -128,6 +142,15 @@ void	store_finish(struct store *s);
  */
 int	store_read(struct store *s, const uint8_t id[BLOB_ID_LEN],
 	    const struct cat_blob *loc, void *buf);
+/*
+ * Like store_read(), with one read of the record: also check that the
+ * header names client (unless 0), and copy its links, checked by the
+ * same sum, into links (loc->nlinks ids; NULL: not wanted).  For GET:
+ * links and bytes in one call.  Same returns.
+ */
+int	store_read_rec(struct store *s, uint64_t client,
+	    const uint8_t id[BLOB_ID_LEN], const struct cat_blob *loc,
+	    uint8_t (*links)[BLOB_ID_LEN], void *buf);
 /*
  * The links of client's blob id at loc, checked as store_read() checks
  * (the header names client, id, loc's length and nlinks; the checksum

@@ -53,7 +53,6 @@
 #define OLD_BLOB_LEN		(4 + 8 + 4 + 8 + 8)	/* + u64 touched */
 #define OLD_SNAP_MIN		(8 + 8 + 8 + 32 + 32 + 1)
 #define OLD_POLICY_LEN		(6 * 4)
-#define LEGACY_LABEL		"gigavault-legacy-node"
 
 _Static_assert(CRYPTO_HASH_LEN == BLOB_ID_LEN, "a legacy node's id");
 _Static_assert(JOURNAL_HASH_LEN == CAT_SECRET_LEN, "secrets and tokens");
@@ -379,17 +378,6 @@ old_free(struct old *o)
 
 /* -------------------------------------------------------------- steps */
 
-static void
-legacy_id(uint64_t client, uint64_t snap, uint8_t id[BLOB_ID_LEN])
-{
-	uint8_t b[sizeof(LEGACY_LABEL) - 1 + 16];
-
-	memcpy(b, LEGACY_LABEL, sizeof(LEGACY_LABEL) - 1);
-	be64_put(b + sizeof(LEGACY_LABEL) - 1, client);
-	be64_put(b + sizeof(LEGACY_LABEL) - 1 + 8, snap);
-	crypto_sha256(b, sizeof(b), id);
-}
-
 static uint32_t
 flags_of(const struct cat_client *cl)
 {
@@ -463,7 +451,7 @@ write_journal(struct old *o, const char *path, struct upgrade_report *u,
 		memcpy(r.root, s->s.root, BLOB_ID_LEN);
 		memcpy(r.meta, s->s.meta, BLOB_ID_LEN);
 		r.has_legacy = 1;
-		legacy_id(s->client, s->s.id, r.legacy);
+		store_legacy_id(s->client, s->s.id, r.legacy);
 		memcpy(r.set, s->s.set, sizeof(r.set));
 		r.files = s->s.files;
 		r.size = s->s.size;
@@ -591,7 +579,7 @@ write_legacy(struct old *o, struct store *s, char *err, size_t errlen)
 
 		if (client_by_id(o, sn->client) == NULL || sn->nrefs == 0)
 			continue;
-		legacy_id(sn->client, sn->s.id, id);
+		store_legacy_id(sn->client, sn->s.id, id);
 		if (store_put_legacy(s, sn->client, id,
 		    (const uint8_t (*)[BLOB_ID_LEN])sn->refs,
 		    (uint32_t)sn->nrefs, &at) == -1) {
