@@ -32,12 +32,9 @@
 #include "client/remote.h"
 #include "client/tree.h"
 
-static uint8_t (*refs)[BLOB_ID_LEN];
-static size_t nrefs;
-
 /*
  * Seal body as a blob of kind, upload it (with links[0..nlinks) when
- * there are any), remember it as a reference.
+ * there are any; the server must speak protocol version 3).
  */
 static void
 upload_linked(struct client *c, enum blob_kind kind, const uint8_t *body,
@@ -58,9 +55,6 @@ upload_linked(struct client *c, enum blob_kind kind, const uint8_t *body,
 	    slen, e, sizeof(e)) == -1)
 		errx(2, "put: %s", e);
 	free(sealed);
-	if ((refs = reallocarray(refs, nrefs + 1, sizeof(*refs))) == NULL)
-		err(2, NULL);
-	memcpy(refs[nrefs++], id, BLOB_ID_LEN);
 }
 
 static void
@@ -124,13 +118,9 @@ commit(struct client *c, const uint8_t root[BLOB_ID_LEN])
 	char e[256];
 
 	upload(c, BLOB_META, (const uint8_t *)meta, sizeof(meta) - 1, metaid);
-	if ((remote_version(c->remote) < 3 && remote_refs(c->remote,
-	    (const uint8_t (*)[BLOB_ID_LEN])refs, nrefs, e,
-	    sizeof(e)) == -1) ||
-	    remote_commit(c->remote, "forged", (uint64_t)time(NULL), root,
+	if (remote_commit(c->remote, "forged", (uint64_t)time(NULL), root,
 	    metaid, 0, 0, &snap, e, sizeof(e)) == -1)
 		errx(2, "commit: %s", e);
-	nrefs = 0;
 	return snap;
 }
 

@@ -30,10 +30,9 @@
  * parent's blobs were pruned while we ran, the backup fails (no broken
  * snapshot is committed).
  *
- * With a server of protocol version 1 or 2 the snapshot's references
- * are collected and sent with REFS as before, and a file held by chunk
- * lists in the parent is read again (its lists' contents would not be
- * referenced).
+ * A server below protocol version 3 is refused: it would store the
+ * trees without their links, and once upgraded it would let later
+ * backups reuse them unlinked.  (Reading from it works: restore, ls...)
  *
  * Nothing is followed: lstat, openat(O_NOFOLLOW) relative to the
  * directory being read.  Entries that cannot be read are named on
@@ -73,13 +72,12 @@
 #define BATCH_JOBS	8192		/* blobs per HAVE batch */
 #define DEPTH_MAX	2048		/* nested directories */
 #define INLINE_HASH_MAX	(64u << 10)	/* smaller chunks: hashed by the caller */
-/* Ids remembered (version 3, see flush()): the idset stays at 2^19 slots. */
+/* Ids remembered (see flush()): the idset stays at 2^19 slots. */
 #define IDS_MAX		((1u << 18) - 2 * BATCH_JOBS)
 #define AHEAD_PAGES	64		/* parent pages fetched in one GET */
 
 /* idset flags */
 #define ID_KNOWN	0x01	/* on the server, or queued for PUT */
-#define ID_REF		0x02	/* referenced by this snapshot (v1, v2) */
 #define ID_ASKED	0x04	/* in the HAVE being prepared */
 
 struct backup;
@@ -171,7 +169,6 @@ struct backup {
 	uint64_t	 done_bytes;	/* of the files handled so far */
 	uint64_t	 read_bytes;	/* read from disk */
 	uint64_t	 new_blobs, new_plain, sent_bytes;
-	int		 v3;		/* the server speaks protocol version 3 */
 	struct progress	 prog;
 };
 
@@ -316,12 +313,12 @@ flush(struct backup *b)
 	if (b->batch.n == 0)
 		return 0;
 	/*
-	 * Version 3 needs no list of references: forget the ids met so
-	 * far when there are many, so that memory stays bounded however
+	 * No list of references is needed: forget the ids met so far
+	 * when there are many, so that memory stays bounded however
 	 * many files there are.  An id met again is asked about again (the
 	 * server has it by now, or discards a second PUT of it).
 	 */
-	if (b->v3 && idset_count(b->ids) > IDS_MAX) {
+	if (idset_count(b->ids) > IDS_MAX) {
 		idset_free(b->ids);
 		if ((b->ids = idset_new()) == NULL)
 			return fatal_oom(b);
@@ -341,8 +338,6 @@ flush(struct backup *b)
 			fatal_oom(b);
 			goto done;
 		}
-		if (!b->v3)
-			*f |= ID_REF;
 		if (*f & (ID_KNOWN | ID_ASKED)) {
 			job_free(j);	/* a duplicate */
 			continue;
@@ -794,7 +789,7 @@ do_entry(struct backup *b, struct dir *d, int dfd, const char *name,
 		pn = ptree_find(b, pt, name);
 		if (b->failed)
 			return -1;
-		if (unchanged(pn, &st) && (b->v3 || pn->clevel == 0)) {
+		if (unchanged(pn, &st)) {
 			if ((n = add_node(d, name, &st)) == NULL ||
 			    (pn->nchunks > 0 && (n->chunks =
 			    malloc((size_t)pn->nchunks * BLOB_ID_LEN)) ==
@@ -805,17 +800,8 @@ do_entry(struct backup *b, struct dir *d, int dfd, const char *name,
 			if (pn->nchunks > 0)
 				memcpy(n->chunks, pn->chunks,
 				    (size_t)pn->nchunks * BLOB_ID_LEN);
-			/*
-			 * Version 3: the server checks these links when
-			 * the page is stored.  Older: they are references.
-			 */
-			for (uint32_t i = 0; i < pn->nchunks && !b->v3; i++) {
-				uint8_t *f = idset_add(b->ids, pn->chunks[i]);
-
-				if (f == NULL)
-					return fatal_oom(b);
-				*f |= ID_KNOWN | ID_REF;
-			}
+			/* The server checks these links when the page is
+			 * stored. */
 			b->unchanged++;
 			b->bytes += n->size;
 			b->done_bytes += n->size;
@@ -1444,8 +1430,7 @@ cmd_backup(struct client *c, int argc, char **argv)
 	struct ptree rpt;
 	char **paths = NULL, err[1024];
 	uint8_t rootid[BLOB_ID_LEN], metaid[BLOB_ID_LEN];
-	uint8_t (*refs)[BLOB_ID_LEN] = NULL;
-	size_t nsnaps = 0, nrefs = 0;
+	size_t nsnaps = 0;
 	uint64_t when = (uint64_t)time(NULL), snapid;
 	int ch, quiet = 0, npaths, rc = EXIT_ERROR;
 
@@ -1492,7 +1477,12 @@ cmd_backup(struct client *c, int argc, char **argv)
 
 	b.r = c->remote;
 	b.keys = &c->keys;
-	b.v3 = remote_version(b.r) >= 3;
+	if (remote_version(b.r) < 3) {
+		warnx("this server speaks protocol version %d; backups need "
+		    "version 3 (GigaVault 0.2 or later): upgrade the server",
+		    remote_version(b.r));
+		goto done;
+	}
 	tree_limits_init(page_seed(&c->keys));
 	b.zlevel = c->conf->compression;
 	if ((b.ids = idset_new()) == NULL ||
@@ -1530,21 +1520,7 @@ cmd_backup(struct client *c, int argc, char **argv)
 		goto done;
 	progress(&b, 1);
 
-	/* Versions 1 and 2: the flat list of references. */
-	if (!b.v3 && idset_collect(b.ids, ID_REF, &refs, &nrefs) == -1) {
-		warnx("out of memory");
-		goto done;
-	}
-	if (!b.v3 && nrefs > WIRE_REFS_MAX) {
-		warnx("the snapshot references %zu blobs; at most %u fit in "
-		    "one snapshot with this server (protocol version %d; "
-		    "back up fewer paths at once)", nrefs, WIRE_REFS_MAX,
-		    remote_version(b.r));
-		goto done;
-	}
-	if ((!b.v3 && remote_refs(b.r, (const uint8_t (*)[BLOB_ID_LEN])refs,
-	    nrefs, err, sizeof(err)) == -1) ||
-	    remote_commit(b.r, client_set(c), when, rootid, metaid, b.files,
+	if (remote_commit(b.r, client_set(c), when, rootid, metaid, b.files,
 	    b.bytes, &snapid, err, sizeof(err)) == -1) {
 		fatal_remote(&b, err);
 		goto done;
@@ -1582,7 +1558,6 @@ done:
 	ptree_free(&rpt);
 	idset_free(b.ids);
 	free(b.rbuf);
-	free(refs);
 	free(snaps);
 	vnode_free(root);
 	if (paths != NULL)

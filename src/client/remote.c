@@ -44,7 +44,7 @@ _Static_assert(REMOTE_SECRET_LEN == WIRE_SECRET_LEN, "REGISTERED's secret");
 #define BYE_TIMEOUT_MS		2000
 /* The largest payload we accept: the server's MaxFrame is at most 64 MiB. */
 #define IN_MAX			(64u * 1024 * 1024)
-/* Our largest small frame: HAVE, REFS or GET; the others are smaller. */
+/* Our largest small frame: HAVE or GET; the others are smaller. */
 #define OUT_MAX			(WIRE_HDR_LEN + WIRE_IDS_MAX)
 #define LIST_MAX		(16u * 1024 * 1024)	/* snapshots listed */
 
@@ -795,8 +795,12 @@ remote_put_linked(struct remote *r, const uint8_t id[BLOB_ID_LEN],
 	struct wire_wr w;
 	size_t lbytes = (size_t)nlinks * BLOB_ID_LEN;
 
-	if (r->version < 3 || nlinks == 0)
+	if (nlinks == 0)
 		return remote_put(r, id, blob, len, err, errlen);
+	if (r->version < 3)
+		return fail(r, err, errlen, "this server speaks protocol "
+		    "version %u, which stores no links (version 3 does)",
+		    r->version);
 	if (nlinks > WIRE_LINKS_MAX)
 		return fail(r, err, errlen, "a blob with %u links cannot be "
 		    "sent (at most %u)", nlinks, WIRE_LINKS_MAX);
@@ -816,20 +820,6 @@ remote_put_linked(struct remote *r, const uint8_t id[BLOB_ID_LEN],
 	iov[2].iov_base = (void *)blob;
 	iov[2].iov_len = len;
 	return write_iov(r, iov, 3, err, errlen);
-}
-
-int
-remote_refs(struct remote *r, const uint8_t (*ids)[BLOB_ID_LEN], size_t n,
-    char *err, size_t errlen)
-{
-	size_t b;
-
-	for (size_t i = 0; i < n; i += b) {
-		b = n - i < WIRE_BATCH_MAX ? n - i : WIRE_BATCH_MAX;
-		if (send_ids(r, WIRE_REFS, ids + i, b, err, errlen) == -1)
-			return -1;
-	}
-	return 0;
 }
 
 int
