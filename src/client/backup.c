@@ -162,6 +162,8 @@ struct backup {
 	struct jlist	 batch;		/* hashed or hashing, not yet asked */
 	struct jlist	 puts;		/* sealing or sealed, to send in order */
 	int		 failed;	/* a fatal error: message printed */
+	int		 parent;	/* there is a parent snapshot */
+	int		 parent_gone;	/* the server lacks blobs it reused */
 	int		 partial;	/* something was skipped */
 	int		 depth;
 	uint64_t	 files, dirs, others, unchanged;
@@ -245,11 +247,19 @@ static int
 fatal_remote(struct backup *b, const char *err)
 {
 	if (!b->failed) {
-		if (strstr(err, "linked blobs are not stored") != NULL)
+		/* "PUT_LINKED: N linked blob(s) is/are not stored" */
+		int gone = strstr(err, "PUT_LINKED") != NULL &&
+		    strstr(err, "not stored") != NULL;
+
+		if (gone && b->parent) {
 			warnx("%s: the server no longer has blobs of the "
-			    "parent snapshot that this backup reuses (pruned "
-			    "while it ran?); nothing was committed, run the "
-			    "backup again", err);
+			    "parent snapshot that this backup reuses (lost, "
+			    "or pruned while it ran)", err);
+			b->parent_gone = 1;
+		} else if (gone)
+			warnx("%s: blobs this backup was told are stored are "
+			    "gone (pruned while it ran?); nothing was "
+			    "committed, run the backup again", err);
 		else
 			warnx("%s", err);
 	}
@@ -1416,65 +1426,30 @@ drain_all(struct backup *b)
 	}
 }
 
-int
-cmd_backup(struct client *c, int argc, char **argv)
+/*
+ * One backup of root (paths[0..npaths)) in the session c->remote, with
+ * the newest snapshot of the set as its parent unless noparent.
+ * Returns the exit status; *parent_gone is set when it failed because
+ * the server lacks blobs of the parent that it reused (the session is
+ * then unusable).
+ */
+static int
+backup_run(struct client *c, struct vnode *root, char **paths, int npaths,
+    int noparent, int quiet, int *parent_gone)
 {
-	static const struct option longopts[] = {
-		CLIENT_LONGOPTS,
-		{ "quiet", no_argument, NULL, 'q' },
-		{ NULL, 0, NULL, 0 }
-	};
 	struct backup b;
-	struct vnode *root = NULL;
 	struct snapinfo *snaps = NULL;
 	struct ptree rpt;
-	char **paths = NULL, err[1024];
+	char err[1024];
 	uint8_t rootid[BLOB_ID_LEN], metaid[BLOB_ID_LEN];
 	size_t nsnaps = 0;
 	uint64_t when = (uint64_t)time(NULL), snapid;
-	int ch, quiet = 0, npaths, rc = EXIT_ERROR;
-
-	while ((ch = getopt_long(argc, argv, CLIENT_SHORTOPTS "q", longopts,
-	    NULL)) != -1) {
-		if (client_opt(c, ch, optarg))
-			continue;
-		if (ch == 'q')
-			quiet = 1;
-		else
-			return client_usage(c);
-	}
-	if (optind >= argc)
-		return client_usage(c);
-	npaths = argc - optind;
+	int rc = EXIT_ERROR;
 
 	memset(&b, 0, sizeof(b));
 	memset(&rpt, 0, sizeof(rpt));
+	*parent_gone = 0;
 	b.c = c;
-	if ((paths = calloc((size_t)npaths, sizeof(*paths))) == NULL ||
-	    (root = calloc(1, sizeof(*root))) == NULL ||
-	    (root->path = strdup("/")) == NULL) {
-		warnx("out of memory");
-		goto done;
-	}
-	for (int i = 0; i < npaths; i++) {
-		struct stat st;
-
-		if ((paths[i] = abs_path(argv[optind + i])) == NULL ||
-		    lstat(paths[i], &st) == -1) {
-			warn("%s", argv[optind + i]);
-			goto done;
-		}
-		if (vnode_add(root, paths[i]) == -1) {
-			warnx("out of memory");
-			goto done;
-		}
-	}
-	if (client_setup(c) == -1 || client_keys(c) == -1 ||
-	    client_session(c) == -1)
-		goto done;
-	raise_nofile();
-	tune_malloc();
-
 	b.r = c->remote;
 	b.keys = &c->keys;
 	if (remote_version(b.r) < 3) {
@@ -1493,13 +1468,14 @@ cmd_backup(struct client *c, int argc, char **argv)
 	}
 
 	/* The parent: the newest snapshot of the set. */
-	if (remote_list(b.r, client_set(c), &snaps, &nsnaps, err,
-	    sizeof(err)) == -1) {
+	if (!noparent && remote_list(b.r, client_set(c), &snaps, &nsnaps,
+	    err, sizeof(err)) == -1) {
 		warnx("%s", err);
 		goto done;
 	}
 	rpt.state = nsnaps > 0 ? 0 : 2;
 	rpt.root = nsnaps > 0 ? snaps[nsnaps - 1].root : NULL;
+	b.parent = nsnaps > 0;
 	if (c->verbose && nsnaps > 0)
 		fprintf(stderr, "parent snapshot %llu\n",
 		    (unsigned long long)snaps[nsnaps - 1].id);
@@ -1516,8 +1492,8 @@ cmd_backup(struct client *c, int argc, char **argv)
 
 	if (do_virtual(&b, root, &rpt, rootid) == -1 ||
 	    meta_blob(&b, paths, npaths, when, metaid) == -1 ||
-	    flush(&b) == -1 || send_puts(&b, 1) == -1)
-		goto done;
+	    flush(&b) == -1 || send_puts(&b, 1) == -1 || b.failed)
+		goto done;	/* b.failed: an error some caller let pass */
 	progress(&b, 1);
 
 	if (remote_commit(b.r, client_set(c), when, rootid, metaid, b.files,
@@ -1547,6 +1523,7 @@ cmd_backup(struct client *c, int argc, char **argv)
 	rc = b.partial ? EXIT_PARTIAL : 0;
 
 done:
+	*parent_gone = b.parent_gone;
 	if (b.prog.running) {
 		atomic_store(&b.prog.stop, 1);
 		pthread_join(b.prog.thread, NULL);
@@ -1559,6 +1536,82 @@ done:
 	idset_free(b.ids);
 	free(b.rbuf);
 	free(snaps);
+	return rc;
+}
+
+int
+cmd_backup(struct client *c, int argc, char **argv)
+{
+	enum { OPT_NOPARENT = OPT_CMD_FIRST };
+	static const struct option longopts[] = {
+		CLIENT_LONGOPTS,
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "no-parent", no_argument, NULL, OPT_NOPARENT },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct vnode *root = NULL;
+	char **paths = NULL;
+	int ch, quiet = 0, noparent = 0, npaths, gone, rc = EXIT_ERROR;
+
+	while ((ch = getopt_long(argc, argv, CLIENT_SHORTOPTS "q", longopts,
+	    NULL)) != -1) {
+		if (client_opt(c, ch, optarg))
+			continue;
+		if (ch == 'q')
+			quiet = 1;
+		else if (ch == OPT_NOPARENT)
+			noparent = 1;
+		else
+			return client_usage(c);
+	}
+	if (optind >= argc)
+		return client_usage(c);
+	npaths = argc - optind;
+
+	if ((paths = calloc((size_t)npaths, sizeof(*paths))) == NULL ||
+	    (root = calloc(1, sizeof(*root))) == NULL ||
+	    (root->path = strdup("/")) == NULL) {
+		warnx("out of memory");
+		goto done;
+	}
+	for (int i = 0; i < npaths; i++) {
+		struct stat st;
+
+		if ((paths[i] = abs_path(argv[optind + i])) == NULL ||
+		    lstat(paths[i], &st) == -1) {
+			warn("%s", argv[optind + i]);
+			goto done;
+		}
+		if (vnode_add(root, paths[i]) == -1) {
+			warnx("out of memory");
+			goto done;
+		}
+	}
+	if (client_setup(c) == -1 || client_keys(c) == -1 ||
+	    client_session(c) == -1)
+		goto done;
+	raise_nofile();
+	tune_malloc();
+
+	rc = backup_run(c, root, paths, npaths, noparent, quiet, &gone);
+	if (gone) {
+		/*
+		 * A blob of the parent is gone for good (a lost pack, a
+		 * scrub), or was pruned while we ran: once more without a
+		 * parent, in a new session (the server ended this one).
+		 */
+		warnx("warning: backing up again without the parent "
+		    "snapshot (every file is read again)");
+		remote_close(c->remote);
+		c->remote = NULL;
+		if (client_session(c) == -1)
+			rc = EXIT_ERROR;
+		else
+			rc = backup_run(c, root, paths, npaths, 1, quiet,
+			    &gone);
+	}
+
+done:
 	vnode_free(root);
 	if (paths != NULL)
 		for (int i = 0; i < npaths; i++)
