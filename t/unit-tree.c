@@ -803,6 +803,32 @@ test_split(void)
 	ok(r == 0 && raw.n == all.n && raw.nodes[7].clevel > 0 &&
 	    raw.nodes[7].nchunks <= tree_limits.inline_ids,
 	    "read back without expanding: a long file holds list ids");
+	{
+		struct tree_chunks tc;
+		uint8_t cid[BLOB_ID_LEN];
+		uint32_t k = 0, bad = 0, files = 0;
+		int cr = r;
+
+		/* Every file's chunks, one list at a time. */
+		for (uint32_t i = 0; cr == 0 && i < raw.n; i++) {
+			if (raw.nodes[i].type != NODE_FILE)
+				continue;
+			files++;
+			tree_chunks_init(&tc, &msrc, &raw.nodes[i]);
+			for (k = 0; (cr = tree_chunks_next(&tc, cid, err,
+			    sizeof(err))) == 0; k++)
+				if (k >= all.nodes[i].nchunks ||
+				    memcmp(cid, all.nodes[i].chunks[k],
+				    BLOB_ID_LEN) != 0)
+					bad++;
+			tree_chunks_free(&tc);
+			if (cr == 2 && k == all.nodes[i].nchunks)
+				cr = 0;
+		}
+		ok(r == 0 && cr == 0 && bad == 0 && files > 0,
+		    "tree_chunks_next() gives each file's chunk ids in order, "
+		    "then 2");
+	}
 	ok(r == 0 && tree_expand_file(&msrc, &raw.nodes[7], err,
 	    sizeof(err)) == 0 && node_eq(&raw.nodes[7], &all.nodes[7]),
 	    "tree_expand_file() gives its chunk ids back");
@@ -907,6 +933,28 @@ test_hostile(void)
 	    "a chunk list stated with a wrong link is refused");
 	ok(tree_load(&msrc, id, 0, &got, err, sizeof(err)) == 0,
 	    "... (not read when lists are not expanded)");
+	{
+		struct tree_chunks tc;
+		uint8_t cid[BLOB_ID_LEN];
+		int cr, spoiled = 0, whole = 0;
+
+		for (uint32_t i = 0; i < got.n; i++) {
+			if (got.nodes[i].type != NODE_FILE)
+				continue;
+			tree_chunks_init(&tc, &msrc, &got.nodes[i]);
+			while ((cr = tree_chunks_next(&tc, cid, err,
+			    sizeof(err))) == 0)
+				;
+			tree_chunks_free(&tc);
+			if (cr == 1 && strstr(err, "do not match"))
+				spoiled++;
+			else if (cr == 2)
+				whole++;
+		}
+		printf("# %d file(s) spoiled, %d whole\n", spoiled, whole);
+		ok(spoiled == 1 && whole > 1, "read a file at a time, the "
+		    "list spoils one file only");
+	}
 	tree_free(&got);
 	mclear();
 

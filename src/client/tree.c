@@ -1157,6 +1157,81 @@ tree_expand_file(const struct tree_src *src, struct node *nd, char *err,
 	return 0;
 }
 
+void
+tree_chunks_init(struct tree_chunks *tc, const struct tree_src *src,
+    const struct node *nd)
+{
+	memset(tc, 0, sizeof(*tc));
+	tc->src = src;
+	tc->nd = nd;
+}
+
+void
+tree_chunks_free(struct tree_chunks *tc)
+{
+	for (unsigned k = 0; k < TREE_MAX_LEVEL; k++)
+		if (tc->loaded[k])
+			tree_blob_free(&tc->lists[k]);
+	memset(tc->loaded, 0, sizeof(tc->loaded));
+}
+
+/* The next id of level k (0: data, j: a list of level j) into id. */
+static int
+chunks_at(struct tree_chunks *tc, unsigned k, uint8_t id[BLOB_ID_LEN],
+    char *err, size_t errlen)
+{
+	const struct node *nd = tc->nd;
+	struct tree_blob *tb;
+	uint8_t lid[BLOB_ID_LEN];
+	char hex[2 * BLOB_ID_LEN + 1];
+	int rc;
+
+	if (k == nd->clevel) {
+		if (tc->itop >= nd->nchunks)
+			return 2;
+		if (k > 0 && ahead(tc->src, (const uint8_t (*)[BLOB_ID_LEN])
+		    nd->chunks, nd->nchunks, tc->itop, err, errlen) == -1)
+			return -1;
+		memcpy(id, nd->chunks[tc->itop++], BLOB_ID_LEN);
+		return 0;
+	}
+	tb = &tc->lists[k];
+	while (!tc->loaded[k] || tc->pos[k] >= tb->n) {
+		if (tc->loaded[k]) {
+			tree_blob_free(tb);
+			tc->loaded[k] = 0;
+		}
+		if ((rc = chunks_at(tc, k + 1, lid, err, errlen)) != 0)
+			return rc;
+		if ((rc = load_blob(tc->src, lid, tb, err, errlen)) != 0)
+			return rc;
+		tc->loaded[k] = 1;
+		tc->pos[k] = 0;
+		if (tb->kind != TREE_LIST || tb->level != k + 1) {
+			hex_encode(lid, BLOB_ID_LEN, hex);
+			snprintf(err, errlen, "tree %s: not a chunk list of "
+			    "level %u", hex, k + 1);
+			return 1;
+		}
+	}
+	if (k > 0 && ahead(tc->src, (const uint8_t (*)[BLOB_ID_LEN])tb->ids,
+	    tb->n, tc->pos[k], err, errlen) == -1)
+		return -1;
+	memcpy(id, tb->ids[tc->pos[k]++], BLOB_ID_LEN);
+	return 0;
+}
+
+int
+tree_chunks_next(struct tree_chunks *tc, uint8_t id[BLOB_ID_LEN], char *err,
+    size_t errlen)
+{
+	if (tc->nd->type != NODE_FILE || tc->nd->clevel > TREE_MAX_LEVEL) {
+		snprintf(err, errlen, "not a file");
+		return 1;
+	}
+	return chunks_at(tc, 0, id, err, errlen);
+}
+
 /*
  * Append the directory blob id to out: want -1 any top (a page or an
  * index), 0 a page, k an index of level k; first: the name it must

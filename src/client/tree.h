@@ -283,4 +283,30 @@ int	tree_load_index(const struct tree_src *, const uint8_t id[BLOB_ID_LEN],
 int	tree_expand_file(const struct tree_src *, struct node *nd, char *err,
 	    size_t errlen);
 
+/*
+ * A file's data chunk ids, in order, read one chunk list at a time (so
+ * a file of any size costs one list per level): tree_chunks_init() on a
+ * file node (which must outlive it), then tree_chunks_next() until it
+ * returns 2; tree_chunks_free() after.  Each list's kind, level and
+ * links are checked as tree_expand_file() does.
+ */
+struct tree_chunks {
+	const struct tree_src *src;
+	const struct node *nd;
+	uint32_t	 itop;		/* next of nd->chunks */
+	struct tree_blob lists[TREE_MAX_LEVEL];	/* [k]: a list of level k+1 */
+	uint32_t	 pos[TREE_MAX_LEVEL];	/* next of lists[k] */
+	int		 loaded[TREE_MAX_LEVEL];
+};
+void	tree_chunks_init(struct tree_chunks *, const struct tree_src *,
+	    const struct node *nd);
+/*
+ * The next data chunk id into id: 0; 2 when there are no more; 1 with
+ * err set when a list is missing, damaged or inconsistent; -1 when the
+ * fetch said so.  After 1 or -1 the reader is done (only free it).
+ */
+int	tree_chunks_next(struct tree_chunks *, uint8_t id[BLOB_ID_LEN],
+	    char *err, size_t errlen);
+void	tree_chunks_free(struct tree_chunks *);
+
 #endif
