@@ -81,6 +81,14 @@ is($rc, 0, 'backup after the big file grew: exit 0') or diag($err);
 my $grow = sent($err);
 ok($grow >= 2 && $grow <= 20, "... sent $grow new blobs (its last chunks, lists and pages)") or diag($err);
 
+# Read again from scratch: the big file's chunk lists are cut while it is
+# read (a window of a few dozen ids here) into the same blobs as before.
+($rc, $out, $err) = $cl->run('-v', 'backup', '--no-parent', $src);
+is($rc, 0, 'backup --no-parent: exit 0') or diag($err);
+like($err, qr/\(0 unchanged\)/, '... reads every file again');
+ok(sent($err) <= 1, '... and sends at most the meta blob (same pages, lists, ids): ' . sent($err))
+    or diag($err);
+
 # --- restore, with and without the variable (the reader takes any layout)
 delete $ENV{GIGAVAULT_TEST_SMALL_TREES};
 my $target = $gv->dir . '/restore';

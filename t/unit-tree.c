@@ -1112,6 +1112,70 @@ test_mutations2(void)
 	mclear();
 }
 
+/*
+ * tree_lists_cut() over a window, as backup's read_file() uses it, makes
+ * the same lists (same ids) as tree_file_lists() over the whole list.
+ */
+static void
+test_lists_stream(void)
+{
+	const uint32_t nids = 3000, wins[] = { 9, 22, 37, 500 };
+	uint8_t (*all)[BLOB_ID_LEN] = calloc(nids, BLOB_ID_LEN);
+	uint8_t (*w)[BLOB_ID_LEN], (*lists)[BLOB_ID_LEN];
+	struct node whole, streamed;
+	uint32_t nw, nlists, lcap, used;
+	int r = 1, same = 1;
+
+	setenv("GIGAVAULT_TEST_SMALL_TREES", "1", 1);
+	tree_limits_init(42);
+	for (uint32_t i = 0; i < nids; i++)
+		blob_id(&zkeys, BLOB_DATA, &i, sizeof(i), all[i]);
+	memset(&whole, 0, sizeof(whole));
+	whole.type = NODE_FILE;
+	whole.chunks = calloc(nids, BLOB_ID_LEN);
+	memcpy(whole.chunks, all, (size_t)nids * BLOB_ID_LEN);
+	whole.nchunks = nids;
+	r &= tree_file_lists(&whole, memit, NULL) == 0 && whole.clevel >= 2;
+	for (size_t k = 0; k < sizeof(wins) / sizeof(wins[0]); k++) {
+		w = calloc(wins[k], BLOB_ID_LEN);
+		lists = NULL;
+		nw = nlists = lcap = 0;
+		for (uint32_t i = 0; i < nids && r; i++) {
+			if (nw == wins[k]) {
+				r &= tree_lists_cut((const uint8_t (*)
+				    [BLOB_ID_LEN])w, nw, 0, 0, memit, NULL,
+				    &lists, &nlists, &lcap, &used) == 0 &&
+				    used > 0;
+				memmove(w, w + used, (size_t)(nw - used) *
+				    BLOB_ID_LEN);
+				nw -= used;
+			}
+			memcpy(w[nw++], all[i], BLOB_ID_LEN);
+		}
+		r &= tree_lists_cut((const uint8_t (*)[BLOB_ID_LEN])w, nw, 0,
+		    1, memit, NULL, &lists, &nlists, &lcap, &used) == 0 &&
+		    used == nw;
+		memset(&streamed, 0, sizeof(streamed));
+		streamed.type = NODE_FILE;
+		streamed.chunks = lists;
+		streamed.nchunks = nlists;
+		streamed.clevel = 1;
+		r &= tree_file_lists(&streamed, memit, NULL) == 0;
+		same &= streamed.clevel == whole.clevel &&
+		    streamed.nchunks == whole.nchunks &&
+		    memcmp(streamed.chunks, whole.chunks,
+		    (size_t)whole.nchunks * BLOB_ID_LEN) == 0;
+		free(streamed.chunks);
+		free(w);
+	}
+	ok(r && same, "chunk lists cut over windows of 9, 22, 37 and 500 "
+	    "ids are those of the whole list (same ids, same levels)");
+	free(whole.chunks);
+	free(all);
+	mclear();
+	tree_limits_init(42);
+}
+
 int
 main(void)
 {
@@ -1121,6 +1185,7 @@ main(void)
 	test_mutations();
 	test_large();
 	test_split();
+	test_lists_stream();
 	test_hostile();
 	test_mutations2();
 	return tap_done();

@@ -636,23 +636,62 @@ read_some(int fd, uint8_t *p, size_t n)
 	return k;
 }
 
+static int	emit_tree(void *, uint8_t *, size_t,
+		    const uint8_t (*)[BLOB_ID_LEN], uint32_t, uint8_t[BLOB_ID_LEN]);
+static int	tree_failed(struct backup *);
+
+/*
+ * n (d's last node) holds the chunk ids of its file not yet in a list:
+ * wait for their hashes and emit the level-1 lists that end among them
+ * (all of them when last), their ids appended to (*lists)[0..*nlists);
+ * the ids left over move to the start of n->chunks.
+ */
+static int
+cut_window(struct backup *b, struct dir *d, struct node *n, int last,
+    uint8_t (**lists)[BLOB_ID_LEN], uint32_t *nlists, uint32_t *lcap)
+{
+	uint32_t used;
+
+	pool_wait_group(b->pool, &d->pending);
+	if (tree_lists_cut((const uint8_t (*)[BLOB_ID_LEN])n->chunks,
+	    n->nchunks, 0, last, emit_tree, b, lists, nlists, lcap,
+	    &used) == -1)
+		return tree_failed(b);
+	/* emit_tree() may have flushed: n still points into d->t. */
+	memmove(n->chunks, n->chunks + used,
+	    (size_t)(n->nchunks - used) * BLOB_ID_LEN);
+	n->nchunks -= used;
+	return 0;
+}
+
 /*
  * Read and cut the open file fd into d's last node.  Returns 0, 1 when
  * the file could not be read (reported; the node is to be dropped), -1
  * on a fatal error.
+ *
+ * Memory stays bounded however large the file: n->chunks is a window of
+ * at most win ids; when it fills, the level-1 chunk lists that end in it
+ * are emitted (cut as tree_file_lists() would cut the whole list, so the
+ * ids are the same) and only their ids are kept.  A file that never
+ * fills the window is left to entry_done() as before.
  */
 static int
 read_file(struct backup *b, struct dir *d, int fd, const char *path,
     const struct stat *st)
 {
 	struct node *n = &d->t.nodes[d->t.n - 1];
+	size_t win = 2 * (size_t)tree_limits.list_ids +
+	    tree_limits.inline_ids + 2;
 	size_t cap = (size_t)st->st_size / CHUNK_MIN + 2, have = 0, off = 0;
 	uint64_t total = 0;
-	uint8_t *buf, (*nc)[BLOB_ID_LEN];
+	uint8_t *buf, (*nc)[BLOB_ID_LEN], (*lists)[BLOB_ID_LEN] = NULL;
+	uint32_t nlists = 0, lcap = 0;
 	ssize_t k;
 	size_t cut;
-	int eof = 0;
+	int eof = 0, rc = -1;
 
+	if (cap > win)
+		cap = win;
 	if ((n->chunks = malloc(cap * BLOB_ID_LEN)) == NULL)
 		return fatal_oom(b);
 	n->nchunks = 0;
@@ -696,7 +735,8 @@ read_file(struct backup *b, struct dir *d, int fd, const char *path,
 				if (k == -1) {
 					pool_wait_group(b->pool, &d->pending);
 					skip(b, path, strerror(errno));
-					return 1;
+					rc = 1;
+					goto out;
 				}
 				if (k == 0)
 					eof = 1;
@@ -711,36 +751,50 @@ read_file(struct backup *b, struct dir *d, int fd, const char *path,
 			warnx("%s: internal error: chunker returned %zu of "
 			    "%zu bytes", path, cut, have - off);
 			b->failed = 1;
-			return -1;
+			goto out;
 		}
-		if (n->nchunks == TREE_EXPAND_MAX) {
-			pool_wait_group(b->pool, &d->pending);
-			skip(b, path, "more chunks than a restore reads");
-			return 1;
-		}
-		if (n->nchunks == cap) {
+		if (n->nchunks == cap && cap < win) {
 			/* Grew while we read: no job may write into it now. */
 			pool_wait_group(b->pool, &d->pending);
-			if ((nc = reallocarray(n->chunks, cap * 2,
-			    BLOB_ID_LEN)) == NULL)
-				return fatal_oom(b);
+			cap = cap * 2 < win ? cap * 2 : win;
+			if ((nc = reallocarray(n->chunks, cap,
+			    BLOB_ID_LEN)) == NULL) {
+				fatal_oom(b);
+				goto out;
+			}
 			n->chunks = nc;
-			cap *= 2;
+		} else if (n->nchunks == cap && cut_window(b, d, n, 0, &lists,
+		    &nlists, &lcap) == -1)
+			goto out;
+		if ((buf = malloc(cut)) == NULL) {
+			fatal_oom(b);
+			goto out;
 		}
-		if ((buf = malloc(cut)) == NULL)
-			return fatal_oom(b);
 		memcpy(buf, b->rbuf + off, cut);
 		off += cut;
 		if (submit(b, BLOB_DATA, buf, cut, n->chunks[n->nchunks++],
 		    &d->pending, NULL, NULL, 0) == -1)
-			return -1;
+			goto out;
 		/* submit() may have flushed: n still points into d->t. */
 		b->done_bytes += cut;
 		progress(b, 0);
 	}
+	if (nlists > 0) {
+		/* The last lists; the node holds the level-1 list ids. */
+		if (cut_window(b, d, n, 1, &lists, &nlists, &lcap) == -1)
+			goto out;
+		free(n->chunks);
+		n->chunks = lists;
+		n->nchunks = nlists;
+		n->clevel = 1;
+		lists = NULL;
+	}
 	n->size = total;
 	b->read_bytes += total;
-	return 0;
+	rc = 0;
+out:
+	free(lists);
+	return rc;
 }
 
 static int	do_dir(struct backup *, int, const char *, struct ptree *,

@@ -866,34 +866,58 @@ emit_ids(uint8_t kind, uint8_t level, char *const *names,
 }
 
 int
+tree_lists_cut(const uint8_t (*ids)[BLOB_ID_LEN], uint32_t n, uint8_t level,
+    int last, tree_emit_fn emit, void *arg, uint8_t (**out)[BLOB_ID_LEN],
+    uint32_t *nout, uint32_t *cap, uint32_t *used)
+{
+	uint8_t (*grown)[BLOB_ID_LEN];
+	uint32_t start = 0, len, c;
+	int cut;
+
+	*used = 0;
+	if (level >= TREE_MAX_LEVEL)
+		return -1;
+	for (uint32_t i = 0; i < n; i++) {
+		len = i + 1 - start;
+		cut = (last && i + 1 == n) || len >= tree_limits.list_ids ||
+		    (len >= 2 && level < TREE_MAX_LEVEL / 2 &&
+		    (be32_get(ids[i]) & tree_limits.list_mask) == 0);
+		if (!cut)
+			continue;
+		if (*nout == *cap) {
+			if (*cap > UINT32_MAX / 4)
+				return -1;
+			c = *cap ? 2 * *cap : 64;
+			if ((grown = reallocarray(*out, c, BLOB_ID_LEN)) ==
+			    NULL)
+				return -1;
+			*out = grown;
+			*cap = c;
+		}
+		if (emit_ids(TREE_LIST, level + 1, NULL, ids + start, len,
+		    emit, arg, (*out)[*nout]) == -1)
+			return -1;
+		(*nout)++;
+		start = i + 1;
+	}
+	*used = start;
+	return 0;
+}
+
+int
 tree_file_lists(struct node *nd, tree_emit_fn emit, void *arg)
 {
 	uint8_t (*out)[BLOB_ID_LEN];
-	uint32_t nout, start, len;
-	int cut;
+	uint32_t nout, cap, used;
 
 	while (nd->type == NODE_FILE && nd->nchunks > tree_limits.inline_ids) {
-		if (nd->clevel >= TREE_MAX_LEVEL)
+		out = NULL;
+		nout = cap = 0;
+		if (tree_lists_cut((const uint8_t (*)[BLOB_ID_LEN])nd->chunks,
+		    nd->nchunks, nd->clevel, 1, emit, arg, &out, &nout, &cap,
+		    &used) == -1) {
+			free(out);
 			return -1;
-		if ((out = calloc(nd->nchunks, BLOB_ID_LEN)) == NULL)
-			return -1;
-		nout = start = 0;
-		for (uint32_t i = 0; i < nd->nchunks; i++) {
-			len = i + 1 - start;
-			cut = i + 1 == nd->nchunks ||
-			    len >= tree_limits.list_ids ||
-			    (len >= 2 && nd->clevel < TREE_MAX_LEVEL / 2 &&
-			    (be32_get(nd->chunks[i]) &
-			    tree_limits.list_mask) == 0);
-			if (!cut)
-				continue;
-			if (emit_ids(TREE_LIST, nd->clevel + 1, NULL,
-			    (const uint8_t (*)[BLOB_ID_LEN])nd->chunks + start,
-			    len, emit, arg, out[nout++]) == -1) {
-				free(out);
-				return -1;
-			}
-			start = i + 1;
 		}
 		free(nd->chunks);
 		nd->chunks = out;

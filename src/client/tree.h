@@ -203,6 +203,20 @@ int	tree_pager_add(struct tree_pager *, const struct node *nd);
  * (memory, or emit failed).
  */
 int	tree_file_lists(struct node *nd, tree_emit_fn emit, void *arg);
+/*
+ * The cut of tree_file_lists() over a stream: ids[0..n) are a file's ids
+ * of level level (0: data chunks) from the start of a list to be made,
+ * more follow unless last.  Each list of level level + 1 that ends
+ * within them is emitted and its id appended to (*out)[0..*nout)
+ * (grown as needed, *cap its room; the caller frees *out); *used gets
+ * how many of ids went into lists (all of them when last).  Cutting a
+ * file's ids in any number of calls this way makes the same lists as
+ * one call.  Returns 0, or -1 (memory, level too high, or emit failed).
+ */
+int	tree_lists_cut(const uint8_t (*ids)[BLOB_ID_LEN], uint32_t n,
+	    uint8_t level, int last, tree_emit_fn emit, void *arg,
+	    uint8_t (**out)[BLOB_ID_LEN], uint32_t *nout, uint32_t *cap,
+	    uint32_t *used);
 
 /* The pages of one directory being written. */
 struct tree_dirw {
