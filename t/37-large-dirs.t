@@ -119,4 +119,25 @@ like($out . $err, qr/do not match its contents/, '... the links are named as the
 isnt($rc, 0, 'restore of it fails');
 like($err, qr/do not match its contents/, '... saying why');
 
+# --- kinds and levels that are not what the naming blob says
+($rc, $out, $err) = GVClient::run_cmd([$FORGE, '-c', $cl->{conf}, '--bad-level'],
+                                      { GIGAVAULT_PASSPHRASE => $GVClient::PASS }, 60);
+is($rc, 0, 'forged a snapshot: a file whose lists are not of its level, a directory that is a list')
+    or diag($err);
+my ($badlvl) = $out =~ /^(\d+)$/m;
+($rc, $out, $err) = $cl->run('verify', $badlvl);
+is($rc, 1, 'verify of it: exit 1') or diag("$out$err");
+like($out . $err, qr/not a chunk list of the level its file or list says/, '... names the wrong level')
+    or diag("$out$err");
+like($out . $err, qr/a chunk list where a directory was expected/, '... and the list posing as a directory')
+    or diag("$out$err");
+my $bl = $gv->dir . '/badlevel';
+($rc, $out, $err) = $cl->run('restore', '--target', $bl, $badlvl);
+isnt($rc, 0, 'restore of it: exit non-zero');
+like($err, qr{/a: not restored: .*not a chunk list of level 2}, '... the file with the wrong level is not restored')
+    or diag($err);
+ok(!-e "$bl/a", '... and not left behind');
+is(GV::_slurp("$bl/b"), "file b\n", '... its sound neighbour is restored');
+like($err, qr{/d: directory not restored}, '... nor is the list posing as a directory') or diag($err);
+
 done_testing;

@@ -169,8 +169,9 @@ void	client_tree_src(struct client_rk *rk, struct tree_src *src);
 /*
  * GET tree blobs ids[0..n) now, in one batch (their sealed bytes kept in
  * rk beside those fetched ahead and not read yet), so that reading them
- * through rk's tree_src costs no round trip each.  0, or -1 with err set
- * when the session failed.
+ * through rk's tree_src costs no round trip each.  An id is asked for
+ * once: not again when it repeats in ids or is held already.  0, or -1
+ * with err set when the session failed.
  */
 int	client_prefetch(struct client_rk *rk,
 	    const uint8_t (*ids)[BLOB_ID_LEN], size_t n, char *err,

@@ -310,6 +310,7 @@ cmd_ls(struct client *c, int argc, char **argv)
 	if (fflush(stdout) != 0)
 		rc = EXIT_ERROR;
 done:
+	client_rk_free(&rk);
 	free(want);
 	free(shown);
 	return rc;
