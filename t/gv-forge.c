@@ -146,9 +146,6 @@ lie(struct client *c)
 	struct node *n;
 	size_t len;
 
-	if (remote_version(c->remote) < 3)
-		errx(2, "the server does not keep links (protocol version %d)",
-		    remote_version(c->remote));
 	upload(c, BLOB_DATA, a, sizeof(a) - 1, ca);
 	upload(c, BLOB_DATA, b, sizeof(b) - 1, cb);
 	tree_init(&t);
@@ -210,9 +207,6 @@ bad_level(struct client *c)
 	struct tree t;
 	struct node *n;
 
-	if (remote_version(c->remote) < 3)
-		errx(2, "the server does not keep links (protocol version %d)",
-		    remote_version(c->remote));
 	upload(c, BLOB_DATA, a, sizeof(a) - 1, ca);
 	upload(c, BLOB_DATA, b, sizeof(b) - 1, cb);
 	/* Two lists of level 1: one of a's chunk, one of b's. */
@@ -251,6 +245,9 @@ main(int argc, char *argv[])
 	if (client_setup(&c) == -1 || client_keys(&c) == -1 ||
 	    client_session(&c) == -1)
 		return 2;
+	if (remote_version(c.remote) < 3)
+		errx(2, "the server speaks protocol version %d; gv-forge needs "
+		    "version 3", remote_version(c.remote));
 	if (strcmp(argv[3], "--lie") == 0 ||
 	    strcmp(argv[3], "--bad-level") == 0) {
 		printf("%llu\n", (unsigned long long)(argv[3][2] == 'l' ?

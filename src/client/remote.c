@@ -832,6 +832,9 @@ remote_commit(struct remote *r, const char *set, uint64_t time,
 	struct wire_rd rd;
 	size_t len, slen = strlen(set);
 
+	if (r->version < 3)
+		return fail(r, err, errlen, "this server speaks protocol "
+		    "version %u; a commit needs version 3", r->version);
 	if (slen == 0 || slen > WIRE_SET_MAX)
 		return fail(r, err, errlen, "set name must be 1 to %d bytes",
 		    WIRE_SET_MAX);
@@ -841,10 +844,8 @@ remote_commit(struct remote *r, const char *set, uint64_t time,
 	wire_put_u64(&w, time);
 	wire_put_bytes(&w, root, BLOB_ID_LEN);
 	wire_put_bytes(&w, meta, BLOB_ID_LEN);
-	if (r->version >= 2)		/* a version 1 server takes none */
-		wire_put_u64(&w, files);
-	if (r->version >= 3)
-		wire_put_u64(&w, size);
+	wire_put_u64(&w, files);
+	wire_put_u64(&w, size);
 	wire_frame_end(&w);
 	if (send_wr(r, &w, err, errlen) == -1 ||
 	    expect(r, WIRE_COMMITTED, COMMIT_TIMEOUT_MS, &len, err,

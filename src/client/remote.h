@@ -96,9 +96,9 @@ int	remote_put_linked(struct remote *, const uint8_t id[BLOB_ID_LEN],
 	    const uint8_t (*links)[BLOB_ID_LEN], uint32_t nlinks,
 	    const void *blob, size_t len, char *err, size_t errlen);
 /*
- * files: the number of files in the snapshot, for the server's
- * statistics (sent when the server speaks protocol version 2 or 3);
- * size: the sum of their sizes (version 3).
+ * Protocol version 3 only (an older session: -1, nothing sent).  files:
+ * the number of files in the snapshot, size: the sum of their sizes,
+ * for the server's statistics.
  */
 int	remote_commit(struct remote *, const char *set, uint64_t time,
 	    const uint8_t root[BLOB_ID_LEN], const uint8_t meta[BLOB_ID_LEN],
