@@ -728,6 +728,55 @@ has(const uint8_t (*ids)[BLOB_ID_LEN], size_t n, const uint8_t *id)
 	return 0;
 }
 
+/*
+ * tree_load() with each file's chunk lists read through tree_chunks
+ * (its node then holds its data chunk ids, clevel 0): the reader's view
+ * of a whole directory.  Same returns; out empty unless 0.
+ */
+static int
+load_expanded(const struct tree_src *src, const uint8_t id[BLOB_ID_LEN],
+    struct tree *out, char *e, size_t elen)
+{
+	struct tree_chunks tc;
+	uint8_t (*ids)[BLOB_ID_LEN];
+	size_t n, cap;
+	int rc;
+
+	if ((rc = tree_load(src, id, out, e, elen)) != 0)
+		return rc;
+	for (uint32_t i = 0; i < out->n && rc == 0; i++) {
+		struct node *nd = &out->nodes[i];
+
+		if (nd->type != NODE_FILE || nd->clevel == 0)
+			continue;
+		ids = NULL;
+		n = cap = 0;
+		tree_chunks_init(&tc, src, nd);
+		for (;;) {
+			if (n == cap) {
+				cap = cap ? 2 * cap : 64;
+				ids = realloc(ids, cap * BLOB_ID_LEN);
+			}
+			if ((rc = tree_chunks_next(&tc, ids[n], e, elen)) != 0)
+				break;
+			n++;
+		}
+		tree_chunks_free(&tc);
+		if (rc != 2) {
+			free(ids);
+			break;
+		}
+		rc = 0;
+		free(nd->chunks);
+		nd->chunks = ids;
+		nd->nchunks = (uint32_t)n;
+		nd->clevel = 0;
+	}
+	if (rc != 0)
+		tree_free(out);
+	return rc;
+}
+
 static void
 test_split(void)
 {
@@ -744,7 +793,7 @@ test_split(void)
 
 	ok(write_dir(0, NULL, id, &all) == 0 && nstore == 1,
 	    "an empty directory is one (empty) page");
-	ok(tree_load(&msrc, id, 1, &got, err, sizeof(err)) == 0 && got.n == 0,
+	ok(load_expanded(&msrc, id, &got, err, sizeof(err)) == 0 && got.n == 0,
 	    "... and reads back empty");
 	tree_free(&all);
 	mclear();
@@ -793,13 +842,13 @@ test_split(void)
 	    deep == 1, "split into pages within the limits, indexes of "
 	    "more than one level, and chunk lists; every blob's links are "
 	    "its contents'");
-	r = tree_load(&msrc, id, 1, &got, err, sizeof(err));
+	r = load_expanded(&msrc, id, &got, err, sizeof(err));
 	ok(r == 0 && trees_eq(&got, &all),
 	    "read back with lists expanded: the same entries, in order");
 	if (r != 0)
 		printf("# %s\n", err);
 	tree_free(&got);
-	r = tree_load(&msrc, id, 0, &raw, err, sizeof(err));
+	r = tree_load(&msrc, id, &raw, err, sizeof(err));
 	ok(r == 0 && raw.n == all.n && raw.nodes[7].clevel > 0 &&
 	    raw.nodes[7].nchunks <= tree_limits.inline_ids,
 	    "read back without expanding: a long file holds list ids");
@@ -829,9 +878,6 @@ test_split(void)
 		    "tree_chunks_next() gives each file's chunk ids in order, "
 		    "then 2");
 	}
-	ok(r == 0 && tree_expand_file(&msrc, &raw.nodes[7], err,
-	    sizeof(err)) == 0 && node_eq(&raw.nodes[7], &all.nodes[7]),
-	    "tree_expand_file() gives its chunk ids back");
 	tree_free(&raw);
 	tree_free(&all);
 
@@ -850,7 +896,7 @@ test_split(void)
 	ok(r == 0 && fresh >= 2 && fresh <= 2 + (size_t)maxlevel,
 	    "inserting one entry makes one new page (two if it ends one) "
 	    "and one new index per level above it, no more");
-	r = tree_load(&msrc, id2, 1, &got, err, sizeof(err));
+	r = load_expanded(&msrc, id2, &got, err, sizeof(err));
 	ok(r == 0 && trees_eq(&got, &all) && tree_find(&got, "e00300x"),
 	    "... and reads back with it");
 	tree_free(&got);
@@ -899,7 +945,7 @@ test_hostile(void)
 		memcpy(m->links[0], m->links[1], 32);
 		memcpy(m->links[1], save, 32);
 	}
-	ok(r && tree_load(&msrc, id, 1, &got, err, sizeof(err)) == 1 &&
+	ok(r && load_expanded(&msrc, id, &got, err, sizeof(err)) == 1 &&
 	    strstr(err, "do not match") && got.n == 0,
 	    "a page stated with its links reordered is refused");
 	if (r) {
@@ -907,16 +953,16 @@ test_hostile(void)
 		memcpy(m->links[0], save, 32);
 		m->nlinks--;
 	}
-	ok(r && tree_load(&msrc, id, 1, &got, err, sizeof(err)) == 1 &&
+	ok(r && load_expanded(&msrc, id, &got, err, sizeof(err)) == 1 &&
 	    strstr(err, "do not match"),
 	    "... and with one link left out");
 	if (r)
 		m->nlinks = 0;
-	ok(r && tree_load(&msrc, id, 1, &got, err, sizeof(err)) == 1,
+	ok(r && load_expanded(&msrc, id, &got, err, sizeof(err)) == 1,
 	    "... and sent without links (a plain BLOB) in version 3");
 	if (r)
 		m->nlinks = UINT32_MAX;
-	ok(r && tree_load(&msrc, id, 1, &got, err, sizeof(err)) == 0,
+	ok(r && load_expanded(&msrc, id, &got, err, sizeof(err)) == 0,
 	    "... but not checked when the session cannot state links");
 	tree_free(&got);
 	mclear();
@@ -928,10 +974,10 @@ test_hostile(void)
 	r = m != NULL && m->nlinks > 0;
 	if (r)
 		m->links[m->nlinks - 1][5] ^= 1;
-	ok(r && tree_load(&msrc, id, 1, &got, err, sizeof(err)) == 1 &&
+	ok(r && load_expanded(&msrc, id, &got, err, sizeof(err)) == 1 &&
 	    strstr(err, "do not match"),
 	    "a chunk list stated with a wrong link is refused");
-	ok(tree_load(&msrc, id, 0, &got, err, sizeof(err)) == 0,
+	ok(tree_load(&msrc, id, &got, err, sizeof(err)) == 0,
 	    "... (not read when lists are not expanded)");
 	{
 		struct tree_chunks tc;
@@ -966,7 +1012,7 @@ test_hostile(void)
 		memcpy(v1 + n1, "\0\0\0\1", 4);
 		memset(v1 + n1 + 4, 9, 32);
 		mput(v1, n1 + 36, NULL, 0, id);
-		ok(tree_load(&msrc, id, 0, &got, err, sizeof(err)) == 0 &&
+		ok(tree_load(&msrc, id, &got, err, sizeof(err)) == 0 &&
 		    got.n == 1 && got.nodes[0].nchunks == 1 &&
 		    got.nodes[0].clevel == 0,
 		    "a format 1 tree of 0.1.0 reads, without links");
@@ -975,7 +1021,7 @@ test_hostile(void)
 		memcpy(buf, "GVI2\1\0\0\0\1\0\3old", 14);
 		memcpy(buf + 14, id, 32);
 		mput(buf, 46, (const uint8_t (*)[BLOB_ID_LEN])id, 1, id2);
-		ok(tree_load(&msrc, id2, 0, &got, err, sizeof(err)) == 1,
+		ok(tree_load(&msrc, id2, &got, err, sizeof(err)) == 1,
 		    "... but not as a page of an index");
 		mclear();
 	}
@@ -997,17 +1043,17 @@ test_hostile(void)
 	memcpy(buf, "GVI2\1\0\0\0\1\0\1a", 12);
 	memcpy(buf + 12, x, 32);
 	mput(buf, 44, (const uint8_t (*)[BLOB_ID_LEN])x, 1, id);
-	ok(tree_load(&msrc, id, 1, &got, err, sizeof(err)) == 1 &&
+	ok(load_expanded(&msrc, id, &got, err, sizeof(err)) == 1 &&
 	    strstr(err, "start"), "an index whose name is not its page's "
 	    "first is refused");
 	buf[11] = 'm';
 	mput(buf, 44, (const uint8_t (*)[BLOB_ID_LEN])x, 1, id);
-	ok(tree_load(&msrc, id, 1, &got, err, sizeof(err)) == 0 &&
+	ok(load_expanded(&msrc, id, &got, err, sizeof(err)) == 0 &&
 	    got.n == 2, "(the same index, named right, reads)");
 	tree_free(&got);
 	buf[4] = 2;		/* level 2 over a page */
 	mput(buf, 44, (const uint8_t (*)[BLOB_ID_LEN])x, 1, id2);
-	ok(tree_load(&msrc, id2, 1, &got, err, sizeof(err)) == 1 &&
+	ok(load_expanded(&msrc, id2, &got, err, sizeof(err)) == 1 &&
 	    strstr(err, "not the page or index"),
 	    "an index of level 2 over a page is refused");
 	/* Two entries, both the same page: overlap. */
@@ -1016,13 +1062,13 @@ test_hostile(void)
 	memcpy(buf + 44, "\0\2mz", 4);
 	memcpy(buf + 48, x, 32);
 	mput(buf, 80, (const uint8_t (*)[BLOB_ID_LEN])x, 1, id);
-	ok(tree_load(&msrc, id, 1, &got, err, sizeof(err)) == 1,
+	ok(load_expanded(&msrc, id, &got, err, sizeof(err)) == 1,
 	    "an index naming one page twice is refused");
 	/* A list where a directory should be. */
 	memcpy(buf, "GVL2\1\0\0\0\1", 9);
 	memcpy(buf + 9, x, 32);
 	mput(buf, 41, (const uint8_t (*)[BLOB_ID_LEN])x, 1, id);
-	ok(tree_load(&msrc, id, 1, &got, err, sizeof(err)) == 1 &&
+	ok(load_expanded(&msrc, id, &got, err, sizeof(err)) == 1 &&
 	    strstr(err, "chunk list where"),
 	    "a chunk list as a directory is refused");
 	ok(tree_blob_decode(buf, 40, &tb, err, sizeof(err)) == -1,
@@ -1064,10 +1110,10 @@ test_hostile(void)
 		free(p);
 	}
 	tree_free(&all);
-	ok(tree_load(&msrc, id, 1, &got, err, sizeof(err)) == 1 &&
+	ok(load_expanded(&msrc, id, &got, err, sizeof(err)) == 1 &&
 	    strstr(err, "not a chunk list"),
 	    "a file whose list id names a page is refused");
-	ok(tree_load(&msrc, id, 0, &got, err, sizeof(err)) == 0,
+	ok(tree_load(&msrc, id, &got, err, sizeof(err)) == 0,
 	    "(read as stored, it is a page with one file)");
 	tree_free(&got);
 	mclear();

@@ -523,7 +523,7 @@ ptree_find(struct backup *b, struct ptree *p, const char *name)
 			p->ahead_to = p->cur + (uint32_t)n;
 		}
 		client_tree_src(&p->rk, &src);
-		rc = tree_load(&src, p->pages.ids[p->cur], 0, &p->t, err,
+		rc = tree_load(&src, p->pages.ids[p->cur], &p->t, err,
 		    sizeof(err));
 		if (rc == -1) {
 			fatal_remote(b, err);

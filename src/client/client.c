@@ -636,8 +636,7 @@ client_tree_src(struct client_rk *rk, struct tree_src *src)
 
 int
 client_tree_find(struct client_rk *rk, const uint8_t *id, const char *name,
-    int expand, struct tree *page, struct node **nd, char *err,
-    size_t errlen)
+    struct tree *page, struct node **nd, char *err, size_t errlen)
 {
 	struct tree_src src;
 	struct tree_dirw w;
@@ -659,31 +658,26 @@ client_tree_find(struct client_rk *rk, const uint8_t *id, const char *name,
 				hi = mid;
 		}
 		if (lo > 0)
-			rc = tree_load(&src, w.ids[lo - 1], 0, page, err,
+			rc = tree_load(&src, w.ids[lo - 1], page, err,
 			    errlen);
 	}
 	tree_dirw_free(&w);
 	if (rc != 0)
 		return rc;
 	*nd = (struct node *)(uintptr_t)tree_find(page, name);
-	if (*nd != NULL && expand &&
-	    (rc = tree_expand_file(&src, *nd, err, errlen)) != 0) {
-		*nd = NULL;
-		tree_free(page);
-	}
-	return rc;
+	return 0;
 }
 
 int
-client_tree(struct client *c, const uint8_t *id, int expand, struct tree *t,
-    char *err, size_t errlen)
+client_tree(struct client *c, const uint8_t *id, struct tree *t, char *err,
+    size_t errlen)
 {
 	struct client_rk rk = { c->remote, &c->keys, NULL };
 	struct tree_src src;
 	int rc;
 
 	client_tree_src(&rk, &src);
-	rc = tree_load(&src, id, expand, t, err, errlen);
+	rc = tree_load(&src, id, t, err, errlen);
 	client_rk_free(&rk);
 	return rc;
 }

@@ -180,7 +180,7 @@ fetch_tree(struct rctx *c, const uint8_t id[BLOB_ID_LEN], struct tree *t,
 	int rc;
 
 	client_tree_src(&rk, &src);
-	rc = tree_load(&src, id, 0, t, err, sizeof(err));
+	rc = tree_load(&src, id, t, err, sizeof(err));
 	client_rk_free(&rk);
 	if (rc == -1) {
 		fatal_error(c, "%s", err);
@@ -1000,7 +1000,7 @@ restore_below(struct rctx *c, int dirfd, const char *dirpath,
 		save = *slash;
 		*slash = '\0';
 	}
-	rc = client_tree_find(&rk, id, rest, 0, &page, &nd, err, sizeof(err));
+	rc = client_tree_find(&rk, id, rest, &page, &nd, err, sizeof(err));
 	client_rk_free(&rk);
 	if (slash != NULL)
 		*slash = save;

@@ -1111,76 +1111,6 @@ ahead(const struct tree_src *src, const uint8_t (*ids)[BLOB_ID_LEN],
 	    TREE_AHEAD, err, errlen);
 }
 
-/* The data chunk ids of lists ids[0..n) of level level, appended to out. */
-static int
-expand_rec(const struct tree_src *src, const uint8_t (*ids)[BLOB_ID_LEN],
-    uint32_t n, unsigned level, uint8_t (**out)[BLOB_ID_LEN], size_t *nout,
-    size_t *cap, char *err, size_t errlen)
-{
-	struct tree_blob tb;
-	uint8_t (*grown)[BLOB_ID_LEN];
-	char hex[2 * BLOB_ID_LEN + 1];
-	int rc = 0;
-
-	for (uint32_t i = 0; i < n && rc == 0; i++) {
-		if (ahead(src, ids, n, i, err, errlen) == -1)
-			return -1;
-		if ((rc = load_blob(src, ids[i], &tb, err, errlen)) != 0)
-			return rc;
-		hex_encode(ids[i], BLOB_ID_LEN, hex);
-		if (tb.kind != TREE_LIST || tb.level != level)
-			LBAD("tree %s: not a chunk list of level %u", hex,
-			    level);
-		if (level > 1) {
-			rc = expand_rec(src, (const uint8_t (*)[BLOB_ID_LEN])
-			    tb.ids, tb.n, level - 1, out, nout, cap, err,
-			    errlen);
-			goto done;
-		}
-		if (tb.n > TREE_EXPAND_MAX - *nout)
-			LBAD("tree %s: a file of more than %u chunks", hex,
-			    TREE_EXPAND_MAX);
-		if (*nout + tb.n > *cap) {
-			size_t c = *cap ? *cap : 64;
-
-			while (c < *nout + tb.n)
-				c *= 2;
-			if ((grown = reallocarray(*out, c, BLOB_ID_LEN)) ==
-			    NULL)
-				LBAD("out of memory");
-			*out = grown;
-			*cap = c;
-		}
-		memcpy((*out)[*nout], tb.ids, (size_t)tb.n * BLOB_ID_LEN);
-		*nout += tb.n;
-done:
-		tree_blob_free(&tb);
-	}
-	return rc;
-}
-
-int
-tree_expand_file(const struct tree_src *src, struct node *nd, char *err,
-    size_t errlen)
-{
-	uint8_t (*out)[BLOB_ID_LEN] = NULL;
-	size_t nout = 0, cap = 0;
-	int rc;
-
-	if (nd->type != NODE_FILE || nd->clevel == 0)
-		return 0;
-	if ((rc = expand_rec(src, (const uint8_t (*)[BLOB_ID_LEN])nd->chunks,
-	    nd->nchunks, nd->clevel, &out, &nout, &cap, err, errlen)) != 0) {
-		free(out);
-		return rc;
-	}
-	free(nd->chunks);
-	nd->chunks = out;
-	nd->nchunks = (uint32_t)nout;
-	nd->clevel = 0;
-	return 0;
-}
-
 void
 tree_chunks_init(struct tree_chunks *tc, const struct tree_src *src,
     const struct node *nd)
@@ -1263,8 +1193,7 @@ tree_chunks_next(struct tree_chunks *tc, uint8_t id[BLOB_ID_LEN], char *err,
  */
 static int
 load_rec(const struct tree_src *src, const uint8_t id[BLOB_ID_LEN], int want,
-    const char *first, int expand, struct tree *out, char *err,
-    size_t errlen)
+    const char *first, struct tree *out, char *err, size_t errlen)
 {
 	struct tree_blob tb;
 	struct node *nd;
@@ -1291,7 +1220,7 @@ load_rec(const struct tree_src *src, const uint8_t id[BLOB_ID_LEN], int want,
 				break;
 			}
 			rc = load_rec(src, tb.ids[i], tb.level - 1, tb.names[i],
-			    expand, out, err, errlen);
+			    out, err, errlen);
 		}
 		goto done;
 	}
@@ -1302,9 +1231,6 @@ load_rec(const struct tree_src *src, const uint8_t id[BLOB_ID_LEN], int want,
 		if (out->n > 0 && strcmp(out->nodes[out->n - 1].name,
 		    tb.page.nodes[i].name) >= 0)
 			LBAD("tree %s: pages out of order or overlapping", hex);
-		if (expand && (rc = tree_expand_file(src, &tb.page.nodes[i],
-		    err, errlen)) != 0)
-			goto done;
 		if ((nd = tree_add(out)) == NULL)
 			LBAD("out of memory");
 		*nd = tb.page.nodes[i];
@@ -1317,12 +1243,12 @@ done:
 
 int
 tree_load(const struct tree_src *src, const uint8_t id[BLOB_ID_LEN],
-    int expand, struct tree *out, char *err, size_t errlen)
+    struct tree *out, char *err, size_t errlen)
 {
 	int rc;
 
 	tree_init(out);
-	if ((rc = load_rec(src, id, -1, NULL, expand, out, err, errlen)) != 0)
+	if ((rc = load_rec(src, id, -1, NULL, out, err, errlen)) != 0)
 		tree_free(out);
 	return rc;
 }

@@ -29,7 +29,6 @@
 #define TREE_MAX_TARGET		4095		/* symlink target */
 #define TREE_MAX_IDS		16384		/* ids of a file node, index, list */
 #define TREE_MAX_LEVEL		16		/* of an index or a chunk list */
-#define TREE_EXPAND_MAX		(1u << 25)	/* chunk ids of one file, read */
 
 enum node_type {
 	NODE_FILE = 1, NODE_DIR, NODE_SYMLINK, NODE_FIFO, NODE_CHR, NODE_BLK,
@@ -273,14 +272,14 @@ struct tree_src {
 /*
  * Read the directory id (a page or an index over pages) into out
  * (initialized by the call): every page in order, each blob's links
- * checked, its names sorted and unique across pages.  With expand, a
- * file's chunk lists are read too and its node holds its data chunk ids
- * (clevel 0); without, nodes are as stored.  Returns 0; 1 with err set
+ * checked, its names sorted and unique across pages; nodes are as
+ * stored (a file's chunk lists are read by tree_chunks_next()).  Returns
+ * 0; 1 with err set
  * when a blob of it is missing, damaged or inconsistent; -1 when the
  * fetch said so.  out is empty unless 0 is returned.
  */
 int	tree_load(const struct tree_src *, const uint8_t id[BLOB_ID_LEN],
-	    int expand, struct tree *out, char *err, size_t errlen);
+	    struct tree *out, char *err, size_t errlen);
 /*
  * The pages of directory id, without reading them: w (initialized by the
  * call) gets each page's first name and id, in order, through the index
@@ -290,19 +289,13 @@ int	tree_load(const struct tree_src *, const uint8_t id[BLOB_ID_LEN],
  */
 int	tree_load_index(const struct tree_src *, const uint8_t id[BLOB_ID_LEN],
 	    struct tree_dirw *w, struct tree *page, char *err, size_t errlen);
-/*
- * Replace nd's list ids (clevel > 0) with the data chunk ids they hold
- * (at most TREE_EXPAND_MAX).  Same returns; nd unchanged unless 0.
- */
-int	tree_expand_file(const struct tree_src *, struct node *nd, char *err,
-	    size_t errlen);
 
 /*
  * A file's data chunk ids, in order, read one chunk list at a time (so
  * a file of any size costs one list per level): tree_chunks_init() on a
  * file node (which must outlive it), then tree_chunks_next() until it
- * returns 2; tree_chunks_free() after.  Each list's kind, level and
- * links are checked as tree_expand_file() does.
+ * returns 2; tree_chunks_free() after.  Each list's kind (a chunk
+ * list), level (one below the blob naming it) and links are checked.
  */
 struct tree_chunks {
 	const struct tree_src *src;
