@@ -81,6 +81,14 @@ is($rc, 0, 'backup after the big file grew: exit 0') or diag($err);
 my $grow = sent($err);
 ok($grow >= 2 && $grow <= 20, "... sent $grow new blobs (its last chunks, lists and pages)") or diag($err);
 
+# Read again from scratch: the big file's chunk lists are cut while it is
+# read (a window of a few dozen ids here) into the same blobs as before.
+($rc, $out, $err) = $cl->run('-v', 'backup', '--no-parent', $src);
+is($rc, 0, 'backup --no-parent: exit 0') or diag($err);
+like($err, qr/\(0 unchanged\)/, '... reads every file again');
+ok(sent($err) <= 1, '... and sends at most the meta blob (same pages, lists, ids): ' . sent($err))
+    or diag($err);
+
 # --- restore, with and without the variable (the reader takes any layout)
 delete $ENV{GIGAVAULT_TEST_SMALL_TREES};
 my $target = $gv->dir . '/restore';
@@ -110,5 +118,26 @@ like($out . $err, qr/do not match its contents/, '... the links are named as the
 ($rc, $out, $err) = $cl->run('restore', '--target', $gv->dir . '/lie', $lie);
 isnt($rc, 0, 'restore of it fails');
 like($err, qr/do not match its contents/, '... saying why');
+
+# --- kinds and levels that are not what the naming blob says
+($rc, $out, $err) = GVClient::run_cmd([$FORGE, '-c', $cl->{conf}, '--bad-level'],
+                                      { GIGAVAULT_PASSPHRASE => $GVClient::PASS }, 60);
+is($rc, 0, 'forged a snapshot: a file whose lists are not of its level, a directory that is a list')
+    or diag($err);
+my ($badlvl) = $out =~ /^(\d+)$/m;
+($rc, $out, $err) = $cl->run('verify', $badlvl);
+is($rc, 1, 'verify of it: exit 1') or diag("$out$err");
+like($out . $err, qr/not a chunk list of the level its file or list says/, '... names the wrong level')
+    or diag("$out$err");
+like($out . $err, qr/a chunk list where a directory was expected/, '... and the list posing as a directory')
+    or diag("$out$err");
+my $bl = $gv->dir . '/badlevel';
+($rc, $out, $err) = $cl->run('restore', '--target', $bl, $badlvl);
+isnt($rc, 0, 'restore of it: exit non-zero');
+like($err, qr{/a: not restored: .*not a chunk list of level 2}, '... the file with the wrong level is not restored')
+    or diag($err);
+ok(!-e "$bl/a", '... and not left behind');
+is(GV::_slurp("$bl/b"), "file b\n", '... its sound neighbour is restored');
+like($err, qr{/d: directory not restored}, '... nor is the list posing as a directory') or diag($err);
 
 done_testing;

@@ -18,6 +18,13 @@
  * prints "SNAP": a snapshot whose root page, holding "a" and "b", is
  * stored with links that are not its own (protocol version 3: the
  * server keeps what it is told, as a lying or broken server would).
+ *
+ *	gv-forge -c CLIENT.CONF --bad-level
+ *
+ * prints "SNAP": a snapshot whose root page holds "a", a file that says
+ * its ids are chunk lists of level 2 while they are of level 1, "b", a
+ * sound file, and "d", a directory whose tree is a chunk list (each
+ * blob stored with its true links, so only kinds and levels are wrong).
  */
 #include "autoconf.h"
 
@@ -32,12 +39,9 @@
 #include "client/remote.h"
 #include "client/tree.h"
 
-static uint8_t (*refs)[BLOB_ID_LEN];
-static size_t nrefs;
-
 /*
  * Seal body as a blob of kind, upload it (with links[0..nlinks) when
- * there are any), remember it as a reference.
+ * there are any; the server must speak protocol version 3).
  */
 static void
 upload_linked(struct client *c, enum blob_kind kind, const uint8_t *body,
@@ -58,9 +62,6 @@ upload_linked(struct client *c, enum blob_kind kind, const uint8_t *body,
 	    slen, e, sizeof(e)) == -1)
 		errx(2, "put: %s", e);
 	free(sealed);
-	if ((refs = reallocarray(refs, nrefs + 1, sizeof(*refs))) == NULL)
-		err(2, NULL);
-	memcpy(refs[nrefs++], id, BLOB_ID_LEN);
 }
 
 static void
@@ -124,13 +125,9 @@ commit(struct client *c, const uint8_t root[BLOB_ID_LEN])
 	char e[256];
 
 	upload(c, BLOB_META, (const uint8_t *)meta, sizeof(meta) - 1, metaid);
-	if ((remote_version(c->remote) < 3 && remote_refs(c->remote,
-	    (const uint8_t (*)[BLOB_ID_LEN])refs, nrefs, e,
-	    sizeof(e)) == -1) ||
-	    remote_commit(c->remote, "forged", (uint64_t)time(NULL), root,
+	if (remote_commit(c->remote, "forged", (uint64_t)time(NULL), root,
 	    metaid, 0, 0, &snap, e, sizeof(e)) == -1)
 		errx(2, "commit: %s", e);
-	nrefs = 0;
 	return snap;
 }
 
@@ -149,9 +146,6 @@ lie(struct client *c)
 	struct node *n;
 	size_t len;
 
-	if (remote_version(c->remote) < 3)
-		errx(2, "the server does not keep links (protocol version %d)",
-		    remote_version(c->remote));
 	upload(c, BLOB_DATA, a, sizeof(a) - 1, ca);
 	upload(c, BLOB_DATA, b, sizeof(b) - 1, cb);
 	tree_init(&t);
@@ -178,6 +172,60 @@ lie(struct client *c)
 	return commit(c, root);
 }
 
+/* tree_emit_fn: seal and upload a list blob. */
+static int
+emit_upload(void *arg, uint8_t *body, size_t len,
+    const uint8_t (*links)[BLOB_ID_LEN], uint32_t nlinks,
+    uint8_t id[BLOB_ID_LEN])
+{
+	upload_linked(arg, BLOB_TREE, body, len, links, nlinks, id);
+	free(body);
+	return 0;
+}
+
+static struct node *
+add_file(struct tree *t, const char *name, size_t len,
+    const uint8_t id[BLOB_ID_LEN])
+{
+	struct node *n = add(t, name, NODE_FILE);
+
+	n->size = len;
+	if ((n->chunks = malloc(BLOB_ID_LEN)) == NULL)
+		err(2, NULL);
+	memcpy(n->chunks[0], id, BLOB_ID_LEN);
+	n->nchunks = 1;
+	return n;
+}
+
+static uint64_t
+bad_level(struct client *c)
+{
+	static const uint8_t a[] = "file a\n", b[] = "file b\n";
+	uint8_t ca[BLOB_ID_LEN], cb[BLOB_ID_LEN], root[BLOB_ID_LEN];
+	uint8_t (*lists)[BLOB_ID_LEN] = NULL;
+	uint32_t nlists = 0, cap = 0, used;
+	struct tree t;
+	struct node *n;
+
+	upload(c, BLOB_DATA, a, sizeof(a) - 1, ca);
+	upload(c, BLOB_DATA, b, sizeof(b) - 1, cb);
+	/* Two lists of level 1: one of a's chunk, one of b's. */
+	if (tree_lists_cut((const uint8_t (*)[BLOB_ID_LEN])ca, 1, 0, 1,
+	    emit_upload, c, &lists, &nlists, &cap, &used) == -1 ||
+	    tree_lists_cut((const uint8_t (*)[BLOB_ID_LEN])cb, 1, 0, 1,
+	    emit_upload, c, &lists, &nlists, &cap, &used) == -1 || nlists != 2)
+		errx(2, "tree_lists_cut");
+	tree_init(&t);
+	n = add_file(&t, "a", sizeof(a) - 1, lists[0]);
+	n->clevel = 2;
+	add_file(&t, "b", sizeof(b) - 1, cb);
+	n = add(&t, "d", NODE_DIR);
+	memcpy(n->subtree, lists[1], BLOB_ID_LEN);
+	free(lists);
+	upload_tree(c, &t, NULL, NULL, root);
+	return commit(c, root);
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -190,14 +238,20 @@ main(int argc, char *argv[])
 	uint64_t s1, s2;
 
 	if (argc != 4 || strcmp(argv[1], "-c") != 0)
-		errx(2, "usage: gv-forge -c CLIENT.CONF OUTSIDE | --lie");
+		errx(2, "usage: gv-forge -c CLIENT.CONF OUTSIDE | --lie | "
+		    "--bad-level");
 	memset(&c, 0, sizeof(c));
 	c.conffile = argv[2];
 	if (client_setup(&c) == -1 || client_keys(&c) == -1 ||
 	    client_session(&c) == -1)
 		return 2;
-	if (strcmp(argv[3], "--lie") == 0) {
-		printf("%llu\n", (unsigned long long)lie(&c));
+	if (remote_version(c.remote) < 3)
+		errx(2, "the server speaks protocol version %d; gv-forge needs "
+		    "version 3", remote_version(c.remote));
+	if (strcmp(argv[3], "--lie") == 0 ||
+	    strcmp(argv[3], "--bad-level") == 0) {
+		printf("%llu\n", (unsigned long long)(argv[3][2] == 'l' ?
+		    lie(&c) : bad_level(&c)));
 		client_done(&c);
 		return 0;
 	}

@@ -728,6 +728,55 @@ has(const uint8_t (*ids)[BLOB_ID_LEN], size_t n, const uint8_t *id)
 	return 0;
 }
 
+/*
+ * tree_load() with each file's chunk lists read through tree_chunks
+ * (its node then holds its data chunk ids, clevel 0): the reader's view
+ * of a whole directory.  Same returns; out empty unless 0.
+ */
+static int
+load_expanded(const struct tree_src *src, const uint8_t id[BLOB_ID_LEN],
+    struct tree *out, char *e, size_t elen)
+{
+	struct tree_chunks tc;
+	uint8_t (*ids)[BLOB_ID_LEN];
+	size_t n, cap;
+	int rc;
+
+	if ((rc = tree_load(src, id, out, e, elen)) != 0)
+		return rc;
+	for (uint32_t i = 0; i < out->n && rc == 0; i++) {
+		struct node *nd = &out->nodes[i];
+
+		if (nd->type != NODE_FILE || nd->clevel == 0)
+			continue;
+		ids = NULL;
+		n = cap = 0;
+		tree_chunks_init(&tc, src, nd);
+		for (;;) {
+			if (n == cap) {
+				cap = cap ? 2 * cap : 64;
+				ids = realloc(ids, cap * BLOB_ID_LEN);
+			}
+			if ((rc = tree_chunks_next(&tc, ids[n], e, elen)) != 0)
+				break;
+			n++;
+		}
+		tree_chunks_free(&tc);
+		if (rc != 2) {
+			free(ids);
+			break;
+		}
+		rc = 0;
+		free(nd->chunks);
+		nd->chunks = ids;
+		nd->nchunks = (uint32_t)n;
+		nd->clevel = 0;
+	}
+	if (rc != 0)
+		tree_free(out);
+	return rc;
+}
+
 static void
 test_split(void)
 {
@@ -744,7 +793,7 @@ test_split(void)
 
 	ok(write_dir(0, NULL, id, &all) == 0 && nstore == 1,
 	    "an empty directory is one (empty) page");
-	ok(tree_load(&msrc, id, 1, &got, err, sizeof(err)) == 0 && got.n == 0,
+	ok(load_expanded(&msrc, id, &got, err, sizeof(err)) == 0 && got.n == 0,
 	    "... and reads back empty");
 	tree_free(&all);
 	mclear();
@@ -793,19 +842,42 @@ test_split(void)
 	    deep == 1, "split into pages within the limits, indexes of "
 	    "more than one level, and chunk lists; every blob's links are "
 	    "its contents'");
-	r = tree_load(&msrc, id, 1, &got, err, sizeof(err));
+	r = load_expanded(&msrc, id, &got, err, sizeof(err));
 	ok(r == 0 && trees_eq(&got, &all),
 	    "read back with lists expanded: the same entries, in order");
 	if (r != 0)
 		printf("# %s\n", err);
 	tree_free(&got);
-	r = tree_load(&msrc, id, 0, &raw, err, sizeof(err));
+	r = tree_load(&msrc, id, &raw, err, sizeof(err));
 	ok(r == 0 && raw.n == all.n && raw.nodes[7].clevel > 0 &&
 	    raw.nodes[7].nchunks <= tree_limits.inline_ids,
 	    "read back without expanding: a long file holds list ids");
-	ok(r == 0 && tree_expand_file(&msrc, &raw.nodes[7], err,
-	    sizeof(err)) == 0 && node_eq(&raw.nodes[7], &all.nodes[7]),
-	    "tree_expand_file() gives its chunk ids back");
+	{
+		struct tree_chunks tc;
+		uint8_t cid[BLOB_ID_LEN];
+		uint32_t k = 0, bad = 0, files = 0;
+		int cr = r;
+
+		/* Every file's chunks, one list at a time. */
+		for (uint32_t i = 0; cr == 0 && i < raw.n; i++) {
+			if (raw.nodes[i].type != NODE_FILE)
+				continue;
+			files++;
+			tree_chunks_init(&tc, &msrc, &raw.nodes[i]);
+			for (k = 0; (cr = tree_chunks_next(&tc, cid, err,
+			    sizeof(err))) == 0; k++)
+				if (k >= all.nodes[i].nchunks ||
+				    memcmp(cid, all.nodes[i].chunks[k],
+				    BLOB_ID_LEN) != 0)
+					bad++;
+			tree_chunks_free(&tc);
+			if (cr == 2 && k == all.nodes[i].nchunks)
+				cr = 0;
+		}
+		ok(r == 0 && cr == 0 && bad == 0 && files > 0,
+		    "tree_chunks_next() gives each file's chunk ids in order, "
+		    "then 2");
+	}
 	tree_free(&raw);
 	tree_free(&all);
 
@@ -824,7 +896,7 @@ test_split(void)
 	ok(r == 0 && fresh >= 2 && fresh <= 2 + (size_t)maxlevel,
 	    "inserting one entry makes one new page (two if it ends one) "
 	    "and one new index per level above it, no more");
-	r = tree_load(&msrc, id2, 1, &got, err, sizeof(err));
+	r = load_expanded(&msrc, id2, &got, err, sizeof(err));
 	ok(r == 0 && trees_eq(&got, &all) && tree_find(&got, "e00300x"),
 	    "... and reads back with it");
 	tree_free(&got);
@@ -873,7 +945,7 @@ test_hostile(void)
 		memcpy(m->links[0], m->links[1], 32);
 		memcpy(m->links[1], save, 32);
 	}
-	ok(r && tree_load(&msrc, id, 1, &got, err, sizeof(err)) == 1 &&
+	ok(r && load_expanded(&msrc, id, &got, err, sizeof(err)) == 1 &&
 	    strstr(err, "do not match") && got.n == 0,
 	    "a page stated with its links reordered is refused");
 	if (r) {
@@ -881,16 +953,16 @@ test_hostile(void)
 		memcpy(m->links[0], save, 32);
 		m->nlinks--;
 	}
-	ok(r && tree_load(&msrc, id, 1, &got, err, sizeof(err)) == 1 &&
+	ok(r && load_expanded(&msrc, id, &got, err, sizeof(err)) == 1 &&
 	    strstr(err, "do not match"),
 	    "... and with one link left out");
 	if (r)
 		m->nlinks = 0;
-	ok(r && tree_load(&msrc, id, 1, &got, err, sizeof(err)) == 1,
+	ok(r && load_expanded(&msrc, id, &got, err, sizeof(err)) == 1,
 	    "... and sent without links (a plain BLOB) in version 3");
 	if (r)
 		m->nlinks = UINT32_MAX;
-	ok(r && tree_load(&msrc, id, 1, &got, err, sizeof(err)) == 0,
+	ok(r && load_expanded(&msrc, id, &got, err, sizeof(err)) == 0,
 	    "... but not checked when the session cannot state links");
 	tree_free(&got);
 	mclear();
@@ -902,11 +974,33 @@ test_hostile(void)
 	r = m != NULL && m->nlinks > 0;
 	if (r)
 		m->links[m->nlinks - 1][5] ^= 1;
-	ok(r && tree_load(&msrc, id, 1, &got, err, sizeof(err)) == 1 &&
+	ok(r && load_expanded(&msrc, id, &got, err, sizeof(err)) == 1 &&
 	    strstr(err, "do not match"),
 	    "a chunk list stated with a wrong link is refused");
-	ok(tree_load(&msrc, id, 0, &got, err, sizeof(err)) == 0,
+	ok(tree_load(&msrc, id, &got, err, sizeof(err)) == 0,
 	    "... (not read when lists are not expanded)");
+	{
+		struct tree_chunks tc;
+		uint8_t cid[BLOB_ID_LEN];
+		int cr, spoiled = 0, whole = 0;
+
+		for (uint32_t i = 0; i < got.n; i++) {
+			if (got.nodes[i].type != NODE_FILE)
+				continue;
+			tree_chunks_init(&tc, &msrc, &got.nodes[i]);
+			while ((cr = tree_chunks_next(&tc, cid, err,
+			    sizeof(err))) == 0)
+				;
+			tree_chunks_free(&tc);
+			if (cr == 1 && strstr(err, "do not match"))
+				spoiled++;
+			else if (cr == 2)
+				whole++;
+		}
+		printf("# %d file(s) spoiled, %d whole\n", spoiled, whole);
+		ok(spoiled == 1 && whole > 1, "read a file at a time, the "
+		    "list spoils one file only");
+	}
 	tree_free(&got);
 	mclear();
 
@@ -918,7 +1012,7 @@ test_hostile(void)
 		memcpy(v1 + n1, "\0\0\0\1", 4);
 		memset(v1 + n1 + 4, 9, 32);
 		mput(v1, n1 + 36, NULL, 0, id);
-		ok(tree_load(&msrc, id, 0, &got, err, sizeof(err)) == 0 &&
+		ok(tree_load(&msrc, id, &got, err, sizeof(err)) == 0 &&
 		    got.n == 1 && got.nodes[0].nchunks == 1 &&
 		    got.nodes[0].clevel == 0,
 		    "a format 1 tree of 0.1.0 reads, without links");
@@ -927,7 +1021,7 @@ test_hostile(void)
 		memcpy(buf, "GVI2\1\0\0\0\1\0\3old", 14);
 		memcpy(buf + 14, id, 32);
 		mput(buf, 46, (const uint8_t (*)[BLOB_ID_LEN])id, 1, id2);
-		ok(tree_load(&msrc, id2, 0, &got, err, sizeof(err)) == 1,
+		ok(tree_load(&msrc, id2, &got, err, sizeof(err)) == 1,
 		    "... but not as a page of an index");
 		mclear();
 	}
@@ -949,17 +1043,17 @@ test_hostile(void)
 	memcpy(buf, "GVI2\1\0\0\0\1\0\1a", 12);
 	memcpy(buf + 12, x, 32);
 	mput(buf, 44, (const uint8_t (*)[BLOB_ID_LEN])x, 1, id);
-	ok(tree_load(&msrc, id, 1, &got, err, sizeof(err)) == 1 &&
+	ok(load_expanded(&msrc, id, &got, err, sizeof(err)) == 1 &&
 	    strstr(err, "start"), "an index whose name is not its page's "
 	    "first is refused");
 	buf[11] = 'm';
 	mput(buf, 44, (const uint8_t (*)[BLOB_ID_LEN])x, 1, id);
-	ok(tree_load(&msrc, id, 1, &got, err, sizeof(err)) == 0 &&
+	ok(load_expanded(&msrc, id, &got, err, sizeof(err)) == 0 &&
 	    got.n == 2, "(the same index, named right, reads)");
 	tree_free(&got);
 	buf[4] = 2;		/* level 2 over a page */
 	mput(buf, 44, (const uint8_t (*)[BLOB_ID_LEN])x, 1, id2);
-	ok(tree_load(&msrc, id2, 1, &got, err, sizeof(err)) == 1 &&
+	ok(load_expanded(&msrc, id2, &got, err, sizeof(err)) == 1 &&
 	    strstr(err, "not the page or index"),
 	    "an index of level 2 over a page is refused");
 	/* Two entries, both the same page: overlap. */
@@ -968,13 +1062,13 @@ test_hostile(void)
 	memcpy(buf + 44, "\0\2mz", 4);
 	memcpy(buf + 48, x, 32);
 	mput(buf, 80, (const uint8_t (*)[BLOB_ID_LEN])x, 1, id);
-	ok(tree_load(&msrc, id, 1, &got, err, sizeof(err)) == 1,
+	ok(load_expanded(&msrc, id, &got, err, sizeof(err)) == 1,
 	    "an index naming one page twice is refused");
 	/* A list where a directory should be. */
 	memcpy(buf, "GVL2\1\0\0\0\1", 9);
 	memcpy(buf + 9, x, 32);
 	mput(buf, 41, (const uint8_t (*)[BLOB_ID_LEN])x, 1, id);
-	ok(tree_load(&msrc, id, 1, &got, err, sizeof(err)) == 1 &&
+	ok(load_expanded(&msrc, id, &got, err, sizeof(err)) == 1 &&
 	    strstr(err, "chunk list where"),
 	    "a chunk list as a directory is refused");
 	ok(tree_blob_decode(buf, 40, &tb, err, sizeof(err)) == -1,
@@ -1016,10 +1110,10 @@ test_hostile(void)
 		free(p);
 	}
 	tree_free(&all);
-	ok(tree_load(&msrc, id, 1, &got, err, sizeof(err)) == 1 &&
+	ok(load_expanded(&msrc, id, &got, err, sizeof(err)) == 1 &&
 	    strstr(err, "not a chunk list"),
 	    "a file whose list id names a page is refused");
-	ok(tree_load(&msrc, id, 0, &got, err, sizeof(err)) == 0,
+	ok(tree_load(&msrc, id, &got, err, sizeof(err)) == 0,
 	    "(read as stored, it is a page with one file)");
 	tree_free(&got);
 	mclear();
@@ -1064,6 +1158,70 @@ test_mutations2(void)
 	mclear();
 }
 
+/*
+ * tree_lists_cut() over a window, as backup's read_file() uses it, makes
+ * the same lists (same ids) as tree_file_lists() over the whole list.
+ */
+static void
+test_lists_stream(void)
+{
+	const uint32_t nids = 3000, wins[] = { 9, 22, 37, 500 };
+	uint8_t (*all)[BLOB_ID_LEN] = calloc(nids, BLOB_ID_LEN);
+	uint8_t (*w)[BLOB_ID_LEN], (*lists)[BLOB_ID_LEN];
+	struct node whole, streamed;
+	uint32_t nw, nlists, lcap, used;
+	int r = 1, same = 1;
+
+	setenv("GIGAVAULT_TEST_SMALL_TREES", "1", 1);
+	tree_limits_init(42);
+	for (uint32_t i = 0; i < nids; i++)
+		blob_id(&zkeys, BLOB_DATA, &i, sizeof(i), all[i]);
+	memset(&whole, 0, sizeof(whole));
+	whole.type = NODE_FILE;
+	whole.chunks = calloc(nids, BLOB_ID_LEN);
+	memcpy(whole.chunks, all, (size_t)nids * BLOB_ID_LEN);
+	whole.nchunks = nids;
+	r &= tree_file_lists(&whole, memit, NULL) == 0 && whole.clevel >= 2;
+	for (size_t k = 0; k < sizeof(wins) / sizeof(wins[0]); k++) {
+		w = calloc(wins[k], BLOB_ID_LEN);
+		lists = NULL;
+		nw = nlists = lcap = 0;
+		for (uint32_t i = 0; i < nids && r; i++) {
+			if (nw == wins[k]) {
+				r &= tree_lists_cut((const uint8_t (*)
+				    [BLOB_ID_LEN])w, nw, 0, 0, memit, NULL,
+				    &lists, &nlists, &lcap, &used) == 0 &&
+				    used > 0;
+				memmove(w, w + used, (size_t)(nw - used) *
+				    BLOB_ID_LEN);
+				nw -= used;
+			}
+			memcpy(w[nw++], all[i], BLOB_ID_LEN);
+		}
+		r &= tree_lists_cut((const uint8_t (*)[BLOB_ID_LEN])w, nw, 0,
+		    1, memit, NULL, &lists, &nlists, &lcap, &used) == 0 &&
+		    used == nw;
+		memset(&streamed, 0, sizeof(streamed));
+		streamed.type = NODE_FILE;
+		streamed.chunks = lists;
+		streamed.nchunks = nlists;
+		streamed.clevel = 1;
+		r &= tree_file_lists(&streamed, memit, NULL) == 0;
+		same &= streamed.clevel == whole.clevel &&
+		    streamed.nchunks == whole.nchunks &&
+		    memcmp(streamed.chunks, whole.chunks,
+		    (size_t)whole.nchunks * BLOB_ID_LEN) == 0;
+		free(streamed.chunks);
+		free(w);
+	}
+	ok(r && same, "chunk lists cut over windows of 9, 22, 37 and 500 "
+	    "ids are those of the whole list (same ids, same levels)");
+	free(whole.chunks);
+	free(all);
+	mclear();
+	tree_limits_init(42);
+}
+
 int
 main(void)
 {
@@ -1073,6 +1231,7 @@ main(void)
 	test_mutations();
 	test_large();
 	test_split();
+	test_lists_stream();
 	test_hostile();
 	test_mutations2();
 	return tap_done();

@@ -30,10 +30,9 @@
  * parent's blobs were pruned while we ran, the backup fails (no broken
  * snapshot is committed).
  *
- * With a server of protocol version 1 or 2 the snapshot's references
- * are collected and sent with REFS as before, and a file held by chunk
- * lists in the parent is read again (its lists' contents would not be
- * referenced).
+ * A server below protocol version 3 is refused: it would store the
+ * trees without their links, and once upgraded it would let later
+ * backups reuse them unlinked.  (Reading from it works: restore, ls...)
  *
  * Nothing is followed: lstat, openat(O_NOFOLLOW) relative to the
  * directory being read.  Entries that cannot be read are named on
@@ -73,13 +72,12 @@
 #define BATCH_JOBS	8192		/* blobs per HAVE batch */
 #define DEPTH_MAX	2048		/* nested directories */
 #define INLINE_HASH_MAX	(64u << 10)	/* smaller chunks: hashed by the caller */
-/* Ids remembered (version 3, see flush()): the idset stays at 2^19 slots. */
+/* Ids remembered (see flush()): the idset stays at 2^19 slots. */
 #define IDS_MAX		((1u << 18) - 2 * BATCH_JOBS)
 #define AHEAD_PAGES	64		/* parent pages fetched in one GET */
 
 /* idset flags */
 #define ID_KNOWN	0x01	/* on the server, or queued for PUT */
-#define ID_REF		0x02	/* referenced by this snapshot (v1, v2) */
 #define ID_ASKED	0x04	/* in the HAVE being prepared */
 
 struct backup;
@@ -164,6 +162,8 @@ struct backup {
 	struct jlist	 batch;		/* hashed or hashing, not yet asked */
 	struct jlist	 puts;		/* sealing or sealed, to send in order */
 	int		 failed;	/* a fatal error: message printed */
+	int		 parent;	/* there is a parent snapshot */
+	int		 parent_gone;	/* the server lacks blobs it reused */
 	int		 partial;	/* something was skipped */
 	int		 depth;
 	uint64_t	 files, dirs, others, unchanged;
@@ -171,7 +171,6 @@ struct backup {
 	uint64_t	 done_bytes;	/* of the files handled so far */
 	uint64_t	 read_bytes;	/* read from disk */
 	uint64_t	 new_blobs, new_plain, sent_bytes;
-	int		 v3;		/* the server speaks protocol version 3 */
 	struct progress	 prog;
 };
 
@@ -248,11 +247,19 @@ static int
 fatal_remote(struct backup *b, const char *err)
 {
 	if (!b->failed) {
-		if (strstr(err, "linked blobs are not stored") != NULL)
+		/* "PUT_LINKED: N linked blob(s) is/are not stored" */
+		int gone = strstr(err, "PUT_LINKED") != NULL &&
+		    strstr(err, "not stored") != NULL;
+
+		if (gone && b->parent) {
 			warnx("%s: the server no longer has blobs of the "
-			    "parent snapshot that this backup reuses (pruned "
-			    "while it ran?); nothing was committed, run the "
-			    "backup again", err);
+			    "parent snapshot that this backup reuses (lost, "
+			    "or pruned while it ran)", err);
+			b->parent_gone = 1;
+		} else if (gone)
+			warnx("%s: blobs this backup was told are stored are "
+			    "gone (pruned while it ran?); nothing was "
+			    "committed, run the backup again", err);
 		else
 			warnx("%s", err);
 	}
@@ -316,12 +323,12 @@ flush(struct backup *b)
 	if (b->batch.n == 0)
 		return 0;
 	/*
-	 * Version 3 needs no list of references: forget the ids met so
-	 * far when there are many, so that memory stays bounded however
+	 * No list of references is needed: forget the ids met so far
+	 * when there are many, so that memory stays bounded however
 	 * many files there are.  An id met again is asked about again (the
 	 * server has it by now, or discards a second PUT of it).
 	 */
-	if (b->v3 && idset_count(b->ids) > IDS_MAX) {
+	if (idset_count(b->ids) > IDS_MAX) {
 		idset_free(b->ids);
 		if ((b->ids = idset_new()) == NULL)
 			return fatal_oom(b);
@@ -341,8 +348,6 @@ flush(struct backup *b)
 			fatal_oom(b);
 			goto done;
 		}
-		if (!b->v3)
-			*f |= ID_REF;
 		if (*f & (ID_KNOWN | ID_ASKED)) {
 			job_free(j);	/* a duplicate */
 			continue;
@@ -518,7 +523,7 @@ ptree_find(struct backup *b, struct ptree *p, const char *name)
 			p->ahead_to = p->cur + (uint32_t)n;
 		}
 		client_tree_src(&p->rk, &src);
-		rc = tree_load(&src, p->pages.ids[p->cur], 0, &p->t, err,
+		rc = tree_load(&src, p->pages.ids[p->cur], &p->t, err,
 		    sizeof(err));
 		if (rc == -1) {
 			fatal_remote(b, err);
@@ -631,23 +636,62 @@ read_some(int fd, uint8_t *p, size_t n)
 	return k;
 }
 
+static int	emit_tree(void *, uint8_t *, size_t,
+		    const uint8_t (*)[BLOB_ID_LEN], uint32_t, uint8_t[BLOB_ID_LEN]);
+static int	tree_failed(struct backup *);
+
+/*
+ * n (d's last node) holds the chunk ids of its file not yet in a list:
+ * wait for their hashes and emit the level-1 lists that end among them
+ * (all of them when last), their ids appended to (*lists)[0..*nlists);
+ * the ids left over move to the start of n->chunks.
+ */
+static int
+cut_window(struct backup *b, struct dir *d, struct node *n, int last,
+    uint8_t (**lists)[BLOB_ID_LEN], uint32_t *nlists, uint32_t *lcap)
+{
+	uint32_t used;
+
+	pool_wait_group(b->pool, &d->pending);
+	if (tree_lists_cut((const uint8_t (*)[BLOB_ID_LEN])n->chunks,
+	    n->nchunks, 0, last, emit_tree, b, lists, nlists, lcap,
+	    &used) == -1)
+		return tree_failed(b);
+	/* emit_tree() may have flushed: n still points into d->t. */
+	memmove(n->chunks, n->chunks + used,
+	    (size_t)(n->nchunks - used) * BLOB_ID_LEN);
+	n->nchunks -= used;
+	return 0;
+}
+
 /*
  * Read and cut the open file fd into d's last node.  Returns 0, 1 when
  * the file could not be read (reported; the node is to be dropped), -1
  * on a fatal error.
+ *
+ * Memory stays bounded however large the file: n->chunks is a window of
+ * at most win ids; when it fills, the level-1 chunk lists that end in it
+ * are emitted (cut as tree_file_lists() would cut the whole list, so the
+ * ids are the same) and only their ids are kept.  A file that never
+ * fills the window is left to entry_done() as before.
  */
 static int
 read_file(struct backup *b, struct dir *d, int fd, const char *path,
     const struct stat *st)
 {
 	struct node *n = &d->t.nodes[d->t.n - 1];
+	size_t win = 2 * (size_t)tree_limits.list_ids +
+	    tree_limits.inline_ids + 2;
 	size_t cap = (size_t)st->st_size / CHUNK_MIN + 2, have = 0, off = 0;
 	uint64_t total = 0;
-	uint8_t *buf, (*nc)[BLOB_ID_LEN];
+	uint8_t *buf, (*nc)[BLOB_ID_LEN], (*lists)[BLOB_ID_LEN] = NULL;
+	uint32_t nlists = 0, lcap = 0;
 	ssize_t k;
 	size_t cut;
-	int eof = 0;
+	int eof = 0, rc = -1;
 
+	if (cap > win)
+		cap = win;
 	if ((n->chunks = malloc(cap * BLOB_ID_LEN)) == NULL)
 		return fatal_oom(b);
 	n->nchunks = 0;
@@ -691,7 +735,8 @@ read_file(struct backup *b, struct dir *d, int fd, const char *path,
 				if (k == -1) {
 					pool_wait_group(b->pool, &d->pending);
 					skip(b, path, strerror(errno));
-					return 1;
+					rc = 1;
+					goto out;
 				}
 				if (k == 0)
 					eof = 1;
@@ -706,36 +751,50 @@ read_file(struct backup *b, struct dir *d, int fd, const char *path,
 			warnx("%s: internal error: chunker returned %zu of "
 			    "%zu bytes", path, cut, have - off);
 			b->failed = 1;
-			return -1;
+			goto out;
 		}
-		if (n->nchunks == TREE_EXPAND_MAX) {
-			pool_wait_group(b->pool, &d->pending);
-			skip(b, path, "more chunks than a restore reads");
-			return 1;
-		}
-		if (n->nchunks == cap) {
+		if (n->nchunks == cap && cap < win) {
 			/* Grew while we read: no job may write into it now. */
 			pool_wait_group(b->pool, &d->pending);
-			if ((nc = reallocarray(n->chunks, cap * 2,
-			    BLOB_ID_LEN)) == NULL)
-				return fatal_oom(b);
+			cap = cap * 2 < win ? cap * 2 : win;
+			if ((nc = reallocarray(n->chunks, cap,
+			    BLOB_ID_LEN)) == NULL) {
+				fatal_oom(b);
+				goto out;
+			}
 			n->chunks = nc;
-			cap *= 2;
+		} else if (n->nchunks == cap && cut_window(b, d, n, 0, &lists,
+		    &nlists, &lcap) == -1)
+			goto out;
+		if ((buf = malloc(cut)) == NULL) {
+			fatal_oom(b);
+			goto out;
 		}
-		if ((buf = malloc(cut)) == NULL)
-			return fatal_oom(b);
 		memcpy(buf, b->rbuf + off, cut);
 		off += cut;
 		if (submit(b, BLOB_DATA, buf, cut, n->chunks[n->nchunks++],
 		    &d->pending, NULL, NULL, 0) == -1)
-			return -1;
+			goto out;
 		/* submit() may have flushed: n still points into d->t. */
 		b->done_bytes += cut;
 		progress(b, 0);
 	}
+	if (nlists > 0) {
+		/* The last lists; the node holds the level-1 list ids. */
+		if (cut_window(b, d, n, 1, &lists, &nlists, &lcap) == -1)
+			goto out;
+		free(n->chunks);
+		n->chunks = lists;
+		n->nchunks = nlists;
+		n->clevel = 1;
+		lists = NULL;
+	}
 	n->size = total;
 	b->read_bytes += total;
-	return 0;
+	rc = 0;
+out:
+	free(lists);
+	return rc;
 }
 
 static int	do_dir(struct backup *, int, const char *, struct ptree *,
@@ -794,7 +853,7 @@ do_entry(struct backup *b, struct dir *d, int dfd, const char *name,
 		pn = ptree_find(b, pt, name);
 		if (b->failed)
 			return -1;
-		if (unchanged(pn, &st) && (b->v3 || pn->clevel == 0)) {
+		if (unchanged(pn, &st)) {
 			if ((n = add_node(d, name, &st)) == NULL ||
 			    (pn->nchunks > 0 && (n->chunks =
 			    malloc((size_t)pn->nchunks * BLOB_ID_LEN)) ==
@@ -805,17 +864,8 @@ do_entry(struct backup *b, struct dir *d, int dfd, const char *name,
 			if (pn->nchunks > 0)
 				memcpy(n->chunks, pn->chunks,
 				    (size_t)pn->nchunks * BLOB_ID_LEN);
-			/*
-			 * Version 3: the server checks these links when
-			 * the page is stored.  Older: they are references.
-			 */
-			for (uint32_t i = 0; i < pn->nchunks && !b->v3; i++) {
-				uint8_t *f = idset_add(b->ids, pn->chunks[i]);
-
-				if (f == NULL)
-					return fatal_oom(b);
-				*f |= ID_KNOWN | ID_REF;
-			}
+			/* The server checks these links when the page is
+			 * stored. */
 			b->unchanged++;
 			b->bytes += n->size;
 			b->done_bytes += n->size;
@@ -1430,69 +1480,38 @@ drain_all(struct backup *b)
 	}
 }
 
-int
-cmd_backup(struct client *c, int argc, char **argv)
+/*
+ * One backup of root (paths[0..npaths)) in the session c->remote, with
+ * the newest snapshot of the set as its parent unless noparent.
+ * Returns the exit status; *parent_gone is set when it failed because
+ * the server lacks blobs of the parent that it reused (the session is
+ * then unusable).
+ */
+static int
+backup_run(struct client *c, struct vnode *root, char **paths, int npaths,
+    int noparent, int quiet, int *parent_gone)
 {
-	static const struct option longopts[] = {
-		CLIENT_LONGOPTS,
-		{ "quiet", no_argument, NULL, 'q' },
-		{ NULL, 0, NULL, 0 }
-	};
 	struct backup b;
-	struct vnode *root = NULL;
 	struct snapinfo *snaps = NULL;
 	struct ptree rpt;
-	char **paths = NULL, err[1024];
+	char err[1024];
 	uint8_t rootid[BLOB_ID_LEN], metaid[BLOB_ID_LEN];
-	uint8_t (*refs)[BLOB_ID_LEN] = NULL;
-	size_t nsnaps = 0, nrefs = 0;
+	size_t nsnaps = 0;
 	uint64_t when = (uint64_t)time(NULL), snapid;
-	int ch, quiet = 0, npaths, rc = EXIT_ERROR;
-
-	while ((ch = getopt_long(argc, argv, CLIENT_SHORTOPTS "q", longopts,
-	    NULL)) != -1) {
-		if (client_opt(c, ch, optarg))
-			continue;
-		if (ch == 'q')
-			quiet = 1;
-		else
-			return client_usage(c);
-	}
-	if (optind >= argc)
-		return client_usage(c);
-	npaths = argc - optind;
+	int rc = EXIT_ERROR;
 
 	memset(&b, 0, sizeof(b));
 	memset(&rpt, 0, sizeof(rpt));
+	*parent_gone = 0;
 	b.c = c;
-	if ((paths = calloc((size_t)npaths, sizeof(*paths))) == NULL ||
-	    (root = calloc(1, sizeof(*root))) == NULL ||
-	    (root->path = strdup("/")) == NULL) {
-		warnx("out of memory");
-		goto done;
-	}
-	for (int i = 0; i < npaths; i++) {
-		struct stat st;
-
-		if ((paths[i] = abs_path(argv[optind + i])) == NULL ||
-		    lstat(paths[i], &st) == -1) {
-			warn("%s", argv[optind + i]);
-			goto done;
-		}
-		if (vnode_add(root, paths[i]) == -1) {
-			warnx("out of memory");
-			goto done;
-		}
-	}
-	if (client_setup(c) == -1 || client_keys(c) == -1 ||
-	    client_session(c) == -1)
-		goto done;
-	raise_nofile();
-	tune_malloc();
-
 	b.r = c->remote;
 	b.keys = &c->keys;
-	b.v3 = remote_version(b.r) >= 3;
+	if (remote_version(b.r) < 3) {
+		warnx("this server speaks protocol version %d; backups need "
+		    "version 3 (GigaVault 0.2 or later): upgrade the server",
+		    remote_version(b.r));
+		goto done;
+	}
 	tree_limits_init(page_seed(&c->keys));
 	b.zlevel = c->conf->compression;
 	if ((b.ids = idset_new()) == NULL ||
@@ -1503,13 +1522,14 @@ cmd_backup(struct client *c, int argc, char **argv)
 	}
 
 	/* The parent: the newest snapshot of the set. */
-	if (remote_list(b.r, client_set(c), &snaps, &nsnaps, err,
-	    sizeof(err)) == -1) {
+	if (!noparent && remote_list(b.r, client_set(c), &snaps, &nsnaps,
+	    err, sizeof(err)) == -1) {
 		warnx("%s", err);
 		goto done;
 	}
 	rpt.state = nsnaps > 0 ? 0 : 2;
 	rpt.root = nsnaps > 0 ? snaps[nsnaps - 1].root : NULL;
+	b.parent = nsnaps > 0;
 	if (c->verbose && nsnaps > 0)
 		fprintf(stderr, "parent snapshot %llu\n",
 		    (unsigned long long)snaps[nsnaps - 1].id);
@@ -1526,25 +1546,11 @@ cmd_backup(struct client *c, int argc, char **argv)
 
 	if (do_virtual(&b, root, &rpt, rootid) == -1 ||
 	    meta_blob(&b, paths, npaths, when, metaid) == -1 ||
-	    flush(&b) == -1 || send_puts(&b, 1) == -1)
-		goto done;
+	    flush(&b) == -1 || send_puts(&b, 1) == -1 || b.failed)
+		goto done;	/* b.failed: an error some caller let pass */
 	progress(&b, 1);
 
-	/* Versions 1 and 2: the flat list of references. */
-	if (!b.v3 && idset_collect(b.ids, ID_REF, &refs, &nrefs) == -1) {
-		warnx("out of memory");
-		goto done;
-	}
-	if (!b.v3 && nrefs > WIRE_REFS_MAX) {
-		warnx("the snapshot references %zu blobs; at most %u fit in "
-		    "one snapshot with this server (protocol version %d; "
-		    "back up fewer paths at once)", nrefs, WIRE_REFS_MAX,
-		    remote_version(b.r));
-		goto done;
-	}
-	if ((!b.v3 && remote_refs(b.r, (const uint8_t (*)[BLOB_ID_LEN])refs,
-	    nrefs, err, sizeof(err)) == -1) ||
-	    remote_commit(b.r, client_set(c), when, rootid, metaid, b.files,
+	if (remote_commit(b.r, client_set(c), when, rootid, metaid, b.files,
 	    b.bytes, &snapid, err, sizeof(err)) == -1) {
 		fatal_remote(&b, err);
 		goto done;
@@ -1571,6 +1577,7 @@ cmd_backup(struct client *c, int argc, char **argv)
 	rc = b.partial ? EXIT_PARTIAL : 0;
 
 done:
+	*parent_gone = b.parent_gone;
 	if (b.prog.running) {
 		atomic_store(&b.prog.stop, 1);
 		pthread_join(b.prog.thread, NULL);
@@ -1582,8 +1589,83 @@ done:
 	ptree_free(&rpt);
 	idset_free(b.ids);
 	free(b.rbuf);
-	free(refs);
 	free(snaps);
+	return rc;
+}
+
+int
+cmd_backup(struct client *c, int argc, char **argv)
+{
+	enum { OPT_NOPARENT = OPT_CMD_FIRST };
+	static const struct option longopts[] = {
+		CLIENT_LONGOPTS,
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "no-parent", no_argument, NULL, OPT_NOPARENT },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct vnode *root = NULL;
+	char **paths = NULL;
+	int ch, quiet = 0, noparent = 0, npaths, gone, rc = EXIT_ERROR;
+
+	while ((ch = getopt_long(argc, argv, CLIENT_SHORTOPTS "q", longopts,
+	    NULL)) != -1) {
+		if (client_opt(c, ch, optarg))
+			continue;
+		if (ch == 'q')
+			quiet = 1;
+		else if (ch == OPT_NOPARENT)
+			noparent = 1;
+		else
+			return client_usage(c);
+	}
+	if (optind >= argc)
+		return client_usage(c);
+	npaths = argc - optind;
+
+	if ((paths = calloc((size_t)npaths, sizeof(*paths))) == NULL ||
+	    (root = calloc(1, sizeof(*root))) == NULL ||
+	    (root->path = strdup("/")) == NULL) {
+		warnx("out of memory");
+		goto done;
+	}
+	for (int i = 0; i < npaths; i++) {
+		struct stat st;
+
+		if ((paths[i] = abs_path(argv[optind + i])) == NULL ||
+		    lstat(paths[i], &st) == -1) {
+			warn("%s", argv[optind + i]);
+			goto done;
+		}
+		if (vnode_add(root, paths[i]) == -1) {
+			warnx("out of memory");
+			goto done;
+		}
+	}
+	if (client_setup(c) == -1 || client_keys(c) == -1 ||
+	    client_session(c) == -1)
+		goto done;
+	raise_nofile();
+	tune_malloc();
+
+	rc = backup_run(c, root, paths, npaths, noparent, quiet, &gone);
+	if (gone) {
+		/*
+		 * A blob of the parent is gone for good (a lost pack, a
+		 * scrub), or was pruned while we ran: once more without a
+		 * parent, in a new session (the server ended this one).
+		 */
+		warnx("warning: backing up again without the parent "
+		    "snapshot (every file is read again)");
+		remote_close(c->remote);
+		c->remote = NULL;
+		if (client_session(c) == -1)
+			rc = EXIT_ERROR;
+		else
+			rc = backup_run(c, root, paths, npaths, 1, quiet,
+			    &gone);
+	}
+
+done:
 	vnode_free(root);
 	if (paths != NULL)
 		for (int i = 0; i < npaths; i++)

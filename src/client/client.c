@@ -553,7 +553,8 @@ client_prefetch(struct client_rk *rk, const uint8_t (*ids)[BLOB_ID_LEN],
 {
 	struct client_ahead *a = rk->ahead;
 	struct fetch *v;
-	size_t keep = 0;
+	uint8_t (*want)[BLOB_ID_LEN] = NULL;
+	size_t keep = 0, m = 0, i, k;
 	int rc;
 
 	if (a == NULL) {
@@ -564,21 +565,46 @@ client_prefetch(struct client_rk *rk, const uint8_t (*ids)[BLOB_ID_LEN],
 		rk->ahead = a;
 	}
 	/* Keep what was fetched ahead and not read yet (a reader nests). */
-	for (size_t i = 0; i < a->n; i++)
+	for (i = 0; i < a->n; i++)
 		if (!a->v[i].used)
 			a->v[keep++] = a->v[i];
 	a->n = a->got = keep;
 	if (n == 0)
 		return 0;
-	if ((v = reallocarray(a->v, keep + n, sizeof(*v))) == NULL) {
+	/* Each id once: not twice in ids, nor when it is kept already. */
+	if ((want = calloc(n, BLOB_ID_LEN)) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	for (i = 0; i < n; i++) {
+		for (k = 0; k < keep && memcmp(a->v[k].id, ids[i],
+		    BLOB_ID_LEN) != 0; k++)
+			;
+		if (k < keep)
+			continue;
+		for (k = 0; k < m && memcmp(want[k], ids[i], BLOB_ID_LEN) != 0;
+		    k++)
+			;
+		if (k == m)
+			memcpy(want[m++], ids[i], BLOB_ID_LEN);
+	}
+	if (m == 0) {
+		free(want);
+		return 0;
+	}
+	if ((v = reallocarray(a->v, keep + m, sizeof(*v))) == NULL) {
+		free(want);
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
 	a->v = v;
-	memset(v + keep, 0, n * sizeof(*v));
-	a->n = keep + n;
+	memset(v + keep, 0, m * sizeof(*v));
+	a->n = keep + m;
 	err[0] = '\0';
-	if ((rc = remote_get(rk->r, ids, n, ahead_cb, a, err, errlen)) != 0) {
+	rc = remote_get(rk->r, (const uint8_t (*)[BLOB_ID_LEN])want, m,
+	    ahead_cb, a, err, errlen);
+	free(want);
+	if (rc != 0) {
 		if (err[0] == '\0')
 			snprintf(err, errlen, "out of memory");
 		return -1;
@@ -610,8 +636,7 @@ client_tree_src(struct client_rk *rk, struct tree_src *src)
 
 int
 client_tree_find(struct client_rk *rk, const uint8_t *id, const char *name,
-    int expand, struct tree *page, struct node **nd, char *err,
-    size_t errlen)
+    struct tree *page, struct node **nd, char *err, size_t errlen)
 {
 	struct tree_src src;
 	struct tree_dirw w;
@@ -633,31 +658,26 @@ client_tree_find(struct client_rk *rk, const uint8_t *id, const char *name,
 				hi = mid;
 		}
 		if (lo > 0)
-			rc = tree_load(&src, w.ids[lo - 1], 0, page, err,
+			rc = tree_load(&src, w.ids[lo - 1], page, err,
 			    errlen);
 	}
 	tree_dirw_free(&w);
 	if (rc != 0)
 		return rc;
 	*nd = (struct node *)(uintptr_t)tree_find(page, name);
-	if (*nd != NULL && expand &&
-	    (rc = tree_expand_file(&src, *nd, err, errlen)) != 0) {
-		*nd = NULL;
-		tree_free(page);
-	}
-	return rc;
+	return 0;
 }
 
 int
-client_tree(struct client *c, const uint8_t *id, int expand, struct tree *t,
-    char *err, size_t errlen)
+client_tree(struct client *c, const uint8_t *id, struct tree *t, char *err,
+    size_t errlen)
 {
 	struct client_rk rk = { c->remote, &c->keys, NULL };
 	struct tree_src src;
 	int rc;
 
 	client_tree_src(&rk, &src);
-	rc = tree_load(&src, id, expand, t, err, errlen);
+	rc = tree_load(&src, id, t, err, errlen);
 	client_rk_free(&rk);
 	return rc;
 }

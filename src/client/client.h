@@ -148,12 +148,11 @@ int	client_snapshot_id(const char *spec, uint64_t *id);
 int	client_snapshot(struct client *, const char *spec, const char *set,
 	    struct snapinfo *out);
 /*
- * Fetch, open, decode and check the directory id, all its pages (and,
- * with expand, its files' chunk lists: see tree_load()).  t is empty on
- * failure.  Same returns.
+ * Fetch, open, decode and check the directory id, all its pages (nodes
+ * as stored: see tree_load()).  t is empty on failure.  Same returns.
  */
-int	client_tree(struct client *, const uint8_t *id, int expand,
-	    struct tree *, char *err, size_t errlen);
+int	client_tree(struct client *, const uint8_t *id, struct tree *,
+	    char *err, size_t errlen);
 /*
  * A tree_src (tree.h) reading tree blobs over session r with keys k:
  * src->arg points at rk, which must outlive src.  ahead: NULL, or what
@@ -169,8 +168,9 @@ void	client_tree_src(struct client_rk *rk, struct tree_src *src);
 /*
  * GET tree blobs ids[0..n) now, in one batch (their sealed bytes kept in
  * rk beside those fetched ahead and not read yet), so that reading them
- * through rk's tree_src costs no round trip each.  0, or -1 with err set
- * when the session failed.
+ * through rk's tree_src costs no round trip each.  An id is asked for
+ * once: not again when it repeats in ids or is held already.  0, or -1
+ * with err set when the session failed.
  */
 int	client_prefetch(struct client_rk *rk,
 	    const uint8_t (*ids)[BLOB_ID_LEN], size_t n, char *err,
@@ -181,12 +181,11 @@ void	client_rk_free(struct client_rk *rk);
  * Look name up in directory id over rk, reading its index and only the
  * page that can hold name: *page gets that page (initialized by the
  * call; the caller frees it), *nd the node in it, or NULL when name is
- * not there.  With expand, that node's chunk lists are read (its
- * chunks are data chunk ids).  Returns 0; 1 or -1 as client_tree().
+ * not there (nodes as stored).  Returns 0; 1 or -1 as client_tree().
  */
 int	client_tree_find(struct client_rk *rk, const uint8_t *id,
-	    const char *name, int expand, struct tree *page, struct node **nd,
-	    char *err, size_t errlen);
+	    const char *name, struct tree *page, struct node **nd, char *err,
+	    size_t errlen);
 
 /*
  * Write s to f with bytes that are not printable ASCII or UTF-8 text

@@ -198,7 +198,7 @@ ls_tree(struct ls *l, const uint8_t *id, const char *prefix, int depth)
 		warnx("%s: directories nested too deep", prefix);
 		return -1;
 	}
-	if (client_tree(l->c, id, 0, &t, err, sizeof(err)) != 0) {
+	if (client_tree(l->c, id, &t, err, sizeof(err)) != 0) {
 		warnx("%s", err);
 		return -1;
 	}
@@ -277,7 +277,7 @@ cmd_ls(struct client *c, int argc, char **argv)
 				tree_free(&t);
 				n = NULL;
 			}
-			if (client_tree_find(&rk, dir, comp, 0, &t, &found, err,
+			if (client_tree_find(&rk, dir, comp, &t, &found, err,
 			    sizeof(err)) != 0) {
 				warnx("%s", err);
 				rc = EXIT_ERROR;
@@ -310,6 +310,7 @@ cmd_ls(struct client *c, int argc, char **argv)
 	if (fflush(stdout) != 0)
 		rc = EXIT_ERROR;
 done:
+	client_rk_free(&rk);
 	free(want);
 	free(shown);
 	return rc;

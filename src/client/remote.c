@@ -44,7 +44,7 @@ _Static_assert(REMOTE_SECRET_LEN == WIRE_SECRET_LEN, "REGISTERED's secret");
 #define BYE_TIMEOUT_MS		2000
 /* The largest payload we accept: the server's MaxFrame is at most 64 MiB. */
 #define IN_MAX			(64u * 1024 * 1024)
-/* Our largest small frame: HAVE, REFS or GET; the others are smaller. */
+/* Our largest small frame: HAVE or GET; the others are smaller. */
 #define OUT_MAX			(WIRE_HDR_LEN + WIRE_IDS_MAX)
 #define LIST_MAX		(16u * 1024 * 1024)	/* snapshots listed */
 
@@ -795,8 +795,12 @@ remote_put_linked(struct remote *r, const uint8_t id[BLOB_ID_LEN],
 	struct wire_wr w;
 	size_t lbytes = (size_t)nlinks * BLOB_ID_LEN;
 
-	if (r->version < 3 || nlinks == 0)
+	if (nlinks == 0)
 		return remote_put(r, id, blob, len, err, errlen);
+	if (r->version < 3)
+		return fail(r, err, errlen, "this server speaks protocol "
+		    "version %u, which stores no links (version 3 does)",
+		    r->version);
 	if (nlinks > WIRE_LINKS_MAX)
 		return fail(r, err, errlen, "a blob with %u links cannot be "
 		    "sent (at most %u)", nlinks, WIRE_LINKS_MAX);
@@ -819,20 +823,6 @@ remote_put_linked(struct remote *r, const uint8_t id[BLOB_ID_LEN],
 }
 
 int
-remote_refs(struct remote *r, const uint8_t (*ids)[BLOB_ID_LEN], size_t n,
-    char *err, size_t errlen)
-{
-	size_t b;
-
-	for (size_t i = 0; i < n; i += b) {
-		b = n - i < WIRE_BATCH_MAX ? n - i : WIRE_BATCH_MAX;
-		if (send_ids(r, WIRE_REFS, ids + i, b, err, errlen) == -1)
-			return -1;
-	}
-	return 0;
-}
-
-int
 remote_commit(struct remote *r, const char *set, uint64_t time,
     const uint8_t root[BLOB_ID_LEN], const uint8_t meta[BLOB_ID_LEN],
     uint64_t files, uint64_t size, uint64_t *snap_id, char *err,
@@ -842,6 +832,9 @@ remote_commit(struct remote *r, const char *set, uint64_t time,
 	struct wire_rd rd;
 	size_t len, slen = strlen(set);
 
+	if (r->version < 3)
+		return fail(r, err, errlen, "this server speaks protocol "
+		    "version %u; a commit needs version 3", r->version);
 	if (slen == 0 || slen > WIRE_SET_MAX)
 		return fail(r, err, errlen, "set name must be 1 to %d bytes",
 		    WIRE_SET_MAX);
@@ -851,10 +844,8 @@ remote_commit(struct remote *r, const char *set, uint64_t time,
 	wire_put_u64(&w, time);
 	wire_put_bytes(&w, root, BLOB_ID_LEN);
 	wire_put_bytes(&w, meta, BLOB_ID_LEN);
-	if (r->version >= 2)		/* a version 1 server takes none */
-		wire_put_u64(&w, files);
-	if (r->version >= 3)
-		wire_put_u64(&w, size);
+	wire_put_u64(&w, files);
+	wire_put_u64(&w, size);
 	wire_frame_end(&w);
 	if (send_wr(r, &w, err, errlen) == -1 ||
 	    expect(r, WIRE_COMMITTED, COMMIT_TIMEOUT_MS, &len, err,

@@ -89,19 +89,16 @@ int	remote_put(struct remote *, const uint8_t id[BLOB_ID_LEN],
 /*
  * A blob that links to links[0..nlinks) (distinct, in order of first
  * appearance; each already on the server or sent before in this
- * session): PUT_LINKED in protocol version 3; a plain PUT when the
- * session speaks an older version or nlinks is 0.
+ * session): PUT_LINKED (protocol version 3; with an older version
+ * -1, nothing sent); a plain PUT when nlinks is 0.
  */
 int	remote_put_linked(struct remote *, const uint8_t id[BLOB_ID_LEN],
 	    const uint8_t (*links)[BLOB_ID_LEN], uint32_t nlinks,
 	    const void *blob, size_t len, char *err, size_t errlen);
-/* Versions 1 and 2 only: the snapshot's references.  Any n (batched). */
-int	remote_refs(struct remote *, const uint8_t (*ids)[BLOB_ID_LEN],
-	    size_t n, char *err, size_t errlen);
 /*
- * files: the number of files in the snapshot, for the server's
- * statistics (sent when the server speaks protocol version 2 or 3);
- * size: the sum of their sizes (version 3).
+ * Protocol version 3 only (an older session: -1, nothing sent).  files:
+ * the number of files in the snapshot, size: the sum of their sizes,
+ * for the server's statistics.
  */
 int	remote_commit(struct remote *, const char *set, uint64_t time,
 	    const uint8_t root[BLOB_ID_LEN], const uint8_t meta[BLOB_ID_LEN],

@@ -93,7 +93,8 @@ struct wfile {
 	char		*relpath;
 	int		 dirfd;
 	int		 fd;
-	uint32_t	 next;		/* next chunk expected */
+	uint64_t	 next;		/* next chunk expected */
+	uint64_t	 total;		/* chunks asked for */
 	int		 damaged;
 };
 
@@ -165,8 +166,8 @@ join(const char *dir, const char *name)
 /* ---------------------------------------------------------------- trees */
 
 /*
- * Fetch and read directory id (every page, its files' chunk lists, each
- * blob's links checked).  Returns 0, or -1 (problem reported, or fatal
+ * Fetch and read directory id (every page, each blob's links checked;
+ * its files' chunk lists are read when each file is written).  Returns 0, or -1 (problem reported, or fatal
  * error set when the connection failed).
  */
 static int
@@ -179,7 +180,7 @@ fetch_tree(struct rctx *c, const uint8_t id[BLOB_ID_LEN], struct tree *t,
 	int rc;
 
 	client_tree_src(&rk, &src);
-	rc = tree_load(&src, id, 1, t, err, sizeof(err));
+	rc = tree_load(&src, id, t, err, sizeof(err));
 	client_rk_free(&rk);
 	if (rc == -1) {
 		fatal_error(c, "%s", err);
@@ -314,15 +315,16 @@ chunk_cb(void *arg, const uint8_t *id, const uint8_t *blob, size_t len,
 	if (w->damaged)
 		return 0;
 	if (blob == NULL) {
-		problem(f->c, w->relpath, "chunk %u not available from the "
+		problem(f->c, w->relpath, "chunk %llu not available from the "
 		    "server (missing or damaged there)",
-		    w->next);
+		    (unsigned long long)w->next);
 		w->damaged = 1;
 		return 0;
 	}
 	if (blob_open(f->c->k, BLOB_DATA, id, blob, len, CHUNK_MAX, &body,
 	    &bodylen, why, sizeof(why)) == -1) {
-		problem(f->c, w->relpath, "chunk %u damaged: %s", w->next, why);
+		problem(f->c, w->relpath, "chunk %llu damaged: %s",
+		    (unsigned long long)w->next, why);
 		w->damaged = 1;
 		return 0;
 	}
@@ -356,27 +358,56 @@ fetch_chunks(struct rctx *c, struct wfile *files,
 		fatal_error(c, "%s", err);
 }
 
-/* Fetch the chunks of files[0..n) and write them; then finish each file. */
+/*
+ * Fetch the chunks of files[0..n) and write them; then finish each file.
+ * A file's chunk lists are read as its chunks are asked for, one list
+ * at a time: a bad list spoils that file only.
+ */
 static void
 write_files(struct rctx *c, struct wfile *files, size_t n)
 {
 	uint8_t (*ids)[BLOB_ID_LEN] = calloc(WIRE_BATCH_MAX, sizeof(*ids));
 	uint32_t *which = calloc(WIRE_BATCH_MAX, sizeof(*which));
+	struct client_rk rk = { c->r, c->k, NULL };
+	struct tree_chunks tc;
+	struct tree_src src;
 	size_t nid = 0;
+	char err[512];
+	int rc;
 
 	if (ids == NULL || which == NULL)
 		fatal_error(c, "out of memory");
-	for (size_t f = 0; f < n && !c->fatal; f++)
-		for (uint32_t k = 0; k < files[f].n->nchunks && !c->fatal; k++) {
+	client_tree_src(&rk, &src);
+	for (size_t f = 0; f < n && !c->fatal; f++) {
+		tree_chunks_init(&tc, &src, files[f].n);
+		while (!c->fatal) {
 			if (nid == WIRE_BATCH_MAX) {
 				fetch_chunks(c, files,
 				    (const uint8_t (*)[BLOB_ID_LEN])ids, which,
 				    nid);
 				nid = 0;
+				if (c->fatal)
+					break;
 			}
-			memcpy(ids[nid], files[f].n->chunks[k], BLOB_ID_LEN);
+			rc = tree_chunks_next(&tc, ids[nid], err, sizeof(err));
+			if (rc == 2)
+				break;
+			if (rc == -1) {
+				fatal_error(c, "%s", err);
+				break;
+			}
+			if (rc == 1) {
+				problem(c, files[f].relpath, "not restored: "
+				    "%s", err);
+				files[f].damaged = 1;
+				break;
+			}
 			which[nid++] = (uint32_t)f;
+			files[f].total++;
 		}
+		tree_chunks_free(&tc);
+	}
+	client_rk_free(&rk);
 	if (nid > 0 && !c->fatal)
 		fetch_chunks(c, files, (const uint8_t (*)[BLOB_ID_LEN])ids,
 		    which, nid);
@@ -384,7 +415,7 @@ write_files(struct rctx *c, struct wfile *files, size_t n)
 	for (size_t f = 0; f < n; f++) {
 		struct wfile *w = &files[f];
 
-		if (!c->fatal && !w->damaged && w->next == w->n->nchunks) {
+		if (!c->fatal && !w->damaged && w->next == w->total) {
 			apply_meta_fd(c, w->fd, w->n, w->relpath);
 			restored(c, w->relpath);
 		} else if (!c->fatal) {
@@ -550,7 +581,8 @@ restore_file_node(struct rctx *c, int dirfd, const struct node *n,
 		problem(c, path, "cannot create: %s", strerror(errno));
 		return;
 	}
-	files[*nfiles] = (struct wfile){ n, strdup(path), dirfd, fd, 0, 0 };
+	files[*nfiles] = (struct wfile){ n, strdup(path), dirfd, fd, 0, 0,
+	    0 };
 	if (files[*nfiles].relpath == NULL) {
 		close(fd);
 		fatal_error(c, "out of memory");
@@ -968,7 +1000,7 @@ restore_below(struct rctx *c, int dirfd, const char *dirpath,
 		save = *slash;
 		*slash = '\0';
 	}
-	rc = client_tree_find(&rk, id, rest, 1, &page, &nd, err, sizeof(err));
+	rc = client_tree_find(&rk, id, rest, &page, &nd, err, sizeof(err));
 	client_rk_free(&rk);
 	if (slash != NULL)
 		*slash = save;

@@ -866,34 +866,58 @@ emit_ids(uint8_t kind, uint8_t level, char *const *names,
 }
 
 int
+tree_lists_cut(const uint8_t (*ids)[BLOB_ID_LEN], uint32_t n, uint8_t level,
+    int last, tree_emit_fn emit, void *arg, uint8_t (**out)[BLOB_ID_LEN],
+    uint32_t *nout, uint32_t *cap, uint32_t *used)
+{
+	uint8_t (*grown)[BLOB_ID_LEN];
+	uint32_t start = 0, len, c;
+	int cut;
+
+	*used = 0;
+	if (level >= TREE_MAX_LEVEL)
+		return -1;
+	for (uint32_t i = 0; i < n; i++) {
+		len = i + 1 - start;
+		cut = (last && i + 1 == n) || len >= tree_limits.list_ids ||
+		    (len >= 2 && level < TREE_MAX_LEVEL / 2 &&
+		    (be32_get(ids[i]) & tree_limits.list_mask) == 0);
+		if (!cut)
+			continue;
+		if (*nout == *cap) {
+			if (*cap > UINT32_MAX / 4)
+				return -1;
+			c = *cap ? 2 * *cap : 64;
+			if ((grown = reallocarray(*out, c, BLOB_ID_LEN)) ==
+			    NULL)
+				return -1;
+			*out = grown;
+			*cap = c;
+		}
+		if (emit_ids(TREE_LIST, level + 1, NULL, ids + start, len,
+		    emit, arg, (*out)[*nout]) == -1)
+			return -1;
+		(*nout)++;
+		start = i + 1;
+	}
+	*used = start;
+	return 0;
+}
+
+int
 tree_file_lists(struct node *nd, tree_emit_fn emit, void *arg)
 {
 	uint8_t (*out)[BLOB_ID_LEN];
-	uint32_t nout, start, len;
-	int cut;
+	uint32_t nout, cap, used;
 
 	while (nd->type == NODE_FILE && nd->nchunks > tree_limits.inline_ids) {
-		if (nd->clevel >= TREE_MAX_LEVEL)
+		out = NULL;
+		nout = cap = 0;
+		if (tree_lists_cut((const uint8_t (*)[BLOB_ID_LEN])nd->chunks,
+		    nd->nchunks, nd->clevel, 1, emit, arg, &out, &nout, &cap,
+		    &used) == -1) {
+			free(out);
 			return -1;
-		if ((out = calloc(nd->nchunks, BLOB_ID_LEN)) == NULL)
-			return -1;
-		nout = start = 0;
-		for (uint32_t i = 0; i < nd->nchunks; i++) {
-			len = i + 1 - start;
-			cut = i + 1 == nd->nchunks ||
-			    len >= tree_limits.list_ids ||
-			    (len >= 2 && nd->clevel < TREE_MAX_LEVEL / 2 &&
-			    (be32_get(nd->chunks[i]) &
-			    tree_limits.list_mask) == 0);
-			if (!cut)
-				continue;
-			if (emit_ids(TREE_LIST, nd->clevel + 1, NULL,
-			    (const uint8_t (*)[BLOB_ID_LEN])nd->chunks + start,
-			    len, emit, arg, out[nout++]) == -1) {
-				free(out);
-				return -1;
-			}
-			start = i + 1;
 		}
 		free(nd->chunks);
 		nd->chunks = out;
@@ -1087,74 +1111,79 @@ ahead(const struct tree_src *src, const uint8_t (*ids)[BLOB_ID_LEN],
 	    TREE_AHEAD, err, errlen);
 }
 
-/* The data chunk ids of lists ids[0..n) of level level, appended to out. */
-static int
-expand_rec(const struct tree_src *src, const uint8_t (*ids)[BLOB_ID_LEN],
-    uint32_t n, unsigned level, uint8_t (**out)[BLOB_ID_LEN], size_t *nout,
-    size_t *cap, char *err, size_t errlen)
+void
+tree_chunks_init(struct tree_chunks *tc, const struct tree_src *src,
+    const struct node *nd)
 {
-	struct tree_blob tb;
-	uint8_t (*grown)[BLOB_ID_LEN];
+	memset(tc, 0, sizeof(*tc));
+	tc->src = src;
+	tc->nd = nd;
+}
+
+void
+tree_chunks_free(struct tree_chunks *tc)
+{
+	for (unsigned k = 0; k < TREE_MAX_LEVEL; k++)
+		if (tc->loaded[k])
+			tree_blob_free(&tc->lists[k]);
+	memset(tc->loaded, 0, sizeof(tc->loaded));
+}
+
+/* The next id of level k (0: data, j: a list of level j) into id. */
+static int
+chunks_at(struct tree_chunks *tc, unsigned k, uint8_t id[BLOB_ID_LEN],
+    char *err, size_t errlen)
+{
+	const struct node *nd = tc->nd;
+	struct tree_blob *tb;
+	uint8_t lid[BLOB_ID_LEN];
 	char hex[2 * BLOB_ID_LEN + 1];
-	int rc = 0;
+	int rc;
 
-	for (uint32_t i = 0; i < n && rc == 0; i++) {
-		if (ahead(src, ids, n, i, err, errlen) == -1)
+	if (k == nd->clevel) {
+		if (tc->itop >= nd->nchunks)
+			return 2;
+		if (k > 0 && ahead(tc->src, (const uint8_t (*)[BLOB_ID_LEN])
+		    nd->chunks, nd->nchunks, tc->itop, err, errlen) == -1)
 			return -1;
-		if ((rc = load_blob(src, ids[i], &tb, err, errlen)) != 0)
-			return rc;
-		hex_encode(ids[i], BLOB_ID_LEN, hex);
-		if (tb.kind != TREE_LIST || tb.level != level)
-			LBAD("tree %s: not a chunk list of level %u", hex,
-			    level);
-		if (level > 1) {
-			rc = expand_rec(src, (const uint8_t (*)[BLOB_ID_LEN])
-			    tb.ids, tb.n, level - 1, out, nout, cap, err,
-			    errlen);
-			goto done;
-		}
-		if (tb.n > TREE_EXPAND_MAX - *nout)
-			LBAD("tree %s: a file of more than %u chunks", hex,
-			    TREE_EXPAND_MAX);
-		if (*nout + tb.n > *cap) {
-			size_t c = *cap ? *cap : 64;
-
-			while (c < *nout + tb.n)
-				c *= 2;
-			if ((grown = reallocarray(*out, c, BLOB_ID_LEN)) ==
-			    NULL)
-				LBAD("out of memory");
-			*out = grown;
-			*cap = c;
-		}
-		memcpy((*out)[*nout], tb.ids, (size_t)tb.n * BLOB_ID_LEN);
-		*nout += tb.n;
-done:
-		tree_blob_free(&tb);
+		memcpy(id, nd->chunks[tc->itop++], BLOB_ID_LEN);
+		return 0;
 	}
-	return rc;
+	tb = &tc->lists[k];
+	while (!tc->loaded[k] || tc->pos[k] >= tb->n) {
+		if (tc->loaded[k]) {
+			tree_blob_free(tb);
+			tc->loaded[k] = 0;
+		}
+		if ((rc = chunks_at(tc, k + 1, lid, err, errlen)) != 0)
+			return rc;
+		if ((rc = load_blob(tc->src, lid, tb, err, errlen)) != 0)
+			return rc;
+		tc->loaded[k] = 1;
+		tc->pos[k] = 0;
+		if (tb->kind != TREE_LIST || tb->level != k + 1) {
+			hex_encode(lid, BLOB_ID_LEN, hex);
+			snprintf(err, errlen, "tree %s: not a chunk list of "
+			    "level %u", hex, k + 1);
+			return 1;
+		}
+	}
+	if (k > 0 && ahead(tc->src, (const uint8_t (*)[BLOB_ID_LEN])tb->ids,
+	    tb->n, tc->pos[k], err, errlen) == -1)
+		return -1;
+	memcpy(id, tb->ids[tc->pos[k]++], BLOB_ID_LEN);
+	return 0;
 }
 
 int
-tree_expand_file(const struct tree_src *src, struct node *nd, char *err,
+tree_chunks_next(struct tree_chunks *tc, uint8_t id[BLOB_ID_LEN], char *err,
     size_t errlen)
 {
-	uint8_t (*out)[BLOB_ID_LEN] = NULL;
-	size_t nout = 0, cap = 0;
-	int rc;
-
-	if (nd->type != NODE_FILE || nd->clevel == 0)
-		return 0;
-	if ((rc = expand_rec(src, (const uint8_t (*)[BLOB_ID_LEN])nd->chunks,
-	    nd->nchunks, nd->clevel, &out, &nout, &cap, err, errlen)) != 0) {
-		free(out);
-		return rc;
+	if (tc->nd->type != NODE_FILE || tc->nd->clevel > TREE_MAX_LEVEL) {
+		snprintf(err, errlen, "not a file");
+		return 1;
 	}
-	free(nd->chunks);
-	nd->chunks = out;
-	nd->nchunks = (uint32_t)nout;
-	nd->clevel = 0;
-	return 0;
+	return chunks_at(tc, 0, id, err, errlen);
 }
 
 /*
@@ -1164,8 +1193,7 @@ tree_expand_file(const struct tree_src *src, struct node *nd, char *err,
  */
 static int
 load_rec(const struct tree_src *src, const uint8_t id[BLOB_ID_LEN], int want,
-    const char *first, int expand, struct tree *out, char *err,
-    size_t errlen)
+    const char *first, struct tree *out, char *err, size_t errlen)
 {
 	struct tree_blob tb;
 	struct node *nd;
@@ -1192,7 +1220,7 @@ load_rec(const struct tree_src *src, const uint8_t id[BLOB_ID_LEN], int want,
 				break;
 			}
 			rc = load_rec(src, tb.ids[i], tb.level - 1, tb.names[i],
-			    expand, out, err, errlen);
+			    out, err, errlen);
 		}
 		goto done;
 	}
@@ -1203,9 +1231,6 @@ load_rec(const struct tree_src *src, const uint8_t id[BLOB_ID_LEN], int want,
 		if (out->n > 0 && strcmp(out->nodes[out->n - 1].name,
 		    tb.page.nodes[i].name) >= 0)
 			LBAD("tree %s: pages out of order or overlapping", hex);
-		if (expand && (rc = tree_expand_file(src, &tb.page.nodes[i],
-		    err, errlen)) != 0)
-			goto done;
 		if ((nd = tree_add(out)) == NULL)
 			LBAD("out of memory");
 		*nd = tb.page.nodes[i];
@@ -1218,12 +1243,12 @@ done:
 
 int
 tree_load(const struct tree_src *src, const uint8_t id[BLOB_ID_LEN],
-    int expand, struct tree *out, char *err, size_t errlen)
+    struct tree *out, char *err, size_t errlen)
 {
 	int rc;
 
 	tree_init(out);
-	if ((rc = load_rec(src, id, -1, NULL, expand, out, err, errlen)) != 0)
+	if ((rc = load_rec(src, id, -1, NULL, out, err, errlen)) != 0)
 		tree_free(out);
 	return rc;
 }

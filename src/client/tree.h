@@ -29,7 +29,6 @@
 #define TREE_MAX_TARGET		4095		/* symlink target */
 #define TREE_MAX_IDS		16384		/* ids of a file node, index, list */
 #define TREE_MAX_LEVEL		16		/* of an index or a chunk list */
-#define TREE_EXPAND_MAX		(1u << 25)	/* chunk ids of one file, read */
 
 enum node_type {
 	NODE_FILE = 1, NODE_DIR, NODE_SYMLINK, NODE_FIFO, NODE_CHR, NODE_BLK,
@@ -203,6 +202,20 @@ int	tree_pager_add(struct tree_pager *, const struct node *nd);
  * (memory, or emit failed).
  */
 int	tree_file_lists(struct node *nd, tree_emit_fn emit, void *arg);
+/*
+ * The cut of tree_file_lists() over a stream: ids[0..n) are a file's ids
+ * of level level (0: data chunks) from the start of a list to be made,
+ * more follow unless last.  Each list of level level + 1 that ends
+ * within them is emitted and its id appended to (*out)[0..*nout)
+ * (grown as needed, *cap its room; the caller frees *out); *used gets
+ * how many of ids went into lists (all of them when last).  Cutting a
+ * file's ids in any number of calls this way makes the same lists as
+ * one call.  Returns 0, or -1 (memory, level too high, or emit failed).
+ */
+int	tree_lists_cut(const uint8_t (*ids)[BLOB_ID_LEN], uint32_t n,
+	    uint8_t level, int last, tree_emit_fn emit, void *arg,
+	    uint8_t (**out)[BLOB_ID_LEN], uint32_t *nout, uint32_t *cap,
+	    uint32_t *used);
 
 /* The pages of one directory being written. */
 struct tree_dirw {
@@ -259,14 +272,14 @@ struct tree_src {
 /*
  * Read the directory id (a page or an index over pages) into out
  * (initialized by the call): every page in order, each blob's links
- * checked, its names sorted and unique across pages.  With expand, a
- * file's chunk lists are read too and its node holds its data chunk ids
- * (clevel 0); without, nodes are as stored.  Returns 0; 1 with err set
+ * checked, its names sorted and unique across pages; nodes are as
+ * stored (a file's chunk lists are read by tree_chunks_next()).  Returns
+ * 0; 1 with err set
  * when a blob of it is missing, damaged or inconsistent; -1 when the
  * fetch said so.  out is empty unless 0 is returned.
  */
 int	tree_load(const struct tree_src *, const uint8_t id[BLOB_ID_LEN],
-	    int expand, struct tree *out, char *err, size_t errlen);
+	    struct tree *out, char *err, size_t errlen);
 /*
  * The pages of directory id, without reading them: w (initialized by the
  * call) gets each page's first name and id, in order, through the index
@@ -276,11 +289,31 @@ int	tree_load(const struct tree_src *, const uint8_t id[BLOB_ID_LEN],
  */
 int	tree_load_index(const struct tree_src *, const uint8_t id[BLOB_ID_LEN],
 	    struct tree_dirw *w, struct tree *page, char *err, size_t errlen);
+
 /*
- * Replace nd's list ids (clevel > 0) with the data chunk ids they hold
- * (at most TREE_EXPAND_MAX).  Same returns; nd unchanged unless 0.
+ * A file's data chunk ids, in order, read one chunk list at a time (so
+ * a file of any size costs one list per level): tree_chunks_init() on a
+ * file node (which must outlive it), then tree_chunks_next() until it
+ * returns 2; tree_chunks_free() after.  Each list's kind (a chunk
+ * list), level (one below the blob naming it) and links are checked.
  */
-int	tree_expand_file(const struct tree_src *, struct node *nd, char *err,
-	    size_t errlen);
+struct tree_chunks {
+	const struct tree_src *src;
+	const struct node *nd;
+	uint32_t	 itop;		/* next of nd->chunks */
+	struct tree_blob lists[TREE_MAX_LEVEL];	/* [k]: a list of level k+1 */
+	uint32_t	 pos[TREE_MAX_LEVEL];	/* next of lists[k] */
+	int		 loaded[TREE_MAX_LEVEL];
+};
+void	tree_chunks_init(struct tree_chunks *, const struct tree_src *,
+	    const struct node *nd);
+/*
+ * The next data chunk id into id: 0; 2 when there are no more; 1 with
+ * err set when a list is missing, damaged or inconsistent; -1 when the
+ * fetch said so.  After 1 or -1 the reader is done (only free it).
+ */
+int	tree_chunks_next(struct tree_chunks *, uint8_t id[BLOB_ID_LEN],
+	    char *err, size_t errlen);
+void	tree_chunks_free(struct tree_chunks *);
 
 #endif

@@ -52,10 +52,22 @@ struct problem {
 };
 
 /* A tree still to fetch. */
+/*
+ * What a tree blob must be, from the blob that names it (as tree.c's
+ * readers check): WANT_ANY (pass 3: already checked), WANT_DIR (a
+ * directory's top: a page or an index of any level), WANT_PAGE (0), an
+ * index of level k (k), or a chunk list of level k (WANT_LIST + k).
+ */
+#define WANT_ANY	(-2)
+#define WANT_DIR	(-1)
+#define WANT_PAGE	0
+#define WANT_LIST	64
+
 struct todo {
 	uint8_t		 id[BLOB_ID_LEN];
 	char		*path;		/* "" for the root */
 	int		 depth;
+	int		 want;		/* WANT_* */
 };
 
 /* One blob being opened by the pool. */
@@ -65,6 +77,7 @@ struct job {
 	uint8_t		 id[BLOB_ID_LEN];
 	char		*path;		/* trees: where (owned) */
 	int		 depth;
+	int		 want;		/* trees: WANT_* */
 	uint8_t		*sealed;
 	size_t		 len;
 	int		 missing;
@@ -205,7 +218,7 @@ problem_path(struct verify *v, struct problem *p, const char *path)
 
 static int
 todo_push(struct verify *v, const uint8_t *id, const char *dir,
-    const char *name, int depth)
+    const char *name, int depth, int want)
 {
 	struct todo *t;
 	char *path;
@@ -228,6 +241,7 @@ todo_push(struct verify *v, const uint8_t *id, const char *dir,
 	memcpy(t->id, id, BLOB_ID_LEN);
 	t->path = path;
 	t->depth = depth;
+	t->want = want;
 	return 0;
 }
 
@@ -241,7 +255,7 @@ oom(struct verify *v)
 /* Pass 1: queue tree blob id (at path dir/name) unless seen. */
 static void
 walk_push(struct verify *v, const uint8_t *id, const char *dir,
-    const char *name, int depth)
+    const char *name, int depth, int want)
 {
 	uint8_t *f;
 
@@ -256,7 +270,7 @@ walk_push(struct verify *v, const uint8_t *id, const char *dir,
 		    "deep", dir);
 		return;
 	}
-	if (todo_push(v, id, dir, name, depth) == -1)
+	if (todo_push(v, id, dir, name, depth, want) == -1)
 		oom(v);
 }
 
@@ -285,8 +299,13 @@ walk_tree(struct verify *v, struct job *j)
 
 	if (j->tb.kind == TREE_INDEX || (j->tb.kind == TREE_LIST &&
 	    j->tb.level > 1)) {
+		/* An index's children: pages, or indexes one level down. */
+		int want = j->tb.kind == TREE_LIST ? WANT_LIST +
+		    j->tb.level - 1 : j->tb.level - 1;
+
 		for (uint32_t i = 0; i < j->tb.n && !v->fatal; i++)
-			walk_push(v, j->tb.ids[i], j->path, NULL, j->depth);
+			walk_push(v, j->tb.ids[i], j->path, NULL, j->depth,
+			    want);
 		return;
 	}
 	if (j->tb.kind == TREE_LIST)
@@ -297,7 +316,7 @@ walk_tree(struct verify *v, struct job *j)
 
 		if (n->type == NODE_DIR)
 			walk_push(v, n->subtree, j->path, n->name,
-			    j->depth + 1);
+			    j->depth + 1, WANT_DIR);
 		else if (n->type == NODE_FILE && n->clevel == 0)
 			walk_data(v, (const uint8_t (*)[BLOB_ID_LEN])n->chunks,
 			    n->nchunks);
@@ -306,7 +325,7 @@ walk_tree(struct verify *v, struct job *j)
 				return oom(v);
 			for (uint32_t k = 0; k < n->nchunks && !v->fatal; k++)
 				walk_push(v, n->chunks[k], path, NULL,
-				    j->depth);
+				    j->depth, WANT_LIST + n->clevel);
 			free(path);
 		}
 	}
@@ -329,7 +348,7 @@ name_ids(struct verify *v, const uint8_t (*ids)[BLOB_ID_LEN], uint32_t n,
 			if ((p = problem_find(v, ids[k])) != NULL)
 				problem_path(v, p, path);
 		} else if (!data && depth <= DEPTH_MAX &&
-		    todo_push(v, ids[k], path, NULL, depth) == -1)
+		    todo_push(v, ids[k], path, NULL, depth, WANT_ANY) == -1)
 			oom(v);
 	}
 }
@@ -364,6 +383,26 @@ name_paths(struct verify *v, struct job *j)
 
 /* ---------------------------------------------------------------- blobs */
 
+/* Is the decoded tree blob of j what the blob naming it says it is? */
+static int
+want_ok(const struct job *j)
+{
+	const struct tree_blob *tb = &j->tb;
+
+	switch (j->want) {
+	case WANT_ANY:
+		return 1;
+	case WANT_DIR:
+		return tb->kind == TREE_PAGE || tb->kind == TREE_INDEX;
+	case WANT_PAGE:
+		return tb->kind == TREE_PAGE && !tb->v1;
+	}
+	if (j->want >= WANT_LIST)
+		return tb->kind == TREE_LIST && tb->level == j->want -
+		    WANT_LIST;
+	return tb->kind == TREE_INDEX && tb->level == j->want;
+}
+
 /* In a pool thread: open the blob (and decode a tree). */
 static void
 open_job(struct pool_job *pj)
@@ -384,6 +423,15 @@ open_job(struct pool_job *pj)
 	    tree_links_check(&j->tb, (const uint8_t (*)[BLOB_ID_LEN])j->links,
 	    j->nlinks, j->why, sizeof(j->why)) == -1)))
 		j->bad = 1;
+	else if (j->kind == BLOB_TREE && !want_ok(j)) {
+		j->bad = 1;
+		snprintf(j->why, sizeof(j->why), "%s", j->want == WANT_DIR ?
+		    "a chunk list where a directory was expected" :
+		    j->want >= WANT_LIST ? "not a chunk list of the level its "
+		    "file or list says" : "not the page or index its index "
+		    "says");
+		tree_blob_free(&j->tb);
+	}
 	free(body);
 }
 
@@ -434,6 +482,7 @@ struct batch {
 	enum blob_kind	 kind;
 	char		**paths;	/* trees: handed to the jobs */
 	const int	*depths;
+	const int	*wants;
 	size_t		 i;
 };
 
@@ -457,6 +506,7 @@ got_blob(void *arg, const uint8_t *id, const uint8_t *blob, size_t len,
 		j->path = b->paths[b->i];
 		b->paths[b->i] = NULL;
 		j->depth = b->depths[b->i];
+		j->want = b->wants[b->i];
 	}
 	b->i++;
 	v->njobs++;
@@ -509,17 +559,19 @@ fetch_trees(struct verify *v)
 	uint8_t (*ids)[BLOB_ID_LEN] = calloc(WIRE_BATCH_MAX, sizeof(*ids));
 	char **paths = calloc(WIRE_BATCH_MAX, sizeof(*paths));
 	int *depths = calloc(WIRE_BATCH_MAX, sizeof(*depths));
+	int *wants = calloc(WIRE_BATCH_MAX, sizeof(*wants));
 	struct batch b = { 0 };
 	size_t n;
 	int rc = 0;
 
-	if (ids == NULL || paths == NULL || depths == NULL) {
+	if (ids == NULL || paths == NULL || depths == NULL || wants == NULL) {
 		snprintf(v->err, sizeof(v->err), "out of memory");
 		rc = -1;
 	}
 	b.kind = BLOB_TREE;
 	b.paths = paths;
 	b.depths = depths;
+	b.wants = wants;
 	while (rc == 0 && v->headtodo < v->ntodo) {
 		/* Copy the batch out: harvesting may grow v->todo. */
 		for (n = 0; n < WIRE_BATCH_MAX && v->headtodo < v->ntodo; n++) {
@@ -528,6 +580,7 @@ fetch_trees(struct verify *v)
 			memcpy(ids[n], t->id, BLOB_ID_LEN);
 			paths[n] = t->path;
 			depths[n] = t->depth;
+			wants[n] = t->want;
 			t->path = NULL;
 		}
 		rc = fetch(v, &b, (const uint8_t (*)[BLOB_ID_LEN])ids, n);
@@ -542,6 +595,7 @@ fetch_trees(struct verify *v)
 	free(ids);
 	free(paths);
 	free(depths);
+	free(wants);
 	if (rc == -1)
 		v->fatal = 1;
 	return rc;
@@ -729,6 +783,7 @@ cmd_verify(struct client *c, int argc, char **argv)
 	uint8_t first[2][BLOB_ID_LEN], *f;
 	char *first_paths[2] = { NULL, NULL };
 	const int first_depths[2] = { 0, 0 };
+	const int first_wants[2] = { WANT_ANY, WANT_DIR };
 	char size[32];
 	double pct = 100;
 	int ch, rc = EXIT_ERROR;
@@ -776,6 +831,7 @@ cmd_verify(struct client *c, int argc, char **argv)
 	b.kinds = first_kinds;
 	b.paths = first_paths;
 	b.depths = first_depths;
+	b.wants = first_wants;
 	if (fetch(&v, &b, (const uint8_t (*)[BLOB_ID_LEN])first, 2) == -1 ||
 	    fetch_trees(&v) == -1)
 		goto fatal;
@@ -790,7 +846,7 @@ cmd_verify(struct client *c, int argc, char **argv)
 	if (v.nprob > 0 && v.trees_checked > 0) {
 		v.pass = 3;
 		v.prog_on = 0;
-		if (todo_push(&v, si.root, "", NULL, 0) == -1) {
+		if (todo_push(&v, si.root, "", NULL, 0, WANT_ANY) == -1) {
 			snprintf(v.err, sizeof(v.err), "out of memory");
 			goto fatal;
 		}
