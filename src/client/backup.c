@@ -247,9 +247,13 @@ static int
 fatal_remote(struct backup *b, const char *err)
 {
 	if (!b->failed) {
-		/* "PUT_LINKED: N linked blob(s) is/are not stored" */
-		int gone = strstr(err, "PUT_LINKED") != NULL &&
-		    strstr(err, "not stored") != NULL;
+		/*
+		 * ERROR 10 (WIRE_ERR_INCOMPLETE) during a backup: blobs it
+		 * links to are not stored (PUT_LINKED's check, or the
+		 * indexing found one pruned meanwhile).
+		 */
+		int gone = b->r != NULL &&
+		    remote_error_code(b->r) == WIRE_ERR_INCOMPLETE;
 
 		if (gone && b->parent) {
 			warnx("%s: the server no longer has blobs of the "

@@ -58,6 +58,7 @@ struct remote {
 	int		 broken;	/* after an error: only close */
 	uint8_t		 server_id[SERVER_ID_LEN];
 	uint16_t	 version;	/* agreed in the hello */
+	uint16_t	 errcode;	/* of the server's ERROR frame, 0: none */
 	uint8_t		*in;		/* payload of the last frame read */
 	size_t		 incap;
 	uint8_t		*out;		/* OUT_MAX bytes */
@@ -218,6 +219,7 @@ read_frame(struct remote *r, struct wire_hdr *h, long timeout_ms, char *err,
 		memcpy(msg, rd.p, mlen);
 		msg[mlen] = '\0';
 		clean_text(msg);
+		r->errcode = code;
 		return fail(r, err, errlen, "server: %s", msg[0] ? msg :
 		    "error without a message");
 	}
@@ -588,6 +590,12 @@ int
 remote_version(const struct remote *r)
 {
 	return r->version;
+}
+
+uint16_t
+remote_error_code(const struct remote *r)
+{
+	return r->errcode;
 }
 
 int

@@ -64,6 +64,11 @@ struct remote *remote_connect_wait(const char *host, int port,
 const uint8_t *remote_server_id(const struct remote *);
 /* The protocol version agreed in the hello (1..3). */
 int	remote_version(const struct remote *);
+/*
+ * The code of the ERROR frame the server ended the session with
+ * (enum wire_error), or 0 when it sent none.
+ */
+uint16_t remote_error_code(const struct remote *);
 /* The server's key pin of a TLS session: 0, or -1 for plain TCP. */
 int	remote_tls_pin(const struct remote *, uint8_t pin[32]);
 /*
