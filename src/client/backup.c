@@ -171,6 +171,7 @@ struct backup {
 	uint64_t	 done_bytes;	/* of the files handled so far */
 	uint64_t	 read_bytes;	/* read from disk */
 	uint64_t	 new_blobs, new_plain, sent_bytes;
+	uint64_t	 asked;		/* ids sent in HAVE */
 	struct progress	 prog;
 };
 
@@ -360,6 +361,7 @@ flush(struct backup *b)
 		memcpy(ids[nask], j->id, BLOB_ID_LEN);
 		ask[nask++] = j;
 	}
+	b->asked += nask;
 	if (nask > 0 && remote_have(b->r, (const uint8_t (*)[BLOB_ID_LEN])ids,
 	    nask, missing, err, sizeof(err)) == -1) {
 		fatal_remote(b, err);
@@ -444,6 +446,18 @@ submit(struct backup *b, enum blob_kind kind, uint8_t *data, size_t len,
  * (p->pages), else 0.  Pages are read one at a time (ptree_find()), so a
  * huge directory is not held whole.
  */
+/* Mark id as on the server without asking (0, or -1: out of memory). */
+static int
+known(struct backup *b, const uint8_t id[BLOB_ID_LEN])
+{
+	uint8_t *f;
+
+	if ((f = idset_add(b->ids, id)) == NULL)
+		return fatal_oom(b);
+	*f |= ID_KNOWN;
+	return 0;
+}
+
 static int
 ptree_get(struct backup *b, struct ptree *p)
 {
@@ -481,6 +495,21 @@ ptree_get(struct backup *b, struct ptree *p)
 	}
 	p->cur = p->t.n > 0 ? 0 : UINT32_MAX;
 	p->state = 1;
+	/*
+	 * The parent snapshot's blobs of this directory (its id and its
+	 * pages) are on the server: a page of ours that comes out the same
+	 * is not asked about again.  Should one be gone (the parent pruned
+	 * meanwhile), the upload linking to it fails with ERROR 10 and the
+	 * backup runs again without the parent; a COMMIT checks the root.
+	 */
+	if (known(b, id) == -1)
+		return 0;
+	for (size_t i = 0; i < p->pages.n; i++)
+		if (known(b, p->pages.ids[i]) == -1)
+			return 0;
+	for (size_t i = 0; i < p->pages.ninner; i++)
+		if (known(b, p->pages.inner[i]) == -1)
+			return 0;
 	return 1;
 }
 
@@ -622,6 +651,18 @@ unchanged(const struct node *p, const struct stat *st)
 {
 	return p != NULL && p->type == NODE_FILE &&
 	    p->size == (uint64_t)st->st_size &&
+	    p->mtime_sec == st->st_mtim.tv_sec &&
+	    p->mtime_nsec == (uint32_t)st->st_mtim.tv_nsec &&
+	    p->ctime_sec == st->st_ctim.tv_sec &&
+	    p->ctime_nsec == (uint32_t)st->st_ctim.tv_nsec &&
+	    p->inode == st->st_ino;
+}
+
+/* p is directory st as the parent saw it, but for its access time. */
+static int
+same_dir(const struct node *p, const struct stat *st)
+{
+	return p != NULL && p->type == NODE_DIR &&
 	    p->mtime_sec == st->st_mtim.tv_sec &&
 	    p->mtime_nsec == (uint32_t)st->st_mtim.tv_nsec &&
 	    p->ctime_sec == st->st_ctim.tv_sec &&
@@ -850,6 +891,14 @@ do_entry(struct backup *b, struct dir *d, int dfd, const char *name,
 		if ((n = add_node(d, name, &st)) == NULL)
 			return fatal_oom(b);
 		memcpy(n->subtree, sub, BLOB_ID_LEN);
+		/* Only listed since the parent: its access time stays. */
+		pn = ptree_find(b, pt, name);
+		if (b->failed)
+			return -1;
+		if (same_dir(pn, &st)) {
+			n->atime_sec = pn->atime_sec;
+			n->atime_nsec = pn->atime_nsec;
+		}
 		return 0;
 
 	case S_IFREG:
@@ -868,8 +917,14 @@ do_entry(struct backup *b, struct dir *d, int dfd, const char *name,
 			if (pn->nchunks > 0)
 				memcpy(n->chunks, pn->chunks,
 				    (size_t)pn->nchunks * BLOB_ID_LEN);
-			/* The server checks these links when the page is
-			 * stored. */
+			/*
+			 * The server checks these links when the page is
+			 * stored.  The access time stays the parent's: a
+			 * file that was only read is unchanged, and its
+			 * page (and every page above) stays the same blob.
+			 */
+			n->atime_sec = pn->atime_sec;
+			n->atime_nsec = pn->atime_nsec;
 			b->unchanged++;
 			b->bytes += n->size;
 			b->done_bytes += n->size;
@@ -1199,10 +1254,18 @@ do_virtual(struct backup *b, struct vnode *v, struct ptree *pt, uint8_t *id)
 		rc = do_virtual(b, k, &cpt, sub);
 		ptree_free(&cpt);
 		if (rc == 0) {
-			if ((n = add_node(&d, k->name, &st)) == NULL)
+			const struct node *pn = ptree_find(b, pt, k->name);
+
+			if (b->failed)
+				rc = -1;
+			else if ((n = add_node(&d, k->name, &st)) == NULL)
 				rc = fatal_oom(b);
 			else {
 				memcpy(n->subtree, sub, BLOB_ID_LEN);
+				if (same_dir(pn, &st)) {
+					n->atime_sec = pn->atime_sec;
+					n->atime_nsec = pn->atime_nsec;
+				}
 				rc = entry_done(b, &d);
 			}
 		}
@@ -1567,11 +1630,13 @@ backup_run(struct client *c, struct vnode *root, char **paths, int npaths,
 		client_fmt_bytes((double)b.read_bytes, s2, sizeof(s2));
 		client_fmt_bytes((double)b.sent_bytes, s3, sizeof(s3));
 		fprintf(stderr, "%llu files (%llu unchanged), %llu dirs, "
-		    "%llu other entries, %s; read %s, sent %llu new blobs "
-		    "(%s) in %.1f s\n", (unsigned long long)b.files,
+		    "%llu other entries, %s; read %s, asked about %llu blobs, "
+		    "sent %llu new blobs (%s) in %.1f s\n",
+		    (unsigned long long)b.files,
 		    (unsigned long long)b.unchanged,
 		    (unsigned long long)b.dirs, (unsigned long long)b.others,
-		    s1, s2, (unsigned long long)b.new_blobs, s3, t);
+		    s1, s2, (unsigned long long)b.asked,
+		    (unsigned long long)b.new_blobs, s3, t);
 	}
 	if (!quiet)
 		printf("snapshot %llu saved\n", (unsigned long long)snapid);

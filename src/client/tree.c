@@ -940,7 +940,28 @@ tree_dirw_free(struct tree_dirw *w)
 		free(w->first[i]);
 	free(w->first);
 	free(w->ids);
+	free(w->inner);
 	tree_dirw_init(w);
+}
+
+/* Note the id of an index below the top one (0, or -1: no memory). */
+static int
+dirw_inner(struct tree_dirw *w, const uint8_t id[BLOB_ID_LEN])
+{
+	uint8_t (*q)[BLOB_ID_LEN];
+	uint32_t cap;
+
+	if (w->ninner == w->capinner) {
+		if (w->capinner > UINT32_MAX / 4)
+			return -1;
+		cap = w->capinner ? 2 * w->capinner : 16;
+		if ((q = reallocarray(w->inner, cap, BLOB_ID_LEN)) == NULL)
+			return -1;
+		w->inner = q;
+		w->capinner = cap;
+	}
+	memcpy(w->inner[w->ninner++], id, BLOB_ID_LEN);
+	return 0;
 }
 
 /* Room for one more entry in w. */
@@ -1300,6 +1321,8 @@ index_rec(const struct tree_src *src, const uint8_t *id, int level,
 		LBAD("tree %s: not the index its index says", hex);
 	if (strcmp(tb.names[0], first) != 0)
 		LBAD("tree %s: does not start where its index says", hex);
+	if (dirw_inner(w, id) == -1)
+		LBAD("out of memory");
 	rc = index_walk(src, &tb, w, err, errlen);
 done:
 	tree_blob_free(&tb);

@@ -222,6 +222,9 @@ struct tree_dirw {
 	char		**first;	/* each page's first name */
 	uint8_t		(*ids)[BLOB_ID_LEN];
 	uint32_t	 n, cap;
+	/* tree_load_index(): the indexes below the top one it read. */
+	uint8_t		(*inner)[BLOB_ID_LEN];
+	uint32_t	 ninner, capinner;
 };
 
 /* An empty w; tree_dirw_free() frees its names and ids, leaving it so. */
@@ -283,7 +286,8 @@ int	tree_load(const struct tree_src *, const uint8_t id[BLOB_ID_LEN],
 /*
  * The pages of directory id, without reading them: w (initialized by the
  * call) gets each page's first name and id, in order, through the index
- * blobs (checked as tree_load() does).  When id is a single page it is
+ * blobs (checked as tree_load() does), and w->inner the ids of the
+ * indexes below id.  When id is a single page it is
  * read: *page gets it, and w its one entry ("" for an empty page).  Same
  * returns as tree_load(); w and page are empty unless 0 is returned.
  */
