@@ -566,38 +566,6 @@ test_linked(struct catalog *c)
  * Forget, HAVE touching, freeing with a grace cutoff, moving, policies
  * and allow-forget.
  */
-/* A HAVE touches stale blobs without links, never tree pages (links). */
-static void
-test_have_linked(struct catalog *c)
-{
-	uint8_t tok[CAT_SECRET_LEN], ids[2][BLOB_ID_LEN], found[2];
-	struct cat_blob_add add[2];
-	struct cat_blob loc[2];
-	uint64_t id;
-
-	memset(tok, 0x5a, sizeof(tok));
-	memset(add, 0, sizeof(add));
-	ok(catalog_client_add(c, "haveln", tok, 1, &id) == CAT_OK,
-	    "have/linked: a client");
-	for (int i = 0; i < 2; i++) {
-		id_of(ids[i], 9100 + (unsigned)i);
-		memcpy(add[i].id, ids[i], BLOB_ID_LEN);
-		add[i].loc.pack = 6;
-		add[i].loc.offset = (uint64_t)i * 100;
-		add[i].loc.length = 10;
-		add[i].loc.nlinks = (uint32_t)i;	/* 0 plain, 1 linked */
-		add[i].loc.touched = 1000;
-	}
-	ok(catalog_blobs_add(c, id, add, 2) == CAT_OK, "have/linked: 2 blobs");
-	ok(catalog_blobs_have(c, id, (const uint8_t (*)[BLOB_ID_LEN])ids, 2,
-	    5000, 2500, found) == CAT_OK && found[0] && found[1],
-	    "have/linked: HAVE finds both");
-	catalog_blobs_lookup(c, id, (const uint8_t (*)[BLOB_ID_LEN])ids, 2, loc,
-	    found);
-	ok(loc[0].touched == 5000 && loc[1].touched == 1000,
-	    "HAVE touches the stale plain blob, not the stale linked one");
-}
-
 static void
 test_lifecycle(struct catalog *c)
 {
@@ -1144,7 +1112,6 @@ main(void)
 	test_linked(c);
 	test_peers(c);
 	test_token_reissue(c);
-	test_have_linked(c);
 	catalog_close(c);
 
 	c = open_cat(0);

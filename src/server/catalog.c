@@ -1990,7 +1990,7 @@ have_txn(struct catalog *c, MDB_txn *txn, void *arg)
 		if (blob_decode(&d, &bl) == -1)
 			return fail(c, 0, "blob index");
 		a->found[i] = 1;
-		if (bl.touched >= a->stale || bl.nlinks != 0)
+		if (bl.touched >= a->stale)
 			continue;
 		bl.touched = a->now;
 		blob_encode(&bl, rec);
@@ -2021,7 +2021,7 @@ catalog_blobs_have(struct catalog *c, uint64_t client,
 	}
 	r = catalog_blobs_lookup(c, client, ids, n, locs, found);
 	for (size_t i = 0; r == CAT_OK && i < n; i++)
-		if (found[i] && locs[i].nlinks == 0 && locs[i].touched < stale) {
+		if (found[i] && locs[i].touched < stale) {
 			a.idle[i] = 1;
 			idle++;
 		}

@@ -205,20 +205,13 @@ int	catalog_blobs_lookup(struct catalog *c, uint64_t client,
 	    uint8_t *found);
 /*
  * Like catalog_blobs_lookup() without locations, for a HAVE (and a PUT
- * of a stored id, the REFS of a version 1/2 COMMIT): a hit without
- * links whose touched is below stale gets touched = now, in one write
- * transaction
+ * of a stored id, the REFS of a version 1/2 COMMIT): a hit whose
+ * touched is below stale gets touched = now, in one write transaction
  * that runs only when there are such hits and checks again that each is
  * still indexed (found[i] is 0 when prune freed it in between).  The
  * session passes stale = now - GraceSeconds/4, so what a session relies
  * on is at most a quarter of the grace period stale and prune leaves it
- * alone for the rest.  Linked hits (tree pages) are never touched: a
- * client asks about every page of every incremental, and touching them
- * would rewrite index pages in proportion to the whole tree; what a new
- * page or snapshot links to is kept by the indexing check and prune's
- * sparing instead (catalog_blobs_add_linked(), prune.h), and a page
- * freed between HAVE and its use makes the indexing fail (the backup is
- * refused, never committed broken).  CAT_OK or CAT_ERROR.
+ * alone for the rest.  CAT_OK or CAT_ERROR.
  */
 int	catalog_blobs_have(struct catalog *c, uint64_t client,
 	    const uint8_t (*ids)[BLOB_ID_LEN], size_t n, uint64_t now,
