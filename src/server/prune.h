@@ -29,12 +29,12 @@
  *      Indexing a linked blob checks its links in the same transaction
  *      (catalog_blobs_add_linked()).  So an indexed linked blob's links
  *      are indexed at every instant, which a COMMIT relies on when it
- *      checks only root and meta, and a backup may rely on a blob
- *      without links it was told is present for 3/4 of GraceSeconds
- *      (the session touches those older than GraceSeconds/4); a tree
- *      page it was told is present and that is freed before the
- *      backup links to it makes the indexing fail (ERROR 10): the
- *      backup is refused, never committed broken.  A blob whose links
+ *      checks only root and meta, and a backup may rely on a blob it
+ *      was told is present for 3/4 of GraceSeconds (the session
+ *      touches what is older than GraceSeconds/4); should one be
+ *      freed before a blob linking to it is indexed, that indexing
+ *      fails (ERROR 10): the backup is refused, never committed
+ *      broken.  A blob whose links
  *      cannot be read (reachable, or a candidate) stops the sweep:
  *      nothing is freed.  At its end prune deletes the recent rows
  *      older than cutoff.  Memory: the mark set (16 bytes a slot, at
