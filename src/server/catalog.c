@@ -122,17 +122,18 @@ client_encode(const struct cat_client *cl, uint8_t b[CLIENT_REC_LEN])
 	memcpy(b + 28, cl->secret, CAT_SECRET_LEN);
 }
 
-static int
-client_decode(const MDB_val *k, const MDB_val *v, struct cat_client *cl)
+int
+catalog_client_decode(const void *name, size_t namelen, const void *rec,
+    size_t reclen, struct cat_client *cl)
 {
-	const uint8_t *b = v->mv_data;
+	const uint8_t *b = rec;
 	uint32_t flags;
 
-	if (v->mv_size != CLIENT_REC_LEN || k->mv_size == 0 ||
-	    k->mv_size > CAT_NAME_MAX)
+	if (reclen != CLIENT_REC_LEN || namelen == 0 ||
+	    namelen > CAT_NAME_MAX)
 		return -1;
-	memcpy(cl->name, k->mv_data, k->mv_size);
-	cl->name[k->mv_size] = '\0';
+	memcpy(cl->name, name, namelen);
+	cl->name[namelen] = '\0';
 	cl->id = be64_get(b);
 	cl->created = be64_get(b + 8);
 	cl->next_snapshot = be64_get(b + 16);
@@ -142,6 +143,13 @@ client_decode(const MDB_val *k, const MDB_val *v, struct cat_client *cl)
 	cl->allow_forget = (flags & FLAG_ALLOW_FORGET) != 0;
 	memcpy(cl->secret, b + 28, CAT_SECRET_LEN);
 	return 0;
+}
+
+static int
+client_decode(const MDB_val *k, const MDB_val *v, struct cat_client *cl)
+{
+	return catalog_client_decode(k->mv_data, k->mv_size, v->mv_data,
+	    v->mv_size, cl);
 }
 
 static void

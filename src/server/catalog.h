@@ -131,6 +131,14 @@ const char *catalog_strerror(const struct catalog *c);
 /* The current map size in bytes (grows on demand). */
 size_t	catalog_mapsize(const struct catalog *c);
 
+/*
+ * Decode a clients record (name: its key; rec: its value, the same in
+ * formats 1 and 2) into *cl.  0, or -1 when a length is wrong.  For the
+ * upgrade, which reads a format-1 catalog without catalog_open().
+ */
+int	catalog_client_decode(const void *name, size_t namelen,
+	    const void *rec, size_t reclen, struct cat_client *cl);
+
 /* 1 when name is 1..CAT_NAME_MAX bytes of [A-Za-z0-9._-], else 0. */
 int	catalog_name_valid(const char *name);
 

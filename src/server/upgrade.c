@@ -49,7 +49,6 @@
 #include "store.h"
 #include "upgrade.h"
 
-#define OLD_CLIENT_LEN		(8 + 8 + 8 + 4 + 32)
 #define OLD_BLOB_LEN		(4 + 8 + 4 + 8 + 8)	/* + u64 touched */
 #define OLD_SNAP_MIN		(8 + 8 + 8 + 32 + 32 + 1)
 #define OLD_POLICY_LEN		(6 * 4)
@@ -166,26 +165,13 @@ client_by_id(struct old *o, uint64_t id)
 static int
 visit_client(struct old *o, const MDB_val *k, const MDB_val *d)
 {
-	const uint8_t *b = d->mv_data;
-	struct cat_client *cl;
-	uint32_t flags;
-
-	if (d->mv_size != OLD_CLIENT_LEN || k->mv_size == 0 ||
-	    k->mv_size > CAT_NAME_MAX || grow((void **)&o->cl, o->ncl,
-	    sizeof(*o->cl)) == -1)
+	if (grow((void **)&o->cl, o->ncl, sizeof(*o->cl)) == -1)
 		return -1;
 	memset(&o->cl[o->ncl], 0, sizeof(o->cl[0]));
-	cl = &o->cl[o->ncl++].cl;
-	memcpy(cl->name, k->mv_data, k->mv_size);
-	cl->name[k->mv_size] = '\0';
-	cl->id = be64_get(b);
-	cl->created = be64_get(b + 8);
-	cl->next_snapshot = be64_get(b + 16);
-	flags = be32_get(b + 24);
-	cl->registered = (flags & JOURNAL_F_REGISTERED) != 0;
-	cl->disabled = (flags & JOURNAL_F_DISABLED) != 0;
-	cl->allow_forget = (flags & JOURNAL_F_ALLOW_FORGET) != 0;
-	memcpy(cl->secret, b + 28, CAT_SECRET_LEN);
+	if (catalog_client_decode(k->mv_data, k->mv_size, d->mv_data,
+	    d->mv_size, &o->cl[o->ncl].cl) == -1)
+		return -1;
+	o->ncl++;
 	return 0;
 }
 
