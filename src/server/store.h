@@ -58,11 +58,7 @@
 /* Links of one record: a legacy node holds a whole REFS list. */
 #define STORE_LINKS_MAX		(WIRE_REFS_MAX + 2)
 #define STORE_BATCH_BYTES	(64UL << 20)
-/*
- * Each flush rewrites the index leaves its (random) ids land in, so a
- * few large batches write far less than many small ones.
- */
-#define STORE_BATCH_BLOBS	65536
+#define STORE_BATCH_BLOBS	16384
 #define STORE_BATCH_SECONDS	5	/* index pending blobs at least this often */
 #define STORE_PACK_MAX		(1ULL << 30)	/* start a new pack after */
 #define STORE_BLOB_MAX		(64UL << 20)	/* largest blob (MaxFrame) */
