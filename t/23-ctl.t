@@ -31,6 +31,11 @@ like($err, qr/exists/, "... says so");
 is($st, 2, 'client add with an invalid name: exit 2');
 ($st, $out, $err) = $gv->ctl('client', 'add', 'x' x 65);
 is($st, 2, 'client add with a 65-byte name: exit 2');
+for my $dots ('.', '..', '...') {
+    ($st, $out, $err) = $gv->ctl('client', 'add', $dots);
+    is($st, 2, "client add '$dots': exit 2");
+    like($err, qr/not only dots/, '... says why');
+}
 ($st) = $gv->ctl('client', 'add', 'a.b_c-D9');
 is($st, 0, 'client add a.b_c-D9: exit 0');
 

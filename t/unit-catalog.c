@@ -92,6 +92,9 @@ test_clients(struct catalog *c)
 	char names[256] = "";
 	uint64_t id1 = 0, id2 = 0;
 
+	ok(!catalog_name_valid(".") && !catalog_name_valid("..") &&
+	    !catalog_name_valid("...") && catalog_name_valid(".a") &&
+	    catalog_name_valid("a.."), "names of only dots are refused");
 	ok(catalog_name_valid("a") && catalog_name_valid("A.b_c-9") &&
 	    !catalog_name_valid("") && !catalog_name_valid("a/b") &&
 	    !catalog_name_valid("a b") && !catalog_name_valid(

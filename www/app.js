@@ -1042,7 +1042,7 @@
 		var btn = $('add-client');
 
 		if (name === '') {
-			showError('Add client: enter a name (1 to 64 of A-Z a-z 0-9 . _ -).');
+			showError('Add client: enter a name (1 to 64 of A-Z a-z 0-9 . _ -, not only dots).');
 			input.focus();
 			return;
 		}

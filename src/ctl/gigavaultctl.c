@@ -141,7 +141,8 @@ issue_token(struct ctl *c, int reissue)
 
 	if (!catalog_name_valid(name)) {
 		fprintf(stderr, "gigavaultctl: invalid client name \"%s\": "
-		    "use 1 to %d of A-Z a-z 0-9 . _ -\n", name, CAT_NAME_MAX);
+		    "use 1 to %d of A-Z a-z 0-9 . _ -, not only dots\n", name,
+		    CAT_NAME_MAX);
 		return EXIT_USAGE;
 	}
 	if (crypto_token(token, TOKEN_BYTES, hash) == -1) {
@@ -544,7 +545,8 @@ policy_set_name(struct ctl *c, const char **set)
 		*set = "";
 	else if (!catalog_name_valid(*set)) {
 		fprintf(stderr, "gigavaultctl: invalid set name \"%s\": use "
-		    "1 to %d of A-Z a-z 0-9 . _ -\n", *set, CAT_NAME_MAX);
+		    "1 to %d of A-Z a-z 0-9 . _ -, not only dots\n", *set,
+		    CAT_NAME_MAX);
 		return EXIT_USAGE;
 	}
 	return 0;

@@ -581,8 +581,8 @@ catalog_name_valid(const char *name)
 {
 	size_t n = strlen(name);
 
-	if (n == 0 || n > CAT_NAME_MAX)
-		return 0;
+	if (n == 0 || n > CAT_NAME_MAX || strspn(name, ".") == n)
+		return 0;	/* ".", "..": names that read as paths */
 	for (const char *p = name; *p != '\0'; p++)
 		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
 		    (*p >= '0' && *p <= '9') || *p == '.' || *p == '_' ||

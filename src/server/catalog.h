@@ -139,7 +139,10 @@ size_t	catalog_mapsize(const struct catalog *c);
 int	catalog_client_decode(const void *name, size_t namelen,
 	    const void *rec, size_t reclen, struct cat_client *cl);
 
-/* 1 when name is 1..CAT_NAME_MAX bytes of [A-Za-z0-9._-], else 0. */
+/*
+ * 1 when name is 1..CAT_NAME_MAX bytes of [A-Za-z0-9._-], not only
+ * dots (".", "..", ...), else 0.
+ */
 int	catalog_name_valid(const char *name);
 
 /*

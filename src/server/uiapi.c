@@ -476,7 +476,7 @@ named_client(struct ui_call *c, struct cat_client *cl)
 
 	if (name == NULL || !catalog_name_valid(name)) {
 		finish(c, 400, uiapi_error("\"name\" must be a client name: "
-		    "1 to %d of A-Z a-z 0-9 . _ -", CAT_NAME_MAX));
+		    "1 to %d of A-Z a-z 0-9 . _ -, not only dots", CAT_NAME_MAX));
 		return -1;
 	}
 	if (cat_or_fail(c) == NULL)
@@ -538,7 +538,7 @@ req_client_add(struct ui_call *c)
 
 	if (name == NULL || !catalog_name_valid(name)) {
 		finish(c, 400, uiapi_error("\"name\" must be a client name: "
-		    "1 to %d of A-Z a-z 0-9 . _ -", CAT_NAME_MAX));
+		    "1 to %d of A-Z a-z 0-9 . _ -, not only dots", CAT_NAME_MAX));
 		return;
 	}
 	if (cat_or_fail(c) == NULL)
