@@ -37,15 +37,29 @@ sub nocolons { (my $x = $_[0] // '') =~ s/://g; lc $x }
 
 # The peers (127.0.0.1:PORT) of the sessions that authenticated as $name,
 # and of those that spoke TLS, from the daemon's log.
+# A client's sessions, each named "PEER#N" (the Nth session from that
+# address: ephemeral ports are reused), and the sessions that ran TLS.
+sub sessions {
+    my ($gv) = @_;
+    my (%n, %tls, %auth);
+    for (split /\n/, $gv->log_text) {
+        if (/session from (127\.0\.0\.1:\d+) started/) { $n{$1}++ }
+        elsif (/session from (127\.0\.0\.1:\d+): TLSv1\.[23] /) { $tls{"$1#" . ($n{$1} // 0)} = 1 }
+        elsif (/(127\.0\.0\.1:\d+): authenticated as client (\S+)$/) {
+            push @{ $auth{$2} }, "$1#" . ($n{$1} // 0);
+        }
+    }
+    return (\%tls, \%auth);
+}
 sub auth_peers {
     my ($gv, $name) = @_;
-    my $log = $gv->log_text;
-    return $log =~ /(127\.0\.0\.1:\d+): authenticated as client \Q$name\E$/mg;
+    my (undef, $auth) = sessions($gv);
+    return @{ $auth->{$name} // [] };
 }
 sub tls_peers {
     my ($gv) = @_;
-    my %t = map { $_ => 1 } $gv->log_text =~ /session from (127\.0\.0\.1:\d+): TLSv1\.[23] /mg;
-    return \%t;
+    my ($tls) = sessions($gv);
+    return $tls;
 }
 
 # ------------------------------------------------ 1. tls init / tls show
