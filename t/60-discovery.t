@@ -210,10 +210,21 @@ is(counters('d')->{tx_announce} // 0, 0, 'd announced nothing (multicast off)');
        "b and a forget f after it stopped (PeerTimeout $TIMEOUT s)");
     diag(sprintf('f aged out after %.1f s', time - $t));
     ok(wait_until(sub { (counters('b')->{expired} // 0) >= 1 }, 5, 0.1), 'b counted an expired peer');
-    # c stops cleanly: it says so, and its peers drop it at once
+    # c stops cleanly: it says so, and its peers drop it at once.  b's
+    # discovery child is held stopped meanwhile, so b's peer list (served
+    # by its UI bridge from the catalog) still names c: a, which asks b
+    # every TCPInterval, must not take c back from that stale list.
+    my $bdisc = $gv{b}->titled->{'gigavaultd: discovery'};
+    ok($bdisc && kill('STOP', $bdisc), "b's discovery child held stopped");
     $t = time;
     is($gv{c}->stop, 0, 'c stops cleanly');
     ok(wait_until(sub { !peers_of('a')->{'peer-c'} }, $TIMEOUT, 0.1), 'a drops c when it leaves');
+    ok(peers_of('b')->{'peer-c'}, "b's list still names c");
+    my $back = wait_until(sub { peers_of('a')->{'peer-c'} }, 3 * 2 + 1, 0.2);
+    ok(!$back, "a does not take c back from b's stale list")
+        or diag(explain($back));
+    kill 'CONT', $bdisc if $bdisc;
+    ok(wait_until(sub { !peers_of('b')->{'peer-c'} }, $TIMEOUT, 0.1), 'b drops c too once it runs again');
 }
 
 for my $p (qw(a b d)) {

@@ -53,6 +53,7 @@
 #define FLUSH_STATS_MS	1000	/* counters alone, at most this often */
 #define SCAN_GRACE_MS	2000	/* PROBE_REPLY taken this long after a scan */
 #define RX_BATCH	64	/* datagrams read per wake-up and socket */
+#define LEFT_MAX	64	/* peers remembered as gone (a ring) */
 
 /*
  * Times here are mono_ms() values (clock steps do not age the table);
@@ -63,6 +64,18 @@ struct peer {
 	int64_t		 next_ask;	/* TCP discovery */
 	int64_t		 seen;		/* last news */
 	int64_t		 addr0_seen;	/* last direct news from p.addrs[0] */
+};
+
+/*
+ * A peer that said LEAVE.  News of it that was on its way before it
+ * left (an ANSWER to an older QUERY, another peer's list, which lags by
+ * up to TCPInterval) must not bring it back: second-hand news of it is
+ * ignored for PeerTimeout, and answers to a query or scan that started
+ * before it left are dropped.  Its own ANNOUNCE (it came back) ends this.
+ */
+struct left {
+	uint8_t		 id[SERVER_ID_LEN];
+	int64_t		 at;		/* mono_ms() of the LEAVE, 0: unused */
 };
 
 struct target {				/* Discovery.Peers */
@@ -91,6 +104,9 @@ static struct {
 	int		 stats_dirty;	/* a counter changed */
 	int64_t		 flushed;
 	uint32_t	 query_nonce;	/* of our last QUERY: ANSWERs echo it */
+	int64_t		 query_at;	/* ... and when it was sent */
+	struct left	 left[LEFT_MAX];
+	size_t		 left_next;
 
 	/* answer rate limit */
 	double		 tokens;
@@ -187,6 +203,36 @@ has_addr(const struct cat_peer *p, const char *addr)
 		if (strcmp(p->addrs[i], addr) == 0)
 			return 1;
 	return 0;
+}
+
+/* When id said LEAVE within PeerTimeout, its mono_ms() time; else 0. */
+static int64_t
+left_at(const uint8_t *id)
+{
+	int64_t now = mono_ms();
+
+	for (size_t i = 0; i < LEFT_MAX; i++)
+		if (ds.left[i].at != 0 && memcmp(ds.left[i].id, id,
+		    SERVER_ID_LEN) == 0)
+			return now - ds.left[i].at <=
+			    (int64_t)ds.d->peer_timeout * 1000 ?
+			    ds.left[i].at : 0;
+	return 0;
+}
+
+static void
+left_set(const uint8_t *id, int64_t at)
+{
+	for (size_t i = 0; i < LEFT_MAX; i++)
+		if (memcmp(ds.left[i].id, id, SERVER_ID_LEN) == 0) {
+			ds.left[i].at = at;
+			return;
+		}
+	if (at == 0)
+		return;
+	memcpy(ds.left[ds.left_next].id, id, SERVER_ID_LEN);
+	ds.left[ds.left_next].at = at;
+	ds.left_next = (ds.left_next + 1) % LEFT_MAX;
 }
 
 /*
@@ -405,6 +451,7 @@ query(void)
 	m.type = DW_QUERY;
 	crypto_random(&m.nonce, sizeof(m.nonce));
 	ds.query_nonce = m.nonce;
+	ds.query_at = mono_ms();
 	to_group(ds.fd_query, &m, ds.cfg->port.multicast[1], DS_TX_QUERY);
 }
 
@@ -425,6 +472,7 @@ forget_peer(const uint8_t *id, const char *addr)
 		return;
 	}
 	log_debug("peer %s left", p->p.name);
+	left_set(id, mono_ms());
 	remove_at((size_t)(p - ds.peers));
 }
 
@@ -472,6 +520,7 @@ datagram(int fd, enum listen_service svc, const uint8_t *buf, size_t len,
 	const struct sockaddr *sa = (const struct sockaddr *)from;
 	char addr[CAT_PEER_ADDR_MAX];
 	struct dw_msg m;
+	int64_t gone;
 	int rc;
 
 	addr_string(sa, fromlen, addr, sizeof(addr));
@@ -496,6 +545,15 @@ datagram(int fd, enum listen_service svc, const uint8_t *buf, size_t len,
 	    (!ds.scanning && mono_ms() - ds.scan_ended > SCAN_GRACE_MS)))) {
 		bump(DS_DROP_CLAIM);
 		return;
+	}
+	if ((gone = left_at(m.id)) != 0) {
+		if ((m.type == DW_ANSWER && ds.query_at < gone) ||
+		    (m.type == DW_PROBE_REPLY && ds.scan_started < gone)) {
+			bump(DS_DROP_CLAIM);	/* sent before it left */
+			return;
+		}
+		if (m.type == DW_ANNOUNCE)
+			left_set(m.id, 0);	/* it is back */
 	}
 	bump(DS_RX);
 	switch (m.type) {
@@ -774,7 +832,8 @@ learn_from_list(json_t *e, const struct cat_peer *via)
 	}
 	if (memcmp(m.id, ds.self.id, SERVER_ID_LEN) == 0 ||
 	    memcmp(m.id, via->id, SERVER_ID_LEN) == 0 || naddrs == 0 ||
-	    hops >= MAX_HOPS || age >= ds.d->peer_timeout)
+	    hops >= MAX_HOPS || age >= ds.d->peer_timeout ||
+	    left_at(m.id) != 0)	/* it said LEAVE: lists lag behind */
 		return;
 	seen = now - (uint64_t)age;
 	if ((p = find(m.id)) != NULL && (p->p.source != CAT_PEER_TCP ||
