@@ -1,9 +1,10 @@
 /*
- * datadir.c - create the data directory; keep the server id.
- * See datadir.h.
+ * datadir.c - create the data directory; keep the server id; the lock
+ * that lets one process at a time use it.  See datadir.h.
  */
 #include "autoconf.h"
 
+#include <sys/file.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 
@@ -11,7 +12,9 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "common/crypto.h"
@@ -140,4 +143,169 @@ datadir_server_id(const char *dir, uint8_t id[SERVER_ID_LEN], char *err,
 		return -1;
 	}
 	return 0;
+}
+
+/*
+ * The DataDir lock.  flock(2), not fcntl(2): a fcntl lock belongs to
+ * the process and goes the moment it closes any descriptor of the file
+ * (a read of the pid would drop it), while a flock lock belongs to the
+ * open file description, which this process keeps for its whole life.
+ * A fork shares that description, and any sharer could flock(LOCK_UN)
+ * it for all: the descriptor is O_CLOEXEC and every child closes its
+ * copy first thing (datadir_lock_close_copy()), so only the supervisor
+ * holds it.  Closing a copy leaves the lock in place.
+ */
+static int	lock_fd = -1;
+static dev_t	lock_dev;
+static ino_t	lock_ino;
+
+#define LOCK_WAIT_PID_MS	1000	/* for a holder to write its pid */
+
+/* The pid in the lock file open as fd, or 0 when there is none yet. */
+static pid_t
+lock_read_pid(int fd)
+{
+	char buf[32], *end;
+	ssize_t n;
+	long v;
+
+	if ((n = pread(fd, buf, sizeof(buf) - 1, 0)) <= 0)
+		return 0;
+	buf[n] = '\0';
+	errno = 0;
+	v = strtol(buf, &end, 10);
+	if (errno != 0 || end == buf || (*end != '\n' && *end != '\0') ||
+	    v <= 0 || v > INT_MAX)
+		return 0;
+	return (pid_t)v;
+}
+
+static int
+lock_write_pid(int fd)
+{
+	char buf[32];
+	int n;
+
+	n = snprintf(buf, sizeof(buf), "%ld\n", (long)getpid());
+	if (ftruncate(fd, 0) == -1 || pwrite(fd, buf, (size_t)n, 0) != n)
+		return -1;
+	return 0;
+}
+
+/* The command name of pid ("gigavaultd", "gigavaultctl"), or "". */
+static void
+proc_name(pid_t pid, char *name, size_t len)
+{
+	char path[64];
+	ssize_t n;
+	int fd;
+
+	name[0] = '\0';
+	snprintf(path, sizeof(path), "/proc/%ld/comm", (long)pid);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		return;
+	n = read(fd, name, len - 1);
+	close(fd);
+	if (n <= 0) {
+		name[0] = '\0';
+		return;
+	}
+	name[n] = '\0';
+	name[strcspn(name, "\n")] = '\0';
+}
+
+int
+datadir_lock(const char *dir, pid_t *holder, char *err, size_t errlen)
+{
+	char path[PATH_MAX], name[32];
+	struct timespec nap = { 0, 50 * 1000000L };
+	struct stat st, dst;
+	int fd, waited;
+	pid_t pid;
+
+	*holder = 0;
+	if (snprintf(path, sizeof(path), "%s/%s", dir, DATADIR_LOCK) >=
+	    (int)sizeof(path)) {
+		snprintf(err, errlen, "Server.DataDir: path too long");
+		return -1;
+	}
+	/* Read-only is enough to see who holds a lock we cannot take. */
+	if ((fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW,
+	    0644)) == -1 && (errno != EACCES || (fd = open(path,
+	    O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) == -1)) {
+		snprintf(err, errlen, "cannot open the lock file %s: %s",
+		    path, strerror(errno));
+		return -1;
+	}
+	if (fstat(fd, &st) == -1 || stat(dir, &dst) == -1) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	if (lock_fd != -1 && st.st_dev == lock_dev && st.st_ino == lock_ino) {
+		close(fd);	/* the DataDir we hold, by another name */
+		return 0;
+	}
+	if (flock(fd, LOCK_EX | LOCK_NB) == -1) {
+		if (errno != EWOULDBLOCK) {
+			snprintf(err, errlen, "cannot lock %s: %s", path,
+			    strerror(errno));
+			close(fd);
+			return -1;
+		}
+		/* The holder writes its pid just after it takes the lock. */
+		for (waited = 0; (pid = lock_read_pid(fd)) == 0 &&
+		    waited < LOCK_WAIT_PID_MS; waited += 50)
+			nanosleep(&nap, NULL);
+		close(fd);
+		*holder = pid;
+		if (pid == 0) {
+			snprintf(err, errlen, "Server.DataDir %s is in use: "
+			    "another process holds its lock %s", dir, path);
+			return -1;
+		}
+		proc_name(pid, name, sizeof(name));
+		snprintf(err, errlen, "Server.DataDir %s is in use by %s%spid "
+		    "%ld, which holds its lock %s", dir, name,
+		    name[0] != '\0' ? " " : "", (long)pid, path);
+		return -1;
+	}
+	/*
+	 * A stale file of a process that is gone is simply taken over.  It
+	 * belongs to DataDir's owner, so that gigavaultctl, which runs as
+	 * that owner, can take it and write its pid too.
+	 */
+	if ((geteuid() == 0 && (st.st_uid != dst.st_uid ||
+	    st.st_gid != dst.st_gid) &&
+	    fchown(fd, dst.st_uid, dst.st_gid) == -1) ||
+	    lock_write_pid(fd) == -1) {
+		snprintf(err, errlen, "cannot write %s: %s", path,
+		    strerror(errno));
+		close(fd);
+		return -1;
+	}
+	if (lock_fd != -1)
+		close(lock_fd);	/* DataDir changed on reload */
+	lock_fd = fd;
+	lock_dev = st.st_dev;
+	lock_ino = st.st_ino;
+	return 0;
+}
+
+int
+datadir_lock_setpid(void)
+{
+	if (lock_fd == -1) {
+		errno = EBADF;
+		return -1;
+	}
+	return lock_write_pid(lock_fd);
+}
+
+void
+datadir_lock_close_copy(void)
+{
+	if (lock_fd != -1)
+		close(lock_fd);
+	lock_fd = -1;
 }

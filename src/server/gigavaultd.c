@@ -1,7 +1,7 @@
 /*
- * gigavaultd.c - the backup server's entry point: flags, config, a
- * check that the catalog opens, the sockets and the pid file, then the
- * supervisor takes over.
+ * gigavaultd.c - the backup server's entry point: flags, config, the
+ * DataDir's lock, a check that the catalog opens, the sockets and the
+ * pid file, then the supervisor takes over.
  *
  * Exit status: 0 clean stop or good config (-n), 1 runtime error (port
  * taken, live pid file, a catalog that cannot be opened, ...), 2 bad
@@ -197,6 +197,7 @@ check_catalog(const struct gv_config *cfg)
 	}
 	if (pid == 0) {
 		close(pfd[0]);
+		datadir_lock_close_copy();
 		drop_privileges(cfg->user);
 		r = catalog_open(path, 0, &cat, msg, sizeof(msg));
 		if (r == CAT_OK) {
@@ -257,8 +258,20 @@ start(struct gv_config *cfg, struct listen_set *ls, uint8_t *server_id,
 		fprintf(stderr, "gigavaultd: no such user \"%s\"\n", cfg->user);
 		return 2;
 	}
-	if (datadir_prepare(cfg->datadir, uid, gid, err, sizeof(err)) == -1 ||
-	    datadir_server_id(cfg->datadir, server_id, err, sizeof(err)) == -1) {
+	/*
+	 * One daemon per DataDir: its lock is taken before anything is
+	 * bound or forked, and held by the supervisor until it exits.
+	 */
+	if (datadir_prepare(cfg->datadir, uid, gid, err, sizeof(err)) == -1) {
+		fprintf(stderr, "gigavaultd: %s\n", err);
+		return 1;
+	}
+	if (datadir_lock(cfg->datadir, &other, err, sizeof(err)) == -1) {
+		fprintf(stderr, "gigavaultd: %s: refusing to start\n", err);
+		return 1;
+	}
+	if (datadir_server_id(cfg->datadir, server_id, err, sizeof(err)) ==
+	    -1) {
 		fprintf(stderr, "gigavaultd: %s\n", err);
 		return 1;
 	}
@@ -277,6 +290,9 @@ start(struct gv_config *cfg, struct listen_set *ls, uint8_t *server_id,
 	}
 	if (!foreground)
 		ready_fd = daemonize();
+	if (!foreground && datadir_lock_setpid() == -1)
+		log_warn("cannot write our pid into %s/%s", cfg->datadir,
+		    DATADIR_LOCK);
 	if (pidfile_write(cfg->pidfile) == -1) {
 		log_warn("cannot write Server.PidFile %s", cfg->pidfile);
 		listen_close(ls);

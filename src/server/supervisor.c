@@ -185,6 +185,7 @@ become_child(enum child_kind ki, int slot, int fd)
 	for (size_t i = 0; i < sup.nchildren; i++)
 		if (sup.children[i]->fd != -1)
 			close(sup.children[i]->fd);
+	datadir_lock_close_copy();	/* the lock stays the supervisor's */
 	listen_keep_only(&sup.ls, k->services);
 
 	signal(SIGCHLD, SIG_DFL);
@@ -573,6 +574,7 @@ reload(void)
 	char err[512];
 	struct gv_config *ncfg;
 	struct listen_set nls;
+	pid_t holder;
 	uid_t uid;
 	gid_t gid;
 	int expired;
@@ -596,21 +598,36 @@ reload(void)
 		config_free(ncfg);
 		return;
 	}
-	/* The server id lives in DataDir: clients pin it, it may not change. */
-	if (strcmp(ncfg->datadir, sup.cfg->datadir) != 0)
-		log_warnx("Server.DataDir changed; the server id stays the one "
-		    "read at start until gigavaultd restarts");
+	/*
+	 * The lock moves with DataDir (the one held stays held when the
+	 * new one is in use); a reload that keeps DataDir keeps its lock.
+	 */
+	if (strcmp(ncfg->datadir, sup.cfg->datadir) != 0 &&
+	    datadir_lock(ncfg->datadir, &holder, err, sizeof(err)) == -1) {
+		log_warnx("reload failed, keeping the running configuration: "
+		    "%s", err);
+		listen_close(&nls);
+		config_free(ncfg);
+		return;
+	}
 	if (strcmp(ncfg->pidfile, sup.cfg->pidfile) != 0) {
 		if (pidfile_write(ncfg->pidfile) == -1) {
 			log_warn("reload failed, keeping the running "
 			    "configuration: cannot write Server.PidFile %s",
 			    ncfg->pidfile);
+			if (datadir_lock(sup.cfg->datadir, &holder, err,
+			    sizeof(err)) == -1)
+				log_warnx("%s", err);
 			listen_close(&nls);
 			config_free(ncfg);
 			return;
 		}
 		pidfile_remove(sup.cfg->pidfile);
 	}
+	/* The server id lives in DataDir: clients pin it, it may not change. */
+	if (strcmp(ncfg->datadir, sup.cfg->datadir) != 0)
+		log_warnx("Server.DataDir changed; the server id stays the one "
+		    "read at start until gigavaultd restarts");
 
 	if (config_differs_beyond_workers(sup.cfg, ncfg)) {
 		/* A new generation: old children finish what they do. */
