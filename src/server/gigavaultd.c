@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "catalog.h"
+#include "child.h"
 #include "config.h"
 #include "datadir.h"
 #include "listen.h"
@@ -199,6 +200,7 @@ check_catalog(const struct gv_config *cfg)
 		close(pfd[0]);
 		datadir_lock_close_copy();
 		drop_privileges(cfg->user);
+		child_restrict();
 		r = catalog_open(path, 0, &cat, msg, sizeof(msg));
 		if (r == CAT_OK) {
 			catalog_close(cat);

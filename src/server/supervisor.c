@@ -203,6 +203,7 @@ become_child(enum child_kind ki, int slot, int fd)
 	else
 		proctitle_set("%s %d", k->title, slot);
 	drop_privileges(sup.cfg->user);
+	child_restrict();
 
 	env.cfg = sup.cfg;
 	env.listeners = &sup.ls;
