@@ -8,9 +8,12 @@
 #include <sys/random.h>
 #include <sys/stat.h>
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <limits.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -308,4 +311,144 @@ datadir_lock_close_copy(void)
 	if (lock_fd != -1)
 		close(lock_fd);
 	lock_fd = -1;
+}
+
+/*
+ * What the children need of DataDir, beyond entering it: a row per
+ * entry (checked when it exists; a new DataDir has none yet), and, for
+ * packs/, read access to every file in it (packs are only read once
+ * written; new ones are created in the directory).
+ */
+static const struct access_row {
+	const char	*name;
+	int		 amode;
+} datadir_needs[] = {
+	{ "",				R_OK | W_OK | X_OK },
+	{ "catalog",			R_OK | W_OK | X_OK },
+	{ "catalog/data.mdb",		R_OK | W_OK },
+	{ "catalog/lock.mdb",		R_OK | W_OK },
+	{ "journal",			R_OK | W_OK },
+	{ "packs",			R_OK | W_OK | X_OK },
+	{ "server-id",			R_OK },
+	{ "housekeeping.json",		R_OK | W_OK },
+	{ "housekeeping.json.lock",	R_OK | W_OK },
+	{ "prune.lock",			R_OK | W_OK },
+};
+
+/*
+ * Whether this process may do amode to path: 0, 1 when path does not
+ * exist, or -1 with "DIR: user USER cannot read or write PATH (mode
+ * 0640, owner root:root)" (or the error) in msg.
+ */
+static int
+may_access(const char *dir, const char *user, const char *path, int amode,
+    char *msg, size_t len)
+{
+	static const struct {
+		int		 bit;
+		const char	*file, *dir;
+	} verbs[] = {
+		{ R_OK, "read", "list" },
+		{ W_OK, "write", "write in" },
+		{ X_OK, NULL, "traverse" },
+	};
+	char what[64], owner[64], group[64];
+	struct passwd *pw;
+	struct group *gr;
+	struct stat st;
+	int e = 0, missing = 0;
+
+	if (stat(path, &st) == -1) {
+		if (errno == ENOENT)
+			return 1;
+		snprintf(msg, len, "%s: user %s cannot reach %s: %s", dir,
+		    user, path, strerror(errno));
+		return -1;
+	}
+	if (!S_ISDIR(st.st_mode))
+		amode &= ~X_OK;
+	for (size_t i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++)
+		if ((amode & verbs[i].bit) && access(path, verbs[i].bit) == -1) {
+			missing |= verbs[i].bit;
+			if (e == 0 || errno != EACCES)
+				e = errno;
+		}
+	if (missing == 0)
+		return 0;
+	what[0] = '\0';
+	for (size_t i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++)
+		if (missing & verbs[i].bit)
+			snprintf(what + strlen(what), sizeof(what) - strlen(what),
+			    "%s%s", what[0] != '\0' ? " or " : "",
+			    S_ISDIR(st.st_mode) ? verbs[i].dir : verbs[i].file);
+	if (e != EACCES) {
+		snprintf(msg, len, "%s: user %s cannot %s %s: %s", dir, user,
+		    what, path, strerror(e));
+		return -1;
+	}
+	if ((pw = getpwuid(st.st_uid)) != NULL)
+		snprintf(owner, sizeof(owner), "%s", pw->pw_name);
+	else
+		snprintf(owner, sizeof(owner), "%ld", (long)st.st_uid);
+	if ((gr = getgrgid(st.st_gid)) != NULL)
+		snprintf(group, sizeof(group), "%s", gr->gr_name);
+	else
+		snprintf(group, sizeof(group), "%ld", (long)st.st_gid);
+	snprintf(msg, len, "%s: user %s cannot %s %s (mode %04o, owner "
+	    "%s:%s)", dir, user, what, path, (unsigned)(st.st_mode & 07777),
+	    owner, group);
+	return -1;
+}
+
+int
+datadir_check_access(const char *dir, const char *user, char *msg,
+    size_t len)
+{
+	char path[PATH_MAX];
+	struct dirent *de;
+	DIR *d;
+	size_t n;
+	int rc = 0;
+
+	if ((n = strlen(dir)) >= sizeof(path)) {
+		snprintf(msg, len, "Server.DataDir: path too long");
+		return -1;
+	}
+	/* Every directory on the way: "/", "/srv", "/srv/x", ... */
+	if (dir[0] == '/' && may_access(dir, user, "/", X_OK, msg, len) == -1)
+		return -1;
+	for (size_t i = 1; i < n; i++) {
+		if (dir[i] != '/' || dir[i - 1] == '/')
+			continue;
+		memcpy(path, dir, i);
+		path[i] = '\0';
+		if (may_access(dir, user, path, X_OK, msg, len) == -1)
+			return -1;
+	}
+	for (size_t i = 0; i < sizeof(datadir_needs) /
+	    sizeof(datadir_needs[0]); i++) {
+		const struct access_row *r = &datadir_needs[i];
+
+		if (snprintf(path, sizeof(path), "%s%s%s", dir,
+		    r->name[0] != '\0' ? "/" : "", r->name) >=
+		    (int)sizeof(path)) {
+			snprintf(msg, len, "Server.DataDir: path too long");
+			return -1;
+		}
+		if (may_access(dir, user, path, r->amode, msg, len) == -1)
+			return -1;
+	}
+	if (snprintf(path, sizeof(path), "%s/packs", dir) >=
+	    (int)sizeof(path) || (d = opendir(path)) == NULL)
+		return 0;	/* none yet, or the row above said why */
+	while (rc == 0 && (de = readdir(d)) != NULL) {
+		if (de->d_name[0] == '.')
+			continue;
+		if (snprintf(path, sizeof(path), "%s/packs/%s", dir,
+		    de->d_name) >= (int)sizeof(path))
+			continue;
+		rc = may_access(dir, user, path, R_OK, msg, len) == -1 ? -1 : 0;
+	}
+	closedir(d);
+	return rc;
 }

@@ -65,6 +65,20 @@ int	datadir_lock_setpid(void);
  */
 void	datadir_lock_close_copy(void);
 
+/*
+ * As the user the children run as (call it after drop_privileges()):
+ * may that user traverse every directory on the way to dir, and read
+ * and write what the children use in it (dir itself, catalog/ and its
+ * files, packs/ and every pack, the journal, the housekeeping and prune
+ * files; those that do not exist yet are skipped)?  user is the name
+ * used in the message.  Returns 0, or -1 with a message that names dir,
+ * the user, the path, what is missing and the path's mode and owner
+ * ("/srv/x/data: user gigavault cannot traverse /srv/x (mode 0700,
+ * owner root:root)") in msg.
+ */
+int	datadir_check_access(const char *dir, const char *user, char *msg,
+	    size_t len);
+
 /* Write id as lowercase hex digits and a NUL into hex. */
 void	server_id_hex(const uint8_t id[SERVER_ID_LEN],
 	    char hex[SERVER_ID_HEX + 1]);
