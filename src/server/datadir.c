@@ -333,6 +333,7 @@ static const struct access_row {
 	{ "housekeeping.json",		R_OK | W_OK },
 	{ "housekeeping.json.lock",	R_OK | W_OK },
 	{ "prune.lock",			R_OK | W_OK },
+	{ "admins",			R_OK },
 };
 
 /*

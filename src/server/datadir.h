@@ -70,7 +70,8 @@ void	datadir_lock_close_copy(void);
  * may that user traverse every directory on the way to dir, and read
  * and write what the children use in it (dir itself, catalog/ and its
  * files, packs/ and every pack, the journal, the housekeeping and prune
- * files; those that do not exist yet are skipped)?  user is the name
+ * files; read the console's admins file; those that do not exist yet
+ * are skipped)?  user is the name
  * used in the message.  Returns 0, or -1 with a message that names dir,
  * the user, the path, what is missing and the path's mode and owner
  * ("/srv/x/data: user gigavault cannot traverse /srv/x (mode 0700,

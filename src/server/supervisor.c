@@ -2,6 +2,38 @@
  * supervisor.c - the child table: spawn, reap, respawn with back-off,
  * reload, drain.
  *
+ * Who may touch what.  The supervisor runs as root (when started so),
+ * never opens the catalog and never reads a client's bytes; every child
+ * runs as Server.User, with no new privileges and not dumpable
+ * (child_restrict()), and without the supervisor's DataDir lock.
+ * Catalog tables (catalog.c) a role writes; every role that opens the
+ * catalog may read all of it.  "open for" is enforced by the catalog
+ * handle (catalog_open_for()): a bug cannot write elsewhere, though a
+ * child running code of its own could, with the same uid.
+ *
+ *   role          writes tables                      files in DataDir
+ *   supervisor    none (no LMDB)                     gigavaultd.lock (held
+ *                                                    for its life), server-id,
+ *                                                    tls/; Server.PidFile,
+ *                                                    Log.File, the sockets
+ *   check child   all, at open (creates, upgrades    none; checks access to
+ *   (start-up)    the totals); nothing after         the rest as Server.User
+ *   worker        meta, clients, tokens, blobs,      packs/ (new packs), the
+ *                 snapshots, usage, days, recent     journal
+ *                 (all: catalog_open())
+ *   housekeeper   blobs, snapshots, usage, recent    packs/ (rewrites and
+ *                 (all: catalog_open())              removes), the journal,
+ *                                                    housekeeping.json(.lock),
+ *                                                    prune.lock
+ *   ui bridge     open for meta, clients, tokens,    the journal; reads
+ *                 snapshots, policies, blobs, usage  admins, housekeeping.json
+ *                 (client add, disable, remove);
+ *                 never peers, days, recent
+ *   discovery     open for peers only                none
+ *   gigavaultctl  all (client, policy, forget,       admins; gigavaultd.lock
+ *                 rebuild-catalog, upgrade)          while it rebuilds or
+ *                                                    upgrades
+ *
  * Signal handlers only set flags.  The signals stay blocked except inside
  * ppoll(), which waits for them and for messages from the children at
  * once, so no signal is lost between a check and the wait.
