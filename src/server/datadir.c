@@ -15,13 +15,13 @@
 #include <limits.h>
 #include <pwd.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "common/crypto.h"
 #include "datadir.h"
+#include "pidfile.h"
 
 static int
 mkdirs(char *path)
@@ -164,25 +164,6 @@ static ino_t	lock_ino;
 
 #define LOCK_WAIT_PID_MS	1000	/* for a holder to write its pid */
 
-/* The pid in the lock file open as fd, or 0 when there is none yet. */
-static pid_t
-lock_read_pid(int fd)
-{
-	char buf[32], *end;
-	ssize_t n;
-	long v;
-
-	if ((n = pread(fd, buf, sizeof(buf) - 1, 0)) <= 0)
-		return 0;
-	buf[n] = '\0';
-	errno = 0;
-	v = strtol(buf, &end, 10);
-	if (errno != 0 || end == buf || (*end != '\n' && *end != '\0') ||
-	    v <= 0 || v > INT_MAX)
-		return 0;
-	return (pid_t)v;
-}
-
 static int
 lock_write_pid(int fd)
 {
@@ -257,7 +238,7 @@ datadir_lock(const char *dir, pid_t *holder, char *err, size_t errlen)
 			return -1;
 		}
 		/* The holder writes its pid just after it takes the lock. */
-		for (waited = 0; (pid = lock_read_pid(fd)) == 0 &&
+		for (waited = 0; (pid = pidfile_read_fd(fd)) == 0 &&
 		    waited < LOCK_WAIT_PID_MS; waited += 50)
 			nanosleep(&nap, NULL);
 		close(fd);
