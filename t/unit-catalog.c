@@ -795,6 +795,60 @@ test_token_reissue(struct catalog *c)
 	    "client token: a newer token replaces an unused one");
 }
 
+/*
+ * catalog_open_for(): a handle that may write the peers table only (the
+ * discovery child's) writes it, and is refused every other write with
+ * nothing written; a handle for clients, tokens and meta (no peers)
+ * adds a client and cannot touch the peers.
+ */
+static void
+test_open_for(void)
+{
+	char path[256], err[256];
+	struct catalog *peers = NULL, *cls = NULL;
+	struct cat_peer p;
+	struct cat_client cl;
+	struct peer_seen ps;
+	uint8_t tok[CAT_SECRET_LEN];
+	uint64_t w;
+
+	snprintf(path, sizeof(path), "%s/openfor", dir);
+	ok(catalog_open_for(path, 0, CAT_T_PEERS, &peers, err,
+	    sizeof(err)) == CAT_OK, "open for: a new catalog, peers only");
+	if (peers == NULL)
+		return;
+	memset(&p, 0, sizeof(p));
+	p.id[0] = 7;
+	snprintf(p.name, sizeof(p.name), "seven");
+	ok(catalog_peers_replace(peers, &p, 1, NULL, 0) == CAT_OK,
+	    "open for: peers only: the peers table is written");
+	id_of(tok, 9001);
+	w = catalog_writes(peers);
+	ok(catalog_client_add(peers, "eve", tok, 1, NULL) == CAT_ERROR &&
+	    strstr(catalog_strerror(peers), "may not write") != NULL,
+	    "open for: peers only: adding a client is refused");
+	printf("# %s\n", catalog_strerror(peers));
+	ok(catalog_writes(peers) == w &&
+	    catalog_client_get(peers, "eve", &cl) == CAT_NOTFOUND,
+	    "open for: ... and nothing of it is written");
+	ok(catalog_open_for(path, 0, CAT_T_META | CAT_T_CLIENTS |
+	    CAT_T_TOKENS, &cls, err, sizeof(err)) == CAT_OK,
+	    "open for: the same catalog, clients, tokens and meta");
+	if (cls != NULL) {
+		ok(catalog_client_add(cls, "eve", tok, 1, NULL) == CAT_OK &&
+		    catalog_client_get(peers, "eve", &cl) == CAT_OK,
+		    "open for: that one adds the client, the other reads it");
+		ok(catalog_peers_replace(cls, NULL, 0, NULL, 0) == CAT_ERROR,
+		    "open for: ... and may not replace the peers");
+		memset(&ps, 0, sizeof(ps));
+		ok(catalog_peers(cls, peer_cb, &ps, NULL) == CAT_OK &&
+		    ps.n == 1 && strcmp(ps.first.name, "seven") == 0,
+		    "open for: the peers are still there");
+	}
+	catalog_close(cls);
+	catalog_close(peers);
+}
+
 /* ------------------------------------------------ totals and day stats */
 
 static struct catalog *
@@ -1126,6 +1180,7 @@ main(void)
 	test_two_writers();
 	test_totals_and_days();
 	test_formats();
+	test_open_for();
 
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
 	if (system(cmd) != 0)

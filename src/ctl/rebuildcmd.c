@@ -4,32 +4,46 @@
  * journal (server/rebuild.c), and convert a DataDir written by 0.1.0 to
  * the current store format (server/upgrade.c).  Both need the daemon
  * stopped; they open the catalog themselves (it may be unreadable or
- * of an older format) and run as the owner of DataDir.
+ * of an older format) and run as the owner of DataDir, holding
+ * DataDir's lock (server/datadir.h) as gigavaultd does.
  */
 #include "autoconf.h"
 
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
 
 #include "server/config.h"
+#include "server/datadir.h"
 #include "server/pidfile.h"
 #include "server/rebuild.h"
 #include "server/upgrade.h"
 #include "ctl.h"
 
-/* 0 when no gigavaultd runs on this config, else EXIT_RUNTIME. */
+/*
+ * 0 when no gigavaultd runs on this config, with DataDir's lock taken
+ * (held until this command exits, so that no gigavaultd, and no other
+ * rebuild or upgrade, starts on it meanwhile); else EXIT_RUNTIME.
+ */
 static int
 daemon_stopped(const struct ctl *c, const char *what)
 {
 	pid_t pid = pidfile_running(c->cfg->pidfile);
+	char err[PATH_MAX + 256];
 
-	if (pid == 0)
-		return 0;
-	fprintf(stderr, "gigavaultctl: gigavaultd runs as pid %ld "
-	    "(Server.PidFile %s): stop it before %s\n", (long)pid,
-	    c->cfg->pidfile, what);
-	return EXIT_RUNTIME;
+	if (pid != 0) {
+		fprintf(stderr, "gigavaultctl: gigavaultd runs as pid %ld "
+		    "(Server.PidFile %s): stop it before %s\n", (long)pid,
+		    c->cfg->pidfile, what);
+		return EXIT_RUNTIME;
+	}
+	if (datadir_lock(c->cfg->datadir, &pid, err, sizeof(err)) == -1) {
+		fprintf(stderr, "gigavaultctl: %s%s%s\n", err,
+		    pid != 0 ? ": stop it before " : "", pid != 0 ? what : "");
+		return EXIT_RUNTIME;
+	}
+	return 0;
 }
 
 static void

@@ -64,10 +64,19 @@
 #include "catalog.h"
 #include "journal.h"
 
-/* Every record written or deleted is counted (catalog_writes()). */
-#define mdb_put(t, db, k, d, f)	(c->writes++, mdb_put(t, db, k, d, f))
-#define mdb_del(t, db, k, d)	(c->writes++, mdb_del(t, db, k, d))
-#define mdb_cursor_del(cur, f)	(c->writes++, mdb_cursor_del(cur, f))
+/*
+ * Every record written or deleted is counted (catalog_writes()), and
+ * refused with EACCES in a table the handle may not write (the tables
+ * given to catalog_open_for()).
+ */
+#define mdb_put(t, db, k, d, f)	(may_write(c, db) ? (c->writes++, \
+				 mdb_put(t, db, k, d, f)) : EACCES)
+#define mdb_del(t, db, k, d)	(may_write(c, db) ? (c->writes++, \
+				 mdb_del(t, db, k, d)) : EACCES)
+#define mdb_cursor_del(cur, f)	(may_write(c, mdb_cursor_dbi(cur)) ? \
+				 (c->writes++, mdb_cursor_del(cur, f)) : EACCES)
+#define mdb_drop(t, db, del)	(may_write(c, db) ? mdb_drop(t, db, del) : \
+				 EACCES)
 
 #define DEFAULT_MAPSIZE		(256UL << 20)
 #define MAX_MAPSIZE		((size_t)1 << 40)
@@ -106,7 +115,15 @@ struct catalog {
 	/* DataDir/journal (journal.h), opened by the first change. */
 	struct journal	*journal;
 	char		 journal_path[1024];
+	/* Bit 1 << dbi for each table this handle may write. */
+	uint32_t	 writable;
 };
+
+static int
+may_write(const struct catalog *c, MDB_dbi dbi)
+{
+	return dbi < 32 && (c->writable & ((uint32_t)1 << dbi)) != 0;
+}
 
 /* ------------------------------------------------------------ encoding */
 
@@ -248,8 +265,10 @@ fail(struct catalog *c, int rc, const char *fmt, ...)
 	vsnprintf(what, sizeof(what), fmt, ap);
 	va_end(ap);
 	c->rc = rc;
-	snprintf(c->err, sizeof(c->err), "catalog: %s: %s", what,
-	    rc ? mdb_strerror(rc) : "damaged record");
+	snprintf(c->err, sizeof(c->err), "catalog: %s: %s%s", what,
+	    rc ? mdb_strerror(rc) : "damaged record",
+	    rc == EACCES && c->writable != UINT32_MAX ?
+	    " (a table this process may not write)" : "");
 	return CAT_ERROR;
 }
 
@@ -430,6 +449,7 @@ static int	usage_ensure(struct catalog *);
 struct open_arg {
 	MDB_dbi		*dbi;
 	const char	*name;
+	unsigned	 table;		/* CAT_T_* */
 };
 
 /*
@@ -492,6 +512,13 @@ int
 catalog_open(const char *dir, size_t mapsize, struct catalog **out,
     char *err, size_t errlen)
 {
+	return catalog_open_for(dir, mapsize, CAT_T_ALL, out, err, errlen);
+}
+
+int
+catalog_open_for(const char *dir, size_t mapsize, unsigned tables,
+    struct catalog **out, char *err, size_t errlen)
+{
 	struct catalog *c;
 	int rc, dead;
 
@@ -526,21 +553,23 @@ catalog_open(const char *dir, size_t mapsize, struct catalog **out,
 	}
 	{
 		const struct open_arg dbis[] = {
-			{ &c->meta, "meta" },
-			{ &c->clients, "clients" },
-			{ &c->tokens, "tokens" },
-			{ &c->blobs, "blobs" },
-			{ &c->snapshots, "snapshots" },
-			{ &c->policies, "policies" },
-			{ &c->peers, "peers" },
-			{ &c->usage, "usage" },
-			{ &c->days, "days" },
-			{ &c->recent, "recent" },
-			{ NULL, NULL },
+			{ &c->meta, "meta", CAT_T_META },
+			{ &c->clients, "clients", CAT_T_CLIENTS },
+			{ &c->tokens, "tokens", CAT_T_TOKENS },
+			{ &c->blobs, "blobs", CAT_T_BLOBS },
+			{ &c->snapshots, "snapshots", CAT_T_SNAPSHOTS },
+			{ &c->policies, "policies", CAT_T_POLICIES },
+			{ &c->peers, "peers", CAT_T_PEERS },
+			{ &c->usage, "usage", CAT_T_USAGE },
+			{ &c->days, "days", CAT_T_DAYS },
+			{ &c->recent, "recent", CAT_T_RECENT },
+			{ NULL, NULL, 0 },
 		};
 
 		int r;
 
+		/* The setup (tables, format, totals) may write them all. */
+		c->writable = UINT32_MAX;
 		if ((r = run_write(c, open_dbis, (void *)dbis)) != CAT_OK ||
 		    (r = usage_ensure(c)) != CAT_OK) {
 			snprintf(err, errlen, "%s%s", c->err,
@@ -549,6 +578,13 @@ catalog_open(const char *dir, size_t mapsize, struct catalog **out,
 			    "");
 			catalog_close(c);
 			return r == CAT_OLDFORMAT ? CAT_OLDFORMAT : CAT_ERROR;
+		}
+		if (tables != CAT_T_ALL) {
+			c->writable = 0;
+			for (const struct open_arg *o = dbis; o->name != NULL;
+			    o++)
+				if ((tables & o->table) && *o->dbi < 32)
+					c->writable |= (uint32_t)1 << *o->dbi;
 		}
 	}
 	journal_path(c, dir);

@@ -124,6 +124,35 @@ struct cat_usage {
  */
 int	catalog_open(const char *dir, size_t mapsize, struct catalog **out,
 	    char *err, size_t errlen);
+
+/* The tables, for catalog_open_for(). */
+#define CAT_T_META	0x001u
+#define CAT_T_CLIENTS	0x002u
+#define CAT_T_TOKENS	0x004u
+#define CAT_T_BLOBS	0x008u
+#define CAT_T_SNAPSHOTS	0x010u
+#define CAT_T_POLICIES	0x020u
+#define CAT_T_PEERS	0x040u
+#define CAT_T_USAGE	0x080u
+#define CAT_T_DAYS	0x100u
+#define CAT_T_RECENT	0x200u
+#define CAT_T_ALL	0xffffffffu	/* every table, those to come too */
+
+/*
+ * As catalog_open(), for a process that may write only the tables in
+ * the mask tables (CAT_T_* ored; CAT_T_ALL is catalog_open()).  The
+ * setup of the open itself (creating missing tables, the format mark,
+ * building the usage totals once) is not limited; every later write,
+ * put or delete in another table fails: the function returns CAT_ERROR
+ * and catalog_strerror() says "Permission denied (a table this process
+ * may not write)", with nothing of its transaction written.  This
+ * keeps a bug in a child from writing where its role never writes (see
+ * supervisor.c); it is no wall against a process that runs code of its
+ * own, which could open the files with the same uid.  Returns as
+ * catalog_open().
+ */
+int	catalog_open_for(const char *dir, size_t mapsize, unsigned tables,
+	    struct catalog **out, char *err, size_t errlen);
 /* Close and free c (NULL is fine).  No transaction is ever left open. */
 void	catalog_close(struct catalog *c);
 /* The message of the last CAT_ERROR on c; valid until the next call. */

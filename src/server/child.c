@@ -1,9 +1,12 @@
 /*
  * child.c - what every child does with its supervisor pipe (read what
- * the supervisor sends, send it messages), and the SIGTERM catch of the
+ * the supervisor sends, send it messages), the last step of its setup
+ * (no new privileges, not dumpable), and the SIGTERM catch of the
  * children that wait in ppoll().  See child.h.
  */
 #include "autoconf.h"
+
+#include <sys/prctl.h>
 
 #include <errno.h>
 #include <signal.h>
@@ -13,6 +16,15 @@
 #include "child.h"
 #include "imsg.h"
 #include "log.h"
+
+void
+child_restrict(void)
+{
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == -1)
+		fatal("%s: PR_SET_NO_NEW_PRIVS", __func__);
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) == -1)
+		fatal("%s: PR_SET_DUMPABLE", __func__);
+}
 
 void
 child_read_ctl(struct child_env *env, void (*stop)(void),

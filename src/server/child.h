@@ -4,7 +4,8 @@
  * A child's main function gets a struct child_env, runs until told to
  * stop, and never returns.  By the time it runs, the child has its own
  * end of the socketpair in ctl_fd, only the listening sockets of its own
- * services are open, signals are reset, and privileges are dropped.
+ * services are open (not the DataDir's lock), signals are reset,
+ * privileges are dropped and child_restrict() has run.
  */
 #ifndef GV_CHILD_H
 #define GV_CHILD_H
@@ -36,6 +37,16 @@ struct child_env {
 
 struct imsg;
 union imsg_body;
+
+/*
+ * The last step of a child's setup, after drop_privileges():
+ * PR_SET_NO_NEW_PRIVS (nothing it could exec gains privileges: no
+ * set-uid program, no file capabilities) and PR_SET_DUMPABLE 0 (no core
+ * file with its memory, and no other process of Server.User may ptrace
+ * it or read its /proc/PID/mem, environ or fd links).  Exits via fatal()
+ * when either fails: a child does not serve without them.
+ */
+void	child_restrict(void);
 
 /*
  * Read every message queued on env->ctl_fd (nonblocking), each checked

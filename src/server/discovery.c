@@ -1111,7 +1111,8 @@ discovery_main(struct child_env *env)
 	if (snprintf(path, sizeof(path), "%s/catalog", ds.cfg->datadir) >=
 	    (int)sizeof(path))
 		log_warnx("%s: DataDir path too long", __func__);
-	else if (catalog_open(path, 0, &ds.cat, err, sizeof(err)) != CAT_OK)
+	else if (catalog_open_for(path, 0, CAT_T_PEERS, &ds.cat, err,
+	    sizeof(err)) != CAT_OK)	/* it writes its table only */
 		log_warnx("%s (peers are not recorded)", err);
 	else if (catalog_peers(ds.cat, load_visit, NULL, NULL) != CAT_OK)
 		log_warnx("%s", catalog_strerror(ds.cat));

@@ -1,10 +1,12 @@
 /*
- * gigavaultd.c - the backup server's entry point: flags, config, a
- * check that the catalog opens, the sockets and the pid file, then the
- * supervisor takes over.
+ * gigavaultd.c - the backup server's entry point: flags, config, the
+ * DataDir's lock, a check that Server.User can use DataDir and that the
+ * catalog opens, the sockets and the pid file, then the supervisor
+ * takes over.
  *
  * Exit status: 0 clean stop or good config (-n), 1 runtime error (port
- * taken, live pid file, a catalog that cannot be opened, ...), 2 bad
+ * taken, live pid file, DataDir in use or not usable by Server.User, a
+ * catalog that cannot be opened, ...), 2 bad
  * config or usage.
  */
 #include "autoconf.h"
@@ -20,11 +22,13 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <limits.h>
+#include <pwd.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "catalog.h"
+#include "child.h"
 #include "config.h"
 #include "datadir.h"
 #include "listen.h"
@@ -158,22 +162,72 @@ has_data(const char *datadir)
 	return found;
 }
 
+/* How the check child ends (check_datadir()). */
+enum check_exit {
+	CHECK_OK,
+	CHECK_CATALOG,		/* the catalog does not open */
+	CHECK_OLDFORMAT,	/* a catalog of 0.1.0 */
+	CHECK_REPORT_FAILED,	/* the message could not be sent */
+	CHECK_ACCESS,		/* the user lacks a permission */
+};
+
 /*
- * Refuse a catalog that the children could not open, before anything
- * is bound or forked.  The supervisor never opens LMDB: a child does,
- * as Server.User, and reports through a pipe.  A missing data.mdb is
- * fine for a new DataDir, not for one that holds packs or a journal.
- * Returns 0 or -1 with the reason printed.
+ * In the check child, as Server.User: the access check, then the
+ * catalog when data.mdb exists.  Never returns.
+ */
+static void __attribute__((noreturn))
+check_child(const struct gv_config *cfg, const char *catdir, int exists,
+    int fd)
+{
+	char msg[PATH_MAX + 512], self[64];
+	const char *user = cfg->user;
+	struct catalog *cat;
+	struct passwd *pw;
+	int r;
+
+	if (geteuid() != 0 || user[0] == '\0') {
+		if ((pw = getpwuid(geteuid())) != NULL)
+			snprintf(self, sizeof(self), "%s", pw->pw_name);
+		else
+			snprintf(self, sizeof(self), "%ld", (long)geteuid());
+		user = self;
+	}
+	datadir_lock_close_copy();
+	drop_privileges(cfg->user);
+	child_restrict();
+	if (datadir_check_access(cfg->datadir, user, msg, sizeof(msg)) == -1)
+		r = CHECK_ACCESS;
+	else if (!exists)
+		_exit(CHECK_OK);
+	else if ((r = catalog_open(catdir, 0, &cat, msg, sizeof(msg))) ==
+	    CAT_OK) {
+		catalog_close(cat);
+		_exit(CHECK_OK);
+	} else
+		r = r == CAT_OLDFORMAT ? CHECK_OLDFORMAT : CHECK_CATALOG;
+	if (write(fd, msg, strnlen(msg, sizeof(msg))) == -1)
+		_exit(CHECK_REPORT_FAILED);
+	_exit(r);
+}
+
+/*
+ * Refuse a DataDir that the children could not use, before anything is
+ * bound or forked: a child, as Server.User, checks that it may reach
+ * and use DataDir's directories and files (datadir_check_access()), and
+ * opens the catalog (the supervisor never opens LMDB); it reports
+ * through a pipe.  A missing data.mdb is fine for a new DataDir, not
+ * for one that holds packs or a journal.  Returns 0 or -1 with the
+ * reason printed.
  */
 static int
-check_catalog(const struct gv_config *cfg)
+check_datadir(const struct gv_config *cfg)
 {
-	char path[PATH_MAX], msg[512];
-	struct catalog *cat;
+	char path[PATH_MAX], msg[PATH_MAX + 512];
 	struct stat st;
 	ssize_t n;
+	size_t got = 0;
 	pid_t pid;
-	int pfd[2], r, ws;
+	int pfd[2], ws, exists = 1;
 
 	if (snprintf(path, sizeof(path), "%s/catalog/data.mdb",
 	    cfg->datadir) >= (int)sizeof(path)) {
@@ -181,13 +235,14 @@ check_catalog(const struct gv_config *cfg)
 		return -1;
 	}
 	if (stat(path, &st) == -1) {
-		if (errno != ENOENT || !has_data(cfg->datadir))
-			return 0;
-		fprintf(stderr, "gigavaultd: the catalog %s is missing, but "
-		    "%s holds packs: refusing to start; rebuild the catalog "
-		    "from them with `gigavaultctl rebuild-catalog`\n", path,
-		    cfg->datadir);
-		return -1;
+		if (errno == ENOENT && has_data(cfg->datadir)) {
+			fprintf(stderr, "gigavaultd: the catalog %s is missing, "
+			    "but %s holds packs: refusing to start; rebuild the "
+			    "catalog from them with `gigavaultctl "
+			    "rebuild-catalog`\n", path, cfg->datadir);
+			return -1;
+		}
+		exists = 0;	/* new DataDir, or the child says why not */
 	}
 	path[strlen(path) - strlen("/data.mdb")] = '\0';
 	if (pipe2(pfd, O_CLOEXEC) == -1 || (pid = fork()) == -1) {
@@ -197,25 +252,23 @@ check_catalog(const struct gv_config *cfg)
 	}
 	if (pid == 0) {
 		close(pfd[0]);
-		drop_privileges(cfg->user);
-		r = catalog_open(path, 0, &cat, msg, sizeof(msg));
-		if (r == CAT_OK) {
-			catalog_close(cat);
-			_exit(0);
-		}
-		if (write(pfd[1], msg, strnlen(msg, sizeof(msg))) == -1)
-			_exit(3);
-		_exit(r == CAT_OLDFORMAT ? 2 : 1);
+		check_child(cfg, path, exists, pfd[1]);
 	}
 	close(pfd[1]);
-	n = read(pfd[0], msg, sizeof(msg) - 1);
+	while (got < sizeof(msg) - 1 && ((n = read(pfd[0], msg + got,
+	    sizeof(msg) - 1 - got)) > 0 || (n == -1 && errno == EINTR)))
+		got += n > 0 ? (size_t)n : 0;
 	close(pfd[0]);
-	msg[n > 0 ? n : 0] = '\0';
+	msg[got] = '\0';
 	while (waitpid(pid, &ws, 0) == -1 && errno == EINTR)
 		;
-	if (WIFEXITED(ws) && WEXITSTATUS(ws) == 0)
+	if (WIFEXITED(ws) && WEXITSTATUS(ws) == CHECK_OK)
 		return 0;
-	if (WIFEXITED(ws) && WEXITSTATUS(ws) == 2)
+	if (WIFEXITED(ws) && WEXITSTATUS(ws) == CHECK_ACCESS)
+		fprintf(stderr, "gigavaultd: %s\ngigavaultd: refusing to "
+		    "start: the children, which run as Server.User, could not "
+		    "use Server.DataDir\n", msg);
+	else if (WIFEXITED(ws) && WEXITSTATUS(ws) == CHECK_OLDFORMAT)
 		fprintf(stderr, "gigavaultd: %s\ngigavaultd: the catalog in %s "
 		    "was written by an older version: refusing to start; "
 		    "upgrade the DataDir with `gigavaultctl upgrade`\n", msg,
@@ -257,12 +310,24 @@ start(struct gv_config *cfg, struct listen_set *ls, uint8_t *server_id,
 		fprintf(stderr, "gigavaultd: no such user \"%s\"\n", cfg->user);
 		return 2;
 	}
-	if (datadir_prepare(cfg->datadir, uid, gid, err, sizeof(err)) == -1 ||
-	    datadir_server_id(cfg->datadir, server_id, err, sizeof(err)) == -1) {
+	/*
+	 * One daemon per DataDir: its lock is taken before anything is
+	 * bound or forked, and held by the supervisor until it exits.
+	 */
+	if (datadir_prepare(cfg->datadir, uid, gid, err, sizeof(err)) == -1) {
 		fprintf(stderr, "gigavaultd: %s\n", err);
 		return 1;
 	}
-	if (check_catalog(cfg) == -1)
+	if (datadir_lock(cfg->datadir, &other, err, sizeof(err)) == -1) {
+		fprintf(stderr, "gigavaultd: %s: refusing to start\n", err);
+		return 1;
+	}
+	if (datadir_server_id(cfg->datadir, server_id, err, sizeof(err)) ==
+	    -1) {
+		fprintf(stderr, "gigavaultd: %s\n", err);
+		return 1;
+	}
+	if (check_datadir(cfg) == -1)
 		return 1;
 	/* Every port is bound now, before any fork, or not at all. */
 	if (listen_open(cfg, ls, NULL, err, sizeof(err)) == -1) {
@@ -277,6 +342,9 @@ start(struct gv_config *cfg, struct listen_set *ls, uint8_t *server_id,
 	}
 	if (!foreground)
 		ready_fd = daemonize();
+	if (!foreground && datadir_lock_setpid() == -1)
+		log_warn("cannot write our pid into %s/%s", cfg->datadir,
+		    DATADIR_LOCK);
 	if (pidfile_write(cfg->pidfile) == -1) {
 		log_warn("cannot write Server.PidFile %s", cfg->pidfile);
 		listen_close(ls);

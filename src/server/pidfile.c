@@ -14,19 +14,14 @@
 
 #include "pidfile.h"
 
-static pid_t
-read_pid(const char *path)
+pid_t
+pidfile_read_fd(int fd)
 {
 	char buf[32], *end;
 	ssize_t n;
 	long v;
-	int fd;
 
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
-		return 0;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
+	if ((n = pread(fd, buf, sizeof(buf) - 1, 0)) <= 0)
 		return 0;
 	buf[n] = '\0';
 	errno = 0;
@@ -35,6 +30,19 @@ read_pid(const char *path)
 	    v <= 0 || v > INT_MAX)
 		return 0;
 	return (pid_t)v;
+}
+
+static pid_t
+read_pid(const char *path)
+{
+	pid_t pid;
+	int fd;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		return 0;
+	pid = pidfile_read_fd(fd);
+	close(fd);
+	return pid;
 }
 
 /* Is pid a gigavaultd?  Judged by /proc/PID/comm. */

@@ -13,6 +13,13 @@
  */
 pid_t	pidfile_running(const char *path);
 
+/*
+ * The pid written at the start of the file open as fd (decimal digits,
+ * then a newline or the end), or 0 when it holds none.  The file offset
+ * is not moved.  Also reads DataDir's lock file (datadir.h).
+ */
+pid_t	pidfile_read_fd(int fd);
+
 /* Write our pid to path (atomically).  Returns 0 or -1 with errno set. */
 int	pidfile_write(const char *path);
 

@@ -2,6 +2,38 @@
  * supervisor.c - the child table: spawn, reap, respawn with back-off,
  * reload, drain.
  *
+ * Who may touch what.  The supervisor runs as root (when started so),
+ * never opens the catalog and never reads a client's bytes; every child
+ * runs as Server.User, with no new privileges and not dumpable
+ * (child_restrict()), and without the supervisor's DataDir lock.
+ * Catalog tables (catalog.c) a role writes; every role that opens the
+ * catalog may read all of it.  "open for" is enforced by the catalog
+ * handle (catalog_open_for()): a bug cannot write elsewhere, though a
+ * child running code of its own could, with the same uid.
+ *
+ *   role          writes tables                      files in DataDir
+ *   supervisor    none (no LMDB)                     gigavaultd.lock (held
+ *                                                    for its life), server-id,
+ *                                                    tls/; Server.PidFile,
+ *                                                    Log.File, the sockets
+ *   check child   all, at open (creates, upgrades    none; checks access to
+ *   (start-up)    the totals); nothing after         the rest as Server.User
+ *   worker        meta, clients, tokens, blobs,      packs/ (new packs), the
+ *                 snapshots, usage, days, recent     journal
+ *                 (all: catalog_open())
+ *   housekeeper   blobs, snapshots, usage, recent    packs/ (rewrites and
+ *                 (all: catalog_open())              removes), the journal,
+ *                                                    housekeeping.json(.lock),
+ *                                                    prune.lock
+ *   ui bridge     open for meta, clients, tokens,    the journal; reads
+ *                 snapshots, policies, blobs, usage  admins, housekeeping.json
+ *                 (client add, disable, remove);
+ *                 never peers, days, recent
+ *   discovery     open for peers only                none
+ *   gigavaultctl  all (client, policy, forget,       admins; gigavaultd.lock
+ *                 rebuild-catalog, upgrade)          while it rebuilds or
+ *                                                    upgrades
+ *
  * Signal handlers only set flags.  The signals stay blocked except inside
  * ppoll(), which waits for them and for messages from the children at
  * once, so no signal is lost between a check and the wait.
@@ -185,6 +217,7 @@ become_child(enum child_kind ki, int slot, int fd)
 	for (size_t i = 0; i < sup.nchildren; i++)
 		if (sup.children[i]->fd != -1)
 			close(sup.children[i]->fd);
+	datadir_lock_close_copy();	/* the lock stays the supervisor's */
 	listen_keep_only(&sup.ls, k->services);
 
 	signal(SIGCHLD, SIG_DFL);
@@ -202,6 +235,7 @@ become_child(enum child_kind ki, int slot, int fd)
 	else
 		proctitle_set("%s %d", k->title, slot);
 	drop_privileges(sup.cfg->user);
+	child_restrict();
 
 	env.cfg = sup.cfg;
 	env.listeners = &sup.ls;
@@ -573,6 +607,7 @@ reload(void)
 	char err[512];
 	struct gv_config *ncfg;
 	struct listen_set nls;
+	pid_t holder;
 	uid_t uid;
 	gid_t gid;
 	int expired;
@@ -596,21 +631,36 @@ reload(void)
 		config_free(ncfg);
 		return;
 	}
-	/* The server id lives in DataDir: clients pin it, it may not change. */
-	if (strcmp(ncfg->datadir, sup.cfg->datadir) != 0)
-		log_warnx("Server.DataDir changed; the server id stays the one "
-		    "read at start until gigavaultd restarts");
+	/*
+	 * The lock moves with DataDir (the one held stays held when the
+	 * new one is in use); a reload that keeps DataDir keeps its lock.
+	 */
+	if (strcmp(ncfg->datadir, sup.cfg->datadir) != 0 &&
+	    datadir_lock(ncfg->datadir, &holder, err, sizeof(err)) == -1) {
+		log_warnx("reload failed, keeping the running configuration: "
+		    "%s", err);
+		listen_close(&nls);
+		config_free(ncfg);
+		return;
+	}
 	if (strcmp(ncfg->pidfile, sup.cfg->pidfile) != 0) {
 		if (pidfile_write(ncfg->pidfile) == -1) {
 			log_warn("reload failed, keeping the running "
 			    "configuration: cannot write Server.PidFile %s",
 			    ncfg->pidfile);
+			if (datadir_lock(sup.cfg->datadir, &holder, err,
+			    sizeof(err)) == -1)
+				log_warnx("%s", err);
 			listen_close(&nls);
 			config_free(ncfg);
 			return;
 		}
 		pidfile_remove(sup.cfg->pidfile);
 	}
+	/* The server id lives in DataDir: clients pin it, it may not change. */
+	if (strcmp(ncfg->datadir, sup.cfg->datadir) != 0)
+		log_warnx("Server.DataDir changed; the server id stays the one "
+		    "read at start until gigavaultd restarts");
 
 	if (config_differs_beyond_workers(sup.cfg, ncfg)) {
 		/* A new generation: old children finish what they do. */

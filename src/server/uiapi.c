@@ -85,6 +85,16 @@ finish(struct ui_call *c, int status, json_t *body)
 	c->done(c, status, body);
 }
 
+/*
+ * What the bridge writes: client add (meta's counter, clients, tokens),
+ * disable, remove (the client's tokens, snapshots, policies, blob index
+ * entries and totals).  Never the peers, the day statistics or the
+ * recent links (supervisor.c's table of who writes what).
+ */
+#define UIAPI_WRITES	(CAT_T_META | CAT_T_CLIENTS | CAT_T_TOKENS | \
+			 CAT_T_SNAPSHOTS | CAT_T_POLICIES | CAT_T_BLOBS | \
+			 CAT_T_USAGE)
+
 /* The catalog, opened on first use; NULL (logged) when it cannot be. */
 static struct catalog *
 cat_get(void)
@@ -96,7 +106,8 @@ cat_get(void)
 	if ((size_t)snprintf(path, sizeof(path), "%s/catalog",
 	    api.env->cfg->datadir) >= sizeof(path))
 		snprintf(err, sizeof(err), "Server.DataDir: path too long");
-	else if (catalog_open(path, 0, &api.cat, err, sizeof(err)) == CAT_OK)
+	else if (catalog_open_for(path, 0, UIAPI_WRITES, &api.cat, err,
+	    sizeof(err)) == CAT_OK)
 		return api.cat;
 	log_warnx("UI: catalog: %s", err);
 	api.cat = NULL;
