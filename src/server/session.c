@@ -728,13 +728,11 @@ storage_failed(struct session *s, const char *what, const char *detail)
 	    store_errno(s->store) == EDQUOT)) {
 		struct store_space sp;
 
-		if (store_space(s->store, &sp) == -1)
-			memset(&sp, 0, sizeof(sp));
+		store_space_seen(s->store, &sp);
 		return failf(s, WIRE_ERR_NOSPACE, "the server's disk is full "
-		    "(%llu MiB free, reserve %llu MiB): backups are refused "
+		    "(%.1f MiB free, reserve %.1f MiB): backups are refused "
 		    "until space is freed (forget + prune); nothing committed",
-		    (unsigned long long)(sp.free >> 20),
-		    (unsigned long long)(sp.reserve >> 20));
+		    (double)sp.free / (1 << 20), (double)sp.reserve / (1 << 20));
 	}
 	return failf(s, WIRE_ERR_STORAGE, "storage error on the server "
 	    "(%s); nothing committed", what);

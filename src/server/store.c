@@ -47,6 +47,7 @@ struct store {
 	/* Server.ReserveSpace; checked only when set. */
 	int		 check_space;
 	uint64_t	 reserve;	/* bytes or STORE_RESERVE_AUTO */
+	struct store_space seen;	/* by the last put's check */
 
 	/* Written, not yet indexed: one client's blobs in the open pack. */
 	uint64_t	 pclient;
@@ -405,6 +406,12 @@ store_finish(struct store *s)
 		close(s->wfd);
 	s->wfd = -1;
 	store_discard(s);
+	/* A pack prune removes must not stay allocated by our reads. */
+	for (int i = 0; i < READ_FDS; i++)
+		if (s->rfd[i].fd != -1) {
+			close(s->rfd[i].fd);
+			s->rfd[i].fd = -1;
+		}
 }
 
 int
@@ -485,9 +492,15 @@ store_space_of(const char *path, uint64_t reserve, struct store_space *sp,
 }
 
 void
+store_space_seen(const struct store *s, struct store_space *sp)
+{
+	*sp = s->seen;
+}
+
+void
 store_set_reserve(struct store *s, uint64_t reserve)
 {
-	s->check_space = 1;
+	s->check_space = reserve != 0;
 	s->reserve = reserve;
 }
 
@@ -582,7 +595,7 @@ put_rec(struct store *s, uint8_t type, uint64_t client,
 {
 	uint8_t hdr[STORE_HDR_LEN], found;
 	struct cat_blob_add b;
-	struct store_space sp;
+	struct store_space *sp = &s->seen;
 	struct iovec iov[3];
 	uint64_t size;
 	int n = 0, low = 0;
@@ -602,15 +615,15 @@ put_rec(struct store *s, uint8_t type, uint64_t client,
 	if (found)
 		return 1;
 	if (s->check_space) {
-		if (store_space(s, &sp) == -1)
+		if (store_space(s, sp) == -1)
 			return -1;
-		if (sp.free < sp.reserve || sp.free - sp.reserve < size) {
+		if (sp->free < sp->reserve || sp->free - sp->reserve < size) {
 			abandon_pack(s);
-			return fail(s, ENOSPC, "%llu MiB free, reserve %llu MiB",
-			    (unsigned long long)(sp.free >> 20),
-			    (unsigned long long)(sp.reserve >> 20));
+			return fail(s, ENOSPC, "%.1f MiB free, reserve %.1f MiB",
+			    (double)sp->free / (1 << 20),
+			    (double)sp->reserve / (1 << 20));
 		}
-		low = sp.free - sp.reserve - size < STORE_BATCH_BYTES;
+		low = sp->free - sp->reserve - size < STORE_LOW_SPACE;
 	}
 	/* Pending blobs live in one pack: flush before starting another. */
 	if (s->wfd != -1 && s->woff + size > STORE_PACK_MAX && s->woff > 0) {
@@ -657,6 +670,8 @@ put_rec(struct store *s, uint8_t type, uint64_t client,
 	if (write_all(s->wfd, iov, n, s->woff) == -1) {
 		int e = errno;
 
+		/* The space as the write found it, before the cut. */
+		(void)store_space(s, sp);
 		abandon_pack(s);
 		return fail(s, e, "store: write pack %08x: %s", s->wpack,
 		    strerror(e));

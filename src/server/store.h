@@ -56,10 +56,12 @@
  * (statvfs f_bavail, what an unprivileged user may use) is refused with
  * ENOSPC, without writing, and the pending blobs are dropped and cut as
  * above, so the catalog, forget and prune keep room.  While less than
- * the reserve plus STORE_BATCH_BYTES is free, pending blobs are indexed
+ * the reserve plus STORE_LOW_SPACE is free, pending blobs are indexed
  * only by store_flush() (the session's commit or end) or when
  * STORE_BATCH_BLOBS are pending, not by age or bytes: an upload that
- * then runs out of space gives back all it wrote since.
+ * then runs out of space gives back all it wrote since (the price: a
+ * worker killed there loses more of its upload).  Without a reserve set
+ * nothing of this applies; the tail cut does.
  */
 #ifndef GV_STORE_H
 #define GV_STORE_H
@@ -82,6 +84,7 @@
 #define STORE_BATCH_BLOBS	16384
 #define STORE_BATCH_SECONDS	5	/* index pending blobs at least this often */
 #define STORE_PACK_MAX		(1ULL << 30)	/* start a new pack after */
+#define STORE_LOW_SPACE		(4 * STORE_BATCH_BYTES)	/* see the reserve */
 #define STORE_BLOB_MAX		(64UL << 20)	/* largest blob (MaxFrame) */
 
 struct store;
@@ -149,7 +152,8 @@ void	store_discard(struct store *s);
 /*
  * Give up the pack this process appends to (call store_flush() first:
  * pending blobs are dropped) and its lock: prune may rewrite it now.
- * The next put starts a new pack.
+ * The next put starts a new pack.  The packs open for reading are
+ * closed too, so that the space of one prune removes is freed.
  */
 void	store_finish(struct store *s);
 
@@ -181,7 +185,8 @@ int	store_space_of(const char *path, uint64_t reserve,
 /*
  * Keep reserve bytes (or STORE_RESERVE_AUTO) free on the packs' file
  * system: from now on puts check the free space (see above).  Without
- * this call a store checks nothing (prune, scrub, rebuild, upgrade).
+ * this call, or with 0, a store checks nothing (prune, scrub, rebuild,
+ * upgrade): puts write until the file system is full.
  */
 void	store_set_reserve(struct store *s, uint64_t reserve);
 /*
@@ -189,6 +194,13 @@ void	store_set_reserve(struct store *s, uint64_t reserve);
  * (0 when none was set).  0, or -1 (store_strerror() says why).
  */
 int	store_space(struct store *s, struct store_space *sp);
+/*
+ * The space the last put saw: before it wrote or was refused (with a
+ * reserve), or when its write failed (always).  What a refusal or a
+ * full disk is explained with, since the tail cut gives space back
+ * after.  All 0 before the first.
+ */
+void	store_space_seen(const struct store *s, struct store_space *sp);
 
 /*
  * Read the blob with id at loc into buf (at least loc->length bytes)
