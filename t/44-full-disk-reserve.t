@@ -14,6 +14,7 @@ use lib "$FindBin::Bin/lib";
 use Test::More;
 use File::Path qw(make_path remove_tree);
 use File::Temp ();
+use JSON::PP;
 use GV;
 use GVClient;
 
@@ -114,9 +115,10 @@ cmp_ok($free0 - $free1, '<', 2 * $MiB, '... and the free space is back')
     or diag('free before ' . mib($free0) . ', after ' . mib($free1));
 like($gv->log_text, qr/pack write: \d+\.\d MiB free, reserve \d+\.\d MiB/, 'the server logs the refusal');
 is(scalar(() = $cl->snapshots), 2, 'only the older snapshots are listed');
+my ($sent) = $gv->log_text =~ /ended: the server's disk is full [^;]*; nothing committed; (\d+) bytes in/;
 diag(sprintf('full disk: tmpfs %s, reserve %s; before the 150 MB backup: free %s, du %d KiB; '
-    . 'after it failed: free %s, du %d KiB; client said: %s',
-    mib($k->{capacity}), mib($R), mib($free0), $du0, mib($free1), $du1, $msg));
+    . 'it sent %s before the refusal; after it failed: free %s, du %d KiB; client said: %s',
+    mib($k->{capacity}), mib($R), mib($free0), $du0, mib($sent), mib($free1), $du1, $msg));
 
 # --- then an 8 MB backup succeeds
 my $eight = tree('eight', 8, 1_000_000);
@@ -147,6 +149,10 @@ sub fill_to {
 my $f = fill_to(int($R / 2));
 cmp_ok($f, '<', $R, 'filled: free space under the reserve') or diag(mib($f));
 is(disk()->{level}, 'critical', 'the status says critical');
+my ($src, $sout, $serr) = GVClient::ctl($gv, 'stats', '--json');
+my $sj = eval { JSON::PP->new->decode($sout) } || {};
+is($sj->{disk} && $sj->{disk}{level}, 'critical', 'gigavaultctl stats says critical too')
+    or diag("$sout$serr");
 my $small = tree('small', 1, 300_000);
 ($rc, $err) = backup('small', $small);
 is($rc, 2, 'under the reserve an upload is refused: exit 2');
@@ -164,7 +170,6 @@ is($rc, 0, 'verify works') or diag($err);
 is($rc, 0, 'forget works (a catalog write)') or diag($err);
 my ($prc, $pout, $perr) = GVClient::ctl($gv, 'prune');
 is($prc, 0, "prune works") or diag("$pout$perr");
-diag("prune: $pout$perr");
 my $fp = disk()->{free};
 cmp_ok($fp, '>', $f + 7 * $MiB, 'forget + prune gave the 8 MB back')
     or diag('free ' . mib($f) . ' -> ' . mib($fp));
