@@ -424,6 +424,12 @@ store_flush(struct store *s)
 		return 0;
 	if (store_sync(s) == -1)
 		return -1;
+	/*
+	 * Touched when indexed: near the reserve a blob may wait for the
+	 * session's end, and prune's grace counts from now.
+	 */
+	for (size_t i = 0; i < s->npend; i++)
+		s->pend[i].loc.touched = (uint64_t)time(NULL);
 	r = catalog_blobs_add_linked(s->cat, s->pclient, s->pend, s->npend,
 	    (const uint8_t (*)[BLOB_ID_LEN])s->plinks, &missing);
 	if (r == CAT_OK) {
