@@ -625,8 +625,8 @@ put_rec(struct store *s, uint8_t type, uint64_t client,
 			return -1;
 		if (sp->free < sp->reserve || sp->free - sp->reserve < size) {
 			abandon_pack(s);
-			return fail(s, ENOSPC, "%.1f MiB free, reserve %.1f MiB",
-			    (double)sp->free / (1 << 20),
+			return fail(s, ENOSPC, "%.1f MiB free, reserve %.1f "
+			    "MiB", (double)sp->free / (1 << 20),
 			    (double)sp->reserve / (1 << 20));
 		}
 		low = sp->free - sp->reserve - size < STORE_LOW_SPACE;

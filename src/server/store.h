@@ -84,7 +84,7 @@
 #define STORE_BATCH_BLOBS	16384
 #define STORE_BATCH_SECONDS	5	/* index pending blobs at least this often */
 #define STORE_PACK_MAX		(1ULL << 30)	/* start a new pack after */
-#define STORE_LOW_SPACE		(4 * STORE_BATCH_BYTES)	/* see the reserve */
+#define STORE_LOW_SPACE		(4 * STORE_BATCH_BYTES)	/* the reserve's */
 #define STORE_BLOB_MAX		(64UL << 20)	/* largest blob (MaxFrame) */
 
 struct store;
