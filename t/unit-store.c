@@ -3,7 +3,9 @@
  * after their pack is synced, duplicates write nothing, reads verify
  * the bytes, and a write error drops the batch without touching what is
  * stored; records of format 2 carry client and links (checked, scanned,
- * copied whole), and 0.1.0's "GVB1" records stay readable.  Run by
+ * copied whole), and 0.1.0's "GVB1" records stay readable; a failed
+ * upload's unindexed tail is cut (the pack then ends with its last
+ * indexed record, or goes), and the reserve refuses puts.  Run by
  * t/00-unit-store.t.
  */
 #include "autoconf.h"
@@ -240,6 +242,135 @@ links_tests(struct catalog *c, struct store *s, uint64_t alice, uint64_t bob)
 	    "... and copied (still readable)");
 }
 
+/* Records of the scan: how many, and whether each is indexed there. */
+struct cut_scan {
+	struct catalog	*c;
+	int		 n, unindexed, last_indexed;
+	uint64_t	 end;
+};
+
+static int
+cut_rec(void *arg, const struct store_rec *rec)
+{
+	struct cut_scan *cs = arg;
+	struct cat_blob loc;
+
+	cs->n++;
+	cs->end = rec->offset + rec->size;
+	cs->last_indexed = indexed(cs->c, rec->client, rec->id, &loc) == 1 &&
+	    loc.pack == rec->pack && loc.offset == rec->offset;
+	if (!cs->last_indexed)
+		cs->unindexed++;
+	return 0;
+}
+
+/*
+ * 0 when the pack at path holds only whole records and ends with the
+ * last of them, which is indexed there (all of them are, with all);
+ * else -1 (said why).
+ */
+static int
+whole_records(struct catalog *c, struct store *s, uint32_t pack,
+    const char *path, int all)
+{
+	struct cut_scan cs = { NULL, 0, 0, 0, 0 };
+	struct stat st;
+	uint64_t bad_at = 0;
+	int r;
+
+	cs.c = c;
+	r = store_scan(s, pack, cut_rec, &cs, &bad_at);
+	if (stat(path, &st) == -1)
+		return printf("# %s: %s\n", path, strerror(errno)), -1;
+	if (r != 0 || !cs.last_indexed || (all && cs.unindexed > 0) ||
+	    (uint64_t)st.st_size != cs.end) {
+		printf("# pack %08x: scan %d (bad at %llu), %d records, %d "
+		    "unindexed, ends at %llu, size %llu\n", pack, r,
+		    (unsigned long long)bad_at, cs.n, cs.unindexed,
+		    (unsigned long long)cs.end,
+		    (unsigned long long)st.st_size);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * The tail cut after a refusal by the reserve: a pack with something
+ * indexed is cut back to its last indexed record, a pack with nothing
+ * indexed is removed; the reserve and the space report.
+ */
+static void
+cut_tests(struct catalog *c, struct store *s, uint64_t alice,
+    const uint8_t *big, uint8_t *buf)
+{
+	struct store_space sp;
+	struct cat_blob loc;
+	uint8_t id[BLOB_ID_LEN];
+	char path[300];
+	int before;
+
+	store_finish(s);
+	ok(store_space(s, &sp) == 0 && sp.capacity > 0 &&
+	    sp.free <= sp.capacity && sp.reserve == 0 &&
+	    sp.level == STORE_SPACE_OK,
+	    "space: capacity and free space, no reserve unless set");
+	store_set_reserve(s, STORE_RESERVE_AUTO);
+	ok(store_space(s, &sp) == 0 && (sp.reserve == sp.capacity / 100 ||
+	    sp.reserve == STORE_RESERVE_AUTO_MAX) &&
+	    sp.reserve <= STORE_RESERVE_AUTO_MAX,
+	    "the automatic reserve: 1% of the capacity, at most 256 MiB");
+
+	/* Nothing indexed in the pack: it goes. */
+	before = count_packs();
+	store_set_reserve(s, 0);
+	id_of(id, 700001);
+	ok(store_put(s, alice, id, NULL, 0, big, 100000) == 0 &&
+	    count_packs() == before + 1, "a put in a new pack, pending");
+	store_set_reserve(s, UINT64_MAX - 1);
+	id_of(id, 700002);
+	ok(store_put(s, alice, id, NULL, 0, big + 1, 1000) == -1 &&
+	    store_errno(s) == ENOSPC &&
+	    strstr(store_strerror(s), "reserve") != NULL,
+	    "under the reserve a put is refused with ENOSPC");
+	id_of(id, 700001);
+	ok(count_packs() == before && !store_pending(s, alice, id) &&
+	    indexed(c, alice, id, NULL) == 0,
+	    "... the pack that held only pending blobs is removed");
+	ok(store_space(s, &sp) == 0 && sp.level == STORE_SPACE_CRITICAL,
+	    "... and the level is critical");
+
+	/* Something indexed: cut back to it. */
+	store_set_reserve(s, 0);
+	id_of(id, 700003);
+	ok(store_put(s, alice, id, NULL, 0, big + 2, 5000) == 0 &&
+	    store_flush(s) == 0 && indexed(c, alice, id, &loc) == 1,
+	    "a blob indexed in a new pack");
+	snprintf(path, sizeof(path), "%s/packs/%08x.pack", dir, loc.pack);
+	id_of(id, 700004);
+	store_put(s, alice, id, NULL, 0, big + 3, 200000);
+	id_of(id, 700005);
+	store_put(s, alice, id, NULL, 0, big + 4, 300000);
+	store_set_reserve(s, UINT64_MAX - 1);
+	id_of(id, 700006);
+	ok(store_put(s, alice, id, NULL, 0, big + 5, 1000) == -1 &&
+	    store_errno(s) == ENOSPC, "two pending, then refused");
+	ok(whole_records(c, s, loc.pack, path, 1) == 0,
+	    "... the pack is cut back to its indexed record");
+	id_of(id, 700004);
+	ok(indexed(c, alice, id, NULL) == 0 && !store_pending(s, alice, id),
+	    "... the pending ones are neither pending nor indexed");
+	store_set_reserve(s, 0);
+	ok(store_put(s, alice, id, NULL, 0, big + 3, 200000) == 0 &&
+	    store_flush(s) == 0 && indexed(c, alice, id, &loc) == 1 &&
+	    store_read(s, id, &loc, buf) == 0,
+	    "... and with room again the next put works");
+	id_of(id, 700003);
+	ok(indexed(c, alice, id, &loc) == 1 &&
+	    store_read(s, id, &loc, buf) == 0 &&
+	    memcmp(buf, big + 2, 5000) == 0,
+	    "... what was indexed before reads back");
+}
+
 int
 main(void)
 {
@@ -345,6 +476,9 @@ main(void)
 
 	/* A write error (file size limit) drops the batch, then recovery. */
 	store_flush(s);
+	id_of(id2, 1);
+	indexed(c, alice, id2, &loc);
+	snprintf(path, sizeof(path), "%s/packs/%08x.pack", dir, loc.pack);
 	signal(SIGXFSZ, SIG_IGN);
 	getrlimit(RLIMIT_FSIZE, &old);
 	rl = old;
@@ -358,6 +492,9 @@ main(void)
 	    "a write that fails returns -1 with the errno (EFBIG)");
 	ok(indexed(c, alice, id, NULL) == 0 && !store_pending(s, alice, id),
 	    "... nothing of it is pending or indexed");
+	ok(whole_records(c, s, loc.pack, path, 0) == 0,
+	    "... and its partial record is cut: the pack ends with a whole "
+	    "indexed record");
 	setrlimit(RLIMIT_FSIZE, &old);
 	id_of(id2, 1);
 	ok(indexed(c, alice, id2, &loc) == 1 &&
@@ -370,6 +507,8 @@ main(void)
 	    "the next put starts a new pack and works");
 	ok(count_packs() == 2, "the failed pack is given up: a second pack file");
 	ok(store_put(s, alice, id, NULL, 0, big, 0) == -1, "an empty blob is refused");
+
+	cut_tests(c, s, alice, big, buf);
 
 	links_tests(c, s, alice, bob);
 

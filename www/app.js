@@ -720,7 +720,8 @@
 			['Size of the snapshots', fmtBytes(st.size)],
 			['Unique (after dedup)', fmtBytes(st.unique_bytes)],
 			['Dedup ratio', ratio]
-		    ])));
+		    ])),
+		    diskCard(d.disk));
 
 		var t = now();
 		var wrows = workers.map(function (w) {
@@ -761,6 +762,11 @@
 		], 'wide');
 
 		clear(body);
+		if (d.disk && d.disk.level !== 'ok')
+			body.appendChild(h('div', { id: 'disk-alert', role: 'status',
+			    class: 'msg msg-' + (d.disk.level === 'critical' ?
+			    'error' : 'warn') }, h('span', { class: 'msg-text',
+			    text: diskWarning(d.disk) })));
 		body.appendChild(cards);
 		body.appendChild(poolCard);
 		body.appendChild(chartCard);
@@ -768,6 +774,41 @@
 		drawChart(chartBox, days);
 		$('dashboard-updated').textContent = 'Updated ' +
 		    fmtTime(Math.floor(t)).slice(11) + ' · refreshes every 5 s';
+	}
+
+	/*
+	 * DataDir's file system (d.disk: free, capacity, reserve, level):
+	 * under twice the reserve a warning, under it backups are refused.
+	 */
+	var DISK_LEVELS = { ok: ['ok', 'ok'], warning: ['low', 'warn'],
+	    critical: ['full', 'bad'] };
+
+	function diskCard(k) {
+		if (!k)
+			return card('Disk', h('p', { class: 'muted',
+			    text: 'The free space of DataDir is not known.' }));
+		var lv = DISK_LEVELS[k.level] || ['?', 'muted'];
+		var used = k.capacity > 0 ?
+		    Math.round((k.capacity - k.free) * 100 / k.capacity) + '% used' :
+		    '—';
+		return card('Disk', dl([
+			['Free', h('span', { id: 'disk-free' }, fmtBytes(k.free) + ' ',
+			    badge(lv[0], lv[1]))],
+			['Capacity', fmtBytes(k.capacity) + ' · ' + used],
+			['Reserve', fmtBytes(k.reserve)]
+		]));
+	}
+
+	function diskWarning(k) {
+		if (k.level === 'critical')
+			return 'The disk is full: ' + fmtBytes(k.free) +
+			    ' free, under the reserve of ' + fmtBytes(k.reserve) +
+			    '. Backups are refused until space is freed ' +
+			    '(forget snapshots, then prune); restores go on.';
+		return 'The disk is nearly full: ' + fmtBytes(k.free) +
+		    ' free, less than twice the reserve of ' +
+		    fmtBytes(k.reserve) + '. Backups will be refused under ' +
+		    'the reserve.';
 	}
 
 	function daysTable(days) {

@@ -99,6 +99,7 @@ enum wire_error {
 	WIRE_ERR_LIMIT		= 9,
 	WIRE_ERR_INCOMPLETE	= 10,
 	WIRE_ERR_STORAGE	= 11,
+	WIRE_ERR_NOSPACE	= 12,	/* DataDir under Server.ReserveSpace */
 };
 
 struct wire_hdr {

@@ -32,6 +32,7 @@
 #include "server/hkstatus.h"
 #include "server/prune.h"
 #include "server/scrub.h"
+#include "server/store.h"
 #include "ctl.h"
 
 #ifndef GV_CONFFILE
@@ -367,8 +368,10 @@ cmd_stats(struct ctl *c)
 {
 	struct cat_totals t;
 	struct cat_day *days;
+	struct store_space sp;
 	unsigned long long n;
-	json_t *arr = NULL;
+	json_t *arr = NULL, *disk = NULL;
+	char err[256];
 	time_t now = time(NULL);
 	uint32_t today;
 	int rc;
@@ -424,13 +427,30 @@ cmd_stats(struct ctl *c)
 		    (unsigned long long)days[i].unique_bytes);
 	}
 	free(days);
+	/* DataDir's file system, as the UI bridge's status says it. */
+	if (store_space_of(c->cfg->datadir, c->cfg->reserve_space, &sp, err,
+	    sizeof(err)) == -1) {
+		fprintf(stderr, "gigavaultctl: %s\n", err);
+		disk = json_null();
+	} else if (arr == NULL)
+		printf("disk: %llu bytes free of %llu, reserve %llu: %s\n",
+		    (unsigned long long)sp.free,
+		    (unsigned long long)sp.capacity,
+		    (unsigned long long)sp.reserve, store_level_name(sp.level));
+	else
+		disk = json_pack("{s:I, s:I, s:I, s:s}",
+		    "free", (json_int_t)sp.free,
+		    "capacity", (json_int_t)sp.capacity,
+		    "reserve", (json_int_t)sp.reserve,
+		    "level", store_level_name(sp.level));
 	if (arr == NULL)
 		return 0;
-	return print_json(json_pack("{s:I, s:I, s:I, s:I, s:o}",
+	return print_json(json_pack("{s:I, s:I, s:I, s:I, s:o, s:o}",
 	    "clients", (json_int_t)t.clients,
 	    "snapshots", (json_int_t)t.snapshots,
 	    "size", (json_int_t)t.size,
-	    "unique_bytes", (json_int_t)t.unique_bytes, "days", arr));
+	    "unique_bytes", (json_int_t)t.unique_bytes, "days", arr,
+	    "disk", disk));
 }
 
 /* ------------------------------------------------------------ policies */

@@ -52,6 +52,7 @@ struct gv_config {
 	int		 idle_timeout;		/* seconds */
 	uint32_t	 max_frame;		/* bytes of payload */
 	int		 drain_timeout;		/* seconds */
+	uint64_t	 reserve_space;	/* bytes; -1 (UINT64_MAX): automatic */
 
 	struct {
 		int	 backup;	/* Ports.BackupServer */

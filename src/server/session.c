@@ -47,6 +47,7 @@
 _Static_assert(WIRE_SECRET_LEN == CAT_SECRET_LEN, "REGISTERED's secret");
 _Static_assert(CRYPTO_HASH_LEN == CAT_SECRET_LEN, "a token's SHA-256");
 _Static_assert(WIRE_PROOF_LEN == CRYPTO_HASH_LEN, "PROOF's HMAC");
+_Static_assert(STORE_RESERVE_AUTO == (uint64_t)-1, "ReserveSpace = -1");
 
 enum io_result { IO_OK, IO_EOF, IO_TRUNCATED, IO_TIMEOUT, IO_ERROR, IO_TERM };
 
@@ -722,6 +723,17 @@ storage_failed(struct session *s, const char *what, const char *detail)
 	if (s->store != NULL && store_errno(s->store) == ESTALE)
 		return failf(s, WIRE_ERR_INCOMPLETE, "a linked blob was "
 		    "pruned during the backup; run the backup again");
+	/* Out of space or under the reserve: the store gave it back. */
+	if (s->store != NULL && (store_errno(s->store) == ENOSPC ||
+	    store_errno(s->store) == EDQUOT)) {
+		struct store_space sp;
+
+		store_space_seen(s->store, &sp);
+		return failf(s, WIRE_ERR_NOSPACE, "the server's disk is full "
+		    "(%.1f MiB free, reserve %.1f MiB): backups are refused "
+		    "until space is freed (forget + prune); nothing committed",
+		    (double)sp.free / (1 << 20), (double)sp.reserve / (1 << 20));
+	}
 	return failf(s, WIRE_ERR_STORAGE, "storage error on the server "
 	    "(%s); nothing committed", what);
 }
@@ -1623,6 +1635,8 @@ session_run(struct session *s)
 	snprintf(s->why, sizeof(s->why), "unknown");
 	s->tls = NULL;
 	s->tls_err[0] = s->registered[0] = '\0';
+	if (s->store != NULL)
+		store_set_reserve(s->store, s->cfg->reserve_space);
 	if ((s->tls_ctx == NULL || tls_start(s) == 0) && handshake(s) == 0) {
 		for (;;) {
 			int64_t deadline = mono_ms() +

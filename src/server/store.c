@@ -6,6 +6,7 @@
 
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/uio.h>
 
 #include <dirent.h>
@@ -41,6 +42,12 @@ struct store {
 	int		 wfd;		/* -1: none open yet */
 	uint32_t	 wpack;
 	uint64_t	 woff;
+	uint64_t	 wkeep;		/* a tail cut stops here (store.h) */
+
+	/* Server.ReserveSpace; checked only when set. */
+	int		 check_space;
+	uint64_t	 reserve;	/* bytes or STORE_RESERVE_AUTO */
+	struct store_space seen;	/* by the last put's check */
 
 	/* Written, not yet indexed: one client's blobs in the open pack. */
 	uint64_t	 pclient;
@@ -321,12 +328,73 @@ store_discard(struct store *s)
 	s->pbytes = 0;
 }
 
-/* Give up the open pack after an error; the next put opens a new one. */
+/*
+ * 1 when no pending blob of the open pack is indexed there (the bytes
+ * after wkeep are garbage), 0 when one is or the catalog cannot say.
+ */
+static int
+pending_unindexed(struct store *s)
+{
+	uint8_t (*ids)[BLOB_ID_LEN], found[256];
+	struct cat_blob loc[256];
+	size_t i, k, n;
+
+	if (s->npend == 0)
+		return 1;
+	if ((ids = reallocarray(NULL, 256, BLOB_ID_LEN)) == NULL)
+		return 0;
+	for (i = 0; i < s->npend; i += n) {
+		n = s->npend - i < 256 ? s->npend - i : 256;
+		for (k = 0; k < n; k++)
+			memcpy(ids[k], s->pend[i + k].id, BLOB_ID_LEN);
+		if (catalog_blobs_lookup(s->cat, s->pclient,
+		    (const uint8_t (*)[BLOB_ID_LEN])ids, n, loc, found) !=
+		    CAT_OK)
+			break;
+		for (k = 0; k < n; k++)
+			if (found[k] && loc[k].pack == s->wpack &&
+			    loc[k].offset >= s->wkeep)
+				break;
+		if (k < n)
+			break;
+	}
+	free(ids);
+	return i >= s->npend;
+}
+
+/*
+ * Cut the open pack back to wkeep (store.h, the tail cut): what follows
+ * is this process's pending records, or a part of one.  A pack that
+ * keeps nothing is removed; we hold its lock, so no prune has it.
+ * Best effort: on a failure the tail stays, garbage for prune.
+ */
+static void
+cut_tail(struct store *s)
+{
+	char name[16];
+
+	if (s->wfd == -1 || !pending_unindexed(s))
+		return;
+	if (s->wkeep == 0) {
+		pack_name(s->wpack, name);
+		if (unlinkat(s->dirfd, name, 0) == 0)
+			(void)fsync(s->dirfd);
+	} else
+		(void)ftruncate(s->wfd, (off_t)s->wkeep);
+	s->woff = s->wkeep;
+}
+
+/*
+ * Give up the open pack after an error, cut back to what may be
+ * indexed; the next put opens a new one.
+ */
 static void
 abandon_pack(struct store *s)
 {
-	if (s->wfd != -1)
+	if (s->wfd != -1) {
+		cut_tail(s);
 		close(s->wfd);
+	}
 	s->wfd = -1;
 	store_discard(s);
 }
@@ -334,7 +402,16 @@ abandon_pack(struct store *s)
 void
 store_finish(struct store *s)
 {
-	abandon_pack(s);
+	if (s->wfd != -1)
+		close(s->wfd);
+	s->wfd = -1;
+	store_discard(s);
+	/* A pack prune removes must not stay allocated by our reads. */
+	for (int i = 0; i < READ_FDS; i++)
+		if (s->rfd[i].fd != -1) {
+			close(s->rfd[i].fd);
+			s->rfd[i].fd = -1;
+		}
 }
 
 int
@@ -347,14 +424,102 @@ store_flush(struct store *s)
 		return 0;
 	if (store_sync(s) == -1)
 		return -1;
+	/*
+	 * Touched when indexed: near the reserve a blob may wait for the
+	 * session's end, and prune's grace counts from now.
+	 */
+	for (size_t i = 0; i < s->npend; i++)
+		s->pend[i].loc.touched = (uint64_t)time(NULL);
 	r = catalog_blobs_add_linked(s->cat, s->pclient, s->pend, s->npend,
 	    (const uint8_t (*)[BLOB_ID_LEN])s->plinks, &missing);
-	store_discard(s);
+	if (r == CAT_OK) {
+		store_discard(s);
+		s->wkeep = s->woff;
+		return 0;
+	}
+	/* Nothing was indexed: give the space back (the cut checks). */
+	abandon_pack(s);
 	if (r == CAT_MISSING)
 		return fail(s, ESTALE, "store: %zu links of the blobs to index "
 		    "are no longer stored (pruned meanwhile)", missing);
-	if (r != CAT_OK)
-		return fail(s, 0, "%s", catalog_strerror(s->cat));
+	return fail(s, 0, "%s", catalog_strerror(s->cat));
+}
+
+/* ---------------------------------------------------------------- space */
+
+const char *
+store_level_name(enum store_level level)
+{
+	switch (level) {
+	case STORE_SPACE_OK:
+		return "ok";
+	case STORE_SPACE_WARNING:
+		return "warning";
+	case STORE_SPACE_CRITICAL:
+		return "critical";
+	}
+	return "?";
+}
+
+static void
+space_fill(const struct statvfs *v, uint64_t reserve, struct store_space *sp)
+{
+	uint64_t unit = v->f_frsize ? v->f_frsize : v->f_bsize;
+
+	sp->free = (uint64_t)v->f_bavail * unit;
+	sp->capacity = (uint64_t)v->f_blocks * unit;
+	if (reserve == STORE_RESERVE_AUTO) {
+		reserve = sp->capacity / 100;
+		if (reserve > STORE_RESERVE_AUTO_MAX)
+			reserve = STORE_RESERVE_AUTO_MAX;
+	}
+	sp->reserve = reserve;
+	if (sp->free < reserve)
+		sp->level = STORE_SPACE_CRITICAL;
+	else if (sp->free - reserve < reserve)
+		sp->level = STORE_SPACE_WARNING;
+	else
+		sp->level = STORE_SPACE_OK;
+}
+
+int
+store_space_of(const char *path, uint64_t reserve, struct store_space *sp,
+    char *err, size_t errlen)
+{
+	struct statvfs v;
+
+	memset(sp, 0, sizeof(*sp));
+	if (statvfs(path, &v) == -1) {
+		snprintf(err, errlen, "statvfs %s: %s", path, strerror(errno));
+		return -1;
+	}
+	space_fill(&v, reserve, sp);
+	return 0;
+}
+
+void
+store_space_seen(const struct store *s, struct store_space *sp)
+{
+	*sp = s->seen;
+}
+
+void
+store_set_reserve(struct store *s, uint64_t reserve)
+{
+	s->check_space = reserve != 0;
+	s->reserve = reserve;
+}
+
+int
+store_space(struct store *s, struct store_space *sp)
+{
+	struct statvfs v;
+
+	memset(sp, 0, sizeof(*sp));
+	if (fstatvfs(s->dirfd, &v) == -1)
+		return fail(s, errno, "store: statvfs %s: %s", s->dir,
+		    strerror(errno));
+	space_fill(&v, s->check_space ? s->reserve : 0, sp);
 	return 0;
 }
 
@@ -404,6 +569,7 @@ again:
 	s->wfd = fd;
 	s->wpack = pack;
 	s->woff = 0;
+	s->wkeep = 0;
 	return 0;
 }
 
@@ -435,9 +601,10 @@ put_rec(struct store *s, uint8_t type, uint64_t client,
 {
 	uint8_t hdr[STORE_HDR_LEN], found;
 	struct cat_blob_add b;
+	struct store_space *sp = &s->seen;
 	struct iovec iov[3];
 	uint64_t size;
-	int n = 0;
+	int n = 0, low = 0;
 
 	if ((type == STORE_TYPE_BLOB && len == 0) || len > STORE_BLOB_MAX)
 		return fail(s, EINVAL, "store: blob length %zu", len);
@@ -453,6 +620,17 @@ put_rec(struct store *s, uint8_t type, uint64_t client,
 		return fail(s, 0, "%s", catalog_strerror(s->cat));
 	if (found)
 		return 1;
+	if (s->check_space) {
+		if (store_space(s, sp) == -1)
+			return -1;
+		if (sp->free < sp->reserve || sp->free - sp->reserve < size) {
+			abandon_pack(s);
+			return fail(s, ENOSPC, "%.1f MiB free, reserve %.1f "
+			    "MiB", (double)sp->free / (1 << 20),
+			    (double)sp->reserve / (1 << 20));
+		}
+		low = sp->free - sp->reserve - size < STORE_LOW_SPACE;
+	}
 	/* Pending blobs live in one pack: flush before starting another. */
 	if (s->wfd != -1 && s->woff + size > STORE_PACK_MAX && s->woff > 0) {
 		if (store_flush(s) == -1)
@@ -498,6 +676,8 @@ put_rec(struct store *s, uint8_t type, uint64_t client,
 	if (write_all(s->wfd, iov, n, s->woff) == -1) {
 		int e = errno;
 
+		/* The space as the write found it, before the cut. */
+		(void)store_space(s, sp);
 		abandon_pack(s);
 		return fail(s, e, "store: write pack %08x: %s", s->wpack,
 		    strerror(e));
@@ -518,8 +698,13 @@ put_rec(struct store *s, uint8_t type, uint64_t client,
 	 * a long upload loses at most STORE_BATCH_SECONDS of it (the next
 	 * backup's HAVE finds the rest).
 	 */
-	if ((s->npend >= STORE_BATCH_BLOBS || s->pbytes >= STORE_BATCH_BYTES ||
-	    mono_ms() - s->pfirst >= STORE_BATCH_SECONDS * 1000L) &&
+	/*
+	 * Near the reserve, only by count (store.h): a failure then gives
+	 * back all that was written since.
+	 */
+	if ((s->npend >= STORE_BATCH_BLOBS || (!low &&
+	    (s->pbytes >= STORE_BATCH_BYTES ||
+	    mono_ms() - s->pfirst >= STORE_BATCH_SECONDS * 1000L))) &&
 	    store_flush(s) == -1)
 		return -1;
 	return 0;
@@ -893,6 +1078,7 @@ store_copy(struct store *s, const uint8_t id[BLOB_ID_LEN],
 	to->pack = s->wpack;
 	to->offset = s->woff;
 	s->woff += size;
+	s->wkeep = s->woff;	/* the caller may index the copy any time */
 	return 0;
 }
 

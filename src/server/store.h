@@ -39,6 +39,29 @@
  * errno (ENOSPC, EIO, ...) or 0 for a catalog error.  After a write error
  * the pending blobs are dropped (never indexed) and the next put starts a
  * new pack.  Not thread-safe: one store per process.
+ *
+ * The tail cut: when pending blobs are dropped after an error (a write,
+ * an fsync or the indexing transaction failed, or the reserve refused a
+ * put), the open pack is cut back (ftruncate) to the end of the last
+ * record that may be indexed: the last flushed batch or store_copy()
+ * copy.  Only this process appends to that pack, the bytes after that
+ * point are its own pending records (or a part of one), and the store
+ * first checks in the catalog that none of them is indexed (else it
+ * leaves the pack alone).  A pack that keeps nothing is removed.  So the
+ * space of a failed upload returns at once, and the pack still holds
+ * only whole records (doc/store-format.md).
+ *
+ * The reserve (store_set_reserve(), Server.ReserveSpace): a put that
+ * would leave less than the reserve free on DataDir's file system
+ * (statvfs f_bavail, what an unprivileged user may use) is refused with
+ * ENOSPC, without writing, and the pending blobs are dropped and cut as
+ * above, so the catalog, forget and prune keep room.  While less than
+ * the reserve plus STORE_LOW_SPACE is free, pending blobs are indexed
+ * only by store_flush() (the session's commit or end) or when
+ * STORE_BATCH_BLOBS are pending, not by age or bytes: an upload that
+ * then runs out of space gives back all it wrote since (the price: a
+ * worker killed there loses more of its upload).  Without a reserve set
+ * nothing of this applies; the tail cut does.
  */
 #ifndef GV_STORE_H
 #define GV_STORE_H
@@ -61,6 +84,7 @@
 #define STORE_BATCH_BLOBS	16384
 #define STORE_BATCH_SECONDS	5	/* index pending blobs at least this often */
 #define STORE_PACK_MAX		(1ULL << 30)	/* start a new pack after */
+#define STORE_LOW_SPACE		(4 * STORE_BATCH_BYTES)	/* the reserve's */
 #define STORE_BLOB_MAX		(64UL << 20)	/* largest blob (MaxFrame) */
 
 struct store;
@@ -128,9 +152,55 @@ void	store_discard(struct store *s);
 /*
  * Give up the pack this process appends to (call store_flush() first:
  * pending blobs are dropped) and its lock: prune may rewrite it now.
- * The next put starts a new pack.
+ * The next put starts a new pack.  The packs open for reading are
+ * closed too, so that the space of one prune removes is freed.
  */
 void	store_finish(struct store *s);
+
+/*
+ * Space on a file system: free (f_bavail), capacity (f_blocks), both in
+ * bytes, the reserve in force and its level: STORE_SPACE_CRITICAL when
+ * free is under the reserve (uploads are refused), STORE_SPACE_WARNING
+ * under twice the reserve, else STORE_SPACE_OK.
+ */
+enum store_level { STORE_SPACE_OK, STORE_SPACE_WARNING, STORE_SPACE_CRITICAL };
+struct store_space {
+	uint64_t	 free;
+	uint64_t	 capacity;
+	uint64_t	 reserve;
+	enum store_level level;
+};
+/* Server.ReserveSpace's -1: 1% of the capacity, at most this. */
+#define STORE_RESERVE_AUTO	UINT64_MAX
+#define STORE_RESERVE_AUTO_MAX	(256ULL << 20)
+/* "ok", "warning" or "critical". */
+const char *store_level_name(enum store_level level);
+/*
+ * The space of the file system that holds path, with reserve (bytes, or
+ * STORE_RESERVE_AUTO) resolved against its capacity.  0, or -1 with a
+ * message in err (statvfs failed).
+ */
+int	store_space_of(const char *path, uint64_t reserve,
+	    struct store_space *sp, char *err, size_t errlen);
+/*
+ * Keep reserve bytes (or STORE_RESERVE_AUTO) free on the packs' file
+ * system: from now on puts check the free space (see above).  Without
+ * this call, or with 0, a store checks nothing (prune, scrub, rebuild,
+ * upgrade): puts write until the file system is full.
+ */
+void	store_set_reserve(struct store *s, uint64_t reserve);
+/*
+ * The space of the packs' file system now, with this store's reserve
+ * (0 when none was set).  0, or -1 (store_strerror() says why).
+ */
+int	store_space(struct store *s, struct store_space *sp);
+/*
+ * The space the last put saw: before it wrote or was refused (with a
+ * reserve), or when its write failed (always).  What a refusal or a
+ * full disk is explained with, since the tail cut gives space back
+ * after.  All 0 before the first.
+ */
+void	store_space_seen(const struct store *s, struct store_space *sp);
 
 /*
  * Read the blob with id at loc into buf (at least loc->length bytes)

@@ -30,6 +30,7 @@
 #include "imsg.h"
 #include "log.h"
 #include "peerinfo.h"
+#include "store.h"
 #include "uiapi.h"
 #include "webauth.h"
 
@@ -169,6 +170,30 @@ wait_status(struct ui_call *c)
 	ask_status();
 }
 
+/*
+ * DataDir's file system: free and capacity in bytes, the reserve in
+ * force (Server.ReserveSpace) and the level ("ok", "warning" under
+ * twice the reserve, "critical" under it: uploads refused); null when
+ * statvfs fails.
+ */
+static json_t *
+disk_json(void)
+{
+	const struct gv_config *cfg = api.env->cfg;
+	struct store_space sp;
+	char err[256];
+
+	if (store_space_of(cfg->datadir, cfg->reserve_space, &sp, err,
+	    sizeof(err)) == -1) {
+		log_warnx("UI: %s", err);
+		return json_null();
+	}
+	return json_pack("{s:I, s:I, s:I, s:s}", "free", (json_int_t)sp.free,
+	    "capacity", (json_int_t)sp.capacity,
+	    "reserve", (json_int_t)sp.reserve,
+	    "level", store_level_name(sp.level));
+}
+
 static json_t *
 status_json(const struct imsg_status *r)
 {
@@ -188,10 +213,11 @@ status_json(const struct imsg_status *r)
 			json_object_set_new(wk, "retiring", json_true());
 		json_array_append_new(workers, wk);
 	}
-	return json_pack("{s:s, s:s, s:I, s:I, s:I, s:o}",
+	return json_pack("{s:s, s:s, s:I, s:I, s:I, s:o, s:o}",
 	    "server_id", api.server_id, "version", PACKAGE_VERSION,
 	    "uptime", (json_int_t)r->uptime, "pool_size", (json_int_t)r->pool,
-	    "sessions_served", (json_int_t)r->served, "workers", workers);
+	    "sessions_served", (json_int_t)r->served, "workers", workers,
+	    "disk", disk_json());
 }
 
 static void	dashboard_answer(struct ui_call *, json_t *status);
@@ -670,7 +696,7 @@ dashboard_answer(struct ui_call *c, json_t *st)
 	workers = json_object_get(st, "workers");
 	finish(c, 200, json_pack("{s:{s:s, s:s, s:s, s:O, s:I}, "
 	    "s:{s:O, s:O, s:O}, s:{s:I, s:I, s:I}, "
-	    "s:{s:I, s:I, s:I, s:I, s:f}, s:o}",
+	    "s:{s:I, s:I, s:I, s:I, s:f}, s:o, s:O}",
 	    "server", "server_id", api.server_id, "name", api.name,
 	    "version", PACKAGE_VERSION,
 	    "uptime", json_object_get(st, "uptime"),
@@ -688,7 +714,7 @@ dashboard_answer(struct ui_call *c, json_t *st)
 	    "unique_bytes", (json_int_t)t.unique_bytes,
 	    "dedup_ratio", t.unique_bytes ? (double)t.size /
 	    (double)t.unique_bytes : 0.0,
-	    "days", list));
+	    "days", list, "disk", json_object_get(st, "disk")));
 }
 
 /* ----- housekeeping */

@@ -228,6 +228,11 @@ await step('A: the dashboard counts the backup session', async () => {
   ok(n >= 1 && shownN.some((x) => x.replace(/[,.\u202f\u00a0 ]/g, '') === String(n)),
      `the dashboard shows ${n} session(s) today`,
      `numbers next to "Sessions": ${JSON.stringify(shownN)}; dashboard text:\n${t.slice(0, 600)}`);
+  const k = d.json && d.json.disk;
+  ok(k && /^(ok|warning|critical)$/.test(k.level) && k.capacity > 0,
+     'the dashboard has DataDir\'s disk (free, capacity, reserve, level)', JSON.stringify(k));
+  ok(/Disk\s+Free\s+[\d.]+ [KMGT]?i?B\s+(ok|low|full)/.test(t), 'the Disk card shows the free space and its level',
+     t.slice(0, 800));
   const all = await text('body');
   ok(all.includes(SID_A) || (NAME_A && all.includes(NAME_A)), 'the page names server A (id or name)',
      `neither ${SID_A} nor "${NAME_A}" in the page`);
