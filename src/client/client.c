@@ -46,6 +46,9 @@ client_opt(struct client *c, int ch, const char *arg)
 	case OPT_SSL:
 		c->ssl = 1;
 		return 1;
+	case OPT_STRICT:
+		c->strict = 1;
+		return 1;
 	}
 	return 0;
 }
@@ -533,6 +536,44 @@ got:
 		*nlinks = f.nlinks;
 	} else
 		free(f.links);
+	return 0;
+}
+
+int
+client_meta(struct client *c, const uint8_t *id, uint8_t **body,
+    size_t *len, int *missing, char *err, size_t errlen)
+{
+	struct fetch f;
+	const uint8_t (*ids)[BLOB_ID_LEN] = (const uint8_t (*)[BLOB_ID_LEN])id;
+	char hex[2 * BLOB_ID_LEN + 1], why[256];
+	int rc;
+
+	memset(&f, 0, sizeof(f));
+	err[0] = '\0';
+	*body = NULL;
+	*missing = 0;
+	if ((rc = remote_get(c->remote, ids, 1, fetch_cb, &f, err,
+	    errlen)) != 0) {
+		if (err[0] == '\0')
+			snprintf(err, errlen, "out of memory");
+		free(f.blob);
+		free(f.links);
+		return -1;
+	}
+	free(f.links);
+	hex_encode(id, BLOB_ID_LEN, hex);
+	if (f.missing) {
+		*missing = 1;
+		snprintf(err, errlen, "meta blob %s: not on the server", hex);
+		return 1;
+	}
+	rc = blob_open(&c->keys, BLOB_META, id, f.blob, f.len,
+	    CLIENT_META_MAX, body, len, why, sizeof(why));
+	free(f.blob);
+	if (rc == -1) {
+		snprintf(err, errlen, "meta blob %s: %s", hex, why);
+		return 1;
+	}
 	return 0;
 }
 
