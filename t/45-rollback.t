@@ -3,10 +3,10 @@
 # snapshot of each set it made or saw (StateFile "newest"), and backup,
 # snapshots and restore latest warn when the server's newest is older
 # than that or does not descend from it; --strict refuses (exit 2).
-# Old snapshots are replayed as the newest with raw COMMITs and the
-# newest is hidden with raw FORGETs (what a rolled-back or malicious
-# server shows); a normal sequence and the client's own forget warn
-# nothing; a second machine on the same set is a fork; a chain whose
+# With raw COMMITs an old snapshot is replayed as the newest and the
+# remembered meta is paired with an old root; with raw FORGETs the
+# newest is hidden (what a rolled-back or malicious server shows).  A
+# normal sequence and the client's own forget warn nothing; a second machine on the same set is a fork; a chain whose
 # metas were pruned gives a note, not a warning; bad state files are
 # refused cleanly.
 use strict;
@@ -120,6 +120,23 @@ is(newest_remembered()->{snapshot}, $t[-1]{id}, 'the snapshot it made is remembe
 ($rc, $out, $err) = $cl->run('snapshots', '--set', 'home', '--strict');
 is($rc, 0, 'from there on: snapshots --strict passes');
 is($err, '', '... silently');
+
+# --- the remembered meta paired with an old root
+@t = snaps();
+$A = raw();
+$f = proto_commit($A, 'home', $t[-1]{unix_time}, pack('H*', $s[0]{root}),
+                  pack('H*', $t[-1]{meta}));
+ok($f->{snapshot}, 'the newest meta committed again with the first root');
+close $A;
+($rc, $out, $err) = restore_latest('--strict');
+is($rc, 2, 'restore latest --strict: exit 2');
+like($err, qr/$WARN: the server's newest snapshot $f->{snapshot} of \S+ cannot be checked against snapshot $t[-1]{id} of \S+, the newest this client made or saw: its root tree is not the one its meta names/,
+     '... the root is not the one the meta names');
+$A = raw();
+proto_forget($A, $f->{snapshot});
+close $A;
+($rc, $out, $err) = restore_latest('--strict');
+is($rc, 0, 'that snapshot gone: restore latest --strict passes') or diag $err;
 
 # --- the newest hidden (forgotten behind the client's back)
 ($rc, $out, $err) = backup();
