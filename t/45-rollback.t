@@ -100,6 +100,20 @@ like($err, $WARN, 'snapshots of every set warns too');
 is($rc, 2, 'snapshots --strict: exit 2');
 like($err, qr/refusing to go on \(--strict\)/, '... refusing');
 is($out, '', '... listing nothing');
+{
+    my $sc = $cl->dir . '/strict.conf';
+    my $base = GV::_slurp($cl->dir . '/client.conf');
+    GVClient::_spit_bytes($sc, $base . "StrictRollback = 1\n");
+    my @run = ($GVClient::CLIENT, '-c', $sc);
+    my %env = (GIGAVAULT_PASSPHRASE => $GVClient::PASS);
+    ($rc, $out, $err) = GVClient::run_cmd([@run, 'snapshots', '--set', 'home'], \%env);
+    is($rc, 2, 'StrictRollback = 1 in client.conf: snapshots exit 2');
+    like($err, qr/refusing to go on \(--strict\)/, '... refusing');
+    GVClient::_spit_bytes($sc, $base . "StrictRollback = 2\n");
+    ($rc, $out, $err) = GVClient::run_cmd([@run, 'snapshots'], \%env);
+    is($rc, 2, 'StrictRollback = 2: exit 2');
+    like($err, qr/strict\.conf:\d+: StrictRollback = 2 is out of range 0\.\.1/, '... out of range');
+}
 ($rc, $out, $err) = restore_latest();
 is($rc, 0, 'restore latest: exit 0') or diag $err;
 like($err, $WARN, '... warns');

@@ -74,6 +74,7 @@ client_setup(struct client *c)
 		return -1;
 	}
 	c->ssl |= c->conf->ssl;
+	c->strict |= c->conf->strict;
 	if (c->set != NULL && !clientconf_valid_set(c->set)) {
 		warnx("--set \"%s\": a set name is 1 to 64 characters of "
 		    "A-Z a-z 0-9 . _ -", c->set);

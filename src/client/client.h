@@ -80,7 +80,8 @@ struct client {
 	int		 verbose;	/* -v (count) */
 	int		 json;		/* --json */
 	int		 ssl;		/* --ssl, or SSL.Enabled (setup) */
-	int		 strict;	/* --strict: a rollback warning refuses */
+	int		 strict;	/* --strict or StrictRollback (setup): a
+					   rollback warning refuses */
 	int		 tty;		/* stderr is a terminal (progress) */
 
 	/* client_setup() */
