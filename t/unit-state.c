@@ -2,9 +2,9 @@
  * unit-state.c - TAP unit tests of src/client/state.c, the client's
  * StateFile: the registration and the "newest" snapshot of each set
  * (rollback detection) written and read back alike; remembering replaces
- * the entry of a set and, when full, the oldest; every damaged or
- * oversized file is refused with a reason and leaves nothing behind in
- * the struct.  Run by t/00-unit-state.t.
+ * the entry of a set, and when full refuses a new set rather than push
+ * one out; every damaged or oversized file is refused with a reason and
+ * leaves nothing behind in the struct.  Run by t/00-unit-state.t.
  */
 #include "autoconf.h"
 
@@ -131,12 +131,13 @@ main(void)
 	memset(st.server_id, 0x11, SERVER_ID_LEN);
 	snprintf(st.name, sizeof(st.name), "alice");
 	memset(st.secret, 0x5a, REMOTE_SECRET_LEN);
+	same = 1;
 	for (int i = 0; i < STATE_SEEN_MAX; i++) {
 		snprintf(set, sizeof(set), "set-%d", i);
 		seen_of(&e, i, set);
-		client_state_remember(&st, &e);
+		same &= client_state_remember(&st, &e) == 0;
 	}
-	ok(st.nseen == STATE_SEEN_MAX, "128 sets remembered");
+	ok(same && st.nseen == STATE_SEEN_MAX, "128 sets remembered");
 	ok(client_state_write(path, &st, err, sizeof(err)) == 0,
 	    "written");
 	ok(client_state_read(path, &back, err, sizeof(err)) == 0,
@@ -149,23 +150,24 @@ main(void)
 	    memcmp(back.secret, st.secret, REMOTE_SECRET_LEN) == 0,
 	    "... alike, with every entry");
 
-	/* Remember: the same set is replaced, a new one evicts the oldest. */
+	/* Remember: the same set is replaced; a new one, when full, not. */
 	seen_of(&e, 40, "set-40");
 	e.id = 999;
 	e.time = 1800000000u;
-	client_state_remember(&st, &e);
+	ok(client_state_remember(&st, &e) == 0, "full: a set is remembered "
+	    "again");
 	p = client_state_seen(&st, e.server_id, "set-40");
 	ok(st.nseen == STATE_SEEN_MAX && p != NULL && p->id == 999,
-	    "a set's entry is replaced");
+	    "... its entry replaced");
 	seen_of(&e, 2, "new-set");
-	client_state_remember(&st, &e);
-	ok(st.nseen == STATE_SEEN_MAX &&
-	    client_state_seen(&st, e.server_id, "new-set") != NULL,
-	    "full: a new set is remembered");
+	ok(client_state_remember(&st, &e) == -1 &&
+	    st.nseen == STATE_SEEN_MAX &&
+	    client_state_seen(&st, e.server_id, "new-set") == NULL,
+	    "full: a new set is refused");
 	memset(e.server_id, 0x22, SERVER_ID_LEN);
-	ok(client_state_seen(&st, e.server_id, "set-0") == NULL &&
+	ok(client_state_seen(&st, e.server_id, "set-0") != NULL &&
 	    client_state_seen(&st, e.server_id, "set-2") != NULL,
-	    "... in place of the oldest");
+	    "... and no other pushed out");
 	ok(client_state_seen(&st, e.server_id, "set-1") == NULL,
 	    "sets are told apart by server");
 	memset(e.server_id, 0x11, SERVER_ID_LEN);
@@ -174,6 +176,10 @@ main(void)
 	    client_state_seen(&st, e.server_id, "set-1") == NULL &&
 	    client_state_seen(&st, e.server_id, "set-3") != NULL,
 	    "drop removes one entry");
+	seen_of(&e, 2, "new-set");
+	ok(client_state_remember(&st, &e) == 0 &&
+	    client_state_seen(&st, e.server_id, "new-set") != NULL,
+	    "... making room for a new set");
 
 	/* Refused, each with its reason. */
 	ok(accepted("}"), "a registration without \"newest\" is read");

@@ -8,6 +8,7 @@
 
 #include <err.h>
 #include <jansson.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -92,8 +93,8 @@ walk(struct client *c, const char *set, const struct snapinfo *top,
 			return V_FAIL;
 		}
 		if (rc == 1) {
-			snprintf(why, whylen, "%s%s", step == 0 ? "its " :
-			    "an older snapshot's ", err);
+			snprintf(why, whylen, "%s meta %s", step == 0 ? "its" :
+			    "an older snapshot's", err);
 			/* Forget and prune remove metas; never the newest's. */
 			return step > 0 && missing ? V_UNKNOWN : V_BAD;
 		}
@@ -159,9 +160,13 @@ save(struct client *c, const char *set, const struct state_seen *e)
 	struct client_state *st;
 	char err[1024] = "";
 
-	if (e != NULL)
-		client_state_remember(&c->state, e);
-	else
+	if (e != NULL && client_state_remember(&c->state, e) == -1) {
+		warnx("warning: set %s is not checked for a rollback: %d sets "
+		    "are remembered already (%s)", set, STATE_SEEN_MAX,
+		    c->conf->statefile);
+		return;
+	}
+	if (e == NULL)
 		client_state_drop(&c->state, c->state.server_id, set);
 	if ((st = malloc(sizeof(*st))) == NULL) {
 		warnx("warning: cannot remember the newest snapshot of set %s: "
@@ -178,9 +183,13 @@ save(struct client *c, const char *set, const struct state_seen *e)
 		    "%s", set, err);
 		goto done;
 	}
-	if (e != NULL)
-		client_state_remember(st, e);
-	else
+	if (e != NULL && client_state_remember(st, e) == -1) {
+		warnx("warning: set %s is not checked for a rollback: %d sets "
+		    "are remembered already (%s)", set, STATE_SEEN_MAX,
+		    c->conf->statefile);
+		goto done;
+	}
+	if (e == NULL)
 		client_state_drop(st, c->state.server_id, set);
 	if (client_state_write(c->conf->statefile, st, err, sizeof(err)) == -1)
 		warnx("warning: cannot remember the newest snapshot of set %s: "
@@ -196,6 +205,13 @@ remember(struct client *c, const char *set, const struct snapinfo *s,
 {
 	struct state_seen e;
 
+	/* What StateFile could not hold back (a lying server's listing). */
+	if (s->id == 0 || s->id > INT64_MAX || t > INT64_MAX) {
+		warnx("warning: set %s: the server lists snapshot %llu with an "
+		    "impossible id or time; not remembered", set,
+		    (unsigned long long)s->id);
+		return;
+	}
 	memset(&e, 0, sizeof(e));
 	memcpy(e.server_id, c->state.server_id, SERVER_ID_LEN);
 	snprintf(e.set, sizeof(e.set), "%s", set);
@@ -218,7 +234,7 @@ chain_check(struct client *c, const char *set, const struct snapinfo *v,
 	uint64_t toptime;
 	enum verdict verdict;
 
-	if (strlen(set) > STATE_SET_MAX)
+	if (strlen(set) > STATE_SET_MAX || !clientconf_valid_set(set))
 		return 0;	/* not a set name this client writes */
 	for (i = 0; i < n; i++)
 		if (strcmp(v[i].set, set) == 0) {

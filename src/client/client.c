@@ -482,15 +482,16 @@ ahead_cb(void *arg, const uint8_t *id, const uint8_t *blob, size_t len,
 
 /*
  * Fetch one blob over r with k, opened (authenticated, decrypted,
- * checked against id), and the links stated (tree_src's way), from
- * ahead when it was fetched ahead.
+ * checked against id), and the links stated (tree_src's way; links NULL:
+ * not wanted), from ahead when it was fetched ahead.  missing (or NULL)
+ * tells a blob the server lacks from one that does not open.
  */
 static int
 fetch_linked(struct remote *r, const struct keys *k,
     struct client_ahead *ahead, enum blob_kind kind, const uint8_t *id,
     size_t maxlen, uint8_t **body, size_t *len,
-    uint8_t (**links)[BLOB_ID_LEN], uint32_t *nlinks, char *err,
-    size_t errlen)
+    uint8_t (**links)[BLOB_ID_LEN], uint32_t *nlinks, int *missing,
+    char *err, size_t errlen)
 {
 	struct fetch f;
 	const uint8_t (*ids)[BLOB_ID_LEN] = (const uint8_t (*)[BLOB_ID_LEN])id;
@@ -520,6 +521,8 @@ fetch_linked(struct remote *r, const struct keys *k,
 	}
 got:
 	hex_encode(id, BLOB_ID_LEN, hex);
+	if (missing != NULL)
+		*missing = f.missing;
 	if (f.missing) {
 		snprintf(err, errlen, "blob %s: not on the server", hex);
 		return 1;
@@ -544,38 +547,8 @@ int
 client_meta(struct client *c, const uint8_t *id, uint8_t **body,
     size_t *len, int *missing, char *err, size_t errlen)
 {
-	struct fetch f;
-	const uint8_t (*ids)[BLOB_ID_LEN] = (const uint8_t (*)[BLOB_ID_LEN])id;
-	char hex[2 * BLOB_ID_LEN + 1], why[256];
-	int rc;
-
-	memset(&f, 0, sizeof(f));
-	err[0] = '\0';
-	*body = NULL;
-	*missing = 0;
-	if ((rc = remote_get(c->remote, ids, 1, fetch_cb, &f, err,
-	    errlen)) != 0) {
-		if (err[0] == '\0')
-			snprintf(err, errlen, "out of memory");
-		free(f.blob);
-		free(f.links);
-		return -1;
-	}
-	free(f.links);
-	hex_encode(id, BLOB_ID_LEN, hex);
-	if (f.missing) {
-		*missing = 1;
-		snprintf(err, errlen, "meta blob %s: not on the server", hex);
-		return 1;
-	}
-	rc = blob_open(&c->keys, BLOB_META, id, f.blob, f.len,
-	    CLIENT_META_MAX, body, len, why, sizeof(why));
-	free(f.blob);
-	if (rc == -1) {
-		snprintf(err, errlen, "meta blob %s: %s", hex, why);
-		return 1;
-	}
-	return 0;
+	return fetch_linked(c->remote, &c->keys, NULL, BLOB_META, id,
+	    CLIENT_META_MAX, body, len, NULL, NULL, missing, err, errlen);
 }
 
 static int
@@ -586,7 +559,7 @@ rk_fetch(void *arg, const uint8_t id[BLOB_ID_LEN], uint8_t **body,
 	struct client_rk *rk = arg;
 
 	return fetch_linked(rk->r, rk->k, rk->ahead, BLOB_TREE, id,
-	    CLIENT_TREE_MAX, body, len, links, nlinks, err, errlen);
+	    CLIENT_TREE_MAX, body, len, links, nlinks, NULL, err, errlen);
 }
 
 int

@@ -349,23 +349,22 @@ client_state_seen(const struct client_state *st, const uint8_t *server_id,
 	return NULL;
 }
 
-void
+int
 client_state_remember(struct client_state *st, const struct state_seen *e)
 {
-	size_t i, old = 0;
+	size_t i;
 
 	for (i = 0; i < st->nseen; i++)
 		if (memcmp(st->seen[i].server_id, e->server_id,
 		    SERVER_ID_LEN) == 0 && strcmp(st->seen[i].set, e->set) == 0)
 			break;
-	if (i == st->nseen && st->nseen == STATE_SEEN_MAX) {
-		for (i = 1; i < st->nseen; i++)
-			if (st->seen[i].time < st->seen[old].time)
-				old = i;
-		i = old;
-	} else if (i == st->nseen)
+	if (i == st->nseen) {
+		if (st->nseen == STATE_SEEN_MAX)
+			return -1;
 		st->nseen++;
+	}
 	st->seen[i] = *e;
+	return 0;
 }
 
 void

@@ -73,10 +73,12 @@ int	client_mkparent(const char *path, char *err, size_t errlen);
 const struct state_seen *client_state_seen(const struct client_state *st,
 	    const uint8_t *server_id, const char *set);
 /*
- * Put *e into st, replacing the entry of its server and set; when st is
- * full, the entry with the oldest time makes room.  No file is written.
+ * Put *e into st, replacing the entry of its server and set.  0, or -1
+ * when its server and set have no entry and st holds STATE_SEEN_MAX
+ * already (no entry is pushed out: a server listing many sets must not
+ * make the client forget the others).  No file is written.
  */
-void	client_state_remember(struct client_state *st,
+int	client_state_remember(struct client_state *st,
 	    const struct state_seen *e);
 /* Remove the entry of server_id and set from st, if there is one. */
 void	client_state_drop(struct client_state *st, const uint8_t *server_id,
