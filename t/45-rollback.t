@@ -7,8 +7,9 @@
 # remembered meta is paired with an old root; with raw FORGETs the
 # newest is hidden (what a rolled-back or malicious server shows).  A
 # normal sequence and the client's own forget warn nothing; a second machine on the same set is a fork; a chain whose
-# metas were pruned gives a note, not a warning; bad state files are
-# refused cleanly.
+# metas were pruned, or that reaches a meta of an older client (made by
+# t/gv-forge), gives a note, not a warning; bad state files are refused
+# cleanly.
 use strict;
 use warnings;
 use FindBin;
@@ -257,6 +258,22 @@ like($err, qr/note: set home: cannot check that the server's newest snapshot $t[
      '... with a note: the chain cannot be followed');
 ($rc, $out, $err) = $cl->run('snapshots', '--set', 'home', '--strict');
 is($err, '', '... once: the newest is remembered');
+
+# A snapshot from a client older than this check: its meta names no
+# parent, so the chain is not followed past it (a note).
+Time::HiRes::sleep(1.1);
+($rc, $out, $err) = GVClient::run_cmd([$GV::BUILDDIR . '/t/gv-forge', '-c',
+    $cl->dir . '/client.conf', '--old-meta', 'home'],
+    { GIGAVAULT_PASSPHRASE => $GVClient::PASS }, 60);
+is($rc, 0, 'an old client commits a snapshot') or diag $err;
+my ($old) = $out =~ /^(\d+)$/m;
+($rc, $out, $err) = $cl->run('snapshots', '--set', 'home', '--strict');
+is($rc, 0, 'snapshots --strict: exit 0');
+like($err, qr/note: set home: cannot check that the server's newest snapshot $old of \S+ descends from snapshot \d+ of \S+, the newest this client made or saw: a snapshot on the way was made by a client that names no parent/,
+     '... a note: the old meta names no parent');
+($rc, $out, $err) = backup('--strict');
+is($rc, 0, 'backup --strict on top of it: exit 0') or diag $err;
+is($err, '', '... silently');
 
 # --- bad state files are refused cleanly
 my $good = GV::_slurp($state);
