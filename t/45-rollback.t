@@ -99,7 +99,7 @@ like($out, qr/^$s[1]{id}\s/m, '... and lists');
 like($err, $WARN, 'snapshots of every set warns too');
 ($rc, $out, $err) = $cl->run('snapshots', '--set', 'home', '--strict');
 is($rc, 2, 'snapshots --strict: exit 2');
-like($err, qr/refusing to go on \(--strict\)/, '... refusing');
+like($err, qr/refusing to go on \(--strict, or StrictRollback = 1\)/, '... refusing');
 is($out, '', '... listing nothing');
 {
     my $sc = $cl->dir . '/strict.conf';
@@ -109,7 +109,7 @@ is($out, '', '... listing nothing');
     my %env = (GIGAVAULT_PASSPHRASE => $GVClient::PASS);
     ($rc, $out, $err) = GVClient::run_cmd([@run, 'snapshots', '--set', 'home'], \%env);
     is($rc, 2, 'StrictRollback = 1 in client.conf: snapshots exit 2');
-    like($err, qr/refusing to go on \(--strict\)/, '... refusing');
+    like($err, qr/refusing to go on \(--strict, or StrictRollback = 1\)/, '... refusing');
     GVClient::_spit_bytes($sc, $base . "StrictRollback = 2\n");
     ($rc, $out, $err) = GVClient::run_cmd([@run, 'snapshots'], \%env);
     is($rc, 2, 'StrictRollback = 2: exit 2');

@@ -304,7 +304,7 @@ chain_check(struct client *c, const char *set, const struct snapinfo *v,
 	}
 alarm:
 	if (c->strict) {
-		warnx("refusing to go on (--strict)");
+		warnx("refusing to go on (--strict, or StrictRollback = 1)");
 		return -1;
 	}
 	return 0;
