@@ -25,6 +25,12 @@
  * its ids are chunk lists of level 2 while they are of level 1, "b", a
  * sound file, and "d", a directory whose tree is a chunk list (each
  * blob stored with its true links, so only kinds and levels are wrong).
+ *
+ *	gv-forge -c CLIENT.CONF --old-meta SET
+ *
+ * prints "SNAP": a snapshot of SET, now, with an empty root and a meta
+ * as clients wrote it before rollback detection (no set, root nor
+ * parent), for t/45-rollback.t.
  */
 #include "autoconf.h"
 
@@ -226,6 +232,26 @@ bad_level(struct client *c)
 	return commit(c, root);
 }
 
+/* A snapshot of set whose meta names no set, root nor parent. */
+static uint64_t
+old_meta(struct client *c, const char *set)
+{
+	uint8_t root[BLOB_ID_LEN], metaid[BLOB_ID_LEN];
+	uint64_t snap, now = (uint64_t)time(NULL);
+	struct tree t;
+	char meta[128], e[256];
+
+	tree_init(&t);
+	upload_tree(c, &t, NULL, NULL, root);
+	snprintf(meta, sizeof(meta), "{\"hostname\":\"forge\",\"paths\":[],"
+	    "\"time\":%llu}", (unsigned long long)now);
+	upload(c, BLOB_META, (const uint8_t *)meta, strlen(meta), metaid);
+	if (remote_commit(c->remote, set, now, root, metaid, 0, 0, &snap, e,
+	    sizeof(e)) == -1)
+		errx(2, "commit: %s", e);
+	return snap;
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -237,9 +263,10 @@ main(int argc, char *argv[])
 	struct node *n;
 	uint64_t s1, s2;
 
-	if (argc != 4 || strcmp(argv[1], "-c") != 0)
+	if (argc < 4 || argc > 5 || strcmp(argv[1], "-c") != 0 ||
+	    (argc == 5) != (strcmp(argv[3], "--old-meta") == 0))
 		errx(2, "usage: gv-forge -c CLIENT.CONF OUTSIDE | --lie | "
-		    "--bad-level");
+		    "--bad-level | --old-meta SET");
 	memset(&c, 0, sizeof(c));
 	c.conffile = argv[2];
 	if (client_setup(&c) == -1 || client_keys(&c) == -1 ||
@@ -248,6 +275,11 @@ main(int argc, char *argv[])
 	if (remote_version(c.remote) < 3)
 		errx(2, "the server speaks protocol version %d; gv-forge needs "
 		    "version 3", remote_version(c.remote));
+	if (argc == 5) {
+		printf("%llu\n", (unsigned long long)old_meta(&c, argv[4]));
+		client_done(&c);
+		return 0;
+	}
 	if (strcmp(argv[3], "--lie") == 0 ||
 	    strcmp(argv[3], "--bad-level") == 0) {
 		printf("%llu\n", (unsigned long long)(argv[3][2] == 'l' ?

@@ -62,6 +62,7 @@
 #include "common/crypto.h"
 #include "common/monotime.h"
 #include "common/wire.h"
+#include "chain.h"
 #include "chunker.h"
 #include "client.h"
 #include "idset.h"
@@ -1476,13 +1477,19 @@ page_seed(const struct keys *k)
 	return seed;
 }
 
-/* The snapshot's meta blob: JSON. */
+/*
+ * The snapshot's meta blob: JSON.  Besides what a person reads (host,
+ * paths, time, counts) it binds the snapshot into its set's chain for
+ * rollback detection (chain.h): its set, its root tree and its parent,
+ * the newest snapshot of the set when it was made (null for the first).
+ */
 static int
 meta_blob(struct backup *b, char **paths, int npaths, uint64_t when,
+    const char *set, const uint8_t *rootid, const struct snapinfo *parent,
     uint8_t *id)
 {
-	char host[256] = "";
-	json_t *o, *arr;
+	char host[256] = "", roothex[2 * BLOB_ID_LEN + 1];
+	json_t *o, *arr, *par;
 	char *text;
 
 	gethostname(host, sizeof(host) - 1);
@@ -1490,11 +1497,17 @@ meta_blob(struct backup *b, char **paths, int npaths, uint64_t when,
 		return fatal_oom(b);
 	for (int i = 0; i < npaths; i++)
 		json_array_append_new(arr, json_string(paths[i]));
-	o = json_pack("{s:s, s:o, s:I, s:s, s:I, s:I, s:I}",
+	if ((par = chain_parent_json(parent)) == NULL) {
+		json_decref(arr);
+		return fatal_oom(b);
+	}
+	hex_encode(rootid, BLOB_ID_LEN, roothex);
+	o = json_pack("{s:s, s:o, s:I, s:s, s:I, s:I, s:I, s:s, s:s, s:o}",
 	    "hostname", host, "paths", arr, "time", (json_int_t)when,
 	    "version", "gigavault " PACKAGE_VERSION,
 	    "files", (json_int_t)b->files, "dirs", (json_int_t)b->dirs,
-	    "bytes", (json_int_t)b->bytes);
+	    "bytes", (json_int_t)b->bytes, "set", set, "root", roothex,
+	    "parent", par);
 	if (o == NULL)
 		return fatal_oom(b);
 	text = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
@@ -1549,17 +1562,18 @@ drain_all(struct backup *b)
 
 /*
  * One backup of root (paths[0..npaths)) in the session c->remote, with
- * the newest snapshot of the set as its parent unless noparent.
- * Returns the exit status; *parent_gone is set when it failed because
- * the server lacks blobs of the parent that it reused (the session is
- * then unusable).
+ * the newest snapshot of the set as its parent unless noparent (its meta
+ * names that snapshot as its parent either way).  check: first check the
+ * set for a rollback (chain_check()).  Returns the exit status;
+ * *parent_gone is set when it failed because the server lacks blobs of
+ * the parent that it reused (the session is then unusable).
  */
 static int
 backup_run(struct client *c, struct vnode *root, char **paths, int npaths,
-    int noparent, int quiet, int *parent_gone)
+    int noparent, int quiet, int check, int *parent_gone)
 {
 	struct backup b;
-	struct snapinfo *snaps = NULL;
+	struct snapinfo *snaps = NULL, made;
 	struct ptree rpt;
 	char err[1024];
 	uint8_t rootid[BLOB_ID_LEN], metaid[BLOB_ID_LEN];
@@ -1589,15 +1603,17 @@ backup_run(struct client *c, struct vnode *root, char **paths, int npaths,
 	}
 
 	/* The parent: the newest snapshot of the set. */
-	if (!noparent && remote_list(b.r, client_set(c), &snaps, &nsnaps,
-	    err, sizeof(err)) == -1) {
+	if (remote_list(b.r, client_set(c), &snaps, &nsnaps, err,
+	    sizeof(err)) == -1) {
 		warnx("%s", err);
 		goto done;
 	}
-	rpt.state = nsnaps > 0 ? 0 : 2;
-	rpt.root = nsnaps > 0 ? snaps[nsnaps - 1].root : NULL;
-	b.parent = nsnaps > 0;
-	if (c->verbose && nsnaps > 0)
+	if (check && chain_check(c, client_set(c), snaps, nsnaps) == -1)
+		goto done;
+	rpt.state = nsnaps > 0 && !noparent ? 0 : 2;
+	rpt.root = nsnaps > 0 && !noparent ? snaps[nsnaps - 1].root : NULL;
+	b.parent = nsnaps > 0 && !noparent;
+	if (c->verbose && b.parent)
 		fprintf(stderr, "parent snapshot %llu\n",
 		    (unsigned long long)snaps[nsnaps - 1].id);
 
@@ -1612,7 +1628,8 @@ backup_run(struct client *c, struct vnode *root, char **paths, int npaths,
 	}
 
 	if (do_virtual(&b, root, &rpt, rootid) == -1 ||
-	    meta_blob(&b, paths, npaths, when, metaid) == -1 ||
+	    meta_blob(&b, paths, npaths, when, client_set(c), rootid,
+	    nsnaps > 0 ? &snaps[nsnaps - 1] : NULL, metaid) == -1 ||
 	    flush(&b) == -1 || send_puts(&b, 1) == -1 || b.failed)
 		goto done;	/* b.failed: an error some caller let pass */
 	progress(&b, 1);
@@ -1638,6 +1655,14 @@ backup_run(struct client *c, struct vnode *root, char **paths, int npaths,
 		    s1, s2, (unsigned long long)b.asked,
 		    (unsigned long long)b.new_blobs, s3, t);
 	}
+	/* The newest of the set now, as far as this client knows. */
+	memset(&made, 0, sizeof(made));
+	made.id = snapid;
+	snprintf(made.set, sizeof(made.set), "%s", client_set(c));
+	made.time = when;
+	memcpy(made.root, rootid, BLOB_ID_LEN);
+	memcpy(made.meta, metaid, BLOB_ID_LEN);
+	chain_remember(c, &made);
 	if (!quiet)
 		printf("snapshot %llu saved\n", (unsigned long long)snapid);
 	if (b.partial)
@@ -1670,6 +1695,7 @@ cmd_backup(struct client *c, int argc, char **argv)
 		CLIENT_LONGOPTS,
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "no-parent", no_argument, NULL, OPT_NOPARENT },
+		CLIENT_STRICT_OPT,
 		{ NULL, 0, NULL, 0 }
 	};
 	struct vnode *root = NULL;
@@ -1716,7 +1742,7 @@ cmd_backup(struct client *c, int argc, char **argv)
 	raise_nofile();
 	tune_malloc();
 
-	rc = backup_run(c, root, paths, npaths, noparent, quiet, &gone);
+	rc = backup_run(c, root, paths, npaths, noparent, quiet, 1, &gone);
 	if (gone) {
 		/*
 		 * A blob of the parent is gone for good (a lost pack, a
@@ -1730,7 +1756,7 @@ cmd_backup(struct client *c, int argc, char **argv)
 		if (client_session(c) == -1)
 			rc = EXIT_ERROR;
 		else
-			rc = backup_run(c, root, paths, npaths, 1, quiet,
+			rc = backup_run(c, root, paths, npaths, 1, quiet, 0,
 			    &gone);
 	}
 

@@ -46,6 +46,9 @@ client_opt(struct client *c, int ch, const char *arg)
 	case OPT_SSL:
 		c->ssl = 1;
 		return 1;
+	case OPT_STRICT:
+		c->strict = 1;
+		return 1;
 	}
 	return 0;
 }
@@ -71,6 +74,7 @@ client_setup(struct client *c)
 		return -1;
 	}
 	c->ssl |= c->conf->ssl;
+	c->strict |= c->conf->strict;
 	if (c->set != NULL && !clientconf_valid_set(c->set)) {
 		warnx("--set \"%s\": a set name is 1 to 64 characters of "
 		    "A-Z a-z 0-9 . _ -", c->set);
@@ -478,15 +482,16 @@ ahead_cb(void *arg, const uint8_t *id, const uint8_t *blob, size_t len,
 
 /*
  * Fetch one blob over r with k, opened (authenticated, decrypted,
- * checked against id), and the links stated (tree_src's way), from
- * ahead when it was fetched ahead.
+ * checked against id), and the links stated (tree_src's way; links NULL:
+ * not wanted), from ahead when it was fetched ahead.  missing (or NULL)
+ * tells a blob the server lacks from one that does not open.
  */
 static int
 fetch_linked(struct remote *r, const struct keys *k,
     struct client_ahead *ahead, enum blob_kind kind, const uint8_t *id,
     size_t maxlen, uint8_t **body, size_t *len,
-    uint8_t (**links)[BLOB_ID_LEN], uint32_t *nlinks, char *err,
-    size_t errlen)
+    uint8_t (**links)[BLOB_ID_LEN], uint32_t *nlinks, int *missing,
+    char *err, size_t errlen)
 {
 	struct fetch f;
 	const uint8_t (*ids)[BLOB_ID_LEN] = (const uint8_t (*)[BLOB_ID_LEN])id;
@@ -516,6 +521,8 @@ fetch_linked(struct remote *r, const struct keys *k,
 	}
 got:
 	hex_encode(id, BLOB_ID_LEN, hex);
+	if (missing != NULL)
+		*missing = f.missing;
 	if (f.missing) {
 		snprintf(err, errlen, "blob %s: not on the server", hex);
 		return 1;
@@ -536,6 +543,14 @@ got:
 	return 0;
 }
 
+int
+client_meta(struct client *c, const uint8_t *id, uint8_t **body,
+    size_t *len, int *missing, char *err, size_t errlen)
+{
+	return fetch_linked(c->remote, &c->keys, NULL, BLOB_META, id,
+	    CLIENT_META_MAX, body, len, NULL, NULL, missing, err, errlen);
+}
+
 static int
 rk_fetch(void *arg, const uint8_t id[BLOB_ID_LEN], uint8_t **body,
     size_t *len, uint8_t (**links)[BLOB_ID_LEN], uint32_t *nlinks,
@@ -544,7 +559,7 @@ rk_fetch(void *arg, const uint8_t id[BLOB_ID_LEN], uint8_t **body,
 	struct client_rk *rk = arg;
 
 	return fetch_linked(rk->r, rk->k, rk->ahead, BLOB_TREE, id,
-	    CLIENT_TREE_MAX, body, len, links, nlinks, err, errlen);
+	    CLIENT_TREE_MAX, body, len, links, nlinks, NULL, err, errlen);
 }
 
 int

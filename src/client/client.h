@@ -50,6 +50,7 @@ enum client_optval {
 	OPT_SET,
 	OPT_TOKEN,
 	OPT_SSL,
+	OPT_STRICT,		/* CLIENT_STRICT_OPT */
 	OPT_CMD_FIRST = 300,	/* a command's own long options from here */
 };
 #define CLIENT_SHORTOPTS	"c:s:v"
@@ -62,6 +63,13 @@ enum client_optval {
 	{ "json", no_argument, NULL, OPT_JSON }, \
 	{ "ssl", no_argument, NULL, OPT_SSL }
 
+/*
+ * --strict, in the options of the commands that check for a rollback
+ * (backup, snapshots, restore): client_opt() sets c->strict.
+ */
+#define CLIENT_STRICT_OPT \
+	{ "strict", no_argument, NULL, OPT_STRICT }
+
 struct client {
 	/* From the command line. */
 	const char	*usage;		/* the command's usage line */
@@ -72,6 +80,8 @@ struct client {
 	int		 verbose;	/* -v (count) */
 	int		 json;		/* --json */
 	int		 ssl;		/* --ssl, or SSL.Enabled (setup) */
+	int		 strict;	/* --strict or StrictRollback (setup): a
+					   rollback warning refuses */
 	int		 tty;		/* stderr is a terminal (progress) */
 
 	/* client_setup() */
@@ -177,6 +187,16 @@ int	client_prefetch(struct client_rk *rk,
 	    size_t errlen);
 /* Free what rk fetched ahead. */
 void	client_rk_free(struct client_rk *rk);
+/*
+ * Fetch the meta blob id over c's session and open it (authenticated,
+ * decrypted, checked against id, at most CLIENT_META_MAX bytes): *body
+ * is malloc'ed (the caller frees it), *len its length.  Returns 0; 1
+ * with err set when the server has no such blob (*missing set) or it
+ * does not open (damaged, not ours, not a meta blob); -1 with err set
+ * when the session failed (it is then unusable).
+ */
+int	client_meta(struct client *, const uint8_t *id, uint8_t **body,
+	    size_t *len, int *missing, char *err, size_t errlen);
 /*
  * Look name up in directory id over rk, reading its index and only the
  * page that can hold name: *page gets that page (initialized by the

@@ -117,6 +117,7 @@ validate_range(cfg_t *sec, cfg_opt_t *opt)
 		{ "SSLServer",		1, 65535 },
 		{ "UI",			1, 65535 },
 		{ "Enabled",		0, 1 },
+		{ "StrictRollback",	0, 1 },
 	};
 	long v = cfg_opt_getnint(opt, 0);
 
@@ -224,6 +225,7 @@ clientconf_load(const char *file, char *err, size_t errlen)
 		CFG_INT("Compression", 3, CFGF_NONE),
 		CFG_INT("Threads", 0, CFGF_NONE),
 		CFG_STR("Set", "default", CFGF_NONE),
+		CFG_INT("StrictRollback", 0, CFGF_NONE),
 		CFG_END()
 	};
 	static const struct { const char *name; cfg_validate_callback_t fn; }
@@ -234,6 +236,7 @@ clientconf_load(const char *file, char *err, size_t errlen)
 		{ "Compression", validate_range },
 		{ "Threads", validate_range },
 		{ "Set", validate_set },
+		{ "StrictRollback", validate_range },
 		{ "Ports|BackupServer", validate_range },
 		{ "Ports|SSLServer", validate_range },
 		{ "Ports|UI", validate_range },
@@ -283,6 +286,7 @@ clientconf_load(const char *file, char *err, size_t errlen)
 	c->set = strdup(cfg_getstr(cfg, "Set"));
 	c->compression = (int)cfg_getint(cfg, "Compression");
 	c->threads = (int)cfg_getint(cfg, "Threads");
+	c->strict = (int)cfg_getint(cfg, "StrictRollback");
 	c->port_backup = (int)cfg_getint(cfg, "Ports|BackupServer");
 	c->port_ssl = (int)cfg_getint(cfg, "Ports|SSLServer");
 	c->port_ui = (int)cfg_getint(cfg, "Ports|UI");

@@ -26,6 +26,7 @@ struct clientconf {
 	int	 compression;	/* Compression: zstd level, 0 = none */
 	int	 threads;	/* Threads, 0 resolved to the number of CPUs */
 	char	*set;		/* Set */
+	int	 strict;	/* StrictRollback: as --strict */
 	int	 port_backup;	/* Ports.BackupServer */
 	int	 port_ssl;	/* Ports.SSLServer */
 	int	 port_ui;	/* Ports.UI: the server's UI bridge (status) */

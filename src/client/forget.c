@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "common/retention.h"
+#include "chain.h"
 #include "client.h"
 
 #define TIME_FMT	"%Y-%m-%dT%H:%M:%S%z"
@@ -370,6 +371,11 @@ cmd_forget(struct client *c, int argc, char **argv)
 		for (size_t i = 0, k = 0; i < pl.n && k < nids; i++)
 			if (pl.e[i].si.id == ids[k])
 				pl.e[i].result = res[k++];
+		/* Removed by us: not a rollback when the newest is gone. */
+		for (size_t i = 0; i < pl.n; i++)
+			if (pl.e[i].known &&
+			    pl.e[i].result == REMOTE_FORGET_REMOVED)
+				chain_forgotten(c, &pl.e[i].si);
 	}
 	for (size_t i = 0; i < pl.n; i++) {
 		const struct fentry *e = &pl.e[i];

@@ -29,15 +29,16 @@ static const struct command {
 	{ "pin", cmd_pin, "pin [-s HOST[:PORT]] [--fingerprint HEX]",
 	    "pin the TLS key of the registered server" },
 	{ "backup", cmd_backup,
-	    "backup [-q] [--no-parent] [--set NAME] PATH ...",
+	    "backup [-q] [--no-parent] [--strict] [--set NAME] PATH ...",
 	    "save a snapshot of the paths" },
-	{ "snapshots", cmd_snapshots, "snapshots [--set NAME] [--json]",
+	{ "snapshots", cmd_snapshots,
+	    "snapshots [--set NAME] [--json] [--strict]",
 	    "list snapshots" },
 	{ "ls", cmd_ls, "ls [--set NAME] [--json] SNAPSHOT [PATH]",
 	    "list the files of a snapshot" },
 	{ "restore", cmd_restore,
-	    "restore [--set NAME] [--overwrite] --target DIR SNAPSHOT "
-	    "[PATH ...]", "restore files from a snapshot" },
+	    "restore [--set NAME] [--overwrite] [--strict] --target DIR "
+	    "SNAPSHOT [PATH ...]", "restore files from a snapshot" },
 	{ "forget", cmd_forget,
 	    "forget [--set NAME] [--dry-run] [--json] [--keep-last N] "
 	    "[--keep-hourly N] [--keep-daily N] [--keep-weekly N] "

@@ -16,6 +16,7 @@
 #include <time.h>
 
 #include "common/crypto.h"
+#include "chain.h"
 #include "client.h"
 
 #define LS_DEPTH_MAX	4096	/* nested directories */
@@ -25,6 +26,7 @@ cmd_snapshots(struct client *c, int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		CLIENT_LONGOPTS,
+		CLIENT_STRICT_OPT,
 		{ NULL, 0, NULL, 0 }
 	};
 	struct snapinfo *v;
@@ -44,6 +46,11 @@ cmd_snapshots(struct client *c, int argc, char **argv)
 	if (remote_list(c->remote, c->set ? c->set : "", &v, &n, err,
 	    sizeof(err)) == -1) {
 		warnx("%s", err);
+		return EXIT_ERROR;
+	}
+	if ((c->set ? chain_check(c, c->set, v, n) :
+	    chain_check_all(c, v, n)) == -1) {
+		free(v);
 		return EXIT_ERROR;
 	}
 	if (c->json) {

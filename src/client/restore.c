@@ -28,6 +28,7 @@
 
 #include "common/wire.h"
 #include "blob.h"
+#include "chain.h"
 #include "chunker.h"
 #include "client.h"
 #include "remote.h"
@@ -1112,13 +1113,14 @@ cmd_restore(struct client *c, int argc, char **argv)
 		CLIENT_LONGOPTS,
 		{ "target", required_argument, NULL, OPT_TARGET },
 		{ "overwrite", no_argument, NULL, OPT_OVERWRITE },
+		CLIENT_STRICT_OPT,
 		{ NULL, 0, NULL, 0 }
 	};
 	struct restore_opts o = { 0 };
 	struct restore_stats st;
 	struct snapinfo snap;
 	char err[512];
-	int ch, rc;
+	int ch, rc, latest;
 
 	while ((ch = getopt_long(argc, argv, CLIENT_SHORTOPTS, longopts,
 	    NULL)) != -1) {
@@ -1147,9 +1149,13 @@ cmd_restore(struct client *c, int argc, char **argv)
 	o.more_session = more_session;
 	o.session_arg = c;
 
+	/* "latest": is it the newest this client made or saw, or newer? */
+	latest = strcmp(argv[optind], "latest") == 0;
 	if (client_setup(c) == -1 || client_keys(c) == -1 ||
 	    client_session(c) == -1 ||
-	    client_snapshot(c, argv[optind], c->set, &snap) == -1)
+	    (latest && c->set != NULL && chain_check_set(c, c->set) == -1) ||
+	    client_snapshot(c, argv[optind], c->set, &snap) == -1 ||
+	    (latest && c->set == NULL && chain_check_set(c, snap.set) == -1))
 		return EXIT_ERROR;
 	rc = restore_snapshot(c->remote, &c->keys, &snap, &o, &st, err,
 	    sizeof(err));

@@ -1,8 +1,9 @@
 /*
  * state.c - the client's registration in StateFile: read by every
  * session and by -s auto (finder.c), written by register and pin
- * (enroll.c); and the directories of the client's own files.  See
- * state.h.
+ * (enroll.c) and by rollback detection (chain.c), which keeps the
+ * newest snapshot of each set there; and the directories of the
+ * client's own files.  See state.h.
  */
 #include "autoconf.h"
 
@@ -17,6 +18,7 @@
 #include <unistd.h>
 
 #include "common/crypto.h"
+#include "clientconf.h"
 #include "state.h"
 
 int
@@ -53,6 +55,33 @@ client_mkparent(const char *path, char *err, size_t errlen)
 	return 0;
 }
 
+/* The "newest" entries as a JSON array (NULL when out of memory). */
+static json_t *
+seen_json(const struct client_state *st)
+{
+	char idhex[2 * SERVER_ID_LEN + 1], mhex[2 * BLOB_ID_LEN + 1];
+	char rhex[2 * BLOB_ID_LEN + 1];
+	json_t *a, *e;
+
+	if ((a = json_array()) == NULL)
+		return NULL;
+	for (size_t i = 0; i < st->nseen; i++) {
+		const struct state_seen *s = &st->seen[i];
+
+		hex_encode(s->server_id, SERVER_ID_LEN, idhex);
+		hex_encode(s->meta, BLOB_ID_LEN, mhex);
+		hex_encode(s->root, BLOB_ID_LEN, rhex);
+		e = json_pack("{s:s, s:s, s:I, s:I, s:s, s:s}", "server_id",
+		    idhex, "set", s->set, "snapshot", (json_int_t)s->id,
+		    "time", (json_int_t)s->time, "meta", mhex, "root", rhex);
+		if (e == NULL || json_array_append_new(a, e) == -1) {
+			json_decref(a);
+			return NULL;
+		}
+	}
+	return a;
+}
+
 int
 client_state_write(const char *path, const struct client_state *st,
     char *err, size_t errlen)
@@ -76,6 +105,11 @@ client_state_write(const char *path, const struct client_state *st,
 			json_decref(o);
 			o = NULL;
 		}
+	}
+	if (o != NULL && st->nseen > 0 && json_object_set_new(o, "newest",
+	    seen_json(st)) == -1) {
+		json_decref(o);
+		o = NULL;
 	}
 	if (o == NULL || (text = json_dumps(o, JSON_INDENT(2) |
 	    JSON_PRESERVE_ORDER)) == NULL) {
@@ -120,29 +154,164 @@ done:
 	return rc;
 }
 
+/*
+ * The "newest" array a into st, each entry checked: 0, or -1 with err
+ * set naming the entry.
+ */
+static int
+seen_read(const char *path, json_t *a, struct client_state *st, char *err,
+    size_t errlen)
+{
+	json_error_t je;
+	json_t *e;
+	size_t i;
+	const char *id, *set, *meta, *root;
+	json_int_t snap, time;
+
+	if (!json_is_array(a)) {
+		snprintf(err, errlen, "%s: \"newest\" is not an array", path);
+		return -1;
+	}
+	if (json_array_size(a) > STATE_SEEN_MAX) {
+		snprintf(err, errlen, "%s: \"newest\" has %zu entries (at most "
+		    "%d)", path, json_array_size(a), STATE_SEEN_MAX);
+		return -1;
+	}
+	json_array_foreach(a, i, e) {
+		struct state_seen *s = &st->seen[st->nseen];
+
+		if (json_unpack_ex(e, &je, JSON_STRICT,
+		    "{s:s, s:s, s:I, s:I, s:s, s:s}", "server_id", &id,
+		    "set", &set, "snapshot", &snap, "time", &time,
+		    "meta", &meta, "root", &root) == -1) {
+			snprintf(err, errlen, "%s: \"newest\" entry %zu: %s",
+			    path, i + 1, je.text);
+			return -1;
+		}
+		if (strlen(set) > STATE_SET_MAX ||
+		    !clientconf_valid_set(set) || snap < 1 || time < 0 ||
+		    hex_decode(id, s->server_id, SERVER_ID_LEN) == -1 ||
+		    hex_decode(meta, s->meta, BLOB_ID_LEN) == -1 ||
+		    hex_decode(root, s->root, BLOB_ID_LEN) == -1) {
+			snprintf(err, errlen, "%s: \"newest\" entry %zu: "
+			    "damaged (a bad set name, snapshot id or time, or "
+			    "an id not hex of the right length)", path, i + 1);
+			return -1;
+		}
+		if (client_state_seen(st, s->server_id, set) != NULL) {
+			snprintf(err, errlen, "%s: \"newest\" entry %zu: a "
+			    "second entry for set %s of the same server", path,
+			    i + 1, set);
+			return -1;
+		}
+		snprintf(s->set, sizeof(s->set), "%s", set);
+		s->id = (uint64_t)snap;
+		s->time = (uint64_t)time;
+		st->nseen++;
+	}
+	return 0;
+}
+
+/*
+ * The whole file at path, at most STATE_FILE_MAX bytes, into a malloc'ed
+ * *buf of *len bytes.  0; 1 when there is no file; -1 with err set.
+ */
+static int
+slurp(const char *path, char **buf, size_t *len, char *err, size_t errlen)
+{
+	struct stat sb;
+	char *b;
+	size_t got = 0;
+	ssize_t r;
+	int fd;
+
+	*buf = NULL;
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
+		if (errno == ENOENT)
+			return 1;
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (fstat(fd, &sb) == -1) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	if (!S_ISREG(sb.st_mode)) {
+		snprintf(err, errlen, "%s: not a regular file", path);
+		close(fd);
+		return -1;
+	}
+	if (sb.st_size > STATE_FILE_MAX) {
+		snprintf(err, errlen, "%s: too large (%lld bytes; a state file "
+		    "has at most %d)", path, (long long)sb.st_size,
+		    STATE_FILE_MAX);
+		close(fd);
+		return -1;
+	}
+	/* One byte more than allowed tells a file that grew meanwhile. */
+	if ((b = malloc(STATE_FILE_MAX + 1)) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		close(fd);
+		return -1;
+	}
+	while (got <= STATE_FILE_MAX && (r = read(fd, b + got,
+	    STATE_FILE_MAX + 1 - got)) != 0) {
+		if (r == -1) {
+			if (errno == EINTR)
+				continue;
+			snprintf(err, errlen, "%s: %s", path, strerror(errno));
+			goto fail;
+		}
+		got += (size_t)r;
+	}
+	if (got > STATE_FILE_MAX) {
+		snprintf(err, errlen, "%s: too large (a state file has at "
+		    "most %d bytes)", path, STATE_FILE_MAX);
+		goto fail;
+	}
+	close(fd);
+	*buf = b;
+	*len = got;
+	return 0;
+fail:
+	crypto_wipe(b, STATE_FILE_MAX + 1);
+	free(b);
+	close(fd);
+	return -1;
+}
+
 int
 client_state_read(const char *path, struct client_state *st, char *err,
     size_t errlen)
 {
 	json_error_t je;
-	json_t *o;
+	json_t *o, *newest = NULL;
 	const char *server, *id, *name, *secret, *pin = NULL;
-	int rc = -1;
+	char *buf;
+	size_t len;
+	int rc;
 
 	memset(st, 0, sizeof(*st));
-	if ((o = json_load_file(path, JSON_REJECT_DUPLICATES, &je)) == NULL) {
-		if (access(path, F_OK) == -1 && errno == ENOENT)
+	if ((rc = slurp(path, &buf, &len, err, errlen)) != 0) {
+		if (rc == 1)
 			snprintf(err, errlen, "not registered (no %s): run "
 			    "\"gigavault register -s HOST[:PORT] --token "
 			    "TOKEN\" first", path);
-		else
-			snprintf(err, errlen, "%s:%d: %s", path, je.line,
-			    je.text);
 		return -1;
 	}
-	if (json_unpack_ex(o, &je, JSON_STRICT, "{s:s, s:s, s:s, s:s, s?s}",
-	    "server", &server, "server_id", &id, "client", &name,
-	    "secret", &secret, "tls_pin", &pin) == -1) {
+	o = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &je);
+	crypto_wipe(buf, len);
+	free(buf);
+	if (o == NULL) {
+		snprintf(err, errlen, "%s:%d: %s", path, je.line, je.text);
+		return -1;
+	}
+	rc = -1;
+	if (json_unpack_ex(o, &je, JSON_STRICT,
+	    "{s:s, s:s, s:s, s:s, s?s, s?o}", "server", &server,
+	    "server_id", &id, "client", &name, "secret", &secret,
+	    "tls_pin", &pin, "newest", &newest) == -1) {
 		snprintf(err, errlen, "%s: %s", path, je.text);
 		goto done;
 	}
@@ -156,11 +325,59 @@ client_state_read(const char *path, struct client_state *st, char *err,
 		    "not hex)", path);
 		goto done;
 	}
+	if (newest != NULL && seen_read(path, newest, st, err, errlen) == -1)
+		goto done;
 	snprintf(st->server, sizeof(st->server), "%s", server);
 	snprintf(st->name, sizeof(st->name), "%s", name);
 	st->has_pin = pin != NULL;
 	rc = 0;
 done:
+	if (rc == -1)
+		crypto_wipe(st, sizeof(*st));
 	json_decref(o);
 	return rc;
+}
+
+const struct state_seen *
+client_state_seen(const struct client_state *st, const uint8_t *server_id,
+    const char *set)
+{
+	for (size_t i = 0; i < st->nseen; i++)
+		if (memcmp(st->seen[i].server_id, server_id,
+		    SERVER_ID_LEN) == 0 && strcmp(st->seen[i].set, set) == 0)
+			return &st->seen[i];
+	return NULL;
+}
+
+int
+client_state_remember(struct client_state *st, const struct state_seen *e)
+{
+	size_t i;
+
+	for (i = 0; i < st->nseen; i++)
+		if (memcmp(st->seen[i].server_id, e->server_id,
+		    SERVER_ID_LEN) == 0 && strcmp(st->seen[i].set, e->set) == 0)
+			break;
+	if (i == st->nseen) {
+		if (st->nseen == STATE_SEEN_MAX)
+			return -1;
+		st->nseen++;
+	}
+	st->seen[i] = *e;
+	return 0;
+}
+
+void
+client_state_drop(struct client_state *st, const uint8_t *server_id,
+    const char *set)
+{
+	for (size_t i = 0; i < st->nseen; i++) {
+		if (memcmp(st->seen[i].server_id, server_id,
+		    SERVER_ID_LEN) != 0 || strcmp(st->seen[i].set, set) != 0)
+			continue;
+		memmove(&st->seen[i], &st->seen[i + 1],
+		    (st->nseen - i - 1) * sizeof(st->seen[0]));
+		st->nseen--;
+		return;
+	}
 }
