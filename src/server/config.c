@@ -424,6 +424,8 @@ static const struct conf_opt conf_opts[] = {
 	INT("Server", "IdleTimeout", 300, 1, 86400, idle_timeout),
 	INT("Server", "MaxFrame", 4194304, 1024, 64L * 1024 * 1024, max_frame),
 	INT("Server", "DrainTimeout", 30, 0, 3600, drain_timeout),
+	INT("Server", "MaxHandshakesPerAddress", 32, 1, 100000,
+	    max_handshakes_per_addr),
 
 	INT("Ports", "BackupServer", 32004, 1, 65535, port.backup),
 	INT("Ports", "SSLServer", 32007, 1, 65535, port.ssl),

@@ -52,6 +52,7 @@ struct gv_config {
 	int		 idle_timeout;		/* seconds */
 	uint32_t	 max_frame;		/* bytes of payload */
 	int		 drain_timeout;		/* seconds */
+	int		 max_handshakes_per_addr; /* connections, per address */
 
 	struct {
 		int	 backup;	/* Ports.BackupServer */

@@ -222,6 +222,96 @@ listen_keep_only(struct listen_set *set, unsigned svc_mask)
 }
 
 int
+handoff_pair(int fds[2])
+{
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK,
+	    0, fds) == -1)
+		return -1;
+	return 0;
+}
+
+int
+handoff_send(int sock, int fd, const struct handoff *h)
+{
+	union {
+		struct cmsghdr	hdr;
+		char		buf[CMSG_SPACE(sizeof(int))];
+	} cm;
+	struct iovec iov = { .iov_base = (void *)h, .iov_len = sizeof(*h) };
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1,
+	    .msg_control = cm.buf, .msg_controllen = sizeof(cm.buf) };
+	struct cmsghdr *c;
+	ssize_t n;
+
+	memset(&cm, 0, sizeof(cm));
+	c = CMSG_FIRSTHDR(&msg);
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(c), &fd, sizeof(int));
+	do {
+		n = sendmsg(sock, &msg, MSG_DONTWAIT | MSG_NOSIGNAL);
+	} while (n == -1 && errno == EINTR);
+	if (n == -1)
+		return -1;
+	if ((size_t)n != sizeof(*h)) {	/* cannot happen with SEQPACKET */
+		errno = EMSGSIZE;
+		return -1;
+	}
+	return 0;
+}
+
+int
+handoff_recv(int sock, struct handoff *h)
+{
+	union {
+		struct cmsghdr	hdr;
+		char		buf[CMSG_SPACE(4 * sizeof(int))];
+	} cm;
+	struct iovec iov = { .iov_base = h, .iov_len = sizeof(*h) };
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1,
+	    .msg_control = cm.buf, .msg_controllen = sizeof(cm.buf) };
+	struct cmsghdr *c;
+	int fd = -1, nfds = 0, bad;
+	ssize_t n;
+
+	do {
+		n = recvmsg(sock, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+	} while (n == -1 && errno == EINTR);
+	if (n == -1)
+		return -1;
+	/* Every descriptor that came is ours to close, whatever else. */
+	for (c = CMSG_FIRSTHDR(&msg); c != NULL; c = CMSG_NXTHDR(&msg, c)) {
+		size_t k;
+
+		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS ||
+		    c->cmsg_len < CMSG_LEN(0))
+			continue;
+		k = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		for (size_t i = 0; i < k; i++) {
+			int one;
+
+			memcpy(&one, CMSG_DATA(c) + i * sizeof(int),
+			    sizeof(int));
+			if (nfds++ == 0)
+				fd = one;
+			else
+				close(one);
+		}
+	}
+	bad = (size_t)n != sizeof(*h) || (msg.msg_flags & (MSG_TRUNC |
+	    MSG_CTRUNC)) || nfds != 1 || (h->svc != SVC_BACKUP &&
+	    h->svc != SVC_TLS) || h->sslen > sizeof(h->ss);
+	if (bad) {
+		if (fd != -1)
+			close(fd);
+		errno = EBADMSG;
+		return -1;
+	}
+	return fd;
+}
+
+int
 user_lookup(const char *user, uid_t *uid, gid_t *gid)
 {
 	struct passwd *pw;
