@@ -130,23 +130,6 @@ peer_host(const struct sockaddr_storage *ss, socklen_t len, char *buf,
 		snprintf(buf, buflen, "unknown");
 }
 
-/* The same client address (the port aside). */
-static int
-same_addr(const struct sockaddr_storage *x, const struct sockaddr_storage *y)
-{
-	if (x->ss_family != y->ss_family)
-		return 0;
-	if (x->ss_family == AF_INET)
-		return memcmp(&((const struct sockaddr_in *)x)->sin_addr,
-		    &((const struct sockaddr_in *)y)->sin_addr,
-		    sizeof(struct in_addr)) == 0;
-	if (x->ss_family == AF_INET6)
-		return memcmp(&((const struct sockaddr_in6 *)x)->sin6_addr,
-		    &((const struct sockaddr_in6 *)y)->sin6_addr,
-		    sizeof(struct in6_addr)) == 0;
-	return 0;
-}
-
 /* Close a connection the acceptor will not keep; logged once a second. */
 static void
 refuse(enum refusal why, int fd, const struct sockaddr_storage *ss,
@@ -347,7 +330,7 @@ pending_from(const struct sockaddr_storage *ss)
 	int k = 0;
 
 	TAILQ_FOREACH(c, &a.held, entry)
-		if (same_addr(&c->ss, ss))
+		if (listen_same_host(&c->ss, ss))
 			k++;
 	return k;
 }

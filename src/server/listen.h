@@ -105,6 +105,14 @@ int	handoff_send(int sock, int fd, const struct handoff *h);
 int	handoff_recv(int sock, struct handoff *h);
 
 /*
+ * 1 when a and b are the same host (the port aside), 0 when not or when
+ * either is neither IPv4 nor IPv6: the key of the per-address limits
+ * (Server.MaxHandshakesPerAddress).
+ */
+int	listen_same_host(const struct sockaddr_storage *a,
+	    const struct sockaddr_storage *b);
+
+/*
  * Look up Server.User: 0 with uid/gid filled in, -1 when it does not
  * exist.  An empty name means the current user.
  */

@@ -8,6 +8,14 @@
  * uiapi.c; a request that needs an administrator carries the "token" a
  * peer login gave.  libevent drives the sockets and jansson parses and
  * prints the JSON.
+ *
+ * A connection whose first byte other than blanks is a NUL, another
+ * control byte or not ASCII cannot be sending JSON lines: a backup
+ * client on the wrong port sends a binary frame and then waits, with no
+ * newline for us to wait for.  It is answered at once with one JSON
+ * error line and closed.  (A first line of text that is not JSON gets
+ * the usual "invalid JSON" error when its newline comes, and the
+ * connection stays open, as for any later line.)
  */
 #include "autoconf.h"
 
@@ -47,6 +55,7 @@ struct conn {
 	char		 from[64];	/* the peer's address */
 	int		 throttled;	/* reading paused: output too large */
 	int		 closing;	/* close once the output is flushed */
+	int		 spoke;		/* a byte other than blanks came */
 	struct conn	*next;
 };
 
@@ -238,10 +247,44 @@ handle_line(struct conn *c, const char *line, size_t len)
 	uiapi_call(&b->uc);
 }
 
+/*
+ * Before the first line: 1 when what came so far is binary, not JSON
+ * lines (then c is answered and closing), else 0.
+ */
+static int
+not_json(struct conn *c, struct evbuffer *in)
+{
+	struct evbuffer_iovec v[4];
+	int n;
+
+	n = evbuffer_peek(in, -1, NULL, v, 4);
+	for (int i = 0; i < n && i < 4 && !c->spoke; i++) {
+		const unsigned char *p = v[i].iov_base;
+
+		for (size_t j = 0; j < v[i].iov_len && !c->spoke; j++) {
+			if (p[j] == ' ' || p[j] == '\t' || p[j] == '\r' ||
+			    p[j] == '\n')
+				continue;
+			c->spoke = 1;
+			if (p[j] >= ' ' && p[j] < 0x7f)
+				return 0;
+			reply_error(c, NULL, 400, "this is GigaVault's UI "
+			    "bridge (Ports.UI): it reads one JSON request "
+			    "object per line");
+			conn_close(c);
+			return 1;
+		}
+	}
+	return 0;
+}
+
 static void
 process_lines(struct conn *c)
 {
 	struct evbuffer *in = bufferevent_get_input(c->bev);
+
+	if (!c->spoke && !c->closing && not_json(c, in))
+		return;
 
 	while (!c->pending && !c->closing) {
 		size_t len;

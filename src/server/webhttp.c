@@ -9,6 +9,12 @@
  * request to that peer's bridge instead (peerlink.c); /api/peer/ID/login
  * answers that peer's login challenge with a proof of the password.
  *
+ * A connection whose first byte cannot start an HTTP request (a backup
+ * client pointed at the wrong port sends a binary frame, with no line
+ * end for evhttp to wait for) gets evhttp's 400 at once: first_bytes()
+ * sees the connection's first bytes as they arrive and puts a request
+ * line evhttp refuses in their place.
+ *
  * A request that is answered later (the pool's state, a login delay, a
  * peer) keeps its struct hcall; if the browser goes away meanwhile, the
  * connection's close callback marks it dead and it is freed when the
@@ -56,6 +62,7 @@
 #define MAX_FILE	(16 * 1024 * 1024)
 #define COOKIE		"gv_session"
 #define HTTP_TIMEOUT_S	30
+#define BAD_LINE	"BAD\r\n"	/* a request line evhttp answers with 400 */
 
 static struct {
 	struct child_env *env;
@@ -894,15 +901,64 @@ on_request(struct evhttp_request *req, void *arg)
 	free(path);
 }
 
-static struct bufferevent *
-make_tls_bev(struct event_base *base, void *arg)
+/*
+ * On a new connection's input: the first byte other than CR and LF
+ * starts a method (A-Z), or the connection is not HTTP and its bytes
+ * become BAD_LINE, which evhttp answers with 400 and a close at once.
+ * Looks only until that byte has come, then removes itself.
+ */
+static void
+first_bytes(struct evbuffer *buf, const struct evbuffer_cb_info *info,
+    void *arg)
 {
-	struct ssl_st *ssl = tls_ssl_new(arg);
+	struct evbuffer_iovec v[4];
+	int n, found = 0, http = 1;
 
-	if (ssl == NULL)
+	(void)arg;
+	if (info->n_added == 0)
+		return;
+	n = evbuffer_peek(buf, -1, NULL, v, 4);
+	for (int i = 0; i < n && i < 4 && !found; i++) {
+		const unsigned char *p = v[i].iov_base;
+
+		for (size_t j = 0; j < v[i].iov_len && !found; j++)
+			if (p[j] != '\r' && p[j] != '\n') {
+				found = 1;
+				http = p[j] >= 'A' && p[j] <= 'Z';
+			}
+	}
+	if (!found)
+		return;
+	evbuffer_remove_cb(buf, first_bytes, NULL);
+	if (!http) {
+		evbuffer_drain(buf, evbuffer_get_length(buf));
+		evbuffer_add(buf, BAD_LINE, sizeof(BAD_LINE) - 1);
+	}
+}
+
+/*
+ * evhttp's bevcb: a new connection's bufferevent, over TLS when tls is
+ * not NULL, with first_bytes() watching its input.
+ */
+static struct bufferevent *
+make_bev(struct event_base *base, void *tls)
+{
+	struct bufferevent *bev;
+	struct ssl_st *ssl;
+
+	if (tls != NULL) {
+		if ((ssl = tls_ssl_new(tls)) == NULL)
+			return NULL;
+		bev = bufferevent_openssl_socket_new(base, -1, ssl,
+		    BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
+	} else
+		bev = bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
+	if (bev != NULL && evbuffer_add_cb(bufferevent_get_input(bev),
+	    first_bytes, NULL) == NULL) {
+		bufferevent_free(bev);
 		return NULL;
-	return bufferevent_openssl_socket_new(base, -1, ssl,
-	    BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
+	}
+	return bev;
 }
 
 static struct evhttp *
@@ -920,8 +976,7 @@ http_new(int https)
 	evhttp_set_allowed_methods(h, EVHTTP_REQ_GET | EVHTTP_REQ_HEAD |
 	    EVHTTP_REQ_POST | EVHTTP_REQ_DELETE | EVHTTP_REQ_PUT |
 	    EVHTTP_REQ_PATCH | EVHTTP_REQ_OPTIONS);
-	if (https)
-		evhttp_set_bevcb(h, make_tls_bev, web.env->cfg->web_tls);
+	evhttp_set_bevcb(h, make_bev, https ? web.env->cfg->web_tls : NULL);
 	return h;
 }
 
