@@ -92,7 +92,8 @@ struct conn {
 	int		 complete;	/* in a.ready: waits for the queue */
 	struct sockaddr_storage ss;
 	socklen_t	 sslen;
-	struct event	*ev;
+	struct event	*ev;		/* readable: edge-triggered */
+	struct event	*timer;		/* the HandshakeTimeout deadline */
 	TAILQ_ENTRY(conn) entry;
 };
 TAILQ_HEAD(connq, conn);
@@ -189,6 +190,7 @@ conn_free(struct conn *c)
 {
 	TAILQ_REMOVE(c->complete ? &a.ready : &a.held, c, entry);
 	event_free(c->ev);
+	event_free(c->timer);
 	close(c->fd);
 	free(c);
 	a.n--;
@@ -243,6 +245,7 @@ static void
 hand_off(struct conn *c)
 {
 	event_del(c->ev);
+	evtimer_del(c->timer);
 	TAILQ_REMOVE(&a.held, c, entry);
 	c->complete = 1;
 	TAILQ_INSERT_TAIL(&a.ready, c, entry);
@@ -277,21 +280,19 @@ first_complete(const struct conn *c, const uint8_t *p, size_t n)
 	}
 }
 
-/* Wait for more of c, until its deadline. */
 static void
-wait_more(struct conn *c)
+on_deadline(evutil_socket_t fd, short what, void *arg)
 {
-	int64_t left = c->accepted +
-	    a.env->cfg->handshake_timeout * 1000L - mono_ms();
-	struct timeval tv;
-
-	if (left < 0)
-		left = 0;
-	tv.tv_sec = left / 1000;
-	tv.tv_usec = (left % 1000) * 1000;
-	event_add(c->ev, &tv);
+	(void)fd;
+	(void)what;
+	hand_off(arg);	/* the worker answers "handshake timeout" */
 }
 
+/*
+ * New bytes, or the end, on c.  The event is edge-triggered: bytes only
+ * peeked at stay in the socket and keep it readable, so a level-
+ * triggered event would fire again at once.
+ */
 static void
 on_data(evutil_socket_t fd, short what, void *arg)
 {
@@ -299,17 +300,12 @@ on_data(evutil_socket_t fd, short what, void *arg)
 	size_t want = c->svc == SVC_TLS ? PEEK_MAX : PLAIN_MAX;
 	ssize_t n;
 
-	if (what & EV_TIMEOUT) {
-		hand_off(c);	/* the worker answers "handshake timeout" */
-		return;
-	}
+	(void)what;
 	n = recv(fd, a.peek, want, MSG_PEEK | MSG_DONTWAIT);
-	if (n == -1 && (errno == EAGAIN || errno == EINTR)) {
-		wait_more(c);
+	if (n == -1 && (errno == EAGAIN || errno == EINTR))
 		return;
-	}
 	/*
-	 * Readable with nothing new: the client closed (or failed).  The
+	 * An edge with nothing new: the client closed (or failed).  The
 	 * peek never stops short of a complete message, so this is not a
 	 * full buffer.
 	 */
@@ -319,7 +315,6 @@ on_data(evutil_socket_t fd, short what, void *arg)
 		return;
 	}
 	c->seen = (size_t)n;
-	wait_more(c);
 }
 
 /* Connections from this address still waiting for their first message. */
@@ -359,6 +354,7 @@ static void
 on_accept(evutil_socket_t lfd, short what, void *arg)
 {
 	enum listen_service svc = (enum listen_service)(intptr_t)arg;
+	struct timeval ht = { a.env->cfg->handshake_timeout, 0 };
 
 	(void)what;
 	for (int i = 0; i < ACCEPT_BATCH && !a.stopping; i++) {
@@ -389,9 +385,12 @@ on_accept(evutil_socket_t lfd, short what, void *arg)
 			continue;
 		}
 		if ((c = calloc(1, sizeof(*c))) == NULL ||
-		    (c->ev = event_new(a.base, fd, EV_READ, on_data, c)) ==
-		    NULL) {
+		    (c->ev = event_new(a.base, fd, EV_READ | EV_PERSIST | EV_ET,
+		    on_data, c)) == NULL ||
+		    (c->timer = evtimer_new(a.base, on_deadline, c)) == NULL) {
 			log_warnx("acceptor: out of memory; connection closed");
+			if (c != NULL && c->ev != NULL)
+				event_free(c->ev);
 			free(c);
 			close(fd);
 			continue;
@@ -403,7 +402,8 @@ on_accept(evutil_socket_t lfd, short what, void *arg)
 		c->sslen = sslen;
 		TAILQ_INSERT_TAIL(&a.held, c, entry);
 		a.n++;
-		wait_more(c);
+		evtimer_add(c->timer, &ht);
+		event_add(c->ev, NULL);
 	}
 }
 
@@ -476,6 +476,7 @@ held_bound(void)
 void
 acceptor_main(struct child_env *env)
 {
+	struct event_config *ecfg;
 	struct event *sigev;
 	struct conn *c;
 
@@ -484,8 +485,13 @@ acceptor_main(struct child_env *env)
 	TAILQ_INIT(&a.ready);
 	a.max = held_bound();
 	signal(SIGPIPE, SIG_IGN);
-	if ((a.base = event_base_new()) == NULL)
-		fatalx("%s: event_base_new", __func__);
+	/* Edge-triggered events (epoll): see on_data(). */
+	if ((ecfg = event_config_new()) == NULL ||
+	    event_config_require_features(ecfg, EV_FEATURE_ET) == -1 ||
+	    (a.base = event_base_new_with_config(ecfg)) == NULL)
+		fatalx("%s: no libevent backend with edge-triggered events",
+		    __func__);
+	event_config_free(ecfg);
 	for (size_t i = 0; i < env->listeners->n; i++) {
 		struct listener *l = &env->listeners->l[i];
 
