@@ -182,4 +182,29 @@ is($gv->stop, 0, 'clean stop');
     is($g->stop, 0, 'clean stop');
 }
 
+# --- HandshakeTimeout on the UI bridge and the console: a connection
+# that trickles its first line or request head is closed when it is due.
+{
+    my $HT2 = 2;
+    my $g = GV->start(GV::web_opts(Workers => 2, HandshakeTimeout => $HT2, IdleTimeout => 60));
+    for my $svc (['UI bridge', $g->port('UI'), '{"request":"status"' . (' ' x 100)],
+                 ['console', $g->web_port(0), "GET / HTTP/1.1\r\nX-Slow: " . ('a' x 100)]) {
+        my ($name, $p, $bytes) = @$svc;
+        my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $p,
+                                      Proto => 'tcp', Timeout => 5);
+        my $t0 = time;
+        my $closed = 0;
+        for my $i (0 .. length($bytes) - 1) {
+            last if time - $t0 > $HT2 + 5;
+            last unless GV::send_raw($s, substr($bytes, $i, 1));
+            if (GV::wait_closed($s, 0.3)) { $closed = 1; last }
+        }
+        my $dt = time - $t0;
+        ok($closed && $dt < $HT2 + 4,
+           sprintf('%s: a connection trickling its first %s is closed after %.1f s (HandshakeTimeout %d)',
+                   $name, $name eq 'console' ? 'request head' : 'line', $dt, $HT2));
+    }
+    is($g->stop, 0, 'clean stop');
+}
+
 done_testing();
