@@ -46,7 +46,6 @@
 #include "autoconf.h"
 
 #include <sys/queue.h>
-#include <sys/resource.h>
 #include <sys/socket.h>
 #include <netinet/in.h>
 
@@ -455,22 +454,11 @@ on_sigterm(evutil_socket_t sig, short what, void *arg)
 static size_t
 held_bound(void)
 {
-	struct rlimit rl;
+	size_t nofile = listen_raise_nofile();
 
-	if (getrlimit(RLIMIT_NOFILE, &rl) == -1)
+	if (nofile < HELD_MIN + FD_RESERVE)
 		return HELD_MIN;
-	if (rl.rlim_cur < rl.rlim_max) {
-		struct rlimit up = rl;
-
-		up.rlim_cur = rl.rlim_max;
-		if (setrlimit(RLIMIT_NOFILE, &up) == 0)
-			rl = up;
-	}
-	if (rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur > 1024 * 1024)
-		rl.rlim_cur = 1024 * 1024;
-	if (rl.rlim_cur < HELD_MIN + FD_RESERVE)
-		return HELD_MIN;
-	return (size_t)rl.rlim_cur - FD_RESERVE;
+	return nofile - FD_RESERVE;
 }
 
 void

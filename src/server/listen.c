@@ -4,6 +4,7 @@
  */
 #include "autoconf.h"
 
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <netinet/in.h>
 
@@ -221,6 +222,25 @@ listen_keep_only(struct listen_set *set, unsigned svc_mask)
 		}
 }
 
+size_t
+listen_raise_nofile(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == -1)
+		return 0;
+	if (rl.rlim_cur < rl.rlim_max) {
+		struct rlimit up = rl;
+
+		up.rlim_cur = rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &up) == 0)
+			rl = up;
+	}
+	if (rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur > 1024 * 1024)
+		return 1024 * 1024;
+	return (size_t)rl.rlim_cur;
+}
+
 int
 listen_same_host(const struct sockaddr_storage *x,
     const struct sockaddr_storage *y)
@@ -241,7 +261,7 @@ listen_same_host(const struct sockaddr_storage *x,
 int
 handoff_pair(int fds[2])
 {
-	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK,
+	if (socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK,
 	    0, fds) == -1)
 		return -1;
 	return 0;
@@ -271,7 +291,7 @@ handoff_send(int sock, int fd, const struct handoff *h)
 	} while (n == -1 && errno == EINTR);
 	if (n == -1)
 		return -1;
-	if ((size_t)n != sizeof(*h)) {	/* cannot happen with SEQPACKET */
+	if ((size_t)n != sizeof(*h)) {	/* datagrams go whole or not at all */
 		errno = EMSGSIZE;
 		return -1;
 	}

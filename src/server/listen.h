@@ -65,7 +65,7 @@ const char *listen_service_key(enum listen_service);
 
 /*
  * The hand-off queue from the acceptor to the workers: one
- * SOCK_SEQPACKET socketpair that the supervisor makes before it forks
+ * SOCK_DGRAM socketpair that the supervisor makes before it forks
  * and keeps for its whole life (so that connections queued in it
  * survive a respawn of the acceptor or of a worker).  The acceptor
  * sends on end 0, every worker receives on end 1; the kernel gives each
@@ -111,6 +111,13 @@ int	handoff_recv(int sock, struct handoff *h);
  */
 int	listen_same_host(const struct sockaddr_storage *a,
 	    const struct sockaddr_storage *b);
+
+/*
+ * Raise this process's soft RLIMIT_NOFILE to its hard limit (for a child
+ * that holds many connections: the acceptor, the UI bridge).  Returns
+ * the soft limit now in force, at most 1048576; 0 when it cannot be read.
+ */
+size_t	listen_raise_nofile(void);
 
 /*
  * Look up Server.User: 0 with uid/gid filled in, -1 when it does not

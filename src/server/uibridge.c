@@ -549,6 +549,8 @@ uibridge_main(struct child_env *env)
 	struct event *sigev;
 
 	ui.env = env;
+	/* Room for the console's connections (WEB_MAX_CONNS) and ours. */
+	(void)listen_raise_nofile();
 	if ((ui.base = event_base_new()) == NULL)
 		fatalx("%s: event_base_new", __func__);
 	uiapi_init(env, ui.base);
