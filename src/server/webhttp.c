@@ -951,12 +951,20 @@ wconn_gone(const struct wconn *wc)
 static void	head_bytes(struct evbuffer *, const struct evbuffer_cb_info *,
 		    void *);
 
-/* wc's first head is complete, or will never be: stop watching. */
+/* wc's first head is complete, or will never be. */
 static void
 head_done(struct wconn *wc)
 {
 	wc->head = 1;
+}
+
+/* wc's bufferevent is going: head_bytes() must not outlive wc. */
+static void
+wconn_free(struct wconn *wc)
+{
 	evbuffer_remove_cb(bufferevent_get_input(wc->bev), head_bytes, wc);
+	bufferevent_decref(wc->bev);
+	free(wc);
 }
 
 /* Make evhttp drop wc's connection (after this callback). */
@@ -1005,13 +1013,18 @@ head_bytes(struct evbuffer *buf, const struct evbuffer_cb_info *info,
 	struct evbuffer_ptr pos;
 	int n;
 
-	if (info->n_added == 0 || wc->head)
-		return;
+	/*
+	 * Freed by evhttp, kept by our reference until the sweep: read no
+	 * more into it.
+	 */
 	if (wconn_gone(wc)) {
 		bufferevent_disable(wc->bev, EV_READ | EV_WRITE);
-		head_done(wc);
+		if (evbuffer_get_length(buf) > 0)
+			evbuffer_drain(buf, evbuffer_get_length(buf));
 		return;
 	}
+	if (info->n_added == 0 || wc->head)
+		return;
 	if (evbuffer_ptr_set(buf, &pos, info->orig_size,
 	    EVBUFFER_PTR_SET) == -1)
 		return;
@@ -1090,10 +1103,7 @@ on_sweep(evutil_socket_t fd, short what, void *arg)
 	while ((wc = *pp) != NULL) {
 		if (wconn_gone(wc)) {
 			*pp = wc->next;
-			if (!wc->head)
-				head_done(wc);
-			bufferevent_decref(wc->bev);
-			free(wc);
+			wconn_free(wc);
 			web.nconns--;
 			continue;
 		}
@@ -1222,10 +1232,7 @@ webhttp_stop(void)
 		struct wconn *wc = web.conns;
 
 		web.conns = wc->next;
-		if (!wc->head)
-			head_done(wc);
-		bufferevent_decref(wc->bev);
-		free(wc);
+		wconn_free(wc);
 	}
 	web.nconns = 0;
 	if (web.check_ev != NULL)
