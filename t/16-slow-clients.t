@@ -11,7 +11,8 @@
 # limit: with Server.MaxHandshakesPerAddress = 4, the fifth pending
 # connection from one address is closed at once, on the backup port, the
 # UI bridge port and the console port, while another address still gets
-# in.
+# in; a killed acceptor is replaced.  Last, HandshakeTimeout on the UI
+# bridge and the console.
 #
 # GV_SLOW_N sets N (default 50); t/long-slow-clients.t runs this with
 # N = 200 for make check-long.
@@ -179,6 +180,16 @@ is($gv->stop, 0, 'clean stop');
     }
     like($g->log_text, qr/127\.0\.0\.2 closed: .*MaxHandshakesPerAddress/,
          'the refusal is logged, naming the option');
+
+    # The acceptor killed: the supervisor starts another (the listeners
+    # stay open in the supervisor) and sessions are served again.
+    my $acc = $g->titled->{'gigavaultd: acceptor'};
+    ok($acc && kill('KILL', $acc), 'SIGKILL the acceptor');
+    ok(wait_until(sub { my $p = $g->titled->{'gigavaultd: acceptor'}; $p && $p != $acc }, 10),
+       'a new acceptor runs');
+    my ($s, $h) = $g->session;
+    is($h->{type} // 0, T_SERVER_HELLO, 'a session after the respawn gets its SERVER_HELLO');
+    close $s if $s;
     is($g->stop, 0, 'clean stop');
 }
 

@@ -180,10 +180,11 @@ take_one(uint8_t *buf, uint8_t *out)
 	int fd;
 
 	if ((fd = handoff_recv(w.env->handoff_fd, &h)) == -1) {
-		/* Another worker was quicker. */
+		/* EAGAIN: another worker was quicker. */
 		if (errno == EBADMSG)
-			log_warnx("%s: a malformed hand-off message was "
-			    "dropped", __func__);
+			log_warnx("%s: a connection from the acceptor was lost "
+			    "(a malformed message, or no descriptor free to "
+			    "receive it)", __func__);
 		else if (errno != EAGAIN && errno != EINTR)
 			log_warn("%s: hand-off queue", __func__);
 		if (errno == EMFILE || errno == ENFILE)
