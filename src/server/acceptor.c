@@ -51,6 +51,7 @@
 
 #include <errno.h>
 #include <netdb.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -287,6 +288,17 @@ on_deadline(evutil_socket_t fd, short what, void *arg)
 	hand_off(arg);	/* the worker answers "handshake timeout" */
 }
 
+/* Has the peer of fd closed its side, or has the connection failed? */
+static int
+peer_done(int fd)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN | POLLRDHUP };
+
+	if (poll(&p, 1, 0) != 1)
+		return 0;
+	return (p.revents & (POLLRDHUP | POLLHUP | POLLERR)) != 0;
+}
+
 /*
  * New bytes, or the end, on c.  The event is edge-triggered: bytes only
  * peeked at stay in the socket and keep it readable, so a level-
@@ -304,10 +316,13 @@ on_data(evutil_socket_t fd, short what, void *arg)
 	if (n == -1 && (errno == EAGAIN || errno == EINTR))
 		return;
 	/*
-	 * An edge with nothing new: the client closed (or failed).  The
-	 * peek never stops short of a complete message, so this is not a
-	 * full buffer.
+	 * An edge with nothing new is the client closing (or failing);
+	 * poll() tells that from a wake-up for another reason.  The peek
+	 * never stops short of a complete message, so this is not a full
+	 * buffer.
 	 */
+	if (n > 0 && (size_t)n == c->seen && !peer_done(fd))
+		return;
 	if (n <= 0 || (size_t)n == c->seen ||
 	    first_complete(c, a.peek, (size_t)n)) {
 		hand_off(c);
