@@ -13,7 +13,10 @@ use Time::HiRes qw(time);
 use GV;
 
 my $N = $ENV{GV_CLIENTS} || 200;
-my $gv = GV->start(Workers => 4, HandshakeTimeout => 20, IdleTimeout => 20);
+# 200 connections from one address before any sends its hello: more than
+# the default Server.MaxHandshakesPerAddress (32) lets the acceptor hold.
+my $gv = GV->start(Workers => 4, HandshakeTimeout => 20, IdleTimeout => 20,
+                   MaxHandshakesPerAddress => 256);
 my $before = $gv->status->{sessions_served};
 my @pids_before = sort map { $_->{pid} } $gv->current_workers;
 my $port = $gv->port('BackupServer');

@@ -1,7 +1,7 @@
 #!/usr/bin/perl
 # ps shows each process's role: /proc/PID/cmdline of the supervisor is
 # "gigavaultd: supervisor -f FILE", of its children "gigavaultd: worker
-# N", "ui bridge", "housekeeper" and "discovery"; a respawned child takes
+# N", "ui bridge", "housekeeper", "discovery" and "acceptor"; a respawned child takes
 # its title again; /proc/PID/comm stays "gigavaultd" (pgrep, pkill and
 # killall match it).
 use strict;
@@ -17,7 +17,7 @@ is(GV::proc_title($gv->pid), 'gigavaultd: supervisor -f ' . $gv->conf,
    'supervisor: "gigavaultd: supervisor -f FILE"');
 
 my @want = sort map { "gigavaultd: $_" }
-    ('ui bridge', 'housekeeper', 'discovery', map { "worker $_" } 0 .. 2);
+    ('ui bridge', 'housekeeper', 'discovery', 'acceptor', map { "worker $_" } 0 .. 2);
 my %got;
 ok(wait_until(sub { %got = %{ $gv->titled }; join("\n", sort keys %got) eq join("\n", @want) }, 5),
    'one child under each title: ' . join(', ', @want))

@@ -17,7 +17,7 @@
 #include "server/imsg.h"
 #include "tap.h"
 
-#define ALL	0xf	/* every kind */
+#define ALL	((1u << NKINDS) - 1)	/* every kind */
 #define UI	(1u << KIND_UIBRIDGE)
 #define WK	(1u << KIND_WORKER)
 #define HK	(1u << KIND_HOUSEKEEPER)
@@ -25,6 +25,7 @@
 static const char *const kind_names[NKINDS] = {
 	[KIND_UIBRIDGE] = "uibridge", [KIND_WORKER] = "worker",
 	[KIND_HOUSEKEEPER] = "housekeeper", [KIND_DISCOVERY] = "discovery",
+	[KIND_ACCEPTOR] = "acceptor",
 };
 
 /* What the table must say, written out again: up may send, down is sent. */

@@ -63,6 +63,7 @@ struct remote {
 	size_t		 incap;
 	uint8_t		*out;		/* OUT_MAX bytes */
 	int64_t		 last_sent;	/* mono_ms() of the last write */
+	char		 where[300];	/* "host:port", for the hello's errors */
 };
 
 static int	fail(struct remote *, char *, size_t, const char *, ...)
@@ -182,6 +183,19 @@ read_frame(struct remote *r, struct wire_hdr *h, long timeout_ms, char *err,
 		return fail(r, err, errlen, "read from server: %s",
 		    io_error(r, errno));
 	}
+	/*
+	 * Before the hello, another GigaVault service answers at once when
+	 * it is not the backup port: the UI bridge with a JSON line, the
+	 * web console with an HTTP status line.
+	 */
+	if (r->version == 0 && hb[0] == '{')
+		return fail(r, err, errlen, "%s is GigaVault's UI bridge "
+		    "(Ports.UI), not the backup port (Ports.BackupServer, "
+		    "32004 by default)", r->where);
+	if (r->version == 0 && memcmp(hb, "HTTP/1.", 7) == 0)
+		return fail(r, err, errlen, "%s is GigaVault's web console "
+		    "(Ports.WebConsole), not the backup port "
+		    "(Ports.BackupServer, 32004 by default)", r->where);
 	wire_hdr_decode(hb, h);
 	if (wire_hdr_check(h, IN_MAX, why, sizeof(why)) != 0)
 		return fail(r, err, errlen, "bad frame from server: %s", why);
@@ -519,6 +533,8 @@ remote_connect_wait(const char *host, int port, const uint8_t *expect_id,
 	}
 	r->fd = -1;
 	snprintf(portstr, sizeof(portstr), "%d", port);
+	snprintf(r->where, sizeof(r->where), strchr(host, ':') != NULL ?
+	    "[%s]:%d" : "%s:%d", host, port);
 	memset(&hints, 0, sizeof(hints));
 	hints.ai_socktype = SOCK_STREAM;
 	hints.ai_flags = AI_ADDRCONFIG;

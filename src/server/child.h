@@ -23,6 +23,7 @@ enum child_kind {
 	KIND_WORKER,
 	KIND_HOUSEKEEPER,
 	KIND_DISCOVERY,
+	KIND_ACCEPTOR,
 	NKINDS
 };
 
@@ -30,6 +31,11 @@ struct child_env {
 	const struct gv_config	*cfg;
 	struct listen_set	*listeners;	/* this child's services only */
 	int			 ctl_fd;	/* socketpair to the supervisor */
+	/*
+	 * The hand-off queue (listen.h): the acceptor's sending end, a
+	 * worker's receiving end, -1 in the other kinds.
+	 */
+	int			 handoff_fd;
 	enum child_kind		 kind;
 	int			 slot;		/* 0.. within its kind */
 	const uint8_t		*server_id;	/* SERVER_ID_LEN bytes */
@@ -78,5 +84,6 @@ void	worker_main(struct child_env *) __attribute__((noreturn));
 void	uibridge_main(struct child_env *) __attribute__((noreturn));
 void	housekeeper_main(struct child_env *) __attribute__((noreturn));
 void	discovery_main(struct child_env *) __attribute__((noreturn));
+void	acceptor_main(struct child_env *) __attribute__((noreturn));
 
 #endif

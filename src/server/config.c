@@ -425,6 +425,8 @@ static const struct conf_opt conf_opts[] = {
 	INT("Server", "MaxFrame", 4194304, 1024, 64L * 1024 * 1024, max_frame),
 	INT("Server", "DrainTimeout", 30, 0, 3600, drain_timeout),
 	INT("Server", "ReserveSpace", -1, -1, 1L << 50, reserve_space),
+	INT("Server", "MaxHandshakesPerAddress", 32, 1, 100000,
+	    max_handshakes_per_addr),
 
 	INT("Ports", "BackupServer", 32004, 1, 65535, port.backup),
 	INT("Ports", "SSLServer", 32007, 1, 65535, port.ssl),

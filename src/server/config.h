@@ -53,6 +53,7 @@ struct gv_config {
 	uint32_t	 max_frame;		/* bytes of payload */
 	int		 drain_timeout;		/* seconds */
 	uint64_t	 reserve_space;	/* bytes; -1 (UINT64_MAX): automatic */
+	int		 max_handshakes_per_addr; /* connections, per address */
 
 	struct {
 		int	 backup;	/* Ports.BackupServer */

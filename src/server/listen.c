@@ -4,6 +4,7 @@
  */
 #include "autoconf.h"
 
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <netinet/in.h>
 
@@ -219,6 +220,132 @@ listen_keep_only(struct listen_set *set, unsigned svc_mask)
 			close(set->l[i].fd);
 			set->l[i].fd = -1;
 		}
+}
+
+size_t
+listen_raise_nofile(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == -1)
+		return 0;
+	if (rl.rlim_cur < rl.rlim_max) {
+		struct rlimit up = rl;
+
+		up.rlim_cur = rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &up) == 0)
+			rl = up;
+	}
+	if (rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur > 1024 * 1024)
+		return 1024 * 1024;
+	return (size_t)rl.rlim_cur;
+}
+
+int
+listen_same_host(const struct sockaddr_storage *x,
+    const struct sockaddr_storage *y)
+{
+	if (x->ss_family != y->ss_family)
+		return 0;
+	if (x->ss_family == AF_INET)
+		return memcmp(&((const struct sockaddr_in *)x)->sin_addr,
+		    &((const struct sockaddr_in *)y)->sin_addr,
+		    sizeof(struct in_addr)) == 0;
+	if (x->ss_family == AF_INET6)
+		return memcmp(&((const struct sockaddr_in6 *)x)->sin6_addr,
+		    &((const struct sockaddr_in6 *)y)->sin6_addr,
+		    sizeof(struct in6_addr)) == 0;
+	return 0;
+}
+
+int
+handoff_pair(int fds[2])
+{
+	if (socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK,
+	    0, fds) == -1)
+		return -1;
+	return 0;
+}
+
+int
+handoff_send(int sock, int fd, const struct handoff *h)
+{
+	union {
+		struct cmsghdr	hdr;
+		char		buf[CMSG_SPACE(sizeof(int))];
+	} cm;
+	struct iovec iov = { .iov_base = (void *)h, .iov_len = sizeof(*h) };
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1,
+	    .msg_control = cm.buf, .msg_controllen = sizeof(cm.buf) };
+	struct cmsghdr *c;
+	ssize_t n;
+
+	memset(&cm, 0, sizeof(cm));
+	c = CMSG_FIRSTHDR(&msg);
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(c), &fd, sizeof(int));
+	do {
+		n = sendmsg(sock, &msg, MSG_DONTWAIT | MSG_NOSIGNAL);
+	} while (n == -1 && errno == EINTR);
+	if (n == -1)
+		return -1;
+	if ((size_t)n != sizeof(*h)) {	/* datagrams go whole or not at all */
+		errno = EMSGSIZE;
+		return -1;
+	}
+	return 0;
+}
+
+int
+handoff_recv(int sock, struct handoff *h)
+{
+	union {
+		struct cmsghdr	hdr;
+		char		buf[CMSG_SPACE(4 * sizeof(int))];
+	} cm;
+	struct iovec iov = { .iov_base = h, .iov_len = sizeof(*h) };
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1,
+	    .msg_control = cm.buf, .msg_controllen = sizeof(cm.buf) };
+	struct cmsghdr *c;
+	int fd = -1, nfds = 0, bad;
+	ssize_t n;
+
+	do {
+		n = recvmsg(sock, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+	} while (n == -1 && errno == EINTR);
+	if (n == -1)
+		return -1;
+	/* Every descriptor that came is ours to close, whatever else. */
+	for (c = CMSG_FIRSTHDR(&msg); c != NULL; c = CMSG_NXTHDR(&msg, c)) {
+		size_t k;
+
+		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS ||
+		    c->cmsg_len < CMSG_LEN(0))
+			continue;
+		k = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		for (size_t i = 0; i < k; i++) {
+			int one;
+
+			memcpy(&one, CMSG_DATA(c) + i * sizeof(int),
+			    sizeof(int));
+			if (nfds++ == 0)
+				fd = one;
+			else
+				close(one);
+		}
+	}
+	bad = (size_t)n != sizeof(*h) || (msg.msg_flags & (MSG_TRUNC |
+	    MSG_CTRUNC)) || nfds != 1 || (h->svc != SVC_BACKUP &&
+	    h->svc != SVC_TLS) || h->sslen > sizeof(h->ss);
+	if (bad) {
+		if (fd != -1)
+			close(fd);
+		errno = EBADMSG;
+		return -1;
+	}
+	return fd;
 }
 
 int

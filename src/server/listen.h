@@ -7,8 +7,10 @@
 #define GV_LISTEN_H
 
 #include <sys/types.h>
+#include <sys/socket.h>
 
 #include <stddef.h>
+#include <stdint.h>
 
 struct gv_config;
 
@@ -60,6 +62,62 @@ void	listen_keep_only(struct listen_set *set, unsigned svc_mask);
 
 /* The config key of a service, e.g. "Ports.BackupServer". */
 const char *listen_service_key(enum listen_service);
+
+/*
+ * The hand-off queue from the acceptor to the workers: one
+ * SOCK_DGRAM socketpair that the supervisor makes before it forks
+ * and keeps for its whole life (so that connections queued in it
+ * survive a respawn of the acceptor or of a worker).  The acceptor
+ * sends on end 0, every worker receives on end 1; the kernel gives each
+ * message to exactly one reader, as accept() on a shared listener did.
+ * A message is one struct handoff and the connection's descriptor
+ * (SCM_RIGHTS).
+ */
+struct handoff {
+	uint32_t	 svc;		/* SVC_BACKUP or SVC_TLS */
+	int64_t		 accepted;	/* mono_ms() of the accept */
+	uint32_t	 sslen;		/* bytes of ss used */
+	struct sockaddr_storage ss;	/* the peer */
+};
+
+/*
+ * Make the hand-off socketpair (close-on-exec, both ends nonblocking):
+ * fds[0] for the acceptor, fds[1] for the workers.  0, or -1 with errno.
+ */
+int	handoff_pair(int fds[2]);
+
+/*
+ * Send connection fd with *h on the acceptor's end, without waiting.
+ * 0 when it is queued (the caller still closes its own fd), or -1 with
+ * errno: EAGAIN (or ENOBUFS, ETOOMANYREFS) when the queue is full for
+ * now, anything else for a broken queue.
+ */
+int	handoff_send(int sock, int fd, const struct handoff *h);
+
+/*
+ * Take one connection from the workers' end, without waiting.  Returns
+ * its descriptor (close-on-exec, nonblocking as accepted) with *h
+ * filled in, or -1: errno EAGAIN when another worker was quicker or
+ * nothing is queued, EBADMSG for a message that is not one struct
+ * handoff with exactly one descriptor and a known service (every
+ * descriptor that came with it is closed), else the error of recvmsg.
+ */
+int	handoff_recv(int sock, struct handoff *h);
+
+/*
+ * 1 when a and b are the same host (the port aside), 0 when not or when
+ * either is neither IPv4 nor IPv6: the key of the per-address limits
+ * (Server.MaxHandshakesPerAddress).
+ */
+int	listen_same_host(const struct sockaddr_storage *a,
+	    const struct sockaddr_storage *b);
+
+/*
+ * Raise this process's soft RLIMIT_NOFILE to its hard limit (for a child
+ * that holds many connections: the acceptor, the UI bridge).  Returns
+ * the soft limit now in force, at most 1048576; 0 when it cannot be read.
+ */
+size_t	listen_raise_nofile(void);
 
 /*
  * Look up Server.User: 0 with uid/gid filled in, -1 when it does not

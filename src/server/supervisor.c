@@ -91,13 +91,14 @@ static const struct kind_row {
 } kinds[NKINDS] = {
 	[KIND_UIBRIDGE] = { "uibridge", "ui bridge", uibridge_main, count_one,
 	    SVC_BIT(SVC_UI) | SVC_BIT(SVC_WEB) | SVC_BIT(SVC_WEBSSL) },
-	[KIND_WORKER] = { "worker", "worker", worker_main, count_workers,
-	    SVC_BIT(SVC_BACKUP) | SVC_BIT(SVC_TLS) },
+	[KIND_WORKER] = { "worker", "worker", worker_main, count_workers, 0 },
 	[KIND_HOUSEKEEPER] = { "housekeeper", "housekeeper", housekeeper_main,
 	    count_one, 0 },
 	[KIND_DISCOVERY] = { "discovery", "discovery", discovery_main,
 	    count_one, SVC_BIT(SVC_MCAST_ANNOUNCE) | SVC_BIT(SVC_MCAST_QUERY) |
 	    SVC_BIT(SVC_UDPSCAN) },
+	[KIND_ACCEPTOR] = { "acceptor", "acceptor", acceptor_main, count_one,
+	    SVC_BIT(SVC_BACKUP) | SVC_BIT(SVC_TLS) },
 };
 
 /* Where a stop (SIGTERM, SIGINT) has got to. */
@@ -130,6 +131,7 @@ static volatile sig_atomic_t got_chld, got_hup, got_term, got_usr1;
 static struct {
 	struct gv_config *cfg;
 	struct listen_set ls;
+	int		 handoff[2];	/* acceptor -> workers, see listen.h */
 	const uint8_t	*server_id;
 	int		 verbose, foreground;
 	int64_t		 started;	/* mono_ms() */
@@ -219,6 +221,11 @@ become_child(enum child_kind ki, int slot, int fd)
 			close(sup.children[i]->fd);
 	datadir_lock_close_copy();	/* the lock stays the supervisor's */
 	listen_keep_only(&sup.ls, k->services);
+	/* The hand-off queue: the acceptor sends, the workers receive. */
+	if (ki != KIND_ACCEPTOR)
+		close(sup.handoff[0]);
+	if (ki != KIND_WORKER)
+		close(sup.handoff[1]);
 
 	signal(SIGCHLD, SIG_DFL);
 	signal(SIGTERM, SIG_DFL);
@@ -240,6 +247,8 @@ become_child(enum child_kind ki, int slot, int fd)
 	env.cfg = sup.cfg;
 	env.listeners = &sup.ls;
 	env.ctl_fd = fd;
+	env.handoff_fd = ki == KIND_ACCEPTOR ? sup.handoff[0] :
+	    ki == KIND_WORKER ? sup.handoff[1] : -1;
 	env.kind = ki;
 	env.slot = slot;
 	env.server_id = sup.server_id;
@@ -793,6 +802,13 @@ supervisor_run(struct gv_config *cfg, struct listen_set *ls,
 	sup.verbose = verbose;
 	sup.foreground = foreground;
 	sup.started = mono_ms();
+	/*
+	 * Made once, kept to the end and never read here: connections the
+	 * acceptor handed off wait in it while workers or the acceptor are
+	 * respawned or a reload changes the generation.
+	 */
+	if (handoff_pair(sup.handoff) == -1)
+		fatal("%s: hand-off socketpair", __func__);
 	proctitle_set("supervisor -f %s", cfg->file);
 
 	sigemptyset(&block);

@@ -8,8 +8,24 @@
  * uiapi.c; a request that needs an administrator carries the "token" a
  * peer login gave.  libevent drives the sockets and jansson parses and
  * prints the JSON.
+ *
+ * A connection whose first byte other than blanks is a NUL, another
+ * control byte or not ASCII cannot be sending JSON lines: a backup
+ * client on the wrong port sends a binary frame and then waits, with no
+ * newline for us to wait for.  It is answered at once with one JSON
+ * error line and closed.  (A first line of text that is not JSON gets
+ * the usual "invalid JSON" error when its newline comes, and the
+ * connection stays open, as for any later line.)
+ *
+ * Slow connections cannot hold the bridge: one that has not sent a
+ * whole first line within Server.HandshakeTimeout of its accept is
+ * closed (a sweep once a second), and an address may have at most
+ * Server.MaxHandshakesPerAddress such connections open (one more is
+ * closed at once, logged at most once a second).
  */
 #include "autoconf.h"
+
+#include <sys/socket.h>
 
 #include <limits.h>
 #include <signal.h>
@@ -25,6 +41,7 @@
 #include <netdb.h>
 #include <jansson.h>
 
+#include "common/monotime.h"
 #include "child.h"
 #include "config.h"
 #include "imsg.h"
@@ -47,6 +64,10 @@ struct conn {
 	char		 from[64];	/* the peer's address */
 	int		 throttled;	/* reading paused: output too large */
 	int		 closing;	/* close once the output is flushed */
+	int		 spoke;		/* a byte other than blanks came */
+	int		 lined;		/* a whole first line came */
+	int64_t		 accepted;	/* mono_ms() */
+	struct sockaddr_storage ss;	/* the peer */
 	struct conn	*next;
 };
 
@@ -59,7 +80,10 @@ static struct {
 	struct conn	*conns;
 	int		 nconns;
 	struct event	*stop_timer;
+	struct event	*sweep_timer;	/* first lines overdue, once a second */
 	int		 stopping;
+	int64_t		 refused_log;	/* mono_ms() of the last refusal line */
+	uint64_t	 refused;	/* since then */
 } ui;
 
 static void	process_lines(struct conn *);
@@ -238,10 +262,44 @@ handle_line(struct conn *c, const char *line, size_t len)
 	uiapi_call(&b->uc);
 }
 
+/*
+ * Before the first line: 1 when what came so far is binary, not JSON
+ * lines (then c is answered and closing), else 0.
+ */
+static int
+not_json(struct conn *c, struct evbuffer *in)
+{
+	struct evbuffer_iovec v[4];
+	int n;
+
+	n = evbuffer_peek(in, -1, NULL, v, 4);
+	for (int i = 0; i < n && i < 4 && !c->spoke; i++) {
+		const unsigned char *p = v[i].iov_base;
+
+		for (size_t j = 0; j < v[i].iov_len && !c->spoke; j++) {
+			if (p[j] == ' ' || p[j] == '\t' || p[j] == '\r' ||
+			    p[j] == '\n')
+				continue;
+			c->spoke = 1;
+			if (p[j] >= ' ' && p[j] < 0x7f)
+				return 0;
+			reply_error(c, NULL, 400, "this is GigaVault's UI "
+			    "bridge (Ports.UI): it reads one JSON request "
+			    "object per line");
+			conn_close(c);
+			return 1;
+		}
+	}
+	return 0;
+}
+
 static void
 process_lines(struct conn *c)
 {
 	struct evbuffer *in = bufferevent_get_input(c->bev);
+
+	if (!c->spoke && !c->closing && not_json(c, in))
+		return;
 
 	while (!c->pending && !c->closing) {
 		size_t len;
@@ -254,6 +312,8 @@ process_lines(struct conn *c)
 			return;
 		}
 		line = evbuffer_readln(in, &len, EVBUFFER_EOL_LF);
+		if (line != NULL)
+			c->lined = 1;
 
 		if (line == NULL) {
 			if (evbuffer_get_length(in) >= UI_MAX_LINE) {
@@ -312,6 +372,66 @@ on_event(struct bufferevent *bev, short what, void *arg)
 	conn_free(c);
 }
 
+/* Connections from sa's address that have not sent a whole line yet. */
+static int
+pending_from(const struct sockaddr *sa, int salen)
+{
+	struct sockaddr_storage ss;
+	int k = 0;
+
+	memset(&ss, 0, sizeof(ss));
+	if ((size_t)salen <= sizeof(ss))
+		memcpy(&ss, sa, (size_t)salen);
+	for (struct conn *c = ui.conns; c != NULL; c = c->next)
+		if (!c->lined && !c->closing && listen_same_host(&c->ss, &ss))
+			k++;
+	return k;
+}
+
+/* Log a refusal, at most once a second. */
+static void
+refuse(const struct sockaddr *sa, int salen)
+{
+	int64_t now = mono_ms();
+	char host[64];
+
+	if (ui.refused_log != 0 && now - ui.refused_log < 1000) {
+		ui.refused++;
+		return;
+	}
+	if (getnameinfo(sa, (socklen_t)salen, host, sizeof(host), NULL, 0,
+	    NI_NUMERICHOST) != 0)
+		snprintf(host, sizeof(host), "?");
+	log_warnx("UI bridge: connection from %s closed: %d connections from "
+	    "that address have not sent a whole line yet "
+	    "(Server.MaxHandshakesPerAddress); %llu more closed since the "
+	    "last such message", host, ui.env->cfg->max_handshakes_per_addr,
+	    (unsigned long long)ui.refused);
+	ui.refused_log = now;
+	ui.refused = 0;
+}
+
+/* Once a second: close connections whose first line is overdue. */
+static void
+on_sweep(evutil_socket_t fd, short what, void *arg)
+{
+	int64_t limit = mono_ms() - ui.env->cfg->handshake_timeout * 1000L;
+	struct conn *c, *next;
+
+	(void)fd;
+	(void)what;
+	(void)arg;
+	for (c = ui.conns; c != NULL; c = next) {
+		next = c->next;
+		if (!c->lined && !c->closing && c->accepted < limit) {
+			log_debug("UI connection from %s sent no whole line in "
+			    "%d s; closed", c->from,
+			    ui.env->cfg->handshake_timeout);
+			conn_free(c);
+		}
+	}
+}
+
 static void
 on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
     int salen, void *arg)
@@ -321,6 +441,11 @@ on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
 
 	(void)l;
 	(void)arg;
+	if (pending_from(sa, salen) >= ui.env->cfg->max_handshakes_per_addr) {
+		refuse(sa, salen);
+		evutil_closesocket(fd);
+		return;
+	}
 	if (ui.nconns >= UI_MAX_CONNS) {
 		log_warnx("UI bridge: %d connections already, refusing one",
 		    UI_MAX_CONNS);
@@ -338,6 +463,9 @@ on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
 	if (getnameinfo(sa, (socklen_t)salen, c->from, sizeof(c->from), NULL,
 	    0, NI_NUMERICHOST) != 0)
 		snprintf(c->from, sizeof(c->from), "?");
+	c->accepted = mono_ms();
+	if ((size_t)salen <= sizeof(c->ss))
+		memcpy(&c->ss, sa, (size_t)salen);
 	c->next = ui.conns;
 	ui.conns = c;
 	ui.nconns++;
@@ -421,6 +549,8 @@ uibridge_main(struct child_env *env)
 	struct event *sigev;
 
 	ui.env = env;
+	/* Room for the console's connections (WEB_MAX_CONNS) and ours. */
+	(void)listen_raise_nofile();
 	if ((ui.base = event_base_new()) == NULL)
 		fatalx("%s: event_base_new", __func__);
 	uiapi_init(env, ui.base);
@@ -440,8 +570,11 @@ uibridge_main(struct child_env *env)
 	    on_ctl, NULL);
 	sigev = evsignal_new(ui.base, SIGTERM, on_sigterm, NULL);
 	ui.stop_timer = evtimer_new(ui.base, on_stop_timeout, NULL);
-	if (ui.ctl_ev == NULL || sigev == NULL || ui.stop_timer == NULL || event_add(ui.ctl_ev, NULL) ||
-	    event_add(sigev, NULL))
+	ui.sweep_timer = event_new(ui.base, -1, EV_PERSIST, on_sweep, NULL);
+	if (ui.ctl_ev == NULL || sigev == NULL || ui.stop_timer == NULL ||
+	    ui.sweep_timer == NULL || event_add(ui.ctl_ev, NULL) ||
+	    event_add(sigev, NULL) ||
+	    event_add(ui.sweep_timer, &(struct timeval){ 1, 0 }))
 		fatalx("%s: event setup", __func__);
 
 	child_send(env, imsg_empty(IMSG_READY));
@@ -458,6 +591,7 @@ uibridge_main(struct child_env *env)
 	event_free(ui.ctl_ev);
 	event_free(sigev);
 	event_free(ui.stop_timer);
+	event_free(ui.sweep_timer);
 	uiapi_free();
 	event_base_free(ui.base);
 	exit(0);

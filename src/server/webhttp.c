@@ -9,6 +9,25 @@
  * request to that peer's bridge instead (peerlink.c); /api/peer/ID/login
  * answers that peer's login challenge with a proof of the password.
  *
+ * Every connection has a struct wconn (made in make_bev, evhttp's bevcb)
+ * that watches its first request head arrive, so that slow or hostile
+ * connections cannot starve the others:
+ *
+ * - a connection whose first byte cannot start an HTTP request (a
+ *   backup client pointed at the wrong port sends a binary frame, with
+ *   no line end for evhttp to wait for) gets evhttp's 400 at once:
+ *   head_bytes() puts a request line evhttp refuses in place of its
+ *   bytes;
+ * - one whose head is not complete within Server.HandshakeTimeout of
+ *   the accept is closed (a sweep once a second);
+ * - an address may have Server.MaxHandshakesPerAddress connections
+ *   whose head is not complete, the console WEB_MAX_CONNS connections
+ *   in all; more are closed at once (logged at most once a second).
+ *
+ * evhttp frees a connection's bufferevent without telling us, so a wconn
+ * holds a reference to it: the sweep sees evhttp's callbacks gone from
+ * it, and only then drops the reference and the wconn.
+ *
  * A request that is answered later (the pool's state, a login delay, a
  * peer) keeps its struct hcall; if the browser goes away meanwhile, the
  * connection's close callback marks it dead and it is freed when the
@@ -24,6 +43,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <netdb.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,6 +59,7 @@
 #include <openssl/ssl.h>
 
 #include "common/crypto.h"
+#include "common/monotime.h"
 #include "common/tls.h"
 #include "admins.h"
 #include "child.h"
@@ -56,6 +77,20 @@
 #define MAX_FILE	(16 * 1024 * 1024)
 #define COOKIE		"gv_session"
 #define HTTP_TIMEOUT_S	30
+#define BAD_LINE	"BAD\r\n"	/* a request line evhttp answers with 400 */
+#define WEB_MAX_CONNS	1024	/* console connections at once */
+
+/* A console connection, while its bufferevent lives (see above). */
+struct wconn {
+	struct bufferevent *bev;	/* a reference of ours */
+	struct sockaddr_storage ss;	/* the peer, once checked */
+	int64_t		 accepted;	/* mono_ms() */
+	int		 checked;	/* limits applied */
+	int		 head;		/* first head in, refused or dropped */
+	int		 started;	/* a byte other than CR, LF came */
+	int		 eols;		/* line ends in a row */
+	struct wconn	*next;
+};
 
 static struct {
 	struct child_env *env;
@@ -65,6 +100,12 @@ static struct {
 	char		 admins[PATH_MAX];
 	char		 root[PATH_MAX];	/* realpath of Root, or "" */
 	char		 etags[64][40];		/* of the built-in files */
+	struct wconn	*conns;
+	int		 nconns;
+	struct event	*check_ev;	/* new connections: apply the limits */
+	struct event	*sweep_ev;	/* once a second */
+	int64_t		 refused_log;	/* mono_ms() of the last refusal line */
+	uint64_t	 refused;	/* since then */
 } web;
 
 /* One API request in progress. */
@@ -894,15 +935,223 @@ on_request(struct evhttp_request *req, void *arg)
 	free(path);
 }
 
-static struct bufferevent *
-make_tls_bev(struct event_base *base, void *arg)
-{
-	struct ssl_st *ssl = tls_ssl_new(arg);
+/* ------------------------------------------------------- connections */
 
-	if (ssl == NULL)
+/* Has evhttp freed wc's bufferevent (only our reference keeps it)? */
+static int
+wconn_gone(const struct wconn *wc)
+{
+	bufferevent_data_cb r, w;
+	bufferevent_event_cb e;
+
+	bufferevent_getcb(wc->bev, &r, &w, &e, NULL);
+	return r == NULL && w == NULL && e == NULL;
+}
+
+static void	head_bytes(struct evbuffer *, const struct evbuffer_cb_info *,
+		    void *);
+
+/* wc's first head is complete, or will never be. */
+static void
+head_done(struct wconn *wc)
+{
+	wc->head = 1;
+}
+
+/* wc's bufferevent is going: head_bytes() must not outlive wc. */
+static void
+wconn_free(struct wconn *wc)
+{
+	evbuffer_remove_cb(bufferevent_get_input(wc->bev), head_bytes, wc);
+	bufferevent_decref(wc->bev);
+	free(wc);
+}
+
+/* Make evhttp drop wc's connection (after this callback). */
+static void
+wconn_drop(struct wconn *wc)
+{
+	head_done(wc);
+	bufferevent_trigger_event(wc->bev, BEV_EVENT_READING |
+	    BEV_EVENT_TIMEOUT, BEV_TRIG_DEFER_CALLBACKS);
+}
+
+static void
+wconn_refuse(struct wconn *wc, const char *why)
+{
+	int64_t now = mono_ms();
+	char host[64];
+
+	wconn_drop(wc);
+	if (web.refused_log != 0 && now - web.refused_log < 1000) {
+		web.refused++;
+		return;
+	}
+	if (getnameinfo((struct sockaddr *)&wc->ss, sizeof(wc->ss), host,
+	    sizeof(host), NULL, 0, NI_NUMERICHOST) != 0)
+		snprintf(host, sizeof(host), "unknown");
+	log_warnx("web console: connection from %s closed: %s; %llu more "
+	    "closed since the last such message", host, why,
+	    (unsigned long long)web.refused);
+	web.refused_log = now;
+	web.refused = 0;
+}
+
+/*
+ * Bytes added to a connection's input before its first head is
+ * complete: the first byte other than CR and LF must start a method
+ * (A-Z), else the bytes become BAD_LINE, which evhttp answers with 400
+ * and a close at once; an empty line after the request line ends the
+ * head.
+ */
+static void
+head_bytes(struct evbuffer *buf, const struct evbuffer_cb_info *info,
+    void *arg)
+{
+	struct wconn *wc = arg;
+	struct evbuffer_iovec v[16];
+	struct evbuffer_ptr pos;
+	int n;
+
+	/*
+	 * Freed by evhttp, kept by our reference until the sweep: read no
+	 * more into it.
+	 */
+	if (wconn_gone(wc)) {
+		bufferevent_disable(wc->bev, EV_READ | EV_WRITE);
+		if (evbuffer_get_length(buf) > 0)
+			evbuffer_drain(buf, evbuffer_get_length(buf));
+		return;
+	}
+	if (info->n_added == 0 || wc->head)
+		return;
+	if (evbuffer_ptr_set(buf, &pos, info->orig_size,
+	    EVBUFFER_PTR_SET) == -1)
+		return;
+	n = evbuffer_peek(buf, (ev_ssize_t)info->n_added, &pos, v, 16);
+	for (int i = 0; i < n && i < 16 && !wc->head; i++) {
+		const unsigned char *p = v[i].iov_base;
+
+		for (size_t j = 0; j < v[i].iov_len && !wc->head; j++) {
+			if (!wc->started && (p[j] == '\r' || p[j] == '\n'))
+				continue;
+			if (!wc->started && (p[j] < 'A' || p[j] > 'Z')) {
+				/* No method starts so: a 400, now. */
+				head_done(wc);
+				evbuffer_drain(buf, evbuffer_get_length(buf));
+				evbuffer_add(buf, BAD_LINE,
+				    sizeof(BAD_LINE) - 1);
+				return;
+			}
+			wc->started = 1;
+			if (p[j] == '\n') {
+				if (++wc->eols == 2)
+					head_done(wc);
+			} else if (p[j] != '\r')
+				wc->eols = 0;
+		}
+	}
+}
+
+/*
+ * Run after evhttp's accept callbacks (which give each new bufferevent
+ * its descriptor): the limits on every connection not checked yet.
+ */
+static void
+on_check(evutil_socket_t fd, short what, void *arg)
+{
+	const struct gv_config *cfg = web.env->cfg;
+
+	(void)fd;
+	(void)what;
+	(void)arg;
+	for (struct wconn *wc = web.conns; wc != NULL; wc = wc->next) {
+		socklen_t sslen = sizeof(wc->ss);
+		int k = 0;
+
+		if (wc->checked)
+			continue;
+		wc->checked = 1;
+		if (wconn_gone(wc) || getpeername(bufferevent_getfd(wc->bev),
+		    (struct sockaddr *)&wc->ss, &sslen) == -1)
+			continue;
+		if (web.nconns > WEB_MAX_CONNS) {
+			wconn_refuse(wc, "too many console connections");
+			continue;
+		}
+		for (struct wconn *o = web.conns; o != NULL; o = o->next)
+			if (o != wc && o->checked && !o->head &&
+			    listen_same_host(&o->ss, &wc->ss))
+				k++;
+		if (!wc->head && k >= cfg->max_handshakes_per_addr)
+			wconn_refuse(wc, "too many connections from that "
+			    "address still sending their request "
+			    "(Server.MaxHandshakesPerAddress)");
+	}
+}
+
+/* Once a second: forget what evhttp freed, drop heads overdue. */
+static void
+on_sweep(evutil_socket_t fd, short what, void *arg)
+{
+	int64_t limit = mono_ms() - web.env->cfg->handshake_timeout * 1000L;
+	struct wconn **pp = &web.conns, *wc;
+
+	(void)fd;
+	(void)what;
+	(void)arg;
+	while ((wc = *pp) != NULL) {
+		if (wconn_gone(wc)) {
+			*pp = wc->next;
+			wconn_free(wc);
+			web.nconns--;
+			continue;
+		}
+		if (!wc->head && wc->accepted < limit) {
+			log_debug("web console: request head not complete "
+			    "after %d s; connection closed",
+			    web.env->cfg->handshake_timeout);
+			wconn_drop(wc);
+		}
+		pp = &wc->next;
+	}
+}
+
+/*
+ * evhttp's bevcb: a new connection's bufferevent, over TLS when tls is
+ * not NULL, with its struct wconn.
+ */
+static struct bufferevent *
+make_bev(struct event_base *base, void *tls)
+{
+	struct bufferevent *bev;
+	struct ssl_st *ssl;
+	struct wconn *wc;
+
+	if (tls != NULL) {
+		if ((ssl = tls_ssl_new(tls)) == NULL)
+			return NULL;
+		bev = bufferevent_openssl_socket_new(base, -1, ssl,
+		    BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
+	} else
+		bev = bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
+	if (bev == NULL)
 		return NULL;
-	return bufferevent_openssl_socket_new(base, -1, ssl,
-	    BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
+	if ((wc = calloc(1, sizeof(*wc))) == NULL ||
+	    evbuffer_add_cb(bufferevent_get_input(bev), head_bytes, wc) ==
+	    NULL) {
+		free(wc);
+		bufferevent_free(bev);
+		return NULL;
+	}
+	wc->bev = bev;
+	bufferevent_incref(bev);
+	wc->accepted = mono_ms();
+	wc->next = web.conns;
+	web.conns = wc;
+	web.nconns++;
+	event_active(web.check_ev, EV_TIMEOUT, 1);
+	return bev;
 }
 
 static struct evhttp *
@@ -920,8 +1169,7 @@ http_new(int https)
 	evhttp_set_allowed_methods(h, EVHTTP_REQ_GET | EVHTTP_REQ_HEAD |
 	    EVHTTP_REQ_POST | EVHTTP_REQ_DELETE | EVHTTP_REQ_PUT |
 	    EVHTTP_REQ_PATCH | EVHTTP_REQ_OPTIONS);
-	if (https)
-		evhttp_set_bevcb(h, make_tls_bev, web.env->cfg->web_tls);
+	evhttp_set_bevcb(h, make_bev, https ? web.env->cfg->web_tls : NULL);
 	return h;
 }
 
@@ -948,6 +1196,11 @@ webhttp_init(struct child_env *env, struct event_base *base)
 		log_warn("web console: WebConsole.Root %s", cfg->web_root);
 		snprintf(web.root, sizeof(web.root), "%s", cfg->web_root);
 	}
+	web.check_ev = event_new(base, -1, 0, on_check, NULL);
+	web.sweep_ev = event_new(base, -1, EV_PERSIST, on_sweep, NULL);
+	if (web.check_ev == NULL || web.sweep_ev == NULL ||
+	    event_add(web.sweep_ev, &(struct timeval){ 1, 0 }) == -1)
+		fatalx("%s: event setup", __func__);
 	for (size_t i = 0; i < env->listeners->n; i++) {
 		struct listener *l = &env->listeners->l[i];
 		struct evhttp **hp;
@@ -974,4 +1227,17 @@ webhttp_stop(void)
 	if (web.https != NULL)
 		evhttp_free(web.https);
 	web.http = web.https = NULL;
+	/* evhttp freed every connection: our references go too. */
+	while (web.conns != NULL) {
+		struct wconn *wc = web.conns;
+
+		web.conns = wc->next;
+		wconn_free(wc);
+	}
+	web.nconns = 0;
+	if (web.check_ev != NULL)
+		event_free(web.check_ev);
+	if (web.sweep_ev != NULL)
+		event_free(web.sweep_ev);
+	web.check_ev = web.sweep_ev = NULL;
 }

@@ -1,8 +1,12 @@
 /*
- * worker.c - a worker process: accept on the shared backup listeners
- * (plain, and TLS when SSL.Enabled) and serve one session at a time
- * (session.c), telling the supervisor when it
- * is busy, with whom, and when the session ended.
+ * worker.c - a worker process: take connections from the hand-off
+ * queue (listen.h), which the acceptor (acceptor.c) fills with
+ * connections of the backup ports (plain, and TLS when SSL.Enabled)
+ * whose first message has arrived, and serve one session at a time
+ * (session.c), telling the supervisor when it is busy, with whom, and
+ * when the session ended.  A worker that is busy does not read the
+ * queue: connections wait there for the next free one.  The session's
+ * HandshakeTimeout counts from the acceptor's accept().
  *
  * Every session that ends, authenticated or not (a hello, a failed
  * AUTH, a port scan: the same sessions as the supervisor's
@@ -53,11 +57,11 @@ static struct worker {
 	sigset_t	 waitmask;	/* SIGTERM unblocked: ppoll only */
 } w;
 
+/* SHUTDOWN or the supervisor gone: take no more connections. */
 static void
 stop_accepting(void)
 {
 	w.stopping = 1;
-	listen_close(w.env->listeners);
 }
 
 /* Messages from the supervisor; also called from inside a session. */
@@ -121,10 +125,10 @@ count_session(const struct session *s)
 		log_warnx("session statistics: %s", catalog_strerror(w.cat));
 }
 
-/* Serve the connection fd, and close it. */
+/* Serve the connection fd, accepted at mono_ms() accepted, and close it. */
 static void
-serve(int fd, int tls, const struct sockaddr_storage *ss, socklen_t sslen,
-    uint8_t *buf, uint8_t *out)
+serve(int fd, int tls, int64_t accepted, const struct sockaddr_storage *ss,
+    socklen_t sslen, uint8_t *buf, uint8_t *out)
 {
 	struct session s;
 	uint64_t ms;
@@ -132,7 +136,7 @@ serve(int fd, int tls, const struct sockaddr_storage *ss, socklen_t sslen,
 
 	memset(&s, 0, sizeof(s));
 	s.fd = fd;
-	s.accepted = mono_ms();
+	s.accepted = accepted;
 	peer_name(ss, sslen, s.peer, sizeof(s.peer));
 	s.cfg = w.env->cfg;
 	s.server_id = w.env->server_id;
@@ -168,42 +172,33 @@ serve(int fd, int tls, const struct sockaddr_storage *ss, socklen_t sslen,
 	count_session(&s);
 }
 
-/*
- * Accept one connection from any readable listener and serve it;
- * svc[i] is the service of pfd[i].
- */
+/* Take one connection from the hand-off queue, if any, and serve it. */
 static void
-accept_one(const struct pollfd *pfd, const enum listen_service *svc, size_t n,
-    uint8_t *buf, uint8_t *out)
+take_one(uint8_t *buf, uint8_t *out)
 {
-	for (size_t i = 0; i < n; i++) {
-		struct sockaddr_storage ss;
-		socklen_t sslen = sizeof(ss);
-		int fd;
+	struct handoff h;
+	int fd;
 
-		if (!(pfd[i].revents & POLLIN))
-			continue;
-		fd = accept4(pfd[i].fd, (struct sockaddr *)&ss, &sslen,
-		    SOCK_NONBLOCK | SOCK_CLOEXEC);
-		if (fd == -1) {
-			/* Another worker was quicker, or the client left. */
-			if (errno != EAGAIN && errno != ECONNABORTED &&
-			    errno != EINTR)
-				log_warn("%s: accept", __func__);
-			if (errno == EMFILE || errno == ENFILE)
-				sleep(1);	/* do not spin on a full table */
-			continue;
-		}
-		serve(fd, svc[i] == SVC_TLS, &ss, sslen, buf, out);
+	if ((fd = handoff_recv(w.env->handoff_fd, &h)) == -1) {
+		/* EAGAIN: another worker was quicker. */
+		if (errno == EBADMSG)
+			log_warnx("%s: a connection from the acceptor was lost "
+			    "(a malformed message, or no descriptor free to "
+			    "receive it)", __func__);
+		else if (errno != EAGAIN && errno != EINTR)
+			log_warn("%s: hand-off queue", __func__);
+		if (errno == EMFILE || errno == ENFILE)
+			sleep(1);	/* do not spin on a full table */
 		return;
 	}
+	serve(fd, h.svc == SVC_TLS, h.accepted, &h.ss, (socklen_t)h.sslen,
+	    buf, out);
 }
 
 void
 worker_main(struct child_env *env)
 {
-	struct pollfd pfd[LISTEN_MAX + 1];
-	enum listen_service svc[LISTEN_MAX];
+	struct pollfd pfd[2];
 	uint8_t *buf, *out;
 
 	w.env = env;
@@ -218,25 +213,18 @@ worker_main(struct child_env *env)
 	child_send(env, imsg_empty(IMSG_READY));
 
 	while (!child_terminate && !w.stopping) {
-		size_t n = 0;
-
-		for (size_t i = 0; i < env->listeners->n; i++)
-			if (env->listeners->l[i].fd != -1) {
-				svc[n] = env->listeners->l[i].svc;
-				pfd[n++] = (struct pollfd){
-				    .fd = env->listeners->l[i].fd,
-				    .events = POLLIN };
-			}
-		pfd[n] = (struct pollfd){ .fd = env->ctl_fd, .events = POLLIN };
-		if (ppoll(pfd, n + 1, NULL, &w.waitmask) == -1) {
+		pfd[0] = (struct pollfd){ .fd = env->handoff_fd,
+		    .events = POLLIN };
+		pfd[1] = (struct pollfd){ .fd = env->ctl_fd, .events = POLLIN };
+		if (ppoll(pfd, 2, NULL, &w.waitmask) == -1) {
 			if (errno != EINTR)
 				fatal("%s: ppoll", __func__);
 			continue;
 		}
-		if (pfd[n].revents)
+		if (pfd[1].revents)
 			ctl_ready(NULL);
-		if (!w.stopping && !child_terminate)
-			accept_one(pfd, svc, n, buf, out);
+		if (!w.stopping && !child_terminate && pfd[0].revents)
+			take_one(buf, out);
 	}
 	log_debug("worker %d exiting", env->slot);
 	store_close(w.store);

@@ -120,7 +120,8 @@ my @PORT_KEYS = qw(BackupServer SSLServer UI UDPScan MAPI32Bit WebConsole WebCon
 # option -> section for the flat override names
 my %SECTION = (
     (map { $_ => 'Server' } qw(Workers Listen DataDir User PidFile
-        HandshakeTimeout IdleTimeout MaxFrame DrainTimeout)),
+        HandshakeTimeout IdleTimeout MaxFrame DrainTimeout
+        MaxHandshakesPerAddress)),
     (map { $_ => 'Ports' } @PORT_KEYS, 'Multicast'),
     (map { $_ => 'Log' } qw(Level File Facility)),
     (map { $_ => 'SSL' } qw(Enabled Certificate Key)),
@@ -128,7 +129,7 @@ my %SECTION = (
 my @SECTIONS = qw(Server Ports SSL Log Discovery);
 my %ORDER = (
     Server => [qw(Workers Listen DataDir User PidFile HandshakeTimeout
-                  IdleTimeout MaxFrame DrainTimeout)],
+                  IdleTimeout MaxFrame DrainTimeout MaxHandshakesPerAddress)],
     Ports  => [@PORT_KEYS, 'Multicast'],
     SSL    => [qw(Enabled Certificate Key)],
     Log    => [qw(Level File Facility)],
