@@ -70,10 +70,46 @@ sub dropped_ok {
     like($gv->session_end($lport) // '', qr/handshake timeout/, 'log: handshake timeout');
 }
 
-# --- silent after hello: idle timeout
+# --- hello, then silence before AUTH: the handshake's deadline still runs
 {
     my ($c, $h) = $gv->session;
     is($h->{type}, T_SERVER_HELLO, 'hello');
+    my $lport = $c->sockport;
+    my $t0 = time;
+    my $f = recv_frame($c, $HT + 3);
+    my $dt = time - $t0;
+    dropped_ok($f, sprintf('silent after hello, not authenticated: dropped after %.1f s (HandshakeTimeout %d)', $dt, $HT));
+    ok($dt < $HT + 3, 'within HandshakeTimeout + 3 s');
+    like($gv->session_end($lport) // '', qr/handshake timeout \(not authenticated/,
+         'log: session ended: handshake timeout (not authenticated)');
+}
+
+# --- hello, then PINGs before AUTH: keeping busy does not extend the handshake
+{
+    my ($c, $h) = $gv->session;
+    my $lport = $c->sockport;
+    my $t0 = time;
+    my $pings = 0;
+    while (time - $t0 < $HT + 4) {
+        ping($c, "pre-auth$pings", 1) or last;
+        $pings++;
+        sleep 0.3;
+    }
+    my $dt = time - $t0;
+    ok($dt < $HT + 3, sprintf('a client that pings but never authenticates is cut after %.1f s (%d PONGs)',
+                              $dt, $pings));
+    like($gv->session_end($lport) // '', qr/handshake timeout/, 'log: handshake timeout');
+}
+
+my (undef, $secret) = do {
+    my ($c, $h) = $gv->session;
+    GV::proto_register($c, $gv->add_client('idler'));
+};
+
+# --- authenticated, then silent: IdleTimeout
+{
+    my $c = $gv->login('idler', $secret);
+    ok($c, 'logged in');
     my $lport = $c->sockport;
     my $t0 = time;
     my $f = recv_frame($c, $IT + 3);
@@ -84,26 +120,25 @@ sub dropped_ok {
     like($gv->session_end($lport) // '', qr/idle timeout/, 'log: session ended: idle timeout');
 }
 
-# --- a session that keeps talking is not dropped
+# --- an authenticated session that keeps talking is not dropped
 {
-    my ($c, $h) = $gv->session;
-    is($h->{type}, T_SERVER_HELLO, 'hello');
+    my $c = $gv->login('idler', $secret);
     my $t0 = time;
     my $pings = 0;
     my $okp = 1;
-    while (time - $t0 < $IT * 2 + 1) {
+    while (time - $t0 < ($HT > $IT ? $HT : $IT) * 2 + 1) {
         $okp = ping($c, "keepalive$pings") or last;
         $pings++;
         sleep 0.5;
     }
-    ok($okp, "active session survives ${\($IT * 2 + 1)} s of PINGs ($pings PONGs)");
+    ok($okp, "active session survives ${\(($HT > $IT ? $HT : $IT) * 2 + 1)} s of PINGs ($pings PONGs)");
     send_frame($c, T_BYE);
     is(recv_frame($c, 3)->{type}, T_BYE, 'and ends with BYE');
 }
 
-# --- a frame started after hello but never finished
+# --- a frame started after AUTH but never finished
 {
-    my ($c, $h) = $gv->session;
+    my $c = $gv->login('idler', $secret);
     my $lport = $c->sockport;
     GV::send_raw($c, substr(frame(T_PING, 'x' x 20), 0, 12));
     my $t0 = time;

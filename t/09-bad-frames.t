@@ -14,8 +14,13 @@ my $pid = $gv->pid;
 my @workers = sort map { $_->{pid} } $gv->current_workers;
 is(scalar @workers, 2, '2 workers');
 
-my ($A, $ha) = $gv->session;
-is($ha->{type}, T_SERVER_HELLO, 'good session A open');
+# Session A: authenticated, so that HandshakeTimeout does not end it.
+my (undef, $secret) = do {
+    my ($c, $h) = $gv->session;
+    GV::proto_register($c, $gv->add_client('alice'));
+};
+my $A = $gv->login('alice', $secret);
+ok($A, 'good session A open (authenticated)');
 
 my $HELLO = frame(T_CLIENT_HELLO, hello_payload());
 

@@ -90,6 +90,7 @@ struct conn {
 	int64_t		 accepted;	/* mono_ms() */
 	size_t		 seen;		/* bytes the last peek found */
 	int		 complete;	/* in a.ready: waits for the queue */
+	int		 timed_out;	/* HandshakeTimeout ran out here */
 	struct sockaddr_storage ss;
 	socklen_t	 sslen;
 	struct event	*ev;		/* readable: edge-triggered */
@@ -209,6 +210,7 @@ send_one(struct conn *c)
 	memset(&h, 0, sizeof(h));
 	h.svc = c->svc;
 	h.accepted = c->accepted;
+	h.timed_out = c->timed_out;
 	h.sslen = c->sslen;
 	memcpy(&h.ss, &c->ss, sizeof(h.ss));
 	if (handoff_send(a.env->handoff_fd, c->fd, &h) == 0) {
@@ -285,6 +287,7 @@ on_deadline(evutil_socket_t fd, short what, void *arg)
 {
 	(void)fd;
 	(void)what;
+	((struct conn *)arg)->timed_out = 1;
 	hand_off(arg);	/* the worker answers "handshake timeout" */
 }
 

@@ -76,6 +76,8 @@ const char *listen_service_key(enum listen_service);
 struct handoff {
 	uint32_t	 svc;		/* SVC_BACKUP or SVC_TLS */
 	int64_t		 accepted;	/* mono_ms() of the accept */
+	uint32_t	 timed_out;	/* 1: HandshakeTimeout ran out while
+					   the acceptor held it */
 	uint32_t	 sslen;		/* bytes of ss used */
 	struct sockaddr_storage ss;	/* the peer */
 };

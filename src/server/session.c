@@ -1641,17 +1641,30 @@ session_run(struct session *s)
 		for (;;) {
 			int64_t deadline = mono_ms() +
 			    s->cfg->idle_timeout * 1000L;
+			int64_t hs = s->accepted +
+			    s->cfg->handshake_timeout * 1000L;
+			const char *what = "idle timeout";
 
-			if (read_header(s, &h, deadline, "idle timeout") ==
-			    -1)
+			/*
+			 * Until AUTH_OK the whole conversation (hello,
+			 * AUTH, PROOF, or REGISTER) has HandshakeTimeout:
+			 * a connection that sends a hello and then
+			 * trickles must not hold a worker for IdleTimeout.
+			 */
+			if (s->auth != AUTH_DONE && hs <= deadline) {
+				deadline = hs;
+				what = "handshake timeout (not authenticated "
+				    "within HandshakeTimeout)";
+			}
+			if (read_header(s, &h, deadline, what) == -1)
 				break;
 			if ((code = session_admit(s->auth, &h,
 			    s->cfg->max_frame, &fh, why, sizeof(why))) != 0) {
 				fail(s, code, why);
 				break;
 			}
-			if (read_payload(s, &h, deadline, "idle timeout") ==
-			    -1 || fh->fn(s, s->buf + WIRE_HDR_LEN, h.len) == -1)
+			if (read_payload(s, &h, deadline, what) == -1 ||
+			    fh->fn(s, s->buf + WIRE_HDR_LEN, h.len) == -1)
 				break;
 		}
 	}

@@ -125,10 +125,19 @@ count_session(const struct session *s)
 		log_warnx("session statistics: %s", catalog_strerror(w.cat));
 }
 
-/* Serve the connection fd, accepted at mono_ms() accepted, and close it. */
+/*
+ * Serve the connection fd, accepted by the acceptor at mono_ms()
+ * accepted, and close it.  The session's HandshakeTimeout counts from
+ * now, when a worker takes it: the acceptor already bounded the wait
+ * for its first message, and time spent queued for a free worker (all
+ * busy with long backups) is not the client's fault.  When the time ran
+ * out in the acceptor (timed_out), it counts from the accept: the
+ * session answers "handshake timeout" at once.
+ */
 static void
-serve(int fd, int tls, int64_t accepted, const struct sockaddr_storage *ss,
-    socklen_t sslen, uint8_t *buf, uint8_t *out)
+serve(int fd, int tls, int64_t accepted, int timed_out,
+    const struct sockaddr_storage *ss, socklen_t sslen, uint8_t *buf,
+    uint8_t *out)
 {
 	struct session s;
 	uint64_t ms;
@@ -136,8 +145,11 @@ serve(int fd, int tls, int64_t accepted, const struct sockaddr_storage *ss,
 
 	memset(&s, 0, sizeof(s));
 	s.fd = fd;
-	s.accepted = accepted;
+	s.accepted = timed_out ? accepted : mono_ms();
 	peer_name(ss, sslen, s.peer, sizeof(s.peer));
+	if (s.accepted - accepted >= 1000)
+		log_debug("session from %s waited %lld ms for a free worker",
+		    s.peer, (long long)(s.accepted - accepted));
 	s.cfg = w.env->cfg;
 	s.server_id = w.env->server_id;
 	s.buf = buf;
@@ -191,8 +203,8 @@ take_one(uint8_t *buf, uint8_t *out)
 			sleep(1);	/* do not spin on a full table */
 		return;
 	}
-	serve(fd, h.svc == SVC_TLS, h.accepted, &h.ss, (socklen_t)h.sslen,
-	    buf, out);
+	serve(fd, h.svc == SVC_TLS, h.accepted, h.timed_out != 0, &h.ss,
+	    (socklen_t)h.sslen, buf, out);
 }
 
 void
