@@ -101,6 +101,34 @@ sub dropped_ok {
     like($gv->session_end($lport) // '', qr/handshake timeout/, 'log: handshake timeout');
 }
 
+# --- hello, then PINGs without ever reading the PONGs: the replies back
+# up, and the worker's sends before AUTH have HandshakeTimeout too
+# (a daemon of its own, with an IdleTimeout far above HandshakeTimeout)
+{
+    my $g2 = GV->start(Workers => 1, HandshakeTimeout => $HT, IdleTimeout => 30);
+    my ($c, $h) = $g2->session;
+    my $lport = $c->sockport;
+    my $t0 = time;
+    my $kid = fork // die "fork: $!";
+    if (!$kid) {
+        my $f = frame(T_PING, 'p' x 64) x 2000;    # PINGs are at most 64 bytes
+        GV::send_raw($c, $f) or last for 1 .. 200;
+        sleep 30;
+        exit 0;
+    }
+    my ($d, $hd) = $g2->session;    # waits for the only worker
+    my $dt = time - $t0;
+    is($hd && $hd->{type}, T_SERVER_HELLO,
+       sprintf('a client that floods PINGs and never reads frees the only worker after %.1f s', $dt));
+    ok($dt < $HT + 4, "... within HandshakeTimeout + 4 s");
+    like($g2->session_end($lport) // '', qr/could not send PONG|handshake timeout/,
+         'log: could not send PONG (or handshake timeout)');
+    kill 'KILL', $kid;
+    waitpid($kid, 0);
+    close $c;
+    is($g2->stop, 0, 'that daemon stops cleanly');
+}
+
 my (undef, $secret) = do {
     my ($c, $h) = $gv->session;
     GV::proto_register($c, $gv->add_client('idler'));

@@ -151,6 +151,26 @@ send_frames(struct session *s, struct wire_wr *w, long timeout_ms)
 }
 
 /*
+ * How long a reply may take to send, in ms: IdleTimeout, but before
+ * AUTH_OK no longer than what is left of HandshakeTimeout (a client
+ * that sends PINGs and never reads must not hold a worker either).
+ */
+static long
+send_budget(const struct session *s)
+{
+	long ms = (long)s->cfg->idle_timeout * 1000;
+	int64_t left;
+
+	if (s->auth != AUTH_DONE) {
+		left = s->accepted + s->cfg->handshake_timeout * 1000L -
+		    mono_ms();
+		if (left < ms)
+			ms = left > 0 ? (long)left : 0;
+	}
+	return ms;
+}
+
+/*
  * After an ERROR: stop sending, then read and discard what the client
  * still sends (bounded in time and bytes), so that closing does not
  * reset the connection before the client has read the ERROR.
@@ -427,7 +447,7 @@ handshake(struct session *s)
 	    soft, s->version);
 	wire_wr_init(&w, out, sizeof(out));
 	wire_put_server_hello(&w, s->version, s->server_id, SOFTWARE);
-	if (send_frames(s, &w, (long)s->cfg->idle_timeout * 1000) != IO_OK) {
+	if (send_frames(s, &w, send_budget(s)) != IO_OK) {
 		snprintf(s->why, sizeof(s->why), "could not send SERVER_HELLO");
 		return -1;
 	}
@@ -443,7 +463,7 @@ reply(struct session *s, struct wire_wr *w, const char *what)
 		    what);
 		return -1;
 	}
-	if (send_frames(s, w, (long)s->cfg->idle_timeout * 1000) != IO_OK) {
+	if (send_frames(s, w, send_budget(s)) != IO_OK) {
 		snprintf(s->why, sizeof(s->why), "could not send %s", what);
 		return -1;
 	}
