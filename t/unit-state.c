@@ -9,6 +9,7 @@
 #include "autoconf.h"
 
 #include <sys/stat.h>
+#include <sys/wait.h>
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +22,7 @@
 static char dir[] = "/tmp/gv-unit-state.XXXXXX";
 static char path[256], err[1024];
 static struct client_state st, back;
+static int fd_lock;
 
 static const char head[] = "{\"server\": \"h:1\", \"server_id\": "
     "\"00112233445566778899aabbccddeeff\", \"client\": \"c\", \"secret\": "
@@ -258,9 +260,47 @@ main(void)
 	    strstr(err, "not a regular file") != NULL, "a directory");
 	rmdir(path);
 
+	/*
+	 * Runs that write at once (two cron jobs): each write is whole, a
+	 * reader never sees a partial file, and no temporary file stays.
+	 */
+	{
+		char txt[512];
+		int bad = 0, status, kids_ok = 1;
+		pid_t kid[4];
+
+		snprintf(txt, sizeof(txt), "%s}", head);
+		spit(path, txt, strlen(txt));
+		ok(client_state_read(path, &st, err, sizeof(err)) == 0,
+		    "a state file to write concurrently");
+		for (int k = 0; k < 4; k++)
+			if ((kid[k] = fork()) == 0) {
+				for (int i = 0; i < 200; i++)
+					if (client_state_write(path, &st, err,
+					    sizeof(err)) == -1)
+						_exit(1);
+				_exit(0);
+			}
+		for (int i = 0; i < 400; i++)
+			if (client_state_read(path, &back, err,
+			    sizeof(err)) == -1)
+				bad++;
+		for (int k = 0; k < 4; k++)
+			if (kid[k] == -1 || waitpid(kid[k], &status, 0) == -1 ||
+			    !WIFEXITED(status) || WEXITSTATUS(status) != 0)
+				kids_ok = 0;
+		ok(kids_ok, "4 processes wrote the state file 200 times each");
+		ok(bad == 0, "400 reads meanwhile all found a whole file");
+		if (bad)
+			printf("# %d reads failed, the last: %s\n", bad, err);
+		fd_lock = client_state_lock(path, err, sizeof(err));
+		ok(fd_lock != -1, "the state file's lock is taken");
+		client_state_unlock(fd_lock);
+		snprintf(txt, sizeof(txt), "%s.lock", path);
+		unlink(txt);
+	}
+
 	unlink(path);
-	snprintf(path, sizeof(path), "%s/state.json.tmp", dir);
-	unlink(path);
-	rmdir(dir);
+	ok(rmdir(dir) == 0, "no temporary file is left beside it");
 	return tap_done();
 }

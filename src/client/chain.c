@@ -159,6 +159,7 @@ save(struct client *c, const char *set, const struct state_seen *e)
 {
 	struct client_state *st;
 	char err[1024] = "";
+	int lockfd = -1;
 
 	if (e != NULL && client_state_remember(&c->state, e) == -1) {
 		warnx("warning: set %s is not checked for a rollback: %d sets "
@@ -173,11 +174,16 @@ save(struct client *c, const char *set, const struct state_seen *e)
 		    "out of memory", set);
 		return;
 	}
+	/* Another run (cron) may save at the same time: one at a time. */
+	if ((lockfd = client_state_lock(c->conf->statefile, err,
+	    sizeof(err))) == -1)
+		goto report;
 	if (client_state_read(c->conf->statefile, st, err, sizeof(err)) ==
 	    0 && memcmp(st->server_id, c->state.server_id,
 	    SERVER_ID_LEN) != 0)
 		snprintf(err, sizeof(err), "%s now names another server",
 		    c->conf->statefile);
+report:
 	if (err[0] != '\0') {
 		warnx("warning: cannot remember the newest snapshot of set %s: "
 		    "%s", set, err);
@@ -195,6 +201,7 @@ save(struct client *c, const char *set, const struct state_seen *e)
 		warnx("warning: cannot remember the newest snapshot of set %s: "
 		    "%s", set, err);
 done:
+	client_state_unlock(lockfd);
 	crypto_wipe(st, sizeof(*st));
 	free(st);
 }

@@ -7,6 +7,7 @@
  */
 #include "autoconf.h"
 
+#include <sys/file.h>
 #include <sys/stat.h>
 
 #include <errno.h>
@@ -121,19 +122,22 @@ client_state_write(const char *path, const struct client_state *st,
 	len = strlen(text);
 	if (client_mkparent(path, err, errlen) == -1)
 		goto done;
-	if (asprintf(&tmp, "%s.tmp", path) == -1) {
+	/* A name of its own: two runs at once never share a temp file. */
+	if (asprintf(&tmp, "%s.XXXXXX", path) == -1) {
 		tmp = NULL;
 		snprintf(err, errlen, "out of memory");
 		goto done;
 	}
-	unlink(tmp);
-	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
-	    0600)) == -1 || write(fd, text, len) != (ssize_t)len ||
+	if ((fd = mkostemp(tmp, O_CLOEXEC)) == -1) {
+		snprintf(err, errlen, "cannot write %s: %s", tmp,
+		    strerror(errno));
+		goto done;
+	}
+	if (fchmod(fd, 0600) == -1 || write(fd, text, len) != (ssize_t)len ||
 	    write(fd, "\n", 1) != 1 || fsync(fd) == -1) {
 		snprintf(err, errlen, "cannot write %s: %s", tmp,
 		    strerror(errno));
-		if (fd != -1)
-			unlink(tmp);
+		unlink(tmp);
 		goto done;
 	}
 	if (close(fd) == -1 || rename(tmp, path) == -1) {
@@ -152,6 +156,35 @@ done:
 	free(text);
 	free(tmp);
 	return rc;
+}
+
+int
+client_state_lock(const char *path, char *err, size_t errlen)
+{
+	char *lp;
+	int fd;
+
+	if (asprintf(&lp, "%s.lock", path) == -1) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	if ((fd = open(lp, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) == -1 ||
+	    flock(fd, LOCK_EX) == -1) {
+		snprintf(err, errlen, "cannot lock %s: %s", lp,
+		    strerror(errno));
+		if (fd != -1)
+			close(fd);
+		fd = -1;
+	}
+	free(lp);
+	return fd;
+}
+
+void
+client_state_unlock(int fd)
+{
+	if (fd != -1)
+		close(fd);	/* the lock goes with the descriptor */
 }
 
 /*

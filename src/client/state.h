@@ -60,6 +60,15 @@ int	client_state_read(const char *path, struct client_state *st,
 int	client_state_write(const char *path, const struct client_state *st,
 	    char *err, size_t errlen);
 /*
+ * Take an exclusive lock for a read-modify-write of the state file at
+ * path: flock(2) on "path.lock" (made 0600), waiting for another run
+ * that holds it.  The lock's descriptor, to give to
+ * client_state_unlock(), or -1 with err set.
+ */
+int	client_state_lock(const char *path, char *err, size_t errlen);
+/* Release a lock from client_state_lock(); fd -1 is ignored. */
+void	client_state_unlock(int fd);
+/*
  * mkdir -p the directory that will hold path (mode 0700): for the state
  * file, the key file and SSL.Key.  0, or -1 with err set ("cannot create
  * DIR: reason").
