@@ -616,7 +616,6 @@ reload(void)
 	char err[512];
 	struct gv_config *ncfg;
 	struct listen_set nls;
-	pid_t holder;
 	uid_t uid;
 	gid_t gid;
 	int expired;
@@ -632,6 +631,18 @@ reload(void)
 	if (expired)
 		log_warnx("SSL.Certificate %s is outside its validity period: "
 		    "TLS clients will refuse it", ncfg->ssl_cert);
+	/*
+	 * DataDir stays what it was at start: the server id clients pin
+	 * lives there, and children of the old generation may still be
+	 * writing to it, under the lock this daemon holds.
+	 */
+	if (strcmp(ncfg->datadir, sup.cfg->datadir) != 0) {
+		log_warnx("reload failed, keeping the running configuration: "
+		    "Server.DataDir changed (%s to %s): a new DataDir needs a "
+		    "restart", sup.cfg->datadir, ncfg->datadir);
+		config_free(ncfg);
+		return;
+	}
 	if (user_lookup(ncfg->user, &uid, &gid) == -1 ||
 	    datadir_prepare(ncfg->datadir, uid, gid, err, sizeof(err)) == -1 ||
 	    listen_open(ncfg, &nls, &sup.ls, err, sizeof(err)) == -1) {
@@ -640,37 +651,17 @@ reload(void)
 		config_free(ncfg);
 		return;
 	}
-	/*
-	 * The lock moves with DataDir (the one held stays held when the
-	 * new one is in use); a reload that keeps DataDir keeps its lock.
-	 */
-	if (strcmp(ncfg->datadir, sup.cfg->datadir) != 0 &&
-	    datadir_lock(ncfg->datadir, &holder, err, sizeof(err)) == -1) {
-		log_warnx("reload failed, keeping the running configuration: "
-		    "%s", err);
-		listen_close(&nls);
-		config_free(ncfg);
-		return;
-	}
 	if (strcmp(ncfg->pidfile, sup.cfg->pidfile) != 0) {
 		if (pidfile_write(ncfg->pidfile) == -1) {
 			log_warn("reload failed, keeping the running "
 			    "configuration: cannot write Server.PidFile %s",
 			    ncfg->pidfile);
-			if (datadir_lock(sup.cfg->datadir, &holder, err,
-			    sizeof(err)) == -1)
-				log_warnx("%s", err);
 			listen_close(&nls);
 			config_free(ncfg);
 			return;
 		}
 		pidfile_remove(sup.cfg->pidfile);
 	}
-	/* The server id lives in DataDir: clients pin it, it may not change. */
-	if (strcmp(ncfg->datadir, sup.cfg->datadir) != 0)
-		log_warnx("Server.DataDir changed; the server id stays the one "
-		    "read at start until gigavaultd restarts");
-
 	if (config_differs_beyond_workers(sup.cfg, ncfg)) {
 		/* A new generation: old children finish what they do. */
 		for (size_t i = 0; i < sup.nchildren; i++)
