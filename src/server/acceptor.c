@@ -30,14 +30,21 @@
  * line (at most one a second per reason) when
  *
  * - an address already has Server.MaxHandshakesPerAddress connections
- *   waiting for their first message here, or
+ *   here, waiting for their first message or, complete, for the queue;
+ *   or
  * - it holds as many connections as its descriptor limit allows (the
  *   soft RLIMIT_NOFILE, raised to the hard one, less FD_RESERVE).
  *
  * The hand-off queue is a socketpair of the supervisor's, so
  * connections waiting in it for a worker outlive a respawned acceptor;
- * when the kernel's queue is full, complete connections wait here, in
- * order, until a worker takes one.  On SHUTDOWN (a stop, or a new
+ * when the kernel's queue is full (net.unix.max_dgram_qlen, a few
+ * messages), complete connections wait here until a worker takes one.
+ * They leave fairly rather than in order: the next is the oldest whose
+ * address is none of the last FAIR_RECENT addresses handed on (of the
+ * first FAIR_WINDOW waiting), so one address with many connections
+ * that say hello and then stall (each then holds a worker for up to
+ * HandshakeTimeout) cannot keep another address's client waiting
+ * behind all of them.  On SHUTDOWN (a stop, or a new
  * generation after a reload) the acceptor closes its listeners, goes on
  * handing off what it holds as each completes or times out, and exits
  * when it holds nothing; on SIGTERM or when the supervisor is gone it
@@ -99,6 +106,9 @@ struct conn {
 };
 TAILQ_HEAD(connq, conn);
 
+#define FAIR_WINDOW	64	/* waiting connections looked at */
+#define FAIR_RECENT	8	/* addresses handed on last */
+
 static struct {
 	struct child_env *env;
 	struct event_base *base;
@@ -119,6 +129,8 @@ static struct {
 		uint64_t unlogged;	/* since the last log line */
 	}		 refused[NREFUSALS];
 	uint8_t		 peek[PEEK_MAX];
+	struct sockaddr_storage recent[FAIR_RECENT];	/* handed on last */
+	size_t		 nrecent, recent_next;
 } a;
 
 static void	flush_ready(void);
@@ -224,20 +236,53 @@ send_one(struct conn *c)
 	return 1;
 }
 
-/* Hand off complete connections in order, as long as the queue takes them. */
+static int
+recently_served(const struct sockaddr_storage *ss)
+{
+	for (size_t i = 0; i < a.nrecent; i++)
+		if (listen_same_host(&a.recent[i], ss))
+			return 1;
+	return 0;
+}
+
+/* The next complete connection to hand on (see the top), or NULL. */
+static struct conn *
+next_ready(void)
+{
+	struct conn *c;
+	size_t k = 0;
+
+	TAILQ_FOREACH(c, &a.ready, entry) {
+		if (!recently_served(&c->ss))
+			return c;
+		if (++k == FAIR_WINDOW)
+			break;
+	}
+	return TAILQ_FIRST(&a.ready);
+}
+
+/* Hand off complete connections, fairly, as long as the queue takes them. */
 static void
 flush_ready(void)
 {
 	struct timeval tv = { 0, RETRY_MS * 1000 };
+	struct sockaddr_storage ss;
 	struct conn *c;
 
-	while ((c = TAILQ_FIRST(&a.ready)) != NULL)
-		if (!send_one(c)) {
-			/* Wait for room, or try again soon (ETOOMANYREFS). */
-			event_add(a.out_ev, NULL);
-			evtimer_add(a.retry_ev, &tv);
-			return;
+	while ((c = next_ready()) != NULL) {
+		ss = c->ss;
+		if (send_one(c)) {
+			a.recent[a.recent_next] = ss;
+			a.recent_next = (a.recent_next + 1) % FAIR_RECENT;
+			if (a.nrecent < FAIR_RECENT)
+				a.nrecent++;
+			continue;
 		}
+		/* Wait for room, or try again soon (ETOOMANYREFS). */
+		event_add(a.out_ev, NULL);
+		evtimer_add(a.retry_ev, &tv);
+		return;
+	}
 	event_del(a.out_ev);
 	evtimer_del(a.retry_ev);
 }
@@ -334,7 +379,10 @@ on_data(evutil_socket_t fd, short what, void *arg)
 	c->seen = (size_t)n;
 }
 
-/* Connections from this address still waiting for their first message. */
+/*
+ * Connections from this address held here: waiting for their first
+ * message, or complete and waiting for the hand-off queue.
+ */
 static int
 pending_from(const struct sockaddr_storage *ss)
 {
@@ -342,6 +390,9 @@ pending_from(const struct sockaddr_storage *ss)
 	int k = 0;
 
 	TAILQ_FOREACH(c, &a.held, entry)
+		if (listen_same_host(&c->ss, ss))
+			k++;
+	TAILQ_FOREACH(c, &a.ready, entry)
 		if (listen_same_host(&c->ss, ss))
 			k++;
 	return k;
