@@ -278,8 +278,15 @@ flush_ready(void)
 				a.nrecent++;
 			continue;
 		}
-		/* Wait for room, or try again soon (ETOOMANYREFS). */
-		event_add(a.out_ev, NULL);
+		/*
+		 * Wait for room (EAGAIN), or try again soon: a writable
+		 * socket that says ENOBUFS or ETOOMANYREFS would wake a
+		 * writability event at once, again and again.
+		 */
+		if (errno == EAGAIN)
+			event_add(a.out_ev, NULL);
+		else
+			event_del(a.out_ev);
 		evtimer_add(a.retry_ev, &tv);
 		return;
 	}
