@@ -37,8 +37,9 @@
  *
  * The hand-off queue is a socketpair of the supervisor's, so
  * connections waiting in it for a worker outlive a respawned acceptor;
- * when the kernel's queue is full (net.unix.max_dgram_qlen, a few
- * messages), complete connections wait here until a worker takes one.
+ * the kernel's queue is kept short (the smallest send buffer, a few
+ * messages: listen.c), and when it is full complete connections wait
+ * here until a worker takes one.
  * They leave fairly rather than in order: the next is the oldest whose
  * address is none of the last FAIR_RECENT addresses handed on (of the
  * first FAIR_WINDOW waiting), so one address with many connections

@@ -261,9 +261,19 @@ listen_same_host(const struct sockaddr_storage *x,
 int
 handoff_pair(int fds[2])
 {
+	int small = 1;
+
 	if (socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK,
 	    0, fds) == -1)
 		return -1;
+	/*
+	 * The kernel's queue should stay short (the smallest send buffer
+	 * holds a few messages): connections waiting for a worker wait in
+	 * the acceptor, which hands them on fairly, not here in order.
+	 */
+	if (setsockopt(fds[0], SOL_SOCKET, SO_SNDBUF, &small,
+	    sizeof(small)) == -1)
+		log_debug("%s: SO_SNDBUF: %s", __func__, strerror(errno));
 	return 0;
 }
 
