@@ -251,10 +251,14 @@ listen_same_host(const struct sockaddr_storage *x,
 		return memcmp(&((const struct sockaddr_in *)x)->sin_addr,
 		    &((const struct sockaddr_in *)y)->sin_addr,
 		    sizeof(struct in_addr)) == 0;
-	if (x->ss_family == AF_INET6)
-		return memcmp(&((const struct sockaddr_in6 *)x)->sin6_addr,
-		    &((const struct sockaddr_in6 *)y)->sin6_addr,
-		    sizeof(struct in6_addr)) == 0;
+	if (x->ss_family == AF_INET6) {
+		const struct in6_addr *a = &((const struct sockaddr_in6 *)x)->
+		    sin6_addr, *b = &((const struct sockaddr_in6 *)y)->sin6_addr;
+
+		if (IN6_IS_ADDR_V4MAPPED(a) || IN6_IS_ADDR_V4MAPPED(b))
+			return memcmp(a, b, sizeof(*a)) == 0;
+		return memcmp(a, b, 8) == 0;	/* the /64 */
+	}
 	return 0;
 }
 

@@ -109,7 +109,9 @@ int	handoff_recv(int sock, struct handoff *h);
 /*
  * 1 when a and b are the same host (the port aside), 0 when not or when
  * either is neither IPv4 nor IPv6: the key of the per-address limits
- * (Server.MaxHandshakesPerAddress).
+ * (Server.MaxHandshakesPerAddress).  An IPv6 address counts by its /64,
+ * the share one host usually has (it could otherwise take a new address
+ * for every connection); an IPv4-mapped one by its IPv4 address.
  */
 int	listen_same_host(const struct sockaddr_storage *a,
 	    const struct sockaddr_storage *b);
