@@ -3,9 +3,9 @@
  * bounds checks.  No sockets here, no catalog: bytes in, values out.
  * The byte layout is documented in doc/protocol.md.
  *
- * Readers (struct wire_rd) consume from a buffer they do not own; every
- * get checks the remaining length first, so a short buffer yields an
- * error, never a read past its end.  Writers (struct wire_wr) append to
+ * Payloads are read with reader.h's struct reader (every get checks the
+ * remaining length first, so a short buffer yields an error, never a
+ * read past its end).  Writers (struct wire_wr) append to
  * a caller's buffer and remember an overflow instead of writing past it.
  */
 #ifndef GV_WIRE_H
@@ -15,6 +15,7 @@
 #include <stdint.h>
 
 #include "ids.h"
+#include "reader.h"
 
 #define WIRE_HDR_LEN		8
 #define WIRE_MAGIC		"GVLT"
