@@ -34,7 +34,8 @@ dw_name_valid(const char *s)
 /*
  * The layout is in discowire.h, beside DW_HDR_LEN.
  */
-_Static_assert(DW_HDR_LEN == 41, "dw_encode()'s offsets are discowire.h's layout");
+/* dw_encode() writes at the offsets of discowire.h's layout. */
+_Static_assert(DW_HDR_LEN == 41, "DW_HDR_LEN is not the layout's");
 
 size_t
 dw_encode(const struct dw_msg *m, uint8_t *buf, size_t buflen)
