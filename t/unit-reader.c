@@ -16,8 +16,8 @@
 #include "tap.h"
 
 /*
- * A copy of len bytes at the end of a malloc'ed block, so that AddressSanitizer
- * (the CI's second build) catches a read past the end.
+ * A copy of len bytes in a malloc'ed block of that size, so that
+ * AddressSanitizer (the CI's second build) catches a read past the end.
  */
 static uint8_t *
 tail_copy(const void *p, size_t len)
@@ -156,7 +156,8 @@ test_strings(void)
 	    rd_error(&r) == RD_ERR_TOO_LONG, "u16 string above max: too long");
 	rd_init(&r, b, 4);
 	ok(rd_get_str16(&r, s, sizeof(s), 7) == -1 &&
-	    rd_error(&r) == RD_ERR_TRUNCATED, "u16 string cut short: truncated");
+	    rd_error(&r) == RD_ERR_TRUNCATED,
+	    "u16 string cut short: truncated");
 	rd_init(&r, b, 5);
 	ok(rd_get_str16(&r, s, 4, 4) == -1 && rd_error(&r) == RD_ERR_NO_ROOM &&
 	    r.left == 5, "max not below the buffer's size: buffer too small");

@@ -59,7 +59,7 @@
 #define LIST_MAGIC	"GVL2"
 #define TREE_MAGIC_LEN	4
 #define TREE_HDR	(TREE_MAGIC_LEN + 4)	/* magic, count */
-#define IDX_HDR		(TREE_MAGIC_LEN + 1 + 4)	/* magic, level, count */
+#define IDX_HDR		(TREE_MAGIC_LEN + 1 + 4) /* magic, level, count */
 /*
  * Bytes of a node without its name and type-specific part: what the
  * writer sizes its buffer by.  The reader reads field by field through
