@@ -13,7 +13,8 @@
 # the kept crashes in SRCDIR/fuzz/regress/NAME.  A crash, leak, timeout
 # or sanitizer report stops that harness, leaves its input as
 # fuzz/build/crash-NAME-* and makes the script exit 1 after the others
-# ran.  FUZZ_BUILD_ONLY=1 only builds; FUZZ_RUNS=N runs N inputs instead
+# ran.  FUZZ_BUILD_ONLY=1 only builds, FUZZ_NO_BUILD=1 only runs (what
+# an earlier call built); FUZZ_RUNS=N runs N inputs instead
 # of a time; FUZZ_JOBS=N builds N objects at a time (default 2);
 # FUZZ_FLAGS adds libFuzzer flags.
 set -eu
@@ -37,6 +38,11 @@ if [ ! -f autoconf.h ] || [ ! -f src/server/wwwdata.c ]; then
 	exit 1
 fi
 
+if [ $# -eq 0 ]; then
+	set -- $(cd "$src/fuzz" && ls fuzz-*.c | sed -e 's/^fuzz-//' \
+	    -e 's/\.c$//')
+fi
+
 PKGS="libssl libcrypto libconfuse lmdb libevent_core libevent_extra
 libevent_openssl jansson libzstd"
 # shellcheck disable=SC2086
@@ -46,6 +52,7 @@ $(pkg-config --cflags $PKGS) -fsanitize=address,undefined
 # shellcheck disable=SC2086
 LIBS="$(pkg-config --libs $PKGS) -lpthread"
 
+if [ "${FUZZ_NO_BUILD:-0}" != 1 ]; then
 # Every source of the three libraries but the programs' main() files.
 sources=$(ls "$src"/src/common/*.c "$src"/src/server/*.c \
     "$src"/src/client/*.c | grep -v -e '/gigavaultd\.c$' \
@@ -75,10 +82,6 @@ rm -f "$out/libgvfuzz.a"
 # shellcheck disable=SC2086
 ar rcs "$out/libgvfuzz.a" $objs
 
-if [ $# -eq 0 ]; then
-	set -- $(cd "$src/fuzz" && ls fuzz-*.c | sed -e 's/^fuzz-//' \
-	    -e 's/\.c$//')
-fi
 for n in "$@"; do
 	echo "  CLANG    fuzz/fuzz-$n.c"
 	# shellcheck disable=SC2086
@@ -86,6 +89,7 @@ for n in "$@"; do
 	    "$src/fuzz/fuzz-$n.c" "$out/libgvfuzz.a" $LIBS \
 	    -o "$out/fuzz-$n"
 done
+fi
 [ "${FUZZ_BUILD_ONLY:-0}" = 1 ] && exit 0
 
 if [ -n "${FUZZ_RUNS:-}" ]; then
