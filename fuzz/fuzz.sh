@@ -52,43 +52,50 @@ $(pkg-config --cflags $PKGS) -fsanitize=address,undefined
 # shellcheck disable=SC2086
 LIBS="$(pkg-config --libs $PKGS) -lpthread"
 
+# Build the library of every source (objects rebuilt when they or any
+# header changed) and the harnesses named.
+build() {
+	# Every source of the three libraries but the programs' main() files.
+	sources=$(ls "$src"/src/common/*.c "$src"/src/server/*.c \
+	    "$src"/src/client/*.c | grep -v -e '/gigavaultd\.c$' \
+	    -e '/gigavault\.c$' -e '/wwwdata\.c$')
+	sources="$sources src/server/wwwdata.c"
+
+	# An object is rebuilt when its source or any header is newer.
+	newest_h=$(ls -t "$src"/src/*/*.h | head -1)
+	objs=
+	todo=
+	for s in $sources; do
+		o=$out/obj/$(echo "$s" | sed -e "s|^$src/||" -e 's|/|_|g' \
+		    -e 's|\.c$|.o|')
+		objs="$objs $o"
+		if [ ! -f "$o" ] || [ "$s" -nt "$o" ] ||
+		    [ "$newest_h" -nt "$o" ]; then
+			todo="$todo $s:$o"
+		fi
+	done
+	export CLANG CFLAGS
+	# shellcheck disable=SC2086
+	printf '%s\n' $todo | xargs -r -P "$FUZZ_JOBS" -I{} sh -c '
+		s=${1%%:*}; o=${1#*:}
+		echo "  CLANG    $s"
+		# shellcheck disable=SC2086
+		$CLANG $CFLAGS -fsanitize=fuzzer-no-link -c "$s" -o "$o"' sh {}
+	rm -f "$out/libgvfuzz.a"
+	# shellcheck disable=SC2086
+	ar rcs "$out/libgvfuzz.a" $objs
+
+	for n in "$@"; do
+		echo "  CLANG    fuzz/fuzz-$n.c"
+		# shellcheck disable=SC2086
+		$CLANG $CFLAGS -fsanitize=fuzzer -I"$src/fuzz" \
+		    "$src/fuzz/fuzz-$n.c" "$out/libgvfuzz.a" $LIBS \
+		    -o "$out/fuzz-$n"
+	done
+}
+
 if [ "${FUZZ_NO_BUILD:-0}" != 1 ]; then
-# Every source of the three libraries but the programs' main() files.
-sources=$(ls "$src"/src/common/*.c "$src"/src/server/*.c \
-    "$src"/src/client/*.c | grep -v -e '/gigavaultd\.c$' \
-    -e '/gigavault\.c$' -e '/wwwdata\.c$')
-sources="$sources src/server/wwwdata.c"
-
-# An object is rebuilt when its source or any header is newer.
-newest_h=$(ls -t "$src"/src/*/*.h | head -1)
-objs=
-todo=
-for s in $sources; do
-	o=$out/obj/$(echo "$s" | sed -e "s|^$src/||" -e 's|/|_|g' \
-	    -e 's|\.c$|.o|')
-	objs="$objs $o"
-	if [ ! -f "$o" ] || [ "$s" -nt "$o" ] || [ "$newest_h" -nt "$o" ]; then
-		todo="$todo $s:$o"
-	fi
-done
-export CLANG CFLAGS
-# shellcheck disable=SC2086
-printf '%s\n' $todo | xargs -r -P "$FUZZ_JOBS" -I{} sh -c '
-	s=${1%%:*}; o=${1#*:}
-	echo "  CLANG    $s"
-	# shellcheck disable=SC2086
-	$CLANG $CFLAGS -fsanitize=fuzzer-no-link -c "$s" -o "$o"' sh {}
-rm -f "$out/libgvfuzz.a"
-# shellcheck disable=SC2086
-ar rcs "$out/libgvfuzz.a" $objs
-
-for n in "$@"; do
-	echo "  CLANG    fuzz/fuzz-$n.c"
-	# shellcheck disable=SC2086
-	$CLANG $CFLAGS -fsanitize=fuzzer -I"$src/fuzz" \
-	    "$src/fuzz/fuzz-$n.c" "$out/libgvfuzz.a" $LIBS \
-	    -o "$out/fuzz-$n"
-done
+	build "$@"
 fi
 [ "${FUZZ_BUILD_ONLY:-0}" = 1 ] && exit 0
 
