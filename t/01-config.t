@@ -66,6 +66,13 @@ sub config_error {
     my $t = make_conf(-extra => "Bogus {\n\tx = 1\n}\n");
     config_error('unknown section', $t, conf_line($t, qr/^Bogus/), qr/\bBogus\b/);
 }
+# libconfuse's "Section|Option = value", outside the section (it crashed
+# config_load(); found by fuzz/fuzz-config.c)
+{
+    my $t = make_conf(-extra => "Discovery|Name = \"x\"\n");
+    config_error('Section|Option outside its section', $t,
+                 conf_line($t, qr/^Discovery\|Name/), qr/\bName set outside its section/);
+}
 
 # bad values for Workers
 for my $v (\'"abc"', \'1x') {

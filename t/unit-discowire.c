@@ -125,6 +125,10 @@ test_refused(void)
 	b[DW_HDR_LEN] = '\n';
 	ok(decode_copy(b, n, &d) == DW_ERR_MALFORMED, "control byte in name");
 	b[DW_HDR_LEN] = 'b';
+	b[n - 1] = '\0';
+	ok(decode_copy(b, n, &d) == DW_ERR_MALFORMED,
+	    "NUL as the name's last byte");
+	b[n - 1] = (uint8_t)m.name[strlen(m.name) - 1];
 	ok(decode_copy(b, n, &d) == DW_OK, "repaired: decodes again");
 }
 

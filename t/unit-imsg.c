@@ -225,6 +225,11 @@ test_values(void)
 	m->len += IMSG_PEER_MAX;
 	ok(imsg_from_child(KIND_WORKER, carry(m), &u, err, sizeof(err)) == -1,
 	    "BUSY: a peer of IMSG_PEER_MAX bytes on the wire refused");
+	m = imsg_busy("ab");
+	m->buf[11] = '\0';		/* the peer's second byte */
+	ok(imsg_from_child(KIND_WORKER, carry(m), &u, err, sizeof(err)) ==
+	    -1 && strcmp(err, "bad BUSY message (12 bytes, bad string)") == 0,
+	    "BUSY: a NUL inside the peer refused");
 
 	ok(imsg_from_child(KIND_UIBRIDGE, carry(valid(IMSG_STATUS_REQ)), &u,
 	    err, sizeof(err)) == 0 && u.status_req.id == 7, "STATUS_REQ: id");

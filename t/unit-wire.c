@@ -98,27 +98,27 @@ test_strings(void)
 {
 	uint8_t buf[600];
 	char s[300], dst[WIRE_SOFTWARE_MAX + 1];
-	struct wire_rd r;
+	struct reader r;
 	struct wire_wr w;
 
 	memset(s, 'a', sizeof(s) - 1);
 	s[sizeof(s) - 1] = '\0';
 	wire_wr_init(&w, buf, sizeof(buf));
 	wire_put_str(&w, s);
-	wire_rd_init(&r, buf, w.len);
-	ok(wire_get_str(&r, dst, sizeof(dst), WIRE_SOFTWARE_MAX) == -1,
+	rd_init(&r, buf, w.len);
+	ok(rd_get_str16(&r, dst, sizeof(dst), WIRE_SOFTWARE_MAX) == -1,
 	    "a string over the maximum is refused");
 
 	buf[0] = 0;
 	buf[1] = 3;
 	memcpy(buf + 2, "a\0b", 3);
-	wire_rd_init(&r, buf, 5);
-	ok(wire_get_str(&r, dst, sizeof(dst), WIRE_SOFTWARE_MAX) == -1,
+	rd_init(&r, buf, 5);
+	ok(rd_get_str16(&r, dst, sizeof(dst), WIRE_SOFTWARE_MAX) == -1,
 	    "a string with a NUL byte is refused");
 
 	buf[1] = 200;		/* claims 200 bytes, 3 follow */
-	wire_rd_init(&r, buf, 5);
-	ok(wire_get_str(&r, dst, sizeof(dst), WIRE_SOFTWARE_MAX) == -1,
+	rd_init(&r, buf, 5);
+	ok(rd_get_str16(&r, dst, sizeof(dst), WIRE_SOFTWARE_MAX) == -1,
 	    "a string longer than the buffer is refused");
 }
 

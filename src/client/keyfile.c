@@ -28,10 +28,7 @@
 
 #define KF_VERSION	1
 #define KF_AAD		"gigavault-keyfile-1"
-#define KF_SALT_LEN	32
 #define KF_KEYS_LEN	(2 * CRYPTO_KEY_LEN)
-#define KF_WRAPPED_LEN	(KF_KEYS_LEN + CRYPTO_SEAL_OVERHEAD)
-#define KF_MAX_BYTES	4096	/* a key file is ~350 bytes */
 
 /* What keyfile_create() writes: 32 MiB and ~0.1 s of scrypt. */
 #define KF_N		32768
@@ -224,50 +221,20 @@ get_hex(json_t *o, const char *key, uint8_t *out, size_t len,
 }
 
 int
-keyfile_load(const char *path, const char *pass, size_t passlen,
-    struct keys *out, char *err, size_t errlen)
+keyfile_parse(const char *buf, size_t len, const char *path,
+    struct keyfile_params *kp, char *err, size_t errlen)
 {
 	static const char *const known[] = {
 		"version", "kdf", "N", "r", "p", "salt", "keys"
 	};
-	uint8_t salt[KF_SALT_LEN], wrapped[KF_WRAPPED_LEN];
-	uint8_t kek[CRYPTO_KEY_LEN], keys[KF_KEYS_LEN];
-	char buf[KF_MAX_BYTES + 1];
 	json_int_t version, N, r, p;
 	json_error_t jerr;
 	json_t *o = NULL, *kdf;
 	const char *key;
 	json_t *val;
-	struct stat st;
-	ssize_t n;
-	size_t len = 0;
-	int fd, ret = -1;
+	int ret = -1;
 
-	memset(out, 0, sizeof(*out));
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
-		snprintf(err, errlen, "cannot read %s: %s", path,
-		    strerror(errno));
-		return -1;
-	}
-	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
-		snprintf(err, errlen, "cannot read %s: not a regular file",
-		    path);
-		close(fd);
-		return -1;
-	}
-	while (len < sizeof(buf) &&
-	    (n = read(fd, buf + len, sizeof(buf) - len)) != 0) {
-		if (n == -1) {
-			if (errno == EINTR)
-				continue;
-			snprintf(err, errlen, "cannot read %s: %s", path,
-			    strerror(errno));
-			close(fd);
-			return -1;
-		}
-		len += (size_t)n;
-	}
-	close(fd);
+	memset(kp, 0, sizeof(*kp));
 	if (len > KF_MAX_BYTES) {
 		snprintf(err, errlen, "%s: not a key file (larger than %d "
 		    "bytes)", path, KF_MAX_BYTES);
@@ -327,17 +294,64 @@ keyfile_load(const char *path, const char *pass, size_t passlen,
 		    (long long)r);
 		goto out;
 	}
-	if (get_hex(o, "salt", salt, sizeof(salt), path, err, errlen) ==
-	    -1 || get_hex(o, "keys", wrapped, sizeof(wrapped), path, err,
-	    errlen) == -1)
+	if (get_hex(o, "salt", kp->salt, sizeof(kp->salt), path, err,
+	    errlen) == -1 || get_hex(o, "keys", kp->wrapped,
+	    sizeof(kp->wrapped), path, err, errlen) == -1)
 		goto out;
-	if (derive(pass, passlen, salt, (uint64_t)N, (uint64_t)r,
-	    (uint64_t)p, kek) == -1) {
+	kp->N = (uint64_t)N;
+	kp->r = (uint64_t)r;
+	kp->p = (uint64_t)p;
+	ret = 0;
+out:
+	json_decref(o);
+	return ret;
+}
+
+int
+keyfile_load(const char *path, const char *pass, size_t passlen,
+    struct keys *out, char *err, size_t errlen)
+{
+	struct keyfile_params kp;
+	uint8_t kek[CRYPTO_KEY_LEN], keys[KF_KEYS_LEN];
+	char buf[KF_MAX_BYTES + 1];
+	struct stat st;
+	ssize_t n;
+	size_t len = 0;
+	int fd, ret = -1;
+
+	memset(out, 0, sizeof(*out));
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
+		snprintf(err, errlen, "cannot read %s: %s", path,
+		    strerror(errno));
+		return -1;
+	}
+	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
+		snprintf(err, errlen, "cannot read %s: not a regular file",
+		    path);
+		close(fd);
+		return -1;
+	}
+	while (len < sizeof(buf) &&
+	    (n = read(fd, buf + len, sizeof(buf) - len)) != 0) {
+		if (n == -1) {
+			if (errno == EINTR)
+				continue;
+			snprintf(err, errlen, "cannot read %s: %s", path,
+			    strerror(errno));
+			close(fd);
+			return -1;
+		}
+		len += (size_t)n;
+	}
+	close(fd);
+	if (keyfile_parse(buf, len, path, &kp, err, errlen) == -1)
+		goto out;
+	if (derive(pass, passlen, kp.salt, kp.N, kp.r, kp.p, kek) == -1) {
 		snprintf(err, errlen, "scrypt failed (out of memory?)");
 		goto out;
 	}
-	if (crypto_open(kek, KF_AAD, strlen(KF_AAD), wrapped,
-	    sizeof(wrapped), keys) == -1) {
+	if (crypto_open(kek, KF_AAD, strlen(KF_AAD), kp.wrapped,
+	    sizeof(kp.wrapped), keys) == -1) {
 		snprintf(err, errlen, "%s: wrong passphrase or damaged key "
 		    "file", path);
 		goto out;
@@ -346,7 +360,7 @@ keyfile_load(const char *path, const char *pass, size_t passlen,
 	memcpy(out->id_key, keys + CRYPTO_KEY_LEN, CRYPTO_KEY_LEN);
 	ret = 0;
 out:
-	json_decref(o);
+	crypto_wipe(&kp, sizeof(kp));
 	crypto_wipe(kek, sizeof(kek));
 	crypto_wipe(keys, sizeof(keys));
 	crypto_wipe(buf, sizeof(buf));

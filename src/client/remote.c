@@ -218,13 +218,13 @@ read_frame(struct remote *r, struct wire_hdr *h, long timeout_ms, char *err,
 		    io_error(r, errno));
 	}
 	if (h->type == WIRE_ERROR) {
-		struct wire_rd rd;
+		struct reader rd;
 		uint16_t code, mlen;
 		char msg[512];
 
-		wire_rd_init(&rd, r->in, h->len);
-		if (wire_get_u16(&rd, &code) == -1 ||
-		    wire_get_u16(&rd, &mlen) == -1 || mlen > rd.left)
+		rd_init(&rd, r->in, h->len);
+		if (rd_get_u16(&rd, &code) == -1 ||
+		    rd_get_u16(&rd, &mlen) == -1 || mlen > rd.left)
 			return fail(r, err, errlen, "server: error (malformed "
 			    "ERROR frame)");
 		/* Keep what fits of a long message. */
@@ -637,7 +637,7 @@ remote_register(struct remote *r, const char *token,
     char *err, size_t errlen)
 {
 	struct wire_wr w;
-	struct wire_rd rd;
+	struct reader rd;
 	size_t len;
 
 	if (strlen(token) == 0 || strlen(token) > WIRE_TOKEN_MAX)
@@ -650,10 +650,10 @@ remote_register(struct remote *r, const char *token,
 	if (send_wr(r, &w, err, errlen) == -1 ||
 	    expect(r, WIRE_REGISTERED, IO_TIMEOUT_MS, &len, err, errlen) == -1)
 		return -1;
-	wire_rd_init(&rd, r->in, len);
-	if (wire_get_str(&rd, name, REMOTE_NAME_MAX + 1, REMOTE_NAME_MAX) ==
+	rd_init(&rd, r->in, len);
+	if (rd_get_str16(&rd, name, REMOTE_NAME_MAX + 1, REMOTE_NAME_MAX) ==
 	    -1 || name[0] == '\0' ||
-	    wire_get_bytes(&rd, secret, REMOTE_SECRET_LEN) == -1 ||
+	    rd_get_bytes(&rd, secret, REMOTE_SECRET_LEN) == -1 ||
 	    rd.left != 0)
 		return fail(r, err, errlen, "malformed REGISTERED frame from "
 		    "server");
@@ -754,7 +754,7 @@ int
 remote_have(struct remote *r, const uint8_t (*ids)[BLOB_ID_LEN], size_t n,
     uint8_t *missing, char *err, size_t errlen)
 {
-	struct wire_rd rd;
+	struct reader rd;
 	uint32_t m;
 	size_t len, b, j;
 
@@ -765,8 +765,8 @@ remote_have(struct remote *r, const uint8_t (*ids)[BLOB_ID_LEN], size_t n,
 		    expect(r, WIRE_MISSING, IO_TIMEOUT_MS, &len, err,
 		    errlen) == -1)
 			return -1;
-		wire_rd_init(&rd, r->in, len);
-		if (wire_get_u32(&rd, &m) == -1 || m > b ||
+		rd_init(&rd, r->in, len);
+		if (rd_get_u32(&rd, &m) == -1 || m > b ||
 		    rd.left != (size_t)m * BLOB_ID_LEN)
 			return fail(r, err, errlen, "malformed MISSING frame "
 			    "from server");
@@ -853,7 +853,7 @@ remote_commit(struct remote *r, const char *set, uint64_t time,
     size_t errlen)
 {
 	struct wire_wr w;
-	struct wire_rd rd;
+	struct reader rd;
 	size_t len, slen = strlen(set);
 
 	if (r->version < 3)
@@ -875,8 +875,8 @@ remote_commit(struct remote *r, const char *set, uint64_t time,
 	    expect(r, WIRE_COMMITTED, COMMIT_TIMEOUT_MS, &len, err,
 	    errlen) == -1)
 		return -1;
-	wire_rd_init(&rd, r->in, len);
-	if (wire_get_u64(&rd, snap_id) == -1 || rd.left != 0)
+	rd_init(&rd, r->in, len);
+	if (rd_get_u64(&rd, snap_id) == -1 || rd.left != 0)
 		return fail(r, err, errlen, "malformed COMMITTED frame from "
 		    "server");
 	return 0;
@@ -887,7 +887,7 @@ remote_forget(struct remote *r, const uint64_t *ids, size_t n,
     uint8_t *results, char *err, size_t errlen)
 {
 	struct wire_wr w;
-	struct wire_rd rd;
+	struct reader rd;
 	uint64_t id;
 	uint32_t m;
 	uint8_t res;
@@ -906,14 +906,14 @@ remote_forget(struct remote *r, const uint64_t *ids, size_t n,
 		    expect(r, WIRE_FORGOTTEN, COMMIT_TIMEOUT_MS, &len, err,
 		    errlen) == -1)
 			return -1;
-		wire_rd_init(&rd, r->in, len);
-		if (wire_get_u32(&rd, &m) == -1 || m != b ||
+		rd_init(&rd, r->in, len);
+		if (rd_get_u32(&rd, &m) == -1 || m != b ||
 		    rd.left != (size_t)m * 9)
 			return fail(r, err, errlen, "malformed FORGOTTEN frame "
 			    "from server (%zu snapshots asked)", b);
 		for (size_t j = 0; j < b; j++) {
-			if (wire_get_u64(&rd, &id) == -1 ||
-			    wire_get_bytes(&rd, &res, 1) == -1)
+			if (rd_get_u64(&rd, &id) == -1 ||
+			    rd_get_bytes(&rd, &res, 1) == -1)
 				return fail(r, err, errlen, "malformed "
 				    "FORGOTTEN frame from server");
 			if (id != ids[i + j])
@@ -939,7 +939,7 @@ remote_list(struct remote *r, const char *set, struct snapinfo **out,
 	size_t cnt = 0, cap = 0, len;
 	uint64_t after = 0;
 	struct wire_wr w;
-	struct wire_rd rd;
+	struct reader rd;
 	uint32_t m;
 	size_t emin = r->version >= 3 ? 106 : 98;
 
@@ -957,8 +957,8 @@ remote_list(struct remote *r, const char *set, struct snapinfo **out,
 		    expect(r, WIRE_SNAPSHOTS, IO_TIMEOUT_MS, &len, err,
 		    errlen) == -1)
 			goto bad;
-		wire_rd_init(&rd, r->in, len);
-		if (wire_get_u32(&rd, &m) == -1)
+		rd_init(&rd, r->in, len);
+		if (rd_get_u32(&rd, &m) == -1)
 			goto malformed;
 		if (m == 0) {
 			if (rd.left != 0)
@@ -987,18 +987,18 @@ remote_list(struct remote *r, const char *set, struct snapinfo **out,
 
 			memset(s, 0, sizeof(*s));
 			s->v3 = r->version >= 3;
-			if (wire_get_u64(&rd, &s->id) == -1 ||
-			    wire_get_str(&rd, s->set, sizeof(s->set),
+			if (rd_get_u64(&rd, &s->id) == -1 ||
+			    rd_get_str16(&rd, s->set, sizeof(s->set),
 			    WIRE_SET_MAX) == -1 ||
-			    wire_get_u64(&rd, &s->time) == -1 ||
-			    wire_get_bytes(&rd, s->root, BLOB_ID_LEN) == -1 ||
-			    wire_get_bytes(&rd, s->meta, BLOB_ID_LEN) == -1)
+			    rd_get_u64(&rd, &s->time) == -1 ||
+			    rd_get_bytes(&rd, s->root, BLOB_ID_LEN) == -1 ||
+			    rd_get_bytes(&rd, s->meta, BLOB_ID_LEN) == -1)
 				goto malformed;
-			if (s->v3 ? wire_get_u64(&rd, &s->files) == -1 ||
-			    wire_get_u64(&rd, &s->bytes) == -1 ||
-			    wire_get_u64(&rd, &s->new_bytes) == -1 :
-			    wire_get_u64(&rd, &s->blobs) == -1 ||
-			    wire_get_u64(&rd, &s->bytes) == -1)
+			if (s->v3 ? rd_get_u64(&rd, &s->files) == -1 ||
+			    rd_get_u64(&rd, &s->bytes) == -1 ||
+			    rd_get_u64(&rd, &s->new_bytes) == -1 :
+			    rd_get_u64(&rd, &s->blobs) == -1 ||
+			    rd_get_u64(&rd, &s->bytes) == -1)
 				goto malformed;
 			/* Ids must grow, or a server could loop us forever. */
 			if (s->id <= after)

@@ -50,18 +50,27 @@
 #include <string.h>
 
 #include "common/bytes.h"
+#include "common/reader.h"
 #include "tree.h"
 
 #define TREE_MAGIC1	"GVT1"
 #define TREE_MAGIC	"GVT2"
 #define INDEX_MAGIC	"GVI2"
 #define LIST_MAGIC	"GVL2"
-#define TREE_HDR	8	/* magic, count */
-#define IDX_HDR		9	/* magic, level, count */
-/* Bytes of a node without its name and type-specific part. */
+#define TREE_MAGIC_LEN	4
+#define TREE_HDR	(TREE_MAGIC_LEN + 4)	/* magic, count */
+#define IDX_HDR		(TREE_MAGIC_LEN + 1 + 4) /* magic, level, count */
+/*
+ * Bytes of a node without its name and type-specific part: what the
+ * writer sizes its buffer by.  The reader reads field by field through
+ * common/reader.h and uses NODE_MIN only to refuse a count of entries
+ * that cannot fit before allocating them.
+ */
 #define NODE_FIXED	(2 + 1 + 3 * 4 + 3 * (8 + 4) + 3 * 8 + 4)
 /* The least a node can take: a one-byte name, a FIFO. */
 #define NODE_MIN	(NODE_FIXED + 1)
+/* The least an index entry can take: a one-byte name, an id. */
+#define INDEX_ENTRY_MIN	(2 + 1 + BLOB_ID_LEN)
 #define NSEC_MAX	999999999u
 
 void
@@ -311,57 +320,21 @@ tree_encode(const struct tree *t, uint8_t **out, size_t *len)
 /* ---------------------------------------------------------------- decode */
 
 /*
- * The reader: the callers check rd.left before each group of gets (one
- * check per node's fixed part), so the gets themselves do not.
+ * Decoding reads through common/reader.h: every get is checked against
+ * what is left, and the first failure sticks, so a run of gets (a node's
+ * fixed part) is checked once after it.
  */
-struct rd {
-	const uint8_t	*p;
-	size_t		 left;
-};
 
-/* Each consumes a field whose length the caller has checked. */
-static inline uint16_t
-get16(struct rd *r)
-{
-	uint16_t v = be16_get(r->p);
-
-	r->p += 2;
-	r->left -= 2;
-	return v;
-}
-
-static inline uint32_t
-get32(struct rd *r)
-{
-	uint32_t v = be32_get(r->p);
-
-	r->p += 4;
-	r->left -= 4;
-	return v;
-}
-
-static inline uint64_t
-get64(struct rd *r)
-{
-	uint64_t v = be64_get(r->p);
-
-	r->p += 8;
-	r->left -= 8;
-	return v;
-}
-
-/* A copy of len bytes as a NUL-terminated string, or NULL. */
+/* A copy of len bytes at v as a NUL-terminated string, or NULL. */
 static char *
-get_str(struct rd *r, size_t len)
+str_dup(const uint8_t *v, size_t len)
 {
 	char *s;
 
 	if ((s = malloc(len + 1)) == NULL)
 		return NULL;
-	memcpy(s, r->p, len);
+	memcpy(s, v, len);
 	s[len] = '\0';
-	r->p += len;
-	r->left -= len;
 	return s;
 }
 
@@ -375,17 +348,17 @@ static int
 page_decode(const uint8_t *p, size_t len, int v1, struct tree *t, char *err,
     size_t errlen)
 {
-	struct rd r = { p, len };
-	const char *prev = NULL, *why;
+	struct reader r;
+	const uint8_t *v;
+	const char *prev = NULL, *why, *name;
 	size_t prevlen = 0, nl, tl;
 	uint32_t count;
+	uint64_t sec;
 
 	tree_init(t);
-	if (len < TREE_HDR)
+	rd_init(&r, p, len);
+	if (rd_skip(&r, TREE_MAGIC_LEN) == -1 || rd_get_u32(&r, &count) == -1)
 		BAD("not a tree (too short)");
-	r.p += 4;
-	r.left -= 4;
-	count = get32(&r);
 	if (count > r.left / NODE_MIN)
 		BAD("%u entries cannot fit in %zu bytes", count, r.left);
 	if (count > 0 && (t->nodes = calloc(count, sizeof(*t->nodes))) ==
@@ -394,37 +367,37 @@ page_decode(const uint8_t *p, size_t len, int v1, struct tree *t, char *err,
 	t->cap = count;
 	for (uint32_t i = 0; i < count; i++) {
 		struct node *nd = &t->nodes[i];
-		const char *name;
 
-		if (r.left < 2 || (nl = get16(&r)) > r.left)
+		if (rd_get_view16(&r, &v, &nl, UINT16_MAX) == -1)
 			BAD("entry %u: truncated name", i);
-		name = (const char *)r.p;
+		name = (const char *)v;
 		if ((why = name_bad(name, nl)) != NULL)
 			BAD("entry %u: %s", i, why);
 		if (prev != NULL && name_cmp(prev, prevlen, name, nl) >= 0)
 			BAD("entry %u: names not sorted or not unique", i);
 		prev = name;
 		prevlen = nl;
-		if ((nd->name = get_str(&r, nl)) == NULL)
+		if ((nd->name = str_dup(v, nl)) == NULL)
 			BAD("out of memory");
 		t->n = i + 1;	/* from here on, tree_free() frees it */
-		if (r.left < NODE_FIXED - 2)
+		rd_get_u8(&r, &nd->type);
+		rd_get_u32(&r, &nd->mode);
+		rd_get_u32(&r, &nd->uid);
+		rd_get_u32(&r, &nd->gid);
+		rd_get_u64(&r, &sec);
+		nd->mtime_sec = (int64_t)sec;
+		rd_get_u32(&r, &nd->mtime_nsec);
+		rd_get_u64(&r, &sec);
+		nd->atime_sec = (int64_t)sec;
+		rd_get_u32(&r, &nd->atime_nsec);
+		rd_get_u64(&r, &sec);
+		nd->ctime_sec = (int64_t)sec;
+		rd_get_u32(&r, &nd->ctime_nsec);
+		rd_get_u64(&r, &nd->size);
+		rd_get_u64(&r, &nd->dev);
+		rd_get_u64(&r, &nd->inode);
+		if (rd_get_u32(&r, &nd->nlink) == -1)
 			BAD("entry %u: truncated", i);
-		nd->type = *r.p++;
-		r.left--;
-		nd->mode = get32(&r);
-		nd->uid = get32(&r);
-		nd->gid = get32(&r);
-		nd->mtime_sec = (int64_t)get64(&r);
-		nd->mtime_nsec = get32(&r);
-		nd->atime_sec = (int64_t)get64(&r);
-		nd->atime_nsec = get32(&r);
-		nd->ctime_sec = (int64_t)get64(&r);
-		nd->ctime_nsec = get32(&r);
-		nd->size = get64(&r);
-		nd->dev = get64(&r);
-		nd->inode = get64(&r);
-		nd->nlink = get32(&r);
 		if (nd->mode > 07777)
 			BAD("entry %u: mode %o has more than permission bits",
 			    i, nd->mode);
@@ -433,17 +406,12 @@ page_decode(const uint8_t *p, size_t len, int v1, struct tree *t, char *err,
 			BAD("entry %u: nanoseconds out of range", i);
 		switch (nd->type) {
 		case NODE_FILE:
-			if (r.left < (v1 ? 4u : 5u))
+			if ((!v1 && rd_get_u8(&r, &nd->clevel) == -1) ||
+			    rd_get_u32(&r, &nd->nchunks) == -1)
 				BAD("entry %u: truncated chunk count", i);
-			if (!v1) {
-				nd->clevel = *r.p++;
-				r.left--;
-				if (nd->clevel > TREE_MAX_LEVEL)
-					BAD("entry %u: chunk list level %u, "
-					    "more than %u", i, nd->clevel,
-					    TREE_MAX_LEVEL);
-			}
-			nd->nchunks = get32(&r);
+			if (nd->clevel > TREE_MAX_LEVEL)
+				BAD("entry %u: chunk list level %u, more than "
+				    "%u", i, nd->clevel, TREE_MAX_LEVEL);
 			if (!v1 && nd->nchunks > TREE_MAX_IDS)
 				BAD("entry %u: %u chunk ids, more than %u", i,
 				    nd->nchunks, TREE_MAX_IDS);
@@ -457,33 +425,28 @@ page_decode(const uint8_t *p, size_t len, int v1, struct tree *t, char *err,
 				nd->nchunks = 0;
 				BAD("out of memory");
 			}
-			memcpy(nd->chunks, r.p, tl);
-			r.p += tl;
-			r.left -= tl;
+			if (rd_get_bytes(&r, nd->chunks, tl) == -1)
+				BAD("entry %u: truncated chunk ids", i);
 			break;
 		case NODE_DIR:
-			if (r.left < BLOB_ID_LEN)
+			if (rd_get_bytes(&r, nd->subtree, BLOB_ID_LEN) == -1)
 				BAD("entry %u: truncated subtree id", i);
-			memcpy(nd->subtree, r.p, BLOB_ID_LEN);
-			r.p += BLOB_ID_LEN;
-			r.left -= BLOB_ID_LEN;
 			break;
 		case NODE_SYMLINK:
-			if (r.left < 2 || (tl = get16(&r)) > r.left)
+			if (rd_get_view16(&r, &v, &tl, UINT16_MAX) == -1)
 				BAD("entry %u: truncated symlink target", i);
 			if (tl == 0 || tl > TREE_MAX_TARGET)
 				BAD("entry %u: symlink target of %zu bytes "
 				    "(1..%u)", i, tl, TREE_MAX_TARGET);
-			if (memchr(r.p, '\0', tl) != NULL)
+			if (memchr(v, '\0', tl) != NULL)
 				BAD("entry %u: NUL in a symlink target", i);
-			if ((nd->target = get_str(&r, tl)) == NULL)
+			if ((nd->target = str_dup(v, tl)) == NULL)
 				BAD("out of memory");
 			break;
 		case NODE_CHR:
 		case NODE_BLK:
-			if (r.left < 8)
+			if (rd_get_u64(&r, &nd->rdev) == -1)
 				BAD("entry %u: truncated device number", i);
-			nd->rdev = get64(&r);
 			break;
 		case NODE_FIFO:
 		case NODE_SOCK:
@@ -492,7 +455,7 @@ page_decode(const uint8_t *p, size_t len, int v1, struct tree *t, char *err,
 			BAD("entry %u: unknown type %u", i, nd->type);
 		}
 	}
-	if (r.left != 0)
+	if (rd_end(&r) == -1)
 		BAD("%zu bytes after the last entry", r.left);
 	return 0;
 fail:
@@ -717,22 +680,22 @@ tree_blob_free(struct tree_blob *tb)
 	blob_init(tb);
 }
 
-/* An index or a list (kind), after its magic. */
+/* An index or a list (kind): its magic is checked. */
 static int
 ids_decode(const uint8_t *p, size_t len, uint8_t kind, struct tree_blob *tb,
     char *err, size_t errlen)
 {
-	struct rd r = { p + 4, len - 4 };
+	struct reader r;
+	const uint8_t *v;
 	const char *prev = NULL, *why, *name;
 	size_t prevlen = 0, nl;
 	uint32_t count;
 
-	if (len < IDX_HDR)
+	rd_init(&r, p, len);
+	if (rd_skip(&r, TREE_MAGIC_LEN) == -1 ||
+	    rd_get_u8(&r, &tb->level) == -1 || rd_get_u32(&r, &count) == -1)
 		BAD("truncated header");
 	tb->kind = kind;
-	tb->level = *r.p++;
-	r.left--;
-	count = get32(&r);
 	if (tb->level < 1 || tb->level > TREE_MAX_LEVEL)
 		BAD("level %u (1..%u)", tb->level, TREE_MAX_LEVEL);
 	if (count < 1 || count > TREE_MAX_IDS)
@@ -740,21 +703,23 @@ ids_decode(const uint8_t *p, size_t len, uint8_t kind, struct tree_blob *tb,
 	if (kind == TREE_LIST) {
 		if (r.left != (size_t)count * BLOB_ID_LEN)
 			BAD("%zu bytes for %u ids", r.left, count);
-	} else if (count > r.left / (2 + 1 + BLOB_ID_LEN))
+	} else if (count > r.left / INDEX_ENTRY_MIN)
 		BAD("%u entries cannot fit in %zu bytes", count, r.left);
 	if ((tb->ids = calloc(count, BLOB_ID_LEN)) == NULL ||
 	    (kind == TREE_INDEX && (tb->names = calloc(count,
 	    sizeof(*tb->names))) == NULL))
 		BAD("out of memory");
 	if (kind == TREE_LIST) {
-		memcpy(tb->ids, r.p, (size_t)count * BLOB_ID_LEN);
+		if (rd_get_bytes(&r, tb->ids, (size_t)count * BLOB_ID_LEN) ==
+		    -1)
+			BAD("truncated ids");
 		tb->n = count;
 		return 0;
 	}
 	for (uint32_t i = 0; i < count; i++) {
-		if (r.left < 2 || (nl = get16(&r)) > r.left)
+		if (rd_get_view16(&r, &v, &nl, UINT16_MAX) == -1)
 			BAD("index entry %u: truncated name", i);
-		name = (const char *)r.p;
+		name = (const char *)v;
 		if ((why = name_bad(name, nl)) != NULL)
 			BAD("index entry %u: %s", i, why);
 		if (prev != NULL && name_cmp(prev, prevlen, name, nl) >= 0)
@@ -762,16 +727,13 @@ ids_decode(const uint8_t *p, size_t len, uint8_t kind, struct tree_blob *tb,
 			    i);
 		prev = name;
 		prevlen = nl;
-		if ((tb->names[i] = get_str(&r, nl)) == NULL)
+		if ((tb->names[i] = str_dup(v, nl)) == NULL)
 			BAD("out of memory");
 		tb->n = i + 1;
-		if (r.left < BLOB_ID_LEN)
+		if (rd_get_bytes(&r, tb->ids[i], BLOB_ID_LEN) == -1)
 			BAD("index entry %u: truncated id", i);
-		memcpy(tb->ids[i], r.p, BLOB_ID_LEN);
-		r.p += BLOB_ID_LEN;
-		r.left -= BLOB_ID_LEN;
 	}
-	if (r.left != 0)
+	if (rd_end(&r) == -1)
 		BAD("%zu bytes after the last index entry", r.left);
 	return 0;
 fail:

@@ -1,7 +1,7 @@
 /*
  * discowire.c - discovery datagrams: encode, decode, address parsing.
- * See discowire.h.  Every read is checked against the bytes that
- * arrived before it is made.
+ * See discowire.h.  Datagrams are read through common/reader.h, which
+ * checks every field against the bytes that arrived before it reads.
  */
 #include "autoconf.h"
 
@@ -14,6 +14,7 @@
 
 #include "bytes.h"
 #include "discowire.h"
+#include "reader.h"
 
 int
 dw_name_valid(const char *s)
@@ -31,10 +32,11 @@ dw_name_valid(const char *s)
 }
 
 /*
- * Layout (big-endian): magic[4] version[1] type[1] flags[2] id[16]
- * roles[1] reserved[1] port_backup[2] port_ssl[2] port_ui[2] port_web[2]
- * port_webssl[2] nonce[4] namelen[1] name[namelen].
+ * The layout is in discowire.h, beside DW_HDR_LEN.
  */
+/* dw_encode() writes at the offsets of discowire.h's layout. */
+_Static_assert(DW_HDR_LEN == 41, "DW_HDR_LEN is not the layout's");
+
 size_t
 dw_encode(const struct dw_msg *m, uint8_t *buf, size_t buflen)
 {
@@ -45,7 +47,7 @@ dw_encode(const struct dw_msg *m, uint8_t *buf, size_t buflen)
 	    m->type >= DW_TYPE_MAX || (m->flags & ~DW_FLAGS_ALL) ||
 	    (m->roles & ~DW_ROLES_ALL) || buflen < DW_HDR_LEN + n)
 		return 0;
-	memcpy(p, DW_MAGIC, 4);
+	memcpy(p, DW_MAGIC, DW_MAGIC_LEN);
 	p[4] = DW_VERSION;
 	p[5] = m->type;
 	be16_put(p + 6, m->flags);
@@ -66,33 +68,36 @@ dw_encode(const struct dw_msg *m, uint8_t *buf, size_t buflen)
 int
 dw_decode(const uint8_t *p, size_t len, struct dw_msg *m)
 {
-	size_t n;
+	struct reader r;
+	const uint8_t *magic;
+	uint8_t version, reserved;
 
 	memset(m, 0, sizeof(*m));
 	if (len > DW_MAX_LEN)
 		return DW_ERR_OVERSIZE;
-	if (len < 5 || memcmp(p, DW_MAGIC, 4) != 0)
+	rd_init(&r, p, len);
+	if (rd_get_view(&r, &magic, DW_MAGIC_LEN) == -1 ||
+	    memcmp(magic, DW_MAGIC, DW_MAGIC_LEN) != 0 ||
+	    rd_get_u8(&r, &version) == -1)
 		return DW_ERR_MALFORMED;
-	if (p[4] != DW_VERSION)
+	if (version != DW_VERSION)
 		return DW_ERR_VERSION;
-	if (len < DW_HDR_LEN)
+	rd_get_u8(&r, &m->type);
+	rd_get_u16(&r, &m->flags);
+	rd_get_bytes(&r, m->id, SERVER_ID_LEN);
+	rd_get_u8(&r, &m->roles);
+	rd_get_u8(&r, &reserved);
+	rd_get_u16(&r, &m->port_backup);
+	rd_get_u16(&r, &m->port_ssl);
+	rd_get_u16(&r, &m->port_ui);
+	rd_get_u16(&r, &m->port_web);
+	rd_get_u16(&r, &m->port_webssl);
+	rd_get_u32(&r, &m->nonce);
+	/* The error sticks: one check covers every field. */
+	if (rd_get_str8(&r, m->name, sizeof(m->name), DW_NAME_MAX) == -1 ||
+	    rd_end(&r) == -1)
 		return DW_ERR_MALFORMED;
-	n = p[40];
-	if (n == 0 || n > DW_NAME_MAX || len - DW_HDR_LEN != n)
-		return DW_ERR_MALFORMED;
-	m->type = p[5];
-	m->flags = be16_get(p + 6);
-	memcpy(m->id, p + 8, SERVER_ID_LEN);
-	m->roles = p[24];
-	m->port_backup = be16_get(p + 26);
-	m->port_ssl = be16_get(p + 28);
-	m->port_ui = be16_get(p + 30);
-	m->port_web = be16_get(p + 32);
-	m->port_webssl = be16_get(p + 34);
-	m->nonce = be32_get(p + 36);
-	memcpy(m->name, p + DW_HDR_LEN, n);
-	m->name[n] = '\0';
-	if (m->type == 0 || m->type >= DW_TYPE_MAX || p[25] != 0 ||
+	if (m->type == 0 || m->type >= DW_TYPE_MAX || reserved != 0 ||
 	    (m->flags & ~DW_FLAGS_ALL) || (m->roles & ~DW_ROLES_ALL) ||
 	    !dw_name_valid(m->name))
 		return DW_ERR_MALFORMED;

@@ -12,10 +12,17 @@
 
 #include "ids.h"
 
+/*
+ * A datagram (big-endian): magic[4] version[1] type[1] flags[2] id[16]
+ * roles[1] reserved[1] port_backup[2] port_ssl[2] port_ui[2] port_web[2]
+ * port_webssl[2] nonce[4] namelen[1] name[namelen].
+ */
 #define DW_MAGIC	"GVDS"
+#define DW_MAGIC_LEN	4
 #define DW_VERSION	1
 #define DW_NAME_MAX	64
-#define DW_HDR_LEN	41	/* everything but the name's bytes */
+#define DW_HDR_LEN	(DW_MAGIC_LEN + 1 + 1 + 2 + SERVER_ID_LEN + 1 + 1 + \
+			    5 * 2 + 4 + 1)	/* all but the name's bytes */
 #define DW_MAX_LEN	(DW_HDR_LEN + DW_NAME_MAX)
 
 enum dw_type {

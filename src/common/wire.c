@@ -73,71 +73,6 @@ wire_type_name(uint16_t type)
 }
 
 void
-wire_rd_init(struct wire_rd *r, const void *p, size_t len)
-{
-	r->p = p;
-	r->left = len;
-}
-
-int
-wire_get_bytes(struct wire_rd *r, void *dst, size_t n)
-{
-	if (n > r->left)
-		return -1;
-	memcpy(dst, r->p, n);
-	r->p += n;
-	r->left -= n;
-	return 0;
-}
-
-int
-wire_get_u16(struct wire_rd *r, uint16_t *v)
-{
-	uint8_t b[2];
-
-	if (wire_get_bytes(r, b, 2) == -1)
-		return -1;
-	*v = be16_get(b);
-	return 0;
-}
-
-int
-wire_get_u32(struct wire_rd *r, uint32_t *v)
-{
-	uint8_t b[4];
-
-	if (wire_get_bytes(r, b, 4) == -1)
-		return -1;
-	*v = be32_get(b);
-	return 0;
-}
-
-int
-wire_get_u64(struct wire_rd *r, uint64_t *v)
-{
-	uint8_t b[8];
-
-	if (wire_get_bytes(r, b, 8) == -1)
-		return -1;
-	*v = be64_get(b);
-	return 0;
-}
-
-int
-wire_get_str(struct wire_rd *r, char *dst, size_t dstlen, size_t maxlen)
-{
-	uint16_t n;
-
-	if (maxlen >= dstlen || wire_get_u16(r, &n) == -1 || n > maxlen ||
-	    wire_get_bytes(r, dst, n) == -1)
-		return -1;
-	dst[n] = '\0';
-	if (memchr(dst, '\0', n) != NULL)
-		return -1;
-	return 0;
-}
-
-void
 wire_wr_init(struct wire_wr *w, void *buf, size_t cap)
 {
 	w->buf = buf;
@@ -219,11 +154,11 @@ wire_frame_end(struct wire_wr *w)
 }
 
 static int
-get_magic(struct wire_rd *r, char *why, size_t whylen)
+get_magic(struct reader *r, char *why, size_t whylen)
 {
-	char magic[WIRE_MAGIC_LEN];
+	const uint8_t *magic;
 
-	if (wire_get_bytes(r, magic, sizeof(magic)) == -1) {
+	if (rd_get_view(r, &magic, WIRE_MAGIC_LEN) == -1) {
 		snprintf(why, whylen, "hello too short");
 		return -1;
 	}
@@ -238,17 +173,17 @@ int
 wire_parse_client_hello(const void *payload, size_t len,
     struct wire_client_hello *h, char *why, size_t whylen)
 {
-	struct wire_rd r;
+	struct reader r;
 
-	wire_rd_init(&r, payload, len);
+	rd_init(&r, payload, len);
 	if (get_magic(&r, why, whylen) == -1)
 		return WIRE_ERR_MALFORMED;
-	if (wire_get_u16(&r, &h->version_min) == -1 ||
-	    wire_get_u16(&r, &h->version_max) == -1 ||
-	    wire_get_str(&r, h->software, sizeof(h->software),
+	if (rd_get_u16(&r, &h->version_min) == -1 ||
+	    rd_get_u16(&r, &h->version_max) == -1 ||
+	    rd_get_str16(&r, h->software, sizeof(h->software),
 	    WIRE_SOFTWARE_MAX) == -1) {
-		snprintf(why, whylen, "CLIENT_HELLO truncated or software "
-		    "name invalid");
+		snprintf(why, whylen, "CLIENT_HELLO malformed (%s)",
+		    rd_strerror(rd_error(&r)));
 		return WIRE_ERR_MALFORMED;
 	}
 	if (r.left != 0) {
@@ -267,16 +202,17 @@ int
 wire_parse_server_hello(const void *payload, size_t len,
     struct wire_server_hello *h, char *why, size_t whylen)
 {
-	struct wire_rd r;
+	struct reader r;
 
-	wire_rd_init(&r, payload, len);
+	rd_init(&r, payload, len);
 	if (get_magic(&r, why, whylen) == -1)
 		return WIRE_ERR_MALFORMED;
-	if (wire_get_u16(&r, &h->version) == -1 ||
-	    wire_get_bytes(&r, h->server_id, SERVER_ID_LEN) == -1 ||
-	    wire_get_str(&r, h->software, sizeof(h->software),
-	    WIRE_SOFTWARE_MAX) == -1 || r.left != 0) {
-		snprintf(why, whylen, "SERVER_HELLO malformed");
+	if (rd_get_u16(&r, &h->version) == -1 ||
+	    rd_get_bytes(&r, h->server_id, SERVER_ID_LEN) == -1 ||
+	    rd_get_str16(&r, h->software, sizeof(h->software),
+	    WIRE_SOFTWARE_MAX) == -1 || rd_end(&r) == -1) {
+		snprintf(why, whylen, "SERVER_HELLO malformed (%s)",
+		    rd_strerror(rd_error(&r)));
 		return WIRE_ERR_MALFORMED;
 	}
 	return 0;

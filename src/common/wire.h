@@ -3,9 +3,9 @@
  * bounds checks.  No sockets here, no catalog: bytes in, values out.
  * The byte layout is documented in doc/protocol.md.
  *
- * Readers (struct wire_rd) consume from a buffer they do not own; every
- * get checks the remaining length first, so a short buffer yields an
- * error, never a read past its end.  Writers (struct wire_wr) append to
+ * Payloads are read with reader.h's struct reader (every get checks the
+ * remaining length first, so a short buffer yields an error, never a
+ * read past its end).  Writers (struct wire_wr) append to
  * a caller's buffer and remember an overflow instead of writing past it.
  */
 #ifndef GV_WIRE_H
@@ -15,6 +15,7 @@
 #include <stdint.h>
 
 #include "ids.h"
+#include "reader.h"
 
 #define WIRE_HDR_LEN		8
 #define WIRE_MAGIC		"GVLT"
@@ -108,11 +109,6 @@ struct wire_hdr {
 	uint16_t	flags;
 };
 
-struct wire_rd {
-	const uint8_t	*p;
-	size_t		 left;
-};
-
 struct wire_wr {
 	uint8_t		*buf;
 	size_t		 cap;
@@ -143,19 +139,6 @@ int	wire_hdr_check(const struct wire_hdr *, uint32_t max_payload,
 	    char *why, size_t whylen);
 /* Name of a frame type for logs, or NULL when the type is unknown. */
 const char *wire_type_name(uint16_t type);
-
-void	wire_rd_init(struct wire_rd *, const void *p, size_t len);
-/* Each returns 0, or -1 when fewer bytes are left than asked for. */
-int	wire_get_u16(struct wire_rd *, uint16_t *);
-int	wire_get_u32(struct wire_rd *, uint32_t *);
-int	wire_get_u64(struct wire_rd *, uint64_t *);
-int	wire_get_bytes(struct wire_rd *, void *dst, size_t n);
-/*
- * A u16-length string copied to dst and NUL-terminated; -1 when it is
- * truncated, longer than maxlen (< dstlen), or contains a NUL byte.
- */
-int	wire_get_str(struct wire_rd *, char *dst, size_t dstlen,
-	    size_t maxlen);
 
 void	wire_wr_init(struct wire_wr *, void *buf, size_t cap);
 /* Open a frame of the given type; wire_frame_end() fills its length. */

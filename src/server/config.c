@@ -525,6 +525,17 @@ validate_option(cfg_t *sec, cfg_opt_t *opt)
 	const struct conf_opt *o = conf_opt_find(sec->name, opt->name);
 	const char *v;
 
+	if (o == NULL) {
+		/*
+		 * libconfuse's "Section|Option = value", outside the
+		 * section: it validates with the enclosing section, which
+		 * has no such row (fuzz/regress/config/).
+		 */
+		confread_error("%s:%d: %s set outside its section (write "
+		    "it inside Section { ... })", confread_file(), sec->line,
+		    opt->name);
+		return -1;
+	}
 	opt_line[o - conf_opts] = sec->line;
 	if (o->type == OPT_NAME) {
 		v = cfg_opt_getnstr(opt, 0);

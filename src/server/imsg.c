@@ -6,10 +6,12 @@
  * A body is written once for both ways, as XDR does: the same function
  * puts its fields when a message is built and gets them when one is
  * read, so writer and reader cannot disagree.  A field that does not
- * fit marks the message bad; the body function returns why a value is
- * out of range, or NULL; decode() then insists that the body was read
- * exactly.  SOCK_SEQPACKET keeps message boundaries, so one recv() is
- * one message; the length in the header is still checked against it.
+ * fit marks the message bad; a received body is read through
+ * common/reader.h, whose first error sticks.  The body function returns
+ * why a value is out of range, or NULL; decode() then insists that the
+ * body was read exactly.  SOCK_SEQPACKET keeps message boundaries, so
+ * one recv() is one message; the length in the header is still checked
+ * against it.
  */
 #include "autoconf.h"
 
@@ -22,17 +24,20 @@
 #include "common/bytes.h"
 #include "imsg.h"
 
-#define IMSG_HDR	8
+#define IMSG_HDR	8	/* u32 length, u16 type, u16 zero */
 #define FIELD(m, x)	field((m), &(x), sizeof(x))
-/* What is left of m to read, or to build: pos <= len <= IMSG_MAX hold. */
-#define ROOM(m)	((m)->reading ? (m)->len - (m)->pos : IMSG_MAX - (m)->len)
+/* What is left of m to build: len <= IMSG_MAX holds. */
+#define ROOM(m)		(IMSG_MAX - (m)->len)
+/* 1 when a field of m did not fit (built) or could not be read. */
+#define FAILED(m)	((m)->reading ? rd_error(&(m)->rd) != RD_OK : (m)->bad)
 
 static struct imsg out;		/* what the encoders build */
 
 struct imsg *
 imsg_empty(enum imsg_type type)
 {
-	out.len = out.pos = IMSG_HDR;
+	out.len = IMSG_HDR;
+	rd_init(&out.rd, out.buf + IMSG_HDR, 0);
 	out.type = type;
 	out.bad = out.reading = 0;
 	return &out;
@@ -45,52 +50,52 @@ imsg_empty(enum imsg_type type)
 static void
 field(struct imsg *m, void *v, size_t n)
 {
-	uint8_t *p = m->buf + (m->reading ? m->pos : m->len);
+	uint8_t *p = m->buf + m->len;
 
-	if (m->bad || n > ROOM(m)) {
-		m->bad = 1;
-		if (m->reading)
-			memset(v, 0, n);
+	if (m->reading) {
+		if (n == 1)
+			rd_get_u8(&m->rd, v);
+		else if (n == 2)
+			rd_get_u16(&m->rd, v);
+		else if (n == 4)
+			rd_get_u32(&m->rd, v);
+		else
+			rd_get_u64(&m->rd, v);
 		return;
 	}
-	if (n == 1 && m->reading)
-		*(uint8_t *)v = *p;
-	else if (n == 1)
+	if (m->bad || n > ROOM(m)) {
+		m->bad = 1;
+		return;
+	}
+	if (n == 1)
 		*p = *(uint8_t *)v;
-	else if (n == 2 && m->reading)
-		*(uint16_t *)v = be16_get(p);
 	else if (n == 2)
 		be16_put(p, *(uint16_t *)v);
-	else if (n == 4 && m->reading)
-		*(uint32_t *)v = be32_get(p);
 	else if (n == 4)
 		be32_put(p, *(uint32_t *)v);
-	else if (m->reading)
-		*(uint64_t *)v = be64_get(p);
 	else
 		be64_put(p, *(uint64_t *)v);
-	*(m->reading ? &m->pos : &m->len) += n;
+	m->len += n;
 }
 
 /* The string in s[size]: a u16 length, then its bytes without the NUL. */
 static void
 field_str(struct imsg *m, char *s, size_t size)
 {
-	uint16_t n = m->reading ? 0 : (uint16_t)strlen(s);
+	uint16_t n;
 
+	if (m->reading) {
+		rd_get_str16(&m->rd, s, size, size - 1);
+		return;
+	}
+	n = (uint16_t)strlen(s);
 	FIELD(m, n);
 	if (m->bad || n >= size || n > ROOM(m)) {
 		m->bad = 1;
-		if (m->reading)
-			s[0] = '\0';
 		return;
 	}
-	if (m->reading) {
-		memcpy(s, m->buf + m->pos, n);
-		s[n] = '\0';
-	} else
-		memcpy(m->buf + m->len, s, n);
-	*(m->reading ? &m->pos : &m->len) += n;
+	memcpy(m->buf + m->len, s, n);
+	m->len += n;
 }
 
 /* BUSY: the peer of the session the worker started. */
@@ -126,7 +131,7 @@ status(struct imsg *m, void *v)
 	FIELD(m, r->n);
 	if (r->n > IMSG_STATUS_MAX)
 		return "too many workers";
-	for (uint32_t i = 0; i < r->n && !m->bad; i++) {
+	for (uint32_t i = 0; i < r->n && !FAILED(m); i++) {
 		struct imsg_worker *w = &r->w[i];
 
 		FIELD(m, w->pid);
@@ -251,7 +256,7 @@ imsg_recv(int fd, struct imsg *m)
 		return -1;
 	}
 	m->len = (size_t)n;
-	m->pos = IMSG_HDR;
+	rd_init(&m->rd, m->buf + IMSG_HDR, m->len - IMSG_HDR);
 	m->type = be16_get(m->buf + 4);
 	m->bad = 0;
 	m->reading = 1;
@@ -279,12 +284,14 @@ decode(const struct imsg_row *t, struct imsg *m, union imsg_body *b,
     char *err, size_t errlen)
 {
 	const char *why = t->body != NULL ? t->body(m, b) : NULL;
+	int e;
 
-	if (why == NULL && !m->bad && m->pos == m->len)
+	if (why == NULL && rd_end(&m->rd) == 0)
 		return 0;
+	e = rd_error(&m->rd);
 	snprintf(err, errlen, "bad %s message (%zu bytes, %s)", t->name,
-	    m->len, why != NULL ? why : m->bad ? "too short" :
-	    "bytes left over");
+	    m->len, why != NULL ? why : e == RD_ERR_TRUNCATED ? "too short" :
+	    rd_strerror(e));
 	return -1;
 }
 

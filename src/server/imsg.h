@@ -18,6 +18,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/reader.h"
+
 #include "child.h"
 #include "hkstatus.h"
 
@@ -71,9 +73,9 @@ union imsg_body {
 struct imsg {
 	uint8_t		 buf[IMSG_MAX];
 	size_t		 len;		/* bytes used, header included */
-	size_t		 pos;		/* read position */
+	struct reader	 rd;		/* reading: what is left of the body */
 	int		 type;
-	int		 bad;		/* the body ran short or over */
+	int		 bad;		/* building: the body ran over */
 	int		 reading;	/* received, not being built */
 };
 

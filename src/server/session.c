@@ -551,14 +551,14 @@ on_register(struct session *s, const uint8_t *p, uint32_t len)
 	uint8_t hash[CRYPTO_HASH_LEN], secret[WIRE_SECRET_LEN];
 	uint8_t out[WIRE_HDR_LEN + 2 + WIRE_NAME_MAX + WIRE_SECRET_LEN];
 	struct cat_client cl;
-	struct wire_rd r;
+	struct reader r;
 	struct wire_wr w;
 	int rc;
 
 	if (need_storage(s) == -1)
 		return -1;
-	wire_rd_init(&r, p, len);
-	if (wire_get_str(&r, token, sizeof(token), WIRE_TOKEN_MAX) == -1 ||
+	rd_init(&r, p, len);
+	if (rd_get_str16(&r, token, sizeof(token), WIRE_TOKEN_MAX) == -1 ||
 	    r.left != 0)
 		return failf(s, WIRE_ERR_MALFORMED, "malformed REGISTER");
 	crypto_sha256(token, strlen(token), hash);
@@ -641,14 +641,14 @@ on_auth(struct session *s, const uint8_t *p, uint32_t len)
 {
 	uint8_t out[WIRE_HDR_LEN + WIRE_NONCE_LEN];
 	char name[WIRE_NAME_MAX + 1];
-	struct wire_rd r;
+	struct reader r;
 	struct wire_wr w;
 	int rc;
 
 	if (need_storage(s) == -1)
 		return -1;
-	wire_rd_init(&r, p, len);
-	if (wire_get_str(&r, name, sizeof(name), WIRE_NAME_MAX) == -1 ||
+	rd_init(&r, p, len);
+	if (rd_get_str16(&r, name, sizeof(name), WIRE_NAME_MAX) == -1 ||
 	    r.left != 0 || name[0] == '\0')
 		return failf(s, WIRE_ERR_MALFORMED, "malformed AUTH");
 	/*
@@ -1111,15 +1111,15 @@ on_commit(struct session *s, const uint8_t *p, uint32_t len)
 {
 	uint8_t out[WIRE_HDR_LEN + 8];
 	struct cat_snapshot snap;
-	struct wire_rd r;
+	struct reader r;
 	struct wire_wr w;
 	size_t missing = 0, n = 0;
 	uint16_t setlen;
 	int rc;
 
 	memset(&snap, 0, sizeof(snap));
-	wire_rd_init(&r, p, len);
-	if (wire_get_u16(&r, &setlen) == -1)
+	rd_init(&r, p, len);
+	if (rd_get_u16(&r, &setlen) == -1)
 		return failf(s, WIRE_ERR_MALFORMED, "malformed COMMIT");
 	if (setlen == 0 || setlen > WIRE_SET_MAX)
 		return failf(s, WIRE_ERR_LIMIT, "limit exceeded: set name of "
@@ -1128,12 +1128,12 @@ on_commit(struct session *s, const uint8_t *p, uint32_t len)
 	 * Version 2 adds u64 files at the end, version 3 u64 size after
 	 * it; version 1 has neither.
 	 */
-	if (wire_get_bytes(&r, snap.set, setlen) == -1 ||
-	    wire_get_u64(&r, &snap.time) == -1 ||
-	    wire_get_bytes(&r, snap.root, BLOB_ID_LEN) == -1 ||
-	    wire_get_bytes(&r, snap.meta, BLOB_ID_LEN) == -1 ||
-	    (s->version >= 2 && wire_get_u64(&r, &snap.files) == -1) ||
-	    (s->version >= 3 && wire_get_u64(&r, &snap.size) == -1) ||
+	if (rd_get_bytes(&r, snap.set, setlen) == -1 ||
+	    rd_get_u64(&r, &snap.time) == -1 ||
+	    rd_get_bytes(&r, snap.root, BLOB_ID_LEN) == -1 ||
+	    rd_get_bytes(&r, snap.meta, BLOB_ID_LEN) == -1 ||
+	    (s->version >= 2 && rd_get_u64(&r, &snap.files) == -1) ||
+	    (s->version >= 3 && rd_get_u64(&r, &snap.size) == -1) ||
 	    r.left != 0)
 		return failf(s, WIRE_ERR_MALFORMED, "malformed COMMIT");
 	snap.new_bytes = s->new_bytes;
@@ -1374,14 +1374,14 @@ on_list(struct session *s, const uint8_t *p, uint32_t len)
 {
 	char set[WIRE_SET_MAX + 1];
 	struct list_fill f;
-	struct wire_rd r;
+	struct reader r;
 	struct wire_wr w;
 	uint64_t after;
 	size_t at;
 
-	wire_rd_init(&r, p, len);
-	if (wire_get_str(&r, set, sizeof(set), WIRE_SET_MAX) == -1 ||
-	    wire_get_u64(&r, &after) == -1 || r.left != 0)
+	rd_init(&r, p, len);
+	if (rd_get_str16(&r, set, sizeof(set), WIRE_SET_MAX) == -1 ||
+	    rd_get_u64(&r, &after) == -1 || r.left != 0)
 		return failf(s, WIRE_ERR_MALFORMED, "malformed LIST");
 	out_init(s, &w);
 	wire_frame_begin(&w, WIRE_SNAPSHOTS);

@@ -1026,6 +1026,37 @@ uiapi_level(const char *name, int *write)
 	return (int)r->level;
 }
 
+int
+uiapi_parse_line(const char *line, size_t len, json_t **req, char *err,
+    size_t errlen)
+{
+	json_error_t jerr;
+	json_t *name;
+
+	if ((*req = json_loadb(line, len, JSON_REJECT_DUPLICATES, &jerr)) ==
+	    NULL) {
+		snprintf(err, errlen, "invalid JSON: %s", jerr.text);
+		return 400;
+	}
+	if (!json_is_object(*req)) {
+		snprintf(err, errlen, "a request must be a JSON object");
+		json_decref(*req);
+		*req = NULL;
+		return 400;
+	}
+	name = json_object_get(*req, "request");
+	if (!json_is_string(name)) {
+		snprintf(err, errlen, "missing \"request\" (a string)");
+		return 400;
+	}
+	if (uiapi_level(json_string_value(name), NULL) == -1) {
+		snprintf(err, errlen, "unknown request \"%s\"",
+		    json_string_value(name));
+		return 404;
+	}
+	return 0;
+}
+
 void
 uiapi_call(struct ui_call *c)
 {

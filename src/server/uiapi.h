@@ -50,6 +50,17 @@ void	uiapi_free(void);
 int	uiapi_level(const char *name, int *write);
 
 /*
+ * Parse one line of the UI bridge (len bytes, without its newline): a
+ * JSON object whose "request" is a string naming a request.  Returns 0
+ * with *req the object; else 400 (not JSON, not an object, no
+ * "request") or 404 (no such request) with the reason in err and *req
+ * the object when it is one (for its "id"), else NULL.  The caller owns
+ * *req (json_decref()).  Pure: the fuzzing harness calls it on any bytes.
+ */
+int	uiapi_parse_line(const char *line, size_t len, json_t **req,
+	    char *err, size_t errlen);
+
+/*
  * Run c (c->name must exist: check with uiapi_level()).  c->done is
  * called exactly once, before this returns or later (requests that ask
  * the supervisor); a call without the level it needs gets 401.  The

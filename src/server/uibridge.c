@@ -210,34 +210,21 @@ cancel_call(struct bcall *b)
 static void
 handle_line(struct conn *c, const char *line, size_t len)
 {
-	json_error_t jerr;
 	json_t *req, *id, *name, *token;
 	struct wa_session *s = NULL;
 	struct bcall *b;
+	char why[300];
+	int status;
 
-	req = json_loadb(line, len, JSON_REJECT_DUPLICATES, &jerr);
-	if (req == NULL) {
-		reply_error(c, NULL, 400, "invalid JSON: %s", jerr.text);
-		return;
-	}
-	if (!json_is_object(req)) {
-		reply_error(c, NULL, 400, "a request must be a JSON object");
+	if ((status = uiapi_parse_line(line, len, &req, why,
+	    sizeof(why))) != 0) {
+		reply_error(c, req != NULL ? json_object_get(req, "id") : NULL,
+		    status, "%s", why);
 		json_decref(req);
 		return;
 	}
 	id = json_object_get(req, "id");
 	name = json_object_get(req, "request");
-	if (!json_is_string(name)) {
-		reply_error(c, id, 400, "missing \"request\" (a string)");
-		json_decref(req);
-		return;
-	}
-	if (uiapi_level(json_string_value(name), NULL) == -1) {
-		reply_error(c, id, 404, "unknown request \"%s\"",
-		    json_string_value(name));
-		json_decref(req);
-		return;
-	}
 	token = json_object_get(req, "token");
 	if (token != NULL && (s = wa_find(json_string_value(token), 1)) ==
 	    NULL && uiapi_level(json_string_value(name), NULL) == UI_ADMIN) {

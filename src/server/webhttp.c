@@ -935,6 +935,52 @@ on_request(struct evhttp_request *req, void *arg)
 	free(path);
 }
 
+int
+webhttp_parse(struct evhttp_request *req, char *what, size_t whatlen)
+{
+	enum evhttp_cmd_type method = evhttp_request_get_command(req);
+	const struct evhttp_uri *u = evhttp_request_get_evhttp_uri(req);
+	const char *raw = u ? evhttp_uri_get_path(u) : NULL;
+	const char *name, *why = NULL, *rel;
+	char id[WA_TOKEN_HEX + 1], *path;
+	int status = 404;
+	json_t *args;
+	size_t len;
+
+	snprintf(what, whatlen, "not found");
+	if (raw == NULL || raw[0] != '/' ||
+	    (path = evhttp_uridecode(raw, 0, &len)) == NULL)
+		return status;
+	if (strlen(path) != len)	/* a %00 */
+		goto out;
+	if (strncmp(path, "/api/", 5) != 0) {
+		rel = strcmp(path, "/") == 0 ? "index.html" : path + 1;
+		if (method != EVHTTP_REQ_GET && method != EVHTTP_REQ_HEAD)
+			status = 405;
+		else if (path_ok(rel)) {
+			snprintf(what, whatlen, "file %s", rel);
+			status = 200;
+		}
+		goto out;
+	}
+	if (cookie_session(req, id) != NULL)
+		snprintf(what, whatlen, "session %s", id);
+	if (method == EVHTTP_REQ_GET || method == EVHTTP_REQ_HEAD)
+		args = json_object();
+	else if ((args = read_body(req, &status, &why)) == NULL) {
+		snprintf(what, whatlen, "%s", why);
+		goto out;
+	}
+	if ((name = route_find(method, path + 5, args, &status)) != NULL) {
+		snprintf(what, whatlen, "request %s", name);
+		status = 200;
+	}
+	json_decref(args);
+out:
+	free(path);
+	return status;
+}
+
 /* ------------------------------------------------------- connections */
 
 /* Has evhttp freed wc's bufferevent (only our reference keeps it)? */

@@ -10,10 +10,21 @@
 
 struct child_env;
 struct event_base;
+struct evhttp_request;
 
 /* Serve the child's web listeners (SVC_WEB, SVC_WEBSSL), if any. */
 void	webhttp_init(struct child_env *, struct event_base *);
 /* Stop accepting and drop every connection. */
 void	webhttp_stop(void);
+/*
+ * What the server makes of req from its own bytes alone, through the
+ * same helpers as a served request (the path's decoding, the routes,
+ * the session cookie, the JSON body), without a session, the catalog or
+ * a reply: 200 with what it asks for in what ("request clients", "file
+ * app.js"), else 400, 404, 405, 413 or 415 with why.  For the fuzzing
+ * harness (fuzz/fuzz-http.c), which has libevent parse the request head.
+ */
+int	webhttp_parse(struct evhttp_request *req, char *what,
+	    size_t whatlen);
 
 #endif

@@ -1,0 +1,182 @@
+#!/usr/bin/perl
+# fuzz/mkcorpus.pl - write the seed corpora fuzz/corpus/NAME/ of the
+# harnesses fuzz/fuzz-NAME.c: a few small valid inputs and a few invalid
+# ones each, built from the layouts in src/common/wire.h,
+# src/common/discowire.h, src/client/tree.c, src/client/blob.c and the
+# file formats.  Run from the source tree's top (the output is committed;
+# run it again after a layout changes):  perl fuzz/mkcorpus.pl
+# The zstd seeds of the blob harness need zstd(1).
+use strict;
+use warnings;
+
+my $top = 'fuzz/corpus';
+
+sub put {
+	my ($name, $file, $bytes) = @_;
+	mkdir $top;
+	mkdir "$top/$name";
+	open(my $f, '>:raw', "$top/$name/$file") or die "$top/$name/$file: $!";
+	print $f $bytes;
+	close($f) or die;
+}
+
+# ------------------------------------------------------------ wire frames
+sub frame { my ($type, $p) = @_; pack('N n n', length($p), $type, 0) . $p }
+sub str16 { pack('n', length($_[0])) . $_[0] }
+my $hello = frame(0x0001, 'GVLT' . pack('n n', 1, 3) . str16('gigavault 0.3'));
+my $id = "\x11" x 32;
+put('wire', 'hello-ping-bye', $hello . frame(0x0003, 'ping') . frame(0x0005, ''));
+put('wire', 'register', $hello . frame(0x0010, str16('token-abc')));
+put('wire', 'auth-proof-have', $hello . frame(0x0012, str16('laptop')) .
+    frame(0x0014, "\x22" x 32) . frame(0x0020, pack('N', 2) . $id . $id));
+put('wire', 'commit', $hello . frame(0x0012, str16('laptop')) .
+    frame(0x0014, "\x22" x 32) .
+    frame(0x0024, str16('home') . pack('Q>', 1700000000) . $id . $id .
+    pack('Q> Q>', 10, 4096)));
+put('wire', 'server-hello', frame(0x0002, 'GVLT' . pack('n', 3) .
+    ("\x42" x 16) . str16('gigavaultd 0.3')));
+put('wire', 'error', frame(0x00ff, pack('n', 7) . str16('not authenticated')));
+put('wire', 'bad-magic', frame(0x0001, 'GVXX' . pack('n n', 1, 3) . str16('x')));
+put('wire', 'bad-flags', pack('N n n', 0, 3, 1));
+put('wire', 'too-large', pack('N n n', 0x7fffffff, 0x22, 0));
+put('wire', 'truncated-hello', substr($hello, 0, 13));
+put('wire', 'long-software', frame(0x0001, 'GVLT' . pack('n n', 1, 3) .
+    pack('n', 300) . ('s' x 300)));
+put('wire', 'http', "GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+
+# ------------------------------------------------------------ tree blobs
+sub node {
+	my ($name, $type, $rest) = @_;
+	return pack('n', length($name)) . $name .
+	    pack('C N N N', $type, 0644, 1000, 1000) .
+	    pack('q> N q> N q> N', 1700000000, 5, 1700000001, 6, 1700000002, 7) .
+	    pack('Q> Q> Q> N', 4096, 2049, 123456, 1) . $rest;
+}
+my $file = node('a.txt', 1, pack('C N', 0, 2) . ("\x01" x 32) . ("\x02" x 32));
+my $dir = node('dir', 2, "\x03" x 32);
+my $link = node('link', 3, pack('n', 5) . 'a.txt');
+my $fifo = node('pipe', 4, '');
+my $chr = node('tty', 5, pack('Q>', 0x0501));
+my $sock = node('zsock', 7, '');
+put('tree', 'page', 'GVT2' . pack('N', 6) . $file . $dir . $link . $fifo .
+    $chr . $sock);
+put('tree', 'page-empty', 'GVT2' . pack('N', 0));
+my $file1 = node('f', 1, pack('N', 1) . ("\x04" x 32));
+put('tree', 'page-v1', 'GVT1' . pack('N', 1) . $file1);
+put('tree', 'index', 'GVI2' . pack('C N', 1, 2) . str16('a') . ("\x05" x 32) .
+    str16('m') . ("\x06" x 32));
+put('tree', 'list', 'GVL2' . pack('C N', 1, 3) . ("\x07" x 96));
+put('tree', 'unsorted', 'GVT2' . pack('N', 2) . $link . $file);
+put('tree', 'bad-type', 'GVT2' . pack('N', 1) . node('x', 9, ''));
+put('tree', 'truncated', substr('GVT2' . pack('N', 1) . $file, 0, 40));
+put('tree', 'huge-count', 'GVT2' . pack('N', 0xffffffff) . $fifo);
+put('tree', 'list-short', 'GVL2' . pack('C N', 1, 3) . ("\x07" x 95));
+put('tree', 'name-slash', 'GVT2' . pack('N', 1) . node('a/b', 4, ''));
+
+# ------------------------------------------------------------ discovery
+sub dgram {
+	my ($type, $flags, $roles, $reserved, $name) = @_;
+	return pack('a4 C C n a16 C C n n n n n N C', 'GVDS', 1, $type, $flags,
+	    "\x5a" x 16, $roles, $reserved, 32004, 32007, 32005, 6060, 6061,
+	    0xdeadbeef, length($name)) . $name;
+}
+put('discowire', 'announce', dgram(1, 1, 1, 0, 'backup-1'));
+put('discowire', 'query', dgram(2, 0, 2, 0, 'laptop'));
+put('discowire', 'leave', dgram(6, 0, 3, 0, 'a.b_c-d'));
+put('discowire', 'bad-version', 'GVDS' . pack('C', 2) . ("\0" x 40));
+put('discowire', 'reserved', dgram(3, 0, 1, 1, 'x'));
+put('discowire', 'bad-name', dgram(4, 0, 1, 0, "a b"));
+put('discowire', 'short', substr(dgram(5, 0, 1, 0, 'x'), 0, 30));
+put('discowire', 'oversize', dgram(1, 0, 1, 0, 'n' x 65));
+
+# ------------------------------------------------------------ blobs
+# [kind expected by blob_open() (byte % 3 + 1)] [kind] [compression] [body]
+put('blob', 'data-raw', pack('C C C', 0, 1, 0) . 'hello, world');
+put('blob', 'tree-raw', pack('C C C', 1, 2, 0) . 'GVT2' . pack('N', 1) . $fifo);
+put('blob', 'meta-raw', pack('C C C', 2, 3, 0) . '{"set":"home"}');
+put('blob', 'wrong-kind', pack('C C C', 0, 2, 0) . 'x');
+put('blob', 'bad-compression', pack('C C C', 0, 1, 7) . 'x');
+put('blob', 'empty', pack('C', 0));
+if (open(my $z, '-|', 'sh', '-c',
+    'printf "%s" "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa" | zstd -q -c')) {
+	binmode $z;
+	local $/;
+	my $frame = <$z>;
+	close($z);
+	if (defined $frame && length($frame) > 0) {
+		put('blob', 'data-zstd', pack('C C C', 0, 1, 1) . $frame);
+		put('blob', 'data-zstd-cut', pack('C C C', 0, 1, 1) .
+		    substr($frame, 0, length($frame) - 2));
+	}
+}
+
+# ------------------------------------------------------------ key file
+my $salt = 'ab' x 32;
+my $keys = 'cd' x 92;
+put('keyfile', 'valid', qq({"version":1,"kdf":"scrypt","N":32768,"r":8,) .
+    qq("p":1,"salt":"$salt","keys":"$keys"}\n));
+put('keyfile', 'n-not-power', qq({"version":1,"kdf":"scrypt","N":32769,) .
+    qq("r":8,"p":1,"salt":"$salt","keys":"$keys"}));
+put('keyfile', 'huge-memory', qq({"version":1,"kdf":"scrypt","N":4194304,) .
+    qq("r":32,"p":1,"salt":"$salt","keys":"$keys"}));
+put('keyfile', 'unknown-member', qq({"version":1,"x":0}));
+put('keyfile', 'short-salt', qq({"version":1,"kdf":"scrypt","N":16384,) .
+    qq("r":1,"p":1,"salt":"abc","keys":"$keys"}));
+put('keyfile', 'not-json', "version = 1\n");
+put('keyfile', 'array', '[1,2,3]');
+
+# ------------------------------------------------------------ state file
+my $sid = '0f' x 16;
+my $sec = '1e' x 32;
+my $pin = '2d' x 32;
+put('state', 'valid', qq({"server":"backup.example:32004","server_id":"$sid",) .
+    qq("client":"laptop","secret":"$sec","tls_pin":"$pin"}\n));
+put('state', 'no-pin', qq({"server":"10.0.0.1","server_id":"$sid",) .
+    qq("client":"a","secret":"$sec"}));
+put('state', 'bad-hex', qq({"server":"s","server_id":"zz","client":"a",) .
+    qq("secret":"$sec"}));
+put('state', 'extra-member', qq({"server":"s","server_id":"$sid","client":"a",) .
+    qq("secret":"$sec","x":1}));
+put('state', 'long-name', qq({"server":"s","server_id":"$sid","client":") .
+    ('n' x 65) . qq(","secret":"$sec"}));
+put('state', 'duplicate', qq({"server":"s","server":"t"}));
+
+# ------------------------------------------------------------ UI bridge
+put('uibridge', 'hello', qq({"request":"hello","id":1}\n));
+put('uibridge', 'two', qq({"request":"clients","id":"x","token":"ab"}\n) .
+    qq({"request":"status"}\n));
+put('uibridge', 'unknown', qq({"request":"nope","id":[1]}\n));
+put('uibridge', 'not-object', qq([1,2,3]\n"x"\n));
+put('uibridge', 'not-json', "GET / HTTP/1.1\r\n\r\n");
+put('uibridge', 'no-request', qq({"id":1,"request":5}\n\n{}\n));
+
+# ------------------------------------------------------------ console HTTP
+my $tok = 'a1' x 32;
+put('http', 'get-api', "GET /api/hello HTTP/1.1\r\nHost: x\r\n\r\n");
+put('http', 'post-json', "POST /api/clients HTTP/1.1\r\nHost: x\r\n" .
+    "Content-Type: application/json\r\nCookie: a=b; gv_session=$tok\r\n" .
+    "X-CSRF-Token: $tok\r\nContent-Length: 15\r\n\r\n{\"name\":\"box\"}");
+put('http', 'delete-name', "DELETE /api/clients/box HTTP/1.1\r\n\r\n");
+put('http', 'static', "GET /app.js HTTP/1.0\r\n\r\n");
+put('http', 'root', "HEAD / HTTP/1.1\r\nHost: y\r\n\r\n");
+put('http', 'absolute', "GET http://fuzz/api/status HTTP/1.1\r\n\r\n");
+put('http', 'nul', "GET /api/clients/%00x HTTP/1.1\r\n\r\n");
+put('http', 'dotdot', "GET /../etc/passwd HTTP/1.1\r\n\r\n");
+put('http', 'wrong-type', "POST /api/clients HTTP/1.1\r\n" .
+    "Content-Type: text/plain\r\n\r\nname=x");
+put('http', 'bad-body', "POST /api/housekeeping/prune HTTP/1.1\r\n" .
+    "Content-Type: application/json; charset=utf-8\r\n\r\n[1]");
+put('http', 'garbage', "\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03");
+
+# ------------------------------------------------------------ config
+if (open(my $c, '<', 'conf/gigavault.conf')) {
+	local $/;
+	put('config', 'shipped', <$c>);
+	close($c);
+}
+put('config', 'small', "Server {\n\tWorkers = 2\n\tDataDir = \"/tmp/gv\"\n}\n" .
+    "Ports {\n\tMulticast = {6363, 6364}\n}\n");
+put('config', 'out-of-range', "Server {\n\tWorkers = 0\n\tMaxFrame = 1\n}\n");
+put('config', 'unknown', "Server {\n\tNoSuchOption = 1\n}\nNope {\n}\n");
+put('config', 'syntax', "Server {\n\tWorkers = \n");
+put('config', 'empty', '');
