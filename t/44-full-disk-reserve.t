@@ -13,49 +13,24 @@ use FindBin;
 use lib "$FindBin::Bin/lib";
 use Test::More;
 use File::Path qw(make_path remove_tree);
-use File::Temp ();
 use JSON::PP;
 use GV;
 use GVClient;
+use GVTmpfs;
 
-plan skip_all => 'needs root (mount namespace and tmpfs)' if $> != 0;
-plan skip_all => 'needs unshare(1), nsenter(1), du(1) and fallocate(1)'
-    if grep { my $p = $_; !grep({ -x "$_/$p" } split /:/, $ENV{PATH}) }
-    qw(unshare nsenter du fallocate);
-plan skip_all => 'this machine does not allow a private mount namespace with tmpfs'
-    if system('unshare -m --propagation private sh -c "mount -t tmpfs -o size=1m gvprobe /mnt" >/dev/null 2>&1') != 0;
+my $why = GVTmpfs::cannot(qw(du fallocate));
+plan skip_all => $why if $why;
 
 my $MiB = 1 << 20;
-my $tmp = File::Temp::tempdir('gv-reserve-XXXXXX', TMPDIR => 1, CLEANUP => 1);
-chmod 0755, $tmp;
-make_path("$tmp/data");
-my $wrap = "$tmp/gigavaultd-on-tmpfs";
-open my $fh, '>', $wrap or die;
-print $fh <<"SH";
-#!/bin/sh
-exec unshare -m --propagation private sh -c 'mount -t tmpfs -o size=96m,mode=0755 gvfull "\$0" && exec "\$@"' '$tmp/data' '$GV::BIN' "\$@"
-SH
-close $fh;
-chmod 0755, $wrap;
-local $GV::BIN = $wrap;
-
 # ReserveSpace stays at its default (-1: 1% of the file system); prune
 # runs only when asked, with no grace, to show it frees space.
-my $gv = GV->start(Workers => 2, DataDir => "$tmp/data",
-                   'Prune.Interval' => 0, 'Prune.GraceSeconds' => 0);
-my $ctlwrap = "$tmp/gigavaultctl-in-ns";
-open $fh, '>', $ctlwrap or die;
-printf $fh qq(#!/bin/sh\nexec nsenter -t %d -m -- '%s' "\$@"\n), $gv->pid, $GVClient::CTL;
-close $fh;
-chmod 0755, $ctlwrap;
-local $GVClient::CTL = $ctlwrap;
+my $fs = GVTmpfs->start('96m', Workers => 2,
+                        'Prune.Interval' => 0, 'Prune.GraceSeconds' => 0);
+my $gv = $fs->gv;
 
-# In the daemon's mount namespace: du -sk of DataDir, a command.
-sub in_ns { system('nsenter', '-t', $gv->pid, '-m', '--', @_) }
-sub du_kib {
-    my $out = `nsenter -t @{[ $gv->pid ]} -m -- du -sk '$tmp/data' 2>/dev/null`;
-    return $out =~ /^(\d+)/ ? $1 : -1;
-}
+# In the daemon's mount namespace: a command, du -sk of DataDir.
+sub in_ns { $fs->in_ns(@_) }
+sub du_kib { $fs->du_kib }
 sub disk {
     my $s = $gv->status or return {};
     return $s->{disk} // {};
@@ -137,7 +112,7 @@ for my $o (@older) {
 }
 
 # --- under the reserve: fill the disk with a file of our own
-my $filler = "$tmp/data/filler";
+my $filler = $fs->datadir . "/filler";
 sub fill_to {
     my ($free) = @_;
     in_ns('rm', '-f', $filler);
