@@ -86,6 +86,12 @@ node_free(struct node *nd)
 	free(nd->name);
 	free(nd->target);
 	free(nd->chunks);
+	for (uint32_t i = 0; i < nd->nxattrs; i++) {
+		free(nd->xattrs[i].name);
+		free(nd->xattrs[i].value);
+	}
+	free(nd->xattrs);
+	free(nd->holes);
 }
 
 void

@@ -35,6 +35,18 @@ enum node_type {
 	NODE_SOCK,
 };
 
+/* One extended attribute (POSIX ACLs and capabilities are xattrs too). */
+struct node_xattr {
+	char		*name;		/* "user.x", "security.capability"... */
+	uint8_t		*value;		/* may be NULL when len is 0 */
+	uint32_t	 len;
+};
+
+/* A hole of a sparse file: len bytes at off read as zeros, not stored. */
+struct node_hole {
+	uint64_t	 off, len;
+};
+
 struct node {
 	char		*name;		/* one path component, never "/" in it */
 	uint8_t		 type;		/* enum node_type */
@@ -51,6 +63,15 @@ struct node {
 	uint32_t	 nchunks;
 	uint8_t		 clevel;	/* 0: chunks are data; k: level-k lists */
 	uint8_t		 subtree[BLOB_ID_LEN];	/* NODE_DIR */
+	struct node_xattr *xattrs;	/* any type; sorted by name, unique */
+	uint32_t	 nxattrs;
+	uint32_t	 iflags;	/* FS_IOC_GETFLAGS bits kept (fsmeta.h) */
+	/*
+	 * NODE_FILE: holes, sorted, disjoint, within size.  The chunks
+	 * hold the file's other bytes, in order, concatenated.
+	 */
+	struct node_hole *holes;
+	uint32_t	 nholes;
 };
 
 struct tree {
