@@ -60,7 +60,6 @@
 #include <unistd.h>
 
 #include "common/crypto.h"
-#include "common/monotime.h"
 #include "common/wire.h"
 #include "chain.h"
 #include "chunker.h"
@@ -139,10 +138,7 @@ struct vnode {
 };
 
 struct progress {
-	int		 on;		/* show at all */
-	int		 tty;		/* redraw one line; else print lines */
-	int64_t		 start;		/* mono_ms() when the backup began */
-	double		 last;		/* seconds since start, last shown */
+	struct client_progress line;
 	/* The pre-walk (terminal only): totals for an ETA. */
 	pthread_t	 thread;
 	int		 running;
@@ -585,8 +581,8 @@ ptree_free(struct ptree *p)
 static void
 skip(struct backup *b, const char *path, const char *why)
 {
-	fprintf(stderr, "%sgigavault: cannot read ", b->prog.on &&
-	    b->prog.tty ? "\r\033[K" : "");
+	fprintf(stderr, "%sgigavault: cannot read ",
+	    client_progress_clear(&b->prog.line));
 	client_putsafe(stderr, path);
 	fprintf(stderr, ": %s\n", why);
 	b->partial = 1;
@@ -1431,12 +1427,9 @@ progress(struct backup *b, int final)
 	char done[32], rs[32], tot[32], eta[96] = "";
 	uint64_t total;
 
-	if (!p->on)
+	if (!client_progress_due(&p->line, final))
 		return;
-	t = (double)(mono_ms() - p->start) / 1e3;
-	if (!final && t - p->last < (p->tty ? 0.25 : 10.0))
-		return;
-	p->last = t;
+	t = client_progress_elapsed(&p->line);
 	rate = t > 0 ? (double)b->done_bytes / t : 0;
 	client_fmt_bytes((double)b->done_bytes, done, sizeof(done));
 	client_fmt_bytes(rate, rs, sizeof(rs));
@@ -1449,12 +1442,10 @@ progress(struct backup *b, int final)
 		snprintf(eta, sizeof(eta), " of %s, ETA %d:%02d", tot,
 		    (int)left / 60, (int)left % 60);
 	}
-	fprintf(stderr, "%s%llu files, %llu dirs, %s%s, %s/s, %llu new "
-	    "blobs%s", p->tty ? "\r\033[K" : "",
-	    (unsigned long long)b->files, (unsigned long long)b->dirs, done,
-	    eta, rs, (unsigned long long)b->new_blobs,
-	    p->tty && !final ? "" : "\n");
-	fflush(stderr);
+	client_progress_print(&p->line, final, "%llu files, %llu dirs, "
+	    "%s%s, %s/s, %llu new blobs", (unsigned long long)b->files,
+	    (unsigned long long)b->dirs, done, eta, rs,
+	    (unsigned long long)b->new_blobs);
 }
 
 /* ---------------------------------------------------------------- command */
@@ -1617,9 +1608,7 @@ backup_run(struct client *c, struct vnode *root, char **paths, int npaths,
 		fprintf(stderr, "parent snapshot %llu\n",
 		    (unsigned long long)snaps[nsnaps - 1].id);
 
-	b.prog.on = c->tty || c->verbose;
-	b.prog.tty = c->tty;
-	b.prog.start = mono_ms();
+	client_progress_start(&b.prog.line, c->tty || c->verbose, c->tty);
 	if (c->tty) {
 		b.prog.paths = paths;
 		b.prog.npaths = npaths;
@@ -1641,7 +1630,7 @@ backup_run(struct client *c, struct vnode *root, char **paths, int npaths,
 	}
 	if (c->verbose || c->tty) {
 		char s1[32], s2[32], s3[32];
-		double t = (double)(mono_ms() - b.prog.start) / 1e3;
+		double t = client_progress_elapsed(&b.prog.line);
 
 		client_fmt_bytes((double)b.bytes, s1, sizeof(s1));
 		client_fmt_bytes((double)b.read_bytes, s2, sizeof(s2));

@@ -8,6 +8,7 @@
 #include <err.h>
 #include <errno.h>
 #include <jansson.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +17,7 @@
 #include <unistd.h>
 
 #include "common/crypto.h"
+#include "common/monotime.h"
 #include "client.h"
 #include "keyfile.h"
 
@@ -755,4 +757,54 @@ client_fmt_bytes(double n, char *buf, size_t len)
 		u++;
 	}
 	snprintf(buf, len, u ? "%.1f %s" : "%.0f %s", n, unit[u]);
+}
+
+void
+client_progress_start(struct client_progress *p, int on, int tty)
+{
+	p->on = on;
+	p->tty = tty;
+	p->start = mono_ms();
+	p->last = 0;
+}
+
+double
+client_progress_elapsed(const struct client_progress *p)
+{
+	return (double)(mono_ms() - p->start) / 1e3;
+}
+
+int
+client_progress_due(struct client_progress *p, int final)
+{
+	double t;
+
+	if (!p->on)
+		return 0;
+	t = client_progress_elapsed(p);
+	if (!final && t - p->last < (p->tty ? 0.25 : 10.0))
+		return 0;
+	p->last = t;
+	return 1;
+}
+
+void
+client_progress_print(const struct client_progress *p, int final,
+    const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs(client_progress_clear(p), stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	if (!p->tty || final)
+		fputc('\n', stderr);
+	fflush(stderr);
+}
+
+const char *
+client_progress_clear(const struct client_progress *p)
+{
+	return p->on && p->tty ? "\r\033[K" : "";
 }

@@ -223,6 +223,38 @@ void	client_fmt_time(int64_t t, const char *fmt, char *buf, size_t len);
 /* n bytes (or bytes a second) for a person into buf: "512 B", "1.5 MiB". */
 void	client_fmt_bytes(double n, char *buf, size_t len);
 
+/*
+ * A progress line on stderr (backup, restore): on a terminal one line
+ * redrawn in place at most every 0.25 s, else (a log) one line every
+ * 10 s.  client_progress_start() begins the clock; on says whether to
+ * show anything at all, tty whether stderr is a terminal.
+ */
+struct client_progress {
+	int		 on;		/* show at all */
+	int		 tty;		/* redraw one line; else print lines */
+	int64_t		 start;		/* mono_ms() at the start */
+	double		 last;		/* seconds since start, last shown */
+};
+void	client_progress_start(struct client_progress *, int on, int tty);
+/* Seconds since the start. */
+double	client_progress_elapsed(const struct client_progress *);
+/*
+ * 1 when a line is due now (on, and final or the interval passed): the
+ * caller prints it with client_progress_print(); else 0.
+ */
+int	client_progress_due(struct client_progress *, int final);
+/*
+ * Print a progress line (printf format, no newline: the call ends it,
+ * or leaves it open on a terminal unless final).
+ */
+void	client_progress_print(const struct client_progress *, int final,
+	    const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/*
+ * What to print first on stderr before another line there while a
+ * progress line may be open on the terminal ("\r" and erase line), or "".
+ */
+const char *client_progress_clear(const struct client_progress *);
+
 /* The commands (gigavault.c's table). */
 int	cmd_init(struct client *, int, char **);
 int	cmd_register(struct client *, int, char **);
@@ -235,6 +267,8 @@ int	cmd_forget(struct client *, int, char **);
 int	cmd_verify(struct client *, int, char **);
 int	cmd_discover(struct client *, int, char **);
 int	cmd_status(struct client *, int, char **);
+int	cmd_diff(struct client *, int, char **);
+int	cmd_find(struct client *, int, char **);
 
 /* Where and how long to look for peers (finder.c). */
 #define DISC_UI		"127.0.0.1:32005"	/* the local daemon's bridge */

@@ -31,11 +31,13 @@
 #include "chain.h"
 #include "chunker.h"
 #include "client.h"
+#include "pattern.h"
 #include "remote.h"
 #include "restore.h"
 #include "tree.h"
 
 #define OPEN_FILES_MAX	256		/* files written at once */
+#define CHOOSE_DEPTH_MAX 4096		/* nested directories, choosing */
 
 struct hardlink {
 	uint64_t	 dev, inode;
@@ -57,6 +59,20 @@ struct rctx {
 	/* Parallel restore (see parallel_entries()). */
 	struct rshared	*sh;		/* NULL when restoring alone */
 	const struct node *cur_dir;	/* the directory being filled */
+	/* The progress line (NULL: none), and what this thread told it. */
+	struct rprog	*pg;
+	uint64_t	 pg_files, pg_bytes;
+	/* Choosing (restore_chosen()): the paths asked for, normalized. */
+	char		**want;
+	int		*seen;
+	int		 nwant;
+};
+
+/* The progress line of a restore, shared by its threads. */
+struct rprog {
+	pthread_mutex_t	 mu;
+	struct client_progress *line;
+	uint64_t	 files, bytes;
 };
 
 /* A hard-linked file put off until the parallel part is over. */
@@ -109,6 +125,8 @@ problem(struct rctx *c, const char *path, const char *fmt, ...)
 	va_list ap;
 
 	flockfile(stderr);	/* one line, even with threads */
+	if (c->pg != NULL)
+		fputs(client_progress_clear(c->pg->line), stderr);
 	fputs("gigavault: ", stderr);
 	client_putsafe(stderr, *path ? path : "/");
 	fputs(": ", stderr);
@@ -137,11 +155,44 @@ fatal_error(struct rctx *c, const char *fmt, ...)
 	va_end(ap);
 }
 
+/*
+ * Add what this thread restored since it last did so to the progress
+ * line, and show the line when it is due.
+ */
+static void
+progress_tick(struct rctx *c, int final)
+{
+	struct rprog *p = c->pg;
+	uint64_t files = c->st->files + c->st->links;
+	char b[32], r[32];
+	double t;
+
+	if (p == NULL)
+		return;
+	pthread_mutex_lock(&p->mu);
+	p->files += files - c->pg_files;
+	p->bytes += c->st->bytes - c->pg_bytes;
+	c->pg_files = files;
+	c->pg_bytes = c->st->bytes;
+	if (client_progress_due(p->line, final)) {
+		t = client_progress_elapsed(p->line);
+		client_fmt_bytes((double)p->bytes, b, sizeof(b));
+		client_fmt_bytes(t > 0 ? (double)p->bytes / t : 0, r,
+		    sizeof(r));
+		flockfile(stderr);
+		client_progress_print(p->line, final, "%llu files, %s, %s/s",
+		    (unsigned long long)p->files, b, r);
+		funlockfile(stderr);
+	}
+	pthread_mutex_unlock(&p->mu);
+}
+
 /* A file (or other non-directory) restored: count it; with -v, name it. */
 static void
 restored(struct rctx *c, const char *path)
 {
 	c->st->files++;
+	progress_tick(c, 0);
 	if (!c->o->verbose)
 		return;
 	flockfile(stdout);	/* one line, even with threads */
@@ -357,6 +408,7 @@ fetch_chunks(struct rctx *c, struct wfile *files,
 
 	if (remote_get(c->r, ids, nid, chunk_cb, &cf, err, sizeof(err)) != 0)
 		fatal_error(c, "%s", err);
+	progress_tick(c, 0);	/* a large file shows too */
 }
 
 /*
@@ -799,6 +851,7 @@ parallel_entries(struct rctx *c, int dirfd, const char *dirpath,
 		tc[i].hl = NULL;
 		tc[i].nhl = tc[i].caphl = 0;
 		tc[i].cur_dir = NULL;
+		tc[i].pg_files = tc[i].pg_bytes = 0;
 		if ((tc[i].err = calloc(1, c->errlen)) == NULL)
 			break;
 		if (i > 0 && (tc[i].r = c->o->more_session(c->o->session_arg,
@@ -825,6 +878,9 @@ parallel_entries(struct rctx *c, int dirfd, const char *dirpath,
 		c->st->links += tst[i].links;
 		c->st->bytes += tst[i].bytes;
 		c->st->problems += tst[i].problems;
+		/* What tc[i] told the progress line, c need not. */
+		c->pg_files += tc[i].pg_files;
+		c->pg_bytes += tc[i].pg_bytes;
 		if (tc[i].fatal)
 			fatal_error(c, "%s", tc[i].err);
 		free(tc[i].err);
@@ -1017,6 +1073,230 @@ restore_below(struct rctx *c, int dirfd, const char *dirpath,
 	tree_free(&page);
 }
 
+/* ---------------------------------------------------------------- choosing */
+
+/*
+ * With --include, --exclude or --strip-components the snapshot is walked
+ * from its root, alone: each entry's path in the snapshot is matched,
+ * and a directory is made only when it is chosen itself or when
+ * something below it is restored (then with its metadata too).
+ */
+struct cdir {
+	struct cdir	*up;
+	const struct node *n;	/* NULL: the snapshot's root */
+	const char	*spath;	/* in the snapshot ("" for the root) */
+	char		*path;	/* in the target ("": the target itself) */
+	int		 depth;	/* components of spath */
+	int		 matched;	/* no --include, or it or a parent
+				   matched one */
+	int		 fd;	/* -1 until made */
+	int		 made;	/* made or opened here: metadata at the end */
+	int		 failed;	/* could not be made (reported) */
+};
+
+/*
+ * Whether spath is among the paths asked for: 2 when it is one of them
+ * or below one (or none were asked for), 1 when it is on the way to one,
+ * 0 when neither.
+ */
+static int
+choose_wanted(struct rctx *c, const char *spath)
+{
+	size_t ls = strlen(spath), lw;
+	int r = 0;
+
+	if (c->nwant == 0)
+		return 2;
+	for (int i = 0; i < c->nwant; i++) {
+		const char *w = c->want[i];
+
+		lw = strlen(w);
+		if (ls >= lw && memcmp(spath, w, lw) == 0 &&
+		    (spath[lw] == '\0' || spath[lw] == '/')) {
+			if (spath[lw] == '\0')
+				c->seen[i] = 1;
+			return 2;
+		}
+		if (lw > ls && memcmp(w, spath, ls) == 0 && w[ls] == '/')
+			r = 1;
+	}
+	return r;
+}
+
+/* The fd of d, making it (and the directories above it) when needed. */
+static int
+choose_fd(struct rctx *c, struct cdir *d)
+{
+	int up;
+
+	if (d->fd != -1 || d->failed)
+		return d->fd;
+	if ((up = choose_fd(c, d->up)) == -1) {
+		d->failed = 1;
+		return -1;
+	}
+	if ((d->fd = open_dir(c, up, d->n->name, d->path)) == -1)
+		d->failed = 1;
+	else
+		d->made = 1;
+	return d->fd;
+}
+
+static void	choose_dir(struct rctx *, struct cdir *, const struct node *,
+		    const char *, int, int);
+
+/* The entries of t, in directory d: each restored when chosen. */
+static void
+choose_entries(struct rctx *c, struct cdir *d, const struct tree *t)
+{
+	struct wfile *files;
+	size_t nfiles = 0;
+
+	if ((files = calloc(OPEN_FILES_MAX, sizeof(*files))) == NULL) {
+		fatal_error(c, "out of memory");
+		return;
+	}
+	for (uint32_t i = 0; i < t->n && !c->fatal; i++) {
+		const struct node *n = &t->nodes[i];
+		int isdir = n->type == NODE_DIR, w, matched, fd;
+		char *spath = join(d->spath, n->name);
+
+		if (spath == NULL) {
+			fatal_error(c, "out of memory");
+			break;
+		}
+		if ((w = choose_wanted(c, spath)) == 0 ||
+		    patterns_match(c->o->exclude, spath, isdir)) {
+			free(spath);
+			continue;
+		}
+		matched = d->matched || patterns_match(c->o->include, spath,
+		    isdir);
+		if (isdir) {
+			/* Finish pending files first: they hold open fds. */
+			if (nfiles > 0) {
+				write_files(c, files, nfiles);
+				nfiles = 0;
+			}
+			choose_dir(c, d, n, spath, matched, w == 2 && matched);
+		} else if (w == 2 && matched && d->depth + 1 > c->o->strip &&
+		    (fd = choose_fd(c, d)) != -1) {
+			restore_node(c, fd, d->path, n, files, &nfiles);
+			if (nfiles == OPEN_FILES_MAX) {
+				write_files(c, files, nfiles);
+				nfiles = 0;
+			}
+		}
+		free(spath);
+	}
+	if (nfiles > 0)
+		write_files(c, files, nfiles);
+	free(files);
+}
+
+/*
+ * Directory n (at spath) below d: made at once when chosen, else only
+ * when something below it is restored; a directory within the first
+ * --strip-components components is never made (its entries go where it
+ * would have been).
+ */
+static void
+choose_dir(struct rctx *c, struct cdir *d, const struct node *n,
+    const char *spath, int matched, int chosen)
+{
+	struct cdir sub = { d, n, spath, NULL, d->depth + 1, matched, -1, 0,
+	    0 };
+	struct tree t;
+
+	if (sub.depth > CHOOSE_DEPTH_MAX) {
+		problem(c, spath, "not restored: directories nested too deep");
+		return;
+	}
+	if (sub.depth <= c->o->strip) {
+		sub.path = d->path;	/* the target itself */
+		sub.fd = c->targetfd;
+	} else if ((sub.path = join(d->path, n->name)) == NULL) {
+		fatal_error(c, "out of memory");
+		return;
+	}
+	if (chosen && sub.depth > c->o->strip)
+		choose_fd(c, &sub);	/* made even when empty */
+	if (!sub.failed && fetch_tree(c, n->subtree, &t, spath) == 0) {
+		choose_entries(c, &sub, &t);
+		tree_free(&t);
+	}
+	if (sub.made) {
+		if (!c->fatal) {
+			apply_meta_fd(c, sub.fd, n, sub.path);
+			c->st->dirs++;
+		}
+		close(sub.fd);
+	}
+	if (sub.path != d->path)
+		free(sub.path);
+}
+
+/*
+ * The paths asked for as "/a/b" (empty and "." components dropped; ""
+ * for the root), into c->want.  0, or -1 (out of memory, fatal error set).
+ */
+static int
+choose_paths(struct rctx *c)
+{
+	const struct restore_opts *o = c->o;
+
+	if (o->npaths == 0)
+		return 0;
+	c->want = calloc((size_t)o->npaths, sizeof(*c->want));
+	c->seen = calloc((size_t)o->npaths, sizeof(*c->seen));
+	if (c->want == NULL || c->seen == NULL)
+		goto oom;
+	for (int i = 0; i < o->npaths; i++) {
+		const char *p = o->paths[i], *e;
+		char *w = malloc(strlen(p) + 2), *q = w;
+
+		if (w == NULL)
+			goto oom;
+		c->want[c->nwant++] = w;
+		while (*p != '\0') {
+			while (*p == '/')
+				p++;
+			if ((e = strchr(p, '/')) == NULL)
+				e = p + strlen(p);
+			if (e > p && !(e - p == 1 && *p == '.')) {
+				*q++ = '/';
+				memcpy(q, p, (size_t)(e - p));
+				q += e - p;
+			}
+			p = e;
+		}
+		*q = '\0';
+	}
+	return 0;
+oom:
+	fatal_error(c, "out of memory");
+	return -1;
+}
+
+/* The whole snapshot (root tree root), each entry as chosen. */
+static void
+restore_chosen(struct rctx *c, const struct tree *root)
+{
+	struct cdir top = { NULL, NULL, "", "", 0,
+	    patterns_count(c->o->include) == 0, c->targetfd, 0, 0 };
+
+	if (choose_paths(c) == -1)
+		return;
+	choose_entries(c, &top, root);
+	for (int i = 0; i < c->nwant && !c->fatal; i++)
+		if (!c->seen[i] && c->want[i][0] != '\0')
+			problem(c, c->o->paths[i], "not in the snapshot");
+	for (int i = 0; i < c->nwant; i++)
+		free(c->want[i]);
+	free(c->want);
+	free(c->seen);
+}
+
 static int
 open_target(const char *target, char *err, size_t errlen)
 {
@@ -1055,6 +1335,8 @@ restore_snapshot(struct remote *r, const struct keys *k,
 {
 	struct rctx c;
 	struct tree root;
+	struct rprog pg;
+	int chosen;
 
 	memset(st, 0, sizeof(*st));
 	memset(&c, 0, sizeof(c));
@@ -1075,9 +1357,18 @@ restore_snapshot(struct remote *r, const struct keys *k,
 		close(c.targetfd);
 		return 2;
 	}
-	if (o->npaths == 0)
+	if (o->progress != NULL) {
+		pthread_mutex_init(&pg.mu, NULL);
+		pg.line = o->progress;
+		c.pg = &pg;
+	}
+	chosen = patterns_count(o->include) > 0 ||
+	    patterns_count(o->exclude) > 0 || o->strip > 0;
+	if (chosen)
+		restore_chosen(&c, &root);
+	else if (o->npaths == 0)
 		restore_all(&c, &root);
-	for (int i = 0; i < o->npaths && !c.fatal; i++) {
+	for (int i = 0; i < o->npaths && !c.fatal && !chosen; i++) {
 		char *rest = strdup(o->paths[i]);
 
 		if (rest == NULL) {
@@ -1088,6 +1379,10 @@ restore_snapshot(struct remote *r, const struct keys *k,
 		free(rest);
 	}
 	tree_free(&root);
+	if (c.pg != NULL) {
+		progress_tick(&c, 0);
+		pthread_mutex_destroy(&pg.mu);
+	}
 	for (size_t i = 0; i < c.nhl; i++)
 		free(c.hl[i].relpath);
 	free(c.hl);
@@ -1105,24 +1400,49 @@ more_session(void *arg, char *err, size_t errlen)
 	return client_more_session(arg, err, errlen);
 }
 
+/* --include or --exclude PATTERN into *list (made at the first). */
+static int
+add_pattern(struct patterns **list, const char *opt, const char *pat)
+{
+	char err[512];
+
+	if (*list == NULL && (*list = patterns_new()) == NULL) {
+		warnx("out of memory");
+		return -1;
+	}
+	if (patterns_add(*list, pat, err, sizeof(err)) == -1) {
+		warnx("restore: %s \"%s\": %s", opt, pat, err);
+		return -1;
+	}
+	return 0;
+}
+
 int
 cmd_restore(struct client *c, int argc, char **argv)
 {
-	enum { OPT_TARGET = OPT_CMD_FIRST, OPT_OVERWRITE };
+	enum { OPT_TARGET = OPT_CMD_FIRST, OPT_OVERWRITE, OPT_INCLUDE,
+	    OPT_EXCLUDE, OPT_STRIP };
 	static const struct option longopts[] = {
 		CLIENT_LONGOPTS,
 		{ "target", required_argument, NULL, OPT_TARGET },
 		{ "overwrite", no_argument, NULL, OPT_OVERWRITE },
+		{ "include", required_argument, NULL, OPT_INCLUDE },
+		{ "exclude", required_argument, NULL, OPT_EXCLUDE },
+		{ "strip-components", required_argument, NULL, OPT_STRIP },
+		{ "quiet", no_argument, NULL, 'q' },
 		CLIENT_STRICT_OPT,
 		{ NULL, 0, NULL, 0 }
 	};
 	struct restore_opts o = { 0 };
 	struct restore_stats st;
 	struct snapinfo snap;
-	char err[512];
-	int ch, rc, latest;
+	struct client_progress line;
+	struct patterns *inc = NULL, *exc = NULL;
+	char err[512], size[32], *end;
+	long strip;
+	int ch, rc = EXIT_ERROR, latest, quiet = 0;
 
-	while ((ch = getopt_long(argc, argv, CLIENT_SHORTOPTS, longopts,
+	while ((ch = getopt_long(argc, argv, CLIENT_SHORTOPTS "q", longopts,
 	    NULL)) != -1) {
 		if (client_opt(c, ch, optarg))
 			continue;
@@ -1133,14 +1453,39 @@ cmd_restore(struct client *c, int argc, char **argv)
 		case OPT_OVERWRITE:
 			o.overwrite = 1;
 			break;
+		case OPT_INCLUDE:
+			if (add_pattern(&inc, "--include", optarg) == -1)
+				goto done;
+			break;
+		case OPT_EXCLUDE:
+			if (add_pattern(&exc, "--exclude", optarg) == -1)
+				goto done;
+			break;
+		case OPT_STRIP:
+			errno = 0;
+			strip = strtol(optarg, &end, 10);
+			if (errno != 0 || end == optarg || *end != '\0' ||
+			    strip < 0 || strip > CHOOSE_DEPTH_MAX) {
+				warnx("restore: --strip-components \"%s\" is "
+				    "not a number from 0 to %d", optarg,
+				    CHOOSE_DEPTH_MAX);
+				goto done;
+			}
+			o.strip = (int)strip;
+			break;
+		case 'q':
+			quiet = 1;
+			break;
 		default:
-			return client_usage(c);
+			rc = client_usage(c);
+			goto done;
 		}
 	}
 	if (o.target == NULL || *o.target == '\0' || optind >= argc) {
 		if (o.target == NULL)
 			warnx("restore: --target DIR is required");
-		return client_usage(c);
+		rc = client_usage(c);
+		goto done;
 	}
 	o.paths = argv + optind + 1;
 	o.npaths = argc - optind - 1;
@@ -1148,6 +1493,11 @@ cmd_restore(struct client *c, int argc, char **argv)
 	o.threads = RESTORE_SESSIONS;
 	o.more_session = more_session;
 	o.session_arg = c;
+	o.include = inc;
+	o.exclude = exc;
+	/* With -v the paths restored are the progress. */
+	client_progress_start(&line, c->tty && !c->verbose, c->tty);
+	o.progress = c->tty && !c->verbose ? &line : NULL;
 
 	/* "latest": is it the newest this client made or saw, or newer? */
 	latest = strcmp(argv[optind], "latest") == 0;
@@ -1156,16 +1506,27 @@ cmd_restore(struct client *c, int argc, char **argv)
 	    (latest && c->set != NULL && chain_check_set(c, c->set) == -1) ||
 	    client_snapshot(c, argv[optind], c->set, &snap) == -1 ||
 	    (latest && c->set == NULL && chain_check_set(c, snap.set) == -1))
-		return EXIT_ERROR;
+		goto done;
+	client_progress_start(&line, line.on, c->tty);
 	rc = restore_snapshot(c->remote, &c->keys, &snap, &o, &st, err,
 	    sizeof(err));
+	fputs(client_progress_clear(&line), stderr);
 	if (rc == 2)
 		warnx("restore: %s", err);
-	if (c->verbose || rc == 1)
-		fprintf(stderr, "restored %llu files, %llu directories, %llu "
-		    "links, %llu bytes%s\n", (unsigned long long)st.files,
-		    (unsigned long long)st.dirs, (unsigned long long)st.links,
-		    (unsigned long long)st.bytes, st.problems ?
-		    "; some entries had problems (above)" : "");
+	if (!quiet) {
+		client_fmt_bytes((double)st.bytes, size, sizeof(size));
+		printf("restored %llu files, %llu directories, %s in %.1f s, "
+		    "%llu problem%s%s\n",
+		    (unsigned long long)(st.files + st.links),
+		    (unsigned long long)st.dirs, size,
+		    client_progress_elapsed(&line),
+		    (unsigned long long)st.problems, st.problems == 1 ? "" :
+		    "s", rc == 2 ? " (stopped by the error above)" : "");
+	}
+	if (fflush(stdout) != 0 && rc == 0)
+		rc = EXIT_ERROR;
+done:
+	patterns_free(inc);
+	patterns_free(exc);
 	return rc;
 }

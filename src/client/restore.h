@@ -15,12 +15,26 @@
 #include "blob.h"
 #include "remote.h"
 
+struct client_progress;
+struct patterns;
+
 struct restore_opts {
 	const char	*target;	/* created when missing */
 	char *const	*paths;		/* subtrees to restore; NULL = all */
 	int		 npaths;
 	int		 overwrite;	/* replace existing non-directories */
 	int		 verbose;	/* print each path restored */
+	/*
+	 * Choosing (pattern.h, on paths in the snapshot): only what
+	 * matches include (NULL or empty: everything) and not exclude;
+	 * strip leading components dropped from each path restored
+	 * (entries with no more components than that are skipped).  Any
+	 * of them makes the restore walk alone (threads unused).
+	 */
+	const struct patterns *include, *exclude;
+	int		 strip;
+	/* NULL, or where to show files and bytes restored so far. */
+	struct client_progress *progress;
 	/*
 	 * Subtrees restored at once, each over its own session from
 	 * more_session(session_arg, err, errlen) (NULL: one at a time).
@@ -38,7 +52,9 @@ struct restore_stats {
 };
 
 /*
- * Restore snapshot snap from r into o->target.  Entries that cannot be
+ * Restore snapshot snap from r into o->target.  A directory that holds
+ * a chosen entry but is not chosen itself is created as needed, with
+ * its metadata.  Entries that cannot be
  * restored (already there without --overwrite, damaged chunks, refused
  * names) are reported on stderr as "gigavault: PATH: reason" and counted
  * in st->problems; the rest goes on.  Returns 0 when all went well, 1
