@@ -39,6 +39,11 @@ static const struct command {
 	{ "restore", cmd_restore,
 	    "restore [--set NAME] [--overwrite] [--strict] --target DIR "
 	    "SNAPSHOT [PATH ...]", "restore files from a snapshot" },
+	{ "diff", cmd_diff, "diff [--set NAME] [--json] SNAPSHOT SNAPSHOT [PATH]",
+	    "what changed between two snapshots" },
+	{ "find", cmd_find,
+	    "find [--set NAME] [--snapshot SNAPSHOT] [--json] PATTERN ...",
+	    "find paths in snapshots, newest first" },
 	{ "forget", cmd_forget,
 	    "forget [--set NAME] [--dry-run] [--json] [--keep-last N] "
 	    "[--keep-hourly N] [--keep-daily N] [--keep-weekly N] "
