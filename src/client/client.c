@@ -759,6 +759,44 @@ client_fmt_bytes(double n, char *buf, size_t len)
 	snprintf(buf, len, u ? "%.1f %s" : "%.0f %s", n, unit[u]);
 }
 
+int
+client_json_item(json_t *o, int *first)
+{
+	char *text;
+
+	if (o == NULL)
+		return -1;
+	text = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	json_decref(o);
+	if (text == NULL)
+		return -1;
+	printf("%s%s", *first ? "[\n" : ",\n", text);
+	free(text);
+	*first = 0;
+	return 0;
+}
+
+void
+client_json_end(int first)
+{
+	printf(first ? "[]\n" : "\n]\n");
+}
+
+const char *
+client_type_name(uint8_t t)
+{
+	switch (t) {
+	case NODE_FILE:		return "file";
+	case NODE_DIR:		return "dir";
+	case NODE_SYMLINK:	return "symlink";
+	case NODE_FIFO:		return "fifo";
+	case NODE_CHR:		return "chr";
+	case NODE_BLK:		return "blk";
+	case NODE_SOCK:		return "sock";
+	}
+	return "unknown";
+}
+
 void
 client_progress_start(struct client_progress *p, int on, int tty)
 {

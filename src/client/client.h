@@ -220,8 +220,21 @@ struct json_t;
 struct json_t *client_jstr(const char *s);
 /* strftime(fmt) of local time t into buf; the number when that fails. */
 void	client_fmt_time(int64_t t, const char *fmt, char *buf, size_t len);
+/*
+ * Print o as the next element of a JSON array streamed on stdout, one
+ * line each: "[" before the first (*first set, then cleared), "," between;
+ * o is freed.  client_json_end() closes the array ("[]" when empty).
+ * 0, or -1 when o is NULL or memory runs out.
+ */
+int	client_json_item(struct json_t *o, int *first);
+void	client_json_end(int first);
 /* n bytes (or bytes a second) for a person into buf: "512 B", "1.5 MiB". */
 void	client_fmt_bytes(double n, char *buf, size_t len);
+/*
+ * The name of a node type (enum node_type) in listings and JSON: "file",
+ * "dir", "symlink", "fifo", "chr", "blk", "sock"; "unknown" for others.
+ */
+const char *client_type_name(uint8_t type);
 
 /*
  * A progress line on stderr (backup, restore): on a terminal one line

@@ -44,21 +44,6 @@ struct diff {
 	uint64_t	 added, removed, changed;
 };
 
-static const char *
-type_name(uint8_t t)
-{
-	switch (t) {
-	case NODE_FILE:		return "file";
-	case NODE_DIR:		return "dir";
-	case NODE_SYMLINK:	return "symlink";
-	case NODE_FIFO:		return "fifo";
-	case NODE_CHR:		return "chr";
-	case NODE_BLK:		return "blk";
-	case NODE_SOCK:		return "sock";
-	}
-	return "unknown";
-}
-
 static int
 same_xattrs(const struct node *a, const struct node *b)
 {
@@ -122,7 +107,7 @@ emit(struct diff *d, char sign, const char *path, const struct node *n,
     int ch)
 {
 	json_t *o, *what;
-	char *text, s[2] = { sign, '\0' };
+	char s[2] = { sign, '\0' };
 
 	if (sign == '+')
 		d->added++;
@@ -141,7 +126,7 @@ emit(struct diff *d, char sign, const char *path, const struct node *n,
 		return 0;
 	}
 	o = json_pack("{s:s, s:o, s:s}", "change", s, "path",
-	    client_jstr(*path ? path : "/"), "type", type_name(n->type));
+	    client_jstr(*path ? path : "/"), "type", client_type_name(n->type));
 	if (o == NULL)
 		return -1;
 	if (sign == 'M') {
@@ -156,14 +141,7 @@ emit(struct diff *d, char sign, const char *path, const struct node *n,
 				    json_string(ch_names[i]));
 		json_object_set_new(o, "what", what);
 	}
-	text = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
-	json_decref(o);
-	if (text == NULL)
-		return -1;
-	printf("%s%s", d->first ? "[\n" : ",\n", text);
-	free(text);
-	d->first = 0;
-	return 0;
+	return client_json_item(o, &d->first);
 }
 
 static char *
@@ -177,23 +155,35 @@ join(const char *dir, const char *name)
 static int	diff_entry(struct diff *, const struct node *,
 		    const struct node *, const char *, int);
 
+/* Directory id at prefix into t.  0, or -1 after printing an error. */
+static int
+diff_load(struct diff *d, const uint8_t *id, const char *prefix, int depth,
+    struct tree *t)
+{
+	char err[1024];
+
+	if (depth > DIFF_DEPTH_MAX) {
+		warnx("%s: directories nested too deep", prefix);
+		return -1;
+	}
+	if (client_tree(d->c, id, t, err, sizeof(err)) != 0) {
+		warnx("%s: %s", *prefix ? prefix : "/", err);
+		return -1;
+	}
+	return 0;
+}
+
 /* Every entry below directory id, each as added or removed (sign). */
 static int
 diff_all(struct diff *d, char sign, const uint8_t *id, const char *prefix,
     int depth)
 {
 	struct tree t;
-	char err[1024], *path;
+	char *path;
 	int rc = 0;
 
-	if (depth > DIFF_DEPTH_MAX) {
-		warnx("%s: directories nested too deep", prefix);
+	if (diff_load(d, id, prefix, depth, &t) == -1)
 		return -1;
-	}
-	if (client_tree(d->c, id, &t, err, sizeof(err)) != 0) {
-		warnx("%s: %s", *prefix ? prefix : "/", err);
-		return -1;
-	}
 	for (uint32_t i = 0; i < t.n && rc == 0; i++) {
 		if ((path = join(prefix, t.nodes[i].name)) == NULL) {
 			warnx("out of memory");
@@ -214,22 +204,15 @@ diff_dirs(struct diff *d, const uint8_t *a, const uint8_t *b,
     const char *prefix, int depth)
 {
 	struct tree ta, tb;
-	char err[1024], *path;
+	char *path;
 	uint32_t i = 0, j = 0;
 	int rc = 0, cmp;
 
 	if (memcmp(a, b, BLOB_ID_LEN) == 0)
 		return 0;	/* the same all the way down */
-	if (depth > DIFF_DEPTH_MAX) {
-		warnx("%s: directories nested too deep", prefix);
+	if (diff_load(d, a, prefix, depth, &ta) == -1)
 		return -1;
-	}
-	if (client_tree(d->c, a, &ta, err, sizeof(err)) != 0) {
-		warnx("%s: %s", *prefix ? prefix : "/", err);
-		return -1;
-	}
-	if (client_tree(d->c, b, &tb, err, sizeof(err)) != 0) {
-		warnx("%s: %s", *prefix ? prefix : "/", err);
+	if (diff_load(d, b, prefix, depth, &tb) == -1) {
 		tree_free(&ta);
 		return -1;
 	}
@@ -419,7 +402,7 @@ cmd_diff(struct client *c, int argc, char **argv)
 	if (rc == -1)
 		return EXIT_ERROR;
 	if (d.json)
-		printf(d.first ? "[]\n" : "\n]\n");
+		client_json_end(d.first);
 	else
 		printf("%llu added, %llu removed, %llu changed\n",
 		    (unsigned long long)d.added,

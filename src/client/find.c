@@ -41,26 +41,10 @@ struct find {
 	int		 first;		/* no JSON object printed yet */
 };
 
-static const char *
-type_name(uint8_t t)
-{
-	switch (t) {
-	case NODE_FILE:		return "file";
-	case NODE_DIR:		return "dir";
-	case NODE_SYMLINK:	return "symlink";
-	case NODE_FIFO:		return "fifo";
-	case NODE_CHR:		return "chr";
-	case NODE_BLK:		return "blk";
-	case NODE_SOCK:		return "sock";
-	}
-	return "unknown";
-}
-
 static int
 print_match(struct find *f, const char *path, const struct node *n)
 {
 	json_t *o;
-	char *text;
 
 	if (!f->json) {
 		printf("%llu %s ", (unsigned long long)f->snap->id, f->when);
@@ -71,18 +55,9 @@ print_match(struct find *f, const char *path, const struct node *n)
 	o = json_pack("{s:I, s:s, s:I, s:o, s:s, s:I, s:I}", "snapshot",
 	    (json_int_t)f->snap->id, "time", f->when, "unix_time",
 	    (json_int_t)f->snap->time, "path", client_jstr(path), "type",
-	    type_name(n->type), "size", (json_int_t)n->size, "mtime",
+	    client_type_name(n->type), "size", (json_int_t)n->size, "mtime",
 	    (json_int_t)n->mtime_sec);
-	if (o == NULL)
-		return -1;
-	text = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
-	json_decref(o);
-	if (text == NULL)
-		return -1;
-	printf("%s%s", f->first ? "[\n" : ",\n", text);
-	free(text);
-	f->first = 0;
-	return 0;
+	return client_json_item(o, &f->first);
 }
 
 /*
@@ -203,7 +178,7 @@ cmd_find(struct client *c, int argc, char **argv)
 			goto done;
 	}
 	if (f.json)
-		printf(f.first ? "[]\n" : "\n]\n");
+		client_json_end(f.first);
 	rc = fflush(stdout) == 0 ? 0 : EXIT_ERROR;
 done:
 	patterns_free(f.pats);

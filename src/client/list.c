@@ -108,21 +108,6 @@ oom:
 	return EXIT_ERROR;
 }
 
-static const char *
-type_name(uint8_t t)
-{
-	switch (t) {
-	case NODE_FILE:		return "file";
-	case NODE_DIR:		return "dir";
-	case NODE_SYMLINK:	return "symlink";
-	case NODE_FIFO:		return "fifo";
-	case NODE_CHR:		return "chr";
-	case NODE_BLK:		return "blk";
-	case NODE_SOCK:		return "sock";
-	}
-	return "unknown";
-}
-
 static void
 mode_string(const struct node *n, char s[11])
 {
@@ -153,11 +138,11 @@ ls_print(struct ls *l, const char *path, const struct node *n)
 {
 	char mode[11], when[32];
 	json_t *o;
-	char *text;
 
 	if (l->json) {
 		o = json_pack("{s:o, s:s, s:i, s:I, s:I, s:I, s:I, s:i, s:I}",
-		    "path", client_jstr(path), "type", type_name(n->type),
+		    "path", client_jstr(path), "type",
+		    client_type_name(n->type),
 		    "mode", (int)n->mode, "uid", (json_int_t)n->uid,
 		    "gid", (json_int_t)n->gid, "size", (json_int_t)n->size,
 		    "mtime", (json_int_t)n->mtime_sec,
@@ -171,14 +156,7 @@ ls_print(struct ls *l, const char *path, const struct node *n)
 		if (n->type == NODE_CHR || n->type == NODE_BLK)
 			json_object_set_new(o, "rdev",
 			    json_integer((json_int_t)n->rdev));
-		text = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
-		json_decref(o);
-		if (text == NULL)
-			return -1;
-		printf("%s%s", l->first ? "[\n" : ",\n", text);
-		free(text);
-		l->first = 0;
-		return 0;
+		return client_json_item(o, &l->first);
 	}
 	mode_string(n, mode);
 	client_fmt_time(n->mtime_sec, "%Y-%m-%d %H:%M", when, sizeof(when));
@@ -313,7 +291,7 @@ cmd_ls(struct client *c, int argc, char **argv)
 	if (n != NULL)
 		tree_free(&t);
 	if (l.json)
-		printf(l.first ? "[]\n" : "\n]\n");
+		client_json_end(l.first);
 	if (fflush(stdout) != 0)
 		rc = EXIT_ERROR;
 done:
