@@ -73,6 +73,7 @@ struct rprog {
 	pthread_mutex_t	 mu;
 	struct client_progress *line;
 	uint64_t	 files, bytes;
+	uint64_t	 total;		/* bytes to restore, 0: not known */
 };
 
 /* A hard-linked file put off until the parallel part is over. */
@@ -164,8 +165,8 @@ progress_tick(struct rctx *c, int final)
 {
 	struct rprog *p = c->pg;
 	uint64_t files = c->st->files + c->st->links;
-	char b[32], r[32];
-	double t;
+	char b[32], r[32], tot[32], eta[96] = "";
+	double t, rate;
 
 	if (p == NULL)
 		return;
@@ -176,12 +177,19 @@ progress_tick(struct rctx *c, int final)
 	c->pg_bytes = c->st->bytes;
 	if (client_progress_due(p->line, final)) {
 		t = client_progress_elapsed(p->line);
+		rate = t > 0 ? (double)p->bytes / t : 0;
 		client_fmt_bytes((double)p->bytes, b, sizeof(b));
-		client_fmt_bytes(t > 0 ? (double)p->bytes / t : 0, r,
-		    sizeof(r));
+		client_fmt_bytes(rate, r, sizeof(r));
+		if (p->total >= p->bytes && rate > 0) {
+			double left = (double)(p->total - p->bytes) / rate;
+
+			client_fmt_bytes((double)p->total, tot, sizeof(tot));
+			snprintf(eta, sizeof(eta), " of %s, ETA %d:%02d", tot,
+			    (int)left / 60, (int)left % 60);
+		}
 		flockfile(stderr);
-		client_progress_print(p->line, final, "%llu files, %s, %s/s",
-		    (unsigned long long)p->files, b, r);
+		client_progress_print(p->line, final, "%llu files, %s%s, "
+		    "%s/s", (unsigned long long)p->files, b, eta, r);
 		funlockfile(stderr);
 	}
 	pthread_mutex_unlock(&p->mu);
@@ -1360,6 +1368,11 @@ restore_snapshot(struct remote *r, const struct keys *k,
 	if (o->progress != NULL) {
 		pthread_mutex_init(&pg.mu, NULL);
 		pg.line = o->progress;
+		pg.files = pg.bytes = 0;
+		/* The whole snapshot: its size is known (protocol 3). */
+		pg.total = snap->v3 && o->npaths == 0 &&
+		    patterns_count(o->include) == 0 &&
+		    patterns_count(o->exclude) == 0 ? snap->bytes : 0;
 		c.pg = &pg;
 	}
 	chosen = patterns_count(o->include) > 0 ||
