@@ -161,7 +161,7 @@ fatal_error(struct rctx *c, const char *fmt, ...)
  * line, and show the line when it is due.
  */
 static void
-progress_tick(struct rctx *c, int final)
+progress_tick(struct rctx *c)
 {
 	struct rprog *p = c->pg;
 	uint64_t files = c->st->files + c->st->links;
@@ -175,7 +175,7 @@ progress_tick(struct rctx *c, int final)
 	p->bytes += c->st->bytes - c->pg_bytes;
 	c->pg_files = files;
 	c->pg_bytes = c->st->bytes;
-	if (client_progress_due(p->line, final)) {
+	if (client_progress_due(p->line, 0)) {
 		t = client_progress_elapsed(p->line);
 		rate = t > 0 ? (double)p->bytes / t : 0;
 		client_fmt_bytes((double)p->bytes, b, sizeof(b));
@@ -188,7 +188,7 @@ progress_tick(struct rctx *c, int final)
 			    (int)left / 60, (int)left % 60);
 		}
 		flockfile(stderr);
-		client_progress_print(p->line, final, "%llu files, %s%s, "
+		client_progress_print(p->line, 0, "%llu files, %s%s, "
 		    "%s/s", (unsigned long long)p->files, b, eta, r);
 		funlockfile(stderr);
 	}
@@ -200,7 +200,7 @@ static void
 restored(struct rctx *c, const char *path)
 {
 	c->st->files++;
-	progress_tick(c, 0);
+	progress_tick(c);
 	if (!c->o->verbose)
 		return;
 	flockfile(stdout);	/* one line, even with threads */
@@ -416,7 +416,7 @@ fetch_chunks(struct rctx *c, struct wfile *files,
 
 	if (remote_get(c->r, ids, nid, chunk_cb, &cf, err, sizeof(err)) != 0)
 		fatal_error(c, "%s", err);
-	progress_tick(c, 0);	/* a large file shows too */
+	progress_tick(c);	/* a large file shows too */
 }
 
 /*
@@ -1392,10 +1392,8 @@ restore_snapshot(struct remote *r, const struct keys *k,
 		free(rest);
 	}
 	tree_free(&root);
-	if (c.pg != NULL) {
-		progress_tick(&c, 0);
+	if (c.pg != NULL)
 		pthread_mutex_destroy(&pg.mu);
-	}
 	for (size_t i = 0; i < c.nhl; i++)
 		free(c.hl[i].relpath);
 	free(c.hl);
