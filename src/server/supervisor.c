@@ -232,6 +232,9 @@ become_child(enum child_kind ki, int slot, int fd)
 		close(sup.handoff[0]);
 	if (ki != KIND_WORKER)
 		close(sup.handoff[1]);
+	/* Every process logs into the sink; the UI bridge alone reads it. */
+	if (ki != KIND_UIBRIDGE)
+		log_sink_close_reader();
 
 	signal(SIGCHLD, SIG_DFL);
 	signal(SIGTERM, SIG_DFL);
@@ -878,6 +881,13 @@ supervisor_run(struct gv_config *cfg, struct listen_set *ls,
 	 */
 	if (handoff_pair(sup.handoff) == -1)
 		fatal("%s: hand-off socketpair", __func__);
+	/*
+	 * Likewise the log's copy for the UI bridge (log.h): lines logged
+	 * while the bridge restarts wait in it.
+	 */
+	if (log_sink_open() == -1)
+		log_warn("%s: log sink socketpair: the console's Log page "
+		    "stays empty", __func__);
 	proctitle_set("supervisor -f %s", cfg->file);
 
 	sigemptyset(&block);
