@@ -118,6 +118,8 @@ like($out, qr/^clients 4, snapshots 2, size 20000, unique bytes 10000$/m, 'stats
 like($out, qr/^disk: \d+ free of \d+, reserve \d+: \w+$/m, '... the disk too');
 ($st, $out, $err) = $gv->ctl('client', 'disable', 'bob', '--bytes');
 is($st, 2, '--bytes only where sizes are printed');
+($st, $out, $err) = $gv->ctl('client', 'list', '--bytes');
+is($st, 2, '... not client list');
 
 # ----------------------------------------------------------------- status
 my $hkfile = $gv->cfg->{Server}{DataDir} . '/housekeeping.json';
@@ -137,6 +139,13 @@ like($out, qr/^disk: +[\d.]+ [KMGTPE]iB free of /m, 'status: disk');
 }
 ($st, $out) = $gv->ctl('scrub');
 is($st, 0, 'a scrub, for status to report');
+like($out, qr/^scrub: 1 packs, 6 records, 10\.4 KiB read; .* snapshots hurt; 0 B of garbage$/m, 'scrub: sizes in binary units') or diag $out;
+($st, $out) = $gv->ctl('scrub', '--bytes');
+like($out, qr/^scrub: 1 packs, 6 records, 10640 bytes read; .* snapshots hurt; 0 bytes of garbage$/m, 'scrub --bytes: in bytes') or diag $out;
+($st, $out) = $gv->ctl('prune', '--dry-run');
+like($out, qr/^dry run: 0 snapshots forgotten, \d+ blobs freed \([\d.]+ (?:Ki)?B\), .*; pack bytes [\d.]+ KiB -> [\d.]+ KiB$/m, 'prune: sizes in binary units') or diag $out;
+($st, $out) = $gv->ctl('prune', '--dry-run', '--bytes');
+like($out, qr/^dry run: .* blobs freed \(\d+ bytes\), .*; pack bytes \d+ -> \d+$/m, 'prune --bytes: in bytes') or diag $out;
 ($st, $out, $err) = $gv->ctl('status', '--json');
 is($st, 0, 'status --json: exit 0') or diag $err;
 my $S = eval { $J->decode($out) } || {};

@@ -684,6 +684,17 @@ cmd_policy_clear(struct ctl *c)
 
 /* ------------------------------------------------------- prune, scrub */
 
+/* n bytes in a sentence: "1234 bytes" with --bytes, else "1.2 KiB". */
+static const char *
+bytes_text(const struct ctl *c, uint64_t n, char *buf, size_t len)
+{
+	if (c->bytes)
+		snprintf(buf, len, "%llu bytes", (unsigned long long)n);
+	else
+		fmt_size(c, n, buf, len);
+	return buf;
+}
+
 /* A report line of prune or scrub: printed, or (--json) kept in arg. */
 static void
 print_line(void *arg, const char *line)
@@ -721,7 +732,7 @@ cmd_prune(struct ctl *c)
 	struct prune_result r;
 	int dry = opt_get(c, "--dry-run") != NULL, fd, rc;
 	json_t *lines = c->json ? json_array() : NULL;
-	char err[512];
+	char err[512], b1[32], b2[32], b3[32];
 
 	hk.arg = lines;
 	if ((fd = lock_housekeeping(c)) == -1) {
@@ -757,17 +768,17 @@ cmd_prune(struct ctl *c)
 		}
 		return print_json(out);
 	}
-	printf("%s: %llu snapshots forgotten, %llu blobs freed (%llu bytes), "
+	printf("%s: %llu snapshots forgotten, %llu blobs freed (%s), "
 	    "%llu packs removed, %llu rewritten, %llu busy, %llu damaged; "
-	    "pack bytes %llu -> %llu\n", dry ? "dry run" : "prune",
+	    "pack bytes %s -> %s\n", dry ? "dry run" : "prune",
 	    (unsigned long long)r.snapshots, (unsigned long long)r.blobs,
-	    (unsigned long long)r.blob_bytes,
+	    bytes_text(c, r.blob_bytes, b1, sizeof(b1)),
 	    (unsigned long long)r.packs_removed,
 	    (unsigned long long)r.packs_rewritten,
 	    (unsigned long long)r.packs_busy,
 	    (unsigned long long)r.packs_damaged,
-	    (unsigned long long)r.bytes_before,
-	    (unsigned long long)r.bytes_after);
+	    fmt_size(c, r.bytes_before, b2, sizeof(b2)),
+	    fmt_size(c, r.bytes_after, b3, sizeof(b3)));
 	return 0;
 }
 
@@ -778,7 +789,7 @@ cmd_scrub(struct ctl *c)
 	struct scrub_result r;
 	unsigned long long rate;
 	json_t *lines;
-	char err[512];
+	char err[512], b1[32], b2[32];
 	int fd, rc;
 
 	if ((rc = opt_number(c, "--rate", 1ULL << 40, &rate)) != 0)
@@ -818,12 +829,14 @@ cmd_scrub(struct ctl *c)
 		rc = print_json(out);
 		return rc != 0 ? rc : r.damaged > 0 ? EXIT_RUNTIME : 0;
 	}
-	printf("scrub: %llu packs, %llu records, %llu bytes read; %llu "
-	    "blobs checked, %llu damaged, %llu snapshots hurt; %llu bytes "
+	printf("scrub: %llu packs, %llu records, %s read; %llu "
+	    "blobs checked, %llu damaged, %llu snapshots hurt; %s "
 	    "of garbage\n", (unsigned long long)r.packs,
-	    (unsigned long long)r.records, (unsigned long long)r.bytes,
+	    (unsigned long long)r.records,
+	    bytes_text(c, r.bytes, b1, sizeof(b1)),
 	    (unsigned long long)r.blobs, (unsigned long long)r.damaged,
-	    (unsigned long long)r.snapshots, (unsigned long long)r.garbage);
+	    (unsigned long long)r.snapshots,
+	    bytes_text(c, r.garbage, b2, sizeof(b2)));
 	return r.damaged > 0 ? EXIT_RUNTIME : 0;
 }
 
@@ -872,6 +885,15 @@ static const struct command {
 	{ "rebuild-catalog", NULL, 0, 0, 0, "", cmd_rebuild_catalog },
 	{ "upgrade", NULL,	0, 0, 0, "", cmd_upgrade },
 };
+
+/* Commands that print sizes, and so take --bytes. */
+static int
+prints_sizes(const struct command *cmd)
+{
+	return cmd->fn == cmd_status || cmd->fn == cmd_snapshots ||
+	    cmd->fn == cmd_usage || cmd->fn == cmd_stats ||
+	    cmd->fn == cmd_prune || cmd->fn == cmd_scrub;
+}
 
 /* Commands that work on files alone, as the invoking user. */
 static int
@@ -1044,7 +1066,7 @@ main(int argc, char *argv[])
 			c.json = 1;
 			continue;
 		}
-		if (strcmp(argv[i], "--bytes") == 0 && cmd->json) {
+		if (strcmp(argv[i], "--bytes") == 0 && prints_sizes(cmd)) {
 			c.bytes = 1;
 			continue;
 		}
