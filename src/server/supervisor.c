@@ -47,6 +47,7 @@
 #include "autoconf.h"
 
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 
 #include <errno.h>
@@ -792,7 +793,10 @@ wait_and_dispatch(const sigset_t *unblocked, int64_t ms)
  * The start-up line: the version, the pool, and every port served, as
  * bound (each once, whatever the number of Server.Listen addresses);
  * then, when DataDir/admins lists nobody, how to add an administrator.
- * The supervisor reads that file itself: it is a text file, not LMDB.
+ * The supervisor reads that file itself: it is a text file, not LMDB,
+ * read with admins.c's bounded parser, and only when it is a regular
+ * file (Server.User owns DataDir: a FIFO there must not hang us).  No
+ * child runs yet.
  */
 static void
 log_started(void)
@@ -810,6 +814,7 @@ log_started(void)
 	    SVC_WEBSSL };
 	const struct gv_config *cfg = sup.cfg;
 	char ports[1024], path[PATH_MAX], dashf[PATH_MAX + 8], host[256];
+	struct stat st;
 	size_t len = 0;
 	int n;
 
@@ -851,7 +856,18 @@ log_started(void)
 	log_info("gigavaultd %s started: %d workers; ports: %s",
 	    PACKAGE_VERSION, cfg->workers, ports[0] ? ports : "none");
 	if ((size_t)snprintf(path, sizeof(path), "%s/%s", cfg->datadir,
-	    ADMIN_FILE) >= sizeof(path) || (n = admin_count(path)) != 0)
+	    ADMIN_FILE) >= sizeof(path))
+		return;
+	if (lstat(path, &st) == -1) {
+		if (errno != ENOENT) {
+			log_warn("%s", path);
+			return;
+		}
+	} else if (!S_ISREG(st.st_mode)) {
+		log_warnx("%s: not a regular file", path);
+		return;
+	}
+	if ((n = admin_count(path)) != 0)
 		return;		/* some, or cannot tell (logged) */
 	dashf[0] = '\0';
 	if (strcmp(cfg->file, GV_CONFFILE) != 0)
