@@ -186,6 +186,21 @@ for my $bad ([], ['client'], ['client', 'frob', 'x'], ['client', 'add'],
     }
     ($st, $out, $err) = GV::run_daemon(['--frob'], 10);
     is($st, 2, 'gigavaultctl --frob: exit 2');
+    # COMMAND --help: that command's usage, for every command listed.
+    my ($all) = (GV::run_daemon(['--help'], 10))[1];
+    my @cmds = $all =~ /^\s+gigavaultctl \[-f file\] ([a-z-]+(?: [a-z-]+)?)/mg;
+    ok(@cmds >= 19, 'gigavaultctl --help lists ' . scalar(@cmds) . ' command lines');
+    for my $line (@cmds) {
+        my ($word, $sub) = split / /, $line;
+        ($st, $out, $err) = GV::run_daemon(['-f', '/nonexistent.conf', $word, (defined $sub ? $sub : ()), 'x', '--help'], 10);
+        is($st, 0, "gigavaultctl $line x --help: exit 0, nothing run") or diag $err;
+        like($out, qr/^usage: gigavaultctl \[-f file\] \Q$line\E\b/, '... its usage line first');
+        unlike($out, qr/COMMAND/, '... not every command');
+    }
+    ($st, $out) = GV::run_daemon(['-f', '/nonexistent.conf', 'client', 'token', '-h'], 10);
+    like($out, qr/^usage: gigavaultctl \[-f file\] client add \| token name$/, 'client token -h: the line that has it');
+    ($st, $out) = GV::run_daemon(['-f', '/nonexistent.conf', 'policy', 'set', '--help'], 10);
+    like($out, qr/--keep-monthly n/, 'policy set --help: with its continuation lines');
     SKIP: {
         my ($def) = `$GV::CTL --help` =~ /configuration is (\S+) unless/;
         skip "the default config $def exists here", 2 if !defined $def || -e $def;

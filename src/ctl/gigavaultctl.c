@@ -43,10 +43,7 @@
 #define TOKEN_BYTES	16	/* printed as 32 hex digits */
 #define KEEP_MAX	1000000	/* as Retention.Keep* in gigavault.conf */
 
-static void
-usage_to(FILE *f)
-{
-	fprintf(f,
+static const char usage_text[] =
 	    "usage: gigavaultctl [-hV] [-f file] COMMAND [ARGS]\n"
 	    "       gigavaultctl [-f file] status [--bytes] [--json]\n"
 	    "       gigavaultctl [-f file] client add | token name\n"
@@ -55,9 +52,11 @@ usage_to(FILE *f)
 	    "name\n"
 	    "       gigavaultctl [-f file] client allow-forget | deny-forget "
 	    "name\n"
-	    "       gigavaultctl [-f file] snapshots [client] [--json]\n"
-	    "       gigavaultctl [-f file] usage [--json]\n"
-	    "       gigavaultctl [-f file] stats [--days n] [--json]\n"
+	    "       gigavaultctl [-f file] snapshots [client] [--bytes] "
+	    "[--json]\n"
+	    "       gigavaultctl [-f file] usage [--bytes] [--json]\n"
+	    "       gigavaultctl [-f file] stats [--days n] [--bytes] "
+	    "[--json]\n"
 	    "       gigavaultctl [-f file] policy show [client] [--json]\n"
 	    "       gigavaultctl [-f file] policy set client [--set name] "
 	    "[--keep-last n]\n"
@@ -65,15 +64,77 @@ usage_to(FILE *f)
 	    "[--keep-weekly n]\n"
 	    "                    [--keep-monthly n] [--keep-yearly n]\n"
 	    "       gigavaultctl [-f file] policy clear client [--set name]\n"
-	    "       gigavaultctl [-f file] prune [--dry-run] [--json]\n"
-	    "       gigavaultctl [-f file] scrub [--rate bytes/s] [--json]\n"
+	    "       gigavaultctl [-f file] prune [--dry-run] [--bytes] "
+	    "[--json]\n"
+	    "       gigavaultctl [-f file] scrub [--rate bytes/s] [--bytes] "
+	    "[--json]\n"
 	    "       gigavaultctl [-f file] tls init [--name host] [--days n] "
 	    "[--renew | --force]\n"
 	    "       gigavaultctl [-f file] tls show [--json]\n"
 	    "       gigavaultctl [-f file] admin add | passwd | remove name\n"
 	    "       gigavaultctl [-f file] admin list [--json]\n"
 	    "       gigavaultctl [-f file] rebuild-catalog\n"
-	    "       gigavaultctl [-f file] upgrade\n");
+	    "       gigavaultctl [-f file] upgrade\n";
+
+static void
+usage_to(FILE *f)
+{
+	fputs(usage_text, f);
+}
+
+/*
+ * Whether the usage line at cmd ("gigavaultctl [-f file] client add |
+ * token name ...") is the one of word and sub (NULL for none): the word,
+ * then sub among the alternatives that follow it.
+ */
+static int
+usage_line_is(const char *cmd, const char *word, const char *sub)
+{
+	static const char lead[] = "gigavaultctl [-f file] ";
+	size_t n = strlen(word), m;
+
+	if (strncmp(cmd, lead, sizeof(lead) - 1) != 0)
+		return 0;
+	cmd += sizeof(lead) - 1;
+	if (strncmp(cmd, word, n) != 0 || (cmd[n] != ' ' && cmd[n] != '\n'))
+		return 0;
+	if (sub == NULL)
+		return 1;
+	m = strlen(sub);
+	for (cmd += n; *cmd == ' '; ) {
+		cmd++;
+		if (strncmp(cmd, sub, m) == 0 && (cmd[m] == ' ' ||
+		    cmd[m] == '\n'))
+			return 1;
+		cmd += strcspn(cmd, " \n");	/* another alternative */
+		if (strncmp(cmd, " | ", 3) != 0)
+			return 0;
+		cmd += 2;
+	}
+	return 0;
+}
+
+/*
+ * The usage lines of the command word (and sub), with the lines that
+ * continue them, on stdout: "gigavaultctl policy set --help".
+ */
+static void
+usage_of(const char *word, const char *sub)
+{
+	const char *p = usage_text, *nl, *cmd;
+	int on = 0, any = 0;
+
+	for (; (nl = strchr(p, '\n')) != NULL; p = nl + 1) {
+		cmd = strstr(p, "gigavaultctl ");
+		if (cmd != NULL && cmd < nl) {
+			if ((on = usage_line_is(cmd, word, sub)))
+				printf("%s%.*s\n", any++ ? "       " :
+				    "usage: ", (int)(nl - cmd), cmd);
+		} else if (on)
+			printf("%.*s\n", (int)(nl - p), p);
+	}
+	if (!any)
+		usage_to(stdout);
 }
 
 static void __attribute__((noreturn))
@@ -107,6 +168,7 @@ changed(struct ctl *c, int rc)
 		return no_client(c);
 	return rc == CAT_OK ? 0 : cat_failed(c);
 }
+
 
 /* ------------------------------------------------------------- clients */
 
@@ -1053,6 +1115,14 @@ main(int argc, char *argv[])
 	argv += optind;
 	if (argc < 1 || (cmd = find_command(&argc, &argv)) == NULL)
 		usage();
+
+	/* "COMMAND --help" (or -h): its usage, and nothing run. */
+	for (int i = 0; i < argc; i++)
+		if (strcmp(argv[i], "--help") == 0 ||
+		    strcmp(argv[i], "-h") == 0) {
+			usage_of(cmd->word, cmd->sub);
+			return 0;
+		}
 
 	memset(&c, 0, sizeof(c));
 	/* Operands, with --json and the command's options taken out. */
