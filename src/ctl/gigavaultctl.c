@@ -1099,10 +1099,10 @@ main(int argc, char *argv[])
 			break;
 		case 'h':
 			usage_to(stdout);
-			printf("Sizes are shown as KiB, MiB, ... unless --bytes "
-			    "or --json is given.\nThe configuration is %s "
-			    "unless -f names another.  See gigavaultctl(8).\n",
-			    GV_CONFFILE);
+			printf("Sizes are shown as KiB, MiB, ... unless "
+			    "--bytes or --json is given.\nThe configuration "
+			    "is %s unless -f names another.  See "
+			    "gigavaultctl(8).\n", GV_CONFFILE);
 			return 0;
 		case 'V':
 			printf("gigavaultctl %s\n", PACKAGE_VERSION);

@@ -207,7 +207,8 @@ fmt_span(long long s, char *buf, size_t len)
 	else if (s < 86400)
 		snprintf(buf, len, "%lld h %lld min", s / 3600, s % 3600 / 60);
 	else
-		snprintf(buf, len, "%lld d %lld h", s / 86400, s % 86400 / 3600);
+		snprintf(buf, len, "%lld d %lld h", s / 86400,
+		    s % 86400 / 3600);
 }
 
 /* The daemon's part, from the bridge's reply (NULL: not answering). */
@@ -221,8 +222,8 @@ print_daemon(pid_t pid, json_t *st, const char *where, const char *why)
 
 	if (st == NULL) {
 		if (pid != 0)
-			printf("daemon:    pid %ld, but its UI bridge on %s does "
-			    "not answer: %s\n", (long)pid, where, why);
+			printf("daemon:    pid %ld, but its UI bridge on %s "
+			    "does not answer: %s\n", (long)pid, where, why);
 		else
 			printf("daemon:    not running (no answer on %s: %s)\n",
 			    where, why);

@@ -833,8 +833,8 @@ log_started(void)
 		if (i == sup.ls.n || len >= sizeof(ports))
 			continue;
 		if (len > 0)
-			len += (size_t)snprintf(ports + len, sizeof(ports) - len,
-			    ", ");
+			len += (size_t)snprintf(ports + len,
+			    sizeof(ports) - len, ", ");
 		if (len >= sizeof(ports))
 			continue;
 		if (order[o] == SVC_WEB || order[o] == SVC_WEBSSL) {
@@ -846,9 +846,9 @@ log_started(void)
 				v6 = 0;
 			}
 			len += (size_t)snprintf(ports + len, sizeof(ports) -
-			    len, order[o] == SVC_WEB ? "console http://%s%s%s:%d/" :
-			    "console https://%s%s%s:%d/", v6 ? "[" : "", a,
-			    v6 ? "]" : "", sup.ls.l[i].port);
+			    len, "console %s://%s%s%s:%d/",
+			    order[o] == SVC_WEB ? "http" : "https",
+			    v6 ? "[" : "", a, v6 ? "]" : "", sup.ls.l[i].port);
 		} else
 			len += (size_t)snprintf(ports + len, sizeof(ports) -
 			    len, names[order[o]], sup.ls.l[i].port);

@@ -679,8 +679,9 @@ api_request(struct evhttp_request *req, const char *path, int https)
 		args = json_object();
 		if (query_args(req, args) == -1) {
 			json_decref(args);
-			send_error(req, 400, "bad query: at most 8 parameters, "
-			    "named with a-z and _, values of at most 256 bytes");
+			send_error(req, 400, "bad query: at most 8 "
+			    "parameters, named with a-z and _, values of at "
+			    "most 256 bytes");
 			return;
 		}
 	} else if ((args = read_body(req, &status, &why)) == NULL) {
