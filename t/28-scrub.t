@@ -36,7 +36,7 @@ for my $set (qw(home docs)) {
     close $A;
 }
 
-my ($st, $out, $err) = $gv->ctl('scrub');
+my ($st, $out, $err) = $gv->ctl('scrub', '--bytes');
 is($st, 0, 'scrub of a clean store: exit 0') or diag "$out$err";
 like($out, qr/^scrub: 2 packs, 22 records, \d+ bytes read; 22 blobs checked, 0 damaged, 0 snapshots hurt/m,
      'scrub: 2 packs, 22 records, 22 blobs (20 and 2 legacy nodes), nothing damaged') or diag $out;
@@ -87,7 +87,7 @@ close $A;
 # Repaired, plus a torn record at the end (a crash in the middle of a
 # write): garbage, not damage.
 spit($file, $orig . 'GVB1' . pack('N', 9000) . ('z' x 100));
-($st, $out) = $gv->ctl('scrub');
+($st, $out) = $gv->ctl('scrub', '--bytes');
 is($st, 0, 'a torn record no entry points at: exit 0') or diag $out;
 like($out, qr/0 damaged, 0 snapshots hurt; (\d+) bytes of garbage/, 'reported as garbage');
 my ($garbage) = $out =~ /(\d+) bytes of garbage/;

@@ -46,6 +46,36 @@ like($err, qr/usage: gigavault backup/, '... with its usage');
 ($rc, $out, $err) = $cl->run('ls');
 is($rc, 2, 'ls without a snapshot: exit 2');
 
+# --- help and version, for every command in the table
+($rc, $out, $err) = GVClient::run_cmd([$GVClient::CLIENT, '--help'], {}, 30);
+is($rc, 0, 'gigavault --help: exit 0');
+my @cmds = $out =~ /^  ([a-z][a-z-]*) /mg;
+ok(scalar(grep { $_ eq 'backup' } @cmds) && @cmds >= 10, "--help lists the commands (@cmds)");
+($rc, $out, $err) = GVClient::run_cmd([$GVClient::CLIENT, '--version'], {}, 30);
+like($out, qr/^gigavault \d+\.\d+\.\d+$/m, 'gigavault --version');
+($rc, $out) = GVClient::run_cmd([$GVClient::CLIENT, '-V'], {}, 30);
+like($out, qr/^gigavault \d+\.\d+\.\d+$/m, 'gigavault -V');
+($rc, $out) = GVClient::run_cmd([$GVClient::CLIENT, 'help'], {}, 30);
+is($rc, 0, 'gigavault help: exit 0');
+like($out, qr/^  backup +save a snapshot/m, '... lists the commands');
+for my $cmd (@cmds) {
+    ($rc, $out, $err) = GVClient::run_cmd([$GVClient::CLIENT, 'help', $cmd], {}, 30);
+    is($rc, 0, "gigavault help $cmd: exit 0");
+    like($out, qr/^usage: gigavault .*\b\Q$cmd\E\b/m, '... prints its usage');
+    # The command itself must not run: a missing config would fail it.
+    ($rc, my $out2, $err) = GVClient::run_cmd([$GVClient::CLIENT, '-c', "$dir/none.conf", $cmd, 'x', '--help'], {}, 30);
+    is($rc, 0, "gigavault $cmd x --help: exit 0, the command not run") or diag $err;
+    is($out2, $out, '... the same usage');
+}
+($rc, $out) = $cl->run('backup', '-h');
+like($out, qr/^usage: gigavault .*backup \[-q\]/m, 'backup -h: its usage');
+($rc, $out, $err) = $cl->run('ls', '--', '--help');
+isnt($rc, 0, 'ls -- --help: an operand after --, not help');
+unlike($out, qr/^usage:/m, '... no usage printed');
+($rc, $out, $err) = GVClient::run_cmd([$GVClient::CLIENT, 'help', 'frobnicate'], {}, 30);
+is($rc, 2, 'help of an unknown command: exit 2');
+like($err, qr/no such command/, '... says so');
+
 # --- key file
 ($rc, $out, $err) = $cl->run('init');
 is($rc, 2, 'init refuses to replace the key file');

@@ -1546,22 +1546,25 @@
 		btn.disabled = true;
 		if (!pre.firstChild)
 			pre.textContent = 'Loading…';
-		api('GET', '/log').then(function (d) {
+		var level = $('log-level').value || 'debug';
+		api('GET', '/log?level=' + encodeURIComponent(level)).then(function (d) {
 			btn.disabled = false;
 			if (gen !== state.gen)
 				return;
 			var lines = Array.isArray(d.lines) ? d.lines : [];
 			var src = $('log-source');
+			var kept = 'The last ' + lines.length + ' lines the daemon logged' +
+			    (level !== 'debug' ? ' at ' + level + ' or worse' : '') +
+			    (d.keep ? ' (it keeps ' + d.keep + ' in memory since its UI bridge started)' : '') +
+			    ', newest at the bottom. ';
 			clear(src);
 			if (d.file)
-				append(src, ['The last ' + lines.length + ' lines of ',
-				    h('code', { text: String(d.file) }), ', newest at the bottom.']);
+				append(src, [kept + 'The whole log is in ',
+				    h('code', { text: String(d.file) }), '.']);
 			else
-				append(src, 'The daemon logs to syslog, not to a file: read ' +
-				    'its messages with journalctl or in the syslog files.' +
-				    (lines.length ? ' The last lines it kept are below, newest at the bottom.' : ''));
-			pre.textContent = lines.length ? lines.join('\n') :
-			    (d.file ? '(the log is empty)' : '(no lines)');
+				append(src, kept + 'The whole log goes to syslog: read it ' +
+				    'with journalctl or in the syslog files.');
+			pre.textContent = lines.length ? lines.join('\n') : '(no lines)';
 			pre.scrollTop = pre.scrollHeight;
 		}, function (err) {
 			btn.disabled = false;
@@ -1600,6 +1603,7 @@
 		$('peers-refresh').addEventListener('click', function () { route(); });
 		$('housekeeping-refresh').addEventListener('click', function () { route(); });
 		$('log-refresh').addEventListener('click', function () { route(); });
+		$('log-level').addEventListener('change', function () { route(); });
 		window.addEventListener('hashchange', function () {
 			clearMessages();
 			route();

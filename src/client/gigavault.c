@@ -1,6 +1,9 @@
 /*
  * gigavault.c - the client command's entry point: options that come
- * before the command, then one row of the command table.
+ * before the command, then one row of the command table.  Help is
+ * answered here, from the table: "gigavault help [COMMAND]", and
+ * "gigavault COMMAND --help" (or -h, before any "--"), so that no
+ * command's own parser needs to know about it.
  *
  * Exit status: 0 ok, 1 partial (a backup skipped unreadable files, named
  * on stderr), 2 error.  See gigavault(1).
@@ -64,10 +67,54 @@ static const struct command {
 static void
 usage_all(FILE *f)
 {
-	fprintf(f, "usage: gigavault [-v] [-c FILE] [--ssl] "
-	    "[--passphrase-file FILE] COMMAND [ARGS]\n");
+	fprintf(f, "usage: gigavault [-hvV] [-c FILE] [--ssl] "
+	    "[--passphrase-file FILE] COMMAND [ARGS]\n"
+	    "       gigavault help [COMMAND]\n");
 	for (size_t i = 0; i < NCOMMANDS; i++)
 		fprintf(f, "       gigavault %s\n", commands[i].usage);
+}
+
+/* The table's row for name, or NULL. */
+static const struct command *
+find_command(const char *name)
+{
+	for (size_t i = 0; i < NCOMMANDS; i++)
+		if (strcmp(commands[i].name, name) == 0)
+			return &commands[i];
+	return NULL;
+}
+
+/* Every command with what it does, on stdout. */
+static void
+help_all(void)
+{
+	usage_all(stdout);
+	for (size_t i = 0; i < NCOMMANDS; i++)
+		printf("  %-10s %s\n", commands[i].name, commands[i].help);
+	printf("\"gigavault help COMMAND\" or \"gigavault COMMAND --help\" "
+	    "shows one command.  See gigavault(1).\n");
+}
+
+/* One command's usage and what it does, on stdout. */
+static void
+help_one(const struct command *cmd)
+{
+	printf("usage: gigavault [-v] [-c FILE] [--ssl] [--passphrase-file "
+	    "FILE] %s\n  %s\nSee gigavault(1).\n", cmd->usage, cmd->help);
+}
+
+/* 1 when args (after the command's name) ask for help before any "--". */
+static int
+asks_help(int argc, char **argv)
+{
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--") == 0)
+			return 0;
+		if (strcmp(argv[i], "--help") == 0 ||
+		    strcmp(argv[i], "-h") == 0)
+			return 1;
+	}
+	return 0;
 }
 
 int
@@ -79,6 +126,7 @@ main(int argc, char **argv)
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 }
 	};
+	const struct command *cmd;
 	struct client c;
 	int ch, rc;
 
@@ -90,10 +138,7 @@ main(int argc, char **argv)
 			continue;
 		switch (ch) {
 		case 'h':
-			usage_all(stdout);
-			for (size_t i = 0; i < NCOMMANDS; i++)
-				printf("  %-10s %s\n", commands[i].name,
-				    commands[i].help);
+			help_all();
 			return 0;
 		case 'V':
 			printf("gigavault %s\n", PACKAGE_VERSION);
@@ -109,12 +154,28 @@ main(int argc, char **argv)
 		usage_all(stderr);
 		return EXIT_ERROR;
 	}
-	for (size_t i = 0; i < NCOMMANDS; i++) {
-		if (strcmp(commands[i].name, argv[0]) != 0)
-			continue;
+	if (strcmp(argv[0], "help") == 0) {
+		if (argc == 1) {
+			help_all();
+			return 0;
+		}
+		if (argc == 2 && (cmd = find_command(argv[1])) != NULL) {
+			help_one(cmd);
+			return 0;
+		}
+		fprintf(stderr, "gigavault: help: %s\n", argc > 2 ?
+		    "one command at most" : "no such command");
+		usage_all(stderr);
+		return EXIT_ERROR;
+	}
+	if ((cmd = find_command(argv[0])) != NULL) {
+		if (asks_help(argc, argv)) {
+			help_one(cmd);
+			return 0;
+		}
 		optind = 0;	/* the command parses its own options */
-		c.usage = commands[i].usage;
-		rc = commands[i].fn(&c, argc, argv);
+		c.usage = cmd->usage;
+		rc = cmd->fn(&c, argc, argv);
 		client_done(&c);
 		return rc;
 	}

@@ -24,6 +24,7 @@ struct ctl {
 	const struct gv_config *cfg;
 	struct catalog	*cat;		/* NULL for commands that need none */
 	int		 json;
+	int		 bytes;		/* --bytes: sizes as plain numbers */
 	char		**argv;		/* the command's operands */
 	int		 argc;
 	struct {
@@ -44,6 +45,12 @@ int	opt_number(const struct ctl *, const char *name,
  * EXIT_RUNTIME after a message (j NULL: out of memory; or stdout failed).
  */
 int	print_json(json_t *j);
+/*
+ * A size of n bytes for a table, into buf (len bytes, 16 are enough):
+ * with --bytes the number, else in binary units with one decimal
+ * ("512 B", "1.5 KiB", "20.0 GiB").  Returns buf.
+ */
+const char *fmt_size(const struct ctl *, uint64_t n, char *buf, size_t len);
 /* t as "YYYY-MM-DDTHH:MM:SSZ" (UTC) into buf; the number when it cannot. */
 void	fmt_utc(uint64_t t, char *buf, size_t len);
 
@@ -56,6 +63,9 @@ int	cmd_admin_list(struct ctl *);
 /* rebuildcmd.c */
 int	cmd_rebuild_catalog(struct ctl *);
 int	cmd_upgrade(struct ctl *);
+
+/* statuscmd.c */
+int	cmd_status(struct ctl *);
 
 /* tlscmd.c */
 int	cmd_tls_init(struct ctl *);

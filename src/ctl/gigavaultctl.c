@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 
 #include <errno.h>
+#include <getopt.h>
 #include <grp.h>
 #include <stddef.h>
 #include <jansson.h>
@@ -42,19 +43,20 @@
 #define TOKEN_BYTES	16	/* printed as 32 hex digits */
 #define KEEP_MAX	1000000	/* as Retention.Keep* in gigavault.conf */
 
-static void __attribute__((noreturn))
-usage(void)
-{
-	fprintf(stderr,
-	    "usage: gigavaultctl [-f file] client add | token name\n"
+static const char usage_text[] =
+	    "usage: gigavaultctl [-hV] [-f file] COMMAND [ARGS]\n"
+	    "       gigavaultctl [-f file] status [--bytes] [--json]\n"
+	    "       gigavaultctl [-f file] client add | token name\n"
 	    "       gigavaultctl [-f file] client list [--json]\n"
 	    "       gigavaultctl [-f file] client disable | enable | remove "
 	    "name\n"
 	    "       gigavaultctl [-f file] client allow-forget | deny-forget "
 	    "name\n"
-	    "       gigavaultctl [-f file] snapshots [client] [--json]\n"
-	    "       gigavaultctl [-f file] usage [--json]\n"
-	    "       gigavaultctl [-f file] stats [--days n] [--json]\n"
+	    "       gigavaultctl [-f file] snapshots [client] [--bytes] "
+	    "[--json]\n"
+	    "       gigavaultctl [-f file] usage [--bytes] [--json]\n"
+	    "       gigavaultctl [-f file] stats [--days n] [--bytes] "
+	    "[--json]\n"
 	    "       gigavaultctl [-f file] policy show [client] [--json]\n"
 	    "       gigavaultctl [-f file] policy set client [--set name] "
 	    "[--keep-last n]\n"
@@ -62,15 +64,83 @@ usage(void)
 	    "[--keep-weekly n]\n"
 	    "                    [--keep-monthly n] [--keep-yearly n]\n"
 	    "       gigavaultctl [-f file] policy clear client [--set name]\n"
-	    "       gigavaultctl [-f file] prune [--dry-run] [--json]\n"
-	    "       gigavaultctl [-f file] scrub [--rate bytes/s] [--json]\n"
+	    "       gigavaultctl [-f file] prune [--dry-run] [--bytes] "
+	    "[--json]\n"
+	    "       gigavaultctl [-f file] scrub [--rate bytes/s] [--bytes] "
+	    "[--json]\n"
 	    "       gigavaultctl [-f file] tls init [--name host] [--days n] "
 	    "[--renew | --force]\n"
 	    "       gigavaultctl [-f file] tls show [--json]\n"
 	    "       gigavaultctl [-f file] admin add | passwd | remove name\n"
 	    "       gigavaultctl [-f file] admin list [--json]\n"
 	    "       gigavaultctl [-f file] rebuild-catalog\n"
-	    "       gigavaultctl [-f file] upgrade\n");
+	    "       gigavaultctl [-f file] upgrade\n";
+
+static void
+usage_to(FILE *f)
+{
+	fputs(usage_text, f);
+}
+
+/*
+ * Whether the usage line at cmd ("gigavaultctl [-f file] client add |
+ * token name ...") is the one of word and sub (NULL for none): the word,
+ * then sub among the alternatives that follow it.
+ */
+static int
+usage_line_is(const char *cmd, const char *word, const char *sub)
+{
+	static const char lead[] = "gigavaultctl [-f file] ";
+	size_t n = strlen(word), m;
+
+	if (strncmp(cmd, lead, sizeof(lead) - 1) != 0)
+		return 0;
+	cmd += sizeof(lead) - 1;
+	if (strncmp(cmd, word, n) != 0 || (cmd[n] != ' ' && cmd[n] != '\n'))
+		return 0;
+	if (sub == NULL)
+		return 1;
+	m = strlen(sub);
+	for (cmd += n; *cmd == ' '; ) {
+		cmd++;
+		if (strncmp(cmd, sub, m) == 0 && (cmd[m] == ' ' ||
+		    cmd[m] == '\n'))
+			return 1;
+		cmd += strcspn(cmd, " \n");	/* another alternative */
+		if (strncmp(cmd, " | ", 3) != 0)
+			return 0;
+		cmd += 2;
+	}
+	return 0;
+}
+
+/*
+ * The usage lines of the command word (and sub), with the lines that
+ * continue them, on stdout: "gigavaultctl policy set --help".
+ */
+static void
+usage_of(const char *word, const char *sub)
+{
+	const char *p = usage_text, *nl, *cmd;
+	int on = 0, any = 0;
+
+	for (; (nl = strchr(p, '\n')) != NULL; p = nl + 1) {
+		cmd = strstr(p, "gigavaultctl ");
+		if (cmd != NULL && cmd < nl) {
+			if ((on = usage_line_is(cmd, word, sub)))
+				printf("%s%.*s\n", any++ ? "       " :
+				    "usage: ", (int)(nl - cmd), cmd);
+		} else if (on)
+			printf("%.*s\n", (int)(nl - p), p);
+	}
+	if (!any)
+		usage_to(stdout);
+}
+
+static void __attribute__((noreturn))
+usage(void)
+{
+	usage_to(stderr);
 	exit(EXIT_USAGE);
 }
 
@@ -98,6 +168,7 @@ changed(struct ctl *c, int rc)
 		return no_client(c);
 	return rc == CAT_OK ? 0 : cat_failed(c);
 }
+
 
 /* ------------------------------------------------------------- clients */
 
@@ -131,13 +202,57 @@ all_clients(struct ctl *c, struct client_vec *cv)
 	return 0;
 }
 
-/* Make a one-time token for client name, new or (reissue) existing. */
+#define CLIENT_PORT	32004	/* the client's default ports (gigavault(1)) */
+#define CLIENT_SSL_PORT	32007
+
+/*
+ * Where clients reach this server, for the register line: the first
+ * Server.Listen address that is not a wildcard ("*", 0.0.0.0, ::), IPv6
+ * in brackets, else this machine's host name; then ":PORT" when the
+ * session port is not the client's default.
+ */
+static void
+register_host(const struct gv_config *cfg, char *buf, size_t len)
+{
+	const char *a = NULL;
+	char host[256];
+	int port;
+	size_t i, n;
+
+	for (i = 0; i < cfg->nlisten; i++)
+		if (strcmp(cfg->listen[i], "*") != 0 &&
+		    strcmp(cfg->listen[i], "0.0.0.0") != 0 &&
+		    strcmp(cfg->listen[i], "::") != 0) {
+			a = cfg->listen[i];
+			break;
+		}
+	if (a == NULL) {
+		if (gethostname(host, sizeof(host)) == -1 || host[0] == '\0')
+			snprintf(host, sizeof(host), "SERVER");
+		host[sizeof(host) - 1] = '\0';
+		a = host;
+	}
+	if (strchr(a, ':') != NULL)
+		n = (size_t)snprintf(buf, len, "[%s]", a);
+	else
+		n = (size_t)snprintf(buf, len, "%s", a);
+	port = cfg->ssl_enabled ? cfg->port.ssl : cfg->port.backup;
+	if (n < len && port != (cfg->ssl_enabled ? CLIENT_SSL_PORT :
+	    CLIENT_PORT))
+		snprintf(buf + n, len - n, ":%d", port);
+}
+
+/*
+ * Make a one-time token for client name, new or (reissue) existing: the
+ * token alone on stdout (for scripts), and on stderr the command that
+ * enrolls the client.
+ */
 static int
 issue_token(struct ctl *c, int reissue)
 {
 	const char *name = c->argv[0];
 	uint8_t hash[CRYPTO_HASH_LEN];
-	char token[2 * TOKEN_BYTES + 1];
+	char token[2 * TOKEN_BYTES + 1], host[300];
 	int rc;
 
 	if (!catalog_name_valid(name)) {
@@ -161,7 +276,14 @@ issue_token(struct ctl *c, int reissue)
 	}
 	if (rc != CAT_OK)
 		return changed(c, rc);
+	register_host(c->cfg, host, sizeof(host));
 	printf("%s\n", token);
+	fflush(stdout);
+	fprintf(stderr, "Enroll the client: on it, after \"gigavault init\", "
+	    "run\n\n    gigavault register %s-s %s --token %s\n\n(if it "
+	    "reaches this server by another name or port, change -s; see "
+	    "gigavaultctl(8))\n", c->cfg->ssl_enabled ? "--ssl " : "", host,
+	    token);
 	crypto_wipe(token, sizeof(token));
 	return 0;
 }
@@ -250,6 +372,7 @@ cmd_client_remove(struct ctl *c)
 /* ----------------------------------------------------------- snapshots */
 
 struct snap_out {
+	const struct ctl *c;
 	const char	*client;
 	json_t		*arr;		/* NULL: print a table */
 };
@@ -259,6 +382,7 @@ print_snapshot(void *arg, const struct cat_snapshot *s)
 {
 	struct snap_out *o = arg;
 	char root[2 * BLOB_ID_LEN + 1], meta[2 * BLOB_ID_LEN + 1], when[32];
+	char size[32], new[32];
 
 	hex_encode(s->root, BLOB_ID_LEN, root);
 	hex_encode(s->meta, BLOB_ID_LEN, meta);
@@ -275,10 +399,11 @@ print_snapshot(void *arg, const struct cat_snapshot *s)
 		return 0;
 	}
 	fmt_utc(s->time, when, sizeof(when));
-	printf("%-24s %6llu %-16s %-20s %10llu %14llu %14llu\n", o->client,
+	printf("%-24s %6llu %-16s %-20s %10llu %14s %14s\n", o->client,
 	    (unsigned long long)s->id, s->set, when,
-	    (unsigned long long)s->files, (unsigned long long)s->size,
-	    (unsigned long long)s->new_bytes);
+	    (unsigned long long)s->files,
+	    fmt_size(o->c, s->size, size, sizeof(size)),
+	    fmt_size(o->c, s->new_bytes, new, sizeof(new)));
 	return 0;
 }
 
@@ -291,6 +416,7 @@ cmd_snapshots(struct ctl *c)
 
 	if ((rc = all_clients(c, &cv)) != 0)
 		return rc;
+	o.c = c;
 	o.arr = c->json ? json_array() : NULL;
 	if (!c->json)
 		printf("%-24s %6s %-16s %-20s %10s %14s %14s\n", "CLIENT",
@@ -324,6 +450,7 @@ cmd_usage(struct ctl *c)
 		printf("%-24s %9s %14s %14s %10s %7s\n", "CLIENT", "SNAPSHOTS",
 		    "SIZE", "UNIQUE", "BLOBS", "DEDUP");
 	for (size_t i = 0; i < cv.n; i++) {
+		char size[32], uniq[32];
 		double ratio;
 
 		if (catalog_usage(c->cat, cv.v[i].id, &u) != CAT_OK) {
@@ -345,10 +472,10 @@ cmd_usage(struct ctl *c)
 			    json_null()));
 			continue;
 		}
-		printf("%-24s %9llu %14llu %14llu %10llu ", cv.v[i].name,
+		printf("%-24s %9llu %14s %14s %10llu ", cv.v[i].name,
 		    (unsigned long long)u.snapshots,
-		    (unsigned long long)u.size,
-		    (unsigned long long)u.unique_bytes,
+		    fmt_size(c, u.size, size, sizeof(size)),
+		    fmt_size(c, u.unique_bytes, uniq, sizeof(uniq)),
 		    (unsigned long long)u.blobs);
 		if (u.unique_bytes)
 			printf("%6.2fx\n", ratio);
@@ -371,7 +498,7 @@ cmd_stats(struct ctl *c)
 	struct store_space sp;
 	unsigned long long n;
 	json_t *arr = NULL, *disk = NULL;
-	char err[256];
+	char err[256], b1[32], b2[32], b3[32];
 	time_t now = time(NULL);
 	uint32_t today;
 	int rc;
@@ -398,12 +525,13 @@ cmd_stats(struct ctl *c)
 	if (c->json)
 		arr = json_array();
 	else
-		printf("clients %llu, snapshots %llu, size %llu, "
-		    "unique bytes %llu\n%-10s %9s %14s %14s %14s\n",
+		printf("clients %llu, snapshots %llu, size %s, "
+		    "unique bytes %s\n%-10s %9s %14s %14s %14s\n",
 		    (unsigned long long)t.clients,
 		    (unsigned long long)t.snapshots,
-		    (unsigned long long)t.size,
-		    (unsigned long long)t.unique_bytes, "DAY", "SESSIONS",
+		    fmt_size(c, t.size, b1, sizeof(b1)),
+		    fmt_size(c, t.unique_bytes, b2, sizeof(b2)), "DAY",
+		    "SESSIONS",
 		    "BYTES IN", "BYTES OUT", "UNIQUE");
 	for (size_t i = 0; i < n; i++) {
 		char day[32];
@@ -420,11 +548,11 @@ cmd_stats(struct ctl *c)
 			    "unique_bytes", (json_int_t)days[i].unique_bytes));
 			continue;
 		}
-		printf("%-10s %9llu %14llu %14llu %14llu\n", day,
+		printf("%-10s %9llu %14s %14s %14s\n", day,
 		    (unsigned long long)days[i].sessions,
-		    (unsigned long long)days[i].bytes_in,
-		    (unsigned long long)days[i].bytes_out,
-		    (unsigned long long)days[i].unique_bytes);
+		    fmt_size(c, days[i].bytes_in, b1, sizeof(b1)),
+		    fmt_size(c, days[i].bytes_out, b2, sizeof(b2)),
+		    fmt_size(c, days[i].unique_bytes, b3, sizeof(b3)));
 	}
 	free(days);
 	/* DataDir's file system, as the UI bridge's status says it. */
@@ -433,10 +561,11 @@ cmd_stats(struct ctl *c)
 		fprintf(stderr, "gigavaultctl: %s\n", err);
 		disk = json_null();
 	} else if (arr == NULL)
-		printf("disk: %llu bytes free of %llu, reserve %llu: %s\n",
-		    (unsigned long long)sp.free,
-		    (unsigned long long)sp.capacity,
-		    (unsigned long long)sp.reserve, store_level_name(sp.level));
+		printf("disk: %s free of %s, reserve %s: %s\n",
+		    fmt_size(c, sp.free, b1, sizeof(b1)),
+		    fmt_size(c, sp.capacity, b2, sizeof(b2)),
+		    fmt_size(c, sp.reserve, b3, sizeof(b3)),
+		    store_level_name(sp.level));
 	else
 		disk = json_pack("{s:I, s:I, s:I, s:s}",
 		    "free", (json_int_t)sp.free,
@@ -617,6 +746,17 @@ cmd_policy_clear(struct ctl *c)
 
 /* ------------------------------------------------------- prune, scrub */
 
+/* n bytes in a sentence: "1234 bytes" with --bytes, else "1.2 KiB". */
+static const char *
+bytes_text(const struct ctl *c, uint64_t n, char *buf, size_t len)
+{
+	if (c->bytes)
+		snprintf(buf, len, "%llu bytes", (unsigned long long)n);
+	else
+		fmt_size(c, n, buf, len);
+	return buf;
+}
+
 /* A report line of prune or scrub: printed, or (--json) kept in arg. */
 static void
 print_line(void *arg, const char *line)
@@ -654,7 +794,7 @@ cmd_prune(struct ctl *c)
 	struct prune_result r;
 	int dry = opt_get(c, "--dry-run") != NULL, fd, rc;
 	json_t *lines = c->json ? json_array() : NULL;
-	char err[512];
+	char err[512], b1[32], b2[32], b3[32];
 
 	hk.arg = lines;
 	if ((fd = lock_housekeeping(c)) == -1) {
@@ -690,17 +830,17 @@ cmd_prune(struct ctl *c)
 		}
 		return print_json(out);
 	}
-	printf("%s: %llu snapshots forgotten, %llu blobs freed (%llu bytes), "
+	printf("%s: %llu snapshots forgotten, %llu blobs freed (%s), "
 	    "%llu packs removed, %llu rewritten, %llu busy, %llu damaged; "
-	    "pack bytes %llu -> %llu\n", dry ? "dry run" : "prune",
+	    "pack bytes %s -> %s\n", dry ? "dry run" : "prune",
 	    (unsigned long long)r.snapshots, (unsigned long long)r.blobs,
-	    (unsigned long long)r.blob_bytes,
+	    bytes_text(c, r.blob_bytes, b1, sizeof(b1)),
 	    (unsigned long long)r.packs_removed,
 	    (unsigned long long)r.packs_rewritten,
 	    (unsigned long long)r.packs_busy,
 	    (unsigned long long)r.packs_damaged,
-	    (unsigned long long)r.bytes_before,
-	    (unsigned long long)r.bytes_after);
+	    fmt_size(c, r.bytes_before, b2, sizeof(b2)),
+	    fmt_size(c, r.bytes_after, b3, sizeof(b3)));
 	return 0;
 }
 
@@ -711,7 +851,7 @@ cmd_scrub(struct ctl *c)
 	struct scrub_result r;
 	unsigned long long rate;
 	json_t *lines;
-	char err[512];
+	char err[512], b1[32], b2[32];
 	int fd, rc;
 
 	if ((rc = opt_number(c, "--rate", 1ULL << 40, &rate)) != 0)
@@ -751,12 +891,14 @@ cmd_scrub(struct ctl *c)
 		rc = print_json(out);
 		return rc != 0 ? rc : r.damaged > 0 ? EXIT_RUNTIME : 0;
 	}
-	printf("scrub: %llu packs, %llu records, %llu bytes read; %llu "
-	    "blobs checked, %llu damaged, %llu snapshots hurt; %llu bytes "
+	printf("scrub: %llu packs, %llu records, %s read; %llu "
+	    "blobs checked, %llu damaged, %llu snapshots hurt; %s "
 	    "of garbage\n", (unsigned long long)r.packs,
-	    (unsigned long long)r.records, (unsigned long long)r.bytes,
+	    (unsigned long long)r.records,
+	    bytes_text(c, r.bytes, b1, sizeof(b1)),
 	    (unsigned long long)r.blobs, (unsigned long long)r.damaged,
-	    (unsigned long long)r.snapshots, (unsigned long long)r.garbage);
+	    (unsigned long long)r.snapshots,
+	    bytes_text(c, r.garbage, b2, sizeof(b2)));
 	return r.damaged > 0 ? EXIT_RUNTIME : 0;
 }
 
@@ -778,6 +920,7 @@ static const struct command {
 	const char	*opts;
 	int		(*fn)(struct ctl *);
 } commands[] = {
+	{ "status", NULL,	0, 0, 1, "", cmd_status },
 	{ "client", "add",	1, 1, 0, "", cmd_client_add },
 	{ "client", "token",	1, 1, 0, "", cmd_client_token },
 	{ "client", "list",	0, 0, 1, "", cmd_client_list },
@@ -804,6 +947,15 @@ static const struct command {
 	{ "rebuild-catalog", NULL, 0, 0, 0, "", cmd_rebuild_catalog },
 	{ "upgrade", NULL,	0, 0, 0, "", cmd_upgrade },
 };
+
+/* Commands that print sizes, and so take --bytes. */
+static int
+prints_sizes(const struct command *cmd)
+{
+	return cmd->fn == cmd_status || cmd->fn == cmd_snapshots ||
+	    cmd->fn == cmd_usage || cmd->fn == cmd_stats ||
+	    cmd->fn == cmd_prune || cmd->fn == cmd_scrub;
+}
 
 /* Commands that work on files alone, as the invoking user. */
 static int
@@ -926,18 +1078,35 @@ become_owner(const struct gv_config *cfg)
 int
 main(int argc, char *argv[])
 {
+	static const struct option longopts[] = {
+		{ "config",	required_argument,	NULL, 'f' },
+		{ "help",	no_argument,		NULL, 'h' },
+		{ "version",	no_argument,		NULL, 'V' },
+		{ NULL,		0,			NULL, 0 }
+	};
 	const char *file = GV_CONFFILE;
 	const struct command *cmd;
 	struct gv_config *cfg;
 	struct ctl c;
 	char path[PATH_MAX], err[1024];
-	int ch, rc, n;
+	int ch, rc, n, file_given = 0;
 
-	while ((ch = getopt(argc, argv, "+f:")) != -1) {
+	while ((ch = getopt_long(argc, argv, "+f:hV", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'f':
 			file = optarg;
+			file_given = 1;
 			break;
+		case 'h':
+			usage_to(stdout);
+			printf("Sizes are shown as KiB, MiB, ... unless "
+			    "--bytes or --json is given.\nThe configuration "
+			    "is %s unless -f names another.  See "
+			    "gigavaultctl(8).\n", GV_CONFFILE);
+			return 0;
+		case 'V':
+			printf("gigavaultctl %s\n", PACKAGE_VERSION);
+			return 0;
 		default:
 			usage();
 		}
@@ -946,6 +1115,14 @@ main(int argc, char *argv[])
 	argv += optind;
 	if (argc < 1 || (cmd = find_command(&argc, &argv)) == NULL)
 		usage();
+
+	/* "COMMAND --help" (or -h): its usage, and nothing run. */
+	for (int i = 0; i < argc; i++)
+		if (strcmp(argv[i], "--help") == 0 ||
+		    strcmp(argv[i], "-h") == 0) {
+			usage_of(cmd->word, cmd->sub);
+			return 0;
+		}
 
 	memset(&c, 0, sizeof(c));
 	/* Operands, with --json and the command's options taken out. */
@@ -957,6 +1134,10 @@ main(int argc, char *argv[])
 
 		if (strcmp(argv[i], "--json") == 0 && cmd->json) {
 			c.json = 1;
+			continue;
+		}
+		if (strcmp(argv[i], "--bytes") == 0 && prints_sizes(cmd)) {
+			c.bytes = 1;
 			continue;
 		}
 		if (argv[i][0] != '-' || argv[i][1] == '\0') {
@@ -988,6 +1169,10 @@ main(int argc, char *argv[])
 
 	if ((cfg = config_load(file, err, sizeof(err))) == NULL) {
 		fprintf(stderr, "gigavaultctl: %s\n", err);
+		if (!file_given && access(file, F_OK) == -1 && errno == ENOENT)
+			fprintf(stderr, "gigavaultctl: no -f was given and the "
+			    "default configuration %s does not exist: name the "
+			    "daemon's with -f FILE\n", file);
 		return EXIT_USAGE;
 	}
 	c.cfg = cfg;

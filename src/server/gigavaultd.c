@@ -18,6 +18,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <getopt.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -43,11 +44,31 @@
 #define GV_CONFFILE	"/etc/gigavault/gigavault.conf"
 #endif
 
+static void
+usage_to(FILE *f)
+{
+	fprintf(f, "usage: gigavaultd [-dnvV] [-f file]\n");
+}
+
 static void __attribute__((noreturn))
 usage(void)
 {
-	fprintf(stderr, "usage: gigavaultd [-dnvV] [-f file]\n");
+	usage_to(stderr);
 	exit(2);
+}
+
+/* --help: the usage and what each flag does, on stdout. */
+static void
+help(void)
+{
+	usage_to(stdout);
+	printf("  -d, --foreground  stay in the foreground, log to stderr\n"
+	    "  -f, --config FILE the configuration (default %s)\n"
+	    "  -n, --check       check the configuration and exit\n"
+	    "  -v, --verbose     log debug messages too\n"
+	    "  -V, --version     print the version and exit\n"
+	    "  -h, --help        print this help and exit\n"
+	    "See gigavaultd(8) and gigavault.conf(5).\n", GV_CONFFILE);
 }
 
 /*
@@ -358,8 +379,18 @@ start(struct gv_config *cfg, struct listen_set *ls, uint8_t *server_id,
 int
 main(int argc, char *argv[])
 {
+	static const struct option longopts[] = {
+		{ "foreground",	no_argument,		NULL, 'd' },
+		{ "config",	required_argument,	NULL, 'f' },
+		{ "check",	no_argument,		NULL, 'n' },
+		{ "verbose",	no_argument,		NULL, 'v' },
+		{ "version",	no_argument,		NULL, 'V' },
+		{ "help",	no_argument,		NULL, 'h' },
+		{ NULL,		0,			NULL, 0 }
+	};
 	const char *file = GV_CONFFILE;
 	int ch, foreground = 0, check_only = 0, verbose = 0, expired = 0;
+	int file_given = 0;
 	static uint8_t server_id[SERVER_ID_LEN];
 	struct gv_config *cfg;
 	struct listen_set ls;
@@ -369,13 +400,15 @@ main(int argc, char *argv[])
 	/* Nothing the caller left open reaches the children. */
 	close_range(STDERR_FILENO + 1, ~0U, 0);
 
-	while ((ch = getopt(argc, argv, "df:nvV")) != -1) {
+	while ((ch = getopt_long(argc, argv, "df:hnvV", longopts, NULL)) !=
+	    -1) {
 		switch (ch) {
 		case 'd':
 			foreground = 1;
 			break;
 		case 'f':
 			file = optarg;
+			file_given = 1;
 			break;
 		case 'n':
 			check_only = 1;
@@ -385,6 +418,9 @@ main(int argc, char *argv[])
 			break;
 		case 'V':
 			printf("gigavaultd %s\n", PACKAGE_VERSION);
+			return 0;
+		case 'h':
+			help();
 			return 0;
 		default:
 			usage();
@@ -406,6 +442,11 @@ main(int argc, char *argv[])
 	if (cfg == NULL ||
 	    config_tls_load(cfg, &expired, err, sizeof(err)) == -1) {
 		fprintf(stderr, "gigavaultd: %s\n", err);
+		if (cfg == NULL && !file_given && access(file, F_OK) == -1 &&
+		    errno == ENOENT)
+			fprintf(stderr, "gigavaultd: no -f was given and the "
+			    "default configuration %s does not exist: name "
+			    "yours with -f FILE\n", file);
 		config_free(cfg);
 		return 2;
 	}

@@ -3,6 +3,8 @@
  */
 #include "autoconf.h"
 
+#include <sys/socket.h>
+
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -21,7 +23,8 @@ static struct {
 	int		 syslog_open;
 	enum log_level	 level;
 	char		 procname[32];
-} lg = { NULL, -1, 1, 0, LOG_LVL_INFO, "gigavaultd" };
+	int		 sink[2];	/* the UI bridge's copy: send, receive */
+} lg = { NULL, -1, 1, 0, LOG_LVL_INFO, "gigavaultd", { -1, -1 } };
 
 static const char *const level_names[] = { "error", "warning", "info", "debug" };
 
@@ -32,6 +35,13 @@ log_level_parse(const char *s)
 		if (strcmp(s, level_names[i]) == 0)
 			return (int)i;
 	return -1;
+}
+
+const char *
+log_level_name(enum log_level level)
+{
+	return (size_t)level < sizeof(level_names) / sizeof(level_names[0]) ?
+	    level_names[level] : "?";
 }
 
 int
@@ -98,6 +108,37 @@ log_reopen(void)
 	return open_file();
 }
 
+int
+log_sink_open(void)
+{
+	int sz = LOG_SINK_SNDBUF;
+
+	if (lg.sink[0] != -1)
+		return 0;
+	if (socketpair(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0,
+	    lg.sink) == -1) {
+		lg.sink[0] = lg.sink[1] = -1;
+		return -1;
+	}
+	/* Room for a burst while the bridge is busy or restarting. */
+	(void)setsockopt(lg.sink[0], SOL_SOCKET, SO_SNDBUF, &sz, sizeof(sz));
+	return 0;
+}
+
+int
+log_sink_reader(void)
+{
+	return lg.sink[1];
+}
+
+void
+log_sink_close_reader(void)
+{
+	if (lg.sink[1] != -1)
+		close(lg.sink[1]);
+	lg.sink[1] = -1;
+}
+
 void
 log_procname(const char *name)
 {
@@ -109,10 +150,12 @@ vlog(enum log_level level, const char *fmt, va_list ap, int with_errno)
 {
 	static const int prio[] = { LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG };
 	int saved = errno;
-	char msg[2048], line[2300], stamp[32];
+	char msg[2048], rec[1 + LOG_SINK_TEXT_MAX + 1], stamp[32];
+	char *line = rec + 1;
+	size_t len;
 	struct timespec ts;
 	struct tm tm;
-	int n;
+	int n, to_syslog;
 
 	if (level > lg.level)
 		return;
@@ -123,21 +166,35 @@ vlog(enum log_level level, const char *fmt, va_list ap, int with_errno)
 		snprintf(msg + n, sizeof(msg) - (size_t)n, ": %s",
 		    strerror(saved));
 
-	if (lg.syslog_open && lg.fd == -1) {
+	to_syslog = lg.syslog_open && lg.fd == -1;
+	if (to_syslog)
 		syslog(prio[level], "%s: %s", lg.procname, msg);
+	if (to_syslog && lg.sink[0] == -1) {
 		errno = saved;
 		return;
 	}
 	clock_gettime(CLOCK_REALTIME, &ts);
 	localtime_r(&ts.tv_sec, &tm);
 	strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%S", &tm);
-	n = snprintf(line, sizeof(line), "%s.%03ld %s[%ld] %s: %s\n", stamp,
-	    ts.tv_nsec / 1000000, lg.procname, (long)getpid(),
+	n = snprintf(line, LOG_SINK_TEXT_MAX + 1, "%s.%03ld %s[%ld] %s: %s\n",
+	    stamp, ts.tv_nsec / 1000000, lg.procname, (long)getpid(),
 	    level_names[level], msg);
-	if (n > 0) {
-		size_t len = (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1;
-		ssize_t w = write(lg.fd != -1 ? lg.fd : STDERR_FILENO, line, len);
+	if (n <= 0) {
+		errno = saved;
+		return;
+	}
+	len = (size_t)n <= LOG_SINK_TEXT_MAX ? (size_t)n : LOG_SINK_TEXT_MAX;
+	if (line[len - 1] != '\n')
+		line[len - 1] = '\n';	/* cut short: still one line */
+	if (!to_syslog) {
+		ssize_t w = write(lg.fd != -1 ? lg.fd : STDERR_FILENO, line,
+		    len);
 		(void)w;	/* nowhere left to report a failed log write */
+	}
+	/* The UI bridge's copy, without the newline; dropped when full. */
+	if (lg.sink[0] != -1) {
+		rec[0] = (char)level;
+		(void)send(lg.sink[0], rec, len, MSG_DONTWAIT | MSG_NOSIGNAL);
 	}
 	errno = saved;
 }

@@ -5,6 +5,14 @@
  * configured file (one write(2) per line, O_APPEND, so several processes
  * can share it), to syslog, or to stderr in the foreground.
  * Each line carries the process role set with log_procname().
+ *
+ * Whatever the destination, every line is also sent to the UI bridge,
+ * which keeps the last ones for the console's Log page (uiapi.c): the
+ * supervisor makes the sink with log_sink_open() before it forks, and
+ * every process that logs sends on it without waiting (a line is
+ * dropped when the queue is full).  A record is one datagram: a byte
+ * with the enum log_level, then the line as written to a log file,
+ * without its newline (1 to LOG_SINK_TEXT_MAX - 1 bytes, no NUL).
  */
 #ifndef GV_LOG_H
 #define GV_LOG_H
@@ -12,6 +20,11 @@
 #include <stdarg.h>
 
 enum log_level { LOG_LVL_ERROR, LOG_LVL_WARNING, LOG_LVL_INFO, LOG_LVL_DEBUG };
+#define LOG_NLEVELS		4
+
+#define LOG_SINK_TEXT_MAX	2300		/* a line and its newline */
+#define LOG_SINK_REC_MAX	LOG_SINK_TEXT_MAX	/* level + line */
+#define LOG_SINK_SNDBUF		(1024 * 1024)	/* bytes queued at most */
 
 /*
  * Set where messages go.  file: path of a log file or NULL; foreground:
@@ -22,10 +35,22 @@ int	log_init(const char *file, int foreground, int facility,
 	    enum log_level level);
 /* Reopen the log file (SIGUSR1).  Returns 0 or -1 with errno set. */
 int	log_reopen(void);
+/*
+ * Make the sink (a SOCK_DGRAM socketpair, nonblocking, close-on-exec)
+ * that every later line is sent to; a no-op when it exists.  0, or -1
+ * with errno (lines then go only where log_init() said).
+ */
+int	log_sink_open(void);
+/* The receiving end, for the UI bridge; -1 when there is none. */
+int	log_sink_reader(void);
+/* Close the receiving end (every child but the UI bridge). */
+void	log_sink_close_reader(void);
 /* The role shown at the start of each line, e.g. "worker[2]". */
 void	log_procname(const char *name);
 /* Parse "error", "warning", "info", "debug"; -1 if unknown. */
 int	log_level_parse(const char *s);
+/* The name of level, as log_level_parse() takes it ("?" outside). */
+const char *log_level_name(enum log_level level);
 /* Parse "daemon", "local0".."local7" into a syslog facility; -1 if unknown. */
 int	log_facility_parse(const char *s);
 

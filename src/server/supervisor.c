@@ -47,9 +47,11 @@
 #include "autoconf.h"
 
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 
 #include <errno.h>
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -59,6 +61,7 @@
 #include <unistd.h>
 
 #include "common/monotime.h"
+#include "admins.h"
 #include "child.h"
 #include "config.h"
 #include "datadir.h"
@@ -74,6 +77,10 @@
 #define BACKOFF_MAX_MS		30000
 #define STABLE_AFTER_S		10	/* a child this old restarts at once */
 #define KILL_GRACE_S		5	/* from SIGTERM to SIGKILL on drain */
+
+#ifndef GV_CONFFILE
+#define GV_CONFFILE	"/etc/gigavault/gigavault.conf"
+#endif
 
 static int count_workers(const struct gv_config *c) { return c->workers; }
 static int count_one(const struct gv_config *c) { (void)c; return 1; }
@@ -226,6 +233,9 @@ become_child(enum child_kind ki, int slot, int fd)
 		close(sup.handoff[0]);
 	if (ki != KIND_WORKER)
 		close(sup.handoff[1]);
+	/* Every process logs into the sink; the UI bridge alone reads it. */
+	if (ki != KIND_UIBRIDGE)
+		log_sink_close_reader();
 
 	signal(SIGCHLD, SIG_DFL);
 	signal(SIGTERM, SIG_DFL);
@@ -779,6 +789,93 @@ wait_and_dispatch(const sigset_t *unblocked, int64_t ms)
 	free(pfd);
 }
 
+/*
+ * The start-up line: the version, the pool, and every port served, as
+ * bound (each once, whatever the number of Server.Listen addresses);
+ * then, when DataDir/admins lists nobody, how to add an administrator.
+ * The supervisor reads that file itself: it is a text file, not LMDB,
+ * read with admins.c's bounded parser, and only when it is a regular
+ * file (Server.User owns DataDir: a FIFO there must not hang us).  No
+ * child runs yet.
+ */
+static void
+log_started(void)
+{
+	static const char *const names[SVC_MAX] = {
+		[SVC_BACKUP] = "backup %d",
+		[SVC_TLS] = "SSL %d",
+		[SVC_UI] = "UI bridge %d",
+		[SVC_MCAST_ANNOUNCE] = "discovery %d/udp",
+		[SVC_MCAST_QUERY] = "discovery query %d/udp",
+		[SVC_UDPSCAN] = "UDP scan %d/udp",
+	};
+	static const enum listen_service order[] = { SVC_BACKUP, SVC_TLS,
+	    SVC_UI, SVC_MCAST_ANNOUNCE, SVC_MCAST_QUERY, SVC_UDPSCAN, SVC_WEB,
+	    SVC_WEBSSL };
+	const struct gv_config *cfg = sup.cfg;
+	char ports[1024], path[PATH_MAX], dashf[PATH_MAX + 8], host[256];
+	struct stat st;
+	size_t len = 0;
+	int n;
+
+	/* The console's URLs: the host name for a wildcard address. */
+	if (gethostname(host, sizeof(host)) == -1 || host[0] == '\0')
+		snprintf(host, sizeof(host), "localhost");
+	host[sizeof(host) - 1] = '\0';
+
+	ports[0] = '\0';
+	for (size_t o = 0; o < sizeof(order) / sizeof(order[0]); o++) {
+		size_t i;
+
+		for (i = 0; i < sup.ls.n; i++)
+			if (sup.ls.l[i].svc == order[o] && sup.ls.l[i].fd != -1)
+				break;
+		if (i == sup.ls.n || len >= sizeof(ports))
+			continue;
+		if (len > 0)
+			len += (size_t)snprintf(ports + len,
+			    sizeof(ports) - len, ", ");
+		if (len >= sizeof(ports))
+			continue;
+		if (order[o] == SVC_WEB || order[o] == SVC_WEBSSL) {
+			const char *a = sup.ls.l[i].addr;
+			int v6 = strchr(a, ':') != NULL;
+
+			if (strcmp(a, "0.0.0.0") == 0 || strcmp(a, "::") == 0) {
+				a = host;
+				v6 = 0;
+			}
+			len += (size_t)snprintf(ports + len, sizeof(ports) -
+			    len, "console %s://%s%s%s:%d/",
+			    order[o] == SVC_WEB ? "http" : "https",
+			    v6 ? "[" : "", a, v6 ? "]" : "", sup.ls.l[i].port);
+		} else
+			len += (size_t)snprintf(ports + len, sizeof(ports) -
+			    len, names[order[o]], sup.ls.l[i].port);
+	}
+	log_info("gigavaultd %s started: %d workers; ports: %s",
+	    PACKAGE_VERSION, cfg->workers, ports[0] ? ports : "none");
+	if ((size_t)snprintf(path, sizeof(path), "%s/%s", cfg->datadir,
+	    ADMIN_FILE) >= sizeof(path))
+		return;
+	if (lstat(path, &st) == -1) {
+		if (errno != ENOENT) {
+			log_warn("%s", path);
+			return;
+		}
+	} else if (!S_ISREG(st.st_mode)) {
+		log_warnx("%s: not a regular file", path);
+		return;
+	}
+	if ((n = admin_count(path)) != 0)
+		return;		/* some, or cannot tell (logged) */
+	dashf[0] = '\0';
+	if (strcmp(cfg->file, GV_CONFFILE) != 0)
+		snprintf(dashf, sizeof(dashf), "-f %s ", cfg->file);
+	log_warnx("no console administrator exists yet: add one with "
+	    "`gigavaultctl %sadmin add NAME`", dashf);
+}
+
 int
 supervisor_run(struct gv_config *cfg, struct listen_set *ls,
     const uint8_t *server_id, int verbose, int foreground)
@@ -800,6 +897,13 @@ supervisor_run(struct gv_config *cfg, struct listen_set *ls,
 	 */
 	if (handoff_pair(sup.handoff) == -1)
 		fatal("%s: hand-off socketpair", __func__);
+	/*
+	 * Likewise the log's copy for the UI bridge (log.h): lines logged
+	 * while the bridge restarts wait in it.
+	 */
+	if (log_sink_open() == -1)
+		log_warn("%s: log sink socketpair: the console's Log page "
+		    "stays empty", __func__);
 	proctitle_set("supervisor -f %s", cfg->file);
 
 	sigemptyset(&block);
@@ -816,14 +920,7 @@ supervisor_run(struct gv_config *cfg, struct listen_set *ls,
 	signal(SIGPIPE, SIG_IGN);
 
 	make_slots();
-	if (cfg->ssl_enabled)
-		log_info("gigavaultd %s started: %d workers, backup port %d, "
-		    "TLS port %d, UI port %d", PACKAGE_VERSION, cfg->workers,
-		    cfg->port.backup, cfg->port.ssl, cfg->port.ui);
-	else
-		log_info("gigavaultd %s started: %d workers, backup port %d, "
-		    "UI port %d", PACKAGE_VERSION, cfg->workers,
-		    cfg->port.backup, cfg->port.ui);
+	log_started();
 
 	for (;;) {
 		int64_t ms = spawn_due();

@@ -9,7 +9,6 @@
 #include "autoconf.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -36,8 +35,8 @@
 
 #define REPLY_WAIT_S	5	/* for the supervisor's answer */
 #define DAYS_SHOWN	14
-#define LOG_LINES	200
-#define LOG_TAIL_BYTES	(64 * 1024)
+#define LOG_KEEP	UIAPI_LOG_KEEP	/* lines in the ring */
+#define LOG_REPLY_BYTES	(1024 * 1024)	/* of text in one log reply */
 #define TOKEN_BYTES	16	/* enrollment tokens: 32 hex digits */
 
 static struct {
@@ -50,6 +49,13 @@ static struct {
 	struct ui_call	*waiting;
 	uint32_t	 status_req;	/* id in flight, 0 when none */
 	struct event	*status_timer;
+	/* The last LOG_KEEP lines logged, oldest at head (log.h's sink). */
+	struct {
+		uint8_t	 level;		/* enum log_level */
+		char	*text;		/* malloc'ed, valid UTF-8 */
+	}		 log[LOG_KEEP];
+	size_t		 log_head, log_n;
+	uint64_t	 log_dropped;	/* records refused as malformed */
 } api;
 
 json_t *
@@ -830,67 +836,91 @@ req_scrub_start(struct ui_call *c)
 
 /* ----- the log */
 
+void
+uiapi_log_record(const void *rec, size_t len)
+{
+	const unsigned char *p = rec;
+	size_t slot;
+	char *text;
+
+	/* A level byte, then 1 or more bytes of text (log.h). */
+	if (len < 2 || len > LOG_SINK_REC_MAX || p[0] >= LOG_NLEVELS) {
+		api.log_dropped++;
+		return;
+	}
+	if ((text = malloc(len)) == NULL)
+		return;		/* the line is lost, not the bridge */
+	memcpy(text, p + 1, len - 1);
+	text[len - 1] = '\0';
+	/* Shown as text: no NUL or control byte (UTF-8: see req_log()). */
+	for (size_t i = 0; i < len - 1; i++)
+		if ((unsigned char)text[i] < 0x20 || text[i] == 0x7f)
+			text[i] = '?';
+	if (api.log_n == LOG_KEEP) {
+		free(api.log[api.log_head].text);
+		api.log_head = (api.log_head + 1) % LOG_KEEP;
+		api.log_n--;
+	}
+	slot = (api.log_head + api.log_n) % LOG_KEEP;
+	api.log[slot].level = p[0];
+	api.log[slot].text = text;
+	api.log_n++;
+}
+
+/*
+ * The lines the bridge kept, oldest first, at "level" or more severe
+ * (default debug: all), at most LOG_REPLY_BYTES of text (the newest).
+ */
 static void
 req_log(struct ui_call *c)
 {
 	const char *file = api.env->cfg->log_file;
-	char *buf, *p, *line;
-	json_t *lines;
-	ssize_t got;
-	off_t end;
-	size_t len = 0;
-	int fd;
+	const char *lv = json_string_value(json_object_get(c->args, "level"));
+	json_t *v = json_object_get(c->args, "level"), *lines;
+	size_t first, bytes = 0;
+	int max = LOG_LVL_DEBUG;
 
-	if (file[0] == '\0') {
-		finish(c, 200, json_pack("{s:n, s:[]}", "file", "lines"));
+	if (v != NULL && (lv == NULL || (max = log_level_parse(lv)) == -1)) {
+		finish(c, 400, uiapi_error("\"level\" must be \"error\", "
+		    "\"warning\", \"info\" or \"debug\""));
 		return;
 	}
-	if ((fd = open(file, O_RDONLY | O_CLOEXEC)) == -1) {
-		finish(c, 500, uiapi_error("cannot read the log: %s",
-		    strerror(errno)));
-		return;
+	/* From the newest back, as far as the byte budget goes. */
+	first = api.log_n;
+	while (first > 0) {
+		size_t i = (api.log_head + first - 1) % LOG_KEEP, n;
+
+		if (api.log[i].level > max) {
+			first--;
+			continue;
+		}
+		n = strlen(api.log[i].text);
+		if (bytes + n > LOG_REPLY_BYTES)
+			break;
+		bytes += n;
+		first--;
 	}
-	if ((buf = malloc(LOG_TAIL_BYTES + 1)) == NULL) {
-		close(fd);
-		finish(c, 500, uiapi_error("out of memory"));
-		return;
-	}
-	end = lseek(fd, 0, SEEK_END);
-	if (end > LOG_TAIL_BYTES)
-		lseek(fd, end - LOG_TAIL_BYTES, SEEK_SET);
-	else
-		lseek(fd, 0, SEEK_SET);
-	while (len < LOG_TAIL_BYTES && (got = read(fd, buf + len,
-	    LOG_TAIL_BYTES - len)) > 0)
-		len += (size_t)got;
-	close(fd);
-	buf[len] = '\0';
-	p = buf;
-	if (end > LOG_TAIL_BYTES && (p = strchr(buf, '\n')) != NULL)
-		p++;		/* a partial first line */
-	else if (p == NULL)
-		p = buf + len;
 	lines = json_array();
-	for (; *p != '\0'; p = line) {
-		json_t *s;
+	for (size_t k = first; k < api.log_n; k++) {
+		size_t i = (api.log_head + k) % LOG_KEEP;
 
-		if ((line = strchr(p, '\n')) != NULL)
-			*line++ = '\0';
-		else
-			line = p + strlen(p);
-		/* A log line that is not UTF-8 is shown escaped, not lost. */
-		if ((s = json_string(p)) == NULL) {
-			for (char *q = p; *q; q++)
+		json_t *str;
+
+		if (api.log[i].level > max)
+			continue;
+		/* A line that is not UTF-8 is shown escaped, not lost. */
+		if ((str = json_string(api.log[i].text)) == NULL) {
+			for (char *q = api.log[i].text; *q != '\0'; q++)
 				if ((unsigned char)*q >= 0x80)
 					*q = '?';
-			s = json_string(p);
+			str = json_string(api.log[i].text);
 		}
-		json_array_append_new(lines, s);
+		json_array_append_new(lines, str);
 	}
-	free(buf);
-	while (json_array_size(lines) > LOG_LINES)
-		json_array_remove(lines, 0);
-	finish(c, 200, json_pack("{s:s, s:o}", "file", file, "lines", lines));
+	finish(c, 200, json_pack("{s:o, s:s, s:s, s:i, s:o}", "file",
+	    file[0] != '\0' ? json_string(file) : json_null(),
+	    "source", "memory", "level", log_level_name(max),
+	    "keep", LOG_KEEP, "lines", lines));
 }
 
 /* ----- peer login over the bridge (the other side of the switch) */
@@ -1105,6 +1135,9 @@ uiapi_init(struct child_env *env, struct event_base *base)
 void
 uiapi_free(void)
 {
+	for (size_t k = 0; k < api.log_n; k++)
+		free(api.log[(api.log_head + k) % LOG_KEEP].text);
+	api.log_n = 0;
 	event_free(api.status_timer);
 	catalog_close(api.cat);
 	api.cat = NULL;

@@ -75,6 +75,17 @@ void	uiapi_cancel(struct ui_call *c);
 json_t *uiapi_error(const char *fmt, ...)
 	    __attribute__((format(printf, 1, 2)));
 
+/*
+ * The console's log (request "log"): the last UIAPI_LOG_KEEP lines that
+ * any gigavaultd process logged, whatever Log.File says, kept in this
+ * child's memory (lost when the bridge restarts).  uibridge.c passes
+ * every record read from log.h's sink, len bytes as received (it may
+ * be longer than LOG_SINK_REC_MAX: then, or when it is not a level
+ * byte and text, it is dropped).
+ */
+#define UIAPI_LOG_KEEP	1000
+void	uiapi_log_record(const void *rec, size_t len);
+
 /* The supervisor's STATUS_REPLY (uibridge.c reads the pipe). */
 void	uiapi_on_status(const struct imsg_status *);
 /* Stop: answer the waiters with 503. */

@@ -75,6 +75,7 @@ static struct {
 	struct child_env *env;
 	struct event_base *base;
 	struct event	*ctl_ev;
+	struct event	*log_ev;	/* the log sink, or NULL */
 	struct evconnlistener *lev[LISTEN_MAX];
 	size_t		 nlev;
 	struct conn	*conns;
@@ -530,6 +531,28 @@ on_sigterm(evutil_socket_t sig, short what, void *arg)
 	event_base_loopbreak(ui.base);
 }
 
+/*
+ * Lines logged by every process (log.h's sink) go to uiapi's ring; a
+ * bounded number per wakeup, so that a flood cannot starve the rest.
+ */
+#define LOG_READS_PER_WAKEUP	256
+
+static void
+on_log_sink(evutil_socket_t fd, short what, void *arg)
+{
+	char rec[LOG_SINK_REC_MAX + 1];	/* one more: a longer one is cut */
+	ssize_t n;
+
+	(void)what;
+	(void)arg;
+	for (int i = 0; i < LOG_READS_PER_WAKEUP; i++) {
+		n = recv(fd, rec, sizeof(rec), MSG_DONTWAIT | MSG_TRUNC);
+		if (n == -1)
+			return;		/* EAGAIN: all read */
+		uiapi_log_record(rec, (size_t)n);
+	}
+}
+
 void
 uibridge_main(struct child_env *env)
 {
@@ -555,6 +578,10 @@ uibridge_main(struct child_env *env)
 	}
 	ui.ctl_ev = event_new(ui.base, env->ctl_fd, EV_READ | EV_PERSIST,
 	    on_ctl, NULL);
+	if (log_sink_reader() != -1 && ((ui.log_ev = event_new(ui.base,
+	    log_sink_reader(), EV_READ | EV_PERSIST, on_log_sink, NULL)) ==
+	    NULL || event_add(ui.log_ev, NULL) == -1))
+		fatalx("%s: log sink event", __func__);
 	sigev = evsignal_new(ui.base, SIGTERM, on_sigterm, NULL);
 	ui.stop_timer = evtimer_new(ui.base, on_stop_timeout, NULL);
 	ui.sweep_timer = event_new(ui.base, -1, EV_PERSIST, on_sweep, NULL);
@@ -576,6 +603,8 @@ uibridge_main(struct child_env *env)
 	for (size_t i = 0; i < ui.nlev; i++)
 		evconnlistener_free(ui.lev[i]);
 	event_free(ui.ctl_ev);
+	if (ui.log_ev != NULL)
+		event_free(ui.log_ev);
 	event_free(sigev);
 	event_free(ui.stop_timer);
 	event_free(ui.sweep_timer);

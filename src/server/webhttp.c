@@ -35,6 +35,7 @@
  */
 #include "autoconf.h"
 
+#include <sys/queue.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <netinet/in.h>
@@ -618,6 +619,51 @@ read_body(struct evhttp_request *req, int *status, const char **why)
 	return j;
 }
 
+#define QUERY_MAX_ARGS	8	/* parameters of a GET's query */
+#define QUERY_MAX_VALUE	256	/* bytes of one value */
+
+/*
+ * A GET's query parameters (GET /api/log?level=warning) as string
+ * members of args, the way a POST's JSON body gives them.  Names are
+ * 1 to 32 of [a-z_] and never one the router or the bridge sets
+ * ("request", "name", "token", "id").  0, or -1 for a query that breaks
+ * these rules (400).
+ */
+static int
+query_args(struct evhttp_request *req, json_t *args)
+{
+	const struct evhttp_uri *u = evhttp_request_get_evhttp_uri(req);
+	const char *q = u ? evhttp_uri_get_query(u) : NULL;
+	struct evkeyvalq kv;
+	struct evkeyval *e;
+	int n = 0, rc = 0;
+
+	if (q == NULL || q[0] == '\0')
+		return 0;
+	TAILQ_INIT(&kv);
+	if (evhttp_parse_query_str(q, &kv) == -1)
+		return -1;
+	TAILQ_FOREACH(e, &kv, next) {
+		size_t len = strlen(e->key);
+		json_t *v;
+
+		if (++n > QUERY_MAX_ARGS || len == 0 || len > 32 ||
+		    strspn(e->key, "abcdefghijklmnopqrstuvwxyz_") != len ||
+		    strcmp(e->key, "request") == 0 ||
+		    strcmp(e->key, "name") == 0 ||
+		    strcmp(e->key, "token") == 0 || strcmp(e->key, "id") == 0 ||
+		    strlen(e->value) > QUERY_MAX_VALUE ||
+		    json_object_get(args, e->key) != NULL ||
+		    (v = json_string(e->value)) == NULL) {
+			rc = -1;
+			break;
+		}
+		json_object_set_new(args, e->key, v);
+	}
+	evhttp_clear_headers(&kv);
+	return rc;
+}
+
 static void
 api_request(struct evhttp_request *req, const char *path, int https)
 {
@@ -629,9 +675,16 @@ api_request(struct evhttp_request *req, const char *path, int https)
 	int status = 400;
 	json_t *args;
 
-	if (reading)
+	if (reading) {
 		args = json_object();
-	else if ((args = read_body(req, &status, &why)) == NULL) {
+		if (query_args(req, args) == -1) {
+			json_decref(args);
+			send_error(req, 400, "bad query: at most 8 "
+			    "parameters, named with a-z and _, values of at "
+			    "most 256 bytes");
+			return;
+		}
+	} else if ((args = read_body(req, &status, &why)) == NULL) {
 		send_error(req, status, why);
 		return;
 	}
