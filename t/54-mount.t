@@ -1,0 +1,214 @@
+#!/usr/bin/perl
+# gigavault mount: the snapshots read-only through FUSE.  A tree with every
+# file type, a 50 MiB random file (many chunks), a directory 30 deep, a
+# symlink and a file with holes is backed up twice; the mount shows one
+# directory per snapshot and "latest", and the tree under it equals the
+# source (contents, modes, owners, times, link counts, targets); the big
+# file reads the same at a random offset; fusermount3 -u ends the command
+# with exit 0.  A second set makes the top directory one per set; SIGINT
+# unmounts and exits 0 too.  Skipped where FUSE cannot be used.
+use strict;
+use warnings;
+use FindBin;
+use lib "$FindBin::Bin/lib";
+use Test::More;
+use File::Path qw(make_path);
+use POSIX ();
+use Time::HiRes qw(time sleep);
+use GV;
+use GVClient;
+
+sub which { for (split /:/, $ENV{PATH}) { return "$_/$_[0]" if -x "$_/$_[0]" } undef }
+
+plan skip_all => 'no /dev/fuse (no FUSE in this kernel or container)'
+    unless -c '/dev/fuse';
+plan skip_all => 'fusermount3 is not installed (Debian package fuse3)'
+    unless which('fusermount3');
+{
+    open my $fh, '+<', '/dev/fuse'
+        or plan skip_all => "cannot open /dev/fuse: $!";
+}
+
+my (@mounts, @pids);
+sub mounted {
+    my ($dir) = @_;
+    open my $fh, '<', '/proc/mounts' or return 0;
+    while (<$fh>) {
+        my @f = split;
+        return 1 if $f[1] eq $dir && $f[2] =~ /^fuse/;
+    }
+    return 0;
+}
+END {
+    my $rc = $?;
+    for my $m (@mounts) {
+        system('fusermount3', '-uz', $m) if mounted($m);
+    }
+    for my $p (@pids) { kill 'KILL', $p; waitpid($p, 0) }
+    $? = $rc;
+}
+
+my $gv = GV->start(Workers => 2);
+my $cl = GVClient->new($gv, 'alice');
+my $src = $gv->dir . '/src';
+make_path($src);
+GVClient::make_tree($src);
+
+# A 50 MiB random file: about 100 chunks.
+my $big = "$src/big.bin";
+system("head -c 52428800 /dev/urandom > '$big'") == 0 or die "head: $?";
+# A directory 30 deep with a file at the bottom.
+my $deep = join '/', map { "d$_" } 1 .. 30;
+make_path("$src/$deep");
+GVClient::_spit_bytes("$src/$deep/bottom.txt", "at the bottom\n");
+symlink($deep, "$src/to-deep") or die;
+# A file with holes: 8 MiB, data at 1 MiB and 6 MiB.
+system('truncate', '-s', '8M', "$src/sparse") == 0 or die;
+for my $at (1, 6) {
+    system("printf 'data at $at MiB' | dd of='$src/sparse' bs=1M seek=$at "
+        . "conv=notrunc status=none") == 0 or die;
+}
+
+my ($rc, $out, $err) = $cl->run('backup', $src);
+is($rc, 0, 'first backup') or diag($err);
+GVClient::_spit_bytes("$src/small.txt", "changed for the second snapshot\n");
+Time::HiRes::utime(1_600_000_000.123456789, 1_600_000_000.987654321, "$src/small.txt");
+($rc, $out, $err) = $cl->run('backup', $src);
+is($rc, 0, 'second backup') or diag($err);
+my @snaps = $cl->snapshots;
+is(scalar @snaps, 2, 'two snapshots');
+
+my $mnt = $gv->dir . '/mnt';
+make_path($mnt);
+push @mounts, $mnt;
+
+# start_mount(@args): the mount command in the background, and wait until
+# the mount point lists something.
+sub start_mount {
+    my (@args) = @_;
+    my $pid = $cl->spawn('mount', @args, $mnt);
+    push @pids, $pid;
+    my $ok = GV::wait_until(sub {
+        return 0 unless mounted($mnt);
+        opendir(my $dh, $mnt) or return 0;
+        my @e = grep { !/^\.\.?$/ } readdir $dh;
+        return scalar @e;
+    }, 60, 0.1);
+    ok($ok, "mount @args shows entries") or
+        diag(GV::_slurp($cl->dir . '/spawn.err'));
+    return $pid;
+}
+
+# wait_exit($pid): its exit status, or -1 after 30 s.
+sub wait_exit {
+    my ($pid) = @_;
+    my $st = -1;
+    GV::wait_until(sub {
+        my $r = waitpid($pid, POSIX::WNOHANG());
+        return 0 unless $r == $pid;
+        $st = GV::_decode_status($?);
+        @pids = grep { $_ != $pid } @pids;
+        return 1;
+    }, 30, 0.05);
+    return $st;
+}
+
+my $pid = start_mount();
+
+# --- layout: one directory per snapshot, and latest
+opendir(my $dh, $mnt) or die "$mnt: $!";
+my @top = sort grep { !/^\.\.?$/ } readdir $dh;
+closedir $dh;
+my @dirs = grep { $_ ne 'latest' } @top;
+is(scalar @top, 3, 'two snapshot directories and latest') or diag("@top");
+like($_, qr/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d-\d+$/, "$_ is named by date, time and id")
+    for @dirs;
+my ($newest) = grep { /-\Q$snaps[-1]{id}\E$/ } @dirs;
+ok(-l "$mnt/latest", 'latest is a symlink');
+is(readlink("$mnt/latest"), $newest, 'latest points at the newest snapshot');
+my ($oldest) = grep { /-\Q$snaps[0]{id}\E$/ } @dirs;
+is(GV::_slurp("$mnt/$oldest$src/small.txt"), "hello, world\n",
+    'the older snapshot has the older contents');
+
+# --- reading the big file: throughput against a restore of it
+my $t0 = time;
+system("cat '$mnt/latest$big' > /dev/null") == 0 or die;
+my $mount_s = time - $t0;
+my $rdir = $gv->dir . '/restore-big';
+$t0 = time;
+($rc, $out, $err) = $cl->run('restore', '--target', $rdir, 'latest', $big);
+my $restore_s = time - $t0;
+is($rc, 0, 'restore of the big file') or diag($err);
+diag(sprintf('50 MiB file: read through the mount %.1f MB/s, restore %.1f MB/s',
+    52.4288 / $mount_s, 52.4288 / $restore_s));
+
+# --- the tree equals the source
+my @diff = GVClient::compare_trees($src, "$mnt/latest$src");
+is(scalar @diff, 0, 'the mounted tree equals the source: contents, modes, owners, times, hard links')
+    or diag(join "\n", @diff);
+# (diff cannot compare fifos, even two of them: compare_trees did above.)
+($rc, $out, $err) = GVClient::run_cmd(['diff', '-r', '--no-dereference', '-x', 'fifo',
+    $src, "$mnt/latest$src"]);
+is($rc, 0, 'diff -r --no-dereference finds no difference') or diag($out . $err);
+is(system('cmp', '-s', $big, "$mnt/latest$big"), 0, 'cmp of the big file');
+is(system('cmp', '-s', "$src/sparse", "$mnt/latest$src/sparse"), 0, 'cmp of the file with holes');
+is((stat "$mnt/latest$src/sparse")[7], 8 << 20, '... its size');
+is(GV::_slurp("$mnt/latest$src/to-deep/bottom.txt"), "at the bottom\n",
+    'a symlink to the deep directory leads to its file');
+is(sprintf('%o', (stat "$mnt/latest$src/modes")[2] & 07777), '2750', 'setgid directory mode');
+is(sprintf('%o', (stat "$mnt/latest$src/modes/private")[2] & 07777), '600', 'private file mode');
+is((stat "$mnt/latest$src/hard1")[3], 2, 'link count as stored');
+is((stat "$mnt/latest$src/hard1")[1], (stat "$mnt/latest$src/sub/hard2")[1],
+    'hard links share an inode number');
+
+# Random offsets of the big file, 3 reads of 100 000 bytes.
+{
+    open my $fh, '<:raw', $big or die;
+    for my $i (1 .. 3) {
+        my $blocks = int(rand(52428800 / 4096 - 30));
+        sysseek($fh, $blocks * 4096, 0);
+        sysread($fh, my $want, 100_000);
+        my $got = `dd if='$mnt/latest$big' bs=4096 skip=$blocks count=25 status=none 2>&1 | head -c 100000`;
+        ok($got eq $want, "dd skip=$blocks reads the same bytes");
+    }
+}
+
+# Read-only.
+ok(!open(my $w, '>', "$mnt/latest$src/new-file"), 'cannot create a file');
+ok(!open($w, '>>', "$mnt/latest$src/small.txt"), 'cannot write a file');
+
+# --- fusermount3 -u: the command ends, exit 0, nothing mounted
+($rc, $out, $err) = GVClient::run_cmd(['fusermount3', '-u', $mnt]);
+is($rc, 0, 'fusermount3 -u') or diag($err);
+is(wait_exit($pid), 0, 'the mount command exits 0') or
+    diag(GV::_slurp($cl->dir . '/spawn.err'));
+ok(!mounted($mnt), 'nothing is mounted any more');
+
+# --- several sets: one directory per set; SIGINT unmounts
+($rc, $out, $err) = $cl->run('backup', '--set', 'other', "$src/sub");
+is($rc, 0, 'a backup in set "other"') or diag($err);
+my ($first_set) = map { $_->{set} } @snaps;
+$pid = start_mount();
+opendir($dh, $mnt) or die;
+@top = sort grep { !/^\.\.?$/ } readdir $dh;
+closedir $dh;
+is("@top", join(' ', sort($first_set, 'other')), 'one directory per set');
+ok(-l "$mnt/other/latest", 'each with its latest');
+is(GV::_slurp("$mnt/other/latest$src/sub/deeper/text.txt"),
+    GV::_slurp("$src/sub/deeper/text.txt"), 'a file of the other set');
+kill 'INT', $pid;
+is(wait_exit($pid), 0, 'SIGINT: the mount command exits 0') or
+    diag(GV::_slurp($cl->dir . '/spawn.err'));
+ok(!mounted($mnt), 'SIGINT unmounted it');
+
+# --- --set shows that set flat
+$pid = start_mount('--set', 'other');
+opendir($dh, $mnt) or die;
+@top = sort grep { !/^\.\.?$/ } readdir $dh;
+closedir $dh;
+is(scalar @top, 2, '--set other: its snapshot and latest') or diag("@top");
+kill 'TERM', $pid;
+is(wait_exit($pid), 0, 'SIGTERM: the mount command exits 0');
+ok(!mounted($mnt), 'SIGTERM unmounted it');
+
+done_testing();
