@@ -48,7 +48,9 @@ END {
     $? = $rc;
 }
 
-my $gv = GV->start(Workers => 2);
+# A short IdleTimeout: the server drops the mount's idle session, which
+# must connect again.
+my $gv = GV->start(Workers => 2, IdleTimeout => 4);
 my $cl = GVClient->new($gv, 'alice');
 my $src = $gv->dir . '/src';
 make_path($src);
@@ -153,6 +155,26 @@ is($rc, 0, 'diff -r --no-dereference finds no difference') or diag($out . $err);
 is(system('cmp', '-s', $big, "$mnt/latest$big"), 0, 'cmp of the big file');
 is(system('cmp', '-s', "$src/sparse", "$mnt/latest$src/sparse"), 0, 'cmp of the file with holes');
 is((stat "$mnt/latest$src/sparse")[7], 8 << 20, '... its size');
+# Where the data and the holes are (SEEK_DATA 3, SEEK_HOLE 4).
+sub segments {
+    my ($f) = @_;
+    open my $fh, '<:raw', $f or die "$f: $!";
+    my ($pos, @s) = (0);
+    while (defined(my $d = sysseek($fh, $pos, 3))) {
+        my $h = sysseek($fh, $d, 4) // last;
+        push @s, ($d + 0) . '-' . ($h + 0);
+        $pos = $h;
+    }
+    return "@s";
+}
+SKIP: {
+    my $blocks = (stat "$mnt/latest$src/sparse")[12];
+    skip 'this backup records no holes (the sparse file shows fully allocated)', 2
+        if $blocks * 512 >= 8 << 20;
+    ok($blocks < 1024, "the file with holes uses $blocks blocks");
+    is(segments("$mnt/latest$src/sparse"), segments("$src/sparse"),
+        'SEEK_DATA and SEEK_HOLE find the data and holes of the source');
+}
 is(GV::_slurp("$mnt/latest$src/to-deep/bottom.txt"), "at the bottom\n",
     'a symlink to the deep directory leads to its file');
 is(sprintf('%o', (stat "$mnt/latest$src/modes")[2] & 07777), '2750', 'setgid directory mode');
@@ -196,6 +218,12 @@ is("@top", join(' ', sort($first_set, 'other')), 'one directory per set');
 ok(-l "$mnt/other/latest", 'each with its latest');
 is(GV::_slurp("$mnt/other/latest$src/sub/deeper/text.txt"),
     GV::_slurp("$src/sub/deeper/text.txt"), 'a file of the other set');
+# Idle past the server's IdleTimeout: the next read connects again.
+sleep 6;
+is(system('cmp', '-s', $big, "$mnt/$first_set/latest$big"), 0,
+    'after the server dropped the idle session, the big file reads the same');
+like(GV::_slurp($cl->dir . '/spawn.err'), qr/connecting to the server again/,
+    '... over a new session');
 kill 'INT', $pid;
 is(wait_exit($pid), 0, 'SIGINT: the mount command exits 0') or
     diag(GV::_slurp($cl->dir . '/spawn.err'));
@@ -210,5 +238,29 @@ is(scalar @top, 2, '--set other: its snapshot and latest') or diag("@top");
 kill 'TERM', $pid;
 is(wait_exit($pid), 0, 'SIGTERM: the mount command exits 0');
 ok(!mounted($mnt), 'SIGTERM unmounted it');
+
+# --- damaged chunks: the read fails with EIO, the file is named
+for my $pack (grep { -s $_ > 1_000_000 } glob($gv->dir . '/data/packs/*')) {
+    open my $fh, '+<:raw', $pack or die;
+    my $size = -s $pack;
+    for my $off (map { int($size * $_ / 10) } 3 .. 7) {
+        seek $fh, $off, 0;
+        read $fh, my $b, 1;
+        seek $fh, $off, 0;
+        print $fh chr(ord($b) ^ 0xff);
+    }
+    close $fh;
+}
+$pid = start_mount();
+($rc, $out, $err) = GVClient::run_cmd(['cat', "$mnt/$first_set/latest$big"]);
+isnt($rc, 0, 'reading a damaged file fails');
+like($err, qr/Input\/output error/, '... with EIO') or diag($err);
+like(GV::_slurp($cl->dir . '/spawn.err'), qr{mount: .*/big\.bin: (damaged|read failed)},
+    '... and the mount names it') or diag(GV::_slurp($cl->dir . '/spawn.err'));
+ok(-d "$mnt/$first_set/latest$src/sub", 'the rest is still there');
+($rc, $out, $err) = GVClient::run_cmd(['fusermount3', '-u', $mnt]);
+is(wait_exit($pid), 0, 'unmounted: exit 0');
+ok(!mounted($mnt), 'nothing is left mounted');
+is($gv->stop, 0, 'daemon stops cleanly');
 
 done_testing();

@@ -1110,6 +1110,23 @@ data_read(struct mnt *m, struct ofile *of, uint64_t d, char *buf, size_t n,
 	return n;
 }
 
+/* The first of of's holes that ends after pos (nholes when none does). */
+static uint32_t
+hole_after(const struct ofile *of, uint64_t pos)
+{
+	const struct node_hole *h = of->nd.holes;
+	uint32_t lo = 0, hi = of->nd.nholes, mid;
+
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		if (h[mid].off + h[mid].len <= pos)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
 static int
 mnt_open(const char *path, struct fuse_file_info *fi)
 {
@@ -1140,7 +1157,7 @@ mnt_read(const char *path, char *buf, size_t size, off_t off,
 	struct mnt *m = mnt_get();
 	struct ofile *of = (struct ofile *)(uintptr_t)fi->fh;
 	const struct node_hole *h = of->nd.holes;
-	uint32_t nh = of->nd.nholes, lo, hi, mid;
+	uint32_t nh = of->nd.nholes, lo;
 	uint64_t pos, end, seg;
 	size_t done = 0, got;
 	char err[512];
@@ -1157,16 +1174,7 @@ mnt_read(const char *path, char *buf, size_t size, off_t off,
 		size = (size_t)(of->nd.size - (uint64_t)off);
 	while (done < size) {
 		pos = (uint64_t)off + done;
-		/* The first hole that ends after pos. */
-		lo = 0;
-		hi = nh;
-		while (lo < hi) {
-			mid = lo + (hi - lo) / 2;
-			if (h[mid].off + h[mid].len <= pos)
-				lo = mid + 1;
-			else
-				hi = mid;
-		}
+		lo = hole_after(of, pos);
 		if (lo < nh && h[lo].off <= pos) {
 			seg = h[lo].off + h[lo].len - pos;
 			if (seg > size - done)
@@ -1196,6 +1204,30 @@ mnt_read(const char *path, char *buf, size_t size, off_t off,
 		return -EIO;
 	}
 	return (int)done;
+}
+
+/* SEEK_DATA and SEEK_HOLE from the holes saved (the kernel does the rest). */
+static off_t
+mnt_lseek(const char *path, off_t off, int whence, struct fuse_file_info *fi)
+{
+	struct ofile *of = (struct ofile *)(uintptr_t)fi->fh;
+	const struct node_hole *h = of->nd.holes;
+	uint64_t pos = (uint64_t)off;
+	uint32_t k;
+
+	(void)path;
+	if (whence != SEEK_DATA && whence != SEEK_HOLE)
+		return -EINVAL;
+	if (off < 0 || pos >= of->nd.size)
+		return -ENXIO;
+	k = hole_after(of, pos);
+	if (whence == SEEK_HOLE)	/* the end of the file counts as one */
+		return (off_t)(k < of->nd.nholes && h[k].off > pos ? h[k].off :
+		    k < of->nd.nholes ? pos : of->nd.size);
+	/* Past this hole and any that follow it at once. */
+	for (; k < of->nd.nholes && h[k].off <= pos; k++)
+		pos = h[k].off + h[k].len;
+	return pos < of->nd.size ? (off_t)pos : -ENXIO;
 }
 
 static int
@@ -1229,6 +1261,7 @@ static const struct fuse_operations mnt_ops = {
 	.open = mnt_open,
 	.read = mnt_read,
 	.release = mnt_release,
+	.lseek = mnt_lseek,
 	.getxattr = mnt_getxattr,
 	.listxattr = mnt_listxattr,
 };
