@@ -934,13 +934,9 @@ oom:
 	return 1;
 }
 
-/* What one request of chunks brings. */
+/* What one request of chunks brings: each opened goes into the cache. */
 struct cfetch {
 	struct mnt	*m;
-	size_t		 nwant;
-	size_t		 got;
-	size_t		 lens[MOUNT_AHEAD];	/* 0: not opened */
-	size_t		 slot[MOUNT_AHEAD];	/* which chunk of the batch */
 	char		 why[256];		/* the first that failed */
 };
 
@@ -951,13 +947,9 @@ cfetch_cb(void *arg, const uint8_t *id, const uint8_t *blob, size_t len,
 	struct cfetch *f = arg;
 	struct centry *e;
 	char hex[2 * BLOB_ID_LEN + 1], why[160];
-	size_t s;
 
 	(void)links;
 	(void)nlinks;
-	if (f->got >= f->nwant)
-		return 0;
-	s = f->slot[f->got++];
 	hex_encode(id, BLOB_ID_LEN, hex);
 	if (blob == NULL) {
 		if (f->why[0] == '\0')
@@ -968,10 +960,14 @@ cfetch_cb(void *arg, const uint8_t *id, const uint8_t *blob, size_t len,
 	if ((e = calloc(1, sizeof(*e))) == NULL)
 		return -1;
 	if (blob_open(&f->m->c->keys, BLOB_DATA, id, blob, len, CHUNK_MAX,
-	    &e->body, &e->len, why, sizeof(why)) == -1 || e->len == 0) {
+	    &e->body, &e->len, why, sizeof(why)) == -1)
+		e->len = 0;
+	else if (e->len == 0)
+		snprintf(why, sizeof(why), "empty");
+	if (e->len == 0) {
 		if (f->why[0] == '\0')
 			snprintf(f->why, sizeof(f->why), "data blob %s: %s",
-			    hex, e->len == 0 ? "empty" : why);
+			    hex, why);
 		free(e->body);
 		free(e);
 		return 0;
@@ -979,8 +975,10 @@ cfetch_cb(void *arg, const uint8_t *id, const uint8_t *blob, size_t len,
 	e->kind = CE_DATA;
 	memcpy(e->id, id, BLOB_ID_LEN);
 	e->cost = sizeof(*e) + e->len;
-	f->lens[s] = e->len;
-	cache_add(&f->m->cache, e);
+	if (cache_get(&f->m->cache, CE_DATA, id) == NULL)
+		cache_add(&f->m->cache, e);
+	else
+		centry_free(e);
 	return 0;
 }
 
@@ -995,6 +993,7 @@ chunks_fetch(struct mnt *m, struct ofile *of, uint64_t first, char *err,
     size_t errlen)
 {
 	uint8_t want[MOUNT_AHEAD][BLOB_ID_LEN];
+	size_t lens[MOUNT_AHEAD], nwant = 0, w;
 	struct cfetch f;
 	struct centry *e;
 	uint64_t n, i;
@@ -1010,37 +1009,44 @@ chunks_fetch(struct mnt *m, struct ofile *of, uint64_t first, char *err,
 	n = of->nids - first;
 	if (n > MOUNT_AHEAD)
 		n = MOUNT_AHEAD;
+	/* Each id not cached, once (a file may repeat a chunk). */
+	for (i = 0; i < n; i++) {
+		const uint8_t *id = of->ids[first + i];
+
+		if (cache_get(&m->cache, CE_DATA, id) != NULL)
+			continue;
+		for (w = 0; w < nwant && memcmp(want[w], id, BLOB_ID_LEN) != 0;
+		    w++)
+			;
+		if (w == nwant)
+			memcpy(want[nwant++], id, BLOB_ID_LEN);
+	}
 	memset(&f, 0, sizeof(f));
 	f.m = m;
-	for (i = 0; i < n; i++) {
-		if ((e = cache_get(&m->cache, CE_DATA, of->ids[first + i])) !=
-		    NULL) {
-			f.lens[i] = e->len;
-			continue;
-		}
-		memcpy(want[f.nwant], of->ids[first + i], BLOB_ID_LEN);
-		f.slot[f.nwant++] = i;
-	}
-	if (f.nwant > 0) {
+	if (nwant > 0) {
 		err[0] = '\0';
 		if (remote_get(m->rk.r, (const uint8_t (*)[BLOB_ID_LEN])want,
-		    f.nwant, cfetch_cb, &f, err, errlen) != 0) {
+		    nwant, cfetch_cb, &f, err, errlen) != 0) {
 			if (err[0] == '\0')
 				snprintf(err, errlen, "out of memory");
 			return -1;
 		}
 	}
+	for (i = 0; i < n; i++) {
+		e = cache_get(&m->cache, CE_DATA, of->ids[first + i]);
+		lens[i] = e != NULL ? e->len : 0;
+	}
 	/* Lengths, in order: each known one must agree. */
 	for (i = 0; i < n; i++) {
 		uint64_t k = first + i;
 
-		if (f.lens[i] == 0) {
+		if (lens[i] == 0) {
 			snprintf(err, errlen, "%s", f.why[0] ? f.why :
 			    "a chunk did not come");
 			return 1;
 		}
 		if (k < of->nsized) {
-			if (of->starts[k + 1] - of->starts[k] != f.lens[i]) {
+			if (of->starts[k + 1] - of->starts[k] != lens[i]) {
 				snprintf(err, errlen, "chunk %llu changed "
 				    "length", (unsigned long long)k);
 				return 1;
@@ -1049,12 +1055,12 @@ chunks_fetch(struct mnt *m, struct ofile *of, uint64_t first, char *err,
 		}
 		if (k > of->nsized)
 			break;		/* a gap: learned when reached */
-		if (f.lens[i] > of->datalen - of->starts[k]) {
+		if (lens[i] > of->datalen - of->starts[k]) {
 			snprintf(err, errlen, "its chunks hold more bytes "
 			    "than its size");
 			return 1;
 		}
-		of->starts[k + 1] = of->starts[k] + f.lens[i];
+		of->starts[k + 1] = of->starts[k] + lens[i];
 		of->nsized++;
 	}
 	return 0;
@@ -1301,7 +1307,8 @@ cmd_mount(struct client *c, int argc, char **argv)
 		warnx("mount: %s: not a directory", mp);
 		return EXIT_ERROR;
 	}
-	if (access("/dev/fuse", R_OK | W_OK) == -1) {
+	/* (fusermount3, set-uid, opens it for a user who may not.) */
+	if (access("/dev/fuse", F_OK) == -1) {
 		warnx("mount: /dev/fuse: %s (FUSE is needed: load the fuse "
 		    "module, or give this container the device)",
 		    strerror(errno));
