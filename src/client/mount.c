@@ -62,6 +62,7 @@
 #define MOUNT_RELIST_MS		10000	/* list the snapshots at most this often */
 #define MOUNT_BUCKETS		4096	/* of the cache's hash table */
 #define MOUNT_TIMEOUT_S		60.0	/* the kernel keeps names and attributes */
+#define MOUNT_LENS		(1u << 19)	/* chunk lengths remembered */
 
 /* ---------------------------------------------------------------- cache */
 
@@ -181,11 +182,20 @@ cache_clear(struct cache *ca)
 
 /* ---------------------------------------------------------------- state */
 
+/* The length of a chunk, by id. */
+struct lent {
+	uint8_t		 id[BLOB_ID_LEN];
+	uint32_t	 len;
+	struct lent	*next;
+};
+
 struct mnt {
 	struct client	*c;
 	struct client_rk rk;		/* over c->remote */
 	struct tree_src	 src;
 	struct cache	 cache;
+	struct lent	*lens[MOUNT_BUCKETS];	/* lens_get() */
+	size_t		 nlens;
 	struct snapinfo	*snaps;		/* oldest first */
 	char		(*names)[96];	/* each snapshot's directory name */
 	size_t		 nsnaps;
@@ -934,6 +944,53 @@ oom:
 	return 1;
 }
 
+/*
+ * The length of every chunk opened so far, by id (an id names its
+ * contents, so its length never changes): a file opened again, or the
+ * same chunks in another snapshot, learn their offsets without fetching
+ * the chunks before the one read.  At most MOUNT_LENS entries.
+ */
+static int
+lens_get(const struct mnt *m, const uint8_t *id, uint32_t *len)
+{
+	for (const struct lent *l = m->lens[bucket_of(id)]; l != NULL;
+	    l = l->next)
+		if (memcmp(l->id, id, BLOB_ID_LEN) == 0) {
+			*len = l->len;
+			return 1;
+		}
+	return 0;
+}
+
+static void
+lens_put(struct mnt *m, const uint8_t *id, uint32_t len)
+{
+	struct lent *l;
+	uint32_t old;
+
+	if (m->nlens >= MOUNT_LENS || lens_get(m, id, &old) ||
+	    (l = malloc(sizeof(*l))) == NULL)
+		return;
+	memcpy(l->id, id, BLOB_ID_LEN);
+	l->len = len;
+	l->next = m->lens[bucket_of(id)];
+	m->lens[bucket_of(id)] = l;
+	m->nlens++;
+}
+
+static void
+lens_free(struct mnt *m)
+{
+	for (size_t b = 0; b < MOUNT_BUCKETS; b++)
+		while (m->lens[b] != NULL) {
+			struct lent *l = m->lens[b];
+
+			m->lens[b] = l->next;
+			free(l);
+		}
+	m->nlens = 0;
+}
+
 /* What one request of chunks brings: each opened goes into the cache. */
 struct cfetch {
 	struct mnt	*m;
@@ -975,6 +1032,7 @@ cfetch_cb(void *arg, const uint8_t *id, const uint8_t *blob, size_t len,
 	e->kind = CE_DATA;
 	memcpy(e->id, id, BLOB_ID_LEN);
 	e->cost = sizeof(*e) + e->len;
+	lens_put(f->m, id, (uint32_t)e->len);	/* at most CHUNK_MAX */
 	if (cache_get(&f->m->cache, CE_DATA, id) == NULL)
 		cache_add(&f->m->cache, e);
 	else
@@ -983,19 +1041,18 @@ cfetch_cb(void *arg, const uint8_t *id, const uint8_t *blob, size_t len,
 }
 
 /*
- * Have chunks first .. first + MOUNT_AHEAD (those that exist) in the
- * cache, asking the server for the missing ones in one request, and
- * learn their lengths.  0; 1 (damaged, err set); -1 (the session failed,
- * err set).
+ * Chunk first of of and the MOUNT_AHEAD - 1 after it (those that exist)
+ * into the cache, asking the server for those not there in one request.
+ * 0 (chunk first is cached); 1 (damaged, err set); -1 (the session
+ * failed, err set).
  */
 static int
 chunks_fetch(struct mnt *m, struct ofile *of, uint64_t first, char *err,
     size_t errlen)
 {
 	uint8_t want[MOUNT_AHEAD][BLOB_ID_LEN];
-	size_t lens[MOUNT_AHEAD], nwant = 0, w;
+	size_t nwant = 0, w;
 	struct cfetch f;
-	struct centry *e;
 	uint64_t n, i;
 	int rc;
 
@@ -1032,37 +1089,49 @@ chunks_fetch(struct mnt *m, struct ofile *of, uint64_t first, char *err,
 			return -1;
 		}
 	}
-	for (i = 0; i < n; i++) {
-		e = cache_get(&m->cache, CE_DATA, of->ids[first + i]);
-		lens[i] = e != NULL ? e->len : 0;
+	if (cache_get(&m->cache, CE_DATA, of->ids[first]) == NULL) {
+		snprintf(err, errlen, "chunk %llu: %s",
+		    (unsigned long long)first, f.why[0] ? f.why :
+		    "not kept in the cache");
+		return 1;
 	}
-	/* Lengths, in order: each known one must agree. */
-	for (i = 0; i < n; i++) {
-		uint64_t k = first + i;
+	return 0;
+}
 
-		if (lens[i] == 0) {
-			snprintf(err, errlen, "%s", f.why[0] ? f.why :
-			    "a chunk did not come");
-			return 1;
-		}
-		if (k < of->nsized) {
-			if (of->starts[k + 1] - of->starts[k] != lens[i]) {
-				snprintf(err, errlen, "chunk %llu changed "
-				    "length", (unsigned long long)k);
-				return 1;
-			}
-			continue;
-		}
-		if (k > of->nsized)
-			break;		/* a gap: learned when reached */
-		if (lens[i] > of->datalen - of->starts[k]) {
-			snprintf(err, errlen, "its chunks hold more bytes "
-			    "than its size");
-			return 1;
-		}
-		of->starts[k + 1] = of->starts[k] + lens[i];
-		of->nsized++;
+/*
+ * Learn the offset of of's next chunk (of->nsized): from the length
+ * map, else by fetching it (and some after it).  0; 1 or -1 as
+ * chunks_fetch().
+ */
+static int
+learn_next(struct mnt *m, struct ofile *of, char *err, size_t errlen)
+{
+	uint64_t k = of->nsized;
+	uint32_t len;
+	int rc;
+
+	if (k == of->nids && (rc = ids_more(of, k + MOUNT_AHEAD, err,
+	    errlen)) != 0)
+		return rc;
+	if (k == of->nids) {
+		snprintf(err, errlen, "its chunks hold fewer bytes than its "
+		    "size");
+		return 1;
 	}
+	if (!lens_get(m, of->ids[k], &len)) {
+		if ((rc = chunks_fetch(m, of, k, err, errlen)) != 0)
+			return rc;
+		if (!lens_get(m, of->ids[k], &len))
+			len = (uint32_t)cache_get(&m->cache, CE_DATA,
+			    of->ids[k])->len;	/* the length map is full */
+	}
+	if (len > of->datalen - of->starts[k]) {
+		snprintf(err, errlen, "its chunks hold more bytes than its "
+		    "size");
+		return 1;
+	}
+	of->starts[k + 1] = of->starts[k] + len;
+	of->nsized++;
 	return 0;
 }
 
@@ -1079,13 +1148,12 @@ data_read(struct mnt *m, struct ofile *of, uint64_t d, char *buf, size_t n,
 	uint64_t lo, hi, mid, i, at;
 	int rc;
 
-	/* Learn lengths forward until d is inside a known chunk. */
-	while (d >= of->starts[of->nsized]) {
-		if ((rc = chunks_fetch(m, of, of->nsized, err, errlen)) != 0) {
+	/* Learn offsets forward until d is inside a known chunk. */
+	while (d >= of->starts[of->nsized])
+		if ((rc = learn_next(m, of, err, errlen)) != 0) {
 			*why = rc;
 			return 0;
 		}
-	}
 	/* The last chunk that starts at or before d. */
 	lo = 0;
 	hi = of->nsized;
@@ -1102,12 +1170,13 @@ data_read(struct mnt *m, struct ofile *of, uint64_t d, char *buf, size_t n,
 			*why = rc;
 			return 0;
 		}
-		if ((e = cache_get(&m->cache, CE_DATA, of->ids[i])) == NULL) {
-			snprintf(err, errlen, "chunk %llu did not stay in the "
-			    "cache", (unsigned long long)i);
-			*why = 1;
-			return 0;
-		}
+		e = cache_get(&m->cache, CE_DATA, of->ids[i]);
+	}
+	if (e->len != of->starts[i + 1] - of->starts[i]) {
+		snprintf(err, errlen, "chunk %llu changed length",
+		    (unsigned long long)i);
+		*why = 1;
+		return 0;
 	}
 	at = d - of->starts[i];
 	if (n > e->len - at)
@@ -1386,6 +1455,7 @@ out:
 	fuse_opt_free_args(&args);
 	client_rk_free(&m.rk);
 	cache_clear(&m.cache);
+	lens_free(&m);
 	free(m.snaps);
 	free(m.names);
 	free(m.set);
