@@ -20,8 +20,10 @@
  * offset of each chunk as it fetches them, forward from the start, and
  * fetches MOUNT_AHEAD chunks in one request at a time, so a sequential
  * read streams and a read at an offset fetches what comes before it
- * once.  Holes (sparse files) read as zeros: the chunks hold the other
- * bytes, concatenated.
+ * once; the lengths learned are kept by chunk id (MOUNT_LENS of them), for
+ * the next open of that file or of the same chunks elsewhere.  Holes
+ * (sparse files) read as zeros: the chunks hold the other bytes,
+ * concatenated.
  *
  * One session to the server (struct remote is not thread-safe), so
  * libfuse runs single-threaded.  A request that finds the session broken
