@@ -71,6 +71,12 @@ for my $at (1, 6) {
         . "conv=notrunc status=none") == 0 or die;
 }
 
+# Extended attributes and ACLs, where this file system takes them.
+my $xdir = "$src/sub/deeper";
+my $have_x = system("setfattr -n user.gv.note -v kept '$xdir/text.txt' 2>/dev/null") == 0;
+my $have_acl = system("setfacl -m u:1234:r '$xdir/text.txt' 2>/dev/null") == 0
+    && system("setfacl -d -m u:1234:rx '$xdir' 2>/dev/null") == 0;
+
 my ($rc, $out, $err) = $cl->run('backup', $src);
 is($rc, 0, 'first backup') or diag($err);
 GVClient::_spit_bytes("$src/small.txt", "changed for the second snapshot\n");
@@ -83,6 +89,14 @@ is(scalar @snaps, 2, 'two snapshots');
 my $mnt = $gv->dir . '/mnt';
 make_path($mnt);
 push @mounts, $mnt;
+
+# --- errors before mounting: exit 2
+($rc, $out, $err) = $cl->run('mount', "$src/small.txt");
+is($rc, 2, 'mount on a file: exit 2');
+like($err, qr/small\.txt: not a directory/, '... saying why');
+($rc, $out, $err) = $cl->run('mount');
+is($rc, 2, 'mount without a mount point: exit 2');
+like($err, qr/usage: gigavault mount/, '... with its usage');
 
 # start_mount(@args): the mount command in the background, and wait until
 # the mount point lists something.
@@ -187,6 +201,23 @@ is(sprintf('%o', (stat "$mnt/latest$src/modes/private")[2] & 07777), '600', 'pri
 is((stat "$mnt/latest$src/hard1")[3], 2, 'link count as stored');
 is((stat "$mnt/latest$src/hard1")[1], (stat "$mnt/latest$src/sub/hard2")[1],
     'hard links share an inode number');
+
+# xattrs and ACLs as the source has them: getfattr -d -m - and getfacl.
+sub in_dir { my ($d, $cmd) = @_; return `cd '$d' && $cmd 2>&1` }
+SKIP: {
+    skip 'this file system takes no user xattrs nor ACLs', 3 unless $have_x || $have_acl;
+    my $r = $gv->dir . '/restore-x';
+    $cl->run('restore', '--target', $r, 'latest', $xdir);
+    skip 'this backup does not keep xattrs (a restore has none)', 3
+        unless in_dir("$r$xdir", 'getfattr -d -m - text.txt') =~ /user\.gv\.note|posix_acl/;
+    my $m = "$mnt/latest$xdir";
+    is(in_dir($m, 'getfattr -d -m - text.txt'), in_dir($xdir, 'getfattr -d -m - text.txt'),
+        'getfattr -d -m - shows the xattrs of the source');
+    is(in_dir($m, 'getfacl -p text.txt'), in_dir($xdir, 'getfacl -p text.txt'),
+        'getfacl shows the access ACL of the source');
+    is(in_dir("$m/..", 'getfacl -p deeper'), in_dir("$xdir/..", 'getfacl -p deeper'),
+        'getfacl shows the default ACL of the source');
+}
 
 # Random offsets of the big file, 3 reads of 100 000 bytes; then of the
 # same file in the older snapshot, first read there (the kernel has none

@@ -1360,7 +1360,7 @@ cmd_mount(struct client *c, int argc, char **argv)
 	struct fuse *f;
 	struct stat sb;
 	struct mnt m;
-	const char *mp;
+	char *mp;
 	int ch, rc = EXIT_ERROR, loop;
 
 	while ((ch = getopt_long(argc, argv, CLIENT_SHORTOPTS, longopts,
@@ -1369,15 +1369,6 @@ cmd_mount(struct client *c, int argc, char **argv)
 			return client_usage(c);
 	if (optind != argc - 1)
 		return client_usage(c);
-	mp = argv[optind];
-	if (stat(mp, &sb) == -1) {
-		warnx("mount: %s: %s", mp, strerror(errno));
-		return EXIT_ERROR;
-	}
-	if (!S_ISDIR(sb.st_mode)) {
-		warnx("mount: %s: not a directory", mp);
-		return EXIT_ERROR;
-	}
 	/* (fusermount3, set-uid, opens it for a user who may not.) */
 	if (access("/dev/fuse", F_OK) == -1) {
 		warnx("mount: /dev/fuse: %s (FUSE is needed: load the fuse "
@@ -1385,11 +1376,20 @@ cmd_mount(struct client *c, int argc, char **argv)
 		    strerror(errno));
 		return EXIT_ERROR;
 	}
+	/* Absolute: fusermount3 and /proc/mounts name it so. */
+	if ((mp = realpath(argv[optind], NULL)) == NULL) {
+		warnx("mount: %s: %s", argv[optind], strerror(errno));
+		return EXIT_ERROR;
+	}
+	memset(&m, 0, sizeof(m));
+	if (stat(mp, &sb) == -1 || !S_ISDIR(sb.st_mode)) {
+		warnx("mount: %s: not a directory", mp);
+		goto out;
+	}
 	if (client_setup(c) == -1 || client_keys(c) == -1 ||
 	    client_session(c) == -1)
-		return EXIT_ERROR;
+		goto out;
 
-	memset(&m, 0, sizeof(m));
 	m.c = c;
 	m.rk.r = c->remote;
 	m.rk.k = &c->keys;
@@ -1461,5 +1461,6 @@ out:
 	free(m.snaps);
 	free(m.names);
 	free(m.set);
+	free(mp);
 	return rc;
 }
