@@ -61,9 +61,9 @@
 
 #define MOUNT_CACHE_BYTES	(64u * 1024 * 1024)	/* chunks and trees */
 #define MOUNT_AHEAD		8	/* chunks asked for in one request */
-#define MOUNT_RELIST_MS		10000	/* list the snapshots at most this often */
+#define MOUNT_RELIST_MS		10000	/* least time between listings */
 #define MOUNT_BUCKETS		4096	/* of the cache's hash table */
-#define MOUNT_TIMEOUT_S		60.0	/* the kernel keeps names and attributes */
+#define MOUNT_TIMEOUT_S		60.0	/* the kernel keeps names, attributes */
 #define MOUNT_LENS		(1u << 19)	/* chunk lengths remembered */
 
 /* ---------------------------------------------------------------- cache */
@@ -201,8 +201,8 @@ struct mnt {
 	struct snapinfo	*snaps;		/* oldest first */
 	char		(*names)[96];	/* each snapshot's directory name */
 	size_t		 nsnaps;
-	char		*set;		/* the one set shown, or NULL: per set */
-	int64_t		 listed;	/* mono_ms() of the last listing */
+	char		*set;		/* the one set shown; NULL: per set */
+	int64_t		 listed;	/* mono_ms() at the last listing */
 	uid_t		 uid;
 	gid_t		 gid;
 	time_t		 started;
@@ -400,8 +400,8 @@ enum res_kind { R_TOP, R_SETDIR, R_LATEST, R_SNAP, R_NODE };
 struct res {
 	enum res_kind	 kind;
 	const char	*set;		/* R_SETDIR, R_LATEST, R_SNAP */
-	size_t		 snap;		/* R_LATEST (its target), R_SNAP, R_NODE */
-	const struct node *nd;		/* R_NODE: valid until the cache grows */
+	size_t		 snap;		/* R_LATEST (target), R_SNAP, R_NODE */
+	const struct node *nd;		/* R_NODE: until the cache grows */
 };
 
 /* The next component of *p into comp; 0 when there is none. */
@@ -496,7 +496,7 @@ resolve(struct mnt *m, const char *path, struct res *r)
 	return rc == 0 ? 0 : -ENAMETOOLONG;
 }
 
-/* ---------------------------------------------------------------- attributes */
+/* ---------------------------------------------------------------- stat */
 
 static uint64_t
 holes_bytes(const struct node *nd)
