@@ -259,8 +259,17 @@ is("@top", join(' ', sort($first_set, 'other')), 'one directory per set');
 ok(-l "$mnt/other/latest", 'each with its latest');
 is(GV::_slurp("$mnt/other/latest$src/sub/deeper/text.txt"),
     GV::_slurp("$src/sub/deeper/text.txt"), 'a file of the other set');
-# Idle past the server's IdleTimeout: the next read connects again.
-sleep 6;
+# A new backup shows when the set's directory is read again (at most
+# every 10 s); idle past the server's IdleTimeout, the mount connects
+# again for that listing and the reads after it.
+($rc, $out, $err) = $cl->run('backup', '--set', 'other', "$src/sub");
+is($rc, 0, 'another backup in set "other"') or diag($err);
+sleep 11;
+opendir($dh, "$mnt/other") or die;
+my @other = sort grep { !/^\.\.?$/ } readdir $dh;
+closedir $dh;
+is(scalar @other, 3, 'the new snapshot shows in the mounted file system') or diag("@other");
+is(readlink("$mnt/other/latest"), $other[1], '... and latest points at it');
 is(system('cmp', '-s', $big, "$mnt/$first_set/latest$big"), 0,
     'after the server dropped the idle session, the big file reads the same');
 like(GV::_slurp($cl->dir . '/spawn.err'), qr/connecting to the server again/,
@@ -275,7 +284,7 @@ $pid = start_mount('--set', 'other');
 opendir($dh, $mnt) or die;
 @top = sort grep { !/^\.\.?$/ } readdir $dh;
 closedir $dh;
-is(scalar @top, 2, '--set other: its snapshot and latest') or diag("@top");
+is(scalar @top, 3, '--set other: its snapshots and latest') or diag("@top");
 kill 'TERM', $pid;
 is(wait_exit($pid), 0, 'SIGTERM: the mount command exits 0');
 ok(!mounted($mnt), 'SIGTERM unmounted it');
