@@ -24,6 +24,8 @@ plan skip_all => 'no /dev/fuse (no FUSE in this kernel or container)'
     unless -c '/dev/fuse';
 plan skip_all => 'fusermount3 is not installed (Debian package fuse3)'
     unless which('fusermount3');
+plan skip_all => 'not root, and fusermount3 is not set-uid: this user cannot mount'
+    if $> != 0 && !-u which('fusermount3');
 {
     open my $fh, '+<', '/dev/fuse'
         or plan skip_all => "cannot open /dev/fuse: $!";
