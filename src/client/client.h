@@ -278,6 +278,7 @@ int	cmd_ls(struct client *, int, char **);
 int	cmd_restore(struct client *, int, char **);
 int	cmd_forget(struct client *, int, char **);
 int	cmd_verify(struct client *, int, char **);
+int	cmd_mount(struct client *, int, char **);	/* mount.c */
 int	cmd_discover(struct client *, int, char **);
 int	cmd_status(struct client *, int, char **);
 int	cmd_diff(struct client *, int, char **);

@@ -55,6 +55,8 @@ static const struct command {
 	{ "verify", cmd_verify,
 	    "verify [--set NAME] [--json] [--sample PERCENT] [SNAPSHOT]",
 	    "read back and check every blob of a snapshot" },
+	{ "mount", cmd_mount, "mount [--set NAME] [--strict] MOUNTPOINT",
+	    "show the snapshots read-only through FUSE" },
 	{ "discover", cmd_discover,
 	    "discover [--json] [--wait SECONDS] [--direct] [--ui ADDR[:PORT]] "
 	    "[--group ADDR] [--port PORT]",
