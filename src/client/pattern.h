@@ -14,7 +14,8 @@
  *	?	one character, not "/"
  *	[...]	a character class, as in fnmatch(3) ([!...] negates)
  *	**	as a whole component: any number (zero included) of whole
- *		components ("/var/**\/*.log", "**\/node_modules")
+ *		components ("**\/node_modules"; "/var/" "**" "/" "*.log",
+ *		written as one, is a .log file anywhere below /var)
  *	\c	the character c itself
  *	dir/	a trailing "/": matches directories only
  *

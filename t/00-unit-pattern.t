@@ -1,0 +1,12 @@
+#!/usr/bin/perl
+# Runs the C unit tests of src/client/pattern.c (the glob patterns of
+# backup --exclude, restore --include/--exclude and find),
+# t/unit-pattern, which speak TAP.
+use strict;
+use warnings;
+my $bin = ($ENV{GV_BUILDDIR} // '.') . '/t/unit-pattern';
+if (!-x $bin) {
+	print "1..1\nnot ok 1 - $bin is built (run make check)\n";
+	exit 1;
+}
+exec $bin or die "exec $bin: $!";
