@@ -2156,6 +2156,10 @@ cmd_backup(struct client *c, int argc, char **argv)
 	if (client_setup(c) == -1 ||
 	    select_from_conf(c, &sel, &args, &nargs) == -1)
 		goto done;
+	if (patterns_count(sel.excl) == 0) {
+		patterns_free(sel.excl);	/* the walk skips the calls */
+		sel.excl = NULL;
+	}
 	if (nargs == 0) {
 		if (clientconf_set(c->conf, client_set(c)) == NULL)
 			rc = client_usage(c);
