@@ -175,6 +175,15 @@ is($rc, 0, 'command-line PATHs and excludes with the set') or diag($err);
 ok(has(\@l, 'keepdir/f') && !has(\@l, 'var'), '... its PATHs replace the set\'s');
 ok(!has(\@l, 'sub/c.txt') && !has(\@l, 'sub/b.o') && has(\@l, 'sub/anchored'),
    '... its excludes add to the set\'s');
+{
+    my $withset = GV::_slurp($cl->{conf});
+    spit($cl->{conf}, "Set = \"web\"\n" . $withset);
+    my $before = scalar $cl->snapshots('--set', 'web');
+    ($rc, $out, $err) = $cl->run('backup');
+    is($rc, 0, 'Set = "web": "gigavault backup" alone') or diag($err);
+    is(scalar $cl->snapshots('--set', 'web'), $before + 1, '... saves a snapshot of set web');
+    spit($cl->{conf}, $withset);
+}
 ($rc, $out, $err) = $cl->run('backup', '--set', 'other');
 is($rc, 2, 'no PATH and no BackupSet for the set: exit 2');
 like($err, qr/usage: gigavault backup/, '... usage');
@@ -184,6 +193,7 @@ for my $bad (["BackupSet \"w\" {\n Exclude = {\"[x\"}\n}\n", qr/:$at: Exclude "\
              ["BackupSet \"w\" {\n Paths = {\"rel/path\"}\n}\n", qr/:$at: Paths "rel\/path" is not an absolute path/],
              ["BackupSet \"w\" {\n ExcludeIfPresent = {\"a/b\"}\n}\n", qr/:$at: ExcludeIfPresent "a\/b" is not a file name/],
              ["BackupSet \"bad name\" {\n}\n", qr/BackupSet "bad name"/],
+             ["BackupSet \"w\" {\n}\nBackupSet \"w\" {\n}\n", qr/duplicate title 'w'/],
              ["BackupSet \"w\" {\n OneFileSystem = 2\n}\n", qr/:$at: OneFileSystem = 2 is out of range/]) {
     spit($cl->{conf}, $conf . $bad->[0]);
     ($rc, $out, $err) = $cl->run('snapshots');
