@@ -205,7 +205,7 @@ spit($cl->{conf}, $conf);
 # --- -x across a tmpfs mounted by the test, in a mount namespace of the
 # client's own: the mount goes away with the client, whatever happens.
 SKIP: {
-    skip 'needs root and unshare(1) for a mount namespace', 9
+    skip 'needs root and unshare(1) for a mount namespace', 11
         if $> != 0 || system('unshare -m --propagation private true 2>/dev/null') != 0;
     my $mp = "$src/mnt";
     make_path("$mp/under");
@@ -231,6 +231,10 @@ SKIP: {
     @l = listing('fs2', $mp);
     ok($rc == 0 && has(\@l, 'd/f'), 'a PATH that is a mount point itself is saved with -x')
         or diag("$rc $err @l");
+    ($rc, $out, $err) = GVClient::run_cmd([@ns, 'backup', '--set', 'fs3', '-x', $src, $mp], $env, 120);
+    @l = listing('fs3', $src);
+    ok($rc == 0 && has(\@l, 'mnt/d/f') && has(\@l, 'keep.txt'),
+       'a mount point below a PATH, named as a PATH too, is crossed with -x') or diag("$rc $err");
     is(scalar(grep { m{gvtest} } split /\n/, GV::_slurp('/proc/self/mountinfo')), 0,
        'no tmpfs left mounted here');
 }
