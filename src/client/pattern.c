@@ -31,7 +31,7 @@ enum comp_kind {
 	COMP_GLOB,		/* fnmatch(3) on one name */
 	COMP_ANY,		/* "**": any number of components */
 	COMP_STAR,		/* "*": any one name */
-	COMP_SUFFIX		/* "*" and a literal ("*.o"): a name ending so */
+	COMP_SUFFIX		/* "*" and a literal ("*.o"): a suffix */
 };
 
 struct comp {
