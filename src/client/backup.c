@@ -1209,8 +1209,8 @@ cachedir_tag(int fd)
 	    O_NONBLOCK | O_NOCTTY | O_CLOEXEC)) == -1)
 		return 0;
 	if (fstat(tfd, &st) == 0 && S_ISREG(st.st_mode)) {
-		while (have < sizeof(buf) && (k = read_some(tfd, (uint8_t *)buf +
-		    have, sizeof(buf) - have)) > 0)
+		while (have < sizeof(buf) && (k = read_some(tfd,
+		    (uint8_t *)buf + have, sizeof(buf) - have)) > 0)
 			have += (size_t)k;
 		ok = have == sizeof(buf) && memcmp(buf, CACHEDIR_SIG,
 		    sizeof(buf)) == 0;

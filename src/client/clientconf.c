@@ -458,7 +458,8 @@ clientconf_load(const char *file, char *err, size_t errlen)
 		s->exclude_caches = (int)cfg_getint(sec, "ExcludeCaches");
 		s->one_fs = (int)cfg_getint(sec, "OneFileSystem");
 		if ((s->name = strdup(cfg_title(sec))) == NULL ||
-		    copy_list(sec, "Paths", NULL, &s->paths, &s->npaths) == -1 ||
+		    copy_list(sec, "Paths", NULL, &s->paths,
+		    &s->npaths) == -1 ||
 		    copy_list(sec, "Exclude", NULL, &s->exclude,
 		    &s->nexclude) == -1 ||
 		    copy_list(sec, "ExcludeFile", c->dir, &s->exclude_file,
