@@ -162,7 +162,6 @@ close $fh;
 spit($cl->dir . '/web-excludes', "# relative to client.conf's directory\n*.log\n");
 ($rc, $out, $err) = $cl->run('backup', '--set', 'web');
 is($rc, 0, 'backup --set web: no PATH needed') or diag($err);
-my ($ls) = $cl->run('ls', '--set', 'web', 'latest');
 @l = listing('web', $src);
 ok(has(\@l, 'sub/c.txt') && !has(\@l, 'sub/b.o'), '... its Paths and Exclude');
 ok(has(\@l, 'var/log/a.txt') && !has(\@l, 'var/log/a.log'), '... its ExcludeFile (relative to the config)');
