@@ -168,6 +168,16 @@ put('http', 'bad-body', "POST /api/housekeeping/prune HTTP/1.1\r\n" .
     "Content-Type: application/json; charset=utf-8\r\n\r\n[1]");
 put('http', 'garbage', "\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03");
 
+# ------------------------------------------------------------ pattern
+# An exclude file, a NUL, then paths (one per line).
+put('pattern', 'typical', "# build\n*.o\n**/node_modules\n/var/**/*.log\ntmp/\n" .
+    "trailing\\ \n\0src/x.o\nvar/log/a/b.log\nhome/u/tmp\na/node_modules\n");
+put('pattern', 'classes', "[[:digit:]]*\n*.[!oa]\nx[]]\n\\*\n\0" .
+    "9lives\nx.c\nx]\n*\n");
+put('pattern', 'bad-class', "*.o\n[oops\n\0a.o\n");
+put('pattern', 'deep', "/a/**/b/**/c\n\0" . ("a/" x 200) . "b/c\n");
+put('pattern', 'empty', "\0\n\n");
+
 # ------------------------------------------------------------ config
 if (open(my $c, '<', 'conf/gigavault.conf')) {
 	local $/;

@@ -97,7 +97,7 @@ GVClient::_spit_bytes("$src/d/b", GVClient::pseudo_bytes(600_000, 'b'));
 symlink('a', "$src/l") or die;
 ($rc, $out, $err) = $cl->run('backup', '--set', 'cli', $src);
 is($rc, 0, 'backup exits 0') or diag($err);
-like($out, qr/^snapshot (\d+) saved$/m, 'prints the snapshot id');
+like($out, qr/^snapshot (\d+) saved: /m, 'prints the snapshot id');
 my ($id) = $out =~ /snapshot (\d+) saved/;
 
 ($rc, $out, $err) = GVClient::run_cmd([$GVClient::CLIENT, '-c', $cl->{conf},

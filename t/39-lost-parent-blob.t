@@ -64,7 +64,7 @@ like($err, qr/linked blobs? (?:is|are) not stored: the server no longer has blob
      '... it says the server lacks blobs of the parent');
 like($err, qr/warning: backing up again without the parent snapshot/, '... warns it goes again');
 like($err, qr/\(0 unchanged\)/, '... and the second run reads every file');
-like($out, qr/^snapshot \d+ saved$/m, '... a snapshot is saved');
+like($out, qr/^snapshot \d+ saved: /m, '... a snapshot is saved');
 ($rc, $out, $err) = $cl->run('verify', 'latest');
 is($rc, 0, 'the new snapshot verifies clean') or diag("$out$err");
 my $dst = $gv->dir . '/restored';

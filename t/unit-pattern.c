@@ -162,6 +162,16 @@ static const struct mcase cases[] = {
 	{ "\\*\\*", "/ab", 0, 0 },
 	{ "[\\]]", "/]", 0, 1 },
 	{ "x\\\\", "/x\\", 0, 1 },
+	/* "*" and a literal: a suffix, escapes undone */
+	{ "*.tar.gz", "/a/x.tar.gz", 0, 1 },
+	{ "*.tar.gz", "/a/.tar.gz", 0, 1 },
+	{ "*.tar.gz", "/a/tar.gz", 0, 0 },
+	{ "*\\?", "/a/x?", 0, 1 },
+	{ "*\\?", "/a/xy", 0, 0 },
+	{ "*\\[x]", "/a/q[x]", 0, 1 },
+	{ "*[x]", "/a/qx", 0, 1 },
+	{ "/*", "/", 1, 0 },
+	{ "/*/*", "/a/b", 0, 1 },
 	/* spaces and odd bytes are ordinary */
 	{ "my file", "/home/my file", 0, 1 },
 	{ "\xc3\xa9t\xc3\xa9", "/x/\xc3\xa9t\xc3\xa9", 0, 1 },

@@ -64,7 +64,9 @@
 #include "chain.h"
 #include "chunker.h"
 #include "client.h"
+#include "fsmeta.h"
 #include "idset.h"
+#include "pattern.h"
 #include "pool.h"
 
 #define RBUF_SIZE	(8u << 20)	/* one read() of a large file */
@@ -146,10 +148,27 @@ struct progress {
 	atomic_int	 total_done, stop;
 	char		**paths;
 	int		 npaths;
+	const struct select *sel;	/* patterns and -x, as the walk */
+};
+
+/*
+ * What a backup leaves out besides what it cannot read (gigavault(1),
+ * "backup"; the PATTERNS section): checked in the walk before an entry
+ * is opened, so nothing left out is read, and nothing left out is a
+ * problem.
+ */
+struct select {
+	struct patterns	*excl;		/* --exclude, --exclude-file */
+	char		**if_present;	/* --exclude-if-present NAMEs */
+	size_t		 nif_present;
+	int		 caches;	/* --exclude-caches */
+	int		 one_fs;	/* -x */
+	int		 nodump;	/* 1: leave out files flagged nodump */
 };
 
 struct backup {
 	struct client	*c;
+	const struct select *sel;
 	struct remote	*r;
 	const struct keys *keys;
 	struct pool	*pool;
@@ -161,7 +180,12 @@ struct backup {
 	int		 failed;	/* a fatal error: message printed */
 	int		 parent;	/* there is a parent snapshot */
 	int		 parent_gone;	/* the server lacks blobs it reused */
-	int		 partial;	/* something was skipped */
+	uint64_t	 problems;	/* entries named as not (fully) saved */
+	uint64_t	 excluded;	/* entries left out by sel */
+	dev_t		 top_dev;	/* -x: the device of the PATH walked */
+	const char	*test_change;	/* GIGAVAULT_TEST_CHANGE_WHILE_READ */
+	char		**paths;	/* the PATHs given, absolute */
+	int		 npaths;
 	int		 depth;
 	uint64_t	 files, dirs, others, unchanged;
 	uint64_t	 bytes;		/* of the files in the snapshot */
@@ -578,6 +602,18 @@ ptree_free(struct ptree *p)
 
 /* ---------------------------------------------------------------- walk */
 
+/* "gigavault: PATH: what" on stderr; a problem. */
+static void
+problem(struct backup *b, const char *path, const char *what)
+{
+	fprintf(stderr, "%sgigavault: ", b->prog.on && b->prog.tty ?
+	    "\r\033[K" : "");
+	client_putsafe(stderr, path);
+	fprintf(stderr, ": %s\n", what);
+	b->problems++;
+}
+
+/* path is left out: it cannot be read (why); a problem. */
 static void
 skip(struct backup *b, const char *path, const char *why)
 {
@@ -585,7 +621,30 @@ skip(struct backup *b, const char *path, const char *why)
 	    client_progress_clear(&b->prog.line));
 	client_putsafe(stderr, path);
 	fprintf(stderr, ": %s\n", why);
-	b->partial = 1;
+	b->problems++;
+}
+
+/* path is left out on purpose: named with -v, not a problem. */
+static void
+excluded(struct backup *b, const char *path, const char *why)
+{
+	b->excluded++;
+	if (!b->c->verbose)
+		return;
+	fprintf(stderr, "%sexcluded ", b->prog.on && b->prog.tty ?
+	    "\r\033[K" : "");
+	client_putsafe(stderr, path);
+	fprintf(stderr, " (%s)\n", why);
+}
+
+/* 1 when the file or directory open as fd has the nodump flag. */
+static int
+is_nodump(struct backup *b, int fd)
+{
+	uint32_t fl;
+
+	return b->sel->nodump && fsmeta_iflags(fd, &fl) == 0 &&
+	    (fl & FSMETA_IFLAG_NODUMP) != 0;
 }
 
 static uint8_t
@@ -841,15 +900,73 @@ out:
 
 static int	do_dir(struct backup *, int, const char *, struct ptree *,
 		    uint8_t *);
+static int	finish_dir(struct backup *, struct dir *, uint8_t *);
+static void	dir_init(struct dir *, size_t);
+
+/* path is one of the PATHs given (-x crosses into it). */
+static int
+given(const struct backup *b, const char *path)
+{
+	for (int i = 0; i < b->npaths; i++)
+		if (strcmp(b->paths[i], path) == 0)
+			return 1;
+	return 0;
+}
+
+/* The id of an empty directory's tree (a mount point -x does not cross). */
+static int
+empty_tree(struct backup *b, uint8_t *id)
+{
+	struct dir d;
+
+	dir_init(&d, 0);
+	return finish_dir(b, &d, id);
+}
 
 /*
- * Add the entry name of the directory dfd (path: its full path) to d.
- * Returns 0 (also when it was skipped as unreadable), -1 on a fatal
- * error.
+ * Whether the file open as fd changed while it was read: its size,
+ * modification or change time is not what fstat() said before (st).
+ */
+static int
+changed(int fd, const struct stat *st)
+{
+	struct stat now;
+
+	return fstat(fd, &now) == 0 && (now.st_size != st->st_size ||
+	    now.st_mtim.tv_sec != st->st_mtim.tv_sec ||
+	    now.st_mtim.tv_nsec != st->st_mtim.tv_nsec ||
+	    now.st_ctim.tv_sec != st->st_ctim.tv_sec ||
+	    now.st_ctim.tv_nsec != st->st_ctim.tv_nsec);
+}
+
+/*
+ * The test hook GIGAVAULT_TEST_CHANGE_WHILE_READ=NAME (HACKING): a file
+ * called NAME gets one more byte once it was read, as if a writer had
+ * appended to it meanwhile.
+ */
+static void
+test_change(int dfd, const char *name)
+{
+	ssize_t k;
+	int fd;
+
+	if ((fd = openat(dfd, name, O_WRONLY | O_APPEND | O_NOFOLLOW |
+	    O_CLOEXEC)) == -1)
+		return;
+	k = write(fd, "+", 1);
+	(void)k;
+	close(fd);
+}
+
+/*
+ * Add the entry name of the directory dfd (path: its full path) to d;
+ * dtype is its d_type from readdir() (DT_UNKNOWN: not known), top is set
+ * for a PATH given.  Returns 0 (also when it was left out, or skipped
+ * as unreadable), -1 on a fatal error.
  */
 static int
 do_entry(struct backup *b, struct dir *d, int dfd, const char *name,
-    const char *path, struct ptree *pt)
+    const char *path, unsigned char dtype, int top, struct ptree *pt)
 {
 	const struct node *pn;
 	struct node *n;
@@ -858,21 +975,54 @@ do_entry(struct backup *b, struct dir *d, int dfd, const char *name,
 	uint8_t sub[BLOB_ID_LEN];
 	char *target;
 	ssize_t k;
+	dev_t topdev;
 	int fd, rc, cfd;
 	char err[256];
 
 	if (remote_keepalive(b->r, err, sizeof(err)) == -1)
 		return fatal_remote(b, err);
+	/* Left out by a pattern: not even stat'ed when readdir() knows. */
+	if (b->sel->excl != NULL && dtype != DT_UNKNOWN &&
+	    patterns_match(b->sel->excl, path, dtype == DT_DIR)) {
+		excluded(b, path, "pattern");
+		return 0;
+	}
 	if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) == -1) {
 		skip(b, path, strerror(errno));
 		return 0;
 	}
+	if (b->sel->excl != NULL && dtype == DT_UNKNOWN &&
+	    patterns_match(b->sel->excl, path, S_ISDIR(st.st_mode))) {
+		excluded(b, path, "pattern");
+		return 0;
+	}
 	switch (st.st_mode & S_IFMT) {
 	case S_IFDIR:
+		/* -x: the device of the PATH being walked, or of this one. */
+		topdev = b->top_dev;
+		if (top)
+			b->top_dev = st.st_dev;
+		else if (b->sel->one_fs && st.st_dev != b->top_dev) {
+			if (!given(b, path)) {
+				excluded(b, path, "another file system: kept "
+				    "as an empty directory");
+				if (empty_tree(b, sub) == -1)
+					return -1;
+				goto dirnode;
+			}
+			b->top_dev = st.st_dev;
+		}
 		cfd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
 		    O_CLOEXEC);
 		if (cfd == -1) {
+			b->top_dev = topdev;
 			skip(b, path, strerror(errno));
+			return 0;
+		}
+		if (is_nodump(b, cfd)) {
+			b->top_dev = topdev;
+			excluded(b, path, "nodump flag");
+			close(cfd);
 			return 0;
 		}
 		memset(&cpt, 0, sizeof(cpt));
@@ -883,8 +1033,10 @@ do_entry(struct backup *b, struct dir *d, int dfd, const char *name,
 		rc = do_dir(b, cfd, path, &cpt, sub);
 		ptree_free(&cpt);
 		close(cfd);
+		b->top_dev = topdev;
 		if (rc != 0)
 			return rc == 1 ? 0 : -1;
+dirnode:
 		if ((n = add_node(d, name, &st)) == NULL)
 			return fatal_oom(b);
 		memcpy(n->subtree, sub, BLOB_ID_LEN);
@@ -903,6 +1055,13 @@ do_entry(struct backup *b, struct dir *d, int dfd, const char *name,
 		pn = ptree_find(b, pt, name);
 		if (b->failed)
 			return -1;
+		if (unchanged(pn, &st) && b->sel->nodump &&
+		    (pn->iflags & FSMETA_IFLAG_NODUMP) != 0) {
+			/* Saved with --include-nodump last time. */
+			b->files--;
+			excluded(b, path, "nodump flag");
+			return 0;
+		}
 		if (unchanged(pn, &st)) {
 			if ((n = add_node(d, name, &st)) == NULL ||
 			    (pn->nchunks > 0 && (n->chunks =
@@ -941,12 +1100,23 @@ do_entry(struct backup *b, struct dir *d, int dfd, const char *name,
 			close(fd);
 			return 0;
 		}
+		if (is_nodump(b, fd)) {
+			b->files--;
+			excluded(b, path, "nodump flag");
+			close(fd);
+			return 0;
+		}
 		posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
 		if ((n = add_node(d, name, &fst)) == NULL) {
 			close(fd);
 			return fatal_oom(b);
 		}
 		rc = read_file(b, d, fd, path, &fst);
+		if (rc == 0 && b->test_change != NULL &&
+		    strcmp(name, b->test_change) == 0)
+			test_change(dfd, name);
+		if (rc == 0 && changed(fd, &fst))
+			problem(b, path, "changed while being read");
 		close(fd);
 		if (rc == 1) {
 			b->done_bytes += (uint64_t)fst.st_size;
@@ -995,10 +1165,86 @@ do_entry(struct backup *b, struct dir *d, int dfd, const char *name,
 	return 0;
 }
 
+/* A directory entry as readdir() gave it. */
+struct dent {
+	char		*name;
+	unsigned char	 type;		/* d_type; DT_UNKNOWN: not known */
+};
+
 static int
-cmp_names(const void *a, const void *b)
+cmp_dents(const void *a, const void *b)
 {
-	return strcmp(*(char *const *)a, *(char *const *)b);
+	return strcmp(((const struct dent *)a)->name,
+	    ((const struct dent *)b)->name);
+}
+
+static int
+cmp_dent_key(const void *key, const void *e)
+{
+	return strcmp(key, ((const struct dent *)e)->name);
+}
+
+#define CACHEDIR_TAG	"CACHEDIR.TAG"
+#define CACHEDIR_SIG	"Signature: 8a477f597d28d172789f06886806bc55"
+
+/*
+ * The directory fd holds a valid CACHEDIR.TAG: a regular file that
+ * starts with the signature of the Cache Directory Tagging
+ * Specification (https://bford.info/cachedir/).
+ */
+static int
+cachedir_tag(int fd)
+{
+	char buf[sizeof(CACHEDIR_SIG) - 1];
+	struct stat st;
+	size_t have = 0;
+	ssize_t k;
+	int tfd, ok = 0;
+
+	if ((tfd = openat(fd, CACHEDIR_TAG, O_RDONLY | O_NOFOLLOW |
+	    O_NONBLOCK | O_NOCTTY | O_CLOEXEC)) == -1)
+		return 0;
+	if (fstat(tfd, &st) == 0 && S_ISREG(st.st_mode)) {
+		while (have < sizeof(buf) && (k = read_some(tfd,
+		    (uint8_t *)buf + have, sizeof(buf) - have)) > 0)
+			have += (size_t)k;
+		ok = have == sizeof(buf) && memcmp(buf, CACHEDIR_SIG,
+		    sizeof(buf)) == 0;
+	}
+	close(tfd);
+	return ok;
+}
+
+/*
+ * Whether the directory fd (path), whose sorted entries are e[0..n), is
+ * left out but for its tag: a valid CACHEDIR.TAG (--exclude-caches) or
+ * a NAME of --exclude-if-present.  Returns the tag's index, or -1.
+ * Only names that readdir() listed are looked at: no extra system call
+ * for a directory without them.
+ */
+static ssize_t
+tagged(struct backup *b, int fd, const char *path, const struct dent *e,
+    size_t n)
+{
+	const struct dent *t;
+	char why[300];
+
+	if (b->sel->caches && (t = bsearch(CACHEDIR_TAG, e, n, sizeof(*e),
+	    cmp_dent_key)) != NULL && cachedir_tag(fd)) {
+		excluded(b, path, "a cache directory: only its "
+		    CACHEDIR_TAG " is kept");
+		return t - e;
+	}
+	for (size_t i = 0; i < b->sel->nif_present; i++) {
+		if ((t = bsearch(b->sel->if_present[i], e, n, sizeof(*e),
+		    cmp_dent_key)) == NULL)
+			continue;
+		snprintf(why, sizeof(why), "%s is present: only it is kept",
+		    t->name);
+		excluded(b, path, why);
+		return t - e;
+	}
+	return -1;
 }
 
 /* tree_emit_fn: a page, index or list into the pipeline. */
@@ -1106,8 +1352,10 @@ do_dir(struct backup *b, int fd, const char *path, struct ptree *pt,
 	struct dir d;
 	struct dirent *de;
 	DIR *dp;
-	char **names = NULL, **nn, *cpath;
+	struct dent *names = NULL, *nn;
+	char *cpath;
 	size_t n = 0, cap = 0;
+	ssize_t tag = -1;
 	int dfd, rc = 0;
 
 	if (b->depth >= DEPTH_MAX) {
@@ -1134,36 +1382,42 @@ do_dir(struct backup *b, int fd, const char *path, struct ptree *pt,
 				goto oom;
 			names = nn;
 		}
-		if ((names[n] = strdup(de->d_name)) == NULL)
+		if ((names[n].name = strdup(de->d_name)) == NULL)
 			goto oom;
+		names[n].type = de->d_type;
 		n++;
 	}
 	if (errno != 0) {
 		skip(b, path, strerror(errno));
 		closedir(dp);
 		for (size_t i = 0; i < n; i++)
-			free(names[i]);
+			free(names[i].name);
 		free(names);
 		return 1;
 	}
 	closedir(dp);
 	if (n > 1)
-		qsort(names, n, sizeof(*names), cmp_names);
+		qsort(names, n, sizeof(*names), cmp_dents);
+	if (b->sel->caches || b->sel->nif_present > 0)
+		tag = tagged(b, fd, path, names, n);
 
-	dir_init(&d, n);
+	dir_init(&d, tag == -1 ? n : 1);
 	b->depth++;
 	for (size_t i = 0; i < n && rc == 0; i++) {
+		if (tag != -1 && i != (size_t)tag)
+			continue;
 		if (asprintf(&cpath, "%s%s%s", path, strcmp(path, "/") ? "/" :
-		    "", names[i]) == -1) {
+		    "", names[i].name) == -1) {
 			rc = fatal_oom(b);
 			break;
 		}
-		rc = do_entry(b, &d, fd, names[i], cpath, pt);
+		rc = do_entry(b, &d, fd, names[i].name, cpath, names[i].type,
+		    0, pt);
 		free(cpath);
 		if (rc == 0)
 			rc = entry_done(b, &d);
-		free(names[i]);
-		names[i] = NULL;
+		free(names[i].name);
+		names[i].name = NULL;
 		progress(b, 0);
 	}
 	b->depth--;
@@ -1172,14 +1426,14 @@ do_dir(struct backup *b, int fd, const char *path, struct ptree *pt,
 	else
 		dir_free(b, &d);
 	for (size_t i = 0; i < n; i++)
-		free(names[i]);
+		free(names[i].name);
 	free(names);
 	return rc;
 
 oom:
 	closedir(dp);
 	for (size_t i = 0; i < n; i++)
-		free(names[i]);
+		free(names[i].name);
 	free(names);
 	return fatal_oom(b);
 }
@@ -1209,6 +1463,8 @@ do_virtual(struct backup *b, struct vnode *v, struct ptree *pt, uint8_t *id)
 			b->failed = 1;
 			return -1;
 		}
+		if (fstat(fd, &st) == 0)
+			b->top_dev = st.st_dev;
 		rc = do_dir(b, fd, "/", pt, id);
 		close(fd);
 		if (rc == 1) {
@@ -1229,7 +1485,8 @@ do_virtual(struct backup *b, struct vnode *v, struct ptree *pt, uint8_t *id)
 				skip(b, v->path, strerror(errno));
 				continue;
 			}
-			rc = do_entry(b, &d, fd, k->name, k->path, pt);
+			rc = do_entry(b, &d, fd, k->name, k->path, DT_UNKNOWN,
+			    1, pt);
 			close(fd);
 			if (rc == 0)
 				rc = entry_done(b, &d);
@@ -1377,34 +1634,57 @@ vnode_add(struct vnode *root, const char *p)
 
 /* ---------------------------------------------------------------- progress */
 
-/* Count the bytes below path for the ETA (stat only, no reads). */
+#define PREWALK_PATH	65536	/* longest path the pre-walk follows */
+
+/*
+ * Count the bytes below path[0..len) (name in dfd) for the ETA: stat
+ * only, no reads; patterns and -x as the walk has them (not nodump or
+ * tags, which cost an open).  path has PREWALK_PATH bytes.
+ */
 static void
-prewalk(struct progress *p, int dfd, const char *name, int depth)
+prewalk(struct progress *p, int dfd, const char *name, char *path,
+    size_t len, dev_t dev, int depth)
 {
 	struct stat st;
 	struct dirent *de;
 	DIR *dp;
+	size_t nl;
 	int fd;
 
 	if (atomic_load(&p->stop) || depth > DEPTH_MAX ||
 	    fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) == -1)
+		return;
+	if (p->sel->excl != NULL && patterns_match(p->sel->excl, path,
+	    S_ISDIR(st.st_mode)))
 		return;
 	if (S_ISREG(st.st_mode)) {
 		atomic_fetch_add(&p->total_bytes, (uint64_t)st.st_size);
 		atomic_fetch_add(&p->total_files, 1);
 		return;
 	}
-	if (!S_ISDIR(st.st_mode) || (fd = openat(dfd, name, O_RDONLY |
-	    O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) == -1)
+	if (depth == 0)
+		dev = st.st_dev;
+	if (!S_ISDIR(st.st_mode) || (p->sel->one_fs && st.st_dev != dev) ||
+	    (fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+	    O_CLOEXEC)) == -1)
 		return;
 	if ((dp = fdopendir(fd)) == NULL) {
 		close(fd);
 		return;
 	}
-	while ((de = readdir(dp)) != NULL)
-		if (strcmp(de->d_name, ".") != 0 &&
-		    strcmp(de->d_name, "..") != 0)
-			prewalk(p, fd, de->d_name, depth + 1);
+	while ((de = readdir(dp)) != NULL) {
+		if (strcmp(de->d_name, ".") == 0 ||
+		    strcmp(de->d_name, "..") == 0)
+			continue;
+		nl = strlen(de->d_name);
+		if (len + 1 + nl >= PREWALK_PATH)
+			continue;
+		path[len] = '/';
+		memcpy(path + len + 1, de->d_name, nl + 1);
+		prewalk(p, fd, de->d_name, path, len + 1 + nl, dev,
+		    depth + 1);
+		path[len] = '\0';
+	}
 	closedir(dp);
 }
 
@@ -1412,9 +1692,21 @@ static void *
 prewalk_main(void *arg)
 {
 	struct progress *p = arg;
+	char *path;
+	size_t len;
 
-	for (int i = 0; i < p->npaths; i++)
-		prewalk(p, AT_FDCWD, p->paths[i], 0);
+	if ((path = malloc(PREWALK_PATH)) == NULL)
+		return NULL;
+	for (int i = 0; i < p->npaths; i++) {
+		/* "/" walks as "" so that its entries are "/NAME". */
+		len = strcmp(p->paths[i], "/") == 0 ? 0 : strlen(p->paths[i]);
+		if (len >= PREWALK_PATH)
+			continue;
+		memcpy(path, p->paths[i], len);
+		path[len] = '\0';
+		prewalk(p, AT_FDCWD, p->paths[i], path, len, 0, 0);
+	}
+	free(path);
 	atomic_store(&p->total_done, 1);
 	return NULL;
 }
@@ -1554,14 +1846,20 @@ drain_all(struct backup *b)
 /*
  * One backup of root (paths[0..npaths)) in the session c->remote, with
  * the newest snapshot of the set as its parent unless noparent (its meta
- * names that snapshot as its parent either way).  check: first check the
- * set for a rollback (chain_check()).  Returns the exit status;
- * *parent_gone is set when it failed because the server lacks blobs of
- * the parent that it reused (the session is then unusable).
+ * names that snapshot as its parent either way), leaving out what sel
+ * says.  check: first check the set for a rollback (chain_check()).
+ * missing: the PATHs already named as not saved, counted as problems.
+ * Returns the exit status: 0, EXIT_PARTIAL (saved, with *problems
+ * problems, missing included) or EXIT_ERROR (*saved tells whether the
+ * snapshot was saved all the same).  Prints the summary line of a saved
+ * snapshot.  *parent_gone is set when it failed because the server
+ * lacks blobs of the parent that it reused (the session is then
+ * unusable).
  */
 static int
 backup_run(struct client *c, struct vnode *root, char **paths, int npaths,
-    int noparent, int quiet, int check, int *parent_gone)
+    const struct select *sel, uint64_t missing, int noparent, int quiet,
+    int check, int *parent_gone, int *saved, uint64_t *problems)
 {
 	struct backup b;
 	struct snapinfo *snaps = NULL, made;
@@ -1575,6 +1873,15 @@ backup_run(struct client *c, struct vnode *root, char **paths, int npaths,
 	memset(&b, 0, sizeof(b));
 	memset(&rpt, 0, sizeof(rpt));
 	*parent_gone = 0;
+	*saved = 0;
+	b.problems = missing;
+	b.sel = sel;
+	b.paths = paths;
+	b.npaths = npaths;
+	b.test_change = getenv("GIGAVAULT_TEST_CHANGE_WHILE_READ");
+	if (b.test_change != NULL && b.test_change[0] == '\0')
+		b.test_change = NULL;
+	b.prog.sel = sel;
 	b.c = c;
 	b.r = c->remote;
 	b.keys = &c->keys;
@@ -1652,14 +1959,30 @@ backup_run(struct client *c, struct vnode *root, char **paths, int npaths,
 	memcpy(made.root, rootid, BLOB_ID_LEN);
 	memcpy(made.meta, metaid, BLOB_ID_LEN);
 	chain_remember(c, &made);
-	if (!quiet)
-		printf("snapshot %llu saved\n", (unsigned long long)snapid);
-	if (b.partial)
-		warnx("some entries could not be read (above); the snapshot "
-		    "leaves them out");
-	rc = b.partial ? EXIT_PARTIAL : 0;
+	*saved = 1;
+	if (!quiet) {
+		char s1[32], s2[32], ex[48] = "";
+		double t = (double)(mono_ms() - b.prog.start) / 1e3;
+
+		client_fmt_bytes((double)b.bytes, s1, sizeof(s1));
+		client_fmt_bytes((double)b.new_plain, s2, sizeof(s2));
+		if (b.excluded > 0)
+			snprintf(ex, sizeof(ex), ", %llu excluded",
+			    (unsigned long long)b.excluded);
+		printf("snapshot %llu saved: %llu files, %s (%s new)%s, "
+		    "%llu problem%s, %.1f s\n", (unsigned long long)snapid,
+		    (unsigned long long)b.files, s1, s2, ex,
+		    (unsigned long long)b.problems, b.problems == 1 ? "" :
+		    "s", t);
+	} else if (b.problems > 0)
+		warnx("snapshot %llu saved with %llu problem%s (named above)",
+		    (unsigned long long)snapid,
+		    (unsigned long long)b.problems, b.problems == 1 ? "" :
+		    "s");
+	rc = b.problems > 0 ? EXIT_PARTIAL : 0;
 
 done:
+	*problems = b.problems;
 	*parent_gone = b.parent_gone;
 	if (b.prog.running) {
 		atomic_store(&b.prog.stop, 1);
@@ -1676,62 +1999,201 @@ done:
 	return rc;
 }
 
+/* --exclude-if-present NAME (or ExcludeIfPresent): a plain name. */
+static int
+add_if_present(struct select *sel, char *name)
+{
+	char **v;
+
+	if (name[0] == '\0' || strchr(name, '/') != NULL ||
+	    strcmp(name, ".") == 0 || strcmp(name, "..") == 0 ||
+	    strlen(name) > 255) {
+		warnx("--exclude-if-present \"%s\": not a file name", name);
+		return -1;
+	}
+	if ((v = reallocarray(sel->if_present, sel->nif_present + 1,
+	    sizeof(*v))) == NULL) {
+		warnx("out of memory");
+		return -1;
+	}
+	sel->if_present = v;
+	v[sel->nif_present++] = name;
+	return 0;
+}
+
+/*
+ * The selection of the set in effect (a BackupSet section of client.conf)
+ * added to the command line's: its excludes add to ours; its Paths are
+ * returned in *paths when the command line gives none.
+ */
+static int
+select_from_conf(struct client *c, struct select *sel, char ***paths,
+    int *npaths)
+{
+	const struct clientconf_set *cs;
+	char err[1024];
+
+	if ((cs = clientconf_set(c->conf, client_set(c))) == NULL)
+		return 0;
+	for (size_t i = 0; i < cs->nexclude; i++)
+		if (patterns_add(sel->excl, cs->exclude[i], err,
+		    sizeof(err)) == -1) {
+			warnx("%s: BackupSet %s: Exclude \"%s\": %s",
+			    c->conf->file, cs->name, cs->exclude[i], err);
+			return -1;
+		}
+	for (size_t i = 0; i < cs->nexclude_file; i++)
+		if (patterns_add_file(sel->excl, cs->exclude_file[i], err,
+		    sizeof(err)) == -1) {
+			warnx("%s: BackupSet %s: ExcludeFile: %s",
+			    c->conf->file, cs->name, err);
+			return -1;
+		}
+	for (size_t i = 0; i < cs->nif_present; i++)
+		if (add_if_present(sel, cs->if_present[i]) == -1)
+			return -1;
+	sel->caches |= cs->exclude_caches;
+	sel->one_fs |= cs->one_fs;
+	if (*npaths == 0 && cs->npaths > 0) {
+		*paths = cs->paths;
+		*npaths = (int)cs->npaths;
+	}
+	return 0;
+}
+
 int
 cmd_backup(struct client *c, int argc, char **argv)
 {
-	enum { OPT_NOPARENT = OPT_CMD_FIRST };
+	enum { OPT_NOPARENT = OPT_CMD_FIRST, OPT_EXCLUDE, OPT_EXCLUDE_FILE,
+	    OPT_EXCLUDE_CACHES, OPT_EXCLUDE_IF_PRESENT, OPT_INCLUDE_NODUMP };
 	static const struct option longopts[] = {
 		CLIENT_LONGOPTS,
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "no-parent", no_argument, NULL, OPT_NOPARENT },
+		{ "exclude", required_argument, NULL, OPT_EXCLUDE },
+		{ "exclude-file", required_argument, NULL, OPT_EXCLUDE_FILE },
+		{ "exclude-caches", no_argument, NULL, OPT_EXCLUDE_CACHES },
+		{ "exclude-if-present", required_argument, NULL,
+		    OPT_EXCLUDE_IF_PRESENT },
+		{ "one-file-system", no_argument, NULL, 'x' },
+		{ "include-nodump", no_argument, NULL, OPT_INCLUDE_NODUMP },
+		{ "no-nodump", no_argument, NULL, OPT_INCLUDE_NODUMP },
 		CLIENT_STRICT_OPT,
 		{ NULL, 0, NULL, 0 }
 	};
+	struct select sel;
 	struct vnode *root = NULL;
-	char **paths = NULL;
-	int ch, quiet = 0, noparent = 0, npaths, gone, rc = EXIT_ERROR;
+	char **args, **paths = NULL, err[1024];
+	uint64_t missing = 0, problems = 0;
+	int ch, quiet = 0, noparent = 0, strict = 0, nargs, npaths = 0;
+	int gone, saved = 0, rc = EXIT_ERROR;
+	int64_t start = mono_ms();
 
-	while ((ch = getopt_long(argc, argv, CLIENT_SHORTOPTS "q", longopts,
+	memset(&sel, 0, sizeof(sel));
+	sel.nodump = 1;
+	if ((sel.excl = patterns_new()) == NULL) {
+		warnx("out of memory");
+		return EXIT_ERROR;
+	}
+	while ((ch = getopt_long(argc, argv, CLIENT_SHORTOPTS "qx", longopts,
 	    NULL)) != -1) {
+		if (ch == OPT_STRICT)
+			strict = 1;	/* not StrictRollback: see below */
 		if (client_opt(c, ch, optarg))
 			continue;
-		if (ch == 'q')
+		switch (ch) {
+		case 'q':
 			quiet = 1;
-		else if (ch == OPT_NOPARENT)
+			break;
+		case 'x':
+			sel.one_fs = 1;
+			break;
+		case OPT_NOPARENT:
 			noparent = 1;
-		else
-			return client_usage(c);
+			break;
+		case OPT_EXCLUDE:
+			if (patterns_add(sel.excl, optarg, err,
+			    sizeof(err)) == -1) {
+				warnx("--exclude \"%s\": %s", optarg, err);
+				goto done;
+			}
+			break;
+		case OPT_EXCLUDE_FILE:
+			if (patterns_add_file(sel.excl, optarg, err,
+			    sizeof(err)) == -1) {
+				warnx("--exclude-file: %s", err);
+				goto done;
+			}
+			break;
+		case OPT_EXCLUDE_CACHES:
+			sel.caches = 1;
+			break;
+		case OPT_EXCLUDE_IF_PRESENT:
+			if (add_if_present(&sel, optarg) == -1)
+				goto done;
+			break;
+		case OPT_INCLUDE_NODUMP:
+			sel.nodump = 0;
+			break;
+		default:
+			rc = client_usage(c);
+			goto done;
+		}
 	}
-	if (optind >= argc)
-		return client_usage(c);
-	npaths = argc - optind;
+	args = argv + optind;
+	nargs = argc - optind;
+	if (client_setup(c) == -1 ||
+	    select_from_conf(c, &sel, &args, &nargs) == -1)
+		goto done;
+	if (patterns_count(sel.excl) == 0) {
+		patterns_free(sel.excl);	/* the walk skips the calls */
+		sel.excl = NULL;
+	}
+	if (nargs == 0) {
+		if (clientconf_set(c->conf, client_set(c)) == NULL)
+			rc = client_usage(c);
+		else
+			warnx("no PATH given, and BackupSet %s in %s has no "
+			    "Paths", client_set(c), c->conf->file);
+		goto done;
+	}
 
-	if ((paths = calloc((size_t)npaths, sizeof(*paths))) == NULL ||
+	if ((paths = calloc((size_t)nargs, sizeof(*paths))) == NULL ||
 	    (root = calloc(1, sizeof(*root))) == NULL ||
 	    (root->path = strdup("/")) == NULL) {
 		warnx("out of memory");
 		goto done;
 	}
-	for (int i = 0; i < npaths; i++) {
+	/* A PATH that is not there is named and left out; the rest is saved. */
+	for (int i = 0; i < nargs; i++) {
 		struct stat st;
+		char *p;
 
-		if ((paths[i] = abs_path(argv[optind + i])) == NULL ||
-		    lstat(paths[i], &st) == -1) {
-			warn("%s", argv[optind + i]);
-			goto done;
+		if ((p = abs_path(args[i])) == NULL || lstat(p, &st) == -1) {
+			int e = errno;
+
+			free(p);
+			warnx("%s: %s, not saved", args[i], strerror(e));
+			missing++;
+			continue;
 		}
-		if (vnode_add(root, paths[i]) == -1) {
+		paths[npaths++] = p;
+		if (vnode_add(root, p) == -1) {
 			warnx("out of memory");
 			goto done;
 		}
 	}
-	if (client_setup(c) == -1 || client_keys(c) == -1 ||
-	    client_session(c) == -1)
+	if (npaths == 0) {
+		warnx("no snapshot saved: none of the paths can be read");
 		goto done;
+	}
+	if (client_keys(c) == -1 || client_session(c) == -1)
+		goto nosnap;
 	raise_nofile();
 	tune_malloc();
 
-	rc = backup_run(c, root, paths, npaths, noparent, quiet, 1, &gone);
+	rc = backup_run(c, root, paths, npaths, &sel, missing, noparent,
+	    quiet, 1, &gone, &saved, &problems);
 	if (gone) {
 		/*
 		 * A blob of the parent is gone for good (a lost pack, a
@@ -1745,8 +2207,26 @@ cmd_backup(struct client *c, int argc, char **argv)
 		if (client_session(c) == -1)
 			rc = EXIT_ERROR;
 		else
-			rc = backup_run(c, root, paths, npaths, 1, quiet, 0,
-			    &gone);
+			rc = backup_run(c, root, paths, npaths, &sel, missing,
+			    1, quiet, 0, &gone, &saved, &problems);
+	}
+	/*
+	 * --strict (not StrictRollback, which is about rollbacks only):
+	 * any problem is an error, though the snapshot stays saved.
+	 */
+	if (saved && problems > 0 && strict) {
+		warnx("--strict: %llu problem%s (named above): exit status 2; "
+		    "the snapshot is saved", (unsigned long long)problems,
+		    problems == 1 ? "" : "s");
+		rc = EXIT_ERROR;
+	}
+nosnap:
+	if (!saved) {
+		if (problems < missing)
+			problems = missing;
+		warnx("no snapshot saved (%llu problem%s, %.1f s)",
+		    (unsigned long long)problems, problems == 1 ? "" : "s",
+		    (double)(mono_ms() - start) / 1e3);
 	}
 
 done:
@@ -1755,5 +2235,7 @@ done:
 		for (int i = 0; i < npaths; i++)
 			free(paths[i]);
 	free(paths);
+	free(sel.if_present);
+	patterns_free(sel.excl);
 	return fflush(stdout) == 0 ? rc : EXIT_ERROR;
 }

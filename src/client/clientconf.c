@@ -25,6 +25,7 @@
 #include "common/confread.h"
 #include "common/discowire.h"
 #include "clientconf.h"
+#include "pattern.h"
 
 #define CONF_NAME	"client.conf"
 
@@ -118,6 +119,8 @@ validate_range(cfg_t *sec, cfg_opt_t *opt)
 		{ "UI",			1, 65535 },
 		{ "Enabled",		0, 1 },
 		{ "StrictRollback",	0, 1 },
+		{ "ExcludeCaches",	0, 1 },
+		{ "OneFileSystem",	0, 1 },
 	};
 	long v = cfg_opt_getnint(opt, 0);
 
@@ -143,6 +146,114 @@ validate_set(cfg_t *sec, cfg_opt_t *opt)
 		return -1;
 	}
 	return 0;
+}
+
+static char	*in_dir(const char *, const char *);
+
+/* BackupSet NAME: the title of the section just read. */
+static int
+validate_set_title(cfg_t *cfg, cfg_opt_t *opt)
+{
+	cfg_t *sec;
+	const char *v;
+
+	if (cfg_opt_size(opt) == 0)
+		return 0;
+	sec = cfg_opt_getnsec(opt, cfg_opt_size(opt) - 1);
+	v = sec != NULL ? cfg_title(sec) : NULL;
+	if (v == NULL || !clientconf_valid_set(v)) {
+		confread_error("%s:%d: BackupSet \"%s\": a set name is 1 to 64 "
+		    "characters of A-Z a-z 0-9 . _ -", confread_file(),
+		    sec != NULL ? sec->line : cfg->line, v ? v : "");
+		return -1;
+	}
+	return 0;
+}
+
+/* The lists of a BackupSet: Paths, Exclude, ExcludeFile, ExcludeIfPresent. */
+static int
+validate_list(cfg_t *sec, cfg_opt_t *opt)
+{
+	struct patterns *ps;
+	const char *v;
+	char perr[300];
+	unsigned int i;
+	int bad;
+
+	for (i = 0; i < cfg_opt_size(opt); i++) {
+		v = cfg_opt_getnstr(opt, i);
+		if (v == NULL || v[0] == '\0') {
+			confread_error("%s:%d: %s: an empty entry",
+			    confread_file(), sec->line, opt->name);
+			return -1;
+		}
+		if (strcmp(opt->name, "Paths") == 0 && v[0] != '/') {
+			confread_error("%s:%d: Paths \"%s\" is not an absolute "
+			    "path", confread_file(), sec->line, v);
+			return -1;
+		}
+		if (strcmp(opt->name, "ExcludeIfPresent") == 0 &&
+		    (strchr(v, '/') != NULL || strcmp(v, ".") == 0 ||
+		    strcmp(v, "..") == 0 || strlen(v) > 255)) {
+			confread_error("%s:%d: ExcludeIfPresent \"%s\" is not "
+			    "a file name", confread_file(), sec->line, v);
+			return -1;
+		}
+		if (strcmp(opt->name, "Exclude") == 0) {
+			if ((ps = patterns_new()) == NULL) {
+				confread_error("out of memory");
+				return -1;
+			}
+			bad = patterns_add(ps, v, perr, sizeof(perr)) == -1;
+			patterns_free(ps);
+			if (bad) {
+				confread_error("%s:%d: Exclude \"%s\": %s",
+				    confread_file(), sec->line, v, perr);
+				return -1;
+			}
+		}
+	}
+	return 0;
+}
+
+/* A copy of the list name of sec (relative paths under dir if dir). */
+static int
+copy_list(cfg_t *sec, const char *name, const char *dir, char ***out,
+    size_t *n)
+{
+	size_t i, k = cfg_size(sec, name);
+
+	*n = 0;
+	if (k == 0)
+		return 0;
+	if ((*out = calloc(k, sizeof(**out))) == NULL)
+		return -1;
+	for (i = 0; i < k; i++) {
+		(*out)[i] = dir != NULL ? in_dir(dir, cfg_getnstr(sec, name,
+		    (unsigned int)i)) : strdup(cfg_getnstr(sec, name,
+		    (unsigned int)i));
+		if ((*out)[i] == NULL)
+			return -1;
+		(*n)++;
+	}
+	return 0;
+}
+
+static void
+free_list(char **v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+const struct clientconf_set *
+clientconf_set(const struct clientconf *c, const char *name)
+{
+	for (size_t i = 0; c != NULL && name != NULL && i < c->nsets; i++)
+		if (strcmp(c->sets[i].name, name) == 0)
+			return &c->sets[i];
+	return NULL;
 }
 
 /* The default file's path, malloc'ed; NULL when no home is known. */
@@ -197,6 +308,16 @@ clientconf_free(struct clientconf *c)
 	free(c->cafile);
 	free(c->ssl_cert);
 	free(c->ssl_key);
+	for (size_t i = 0; i < c->nsets; i++) {
+		struct clientconf_set *s = &c->sets[i];
+
+		free(s->name);
+		free_list(s->paths, s->npaths);
+		free_list(s->exclude, s->nexclude);
+		free_list(s->exclude_file, s->nexclude_file);
+		free_list(s->if_present, s->nif_present);
+	}
+	free(c->sets);
 	free(c);
 }
 
@@ -216,8 +337,19 @@ clientconf_load(const char *file, char *err, size_t errlen)
 		CFG_STR("Key", "client.key", CFGF_NONE),
 		CFG_END()
 	};
+	cfg_opt_t set_opts[] = {
+		CFG_STR_LIST("Paths", NULL, CFGF_NONE),
+		CFG_STR_LIST("Exclude", NULL, CFGF_NONE),
+		CFG_STR_LIST("ExcludeFile", NULL, CFGF_NONE),
+		CFG_INT("ExcludeCaches", 0, CFGF_NONE),
+		CFG_STR_LIST("ExcludeIfPresent", NULL, CFGF_NONE),
+		CFG_INT("OneFileSystem", 0, CFGF_NONE),
+		CFG_END()
+	};
 	cfg_opt_t opts[] = {
 		CFG_SEC("Ports", ports_opts, CFGF_NONE),
+		CFG_SEC("BackupSet", set_opts, CFGF_MULTI | CFGF_TITLE |
+		    CFGF_NO_TITLE_DUPES),
 		CFG_SEC("SSL", ssl_opts, CFGF_NONE),
 		CFG_STR("Server", "", CFGF_NONE),
 		CFG_STR("KeyFile", "key", CFGF_NONE),
@@ -243,6 +375,13 @@ clientconf_load(const char *file, char *err, size_t errlen)
 		{ "SSL|Enabled", validate_range },
 		{ "SSL|Certificate", validate_path },
 		{ "SSL|Key", validate_path },
+		{ "BackupSet", validate_set_title },
+		{ "BackupSet|Paths", validate_list },
+		{ "BackupSet|Exclude", validate_list },
+		{ "BackupSet|ExcludeFile", validate_list },
+		{ "BackupSet|ExcludeIfPresent", validate_list },
+		{ "BackupSet|ExcludeCaches", validate_range },
+		{ "BackupSet|OneFileSystem", validate_range },
 	};
 	struct clientconf *c;
 	char *slash;
@@ -305,6 +444,31 @@ clientconf_load(const char *file, char *err, size_t errlen)
 	    c->ssl_cert == NULL || c->ssl_key == NULL) {
 		confread_error("out of memory");
 		goto fail;
+	}
+	if ((c->nsets = cfg_size(cfg, "BackupSet")) > 0 &&
+	    (c->sets = calloc(c->nsets, sizeof(*c->sets))) == NULL) {
+		c->nsets = 0;
+		confread_error("out of memory");
+		goto fail;
+	}
+	for (size_t i = 0; i < c->nsets; i++) {
+		struct clientconf_set *s = &c->sets[i];
+		cfg_t *sec = cfg_getnsec(cfg, "BackupSet", (unsigned int)i);
+
+		s->exclude_caches = (int)cfg_getint(sec, "ExcludeCaches");
+		s->one_fs = (int)cfg_getint(sec, "OneFileSystem");
+		if ((s->name = strdup(cfg_title(sec))) == NULL ||
+		    copy_list(sec, "Paths", NULL, &s->paths,
+		    &s->npaths) == -1 ||
+		    copy_list(sec, "Exclude", NULL, &s->exclude,
+		    &s->nexclude) == -1 ||
+		    copy_list(sec, "ExcludeFile", c->dir, &s->exclude_file,
+		    &s->nexclude_file) == -1 ||
+		    copy_list(sec, "ExcludeIfPresent", NULL, &s->if_present,
+		    &s->nif_present) == -1) {
+			confread_error("out of memory");
+			goto fail;
+		}
 	}
 	if (c->threads == 0) {
 		ncpu = sysconf(_SC_NPROCESSORS_ONLN);

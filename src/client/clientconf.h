@@ -17,6 +17,28 @@
 #define CLIENTCONF_ZMAX		19	/* highest Compression level */
 #define CLIENTCONF_THREADS_MAX	256
 
+/*
+ * A BackupSet NAME { ... } section: what "gigavault backup --set NAME"
+ * saves when no PATH is given, and the excludes it always adds.  Every
+ * string is the config's own copy; paths and patterns were checked when
+ * the file was read (Paths absolute, patterns valid, ExcludeIfPresent a
+ * plain name), ExcludeFile made absolute (relative to the config's
+ * directory) but not opened.
+ */
+struct clientconf_set {
+	char	 *name;			/* its title, a valid set name */
+	char	**paths;		/* Paths */
+	size_t	  npaths;
+	char	**exclude;		/* Exclude: patterns */
+	size_t	  nexclude;
+	char	**exclude_file;		/* ExcludeFile: pattern files */
+	size_t	  nexclude_file;
+	char	**if_present;		/* ExcludeIfPresent: names */
+	size_t	  nif_present;
+	int	  exclude_caches;	/* ExcludeCaches */
+	int	  one_fs;		/* OneFileSystem */
+};
+
 struct clientconf {
 	char	*file;		/* the file read, or the default that was absent */
 	char	*dir;		/* its directory */
@@ -34,6 +56,8 @@ struct clientconf {
 	char	*cafile;	/* SSL.CAFile, "" = pin the server's key */
 	char	*ssl_cert;	/* SSL.Certificate: ours, when issued */
 	char	*ssl_key;	/* SSL.Key */
+	struct clientconf_set *sets;	/* BackupSet sections */
+	size_t	 nsets;
 };
 
 /*
@@ -44,6 +68,10 @@ struct clientconf {
 struct clientconf *clientconf_load(const char *file, char *err,
 	    size_t errlen);
 void	clientconf_free(struct clientconf *);
+
+/* The BackupSet section called name, or NULL when there is none. */
+const struct clientconf_set *clientconf_set(const struct clientconf *,
+	    const char *name);
 
 /* 1 when s is a valid set name: 1..64 bytes of A-Za-z0-9._- */
 int	clientconf_valid_set(const char *s);

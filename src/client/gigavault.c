@@ -32,7 +32,9 @@ static const struct command {
 	{ "pin", cmd_pin, "pin [-s HOST[:PORT]] [--fingerprint HEX]",
 	    "pin the TLS key of the registered server" },
 	{ "backup", cmd_backup,
-	    "backup [-q] [--no-parent] [--strict] [--set NAME] PATH ...",
+	    "backup [-qx] [--no-parent] [--strict] [--set NAME] "
+	    "[--exclude PATTERN] [--exclude-file FILE] [--exclude-caches] "
+	    "[--exclude-if-present NAME] [--include-nodump] [PATH ...]",
 	    "save a snapshot of the paths" },
 	{ "snapshots", cmd_snapshots,
 	    "snapshots [--set NAME] [--json] [--strict]",

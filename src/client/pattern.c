@@ -29,13 +29,16 @@
 enum comp_kind {
 	COMP_LIT,		/* a literal name */
 	COMP_GLOB,		/* fnmatch(3) on one name */
-	COMP_ANY		/* "**": any number of components */
+	COMP_ANY,		/* "**": any number of components */
+	COMP_STAR,		/* "*": any one name */
+	COMP_SUFFIX		/* "*" and a literal ("*.o"): a suffix */
 };
 
 struct comp {
 	enum comp_kind	 kind;
-	size_t		 len;	/* of s, for COMP_LIT */
-	char		*s;	/* unescaped for COMP_LIT, as given for GLOB */
+	size_t		 len;	/* of s, for COMP_LIT and COMP_SUFFIX */
+	char		*s;	/* unescaped for COMP_LIT and COMP_SUFFIX (the
+				   part after "*"), as given for COMP_GLOB */
 };
 
 struct pat {
@@ -136,7 +139,7 @@ comp_parse(struct comp *c, const char *s, size_t len, char *err,
 {
 	const char *p, *end, *ce;
 	char *raw, *d;
-	int glob = 0;
+	int glob = 0, star = 0;
 
 	memset(c, 0, sizeof(*c));
 	if (len > NAME_MAX_BYTES) {
@@ -161,8 +164,11 @@ comp_parse(struct comp *c, const char *s, size_t len, char *err,
 				return -1;
 			}
 			p++;
-		} else if (*p == '*' || *p == '?')
+		} else if (*p == '*' || *p == '?') {
 			glob = 1;
+			/* Only a leading "*": maybe a suffix (below). */
+			star += p == raw && *p == '*' ? 1 : 2;
+		}
 		else if (*p == '[') {
 			if ((ce = class_end(p)) == NULL) {
 				seterr(err, errlen,
@@ -173,6 +179,23 @@ comp_parse(struct comp *c, const char *s, size_t len, char *err,
 			glob = 1;
 			p = ce;
 		}
+	}
+	if (glob && star == 1 && memchr(raw, '[', len) == NULL) {
+		/*
+		 * "*" and a literal: the literal, unescaped, must end the
+		 * name ("*" matches any name: it is never empty).
+		 */
+		for (p = d = raw + 1; p < end; p++) {
+			if (*p == '\\')
+				p++;
+			*d++ = *p;
+		}
+		*d = '\0';
+		c->len = (size_t)(d - raw - 1);
+		memmove(raw, raw + 1, c->len + 1);
+		c->kind = c->len == 0 ? COMP_STAR : COMP_SUFFIX;
+		c->s = raw;
+		return 0;
 	}
 	if (glob) {
 		c->kind = COMP_GLOB;
@@ -338,10 +361,18 @@ comp_match(const struct comp *c, const struct name *nm)
 	char buf[NAME_MAX_BYTES + 1], *dup;
 	int r;
 
-	if (c->kind == COMP_ANY)
+	switch (c->kind) {
+	case COMP_ANY:
+	case COMP_STAR:
 		return 1;
-	if (c->kind == COMP_LIT)
+	case COMP_LIT:
 		return c->len == nm->len && memcmp(c->s, nm->s, nm->len) == 0;
+	case COMP_SUFFIX:
+		return nm->len >= c->len && memcmp(c->s, nm->s + nm->len -
+		    c->len, c->len) == 0;
+	case COMP_GLOB:
+		break;
+	}
 	/* fnmatch(3) wants a string: the name is not NUL-terminated. */
 	if (nm->len < sizeof(buf)) {
 		memcpy(buf, nm->s, nm->len);
