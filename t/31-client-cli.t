@@ -68,7 +68,7 @@ for my $cmd (@cmds) {
     is($out2, $out, '... the same usage');
 }
 ($rc, $out) = $cl->run('backup', '-h');
-like($out, qr/^usage: gigavault .*backup \[-q\]/m, 'backup -h: its usage');
+like($out, qr/^usage: gigavault .*backup \[-qx\]/m, 'backup -h: its usage');
 ($rc, $out, $err) = $cl->run('ls', '--', '--help');
 isnt($rc, 0, 'ls -- --help: an operand after --, not help');
 unlike($out, qr/^usage:/m, '... no usage printed');

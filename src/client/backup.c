@@ -60,6 +60,7 @@
 #include <unistd.h>
 
 #include "common/crypto.h"
+#include "common/monotime.h"
 #include "common/wire.h"
 #include "chain.h"
 #include "chunker.h"
@@ -606,8 +607,8 @@ ptree_free(struct ptree *p)
 static void
 problem(struct backup *b, const char *path, const char *what)
 {
-	fprintf(stderr, "%sgigavault: ", b->prog.on && b->prog.tty ?
-	    "\r\033[K" : "");
+	fprintf(stderr, "%sgigavault: ",
+	    client_progress_clear(&b->prog.line));
 	client_putsafe(stderr, path);
 	fprintf(stderr, ": %s\n", what);
 	b->problems++;
@@ -631,8 +632,8 @@ excluded(struct backup *b, const char *path, const char *why)
 	b->excluded++;
 	if (!b->c->verbose)
 		return;
-	fprintf(stderr, "%sexcluded ", b->prog.on && b->prog.tty ?
-	    "\r\033[K" : "");
+	fprintf(stderr, "%sexcluded ",
+	    client_progress_clear(&b->prog.line));
 	client_putsafe(stderr, path);
 	fprintf(stderr, " (%s)\n", why);
 }
@@ -1962,7 +1963,7 @@ backup_run(struct client *c, struct vnode *root, char **paths, int npaths,
 	*saved = 1;
 	if (!quiet) {
 		char s1[32], s2[32], ex[48] = "";
-		double t = (double)(mono_ms() - b.prog.start) / 1e3;
+		double t = client_progress_elapsed(&b.prog.line);
 
 		client_fmt_bytes((double)b.bytes, s1, sizeof(s1));
 		client_fmt_bytes((double)b.new_plain, s2, sizeof(s2));
