@@ -6,7 +6,8 @@
 # programs must have them compiled in, no -D flag may carry a path
 # beside the header, and every object that uses the header must depend
 # on it (so that running configure again, which rewrites the Makefile
-# that paths.h depends on, rebuilds them).  Needs a built tree.
+# that paths.h depends on, rebuilds them), and no source spells such a
+# path as a literal.  Needs a built tree.
 use strict;
 use warnings;
 use Test::More;
@@ -96,6 +97,19 @@ ok(defined $cpp && $cpp !~ /-D\S*(?:CONF|DIR|FILE)/,
     'AM_CPPFLAGS carries no path macro') or diag($cpp // 'no AM_CPPFLAGS');
 like($mk, qr{^src/common/paths\.h:.*\bMakefile\b}m,
     'paths.h is remade when config.status rewrites the Makefile');
+
+# No source spells an installation path itself (a literal would ignore
+# configure; the header is the one place).
+my @literal;
+for my $f (grep { !m{/common/paths\.h$} } glob("$src/src/*/*.[ch]")) {
+	open my $in, '<', $f or next;
+	while (<$in>) {
+		push @literal, "$f:$.: $1"
+		    if m{("/(?:etc/gigavault|var/lib/gigavault|run/gigavaultd)[^"]*")};
+	}
+}
+ok(!@literal, 'no installation path is a literal in src/') or
+    diag(join "\n", @literal);
 
 # Every object that includes common/paths.h depends on it (automake's
 # dependency files, written when the object was compiled).
