@@ -46,7 +46,7 @@ fi
 PKGS="libssl libcrypto libconfuse lmdb libevent_core libevent_extra
 libevent_openssl jansson libzstd"
 # shellcheck disable=SC2086
-CFLAGS="-g -O1 -fno-omit-frame-pointer -DHAVE_CONFIG_H -I. -I$src/src
+CFLAGS="-g -O1 -fno-omit-frame-pointer -DHAVE_CONFIG_H -I. -Isrc -I$src/src
 $(pkg-config --cflags $PKGS) -fsanitize=address,undefined
 -fno-sanitize-recover=undefined"
 # shellcheck disable=SC2086

@@ -136,11 +136,13 @@ for my $c (@cycles) {
 
 # ----------------------------------------------------- README's source map
 
-# wwwdata.c is generated from www/ by the build (the map names its .h).
+# wwwdata.c is generated from www/ by the build (the map names its .h);
+# so is common/paths.h, from paths.h.in (the map names the .in).
 my %tree;
 for my $f (@files) {
 	(my $rel = $f) =~ s{^\Q$src\E/src/}{};
-	next unless $rel =~ m{^[^/]+/[^/]+$} && $rel ne 'server/wwwdata.c';
+	next unless $rel =~ m{^[^/]+/[^/]+$} && $rel ne 'server/wwwdata.c' &&
+	    $rel ne 'common/paths.h';
 	$tree{$rel} = 1;
 }
 # A header is a file of its own in the map only when no .c goes with it.

@@ -1,6 +1,6 @@
 #!/usr/bin/perl
 # Runs t/unit-config, which speaks TAP: every option of src/server/config.c's
-# table is in man/gigavault.conf.5 and conf/gigavault.conf, and the other
+# table is in man/gigavault.conf.5 and conf/gigavault.conf.in, and the other
 # way round.  It reads them from GV_SRCDIR.
 use strict;
 use warnings;

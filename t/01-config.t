@@ -15,7 +15,7 @@ ok(-x $GV::BIN, "daemon binary $GV::BIN exists") or BAIL_OUT("no $GV::BIN");
 # "gigavault" user, which a test machine may lack: then the file must fail
 # on exactly that line, and pass with only that line changed.)
 {
-    my $f = "$GV::SRCDIR/conf/gigavault.conf";
+    my $f = "$GV::BUILDDIR/conf/gigavault.conf";    # made from .in by make
     my ($st, $out, $err) = run_daemon(['-n', '-f', $f]);
     if ($> == 0 && !defined getpwnam('gigavault')) {
         my $text = GV::_slurp($f);

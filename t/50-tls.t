@@ -125,7 +125,9 @@ is(GVTLS::fingerprint($out), $fp2, 'tls show prints the new fingerprint');
     like($e, qr/gigavaultctl tls init/, '... and how to make one');
 
     SKIP: {
-        skip '/etc/gigavault/server.crt exists here', 2 if -e '/etc/gigavault/server.crt';
+        # The default is under the configured sysconfdir (src/common/paths.h).
+        my ($cd) = GV::_slurp("$GV::BUILDDIR/src/common/paths.h") =~ /GV_CONFDIR\s+"([^"]+)"/;
+        skip "$cd/server.crt exists here", 2 if -e "$cd/server.crt";
         $text = $t->write_conf('SSL.Certificate' => undef);
         ($st, $e, $file) = GV::run_check($text);
         $line = GV::conf_line($text, 'Enabled');

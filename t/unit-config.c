@@ -1,6 +1,6 @@
 /*
  * unit-config.c - TAP: every option of config.c's table (config_option())
- * is documented in man/gigavault.conf.5 and listed in conf/gigavault.conf,
+ * is documented in man/gigavault.conf.5 and listed in conf/gigavault.conf.in,
  * and neither names an option that the table lacks; the table names each
  * option once and keeps a section's rows together (its libconfuse schema
  * needs that).  The files are read from $GV_SRCDIR (default ".").  Run by
@@ -207,7 +207,7 @@ int
 main(void)
 {
 	struct doc man = { "man/gigavault.conf.5", 1, man_line, "", NULL, 0 };
-	struct doc conf = { "conf/gigavault.conf", 0, conf_line, "", NULL, 0 };
+	struct doc conf = { "conf/gigavault.conf.in", 0, conf_line, "", NULL, 0 };
 	struct doc *docs[] = { &man, &conf };
 	const char *srcdir = getenv("GV_SRCDIR"), *sec, *name;
 	char t[256];

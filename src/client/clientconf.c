@@ -24,6 +24,7 @@
 
 #include "common/confread.h"
 #include "common/discowire.h"
+#include "common/paths.h"
 #include "clientconf.h"
 #include "pattern.h"
 
@@ -265,7 +266,7 @@ default_file(void)
 	char *p;
 
 	if (geteuid() == 0)
-		return strdup("/etc/gigavault/" CONF_NAME);
+		return strdup(GV_CLIENTCONF);
 	if (xdg != NULL && xdg[0] == '/') {
 		if (asprintf(&p, "%s/gigavault/%s", xdg, CONF_NAME) == -1)
 			return NULL;

@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "common/crypto.h"
+#include "common/paths.h"
 #include "server/catalog.h"
 #include "server/config.h"
 #include "server/datadir.h"
@@ -35,10 +36,6 @@
 #include "server/scrub.h"
 #include "server/store.h"
 #include "ctl.h"
-
-#ifndef GV_CONFFILE
-#define GV_CONFFILE	"/etc/gigavault/gigavault.conf"
-#endif
 
 #define TOKEN_BYTES	16	/* printed as 32 hex digits */
 #define KEEP_MAX	1000000	/* as Retention.Keep* in gigavault.conf */

@@ -27,6 +27,7 @@
 
 #include "common/confread.h"
 #include "common/discowire.h"
+#include "common/paths.h"
 #include "log.h"
 
 static int
@@ -415,10 +416,10 @@ struct conf_opt {
 static const struct conf_opt conf_opts[] = {
 	INT("Server", "Workers", 8, 1, 1024, workers),
 	STRS("Server", "Listen", "{\"*\"}", validate_listen, listen, nlisten),
-	STR("Server", "DataDir", "/var/lib/gigavault", validate_abspath,
+	STR("Server", "DataDir", GV_DATADIR, validate_abspath,
 	    datadir),
 	STR("Server", "User", "gigavault", NULL, user),
-	STR("Server", "PidFile", "/run/gigavaultd.pid", validate_abspath,
+	STR("Server", "PidFile", GV_PIDFILE, validate_abspath,
 	    pidfile),
 	INT("Server", "HandshakeTimeout", 10, 1, 3600, handshake_timeout),
 	INT("Server", "IdleTimeout", 300, 1, 86400, idle_timeout),
@@ -439,8 +440,8 @@ static const struct conf_opt conf_opts[] = {
 	    nmulticast),
 
 	BOOL("SSL", "Enabled", 0, ssl_enabled),
-	STR("SSL", "Certificate", "/etc/gigavault/server.crt", NULL, ssl_cert),
-	STR("SSL", "Key", "/etc/gigavault/server.key", NULL, ssl_key),
+	STR("SSL", "Certificate", GV_SSLCERT, NULL, ssl_cert),
+	STR("SSL", "Key", GV_SSLKEY, NULL, ssl_key),
 	STR("SSL", "Ciphers", TLS_DEFAULT_CIPHERS, NULL, ssl_ciphers),
 	STR("SSL", "CipherSuites", TLS_DEFAULT_SUITES, NULL, ssl_suites),
 	BOOL("SSL", "VerifyClient", 0, ssl_verify_client),

@@ -28,6 +28,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "common/paths.h"
 #include "catalog.h"
 #include "child.h"
 #include "config.h"
@@ -39,10 +40,6 @@
 #include "supervisor.h"
 
 #define FD_RESERVE	64	/* supervisor fds besides one per child */
-
-#ifndef GV_CONFFILE
-#define GV_CONFFILE	"/etc/gigavault/gigavault.conf"
-#endif
 
 static void
 usage_to(FILE *f)

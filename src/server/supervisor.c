@@ -61,6 +61,7 @@
 #include <unistd.h>
 
 #include "common/monotime.h"
+#include "common/paths.h"
 #include "admins.h"
 #include "child.h"
 #include "config.h"
@@ -77,10 +78,6 @@
 #define BACKOFF_MAX_MS		30000
 #define STABLE_AFTER_S		10	/* a child this old restarts at once */
 #define KILL_GRACE_S		5	/* from SIGTERM to SIGKILL on drain */
-
-#ifndef GV_CONFFILE
-#define GV_CONFFILE	"/etc/gigavault/gigavault.conf"
-#endif
 
 static int count_workers(const struct gv_config *c) { return c->workers; }
 static int count_one(const struct gv_config *c) { (void)c; return 1; }
