@@ -152,5 +152,23 @@ GVClient::_spit_bytes($state, JSON::PP->new->encode($st));
 ($rc, $out, $err) = $cl->run('snapshots');
 is($rc, 0, 'the right id works again') or diag($err);
 
+# The shipped client.conf example: as installed (all commented out) and
+# with every line uncommented, it is a valid configuration.
+{
+	my $src = ($ENV{GV_SRCDIR} // "$FindBin::Bin/..") . '/conf/client.conf';
+	my $text = GV::_slurp($src);
+	(my $open = $text) =~ s/^#(?=[A-Z\t}])//mg;
+	for my $case (['as shipped', $text], ['uncommented', $open]) {
+		my $d = "$dir/example-" . ($case->[0] =~ tr/ /-/r);
+		make_path($d);
+		GVClient::_spit_bytes("$d/client.conf", $case->[1]);
+		my ($erc, undef, $eerr) = GVClient::run_cmd([$GVClient::CLIENT,
+		    '-c', "$d/client.conf", 'snapshots'], {}, 30);
+		like($eerr, qr/not registered/,
+		    "conf/client.conf $case->[0]: read without a complaint, then the registration is missing")
+		    or diag $eerr;
+	}
+}
+
 is($gv->stop, 0, 'daemon stops cleanly');
 done_testing;
