@@ -2,8 +2,8 @@
  * fuzz-tree.c - libFuzzer harness: tree blobs (client/tree.c), the
  * client's most hostile input (a server can hand it any blob).  The
  * input is a decrypted BLOB_TREE body: tree_blob_decode() parses it as
- * a page (format 1 or 2), an index or a chunk list.  A page of format 2
- * that decodes must encode back to the very same bytes (tree_encode()),
+ * a page (format 1, 2 or 3), an index or a chunk list.  A page of format
+ * 3 that decodes must encode back to the very same bytes (tree_encode()),
  * and its names must be found by tree_find(); a difference aborts, so
  * that the fuzzer reports it.
  */
@@ -27,7 +27,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (tree_blob_decode(data, size, &tb, err, sizeof(err)) == -1)
 		return 0;
-	if (tb.kind == TREE_PAGE && !tb.v1) {
+	if (tb.kind == TREE_PAGE && tb.page.format == 3) {
 		if (tree_encode(&tb.page, &out, &len) == -1 || len != size ||
 		    memcmp(out, data, size) != 0)
 			abort();	/* decode and encode disagree */

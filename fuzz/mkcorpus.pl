@@ -72,6 +72,21 @@ put('tree', 'truncated', substr('GVT2' . pack('N', 1) . $file, 0, 40));
 put('tree', 'huge-count', 'GVT2' . pack('N', 0xffffffff) . $fifo);
 put('tree', 'list-short', 'GVL2' . pack('C N', 1, 3) . ("\x07" x 95));
 put('tree', 'name-slash', 'GVT2' . pack('N', 1) . node('a/b', 4, ''));
+# Format 3: flags, xattrs (sorted), and a file's holes (within its size).
+sub xattr { my ($n, $v) = @_; return pack('C', length($n)) . $n . pack('N', length($v)) . $v; }
+my $meta = pack('N n', 0x10, 2) . xattr('security.capability', "\x01" x 20) .
+    xattr('user.a', 'b');
+put('tree', 'page-v3', 'GVT3' . pack('N', 3) .
+    node('a.txt', 1, pack('C N', 0, 1) . ("\x01" x 32)) . $meta .
+    pack('N', 2) . pack('Q> Q>', 0, 1024) . pack('Q> Q>', 2048, 1024) .
+    node('dir', 2, "\x03" x 32) . $meta .
+    node('link', 3, pack('n', 5) . 'a.txt') . pack('N n', 0, 1) .
+    xattr('trusted.x', ''));
+put('tree', 'holes-overlap', 'GVT3' . pack('N', 1) .
+    node('f', 1, pack('C N', 0, 0)) . pack('N n', 0, 0) . pack('N', 2) .
+    pack('Q> Q>', 0, 2048) . pack('Q> Q>', 1024, 1024));
+put('tree', 'xattr-unsorted', 'GVT3' . pack('N', 1) . node('p', 4, '') .
+    pack('N n', 0, 2) . xattr('user.b', '') . xattr('user.a', ''));
 
 # ------------------------------------------------------------ discovery
 sub dgram {

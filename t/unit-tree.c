@@ -8,7 +8,10 @@
  * into pages and indexes and a long chunk list split into lists read
  * back the same through tree_load(); inserting one entry changes few
  * blobs; stated links that differ from the contents, and indexes,
- * pages and lists that do not fit together, are refused.  Run by
+ * pages and lists that do not fit together, are refused.  Format 3:
+ * xattrs, inode flags and holes round trip, are encoded the same
+ * whatever the order they were read in, and every bad one is refused by
+ * the encoder and the decoder; formats 1 and 2 still decode.  Run by
  * t/00-unit-tree.t.
  */
 #include "autoconf.h"
@@ -40,6 +43,7 @@ static struct node *
 add(struct tree *t, const char *name, uint8_t type, uint64_t seed)
 {
 	struct node *nd = tree_add(t);
+	uint64_t seed0 = seed;
 
 	nd->name = strdup(name);
 	nd->type = type;
@@ -78,7 +82,42 @@ add(struct tree *t, const char *name, uint8_t type, uint64_t seed)
 		nd->rdev = rnd(&seed);
 		break;
 	}
+	/* Every other node: flags, two xattrs (one empty); files: holes. */
+	if (seed0 % 2 == 0) {
+		nd->iflags = 0x10 | 0x40;	/* immutable, nodump */
+		nd->nxattrs = 2;
+		nd->xattrs = calloc(2, sizeof(*nd->xattrs));
+		nd->xattrs[0].name = strdup("security.capability");
+		nd->xattrs[0].value = malloc(20);
+		memset(nd->xattrs[0].value, (int)(seed & 0xff), 20);
+		nd->xattrs[0].len = 20;
+		nd->xattrs[1].name = strdup("user.empty");
+		if (type == NODE_FILE) {
+			nd->size = 1u << 30;
+			nd->nholes = 2;
+			nd->holes = calloc(2, sizeof(*nd->holes));
+			nd->holes[0] = (struct node_hole){ 0, 4096 };
+			nd->holes[1] = (struct node_hole){ 65536, nd->size -
+			    65536 };
+		}
+	}
 	return nd;
+}
+
+static int
+meta_eq(const struct node *a, const struct node *b)
+{
+	if (a->iflags != b->iflags || a->nxattrs != b->nxattrs ||
+	    a->nholes != b->nholes || (a->nholes > 0 && memcmp(a->holes,
+	    b->holes, a->nholes * sizeof(*a->holes)) != 0))
+		return 0;
+	for (uint32_t i = 0; i < a->nxattrs; i++)
+		if (strcmp(a->xattrs[i].name, b->xattrs[i].name) != 0 ||
+		    a->xattrs[i].len != b->xattrs[i].len ||
+		    (a->xattrs[i].len > 0 && memcmp(a->xattrs[i].value,
+		    b->xattrs[i].value, a->xattrs[i].len) != 0))
+			return 0;
+	return 1;
 }
 
 static int
@@ -96,7 +135,7 @@ node_eq(const struct node *a, const struct node *b)
 	    a->nchunks == b->nchunks && a->clevel == b->clevel &&
 	    (a->nchunks == 0 || memcmp(a->chunks, b->chunks,
 	    a->nchunks * BLOB_ID_LEN) == 0) &&
-	    memcmp(a->subtree, b->subtree, BLOB_ID_LEN) == 0;
+	    memcmp(a->subtree, b->subtree, BLOB_ID_LEN) == 0 && meta_eq(a, b);
 }
 
 /* A sample tree with every type, sorted. */
@@ -389,7 +428,7 @@ test_decode_refuses(void)
 	add(&t, "b", NODE_FIFO, 2);
 	tree_encode(&t, &p, &len);
 	tree_free(&t);
-	p[8 + 80 + 2] = 'a';	/* the second name: a header, one node */
+	p[8 + 86 + 2] = 'a';	/* the second name: a header, one node */
 	ok(refused(p, len, "unique"), "duplicate names are refused");
 	free(p);
 
@@ -483,8 +522,10 @@ test_mutations(void)
 			size_t elen;
 
 			decoded++;
+			/* A magic turned "GVT2" encodes as format 3. */
 			if (!valid(&u) || tree_encode(&u, &e, &elen) == -1 ||
-			    elen != mlen || memcmp(e, q, mlen) != 0)
+			    (u.format == 3 && (elen != mlen ||
+			    memcmp(e, q, mlen) != 0)))
 				all = 0;
 			else
 				free(e);
@@ -644,6 +685,30 @@ big_file(struct node *nd, uint32_t n, uint64_t seed)
 			nd->chunks[i][j] = (uint8_t)rnd(&seed);
 }
 
+/* Give to (a shallow copy of from) its own xattrs and holes. */
+static void
+copy_meta(struct node *to, const struct node *from)
+{
+	if (from->nxattrs > 0) {
+		to->xattrs = calloc(from->nxattrs, sizeof(*to->xattrs));
+		for (uint32_t i = 0; i < from->nxattrs; i++) {
+			to->xattrs[i].name = strdup(from->xattrs[i].name);
+			to->xattrs[i].len = from->xattrs[i].len;
+			if (from->xattrs[i].len > 0) {
+				to->xattrs[i].value =
+				    malloc(from->xattrs[i].len);
+				memcpy(to->xattrs[i].value,
+				    from->xattrs[i].value, from->xattrs[i].len);
+			}
+		}
+	}
+	if (from->nholes > 0) {
+		to->holes = calloc(from->nholes, sizeof(*to->holes));
+		memcpy(to->holes, from->holes, from->nholes *
+		    sizeof(*to->holes));
+	}
+}
+
 /*
  * Write a directory of the names "e00000".."e<n>" (skipping skip,
  * NULL: none) the way backup does: pager, lists, pages, index.
@@ -678,9 +743,10 @@ write_dir(uint32_t n, const char *extra, uint8_t id[BLOB_ID_LEN],
 				free(nd->chunks);
 				big_file(nd, 30 + i % 11, i);
 			}
-			cp = add(all, name, NODE_FIFO, 0);
+			cp = add(all, name, NODE_FIFO, 1);	/* no meta */
 			free(cp->name);
 			*cp = *nd;
+			copy_meta(cp, nd);
 			cp->name = strdup(nd->name);
 			cp->target = nd->target ? strdup(nd->target) : NULL;
 			cp->chunks = NULL;
@@ -1119,7 +1185,7 @@ test_hostile(void)
 	mclear();
 }
 
-/* Random mutations of every kind of format 2 blob fail cleanly. */
+/* Random mutations of every kind of format 3 blob fail cleanly. */
 static void
 test_mutations2(void)
 {
@@ -1151,7 +1217,7 @@ test_mutations2(void)
 			free(m);
 		}
 	}
-	printf("# %zu format 2 mutants: %zu decoded, %zu refused\n", runs,
+	printf("# %zu format 3 mutants: %zu decoded, %zu refused\n", runs,
 	    decoded, runs - decoded);
 	ok(runs > 1000, "random mutations of pages, indexes and lists: each "
 	    "decodes or is refused cleanly");
@@ -1222,12 +1288,317 @@ test_lists_stream(void)
 	tree_limits_init(42);
 }
 
+/* ---------------------------------------------------------------- format 3 */
+
+static size_t
+put_be(uint8_t *b, uint64_t v, int bytes)
+{
+	for (int i = 0; i < bytes; i++)
+		b[i] = (uint8_t)(v >> (8 * (bytes - 1 - i)));
+	return (size_t)bytes;
+}
+
+/*
+ * A format 3 page of one node "x" (a FIFO, or a file of size bytes and
+ * no chunks), up to where its flags go; returns its length.
+ */
+static size_t
+meta_head(uint8_t *b, uint8_t type, uint64_t size)
+{
+	size_t n;
+
+	memcpy(b, "GVT3\0\0\0\1\0\1x", 11);
+	n = 11;
+	b[n++] = type;
+	memset(b + n, 0, 76);
+	put_be(b + n + 12 + 36, size, 8);	/* after mode..ctime */
+	n += 76;
+	if (type == NODE_FILE) {
+		memset(b + n, 0, 5);		/* clevel 0, no ids */
+		n += 5;
+	}
+	return n;
+}
+
+/* An xattr entry: name, value of vlen bytes of 'v'. */
+static size_t
+put_xattr(uint8_t *b, const char *name, size_t nl, uint32_t vlen)
+{
+	size_t n = 0;
+
+	b[n++] = (uint8_t)nl;
+	memcpy(b + n, name, nl);
+	n += nl;
+	n += put_be(b + n, vlen, 4);
+	memset(b + n, 'v', vlen);
+	return n + vlen;
+}
+
+static void
+test_meta(void)
+{
+	static uint8_t b[400000];
+	struct tree t, u;
+	struct node *nd;
+	uint8_t *p, *q;
+	size_t n, m, len, qlen;
+	char name[300], msg[200];
+
+	/* Round trip of what a backup fills, and the same bytes twice. */
+	tree_init(&t);
+	nd = add(&t, "f", NODE_FILE, 2);
+	ok(nd->nxattrs == 2 && nd->nholes == 2, "(setup) a file with xattrs "
+	    "and holes");
+	ok(tree_encode(&t, &p, &len) == 0 && memcmp(p, "GVT3", 4) == 0,
+	    "a node with xattrs, flags and holes encodes as format 3");
+	ok(tree_decode(p, len, &u, err, sizeof(err)) == 0 && u.n == 1 &&
+	    u.format == 3 && node_eq(&t.nodes[0], &u.nodes[0]),
+	    "and decodes to the same node");
+	ok(tree_encode(&u, &q, &qlen) == 0 && qlen == len &&
+	    memcmp(p, q, len) == 0, "and encodes to the same bytes");
+	free(q);
+	tree_free(&u);
+	free(p);
+
+	/* The encoder refuses what the decoder would. */
+	nd->xattrs[0].name[0] = 'z';		/* "zecurity.capability" */
+	ok(tree_encode(&t, &p, &len) == -1,
+	    "encode refuses an xattr in no known namespace");
+	memcpy(nd->xattrs[0].name, "user.zzz", 9);	/* after user.empty */
+	ok(tree_encode(&t, &p, &len) == -1, "encode refuses unsorted xattrs");
+	memcpy(nd->xattrs[0].name, "user.empty", 11);
+	ok(tree_encode(&t, &p, &len) == -1,
+	    "encode refuses duplicate xattrs");
+	memcpy(nd->xattrs[0].name, "user.", 6);
+	ok(tree_encode(&t, &p, &len) == -1,
+	    "encode refuses a bare namespace prefix");
+	memcpy(nd->xattrs[0].name, "trusted.a", 10);
+	ok(tree_encode(&t, &p, &len) == 0, "a valid pair encodes");
+	free(p);
+	nd->xattrs[0].len = TREE_MAX_XATTR_VALUE + 1;
+	ok(tree_encode(&t, &p, &len) == -1,
+	    "encode refuses a value of more than 64 KiB");
+	nd->xattrs[0].len = 20;
+	nd->iflags |= 0x00080000;		/* FS_EXTENT_FL */
+	ok(tree_encode(&t, &p, &len) == -1,
+	    "encode refuses an inode flag that is not kept");
+	nd->iflags = 0x10;
+	nd->holes[1].len++;			/* past the size */
+	ok(tree_encode(&t, &p, &len) == -1,
+	    "encode refuses a hole past the size");
+	nd->holes[1].len--;
+	nd->holes[1].off = 4096;		/* touching the first */
+	ok(tree_encode(&t, &p, &len) == -1,
+	    "encode refuses holes that touch");
+	nd->holes[1].off = 65536;
+	nd->holes[0].len = 0;
+	ok(tree_encode(&t, &p, &len) == -1, "encode refuses an empty hole");
+	nd->holes[0].len = 4096;
+	nd->type = NODE_FIFO;
+	ok(tree_encode(&t, &p, &len) == -1,
+	    "encode refuses holes on a non-file");
+	nd->type = NODE_FILE;
+	ok(tree_encode(&t, &p, &len) == 0, "(setup) valid again");
+	free(p);
+	tree_free(&t);
+
+	/* Deterministic: xattrs read in any order, sorted, same bytes. */
+	{
+		const char *names[] = { "user.b", "security.selinux",
+		    "system.posix_acl_access", "user.a", "trusted.x" };
+		uint8_t *e[2];
+		size_t el[2];
+
+		for (int r = 0; r < 2; r++) {
+			tree_init(&t);
+			nd = add(&t, "d", NODE_DIR, 1);
+			nd->nxattrs = 5;
+			nd->xattrs = calloc(5, sizeof(*nd->xattrs));
+			for (int i = 0; i < 5; i++) {
+				int k = r ? 4 - i : i;
+
+				nd->xattrs[i].name = strdup(names[k]);
+				nd->xattrs[i].value = (uint8_t *)strdup(
+				    names[k]);
+				nd->xattrs[i].len = (uint32_t)strlen(names[k]);
+			}
+			ok(tree_encode(&t, &e[r], &el[r]) == -1,
+			    "xattrs not sorted: refused");
+			/* As fsmeta_xattrs_read() leaves them. */
+			for (int i = 0; i < 5; i++)
+				for (int j = i + 1; j < 5; j++)
+					if (strcmp(nd->xattrs[i].name,
+					    nd->xattrs[j].name) > 0) {
+						struct node_xattr x =
+						    nd->xattrs[i];
+						nd->xattrs[i] = nd->xattrs[j];
+						nd->xattrs[j] = x;
+					}
+			ok(tree_encode(&t, &e[r], &el[r]) == 0, "sorted: "
+			    "encoded");
+			tree_free(&t);
+		}
+		ok(el[0] == el[1] && memcmp(e[0], e[1], el[0]) == 0,
+		    "the same xattrs read in another order: the same bytes");
+		free(e[0]);
+		free(e[1]);
+	}
+
+	/* The decoder, by hand. */
+	n = meta_head(b, NODE_FIFO, 0);
+	memcpy(b + n, "\0\0\0\x10\0\0", 6);	/* immutable, no xattrs */
+	ok(accepted(b, n + 6), "(setup) a hand-made format 3 node decodes");
+	ok(refused(b, n + 5, "truncated"), "a truncated xattr count");
+	ok(refused(b, n + 3, "truncated"), "truncated flags");
+	memcpy(b + n, "\0\x08\0\0\0\0", 6);	/* FS_EXTENT_FL */
+	ok(refused(b, n + 6, "flags"), "an inode flag not kept is refused");
+	memcpy(b + n, "\0\0\0\0\x24\x93", 6);	/* 9363 xattrs */
+	ok(refused(b, n + 6 + 200000, "more than"),
+	    "more than 9362 xattrs are refused");
+	memcpy(b + n, "\0\0\0\0\0\x03", 6);	/* 3, room for 2 */
+	ok(refused(b, n + 6 + 22, "cannot fit"),
+	    "an xattr count over the bytes left is refused");
+
+	/* One xattr each: what a name or value may be. */
+	struct { const char *name; size_t nl; uint32_t vl; const char *why; }
+	    one[] = {
+		{ "user.a", 6, 0, NULL },
+		{ "trusted.overlay.opaque", 22, 1, NULL },
+		{ "security.capability", 19, 20, NULL },
+		{ "system.posix_acl_default", 24, 28, NULL },
+		{ "user.a", 6, TREE_MAX_XATTR_VALUE, NULL },
+		{ "user.a", 6, TREE_MAX_XATTR_VALUE + 1, "more than" },
+		{ "user.", 5, 1, "namespace" },
+		{ "other.a", 7, 1, "namespace" },
+		{ "", 0, 6, "0 or more than" },
+		{ "user.a\0b", 8, 1, "NUL" },
+		{ "USER.a", 6, 1, "namespace" },
+	};
+	for (size_t i = 0; i < sizeof(one) / sizeof(one[0]); i++) {
+		n = meta_head(b, NODE_FIFO, 0);
+		memcpy(b + n, "\0\0\0\0\0\x01", 6);
+		m = n + 6 + put_xattr(b + n + 6, one[i].name, one[i].nl,
+		    one[i].vl);
+		if (one[i].why == NULL)
+			snprintf(msg, sizeof(msg), "xattr %s of %u bytes "
+			    "decodes", one[i].name, one[i].vl);
+		else
+			snprintf(msg, sizeof(msg), "xattr \"%.*s\" of %u "
+			    "bytes is refused (%s)", (int)strnlen(one[i].name,
+			    one[i].nl), one[i].name, one[i].vl, one[i].why);
+		ok(one[i].why == NULL ? accepted(b, m) : refused(b, m,
+		    one[i].why), msg);
+		if (one[i].why == NULL)
+			ok(refused(b, m - 1, ""),
+			    "and truncated by one byte, refused");
+	}
+	n = meta_head(b, NODE_FIFO, 0);
+	memset(name, 'n', sizeof(name));
+	memcpy(name, "user.", 5);
+	memcpy(b + n, "\0\0\0\0\0\x01", 6);
+	m = n + 6 + put_xattr(b + n + 6, name, 255, 0);
+	ok(accepted(b, m), "a 255-byte xattr name is fine");
+
+	/* Two: order. */
+	n = meta_head(b, NODE_FIFO, 0);
+	memcpy(b + n, "\0\0\0\0\0\x02", 6);
+	m = n + 6 + put_xattr(b + n + 6, "user.b", 6, 1);
+	m += put_xattr(b + m, "user.a", 6, 1);
+	ok(refused(b, m, "not sorted"), "unsorted xattrs are refused");
+	m = n + 6 + put_xattr(b + n + 6, "user.a", 6, 1);
+	m += put_xattr(b + m, "user.a", 6, 1);
+	ok(refused(b, m, "unique"), "duplicate xattrs are refused");
+	m = n + 6 + put_xattr(b + n + 6, "user.a", 6, 1);
+	m += put_xattr(b + m, "user.ab", 7, 1);
+	ok(accepted(b, m), "a name and a longer one after it are fine");
+
+	/* The total: five of 64 KiB are more than 256 KiB. */
+	n = meta_head(b, NODE_FIFO, 0);
+	memcpy(b + n, "\0\0\0\0\0\x05", 6);
+	m = n + 6;
+	for (int i = 0; i < 5; i++) {
+		char xn[8] = "user.0";
+
+		xn[5] = (char)('0' + i);
+		m += put_xattr(b + m, xn, 6, TREE_MAX_XATTR_VALUE);
+	}
+	ok(refused(b, m, "more than 262144 bytes"),
+	    "more than 256 KiB of xattrs in one node are refused");
+	b[n + 5] = 3;
+	m = n + 6;
+	for (int i = 0; i < 3; i++) {
+		char xn[8] = "user.0";
+
+		xn[5] = (char)('0' + i);
+		m += put_xattr(b + m, xn, 6, TREE_MAX_XATTR_VALUE);
+	}
+	ok(accepted(b, m), "three of 64 KiB are fine");
+
+	/* Holes. */
+	struct { uint64_t size; uint32_t nh; uint64_t h[6]; const char *why; }
+	    hs[] = {
+		{ 100, 0, { 0 }, NULL },
+		{ 100, 1, { 0, 100 }, NULL },
+		{ 100, 2, { 0, 10, 11, 89 }, NULL },
+		{ 100, 1, { 0, 0 }, "empty" },
+		{ 100, 1, { 0, 101 }, "beyond" },
+		{ 100, 1, { 101, 1 }, "beyond" },
+		{ 100, 1, { 1, UINT64_MAX }, "beyond" },
+		{ UINT64_MAX, 1, { UINT64_MAX - 1, 2 }, "beyond" },
+		{ 100, 2, { 0, 10, 10, 10 }, "not after" },
+		{ 100, 2, { 20, 10, 0, 10 }, "not after" },
+		{ 100, 2, { 0, 50, 40, 20 }, "not after" },
+	};
+	for (size_t i = 0; i < sizeof(hs) / sizeof(hs[0]); i++) {
+		n = meta_head(b, NODE_FILE, hs[i].size);
+		memcpy(b + n, "\0\0\0\0\0\0", 6);
+		m = n + 6 + put_be(b + n + 6, hs[i].nh, 4);
+		for (uint32_t k = 0; k < 2 * hs[i].nh; k++)
+			m += put_be(b + m, hs[i].h[k], 8);
+		if (hs[i].why == NULL) {
+			snprintf(msg, sizeof(msg), "%u holes in %llu bytes "
+			    "decode; one byte short, refused", hs[i].nh,
+			    (unsigned long long)hs[i].size);
+			ok(accepted(b, m) && refused(b, m - 1, ""), msg);
+		} else {
+			snprintf(msg, sizeof(msg), "holes case %zu refused "
+			    "(%s)", i, hs[i].why);
+			ok(refused(b, m, hs[i].why), msg);
+		}
+	}
+	n = meta_head(b, NODE_FILE, 100);
+	memcpy(b + n, "\0\0\0\0\0\0\0\x01\0\x01", 10);	/* 65537 holes */
+	ok(refused(b, n + 10 + 65537 * 16, "more than"),
+	    "more than 65536 holes are refused");
+	memcpy(b + n, "\0\0\0\0\0\0\0\0\0\x03", 10);	/* 3, room for 2 */
+	ok(refused(b, n + 10 + 32, "cannot fit"),
+	    "a hole count over the bytes left is refused");
+	n = meta_head(b, NODE_FIFO, 0);
+	memcpy(b + n, "\0\0\0\0\0\0\0\0\0\0", 10);
+	ok(refused(b, n + 10, "after the last entry"),
+	    "a FIFO has no hole count");
+
+	/* Formats 1 and 2 still decode, with no metadata. */
+	n = one_node(b, "x", 1, NODE_FIFO);
+	ok(tree_decode(b, n, &u, err, sizeof(err)) == 0 && u.format == 1 &&
+	    u.nodes[0].nxattrs == 0, "a format 1 page decodes (format 1)");
+	tree_free(&u);
+	memcpy(b, "GVT2", 4);
+	ok(tree_decode(b, n, &u, err, sizeof(err)) == 0 && u.format == 2 &&
+	    u.nodes[0].iflags == 0, "a format 2 page decodes (format 2)");
+	tree_free(&u);
+	n = meta_head(b, NODE_FILE, 100);
+	memcpy(b, "GVT2", 4);
+	ok(accepted(b, n), "a format 2 file has no hole count");
+}
+
 int
 main(void)
 {
 	test_roundtrip();
 	test_encode_refuses();
 	test_decode_refuses();
+	test_meta();
 	test_mutations();
 	test_large();
 	test_split();

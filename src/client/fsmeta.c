@@ -5,18 +5,18 @@
 #include "autoconf.h"
 
 #include <sys/ioctl.h>
+#include <sys/xattr.h>
 
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <linux/fs.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
 #include "fsmeta.h"
-
-/* The flags that say something about the file, not where it lies. */
-#define KEPT_IFLAGS	(FS_SECRM_FL | FS_UNRM_FL | FS_COMPR_FL | \
-	FS_SYNC_FL | FS_IMMUTABLE_FL | FS_APPEND_FL | FS_NODUMP_FL | \
-	FS_NOATIME_FL | FS_NOCOMP_FL | FS_JOURNAL_DATA_FL | \
-	FS_NOTAIL_FL | FS_DIRSYNC_FL | FS_TOPDIR_FL | FS_NOCOW_FL | \
-	FS_PROJINHERIT_FL)
 
 int
 fsmeta_iflags(int fd, uint32_t *flags)
@@ -27,6 +27,216 @@ fsmeta_iflags(int fd, uint32_t *flags)
 	/* The kernel's ioctl takes an int, whatever its name says. */
 	if (ioctl(fd, FS_IOC_GETFLAGS, &v) == -1)
 		return -1;
-	*flags = (uint32_t)v & KEPT_IFLAGS;
+	*flags = (uint32_t)v & FSMETA_IFLAGS_KEPT;
 	return 0;
+}
+
+int
+fsmeta_set_iflags(int fd, uint32_t flags)
+{
+	int v = 0, nv;
+
+	flags &= FSMETA_IFLAGS_KEPT;
+	if (ioctl(fd, FS_IOC_GETFLAGS, &v) == -1)
+		return -1;
+	nv = (int)(((uint32_t)v & ~FSMETA_IFLAGS_KEPT) | flags);
+	if (nv == v)
+		return 0;
+	return ioctl(fd, FS_IOC_SETFLAGS, &nv);
+}
+
+/* ---------------------------------------------------------------- xattrs */
+
+/*
+ * The path by which the entry name of dfd is reached without following
+ * it: /proc/self/fd/DFD/NAME (the directory through its descriptor, so
+ * a rename of a parent on the way does not matter), or name itself with
+ * AT_FDCWD.  Returns 0, or -1 when it does not fit.
+ */
+static int
+at_path(char *buf, size_t len, int dfd, const char *name)
+{
+	int k;
+
+	if (dfd == AT_FDCWD)
+		k = snprintf(buf, len, "%s", name);
+	else
+		k = snprintf(buf, len, "/proc/self/fd/%d/%s", dfd, name);
+	return k < 0 || (size_t)k >= len ? -1 : 0;
+}
+
+static int
+xattr_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct node_xattr *)a)->name,
+	    ((const struct node_xattr *)b)->name);
+}
+
+static void
+xattrs_clear(struct node *nd)
+{
+	for (uint32_t i = 0; i < nd->nxattrs; i++) {
+		free(nd->xattrs[i].name);
+		free(nd->xattrs[i].value);
+	}
+	free(nd->xattrs);
+	nd->xattrs = NULL;
+	nd->nxattrs = 0;
+}
+
+#define LIST_STACK	1024	/* most lists fit: one syscall */
+
+int
+fsmeta_xattrs_read(int fd, int dfd, const char *name, struct node *nd,
+    char *err, size_t errlen)
+{
+	char path[PATH_MAX + 32], stackbuf[LIST_STACK], *list = stackbuf;
+	uint8_t *val = NULL;
+	ssize_t k, vk;
+	size_t total = 0, n = 0, cnt = 0;
+	int rc = 0, tries = 0;
+
+	xattrs_clear(nd);
+	*err = '\0';
+	if (fd < 0 && at_path(path, sizeof(path), dfd, name) == -1) {
+		snprintf(err, errlen, "extended attributes not read: name too "
+		    "long");
+		return 1;
+	}
+	k = fd >= 0 ? flistxattr(fd, list, LIST_STACK) :
+	    llistxattr(path, list, LIST_STACK);
+	while (k == -1 && errno == ERANGE && tries++ < 4) {
+		/* Larger than our buffer: ask for the size, then read. */
+		if (list != stackbuf)
+			free(list);
+		list = NULL;
+		if ((k = fd >= 0 ? flistxattr(fd, NULL, 0) :
+		    llistxattr(path, NULL, 0)) <= 0)
+			break;
+		if ((list = malloc((size_t)k)) == NULL)
+			return -1;
+		k = fd >= 0 ? flistxattr(fd, list, (size_t)k) :
+		    llistxattr(path, list, (size_t)k);
+	}
+	if (k == -1) {
+		if (list != stackbuf)
+			free(list);
+		if (errno == ENOTSUP || errno == EOPNOTSUPP)
+			return 0;	/* no xattrs on this file system */
+		snprintf(err, errlen, "extended attributes not read: %s",
+		    fd < 0 && errno == ENOENT && dfd != AT_FDCWD &&
+		    access("/proc/self/fd", X_OK) == -1 ?
+		    "/proc is not mounted" : strerror(errno));
+		return 1;
+	}
+	if (k == 0) {
+		if (list != stackbuf)
+			free(list);
+		return 0;
+	}
+	for (ssize_t i = 0; i < k; i += (ssize_t)strlen(list + i) + 1)
+		cnt++;
+	if ((nd->xattrs = calloc(cnt, sizeof(*nd->xattrs))) == NULL ||
+	    (val = malloc(TREE_MAX_XATTR_VALUE)) == NULL)
+		goto oom;
+	for (ssize_t i = 0; i < k; i += (ssize_t)strlen(list + i) + 1) {
+		const char *xn = list + i;
+		size_t nl = strnlen(xn, (size_t)(k - i));
+
+		if (tree_xattr_name_bad(xn, nl) != NULL)
+			continue;
+		vk = fd >= 0 ? fgetxattr(fd, xn, val, TREE_MAX_XATTR_VALUE) :
+		    lgetxattr(path, xn, val, TREE_MAX_XATTR_VALUE);
+		if (vk == -1) {
+			if (errno == ENODATA || errno == EACCES ||
+			    errno == EPERM)
+				continue;	/* gone, or not ours to read */
+			snprintf(err, errlen, "extended attribute %s not "
+			    "read: %s", xn, errno == ERANGE ?
+			    "value larger than 64 KiB" : strerror(errno));
+			rc = 1;
+			continue;
+		}
+		if ((nd->xattrs[n].name = strdup(xn)) == NULL)
+			goto oom;
+		if (vk > 0 && (nd->xattrs[n].value = malloc((size_t)vk)) ==
+		    NULL) {
+			free(nd->xattrs[n].name);
+			goto oom;
+		}
+		if (vk > 0)
+			memcpy(nd->xattrs[n].value, val, (size_t)vk);
+		nd->xattrs[n].len = (uint32_t)vk;
+		nd->nxattrs = (uint32_t)++n;
+	}
+	free(val);
+	if (list != stackbuf)
+		free(list);
+	if (n > 1)
+		qsort(nd->xattrs, n, sizeof(*nd->xattrs), xattr_cmp);
+	/* Keep what fits, in name order (tree.h: TREE_MAX_XATTR_BYTES). */
+	for (uint32_t i = 0; i < nd->nxattrs; i++) {
+		total += strlen(nd->xattrs[i].name) + nd->xattrs[i].len;
+		if (total > TREE_MAX_XATTR_BYTES || i >= TREE_MAX_XATTRS) {
+			snprintf(err, errlen, "extended attributes from %s on "
+			    "not kept: more than %u bytes", nd->xattrs[i].name,
+			    TREE_MAX_XATTR_BYTES);
+			for (uint32_t j = i; j < nd->nxattrs; j++) {
+				free(nd->xattrs[j].name);
+				free(nd->xattrs[j].value);
+			}
+			nd->nxattrs = i;
+			rc = 1;
+			break;
+		}
+	}
+	if (nd->nxattrs == 0) {
+		free(nd->xattrs);
+		nd->xattrs = NULL;
+	}
+	return rc;
+oom:
+	free(val);
+	if (list != stackbuf)
+		free(list);
+	xattrs_clear(nd);
+	return -1;
+}
+
+uint32_t
+fsmeta_xattrs_apply(int fd, int dfd, const struct node *nd, char *err,
+    size_t errlen)
+{
+	char path[PATH_MAX + 32];
+	const char *why = NULL;
+	uint32_t failed = 0;
+	size_t used = 0;
+	int k;
+
+	*err = '\0';
+	if (nd->nxattrs == 0)
+		return 0;
+	if (fd < 0 && at_path(path, sizeof(path), dfd, nd->name) == -1) {
+		snprintf(err, errlen, "name too long");
+		return nd->nxattrs;
+	}
+	for (uint32_t i = 0; i < nd->nxattrs; i++) {
+		const struct node_xattr *x = &nd->xattrs[i];
+
+		if ((fd >= 0 ? fsetxattr(fd, x->name, x->value, x->len, 0) :
+		    lsetxattr(path, x->name, x->value, x->len, 0)) == 0)
+			continue;
+		if (why == NULL)
+			why = strerror(errno);
+		failed++;
+		k = snprintf(err + used, errlen - used, "%s%s",
+		    used ? ", " : "", x->name);
+		if (k > 0 && (size_t)k < errlen - used)
+			used += (size_t)k;
+		else
+			used = errlen - 1;
+	}
+	if (failed > 0 && used < errlen - 1)
+		snprintf(err + used, errlen - used, ": %s", why);
+	return failed;
 }

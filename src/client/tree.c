@@ -5,7 +5,7 @@
  *
  * Encoding (big-endian, like the wire).  A page:
  *
- *	"GVT2" u32 count, then count nodes, sorted by name, strictly
+ *	"GVT3" u32 count, then count nodes, sorted by name, strictly
  *	ascending (bytewise, shorter first on a common prefix), each:
  *	u16 name length (1..255), name bytes
  *	u8 type, u32 mode (<= 07777), u32 uid, u32 gid
@@ -20,9 +20,23 @@
  *	    NODE_SYMLINK	u16 target length (1..4095), target bytes
  *	    NODE_CHR, NODE_BLK	u64 rdev
  *	    NODE_FIFO, NODE_SOCK	nothing
+ *	then, for every type:
+ *	u32 inode flags (only bits of FSMETA_IFLAGS_KEPT)
+ *	u16 xattr count (<= 9362), each: u8 name length (1..255), name
+ *	    ("user.", "trusted.", "security." or "system." and at least one
+ *	    more byte; no NUL), u32 value length (<= 65536), value; names
+ *	    strictly ascending (bytewise); names and values of a node
+ *	    together at most 256 KiB (tree.h says why)
+ *	and for NODE_FILE only:
+ *	u32 hole count (<= 65536), each: u64 offset, u64 length; each
+ *	    non-empty, ascending, not touching the one before (off >
+ *	    previous off + len), ending within the file's size.  The
+ *	    chunks hold the file's other bytes, concatenated in order.
  *
- * Format 1 ("GVT1", written by 0.1.0) is the same without the clevel
- * byte; it is still read.  An index:
+ * Format 2 ("GVT2") is format 3 without the part after the type's, and
+ * format 1 ("GVT1", written by 0.1.0) format 2 without the clevel byte;
+ * both are still read (their nodes have no xattrs, flags or holes).  An
+ * index:
  *
  *	"GVI2" u8 level (1..16), u32 count (1..16384), count times: u16
  *	name length, name (the first name of that child), 32-byte id of
@@ -51,10 +65,12 @@
 
 #include "common/bytes.h"
 #include "common/reader.h"
+#include "fsmeta.h"
 #include "tree.h"
 
 #define TREE_MAGIC1	"GVT1"
-#define TREE_MAGIC	"GVT2"
+#define TREE_MAGIC2	"GVT2"
+#define TREE_MAGIC	"GVT3"
 #define INDEX_MAGIC	"GVI2"
 #define LIST_MAGIC	"GVL2"
 #define TREE_MAGIC_LEN	4
@@ -67,7 +83,10 @@
  * that cannot fit before allocating them.
  */
 #define NODE_FIXED	(2 + 1 + 3 * 4 + 3 * (8 + 4) + 3 * 8 + 4)
-/* The least a node can take: a one-byte name, a FIFO. */
+/* Format 3's part after the type's: flags, xattr count (no xattrs). */
+#define NODE_META	(4 + 2)
+#define HOLE_SIZE	(8 + 8)
+/* The least a node can take: a one-byte name, a FIFO (format 1, 2). */
 #define NODE_MIN	(NODE_FIXED + 1)
 /* The least an index entry can take: a one-byte name, an id. */
 #define INDEX_ENTRY_MIN	(2 + 1 + BLOB_ID_LEN)
@@ -78,6 +97,7 @@ tree_init(struct tree *t)
 {
 	t->nodes = NULL;
 	t->n = t->cap = 0;
+	t->format = 0;
 }
 
 static void
@@ -212,17 +232,81 @@ put64(uint8_t *p, uint64_t v)
 	return p + 8;
 }
 
+const char *
+tree_xattr_name_bad(const char *s, size_t len)
+{
+	static const char *const ns[] = { "user.", "trusted.", "security.",
+	    "system." };
+
+	if (len == 0 || len > TREE_MAX_XATTR_NAME)
+		return "xattr name of 0 or more than 255 bytes";
+	if (memchr(s, '\0', len) != NULL)
+		return "NUL in an xattr name";
+	for (size_t i = 0; i < sizeof(ns) / sizeof(ns[0]); i++) {
+		size_t pl = strlen(ns[i]);
+
+		if (len > pl && memcmp(s, ns[i], pl) == 0)
+			return NULL;
+	}
+	return "xattr name in no known namespace";
+}
+
+/*
+ * The encoded size of nd's format 3 part after its type's (flags,
+ * xattrs, holes), or 0 when it is not valid.
+ */
+static size_t
+meta_size(const struct node *nd)
+{
+	size_t n = NODE_META, nl, total = 0;
+	uint64_t end = 0;
+
+	if ((nd->iflags & ~FSMETA_IFLAGS_KEPT) != 0 ||
+	    nd->nxattrs > TREE_MAX_XATTRS ||
+	    (nd->nxattrs > 0 && nd->xattrs == NULL))
+		return 0;
+	for (uint32_t i = 0; i < nd->nxattrs; i++) {
+		const struct node_xattr *x = &nd->xattrs[i];
+
+		if (x->name == NULL || tree_xattr_name_bad(x->name,
+		    nl = strlen(x->name)) != NULL ||
+		    x->len > TREE_MAX_XATTR_VALUE ||
+		    (x->len > 0 && x->value == NULL) ||
+		    (i > 0 && strcmp(nd->xattrs[i - 1].name, x->name) >= 0))
+			return 0;
+		total += nl + x->len;
+		n += 1 + nl + 4 + x->len;
+	}
+	if (total > TREE_MAX_XATTR_BYTES)
+		return 0;
+	if (nd->type != NODE_FILE)
+		return nd->nholes == 0 ? n : 0;
+	if (nd->nholes > TREE_MAX_HOLES || (nd->nholes > 0 &&
+	    nd->holes == NULL))
+		return 0;
+	for (uint32_t i = 0; i < nd->nholes; i++) {
+		const struct node_hole *h = &nd->holes[i];
+
+		if (h->len == 0 || (i > 0 && h->off <= end) ||
+		    h->off > nd->size || h->len > nd->size - h->off)
+			return 0;
+		end = h->off + h->len;
+	}
+	return n + 4 + (size_t)nd->nholes * HOLE_SIZE;
+}
+
 /* The encoded size of a valid node, or 0 when it is not valid. */
 static size_t
 node_size(const struct node *nd)
 {
-	size_t n, len;
+	size_t n, len, m;
 
 	if (nd->name == NULL || name_bad(nd->name, strlen(nd->name)) != NULL ||
 	    nd->mode > 07777 || nd->mtime_nsec > NSEC_MAX ||
-	    nd->atime_nsec > NSEC_MAX || nd->ctime_nsec > NSEC_MAX)
+	    nd->atime_nsec > NSEC_MAX || nd->ctime_nsec > NSEC_MAX ||
+	    (m = meta_size(nd)) == 0)
 		return 0;
-	n = NODE_FIXED + strlen(nd->name);
+	n = NODE_FIXED + strlen(nd->name) + m;
 	switch (nd->type) {
 	case NODE_FILE:
 		if (nd->nchunks > TREE_MAX_IDS || nd->clevel > TREE_MAX_LEVEL ||
@@ -313,6 +397,28 @@ tree_encode(const struct tree *t, uint8_t **out, size_t *len)
 			p = put64(p, nd->rdev);
 			break;
 		}
+		p = put32(p, nd->iflags);
+		p = put16(p, (uint16_t)nd->nxattrs);
+		for (uint32_t k = 0; k < nd->nxattrs; k++) {
+			const struct node_xattr *x = &nd->xattrs[k];
+
+			nl = strlen(x->name);
+			*p++ = (uint8_t)nl;
+			memcpy(p, x->name, nl);
+			p += nl;
+			p = put32(p, x->len);
+			if (x->len > 0) {
+				memcpy(p, x->value, x->len);
+				p += x->len;
+			}
+		}
+		if (nd->type == NODE_FILE) {
+			p = put32(p, nd->nholes);
+			for (uint32_t k = 0; k < nd->nholes; k++) {
+				p = put64(p, nd->holes[k].off);
+				p = put64(p, nd->holes[k].len);
+			}
+		}
 	}
 	if ((size_t)(p - buf) != total) {	/* cannot happen */
 		free(buf);
@@ -349,10 +455,104 @@ str_dup(const uint8_t *v, size_t len)
 	goto fail;						\
 } while (0)
 
-/* A page of format 1 (v1 set) or 2: see tree_decode(). */
+/*
+ * Format 3's part after the type's of node i (nd, its type-specific part
+ * read) from r: see the format at the top.  Returns 0, or -1 with the
+ * reason in err (what nd got is freed with it by tree_free()).
+ */
 static int
-page_decode(const uint8_t *p, size_t len, int v1, struct tree *t, char *err,
+meta_decode(struct reader *r, uint32_t i, struct node *nd, char *err,
     size_t errlen)
+{
+	const uint8_t *v;
+	const char *why;
+	uint16_t nx;
+	uint8_t nl;
+	uint32_t vl, nh;
+	size_t total = 0;
+	uint64_t end = 0;
+
+	if (rd_get_u32(r, &nd->iflags) == -1 || rd_get_u16(r, &nx) == -1)
+		BAD("entry %u: truncated flags or xattr count", i);
+	if ((nd->iflags & ~FSMETA_IFLAGS_KEPT) != 0)
+		BAD("entry %u: inode flags %#x not kept by a backup", i,
+		    nd->iflags);
+	if (nx > TREE_MAX_XATTRS)
+		BAD("entry %u: %u xattrs, more than %u", i, nx,
+		    TREE_MAX_XATTRS);
+	/* Each takes at least 1 + 6 + 4 bytes ("user.x", empty value). */
+	if (nx > r->left / 11)
+		BAD("entry %u: %u xattrs cannot fit in %zu bytes", i, nx,
+		    r->left);
+	if (nx > 0 && (nd->xattrs = calloc(nx, sizeof(*nd->xattrs))) == NULL)
+		BAD("out of memory");
+	for (uint32_t k = 0; k < nx; k++) {
+		struct node_xattr *x = &nd->xattrs[k];
+
+		if (rd_get_u8(r, &nl) == -1 || rd_get_view(r, &v, nl) == -1)
+			BAD("entry %u: xattr %u: truncated name", i, k);
+		if ((why = tree_xattr_name_bad((const char *)v, nl)) != NULL)
+			BAD("entry %u: xattr %u: %s", i, k, why);
+		if (k > 0 && name_cmp(nd->xattrs[k - 1].name,
+		    strlen(nd->xattrs[k - 1].name), (const char *)v, nl) >= 0)
+			BAD("entry %u: xattr names not sorted or not unique",
+			    i);
+		if ((x->name = str_dup(v, nl)) == NULL)
+			BAD("out of memory");
+		nd->nxattrs = k + 1;
+		if (rd_get_u32(r, &vl) == -1)
+			BAD("entry %u: xattr %u: truncated value length", i, k);
+		if (vl > TREE_MAX_XATTR_VALUE)
+			BAD("entry %u: xattr %u: value of %u bytes, more than "
+			    "%u", i, k, vl, TREE_MAX_XATTR_VALUE);
+		total += nl + (size_t)vl;
+		if (total > TREE_MAX_XATTR_BYTES)
+			BAD("entry %u: xattrs of more than %u bytes", i,
+			    TREE_MAX_XATTR_BYTES);
+		if (rd_get_view(r, &v, vl) == -1)
+			BAD("entry %u: xattr %u: truncated value", i, k);
+		if (vl > 0) {
+			if ((x->value = malloc(vl)) == NULL)
+				BAD("out of memory");
+			memcpy(x->value, v, vl);
+			x->len = vl;
+		}
+	}
+	if (nd->type != NODE_FILE)
+		return 0;
+	if (rd_get_u32(r, &nh) == -1)
+		BAD("entry %u: truncated hole count", i);
+	if (nh > TREE_MAX_HOLES)
+		BAD("entry %u: %u holes, more than %u", i, nh, TREE_MAX_HOLES);
+	if (nh > r->left / HOLE_SIZE)
+		BAD("entry %u: %u holes cannot fit in %zu bytes", i, nh,
+		    r->left);
+	if (nh > 0 && (nd->holes = calloc(nh, sizeof(*nd->holes))) == NULL)
+		BAD("out of memory");
+	nd->nholes = nh;
+	for (uint32_t k = 0; k < nh; k++) {
+		struct node_hole *h = &nd->holes[k];
+
+		rd_get_u64(r, &h->off);
+		if (rd_get_u64(r, &h->len) == -1)
+			BAD("entry %u: truncated holes", i);
+		if (h->len == 0)
+			BAD("entry %u: hole %u is empty", i, k);
+		if (k > 0 && h->off <= end)
+			BAD("entry %u: hole %u not after the one before", i, k);
+		if (h->off > nd->size || h->len > nd->size - h->off)
+			BAD("entry %u: hole %u beyond the file's size", i, k);
+		end = h->off + h->len;
+	}
+	return 0;
+fail:
+	return -1;
+}
+
+/* A page of format 1, 2 or 3: see tree_decode(). */
+static int
+page_decode(const uint8_t *p, size_t len, int format, struct tree *t,
+    char *err, size_t errlen)
 {
 	struct reader r;
 	const uint8_t *v;
@@ -412,13 +612,13 @@ page_decode(const uint8_t *p, size_t len, int v1, struct tree *t, char *err,
 			BAD("entry %u: nanoseconds out of range", i);
 		switch (nd->type) {
 		case NODE_FILE:
-			if ((!v1 && rd_get_u8(&r, &nd->clevel) == -1) ||
+			if ((format > 1 && rd_get_u8(&r, &nd->clevel) == -1) ||
 			    rd_get_u32(&r, &nd->nchunks) == -1)
 				BAD("entry %u: truncated chunk count", i);
 			if (nd->clevel > TREE_MAX_LEVEL)
 				BAD("entry %u: chunk list level %u, more than "
 				    "%u", i, nd->clevel, TREE_MAX_LEVEL);
-			if (!v1 && nd->nchunks > TREE_MAX_IDS)
+			if (format > 1 && nd->nchunks > TREE_MAX_IDS)
 				BAD("entry %u: %u chunk ids, more than %u", i,
 				    nd->nchunks, TREE_MAX_IDS);
 			if (nd->nchunks > r.left / BLOB_ID_LEN)
@@ -460,9 +660,12 @@ page_decode(const uint8_t *p, size_t len, int v1, struct tree *t, char *err,
 		default:
 			BAD("entry %u: unknown type %u", i, nd->type);
 		}
+		if (format >= 3 && meta_decode(&r, i, nd, err, errlen) == -1)
+			goto fail;
 	}
 	if (rd_end(&r) == -1)
 		BAD("%zu bytes after the last entry", r.left);
+	t->format = (uint8_t)format;
 	return 0;
 fail:
 	tree_free(t);
@@ -475,7 +678,9 @@ tree_decode(const uint8_t *p, size_t len, struct tree *t, char *err,
 {
 	tree_init(t);
 	if (len >= 4 && memcmp(p, TREE_MAGIC, 4) == 0)
-		return page_decode(p, len, 0, t, err, errlen);
+		return page_decode(p, len, 3, t, err, errlen);
+	if (len >= 4 && memcmp(p, TREE_MAGIC2, 4) == 0)
+		return page_decode(p, len, 2, t, err, errlen);
 	if (len >= 4 && memcmp(p, TREE_MAGIC1, 4) == 0)
 		return page_decode(p, len, 1, t, err, errlen);
 	snprintf(err, errlen, "not a directory page (bad magic or too short)");
@@ -1222,6 +1427,8 @@ load_rec(const struct tree_src *src, const uint8_t id[BLOB_ID_LEN], int want,
 			LBAD("tree %s: pages out of order or overlapping", hex);
 		if ((nd = tree_add(out)) == NULL)
 			LBAD("out of memory");
+		if (out->format == 0 || tb.page.format < out->format)
+			out->format = tb.page.format;
 		*nd = tb.page.nodes[i];
 		memset(&tb.page.nodes[i], 0, sizeof(tb.page.nodes[i]));
 	}

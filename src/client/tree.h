@@ -29,6 +29,30 @@
 #define TREE_MAX_TARGET		4095		/* symlink target */
 #define TREE_MAX_IDS		16384		/* ids of a file node, index, list */
 #define TREE_MAX_LEVEL		16		/* of an index or a chunk list */
+/*
+ * Extended attributes of one node.  Linux's own limits: a name of at
+ * most 255 bytes (XATTR_NAME_MAX), a value of at most 64 KiB
+ * (XATTR_SIZE_MAX), and the list of a file's names at most 64 KiB
+ * (XATTR_LIST_MAX), so at most 9362 names ("user.x" and its NUL).  The
+ * total is ours: ext4 keeps all of a file's attributes in one block
+ * (4 KiB; values of up to 64 KiB each with ea_inode), btrfs each name
+ * and value in one leaf (16 KiB), so real files stay far below; XFS
+ * allows many values of 64 KiB, and 256 KiB of names and values keeps
+ * four of the largest.  It also bounds a page: at most page_bytes, plus
+ * one node (its ids, 1 MiB of holes and these 256 KiB), stays well
+ * under the server's default MaxFrame of 4 MiB.  A file with more is
+ * backed up with the attributes (in name order) that fit, and named.
+ */
+#define TREE_MAX_XATTR_NAME	255
+#define TREE_MAX_XATTR_VALUE	65536
+#define TREE_MAX_XATTRS		9362
+#define TREE_MAX_XATTR_BYTES	(256u * 1024)	/* names and values of one node */
+/*
+ * Holes of one file: the backup keeps the first TREE_MAX_HOLES of a file
+ * and reads the rest of it as data (zeros stored as chunks, which dedup
+ * to one chunk per length).
+ */
+#define TREE_MAX_HOLES		65536
 
 enum node_type {
 	NODE_FILE = 1, NODE_DIR, NODE_SYMLINK, NODE_FIFO, NODE_CHR, NODE_BLK,
@@ -77,6 +101,12 @@ struct node {
 struct tree {
 	struct node	*nodes;
 	uint32_t	 n, cap;
+	/*
+	 * tree_decode(), tree_load(): the format of the page(s) read, the
+	 * oldest when several (1..3; 0 for a tree built in memory).  Below
+	 * 3 the nodes carry no xattrs, inode flags or holes.
+	 */
+	uint8_t		 format;
 };
 
 /*
@@ -116,21 +146,36 @@ struct node *tree_add(struct tree *);
 /* Sort by name (bytewise); call before tree_encode(). */
 void	tree_sort(struct tree *);
 /*
- * Serialize t as one page (format 2); *out malloc'ed.  Returns 0, or -1
+ * Serialize t as one page (format 3); *out malloc'ed.  Returns 0, or -1
  * when a node is invalid (bad name, duplicate name, unsorted, more than
- * TREE_MAX_IDS chunk ids or clevel above TREE_MAX_LEVEL) or memory runs
- * out.
+ * TREE_MAX_IDS chunk ids or clevel above TREE_MAX_LEVEL; xattrs not as
+ * tree_decode() requires them; iflags beyond FSMETA_IFLAGS_KEPT; holes
+ * on a non-file, or not as tree_decode() requires them) or memory runs
+ * out.  The same tree always gives the same bytes.
  */
 int	tree_encode(const struct tree *, uint8_t **out, size_t *len);
 /*
- * Parse len bytes of one page (format 2, or a format 1 tree of 0.1.0)
- * into t (initialized by the call).  Names must be 1..255 bytes, without
- * '/' or NUL, not "." or "..", unique and sorted; types known; counts
- * within the limits above.  Returns 0, or -1 with the reason in err (t
- * is then empty).
+ * Parse len bytes of one page (format 3, or format 2, or a format 1 tree
+ * of 0.1.0) into t (initialized by the call; t->format set).  Names must
+ * be 1..255 bytes, without '/' or NUL, not "." or "..", unique and
+ * sorted; types known; counts within the limits above.  Format 3 also:
+ * inode flags within FSMETA_IFLAGS_KEPT; xattr names of 1..255 bytes
+ * without NUL, in the user., trusted., security. or system. namespace
+ * with something after the prefix, sorted and unique, values of at most
+ * TREE_MAX_XATTR_VALUE bytes, names and values together at most
+ * TREE_MAX_XATTR_BYTES; holes (files only) non-empty, sorted, disjoint
+ * and not touching, within the file's size, at most TREE_MAX_HOLES.
+ * Returns 0, or -1 with the reason in err (t is then empty).
  */
 int	tree_decode(const uint8_t *p, size_t len, struct tree *t, char *err,
 	    size_t errlen);
+/*
+ * Whether len bytes at s make an xattr name the format takes: 1..255
+ * bytes, no NUL, in the user., trusted., security. or system. namespace
+ * with at least one byte after the prefix.  NULL when they do, else why
+ * not (a static string).
+ */
+const char *tree_xattr_name_bad(const char *s, size_t len);
 /* The node called name, or NULL (binary search; t must be sorted). */
 const struct node *tree_find(const struct tree *, const char *name);
 
@@ -147,6 +192,7 @@ struct tree_blob {
 	uint8_t		 kind;		/* enum tree_kind */
 	uint8_t		 level;		/* TREE_INDEX, TREE_LIST: 1.. */
 	int		 v1;		/* a page of format 1: states no links */
+	/* TREE_PAGE: its format is page.format (1..3). */
 	struct tree	 page;		/* TREE_PAGE */
 	uint32_t	 n;		/* TREE_INDEX, TREE_LIST: entries */
 	char		**names;	/* TREE_INDEX: first name of each child */
