@@ -699,8 +699,133 @@ drop_last(struct dir *d)
 	free(n->name);
 	free(n->target);
 	free(n->chunks);
+	for (uint32_t i = 0; i < n->nxattrs; i++) {
+		free(n->xattrs[i].name);
+		free(n->xattrs[i].value);
+	}
+	free(n->xattrs);
+	free(n->holes);
 	memset(n, 0, sizeof(*n));
 	d->t.n--;
+}
+
+/*
+ * n's metadata beyond stat(2): its extended attributes (of the file open
+ * as fd when fd >= 0, else of the entry name of the directory dfd, not
+ * followed) and, for a file or directory open as fd, its inode flags.
+ * What cannot be read is named (the entry is still saved, exit 1).
+ * Returns 0, or -1 when memory ran out.
+ */
+static int
+node_meta(struct backup *b, struct node *n, int fd, int dfd,
+    const char *name, const char *path)
+{
+	char err[512];
+	int rc;
+
+	if (fd >= 0 && (n->type == NODE_FILE || n->type == NODE_DIR) &&
+	    fsmeta_iflags(fd, &n->iflags) == -1 && errno != ENOTTY &&
+	    errno != EOPNOTSUPP && errno != EINVAL) {
+		snprintf(err, sizeof(err), "inode flags: %s", strerror(errno));
+		skip(b, path, err);
+	}
+	if ((rc = fsmeta_xattrs_read(fd, dfd, name, n, err,
+	    sizeof(err))) == -1)
+		return fatal_oom(b);
+	if (rc == 1)
+		skip(b, path, err);
+	return 0;
+}
+
+/*
+ * The holes of the open file fd of size bytes (SEEK_DATA, SEEK_HOLE)
+ * into n->holes: at most TREE_MAX_HOLES (the rest of the file is then
+ * read as data).  A file system that cannot tell leaves none.  Returns
+ * 0, or -1 when memory ran out.
+ */
+static int
+find_holes(int fd, off_t size, struct node *n)
+{
+	struct node_hole *h;
+	uint32_t cap = 0;
+	off_t pos = 0, d, e;
+
+	while (pos < size && n->nholes < TREE_MAX_HOLES) {
+		if ((d = lseek(fd, pos, SEEK_DATA)) == -1) {
+			if (errno != ENXIO)
+				break;		/* EINVAL: cannot tell */
+			d = size;		/* a hole to the end */
+		}
+		if (d > size)
+			d = size;
+		if (d > pos) {
+			if (n->nholes == cap) {
+				cap = cap ? 2 * cap : 8;
+				if (cap > TREE_MAX_HOLES)
+					cap = TREE_MAX_HOLES;
+				if ((h = reallocarray(n->holes, cap,
+				    sizeof(*h))) == NULL)
+					return -1;
+				n->holes = h;
+			}
+			n->holes[n->nholes].off = (uint64_t)pos;
+			n->holes[n->nholes++].len = (uint64_t)(d - pos);
+		}
+		if (d >= size || (e = lseek(fd, d, SEEK_HOLE)) == -1 ||
+		    e <= d)
+			break;
+		pos = e;
+	}
+	lseek(fd, 0, SEEK_SET);
+	return 0;
+}
+
+/*
+ * n, a file unchanged since the parent's pn: the parent's holes, and its
+ * inode flags when the parent had them (format 3: setting them changes
+ * the ctime, so they are the same), else they are read.  Its xattrs are
+ * read again: a parent of another user or of format 2 may lack some.
+ * Returns 0, or -1 on a fatal error.
+ */
+static int
+unchanged_meta(struct backup *b, struct node *n, const struct node *pn,
+    uint8_t pformat, int dfd, const char *name, const char *path)
+{
+	int fd;
+
+	if (pn->nholes > 0) {
+		if ((n->holes = calloc(pn->nholes, sizeof(*n->holes))) == NULL)
+			return fatal_oom(b);
+		memcpy(n->holes, pn->holes, pn->nholes * sizeof(*n->holes));
+		n->nholes = pn->nholes;
+	}
+	if (pformat >= 3) {
+		n->iflags = pn->iflags;
+		return node_meta(b, n, -1, dfd, name, path);
+	}
+	fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK |
+	    O_CLOEXEC | O_NOCTTY);
+	if (fd == -1)
+		return node_meta(b, n, -1, dfd, name, path);
+	if (node_meta(b, n, fd, dfd, name, path) == -1) {
+		close(fd);
+		return -1;
+	}
+	close(fd);
+	return 0;
+}
+
+/* The metadata of path, a directory on the way to a PATH argument. */
+static int
+virtual_meta(struct backup *b, struct node *n, const char *path)
+{
+	int fd, rc;
+
+	fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	rc = node_meta(b, n, fd, AT_FDCWD, path, path);
+	if (fd != -1)
+		close(fd);
+	return rc;
 }
 
 static int
@@ -771,6 +896,11 @@ cut_window(struct backup *b, struct dir *d, struct node *n, int last,
  * the file could not be read (reported; the node is to be dropped), -1
  * on a fatal error.
  *
+ * A file with fewer blocks than its size may have holes: they are found
+ * first (find_holes()), kept in n->holes, and not read; the data between
+ * them goes through one chunker, as if concatenated, so a region's
+ * chunks are the same wherever the holes around it are.
+ *
  * Memory stays bounded however large the file: n->chunks is a window of
  * at most win ids; when it fills, the level-1 chunk lists that end in it
  * are emitted (cut as tree_file_lists() would cut the whole list, so the
@@ -785,11 +915,11 @@ read_file(struct backup *b, struct dir *d, int fd, const char *path,
 	size_t win = 2 * (size_t)tree_limits.list_ids +
 	    tree_limits.inline_ids + 2;
 	size_t cap = (size_t)st->st_size / CHUNK_MIN + 2, have = 0, off = 0;
-	uint64_t total = 0;
+	uint64_t total = 0, lpos = 0, hend;
 	uint8_t *buf, (*nc)[BLOB_ID_LEN], (*lists)[BLOB_ID_LEN] = NULL;
-	uint32_t nlists = 0, lcap = 0;
+	uint32_t nlists = 0, lcap = 0, hi = 0;
 	ssize_t k;
-	size_t cut;
+	size_t cut, want;
 	int eof = 0, rc = -1;
 
 	if (cap > win)
@@ -797,8 +927,11 @@ read_file(struct backup *b, struct dir *d, int fd, const char *path,
 	if ((n->chunks = malloc(cap * BLOB_ID_LEN)) == NULL)
 		return fatal_oom(b);
 	n->nchunks = 0;
+	if (st->st_size > 0 && (uint64_t)st->st_blocks * 512 <
+	    (uint64_t)st->st_size && find_holes(fd, st->st_size, n) == -1)
+		return fatal_oom(b);
 
-	if (st->st_size <= CHUNK_MIN) {
+	if (st->st_size <= CHUNK_MIN && n->nholes == 0) {
 		/* Small: read straight into the chunk's own buffer. */
 		size_t want = (size_t)st->st_size;
 
@@ -832,18 +965,41 @@ read_file(struct backup *b, struct dir *d, int fd, const char *path,
 			have -= off;
 			off = 0;
 			while (have < RBUF_SIZE && !eof) {
-				k = read_some(fd, b->rbuf + have,
-				    RBUF_SIZE - have);
+				/* At a hole: go past it, unread. */
+				while (hi < n->nholes &&
+				    lpos == n->holes[hi].off) {
+					hend = lpos + n->holes[hi++].len;
+					if (lseek(fd, (off_t)hend, SEEK_SET) ==
+					    -1) {
+						pool_wait_group(b->pool,
+						    &d->pending);
+						skip(b, path, strerror(errno));
+						rc = 1;
+						goto out;
+					}
+					b->done_bytes += hend - lpos;
+					lpos = hend;
+				}
+				want = RBUF_SIZE - have;
+				if (hi < n->nholes &&
+				    n->holes[hi].off - lpos < want)
+					want = (size_t)(n->holes[hi].off -
+					    lpos);
+				k = read_some(fd, b->rbuf + have, want);
 				if (k == -1) {
 					pool_wait_group(b->pool, &d->pending);
 					skip(b, path, strerror(errno));
 					rc = 1;
 					goto out;
 				}
-				if (k == 0)
+				if (k == 0) {
 					eof = 1;
+					/* Shrank: the holes past the end go. */
+					n->nholes = hi;
+				}
 				have += (size_t)k;
 				total += (uint64_t)k;
+				lpos += (uint64_t)k;
 			}
 		}
 		if (off == have)
@@ -891,7 +1047,7 @@ read_file(struct backup *b, struct dir *d, int fd, const char *path,
 		n->clevel = 1;
 		lists = NULL;
 	}
-	n->size = total;
+	n->size = lpos;		/* total, and the holes */
 	b->read_bytes += total;
 	rc = 0;
 out:
@@ -1009,6 +1165,7 @@ do_entry(struct backup *b, struct dir *d, int dfd, const char *name,
 				    "as an empty directory");
 				if (empty_tree(b, sub) == -1)
 					return -1;
+				cfd = -1;	/* its xattrs by path */
 				goto dirnode;
 			}
 			b->top_dev = st.st_dev;
@@ -1033,13 +1190,20 @@ do_entry(struct backup *b, struct dir *d, int dfd, const char *name,
 			cpt.state = 2;
 		rc = do_dir(b, cfd, path, &cpt, sub);
 		ptree_free(&cpt);
-		close(cfd);
 		b->top_dev = topdev;
-		if (rc != 0)
+		if (rc != 0) {
+			close(cfd);
 			return rc == 1 ? 0 : -1;
+		}
 dirnode:
-		if ((n = add_node(d, name, &st)) == NULL)
+		if ((n = add_node(d, name, &st)) == NULL ||
+		    node_meta(b, n, cfd, dfd, name, path) == -1) {
+			if (cfd != -1)
+				close(cfd);
 			return fatal_oom(b);
+		}
+		if (cfd != -1)
+			close(cfd);
 		memcpy(n->subtree, sub, BLOB_ID_LEN);
 		/* Only listed since the parent: its access time stays. */
 		pn = ptree_find(b, pt, name);
@@ -1074,6 +1238,9 @@ dirnode:
 			if (pn->nchunks > 0)
 				memcpy(n->chunks, pn->chunks,
 				    (size_t)pn->nchunks * BLOB_ID_LEN);
+			if (unchanged_meta(b, n, pn, pt->t.format, dfd, name,
+			    path) == -1)
+				return -1;
 			/*
 			 * The server checks these links when the page is
 			 * stored.  The access time stays the parent's: a
@@ -1118,6 +1285,9 @@ dirnode:
 			test_change(dfd, name);
 		if (rc == 0 && changed(fd, &fst))
 			problem(b, path, "changed while being read");
+		if (rc == 0 && node_meta(b, &d->t.nodes[d->t.n - 1], fd, dfd,
+		    name, path) == -1)
+			rc = -1;
 		close(fd);
 		if (rc == 1) {
 			b->done_bytes += (uint64_t)fst.st_size;
@@ -1151,16 +1321,16 @@ dirnode:
 		}
 		n->target = target;
 		b->others++;
-		return 0;
+		return node_meta(b, n, -1, dfd, name, path);
 
 	case S_IFIFO:
 	case S_IFCHR:
 	case S_IFBLK:
 	case S_IFSOCK:
-		if (add_node(d, name, &st) == NULL)
+		if ((n = add_node(d, name, &st)) == NULL)
 			return fatal_oom(b);
 		b->others++;
-		return 0;
+		return node_meta(b, n, -1, dfd, name, path);
 	}
 	skip(b, path, "unknown file type");
 	return 0;
@@ -1515,7 +1685,7 @@ do_virtual(struct backup *b, struct vnode *v, struct ptree *pt, uint8_t *id)
 				rc = -1;
 			else if ((n = add_node(&d, k->name, &st)) == NULL)
 				rc = fatal_oom(b);
-			else {
+			else if ((rc = virtual_meta(b, n, k->path)) == 0) {
 				memcpy(n->subtree, sub, BLOB_ID_LEN);
 				if (same_dir(pn, &st)) {
 					n->atime_sec = pn->atime_sec;

@@ -31,6 +31,7 @@
 #include "chain.h"
 #include "chunker.h"
 #include "client.h"
+#include "fsmeta.h"
 #include "pattern.h"
 #include "remote.h"
 #include "restore.h"
@@ -42,6 +43,22 @@
 struct hardlink {
 	uint64_t	 dev, inode;
 	char		*relpath;	/* from the target, of the first copy */
+};
+
+/* An entry whose immutable or append-only flag waits for the end. */
+struct lateflag {
+	char		*relpath;	/* from the target */
+	uint32_t	 flags;
+};
+
+#define META_NAMED	10	/* files named per kind of metadata not set */
+
+/* What the threads share about metadata (see meta_problem()). */
+struct rmeta {
+	pthread_mutex_t	 mu;
+	uint64_t	 unset[2];	/* files: xattrs, inode flags not set */
+	struct lateflag	*late;
+	size_t		 nlate, caplate;
 };
 
 struct rctx {
@@ -56,6 +73,7 @@ struct rctx {
 	char		*err;		/* set on a fatal error */
 	size_t		 errlen;
 	int		 fatal;
+	struct rmeta	*meta;		/* shared by all threads */
 	/* Parallel restore (see parallel_entries()). */
 	struct rshared	*sh;		/* NULL when restoring alone */
 	const struct node *cur_dir;	/* the directory being filled */
@@ -89,6 +107,12 @@ deferred_free(struct deferred *d)
 {
 	free(d->n.name);
 	free(d->n.chunks);
+	for (uint32_t i = 0; i < d->n.nxattrs; i++) {
+		free(d->n.xattrs[i].name);
+		free(d->n.xattrs[i].value);
+	}
+	free(d->n.xattrs);
+	free(d->n.holes);
 	free(d->path);
 	free(d->parentpath);
 }
@@ -114,6 +138,10 @@ struct wfile {
 	uint64_t	 next;		/* next chunk expected */
 	uint64_t	 total;		/* chunks asked for */
 	int		 damaged;
+	uint64_t	 pos;		/* where the next data byte goes */
+	uint64_t	 end;		/* the file's length so far */
+	uint32_t	 hole;		/* next of n->holes */
+	size_t		 bs;		/* --sparse: block size, else 0 */
 };
 
 static void
@@ -264,7 +292,87 @@ set_times(struct timespec ts[2], const struct node *n)
 	ts[1].tv_nsec = n->mtime_nsec;
 }
 
-/* Owner, mode and times of an open file or directory. */
+/*
+ * Extended attributes (kind 0) or inode flags (kind 1) of path could not
+ * be set: a problem (exit 1), named for the first META_NAMED files of
+ * each kind, counted after (restore_snapshot() says how many more).
+ */
+static void
+meta_problem(struct rctx *c, int kind, const char *path, const char *why)
+{
+	uint64_t k;
+
+	pthread_mutex_lock(&c->meta->mu);
+	k = c->meta->unset[kind]++;
+	pthread_mutex_unlock(&c->meta->mu);
+	if (k < META_NAMED)
+		problem(c, path, "cannot set %s %s", kind == 0 ?
+		    "extended attributes" : "inode flags", why);
+	else
+		c->st->problems++;
+}
+
+/* The xattrs of n on fd, or (fd -1) on the entry n->name of dirfd. */
+static void
+apply_xattrs(struct rctx *c, int fd, int dirfd, const struct node *n,
+    const char *path)
+{
+	char why[512];
+
+	if (n->nxattrs > 0 && fsmeta_xattrs_apply(fd, dirfd, n, why,
+	    sizeof(why)) > 0)
+		meta_problem(c, 0, path, why);
+}
+
+/*
+ * The inode flags of n on fd: now, but for immutable and append-only,
+ * which are set by set_late_flags() once everything else is in place
+ * (an immutable directory takes no new entries, an immutable file no
+ * link).
+ */
+static void
+apply_iflags(struct rctx *c, int fd, const struct node *n, const char *path)
+{
+	struct lateflag *l;
+	char why[128];
+	size_t cap;
+
+	if ((n->iflags & ~FSMETA_IFLAGS_LATE) != 0 &&
+	    fsmeta_set_iflags(fd, n->iflags & ~FSMETA_IFLAGS_LATE) == -1) {
+		snprintf(why, sizeof(why), "%#x: %s", n->iflags &
+		    ~FSMETA_IFLAGS_LATE, strerror(errno));
+		meta_problem(c, 1, path, why);
+	}
+	if ((n->iflags & FSMETA_IFLAGS_LATE) == 0)
+		return;
+	pthread_mutex_lock(&c->meta->mu);
+	if (c->meta->nlate == c->meta->caplate) {
+		cap = c->meta->caplate ? 2 * c->meta->caplate : 16;
+		if ((l = reallocarray(c->meta->late, cap, sizeof(*l))) ==
+		    NULL) {
+			pthread_mutex_unlock(&c->meta->mu);
+			fatal_error(c, "out of memory");
+			return;
+		}
+		c->meta->late = l;
+		c->meta->caplate = cap;
+	}
+	l = &c->meta->late[c->meta->nlate];
+	if ((l->relpath = strdup(path)) != NULL) {
+		l->flags = n->iflags;
+		c->meta->nlate++;
+	}
+	cap = l->relpath == NULL;
+	pthread_mutex_unlock(&c->meta->mu);
+	if (cap)
+		fatal_error(c, "out of memory");
+}
+
+/*
+ * Owner, extended attributes (ACLs, capabilities: after the owner, which
+ * clears capabilities, and after the content, whose writing does too),
+ * mode, times and inode flags of an open file or directory.
+ */
 static void
 apply_meta_fd(struct rctx *c, int fd, const struct node *n, const char *path)
 {
@@ -272,14 +380,20 @@ apply_meta_fd(struct rctx *c, int fd, const struct node *n, const char *path)
 
 	if (c->is_root && fchown(fd, n->uid, n->gid) == -1)
 		problem(c, path, "cannot set owner: %s", strerror(errno));
+	apply_xattrs(c, fd, -1, n, path);
 	if (fchmod(fd, n->mode & 07777) == -1)
 		problem(c, path, "cannot set mode: %s", strerror(errno));
 	set_times(ts, n);
 	if (futimens(fd, ts) == -1)
 		problem(c, path, "cannot set times: %s", strerror(errno));
+	if (n->iflags != 0)
+		apply_iflags(c, fd, n, path);
 }
 
-/* Owner and times of a symlink or special file, without following it. */
+/*
+ * Owner, extended attributes and times of a symlink or special file,
+ * without following it.
+ */
 static void
 apply_meta_at(struct rctx *c, int dirfd, const struct node *n,
     const char *path)
@@ -289,6 +403,7 @@ apply_meta_at(struct rctx *c, int dirfd, const struct node *n,
 	if (c->is_root && fchownat(dirfd, n->name, n->uid, n->gid,
 	    AT_SYMLINK_NOFOLLOW) == -1)
 		problem(c, path, "cannot set owner: %s", strerror(errno));
+	apply_xattrs(c, -1, dirfd, n, path);
 	if (n->type != NODE_SYMLINK && fchmodat(dirfd, n->name,
 	    n->mode & 07777, 0) == -1)
 		problem(c, path, "cannot set mode: %s", strerror(errno));
@@ -353,6 +468,110 @@ hardlink_remember(struct rctx *c, const struct node *n, const char *relpath)
 	c->nhl++;
 }
 
+/* len bytes at p to fd at off, all of them.  0, or -1 with errno. */
+static int
+pwrite_all(int fd, const uint8_t *p, size_t len, uint64_t off)
+{
+	ssize_t k;
+
+	while (len > 0) {
+		k = pwrite(fd, p, len, (off_t)off);
+		if (k == -1 && errno == EINTR)
+			continue;
+		if (k <= 0) {
+			if (k == 0)
+				errno = EIO;
+			return -1;
+		}
+		p += k;
+		len -= (size_t)k;
+		off += (uint64_t)k;
+	}
+	return 0;
+}
+
+/* Whether len bytes at p are all zero. */
+static int
+all_zero(const uint8_t *p, size_t len)
+{
+	return len == 0 || (p[0] == 0 && memcmp(p, p + 1, len - 1) == 0);
+}
+
+/*
+ * len bytes of data at w->pos, or with --sparse (w->bs) its runs of
+ * zeros that fill whole aligned blocks left out (they read as zeros once
+ * the file has its length: wfile_end()).  0, or -1 with errno.
+ */
+static int
+put_data(struct wfile *w, const uint8_t *p, size_t len)
+{
+	size_t i = 0, from = 0, j;
+	uint64_t at;
+
+	while (w->bs > 0 && i < len) {
+		at = w->pos + i;
+		j = i + (size_t)(w->bs - at % w->bs);
+		if (j > len)
+			j = len;
+		if (at % w->bs == 0 && j - i == w->bs && all_zero(p + i,
+		    w->bs)) {
+			if (i > from && pwrite_all(w->fd, p + from, i - from,
+			    w->pos + from) == -1)
+				return -1;
+			from = j;
+		}
+		i = j;
+	}
+	if (len > from && pwrite_all(w->fd, p + from, len - from,
+	    w->pos + from) == -1)
+		return -1;
+	if (len > from && w->pos + len > w->end)
+		w->end = w->pos + len;
+	w->pos += len;
+	return 0;
+}
+
+/*
+ * The next len bytes of w's data (its chunks, in order): written at
+ * their place in the file, past the holes of w->n (not written: they
+ * stay holes).  0, or -1 with errno.
+ */
+static int
+wfile_put(struct wfile *w, const uint8_t *p, size_t len)
+{
+	const struct node *n = w->n;
+	size_t k;
+
+	while (len > 0) {
+		while (w->hole < n->nholes && n->holes[w->hole].off == w->pos)
+			w->pos += n->holes[w->hole++].len;
+		k = len;
+		if (w->hole < n->nholes && n->holes[w->hole].off > w->pos &&
+		    n->holes[w->hole].off - w->pos < k)
+			k = (size_t)(n->holes[w->hole].off - w->pos);
+		if (put_data(w, p, k) == -1)
+			return -1;
+		p += k;
+		len -= k;
+	}
+	return 0;
+}
+
+/*
+ * All of w's data is written: past its last holes, the file gets its
+ * length (a hole at its end, or zeros left out by --sparse).  0, or -1
+ * with errno.
+ */
+static int
+wfile_end(struct wfile *w)
+{
+	while (w->hole < w->n->nholes && w->n->holes[w->hole].off == w->pos)
+		w->pos += w->n->holes[w->hole++].len;
+	if (w->end < w->pos && ftruncate(w->fd, (off_t)w->pos) == -1)
+		return -1;
+	return 0;
+}
+
 struct chunk_fetch {
 	struct rctx	*c;
 	struct wfile	*files;
@@ -388,18 +607,11 @@ chunk_cb(void *arg, const uint8_t *id, const uint8_t *blob, size_t len,
 		w->damaged = 1;
 		return 0;
 	}
-	while (done < bodylen) {
-		ssize_t n = write(w->fd, body + done, bodylen - done);
-
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			problem(f->c, w->relpath, "write: %s", strerror(errno));
-			w->damaged = 1;
-			break;
-		}
-		done += (size_t)n;
-	}
+	if (wfile_put(w, body, bodylen) == -1) {
+		problem(f->c, w->relpath, "write: %s", strerror(errno));
+		w->damaged = 1;
+	} else
+		done = bodylen;
 	f->c->st->bytes += done;
 	free(body);
 	w->next++;
@@ -476,6 +688,12 @@ write_files(struct rctx *c, struct wfile *files, size_t n)
 	for (size_t f = 0; f < n; f++) {
 		struct wfile *w = &files[f];
 
+		if (!c->fatal && !w->damaged && w->next == w->total &&
+		    wfile_end(w) == -1) {
+			problem(c, w->relpath, "cannot set its length: %s",
+			    strerror(errno));
+			w->damaged = 1;
+		}
 		if (!c->fatal && !w->damaged && w->next == w->total) {
 			apply_meta_fd(c, w->fd, w->n, w->relpath);
 			restored(c, w->relpath);
@@ -567,6 +785,38 @@ restore_dir_node(struct rctx *c, int dirfd, const struct node *n,
 	close(fd);
 }
 
+/* Give to (a copy of from, without them) from's xattrs and holes. */
+static int
+copy_meta(struct node *to, const struct node *from)
+{
+	if (from->nholes > 0) {
+		if ((to->holes = calloc(from->nholes, sizeof(*to->holes))) ==
+		    NULL)
+			return -1;
+		memcpy(to->holes, from->holes, from->nholes *
+		    sizeof(*to->holes));
+		to->nholes = from->nholes;
+	}
+	if (from->nxattrs == 0)
+		return 0;
+	if ((to->xattrs = calloc(from->nxattrs, sizeof(*to->xattrs))) ==
+	    NULL)
+		return -1;
+	for (uint32_t i = 0; i < from->nxattrs; i++) {
+		const struct node_xattr *x = &from->xattrs[i];
+
+		to->nxattrs = i + 1;
+		if ((to->xattrs[i].name = strdup(x->name)) == NULL ||
+		    (x->len > 0 && (to->xattrs[i].value = malloc(x->len)) ==
+		    NULL))
+			return -1;
+		if (x->len > 0)
+			memcpy(to->xattrs[i].value, x->value, x->len);
+		to->xattrs[i].len = x->len;
+	}
+	return 0;
+}
+
 /*
  * In a parallel restore, a file with more than one link waits: which
  * thread reaches an inode's first name is chance, and links must come
@@ -585,10 +835,22 @@ defer(struct rctx *c, const struct node *n, const char *path)
 	d.n.name = strdup(n->name);
 	d.n.target = NULL;
 	d.n.chunks = n->nchunks ? calloc(n->nchunks, BLOB_ID_LEN) : NULL;
+	d.n.xattrs = NULL;
+	d.n.nxattrs = 0;
+	d.n.holes = NULL;
+	d.n.nholes = 0;
 	d.parent = *c->cur_dir;
 	d.parent.name = NULL;
 	d.parent.target = NULL;
 	d.parent.chunks = NULL;
+	/* Its directory: times only (its xattrs and flags are set). */
+	d.parent.xattrs = NULL;
+	d.parent.nxattrs = 0;
+	d.parent.holes = NULL;
+	d.parent.nholes = 0;
+	d.parent.iflags = 0;
+	if (copy_meta(&d.n, n) == -1)
+		goto oom;
 	d.path = strdup(path);
 	d.parentpath = strndup(path, (size_t)(slash - path));
 	if (d.n.name == NULL || (n->nchunks && d.n.chunks == NULL) ||
@@ -621,6 +883,7 @@ restore_file_node(struct rctx *c, int dirfd, const struct node *n,
     const char *path, struct wfile *files, size_t *nfiles)
 {
 	struct hardlink *h;
+	struct stat sb;
 	int fd;
 
 	if (c->sh != NULL && n->nlink > 1 && c->cur_dir != NULL) {
@@ -643,7 +906,9 @@ restore_file_node(struct rctx *c, int dirfd, const struct node *n,
 		return;
 	}
 	files[*nfiles] = (struct wfile){ n, strdup(path), dirfd, fd, 0, 0,
-	    0 };
+	    0, .bs = c->o->sparse ? 4096 : 0 };
+	if (c->o->sparse && fstat(fd, &sb) == 0 && sb.st_blksize > 0)
+		files[*nfiles].bs = (size_t)sb.st_blksize;
 	if (files[*nfiles].relpath == NULL) {
 		close(fd);
 		fatal_error(c, "out of memory");
@@ -782,6 +1047,52 @@ open_path(struct rctx *c, const char *path)
 	}
 	free(p);
 	return fd;
+}
+
+/*
+ * The immutable and append-only flags, last: nothing is created in, or
+ * linked to, such an entry after this.  Each entry is reached from the
+ * target without following links, as everything else.
+ */
+static void
+set_late_flags(struct rctx *c)
+{
+	struct rmeta *m = c->meta;
+	char why[128], *slash, *parent;
+	int pfd, fd;
+
+	for (size_t i = 0; i < m->nlate; i++) {
+		struct lateflag *l = &m->late[i];
+
+		fd = -1;
+		if (!c->fatal && (slash = strrchr(l->relpath, '/')) != NULL &&
+		    (parent = strndup(l->relpath, (size_t)(slash -
+		    l->relpath))) != NULL) {
+			if ((pfd = open_path(c, parent)) != -1) {
+				fd = openat(pfd, slash + 1, O_RDONLY |
+				    O_NOFOLLOW | O_NONBLOCK | O_NOCTTY |
+				    O_CLOEXEC);
+				close(pfd);
+			}
+			free(parent);
+		}
+		if (c->fatal)
+			;
+		else if (fd == -1)
+			meta_problem(c, 1, l->relpath, "(immutable, append-only): "
+			    "cannot open it again");
+		else if (fsmeta_set_iflags(fd, l->flags) == -1) {
+			snprintf(why, sizeof(why), "%#x: %s", l->flags,
+			    strerror(errno));
+			meta_problem(c, 1, l->relpath, why);
+		}
+		if (fd != -1)
+			close(fd);
+		free(l->relpath);
+	}
+	free(m->late);
+	m->late = NULL;
+	m->nlate = m->caplate = 0;
 }
 
 /* The hard-linked files the threads put off, alone and in order. */
@@ -1342,12 +1653,16 @@ restore_snapshot(struct remote *r, const struct keys *k,
     struct restore_stats *st, char *err, size_t errlen)
 {
 	struct rctx c;
+	struct rmeta meta;
 	struct tree root;
 	struct rprog pg;
 	int chosen;
 
 	memset(st, 0, sizeof(*st));
 	memset(&c, 0, sizeof(c));
+	memset(&meta, 0, sizeof(meta));
+	pthread_mutex_init(&meta.mu, NULL);
+	c.meta = &meta;
 	c.r = r;
 	c.k = k;
 	c.o = o;
@@ -1355,14 +1670,17 @@ restore_snapshot(struct remote *r, const struct keys *k,
 	c.err = err;
 	c.errlen = errlen;
 	c.is_root = geteuid() == 0;
-	if ((c.targetfd = open_target(o->target, err, errlen)) == -1)
+	if ((c.targetfd = open_target(o->target, err, errlen)) == -1) {
+		pthread_mutex_destroy(&meta.mu);
 		return 2;
+	}
 
 	if (fetch_tree(&c, snap->root, &root, "") == -1) {
 		if (!c.fatal)
 			snprintf(err, errlen, "snapshot %llu: root directory "
 			    "unreadable", (unsigned long long)snap->id);
 		close(c.targetfd);
+		pthread_mutex_destroy(&meta.mu);
 		return 2;
 	}
 	if (o->progress != NULL) {
@@ -1392,6 +1710,14 @@ restore_snapshot(struct remote *r, const struct keys *k,
 		free(rest);
 	}
 	tree_free(&root);
+	set_late_flags(&c);
+	for (int k = 0; k < 2; k++)
+		if (meta.unset[k] > META_NAMED)
+			fprintf(stderr, "gigavault: and %llu more files whose "
+			    "%s could not be set\n", (unsigned long long)
+			    (meta.unset[k] - META_NAMED), k == 0 ?
+			    "extended attributes" : "inode flags");
+	pthread_mutex_destroy(&meta.mu);
 	if (c.pg != NULL)
 		pthread_mutex_destroy(&pg.mu);
 	for (size_t i = 0; i < c.nhl; i++)
@@ -1432,7 +1758,7 @@ int
 cmd_restore(struct client *c, int argc, char **argv)
 {
 	enum { OPT_TARGET = OPT_CMD_FIRST, OPT_OVERWRITE, OPT_INCLUDE,
-	    OPT_EXCLUDE, OPT_STRIP };
+	    OPT_EXCLUDE, OPT_STRIP, OPT_SPARSE };
 	static const struct option longopts[] = {
 		CLIENT_LONGOPTS,
 		{ "target", required_argument, NULL, OPT_TARGET },
@@ -1441,6 +1767,7 @@ cmd_restore(struct client *c, int argc, char **argv)
 		{ "exclude", required_argument, NULL, OPT_EXCLUDE },
 		{ "strip-components", required_argument, NULL, OPT_STRIP },
 		{ "quiet", no_argument, NULL, 'q' },
+		{ "sparse", no_argument, NULL, OPT_SPARSE },
 		CLIENT_STRICT_OPT,
 		{ NULL, 0, NULL, 0 }
 	};
@@ -1486,6 +1813,9 @@ cmd_restore(struct client *c, int argc, char **argv)
 			break;
 		case 'q':
 			quiet = 1;
+			break;
+		case OPT_SPARSE:
+			o.sparse = 1;
 			break;
 		default:
 			rc = client_usage(c);

@@ -23,6 +23,7 @@ struct restore_opts {
 	char *const	*paths;		/* subtrees to restore; NULL = all */
 	int		 npaths;
 	int		 overwrite;	/* replace existing non-directories */
+	int		 sparse;	/* zero blocks of data as holes too */
 	int		 verbose;	/* print each path restored */
 	/*
 	 * Choosing (pattern.h, on paths in the snapshot): only what
