@@ -1,0 +1,168 @@
+#!/usr/bin/perl
+# Metadata beyond stat(2), as root: extended attributes of every
+# namespace (user.*, trusted.*, security.*, on files, directories, a
+# symlink and a FIFO), POSIX ACLs (access and default), a file
+# capability, and the inode flags immutable, append-only and nodump
+# (an immutable directory too) survive a backup and a restore: getfattr,
+# getfacl, getcap and lsattr say the same before and after.  A restore
+# onto a file system without xattrs or inode flags (a ramfs mounted in
+# a mount namespace of the test's own) restores the contents, names what
+# it could not set, and exits 1.
+use strict;
+use warnings;
+use FindBin;
+use lib "$FindBin::Bin/lib";
+use Test::More;
+use File::Path qw(make_path);
+use POSIX qw(mkfifo);
+use GV;
+use GVClient;
+
+plan skip_all => 'needs root (trusted.* xattrs, capabilities, chattr +i)' if $> != 0;
+for my $t (qw(getfattr setfattr getfacl setfacl getcap setcap lsattr chattr unshare)) {
+    plan skip_all => "needs $t (Debian: attr, acl, libcap2-bin, e2fsprogs, util-linux)"
+        if system("command -v $t >/dev/null 2>&1") != 0;
+}
+
+# run a shell command; its output (dies on failure unless $may_fail)
+sub sh {
+    my ($cmd, $may_fail) = @_;
+    my $out = `$cmd 2>&1`;
+    die "$cmd: $out" if $? != 0 && !$may_fail;
+    return $out;
+}
+
+my $gv = GV->start(Workers => 2);
+my $cl = GVClient->new($gv, 'meta');
+my $src = $gv->dir . '/src';
+make_path("$src/dir/sub", "$src/acl/inherit", "$src/frozen");
+my @cleanup = ($src);
+END {
+    local $?;	# keep the test's exit status
+    system("chattr -R -i -a '$_' >/dev/null 2>&1") for grep { -e } @cleanup;
+}
+
+# --- what the file system of the temp directory takes
+my $fs = sh("stat -f -c %T '$src'");
+chomp $fs;
+diag("temp directory on $fs");
+GVClient::_spit_bytes("$src/probe", "x");
+my %can;
+for my $f (qw(i a d)) {
+    $can{$f} = system("chattr +$f '$src/probe' 2>/dev/null") == 0;
+    system("chattr -$f '$src/probe' 2>/dev/null");
+}
+$can{user} = system("setfattr -n user.probe -v 1 '$src/probe' 2>/dev/null") == 0;
+$can{acl} = system("setfacl -m u:nobody:r '$src/probe' 2>/dev/null") == 0;
+unlink "$src/probe";
+plan skip_all => "the temp directory's file system ($fs) has no user xattrs or ACLs"
+    unless $can{user} && $can{acl};
+for (qw(i a d)) {
+    diag("chattr +$_ is not supported on $fs: that flag is not tested") unless $can{$_};
+}
+
+# --- the tree
+GVClient::_spit_bytes("$src/plain", "no metadata beyond stat\n");
+GVClient::_spit_bytes("$src/xattrs", "xattrs of every namespace\n");
+sh("setfattr -n user.comment -v 'hello world' '$src/xattrs'");
+sh("setfattr -n user.empty '$src/xattrs'");
+sh("setfattr -n user.bin -v 0x00ff00fe '$src/xattrs'");
+sh("setfattr -n trusted.secret -v t1 '$src/xattrs'");
+sh("setfattr -n security.label -v s1 '$src/xattrs'");
+GVClient::_spit_bytes("$src/big-xattr", "a 60000-byte xattr value (if the fs takes it)\n");
+system("setfattr -n user.big -v 0x" . ('ab' x 60000) . " '$src/big-xattr' 2>/dev/null");
+sh("setfattr -n user.dir -v d '$src/dir'");
+sh("setfattr -n trusted.dir -v td '$src/dir/sub'");
+symlink('plain', "$src/link") or die;
+sh("setfattr -h -n trusted.link -v l '$src/link'");
+mkfifo("$src/fifo", 0644) or die;
+sh("setfattr -n trusted.fifo -v f '$src/fifo'");
+GVClient::_spit_bytes("$src/acl/file", "with an access ACL\n");
+sh("setfacl -m u:nobody:rw,g:daemon:r,m:rw '$src/acl/file'");
+sh("setfacl -d -m u:nobody:rx,g::r '$src/acl'");
+sh("setfacl -m u:nobody:rwx '$src/acl'");
+GVClient::_spit_bytes("$src/acl/inherit/x", "inherited\n");
+GVClient::_spit_bytes("$src/ping", "#!/bin/sh\necho cap\n");
+chmod 0755, "$src/ping";
+sh("setcap cap_net_raw+ep '$src/ping'");
+GVClient::_spit_bytes("$src/nodump", "nodump\n");
+GVClient::_spit_bytes("$src/append", "append-only\n");
+GVClient::_spit_bytes("$src/frozen/inside", "in an immutable directory\n");
+GVClient::_spit_bytes("$src/frozen/linked", "hard-linked, immutable\n");
+link("$src/frozen/linked", "$src/linked-too") or die;
+sh("chattr +d '$src/nodump'") if $can{d};
+sh("chattr +a '$src/append'") if $can{a};
+sh("chattr +i '$src/frozen/inside' '$src/frozen/linked'") if $can{i};
+sh("chattr +i '$src/frozen'") if $can{i};
+
+# The views compared: every xattr (raw, so ACLs and capabilities too),
+# ACLs, capabilities, and flags, of everything under a directory.
+sub views {
+    my ($top) = @_;
+    my %v;
+    $v{getfattr} = sh("cd '$top' && getfattr -R -h -d -m - -e hex . | grep -v '^\$'");
+    $v{getfacl}  = sh("cd '$top' && getfacl -R -P -p . 2>/dev/null");
+    $v{getcap}   = sh("cd '$top' && getcap -r . 2>/dev/null", 1);
+    $v{lsattr}   = sh("cd '$top' && find . \\( -type f -o -type d \\) -print0 | sort -z | "
+        . "xargs -0 lsattr -d");
+    return \%v;
+}
+my $before = views($src);
+like($before->{getfattr}, qr/trusted\.link/, '(setup) the symlink has its xattr');
+like($before->{getcap}, qr/ping.*cap_net_raw[=+]ep/, '(setup) ping has its capability');
+like($before->{getfacl}, qr/default:user:nobody:r-x/, '(setup) the default ACL is there');
+
+my ($rc, $out, $err) = $cl->run('backup', $src);
+is($rc, 0, 'backup exits 0') or diag($err);
+
+# --- unchanged backups again: the same root tree (the same bytes).  The
+# first backup read the symlink, whose access time moved (relatime);
+# the second and third see the same.
+for (1, 2) {
+    ($rc, $out, $err) = $cl->run('backup', $src);
+    is($rc, 0, 'backup again exits 0') or diag($err);
+}
+my @snaps = $cl->snapshots;
+is(scalar @snaps, 3, 'three snapshots');
+is($snaps[2]{root}, $snaps[1]{root},
+    'nothing changed: the same root tree (xattrs encoded the same way, '
+    . 'flags taken from the parent)');
+
+my $target = $gv->dir . '/restore';
+push @cleanup, $target;
+($rc, $out, $err) = $cl->run('restore', '--target', $target, 'latest');
+is($rc, 0, 'restore exits 0') or diag($err);
+my $after = views("$target$src");
+for my $k (qw(getfattr getfacl getcap lsattr)) {
+    is($after->{$k}, $before->{$k}, "$k: the same after the restore");
+}
+is(GV::_slurp("$target$src/frozen/inside"), "in an immutable directory\n",
+    'the immutable directory got its entries before its flag');
+is((stat "$target$src/linked-too")[1], (stat "$target$src/frozen/linked")[1],
+    'an immutable file is hard-linked again (its flag set last)');
+is((stat "$target$src/ping")[2] & 07777, 0755, 'the capability file keeps its mode');
+
+# --- a restore where xattrs and flags cannot be set: a ramfs
+my $ram = $gv->dir . '/ram';
+make_path($ram);
+my $cmd = join ' ', map { "'$_'" } $GVClient::CLIENT, '-c', $cl->{conf},
+    'restore', '--target', "$ram/r", 'latest';
+my $script = $gv->dir . '/ramfs.sh';
+GVClient::_spit_bytes($script, "mount -t ramfs none '$ram' || exit 9\n"
+    . "GIGAVAULT_PASSPHRASE='$GVClient::PASS' $cmd\n"
+    . "echo \"RC=\$?\"\n"
+    . "cmp '$src/xattrs' '$ram/r$src/xattrs' && "
+    . "cmp '$src/frozen/inside' '$ram/r$src/frozen/inside' && echo SAME\n");
+my $res = sh("unshare -m --propagation private sh '$script' 2>&1", 1);
+my ($nrc) = $res =~ /RC=(\d+)/;
+is($nrc, 1, 'restore onto a file system without xattrs: exit 1') or diag($res);
+like($res, qr/SAME/, '... the contents are restored');
+like($res, qr{\Q$src\E/xattrs: cannot set extended attributes [^\n]*trusted\.secret[^\n]*user\.comment},
+    '... and each file is named with the xattrs it could not set');
+like($res, qr{\Q$src\E/frozen: cannot set inode flags}, '... and the flags')
+    if $can{i};
+unlike($res, qr{/plain:}, '... a file with nothing to set is not named');
+ok(!grep({ m{^\Q$ram\E } } split /\n/, sh('cat /proc/mounts')),
+    'the ramfs went with its namespace');
+
+done_testing();
