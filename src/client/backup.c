@@ -24,7 +24,8 @@
  *
  * An unchanged file (same type, size, mtime, ctime and inode as the same
  * path in the parent snapshot, the newest of the set) reuses the
- * parent's chunk or list ids and is not opened.  The parent's trees are
+ * parent's chunk or list ids, holes and inode flags and is not opened;
+ * its xattrs are listed again (one llistxattr by path).  The parent's trees are
  * fetched lazily, one per directory that has entries to compare.  The
  * server checks that every link of a PUT_LINKED is stored: when the
  * parent's blobs were pruned while we ran, the backup fails (no broken
@@ -711,14 +712,13 @@ drop_last(struct dir *d)
 
 /*
  * n's metadata beyond stat(2): its extended attributes (of the file open
- * as fd when fd >= 0, else of the entry name of the directory dfd, not
- * followed) and, for a file or directory open as fd, its inode flags.
- * What cannot be read is named (the entry is still saved, exit 1).
- * Returns 0, or -1 when memory ran out.
+ * as fd when fd >= 0, else of the one at path, not followed) and, for a
+ * file or directory open as fd, its inode flags.  What cannot be read is
+ * named (the entry is still saved, exit 1).  Returns 0, or -1 when
+ * memory ran out.
  */
 static int
-node_meta(struct backup *b, struct node *n, int fd, int dfd,
-    const char *name, const char *path)
+node_meta(struct backup *b, struct node *n, int fd, const char *path)
 {
 	char err[512];
 	int rc;
@@ -729,8 +729,7 @@ node_meta(struct backup *b, struct node *n, int fd, int dfd,
 		snprintf(err, sizeof(err), "inode flags: %s", strerror(errno));
 		skip(b, path, err);
 	}
-	if ((rc = fsmeta_xattrs_read(fd, dfd, name, n, err,
-	    sizeof(err))) == -1)
+	if ((rc = fsmeta_xattrs_read(fd, path, n, err, sizeof(err))) == -1)
 		return fatal_oom(b);
 	if (rc == 1)
 		skip(b, path, err);
@@ -801,13 +800,13 @@ unchanged_meta(struct backup *b, struct node *n, const struct node *pn,
 	}
 	if (pformat >= 3) {
 		n->iflags = pn->iflags;
-		return node_meta(b, n, -1, dfd, name, path);
+		return node_meta(b, n, -1, path);
 	}
 	fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK |
 	    O_CLOEXEC | O_NOCTTY);
 	if (fd == -1)
-		return node_meta(b, n, -1, dfd, name, path);
-	if (node_meta(b, n, fd, dfd, name, path) == -1) {
+		return node_meta(b, n, -1, path);
+	if (node_meta(b, n, fd, path) == -1) {
 		close(fd);
 		return -1;
 	}
@@ -822,7 +821,7 @@ virtual_meta(struct backup *b, struct node *n, const char *path)
 	int fd, rc;
 
 	fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	rc = node_meta(b, n, fd, AT_FDCWD, path, path);
+	rc = node_meta(b, n, fd, path);
 	if (fd != -1)
 		close(fd);
 	return rc;
@@ -1197,7 +1196,7 @@ do_entry(struct backup *b, struct dir *d, int dfd, const char *name,
 		}
 dirnode:
 		if ((n = add_node(d, name, &st)) == NULL ||
-		    node_meta(b, n, cfd, dfd, name, path) == -1) {
+		    node_meta(b, n, cfd, path) == -1) {
 			if (cfd != -1)
 				close(cfd);
 			return fatal_oom(b);
@@ -1285,8 +1284,8 @@ dirnode:
 			test_change(dfd, name);
 		if (rc == 0 && changed(fd, &fst))
 			problem(b, path, "changed while being read");
-		if (rc == 0 && node_meta(b, &d->t.nodes[d->t.n - 1], fd, dfd,
-		    name, path) == -1)
+		if (rc == 0 && node_meta(b, &d->t.nodes[d->t.n - 1], fd,
+		    path) == -1)
 			rc = -1;
 		close(fd);
 		if (rc == 1) {
@@ -1321,7 +1320,7 @@ dirnode:
 		}
 		n->target = target;
 		b->others++;
-		return node_meta(b, n, -1, dfd, name, path);
+		return node_meta(b, n, -1, path);
 
 	case S_IFIFO:
 	case S_IFCHR:
@@ -1330,7 +1329,7 @@ dirnode:
 		if ((n = add_node(d, name, &st)) == NULL)
 			return fatal_oom(b);
 		b->others++;
-		return node_meta(b, n, -1, dfd, name, path);
+		return node_meta(b, n, -1, path);
 	}
 	skip(b, path, "unknown file type");
 	return 0;

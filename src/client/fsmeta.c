@@ -50,18 +50,15 @@ fsmeta_set_iflags(int fd, uint32_t flags)
 /*
  * The path by which the entry name of dfd is reached without following
  * it: /proc/self/fd/DFD/NAME (the directory through its descriptor, so
- * a rename of a parent on the way does not matter), or name itself with
- * AT_FDCWD.  Returns 0, or -1 when it does not fit.
+ * a rename of a parent on the way does not matter).  Returns 0, or -1
+ * when it does not fit.
  */
 static int
 at_path(char *buf, size_t len, int dfd, const char *name)
 {
 	int k;
 
-	if (dfd == AT_FDCWD)
-		k = snprintf(buf, len, "%s", name);
-	else
-		k = snprintf(buf, len, "/proc/self/fd/%d/%s", dfd, name);
+	k = snprintf(buf, len, "/proc/self/fd/%d/%s", dfd, name);
 	return k < 0 || (size_t)k >= len ? -1 : 0;
 }
 
@@ -87,10 +84,10 @@ xattrs_clear(struct node *nd)
 #define LIST_STACK	1024	/* most lists fit: one syscall */
 
 int
-fsmeta_xattrs_read(int fd, int dfd, const char *name, struct node *nd,
-    char *err, size_t errlen)
+fsmeta_xattrs_read(int fd, const char *path, struct node *nd, char *err,
+    size_t errlen)
 {
-	char path[PATH_MAX + 32], stackbuf[LIST_STACK], *list = stackbuf;
+	char stackbuf[LIST_STACK], *list = stackbuf;
 	uint8_t *val = NULL;
 	ssize_t k, vk;
 	size_t total = 0, n = 0, cnt = 0;
@@ -98,11 +95,6 @@ fsmeta_xattrs_read(int fd, int dfd, const char *name, struct node *nd,
 
 	xattrs_clear(nd);
 	*err = '\0';
-	if (fd < 0 && at_path(path, sizeof(path), dfd, name) == -1) {
-		snprintf(err, errlen, "extended attributes not read: name too "
-		    "long");
-		return 1;
-	}
 	k = fd >= 0 ? flistxattr(fd, list, LIST_STACK) :
 	    llistxattr(path, list, LIST_STACK);
 	while (k == -1 && errno == ERANGE && tries++ < 4) {
@@ -124,9 +116,7 @@ fsmeta_xattrs_read(int fd, int dfd, const char *name, struct node *nd,
 		if (errno == ENOTSUP || errno == EOPNOTSUPP)
 			return 0;	/* no xattrs on this file system */
 		snprintf(err, errlen, "extended attributes not read: %s",
-		    fd < 0 && errno == ENOENT && dfd != AT_FDCWD &&
-		    access("/proc/self/fd", X_OK) == -1 ?
-		    "/proc is not mounted" : strerror(errno));
+		    strerror(errno));
 		return 1;
 	}
 	if (k == 0) {

@@ -102,17 +102,59 @@ struct deferred {
 	char		*parentpath;
 };
 
+/* Free what copy_meta() gave n. */
+static void
+node_meta_free(struct node *n)
+{
+	for (uint32_t i = 0; i < n->nxattrs; i++) {
+		free(n->xattrs[i].name);
+		free(n->xattrs[i].value);
+	}
+	free(n->xattrs);
+	free(n->holes);
+	n->xattrs = NULL;
+	n->holes = NULL;
+	n->nxattrs = n->nholes = 0;
+}
+
+/* Give to (a copy of from, without them) from's xattrs and holes. */
+static int
+copy_meta(struct node *to, const struct node *from)
+{
+	if (from->nholes > 0) {
+		if ((to->holes = calloc(from->nholes, sizeof(*to->holes))) ==
+		    NULL)
+			return -1;
+		memcpy(to->holes, from->holes, from->nholes *
+		    sizeof(*to->holes));
+		to->nholes = from->nholes;
+	}
+	if (from->nxattrs == 0)
+		return 0;
+	if ((to->xattrs = calloc(from->nxattrs, sizeof(*to->xattrs))) ==
+	    NULL)
+		return -1;
+	for (uint32_t i = 0; i < from->nxattrs; i++) {
+		const struct node_xattr *x = &from->xattrs[i];
+
+		to->nxattrs = i + 1;
+		if ((to->xattrs[i].name = strdup(x->name)) == NULL ||
+		    (x->len > 0 && (to->xattrs[i].value = malloc(x->len)) ==
+		    NULL))
+			return -1;
+		if (x->len > 0)
+			memcpy(to->xattrs[i].value, x->value, x->len);
+		to->xattrs[i].len = x->len;
+	}
+	return 0;
+}
+
 static void
 deferred_free(struct deferred *d)
 {
 	free(d->n.name);
 	free(d->n.chunks);
-	for (uint32_t i = 0; i < d->n.nxattrs; i++) {
-		free(d->n.xattrs[i].name);
-		free(d->n.xattrs[i].value);
-	}
-	free(d->n.xattrs);
-	free(d->n.holes);
+	node_meta_free(&d->n);
 	free(d->path);
 	free(d->parentpath);
 }
@@ -785,38 +827,6 @@ restore_dir_node(struct rctx *c, int dirfd, const struct node *n,
 	close(fd);
 }
 
-/* Give to (a copy of from, without them) from's xattrs and holes. */
-static int
-copy_meta(struct node *to, const struct node *from)
-{
-	if (from->nholes > 0) {
-		if ((to->holes = calloc(from->nholes, sizeof(*to->holes))) ==
-		    NULL)
-			return -1;
-		memcpy(to->holes, from->holes, from->nholes *
-		    sizeof(*to->holes));
-		to->nholes = from->nholes;
-	}
-	if (from->nxattrs == 0)
-		return 0;
-	if ((to->xattrs = calloc(from->nxattrs, sizeof(*to->xattrs))) ==
-	    NULL)
-		return -1;
-	for (uint32_t i = 0; i < from->nxattrs; i++) {
-		const struct node_xattr *x = &from->xattrs[i];
-
-		to->nxattrs = i + 1;
-		if ((to->xattrs[i].name = strdup(x->name)) == NULL ||
-		    (x->len > 0 && (to->xattrs[i].value = malloc(x->len)) ==
-		    NULL))
-			return -1;
-		if (x->len > 0)
-			memcpy(to->xattrs[i].value, x->value, x->len);
-		to->xattrs[i].len = x->len;
-	}
-	return 0;
-}
-
 /*
  * In a parallel restore, a file with more than one link waits: which
  * thread reaches an inode's first name is chance, and links must come
@@ -1246,7 +1256,20 @@ restore_all(struct rctx *c, struct tree *root)
 			failed = 1;
 			break;
 		}
+		/* Its tree goes: the chain keeps its own xattrs. */
 		chain[depth] = *n;
+		chain[depth].xattrs = NULL;
+		chain[depth].nxattrs = 0;
+		chain[depth].holes = NULL;
+		chain[depth].nholes = 0;
+		if (copy_meta(&chain[depth], n) == -1) {
+			node_meta_free(&chain[depth]);
+			close(nfd);
+			free(p);
+			tree_free(&sub);
+			fatal_error(c, "out of memory");
+			break;
+		}
 		paths[depth] = path;
 		fds[depth] = fd;
 		depth++;
@@ -1267,6 +1290,7 @@ restore_all(struct rctx *c, struct tree *root)
 			apply_meta_fd(c, fd, &chain[depth], path);
 			c->st->dirs++;
 		}
+		node_meta_free(&chain[depth]);
 		close(fd);
 		free(path);
 		fd = fds[depth];
