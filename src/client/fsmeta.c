@@ -34,13 +34,21 @@ fsmeta_iflags(int fd, uint32_t *flags)
 int
 fsmeta_set_iflags(int fd, uint32_t flags)
 {
-	int v = 0, nv;
+	/*
+	 * The kernel reads an int; the ioctl's number says a long, and
+	 * checkers (valgrind) look at that much: all of it is set.
+	 */
+	union {
+		int	 i;
+		long	 l;
+	} nv = { .l = 0 };
+	int v = 0;
 
 	flags &= FSMETA_IFLAGS_KEPT;
 	if (ioctl(fd, FS_IOC_GETFLAGS, &v) == -1)
 		return -1;
-	nv = (int)(((uint32_t)v & ~FSMETA_IFLAGS_KEPT) | flags);
-	if (nv == v)
+	nv.i = (int)(((uint32_t)v & ~FSMETA_IFLAGS_KEPT) | flags);
+	if (nv.i == v)
 		return 0;
 	return ioctl(fd, FS_IOC_SETFLAGS, &nv);
 }
