@@ -127,9 +127,17 @@ for my $i (1, 2) {
 }
 like($err, qr/\((\d+) unchanged\)/, 'the files are unchanged') or diag($err);
 ok(defined $new && $new <= 4, "nothing changed: no page of \$src sent again "
-    . "(xattrs encoded the same way, flags taken from the parent): "
+    . "(xattrs encoded the same way, xattrs and flags of the parent): "
     . ($new // '?') . ' new blobs (the root, /tmp, the test directory, the '
     . 'snapshot)') or diag($err);
+
+# --- an xattr set on an unchanged file: its change time moved, it is read
+sh("setfattr -n user.later -v 1 '$src/plain'");
+sh("setfacl -m u:nobody:r '$src/nodump'");
+($rc, $out, $err) = $cl->run('backup', $src);
+is($rc, 0, 'backup after xattrs changed exits 0') or diag($err);
+$before = views($src);
+like($before->{getfattr}, qr/user\.later/, '(setup) the new xattr is there');
 
 my $target = $gv->dir . '/restore';
 push @cleanup, $target;

@@ -685,30 +685,6 @@ big_file(struct node *nd, uint32_t n, uint64_t seed)
 			nd->chunks[i][j] = (uint8_t)rnd(&seed);
 }
 
-/* Give to (a shallow copy of from) its own xattrs and holes. */
-static void
-copy_meta(struct node *to, const struct node *from)
-{
-	if (from->nxattrs > 0) {
-		to->xattrs = calloc(from->nxattrs, sizeof(*to->xattrs));
-		for (uint32_t i = 0; i < from->nxattrs; i++) {
-			to->xattrs[i].name = strdup(from->xattrs[i].name);
-			to->xattrs[i].len = from->xattrs[i].len;
-			if (from->xattrs[i].len > 0) {
-				to->xattrs[i].value =
-				    malloc(from->xattrs[i].len);
-				memcpy(to->xattrs[i].value,
-				    from->xattrs[i].value, from->xattrs[i].len);
-			}
-		}
-	}
-	if (from->nholes > 0) {
-		to->holes = calloc(from->nholes, sizeof(*to->holes));
-		memcpy(to->holes, from->holes, from->nholes *
-		    sizeof(*to->holes));
-	}
-}
-
 /*
  * Write a directory of the names "e00000".."e<n>" (skipping skip,
  * NULL: none) the way backup does: pager, lists, pages, index.
@@ -746,7 +722,7 @@ write_dir(uint32_t n, const char *extra, uint8_t id[BLOB_ID_LEN],
 			cp = add(all, name, NODE_FIFO, 1);	/* no meta */
 			free(cp->name);
 			*cp = *nd;
-			copy_meta(cp, nd);
+			tree_node_meta_copy(cp, nd);
 			cp->name = strdup(nd->name);
 			cp->target = nd->target ? strdup(nd->target) : NULL;
 			cp->chunks = NULL;

@@ -24,8 +24,8 @@
  *
  * An unchanged file (same type, size, mtime, ctime and inode as the same
  * path in the parent snapshot, the newest of the set) reuses the
- * parent's chunk or list ids, holes and inode flags and is not opened;
- * its xattrs are listed again (one llistxattr by path).  The parent's trees are
+ * parent's chunk or list ids, holes, xattrs and inode flags and is not
+ * opened (an xattr or flag set changes the ctime).  The parent's trees are
  * fetched lazily, one per directory that has entries to compare.  The
  * server checks that every link of a PUT_LINKED is stored: when the
  * parent's blobs were pruned while we ran, the backup fails (no broken
@@ -700,12 +700,7 @@ drop_last(struct dir *d)
 	free(n->name);
 	free(n->target);
 	free(n->chunks);
-	for (uint32_t i = 0; i < n->nxattrs; i++) {
-		free(n->xattrs[i].name);
-		free(n->xattrs[i].value);
-	}
-	free(n->xattrs);
-	free(n->holes);
+	tree_node_meta_free(n);
 	memset(n, 0, sizeof(*n));
 	d->t.n--;
 }
@@ -780,11 +775,13 @@ find_holes(int fd, off_t size, struct node *n)
 }
 
 /*
- * n, a file unchanged since the parent's pn: the parent's holes, and its
- * inode flags when the parent had them (format 3: setting them changes
- * the ctime, so they are the same), else they are read.  Its xattrs are
- * read again: a parent of another user or of format 2 may lack some.
- * Returns 0, or -1 on a fatal error.
+ * n, a file unchanged since the parent's pn: the parent's holes, and,
+ * when the parent has them (format 3), its xattrs and inode flags, which
+ * cannot have changed (setting either changes the ctime).  A parent of
+ * format 2 has none: they are read.  (A parent made by a user who could
+ * read fewer xattrs, say not root, lacks those the others: "backup
+ * --no-parent" reads every file again.)  Returns 0, or -1 on a fatal
+ * error.
  */
 static int
 unchanged_meta(struct backup *b, struct node *n, const struct node *pn,
@@ -792,15 +789,11 @@ unchanged_meta(struct backup *b, struct node *n, const struct node *pn,
 {
 	int fd;
 
-	if (pn->nholes > 0) {
-		if ((n->holes = calloc(pn->nholes, sizeof(*n->holes))) == NULL)
-			return fatal_oom(b);
-		memcpy(n->holes, pn->holes, pn->nholes * sizeof(*n->holes));
-		n->nholes = pn->nholes;
-	}
+	if (tree_node_meta_copy(n, pn) == -1)
+		return fatal_oom(b);
 	if (pformat >= 3) {
 		n->iflags = pn->iflags;
-		return node_meta(b, n, -1, path);
+		return 0;
 	}
 	fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK |
 	    O_CLOEXEC | O_NOCTTY);

@@ -102,59 +102,12 @@ struct deferred {
 	char		*parentpath;
 };
 
-/* Free what copy_meta() gave n. */
-static void
-node_meta_free(struct node *n)
-{
-	for (uint32_t i = 0; i < n->nxattrs; i++) {
-		free(n->xattrs[i].name);
-		free(n->xattrs[i].value);
-	}
-	free(n->xattrs);
-	free(n->holes);
-	n->xattrs = NULL;
-	n->holes = NULL;
-	n->nxattrs = n->nholes = 0;
-}
-
-/* Give to (a copy of from, without them) from's xattrs and holes. */
-static int
-copy_meta(struct node *to, const struct node *from)
-{
-	if (from->nholes > 0) {
-		if ((to->holes = calloc(from->nholes, sizeof(*to->holes))) ==
-		    NULL)
-			return -1;
-		memcpy(to->holes, from->holes, from->nholes *
-		    sizeof(*to->holes));
-		to->nholes = from->nholes;
-	}
-	if (from->nxattrs == 0)
-		return 0;
-	if ((to->xattrs = calloc(from->nxattrs, sizeof(*to->xattrs))) ==
-	    NULL)
-		return -1;
-	for (uint32_t i = 0; i < from->nxattrs; i++) {
-		const struct node_xattr *x = &from->xattrs[i];
-
-		to->nxattrs = i + 1;
-		if ((to->xattrs[i].name = strdup(x->name)) == NULL ||
-		    (x->len > 0 && (to->xattrs[i].value = malloc(x->len)) ==
-		    NULL))
-			return -1;
-		if (x->len > 0)
-			memcpy(to->xattrs[i].value, x->value, x->len);
-		to->xattrs[i].len = x->len;
-	}
-	return 0;
-}
-
 static void
 deferred_free(struct deferred *d)
 {
 	free(d->n.name);
 	free(d->n.chunks);
-	node_meta_free(&d->n);
+	tree_node_meta_free(&d->n);
 	free(d->path);
 	free(d->parentpath);
 }
@@ -859,7 +812,7 @@ defer(struct rctx *c, const struct node *n, const char *path)
 	d.parent.holes = NULL;
 	d.parent.nholes = 0;
 	d.parent.iflags = 0;
-	if (copy_meta(&d.n, n) == -1)
+	if (tree_node_meta_copy(&d.n, n) == -1)
 		goto oom;
 	d.path = strdup(path);
 	d.parentpath = strndup(path, (size_t)(slash - path));
@@ -1262,8 +1215,8 @@ restore_all(struct rctx *c, struct tree *root)
 		chain[depth].nxattrs = 0;
 		chain[depth].holes = NULL;
 		chain[depth].nholes = 0;
-		if (copy_meta(&chain[depth], n) == -1) {
-			node_meta_free(&chain[depth]);
+		if (tree_node_meta_copy(&chain[depth], n) == -1) {
+			tree_node_meta_free(&chain[depth]);
 			close(nfd);
 			free(p);
 			tree_free(&sub);
@@ -1290,7 +1243,7 @@ restore_all(struct rctx *c, struct tree *root)
 			apply_meta_fd(c, fd, &chain[depth], path);
 			c->st->dirs++;
 		}
-		node_meta_free(&chain[depth]);
+		tree_node_meta_free(&chain[depth]);
 		close(fd);
 		free(path);
 		fd = fds[depth];

@@ -100,18 +100,61 @@ tree_init(struct tree *t)
 	t->format = 0;
 }
 
-static void
-node_free(struct node *nd)
+void
+tree_node_meta_free(struct node *nd)
 {
-	free(nd->name);
-	free(nd->target);
-	free(nd->chunks);
 	for (uint32_t i = 0; i < nd->nxattrs; i++) {
 		free(nd->xattrs[i].name);
 		free(nd->xattrs[i].value);
 	}
 	free(nd->xattrs);
 	free(nd->holes);
+	nd->xattrs = NULL;
+	nd->holes = NULL;
+	nd->nxattrs = nd->nholes = 0;
+}
+
+int
+tree_node_meta_copy(struct node *to, const struct node *from)
+{
+	to->xattrs = NULL;
+	to->holes = NULL;
+	to->nxattrs = to->nholes = 0;
+	if (from->nholes > 0) {
+		if ((to->holes = calloc(from->nholes, sizeof(*to->holes))) ==
+		    NULL)
+			return -1;
+		memcpy(to->holes, from->holes, from->nholes *
+		    sizeof(*to->holes));
+		to->nholes = from->nholes;
+	}
+	if (from->nxattrs == 0)
+		return 0;
+	if ((to->xattrs = calloc(from->nxattrs, sizeof(*to->xattrs))) ==
+	    NULL)
+		return -1;
+	for (uint32_t i = 0; i < from->nxattrs; i++) {
+		const struct node_xattr *x = &from->xattrs[i];
+
+		to->nxattrs = i + 1;
+		if ((to->xattrs[i].name = strdup(x->name)) == NULL ||
+		    (x->len > 0 && (to->xattrs[i].value = malloc(x->len)) ==
+		    NULL))
+			return -1;
+		if (x->len > 0)
+			memcpy(to->xattrs[i].value, x->value, x->len);
+		to->xattrs[i].len = x->len;
+	}
+	return 0;
+}
+
+static void
+node_free(struct node *nd)
+{
+	free(nd->name);
+	free(nd->target);
+	free(nd->chunks);
+	tree_node_meta_free(nd);
 }
 
 void

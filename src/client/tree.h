@@ -141,6 +141,15 @@ void	tree_limits_init(uint64_t seed);
 void	tree_init(struct tree *);
 /* Free every node's strings and chunk arrays, and the array. */
 void	tree_free(struct tree *);
+/*
+ * Give to, a copy of a node whose xattrs and holes are not its own (or
+ * are none), copies of from's: to->xattrs and to->holes are overwritten,
+ * not freed.  Returns 0, or -1 when memory runs out (to then holds what
+ * was copied so far, for tree_node_meta_free()).
+ */
+int	tree_node_meta_copy(struct node *to, const struct node *from);
+/* Free nd's xattrs and holes, and leave it without any. */
+void	tree_node_meta_free(struct node *nd);
 /* Append a zeroed node (the caller fills it; strings malloc'ed). */
 struct node *tree_add(struct tree *);
 /* Sort by name (bytewise); call before tree_encode(). */
