@@ -1568,6 +1568,39 @@ test_meta(void)
 	ok(accepted(b, n), "a format 2 file has no hole count");
 }
 
+/* The pager counts a node's xattrs and holes in a page's bytes. */
+static void
+test_pager_meta(void)
+{
+	struct tree_limits saved = tree_limits;
+	struct tree_pager pg;
+	struct tree t;
+	struct node *nd;
+	char name[16];
+	int cut = 0;
+
+	tree_limits.page_bytes = 8192;
+	tree_limits.page_entries = 32;
+	tree_limits.page_single = 100000;	/* no content-defined cuts */
+	tree_init(&t);
+	tree_pager_reset(&pg, 1000);
+	for (int i = 0; i < 10 && !cut; i++) {
+		snprintf(name, sizeof(name), "f%d", i);
+		nd = add(&t, name, NODE_FIFO, 1);	/* odd: no meta */
+		nd->nxattrs = 1;
+		nd->xattrs = calloc(1, sizeof(*nd->xattrs));
+		nd->xattrs[0].name = strdup("user.big");
+		nd->xattrs[0].value = calloc(1, 3000);
+		nd->xattrs[0].len = 3000;
+		if (tree_pager_add(&pg, nd))
+			cut = i + 1;
+	}
+	ok(cut == 3, "a page of nodes with 3000-byte xattrs ends at the "
+	    "third (8 KiB), not at 32 entries");
+	tree_free(&t);
+	tree_limits = saved;
+}
+
 int
 main(void)
 {
@@ -1575,6 +1608,7 @@ main(void)
 	test_encode_refuses();
 	test_decode_refuses();
 	test_meta();
+	test_pager_meta();
 	test_mutations();
 	test_large();
 	test_split();
