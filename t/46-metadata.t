@@ -178,4 +178,35 @@ unlike($res, qr{/bare:}, '... a file with nothing to set is not named');
 ok(!grep({ m{^\Q$ram\E } } split /\n/, sh('cat /proc/mounts')),
     'the ramfs went with its namespace');
 
+# --- entries deeper than PATH_MAX: a symlink and a FIFO at the bottom
+# of 25 directories of 200-byte names keep their xattrs (read and set
+# relative to their directory, never by full path)
+{
+    my $deep = $gv->dir . '/deep';
+    my $name = 'd' x 200;
+    make_path($deep);
+    my $walk = sub {    # chdir to the bottom, one component at a time
+        my ($top) = @_;
+        chdir $top or die "chdir $top: $!";
+        for (1 .. 25) { mkdir $name unless -d $name; chdir $name or die "chdir: $!" }
+    };
+    $walk->($deep);
+    symlink('nowhere', 'lnk') or die;
+    sh("setfattr -h -n trusted.deep -v down-here lnk");
+    sh("mkfifo ff && setfattr -n trusted.deep -v fifo ff");
+    chdir '/' or die;
+    my ($drc, undef, $derr) = $cl->run('backup', '--set', 'deep', $deep);
+    is($drc, 0, 'a tree deeper than PATH_MAX: exit 0') or diag($derr);
+    unlike($derr, qr/not read/, '... every xattr read');
+    my $dt = $gv->dir . '/deep-restore';
+    ($drc, undef, $derr) = $cl->run('restore', '--set', 'deep', '--target', $dt, 'latest');
+    is($drc, 0, '... restored: exit 0') or diag($derr);
+    $walk->("$dt$deep");
+    like(sh("getfattr -h -n trusted.deep --only-values lnk", 1), qr/^down-here$/,
+         '... the symlink at the bottom has its xattr');
+    like(sh("getfattr -n trusted.deep --only-values ff", 1), qr/^fifo$/,
+         '... and the FIFO');
+    chdir '/' or die;
+}
+
 done_testing();

@@ -120,7 +120,7 @@ is($rc, 2, '--exclude-if-present with a slash: exit 2');
 SKIP: {
     my $ok = system("chattr +d '$src/nodump.bin' '$src/nodumpdir' 2>/dev/null") == 0
         && `lsattr -d '$src/nodump.bin' 2>/dev/null` =~ /^\S*d\S*\s/;
-    skip 'no chattr(1), or this file system keeps no nodump flag', 7 unless $ok;
+    skip 'no chattr(1), or this file system keeps no nodump flag', 10 unless $ok;
     ($rc, $out, $err) = $cl->run('-v', 'backup', '--set', 'nd', $src);
     is($rc, 0, 'nodump: exit 0') or diag($err);
     @l = listing('nd', $src);
@@ -143,6 +143,13 @@ SKIP: {
         @l = listing('nd', $src);
         ok(!has(\@l, 'nodump.bin'), 'left out again after a parent that saved it');
     }
+    # A PATH named on the command line is saved whatever its flag.
+    ($rc, $out, $err) = $cl->run('backup', '--set', 'ndtop', "$src/nodumpdir", "$src/nodump.bin");
+    is($rc, 0, 'nodump PATHs named on the command line: exit 0') or diag($err);
+    @l = listing('ndtop', "$src/nodumpdir");
+    ok(has(\@l, 'inner/f'), '... the directory is saved, with its content') or diag(explain(\@l));
+    ($rc, $out) = $cl->run('ls', '--set', 'ndtop', 'latest', "$src/nodump.bin");
+    like($out, qr{nodump\.bin$}m, '... and the file');
     system("chattr -d '$src/nodump.bin' '$src/nodumpdir'");
 }
 

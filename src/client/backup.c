@@ -707,13 +707,15 @@ drop_last(struct dir *d)
 
 /*
  * n's metadata beyond stat(2): its extended attributes (of the file open
- * as fd when fd >= 0, else of the one at path, not followed) and, for a
- * file or directory open as fd, its inode flags.  What cannot be read is
- * named (the entry is still saved, exit 1).  Returns 0, or -1 when
+ * as fd when fd >= 0, else of the entry name of the directory dfd, not
+ * followed; dfd AT_FDCWD: name is a full path) and, for a file or
+ * directory open as fd, its inode flags.  What cannot be read is named
+ * by path (the entry is still saved, exit 1).  Returns 0, or -1 when
  * memory ran out.
  */
 static int
-node_meta(struct backup *b, struct node *n, int fd, const char *path)
+node_meta(struct backup *b, struct node *n, int fd, int dfd,
+    const char *name, const char *path)
 {
 	char err[512];
 	int rc;
@@ -724,7 +726,8 @@ node_meta(struct backup *b, struct node *n, int fd, const char *path)
 		snprintf(err, sizeof(err), "inode flags: %s", strerror(errno));
 		skip(b, path, err);
 	}
-	if ((rc = fsmeta_xattrs_read(fd, path, n, err, sizeof(err))) == -1)
+	if ((rc = fsmeta_xattrs_read(fd, dfd, name, n, err,
+	    sizeof(err))) == -1)
 		return fatal_oom(b);
 	if (rc == 1)
 		skip(b, path, err);
@@ -798,8 +801,8 @@ unchanged_meta(struct backup *b, struct node *n, const struct node *pn,
 	fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK |
 	    O_CLOEXEC | O_NOCTTY);
 	if (fd == -1)
-		return node_meta(b, n, -1, path);
-	if (node_meta(b, n, fd, path) == -1) {
+		return node_meta(b, n, -1, dfd, name, path);
+	if (node_meta(b, n, fd, dfd, name, path) == -1) {
 		close(fd);
 		return -1;
 	}
@@ -814,7 +817,7 @@ virtual_meta(struct backup *b, struct node *n, const char *path)
 	int fd, rc;
 
 	fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	rc = node_meta(b, n, fd, path);
+	rc = node_meta(b, n, fd, AT_FDCWD, path, path);
 	if (fd != -1)
 		close(fd);
 	return rc;
@@ -1169,7 +1172,7 @@ do_entry(struct backup *b, struct dir *d, int dfd, const char *name,
 			skip(b, path, strerror(errno));
 			return 0;
 		}
-		if (is_nodump(b, cfd)) {
+		if (!top && is_nodump(b, cfd)) {
 			b->top_dev = topdev;
 			excluded(b, path, "nodump flag");
 			close(cfd);
@@ -1189,7 +1192,7 @@ do_entry(struct backup *b, struct dir *d, int dfd, const char *name,
 		}
 dirnode:
 		if ((n = add_node(d, name, &st)) == NULL ||
-		    node_meta(b, n, cfd, path) == -1) {
+		    node_meta(b, n, cfd, dfd, name, path) == -1) {
 			if (cfd != -1)
 				close(cfd);
 			return fatal_oom(b);
@@ -1212,7 +1215,7 @@ dirnode:
 		pn = ptree_find(b, pt, name);
 		if (b->failed)
 			return -1;
-		if (unchanged(pn, &st) && b->sel->nodump &&
+		if (!top && unchanged(pn, &st) && b->sel->nodump &&
 		    (pn->iflags & FSMETA_IFLAG_NODUMP) != 0) {
 			/* Saved with --include-nodump last time. */
 			b->files--;
@@ -1233,6 +1236,14 @@ dirnode:
 			if (unchanged_meta(b, n, pn, pt->t.format, dfd, name,
 			    path) == -1)
 				return -1;
+			if (!top && b->sel->nodump &&
+			    (n->iflags & FSMETA_IFLAG_NODUMP) != 0) {
+				/* A parent of format 2 did not know. */
+				drop_last(d);
+				b->files--;
+				excluded(b, path, "nodump flag");
+				return 0;
+			}
 			/*
 			 * The server checks these links when the page is
 			 * stored.  The access time stays the parent's: a
@@ -1260,7 +1271,7 @@ dirnode:
 			close(fd);
 			return 0;
 		}
-		if (is_nodump(b, fd)) {
+		if (!top && is_nodump(b, fd)) {
 			b->files--;
 			excluded(b, path, "nodump flag");
 			close(fd);
@@ -1278,7 +1289,7 @@ dirnode:
 		if (rc == 0 && changed(fd, &fst))
 			problem(b, path, "changed while being read");
 		if (rc == 0 && node_meta(b, &d->t.nodes[d->t.n - 1], fd,
-		    path) == -1)
+		    dfd, name, path) == -1)
 			rc = -1;
 		close(fd);
 		if (rc == 1) {
@@ -1313,7 +1324,7 @@ dirnode:
 		}
 		n->target = target;
 		b->others++;
-		return node_meta(b, n, -1, path);
+		return node_meta(b, n, -1, dfd, name, path);
 
 	case S_IFIFO:
 	case S_IFCHR:
@@ -1322,7 +1333,7 @@ dirnode:
 		if ((n = add_node(d, name, &st)) == NULL)
 			return fatal_oom(b);
 		b->others++;
-		return node_meta(b, n, -1, path);
+		return node_meta(b, n, -1, dfd, name, path);
 	}
 	skip(b, path, "unknown file type");
 	return 0;

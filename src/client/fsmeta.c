@@ -92,10 +92,12 @@ xattrs_clear(struct node *nd)
 #define LIST_STACK	1024	/* most lists fit: one syscall */
 
 int
-fsmeta_xattrs_read(int fd, const char *path, struct node *nd, char *err,
-    size_t errlen)
+fsmeta_xattrs_read(int fd, int dfd, const char *name, struct node *nd,
+    char *err, size_t errlen)
 {
 	char stackbuf[LIST_STACK], *list = stackbuf;
+	char pbuf[PATH_MAX + 32];
+	const char *path = name;
 	uint8_t *val = NULL;
 	ssize_t k, vk;
 	size_t total = 0, n = 0, cnt = 0;
@@ -103,6 +105,14 @@ fsmeta_xattrs_read(int fd, const char *path, struct node *nd, char *err,
 
 	xattrs_clear(nd);
 	*err = '\0';
+	if (fd < 0 && dfd != AT_FDCWD) {
+		if (at_path(pbuf, sizeof(pbuf), dfd, name) == -1) {
+			snprintf(err, errlen, "extended attributes not read: "
+			    "name too long");
+			return 1;
+		}
+		path = pbuf;
+	}
 	k = fd >= 0 ? flistxattr(fd, list, LIST_STACK) :
 	    llistxattr(path, list, LIST_STACK);
 	while (k == -1 && errno == ERANGE && tries++ < 4) {

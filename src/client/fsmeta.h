@@ -56,9 +56,10 @@ int	fsmeta_set_iflags(int fd, uint32_t flags);
  * Read the extended attributes of a file into nd->xattrs[0..nd->nxattrs)
  * (malloc'ed, each name and value too; freed by tree_free() with the
  * node), sorted by name.  The file: fd when fd >= 0 (flistxattr), else
- * the one at path, not followed (llistxattr: cheaper than a path through
- * /proc/self/fd, but a directory on the way renamed meanwhile could make
- * it another file's, as with any read by path).  Those the caller may
+ * the entry name of the directory open as dfd, not followed (llistxattr
+ * through /proc/self/fd/DFD/NAME, so neither the length of its full
+ * path nor a directory on the way renamed meanwhile matters), or, when
+ * dfd is AT_FDCWD, the file at the path name.  Those the caller may
  * not read (trusted.* as non-root is not even listed) are left out, as
  * are names outside the namespaces of the tree format (tree.h); so are
  * the last ones (in name order) when they would take more than
@@ -70,8 +71,8 @@ int	fsmeta_set_iflags(int fd, uint32_t flags);
  * too many bytes): nd keeps those that were; -1 when memory ran out (nd
  * then has none).
  */
-int	fsmeta_xattrs_read(int fd, const char *path, struct node *nd,
-	    char *err, size_t errlen);
+int	fsmeta_xattrs_read(int fd, int dfd, const char *name,
+	    struct node *nd, char *err, size_t errlen);
 /*
  * Set nd's extended attributes on a file: fd when fd >= 0 (fsetxattr),
  * else the entry nd->name of the directory open as dfd, not followed
