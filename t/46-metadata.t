@@ -178,6 +178,35 @@ unlike($res, qr{/bare:}, '... a file with nothing to set is not named');
 ok(!grep({ m{^\Q$ram\E } } split /\n/, sh('cat /proc/mounts')),
     'the ramfs went with its namespace');
 
+# --- a target whose directory gives new files an ACL and flags: the
+# restored files have what the snapshot says, not what they inherited
+{
+    my $inh = $gv->dir . '/inherit-src';
+    make_path("$inh/a", "$inh/b");
+    GVClient::_spit_bytes("$inh/a/f", "hi\n");
+    link("$inh/a/f", "$inh/b/g") or die;
+    sh("setfacl -d -m u:nobody:rwx '$inh/a' '$inh/b'");
+    my ($irc, undef, $ierr) = $cl->run('backup', '--set', 'inherit', $inh);
+    is($irc, 0, 'a tree with default ACLs and a hard link: backed up') or diag($ierr);
+    my $it = $gv->dir . '/inherit-target';
+    make_path($it);
+    sh("setfacl -d -m u:daemon:rwx '$it'");
+    sh("chattr +d '$it'") if $can{d};
+    ($irc, undef, $ierr) = $cl->run('restore', '--set', 'inherit', '--target', $it, 'latest');
+    is($irc, 0, '... restored into a directory with a default ACL' . ($can{d} ? ' and nodump' : ''))
+        or diag($ierr);
+    is(sh("getfacl -c -P '$it$inh/a/f' '$it$inh/b/g' | grep -c '^user:[^:]' ", 1) =~ s/\s+//gr, '0',
+       '... the hard-linked file has no ACL it did not have (none inherited)');
+    is(sh("cd '$inh' && getfacl -R -P -p . 2>/dev/null"), sh("cd '$it$inh' && getfacl -R -P -p . 2>/dev/null"),
+       '... and the ACLs of the tree are the source\'s');
+    SKIP: {
+        skip 'no nodump flag on this file system', 1 unless $can{d};
+        unlike(sh("lsattr -d '$it$inh' '$it$inh/a' '$it$inh/a/f'"), qr/^\S*d\S*\s/m,
+               '... nor the nodump flag of the target');
+    }
+    system("chattr -d '$it' 2>/dev/null");
+}
+
 # --- entries deeper than PATH_MAX: a symlink and a FIFO at the bottom
 # of 25 directories of 200-byte names keep their xattrs (read and set
 # relative to their directory, never by full path)

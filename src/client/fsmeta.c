@@ -91,6 +91,34 @@ xattrs_clear(struct node *nd)
 
 #define LIST_STACK	1024	/* most lists fit: one syscall */
 
+/* Whether nd has the xattr called name. */
+static int
+has_xattr(const struct node *nd, const char *name)
+{
+	for (uint32_t i = 0; i < nd->nxattrs; i++)
+		if (strcmp(nd->xattrs[i].name, name) == 0)
+			return 1;
+	return 0;
+}
+
+int
+fsmeta_acls_drop(int fd, const struct node *nd)
+{
+	static const char *const acls[] = {
+		"system.posix_acl_access", "system.posix_acl_default",
+	};
+	size_t n = nd->type == NODE_DIR ? 2 : 1;
+
+	for (size_t i = 0; i < n; i++) {
+		if (has_xattr(nd, acls[i]) || fremovexattr(fd, acls[i]) == 0)
+			continue;
+		if (errno != ENODATA && errno != ENOTSUP &&
+		    errno != EOPNOTSUPP)
+			return -1;
+	}
+	return 0;
+}
+
 int
 fsmeta_xattrs_read(int fd, int dfd, const char *name, struct node *nd,
     char *err, size_t errlen)

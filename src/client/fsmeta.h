@@ -74,6 +74,14 @@ int	fsmeta_set_iflags(int fd, uint32_t flags);
 int	fsmeta_xattrs_read(int fd, int dfd, const char *name,
 	    struct node *nd, char *err, size_t errlen);
 /*
+ * Remove the POSIX ACLs of the file open on fd that nd does not have:
+ * the access ACL (system.posix_acl_access) and, on a directory, the
+ * default one, which a file created in a directory with a default ACL
+ * is given.  Returns 0 (none there, or removed, or no ACLs on this file
+ * system); or -1 with errno of fremovexattr(2).
+ */
+int	fsmeta_acls_drop(int fd, const struct node *nd);
+/*
  * Set nd's extended attributes on a file: fd when fd >= 0 (fsetxattr),
  * else the entry nd->name of the directory open as dfd, not followed
  * (lsetxattr through /proc/self/fd/DFD/NAME).  Attributes already

@@ -332,8 +332,14 @@ apply_iflags(struct rctx *c, int fd, const struct node *n, const char *path)
 	char why[128];
 	size_t cap;
 
-	if ((n->iflags & ~FSMETA_IFLAGS_LATE) != 0 &&
-	    fsmeta_set_iflags(fd, n->iflags & ~FSMETA_IFLAGS_LATE) == -1) {
+	/*
+	 * Always: a new file takes flags from its directory (nodump, sync,
+	 * noatime...), which the snapshot may not have; none to set on a
+	 * file system without flags is no problem.
+	 */
+	if (fsmeta_set_iflags(fd, n->iflags & ~FSMETA_IFLAGS_LATE) == -1 &&
+	    ((n->iflags & ~FSMETA_IFLAGS_LATE) != 0 || (errno != ENOTTY &&
+	    errno != EOPNOTSUPP && errno != EINVAL))) {
 		snprintf(why, sizeof(why), "%#x: %s", n->iflags &
 		    ~FSMETA_IFLAGS_LATE, strerror(errno));
 		meta_problem(c, 1, path, why);
@@ -375,14 +381,16 @@ apply_meta_fd(struct rctx *c, int fd, const struct node *n, const char *path)
 
 	if (c->is_root && fchown(fd, n->uid, n->gid) == -1)
 		problem(c, path, "cannot set owner: %s", strerror(errno));
+	/* ACLs the target's directories gave it, and the snapshot has not. */
+	if (fsmeta_acls_drop(fd, n) == -1)
+		meta_problem(c, 0, path, strerror(errno));
 	apply_xattrs(c, fd, -1, n, path);
 	if (fchmod(fd, n->mode & 07777) == -1)
 		problem(c, path, "cannot set mode: %s", strerror(errno));
 	set_times(ts, n);
 	if (futimens(fd, ts) == -1)
 		problem(c, path, "cannot set times: %s", strerror(errno));
-	if (n->iflags != 0)
-		apply_iflags(c, fd, n, path);
+	apply_iflags(c, fd, n, path);
 }
 
 /*
@@ -538,6 +546,11 @@ wfile_put(struct wfile *w, const uint8_t *p, size_t len)
 	size_t k;
 
 	while (len > 0) {
+		if (w->pos >= n->size || len > n->size - w->pos) {
+			/* A damaged tree: never write past its size. */
+			errno = EFBIG;
+			return -1;
+		}
 		while (w->hole < n->nholes && n->holes[w->hole].off == w->pos)
 			w->pos += n->holes[w->hole++].len;
 		k = len;
@@ -603,7 +616,13 @@ chunk_cb(void *arg, const uint8_t *id, const uint8_t *blob, size_t len,
 		return 0;
 	}
 	if (wfile_put(w, body, bodylen) == -1) {
-		problem(f->c, w->relpath, "write: %s", strerror(errno));
+		if (errno == EFBIG)
+			problem(f->c, w->relpath, "not restored: its chunks "
+			    "hold more bytes than its size (%llu)",
+			    (unsigned long long)w->n->size);
+		else
+			problem(f->c, w->relpath, "write: %s",
+			    strerror(errno));
 		w->damaged = 1;
 	} else
 		done = bodylen;
@@ -687,6 +706,14 @@ write_files(struct rctx *c, struct wfile *files, size_t n)
 		    wfile_end(w) == -1) {
 			problem(c, w->relpath, "cannot set its length: %s",
 			    strerror(errno));
+			w->damaged = 1;
+		}
+		if (!c->fatal && !w->damaged && w->next == w->total &&
+		    w->pos != w->n->size) {
+			problem(c, w->relpath, "not restored: its chunks and "
+			    "holes make %llu bytes, its size is %llu",
+			    (unsigned long long)w->pos,
+			    (unsigned long long)w->n->size);
 			w->damaged = 1;
 		}
 		if (!c->fatal && !w->damaged && w->next == w->total) {
@@ -806,7 +833,7 @@ defer(struct rctx *c, const struct node *n, const char *path)
 	d.parent.name = NULL;
 	d.parent.target = NULL;
 	d.parent.chunks = NULL;
-	/* Its directory: times only (its xattrs and flags are set). */
+	/* Its directory: times only (all else is set already). */
 	d.parent.xattrs = NULL;
 	d.parent.nxattrs = 0;
 	d.parent.holes = NULL;
@@ -1063,6 +1090,7 @@ static void
 restore_deferred(struct rctx *c, struct rshared *sh)
 {
 	struct wfile files[1];
+	struct timespec ts[2];
 
 	for (size_t i = 0; i < sh->ndef; i++) {
 		struct deferred *d = &sh->def[i];
@@ -1073,8 +1101,14 @@ restore_deferred(struct rctx *c, struct rshared *sh)
 			restore_file_node(c, fd, &d->n, d->path, files, &nfiles);
 			if (nfiles > 0)
 				write_files(c, files, nfiles);
-			/* Creating the file changed its directory's times. */
-			apply_meta_fd(c, fd, &d->parent, d->parentpath);
+			/*
+			 * Creating the file changed its directory's times,
+			 * nothing else (its ACLs and flags stay as set).
+			 */
+			set_times(ts, &d->parent);
+			if (futimens(fd, ts) == -1)
+				problem(c, d->parentpath, "cannot set times: "
+				    "%s", strerror(errno));
 			close(fd);
 		} else if (!c->fatal)
 			problem(c, d->path, "not restored: its directory is gone");
