@@ -95,8 +95,31 @@ ok(!(grep { !/\] error: / } @{ $d->{lines} || [] }), 'level=error: errors only')
 ok((grep { / info: .* started: / } @{ $d->{lines} }) && !(grep { / debug: / } @{ $d->{lines} }), 'level=info: info, not debug');
 ($s) = get_log('?level=loud');
 is($s, 400, 'level=loud: 400');
-($s) = get_log('?request=clients');
+($s, $d) = get_log('?request=clients');
 is($s, 400, 'a query cannot name the request');
+like($d->{error} // '', qr/"request" cannot be a parameter/, '... and says so');
+# A value is decoded whole: a %00 in it is refused, not cut short.
+($s, $d) = get_log('?level=warning%00x');
+is($s, 400, 'level=warning%00x: 400, not cut at the NUL');
+like($d->{error} // '', qr/"level" has a NUL byte/, '... saying so') or diag explain $d;
+($s, $d) = get_log('?level=warn%69ng');
+is($s, 200, 'level=warn%69ng: decoded, 200');
+is($d->{level}, 'warning', '... as warning');
+($s, $d) = get_log('?level=info&level=debug');
+is($s, 400, 'level twice: 400');
+like($d->{error} // '', qr/"level" is given twice/, '... saying so');
+($s, $d) = get_log('?level');
+is($s, 400, 'level without a value: 400');
+like($d->{error} // '', qr/"level" has no value/, '... saying so');
+($s, $d) = get_log('?' . join('&', map { "p_$_=1" } 'a' .. 'i'));
+is($s, 400, 'nine parameters: 400');
+like($d->{error} // '', qr/more than 8 parameters/, '... saying so');
+($s, $d) = get_log('?Level=info');
+like($d->{error} // '', qr/a name is 1 to 32 of a-z and _/, 'a name with a capital: what a name is');
+($s, $d) = get_log('?level=' . ('x' x 257));
+like($d->{error} // '', qr/longer than 256 bytes/, 'a value of 257 bytes: too long');
+($s, $d) = get_log('?level=warning&');
+is($s, 200, 'a trailing & is allowed');
 
 # A session: the worker's lines.
 my $c = IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $port{BackupServer}, Timeout => 5);
