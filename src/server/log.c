@@ -146,6 +146,7 @@ void
 log_procname(const char *name)
 {
 	snprintf(lg.procname, sizeof(lg.procname), "%s", name);
+	lg.sink_lost = 0;	/* a new child: its parent's losses are not its */
 }
 
 /*

@@ -57,7 +57,11 @@ int	log_sink_open(void);
 int	log_sink_reader(void);
 /* Close the receiving end (every child but the UI bridge). */
 void	log_sink_close_reader(void);
-/* The role shown at the start of each line, e.g. "worker[2]". */
+/*
+ * The role shown at the start of each line, e.g. "worker[2]"; a child
+ * calls it first, which also clears the count of lines it inherited as
+ * not sent to the sink (they are its parent's to report).
+ */
 void	log_procname(const char *name);
 /* Parse "error", "warning", "info", "debug"; -1 if unknown. */
 int	log_level_parse(const char *s);
