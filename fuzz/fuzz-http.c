@@ -7,8 +7,9 @@
  * internal header, so declared here); the bytes after the headers are
  * the body.  webhttp_parse() then does what the server does with the
  * parsed request before any session, catalog or reply: decodes the
- * path, walks the routes, reads the session cookie and the JSON body,
- * checks a static file's path.
+ * path, walks the routes, reads the session cookie, a GET's query
+ * parameters (query_args()) and a POST's JSON body, checks a static
+ * file's path.
  *
  * libevent's parser wants the request tied to a connection of a server
  * (it asks the server whether an absolute URI names one of its hosts),

@@ -181,6 +181,9 @@ put('http', 'wrong-type', "POST /api/clients HTTP/1.1\r\n" .
     "Content-Type: text/plain\r\n\r\nname=x");
 put('http', 'bad-body', "POST /api/housekeeping/prune HTTP/1.1\r\n" .
     "Content-Type: application/json; charset=utf-8\r\n\r\n[1]");
+put('http', 'query', "GET /api/log?level=warning&since=a%20b+c& HTTP/1.1\r\n\r\n");
+put('http', 'query-nul', "GET /api/log?level=warning%00x HTTP/1.1\r\n\r\n");
+put('http', 'query-dup', "GET /api/log?level=info&level=debug&x HTTP/1.1\r\n\r\n");
 put('http', 'garbage', "\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03");
 
 # ------------------------------------------------------------ pattern

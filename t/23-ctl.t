@@ -254,6 +254,6 @@ SKIP: {
 is($gv->stop, 0, 'clean stop');
 ($st, $out, $err) = $gv->ctl('status');
 is($st, 1, 'status of a stopped daemon: exit 1');
-like($out, qr/^daemon: +not running \(no answer on 127\.0\.0\.1:@{[ $gv->port('UI') ]}: .*\)$/m, '... says so, where it asked') or diag $out;
+like($out, qr/^daemon: +not running \(no UI bridge answers on 127\.0\.0\.1:@{[ $gv->port('UI') ]}: .*\)$/m, '... says so, where it asked (in the words of the client\'s status)') or diag $out;
 like($out, qr/^storage: +3 clients/m, '... and still shows the rest');
 done_testing;

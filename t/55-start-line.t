@@ -38,6 +38,33 @@ sleep 1;
 unlike($gv2->log_text, qr/no console administrator/, 'an administrator exists: no hint');
 is($gv2->stop, 0, 'clean stop');
 
+# DataDir belongs to Server.User: an admins that is a FIFO or a symbolic
+# link is refused, never waited on nor followed, by the root supervisor
+# at start-up and by the console's GET /api/session (admins.c's open:
+# O_NOFOLLOW | O_NONBLOCK, then fstat and a regular file only).
+my $adm = "$data/admins";
+my $real = "$data/admins.real";
+rename($adm, $real) or die "rename $adm: $!";
+for my $kind ('FIFO', 'symlink') {
+    unlink $adm;
+    if ($kind eq 'FIFO') {
+        system('mkfifo', $adm) == 0 or die "mkfifo $adm";
+    } else {
+        symlink($real, $adm) or die "symlink $adm: $!";
+    }
+    my $g = GV->start(GV::web_opts(Workers => 1, 'Server.DataDir' => $data));
+    ok(GV::wait_until(sub { $g->log_text =~ /started: / }, 10), "admins a $kind: start-up logged");
+    ok(GV::wait_until(sub { $g->log_text =~ /administrators: \Q$adm\E: (?:not a regular file|a symbolic link)/ }, 10),
+       "... the supervisor says admins is refused") or diag $g->log_text;
+    ok($g->wait_web, '... the console answers');
+    my $r = $g->web(GET => '/api/session', timeout => 5);
+    is($r->{status}, 401, "... GET /api/session answers (no hang on the $kind)") or diag $r->{body};
+    is(($r->{json} || {})->{admins}, 0, '... and counts no administrator through it');
+    is($g->stop, 0, "... clean stop");
+}
+unlink $adm;
+rename($real, $adm) or die "rename $real: $!";
+
 # With SSL on: its port is named, after backup; and client add's register
 # line then says --ssl and that port.
 my $t = GVTLS->prepare;

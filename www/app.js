@@ -1555,8 +1555,11 @@
 			var src = $('log-source');
 			var kept = 'The last ' + lines.length + ' lines the daemon logged' +
 			    (level !== 'debug' ? ' at ' + level + ' or worse' : '') +
-			    (d.keep ? ' (it keeps ' + d.keep + ' in memory since its UI bridge started)' : '') +
-			    ', newest at the bottom. ';
+			    (d.keep ? ' (it keeps ' + d.keep + ' in memory since its UI bridge started' +
+			    (d.keep_severe ? ', and the last ' + d.keep_severe + ' warnings and errors besides' : '') +
+			    ')' : '') +
+			    ', newest at the bottom. ' +
+			    (d.dropped > 0 ? d.dropped + ' lines were dropped on the way to it (its queue was full). ' : '');
 			clear(src);
 			if (d.file)
 				append(src, [kept + 'The whole log is in ',

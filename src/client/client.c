@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "common/crypto.h"
+#include "common/human.h"
 #include "common/monotime.h"
 #include "client.h"
 #include "keyfile.h"
@@ -749,14 +750,7 @@ client_fmt_time(int64_t t, const char *fmt, char *buf, size_t len)
 void
 client_fmt_bytes(double n, char *buf, size_t len)
 {
-	static const char *unit[] = { "B", "KiB", "MiB", "GiB", "TiB", "PiB" };
-	size_t u = 0;
-
-	while (n >= 1024 && u < sizeof(unit) / sizeof(unit[0]) - 1) {
-		n /= 1024;
-		u++;
-	}
-	snprintf(buf, len, u ? "%.1f %s" : "%.0f %s", n, unit[u]);
+	human_bytes(n, buf, len);
 }
 
 int

@@ -228,7 +228,10 @@ void	client_fmt_time(int64_t t, const char *fmt, char *buf, size_t len);
  */
 int	client_json_item(struct json_t *o, int *first);
 void	client_json_end(int first);
-/* n bytes (or bytes a second) for a person into buf: "512 B", "1.5 MiB". */
+/*
+ * n bytes (or bytes a second) for a person into buf: "512 B", "1.5 MiB";
+ * common/human.h's human_bytes(), which gigavaultctl uses too.
+ */
 void	client_fmt_bytes(double n, char *buf, size_t len);
 /*
  * The name of a node type (enum node_type) in listings and JSON: "file",

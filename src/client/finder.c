@@ -26,8 +26,8 @@
 #include "common/discowire.h"
 #include "common/mcast.h"
 #include "common/monotime.h"
+#include "common/sock.h"
 #include "client.h"
-#include "sock.h"
 
 /* The peers of the daemon at ui: its self entry first, then its peers. */
 static json_t *

@@ -29,10 +29,10 @@
 #include "common/crypto.h"
 #include "common/iov.h"
 #include "common/monotime.h"
+#include "common/sock.h"
 #include "common/tls.h"
 #include "common/wire.h"
 #include "remote.h"
-#include "sock.h"
 
 _Static_assert(REMOTE_SECRET_LEN == WIRE_SECRET_LEN, "REGISTERED's secret");
 

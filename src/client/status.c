@@ -15,29 +15,10 @@
 #include <time.h>
 
 #include "common/crypto.h"
+#include "common/human.h"
 #include "client.h"
 
 #define STATUS_WAIT_S	10	/* connect, ask and read, in all */
-
-/* A span of seconds for a person: "42 s", "12 min", "5 h 3 min", "3 d 4 h". */
-static void
-fmt_span(long long s, char *buf, size_t len)
-{
-	if (s < 0)
-		s = 0;
-	if (s < 60)
-		snprintf(buf, len, "%lld s", s);
-	else if (s < 3600)
-		snprintf(buf, len, "%lld min", s / 60);
-	else if (s < 86400 && s % 3600 / 60 != 0)
-		snprintf(buf, len, "%lld h %lld min", s / 3600, s % 3600 / 60);
-	else if (s < 86400)
-		snprintf(buf, len, "%lld h", s / 3600);
-	else if (s % 86400 / 3600 != 0)
-		snprintf(buf, len, "%lld d %lld h", s / 86400, s % 86400 / 3600);
-	else
-		snprintf(buf, len, "%lld d", s / 86400);
-}
 
 /*
  * Member k of o as text into buf: a string (bytes that are not printable
@@ -74,7 +55,7 @@ print_worker(json_t *w, time_t now)
 	if (json_is_integer(since)) {
 		client_fmt_time(json_integer_value(since), "%Y-%m-%d %H:%M:%S",
 		    when, sizeof(when));
-		fmt_span((long long)now - json_integer_value(since), span,
+		human_span((long long)now - json_integer_value(since), span,
 		    sizeof(span));
 		printf(" %s (%s ago)", when, span);
 	} else
@@ -98,7 +79,7 @@ print_status(json_t *o)
 	printf("version:          %s\n", member(o, "version", buf,
 	    sizeof(buf)));
 	if (json_is_integer(up))
-		fmt_span((long long)json_integer_value(up), buf, sizeof(buf));
+		human_span((long long)json_integer_value(up), buf, sizeof(buf));
 	else
 		snprintf(buf, sizeof(buf), "-");
 	printf("uptime:           %s\n", buf);

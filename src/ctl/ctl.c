@@ -12,6 +12,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "common/human.h"
 #include "ctl.h"
 
 const char *
@@ -61,26 +62,12 @@ print_json(json_t *j)
 const char *
 fmt_size(const struct ctl *c, uint64_t n, char *buf, size_t len)
 {
-	static const char *const units[] = { "B", "KiB", "MiB", "GiB", "TiB",
-	    "PiB", "EiB" };
-	double v = (double)n;
-	size_t u = 0;
-
-	if (c->bytes || n < 1024) {
-		snprintf(buf, len, c->bytes ? "%llu" : "%llu B",
-		    (unsigned long long)n);
-		return buf;
-	}
-	while (v >= 1024 && u + 1 < sizeof(units) / sizeof(units[0])) {
-		v /= 1024;
-		u++;
-	}
-	/* 1023.96 KiB would print as "1024.0 KiB": say 1.0 MiB. */
-	if (v >= 1023.95 && u + 1 < sizeof(units) / sizeof(units[0])) {
-		v /= 1024;
-		u++;
-	}
-	snprintf(buf, len, "%.1f %s", v, units[u]);
+	if (c->bytes)
+		snprintf(buf, len, "%llu", (unsigned long long)n);
+	else if (n < 1024)	/* exact, not through a double */
+		snprintf(buf, len, "%llu B", (unsigned long long)n);
+	else
+		human_bytes((double)n, buf, len);
 	return buf;
 }
 

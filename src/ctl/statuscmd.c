@@ -1,29 +1,24 @@
 /*
  * statuscmd.c - gigavaultctl status: the server at a glance.  The pool
  * and its sessions come from the running daemon, asked as the console
- * asks (the UI bridge's {"request":"status"} on Ports.UI, see
- * doc/protocol.md); the storage totals from the catalog, the last and
+ * asks (the UI bridge's {"request":"status"} on Ports.UI through
+ * common/uiask.h, see doc/protocol.md); the storage totals from the catalog, the last and
  * next prune and scrub from DataDir/housekeeping.json (hkstatus.h), the
  * free space from DataDir's file system, as gigavaultctl stats says it.
  * A daemon that does not answer is reported, and the rest still shown.
  */
 #include "autoconf.h"
 
-#include <sys/socket.h>
-
-#include <netinet/in.h>
-
-#include <arpa/inet.h>
-#include <errno.h>
-#include <fcntl.h>
 #include <jansson.h>
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "common/human.h"
+#include "common/monotime.h"
+#include "common/uiask.h"
 #include "server/catalog.h"
 #include "server/config.h"
 #include "server/hkstatus.h"
@@ -32,158 +27,56 @@
 #include "ctl.h"
 
 #define BRIDGE_WAIT_MS	5000		/* connect, ask and read, in all */
-#define BRIDGE_REPLY_MAX (1024 * 1024)	/* bytes of the status line */
-
-/* Milliseconds left until deadline (CLOCK_MONOTONIC), at least 0. */
-static int
-left_ms(const struct timespec *deadline)
-{
-	struct timespec now;
-	long long ms;
-
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	ms = (long long)(deadline->tv_sec - now.tv_sec) * 1000 +
-	    (deadline->tv_nsec - now.tv_nsec) / 1000000;
-	return ms < 0 ? 0 : (int)ms;
-}
 
 /*
- * The UI bridge's address for this config: the first Server.Listen
- * address, loopback for a wildcard.
+ * The UI bridge's host for this config: the first Server.Listen
+ * address, loopback for a wildcard; where gets it as HOST:PORT.
  */
-static int
-bridge_addr(const struct gv_config *cfg, struct sockaddr_storage *ss,
-    socklen_t *sslen, char *text, size_t len)
+static const char *
+bridge_host(const struct gv_config *cfg, char *where, size_t wlen)
 {
 	const char *a = cfg->nlisten > 0 ? cfg->listen[0] : "*";
-	struct sockaddr_in *sin = (struct sockaddr_in *)ss;
-	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
 
 	if (strcmp(a, "*") == 0 || strcmp(a, "0.0.0.0") == 0)
 		a = "127.0.0.1";
 	else if (strcmp(a, "::") == 0)
 		a = "::1";
-	memset(ss, 0, sizeof(*ss));
-	if (inet_pton(AF_INET, a, &sin->sin_addr) == 1) {
-		sin->sin_family = AF_INET;
-		sin->sin_port = htons((uint16_t)cfg->port.ui);
-		*sslen = sizeof(*sin);
-		snprintf(text, len, "%s:%d", a, cfg->port.ui);
-	} else if (inet_pton(AF_INET6, a, &sin6->sin6_addr) == 1) {
-		sin6->sin6_family = AF_INET6;
-		sin6->sin6_port = htons((uint16_t)cfg->port.ui);
-		*sslen = sizeof(*sin6);
-		snprintf(text, len, "[%s]:%d", a, cfg->port.ui);
-	} else
-		return -1;
-	return 0;
+	snprintf(where, wlen, strchr(a, ':') ? "[%s]:%d" : "%s:%d", a,
+	    cfg->port.ui);
+	return a;
 }
 
 /*
- * Ask the UI bridge for its status.  The decoded reply (the caller
- * decrefs), or NULL with the reason in err.
+ * Ask the UI bridge for its status (common/uiask.h).  The decoded reply
+ * (the caller decrefs), or NULL with the reason in err, which names
+ * where it asked.
  */
 static json_t *
 ask_bridge(const struct gv_config *cfg, char *where, size_t wlen, char *err,
     size_t errlen)
 {
-	static const char req[] = "{\"request\":\"status\"}\n";
-	struct sockaddr_storage ss;
-	struct timespec deadline;
-	struct pollfd pfd;
-	socklen_t sslen;
+	const char *host = bridge_host(cfg, where, wlen);
 	json_error_t jerr;
-	json_t *j = NULL;
-	char *buf = NULL, *nl = NULL;
-	size_t got = 0, sent = 0;
-	ssize_t n;
-	int fd, soerr;
-	socklen_t olen = sizeof(soerr);
+	json_t *j;
+	char *line;
 
-	if (bridge_addr(cfg, &ss, &sslen, where, wlen) == -1) {
-		snprintf(where, wlen, "%s", cfg->listen[0]);
-		snprintf(err, errlen, "Server.Listen %s: not an address",
-		    cfg->listen[0]);
+	if ((line = uiask_line(host, cfg->port.ui, "{\"request\":\"status\"}",
+	    mono_ms() + BRIDGE_WAIT_MS, err, errlen)) == NULL)
 		return NULL;
-	}
-	clock_gettime(CLOCK_MONOTONIC, &deadline);
-	deadline.tv_sec += BRIDGE_WAIT_MS / 1000;
-	if ((fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK |
-	    SOCK_CLOEXEC, 0)) == -1) {
-		snprintf(err, errlen, "socket: %s", strerror(errno));
-		return NULL;
-	}
-	pfd.fd = fd;
-	if (connect(fd, (struct sockaddr *)&ss, sslen) == -1) {
-		if (errno != EINPROGRESS)
-			goto syserr;
-		pfd.events = POLLOUT;
-		if (poll(&pfd, 1, left_ms(&deadline)) != 1)
-			goto timeout;
-		if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &olen) == -1)
-			goto syserr;
-		if (soerr != 0) {
-			errno = soerr;
-			goto syserr;
-		}
-	}
-	while (sent < sizeof(req) - 1) {
-		pfd.events = POLLOUT;
-		if (poll(&pfd, 1, left_ms(&deadline)) != 1)
-			goto timeout;
-		if ((n = write(fd, req + sent, sizeof(req) - 1 - sent)) == -1) {
-			if (errno == EAGAIN || errno == EINTR)
-				continue;
-			goto syserr;
-		}
-		sent += (size_t)n;
-	}
-	if ((buf = malloc(BRIDGE_REPLY_MAX)) == NULL) {
-		snprintf(err, errlen, "out of memory");
-		goto out;
-	}
-	while (nl == NULL) {
-		if (got == BRIDGE_REPLY_MAX) {
-			snprintf(err, errlen, "the reply is longer than %d "
-			    "bytes", BRIDGE_REPLY_MAX);
-			goto out;
-		}
-		pfd.events = POLLIN;
-		if (poll(&pfd, 1, left_ms(&deadline)) != 1)
-			goto timeout;
-		n = read(fd, buf + got, BRIDGE_REPLY_MAX - got);
-		if (n == -1 && (errno == EAGAIN || errno == EINTR))
-			continue;
-		if (n == -1)
-			goto syserr;
-		if (n == 0) {
-			snprintf(err, errlen, "the UI bridge closed the "
-			    "connection");
-			goto out;
-		}
-		nl = memchr(buf + got, '\n', (size_t)n);
-		got += (size_t)n;
-	}
-	if ((j = json_loadb(buf, (size_t)(nl - buf), 0, &jerr)) == NULL ||
-	    !json_is_object(j)) {
-		snprintf(err, errlen, "the reply is not a JSON object");
+	j = json_loads(line, 0, &jerr);
+	free(line);
+	if (!json_is_object(j)) {
+		snprintf(err, errlen, "%s: the reply is not a JSON object",
+		    where);
 		json_decref(j);
-		j = NULL;
-	} else if (json_is_string(json_object_get(j, "error"))) {
-		snprintf(err, errlen, "%s", json_string_value(
+		return NULL;
+	}
+	if (json_is_string(json_object_get(j, "error"))) {
+		snprintf(err, errlen, "%s: %s", where, json_string_value(
 		    json_object_get(j, "error")));
 		json_decref(j);
-		j = NULL;
+		return NULL;
 	}
-	goto out;
-timeout:
-	snprintf(err, errlen, "no answer within %d s", BRIDGE_WAIT_MS / 1000);
-	goto out;
-syserr:
-	snprintf(err, errlen, "%s", strerror(errno));
-out:
-	free(buf);
-	close(fd);
 	return j;
 }
 
@@ -194,26 +87,9 @@ int_of(json_t *o, const char *key)
 	return (long long)json_integer_value(json_object_get(o, key));
 }
 
-/* "42 s", "12 min", "5 h 3 min", "3 d 4 h". */
-static void
-fmt_span(long long s, char *buf, size_t len)
-{
-	if (s < 0)
-		s = 0;
-	if (s < 60)
-		snprintf(buf, len, "%lld s", s);
-	else if (s < 3600)
-		snprintf(buf, len, "%lld min", s / 60);
-	else if (s < 86400)
-		snprintf(buf, len, "%lld h %lld min", s / 3600, s % 3600 / 60);
-	else
-		snprintf(buf, len, "%lld d %lld h", s / 86400,
-		    s % 86400 / 3600);
-}
-
 /* The daemon's part, from the bridge's reply (NULL: not answering). */
 static void
-print_daemon(pid_t pid, json_t *st, const char *where, const char *why)
+print_daemon(pid_t pid, json_t *st, const char *why)
 {
 	json_t *workers, *w;
 	size_t i;
@@ -221,15 +97,15 @@ print_daemon(pid_t pid, json_t *st, const char *where, const char *why)
 	char span[32], when[32];
 
 	if (st == NULL) {
+		/* why names where (common/uiask.h). */
 		if (pid != 0)
-			printf("daemon:    pid %ld, but its UI bridge on %s "
-			    "does not answer: %s\n", (long)pid, where, why);
+			printf("daemon:    pid %ld, but its UI bridge does not "
+			    "answer: %s\n", (long)pid, why);
 		else
-			printf("daemon:    not running (no answer on %s: %s)\n",
-			    where, why);
+			printf("daemon:    not running (%s)\n", why);
 		return;
 	}
-	fmt_span(int_of(st, "uptime"), span, sizeof(span));
+	human_span(int_of(st, "uptime"), span, sizeof(span));
 	printf("daemon:    running");
 	if (pid != 0)
 		printf(", pid %ld", (long)pid);
@@ -349,7 +225,7 @@ cmd_status(struct ctl *c)
 		rc = print_json(out);
 		return rc != 0 ? rc : up ? 0 : EXIT_RUNTIME;
 	}
-	print_daemon(pid, st, where, why);
+	print_daemon(pid, st, why);
 	printf("storage:   %llu clients, %llu snapshots, %s (%s unique)\n",
 	    (unsigned long long)t.clients, (unsigned long long)t.snapshots,
 	    fmt_size(c, t.size, b1, sizeof(b1)),

@@ -110,7 +110,9 @@ parse_line(char *line, struct admin_line *a)
 
 /*
  * Read the whole file into *v (*n lines; malloc'ed, the caller frees).
- * A missing file is no administrators.  0, or -1 with err set.
+ * A missing file is no administrators; a symbolic link, a FIFO or
+ * anything but a regular file is an error (never followed, never
+ * waited on); at most FILE_MAX bytes.  0, or -1 with err set.
  */
 static int
 read_all(const char *path, struct admin_line **v, size_t *n, char *err,
@@ -119,15 +121,33 @@ read_all(const char *path, struct admin_line **v, size_t *n, char *err,
 	char *buf = NULL, *line, *next;
 	struct admin_line *lines = NULL;
 	size_t len = 0, count = 0, lineno = 0;
+	struct stat st;
 	ssize_t got;
 	int fd;
 
 	*v = NULL;
 	*n = 0;
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
+	/*
+	 * DataDir belongs to Server.User, and the root supervisor reads
+	 * this file too: no link is followed and a FIFO or a device never
+	 * blocks the open; only a regular file is read.
+	 */
+	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK |
+	    O_CLOEXEC)) == -1) {
 		if (errno == ENOENT)
 			return 0;
+		snprintf(err, errlen, "%s: %s", path, errno == ELOOP ?
+		    "a symbolic link, not a file" : strerror(errno));
+		return -1;
+	}
+	if (fstat(fd, &st) == -1) {
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		snprintf(err, errlen, "%s: not a regular file", path);
+		close(fd);
 		return -1;
 	}
 	if ((buf = malloc(FILE_MAX + 1)) == NULL)

@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/bytes.h"
 #include "log.h"
 
 static struct {
@@ -24,7 +26,8 @@ static struct {
 	enum log_level	 level;
 	char		 procname[32];
 	int		 sink[2];	/* the UI bridge's copy: send, receive */
-} lg = { NULL, -1, 1, 0, LOG_LVL_INFO, "gigavaultd", { -1, -1 } };
+	uint64_t	 sink_lost;	/* lines not sent since the last sent */
+} lg = { NULL, -1, 1, 0, LOG_LVL_INFO, "gigavaultd", { -1, -1 }, 0 };
 
 static const char *const level_names[] = { "error", "warning", "info", "debug" };
 
@@ -143,6 +146,44 @@ void
 log_procname(const char *name)
 {
 	snprintf(lg.procname, sizeof(lg.procname), "%s", name);
+	lg.sink_lost = 0;	/* a new child: its parent's losses are not its */
+}
+
+/*
+ * Send one record on the sink: 0, or -1 when it was not sent (the queue
+ * is full, or the bridge has gone).
+ */
+static int
+sink_send(const void *rec, size_t len)
+{
+	return send(lg.sink[0], rec, len, MSG_DONTWAIT | MSG_NOSIGNAL) ==
+	    (ssize_t)len ? 0 : -1;
+}
+
+/*
+ * Before a line: tell the bridge how many lines this process could not
+ * send (log.h).  0 when that is told (or there was nothing), else -1.
+ */
+static int
+sink_send_lost(const char *stamp, long ms)
+{
+	uint8_t rec[1 + 8 + 256];
+	int n;
+
+	if (lg.sink_lost == 0)
+		return 0;
+	n = snprintf((char *)rec + 9, sizeof(rec) - 9, "%s.%03ld %s[%ld] "
+	    "warning: %llu lines of this process were not sent to the "
+	    "console's log (its queue was full)", stamp, ms, lg.procname,
+	    (long)getpid(), (unsigned long long)lg.sink_lost);
+	if (n <= 0 || (size_t)n >= sizeof(rec) - 9)
+		n = (int)strlen((char *)rec + 9);
+	rec[0] = LOG_SINK_DROPS;
+	be64_put(rec + 1, lg.sink_lost);
+	if (sink_send(rec, 9 + (size_t)n) == -1)
+		return -1;
+	lg.sink_lost = 0;
+	return 0;
 }
 
 static void
@@ -191,10 +232,12 @@ vlog(enum log_level level, const char *fmt, va_list ap, int with_errno)
 		    len);
 		(void)w;	/* nowhere left to report a failed log write */
 	}
-	/* The UI bridge's copy, without the newline; dropped when full. */
+	/* The UI bridge's copy, without the newline; counted when full. */
 	if (lg.sink[0] != -1) {
 		rec[0] = (char)level;
-		(void)send(lg.sink[0], rec, len, MSG_DONTWAIT | MSG_NOSIGNAL);
+		if (sink_send_lost(stamp, ts.tv_nsec / 1000000) == -1 ||
+		    sink_send(rec, len) == -1)
+			lg.sink_lost++;
 	}
 	errno = saved;
 }

@@ -13,6 +13,17 @@
  * dropped when the queue is full).  A record is one datagram: a byte
  * with the enum log_level, then the line as written to a log file,
  * without its newline (1 to LOG_SINK_TEXT_MAX - 1 bytes, no NUL).
+ * Each process counts the lines it dropped; before its next line that
+ * gets through it sends a record of LOG_SINK_DROPS: that byte, the
+ * count as 8 bytes big-endian, then a warning line that says it (as
+ * above), so the bridge can count them and show where.
+ *
+ * The queue is the send buffer of the one socket that every process
+ * shares.  LOG_SINK_SNDBUF is what is asked for, not what is had:
+ * Linux caps SO_SNDBUF at net.core.wmem_max (212992 bytes by default;
+ * it doubles the request for its bookkeeping) and charges each queued
+ * datagram with its buffer's overhead (several hundred bytes), so some
+ * hundreds of lines wait at most, fewer than 1 MiB of text.
  */
 #ifndef GV_LOG_H
 #define GV_LOG_H
@@ -23,8 +34,9 @@ enum log_level { LOG_LVL_ERROR, LOG_LVL_WARNING, LOG_LVL_INFO, LOG_LVL_DEBUG };
 #define LOG_NLEVELS		4
 
 #define LOG_SINK_TEXT_MAX	2300		/* a line and its newline */
-#define LOG_SINK_REC_MAX	LOG_SINK_TEXT_MAX	/* level + line */
-#define LOG_SINK_SNDBUF		(1024 * 1024)	/* bytes queued at most */
+#define LOG_SINK_DROPS		0x80		/* a record of lines dropped */
+#define LOG_SINK_REC_MAX	(LOG_SINK_TEXT_MAX + 8)	/* level, count, line */
+#define LOG_SINK_SNDBUF		(1024 * 1024)	/* asked for (see above) */
 
 /*
  * Set where messages go.  file: path of a log file or NULL; foreground:
@@ -45,7 +57,11 @@ int	log_sink_open(void);
 int	log_sink_reader(void);
 /* Close the receiving end (every child but the UI bridge). */
 void	log_sink_close_reader(void);
-/* The role shown at the start of each line, e.g. "worker[2]". */
+/*
+ * The role shown at the start of each line, e.g. "worker[2]"; a child
+ * calls it first, which also clears the count of lines it inherited as
+ * not sent to the sink (they are its parent's to report).
+ */
 void	log_procname(const char *name);
 /* Parse "error", "warning", "info", "debug"; -1 if unknown. */
 int	log_level_parse(const char *s);

@@ -811,7 +811,6 @@ log_started(void)
 	    SVC_WEBSSL };
 	const struct gv_config *cfg = sup.cfg;
 	char ports[1024], path[PATH_MAX], dashf[PATH_MAX + 8], host[256];
-	struct stat st;
 	size_t len = 0;
 	int n;
 
@@ -855,15 +854,7 @@ log_started(void)
 	if ((size_t)snprintf(path, sizeof(path), "%s/%s", cfg->datadir,
 	    ADMIN_FILE) >= sizeof(path))
 		return;
-	if (lstat(path, &st) == -1) {
-		if (errno != ENOENT) {
-			log_warn("%s", path);
-			return;
-		}
-	} else if (!S_ISREG(st.st_mode)) {
-		log_warnx("%s: not a regular file", path);
-		return;
-	}
+	/* admin_count() opens it safely: no link, no FIFO (admins.h). */
 	if ((n = admin_count(path)) != 0)
 		return;		/* some, or cannot tell (logged) */
 	dashf[0] = '\0';

@@ -19,6 +19,7 @@
 
 #include <event2/event.h>
 
+#include "common/bytes.h"
 #include "common/crypto.h"
 #include "common/discowire.h"
 #include "catalog.h"
@@ -36,8 +37,22 @@
 #define REPLY_WAIT_S	5	/* for the supervisor's answer */
 #define DAYS_SHOWN	14
 #define LOG_KEEP	UIAPI_LOG_KEEP	/* lines in the ring */
+#define LOG_KEEP_SEVERE	UIAPI_LOG_KEEP_SEVERE	/* warnings and errors */
 #define LOG_REPLY_BYTES	(1024 * 1024)	/* of text in one log reply */
 #define TOKEN_BYTES	16	/* enrollment tokens: 32 hex digits */
+
+struct log_line {
+	uint64_t	 seq;		/* order of arrival */
+	uint8_t		 level;		/* enum log_level */
+	char		*text;		/* malloc'ed */
+};
+
+struct log_ring {
+	struct log_line	*v;		/* cap lines */
+	size_t		 cap, head, n;
+};
+
+static struct log_line log_all_v[LOG_KEEP], log_severe_v[LOG_KEEP_SEVERE];
 
 static struct {
 	struct child_env *env;
@@ -49,13 +64,16 @@ static struct {
 	struct ui_call	*waiting;
 	uint32_t	 status_req;	/* id in flight, 0 when none */
 	struct event	*status_timer;
-	/* The last LOG_KEEP lines logged, oldest at head (log.h's sink). */
-	struct {
-		uint8_t	 level;		/* enum log_level */
-		char	*text;		/* malloc'ed, valid UTF-8 */
-	}		 log[LOG_KEEP];
-	size_t		 log_head, log_n;
-	uint64_t	 log_dropped;	/* records refused as malformed */
+	/*
+	 * The last LOG_KEEP lines logged, and the last LOG_KEEP_SEVERE
+	 * warnings and errors (so that a flood of debug lines cannot push
+	 * them out), each oldest at head (log.h's sink).  A line numbered
+	 * seq may be in both.
+	 */
+	struct log_ring	 log_all, log_severe;
+	uint64_t	 log_seq;	/* lines received */
+	uint64_t	 log_lost;	/* lines the processes could not send */
+	uint64_t	 log_malformed;	/* records refused as malformed */
 } api;
 
 json_t *
@@ -836,48 +854,90 @@ req_scrub_start(struct ui_call *c)
 
 /* ----- the log */
 
+/* Keep a copy of text (len bytes and a NUL) as line seq in r. */
+static void
+ring_add(struct log_ring *r, uint64_t seq, uint8_t level, const char *text,
+    size_t len)
+{
+	struct log_line *l;
+	char *copy;
+
+	if ((copy = malloc(len + 1)) == NULL)
+		return;		/* the line is lost, not the bridge */
+	memcpy(copy, text, len + 1);
+	if (r->n == r->cap) {
+		free(r->v[r->head].text);
+		r->head = (r->head + 1) % r->cap;
+		r->n--;
+	}
+	l = &r->v[(r->head + r->n) % r->cap];
+	l->seq = seq;
+	l->level = level;
+	l->text = copy;
+	r->n++;
+}
+
+static void
+ring_free(struct log_ring *r)
+{
+	for (size_t k = 0; k < r->n; k++)
+		free(r->v[(r->head + k) % r->cap].text);
+	r->n = 0;
+}
+
 void
 uiapi_log_record(const void *rec, size_t len)
 {
 	const unsigned char *p = rec;
-	size_t slot;
-	char *text;
+	uint8_t level;
+	char text[LOG_SINK_REC_MAX];
 
-	/* A level byte, then 1 or more bytes of text (log.h). */
-	if (len < 2 || len > LOG_SINK_REC_MAX || p[0] >= LOG_NLEVELS) {
-		api.log_dropped++;
-		return;
+	if (api.log_all.v == NULL) {
+		api.log_all = (struct log_ring){ log_all_v, LOG_KEEP, 0, 0 };
+		api.log_severe = (struct log_ring){ log_severe_v,
+		    LOG_KEEP_SEVERE, 0, 0 };
 	}
-	if ((text = malloc(len)) == NULL)
-		return;		/* the line is lost, not the bridge */
+	/*
+	 * A level byte, then 1 or more bytes of text; or LOG_SINK_DROPS,
+	 * a count of 8 bytes, and a warning's text (log.h).
+	 */
+	if (len >= 1 + 8 + 1 && len <= LOG_SINK_REC_MAX &&
+	    p[0] == LOG_SINK_DROPS) {
+		api.log_lost += be64_get(p + 1);
+		level = LOG_LVL_WARNING;
+		p += 8;
+		len -= 8;
+	} else if (len < 2 || len > LOG_SINK_TEXT_MAX || p[0] >= LOG_NLEVELS) {
+		api.log_malformed++;
+		return;
+	} else
+		level = p[0];
 	memcpy(text, p + 1, len - 1);
 	text[len - 1] = '\0';
 	/* Shown as text: no NUL or control byte (UTF-8: see req_log()). */
 	for (size_t i = 0; i < len - 1; i++)
 		if ((unsigned char)text[i] < 0x20 || text[i] == 0x7f)
 			text[i] = '?';
-	if (api.log_n == LOG_KEEP) {
-		free(api.log[api.log_head].text);
-		api.log_head = (api.log_head + 1) % LOG_KEEP;
-		api.log_n--;
-	}
-	slot = (api.log_head + api.log_n) % LOG_KEEP;
-	api.log[slot].level = p[0];
-	api.log[slot].text = text;
-	api.log_n++;
+	api.log_seq++;
+	ring_add(&api.log_all, api.log_seq, level, text, len - 1);
+	if (level <= LOG_LVL_WARNING)
+		ring_add(&api.log_severe, api.log_seq, level, text, len - 1);
 }
 
 /*
- * The lines the bridge kept, oldest first, at "level" or more severe
- * (default debug: all), at most LOG_REPLY_BYTES of text (the newest).
+ * The lines the bridge kept (both rings merged by order of arrival,
+ * each line once), oldest first, at "level" or more severe (default
+ * debug: all), at most LOG_REPLY_BYTES of text (the newest).
  */
 static void
 req_log(struct ui_call *c)
 {
+	static const struct log_line *pick[LOG_KEEP + LOG_KEEP_SEVERE];
 	const char *file = api.env->cfg->log_file;
 	const char *lv = json_string_value(json_object_get(c->args, "level"));
 	json_t *v = json_object_get(c->args, "level"), *lines;
-	size_t first, bytes = 0;
+	const struct log_ring *ra = &api.log_all, *rs = &api.log_severe;
+	size_t a = 0, b = 0, np = 0, first, bytes = 0;
 	int max = LOG_LVL_DEBUG;
 
 	if (v != NULL && (lv == NULL || (max = log_level_parse(lv)) == -1)) {
@@ -885,42 +945,53 @@ req_log(struct ui_call *c)
 		    "\"warning\", \"info\" or \"debug\""));
 		return;
 	}
-	/* From the newest back, as far as the byte budget goes. */
-	first = api.log_n;
-	while (first > 0) {
-		size_t i = (api.log_head + first - 1) % LOG_KEEP, n;
+	/* Merge the two rings by seq, a line in both once. */
+	while (a < ra->n || b < rs->n) {
+		const struct log_line *la = a < ra->n ?
+		    &ra->v[(ra->head + a) % ra->cap] : NULL;
+		const struct log_line *lb = b < rs->n ?
+		    &rs->v[(rs->head + b) % rs->cap] : NULL;
+		const struct log_line *l;
 
-		if (api.log[i].level > max) {
-			first--;
-			continue;
+		if (lb == NULL || (la != NULL && la->seq < lb->seq)) {
+			l = la;
+			a++;
+		} else {
+			if (la != NULL && la->seq == lb->seq)
+				a++;
+			l = lb;
+			b++;
 		}
-		n = strlen(api.log[i].text);
+		if (l->level <= max)
+			pick[np++] = l;
+	}
+	/* From the newest back, as far as the byte budget goes. */
+	for (first = np; first > 0; first--) {
+		size_t n = strlen(pick[first - 1]->text);
+
 		if (bytes + n > LOG_REPLY_BYTES)
 			break;
 		bytes += n;
-		first--;
 	}
 	lines = json_array();
-	for (size_t k = first; k < api.log_n; k++) {
-		size_t i = (api.log_head + k) % LOG_KEEP;
-
+	for (size_t k = first; k < np; k++) {
 		json_t *str;
 
-		if (api.log[i].level > max)
-			continue;
 		/* A line that is not UTF-8 is shown escaped, not lost. */
-		if ((str = json_string(api.log[i].text)) == NULL) {
-			for (char *q = api.log[i].text; *q != '\0'; q++)
+		if ((str = json_string(pick[k]->text)) == NULL) {
+			for (char *q = pick[k]->text; *q != '\0'; q++)
 				if ((unsigned char)*q >= 0x80)
 					*q = '?';
-			str = json_string(api.log[i].text);
+			str = json_string(pick[k]->text);
 		}
 		json_array_append_new(lines, str);
 	}
-	finish(c, 200, json_pack("{s:o, s:s, s:s, s:i, s:o}", "file",
-	    file[0] != '\0' ? json_string(file) : json_null(),
+	finish(c, 200, json_pack("{s:o, s:s, s:s, s:i, s:i, s:I, s:I, s:o}",
+	    "file", file[0] != '\0' ? json_string(file) : json_null(),
 	    "source", "memory", "level", log_level_name(max),
-	    "keep", LOG_KEEP, "lines", lines));
+	    "keep", LOG_KEEP, "keep_severe", LOG_KEEP_SEVERE,
+	    "dropped", (json_int_t)api.log_lost,
+	    "malformed", (json_int_t)api.log_malformed, "lines", lines));
 }
 
 /* ----- peer login over the bridge (the other side of the switch) */
@@ -1135,9 +1206,8 @@ uiapi_init(struct child_env *env, struct event_base *base)
 void
 uiapi_free(void)
 {
-	for (size_t k = 0; k < api.log_n; k++)
-		free(api.log[(api.log_head + k) % LOG_KEEP].text);
-	api.log_n = 0;
+	ring_free(&api.log_all);
+	ring_free(&api.log_severe);
 	event_free(api.status_timer);
 	catalog_close(api.cat);
 	api.cat = NULL;

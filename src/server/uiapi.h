@@ -77,13 +77,17 @@ json_t *uiapi_error(const char *fmt, ...)
 
 /*
  * The console's log (request "log"): the last UIAPI_LOG_KEEP lines that
- * any gigavaultd process logged, whatever Log.File says, kept in this
- * child's memory (lost when the bridge restarts).  uibridge.c passes
- * every record read from log.h's sink, len bytes as received (it may
- * be longer than LOG_SINK_REC_MAX: then, or when it is not a level
- * byte and text, it is dropped).
+ * any gigavaultd process logged, whatever Log.File says, and the last
+ * UIAPI_LOG_KEEP_SEVERE warnings and errors among them (which a flood of
+ * debug lines cannot push out), kept in this child's memory (lost when
+ * the bridge restarts).  uibridge.c passes every record read from
+ * log.h's sink, len bytes as received (it may be longer than
+ * LOG_SINK_REC_MAX: then, or when it is not a level byte and text nor a
+ * LOG_SINK_DROPS record, it is counted as malformed and dropped).  The
+ * counts of LOG_SINK_DROPS records add up to the reply's "dropped".
  */
-#define UIAPI_LOG_KEEP	1000
+#define UIAPI_LOG_KEEP		1000
+#define UIAPI_LOG_KEEP_SEVERE	200
 void	uiapi_log_record(const void *rec, size_t len);
 
 /* The supervisor's STATUS_REPLY (uibridge.c reads the pipe). */

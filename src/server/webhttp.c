@@ -624,44 +624,91 @@ read_body(struct evhttp_request *req, int *status, const char **why)
 
 /*
  * A GET's query parameters (GET /api/log?level=warning) as string
- * members of args, the way a POST's JSON body gives them.  Names are
- * 1 to 32 of [a-z_] and never one the router or the bridge sets
- * ("request", "name", "token", "id").  0, or -1 for a query that breaks
- * these rules (400).
+ * members of args, the way a POST's JSON body gives them: q is the
+ * query as sent (name=value pairs split by "&", a trailing "&" allowed).
+ * Names are 1 to 32 of [a-z_], as sent (not decoded), each once, never
+ * one the router or the bridge sets ("request", "name", "token", "id");
+ * values are percent-decoded ("+" is a space) to at most
+ * QUERY_MAX_VALUE bytes of UTF-8 without a NUL (no "%00").  At most
+ * QUERY_MAX_ARGS of them.  0, or -1 with what was wrong in why (400).
  */
 static int
-query_args(struct evhttp_request *req, json_t *args)
+query_args(const char *q, json_t *args, char *why, size_t whylen)
 {
-	const struct evhttp_uri *u = evhttp_request_get_evhttp_uri(req);
-	const char *q = u ? evhttp_uri_get_query(u) : NULL;
-	struct evkeyvalq kv;
-	struct evkeyval *e;
-	int n = 0, rc = 0;
+	char *copy, *rest, *key, *raw, *val;
+	size_t klen, vlen;
+	int n = 0, rc = -1;
+	json_t *v;
 
 	if (q == NULL || q[0] == '\0')
 		return 0;
-	TAILQ_INIT(&kv);
-	if (evhttp_parse_query_str(q, &kv) == -1)
-		return -1;
-	TAILQ_FOREACH(e, &kv, next) {
-		size_t len = strlen(e->key);
-		json_t *v;
-
-		if (++n > QUERY_MAX_ARGS || len == 0 || len > 32 ||
-		    strspn(e->key, "abcdefghijklmnopqrstuvwxyz_") != len ||
-		    strcmp(e->key, "request") == 0 ||
-		    strcmp(e->key, "name") == 0 ||
-		    strcmp(e->key, "token") == 0 || strcmp(e->key, "id") == 0 ||
-		    strlen(e->value) > QUERY_MAX_VALUE ||
-		    json_object_get(args, e->key) != NULL ||
-		    (v = json_string(e->value)) == NULL) {
-			rc = -1;
-			break;
+	if ((copy = strdup(q)) == NULL)
+		fatal("%s", __func__);
+	rest = copy;
+	while ((key = strsep(&rest, "&")) != NULL) {
+		if (key[0] == '\0' && rest == NULL)
+			break;		/* a trailing "&" */
+		if (++n > QUERY_MAX_ARGS) {
+			snprintf(why, whylen, "more than %d parameters",
+			    QUERY_MAX_ARGS);
+			goto out;
 		}
-		json_object_set_new(args, e->key, v);
+		if ((raw = strchr(key, '=')) != NULL)
+			*raw++ = '\0';
+		klen = strlen(key);
+		if (klen == 0 || klen > 32 ||
+		    strspn(key, "abcdefghijklmnopqrstuvwxyz_") != klen) {
+			snprintf(why, whylen, "parameter %d: a name is 1 to "
+			    "32 of a-z and _, then =VALUE", n);
+			goto out;
+		}
+		if (strcmp(key, "request") == 0 || strcmp(key, "name") == 0 ||
+		    strcmp(key, "token") == 0 || strcmp(key, "id") == 0) {
+			snprintf(why, whylen, "\"%s\" cannot be a parameter",
+			    key);
+			goto out;
+		}
+		if (raw == NULL) {
+			snprintf(why, whylen, "\"%s\" has no value (write "
+			    "%s=VALUE)", key, key);
+			goto out;
+		}
+		if (json_object_get(args, key) != NULL) {
+			snprintf(why, whylen, "\"%s\" is given twice", key);
+			goto out;
+		}
+		if ((val = evhttp_uridecode(raw, 1, &vlen)) == NULL)
+			fatal("%s", __func__);
+		if (strlen(val) != vlen)
+			snprintf(why, whylen, "the value of \"%s\" has a NUL "
+			    "byte (%%00)", key);
+		else if (vlen > QUERY_MAX_VALUE)
+			snprintf(why, whylen, "the value of \"%s\" is longer "
+			    "than %d bytes", key, QUERY_MAX_VALUE);
+		else if ((v = json_string(val)) == NULL)
+			snprintf(why, whylen, "the value of \"%s\" is not "
+			    "UTF-8", key);
+		else {
+			json_object_set_new(args, key, v);
+			free(val);
+			continue;
+		}
+		free(val);
+		goto out;
 	}
-	evhttp_clear_headers(&kv);
+	rc = 0;
+out:
+	free(copy);
 	return rc;
+}
+
+/* The query of req, or NULL when it has none. */
+static const char *
+query_of(struct evhttp_request *req)
+{
+	const struct evhttp_uri *u = evhttp_request_get_evhttp_uri(req);
+
+	return u ? evhttp_uri_get_query(u) : NULL;
 }
 
 static void
@@ -676,12 +723,14 @@ api_request(struct evhttp_request *req, const char *path, int https)
 	json_t *args;
 
 	if (reading) {
+		char qwhy[160], msg[200];
+
 		args = json_object();
-		if (query_args(req, args) == -1) {
+		if (query_args(query_of(req), args, qwhy, sizeof(qwhy)) ==
+		    -1) {
 			json_decref(args);
-			send_error(req, 400, "bad query: at most 8 "
-			    "parameters, named with a-z and _, values of at "
-			    "most 256 bytes");
+			snprintf(msg, sizeof(msg), "bad query: %s", qwhy);
+			send_error(req, 400, msg);
 			return;
 		}
 	} else if ((args = read_body(req, &status, &why)) == NULL) {
@@ -1018,9 +1067,18 @@ webhttp_parse(struct evhttp_request *req, char *what, size_t whatlen)
 	}
 	if (cookie_session(req, id) != NULL)
 		snprintf(what, whatlen, "session %s", id);
-	if (method == EVHTTP_REQ_GET || method == EVHTTP_REQ_HEAD)
+	if (method == EVHTTP_REQ_GET || method == EVHTTP_REQ_HEAD) {
+		char qwhy[160];
+
 		args = json_object();
-	else if ((args = read_body(req, &status, &why)) == NULL) {
+		if (query_args(query_of(req), args, qwhy, sizeof(qwhy)) ==
+		    -1) {
+			json_decref(args);
+			status = 400;
+			snprintf(what, whatlen, "bad query: %s", qwhy);
+			goto out;
+		}
+	} else if ((args = read_body(req, &status, &why)) == NULL) {
 		snprintf(what, whatlen, "%s", why);
 		goto out;
 	}

@@ -19,7 +19,7 @@ void	webhttp_stop(void);
 /*
  * What the server makes of req from its own bytes alone, through the
  * same helpers as a served request (the path's decoding, the routes,
- * the session cookie, the JSON body), without a session, the catalog or
+ * the session cookie, a GET's query, the JSON body), without a session, the catalog or
  * a reply: 200 with what it asks for in what ("request clients", "file
  * app.js"), else 400, 404, 405, 413 or 415 with why.  For the fuzzing
  * harness (fuzz/fuzz-http.c), which has libevent parse the request head.

@@ -1,7 +1,8 @@
 /*
  * sock.h - one socket and a deadline, for the client's sessions
- * (remote.c), its UI bridge requests (bridge.c) and its multicast query
- * (finder.c).  A deadline is a mono_ms() value (common/monotime.h).
+ * (client/remote.c), its multicast query (client/finder.c) and the UI
+ * bridge requests of the client and gigavaultctl (uiask.c).  A deadline
+ * is a mono_ms() value (monotime.h).
  */
 #ifndef GV_SOCK_H
 #define GV_SOCK_H

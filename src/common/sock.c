@@ -11,7 +11,7 @@
 #include <poll.h>
 #include <unistd.h>
 
-#include "common/monotime.h"
+#include "monotime.h"
 #include "sock.h"
 
 int
