@@ -182,4 +182,37 @@ SKIP: {
     like($typed, qr/restored $nfiles files, /, '... with its summary');
 }
 
+# --- hard links with --strip-components and --overwrite: a/f and b/f
+# strip to the same name; c/g, a link of a/f, must get a/f's content
+# even though b/f replaced the file a/f was first restored to.
+my $hl = $gv->dir . '/hl';
+make_path("$hl/a", "$hl/b", "$hl/c");
+GVClient::_spit_bytes("$hl/a/f", "content of a/f");
+GVClient::_spit_bytes("$hl/b/f", "content of b/f");
+link "$hl/a/f", "$hl/c/g" or die "link: $!";
+GVClient::_spit_bytes("$hl/c/h", "content of c/h");
+link "$hl/c/h", "$hl/c/i" or die "link: $!";
+($rc, $out, $err) = $cl->run('backup', $hl);
+is($rc, 0, 'backup of hard links') or diag($err);
+my $hdepth = () = grep { length } split m{/}, $hl;
+($t, $rc, $out, $err) = restore('--overwrite', '--strip-components', $hdepth + 1, 'latest', $hl);
+is($rc, 0, 'restore --overwrite --strip-components: exit 0') or diag($err);
+is(GV::_slurp("$t/f"), "content of b/f", '... the later f replaced the earlier one');
+is(GV::_slurp("$t/g"), "content of a/f", '... a link of the replaced file keeps its own content');
+isnt((stat "$t/g")[1], (stat "$t/f")[1], '... not linked to the replacement');
+is((stat "$t/h")[1], (stat "$t/i")[1], '... a group not replaced is still linked');
+is(GV::_slurp("$t/i"), "content of c/h", '... with its content');
+
+# --overwrite over a target file hard-linked elsewhere on disk: the
+# other name keeps its content (the file is replaced, not written into).
+$t = $gv->dir . '/r' . ++$n;
+make_path($t);
+GVClient::_spit_bytes("$t/other", "not from the snapshot");
+link "$t/other", "$t/f" or die "link: $!";
+($rc, $out, $err) = $cl->run('restore', '--overwrite', '--strip-components', $hdepth + 1,
+                             '--target', $t, 'latest', "$hl/a");
+is($rc, 0, 'restore --overwrite onto a hard-linked file: exit 0') or diag($err);
+is(GV::_slurp("$t/f"), "content of a/f", '... the file restored');
+is(GV::_slurp("$t/other"), "not from the snapshot", '... its other name untouched');
+
 done_testing;

@@ -41,8 +41,10 @@
 #define CHOOSE_DEPTH_MAX 4096		/* nested directories, choosing */
 
 struct hardlink {
-	uint64_t	 dev, inode;
+	uint64_t	 dev, inode;	/* in the snapshot */
 	char		*relpath;	/* from the target, of the first copy */
+	dev_t		 tdev;		/* the first copy in the target: */
+	ino_t		 tino;		/* a later link goes to it only */
 };
 
 /* An entry whose immutable or append-only flag waits for the end. */
@@ -408,6 +410,24 @@ apply_meta_at(struct rctx *c, int dirfd, const struct node *n,
 }
 
 /*
+ * The file sb (about to be, or just) removed from the target: when it
+ * is the first copy of a group of hard links, later names of the group
+ * must not link to whatever takes its name (with --strip-components two
+ * snapshot paths can land on one target path; its inode number may even
+ * be reused for the new file).
+ */
+static void
+hardlink_gone(struct rctx *c, const struct stat *sb)
+{
+	for (size_t i = 0; i < c->nhl; i++)
+		if (c->hl[i].tino == sb->st_ino && c->hl[i].tdev ==
+		    sb->st_dev && c->hl[i].relpath != NULL) {
+			c->hl[i].tdev = 0;
+			c->hl[i].tino = 0;	/* hardlink_intact(): no */
+		}
+}
+
+/*
  * Make room for a new non-directory entry called name: nothing there, or
  * (with --overwrite) something we may remove.  Returns 0 or -1 (reported).
  */
@@ -430,6 +450,7 @@ make_room(struct rctx *c, int dirfd, const char *name, const char *path)
 		problem(c, path, "cannot replace: %s", strerror(errno));
 		return -1;
 	}
+	hardlink_gone(c, &sb);
 	return 0;
 }
 
@@ -444,23 +465,56 @@ hardlink_find(struct rctx *c, const struct node *n)
 	return NULL;
 }
 
-static void
-hardlink_remember(struct rctx *c, const struct node *n, const char *relpath)
+/*
+ * Whether h's first copy is still the file at h->relpath: a later entry
+ * (two snapshot paths stripped to one target path, with --overwrite)
+ * may have replaced it, and a link to the replacement would give this
+ * name another file's content.
+ */
+static int
+hardlink_intact(struct rctx *c, const struct hardlink *h)
 {
-	if (c->nhl == c->caphl) {
-		size_t cap = c->caphl ? c->caphl * 2 : 64;
-		struct hardlink *p = reallocarray(c->hl, cap, sizeof(*p));
+	struct stat sb;
 
-		if (p == NULL)
-			return;		/* the next link becomes a copy */
-		c->hl = p;
-		c->caphl = cap;
-	}
-	if ((c->hl[c->nhl].relpath = strdup(relpath)) == NULL)
-		return;
-	c->hl[c->nhl].dev = n->dev;
-	c->hl[c->nhl].inode = n->inode;
-	c->nhl++;
+	return h->tino != 0 && fstatat(c->targetfd, h->relpath + 1, &sb,
+	    AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(sb.st_mode) &&
+	    sb.st_dev == h->tdev && sb.st_ino == h->tino;
+}
+
+/*
+ * n's copy at relpath (open as fd) is the one later names link to: a
+ * new entry, or h's when h's first copy was replaced.
+ */
+static void
+hardlink_remember(struct rctx *c, const struct node *n, const char *relpath,
+    int fd, struct hardlink *h)
+{
+	struct stat sb;
+	char *p;
+
+	if (fstat(fd, &sb) == -1 || (p = strdup(relpath)) == NULL)
+		return;		/* the next link becomes a copy */
+	if (h == NULL) {
+		if (c->nhl == c->caphl) {
+			size_t cap = c->caphl ? c->caphl * 2 : 64;
+			struct hardlink *q = reallocarray(c->hl, cap,
+			    sizeof(*q));
+
+			if (q == NULL) {
+				free(p);
+				return;
+			}
+			c->hl = q;
+			c->caphl = cap;
+		}
+		h = &c->hl[c->nhl++];
+		h->dev = n->dev;
+		h->inode = n->inode;
+	} else
+		free(h->relpath);
+	h->relpath = p;
+	h->tdev = sb.st_dev;
+	h->tino = sb.st_ino;
 }
 
 /* len bytes at p to fd at off, all of them.  0, or -1 with errno. */
@@ -694,6 +748,10 @@ write_files(struct rctx *c, struct wfile *files, size_t n)
 			restored(c, w->relpath);
 		} else if (!c->fatal) {
 			/* Never leave a file with wrong contents behind. */
+			struct stat sb;
+
+			if (fstat(w->fd, &sb) == 0)
+				hardlink_gone(c, &sb);
 			unlinkat(w->dirfd, w->n->name, 0);
 		}
 		close(w->fd);
@@ -845,7 +903,7 @@ static void
 restore_file_node(struct rctx *c, int dirfd, const struct node *n,
     const char *path, struct wfile *files, size_t *nfiles)
 {
-	struct hardlink *h;
+	struct hardlink *h = NULL;
 	struct stat sb;
 	int fd;
 
@@ -856,11 +914,16 @@ restore_file_node(struct rctx *c, int dirfd, const struct node *n,
 	if (make_room(c, dirfd, n->name, path) == -1)
 		return;
 	if (n->nlink > 1 && (h = hardlink_find(c, n)) != NULL) {
-		if (linkat(c->targetfd, h->relpath + 1, dirfd, n->name, 0) == 0) {
+		/*
+		 * Checked, then linked: nothing else writes to the target
+		 * meanwhile (links are made by one thread: defer()).
+		 */
+		if (hardlink_intact(c, h) && linkat(c->targetfd,
+		    h->relpath + 1, dirfd, n->name, 0) == 0) {
 			c->st->links++;
 			return;
 		}
-		/* Fall through: restore a copy instead. */
+		/* Replaced, or no link: restore a copy of its own instead. */
 	}
 	fd = openat(dirfd, n->name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
 	    O_CLOEXEC, 0600);
@@ -880,7 +943,7 @@ restore_file_node(struct rctx *c, int dirfd, const struct node *n,
 	(*nfiles)++;
 	/* Later names of this inode become links to this file. */
 	if (n->nlink > 1)
-		hardlink_remember(c, n, path);
+		hardlink_remember(c, n, path, fd, h);
 }
 
 static void
