@@ -119,6 +119,20 @@ is($rc, 1, '... a path not in the snapshot: exit 1');
 like($err, qr{\Q$src\E/nowhere: not in the snapshot}, '... named');
 like($out, qr/, 1 problem\n/, '... and counted in the summary');
 
+# Nested PATHs: each one is there; a PATH below an excluded directory is
+# named, but not a problem (it is in the snapshot, left out as asked).
+($t, $rc, $out, $err) = restore('--exclude', '*.tmp', 'latest', $src, "$src/keep");
+is($rc, 0, 'restore --exclude "*.tmp" SNAP SRC SRC/keep: exit 0') or diag($err);
+is($err, '', '... the nested PATH is not "not in the snapshot"') or diag($err);
+is(scalar(GVClient::compare_trees($src, "$t$src")), 0, '... and the tree is whole');
+($t, $rc, $out, $err) = restore('--exclude', 'cache', 'latest', "$src/cache/big.bin", "$src/docs");
+is($rc, 0, 'a PATH below an excluded directory: exit 0') or diag($err);
+like($err, qr{\Q$src\E/cache/big\.bin: excluded by --exclude \(\Q$src\E/cache\), not restored},
+     '... named as excluded') or diag($err);
+unlike($err, qr/not in the snapshot/, '... not as missing');
+is_deeply([listing("$t$src")], [qw(docs/ docs/readme.md)], '... the other PATH restored')
+    or diag(join ' ', listing("$t$src"));
+
 # --- --strip-components
 my $depth = @comp;                      # components of $src
 ($t, $rc, $out, $err) = restore('--strip-components', $depth + 1, 'latest', "$src/keep");
@@ -136,8 +150,18 @@ is_deeply([listing($t)],
           '... what was in SRC, at the top of the target') or diag(join ' ', listing($t));
 
 ($t, $rc, $out, $err) = restore('--strip-components', 99, 'latest');
-is($rc, 0, 'more components stripped than any path has: exit 0') or diag($err);
+is($rc, 1, 'more components stripped than any path has: exit 1') or diag($err);
 is_deeply([listing($t)], [], '... nothing restored');
+like($err, qr/the snapshot: all of it is within the 99 stripped components, nothing restored/,
+     '... and said so') or diag($err);
+like($out, qr/, 1 problem\n/, '... counted as a problem');
+($t, $rc, $out, $err) = restore('--strip-components', $depth + 1, 'latest', "$src/a.txt", "$src/keep");
+is($rc, 1, 'a PATH all within the stripped components: exit 1') or diag($err);
+like($err, qr{\Q$src\E/a\.txt: all of it is within the @{[$depth + 1]} stripped components},
+     '... named') or diag($err);
+unlike($err, qr{\Q$src\E/keep:}, '... the other PATH is not') or diag($err);
+is_deeply([listing($t)], [qw(deep/ deep/y.log deep/z.txt x.txt)], '... and restored')
+    or diag(join ' ', listing($t));
 
 # Two entries that strip to the same name: the second one is kept out.
 ($t, $rc, $out, $err) = restore('--strip-components', $depth + 1, '--include', '*.txt', 'latest');

@@ -84,8 +84,10 @@ struct rctx {
 	uint64_t	 pg_files, pg_bytes;
 	/* Choosing (restore_chosen()): the paths asked for, normalized. */
 	char		**want;
-	int		*seen;
+	int		*seen;		/* 1: there, 2: excluded, 0: neither */
+	int		*beyond;	/* something below --strip-components */
 	int		 nwant;
+	int		 beyond_all;	/* the same, no paths asked for */
 };
 
 /* The progress line of a restore, shared by its threads. */
@@ -232,20 +234,6 @@ restored(struct rctx *c, const char *path)
 	client_putsafe(stdout, path);
 	putchar('\n');
 	funlockfile(stdout);
-}
-
-static char *
-join(const char *dir, const char *name)
-{
-	size_t a = strlen(dir), b = strlen(name);
-	char *p = malloc(a + b + 2);
-
-	if (p == NULL)
-		return NULL;
-	memcpy(p, dir, a);
-	p[a] = '/';
-	memcpy(p + a + 1, name, b + 1);
-	return p;
 }
 
 /* ---------------------------------------------------------------- trees */
@@ -986,7 +974,7 @@ static void
 restore_node(struct rctx *c, int dirfd, const char *dirpath,
     const struct node *n, struct wfile *files, size_t *nfiles)
 {
-	char *path = join(dirpath, n->name);
+	char *path = client_path_join(dirpath, n->name);
 
 	if (path == NULL) {
 		fatal_error(c, "out of memory");
@@ -1036,7 +1024,7 @@ subtree_thread(void *arg)
 		n = &sh->t->nodes[i];
 		if (n->type != NODE_DIR)
 			continue;
-		if ((path = join(sh->dirpath, n->name)) == NULL) {
+		if ((path = client_path_join(sh->dirpath, n->name)) == NULL) {
 			fatal_error(c, "out of memory");
 			break;
 		}
@@ -1258,7 +1246,7 @@ restore_all(struct rctx *c, struct tree *root)
 	while (path != NULL && depth < 64 && cur.n == 1 &&
 	    cur.nodes[0].type == NODE_DIR) {
 		const struct node *n = &cur.nodes[0];
-		char *p = join(path, n->name);
+		char *p = client_path_join(path, n->name);
 		int nfd;
 
 		if (p == NULL || (nfd = open_dir(c, fd, n->name, p)) == -1) {
@@ -1354,7 +1342,7 @@ restore_path(struct rctx *c, int dirfd, const char *dirpath,
 	if (*slash == '\0' || n->type != NODE_DIR) {
 		struct wfile *files = calloc(1, sizeof(*files));
 		size_t nfiles = 0;
-		char *path = join(dirpath, n->name);
+		char *path = client_path_join(dirpath, n->name);
 
 		if (files == NULL || path == NULL) {
 			fatal_error(c, "out of memory");
@@ -1372,7 +1360,7 @@ restore_path(struct rctx *c, int dirfd, const char *dirpath,
 	}
 	/* A directory on the way: create it, descend, then its metadata. */
 	{
-		char *path = join(dirpath, n->name);
+		char *path = client_path_join(dirpath, n->name);
 		int fd;
 
 		if (path == NULL) {
@@ -1461,25 +1449,65 @@ struct cdir {
 static int
 choose_wanted(struct rctx *c, const char *spath)
 {
-	size_t ls = strlen(spath), lw;
-	int r = 0;
+	int r = 0, k;
 
 	if (c->nwant == 0)
 		return 2;
-	for (int i = 0; i < c->nwant; i++) {
-		const char *w = c->want[i];
-
-		lw = strlen(w);
-		if (ls >= lw && memcmp(spath, w, lw) == 0 &&
-		    (spath[lw] == '\0' || spath[lw] == '/')) {
-			if (spath[lw] == '\0')
-				c->seen[i] = 1;
-			return 2;
-		}
-		if (lw > ls && memcmp(w, spath, ls) == 0 && w[ls] == '/')
+	for (int i = 0; i < c->nwant && r < 2; i++)
+		if ((k = client_path_under(spath, c->want[i])) >= 0)
+			r = 2;
+		else if (client_path_under(c->want[i], spath) > 0)
 			r = 1;
-	}
 	return r;
+}
+
+/*
+ * spath (depth components) is restored, or would be but for --include
+ * (or, with excluded set, for --exclude): every path asked for that it
+ * is or is below has something below the stripped components when spath
+ * is deeper than those, and (not excluded) has been seen.
+ */
+static void
+choose_reached(struct rctx *c, const char *spath, int depth, int excluded)
+{
+	int k;
+
+	if (c->nwant == 0) {
+		if (depth > c->o->strip)
+			c->beyond_all = 1;
+		return;
+	}
+	for (int i = 0; i < c->nwant; i++)
+		if ((k = client_path_under(spath, c->want[i])) >= 0) {
+			if (k == 0 && c->seen[i] == 0 && !excluded)
+				c->seen[i] = 1;
+			if (depth > c->o->strip)
+				c->beyond[i] = 1;
+		}
+}
+
+/*
+ * spath is left out by --exclude: a path asked for that is it or below
+ * it is named (once), not restored, and not a problem (it is there).
+ */
+static void
+choose_excluded(struct rctx *c, const char *spath)
+{
+	for (int i = 0; i < c->nwant; i++)
+		if (c->seen[i] == 0 && client_path_under(c->want[i],
+		    spath) >= 0) {
+			c->seen[i] = 2;
+			flockfile(stderr);
+			if (c->pg != NULL)
+				fputs(client_progress_clear(c->pg->line),
+				    stderr);
+			fputs("gigavault: ", stderr);
+			client_putsafe(stderr, c->o->paths[i]);
+			fputs(": excluded by --exclude (", stderr);
+			client_putsafe(stderr, spath);
+			fputs("), not restored\n", stderr);
+			funlockfile(stderr);
+		}
 }
 
 /* The fd of d, making it (and the directories above it) when needed. */
@@ -1518,17 +1546,25 @@ choose_entries(struct rctx *c, struct cdir *d, const struct tree *t)
 	for (uint32_t i = 0; i < t->n && !c->fatal; i++) {
 		const struct node *n = &t->nodes[i];
 		int isdir = n->type == NODE_DIR, w, matched, fd;
-		char *spath = join(d->spath, n->name);
+		char *spath = client_path_join(d->spath, n->name);
 
 		if (spath == NULL) {
 			fatal_error(c, "out of memory");
 			break;
 		}
-		if ((w = choose_wanted(c, spath)) == 0 ||
-		    patterns_match(c->o->exclude, spath, isdir)) {
+		if ((w = choose_wanted(c, spath)) == 0) {
 			free(spath);
 			continue;
 		}
+		if (patterns_match(c->o->exclude, spath, isdir)) {
+			if (w == 2)
+				choose_reached(c, spath, d->depth + 1, 1);
+			choose_excluded(c, spath);
+			free(spath);
+			continue;
+		}
+		if (w == 2)
+			choose_reached(c, spath, d->depth + 1, 0);
 		matched = d->matched || patterns_match(c->o->include, spath,
 		    isdir);
 		if (isdir) {
@@ -1574,7 +1610,7 @@ choose_dir(struct rctx *c, struct cdir *d, const struct node *n,
 	if (sub.depth <= c->o->strip) {
 		sub.path = d->path;	/* the target itself */
 		sub.fd = c->targetfd;
-	} else if ((sub.path = join(d->path, n->name)) == NULL) {
+	} else if ((sub.path = client_path_join(d->path, n->name)) == NULL) {
 		fatal_error(c, "out of memory");
 		return;
 	}
@@ -1608,28 +1644,13 @@ choose_paths(struct rctx *c)
 		return 0;
 	c->want = calloc((size_t)o->npaths, sizeof(*c->want));
 	c->seen = calloc((size_t)o->npaths, sizeof(*c->seen));
-	if (c->want == NULL || c->seen == NULL)
+	c->beyond = calloc((size_t)o->npaths, sizeof(*c->beyond));
+	if (c->want == NULL || c->seen == NULL || c->beyond == NULL)
 		goto oom;
 	for (int i = 0; i < o->npaths; i++) {
-		const char *p = o->paths[i], *e;
-		char *w = malloc(strlen(p) + 2), *q = w;
-
-		if (w == NULL)
+		if ((c->want[i] = client_path_norm(o->paths[i])) == NULL)
 			goto oom;
-		c->want[c->nwant++] = w;
-		while (*p != '\0') {
-			while (*p == '/')
-				p++;
-			if ((e = strchr(p, '/')) == NULL)
-				e = p + strlen(p);
-			if (e > p && !(e - p == 1 && *p == '.')) {
-				*q++ = '/';
-				memcpy(q, p, (size_t)(e - p));
-				q += e - p;
-			}
-			p = e;
-		}
-		*q = '\0';
+		c->nwant++;
 	}
 	return 0;
 oom:
@@ -1648,12 +1669,23 @@ restore_chosen(struct rctx *c, const struct tree *root)
 		return;
 	choose_entries(c, &top, root);
 	for (int i = 0; i < c->nwant && !c->fatal; i++)
-		if (!c->seen[i] && c->want[i][0] != '\0')
+		if (c->want[i][0] == '\0')	/* the root: always there */
+			c->seen[i] = 1;
+	for (int i = 0; i < c->nwant && !c->fatal; i++)
+		if (c->seen[i] == 0)
 			problem(c, c->o->paths[i], "not in the snapshot");
+		else if (c->seen[i] == 1 && !c->beyond[i] && c->o->strip > 0)
+			problem(c, c->o->paths[i], "all of it is within the %d "
+			    "stripped components, nothing restored",
+			    c->o->strip);
+	if (c->nwant == 0 && !c->fatal && !c->beyond_all && c->o->strip > 0)
+		problem(c, "the snapshot", "all of it is within the %d "
+		    "stripped components, nothing restored", c->o->strip);
 	for (int i = 0; i < c->nwant; i++)
 		free(c->want[i]);
 	free(c->want);
 	free(c->seen);
+	free(c->beyond);
 }
 
 static int
