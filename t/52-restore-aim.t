@@ -176,6 +176,11 @@ like($err, qr/--include "\[ab": .*class/i, '... saying why') or diag($err);
 ok(!-e $t, '... before anything is made');
 ($t, $rc, $out, $err) = restore('--exclude', '', 'latest');
 is($rc, 2, 'an empty --exclude pattern: exit 2');
+($t, $rc, $out, $err) = restore('--exclude', './cache', 'latest');
+is($rc, 2, 'an --exclude with a "." component (it would never match): exit 2');
+like($err, qr/--exclude "\.\/cache": a "\." component never matches .*write the name alone/,
+     '... saying why and what to write instead') or diag($err);
+ok(!-e $t, '... before anything is made');
 for my $bad ('-1', 'x', '2x', '') {
     ($t, $rc, $out, $err) = restore('--strip-components', $bad, 'latest');
     is($rc, 2, "--strip-components \"$bad\": exit 2");

@@ -192,6 +192,12 @@ static const struct bcase bad[] = {
 	{ "[a\\]", "unterminated class" },
 	{ "abc\\", "trailing backslash" },
 	{ "a/b\\/c", "trailing backslash" },
+	{ "./node_modules", "\".\" component never matches" },
+	{ ".", "\".\" component never matches" },
+	{ "/home/./ann", "\".\" component never matches" },
+	{ "a/../b", "\"..\" component never matches" },
+	{ "..", "\"..\" component never matches" },
+	{ "cache/.", "write the name alone" },
 };
 
 static void

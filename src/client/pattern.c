@@ -247,6 +247,16 @@ pat_parse(struct pat *p, const char *pat, char *err, size_t errlen)
 			break;
 		for (e = s; *e != '\0' && *e != '/'; e++)
 			;
+		if (*s == '.' && (e - s == 1 || (e - s == 2 && s[1] == '.'))) {
+			/* No path in a snapshot has one: it would never match. */
+			seterr(err, errlen, "a \"%.*s\" component never matches "
+			    "(paths are matched from the root, as /a/b): write "
+			    "the name alone (\"node_modules\" matches it in any "
+			    "directory) or the absolute path (\"/abs/path\")",
+			    (int)(e - s), s);
+			pat_free(p);
+			return -1;
+		}
 		if (p->ncomps == ncap) {	/* cannot happen: see ncap */
 			seterr(err, errlen, "too many components");
 			pat_free(p);
