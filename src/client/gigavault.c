@@ -42,8 +42,10 @@ static const struct command {
 	{ "ls", cmd_ls, "ls [--set NAME] [--json] SNAPSHOT [PATH]",
 	    "list the files of a snapshot" },
 	{ "restore", cmd_restore,
-	    "restore [--set NAME] [--overwrite] [--sparse] [--strict] --target DIR "
-	    "SNAPSHOT [PATH ...]", "restore files from a snapshot" },
+	    "restore [-q] [--set NAME] [--overwrite] [--sparse] [--strict] "
+	    "[--include PATTERN] [--exclude PATTERN] [--strip-components N] "
+	    "--target DIR SNAPSHOT [PATH ...]",
+	    "restore files from a snapshot" },
 	{ "diff", cmd_diff, "diff [--set NAME] [--json] SNAPSHOT SNAPSHOT [PATH]",
 	    "what changed between two snapshots" },
 	{ "find", cmd_find,
