@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "client.h"
+#include "pattern.h"
 
 static const struct command {
 	const char	*name;
@@ -136,6 +137,8 @@ main(int argc, char **argv)
 	struct client c;
 	int ch, rc;
 
+	/* "?" in patterns is a character of a file name (LC_CTYPE only). */
+	patterns_locale();
 	memset(&c, 0, sizeof(c));
 	c.tty = isatty(STDERR_FILENO);
 	while ((ch = getopt_long(argc, argv, "+" CLIENT_SHORTOPTS "hV",

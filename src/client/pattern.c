@@ -15,6 +15,7 @@
 
 #include <errno.h>
 #include <fnmatch.h>
+#include <locale.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -75,6 +76,20 @@ seterr(char *err, size_t errlen, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(err, errlen, fmt, ap);
 	va_end(ap);
+}
+
+const char *
+patterns_locale(void)
+{
+	const char *l = setlocale(LC_CTYPE, ""), *u;
+
+	if (l == NULL || strcmp(l, "C") == 0 || strcmp(l, "POSIX") == 0) {
+		if ((u = setlocale(LC_CTYPE, "C.UTF-8")) != NULL)
+			return u;
+		if (l == NULL)
+			l = setlocale(LC_CTYPE, NULL);
+	}
+	return l;
 }
 
 struct patterns *
