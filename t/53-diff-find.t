@@ -248,4 +248,16 @@ for my $memo (undef, 1, 66500) {
         or diag($out);
 }
 
+# "?" is a character of a UTF-8 name, not a byte, also when the
+# environment's locale is C.
+spit("$sys/caf\xc3\xa9", "coffee\n");
+($rc, $out, $err) = $cl->run('backup', $sys);
+is($rc, 0, 'sys: a backup with a UTF-8 name') or diag($err);
+{
+    local $ENV{LC_ALL} = 'C';
+    ($rc, $out, $err) = $cl->run('find', '--snapshot', 'latest', 'caf?');
+}
+is($rc, 0, 'find "caf?" with LC_ALL=C: exit 0') or diag($err);
+like($out, qr{^\d+ \S+ \Q$sys\E/caf\xc3\xa9$}m, '... finds the name whose last character is two bytes') or diag($out);
+
 done_testing;
