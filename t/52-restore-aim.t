@@ -155,6 +155,9 @@ is_deeply([listing($t)], [], '... nothing restored');
 like($err, qr/the snapshot: all of it is within the 99 stripped components, nothing restored/,
      '... and said so') or diag($err);
 like($out, qr/, 1 problem\n/, '... counted as a problem');
+($t, $rc, $out, $err) = restore('--strip-components', 1, '--exclude', "/$comp[0]", 'latest');
+is($rc, 0, 'everything excluded within the stripped components: exit 0') or diag($err);
+is($err, '', '... not said to be stripped away') or diag($err);
 ($t, $rc, $out, $err) = restore('--strip-components', $depth + 1, 'latest', "$src/a.txt", "$src/keep");
 is($rc, 1, 'a PATH all within the stripped components: exit 1') or diag($err);
 like($err, qr{\Q$src\E/a\.txt: all of it is within the @{[$depth + 1]} stripped components},

@@ -16,6 +16,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -1557,8 +1558,13 @@ choose_entries(struct rctx *c, struct cdir *d, const struct tree *t)
 			continue;
 		}
 		if (patterns_match(c->o->exclude, spath, isdir)) {
+			/*
+			 * What is below an excluded directory is left out
+			 * by --exclude, whatever --strip-components does.
+			 */
 			if (w == 2)
-				choose_reached(c, spath, d->depth + 1, 1);
+				choose_reached(c, spath, isdir ? INT_MAX :
+				    d->depth + 1, 1);
 			choose_excluded(c, spath);
 			free(spath);
 			continue;
