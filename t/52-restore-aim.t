@@ -247,4 +247,32 @@ is($rc, 0, 'restore --overwrite onto a hard-linked file: exit 0') or diag($err);
 is(GV::_slurp("$t/f"), "content of a/f", '... the file restored');
 is(GV::_slurp("$t/other"), "not from the snapshot", '... its other name untouched');
 
+# --- a damaged first copy of a group of hard links: the links made to it
+# must not keep its partial content (it is removed; so are they, or they
+# are restored whole).  Last: this damages the packs of the data above.
+my $dmg = $gv->dir . '/dmg';
+make_path($dmg);
+my $body = GVClient::pseudo_bytes(3_000_000, 'dmg');
+GVClient::_spit_bytes("$dmg/f", $body);
+link "$dmg/f", "$dmg/g" or die "link: $!";
+($rc, $out, $err) = $cl->run('backup', $dmg);
+is($rc, 0, 'backup of a large hard-linked file') or diag($err);
+for my $pack (grep { -s $_ > 1_000_000 } glob($gv->dir . '/data/packs/*')) {
+    open my $fh, '+<:raw', $pack or die;
+    my $size = -s $pack;
+    for my $off (map { int($size * $_ / 10) } 3 .. 7) {
+        seek $fh, $off, 0;
+        read $fh, my $b, 1;
+        seek $fh, $off, 0;
+        print $fh chr(ord($b) ^ 0xff);
+    }
+    close $fh;
+}
+($t, $rc, $out, $err) = restore('latest', $dmg);
+is($rc, 1, 'restore of the damaged file: exit 1') or diag($err);
+like($err, qr{\Q$dmg\E/f: chunk \d+ (damaged|not available)}, '... the first copy named') or diag($err);
+ok(!-e "$t$dmg/f", '... and not left behind');
+ok(!-e "$t$dmg/g" || GV::_slurp("$t$dmg/g") eq $body, '... its link is not left with partial content')
+    or diag(-s "$t$dmg/g");
+
 done_testing;

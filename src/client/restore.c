@@ -904,6 +904,18 @@ restore_file_node(struct rctx *c, int dirfd, const struct node *n,
 		return;
 	if (n->nlink > 1 && (h = hardlink_find(c, n)) != NULL) {
 		/*
+		 * The first copy still waiting for its chunks is written
+		 * first: when it turns out damaged it is removed, and this
+		 * name must not keep its partial content as a link.
+		 */
+		for (size_t i = 0; i < *nfiles; i++)
+			if (files[i].n->nlink > 1 && files[i].n->dev ==
+			    n->dev && files[i].n->inode == n->inode) {
+				write_files(c, files, *nfiles);
+				*nfiles = 0;
+				break;
+			}
+		/*
 		 * Checked, then linked: nothing else writes to the target
 		 * meanwhile (links are made by one thread: defer()).
 		 */
