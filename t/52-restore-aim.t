@@ -257,17 +257,7 @@ GVClient::_spit_bytes("$dmg/f", $body);
 link "$dmg/f", "$dmg/g" or die "link: $!";
 ($rc, $out, $err) = $cl->run('backup', $dmg);
 is($rc, 0, 'backup of a large hard-linked file') or diag($err);
-for my $pack (grep { -s $_ > 1_000_000 } glob($gv->dir . '/data/packs/*')) {
-    open my $fh, '+<:raw', $pack or die;
-    my $size = -s $pack;
-    for my $off (map { int($size * $_ / 10) } 3 .. 7) {
-        seek $fh, $off, 0;
-        read $fh, my $b, 1;
-        seek $fh, $off, 0;
-        print $fh chr(ord($b) ^ 0xff);
-    }
-    close $fh;
-}
+GVClient::damage_packs($gv);
 ($t, $rc, $out, $err) = restore('latest', $dmg);
 is($rc, 1, 'restore of the damaged file: exit 1') or diag($err);
 like($err, qr{\Q$dmg\E/f: chunk \d+ (damaged|not available)}, '... the first copy named') or diag($err);
