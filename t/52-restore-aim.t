@@ -119,6 +119,16 @@ is($rc, 1, '... a path not in the snapshot: exit 1');
 like($err, qr{\Q$src\E/nowhere: not in the snapshot}, '... named');
 like($out, qr/, 1 problem\n/, '... and counted in the summary');
 
+($t, $rc, $out, $err) = restore('latest', "$src/keep", $src, "$src/keep/deep", $src);
+is($rc, 0, 'restore SNAP SRC/keep SRC SRC/keep/deep SRC (no pattern): exit 0') or diag($err);
+is($err, '', '... a PATH within another is restored once, not found "existing"') or diag($err);
+is(scalar(GVClient::compare_trees($src, "$t$src")), 0, '... and the tree is whole');
+like($out, qr/^restored $nfiles files, /, '... each file counted once') or diag($out);
+($t, $rc, $out, $err) = restore('latest', $src, "$src/nowhere", "$src/a.txt/x");
+is($rc, 1, '... a PATH within another that is not in the snapshot: exit 1');
+like($err, qr{\Q$src\E/nowhere: not in the snapshot}, '... named') or diag($err);
+like($err, qr{\Q$src\E/a\.txt/x: not in the snapshot}, '... also below a file') or diag($err);
+
 # Nested PATHs: each one is there; a PATH below an excluded directory is
 # named, but not a problem (it is in the snapshot, left out as asked).
 ($t, $rc, $out, $err) = restore('--exclude', '*.tmp', 'latest', $src, "$src/keep");

@@ -1706,6 +1706,56 @@ restore_chosen(struct rctx *c, const struct tree *root)
 	free(c->beyond);
 }
 
+/*
+ * Whether PATH i is restored with another one: at or below a PATH
+ * before it, or below one after it.  1 (a PATH not in the snapshot
+ * whose root is root reported so) or 0; -1: fatal error set.
+ */
+static int
+restore_nested(struct rctx *c, int i, const uint8_t *root)
+{
+	const struct restore_opts *o = c->o;
+	struct client_rk rk = { c->r, c->k, NULL };
+	struct tree page;
+	struct node *nd;
+	char *a, *b, err[512];
+	size_t stop;
+	int k, r = 0, notdir;
+
+	if ((a = client_path_norm(o->paths[i])) == NULL) {
+		fatal_error(c, "out of memory");
+		return -1;
+	}
+	for (int j = 0; j < o->npaths && r == 0; j++) {
+		if (j == i)
+			continue;
+		if ((b = client_path_norm(o->paths[j])) == NULL) {
+			fatal_error(c, "out of memory");
+			r = -1;
+			break;
+		}
+		if ((k = client_path_under(a, b)) > 0 || (k == 0 && j < i))
+			r = 1;
+		free(b);
+	}
+	/* Restored with the other one, when it is there. */
+	if (r == 1) {
+		k = client_tree_path(&rk, root, a, &page, &nd, &stop, &notdir,
+		    err, sizeof(err));
+		if (k == -1)
+			fatal_error(c, "%s", err);
+		else if (k == 1)
+			problem(c, o->paths[i], "not restored: %s", err);
+		else if (nd == NULL)
+			problem(c, o->paths[i], "not in the snapshot");
+		else
+			tree_free(&page);
+		client_rk_free(&rk);
+	}
+	free(a);
+	return c->fatal ? -1 : r;
+}
+
 static int
 open_target(const char *target, char *err, size_t errlen)
 {
@@ -1791,12 +1841,18 @@ restore_snapshot(struct remote *r, const struct keys *k,
 		restore_all(&c, &root);
 	for (int i = 0; i < o->npaths && !c.fatal && !chosen; i++) {
 		char *rest = strdup(o->paths[i]);
+		int nested = 0;
 
-		if (rest == NULL) {
+		if (rest == NULL)
 			fatal_error(&c, "out of memory");
+		if (rest == NULL || (nested = restore_nested(&c, i,
+		    snap->root)) == -1) {
+			free(rest);
 			break;
 		}
-		restore_path(&c, c.targetfd, "", &root, rest, o->paths[i]);
+		if (!nested)
+			restore_path(&c, c.targetfd, "", &root, rest,
+			    o->paths[i]);
 		free(rest);
 	}
 	tree_free(&root);
