@@ -27,7 +27,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	char err[512], *v;
 	size_t plen = nul != NULL ? (size_t)(nul - data) : size;
 	int f, d;
+	static int locale_set;
 
+	if (!locale_set) {	/* as gigavault does: UTF-8 names */
+		patterns_locale();
+		locale_set = 1;
+	}
 	if ((ps = patterns_new()) == NULL)
 		return 0;
 	if ((path = fuzz_file("pattern", data, plen)) == NULL)

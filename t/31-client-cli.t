@@ -2,7 +2,8 @@
 # The gigavault command line against a real gigavaultd: config errors
 # with file:line, usage errors, key file handling, listings as JSON, an
 # unchanged file not read again, a server whose id changed refused,
-# unreadable entries skipped with exit 1.
+# unreadable entries skipped with exit 1; every option of each command
+# (its getopt table in the source) named in its usage row.
 use strict;
 use warnings;
 use FindBin;
@@ -67,6 +68,42 @@ for my $cmd (@cmds) {
     is($rc, 0, "gigavault $cmd x --help: exit 0, the command not run") or diag $err;
     is($out2, $out, '... the same usage');
 }
+# Every option a command takes (its getopt table in the source, less
+# the ones every command takes) is in its usage row.
+my %fn;                                 # cmd_X function -> command name
+{
+    my $src = GV::_slurp("$ENV{GV_SRCDIR}/src/client/gigavault.c");
+    $fn{$2} = $1 while $src =~ /\{ "([a-z-]+)", (cmd_\w+),/g;
+}
+ok(keys %fn >= 10, 'the command table parsed (' . join(' ', sort values %fn) . ')');
+my %common = map { $_ => 1 } qw(config server set verbose passphrase-file json ssl);
+for my $file (glob "$ENV{GV_SRCDIR}/src/client/*.c") {
+    my $src = GV::_slurp($file);
+    while ($src =~ /^(cmd_\w+)\(struct client \*\w*, int \w*, char \*\*\w*\)\n\{(.*?)^\}/msg) {
+        my ($f, $body) = ($1, $2);
+        next if !$fn{$f};
+        my ($table) = $body =~ /longopts\[\] = \{(.*?)\n\t\};/s;
+        my ($short) = $body =~ /getopt_long\(argc, argv, CLIENT_SHORTOPTS(?: "(\w+)")?/;
+        ok(defined $table, "$fn{$f}: its getopt table found") or next;
+        # name -> what getopt returns: options that return the same
+        # (an alias, or a long name of a short option) count as one.
+        my %val = $table =~ /\{ "([a-z-]+)", \w+, NULL, ([^ }]+) \}/g;
+        $val{strict} = 'OPT_STRICT' if $table =~ /CLIENT_STRICT_OPT/;
+        $val{"-$_"} = "'$_'" for split //, $short // '';
+        delete $val{$_} for keys %common;
+        ($rc, $out) = GVClient::run_cmd([$GVClient::CLIENT, 'help', $fn{$f}], {}, 30);
+        my %shown;
+        for my $o (keys %val) {
+            my $in = $o =~ /^-(\w)$/ ? $out =~ /\[-[a-zA-Z]*\Q$1\E[a-zA-Z]*\]|-\Q$1\E\b/
+                                     : $out =~ /--\Q$o\E\b/;
+            $shown{$val{$o}} = 1 if $in;
+        }
+        my @want = sort keys %val;
+        my @missing = grep { !$shown{$val{$_}} } @want;
+        is("@missing", '', "gigavault help $fn{$f}: names each of its options (@want)") or diag($out);
+    }
+}
+
 ($rc, $out) = $cl->run('backup', '-h');
 like($out, qr/^usage: gigavault .*backup \[-qx\]/m, 'backup -h: its usage');
 ($rc, $out, $err) = $cl->run('ls', '--', '--help');

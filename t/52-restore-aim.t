@@ -119,6 +119,30 @@ is($rc, 1, '... a path not in the snapshot: exit 1');
 like($err, qr{\Q$src\E/nowhere: not in the snapshot}, '... named');
 like($out, qr/, 1 problem\n/, '... and counted in the summary');
 
+($t, $rc, $out, $err) = restore('latest', "$src/keep", $src, "$src/keep/deep", $src);
+is($rc, 0, 'restore SNAP SRC/keep SRC SRC/keep/deep SRC (no pattern): exit 0') or diag($err);
+is($err, '', '... a PATH within another is restored once, not found "existing"') or diag($err);
+is(scalar(GVClient::compare_trees($src, "$t$src")), 0, '... and the tree is whole');
+like($out, qr/^restored $nfiles files, /, '... each file counted once') or diag($out);
+($t, $rc, $out, $err) = restore('latest', $src, "$src/nowhere", "$src/a.txt/x");
+is($rc, 1, '... a PATH within another that is not in the snapshot: exit 1');
+like($err, qr{\Q$src\E/nowhere: not in the snapshot}, '... named') or diag($err);
+like($err, qr{\Q$src\E/a\.txt/x: not in the snapshot}, '... also below a file') or diag($err);
+
+# Nested PATHs: each one is there; a PATH below an excluded directory is
+# named, but not a problem (it is in the snapshot, left out as asked).
+($t, $rc, $out, $err) = restore('--exclude', '*.tmp', 'latest', $src, "$src/keep");
+is($rc, 0, 'restore --exclude "*.tmp" SNAP SRC SRC/keep: exit 0') or diag($err);
+is($err, '', '... the nested PATH is not "not in the snapshot"') or diag($err);
+is(scalar(GVClient::compare_trees($src, "$t$src")), 0, '... and the tree is whole');
+($t, $rc, $out, $err) = restore('--exclude', 'cache', 'latest', "$src/cache/big.bin", "$src/docs");
+is($rc, 0, 'a PATH below an excluded directory: exit 0') or diag($err);
+like($err, qr{\Q$src\E/cache/big\.bin: excluded by --exclude \(\Q$src\E/cache\), not restored},
+     '... named as excluded') or diag($err);
+unlike($err, qr/not in the snapshot/, '... not as missing');
+is_deeply([listing("$t$src")], [qw(docs/ docs/readme.md)], '... the other PATH restored')
+    or diag(join ' ', listing("$t$src"));
+
 # --- --strip-components
 my $depth = @comp;                      # components of $src
 ($t, $rc, $out, $err) = restore('--strip-components', $depth + 1, 'latest', "$src/keep");
@@ -136,8 +160,21 @@ is_deeply([listing($t)],
           '... what was in SRC, at the top of the target') or diag(join ' ', listing($t));
 
 ($t, $rc, $out, $err) = restore('--strip-components', 99, 'latest');
-is($rc, 0, 'more components stripped than any path has: exit 0') or diag($err);
+is($rc, 1, 'more components stripped than any path has: exit 1') or diag($err);
 is_deeply([listing($t)], [], '... nothing restored');
+like($err, qr/the snapshot: all of it is within the 99 stripped components, nothing restored/,
+     '... and said so') or diag($err);
+like($out, qr/, 1 problem\n/, '... counted as a problem');
+($t, $rc, $out, $err) = restore('--strip-components', 1, '--exclude', "/$comp[0]", 'latest');
+is($rc, 0, 'everything excluded within the stripped components: exit 0') or diag($err);
+is($err, '', '... not said to be stripped away') or diag($err);
+($t, $rc, $out, $err) = restore('--strip-components', $depth + 1, 'latest', "$src/a.txt", "$src/keep");
+is($rc, 1, 'a PATH all within the stripped components: exit 1') or diag($err);
+like($err, qr{\Q$src\E/a\.txt: all of it is within the @{[$depth + 1]} stripped components},
+     '... named') or diag($err);
+unlike($err, qr{\Q$src\E/keep:}, '... the other PATH is not') or diag($err);
+is_deeply([listing($t)], [qw(deep/ deep/y.log deep/z.txt x.txt)], '... and restored')
+    or diag(join ' ', listing($t));
 
 # Two entries that strip to the same name: the second one is kept out.
 ($t, $rc, $out, $err) = restore('--strip-components', $depth + 1, '--include', '*.txt', 'latest');
@@ -152,6 +189,11 @@ like($err, qr/--include "\[ab": .*class/i, '... saying why') or diag($err);
 ok(!-e $t, '... before anything is made');
 ($t, $rc, $out, $err) = restore('--exclude', '', 'latest');
 is($rc, 2, 'an empty --exclude pattern: exit 2');
+($t, $rc, $out, $err) = restore('--exclude', './cache', 'latest');
+is($rc, 2, 'an --exclude with a "." component (it would never match): exit 2');
+like($err, qr/--exclude "\.\/cache": a "\." component never matches .*write the name alone/,
+     '... saying why and what to write instead') or diag($err);
+ok(!-e $t, '... before anything is made');
 for my $bad ('-1', 'x', '2x', '') {
     ($t, $rc, $out, $err) = restore('--strip-components', $bad, 'latest');
     is($rc, 2, "--strip-components \"$bad\": exit 2");
@@ -181,5 +223,56 @@ SKIP: {
     is($? >> 8, 0, 'restore on a terminal: exit 0') or diag($typed);
     like($typed, qr/restored $nfiles files, /, '... with its summary');
 }
+
+# --- hard links with --strip-components and --overwrite: a/f and b/f
+# strip to the same name; c/g, a link of a/f, must get a/f's content
+# even though b/f replaced the file a/f was first restored to.
+my $hl = $gv->dir . '/hl';
+make_path("$hl/a", "$hl/b", "$hl/c");
+GVClient::_spit_bytes("$hl/a/f", "content of a/f");
+GVClient::_spit_bytes("$hl/b/f", "content of b/f");
+link "$hl/a/f", "$hl/c/g" or die "link: $!";
+GVClient::_spit_bytes("$hl/c/h", "content of c/h");
+link "$hl/c/h", "$hl/c/i" or die "link: $!";
+($rc, $out, $err) = $cl->run('backup', $hl);
+is($rc, 0, 'backup of hard links') or diag($err);
+my $hdepth = () = grep { length } split m{/}, $hl;
+($t, $rc, $out, $err) = restore('--overwrite', '--strip-components', $hdepth + 1, 'latest', $hl);
+is($rc, 0, 'restore --overwrite --strip-components: exit 0') or diag($err);
+is(GV::_slurp("$t/f"), "content of b/f", '... the later f replaced the earlier one');
+is(GV::_slurp("$t/g"), "content of a/f", '... a link of the replaced file keeps its own content');
+isnt((stat "$t/g")[1], (stat "$t/f")[1], '... not linked to the replacement');
+is((stat "$t/h")[1], (stat "$t/i")[1], '... a group not replaced is still linked');
+is(GV::_slurp("$t/i"), "content of c/h", '... with its content');
+
+# --overwrite over a target file hard-linked elsewhere on disk: the
+# other name keeps its content (the file is replaced, not written into).
+$t = $gv->dir . '/r' . ++$n;
+make_path($t);
+GVClient::_spit_bytes("$t/other", "not from the snapshot");
+link "$t/other", "$t/f" or die "link: $!";
+($rc, $out, $err) = $cl->run('restore', '--overwrite', '--strip-components', $hdepth + 1,
+                             '--target', $t, 'latest', "$hl/a");
+is($rc, 0, 'restore --overwrite onto a hard-linked file: exit 0') or diag($err);
+is(GV::_slurp("$t/f"), "content of a/f", '... the file restored');
+is(GV::_slurp("$t/other"), "not from the snapshot", '... its other name untouched');
+
+# --- a damaged first copy of a group of hard links: the links made to it
+# must not keep its partial content (it is removed; so are they, or they
+# are restored whole).  Last: this damages the packs of the data above.
+my $dmg = $gv->dir . '/dmg';
+make_path($dmg);
+my $body = GVClient::pseudo_bytes(3_000_000, 'dmg');
+GVClient::_spit_bytes("$dmg/f", $body);
+link "$dmg/f", "$dmg/g" or die "link: $!";
+($rc, $out, $err) = $cl->run('backup', $dmg);
+is($rc, 0, 'backup of a large hard-linked file') or diag($err);
+GVClient::damage_packs($gv);
+($t, $rc, $out, $err) = restore('latest', $dmg);
+is($rc, 1, 'restore of the damaged file: exit 1') or diag($err);
+like($err, qr{\Q$dmg\E/f: chunk \d+ (damaged|not available)}, '... the first copy named') or diag($err);
+ok(!-e "$t$dmg/f", '... and not left behind');
+ok(!-e "$t$dmg/g" || GV::_slurp("$t$dmg/g") eq $body, '... its link is not left with partial content')
+    or diag(-s "$t$dmg/g");
 
 done_testing;

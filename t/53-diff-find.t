@@ -2,8 +2,9 @@
 # gigavault diff: added, removed and changed paths (with what changed)
 # between two snapshots, as text and JSON, reading only the directories
 # that changed (an unchanged big subtree costs nothing); gigavault find:
-# paths matching patterns over 3 snapshots, newest first, a subtree
-# unchanged since a newer snapshot shown once; bad patterns refused.
+# paths matching patterns over 3 snapshots, newest first, a match in a
+# subtree unchanged since a newer snapshot shown for every snapshot (as a
+# walk of each finds it), with the memo and without; bad patterns refused.
 use strict;
 use warnings;
 use FindBin;
@@ -160,11 +161,11 @@ is($rc, 0, 'find "*.txt": exit 0') or diag($err);
 my @got = map { /^(\d+) \S+ (\S+)$/ ? "$1 $2" : "BAD: $_" } split /\n/, $out;
 my @exp = (
     (map { "$s[2] $src/$_" } qw(big/d7/match.txt content.txt keep.txt mode.txt new.txt third.txt)),
-    (map { "$s[1] $src/$_" } qw(content.txt keep.txt mode.txt new.txt)),
-    (map { "$s[0] $src/$_" } qw(content.txt gone.txt keep.txt mode.txt)),
+    (map { "$s[1] $src/$_" } qw(big/d7/match.txt content.txt keep.txt mode.txt new.txt)),
+    (map { "$s[0] $src/$_" } qw(big/d7/match.txt content.txt gone.txt keep.txt mode.txt)),
 );
 is_deeply(\@got, \@exp,
-          '... newest snapshot first; the unchanged big subtree walked once (its match shown with the newest)')
+          '... newest snapshot first; a match in the unchanged big subtree shown for every snapshot holding it')
     or diag($out);
 like($out, qr/^\d+ \d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\S* \//m, '... each line: snapshot id, time, path');
 
@@ -184,7 +185,8 @@ is($rc, 0, 'find --json: exit 0') or diag($err);
 $j = eval { JSON::PP->new->decode($out) };
 ok(ref $j eq 'ARRAY', '... an array') or diag($out);
 is_deeply([map { "$_->{snapshot} $_->{path} $_->{type}" } @$j],
-          ["$s[2] $src/big/d7/match.txt file", "$s[0] $src/gone.txt file"], '... of the matches');
+          ["$s[2] $src/big/d7/match.txt file", "$s[1] $src/big/d7/match.txt file",
+           "$s[0] $src/big/d7/match.txt file", "$s[0] $src/gone.txt file"], '... of the matches');
 ok(defined $j->[0]{time} && $j->[0]{unix_time} > 0, '... with their snapshot times');
 
 ($rc, $out, $err) = $cl->run('find', 'nothing-like-this');
@@ -198,5 +200,64 @@ is($out, '', '... nothing found before');
 ($rc, $out, $err) = $cl->run('find');
 is($rc, 2, 'no pattern: usage, exit 2');
 like($err, qr/usage: gigavault find/, '... with the usage');
+
+# --- find lists every snapshot holding a match, also where the directory
+# holding it did not change (etc/ssh) while a sibling did (etc/hosts
+# between 1 and 2) and something unrelated was added (in 3): as many
+# lines as a listing of each snapshot on its own finds.
+my $sys = $gv->dir . '/sys';
+make_path("$sys/etc/ssh", "$sys/var");
+spit("$sys/etc/ssh/sshd_config", "Port 22\n");
+spit("$sys/etc/ssh/ssh_config", "Host *\n");
+spit("$sys/etc/hosts", "127.0.0.1 localhost\n");
+($rc, $out, $err) = $cl->run('backup', $sys);
+is($rc, 0, 'sys: first backup') or diag($err);
+spit("$sys/etc/hosts", "127.0.0.1 localhost\n10.0.0.1 gw\n");
+($rc, $out, $err) = $cl->run('backup', $sys);
+is($rc, 0, 'sys: second backup (a sibling of etc/ssh changed)') or diag($err);
+spit("$sys/var/new.log", "new\n");
+($rc, $out, $err) = $cl->run('backup', $sys);
+is($rc, 0, 'sys: third backup (an unrelated file added)') or diag($err);
+my @all = map { $_->{id} } $cl->snapshots;
+
+# What a walk of each snapshot on its own finds (basename patterns).
+sub brute {
+    my ($re) = @_;
+    my @l;
+    for my $id (reverse @all) {
+        my ($lrc, $lout, $lerr) = $cl->run('ls', '--json', $id);
+        die "ls $id: $lerr" if $lrc != 0;
+        push @l, map { "$id $_->{path}" } grep { $_->{path} =~ m{/$re\z} }
+            @{ JSON::PP->new->decode($lout) };
+    }
+    return @l;
+}
+my @sysids = @all[-3 .. -1];
+for my $memo (undef, 1, 66500) {
+    local $ENV{GIGAVAULT_TEST_FIND_MEMO} = $memo if defined $memo;
+    my $how = defined $memo ? "with a memo of at most $memo bytes" : 'with the memo';
+    ($rc, $out, $err) = $cl->run('find', 'sshd_config');
+    is($rc, 0, "find sshd_config $how: exit 0") or diag($err);
+    @got = map { /^(\d+) \S+ (\S+)$/ ? "$1 $2" : "BAD: $_" } split /\n/, $out;
+    is_deeply(\@got, [map { "$_ $sys/etc/ssh/sshd_config" } reverse @sysids],
+              '... every snapshot that holds it, newest first') or diag($out);
+    ($rc, $out, $err) = $cl->run('find', '*.txt', '*_config', '*.log');
+    @got = map { /^(\d+) \S+ (\S+)$/ ? "$1 $2" : "BAD: $_" } split /\n/, $out;
+    is_deeply(\@got, [brute(qr{[^/]*(?:\.txt|_config|\.log)})],
+              '... and over all snapshots: the same lines as a walk of each on its own')
+        or diag($out);
+}
+
+# "?" is a character of a UTF-8 name, not a byte, also when the
+# environment's locale is C.
+spit("$sys/caf\xc3\xa9", "coffee\n");
+($rc, $out, $err) = $cl->run('backup', $sys);
+is($rc, 0, 'sys: a backup with a UTF-8 name') or diag($err);
+{
+    local $ENV{LC_ALL} = 'C';
+    ($rc, $out, $err) = $cl->run('find', '--snapshot', 'latest', 'caf?');
+}
+is($rc, 0, 'find "caf?" with LC_ALL=C: exit 0') or diag($err);
+like($out, qr{^\d+ \S+ \Q$sys\E/caf\xc3\xa9$}m, '... finds the name whose last character is two bytes') or diag($out);
 
 done_testing;

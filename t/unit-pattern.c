@@ -192,6 +192,12 @@ static const struct bcase bad[] = {
 	{ "[a\\]", "unterminated class" },
 	{ "abc\\", "trailing backslash" },
 	{ "a/b\\/c", "trailing backslash" },
+	{ "./node_modules", "\".\" component never matches" },
+	{ ".", "\".\" component never matches" },
+	{ "/home/./ann", "\".\" component never matches" },
+	{ "a/../b", "\"..\" component never matches" },
+	{ "..", "\"..\" component never matches" },
+	{ "cache/.", "write the name alone" },
 };
 
 static void
@@ -446,9 +452,31 @@ test_random(void)
 	    "matcher");
 }
 
+/*
+ * "?" and classes match characters of the locale the program sets
+ * (patterns_locale(): UTF-8 here, the environment being C or UTF-8),
+ * not bytes.
+ */
+static void
+test_locale(void)
+{
+	const char *l = patterns_locale();
+
+	printf("# LC_CTYPE: %s\n", l ? l : "(none)");
+	ok(m1("caf?", "/caf\xc3\xa9", 0) == 1,
+	    "\"caf?\" matches \"/caf\xc3\xa9\" (one character, two bytes)");
+	ok(m1("/[[:alpha:]]", "/\xc3\xa9", 0) == 1,
+	    "\"[[:alpha:]]\" matches a letter of two bytes");
+	ok(m1("/[!a]", "/\xe2\x82\xac", 0) == 1 && m1("/?", "/\xe2\x82\xac",
+	    0) == 1, "\"[!a]\" and \"?\" match the euro sign (three bytes)");
+	ok(m1("*.o", "/\xe9t\xe9.o", 0) == 1,
+	    "a name that is not UTF-8 still matches \"*.o\"");
+}
+
 int
 main(void)
 {
+	test_locale();
 	test_table();
 	test_bad();
 	test_list();

@@ -840,3 +840,98 @@ client_progress_clear(const struct client_progress *p)
 {
 	return p->on && p->tty ? "\r\033[K" : "";
 }
+
+int
+client_tree_path(struct client_rk *rk, const uint8_t *root, const char *path,
+    struct tree *page, struct node **nd, size_t *stop, int *notdir,
+    char *err, size_t errlen)
+{
+	uint8_t dir[BLOB_ID_LEN];
+	const char *p = path, *e;
+	char *name;
+	int rc;
+
+	*nd = NULL;
+	*stop = 0;
+	*notdir = 0;
+	memcpy(dir, root, BLOB_ID_LEN);
+	while (*p == '/') {
+		if (*nd != NULL) {
+			if ((*nd)->type != NODE_DIR) {
+				tree_free(page);
+				*nd = NULL;
+				*notdir = 1;
+				return 0;
+			}
+			memcpy(dir, (*nd)->subtree, BLOB_ID_LEN);
+			tree_free(page);
+			*nd = NULL;
+		}
+		p++;
+		e = p + strcspn(p, "/");
+		if ((name = strndup(p, (size_t)(e - p))) == NULL) {
+			snprintf(err, errlen, "out of memory");
+			return -1;
+		}
+		rc = client_tree_find(rk, dir, name, page, nd, err, errlen);
+		free(name);
+		*stop = (size_t)(e - path);
+		if (rc != 0)
+			return rc;
+		if (*nd == NULL) {
+			tree_free(page);
+			return 0;
+		}
+		p = e;
+	}
+	return 0;
+}
+
+char *
+client_path_norm(const char *p)
+{
+	char *w = malloc(strlen(p) + 2), *q = w;
+	const char *e;
+
+	if (w == NULL)
+		return NULL;
+	while (*p != '\0') {
+		while (*p == '/')
+			p++;
+		e = p + strcspn(p, "/");
+		if (e > p && !(e - p == 1 && *p == '.')) {
+			*q++ = '/';
+			memcpy(q, p, (size_t)(e - p));
+			q += e - p;
+		}
+		p = e;
+	}
+	*q = '\0';
+	return w;
+}
+
+char *
+client_path_join(const char *dir, const char *name)
+{
+	size_t a = strlen(dir), b = strlen(name);
+	char *p = malloc(a + b + 2);
+
+	if (p == NULL)
+		return NULL;
+	memcpy(p, dir, a);
+	p[a] = '/';
+	memcpy(p + a + 1, name, b + 1);
+	return p;
+}
+
+int
+client_path_under(const char *path, const char *dir)
+{
+	size_t l = strlen(dir);
+
+	if (strncmp(path, dir, l) != 0)
+		return -1;
+	if (path[l] == '\0')
+		return 0;
+	return path[l] == '/' ? 1 : -1;
+}

@@ -206,6 +206,32 @@ int	client_meta(struct client *, const uint8_t *id, uint8_t **body,
 int	client_tree_find(struct client_rk *rk, const uint8_t *id,
 	    const char *name, struct tree *page, struct node **nd, char *err,
 	    size_t errlen);
+/*
+ * Walk the normalized path (client_path_norm(): "/a/b", "" for the
+ * root itself) down from directory root over rk, one page per
+ * component.  *nd gets the node at path in *page (the caller frees
+ * *page when *nd is not NULL), or NULL when path is not there (*page
+ * then needs no freeing; for the root itself too: it has no node).
+ * *stop gets the length of path's prefix that was looked at: all of it
+ * when found, else up to the missing component, or (*notdir set) up to
+ * a non-directory that the rest of path would be below.  Returns 0; 1 or
+ * -1 (err set) as client_tree().
+ */
+int	client_tree_path(struct client_rk *rk, const uint8_t *root,
+	    const char *path, struct tree *page, struct node **nd,
+	    size_t *stop, int *notdir, char *err, size_t errlen);
+
+/*
+ * Paths in a snapshot.  client_path_norm(): p as "/a/b", its empty and
+ * "." components dropped ("" for the root); malloc'ed (the caller frees
+ * it), NULL when memory runs out.  client_path_join(): "dir/name",
+ * malloc'ed, NULL when memory runs out.  client_path_under(): 0 when
+ * path is dir, 1 when it is below dir (both normalized; every path but
+ * "" is below the root ""), -1 when neither.
+ */
+char	*client_path_norm(const char *p);
+char	*client_path_join(const char *dir, const char *name);
+int	 client_path_under(const char *path, const char *dir);
 
 /*
  * Write s to f with bytes that are not printable ASCII or UTF-8 text

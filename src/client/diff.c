@@ -144,14 +144,6 @@ emit(struct diff *d, char sign, const char *path, const struct node *n,
 	return client_json_item(o, &d->first);
 }
 
-static char *
-join(const char *dir, const char *name)
-{
-	char *p;
-
-	return asprintf(&p, "%s/%s", dir, name) == -1 ? NULL : p;
-}
-
 static int	diff_entry(struct diff *, const struct node *,
 		    const struct node *, const char *, int);
 
@@ -185,7 +177,7 @@ diff_all(struct diff *d, char sign, const uint8_t *id, const char *prefix,
 	if (diff_load(d, id, prefix, depth, &t) == -1)
 		return -1;
 	for (uint32_t i = 0; i < t.n && rc == 0; i++) {
-		if ((path = join(prefix, t.nodes[i].name)) == NULL) {
+		if ((path = client_path_join(prefix, t.nodes[i].name)) == NULL) {
 			warnx("out of memory");
 			rc = -1;
 			break;
@@ -229,7 +221,7 @@ diff_dirs(struct diff *d, const uint8_t *a, const uint8_t *b,
 			na = &ta.nodes[i++];
 		if (cmp >= 0)
 			nb = &tb.nodes[j++];
-		if ((path = join(prefix, na ? na->name : nb->name)) == NULL) {
+		if ((path = client_path_join(prefix, na ? na->name : nb->name)) == NULL) {
 			warnx("out of memory");
 			rc = -1;
 			break;
@@ -282,53 +274,27 @@ oom:
 }
 
 /*
- * The node at path in the snapshot with root id root: *nd (in *page,
- * which the caller frees when *nd is not NULL), or NULL when it is not
- * there.  0, or -1 after printing an error.
+ * The node at path (normalized) in the snapshot with root id root: *nd
+ * (in *page, which the caller frees when *nd is not NULL), or NULL when
+ * it is not there.  0, or -1 after printing an error.
  */
 static int
 find_path(struct diff *d, const uint8_t *root, const char *path,
     struct tree *page, struct node **nd)
 {
 	struct client_rk rk = { d->c->remote, &d->c->keys, NULL };
-	uint8_t dir[BLOB_ID_LEN];
-	char err[1024], *want, *comp, *save = NULL;
-	int rc = 0;
+	char err[1024];
+	size_t stop;
+	int notdir, rc;
 
-	*nd = NULL;
-	if ((want = strdup(path)) == NULL) {
-		warnx("out of memory");
+	rc = client_tree_path(&rk, root, path, page, nd, &stop, &notdir, err,
+	    sizeof(err));
+	client_rk_free(&rk);
+	if (rc != 0) {
+		warnx("%s", err);
 		return -1;
 	}
-	memcpy(dir, root, BLOB_ID_LEN);
-	for (comp = strtok_r(want, "/", &save); comp != NULL;
-	    comp = strtok_r(NULL, "/", &save)) {
-		if (strcmp(comp, ".") == 0)
-			continue;
-		if (*nd != NULL) {
-			if ((*nd)->type != NODE_DIR) {
-				tree_free(page);
-				*nd = NULL;
-				break;	/* not there: a file on the way */
-			}
-			memcpy(dir, (*nd)->subtree, BLOB_ID_LEN);
-			tree_free(page);
-			*nd = NULL;
-		}
-		if (client_tree_find(&rk, dir, comp, page, nd, err,
-		    sizeof(err)) != 0) {
-			warnx("%s", err);
-			rc = -1;
-			break;
-		}
-		if (*nd == NULL) {
-			tree_free(page);
-			break;
-		}
-	}
-	client_rk_free(&rk);
-	free(want);
-	return rc;
+	return 0;
 }
 
 int
@@ -342,7 +308,8 @@ cmd_diff(struct client *c, int argc, char **argv)
 	struct snapinfo sa, sb;
 	struct tree pa, pb;
 	struct node *na = NULL, *nb = NULL;
-	int ch, rc = -1, whole;
+	char *path = NULL;
+	int ch, rc = -1;
 
 	while ((ch = getopt_long(argc, argv, CLIENT_SHORTOPTS, longopts,
 	    NULL)) != -1)
@@ -357,44 +324,24 @@ cmd_diff(struct client *c, int argc, char **argv)
 	    client_snapshot(c, argv[optind + 1], c->set, &sb) == -1)
 		return EXIT_ERROR;
 
-	whole = argc - optind == 2 || strspn(argv[optind + 2], "/.") ==
-	    strlen(argv[optind + 2]);
-	if (whole)
+	if (argc - optind == 3 && (path = client_path_norm(argv[optind +
+	    2])) == NULL) {
+		warnx("out of memory");
+		return EXIT_ERROR;
+	}
+	/* The path as shown: "/a/b"; none, or the root: the snapshots. */
+	if (path == NULL || *path == '\0')
 		rc = diff_dirs(&d, sa.root, sb.root, "", 0);
-	else if (find_path(&d, sa.root, argv[optind + 2], &pa, &na) == 0 &&
-	    find_path(&d, sb.root, argv[optind + 2], &pb, &nb) == 0) {
+	else if (find_path(&d, sa.root, path, &pa, &na) == 0 &&
+	    find_path(&d, sb.root, path, &pb, &nb) == 0) {
 		if (na == NULL && nb == NULL)
 			warnx("%s: in neither snapshot %llu nor %llu",
 			    argv[optind + 2], (unsigned long long)sa.id,
 			    (unsigned long long)sb.id);
-		else {
-			char *path = NULL;
-
-			/* The path as shown: "/a/b", from the pages. */
-			rc = 0;
-			for (const char *p = argv[optind + 2], *e; *p &&
-			    rc == 0; p = e) {
-				char *q;
-
-				while (*p == '/')
-					p++;
-				e = p + strcspn(p, "/");
-				if (e == p || (e - p == 1 && *p == '.'))
-					continue;
-				if (asprintf(&q, "%s/%.*s", path ? path : "",
-				    (int)(e - p), p) == -1) {
-					warnx("out of memory");
-					rc = -1;
-				} else {
-					free(path);
-					path = q;
-				}
-			}
-			if (rc == 0)
-				rc = diff_entry(&d, na, nb, path, 0);
-			free(path);
-		}
+		else
+			rc = diff_entry(&d, na, nb, path, 0);
 	}
+	free(path);
 	if (na != NULL)
 		tree_free(&pa);
 	if (nb != NULL)

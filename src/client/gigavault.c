@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "client.h"
+#include "pattern.h"
 
 static const struct command {
 	const char	*name;
@@ -42,8 +43,10 @@ static const struct command {
 	{ "ls", cmd_ls, "ls [--set NAME] [--json] SNAPSHOT [PATH]",
 	    "list the files of a snapshot" },
 	{ "restore", cmd_restore,
-	    "restore [--set NAME] [--overwrite] [--sparse] [--strict] --target DIR "
-	    "SNAPSHOT [PATH ...]", "restore files from a snapshot" },
+	    "restore [-q] [--set NAME] [--overwrite] [--sparse] [--strict] "
+	    "[--include PATTERN] [--exclude PATTERN] [--strip-components N] "
+	    "--target DIR SNAPSHOT [PATH ...]",
+	    "restore files from a snapshot" },
 	{ "diff", cmd_diff, "diff [--set NAME] [--json] SNAPSHOT SNAPSHOT [PATH]",
 	    "what changed between two snapshots" },
 	{ "find", cmd_find,
@@ -134,6 +137,8 @@ main(int argc, char **argv)
 	struct client c;
 	int ch, rc;
 
+	/* "?" in patterns is a character of a file name (LC_CTYPE only). */
+	patterns_locale();
 	memset(&c, 0, sizeof(c));
 	c.tty = isatty(STDERR_FILENO);
 	while ((ch = getopt_long(argc, argv, "+" CLIENT_SHORTOPTS "hV",

@@ -220,7 +220,7 @@ cmd_ls(struct client *c, int argc, char **argv)
 	struct node *found;
 	struct client_rk rk = { NULL, NULL, NULL };
 	uint8_t dir[BLOB_ID_LEN];
-	char err[1024], *want = NULL, *comp, *save, *shown = NULL;
+	char err[1024], *shown = NULL;
 	int ch, rc = 0;
 
 	while ((ch = getopt_long(argc, argv, CLIENT_SHORTOPTS, longopts,
@@ -240,44 +240,26 @@ cmd_ls(struct client *c, int argc, char **argv)
 
 	/* Walk down to PATH, one page per component. */
 	if (argc - optind == 2) {
-		if ((want = strdup(argv[optind + 1])) == NULL ||
-		    (shown = calloc(1, strlen(want) + 2)) == NULL) {
+		size_t stop;
+		int notdir;
+
+		if ((shown = client_path_norm(argv[optind + 1])) == NULL) {
 			warnx("out of memory");
-			free(want);
 			return EXIT_ERROR;
 		}
-		for (comp = strtok_r(want, "/", &save); comp != NULL;
-		    comp = strtok_r(NULL, "/", &save)) {
-			if (strcmp(comp, ".") == 0)
-				continue;
-			if (n != NULL && n->type != NODE_DIR) {
-				warnx("%s: not a directory in snapshot %llu",
-				    shown, (unsigned long long)si.id);
-				tree_free(&t);
-				rc = EXIT_ERROR;
-				goto done;
-			}
-			if (n != NULL) {
-				memcpy(dir, n->subtree, BLOB_ID_LEN);
-				tree_free(&t);
-				n = NULL;
-			}
-			if (client_tree_find(&rk, dir, comp, &t, &found, err,
-			    sizeof(err)) != 0) {
-				warnx("%s", err);
-				rc = EXIT_ERROR;
-				goto done;
-			}
-			n = found;
-			strcat(shown, "/");
-			strcat(shown, comp);
-			if (n == NULL) {
-				warnx("%s: not in snapshot %llu", shown,
-				    (unsigned long long)si.id);
-				tree_free(&t);
-				rc = EXIT_ERROR;
-				goto done;
-			}
+		if (client_tree_path(&rk, dir, shown, &t, &found, &stop,
+		    &notdir, err, sizeof(err)) != 0) {
+			warnx("%s", err);
+			rc = EXIT_ERROR;
+			goto done;
+		}
+		n = found;
+		if (n == NULL && *shown != '\0') {
+			shown[stop] = '\0';
+			warnx("%s: %s in snapshot %llu", shown, notdir ?
+			    "not a directory" : "not", (unsigned long long)si.id);
+			rc = EXIT_ERROR;
+			goto done;
 		}
 	}
 	if (n != NULL && n->type != NODE_DIR) {
@@ -296,7 +278,6 @@ cmd_ls(struct client *c, int argc, char **argv)
 		rc = EXIT_ERROR;
 done:
 	client_rk_free(&rk);
-	free(want);
 	free(shown);
 	return rc;
 }

@@ -15,6 +15,7 @@
 
 #include <errno.h>
 #include <fnmatch.h>
+#include <locale.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -75,6 +76,20 @@ seterr(char *err, size_t errlen, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(err, errlen, fmt, ap);
 	va_end(ap);
+}
+
+const char *
+patterns_locale(void)
+{
+	const char *l = setlocale(LC_CTYPE, ""), *u;
+
+	if (l == NULL || strcmp(l, "C") == 0 || strcmp(l, "POSIX") == 0) {
+		if ((u = setlocale(LC_CTYPE, "C.UTF-8")) != NULL)
+			return u;
+		if (l == NULL)
+			l = setlocale(LC_CTYPE, NULL);
+	}
+	return l;
 }
 
 struct patterns *
@@ -247,6 +262,16 @@ pat_parse(struct pat *p, const char *pat, char *err, size_t errlen)
 			break;
 		for (e = s; *e != '\0' && *e != '/'; e++)
 			;
+		if (*s == '.' && (e - s == 1 || (e - s == 2 && s[1] == '.'))) {
+			/* No path in a snapshot has one: it would never match. */
+			seterr(err, errlen, "a \"%.*s\" component never matches "
+			    "(paths are matched from the root, as /a/b): write "
+			    "the name alone (\"node_modules\" matches it in any "
+			    "directory) or the absolute path (\"/abs/path\")",
+			    (int)(e - s), s);
+			pat_free(p);
+			return -1;
+		}
 		if (p->ncomps == ncap) {	/* cannot happen: see ncap */
 			seterr(err, errlen, "too many components");
 			pat_free(p);

@@ -11,7 +11,9 @@
  *		components (so "*.o" matches "/src/x.o", "cache/tmp"
  *		matches "/home/u/cache/tmp", but "b" does not match "/ab")
  *	*	any run of characters within one component
- *	?	one character, not "/"
+ *	?	one character, not "/" (of LC_CTYPE's character set:
+ *		UTF-8 unless the environment names another one; see
+ *		patterns_locale())
  *	[...]	a character class, as in fnmatch(3) ([!...] negates)
  *	**	as a whole component: any number (zero included) of whole
  *		components ("**\/node_modules"; "/var/" "**" "/" "*.log",
@@ -33,9 +35,20 @@ struct patterns;
 /* An empty list (matches nothing), or NULL when memory runs out. */
 struct patterns *patterns_new(void);
 /*
+ * Set LC_CTYPE (only: numbers, messages and times stay as in "C") from
+ * the environment, or to "C.UTF-8" when that is "C" or "POSIX" (or not
+ * valid): file names are nearly always UTF-8, and fnmatch(3) matches "?"
+ * and classes against characters of LC_CTYPE ("caf?" matches "café").
+ * A program that matches patterns calls it once, before any thread
+ * starts (gigavault.c's main(); the unit test likewise).  Returns the
+ * locale set (setlocale(3)'s string).
+ */
+const char *patterns_locale(void);
+/*
  * Add one pattern.  Returns 0, or -1 with the reason in err: empty, an
  * unterminated class or trailing backslash, a component longer than 255
- * bytes, or out of memory.  The list keeps its own copy.
+ * bytes, a "." or ".." component (it would never match), or out of
+ * memory.  The list keeps its own copy.
  */
 int	patterns_add(struct patterns *, const char *pat, char *err,
 	    size_t errlen);

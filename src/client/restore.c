@@ -16,6 +16,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -41,8 +42,10 @@
 #define CHOOSE_DEPTH_MAX 4096		/* nested directories, choosing */
 
 struct hardlink {
-	uint64_t	 dev, inode;
+	uint64_t	 dev, inode;	/* in the snapshot */
 	char		*relpath;	/* from the target, of the first copy */
+	dev_t		 tdev;		/* the first copy in the target: */
+	ino_t		 tino;		/* a later link goes to it only */
 };
 
 /* An entry whose immutable or append-only flag waits for the end. */
@@ -82,8 +85,10 @@ struct rctx {
 	uint64_t	 pg_files, pg_bytes;
 	/* Choosing (restore_chosen()): the paths asked for, normalized. */
 	char		**want;
-	int		*seen;
+	int		*seen;		/* 1: there, 2: excluded, 0: neither */
+	int		*beyond;	/* something below --strip-components */
 	int		 nwant;
+	int		 beyond_all;	/* the same, no paths asked for */
 };
 
 /* The progress line of a restore, shared by its threads. */
@@ -230,20 +235,6 @@ restored(struct rctx *c, const char *path)
 	client_putsafe(stdout, path);
 	putchar('\n');
 	funlockfile(stdout);
-}
-
-static char *
-join(const char *dir, const char *name)
-{
-	size_t a = strlen(dir), b = strlen(name);
-	char *p = malloc(a + b + 2);
-
-	if (p == NULL)
-		return NULL;
-	memcpy(p, dir, a);
-	p[a] = '/';
-	memcpy(p + a + 1, name, b + 1);
-	return p;
 }
 
 /* ---------------------------------------------------------------- trees */
@@ -416,6 +407,24 @@ apply_meta_at(struct rctx *c, int dirfd, const struct node *n,
 }
 
 /*
+ * The file sb (about to be, or just) removed from the target: when it
+ * is the first copy of a group of hard links, later names of the group
+ * must not link to whatever takes its name (with --strip-components two
+ * snapshot paths can land on one target path; its inode number may even
+ * be reused for the new file).
+ */
+static void
+hardlink_gone(struct rctx *c, const struct stat *sb)
+{
+	for (size_t i = 0; i < c->nhl; i++)
+		if (c->hl[i].tino == sb->st_ino && c->hl[i].tdev ==
+		    sb->st_dev && c->hl[i].relpath != NULL) {
+			c->hl[i].tdev = 0;
+			c->hl[i].tino = 0;	/* hardlink_intact(): no */
+		}
+}
+
+/*
  * Make room for a new non-directory entry called name: nothing there, or
  * (with --overwrite) something we may remove.  Returns 0 or -1 (reported).
  */
@@ -438,6 +447,7 @@ make_room(struct rctx *c, int dirfd, const char *name, const char *path)
 		problem(c, path, "cannot replace: %s", strerror(errno));
 		return -1;
 	}
+	hardlink_gone(c, &sb);
 	return 0;
 }
 
@@ -452,23 +462,56 @@ hardlink_find(struct rctx *c, const struct node *n)
 	return NULL;
 }
 
-static void
-hardlink_remember(struct rctx *c, const struct node *n, const char *relpath)
+/*
+ * Whether h's first copy is still the file at h->relpath: a later entry
+ * (two snapshot paths stripped to one target path, with --overwrite)
+ * may have replaced it, and a link to the replacement would give this
+ * name another file's content.
+ */
+static int
+hardlink_intact(struct rctx *c, const struct hardlink *h)
 {
-	if (c->nhl == c->caphl) {
-		size_t cap = c->caphl ? c->caphl * 2 : 64;
-		struct hardlink *p = reallocarray(c->hl, cap, sizeof(*p));
+	struct stat sb;
 
-		if (p == NULL)
-			return;		/* the next link becomes a copy */
-		c->hl = p;
-		c->caphl = cap;
-	}
-	if ((c->hl[c->nhl].relpath = strdup(relpath)) == NULL)
-		return;
-	c->hl[c->nhl].dev = n->dev;
-	c->hl[c->nhl].inode = n->inode;
-	c->nhl++;
+	return h->tino != 0 && fstatat(c->targetfd, h->relpath + 1, &sb,
+	    AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(sb.st_mode) &&
+	    sb.st_dev == h->tdev && sb.st_ino == h->tino;
+}
+
+/*
+ * n's copy at relpath (open as fd) is the one later names link to: a
+ * new entry, or h's when h's first copy was replaced.
+ */
+static void
+hardlink_remember(struct rctx *c, const struct node *n, const char *relpath,
+    int fd, struct hardlink *h)
+{
+	struct stat sb;
+	char *p;
+
+	if (fstat(fd, &sb) == -1 || (p = strdup(relpath)) == NULL)
+		return;		/* the next link becomes a copy */
+	if (h == NULL) {
+		if (c->nhl == c->caphl) {
+			size_t cap = c->caphl ? c->caphl * 2 : 64;
+			struct hardlink *q = reallocarray(c->hl, cap,
+			    sizeof(*q));
+
+			if (q == NULL) {
+				free(p);
+				return;
+			}
+			c->hl = q;
+			c->caphl = cap;
+		}
+		h = &c->hl[c->nhl++];
+		h->dev = n->dev;
+		h->inode = n->inode;
+	} else
+		free(h->relpath);
+	h->relpath = p;
+	h->tdev = sb.st_dev;
+	h->tino = sb.st_ino;
 }
 
 /* len bytes at p to fd at off, all of them.  0, or -1 with errno. */
@@ -721,6 +764,10 @@ write_files(struct rctx *c, struct wfile *files, size_t n)
 			restored(c, w->relpath);
 		} else if (!c->fatal) {
 			/* Never leave a file with wrong contents behind. */
+			struct stat sb;
+
+			if (fstat(w->fd, &sb) == 0)
+				hardlink_gone(c, &sb);
 			unlinkat(w->dirfd, w->n->name, 0);
 		}
 		close(w->fd);
@@ -872,7 +919,7 @@ static void
 restore_file_node(struct rctx *c, int dirfd, const struct node *n,
     const char *path, struct wfile *files, size_t *nfiles)
 {
-	struct hardlink *h;
+	struct hardlink *h = NULL;
 	struct stat sb;
 	int fd;
 
@@ -883,11 +930,28 @@ restore_file_node(struct rctx *c, int dirfd, const struct node *n,
 	if (make_room(c, dirfd, n->name, path) == -1)
 		return;
 	if (n->nlink > 1 && (h = hardlink_find(c, n)) != NULL) {
-		if (linkat(c->targetfd, h->relpath + 1, dirfd, n->name, 0) == 0) {
+		/*
+		 * The first copy still waiting for its chunks is written
+		 * first: when it turns out damaged it is removed, and this
+		 * name must not keep its partial content as a link.
+		 */
+		for (size_t i = 0; i < *nfiles; i++)
+			if (files[i].n->nlink > 1 && files[i].n->dev ==
+			    n->dev && files[i].n->inode == n->inode) {
+				write_files(c, files, *nfiles);
+				*nfiles = 0;
+				break;
+			}
+		/*
+		 * Checked, then linked: nothing else writes to the target
+		 * meanwhile (links are made by one thread: defer()).
+		 */
+		if (hardlink_intact(c, h) && linkat(c->targetfd,
+		    h->relpath + 1, dirfd, n->name, 0) == 0) {
 			c->st->links++;
 			return;
 		}
-		/* Fall through: restore a copy instead. */
+		/* Replaced, or no link: restore a copy of its own instead. */
 	}
 	fd = openat(dirfd, n->name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
 	    O_CLOEXEC, 0600);
@@ -907,7 +971,7 @@ restore_file_node(struct rctx *c, int dirfd, const struct node *n,
 	(*nfiles)++;
 	/* Later names of this inode become links to this file. */
 	if (n->nlink > 1)
-		hardlink_remember(c, n, path);
+		hardlink_remember(c, n, path, fd, h);
 }
 
 static void
@@ -950,7 +1014,7 @@ static void
 restore_node(struct rctx *c, int dirfd, const char *dirpath,
     const struct node *n, struct wfile *files, size_t *nfiles)
 {
-	char *path = join(dirpath, n->name);
+	char *path = client_path_join(dirpath, n->name);
 
 	if (path == NULL) {
 		fatal_error(c, "out of memory");
@@ -1000,7 +1064,7 @@ subtree_thread(void *arg)
 		n = &sh->t->nodes[i];
 		if (n->type != NODE_DIR)
 			continue;
-		if ((path = join(sh->dirpath, n->name)) == NULL) {
+		if ((path = client_path_join(sh->dirpath, n->name)) == NULL) {
 			fatal_error(c, "out of memory");
 			break;
 		}
@@ -1229,7 +1293,7 @@ restore_all(struct rctx *c, struct tree *root)
 	while (path != NULL && depth < 64 && cur.n == 1 &&
 	    cur.nodes[0].type == NODE_DIR) {
 		const struct node *n = &cur.nodes[0];
-		char *p = join(path, n->name);
+		char *p = client_path_join(path, n->name);
 		int nfd;
 
 		if (p == NULL || (nfd = open_dir(c, fd, n->name, p)) == -1) {
@@ -1325,7 +1389,7 @@ restore_path(struct rctx *c, int dirfd, const char *dirpath,
 	if (*slash == '\0' || n->type != NODE_DIR) {
 		struct wfile *files = calloc(1, sizeof(*files));
 		size_t nfiles = 0;
-		char *path = join(dirpath, n->name);
+		char *path = client_path_join(dirpath, n->name);
 
 		if (files == NULL || path == NULL) {
 			fatal_error(c, "out of memory");
@@ -1343,7 +1407,7 @@ restore_path(struct rctx *c, int dirfd, const char *dirpath,
 	}
 	/* A directory on the way: create it, descend, then its metadata. */
 	{
-		char *path = join(dirpath, n->name);
+		char *path = client_path_join(dirpath, n->name);
 		int fd;
 
 		if (path == NULL) {
@@ -1432,25 +1496,65 @@ struct cdir {
 static int
 choose_wanted(struct rctx *c, const char *spath)
 {
-	size_t ls = strlen(spath), lw;
-	int r = 0;
+	int r = 0, k;
 
 	if (c->nwant == 0)
 		return 2;
-	for (int i = 0; i < c->nwant; i++) {
-		const char *w = c->want[i];
-
-		lw = strlen(w);
-		if (ls >= lw && memcmp(spath, w, lw) == 0 &&
-		    (spath[lw] == '\0' || spath[lw] == '/')) {
-			if (spath[lw] == '\0')
-				c->seen[i] = 1;
-			return 2;
-		}
-		if (lw > ls && memcmp(w, spath, ls) == 0 && w[ls] == '/')
+	for (int i = 0; i < c->nwant && r < 2; i++)
+		if ((k = client_path_under(spath, c->want[i])) >= 0)
+			r = 2;
+		else if (client_path_under(c->want[i], spath) > 0)
 			r = 1;
-	}
 	return r;
+}
+
+/*
+ * spath (depth components) is restored, or would be but for --include
+ * (or, with excluded set, for --exclude): every path asked for that it
+ * is or is below has something below the stripped components when spath
+ * is deeper than those, and (not excluded) has been seen.
+ */
+static void
+choose_reached(struct rctx *c, const char *spath, int depth, int excluded)
+{
+	int k;
+
+	if (c->nwant == 0) {
+		if (depth > c->o->strip)
+			c->beyond_all = 1;
+		return;
+	}
+	for (int i = 0; i < c->nwant; i++)
+		if ((k = client_path_under(spath, c->want[i])) >= 0) {
+			if (k == 0 && c->seen[i] == 0 && !excluded)
+				c->seen[i] = 1;
+			if (depth > c->o->strip)
+				c->beyond[i] = 1;
+		}
+}
+
+/*
+ * spath is left out by --exclude: a path asked for that is it or below
+ * it is named (once), not restored, and not a problem (it is there).
+ */
+static void
+choose_excluded(struct rctx *c, const char *spath)
+{
+	for (int i = 0; i < c->nwant; i++)
+		if (c->seen[i] == 0 && client_path_under(c->want[i],
+		    spath) >= 0) {
+			c->seen[i] = 2;
+			flockfile(stderr);
+			if (c->pg != NULL)
+				fputs(client_progress_clear(c->pg->line),
+				    stderr);
+			fputs("gigavault: ", stderr);
+			client_putsafe(stderr, c->o->paths[i]);
+			fputs(": excluded by --exclude (", stderr);
+			client_putsafe(stderr, spath);
+			fputs("), not restored\n", stderr);
+			funlockfile(stderr);
+		}
 }
 
 /* The fd of d, making it (and the directories above it) when needed. */
@@ -1489,17 +1593,30 @@ choose_entries(struct rctx *c, struct cdir *d, const struct tree *t)
 	for (uint32_t i = 0; i < t->n && !c->fatal; i++) {
 		const struct node *n = &t->nodes[i];
 		int isdir = n->type == NODE_DIR, w, matched, fd;
-		char *spath = join(d->spath, n->name);
+		char *spath = client_path_join(d->spath, n->name);
 
 		if (spath == NULL) {
 			fatal_error(c, "out of memory");
 			break;
 		}
-		if ((w = choose_wanted(c, spath)) == 0 ||
-		    patterns_match(c->o->exclude, spath, isdir)) {
+		if ((w = choose_wanted(c, spath)) == 0) {
 			free(spath);
 			continue;
 		}
+		if (patterns_match(c->o->exclude, spath, isdir)) {
+			/*
+			 * What is below an excluded directory is left out
+			 * by --exclude, whatever --strip-components does.
+			 */
+			if (w == 2)
+				choose_reached(c, spath, isdir ? INT_MAX :
+				    d->depth + 1, 1);
+			choose_excluded(c, spath);
+			free(spath);
+			continue;
+		}
+		if (w == 2)
+			choose_reached(c, spath, d->depth + 1, 0);
 		matched = d->matched || patterns_match(c->o->include, spath,
 		    isdir);
 		if (isdir) {
@@ -1545,7 +1662,7 @@ choose_dir(struct rctx *c, struct cdir *d, const struct node *n,
 	if (sub.depth <= c->o->strip) {
 		sub.path = d->path;	/* the target itself */
 		sub.fd = c->targetfd;
-	} else if ((sub.path = join(d->path, n->name)) == NULL) {
+	} else if ((sub.path = client_path_join(d->path, n->name)) == NULL) {
 		fatal_error(c, "out of memory");
 		return;
 	}
@@ -1579,28 +1696,13 @@ choose_paths(struct rctx *c)
 		return 0;
 	c->want = calloc((size_t)o->npaths, sizeof(*c->want));
 	c->seen = calloc((size_t)o->npaths, sizeof(*c->seen));
-	if (c->want == NULL || c->seen == NULL)
+	c->beyond = calloc((size_t)o->npaths, sizeof(*c->beyond));
+	if (c->want == NULL || c->seen == NULL || c->beyond == NULL)
 		goto oom;
 	for (int i = 0; i < o->npaths; i++) {
-		const char *p = o->paths[i], *e;
-		char *w = malloc(strlen(p) + 2), *q = w;
-
-		if (w == NULL)
+		if ((c->want[i] = client_path_norm(o->paths[i])) == NULL)
 			goto oom;
-		c->want[c->nwant++] = w;
-		while (*p != '\0') {
-			while (*p == '/')
-				p++;
-			if ((e = strchr(p, '/')) == NULL)
-				e = p + strlen(p);
-			if (e > p && !(e - p == 1 && *p == '.')) {
-				*q++ = '/';
-				memcpy(q, p, (size_t)(e - p));
-				q += e - p;
-			}
-			p = e;
-		}
-		*q = '\0';
+		c->nwant++;
 	}
 	return 0;
 oom:
@@ -1619,12 +1721,73 @@ restore_chosen(struct rctx *c, const struct tree *root)
 		return;
 	choose_entries(c, &top, root);
 	for (int i = 0; i < c->nwant && !c->fatal; i++)
-		if (!c->seen[i] && c->want[i][0] != '\0')
+		if (c->want[i][0] == '\0')	/* the root: always there */
+			c->seen[i] = 1;
+	for (int i = 0; i < c->nwant && !c->fatal; i++)
+		if (c->seen[i] == 0)
 			problem(c, c->o->paths[i], "not in the snapshot");
+		else if (c->seen[i] == 1 && !c->beyond[i] && c->o->strip > 0)
+			problem(c, c->o->paths[i], "all of it is within the %d "
+			    "stripped components, nothing restored",
+			    c->o->strip);
+	if (c->nwant == 0 && !c->fatal && !c->beyond_all && c->o->strip > 0)
+		problem(c, "the snapshot", "all of it is within the %d "
+		    "stripped components, nothing restored", c->o->strip);
 	for (int i = 0; i < c->nwant; i++)
 		free(c->want[i]);
 	free(c->want);
 	free(c->seen);
+	free(c->beyond);
+}
+
+/*
+ * Whether PATH i is restored with another one: at or below a PATH
+ * before it, or below one after it.  1 (a PATH not in the snapshot
+ * whose root is root reported so) or 0; -1: fatal error set.
+ */
+static int
+restore_nested(struct rctx *c, int i, const uint8_t *root)
+{
+	const struct restore_opts *o = c->o;
+	struct client_rk rk = { c->r, c->k, NULL };
+	struct tree page;
+	struct node *nd;
+	char *a, *b, err[512];
+	size_t stop;
+	int k, r = 0, notdir;
+
+	if ((a = client_path_norm(o->paths[i])) == NULL) {
+		fatal_error(c, "out of memory");
+		return -1;
+	}
+	for (int j = 0; j < o->npaths && r == 0; j++) {
+		if (j == i)
+			continue;
+		if ((b = client_path_norm(o->paths[j])) == NULL) {
+			fatal_error(c, "out of memory");
+			r = -1;
+			break;
+		}
+		if ((k = client_path_under(a, b)) > 0 || (k == 0 && j < i))
+			r = 1;
+		free(b);
+	}
+	/* Restored with the other one, when it is there. */
+	if (r == 1) {
+		k = client_tree_path(&rk, root, a, &page, &nd, &stop, &notdir,
+		    err, sizeof(err));
+		if (k == -1)
+			fatal_error(c, "%s", err);
+		else if (k == 1)
+			problem(c, o->paths[i], "not restored: %s", err);
+		else if (nd == NULL)
+			problem(c, o->paths[i], "not in the snapshot");
+		else
+			tree_free(&page);
+		client_rk_free(&rk);
+	}
+	free(a);
+	return c->fatal ? -1 : r;
 }
 
 static int
@@ -1712,12 +1875,18 @@ restore_snapshot(struct remote *r, const struct keys *k,
 		restore_all(&c, &root);
 	for (int i = 0; i < o->npaths && !c.fatal && !chosen; i++) {
 		char *rest = strdup(o->paths[i]);
+		int nested = 0;
 
-		if (rest == NULL) {
+		if (rest == NULL)
 			fatal_error(&c, "out of memory");
+		if (rest == NULL || (nested = restore_nested(&c, i,
+		    snap->root)) == -1) {
+			free(rest);
 			break;
 		}
-		restore_path(&c, c.targetfd, "", &root, rest, o->paths[i]);
+		if (!nested)
+			restore_path(&c, c.targetfd, "", &root, rest,
+			    o->paths[i]);
 		free(rest);
 	}
 	tree_free(&root);

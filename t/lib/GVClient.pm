@@ -250,4 +250,21 @@ sub compare_trees {
     return @d;
 }
 
+# damage_packs($gv): flip 5 bytes in the middle of every pack of more
+# than 1 MB in $gv's DataDir (data chunks there no longer open).
+sub damage_packs {
+    my ($gv) = @_;
+    for my $pack (grep { -s $_ > 1_000_000 } glob($gv->dir . '/data/packs/*')) {
+        open my $fh, '+<:raw', $pack or die "$pack: $!";
+        my $size = -s $pack;
+        for my $off (map { int($size * $_ / 10) } 3 .. 7) {
+            seek $fh, $off, 0;
+            read $fh, my $b, 1;
+            seek $fh, $off, 0;
+            print $fh chr(ord($b) ^ 0xff);
+        }
+        close $fh;
+    }
+}
+
 1;
