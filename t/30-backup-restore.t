@@ -88,17 +88,7 @@ ok($second < 0.02 * $first, "incremental sent $second bytes, under 2% of $first"
     my @packs = glob($gv->dir . '/data/packs/*');
     ok(@packs, 'packs exist');
     # Flip bytes in the middle of every large pack (data chunks).
-    for my $pack (grep { -s $_ > 1_000_000 } @packs) {
-        open my $fh, '+<:raw', $pack or die;
-        my $size = -s $pack;
-        for my $off (map { int($size * $_ / 10) } 3 .. 7) {
-            seek $fh, $off, 0;
-            read $fh, my $b, 1;
-            seek $fh, $off, 0;
-            print $fh chr(ord($b) ^ 0xff);
-        }
-        close $fh;
-    }
+    GVClient::damage_packs($gv);
     my $t = $gv->dir . '/restore-damaged';
     my @all = $cl->snapshots;
     ($rc, $out, $err) = $cl->run('restore', '--target', $t, $all[-1]{id});

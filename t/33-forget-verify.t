@@ -249,19 +249,8 @@ SKIP: {
 
 # --- damage: flip bytes in the middle of every large pack
 {
-    my @packs = grep { -s $_ > 1_000_000 } glob($gv->dir . '/data/packs/*');
+    my @packs = GVClient::damage_packs($gv);
     ok(@packs, 'large packs exist');
-    for my $pack (@packs) {
-        open my $fh, '+<:raw', $pack or die;
-        my $size = -s $pack;
-        for my $off (map { int($size * $_ / 10) } 3 .. 7) {
-            seek $fh, $off, 0;
-            read $fh, my $b, 1;
-            seek $fh, $off, 0;
-            print $fh chr(ord($b) ^ 0xff);
-        }
-        close $fh;
-    }
     ($rc, $out, $err) = $cl->run('verify', '--set', 'daily');
     is($rc, 1, 'verify of damaged data: exit 1') or diag("$out\n$err");
     like($err, qr{^gigavault: \Q$src\E/d[12]/f\d+: data blob [0-9a-f]{64}: }m,

@@ -310,17 +310,7 @@ is(wait_exit($pid), 0, 'SIGTERM: the mount command exits 0');
 ok(!mounted($mnt), 'SIGTERM unmounted it');
 
 # --- damaged chunks: the read fails with EIO, the file is named
-for my $pack (grep { -s $_ > 1_000_000 } glob($gv->dir . '/data/packs/*')) {
-    open my $fh, '+<:raw', $pack or die;
-    my $size = -s $pack;
-    for my $off (map { int($size * $_ / 10) } 3 .. 7) {
-        seek $fh, $off, 0;
-        read $fh, my $b, 1;
-        seek $fh, $off, 0;
-        print $fh chr(ord($b) ^ 0xff);
-    }
-    close $fh;
-}
+GVClient::damage_packs($gv);
 $pid = start_mount();
 ($rc, $out, $err) = GVClient::run_cmd(['cat', "$mnt/$first_set/latest$big"]);
 isnt($rc, 0, 'reading a damaged file fails');

@@ -252,9 +252,12 @@ sub compare_trees {
 
 # damage_packs($gv): flip 5 bytes in the middle of every pack of more
 # than 1 MB in $gv's DataDir (data chunks there no longer open).
+# damage_packs($gv) -> the packs damaged: flips five bytes in the middle
+# of every pack over 1 MB (data chunks) in the daemon's DataDir.
 sub damage_packs {
     my ($gv) = @_;
-    for my $pack (grep { -s $_ > 1_000_000 } glob($gv->dir . '/data/packs/*')) {
+    my @packs = grep { -s $_ > 1_000_000 } glob($gv->dir . '/data/packs/*');
+    for my $pack (@packs) {
         open my $fh, '+<:raw', $pack or die "$pack: $!";
         my $size = -s $pack;
         for my $off (map { int($size * $_ / 10) } 3 .. 7) {
@@ -265,6 +268,7 @@ sub damage_packs {
         }
         close $fh;
     }
+    return @packs;
 }
 
 1;
