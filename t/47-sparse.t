@@ -132,4 +132,23 @@ is(-s "$t3$src/odd", -s "$src/odd", '... same size (the length is set past '
 is(compare("$src/odd", "$t3$src/odd"), 0, '... same content');
 ok(disk("$t3$src/odd") <= 64 * 1024, '... and sparse');
 
+# --- a tree whose files' chunks and holes do not make their sizes (what
+# a damaged or forged tree could say): such a file is not restored, and
+# never written past its size; a sound neighbour is
+{
+    my $forge = "$GV::BUILDDIR/t/gv-forge";
+    my ($frc, $fout, $ferr) = GVClient::run_cmd([$forge, '-c', $cl->{conf}, '--bad-size'],
+        { GIGAVAULT_PASSPHRASE => $GVClient::PASS }, 60);
+    is($frc, 0, 'forged a snapshot of files whose data and holes do not make their sizes') or diag($ferr);
+    my ($snap) = $fout =~ /^(\d+)$/m;
+    my $bt = $gv->dir . '/bad-size';
+    my ($brc, undef, $berr) = $cl->run('restore', '--target', $bt, $snap // 'none');
+    is($brc, 1, '... restore: exit 1') or diag($berr);
+    like($berr, qr{/short: not restored: its chunks and holes make 7 bytes, its size is 100}, '... a file with too few bytes is named');
+    like($berr, qr{/holey: not restored: its chunks and holes make 12 bytes, its size is 20}, '... one whose hole leaves it short too');
+    like($berr, qr{/long: not restored: its chunks hold more bytes than its size \(3\)}, '... and one with too many');
+    ok(!-e "$bt/short" && !-e "$bt/long" && !-e "$bt/holey", '... none of them is left behind');
+    is(GV::_slurp("$bt/ok"), ("\0" x 5) . '7 bytes', '... the sound one is restored, hole and data');
+}
+
 done_testing();

@@ -26,6 +26,13 @@
  * sound file, and "d", a directory whose tree is a chunk list (each
  * blob stored with its true links, so only kinds and levels are wrong).
  *
+ *	gv-forge -c CLIENT.CONF --bad-size
+ *
+ * prints "SNAP": a snapshot whose files' chunks and holes do not make
+ * their sizes: "short" (a 7-byte chunk, size 100), "long" (the same
+ * chunk, size 3), "holey" (a 5-byte hole and the chunk, size 20), and
+ * "ok", sound (a 5-byte hole and the chunk, size 12).
+ *
  *	gv-forge -c CLIENT.CONF --old-meta SET
  *
  * prints "SNAP": a snapshot of SET, now, with an empty root and a meta
@@ -232,6 +239,39 @@ bad_level(struct client *c)
 	return commit(c, root);
 }
 
+static uint64_t
+bad_size(struct client *c)
+{
+	static const uint8_t data[] = "7 bytes";
+	uint8_t id[BLOB_ID_LEN], root[BLOB_ID_LEN];
+	struct node_hole hole = { 0, 5 };
+	struct tree t;
+	struct node *n;
+	static const struct {
+		const char	*name;
+		uint64_t	 size;
+		int		 hole;
+	} files[] = {
+		{ "holey", 20, 1 }, { "long", 3, 0 }, { "ok", 12, 1 },
+		{ "short", 100, 0 },
+	};
+
+	upload(c, BLOB_DATA, data, sizeof(data) - 1, id);
+	tree_init(&t);
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		n = add_file(&t, files[i].name, sizeof(data) - 1, id);
+		n->size = files[i].size;
+		if (!files[i].hole)
+			continue;
+		if ((n->holes = malloc(sizeof(hole))) == NULL)
+			err(2, NULL);
+		n->holes[0] = hole;
+		n->nholes = 1;
+	}
+	upload_tree(c, &t, NULL, NULL, root);
+	return commit(c, root);
+}
+
 /* A snapshot of set whose meta names no set, root nor parent. */
 static uint64_t
 old_meta(struct client *c, const char *set)
@@ -266,7 +306,7 @@ main(int argc, char *argv[])
 	if (argc < 4 || argc > 5 || strcmp(argv[1], "-c") != 0 ||
 	    (argc == 5) != (strcmp(argv[3], "--old-meta") == 0))
 		errx(2, "usage: gv-forge -c CLIENT.CONF OUTSIDE | --lie | "
-		    "--bad-level | --old-meta SET");
+		    "--bad-level | --bad-size | --old-meta SET");
 	memset(&c, 0, sizeof(c));
 	c.conffile = argv[2];
 	if (client_setup(&c) == -1 || client_keys(&c) == -1 ||
@@ -277,6 +317,11 @@ main(int argc, char *argv[])
 		    "version 3", remote_version(c.remote));
 	if (argc == 5) {
 		printf("%llu\n", (unsigned long long)old_meta(&c, argv[4]));
+		client_done(&c);
+		return 0;
+	}
+	if (strcmp(argv[3], "--bad-size") == 0) {
+		printf("%llu\n", (unsigned long long)bad_size(&c));
 		client_done(&c);
 		return 0;
 	}
