@@ -695,13 +695,7 @@ add_node(struct dir *d, const char *name, const struct stat *st)
 static void
 drop_last(struct dir *d)
 {
-	struct node *n = &d->t.nodes[d->t.n - 1];
-
-	free(n->name);
-	free(n->target);
-	free(n->chunks);
-	tree_node_meta_free(n);
-	memset(n, 0, sizeof(*n));
+	tree_node_free(&d->t.nodes[d->t.n - 1]);
 	d->t.n--;
 }
 

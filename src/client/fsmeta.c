@@ -77,18 +77,6 @@ xattr_cmp(const void *a, const void *b)
 	    ((const struct node_xattr *)b)->name);
 }
 
-static void
-xattrs_clear(struct node *nd)
-{
-	for (uint32_t i = 0; i < nd->nxattrs; i++) {
-		free(nd->xattrs[i].name);
-		free(nd->xattrs[i].value);
-	}
-	free(nd->xattrs);
-	nd->xattrs = NULL;
-	nd->nxattrs = 0;
-}
-
 #define LIST_STACK	1024	/* most lists fit: one syscall */
 
 /* Whether nd has the xattr called name. */
@@ -131,7 +119,7 @@ fsmeta_xattrs_read(int fd, int dfd, const char *name, struct node *nd,
 	size_t total = 0, n = 0, cnt = 0;
 	int rc = 0, tries = 0;
 
-	xattrs_clear(nd);
+	tree_node_xattrs_free(nd);
 	*err = '\0';
 	if (fd < 0 && dfd != AT_FDCWD) {
 		if (at_path(pbuf, sizeof(pbuf), dfd, name) == -1) {
@@ -235,7 +223,7 @@ oom:
 	free(val);
 	if (list != stackbuf)
 		free(list);
-	xattrs_clear(nd);
+	tree_node_xattrs_free(nd);
 	return -1;
 }
 

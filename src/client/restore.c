@@ -110,9 +110,7 @@ struct deferred {
 static void
 deferred_free(struct deferred *d)
 {
-	free(d->n.name);
-	free(d->n.chunks);
-	tree_node_meta_free(&d->n);
+	tree_node_free(&d->n);		/* its own copy (target NULL) */
 	free(d->path);
 	free(d->parentpath);
 }

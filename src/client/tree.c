@@ -101,17 +101,24 @@ tree_init(struct tree *t)
 }
 
 void
-tree_node_meta_free(struct node *nd)
+tree_node_xattrs_free(struct node *nd)
 {
 	for (uint32_t i = 0; i < nd->nxattrs; i++) {
 		free(nd->xattrs[i].name);
 		free(nd->xattrs[i].value);
 	}
 	free(nd->xattrs);
-	free(nd->holes);
 	nd->xattrs = NULL;
+	nd->nxattrs = 0;
+}
+
+void
+tree_node_meta_free(struct node *nd)
+{
+	tree_node_xattrs_free(nd);
+	free(nd->holes);
 	nd->holes = NULL;
-	nd->nxattrs = nd->nholes = 0;
+	nd->nholes = 0;
 }
 
 int
@@ -148,20 +155,21 @@ tree_node_meta_copy(struct node *to, const struct node *from)
 	return 0;
 }
 
-static void
-node_free(struct node *nd)
+void
+tree_node_free(struct node *nd)
 {
 	free(nd->name);
 	free(nd->target);
 	free(nd->chunks);
 	tree_node_meta_free(nd);
+	memset(nd, 0, sizeof(*nd));
 }
 
 void
 tree_free(struct tree *t)
 {
 	for (uint32_t i = 0; i < t->n; i++)
-		node_free(&t->nodes[i]);
+		tree_node_free(&t->nodes[i]);
 	free(t->nodes);
 	tree_init(t);
 }

@@ -150,6 +150,10 @@ void	tree_free(struct tree *);
 int	tree_node_meta_copy(struct node *to, const struct node *from);
 /* Free nd's xattrs and holes, and leave it without any. */
 void	tree_node_meta_free(struct node *nd);
+/* Free nd's xattrs only, and leave it without any. */
+void	tree_node_xattrs_free(struct node *nd);
+/* Free all nd holds (strings, chunk ids, xattrs, holes); zero it. */
+void	tree_node_free(struct node *nd);
 /* Append a zeroed node (the caller fills it; strings malloc'ed). */
 struct node *tree_add(struct tree *);
 /* Sort by name (bytewise); call before tree_encode(). */
