@@ -2035,7 +2035,7 @@ backup_run(struct client *c, struct vnode *root, char **paths, int npaths,
 	char err[1024];
 	uint8_t rootid[BLOB_ID_LEN], metaid[BLOB_ID_LEN];
 	size_t nsnaps = 0;
-	uint64_t when = (uint64_t)time(NULL), snapid;
+	uint64_t when = (uint64_t)time(NULL), snapid = 0;
 	int rc = EXIT_ERROR;
 
 	memset(&b, 0, sizeof(b));
@@ -2152,6 +2152,17 @@ backup_run(struct client *c, struct vnode *root, char **paths, int npaths,
 done:
 	*problems = b.problems;
 	*parent_gone = b.parent_gone;
+	if (c->result != NULL) {
+		c->result->saved = *saved;
+		c->result->snapid = *saved ? snapid : 0;
+		c->result->files = b.files;
+		c->result->dirs = b.dirs;
+		c->result->bytes = b.bytes;
+		c->result->read_bytes += b.read_bytes;
+		c->result->sent_bytes += b.sent_bytes;
+		c->result->new_blobs += b.new_blobs;
+		c->result->problems = b.problems;
+	}
 	if (b.prog.running) {
 		atomic_store(&b.prog.stop, 1);
 		pthread_join(b.prog.thread, NULL);

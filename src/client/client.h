@@ -93,6 +93,33 @@ struct client {
 	struct client_state state;
 	struct remote	*remote;
 	struct tls_ctx	*tls_ctx;	/* client_tls(), shared by sessions */
+
+	/*
+	 * --limit-upload, --limit-download (or a job's LimitUpload and
+	 * LimitDownload in the agent): bytes per second over all of this
+	 * process's sessions, 0 for no limit.
+	 */
+	uint64_t	 limit_up;
+	uint64_t	 limit_down;
+	/* NULL, or where cmd_backup() tells what it did (the agent). */
+	struct client_result *result;
+};
+
+/*
+ * What one cmd_backup() did, for a caller that does not read its output
+ * (the agent): filled in when c->result is not NULL, also when it fails
+ * (then with what was done up to the failure, saved 0).
+ */
+struct client_result {
+	int		 saved;		/* a snapshot was saved */
+	uint64_t	 snapid;	/* its id, when saved */
+	uint64_t	 files;		/* regular files in it */
+	uint64_t	 dirs;
+	uint64_t	 bytes;		/* their size */
+	uint64_t	 read_bytes;	/* read from the disk */
+	uint64_t	 sent_bytes;	/* sent to the server in new blobs */
+	uint64_t	 new_blobs;
+	uint64_t	 problems;	/* paths named as not (fully) saved */
 };
 
 /*

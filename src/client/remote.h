@@ -145,6 +145,70 @@ int	remote_get(struct remote *, const uint8_t (*ids)[BLOB_ID_LEN],
  * IdleTimeout.  Call it only between requests (no reply outstanding).
  */
 int	remote_keepalive(struct remote *, char *err, size_t errlen);
+
+/*
+ * The agent's frames (protocol version 4, doc/protocol.md "Agents"): a
+ * report at the end of every run of a job, and a poll that tells the
+ * server the agent's jobs and takes the "back up now" requests queued
+ * for this client.  Both need an authenticated session of version 4
+ * (an older server: -1 with "this server speaks protocol version N;
+ * job reports need version 4", nothing sent).
+ */
+#define REMOTE_JOB_ERROR_MAX	1024	/* bytes of a report's error text */
+#define REMOTE_AGENT_JOBS_MAX	256	/* jobs one poll may name */
+#define REMOTE_REQUESTS_MAX	256	/* requests one poll may return */
+enum remote_job_result {
+	REMOTE_JOB_OK		= 0,	/* saved, no problem */
+	REMOTE_JOB_PARTIAL	= 1,	/* saved, some paths not (fully) */
+	REMOTE_JOB_FAILED	= 2,	/* no snapshot saved */
+	REMOTE_JOB_CANCELLED	= 3,	/* stopped by cancel or the agent's stop */
+};
+struct remote_job_report {
+	char		 set[65];
+	uint64_t	 request;	/* the request it answers, 0 for none */
+	int64_t		 start;		/* Unix seconds */
+	int64_t		 end;
+	int		 result;	/* enum remote_job_result */
+	uint64_t	 snapid;	/* 0 when none was saved */
+	uint64_t	 files;
+	uint64_t	 bytes;		/* size of the files in the snapshot */
+	uint64_t	 read_bytes;
+	uint64_t	 sent_bytes;
+	uint64_t	 problems;
+	int64_t		 next_run;	/* the job's next scheduled run, 0: none */
+	char		 error[REMOTE_JOB_ERROR_MAX + 1];	/* "" when none */
+};
+/* Send one report and wait for the server's ack.  0, or -1 with err. */
+int	remote_job_report(struct remote *, const struct remote_job_report *,
+	    char *err, size_t errlen);
+
+struct remote_agent_job {
+	char		 set[65];
+	int64_t		 next_run;	/* Unix seconds, 0: not scheduled */
+	int64_t		 interval;	/* seconds between scheduled runs,
+					   0: unknown (for "overdue") */
+	int		 running;	/* a run is in progress */
+};
+enum remote_request_kind {
+	REMOTE_REQ_BACKUP	= 1,	/* back up set now */
+};
+struct remote_agent_request {
+	uint64_t	 id;		/* the server's, echoed in the report */
+	int		 kind;		/* enum remote_request_kind */
+	char		 set[65];	/* a job's set */
+};
+/*
+ * Tell the server this agent's jobs[0..njobs) (njobs at most
+ * REMOTE_AGENT_JOBS_MAX) and its name (the host's, for the console) and
+ * take the requests queued for this client: *out gets a malloc'ed array
+ * of *n (the caller frees it; NULL when none), each handed out once.
+ * 0, or -1 with err set (*out NULL, *n 0).
+ */
+int	remote_agent_poll(struct remote *, const char *agent_name,
+	    const struct remote_agent_job *jobs, size_t njobs,
+	    struct remote_agent_request **out, size_t *n, char *err,
+	    size_t errlen);
+
 /* Say BYE (best effort) and free. */
 void	remote_close(struct remote *);
 

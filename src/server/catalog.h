@@ -136,6 +136,7 @@ int	catalog_open(const char *dir, size_t mapsize, struct catalog **out,
 #define CAT_T_USAGE	0x080u
 #define CAT_T_DAYS	0x100u
 #define CAT_T_RECENT	0x200u
+#define CAT_T_JOBS	0x400u	/* job reports, agents, run requests */
 #define CAT_T_ALL	0xffffffffu	/* every table, those to come too */
 
 /*
@@ -575,5 +576,154 @@ int	catalog_peers_replace(struct catalog *c, const struct cat_peer *p,
 int	catalog_peers(struct catalog *c,
 	    int (*fn)(void *arg, const struct cat_peer *), void *arg,
 	    uint64_t *stats);
+
+/* ------------------------------------------------ jobs, agents, health */
+
+/*
+ * What agents report (session.c's JOB_REPORT and AGENT_POLL frames):
+ * the runs of each client's jobs (the newest CAT_JOBS_KEPT per client
+ * kept, older ones dropped as new ones come), each job's latest state,
+ * and the "back up now" requests queued for a client until its agent
+ * polls.  Not journaled: a rebuilt catalog starts with no history.
+ */
+#define CAT_JOBS_KEPT		500	/* reports kept per client */
+#define CAT_JOB_ERROR_MAX	1024	/* bytes of a report's error text */
+#define CAT_AGENT_NAME_MAX	64
+
+enum cat_job_result {
+	CAT_JOB_OK		= 0,
+	CAT_JOB_PARTIAL		= 1,	/* saved, with problems */
+	CAT_JOB_FAILED		= 2,	/* nothing saved */
+	CAT_JOB_CANCELLED	= 3,
+};
+
+struct cat_jobrun {
+	uint64_t	 client;
+	uint64_t	 seq;		/* per client, from 1, set by job_add */
+	char		 set[CAT_NAME_MAX + 1];
+	uint64_t	 request;	/* the run-now request, 0 for none */
+	int64_t		 start;		/* Unix seconds, as the agent said */
+	int64_t		 end;
+	int64_t		 received;	/* Unix seconds, the server's clock */
+	int		 result;	/* enum cat_job_result */
+	uint64_t	 snapid;	/* 0: none saved */
+	uint64_t	 files;
+	uint64_t	 bytes;
+	uint64_t	 read_bytes;
+	uint64_t	 sent_bytes;
+	uint64_t	 problems;
+	int64_t		 next_run;	/* 0: none scheduled */
+	char		 error[CAT_JOB_ERROR_MAX + 1];
+};
+
+/*
+ * Record run r of client (r->client is set from it, r->seq assigned and
+ * written back), update its set's state (last success or failure) and
+ * drop the client's oldest report beyond CAT_JOBS_KEPT.  CAT_OK,
+ * CAT_NOTFOUND (no such client), CAT_ERROR.
+ */
+int	catalog_job_add(struct catalog *c, uint64_t client,
+	    struct cat_jobrun *r);
+/*
+ * Reports of client (0: of every client), newest first, at most max of
+ * them, only those with seq below before (0: from the newest) when
+ * client is not 0.  *out malloc'ed (the caller frees it; NULL when
+ * none), *n its count.  CAT_OK or CAT_ERROR.
+ */
+int	catalog_jobs(struct catalog *c, uint64_t client, uint64_t before,
+	    size_t max, struct cat_jobrun **out, size_t *n);
+
+/* A job as its agent last described it (AGENT_POLL). */
+struct cat_agent_job {
+	char		 set[CAT_NAME_MAX + 1];
+	int64_t		 next_run;	/* 0: not scheduled */
+	int64_t		 interval;	/* 0: unknown */
+	int		 running;
+};
+/*
+ * The agent of client polled now: its name and its jobs[0..njobs)
+ * replace what was known.  CAT_OK, CAT_NOTFOUND, CAT_ERROR.
+ */
+int	catalog_agent_seen(struct catalog *c, uint64_t client, int64_t now,
+	    const char *agent_name, const struct cat_agent_job *jobs,
+	    size_t njobs);
+
+/*
+ * A set's health, worst first: FAILED when its latest report is a
+ * failure (or cancelled); OVERDUE when it has no success since a run
+ * was due: now is past its agent's next_run plus grace, or past its
+ * last success plus its interval plus grace; NEVER when there is no
+ * report of it yet (and it is not overdue); OK otherwise.  A client's
+ * health is the worst of its sets' (NEVER when it has none).
+ */
+enum cat_health {
+	CAT_HEALTH_OK		= 0,
+	CAT_HEALTH_NEVER	= 1,
+	CAT_HEALTH_OVERDUE	= 2,
+	CAT_HEALTH_FAILED	= 3,
+};
+/* "ok", "never", "overdue", "failed" */
+const char *catalog_health_name(int health);
+
+struct cat_set_health {
+	char		 set[CAT_NAME_MAX + 1];
+	int		 health;	/* enum cat_health */
+	int64_t		 last_success;	/* 0: none */
+	int64_t		 last_failure;	/* 0: none */
+	char		 last_error[CAT_JOB_ERROR_MAX + 1];
+	int64_t		 next_run;	/* 0: not scheduled */
+	int64_t		 interval;
+	int		 running;
+};
+struct cat_client_health {
+	uint64_t	 client;
+	char		 name[CAT_NAME_MAX + 1];
+	int		 health;	/* the worst of its sets' */
+	int64_t		 last_success;	/* the newest of its sets' */
+	int64_t		 last_failure;
+	char		 last_error[CAT_JOB_ERROR_MAX + 1]; /* of last_failure */
+	int64_t		 next_run;	/* the soonest of its sets' */
+	int64_t		 agent_seen;	/* its agent's last poll, 0: never */
+	char		 agent_name[CAT_AGENT_NAME_MAX + 1];
+	struct cat_set_health *sets;	/* every set with a job or report */
+	size_t		 nsets;
+};
+/*
+ * The health of every client (client 0), or of one, at time now with
+ * grace seconds of grace, read in one transaction; costs one look per
+ * set, not per report.  *out malloc'ed, freed with
+ * catalog_health_free(out, n).  CAT_OK, CAT_NOTFOUND (one client asked
+ * for and not there), CAT_ERROR.
+ */
+int	catalog_health(struct catalog *c, uint64_t client, int64_t now,
+	    int64_t grace, struct cat_client_health **out, size_t *n);
+void	catalog_health_free(struct cat_client_health *h, size_t n);
+
+/* A queued "back up now". */
+struct cat_request {
+	uint64_t	 id;		/* never reused */
+	uint64_t	 client;
+	char		 set[CAT_NAME_MAX + 1];
+	int64_t		 queued;	/* Unix seconds */
+	int64_t		 taken;		/* when the agent took it, 0: not yet */
+	char		 by[CAT_NAME_MAX + 1];	/* who asked ("console: NAME",
+						   "gigavaultctl") */
+};
+/*
+ * Queue a request to back up set of client now; *id gets its id.
+ * CAT_OK, CAT_NOTFOUND (no such client), CAT_ERROR.
+ */
+int	catalog_request_add(struct catalog *c, uint64_t client,
+	    const char *set, const char *by, uint64_t *id);
+/*
+ * Hand the requests of client not yet taken to its agent: mark them
+ * taken at now and return them in *out (malloc'ed, the caller frees it;
+ * NULL when none), oldest first.  CAT_OK or CAT_ERROR.
+ */
+int	catalog_requests_take(struct catalog *c, uint64_t client, int64_t now,
+	    struct cat_request **out, size_t *n);
+/* Requests of client (taken or not, not yet reported), oldest first. */
+int	catalog_requests(struct catalog *c, uint64_t client,
+	    struct cat_request **out, size_t *n);
 
 #endif
