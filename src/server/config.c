@@ -466,6 +466,8 @@ static const struct conf_opt conf_opts[] = {
 	INT("Scrub", "Interval", 604800, 0, 31536000, scrub_interval),
 	INT("Scrub", "RateLimit", 0, 0, 1L << 40, scrub_rate),
 
+	INT("Jobs", "OverdueGrace", 3600, 0, 31536000, overdue_grace),
+
 	BOOL("Discovery", "Multicast", 1, disc.multicast),
 	STR("Discovery", "Group", "239.255.63.63", validate_group, disc.group),
 	INT("Discovery", "TTL", 1, 1, 255, disc.ttl),

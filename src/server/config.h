@@ -90,6 +90,7 @@ struct gv_config {
 	int		 prune_rewrite_below;	/* percent live */
 	int		 scrub_interval;	/* seconds; 0: never */
 	uint64_t	 scrub_rate;		/* bytes/s; 0: no limit */
+	int		 overdue_grace;		/* Jobs.OverdueGrace, seconds */
 
 	struct gv_discovery disc;		/* Discovery */
 
