@@ -238,6 +238,19 @@ brute(const char *what, int64_t t0, int rounds)
 			}
 			t = nx;
 		}
+		/* And from each second near the change. */
+		for (t = t0 - 5; good && t < t0 + 5; t++) {
+			nx = schedule_next(s, t);
+			for (want = t + 1; want < nx && want < t + 2 * 86400 &&
+			    !brute_run(&m, want); want++)
+				;
+			if (nx == -1 || want != nx || !brute_run(&m, nx)) {
+				good = 0;
+				printf("#   after %s: ", fmt(t));
+				printf("got %s, ", fmt(nx));
+				printf("brute force %s\n", fmt(want));
+			}
+		}
 		snprintf(name, sizeof(name), "%s: \"%.40s...\" matches "
 		    "brute force", what, spec);
 		ok(good, name);
@@ -336,6 +349,9 @@ main(void)
 	next_is("02,03:00", "2026-03-29 03:00:00", "Mon 2026-03-30 02:00:00 CEST");
 	next_is("*:*:0/2", "2026-03-29 01:59:58", "Sun 2026-03-29 03:00:00 CEST");
 	next_is("hourly", "2026-03-29 01:00:00", "Sun 2026-03-29 03:00:00 CEST");
+	next_is("*:5/2", "2026-03-29 01:59:37", "Sun 2026-03-29 03:00:00 CEST");
+	next_is("*:5/2", "2026-03-29 01:59:59", "Sun 2026-03-29 03:00:00 CEST");
+	next_is("*:5/2", "2026-03-29 03:00:00", "Sun 2026-03-29 03:05:00 CEST");
 	ok(steady("*:*:0/2", at("2026-03-29 00:00:00"),
 	    at("2026-03-29 05:00:00"), 2, &runs) && runs == 4 * 1800,
 	    "every 2 s through spring forward: 4 h of runs 2 s apart");

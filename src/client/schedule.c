@@ -154,6 +154,29 @@ days_from_civil(int64_t y, int m, int d)
 	return era * 146097 + doe - 719468;
 }
 
+/* A wall-clock time: fields as people write them (mon 1..12). */
+struct wall {
+	int	 y, mon, mday, hour, min, sec;
+};
+
+/* The date n days after 1970-01-01 into w's y, mon, mday. */
+static void
+civil_from_days(int64_t n, struct wall *w)
+{
+	int64_t era, doe, yoe, y, doy, mp;
+
+	n += 719468;
+	era = (n >= 0 ? n : n - 146096) / 146097;
+	doe = n - era * 146097;
+	yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+	y = yoe + era * 400;
+	doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+	mp = (5 * doy + 2) / 153;
+	w->mday = (int)(doy - (153 * mp + 2) / 5 + 1);
+	w->mon = (int)(mp < 10 ? mp + 3 : mp - 9);
+	w->y = (int)(y + (w->mon <= 2));
+}
+
 /* 0 Sunday .. 6 Saturday, as tm_wday. */
 static int
 weekday(int y, int m, int d)
@@ -164,10 +187,6 @@ weekday(int y, int m, int d)
 }
 
 /* A wall-clock time as seconds since 1970-01-01 00:00 of that clock. */
-struct wall {
-	int	 y, mon, mday, hour, min, sec;
-};
-
 static int64_t
 wall_secs(const struct wall *w)
 {
@@ -183,7 +202,8 @@ local_secs(int64_t t, int64_t *out)
 	struct wall w;
 	time_t tt = (time_t)t;
 
-	if ((int64_t)tt != t || localtime_r(&tt, &tm) == NULL)
+	if ((int64_t)tt != t || localtime_r(&tt, &tm) == NULL ||
+	    tm.tm_year > 1000000 || tm.tm_year < -1000000)
 		return -1;
 	w.y = tm.tm_year + 1900;
 	w.mon = tm.tm_mon + 1;
@@ -269,27 +289,30 @@ skipped_to(const struct wall *w)
 static int64_t
 search(const struct schedule *s, int64_t after)
 {
-	struct tm tm;
 	struct wall w;
-	time_t t;
-	int64_t inst[2], r;
+	int64_t inst[2], r, ws, ws0, days;
 	int n, ni, i, ylim;
 
-	if (after >= INT64_MAX - 1)
+	/*
+	 * From the wall time after after's, or the one of after + 1 when
+	 * the clock goes back there: after + 1 may be the instant the clock
+	 * skips to, whose skipped times are still to be walked.
+	 */
+	if (after >= INT64_MAX - 1 || local_secs(after + 1, &ws) == -1 ||
+	    local_secs(after, &ws0) == -1)
 		return -1;
-	t = (time_t)(after + 1);
-	if ((int64_t)t != after + 1 || localtime_r(&t, &tm) == NULL)
-		return -1;
+	if (ws0 + 1 < ws)
+		ws = ws0 + 1;
+	days = ws >= 0 ? ws / 86400 : -((-ws + 86399) / 86400);
 	/* Nothing after YEAR_MAX, nothing within 100 years before 1970. */
-	if (tm.tm_year > YEAR_MAX - 1900 ||
-	    tm.tm_year < YEAR_MIN - 1900 - HORIZON_YEARS - 1)
+	if (days > days_from_civil(YEAR_MAX, 12, 31) ||
+	    days < days_from_civil(YEAR_MIN - HORIZON_YEARS - 1, 1, 1))
 		return -1;
-	w.y = tm.tm_year + 1900;
-	w.mon = tm.tm_mon + 1;
-	w.mday = tm.tm_mday;
-	w.hour = tm.tm_hour;
-	w.min = tm.tm_min;
-	w.sec = tm.tm_sec;	/* 60 (a leap second) carries below */
+	civil_from_days(days, &w);
+	ws -= days * 86400;
+	w.hour = (int)(ws / 3600);
+	w.min = (int)(ws / 60 % 60);
+	w.sec = (int)(ws % 60);
 	ylim = w.y + HORIZON_YEARS + 1;
 
 	for (;;) {
