@@ -1,0 +1,234 @@
+#!/usr/bin/perl
+# Alerts (gigavault.conf(5), ALERTS SECTION) with real parts: mail through
+# msmtp (the Sendmail command) to an SMTP server (python3-aiosmtpd, its
+# Mailbox handler writing a Maildir), and a webhook received by an HTTP
+# server (t/alert-webhook.py) that writes each body and its headers.
+#
+# Low space (FreeSpaceWarning = 100) gives one mail and one webhook,
+# signed with WebhookSecretFile; a scrub that found damage gives one; a
+# second one within RepeatInterval gives none; a failed job gives one
+# with the client, set and error text, a second failure none; an overdue
+# set gives one; after a reload (new housekeeper, same state file) with
+# the webhook receiver down, the failure is logged and the mail still
+# goes, and nothing already sent is sent again.  Every process the test
+# starts is stopped at the end, also when it dies.
+use strict;
+use warnings;
+use FindBin;
+use lib "$FindBin::Bin/lib";
+use Test::More;
+use JSON::PP;
+use Digest::SHA qw(hmac_sha256_hex);
+use POSIX qw(setpgid _exit);
+use GV;
+
+my $PY = '/usr/bin/python3';
+my $MSMTP = '/usr/bin/msmtp';
+plan skip_all => "needs $MSMTP (Debian's msmtp)" unless -x $MSMTP;
+plan skip_all => "needs python3-aiosmtpd"
+    unless system("$PY -c 'import aiosmtpd' 2>/dev/null") == 0;
+
+my $SRC = $ENV{GV_SRCDIR} // '.';
+my $tmp = File::Temp::tempdir('gv-alerts-XXXXXX', TMPDIR => 1,
+                              CLEANUP => !$ENV{GV_KEEP});
+chmod 0755, $tmp;    # the housekeeper (Server.User) reads the secret
+
+# ------------------------------------------------------------ helpers
+
+my @kids;
+sub start_kid {
+    my ($log, @cmd) = @_;
+    my $pid = fork // die "fork: $!";
+    if (!$pid) {
+        setpgid(0, 0);
+        open STDIN, '<', '/dev/null';
+        open STDOUT, '>', $log or _exit(126);
+        open STDERR, '>&', \*STDOUT or _exit(126);
+        exec @cmd or _exit(127);
+    }
+    setpgid($pid, $pid);
+    push @kids, $pid;
+    return $pid;
+}
+sub stop_kid {
+    my ($pid) = @_;
+    kill 'KILL', -$pid;
+    waitpid $pid, 0;
+    @kids = grep { $_ != $pid } @kids;
+}
+END { kill 'KILL', -$_ for @kids; waitpid $_, 0 for @kids; }
+
+sub port_open {
+    my ($port) = @_;
+    my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $port,
+                                  Proto => 'tcp', Timeout => 1);
+    return $s ? 1 : 0;
+}
+
+sub slurp { open my $fh, '<:raw', $_[0] or return ''; local $/; <$fh> }
+
+# The mails in the Maildir, oldest first: [{headers => {lc name => value}, body}].
+my $maildir = "$tmp/Maildir";
+sub mails {
+    my @m;
+    for my $f (sort { (stat $a)[9] <=> (stat $b)[9] || $a cmp $b }
+               glob("$maildir/new/* $maildir/cur/*")) {
+        my ($head, $body) = split /\r?\n\r?\n/, slurp($f), 2;
+        my %h;
+        for (split /\r?\n(?![ \t])/, $head // '') {
+            $h{lc $1} = $2 if /^([^:]+):\s*(.*)$/s;
+        }
+        push @m, { headers => \%h, body => $body // '' };
+    }
+    return @m;
+}
+sub mails_of { my ($ev) = @_; grep { ($_->{headers}{'x-gigavault-event'} // '') eq $ev } mails() }
+
+# The webhook bodies received, in order: [{body => decoded, raw, headers}].
+my $hookdir = "$tmp/hooks";
+mkdir $hookdir or die;
+sub hooks {
+    my @h;
+    for my $n (sort { $a <=> $b } map { m{/(\d+)\.json$} ? $1 : () } glob("$hookdir/*.json")) {
+        my $raw = slurp("$hookdir/$n.json");
+        my $hd = slurp("$hookdir/$n.headers");
+        my %h = map { /^([^:]+):\s*(.*?)\s*$/ ? (lc $1 => $2) : () } split /\n/, $hd;
+        push @h, { raw => $raw, headers => \%h,
+                   body => eval { decode_json($raw) } || {} };
+    }
+    return @h;
+}
+sub hooks_of { my ($ev) = @_; grep { ($_->{body}{event} // '') eq $ev } hooks() }
+
+# ------------------------------------------------------------ the parts
+
+my ($smtp_port, $hook_port, $dead_port) = free_ports(3);
+my $smtp = start_kid("$tmp/smtp.log", $PY, '-m', 'aiosmtpd', '-n',
+                     '-l', "127.0.0.1:$smtp_port",
+                     '-c', 'aiosmtpd.handlers.Mailbox', $maildir);
+my $hook = start_kid("$tmp/hook.log", $PY, "$SRC/t/alert-webhook.py",
+                     $hook_port, $hookdir);
+ok(wait_until(sub { port_open($smtp_port) }, 20), 'SMTP server (aiosmtpd) listening')
+    or diag slurp("$tmp/smtp.log");
+ok(wait_until(sub { port_open($hook_port) }, 20), 'webhook receiver listening')
+    or diag slurp("$tmp/hook.log");
+
+my $secret = "s3cret-for-the-hook";
+open my $sf, '>', "$tmp/hook.secret" or die;
+print $sf "$secret\n";
+close $sf;
+chmod 0644, "$tmp/hook.secret";
+
+my $sendmail = "$MSMTP -C /dev/null --host=127.0.0.1 --port=$smtp_port "
+    . "--from=gigavault\@example.org -t";
+my %alerts = (
+    'Alerts.Mail'              => 'ops@example.org',
+    'Alerts.MailFrom'          => 'gigavault@example.org',
+    'Alerts.Sendmail'          => $sendmail,
+    'Alerts.Webhook'           => "http://127.0.0.1:$hook_port/hook",
+    'Alerts.WebhookSecretFile' => "$tmp/hook.secret",
+    'Alerts.FreeSpaceWarning'  => 100,
+    'Alerts.CheckInterval'     => 1,
+    'Alerts.Timeout'           => 5,
+);
+my $gv = GV->start(Workers => 2, 'Prune.Interval' => 0, 'Scrub.Interval' => 0,
+                   'Discovery.Name' => 'vault-59', %alerts);
+
+# ------------------------------------------------------------ low space
+
+ok(wait_until(sub { mails_of('low_space') && hooks_of('low_space') }, 30),
+   'low space (FreeSpaceWarning = 100): a mail and a webhook')
+    or diag slurp($gv->logfile);
+{
+    my ($m) = mails_of('low_space');
+    my ($h) = hooks_of('low_space');
+    is($m->{headers}{to}, 'ops@example.org', 'mail: To is Alerts.Mail');
+    is($m->{headers}{from}, 'gigavault@example.org', 'mail: From is Alerts.MailFrom');
+    like($m->{headers}{subject}, qr/^GigaVault vault-59: low_space/, 'mail: Subject names server and event');
+    like($m->{headers}{date}, qr/^\w{3}, \d\d \w{3} \d{4} \d\d:\d\d:\d\d \+0000$/, 'mail: an RFC 5322 Date');
+    like($m->{body}, qr/below Alerts\.FreeSpaceWarning = 100%/, 'mail: the body says why');
+    is($h->{body}{server}, 'vault-59', 'webhook: server is Discovery.Name');
+    like($h->{body}{server_id}, qr/^[0-9a-f]{32}$/, 'webhook: server_id');
+    ok(JSON::PP::is_bool($h->{body}{client}) || !defined $h->{body}{client}, 'webhook: client null');
+    like($h->{body}{time}, qr/^\d+$/, 'webhook: time in Unix seconds');
+    ok($h->{body}{free_percent} < 100 && $h->{body}{total_bytes} > 0, 'webhook: free_percent and total_bytes');
+    is($h->{body}{path}, $gv->cfg->{Server}{DataDir}, 'webhook: path is DataDir');
+    is($h->{headers}{'content-type'}, 'application/json', 'webhook: Content-Type');
+    is($h->{headers}{'x-gigavault-signature'}, 'sha256=' . hmac_sha256_hex($h->{raw}, $secret),
+       'webhook: X-GigaVault-Signature is the HMAC-SHA-256 of the body with the secret');
+}
+sleep 3;
+is(scalar(mails_of('low_space')), 1, 'low space that lasts: still one mail');
+is(scalar(hooks_of('low_space')), 1, 'and one webhook');
+
+# ------------------------------------------------------------ scrub damage
+
+my ($c) = $gv->session;
+my (undef, $asecret) = proto_register($c, $gv->add_client('alice'));
+close $c;
+my (%bytes, @ids);
+{
+    my $A = $gv->login('alice', $asecret) or BAIL_OUT('login');
+    @ids = map { rand_id() } 1 .. 5;
+    $bytes{$_} = pack('C*', map { int rand 256 } 1 .. 6000) for @ids;
+    proto_put($A, $_, $bytes{$_}) for @ids;
+    proto_refs($A, @ids);
+    my $f = proto_commit($A, 'home', 1700000000, $ids[0], $ids[1]);
+    is($f->{type}, T_COMMITTED, 'a snapshot committed');
+    close $A;
+}
+my $packs = $gv->cfg->{Server}{DataDir} . '/packs';
+my $victim = $ids[3];
+my ($file, $off);
+for my $p (glob("$packs/*.pack")) {
+    my $data = slurp($p);
+    my $i = index($data, $victim . pack('N N', 0, length $bytes{$victim}));
+    if ($i >= 16 && substr($data, $i - 16, 4) eq 'GVB2') { ($file, $off) = ($p, $i - 16); last }
+}
+ok(defined $file, 'found a blob record to damage');
+{
+    open my $fh, '+<:raw', $file or die "$file: $!";
+    seek $fh, $off + 64 + 100, 0;
+    read $fh, my $b, 1;
+    seek $fh, $off + 64 + 100, 0;
+    print $fh chr(ord($b) ^ 0x20);
+    close $fh;
+}
+my ($st, $out, $err) = $gv->ctl('scrub');
+is($st, 1, 'gigavaultctl scrub finds the damage') or diag "$out$err";
+ok(wait_until(sub { mails_of('scrub_damage') && hooks_of('scrub_damage') }, 30),
+   'scrub damage: a mail and a webhook') or diag slurp($gv->logfile);
+{
+    my ($h) = hooks_of('scrub_damage');
+    is($h->{body}{damaged}, 1, 'webhook: damaged 1');
+    like($h->{body}{message}, qr/damaged blob/, 'webhook: the message is the scrub\'s');
+}
+($st) = $gv->ctl('scrub');
+is($st, 1, 'a second scrub finds it again');
+ok(wait_until(sub { slurp($gv->logfile) =~ /alert scrub_damage: .*not sent: sent already within Alerts\.RepeatInterval/ }, 30),
+   'the second damage is logged as held back by RepeatInterval');
+is(scalar(mails_of('scrub_damage')), 1, 'second scrub within RepeatInterval: no second mail');
+is(scalar(hooks_of('scrub_damage')), 1, 'and no second webhook');
+
+# ------------------------------------------------------------ receiver down
+
+# A reload starts a new housekeeper that reads the same alerts.json; the
+# webhook now points at a port where nothing listens, and RepeatInterval
+# is 0, so the next scrub's damage is sent again.
+my $nlow = () = mails_of('low_space');
+$gv->reload('Alerts.Webhook' => "http://127.0.0.1:$dead_port/hook",
+            'Alerts.RepeatInterval' => 0);
+sleep 2;
+($st) = $gv->ctl('scrub');
+is($st, 1, 'a third scrub, after the reload');
+ok(wait_until(sub { mails_of('scrub_damage') == 2 }, 30),
+   'receiver down: the mail still goes') or diag slurp($gv->logfile);
+like(slurp($gv->logfile), qr/alert scrub_damage: webhook http:\/\/127\.0\.0\.1:$dead_port\/hook not sent: /,
+     'and the failed webhook is logged');
+is(scalar(hooks_of('scrub_damage')), 1, 'nothing reached the old receiver');
+is(scalar(mails_of('low_space')), $nlow, 'the new housekeeper did not send low_space again (state kept)');
+
+is($gv->stop, 0, 'gigavaultd stops cleanly');
+stop_kid($_) for my @k = @kids;
+is(scalar(@kids), 0, 'SMTP server and webhook receiver stopped');
+done_testing;
