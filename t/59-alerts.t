@@ -21,6 +21,7 @@ use JSON::PP;
 use Digest::SHA qw(hmac_sha256_hex);
 use POSIX qw(setpgid _exit);
 use GV;
+use GVClient;
 
 my $PY = '/usr/bin/python3';
 my $MSMTP = '/usr/bin/msmtp';
@@ -132,7 +133,8 @@ my %alerts = (
     'Alerts.Timeout'           => 5,
 );
 my $gv = GV->start(Workers => 2, 'Prune.Interval' => 0, 'Scrub.Interval' => 0,
-                   'Discovery.Name' => 'vault-59', %alerts);
+                   'Jobs.OverdueGrace' => 1, 'Discovery.Name' => 'vault-59',
+                   %alerts);
 
 # ------------------------------------------------------------ low space
 
@@ -210,6 +212,53 @@ ok(wait_until(sub { slurp($gv->logfile) =~ /alert scrub_damage: .*not sent: sent
 is(scalar(mails_of('scrub_damage')), 1, 'second scrub within RepeatInterval: no second mail');
 is(scalar(hooks_of('scrub_damage')), 1, 'and no second webhook');
 
+# ------------------------------------------------------------ jobs
+
+# t/gv-report sends a JOB_REPORT as a registered client (helper J's tool).
+my $REPORT = "$GV::BUILDDIR/t/gv-report";
+ok(-x $REPORT, "$REPORT is built") or BAIL_OUT('t/gv-report is not built (make check builds it)');
+my $bob = GVClient->new($gv, 'bob');
+sub report {
+    my (@args) = @_;
+    my ($rc, $o, $e) = GVClient::run_cmd([$REPORT, '-c', "$bob->{dir}/client.conf", @args],
+                                         { GIGAVAULT_PASSPHRASE => $GVClient::PASS }, 60);
+    is($rc, 0, "gv-report @args") or diag "$o$e";
+}
+report('--set', 'home', '--result', 'failed', '--error', 'disk on fire: /srv is read-only',
+       '--start', '-60', '--end', '-1', '--next-run', '+3600');
+ok(wait_until(sub { mails_of('job_failed') && hooks_of('job_failed') }, 30),
+   'a failed job: a mail and a webhook') or diag slurp($gv->logfile);
+{
+    my ($m) = mails_of('job_failed');
+    my ($h) = hooks_of('job_failed');
+    like($m->{headers}{subject}, qr/job_failed bob\/home$/, 'mail: Subject names client and set');
+    like($m->{body}, qr/disk on fire: \/srv is read-only/, 'mail: the error text');
+    is($h->{body}{client}, 'bob', 'webhook: client');
+    is($h->{body}{set}, 'home', 'webhook: set');
+    is($h->{body}{result}, 'failed', 'webhook: result failed');
+    is($h->{body}{error}, 'disk on fire: /srv is read-only', 'webhook: error text');
+    like($h->{body}{message}, qr/disk on fire/, 'webhook: the message has it too');
+}
+report('--set', 'home', '--result', 'failed', '--error', 'disk on fire again');
+ok(wait_until(sub { slurp($gv->logfile) =~ /alert job_failed bob\/home: .*disk on fire again.*not sent: sent already within Alerts\.RepeatInterval/ }, 30),
+   'a second failure within RepeatInterval is logged as held back');
+is(scalar(mails_of('job_failed')), 1, 'and gives no second mail');
+is(scalar(hooks_of('job_failed')), 1, 'nor a second webhook');
+
+# A success whose next run was due 100 s ago (OverdueGrace = 1): overdue.
+report('--set', 'docs', '--result', 'ok', '--start', '-7200', '--end', '-7100',
+       '--next-run', '-100');
+ok(wait_until(sub { mails_of('overdue') && hooks_of('overdue') }, 30),
+   'an overdue set: a mail and a webhook') or diag slurp($gv->logfile);
+{
+    my ($h) = hooks_of('overdue');
+    is($h->{body}{client}, 'bob', 'webhook: client');
+    is($h->{body}{set}, 'docs', 'webhook: set');
+    ok($h->{body}{last_success} > 0, 'webhook: last_success');
+}
+sleep 3;
+is(scalar(mails_of('overdue')), 1, 'an overdue set that stays overdue: still one mail');
+
 # ------------------------------------------------------------ receiver down
 
 # A reload starts a new housekeeper that reads the same alerts.json; the
@@ -227,6 +276,39 @@ like(slurp($gv->logfile), qr/alert scrub_damage: webhook http:\/\/127\.0\.0\.1:$
      'and the failed webhook is logged');
 is(scalar(hooks_of('scrub_damage')), 1, 'nothing reached the old receiver');
 is(scalar(mails_of('low_space')), $nlow, 'the new housekeeper did not send low_space again (state kept)');
+
+# ------------------------------------------------------------ MaxPerHour
+
+# This hour has seen more alerts than 1: the next one is held back ...
+$gv->reload('Alerts.Webhook' => "http://127.0.0.1:$hook_port/hook",
+            'Alerts.MaxPerHour' => 1);
+sleep 2;
+my $nmail = () = mails();
+($st) = $gv->ctl('scrub');
+is($st, 1, 'a fourth scrub');
+ok(wait_until(sub { slurp($gv->logfile) =~ /alert scrub_damage: .*not sent: Alerts\.MaxPerHour reached/ }, 30),
+   'MaxPerHour = 1: the damage is logged as held back');
+is(scalar(mails()), $nmail, 'and not mailed');
+
+# ... and once the hour is over (moved back in alerts.json while the
+# daemon is down), one "suppressed" alert gives their number.
+is($gv->stop, 0, 'gigavaultd stops');
+my $sfile = $gv->cfg->{Server}{DataDir} . '/alerts.json';
+my $state = decode_json(slurp($sfile));
+is($state->{suppressed}, 1, 'alerts.json counts the held-back alert');
+$state->{hour_start} -= 3600;
+open my $fh, '>', $sfile or die;
+print $fh encode_json($state);
+close $fh;
+ok(GVClient::restart_daemon($gv), 'gigavaultd starts again');
+ok(wait_until(sub { mails_of('suppressed') && hooks_of('suppressed') }, 30),
+   'after the hour: one "suppressed" mail and webhook') or diag slurp($gv->logfile);
+{
+    my ($h) = hooks_of('suppressed');
+    is($h->{body}{count}, 1, 'webhook: count 1');
+    like($h->{body}{message}, qr/^1 alert suppressed/, 'webhook: "1 alert suppressed ..."');
+}
+is(scalar(mails_of('low_space')), $nlow, 'the restart sent no low_space again');
 
 is($gv->stop, 0, 'gigavaultd stops cleanly');
 stop_kid($_) for my @k = @kids;

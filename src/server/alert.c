@@ -729,6 +729,8 @@ sent_expire(struct alerter *a, int64_t now)
 	}
 }
 
+static void	check_suppressed(struct alerter *, int64_t);
+
 static void
 log_event(const struct alert_event *ev, const char *what)
 {
@@ -754,6 +756,8 @@ emit(struct alerter *a, struct alert_event *ev)
 		    "Alerts.RepeatInterval)");
 		goto out;
 	}
+	/* A new hour: first the summary of the last one, if due. */
+	check_suppressed(a, now);
 	if (now - get_int(a->state, "hour_start", 0) >= HOUR_S ||
 	    get_int(a->state, "hour_start", 0) > now) {
 		set_int(a, "hour_start", now);
@@ -892,6 +896,197 @@ check_scrub(struct alerter *a, int64_t now)
 	json_decref(hk);
 }
 
+/* A date for a message: "2026-12-07T00:00:00Z", or "never" for 0. */
+static const char *
+date_or_never(int64_t t, char *buf, size_t len)
+{
+	if (t == 0)
+		return "never";
+	iso_date(t, buf, len);
+	return buf;
+}
+
+static json_t *
+time_or_null(int64_t t)
+{
+	return t == 0 ? json_null() : json_integer((json_int_t)t);
+}
+
+/*
+ * New reports of client h (those after the newest seen, received since
+ * the state began): each failed or cancelled one is an alert.  -1 when
+ * cancelled before the end (what is left is looked at next time).
+ */
+static int
+check_client_jobs(struct alerter *a, struct catalog *cat,
+    const struct cat_client_health *h, int64_t now, int (*cancel)(void *),
+    void *arg)
+{
+	struct alert_event ev = { "job_failed", h->name, NULL, now, "", NULL };
+	json_t *jobs = get_member(a, "jobs", 0);
+	struct cat_jobrun *r = NULL;
+	char key[32], d1[32], d2[32];
+	int64_t since = get_int(a->state, "since", 0);
+	uint64_t seen;
+	size_t n = 0;
+
+	snprintf(key, sizeof(key), "%" PRIu64, h->client);
+	seen = (uint64_t)get_int(jobs, key, 0);
+	if (catalog_jobs(cat, h->client, 0, ALERT_JOBS_PER_CHECK, &r, &n) !=
+	    CAT_OK) {
+		log_warnx("alerts: %s", catalog_strerror(cat));
+		return 0;
+	}
+	/* Newest first: the oldest new one is sent first. */
+	for (size_t i = n; i-- > 0;) {
+		if (r[i].seq <= seen)
+			continue;
+		if (cancel != NULL && cancel(arg)) {
+			free(r);
+			return -1;
+		}
+		seen = r[i].seq;
+		if (json_object_set_new(jobs, key,
+		    json_integer((json_int_t)seen)) == -1)
+			fatalx("%s: out of memory", __func__);
+		a->dirty = 1;
+		if ((r[i].result != CAT_JOB_FAILED &&
+		    r[i].result != CAT_JOB_CANCELLED) || r[i].received < since)
+			continue;
+		ev.set = r[i].set;
+		ev.time = now;
+		snprintf(ev.message, sizeof(ev.message), "the backup of set %s "
+		    "of client %s %s (started %s, ended %s): %s", r[i].set,
+		    h->name, r[i].result == CAT_JOB_FAILED ? "failed" :
+		    "was cancelled", date_or_never(r[i].start, d1, sizeof(d1)),
+		    date_or_never(r[i].end, d2, sizeof(d2)),
+		    r[i].error[0] != '\0' ? r[i].error : "no error text");
+		ev.extra = json_pack("{s:s, s:s, s:o, s:o, s:I, s:o}",
+		    "result", r[i].result == CAT_JOB_FAILED ? "failed" :
+		    "cancelled", "error", r[i].error, "start",
+		    time_or_null(r[i].start), "end", time_or_null(r[i].end),
+		    "report", (json_int_t)r[i].seq, "next_run",
+		    time_or_null(r[i].next_run));
+		if (ev.extra == NULL) {
+			/* The error text is not UTF-8: cleaned, then again. */
+			text_clean(r[i].error, "\n\t");
+			ev.extra = json_pack("{s:s, s:s, s:o, s:o, s:I, s:o}",
+			    "result", r[i].result == CAT_JOB_FAILED ? "failed" :
+			    "cancelled", "error", r[i].error, "start",
+			    time_or_null(r[i].start), "end",
+			    time_or_null(r[i].end), "report",
+			    (json_int_t)r[i].seq, "next_run",
+			    time_or_null(r[i].next_run));
+			if (ev.extra == NULL)
+				fatalx("%s: out of memory", __func__);
+		}
+		emit(a, &ev);
+	}
+	free(r);
+	return 0;
+}
+
+static int
+in_pairs(const json_t *list, const char *c, const char *s)
+{
+	const json_t *e;
+	size_t i;
+
+	json_array_foreach(list, i, e)
+		if (json_is_array(e) && json_array_size(e) == 2 &&
+		    str_is(json_array_get(e, 0), c) &&
+		    str_is(json_array_get(e, 1), s))
+			return 1;
+	return 0;
+}
+
+/*
+ * Sets that are overdue now and were not at the last check: an alert
+ * each.  The list of overdue sets is then replaced by the new one.
+ */
+static void
+check_overdue(struct alerter *a, const struct cat_client_health *h,
+    size_t n, int64_t now)
+{
+	json_t *old = get_member(a, "overdue", 1), *cur, *e;
+	struct alert_event ev = { "overdue", NULL, NULL, now, "", NULL };
+	char d1[32], d2[32];
+
+	json_incref(old);
+	if ((cur = json_array()) == NULL)
+		fatalx("%s: out of memory", __func__);
+	for (size_t i = 0; i < n; i++)
+		for (size_t j = 0; j < h[i].nsets; j++) {
+			const struct cat_set_health *s = &h[i].sets[j];
+
+			if (s->health != CAT_HEALTH_OVERDUE)
+				continue;
+			if ((e = json_pack("[s, s]", h[i].name, s->set)) ==
+			    NULL || json_array_append_new(cur, e) == -1)
+				fatalx("%s: out of memory", __func__);
+		}
+	if (!json_equal(old, cur)) {
+		if (json_object_set(a->state, "overdue", cur) == -1)
+			fatalx("%s: out of memory", __func__);
+		a->dirty = 1;
+	}
+	for (size_t i = 0; i < n; i++)
+		for (size_t j = 0; j < h[i].nsets; j++) {
+			const struct cat_set_health *s = &h[i].sets[j];
+
+			if (s->health != CAT_HEALTH_OVERDUE ||
+			    in_pairs(old, h[i].name, s->set))
+				continue;
+			ev.client = h[i].name;
+			ev.set = s->set;
+			snprintf(ev.message, sizeof(ev.message), "set %s of "
+			    "client %s is overdue: no successful backup since "
+			    "%s; its run was due at %s (Jobs.OverdueGrace = "
+			    "%d s)", s->set, h[i].name, date_or_never(
+			    s->last_success, d1, sizeof(d1)), date_or_never(
+			    s->next_run, d2, sizeof(d2)),
+			    a->cfg->overdue_grace);
+			if ((ev.extra = json_pack("{s:o, s:o, s:I, s:s}",
+			    "last_success", time_or_null(s->last_success),
+			    "next_run", time_or_null(s->next_run), "interval",
+			    (json_int_t)s->interval, "last_error",
+			    s->last_error)) == NULL) {
+				if ((ev.extra = json_pack("{s:o, s:o, s:I}",
+				    "last_success", time_or_null(
+				    s->last_success), "next_run",
+				    time_or_null(s->next_run), "interval",
+				    (json_int_t)s->interval)) == NULL)
+					fatalx("%s: out of memory", __func__);
+			}
+			emit(a, &ev);
+		}
+	json_decref(old);
+	json_decref(cur);
+}
+
+/* Failed job reports and overdue sets, from the catalog. */
+static void
+check_catalog(struct alerter *a, struct catalog *cat, int64_t now,
+    int (*cancel)(void *), void *arg)
+{
+	struct cat_client_health *h = NULL;
+	size_t n = 0;
+
+	if (catalog_health(cat, 0, now, a->cfg->overdue_grace, &h, &n) !=
+	    CAT_OK) {
+		log_warnx("alerts: %s", catalog_strerror(cat));
+		return;
+	}
+	for (size_t i = 0; i < n; i++)
+		if (check_client_jobs(a, cat, &h[i], now, cancel, arg) == -1) {
+			catalog_health_free(h, n);
+			return;
+		}
+	if (cancel == NULL || !cancel(arg))
+		check_overdue(a, h, n, now);
+	catalog_health_free(h, n);
+}
+
 /* ------------------------------------------------------------ the API */
 
 static void
@@ -993,7 +1188,8 @@ alert_check(struct alerter *a, struct catalog *cat, int (*cancel)(void *),
 		check_space(a, now);
 	if (cancel == NULL || !cancel(arg))
 		check_scrub(a, now);
-	(void)cat;
+	if (cat != NULL && (cancel == NULL || !cancel(arg)))
+		check_catalog(a, cat, now, cancel, arg);
 	state_save(a);
 }
 
