@@ -205,6 +205,8 @@ ok(wait_until(sub { mails_of('scrub_damage') && hooks_of('scrub_damage') }, 30),
     is($h->{body}{damaged}, 1, 'webhook: damaged 1');
     like($h->{body}{message}, qr/damaged blob/, 'webhook: the message is the scrub\'s');
 }
+# housekeeping.json times runs in seconds: the next one in another second.
+sleep 1.1;
 ($st) = $gv->ctl('scrub');
 is($st, 1, 'a second scrub finds it again');
 ok(wait_until(sub { slurp($gv->logfile) =~ /alert scrub_damage: .*not sent: sent already within Alerts\.RepeatInterval/ }, 30),
@@ -277,11 +279,33 @@ like(slurp($gv->logfile), qr/alert scrub_damage: webhook http:\/\/127\.0\.0\.1:$
 is(scalar(hooks_of('scrub_damage')), 1, 'nothing reached the old receiver');
 is(scalar(mails_of('low_space')), $nlow, 'the new housekeeper did not send low_space again (state kept)');
 
+# ------------------------------------------------------------ bad commands
+
+# A mail command that hangs is killed after Timeout and logged, and the
+# webhook still goes; one that fails is logged with its status and what
+# it printed.
+my $nhook = () = hooks();
+$gv->reload('Alerts.Webhook' => "http://127.0.0.1:$hook_port/hook",
+            'Alerts.Sendmail' => 'sleep 37.59', 'Alerts.Timeout' => 1);
+sleep 2;
+($st) = $gv->ctl('scrub');
+is($st, 1, 'a scrub with a mail command that hangs');
+ok(wait_until(sub { slurp($gv->logfile) =~ /alert scrub_damage: mail to ops\@example\.org not sent: Alerts\.Sendmail "sleep 37\.59" did not finish in 1 s, killed/ }, 30),
+   'the hanging command is killed after Timeout, and logged') or diag slurp($gv->logfile);
+ok(wait_until(sub { hooks() == $nhook + 1 }, 30), 'the webhook still went');
+sub sleepers { grep { (GV::_slurp("/proc/$_/cmdline") // '') eq "sleep\x0037.59\x00" } map { m{/proc/(\d+)$} ? $1 : () } glob('/proc/[0-9]*') }
+ok(wait_until(sub { !sleepers() }, 10), 'no mail command is left running');
+$gv->reload('Alerts.Sendmail' => 'echo no relay here >&2; exit 3', 'Alerts.Timeout' => 5);
+sleep 2;
+($st) = $gv->ctl('scrub');
+is($st, 1, 'a scrub with a mail command that fails');
+ok(wait_until(sub { slurp($gv->logfile) =~ /alert scrub_damage: mail to ops\@example\.org not sent: Alerts\.Sendmail ".*" exited with status 3: no relay here/ }, 30),
+   'the failing command is logged with its status and output') or diag slurp($gv->logfile);
+
 # ------------------------------------------------------------ MaxPerHour
 
 # This hour has seen more alerts than 1: the next one is held back ...
-$gv->reload('Alerts.Webhook' => "http://127.0.0.1:$hook_port/hook",
-            'Alerts.MaxPerHour' => 1);
+$gv->reload('Alerts.Sendmail' => $sendmail, 'Alerts.MaxPerHour' => 1);
 sleep 2;
 my $nmail = () = mails();
 ($st) = $gv->ctl('scrub');

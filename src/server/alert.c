@@ -870,6 +870,7 @@ check_scrub(struct alerter *a, int64_t now)
 	ended = get_int(last, "ended", 0);
 	damaged = get_int(last, "damaged", 0);
 	msg = json_string_value(json_object_get(last, "message"));
+	/* A run is its start and end (in seconds) in housekeeping.json. */
 	seen = json_object_get(a->state, "scrub");
 	if (json_is_array(seen) && json_array_size(seen) == 2 &&
 	    (int64_t)json_integer_value(json_array_get(seen, 0)) == started &&
