@@ -89,10 +89,12 @@ sub mails_of { my ($ev) = @_; grep { ($_->{headers}{'x-gigavault-event'} // '') 
 my $hookdir = "$tmp/hooks";
 mkdir $hookdir or die;
 sub hooks {
+    my ($dir) = @_;
+    $dir //= $hookdir;
     my @h;
-    for my $n (sort { $a <=> $b } map { m{/(\d+)\.json$} ? $1 : () } glob("$hookdir/*.json")) {
-        my $raw = slurp("$hookdir/$n.json");
-        my $hd = slurp("$hookdir/$n.headers");
+    for my $n (sort { $a <=> $b } map { m{/(\d+)\.json$} ? $1 : () } glob("$dir/*.json")) {
+        my $raw = slurp("$dir/$n.json");
+        my $hd = slurp("$dir/$n.headers");
         my %h = map { /^([^:]+):\s*(.*?)\s*$/ ? (lc $1 => $2) : () } split /\n/, $hd;
         push @h, { raw => $raw, headers => \%h,
                    body => eval { decode_json($raw) } || {} };
@@ -301,6 +303,41 @@ sleep 2;
 is($st, 1, 'a scrub with a mail command that fails');
 ok(wait_until(sub { slurp($gv->logfile) =~ /alert scrub_damage: mail to ops\@example\.org not sent: Alerts\.Sendmail ".*" exited with status 3: no relay here/ }, 30),
    'the failing command is logged with its status and output') or diag slurp($gv->logfile);
+
+# ------------------------------------------------------------ HTTPS
+
+# An HTTPS receiver with a self-signed certificate: refused against the
+# system's CA store (logged), accepted with it as WebhookCAFile.
+{
+    system("openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes "
+           . "-keyout $tmp/hook.key -out $tmp/hook.crt -days 2 -subj /CN=127.0.0.1 "
+           . "-addext subjectAltName=IP:127.0.0.1 >$tmp/openssl.log 2>&1") == 0
+        or BAIL_OUT('openssl cannot make a certificate: ' . slurp("$tmp/openssl.log"));
+    chmod 0644, "$tmp/hook.crt";
+    my $tls_port = free_ports(1);
+    my $tlsdir = "$tmp/hooks-tls";
+    mkdir $tlsdir or die;
+    start_kid("$tmp/hook-tls.log", $PY, "$SRC/t/alert-webhook.py", $tls_port, $tlsdir,
+              "$tmp/hook.crt", "$tmp/hook.key");
+    ok(wait_until(sub { port_open($tls_port) }, 20), 'HTTPS webhook receiver listening')
+        or diag slurp("$tmp/hook-tls.log");
+    $gv->reload('Alerts.Sendmail' => $sendmail,
+                'Alerts.Webhook' => "https://127.0.0.1:$tls_port/hook");
+    sleep 2;
+    ($st) = $gv->ctl('scrub');
+    ok(wait_until(sub { slurp($gv->logfile) =~ /alert scrub_damage: webhook https:\/\/127\.0\.0\.1:$tls_port\/hook not sent: .*certificate/ }, 30),
+       'HTTPS to a self-signed certificate without WebhookCAFile: refused, logged')
+        or diag slurp($gv->logfile);
+    is(scalar(hooks($tlsdir)), 0, 'nothing was posted');
+    $gv->reload('Alerts.WebhookCAFile' => "$tmp/hook.crt");
+    sleep 2;
+    ($st) = $gv->ctl('scrub');
+    ok(wait_until(sub { hooks_tls($tlsdir) }, 30), 'with it as WebhookCAFile: the webhook is received over HTTPS')
+        or diag slurp($gv->logfile);
+    $gv->reload('Alerts.WebhookCAFile' => '',
+                'Alerts.Webhook' => "http://127.0.0.1:$hook_port/hook");
+}
+sub hooks_tls { grep { ($_->{body}{event} // '') eq 'scrub_damage' } hooks($_[0]) }
 
 # ------------------------------------------------------------ MaxPerHour
 

@@ -1,11 +1,13 @@
 #!/usr/bin/python3
-# alert-webhook.py PORT DIR - the webhook receiver of t/59-alerts.t: an
-# HTTP server on 127.0.0.1:PORT that answers every POST with 204 and
+# alert-webhook.py PORT DIR [CERT KEY] - the webhook receiver of
+# t/59-alerts.t: an HTTP server on 127.0.0.1:PORT (HTTPS with the PEM
+# certificate and key CERT and KEY) that answers every POST with 204 and
 # writes its body to DIR/N.json and its headers to DIR/N.headers (N
 # from 1; each written to a temporary name, then renamed, so a reader
 # never sees half a file).  It runs until it is killed.
 import http.server
 import os
+import ssl
 import sys
 
 port, out = int(sys.argv[1]), sys.argv[2]
@@ -31,4 +33,9 @@ class Hook(http.server.BaseHTTPRequestHandler):
         pass
 
 
-http.server.HTTPServer(('127.0.0.1', port), Hook).serve_forever()
+server = http.server.HTTPServer(('127.0.0.1', port), Hook)
+if len(sys.argv) == 5:
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(sys.argv[3], sys.argv[4])
+    server.socket = ctx.wrap_socket(server.socket, server_side=True)
+server.serve_forever()
