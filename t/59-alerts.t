@@ -263,6 +263,18 @@ ok(wait_until(sub { mails_of('overdue') && hooks_of('overdue') }, 30),
 sleep 3;
 is(scalar(mails_of('overdue')), 1, 'an overdue set that stays overdue: still one mail');
 
+# Recoveries: the failed set succeeds, the overdue one runs and plans
+# its next run.
+report('--set', 'home', '--result', 'ok', '--next-run', '+3600');
+ok(wait_until(sub { mails_of('job_ok') && hooks_of('job_ok') }, 30),
+   'a success after a failure: a job_ok mail and webhook') or diag slurp($gv->logfile);
+is((hooks_of('job_ok'))[0]{body}{set}, 'home', 'job_ok: set home');
+report('--set', 'docs', '--result', 'ok', '--next-run', '+3600');
+ok(wait_until(sub { mails_of('overdue_ok') && hooks_of('overdue_ok') }, 30),
+   'an overdue set that ran: an overdue_ok mail and webhook') or diag slurp($gv->logfile);
+is((hooks_of('overdue_ok'))[0]{body}{set}, 'docs', 'overdue_ok: set docs');
+is(scalar(mails_of('job_ok')), 1, 'a success of a set that had not failed gives no job_ok');
+
 # ------------------------------------------------------------ receiver down
 
 # A reload starts a new housekeeper that reads the same alerts.json; the

@@ -8,13 +8,14 @@
  *   {"since":T, "hour_start":T, "hour_count":N, "suppressed":N,
  *    "sent":[["event","client","set",T], ...],
  *    "jobs":{"CLIENT_ID":SEQ, ...},
- *    "overdue":[["client","set"], ...],
+ *    "overdue":[["client","set"], ...], "failed":[["client","set"], ...],
  *    "low_space":bool, "scrub":[STARTED, ENDED]}
  *
  * since: when the state began (reports received and scrubs ended before
  * it are history, not news); sent: the last alert of each (event,
  * client, set) within Alerts.RepeatInterval; jobs: the newest report
  * seen of each client; overdue: the sets overdue at the last check;
+ * failed: the sets whose latest report seen was a failure;
  * scrub: the last scrub run seen.  Every member is checked for its type
  * as it is read; one that is not what it should be counts as missing.
  *
@@ -913,10 +914,52 @@ time_or_null(int64_t t)
 	return t == 0 ? json_null() : json_integer((json_int_t)t);
 }
 
+static int
+in_pairs(const json_t *list, const char *c, const char *s)
+{
+	const json_t *e;
+	size_t i;
+
+	json_array_foreach(list, i, e)
+		if (json_is_array(e) && json_array_size(e) == 2 &&
+		    str_is(json_array_get(e, 0), c) &&
+		    str_is(json_array_get(e, 1), s))
+			return 1;
+	return 0;
+}
+
+/* Add (c, s) to the list of pairs key, or (add 0) take it out. */
+static void
+pairs_set(struct alerter *a, const char *key, const char *c, const char *s,
+    int add)
+{
+	json_t *list = get_member(a, key, 1), *e;
+	size_t i;
+
+	if (add) {
+		if (in_pairs(list, c, s))
+			return;
+		if ((e = json_pack("[s, s]", c, s)) == NULL ||
+		    json_array_append_new(list, e) == -1)
+			fatalx("%s: out of memory", __func__);
+		a->dirty = 1;
+		return;
+	}
+	json_array_foreach(list, i, e)
+		if (json_is_array(e) && json_array_size(e) == 2 &&
+		    str_is(json_array_get(e, 0), c) &&
+		    str_is(json_array_get(e, 1), s)) {
+			json_array_remove(list, i);
+			a->dirty = 1;
+			return;
+		}
+}
+
 /*
  * New reports of client h (those after the newest seen, received since
- * the state began): each failed or cancelled one is an alert.  -1 when
- * cancelled before the end (what is left is looked at next time).
+ * the state began): each failed or cancelled one is an alert, and so is
+ * the first success (ok or partial) of a set after one ("job_ok").  -1
+ * when cancelled before the end (what is left is looked at next time).
  */
 static int
 check_client_jobs(struct alerter *a, struct catalog *cat,
@@ -951,10 +994,32 @@ check_client_jobs(struct alerter *a, struct catalog *cat,
 		    json_integer((json_int_t)seen)) == -1)
 			fatalx("%s: out of memory", __func__);
 		a->dirty = 1;
-		if ((r[i].result != CAT_JOB_FAILED &&
-		    r[i].result != CAT_JOB_CANCELLED) || r[i].received < since)
+		if (r[i].received < since)
 			continue;
 		ev.set = r[i].set;
+		if (r[i].result != CAT_JOB_FAILED &&
+		    r[i].result != CAT_JOB_CANCELLED) {
+			if (!in_pairs(get_member(a, "failed", 1), h->name,
+			    r[i].set))
+				continue;
+			pairs_set(a, "failed", h->name, r[i].set, 0);
+			ev.event = "job_ok";
+			snprintf(ev.message, sizeof(ev.message), "the backup "
+			    "of set %s of client %s succeeded again (ended %s)",
+			    r[i].set, h->name, date_or_never(r[i].end, d2,
+			    sizeof(d2)));
+			if ((ev.extra = json_pack("{s:s, s:o, s:o, s:I, s:o}",
+			    "result", r[i].result == CAT_JOB_OK ? "ok" :
+			    "partial", "start", time_or_null(r[i].start),
+			    "end", time_or_null(r[i].end), "report",
+			    (json_int_t)r[i].seq, "next_run",
+			    time_or_null(r[i].next_run))) == NULL)
+				fatalx("%s: out of memory", __func__);
+			emit(a, &ev);
+			continue;
+		}
+		pairs_set(a, "failed", h->name, r[i].set, 1);
+		ev.event = "job_failed";
 		ev.time = now;
 		snprintf(ev.message, sizeof(ev.message), "the backup of set %s "
 		    "of client %s %s (started %s, ended %s): %s", r[i].set,
@@ -984,20 +1049,6 @@ check_client_jobs(struct alerter *a, struct catalog *cat,
 		emit(a, &ev);
 	}
 	free(r);
-	return 0;
-}
-
-static int
-in_pairs(const json_t *list, const char *c, const char *s)
-{
-	const json_t *e;
-	size_t i;
-
-	json_array_foreach(list, i, e)
-		if (json_is_array(e) && json_array_size(e) == 2 &&
-		    str_is(json_array_get(e, 0), c) &&
-		    str_is(json_array_get(e, 1), s))
-			return 1;
 	return 0;
 }
 
@@ -1059,6 +1110,27 @@ check_overdue(struct alerter *a, const struct cat_client_health *h,
 				    (json_int_t)s->interval)) == NULL)
 					fatalx("%s: out of memory", __func__);
 			}
+			emit(a, &ev);
+		}
+	/* Sets no longer overdue, and fine now: "overdue_ok". */
+	for (size_t i = 0; i < n; i++)
+		for (size_t j = 0; j < h[i].nsets; j++) {
+			const struct cat_set_health *s = &h[i].sets[j];
+
+			if (s->health != CAT_HEALTH_OK ||
+			    !in_pairs(old, h[i].name, s->set))
+				continue;
+			ev.event = "overdue_ok";
+			ev.client = h[i].name;
+			ev.set = s->set;
+			snprintf(ev.message, sizeof(ev.message), "set %s of "
+			    "client %s is no longer overdue: last successful "
+			    "backup %s", s->set, h[i].name, date_or_never(
+			    s->last_success, d1, sizeof(d1)));
+			if ((ev.extra = json_pack("{s:o, s:o}",
+			    "last_success", time_or_null(s->last_success),
+			    "next_run", time_or_null(s->next_run))) == NULL)
+				fatalx("%s: out of memory", __func__);
 			emit(a, &ev);
 		}
 	json_decref(old);

@@ -7,8 +7,10 @@
  * "overdue" (a client's set became overdue, catalog_health()),
  * "scrub_damage" (the last scrub in DataDir/housekeeping.json found
  * damaged blobs), "low_space" (DataDir's file system fell below
- * Alerts.FreeSpaceWarning percent free) and "suppressed" (how many
- * alerts Alerts.MaxPerHour held back in the hour that ended).
+ * Alerts.FreeSpaceWarning percent free), "suppressed" (how many
+ * alerts Alerts.MaxPerHour held back in the hour that ended), and the
+ * recoveries "job_ok" (a set's first success after a failure) and
+ * "overdue_ok" (an overdue set fine again).
  *
  * What was sent, and which reports, scrubs and overdue sets were seen
  * already, is kept in DataDir/alerts.json (written whole to a temporary
