@@ -410,8 +410,13 @@ mail_message(const struct alerter *a, const struct alert_event *ev,
 		if (strcmp(key, "message") == 0 || json_is_null(val))
 			continue;
 		if (json_is_string(val)) {
+			/* A client's error text may hold any character. */
+			if ((v = strdup(json_string_value(val))) == NULL)
+				fatalx("%s: out of memory", __func__);
+			text_clean(v, "\n\t");
 			append(&buf, &len, &size, "%s: ", key);
-			append_body(&buf, &len, &size, json_string_value(val));
+			append_body(&buf, &len, &size, v);
+			free(v);
 			continue;
 		}
 		if ((v = json_dumps(val, JSON_ENCODE_ANY)) == NULL)
