@@ -105,7 +105,12 @@ sub hooks_of { my ($ev) = @_; grep { ($_->{body}{event} // '') eq $ev } hooks() 
 
 # ------------------------------------------------------------ the parts
 
-my ($smtp_port, $hook_port, $dead_port) = free_ports(3);
+my ($smtp_port, $hook_port) = free_ports(2);
+# The receiver that is down: a port bound without listening (refused, and
+# taken by no one else while the test runs).
+my $dead = IO::Socket::INET->new(LocalAddr => '127.0.0.1', LocalPort => 0,
+                                 Proto => 'tcp') or die "bind: $!";
+my $dead_port = $dead->sockport;
 my $smtp = start_kid("$tmp/smtp.log", $PY, '-m', 'aiosmtpd', '-n',
                      '-l', "127.0.0.1:$smtp_port",
                      '-c', 'aiosmtpd.handlers.Mailbox', $maildir);
