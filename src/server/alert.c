@@ -591,6 +591,27 @@ send_mail(const struct alerter *a, const struct alert_event *ev, json_t *b)
 	free(msg);
 }
 
+/*
+ * The webhook's URL as the log shows it: scheme and host only, as its
+ * user name, path or query may hold a secret.
+ */
+static void
+url_for_log(const char *url, char *buf, size_t len)
+{
+	const char *p = strstr(url, "://"), *host, *end, *at;
+
+	if (p == NULL) {
+		snprintf(buf, len, "(bad URL)");
+		return;
+	}
+	host = p + 3;
+	end = host + strcspn(host, "/?#");
+	for (at = host; (p = memchr(at, '@', (size_t)(end - at))) != NULL;)
+		at = p + 1;
+	snprintf(buf, len, "%.*s%.*s", (int)(host - url), url,
+	    (int)(end - at), at);
+}
+
 static size_t
 discard(char *p, size_t size, size_t n, void *arg)
 {
@@ -609,6 +630,7 @@ send_webhook(const struct alerter *a, const struct alert_event *ev,
 	uint8_t mac[CRYPTO_HASH_LEN];
 	struct curl_slist *h = NULL, *h2;
 	const char *url = a->cfg->alert_webhook;
+	char shown[256];
 	long code = 0;
 	CURLcode rc;
 	CURL *c;
@@ -639,6 +661,7 @@ send_webhook(const struct alerter *a, const struct alert_event *ev,
 		h = h2;
 	}
 	errbuf[0] = '\0';
+	url_for_log(url, shown, sizeof(shown));
 	curl_easy_setopt(c, CURLOPT_URL, url);
 	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
 	curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
@@ -658,14 +681,14 @@ send_webhook(const struct alerter *a, const struct alert_event *ev,
 	if (rc == CURLE_OK)
 		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
 	if (rc != CURLE_OK)
-		log_warnx("alert %s: webhook %s not sent: %s", ev->event, url,
+		log_warnx("alert %s: webhook %s not sent: %s", ev->event, shown,
 		    errbuf[0] != '\0' ? errbuf : curl_easy_strerror(rc));
 	else if (code < 200 || code > 299)
 		log_warnx("alert %s: webhook %s answered HTTP %ld", ev->event,
-		    url, code);
+		    shown, code);
 	else
 		log_info("alert %s: webhook %s answered HTTP %ld", ev->event,
-		    url, code);
+		    shown, code);
 	curl_slist_free_all(h);
 	curl_easy_cleanup(c);
 }
