@@ -1178,8 +1178,10 @@ check_catalog(struct alerter *a, struct catalog *cat, int64_t now,
 		log_warnx("alerts: %s", catalog_strerror(cat));
 		return;
 	}
+	/* A client with no set has no report (catalog_health()). */
 	for (size_t i = 0; i < n; i++)
-		if (check_client_jobs(a, cat, &h[i], now, cancel, arg) == -1) {
+		if (h[i].nsets > 0 &&
+		    check_client_jobs(a, cat, &h[i], now, cancel, arg) == -1) {
 			catalog_health_free(h, n);
 			return;
 		}
