@@ -25,7 +25,7 @@
  *   housekeeper   blobs, snapshots, usage, recent    packs/ (rewrites and
  *                 (all: catalog_open())              removes), the journal,
  *                                                    housekeeping.json(.lock),
- *                                                    prune.lock
+ *                                                    prune.lock, alerts.json
  *   ui bridge     open for meta, clients, tokens,    the journal; reads
  *                 snapshots, policies, blobs, usage, admins, housekeeping.json
  *                 jobs (client add, disable, remove;
