@@ -38,6 +38,7 @@ struct apoll {
 	size_t		 linelen;
 	int		 done_seen;	/* "DONE" came */
 	int		 again;		/* poll again when this one ends */
+	int		 quiet;		/* killed by apoll_free(): say nothing */
 	char		 errtext[APOLL_LINE_MAX + 1];	/* this poll's */
 	int64_t		 last_poll, last_ok;
 	char		 last_error[APOLL_LINE_MAX + 1];
@@ -224,7 +225,7 @@ poll_end(struct apoll *p)
 			snprintf(p->errtext, sizeof(p->errtext), "the poll "
 			    "ended without an answer");
 		/* Said once, not every PollInterval. */
-		if (strcmp(p->errtext, p->last_error) != 0)
+		if (!p->quiet && strcmp(p->errtext, p->last_error) != 0)
 			alog_warnx("poll: %s", p->errtext);
 		snprintf(p->last_error, sizeof(p->last_error), "%s",
 		    p->errtext);
@@ -388,6 +389,7 @@ apoll_free(struct apoll *p)
 	if (p->pid != 0) {
 		kill(p->pid, SIGKILL);
 		p->again = 0;
+		p->quiet = 1;
 		poll_end(p);
 	}
 	free(p->conffile);

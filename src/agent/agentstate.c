@@ -169,6 +169,7 @@ astate_open(const char *dir, char *err, size_t errlen)
 	}
 	snprintf(path, sizeof(path), "%s/id", dir);
 	if ((buf = slurp(path, &len, err, errlen)) != NULL) {
+		buf[strcspn(buf, "\r\n")] = '\0';
 		if (len < 2 * SERVER_ID_LEN || hex_decode(buf, s->id,
 		    SERVER_ID_LEN) == -1) {
 			snprintf(err, errlen, "%s: not %d hex digits (remove "

@@ -101,6 +101,17 @@ arm_at(struct event *ev, int64_t t)
 	evtimer_add(ev, &tv);
 }
 
+/* Arm ev to fire in d seconds. */
+static void
+arm_in(struct event *ev, int64_t d)
+{
+	struct timeval tv;
+
+	tv.tv_sec = (time_t)d;
+	tv.tv_usec = 0;
+	evtimer_add(ev, &tv);
+}
+
 /* The timer for the first scheduled time after `after`. */
 static void
 arm_sched(struct job *j, int64_t after)
@@ -368,12 +379,17 @@ run_done(struct run *run, const struct run_outcome *o, void *arg)
 	r.sent_bytes = o->res.sent_bytes;
 	r.problems = o->res.problems;
 	r.next_run = j->next_sched;
-	snprintf(r.error, sizeof(r.error), "%s", o->error);
+	if (o->result == REMOTE_JOB_CANCELLED)
+		snprintf(r.error, sizeof(r.error), "%s", js->stopping ?
+		    "cancelled: the agent stopped during the run" :
+		    "cancelled on request");
+	else
+		snprintf(r.error, sizeof(r.error), "%s", o->error);
 	j->run = NULL;
 	j->request = 0;
 	j->last_result = o->result;
 	j->last_end = r.end;
-	snprintf(j->last_error, sizeof(j->last_error), "%s", o->error);
+	snprintf(j->last_error, sizeof(j->last_error), "%s", r.error);
 
 	if (o->result == REMOTE_JOB_FAILED && j->attempt < j->retries &&
 	    !js->stopping && !j->gone) {
@@ -384,13 +400,13 @@ run_done(struct run *run, const struct run_outcome *o, void *arg)
 			d = CLIENTCONF_DELAY_MAX;
 		j->attempt++;
 		j->retry_at = r.end + d;
-		arm_at(j->retry, j->retry_at);
+		arm_in(j->retry, d);
 		alog_info("job %s: run failed (%s); retry %d of %d in %lld s",
 		    j->set, o->error, j->attempt, j->retries, (long long)d);
 	} else {
 		alog_info("job %s: run ended: %s%s%s", j->set,
-		    astate_result_name(o->result), o->error[0] ? ": " : "",
-		    o->error);
+		    astate_result_name(o->result), r.error[0] ? ": " : "",
+		    r.error);
 		/* A run cut by the agent's stop is caught up at the start. */
 		if (j->scheduled && !(o->result == REMOTE_JOB_CANCELLED &&
 		    js->stopping) && astate_set_last_run(js->state, j->set,

@@ -150,8 +150,10 @@ sub ask_line {
     return JSON::PP->new->decode($reply);
 }
 
+# ask(%request): with the token, when the test set one ($ag->{token}).
 sub ask {
     my ($self, %req) = @_;
+    $req{token} //= $self->{token} if defined $self->{token};
     return $self->ask_line(JSON::PP->new->canonical->encode(\%req));
 }
 
