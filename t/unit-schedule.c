@@ -197,6 +197,26 @@ rand_list(unsigned char *set, int n, int p, char *buf, size_t len)
 	}
 }
 
+/*
+ * schedule_next(s, t) against brute force: its result, or -1 (printed)
+ * when they differ.
+ */
+static int64_t
+next_checked(const struct schedule *s, const struct sets *m, int64_t t)
+{
+	int64_t nx = schedule_next(s, t), want;
+
+	for (want = t + 1; want < nx && want < t + 2 * 86400 &&
+	    !brute_run(m, want); want++)
+		;
+	if (nx != -1 && want == nx && brute_run(m, nx))
+		return nx;
+	printf("#   after %s: ", fmt(t));
+	printf("got %s, ", fmt(nx));
+	printf("brute force %s\n", fmt(want));
+	return -1;
+}
+
 /* Random schedules around t0, each run checked against brute force. */
 static void
 brute(const char *what, int64_t t0, int rounds)
@@ -204,7 +224,7 @@ brute(const char *what, int64_t t0, int rounds)
 	struct sets m;
 	struct schedule *s;
 	char h[200], mi[400], se[400], spec[1100], name[1300];
-	int64_t t, nx, want;
+	int64_t t;
 	int r, good;
 
 	for (r = 0; r < rounds; r++) {
@@ -224,33 +244,11 @@ brute(const char *what, int64_t t0, int rounds)
 		}
 		good = 1;
 		/* Chain from 4 hours before to 4 hours after the change. */
-		t = t0 - 4 * 3600;
-		while (good && t < t0 + 4 * 3600) {
-			nx = schedule_next(s, t);
-			for (want = t + 1; want < nx && want < t + 2 * 86400 &&
-			    !brute_run(&m, want); want++)
-				;
-			if (nx == -1 || want != nx || !brute_run(&m, nx)) {
-				good = 0;
-				printf("#   after %s: ", fmt(t));
-				printf("got %s, ", fmt(nx));
-				printf("brute force %s\n", fmt(want));
-			}
-			t = nx;
-		}
+		for (t = t0 - 4 * 3600; good && t < t0 + 4 * 3600;)
+			good = (t = next_checked(s, &m, t)) != -1;
 		/* And from each second near the change. */
-		for (t = t0 - 5; good && t < t0 + 5; t++) {
-			nx = schedule_next(s, t);
-			for (want = t + 1; want < nx && want < t + 2 * 86400 &&
-			    !brute_run(&m, want); want++)
-				;
-			if (nx == -1 || want != nx || !brute_run(&m, nx)) {
-				good = 0;
-				printf("#   after %s: ", fmt(t));
-				printf("got %s, ", fmt(nx));
-				printf("brute force %s\n", fmt(want));
-			}
-		}
+		for (t = t0 - 5; good && t < t0 + 5; t++)
+			good = next_checked(s, &m, t) != -1;
 		snprintf(name, sizeof(name), "%s: \"%.40s...\" matches "
 		    "brute force", what, spec);
 		ok(good, name);
