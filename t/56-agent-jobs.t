@@ -13,6 +13,7 @@ use Time::HiRes qw(time sleep);
 use GV;
 use GVClient;
 use GVAgent;
+use JSON::PP ();
 
 my $t0 = time;
 my $gv = GV->start(Workers => 2);
@@ -52,6 +53,21 @@ sleep 2.5;
 is(scalar($ag->history('bad')), 3, 'no fourth attempt');
 like($ag->log_text, qr/job bad: pre says no/, 'the command\'s stderr is logged');
 
+# The server shows the job as failed, with the message.
+my $J = JSON::PP->new;
+my $bad;
+GV::wait_until(sub {
+    my ($st, $out) = $gv->ctl('clients', '--json');
+    my $d = eval { $J->decode($out) } || [];
+    my ($c) = grep { $_->{name} eq 'bob' } @$d;
+    ($bad) = grep { $_->{set} eq 'bad' } @{ $c->{sets} || [] };
+    $bad && $bad->{health} eq 'failed';
+}, 20, 0.2);
+is($bad && $bad->{health}, 'failed', 'gigavaultctl clients: set bad is failed') or diag(explain($bad));
+like($bad && $bad->{last_error}, qr/PreCommand failed with exit status 3/, '... with the error');
+my ($st, $out) = $gv->ctl('clients');
+like($out, qr/^bob\s+failed\b/m, 'gigavaultctl clients: bob is failed') or diag($out);
+
 # PreCommandFailure = continue: the backup runs anyway.
 $r = $ag->ask(request => 'run', set => 'cont');
 @h = $ag->wait_runs('cont', 1, 30);
@@ -83,7 +99,8 @@ GV::wait_until(sub {
                 map { $_->{pid} } GV::_all_procs();
     @sleepers }, 10);
 is(scalar(@sleepers), 1, 'its PreCommand runs');
-my ($rc, $out, $err) = $ag->cli('cancel', 'slow');
+my ($rc, $err);
+($rc, $out, $err) = $ag->cli('cancel', 'slow');
 is($rc, 0, 'gigavault agent cancel slow') or diag($err);
 @h = $ag->wait_runs('slow', 1, 15);
 is($h[0]{result}, 'cancelled', 'the report says cancelled');

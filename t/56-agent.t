@@ -1,7 +1,9 @@
 #!/usr/bin/perl
 # gigavault-agent against a real daemon (gigavault-agent(8)): a schedule
 # that fires, a second run that finds the files unchanged, the report
-# sent to the server, `gigavault agent status`, the UI port's requests.
+# sent to the server and shown by gigavaultctl clients, "back up now"
+# through gigavaultctl client backup, `gigavault agent status`, the UI
+# port's requests.
 use strict;
 use warnings;
 use Test::More;
@@ -10,6 +12,7 @@ use Time::HiRes qw(time sleep);
 use GV;
 use GVClient;
 use GVAgent;
+use JSON::PP ();
 
 my $t0 = time;
 my $gv = GV->start(Workers => 2);
@@ -22,7 +25,8 @@ GV::_spit("$src/sub/b.bin", GVClient::pseudo_bytes(300_000, 7));
 # ------------------------------------------------------- a schedule fires
 
 my $ag = GVAgent->start($cl, sets => {
-    web => { Paths => [$src], Schedule => '*:*:0/2' },
+    web  => { Paths => [$src], Schedule => '*:*:0/2' },
+    docs => { Paths => ["$src/sub"], Schedule => '2099-01-01' },
 });
 my $ts = time;
 my @h = $ag->wait_runs('web', 1, 30);
@@ -52,6 +56,44 @@ ok(GV::wait_until(sub { opendir(my $d, $ag->statedir . '/outbox') or return 0;
                         !grep { !/^\./ } readdir $d }, 20, 0.1),
    'every report was sent to the server (the outbox is empty)') or diag($ag->log_text);
 
+# --------------------------------------------------- the server's view
+
+my $J = JSON::PP->new;
+sub client_health {
+    my ($st, $out, $err) = $gv->ctl('clients', '--json');
+    my $d = eval { $J->decode($out) } || [];
+    my ($c) = grep { $_->{name} eq 'alice' } @$d;
+    return $c;
+}
+my $c = client_health();
+is($c->{agent}, 'agent-alice', 'gigavaultctl clients: alice, with its agent\'s name')
+    or diag(explain($c));
+my ($web) = grep { $_->{set} eq 'web' } @{ $c->{sets} || [] };
+is($web && $web->{health}, 'ok', '... its set web is ok');
+ok($web && $web->{job} && $web->{interval} == 2,
+   '... a job every 2 s (the poll told the server)') or diag(explain($c));
+
+# "Back up now": gigavaultctl queues it, the agent's next poll takes it.
+my ($rc, $out, $err) = $gv->ctl('client', 'backup', 'alice', '--set', 'docs');
+is($rc, 0, 'gigavaultctl client backup alice --set docs') or diag($err);
+my ($rid) = $out =~ /^(\d+)$/m;
+ok($rid, '... a request id');
+my $tq = time;
+@h = $ag->wait_runs('docs', 1, 30);
+ok(@h == 1 && $h[0]{result} eq 'ok', 'the agent ran docs') or diag(explain(\@h), $ag->log_text);
+is($h[0]{request}, $rid, 'its report answers the request');
+diag(sprintf('"back up now" ran within %.1f s (PollInterval 1)', time - $tq));
+my $hist;
+GV::wait_until(sub {
+    my ($st, $o) = $gv->ctl('client', 'history', 'alice', '--json');
+    $hist = eval { $J->decode($o) } || [];
+    grep { ($_->{request} // 0) == $rid } @$hist;
+}, 20, 0.2);
+my ($got) = grep { ($_->{request} // 0) == $rid } @$hist;
+ok($got && $got->{set} eq 'docs' && $got->{result} eq 'ok',
+   'the server\'s history has the run, with its request') or diag(explain($hist));
+is(client_health()->{health}, 'ok', 'gigavaultctl clients: alice is ok now that docs ran too');
+
 # ------------------------------------------------------------ UI and CLI
 
 my $hello = $ag->ask(request => 'hello');
@@ -59,7 +101,7 @@ is($hello->{agent}, 'agent-alice', 'hello: the agent names itself');
 like($hello->{id}, qr/^[0-9a-f]{32}$/, 'hello: its id');
 my $st = $ag->ask(request => 'status', id => 7);
 is($st->{id}, 7, 'status: the reply carries the request id');
-is($st->{jobs}, 1, 'status: one job');
+is($st->{jobs}, 2, 'status: two jobs');
 ok($st->{poll}{last_ok} > 0, 'status: a poll went through') or diag(explain($st));
 my $r = $ag->ask(request => 'nosuch');
 is($r->{code}, 404, 'an unknown request: 404');
@@ -70,7 +112,7 @@ is($r->{code}, 404, 'run of a set that is no job: 404');
 $r = $ag->ask(request => 'cancel', set => 'web');
 ok($r->{code} == 409 || $r->{cancelled}, 'cancel of a job between runs: 409 (or a run was cancelled)');
 
-my ($rc, $out, $err) = $ag->cli('status');
+($rc, $out, $err) = $ag->cli('status');
 is($rc, 0, 'gigavault agent status') or diag($err);
 like($out, qr/^agent:\s+agent-alice$/m, 'status names the agent');
 like($out, qr/^web\s+\*:\*:0\/2\s+\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\s+(ok|-)\s/m, 'status shows the job with its last run')

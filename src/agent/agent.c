@@ -23,6 +23,7 @@
 
 #include "common/crypto.h"
 #include "common/discowire.h"
+#include "client/client.h"
 #include "client/clientconf.h"
 #include "client/state.h"
 #include "agent.h"
@@ -30,9 +31,17 @@
 #include "agentpoll.h"
 #include "agentstate.h"
 #include "agentui.h"
+#include "announce.h"
 #include "jobs.h"
 
 #define FIRST_POLL_S	1	/* the first poll, after the start */
+
+/* Discovery as the server's defaults (gigavault.conf(5)). */
+#define DISC_ANNOUNCE_PORT	6363	/* Ports.Multicast[0] */
+#define DISC_QUERY_PORT		6364	/* Ports.Multicast[1] */
+#define DISC_UDPSCAN_PORT	32006	/* Ports.UDPScan */
+#define DISC_TTL		1
+#define DISC_INTERVAL_S		60	/* Discovery.AnnounceInterval */
 
 struct agent {
 	struct event_base *base;
@@ -46,6 +55,7 @@ struct agent {
 	struct jobs	*jobs;
 	struct apoll	*poll;
 	struct agentui	*ui;
+	struct announce	*ann;
 	struct event	*ev_term, *ev_int, *ev_hup, *ev_poll, *ev_kick;
 	int		 stopping;
 	int64_t		 started;
@@ -271,6 +281,29 @@ poll_request(void *arg, const struct remote_agent_request *rq)
 		jobs_refuse(a->jobs, rq->set, rq->id, err);
 }
 
+/* Announce the agent in discovery; without it when that fails. */
+static void
+start_announce(struct agent *a)
+{
+	struct announce_conf ac;
+	char err[512];
+
+	memset(&ac, 0, sizeof(ac));
+	ac.name = a->name;
+	memcpy(ac.id, astate_id(a->state), SERVER_ID_LEN);
+	ac.group = DISC_GROUP;
+	ac.port_announce = DISC_ANNOUNCE_PORT;
+	ac.port_query = DISC_QUERY_PORT;
+	ac.port_udpscan = DISC_UDPSCAN_PORT;
+	ac.ttl = DISC_TTL;
+	ac.interval = DISC_INTERVAL_S;
+	ac.port_ui = a->conf->port_ui;
+	ac.port_backup = a->conf->port_backup;
+	ac.port_ssl = a->conf->port_ssl;
+	if ((a->ann = announce_start(a->base, &ac, err, sizeof(err))) == NULL)
+		alog_warnx("discovery: %s; the agent runs without it", err);
+}
+
 static void
 on_stop(evutil_socket_t sig, short what, void *arg)
 {
@@ -286,6 +319,8 @@ on_stop(evutil_socket_t sig, short what, void *arg)
 	evtimer_del(a->ev_poll);
 	agentui_stop(a->ui);
 	a->ui = NULL;
+	announce_stop(a->ann);
+	a->ann = NULL;
 	kick(a);
 }
 
@@ -388,6 +423,8 @@ agent_main(const struct agent_opts *o)
 		alog_warnx("%s", err);
 		goto out;
 	}
+	if (a.conf->agent.discovery)
+		start_announce(&a);
 	arm_poll(&a, FIRST_POLL_S);
 	alog_info("started: %s, %zu jobs, UI port %d, polling every %d s, "
 	    "agent %s (id %s)", a.conf->file, jobs_count(a.jobs),
@@ -397,6 +434,7 @@ agent_main(const struct agent_opts *o)
 	alog_info("stopped");
 	rc = 0;
 out:
+	announce_stop(a.ann);
 	agentui_stop(a.ui);
 	apoll_free(a.poll);
 	jobs_free(a.jobs);
