@@ -149,6 +149,30 @@ ok($r->{jobs}, 'with the token: answered');
 ($rc, $out, $err) = $ag2->cli('jobs');
 is($rc, 0, 'gigavault agent reads UITokenFile') or diag($err);
 like($out, qr/^daily\s/m, 'and lists the jobs');
+
+# -------------------------- the server away: the report waits in StateDir
+
+my $outbox = sub { opendir(my $d, "$state/outbox") or return 0; scalar grep { !/^\./ } readdir $d };
+is($gv->stop, 0, 'the server stops');
+$r = $ag2->ask(request => 'run', set => 'daily');
+ok($r->{started}, 'run daily with the server away');
+@h = $ag2->wait_runs('daily', 2, 30);
+is($h[0]{result}, 'failed', 'the run failed') or diag(explain(\@h));
+like($h[0]{error}, qr/\S/, "with the client's error: $h[0]{error}");
+ok($ag2->job('daily')->{retry_at} > time + 100, 'a retry waits RetryDelay (300 s)');
+ok(GV::wait_until(sub { $outbox->() >= 1 }, 10), 'its report waits in the outbox');
+sleep 2;
+ok($outbox->() >= 1, '... through the polls that fail');
+ok(GVClient::restart_daemon($gv), 'the server is back');
+ok(GV::wait_until(sub { $outbox->() == 0 }, 20, 0.1), 'the next poll sent the report');
+my ($hst, $hout) = $gv->ctl('client', 'history', 'bob', '--json');
+my $hl = eval { JSON::PP->new->decode($hout) } || [];
+my ($fail) = grep { $_->{set} eq 'daily' && $_->{result} eq 'failed' } @$hl;
+ok($fail, 'the server has the failed run') or diag($hout);
+$r = $ag2->ask(request => 'cancel', set => 'daily');
+ok($r->{cancelled}, 'cancel drops the retry that waits');
+is($ag2->job('daily')->{retry_at}, 0, '... it is gone');
+
 is($ag2->stop, 0, 'stopped');
 
 # A token file that others may read is refused.
