@@ -251,6 +251,9 @@ err_line(struct run *r, char *s)
 	else if (r->lines == RUN_LOG_LINES)
 		alog_info("job %s: (more lines not logged)", r->set);
 	r->lines++;
+	/* backup's closing "no snapshot saved (...)": the cause is before. */
+	if (strncmp(s, "no snapshot saved (", 19) == 0 && r->last[0] != '\0')
+		return;
 	snprintf(r->last, sizeof(r->last), "%s", s);
 }
 
