@@ -125,6 +125,23 @@ like($out, qr/\bweb\s+ok\s+2\b/, 'history shows the runs') or diag($out);
 is($rc, 0, 'gigavault agent --json jobs');
 like($out, qr/"set"\s*:\s*"web"/, 'jobs --json has the job');
 
+# ------------------------------------------------------------------ SIGHUP
+
+$ag->write_conf(sets => {
+    web   => { Paths => [$src], Schedule => '2099-01-01' },
+    docs  => { Paths => ["$src/sub"], Schedule => '2099-01-01' },
+    extra => { Paths => ["$src/sub"], Schedule => 'daily' },
+});
+$ag->signal('HUP');
+ok(GV::wait_until(sub { ($ag->ask(request => 'status')->{jobs} // 0) == 3 }, 10),
+   'SIGHUP: client.conf is read again, a new job is there');
+like($ag->job('web')->{schedule}, qr/^2099/, '... a job kept takes its new schedule');
+GV::_spit($ag->conf, "BackupSet \"x\" {\n\tSchedule = \"nonsense\"\n}\n");
+$ag->signal('HUP');
+ok(GV::wait_until(sub { $ag->log_text =~ /SIGHUP: .*Schedule "nonsense".*the old configuration stays/ }, 10),
+   'a bad file on SIGHUP: logged, the old configuration stays') or diag($ag->log_text);
+is($ag->ask(request => 'status')->{jobs}, 3, '... its three jobs');
+
 is($ag->stop, 0, 'SIGTERM stops the agent, exit 0') or diag($ag->log_text);
 is(scalar(() = $ag->processes), 0, 'no process of the agent is left');
 diag(sprintf('t/56 took %.1f s', time - $t0));
