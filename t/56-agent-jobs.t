@@ -125,11 +125,13 @@ GV::_spit("$state/last-$_", int(time - 2 * 86400) . "\n") for qw(daily nocatch);
 my $ag2 = GVAgent->new($cl, state => $state, sets => {
     daily   => { Paths => [$src], Schedule => 'daily' },
     nocatch => { Paths => [$src], Schedule => 'daily', Persistent => 0 },
+    slow    => { Paths => [$src], Schedule => $later },
 }, agent => { UITokenFile => $cl->dir . '/token' });
 GV::_spit($cl->dir . '/token', "s3cret-token-0123456789\n");
 chmod 0600, $cl->dir . '/token';
 $ag2->{token} = 's3cret-token-0123456789';
 $ag2->start;
+is($ag2->job('slow')->{last_result}, 'cancelled', 'a job\'s last run is known after a restart (the history)');
 @h = $ag2->wait_runs('daily', 1, 20);
 is(scalar(@h), 1, 'Persistent: the run missed while the agent was stopped runs soon after the start')
     or diag($ag2->log_text);

@@ -222,7 +222,19 @@ static void
 job_first_timer(struct job *j)
 {
 	int64_t now = time(NULL), last, t;
+	struct remote_job_report r;
 	char err[256];
+	json_t *h;
+
+	/* What the UI shows as the last run: the history's newest. */
+	if ((h = astate_history(j->jobs->state, j->set, 1)) != NULL &&
+	    json_array_size(h) == 1 && astate_report_from_json(
+	    json_array_get(h, 0), &r, err, sizeof(err)) == 0) {
+		j->last_result = r.result;
+		j->last_end = r.end;
+		snprintf(j->last_error, sizeof(j->last_error), "%s", r.error);
+	}
+	json_decref(h);
 
 	last = astate_last_run(j->jobs->state, j->set);
 	if (last == 0 && astate_set_last_run(j->jobs->state, j->set, now, err,
