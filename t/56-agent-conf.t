@@ -37,6 +37,8 @@ GV::_spit("$dir/tok", "t0ken\n");
 chmod 0600, "$dir/tok";
 ($rc, $err) = check($good[0]);
 is($rc, 0, 'every job option with a good value') or diag($err);
+like($err, qr/no Agent\.PassphraseFile and no GIGAVAULT_PASSPHRASE/,
+     '... and a warning: nothing would unlock the key file');
 {
     my $f = "$dir/agent-ok.conf";
     GV::_spit($f, $good[1]);

@@ -10,6 +10,7 @@
 
 #include <sys/stat.h>
 
+#include <ctype.h>
 #include <errno.h>
 #include <event2/event.h>
 #include <fcntl.h>
@@ -146,6 +147,11 @@ agent_check(const struct agent_opts *o)
 	if (njobs == 0)
 		fprintf(stderr, "gigavault-agent: %s: no BackupSet has a "
 		    "Schedule: the agent will run no job\n", c->file);
+	else if (c->agent.passfile[0] == '\0' &&
+	    getenv("GIGAVAULT_PASSPHRASE") == NULL)
+		fprintf(stderr, "gigavault-agent: %s: no Agent.PassphraseFile "
+		    "and no GIGAVAULT_PASSPHRASE: every run will fail to unlock "
+		    "the key file\n", c->file);
 	clientconf_free(c);
 	return 0;
 }
@@ -166,8 +172,8 @@ agent_name(const struct clientconf *c, char *name, size_t len)
 	host[sizeof(host) - 1] = '\0';
 	host[strcspn(host, ".")] = '\0';	/* the first label */
 	for (i = 0; host[i] != '\0' && i + 1 < len && i < 64; i++)
-		name[i] = dw_name_valid((char[]){ host[i], '\0' }) ? host[i] :
-		    '-';
+		name[i] = isalnum((unsigned char)host[i]) || host[i] == '_' ||
+		    host[i] == '-' ? host[i] : '-';
 	name[i] = '\0';
 	if (!dw_name_valid(name))
 		snprintf(name, len, "agent");
