@@ -13,6 +13,7 @@ use GV;
 use GVClient;
 use GVAgent;
 use JSON::PP ();
+use IO::Socket::INET;
 
 my $t0 = time;
 my $gv = GV->start(Workers => 2);
@@ -107,6 +108,14 @@ my $r = $ag->ask(request => 'nosuch');
 is($r->{code}, 404, 'an unknown request: 404');
 $r = $ag->ask_line('not json');
 is($r->{code}, 400, 'a line that is not JSON: 400');
+{
+    my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $ag->port, Proto => 'tcp');
+    print $s 'x' x 70000;
+    $s->timeout(10);
+    my $l = <$s>;
+    like($l // '', qr/"code":413/, 'a line longer than 65536 bytes: 413');
+    ok(!defined(<$s>), '... and the connection is closed');
+}
 $r = $ag->ask(request => 'run', set => 'nosuch');
 is($r->{code}, 404, 'run of a set that is no job: 404');
 $r = $ag->ask(request => 'cancel', set => 'web');

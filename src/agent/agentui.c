@@ -272,6 +272,8 @@ close_when_written(struct bufferevent *bev, void *arg)
 	conn_close(arg);
 }
 
+static void	conn_event(struct bufferevent *, short, void *);
+
 static void
 conn_read(struct bufferevent *bev, void *arg)
 {
@@ -293,7 +295,7 @@ conn_read(struct bufferevent *bev, void *arg)
 toolong:
 	send_reply(c, error_reply(413, "line too long"));
 	bufferevent_disable(bev, EV_READ);
-	bufferevent_setcb(bev, NULL, close_when_written, NULL, c);
+	bufferevent_setcb(bev, NULL, close_when_written, conn_event, c);
 }
 
 static void
