@@ -132,13 +132,8 @@ req_history(struct agentui *ui, json_t *req)
 	set = req_set(req, &bad);
 	if (bad)
 		return error_reply(400, "\"set\" is not a set name");
-	if (lim != NULL) {
-		if (!json_is_integer(lim) || json_integer_value(lim) < 1 ||
-		    json_integer_value(lim) > ASTATE_HISTORY_MAX)
-			return error_reply(400, "\"limit\" is not 1..%d",
-			    ASTATE_HISTORY_MAX);
+	if (lim != NULL)	/* 1..ASTATE_HISTORY_MAX: agentui_parse_line() */
 		max = json_integer_value(lim);
-	}
 	if ((a = astate_history(ui->c.state, set, (size_t)max)) == NULL)
 		return NULL;
 	return json_pack("{s:o}", "history", a);
@@ -186,48 +181,87 @@ static const struct request {
 	{ "cancel",	req_cancel,	0 },
 };
 
+static const struct request *
+find_request(const char *name)
+{
+	for (size_t i = 0; i < sizeof(requests) / sizeof(requests[0]); i++)
+		if (strcmp(requests[i].name, name) == 0)
+			return &requests[i];
+	return NULL;
+}
+
+int
+agentui_parse_line(const char *line, size_t len, const char *token,
+    json_t **req, const char **name, char *err, size_t errlen)
+{
+	const struct request *rq;
+	json_t *set, *lim, *tok;
+	json_error_t je;
+	const char *t;
+	size_t tl;
+
+	*name = NULL;
+	if ((*req = json_loadb(line, len, JSON_REJECT_DUPLICATES, &je)) ==
+	    NULL || !json_is_object(*req)) {
+		json_decref(*req);
+		*req = NULL;
+		snprintf(err, errlen, "not a JSON object");
+		return 400;
+	}
+	if ((t = json_string_value(json_object_get(*req, "request"))) ==
+	    NULL) {
+		snprintf(err, errlen, "no \"request\" string");
+		return 400;
+	}
+	if ((rq = find_request(t)) == NULL) {
+		snprintf(err, errlen, "unknown request \"%.64s\"", t);
+		return 404;
+	}
+	if (!rq->open && token != NULL && token[0] != '\0') {
+		tok = json_object_get(*req, "token");
+		t = json_string_value(tok);
+		tl = strlen(token);
+		if (t == NULL || json_string_length(tok) != tl ||
+		    !crypto_equal(t, token, tl)) {
+			snprintf(err, errlen, "this agent wants \"token\" "
+			    "(Agent.UITokenFile)");
+			return 401;
+		}
+	}
+	set = json_object_get(*req, "set");
+	if (set != NULL && !json_is_null(set) && (!json_is_string(set) ||
+	    !clientconf_valid_set(json_string_value(set)))) {
+		snprintf(err, errlen, "\"set\" is not a set name");
+		return 400;
+	}
+	lim = json_object_get(*req, "limit");
+	if (lim != NULL && (!json_is_integer(lim) ||
+	    json_integer_value(lim) < 1 ||
+	    json_integer_value(lim) > ASTATE_HISTORY_MAX)) {
+		snprintf(err, errlen, "\"limit\" is not 1..%d",
+		    ASTATE_HISTORY_MAX);
+		return 400;
+	}
+	*name = rq->name;
+	return 0;
+}
+
 /* The reply to one request line (new), never NULL but when out of memory. */
 static json_t *
 answer(struct agentui *ui, const char *line, size_t len)
 {
-	const struct request *rq = NULL;
-	json_t *req, *reply, *id, *tok;
-	json_error_t je;
+	json_t *req, *reply, *id;
 	const char *name;
+	char err[256];
+	int code;
 
-	if ((req = json_loadb(line, len, JSON_REJECT_DUPLICATES, &je)) ==
-	    NULL || !json_is_object(req)) {
-		json_decref(req);
-		return error_reply(400, "not a JSON object");
-	}
-	id = json_object_get(req, "id");
-	if ((name = json_string_value(json_object_get(req, "request"))) ==
-	    NULL) {
-		reply = error_reply(400, "no \"request\" string");
-		goto out;
-	}
-	for (size_t i = 0; i < sizeof(requests) / sizeof(requests[0]); i++)
-		if (strcmp(requests[i].name, name) == 0)
-			rq = &requests[i];
-	if (rq == NULL) {
-		reply = error_reply(404, "unknown request \"%s\"", name);
-		goto out;
-	}
-	if (!rq->open && ui->c.token != NULL && ui->c.token[0] != '\0') {
-		const char *t = json_string_value(tok = json_object_get(req,
-		    "token"));
-		size_t tl = strlen(ui->c.token);
-
-		if (t == NULL || strlen(t) != tl || !crypto_equal(t,
-		    ui->c.token, tl)) {
-			reply = error_reply(401, "this agent wants \"token\" "
-			    "(Agent.UITokenFile)");
-			goto out;
-		}
-	}
-	reply = rq->fn(ui, req);
-out:
-	if (reply != NULL && id != NULL)
+	code = agentui_parse_line(line, len, ui->c.token, &req, &name, err,
+	    sizeof(err));
+	if (code != 0)
+		reply = error_reply(code, "%s", err);
+	else
+		reply = find_request(name)->fn(ui, req);
+	if (reply != NULL && (id = json_object_get(req, "id")) != NULL)
 		json_object_set(reply, "id", id);
 	json_decref(req);
 	return reply;

@@ -47,6 +47,19 @@ struct agentui *agentui_start(struct event_base *base,
 	    const struct agentui_conf *c, char *err, size_t errlen);
 /* Take c's jobs, poll and token after a reload (copied as above). */
 void	agentui_update(struct agentui *, const struct agentui_conf *c);
+/*
+ * Decode one request line (len bytes, without its newline) as the UI
+ * port does before it answers: a JSON object whose string "request"
+ * names a row of the table, with "token" equal to token when token is
+ * not NULL or "" (but for hello), and "set" (a set name) and "limit"
+ * (1..ASTATE_HISTORY_MAX) valid when present.  Returns 0 with *name the
+ * request's name (static); else 400, 401 or 404 with err set.  *req is
+ * the object whenever the line was one (also on an error, for its "id";
+ * the caller json_decref()s it), else NULL.
+ */
+struct json_t;
+int	agentui_parse_line(const char *line, size_t len, const char *token,
+	    struct json_t **req, const char **name, char *err, size_t errlen);
 /* Close the listeners and every connection. */
 void	agentui_stop(struct agentui *);
 
