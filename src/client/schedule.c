@@ -63,7 +63,7 @@ static const struct {
 };
 
 struct schedule {
-	unsigned	 wday;		/* bit tm_wday: 0 Sunday .. 6 Saturday */
+	unsigned	 wday;		/* bit tm_wday: 0 Sunday .. 6 Sat. */
 	struct field	 f[F_COUNT];
 };
 
@@ -539,8 +539,9 @@ parse_field(struct schedule *s, int k, const char *text, size_t len,
 		if (p < end && *p != ',')
 			goto bad;
 		if (a < min || a > max || b < min || b > max) {
-			fail(err, errlen, spec, "%s %d is out of range (%d..%d)",
-			    name, a < min || a > max ? a : b, min, max);
+			fail(err, errlen, spec,
+			    "%s %d is out of range (%d..%d)", name,
+			    a < min || a > max ? a : b, min, max);
 			return -1;
 		}
 		if (a > b) {
