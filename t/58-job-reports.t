@@ -7,7 +7,9 @@
 # small) and never; client history lists the reports newest first; a
 # request queued by `gigavaultctl client backup` is handed to one poll
 # only, and `client backup` refuses an unknown client and a set the
-# agent has no job for.  Bad agent frames (wrong lengths, counts and
+# agent has no job for.  Against a server below version 4 (a proxy
+# lowers the client's offer) the client sends nothing and says why.
+# Bad agent frames (wrong lengths, counts and
 # strings beyond their limits, the wrong state or protocol version) end
 # their session with the reason logged while the daemon serves others.
 # (The bound of CAT_JOBS_KEPT reports per client is in t/unit-catalog.c.)
@@ -16,7 +18,10 @@ use warnings;
 use FindBin;
 use lib "$FindBin::Bin/lib";
 use Test::More;
+use IO::Select;
+use IO::Socket::INET;
 use JSON::PP ();
+use POSIX ();
 use GV;
 use GVClient;
 
@@ -142,6 +147,62 @@ like($err, qr/name the set with --set/, '... says to name the set');
 ($st, $out, $err) = $gv->ctl('client', 'backup', 'okc');
 is($st, 0, 'client backup okc (its jobs): exit 0') or diag $err;
 like($out, qr/^\d+\n\z/, '... one request, for its one job');
+
+# ---------------------------------------------------------------- version 3
+# A server below version 4 (a proxy lowers the client's highest version
+# to 3, as t/38-old-server.t does to 2): the agent's frames are not
+# sent, and the client says why.
+{
+    my $lsn = IO::Socket::INET->new(LocalAddr => '127.0.0.1', LocalPort => 0,
+                                    Listen => 5, ReuseAddr => 1, Proto => 'tcp')
+        or die "listen: $!";
+    my $pport = $lsn->sockport;
+    my $ppid = fork // die "fork: $!";
+    if (!$ppid) {
+        $SIG{$_} = 'DEFAULT' for qw(ALRM TERM INT HUP PIPE);
+        alarm 300;
+        while (my $c = $lsn->accept) {
+            my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1',
+                PeerPort => $gv->port('BackupServer'), Proto => 'tcp')
+                or POSIX::_exit(1);
+            my ($hd, $hst) = GV::read_exact($c, 8, time + 10);
+            next unless $hst eq 'ok';
+            my ($len, $type) = unpack('N n', $hd);
+            my ($p) = GV::read_exact($c, $len, time + 10);
+            substr($p, 6, 2) = pack('n', 3)
+                if $type == T_CLIENT_HELLO && length $p >= 8;
+            GV::send_raw($s, $hd . $p);
+            my $sel = IO::Select->new($c, $s);
+            OUTER: while (1) {
+                for my $rd ($sel->can_read(60)) {
+                    my $buf;
+                    last OUTER unless sysread($rd, $buf, 65536);
+                    GV::send_raw($rd == $c ? $s : $c, $buf) or last OUTER;
+                }
+            }
+            close $c;
+            close $s;
+        }
+        POSIX::_exit(0);
+    }
+    close $lsn;
+    my $conf = GV::_slurp($cl{okc}{conf});
+    $conf =~ s/^Server = .*$/Server = "127.0.0.1:$pport"/m or die;
+    GV::_spit($cl{okc}->dir . '/proxy.conf', $conf);
+    my @pc = ($R, '-c', $cl{okc}->dir . '/proxy.conf');
+    my @p = GVClient::run_cmd([@pc, '--set', 'home'], {}, 60);
+    is($p[0], 1, 'a report to a version 3 server: exit 1');
+    like($p[2], qr/this server speaks protocol version 3; job reports need version 4/,
+         '... and the client says why') or diag $p[2];
+    @p = GVClient::run_cmd([@pc, '--poll'], {}, 60);
+    is($p[0], 1, 'a poll of a version 3 server: exit 1');
+    like($p[2], qr/job reports need version 4/, '... likewise');
+    kill 'TERM', $ppid;
+    waitpid($ppid, 0);
+    ($st, $out) = $gv->ctl('client', 'history', 'okc', '--json');
+    $hist = eval { $J->decode($out) } || [];
+    is(scalar @$hist, 2, '... nothing was reported');
+}
 
 # ---------------------------------------------------------------- bad frames
 my ($c0, $h0) = $gv->session;

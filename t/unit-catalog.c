@@ -5,7 +5,8 @@
  * once, the running totals and per-day statistics (rebuilt when lost),
  * commits that write O(1) records, the formats refused (0.1.0's,
  * a damaged file), and the agents' tables: job reports (bounded per
- * client), health at each boundary, "back up now" requests taken once.  Run by t/00-unit-catalog.t.
+ * client), health at each boundary, "back up now" requests taken once.
+ * Run by t/00-unit-catalog.t.
  */
 #include "autoconf.h"
 

@@ -281,9 +281,9 @@ test_job_report(void)
 			wire_put_bytes(&w2, "x", 1);
 		wire_frame_end(&w2);
 		rc = parse_report_at(big, w2.len, &back, why, sizeof(why));
-		ok(rc == WIRE_ERR_LIMIT && strstr(why, "limit exceeded") != NULL,
-		    "JOB_REPORT: an error text of WIRE_JOB_ERROR_MAX + 1 bytes: "
-		    "code 9");
+		ok(rc == WIRE_ERR_LIMIT &&
+		    strstr(why, "limit exceeded") != NULL, "JOB_REPORT: an "
+		    "error text of WIRE_JOB_ERROR_MAX + 1 bytes: code 9");
 	}
 	full_report(&jr);
 	jr.result = 4;
@@ -358,7 +358,8 @@ test_agent_poll(void)
 
 	wire_wr_init(&w, buf, sizeof(buf));
 	wire_put_agent_poll(&w, name, jobs, WIRE_AGENT_JOBS_MAX + 1);
-	ok(w.overflow, "AGENT_POLL: WIRE_AGENT_JOBS_MAX + 1 jobs cannot be put");
+	ok(w.overflow,
+	    "AGENT_POLL: WIRE_AGENT_JOBS_MAX + 1 jobs cannot be put");
 
 	/* A count one over the limit, with nothing after it: code 9. */
 	wire_wr_init(&w, buf, sizeof(buf));

@@ -1546,6 +1546,7 @@ _Static_assert(WIRE_JOB_ERROR_MAX == CAT_JOB_ERROR_MAX, "a report's error");
 _Static_assert(WIRE_AGENT_NAME_MAX == CAT_AGENT_NAME_MAX, "an agent's name");
 _Static_assert(WIRE_SET_MAX == CAT_NAME_MAX, "set names");
 _Static_assert(WIRE_JOB_RESULT_MAX == CAT_JOB_CANCELLED, "job results");
+_Static_assert(CAT_REQUESTS_MAX <= WIRE_REQUESTS_MAX, "one take, one frame");
 
 /* ERROR 3 for an agent's frame in a session below version 4. */
 static int
