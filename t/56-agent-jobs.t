@@ -187,5 +187,25 @@ chmod 0600, $cl->dir . '/token';
 ($rc, $out, $err) = GVClient::run_cmd([$GVAgent::AGENT, '-n', '-c', $ag2->conf], {}, 10);
 like($err, qr/PassphraseFile .*readable by nobody else/, 'likewise a PassphraseFile');
 
+# ------------------ a scheduled run cut by the agent's stop runs again
+
+my $state3 = $cl->dir . '/state3';
+mkdir $state3;
+GV::_spit("$state3/last-cut", int(time - 2 * 86400) . "\n");
+my $ag3 = GVAgent->start($cl, state => $state3, sets => {
+    cut => { Paths => [$src], Schedule => 'daily', PreCommand => 'sleep 38.5' },
+});
+ok(GV::wait_until(sub { my $j = $ag3->job('cut'); $j && $j->{running} }, 15),
+   'a missed scheduled run is under way') or diag($ag3->log_text);
+is($ag3->stop, 0, 'the agent stops during it');
+my $stamp = GV::_slurp("$state3/last-cut");
+ok($stamp < time - 86400, 'the cut run does not count as run') or diag($stamp);
+$ag3->start;
+ok(GV::wait_until(sub { my $j = $ag3->job('cut'); $j && $j->{running} }, 15),
+   'after the start it runs again (caught up)') or diag($ag3->log_text);
+@h = $ag3->history('cut');
+is($h[0]{error}, 'cancelled: the agent stopped during the run', 'the cut run\'s report says why');
+is($ag3->stop, 0, 'stopped');
+
 diag(sprintf('t/56-agent-jobs took %.1f s', time - $t0));
 done_testing;
