@@ -1,10 +1,14 @@
 #!/usr/bin/perl
 # gigavault-agent's jobs (gigavault-agent(8)): a failed run (PreCommand)
-# reported with its error, retried after RetryDelay, 2 x RetryDelay; one
-# run per set (run while running: 409); cancel (the run and its command
-# stop, the report says cancelled); Persistent catch-up of a run missed
-# while the agent was stopped (and none with Persistent = 0); SIGTERM
-# during a run; the UI token; a job's limits reach the run.
+# reported with its error, retried after RetryDelay, 2 x RetryDelay, and
+# shown as failed by gigavaultctl clients; PreCommandFailure = continue;
+# PostCommand's environment; one run per set (run while running: 409);
+# cancel (the run and its command stop, the report says cancelled);
+# SIGTERM during a run; Persistent catch-up of a run missed while the
+# agent was stopped (and none with Persistent = 0); the UI token; the
+# server away (the report waits in StateDir, the next poll sends it); a
+# scheduled run cut by the agent's stop runs again after its start; the
+# modes of the secret files.
 use strict;
 use warnings;
 use Test::More;
