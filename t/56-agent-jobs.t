@@ -39,6 +39,8 @@ my $ag = GVAgent->start($cl, sets => {
               PostCommand => qq(echo "\$GIGAVAULT_SET \$GIGAVAULT_RESULT" > $mark/post) },
     cont => { Paths => [$src], Schedule => $later, PreCommand => 'exit 1',
               PreCommandFailure => 'continue', LimitUpload => '10M' },
+    part => { Paths => [$src, '/nonexistent-gv-agent'], Schedule => $later,
+              PostCommand => qq(echo "\$GIGAVAULT_RESULT" > $mark/part) },
 });
 
 # ---------------------------------------------- a failure, and its retries
@@ -77,6 +79,15 @@ $r = $ag->ask(request => 'run', set => 'cont');
 @h = $ag->wait_runs('cont', 1, 30);
 is($h[0]{result}, 'ok', 'PreCommandFailure = continue: the backup runs and saves') or diag(explain(\@h));
 is($ag->job('cont')->{limit_upload}, 10 * 1024 * 1024, 'LimitUpload = 10M is the job\'s limit');
+
+# A path that is not there: partial, the report names it.
+$ag->ask(request => 'run', set => 'part');
+@h = $ag->wait_runs('part', 1, 30);
+is($h[0]{result}, 'partial', 'a Path that is not there: the run is partial') or diag(explain(\@h));
+ok($h[0]{snapshot} > 0 && $h[0]{problems} == 1, '... a snapshot saved, one problem');
+like($h[0]{error}, qr{/nonexistent-gv-agent}, '... the error names the path');
+ok(GV::wait_until(sub { -s "$mark/part" }, 5) && GV::_slurp("$mark/part") eq "partial\n",
+   '... PostCommand saw GIGAVAULT_RESULT=partial');
 
 # PostCommand: with GIGAVAULT_SET and GIGAVAULT_RESULT.
 $ag->ask(request => 'run', set => 'post');

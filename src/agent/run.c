@@ -251,8 +251,13 @@ err_line(struct run *r, char *s)
 	else if (r->lines == RUN_LOG_LINES)
 		alog_info("job %s: (more lines not logged)", r->set);
 	r->lines++;
-	/* backup's closing "no snapshot saved (...)": the cause is before. */
-	if (strncmp(s, "no snapshot saved (", 19) == 0 && r->last[0] != '\0')
+	/*
+	 * backup's closing line, "no snapshot saved (...)" or "snapshot N
+	 * saved with M problems (named above)": the cause is the line before.
+	 */
+	if (r->last[0] != '\0' && (strncmp(s, "no snapshot saved (", 19) == 0 ||
+	    (strncmp(s, "snapshot ", 9) == 0 && strstr(s, " saved with ") !=
+	    NULL && strstr(s, "(named above)") != NULL)))
 		return;
 	snprintf(r->last, sizeof(r->last), "%s", s);
 }
