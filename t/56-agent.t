@@ -153,5 +153,11 @@ is($ag->ask(request => 'status')->{jobs}, 3, '... its three jobs');
 
 is($ag->stop, 0, 'SIGTERM stops the agent, exit 0') or diag($ag->log_text);
 is(scalar(() = $ag->processes), 0, 'no process of the agent is left');
+($rc, $out, $err) = $ag->cli('status');
+is($rc, 2, 'gigavault agent status with no agent: exit 2');
+like($err, qr/is gigavault-agent running\?/, '... and says what to check');
+($rc, $out, $err) = $ag->cli('run');
+is($rc, 2, 'gigavault agent run without a set: usage, exit 2');
+like($err, qr/^usage: gigavault agent /m, '... the usage line');
 diag(sprintf('t/56 took %.1f s', time - $t0));
 done_testing;
