@@ -153,6 +153,7 @@ is($ag->ask(request => 'status')->{jobs}, 3, '... its three jobs');
 
 is($ag->stop, 0, 'SIGTERM stops the agent, exit 0') or diag($ag->log_text);
 is(scalar(() = $ag->processes), 0, 'no process of the agent is left');
+$ag->write_conf;	# the good one again (SIGHUP's test left a bad one)
 ($rc, $out, $err) = $ag->cli('status');
 is($rc, 2, 'gigavault agent status with no agent: exit 2');
 like($err, qr/is gigavault-agent running\?/, '... and says what to check');
