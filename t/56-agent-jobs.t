@@ -131,6 +131,18 @@ ok(GV::wait_until(sub { my $j = $ag->job('slow'); $j && $j->{running} }, 10), 's
 is($ag->stop(15), 0, 'SIGTERM during a run: the agent stops, exit 0') or diag($ag->log_text);
 is(scalar(() = $ag->processes), 0, 'no run or command of the agent is left');
 like($ag->log_text, qr/job slow: run ended: cancelled/, 'the run was cancelled');
+{
+    opendir(my $ob, $ag->statedir . '/outbox') or die "outbox: $!";
+    is(scalar(grep { !/^\./ } readdir $ob), 0,
+       'its report went to the server in a last poll before the exit');
+}
+{
+    my ($hs, $ho) = $gv->ctl('client', 'history', 'bob', '--json');
+    my $l = eval { JSON::PP->new->decode($ho) } || [];
+    ok((grep { $_->{set} eq 'slow' && $_->{result} eq 'cancelled' &&
+               $_->{error} =~ /the agent stopped/ } @$l),
+       'the server has the cancelled run') or diag($ho);
+}
 
 # --------------------------------------------------- Persistent catch-up
 

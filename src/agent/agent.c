@@ -36,6 +36,7 @@
 #include "jobs.h"
 
 #define FIRST_POLL_S	1	/* the first poll, after the start */
+#define LAST_POLL_S	5	/* the last poll, at a stop, at most */
 
 /* Discovery as the server's defaults (gigavault.conf(5)). */
 #define DISC_ANNOUNCE_PORT	6363	/* Ports.Multicast[0] */
@@ -58,7 +59,9 @@ struct agent {
 	struct agentui	*ui;
 	struct announce	*ann;
 	struct event	*ev_term, *ev_int, *ev_hup, *ev_poll, *ev_kick;
+	struct event	*ev_last;	/* the last poll's deadline */
 	int		 stopping;
+	int		 last_poll;	/* the last poll is under way */
 	int64_t		 started;
 };
 
@@ -245,11 +248,42 @@ on_kick(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	if (a->stopping) {
-		if (jobs_running(a->jobs) == 0)
-			event_base_loopexit(a->base, NULL);
+		struct timeval tv = { LAST_POLL_S, 0 };
+
+		/*
+		 * The runs have ended: one last poll sends their reports
+		 * (cancelled), so that the server does not wait for the next
+		 * start to know; at most LAST_POLL_S seconds.
+		 */
+		if (jobs_running(a->jobs) == 0 && !a->last_poll) {
+			a->last_poll = 1;
+			apoll_now(a->poll);
+			evtimer_add(a->ev_last, &tv);
+		}
 		return;
 	}
 	apoll_now(a->poll);
+}
+
+static void
+on_last(evutil_socket_t fd, short what, void *arg)
+{
+	struct agent *a = arg;
+
+	(void)fd;
+	(void)what;
+	alog_info("the last poll did not end within %d s", LAST_POLL_S);
+	event_base_loopexit(a->base, NULL);
+}
+
+static void
+poll_ended(void *arg, int ok)
+{
+	struct agent *a = arg;
+
+	(void)ok;
+	if (a->last_poll)
+		event_base_loopexit(a->base, NULL);
 }
 
 static void
@@ -402,6 +436,7 @@ agent_main(const struct agent_opts *o)
 	    (a.ev_hup = evsignal_new(a.base, SIGHUP, on_hup, &a)) == NULL ||
 	    (a.ev_poll = evtimer_new(a.base, on_poll, &a)) == NULL ||
 	    (a.ev_kick = event_new(a.base, -1, 0, on_kick, &a)) == NULL ||
+	    (a.ev_last = evtimer_new(a.base, on_last, &a)) == NULL ||
 	    evsignal_add(a.ev_term, NULL) == -1 ||
 	    evsignal_add(a.ev_int, NULL) == -1 ||
 	    evsignal_add(a.ev_hup, NULL) == -1) {
@@ -414,6 +449,7 @@ agent_main(const struct agent_opts *o)
 	pc.outbox = astate_outbox(a.state);
 	pc.jobs = poll_jobs;
 	pc.request = poll_request;
+	pc.ended = poll_ended;
 	pc.arg = &a;
 	if ((a.poll = apoll_new(a.base, &pc)) == NULL) {
 		alog_warnx("out of memory");
@@ -454,6 +490,8 @@ out:
 		event_free(a.ev_poll);
 	if (a.ev_kick != NULL)
 		event_free(a.ev_kick);
+	if (a.ev_last != NULL)
+		event_free(a.ev_last);
 	if (a.base != NULL)
 		event_base_free(a.base);
 	astate_free(a.state);

@@ -234,6 +234,8 @@ poll_end(struct apoll *p)
 		p->again = 0;
 		poll_start(p);
 	}
+	if (p->pid == 0 && !p->quiet && p->c.ended != NULL)
+		p->c.ended(p->c.arg, p->done_seen);
 }
 
 static void

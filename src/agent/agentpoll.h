@@ -35,6 +35,8 @@ struct apoll_conf {
 			    size_t *n);
 	/* A request the server handed out. */
 	void		(*request)(void *arg, const struct remote_agent_request *);
+	/* A poll ended (ok: it went through) and no other follows it. */
+	void		(*ended)(void *arg, int ok);
 	void		*arg;
 };
 
