@@ -43,7 +43,7 @@
 #define DISC_QUERY_PORT		6364	/* Ports.Multicast[1] */
 #define DISC_UDPSCAN_PORT	32006	/* Ports.UDPScan */
 #define DISC_TTL		1
-#define DISC_INTERVAL_S		60	/* Discovery.AnnounceInterval */
+#define DISC_INTERVAL_S		60	/* AnnounceInterval */
 
 struct agent {
 	struct event_base *base;
@@ -101,8 +101,8 @@ secret_file(const char *what, const char *path, char *buf, size_t max,
 	n = strcspn(line, "\r\n");
 	line[n] = '\0';
 	if (n == 0 || n > max) {
-		snprintf(err, errlen, "%s %s: the first line is empty or longer "
-		    "than %zu bytes", what, path, max);
+		snprintf(err, errlen, "%s %s: the first line is empty or "
+		    "longer than %zu bytes", what, path, max);
 		crypto_wipe(line, sizeof(line));
 		return -1;
 	}
@@ -153,8 +153,8 @@ agent_check(const struct agent_opts *o)
 	else if (c->agent.passfile[0] == '\0' &&
 	    getenv("GIGAVAULT_PASSPHRASE") == NULL)
 		fprintf(stderr, "gigavault-agent: %s: no Agent.PassphraseFile "
-		    "and no GIGAVAULT_PASSPHRASE: every run will fail to unlock "
-		    "the key file\n", c->file);
+		    "and no GIGAVAULT_PASSPHRASE: every run will fail to "
+		    "unlock the key file\n", c->file);
 	clientconf_free(c);
 	return 0;
 }

@@ -7,7 +7,7 @@
 
 struct agent_opts {
 	const char	*conffile;	/* -c FILE, or NULL: the default */
-	int		 foreground;	/* -d: stay attached, log to stderr */
+	int		 foreground;	/* -d: no daemon, log to stderr */
 	int		 verbose;	/* -v: debug lines */
 };
 

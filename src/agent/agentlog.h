@@ -12,9 +12,13 @@
  */
 void	alog_init(int foreground, int verbose);
 /* A line, printf-like; alog_warn() adds ": " and strerror(errno). */
-void	alog_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-void	alog_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-void	alog_warnx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-void	alog_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void	alog_info(const char *fmt, ...)
+	    __attribute__((format(printf, 1, 2)));
+void	alog_warn(const char *fmt, ...)
+	    __attribute__((format(printf, 1, 2)));
+void	alog_warnx(const char *fmt, ...)
+	    __attribute__((format(printf, 1, 2)));
+void	alog_debug(const char *fmt, ...)
+	    __attribute__((format(printf, 1, 2)));
 
 #endif

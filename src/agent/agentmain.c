@@ -41,7 +41,8 @@ write_pidfile(const char *path)
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: gigavault-agent [-dnvV] [-c FILE] [-p PIDFILE]\n");
+	fprintf(stderr, "usage: gigavault-agent [-dnvV] [-c FILE] "
+	    "[-p PIDFILE]\n");
 	exit(1);
 }
 

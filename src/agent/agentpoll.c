@@ -31,15 +31,15 @@ struct apoll {
 	struct event_base *base;
 	struct apoll_conf c;
 	char		*conffile, *name, *outbox;
-	pid_t		 pid;		/* the poll under way, 0: none */
+	pid_t		 pid;		/* the poll under way, or 0 */
 	int		 fd;
 	struct event	*ev, *killev;
 	char		 line[APOLL_LINE_MAX + 1];
 	size_t		 linelen;
 	int		 done_seen;	/* "DONE" came */
-	int		 again;		/* poll again when this one ends */
-	int		 quiet;		/* killed by apoll_free(): say nothing */
-	char		 errtext[APOLL_LINE_MAX + 1];	/* this poll's */
+	int		 again;		/* poll again after this one */
+	int		 quiet;		/* killed by apoll_free() */
+	char		 errtext[APOLL_LINE_MAX + 1]; /* this poll's */
 	int64_t		 last_poll, last_ok;
 	char		 last_error[APOLL_LINE_MAX + 1];
 };

@@ -19,8 +19,8 @@
 
 #include "client/remote.h"
 
-#define APOLL_LINE_MAX		512	/* bytes of a line from the child */
-#define APOLL_TIMEOUT_S		120	/* a poll is killed after this */
+#define APOLL_LINE_MAX		512	/* bytes of the child's lines */
+#define APOLL_TIMEOUT_S		120	/* then a poll is killed */
 
 struct event_base;
 struct apoll;
@@ -28,13 +28,14 @@ struct json_t;
 
 struct apoll_conf {
 	const char	*conffile;	/* client.conf */
-	const char	*name;		/* the agent's name for the server */
+	const char	*name;		/* the agent's name */
 	const char	*outbox;	/* agentstate.h's outbox directory */
 	/* The jobs to tell (as jobs_poll_list()). */
 	int		(*jobs)(void *arg, struct remote_agent_job **out,
 			    size_t *n);
 	/* A request the server handed out. */
-	void		(*request)(void *arg, const struct remote_agent_request *);
+	void		(*request)(void *arg,
+			    const struct remote_agent_request *);
 	/* A poll ended (ok: it went through) and no other follows it. */
 	void		(*ended)(void *arg, int ok);
 	void		*arg;

@@ -398,7 +398,7 @@ astate_keep(struct astate *s, const struct remote_job_report *r,
 		if (spit(path, line, strlen(line), err, errlen) == -1)
 			goto done;
 	}
-	/* The history: the old lines (the newest ASTATE_HISTORY_MAX - 1), this. */
+	/* The history: the newest ASTATE_HISTORY_MAX - 1 lines, then r. */
 	snprintf(path, sizeof(path), "%s/history.jsonl", s->dir);
 	if ((buf = slurp(path, &len, err, errlen)) == NULL) {
 		if (errno != ENOENT)
@@ -468,7 +468,8 @@ astate_history(const struct astate *s, const char *set, size_t max)
 		    (o = astate_report_json(&r)) != NULL) {
 			json_array_insert_new(all, 0, o);
 			if (json_array_size(all) > max)
-				json_array_remove(all, json_array_size(all) - 1);
+				json_array_remove(all,
+				    json_array_size(all) - 1);
 		}
 		json_decref(line);
 	}

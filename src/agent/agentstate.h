@@ -15,9 +15,9 @@
 #include "common/ids.h"
 #include "client/remote.h"
 
-#define ASTATE_HISTORY_MAX	200		/* runs kept in history.jsonl */
-#define ASTATE_FILE_MAX		(4 * 1024 * 1024)	/* bytes we read */
-#define ASTATE_OUTBOX_MAX	1000		/* reports waiting, at most */
+#define ASTATE_HISTORY_MAX	200	/* runs kept in history.jsonl */
+#define ASTATE_FILE_MAX		(4 * 1024 * 1024) /* bytes we read */
+#define ASTATE_OUTBOX_MAX	1000	/* reports waiting, at most */
 
 struct astate;
 struct json_t;

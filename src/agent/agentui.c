@@ -132,7 +132,8 @@ req_history(struct agentui *ui, json_t *req)
 	set = req_set(req, &bad);
 	if (bad)
 		return error_reply(400, "\"set\" is not a set name");
-	if (lim != NULL)	/* 1..ASTATE_HISTORY_MAX: agentui_parse_line() */
+	/* 1..ASTATE_HISTORY_MAX: agentui_parse_line() checked it. */
+	if (lim != NULL)
 		max = json_integer_value(lim);
 	if ((a = astate_history(ui->c.state, set, (size_t)max)) == NULL)
 		return NULL;

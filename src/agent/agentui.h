@@ -15,7 +15,7 @@
 
 #define AGENTUI_LINE_MAX	65536	/* bytes of a request line */
 #define AGENTUI_CONNS_MAX	64	/* connections at once */
-#define AGENTUI_IDLE_S		300	/* an idle connection is closed */
+#define AGENTUI_IDLE_S		300	/* an idle connection closes */
 #define AGENTUI_TOKEN_MAX	256	/* bytes of the token */
 
 struct event_base;

@@ -21,7 +21,7 @@
 #include "jobs.h"
 #include "run.h"
 
-#define CATCHUP_DELAY_S		1	/* a missed run, after the start */
+#define CATCHUP_DELAY_S		1	/* a missed run, after a start */
 
 struct job {
 	struct jobs	*jobs;
@@ -34,7 +34,7 @@ struct job {
 	char		*pre, *post;
 
 	struct event	*timer;		/* the next scheduled run */
-	int64_t		 next_sched;	/* its scheduled time, 0: none */
+	int64_t		 next_sched;	/* its scheduled time, or 0 */
 	int64_t		 fire_at;	/* when the timer fires */
 	int		 catchup;	/* the timer is a missed run's */
 	struct event	*retry;		/* the next retry */

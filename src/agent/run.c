@@ -33,8 +33,8 @@
 /* What the child writes on the result pipe, once, at its end. */
 struct run_wire {
 	uint32_t		magic;
-	int32_t			status;		/* cmd_backup()'s, -1 none */
-	int32_t			pre_failed;	/* PreCommand failed: abort */
+	int32_t			status;		/* cmd_backup()'s, or -1 */
+	int32_t			pre_failed;	/* PreCommand aborted */
 	struct client_result	res;
 	char			error[REMOTE_JOB_ERROR_MAX + 1];
 };
@@ -49,7 +49,7 @@ struct run {
 	size_t		 got;		/* bytes of wire read */
 	char		 line[RUN_ERRLINE_MAX + 1];	/* being read */
 	size_t		 linelen;
-	char		 last[RUN_ERRLINE_MAX + 1];	/* last whole line */
+	char		 last[RUN_ERRLINE_MAX + 1]; /* last whole line */
 	int		 lines;		/* logged */
 	int		 cancelled;
 	run_done_fn	 done;
@@ -124,8 +124,8 @@ run_command(const char *what, const char *cmd, const char *set,
 	}
 	cmd_pgid = 0;
 	if (killed) {
-		snprintf(why, whylen, "%s timed out after %d s (CommandTimeout)",
-		    what, timeout);
+		snprintf(why, whylen, "%s timed out after %d s "
+		    "(CommandTimeout)", what, timeout);
 		return -1;
 	}
 	if (WIFEXITED(st) && WEXITSTATUS(st) == 0)
@@ -313,7 +313,7 @@ result_read(evutil_socket_t fd, short what, void *arg)
 			return;
 		}
 	}
-	run_finish(r);		/* end of file or error: the child is gone */
+	run_finish(r);	/* end of file or error: the child is gone */
 }
 
 static void

@@ -17,29 +17,29 @@
 #include "client/client.h"
 #include "client/remote.h"
 
-#define RUN_LOG_LINES	200	/* lines of a run's stderr logged, at most */
+#define RUN_LOG_LINES	200	/* stderr lines a run logs, at most */
 
 struct event_base;
 struct run;
 
 struct run_spec {
-	const char	*conffile;	/* client.conf, as the agent read it */
+	const char	*conffile;	/* client.conf, the agent's */
 	const char	*set;
 	const char	*passfile;	/* Agent.PassphraseFile, or NULL */
 	uint64_t	 limit_up;	/* bytes/s, 0: none */
 	uint64_t	 limit_down;
-	const char	*pre;		/* PreCommand, "" or NULL: none */
+	const char	*pre;		/* PreCommand, "" or NULL */
 	const char	*post;		/* PostCommand */
 	int		 timeout;	/* CommandTimeout, seconds */
-	int		 pre_continue;	/* PreCommandFailure = continue */
+	int		 pre_continue;	/* PreCommandFailure continue */
 };
 
 /* What a run did, for the callback. */
 struct run_outcome {
 	int		 result;	/* enum remote_job_result */
-	int		 status;	/* cmd_backup()'s exit status, -1: none */
+	int		 status;	/* cmd_backup()'s status, or -1 */
 	struct client_result res;
-	char		 error[REMOTE_JOB_ERROR_MAX + 1];	/* "" if none */
+	char		 error[REMOTE_JOB_ERROR_MAX + 1]; /* or "" */
 };
 
 typedef void	(*run_done_fn)(struct run *, const struct run_outcome *,

@@ -17,11 +17,11 @@
 
 #define CLIENTCONF_ZMAX		19	/* highest Compression level */
 #define CLIENTCONF_THREADS_MAX	256
-#define CLIENTCONF_DELAY_MAX	(7 * 86400)	/* RandomizedDelay, RetryDelay */
+#define CLIENTCONF_DELAY_MAX	(7 * 86400)	/* RandomizedDelay... */
 #define CLIENTCONF_RETRIES_MAX	100
 #define CLIENTCONF_TIMEOUT_MAX	86400		/* CommandTimeout */
 #define CLIENTCONF_POLL_MAX	86400		/* PollInterval */
-#define CLIENTCONF_COMMAND_MAX	4096		/* bytes of a Pre/PostCommand */
+#define CLIENTCONF_COMMAND_MAX	4096	/* bytes of a Pre/PostCommand */
 
 /*
  * A BackupSet NAME { ... } section: what "gigavault backup --set NAME"
@@ -51,13 +51,13 @@ struct clientconf_set {
 	char	 *schedule;		/* Schedule, "" = no job */
 	int	  randomized_delay;	/* RandomizedDelay, seconds */
 	int	  retries;		/* Retries */
-	int	  retry_delay;		/* RetryDelay, seconds, doubled each */
+	int	  retry_delay;		/* RetryDelay, s, doubled each */
 	uint64_t  limit_up;		/* LimitUpload, bytes/s, 0 = none */
 	uint64_t  limit_down;		/* LimitDownload */
 	char	 *pre_command;		/* PreCommand, "" = none */
 	char	 *post_command;		/* PostCommand, "" = none */
 	int	  command_timeout;	/* CommandTimeout, seconds */
-	int	  pre_continue;		/* PreCommandFailure = continue */
+	int	  pre_continue;		/* PreCommandFailure continue */
 	int	  persistent;		/* Persistent */
 };
 
@@ -74,7 +74,7 @@ struct clientconf_agent {
 	char	 *state_dir;		/* StateDir */
 	int	  poll;			/* PollInterval, seconds */
 	int	  discovery;		/* Discovery */
-	char	 *name;			/* Name: "" = the host name */
+	char	 *name;			/* Name, "": the host name */
 };
 
 struct clientconf {
