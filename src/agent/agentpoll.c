@@ -26,6 +26,7 @@
 #include "agentlog.h"
 #include "agentpoll.h"
 #include "agentstate.h"
+#include "lines.h"
 
 struct apoll {
 	struct event_base *base;
@@ -34,8 +35,7 @@ struct apoll {
 	pid_t		 pid;		/* the poll under way, or 0 */
 	int		 fd;
 	struct event	*ev, *killev;
-	char		 line[APOLL_LINE_MAX + 1];
-	size_t		 linelen;
+	struct lines	 lines;		/* from the child, being read */
 	int		 done_seen;	/* "DONE" came */
 	int		 again;		/* poll again after this one */
 	int		 quiet;		/* killed by apoll_free() */
@@ -163,8 +163,9 @@ static void	poll_start(struct apoll *);
 
 /* One line from the child: a request, DONE, or something to say. */
 static void
-poll_line(struct apoll *p, char *s)
+poll_line(void *arg, char *s)
 {
+	struct apoll *p = arg;
 	static const char prefix[] = "gigavault-agent: ";
 	struct remote_agent_request rq;
 	unsigned long long id;
@@ -200,11 +201,7 @@ poll_end(struct apoll *p)
 {
 	int st;
 
-	if (p->linelen > 0) {
-		p->line[p->linelen] = '\0';
-		poll_line(p, p->line);
-		p->linelen = 0;
-	}
+	lines_flush(&p->lines, poll_line, p);
 	event_free(p->ev);
 	p->ev = NULL;
 	if (p->killev != NULL) {
@@ -253,14 +250,7 @@ poll_read(evutil_socket_t fd, short what, void *arg)
 		poll_end(p);
 		return;
 	}
-	for (ssize_t i = 0; i < n; i++) {
-		if (buf[i] == '\n') {
-			p->line[p->linelen] = '\0';
-			poll_line(p, p->line);
-			p->linelen = 0;
-		} else if (p->linelen < APOLL_LINE_MAX)
-			p->line[p->linelen++] = buf[i];
-	}
+	lines_feed(&p->lines, buf, (size_t)n, poll_line, p);
 }
 
 static void
@@ -296,7 +286,7 @@ poll_start(struct apoll *p)
 	p->last_poll = time(NULL);
 	p->done_seen = 0;
 	p->errtext[0] = '\0';
-	p->linelen = 0;
+	p->lines.len = 0;
 	fflush(stdout);
 	fflush(stderr);
 	sigemptyset(&block);

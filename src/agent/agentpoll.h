@@ -19,7 +19,7 @@
 
 #include "client/remote.h"
 
-#define APOLL_LINE_MAX		512	/* bytes of the child's lines */
+#define APOLL_LINE_MAX		512	/* bytes of a poll's error */
 #define APOLL_TIMEOUT_S		120	/* then a poll is killed */
 
 struct event_base;

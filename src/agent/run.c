@@ -24,10 +24,13 @@
 
 #include "common/monotime.h"
 #include "agentlog.h"
+#include "lines.h"
 #include "run.h"
 
 #define RUN_KILL_AFTER_S	10	/* SIGKILL after a cancel's SIGTERM */
 #define RUN_ERRLINE_MAX		REMOTE_JOB_ERROR_MAX
+_Static_assert(LINES_MAX == RUN_ERRLINE_MAX + 1,
+    "a line of a run's stderr is at most a report's error text");
 #define RUN_MAGIC		0x67767275	/* "gvru" */
 
 /* What the child writes on the result pipe, once, at its end. */
@@ -47,8 +50,7 @@ struct run {
 	struct event	*rev, *eev, *killev;
 	struct run_wire	 wire;
 	size_t		 got;		/* bytes of wire read */
-	char		 line[RUN_ERRLINE_MAX + 1];	/* being read */
-	size_t		 linelen;
+	struct lines	 errbuf;	/* stderr, being read */
 	char		 last[RUN_ERRLINE_MAX + 1]; /* last whole line */
 	int		 lines;		/* logged */
 	int		 cancelled;
@@ -238,9 +240,10 @@ static void	run_finish(struct run *);
 
 /* A whole line of the child's stderr: log it, keep it as the last. */
 static void
-err_line(struct run *r, char *s)
+err_line(void *arg, char *s)
 {
 	static const char prefix[] = "gigavault-agent: ";
+	struct run *r = arg;
 
 	if (strncmp(s, prefix, sizeof(prefix) - 1) == 0)
 		s += sizeof(prefix) - 1;
@@ -276,14 +279,7 @@ err_read(evutil_socket_t fd, short what, void *arg)
 		event_del(r->eev);
 		return;
 	}
-	for (ssize_t i = 0; i < n; i++) {
-		if (buf[i] == '\n' || buf[i] == '\r') {
-			r->line[r->linelen] = '\0';
-			err_line(r, r->line);
-			r->linelen = 0;
-		} else if (r->linelen < sizeof(r->line) - 1)
-			r->line[r->linelen++] = buf[i];
-	}
+	lines_feed(&r->errbuf, buf, (size_t)n, err_line, r);
 }
 
 static void
@@ -342,19 +338,9 @@ run_finish(struct run *r)
 
 		if (n <= 0)
 			break;
-		for (ssize_t k = 0; k < n; k++) {
-			if (buf[k] == '\n') {
-				r->line[r->linelen] = '\0';
-				err_line(r, r->line);
-				r->linelen = 0;
-			} else if (r->linelen < sizeof(r->line) - 1)
-				r->line[r->linelen++] = buf[k];
-		}
+		lines_feed(&r->errbuf, buf, (size_t)n, err_line, r);
 	}
-	if (r->linelen > 0) {
-		r->line[r->linelen] = '\0';
-		err_line(r, r->line);
-	}
+	lines_flush(&r->errbuf, err_line, r);
 	while (waitpid(r->pid, &st, 0) == -1 && errno == EINTR)
 		;
 	have = r->got == sizeof(r->wire) && r->wire.magic == RUN_MAGIC;

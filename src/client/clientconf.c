@@ -300,29 +300,15 @@ is_loopback(const char *a)
 	return strncmp(a, "127.", 4) == 0 || strcmp(a, "::1") == 0;
 }
 
+static char	*user_path(const char *, const char *, const char *,
+		    const char *);
+
 /* The agent's default StateDir, malloc'ed; NULL when no home is known. */
 static char *
 default_state_dir(void)
 {
-	const char *xdg = getenv("XDG_STATE_HOME"), *home;
-	struct passwd *pw;
-	char *p;
-
-	if (geteuid() == 0)
-		return strdup(GV_AGENTDIR);
-	if (xdg != NULL && xdg[0] == '/') {
-		if (asprintf(&p, "%s/gigavault-agent", xdg) == -1)
-			return NULL;
-		return p;
-	}
-	if ((home = getenv("HOME")) == NULL || home[0] != '/') {
-		if ((pw = getpwuid(geteuid())) == NULL)
-			return NULL;
-		home = pw->pw_dir;
-	}
-	if (asprintf(&p, "%s/.local/state/gigavault-agent", home) == -1)
-		return NULL;
-	return p;
+	return user_path(GV_AGENTDIR, "XDG_STATE_HOME", ".local/state",
+	    "gigavault-agent");
 }
 
 static char	*in_dir(const char *, const char *);
@@ -433,18 +419,24 @@ clientconf_set(const struct clientconf *c, const char *name)
 	return NULL;
 }
 
-/* The default file's path, malloc'ed; NULL when no home is known. */
+/*
+ * A per-user path, malloc'ed: root_path for root, else $XDG_VAR/name
+ * (an absolute XDG_VAR), else $HOME/home_dir/name (HOME from the
+ * password file when unset).  NULL when no home is known or memory runs
+ * out.  client.conf and the agent's StateDir.
+ */
 static char *
-default_file(void)
+user_path(const char *root_path, const char *xdg_var, const char *home_dir,
+    const char *name)
 {
-	const char *xdg = getenv("XDG_CONFIG_HOME"), *home;
+	const char *xdg = getenv(xdg_var), *home;
 	struct passwd *pw;
 	char *p;
 
 	if (geteuid() == 0)
-		return strdup(GV_CLIENTCONF);
+		return strdup(root_path);
 	if (xdg != NULL && xdg[0] == '/') {
-		if (asprintf(&p, "%s/gigavault/%s", xdg, CONF_NAME) == -1)
+		if (asprintf(&p, "%s/%s", xdg, name) == -1)
 			return NULL;
 		return p;
 	}
@@ -453,9 +445,17 @@ default_file(void)
 			return NULL;
 		home = pw->pw_dir;
 	}
-	if (asprintf(&p, "%s/.config/gigavault/%s", home, CONF_NAME) == -1)
+	if (asprintf(&p, "%s/%s/%s", home, home_dir, name) == -1)
 		return NULL;
 	return p;
+}
+
+/* The default file's path, malloc'ed; NULL when no home is known. */
+static char *
+default_file(void)
+{
+	return user_path(GV_CLIENTCONF, "XDG_CONFIG_HOME", ".config",
+	    "gigavault/" CONF_NAME);
 }
 
 /* dir/name when name is relative, else name; malloc'ed. */
