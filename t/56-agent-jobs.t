@@ -192,6 +192,9 @@ ok($ag2->job('daily')->{retry_at} > time + 100, 'a retry waits RetryDelay (300 s
 ok(GV::wait_until(sub { $outbox->() >= 1 }, 10), 'its report waits in the outbox');
 sleep 2;
 ok($outbox->() >= 1, '... through the polls that fail');
+ok($ag2->ask(request => 'status')->{unsent} >= 1, 'status counts it as unsent');
+my $pst = $ag2->ask(request => 'status')->{poll};
+like($pst->{last_error} // '', qr/127\.0\.0\.1/, 'status: the last poll failed, and why');
 ok(GVClient::restart_daemon($gv), 'the server is back');
 ok(GV::wait_until(sub { $outbox->() == 0 }, 20, 0.1), 'the next poll sent the report');
 my ($hst, $hout) = $gv->ctl('client', 'history', 'bob', '--json');

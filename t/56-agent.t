@@ -124,6 +124,7 @@ ok($r->{code} == 409 || $r->{cancelled}, 'cancel of a job between runs: 409 (or 
 ($rc, $out, $err) = $ag->cli('status');
 is($rc, 0, 'gigavault agent status') or diag($err);
 like($out, qr/^agent:\s+agent-alice$/m, 'status names the agent');
+like($out, qr/^unsent:\s+0 reports$/m, 'status: no report waits');
 like($out, qr/^web\s+\*:\*:0\/2\s+\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\s+(ok|-)\s/m, 'status shows the job with its last run')
     or diag($out);
 diag("gigavault agent status:\n$out");

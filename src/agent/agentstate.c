@@ -358,9 +358,8 @@ astate_report_read(const char *path, struct remote_job_report *r,
 	return rc;
 }
 
-/* The number of files in the outbox (stops counting at the limit). */
-static size_t
-outbox_count(const struct astate *s)
+size_t
+astate_outbox_count(const struct astate *s)
 {
 	struct dirent *de;
 	size_t n = 0;
@@ -391,7 +390,7 @@ astate_keep(struct astate *s, const struct remote_job_report *r,
 		return -1;
 	}
 	json_decref(o);
-	if (outbox && outbox_count(s) < ASTATE_OUTBOX_MAX) {
+	if (outbox && astate_outbox_count(s) < ASTATE_OUTBOX_MAX) {
 		snprintf(path, sizeof(path), "%s/%lld-%d-%u-%s.json",
 		    s->outbox, (long long)r->end, (int)getpid(), s->seq++,
 		    r->set);

@@ -34,6 +34,9 @@ const char *astate_id_hex(const struct astate *);
 /* The directory of the outbox ("DIR/outbox"), owned by s. */
 const char *astate_outbox(const struct astate *);
 
+/* Reports waiting in the outbox (counted up to ASTATE_OUTBOX_MAX). */
+size_t	astate_outbox_count(const struct astate *);
+
 /* When set's last scheduled run ran, 0 when never (or unreadable). */
 int64_t	astate_last_run(const struct astate *, const char *set);
 /* Remember it.  0, or -1 with err set. */

@@ -80,7 +80,7 @@ req_status(struct agentui *ui, json_t *req)
 
 	(void)req;
 	return json_pack("{s:s, s:s, s:s, s:i, s:I, s:I, s:s, s:s, s:I, s:I, "
-	    "s:o}",
+	    "s:I, s:o}",
 	    "agent", ui->c.name,
 	    "id", astate_id_hex(ui->c.state),
 	    "version", PACKAGE_VERSION,
@@ -91,6 +91,7 @@ req_status(struct agentui *ui, json_t *req)
 	    "server", ui->c.server,
 	    "jobs", (json_int_t)jobs_count(ui->c.jobs),
 	    "running", (json_int_t)jobs_running(ui->c.jobs),
+	    "unsent", (json_int_t)astate_outbox_count(ui->c.state),
 	    "poll", apoll_json(ui->c.poll));
 }
 

@@ -161,6 +161,8 @@ print_status(json_t *o, json_t *jobs)
 	printf("server:      %s\n", text(o, "server", buf, sizeof(buf)));
 	printf("jobs:        %s, %s running\n", text(o, "jobs", buf,
 	    sizeof(buf)), text(o, "running", span, sizeof(span)));
+	printf("unsent:      %s reports\n", text(o, "unsent", buf,
+	    sizeof(buf)));
 	if (json_integer_value(json_object_get(poll, "last_poll")) <= 0)
 		printf("last poll:   -\n");
 	else if (json_is_string(json_object_get(poll, "last_error")))
