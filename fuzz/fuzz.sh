@@ -55,9 +55,10 @@ LIBS="$(pkg-config --libs $PKGS) -lpthread"
 # Build the library of every source (objects rebuilt when they or any
 # header changed) and the harnesses named.
 build() {
-	# Every source of the three libraries but the programs' main() files.
+	# Every source of the four libraries but the programs' main() files.
 	sources=$(ls "$src"/src/common/*.c "$src"/src/server/*.c \
-	    "$src"/src/client/*.c | grep -v -e '/gigavaultd\.c$' \
+	    "$src"/src/client/*.c "$src"/src/agent/*.c | \
+	    grep -v -e '/gigavaultd\.c$' -e '/agentmain\.c$' \
 	    -e '/gigavault\.c$' -e '/wwwdata\.c$')
 	sources="$sources src/server/wwwdata.c"
 

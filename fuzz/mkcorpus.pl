@@ -182,6 +182,14 @@ put('uibridge', 'two', qq({"request":"clients","id":"x","token":"ab"}\n) .
 put('uibridge', 'unknown', qq({"request":"nope","id":[1]}\n));
 put('uibridge', 'not-object', qq([1,2,3]\n"x"\n));
 put('uibridge', 'not-json', "GET / HTTP/1.1\r\n\r\n");
+put('agentui', 'hello', qq({"request":"hello","id":1}\n));
+put('agentui', 'token', qq({"request":"jobs","token":"s3cret-token"}\n) .
+    qq({"request":"status","token":"wrong"}\n));
+put('agentui', 'history', qq({"request":"history","set":"web","limit":5}\n) .
+    qq({"request":"history","set":"a b","limit":0}\n));
+put('agentui', 'run', qq({"request":"run","set":"web","id":"x"}\n) .
+    qq({"request":"cancel","set":7}\n));
+put('agentui', 'bad', qq([1]\n{"request":1}\n{"request":"nope"}\nnot json\n));
 put('uibridge', 'no-request', qq({"id":1,"request":5}\n\n{}\n));
 
 # ------------------------------------------------------------ console HTTP

@@ -1,0 +1,77 @@
+#!/usr/bin/perl
+# gigavault-agent in discovery (Agent.Discovery = 1, the default) in
+# network namespaces of the test's own (t/lib/GVNet.pm; never in the
+# host's): a gigavaultd with discovery on lists the running agent among
+# its peers with the client role, the agent's name, its id (StateDir/id)
+# and UI port; after SIGTERM the agent's LEAVE removes it.
+use strict;
+use warnings;
+use FindBin;
+use lib "$FindBin::Bin/lib";
+use Test::More;
+use POSIX ();
+use GV;
+use GVNet;
+use GVAgent;
+
+my $net = GVNet->new;
+$net->bridge('br0');
+my $nss = $net->peer('s', br0 => '10.77.6.1/24');
+my $nsa = $net->peer('a', br0 => '10.77.6.2/24');
+my $gs = GV->spawn(-netns => $nss, GVNet::daemon_opts('Discovery.AnnounceInterval' => 2,
+    'Discovery.PeerTimeout' => 60, Workers => 2, 'Discovery.Name' => 'srv'));
+ok($gs->wait_ready(undef, 15), 'the server is ready in its namespace') or $gs->diag_logs;
+
+# An agent that is not registered: discovery needs no registration (its
+# polls fail, and say so in its log).
+my $dir = $gs->dir . '/agent';
+mkdir $dir;
+GV::_spit("$dir/client.conf", <<"END");
+Server = "10.77.6.1:32004"
+Ports {
+	UI = 32015
+}
+Agent {
+	StateDir = "$dir/state"
+	Name = "agent-a"
+	PollInterval = 60
+}
+BackupSet "home" {
+	Paths = {"$dir"}
+	Schedule = "2099-01-01"
+}
+END
+my $pid = fork // die "fork: $!";
+if (!$pid) {
+    POSIX::setpgid(0, 0);
+    open STDIN, '<', '/dev/null';
+    open STDOUT, '>', "$dir/log" or POSIX::_exit(126);
+    open STDERR, '>&', \*STDOUT or POSIX::_exit(126);
+    exec 'ip', 'netns', 'exec', $nsa, $GVAgent::AGENT, '-d', '-c', "$dir/client.conf"
+        or POSIX::_exit(127);
+}
+END { kill 'KILL', -$pid if $pid }
+
+sub peer_named {
+    my ($gv, $name) = @_;
+    my ($p) = grep { $_->{name} eq $name } @{ ($gv->peers // {})->{peers} || [] };
+    return $p;
+}
+
+my $p = wait_until(sub { peer_named($gs, 'agent-a') }, 20, 0.1);
+ok($p, 'the server lists the agent among its peers') or diag(GV::_slurp("$dir/log"));
+(my $id = GV::_slurp("$dir/state/id") // '') =~ s/\s+//g;
+is_deeply($p && $p->{roles}, ['client'], '... with the client role');
+is($p && $p->{id}, $id, '... the id in its StateDir');
+is($p && $p->{ports}{ui}, 32015, '... its UI port (Ports.UI)');
+is($p && $p->{addresses}[0], '10.77.6.2', '... its address');
+
+ok(kill('TERM', $pid), 'SIGTERM to the agent');
+waitpid($pid, 0);
+is($? >> 8, 0, 'it exits 0');
+$pid = 0;
+ok(wait_until(sub { !peer_named($gs, 'agent-a') }, 10, 0.1),
+   'its LEAVE removes it from the server\'s peers') or diag(GV::_slurp("$dir/log"));
+
+is($gs->stop, 0, 'the server stops');
+done_testing;
