@@ -40,7 +40,7 @@
 #define LOG_KEEP_SEVERE	UIAPI_LOG_KEEP_SEVERE	/* warnings and errors */
 #define LOG_REPLY_BYTES	(1024 * 1024)	/* of text in one log reply */
 #define TOKEN_BYTES	16	/* enrollment tokens: 32 hex digits */
-#define HISTORY_LIMIT	50	/* reports in one client_history answer */
+#define HISTORY_LIMIT	50	/* reports in a client_history answer */
 
 struct log_line {
 	uint64_t	 seq;		/* order of arrival */
@@ -908,7 +908,8 @@ req_client_history(struct ui_call *c)
 	for (size_t i = 0; i < n && i < limit; i++)
 		json_array_append_new(list, jobrun_json(&r[i]));
 	finish(c, 200, json_pack("{s:s, s:o, s:b, s:I}", "client", cl.name,
-	    "jobs", list, "more", n > limit, "kept", (json_int_t)CAT_JOBS_KEPT));
+	    "jobs", list, "more", n > limit, "kept",
+	    (json_int_t)CAT_JOBS_KEPT));
 	free(r);
 }
 
