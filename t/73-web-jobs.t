@@ -227,6 +227,18 @@ my $REQ;
     is($d->{jobs}[0]{result}, 'ok', '... ok');
     $d = api_ok($A->web(GET => '/api/clients/okc', %AUTH), 200, 'GET /api/clients/okc');
     is_deeply($d->{requests}, [], '... the request is no longer pending');
+    my ($j) = grep { $_->{set} eq 'home' } @{ $d->{jobs} || [] };
+    ok($j && $j->{job} && $j->{interval} == 86400, '... its job "home" as the agent described it')
+        or diag(JSON::PP->new->canonical->encode($d->{jobs}));
+
+    # without a set: one request per job the agent described
+    $d = api_ok($A->web(POST => '/api/clients/okc/backup', json => {}, %AUTH), 202,
+                'backup of okc without a set');
+    is_deeply([ map { $_->{set} } @{ $d->{requests} || [] } ], ['home'], '... one request, for its job "home"');
+    ($rc, $out) = report($C{okc}, '--poll', '--job', 'home:+3600:86400');
+    like($out, qr/^\Q$d->{request}\E\b/m, '... which its agent takes') or diag($out);
+    api_error($A->web(POST => '/api/clients/failc/backup', json => {}, %AUTH), 409,
+              'backup without a set of a client whose agent described no job');
 }
 
 # ------------------------------------------------------------ agents in peers

@@ -1337,10 +1337,15 @@
 		btn.disabled = true;
 		api('POST', '/clients/' + encodeURIComponent(name) + '/backup',
 		    { set: set }).then(function (r) {
-			state.asked[r.request] = { client: name, set: set };
+			var ids = (Array.isArray(r.requests) ? r.requests : [])
+			    .map(function (q) {
+				state.asked[q.id] = { client: name, set: q.set };
+				return q.id;
+			    });
 			showInfo('Backup of ' + what + ' of ' + name +
-			    ' requested (request ' + r.request + '): queued until ' +
-			    'its agent asks the server for work.');
+			    ' requested (request' + (ids.length === 1 ? ' ' : 's ') +
+			    ids.join(', ') + '): queued until its agent asks the ' +
+			    'server for work.');
 			route();
 		}, function (err) {
 			btn.disabled = false;
@@ -1422,7 +1427,7 @@
 				backupButton(name, j.set, c.disabled)
 			] };
 		});
-		/* requests for every job, or for a set without a job row */
+		/* requests for a set without a row (no job or report yet) */
 		Object.keys(pending).forEach(function (set) {
 			jobRows.push({ cells: [set || '(every job)', '—', '—', '—', '—',
 			    h('span', null, pending[set].map(requestState)), '—'] });
@@ -1435,8 +1440,9 @@
 		    ], jobRows, true) : h('p', { class: 'muted', text: 'No job known ' +
 			'yet: the agent describes its jobs when it asks for work, ' +
 			'and each run reports to this server.' }),
-		    h('div', { class: 'actions' }, backupButton(name, '', c.disabled),
-			h('span', { class: 'hint', text: ' every job of the agent' }))
+		    jobs.some(function (j) { return j.job; }) ?
+			h('div', { class: 'actions' }, backupButton(name, '', c.disabled),
+			h('span', { class: 'hint', text: ' every job of the agent' })) : null
 		], 'wide jobs-card'));
 
 		body.appendChild(historyCard(name, hist));

@@ -707,14 +707,15 @@ health_counts(const struct cat_client *cl, size_t ncl,
 static json_t *
 set_health_json(const struct cat_set_health *s)
 {
-	return json_pack("{s:s, s:s, s:o, s:o, s:o, s:o, s:I, s:b}",
+	return json_pack("{s:s, s:s, s:o, s:o, s:o, s:o, s:I, s:b, s:b}",
 	    "set", s->set, "health", catalog_health_name(s->health),
 	    "last_success", time_json(s->last_success),
 	    "last_failure", time_json(s->last_failure),
 	    "last_error", s->last_failure > 0 ? text_json(s->last_error,
 	    sizeof(s->last_error)) : json_null(),
 	    "next_run", time_json(s->next_run),
-	    "interval", (json_int_t)s->interval, "running", s->running != 0);
+	    "interval", (json_int_t)s->interval, "running", s->running != 0,
+	    "job", s->job != 0);
 }
 
 static json_t *
@@ -913,23 +914,41 @@ req_client_history(struct ui_call *c)
 	free(r);
 }
 
+/* Queue "back up now" of set for client cl; its id into *list. */
+static int
+queue_backup(struct ui_call *c, const struct cat_client *cl,
+    const char *set, json_t *list)
+{
+	char by[CAT_NAME_MAX + 1];
+	uint64_t id;
+
+	snprintf(by, sizeof(by), "console: %s", c->user);
+	if (catalog_request_add(api.cat, cl->id, set, by, &id) != CAT_OK)
+		return -1;
+	log_info("UI: %s asked client %s to back up set \"%s\" now "
+	    "(request %llu)", c->user, cl->name, set, (unsigned long long)id);
+	json_array_append_new(list, json_pack("{s:I, s:s}", "id",
+	    (json_int_t)id, "set", set));
+	return 0;
+}
+
 /*
  * "Back up now": queue a request for the client's agent, which takes it
- * at its next poll (doc/protocol.md, "Agents").  "set" names one job;
- * absent or "": every job of the agent.  A disabled client is 409, as
- * is a set the agent has no job for once it has described its jobs.
+ * at its next poll (doc/protocol.md, "Agents").  "set" names one set;
+ * absent or "": one request for each job its agent described (as
+ * gigavaultctl client backup without --set).  409: the client is
+ * disabled; its agent described its jobs and none is for set; no set
+ * and no job known.
  */
 static void
 req_client_backup(struct ui_call *c)
 {
 	struct cat_client_health *h = NULL;
 	struct cat_client cl;
-	json_t *v = json_object_get(c->args, "set");
+	json_t *v = json_object_get(c->args, "set"), *list;
 	const char *set = json_string_value(v);
-	char by[CAT_NAME_MAX + 1];
-	uint64_t id;
-	size_t nh = 0;
-	int known = 0, rc;
+	size_t nh = 0, jobs = 0;
+	int has = 0, rc, failed = 0;
 
 	if (v != NULL && (set == NULL || (set[0] != '\0' &&
 	    (strlen(set) > CAT_NAME_MAX || !catalog_name_valid(set))))) {
@@ -938,8 +957,8 @@ req_client_backup(struct ui_call *c)
 		    "every job)", CAT_NAME_MAX));
 		return;
 	}
-	if (set == NULL)
-		set = "";
+	if (set != NULL && set[0] == '\0')
+		set = NULL;
 	if (named_client(c, &cl) == -1)
 		return;
 	if (cl.disabled) {
@@ -947,40 +966,50 @@ req_client_backup(struct ui_call *c)
 		    "first", cl.name));
 		return;
 	}
-	if ((rc = health_get(cl.id, &h, &nh)) != CAT_OK) {
+	if ((rc = health_get(cl.id, &h, &nh)) != CAT_OK || nh != 1) {
 		if (rc == CAT_NOTFOUND)
 			finish(c, 404, uiapi_error("no client named \"%s\"",
 			    cl.name));
 		else
 			cat_failed(c);
+		if (h != NULL)
+			catalog_health_free(h, nh);
 		return;
 	}
-	for (size_t k = 0; nh > 0 && k < h[0].nsets; k++)
-		if (strcmp(h[0].sets[k].set, set) == 0)
-			known = 1;
-	if (set[0] != '\0' && !known && nh > 0 && h[0].agent_seen > 0) {
+	for (size_t k = 0; k < h[0].nsets; k++) {
+		jobs += h[0].sets[k].job != 0;
+		if (set != NULL && h[0].sets[k].job &&
+		    strcmp(h[0].sets[k].set, set) == 0)
+			has = 1;
+	}
+	if (set != NULL && h[0].agent_seen > 0 && !has)
 		finish(c, 409, uiapi_error("the agent of %s has no job for set "
-		    "\"%s\"", cl.name, set));
-		catalog_health_free(h, nh);
-		return;
+		    "\"%s\" (it has %zu job%s)", cl.name, set, jobs,
+		    jobs == 1 ? "" : "s"));
+	else if (set == NULL && jobs == 0)
+		finish(c, 409, uiapi_error("%s: %s; name the set", cl.name,
+		    h[0].agent_seen > 0 ? "its agent has no jobs" :
+		    "no agent has described its jobs yet"));
+	else {
+		list = json_array();
+		if (set != NULL)
+			failed = queue_backup(c, &cl, set, list) == -1;
+		for (size_t k = 0; set == NULL && !failed &&
+		    k < h[0].nsets; k++)
+			if (h[0].sets[k].job)
+				failed = queue_backup(c, &cl, h[0].sets[k].set,
+				    list) == -1;
+		if (failed) {
+			json_decref(list);
+			cat_failed(c);
+		} else
+			finish(c, 202, json_pack("{s:O, s:s, s:o, s:s, s:I}",
+			    "request", json_object_get(json_array_get(list,
+			    0), "id"), "client", cl.name, "requests", list,
+			    "state", "queued", "queued",
+			    (json_int_t)time(NULL)));
 	}
 	catalog_health_free(h, nh);
-	snprintf(by, sizeof(by), "console: %s", c->user);
-	if ((rc = catalog_request_add(api.cat, cl.id, set, by, &id)) ==
-	    CAT_NOTFOUND) {
-		finish(c, 404, uiapi_error("no client named \"%s\"", cl.name));
-		return;
-	}
-	if (rc != CAT_OK) {
-		cat_failed(c);
-		return;
-	}
-	log_info("UI: %s asked client %s to back up %s%s%s now (request %llu)",
-	    c->user, cl.name, set[0] ? "set \"" : "every job", set,
-	    set[0] ? "\"" : "", (unsigned long long)id);
-	finish(c, 202, json_pack("{s:I, s:s, s:s, s:s, s:I}", "request",
-	    (json_int_t)id, "client", cl.name, "set", set, "state", "queued",
-	    "queued", (json_int_t)time(NULL)));
 }
 
 static void
