@@ -94,7 +94,8 @@ my %report_env = (GIGAVAULT_PASSPHRASE => $GVClient::PASS);
 for my $args (['--set', 'etc', '--result', 'failed', '--start', '-900', '--end', '-880',
                '--error', $FAILED_ERROR, '--next-run', '+3600'],
               ['--set', 'home', '--result', 'ok', '--start', '-600', '--end', '-540',
-               '--next-run', '+3600'],
+               '--next-run', '+3600', '--files', 5, '--bytes', 600000, '--read', 600000,
+               '--sent', 1200, ($snap ? ('--snapshot', $snap->{id}) : ())],
               ['--poll', '--job', 'home:+3600:86400', '--job', 'etc:+3600:86400']) {
     my ($r, undef, $e) = GVClient::run_cmd([@report, @$args], \%report_env, 60);
     is($r, 0, "gv-report @$args[0 .. 1]") or diag($e);

@@ -254,8 +254,12 @@
 		return h('div', { class: 'table-wrap' }, table);
 	}
 
-	/* columns: [{label, num}] ; rows: arrays of cells (string or node) */
-	function table(caption, columns, rows, rowHeader) {
+	/*
+	 * columns: [{label, num}] ; rows: arrays of cells (string or node).
+	 * stack: on a narrow screen each row becomes a block of "label:
+	 * value" lines (each cell carries its column's label).
+	 */
+	function table(caption, columns, rows, rowHeader, stack) {
 		var thead = h('thead', null, h('tr', null, columns.map(function (c) {
 			return h('th', { scope: 'col', class: c.num ? 'num' : null,
 			    text: c.label });
@@ -267,12 +271,13 @@
 				var isHead = rowHeader && i === 0;
 				tr.appendChild(h(isHead ? 'th' : 'td', {
 				    scope: isHead ? 'row' : null,
-				    class: columns[i] && columns[i].num ? 'num' : null
+				    class: columns[i] && columns[i].num ? 'num' : null,
+				    'data-label': stack && columns[i] ? columns[i].label : null
 				}, cell));
 			});
 			tbody.appendChild(tr);
 		});
-		return tableWrap(h('table', null,
+		return tableWrap(h('table', stack ? { class: 'stack' } : null,
 		    h('caption', { class: 'sr-only', text: caption }), thead, tbody));
 	}
 
@@ -1437,7 +1442,7 @@
 			{ label: 'Set' }, { label: 'Health' }, { label: 'Last success' },
 			{ label: 'Last failure' }, { label: 'Next run' },
 			{ label: 'Back up now' }, { label: 'Action' }
-		    ], jobRows, true) : h('p', { class: 'muted', text: 'No job known ' +
+		    ], jobRows, true, true) : h('p', { class: 'muted', text: 'No job known ' +
 			'yet: the agent describes its jobs when it asks for work, ' +
 			'and each run reports to this server.' }),
 		    jobs.some(function (j) { return j.job; }) ?
@@ -1513,7 +1518,7 @@
 				return;
 			}
 			box.appendChild(table('Job reports of ' + name,
-			    HISTORY_COLUMNS, historyRows(shown), true));
+			    HISTORY_COLUMNS, historyRows(shown), true, true));
 		}
 		draw();
 		var kept = hist && hist.kept ? ' (the newest ' + num(hist.kept) +

@@ -322,6 +322,7 @@ await step(`A: "Back up now" on the page of ${CLIENT}`, async () => {
   ok(true, 'the page follows it: "taken by the agent"');
 
   agent('--set', SET, '--result', 'ok', '--start', '-3', '--end', '-1', '--next-run', '+3600',
+        '--files', '5', '--bytes', '600000', '--read', '600000', '--sent', '0',
         '--request', String(q.id));
   await waitText('#view-client .history-card', new RegExp(`back up now #${q.id}`), 3 * WAIT);
   ok(true, `the history shows the run of request ${q.id}`);
