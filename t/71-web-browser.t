@@ -195,6 +195,15 @@ close $fh;
 is($nst, 0, 'node t/browser/e2e.mjs exited 0') or diag("status $nst; output in $log");
 cmp_ok($checks, '>=', 38, "e2e.mjs reported its checks ($checks)");
 ok($result->{request}, "the page's \"Back up now\" made request " . ($result->{request} // '?'));
+SKIP: {
+    skip 'no request from the page', 1 unless $result->{request};
+    my ($r, $o, $e) = $A->ctl('client', 'history', 'alice', '--json');
+    my $h = eval { JSON::PP->new->decode($o) } || [];
+    my ($run) = grep { ($_->{request} // 0) == $result->{request} } @$h;
+    ok($run && $run->{result} eq 'ok' && $run->{set} eq 'home',
+       "gigavaultctl client history alice: the run of request $result->{request}, ok")
+        or diag("exit $r: $o$e");
+}
 
 # what the browser did, seen from the server
 my @shots = glob("$OUT/*.png");
