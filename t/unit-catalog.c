@@ -1209,6 +1209,7 @@ test_jobs(void)
 	uint8_t tok[CAT_SECRET_LEN];
 	uint64_t a, b, id, id2, first;
 	const int64_t T = 1800000000, G = 600, I = 3600;
+	struct cat_client cl;
 	size_t n;
 	int good;
 
@@ -1389,7 +1390,42 @@ test_jobs(void)
 	free(q);
 
 	/* a client removed loses its rows */
+	/*
+	 * Who may write them: a handle opened for CAT_T_JOBS, no other.
+	 * (One environment open at a time in a process, as LMDB wants.)
+	 */
+	catalog_close(c);
+	{
+		char path[256], err[256];
+		struct catalog *jw = NULL, *cw = NULL;
+		uint64_t w;
+
+		snprintf(path, sizeof(path), "%s/jobs", dir);
+		if (catalog_open_for(path, 0, CAT_T_JOBS, &jw, err,
+		    sizeof(err)) != CAT_OK)
+			printf("# %s\n", err);
+		ok(jw != NULL && report(jw, b, "home", CAT_JOB_OK, T + 9000, 0,
+		    "", 0, &r) == CAT_OK && catalog_request_add(jw, b, "home",
+		    "x", &id2) == CAT_OK, "open for jobs: reports and requests "
+		    "are written");
+		catalog_close(jw);
+		if (catalog_open_for(path, 0, CAT_T_META | CAT_T_CLIENTS |
+		    CAT_T_TOKENS, &cw, err, sizeof(err)) != CAT_OK)
+			printf("# %s\n", err);
+		w = cw != NULL ? catalog_writes(cw) : 0;
+		ok(cw != NULL && report(cw, b, "home", CAT_JOB_OK, T + 9100, 0,
+		    "", 0, &r) == CAT_ERROR && strstr(catalog_strerror(cw),
+		    "may not write") != NULL && catalog_writes(cw) == w,
+		    "open for clients: a report is refused, nothing written");
+		catalog_close(cw);
+	}
+	if ((c = open_sub("jobs")) == NULL) {
+		ok(0, "jobs: open the catalog again");
+		return;
+	}
+
 	ok(catalog_client_remove(c, "ann") == CAT_OK &&
+	    catalog_client_get(c, "ann", &cl) == CAT_NOTFOUND &&
 	    catalog_jobs(c, a, 0, 100, &v, &n) == CAT_OK && n == 0 &&
 	    catalog_requests(c, a, &q, &n) == CAT_OK && n == 0 &&
 	    health_of(c, b, NULL, T, G, NULL, NULL) >= 0,
