@@ -215,6 +215,19 @@ put('pattern', 'bad-class', "*.o\n[oops\n\0a.o\n");
 put('pattern', 'deep', "/a/**/b/**/c\n\0" . ("a/" x 200) . "b/c\n");
 put('pattern', 'empty', "\0\n\n");
 
+# ------------------------------------------------------------ schedule
+# A schedule, a NUL, a time (8 bytes, big-endian) and a number of runs to
+# chain (2 bytes).
+sub when { pack('Q> n', $_[0], $_[1]) }
+put('schedule', 'every-2s', "*:*:0/2\0" . when(1774745990, 20));   # spring forward
+put('schedule', 'fall-back', "*:0/20:0,30\0" . when(1792889990, 64));
+put('schedule', 'weekdays', "Mon..Fri,Sun 08:30\0" . when(1765000000, 10));
+put('schedule', 'leap-day', "Mon *-02-29 12:00\0" . when(1765000000, 3));
+put('schedule', 'dates', "2026..2199/7-1,3..12/2-28..31/3\0" . when(0, 5));
+put('schedule', 'shorthand', "weekly\0" . when(1765000000, 2));
+put('schedule', 'past', "2020-01-01\0" . when(1765000000, 1));
+put('schedule', 'bad', "Fri..Mon 25:61:00\0");
+
 # ------------------------------------------------------------ config
 if (open(my $c, '<', 'conf/gigavault.conf')) {
 	local $/;

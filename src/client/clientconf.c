@@ -10,7 +10,11 @@
  */
 #include "autoconf.h"
 
+#include <sys/socket.h>
 #include <sys/stat.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
 
 #include <confuse.h>
 #include <errno.h>
@@ -27,6 +31,7 @@
 #include "common/paths.h"
 #include "clientconf.h"
 #include "pattern.h"
+#include "schedule.h"
 
 #define CONF_NAME	"client.conf"
 
@@ -122,6 +127,13 @@ validate_range(cfg_t *sec, cfg_opt_t *opt)
 		{ "StrictRollback",	0, 1 },
 		{ "ExcludeCaches",	0, 1 },
 		{ "OneFileSystem",	0, 1 },
+		{ "RandomizedDelay",	0, CLIENTCONF_DELAY_MAX },
+		{ "Retries",		0, CLIENTCONF_RETRIES_MAX },
+		{ "RetryDelay",		1, CLIENTCONF_DELAY_MAX },
+		{ "CommandTimeout",	1, CLIENTCONF_TIMEOUT_MAX },
+		{ "Persistent",		0, 1 },
+		{ "PollInterval",	1, CLIENTCONF_POLL_MAX },
+		{ "Discovery",		0, 1 },
 	};
 	long v = cfg_opt_getnint(opt, 0);
 
@@ -147,6 +159,170 @@ validate_set(cfg_t *sec, cfg_opt_t *opt)
 		return -1;
 	}
 	return 0;
+}
+
+int
+clientconf_parse_rate(const char *s, uint64_t *v)
+{
+	unsigned long long n;
+	uint64_t mult = 1;
+	char *end;
+
+	errno = 0;
+	n = strtoull(s, &end, 10);
+	if (*s < '0' || *s > '9' || errno != 0)
+		return -1;
+	if (*end == 'K' || *end == 'k')
+		mult = 1024;
+	else if (*end == 'M' || *end == 'm')
+		mult = 1024 * 1024;
+	else if (*end == 'G' || *end == 'g')
+		mult = 1024 * 1024 * 1024;
+	else if (*end != '\0')
+		return -1;
+	if (mult != 1 && end[1] != '\0')
+		return -1;
+	if (n > UINT64_MAX / mult)
+		return -1;
+	*v = (uint64_t)n * mult;
+	return 0;
+}
+
+/* LimitUpload, LimitDownload: a rate. */
+static int
+validate_rate(cfg_t *sec, cfg_opt_t *opt)
+{
+	const char *v = cfg_opt_getnstr(opt, 0);
+	uint64_t r;
+
+	if (v == NULL || clientconf_parse_rate(v, &r) == -1) {
+		confread_error("%s:%d: %s \"%s\" is not bytes per second "
+		    "(a number, K, M or G after it; 0 for no limit)",
+		    confread_file(), sec->line, opt->name, v ? v : "");
+		return -1;
+	}
+	return 0;
+}
+
+/* Schedule: "" or what schedule_parse() takes. */
+static int
+validate_schedule(cfg_t *sec, cfg_opt_t *opt)
+{
+	const char *v = cfg_opt_getnstr(opt, 0);
+	struct schedule *s;
+	char serr[512];
+
+	if (v == NULL || v[0] == '\0')
+		return 0;
+	if (strlen(v) > SCHEDULE_SPEC_MAX) {
+		confread_error("%s:%d: Schedule is longer than %d bytes",
+		    confread_file(), sec->line, SCHEDULE_SPEC_MAX);
+		return -1;
+	}
+	if ((s = schedule_parse(v, serr, sizeof(serr))) == NULL) {
+		confread_error("%s:%d: Schedule %s", confread_file(),
+		    sec->line, serr);
+		return -1;
+	}
+	schedule_free(s);
+	return 0;
+}
+
+/* PreCommand, PostCommand: bounded, one line. */
+static int
+validate_command(cfg_t *sec, cfg_opt_t *opt)
+{
+	const char *v = cfg_opt_getnstr(opt, 0);
+
+	if (v != NULL && (strlen(v) > CLIENTCONF_COMMAND_MAX ||
+	    strchr(v, '\n') != NULL)) {
+		confread_error("%s:%d: %s is longer than %d bytes or has a "
+		    "newline", confread_file(), sec->line, opt->name,
+		    CLIENTCONF_COMMAND_MAX);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+validate_pre_failure(cfg_t *sec, cfg_opt_t *opt)
+{
+	const char *v = cfg_opt_getnstr(opt, 0);
+
+	if (v == NULL || (strcmp(v, "abort") != 0 &&
+	    strcmp(v, "continue") != 0)) {
+		confread_error("%s:%d: PreCommandFailure \"%s\" is neither "
+		    "abort nor continue", confread_file(), sec->line,
+		    v ? v : "");
+		return -1;
+	}
+	return 0;
+}
+
+/* Agent.UIListen: numeric addresses. */
+static int
+validate_listen(cfg_t *sec, cfg_opt_t *opt)
+{
+	unsigned char buf[sizeof(struct in6_addr)];
+	const char *v;
+
+	for (unsigned int i = 0; i < cfg_opt_size(opt); i++) {
+		v = cfg_opt_getnstr(opt, i);
+		if (v == NULL || (inet_pton(AF_INET, v, buf) != 1 &&
+		    inet_pton(AF_INET6, v, buf) != 1)) {
+			confread_error("%s:%d: UIListen \"%s\" is not an "
+			    "IPv4 or IPv6 address", confread_file(),
+			    sec->line, v ? v : "");
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* Agent.Name: "" or a name discovery can carry. */
+static int
+validate_name(cfg_t *sec, cfg_opt_t *opt)
+{
+	const char *v = cfg_opt_getnstr(opt, 0);
+
+	if (v != NULL && v[0] != '\0' && !dw_name_valid(v)) {
+		confread_error("%s:%d: Name \"%s\" is not 1 to 64 characters "
+		    "of A-Z a-z 0-9 . _ -", confread_file(), sec->line, v);
+		return -1;
+	}
+	return 0;
+}
+
+/* 1 when the numeric address a is a loopback one. */
+static int
+is_loopback(const char *a)
+{
+	return strncmp(a, "127.", 4) == 0 || strcmp(a, "::1") == 0;
+}
+
+/* The agent's default StateDir, malloc'ed; NULL when no home is known. */
+static char *
+default_state_dir(void)
+{
+	const char *xdg = getenv("XDG_STATE_HOME"), *home;
+	struct passwd *pw;
+	char *p;
+
+	if (geteuid() == 0)
+		return strdup(GV_AGENTDIR);
+	if (xdg != NULL && xdg[0] == '/') {
+		if (asprintf(&p, "%s/gigavault-agent", xdg) == -1)
+			return NULL;
+		return p;
+	}
+	if ((home = getenv("HOME")) == NULL || home[0] != '/') {
+		if ((pw = getpwuid(geteuid())) == NULL)
+			return NULL;
+		home = pw->pw_dir;
+	}
+	if (asprintf(&p, "%s/.local/state/gigavault-agent", home) == -1)
+		return NULL;
+	return p;
 }
 
 static char	*in_dir(const char *, const char *);
@@ -317,9 +493,53 @@ clientconf_free(struct clientconf *c)
 		free_list(s->exclude, s->nexclude);
 		free_list(s->exclude_file, s->nexclude_file);
 		free_list(s->if_present, s->nif_present);
+		free(s->schedule);
+		free(s->pre_command);
+		free(s->post_command);
 	}
 	free(c->sets);
+	free_list(c->agent.ui_listen, c->agent.nui_listen);
+	free(c->agent.token_file);
+	free(c->agent.passfile);
+	free(c->agent.state_dir);
+	free(c->agent.name);
 	free(c);
+}
+
+/* The Agent section into c->agent; -1 after confread_error(). */
+static int
+load_agent(struct clientconf *c, cfg_t *cfg)
+{
+	struct clientconf_agent *a = &c->agent;
+	cfg_t *sec = cfg_getsec(cfg, "Agent");
+	const char *tok = cfg_getstr(sec, "UITokenFile");
+	const char *pass = cfg_getstr(sec, "PassphraseFile");
+	const char *sd = cfg_getstr(sec, "StateDir");
+
+	a->poll = (int)cfg_getint(sec, "PollInterval");
+	a->discovery = (int)cfg_getint(sec, "Discovery");
+	if (copy_list(sec, "UIListen", NULL, &a->ui_listen,
+	    &a->nui_listen) == -1 ||
+	    (a->token_file = tok[0] ? in_dir(c->dir, tok) : strdup("")) ==
+	    NULL ||
+	    (a->passfile = pass[0] ? in_dir(c->dir, pass) : strdup("")) ==
+	    NULL ||
+	    (a->state_dir = sd[0] ? in_dir(c->dir, sd) :
+	    default_state_dir()) == NULL ||
+	    (a->name = strdup(cfg_getstr(sec, "Name"))) == NULL) {
+		confread_error("out of memory, or no home directory for the "
+		    "Agent's StateDir (set it)");
+		return -1;
+	}
+	for (size_t i = 0; i < a->nui_listen; i++)
+		if (!is_loopback(a->ui_listen[i]) && a->token_file[0] ==
+		    '\0') {
+			confread_error("%s:%d: Agent: UIListen \"%s\" is not a "
+			    "loopback address: set UITokenFile too",
+			    confread_file(), sec->line, a->ui_listen[i]);
+			return -1;
+		}
+	return 0;
 }
 
 struct clientconf *
@@ -345,6 +565,28 @@ clientconf_load(const char *file, char *err, size_t errlen)
 		CFG_INT("ExcludeCaches", 0, CFGF_NONE),
 		CFG_STR_LIST("ExcludeIfPresent", NULL, CFGF_NONE),
 		CFG_INT("OneFileSystem", 0, CFGF_NONE),
+		CFG_STR("Schedule", "", CFGF_NONE),
+		CFG_INT("RandomizedDelay", 0, CFGF_NONE),
+		CFG_INT("Retries", 2, CFGF_NONE),
+		CFG_INT("RetryDelay", 300, CFGF_NONE),
+		CFG_STR("LimitUpload", "0", CFGF_NONE),
+		CFG_STR("LimitDownload", "0", CFGF_NONE),
+		CFG_STR("PreCommand", "", CFGF_NONE),
+		CFG_STR("PostCommand", "", CFGF_NONE),
+		CFG_INT("CommandTimeout", 600, CFGF_NONE),
+		CFG_STR("PreCommandFailure", "abort", CFGF_NONE),
+		CFG_INT("Persistent", 1, CFGF_NONE),
+		CFG_END()
+	};
+	cfg_opt_t agent_opts[] = {
+		CFG_STR_LIST("UIListen", "{\"127.0.0.1\", \"::1\"}",
+		    CFGF_NONE),
+		CFG_STR("UITokenFile", "", CFGF_NONE),
+		CFG_STR("PassphraseFile", "", CFGF_NONE),
+		CFG_STR("StateDir", "", CFGF_NONE),
+		CFG_INT("PollInterval", 60, CFGF_NONE),
+		CFG_INT("Discovery", 1, CFGF_NONE),
+		CFG_STR("Name", "", CFGF_NONE),
 		CFG_END()
 	};
 	cfg_opt_t opts[] = {
@@ -352,6 +594,7 @@ clientconf_load(const char *file, char *err, size_t errlen)
 		CFG_SEC("BackupSet", set_opts, CFGF_MULTI | CFGF_TITLE |
 		    CFGF_NO_TITLE_DUPES),
 		CFG_SEC("SSL", ssl_opts, CFGF_NONE),
+		CFG_SEC("Agent", agent_opts, CFGF_NONE),
 		CFG_STR("Server", "", CFGF_NONE),
 		CFG_STR("KeyFile", "key", CFGF_NONE),
 		CFG_STR("StateFile", "state.json", CFGF_NONE),
@@ -383,6 +626,21 @@ clientconf_load(const char *file, char *err, size_t errlen)
 		{ "BackupSet|ExcludeIfPresent", validate_list },
 		{ "BackupSet|ExcludeCaches", validate_range },
 		{ "BackupSet|OneFileSystem", validate_range },
+		{ "BackupSet|Schedule", validate_schedule },
+		{ "BackupSet|RandomizedDelay", validate_range },
+		{ "BackupSet|Retries", validate_range },
+		{ "BackupSet|RetryDelay", validate_range },
+		{ "BackupSet|LimitUpload", validate_rate },
+		{ "BackupSet|LimitDownload", validate_rate },
+		{ "BackupSet|PreCommand", validate_command },
+		{ "BackupSet|PostCommand", validate_command },
+		{ "BackupSet|CommandTimeout", validate_range },
+		{ "BackupSet|PreCommandFailure", validate_pre_failure },
+		{ "BackupSet|Persistent", validate_range },
+		{ "Agent|UIListen", validate_listen },
+		{ "Agent|PollInterval", validate_range },
+		{ "Agent|Discovery", validate_range },
+		{ "Agent|Name", validate_name },
 	};
 	struct clientconf *c;
 	char *slash;
@@ -458,6 +716,25 @@ clientconf_load(const char *file, char *err, size_t errlen)
 
 		s->exclude_caches = (int)cfg_getint(sec, "ExcludeCaches");
 		s->one_fs = (int)cfg_getint(sec, "OneFileSystem");
+		s->randomized_delay = (int)cfg_getint(sec, "RandomizedDelay");
+		s->retries = (int)cfg_getint(sec, "Retries");
+		s->retry_delay = (int)cfg_getint(sec, "RetryDelay");
+		s->command_timeout = (int)cfg_getint(sec, "CommandTimeout");
+		s->persistent = (int)cfg_getint(sec, "Persistent");
+		s->pre_continue = strcmp(cfg_getstr(sec, "PreCommandFailure"),
+		    "continue") == 0;
+		/* Checked by validate_rate() as the file was read. */
+		(void)clientconf_parse_rate(cfg_getstr(sec, "LimitUpload"),
+		    &s->limit_up);
+		(void)clientconf_parse_rate(cfg_getstr(sec, "LimitDownload"),
+		    &s->limit_down);
+		if ((s->schedule = strdup(cfg_getstr(sec, "Schedule"))) ==
+		    NULL || (s->pre_command = strdup(cfg_getstr(sec,
+		    "PreCommand"))) == NULL || (s->post_command =
+		    strdup(cfg_getstr(sec, "PostCommand"))) == NULL) {
+			confread_error("out of memory");
+			goto fail;
+		}
 		if ((s->name = strdup(cfg_title(sec))) == NULL ||
 		    copy_list(sec, "Paths", NULL, &s->paths,
 		    &s->npaths) == -1 ||
@@ -471,6 +748,8 @@ clientconf_load(const char *file, char *err, size_t errlen)
 			goto fail;
 		}
 	}
+	if (load_agent(c, cfg) == -1)
+		goto fail;
 	if (c->threads == 0) {
 		ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 		c->threads = ncpu < 1 ? 1 : ncpu > CLIENTCONF_THREADS_MAX ?

@@ -13,9 +13,15 @@
 #define GV_CLIENTCONF_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #define CLIENTCONF_ZMAX		19	/* highest Compression level */
 #define CLIENTCONF_THREADS_MAX	256
+#define CLIENTCONF_DELAY_MAX	(7 * 86400)	/* RandomizedDelay, RetryDelay */
+#define CLIENTCONF_RETRIES_MAX	100
+#define CLIENTCONF_TIMEOUT_MAX	86400		/* CommandTimeout */
+#define CLIENTCONF_POLL_MAX	86400		/* PollInterval */
+#define CLIENTCONF_COMMAND_MAX	4096		/* bytes of a Pre/PostCommand */
 
 /*
  * A BackupSet NAME { ... } section: what "gigavault backup --set NAME"
@@ -37,6 +43,38 @@ struct clientconf_set {
 	size_t	  nif_present;
 	int	  exclude_caches;	/* ExcludeCaches */
 	int	  one_fs;		/* OneFileSystem */
+
+	/*
+	 * The set as a job of gigavault-agent(8): it is one when schedule
+	 * is not "" (checked with schedule_parse() when the file was read).
+	 */
+	char	 *schedule;		/* Schedule, "" = no job */
+	int	  randomized_delay;	/* RandomizedDelay, seconds */
+	int	  retries;		/* Retries */
+	int	  retry_delay;		/* RetryDelay, seconds, doubled each */
+	uint64_t  limit_up;		/* LimitUpload, bytes/s, 0 = none */
+	uint64_t  limit_down;		/* LimitDownload */
+	char	 *pre_command;		/* PreCommand, "" = none */
+	char	 *post_command;		/* PostCommand, "" = none */
+	int	  command_timeout;	/* CommandTimeout, seconds */
+	int	  pre_continue;		/* PreCommandFailure = continue */
+	int	  persistent;		/* Persistent */
+};
+
+/*
+ * The Agent section, read by gigavault-agent(8) only.  Strings are the
+ * config's own copies; paths were made absolute (relative to the
+ * config's directory), state_dir resolved to its default.
+ */
+struct clientconf_agent {
+	char	**ui_listen;		/* UIListen: addresses */
+	size_t	  nui_listen;
+	char	 *token_file;		/* UITokenFile, "" = none */
+	char	 *passfile;		/* PassphraseFile, "" = none */
+	char	 *state_dir;		/* StateDir */
+	int	  poll;			/* PollInterval, seconds */
+	int	  discovery;		/* Discovery */
+	char	 *name;			/* Name: "" = the host name */
 };
 
 struct clientconf {
@@ -58,6 +96,7 @@ struct clientconf {
 	char	*ssl_key;	/* SSL.Key */
 	struct clientconf_set *sets;	/* BackupSet sections */
 	size_t	 nsets;
+	struct clientconf_agent agent;	/* Agent section */
 };
 
 /*
@@ -75,6 +114,12 @@ const struct clientconf_set *clientconf_set(const struct clientconf *,
 
 /* 1 when s is a valid set name: 1..64 bytes of A-Za-z0-9._- */
 int	clientconf_valid_set(const char *s);
+
+/*
+ * A rate "N", "NK", "NM" or "NG" (bytes per second; K = 1024) into *v.
+ * 0, or -1 when s is not one or overflows.
+ */
+int	clientconf_parse_rate(const char *s, uint64_t *v);
 
 /*
  * Split "host", "host:port", "[v6addr]", "[v6addr]:port" or a bare IPv6

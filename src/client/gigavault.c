@@ -68,6 +68,10 @@ static const struct command {
 	    "list the peers found by discovery" },
 	{ "status", cmd_status, "status [-s HOST[:PORT]] [--json]",
 	    "show a server's state (its UI bridge)" },
+	{ "agent", cmd_agent,
+	    "agent [--json] [--ui ADDR[:PORT]] status|jobs|history [SET]|"
+	    "run SET|cancel SET",
+	    "ask this machine's gigavault-agent" },
 };
 #define NCOMMANDS	(sizeof(commands) / sizeof(commands[0]))
 

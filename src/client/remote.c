@@ -32,6 +32,7 @@
 #include "common/sock.h"
 #include "common/tls.h"
 #include "common/wire.h"
+#include "ratelimit.h"
 #include "remote.h"
 
 _Static_assert(REMOTE_SECRET_LEN == WIRE_SECRET_LEN, "REGISTERED's secret");
@@ -64,6 +65,8 @@ struct remote {
 	uint8_t		*out;		/* OUT_MAX bytes */
 	int64_t		 last_sent;	/* mono_ms() of the last write */
 	char		 where[300];	/* "host:port", for the hello's errors */
+	struct ratelimit *pace_up;	/* NULL: no limit; not ours */
+	struct ratelimit *pace_down;
 };
 
 static int	fail(struct remote *, char *, size_t, const char *, ...)
@@ -109,6 +112,14 @@ conn_io(struct remote *r, int writing, void *p, size_t n, short *ev)
 	return k;
 }
 
+void
+remote_set_limits(struct remote *r, struct ratelimit *up,
+    struct ratelimit *down)
+{
+	r->pace_up = up;
+	r->pace_down = down;
+}
+
 /* errno's text, or the TLS error behind EPROTO. */
 static const char *
 io_error(const struct remote *r, int e)
@@ -133,6 +144,8 @@ read_full(struct remote *r, void *buf, size_t n, int64_t deadline)
 		if (k > 0) {
 			p += k;
 			n -= (size_t)k;
+			/* Time the limit makes us wait is not the server's. */
+			deadline += ratelimit_pace(r->pace_down, (size_t)k);
 			continue;
 		}
 		if (k == 0) {
@@ -301,6 +314,7 @@ tls_send_all(struct remote *r, const uint8_t *p, size_t n, char *err,
 		if ((k = conn_io(r, 1, (void *)(uintptr_t)p, n, &ev)) > 0) {
 			p += k;
 			n -= (size_t)k;
+			ratelimit_pace(r->pace_up, (size_t)k);
 			deadline = mono_ms() + IO_TIMEOUT_MS;
 			r->last_sent = deadline - IO_TIMEOUT_MS;
 			continue;
@@ -387,6 +401,7 @@ write_iov(struct remote *r, struct iovec *iov, int n, char *err,
 				    errno, err, errlen);
 			continue;
 		}
+		ratelimit_pace(r->pace_up, (size_t)k);
 		deadline = mono_ms() + IO_TIMEOUT_MS;
 		r->last_sent = deadline - IO_TIMEOUT_MS;
 		iov_advance(&iov, &n, (size_t)k);

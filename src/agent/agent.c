@@ -1,0 +1,419 @@
+/*
+ * agent.c - gigavault-agent's event loop (libevent): the jobs' timers
+ * (jobs.c), a poll of the server every Agent.PollInterval seconds
+ * (agentpoll.c), the UI port (agentui.c), discovery (announce.c), and
+ * the signals: SIGTERM and SIGINT stop (each run cancelled, its report
+ * kept for the next start), SIGHUP reads client.conf again.  No threads:
+ * runs and polls are child processes that the loop watches.
+ */
+#include "autoconf.h"
+
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <event2/event.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/crypto.h"
+#include "common/discowire.h"
+#include "client/clientconf.h"
+#include "client/state.h"
+#include "agent.h"
+#include "agentlog.h"
+#include "agentpoll.h"
+#include "agentstate.h"
+#include "agentui.h"
+#include "jobs.h"
+
+#define FIRST_POLL_S	1	/* the first poll, after the start */
+
+struct agent {
+	struct event_base *base;
+	struct agent_opts opts;
+	struct clientconf *conf;
+	char		 name[65];
+	char		 token[AGENTUI_TOKEN_MAX + 1];
+	char		 server[300];
+	char		 conffile[4096];	/* the file read */
+	struct astate	*state;
+	struct jobs	*jobs;
+	struct apoll	*poll;
+	struct agentui	*ui;
+	struct event	*ev_term, *ev_int, *ev_hup, *ev_poll, *ev_kick;
+	int		 stopping;
+	int64_t		 started;
+};
+
+/*
+ * A secret file (PassphraseFile, UITokenFile): owned by us, readable by
+ * nobody else.  Its first line (at most max bytes) into buf, when buf is
+ * not NULL.  0, or -1 with err set.
+ */
+static int
+secret_file(const char *what, const char *path, char *buf, size_t max,
+    char *err, size_t errlen)
+{
+	struct stat st;
+	char line[AGENTUI_TOKEN_MAX + 2];
+	size_t n;
+	FILE *f;
+
+	if ((f = fopen(path, "re")) == NULL) {
+		snprintf(err, errlen, "%s %s: %s", what, path, strerror(errno));
+		return -1;
+	}
+	if (fstat(fileno(f), &st) == -1 || (st.st_mode & 077) != 0 ||
+	    st.st_uid != geteuid()) {
+		snprintf(err, errlen, "%s %s: must be owned by uid %d and "
+		    "readable by nobody else (chmod 600)", what, path,
+		    (int)geteuid());
+		fclose(f);
+		return -1;
+	}
+	if (buf == NULL) {
+		fclose(f);
+		return 0;
+	}
+	if (fgets(line, sizeof(line), f) == NULL)
+		line[0] = '\0';
+	fclose(f);
+	n = strcspn(line, "\r\n");
+	line[n] = '\0';
+	if (n == 0 || n > max) {
+		snprintf(err, errlen, "%s %s: the first line is empty or longer "
+		    "than %zu bytes", what, path, max);
+		crypto_wipe(line, sizeof(line));
+		return -1;
+	}
+	memcpy(buf, line, n + 1);
+	crypto_wipe(line, sizeof(line));
+	return 0;
+}
+
+/* Load and check client.conf; the token into token (may be NULL). */
+static struct clientconf *
+load_conf(const char *file, char *token, char *err, size_t errlen)
+{
+	struct clientconf *c;
+
+	if ((c = clientconf_load(file, err, errlen)) == NULL)
+		return NULL;
+	if (c->agent.passfile[0] != '\0' && secret_file("PassphraseFile",
+	    c->agent.passfile, NULL, 0, err, errlen) == -1)
+		goto fail;
+	if (token != NULL)
+		token[0] = '\0';
+	if (c->agent.token_file[0] != '\0' && secret_file("UITokenFile",
+	    c->agent.token_file, token, AGENTUI_TOKEN_MAX, err, errlen) == -1)
+		goto fail;
+	return c;
+fail:
+	clientconf_free(c);
+	return NULL;
+}
+
+int
+agent_check(const struct agent_opts *o)
+{
+	struct clientconf *c;
+	char err[1024], tok[AGENTUI_TOKEN_MAX + 1];
+	size_t njobs = 0;
+
+	if ((c = load_conf(o->conffile, tok, err, sizeof(err))) == NULL) {
+		fprintf(stderr, "gigavault-agent: %s\n", err);
+		return -1;
+	}
+	crypto_wipe(tok, sizeof(tok));
+	for (size_t i = 0; i < c->nsets; i++)
+		njobs += c->sets[i].schedule[0] != '\0';
+	if (njobs == 0)
+		fprintf(stderr, "gigavault-agent: %s: no BackupSet has a "
+		    "Schedule: the agent will run no job\n", c->file);
+	clientconf_free(c);
+	return 0;
+}
+
+/* The agent's name: Agent.Name, else the host name made valid. */
+static void
+agent_name(const struct clientconf *c, char *name, size_t len)
+{
+	char host[256];
+	size_t i;
+
+	if (c->agent.name[0] != '\0') {
+		snprintf(name, len, "%s", c->agent.name);
+		return;
+	}
+	if (gethostname(host, sizeof(host)) == -1)
+		snprintf(host, sizeof(host), "agent");
+	host[sizeof(host) - 1] = '\0';
+	host[strcspn(host, ".")] = '\0';	/* the first label */
+	for (i = 0; host[i] != '\0' && i + 1 < len && i < 64; i++)
+		name[i] = dw_name_valid((char[]){ host[i], '\0' }) ? host[i] :
+		    '-';
+	name[i] = '\0';
+	if (!dw_name_valid(name))
+		snprintf(name, len, "agent");
+}
+
+/* The server sessions go to, for status. */
+static void
+agent_server(struct agent *a)
+{
+	struct client_state st;
+	char err[512];
+
+	if (a->conf->server[0] != '\0') {
+		snprintf(a->server, sizeof(a->server), "%s", a->conf->server);
+		return;
+	}
+	memset(&st, 0, sizeof(st));
+	if (client_state_read(a->conf->statefile, &st, err, sizeof(err)) == 0)
+		snprintf(a->server, sizeof(a->server), "%s", st.server);
+	else
+		snprintf(a->server, sizeof(a->server), "(not registered)");
+	crypto_wipe(&st, sizeof(st));
+}
+
+static void
+ui_conf(struct agent *a, struct agentui_conf *u)
+{
+	memset(u, 0, sizeof(*u));
+	u->listen = a->conf->agent.ui_listen;
+	u->nlisten = a->conf->agent.nui_listen;
+	u->port = a->conf->port_ui;
+	u->token = a->token;
+	u->name = a->name;
+	u->conffile = a->conffile;
+	u->server = a->server;
+	u->started = a->started;
+	u->jobs = a->jobs;
+	u->state = a->state;
+	u->poll = a->poll;
+}
+
+static void
+arm_poll(struct agent *a, int seconds)
+{
+	struct timeval tv = { seconds, 0 };
+
+	evtimer_add(a->ev_poll, &tv);
+}
+
+static void
+on_poll(evutil_socket_t fd, short what, void *arg)
+{
+	struct agent *a = arg;
+
+	(void)fd;
+	(void)what;
+	if (a->stopping)
+		return;
+	apoll_now(a->poll);
+	arm_poll(a, a->conf->agent.poll);
+}
+
+/* After a report was kept, or a run ended: send it soon; stop when done. */
+static void
+on_kick(evutil_socket_t fd, short what, void *arg)
+{
+	struct agent *a = arg;
+
+	(void)fd;
+	(void)what;
+	if (a->stopping) {
+		if (jobs_running(a->jobs) == 0)
+			event_base_loopexit(a->base, NULL);
+		return;
+	}
+	apoll_now(a->poll);
+}
+
+static void
+kick(void *arg)
+{
+	struct agent *a = arg;
+
+	event_active(a->ev_kick, EV_TIMEOUT, 0);
+}
+
+static int
+poll_jobs(void *arg, struct remote_agent_job **out, size_t *n)
+{
+	struct agent *a = arg;
+
+	return jobs_poll_list(a->jobs, out, n);
+}
+
+static void
+poll_request(void *arg, const struct remote_agent_request *rq)
+{
+	struct agent *a = arg;
+	char err[512];
+	int code;
+
+	if (rq->kind != REMOTE_REQ_BACKUP) {
+		alog_warnx("poll: request %llu of unknown kind %d ignored",
+		    (unsigned long long)rq->id, rq->kind);
+		return;
+	}
+	alog_info("poll: the server asks for a backup of set %s now "
+	    "(request %llu)", rq->set, (unsigned long long)rq->id);
+	if (jobs_run_now(a->jobs, rq->set, rq->id, &code, err,
+	    sizeof(err)) == -1 && code != 409)
+		jobs_refuse(a->jobs, rq->set, rq->id, err);
+}
+
+static void
+on_stop(evutil_socket_t sig, short what, void *arg)
+{
+	struct agent *a = arg;
+
+	(void)what;
+	if (a->stopping)
+		return;
+	a->stopping = 1;
+	alog_info("SIG%s: stopping (%zu runs cancelled)", sig == SIGINT ?
+	    "INT" : "TERM", jobs_running(a->jobs));
+	jobs_stop(a->jobs);
+	evtimer_del(a->ev_poll);
+	agentui_stop(a->ui);
+	a->ui = NULL;
+	kick(a);
+}
+
+static void
+on_hup(evutil_socket_t sig, short what, void *arg)
+{
+	struct agent *a = arg;
+	struct clientconf *c;
+	struct agentui_conf u;
+	char err[1024], tok[AGENTUI_TOKEN_MAX + 1];
+
+	(void)sig;
+	(void)what;
+	if (a->stopping)
+		return;
+	if ((c = load_conf(a->opts.conffile, tok, err, sizeof(err))) == NULL) {
+		alog_warnx("SIGHUP: %s; the old configuration stays", err);
+		return;
+	}
+	if (jobs_reload(a->jobs, c, err, sizeof(err)) == -1) {
+		alog_warnx("SIGHUP: %s; the old configuration stays", err);
+		clientconf_free(c);
+		return;
+	}
+	/* UIListen, Ports.UI and StateDir take a restart. */
+	if (c->port_ui != a->conf->port_ui || c->agent.nui_listen !=
+	    a->conf->agent.nui_listen || strcmp(c->agent.state_dir,
+	    a->conf->agent.state_dir) != 0)
+		alog_warnx("SIGHUP: a new UIListen, Ports.UI or StateDir "
+		    "takes a restart of the agent");
+	memcpy(a->token, tok, sizeof(a->token));
+	crypto_wipe(tok, sizeof(tok));
+	clientconf_free(a->conf);
+	a->conf = c;
+	agent_server(a);
+	ui_conf(a, &u);
+	agentui_update(a->ui, &u);
+	evtimer_del(a->ev_poll);
+	arm_poll(a, a->conf->agent.poll);
+	alog_info("SIGHUP: %s read again, %zu jobs", c->file,
+	    jobs_count(a->jobs));
+}
+
+int
+agent_main(const struct agent_opts *o)
+{
+	struct apoll_conf pc;
+	struct agentui_conf u;
+	struct agent a;
+	char err[1024];
+	int rc = 1;
+
+	memset(&a, 0, sizeof(a));
+	a.opts = *o;
+	a.started = time(NULL);
+	signal(SIGPIPE, SIG_IGN);
+	if ((a.conf = load_conf(o->conffile, a.token, err, sizeof(err))) ==
+	    NULL) {
+		alog_warnx("%s", err);
+		return 1;
+	}
+	snprintf(a.conffile, sizeof(a.conffile), "%s", a.conf->file);
+	agent_name(a.conf, a.name, sizeof(a.name));
+	agent_server(&a);
+	if ((a.state = astate_open(a.conf->agent.state_dir, err,
+	    sizeof(err))) == NULL) {
+		alog_warnx("StateDir: %s", err);
+		goto out;
+	}
+	if ((a.base = event_base_new()) == NULL ||
+	    (a.ev_term = evsignal_new(a.base, SIGTERM, on_stop, &a)) == NULL ||
+	    (a.ev_int = evsignal_new(a.base, SIGINT, on_stop, &a)) == NULL ||
+	    (a.ev_hup = evsignal_new(a.base, SIGHUP, on_hup, &a)) == NULL ||
+	    (a.ev_poll = evtimer_new(a.base, on_poll, &a)) == NULL ||
+	    (a.ev_kick = event_new(a.base, -1, 0, on_kick, &a)) == NULL ||
+	    evsignal_add(a.ev_term, NULL) == -1 ||
+	    evsignal_add(a.ev_int, NULL) == -1 ||
+	    evsignal_add(a.ev_hup, NULL) == -1) {
+		alog_warnx("cannot set up the event loop");
+		goto out;
+	}
+	memset(&pc, 0, sizeof(pc));
+	pc.conffile = a.conf->file;
+	pc.name = a.name;
+	pc.outbox = astate_outbox(a.state);
+	pc.jobs = poll_jobs;
+	pc.request = poll_request;
+	pc.arg = &a;
+	if ((a.poll = apoll_new(a.base, &pc)) == NULL) {
+		alog_warnx("out of memory");
+		goto out;
+	}
+	if ((a.jobs = jobs_new(a.base, a.conf, a.state, kick, &a, err,
+	    sizeof(err))) == NULL) {
+		alog_warnx("%s", err);
+		goto out;
+	}
+	ui_conf(&a, &u);
+	if ((a.ui = agentui_start(a.base, &u, err, sizeof(err))) == NULL) {
+		alog_warnx("%s", err);
+		goto out;
+	}
+	arm_poll(&a, FIRST_POLL_S);
+	alog_info("started: %s, %zu jobs, UI port %d, polling every %d s, "
+	    "agent %s (id %s)", a.conf->file, jobs_count(a.jobs),
+	    a.conf->port_ui, a.conf->agent.poll, a.name,
+	    astate_id_hex(a.state));
+	event_base_dispatch(a.base);
+	alog_info("stopped");
+	rc = 0;
+out:
+	agentui_stop(a.ui);
+	apoll_free(a.poll);
+	jobs_free(a.jobs);
+	if (a.ev_term != NULL)
+		event_free(a.ev_term);
+	if (a.ev_int != NULL)
+		event_free(a.ev_int);
+	if (a.ev_hup != NULL)
+		event_free(a.ev_hup);
+	if (a.ev_poll != NULL)
+		event_free(a.ev_poll);
+	if (a.ev_kick != NULL)
+		event_free(a.ev_kick);
+	if (a.base != NULL)
+		event_base_free(a.base);
+	astate_free(a.state);
+	clientconf_free(a.conf);
+	crypto_wipe(a.token, sizeof(a.token));
+	return rc;
+}

@@ -1,0 +1,399 @@
+/*
+ * agentpoll.c - the agent's poll of its server in a forked child.  See
+ * agentpoll.h.
+ */
+#include "autoconf.h"
+
+#include <sys/types.h>
+#include <sys/wait.h>
+
+#include <dirent.h>
+#include <err.h>
+#include <errno.h>
+#include <event2/event.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "client/client.h"
+#include "client/clientconf.h"
+#include "agentlog.h"
+#include "agentpoll.h"
+#include "agentstate.h"
+
+struct apoll {
+	struct event_base *base;
+	struct apoll_conf c;
+	char		*conffile, *name, *outbox;
+	pid_t		 pid;		/* the poll under way, 0: none */
+	int		 fd;
+	struct event	*ev, *killev;
+	char		 line[APOLL_LINE_MAX + 1];
+	size_t		 linelen;
+	int		 done_seen;	/* "DONE" came */
+	int		 again;		/* poll again when this one ends */
+	int		 quiet;		/* killed by apoll_free(): say nothing */
+	char		 errtext[APOLL_LINE_MAX + 1];	/* this poll's */
+	int64_t		 last_poll, last_ok;
+	char		 last_error[APOLL_LINE_MAX + 1];
+};
+
+/* ------------------------------------------------------------- child */
+
+static int
+cmp_names(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Send every report in the outbox, oldest first.  0, or -1 (printed). */
+static int
+send_outbox(struct client *c, const char *outbox)
+{
+	struct remote_job_report r;
+	char **names = NULL, **nv, path[PATH_MAX], err[1024];
+	size_t n = 0, cap = 0;
+	struct dirent *de;
+	int rc = 0;
+	DIR *d;
+
+	if ((d = opendir(outbox)) == NULL) {
+		warn("%s", outbox);
+		return -1;
+	}
+	while ((de = readdir(d)) != NULL && n < ASTATE_OUTBOX_MAX) {
+		size_t len = strlen(de->d_name);
+
+		if (de->d_name[0] == '.' || len < 5 ||
+		    strcmp(de->d_name + len - 5, ".json") != 0)
+			continue;
+		if (n == cap) {
+			cap = cap ? 2 * cap : 16;
+			if ((nv = realloc(names, cap * sizeof(*nv))) == NULL)
+				break;
+			names = nv;
+		}
+		if ((names[n] = strdup(de->d_name)) == NULL)
+			break;
+		n++;
+	}
+	closedir(d);
+	if (n > 0)
+		qsort(names, n, sizeof(*names), cmp_names);
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		snprintf(path, sizeof(path), "%s/%s", outbox, names[i]);
+		if (astate_report_read(path, &r, err, sizeof(err)) == -1) {
+			warnx("dropping a report that does not read: %s", err);
+			unlink(path);
+			continue;
+		}
+		if (remote_job_report(c->remote, &r, err, sizeof(err)) == -1) {
+			warnx("cannot send the report of set %s: %s", r.set,
+			    err);
+			rc = -1;
+			continue;
+		}
+		unlink(path);
+	}
+	for (size_t i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+	return rc;
+}
+
+static void __attribute__((noreturn))
+child_main(const struct apoll *p, int wfd, struct remote_agent_job *jobs,
+    size_t njobs)
+{
+	struct remote_agent_request *reqs = NULL;
+	char err[1024];
+	struct client c;
+	size_t nreq = 0;
+	int fd;
+
+	if ((fd = open("/dev/null", O_RDONLY)) != -1)
+		dup2(fd, STDIN_FILENO);
+	dup2(wfd, STDOUT_FILENO);
+	dup2(wfd, STDERR_FILENO);
+	for (fd = 3; fd < 1024; fd++)
+		close(fd);
+	signal(SIGTERM, SIG_DFL);
+	signal(SIGINT, SIG_DFL);
+	signal(SIGHUP, SIG_DFL);
+	{
+		sigset_t none;
+
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+	}
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	memset(&c, 0, sizeof(c));
+	c.conffile = p->conffile;
+	if (client_setup(&c) == -1 || client_session(&c) == -1)
+		_exit(1);
+	if (send_outbox(&c, p->outbox) == -1) {
+		client_done(&c);
+		_exit(1);
+	}
+	if (remote_agent_poll(c.remote, p->name, jobs, njobs, &reqs, &nreq,
+	    err, sizeof(err)) == -1) {
+		warnx("poll: %s", err);
+		client_done(&c);
+		_exit(1);
+	}
+	for (size_t i = 0; i < nreq; i++)
+		printf("REQ %llu %d %s\n", (unsigned long long)reqs[i].id,
+		    reqs[i].kind, reqs[i].set);
+	free(reqs);
+	client_done(&c);
+	printf("DONE\n");
+	fflush(stdout);
+	_exit(0);
+}
+
+/* ------------------------------------------------------------ parent */
+
+static void	poll_start(struct apoll *);
+
+/* One line from the child: a request, DONE, or something to say. */
+static void
+poll_line(struct apoll *p, char *s)
+{
+	static const char prefix[] = "gigavault-agent: ";
+	struct remote_agent_request rq;
+	unsigned long long id;
+	int kind, used = 0;
+	char set[65];
+
+	if (strcmp(s, "DONE") == 0) {
+		p->done_seen = 1;
+		return;
+	}
+	if (strncmp(s, "REQ ", 4) == 0) {
+		if (sscanf(s, "REQ %llu %d %64s%n", &id, &kind, set,
+		    &used) != 3 || s[used] != '\0' ||
+		    !clientconf_valid_set(set) || id == 0) {
+			alog_warnx("poll: a request line that does not parse");
+			return;
+		}
+		memset(&rq, 0, sizeof(rq));
+		rq.id = id;
+		rq.kind = kind;
+		snprintf(rq.set, sizeof(rq.set), "%s", set);
+		p->c.request(p->c.arg, &rq);
+		return;
+	}
+	if (strncmp(s, prefix, sizeof(prefix) - 1) == 0)
+		s += sizeof(prefix) - 1;
+	if (s[0] != '\0')
+		snprintf(p->errtext, sizeof(p->errtext), "%s", s);
+}
+
+static void
+poll_end(struct apoll *p)
+{
+	int st;
+
+	if (p->linelen > 0) {
+		p->line[p->linelen] = '\0';
+		poll_line(p, p->line);
+		p->linelen = 0;
+	}
+	event_free(p->ev);
+	p->ev = NULL;
+	if (p->killev != NULL) {
+		event_free(p->killev);
+		p->killev = NULL;
+	}
+	close(p->fd);
+	while (waitpid(p->pid, &st, 0) == -1 && errno == EINTR)
+		;
+	p->pid = 0;
+	if (p->done_seen) {
+		if (p->last_error[0] != '\0')
+			alog_info("poll: the server answers again");
+		p->last_ok = time(NULL);
+		p->last_error[0] = '\0';
+	} else {
+		if (p->errtext[0] == '\0')
+			snprintf(p->errtext, sizeof(p->errtext), "the poll "
+			    "ended without an answer");
+		/* Said once, not every PollInterval. */
+		if (!p->quiet && strcmp(p->errtext, p->last_error) != 0)
+			alog_warnx("poll: %s", p->errtext);
+		snprintf(p->last_error, sizeof(p->last_error), "%s",
+		    p->errtext);
+	}
+	if (p->again) {
+		p->again = 0;
+		poll_start(p);
+	}
+}
+
+static void
+poll_read(evutil_socket_t fd, short what, void *arg)
+{
+	struct apoll *p = arg;
+	char buf[4096];
+	ssize_t n;
+
+	(void)what;
+	if ((n = read(fd, buf, sizeof(buf))) == -1 && (errno == EAGAIN ||
+	    errno == EINTR))
+		return;
+	if (n <= 0) {
+		poll_end(p);
+		return;
+	}
+	for (ssize_t i = 0; i < n; i++) {
+		if (buf[i] == '\n') {
+			p->line[p->linelen] = '\0';
+			poll_line(p, p->line);
+			p->linelen = 0;
+		} else if (p->linelen < APOLL_LINE_MAX)
+			p->line[p->linelen++] = buf[i];
+	}
+}
+
+static void
+poll_kill(evutil_socket_t fd, short what, void *arg)
+{
+	struct apoll *p = arg;
+
+	(void)fd;
+	(void)what;
+	snprintf(p->errtext, sizeof(p->errtext), "no answer within %d s",
+	    APOLL_TIMEOUT_S);
+	kill(p->pid, SIGKILL);
+}
+
+static void
+poll_start(struct apoll *p)
+{
+	struct timeval tv = { APOLL_TIMEOUT_S, 0 };
+	struct remote_agent_job *jobs = NULL;
+	sigset_t block, old;
+	size_t njobs = 0;
+	int fds[2];
+
+	if (p->c.jobs(p->c.arg, &jobs, &njobs) == -1) {
+		alog_warnx("poll: out of memory");
+		return;
+	}
+	if (pipe2(fds, O_CLOEXEC) == -1) {
+		alog_warn("poll: pipe");
+		free(jobs);
+		return;
+	}
+	p->last_poll = time(NULL);
+	p->done_seen = 0;
+	p->errtext[0] = '\0';
+	p->linelen = 0;
+	fflush(stdout);
+	fflush(stderr);
+	sigemptyset(&block);
+	sigaddset(&block, SIGTERM);
+	sigaddset(&block, SIGINT);
+	sigaddset(&block, SIGHUP);
+	sigprocmask(SIG_BLOCK, &block, &old);
+	if ((p->pid = fork()) == -1) {
+		sigprocmask(SIG_SETMASK, &old, NULL);
+		alog_warn("poll: fork");
+		p->pid = 0;
+		close(fds[0]);
+		close(fds[1]);
+		free(jobs);
+		return;
+	}
+	if (p->pid == 0) {
+		close(fds[0]);
+		child_main(p, fds[1], jobs, njobs);
+	}
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	free(jobs);
+	close(fds[1]);
+	p->fd = fds[0];
+	evutil_make_socket_nonblocking(p->fd);
+	if ((p->ev = event_new(p->base, p->fd, EV_READ | EV_PERSIST,
+	    poll_read, p)) == NULL || event_add(p->ev, NULL) == -1 ||
+	    (p->killev = evtimer_new(p->base, poll_kill, p)) == NULL ||
+	    evtimer_add(p->killev, &tv) == -1) {
+		/* Cannot watch it: wait for it here. */
+		alog_warnx("poll: out of memory");
+		kill(p->pid, SIGKILL);
+		if (p->ev != NULL)
+			event_free(p->ev);
+		p->ev = NULL;
+		if (p->killev != NULL)
+			event_free(p->killev);
+		p->killev = NULL;
+		close(p->fd);
+		waitpid(p->pid, NULL, 0);
+		p->pid = 0;
+	}
+}
+
+struct apoll *
+apoll_new(struct event_base *base, const struct apoll_conf *c)
+{
+	struct apoll *p;
+
+	if ((p = calloc(1, sizeof(*p))) == NULL)
+		return NULL;
+	p->base = base;
+	p->c = *c;
+	if ((p->conffile = strdup(c->conffile)) == NULL ||
+	    (p->name = strdup(c->name)) == NULL ||
+	    (p->outbox = strdup(c->outbox)) == NULL) {
+		apoll_free(p);
+		return NULL;
+	}
+	return p;
+}
+
+void
+apoll_now(struct apoll *p)
+{
+	if (p->pid != 0)
+		p->again = 1;
+	else
+		poll_start(p);
+}
+
+int
+apoll_busy(const struct apoll *p)
+{
+	return p->pid != 0;
+}
+
+json_t *
+apoll_json(const struct apoll *p)
+{
+	return json_pack("{s:I, s:I, s:s?}",
+	    "last_poll", (json_int_t)p->last_poll,
+	    "last_ok", (json_int_t)p->last_ok,
+	    "last_error", p->last_error[0] ? p->last_error : NULL);
+}
+
+void
+apoll_free(struct apoll *p)
+{
+	if (p == NULL)
+		return;
+	if (p->pid != 0) {
+		kill(p->pid, SIGKILL);
+		p->again = 0;
+		p->quiet = 1;
+		poll_end(p);
+	}
+	free(p->conffile);
+	free(p->name);
+	free(p->outbox);
+	free(p);
+}

@@ -1,0 +1,53 @@
+/*
+ * agentui.h - the agent's UI port (the client's Ports.UI, 32005): JSON
+ * lines as on the server's UI bridge (doc/protocol.md, "UI bridge"),
+ * one table of requests: hello, status, jobs, history, run, cancel
+ * (gigavault-agent(8) shows each).  It listens on Agent.UIListen
+ * (loopback by default); with Agent.UITokenFile set, every request but
+ * hello must carry "token" equal to that file's token, as the server's
+ * bridge wants the token of a login.
+ */
+#ifndef GV_AGENTUI_H
+#define GV_AGENTUI_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define AGENTUI_LINE_MAX	65536	/* bytes of a request line */
+#define AGENTUI_CONNS_MAX	64	/* connections at once */
+#define AGENTUI_IDLE_S		300	/* an idle connection is closed */
+#define AGENTUI_TOKEN_MAX	256	/* bytes of the token */
+
+struct event_base;
+struct agentui;
+struct jobs;
+struct astate;
+struct apoll;
+
+struct agentui_conf {
+	char * const	*listen;	/* addresses */
+	size_t		 nlisten;
+	int		 port;
+	const char	*token;		/* "" or NULL: none needed */
+	/* What status shows. */
+	const char	*name;
+	const char	*conffile;
+	const char	*server;	/* "" when the registration's */
+	int64_t		 started;	/* Unix seconds */
+	struct jobs	*jobs;
+	struct astate	*state;
+	struct apoll	*poll;
+};
+
+/*
+ * Listen on every address of c (what c points at must outlive the
+ * handle).  The handle, or NULL with err set ("ADDR port P: reason").
+ */
+struct agentui *agentui_start(struct event_base *base,
+	    const struct agentui_conf *c, char *err, size_t errlen);
+/* Take c's jobs, poll and token after a reload (copied as above). */
+void	agentui_update(struct agentui *, const struct agentui_conf *c);
+/* Close the listeners and every connection. */
+void	agentui_stop(struct agentui *);
+
+#endif

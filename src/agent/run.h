@@ -1,0 +1,65 @@
+/*
+ * run.h - one run of a job: a child process (forked, not exec'ed) that
+ * runs the PreCommand, then the client's own backup (cmd_backup() with
+ * "--set SET -q", the job's limits in struct client), then the
+ * PostCommand, and sends back what happened over a pipe; its standard
+ * error comes back over another pipe, each line logged and the last
+ * kept as the run's error text.  The child leads a process group of
+ * its own with its commands, so that a cancel reaches them all.
+ */
+#ifndef GV_RUN_H
+#define GV_RUN_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "client/client.h"
+#include "client/remote.h"
+
+#define RUN_LOG_LINES	200	/* lines of a run's stderr logged, at most */
+
+struct event_base;
+struct run;
+
+struct run_spec {
+	const char	*conffile;	/* client.conf, as the agent read it */
+	const char	*set;
+	const char	*passfile;	/* Agent.PassphraseFile, or NULL */
+	uint64_t	 limit_up;	/* bytes/s, 0: none */
+	uint64_t	 limit_down;
+	const char	*pre;		/* PreCommand, "" or NULL: none */
+	const char	*post;		/* PostCommand */
+	int		 timeout;	/* CommandTimeout, seconds */
+	int		 pre_continue;	/* PreCommandFailure = continue */
+};
+
+/* What a run did, for the callback. */
+struct run_outcome {
+	int		 result;	/* enum remote_job_result */
+	int		 status;	/* cmd_backup()'s exit status, -1: none */
+	struct client_result res;
+	char		 error[REMOTE_JOB_ERROR_MAX + 1];	/* "" if none */
+};
+
+typedef void	(*run_done_fn)(struct run *, const struct run_outcome *,
+		    void *arg);
+
+/*
+ * Fork the run of spec (what it points at is copied by the fork).
+ * done is called from base's loop once the child has ended (after a
+ * cancel too); the run is freed right after done returns.  The handle,
+ * or NULL with err set (no pipe, no fork).
+ */
+struct run *run_start(struct event_base *base, const struct run_spec *spec,
+	    run_done_fn done, void *arg, char *err, size_t errlen);
+/*
+ * Stop the run: SIGTERM to its process group (the backup and any Pre or
+ * PostCommand), SIGKILL 10 s later if it is still there.  Its outcome
+ * then says REMOTE_JOB_CANCELLED.  The callback still comes.
+ */
+void	run_cancel(struct run *);
+/* The child's process id. */
+pid_t	run_pid(const struct run *);
+
+#endif
