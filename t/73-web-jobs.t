@@ -10,9 +10,11 @@
 #    unknown and disabled client, a set the agent has no job for; the
 #    request queued, taken by one poll of the agent (t/gv-report --poll),
 #    then its report in the history naming it, and gone from the queue;
-#  - agents in the peers: in a network namespace of the test's own (root;
-#    skipped otherwise), discovery ANNOUNCEs with the client role, one
-#    from an enrolled client's machine and one from a stranger: the
+#  - "Back up now" with the real gigavault-agent: its poll takes the
+#    request, it backs up, its report names the request and the snapshot;
+#  - agents in the peers: in network namespaces of the test's own (root;
+#    skipped otherwise), the agent's discovery (t/gv-announce) on two
+#    machines, one an enrolled client's and one a stranger: the
 #    administrator's peer list says which client each is (or null), the
 #    bridge's public answer does not.
 use strict;
@@ -20,9 +22,9 @@ use warnings;
 use FindBin;
 use lib "$FindBin::Bin/lib";
 use Test::More;
-use IO::Socket::INET;
+use File::Path qw(make_path);
 use JSON::PP ();
-use Socket ();
+use POSIX ();
 use Time::HiRes qw(time sleep);
 use GV;
 use GVClient;
@@ -30,6 +32,7 @@ use GVClient;
 plan skip_all => 'needs curl (Debian package curl)'
     unless system("$GV::CURL --version >/dev/null 2>&1") == 0;
 my $REPORT = "$GV::BUILDDIR/t/gv-report";
+my $ANNOUNCE = "$GV::BUILDDIR/t/gv-announce";
 ok(-x $REPORT, 't/gv-report is built') or BAIL_OUT('run make check (t/gv-report)');
 alarm($ENV{GV_TEST_TIMEOUT} || 300);
 
@@ -241,14 +244,50 @@ my $REQ;
               'backup without a set of a client whose agent described no job');
 }
 
+# ------------------------------------------------------------ the real agent
+SKIP: {
+    skip 'no src/gigavault-agent', 11 unless -x "$GV::BUILDDIR/src/gigavault-agent";
+    require GVAgent;
+    my $cl = GVClient->new($A, 'agentc');
+    my $src = $cl->dir . '/src';
+    make_path($src);
+    GV::_spit("$src/f$_.txt", "agent file $_\n" x 500) for 1 .. 3;
+    my $ag = GVAgent->start($cl, sets => { docs => { Paths => [$src], Schedule => '2099-01-01' } });
+    my $c = wait_until(sub {
+        my $d = $A->web(GET => '/api/clients/agentc', %AUTH)->{json} or return;
+        my ($j) = grep { $_->{set} eq 'docs' && $_->{job} } @{ $d->{jobs} || [] };
+        $j && $d->{client}{agent} ? $d : undef;
+    }, 20, 0.2);
+    ok($c, 'gigavault-agent polled: the client page has its agent and its job "docs"')
+        or diag($ag->log_text);
+    is($c && $c->{client}{agent}{name}, 'agent-agentc', '... the agent\'s name');
+    my $d = api_ok($A->web(POST => '/api/clients/agentc/backup', json => { set => 'docs' }, %AUTH), 202,
+                   'Back up now: agentc, set docs');
+    my $id = $d->{request} // 0;
+    my $run = wait_until(sub {
+        my $h = $A->web(GET => '/api/clients/agentc/history', %AUTH)->{json} or return;
+        my ($r) = grep { ($_->{request} // 0) == $id } @{ $h->{jobs} || [] };
+        $r;
+    }, 60, 0.3);
+    ok($run, "the agent took request $id, ran it and reported it") or diag($ag->log_text);
+    is($run && $run->{result}, 'ok', '... ok');
+    ok($run && $run->{snapshot}, '... with its snapshot');
+    cmp_ok($run ? $run->{files} : 0, '>=', 3, '... of its 3 files');
+    $d = api_ok($A->web(GET => '/api/clients/agentc', %AUTH), 200, 'GET /api/clients/agentc');
+    is_deeply([ map { $_->{id} } @{ $d->{snapshots} || [] } ], [ $run ? $run->{snapshot} : -1 ],
+              '... that snapshot is the client\'s');
+    is($d->{client}{health}, 'ok', '... health ok');
+    is($ag->stop, 0, 'the agent stops');
+}
+
 # ------------------------------------------------------------ agents in peers
 SKIP: {
-    skip 'agents in the peer list need root for a network namespace', 8 if $> != 0;
+    skip 'agents in the peer list need root for a network namespace', 12 if $> != 0;
     require GVNet;
+    ok(-x $ANNOUNCE, 't/gv-announce is built') or BAIL_OUT('run make check (t/gv-announce)');
     my $net = GVNet->new;
     $net->bridge('br0');
     my $ns = $net->peer('a', br0 => '10.77.9.1/24');
-    my $ag = $net->peer('g', br0 => '10.77.9.2/24');
     my $N = GV->start(-netns => $ns, GVNet::daemon_opts(GV::web_opts(
         'Discovery.Name' => 'jobs-n', 'Discovery.AnnounceInterval' => 2,
         'Discovery.PeerTimeout' => 30, Workers => 1)));
@@ -257,16 +296,24 @@ SKIP: {
     my ($rc, undef, $err) = $N->ctl('client', 'add', 'desk-7');
     is($rc, 0, 'it has client desk-7') or diag($err);
 
-    # what an agent sends (doc/protocol.md, "Discovery datagrams"): an
-    # ANNOUNCE with the client role, to the announce port
-    my $u = GVNet::in_netns($ag, sub { IO::Socket::INET->new(Proto => 'udp') }) or die "udp: $!";
-    my $to = Socket::pack_sockaddr_in(6363, Socket::inet_aton('10.77.9.1'));
-    my $dgram = sub {
-        my ($id, $name) = @_;
-        return 'GVDS' . pack('C C n a16 C C n n n n n N C/a*', 1, 1, 0, $id, 0x02, 0,
-                             32004, 0, 32005, 0, 0, 0, $name);
-    };
-    my %agent = ('desk-7' => pack('H*', 'a7' x 16), 'stranger-3' => pack('H*', 'b3' x 16));
+    # two machines that run an agent: its discovery code (announce.c)
+    # alone, t/gv-announce, in namespaces of their own on the same bridge
+    my %agent = ('desk-7' => 'a7' x 16, 'stranger-3' => 'b3' x 16);
+    my %pid;
+    for my $name (sort keys %agent) {
+        my $nsg = $net->peer(substr($name, 0, 1), br0 => ($name eq 'desk-7' ? '10.77.9.2/24' : '10.77.9.3/24'));
+        my $out = $N->dir . "/announce.$name.out";
+        my $pid = fork // die "fork: $!";
+        if (!$pid) {
+            POSIX::setpgid(0, 0);
+            open STDIN, '<', '/dev/null';
+            open STDOUT, '>', $out or POSIX::_exit(126);
+            open STDERR, '>&', \*STDOUT or POSIX::_exit(126);
+            exec 'ip', 'netns', 'exec', $nsg, $ANNOUNCE, '-n', $name, '-i', $agent{$name}, '-I', 1
+                or POSIX::_exit(127);
+        }
+        $pid{$name} = $pid;
+    }
     # in the namespace, with curl: the console's own peer list
     my $web = sub {
         no warnings 'redefine';
@@ -279,7 +326,6 @@ SKIP: {
     ok($cookie, 'logged in to its console (curl in the namespace)') or diag(rdesc($r));
     my $peers;
     my $seen = wait_until(sub {
-        send($u, $dgram->($agent{$_}, $_), 0, $to) for sort keys %agent;
         $r = $web->(GET => '/api/peers', cookie => $cookie);
         $peers = { map { $_->{name} => $_ } @{ ($r->{json} || {})->{peers} || [] } };
         $peers->{'desk-7'} && $peers->{'stranger-3'};
@@ -292,6 +338,11 @@ SKIP: {
     my $pub = $N->peers // {};
     my ($p) = grep { $_->{name} eq 'desk-7' } @{ $pub->{peers} || [] };
     ok($p && !exists $p->{client}, 'the bridge\'s public answer does not say which client it is');
+    for my $name (sort keys %pid) {
+        kill 'TERM', $pid{$name};
+        waitpid($pid{$name}, 0);
+        is($?, 0, "gv-announce $name stops (SIGTERM, exit 0)");
+    }
     is($N->stop, 0, 'the namespaced daemon stops');
 }
 
