@@ -1358,11 +1358,13 @@
 		});
 	}
 
-	function backupButton(name, set, disabled) {
+	/* why: when set, the button is disabled and says why in its title */
+	function backupButton(name, set, why) {
 		var label = set ? 'Back up now: set ' + set : 'Back up now: every job';
 		var btn = h('button', { type: 'button', class: 'primary backup-now',
-		    text: 'Back up now', 'aria-label': label, title: label,
-		    'data-set': set, disabled: disabled ? true : null,
+		    text: 'Back up now', 'aria-label': label,
+		    title: why ? label + ' (' + why + ')' : label,
+		    'data-set': set, disabled: why ? true : null,
 		    onclick: function () { backupNow(name, set, btn); } });
 		return btn;
 	}
@@ -1429,7 +1431,8 @@
 				j.running ? badge('running', 'busy') :
 				    whenCell(j.next_run),
 				qs.length ? h('span', null, qs.map(requestState)) : '—',
-				backupButton(name, j.set, c.disabled)
+				backupButton(name, j.set, c.disabled ? 'the client is disabled' :
+				    c.agent && !j.job ? 'its agent has no job for this set' : null)
 			] };
 		});
 		/* requests for a set without a row (no job or report yet) */
@@ -1446,7 +1449,8 @@
 			'yet: the agent describes its jobs when it asks for work, ' +
 			'and each run reports to this server.' }),
 		    jobs.some(function (j) { return j.job; }) ?
-			h('div', { class: 'actions' }, backupButton(name, '', c.disabled),
+			h('div', { class: 'actions' }, backupButton(name, '',
+			    c.disabled ? 'the client is disabled' : null),
 			h('span', { class: 'hint', text: ' every job of the agent' })) : null
 		], 'wide jobs-card'));
 
