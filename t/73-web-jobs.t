@@ -282,7 +282,7 @@ SKIP: {
 
 # ------------------------------------------------------------ agents in peers
 SKIP: {
-    skip 'agents in the peer list need root for a network namespace', 12 if $> != 0;
+    skip 'agents in the peer list need root for a network namespace', 30 if $> != 0;
     require GVNet;
     ok(-x $ANNOUNCE, 't/gv-announce is built') or BAIL_OUT('run make check (t/gv-announce)');
     my $net = GVNet->new;
@@ -338,6 +338,41 @@ SKIP: {
     my $pub = $N->peers // {};
     my ($p) = grep { $_->{name} eq 'desk-7' } @{ $pub->{peers} || [] };
     ok($p && !exists $p->{client}, 'the bridge\'s public answer does not say which client it is');
+
+    # the same in the browser, run in that namespace: the agents card,
+    # and "Enroll" for the stranger
+  SKIP: {
+        my $chromium = $ENV{GV_CHROMIUM} || '/usr/bin/chromium';
+        my $node = $ENV{GV_NODE} || 'node';
+        skip "no Chromium at $chromium", 4 unless -x $chromium;
+        skip 'no playwright-core in t/browser/node_modules', 4
+            unless -f "$GV::SRCDIR/t/browser/node_modules/playwright-core/package.json";
+        skip 'no node 18 or newer', 4 unless (`$node --version 2>/dev/null` // '') =~ /^v(\d+)/ && $1 >= 18;
+        my $outdir = "$GV::BUILDDIR/t-out/73-web-jobs";
+        make_path($outdir);
+        unlink glob("$outdir/*.png");
+        my %e = (GV_E2E_URL => $N->web_base(0) . '/', GV_E2E_USER => $ADMIN, GV_E2E_PASS => $PASS,
+                 GV_E2E_ENROLLED => 'desk-7', GV_E2E_STRANGER => 'stranger-3', GV_E2E_OUT => $outdir,
+                 GV_E2E_CHROMIUM => $chromium);
+        my ($brc, $bout, $berr) = GVClient::run_cmd(['ip', 'netns', 'exec', $ns, $node,
+                                                     "$GV::SRCDIR/t/browser/agents.mjs"], \%e, 150);
+        is($brc, 0, 'node t/browser/agents.mjs exited 0') or diag($berr);
+        my ($checks, $res) = (0, {});
+        for my $l (split /\n/, $bout) {
+            if ($l =~ /^(not )?ok - (.*)$/) { ok(!$1, "browser: $2"); $checks++ }
+            elsif ($l =~ /^result (\{.*\})$/) { $res = eval { JSON::PP->new->decode($1) } || {} }
+            elsif ($l =~ /^# ?(.*)$/) { my $c = $1; $c =~ /^screenshot/ ? diag($c) : note($c) }
+        }
+        cmp_ok($checks, '>=', 12, "agents.mjs reported its checks ($checks)");
+        $r = $web->(GET => '/api/peers', cookie => $cookie);
+        my ($st) = grep { $_->{name} eq 'stranger-3' } @{ ($r->{json} || {})->{peers} || [] };
+        is($st && $st->{client}, 'stranger-3', 'after "Enroll" the stranger is client stranger-3');
+        like($res->{token} // '', qr/^[0-9a-f]{32}$/, '... with the token the page showed');
+        my %daemon = map { $_ => 1 } $N->pid, map { $_->{pid} } $N->descendants;
+        my @left = grep { /^\d+$/ && !$daemon{$_} } split /\s+/, (`ip netns pids $ns` // '');
+        is_deeply(\@left, [], 'no browser process is left in the namespace') or kill 'KILL', @left;
+    }
+
     for my $name (sort keys %pid) {
         kill 'TERM', $pid{$name};
         waitpid($pid{$name}, 0);

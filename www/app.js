@@ -1650,7 +1650,7 @@
 		}), true) : h('p', { class: 'muted', text: 'No peers known.' })));
 
 		if (!peers.length || (self && peers.length === 1 && peers[0].id === self.id))
-			body.appendChild(h('p', { class: 'muted', text: 'No other peer ' +
+			body.appendChild(h('p', { class: 'muted', text: 'No other server ' +
 			    'found yet: discovery finds peers by multicast in this ' +
 			    'subnet, by UDP scan, and by the lists of Discovery.Peers.' }));
 
