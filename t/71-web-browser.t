@@ -6,8 +6,12 @@
 #
 # Two daemons, A and B, both with multicast off; A knows B as a static
 # peer (Discovery.Peers).  Each has an administrator; A has a client with
-# one backup.  In the browser: log in to A, the dashboard counts the
-# session, the client's snapshot list shows the snapshot, a client added
+# one backup and job reports (t/gv-report).  In the browser: log in to A,
+# the dashboard counts the session, the client's snapshot list shows the
+# snapshot, "Back up now" on the client page queues a request (checked
+# through the API) that the agent's poll takes and its report ends (the
+# page shows each state, then the run in the history and the health with
+# the failed set's message), the clients list shows the health, a client added
 # with the form gets a token (which then registers a real client), the
 # Peers view opens B's console, logging in to B through the switch shows
 # B's dashboard.  Screenshots of every step at laptop and phone size go
@@ -77,6 +81,26 @@ is($rc, 0, 'alice backs up to A (set "home")') or diag($err);
 my ($snap) = $cl->snapshots;
 ok($snap, "alice has a snapshot (id " . ($snap ? $snap->{id} : '?') . ")");
 
+# alice's agent, played by t/gv-report over real backup sessions: its
+# set "etc" failed, its set "home" ran fine (the backup above); then it
+# describes both jobs in a poll.  In the browser "Back up now" queues a
+# request for "home", e2e.mjs polls (the request is taken) and reports
+# the run, and the page shows each state and the history.
+my $REPORT = "$GV::BUILDDIR/t/gv-report";
+ok(-x $REPORT, 't/gv-report is built') or BAIL_OUT('run make check (t/gv-report)');
+my $FAILED_ERROR = 'pre-command "/usr/local/sbin/dump-db" exited with status 3';
+my @report = ($REPORT, '-c', $cl->dir . '/client.conf');
+my %report_env = (GIGAVAULT_PASSPHRASE => $GVClient::PASS);
+for my $args (['--set', 'etc', '--result', 'failed', '--start', '-900', '--end', '-880',
+               '--error', $FAILED_ERROR, '--next-run', '+3600'],
+              ['--set', 'home', '--result', 'ok', '--start', '-600', '--end', '-540',
+               '--next-run', '+3600', '--files', 5, '--bytes', 600000, '--read', 600000,
+               '--sent', 1200, ($snap ? ('--snapshot', $snap->{id}) : ())],
+              ['--poll', '--job', 'home:+3600:86400', '--job', 'etc:+3600:86400']) {
+    my ($r, undef, $e) = GVClient::run_cmd([@report, @$args], \%report_env, 60);
+    is($r, 0, "gv-report @$args[0 .. 1]") or diag($e);
+}
+
 # ------------------------------------------------------------ the browser
 my %env = (
     GV_E2E_URL_A => $A->web_base(0) . '/',
@@ -88,6 +112,8 @@ my %env = (
     GV_E2E_SNAPSHOT_ID => ($snap ? $snap->{id} : ''),
     GV_E2E_NEW_CLIENT => 'laptop-42',
     GV_E2E_OUT => $OUT, GV_E2E_CHROMIUM => $CHROMIUM,
+    GV_E2E_REPORT => JSON::PP->new->encode({ argv => \@report, env => \%report_env }),
+    GV_E2E_FAILED_SET => 'etc', GV_E2E_FAILED_ERROR => $FAILED_ERROR,
 );
 
 # run node in a process group of its own; keep track of every descendant
@@ -167,7 +193,17 @@ while (my $l = <$fh>) {
 }
 close $fh;
 is($nst, 0, 'node t/browser/e2e.mjs exited 0') or diag("status $nst; output in $log");
-cmp_ok($checks, '>=', 25, "e2e.mjs reported its checks ($checks)");
+cmp_ok($checks, '>=', 38, "e2e.mjs reported its checks ($checks)");
+ok($result->{request}, "the page's \"Back up now\" made request " . ($result->{request} // '?'));
+SKIP: {
+    skip 'no request from the page', 1 unless $result->{request};
+    my ($r, $o, $e) = $A->ctl('client', 'history', 'alice', '--json');
+    my $h = eval { JSON::PP->new->decode($o) } || [];
+    my ($run) = grep { ($_->{request} // 0) == $result->{request} } @$h;
+    ok($run && $run->{result} eq 'ok' && $run->{set} eq 'home',
+       "gigavaultctl client history alice: the run of request $result->{request}, ok")
+        or diag("exit $r: $o$e");
+}
 
 # what the browser did, seen from the server
 my @shots = glob("$OUT/*.png");
@@ -181,6 +217,10 @@ sub is_png {
 my @bad = grep { !is_png($_) } @shots;
 is_deeply(\@bad, [], 'every screenshot is a PNG');
 diag("screenshots in $OUT");
+for my $size (qw(laptop phone)) {
+    my ($f) = grep { /-a-client-health-history-\Q$size\E\.png$/ } @shots;
+    ok($f, "the client page with its health and history at $size size") and diag("client page: $f");
+}
 ($rc, $out) = $A->ctl('client', 'list');
 like($out, qr/^laptop-42\b/m, 'the client added with the form exists on A');
 SKIP: {

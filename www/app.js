@@ -31,7 +31,9 @@
 		timer: null,
 		busy: false,		/* a refresh request is in flight */
 		chartDays: null,
-		removeName: null
+		removeName: null,
+		enrollNext: null,	/* {name, token}: show on the clients view */
+		asked: {}		/* request id -> set: "back up now" asked here */
 	};
 
 	/* ---------- small helpers ---------- */
@@ -178,6 +180,60 @@
 		return h('span', { class: 'badge badge-' + kind, text: text });
 	}
 
+	/* a client's or a job's health (doc/webconsole.md, "client") */
+	var HEALTH = { ok: ['ok', 'ok'], failed: ['failed', 'bad'],
+	    overdue: ['overdue', 'warn'], never: ['never run', 'muted'] };
+
+	function healthBadge(v) {
+		var x = HEALTH[v] || [String(v || '?'), 'muted'];
+		var b = badge(x[0], x[1]);
+		b.setAttribute('data-health', String(v || ''));
+		return b;
+	}
+
+	var RESULTS = { ok: 'ok', partial: 'warn', failed: 'bad',
+	    cancelled: 'muted' };
+
+	function resultBadge(r) {
+		return badge(String(r || '?'), RESULTS[r] || 'muted');
+	}
+
+	function shorten(s, n) {
+		s = String(s);
+		return s.length > n ? s.slice(0, n - 1) + '…' : s;
+	}
+
+	/* a failure's time and its message (shortened when short is set) */
+	function failureCell(t, msg, short) {
+		if (!t)
+			return 'none';
+		return h('span', null, timeCell(t), msg ? h('span', {
+		    class: 'error-text', title: short ? String(msg) : null,
+		    text: short ? shorten(msg, 60) : String(msg) }) : null);
+	}
+
+	/* "in 5 min" / "5 min ago" after a time */
+	function whenCell(t) {
+		if (!t)
+			return 'not scheduled';
+		var d = t - now();
+		return timeCell(t, '(' + (d >= 0 ? 'in ' + fmtDuration(d) :
+		    fmtDuration(-d) + ' ago') + ')');
+	}
+
+	/* the four counts of clients by health, as links to the clients */
+	function healthCounts(k) {
+		var box = h('p', { class: 'health-counts', id: 'health-counts' });
+		['ok', 'failed', 'overdue', 'never'].forEach(function (v) {
+			var n = k && typeof k[v] === 'number' ? k[v] : 0;
+			box.appendChild(h('span', { class: 'health-count' +
+			    (n > 0 && (v === 'failed' || v === 'overdue') ?
+			    ' is-alert' : ''), 'data-health': v },
+			    h('strong', { text: num(n) }), ' ', healthBadge(v)));
+		});
+		return box;
+	}
+
 	function dl(rows) {
 		var el = h('dl', { class: 'kv' });
 		rows.forEach(function (r) {
@@ -198,8 +254,12 @@
 		return h('div', { class: 'table-wrap' }, table);
 	}
 
-	/* columns: [{label, num}] ; rows: arrays of cells (string or node) */
-	function table(caption, columns, rows, rowHeader) {
+	/*
+	 * columns: [{label, num}] ; rows: arrays of cells (string or node).
+	 * stack: on a narrow screen each row becomes a block of "label:
+	 * value" lines (each cell carries its column's label).
+	 */
+	function table(caption, columns, rows, rowHeader, stack) {
 		var thead = h('thead', null, h('tr', null, columns.map(function (c) {
 			return h('th', { scope: 'col', class: c.num ? 'num' : null,
 			    text: c.label });
@@ -211,12 +271,13 @@
 				var isHead = rowHeader && i === 0;
 				tr.appendChild(h(isHead ? 'th' : 'td', {
 				    scope: isHead ? 'row' : null,
-				    class: columns[i] && columns[i].num ? 'num' : null
+				    class: columns[i] && columns[i].num ? 'num' : null,
+				    'data-label': stack && columns[i] ? columns[i].label : null
 				}, cell));
 			});
 			tbody.appendChild(tr);
 		});
-		return tableWrap(h('table', null,
+		return tableWrap(h('table', stack ? { class: 'stack' } : null,
 		    h('caption', { class: 'sr-only', text: caption }), thead, tbody));
 	}
 
@@ -634,7 +695,14 @@
 		var gen = state.gen;
 		switch (r.view) {
 		case 'dashboard': showView('view-dashboard'); loadDashboard(gen); break;
-		case 'clients': showView('view-clients'); loadClients(gen); break;
+		case 'clients':
+			showView('view-clients');
+			loadClients(gen);
+			if (state.enrollNext) {
+				showEnroll(state.enrollNext.name, state.enrollNext.token);
+				state.enrollNext = null;
+			}
+			break;
 		case 'client': showView('view-client'); loadClient(gen, r.arg); break;
 		case 'peers': showView('view-peers'); loadPeers(gen); break;
 		case 'housekeeping': showView('view-housekeeping'); loadHousekeeping(gen); break;
@@ -761,7 +829,16 @@
 		    daysTable(days)
 		], 'wide');
 
+		var healthCard = d.health ? card('Backups of the clients', [
+		    healthCounts(d.health),
+		    h('p', { class: 'hint' }, 'Overdue: no successful run within ' +
+			'its interval and the grace (Jobs.OverdueGrace). ',
+			h('a', { href: link('clients'), text: 'See the clients' }))
+		], 'wide') : null;
+
 		clear(body);
+		if (healthCard)
+			body.appendChild(h('div', { class: 'grid' }, healthCard));
 		if (d.disk && d.disk.level !== 'ok')
 			body.appendChild(h('div', { id: 'disk-alert', role: 'status',
 			    class: 'msg msg-' + (d.disk.level === 'critical' ?
@@ -1018,7 +1095,7 @@
 		api('GET', '/clients').then(function (d) {
 			if (gen !== state.gen)
 				return;
-			renderClients(d.clients || []);
+			renderClients(d.clients || [], d.health);
 		}, function (err) {
 			if (gen !== state.gen)
 				return;
@@ -1028,7 +1105,7 @@
 		});
 	}
 
-	function renderClients(list) {
+	function renderClients(list, counts) {
 		var body = clear($('clients-body'));
 		list = list.slice().sort(function (a, b) {
 			return String(a.name).localeCompare(String(b.name));
@@ -1039,17 +1116,24 @@
 			return;
 		}
 		var refresh = function () { route(); };
+		if (counts)
+			body.appendChild(healthCounts(counts));
 		body.appendChild(table('Clients', [
-		    { label: 'Name' }, { label: 'State' },
+		    { label: 'Name' }, { label: 'State' }, { label: 'Health' },
+		    { label: 'Last success' }, { label: 'Last failure' },
+		    { label: 'Next run' },
 		    { label: 'Snapshots', num: true }, { label: 'Size', num: true },
-		    { label: 'Last backup' }, { label: 'Actions' }
+		    { label: 'Actions' }
 		], list.map(function (c) {
 			return { cls: c.disabled ? 'is-disabled' : null, cells: [
 				h('a', { href: link('client', c.name), text: c.name }),
 				clientState(c),
+				healthBadge(c.health || 'never'),
+				c.last_success ? timeCell(c.last_success) : 'never',
+				failureCell(c.last_failure, c.last_error, true),
+				c.next_run ? whenCell(c.next_run) : 'not scheduled',
 				num(c.snapshots),
 				fmtBytes(c.size),
-				c.last_backup ? timeCell(c.last_backup) : 'never',
 				clientActions(c, refresh)
 			] };
 		}), true));
@@ -1207,33 +1291,115 @@
 
 	/* ---------- one client ---------- */
 
-	function loadClient(gen, name) {
+	var HISTORY_PAGE = 20;
+
+	/*
+	 * The client, its jobs' health and requests, and the first page of
+	 * its job reports.  Followed every 5 s while a request is not yet
+	 * reported or a job runs.
+	 */
+	function loadClient(gen, name, again) {
 		var body = $('client-body');
-		clear(body);
-		$('client-title').textContent = 'Client ' + name;
-		clear($('client-state'));
-		$('client-back').setAttribute('href', link('clients'));
-		loading(body);
-		api('GET', '/clients/' + encodeURIComponent(name)).then(function (d) {
+		var q = '/clients/' + encodeURIComponent(name);
+		if (!again) {
+			clear(body);
+			$('client-title').textContent = 'Client ' + name;
+			clear($('client-state'));
+			$('client-back').setAttribute('href', link('clients'));
+			loading(body);
+		}
+		Promise.all([api('GET', q),
+		    api('GET', q + '/history?limit=' + HISTORY_PAGE)])
+		    .then(function (r) {
 			if (gen !== state.gen)
 				return;
-			renderClient(d.client || { name: name }, d.snapshots || []);
+			var d = r[0], hist = r[1];
+			renderClient(d.client || { name: name }, d.snapshots || [],
+			    d.jobs || [], d.requests || [], hist);
+			var busy = (d.requests || []).length > 0 ||
+			    (d.jobs || []).some(function (j) { return j.running; }) ||
+			    Object.keys(state.asked).some(function (id) {
+				    return state.asked[id].client === name &&
+					!state.asked[id].reported;
+			    });
+			if (busy)
+				schedule(gen, function (g) { loadClient(g, name, true); });
 		}, function (err) {
 			if (gen !== state.gen)
 				return;
-			clear(body).appendChild(h('p', { class: 'muted',
-			    text: 'This client could not be loaded.' }));
+			if (!again)
+				clear(body).appendChild(h('p', { class: 'muted',
+				    text: 'This client could not be loaded.' }));
 			failed('Client ' + name, err);
+			if (again && err.status !== 401)
+				schedule(gen, function (g) { loadClient(g, name, true); });
 		});
 	}
 
-	function renderClient(c, snaps) {
+	/* "Back up now" for one set ("" : every job of the agent) */
+	function backupNow(name, set, btn) {
+		var what = set ? 'set ' + set : 'every job';
+		btn.disabled = true;
+		api('POST', '/clients/' + encodeURIComponent(name) + '/backup',
+		    { set: set }).then(function (r) {
+			var ids = (Array.isArray(r.requests) ? r.requests : [])
+			    .map(function (q) {
+				state.asked[q.id] = { client: name, set: q.set };
+				return q.id;
+			    });
+			showInfo('Backup of ' + what + ' of ' + name +
+			    ' requested (request' + (ids.length === 1 ? ' ' : 's ') +
+			    ids.join(', ') + '): queued until its agent asks the ' +
+			    'server for work.');
+			route();
+		}, function (err) {
+			btn.disabled = false;
+			failed('Back up now (' + name + ', ' + what + ')', err);
+		});
+	}
+
+	/* why: when set, the button is disabled and says why in its title */
+	function backupButton(name, set, why) {
+		var label = set ? 'Back up now: set ' + set : 'Back up now: every job';
+		var btn = h('button', { type: 'button', class: 'primary backup-now',
+		    text: 'Back up now', 'aria-label': label,
+		    title: why ? label + ' (' + why + ')' : label,
+		    'data-set': set, disabled: why ? true : null,
+		    onclick: function () { backupNow(name, set, btn); } });
+		return btn;
+	}
+
+	/* the state of a request: queued, then taken by the agent */
+	function requestState(q) {
+		if (q.state === 'taken')
+			return h('span', { class: 'request-state', 'data-request': q.id },
+			    badge('taken by the agent', 'busy'), ' ',
+			    h('span', { class: 'small muted', text: fmtTime(q.taken) }));
+		return h('span', { class: 'request-state', 'data-request': q.id },
+		    badge('queued', 'warn'), ' ',
+		    h('span', { class: 'small muted', text: 'since ' + fmtTime(q.queued) }));
+	}
+
+	function renderClient(c, snaps, jobs, reqs, hist) {
 		var body = clear($('client-body'));
+		var name = c.name;
 		$('client-title').textContent = 'Client ' + c.name;
 		document.title = 'Client ' + c.name + ' — GigaVault';
 		clear($('client-state')).appendChild(clientState(c));
+		if (c.health)
+			$('client-state').appendChild(healthBadge(c.health));
 
+		var agent = c.agent;
 		body.appendChild(h('div', { class: 'grid' },
+		    card('Health', dl([
+			['Health', healthBadge(c.health || 'never')],
+			['Last success', c.last_success ? fmtTime(c.last_success) : 'never'],
+			['Last failure', failureCell(c.last_failure, c.last_error, false)],
+			['Next run', c.next_run ? whenCell(c.next_run) : 'not scheduled'],
+			['Agent', agent ? h('span', null, agent.name || '—',
+			    h('span', { class: 'small muted', text: ' · last asked for work ' +
+			    fmtTime(agent.seen) })) : 'no agent has asked for work yet']
+		    ]), 'health-card'),
 		    card('Usage', dl([
 			['Snapshots', num(c.snapshots)],
 			['Size of the snapshots', fmtBytes(c.size)],
@@ -1248,6 +1414,47 @@
 			    'not yet (the token has not been used)'],
 			['Backups', c.disabled ? 'refused (disabled)' : 'allowed']
 		    ]), clientActions(c, function () { route(); })])));
+
+		/* jobs: one row per set, with "Back up now" and its request */
+		var pending = {};
+		reqs.forEach(function (q) {
+			(pending[q.set] = pending[q.set] || []).push(q);
+		});
+		var jobRows = jobs.map(function (j) {
+			var qs = pending[j.set] || [];
+			delete pending[j.set];
+			return { cells: [
+				j.set,
+				healthBadge(j.health),
+				j.last_success ? timeCell(j.last_success) : 'never',
+				failureCell(j.last_failure, j.last_error, true),
+				j.running ? badge('running', 'busy') :
+				    whenCell(j.next_run),
+				qs.length ? h('span', null, qs.map(requestState)) : '—',
+				backupButton(name, j.set, c.disabled ? 'the client is disabled' :
+				    c.agent && !j.job ? 'its agent has no job for this set' : null)
+			] };
+		});
+		/* requests for a set without a row (no job or report yet) */
+		Object.keys(pending).forEach(function (set) {
+			jobRows.push({ cells: [set || '(every job)', '—', '—', '—', '—',
+			    h('span', null, pending[set].map(requestState)), '—'] });
+		});
+		body.appendChild(card('Jobs', [
+		    jobRows.length ? table('Jobs of ' + name, [
+			{ label: 'Set' }, { label: 'Health' }, { label: 'Last success' },
+			{ label: 'Last failure' }, { label: 'Next run' },
+			{ label: 'Back up now' }, { label: 'Action' }
+		    ], jobRows, true, true) : h('p', { class: 'muted', text: 'No job known ' +
+			'yet: the agent describes its jobs when it asks for work, ' +
+			'and each run reports to this server.' }),
+		    jobs.some(function (j) { return j.job; }) ?
+			h('div', { class: 'actions' }, backupButton(name, '',
+			    c.disabled ? 'the client is disabled' : null),
+			h('span', { class: 'hint', text: ' every job of the agent' })) : null
+		], 'wide jobs-card'));
+
+		body.appendChild(historyCard(name, hist));
 
 		snaps = snaps.slice().sort(function (a, b) {
 			return (b.time || 0) - (a.time || 0);
@@ -1265,6 +1472,83 @@
 			] };
 		    }), true) :
 		    h('p', { class: 'muted', text: 'No snapshots yet.' }), 'wide'));
+	}
+
+	function historyRows(list) {
+		return list.map(function (r) {
+			if (r.request && state.asked[r.request])
+				state.asked[r.request].reported = true;
+			var took = r.end && r.start && r.end >= r.start ?
+			    fmtDuration(r.end - r.start) : '—';
+			return { cls: 'result-' + r.result, cells: [
+				timeCell(r.end || r.received),
+				r.set || '—',
+				resultBadge(r.result),
+				took,
+				num(r.files),
+				fmtBytes(r.read_bytes),
+				fmtBytes(r.sent_bytes),
+				num(r.problems),
+				r.snapshot ? h('code', { text: String(r.snapshot) }) : '—',
+				h('span', null, r.request ? badge('back up now #' + r.request,
+				    'self') : null, r.request && r.error ? ' ' : null,
+				    r.error ? h('span', { class: 'error-text', text: r.error }) :
+				    (r.request ? null : '—'))
+			] };
+		});
+	}
+
+	var HISTORY_COLUMNS = [
+		{ label: 'Ended' }, { label: 'Set' }, { label: 'Result' },
+		{ label: 'Took' }, { label: 'Files', num: true },
+		{ label: 'Read', num: true }, { label: 'Sent', num: true },
+		{ label: 'Problems', num: true }, { label: 'Snapshot' },
+		{ label: 'Message' }
+	];
+
+	/* the reports, newest first; "Older reports" fetches the next page */
+	function historyCard(name, hist) {
+		var list = hist && Array.isArray(hist.jobs) ? hist.jobs : [];
+		var box = h('div', { id: 'history' });
+		var more;
+		var shown = list.slice();
+
+		function draw() {
+			clear(box);
+			if (!shown.length) {
+				box.appendChild(h('p', { class: 'muted', text: 'No job ' +
+				    'report yet: the agent reports each run, success ' +
+				    'or failure.' }));
+				return;
+			}
+			box.appendChild(table('Job reports of ' + name,
+			    HISTORY_COLUMNS, historyRows(shown), true, true));
+		}
+		draw();
+		var kept = hist && hist.kept ? ' (the newest ' + num(hist.kept) +
+		    ' are kept)' : '';
+		var foot = h('div', { class: 'actions' });
+		if (hist && hist.more) {
+			more = h('button', { type: 'button', text: 'Older reports',
+			    onclick: function () {
+				var last = shown[shown.length - 1];
+				more.disabled = true;
+				api('GET', '/clients/' + encodeURIComponent(name) +
+				    '/history?limit=' + HISTORY_PAGE + '&before=' +
+				    last.seq).then(function (d) {
+					shown = shown.concat(d.jobs || []);
+					draw();
+					more.disabled = false;
+					if (!d.more)
+						more.hidden = true;
+				}, function (err) {
+					more.disabled = false;
+					failed('History of ' + name, err);
+				});
+			} });
+			foot.appendChild(more);
+		}
+		return card('History' + kept, [box, foot], 'wide history-card');
 	}
 
 	/* ---------- peers ---------- */
@@ -1321,6 +1605,13 @@
 			if (!state.peer && p.id)
 				state.peerInfo[p.id] = p;
 		});
+		/* agents (the client role alone) get a list of their own */
+		var isAgent = function (p) {
+			var r = Array.isArray(p.roles) ? p.roles : [];
+			return r.indexOf('client') !== -1 && r.indexOf('server') === -1;
+		};
+		var agents = peers.filter(isAgent);
+		peers = peers.filter(function (p) { return !isAgent(p); });
 		var rows = [];
 		if (self)
 			rows.push(self);
@@ -1359,9 +1650,11 @@
 		}), true) : h('p', { class: 'muted', text: 'No peers known.' })));
 
 		if (!peers.length || (self && peers.length === 1 && peers[0].id === self.id))
-			body.appendChild(h('p', { class: 'muted', text: 'No other peer ' +
+			body.appendChild(h('p', { class: 'muted', text: 'No other server ' +
 			    'found yet: discovery finds peers by multicast in this ' +
 			    'subnet, by UDP scan, and by the lists of Discovery.Peers.' }));
+
+		body.appendChild(agentsCard(agents));
 
 		if (d.counters && typeof d.counters === 'object') {
 			var keys = Object.keys(d.counters);
@@ -1371,6 +1664,57 @@
 				    return [humanKey(k), num(d.counters[k])];
 			    }))));
 		}
+	}
+
+	/*
+	 * The machines that run an agent (discovery's peers with the client
+	 * role), each matched to an enrolled client by name, or "not
+	 * enrolled" with a button that adds a client of that name and shows
+	 * its token and the command to run on the machine.
+	 */
+	function agentsCard(agents) {
+		var rows = agents.map(function (p) {
+			var enrolled = typeof p.client === 'string' && p.client !== '';
+			return { cls: enrolled ? null : 'not-enrolled', cells: [
+				p.name || '—',
+				p.addresses && p.addresses.length ? p.addresses.join(', ') : '—',
+				typeof p.age === 'number' ? p.age + ' s ago' : '—',
+				enrolled ? h('span', null, badge('enrolled', 'ok'), ' as ',
+				    h('a', { href: link('client', p.client), text: p.client })) :
+				    badge('not enrolled', 'warn'),
+				enrolled ? h('a', { href: link('client', p.client),
+				    text: 'Client page' }) :
+				    h('button', { type: 'button', class: 'primary', text: 'Enroll',
+				    'aria-label': 'Enroll ' + p.name, title: 'Add client ' +
+				    p.name + ' and show the command that registers it',
+				    onclick: function (ev) { enrollAgent(p.name, ev.target); } })
+			] };
+		});
+		return card('Agents on this network (' + agents.length + ')', [
+		    rows.length ? table('Machines that run an agent', [
+			{ label: 'Machine' }, { label: 'Addresses' },
+			{ label: 'Last seen', num: true }, { label: 'Client' },
+			{ label: 'Action' }
+		    ], rows, true) : h('p', { class: 'muted', text: 'No agent ' +
+			'found: an agent announces itself by multicast in this ' +
+			'subnet (gigavault-agent(8)).' }),
+		    h('p', { class: 'hint', text: 'An agent is matched to the ' +
+			'client of its name, or to the client whose agent last ' +
+			'asked for work under that name. Enroll adds a client of ' +
+			'that name: run the command it shows on that machine.' })
+		], 'agents-card');
+	}
+
+	function enrollAgent(name, btn) {
+		btn.disabled = true;
+		api('POST', '/clients', { name: name }).then(function (r) {
+			state.enrollNext = { name: r.name || name, token: r.token };
+			showInfo('Client ' + (r.name || name) + ' added.');
+			go('clients');
+		}, function (err) {
+			btn.disabled = false;
+			failed('Enroll ' + name, err);
+		});
 	}
 
 	/* ---------- housekeeping ---------- */

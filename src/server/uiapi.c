@@ -40,6 +40,7 @@
 #define LOG_KEEP_SEVERE	UIAPI_LOG_KEEP_SEVERE	/* warnings and errors */
 #define LOG_REPLY_BYTES	(1024 * 1024)	/* of text in one log reply */
 #define TOKEN_BYTES	16	/* enrollment tokens: 32 hex digits */
+#define HISTORY_LIMIT	50	/* reports in a client_history answer */
 
 struct log_line {
 	uint64_t	 seq;		/* order of arrival */
@@ -113,8 +114,9 @@ finish(struct ui_call *c, int status, json_t *body)
 /*
  * What the bridge writes: client add (meta's counter, clients, tokens),
  * disable, remove (the client's tokens, snapshots, policies, blob index
- * entries and totals).  Never the peers, the day statistics or the
- * recent links (supervisor.c's table of who writes what).
+ * entries and totals, its job reports and requests), client backup (a
+ * request in the jobs tables).  Never the peers, the day statistics or
+ * the recent links (supervisor.c's table of who writes what).
  */
 #define UIAPI_WRITES	(CAT_T_META | CAT_T_CLIENTS | CAT_T_TOKENS | \
 			 CAT_T_SNAPSHOTS | CAT_T_POLICIES | CAT_T_BLOBS | \
@@ -162,6 +164,69 @@ arg_str(struct ui_call *c, const char *key, size_t max)
 	const char *v = json_string_value(json_object_get(c->args, key));
 
 	return v != NULL && v[0] != '\0' && strlen(v) <= max ? v : NULL;
+}
+
+/*
+ * An unsigned integer argument: a JSON integer or a string of decimal
+ * digits (a GET's query gives strings), min..max; *out gets def when it
+ * is absent.  0, or -1 after answering 400.
+ */
+static int
+arg_uint(struct ui_call *c, const char *key, uint64_t min, uint64_t max,
+    uint64_t def, uint64_t *out)
+{
+	json_t *v = json_object_get(c->args, key);
+	const char *s;
+	uint64_t n = 0;
+	int ok = 1;
+
+	*out = def;
+	if (v == NULL)
+		return 0;
+	if (json_is_integer(v) && json_integer_value(v) >= 0)
+		n = (uint64_t)json_integer_value(v);
+	else if ((s = json_string_value(v)) != NULL && s[0] != '\0' &&
+	    strlen(s) <= 19 && strspn(s, "0123456789") == strlen(s))
+		n = strtoull(s, NULL, 10);	/* 19 digits: no overflow */
+	else
+		ok = 0;
+	if (!ok || n < min || n > max) {
+		finish(c, 400, uiapi_error("\"%s\" must be an integer from "
+		    "%llu to %llu", key, (unsigned long long)min,
+		    (unsigned long long)max));
+		return -1;
+	}
+	*out = n;
+	return 0;
+}
+
+/*
+ * Text an agent sent (an error message) as a JSON string: bytes that
+ * are not UTF-8 are shown as '?', not lost.  len bounds it (fixed-size
+ * catalog fields).  Never NULL but when out of memory.
+ */
+static json_t *
+text_json(const char *text, size_t len)
+{
+	char buf[CAT_JOB_ERROR_MAX + 1];
+	size_t n = strnlen(text, len < sizeof(buf) ? len : sizeof(buf) - 1);
+	json_t *s;
+
+	memcpy(buf, text, n);
+	buf[n] = '\0';
+	if ((s = json_string(buf)) != NULL)
+		return s;
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)buf[i] >= 0x80)
+			buf[i] = '?';
+	return json_string(buf);
+}
+
+/* Unix seconds, or null for 0 (never, none). */
+static json_t *
+time_json(int64_t t)
+{
+	return t > 0 ? json_integer((json_int_t)t) : json_null();
 }
 
 /* -------------------------------------------------- the pool (status) */
@@ -320,6 +385,10 @@ req_status(struct ui_call *c)
 
 /* ----- peers (discovery) */
 
+static int	health_get(uint64_t, struct cat_client_health **, size_t *);
+static json_t	*health_counts(const struct cat_client *, size_t,
+		    const struct cat_client_health *, size_t);
+
 /* One peer as doc/protocol.md ("peers") shows it. */
 static json_t *
 peer_json(const struct cat_peer *p, uint64_t now)
@@ -358,16 +427,48 @@ struct peers_walk {
 	uint64_t	 now;
 	int		 timeout;
 	int		 max;
+	/* For an administrator: the clients, to match agents with. */
+	int				 admin;
+	const struct cat_client		*cl;
+	size_t				 ncl;
+	const struct cat_client_health	*h;
+	size_t				 nh;
 };
+
+/*
+ * The enrolled client a peer with the client role (an agent) is: the
+ * client of the same name, else the one whose agent last polled under
+ * that name; NULL when none (not enrolled).
+ */
+static const char *
+agent_client(const struct peers_walk *w, const char *name)
+{
+	for (size_t i = 0; i < w->ncl; i++)
+		if (strcmp(w->cl[i].name, name) == 0)
+			return w->cl[i].name;
+	for (size_t i = 0; i < w->nh; i++)
+		if (w->h[i].agent_seen > 0 &&
+		    strcmp(w->h[i].agent_name, name) == 0)
+			return w->h[i].name;
+	return NULL;
+}
 
 static int
 peers_visit(void *arg, const struct cat_peer *p)
 {
 	struct peers_walk *w = arg;
+	const char *cl;
+	json_t *o;
 
 	if (p->last_seen + (uint64_t)w->timeout < w->now)
 		return 0;	/* aged out; the discovery child removes it */
-	json_array_append_new(w->list, peer_json(p, w->now));
+	o = peer_json(p, w->now);
+	if (w->admin && (p->roles & DW_ROLE_CLIENT)) {
+		cl = agent_client(w, p->name);
+		json_object_set_new(o, "client", cl ? json_string(cl) :
+		    json_null());
+	}
+	json_array_append_new(w->list, o);
 	return json_array_size(w->list) >= (size_t)w->max;
 }
 
@@ -376,16 +477,41 @@ req_peers(struct ui_call *c)
 {
 	const struct gv_config *cfg = api.env->cfg;
 	struct peers_walk w = { NULL, (uint64_t)time(NULL),
-	    cfg->disc.peer_timeout, cfg->disc.max_peers };
+	    cfg->disc.peer_timeout, cfg->disc.max_peers, 0, NULL, 0, NULL, 0 };
 	uint64_t stats[CAT_PEER_STATS];
+	struct cat_client_health *h = NULL;
+	struct cat_client *cl = NULL;
 	struct cat_peer self;
 	struct dw_msg m;
 	json_t *counters;
+	size_t ncl = 0, nh = 0;
+	int rc;
 
 	if (cat_or_fail(c) == NULL)
 		return;
+	/*
+	 * An administrator also learns which agents are enrolled clients
+	 * (anyone may list the peers; the clients' names are not theirs).
+	 */
+	if (c->user != NULL && (catalog_clients(api.cat, &cl, &ncl) !=
+	    CAT_OK || health_get(0, &h, &nh) != CAT_OK)) {
+		free(cl);
+		cat_failed(c);
+		return;
+	}
+	if (c->user != NULL) {
+		w.admin = 1;
+		w.cl = cl;
+		w.ncl = ncl;
+		w.h = h;
+		w.nh = nh;
+	}
 	w.list = json_array();
-	if (catalog_peers(api.cat, peers_visit, &w, stats) != CAT_OK) {
+	rc = catalog_peers(api.cat, peers_visit, &w, stats);
+	if (h != NULL)
+		catalog_health_free(h, nh);
+	free(cl);
+	if (rc != CAT_OK) {
 		json_decref(w.list);
 		cat_failed(c);
 		return;
@@ -502,30 +628,163 @@ set_last_backup(json_t *o, uint64_t cl, int *failed)
 	    json_null());
 }
 
+/* ----- health: what agents reported (catalog_health()) */
+
+static const char *
+job_result_name(int r)
+{
+	static const char *const names[] = { "ok", "partial", "failed",
+	    "cancelled" };
+
+	return r >= 0 && r < (int)(sizeof(names) / sizeof(names[0])) ?
+	    names[r] : "unknown";
+}
+
+/*
+ * The health of every client (client 0) or of one into *h, *n, at now
+ * with Jobs.OverdueGrace.  The catalog's answer (CAT_OK, CAT_NOTFOUND,
+ * CAT_ERROR); the caller frees with catalog_health_free().
+ */
+static int
+health_get(uint64_t client, struct cat_client_health **h, size_t *n)
+{
+	return catalog_health(api.cat, client, (int64_t)time(NULL),
+	    (int64_t)api.env->cfg->overdue_grace, h, n);
+}
+
+/* The entry of client id in h[0..n), or NULL. */
+static const struct cat_client_health *
+health_of(const struct cat_client_health *h, size_t n, uint64_t id)
+{
+	for (size_t i = 0; i < n; i++)
+		if (h[i].client == id)
+			return &h[i];
+	return NULL;
+}
+
+/*
+ * Add a client's health to its object o (doc/webconsole.md, "client"):
+ * health, last success, last failure with its message, next run, its
+ * agent.  h NULL: nothing reported yet ("never").
+ */
+static void
+add_health(json_t *o, const struct cat_client_health *h)
+{
+	json_object_set_new(o, "health", json_string(
+	    catalog_health_name(h ? h->health : CAT_HEALTH_NEVER)));
+	json_object_set_new(o, "last_success", time_json(h ?
+	    h->last_success : 0));
+	json_object_set_new(o, "last_failure", time_json(h ?
+	    h->last_failure : 0));
+	json_object_set_new(o, "last_error", h && h->last_failure > 0 ?
+	    text_json(h->last_error, sizeof(h->last_error)) : json_null());
+	json_object_set_new(o, "next_run", time_json(h ? h->next_run : 0));
+	json_object_set_new(o, "agent", h && h->agent_seen > 0 ?
+	    json_pack("{s:o, s:I}", "name", text_json(h->agent_name,
+	    sizeof(h->agent_name)), "seen", (json_int_t)h->agent_seen) :
+	    json_null());
+}
+
+/* The four counts of clients by health: {"ok","failed","overdue","never"}. */
+static json_t *
+health_counts(const struct cat_client *cl, size_t ncl,
+    const struct cat_client_health *h, size_t nh)
+{
+	json_int_t k[4] = { 0, 0, 0, 0 };
+
+	for (size_t i = 0; i < ncl; i++) {
+		const struct cat_client_health *e = health_of(h, nh, cl[i].id);
+		int v = e ? e->health : CAT_HEALTH_NEVER;
+
+		if (v >= 0 && v < 4)
+			k[v]++;
+	}
+	return json_pack("{s:I, s:I, s:I, s:I}", "ok", k[CAT_HEALTH_OK],
+	    "failed", k[CAT_HEALTH_FAILED], "overdue", k[CAT_HEALTH_OVERDUE],
+	    "never", k[CAT_HEALTH_NEVER]);
+}
+
+static json_t *
+set_health_json(const struct cat_set_health *s)
+{
+	return json_pack("{s:s, s:s, s:o, s:o, s:o, s:o, s:I, s:b, s:b}",
+	    "set", s->set, "health", catalog_health_name(s->health),
+	    "last_success", time_json(s->last_success),
+	    "last_failure", time_json(s->last_failure),
+	    "last_error", s->last_failure > 0 ? text_json(s->last_error,
+	    sizeof(s->last_error)) : json_null(),
+	    "next_run", time_json(s->next_run),
+	    "interval", (json_int_t)s->interval, "running", s->running != 0,
+	    "job", s->job != 0);
+}
+
+static json_t *
+request_json(const struct cat_request *r)
+{
+	return json_pack("{s:I, s:s, s:s, s:I, s:o, s:o}",
+	    "id", (json_int_t)r->id, "set", r->set,
+	    "state", r->taken > 0 ? "taken" : "queued",
+	    "queued", (json_int_t)r->queued, "taken", time_json(r->taken),
+	    "by", text_json(r->by, sizeof(r->by)));
+}
+
+static json_t *
+jobrun_json(const struct cat_jobrun *r)
+{
+	return json_pack("{s:I, s:s, s:o, s:I, s:I, s:I, s:s, s:o, s:I, s:I, "
+	    "s:I, s:I, s:I, s:o, s:o}",
+	    "seq", (json_int_t)r->seq, "set", r->set,
+	    "request", r->request ? json_integer((json_int_t)r->request) :
+	    json_null(),
+	    "start", (json_int_t)r->start, "end", (json_int_t)r->end,
+	    "received", (json_int_t)r->received,
+	    "result", job_result_name(r->result),
+	    "snapshot", r->snapid ? json_integer((json_int_t)r->snapid) :
+	    json_null(),
+	    "files", (json_int_t)r->files, "bytes", (json_int_t)r->bytes,
+	    "read_bytes", (json_int_t)r->read_bytes,
+	    "sent_bytes", (json_int_t)r->sent_bytes,
+	    "problems", (json_int_t)r->problems,
+	    "next_run", time_json(r->next_run),
+	    "error", r->error[0] != '\0' ? text_json(r->error,
+	    sizeof(r->error)) : json_null());
+}
+
 static void
 req_clients(struct ui_call *c)
 {
+	struct cat_client_health *h = NULL;
 	struct cat_client *cl;
-	json_t *list;
-	size_t n;
+	json_t *list, *counts;
+	size_t n, nh = 0;
 	int failed = 0;
 
 	if (all_clients(c, &cl, &n) == -1)
 		return;
+	if (health_get(0, &h, &nh) != CAT_OK) {
+		free(cl);
+		cat_failed(c);
+		return;
+	}
 	list = json_array();
 	for (size_t i = 0; i < n && !failed; i++) {
 		json_t *o = client_json(&cl[i], &failed);
 
 		set_last_backup(o, cl[i].id, &failed);
+		add_health(o, health_of(h, nh, cl[i].id));
 		json_array_append_new(list, o);
 	}
+	counts = health_counts(cl, n, h, nh);
+	catalog_health_free(h, nh);
 	free(cl);
 	if (failed) {
 		json_decref(list);
+		json_decref(counts);
 		cat_failed(c);
 		return;
 	}
-	finish(c, 200, json_pack("{s:o}", "clients", list));
+	finish(c, 200, json_pack("{s:o, s:o}", "clients", list, "health",
+	    counts));
 }
 
 /* The client named by the "name" argument into *cl, or answered. */
@@ -566,27 +825,191 @@ snapshot_row(void *arg, const struct cat_snapshot *s)
 	return 0;
 }
 
+/*
+ * One client: its object with health, its snapshots, its sets' health
+ * ("jobs") and the "back up now" requests not yet reported.
+ */
 static void
 req_client(struct ui_call *c)
 {
+	struct cat_client_health *h = NULL;
+	struct cat_request *rq = NULL;
 	struct cat_client cl;
-	json_t *o, *snaps;
-	int failed = 0;
+	json_t *o, *snaps, *jobs, *reqs;
+	size_t nh = 0, nrq = 0;
+	int failed = 0, rc;
 
 	if (named_client(c, &cl) == -1)
 		return;
 	o = client_json(&cl, &failed);
 	set_last_backup(o, cl.id, &failed);
 	snaps = json_array();
-	if (failed || catalog_snapshots(api.cat, cl.id, NULL, 0, snapshot_row,
-	    snaps) != CAT_OK) {
+	jobs = json_array();
+	reqs = json_array();
+	if (!failed && catalog_snapshots(api.cat, cl.id, NULL, 0, snapshot_row,
+	    snaps) != CAT_OK)
+		failed = 1;
+	/* NOTFOUND: removed since named_client(); shown as never. */
+	if (!failed && (rc = health_get(cl.id, &h, &nh)) != CAT_OK &&
+	    rc != CAT_NOTFOUND)
+		failed = 1;
+	if (!failed && catalog_requests(api.cat, cl.id, &rq, &nrq) != CAT_OK)
+		failed = 1;
+	if (failed) {
+		if (h != NULL)
+			catalog_health_free(h, nh);
+		free(rq);
 		json_decref(o);
 		json_decref(snaps);
+		json_decref(jobs);
+		json_decref(reqs);
 		cat_failed(c);
 		return;
 	}
-	finish(c, 200, json_pack("{s:o, s:o}", "client", o, "snapshots",
-	    snaps));
+	add_health(o, health_of(h, nh, cl.id));
+	for (size_t i = 0; i < nh; i++)
+		for (size_t k = 0; k < h[i].nsets; k++)
+			json_array_append_new(jobs,
+			    set_health_json(&h[i].sets[k]));
+	for (size_t i = 0; i < nrq; i++)
+		json_array_append_new(reqs, request_json(&rq[i]));
+	if (h != NULL)
+		catalog_health_free(h, nh);
+	free(rq);
+	finish(c, 200, json_pack("{s:o, s:o, s:o, s:o}", "client", o,
+	    "snapshots", snaps, "jobs", jobs, "requests", reqs));
+}
+
+/*
+ * A client's job reports, newest first: at most "limit" (1 to
+ * CAT_JOBS_KEPT, default HISTORY_LIMIT), those with seq below "before"
+ * when given (the next page); "more" says whether older ones exist.
+ */
+static void
+req_client_history(struct ui_call *c)
+{
+	struct cat_jobrun *r = NULL;
+	struct cat_client cl;
+	uint64_t limit, before;
+	json_t *list;
+	size_t n = 0;
+
+	if (arg_uint(c, "limit", 1, CAT_JOBS_KEPT, HISTORY_LIMIT, &limit) ==
+	    -1 || arg_uint(c, "before", 1, INT64_MAX, 0, &before) == -1)
+		return;
+	if (named_client(c, &cl) == -1)
+		return;
+	/* One more than asked: whether there are more. */
+	if (catalog_jobs(api.cat, cl.id, before, (size_t)limit + 1, &r, &n) !=
+	    CAT_OK) {
+		cat_failed(c);
+		return;
+	}
+	list = json_array();
+	for (size_t i = 0; i < n && i < limit; i++)
+		json_array_append_new(list, jobrun_json(&r[i]));
+	finish(c, 200, json_pack("{s:s, s:o, s:b, s:I}", "client", cl.name,
+	    "jobs", list, "more", n > limit, "kept",
+	    (json_int_t)CAT_JOBS_KEPT));
+	free(r);
+}
+
+/* Queue "back up now" of set for client cl; its id into *list. */
+static int
+queue_backup(struct ui_call *c, const struct cat_client *cl,
+    const char *set, json_t *list)
+{
+	char by[CAT_NAME_MAX + 1];
+	uint64_t id;
+
+	snprintf(by, sizeof(by), "console: %s", c->user);
+	if (catalog_request_add(api.cat, cl->id, set, by, &id) != CAT_OK)
+		return -1;
+	log_info("UI: %s asked client %s to back up set \"%s\" now "
+	    "(request %llu)", c->user, cl->name, set, (unsigned long long)id);
+	json_array_append_new(list, json_pack("{s:I, s:s}", "id",
+	    (json_int_t)id, "set", set));
+	return 0;
+}
+
+/*
+ * "Back up now": queue a request for the client's agent, which takes it
+ * at its next poll (doc/protocol.md, "Agents").  "set" names one set;
+ * absent or "": one request for each job its agent described (as
+ * gigavaultctl client backup without --set).  409: the client is
+ * disabled; its agent described its jobs and none is for set; no set
+ * and no job known.
+ */
+static void
+req_client_backup(struct ui_call *c)
+{
+	struct cat_client_health *h = NULL;
+	struct cat_client cl;
+	json_t *v = json_object_get(c->args, "set"), *list;
+	const char *set = json_string_value(v);
+	size_t nh = 0, jobs = 0;
+	int has = 0, rc, failed = 0;
+
+	if (v != NULL && (set == NULL || (set[0] != '\0' &&
+	    (strlen(set) > CAT_NAME_MAX || !catalog_name_valid(set))))) {
+		finish(c, 400, uiapi_error("\"set\" must be a set name: 1 to "
+		    "%d of A-Z a-z 0-9 . _ -, not only dots (or \"\" for "
+		    "every job)", CAT_NAME_MAX));
+		return;
+	}
+	if (set != NULL && set[0] == '\0')
+		set = NULL;
+	if (named_client(c, &cl) == -1)
+		return;
+	if (cl.disabled) {
+		finish(c, 409, uiapi_error("client %s is disabled: enable it "
+		    "first", cl.name));
+		return;
+	}
+	if ((rc = health_get(cl.id, &h, &nh)) != CAT_OK || nh != 1) {
+		if (rc == CAT_NOTFOUND)
+			finish(c, 404, uiapi_error("no client named \"%s\"",
+			    cl.name));
+		else
+			cat_failed(c);
+		if (h != NULL)
+			catalog_health_free(h, nh);
+		return;
+	}
+	for (size_t k = 0; k < h[0].nsets; k++) {
+		jobs += h[0].sets[k].job != 0;
+		if (set != NULL && h[0].sets[k].job &&
+		    strcmp(h[0].sets[k].set, set) == 0)
+			has = 1;
+	}
+	if (set != NULL && h[0].agent_seen > 0 && !has)
+		finish(c, 409, uiapi_error("the agent of %s has no job for set "
+		    "\"%s\" (it has %zu job%s)", cl.name, set, jobs,
+		    jobs == 1 ? "" : "s"));
+	else if (set == NULL && jobs == 0)
+		finish(c, 409, uiapi_error("%s: %s; name the set", cl.name,
+		    h[0].agent_seen > 0 ? "its agent has no jobs" :
+		    "no agent has described its jobs yet"));
+	else {
+		list = json_array();
+		if (set != NULL)
+			failed = queue_backup(c, &cl, set, list) == -1;
+		for (size_t k = 0; set == NULL && !failed &&
+		    k < h[0].nsets; k++)
+			if (h[0].sets[k].job)
+				failed = queue_backup(c, &cl, h[0].sets[k].set,
+				    list) == -1;
+		if (failed) {
+			json_decref(list);
+			cat_failed(c);
+		} else
+			finish(c, 202, json_pack("{s:O, s:s, s:o, s:s, s:I}",
+			    "request", json_object_get(json_array_get(list,
+			    0), "id"), "client", cl.name, "requests", list,
+			    "state", "queued", "queued",
+			    (json_int_t)time(NULL)));
+	}
+	catalog_health_free(h, nh);
 }
 
 static void
@@ -692,17 +1115,26 @@ dashboard_answer(struct ui_call *c, json_t *st)
 {
 	struct cat_day days[DAYS_SHOWN];
 	struct cat_totals t;
+	struct cat_client_health *h = NULL;
+	struct cat_client *cl = NULL;
 	uint32_t today = (uint32_t)((uint64_t)time(NULL) / 86400);
 	uint64_t carry = 0;
-	json_t *list, *workers;
+	json_t *list, *workers, *health;
+	size_t ncl = 0, nh = 0;
 	char name[16];
 
 	if (catalog_totals(api.cat, &t) != CAT_OK ||
 	    catalog_days(api.cat, today - (DAYS_SHOWN - 1), DAYS_SHOWN,
-	    days) != CAT_OK) {
+	    days) != CAT_OK || catalog_clients(api.cat, &cl, &ncl) != CAT_OK ||
+	    health_get(0, &h, &nh) != CAT_OK) {
+		free(cl);
 		cat_failed(c);
 		return;
 	}
+	health = health_counts(cl, ncl, h, nh);
+	if (h != NULL)
+		catalog_health_free(h, nh);
+	free(cl);
 	list = json_array();
 	for (int i = 0; i < DAYS_SHOWN; i++) {
 		if (days[i].unique_bytes != 0)
@@ -720,7 +1152,7 @@ dashboard_answer(struct ui_call *c, json_t *st)
 	workers = json_object_get(st, "workers");
 	finish(c, 200, json_pack("{s:{s:s, s:s, s:s, s:O, s:I}, "
 	    "s:{s:O, s:O, s:O}, s:{s:I, s:I, s:I}, "
-	    "s:{s:I, s:I, s:I, s:I, s:f}, s:o, s:O}",
+	    "s:{s:I, s:I, s:I, s:I, s:f}, s:o, s:O, s:o}",
 	    "server", "server_id", api.server_id, "name", api.name,
 	    "version", PACKAGE_VERSION,
 	    "uptime", json_object_get(st, "uptime"),
@@ -738,7 +1170,8 @@ dashboard_answer(struct ui_call *c, json_t *st)
 	    "unique_bytes", (json_int_t)t.unique_bytes,
 	    "dedup_ratio", t.unique_bytes ? (double)t.size /
 	    (double)t.unique_bytes : 0.0,
-	    "days", list, "disk", json_object_get(st, "disk")));
+	    "days", list, "disk", json_object_get(st, "disk"),
+	    "health", health));
 }
 
 /* ----- housekeeping */
@@ -1100,6 +1533,8 @@ static const struct request {
 	{ "client_disable",	UI_ADMIN,	1, req_client_disable },
 	{ "client_enable",	UI_ADMIN,	1, req_client_enable },
 	{ "client_remove",	UI_ADMIN,	1, req_client_remove },
+	{ "client_history",	UI_ADMIN,	0, req_client_history },
+	{ "client_backup",	UI_ADMIN,	1, req_client_backup },
 	{ "housekeeping",	UI_ADMIN,	0, req_housekeeping },
 	{ "prune_start",	UI_ADMIN,	1, req_prune_start },
 	{ "scrub_start",	UI_ADMIN,	1, req_scrub_start },

@@ -386,6 +386,8 @@ static const struct route {
 	{ EVHTTP_REQ_DELETE,	"clients/*",		"client_remove" },
 	{ EVHTTP_REQ_POST,	"clients/*/disable",	"client_disable" },
 	{ EVHTTP_REQ_POST,	"clients/*/enable",	"client_enable" },
+	{ EVHTTP_REQ_GET,	"clients/*/history",	"client_history" },
+	{ EVHTTP_REQ_POST,	"clients/*/backup",	"client_backup" },
 	{ EVHTTP_REQ_GET,	"peers",		"peers" },
 	{ EVHTTP_REQ_GET,	"housekeeping",		"housekeeping" },
 	{ EVHTTP_REQ_POST,	"housekeeping/prune",	"prune_start" },

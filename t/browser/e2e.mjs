@@ -7,11 +7,12 @@
 // .t turns the lines into TAP.  Exit status 0 unless the script itself
 // broke (a failed check is not a broken script).
 //
-// Every step is shot at laptop (1366x800) and phone (390x844) size into
+// Every step is shot at laptop (1366x768) and phone (390x844) size into
 // GV_E2E_OUT.  Any page JS error, CSP violation, console error (other than
 // the 401s a logged-out page gets) or 5xx answer fails the run.
 
 import { chromium } from 'playwright-core';
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 
@@ -34,11 +35,17 @@ const SET = need('GV_E2E_SET');
 const SNAPSHOT_ID = env.GV_E2E_SNAPSHOT_ID || '';
 const NEW_CLIENT = need('GV_E2E_NEW_CLIENT');
 const OUT = need('GV_E2E_OUT');
+// t/gv-report as the client: {"argv":[...],"env":{...}} (the agent's side
+// of "Back up now": its poll and its report); FAILED_SET: a set whose last
+// run failed with FAILED_ERROR.
+const REPORT = JSON.parse(need('GV_E2E_REPORT'));
+const FAILED_SET = need('GV_E2E_FAILED_SET');
+const FAILED_ERROR = need('GV_E2E_FAILED_ERROR');
 const CHROMIUM = env.GV_E2E_CHROMIUM || '/usr/bin/chromium';
 const WAIT = Number(env.GV_E2E_WAIT_MS || 10000);
 const TOTAL = Number(env.GV_E2E_TIMEOUT_MS || 150000);
 
-const SIZES = [['laptop', 1366, 800], ['phone', 390, 844]];
+const SIZES = [['laptop', 1366, 768], ['phone', 390, 844]];
 const result = {};
 const problems = [];     // JS errors, CSP violations, console errors, 5xx
 let failed = 0;
@@ -263,8 +270,10 @@ await step(`A: client ${CLIENT} and its snapshot`, async () => {
   ok(t.includes(CLIENT), `the client view names ${CLIENT}`);
   ok(t.includes(SET), `the client view lists the snapshot of set "${SET}"`, t.slice(0, 800));
   if (SNAPSHOT_ID) {
-    const rows = await page.locator('#view-client tr').evaluateAll((trs) =>
-      trs.map((tr) => Array.from(tr.cells).map((c) => c.innerText.trim())));
+    // the snapshots' table (the jobs and the history name the set too)
+    const rows = await page.locator('#view-client table').evaluateAll((ts) =>
+      ts.filter((t) => t.caption && /^Snapshots/.test(t.caption.textContent))
+        .flatMap((t) => Array.from(t.rows).map((tr) => Array.from(tr.cells).map((c) => c.innerText.trim()))));
     const row = rows.find((r) => r.includes(SET));
     ok(row && row.includes(String(SNAPSHOT_ID)), `... in a table row with its id ${SNAPSHOT_ID}`,
        `rows: ${JSON.stringify(rows).slice(0, 600)}`);
@@ -272,6 +281,77 @@ await step(`A: client ${CLIENT} and its snapshot`, async () => {
   await shot('a-client');
   return shown;
 }, false);
+
+// the agent's side, run by this script: a poll or a report
+function agent(...args) {
+  const out = execFileSync(REPORT.argv[0], REPORT.argv.slice(1).concat(args),
+    { env: { ...process.env, ...REPORT.env }, encoding: 'utf8', timeout: 30000 });
+  comment(`gv-report ${args.join(' ')}: ${out.trim()}`);
+  return out;
+}
+async function waitText(sel, re, ms) {
+  const deadline = Date.now() + ms;
+  let t = '';
+  while (Date.now() < deadline) {
+    t = await text(sel);
+    if (re.test(t)) return t;
+    await page.waitForTimeout(200);
+  }
+  throw new Error(`${sel} did not show ${re} within ${ms / 1000} s; it shows:\n${t.slice(0, 800)}`);
+}
+
+await step(`A: "Back up now" on the page of ${CLIENT}`, async () => {
+  const shown = await expectView('#view-client', `A: still on the page of ${CLIENT}`);
+  const btn = await firstVisible([page.getByRole('button', { name: `Back up now: set ${SET}` })],
+                                 `"Back up now" button of set ${SET}`);
+  await btn.click();
+  await waitText('#view-client .jobs-card', /queued/, WAIT);
+  ok(true, 'after the click the job shows its request "queued"');
+  const d = await apiGet(`/api/clients/${encodeURIComponent(CLIENT)}`);
+  const q = d.json && Array.isArray(d.json.requests) ?
+    d.json.requests.find((r) => r.set === SET) : null;
+  ok(q && q.state === 'queued' && /^console: /.test(q.by),
+     `the API lists the request of set ${SET}: queued, asked by the console`, JSON.stringify(d.json && d.json.requests));
+  if (!q) return false;
+  result.request = q.id;
+  await shot('a-client-queued');
+
+  const polled = agent('--poll', '--job', `${SET}:+3600:86400`, '--job', `${FAILED_SET}:+3600:86400`);
+  ok(new RegExp(`\\b${q.id}\\b`).test(polled), `the agent's poll takes request ${q.id}`, polled);
+  await waitText('#view-client .jobs-card', /taken by the agent/, 3 * WAIT);
+  ok(true, 'the page follows it: "taken by the agent"');
+
+  agent('--set', SET, '--result', 'ok', '--start', '-3', '--end', '-1', '--next-run', '+3600',
+        '--files', '5', '--bytes', '600000', '--read', '600000', '--sent', '0',
+        '--request', String(q.id));
+  await waitText('#view-client .history-card', new RegExp(`back up now #${q.id}`), 3 * WAIT);
+  ok(true, `the history shows the run of request ${q.id}`);
+  const rows = await page.locator('#view-client table').evaluateAll((ts) =>
+    ts.filter((t) => t.caption && /^Job reports/.test(t.caption.textContent))
+      .flatMap((t) => Array.from(t.tBodies[0].rows).map((tr) => tr.innerText)));
+  ok(rows.length >= 3 && new RegExp(`back up now #${q.id}`).test(rows[0]) && /\bok\b/.test(rows[0]),
+     '... as the newest report, ok', JSON.stringify(rows).slice(0, 800));
+  ok(rows.some((r) => r.includes(FAILED_ERROR)), `... and the failed run with its message`,
+     JSON.stringify(rows).slice(0, 800));
+  const hc = await text('#view-client .health-card');
+  ok(/failed/.test(hc) && hc.includes(FAILED_ERROR),
+     `the health card: failed (set ${FAILED_SET}), with the message`, hc);
+  ok(/Last success\s+\d{4}-\d\d-\d\d/.test(hc) && /Next run\s+\d{4}-/.test(hc),
+     'the health card: last success and next run', hc);
+  const after = await apiGet(`/api/clients/${encodeURIComponent(CLIENT)}`);
+  ok(after.json && Array.isArray(after.json.requests) && after.json.requests.length === 0,
+     'the request is no longer pending', JSON.stringify(after.json && after.json.requests));
+  await page.locator('#view-client .history-card').scrollIntoViewIfNeeded();
+  await shot('a-client-health-history');
+  return shown;
+}, false);
+
+await step('A: the clients list shows the health', async () => {
+  await nav('Clients');
+  await expectView('#view-clients', 'A: the clients view');
+  const t = await waitText('#view-clients', /failed/, WAIT);
+  ok(t.includes(FAILED_ERROR.slice(0, 20)), 'the list shows the last failure\'s message', t.slice(0, 800));
+});
 
 await step('A: add a client with the form', async () => {
   await nav('Clients');
