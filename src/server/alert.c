@@ -46,6 +46,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/text.h"
 #include "common/crypto.h"
 #include "common/ids.h"
 #include "common/monotime.h"
@@ -83,54 +84,6 @@ struct alerter {
 };
 
 /* ------------------------------------------------------------ text */
-
-/*
- * Make s valid UTF-8 without control characters but for keep (a string
- * of them, such as "\n"): each byte that is not becomes '?'.
- */
-static void
-text_clean(char *s, const char *keep)
-{
-	unsigned char *p = (unsigned char *)s;
-
-	while (*p != '\0') {
-		size_t n = 0;
-		uint32_t cp = 0;
-
-		if (*p < 0x80) {
-			if ((*p < 0x20 || *p == 0x7f) &&
-			    strchr(keep, (char)*p) == NULL)
-				*p = '?';
-			p++;
-			continue;
-		}
-		if ((*p & 0xe0) == 0xc0) {
-			n = 1;
-			cp = *p & 0x1f;
-		} else if ((*p & 0xf0) == 0xe0) {
-			n = 2;
-			cp = *p & 0x0f;
-		} else if ((*p & 0xf8) == 0xf0) {
-			n = 3;
-			cp = *p & 0x07;
-		}
-		for (size_t i = 1; n > 0 && i <= n; i++) {
-			if ((p[i] & 0xc0) != 0x80) {
-				n = 0;
-				break;
-			}
-			cp = cp << 6 | (p[i] & 0x3f);
-		}
-		/* Overlong forms, surrogates and beyond U+10FFFF are not. */
-		if (n == 0 || (n == 1 && cp < 0x80) ||
-		    (n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) ||
-		    (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff) {
-			*p++ = '?';
-			continue;
-		}
-		p += n + 1;
-	}
-}
 
 /* "2026-12-07T00:00:00Z" into buf (at least 21 bytes). */
 static void
