@@ -106,7 +106,7 @@ for my $case (@cases) {
             }
             ok(wait_closed($c, 5), 'server closed the connection');
         }
-        my $reason = $gv->session_end($lport, 5);
+        my $reason = $gv->session_end($lport, 15);
         like($reason // '(no session end line)', $case->{reason}, "log: session ended: $case->{reason}");
         ok(ping($A, "A-after-$lport"), 'session A still answers PING');
         my ($n, $h) = $gv->session;
