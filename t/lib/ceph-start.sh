@@ -7,6 +7,9 @@
 #                                            endpoint; on failure stops
 #                                            what it started, exit 1
 #   ceph-start.sh stop DIR                   kills what start started
+#   ceph-start.sh rgw-stop DIR               stops radosgw only
+#   ceph-start.sh rgw-start DIR              starts it again, waits until
+#                                            it answers
 #
 # After start, DIR/s3.env holds S3_ENDPOINT, S3_ACCESS_KEY, S3_SECRET_KEY,
 # S3_REGION (shell syntax), DIR/pids/*.pid the daemons' pids, DIR/log/
@@ -53,6 +56,38 @@ ceph_stop() {
 		rm -f "$f"
 	done
 	return 0
+}
+
+# rgw_start DIR: radosgw (again), on the port in DIR/rgw.port; waits
+# until it answers.
+rgw_start() {
+	rd=$1
+	rport=$(cat "$rd/rgw.port") || die "no $rd/rgw.port"
+	radosgw --conf "$rd/ceph.conf" -n client.rgw -f \
+	    >>"$rd/log/rgw.out" 2>&1 &
+	echo $! > "$rd/pids/rgw.pid"
+	i=0
+	until curl -s -o /dev/null --max-time 2 "http://127.0.0.1:$rport/"; do
+		i=$((i + 1))
+		[ $i -lt 300 ] || die "radosgw not answering after 30 s"
+		alive "$(cat "$rd/pids/rgw.pid")" ||
+		    die "radosgw died (see $rd/log/client.rgw.log)"
+		sleep 0.1
+	done
+}
+
+# rgw_stop DIR: TERM radosgw, KILL after 1.5 s.
+rgw_stop() {
+	f=$1/pids/rgw.pid
+	[ -f "$f" ] || return 0
+	p=$(cat "$f")
+	kill -TERM "$p" 2>/dev/null
+	i=0
+	while alive "$p" && [ $i -lt 30 ]; do
+		sleep 0.05; i=$((i + 1))
+	done
+	kill -KILL "$p" 2>/dev/null
+	rm -f "$f"
 }
 
 # c: the ceph command line tool against this cluster.
@@ -127,7 +162,7 @@ ms_mon_client_mode = crc
 rgw_data = $D/rgw
 rgw_frontends = beast endpoint=127.0.0.1:$RGWPORT
 rgw_enable_usage_log = false
-rgw_dns_name = 127.0.0.1
+rgw_dns_name = localhost
 EOF
 	# The monitor.
 	: > "$D/keyring"
@@ -164,17 +199,8 @@ EOF
 	t_osd=$(now_ms)
 
 	# radosgw makes its pools (size 1 by osd_pool_default_size).
-	radosgw --conf "$D/ceph.conf" -n client.rgw -f \
-	    >"$D/log/rgw.out" 2>&1 &
-	echo $! > "$D/pids/rgw.pid"
-	i=0
-	until curl -s -o /dev/null --max-time 2 "http://127.0.0.1:$RGWPORT/"; do
-		i=$((i + 1))
-		[ $i -lt 300 ] || die "radosgw not answering after 30 s"
-		kill -0 "$(cat "$D/pids/rgw.pid")" 2>/dev/null ||
-		    die "radosgw died (see $D/log/client.rgw.log)"
-		sleep 0.1
-	done
+	echo "$RGWPORT" > "$D/rgw.port"
+	rgw_start "$D"
 	t_rgw=$(now_ms)
 	# Every pool size 1, also ones made before the defaults applied.
 	for p in $(c osd pool ls); do
@@ -214,7 +240,16 @@ stop)
 	[ $# -eq 2 ] || die "usage: ceph-start.sh stop DIR"
 	ceph_stop "$2"
 	;;
+rgw-stop)
+	[ $# -eq 2 ] || die "usage: ceph-start.sh rgw-stop DIR"
+	rgw_stop "$2"
+	;;
+rgw-start)
+	[ $# -eq 2 ] || die "usage: ceph-start.sh rgw-start DIR"
+	rgw_start "$2"
+	;;
 *)
-	die "usage: ceph-start.sh start DIR MONPORT RGWPORT | stop DIR"
+	die "usage: ceph-start.sh start DIR MONPORT RGWPORT | stop DIR |" \
+	    "rgw-stop DIR | rgw-start DIR"
 	;;
 esac
