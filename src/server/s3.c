@@ -1326,17 +1326,19 @@ mpu_part(struct mpu *m, const void *p, size_t len, char *err, size_t errlen)
 	struct s3_param q[2];
 	char query[S3_QUERY_MAX], pn[16], *b;
 	struct req r;
+	char op[48];
 	size_t bl;
 	long st;
 
 	snprintf(pn, sizeof(pn), "%u", m->nparts + 1);
+	snprintf(op, sizeof(op), "upload part %u of", m->nparts + 1);
 	q[0].name = "partNumber", q[0].value = pn;
 	q[1].name = "uploadId", q[1].value = m->id;
 	if (s3_canon_query(q, 2, query, sizeof(query)) == -1) {
 		seterr(err, errlen, "s3: query too long");
 		return -1;
 	}
-	req_init(&r, "PUT", "upload part", m->key);
+	req_init(&r, "PUT", op, m->key);
 	r.query = query;
 	r.body = p;
 	r.bodylen = len;
@@ -1433,10 +1435,11 @@ mpu_complete(struct mpu *m, char *etag, char *err, size_t errlen)
 	free(x);
 	if (st == -1)
 		return -1;
-	/* S3 may answer 200 with an <Error> in the body. */
+	/*
+	 * S3 may answer 200 with an <Error> in the body: the message says
+	 * "HTTP 200" and the error's code.
+	 */
 	if (st != 200 || (b != NULL && s3_xml_error(b, bl, code, msg) == 0)) {
-		if (st == 200)
-			r.status = 500;
 		http_error(m->s, &r, b, bl, err, errlen);
 		free(b);
 		return -1;
