@@ -71,7 +71,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	    sizeof(secret), err, sizeof(err));
 	p.name = z;
 	p.value = z + zl / 2;
-	ql = 3 * zl + 8;
+	ql = 3 * (zl + (zl - zl / 2)) + 2;	/* name=value and the NUL */
 	if ((q = malloc(ql)) != NULL) {
 		if (s3_canon_query(&p, 1, q, ql) != 0)
 			abort();	/* 3 bytes a byte always fit */
