@@ -258,7 +258,8 @@ run(struct s3 *s, int argc, char **argv)
 				line[strcspn(line, "\n")] = '\0';
 				if (n == cap) {
 					cap = cap ? 2 * cap : 1024;
-					keys = realloc(keys, cap * sizeof(*keys));
+					keys = realloc(keys,
+					    cap * sizeof(*keys));
 					if (keys == NULL)
 						return 1;
 				}
