@@ -160,9 +160,9 @@ enum s3_cond {
  *    it is sent without quotes (AWS S3 takes both).  On a missing key
  *    radosgw answers 412 too (AWS: 404), so S3_CHANGED also means "the
  *    key is gone".  If-Match: * (if_etag "*") succeeds on any existing
- *    key and gives S3_CHANGED on a missing one.  radosgw checks the
- *    condition and writes in one step of its own, but this code does
- *    not prove that two racing writers cannot both pass.
+ *    key and gives S3_CHANGED on a missing one.  Whether radosgw
+ *    checks and writes as one step (two writers racing with the same
+ *    ETag) is not tested here: the lease must not assume it unproven.
  * S3_OK, S3_EXISTS, S3_CHANGED or S3_ERROR.
  */
 int	s3_put(struct s3 *s, const char *key, const void *p, size_t len,
