@@ -9,11 +9,16 @@
  * bounded by what arrived; AUTH and PROOF move the state on as accepted
  * ones would.  The same bytes are read as the client reads a hostile
  * server's: the first frame as a SERVER_HELLO (wire_parse_server_hello()),
- * each payload as an ERROR (u16 code, u16-length message).  Every get
- * goes through common/reader.h.
+ * each payload as an ERROR (u16 code, u16-length message).  The agent's
+ * frames (version 4) are decoded as session.c decodes them: an admitted
+ * JOB_REPORT or AGENT_POLL by wire_parse_job_report() or
+ * wire_parse_agent_poll(), and every payload also as the agent reads
+ * the server's JOB_REPORTED and AGENT_REQUESTS.  Every get goes through
+ * common/reader.h.
  *
  * Not covered: the payload handlers of session.c (REGISTER, AUTH,
- * COMMIT, LIST, ...), which are static and need a catalog and a store.
+ * COMMIT, LIST, and what a JOB_REPORT or AGENT_POLL then does), which
+ * are static and need a catalog and a store.
  */
 #include "autoconf.h"
 
@@ -40,6 +45,26 @@ client_error(const uint8_t *p, size_t len)
 	if (rd_get_u16(&r, &code) == 0 &&
 	    rd_get_str16(&r, msg, sizeof(msg), sizeof(msg) - 1) == 0)
 		(void)rd_end(&r);
+}
+
+/* An admitted payload of the agent's frames, and the agent's replies. */
+static void
+agent_frames(uint16_t type, const uint8_t *p, size_t len)
+{
+	static struct wire_agent_job jobs[WIRE_AGENT_JOBS_MAX];
+	static struct wire_request reqs[WIRE_REQUESTS_MAX];
+	char agent[WIRE_AGENT_NAME_MAX + 1], why[256];
+	struct wire_job_report jr;
+	uint64_t seq;
+	uint32_t n;
+
+	if (type == WIRE_JOB_REPORT)
+		(void)wire_parse_job_report(p, len, &jr, why, sizeof(why));
+	else if (type == WIRE_AGENT_POLL)
+		(void)wire_parse_agent_poll(p, len, agent, jobs, &n, why,
+		    sizeof(why));
+	(void)wire_parse_job_reported(p, len, &seq, why, sizeof(why));
+	(void)wire_parse_agent_requests(p, len, reqs, &n, why, sizeof(why));
 }
 
 /*
@@ -104,6 +129,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			st = AUTH_DONE;
 		/* The same payload as a client reads an ERROR frame. */
 		client_error(data, h.len);
+		agent_frames(h.type, data, h.len);
 		data += h.len;
 		size -= h.len;
 	}

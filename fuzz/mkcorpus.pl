@@ -43,6 +43,25 @@ put('wire', 'truncated-hello', substr($hello, 0, 13));
 put('wire', 'long-software', frame(0x0001, 'GVLT' . pack('n n', 1, 3) .
     pack('n', 300) . ('s' x 300)));
 put('wire', 'http', "GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+# version 4: the agent's frames after AUTH, and the server's answers
+my $hello4 = frame(0x0001, 'GVLT' . pack('n n', 1, 4) . str16('gigavault-agent 0.3'));
+my $auth = frame(0x0012, str16('laptop')) . frame(0x0014, "\x22" x 32);
+sub report { my ($set, $res, $err) = @_;
+    frame(0x0040, str16($set) . pack('Q> Q> Q> C Q> Q> Q> Q> Q> Q> Q>', 0,
+    1700000000, 1700000060, $res, 3, 10, 4096, 4096, 1024, 0, 1700003600) .
+    str16($err)) }
+sub job { str16($_[0]) . pack('Q> Q> C', 1700003600, 3600, $_[1]) }
+put('wire', 'job-report', $hello4 . $auth . report('home', 0, ''));
+put('wire', 'job-report-failed', $hello4 . $auth .
+    report('home', 2, 'cannot read /home: permission denied'));
+put('wire', 'job-report-bad-result', $hello4 . $auth . report('home', 7, ''));
+put('wire', 'agent-poll', $hello4 . $auth .
+    frame(0x0042, str16('laptop') . pack('N', 2) . job('home', 0) . job('etc', 1)));
+put('wire', 'agent-poll-count', $hello4 . $auth .
+    frame(0x0042, str16('laptop') . pack('N', 257) . job('home', 0)));
+put('wire', 'agent-requests', frame(0x0043, pack('N', 2) .
+    pack('Q> C', 7, 1) . str16('home') . pack('Q> C', 8, 9) . str16('etc')));
+put('wire', 'job-reported', frame(0x0041, pack('Q>', 42)));
 
 # ------------------------------------------------------------ tree blobs
 sub node {
@@ -195,6 +214,19 @@ put('pattern', 'classes', "[[:digit:]]*\n*.[!oa]\nx[]]\n\\*\n\0" .
 put('pattern', 'bad-class', "*.o\n[oops\n\0a.o\n");
 put('pattern', 'deep', "/a/**/b/**/c\n\0" . ("a/" x 200) . "b/c\n");
 put('pattern', 'empty', "\0\n\n");
+
+# ------------------------------------------------------------ schedule
+# A schedule, a NUL, a time (8 bytes, big-endian) and a number of runs to
+# chain (2 bytes).
+sub when { pack('Q> n', $_[0], $_[1]) }
+put('schedule', 'every-2s', "*:*:0/2\0" . when(1774745990, 20));   # spring forward
+put('schedule', 'fall-back', "*:0/20:0,30\0" . when(1792889990, 64));
+put('schedule', 'weekdays', "Mon..Fri,Sun 08:30\0" . when(1765000000, 10));
+put('schedule', 'leap-day', "Mon *-02-29 12:00\0" . when(1765000000, 3));
+put('schedule', 'dates', "2026..2199/7-1,3..12/2-28..31/3\0" . when(0, 5));
+put('schedule', 'shorthand', "weekly\0" . when(1765000000, 2));
+put('schedule', 'past', "2020-01-01\0" . when(1765000000, 1));
+put('schedule', 'bad', "Fri..Mon 25:61:00\0");
 
 # ------------------------------------------------------------ config
 if (open(my $c, '<', 'conf/gigavault.conf')) {

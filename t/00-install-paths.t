@@ -30,8 +30,11 @@ system('mkdir', '-p', $tmp) == 0 or die "mkdir $tmp\n";
 open my $fh, '>', "$tmp/show.mk" or die "$tmp/show.mk: $!";
 print $fh $show;
 close $fh;
+# Not as a sub-make of "make -jN check": no jobserver, no directory lines.
+delete @ENV{qw(MAKEFLAGS MFLAGS MAKELEVEL)};
 my $out = `make -s --no-print-directory -C '$build' -f Makefile -f '$tmp/show.mk' gv-show-paths 2>&1`;
 chomp $out;
+$out = $1 if $out =~ /^([^\n]*\|[^\n]*)$/m;
 my ($etc, $var, $run, $sbin) = split /\|/, $out;
 ok(defined $sbin && $etc =~ m{^/} && $var =~ m{^/} && $run =~ m{^/},
     "the Makefile names absolute directories ($out)") or

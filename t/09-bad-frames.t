@@ -39,8 +39,8 @@ my @cases = (
     { name => 'header announcing 4 GiB-1 bytes', hello => 1,
       bytes => pack('N n n', 0xFFFFFFFF, T_PING, 0),
       codes => [2], reason => qr/frame too large/ },
-    { name => 'unknown frame type 0x0042 after hello', hello => 1,
-      bytes => frame(0x0042, ''), codes => [3], reason => qr/unknown frame type/ },
+    { name => 'unknown frame type 0x0052 after hello', hello => 1,
+      bytes => frame(0x0052, ''), codes => [3], reason => qr/unknown frame type/ },
     { name => 'SERVER_HELLO sent by the client', hello => 1,
       bytes => frame(T_SERVER_HELLO, 'GVLT' . pack('n', 1) . ("\0" x 16) . pack('n/a*', 'x')),
       codes => [3], reason => qr/unknown frame type|unexpected frame type/ },
@@ -58,8 +58,8 @@ my @cases = (
     { name => 'hello with bad magic GVLX',
       bytes => frame(T_CLIENT_HELLO, hello_payload(magic => 'GVLX')),
       codes => [1], reason => qr/malformed/ },
-    { name => 'hello with versions 4..5',
-      bytes => frame(T_CLIENT_HELLO, hello_payload(min => 4, max => 5)),
+    { name => 'hello with versions 5..6',
+      bytes => frame(T_CLIENT_HELLO, hello_payload(min => 5, max => 6)),
       codes => [4], reason => qr/no common protocol version/ },
     { name => 'hello with nonzero flags',
       bytes => frame(T_CLIENT_HELLO, hello_payload(), 1),
@@ -115,9 +115,9 @@ for my $case (@cases) {
     };
 }
 
-# versions 0..1, 1..2, 1..5 and 2..3 overlap with 1..3: the highest
+# versions 0..1, 1..2, 1..5 and 2..3 overlap with 1..4: the highest
 # common one
-for my $r ([0, 1, 1], [1, 2, 2], [1, 5, 3], [2, 3, 3]) {
+for my $r ([0, 1, 1], [1, 2, 2], [1, 5, 4], [2, 3, 3]) {
     my ($c, $h) = $gv->session(min => $r->[0], max => $r->[1]);
     is($h->{version}, $r->[2], "hello with versions $r->[0]..$r->[1] gets version $r->[2]")
         or diag explain $h;

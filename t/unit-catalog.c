@@ -3,8 +3,10 @@
  * the blob index, commits that are all or nothing, listings, usage,
  * isolation between clients, map growth, two processes writing at
  * once, the running totals and per-day statistics (rebuilt when lost),
- * commits that write O(1) records, and the formats refused (0.1.0's,
- * a damaged file).  Run by t/00-unit-catalog.t.
+ * commits that write O(1) records, the formats refused (0.1.0's,
+ * a damaged file), and the agents' tables: job reports (bounded per
+ * client), health at each boundary, "back up now" requests taken once.
+ * Run by t/00-unit-catalog.t.
  */
 #include "autoconf.h"
 
@@ -1147,6 +1149,291 @@ test_totals_and_days(void)
 	catalog_close(c);
 }
 
+/* ------------------------------------------------ jobs, agents, health */
+
+/* A report of set with result at end (start a minute before). */
+static int
+report(struct catalog *c, uint64_t client, const char *set, int result,
+    int64_t end, int64_t next_run, const char *error, uint64_t request,
+    struct cat_jobrun *r)
+{
+	memset(r, 0, sizeof(*r));
+	snprintf(r->set, sizeof(r->set), "%s", set);
+	r->start = end - 60;
+	r->end = end;
+	r->received = end + 1;
+	r->result = result;
+	r->next_run = next_run;
+	r->request = request;
+	r->files = 3;
+	snprintf(r->error, sizeof(r->error), "%s", error);
+	return catalog_job_add(c, client, r);
+}
+
+/* The health of one client's set (or the client's when set is NULL). */
+static int
+health_of(struct catalog *c, uint64_t client, const char *set, int64_t now,
+    int64_t grace, struct cat_set_health *sh, struct cat_client_health *ch)
+{
+	struct cat_client_health *h;
+	size_t n;
+	int found = -1;
+
+	if (catalog_health(c, client, now, grace, &h, &n) != CAT_OK ||
+	    n != 1)
+		return -1;
+	if (ch != NULL) {
+		*ch = h[0];
+		ch->sets = NULL;
+	}
+	if (set == NULL)
+		found = h[0].health;
+	for (size_t i = 0; set != NULL && i < h[0].nsets; i++)
+		if (strcmp(h[0].sets[i].set, set) == 0) {
+			if (sh != NULL)
+				*sh = h[0].sets[i];
+			found = h[0].sets[i].health;
+		}
+	catalog_health_free(h, n);
+	return found;
+}
+
+static void
+test_jobs(void)
+{
+	struct catalog *c = open_sub("jobs");
+	struct cat_jobrun r, *v;
+	struct cat_agent_job jobs[2];
+	struct cat_set_health sh;
+	struct cat_client_health ch;
+	struct cat_request *q;
+	uint8_t tok[CAT_SECRET_LEN];
+	uint64_t a, b, id, id2, first;
+	const int64_t T = 1800000000, G = 600, I = 3600;
+	struct cat_client cl;
+	size_t n;
+	int good;
+
+	if (c == NULL) {
+		ok(0, "jobs: open a catalog");
+		return;
+	}
+	id_of(tok, 7001);
+	ok(catalog_client_add(c, "ann", tok, 1, &a) == CAT_OK &&
+	    (id_of(tok, 7002), catalog_client_add(c, "bob", tok, 1, &b)) ==
+	    CAT_OK, "jobs: two clients");
+
+	/* never: no report, no job */
+	ok(health_of(c, a, NULL, T, G, NULL, &ch) == CAT_HEALTH_NEVER &&
+	    ch.nsets == 0 && ch.agent_seen == 0,
+	    "health: a client without reports or jobs is never");
+	ok(strcmp(catalog_health_name(CAT_HEALTH_OK), "ok") == 0 &&
+	    strcmp(catalog_health_name(CAT_HEALTH_NEVER), "never") == 0 &&
+	    strcmp(catalog_health_name(CAT_HEALTH_OVERDUE), "overdue") == 0 &&
+	    strcmp(catalog_health_name(CAT_HEALTH_FAILED), "failed") == 0,
+	    "health names");
+
+	/* An agent with a job, next run in the future: never. */
+	memset(jobs, 0, sizeof(jobs));
+	snprintf(jobs[0].set, sizeof(jobs[0].set), "home");
+	jobs[0].next_run = T + 100;
+	jobs[0].interval = I;
+	ok(catalog_agent_seen(c, a, T, "ann-laptop", jobs, 1) == CAT_OK,
+	    "agent seen: one job");
+	ok(health_of(c, a, "home", T, G, &sh, &ch) == CAT_HEALTH_NEVER &&
+	    sh.job && sh.next_run == T + 100 && sh.interval == I &&
+	    ch.agent_seen == T && strcmp(ch.agent_name, "ann-laptop") == 0 &&
+	    ch.next_run == T + 100,
+	    "health: a job not run yet, its next run ahead: never");
+	/* overdue by next_run + grace: at the boundary not yet, 1 s later */
+	ok(health_of(c, a, "home", T + 100 + G, G, NULL, NULL) ==
+	    CAT_HEALTH_NEVER, "health: at next_run + grace: not overdue yet");
+	ok(health_of(c, a, "home", T + 100 + G + 1, G, NULL, NULL) ==
+	    CAT_HEALTH_OVERDUE && health_of(c, a, NULL, T + 100 + G + 1, G,
+	    NULL, NULL) == CAT_HEALTH_OVERDUE,
+	    "health: 1 s past next_run + grace: overdue (set and client)");
+
+	/* ok: a success, next run ahead */
+	ok(report(c, a, "home", CAT_JOB_OK, T + 200, T + 200 + I, "", 0,
+	    &r) == CAT_OK && r.seq == 1 && r.client == a,
+	    "job add: the first report gets seq 1");
+	ok(health_of(c, a, "home", T + 300, G, &sh, &ch) == CAT_HEALTH_OK &&
+	    sh.last_success == T + 200 && sh.next_run == T + 200 + I &&
+	    ch.last_success == T + 200, "health: after a success: ok");
+	/* overdue by last_success + interval + grace (no next run known) */
+	jobs[0].next_run = 0;
+	ok(catalog_agent_seen(c, a, T + 300, "ann-laptop", jobs, 1) ==
+	    CAT_OK, "agent seen: the job without a next run");
+	ok(health_of(c, a, "home", T + 200 + I + G, G, NULL, NULL) ==
+	    CAT_HEALTH_OK && health_of(c, a, "home", T + 200 + I + G + 1, G,
+	    NULL, NULL) == CAT_HEALTH_OVERDUE,
+	    "health: last success + interval + grace: ok at it, overdue 1 s "
+	    "past");
+
+	/* failed: the latest report a failure, with its text */
+	ok(report(c, a, "home", CAT_JOB_FAILED, T + 400, T + 400 + I,
+	    "disk on fire", 0, &r) == CAT_OK && r.seq == 2,
+	    "job add: a failure");
+	ok(health_of(c, a, "home", T + 500, G, &sh, &ch) ==
+	    CAT_HEALTH_FAILED && sh.last_failure == T + 400 &&
+	    strcmp(sh.last_error, "disk on fire") == 0 &&
+	    sh.last_success == T + 200 && ch.health == CAT_HEALTH_FAILED &&
+	    strcmp(ch.last_error, "disk on fire") == 0,
+	    "health: after a failure: failed, with its message");
+	/* a partial success after it: ok again, the failure remembered */
+	ok(report(c, a, "home", CAT_JOB_PARTIAL, T + 600, T + 600 + I, "", 0,
+	    &r) == CAT_OK && health_of(c, a, "home", T + 700, G, &sh, NULL) ==
+	    CAT_HEALTH_OK && sh.last_failure == T + 400,
+	    "health: a partial run after it: ok, last failure kept");
+	ok(report(c, a, "home", CAT_JOB_CANCELLED, T + 800, T + 800 + I, "",
+	    0, &r) == CAT_OK && health_of(c, a, "home", T + 900, G, &sh,
+	    NULL) == CAT_HEALTH_FAILED && strcmp(sh.last_error,
+	    "cancelled") == 0, "health: a cancelled run counts as failed");
+	/* the client is the worst of its sets */
+	ok(report(c, a, "etc", CAT_JOB_OK, T + 900, 0, "", 0, &r) == CAT_OK &&
+	    health_of(c, a, "etc", T + 950, G, NULL, NULL) == CAT_HEALTH_OK &&
+	    health_of(c, a, NULL, T + 950, G, NULL, NULL) ==
+	    CAT_HEALTH_FAILED, "health: a client is its worst set's");
+	/* a job dropped by the agent keeps its history, loses its plan */
+	snprintf(jobs[0].set, sizeof(jobs[0].set), "etc");
+	jobs[0].next_run = T + 5000;
+	snprintf(jobs[1].set, sizeof(jobs[1].set), "new");
+	ok(catalog_agent_seen(c, a, T + 1000, "ann-laptop", jobs, 2) ==
+	    CAT_OK && health_of(c, a, "home", T + 1000, G, &sh, NULL) ==
+	    CAT_HEALTH_FAILED && !sh.job && sh.next_run == 0 &&
+	    health_of(c, a, "new", T + 1000, G, &sh, NULL) ==
+	    CAT_HEALTH_NEVER && sh.job,
+	    "agent seen: a set without a job keeps its history; a new job "
+	    "is never");
+	jobs[0] = jobs[1];
+	ok(catalog_agent_seen(c, a, T + 1100, "ann-laptop", jobs, 1) ==
+	    CAT_OK && health_of(c, a, "etc", T + 1100, G, NULL, NULL) ==
+	    CAT_HEALTH_OK && health_of(c, a, "gone", T + 1100, G, NULL,
+	    NULL) == -1, "agent seen: jobs replace the last poll's");
+
+	/* history: newest first, paging with before, other clients apart */
+	ok(catalog_jobs(c, a, 0, 100, &v, &n) == CAT_OK && n == 5 &&
+	    v[0].seq == 5 && strcmp(v[0].set, "etc") == 0 && v[4].seq == 1 &&
+	    v[3].result == CAT_JOB_FAILED &&
+	    strcmp(v[3].error, "disk on fire") == 0 &&
+	    v[3].received == T + 401 && v[3].files == 3,
+	    "jobs: the client's reports, newest first, as stored");
+	free(v);
+	ok(catalog_jobs(c, a, 4, 2, &v, &n) == CAT_OK && n == 2 &&
+	    v[0].seq == 3 && v[1].seq == 2, "jobs: before 4, at most 2");
+	free(v);
+	ok(catalog_jobs(c, b, 0, 100, &v, &n) == CAT_OK && n == 0 &&
+	    v == NULL, "jobs: none of another client");
+	ok(report(c, b, "home", CAT_JOB_OK, T + 2000, 0, "", 0, &r) ==
+	    CAT_OK && r.seq == 1 && catalog_jobs(c, 0, 0, 3, &v, &n) ==
+	    CAT_OK && n == 3 && v[0].client == b && v[1].client == a &&
+	    v[1].seq == 5, "jobs: of every client, newest first");
+	free(v);
+	ok(report(c, 999, "home", CAT_JOB_OK, T, 0, "", 0, &r) ==
+	    CAT_NOTFOUND, "job add: no such client");
+	ok(report(c, a, "bad/set", CAT_JOB_OK, T, 0, "", 0, &r) ==
+	    CAT_ERROR, "job add: a bad set name is refused");
+
+	/* the bound: CAT_JOBS_KEPT per client, the oldest dropped */
+	good = 1;
+	for (int i = 0; i < CAT_JOBS_KEPT + 2 && good; i++)
+		good = report(c, b, "bulk", CAT_JOB_OK, T + 3000 + i, 0, "", 0,
+		    &r) == CAT_OK;
+	ok(good && r.seq == CAT_JOBS_KEPT + 3,
+	    "jobs: CAT_JOBS_KEPT + 2 more reports of one client");
+	ok(catalog_jobs(c, b, 0, CAT_JOBS_KEPT + 10, &v, &n) == CAT_OK &&
+	    n == CAT_JOBS_KEPT && v[0].seq == CAT_JOBS_KEPT + 3 &&
+	    v[n - 1].seq == 4, "jobs: only the newest CAT_JOBS_KEPT kept");
+	free(v);
+	ok(catalog_jobs(c, a, 0, 100, &v, &n) == CAT_OK && n == 5,
+	    "jobs: another client's history untouched");
+	free(v);
+
+	/* requests: queued, taken once, removed by the report naming it */
+	ok(catalog_request_add(c, a, "etc", "gigavaultctl", &id) == CAT_OK &&
+	    id >= 1, "request add");
+	ok(catalog_request_add(c, a, "etc", "console: x", &id2) == CAT_OK &&
+	    id2 == id, "request add: the same set not taken yet: the same "
+	    "request");
+	ok(catalog_request_add(c, a, "new", "console: x", &id2) == CAT_OK &&
+	    id2 == id + 1, "request add: another set: a new id");
+	ok(catalog_request_add(c, 999, "etc", "x", &first) == CAT_NOTFOUND,
+	    "request add: no such client");
+	ok(catalog_request_add(c, a, "a b", "x", &first) == CAT_ERROR,
+	    "request add: a bad set name");
+	ok(catalog_requests_take(c, b, T, &q, &n) == CAT_OK && n == 0 &&
+	    q == NULL, "requests take: none for another client");
+	ok(catalog_requests_take(c, a, T + 10, &q, &n) == CAT_OK && n == 2 &&
+	    q[0].id == id && strcmp(q[0].set, "etc") == 0 &&
+	    strcmp(q[0].by, "gigavaultctl") == 0 && q[0].taken == T + 10 &&
+	    q[1].id == id + 1, "requests take: both, oldest first");
+	free(q);
+	ok(catalog_requests_take(c, a, T + 20, &q, &n) == CAT_OK && n == 0,
+	    "requests take: each handed out once");
+	ok(catalog_requests(c, a, &q, &n) == CAT_OK && n == 2 &&
+	    q[0].taken == T + 10, "requests: still listed until reported");
+	free(q);
+	ok(catalog_request_add(c, a, "etc", "gigavaultctl", &id2) == CAT_OK &&
+	    id2 == id + 2, "request add: the set again after it was taken: "
+	    "a new request");
+	ok(report(c, a, "etc", CAT_JOB_OK, T + 30, 0, "", id, &r) == CAT_OK &&
+	    catalog_requests(c, a, &q, &n) == CAT_OK && n == 2 &&
+	    q[0].id == id + 1 && q[1].id == id + 2,
+	    "requests: the report naming one removes it");
+	free(q);
+	ok(catalog_requests_take(c, a, T + 10 + 86400 + 1, &q, &n) ==
+	    CAT_OK && n == 1 && q[0].id == id + 2,
+	    "requests take: the one queued since");
+	free(q);
+	ok(catalog_requests(c, a, &q, &n) == CAT_OK && n == 1 &&
+	    q[0].id == id + 2, "requests: one taken more than a day ago "
+	    "and never reported is dropped");
+	free(q);
+
+	/* a client removed loses its rows */
+	/*
+	 * Who may write them: a handle opened for CAT_T_JOBS, no other.
+	 * (One environment open at a time in a process, as LMDB wants.)
+	 */
+	catalog_close(c);
+	{
+		char path[256], err[256];
+		struct catalog *jw = NULL, *cw = NULL;
+		uint64_t w;
+
+		snprintf(path, sizeof(path), "%s/jobs", dir);
+		if (catalog_open_for(path, 0, CAT_T_JOBS, &jw, err,
+		    sizeof(err)) != CAT_OK)
+			printf("# %s\n", err);
+		ok(jw != NULL && report(jw, b, "home", CAT_JOB_OK, T + 9000, 0,
+		    "", 0, &r) == CAT_OK && catalog_request_add(jw, b, "home",
+		    "x", &id2) == CAT_OK, "open for jobs: reports and requests "
+		    "are written");
+		catalog_close(jw);
+		if (catalog_open_for(path, 0, CAT_T_META | CAT_T_CLIENTS |
+		    CAT_T_TOKENS, &cw, err, sizeof(err)) != CAT_OK)
+			printf("# %s\n", err);
+		w = cw != NULL ? catalog_writes(cw) : 0;
+		ok(cw != NULL && report(cw, b, "home", CAT_JOB_OK, T + 9100, 0,
+		    "", 0, &r) == CAT_ERROR && strstr(catalog_strerror(cw),
+		    "may not write") != NULL && catalog_writes(cw) == w,
+		    "open for clients: a report is refused, nothing written");
+		catalog_close(cw);
+	}
+	if ((c = open_sub("jobs")) == NULL) {
+		ok(0, "jobs: open the catalog again");
+		return;
+	}
+
+	ok(catalog_client_remove(c, "ann") == CAT_OK &&
+	    catalog_client_get(c, "ann", &cl) == CAT_NOTFOUND &&
+	    catalog_jobs(c, a, 0, 100, &v, &n) == CAT_OK && n == 0 &&
+	    catalog_requests(c, a, &q, &n) == CAT_OK && n == 0 &&
+	    health_of(c, b, NULL, T, G, NULL, NULL) >= 0,
+	    "client remove: its reports and requests go");
+	catalog_close(c);
+}
+
 int
 main(void)
 {
@@ -1181,6 +1468,7 @@ main(void)
 	test_totals_and_days();
 	test_formats();
 	test_open_for();
+	test_jobs();
 
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
 	if (system(cmd) != 0)

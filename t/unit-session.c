@@ -32,13 +32,15 @@ static const struct {
 	{ 0x0027, "FORGOTTEN" }, { 0x0028, "PUT_LINKED" },
 	{ 0x0030, "LIST" }, { 0x0031, "SNAPSHOTS" },
 	{ 0x0032, "GET" }, { 0x0033, "BLOB" }, { 0x0034, "NOBLOB" },
-	{ 0x0035, "LBLOB" }, { 0x00ff, "ERROR" },
+	{ 0x0035, "LBLOB" }, { 0x0040, "JOB_REPORT" },
+	{ 0x0041, "JOB_REPORTED" }, { 0x0042, "AGENT_POLL" },
+	{ 0x0043, "AGENT_REQUESTS" }, { 0x00ff, "ERROR" },
 };
 
 /* Types that are no frame at all, around and between the known ones. */
 static const uint16_t unknown[] = {
 	0x0000, 0x0006, 0x000f, 0x0018, 0x001f, 0x0029, 0x002f, 0x0036,
-	0x00fe, 0x0100, 0x1234, 0xffff,
+	0x003f, 0x0044, 0x00fe, 0x0100, 0x1234, 0xffff,
 };
 
 static const char *const states[] = { "NONE", "CHALLENGED", "DONE" };
@@ -72,6 +74,7 @@ expected(enum session_auth st, uint16_t type, const char *name, char *why,
 		return 3;
 	case 0x0020: case 0x0022: case 0x0023: case 0x0024:
 	case 0x0026: case 0x0028: case 0x0030: case 0x0032:
+	case 0x0040: case 0x0042:	/* JOB_REPORT, AGENT_POLL */
 		if (st == AUTH_DONE)
 			return 0;
 		snprintf(why, whylen, "not authenticated: %s needs AUTH first",
@@ -165,6 +168,12 @@ test_limits(void)
 		    9 },
 		{ 0x0030, "LIST", AUTH_DONE, 2 + 64 + 8, 9 },
 		{ 0x0026, "FORGET", AUTH_DONE, 4 + 4096 * 8, 9 },
+		/* set, request, start, end, result, 6 counts, next, error */
+		{ 0x0040, "JOB_REPORT", AUTH_DONE, 2 + 64 + 8 + 8 + 8 + 1 +
+		    6 * 8 + 8 + 2 + 1024, 9 },
+		/* name, count, 256 jobs of set, next, interval, running */
+		{ 0x0042, "AGENT_POLL", AUTH_DONE, 2 + 64 + 4 +
+		    256 * (2 + 64 + 8 + 8 + 1), 9 },
 	};
 	char what[64], why[200];
 

@@ -66,7 +66,8 @@ test_hello_roundtrip(void)
 	    "version 3 is picked from 1..3");
 	ok(wire_pick_version(1, 1) == 1, "version 1 from 1..1");
 	ok(wire_pick_version(1, 2) == 2, "version 2 from 1..2");
-	ok(wire_pick_version(4, 5) == 0, "no common version in 4..5");
+	ok(wire_pick_version(4, 5) == 4, "version 4 from 4..5");
+	ok(wire_pick_version(5, 6) == 0, "no common version in 5..6");
 
 	/* Every truncation of the payload is refused. */
 	int all = 1;
@@ -199,6 +200,261 @@ test_writer_overflow(void)
 	    "a frame that does not fit marks overflow and stays inside");
 }
 
+/* A report with every field set, and the longest strings. */
+static void
+full_report(struct wire_job_report *jr)
+{
+	memset(jr, 0, sizeof(*jr));
+	memset(jr->set, 's', WIRE_SET_MAX);
+	jr->request = 7;
+	jr->start = 1700000000;
+	jr->end = 1700000060;
+	jr->result = 2;
+	jr->snapid = 0;
+	jr->files = 11;
+	jr->bytes = 12;
+	jr->read_bytes = 13;
+	jr->sent_bytes = 14;
+	jr->problems = 15;
+	jr->next_run = 1700003600;
+	memset(jr->error, 'e', WIRE_JOB_ERROR_MAX);
+}
+
+/* The payload of frame type at b (a frame built by a put). */
+static int
+parse_report_at(const uint8_t *b, size_t n, struct wire_job_report *jr,
+    char *why, size_t whylen)
+{
+	return wire_parse_job_report(b + WIRE_HDR_LEN, n - WIRE_HDR_LEN, jr,
+	    why, whylen);
+}
+
+static void
+test_job_report(void)
+{
+	static uint8_t buf[WIRE_HDR_LEN + WIRE_JOB_REPORT_MAX + 64];
+	struct wire_job_report jr, back;
+	struct wire_wr w;
+	struct wire_hdr h;
+	char why[200];
+	uint64_t seq;
+	int rc;
+
+	full_report(&jr);
+	wire_wr_init(&w, buf, sizeof(buf));
+	wire_put_job_report(&w, &jr);
+	wire_hdr_decode(buf, &h);
+	ok(!w.overflow && w.len == WIRE_HDR_LEN + WIRE_JOB_REPORT_MAX &&
+	    h.type == WIRE_JOB_REPORT && h.len == WIRE_JOB_REPORT_MAX,
+	    "WIRE_JOB_REPORT_MAX: a report with the longest set and error");
+	rc = parse_report_at(buf, w.len, &back, why, sizeof(why));
+	ok(rc == 0 && memcmp(&jr, &back, sizeof(jr)) == 0,
+	    "JOB_REPORT: decoded as encoded");
+
+	/* Every shorter length is refused as malformed. */
+	rc = 0;
+	for (size_t n = WIRE_HDR_LEN; n < w.len && rc == 0; n++)
+		if (parse_report_at(buf, n, &back, why, sizeof(why)) !=
+		    WIRE_ERR_MALFORMED)
+			rc = -1;
+	ok(rc == 0, "JOB_REPORT: every truncation is malformed");
+	buf[w.len] = 0;
+	ok(parse_report_at(buf, w.len + 1, &back, why, sizeof(why)) ==
+	    WIRE_ERR_MALFORMED, "JOB_REPORT: a byte after the error text: "
+	    "malformed");
+
+	/* The error text one byte over its limit: code 9. */
+	{
+		static uint8_t big[WIRE_HDR_LEN + WIRE_JOB_REPORT_MAX + 64];
+		struct wire_wr w2;
+
+		wire_wr_init(&w2, big, sizeof(big));
+		wire_frame_begin(&w2, WIRE_JOB_REPORT);
+		wire_put_str(&w2, jr.set);
+		for (int i = 0; i < 3; i++)
+			wire_put_u64(&w2, 1);
+		wire_put_bytes(&w2, "\0", 1);
+		for (int i = 0; i < 7; i++)
+			wire_put_u64(&w2, 1);
+		wire_put_u16(&w2, WIRE_JOB_ERROR_MAX + 1);
+		for (int i = 0; i <= WIRE_JOB_ERROR_MAX; i++)
+			wire_put_bytes(&w2, "x", 1);
+		wire_frame_end(&w2);
+		rc = parse_report_at(big, w2.len, &back, why, sizeof(why));
+		ok(rc == WIRE_ERR_LIMIT &&
+		    strstr(why, "limit exceeded") != NULL, "JOB_REPORT: an "
+		    "error text of WIRE_JOB_ERROR_MAX + 1 bytes: code 9");
+	}
+	full_report(&jr);
+	jr.result = 4;
+	wire_wr_init(&w, buf, sizeof(buf));
+	wire_put_job_report(&w, &jr);
+	ok(parse_report_at(buf, w.len, &back, why, sizeof(why)) ==
+	    WIRE_ERR_MALFORMED && strstr(why, "result 4") != NULL,
+	    "JOB_REPORT: result 4 is malformed");
+
+	full_report(&jr);
+	jr.end = -1;
+	wire_wr_init(&w, buf, sizeof(buf));
+	wire_put_job_report(&w, &jr);
+	ok(parse_report_at(buf, w.len, &back, why, sizeof(why)) ==
+	    WIRE_ERR_MALFORMED && strstr(why, "negative") != NULL,
+	    "JOB_REPORT: a negative end is malformed");
+
+	full_report(&jr);
+	jr.set[0] = '\0';
+	wire_wr_init(&w, buf, sizeof(buf));
+	wire_put_job_report(&w, &jr);
+	ok(parse_report_at(buf, w.len, &back, why, sizeof(why)) ==
+	    WIRE_ERR_MALFORMED, "JOB_REPORT: an empty set is malformed");
+
+	wire_wr_init(&w, buf, sizeof(buf));
+	wire_put_job_reported(&w, 42);
+	ok(wire_parse_job_reported(buf + WIRE_HDR_LEN, w.len - WIRE_HDR_LEN,
+	    &seq, why, sizeof(why)) == 0 && seq == 42 &&
+	    wire_parse_job_reported(buf + WIRE_HDR_LEN, 7, &seq, why,
+	    sizeof(why)) == WIRE_ERR_MALFORMED,
+	    "JOB_REPORTED: u64 seq, exactly 8 bytes");
+}
+
+static void
+test_agent_poll(void)
+{
+	static uint8_t buf[WIRE_HDR_LEN + WIRE_AGENT_POLL_MAX + 64];
+	static struct wire_agent_job jobs[WIRE_AGENT_JOBS_MAX + 1];
+	static struct wire_agent_job back[WIRE_AGENT_JOBS_MAX];
+	static struct wire_request reqs[WIRE_REQUESTS_MAX + 1];
+	static struct wire_request rback[WIRE_REQUESTS_MAX];
+	char name[WIRE_AGENT_NAME_MAX + 2], agent[WIRE_AGENT_NAME_MAX + 1];
+	char why[200];
+	struct wire_wr w;
+	uint32_t n;
+	int rc, same;
+
+	memset(name, 'h', WIRE_AGENT_NAME_MAX);
+	name[WIRE_AGENT_NAME_MAX] = '\0';
+	for (int i = 0; i <= WIRE_AGENT_JOBS_MAX; i++) {
+		memset(jobs[i].set, 'a' + i % 26, WIRE_SET_MAX);
+		jobs[i].set[WIRE_SET_MAX] = '\0';
+		jobs[i].next_run = 1700000000 + i;
+		jobs[i].interval = 3600;
+		jobs[i].running = i & 1;
+	}
+	wire_wr_init(&w, buf, sizeof(buf));
+	wire_put_agent_poll(&w, name, jobs, WIRE_AGENT_JOBS_MAX);
+	ok(!w.overflow && w.len == WIRE_HDR_LEN + WIRE_AGENT_POLL_MAX,
+	    "WIRE_AGENT_POLL_MAX: the longest name, WIRE_AGENT_JOBS_MAX jobs "
+	    "of the longest sets");
+	rc = wire_parse_agent_poll(buf + WIRE_HDR_LEN, w.len - WIRE_HDR_LEN,
+	    agent, back, &n, why, sizeof(why));
+	same = rc == 0 && n == WIRE_AGENT_JOBS_MAX &&
+	    strcmp(agent, name) == 0;
+	for (uint32_t i = 0; same && i < n; i++)
+		same = strcmp(back[i].set, jobs[i].set) == 0 &&
+		    back[i].next_run == jobs[i].next_run &&
+		    back[i].interval == jobs[i].interval &&
+		    back[i].running == jobs[i].running;
+	ok(same, "AGENT_POLL: decoded as encoded");
+
+	wire_wr_init(&w, buf, sizeof(buf));
+	wire_put_agent_poll(&w, name, jobs, WIRE_AGENT_JOBS_MAX + 1);
+	ok(w.overflow,
+	    "AGENT_POLL: WIRE_AGENT_JOBS_MAX + 1 jobs cannot be put");
+
+	/* A count one over the limit, with nothing after it: code 9. */
+	wire_wr_init(&w, buf, sizeof(buf));
+	wire_frame_begin(&w, WIRE_AGENT_POLL);
+	wire_put_str(&w, "host");
+	wire_put_u32(&w, WIRE_AGENT_JOBS_MAX + 1);
+	wire_frame_end(&w);
+	ok(wire_parse_agent_poll(buf + WIRE_HDR_LEN, w.len - WIRE_HDR_LEN,
+	    agent, back, &n, why, sizeof(why)) == WIRE_ERR_LIMIT && n == 0,
+	    "AGENT_POLL: a count of WIRE_AGENT_JOBS_MAX + 1: code 9");
+	/* A count larger than the bytes behind it: malformed. */
+	wire_wr_init(&w, buf, sizeof(buf));
+	wire_frame_begin(&w, WIRE_AGENT_POLL);
+	wire_put_str(&w, "host");
+	wire_put_u32(&w, 2);
+	wire_put_str(&w, "a");
+	wire_put_u64(&w, 0);
+	wire_put_u64(&w, 0);
+	wire_put_bytes(&w, "\0", 1);
+	wire_frame_end(&w);
+	ok(wire_parse_agent_poll(buf + WIRE_HDR_LEN, w.len - WIRE_HDR_LEN,
+	    agent, back, &n, why, sizeof(why)) == WIRE_ERR_MALFORMED && n == 0,
+	    "AGENT_POLL: a count of 2 with one job behind it: malformed");
+	/* An agent name over its limit: code 9. */
+	memset(name, 'h', WIRE_AGENT_NAME_MAX + 1);
+	name[WIRE_AGENT_NAME_MAX + 1] = '\0';
+	wire_wr_init(&w, buf, sizeof(buf));
+	wire_frame_begin(&w, WIRE_AGENT_POLL);
+	wire_put_str(&w, name);
+	wire_put_u32(&w, 0);
+	wire_frame_end(&w);
+	ok(wire_parse_agent_poll(buf + WIRE_HDR_LEN, w.len - WIRE_HDR_LEN,
+	    agent, back, &n, why, sizeof(why)) == WIRE_ERR_LIMIT,
+	    "AGENT_POLL: an agent name of WIRE_AGENT_NAME_MAX + 1: code 9");
+	/* running 2: malformed. */
+	wire_wr_init(&w, buf, sizeof(buf));
+	wire_frame_begin(&w, WIRE_AGENT_POLL);
+	wire_put_str(&w, "host");
+	wire_put_u32(&w, 1);
+	wire_put_str(&w, "a");
+	wire_put_u64(&w, 0);
+	wire_put_u64(&w, 0);
+	wire_put_bytes(&w, "\2", 1);
+	wire_frame_end(&w);
+	ok(wire_parse_agent_poll(buf + WIRE_HDR_LEN, w.len - WIRE_HDR_LEN,
+	    agent, back, &n, why, sizeof(why)) == WIRE_ERR_MALFORMED,
+	    "AGENT_POLL: running 2 is malformed");
+	/* No jobs at all is a poll too. */
+	wire_wr_init(&w, buf, sizeof(buf));
+	wire_put_agent_poll(&w, "", NULL, 0);
+	ok(wire_parse_agent_poll(buf + WIRE_HDR_LEN, w.len - WIRE_HDR_LEN,
+	    agent, back, &n, why, sizeof(why)) == 0 && n == 0 &&
+	    agent[0] == '\0', "AGENT_POLL: no name, no jobs");
+
+	for (int i = 0; i <= WIRE_REQUESTS_MAX; i++) {
+		reqs[i].id = 1000 + (uint64_t)i;
+		reqs[i].kind = i == 5 ? 9 : WIRE_REQ_BACKUP;
+		snprintf(reqs[i].set, sizeof(reqs[i].set), "set%d", i);
+	}
+	wire_wr_init(&w, buf, sizeof(buf));
+	wire_put_agent_requests(&w, reqs, WIRE_REQUESTS_MAX);
+	rc = wire_parse_agent_requests(buf + WIRE_HDR_LEN,
+	    w.len - WIRE_HDR_LEN, rback, &n, why, sizeof(why));
+	same = !w.overflow && rc == 0 && n == WIRE_REQUESTS_MAX;
+	for (uint32_t i = 0; same && i < n; i++)
+		same = rback[i].id == reqs[i].id &&
+		    rback[i].kind == reqs[i].kind &&
+		    strcmp(rback[i].set, reqs[i].set) == 0;
+	ok(same, "AGENT_REQUESTS: WIRE_REQUESTS_MAX requests decoded as "
+	    "encoded (an unknown kind too)");
+	wire_wr_init(&w, buf, sizeof(buf));
+	wire_put_agent_requests(&w, reqs, WIRE_REQUESTS_MAX + 1);
+	ok(w.overflow, "AGENT_REQUESTS: WIRE_REQUESTS_MAX + 1 cannot be put");
+	wire_wr_init(&w, buf, sizeof(buf));
+	wire_frame_begin(&w, WIRE_AGENT_REQUESTS);
+	wire_put_u32(&w, WIRE_REQUESTS_MAX + 1);
+	wire_frame_end(&w);
+	ok(wire_parse_agent_requests(buf + WIRE_HDR_LEN, w.len - WIRE_HDR_LEN,
+	    rback, &n, why, sizeof(why)) == WIRE_ERR_LIMIT && n == 0,
+	    "AGENT_REQUESTS: a count of WIRE_REQUESTS_MAX + 1: code 9");
+	wire_wr_init(&w, buf, sizeof(buf));
+	wire_put_agent_requests(&w, reqs, 1);
+	ok(wire_parse_agent_requests(buf + WIRE_HDR_LEN,
+	    w.len - WIRE_HDR_LEN - 1, rback, &n, why, sizeof(why)) ==
+	    WIRE_ERR_MALFORMED && n == 0,
+	    "AGENT_REQUESTS: one byte short: malformed");
+	ok(strcmp(wire_type_name(WIRE_JOB_REPORT), "JOB_REPORT") == 0 &&
+	    strcmp(wire_type_name(WIRE_AGENT_POLL), "AGENT_POLL") == 0 &&
+	    strcmp(wire_type_name(WIRE_JOB_REPORTED), "JOB_REPORTED") == 0 &&
+	    strcmp(wire_type_name(WIRE_AGENT_REQUESTS), "AGENT_REQUESTS") == 0,
+	    "the agent's frames have names");
+	ok(wire_pick_version(1, 9) == 4 && wire_pick_version(1, 3) == 3,
+	    "version 4 is picked when both speak it, 3 with an older client");
+}
+
 int
 main(void)
 {
@@ -207,5 +463,7 @@ main(void)
 	test_strings();
 	test_limits();
 	test_writer_overflow();
+	test_job_report();
+	test_agent_poll();
 	return tap_done();
 }

@@ -21,6 +21,7 @@
 #include "common/monotime.h"
 #include "client.h"
 #include "keyfile.h"
+#include "ratelimit.h"
 
 #define PASS_MAX	4096	/* bytes of a passphrase */
 
@@ -51,6 +52,17 @@ client_opt(struct client *c, int ch, const char *arg)
 		return 1;
 	case OPT_STRICT:
 		c->strict = 1;
+		return 1;
+	case OPT_LIMIT_UP:
+	case OPT_LIMIT_DOWN:
+		if (human_parse_bytes(arg, ch == OPT_LIMIT_UP ? &c->limit_up :
+		    &c->limit_down) == -1) {
+			warnx("--limit-%s \"%s\": not a rate (bytes a second, "
+			    "with K, M or G for 1024, 1024^2, 1024^3; 0 for "
+			    "no limit)", ch == OPT_LIMIT_UP ? "upload" :
+			    "download", arg);
+			return 0;
+		}
 		return 1;
 	}
 	return 0;
@@ -339,9 +351,18 @@ open_session(struct client *c, long hello_ms, char *err, size_t errlen)
 	}
 	if (client_tls(c, c->state.tls_pin, &tls, err, errlen) == -1)
 		return NULL;
+	/* One bucket each way for all of c's sessions. */
+	if ((c->limit_up > 0 && c->pace_up == NULL &&
+	    (c->pace_up = ratelimit_new(c->limit_up, 0)) == NULL) ||
+	    (c->limit_down > 0 && c->pace_down == NULL &&
+	    (c->pace_down = ratelimit_new(c->limit_down, 0)) == NULL)) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
 	if ((r = remote_connect_wait(host, port, c->state.server_id, hello_ms,
 	    &tls, err, errlen)) == NULL)
 		return NULL;
+	remote_set_limits(r, c->pace_up, c->pace_down);
 	if (remote_auth(r, c->state.name, c->state.secret, why,
 	    sizeof(why)) == -1) {
 		snprintf(err, errlen, "%s: %s", addr, why);
@@ -358,6 +379,9 @@ client_done(struct client *c)
 	c->remote = NULL;
 	tls_ctx_free(c->tls_ctx);
 	c->tls_ctx = NULL;
+	ratelimit_free(c->pace_up);
+	ratelimit_free(c->pace_down);
+	c->pace_up = c->pace_down = NULL;
 	crypto_wipe(&c->keys, sizeof(c->keys));
 	crypto_wipe(&c->state, sizeof(c->state));
 	clientconf_free(c->conf);

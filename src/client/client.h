@@ -14,8 +14,9 @@
  * (client_usage() prints it).  main() resets getopt (optind = 0) before
  * the call, so a command parses its own options with getopt_long() and
  * passes any option it does not know to client_opt() first (so "-v",
- * "-c FILE", "-s HOST[:PORT]", "--set NAME", "--passphrase-file FILE" and
- * "--json" work after the command name too).  Then it calls
+ * "-c FILE", "-s HOST[:PORT]", "--set NAME", "--passphrase-file FILE",
+ * "--json", "--limit-upload RATE" and "--limit-download RATE" work after
+ * the command name too).  Then it calls
  * client_setup() (config), and client_keys() and client_session() when
  * it needs them; each prints its own error.
  * A command returns the exit status: 0 ok, 1 partial (some files were
@@ -51,6 +52,8 @@ enum client_optval {
 	OPT_TOKEN,
 	OPT_SSL,
 	OPT_STRICT,		/* CLIENT_STRICT_OPT */
+	OPT_LIMIT_UP,
+	OPT_LIMIT_DOWN,
 	OPT_CMD_FIRST = 300,	/* a command's own long options from here */
 };
 #define CLIENT_SHORTOPTS	"c:s:v"
@@ -61,7 +64,9 @@ enum client_optval {
 	{ "verbose", no_argument, NULL, 'v' }, \
 	{ "passphrase-file", required_argument, NULL, OPT_PASSFILE }, \
 	{ "json", no_argument, NULL, OPT_JSON }, \
-	{ "ssl", no_argument, NULL, OPT_SSL }
+	{ "ssl", no_argument, NULL, OPT_SSL }, \
+	{ "limit-upload", required_argument, NULL, OPT_LIMIT_UP }, \
+	{ "limit-download", required_argument, NULL, OPT_LIMIT_DOWN }
 
 /*
  * --strict, in the options of the commands that check for a rollback
@@ -101,6 +106,9 @@ struct client {
 	 */
 	uint64_t	 limit_up;
 	uint64_t	 limit_down;
+	/* Their token buckets (ratelimit.h), made by the first session. */
+	struct ratelimit *pace_up;
+	struct ratelimit *pace_down;
 	/* NULL, or where cmd_backup() tells what it did (the agent). */
 	struct client_result *result;
 };
@@ -124,7 +132,9 @@ struct client_result {
 
 /*
  * Handle an option every command shares (ch from getopt_long with
- * CLIENT_SHORTOPTS / CLIENT_LONGOPTS).  Returns 1 when it was one.
+ * CLIENT_SHORTOPTS / CLIENT_LONGOPTS).  Returns 1 when it was one, 0
+ * when it was not, or when its value is bad (a RATE that
+ * human_parse_bytes() refuses: then after printing why).
  */
 int	client_opt(struct client *, int ch, const char *arg);
 /* Print "usage: gigavault <c->usage>" on stderr; returns EXIT_ERROR. */

@@ -75,7 +75,9 @@ static void
 usage_all(FILE *f)
 {
 	fprintf(f, "usage: gigavault [-hvV] [-c FILE] [--ssl] "
-	    "[--passphrase-file FILE] COMMAND [ARGS]\n"
+	    "[--passphrase-file FILE]\n"
+	    "           [--limit-upload RATE] [--limit-download RATE] "
+	    "COMMAND [ARGS]\n"
 	    "       gigavault help [COMMAND]\n");
 	for (size_t i = 0; i < NCOMMANDS; i++)
 		fprintf(f, "       gigavault %s\n", commands[i].usage);

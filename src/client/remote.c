@@ -32,6 +32,7 @@
 #include "common/sock.h"
 #include "common/tls.h"
 #include "common/wire.h"
+#include "ratelimit.h"
 #include "remote.h"
 
 _Static_assert(REMOTE_SECRET_LEN == WIRE_SECRET_LEN, "REGISTERED's secret");
@@ -64,6 +65,8 @@ struct remote {
 	uint8_t		*out;		/* OUT_MAX bytes */
 	int64_t		 last_sent;	/* mono_ms() of the last write */
 	char		 where[300];	/* "host:port", for the hello's errors */
+	struct ratelimit *pace_up;	/* NULL: no limit; not ours */
+	struct ratelimit *pace_down;
 };
 
 static int	fail(struct remote *, char *, size_t, const char *, ...)
@@ -109,6 +112,14 @@ conn_io(struct remote *r, int writing, void *p, size_t n, short *ev)
 	return k;
 }
 
+void
+remote_set_limits(struct remote *r, struct ratelimit *up,
+    struct ratelimit *down)
+{
+	r->pace_up = up;
+	r->pace_down = down;
+}
+
 /* errno's text, or the TLS error behind EPROTO. */
 static const char *
 io_error(const struct remote *r, int e)
@@ -133,6 +144,8 @@ read_full(struct remote *r, void *buf, size_t n, int64_t deadline)
 		if (k > 0) {
 			p += k;
 			n -= (size_t)k;
+			/* Time the limit makes us wait is not the server's. */
+			deadline += ratelimit_pace(r->pace_down, (size_t)k);
 			continue;
 		}
 		if (k == 0) {
@@ -301,6 +314,7 @@ tls_send_all(struct remote *r, const uint8_t *p, size_t n, char *err,
 		if ((k = conn_io(r, 1, (void *)(uintptr_t)p, n, &ev)) > 0) {
 			p += k;
 			n -= (size_t)k;
+			ratelimit_pace(r->pace_up, (size_t)k);
 			deadline = mono_ms() + IO_TIMEOUT_MS;
 			r->last_sent = deadline - IO_TIMEOUT_MS;
 			continue;
@@ -387,6 +401,7 @@ write_iov(struct remote *r, struct iovec *iov, int n, char *err,
 				    errno, err, errlen);
 			continue;
 		}
+		ratelimit_pace(r->pace_up, (size_t)k);
 		deadline = mono_ms() + IO_TIMEOUT_MS;
 		r->last_sent = deadline - IO_TIMEOUT_MS;
 		iov_advance(&iov, &n, (size_t)k);
@@ -1089,6 +1104,154 @@ remote_get(struct remote *r, const uint8_t (*ids)[BLOB_ID_LEN], size_t n,
 		}
 	}
 	return 0;
+}
+
+/*
+ * The agent's frames (version 4).  Their limits are the wire's; the
+ * server hands out requests once, so those of a kind this agent does
+ * not know are dropped here (a later server may add kinds).
+ */
+_Static_assert(REMOTE_JOB_ERROR_MAX == WIRE_JOB_ERROR_MAX, "report error");
+_Static_assert(REMOTE_AGENT_JOBS_MAX == WIRE_AGENT_JOBS_MAX, "poll jobs");
+_Static_assert(REMOTE_REQUESTS_MAX == WIRE_REQUESTS_MAX, "poll requests");
+_Static_assert(REMOTE_JOB_CANCELLED == WIRE_JOB_RESULT_MAX, "job results");
+_Static_assert(REMOTE_REQ_BACKUP == WIRE_REQ_BACKUP, "request kinds");
+_Static_assert(WIRE_HDR_LEN + WIRE_AGENT_POLL_MAX <= OUT_MAX, "AGENT_POLL");
+_Static_assert(WIRE_HDR_LEN + WIRE_JOB_REPORT_MAX <= OUT_MAX, "JOB_REPORT");
+
+static int
+need_v4(struct remote *r, char *err, size_t errlen)
+{
+	if (r->version >= 4)
+		return 0;
+	snprintf(err, errlen, "this server speaks protocol version %u; job "
+	    "reports need version 4", r->version);
+	return -1;
+}
+
+int
+remote_job_report(struct remote *r, const struct remote_job_report *jr,
+    char *err, size_t errlen)
+{
+	struct wire_job_report w4;
+	struct wire_wr w;
+	char why[160];
+	uint64_t seq;
+	size_t len;
+
+	if (need_v4(r, err, errlen) == -1)
+		return -1;
+	/* Mistakes of the caller: nothing sent, the session stays. */
+	if (jr->set[0] == '\0' || strlen(jr->set) > WIRE_SET_MAX)
+		return fail(NULL, err, errlen, "set name must be 1 to %d "
+		    "bytes", WIRE_SET_MAX);
+	if (jr->result < 0 || jr->result > WIRE_JOB_RESULT_MAX ||
+	    jr->start < 0 || jr->end < 0 || jr->next_run < 0)
+		return fail(NULL, err, errlen, "job report: result %d or a "
+		    "negative time", jr->result);
+	memset(&w4, 0, sizeof(w4));
+	snprintf(w4.set, sizeof(w4.set), "%s", jr->set);
+	w4.request = jr->request;
+	w4.start = jr->start;
+	w4.end = jr->end;
+	w4.result = (uint8_t)jr->result;
+	w4.snapid = jr->snapid;
+	w4.files = jr->files;
+	w4.bytes = jr->bytes;
+	w4.read_bytes = jr->read_bytes;
+	w4.sent_bytes = jr->sent_bytes;
+	w4.problems = jr->problems;
+	w4.next_run = jr->next_run;
+	/* A longer text is cut (at most REMOTE_JOB_ERROR_MAX fits). */
+	snprintf(w4.error, sizeof(w4.error), "%s", jr->error);
+	wire_wr_init(&w, r->out, OUT_MAX);
+	wire_put_job_report(&w, &w4);
+	if (send_wr(r, &w, err, errlen) == -1 ||
+	    expect(r, WIRE_JOB_REPORTED, IO_TIMEOUT_MS, &len, err,
+	    errlen) == -1)
+		return -1;
+	if (wire_parse_job_reported(r->in, len, &seq, why, sizeof(why)) != 0)
+		return fail(r, err, errlen, "%s from server", why);
+	return 0;
+}
+
+int
+remote_agent_poll(struct remote *r, const char *agent_name,
+    const struct remote_agent_job *jobs, size_t njobs,
+    struct remote_agent_request **out, size_t *n, char *err, size_t errlen)
+{
+	struct wire_agent_job *wj = NULL;
+	struct wire_request *wr = NULL;
+	struct remote_agent_request *v = NULL;
+	char name[WIRE_AGENT_NAME_MAX + 1], why[160];
+	struct wire_wr w;
+	uint32_t m;
+	size_t len, k = 0;
+
+	*out = NULL;
+	*n = 0;
+	if (need_v4(r, err, errlen) == -1)
+		return -1;
+	/* Mistakes of the caller: nothing sent, the session stays. */
+	if (njobs > WIRE_AGENT_JOBS_MAX)
+		return fail(NULL, err, errlen, "%zu jobs: at most %d in one "
+		    "poll", njobs, WIRE_AGENT_JOBS_MAX);
+	for (size_t i = 0; i < njobs; i++)
+		if (jobs[i].set[0] == '\0' ||
+		    strlen(jobs[i].set) > WIRE_SET_MAX ||
+		    jobs[i].next_run < 0 || jobs[i].interval < 0)
+			return fail(NULL, err, errlen, "job %zu: set name "
+			    "must be 1 to %d bytes and times not negative",
+			    i + 1, WIRE_SET_MAX);
+	/* A longer host name is cut: it is only shown. */
+	snprintf(name, sizeof(name), "%s", agent_name);
+	if ((njobs > 0 && (wj = calloc(njobs, sizeof(*wj))) == NULL) ||
+	    (wr = calloc(WIRE_REQUESTS_MAX, sizeof(*wr))) == NULL) {
+		free(wj);
+		return fail(NULL, err, errlen, "out of memory");
+	}
+	for (size_t i = 0; i < njobs; i++) {
+		snprintf(wj[i].set, sizeof(wj[i].set), "%s", jobs[i].set);
+		wj[i].next_run = jobs[i].next_run;
+		wj[i].interval = jobs[i].interval;
+		wj[i].running = jobs[i].running != 0;
+	}
+	wire_wr_init(&w, r->out, OUT_MAX);
+	wire_put_agent_poll(&w, name, wj, njobs);
+	free(wj);
+	if (send_wr(r, &w, err, errlen) == -1 ||
+	    expect(r, WIRE_AGENT_REQUESTS, IO_TIMEOUT_MS, &len, err,
+	    errlen) == -1)
+		goto bad;
+	if (wire_parse_agent_requests(r->in, len, wr, &m, why,
+	    sizeof(why)) != 0) {
+		fail(r, err, errlen, "%s from server", why);
+		goto bad;
+	}
+	if (m > 0 && (v = calloc(m, sizeof(*v))) == NULL) {
+		fail(r, err, errlen, "out of memory");
+		goto bad;
+	}
+	for (uint32_t i = 0; i < m; i++) {
+		if (wr[i].kind != WIRE_REQ_BACKUP)
+			continue;
+		v[k].id = wr[i].id;
+		v[k].kind = wr[i].kind;
+		snprintf(v[k].set, sizeof(v[k].set), "%s", wr[i].set);
+		k++;
+	}
+	free(wr);
+	if (k == 0) {
+		free(v);
+		v = NULL;
+	}
+	*out = v;
+	*n = k;
+	return 0;
+bad:
+	free(wr);
+	free(v);
+	return -1;
 }
 
 void

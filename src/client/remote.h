@@ -209,6 +209,15 @@ int	remote_agent_poll(struct remote *, const char *agent_name,
 	    struct remote_agent_request **out, size_t *n, char *err,
 	    size_t errlen);
 
+/*
+ * Charge the bytes the session reads to down and those it writes to up
+ * (ratelimit.h; either NULL: no limit), from now on.  The buckets are
+ * the caller's, shared with its other sessions, and must outlive r.
+ */
+struct ratelimit;
+void	remote_set_limits(struct remote *, struct ratelimit *up,
+	    struct ratelimit *down);
+
 /* Say BYE (best effort) and free. */
 void	remote_close(struct remote *);
 

@@ -10,6 +10,15 @@
  * shorthands minutely, hourly, daily, weekly (Mon 00:00), monthly,
  * yearly.  Times are the machine's local time.  Tests use "*:*:0/2"
  * (every two seconds).
+ *
+ * Also as systemd: a date "MM-DD" (any year), the shorthands annually,
+ * quarterly and semiannually, full weekday names in any case.  Not
+ * supported: time zones, fractions of seconds, "~" (days from the end),
+ * two-digit years, years outside 1970..2199.  Summer time: a wall time
+ * the clock skips runs at the instant it skips to (02:30 runs at 03:00
+ * that night), once however many skipped times match; a wall time the
+ * clock shows twice runs at both instants (so "hourly" and "*:*:0/2"
+ * keep their pace; a daily 02:30 runs twice that night).
  */
 #ifndef GV_SCHEDULE_H
 #define GV_SCHEDULE_H

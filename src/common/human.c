@@ -3,7 +3,11 @@
  */
 #include "autoconf.h"
 
+#include <ctype.h>
+#include <stdint.h>
 #include <stdio.h>
+#include <string.h>
+#include <strings.h>
 
 #include "human.h"
 
@@ -50,4 +54,34 @@ human_span(long long s, char *buf, size_t len)
 		    s % 86400 / 3600);
 	else
 		snprintf(buf, len, "%lld d", s / 86400);
+}
+
+int
+human_parse_bytes(const char *s, uint64_t *out)
+{
+	static const char units[] = "KMGT";
+	const char *u;
+	uint64_t v = 0;
+	int shift = 0;
+
+	if (*s < '0' || *s > '9')
+		return -1;
+	for (; *s >= '0' && *s <= '9'; s++) {
+		if (v > (UINT64_MAX - (uint64_t)(*s - '0')) / 10)
+			return -1;
+		v = v * 10 + (uint64_t)(*s - '0');
+	}
+	if (*s != '\0') {
+		if ((u = strchr(units, toupper((unsigned char)*s))) == NULL)
+			return -1;
+		shift = 10 * (int)(u - units + 1);
+		s++;
+		if (*s != '\0' && strcasecmp(s, "iB") != 0)
+			return -1;
+		if (v > (UINT64_MAX >> shift))
+			return -1;
+		v <<= shift;
+	}
+	*out = v;
+	return 0;
 }

@@ -6,6 +6,7 @@
 #define GV_HUMAN_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 /*
  * n bytes (or bytes a second) into buf (len bytes, always terminated):
@@ -21,5 +22,14 @@ void	human_bytes(double n, char *buf, size_t len);
  * 0).  A negative s is shown as 0 s.
  */
 void	human_span(long long s, char *buf, size_t len);
+
+/*
+ * A size a person wrote ("512", "64K", "10M", "1G", "2T"; also "64KiB"
+ * and lower-case units), in bytes: the units are 1024-based.  A decimal
+ * integer of digits only, no sign, no space, no fraction.  0 with *out
+ * set, or -1 (*out untouched) when s is not such a size or the bytes do
+ * not fit in 64 bits.
+ */
+int	human_parse_bytes(const char *s, uint64_t *out);
 
 #endif

@@ -4,6 +4,7 @@
  */
 #include "autoconf.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -67,6 +68,10 @@ wire_type_name(uint16_t type)
 	case WIRE_BLOB:		return "BLOB";
 	case WIRE_NOBLOB:	return "NOBLOB";
 	case WIRE_LBLOB:	return "LBLOB";
+	case WIRE_JOB_REPORT:	return "JOB_REPORT";
+	case WIRE_JOB_REPORTED:	return "JOB_REPORTED";
+	case WIRE_AGENT_POLL:	return "AGENT_POLL";
+	case WIRE_AGENT_REQUESTS: return "AGENT_REQUESTS";
 	case WIRE_ERROR:	return "ERROR";
 	}
 	return NULL;
@@ -258,4 +263,258 @@ wire_put_error(struct wire_wr *w, enum wire_error code, const char *msg)
 	wire_put_u16(w, (uint16_t)code);
 	wire_put_str(w, msg);
 	wire_frame_end(w);
+}
+
+/* ------------------------------------------------ the agent's frames */
+
+/* A string of at most max bytes, else overflow (nothing cut). */
+static void
+put_str_max(struct wire_wr *w, const char *s, size_t max)
+{
+	if (strlen(s) > max) {
+		w->overflow = 1;
+		return;
+	}
+	wire_put_str(w, s);
+}
+
+/* An i64 time as its two's complement. */
+static void
+put_i64(struct wire_wr *w, int64_t v)
+{
+	wire_put_u64(w, (uint64_t)v);
+}
+
+/* An i64 that must not be negative; -1 (malformed) when it is. */
+static int
+get_time(struct reader *r, int64_t *v, int *negative)
+{
+	uint64_t u;
+
+	if (rd_get_u64(r, &u) == -1)
+		return -1;
+	if (u > INT64_MAX) {
+		*negative = 1;
+		*v = 0;
+		return 0;
+	}
+	*v = (int64_t)u;
+	return 0;
+}
+
+/* The code for a reader's error: a limit, or malformed. */
+static int
+rd_code(const struct reader *r)
+{
+	return rd_error(r) == RD_ERR_TOO_LONG ? WIRE_ERR_LIMIT :
+	    WIRE_ERR_MALFORMED;
+}
+
+void
+wire_put_job_report(struct wire_wr *w, const struct wire_job_report *jr)
+{
+	wire_frame_begin(w, WIRE_JOB_REPORT);
+	put_str_max(w, jr->set, WIRE_SET_MAX);
+	wire_put_u64(w, jr->request);
+	put_i64(w, jr->start);
+	put_i64(w, jr->end);
+	wire_put_bytes(w, &jr->result, 1);
+	wire_put_u64(w, jr->snapid);
+	wire_put_u64(w, jr->files);
+	wire_put_u64(w, jr->bytes);
+	wire_put_u64(w, jr->read_bytes);
+	wire_put_u64(w, jr->sent_bytes);
+	wire_put_u64(w, jr->problems);
+	put_i64(w, jr->next_run);
+	put_str_max(w, jr->error, WIRE_JOB_ERROR_MAX);
+	wire_frame_end(w);
+}
+
+int
+wire_parse_job_report(const void *payload, size_t len,
+    struct wire_job_report *jr, char *why, size_t whylen)
+{
+	struct reader r;
+	int neg = 0;
+
+	memset(jr, 0, sizeof(*jr));
+	rd_init(&r, payload, len);
+	if (rd_get_str16(&r, jr->set, sizeof(jr->set), WIRE_SET_MAX) == -1 ||
+	    rd_get_u64(&r, &jr->request) == -1 ||
+	    get_time(&r, &jr->start, &neg) == -1 ||
+	    get_time(&r, &jr->end, &neg) == -1 ||
+	    rd_get_u8(&r, &jr->result) == -1 ||
+	    rd_get_u64(&r, &jr->snapid) == -1 ||
+	    rd_get_u64(&r, &jr->files) == -1 ||
+	    rd_get_u64(&r, &jr->bytes) == -1 ||
+	    rd_get_u64(&r, &jr->read_bytes) == -1 ||
+	    rd_get_u64(&r, &jr->sent_bytes) == -1 ||
+	    rd_get_u64(&r, &jr->problems) == -1 ||
+	    get_time(&r, &jr->next_run, &neg) == -1 ||
+	    rd_get_str16(&r, jr->error, sizeof(jr->error),
+	    WIRE_JOB_ERROR_MAX) == -1 || rd_end(&r) == -1) {
+		int code = rd_code(&r);
+
+		snprintf(why, whylen, "%s JOB_REPORT (%s)",
+		    code == WIRE_ERR_LIMIT ? "limit exceeded:" : "malformed",
+		    rd_strerror(rd_error(&r)));
+		return code;
+	}
+	if (jr->set[0] == '\0') {
+		snprintf(why, whylen, "malformed JOB_REPORT: no set");
+		return WIRE_ERR_MALFORMED;
+	}
+	if (neg) {
+		snprintf(why, whylen, "malformed JOB_REPORT: a negative time");
+		return WIRE_ERR_MALFORMED;
+	}
+	if (jr->result > WIRE_JOB_RESULT_MAX) {
+		snprintf(why, whylen, "malformed JOB_REPORT: result %u "
+		    "(0..%d)", jr->result, WIRE_JOB_RESULT_MAX);
+		return WIRE_ERR_MALFORMED;
+	}
+	return 0;
+}
+
+void
+wire_put_job_reported(struct wire_wr *w, uint64_t seq)
+{
+	wire_frame_begin(w, WIRE_JOB_REPORTED);
+	wire_put_u64(w, seq);
+	wire_frame_end(w);
+}
+
+int
+wire_parse_job_reported(const void *payload, size_t len, uint64_t *seq,
+    char *why, size_t whylen)
+{
+	struct reader r;
+
+	rd_init(&r, payload, len);
+	if (rd_get_u64(&r, seq) == -1 || rd_end(&r) == -1) {
+		snprintf(why, whylen, "malformed JOB_REPORTED (%s)",
+		    rd_strerror(rd_error(&r)));
+		return WIRE_ERR_MALFORMED;
+	}
+	return 0;
+}
+
+void
+wire_put_agent_poll(struct wire_wr *w, const char *agent,
+    const struct wire_agent_job *jobs, size_t njobs)
+{
+	wire_frame_begin(w, WIRE_AGENT_POLL);
+	put_str_max(w, agent, WIRE_AGENT_NAME_MAX);
+	if (njobs > WIRE_AGENT_JOBS_MAX)
+		w->overflow = 1;
+	wire_put_u32(w, (uint32_t)njobs);
+	for (size_t i = 0; i < njobs && !w->overflow; i++) {
+		uint8_t running = jobs[i].running != 0;
+
+		put_str_max(w, jobs[i].set, WIRE_SET_MAX);
+		put_i64(w, jobs[i].next_run);
+		put_i64(w, jobs[i].interval);
+		wire_put_bytes(w, &running, 1);
+	}
+	wire_frame_end(w);
+}
+
+int
+wire_parse_agent_poll(const void *payload, size_t len, char *agent,
+    struct wire_agent_job *jobs, uint32_t *njobs, char *why, size_t whylen)
+{
+	struct reader r;
+	uint32_t n;
+	int neg = 0;
+
+	*njobs = 0;
+	rd_init(&r, payload, len);
+	if (rd_get_str16(&r, agent, WIRE_AGENT_NAME_MAX + 1,
+	    WIRE_AGENT_NAME_MAX) == -1 ||
+	    rd_get_count(&r, &n, WIRE_AGENT_JOBS_MAX,
+	    WIRE_AGENT_JOB_MIN) == -1)
+		goto bad;
+	for (uint32_t i = 0; i < n; i++) {
+		struct wire_agent_job *j = &jobs[i];
+
+		if (rd_get_str16(&r, j->set, sizeof(j->set),
+		    WIRE_SET_MAX) == -1 ||
+		    get_time(&r, &j->next_run, &neg) == -1 ||
+		    get_time(&r, &j->interval, &neg) == -1 ||
+		    rd_get_u8(&r, &j->running) == -1)
+			goto bad;
+		if (j->set[0] == '\0') {
+			snprintf(why, whylen, "malformed AGENT_POLL: job %u "
+			    "has no set", i + 1);
+			return WIRE_ERR_MALFORMED;
+		}
+		if (j->running > 1) {
+			snprintf(why, whylen, "malformed AGENT_POLL: job %u: "
+			    "running %u", i + 1, j->running);
+			return WIRE_ERR_MALFORMED;
+		}
+	}
+	if (rd_end(&r) == -1)
+		goto bad;
+	if (neg) {
+		snprintf(why, whylen, "malformed AGENT_POLL: a negative time");
+		return WIRE_ERR_MALFORMED;
+	}
+	*njobs = n;
+	return 0;
+bad:
+	snprintf(why, whylen, "%s AGENT_POLL (%s)", rd_code(&r) ==
+	    WIRE_ERR_LIMIT ? "limit exceeded:" : "malformed",
+	    rd_strerror(rd_error(&r)));
+	return rd_code(&r);
+}
+
+void
+wire_put_agent_requests(struct wire_wr *w, const struct wire_request *reqs,
+    size_t n)
+{
+	wire_frame_begin(w, WIRE_AGENT_REQUESTS);
+	if (n > WIRE_REQUESTS_MAX)
+		w->overflow = 1;
+	wire_put_u32(w, (uint32_t)n);
+	for (size_t i = 0; i < n && !w->overflow; i++) {
+		wire_put_u64(w, reqs[i].id);
+		wire_put_bytes(w, &reqs[i].kind, 1);
+		put_str_max(w, reqs[i].set, WIRE_SET_MAX);
+	}
+	wire_frame_end(w);
+}
+
+int
+wire_parse_agent_requests(const void *payload, size_t len,
+    struct wire_request *reqs, uint32_t *n, char *why, size_t whylen)
+{
+	struct reader r;
+	uint32_t m;
+
+	*n = 0;
+	rd_init(&r, payload, len);
+	if (rd_get_count(&r, &m, WIRE_REQUESTS_MAX, WIRE_REQUEST_MIN) == -1)
+		goto bad;
+	for (uint32_t i = 0; i < m; i++) {
+		if (rd_get_u64(&r, &reqs[i].id) == -1 ||
+		    rd_get_u8(&r, &reqs[i].kind) == -1 ||
+		    rd_get_str16(&r, reqs[i].set, sizeof(reqs[i].set),
+		    WIRE_SET_MAX) == -1)
+			goto bad;
+		if (reqs[i].set[0] == '\0') {
+			snprintf(why, whylen, "malformed AGENT_REQUESTS: "
+			    "request %u has no set", i + 1);
+			return WIRE_ERR_MALFORMED;
+		}
+	}
+	if (rd_end(&r) == -1)
+		goto bad;
+	*n = m;
+	return 0;
+bad:
+	snprintf(why, whylen, "%s AGENT_REQUESTS (%s)", rd_code(&r) ==
+	    WIRE_ERR_LIMIT ? "limit exceeded:" : "malformed",
+	    rd_strerror(rd_error(&r)));
+	return rd_code(&r);
 }

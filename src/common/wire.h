@@ -21,7 +21,8 @@
 #define WIRE_MAGIC		"GVLT"
 #define WIRE_MAGIC_LEN		4
 #define WIRE_VERSION_MIN	1	/* protocol versions this code speaks */
-#define WIRE_VERSION_MAX	3	/* 2: COMMIT has files; 3: links, size */
+#define WIRE_VERSION_MAX	4	/* 2: COMMIT has files; 3: links, size;
+					   4: the agent's frames */
 #define WIRE_SOFTWARE_MAX	255	/* bytes of a hello's software string */
 
 enum wire_type {
@@ -53,6 +54,10 @@ enum wire_type {
 	WIRE_BLOB		= 0x0033,
 	WIRE_NOBLOB		= 0x0034,
 	WIRE_LBLOB		= 0x0035,	/* version 3 */
+	WIRE_JOB_REPORT		= 0x0040,	/* version 4 */
+	WIRE_JOB_REPORTED	= 0x0041,	/* version 4 */
+	WIRE_AGENT_POLL		= 0x0042,	/* version 4 */
+	WIRE_AGENT_REQUESTS	= 0x0043,	/* version 4 */
 	WIRE_ERROR		= 0x00ff,
 };
 
@@ -86,6 +91,31 @@ enum wire_type {
 #define WIRE_COMMIT3_MAX	(WIRE_COMMIT_MAX + 8)
 #define WIRE_FORGET_MAX		(4 + WIRE_BATCH_MAX * 8)
 #define WIRE_LIST_MAX		(2 + WIRE_SET_MAX + 8)
+
+/*
+ * Version 4, the agent's frames (doc/protocol.md "Agents").  JOB_REPORT:
+ * string set, u64 request, i64 start, i64 end, u8 result, u64 snapid,
+ * files, bytes, read_bytes, sent_bytes, problems, i64 next_run, string
+ * error.  AGENT_POLL: string agent name, u32 njobs, njobs jobs of string
+ * set, i64 next_run, i64 interval, u8 running.  AGENT_REQUESTS (the
+ * answer): u32 count, count requests of u64 id, u8 kind, string set.
+ * JOB_REPORTED (the ack): u64 seq, the report's number in the server's
+ * history.  Times are Unix seconds; an i64 is sent as its u64 two's
+ * complement and must not be negative.
+ */
+#define WIRE_JOB_ERROR_MAX	1024	/* bytes of a report's error text */
+#define WIRE_AGENT_NAME_MAX	64	/* bytes of an agent's name */
+#define WIRE_AGENT_JOBS_MAX	256	/* jobs in one AGENT_POLL */
+#define WIRE_REQUESTS_MAX	256	/* requests in one AGENT_REQUESTS */
+#define WIRE_JOB_RESULT_MAX	3	/* ok, partial, failed, cancelled */
+#define WIRE_REQ_BACKUP		1	/* the one request kind: back up now */
+#define WIRE_JOB_REPORT_MAX	(2 + WIRE_SET_MAX + 8 + 8 + 8 + 1 + 6 * 8 + \
+				 8 + 2 + WIRE_JOB_ERROR_MAX)
+#define WIRE_AGENT_JOB_MAX	(2 + WIRE_SET_MAX + 8 + 8 + 1)
+#define WIRE_AGENT_JOB_MIN	(2 + 1 + 8 + 8 + 1)
+#define WIRE_AGENT_POLL_MAX	(2 + WIRE_AGENT_NAME_MAX + 4 + \
+				 WIRE_AGENT_JOBS_MAX * WIRE_AGENT_JOB_MAX)
+#define WIRE_REQUEST_MIN	(8 + 1 + 2 + 1)
 
 /* Codes carried by ERROR frames. */
 enum wire_error {
@@ -127,6 +157,38 @@ struct wire_server_hello {
 	uint16_t	version;
 	uint8_t		server_id[SERVER_ID_LEN];
 	char		software[WIRE_SOFTWARE_MAX + 1];
+};
+
+/* A JOB_REPORT's fields (the set and error checked for length only). */
+struct wire_job_report {
+	char		 set[WIRE_SET_MAX + 1];
+	uint64_t	 request;	/* the request it answers, 0: none */
+	int64_t		 start;
+	int64_t		 end;
+	uint8_t		 result;	/* 0..WIRE_JOB_RESULT_MAX */
+	uint64_t	 snapid;
+	uint64_t	 files;
+	uint64_t	 bytes;
+	uint64_t	 read_bytes;
+	uint64_t	 sent_bytes;
+	uint64_t	 problems;
+	int64_t		 next_run;	/* 0: none */
+	char		 error[WIRE_JOB_ERROR_MAX + 1];
+};
+
+/* One job of an AGENT_POLL. */
+struct wire_agent_job {
+	char		 set[WIRE_SET_MAX + 1];
+	int64_t		 next_run;
+	int64_t		 interval;
+	uint8_t		 running;	/* 0 or 1 */
+};
+
+/* One request of an AGENT_REQUESTS. */
+struct wire_request {
+	uint64_t	 id;
+	uint8_t		 kind;		/* WIRE_REQ_BACKUP; others skipped */
+	char		 set[WIRE_SET_MAX + 1];
 };
 
 /* Decode the 8 header bytes at b. */
@@ -171,5 +233,41 @@ void	wire_put_client_hello(struct wire_wr *, uint16_t min, uint16_t max,
 void	wire_put_server_hello(struct wire_wr *, uint16_t version,
 	    const uint8_t id[SERVER_ID_LEN], const char *software);
 void	wire_put_error(struct wire_wr *, enum wire_error, const char *msg);
+
+/*
+ * The agent's frames (version 4).  Each put appends one whole frame; a
+ * string longer than its limit or a count above its limit sets
+ * w->overflow (nothing is cut).  Each parse decodes a whole payload and
+ * returns 0, or with the reason in why: WIRE_ERR_LIMIT for a string or
+ * count above its limit, WIRE_ERR_MALFORMED for anything else (short,
+ * bytes left over, a NUL in a string, an empty set, a negative time, a
+ * result above WIRE_JOB_RESULT_MAX, running other than 0 or 1).
+ */
+void	wire_put_job_report(struct wire_wr *, const struct wire_job_report *);
+int	wire_parse_job_report(const void *payload, size_t len,
+	    struct wire_job_report *, char *why, size_t whylen);
+/* jobs[0..njobs): njobs at most WIRE_AGENT_JOBS_MAX. */
+void	wire_put_agent_poll(struct wire_wr *, const char *agent,
+	    const struct wire_agent_job *jobs, size_t njobs);
+/*
+ * agent gets WIRE_AGENT_NAME_MAX + 1 bytes, jobs room for
+ * WIRE_AGENT_JOBS_MAX entries; *njobs their count.
+ */
+int	wire_parse_agent_poll(const void *payload, size_t len, char *agent,
+	    struct wire_agent_job *jobs, uint32_t *njobs, char *why,
+	    size_t whylen);
+void	wire_put_job_reported(struct wire_wr *, uint64_t seq);
+int	wire_parse_job_reported(const void *payload, size_t len,
+	    uint64_t *seq, char *why, size_t whylen);
+/* reqs[0..n): n at most WIRE_REQUESTS_MAX. */
+void	wire_put_agent_requests(struct wire_wr *,
+	    const struct wire_request *reqs, size_t n);
+/*
+ * reqs has room for WIRE_REQUESTS_MAX entries; *n their count.  A kind
+ * other than WIRE_REQ_BACKUP is decoded as it came (the caller skips
+ * it); its set must still be 1..WIRE_SET_MAX bytes.
+ */
+int	wire_parse_agent_requests(const void *payload, size_t len,
+	    struct wire_request *reqs, uint32_t *n, char *why, size_t whylen);
 
 #endif

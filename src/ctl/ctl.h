@@ -54,6 +54,11 @@ const char *fmt_size(const struct ctl *, uint64_t n, char *buf, size_t len);
 /* t as "YYYY-MM-DDTHH:MM:SSZ" (UTC) into buf; the number when it cannot. */
 void	fmt_utc(uint64_t t, char *buf, size_t len);
 
+/* jobcmd.c */
+int	cmd_clients(struct ctl *);
+int	cmd_client_backup(struct ctl *);
+int	cmd_client_history(struct ctl *);
+
 /* admincmd.c */
 int	cmd_admin_add(struct ctl *);
 int	cmd_admin_passwd(struct ctl *);

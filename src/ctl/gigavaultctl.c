@@ -45,6 +45,10 @@ static const char usage_text[] =
 	    "       gigavaultctl [-f file] status [--bytes] [--json]\n"
 	    "       gigavaultctl [-f file] client add | token name\n"
 	    "       gigavaultctl [-f file] client list [--json]\n"
+	    "       gigavaultctl [-f file] clients [--json]\n"
+	    "       gigavaultctl [-f file] client backup name [--set name]\n"
+	    "       gigavaultctl [-f file] client history name [--limit n] "
+	    "[--json]\n"
 	    "       gigavaultctl [-f file] client disable | enable | remove "
 	    "name\n"
 	    "       gigavaultctl [-f file] client allow-forget | deny-forget "
@@ -926,6 +930,9 @@ static const struct command {
 	{ "client", "remove",	1, 1, 0, "", cmd_client_remove },
 	{ "client", "allow-forget", 1, 1, 0, "", cmd_client_allow_forget },
 	{ "client", "deny-forget", 1, 1, 0, "", cmd_client_deny_forget },
+	{ "clients", NULL,	0, 0, 1, "", cmd_clients },
+	{ "client", "backup",	1, 1, 0, "--set=", cmd_client_backup },
+	{ "client", "history",	1, 1, 1, "--limit=", cmd_client_history },
 	{ "snapshots", NULL,	0, 1, 1, "", cmd_snapshots },
 	{ "usage", NULL,	0, 0, 1, "", cmd_usage },
 	{ "stats", NULL,	0, 0, 1, "--days=", cmd_stats },

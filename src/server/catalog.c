@@ -47,6 +47,28 @@
  *                      can spare what they link to.  Prune deletes the
  *                      rows older than its cutoff.  A rebuild leaves
  *                      the table empty.
+ *
+ * What agents report (CAT_T_JOBS; not journaled, so a rebuild starts
+ * with no history).  A client removed loses its rows in all four.
+ *   jobs       u64 client || u64 seq -> u64 request, i64 start, end,
+ *                      received, u8 result, u64 snapid, files, bytes,
+ *                      read_bytes, sent_bytes, problems, i64 next_run,
+ *                      u8 setlen, u16 errlen, set, error: the reports,
+ *                      the newest CAT_JOBS_KEPT of each client (the
+ *                      oldest are the client's first keys)
+ *   jobsets    u64 client -> u64 next seq, u64 reports kept; and
+ *                      u64 client || set -> i64 last success, last
+ *                      failure, next run, interval, last report, u8
+ *                      last result (0xff: none yet), running, job (its
+ *                      agent has a job for the set), u16 errlen, the
+ *                      last failure's error: one look per set for its
+ *                      health
+ *   agents     u64 client -> i64 last poll, u32 jobs, u8 namelen, name
+ *   requests   u64 0 -> u64 next request id; u64 client || u64 id ->
+ *                      i64 queued, i64 taken (0: not yet), u8 setlen,
+ *                      u8 bylen, set, by: "back up now" until the
+ *                      report that answers it (or a day after it was
+ *                      taken, when none comes)
  */
 #include "autoconf.h"
 
@@ -109,6 +131,7 @@ struct catalog {
 	MDB_env		*env;
 	MDB_dbi		 meta, clients, tokens, blobs, snapshots;
 	MDB_dbi		 policies, peers, usage, days, recent;
+	MDB_dbi		 jobs, jobsets, agents, requests;
 	uint64_t	 writes;	/* records written or deleted */
 	int		 rc;		/* LMDB code of the last CAT_ERROR */
 	char		 err[256];
@@ -563,6 +586,10 @@ catalog_open_for(const char *dir, size_t mapsize, unsigned tables,
 			{ &c->usage, "usage", CAT_T_USAGE },
 			{ &c->days, "days", CAT_T_DAYS },
 			{ &c->recent, "recent", CAT_T_RECENT },
+			{ &c->jobs, "jobs", CAT_T_JOBS },
+			{ &c->jobsets, "jobsets", CAT_T_JOBS },
+			{ &c->agents, "agents", CAT_T_JOBS },
+			{ &c->requests, "requests", CAT_T_JOBS },
 			{ NULL, NULL, 0 },
 		};
 
@@ -1374,7 +1401,11 @@ client_remove_txn(struct catalog *c, MDB_txn *txn, void *arg)
 	if ((r = delete_tokens(c, txn, a->out->id)) != CAT_OK ||
 	    (r = delete_prefix(c, txn, c->snapshots, prefix)) != CAT_OK ||
 	    (r = delete_prefix(c, txn, c->policies, prefix)) != CAT_OK ||
-	    (r = delete_prefix(c, txn, c->blobs, prefix)) != CAT_OK)
+	    (r = delete_prefix(c, txn, c->blobs, prefix)) != CAT_OK ||
+	    (r = delete_prefix(c, txn, c->jobs, prefix)) != CAT_OK ||
+	    (r = delete_prefix(c, txn, c->jobsets, prefix)) != CAT_OK ||
+	    (r = delete_prefix(c, txn, c->agents, prefix)) != CAT_OK ||
+	    (r = delete_prefix(c, txn, c->requests, prefix)) != CAT_OK)
 		return r;
 	if ((rc = mdb_del(txn, c->clients, &k, NULL)) != 0)
 		return fail(c, rc, "delete client %s", a->name);
@@ -2916,4 +2947,1017 @@ catalog_restore_counters(struct catalog *c, uint64_t next_client,
 	    .next_pack = next_pack };
 
 	return run_write(c, restore_counters_txn, &a);
+}
+
+/* ------------------------------------------------ jobs, agents, health */
+
+/*
+ * Records of the tables under CAT_T_JOBS (see the head of this file):
+ * a report is JOB_REC_FIXED bytes, then its set and error; a set's
+ * state SETSTATE_FIXED bytes, then its last error; an agent
+ * AGENT_FIXED bytes, then its name; a request REQ_FIXED bytes, then
+ * its set and who asked.
+ */
+#define JOB_KEY_LEN		16
+#define JOB_REC_FIXED		(8 + 3 * 8 + 1 + 6 * 8 + 8 + 1 + 2)
+#define JOBCOUNT_REC_LEN	16	/* u64 next seq, u64 reports kept */
+#define SETSTATE_FIXED		(5 * 8 + 3 + 2)
+#define AGENT_FIXED		(8 + 4 + 1)
+#define REQ_KEY_LEN		16
+#define REQ_FIXED		(2 * 8 + 1 + 1)
+#define RESULT_NONE		0xff	/* a set's state before any report */
+#define REQUEST_STALE_S		86400	/* a taken request never reported */
+
+static const uint8_t req_next_key[8];	/* requests: u64 0 -> next id */
+
+static void
+job_key(uint8_t k[JOB_KEY_LEN], uint64_t client, uint64_t seq)
+{
+	be64_put(k, client);
+	be64_put(k + 8, seq);
+}
+
+static size_t
+job_encode(const struct cat_jobrun *r, uint8_t *b)
+{
+	size_t setlen = strlen(r->set), errlen = strlen(r->error), n = 0;
+
+	be64_put(b, r->request);
+	be64_put(b + 8, (uint64_t)r->start);
+	be64_put(b + 16, (uint64_t)r->end);
+	be64_put(b + 24, (uint64_t)r->received);
+	b[32] = (uint8_t)r->result;
+	be64_put(b + 33, r->snapid);
+	be64_put(b + 41, r->files);
+	be64_put(b + 49, r->bytes);
+	be64_put(b + 57, r->read_bytes);
+	be64_put(b + 65, r->sent_bytes);
+	be64_put(b + 73, r->problems);
+	be64_put(b + 81, (uint64_t)r->next_run);
+	b[89] = (uint8_t)setlen;
+	be16_put(b + 90, (uint16_t)errlen);
+	n = JOB_REC_FIXED;
+	memcpy(b + n, r->set, setlen);
+	memcpy(b + n + setlen, r->error, errlen);
+	return n + setlen + errlen;
+}
+
+static int
+job_decode(const MDB_val *k, const MDB_val *v, struct cat_jobrun *r)
+{
+	const uint8_t *b = v->mv_data;
+	size_t setlen, errlen;
+
+	if (k->mv_size != JOB_KEY_LEN || v->mv_size < JOB_REC_FIXED)
+		return -1;
+	setlen = b[89];
+	errlen = be16_get(b + 90);
+	if (setlen > CAT_NAME_MAX || errlen > CAT_JOB_ERROR_MAX ||
+	    v->mv_size != JOB_REC_FIXED + setlen + errlen)
+		return -1;
+	memset(r, 0, sizeof(*r));
+	r->client = be64_get(k->mv_data);
+	r->seq = be64_get((const uint8_t *)k->mv_data + 8);
+	r->request = be64_get(b);
+	r->start = (int64_t)be64_get(b + 8);
+	r->end = (int64_t)be64_get(b + 16);
+	r->received = (int64_t)be64_get(b + 24);
+	r->result = b[32];
+	r->snapid = be64_get(b + 33);
+	r->files = be64_get(b + 41);
+	r->bytes = be64_get(b + 49);
+	r->read_bytes = be64_get(b + 57);
+	r->sent_bytes = be64_get(b + 65);
+	r->problems = be64_get(b + 73);
+	r->next_run = (int64_t)be64_get(b + 81);
+	memcpy(r->set, b + JOB_REC_FIXED, setlen);
+	memcpy(r->error, b + JOB_REC_FIXED + setlen, errlen);
+	return 0;
+}
+
+/* A set's state: what its reports and its agent last said. */
+struct setstate {
+	int64_t		 last_success;
+	int64_t		 last_failure;
+	int64_t		 next_run;
+	int64_t		 interval;
+	int64_t		 last_report;	/* received time of the latest */
+	uint8_t		 last_result;	/* RESULT_NONE: no report */
+	uint8_t		 running;
+	uint8_t		 job;		/* the agent has a job for it */
+	char		 last_error[CAT_JOB_ERROR_MAX + 1];
+};
+
+static void
+setstate_key(uint8_t k[8 + CAT_NAME_MAX], size_t *klen, uint64_t client,
+    const char *set)
+{
+	size_t n = strlen(set);
+
+	be64_put(k, client);
+	memcpy(k + 8, set, n);
+	*klen = 8 + n;
+}
+
+static size_t
+setstate_encode(const struct setstate *st, uint8_t *b)
+{
+	size_t errlen = strlen(st->last_error);
+
+	be64_put(b, (uint64_t)st->last_success);
+	be64_put(b + 8, (uint64_t)st->last_failure);
+	be64_put(b + 16, (uint64_t)st->next_run);
+	be64_put(b + 24, (uint64_t)st->interval);
+	be64_put(b + 32, (uint64_t)st->last_report);
+	b[40] = st->last_result;
+	b[41] = st->running;
+	b[42] = st->job;
+	be16_put(b + 43, (uint16_t)errlen);
+	memcpy(b + SETSTATE_FIXED, st->last_error, errlen);
+	return SETSTATE_FIXED + errlen;
+}
+
+static int
+setstate_decode(const MDB_val *v, struct setstate *st)
+{
+	const uint8_t *b = v->mv_data;
+	size_t errlen;
+
+	if (v->mv_size < SETSTATE_FIXED)
+		return -1;
+	errlen = be16_get(b + 43);
+	if (errlen > CAT_JOB_ERROR_MAX || v->mv_size != SETSTATE_FIXED + errlen)
+		return -1;
+	memset(st, 0, sizeof(*st));
+	st->last_success = (int64_t)be64_get(b);
+	st->last_failure = (int64_t)be64_get(b + 8);
+	st->next_run = (int64_t)be64_get(b + 16);
+	st->interval = (int64_t)be64_get(b + 24);
+	st->last_report = (int64_t)be64_get(b + 32);
+	st->last_result = b[40];
+	st->running = b[41];
+	st->job = b[42];
+	memcpy(st->last_error, b + SETSTATE_FIXED, errlen);
+	return 0;
+}
+
+/* Set set's state of client; *found 0 (and st zeroed, no report) if none. */
+static int
+setstate_load(struct catalog *c, MDB_txn *txn, uint64_t client,
+    const char *set, struct setstate *st, int *found)
+{
+	uint8_t kb[8 + CAT_NAME_MAX];
+	MDB_val k, d;
+	int rc;
+
+	setstate_key(kb, &k.mv_size, client, set);
+	k.mv_data = kb;
+	*found = 0;
+	memset(st, 0, sizeof(*st));
+	st->last_result = RESULT_NONE;
+	if ((rc = mdb_get(txn, c->jobsets, &k, &d)) == MDB_NOTFOUND)
+		return CAT_OK;
+	if (rc != 0)
+		return fail(c, rc, "read the state of set %s", set);
+	if (setstate_decode(&d, st) == -1)
+		return fail(c, 0, "state of set %s", set);
+	*found = 1;
+	return CAT_OK;
+}
+
+static int
+setstate_store(struct catalog *c, MDB_txn *txn, uint64_t client,
+    const char *set, const struct setstate *st)
+{
+	uint8_t kb[8 + CAT_NAME_MAX], b[SETSTATE_FIXED + CAT_JOB_ERROR_MAX];
+	MDB_val k, d;
+	int rc;
+
+	setstate_key(kb, &k.mv_size, client, set);
+	k.mv_data = kb;
+	d.mv_size = setstate_encode(st, b);
+	d.mv_data = b;
+	if ((rc = mdb_put(txn, c->jobsets, &k, &d, 0)) != 0)
+		return fail(c, rc, "write the state of set %s", set);
+	return CAT_OK;
+}
+
+/* Whether client id exists (a scan of the clients: they are few). */
+static int
+client_exists(struct catalog *c, MDB_txn *txn, uint64_t id,
+    struct cat_client *cl)
+{
+	int r = client_by_id(c, txn, id, cl);
+
+	if (r == CAT_OK)
+		explicit_bzero(cl->secret, sizeof(cl->secret));
+	return r;
+}
+
+struct job_add_arg {
+	uint64_t		 client;
+	struct cat_jobrun	*r;
+};
+
+static int
+job_add_txn(struct catalog *c, MDB_txn *txn, void *arg)
+{
+	struct job_add_arg *a = arg;
+	struct cat_jobrun *r = a->r;
+	uint8_t kb[JOB_KEY_LEN], cnt[JOBCOUNT_REC_LEN];
+	uint8_t b[JOB_REC_FIXED + CAT_NAME_MAX + CAT_JOB_ERROR_MAX];
+	uint8_t ck[8];
+	uint64_t next = 1, kept = 0;
+	struct cat_client cl;
+	struct setstate st;
+	MDB_cursor *cur;
+	MDB_val k, d;
+	int found, rc, res;
+
+	if ((res = client_exists(c, txn, a->client, &cl)) != CAT_OK)
+		return res;
+	r->client = a->client;
+	/* The client's counters: next seq and reports kept. */
+	be64_put(ck, a->client);
+	k.mv_size = sizeof(ck);
+	k.mv_data = ck;
+	rc = mdb_get(txn, c->jobsets, &k, &d);
+	if (rc == 0 && d.mv_size == JOBCOUNT_REC_LEN) {
+		next = be64_get(d.mv_data);
+		kept = be64_get((const uint8_t *)d.mv_data + 8);
+	} else if (rc == 0) {
+		return fail(c, 0, "job counters of client %llu",
+		    (unsigned long long)a->client);
+	} else if (rc != MDB_NOTFOUND) {
+		return fail(c, rc, "read job counters");
+	}
+	r->seq = next;
+	job_key(kb, a->client, r->seq);
+	k.mv_size = sizeof(kb);
+	k.mv_data = kb;
+	d.mv_size = job_encode(r, b);
+	d.mv_data = b;
+	if ((rc = mdb_put(txn, c->jobs, &k, &d, 0)) != 0)
+		return fail(c, rc, "write job report");
+	kept++;
+	/* Drop the oldest beyond CAT_JOBS_KEPT: the first keys of client. */
+	if (kept > CAT_JOBS_KEPT) {
+		if ((rc = mdb_cursor_open(txn, c->jobs, &cur)) != 0)
+			return fail(c, rc, "open cursor");
+		while (kept > CAT_JOBS_KEPT) {
+			job_key(kb, a->client, 0);
+			k.mv_size = sizeof(kb);
+			k.mv_data = kb;
+			if ((rc = mdb_cursor_get(cur, &k, &d,
+			    MDB_SET_RANGE)) != 0 || k.mv_size != JOB_KEY_LEN ||
+			    be64_get(k.mv_data) != a->client ||
+			    (rc = mdb_cursor_del(cur, 0)) != 0)
+				break;
+			kept--;
+		}
+		mdb_cursor_close(cur);
+		if (rc != 0)
+			return fail(c, rc, "drop old job reports");
+	}
+	be64_put(cnt, next + 1);
+	be64_put(cnt + 8, kept);
+	k.mv_size = sizeof(ck);
+	k.mv_data = ck;
+	d.mv_size = sizeof(cnt);
+	d.mv_data = cnt;
+	if ((rc = mdb_put(txn, c->jobsets, &k, &d, 0)) != 0)
+		return fail(c, rc, "write job counters");
+	/* The set's state. */
+	if ((res = setstate_load(c, txn, a->client, r->set, &st, &found)) !=
+	    CAT_OK)
+		return res;
+	st.last_result = (uint8_t)r->result;
+	st.last_report = r->received;
+	if (r->next_run != 0)
+		st.next_run = r->next_run;
+	if (r->result == CAT_JOB_OK || r->result == CAT_JOB_PARTIAL) {
+		st.last_success = r->end ? r->end : r->received;
+	} else if (r->result == CAT_JOB_FAILED) {
+		st.last_failure = r->end ? r->end : r->received;
+		snprintf(st.last_error, sizeof(st.last_error), "%s", r->error);
+	} else {
+		/* Cancelled: a failure of the run, with its text if any. */
+		st.last_failure = r->end ? r->end : r->received;
+		snprintf(st.last_error, sizeof(st.last_error), "%s",
+		    r->error[0] ? r->error : "cancelled");
+	}
+	if ((res = setstate_store(c, txn, a->client, r->set, &st)) != CAT_OK)
+		return res;
+	/* The request it answers is done. */
+	if (r->request != 0) {
+		uint8_t rk[REQ_KEY_LEN];
+
+		be64_put(rk, a->client);
+		be64_put(rk + 8, r->request);
+		k.mv_size = sizeof(rk);
+		k.mv_data = rk;
+		if ((rc = mdb_del(txn, c->requests, &k, NULL)) != 0 &&
+		    rc != MDB_NOTFOUND)
+			return fail(c, rc, "delete request");
+	}
+	return CAT_OK;
+}
+
+int
+catalog_job_add(struct catalog *c, uint64_t client, struct cat_jobrun *r)
+{
+	struct job_add_arg a = { client, r };
+
+	if (r->result < CAT_JOB_OK || r->result > CAT_JOB_CANCELLED ||
+	    !catalog_name_valid(r->set) ||
+	    strnlen(r->error, sizeof(r->error)) > CAT_JOB_ERROR_MAX) {
+		c->rc = EINVAL;
+		snprintf(c->err, sizeof(c->err), "catalog: job report: bad "
+		    "set, result or error text");
+		return CAT_ERROR;
+	}
+	return run_write(c, job_add_txn, &a);
+}
+
+struct jobs_arg {
+	uint64_t		 client;
+	uint64_t		 before;
+	size_t			 max;
+	struct cat_jobrun	*v;
+	size_t			 n, cap;
+};
+
+static int
+jobs_push(struct catalog *c, struct jobs_arg *a, const MDB_val *k,
+    const MDB_val *d)
+{
+	if (a->n == a->cap) {
+		size_t cap = a->cap ? a->cap * 2 : 16;
+		struct cat_jobrun *q = reallocarray(a->v, cap, sizeof(*q));
+
+		if (q == NULL)
+			return fail(c, ENOMEM, "job reports");
+		a->v = q;
+		a->cap = cap;
+	}
+	if (job_decode(k, d, &a->v[a->n]) == -1)
+		return fail(c, 0, "job report");
+	a->n++;
+	return CAT_OK;
+}
+
+static int
+jobs_all_visit(struct catalog *c, const MDB_val *k, const MDB_val *d,
+    void *arg)
+{
+	return jobs_push(c, arg, k, d) == CAT_OK ? WALK_ON : CAT_ERROR;
+}
+
+/* Newest first: by received time, then client, then seq. */
+static int
+cmp_jobrun_newest(const void *x, const void *y)
+{
+	const struct cat_jobrun *a = x, *b = y;
+
+	if (a->received != b->received)
+		return a->received > b->received ? -1 : 1;
+	if (a->client != b->client)
+		return a->client < b->client ? -1 : 1;
+	return a->seq > b->seq ? -1 : a->seq < b->seq;
+}
+
+static int
+jobs_txn(struct catalog *c, MDB_txn *txn, void *arg)
+{
+	struct jobs_arg *a = arg;
+	uint8_t kb[JOB_KEY_LEN];
+	MDB_cursor *cur;
+	MDB_val k, d;
+	int rc, r = CAT_OK;
+
+	if (a->client == 0) {
+		if (walk(c, txn, c->jobs, NULL, 0, 0, jobs_all_visit, a,
+		    "job reports") != CAT_OK)
+			return CAT_ERROR;
+		qsort(a->v, a->n, sizeof(*a->v), cmp_jobrun_newest);
+		if (a->n > a->max)
+			a->n = a->max;
+		return CAT_OK;
+	}
+	/* Backwards from (client, before), or from the client's last key. */
+	if ((rc = mdb_cursor_open(txn, c->jobs, &cur)) != 0)
+		return fail(c, rc, "open cursor");
+	if (a->before != 0)
+		job_key(kb, a->client, a->before);
+	else if (a->client == UINT64_MAX)
+		memset(kb, 0xff, sizeof(kb));
+	else
+		job_key(kb, a->client + 1, 0);
+	k.mv_size = sizeof(kb);
+	k.mv_data = kb;
+	rc = mdb_cursor_get(cur, &k, &d, MDB_SET_RANGE);
+	if (rc == MDB_NOTFOUND)
+		rc = mdb_cursor_get(cur, &k, &d, MDB_LAST);
+	else if (rc == 0)
+		rc = mdb_cursor_get(cur, &k, &d, MDB_PREV);
+	/* MDB_SET_RANGE may land on exactly kb: that one is not before. */
+	for (; rc == 0 && a->n < a->max;
+	    rc = mdb_cursor_get(cur, &k, &d, MDB_PREV)) {
+		if (k.mv_size != JOB_KEY_LEN ||
+		    be64_get(k.mv_data) != a->client)
+			break;
+		if (a->before != 0 &&
+		    be64_get((const uint8_t *)k.mv_data + 8) >= a->before)
+			continue;
+		if ((r = jobs_push(c, a, &k, &d)) != CAT_OK)
+			break;
+	}
+	mdb_cursor_close(cur);
+	if (r != CAT_OK)
+		return r;
+	if (rc != 0 && rc != MDB_NOTFOUND)
+		return fail(c, rc, "read job reports");
+	return CAT_OK;
+}
+
+int
+catalog_jobs(struct catalog *c, uint64_t client, uint64_t before,
+    size_t max, struct cat_jobrun **out, size_t *n)
+{
+	struct jobs_arg a = { client, before, max, NULL, 0, 0 };
+	int rc = CAT_OK;
+
+	if (max > 0)
+		rc = run_read(c, jobs_txn, &a);
+	if (rc != CAT_OK || a.n == 0) {
+		free(a.v);
+		a.v = NULL;
+		a.n = 0;
+	}
+	*out = a.v;
+	*n = a.n;
+	return rc;
+}
+
+struct agent_arg {
+	uint64_t			 client;
+	int64_t				 now;
+	const char			*name;
+	const struct cat_agent_job	*jobs;
+	size_t				 njobs;
+};
+
+/* The index in jobs of the last job of set, or -1. */
+static ssize_t
+agent_job_of(const struct agent_arg *a, const char *set, size_t setlen)
+{
+	ssize_t at = -1;
+
+	for (size_t i = 0; i < a->njobs; i++)
+		if (strlen(a->jobs[i].set) == setlen &&
+		    memcmp(a->jobs[i].set, set, setlen) == 0)
+			at = (ssize_t)i;
+	return at;
+}
+
+static int
+agent_txn(struct catalog *c, MDB_txn *txn, void *arg)
+{
+	struct agent_arg *a = arg;
+	uint8_t b[AGENT_FIXED + CAT_AGENT_NAME_MAX], ck[8];
+	size_t namelen = strlen(a->name);
+	struct cat_client cl;
+	struct setstate st;
+	MDB_cursor *cur;
+	MDB_val k, d;
+	int rc, res, found;
+
+	if ((res = client_exists(c, txn, a->client, &cl)) != CAT_OK)
+		return res;
+	be64_put(ck, a->client);
+	be64_put(b, (uint64_t)a->now);
+	be32_put(b + 8, (uint32_t)a->njobs);
+	b[12] = (uint8_t)namelen;
+	memcpy(b + AGENT_FIXED, a->name, namelen);
+	k.mv_size = sizeof(ck);
+	k.mv_data = ck;
+	d.mv_size = AGENT_FIXED + namelen;
+	d.mv_data = b;
+	if ((rc = mdb_put(txn, c->agents, &k, &d, 0)) != 0)
+		return fail(c, rc, "write agent");
+	/*
+	 * The states of sets it no longer has a job for: no schedule; gone
+	 * when no report names them either.
+	 */
+	if ((rc = mdb_cursor_open(txn, c->jobsets, &cur)) != 0)
+		return fail(c, rc, "open cursor");
+	k.mv_size = sizeof(ck);
+	k.mv_data = ck;
+	for (rc = mdb_cursor_get(cur, &k, &d, MDB_SET_RANGE); rc == 0;
+	    rc = mdb_cursor_get(cur, &k, &d, MDB_NEXT)) {
+		uint8_t sb[SETSTATE_FIXED + CAT_JOB_ERROR_MAX];
+		uint8_t kb[8 + CAT_NAME_MAX];
+		MDB_val nd;
+
+		if (k.mv_size < 8 || memcmp(k.mv_data, ck, 8) != 0)
+			break;
+		if (k.mv_size == 8 || agent_job_of(a,
+		    (const char *)k.mv_data + 8, k.mv_size - 8) != -1)
+			continue;
+		if (setstate_decode(&d, &st) == -1) {
+			mdb_cursor_close(cur);
+			return fail(c, 0, "state of a set");
+		}
+		if (st.last_result == RESULT_NONE) {
+			if ((rc = mdb_cursor_del(cur, 0)) != 0)
+				break;
+			continue;
+		}
+		if (!st.job && st.next_run == 0 && st.interval == 0 &&
+		    !st.running)
+			continue;
+		st.job = 0;
+		st.next_run = 0;
+		st.interval = 0;
+		st.running = 0;
+		nd.mv_size = setstate_encode(&st, sb);
+		nd.mv_data = sb;
+		/* The key out of the page before the page is written. */
+		memcpy(kb, k.mv_data, k.mv_size);
+		k.mv_data = kb;
+		if ((rc = mdb_put(txn, c->jobsets, &k, &nd, 0)) != 0)
+			break;
+	}
+	mdb_cursor_close(cur);
+	if (rc != 0 && rc != MDB_NOTFOUND)
+		return fail(c, rc, "update the states of sets");
+	/* The sets it has jobs for. */
+	for (size_t i = 0; i < a->njobs; i++) {
+		const struct cat_agent_job *j = &a->jobs[i];
+
+		if ((res = setstate_load(c, txn, a->client, j->set, &st,
+		    &found)) != CAT_OK)
+			return res;
+		st.job = 1;
+		st.next_run = j->next_run;
+		st.interval = j->interval;
+		st.running = j->running != 0;
+		if ((res = setstate_store(c, txn, a->client, j->set, &st)) !=
+		    CAT_OK)
+			return res;
+	}
+	return CAT_OK;
+}
+
+int
+catalog_agent_seen(struct catalog *c, uint64_t client, int64_t now,
+    const char *agent_name, const struct cat_agent_job *jobs, size_t njobs)
+{
+	struct agent_arg a = { client, now, agent_name, jobs, njobs };
+
+	if (strlen(agent_name) > CAT_AGENT_NAME_MAX || njobs > UINT32_MAX) {
+		c->rc = EINVAL;
+		snprintf(c->err, sizeof(c->err), "catalog: agent name too "
+		    "long");
+		return CAT_ERROR;
+	}
+	for (size_t i = 0; i < njobs; i++)
+		if (!catalog_name_valid(jobs[i].set) || jobs[i].next_run < 0 ||
+		    jobs[i].interval < 0) {
+			c->rc = EINVAL;
+			snprintf(c->err, sizeof(c->err), "catalog: agent job "
+			    "%zu: bad set name or time", i + 1);
+			return CAT_ERROR;
+		}
+	return run_write(c, agent_txn, &a);
+}
+
+const char *
+catalog_health_name(int health)
+{
+	switch (health) {
+	case CAT_HEALTH_OK:	return "ok";
+	case CAT_HEALTH_NEVER:	return "never";
+	case CAT_HEALTH_OVERDUE: return "overdue";
+	case CAT_HEALTH_FAILED:	return "failed";
+	}
+	return "?";
+}
+
+/* A set's health at now (catalog.h, enum cat_health). */
+static int
+set_health(const struct setstate *st, int64_t now, int64_t grace)
+{
+	if (st->last_result == CAT_JOB_FAILED ||
+	    st->last_result == CAT_JOB_CANCELLED)
+		return CAT_HEALTH_FAILED;
+	if (st->next_run > 0 && now > st->next_run + grace)
+		return CAT_HEALTH_OVERDUE;
+	if (st->last_success > 0 && st->interval > 0 &&
+	    now > st->last_success + st->interval + grace)
+		return CAT_HEALTH_OVERDUE;
+	if (st->last_result == RESULT_NONE)
+		return CAT_HEALTH_NEVER;
+	return CAT_HEALTH_OK;
+}
+
+struct health_arg {
+	uint64_t		 client;	/* 0: all */
+	int64_t			 now;
+	int64_t			 grace;
+	MDB_txn			*txn;
+	struct cat_client_health *v;
+	size_t			 n, cap;
+};
+
+/* Fill h (client, name set) from its set states and agent record. */
+static int
+health_one(struct catalog *c, MDB_txn *txn, struct health_arg *a,
+    struct cat_client_health *h)
+{
+	uint8_t ck[8];
+	MDB_cursor *cur;
+	MDB_val k, d;
+	int rc;
+
+	h->health = CAT_HEALTH_NEVER;
+	be64_put(ck, h->client);
+	k.mv_size = sizeof(ck);
+	k.mv_data = ck;
+	rc = mdb_get(txn, c->agents, &k, &d);
+	if (rc == 0) {
+		const uint8_t *b = d.mv_data;
+		size_t namelen;
+
+		if (d.mv_size < AGENT_FIXED || (namelen = b[12]) >
+		    CAT_AGENT_NAME_MAX || d.mv_size != AGENT_FIXED + namelen)
+			return fail(c, 0, "agent of client %s", h->name);
+		h->agent_seen = (int64_t)be64_get(b);
+		memcpy(h->agent_name, b + AGENT_FIXED, namelen);
+		h->agent_name[namelen] = '\0';
+	} else if (rc != MDB_NOTFOUND) {
+		return fail(c, rc, "read agent");
+	}
+	if ((rc = mdb_cursor_open(txn, c->jobsets, &cur)) != 0)
+		return fail(c, rc, "open cursor");
+	for (rc = mdb_cursor_get(cur, &k, &d, MDB_SET_RANGE); rc == 0;
+	    rc = mdb_cursor_get(cur, &k, &d, MDB_NEXT)) {
+		struct cat_set_health *sh, *q;
+		struct setstate st;
+		size_t setlen;
+
+		if (k.mv_size < 8 || memcmp(k.mv_data, ck, 8) != 0)
+			break;
+		if (k.mv_size == 8)
+			continue;	/* the client's counters */
+		setlen = k.mv_size - 8;
+		if (setlen > CAT_NAME_MAX || setstate_decode(&d, &st) == -1) {
+			mdb_cursor_close(cur);
+			return fail(c, 0, "state of a set of %s", h->name);
+		}
+		if ((q = reallocarray(h->sets, h->nsets + 1,
+		    sizeof(*q))) == NULL) {
+			mdb_cursor_close(cur);
+			return fail(c, ENOMEM, "health");
+		}
+		h->sets = q;
+		sh = &h->sets[h->nsets++];
+		memset(sh, 0, sizeof(*sh));
+		memcpy(sh->set, (const uint8_t *)k.mv_data + 8, setlen);
+		sh->health = set_health(&st, a->now, a->grace);
+		sh->last_success = st.last_success;
+		sh->last_failure = st.last_failure;
+		memcpy(sh->last_error, st.last_error, sizeof(sh->last_error));
+		sh->next_run = st.next_run;
+		sh->interval = st.interval;
+		sh->running = st.running;
+		sh->job = st.job;
+		if (h->nsets == 1 || sh->health > h->health)
+			h->health = sh->health;
+		if (sh->last_success > h->last_success)
+			h->last_success = sh->last_success;
+		if (sh->last_failure > h->last_failure) {
+			h->last_failure = sh->last_failure;
+			memcpy(h->last_error, sh->last_error,
+			    sizeof(h->last_error));
+		}
+		if (sh->next_run > 0 && (h->next_run == 0 ||
+		    sh->next_run < h->next_run))
+			h->next_run = sh->next_run;
+	}
+	mdb_cursor_close(cur);
+	if (rc != 0 && rc != MDB_NOTFOUND)
+		return fail(c, rc, "read the states of sets");
+	return CAT_OK;
+}
+
+static int
+health_visit(struct catalog *c, const MDB_val *k, const MDB_val *d,
+    void *arg)
+{
+	struct health_arg *a = arg;
+	struct cat_client_health *h;
+	struct cat_client cl;
+
+	if (client_decode(k, d, &cl) == -1)
+		return fail(c, 0, "client record");
+	explicit_bzero(cl.secret, sizeof(cl.secret));
+	if (a->client != 0 && cl.id != a->client)
+		return WALK_ON;
+	if (a->n == a->cap) {
+		size_t cap = a->cap ? a->cap * 2 : 16;
+		struct cat_client_health *q = reallocarray(a->v, cap,
+		    sizeof(*q));
+
+		if (q == NULL)
+			return fail(c, ENOMEM, "health");
+		a->v = q;
+		a->cap = cap;
+	}
+	h = &a->v[a->n++];
+	memset(h, 0, sizeof(*h));
+	h->client = cl.id;
+	memcpy(h->name, cl.name, sizeof(h->name));
+	if (health_one(c, a->txn, a, h) != CAT_OK)
+		return CAT_ERROR;
+	return a->client != 0 ? WALK_STOP : WALK_ON;
+}
+
+static int
+health_txn(struct catalog *c, MDB_txn *txn, void *arg)
+{
+	struct health_arg *a = arg;
+
+	a->txn = txn;
+	return walk(c, txn, c->clients, NULL, 0, 0, health_visit, a,
+	    "clients");
+}
+
+int
+catalog_health(struct catalog *c, uint64_t client, int64_t now,
+    int64_t grace, struct cat_client_health **out, size_t *n)
+{
+	struct health_arg a = { client, now, grace, NULL, NULL, 0, 0 };
+	int rc;
+
+	rc = run_read(c, health_txn, &a);
+	if (rc == CAT_OK && client != 0 && a.n == 0)
+		rc = CAT_NOTFOUND;
+	if (rc != CAT_OK) {
+		catalog_health_free(a.v, a.n);
+		a.v = NULL;
+		a.n = 0;
+	}
+	*out = a.v;
+	*n = a.n;
+	return rc;
+}
+
+void
+catalog_health_free(struct cat_client_health *h, size_t n)
+{
+	if (h == NULL)
+		return;
+	for (size_t i = 0; i < n; i++)
+		free(h[i].sets);
+	free(h);
+}
+
+static size_t
+request_encode(const struct cat_request *q, uint8_t *b)
+{
+	size_t setlen = strlen(q->set), bylen = strlen(q->by);
+
+	be64_put(b, (uint64_t)q->queued);
+	be64_put(b + 8, (uint64_t)q->taken);
+	b[16] = (uint8_t)setlen;
+	b[17] = (uint8_t)bylen;
+	memcpy(b + REQ_FIXED, q->set, setlen);
+	memcpy(b + REQ_FIXED + setlen, q->by, bylen);
+	return REQ_FIXED + setlen + bylen;
+}
+
+static int
+request_decode(const MDB_val *k, const MDB_val *v, struct cat_request *q)
+{
+	const uint8_t *b = v->mv_data;
+	size_t setlen, bylen;
+
+	if (k->mv_size != REQ_KEY_LEN || v->mv_size < REQ_FIXED)
+		return -1;
+	setlen = b[16];
+	bylen = b[17];
+	if (setlen > CAT_NAME_MAX || bylen > CAT_NAME_MAX ||
+	    v->mv_size != REQ_FIXED + setlen + bylen)
+		return -1;
+	memset(q, 0, sizeof(*q));
+	q->client = be64_get(k->mv_data);
+	q->id = be64_get((const uint8_t *)k->mv_data + 8);
+	q->queued = (int64_t)be64_get(b);
+	q->taken = (int64_t)be64_get(b + 8);
+	memcpy(q->set, b + REQ_FIXED, setlen);
+	memcpy(q->by, b + REQ_FIXED + setlen, bylen);
+	return 0;
+}
+
+struct requests_arg {
+	uint64_t		 client;
+	int64_t			 now;		/* take: mark taken */
+	int			 take;
+	const char		*set;		/* add */
+	const char		*by;
+	uint64_t		 id;
+	struct cat_request	*v;
+	size_t			 n, cap;
+};
+
+static int
+requests_visit(struct catalog *c, const MDB_val *k, const MDB_val *d,
+    void *arg)
+{
+	struct requests_arg *a = arg;
+
+	if (a->n == a->cap) {
+		size_t cap = a->cap ? a->cap * 2 : 8;
+		struct cat_request *q = reallocarray(a->v, cap, sizeof(*q));
+
+		if (q == NULL)
+			return fail(c, ENOMEM, "requests");
+		a->v = q;
+		a->cap = cap;
+	}
+	if (request_decode(k, d, &a->v[a->n]) == -1)
+		return fail(c, 0, "request");
+	a->n++;
+	return WALK_ON;
+}
+
+/* Every request of a->client into a->v, oldest (lowest id) first. */
+static int
+requests_load(struct catalog *c, MDB_txn *txn, struct requests_arg *a)
+{
+	uint8_t ck[8];
+
+	be64_put(ck, a->client);
+	return walk(c, txn, c->requests, ck, sizeof(ck), sizeof(ck),
+	    requests_visit, a, "requests");
+}
+
+static int
+request_store(struct catalog *c, MDB_txn *txn, const struct cat_request *q)
+{
+	uint8_t kb[REQ_KEY_LEN], b[REQ_FIXED + 2 * CAT_NAME_MAX];
+	MDB_val k = { sizeof(kb), kb }, d;
+	int rc;
+
+	be64_put(kb, q->client);
+	be64_put(kb + 8, q->id);
+	d.mv_size = request_encode(q, b);
+	d.mv_data = b;
+	if ((rc = mdb_put(txn, c->requests, &k, &d, 0)) != 0)
+		return fail(c, rc, "write request");
+	return CAT_OK;
+}
+
+static int
+request_add_txn(struct catalog *c, MDB_txn *txn, void *arg)
+{
+	struct requests_arg *a = arg;
+	MDB_val k = { sizeof(req_next_key), (void *)req_next_key }, d;
+	struct cat_client cl;
+	struct cat_request q;
+	uint8_t b[8];
+	int rc, r;
+
+	if ((r = client_exists(c, txn, a->client, &cl)) != CAT_OK)
+		return r;
+	if ((r = requests_load(c, txn, a)) != CAT_OK)
+		return r;
+	/* The same set queued and not taken yet: that request. */
+	for (size_t i = 0; i < a->n; i++)
+		if (a->v[i].taken == 0 && strcmp(a->v[i].set, a->set) == 0) {
+			a->id = a->v[i].id;
+			return CAT_OK;
+		}
+	rc = mdb_get(txn, c->requests, &k, &d);
+	if (rc == 0 && d.mv_size == 8)
+		a->id = be64_get(d.mv_data);
+	else if (rc == MDB_NOTFOUND)
+		a->id = 1;
+	else
+		return fail(c, rc, "read the next request id");
+	be64_put(b, a->id + 1);
+	d.mv_size = sizeof(b);
+	d.mv_data = b;
+	if ((rc = mdb_put(txn, c->requests, &k, &d, 0)) != 0)
+		return fail(c, rc, "write the next request id");
+	memset(&q, 0, sizeof(q));
+	q.id = a->id;
+	q.client = a->client;
+	snprintf(q.set, sizeof(q.set), "%s", a->set);
+	snprintf(q.by, sizeof(q.by), "%s", a->by);
+	q.queued = time(NULL);
+	return request_store(c, txn, &q);
+}
+
+int
+catalog_request_add(struct catalog *c, uint64_t client, const char *set,
+    const char *by, uint64_t *id)
+{
+	struct requests_arg a = { .client = client, .set = set, .by = by };
+	int rc;
+
+	*id = 0;
+	if (!catalog_name_valid(set)) {
+		c->rc = EINVAL;
+		snprintf(c->err, sizeof(c->err), "catalog: request: bad set "
+		    "name");
+		return CAT_ERROR;
+	}
+	rc = run_write(c, request_add_txn, &a);
+	free(a.v);
+	if (rc == CAT_OK)
+		*id = a.id;
+	return rc;
+}
+
+static int
+requests_take_txn(struct catalog *c, MDB_txn *txn, void *arg)
+{
+	struct requests_arg *a = arg;
+	size_t kept = 0, taken = 0;
+	int r, rc;
+
+	a->n = 0;
+	if ((r = requests_load(c, txn, a)) != CAT_OK)
+		return r;
+	for (size_t i = 0; i < a->n; i++) {
+		struct cat_request *q = &a->v[i];
+
+		if (q->taken != 0) {
+			/* Taken long ago and never reported: forgotten. */
+			if (a->now - q->taken > REQUEST_STALE_S) {
+				uint8_t kb[REQ_KEY_LEN];
+				MDB_val k = { sizeof(kb), kb };
+
+				be64_put(kb, q->client);
+				be64_put(kb + 8, q->id);
+				if ((rc = mdb_del(txn, c->requests, &k,
+				    NULL)) != 0)
+					return fail(c, rc, "delete request");
+			}
+			continue;
+		}
+		if (taken == CAT_REQUESTS_MAX)
+			continue;	/* the rest at the next poll */
+		q->taken = a->now;
+		if ((r = request_store(c, txn, q)) != CAT_OK)
+			return r;
+		a->v[kept++] = *q;
+		taken++;
+	}
+	a->n = kept;
+	return CAT_OK;
+}
+
+int
+catalog_requests_take(struct catalog *c, uint64_t client, int64_t now,
+    struct cat_request **out, size_t *n)
+{
+	struct requests_arg a = { .client = client, .now = now, .take = 1 };
+	int rc;
+
+	rc = run_write(c, requests_take_txn, &a);
+	if (rc != CAT_OK || a.n == 0) {
+		free(a.v);
+		a.v = NULL;
+		a.n = 0;
+	}
+	*out = a.v;
+	*n = a.n;
+	return rc;
+}
+
+static int
+requests_txn(struct catalog *c, MDB_txn *txn, void *arg)
+{
+	return requests_load(c, txn, arg);
+}
+
+int
+catalog_requests(struct catalog *c, uint64_t client,
+    struct cat_request **out, size_t *n)
+{
+	struct requests_arg a = { .client = client };
+	int rc;
+
+	rc = run_read(c, requests_txn, &a);
+	if (rc != CAT_OK || a.n == 0) {
+		free(a.v);
+		a.v = NULL;
+		a.n = 0;
+	}
+	*out = a.v;
+	*n = a.n;
+	return rc;
 }

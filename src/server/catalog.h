@@ -589,6 +589,7 @@ int	catalog_peers(struct catalog *c,
 #define CAT_JOBS_KEPT		500	/* reports kept per client */
 #define CAT_JOB_ERROR_MAX	1024	/* bytes of a report's error text */
 #define CAT_AGENT_NAME_MAX	64
+#define CAT_REQUESTS_MAX	256	/* requests one take hands out */
 
 enum cat_job_result {
 	CAT_JOB_OK		= 0,
@@ -674,6 +675,7 @@ struct cat_set_health {
 	int64_t		 next_run;	/* 0: not scheduled */
 	int64_t		 interval;
 	int		 running;
+	int		 job;		/* its agent has a job for it */
 };
 struct cat_client_health {
 	uint64_t	 client;
@@ -710,15 +712,20 @@ struct cat_request {
 						   "gigavaultctl") */
 };
 /*
- * Queue a request to back up set of client now; *id gets its id.
- * CAT_OK, CAT_NOTFOUND (no such client), CAT_ERROR.
+ * Queue a request to back up set of client now; *id gets its id (the
+ * id of the request already queued for set when there is one not yet
+ * taken).  by is cut to CAT_NAME_MAX bytes.  A report naming the id
+ * removes the request.  CAT_OK, CAT_NOTFOUND (no such client),
+ * CAT_ERROR (also for a set name catalog_name_valid() refuses).
  */
 int	catalog_request_add(struct catalog *c, uint64_t client,
 	    const char *set, const char *by, uint64_t *id);
 /*
  * Hand the requests of client not yet taken to its agent: mark them
  * taken at now and return them in *out (malloc'ed, the caller frees it;
- * NULL when none), oldest first.  CAT_OK or CAT_ERROR.
+ * NULL when none), oldest first, at most CAT_REQUESTS_MAX of them (the
+ * rest at the next take).  Requests taken a day ago and never reported
+ * are dropped.  CAT_OK or CAT_ERROR.
  */
 int	catalog_requests_take(struct catalog *c, uint64_t client, int64_t now,
 	    struct cat_request **out, size_t *n);

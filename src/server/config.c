@@ -75,6 +75,53 @@ validate_abspath_or_empty(cfg_t *sec, cfg_opt_t *opt)
 	return p == NULL || *p == '\0' ? 0 : validate_abspath(sec, opt);
 }
 
+/* Alerts.Mail and MailFrom go into mail headers: no control characters. */
+static int
+validate_alert_text(cfg_t *sec, cfg_opt_t *opt)
+{
+	const char *p = cfg_opt_getnstr(opt, 0);
+
+	for (; p != NULL && *p != '\0'; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f) {
+			confread_error("%s:%d: %s.%s may not hold control "
+			    "characters (such as a line break)", confread_file(),
+			    sec->line, sec->name, opt->name);
+			return -1;
+		}
+	return 0;
+}
+
+static int
+validate_alert_command(cfg_t *sec, cfg_opt_t *opt)
+{
+	const char *p = cfg_opt_getnstr(opt, 0);
+
+	if (p == NULL || *p == '\0') {
+		confread_error("%s:%d: %s.%s needs a command (to send no mail, "
+		    "leave Alerts.Mail empty)", confread_file(), sec->line,
+		    sec->name, opt->name);
+		return -1;
+	}
+	return validate_alert_text(sec, opt);
+}
+
+static int
+validate_alert_url(cfg_t *sec, cfg_opt_t *opt)
+{
+	const char *p = cfg_opt_getnstr(opt, 0);
+
+	if (p == NULL || *p == '\0')
+		return 0;
+	if ((strncmp(p, "http://", 7) != 0 || p[7] == '\0') &&
+	    (strncmp(p, "https://", 8) != 0 || p[8] == '\0')) {
+		confread_error("%s:%d: %s.%s \"%s\" is not an http:// or "
+		    "https:// URL", confread_file(), sec->line, sec->name,
+		    opt->name, p);
+		return -1;
+	}
+	return validate_alert_text(sec, opt);
+}
+
 static const char *const web_http_names[] = {
 	[WEB_HTTP_SERVE] = "serve",
 	[WEB_HTTP_LOCAL] = "local",
@@ -467,6 +514,21 @@ static const struct conf_opt conf_opts[] = {
 	INT("Scrub", "RateLimit", 0, 0, 1L << 40, scrub_rate),
 
 	INT("Jobs", "OverdueGrace", 3600, 0, 31536000, overdue_grace),
+
+	STR("Alerts", "Mail", "", validate_alert_text, alert_mail),
+	STR("Alerts", "MailFrom", "", validate_alert_text, alert_mail_from),
+	STR("Alerts", "Sendmail", "/usr/sbin/sendmail -t -i",
+	    validate_alert_command, alert_sendmail),
+	STR("Alerts", "Webhook", "", validate_alert_url, alert_webhook),
+	STR("Alerts", "WebhookSecretFile", "", validate_abspath_or_empty,
+	    alert_secret_file),
+	STR("Alerts", "WebhookCAFile", "", validate_abspath_or_empty,
+	    alert_ca_file),
+	INT("Alerts", "FreeSpaceWarning", 10, 0, 100, alert_free_warning),
+	INT("Alerts", "RepeatInterval", 3600, 0, 31536000, alert_repeat),
+	INT("Alerts", "MaxPerHour", 60, 0, 100000, alert_max_per_hour),
+	INT("Alerts", "CheckInterval", 60, 1, 86400, alert_check_interval),
+	INT("Alerts", "Timeout", 10, 1, 300, alert_timeout),
 
 	BOOL("Discovery", "Multicast", 1, disc.multicast),
 	STR("Discovery", "Group", "239.255.63.63", validate_group, disc.group),

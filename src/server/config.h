@@ -92,6 +92,19 @@ struct gv_config {
 	uint64_t	 scrub_rate;		/* bytes/s; 0: no limit */
 	int		 overdue_grace;		/* Jobs.OverdueGrace, seconds */
 
+	/* Alerts (alert.c, run by the housekeeper) */
+	char		*alert_mail;		/* To: addresses; "": no mail */
+	char		*alert_mail_from;	/* "": gigavault@host name */
+	char		*alert_sendmail;	/* the command, run by /bin/sh */
+	char		*alert_webhook;		/* http(s) URL; "": none */
+	char		*alert_secret_file;	/* "": unsigned webhooks */
+	char		*alert_ca_file;		/* "": the system's CA store */
+	int		 alert_free_warning;	/* percent free; 0: off */
+	int		 alert_repeat;		/* seconds per (event, client, set) */
+	int		 alert_max_per_hour;	/* 0: no cap */
+	int		 alert_check_interval;	/* seconds */
+	int		 alert_timeout;		/* seconds per send */
+
 	struct gv_discovery disc;		/* Discovery */
 
 	/* WebConsole (served by the UI bridge on Ports.WebConsole[SSL]) */

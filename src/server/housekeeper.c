@@ -18,6 +18,11 @@
  * (hkstatus.h): "next" is set at start, after each run, and to null when
  * the housekeeper exits; a run left marked running by a housekeeper that
  * died ends as "interrupted" when the next one starts.
+ *
+ * Every Alerts.CheckInterval seconds, and soon after each scrub, it
+ * looks for what to alert about (alert.h): failed jobs, overdue sets,
+ * scrub damage, low space.  Each send has a time-out, so a prune or
+ * scrub waits for them at most that long.
  */
 #include "autoconf.h"
 
@@ -32,6 +37,7 @@
 #include <unistd.h>
 
 #include "common/monotime.h"
+#include "alert.h"
 #include "catalog.h"
 #include "child.h"
 #include "config.h"
@@ -51,6 +57,8 @@ static struct housekeeper {
 	sigset_t	 waitmask;
 	int64_t		 next[HK_NJOBS];	/* mono_ms(); 0: not planned */
 	int		 running;	/* enum hk_job, or -1 */
+	struct alerter	*alerts;
+	int64_t		 next_alert;	/* mono_ms() of the next check */
 } hk;
 
 static void
@@ -255,6 +263,8 @@ run_job(enum hk_job job)
 		result = "error";
 	}
 	hk.running = -1;
+	if (job == HK_SCRUB)
+		hk.next_alert = mono_ms();	/* damage is news at once */
 	hk.next[job] = interval_of(job) > 0 ?
 	    mono_ms() + interval_of(job) * 1000L : 0;
 	/* Recorded before the lock goes: whoever takes it next sees it. */
@@ -316,9 +326,14 @@ housekeeper_main(struct child_env *env)
 		    mono_ms() + interval_of((enum hk_job)j) * 1000L : 0;
 	status_start();
 	next_check = mono_ms() + CHECK_S * 1000L;
+	hk.alerts = alert_open(env->cfg);
+	hk.next_alert = mono_ms();
 
 	while (!child_terminate && !hk.stopping) {
 		int64_t now = mono_ms(), due = next_check;
+
+		if (hk.alerts != NULL && hk.next_alert < due)
+			due = hk.next_alert;
 
 		for (int j = 0; j < HK_NJOBS; j++)
 			if (hk.next[j] != 0 && hk.next[j] < due)
@@ -333,11 +348,18 @@ housekeeper_main(struct child_env *env)
 			if (!child_terminate && !hk.stopping &&
 			    hk.next[j] != 0 && hk.next[j] <= now)
 				run_job((enum hk_job)j);
+		if (hk.alerts != NULL && !child_terminate && !hk.stopping &&
+		    hk.next_alert <= mono_ms()) {
+			alert_check(hk.alerts, hk.cat, should_stop, NULL);
+			hk.next_alert = mono_ms() +
+			    env->cfg->alert_check_interval * 1000L;
+		}
 	}
 	log_debug("housekeeper exiting");
 	/* Nothing is planned while the daemon is down. */
 	for (int j = 0; j < HK_NJOBS; j++)
 		hkstatus_set_next(env->cfg->datadir, (enum hk_job)j, 0);
+	alert_close(hk.alerts);
 	catalog_close(hk.cat);
 	exit(0);
 }

@@ -2,7 +2,8 @@
  * session.c - the server side of the session protocol (doc/protocol.md):
  * hello, registration and authentication, backup (HAVE, PUT,
  * PUT_LINKED, COMMIT; REFS in versions 1 and 2), forgetting snapshots
- * (FORGET) and reading (LIST, GET).
+ * (FORGET), reading (LIST, GET) and the agent's frames (JOB_REPORT,
+ * AGENT_POLL; version 4).
  *
  * All waiting goes through io_wait(), which also watches the supervisor
  * pipe and the terminate flag and enforces the deadline, so no client
@@ -1535,6 +1536,179 @@ on_get(struct session *s, const uint8_t *p, uint32_t len)
 	return rc;
 }
 
+/*
+ * The agent's frames (version 4).  A report is stored for the session's
+ * client, whatever the frame says, with the server's clock as its
+ * received time; a poll records the agent's jobs and takes the "back up
+ * now" requests queued for the client.
+ */
+_Static_assert(WIRE_JOB_ERROR_MAX == CAT_JOB_ERROR_MAX, "a report's error");
+_Static_assert(WIRE_AGENT_NAME_MAX == CAT_AGENT_NAME_MAX, "an agent's name");
+_Static_assert(WIRE_SET_MAX == CAT_NAME_MAX, "set names");
+_Static_assert(WIRE_JOB_RESULT_MAX == CAT_JOB_CANCELLED, "job results");
+_Static_assert(CAT_REQUESTS_MAX <= WIRE_REQUESTS_MAX, "one take, one frame");
+
+/* ERROR 3 for an agent's frame in a session below version 4. */
+static int
+need_v4(struct session *s, uint16_t type)
+{
+	if (s->version >= 4)
+		return 0;
+	return failf(s, WIRE_ERR_UNEXPECTED, "unexpected frame type 0x%04x "
+	    "(%s): protocol version 4 only", type, wire_type_name(type));
+}
+
+/* Whether every byte of an agent's name is printable (UTF-8 allowed). */
+static int
+agent_name_valid(const char *name)
+{
+	for (const unsigned char *p = (const void *)name; *p != '\0'; p++)
+		if (*p < ' ' || *p == 0x7f)
+			return 0;
+	return 1;
+}
+
+static int
+on_job_report(struct session *s, const uint8_t *p, uint32_t len)
+{
+	struct wire_job_report jr;
+	struct cat_jobrun run;
+	uint8_t out[WIRE_HDR_LEN + 8];
+	struct wire_wr w;
+	char why[200], wbuf[160];
+	int code, rc;
+
+	if (need_v4(s, WIRE_JOB_REPORT) == -1)
+		return -1;
+	if ((code = wire_parse_job_report(p, len, &jr, why,
+	    sizeof(why))) != 0)
+		return failf(s, code, "%s", why);
+	if (!catalog_name_valid(jr.set))
+		return failf(s, WIRE_ERR_MALFORMED, "malformed JOB_REPORT: set "
+		    "name with characters other than A-Za-z0-9._-");
+	memset(&run, 0, sizeof(run));
+	snprintf(run.set, sizeof(run.set), "%s", jr.set);
+	run.request = jr.request;
+	run.start = jr.start;
+	run.end = jr.end;
+	run.received = time(NULL);
+	run.result = jr.result;
+	run.snapid = jr.snapid;
+	run.files = jr.files;
+	run.bytes = jr.bytes;
+	run.read_bytes = jr.read_bytes;
+	run.sent_bytes = jr.sent_bytes;
+	run.problems = jr.problems;
+	run.next_run = jr.next_run;
+	memcpy(run.error, jr.error, sizeof(run.error));
+	rc = catalog_job_add(s->cat, s->client.id, &run);
+	if (rc == CAT_NOTFOUND)
+		return failf(s, WIRE_ERR_AUTH, "authentication failed: client "
+		    "%s was removed", s->client.name);
+	if (rc != CAT_OK)
+		return storage_failed(s, "catalog job report",
+		    catalog_strerror(s->cat));
+	log_info("%s: job report %llu of set %s: %s",
+	    who(s, wbuf, sizeof(wbuf)), (unsigned long long)run.seq, run.set,
+	    run.result == CAT_JOB_OK ? "ok" : run.result == CAT_JOB_PARTIAL ?
+	    "partial" : run.result == CAT_JOB_FAILED ? "failed" :
+	    "cancelled");
+	wire_wr_init(&w, out, sizeof(out));
+	wire_put_job_reported(&w, run.seq);
+	return reply(s, &w, "JOB_REPORTED");
+}
+
+static int
+on_agent_poll(struct session *s, const uint8_t *p, uint32_t len)
+{
+	char agent[WIRE_AGENT_NAME_MAX + 1], why[200];
+	struct wire_agent_job *wj = NULL;
+	struct cat_agent_job *jobs = NULL;
+	struct cat_request *reqs = NULL;
+	struct wire_request *wr = NULL;
+	struct wire_wr w;
+	size_t nreqs = 0;
+	uint32_t n;
+	int code, rc = -1;
+
+	if (need_v4(s, WIRE_AGENT_POLL) == -1)
+		return -1;
+	if ((wj = calloc(WIRE_AGENT_JOBS_MAX, sizeof(*wj))) == NULL ||
+	    (jobs = calloc(WIRE_AGENT_JOBS_MAX, sizeof(*jobs))) == NULL) {
+		rc = storage_failed(s, "memory", strerror(errno));
+		goto done;
+	}
+	if ((code = wire_parse_agent_poll(p, len, agent, wj, &n, why,
+	    sizeof(why))) != 0) {
+		rc = failf(s, code, "%s", why);
+		goto done;
+	}
+	if (!agent_name_valid(agent)) {
+		rc = failf(s, WIRE_ERR_MALFORMED, "malformed AGENT_POLL: a "
+		    "control character in the agent's name");
+		goto done;
+	}
+	for (uint32_t i = 0; i < n; i++) {
+		if (!catalog_name_valid(wj[i].set)) {
+			rc = failf(s, WIRE_ERR_MALFORMED, "malformed "
+			    "AGENT_POLL: job %u: set name with characters "
+			    "other than A-Za-z0-9._-", i + 1);
+			goto done;
+		}
+		snprintf(jobs[i].set, sizeof(jobs[i].set), "%s", wj[i].set);
+		jobs[i].next_run = wj[i].next_run;
+		jobs[i].interval = wj[i].interval;
+		jobs[i].running = wj[i].running;
+	}
+	switch (catalog_agent_seen(s->cat, s->client.id, time(NULL), agent,
+	    jobs, n)) {
+	case CAT_OK:
+		break;
+	case CAT_NOTFOUND:
+		rc = failf(s, WIRE_ERR_AUTH, "authentication failed: client "
+		    "%s was removed", s->client.name);
+		goto done;
+	default:
+		rc = storage_failed(s, "catalog agent",
+		    catalog_strerror(s->cat));
+		goto done;
+	}
+	if (catalog_requests_take(s->cat, s->client.id, time(NULL), &reqs,
+	    &nreqs) != CAT_OK) {
+		rc = storage_failed(s, "catalog requests",
+		    catalog_strerror(s->cat));
+		goto done;
+	}
+	/* The catalog hands out at most CAT_REQUESTS_MAX at a time. */
+	if (nreqs > WIRE_REQUESTS_MAX) {
+		rc = storage_failed(s, "catalog requests", "too many");
+		goto done;
+	}
+	if (nreqs > 0 && (wr = calloc(nreqs, sizeof(*wr))) == NULL) {
+		rc = storage_failed(s, "memory", strerror(errno));
+		goto done;
+	}
+	for (size_t i = 0; i < nreqs; i++) {
+		char wbuf[160];
+
+		wr[i].id = reqs[i].id;
+		wr[i].kind = WIRE_REQ_BACKUP;
+		snprintf(wr[i].set, sizeof(wr[i].set), "%s", reqs[i].set);
+		log_info("%s: request %llu (back up set %s) handed to its "
+		    "agent", who(s, wbuf, sizeof(wbuf)),
+		    (unsigned long long)reqs[i].id, reqs[i].set);
+	}
+	out_init(s, &w);
+	wire_put_agent_requests(&w, wr, nreqs);
+	rc = reply(s, &w, "AGENT_REQUESTS");
+done:
+	free(wj);
+	free(jobs);
+	free(reqs);
+	free(wr);
+	return rc;
+}
+
 /* Sets of session states (enum session_auth), one bit each. */
 #define IN_NONE		(1u << AUTH_NONE)
 #define IN_CHALLENGED	(1u << AUTH_CHALLENGED)
@@ -1587,6 +1761,10 @@ static const struct session_frame frames[] = {
 	    WIRE_ERR_LIMIT,	NULL,		on_list },
 	{ WIRE_GET,		IN_DONE,	WIRE_IDS_MAX,
 	    WIRE_ERR_LIMIT,	NULL,		on_get },
+	{ WIRE_JOB_REPORT,	IN_DONE,	WIRE_JOB_REPORT_MAX,
+	    WIRE_ERR_LIMIT,	NULL,		on_job_report },
+	{ WIRE_AGENT_POLL,	IN_DONE,	WIRE_AGENT_POLL_MAX,
+	    WIRE_ERR_LIMIT,	NULL,		on_agent_poll },
 };
 
 int

@@ -19,19 +19,22 @@
  *   check child   all, at open (creates, upgrades    none; checks access to
  *   (start-up)    the totals); nothing after         the rest as Server.User
  *   worker        meta, clients, tokens, blobs,      packs/ (new packs), the
- *                 snapshots, usage, days, recent     journal
- *                 (all: catalog_open())
+ *                 snapshots, usage, days, recent,    journal
+ *                 jobs (reports, agents, requests
+ *                 taken) (all: catalog_open())
  *   housekeeper   blobs, snapshots, usage, recent    packs/ (rewrites and
  *                 (all: catalog_open())              removes), the journal,
  *                                                    housekeeping.json(.lock),
- *                                                    prune.lock
+ *                                                    prune.lock, alerts.json
  *   ui bridge     open for meta, clients, tokens,    the journal; reads
- *                 snapshots, policies, blobs, usage  admins, housekeeping.json
- *                 (client add, disable, remove);
+ *                 snapshots, policies, blobs, usage, admins, housekeeping.json
+ *                 jobs (client add, disable, remove;
+ *                 "back up now" requests);
  *                 never peers, days, recent
  *   discovery     open for peers only                none
  *   gigavaultctl  all (client, policy, forget,       admins; gigavaultd.lock
- *                 rebuild-catalog, upgrade)          while it rebuilds or
+ *                 client backup, rebuild-catalog,    while it rebuilds or
+ *                 upgrade)
  *                                                    upgrades
  *
  * Signal handlers only set flags.  The signals stay blocked except inside

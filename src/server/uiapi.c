@@ -118,7 +118,7 @@ finish(struct ui_call *c, int status, json_t *body)
  */
 #define UIAPI_WRITES	(CAT_T_META | CAT_T_CLIENTS | CAT_T_TOKENS | \
 			 CAT_T_SNAPSHOTS | CAT_T_POLICIES | CAT_T_BLOBS | \
-			 CAT_T_USAGE)
+			 CAT_T_USAGE | CAT_T_JOBS)
 
 /* The catalog, opened on first use; NULL (logged) when it cannot be. */
 static struct catalog *
