@@ -155,6 +155,7 @@ sub s3 {
 	my $pid = open(my $o, '-|') // die "fork: $!";
 	if (!$pid) {
 		open(STDERR, '>', $errf) or POSIX::_exit(126);
+		no warnings "exec";
 		exec { $self->{gvs3} } $self->{gvs3}, '-e', $self->endpoint, '-r', $self->region,
 		    '-b', $bucket, '-k', $self->{cred}, @opts, @args;
 		POSIX::_exit(127);
