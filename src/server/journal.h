@@ -115,4 +115,19 @@ int	journal_replay(const char *path,
 	    int (*fn)(void *arg, const struct journal_rec *r), void *arg,
 	    uint64_t *ignored, char *err, size_t errlen);
 
+/*
+ * With Store.Backend = s3 (packstore.h): appends to the journal at path
+ * every segment in the bucket from the file's good end on, in order,
+ * each checked (the header and exactly one good record); the file is
+ * made when missing.  A segment whose number is not the file's end at
+ * its turn (a gap) stops it with an error.  Call it on a file no
+ * catalog appends to meanwhile (a rebuild, or a standby that follows:
+ * call again to apply what is new, then journal_replay() from the old
+ * end).  *records gets the records added.  0, or -1 with a message in
+ * err (the records added before the error stay; the file holds whole
+ * records only).
+ */
+int	journal_pull(const char *path, uint64_t *records, char *err,
+	    size_t errlen);
+
 #endif
