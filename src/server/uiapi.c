@@ -74,6 +74,8 @@ static struct {
 	uint64_t	 log_seq;	/* lines received */
 	uint64_t	 log_lost;	/* lines the processes could not send */
 	uint64_t	 log_malformed;	/* records refused as malformed */
+	struct imsg_lease lease;	/* Store.Backend = s3: LEASE's last */
+	int		 lease_known;
 } api;
 
 json_t *
@@ -218,12 +220,40 @@ disk_json(void)
 	    "level", store_level_name(sp.level));
 }
 
+/*
+ * Store.Backend = s3: "store": {"backend": "s3", "role": "active" or
+ * "standby", "lease": "waiting", "held", "lost" or "standby",
+ * "lease_detail": the lease child's sentence}; the lease "waiting"
+ * until the lease child has said anything.
+ */
+static json_t *
+store_status_json(void)
+{
+	static const char *const states[LS_NSTATES] = { "waiting", "held",
+	    "lost", "standby" };
+	const struct gv_config *cfg = api.env->cfg;
+	int standby = cfg->s3.role == S3_ROLE_STANDBY;
+
+	return json_pack("{s:s, s:s, s:s, s:s}", "backend", "s3",
+	    "role", standby ? "standby" : "active",
+	    "lease", api.lease_known ? states[api.lease.state] :
+	    standby ? "standby" : "waiting",
+	    "lease_detail", api.lease_known ? api.lease.why : "");
+}
+
+void
+uiapi_on_lease(const struct imsg_lease *l)
+{
+	api.lease = *l;
+	api.lease_known = 1;
+}
+
 static json_t *
 status_json(const struct imsg_status *r)
 {
 	static const char *const states[CS_NSTATES] = { "starting", "idle",
 	    "busy" };
-	json_t *workers = json_array();
+	json_t *workers = json_array(), *st;
 
 	for (uint32_t i = 0; i < r->n; i++) {
 		const struct imsg_worker *w = &r->w[i];
@@ -237,11 +267,14 @@ status_json(const struct imsg_status *r)
 			json_object_set_new(wk, "retiring", json_true());
 		json_array_append_new(workers, wk);
 	}
-	return json_pack("{s:s, s:s, s:I, s:I, s:I, s:o, s:o}",
+	st = json_pack("{s:s, s:s, s:I, s:I, s:I, s:o, s:o}",
 	    "server_id", api.server_id, "version", PACKAGE_VERSION,
 	    "uptime", (json_int_t)r->uptime, "pool_size", (json_int_t)r->pool,
 	    "sessions_served", (json_int_t)r->served, "workers", workers,
 	    "disk", disk_json());
+	if (st != NULL && api.env->cfg->store_backend == STORE_BACKEND_S3)
+		json_object_set_new(st, "store", store_status_json());
+	return st;
 }
 
 static void	dashboard_answer(struct ui_call *, json_t *status);

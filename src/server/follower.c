@@ -1,0 +1,221 @@
+/*
+ * follower.c - the lease child (Store.Backend = s3 only;
+ * doc/object-store.md rules 5 and 6): with S3.Role = active it takes the
+ * bucket's lease (lease.h), waiting and saying who holds it while
+ * another server does, renews it every third of S3.LeaseDuration and
+ * releases it on a clean stop; with S3.Role = standby it holds none.
+ * Every change is a LEASE message to the supervisor, which passes it on
+ * to the workers (writes only in LS_HELD), the housekeeper and the UI
+ * bridge.  The supervisor itself never talks S3.
+ *
+ * A lost lease (a renewal answered 412, or none succeeded within the
+ * duration) stops the writes for good: this process does not take the
+ * lease again, since the other writer may have changed the bucket under
+ * our catalog.  Restarting gigavaultd makes it wait for the lease again.
+ *
+ * The supervisor sends SHUTDOWN here only after the workers and the
+ * housekeeper have exited, so the lease is released when nothing writes
+ * any more.
+ */
+#include "autoconf.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/crypto.h"
+#include "common/ids.h"
+#include "common/monotime.h"
+#include "child.h"
+#include "config.h"
+#include "imsg.h"
+#include "lease.h"
+#include "log.h"
+#include "packstore.h"
+
+#define RETRY_MS	1000	/* between tries to take it, after errors */
+
+static struct {
+	struct child_env	*env;
+	sigset_t		 waitmask;
+	int			 stopping;
+	struct lease		 lease;
+	enum lease_state	 state;
+	char			 why[IMSG_LEASE_WHY_MAX];
+} f;
+
+static void
+stop(void)
+{
+	f.stopping = 1;
+}
+
+/* Wait up to ms for the supervisor or SIGTERM. */
+static void
+wait_ctl(int64_t ms)
+{
+	struct pollfd pfd = { .fd = f.env->ctl_fd, .events = POLLIN };
+	struct timespec ts = mono_timespec(ms < 0 ? 0 : ms);
+
+	if (ppoll(&pfd, pfd.fd == -1 ? 0 : 1, &ts, &f.waitmask) == -1) {
+		if (errno != EINTR)
+			fatal("%s: ppoll", __func__);
+		return;
+	}
+	if (pfd.revents)
+		child_read_ctl(f.env, stop, NULL);
+}
+
+/* Tell the supervisor when state or why changed. */
+static void
+report(enum lease_state state, const char *why)
+{
+	if (state == f.state && strcmp(why, f.why) == 0)
+		return;
+	f.state = state;
+	snprintf(f.why, sizeof(f.why), "%s", why);
+	child_send(f.env, imsg_lease(state, why));
+}
+
+/* Who holds the lease, from the last document read, for logs. */
+static void
+holder(char *buf, size_t len)
+{
+	const struct lease_info *o = &f.lease.other;
+
+	if (f.lease.other_ok)
+		snprintf(buf, len, "held by %s (server %s, pid %" PRId64
+		    "), generation %" PRIu64, o->host, o->holder, o->pid,
+		    o->generation);
+	else
+		snprintf(buf, len, "held by another server (its lease "
+		    "document is unreadable)");
+}
+
+/* Active: wait for the lease until it is ours (or we stop). */
+static void
+take(void)
+{
+	static const char *hows[] = { "none was there", "it had expired",
+	    "its holder released it" };
+	enum lease_how how;
+	char err[512], who[400], why[IMSG_LEASE_WHY_MAX];
+
+	while (!child_terminate && !f.stopping) {
+		switch (lease_take(&f.lease, &how, err, sizeof(err))) {
+		case LEASE_HELD:
+			snprintf(why, sizeof(why), "held, generation %" PRIu64,
+			    f.lease.me.generation);
+			log_info("bucket lease %s taken (%s): generation %"
+			    PRIu64 "; writing", f.lease.key, hows[how],
+			    f.lease.me.generation);
+			report(LS_HELD, why);
+			return;
+		case LEASE_BUSY:
+			holder(who, sizeof(who));
+			if (snprintf(why, sizeof(why), "waiting for the "
+			    "bucket's lease: %s", who) >= (int)sizeof(why))
+				why[sizeof(why) - 2] = '.';	/* cut */
+			if (f.state != LS_WAITING || strcmp(why, f.why) != 0)
+				log_info("%s; not writing until it expires "
+				    "(S3.LeaseDuration %d s after its last "
+				    "renewal)", why, f.env->cfg->s3.lease_duration);
+			report(LS_WAITING, why);
+			break;
+		default:
+			log_warnx("bucket lease: %s", err);
+			break;
+		}
+		wait_ctl(RETRY_MS);
+	}
+}
+
+/* Active, held: renew until lost or stopped. */
+static void
+hold(void)
+{
+	char err[512], why[IMSG_LEASE_WHY_MAX];
+
+	while (!child_terminate && !f.stopping) {
+		wait_ctl(lease_renew_due(&f.lease) - mono_ms());
+		if (child_terminate || f.stopping)
+			break;
+		if (mono_ms() < lease_renew_due(&f.lease))
+			continue;
+		switch (lease_renew(&f.lease, err, sizeof(err))) {
+		case LEASE_HELD:
+			break;
+		case LEASE_LOST:
+			if (snprintf(why, sizeof(why), "the bucket's lease "
+			    "was lost: %s", err) >= (int)sizeof(why))
+				why[sizeof(why) - 2] = '.';	/* cut */
+			log_warnx("%s; writes stopped (restart gigavaultd to "
+			    "wait for it again)", why);
+			report(LS_LOST, why);
+			return;
+		default:
+			log_warnx("bucket lease renewal: %s; trying again",
+			    err);
+			wait_ctl(RETRY_MS);
+			break;
+		}
+	}
+	switch (lease_release(&f.lease, err, sizeof(err))) {
+	case LEASE_RELEASED:
+		log_info("bucket lease %s released", f.lease.key);
+		break;
+	default:
+		log_warnx("bucket lease not released: %s", err);
+		break;
+	}
+}
+
+void
+follower_main(struct child_env *env)
+{
+	const struct gv_config *cfg = env->cfg;
+	char id[SERVER_ID_HEX + 1], host[LEASE_HOST_MAX + 1], err[512];
+	struct s3 *s;
+
+	f.env = env;
+	f.state = LS_NSTATES;
+	child_catch_term(&f.waitmask);
+	hex_encode(env->server_id, SERVER_ID_LEN, id);
+	if (gethostname(host, sizeof(host)) == -1)
+		snprintf(host, sizeof(host), "?");
+	host[sizeof(host) - 1] = '\0';
+	child_send(env, imsg_empty(IMSG_READY));
+
+	if (cfg->s3.role == S3_ROLE_STANDBY) {
+		log_info("standby: no writes; the bucket's writer holds its "
+		    "lease");
+		report(LS_STANDBY, "standby: this server does not write to "
+		    "the bucket");
+		while (!child_terminate && !f.stopping)
+			wait_ctl(60000);
+		exit(0);
+	}
+	report(LS_WAITING, "waiting for the bucket's lease");
+	while ((s = packstore_s3(err, sizeof(err))) == NULL) {
+		log_warnx("bucket lease: %s", err);
+		wait_ctl(RETRY_MS * 5);
+		if (child_terminate || f.stopping)
+			exit(0);
+	}
+	if (lease_init(&f.lease, s, packstore_prefix(), id, host,
+	    (int64_t)getpid(), (uint32_t)cfg->s3.lease_duration, err,
+	    sizeof(err)) == -1)
+		fatalx("%s", err);
+	take();
+	if (f.lease.held)
+		hold();
+	/* Lost: no writes until a restart; wait for the stop. */
+	while (!child_terminate && !f.stopping)
+		wait_ctl(60000);
+	exit(0);
+}
