@@ -368,6 +368,33 @@ meta_server_id(const char *p, size_t n, char hex[33])
 }
 
 int
+packstore_bucket_server_id(char hex[33], char *err, size_t errlen)
+{
+	char key[S3_KEY_MAX + 1];
+	struct s3 *s;
+	void *p;
+	size_t n;
+	int r;
+
+	if ((s = packstore_s3(err, errlen)) == NULL)
+		return -1;
+	snprintf(key, sizeof(key), "%sbucket.json", ps.prefix);
+	r = s3_get(s, key, PACKSTORE_META_MAX, &p, &n, err, errlen);
+	if (r == S3_NOTFOUND)
+		return 1;
+	if (r != S3_OK)
+		return -1;
+	r = meta_server_id(p, n, hex);
+	free(p);
+	if (r == -1) {
+		snprintf(err, errlen, "S3 bucket %s: %s holds no server_id",
+		    ps.bucket, key);
+		return -1;
+	}
+	return 0;
+}
+
+int
 packstore_check_bucket(const char *server_hex, int *made, char *err,
     size_t errlen)
 {

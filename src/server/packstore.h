@@ -126,6 +126,12 @@ int	packstore_check_bucket(const char *server_hex, int *made, char *err,
 	    size_t errlen);
 
 /*
+ * The server id bucket.json names, as 32 hex digits and a NUL into hex.
+ * 0, 1 when there is no bucket.json, -1 (also when it names no id).
+ */
+int	packstore_bucket_server_id(char hex[33], char *err, size_t errlen);
+
+/*
  * Removes the least recently used pack files of the cache directory
  * (open as dirfd) until at most the configured cache size is left,
  * sparing keep (UINT32_MAX: none) and every file a writer holds a

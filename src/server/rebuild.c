@@ -13,13 +13,16 @@
 #include <sys/stat.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "catalog.h"
 #include "journal.h"
+#include "packstore.h"
 #include "rebuild.h"
 #include "store.h"
 
@@ -608,4 +611,91 @@ out:
 	catalog_close(cat);
 	model_free(&m);
 	return ret;
+}
+
+/*
+ * DataDir/server-id from the bucket's bucket.json when DataDir has none
+ * (clients pin the id; gigavaultd checks that the bucket names it).  A
+ * DataDir with another id is refused.  0 or -1.
+ */
+static int
+server_id_from_bucket(const char *datadir, char *err, size_t errlen)
+{
+	char path[1100], tmp[1100], hex[33], have[34];
+	ssize_t n;
+	int fd, r;
+
+	if ((r = packstore_bucket_server_id(hex, err, errlen)) != 0) {
+		if (r == 1)
+			snprintf(err, errlen, "rebuild: the bucket has no "
+			    "bucket.json under S3.Prefix \"%s\": nothing of "
+			    "GigaVault there (check S3.Bucket and S3.Prefix)",
+			    packstore_prefix());
+		return -1;
+	}
+	snprintf(path, sizeof(path), "%s/server-id", datadir);
+	snprintf(tmp, sizeof(tmp), "%s/server-id.tmp", datadir);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) != -1) {
+		n = read(fd, have, 32);
+		close(fd);
+		if (n == 32 && memcmp(have, hex, 32) == 0)
+			return 0;
+		snprintf(err, errlen, "rebuild: %s is not the server id the "
+		    "bucket names (%s): this DataDir belongs to another "
+		    "server", path, hex);
+		return -1;
+	}
+	hex[32] = '\n';
+	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+	    0644)) == -1)
+		goto fail;
+	r = write(fd, hex, 33) == 33 && fsync(fd) == 0;
+	if (close(fd) == -1 || !r || rename(tmp, path) == -1) {
+		(void)unlink(tmp);
+		goto fail;
+	}
+	return 0;
+fail:
+	snprintf(err, errlen, "rebuild: cannot write %s: %s", path,
+	    strerror(errno));
+	return -1;
+}
+
+int
+rebuild_from_bucket(const char *datadir, uint64_t now,
+    struct rebuild_report *rep, char *err, size_t errlen)
+{
+	char journal[1024], aside[1100];
+	uint64_t records = 0;
+	struct stat st;
+
+	memset(rep, 0, sizeof(*rep));
+	if (!packstore_enabled()) {
+		snprintf(err, errlen, "rebuild: Store.Backend is not s3");
+		return -1;
+	}
+	if (mkdir(datadir, 0750) == -1 && errno != EEXIST) {
+		snprintf(err, errlen, "rebuild: cannot create %s: %s", datadir,
+		    strerror(errno));
+		return -1;
+	}
+	if (snprintf(journal, sizeof(journal), "%s/journal", datadir) >=
+	    (int)sizeof(journal)) {
+		snprintf(err, errlen, "rebuild: DataDir path too long");
+		return -1;
+	}
+	if (stat(journal, &st) == 0) {
+		snprintf(aside, sizeof(aside), "%s.before-bucket-%llu",
+		    journal, (unsigned long long)now);
+		if (rename(journal, aside) == -1) {
+			snprintf(err, errlen, "rebuild: cannot move %s aside: "
+			    "%s", journal, strerror(errno));
+			return -1;
+		}
+	}
+	if (server_id_from_bucket(datadir, err, errlen) == -1 ||
+	    journal_pull(journal, &records, err, errlen) == -1)
+		return -1;
+	(void)records;	/* rebuild_catalog() counts them as it replays */
+	return rebuild_catalog(datadir, now, rep, err, errlen);
 }

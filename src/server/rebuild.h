@@ -44,4 +44,20 @@ struct rebuild_report {
 int	rebuild_catalog(const char *datadir, uint64_t now,
 	    struct rebuild_report *rep, char *err, size_t errlen);
 
+/*
+ * rebuild_catalog() from the S3 bucket alone (Store.Backend = s3,
+ * packstore.h), for a DataDir that lost everything or was never there:
+ * DataDir is made when missing; a journal file already in DataDir is
+ * moved aside to journal.before-bucket-UNIXTIME (rep->moved_to names
+ * the old catalog as rebuild_catalog() does); the journal is written
+ * again from the bucket's segments (journal_pull()); then the packs the
+ * bucket lists are fetched, scanned and indexed and the journal is
+ * replayed.  The counters end above the bucket's largest pack id and
+ * the journal file ends past its last segment, so nothing written later
+ * reuses a key.  Call with the daemon stopped and DataDir locked.  Same
+ * returns as rebuild_catalog().
+ */
+int	rebuild_from_bucket(const char *datadir, uint64_t now,
+	    struct rebuild_report *rep, char *err, size_t errlen);
+
 #endif

@@ -560,7 +560,7 @@ again:
 	if (catalog_next_pack(s->cat, &pack) != CAT_OK)
 		return fail(s, 0, "%s", catalog_strerror(s->cat));
 	pack_name(pack, name);
-	if ((fd = openat(s->dirfd, name, O_WRONLY | O_CREAT | O_EXCL |
+	if ((fd = openat(s->dirfd, name, O_RDWR | O_CREAT | O_EXCL |
 	    O_CLOEXEC, 0640)) == -1)
 		return fail(s, errno, "store: cannot create %s/%s: %s",
 		    s->dir, name, strerror(errno));
