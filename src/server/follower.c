@@ -19,10 +19,14 @@
  */
 #include "autoconf.h"
 
+#include <sys/stat.h>
+
 #include <errno.h>
+#include <limits.h>
 #include <inttypes.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -97,6 +101,79 @@ holder(char *buf, size_t len)
 		    "document is unreadable)");
 }
 
+static void	say(char *, size_t, const char *, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* snprintf() into why, cut to whylen. */
+static void
+say(char *why, size_t whylen, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(why, whylen, fmt, ap);
+	va_end(ap);
+}
+
+struct behind {
+	uint64_t	 end;		/* DataDir/journal's size */
+	uint64_t	 first;		/* first segment at or past it */
+	int		 found;
+};
+
+static int
+seg_past(void *arg, uint64_t seq, uint64_t size)
+{
+	struct behind *b = arg;
+
+	(void)size;
+	if (seq >= b->end && !b->found) {
+		b->first = seq;
+		b->found = 1;
+	}
+	return 0;
+}
+
+/*
+ * Before writing: is this DataDir's catalog as current as the bucket?
+ * A journal segment's number is the offset its record has in the
+ * journal file (journal.c), so a segment at or past the end of
+ * DataDir/journal is a change this catalog never saw (another server
+ * wrote it).  0 when current, 1 when behind (why says so), -1 when S3
+ * failed (why).
+ */
+static int
+catalog_behind(char *why, size_t whylen)
+{
+	struct behind b;
+	struct stat st;
+	char path[PATH_MAX], err[512];
+
+	memset(&b, 0, sizeof(b));
+	if (snprintf(path, sizeof(path), "%s/journal", f.env->cfg->datadir) >=
+	    (int)sizeof(path)) {
+		snprintf(why, whylen, "DataDir path too long");
+		return -1;
+	}
+	if (stat(path, &st) == 0)
+		b.end = (uint64_t)st.st_size;
+	else if (errno != ENOENT) {
+		say(why, whylen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (packstore_list_segments(seg_past, &b, err, sizeof(err)) == -1) {
+		say(why, whylen, "%s", err);
+		return -1;
+	}
+	if (!b.found)
+		return 0;
+	say(why, whylen, "this catalog is behind the bucket (journal "
+	    "segment %016" PRIx64 " is past the end of %s, %" PRIu64
+	    " bytes): stop gigavaultd, run gigavaultctl rebuild-catalog "
+	    "--from-bucket, start it again", b.first, path, b.end);
+	return 1;
+}
+
 /* Active: wait for the lease until it is ours (or we stop). */
 static void
 take(void)
@@ -109,6 +186,25 @@ take(void)
 	while (!child_terminate && !f.stopping) {
 		switch (lease_take(&f.lease, &how, err, sizeof(err))) {
 		case LEASE_HELD:
+			switch (catalog_behind(why, sizeof(why))) {
+			case 1:
+				log_warnx("bucket lease %s: %s; not writing",
+				    f.lease.key, why);
+				if (lease_release(&f.lease, err,
+				    sizeof(err)) != LEASE_RELEASED)
+					log_warnx("bucket lease not released: "
+					    "%s", err);
+				report(LS_LOST, why);
+				return;
+			case -1:
+				log_warnx("bucket lease %s: cannot compare "
+				    "the catalog with the bucket: %s; "
+				    "releasing it and trying again",
+				    f.lease.key, why);
+				lease_release(&f.lease, err, sizeof(err));
+				wait_ctl(RETRY_MS);
+				continue;
+			}
 			snprintf(why, sizeof(why), "held, generation %" PRIu64,
 			    f.lease.me.generation);
 			log_info("bucket lease %s taken (%s): generation %"
@@ -214,7 +310,7 @@ follower_main(struct child_env *env)
 	take();
 	if (f.lease.held)
 		hold();
-	/* Lost: no writes until a restart; wait for the stop. */
+	/* Lost or behind: no writes until a restart; wait for the stop. */
 	while (!child_terminate && !f.stopping)
 		wait_ctl(60000);
 	exit(0);
