@@ -116,6 +116,17 @@ int	journal_replay(const char *path,
 	    uint64_t *ignored, char *err, size_t errlen);
 
 /*
+ * Mirror mode, process-wide (on != 0): journal_append() writes nothing
+ * and returns 0.  For code that applies records read from the journal
+ * itself to a catalog (rebuild_from_bucket(), rebuild_follow()): the
+ * catalog's writes would journal them again, locally and, with the s3
+ * backend, as new segments; so the local file stays an exact copy of
+ * the bucket's segments (journal_pull() needs that) and a standby
+ * writes nothing to the bucket.
+ */
+void	journal_mirror(int on);
+
+/*
  * With Store.Backend = s3 (packstore.h): appends to the journal at path
  * every segment in the bucket from the file's good end on, in order,
  * each checked (the header and exactly one good record); the file is

@@ -361,10 +361,14 @@ scan_rec(void *arg, const struct store_rec *r)
 	return 0;
 }
 
-/* Index every record of every pack; *max_pack gets the largest id. */
+/*
+ * Index every record of every pack above min_pack; *max_pack gets the
+ * largest id (min_pack when there is none above it).
+ */
 static int
 index_packs(const char *datadir, struct catalog *cat, struct model *m,
-    uint64_t now, uint32_t *max_pack, char *err, size_t errlen)
+    uint64_t now, uint32_t min_pack, uint32_t *max_pack, char *err,
+    size_t errlen)
 {
 	struct scan_arg a = { m, cat, now, 0, NULL, 0, err, errlen, 0 };
 	struct store_pack *packs = NULL;
@@ -372,7 +376,7 @@ index_packs(const char *datadir, struct catalog *cat, struct model *m,
 	size_t n = 0;
 	int ret = -1;
 
-	*max_pack = 0;
+	*max_pack = min_pack;
 	if (store_open(datadir, cat, &s, err, errlen) == -1)
 		return -1;
 	if ((a.batch = calloc(ADD_BATCH, sizeof(*a.batch))) == NULL) {
@@ -387,6 +391,8 @@ index_packs(const char *datadir, struct catalog *cat, struct model *m,
 		uint64_t bad_at = 0;
 		int r;
 
+		if (packs[i].pack <= min_pack)
+			continue;
 		m->rep->packs++;
 		if (packs[i].pack > *max_pack)
 			*max_pack = packs[i].pack;
@@ -598,9 +604,10 @@ rebuild_catalog(const char *datadir, uint64_t now,
 	if (catalog_open(dir, 0, &cat, err, errlen) != CAT_OK)
 		goto out;
 	if (write_model(cat, &m, err, errlen) == -1 ||
-	    index_packs(datadir, cat, &m, now, &max_pack, err, errlen) ==
+	    index_packs(datadir, cat, &m, now, 0, &max_pack, err, errlen) ==
 	    -1 || write_rows(cat, &m, err, errlen) == -1)
 		goto out;
+	rep->max_pack = max_pack;
 	if (catalog_restore_counters(cat, m.max_client + 1, max_pack + 1) !=
 	    CAT_OK) {
 		snprintf(err, errlen, "%s", catalog_strerror(cat));
@@ -668,6 +675,7 @@ rebuild_from_bucket(const char *datadir, uint64_t now,
 	char journal[1024], aside[1100];
 	uint64_t records = 0;
 	struct stat st;
+	int r;
 
 	memset(rep, 0, sizeof(*rep));
 	if (!packstore_enabled()) {
@@ -697,5 +705,125 @@ rebuild_from_bucket(const char *datadir, uint64_t now,
 	    journal_pull(journal, &records, err, errlen) == -1)
 		return -1;
 	(void)records;	/* rebuild_catalog() counts them as it replays */
-	return rebuild_catalog(datadir, now, rep, err, errlen);
+	/* The records it writes are the bucket's own: not again. */
+	journal_mirror(1);
+	r = rebuild_catalog(datadir, now, rep, err, errlen);
+	journal_mirror(0);
+	return r;
+}
+
+/* rebuild_follow()'s step after the packs: cat says what m says. */
+static int
+follow_rows(struct catalog *cat, struct model *m, char *err, size_t errlen)
+{
+	struct cat_snapshot have;
+	struct cat_client cl;
+	int r;
+
+	for (size_t i = 0; i < m->ncl; i++) {
+		struct rclient *c = &m->cl[i];
+
+		if (!c->removed)
+			continue;
+		/* Its name may be another client's by now. */
+		if ((r = catalog_client_get(cat, c->cl.name, &cl)) == CAT_OK &&
+		    cl.id == c->cl.id)
+			r = catalog_client_remove(cat, c->cl.name);
+		if (r == CAT_ERROR)
+			goto fail;
+	}
+	for (size_t i = 0; i < m->nsn; i++) {
+		struct rsnap *s = &m->sn[i];
+		struct rclient *c = client_find(m, s->client);
+
+		r = catalog_snapshot_get(cat, s->client, s->s.id, &have);
+		if (r == CAT_ERROR)
+			goto fail;
+		if ((s->dead || c == NULL || c->removed) && r == CAT_OK) {
+			if (catalog_forget(cat, s->client, s->s.id) ==
+			    CAT_ERROR)
+				goto fail;
+		} else if (!s->dead && c != NULL && !c->removed &&
+		    r == CAT_NOTFOUND) {
+			if (catalog_restore_snapshot(cat, s->client, &s->s) !=
+			    CAT_OK)
+				goto fail;
+			m->rep->snapshots++;
+		}
+	}
+	for (size_t i = 0; i < m->npo; i++) {
+		struct rpolicy *p = &m->po[i];
+		struct rclient *c = client_find(m, p->client);
+
+		if (c == NULL || c->removed)
+			continue;
+		r = p->dead ? catalog_policy_clear(cat, c->cl.name, p->set) :
+		    catalog_policy_set(cat, c->cl.name, p->set, &p->p);
+		if (r == CAT_ERROR)
+			goto fail;
+		if (!p->dead)
+			m->rep->policies++;
+	}
+	return 0;
+fail:
+	snprintf(err, errlen, "%s", catalog_strerror(cat));
+	return -1;
+}
+
+int
+rebuild_follow(struct catalog *cat, const char *datadir,
+    struct rebuild_follow *st, struct rebuild_report *rep, char *err,
+    size_t errlen)
+{
+	struct rebuild_report own;
+	char journal[1024];
+	uint64_t added = 0;
+	uint32_t max_pack = st->max_pack;
+	struct model m;
+	int ret = -1;
+
+	if (rep == NULL)
+		rep = &own;
+	memset(rep, 0, sizeof(*rep));
+	memset(&m, 0, sizeof(m));
+	m.rep = rep;
+	if (!packstore_enabled()) {
+		snprintf(err, errlen, "rebuild: Store.Backend is not s3");
+		return -1;
+	}
+	if (snprintf(journal, sizeof(journal), "%s/journal", datadir) >=
+	    (int)sizeof(journal)) {
+		snprintf(err, errlen, "rebuild: DataDir path too long");
+		return -1;
+	}
+	journal_mirror(1);
+	if (journal_pull(journal, &added, err, errlen) == -1)
+		goto out;
+	st->segments += added;
+	if (journal_replay(journal, replay, &m, &rep->journal_ignored, err,
+	    errlen) == -1)
+		goto out;
+	if (m.nomem) {
+		snprintf(err, errlen, "rebuild: out of memory");
+		goto out;
+	}
+	/* Clients first: the packs' records are indexed for live ones. */
+	if (write_model(cat, &m, err, errlen) == -1 ||
+	    index_packs(datadir, cat, &m, (uint64_t)time(NULL), st->max_pack,
+	    &max_pack, err, errlen) == -1)
+		goto out;
+	st->max_pack = max_pack;
+	rep->max_pack = max_pack;
+	if (follow_rows(cat, &m, err, errlen) == -1)
+		goto out;
+	if (catalog_restore_counters(cat, m.max_client + 1, max_pack + 1) !=
+	    CAT_OK) {
+		snprintf(err, errlen, "%s", catalog_strerror(cat));
+		goto out;
+	}
+	ret = 0;
+out:
+	journal_mirror(0);
+	model_free(&m);
+	return ret;
 }
