@@ -3,7 +3,11 @@
  * doc/object-store.md rules 5 and 6): with S3.Role = active it takes the
  * bucket's lease (lease.h), waiting and saying who holds it while
  * another server does, renews it every third of S3.LeaseDuration and
- * releases it on a clean stop; with S3.Role = standby it holds none.
+ * releases it on a clean stop.  With S3.Role = standby it holds none:
+ * it follows the bucket into the catalog every S3.FollowInterval
+ * (rebuild_follow()), and when the writer stops renewing the lease (or
+ * releases it) it takes it, catches up once more and becomes the writer;
+ * it never makes a lease that is not there.
  * Every change is a LEASE message to the supervisor, which passes it on
  * to the workers (writes only in LS_HELD), the housekeeper and the UI
  * bridge.  The supervisor itself never talks S3.
@@ -35,12 +39,14 @@
 #include "common/crypto.h"
 #include "common/ids.h"
 #include "common/monotime.h"
+#include "catalog.h"
 #include "child.h"
 #include "config.h"
 #include "imsg.h"
 #include "lease.h"
 #include "log.h"
 #include "packstore.h"
+#include "rebuild.h"
 
 #define RETRY_MS	1000	/* between tries to take it, after errors */
 
@@ -51,6 +57,11 @@ static struct {
 	struct lease		 lease;
 	enum lease_state	 state;
 	char			 why[IMSG_LEASE_WHY_MAX];
+	/* S3.Role = standby: the catalog it follows the bucket into. */
+	int			 standby;
+	struct catalog		*cat;
+	struct rebuild_follow	 fst;
+	int64_t			 next_follow;	/* mono_ms() */
 } f;
 
 static void
@@ -174,7 +185,48 @@ catalog_behind(char *why, size_t whylen)
 	return 1;
 }
 
-/* Active: wait for the lease until it is ours (or we stop). */
+/*
+ * Standby: apply what is new in the bucket to the catalog
+ * (rebuild_follow()).  0, or -1 (logged).
+ */
+static int
+follow(void)
+{
+	struct rebuild_report rep;
+	char path[PATH_MAX], err[512];
+
+	f.next_follow = mono_ms() + f.env->cfg->s3.follow_interval * 1000L;
+	if (f.cat == NULL) {
+		if (snprintf(path, sizeof(path), "%s/catalog",
+		    f.env->cfg->datadir) >= (int)sizeof(path)) {
+			log_warnx("%s: DataDir path too long", __func__);
+			return -1;
+		}
+		if (catalog_open(path, 0, &f.cat, err, sizeof(err)) !=
+		    CAT_OK) {
+			log_warnx("standby: %s", err);
+			f.cat = NULL;
+			return -1;
+		}
+	}
+	memset(&rep, 0, sizeof(rep));
+	if (rebuild_follow(f.cat, f.env->cfg->datadir, &f.fst, &rep, err,
+	    sizeof(err)) == -1) {
+		log_warnx("standby: following the bucket: %s", err);
+		return -1;
+	}
+	if (rep.journal_records > 0 || rep.indexed > 0 || rep.snapshots > 0)
+		log_info("standby: followed the bucket: %" PRIu64 " journal "
+		    "records, %" PRIu64 " blobs indexed, %" PRIu64 " snapshots "
+		    "added", rep.journal_records, rep.indexed, rep.snapshots);
+	return 0;
+}
+
+/*
+ * Active: wait for the lease until it is ours (or we stop).  Standby:
+ * follow the bucket meanwhile, and take the lease only from a writer
+ * that stopped renewing or released it, after catching up once more.
+ */
 static void
 take(void)
 {
@@ -184,8 +236,18 @@ take(void)
 	char err[512], who[400], why[IMSG_LEASE_WHY_MAX];
 
 	while (!child_terminate && !f.stopping) {
+		if (f.standby && mono_ms() >= f.next_follow)
+			(void)follow();
 		switch (lease_take(&f.lease, &how, err, sizeof(err))) {
 		case LEASE_HELD:
+			if (f.standby && follow() == -1) {
+				log_warnx("standby: not caught up with the "
+				    "bucket; releasing the lease and trying "
+				    "again");
+				lease_release(&f.lease, err, sizeof(err));
+				wait_ctl(RETRY_MS);
+				continue;
+			}
 			switch (catalog_behind(why, sizeof(why))) {
 			case 1:
 				log_warnx("bucket lease %s: %s; not writing",
@@ -207,12 +269,26 @@ take(void)
 			}
 			snprintf(why, sizeof(why), "held, generation %" PRIu64,
 			    f.lease.me.generation);
-			log_info("bucket lease %s taken (%s): generation %"
-			    PRIu64 "; writing", f.lease.key, hows[how],
+			log_info("%sbucket lease %s taken (%s): generation %"
+			    PRIu64 "; writing", f.standby ? "standby: caught "
+			    "up; " : "", f.lease.key, hows[how],
 			    f.lease.me.generation);
 			report(LS_HELD, why);
 			return;
 		case LEASE_BUSY:
+			if (f.standby) {
+				if (f.lease.other_ok)
+					holder(who, sizeof(who));
+				else
+					snprintf(who, sizeof(who), "no "
+					    "writer holds it yet");
+				say(why, sizeof(why), "standby: following "
+				    "the bucket; its lease: %s", who);
+				if (strcmp(why, f.why) != 0)
+					log_info("%s", why);
+				report(LS_STANDBY, why);
+				break;
+			}
 			holder(who, sizeof(who));
 			if (snprintf(why, sizeof(why), "waiting for the "
 			    "bucket's lease: %s", who) >= (int)sizeof(why))
@@ -261,6 +337,18 @@ hold(void)
 			break;
 		}
 	}
+	/*
+	 * Released only on the supervisor's SHUTDOWN, which comes when
+	 * nothing else writes any more.  Not on SIGTERM (the drain's
+	 * escalation: workers may still be writing) nor when the
+	 * supervisor is gone (killed: its children may still be running):
+	 * the lease then expires after S3.LeaseDuration.
+	 */
+	if (child_terminate || f.env->ctl_fd == -1) {
+		log_info("bucket lease %s left to expire (%s)", f.lease.key,
+		    child_terminate ? "SIGTERM" : "the supervisor is gone");
+		return;
+	}
 	switch (lease_release(&f.lease, err, sizeof(err))) {
 	case LEASE_RELEASED:
 		log_info("bucket lease %s released", f.lease.key);
@@ -287,16 +375,12 @@ follower_main(struct child_env *env)
 	host[sizeof(host) - 1] = '\0';
 	child_send(env, imsg_empty(IMSG_READY));
 
-	if (cfg->s3.role == S3_ROLE_STANDBY) {
-		log_info("standby: no writes; the bucket's writer holds its "
-		    "lease");
+	f.standby = cfg->s3.role == S3_ROLE_STANDBY;
+	if (f.standby)
 		report(LS_STANDBY, "standby: this server does not write to "
 		    "the bucket");
-		while (!child_terminate && !f.stopping)
-			wait_ctl(60000);
-		exit(0);
-	}
-	report(LS_WAITING, "waiting for the bucket's lease");
+	else
+		report(LS_WAITING, "waiting for the bucket's lease");
 	while ((s = packstore_s3(err, sizeof(err))) == NULL) {
 		log_warnx("bucket lease: %s", err);
 		wait_ctl(RETRY_MS * 5);
@@ -307,11 +391,13 @@ follower_main(struct child_env *env)
 	    (int64_t)getpid(), (uint32_t)cfg->s3.lease_duration, err,
 	    sizeof(err)) == -1)
 		fatalx("%s", err);
+	f.lease.only_existing = f.standby;
 	take();
 	if (f.lease.held)
 		hold();
 	/* Lost or behind: no writes until a restart; wait for the stop. */
 	while (!child_terminate && !f.stopping)
 		wait_ctl(60000);
+	catalog_close(f.cat);
 	exit(0);
 }

@@ -284,6 +284,11 @@ lease_take(struct lease *l, enum lease_how *how, char *err, size_t errlen)
 	rc = s3_head(l->s3, l->key, &oi, err, errlen);
 	if (rc == S3_ERROR)
 		return LEASE_ERROR;
+	if (rc == S3_NOTFOUND && l->only_existing) {
+		l->other_ok = 0;
+		l->watch.etag[0] = '\0';
+		return LEASE_BUSY;
+	}
 	if (rc == S3_NOTFOUND) {
 		cond = S3_COND_ABSENT;
 		*how = LEASE_TOOK_NEW;

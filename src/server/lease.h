@@ -118,6 +118,12 @@ struct lease {
 	struct lease_watch	 watch;
 	struct lease_info	 other;	/* last document read of another */
 	int			 other_ok;	/* other was read and decoded */
+	/*
+	 * Set by the caller: 1 makes lease_take() leave a missing lease
+	 * alone (LEASE_BUSY, other_ok 0): a standby takes over from a
+	 * writer, it never starts one.
+	 */
+	int			 only_existing;
 };
 
 /*
@@ -135,7 +141,8 @@ int	lease_init(struct lease *l, struct s3 *s, const char *prefix,
  * is LEASE_BUSY: the expiry is measured across calls).  LEASE_HELD
  * with *how saying how (after LEASE_SETTLE_MS and a confirming
  * renewal); LEASE_BUSY when another server holds it (l->other has its
- * document when l->other_ok), also when a racing taker won; LEASE_ERROR.
+ * document when l->other_ok), also when a racing taker won, and when
+ * there is none and l->only_existing is set; LEASE_ERROR.
  * Already held: LEASE_HELD at once.
  */
 int	lease_take(struct lease *l, enum lease_how *how, char *err,

@@ -32,10 +32,11 @@
  *                 "back up now" requests);
  *                 never peers, days, recent
  *   discovery     open for peers only                none
- *   lease         none (no LMDB)                     none; in the bucket only
- *   (follower.c,                                     PREFIX/lease (S3.Role
- *   Store.Backend                                    = active)
- *   = s3)
+ *   lease         active: none (no LMDB);            active: none; in the
+ *   (follower.c,  standby: blobs, clients, tokens,   bucket PREFIX/lease;
+ *   Store.Backend snapshots, policies, meta          standby: the journal
+ *   = s3)         (rebuild_follow(), catalog_open()) (journal_pull()), then
+ *                                                    PREFIX/lease at take-over
  *   gigavaultctl  all (client, policy, forget,       admins; gigavaultd.lock
  *                 client backup, rebuild-catalog,    while it rebuilds or
  *                 upgrade)
