@@ -296,7 +296,8 @@ take(void)
 			if (f.state != LS_WAITING || strcmp(why, f.why) != 0)
 				log_info("%s; not writing until it expires "
 				    "(S3.LeaseDuration %d s after its last "
-				    "renewal)", why, f.env->cfg->s3.lease_duration);
+				    "renewal)", why,
+				    f.env->cfg->s3.lease_duration);
 			report(LS_WAITING, why);
 			break;
 		default:

@@ -72,7 +72,8 @@ struct imsg_busy { char peer[IMSG_PEER_MAX]; };		/* BUSY */
 enum lease_state {
 	LS_WAITING,		/* active: another server holds the lease */
 	LS_HELD,		/* active: we hold it and may write */
-	LS_LOST,		/* active: it was lost; no writes until restart */
+	LS_LOST,		/* lost, or the catalog is behind: no writes
+				   until a restart */
 	LS_STANDBY,		/* standby: following the bucket, no writes */
 	LS_NSTATES
 };

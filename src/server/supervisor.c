@@ -162,7 +162,7 @@ static struct {
 	enum drain	 draining;
 	int64_t		 drain_deadline;	/* mono_ms() */
 	int		 lease_retired;	/* SHUTDOWN sent to the lease child */
-	struct imsg_lease lease;	/* its last state (Store.Backend = s3) */
+	struct imsg_lease lease;	/* its last state (Store.Backend s3) */
 	struct imsg	 msg;
 } sup;
 
