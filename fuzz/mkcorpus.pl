@@ -261,3 +261,16 @@ put('s3xml', 'initiate', '<InitiateMultipartUploadResult><Bucket>b</Bucket>' .
     '<Key>k</Key><UploadId>2~abcdefghijklmnop</UploadId></InitiateMultipartUploadResult>');
 put('s3xml', 'unclosed', '<ListBucketResult><Contents><Key>k&#x41;&#66;</Key><Size>1');
 put('s3xml', 'creds', "# creds\naccess_key_id = AKIA0001\nsecret_access_key=abc/def+g\n");
+
+# ------------------------------------------------------------ lease
+put('lease', 'held', '{"duration":60,"generation":3,"holder":' .
+    '"0123456789abcdef0123456789abcdef","host":"backup-1","pid":812,' .
+    '"released":false,"renewal":17}');
+put('lease', 'released', '{"duration":10,"generation":1,"holder":"ab",' .
+    '"host":"h \\u00e9 \\"q\\"","pid":1,"released":true,"renewal":0}');
+put('lease', 'no-released', '{"holder":"ab","host":"","pid":0,' .
+    '"generation":0,"renewal":0,"duration":2}');
+put('lease', 'bad-duration', '{"holder":"ab","host":"h","pid":1,' .
+    '"generation":1,"renewal":0,"duration":3601}');
+put('lease', 'twice', '{"holder":"ab","holder":"cd","host":"h","pid":1,' .
+    '"generation":1,"renewal":0,"duration":5}');
