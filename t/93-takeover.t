@@ -5,7 +5,8 @@
 # lease and serves backups.  Server C (S3.Role = standby; its DataDir
 # made from the bucket with gigavaultctl rebuild-catalog --from-bucket,
 # so the same server id; same bucket and prefix, other ports) refuses
-# backups with "standby: ..." and follows the bucket: it lists a
+# backups with "standby: ..." (its console says standby) and follows
+# the bucket: it lists a
 # snapshot A committed after it started.  Server B, a second active,
 # waits for the lease, names its holder and refuses writes with that
 # reason.  A is killed with SIGKILL (every process); C takes the lease
@@ -87,6 +88,18 @@ ok(wait_until(sub { lease_of($c) eq 'standby' &&
     (store_of($c)->{lease_detail} // '') =~ /held by/ }, 30),
     'C (standby): status says standby, naming the holder') or $c->diag_logs;
 is(store_of($c)->{role}, 'standby', '  role standby');
+$c->add_admin('cadmin', 'c-pass-word');
+{
+	my $r = $c->web(POST => '/api/login',
+	    json => { user => 'cadmin', password => 'c-pass-word' });
+	my ($cookie) = GV::session_cookie($r);
+	$r = $c->web(GET => '/api/dashboard', cookie => $cookie);
+	my $st = ref $r->{json} eq 'HASH' ? $r->{json}{store} // {} : {};
+	ok(($st->{lease} // '') eq 'standby' &&
+	    ($st->{lease_detail} // '') =~ /^standby: /,
+	    '  the console\'s dashboard says standby') or
+	    diag($r->{body} // '');
+}
 ($rc, $out, $err) = $cl->run('backup', '-s', $cport, $src);
 ok($rc != 0 && $err =~ /standby: /, '  a backup at C is refused with ' .
     '"standby: ..."') or diag("$rc $out $err");

@@ -727,7 +727,7 @@ dashboard_answer(struct ui_call *c, json_t *st)
 	struct cat_totals t;
 	uint32_t today = (uint32_t)((uint64_t)time(NULL) / 86400);
 	uint64_t carry = 0;
-	json_t *list, *workers;
+	json_t *list, *workers, *d;
 	char name[16];
 
 	if (catalog_totals(api.cat, &t) != CAT_OK ||
@@ -751,7 +751,7 @@ dashboard_answer(struct ui_call *c, json_t *st)
 		    (json_int_t)carry));
 	}
 	workers = json_object_get(st, "workers");
-	finish(c, 200, json_pack("{s:{s:s, s:s, s:s, s:O, s:I}, "
+	d = json_pack("{s:{s:s, s:s, s:s, s:O, s:I}, "
 	    "s:{s:O, s:O, s:O}, s:{s:I, s:I, s:I}, "
 	    "s:{s:I, s:I, s:I, s:I, s:f}, s:o, s:O}",
 	    "server", "server_id", api.server_id, "name", api.name,
@@ -771,7 +771,11 @@ dashboard_answer(struct ui_call *c, json_t *st)
 	    "unique_bytes", (json_int_t)t.unique_bytes,
 	    "dedup_ratio", t.unique_bytes ? (double)t.size /
 	    (double)t.unique_bytes : 0.0,
-	    "days", list, "disk", json_object_get(st, "disk")));
+	    "days", list, "disk", json_object_get(st, "disk"));
+	/* Store.Backend = s3: role and lease, as the status has them. */
+	if (d != NULL && json_object_get(st, "store") != NULL)
+		json_object_set(d, "store", json_object_get(st, "store"));
+	finish(c, 200, d);
 }
 
 /* ----- housekeeping */
