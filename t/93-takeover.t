@@ -6,10 +6,9 @@
 # made from the bucket with gigavaultctl rebuild-catalog --from-bucket,
 # so the same server id; same bucket and prefix, other ports) refuses
 # backups with "standby: ..." (its console says standby) and follows
-# the bucket: it lists a
-# snapshot A committed after it started.  Server B, a second active,
-# waits for the lease, names its holder and refuses writes with that
-# reason.  A is killed with SIGKILL (every process); C takes the lease
+# the bucket: it lists a snapshot A committed after it started.  Server
+# B, a second active, waits for the lease, names its holder and refuses
+# writes with that reason.  A is killed with SIGKILL (every process); C takes the lease
 # once it expired, catches up and writes (the take-over time is
 # measured and printed), and a client pointed at C (-s) lists its
 # snapshots, restores them and backs up again, its parent found.  A
