@@ -37,6 +37,11 @@ chomp $sid;
 like(GV::_slurp($gv->dir . '/bucket.json') // '',
     qr/"server_id": "\Q$sid\E"/, '  naming this DataDir\'s server id');
 
+($rc, my $st) = $gv->ctl('status');
+like($st, qr/^store: +s3 bucket $bucket at \Q${\$ceph->endpoint}\E, prefix "gigavault\/": reachable, server $sid$/m,
+    'gigavaultctl status: the bucket, reachable, its server id') or
+    diag($st);
+
 my $cl = GVClient->new($gv, 'alice');
 my $src = $gv->dir . '/src';
 make_path($src);
