@@ -742,8 +742,8 @@ journal_pull(const char *path, uint64_t *records, char *err, size_t errlen)
 		if ((r = packstore_get_segment(l.seq[i], &p, &n, err,
 		    errlen)) != 0) {
 			if (r == 1)
-				snprintf(err, errlen, "journal: segment %016llx "
-				    "vanished from the bucket",
+				snprintf(err, errlen, "journal: segment "
+				    "%016llx vanished from the bucket",
 				    (unsigned long long)l.seq[i]);
 			goto out;
 		}
