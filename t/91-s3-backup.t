@@ -60,6 +60,16 @@ like($st, qr/^store: +s3 bucket $bucket at \Q${\$ceph->endpoint}\E, prefix "giga
 	like($other->stderr_text, qr/belongs to another server/,
 	    '  saying the bucket belongs to another server') or
 	    diag($other->stderr_text);
+	my $old = $gv->dir . '/old-data';
+	make_path("$old/packs");
+	GVClient::_spit_bytes("$old/packs/00000001.pack", 'x' x 100);
+	system('chown', '-R', 'nobody:', $old) if $> == 0;
+	$other = GV->spawn(Workers => 1, $ceph->gv_options(Bucket => 'gv91b'),
+	    'Server.DataDir' => $old);
+	ok(wait_until(sub { !$other->alive }, 30), 'a DataDir with packs of ' .
+	    'the datadir backend: gigavaultd exits');
+	like($other->stderr_text, qr/holds packs written with Store\.Backend = datadir/,
+	    '  saying why') or diag($other->stderr_text);
 }
 
 my $cl = GVClient->new($gv, 'alice');
