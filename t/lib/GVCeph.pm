@@ -156,8 +156,9 @@ sub s3 {
 	if (!$pid) {
 		open(STDERR, '>', $errf) or POSIX::_exit(126);
 		no warnings "exec";
-		exec { $self->{gvs3} } $self->{gvs3}, '-e', $self->endpoint, '-r', $self->region,
-		    '-b', $bucket, '-k', $self->{cred}, @opts, @args;
+		exec { $self->{gvs3} } $self->{gvs3}, '-e', $self->endpoint,
+		    '-r', $self->region, '-b', $bucket, '-k', $self->{cred},
+		    @opts, @args;
 		POSIX::_exit(127);
 	}
 	local $/;
