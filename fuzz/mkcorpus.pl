@@ -248,3 +248,37 @@ put('config', 'out-of-range', "Server {\n\tWorkers = 0\n\tMaxFrame = 1\n}\n");
 put('config', 'unknown', "Server {\n\tNoSuchOption = 1\n}\nNope {\n}\n");
 put('config', 'syntax', "Server {\n\tWorkers = \n");
 put('config', 'empty', '');
+
+# ------------------------------------------------------------ s3xml
+my $xh = qq(<?xml version="1.0" encoding="UTF-8"?>);
+put('s3xml', 'error', $xh . '<Error><Code>SignatureDoesNotMatch</Code>' .
+    '<Message>The request signature &amp; &lt;so on&gt;</Message>' .
+    '<RequestId>tx1</RequestId></Error>');
+put('s3xml', 'list', $xh . '<ListBucketResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/">' .
+    '<Name>b</Name><Prefix>p/</Prefix><KeyCount>2</KeyCount>' .
+    '<IsTruncated>true</IsTruncated><NextContinuationToken>p/k1</NextContinuationToken>' .
+    '<Contents><Key>p/k0</Key><Size>12</Size><ETag>&quot;0123abcd&quot;</ETag></Contents>' .
+    '<Contents><Key>p/a&amp;b</Key><LastModified>2026-12-06T23:00:00.000Z</LastModified>' .
+    '<Size>0</Size><ETag>"ff-2"</ETag></Contents></ListBucketResult>');
+put('s3xml', 'list-bad-size', '<ListBucketResult><Contents><Key>k</Key>' .
+    '<Size>18446744073709551616</Size></Contents></ListBucketResult>');
+put('s3xml', 'delete', $xh . '<DeleteResult><Deleted><Key>a</Key></Deleted>' .
+    '<Error><Key>b</Key><Code>AccessDenied</Code><Message>no</Message></Error>' .
+    '</DeleteResult>');
+put('s3xml', 'initiate', '<InitiateMultipartUploadResult><Bucket>b</Bucket>' .
+    '<Key>k</Key><UploadId>2~abcdefghijklmnop</UploadId></InitiateMultipartUploadResult>');
+put('s3xml', 'unclosed', '<ListBucketResult><Contents><Key>k&#x41;&#66;</Key><Size>1');
+put('s3xml', 'creds', "# creds\naccess_key_id = AKIA0001\nsecret_access_key=abc/def+g\n");
+
+# ------------------------------------------------------------ lease
+put('lease', 'held', '{"duration":60,"generation":3,"holder":' .
+    '"0123456789abcdef0123456789abcdef","host":"backup-1","pid":812,' .
+    '"released":false,"renewal":17}');
+put('lease', 'released', '{"duration":10,"generation":1,"holder":"ab",' .
+    '"host":"h \\u00e9 \\"q\\"","pid":1,"released":true,"renewal":0}');
+put('lease', 'no-released', '{"holder":"ab","host":"","pid":0,' .
+    '"generation":0,"renewal":0,"duration":2}');
+put('lease', 'bad-duration', '{"holder":"ab","host":"h","pid":1,' .
+    '"generation":1,"renewal":0,"duration":3601}');
+put('lease', 'twice', '{"holder":"ab","holder":"cd","host":"h","pid":1,' .
+    '"generation":1,"renewal":0,"duration":5}');

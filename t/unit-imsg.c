@@ -21,11 +21,12 @@
 #define UI	(1u << KIND_UIBRIDGE)
 #define WK	(1u << KIND_WORKER)
 #define HK	(1u << KIND_HOUSEKEEPER)
+#define LS	(1u << KIND_LEASE)
 
 static const char *const kind_names[NKINDS] = {
 	[KIND_UIBRIDGE] = "uibridge", [KIND_WORKER] = "worker",
 	[KIND_HOUSEKEEPER] = "housekeeper", [KIND_DISCOVERY] = "discovery",
-	[KIND_ACCEPTOR] = "acceptor",
+	[KIND_ACCEPTOR] = "acceptor", [KIND_LEASE] = "lease",
 };
 
 /* What the table must say, written out again: up may send, down is sent. */
@@ -43,6 +44,7 @@ static const struct {
 	{ IMSG_SHUTDOWN,	"SHUTDOWN",	0,	ALL },
 	{ IMSG_LOG_REOPEN,	"LOG_REOPEN",	0,	ALL },
 	{ IMSG_HK_RUN,		"HK_RUN",	UI,	HK },
+	{ IMSG_LEASE,		"LEASE",	LS,	WK | HK | UI },
 };
 #define NWANT	(sizeof(want) / sizeof(want[0]))
 
@@ -74,6 +76,9 @@ valid(int type)
 		return imsg_status(&reply);
 	case IMSG_HK_RUN:
 		return imsg_hk_run(HK_SCRUB);
+	case IMSG_LEASE:
+		return imsg_lease(LS_WAITING, "waiting for the bucket's lease: "
+		    "held by b (server 00ff), generation 2");
 	}
 	return imsg_empty(type);
 }
@@ -274,6 +279,28 @@ test_values(void)
 	ok(imsg_to_child(KIND_HOUSEKEEPER, carry(m), &u, err, sizeof(err)) ==
 	    -1 && strcmp(err, "bad HK_RUN message (9 bytes, unknown job)") == 0,
 	    "HK_RUN: an unknown job refused");
+
+	ok(imsg_from_child(KIND_LEASE, carry(valid(IMSG_LEASE)), &u, err,
+	    sizeof(err)) == 0 && u.lease.state == LS_WAITING &&
+	    strcmp(u.lease.why, "waiting for the bucket's lease: held by b "
+	    "(server 00ff), generation 2") == 0, "LEASE: state and why");
+	ok(imsg_send(sv[0], imsg_lease(LS_NSTATES, ""), 0) == -1 &&
+	    errno == EMSGSIZE, "LEASE: an unknown state not sent");
+	m = imsg_lease(LS_HELD, "");
+	m->buf[8] = LS_NSTATES;
+	ok(imsg_to_child(KIND_WORKER, carry(m), &u, err, sizeof(err)) ==
+	    -1 && strcmp(err, "bad LEASE message (11 bytes, unknown lease "
+	    "state)") == 0, "LEASE: an unknown state refused");
+	{
+		char why[IMSG_LEASE_WHY_MAX + 10];
+
+		memset(why, 'x', sizeof(why) - 1);
+		why[sizeof(why) - 1] = '\0';
+		ok(imsg_to_child(KIND_WORKER, carry(imsg_lease(LS_LOST, why)),
+		    &u, err, sizeof(err)) == 0 &&
+		    strlen(u.lease.why) == IMSG_LEASE_WHY_MAX - 1,
+		    "LEASE: a long why is cut to fit");
+	}
 }
 
 int

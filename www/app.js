@@ -844,6 +844,13 @@
 			    class: 'msg msg-' + (d.disk.level === 'critical' ?
 			    'error' : 'warn') }, h('span', { class: 'msg-text',
 			    text: diskWarning(d.disk) })));
+		/* Store.Backend = s3: a standby, or a writer without its lease. */
+		if (d.store && d.store.lease !== 'held')
+			body.appendChild(h('div', { id: 'store-alert', role: 'status',
+			    class: 'msg msg-' + (d.store.lease === 'lost' ?
+			    'error' : 'warn') }, h('span', { class: 'msg-text',
+			    text: (d.store.lease === 'standby' ? 'Standby: ' :
+			    'Not writing: ') + (d.store.lease_detail || d.store.lease) })));
 		body.appendChild(cards);
 		body.appendChild(poolCard);
 		body.appendChild(chartCard);

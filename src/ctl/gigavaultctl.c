@@ -74,7 +74,7 @@ static const char usage_text[] =
 	    "       gigavaultctl [-f file] tls show [--json]\n"
 	    "       gigavaultctl [-f file] admin add | passwd | remove name\n"
 	    "       gigavaultctl [-f file] admin list [--json]\n"
-	    "       gigavaultctl [-f file] rebuild-catalog\n"
+	    "       gigavaultctl [-f file] rebuild-catalog [--from-bucket]\n"
 	    "       gigavaultctl [-f file] upgrade\n";
 
 static void
@@ -948,7 +948,8 @@ static const struct command {
 	{ "admin", "passwd",	1, 1, 0, "", cmd_admin_passwd },
 	{ "admin", "remove",	1, 1, 0, "", cmd_admin_remove },
 	{ "admin", "list",	0, 0, 1, "", cmd_admin_list },
-	{ "rebuild-catalog", NULL, 0, 0, 0, "", cmd_rebuild_catalog },
+	{ "rebuild-catalog", NULL, 0, 0, 0, "--from-bucket",
+	    cmd_rebuild_catalog },
 	{ "upgrade", NULL,	0, 0, 0, "", cmd_upgrade },
 };
 

@@ -24,6 +24,7 @@ enum child_kind {
 	KIND_HOUSEKEEPER,
 	KIND_DISCOVERY,
 	KIND_ACCEPTOR,
+	KIND_LEASE,		/* Store.Backend = s3 only: follower.c */
 	NKINDS
 };
 
@@ -85,5 +86,6 @@ void	uibridge_main(struct child_env *) __attribute__((noreturn));
 void	housekeeper_main(struct child_env *) __attribute__((noreturn));
 void	discovery_main(struct child_env *) __attribute__((noreturn));
 void	acceptor_main(struct child_env *) __attribute__((noreturn));
+void	follower_main(struct child_env *) __attribute__((noreturn));
 
 #endif

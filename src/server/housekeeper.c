@@ -59,6 +59,7 @@ static struct housekeeper {
 	int		 running;	/* enum hk_job, or -1 */
 	struct alerter	*alerts;
 	int64_t		 next_alert;	/* mono_ms() of the next check */
+	int		 readonly;	/* s3: the bucket's lease not held */
 } hk;
 
 static void
@@ -101,7 +102,8 @@ should_stop(void *arg)
 {
 	(void)arg;
 	wait_ctl(0);
-	return child_terminate || hk.stopping;
+	return child_terminate || hk.stopping ||
+	    (hk.readonly && hk.running == HK_PRUNE);
 }
 
 static void
@@ -242,6 +244,12 @@ run_job(enum hk_job job)
 		retry(job);
 		return;
 	}
+	if (job == HK_PRUNE && hk.readonly) {
+		log_info("%s: the bucket's lease is not held here; trying "
+		    "again in %d s", what, RETRY_S);
+		retry(job);
+		return;
+	}
 	if ((fd = housekeeping_lock(cfg->datadir, 0, err, sizeof(err))) ==
 	    -2) {
 		log_info("%s: another prune or scrub is running; trying again "
@@ -279,7 +287,10 @@ on_hk_run(int type, const union imsg_body *u)
 {
 	enum hk_job job = u->hk_run.job;
 
-	(void)type;
+	if (type == IMSG_LEASE) {
+		hk.readonly = u->lease.state != LS_HELD;
+		return;
+	}
 	if (hk.running == (int)job) {
 		log_info("%s requested: already running", hkstatus_job_name(job));
 		return;
@@ -317,6 +328,7 @@ housekeeper_main(struct child_env *env)
 
 	hk.env = env;
 	hk.running = -1;
+	hk.readonly = env->cfg->store_backend == STORE_BACKEND_S3;
 	child_catch_term(&hk.waitmask);
 
 	open_catalog();

@@ -155,6 +155,17 @@ hk_run(struct imsg *m, void *v)
 	return h->job < HK_NJOBS ? NULL : "unknown job";
 }
 
+/* LEASE: the lease child's state and why. */
+static const char *
+lease(struct imsg *m, void *v)
+{
+	struct imsg_lease *l = v;
+
+	FIELD(m, l->state);
+	field_str(m, l->why, sizeof(l->why));
+	return l->state < LS_NSTATES ? NULL : "unknown lease state";
+}
+
 #define K(kind)		(1u << (kind))
 #define ALL		(K(NKINDS) - 1)
 
@@ -177,6 +188,8 @@ static const struct imsg_row {
 	[IMSG_LOG_REOPEN] = { "LOG_REOPEN", 0, ALL, NULL },
 	[IMSG_HK_RUN] = { "HK_RUN", K(KIND_UIBRIDGE), K(KIND_HOUSEKEEPER),
 	    hk_run },
+	[IMSG_LEASE] = { "LEASE", K(KIND_LEASE), K(KIND_WORKER) |
+	    K(KIND_HOUSEKEEPER) | K(KIND_UIBRIDGE), lease },
 };
 
 /* A message of type with the body at v, in out; bad when out of range. */
@@ -213,6 +226,16 @@ struct imsg *
 imsg_hk_run(enum hk_job job)
 {
 	return encode(IMSG_HK_RUN, &(struct imsg_hk_run){ (uint8_t)job });
+}
+
+struct imsg *
+imsg_lease(enum lease_state state, const char *why)
+{
+	struct imsg_lease l;
+
+	l.state = (uint8_t)state;
+	snprintf(l.why, sizeof(l.why), "%s", why);
+	return encode(IMSG_LEASE, &l);
 }
 
 int

@@ -37,6 +37,8 @@ enum imsg_type {
 	IMSG_SHUTDOWN,		/* sup -> child: stop accepting, finish, exit */
 	IMSG_LOG_REOPEN,	/* sup -> child: reopen the log file */
 	IMSG_HK_RUN,		/* uibridge -> sup -> housekeeper: run now */
+	IMSG_LEASE,		/* lease -> sup -> workers, housekeeper,
+				   uibridge: the bucket's lease changed */
 	IMSG_TYPE_MAX
 };
 
@@ -59,6 +61,27 @@ struct imsg_status {			/* STATUS_REPLY */
 };
 
 struct imsg_busy { char peer[IMSG_PEER_MAX]; };		/* BUSY */
+
+/*
+ * LEASE (Store.Backend = s3, doc/object-store.md rules 5 and 6): the
+ * lease child's state, which the supervisor passes on.  Writes (PUT,
+ * COMMIT, FORGET, prune) are allowed in LS_HELD only; why is a sentence
+ * for logs, the ERROR a client gets and the status ("held by HOST
+ * (server ID), generation 3").
+ */
+enum lease_state {
+	LS_WAITING,		/* active: another server holds the lease */
+	LS_HELD,		/* active: we hold it and may write */
+	LS_LOST,		/* lost, or the catalog is behind: no writes
+				   until a restart */
+	LS_STANDBY,		/* standby: following the bucket, no writes */
+	LS_NSTATES
+};
+#define IMSG_LEASE_WHY_MAX	256	/* why, NUL included */
+struct imsg_lease {
+	uint8_t		 state;		/* enum lease_state */
+	char		 why[IMSG_LEASE_WHY_MAX];
+};
 struct imsg_status_req { uint32_t id; };	/* echoed in the reply */
 struct imsg_hk_run { uint8_t job; };		/* enum hk_job */
 
@@ -68,6 +91,7 @@ union imsg_body {
 	struct imsg_status_req	 status_req;
 	struct imsg_status	 status;
 	struct imsg_hk_run	 hk_run;
+	struct imsg_lease	 lease;
 };
 
 struct imsg {
@@ -83,7 +107,8 @@ struct imsg {
  * The encoders.  Each builds its message in one buffer of this process
  * and returns it for imsg_send(); it is valid until the next encoder
  * call.  imsg_empty() is for the types without a body; imsg_busy() cuts
- * a peer to IMSG_PEER_MAX - 1 bytes; imsg_status() only reads *r.  A
+ * a peer to IMSG_PEER_MAX - 1 bytes, imsg_lease() a why likewise;
+ * imsg_status() only reads *r.  A
  * value out of range makes a message that imsg_send() refuses.
  */
 struct imsg	*imsg_empty(enum imsg_type);
@@ -91,6 +116,7 @@ struct imsg	*imsg_busy(const char *peer);
 struct imsg	*imsg_status_req(uint32_t id);
 struct imsg	*imsg_status(struct imsg_status *r);
 struct imsg	*imsg_hk_run(enum hk_job);
+struct imsg	*imsg_lease(enum lease_state, const char *why);
 
 /*
  * Send one message.  Blocking unless nonblock; returns 0, or -1 with

@@ -115,4 +115,39 @@ int	journal_replay(const char *path,
 	    int (*fn)(void *arg, const struct journal_rec *r), void *arg,
 	    uint64_t *ignored, char *err, size_t errlen);
 
+/*
+ * The parser of a journal segment object (n bytes at p, from the
+ * bucket): 0 with *len the length of its record's type and payload when
+ * p is exactly the journal header and one frame whose length is 1 to
+ * JOURNAL_REC_MAX and whose sum holds; -1 otherwise.  The record itself
+ * is decoded by journal_replay().  Exported for fuzz/fuzz-objstore.c.
+ */
+int	journal_segment_check(const uint8_t *p, size_t n, size_t *len);
+
+/*
+ * Mirror mode, process-wide (on != 0): journal_append() writes nothing
+ * and returns 0.  For code that applies records read from the journal
+ * itself to a catalog (rebuild_from_bucket(), rebuild_follow()): the
+ * catalog's writes would journal them again, locally and, with the s3
+ * backend, as new segments; so the local file stays an exact copy of
+ * the bucket's segments (journal_pull() needs that) and a standby
+ * writes nothing to the bucket.
+ */
+void	journal_mirror(int on);
+
+/*
+ * With Store.Backend = s3 (packstore.h): appends to the journal at path
+ * every segment in the bucket from the file's good end on, in order,
+ * each checked (the header and exactly one good record); the file is
+ * made when missing.  A segment whose number is not the file's end at
+ * its turn (a gap) stops it with an error.  Call it on a file no
+ * catalog appends to meanwhile (a rebuild, or a standby that follows:
+ * call again to apply what is new, then journal_replay() from the old
+ * end).  *records gets the records added.  0, or -1 with a message in
+ * err (the records added before the error stay; the file holds whole
+ * records only).
+ */
+int	journal_pull(const char *path, uint64_t *records, char *err,
+	    size_t errlen);
+
 #endif

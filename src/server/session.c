@@ -1767,6 +1767,15 @@ static const struct session_frame frames[] = {
 	    WIRE_ERR_LIMIT,	NULL,		on_agent_poll },
 };
 
+/* 1 for the frames that change the catalog or the store. */
+static int
+writes(uint16_t type)
+{
+	return type == WIRE_REGISTER || type == WIRE_PUT ||
+	    type == WIRE_PUT_LINKED || type == WIRE_COMMIT ||
+	    type == WIRE_FORGET;
+}
+
 int
 session_admit(enum session_auth st, const struct wire_hdr *h,
     uint32_t max_frame, const struct session_frame **row, char *why,
@@ -1861,8 +1870,14 @@ session_run(struct session *s)
 				fail(s, code, why);
 				break;
 			}
-			if (read_payload(s, &h, deadline, what) == -1 ||
-			    fh->fn(s, s->buf + WIRE_HDR_LEN, h.len) == -1)
+			if (read_payload(s, &h, deadline, what) == -1)
+				break;
+			if (writes(h.type) && s->readonly != NULL &&
+			    s->readonly[0] != '\0') {
+				failf(s, WIRE_ERR_STORAGE, "%s", s->readonly);
+				break;
+			}
+			if (fh->fn(s, s->buf + WIRE_HDR_LEN, h.len) == -1)
 				break;
 		}
 	}
@@ -1870,7 +1885,10 @@ session_run(struct session *s)
 	 * Whatever the end, blobs that arrived are made durable and
 	 * indexed, so the next backup's HAVE finds them.
 	 */
-	if (s->store != NULL && store_flush(s->store) == -1)
+	if (s->store != NULL && s->readonly != NULL &&
+	    s->readonly[0] != '\0')
+		store_discard(s->store);	/* not ours to write now */
+	else if (s->store != NULL && store_flush(s->store) == -1)
 		log_warnx("%s: keeping uploaded blobs: %s",
 		    who(s, wbuf, sizeof(wbuf)), store_strerror(s->store));
 	/* An idle worker holds no pack: prune may rewrite them all. */

@@ -50,6 +50,15 @@ struct session {
 	 * *terminate and the wait.
 	 */
 	const sigset_t	*waitmask;
+	/*
+	 * Store.Backend = s3 (doc/object-store.md): not NULL and not ""
+	 * while this server may not write to the bucket (a standby, the
+	 * lease not held or lost).  The text is the ERROR a frame that
+	 * writes (REGISTER, PUT, PUT_LINKED, COMMIT, FORGET) gets, and no
+	 * pending blob is flushed then; read at each frame, so that a
+	 * lease lost mid-session stops the next write.
+	 */
+	const char	*readonly;
 
 	/* Filled in by session_run(). */
 	uint64_t	 bytes_in;

@@ -32,6 +32,11 @@
  *                 "back up now" requests);
  *                 never peers, days, recent
  *   discovery     open for peers only                none
+ *   lease         active: none (no LMDB);            active: none; in the
+ *   (follower.c,  standby: blobs, clients, tokens,   bucket PREFIX/lease;
+ *   Store.Backend snapshots, policies, meta          standby: the journal
+ *   = s3)         (rebuild_follow(), catalog_open()) (journal_pull()), then
+ *                                                    PREFIX/lease at take-over
  *   gigavaultctl  all (client, policy, forget,       admins; gigavaultd.lock
  *                 client backup, rebuild-catalog,    while it rebuilds or
  *                 upgrade)
@@ -84,6 +89,10 @@
 
 static int count_workers(const struct gv_config *c) { return c->workers; }
 static int count_one(const struct gv_config *c) { (void)c; return 1; }
+static int count_lease(const struct gv_config *c)
+{
+	return c->store_backend == STORE_BACKEND_S3;
+}
 
 /*
  * The children, a row per kind (enum child_kind, child.h): its name in
@@ -106,6 +115,7 @@ static const struct kind_row {
 	    SVC_BIT(SVC_UDPSCAN) },
 	[KIND_ACCEPTOR] = { "acceptor", "acceptor", acceptor_main, count_one,
 	    SVC_BIT(SVC_BACKUP) | SVC_BIT(SVC_TLS) },
+	[KIND_LEASE] = { "lease", "lease", follower_main, count_lease, 0 },
 };
 
 /* Where a stop (SIGTERM, SIGINT) has got to. */
@@ -151,6 +161,8 @@ static struct {
 
 	enum drain	 draining;
 	int64_t		 drain_deadline;	/* mono_ms() */
+	int		 lease_retired;	/* SHUTDOWN sent to the lease child */
+	struct imsg_lease lease;	/* its last state (Store.Backend s3) */
 	struct imsg	 msg;
 } sup;
 
@@ -385,6 +397,8 @@ describe_exit(int status, char *buf, size_t len)
 		    WEXITSTATUS(status));
 }
 
+static void	tell_lease(struct child *, enum lease_state, const char *);
+
 static void
 reap(void)
 {
@@ -404,6 +418,9 @@ reap(void)
 		struct child *c = sup.children[i];
 		child_name(c, name, sizeof(name));
 		describe_exit(status, how, sizeof(how));
+		if (c->kind == KIND_LEASE && sup.lease.state != LS_STANDBY)
+			tell_lease(NULL, LS_WAITING, "waiting for the bucket's "
+			    "lease (the lease child exited)");
 
 		if (c->slot < 0 || sup.draining != DRAIN_NONE) {
 			if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
@@ -466,6 +483,31 @@ send_status(struct child *to, uint32_t id)
 		    (long)to->pid);
 }
 
+/*
+ * The lease's state (LEASE from the lease child, or its exit) to every
+ * child that acts on it: workers write only while it is held.
+ */
+static void
+tell_lease(struct child *to, enum lease_state state, const char *why)
+{
+	if (to == NULL) {
+		sup.lease.state = (uint8_t)state;
+		snprintf(sup.lease.why, sizeof(sup.lease.why), "%s", why);
+	}
+	for (size_t i = 0; i < sup.nchildren; i++) {
+		struct child *c = sup.children[i];
+
+		if ((to != NULL && c != to) || c->fd == -1 ||
+		    (c->kind != KIND_WORKER && c->kind != KIND_HOUSEKEEPER &&
+		    c->kind != KIND_UIBRIDGE))
+			continue;
+		if (imsg_send(c->fd, imsg_lease(sup.lease.state,
+		    sup.lease.why), 1) == -1)
+			log_warn("%s: to %s pid %ld", __func__,
+			    kinds[c->kind].name, (long)c->pid);
+	}
+}
+
 /* HK_RUN from the UI bridge: pass job on to the housekeeper. */
 static void
 forward_hk_run(enum hk_job job)
@@ -500,6 +542,9 @@ handle_msg(struct child *c)
 	}
 	switch (sup.msg.type) {
 	case IMSG_READY:
+		if (sup.cfg->store_backend == STORE_BACKEND_S3)
+			tell_lease(c, sup.lease.state, sup.lease.why);
+		/* FALLTHROUGH */
 	case IMSG_IDLE:
 		c->state = CS_IDLE;
 		c->peer[0] = '\0';
@@ -518,6 +563,9 @@ handle_msg(struct child *c)
 		break;
 	case IMSG_HK_RUN:
 		forward_hk_run(u.hk_run.job);
+		break;
+	case IMSG_LEASE:
+		tell_lease(NULL, u.lease.state, u.lease.why);
 		break;
 	}
 }
@@ -731,14 +779,35 @@ stop_requested(void)
 		log_info("stopping: %zu children, sessions may finish within "
 		    "%d s", sup.nchildren, sup.cfg->drain_timeout);
 		sup.draining = DRAIN_WAITING;
+		/* The lease child last: drain_lease(). */
 		for (size_t i = 0; i < sup.nchildren; i++)
-			retire(sup.children[i]);
+			if (sup.children[i]->kind != KIND_LEASE)
+				retire(sup.children[i]);
+			else
+				sup.children[i]->slot = -1;
 		listen_close(&sup.ls);
 		free_slots();
 		sup.drain_deadline = now + sup.cfg->drain_timeout * 1000L;
 	} else if (sup.draining == DRAIN_WAITING) {
 		sup.drain_deadline = now;	/* escalate on this turn */
 	}
+}
+
+/*
+ * Draining: when only the lease child is left, nothing writes to the
+ * bucket any more, and it may release the lease.
+ */
+static void
+drain_lease(void)
+{
+	if (sup.draining == DRAIN_NONE || sup.lease_retired)
+		return;
+	for (size_t i = 0; i < sup.nchildren; i++)
+		if (sup.children[i]->kind != KIND_LEASE)
+			return;
+	sup.lease_retired = 1;
+	for (size_t i = 0; i < sup.nchildren; i++)
+		retire(sup.children[i]);
 }
 
 /* Past the drain deadline: SIGTERM, then SIGKILL, what is left. */
@@ -910,6 +979,11 @@ supervisor_run(struct gv_config *cfg, struct listen_set *ls,
 		sigaction(sigs[i], &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
+	sup.lease.state = cfg->s3.role == S3_ROLE_STANDBY ? LS_STANDBY :
+	    LS_WAITING;
+	snprintf(sup.lease.why, sizeof(sup.lease.why), "%s",
+	    cfg->s3.role == S3_ROLE_STANDBY ? "standby: this server does not "
+	    "write to the bucket" : "waiting for the bucket's lease");
 	make_slots();
 	log_started();
 
@@ -936,8 +1010,10 @@ supervisor_run(struct gv_config *cfg, struct listen_set *ls,
 			got_usr1 = 0;
 			reopen_logs();
 		}
-		if (sup.draining != DRAIN_NONE)
+		if (sup.draining != DRAIN_NONE) {
+			drain_lease();
 			drain_escalate();
+		}
 	}
 	log_info("stopped: %llu sessions served",
 	    (unsigned long long)sup.sessions_served);

@@ -75,6 +75,8 @@ static struct {
 	uint64_t	 log_seq;	/* lines received */
 	uint64_t	 log_lost;	/* lines the processes could not send */
 	uint64_t	 log_malformed;	/* records refused as malformed */
+	struct imsg_lease lease;	/* Store.Backend = s3: LEASE's last */
+	int		 lease_known;
 } api;
 
 json_t *
@@ -283,12 +285,40 @@ disk_json(void)
 	    "level", store_level_name(sp.level));
 }
 
+/*
+ * Store.Backend = s3: "store": {"backend": "s3", "role": "active" or
+ * "standby", "lease": "waiting", "held", "lost" or "standby",
+ * "lease_detail": the lease child's sentence}; the lease "waiting"
+ * until the lease child has said anything.
+ */
+static json_t *
+store_status_json(void)
+{
+	static const char *const states[LS_NSTATES] = { "waiting", "held",
+	    "lost", "standby" };
+	const struct gv_config *cfg = api.env->cfg;
+	int standby = cfg->s3.role == S3_ROLE_STANDBY;
+
+	return json_pack("{s:s, s:s, s:s, s:s}", "backend", "s3",
+	    "role", standby ? "standby" : "active",
+	    "lease", api.lease_known ? states[api.lease.state] :
+	    standby ? "standby" : "waiting",
+	    "lease_detail", api.lease_known ? api.lease.why : "");
+}
+
+void
+uiapi_on_lease(const struct imsg_lease *l)
+{
+	api.lease = *l;
+	api.lease_known = 1;
+}
+
 static json_t *
 status_json(const struct imsg_status *r)
 {
 	static const char *const states[CS_NSTATES] = { "starting", "idle",
 	    "busy" };
-	json_t *workers = json_array();
+	json_t *workers = json_array(), *st;
 
 	for (uint32_t i = 0; i < r->n; i++) {
 		const struct imsg_worker *w = &r->w[i];
@@ -302,11 +332,14 @@ status_json(const struct imsg_status *r)
 			json_object_set_new(wk, "retiring", json_true());
 		json_array_append_new(workers, wk);
 	}
-	return json_pack("{s:s, s:s, s:I, s:I, s:I, s:o, s:o}",
+	st = json_pack("{s:s, s:s, s:I, s:I, s:I, s:o, s:o}",
 	    "server_id", api.server_id, "version", PACKAGE_VERSION,
 	    "uptime", (json_int_t)r->uptime, "pool_size", (json_int_t)r->pool,
 	    "sessions_served", (json_int_t)r->served, "workers", workers,
 	    "disk", disk_json());
+	if (st != NULL && api.env->cfg->store_backend == STORE_BACKEND_S3)
+		json_object_set_new(st, "store", store_status_json());
+	return st;
 }
 
 static void	dashboard_answer(struct ui_call *, json_t *status);
@@ -1119,7 +1152,7 @@ dashboard_answer(struct ui_call *c, json_t *st)
 	struct cat_client *cl = NULL;
 	uint32_t today = (uint32_t)((uint64_t)time(NULL) / 86400);
 	uint64_t carry = 0;
-	json_t *list, *workers, *health;
+	json_t *list, *workers, *health, *d;
 	size_t ncl = 0, nh = 0;
 	char name[16];
 
@@ -1150,7 +1183,7 @@ dashboard_answer(struct ui_call *c, json_t *st)
 		    (json_int_t)carry));
 	}
 	workers = json_object_get(st, "workers");
-	finish(c, 200, json_pack("{s:{s:s, s:s, s:s, s:O, s:I}, "
+	d = json_pack("{s:{s:s, s:s, s:s, s:O, s:I}, "
 	    "s:{s:O, s:O, s:O}, s:{s:I, s:I, s:I}, "
 	    "s:{s:I, s:I, s:I, s:I, s:f}, s:o, s:O, s:o}",
 	    "server", "server_id", api.server_id, "name", api.name,
@@ -1171,7 +1204,11 @@ dashboard_answer(struct ui_call *c, json_t *st)
 	    "dedup_ratio", t.unique_bytes ? (double)t.size /
 	    (double)t.unique_bytes : 0.0,
 	    "days", list, "disk", json_object_get(st, "disk"),
-	    "health", health));
+	    "health", health);
+	/* Store.Backend = s3: role and lease, as the status has them. */
+	if (d != NULL && json_object_get(st, "store") != NULL)
+		json_object_set(d, "store", json_object_get(st, "store"));
+	finish(c, 200, d);
 }
 
 /* ----- housekeeping */

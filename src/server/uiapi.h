@@ -14,6 +14,7 @@
 
 struct child_env;
 struct event_base;
+struct imsg_lease;
 struct imsg_status;
 struct ui_call;
 
@@ -92,6 +93,8 @@ void	uiapi_log_record(const void *rec, size_t len);
 
 /* The supervisor's STATUS_REPLY (uibridge.c reads the pipe). */
 void	uiapi_on_status(const struct imsg_status *);
+/* The supervisor's LEASE (Store.Backend = s3): kept for "status". */
+void	uiapi_on_lease(const struct imsg_lease *);
 /* Stop: answer the waiters with 503. */
 void	uiapi_stop(void);
 

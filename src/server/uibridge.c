@@ -504,8 +504,10 @@ on_stop_timeout(evutil_socket_t fd, short what, void *arg)
 static void
 on_status(int type, const union imsg_body *u)
 {
-	(void)type;
-	uiapi_on_status(&u->status);
+	if (type == IMSG_LEASE)
+		uiapi_on_lease(&u->lease);
+	else
+		uiapi_on_status(&u->status);
 }
 
 static void

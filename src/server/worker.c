@@ -64,12 +64,29 @@ stop_accepting(void)
 	w.stopping = 1;
 }
 
+/*
+ * LEASE (Store.Backend = s3): writes only while the lease is held; the
+ * reason otherwise, which a session gives its client (session.h).
+ */
+static char readonly[IMSG_LEASE_WHY_MAX];
+
+static void
+on_lease(int type, const union imsg_body *b)
+{
+	if (type != IMSG_LEASE)
+		return;
+	if (b->lease.state == LS_HELD)
+		readonly[0] = '\0';
+	else
+		snprintf(readonly, sizeof(readonly), "%s", b->lease.why);
+}
+
 /* Messages from the supervisor; also called from inside a session. */
 static void
 ctl_ready(void *arg)
 {
 	(void)arg;
-	child_read_ctl(w.env, stop_accepting, NULL);
+	child_read_ctl(w.env, stop_accepting, on_lease);
 }
 
 /* Open the catalog and the store unless they are open already. */
@@ -159,6 +176,7 @@ serve(int fd, int tls, int64_t accepted, int timed_out,
 	s.ctl_ready = ctl_ready;
 	s.terminate = &child_terminate;
 	s.waitmask = &w.waitmask;
+	s.readonly = readonly;
 	open_storage();
 	s.cat = w.cat;
 	s.store = w.store;
@@ -215,6 +233,11 @@ worker_main(struct child_env *env)
 
 	w.env = env;
 	child_catch_term(&w.waitmask);
+	if (env->cfg->store_backend == STORE_BACKEND_S3)
+		snprintf(readonly, sizeof(readonly), "%s",
+		    env->cfg->s3.role == S3_ROLE_STANDBY ? "standby: this "
+		    "server does not write to the bucket" : "waiting for the "
+		    "bucket's lease");
 
 	/* Frame buffers (in and out) for the life of the worker. */
 	if ((buf = malloc(WIRE_HDR_LEN + (size_t)env->cfg->max_frame)) == NULL ||

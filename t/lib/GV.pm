@@ -772,6 +772,12 @@ sub ready {
     my @cur = $self->current_workers($s);
     return unless @cur == ($s->{pool_size} // -1);
     return if grep { ($_->{state} // '') !~ /^(idle|busy)$/ } @cur;
+    # Store.Backend = s3: an active server is ready once its lease child
+    # has got the bucket's lease, or found who holds it (gigavaultd(8),
+    # ONE WRITER PER BUCKET).
+    my $st = $s->{store};
+    return if $st && ($st->{lease} // '') eq 'waiting' &&
+        ($st->{lease_detail} // '') !~ /held by/;
     return $s;
 }
 
