@@ -72,6 +72,9 @@ int	cmd_upgrade(struct ctl *);
 /* statuscmd.c */
 int	cmd_status(struct ctl *);
 
+/* synccmd.c */
+int	cmd_sync(struct ctl *);
+
 /* tlscmd.c */
 int	cmd_tls_init(struct ctl *);
 int	cmd_tls_show(struct ctl *);

@@ -74,6 +74,9 @@ static const char usage_text[] =
 	    "       gigavaultctl [-f file] tls show [--json]\n"
 	    "       gigavaultctl [-f file] admin add | passwd | remove name\n"
 	    "       gigavaultctl [-f file] admin list [--json]\n"
+	    "       gigavaultctl [-f file] sync --to-bucket file "
+	    "[--client name ...] [--dry-run]\n"
+	    "                    [--json]\n"
 	    "       gigavaultctl [-f file] rebuild-catalog\n"
 	    "       gigavaultctl [-f file] upgrade\n";
 
@@ -948,6 +951,8 @@ static const struct command {
 	{ "admin", "passwd",	1, 1, 0, "", cmd_admin_passwd },
 	{ "admin", "remove",	1, 1, 0, "", cmd_admin_remove },
 	{ "admin", "list",	0, 0, 1, "", cmd_admin_list },
+	{ "sync", NULL,		0, 0, 1, "--to-bucket= --client= --dry-run",
+	    cmd_sync },
 	{ "rebuild-catalog", NULL, 0, 0, 0, "", cmd_rebuild_catalog },
 	{ "upgrade", NULL,	0, 0, 0, "", cmd_upgrade },
 };
