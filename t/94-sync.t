@@ -11,6 +11,8 @@
 # segment and copies fewer records; a third copies nothing; a forget on
 # A is not copied (the target keeps its own retention).  A damaged pack
 # on A is named, not copied, no segment is written and sync exits 1.
+# The housekeeper's Sync job copies a client of another server and
+# records the run in housekeeping.json.
 # Skips only when ceph-mon, ceph-osd or radosgw is missing; Ceph is
 # stopped in every case.
 use strict;
@@ -284,4 +286,42 @@ is(scalar(keys_under('packs/')), scalar @before,
 
 $gvb->stop;
 $gva->stop;
+
+# The housekeeper's job: a server with a Sync section copies carol to
+# prefix hk/ every 2 s and records each run in housekeeping.json.
+my $target2 = "$dira/hk.conf";
+open($tf, '>', $target2) or die;
+print $tf "Endpoint = $env{S3_ENDPOINT}\nRegion = $env{S3_REGION}\n" .
+    "Bucket = $bucket\nPrefix = hk/\nCredentialsFile = $cred\n";
+close $tf;
+my $gvc = GV->start(Workers => 1,
+    'Sync.Target' => $target2, 'Sync.Clients' => ['carol'],
+    'Sync.Interval' => 2);
+my $carol = GVClient->new($gvc, 'carol');
+my $csrc = $gvc->dir . '/csrc';
+make_path($csrc);
+GVClient::_spit_bytes("$csrc/c.bin", GVClient::pseudo_bytes(300_000, 'carol'));
+($rc, $out, $err) = $carol->run('backup', $csrc);
+is($rc, 0, 'carol backs up on server C') or diag $err;
+my $hkfile = $gvc->dir . '/data/housekeeping.json';
+my $last;
+ok(GV::wait_until(sub {
+	my $hk = eval { JSON::PP->new->decode(GV::_slurp($hkfile)) } or return 0;
+	$last = $hk->{sync}{last};
+	return $last && $last->{result} eq 'ok' && $last->{records} > 0;
+}, 120), 'the housekeeper synced carol (housekeeping.json: sync ok, records copied)')
+    or diag explain $last;
+is($last->{damaged}, 0, '... nothing damaged');
+ok($last->{journal_records} >= 3, '... her journal records') or diag explain $last;
+is(scalar(grep { m{^hk/packs/} } keys_under_prefix('hk/packs/')), 1,
+    '... into one pack under hk/');
+like($gvc->log_text, qr{sync to $bucket/hk/: done: \d+ blobs}, '... and logged it');
+$gvc->stop;
 done_testing;
+
+sub keys_under_prefix {
+	my ($p) = @_;
+	my ($rc, $out, $err) = s3('list', $p, 1000);
+	die "list $p: $err" if $rc != 0;
+	return map { (split / /)[0] } grep { !/^keys \d+$/ } split /\n/, $out;
+}

@@ -46,7 +46,7 @@ cmd_sync(struct ctl *c)
 		return EXIT_RUNTIME;
 	}
 	rc = sync_run(c->cfg->datadir, c->cat, s, t.prefix, names, n,
-	    dry_run, &rep, err, sizeof(err));
+	    dry_run, NULL, &rep, err, sizeof(err));
 	s3_close(s);
 	if (rc == -1) {
 		fprintf(stderr, "gigavaultctl: sync: %s\n", err);

@@ -23,7 +23,8 @@
 #define LOCK_FILE	"housekeeping.json.lock"
 #define STATUS_MAX	(64 * 1024)	/* a larger file is corrupt */
 
-static const char *const job_names[HK_NJOBS] = { "prune", "scrub" };
+static const char *const job_names[HK_NJOBS] = { "prune", "scrub",
+	"sync" };
 
 const char *
 hkstatus_job_name(enum hk_job job)
@@ -118,7 +119,7 @@ load(const char *datadir, int *corrupt)
 	if (root == NULL)
 		return NULL;
 	if (!json_is_object(root) || job_fix(root, "prune") == -1 ||
-	    job_fix(root, "scrub") == -1) {
+	    job_fix(root, "scrub") == -1 || job_fix(root, "sync") == -1) {
 		log_warnx("housekeeping status: %s: not a status object", path);
 		json_decref(root);
 		*corrupt = 1;
@@ -303,7 +304,8 @@ change(const char *datadir, struct change_arg *a)
 		log_warnx("housekeeping status: starting it afresh");
 		if ((root = json_object()) != NULL &&
 		    (job_fix(root, "prune") == -1 ||
-		    job_fix(root, "scrub") == -1)) {
+		    job_fix(root, "scrub") == -1 ||
+		    job_fix(root, "sync") == -1)) {
 			json_decref(root);
 			root = NULL;
 		}

@@ -37,13 +37,13 @@
 struct prune_result;
 struct scrub_result;
 
-enum hk_job { HK_PRUNE, HK_SCRUB };
-#define HK_NJOBS	2
+enum hk_job { HK_PRUNE, HK_SCRUB, HK_SYNC };
+#define HK_NJOBS	3
 
 /* next: 0 is null; HKSTATUS_KEEP leaves the stored value alone. */
 #define HKSTATUS_KEEP	UINT64_MAX
 
-/* "prune" or "scrub" (NULL outside the enum). */
+/* "prune", "scrub" or "sync" (NULL outside the enum). */
 const char *hkstatus_job_name(enum hk_job job);
 
 /*

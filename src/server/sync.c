@@ -25,6 +25,7 @@
 #include "catalog.h"
 #include "datadir.h"
 #include "journal.h"
+#include "prune.h"
 #include "s3.h"
 #include "store.h"
 #include "sync.h"
@@ -1051,7 +1052,8 @@ add_damaged(struct sync_report *rep, uint32_t pack, const char *why)
 int
 sync_run(const char *datadir, struct catalog *cat, struct s3 *s,
     const char *prefix, const char *const *names, size_t n, int dry_run,
-    struct sync_report *rep, char *err, size_t errlen)
+    const struct hk_hooks *hooks, struct sync_report *rep, char *err,
+    size_t errlen)
 {
 	uint8_t sid[SERVER_ID_LEN];
 	char srchex[SERVER_ID_LEN * 2 + 1], key[SYNC_PREFIX_MAX + 32];
@@ -1141,6 +1143,11 @@ sync_run(const char *datadir, struct catalog *cat, struct s3 *s,
 		size_t j, end;
 		int damaged = 0;
 
+		if (hooks != NULL && hooks->cancel != NULL &&
+		    hooks->cancel(hooks->arg)) {
+			snprintf(err, errlen, "stopped (the daemon stops)");
+			goto out;
+		}
 		for (end = i; end < r.nents && r.ents[end].loc.pack == pack;
 		    end++)
 			;
@@ -1176,6 +1183,8 @@ sync_run(const char *datadir, struct catalog *cat, struct s3 *s,
 				snprintf(why, sizeof(why), "pack %08x: %s",
 				    pack, store_strerror(store));
 				add_damaged(rep, pack, why);
+				if (hooks != NULL && hooks->report != NULL)
+					hooks->report(hooks->arg, why);
 				damaged = 1;
 				break;
 			}

@@ -40,6 +40,7 @@
 #define SYNC_DAMAGED_MAX	32	/* damaged packs named in a report */
 
 struct catalog;
+struct hk_hooks;
 struct s3;
 
 struct sync_target {
@@ -91,7 +92,11 @@ struct sync_report {
  * cat to the bucket of s under prefix (t->prefix).  With dry_run
  * nothing is written to the bucket (the report says what would be).
  * Temporary pack and segment files are made in datadir and removed.
- * rep gets what was done.  Returns 0 when everything chosen was copied,
+ * hooks (prune.h; may be NULL): its cancel is asked between source
+ * packs, and a yes stops the run before its journal segment and state
+ * are written (-1, "stopped"; what was uploaded is copied again next
+ * time); its report gets a line per damaged pack.  rep gets what was
+ * done.  Returns 0 when everything chosen was copied,
  * 1 when some source packs were damaged (rep->damaged names them; the
  * rest was copied, no journal segment written), -1 with a message in
  * err (a client that does not exist, the bucket names another server,
@@ -100,6 +105,7 @@ struct sync_report {
  */
 int	sync_run(const char *datadir, struct catalog *cat, struct s3 *s,
 	    const char *prefix, const char *const *names, size_t n,
-	    int dry_run, struct sync_report *rep, char *err, size_t errlen);
+	    int dry_run, const struct hk_hooks *hooks, struct sync_report *rep,
+	    char *err, size_t errlen);
 
 #endif
