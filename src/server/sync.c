@@ -50,12 +50,23 @@ set_str(char *dst, size_t dstlen, const char *v, const char *path,
 	return 0;
 }
 
-static int
-target_parse(const char *path, char *text, struct sync_target *t, char *err,
-    size_t errlen)
+static void
+target_defaults(struct sync_target *t)
+{
+	memset(t, 0, sizeof(*t));
+	strcpy(t->region, "us-east-1");
+	strcpy(t->prefix, "gigavault/");
+	t->path_style = 1;
+}
+
+int
+sync_target_parse(const char *path, char *text, struct sync_target *t,
+    char *err, size_t errlen)
 {
 	char *p = text, *nl;
 	int line = 0;
+
+	target_defaults(t);
 
 	while (*p != '\0') {
 		char *k, *v, *e;
@@ -151,10 +162,7 @@ sync_target_load(const char *path, struct sync_target *t, char *err,
 	ssize_t r;
 	int fd, rc;
 
-	memset(t, 0, sizeof(*t));
-	strcpy(t->region, "us-east-1");
-	strcpy(t->prefix, "gigavault/");
-	t->path_style = 1;
+	target_defaults(t);
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
 		return -1;
@@ -183,7 +191,7 @@ sync_target_load(const char *path, struct sync_target *t, char *err,
 		free(text);
 		return -1;
 	}
-	rc = target_parse(path, text, t, err, errlen);
+	rc = sync_target_parse(path, text, t, err, errlen);
 	free(text);
 	return rc;
 }
@@ -335,7 +343,7 @@ state_parse(char *text, size_t len, const char *srchex, struct state *st,
     const char *key, char *err, size_t errlen)
 {
 	char *p = text, *nl;
-	int line = 0;
+	int line = 0, source = 0;
 
 	if (memchr(text, '\0', len) != NULL) {
 		snprintf(err, errlen, "%s: holds a NUL byte", key);
@@ -380,6 +388,7 @@ state_parse(char *text, size_t len, const char *srchex, struct state *st,
 				    f[1], srchex);
 				return -1;
 			}
+			source = 1;
 		} else if (nf == 3 && strcmp(f[0], "journal") == 0 &&
 		    num(f[1], UINT64_MAX, &a) == 0 &&
 		    num(f[2], UINT64_MAX, &b) == 0) {
@@ -404,12 +413,30 @@ state_parse(char *text, size_t len, const char *srchex, struct state *st,
 			return -1;
 		}
 	}
-	if (line == 0) {
-		snprintf(err, errlen, "%s: empty", key);
+	if (line == 0 || !source) {
+		snprintf(err, errlen, "%s: %s", key, line == 0 ? "empty" :
+		    "no source line");
 		return -1;
 	}
 	po_sort(st);
 	return 0;
+}
+
+int
+sync_state_parse(char *text, size_t len, const char *srchex,
+    size_t *njournal, size_t *npacks, char *err, size_t errlen)
+{
+	struct state st;
+	int rc;
+
+	memset(&st, 0, sizeof(st));
+	rc = state_parse(text, len, srchex, &st, "sync-state", err, errlen);
+	if (njournal != NULL)
+		*njournal = rc == 0 ? st.njc : 0;
+	if (npacks != NULL)
+		*npacks = rc == 0 ? st.npo : 0;
+	state_free(&st);
+	return rc;
 }
 
 static char *

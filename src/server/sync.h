@@ -108,4 +108,27 @@ int	sync_run(const char *datadir, struct catalog *cat, struct s3 *s,
 	    int dry_run, const struct hk_hooks *hooks, struct sync_report *rep,
 	    char *err, size_t errlen);
 
+/*
+ * The pure parts, exported for t/unit-sync.c and fuzz/fuzz-sync.c.
+ */
+
+/*
+ * sync_target_load()'s parser on text (NUL-terminated, changed in
+ * place), with name for messages; t is reset to the defaults first.
+ * Same returns.
+ */
+int	sync_target_parse(const char *name, char *text, struct sync_target *t,
+	    char *err, size_t errlen);
+
+/*
+ * Parses a PREFIX/sync-state object of len bytes at text (changed in
+ * place; text[len] must be NUL): the line "gigavault-sync-state 1",
+ * then lines "source HEX" (which must be srchex), "journal CLIENT N"
+ * and "pack CLIENT PACK OFFSET", each ending in a newline and at most
+ * 128 bytes.  *njournal and *npacks (may be NULL) count the journal
+ * and pack lines.  0, or -1 with the line named in err.
+ */
+int	sync_state_parse(char *text, size_t len, const char *srchex,
+	    size_t *njournal, size_t *npacks, char *err, size_t errlen);
+
 #endif
