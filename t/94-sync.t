@@ -1,105 +1,63 @@
 #!/usr/bin/perl
 # t/94-sync.t - gigavaultctl sync to another bucket on a real Ceph
-# (t/lib/ceph-start.sh on free loopback ports in this test's directory):
-# server A (DataDir packs, alice's and bob's records mixed in its packs)
-# backs up; `sync --client alice` copies alice's blobs into packs of her
-# own and her journal records into a segment of bucket B; a server B
-# made from bucket B alone (packs and segments fetched into an empty
-# DataDir, the server id from bucket.json, rebuild-catalog) restores
-# alice's snapshots byte for byte and knows nothing of bob.  A second
-# sync after one more backup writes exactly one new pack and one new
-# segment and copies fewer records; a third copies nothing; a forget on
-# A is not copied (the target keeps its own retention).  A damaged pack
-# on A is named, not copied, no segment is written and sync exits 1.
-# The housekeeper's Sync job copies a client of another server and
-# records the run in housekeeping.json.
-# Skips only when ceph-mon, ceph-osd or radosgw is missing; Ceph is
-# stopped in every case.
+# (t/lib/GVCeph.pm): server A (DataDir packs, alice's and bob's records
+# mixed in its packs) backs up; `sync --client alice` copies alice's
+# blobs into packs of her own and her journal records into segments of
+# bucket B (prefix offsite/); a server B made from bucket B alone
+# (`rebuild-catalog --from-bucket` on an empty DataDir, Store.Backend =
+# s3 on bucket B) restores alice's snapshots byte for byte and knows
+# nothing of bob.  A second sync after one more backup writes exactly
+# one new pack and copies fewer records; a later one copies nothing; a
+# forget on A is not copied (the target keeps its own retention).  A
+# damaged pack on A is named, not copied, no segment is written and sync
+# exits 1.  A server whose packs are in bucket A (Store.Backend = s3)
+# syncs to another prefix of bucket B, and a server made from that
+# restores.  The housekeeper's Sync job copies a client of another
+# server and records the run in housekeeping.json.  Skips only when
+# ceph-mon, ceph-osd or radosgw is missing; Ceph is stopped in every
+# case.
 use strict;
 use warnings;
+BEGIN { $ENV{GV_TEST_TIMEOUT} //= 900 }
 use Test::More;
 use File::Path qw(make_path remove_tree);
 use File::Temp ();
 use JSON::PP;
-use Time::HiRes qw(time);
 use lib 't/lib';
-use GV qw(free_ports);
+use GVCeph;
+use GV;
 use GVClient;
 
-for my $p (qw(ceph-mon ceph-osd radosgw)) {
-	plan skip_all => "$p not installed (tools/deps --test)"
-	    unless grep { -x "$_/$p" } split /:/, $ENV{PATH};
-}
-$ENV{GV_TEST_TIMEOUT} //= 600;
-alarm 900;
-
-my $src = $ENV{GV_SRCDIR} // '.';
-my $s3bin = ($ENV{GV_BUILDDIR} // '.') . '/t/gv-s3';
-my $start = "$src/t/lib/ceph-start.sh";
-die "$s3bin is not built (make check)" unless -x $s3bin;
-
-my $tmp = File::Temp::tempdir('gv-sync-XXXXXX', TMPDIR => 1,
+GVCeph::skip_unless_ceph();
+alarm 1200;
+my $ceph = GVCeph->start;
+my $cred = $ceph->cred_file;
+my $bucket = 'gvsync';
+my $prefix = 'offsite/';
+my $tmpd = File::Temp::tempdir('gv-sync-XXXXXX', TMPDIR => 1,
     CLEANUP => !$ENV{GV_KEEP});
-my $cdir = "$tmp/ceph";
-mkdir $cdir or die "$cdir: $!";
-my $started = 0;
-sub stop_ceph {
-	return unless $started;
-	$started = 0;
-	system('sh', $start, 'stop', $cdir);
-}
-END { stop_ceph() }
-$SIG{$_} = sub { stop_ceph(); exit 1 } for qw(INT TERM HUP);
-
-my ($monport, $rgwport) = free_ports(2);
-$started = 1;
-my $t0 = time;
-my $out = `sh $start start $cdir $monport $rgwport 2>&1`;
-is($?, 0, sprintf('Ceph started in %.1f s', time - $t0)) or do {
-	diag($out);
-	BAIL_OUT('no Ceph');
-};
-my %env;
-open(my $ef, '<', "$cdir/s3.env") or die "$cdir/s3.env: $!";
-while (<$ef>) { $env{$1} = $2 if /^(\w+)=(.*)$/ }
-close $ef;
 
 my $gva = GV->start(Workers => 1);
 my $dira = $gva->dir;
-my @own = (stat "$dira/data")[4, 5];
-
-# The credentials and the target file, readable by DataDir's owner (the
-# user gigavaultctl becomes when run as root).
-my $cred = "$dira/s3cred";
-open(my $cf, '>', $cred) or die;
-print $cf "access_key_id = $env{S3_ACCESS_KEY}\n" .
-    "secret_access_key = $env{S3_SECRET_KEY}\n";
-close $cf;
-chmod 0600, $cred;
-chown @own, $cred;
-my $bucket = 'gvsync';
-my $prefix = 'offsite/';
 my $target = "$dira/offsite.conf";
 open(my $tf, '>', $target) or die;
-print $tf "# bucket B\nEndpoint = $env{S3_ENDPOINT}\nRegion = $env{S3_REGION}\n" .
+print $tf "# bucket B\nEndpoint = " . $ceph->endpoint . "\nRegion = " .
+    $ceph->region . "\n" .
     "Bucket = $bucket\nPrefix = \"offsite\"\nCredentialsFile = $cred\n" .
     "PathStyle = yes\n";
 close $tf;
 
-sub s3 {
-	my @cmd = ($s3bin, '-e', $env{S3_ENDPOINT}, '-r', $env{S3_REGION},
-	    '-b', $bucket, '-k', $cred, @_);
-	return GVClient::run_cmd(\@cmd, {}, 120);
-}
-my ($rc, $err);
-($rc, $out, $err) = s3('mkbucket');
+my ($rc, $err, $out);
+($rc, $out, $err) = $ceph->s3($bucket, 'mkbucket');
 is($rc, 0, "bucket $bucket made") or diag $err;
 
 sub keys_under {
-	my ($dir) = @_;
-	my ($rc, $out, $err) = s3('list', "$prefix$dir", 1000);
-	die "list $dir: $err" if $rc != 0;
-	return map { (split / /)[0] } grep { !/^keys \d+$/ } split /\n/, $out;
+	my ($dir, $pfx) = @_;
+	return sort keys %{ $ceph->list($bucket, ($pfx // $prefix) . $dir) };
+}
+sub nkeys {
+	my @k = keys_under(@_);
+	return scalar @k;
 }
 
 sub sync_json {
@@ -125,7 +83,7 @@ sub backup_alice {
 	my ($rc, $out, $err) = $alice->run('backup', $asrc);
 	is($rc, 0, "alice backup $tag") or diag $err;
 	my ($id) = "$out$err" =~ /snapshot (\d+) saved/;
-	my $copy = "$tmp/alice-$id";
+	my $copy = "$tmpd/alice-$id";
 	system('cp', '-a', $asrc, $copy) == 0 or die "cp: $?";
 	$snap{$id} = $copy;
 	return $id;
@@ -144,7 +102,7 @@ my ($j1, $j2, $j3, $j4);
 is($rc, 0, 'sync --dry-run exits 0') or diag $err;
 ok($j1 && $j1->{records} > 0 && $j1->{dry_run}, 'dry run: would copy records')
     or diag explain $j1;
-is(scalar(keys_under('')), 0, 'dry run: the bucket is still empty');
+is(nkeys(''), 0, 'dry run: the bucket is still empty');
 
 # The first sync.
 ($rc, $j1, $err) = sync_json('--client', 'alice');
@@ -159,55 +117,45 @@ ok($j1->{journal_records} >= 5, 'client, registration, policy and two commits')
 my @packs1 = keys_under('packs/');
 my @segs1 = keys_under('journal/');
 is(scalar @packs1, 1, 'the bucket holds one pack');
-is(scalar @segs1, 1, 'and one journal segment');
 ok(scalar(grep { $_ eq "${prefix}bucket.json" } keys_under('')), 'and bucket.json');
+is(scalar @segs1, $j1->{journal_records}, 'one segment per journal record');
 
-# Server B from bucket B alone.
-my $gvb = GV->start(Workers => 1);
-my $datab = $gvb->dir . '/data';
-my @ownb = (stat $datab)[4, 5];
-$gvb->stop;
-sub fetch_b {
-	remove_tree("$datab/catalog", "$datab/packs");
-	unlink "$datab/journal", glob("$datab/catalog.broken-*");
-	remove_tree(glob("$datab/catalog.broken-*"));
-	make_path("$datab/packs");
-	my $idf = "$tmp/bucket.json";
-	my ($rc, $o, $e) = s3('get', "${prefix}bucket.json", $idf);
-	die "get bucket.json: $e" if $rc != 0;
-	my $id = JSON::PP->new->decode(GV::_slurp($idf))->{server_id};
-	GV::_spit("$datab/server-id", "$id\n");
-	for my $k (keys_under('packs/')) {
-		(my $n = $k) =~ s{.*/}{};
-		($rc, $o, $e) = s3('get', $k, "$datab/packs/$n.pack");
-		die "get $k: $e" if $rc != 0;
-	}
-	# The segments joined into one journal: each one's header dropped but
-	# the first's.
-	my $journal = '';
-	for my $k (sort(keys_under('journal/'))) {
-		($rc, $o, $e) = s3('get', $k, "$tmp/seg");
-		die "get $k: $e" if $rc != 0;
-		my $seg = GV::_slurp("$tmp/seg");
-		die "$k: not a journal segment" unless substr($seg, 0, 8) eq "GVJRNL1\n";
-		$journal .= $journal eq '' ? $seg : substr($seg, 8);
-	}
-	GV::_spit("$datab/journal", $journal);
-	system('chown', '-R', "$ownb[0]:$ownb[1]", $datab) == 0 or die;
-	($rc, $o, $e) = $gvb->ctl('rebuild-catalog');
-	is($rc, 0, 'server B: rebuild-catalog from bucket B\'s objects')
-	    or diag "$o$e";
+# Server B from bucket B alone: an empty DataDir, rebuild-catalog
+# --from-bucket, gigavaultd on bucket B.
+sub from_bucket {
+	my ($pfx) = @_;
+	my $dir = File::Temp::tempdir('gv-syncb-XXXXXX', TMPDIR => 1,
+	    CLEANUP => !$ENV{GV_KEEP});
+	chmod 0755, $dir;
+	my %o = ('Prune.Interval' => 0, 'Scrub.Interval' => 0,
+	    $ceph->gv_options(Bucket => $bucket, Prefix => $pfx));
+	my $conf = "$dir/gigavault.conf";
+	GV::_spit($conf, GV::make_conf(-dir => $dir, %o));
+	my ($rc, $o, $e) = GVClient::run_cmd([$GVClient::CTL, '-f', $conf,
+	    'rebuild-catalog', '--from-bucket'], {}, 300);
+	is($rc, 0, "rebuild-catalog --from-bucket on $bucket/$pfx") or
+	    diag "$o$e";
+	my $gv = GV->start(Workers => 1, 'Server.DataDir' => "$dir/data", %o);
+	return ($gv, $o);
+}
+sub rebuild_again {
+	my ($gv) = @_;
+	$gv->stop;
+	my ($rc, $o, $e) = $gv->ctl('rebuild-catalog', '--from-bucket');
+	is($rc, 0, 'server B stopped, rebuilt from the bucket again') or
+	    diag "$o$e";
+	GVClient::restart_daemon($gv) or BAIL_OUT('server B does not start');
 	return $o;
 }
-my $rb = fetch_b();
+my ($gvb, $rb) = from_bucket($prefix);
+
 like($rb, qr/rebuilt: 1 clients, 2 snapshots, 1 policies/,
     'server B knows alice, her two snapshots and her policy') or diag $rb;
-GVClient::restart_daemon($gvb) or BAIL_OUT('server B does not start');
 my $portb = '127.0.0.1:' . $gvb->port('BackupServer');
 
 sub restore_b {
 	my ($id, $tag) = @_;
-	my $t = "$tmp/restore-$tag-$id";
+	my $t = "$tmpd/restore-$tag-$id";
 	my ($rc, $out, $err) = $alice->run('-s', $portb, 'restore',
 	    '--target', $t, $id);
 	is($rc, 0, "$tag: alice restores snapshot $id from server B")
@@ -236,8 +184,9 @@ is($j2->{packs}, 1, 'second sync: one new pack');
 ok($j2->{records} > 0 && $j2->{records} < $j1->{records},
     'second sync: fewer records than the first');
 is($j2->{journal_skipped}, 1, 'second sync: the forget is not copied');
-is(scalar(keys_under('packs/')), 2, 'the bucket holds two packs');
-is(scalar(keys_under('journal/')), 2, 'and two segments');
+is(nkeys('packs/'), 2, 'the bucket holds two packs');
+is(nkeys('journal/'), $j1->{journal_records} + $j2->{journal_records},
+    'and a segment for each record copied');
 
 ($rc, $j3, $err) = sync_json();
 is($rc, 0, 'third sync (every client) exits 0') or diag $err;
@@ -248,12 +197,10 @@ is($rc, 0, 'fourth sync exits 0') or diag $err;
 is($j3->{records} + $j3->{packs} + $j3->{journal_records}, 0,
     'fourth sync: nothing new, nothing copied') or diag explain $j3;
 
-$gvb->stop;
-$rb = fetch_b();
+$rb = rebuild_again($gvb);
 like($rb, qr/rebuilt: 2 clients, 4 snapshots/,
     'server B rebuilt: alice\'s three snapshots (the forget kept) and bob\'s')
     or diag $rb;
-GVClient::restart_daemon($gvb) or BAIL_OUT('server B does not start');
 restore_b($_, 'second') for sort keys %snap;
 
 # A damaged pack on A: named, not copied, no segment, exit 1.
@@ -280,18 +227,82 @@ my ($newest) = sort { -M $a <=> -M $b } glob("$dira/data/packs/*.pack");
 is($rc, 1, 'sync with a damaged pack exits 1') or diag "$out$err";
 like($err, qr/pack $pname is damaged and was not copied/, "... naming pack $pname")
     or diag $err;
-is(scalar(keys_under('journal/')), scalar @segs, '... no segment written');
-is(scalar(keys_under('packs/')), scalar @before,
+is(nkeys('journal/'), scalar @segs, '... no segment written');
+is(nkeys('packs/'), scalar @before,
     '... and no pack (the fourth backup wrote only that one)');
+
+
+# A prefix with a lease object is a server's: refused.
+my $leased = "$dira/leased.conf";
+open($tf, '>', $leased) or die;
+print $tf "Endpoint = " . $ceph->endpoint . "\nRegion = " . $ceph->region .
+    "\nBucket = $bucket\nPrefix = leased/\nCredentialsFile = $cred\n";
+close $tf;
+GV::_spit("$tmpd/lease", '{"holder": "x"}');
+($rc, $out, $err) = $ceph->s3($bucket, 'put', 'leased/lease', "$tmpd/lease");
+is($rc, 0, 'a lease object under leased/') or diag $err;
+($rc, $out, $err) = $gva->ctl('sync', '--to-bucket', $leased);
+is($rc, 1, 'sync to a prefix with a lease exits 1') or diag "$out$err";
+like($err, qr{leased/lease exists: a gigavaultd writes to this bucket},
+    '... naming the lease') or diag $err;
+is(nkeys('', 'leased/'), 1, '... and writes nothing there');
 
 $gvb->stop;
 $gva->stop;
+
+# A source whose packs are in a bucket (Store.Backend = s3, bucket gva):
+# dave's records are fetched from there, copied under froms3/ of bucket
+# B, and a server made from that restores his snapshots.
+($rc, $out, $err) = $ceph->s3('gva', 'mkbucket');
+is($rc, 0, 'bucket gva made') or diag $err;
+my $gvs = GV->start(Workers => 1, 'Prune.Interval' => 0,
+    'Scrub.Interval' => 0, $ceph->gv_options(Bucket => 'gva'));
+my $dave = GVClient->new($gvs, 'dave');
+my $dsrc = $gvs->dir . '/dsrc';
+GVClient::make_tree($dsrc);
+my %dsnap;
+for my $round (1, 2) {
+	GVClient::_spit_bytes("$dsrc/r$round.bin",
+	    GVClient::pseudo_bytes(600_000, "d$round"));
+	($rc, $out, $err) = $dave->run('backup', $dsrc);
+	is($rc, 0, "dave backup $round (packs in bucket gva)") or diag $err;
+	my ($id) = "$out$err" =~ /snapshot (\d+) saved/;
+	system('cp', '-a', $dsrc, "$tmpd/dave-$id") == 0 or die;
+	$dsnap{$id} = "$tmpd/dave-$id";
+}
+my $target3 = $gvs->dir . '/froms3.conf';
+open($tf, '>', $target3) or die;
+print $tf "Endpoint = " . $ceph->endpoint . "\nRegion = " . $ceph->region .
+    "\nBucket = $bucket\nPrefix = froms3/\nCredentialsFile = $cred\n";
+close $tf;
+# the cache emptied: every pack comes from bucket gva
+remove_tree(glob($gvs->dir . '/data/cache/*'));
+($rc, $out, $err) = $gvs->ctl('sync', '--to-bucket', $target3, '--json');
+is($rc, 0, 'sync from an S3-backed server exits 0') or diag "$out$err";
+my $js = eval { JSON::PP->new->decode($out) } // {};
+ok($js->{records} > 10 && $js->{packs} == 1 && $js->{journal_records} >= 4,
+    'its records and journal copied') or diag explain $js;
+$gvs->stop;
+my ($gvb2, $rb2) = from_bucket('froms3/');
+like($rb2, qr/rebuilt: 1 clients, 2 snapshots/, 'server B2 knows dave')
+    or diag $rb2;
+my $portb2 = '127.0.0.1:' . $gvb2->port('BackupServer');
+for my $id (sort keys %dsnap) {
+	my $t = "$tmpd/restore-dave-$id";
+	($rc, $out, $err) = $dave->run('-s', $portb2, 'restore', '--target', $t,
+	    $id);
+	is($rc, 0, "dave restores snapshot $id from server B2") or diag $err;
+	my @d = GVClient::compare_trees($dsnap{$id}, "$t$dsrc");
+	ok(!@d, '... byte for byte') or diag join("\n", @d[0 .. ($#d > 9 ? 9 : $#d)]);
+}
+$gvb2->stop;
 
 # The housekeeper's job: a server with a Sync section copies carol to
 # prefix hk/ every 2 s and records each run in housekeeping.json.
 my $target2 = "$dira/hk.conf";
 open($tf, '>', $target2) or die;
-print $tf "Endpoint = $env{S3_ENDPOINT}\nRegion = $env{S3_REGION}\n" .
+print $tf "Endpoint = " . $ceph->endpoint . "\nRegion = " . $ceph->region .
+    "\n" .
     "Bucket = $bucket\nPrefix = hk/\nCredentialsFile = $cred\n";
 close $tf;
 my $gvc = GV->start(Workers => 1,
@@ -313,15 +324,8 @@ ok(GV::wait_until(sub {
     or diag explain $last;
 is($last->{damaged}, 0, '... nothing damaged');
 ok($last->{journal_records} >= 3, '... her journal records') or diag explain $last;
-is(scalar(grep { m{^hk/packs/} } keys_under_prefix('hk/packs/')), 1,
+is(nkeys('packs/', 'hk/'), 1,
     '... into one pack under hk/');
 like($gvc->log_text, qr{sync to $bucket/hk/: done: \d+ blobs}, '... and logged it');
 $gvc->stop;
 done_testing;
-
-sub keys_under_prefix {
-	my ($p) = @_;
-	my ($rc, $out, $err) = s3('list', $p, 1000);
-	die "list $p: $err" if $rc != 0;
-	return map { (split / /)[0] } grep { !/^keys \d+$/ } split /\n/, $out;
-}

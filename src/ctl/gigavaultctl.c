@@ -77,7 +77,7 @@ static const char usage_text[] =
 	    "       gigavaultctl [-f file] sync --to-bucket file "
 	    "[--client name ...] [--dry-run]\n"
 	    "                    [--json]\n"
-	    "       gigavaultctl [-f file] rebuild-catalog\n"
+	    "       gigavaultctl [-f file] rebuild-catalog [--from-bucket]\n"
 	    "       gigavaultctl [-f file] upgrade\n";
 
 static void
@@ -953,7 +953,8 @@ static const struct command {
 	{ "admin", "list",	0, 0, 1, "", cmd_admin_list },
 	{ "sync", NULL,		0, 0, 1, "--to-bucket= --client= --dry-run",
 	    cmd_sync },
-	{ "rebuild-catalog", NULL, 0, 0, 0, "", cmd_rebuild_catalog },
+	{ "rebuild-catalog", NULL, 0, 0, 0, "--from-bucket",
+	    cmd_rebuild_catalog },
 	{ "upgrade", NULL,	0, 0, 0, "", cmd_upgrade },
 };
 

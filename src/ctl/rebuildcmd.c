@@ -1,7 +1,8 @@
 /*
  * rebuildcmd.c - "gigavaultctl rebuild-catalog" and "gigavaultctl
  * upgrade": make DataDir's catalog again from the packs and the
- * journal (server/rebuild.c), and convert a DataDir written by 0.1.0 to
+ * journal (server/rebuild.c), or, with --from-bucket, from the S3
+ * bucket alone (Store.Backend = s3), and convert a DataDir written by 0.1.0 to
  * the current store format (server/upgrade.c).  Both need the daemon
  * stopped; they open the catalog themselves (it may be unreadable or
  * of an older format) and run as the owner of DataDir, holding
@@ -88,12 +89,20 @@ cmd_rebuild_catalog(struct ctl *c)
 {
 	struct rebuild_report r;
 	char err[1024];
-	int rc;
+	int from_bucket = opt_get(c, "--from-bucket") != NULL, rc;
 
+	memset(&r, 0, sizeof(r));
 	if ((rc = daemon_stopped(c, "rebuilding its catalog")) != 0)
 		return rc;
-	if (rebuild_catalog(c->cfg->datadir, (uint64_t)time(NULL), &r, err,
-	    sizeof(err)) == -1) {
+	if (from_bucket && c->cfg->store_backend != STORE_BACKEND_S3) {
+		fprintf(stderr, "gigavaultctl: rebuild-catalog --from-bucket "
+		    "needs Store.Backend = s3 in %s\n", c->cfg->file);
+		return EXIT_USAGE;
+	}
+	if ((from_bucket ? rebuild_from_bucket(c->cfg->datadir,
+	    (uint64_t)time(NULL), &r, err, sizeof(err)) :
+	    rebuild_catalog(c->cfg->datadir, (uint64_t)time(NULL), &r, err,
+	    sizeof(err))) == -1) {
 		fprintf(stderr, "gigavaultctl: rebuild-catalog: %s\n", err);
 		if (r.moved_to[0] != '\0')
 			fprintf(stderr, "gigavaultctl: the old catalog is in "

@@ -4,7 +4,8 @@
  * asks (the UI bridge's {"request":"status"} on Ports.UI through
  * common/uiask.h, see doc/protocol.md); the storage totals from the catalog, the last and
  * next prune and scrub from DataDir/housekeeping.json (hkstatus.h), the
- * free space from DataDir's file system, as gigavaultctl stats says it.
+ * free space from DataDir's file system, as gigavaultctl stats says it;
+ * with Store.Backend = s3 the bucket, asked for its bucket.json.
  * A daemon that does not answer is reported, and the rest still shown.
  */
 #include "autoconf.h"
@@ -22,6 +23,7 @@
 #include "server/catalog.h"
 #include "server/config.h"
 #include "server/hkstatus.h"
+#include "server/packstore.h"
 #include "server/pidfile.h"
 #include "server/store.h"
 #include "ctl.h"
@@ -169,6 +171,28 @@ print_job(const char *name, json_t *job)
 	printf("\n");
 }
 
+/*
+ * Store.Backend: "datadir", or the bucket and whether it answers with a
+ * bucket.json (*ok; the reason in why otherwise) naming server *sid.
+ */
+static void
+store_state(const struct gv_config *cfg, int *ok, char *sid, char *why,
+    size_t whylen)
+{
+	int r;
+
+	*ok = 0;
+	sid[0] = '\0';
+	why[0] = '\0';
+	if (cfg->store_backend != STORE_BACKEND_S3)
+		return;
+	r = packstore_bucket_server_id(sid, why, whylen);
+	if (r == 1)
+		snprintf(why, whylen, "no bucket.json yet (gigavaultd writes "
+		    "it at its start)");
+	*ok = r == 0;
+}
+
 int
 cmd_status(struct ctl *c)
 {
@@ -177,8 +201,9 @@ cmd_status(struct ctl *c)
 	struct store_space sp;
 	json_t *st, *hk, *disk, *out;
 	char where[128], why[256], err[256], b1[32], b2[32], b3[32];
+	char sid[33], swhy[512];
 	pid_t pid;
-	int space_ok, up, rc;
+	int space_ok, up, rc, s3_ok;
 
 	if (catalog_totals(c->cat, &t) != CAT_OK) {
 		fprintf(stderr, "gigavaultctl: %s\n", catalog_strerror(c->cat));
@@ -194,6 +219,7 @@ cmd_status(struct ctl *c)
 	    sizeof(err)) == 0;
 	if (!space_ok)
 		fprintf(stderr, "gigavaultctl: %s\n", err);
+	store_state(cfg, &s3_ok, sid, swhy, sizeof(swhy));
 	if (c->json) {
 		json_t *daemon;
 
@@ -222,6 +248,13 @@ cmd_status(struct ctl *c)
 		    "scrub", hk ? json_object_get(hk, "scrub") : json_null(),
 		    "disk", disk);
 		json_decref(hk);
+		json_object_set_new(out, "store", cfg->store_backend !=
+		    STORE_BACKEND_S3 ? json_pack("{s:s}", "backend",
+		    "datadir") : json_pack("{s:s, s:s, s:s, s:s, s:b, s:s}",
+		    "backend", "s3", "endpoint", cfg->s3.endpoint,
+		    "bucket", cfg->s3.bucket, "prefix", cfg->s3.prefix,
+		    "reachable", s3_ok, s3_ok ? "server_id" : "error",
+		    s3_ok ? sid : swhy));
 		rc = print_json(out);
 		return rc != 0 ? rc : up ? 0 : EXIT_RUNTIME;
 	}
@@ -234,6 +267,15 @@ cmd_status(struct ctl *c)
 		print_job("prune:", json_object_get(hk, "prune"));
 		print_job("scrub:", json_object_get(hk, "scrub"));
 	}
+	if (cfg->store_backend != STORE_BACKEND_S3)
+		printf("store:     datadir\n");
+	else if (s3_ok)
+		printf("store:     s3 bucket %s at %s, prefix \"%s\": "
+		    "reachable, server %s\n", cfg->s3.bucket,
+		    cfg->s3.endpoint, cfg->s3.prefix, sid);
+	else
+		printf("store:     s3 bucket %s at %s, prefix \"%s\": %s\n",
+		    cfg->s3.bucket, cfg->s3.endpoint, cfg->s3.prefix, swhy);
 	if (space_ok)
 		printf("disk:      %s free of %s, reserve %s: %s\n",
 		    fmt_size(c, sp.free, b1, sizeof(b1)),

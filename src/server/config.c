@@ -29,6 +29,7 @@
 #include "common/discowire.h"
 #include "common/paths.h"
 #include "log.h"
+#include "packstore.h"
 
 static int
 validate_listen(cfg_t *sec, cfg_opt_t *opt)
@@ -120,6 +121,55 @@ validate_alert_url(cfg_t *sec, cfg_opt_t *opt)
 		return -1;
 	}
 	return validate_alert_text(sec, opt);
+}
+
+static const char *const store_backend_names[] = {
+	[STORE_BACKEND_DATADIR] = "datadir",
+	[STORE_BACKEND_S3] = "s3",
+};
+
+static int
+store_backend_parse(const char *v)
+{
+	for (size_t i = 0; i < sizeof(store_backend_names) /
+	    sizeof(store_backend_names[0]); i++)
+		if (strcmp(v, store_backend_names[i]) == 0)
+			return (int)i;
+	return -1;
+}
+
+static const char *const s3_role_names[] = {
+	[S3_ROLE_ACTIVE] = "active",
+	[S3_ROLE_STANDBY] = "standby",
+};
+
+static int
+s3_role_parse(const char *v)
+{
+	for (size_t i = 0; i < sizeof(s3_role_names) /
+	    sizeof(s3_role_names[0]); i++)
+		if (strcmp(v, s3_role_names[i]) == 0)
+			return (int)i;
+	return -1;
+}
+
+/* S3.Prefix: "" or ending in '/', no leading '/', at most 256 bytes. */
+static int
+validate_s3_prefix(cfg_t *sec, cfg_opt_t *opt)
+{
+	const char *v = cfg_opt_getnstr(opt, 0);
+	size_t n = v != NULL ? strlen(v) : 0;
+
+	if (n == 0)
+		return 0;
+	if (n > 256 || v[0] == '/' || v[n - 1] != '/') {
+		confread_error("%s:%d: %s.%s \"%s\": give \"\" or a prefix of "
+		    "at most 256 bytes that ends in / and does not start with "
+		    "it (e.g. \"gigavault/\")", confread_file(), sec->line,
+		    sec->name, opt->name, v);
+		return -1;
+	}
+	return 0;
 }
 
 static const char *const web_http_names[] = {
@@ -401,6 +451,34 @@ discovery_check(const struct gv_config *c)
 	return 0;
 }
 
+/* Store.Backend = s3 needs S3.Endpoint, Bucket and CredentialsFile. */
+static int
+s3_check(const struct gv_config *c)
+{
+	const char *need[] = { "Endpoint", "Bucket", "CredentialsFile" };
+	const char *have[] = { c->s3.endpoint, c->s3.bucket,
+	    c->s3.cred_file };
+
+	if (c->store_backend != STORE_BACKEND_S3)
+		return 0;
+	for (size_t i = 0; i < sizeof(need) / sizeof(need[0]); i++) {
+		if (have[i] != NULL && have[i][0] != '\0')
+			continue;
+		confread_error("%s:%d: Store.Backend = s3 needs S3.%s (see "
+		    "gigavault.conf(5), S3 SECTION)", c->file,
+		    line_of("Store", "Backend"), need[i]);
+		return -1;
+	}
+	if (strncmp(c->s3.endpoint, "http://", 7) != 0 &&
+	    strncmp(c->s3.endpoint, "https://", 8) != 0) {
+		confread_error("%s:%d: S3.Endpoint \"%s\" is not http://HOST"
+		    "[:PORT] nor https://HOST[:PORT]", c->file,
+		    line_of("S3", "Endpoint"), c->s3.endpoint);
+		return -1;
+	}
+	return 0;
+}
+
 /* ----------------------------------------------------- the options */
 
 /* How an option is written in the file, and what it lands in. */
@@ -552,6 +630,25 @@ static const struct conf_opt conf_opts[] = {
 	INT("Discovery", "MaxPeers", 256, 1, 4096, disc.max_peers),
 	STRS("Discovery", "Peers", NULL, validate_static_peers, disc.peers,
 	    disc.npeers),
+
+	NAME("Store", "Backend", "datadir", store_backend_parse,
+	    "is not datadir nor s3", store_backend),
+
+	STR("S3", "Endpoint", "", NULL, s3.endpoint),
+	STR("S3", "Region", "us-east-1", NULL, s3.region),
+	STR("S3", "Bucket", "", NULL, s3.bucket),
+	STR("S3", "Prefix", "gigavault/", validate_s3_prefix, s3.prefix),
+	STR("S3", "CredentialsFile", "", validate_abspath_or_empty,
+	    s3.cred_file),
+	STR("S3", "CAFile", "", validate_abspath_or_empty, s3.ca_file),
+	BOOL("S3", "PathStyle", 1, s3.path_style),
+	INT("S3", "PartSize", 64L << 20, 5L << 20, 5L << 30, s3.part_size),
+	INT("S3", "CacheSize", 1L << 30, 0, 1L << 50, s3.cache_size),
+	INT("S3", "Retries", 4, 0, 20, s3.retries),
+	NAME("S3", "Role", "active", s3_role_parse,
+	    "is not active nor standby", s3.role),
+	INT("S3", "LeaseDuration", 60, 10, 86400, s3.lease_duration),
+	INT("S3", "FollowInterval", 10, 1, 3600, s3.follow_interval),
 
 	BOOL("WebConsole", "Enabled", 1, web_enabled),
 	NAME("WebConsole", "HTTP", "local", web_http_parse,
@@ -780,7 +877,34 @@ config_check(const struct gv_config *c)
 		return -1;
 	}
 
+	if (s3_check(c) == -1)
+		return -1;
 	return discovery_check(c);
+}
+
+/*
+ * Store.Backend = s3: the process-wide setting of packstore.h, which the
+ * children forked later inherit (each opens its own S3 handle).  0 or -1.
+ */
+static int
+config_store(const struct gv_config *c, char *err, size_t errlen)
+{
+	struct packstore_conf pc;
+
+	if (c->store_backend != STORE_BACKEND_S3)
+		return packstore_configure(NULL, err, errlen);
+	memset(&pc, 0, sizeof(pc));
+	pc.endpoint = c->s3.endpoint;
+	pc.region = c->s3.region;
+	pc.bucket = c->s3.bucket;
+	pc.prefix = c->s3.prefix;
+	pc.cred_file = c->s3.cred_file;
+	pc.ca_file = c->s3.ca_file;
+	pc.path_style = c->s3.path_style;
+	pc.part_size = c->s3.part_size;
+	pc.cache_size = c->s3.cache_size;
+	pc.retries = c->s3.retries;
+	return packstore_configure(&pc, err, errlen);
 }
 
 struct gv_config *
@@ -799,7 +923,8 @@ config_load(const char *file, char *err, size_t errlen)
 		c->ssl_line[1] = line_of("SSL", "Certificate");
 		c->ssl_line[2] = line_of("SSL", "Key");
 		c->ssl_line[3] = line_of("SSL", "VerifyClient");
-		if (config_check(c) == -1) {
+		if (config_check(c) == -1 || config_store(c, err, errlen) ==
+		    -1) {
 			config_free(c);
 			c = NULL;
 		}

@@ -114,6 +114,24 @@ struct gv_config {
 
 	struct gv_discovery disc;		/* Discovery */
 
+	/* Store and S3 (issue 21; doc/object-store.md, packstore.h) */
+	int		 store_backend;		/* enum store_backend */
+	struct {
+		char	*endpoint;		/* http(s)://host[:port] */
+		char	*region;
+		char	*bucket;
+		char	*prefix;		/* key prefix, "" or ends in / */
+		char	*cred_file;		/* s3_creds_load() */
+		char	*ca_file;		/* "": the system's CA store */
+		int	 path_style;
+		uint64_t part_size;		/* bytes per multipart part */
+		uint64_t cache_size;		/* bytes in DataDir/cache */
+		int	 retries;		/* tries after the first */
+		int	 role;			/* enum s3_role */
+		int	 lease_duration;	/* seconds */
+		int	 follow_interval;	/* seconds (standby) */
+	} s3;
+
 	/* WebConsole (served by the UI bridge on Ports.WebConsole[SSL]) */
 	int		 web_enabled;
 	int		 web_http;		/* enum web_http_mode */
@@ -123,6 +141,18 @@ struct gv_config {
 	struct tls_ctx	*web_tls;		/* HTTPS on WebConsoleSSL */
 	char		 web_cert[4096];	/* the certificate it serves */
 	int		 web_cert_no_create;	/* gigavaultd -n: make no files */
+};
+
+/* Store.Backend: where the packs and the journal live. */
+enum store_backend {
+	STORE_BACKEND_DATADIR,	/* "datadir": DataDir/packs, DataDir/journal */
+	STORE_BACKEND_S3,	/* "s3": the S3 section's bucket */
+};
+
+/* S3.Role: the writer, or a standby that follows the bucket. */
+enum s3_role {
+	S3_ROLE_ACTIVE,		/* "active" */
+	S3_ROLE_STANDBY,	/* "standby" */
 };
 
 /* WebConsole.HTTP: what the plain HTTP port does. */

@@ -35,6 +35,7 @@
 #include "datadir.h"
 #include "listen.h"
 #include "log.h"
+#include "packstore.h"
 #include "pidfile.h"
 #include "proctitle.h"
 #include "supervisor.h"
@@ -347,6 +348,18 @@ start(struct gv_config *cfg, struct listen_set *ls, uint8_t *server_id,
 	}
 	if (check_datadir(cfg) == -1)
 		return 1;
+	/* Store.Backend = s3: the bucket answers and is this server's. */
+	if (packstore_enabled()) {
+		char hex[SERVER_ID_HEX + 1];
+
+		server_id_hex(server_id, hex);
+		if (packstore_check_bucket(hex, NULL, err, sizeof(err)) ==
+		    -1) {
+			fprintf(stderr, "gigavaultd: Store.Backend = s3: %s\n",
+			    err);
+			return 1;
+		}
+	}
 	/* Every port is bound now, before any fork, or not at all. */
 	if (listen_open(cfg, ls, NULL, err, sizeof(err)) == -1) {
 		fprintf(stderr, "gigavaultd: %s\n", err);

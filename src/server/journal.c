@@ -22,6 +22,19 @@
  * Appends and the creation of the header hold flock(LOCK_EX) on the
  * file, so that even writers outside the catalog's lock cannot
  * interleave.
+ *
+ * With Store.Backend = s3 every append first writes its record as one
+ * journal segment object (the file's header, then the record's frame)
+ * under PREFIX/journal/SEQ, SEQ being the file's good end before the
+ * append: the appends are serialised by the lock (and the catalog's
+ * write transaction around them), so SEQ grows with every record and
+ * the segments replay in the file's order.  Only when the bucket has
+ * the segment is the record written here and the append answered 0, so
+ * the catalog transaction around it commits, and the change is
+ * acknowledged, only after its record is in the bucket.  A segment of a
+ * change whose transaction then fails is overwritten by the next
+ * append (same SEQ).  A catalog made from the bucket writes this file
+ * again from the segments (rebuild.c), so SEQ stays above them.
  */
 #include "autoconf.h"
 
@@ -38,8 +51,9 @@
 #include "common/bytes.h"
 #include "common/crypto.h"
 #include "journal.h"
+#include "packstore.h"
 
-static const char magic[JOURNAL_HDR_LEN] = "GVJRNL1\n";
+static const char magic[JOURNAL_HDR_LEN] = JOURNAL_MAGIC;
 
 /* len + the largest record + sum */
 #define FRAME_MAX	(4 + JOURNAL_REC_MAX + JOURNAL_SUM_LEN)
@@ -564,14 +578,38 @@ fail:
 	return -1;
 }
 
-int
-journal_append(struct journal *j, const struct journal_rec *r, char *err,
+static int	mirror;	/* journal_mirror() */
+
+void
+journal_mirror(int on)
+{
+	mirror = on != 0;
+}
+
+/* The s3 backend: frame (n bytes) as segment j->end.  0 or -1. */
+static int
+put_segment(struct journal *j, const uint8_t *frame, size_t n, char *err,
     size_t errlen)
 {
-	uint8_t frame[FRAME_MAX];
+	uint8_t seg[JOURNAL_HDR_LEN + FRAME_MAX];
+	char e[512];
+
+	memcpy(seg, magic, JOURNAL_HDR_LEN);
+	memcpy(seg + JOURNAL_HDR_LEN, frame, n);
+	if (packstore_put_segment((uint64_t)j->end, seg, JOURNAL_HDR_LEN + n,
+	    e, sizeof(e)) == -1) {
+		snprintf(err, errlen, "journal: segment %016llx not written "
+		    "to the bucket: %s", (unsigned long long)j->end, e);
+		return -1;
+	}
+	return 0;
+}
+
+int
+journal_frame(const struct journal_rec *r, uint8_t *frame, size_t *n,
+    char *err, size_t errlen)
+{
 	struct wbuf w = { frame + 4, 0, JOURNAL_REC_MAX, 0 };
-	size_t n;
-	int ret = -1;
 
 	if (r->type < 1 || r->type > JOURNAL_TYPE_MAX ||
 	    rec_encode(r, &w) == -1) {
@@ -581,10 +619,28 @@ journal_append(struct journal *j, const struct journal_rec *r, char *err,
 	}
 	be32_put(frame, (uint32_t)w.len);
 	frame_sum(frame, 4 + w.len, frame + 4 + w.len);
-	n = 4 + w.len + JOURNAL_SUM_LEN;
+	*n = 4 + w.len + JOURNAL_SUM_LEN;
+	return 0;
+}
+
+int
+journal_append(struct journal *j, const struct journal_rec *r, char *err,
+    size_t errlen)
+{
+	uint8_t frame[FRAME_MAX];
+	size_t n;
+	int ret = -1;
+
+	if (mirror)
+		return 0;
+	if (journal_frame(r, frame, &n, err, errlen) == -1)
+		return -1;
 	if (lock(j, LOCK_EX, err, errlen) == -1)
 		return -1;
 	if (find_end(j, err, errlen) == -1)
+		goto out;
+	if (packstore_enabled() && put_segment(j, frame, n, err, errlen) ==
+	    -1)
 		goto out;
 	if (write_all(j->fd, frame, n) == -1 || fsync(j->fd) == -1) {
 		snprintf(err, errlen, "journal: cannot write %s: %s",
@@ -599,5 +655,138 @@ journal_append(struct journal *j, const struct journal_rec *r, char *err,
 	ret = 0;
 out:
 	flock(j->fd, LOCK_UN);
+	return ret;
+}
+
+/* ------------------------------------------------------ from the bucket */
+
+struct seglist {
+	uint64_t	*seq;
+	size_t		 n, cap;
+	uint64_t	 from;
+	int		 nomem;
+};
+
+static int
+seg_add(void *arg, uint64_t seq, uint64_t size)
+{
+	struct seglist *l = arg;
+	uint64_t *p;
+
+	(void)size;
+	if (seq < l->from)
+		return 0;
+	if (l->n == l->cap) {
+		l->cap = l->cap ? l->cap * 2 : 256;
+		if ((p = reallocarray(l->seq, l->cap, sizeof(*p))) == NULL) {
+			l->nomem = 1;
+			return 1;
+		}
+		l->seq = p;
+	}
+	l->seq[l->n++] = seq;
+	return 0;
+}
+
+/*
+ * The one frame of a segment of n bytes at p: 0 with *len its length
+ * (type and payload) when p is the header and one good frame, exactly;
+ * -1 otherwise.
+ */
+static int
+seg_frame(const uint8_t *p, size_t n, size_t *len)
+{
+	uint8_t sum[JOURNAL_SUM_LEN];
+	uint32_t k;
+
+	if (n < JOURNAL_HDR_LEN + 4 + 1 + JOURNAL_SUM_LEN ||
+	    memcmp(p, magic, JOURNAL_HDR_LEN) != 0)
+		return -1;
+	p += JOURNAL_HDR_LEN;
+	n -= JOURNAL_HDR_LEN;
+	k = be32_get(p);
+	if (k < 1 || k > JOURNAL_REC_MAX ||
+	    n != 4 + (size_t)k + JOURNAL_SUM_LEN)
+		return -1;
+	frame_sum(p, 4 + (size_t)k, sum);
+	if (memcmp(sum, p + 4 + k, JOURNAL_SUM_LEN) != 0)
+		return -1;
+	*len = k;
+	return 0;
+}
+
+int
+journal_pull(const char *path, uint64_t *records, char *err, size_t errlen)
+{
+	struct seglist l = { NULL, 0, 0, 0, 0 };
+	struct journal *j;
+	size_t n, len;
+	void *p;
+	int r, ret = -1;
+
+	*records = 0;
+	if (!packstore_enabled()) {
+		snprintf(err, errlen, "journal: Store.Backend is not s3");
+		return -1;
+	}
+	if (journal_open(path, &j, err, errlen) == -1)
+		return -1;
+	if (lock(j, LOCK_EX, err, errlen) == -1)
+		goto out0;
+	if (find_end(j, err, errlen) == -1)
+		goto out;
+	l.from = (uint64_t)j->end;
+	if (packstore_list_segments(seg_add, &l, err, errlen) == -1) {
+		if (l.nomem)
+			snprintf(err, errlen, "journal: out of memory");
+		goto out;
+	}
+	for (size_t i = 0; i < l.n; i++) {
+		if (l.seq[i] != (uint64_t)j->end) {
+			snprintf(err, errlen, "journal: segment %016llx in the "
+			    "bucket, but %s ends at %llu: segments are missing "
+			    "in the bucket", (unsigned long long)l.seq[i], path,
+			    (unsigned long long)j->end);
+			goto out;
+		}
+		if ((r = packstore_get_segment(l.seq[i], &p, &n, err,
+		    errlen)) != 0) {
+			if (r == 1)
+				snprintf(err, errlen, "journal: segment "
+				    "%016llx vanished from the bucket",
+				    (unsigned long long)l.seq[i]);
+			goto out;
+		}
+		if (seg_frame(p, n, &len) == -1) {
+			free(p);
+			snprintf(err, errlen, "journal: segment %016llx in the "
+			    "bucket is damaged (%zu bytes): not a journal "
+			    "header and one good record",
+			    (unsigned long long)l.seq[i], n);
+			goto out;
+		}
+		if (write_all(j->fd, (uint8_t *)p + JOURNAL_HDR_LEN,
+		    4 + len + JOURNAL_SUM_LEN) == -1) {
+			free(p);
+			snprintf(err, errlen, "journal: cannot write %s: %s",
+			    path, strerror(errno));
+			(void)ftruncate(j->fd, j->end);
+			goto out;
+		}
+		free(p);
+		j->end += (off_t)(4 + len + JOURNAL_SUM_LEN);
+		(*records)++;
+	}
+	if (fsync(j->fd) == -1) {
+		snprintf(err, errlen, "journal: fsync %s: %s", path,
+		    strerror(errno));
+		goto out;
+	}
+	ret = 0;
+out:
+	flock(j->fd, LOCK_UN);
+out0:
+	journal_close(j);
+	free(l.seq);
 	return ret;
 }

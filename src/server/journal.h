@@ -37,6 +37,7 @@
 #define JOURNAL_HASH_LEN	32	/* token hashes, secrets (CAT_SECRET_LEN) */
 #define JOURNAL_REC_MAX		1024	/* len: every record fits */
 #define JOURNAL_HDR_LEN		8
+#define JOURNAL_MAGIC		"GVJRNL1\n"	/* the header */
 #define JOURNAL_SUM_LEN		8
 
 enum journal_type {
@@ -103,6 +104,16 @@ int	journal_append(struct journal *j, const struct journal_rec *r,
 	    char *err, size_t errlen);
 
 /*
+ * The frame of r as journal_append() writes it (u32 len, type and
+ * payload, sum) into frame, of JOURNAL_FRAME_MAX bytes; *n gets its
+ * length.  For copies of records elsewhere (sync.c's segments in
+ * another bucket).  0, or -1 with a message in err (r invalid).
+ */
+#define JOURNAL_FRAME_MAX	(4 + JOURNAL_REC_MAX + JOURNAL_SUM_LEN)
+int	journal_frame(const struct journal_rec *r, uint8_t *frame, size_t *n,
+	    char *err, size_t errlen);
+
+/*
  * Read the journal at path and call fn(arg, r) for each good record in
  * file order (fn returns 0 to go on, nonzero to stop: that value is
  * returned).  Reading ends at the end of the file or at the first record
@@ -114,5 +125,31 @@ int	journal_append(struct journal *j, const struct journal_rec *r,
 int	journal_replay(const char *path,
 	    int (*fn)(void *arg, const struct journal_rec *r), void *arg,
 	    uint64_t *ignored, char *err, size_t errlen);
+
+/*
+ * Mirror mode, process-wide (on != 0): journal_append() writes nothing
+ * and returns 0.  For code that applies records read from the journal
+ * itself to a catalog (rebuild_from_bucket(), rebuild_follow()): the
+ * catalog's writes would journal them again, locally and, with the s3
+ * backend, as new segments; so the local file stays an exact copy of
+ * the bucket's segments (journal_pull() needs that) and a standby
+ * writes nothing to the bucket.
+ */
+void	journal_mirror(int on);
+
+/*
+ * With Store.Backend = s3 (packstore.h): appends to the journal at path
+ * every segment in the bucket from the file's good end on, in order,
+ * each checked (the header and exactly one good record); the file is
+ * made when missing.  A segment whose number is not the file's end at
+ * its turn (a gap) stops it with an error.  Call it on a file no
+ * catalog appends to meanwhile (a rebuild, or a standby that follows:
+ * call again to apply what is new, then journal_replay() from the old
+ * end).  *records gets the records added.  0, or -1 with a message in
+ * err (the records added before the error stay; the file holds whole
+ * records only).
+ */
+int	journal_pull(const char *path, uint64_t *records, char *err,
+	    size_t errlen);
 
 #endif

@@ -13,13 +13,16 @@
 #include <sys/stat.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "catalog.h"
 #include "journal.h"
+#include "packstore.h"
 #include "rebuild.h"
 #include "store.h"
 
@@ -358,10 +361,14 @@ scan_rec(void *arg, const struct store_rec *r)
 	return 0;
 }
 
-/* Index every record of every pack; *max_pack gets the largest id. */
+/*
+ * Index every record of every pack above min_pack; *max_pack gets the
+ * largest id (min_pack when there is none above it).
+ */
 static int
 index_packs(const char *datadir, struct catalog *cat, struct model *m,
-    uint64_t now, uint32_t *max_pack, char *err, size_t errlen)
+    uint64_t now, uint32_t min_pack, uint32_t *max_pack, char *err,
+    size_t errlen)
 {
 	struct scan_arg a = { m, cat, now, 0, NULL, 0, err, errlen, 0 };
 	struct store_pack *packs = NULL;
@@ -369,7 +376,7 @@ index_packs(const char *datadir, struct catalog *cat, struct model *m,
 	size_t n = 0;
 	int ret = -1;
 
-	*max_pack = 0;
+	*max_pack = min_pack;
 	if (store_open(datadir, cat, &s, err, errlen) == -1)
 		return -1;
 	if ((a.batch = calloc(ADD_BATCH, sizeof(*a.batch))) == NULL) {
@@ -384,6 +391,8 @@ index_packs(const char *datadir, struct catalog *cat, struct model *m,
 		uint64_t bad_at = 0;
 		int r;
 
+		if (packs[i].pack <= min_pack)
+			continue;
 		m->rep->packs++;
 		if (packs[i].pack > *max_pack)
 			*max_pack = packs[i].pack;
@@ -595,9 +604,10 @@ rebuild_catalog(const char *datadir, uint64_t now,
 	if (catalog_open(dir, 0, &cat, err, errlen) != CAT_OK)
 		goto out;
 	if (write_model(cat, &m, err, errlen) == -1 ||
-	    index_packs(datadir, cat, &m, now, &max_pack, err, errlen) ==
+	    index_packs(datadir, cat, &m, now, 0, &max_pack, err, errlen) ==
 	    -1 || write_rows(cat, &m, err, errlen) == -1)
 		goto out;
+	rep->max_pack = max_pack;
 	if (catalog_restore_counters(cat, m.max_client + 1, max_pack + 1) !=
 	    CAT_OK) {
 		snprintf(err, errlen, "%s", catalog_strerror(cat));
@@ -606,6 +616,214 @@ rebuild_catalog(const char *datadir, uint64_t now,
 	ret = 0;
 out:
 	catalog_close(cat);
+	model_free(&m);
+	return ret;
+}
+
+/*
+ * DataDir/server-id from the bucket's bucket.json when DataDir has none
+ * (clients pin the id; gigavaultd checks that the bucket names it).  A
+ * DataDir with another id is refused.  0 or -1.
+ */
+static int
+server_id_from_bucket(const char *datadir, char *err, size_t errlen)
+{
+	char path[1100], tmp[1100], hex[33], have[34];
+	ssize_t n;
+	int fd, r;
+
+	if ((r = packstore_bucket_server_id(hex, err, errlen)) != 0) {
+		if (r == 1)
+			snprintf(err, errlen, "rebuild: the bucket has no "
+			    "bucket.json under S3.Prefix \"%s\": nothing of "
+			    "GigaVault there (check S3.Bucket and S3.Prefix)",
+			    packstore_prefix());
+		return -1;
+	}
+	snprintf(path, sizeof(path), "%s/server-id", datadir);
+	snprintf(tmp, sizeof(tmp), "%s/server-id.tmp", datadir);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) != -1) {
+		n = read(fd, have, 32);
+		close(fd);
+		if (n == 32 && memcmp(have, hex, 32) == 0)
+			return 0;
+		snprintf(err, errlen, "rebuild: %s is not the server id the "
+		    "bucket names (%s): this DataDir belongs to another "
+		    "server", path, hex);
+		return -1;
+	}
+	hex[32] = '\n';
+	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+	    0644)) == -1)
+		goto fail;
+	r = write(fd, hex, 33) == 33 && fsync(fd) == 0;
+	if (close(fd) == -1 || !r || rename(tmp, path) == -1) {
+		(void)unlink(tmp);
+		goto fail;
+	}
+	return 0;
+fail:
+	snprintf(err, errlen, "rebuild: cannot write %s: %s", path,
+	    strerror(errno));
+	return -1;
+}
+
+int
+rebuild_from_bucket(const char *datadir, uint64_t now,
+    struct rebuild_report *rep, char *err, size_t errlen)
+{
+	char journal[1024], aside[1100];
+	uint64_t records = 0;
+	struct stat st;
+	int r;
+
+	memset(rep, 0, sizeof(*rep));
+	if (!packstore_enabled()) {
+		snprintf(err, errlen, "rebuild: Store.Backend is not s3");
+		return -1;
+	}
+	if (mkdir(datadir, 0750) == -1 && errno != EEXIST) {
+		snprintf(err, errlen, "rebuild: cannot create %s: %s", datadir,
+		    strerror(errno));
+		return -1;
+	}
+	if (snprintf(journal, sizeof(journal), "%s/journal", datadir) >=
+	    (int)sizeof(journal)) {
+		snprintf(err, errlen, "rebuild: DataDir path too long");
+		return -1;
+	}
+	if (stat(journal, &st) == 0) {
+		snprintf(aside, sizeof(aside), "%s.before-bucket-%llu",
+		    journal, (unsigned long long)now);
+		if (rename(journal, aside) == -1) {
+			snprintf(err, errlen, "rebuild: cannot move %s aside: "
+			    "%s", journal, strerror(errno));
+			return -1;
+		}
+	}
+	if (server_id_from_bucket(datadir, err, errlen) == -1 ||
+	    journal_pull(journal, &records, err, errlen) == -1)
+		return -1;
+	(void)records;	/* rebuild_catalog() counts them as it replays */
+	/* The records it writes are the bucket's own: not again. */
+	journal_mirror(1);
+	r = rebuild_catalog(datadir, now, rep, err, errlen);
+	journal_mirror(0);
+	return r;
+}
+
+/* rebuild_follow()'s step after the packs: cat says what m says. */
+static int
+follow_rows(struct catalog *cat, struct model *m, char *err, size_t errlen)
+{
+	struct cat_snapshot have;
+	struct cat_client cl;
+	int r;
+
+	for (size_t i = 0; i < m->ncl; i++) {
+		struct rclient *c = &m->cl[i];
+
+		if (!c->removed)
+			continue;
+		/* Its name may be another client's by now. */
+		if ((r = catalog_client_get(cat, c->cl.name, &cl)) == CAT_OK &&
+		    cl.id == c->cl.id)
+			r = catalog_client_remove(cat, c->cl.name);
+		if (r == CAT_ERROR)
+			goto fail;
+	}
+	for (size_t i = 0; i < m->nsn; i++) {
+		struct rsnap *s = &m->sn[i];
+		struct rclient *c = client_find(m, s->client);
+
+		r = catalog_snapshot_get(cat, s->client, s->s.id, &have);
+		if (r == CAT_ERROR)
+			goto fail;
+		if ((s->dead || c == NULL || c->removed) && r == CAT_OK) {
+			if (catalog_forget(cat, s->client, s->s.id) ==
+			    CAT_ERROR)
+				goto fail;
+		} else if (!s->dead && c != NULL && !c->removed &&
+		    r == CAT_NOTFOUND) {
+			if (catalog_restore_snapshot(cat, s->client, &s->s) !=
+			    CAT_OK)
+				goto fail;
+			m->rep->snapshots++;
+		}
+	}
+	for (size_t i = 0; i < m->npo; i++) {
+		struct rpolicy *p = &m->po[i];
+		struct rclient *c = client_find(m, p->client);
+
+		if (c == NULL || c->removed)
+			continue;
+		r = p->dead ? catalog_policy_clear(cat, c->cl.name, p->set) :
+		    catalog_policy_set(cat, c->cl.name, p->set, &p->p);
+		if (r == CAT_ERROR)
+			goto fail;
+		if (!p->dead)
+			m->rep->policies++;
+	}
+	return 0;
+fail:
+	snprintf(err, errlen, "%s", catalog_strerror(cat));
+	return -1;
+}
+
+int
+rebuild_follow(struct catalog *cat, const char *datadir,
+    struct rebuild_follow *st, struct rebuild_report *rep, char *err,
+    size_t errlen)
+{
+	struct rebuild_report own;
+	char journal[1024];
+	uint64_t added = 0;
+	uint32_t max_pack = st->max_pack;
+	struct model m;
+	int ret = -1;
+
+	if (rep == NULL)
+		rep = &own;
+	memset(rep, 0, sizeof(*rep));
+	memset(&m, 0, sizeof(m));
+	m.rep = rep;
+	if (!packstore_enabled()) {
+		snprintf(err, errlen, "rebuild: Store.Backend is not s3");
+		return -1;
+	}
+	if (snprintf(journal, sizeof(journal), "%s/journal", datadir) >=
+	    (int)sizeof(journal)) {
+		snprintf(err, errlen, "rebuild: DataDir path too long");
+		return -1;
+	}
+	journal_mirror(1);
+	if (journal_pull(journal, &added, err, errlen) == -1)
+		goto out;
+	st->segments += added;
+	if (journal_replay(journal, replay, &m, &rep->journal_ignored, err,
+	    errlen) == -1)
+		goto out;
+	if (m.nomem) {
+		snprintf(err, errlen, "rebuild: out of memory");
+		goto out;
+	}
+	/* Clients first: the packs' records are indexed for live ones. */
+	if (write_model(cat, &m, err, errlen) == -1 ||
+	    index_packs(datadir, cat, &m, (uint64_t)time(NULL), st->max_pack,
+	    &max_pack, err, errlen) == -1)
+		goto out;
+	st->max_pack = max_pack;
+	rep->max_pack = max_pack;
+	if (follow_rows(cat, &m, err, errlen) == -1)
+		goto out;
+	if (catalog_restore_counters(cat, m.max_client + 1, max_pack + 1) !=
+	    CAT_OK) {
+		snprintf(err, errlen, "%s", catalog_strerror(cat));
+		goto out;
+	}
+	ret = 0;
+out:
+	journal_mirror(0);
 	model_free(&m);
 	return ret;
 }

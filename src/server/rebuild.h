@@ -29,6 +29,7 @@ struct rebuild_report {
 	uint64_t	 policies;
 	uint64_t	 incomplete;	/* snapshots whose root, meta or
 					   legacy node no pack holds */
+	uint32_t	 max_pack;	/* the largest pack id seen */
 };
 
 /*
@@ -42,6 +43,55 @@ struct rebuild_report {
  * stays where rep->moved_to says).
  */
 int	rebuild_catalog(const char *datadir, uint64_t now,
+	    struct rebuild_report *rep, char *err, size_t errlen);
+
+struct catalog;
+
+/*
+ * What rebuild_follow() has applied so far; all 0 before the first call
+ * (on a catalog made by rebuild_from_bucket(), set max_pack to the
+ * largest pack id it indexed: rep->max_pack).
+ */
+struct rebuild_follow {
+	uint32_t	 max_pack;	/* packs up to this id are indexed */
+	uint64_t	 segments;	/* journal records pulled, in all */
+};
+
+/*
+ * Follows the S3 bucket into cat, a catalog of datadir that nothing
+ * else writes meanwhile (a standby's, S3.Role = standby): pulls the
+ * journal segments that are new since the last call into
+ * datadir/journal (journal_pull()), indexes the records of every pack
+ * object above st->max_pack, then makes cat say what the whole journal
+ * says: clients written as they are (and removed ones removed),
+ * snapshots new to cat added, snapshots the journal forgot forgotten,
+ * policies set or cleared; the counters are raised above the bucket's
+ * largest client and pack ids.  Nothing is written to the bucket, and
+ * none of these writes is journaled (journal_mirror()).  Snapshots are
+ * added after the packs holding their blobs are indexed (packs come
+ * before the segment of their commit in the bucket, rule 1).  st is
+ * updated; *rep (may be NULL) counts what this call did (indexed,
+ * snapshots added, journal_records replayed).  0, or -1 with a message
+ * in err (what was applied stays; call again).
+ */
+int	rebuild_follow(struct catalog *cat, const char *datadir,
+	    struct rebuild_follow *st, struct rebuild_report *rep, char *err,
+	    size_t errlen);
+
+/*
+ * rebuild_catalog() from the S3 bucket alone (Store.Backend = s3,
+ * packstore.h), for a DataDir that lost everything or was never there:
+ * DataDir is made when missing; a journal file already in DataDir is
+ * moved aside to journal.before-bucket-UNIXTIME (rep->moved_to names
+ * the old catalog as rebuild_catalog() does); the journal is written
+ * again from the bucket's segments (journal_pull()); then the packs the
+ * bucket lists are fetched, scanned and indexed and the journal is
+ * replayed.  The counters end above the bucket's largest pack id and
+ * the journal file ends past its last segment, so nothing written later
+ * reuses a key.  Call with the daemon stopped and DataDir locked.  Same
+ * returns as rebuild_catalog().
+ */
+int	rebuild_from_bucket(const char *datadir, uint64_t now,
 	    struct rebuild_report *rep, char *err, size_t errlen);
 
 #endif

@@ -26,6 +26,7 @@
 #include "common/crypto.h"
 #include "common/iov.h"
 #include "common/monotime.h"
+#include "packstore.h"
 #include "store.h"
 
 #define REC_MAGIC	"GVB2"
@@ -229,7 +230,13 @@ store_open(const char *datadir, struct catalog *cat, struct store **out,
 		snprintf(err, errlen, "store: no random numbers");
 		goto bad;
 	}
-	if (snprintf(s->dir, sizeof(s->dir), "%s/packs", datadir) >=
+	/*
+	 * With the s3 backend the local directory is the cache: packs
+	 * this process writes until they are uploaded and kept after,
+	 * packs fetched to be read (packstore.h).
+	 */
+	if (snprintf(s->dir, sizeof(s->dir), "%s/%s", datadir,
+	    packstore_enabled() ? PACKSTORE_CACHE_DIR : "packs") >=
 	    (int)sizeof(s->dir)) {
 		snprintf(err, errlen, "store: path too long");
 		goto bad;
@@ -414,6 +421,22 @@ store_finish(struct store *s)
 		}
 }
 
+/*
+ * The s3 backend, after an upload: the pack is never appended to again.
+ * Its file stays in the cache (our lock goes with the close), the cache
+ * is trimmed to S3.CacheSize.  The pending blobs stay for the caller to
+ * index.
+ */
+static void
+sealed_pack(struct store *s)
+{
+	uint32_t pack = s->wpack;
+
+	close(s->wfd);
+	s->wfd = -1;
+	(void)packstore_cache_trim(s->dirfd, pack);
+}
+
 int
 store_flush(struct store *s)
 {
@@ -537,7 +560,7 @@ again:
 	if (catalog_next_pack(s->cat, &pack) != CAT_OK)
 		return fail(s, 0, "%s", catalog_strerror(s->cat));
 	pack_name(pack, name);
-	if ((fd = openat(s->dirfd, name, O_WRONLY | O_CREAT | O_EXCL |
+	if ((fd = openat(s->dirfd, name, O_RDWR | O_CREAT | O_EXCL |
 	    O_CLOEXEC, 0640)) == -1)
 		return fail(s, errno, "store: cannot create %s/%s: %s",
 		    s->dir, name, strerror(errno));
@@ -745,6 +768,40 @@ store_put_legacy(struct store *s, uint64_t client,
 
 /* ----------------------------------------------------------------- read */
 
+/*
+ * Open pack's file name for reading.  With the s3 backend a pack not in
+ * the cache is fetched whole from the bucket first (packstore.h), and a
+ * pack read is touched (its mtime) so that the cache's trim evicts the
+ * least recently used.  The fd, or -1 with errno (ENOENT: no such pack
+ * here nor in the bucket; EIO: the bucket failed, store_strerror()
+ * says why).
+ */
+static int
+cache_open(struct store *s, uint32_t pack, const char *name)
+{
+	char path[PATH_MAX + 32], err[512];
+	int fd, r;
+
+	if ((fd = openat(s->dirfd, name, O_RDONLY | O_CLOEXEC)) != -1 ||
+	    errno != ENOENT || !packstore_enabled()) {
+		if (fd != -1 && packstore_enabled())
+			(void)futimens(fd, NULL);
+		return fd;
+	}
+	snprintf(path, sizeof(path), "%s/%s", s->dir, name);
+	if ((r = packstore_fetch_pack(pack, path, err, sizeof(err))) != 0) {
+		if (r == 1) {
+			errno = ENOENT;
+			return -1;
+		}
+		fail(s, EIO, "store: fetch of pack %08x: %s", pack, err);
+		errno = EIO;
+		return -1;
+	}
+	(void)packstore_cache_trim(s->dirfd, pack);
+	return openat(s->dirfd, name, O_RDONLY | O_CLOEXEC);
+}
+
 static int
 read_fd(struct store *s, uint32_t pack)
 {
@@ -756,7 +813,7 @@ read_fd(struct store *s, uint32_t pack)
 		if (s->rfd[i].fd != -1 && s->rfd[i].pack == pack)
 			return s->rfd[i].fd;
 	pack_name(pack, name);
-	if ((fd = openat(s->dirfd, name, O_RDONLY | O_CLOEXEC)) == -1)
+	if ((fd = cache_open(s, pack, name)) == -1)
 		return -1;
 	i = s->rnext++ % READ_FDS;
 	if (s->rfd[i].fd != -1)
@@ -783,6 +840,8 @@ rec_read(struct store *s, uint64_t client, const uint8_t id[BLOB_ID_LEN],
 	int fd, k;
 
 	if ((fd = read_fd(s, loc->pack)) == -1) {
+		if (errno == EIO && packstore_enabled())
+			return -1;	/* the bucket's error, kept */
 		if (errno == ENOENT)
 			return fail(s, ENOENT, "pack %08x is missing",
 			    loc->pack), 1;
@@ -889,6 +948,46 @@ cmp_pack(const void *a, const void *b)
 	return x->pack < y->pack ? -1 : x->pack > y->pack;
 }
 
+struct packlist {
+	struct store_pack *v;
+	size_t		 n, cap;
+};
+
+static int
+packlist_add(void *arg, uint32_t pack, uint64_t size)
+{
+	struct packlist *l = arg;
+	struct store_pack *p;
+
+	if (l->n == l->cap) {
+		l->cap = l->cap ? l->cap * 2 : 64;
+		if ((p = reallocarray(l->v, l->cap, sizeof(*p))) == NULL)
+			return -1;
+		l->v = p;
+	}
+	l->v[l->n].pack = pack;
+	l->v[l->n].size = size;
+	l->n++;
+	return 0;
+}
+
+/* store_packs() of the s3 backend: the objects under PREFIX/packs/. */
+static int
+bucket_packs(struct store *s, struct store_pack **out, size_t *n)
+{
+	struct packlist l = { NULL, 0, 0 };
+	char err[512];
+
+	if (packstore_list_packs(packlist_add, &l, err, sizeof(err)) == -1) {
+		free(l.v);
+		return fail(s, EIO, "store: list of "
+		    "packs in the bucket: %s", err);
+	}
+	*out = l.v;
+	*n = l.n;
+	return 0;
+}
+
 int
 store_packs(struct store *s, struct store_pack **out, size_t *n)
 {
@@ -901,6 +1000,8 @@ store_packs(struct store *s, struct store_pack **out, size_t *n)
 
 	*out = NULL;
 	*n = 0;
+	if (packstore_enabled())
+		return bucket_packs(s, out, n);
 	if ((fd = openat(s->dirfd, ".", O_RDONLY | O_DIRECTORY |
 	    O_CLOEXEC)) == -1 || (d = fdopendir(fd)) == NULL) {
 		int e = errno;
@@ -949,9 +1050,11 @@ store_pack_lock(struct store *s, uint32_t pack, int *fd)
 	char name[16];
 
 	pack_name(pack, name);
-	if ((*fd = openat(s->dirfd, name, O_RDONLY | O_CLOEXEC)) == -1) {
+	if ((*fd = cache_open(s, pack, name)) == -1) {
 		if (errno == ENOENT)
 			return 1;
+		if (errno == EIO && packstore_enabled())
+			return -1;
 		return fail(s, errno, "store: open pack %08x: %s", pack,
 		    strerror(errno));
 	}
@@ -983,7 +1086,13 @@ store_pack_unlock(int fd)
 int
 store_pack_remove(struct store *s, uint32_t pack)
 {
-	char name[16];
+	char name[16], err[512];
+
+	/* The bucket's object first: a cached file alone is harmless. */
+	if (packstore_enabled() && packstore_delete_pack(pack, err,
+	    sizeof(err)) == -1)
+		return fail(s, EIO, "store: delete of pack %08x in the bucket: "
+		    "%s", pack, err);
 
 	pack_name(pack, name);
 	for (int i = 0; i < READ_FDS; i++)
@@ -1003,6 +1112,8 @@ store_pack_remove(struct store *s, uint32_t pack)
 int
 store_sync(struct store *s)
 {
+	char err[512];
+
 	if (s->wfd == -1)
 		return 0;
 	if (fdatasync(s->wfd) == -1) {
@@ -1013,6 +1124,23 @@ store_sync(struct store *s)
 		return fail(s, e, "store: fsync pack %08x: %s", s->wpack,
 		    strerror(e));
 	}
+	if (!packstore_enabled() || s->woff == 0)
+		return 0;
+	/*
+	 * The s3 backend: seal the pack and upload it as one object
+	 * before anything in it is indexed (doc/object-store.md, rule 1).
+	 * A failed upload drops the pending blobs and cuts the file; the
+	 * object under that key holds all of it or was never written.
+	 */
+	if (packstore_put_pack(s->wpack, s->wfd, s->woff, err,
+	    sizeof(err)) == -1) {
+		abandon_pack(s);
+		return fail(s, EIO, "store: upload of pack %08x failed: %s",
+		    s->wpack, err);
+	}
+	/* Sealed: kept in the cache, the next put starts a new pack. */
+	s->wkeep = s->woff;
+	sealed_pack(s);
 	return 0;
 }
 
@@ -1119,9 +1247,21 @@ store_scan(struct store *s, uint32_t pack,
 	int fd, r = 0;
 
 	pack_name(pack, name);
-	if ((fd = openat(s->dirfd, name, O_RDONLY | O_CLOEXEC)) == -1)
+	/*
+	 * With the s3 backend a scan reads the object as the bucket has
+	 * it now (scrub, rebuild): fetched again, not taken from the cache.
+	 */
+	if (packstore_enabled() && (unlinkat(s->dirfd, name, 0) == 0 ||
+	    errno == ENOENT))
+		fd = cache_open(s, pack, name);
+	else
+		fd = openat(s->dirfd, name, O_RDONLY | O_CLOEXEC);
+	if (fd == -1) {
+		if (errno == EIO && packstore_enabled())
+			return -1;
 		return fail(s, errno, "store: open pack %08x: %s", pack,
 		    strerror(errno));
+	}
 	if (fstat(fd, &st) == -1) {
 		r = fail(s, errno, "store: stat pack %08x: %s", pack,
 		    strerror(errno));

@@ -468,6 +468,8 @@ struct maxkey {
 	size_t		 plen;		/* of the listed prefix */
 	size_t		 digits;	/* 8 for packs, 16 for segments */
 	uint64_t	 max;
+	uint64_t	 size;		/* of the object with the largest id */
+	int		 any;
 };
 
 static int
@@ -477,7 +479,6 @@ on_key(const char *key, uint64_t size, const char *etag, void *arg)
 	const char *d = key + m->plen;
 	uint64_t v = 0;
 
-	(void)size;
 	(void)etag;
 	if (strlen(d) != m->digits)
 		return 0;	/* not ours: ignored */
@@ -492,25 +493,31 @@ on_key(const char *key, uint64_t size, const char *etag, void *arg)
 			return 0;
 		v = v << 4 | (uint64_t)x;
 	}
-	if (v > m->max)
+	if (!m->any || v > m->max) {
 		m->max = v;
+		m->size = size;
+		m->any = 1;
+	}
 	return 0;
 }
 
+/* The largest id under PREFIX/dir (0 when none), and that object's size. */
 static int
 list_max(struct s3 *s, const char *prefix, const char *dir, size_t digits,
-    uint64_t *max, char *err, size_t errlen)
+    uint64_t *max, uint64_t *size, char *err, size_t errlen)
 {
 	char p[SYNC_PREFIX_MAX + 32];
 	struct maxkey m;
 
 	snprintf(p, sizeof(p), "%s%s", prefix, dir);
+	memset(&m, 0, sizeof(m));
 	m.plen = strlen(p);
 	m.digits = digits;
-	m.max = 0;
 	if (s3_list(s, p, 1000, on_key, &m, err, errlen) != S3_OK)
 		return -1;
 	*max = m.max;
+	if (size != NULL)
+		*size = m.size;
 	return 0;
 }
 
@@ -521,6 +528,7 @@ check_identity(struct s3 *s, const char *prefix, const char *srchex,
     int dry_run, char *err, size_t errlen)
 {
 	char key[SYNC_PREFIX_MAX + 32];
+	struct s3_objinfo info;
 	void *p = NULL;
 	size_t n = 0;
 	json_t *j;
@@ -528,6 +536,17 @@ check_identity(struct s3 *s, const char *prefix, const char *srchex,
 	const char *id = NULL;
 	int r;
 
+	/* A bucket a server writes to (or wrote to) is no sync target. */
+	snprintf(key, sizeof(key), "%slease", prefix);
+	r = s3_head(s, key, &info, err, errlen);
+	if (r == S3_ERROR)
+		return -1;
+	if (r == S3_OK) {
+		snprintf(err, errlen, "%s exists: a gigavaultd writes to this "
+		    "bucket and prefix (or did), so sync does not: sync to "
+		    "another prefix", key);
+		return -1;
+	}
 	snprintf(key, sizeof(key), "%sbucket.json", prefix);
 	r = s3_get(s, key, SYNC_BUCKETJSON_MAX, &p, &n, err, errlen);
 	if (r == S3_NOTFOUND) {
@@ -958,44 +977,42 @@ tp_upload(const char *datadir, struct s3 *s, const char *prefix,
 	return 0;
 }
 
-/* Writes the records as one journal segment, the target's next. */
+/*
+ * Writes each record as one journal segment (doc/object-store.md: the
+ * journal file's header and one record's frame, under journal/SEQ where
+ * SEQ is the record's offset in the journal file the segments make),
+ * from *seq on; *seq ends past the last one written.
+ */
 static int
-put_segment(const char *datadir, struct s3 *s, const char *prefix,
-    const struct journal_rec *recs, size_t n, uint64_t seq, char *err,
+put_segments(struct s3 *s, const char *prefix,
+    const struct journal_rec *recs, size_t n, uint64_t *seq, char *err,
     size_t errlen)
 {
-	char path[PATH_MAX], key[SYNC_PREFIX_MAX + 32];
-	struct journal *j;
-	struct stat sb;
-	int fd, rc;
+	uint8_t seg[JOURNAL_HDR_LEN + JOURNAL_FRAME_MAX];
+	char key[SYNC_PREFIX_MAX + 32];
 
-	snprintf(path, sizeof(path), "%s/sync.journal.%ld", datadir,
-	    (long)getpid());
-	unlink(path);
-	if (journal_open(path, &j, err, errlen) == -1)
-		return -1;
-	for (size_t i = 0; i < n; i++)
-		if (journal_append(j, &recs[i], err, errlen) == -1) {
-			journal_close(j);
-			unlink(path);
+	memcpy(seg, JOURNAL_MAGIC, JOURNAL_HDR_LEN);
+	for (size_t i = 0; i < n; i++) {
+		size_t len;
+		int r;
+
+		if (journal_frame(&recs[i], seg + JOURNAL_HDR_LEN, &len, err,
+		    errlen) == -1)
+			return -1;
+		snprintf(key, sizeof(key), "%sjournal/%016llx", prefix,
+		    (unsigned long long)*seq);
+		r = s3_put(s, key, seg, JOURNAL_HDR_LEN + len, S3_COND_ABSENT,
+		    NULL, NULL, err, errlen);
+		if (r == S3_EXISTS) {
+			snprintf(err, errlen, "%s exists: another writer "
+			    "appends to the target's journal", key);
 			return -1;
 		}
-	journal_close(j);
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1 ||
-	    fstat(fd, &sb) == -1) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		if (fd != -1)
-			close(fd);
-		unlink(path);
-		return -1;
+		if (r != S3_OK)
+			return -1;
+		*seq += len;
 	}
-	unlink(path);
-	snprintf(key, sizeof(key), "%sjournal/%016llx", prefix,
-	    (unsigned long long)seq);
-	rc = s3_put_fd(s, key, fd, 0, (uint64_t)sb.st_size, NULL, err,
-	    errlen);
-	close(fd);
-	return rc == S3_OK ? 0 : -1;
+	return 0;
 }
 
 static int
@@ -1089,7 +1106,7 @@ sync_run(const char *datadir, struct catalog *cat, struct s3 *s,
 	struct run r;
 	struct store *store = NULL;
 	struct tpack *tps = NULL;
-	uint64_t maxpack = 0, maxseg = 0;
+	uint64_t maxpack = 0, maxseg = 0, segsize = 0, seq;
 	uint8_t *buf = NULL;
 	uint8_t (*links)[BLOB_ID_LEN] = NULL;
 	void *stext = NULL;
@@ -1134,9 +1151,23 @@ sync_run(const char *datadir, struct catalog *cat, struct s3 *s,
 	if (s3r == S3_OK && state_parse(stext, stlen, srchex, &st, key, err,
 	    errlen) == -1)
 		goto out;
-	if (list_max(s, prefix, "packs/", 8, &maxpack, err, errlen) == -1 ||
-	    list_max(s, prefix, "journal/", 16, &maxseg, err, errlen) == -1)
+	if (list_max(s, prefix, "packs/", 8, &maxpack, NULL, err,
+	    errlen) == -1 ||
+	    list_max(s, prefix, "journal/", 16, &maxseg, &segsize, err,
+	    errlen) == -1)
 		goto out;
+	/* The end of the journal the segments make: the next SEQ. */
+	if (segsize == 0)
+		seq = JOURNAL_HDR_LEN;
+	else if (segsize <= JOURNAL_HDR_LEN ||
+	    segsize > JOURNAL_HDR_LEN + JOURNAL_FRAME_MAX ||
+	    maxseg > UINT64_MAX - segsize) {
+		snprintf(err, errlen, "%sjournal/%016llx: %llu bytes is no "
+		    "segment", prefix, (unsigned long long)maxseg,
+		    (unsigned long long)segsize);
+		goto out;
+	} else
+		seq = maxseg + segsize - JOURNAL_HDR_LEN;
 
 	/*
 	 * The journal first, then the index: a commit read here had its
@@ -1279,10 +1310,10 @@ sync_run(const char *datadir, struct catalog *cat, struct s3 *s,
 	/* The journal, only when every chosen blob is there. */
 	if (rep->ndamaged == 0) {
 		if (r.nrecs > 0 && !dry_run) {
-			if (put_segment(datadir, s, prefix, r.recs, r.nrecs,
-			    maxseg + 1, err, errlen) == -1)
+			rep->segment = seq;
+			if (put_segments(s, prefix, r.recs, r.nrecs, &seq, err,
+			    errlen) == -1)
 				goto out;
-			rep->segment = maxseg + 1;
 		}
 		rep->journal = r.nrecs;
 		for (size_t c = 0; c < r.nclients; c++) {

@@ -10,9 +10,15 @@
  * Its PREFIX/bucket.json names the source server (written by the first
  * sync, refused when it names another server), PREFIX/packs/ gets one
  * pack per client per sync (ids above the largest the target has, one
- * client's records each), PREFIX/journal/ one segment per sync, and
+ * client's records each), PREFIX/journal/ one segment per record as
+ * doc/object-store.md says (SEQ the record's offset in the journal the
+ * segments make, from the end of those the target has), and
  * PREFIX/sync-state what was copied (per client: journal records read,
- * and per source pack the offset copied up to), written last.
+ * and per source pack the offset copied up to), written last.  So
+ * `gigavaultctl rebuild-catalog --from-bucket` makes a server of the
+ * target.  The source may keep its packs in DataDir or in its own
+ * bucket (store.h reads either); its records are read from
+ * DataDir/journal, which both backends keep.
  *
  * What is copied, per chosen client: every blob the source's catalog
  * indexes at an offset past the state's (read with store_read_rec(),
@@ -23,7 +29,7 @@
  * and client removals are not copied: the target enforces its own
  * retention (its policies, copied here, and its own prune).  A source
  * pack with a damaged indexed record is not copied at all (named in
- * the report) and no journal segment is written then, so the target
+ * the report) and no journal segments are written then, so the target
  * never gets a snapshot whose blobs it lacks; the next sync tries again.
  */
 #ifndef GV_SYNC_H
@@ -80,7 +86,8 @@ struct sync_report {
 	uint64_t	 journal;	/* journal records written */
 	uint64_t	 skipped;	/* journal records not copied (forgets,
 					   removals, forgotten commits) */
-	uint64_t	 segment;	/* the segment written, 0 for none */
+	uint64_t	 segment;	/* SEQ of the first segment written, 0
+					   for none */
 	size_t		 ndamaged;	/* source packs not copied: damaged */
 	uint32_t	 damaged[SYNC_DAMAGED_MAX];
 	char		 why[512];	/* the first damage, "" for none */
@@ -91,14 +98,14 @@ struct sync_report {
  * catalog) of the server whose DataDir is datadir and whose catalog is
  * cat to the bucket of s under prefix (t->prefix).  With dry_run
  * nothing is written to the bucket (the report says what would be).
- * Temporary pack and segment files are made in datadir and removed.
+ * Temporary pack files are made in datadir and removed.
  * hooks (prune.h; may be NULL): its cancel is asked between source
- * packs, and a yes stops the run before its journal segment and state
+ * packs, and a yes stops the run before its journal segments and state
  * are written (-1, "stopped"; what was uploaded is copied again next
  * time); its report gets a line per damaged pack.  rep gets what was
  * done.  Returns 0 when everything chosen was copied,
  * 1 when some source packs were damaged (rep->damaged names them; the
- * rest was copied, no journal segment written), -1 with a message in
+ * rest was copied, no journal segments written), -1 with a message in
  * err (a client that does not exist, the bucket names another server,
  * S3 or I/O errors, a pack that a copied record does not verify in
  * after its upload).
