@@ -228,6 +228,11 @@ is($rc, 1, 'sync with a damaged pack exits 1') or diag "$out$err";
 like($err, qr/pack $pname is damaged and was not copied/, "... naming pack $pname")
     or diag $err;
 is(nkeys('journal/'), scalar @segs, '... no segment written');
+my $hka = eval { JSON::PP->new->decode(GV::_slurp("$dira/data/housekeeping.json")) } // {};
+is($hka->{sync}{last}{result}, 'error', '... recorded in housekeeping.json as an error')
+    or diag explain $hka->{sync};
+like($hka->{sync}{last}{message} // '', qr/damaged packs not copied/,
+    '... with why');
 is(nkeys('packs/'), scalar @before,
     '... and no pack (the fourth backup wrote only that one)');
 
@@ -327,5 +332,11 @@ ok($last->{journal_records} >= 3, '... her journal records') or diag explain $la
 is(nkeys('packs/', 'hk/'), 1,
     '... into one pack under hk/');
 like($gvc->log_text, qr{sync to $bucket/hk/: done: \d+ blobs}, '... and logged it');
+# gigavaultctl sync without --to-bucket: Sync.Target and Sync.Clients
+($rc, $out, $err) = $gvc->ctl('sync', '--json');
+is($rc, 0, 'gigavaultctl sync without --to-bucket: Sync.Target') or diag "$out$err";
+my $jc = eval { JSON::PP->new->decode($out) } // {};
+is($jc->{prefix}, 'hk/', '... its prefix') or diag $out;
+is($jc->{clients}, 1, '... Sync.Clients: carol alone') or diag $out;
 $gvc->stop;
 done_testing;

@@ -74,7 +74,7 @@ static const char usage_text[] =
 	    "       gigavaultctl [-f file] tls show [--json]\n"
 	    "       gigavaultctl [-f file] admin add | passwd | remove name\n"
 	    "       gigavaultctl [-f file] admin list [--json]\n"
-	    "       gigavaultctl [-f file] sync --to-bucket file "
+	    "       gigavaultctl [-f file] sync [--to-bucket file] "
 	    "[--client name ...] [--dry-run]\n"
 	    "                    [--json]\n"
 	    "       gigavaultctl [-f file] rebuild-catalog [--from-bucket]\n"
@@ -771,24 +771,6 @@ print_line(void *arg, const char *line)
 	}
 	printf("%s\n", line);
 	fflush(stdout);
-}
-
-/* The housekeeping lock, waiting for it.  fd, or -1 after a message. */
-static int
-lock_housekeeping(struct ctl *c)
-{
-	char err[512];
-	int fd;
-
-	fd = housekeeping_lock(c->cfg->datadir, 0, err, sizeof(err));
-	if (fd == -2) {
-		fprintf(stderr, "gigavaultctl: waiting for the prune or scrub "
-		    "that is running\n");
-		fd = housekeeping_lock(c->cfg->datadir, 1, err, sizeof(err));
-	}
-	if (fd < 0)
-		fprintf(stderr, "gigavaultctl: %s\n", err);
-	return fd < 0 ? -1 : fd;
 }
 
 static int

@@ -1,10 +1,12 @@
 /*
- * synccmd.c - "gigavaultctl sync --to-bucket FILE [--client NAME ...]
+ * synccmd.c - "gigavaultctl sync [--to-bucket FILE] [--client NAME ...]
  * [--dry-run] [--json]": copy the chosen clients' blobs and journal
- * records to another bucket (server/sync.c), only what it lacks.  Runs
- * beside a running gigavaultd (it reads the catalog, the packs and the
- * journal; it writes only to the target bucket and temporary files in
- * DataDir).
+ * records to another bucket (server/sync.c), only what it lacks; without
+ * --to-bucket, to the Sync section's target and clients.  Runs beside a
+ * running gigavaultd (it reads the catalog, the packs and the journal;
+ * it writes only to the target bucket, temporary files in DataDir and
+ * DataDir/housekeeping.json), under the housekeeping lock, so never
+ * while a prune moves blobs.
  */
 #include "autoconf.h"
 
@@ -13,12 +15,16 @@
 
 #include <jansson.h>
 
+#include <time.h>
+#include <unistd.h>
+
 #include "server/config.h"
+#include "server/hkstatus.h"
 #include "server/s3.h"
 #include "server/sync.h"
 #include "ctl.h"
 
-#define SYNC_CLIENTS_MAX	MAX_OPTS
+#define SYNC_CLIENTS_MAX	(MAX_OPTS + GV_MAX_SYNC_CLIENTS)
 
 int
 cmd_sync(struct ctl *c)
@@ -32,22 +38,45 @@ cmd_sync(struct ctl *c)
 	size_t n = 0;
 	int dry_run = opt_get(c, "--dry-run") != NULL, rc;
 
-	if (target == NULL || target[0] == '\0') {
+	int fd = -1, from_conf = target == NULL;
+
+	if (from_conf)
+		target = c->cfg->sync_target;
+	if (target[0] == '\0') {
 		fprintf(stderr, "gigavaultctl: sync needs --to-bucket FILE "
-		    "(the target bucket, gigavaultctl(8))\n");
+		    "or Sync.Target (the target bucket, gigavaultctl(8))\n");
 		return EXIT_USAGE;
 	}
 	for (int i = 0; i < c->nopt; i++)
 		if (strcmp(c->opt[i].name, "--client") == 0)
 			names[n++] = c->opt[i].value;
+	if (n == 0 && from_conf)
+		for (size_t i = 0; i < c->cfg->nsync_clients; i++)
+			names[n++] = c->cfg->sync_clients[i];
 	if (sync_target_load(target, &t, err, sizeof(err)) == -1 ||
 	    sync_target_open(&t, &s, err, sizeof(err)) == -1) {
 		fprintf(stderr, "gigavaultctl: sync: %s\n", err);
 		return EXIT_RUNTIME;
 	}
+	if ((fd = lock_housekeeping(c)) == -1) {
+		s3_close(s);
+		return EXIT_RUNTIME;
+	}
+	if (!dry_run)
+		hkstatus_begin(c->cfg->datadir, HK_SYNC, (uint64_t)time(NULL),
+		    HKSTATUS_KEEP);
 	rc = sync_run(c->cfg->datadir, c->cat, s, t.prefix, names, n,
 	    dry_run, NULL, &rep, err, sizeof(err));
 	s3_close(s);
+	if (rc == 1)
+		snprintf(err, sizeof(err), "%zu damaged packs not copied "
+		    "(first: %.300s)", rep.ndamaged, rep.why);
+	if (!dry_run)
+		hkstatus_end(c->cfg->datadir, HK_SYNC, (uint64_t)time(NULL),
+		    HKSTATUS_KEEP, rc == 0 ? "ok" : "error",
+		    rc == 0 ? "gigavaultctl sync" : err,
+		    hkstatus_sync_counters(&rep));
+	close(fd);
 	if (rc == -1) {
 		fprintf(stderr, "gigavaultctl: sync: %s\n", err);
 		return EXIT_RUNTIME;

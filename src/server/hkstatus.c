@@ -18,6 +18,7 @@
 #include "log.h"
 #include "prune.h"
 #include "scrub.h"
+#include "sync.h"
 
 #define STATUS_FILE	"housekeeping.json"
 #define LOCK_FILE	"housekeeping.json.lock"
@@ -422,4 +423,17 @@ hkstatus_scrub_counters(const struct scrub_result *r)
 	    "damaged", (json_int_t)r->damaged,
 	    "snapshots_hurt", (json_int_t)r->snapshots,
 	    "garbage_bytes", (json_int_t)r->garbage);
+}
+
+json_t *
+hkstatus_sync_counters(const struct sync_report *r)
+{
+	return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
+	    "records", (json_int_t)r->records,
+	    "bytes", (json_int_t)r->bytes,
+	    "source_packs", (json_int_t)r->source_packs,
+	    "packs", (json_int_t)r->packs,
+	    "journal_records", (json_int_t)r->journal,
+	    "journal_skipped", (json_int_t)r->skipped,
+	    "damaged", (json_int_t)r->ndamaged);
 }

@@ -249,13 +249,7 @@ run_sync(const struct hk_hooks *hooks, const char **result, char *msg,
 	    (const char *const *)cfg->sync_clients, cfg->nsync_clients, 0,
 	    hooks, &r, err, sizeof(err));
 	s3_close(s);
-	*counters = json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
-	    "records", (json_int_t)r.records, "bytes", (json_int_t)r.bytes,
-	    "source_packs", (json_int_t)r.source_packs,
-	    "packs", (json_int_t)r.packs,
-	    "journal_records", (json_int_t)r.journal,
-	    "journal_skipped", (json_int_t)r.skipped,
-	    "damaged", (json_int_t)r.ndamaged);
+	*counters = hkstatus_sync_counters(&r);
 	if (rc == -1) {
 		snprintf(msg, msglen, "sync to %s/%s: %s", t.bucket, t.prefix,
 		    err);
