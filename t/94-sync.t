@@ -36,6 +36,7 @@ my $bucket = 'gvsync';
 my $prefix = 'offsite/';
 my $tmpd = File::Temp::tempdir('gv-sync-XXXXXX', TMPDIR => 1,
     CLEANUP => !$ENV{GV_KEEP});
+chmod 0755, $tmpd;	# the alert mail's directory below is Server.User's
 
 my $gva = GV->start(Workers => 1);
 my $dira = $gva->dir;
@@ -310,9 +311,14 @@ print $tf "Endpoint = " . $ceph->endpoint . "\nRegion = " . $ceph->region .
     "\n" .
     "Bucket = $bucket\nPrefix = hk/\nCredentialsFile = $cred\n";
 close $tf;
+my $mdir = "$tmpd/mail";
+mkdir $mdir or die;
+chmod 01777, $mdir;
 my $gvc = GV->start(Workers => 1,
     'Sync.Target' => $target2, 'Sync.Clients' => ['carol'],
-    'Sync.Interval' => 2);
+    'Sync.Interval' => 2, 'Alerts.Mail' => 'ops@example.org',
+    'Alerts.Sendmail' => "cat >> $mdir/mbox", 'Alerts.CheckInterval' => 1,
+    'Alerts.FreeSpaceWarning' => 0);
 my $carol = GVClient->new($gvc, 'carol');
 my $csrc = $gvc->dir . '/csrc';
 make_path($csrc);
@@ -338,5 +344,19 @@ is($rc, 0, 'gigavaultctl sync without --to-bucket: Sync.Target') or diag "$out$e
 my $jc = eval { JSON::PP->new->decode($out) } // {};
 is($jc->{prefix}, 'hk/', '... its prefix') or diag $out;
 is($jc->{clients}, 1, '... Sync.Clients: carol alone') or diag $out;
+
+# A failing job: an alert sync_failed by mail.
+($rc, $out, $err) = $ceph->s3($bucket, 'put', 'hk/lease', "$tmpd/lease");
+is($rc, 0, 'a lease object under hk/: the next job fails') or diag $err;
+ok(GV::wait_until(sub {
+	my $hk = eval { JSON::PP->new->decode(GV::_slurp($hkfile)) } or return 0;
+	$last = $hk->{sync}{last};
+	return $last && $last->{result} eq 'error';
+}, 120), 'housekeeping.json: the sync job ended in error') or diag explain $last;
+like($last->{message}, qr{hk/lease exists}, '... saying why');
+ok(GV::wait_until(sub { GV::_slurp("$mdir/mbox") =~ /sync_failed/ }, 60),
+    'an alert sync_failed was mailed') or diag $gvc->log_text;
+like(GV::_slurp("$mdir/mbox"), qr/off-site sync failed: .*hk\/lease exists/,
+    '... with the reason');
 $gvc->stop;
 done_testing;
