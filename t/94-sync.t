@@ -288,6 +288,17 @@ is($rc, 0, 'sync from an S3-backed server exits 0') or diag "$out$err";
 my $js = eval { JSON::PP->new->decode($out) } // {};
 ok($js->{records} > 10 && $js->{packs} == 1 && $js->{journal_records} >= 4,
     'its records and journal copied') or diag explain $js;
+# the server's own bucket is no sync target
+my $own = $gvs->dir . '/own.conf';
+open($tf, '>', $own) or die;
+print $tf "Endpoint = " . $ceph->endpoint . "\nRegion = " . $ceph->region .
+    "\nBucket = gva\nCredentialsFile = $cred\n";
+close $tf;
+my %gva_before = %{ $ceph->list('gva', '') };
+($rc, $out, $err) = $gvs->ctl('sync', '--to-bucket', $own);
+is($rc, 1, "sync into the server's own bucket exits 1") or diag "$out$err";
+like($err, qr/written by a gigavaultd, not by sync/, '... saying why') or diag $err;
+is_deeply($ceph->list('gva', ''), \%gva_before, '... and writes nothing there');
 $gvs->stop;
 my ($gvb2, $rb2) = from_bucket('froms3/');
 like($rb2, qr/rebuilt: 1 clients, 2 snapshots/, 'server B2 knows dave')

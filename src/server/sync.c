@@ -533,7 +533,7 @@ check_identity(struct s3 *s, const char *prefix, const char *srchex,
 	size_t n = 0;
 	json_t *j;
 	json_error_t je;
-	const char *id = NULL;
+	const char *id = NULL, *from = NULL;
 	int r;
 
 	/* A bucket a server writes to (or wrote to) is no sync target. */
@@ -572,9 +572,17 @@ check_identity(struct s3 *s, const char *prefix, const char *srchex,
 		return -1;
 	j = json_loadb(p, n, 0, &je);
 	free(p);
-	if (j == NULL || json_unpack(j, "{s:s}", "server_id", &id) == -1) {
+	if (j == NULL || json_unpack(j, "{s:s, s?s}", "server_id", &id,
+	    "synced_from", &from) == -1) {
 		snprintf(err, errlen, "%s: not a bucket identity (%s)", key,
 		    j == NULL ? je.text : "no server_id");
+		json_decref(j);
+		return -1;
+	}
+	if (from == NULL) {
+		snprintf(err, errlen, "%s was written by a gigavaultd, not by "
+		    "sync: this is a server's own bucket and prefix; sync to "
+		    "another", key);
 		json_decref(j);
 		return -1;
 	}
