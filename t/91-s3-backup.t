@@ -42,6 +42,36 @@ like($st, qr/^store: +s3 bucket $bucket at \Q${\$ceph->endpoint}\E, prefix "giga
     'gigavaultctl status: the bucket, reachable, its server id') or
     diag($st);
 
+# Config checks: s3 without its required options; another server's
+# bucket.json refused at start.
+{
+	my ($st, $e) = run_check(make_conf('Store.Backend' => 's3'));
+	ok($st != 0 && $e =~ /Store\.Backend = s3 needs S3\.Endpoint/,
+	    'Store.Backend = s3 without S3.Endpoint: refused, naming it') or
+	    diag($e);
+	($st, $e) = run_check(make_conf($ceph->gv_options(Bucket => $bucket),
+	    'S3.Prefix' => '/abs/'));
+	ok($st != 0 && $e =~ /S3\.Prefix "\/abs\/"/, 'a Prefix starting ' .
+	    'with / refused') or diag($e);
+	my $other = GV->spawn(Workers => 1, $ceph->gv_options(Bucket =>
+	    $bucket));
+	ok(wait_until(sub { !$other->alive }, 30), 'a second DataDir on the ' .
+	    'same bucket and prefix: gigavaultd exits');
+	like($other->stderr_text, qr/belongs to another server/,
+	    '  saying the bucket belongs to another server') or
+	    diag($other->stderr_text);
+	my $old = $gv->dir . '/old-data';
+	make_path("$old/packs");
+	GVClient::_spit_bytes("$old/packs/00000001.pack", 'x' x 100);
+	system('chown', '-R', 'nobody:', $old) if $> == 0;
+	$other = GV->spawn(Workers => 1, $ceph->gv_options(Bucket => 'gv91b'),
+	    'Server.DataDir' => $old);
+	ok(wait_until(sub { !$other->alive }, 30), 'a DataDir with packs of ' .
+	    'the datadir backend: gigavaultd exits');
+	like($other->stderr_text, qr/holds packs written with Store\.Backend = datadir/,
+	    '  saying why') or diag($other->stderr_text);
+}
+
 my $cl = GVClient->new($gv, 'alice');
 my $src = $gv->dir . '/src';
 make_path($src);

@@ -61,7 +61,7 @@ my $pid = $cl->spawn('backup', '--set', 'big', $big);
 my $seen = wait_until(sub {
 	substr(GV::_slurp($gv->logfile) // '', $from) =~ /authenticated|auth/i;
 }, 30, 0.02);
-sleep 0.3;
+sleep 0.1;
 $ceph->rgw_stop;
 my $t0 = time;
 waitpid($pid, 0);

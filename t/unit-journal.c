@@ -368,6 +368,49 @@ main(void)
 	ok(journal_replay(other, collect, NULL, &ignored, err,
 	    sizeof(err)) == -1, "replay refuses it too");
 
+	/* Mirror mode writes nothing. */
+	{
+		off_t before = file_size(path);
+
+		journal_mirror(1);
+		ok(journal_append(j, &r[0], err, sizeof(err)) == 0 &&
+		    file_size(path) == before,
+		    "mirror mode: an append writes nothing");
+		journal_mirror(0);
+		ok(journal_append(j, &r[0], err, sizeof(err)) == 0 &&
+		    file_size(path) > before, "... and off again it does");
+	}
+
+	/* A segment: the header and the file's first record, exactly. */
+	{
+		uint8_t seg[JOURNAL_HDR_LEN + 4 + JOURNAL_REC_MAX +
+		    JOURNAL_SUM_LEN + 1];
+		size_t n, len = 0, k;
+		FILE *f = fopen(path, "rb");
+
+		n = f != NULL ? fread(seg, 1, sizeof(seg) - 1, f) : 0;
+		if (f != NULL)
+			fclose(f);
+		k = n >= JOURNAL_HDR_LEN + 4 ? ((size_t)seg[8] << 24 |
+		    (size_t)seg[9] << 16 | (size_t)seg[10] << 8 | seg[11]) : 0;
+		n = JOURNAL_HDR_LEN + 4 + k + JOURNAL_SUM_LEN;
+		ok(k > 0 && journal_segment_check(seg, n, &len) == 0 &&
+		    len == k, "segment check: header and one record");
+		ok(journal_segment_check(seg, n + 1, &len) == -1,
+		    "... a byte more: refused");
+		ok(journal_segment_check(seg, n - 1, &len) == -1,
+		    "... a byte less: refused");
+		seg[n - 1] ^= 1;
+		ok(journal_segment_check(seg, n, &len) == -1,
+		    "... a wrong sum: refused");
+		seg[n - 1] ^= 1;
+		seg[0] ^= 1;
+		ok(journal_segment_check(seg, n, &len) == -1,
+		    "... a wrong header: refused");
+		ok(journal_segment_check(seg, 3, &len) == -1,
+		    "... 3 bytes: refused");
+	}
+
 	journal_close(j);
 	catalog_journals();
 	snprintf(path, sizeof(path), "rm -rf %s", dir);

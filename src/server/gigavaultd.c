@@ -38,6 +38,7 @@
 #include "packstore.h"
 #include "pidfile.h"
 #include "proctitle.h"
+#include "store.h"
 #include "supervisor.h"
 
 #define FD_RESERVE	64	/* supervisor fds besides one per child */
@@ -346,20 +347,21 @@ start(struct gv_config *cfg, struct listen_set *ls, uint8_t *server_id,
 		fprintf(stderr, "gigavaultd: %s\n", err);
 		return 1;
 	}
-	if (check_datadir(cfg) == -1)
-		return 1;
 	/* Store.Backend = s3: the bucket answers and is this server's. */
 	if (packstore_enabled()) {
 		char hex[SERVER_ID_HEX + 1];
 
 		server_id_hex(server_id, hex);
-		if (packstore_check_bucket(hex, NULL, err, sizeof(err)) ==
-		    -1) {
+		if (store_check_backend(cfg->datadir, err, sizeof(err)) ==
+		    -1 || packstore_check_bucket(hex, NULL, err,
+		    sizeof(err)) == -1) {
 			fprintf(stderr, "gigavaultd: Store.Backend = s3: %s\n",
 			    err);
 			return 1;
 		}
 	}
+	if (check_datadir(cfg) == -1)
+		return 1;
 	/* Every port is bound now, before any fork, or not at all. */
 	if (listen_open(cfg, ls, NULL, err, sizeof(err)) == -1) {
 		fprintf(stderr, "gigavaultd: %s\n", err);

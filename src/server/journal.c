@@ -688,13 +688,8 @@ seg_add(void *arg, uint64_t seq, uint64_t size)
 	return 0;
 }
 
-/*
- * The one frame of a segment of n bytes at p: 0 with *len its length
- * (type and payload) when p is the header and one good frame, exactly;
- * -1 otherwise.
- */
-static int
-seg_frame(const uint8_t *p, size_t n, size_t *len)
+int
+journal_segment_check(const uint8_t *p, size_t n, size_t *len)
 {
 	uint8_t sum[JOURNAL_SUM_LEN];
 	uint32_t k;
@@ -713,6 +708,16 @@ seg_frame(const uint8_t *p, size_t n, size_t *len)
 		return -1;
 	*len = k;
 	return 0;
+}
+
+/* A checked segment's record decodes (journal_replay() would stop). */
+static int
+decodes(const void *seg, size_t len)
+{
+	struct journal_rec r;
+
+	return rec_decode((const uint8_t *)seg + JOURNAL_HDR_LEN + 4, len,
+	    &r);
 }
 
 int
@@ -757,7 +762,8 @@ journal_pull(const char *path, uint64_t *records, char *err, size_t errlen)
 				    (unsigned long long)l.seq[i]);
 			goto out;
 		}
-		if (seg_frame(p, n, &len) == -1) {
+		if (journal_segment_check(p, n, &len) == -1 ||
+		    decodes(p, len) == -1) {
 			free(p);
 			snprintf(err, errlen, "journal: segment %016llx in the "
 			    "bucket is damaged (%zu bytes): not a journal "

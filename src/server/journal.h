@@ -127,6 +127,15 @@ int	journal_replay(const char *path,
 	    uint64_t *ignored, char *err, size_t errlen);
 
 /*
+ * The parser of a journal segment object (n bytes at p, from the
+ * bucket): 0 with *len the length of its record's type and payload when
+ * p is exactly the journal header and one frame whose length is 1 to
+ * JOURNAL_REC_MAX and whose sum holds; -1 otherwise.  The record itself
+ * is decoded by journal_replay().  Exported for fuzz/fuzz-objstore.c.
+ */
+int	journal_segment_check(const uint8_t *p, size_t n, size_t *len);
+
+/*
  * Mirror mode, process-wide (on != 0): journal_append() writes nothing
  * and returns 0.  For code that applies records read from the journal
  * itself to a catalog (rebuild_from_bucket(), rebuild_follow()): the

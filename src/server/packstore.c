@@ -340,12 +340,8 @@ packstore_get_segment(uint64_t seq, void **out, size_t *n, char *err,
 	return r == S3_OK ? 0 : -1;
 }
 
-/*
- * The server id in a bucket.json of n bytes: the 32 hex digits after
- * "server_id": "; 0, or -1 when there are none.
- */
-static int
-meta_server_id(const char *p, size_t n, char hex[33])
+int
+packstore_meta_server_id(const char *p, size_t n, char hex[33])
 {
 	static const char tag[] = "\"server_id\": \"";
 	const char *q;
@@ -384,7 +380,7 @@ packstore_bucket_server_id(char hex[33], char *err, size_t errlen)
 		return 1;
 	if (r != S3_OK)
 		return -1;
-	r = meta_server_id(p, n, hex);
+	r = packstore_meta_server_id(p, n, hex);
 	free(p);
 	if (r == -1) {
 		snprintf(err, errlen, "S3 bucket %s: %s holds no server_id",
@@ -429,7 +425,7 @@ again:
 	}
 	if (r != S3_OK)
 		return -1;
-	if (meta_server_id(p, n, hex) == -1) {
+	if (packstore_meta_server_id(p, n, hex) == -1) {
 		free(p);
 		snprintf(err, errlen, "S3 bucket %s: %s holds no server_id: "
 		    "not a GigaVault bucket (use another S3.Bucket or "

@@ -132,6 +132,14 @@ int	packstore_check_bucket(const char *server_hex, int *made, char *err,
 int	packstore_bucket_server_id(char hex[33], char *err, size_t errlen);
 
 /*
+ * The parser of bucket.json (n bytes at p, not NUL-terminated, from the
+ * bucket): the 32 lowercase hex digits after the first "server_id": "
+ * (which must end with '"') into hex with a NUL.  0, or -1 when there
+ * are none.  Exported for fuzz/fuzz-objstore.c.
+ */
+int	packstore_meta_server_id(const char *p, size_t n, char hex[33]);
+
+/*
  * Removes the least recently used pack files of the cache directory
  * (open as dirfd) until at most the configured cache size is left,
  * sparing keep (UINT32_MAX: none) and every file a writer holds a

@@ -306,6 +306,10 @@ struct scan_arg {
 	char		*err;
 	size_t		 errlen;
 	int		 failed;
+	/* rebuild_follow(): every record indexed, as its new place */
+	struct cat_move	*recs;
+	size_t		 nrecs, caprecs;
+	int		 keep_recs;
 };
 
 static int
@@ -358,6 +362,22 @@ scan_rec(void *arg, const struct store_rec *r)
 	b->loc.length = r->length;
 	b->loc.nlinks = r->nlinks;
 	b->loc.touched = a->now;
+	if (a->keep_recs) {
+		struct cat_move *mv;
+
+		if (grow((void **)&a->recs, &a->caprecs, a->nrecs,
+		    sizeof(*a->recs)) == -1) {
+			snprintf(a->err, a->errlen, "rebuild: out of memory");
+			a->failed = 1;
+			return 1;
+		}
+		mv = &a->recs[a->nrecs++];
+		memset(mv, 0, sizeof(*mv));
+		mv->client = r->client;
+		memcpy(mv->id, r->id, BLOB_ID_LEN);
+		mv->pack = r->pack;
+		mv->offset = r->offset;
+	}
 	return 0;
 }
 
@@ -367,10 +387,12 @@ scan_rec(void *arg, const struct store_rec *r)
  */
 static int
 index_packs(const char *datadir, struct catalog *cat, struct model *m,
-    uint64_t now, uint32_t min_pack, uint32_t *max_pack, char *err,
-    size_t errlen)
+    uint64_t now, uint32_t min_pack, uint32_t *max_pack,
+    struct scan_arg *fa, struct store_pack **list, size_t *nlist,
+    char *err, size_t errlen)
 {
-	struct scan_arg a = { m, cat, now, 0, NULL, 0, err, errlen, 0 };
+	struct scan_arg own = { m, cat, now, 0, NULL, 0, err, errlen, 0,
+	    NULL, 0, 0, 0 }, *ap = fa != NULL ? fa : &own;
 	struct store_pack *packs = NULL;
 	struct store *s;
 	size_t n = 0;
@@ -379,7 +401,7 @@ index_packs(const char *datadir, struct catalog *cat, struct model *m,
 	*max_pack = min_pack;
 	if (store_open(datadir, cat, &s, err, errlen) == -1)
 		return -1;
-	if ((a.batch = calloc(ADD_BATCH, sizeof(*a.batch))) == NULL) {
+	if ((ap->batch = calloc(ADD_BATCH, sizeof(*ap->batch))) == NULL) {
 		snprintf(err, errlen, "rebuild: %s", strerror(errno));
 		goto out;
 	}
@@ -396,8 +418,8 @@ index_packs(const char *datadir, struct catalog *cat, struct model *m,
 		m->rep->packs++;
 		if (packs[i].pack > *max_pack)
 			*max_pack = packs[i].pack;
-		r = store_scan(s, packs[i].pack, scan_rec, &a, &bad_at);
-		if (a.failed)
+		r = store_scan(s, packs[i].pack, scan_rec, ap, &bad_at);
+		if (ap->failed)
 			goto out;
 		if (r == -1) {
 			snprintf(err, errlen, "%s", store_strerror(s));
@@ -410,12 +432,18 @@ index_packs(const char *datadir, struct catalog *cat, struct model *m,
 			    packs[i].pack, (unsigned long long)bad_at);
 		}
 	}
-	if (flush_batch(&a) == -1)
+	if (flush_batch(ap) == -1)
 		goto out;
 	ret = 0;
 out:
+	if (ret == 0 && list != NULL) {
+		*list = packs;
+		*nlist = n;
+		packs = NULL;
+	}
 	free(packs);
-	free(a.batch);
+	free(ap->batch);
+	ap->batch = NULL;
 	store_close(s);
 	return ret;
 }
@@ -604,7 +632,8 @@ rebuild_catalog(const char *datadir, uint64_t now,
 	if (catalog_open(dir, 0, &cat, err, errlen) != CAT_OK)
 		goto out;
 	if (write_model(cat, &m, err, errlen) == -1 ||
-	    index_packs(datadir, cat, &m, now, 0, &max_pack, err, errlen) ==
+	    index_packs(datadir, cat, &m, now, 0, &max_pack, NULL, NULL, NULL,
+	    err, errlen) ==
 	    -1 || write_rows(cat, &m, err, errlen) == -1)
 		goto out;
 	rep->max_pack = max_pack;
@@ -712,6 +741,126 @@ rebuild_from_bucket(const char *datadir, uint64_t now,
 	return r;
 }
 
+static int
+cmp_move(const void *x, const void *y)
+{
+	const struct cat_move *a = x, *b = y;
+
+	if (a->client != b->client)
+		return a->client < b->client ? -1 : 1;
+	return memcmp(a->id, b->id, BLOB_ID_LEN);
+}
+
+/* Index entries whose pack the bucket no longer lists. */
+struct gone_arg {
+	const struct store_pack *list;
+	size_t		 nlist;
+	struct cat_move	*v;
+	size_t		 n, cap;
+	int		 nomem;
+};
+
+static int
+gone_visit(void *arg, uint64_t client, const uint8_t *id,
+    const struct cat_blob *loc)
+{
+	struct gone_arg *g = arg;
+	size_t lo = 0, hi = g->nlist;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (g->list[mid].pack == loc->pack)
+			return 0;	/* still there */
+		if (g->list[mid].pack < loc->pack)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (grow((void **)&g->v, &g->cap, g->n, sizeof(*g->v)) == -1) {
+		g->nomem = 1;
+		return 1;
+	}
+	memset(&g->v[g->n], 0, sizeof(g->v[0]));
+	g->v[g->n].client = client;
+	memcpy(g->v[g->n].id, id, BLOB_ID_LEN);
+	g->v[g->n].from_pack = loc->pack;
+	g->v[g->n].from_offset = loc->offset;
+	g->n++;
+	return 0;
+}
+
+/*
+ * rebuild_follow(), when packs it had indexed are gone from the bucket
+ * (prune removed or rewrote them): an entry pointing into one is moved
+ * to the copy a new pack holds (a rewrite), or else freed (prune freed
+ * it).  list is the bucket's packs, sorted; fa->recs every record just
+ * indexed.  0 or -1.
+ */
+static int
+follow_gone(struct catalog *cat, struct scan_arg *fa,
+    const struct store_pack *list, size_t nlist, char *err, size_t errlen)
+{
+	struct gone_arg g = { list, nlist, NULL, 0, 0, 0 };
+	uint8_t (*ids)[BLOB_ID_LEN] = NULL;
+	size_t nmv = 0, i, j;
+	int ret = -1;
+
+	if (catalog_blobs_scan(cat, gone_visit, &g) != CAT_OK) {
+		snprintf(err, errlen, "%s", g.nomem ? "rebuild: out of memory" :
+		    catalog_strerror(cat));
+		goto out;
+	}
+	if (fa->nrecs > 0)
+		qsort(fa->recs, fa->nrecs, sizeof(*fa->recs), cmp_move);
+	/* The moved ones first, to the front of g.v; the rest to free. */
+	for (i = 0; i < g.n; i++) {
+		struct cat_move *hit = fa->nrecs == 0 ? NULL :
+		    bsearch(&g.v[i], fa->recs, fa->nrecs, sizeof(*fa->recs),
+		    cmp_move);
+
+		if (hit == NULL)
+			continue;
+		g.v[i].pack = hit->pack;
+		g.v[i].offset = hit->offset;
+		if (i != nmv) {
+			struct cat_move t = g.v[nmv];
+
+			g.v[nmv] = g.v[i];
+			g.v[i] = t;
+		}
+		nmv++;
+	}
+	if (nmv > 0 && catalog_blobs_move(cat, g.v, nmv, NULL) != CAT_OK) {
+		snprintf(err, errlen, "%s", catalog_strerror(cat));
+		goto out;
+	}
+	if (g.n > nmv) {
+		qsort(g.v + nmv, g.n - nmv, sizeof(*g.v), cmp_move);
+		if ((ids = calloc(g.n - nmv, sizeof(*ids))) == NULL) {
+			snprintf(err, errlen, "rebuild: out of memory");
+			goto out;
+		}
+	}
+	for (i = nmv; i < g.n; i = j) {
+		size_t k = 0;
+
+		for (j = i; j < g.n && g.v[j].client == g.v[i].client; j++)
+			memcpy(ids[k++], g.v[j].id, BLOB_ID_LEN);
+		if (catalog_blobs_free(cat, g.v[i].client,
+		    (const uint8_t (*)[BLOB_ID_LEN])ids, k, UINT64_MAX, NULL,
+		    NULL, NULL, NULL) != CAT_OK) {
+			snprintf(err, errlen, "%s", catalog_strerror(cat));
+			goto out;
+		}
+	}
+	ret = 0;
+out:
+	free(ids);
+	free(g.v);
+	return ret;
+}
+
 /* rebuild_follow()'s step after the packs: cat says what m says. */
 static int
 follow_rows(struct catalog *cat, struct model *m, char *err, size_t errlen)
@@ -776,11 +925,16 @@ rebuild_follow(struct catalog *cat, const char *datadir,
     size_t errlen)
 {
 	struct rebuild_report own;
+	struct scan_arg fa;
+	struct store_pack *list = NULL;
+	size_t nlist = 0, old = 0;
 	char journal[1024];
 	uint64_t added = 0;
 	uint32_t max_pack = st->max_pack;
 	struct model m;
 	int ret = -1;
+
+	memset(&fa, 0, sizeof(fa));
 
 	if (rep == NULL)
 		rep = &own;
@@ -808,10 +962,24 @@ rebuild_follow(struct catalog *cat, const char *datadir,
 		goto out;
 	}
 	/* Clients first: the packs' records are indexed for live ones. */
+	fa.m = &m;
+	fa.cat = cat;
+	fa.now = (uint64_t)time(NULL);
+	fa.err = err;
+	fa.errlen = errlen;
+	fa.keep_recs = 1;
 	if (write_model(cat, &m, err, errlen) == -1 ||
-	    index_packs(datadir, cat, &m, (uint64_t)time(NULL), st->max_pack,
-	    &max_pack, err, errlen) == -1)
+	    index_packs(datadir, cat, &m, fa.now, st->max_pack, &max_pack,
+	    &fa, &list, &nlist, err, errlen) == -1)
 		goto out;
+	/* Packs known before that the bucket no longer lists: prune's. */
+	for (size_t i = 0; i < nlist; i++)
+		if (list[i].pack <= st->max_pack)
+			old++;
+	if (old < st->npacks && follow_gone(cat, &fa, list, nlist, err,
+	    errlen) == -1)
+		goto out;
+	st->npacks = nlist;
 	st->max_pack = max_pack;
 	rep->max_pack = max_pack;
 	if (follow_rows(cat, &m, err, errlen) == -1)
@@ -825,5 +993,7 @@ rebuild_follow(struct catalog *cat, const char *datadir,
 out:
 	journal_mirror(0);
 	model_free(&m);
+	free(list);
+	free(fa.recs);
 	return ret;
 }

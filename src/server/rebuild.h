@@ -50,10 +50,11 @@ struct catalog;
 /*
  * What rebuild_follow() has applied so far; all 0 before the first call
  * (on a catalog made by rebuild_from_bucket(), set max_pack to the
- * largest pack id it indexed: rep->max_pack).
+ * largest pack id it indexed, rep->max_pack, and npacks to rep->packs).
  */
 struct rebuild_follow {
 	uint32_t	 max_pack;	/* packs up to this id are indexed */
+	size_t		 npacks;	/* packs the bucket listed last */
 	uint64_t	 segments;	/* journal records pulled, in all */
 };
 
@@ -62,7 +63,9 @@ struct rebuild_follow {
  * else writes meanwhile (a standby's, S3.Role = standby): pulls the
  * journal segments that are new since the last call into
  * datadir/journal (journal_pull()), indexes the records of every pack
- * object above st->max_pack, then makes cat say what the whole journal
+ * object above st->max_pack (when packs indexed before are gone from the
+ * bucket, prune's work: entries into them are moved to the copies new
+ * packs hold, or freed), then makes cat say what the whole journal
  * says: clients written as they are (and removed ones removed),
  * snapshots new to cat added, snapshots the journal forgot forgotten,
  * policies set or cleared; the counters are raised above the bucket's

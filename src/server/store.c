@@ -1110,6 +1110,33 @@ store_pack_remove(struct store *s, uint32_t pack)
 }
 
 int
+store_check_backend(const char *datadir, char *err, size_t errlen)
+{
+	char dir[PATH_MAX];
+	struct dirent *de;
+	DIR *d;
+	int found = 0;
+
+	if (!packstore_enabled())
+		return 0;
+	snprintf(dir, sizeof(dir), "%s/packs", datadir);
+	if ((d = opendir(dir)) == NULL)
+		return 0;	/* none: nothing to lose */
+	while (!found && (de = readdir(d)) != NULL)
+		found = strlen(de->d_name) == 13 &&
+		    strcmp(de->d_name + 8, ".pack") == 0;
+	closedir(d);
+	if (found) {
+		snprintf(err, errlen, "%s holds packs written with "
+		    "Store.Backend = datadir; they are not in the bucket and "
+		    "would not be read: keep Store.Backend = datadir for this "
+		    "DataDir, or start the s3 backend on a new DataDir", dir);
+		return -1;
+	}
+	return 0;
+}
+
+int
 store_sync(struct store *s)
 {
 	char err[512];

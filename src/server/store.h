@@ -231,6 +231,14 @@ int	store_read_rec(struct store *s, uint64_t client,
 int	store_links(struct store *s, uint64_t client,
 	    const uint8_t id[BLOB_ID_LEN], const struct cat_blob *loc,
 	    uint8_t (**links)[BLOB_ID_LEN], uint32_t *n);
+/*
+ * Start-up check of the backend for datadir: with Store.Backend = s3
+ * (packstore.h), DataDir/packs must hold no pack file (packs written
+ * with the datadir backend are not in the bucket, and are not copied
+ * there).  0, or -1 with a message in err that says what to do.
+ */
+int	store_check_backend(const char *datadir, char *err, size_t errlen);
+
 /* Bytes a record with nlinks links and length bytes takes in a pack. */
 uint64_t store_rec_size(uint32_t nlinks, uint32_t length);
 
