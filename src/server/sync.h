@@ -8,7 +8,9 @@
  * The target: a bucket (S3 endpoint, bucket, prefix, credentials file)
  * named by a small file of "Key = value" lines (sync_target_load()).
  * Its PREFIX/bucket.json names the source server (written by the first
- * sync, refused when it names another server), PREFIX/packs/ gets one
+ * sync with "synced_from"; refused when it names another server or
+ * lacks "synced_from", i.e. is a server's own bucket; a prefix with a
+ * PREFIX/lease object is refused too), PREFIX/packs/ gets one
  * pack per client per sync (ids above the largest the target has, one
  * client's records each), PREFIX/journal/ one segment per record as
  * doc/object-store.md says (SEQ the record's offset in the journal the
