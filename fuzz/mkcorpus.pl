@@ -282,3 +282,14 @@ put('lease', 'bad-duration', '{"holder":"ab","host":"h","pid":1,' .
     '"generation":1,"renewal":0,"duration":3601}');
 put('lease', 'twice', '{"holder":"ab","holder":"cd","host":"h","pid":1,' .
     '"generation":1,"renewal":0,"duration":5}');
+
+# ------------------------------------------------------------ sync
+my $src = '00112233445566778899aabbccddeeff';
+put('sync', 'state', "gigavault-sync-state 1\nsource $src\njournal 1 12\n" .
+    "journal 2 3\npack 1 0 4096\npack 2 7 100\n");
+put('sync', 'state-bad', "gigavault-sync-state 1\nsource $src\npack 1 4294967296 0\n" .
+    "journal 1 18446744073709551616\n");
+put('sync', 'target', "# bucket B\nEndpoint = http://127.0.0.1:7480\nRegion = default\n" .
+    "Bucket = \"b\"\nPrefix = off\nCredentialsFile = /etc/c\nPathStyle = no\n" .
+    "CAFile = /ca.pem\n");
+put('sync', 'target-bad', "Endpoint = http://h\nBucket\nFrob = 1\n");

@@ -13,6 +13,8 @@
 #include <time.h>
 
 #include "common/human.h"
+#include "server/config.h"
+#include "server/prune.h"
 #include "ctl.h"
 
 const char *
@@ -80,4 +82,21 @@ fmt_utc(uint64_t t, char *buf, size_t len)
 	if (gmtime_r(&tt, &tm) == NULL ||
 	    strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
 		snprintf(buf, len, "%llu", (unsigned long long)t);
+}
+
+int
+lock_housekeeping(struct ctl *c)
+{
+	char err[512];
+	int fd;
+
+	fd = housekeeping_lock(c->cfg->datadir, 0, err, sizeof(err));
+	if (fd == -2) {
+		fprintf(stderr, "gigavaultctl: waiting for the prune or scrub "
+		    "that is running\n");
+		fd = housekeeping_lock(c->cfg->datadir, 1, err, sizeof(err));
+	}
+	if (fd < 0)
+		fprintf(stderr, "gigavaultctl: %s\n", err);
+	return fd < 0 ? -1 : fd;
 }

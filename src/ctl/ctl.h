@@ -54,6 +54,13 @@ const char *fmt_size(const struct ctl *, uint64_t n, char *buf, size_t len);
 /* t as "YYYY-MM-DDTHH:MM:SSZ" (UTC) into buf; the number when it cannot. */
 void	fmt_utc(uint64_t t, char *buf, size_t len);
 
+/*
+ * The housekeeping lock (DataDir/prune.lock, server/prune.h), waiting
+ * for it after saying so: the fd holding it (close it to give it back),
+ * or -1 after a message.
+ */
+int	lock_housekeeping(struct ctl *);
+
 /* jobcmd.c */
 int	cmd_clients(struct ctl *);
 int	cmd_client_backup(struct ctl *);
@@ -71,6 +78,9 @@ int	cmd_upgrade(struct ctl *);
 
 /* statuscmd.c */
 int	cmd_status(struct ctl *);
+
+/* synccmd.c */
+int	cmd_sync(struct ctl *);
 
 /* tlscmd.c */
 int	cmd_tls_init(struct ctl *);

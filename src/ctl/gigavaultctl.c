@@ -74,6 +74,9 @@ static const char usage_text[] =
 	    "       gigavaultctl [-f file] tls show [--json]\n"
 	    "       gigavaultctl [-f file] admin add | passwd | remove name\n"
 	    "       gigavaultctl [-f file] admin list [--json]\n"
+	    "       gigavaultctl [-f file] sync [--to-bucket file] "
+	    "[--client name ...] [--dry-run]\n"
+	    "                    [--json]\n"
 	    "       gigavaultctl [-f file] rebuild-catalog [--from-bucket]\n"
 	    "       gigavaultctl [-f file] upgrade\n";
 
@@ -770,24 +773,6 @@ print_line(void *arg, const char *line)
 	fflush(stdout);
 }
 
-/* The housekeeping lock, waiting for it.  fd, or -1 after a message. */
-static int
-lock_housekeeping(struct ctl *c)
-{
-	char err[512];
-	int fd;
-
-	fd = housekeeping_lock(c->cfg->datadir, 0, err, sizeof(err));
-	if (fd == -2) {
-		fprintf(stderr, "gigavaultctl: waiting for the prune or scrub "
-		    "that is running\n");
-		fd = housekeeping_lock(c->cfg->datadir, 1, err, sizeof(err));
-	}
-	if (fd < 0)
-		fprintf(stderr, "gigavaultctl: %s\n", err);
-	return fd < 0 ? -1 : fd;
-}
-
 static int
 cmd_prune(struct ctl *c)
 {
@@ -948,6 +933,8 @@ static const struct command {
 	{ "admin", "passwd",	1, 1, 0, "", cmd_admin_passwd },
 	{ "admin", "remove",	1, 1, 0, "", cmd_admin_remove },
 	{ "admin", "list",	0, 0, 1, "", cmd_admin_list },
+	{ "sync", NULL,		0, 0, 1, "--to-bucket= --client= --dry-run",
+	    cmd_sync },
 	{ "rebuild-catalog", NULL, 0, 0, 0, "--from-bucket",
 	    cmd_rebuild_catalog },
 	{ "upgrade", NULL,	0, 0, 0, "", cmd_upgrade },

@@ -833,38 +833,55 @@ check_space(struct alerter *a, int64_t now)
 	emit(a, &ev);
 }
 
+/*
+ * The last run of job in housekeeping.json, when it is one not seen
+ * before (a run is its start and end, in seconds; the state keeps the
+ * last seen under the job's name, and keeps this one now): a new
+ * reference to the whole file (the caller decrefs it) with *last that
+ * run and *ended its end; else NULL.
+ */
+static json_t *
+new_run(struct alerter *a, const char *job, json_t **last, int64_t *ended)
+{
+	json_t *hk, *seen;
+	int64_t started;
+
+	if ((hk = hkstatus_load(a->cfg->datadir)) == NULL)
+		return NULL;
+	*last = json_object_get(json_object_get(hk, job), "last");
+	if (!json_is_object(*last)) {
+		json_decref(hk);
+		return NULL;
+	}
+	started = get_int(*last, "started", 0);
+	*ended = get_int(*last, "ended", 0);
+	seen = json_object_get(a->state, job);
+	if (json_is_array(seen) && json_array_size(seen) == 2 &&
+	    (int64_t)json_integer_value(json_array_get(seen, 0)) == started &&
+	    (int64_t)json_integer_value(json_array_get(seen, 1)) == *ended) {
+		json_decref(hk);
+		return NULL;
+	}
+	if ((seen = json_pack("[I, I]", (json_int_t)started,
+	    (json_int_t)*ended)) == NULL ||
+	    json_object_set_new(a->state, job, seen) == -1)
+		fatalx("%s: out of memory", __func__);
+	a->dirty = 1;
+	return hk;
+}
+
 static void
 check_scrub(struct alerter *a, int64_t now)
 {
 	struct alert_event ev = { "scrub_damage", NULL, NULL, now, "", NULL };
-	json_t *hk, *last, *seen;
-	int64_t started, ended, damaged;
+	json_t *hk, *last;
+	int64_t ended, damaged;
 	const char *msg;
 
-	if ((hk = hkstatus_load(a->cfg->datadir)) == NULL)
+	if ((hk = new_run(a, "scrub", &last, &ended)) == NULL)
 		return;
-	last = json_object_get(json_object_get(hk, "scrub"), "last");
-	if (!json_is_object(last)) {
-		json_decref(hk);
-		return;
-	}
-	started = get_int(last, "started", 0);
-	ended = get_int(last, "ended", 0);
 	damaged = get_int(last, "damaged", 0);
 	msg = json_string_value(json_object_get(last, "message"));
-	/* A run is its start and end (in seconds) in housekeeping.json. */
-	seen = json_object_get(a->state, "scrub");
-	if (json_is_array(seen) && json_array_size(seen) == 2 &&
-	    (int64_t)json_integer_value(json_array_get(seen, 0)) == started &&
-	    (int64_t)json_integer_value(json_array_get(seen, 1)) == ended) {
-		json_decref(hk);
-		return;
-	}
-	if ((seen = json_pack("[I, I]", (json_int_t)started,
-	    (json_int_t)ended)) == NULL ||
-	    json_object_set_new(a->state, "scrub", seen) == -1)
-		fatalx("%s: out of memory", __func__);
-	a->dirty = 1;
 	/* A scrub that ended before the state began is history. */
 	if (damaged > 0 && ended >= get_int(a->state, "since", 0)) {
 		snprintf(ev.message, sizeof(ev.message), "scrub found damage: "
@@ -872,6 +889,32 @@ check_scrub(struct alerter *a, int64_t now)
 		if ((ev.extra = json_pack("{s:I, s:I, s:I}", "damaged",
 		    (json_int_t)damaged, "snapshots_hurt",
 		    (json_int_t)get_int(last, "snapshots_hurt", 0), "ended",
+		    (json_int_t)ended)) == NULL)
+			fatalx("%s: out of memory", __func__);
+		emit(a, &ev);
+	}
+	json_decref(hk);
+}
+
+/* An off-site sync (sync.c) that ended in error. */
+static void
+check_sync(struct alerter *a, int64_t now)
+{
+	struct alert_event ev = { "sync_failed", NULL, NULL, now, "", NULL };
+	json_t *hk, *last;
+	int64_t ended;
+	const char *msg, *result;
+
+	if ((hk = new_run(a, "sync", &last, &ended)) == NULL)
+		return;
+	msg = json_string_value(json_object_get(last, "message"));
+	result = json_string_value(json_object_get(last, "result"));
+	if (result != NULL && strcmp(result, "error") == 0 &&
+	    ended >= get_int(a->state, "since", 0)) {
+		snprintf(ev.message, sizeof(ev.message), "off-site sync "
+		    "failed: %s", msg != NULL ? msg : "");
+		if ((ev.extra = json_pack("{s:I, s:I}", "damaged",
+		    (json_int_t)get_int(last, "damaged", 0), "ended",
 		    (json_int_t)ended)) == NULL)
 			fatalx("%s: out of memory", __func__);
 		emit(a, &ev);
@@ -1244,6 +1287,8 @@ alert_check(struct alerter *a, struct catalog *cat, int (*cancel)(void *),
 		check_space(a, now);
 	if (cancel == NULL || !cancel(arg))
 		check_scrub(a, now);
+	if (cancel == NULL || !cancel(arg))
+		check_sync(a, now);
 	if (cat != NULL && (cancel == NULL || !cancel(arg)))
 		check_catalog(a, cat, now, cancel, arg);
 	state_save(a);

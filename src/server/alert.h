@@ -6,7 +6,8 @@
  * The events: "job_failed" (a new failed or cancelled job report),
  * "overdue" (a client's set became overdue, catalog_health()),
  * "scrub_damage" (the last scrub in DataDir/housekeeping.json found
- * damaged blobs), "low_space" (DataDir's file system fell below
+ * damaged blobs), "sync_failed" (the last off-site sync there ended in
+ * error), "low_space" (DataDir's file system fell below
  * Alerts.FreeSpaceWarning percent free), "suppressed" (how many
  * alerts Alerts.MaxPerHour held back in the hour that ended), and the
  * recoveries "job_ok" (a set's first success after a failure) and

@@ -593,6 +593,10 @@ static const struct conf_opt conf_opts[] = {
 
 	INT("Jobs", "OverdueGrace", 3600, 0, 31536000, overdue_grace),
 
+	STR("Sync", "Target", "", validate_abspath_or_empty, sync_target),
+	STRS("Sync", "Clients", NULL, NULL, sync_clients, nsync_clients),
+	INT("Sync", "Interval", 86400, 0, 31536000, sync_interval),
+
 	STR("Alerts", "Mail", "", validate_alert_text, alert_mail),
 	STR("Alerts", "MailFrom", "", validate_alert_text, alert_mail_from),
 	STR("Alerts", "Sendmail", "/usr/sbin/sendmail -t -i",

@@ -17,6 +17,7 @@
 
 #define GV_MAX_LISTEN	16		/* addresses in Server.Listen */
 #define GV_MAX_SCAN_NETS	16	/* networks in Discovery.ScanNetworks */
+#define GV_MAX_SYNC_CLIENTS	64	/* names in Sync.Clients */
 #define GV_MAX_STATIC_PEERS	32	/* addresses in Discovery.Peers */
 
 /* The Discovery section (discovery.c; gigavault.conf(5)). */
@@ -91,6 +92,12 @@ struct gv_config {
 	int		 scrub_interval;	/* seconds; 0: never */
 	uint64_t	 scrub_rate;		/* bytes/s; 0: no limit */
 	int		 overdue_grace;		/* Jobs.OverdueGrace, seconds */
+
+	/* Sync: the housekeeper's off-site sync job (sync.h) */
+	char		*sync_target;		/* a target file; "": no job */
+	char		*sync_clients[GV_MAX_SYNC_CLIENTS];	/* none: all */
+	size_t		 nsync_clients;
+	int		 sync_interval;		/* seconds; 0: never */
 
 	/* Alerts (alert.c, run by the housekeeper) */
 	char		*alert_mail;		/* To: addresses; "": no mail */

@@ -18,12 +18,14 @@
 #include "log.h"
 #include "prune.h"
 #include "scrub.h"
+#include "sync.h"
 
 #define STATUS_FILE	"housekeeping.json"
 #define LOCK_FILE	"housekeeping.json.lock"
 #define STATUS_MAX	(64 * 1024)	/* a larger file is corrupt */
 
-static const char *const job_names[HK_NJOBS] = { "prune", "scrub" };
+static const char *const job_names[HK_NJOBS] = { "prune", "scrub",
+	"sync" };
 
 const char *
 hkstatus_job_name(enum hk_job job)
@@ -118,7 +120,7 @@ load(const char *datadir, int *corrupt)
 	if (root == NULL)
 		return NULL;
 	if (!json_is_object(root) || job_fix(root, "prune") == -1 ||
-	    job_fix(root, "scrub") == -1) {
+	    job_fix(root, "scrub") == -1 || job_fix(root, "sync") == -1) {
 		log_warnx("housekeeping status: %s: not a status object", path);
 		json_decref(root);
 		*corrupt = 1;
@@ -303,7 +305,8 @@ change(const char *datadir, struct change_arg *a)
 		log_warnx("housekeeping status: starting it afresh");
 		if ((root = json_object()) != NULL &&
 		    (job_fix(root, "prune") == -1 ||
-		    job_fix(root, "scrub") == -1)) {
+		    job_fix(root, "scrub") == -1 ||
+		    job_fix(root, "sync") == -1)) {
 			json_decref(root);
 			root = NULL;
 		}
@@ -420,4 +423,17 @@ hkstatus_scrub_counters(const struct scrub_result *r)
 	    "damaged", (json_int_t)r->damaged,
 	    "snapshots_hurt", (json_int_t)r->snapshots,
 	    "garbage_bytes", (json_int_t)r->garbage);
+}
+
+json_t *
+hkstatus_sync_counters(const struct sync_report *r)
+{
+	return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
+	    "records", (json_int_t)r->records,
+	    "bytes", (json_int_t)r->bytes,
+	    "source_packs", (json_int_t)r->source_packs,
+	    "packs", (json_int_t)r->packs,
+	    "journal_records", (json_int_t)r->journal,
+	    "journal_skipped", (json_int_t)r->skipped,
+	    "damaged", (json_int_t)r->ndamaged);
 }

@@ -36,14 +36,15 @@
 
 struct prune_result;
 struct scrub_result;
+struct sync_report;
 
-enum hk_job { HK_PRUNE, HK_SCRUB };
-#define HK_NJOBS	2
+enum hk_job { HK_PRUNE, HK_SCRUB, HK_SYNC };
+#define HK_NJOBS	3
 
 /* next: 0 is null; HKSTATUS_KEEP leaves the stored value alone. */
 #define HKSTATUS_KEEP	UINT64_MAX
 
-/* "prune" or "scrub" (NULL outside the enum). */
+/* "prune", "scrub" or "sync" (NULL outside the enum). */
 const char *hkstatus_job_name(enum hk_job job);
 
 /*
@@ -84,5 +85,6 @@ json_t	*hkstatus_load(const char *datadir);
 /* The counters of a run, as integers (new references). */
 json_t	*hkstatus_prune_counters(const struct prune_result *r);
 json_t	*hkstatus_scrub_counters(const struct scrub_result *r);
+json_t	*hkstatus_sync_counters(const struct sync_report *r);
 
 #endif

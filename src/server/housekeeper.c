@@ -1,8 +1,9 @@
 /*
  * housekeeper.c - the housekeeping child: prune (prune.c) every
- * Prune.Interval seconds and scrub (scrub.c) every Scrub.Interval
- * seconds, beside the workers, and clear the LMDB reader slots that
- * crashed children left behind.
+ * Prune.Interval seconds, scrub (scrub.c) every Scrub.Interval seconds
+ * and, with a Sync.Target, the off-site sync (sync.c) every
+ * Sync.Interval seconds, beside the workers, and clear the LMDB reader
+ * slots that crashed children left behind.
  *
  * It opens the catalog after the fork, as every child does.  It obeys
  * the supervisor: LOG_REOPEN, and SHUTDOWN (or the pipe closing, or
@@ -45,7 +46,9 @@
 #include "imsg.h"
 #include "log.h"
 #include "prune.h"
+#include "s3.h"
 #include "scrub.h"
+#include "sync.h"
 
 #define RETRY_S		60	/* lock busy, catalog closed: try again */
 #define CHECK_S		60	/* reader slots looked at this often */
@@ -152,8 +155,11 @@ wall_of(int64_t t)
 static int
 interval_of(enum hk_job job)
 {
-	return job == HK_PRUNE ? hk.env->cfg->prune_interval :
-	    hk.env->cfg->scrub_interval;
+	const struct gv_config *cfg = hk.env->cfg;
+
+	if (job == HK_SYNC)
+		return cfg->sync_target[0] != '\0' ? cfg->sync_interval : 0;
+	return job == HK_PRUNE ? cfg->prune_interval : cfg->scrub_interval;
 }
 
 /* Try job again in RETRY_S seconds. */
@@ -224,6 +230,53 @@ run_scrub(const struct hk_hooks *hooks, const char **result, char *msg,
 	return 0;
 }
 
+static int
+run_sync(const struct hk_hooks *hooks, const char **result, char *msg,
+    size_t msglen, json_t **counters)
+{
+	const struct gv_config *cfg = hk.env->cfg;
+	struct sync_target t;
+	struct sync_report r;
+	struct s3 *s = NULL;
+	char err[512];
+	int rc;
+
+	memset(&r, 0, sizeof(r));
+	if (sync_target_load(cfg->sync_target, &t, err, sizeof(err)) == -1 ||
+	    sync_target_open(&t, &s, err, sizeof(err)) == -1) {
+		snprintf(msg, msglen, "sync: Sync.Target: %s", err);
+		return -1;
+	}
+	rc = sync_run(cfg->datadir, hk.cat, s, t.prefix,
+	    (const char *const *)cfg->sync_clients, cfg->nsync_clients, 0,
+	    hooks, &r, err, sizeof(err));
+	s3_close(s);
+	*counters = hkstatus_sync_counters(&r);
+	if (rc == -1) {
+		snprintf(msg, msglen, "sync to %s/%s: %s", t.bucket, t.prefix,
+		    err);
+		return -1;
+	}
+	if (rc == 1) {
+		snprintf(msg, msglen, "%zu damaged packs not copied (first: "
+		    "%.300s); %llu blobs in %llu packs copied, no journal "
+		    "records", r.ndamaged, r.why,
+		    (unsigned long long)r.records,
+		    (unsigned long long)r.packs);
+		*result = "error";
+		log_warnx("sync to %s/%s: %s", t.bucket, t.prefix, msg);
+		return 0;
+	}
+	snprintf(msg, msglen, "%llu blobs (%llu bytes) from %llu packs into "
+	    "%llu new packs, %llu journal records (%llu not copied)",
+	    (unsigned long long)r.records, (unsigned long long)r.bytes,
+	    (unsigned long long)r.source_packs, (unsigned long long)r.packs,
+	    (unsigned long long)r.journal, (unsigned long long)r.skipped);
+	*result = "ok";
+	log_info("sync to %s/%s: done: %s", t.bucket, t.prefix, msg);
+	return 0;
+}
+
 /*
  * Run job under the housekeeping lock, recording it in
  * DataDir/housekeeping.json, and schedule its next run: after its
@@ -265,8 +318,8 @@ run_job(enum hk_job job)
 	hkstatus_begin(cfg->datadir, job, (uint64_t)time(NULL), 0);
 	hk.running = (int)job;
 	log_info("%s: starting", what);
-	if ((job == HK_PRUNE ? run_prune : run_scrub)(&hooks, &result, msg,
-	    sizeof(msg), &counters) == -1) {
+	if ((job == HK_PRUNE ? run_prune : job == HK_SCRUB ? run_scrub :
+	    run_sync)(&hooks, &result, msg, sizeof(msg), &counters) == -1) {
 		log_warnx("%s", msg);
 		result = "error";
 	}

@@ -53,7 +53,7 @@
 #include "journal.h"
 #include "packstore.h"
 
-static const char magic[JOURNAL_HDR_LEN] = "GVJRNL1\n";
+static const char magic[JOURNAL_HDR_LEN] = JOURNAL_MAGIC;
 
 /* len + the largest record + sum */
 #define FRAME_MAX	(4 + JOURNAL_REC_MAX + JOURNAL_SUM_LEN)
@@ -606,16 +606,11 @@ put_segment(struct journal *j, const uint8_t *frame, size_t n, char *err,
 }
 
 int
-journal_append(struct journal *j, const struct journal_rec *r, char *err,
-    size_t errlen)
+journal_frame(const struct journal_rec *r, uint8_t *frame, size_t *n,
+    char *err, size_t errlen)
 {
-	uint8_t frame[FRAME_MAX];
 	struct wbuf w = { frame + 4, 0, JOURNAL_REC_MAX, 0 };
-	size_t n;
-	int ret = -1;
 
-	if (mirror)
-		return 0;
 	if (r->type < 1 || r->type > JOURNAL_TYPE_MAX ||
 	    rec_encode(r, &w) == -1) {
 		snprintf(err, errlen, "journal: invalid record (type %u)",
@@ -624,7 +619,22 @@ journal_append(struct journal *j, const struct journal_rec *r, char *err,
 	}
 	be32_put(frame, (uint32_t)w.len);
 	frame_sum(frame, 4 + w.len, frame + 4 + w.len);
-	n = 4 + w.len + JOURNAL_SUM_LEN;
+	*n = 4 + w.len + JOURNAL_SUM_LEN;
+	return 0;
+}
+
+int
+journal_append(struct journal *j, const struct journal_rec *r, char *err,
+    size_t errlen)
+{
+	uint8_t frame[FRAME_MAX];
+	size_t n;
+	int ret = -1;
+
+	if (mirror)
+		return 0;
+	if (journal_frame(r, frame, &n, err, errlen) == -1)
+		return -1;
 	if (lock(j, LOCK_EX, err, errlen) == -1)
 		return -1;
 	if (find_end(j, err, errlen) == -1)

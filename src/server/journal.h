@@ -37,6 +37,7 @@
 #define JOURNAL_HASH_LEN	32	/* token hashes, secrets (CAT_SECRET_LEN) */
 #define JOURNAL_REC_MAX		1024	/* len: every record fits */
 #define JOURNAL_HDR_LEN		8
+#define JOURNAL_MAGIC		"GVJRNL1\n"	/* the header */
 #define JOURNAL_SUM_LEN		8
 
 enum journal_type {
@@ -100,6 +101,16 @@ void	journal_close(struct journal *j);
  * the caller then aborts its transaction).
  */
 int	journal_append(struct journal *j, const struct journal_rec *r,
+	    char *err, size_t errlen);
+
+/*
+ * The frame of r as journal_append() writes it (u32 len, type and
+ * payload, sum) into frame, of JOURNAL_FRAME_MAX bytes; *n gets its
+ * length.  For copies of records elsewhere (sync.c's segments in
+ * another bucket).  0, or -1 with a message in err (r invalid).
+ */
+#define JOURNAL_FRAME_MAX	(4 + JOURNAL_REC_MAX + JOURNAL_SUM_LEN)
+int	journal_frame(const struct journal_rec *r, uint8_t *frame, size_t *n,
 	    char *err, size_t errlen);
 
 /*
