@@ -22,6 +22,7 @@
 #include "common/bytes.h"
 #include "common/crypto.h"
 #include "common/discowire.h"
+#include "common/text.h"
 #include "catalog.h"
 #include "child.h"
 #include "config.h"
@@ -201,8 +202,9 @@ arg_uint(struct ui_call *c, const char *key, uint64_t min, uint64_t max,
 }
 
 /*
- * Text an agent sent (an error message) as a JSON string: bytes that
- * are not UTF-8 are shown as '?', not lost.  len bounds it (fixed-size
+ * Text an agent sent (an error message, its name) as a JSON string:
+ * bytes that are not UTF-8 and control characters but newline and tab
+ * are shown as '?' (text_clean()), not lost.  len bounds it (fixed-size
  * catalog fields).  Never NULL but when out of memory.
  */
 static json_t *
@@ -210,15 +212,10 @@ text_json(const char *text, size_t len)
 {
 	char buf[CAT_JOB_ERROR_MAX + 1];
 	size_t n = strnlen(text, len < sizeof(buf) ? len : sizeof(buf) - 1);
-	json_t *s;
 
 	memcpy(buf, text, n);
 	buf[n] = '\0';
-	if ((s = json_string(buf)) != NULL)
-		return s;
-	for (size_t i = 0; i < n; i++)
-		if ((unsigned char)buf[i] >= 0x80)
-			buf[i] = '?';
+	text_clean(buf, "\n\t");
 	return json_string(buf);
 }
 
@@ -923,7 +920,8 @@ queue_backup(struct ui_call *c, const struct cat_client *cl,
 	uint64_t id;
 
 	snprintf(by, sizeof(by), "console: %s", c->user);
-	if (catalog_request_add(api.cat, cl->id, set, by, &id) != CAT_OK)
+	if (catalog_request_add(api.cat, cl->id, set, by,
+	    (int64_t)time(NULL), &id) != CAT_OK)
 		return -1;
 	log_info("UI: %s asked client %s to back up set \"%s\" now "
 	    "(request %llu)", c->user, cl->name, set, (unsigned long long)id);
