@@ -434,19 +434,29 @@ struct peers_walk {
 
 /*
  * The enrolled client a peer with the client role (an agent) is: the
- * client of the same name, else the one whose agent last polled under
+ * one whose agent last polled (over its authenticated session) under
  * that name; NULL when none (not enrolled).
  */
 static const char *
 agent_client(const struct peers_walk *w, const char *name)
 {
-	for (size_t i = 0; i < w->ncl; i++)
-		if (strcmp(w->cl[i].name, name) == 0)
-			return w->cl[i].name;
 	for (size_t i = 0; i < w->nh; i++)
 		if (w->h[i].agent_seen > 0 &&
 		    strcmp(w->h[i].agent_name, name) == 0)
 			return w->h[i].name;
+	return NULL;
+}
+
+/*
+ * The client whose name is the peer's, NULL when none: only a hint,
+ * since anyone on the network can announce any name.
+ */
+static const char *
+same_name_client(const struct peers_walk *w, const char *name)
+{
+	for (size_t i = 0; i < w->ncl; i++)
+		if (strcmp(w->cl[i].name, name) == 0)
+			return w->cl[i].name;
 	return NULL;
 }
 
@@ -459,11 +469,20 @@ peers_visit(void *arg, const struct cat_peer *p)
 
 	if (p->last_seen + (uint64_t)w->timeout < w->now)
 		return 0;	/* aged out; the discovery child removes it */
-	o = peer_json(p, w->now);
+	/* The machines that run an agent: an administrator's business. */
+	if (!w->admin && (p->roles & DW_ROLE_CLIENT))
+		return 0;
+	if ((o = peer_json(p, w->now)) == NULL)
+		return 0;	/* a name jansson refuses: not listed */
 	if (w->admin && (p->roles & DW_ROLE_CLIENT)) {
-		cl = agent_client(w, p->name);
+		const char *same = NULL;
+
+		if ((cl = agent_client(w, p->name)) == NULL)
+			same = same_name_client(w, p->name);
 		json_object_set_new(o, "client", cl ? json_string(cl) :
 		    json_null());
+		json_object_set_new(o, "same_name", same ?
+		    json_string(same) : json_null());
 	}
 	json_array_append_new(w->list, o);
 	return json_array_size(w->list) >= (size_t)w->max;
@@ -487,8 +506,9 @@ req_peers(struct ui_call *c)
 	if (cat_or_fail(c) == NULL)
 		return;
 	/*
-	 * An administrator also learns which agents are enrolled clients
-	 * (anyone may list the peers; the clients' names are not theirs).
+	 * Only an administrator learns the machines that run an agent, and
+	 * which are enrolled clients (anyone may list the servers; the
+	 * clients' machines and names are not theirs).
 	 */
 	if (c->user != NULL && (catalog_clients(api.cat, &cl, &ncl) !=
 	    CAT_OK || health_get(0, &h, &nh) != CAT_OK)) {
