@@ -1422,10 +1422,15 @@
 		});
 		var jobRows = jobs.map(function (j) {
 			var qs = pending[j.set] || [];
+			/* a set its agent dropped: its own health, not the client's */
+			var nojob = c.agent && !j.job;
 			delete pending[j.set];
 			return { cells: [
 				j.set,
-				healthBadge(j.health),
+				nojob ? h('span', { title: 'Its agent has no job for ' +
+				    'this set any more: it does not count in the ' +
+				    'client\'s health' }, healthBadge(j.health), ' ',
+				    badge('no job', 'muted')) : healthBadge(j.health),
 				j.last_success ? timeCell(j.last_success) : 'never',
 				failureCell(j.last_failure, j.last_error, true),
 				j.running ? badge('running', 'busy') :
