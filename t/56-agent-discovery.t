@@ -18,9 +18,11 @@ my $net = GVNet->new;
 $net->bridge('br0');
 my $nss = $net->peer('s', br0 => '10.77.6.1/24');
 my $nsa = $net->peer('a', br0 => '10.77.6.2/24');
-my $gs = GV->spawn(-netns => $nss, GVNet::daemon_opts('Discovery.AnnounceInterval' => 2,
-    'Discovery.PeerTimeout' => 60, Workers => 2, 'Discovery.Name' => 'srv'));
+my $gs = GV->spawn(-netns => $nss, GVNet::daemon_opts(GV::web_opts('Discovery.AnnounceInterval' => 2,
+    'Discovery.PeerTimeout' => 60, Workers => 2, 'Discovery.Name' => 'srv')));
 ok($gs->wait_ready(undef, 15), 'the server is ready in its namespace') or $gs->diag_logs;
+# the agents among the peers are for an administrator's eyes only
+$gs->add_admin('root', 'agents-pass');
 
 # An agent that is not registered: discovery needs no registration (its
 # polls fail, and say so in its log).
@@ -54,7 +56,8 @@ END { kill 'KILL', -$pid if $pid }
 
 sub peer_named {
     my ($gv, $name) = @_;
-    my ($p) = grep { $_->{name} eq $name } @{ ($gv->peers // {})->{peers} || [] };
+    my ($p) = grep { $_->{name} eq $name }
+        @{ ($gv->peers_admin('root', 'agents-pass') // {})->{peers} || [] };
     return $p;
 }
 

@@ -296,7 +296,58 @@ is($f->{type}, T_PONG, 'the first session still answers PING');
 @r = report('neverc', '--set', 'home', '--result', 'failed', '--error', 'late');
 is($r[0], 0, 'and reports still come in') or diag $r[2];
 $h = clients_json();
+my ($nset) = grep { $_->{set} eq 'home' } @{ $h->{neverc}{sets} || [] };
+ok($nset && $nset->{health} eq 'failed' && !$nset->{job},
+   '... neverc\'s set home is failed, without a job') or diag explain $h->{neverc};
+is($h->{neverc}{health}, 'never',
+   '... but its agent polled with no job for it: it does not count');
+@r = report('neverc', '--poll', '--job', 'home:+3600:86400');
+is($r[0], 0, 'neverc polls with a job for home') or diag $r[2];
+$h = clients_json();
 is($h->{neverc}{health}, 'failed', '... neverc is failed now');
+
+# ------------------------------------------------ bytes that are not UTF-8
+# An error text and an agent's name with bytes that are not UTF-8 are
+# stored as '?' and listed by gigavaultctl --json, not dropped.
+$cl{badc} = GVClient->new($gv, 'badc');
+@r = report('badc', '--poll', '--agent', "host-\xff\xfe", '--job', 'home:+3600:86400');
+is($r[0], 0, 'a poll with bytes that are not UTF-8 in the agent\'s name') or diag $r[2];
+@r = report('badc', '--set', 'home', '--result', 'failed', '--error', "bad \xff\xfe\ttab");
+is($r[0], 0, 'a report with bytes that are not UTF-8 in its error') or diag $r[2];
+($st, $out, $err) = $gv->ctl('clients', '--json');
+is($st, 0, 'clients --json: exit 0') or diag $err;
+my $all = eval { JSON::PP->new->utf8->decode($out) } || [];
+my ($bad) = grep { $_->{name} eq 'badc' } @$all;
+ok($bad, '... badc listed') or diag $out;
+is($bad && $bad->{agent}, 'host-??', '... the agent\'s name with ? for the bad bytes');
+is($bad && $bad->{last_error}, "bad ??\ttab", '... the error likewise, its tab kept');
+($st, $out, $err) = $gv->ctl('client', 'history', 'badc', '--json');
+$hist = eval { JSON::PP->new->utf8->decode($out) } || [];
+is($st, 0, 'client history --json: exit 0') or diag $err;
+is(scalar @$hist, 1, '... the report listed') or diag $out;
+is($hist->[0]{error}, "bad ??\ttab", '... with ? for the bad bytes');
+($st, $out, $err) = $gv->ctl('clients');
+like($out, qr/^badc\s+failed\b.*bad \?\?\?tab$/m, 'clients: the table shows it')
+    or diag $out;
+
+# --------------------------------------------------- sets of one client
+# A client's reports name at most 256 sets (CAT_SETS_MAX): one more ends
+# its session with code 9, logged; known sets still come in.
+$cl{manyc} = GVClient->new($gv, 'manyc');
+my $good_sets = 1;
+for my $i (1 .. 256) {
+    @r = report('manyc', '--set', "s$i", '--result', 'ok');
+    $good_sets = 0, diag($r[2]), last if $r[0] != 0;
+}
+ok($good_sets, '256 sets reported');
+@r = report('manyc', '--set', 's257', '--result', 'ok');
+isnt($r[0], 0, 'a report of a 257th set is refused');
+like($r[2], qr/limit exceeded.*256 sets/, '... with the reason') or diag $r[2];
+ok($gv->log_like(qr/client manyc at \S+: error 9: limit exceeded: JOB_REPORT of set s257/),
+   '... logged with code 9');
+@r = report('manyc', '--set', 's256', '--result', 'ok');
+is($r[0], 0, '... a known set still comes in') or diag $r[2];
+
 ok($gv->alive, 'daemon alive');
 is($gv->stop, 0, 'daemon stops cleanly');
 done_testing;

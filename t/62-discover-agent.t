@@ -29,9 +29,11 @@ my $nsa = $net->peer('a', br0 => '10.77.1.2/24');
 my $nsc = $net->peer('c', br0 => '10.77.1.3/24');
 my %o = ('Discovery.AnnounceInterval' => 2, 'Discovery.TCPInterval' => 2,
          'Discovery.PeerTimeout' => 60, Workers => 2);
-my $gs = GV->spawn(-netns => $nss, GVNet::daemon_opts(%o, 'Discovery.Name' => 'srv'));
+my $gs = GV->spawn(-netns => $nss, GVNet::daemon_opts(GV::web_opts(%o, 'Discovery.Name' => 'srv')));
 ok($gs->wait_ready(undef, 15), 'the server is ready in its namespace')
     or $gs->diag_logs;
+# the agents among the peers are for an administrator's eyes only
+$gs->add_admin('root', 'agents-pass');
 
 # gv-announce in namespace $ns with @args: (pid, file of its output).
 sub agent {
@@ -50,7 +52,8 @@ sub agent {
 
 sub peer_named {
     my ($gv, $name) = @_;
-    my ($p) = grep { $_->{name} eq $name } @{ ($gv->peers // {})->{peers} || [] };
+    my ($p) = grep { $_->{name} eq $name }
+        @{ ($gv->peers_admin('root', 'agents-pass') // {})->{peers} || [] };
     return $p;
 }
 
@@ -92,11 +95,12 @@ is($by{'agent-a'} && $by{'agent-a'}{addresses}[0], '10.77.1.2', '... from its ad
 ok($by{srv}, '(and the server answered too)');
 
 # --- a scanning server (multicast off) finds it by its PROBE_REPLY
-my $gc = GV->spawn(-netns => $nsc, GVNet::daemon_opts(%o, 'Discovery.Name' => 'scanner',
+my $gc = GV->spawn(-netns => $nsc, GVNet::daemon_opts(GV::web_opts(%o, 'Discovery.Name' => 'scanner',
                    'Discovery.Multicast' => 0, 'Discovery.UDPScan' => 1,
                    'Discovery.ScanNetworks' => ['10.77.1.0/24'],
-                   'Discovery.ScanRate' => 200));
+                   'Discovery.ScanRate' => 200)));
 ok($gc->wait_ready(undef, 15), 'a scanning server is ready') or $gc->diag_logs;
+$gc->add_admin('root', 'agents-pass');
 my $sp = wait_until(sub { my $e = peer_named($gc, 'agent-a'); $e && $e->{source} eq 'scan' ? $e : undef }, 20, 0.2);
 ok($sp, 'it finds the agent by scanning (the agent answered a PROBE)');
 is_deeply($sp && $sp->{roles}, ['client'], '... with the client role');

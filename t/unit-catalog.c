@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 
+#include <fcntl.h>
 #include <lmdb.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1350,16 +1351,16 @@ test_jobs(void)
 	free(v);
 
 	/* requests: queued, taken once, removed by the report naming it */
-	ok(catalog_request_add(c, a, "etc", "gigavaultctl", &id) == CAT_OK &&
+	ok(catalog_request_add(c, a, "etc", "gigavaultctl", T, &id) == CAT_OK &&
 	    id >= 1, "request add");
-	ok(catalog_request_add(c, a, "etc", "console: x", &id2) == CAT_OK &&
+	ok(catalog_request_add(c, a, "etc", "console: x", T, &id2) == CAT_OK &&
 	    id2 == id, "request add: the same set not taken yet: the same "
 	    "request");
-	ok(catalog_request_add(c, a, "new", "console: x", &id2) == CAT_OK &&
+	ok(catalog_request_add(c, a, "new", "console: x", T, &id2) == CAT_OK &&
 	    id2 == id + 1, "request add: another set: a new id");
-	ok(catalog_request_add(c, 999, "etc", "x", &first) == CAT_NOTFOUND,
+	ok(catalog_request_add(c, 999, "etc", "x", T, &first) == CAT_NOTFOUND,
 	    "request add: no such client");
-	ok(catalog_request_add(c, a, "a b", "x", &first) == CAT_ERROR,
+	ok(catalog_request_add(c, a, "a b", "x", T, &first) == CAT_ERROR,
 	    "request add: a bad set name");
 	ok(catalog_requests_take(c, b, T, &q, &n) == CAT_OK && n == 0 &&
 	    q == NULL, "requests take: none for another client");
@@ -1373,9 +1374,9 @@ test_jobs(void)
 	ok(catalog_requests(c, a, &q, &n) == CAT_OK && n == 2 &&
 	    q[0].taken == T + 10, "requests: still listed until reported");
 	free(q);
-	ok(catalog_request_add(c, a, "etc", "gigavaultctl", &id2) == CAT_OK &&
-	    id2 == id + 2, "request add: the set again after it was taken: "
-	    "a new request");
+	ok(catalog_request_add(c, a, "etc", "gigavaultctl", T + 25, &id2) ==
+	    CAT_OK && id2 == id + 2, "request add: the set again after it was "
+	    "taken: a new request");
 	ok(report(c, a, "etc", CAT_JOB_OK, T + 30, 0, "", id, &r) == CAT_OK &&
 	    catalog_requests(c, a, &q, &n) == CAT_OK && n == 2 &&
 	    q[0].id == id + 1 && q[1].id == id + 2,
@@ -1407,7 +1408,7 @@ test_jobs(void)
 			printf("# %s\n", err);
 		ok(jw != NULL && report(jw, b, "home", CAT_JOB_OK, T + 9000, 0,
 		    "", 0, &r) == CAT_OK && catalog_request_add(jw, b, "home",
-		    "x", &id2) == CAT_OK, "open for jobs: reports and requests "
+		    "x", T, &id2) == CAT_OK, "open for jobs: reports and requests "
 		    "are written");
 		catalog_close(jw);
 		if (catalog_open_for(path, 0, CAT_T_META | CAT_T_CLIENTS |
@@ -1431,6 +1432,190 @@ test_jobs(void)
 	    catalog_requests(c, a, &q, &n) == CAT_OK && n == 0 &&
 	    health_of(c, b, NULL, T, G, NULL, NULL) >= 0,
 	    "client remove: its reports and requests go");
+	catalog_close(c);
+}
+
+/* Whether every descriptor of this process on path has FD_CLOEXEC. */
+static int
+all_cloexec(const char *path, int *seen)
+{
+	struct stat want, st;
+	int good = 1;
+
+	*seen = 0;
+	if (stat(path, &want) == -1)
+		return 0;
+	for (int fd = 0; fd < 1024; fd++) {
+		if (fstat(fd, &st) == -1 || st.st_dev != want.st_dev ||
+		    st.st_ino != want.st_ino)
+			continue;
+		(*seen)++;
+		if (!(fcntl(fd, F_GETFD) & FD_CLOEXEC))
+			good = 0;
+	}
+	return good;
+}
+
+/*
+ * The bounds and rules the review of the agents' tables asked for: sets
+ * per client, sets without a job, overdue against the next run, requests
+ * handed out again, the catalog's descriptors close-on-exec, reports of
+ * every client read in bounded memory.
+ */
+static void
+test_jobs_review(void)
+{
+	struct catalog *c = open_sub("jobs-review");
+	struct cat_agent_job jobs[2];
+	struct cat_client_health ch;
+	struct cat_set_health sh;
+	struct cat_jobrun r, *v;
+	struct cat_request *q;
+	uint8_t tok[CAT_SECRET_LEN];
+	uint64_t a, b, id;
+	const int64_t T = 1800000000, G = 600, D = 86400;
+	char set[16], path[300];
+	size_t n;
+	int good, seen;
+
+	if (c == NULL) {
+		ok(0, "review: open a catalog");
+		return;
+	}
+	id_of(tok, 8001);
+	ok(catalog_client_add(c, "cat", tok, 1, &a) == CAT_OK &&
+	    (id_of(tok, 8002), catalog_client_add(c, "dan", tok, 1, &b)) ==
+	    CAT_OK, "review: two clients");
+
+	/* 7: LMDB's descriptors on data.mdb and lock.mdb are close-on-exec */
+	snprintf(path, sizeof(path), "%s/jobs-review/data.mdb", dir);
+	good = all_cloexec(path, &seen);
+	printf("# %d descriptors on data.mdb\n", seen);
+	ok(good && seen >= 1, "open: every descriptor on data.mdb is "
+	    "close-on-exec");
+	snprintf(path, sizeof(path), "%s/jobs-review/lock.mdb", dir);
+	good = all_cloexec(path, &seen);
+	printf("# %d descriptors on lock.mdb\n", seen);
+	ok(good && seen >= 1, "open: every descriptor on lock.mdb is "
+	    "close-on-exec");
+
+	/* 1: at most CAT_SETS_MAX sets named by one client's reports */
+	good = 1;
+	for (int i = 0; i < CAT_SETS_MAX && good; i++) {
+		snprintf(set, sizeof(set), "s%d", i);
+		good = report(c, a, set, CAT_JOB_OK, T + i, 0, "", 0, &r) ==
+		    CAT_OK;
+	}
+	ok(good, "sets: CAT_SETS_MAX sets reported");
+	ok(report(c, a, "one-more", CAT_JOB_OK, T + 500, 0, "", 0, &r) ==
+	    CAT_LIMIT && strstr(catalog_strerror(c), "sets") != NULL,
+	    "sets: a report of one more is refused (CAT_LIMIT)");
+	ok(report(c, a, "s7", CAT_JOB_FAILED, T + 501, 0, "x", 0, &r) ==
+	    CAT_OK && report(c, b, "one-more", CAT_JOB_OK, T + 502, 0, "", 0,
+	    &r) == CAT_OK, "sets: a known set, or another client, is not");
+	ok(catalog_jobs(c, a, 0, 5, &v, &n) == CAT_OK && n == 5 &&
+	    v[0].result == CAT_JOB_FAILED, "sets: the refused report was not "
+	    "kept");
+	free(v);
+	ok(health_of(c, a, NULL, T + 600, G, NULL, &ch) == CAT_HEALTH_FAILED,
+	    "health: of CAT_SETS_MAX sets");
+	/* 8: every client's reports, at most max, newest first */
+	ok(catalog_jobs(c, 0, 0, 3, &v, &n) == CAT_OK && n == 3 &&
+	    v[0].client == b && v[1].client == a && v[1].seq ==
+	    CAT_SETS_MAX + 1 && v[2].seq == CAT_SETS_MAX, "jobs of every "
+	    "client: the newest max");
+	free(v);
+	ok(catalog_client_remove(c, "cat") == CAT_OK, "review: client with "
+	    "many sets removed");
+
+	/* 2: a set the agent dropped no longer makes its client failed */
+	ok(report(c, b, "old", CAT_JOB_FAILED, T + 1000, 0, "gone bad", 0,
+	    &r) == CAT_OK && health_of(c, b, NULL, T + 1010, G, NULL, NULL) ==
+	    CAT_HEALTH_FAILED, "no job: a failed set, no agent yet: failed");
+	memset(jobs, 0, sizeof(jobs));
+	snprintf(jobs[0].set, sizeof(jobs[0].set), "one-more");
+	jobs[0].next_run = T + 5000;
+	jobs[0].interval = D;
+	ok(catalog_agent_seen(c, b, T + 1100, "dan-pc", jobs, 1) == CAT_OK &&
+	    health_of(c, b, "old", T + 1100, G, &sh, &ch) ==
+	    CAT_HEALTH_FAILED && !sh.job && ch.health == CAT_HEALTH_OK &&
+	    ch.nsets == 2, "no job: the set keeps its own health, listed; "
+	    "the client's is its jobs'");
+	ok(catalog_agent_seen(c, b, T + 1100 + D, "dan-pc", jobs, 1) ==
+	    CAT_OK && health_of(c, b, "old", T + 1100 + D, G, NULL, NULL) ==
+	    CAT_HEALTH_FAILED, "no job: kept at a day without job");
+	ok(catalog_agent_seen(c, b, T + 1100 + D + 1, "dan-pc", jobs, 1) ==
+	    CAT_OK && health_of(c, b, "old", T + 1100 + D + 1, G, NULL,
+	    &ch) == -1 && ch.nsets == 1, "no job: dropped after a day "
+	    "without job or report");
+	ok(report(c, b, "later", CAT_JOB_OK, T + 2000, 0, "", 0, &r) ==
+	    CAT_OK && catalog_agent_seen(c, b, T + 2000 + D, "dan-pc", jobs,
+	    1) == CAT_OK && catalog_agent_seen(c, b, T + 2000 + 2 * D,
+	    "dan-pc", jobs, 1) == CAT_OK && health_of(c, b, "later",
+	    T + 2000 + 2 * D, G, NULL, NULL) == CAT_HEALTH_OK,
+	    "no job: a day since the poll without it: not yet dropped "
+	    "(counted from that poll)");
+
+	/* 3: due at max(next_run, last success + interval) */
+	ok(catalog_client_remove(c, "dan") == CAT_OK &&
+	    (id_of(tok, 8003), catalog_client_add(c, "eve", tok, 1, &b)) ==
+	    CAT_OK, "overdue: a new client");
+	ok(report(c, b, "wk", CAT_JOB_OK, T, T + 3 * D, "", 0, &r) ==
+	    CAT_OK, "overdue: success on Friday, next run on Monday");
+	jobs[0].next_run = T + 3 * D;
+	jobs[0].interval = D;
+	snprintf(jobs[0].set, sizeof(jobs[0].set), "wk");
+	ok(catalog_agent_seen(c, b, T + 10, "eve", jobs, 1) == CAT_OK &&
+	    health_of(c, b, "wk", T + D + G + 1, G, NULL, NULL) ==
+	    CAT_HEALTH_OK && health_of(c, b, "wk", T + 3 * D + G, G, NULL,
+	    NULL) == CAT_HEALTH_OK, "overdue: not on Saturday, nor at next "
+	    "run + grace");
+	ok(health_of(c, b, "wk", T + 3 * D + G + 1, G, NULL, NULL) ==
+	    CAT_HEALTH_OVERDUE, "overdue: 1 s past next run + grace");
+	/* next run before last success + interval: the later counts */
+	jobs[0].next_run = T + 100;
+	ok(catalog_agent_seen(c, b, T + 20, "eve", jobs, 1) == CAT_OK &&
+	    health_of(c, b, "wk", T + D + G, G, NULL, NULL) ==
+	    CAT_HEALTH_OK && health_of(c, b, "wk", T + D + G + 1, G, NULL,
+	    NULL) == CAT_HEALTH_OVERDUE, "overdue: last success + interval "
+	    "+ grace when later than the next run");
+	/* only next_run known (no success) */
+	ok(report(c, b, "nx", CAT_JOB_FAILED, T, T + 50, "no", 0, &r) ==
+	    CAT_OK && report(c, b, "nx", CAT_JOB_CANCELLED, T + 1, 0, "", 0,
+	    &r) == CAT_OK && health_of(c, b, "nx", T + 2, G, &sh, NULL) ==
+	    CAT_HEALTH_FAILED && sh.next_run == 0,
+	    "report: next run 0 clears the set's next run");
+
+	/* 5: requests handed out again, never-taken ones dropped */
+	ok(catalog_request_add(c, b, "wk", "x", T, &id) == CAT_OK &&
+	    catalog_requests_take(c, b, T + 1, &q, &n) == CAT_OK && n == 1,
+	    "requests: taken");
+	free(q);
+	ok(catalog_requests_take(c, b, T + 1 + 600, &q, &n) == CAT_OK &&
+	    n == 0, "requests: not handed again at 10 minutes");
+	free(q);
+	jobs[0].running = 1;
+	ok(catalog_agent_seen(c, b, T + 602, "eve", jobs, 1) == CAT_OK &&
+	    catalog_requests_take(c, b, T + 602, &q, &n) == CAT_OK && n == 0,
+	    "requests: not handed again while its set runs");
+	free(q);
+	jobs[0].running = 0;
+	ok(catalog_agent_seen(c, b, T + 603, "eve", jobs, 1) == CAT_OK &&
+	    catalog_requests_take(c, b, T + 603, &q, &n) == CAT_OK && n == 1 &&
+	    q[0].id == id && q[0].taken == T + 603, "requests: taken more "
+	    "than 10 minutes ago, not reported, set not running: again");
+	free(q);
+	ok(catalog_request_add(c, b, "nx", "x", T + 1000, &id) == CAT_OK &&
+	    catalog_requests_take(c, b, T + 1000 + D, &q, &n) == CAT_OK &&
+	    n == 1 && q[0].id == id, "requests: never taken, a day old: "
+	    "still handed out");
+	free(q);
+	ok(catalog_request_add(c, b, "other", "x", T + 2000, &id) ==
+	    CAT_OK && catalog_requests_take(c, b, T + 2000 + D + 1, &q, &n) ==
+	    CAT_OK && n == 0 && catalog_requests(c, b, &q, &n) == CAT_OK &&
+	    n == 0, "requests: never taken for more than a day, or taken "
+	    "and queued more than a day ago: dropped");
+	free(q);
 	catalog_close(c);
 }
 
@@ -1469,6 +1654,7 @@ main(void)
 	test_formats();
 	test_open_for();
 	test_jobs();
+	test_jobs_review();
 
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
 	if (system(cmd) != 0)

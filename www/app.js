@@ -1429,10 +1429,15 @@
 		});
 		var jobRows = jobs.map(function (j) {
 			var qs = pending[j.set] || [];
+			/* a set its agent dropped: its own health, not the client's */
+			var nojob = c.agent && !j.job;
 			delete pending[j.set];
 			return { cells: [
 				j.set,
-				healthBadge(j.health),
+				nojob ? h('span', { title: 'Its agent has no job for ' +
+				    'this set any more: it does not count in the ' +
+				    'client\'s health' }, healthBadge(j.health), ' ',
+				    badge('no job', 'muted')) : healthBadge(j.health),
 				j.last_success ? timeCell(j.last_success) : 'never',
 				failureCell(j.last_failure, j.last_error, true),
 				j.running ? badge('running', 'busy') :
@@ -1675,21 +1680,30 @@
 
 	/*
 	 * The machines that run an agent (discovery's peers with the client
-	 * role), each matched to an enrolled client by name, or "not
-	 * enrolled" with a button that adds a client of that name and shows
-	 * its token and the command to run on the machine.
+	 * role): "enrolled as" the client whose agent polled under that
+	 * name; "same name as client" when only the names match (anyone on
+	 * the network may announce any name); else "not enrolled" with a
+	 * button that adds a client of that name and shows its token and
+	 * the command to run on the machine.
 	 */
 	function agentsCard(agents) {
 		var rows = agents.map(function (p) {
 			var enrolled = typeof p.client === 'string' && p.client !== '';
-			return { cls: enrolled ? null : 'not-enrolled', cells: [
+			var same = !enrolled && typeof p.same_name === 'string' &&
+			    p.same_name !== '' ? p.same_name : null;
+			var to = enrolled ? p.client : same;
+			return { cls: enrolled || same ? null : 'not-enrolled', cells: [
 				p.name || '—',
 				p.addresses && p.addresses.length ? p.addresses.join(', ') : '—',
 				typeof p.age === 'number' ? p.age + ' s ago' : '—',
 				enrolled ? h('span', null, badge('enrolled', 'ok'), ' as ',
 				    h('a', { href: link('client', p.client), text: p.client })) :
+				    same ? h('span', { title: 'No agent of this client has ' +
+				    'polled under this name: it may be another machine' },
+				    badge('same name', 'warn'), ' as client ',
+				    h('a', { href: link('client', same), text: same })) :
 				    badge('not enrolled', 'warn'),
-				enrolled ? h('a', { href: link('client', p.client),
+				to ? h('a', { href: link('client', to),
 				    text: 'Client page' }) :
 				    h('button', { type: 'button', class: 'primary', text: 'Enroll',
 				    'aria-label': 'Enroll ' + p.name, title: 'Add client ' +
@@ -1705,10 +1719,12 @@
 		    ], rows, true) : h('p', { class: 'muted', text: 'No agent ' +
 			'found: an agent announces itself by multicast in this ' +
 			'subnet (gigavault-agent(8)).' }),
-		    h('p', { class: 'hint', text: 'An agent is matched to the ' +
-			'client of its name, or to the client whose agent last ' +
-			'asked for work under that name. Enroll adds a client of ' +
-			'that name: run the command it shows on that machine.' })
+		    h('p', { class: 'hint', text: 'An agent is enrolled as the ' +
+			'client whose agent last asked for work under its name; ' +
+			'a client of the same name alone proves nothing (anyone ' +
+			'on the network can announce any name). Enroll adds a ' +
+			'client of that name: run the command it shows on that ' +
+			'machine.' })
 		], 'agents-card');
 	}
 

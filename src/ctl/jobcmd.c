@@ -14,6 +14,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "common/text.h"
 #include "server/catalog.h"
 #include "server/config.h"
 #include "ctl.h"
@@ -49,8 +50,9 @@ jtime(int64_t t)
 }
 
 /*
- * s for one table cell of at most max characters: control characters
- * as '?', the first line only, cut with "..." when longer.
+ * s for one table cell of at most max bytes: the first line only, bytes
+ * that are not UTF-8 and control characters as '?' (text_clean()), cut
+ * with "..." when longer, never inside a character (text_cut()).
  */
 static const char *
 cell(const char *s, size_t max, char *buf, size_t len)
@@ -60,15 +62,41 @@ cell(const char *s, size_t max, char *buf, size_t len)
 	if (len == 0)
 		return "";
 	for (i = 0; s[i] != '\0' && s[i] != '\n' && n + 1 < len; i++)
-		buf[n++] = (unsigned char)s[i] < ' ' ||
-		    s[i] == 0x7f ? '?' : s[i];
+		buf[n++] = s[i];
 	buf[n] = '\0';
+	text_clean(buf, "");
 	if ((s[i] != '\0' || n > max) && max >= 3 && max < len) {
-		if (n > max - 3)
-			n = max - 3;
+		text_cut(buf, max - 3);
+		n = strlen(buf);
 		snprintf(buf + n, len - n, "...");
 	}
 	return buf;
+}
+
+/*
+ * Text the catalog holds from an agent (an error, an agent's name),
+ * made valid UTF-8 for JSON in place: the server cleans it on arrival,
+ * a catalog written before did not.
+ */
+static void
+clean_health(struct cat_client_health *h)
+{
+	text_clean(h->last_error, "\n\t");
+	text_clean(h->agent_name, "");
+	for (size_t i = 0; i < h->nsets; i++)
+		text_clean(h->sets[i].last_error, "\n\t");
+}
+
+/* Append o (json_pack()'s result) to arr; -1 when it is NULL. */
+static int
+append(json_t *arr, json_t *o, const char *what)
+{
+	if (o == NULL) {
+		fprintf(stderr, "gigavaultctl: cannot write %s as JSON\n",
+		    what);
+		return -1;
+	}
+	return json_array_append_new(arr, o) == 0 ? 0 : -1;
 }
 
 /* Client name's id, or 0 after a message (exit status in *rc). */
@@ -92,15 +120,16 @@ client_id(struct ctl *c, const char *name, int *rc)
 	}
 }
 
+/* The sets of h as JSON; NULL (said) when one cannot be written. */
 static json_t *
 json_sets(const struct cat_client_health *h)
 {
 	json_t *arr = json_array();
 
-	for (size_t i = 0; i < h->nsets; i++) {
+	for (size_t i = 0; arr != NULL && i < h->nsets; i++) {
 		const struct cat_set_health *s = &h->sets[i];
 
-		json_array_append_new(arr, json_pack("{s:s, s:s, s:o, s:o, "
+		if (append(arr, json_pack("{s:s, s:s, s:o, s:o, "
 		    "s:s, s:o, s:I, s:b, s:b}",
 		    "set", s->set,
 		    "health", catalog_health_name(s->health),
@@ -110,7 +139,10 @@ json_sets(const struct cat_client_health *h)
 		    "next_run", jtime(s->next_run),
 		    "interval", (json_int_t)s->interval,
 		    "running", s->running,
-		    "job", s->job));
+		    "job", s->job), "a set") == -1) {
+			json_decref(arr);
+			arr = NULL;
+		}
 	}
 	return arr;
 }
@@ -130,8 +162,9 @@ cmd_clients(struct ctl *c)
 	}
 	if (c->json) {
 		arr = json_array();
-		for (size_t i = 0; i < n; i++)
-			json_array_append_new(arr, json_pack("{s:s, s:I, s:s, "
+		for (size_t i = 0; i < n; i++) {
+			clean_health(&h[i]);
+			if (append(arr, json_pack("{s:s, s:I, s:s, "
 			    "s:o, s:o, s:s, s:o, s:o, s:s?, s:o}",
 			    "name", h[i].name,
 			    "id", (json_int_t)h[i].client,
@@ -143,7 +176,12 @@ cmd_clients(struct ctl *c)
 			    "agent_seen", jtime(h[i].agent_seen),
 			    "agent", h[i].agent_seen ? h[i].agent_name :
 			    NULL,
-			    "sets", json_sets(&h[i])));
+			    "sets", json_sets(&h[i])), "a client") == -1) {
+				json_decref(arr);
+				catalog_health_free(h, n);
+				return EXIT_RUNTIME;
+			}
+		}
 		catalog_health_free(h, n);
 		return print_json(arr);
 	}
@@ -167,7 +205,8 @@ queue(struct ctl *c, uint64_t id, const char *name, const char *set)
 {
 	uint64_t req;
 
-	switch (catalog_request_add(c->cat, id, set, "gigavaultctl", &req)) {
+	switch (catalog_request_add(c->cat, id, set, "gigavaultctl",
+	    (int64_t)time(NULL), &req)) {
 	case CAT_OK:
 		break;
 	case CAT_NOTFOUND:
@@ -258,8 +297,9 @@ cmd_client_history(struct ctl *c)
 	}
 	if (c->json) {
 		arr = json_array();
-		for (size_t i = 0; i < n; i++)
-			json_array_append_new(arr, json_pack("{s:I, s:s, s:s, "
+		for (size_t i = 0; i < n; i++) {
+			text_clean(v[i].error, "\n\t");
+			if (append(arr, json_pack("{s:I, s:s, s:s, "
 			    "s:I, s:I, s:I, s:I, s:o, s:I, s:I, s:I, s:I, "
 			    "s:I, s:o, s:s}",
 			    "seq", (json_int_t)v[i].seq,
@@ -278,7 +318,12 @@ cmd_client_history(struct ctl *c)
 			    "sent_bytes", (json_int_t)v[i].sent_bytes,
 			    "problems", (json_int_t)v[i].problems,
 			    "next_run", jtime(v[i].next_run),
-			    "error", v[i].error));
+			    "error", v[i].error), "a report") == -1) {
+				json_decref(arr);
+				free(v);
+				return EXIT_RUNTIME;
+			}
+		}
 		free(v);
 		return print_json(arr);
 	}

@@ -74,13 +74,17 @@
 
 #include <sys/stat.h>
 
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <lmdb.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "common/bytes.h"
 #include "catalog.h"
@@ -531,6 +535,50 @@ unreadable(int rc)
 	    rc == MDB_PAGE_NOTFOUND || rc == MDB_VERSION_MISMATCH;
 }
 
+/*
+ * Mark LMDB's descriptors close-on-exec: it opens data.mdb without it
+ * (its lock file with it), so a program a child runs (the alerts' mail
+ * command) would inherit a read-write descriptor on the catalog.  The
+ * data file's descriptor is mdb_env_get_fd()'s; LMDB keeps a second
+ * one on it for its meta pages that it does not expose, found here by
+ * its inode among the process's descriptors (/proc/self/fd).
+ */
+static int
+cloexec_env(MDB_env *env, const char *dir)
+{
+	char path[PATH_MAX];
+	struct stat data, lock, st;
+	mdb_filehandle_t fd;
+	struct dirent *e;
+	int flags, havelock;
+	DIR *d;
+
+	if (mdb_env_get_fd(env, &fd) != 0 || fstat(fd, &data) == -1 ||
+	    (flags = fcntl(fd, F_GETFD)) == -1 ||
+	    fcntl(fd, F_SETFD, flags | FD_CLOEXEC) == -1)
+		return -1;
+	snprintf(path, sizeof(path), "%s/lock.mdb", dir);
+	havelock = stat(path, &lock) == 0;
+	if ((d = opendir("/proc/self/fd")) == NULL)
+		return 0;	/* not Linux: the data file's only */
+	while ((e = readdir(d)) != NULL) {
+		char *end;
+		long n = strtol(e->d_name, &end, 10);
+
+		if (*end != '\0' || n < 0 || n == dirfd(d) ||
+		    fstat((int)n, &st) == -1)
+			continue;
+		if (!((st.st_dev == data.st_dev && st.st_ino == data.st_ino) ||
+		    (havelock && st.st_dev == lock.st_dev &&
+		    st.st_ino == lock.st_ino)))
+			continue;
+		if ((flags = fcntl((int)n, F_GETFD)) != -1)
+			(void)fcntl((int)n, F_SETFD, flags | FD_CLOEXEC);
+	}
+	closedir(d);
+	return 0;
+}
+
 int
 catalog_open(const char *dir, size_t mapsize, struct catalog **out,
     char *err, size_t errlen)
@@ -566,6 +614,12 @@ catalog_open_for(const char *dir, size_t mapsize, unsigned tables,
 		if (c->env != NULL)
 			mdb_env_close(c->env);
 		free(c);
+		return CAT_ERROR;
+	}
+	if (cloexec_env(c->env, dir) == -1) {
+		snprintf(err, errlen, "catalog: %s: cannot mark its files "
+		    "close-on-exec: %s", dir, strerror(errno));
+		catalog_close(c);
 		return CAT_ERROR;
 	}
 	if ((rc = mdb_reader_check(c->env, &dead)) != 0) {
@@ -2954,7 +3008,8 @@ catalog_restore_counters(struct catalog *c, uint64_t next_client,
 /*
  * Records of the tables under CAT_T_JOBS (see the head of this file):
  * a report is JOB_REC_FIXED bytes, then its set and error; a set's
- * state SETSTATE_FIXED bytes, then its last error; an agent
+ * state SETSTATE_FIXED bytes, then its last error, then (since the
+ * sets without a job are dropped) i64 nojob_since; an agent
  * AGENT_FIXED bytes, then its name; a request REQ_FIXED bytes, then
  * its set and who asked.
  */
@@ -2966,7 +3021,9 @@ catalog_restore_counters(struct catalog *c, uint64_t next_client,
 #define REQ_KEY_LEN		16
 #define REQ_FIXED		(2 * 8 + 1 + 1)
 #define RESULT_NONE		0xff	/* a set's state before any report */
-#define REQUEST_STALE_S		86400	/* a taken request never reported */
+#define REQUEST_STALE_S		86400	/* a request never reported, a set
+					   without job or report: dropped */
+#define REQUEST_RETAKE_S	600	/* a taken request handed out again */
 
 static const uint8_t req_next_key[8];	/* requests: u64 0 -> next id */
 
@@ -3046,6 +3103,7 @@ struct setstate {
 	uint8_t		 running;
 	uint8_t		 job;		/* the agent has a job for it */
 	char		 last_error[CAT_JOB_ERROR_MAX + 1];
+	int64_t		 nojob_since;	/* a poll without its job, 0: none */
 };
 
 static void
@@ -3074,7 +3132,8 @@ setstate_encode(const struct setstate *st, uint8_t *b)
 	b[42] = st->job;
 	be16_put(b + 43, (uint16_t)errlen);
 	memcpy(b + SETSTATE_FIXED, st->last_error, errlen);
-	return SETSTATE_FIXED + errlen;
+	be64_put(b + SETSTATE_FIXED + errlen, (uint64_t)st->nojob_since);
+	return SETSTATE_FIXED + errlen + 8;
 }
 
 static int
@@ -3086,7 +3145,10 @@ setstate_decode(const MDB_val *v, struct setstate *st)
 	if (v->mv_size < SETSTATE_FIXED)
 		return -1;
 	errlen = be16_get(b + 43);
-	if (errlen > CAT_JOB_ERROR_MAX || v->mv_size != SETSTATE_FIXED + errlen)
+	/* Records written before nojob_since end with the error. */
+	if (errlen > CAT_JOB_ERROR_MAX ||
+	    (v->mv_size != SETSTATE_FIXED + errlen &&
+	    v->mv_size != SETSTATE_FIXED + errlen + 8))
 		return -1;
 	memset(st, 0, sizeof(*st));
 	st->last_success = (int64_t)be64_get(b);
@@ -3098,6 +3160,9 @@ setstate_decode(const MDB_val *v, struct setstate *st)
 	st->running = b[41];
 	st->job = b[42];
 	memcpy(st->last_error, b + SETSTATE_FIXED, errlen);
+	if (v->mv_size == SETSTATE_FIXED + errlen + 8)
+		st->nojob_since = (int64_t)be64_get(b + SETSTATE_FIXED +
+		    errlen);
 	return 0;
 }
 
@@ -3129,7 +3194,7 @@ static int
 setstate_store(struct catalog *c, MDB_txn *txn, uint64_t client,
     const char *set, const struct setstate *st)
 {
-	uint8_t kb[8 + CAT_NAME_MAX], b[SETSTATE_FIXED + CAT_JOB_ERROR_MAX];
+	uint8_t kb[8 + CAT_NAME_MAX], b[SETSTATE_FIXED + CAT_JOB_ERROR_MAX + 8];
 	MDB_val k, d;
 	int rc;
 
@@ -3139,6 +3204,35 @@ setstate_store(struct catalog *c, MDB_txn *txn, uint64_t client,
 	d.mv_data = b;
 	if ((rc = mdb_put(txn, c->jobsets, &k, &d, 0)) != 0)
 		return fail(c, rc, "write the state of set %s", set);
+	return CAT_OK;
+}
+
+/* The number of set states of client into *n (at most CAT_SETS_MAX + 1). */
+static int
+setstate_count(struct catalog *c, MDB_txn *txn, uint64_t client, size_t *n)
+{
+	uint8_t ck[8];
+	MDB_cursor *cur;
+	MDB_val k, d;
+	int rc;
+
+	*n = 0;
+	be64_put(ck, client);
+	k.mv_size = sizeof(ck);
+	k.mv_data = ck;
+	if ((rc = mdb_cursor_open(txn, c->jobsets, &cur)) != 0)
+		return fail(c, rc, "open cursor");
+	for (rc = mdb_cursor_get(cur, &k, &d, MDB_SET_RANGE);
+	    rc == 0 && *n <= CAT_SETS_MAX;
+	    rc = mdb_cursor_get(cur, &k, &d, MDB_NEXT)) {
+		if (k.mv_size < 8 || memcmp(k.mv_data, ck, 8) != 0)
+			break;
+		if (k.mv_size > 8)
+			(*n)++;	/* not the client's counters */
+	}
+	mdb_cursor_close(cur);
+	if (rc != 0 && rc != MDB_NOTFOUND)
+		return fail(c, rc, "count the states of sets");
 	return CAT_OK;
 }
 
@@ -3176,6 +3270,24 @@ job_add_txn(struct catalog *c, MDB_txn *txn, void *arg)
 
 	if ((res = client_exists(c, txn, a->client, &cl)) != CAT_OK)
 		return res;
+	/* A set not known yet: only while the client has few. */
+	if ((res = setstate_load(c, txn, a->client, r->set, &st, &found)) !=
+	    CAT_OK)
+		return res;
+	if (!found) {
+		size_t nsets;
+
+		if ((res = setstate_count(c, txn, a->client, &nsets)) !=
+		    CAT_OK)
+			return res;
+		if (nsets >= CAT_SETS_MAX) {
+			c->rc = 0;
+			snprintf(c->err, sizeof(c->err), "catalog: client %s "
+			    "has %d sets already (the most kept)", cl.name,
+			    CAT_SETS_MAX);
+			return CAT_LIMIT;
+		}
+	}
 	r->client = a->client;
 	/* The client's counters: next seq and reports kept. */
 	be64_put(ck, a->client);
@@ -3227,14 +3339,10 @@ job_add_txn(struct catalog *c, MDB_txn *txn, void *arg)
 	d.mv_data = cnt;
 	if ((rc = mdb_put(txn, c->jobsets, &k, &d, 0)) != 0)
 		return fail(c, rc, "write job counters");
-	/* The set's state. */
-	if ((res = setstate_load(c, txn, a->client, r->set, &st, &found)) !=
-	    CAT_OK)
-		return res;
+	/* The set's state (loaded above). */
 	st.last_result = (uint8_t)r->result;
 	st.last_report = r->received;
-	if (r->next_run != 0)
-		st.next_run = r->next_run;
+	st.next_run = r->next_run;	/* 0: the agent has none scheduled */
 	if (r->result == CAT_JOB_OK || r->result == CAT_JOB_PARTIAL) {
 		st.last_success = r->end ? r->end : r->received;
 	} else if (r->result == CAT_JOB_FAILED) {
@@ -3306,12 +3414,6 @@ jobs_push(struct catalog *c, struct jobs_arg *a, const MDB_val *k,
 	return CAT_OK;
 }
 
-static int
-jobs_all_visit(struct catalog *c, const MDB_val *k, const MDB_val *d,
-    void *arg)
-{
-	return jobs_push(c, arg, k, d) == CAT_OK ? WALK_ON : CAT_ERROR;
-}
 
 /* Newest first: by received time, then client, then seq. */
 static int
@@ -3326,6 +3428,74 @@ cmp_jobrun_newest(const void *x, const void *y)
 	return a->seq > b->seq ? -1 : a->seq < b->seq;
 }
 
+static int	jobs_txn(struct catalog *, MDB_txn *, void *);
+
+/*
+ * The newest a->max reports of every client: each client's newest
+ * a->max (read backwards by jobs_txn()), merged and cut to a->max after
+ * each client, so that at most 2 * a->max are held at once.
+ */
+static int
+jobs_all(struct catalog *c, MDB_txn *txn, struct jobs_arg *a)
+{
+	uint64_t next = 1;
+	uint8_t kb[JOB_KEY_LEN];
+	MDB_cursor *cur;
+	MDB_val k, d;
+	int rc;
+
+	if ((rc = mdb_cursor_open(txn, c->jobs, &cur)) != 0)
+		return fail(c, rc, "open cursor");
+	for (;;) {
+		struct jobs_arg one = { 0, 0, a->max, NULL, 0, 0 };
+		int r;
+
+		/* The next client with reports: the first key from next. */
+		job_key(kb, next, 0);
+		k.mv_size = sizeof(kb);
+		k.mv_data = kb;
+		if ((rc = mdb_cursor_get(cur, &k, &d, MDB_SET_RANGE)) != 0)
+			break;
+		if (k.mv_size != JOB_KEY_LEN) {
+			mdb_cursor_close(cur);
+			return fail(c, 0, "job report key");
+		}
+		one.client = be64_get(k.mv_data);
+		if ((r = jobs_txn(c, txn, &one)) != CAT_OK) {
+			free(one.v);
+			mdb_cursor_close(cur);
+			return r;
+		}
+		for (size_t i = 0; i < one.n; i++) {
+			if (a->n == a->cap) {
+				size_t cap = a->cap ? a->cap * 2 : 16;
+				struct cat_jobrun *q = reallocarray(a->v, cap,
+				    sizeof(*q));
+
+				if (q == NULL) {
+					free(one.v);
+					mdb_cursor_close(cur);
+					return fail(c, ENOMEM, "job reports");
+				}
+				a->v = q;
+				a->cap = cap;
+			}
+			a->v[a->n++] = one.v[i];
+		}
+		free(one.v);
+		qsort(a->v, a->n, sizeof(*a->v), cmp_jobrun_newest);
+		if (a->n > a->max)
+			a->n = a->max;
+		if (one.client == UINT64_MAX)
+			break;
+		next = one.client + 1;
+	}
+	mdb_cursor_close(cur);
+	if (rc != 0 && rc != MDB_NOTFOUND)
+		return fail(c, rc, "read job reports");
+	return CAT_OK;
+}
+
 static int
 jobs_txn(struct catalog *c, MDB_txn *txn, void *arg)
 {
@@ -3335,15 +3505,8 @@ jobs_txn(struct catalog *c, MDB_txn *txn, void *arg)
 	MDB_val k, d;
 	int rc, r = CAT_OK;
 
-	if (a->client == 0) {
-		if (walk(c, txn, c->jobs, NULL, 0, 0, jobs_all_visit, a,
-		    "job reports") != CAT_OK)
-			return CAT_ERROR;
-		qsort(a->v, a->n, sizeof(*a->v), cmp_jobrun_newest);
-		if (a->n > a->max)
-			a->n = a->max;
-		return CAT_OK;
-	}
+	if (a->client == 0)
+		return jobs_all(c, txn, a);
 	/* Backwards from (client, before), or from the client's last key. */
 	if ((rc = mdb_cursor_open(txn, c->jobs, &cur)) != 0)
 		return fail(c, rc, "open cursor");
@@ -3455,7 +3618,7 @@ agent_txn(struct catalog *c, MDB_txn *txn, void *arg)
 	k.mv_data = ck;
 	for (rc = mdb_cursor_get(cur, &k, &d, MDB_SET_RANGE); rc == 0;
 	    rc = mdb_cursor_get(cur, &k, &d, MDB_NEXT)) {
-		uint8_t sb[SETSTATE_FIXED + CAT_JOB_ERROR_MAX];
+		uint8_t sb[SETSTATE_FIXED + CAT_JOB_ERROR_MAX + 8];
 		uint8_t kb[8 + CAT_NAME_MAX];
 		MDB_val nd;
 
@@ -3468,14 +3631,22 @@ agent_txn(struct catalog *c, MDB_txn *txn, void *arg)
 			mdb_cursor_close(cur);
 			return fail(c, 0, "state of a set");
 		}
-		if (st.last_result == RESULT_NONE) {
+		/*
+		 * Never reported, or without job and report for a day:
+		 * gone.
+		 */
+		if (st.last_result == RESULT_NONE || (st.nojob_since > 0 &&
+		    a->now - st.nojob_since > REQUEST_STALE_S &&
+		    a->now - st.last_report > REQUEST_STALE_S)) {
 			if ((rc = mdb_cursor_del(cur, 0)) != 0)
 				break;
 			continue;
 		}
 		if (!st.job && st.next_run == 0 && st.interval == 0 &&
-		    !st.running)
+		    !st.running && st.nojob_since > 0)
 			continue;
+		if (st.nojob_since == 0)
+			st.nojob_since = a->now;
 		st.job = 0;
 		st.next_run = 0;
 		st.interval = 0;
@@ -3499,6 +3670,7 @@ agent_txn(struct catalog *c, MDB_txn *txn, void *arg)
 		    &found)) != CAT_OK)
 			return res;
 		st.job = 1;
+		st.nojob_since = 0;
 		st.next_run = j->next_run;
 		st.interval = j->interval;
 		st.running = j->running != 0;
@@ -3515,10 +3687,10 @@ catalog_agent_seen(struct catalog *c, uint64_t client, int64_t now,
 {
 	struct agent_arg a = { client, now, agent_name, jobs, njobs };
 
-	if (strlen(agent_name) > CAT_AGENT_NAME_MAX || njobs > UINT32_MAX) {
+	if (strlen(agent_name) > CAT_AGENT_NAME_MAX || njobs > CAT_SETS_MAX) {
 		c->rc = EINVAL;
 		snprintf(c->err, sizeof(c->err), "catalog: agent name too "
-		    "long");
+		    "long or more than %d jobs", CAT_SETS_MAX);
 		return CAT_ERROR;
 	}
 	for (size_t i = 0; i < njobs; i++)
@@ -3548,13 +3720,22 @@ catalog_health_name(int health)
 static int
 set_health(const struct setstate *st, int64_t now, int64_t grace)
 {
+	int64_t due = 0;
+
 	if (st->last_result == CAT_JOB_FAILED ||
 	    st->last_result == CAT_JOB_CANCELLED)
 		return CAT_HEALTH_FAILED;
-	if (st->next_run > 0 && now > st->next_run + grace)
-		return CAT_HEALTH_OVERDUE;
+	/*
+	 * Due at the later of its next run and its last success plus its
+	 * interval (each when known): a job not scheduled before Monday is
+	 * not overdue on Saturday.
+	 */
+	if (st->next_run > 0)
+		due = st->next_run;
 	if (st->last_success > 0 && st->interval > 0 &&
-	    now > st->last_success + st->interval + grace)
+	    st->last_success + st->interval > due)
+		due = st->last_success + st->interval;
+	if (due > 0 && now > due + grace)
 		return CAT_HEALTH_OVERDUE;
 	if (st->last_result == RESULT_NONE)
 		return CAT_HEALTH_NEVER;
@@ -3578,6 +3759,7 @@ health_one(struct catalog *c, MDB_txn *txn, struct health_arg *a,
 	uint8_t ck[8];
 	MDB_cursor *cur;
 	MDB_val k, d;
+	size_t cap = 0, counted = 0;
 	int rc;
 
 	h->health = CAT_HEALTH_NEVER;
@@ -3615,12 +3797,15 @@ health_one(struct catalog *c, MDB_txn *txn, struct health_arg *a,
 			mdb_cursor_close(cur);
 			return fail(c, 0, "state of a set of %s", h->name);
 		}
-		if ((q = reallocarray(h->sets, h->nsets + 1,
-		    sizeof(*q))) == NULL) {
-			mdb_cursor_close(cur);
-			return fail(c, ENOMEM, "health");
+		if (h->nsets == cap) {
+			cap = cap ? cap * 2 : 8;
+			if ((q = reallocarray(h->sets, cap,
+			    sizeof(*q))) == NULL) {
+				mdb_cursor_close(cur);
+				return fail(c, ENOMEM, "health");
+			}
+			h->sets = q;
 		}
-		h->sets = q;
 		sh = &h->sets[h->nsets++];
 		memset(sh, 0, sizeof(*sh));
 		memcpy(sh->set, (const uint8_t *)k.mv_data + 8, setlen);
@@ -3632,8 +3817,14 @@ health_one(struct catalog *c, MDB_txn *txn, struct health_arg *a,
 		sh->interval = st.interval;
 		sh->running = st.running;
 		sh->job = st.job;
-		if (h->nsets == 1 || sh->health > h->health)
-			h->health = sh->health;
+		/*
+		 * A set its polling agent has no job for any more is shown
+		 * with its own health, not counted in the client's.
+		 */
+		if (h->agent_seen == 0 || sh->job) {
+			if (counted++ == 0 || sh->health > h->health)
+				h->health = sh->health;
+		}
 		if (sh->last_success > h->last_success)
 			h->last_success = sh->last_success;
 		if (sh->last_failure > h->last_failure) {
@@ -3856,15 +4047,16 @@ request_add_txn(struct catalog *c, MDB_txn *txn, void *arg)
 	q.client = a->client;
 	snprintf(q.set, sizeof(q.set), "%s", a->set);
 	snprintf(q.by, sizeof(q.by), "%s", a->by);
-	q.queued = time(NULL);
+	q.queued = a->now;
 	return request_store(c, txn, &q);
 }
 
 int
 catalog_request_add(struct catalog *c, uint64_t client, const char *set,
-    const char *by, uint64_t *id)
+    const char *by, int64_t now, uint64_t *id)
 {
-	struct requests_arg a = { .client = client, .set = set, .by = by };
+	struct requests_arg a = { .client = client, .now = now, .set = set,
+	    .by = by };
 	int rc;
 
 	*id = 0;
@@ -3893,21 +4085,34 @@ requests_take_txn(struct catalog *c, MDB_txn *txn, void *arg)
 		return r;
 	for (size_t i = 0; i < a->n; i++) {
 		struct cat_request *q = &a->v[i];
+		struct setstate st;
+		int found;
 
-		if (q->taken != 0) {
-			/* Taken long ago and never reported: forgotten. */
-			if (a->now - q->taken > REQUEST_STALE_S) {
-				uint8_t kb[REQ_KEY_LEN];
-				MDB_val k = { sizeof(kb), kb };
+		if ((r = setstate_load(c, txn, a->client, q->set, &st,
+		    &found)) != CAT_OK)
+			return r;
+		/*
+		 * Queued a day ago and never reported (never taken, or its
+		 * set not running): forgotten.
+		 */
+		if (a->now - q->queued > REQUEST_STALE_S && !st.running) {
+			uint8_t kb[REQ_KEY_LEN];
+			MDB_val k = { sizeof(kb), kb };
 
-				be64_put(kb, q->client);
-				be64_put(kb + 8, q->id);
-				if ((rc = mdb_del(txn, c->requests, &k,
-				    NULL)) != 0)
-					return fail(c, rc, "delete request");
-			}
+			be64_put(kb, q->client);
+			be64_put(kb + 8, q->id);
+			if ((rc = mdb_del(txn, c->requests, &k, NULL)) != 0)
+				return fail(c, rc, "delete request");
 			continue;
 		}
+		/*
+		 * Taken and neither reported nor running since: the answer
+		 * may never have reached the agent; handed out again after
+		 * REQUEST_RETAKE_S.
+		 */
+		if (q->taken != 0 && (a->now - q->taken <= REQUEST_RETAKE_S ||
+		    st.running))
+			continue;
 		if (taken == CAT_REQUESTS_MAX)
 			continue;	/* the rest at the next poll */
 		q->taken = a->now;

@@ -47,6 +47,7 @@ enum cat_result {
 	CAT_MISSING	= 3,	/* a commit references blobs not stored */
 	CAT_DISABLED	= 4,
 	CAT_OLDFORMAT	= 5,	/* a 0.1.0 catalog: gigavaultctl upgrade */
+	CAT_LIMIT	= 6,	/* a per-client bound is reached */
 };
 
 struct catalog;
@@ -116,6 +117,7 @@ struct cat_usage {
  * (created with mode 0750 when missing; its parent must exist).  mapsize
  * is the initial map size in bytes, 0 for the default (64 MiB); the map
  * grows on demand.  Stale reader slots of dead processes are cleared.
+ * LMDB's descriptors on the catalog's files are close-on-exec.
  * A new catalog gets meta "format" = CAT_FORMAT.  Returns a catalog in
  * *out and CAT_OK; CAT_OLDFORMAT for a 0.1.0 catalog (no "format" but
  * blobs or snapshots), with a message in err naming `gigavaultctl
@@ -590,6 +592,9 @@ int	catalog_peers(struct catalog *c,
 #define CAT_JOB_ERROR_MAX	1024	/* bytes of a report's error text */
 #define CAT_AGENT_NAME_MAX	64
 #define CAT_REQUESTS_MAX	256	/* requests one take hands out */
+#define CAT_SETS_MAX		256	/* sets a client's reports may name;
+					   an agent's poll names at most as
+					   many jobs (WIRE_AGENT_JOBS_MAX) */
 
 enum cat_job_result {
 	CAT_JOB_OK		= 0,
@@ -620,16 +625,19 @@ struct cat_jobrun {
 /*
  * Record run r of client (r->client is set from it, r->seq assigned and
  * written back), update its set's state (last success or failure) and
- * drop the client's oldest report beyond CAT_JOBS_KEPT.  CAT_OK,
- * CAT_NOTFOUND (no such client), CAT_ERROR.
+ * drop the client's oldest report beyond CAT_JOBS_KEPT.  A report with
+ * next_run 0 clears the set's next run.  CAT_OK, CAT_NOTFOUND (no such
+ * client), CAT_LIMIT (r->set is a set the client has no state of, and it
+ * has CAT_SETS_MAX already: nothing written), CAT_ERROR.
  */
 int	catalog_job_add(struct catalog *c, uint64_t client,
 	    struct cat_jobrun *r);
 /*
  * Reports of client (0: of every client), newest first, at most max of
  * them, only those with seq below before (0: from the newest) when
- * client is not 0.  *out malloc'ed (the caller frees it; NULL when
- * none), *n its count.  CAT_OK or CAT_ERROR.
+ * client is not 0.  For client 0 it reads each client's newest max
+ * and never holds more than 2 * max.  *out malloc'ed (the caller frees
+ * it; NULL when none), *n its count.  CAT_OK or CAT_ERROR.
  */
 int	catalog_jobs(struct catalog *c, uint64_t client, uint64_t before,
 	    size_t max, struct cat_jobrun **out, size_t *n);
@@ -643,7 +651,10 @@ struct cat_agent_job {
 };
 /*
  * The agent of client polled now: its name and its jobs[0..njobs)
- * replace what was known.  CAT_OK, CAT_NOTFOUND, CAT_ERROR.
+ * (njobs at most CAT_SETS_MAX) replace what was known.  A set it has no
+ * job for keeps its state without a schedule; one never reported, or
+ * without job and report for a day, is dropped.  CAT_OK, CAT_NOTFOUND,
+ * CAT_ERROR.
  */
 int	catalog_agent_seen(struct catalog *c, uint64_t client, int64_t now,
 	    const char *agent_name, const struct cat_agent_job *jobs,
@@ -651,11 +662,13 @@ int	catalog_agent_seen(struct catalog *c, uint64_t client, int64_t now,
 
 /*
  * A set's health, worst first: FAILED when its latest report is a
- * failure (or cancelled); OVERDUE when it has no success since a run
- * was due: now is past its agent's next_run plus grace, or past its
- * last success plus its interval plus grace; NEVER when there is no
- * report of it yet (and it is not overdue); OK otherwise.  A client's
- * health is the worst of its sets' (NEVER when it has none).
+ * failure (or cancelled); OVERDUE when a run was due and none came:
+ * now is past max(next_run, last success + interval) plus grace, each
+ * term only when known (next_run not 0; a last success and an interval
+ * not 0); NEVER when there is no report of it yet (and it is not
+ * overdue); OK otherwise.  A client's health is the worst of its sets'
+ * (NEVER when it has none), leaving out, once its agent has polled, the
+ * sets the agent has no job for (job 0).
  */
 enum cat_health {
 	CAT_HEALTH_OK		= 0,
@@ -712,20 +725,23 @@ struct cat_request {
 						   "gigavaultctl") */
 };
 /*
- * Queue a request to back up set of client now; *id gets its id (the
- * id of the request already queued for set when there is one not yet
- * taken).  by is cut to CAT_NAME_MAX bytes.  A report naming the id
- * removes the request.  CAT_OK, CAT_NOTFOUND (no such client),
- * CAT_ERROR (also for a set name catalog_name_valid() refuses).
+ * Queue a request to back up set of client at now (Unix seconds); *id
+ * gets its id (the id of the request already queued for set when there
+ * is one not yet taken).  by is cut to CAT_NAME_MAX bytes.  A report
+ * naming the id removes the request.  CAT_OK, CAT_NOTFOUND (no such
+ * client), CAT_ERROR (also for a set name catalog_name_valid() refuses).
  */
 int	catalog_request_add(struct catalog *c, uint64_t client,
-	    const char *set, const char *by, uint64_t *id);
+	    const char *set, const char *by, int64_t now, uint64_t *id);
 /*
  * Hand the requests of client not yet taken to its agent: mark them
  * taken at now and return them in *out (malloc'ed, the caller frees it;
  * NULL when none), oldest first, at most CAT_REQUESTS_MAX of them (the
- * rest at the next take).  Requests taken a day ago and never reported
- * are dropped.  CAT_OK or CAT_ERROR.
+ * rest at the next take).  A request taken more than 10 minutes ago and
+ * not reported is handed out again when its set is not running (the
+ * agent may never have had the answer).  Requests queued more than a
+ * day ago and not reported (taken or not) are dropped unless their set
+ * runs.  CAT_OK or CAT_ERROR.
  */
 int	catalog_requests_take(struct catalog *c, uint64_t client, int64_t now,
 	    struct cat_request **out, size_t *n);

@@ -29,6 +29,7 @@
 #include "common/bytes.h"
 #include "common/crypto.h"
 #include "common/monotime.h"
+#include "common/text.h"
 #include "common/tls.h"
 #include "common/wire.h"
 #include "catalog.h"
@@ -48,6 +49,8 @@
 _Static_assert(WIRE_SECRET_LEN == CAT_SECRET_LEN, "REGISTERED's secret");
 _Static_assert(CRYPTO_HASH_LEN == CAT_SECRET_LEN, "a token's SHA-256");
 _Static_assert(WIRE_PROOF_LEN == CRYPTO_HASH_LEN, "PROOF's HMAC");
+_Static_assert(WIRE_AGENT_JOBS_MAX == CAT_SETS_MAX, "AGENT_POLL's jobs");
+_Static_assert(WIRE_JOB_ERROR_MAX == CAT_JOB_ERROR_MAX, "a report's error");
 _Static_assert(STORE_RESERVE_AUTO == (uint64_t)-1, "ReserveSpace = -1");
 
 enum io_result { IO_OK, IO_EOF, IO_TRUNCATED, IO_TIMEOUT, IO_ERROR, IO_TERM };
@@ -1586,6 +1589,8 @@ on_job_report(struct session *s, const uint8_t *p, uint32_t len)
 	if (!catalog_name_valid(jr.set))
 		return failf(s, WIRE_ERR_MALFORMED, "malformed JOB_REPORT: set "
 		    "name with characters other than A-Za-z0-9._-");
+	/* Stored as text that logs, tables and JSON can show. */
+	text_clean(jr.error, "\n\t");
 	memset(&run, 0, sizeof(run));
 	snprintf(run.set, sizeof(run.set), "%s", jr.set);
 	run.request = jr.request;
@@ -1605,6 +1610,10 @@ on_job_report(struct session *s, const uint8_t *p, uint32_t len)
 	if (rc == CAT_NOTFOUND)
 		return failf(s, WIRE_ERR_AUTH, "authentication failed: client "
 		    "%s was removed", s->client.name);
+	if (rc == CAT_LIMIT)
+		return failf(s, WIRE_ERR_LIMIT, "limit exceeded: JOB_REPORT of "
+		    "set %s: the server keeps the state of %d sets of this "
+		    "client already", run.set, CAT_SETS_MAX);
 	if (rc != CAT_OK)
 		return storage_failed(s, "catalog job report",
 		    catalog_strerror(s->cat));
@@ -1648,6 +1657,7 @@ on_agent_poll(struct session *s, const uint8_t *p, uint32_t len)
 		    "control character in the agent's name");
 		goto done;
 	}
+	text_clean(agent, "");	/* bytes that are not UTF-8: '?' */
 	for (uint32_t i = 0; i < n; i++) {
 		if (!catalog_name_valid(wj[i].set)) {
 			rc = failf(s, WIRE_ERR_MALFORMED, "malformed "

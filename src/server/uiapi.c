@@ -22,6 +22,7 @@
 #include "common/bytes.h"
 #include "common/crypto.h"
 #include "common/discowire.h"
+#include "common/text.h"
 #include "catalog.h"
 #include "child.h"
 #include "config.h"
@@ -203,8 +204,9 @@ arg_uint(struct ui_call *c, const char *key, uint64_t min, uint64_t max,
 }
 
 /*
- * Text an agent sent (an error message) as a JSON string: bytes that
- * are not UTF-8 are shown as '?', not lost.  len bounds it (fixed-size
+ * Text an agent sent (an error message, its name) as a JSON string:
+ * bytes that are not UTF-8 and control characters but newline and tab
+ * are shown as '?' (text_clean()), not lost.  len bounds it (fixed-size
  * catalog fields).  Never NULL but when out of memory.
  */
 static json_t *
@@ -212,15 +214,10 @@ text_json(const char *text, size_t len)
 {
 	char buf[CAT_JOB_ERROR_MAX + 1];
 	size_t n = strnlen(text, len < sizeof(buf) ? len : sizeof(buf) - 1);
-	json_t *s;
 
 	memcpy(buf, text, n);
 	buf[n] = '\0';
-	if ((s = json_string(buf)) != NULL)
-		return s;
-	for (size_t i = 0; i < n; i++)
-		if ((unsigned char)buf[i] >= 0x80)
-			buf[i] = '?';
+	text_clean(buf, "\n\t");
 	return json_string(buf);
 }
 
@@ -470,19 +467,29 @@ struct peers_walk {
 
 /*
  * The enrolled client a peer with the client role (an agent) is: the
- * client of the same name, else the one whose agent last polled under
+ * one whose agent last polled (over its authenticated session) under
  * that name; NULL when none (not enrolled).
  */
 static const char *
 agent_client(const struct peers_walk *w, const char *name)
 {
-	for (size_t i = 0; i < w->ncl; i++)
-		if (strcmp(w->cl[i].name, name) == 0)
-			return w->cl[i].name;
 	for (size_t i = 0; i < w->nh; i++)
 		if (w->h[i].agent_seen > 0 &&
 		    strcmp(w->h[i].agent_name, name) == 0)
 			return w->h[i].name;
+	return NULL;
+}
+
+/*
+ * The client whose name is the peer's, NULL when none: only a hint,
+ * since anyone on the network can announce any name.
+ */
+static const char *
+same_name_client(const struct peers_walk *w, const char *name)
+{
+	for (size_t i = 0; i < w->ncl; i++)
+		if (strcmp(w->cl[i].name, name) == 0)
+			return w->cl[i].name;
 	return NULL;
 }
 
@@ -495,11 +502,20 @@ peers_visit(void *arg, const struct cat_peer *p)
 
 	if (p->last_seen + (uint64_t)w->timeout < w->now)
 		return 0;	/* aged out; the discovery child removes it */
-	o = peer_json(p, w->now);
+	/* The machines that run an agent: an administrator's business. */
+	if (!w->admin && (p->roles & DW_ROLE_CLIENT))
+		return 0;
+	if ((o = peer_json(p, w->now)) == NULL)
+		return 0;	/* a name jansson refuses: not listed */
 	if (w->admin && (p->roles & DW_ROLE_CLIENT)) {
-		cl = agent_client(w, p->name);
+		const char *same = NULL;
+
+		if ((cl = agent_client(w, p->name)) == NULL)
+			same = same_name_client(w, p->name);
 		json_object_set_new(o, "client", cl ? json_string(cl) :
 		    json_null());
+		json_object_set_new(o, "same_name", same ?
+		    json_string(same) : json_null());
 	}
 	json_array_append_new(w->list, o);
 	return json_array_size(w->list) >= (size_t)w->max;
@@ -523,8 +539,9 @@ req_peers(struct ui_call *c)
 	if (cat_or_fail(c) == NULL)
 		return;
 	/*
-	 * An administrator also learns which agents are enrolled clients
-	 * (anyone may list the peers; the clients' names are not theirs).
+	 * Only an administrator learns the machines that run an agent, and
+	 * which are enrolled clients (anyone may list the servers; the
+	 * clients' machines and names are not theirs).
 	 */
 	if (c->user != NULL && (catalog_clients(api.cat, &cl, &ncl) !=
 	    CAT_OK || health_get(0, &h, &nh) != CAT_OK)) {
@@ -956,7 +973,8 @@ queue_backup(struct ui_call *c, const struct cat_client *cl,
 	uint64_t id;
 
 	snprintf(by, sizeof(by), "console: %s", c->user);
-	if (catalog_request_add(api.cat, cl->id, set, by, &id) != CAT_OK)
+	if (catalog_request_add(api.cat, cl->id, set, by,
+	    (int64_t)time(NULL), &id) != CAT_OK)
 		return -1;
 	log_info("UI: %s asked client %s to back up set \"%s\" now "
 	    "(request %llu)", c->user, cl->name, set, (unsigned long long)id);

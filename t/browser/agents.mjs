@@ -1,10 +1,11 @@
 // t/browser/agents.mjs - the Peers view's agents in headless Chromium,
 // driven by playwright-core; started by t/73-web-jobs.t inside the
-// network namespace of a daemon whose discovery hears two agents, one of
-// an enrolled client (GV_E2E_ENROLLED) and one not (GV_E2E_STRANGER).
+// network namespace of a daemon whose discovery hears two agents, one
+// named as a client (GV_E2E_ENROLLED; no agent of it polled) and one not
+// (GV_E2E_STRANGER).
 //
-// Log in, open Peers: the agents card lists both, the first "enrolled
-// as" its client with a link, the second "not enrolled" with "Enroll";
+// Log in, open Peers: the agents card lists both, the first "same name
+// as client" with a link, the second "not enrolled" with "Enroll";
 // clicking it adds the client and shows its token and the command on the
 // clients view.  Prints "ok - NAME" / "not ok - NAME", "# ..." comments
 // and "result {json}" (the token) as t/browser/e2e.mjs does; shots at
@@ -102,8 +103,8 @@ try {
   ok(!servers.includes(STRANGER) && !servers.includes(ENROLLED),
      'the agents are not in the servers\' table (no "Open console" for them)', servers);
   const r1 = await row(ENROLLED);
-  ok(/enrolled as\s+\S+/.test(r1) && r1.includes(ENROLLED) && !/not enrolled/.test(r1),
-     `${ENROLLED}: "enrolled as ${ENROLLED}"`, r1);
+  ok(/same name\s+as client\s+\S+/.test(r1) && r1.includes(ENROLLED) && !/enrolled/.test(r1),
+     `${ENROLLED}: "same name as client ${ENROLLED}", not "enrolled"`, r1);
   const link = card.getByRole('link', { name: ENROLLED, exact: true }).first();
   ok((await link.getAttribute('href')) === `#/client/${ENROLLED}`, `... with a link to its client page`);
   const r2 = await row(STRANGER);

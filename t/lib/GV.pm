@@ -1223,6 +1223,8 @@ sub web {
         push @a, '-H', "$k: $o{headers}{$k}";
     }
     push @a, $self->web_base($o{ssl}) . $path;
+    # a daemon in a namespace of its own: curl runs there too
+    unshift @a, 'ip', 'netns', 'exec', $self->{netns} if $self->{netns};
     my $t0 = time;
     my ($rc, $out, $err) = _run_input(\@a, '', ($o{timeout} // 15) + 5);
     my $r = { rc => $rc, err => $err, time => time - $t0, headers => {},
@@ -1241,6 +1243,24 @@ sub web {
         if length $r->{body};
     unlink $hf, $bf, $df;
     return $r;
+}
+
+# peers_admin($user, $password): the bridge's "peers" as a logged-in
+# administrator has it, with the machines that run an agent (the public
+# answer leaves them out), through the console's GET /api/peers: the
+# daemon started with web_opts, $user added with add_admin.  undef when
+# it cannot be had.
+sub peers_admin {
+    my ($self, $user, $password) = @_;
+    my $cookie = $self->{admin_cookie}{$user};
+    unless (defined $cookie) {
+        my $r = $self->web(POST => '/api/login', json => { user => $user, password => $password });
+        ($cookie) = session_cookie($r);
+        return unless defined $cookie;
+        $self->{admin_cookie}{$user} = $cookie;
+    }
+    my $r = $self->web(GET => '/api/peers', cookie => $cookie);
+    return $r->{status} == 200 && ref $r->{json} eq 'HASH' ? $r->{json} : undef;
 }
 
 # hdr($r, $name): the first value of header $name (any case), or undef;
