@@ -357,8 +357,11 @@ start(struct gv_config *cfg, struct listen_set *ls, uint8_t *server_id,
 		    sizeof(err)) == -1) {
 			fprintf(stderr, "gigavaultd: Store.Backend = s3: %s\n",
 			    err);
+			packstore_s3_close();
 			return 1;
 		}
+		/* Each child opens its own after fork(). */
+		packstore_s3_close();
 	}
 	if (check_datadir(cfg) == -1)
 		return 1;

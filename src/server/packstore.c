@@ -136,6 +136,15 @@ packstore_s3(char *err, size_t errlen)
 }
 
 void
+packstore_s3_close(void)
+{
+	if (ps.s3 != NULL && ps.pid == getpid())
+		s3_close(ps.s3);
+	ps.s3 = NULL;
+	ps.pid = 0;
+}
+
+void
 packstore_pack_key(uint32_t pack, char *key, size_t keylen)
 {
 	snprintf(key, keylen, "%spacks/%08" PRIx32, ps.on ? ps.prefix : "",

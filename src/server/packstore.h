@@ -66,6 +66,12 @@ const char *packstore_prefix(void);
  * to packstore; the caller must not close it.
  */
 struct s3 *packstore_s3(char *err, size_t errlen);
+/*
+ * Close this process's S3 handle, if it opened one (its connection too),
+ * before a fork that should not inherit it: gigavaultd after its start
+ * checks.  The next packstore_s3() opens a new one.
+ */
+void	packstore_s3_close(void);
 
 /* The key of pack / of journal segment seq, with the prefix. */
 void	packstore_pack_key(uint32_t pack, char *key, size_t keylen);
