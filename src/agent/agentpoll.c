@@ -4,6 +4,8 @@
  */
 #include "autoconf.h"
 
+#include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 
@@ -21,6 +23,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/wire.h"
 #include "client/client.h"
 #include "client/clientconf.h"
 #include "agentlog.h"
@@ -50,6 +53,30 @@ static int
 cmp_names(const void *a, const void *b)
 {
 	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/*
+ * Move the outbox's report name to outbox/rejected/, or drop it when
+ * that fails: a report the server refuses never blocks the others.
+ */
+static void
+reject(const char *outbox, const char *name, const char *set)
+{
+	char dir[PATH_MAX], from[PATH_MAX], to[PATH_MAX];
+	int n;
+
+	snprintf(dir, sizeof(dir), "%s/rejected", outbox);
+	snprintf(from, sizeof(from), "%s/%s", outbox, name);
+	n = snprintf(to, sizeof(to), "%s/rejected/%s", outbox, name);
+	if (n < 0 || (size_t)n >= sizeof(to) || (mkdir(dir, 0700) == -1 && errno != EEXIST) ||
+	    rename(from, to) == -1) {
+		warn("a report of set %s the server would refuse is dropped: "
+		    "%s", set, to);
+		unlink(from);
+		return;
+	}
+	warnx("a report of set %s the server would refuse is kept aside "
+	    "as %s", set, to);
 }
 
 /* Send every report in the outbox, oldest first.  0, or -1 (printed). */
@@ -93,6 +120,16 @@ send_outbox(struct client *c, const char *outbox)
 			unlink(path);
 			continue;
 		}
+		/*
+		 * A report the server would refuse (its checks, made here
+		 * too) is set aside, so that it never blocks those after it.
+		 */
+		if (r.set[0] == '\0' || strlen(r.set) > WIRE_SET_MAX ||
+		    r.result < 0 || r.result > REMOTE_JOB_CANCELLED ||
+		    r.start < 0 || r.end < 0 || r.next_run < 0) {
+			reject(outbox, names[i], r.set);
+			continue;
+		}
 		if (remote_job_report(c->remote, &r, err, sizeof(err)) == -1) {
 			warnx("cannot send the report of set %s: %s", r.set,
 			    err);
@@ -123,6 +160,7 @@ child_main(const struct apoll *p, int wfd, struct remote_agent_job *jobs,
 	dup2(wfd, STDERR_FILENO);
 	for (fd = 3; fd < 1024; fd++)
 		close(fd);
+	prctl(PR_SET_NAME, "gv-agent-poll", 0, 0, 0);
 	signal(SIGTERM, SIG_DFL);
 	signal(SIGINT, SIG_DFL);
 	signal(SIGHUP, SIG_DFL);

@@ -306,7 +306,8 @@ astate_report_from_json(json_t *o, struct remote_job_report *r, char *err,
 	}
 	if (!clientconf_valid_set(set) || strlen(error) >
 	    REMOTE_JOB_ERROR_MAX || req < 0 || snap < 0 || files < 0 ||
-	    bytes < 0 || rd < 0 || sent < 0 || probs < 0) {
+	    bytes < 0 || rd < 0 || sent < 0 || probs < 0 || start < 0 ||
+	    end < 0 || next < 0) {
 		snprintf(err, errlen, "a job report with a bad value");
 		return -1;
 	}

@@ -50,6 +50,7 @@ struct job {
 	int64_t		 last_end;
 	char		 last_error[REMOTE_JOB_ERROR_MAX + 1];
 	int		 gone;		/* not a job after a reload */
+	int		 resched;	/* Schedule or delay changed (reload) */
 };
 
 struct jobs {
@@ -258,6 +259,29 @@ job_first_timer(struct job *j)
 		return;
 	}
 	arm_sched(j, now);
+}
+
+/*
+ * A kept job whose Schedule or RandomizedDelay changed in a reload: a
+ * missed run caught up stays; a due run waiting out its delay, or the
+ * next one, is taken from the new schedule from just before the time
+ * the old one had, so that a run due now is not dropped.
+ */
+static void
+job_rearm(struct job *j)
+{
+	int64_t now = time(NULL);
+
+	j->resched = 0;
+	if (j->catchup && evtimer_pending(j->timer, NULL)) {
+		j->fire_at = now + CATCHUP_DELAY_S + random_delay(j->rdelay);
+		arm_at(j->timer, j->fire_at);
+		return;
+	}
+	if (j->next_sched > 0 && evtimer_pending(j->timer, NULL))
+		arm_sched(j, j->next_sched - 1);
+	else
+		arm_sched(j, now);
 }
 
 static struct job *
@@ -471,8 +495,12 @@ jobs_reload(struct jobs *js, const struct clientconf *conf, char *err,
 	struct job **nv = NULL, *j;
 	size_t nn = 0, i;
 
-	if (conf->nsets > 0 && (nv = calloc(conf->nsets + js->n,
-	    sizeof(*nv))) == NULL) {
+	char *passfile;
+
+	/* Room for every new job and every old one (gone but running). */
+	if ((nv = calloc(conf->nsets + js->n + 1, sizeof(*nv))) == NULL ||
+	    (passfile = strdup(conf->agent.passfile)) == NULL) {
+		free(nv);
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
@@ -483,8 +511,12 @@ jobs_reload(struct jobs *js, const struct clientconf *conf, char *err,
 		if (s->schedule[0] == '\0')
 			continue;
 		if ((j = find_job(js, s->name)) != NULL) {
+			int resched = strcmp(j->spec, s->schedule) != 0 ||
+			    j->rdelay != s->randomized_delay;
+
 			if (job_settings(j, s, err, errlen) == -1)
 				goto fail;
+			j->resched = resched;
 		} else if ((j = job_new(js, s, err, errlen)) == NULL)
 			goto fail;
 		nv[nn++] = j;
@@ -517,11 +549,13 @@ jobs_reload(struct jobs *js, const struct clientconf *conf, char *err,
 			continue;
 		for (k = 0; k < js->n && js->v[k] != nv[i]; k++)
 			;
-		if (k < js->n)
-			arm_sched(nv[i], time(NULL));
-		else
+		if (k == js->n)
 			job_first_timer(nv[i]);
+		else if (nv[i]->resched)
+			job_rearm(nv[i]);
 	}
+	free(js->passfile);
+	js->passfile = passfile;
 	free(js->v);
 	js->v = nv;
 	js->n = nn;
@@ -537,6 +571,7 @@ fail:
 			job_free(nv[i]);
 	}
 	free(nv);
+	free(passfile);
 	return -1;
 }
 
@@ -672,10 +707,21 @@ jobs_poll_list(const struct jobs *js, struct remote_agent_job **out,
 		if (j->gone)
 			continue;
 		snprintf(v[k].set, sizeof(v[k].set), "%s", j->set);
-		v[k].next_run = j->next_sched;
-		v[k].interval = j->next_sched > 0 ?
-		    schedule_interval(j->sched, j->next_sched) : 0;
-		if (v[k].interval < 0)
+		/*
+		 * When the run starts (the randomized delay in), and the gap
+		 * that ends at the scheduled time plus the delay: the
+		 * server's overdue check waits for both.
+		 */
+		v[k].next_run = j->next_sched > 0 ? j->fire_at : 0;
+		if (j->next_sched > 0) {
+			int64_t prev = schedule_prev(j->sched, j->next_sched);
+
+			v[k].interval = prev > 0 ? j->next_sched - prev :
+			    schedule_interval(j->sched, j->next_sched);
+			if (v[k].interval < 0)
+				v[k].interval = 0;
+			v[k].interval += j->rdelay;
+		} else
 			v[k].interval = 0;
 		v[k].running = j->run != NULL;
 		k++;

@@ -38,7 +38,8 @@
 int
 clientconf_valid_set(const char *s)
 {
-	return dw_name_valid(s);	/* the same 1..64 of A-Za-z0-9._- */
+	/* The same 1..64 of A-Za-z0-9._-, and not all dots (a path). */
+	return dw_name_valid(s) && strspn(s, ".") != strlen(s);
 }
 
 int
@@ -516,6 +517,9 @@ load_agent(struct clientconf *c, cfg_t *cfg)
 	const char *pass = cfg_getstr(sec, "PassphraseFile");
 	const char *sd = cfg_getstr(sec, "StateDir");
 
+	cfg_opt_t *lo = cfg_getopt(sec, "UIListen");
+
+	a->ui_listen_default = lo == NULL || !(lo->flags & CFGF_MODIFIED);
 	a->poll = (int)cfg_getint(sec, "PollInterval");
 	a->discovery = (int)cfg_getint(sec, "Discovery");
 	if (copy_list(sec, "UIListen", NULL, &a->ui_listen,

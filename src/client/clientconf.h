@@ -69,6 +69,7 @@ struct clientconf_set {
 struct clientconf_agent {
 	char	**ui_listen;		/* UIListen: addresses */
 	size_t	  nui_listen;
+	int	  ui_listen_default;	/* UIListen not set: the default */
 	char	 *token_file;		/* UITokenFile, "" = none */
 	char	 *passfile;		/* PassphraseFile, "" = none */
 	char	 *state_dir;		/* StateDir */
