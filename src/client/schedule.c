@@ -448,9 +448,8 @@ schedule_prev(const struct schedule *s, int64_t t)
 
 	/* A window [t - d, t) that holds a time: d doubles. */
 	for (d = 60; d <= (int64_t)2 * 366 * 86400; d *= 2) {
-		if ((a = schedule_next(s, t - d - 1)) == -1)
-			return -1;
-		if (a < t)
+		/* -1: nothing after t - d - 1, but there may be before. */
+		if ((a = schedule_next(s, t - d - 1)) != -1 && a < t)
 			break;
 	}
 	if (d > (int64_t)2 * 366 * 86400)
