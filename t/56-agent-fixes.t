@@ -144,11 +144,33 @@ $loglen = length $ag->log_text;
 $ag->signal('HUP');
 ok(GV::wait_until(sub { substr($ag->log_text, $loglen) =~ /SIGHUP: .* read again, 0 jobs/ }, 10),
    'SIGHUP to a configuration without a BackupSet') or diag($ag->log_text);
+ok($ag->alive, 'the agent lives through it') or diag($ag->log_text);
+# The job back at once, while its cancelled run ends (its PreCommand
+# takes 2 s to stop): the same job, so that it never runs twice.
+my $ntrap = scalar $ag->history('trap');
+$ag->write_conf(sets => \%sets);
+$loglen = length $ag->log_text;
+$ag->signal('HUP');
+ok(GV::wait_until(sub { substr($ag->log_text, $loglen) =~ /SIGHUP: .* read again, 5 jobs/ }, 10),
+   'SIGHUP with the job back') or diag($ag->log_text);
+{
+    my $x = $ag->job('trap');
+    my $ended = scalar($ag->history('trap')) > $ntrap;
+    ok($x && ($x->{running} || $ended), 'the job back is the one whose run still ends')
+        or diag(explain($x));
+    my $rr = $ag->ask(request => 'run', set => 'trap');
+    is($rr->{code}, 409, '... and a run of it is refused while that run ends')
+        if $x && $x->{running};
+}
 ok(GV::wait_until(sub { !grep { GV::pid_alive($_) } map { $_->{pid} } grep {
        (GV::_slurp("/proc/$_->{pid}/cmdline") // '') =~ /^sleep\x{0}41\.5/ } GV::_all_procs() }, 10),
    'the run of the job that is gone is cancelled');
 ok($ag->alive, 'the agent lives') or diag($ag->log_text);
 ok($ag->ask(request => 'hello')->{agent}, '... and answers');
+ok(GV::wait_until(sub { scalar($ag->history('trap')) == $ntrap + 1 }, 10),
+   'one report of the cancelled run') or diag(explain([$ag->history('trap')]));
+ok(!(grep { $_->{running} } grep { $_->{set} eq 'trap' } @{ $ag->ask(request => 'jobs')->{jobs} }),
+   'no run of trap is left');
 is($ag->stop, 0, 'stopped');
 
 # ------------------------------- SIGHUP keeps a Persistent catch-up
@@ -156,10 +178,13 @@ is($ag->stop, 0, 'stopped');
 my $st2 = $cl->dir . '/state2';
 mkdir $st2;
 GV::_spit("$st2/last-daily", int(time - 2 * 86400) . "\n");
+make_path("$st2/outbox");
+GV::_spit("$st2/outbox/1700000000-1-1-daily.json.tmp", '{"half":');
 my $ag2 = GVAgent->start($cl, state => $st2, sets => {
     daily => { Paths => [$src], Schedule => 'daily', RandomizedDelay => 3600 } });
 $j = $ag2->job('daily');
 ok($j->{next_run} < time + 3700, 'a missed run waits to be caught up') or diag(explain($j));
+ok(!-e "$st2/outbox/1700000000-1-1-daily.json.tmp", 'a half-written report left by a crash is removed at the start');
 $next = $j->{next_run};
 $loglen = length $ag2->log_text;
 $ag2->signal('HUP');

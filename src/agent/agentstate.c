@@ -147,6 +147,9 @@ make_dirs(const char *dir, char *err, size_t errlen)
 	return 0;
 }
 
+static size_t	outbox_names(const struct astate *, int, char ***);
+static void	free_names(char **, size_t);
+
 struct astate *
 astate_open(const char *dir, char *err, size_t errlen)
 {
@@ -198,6 +201,17 @@ astate_open(const char *dir, char *err, size_t errlen)
 		return NULL;
 	}
 	hex_encode(s->id, sizeof(s->id), s->id_hex);
+	{
+		/* Half-written reports of a crash: never renamed, never sent. */
+		char **v;
+		size_t n = outbox_names(s, 1, &v);
+
+		for (size_t i = 0; i < n; i++) {
+			snprintf(path, sizeof(path), "%s/%s", s->outbox, v[i]);
+			unlink(path);
+		}
+		free_names(v, n);
+	}
 	return s;
 }
 
@@ -375,6 +389,74 @@ astate_outbox_count(const struct astate *s)
 	return n;
 }
 
+static int
+cmp_names(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/*
+ * The outbox's report files (NAME.json), sorted, into *out (malloc'ed,
+ * each name too); with tmp, its leftover NAME.json.tmp files instead.
+ * The count, 0 when none or on an error.
+ */
+static size_t
+outbox_names(const struct astate *s, int tmp, char ***out)
+{
+	const char *suffix = tmp ? ".json.tmp" : ".json";
+	size_t n = 0, cap = 0, sl = strlen(suffix);
+	char **v = NULL, **nv;
+	struct dirent *de;
+	DIR *d;
+
+	*out = NULL;
+	if ((d = opendir(s->outbox)) == NULL)
+		return 0;
+	while ((de = readdir(d)) != NULL) {
+		size_t len = strlen(de->d_name);
+
+		if (de->d_name[0] == '.' || len <= sl ||
+		    strcmp(de->d_name + len - sl, suffix) != 0)
+			continue;
+		if (n == cap) {
+			cap = cap ? 2 * cap : 64;
+			if ((nv = realloc(v, cap * sizeof(*v))) == NULL)
+				break;
+			v = nv;
+		}
+		if ((v[n] = strdup(de->d_name)) == NULL)
+			break;
+		n++;
+	}
+	closedir(d);
+	if (n > 0)
+		qsort(v, n, sizeof(*v), cmp_names);
+	*out = v;
+	return n;
+}
+
+static void
+free_names(char **v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+/* Remove the outbox's oldest report (the first name). */
+static void
+drop_oldest(struct astate *s)
+{
+	char **v, path[PATH_MAX];
+	size_t n = outbox_names(s, 0, &v);
+
+	if (n > 0) {
+		snprintf(path, sizeof(path), "%s/%s", s->outbox, v[0]);
+		unlink(path);
+	}
+	free_names(v, n);
+}
+
 int
 astate_keep(struct astate *s, const struct remote_job_report *r,
     int outbox, char *err, size_t errlen)
@@ -391,13 +473,18 @@ astate_keep(struct astate *s, const struct remote_job_report *r,
 		return -1;
 	}
 	json_decref(o);
-	if (outbox && astate_outbox_count(s) < ASTATE_OUTBOX_MAX) {
-		snprintf(path, sizeof(path), "%s/%lld-%d-%u-%s.json",
+	if (outbox) {
+		/* A full outbox loses its oldest report, not this one. */
+		if (astate_outbox_count(s) >= ASTATE_OUTBOX_MAX)
+			drop_oldest(s);
+		/* Zero-padded: the names sort as the reports came. */
+		snprintf(path, sizeof(path), "%s/%lld-%010d-%010u-%s.json",
 		    s->outbox, (long long)r->end, (int)getpid(), s->seq++,
 		    r->set);
 		if (spit(path, line, strlen(line), err, errlen) == -1)
 			goto done;
 	}
+	rc = 1;		/* from here on only the history may fail */
 	/* The history: the newest ASTATE_HISTORY_MAX - 1 lines, then r. */
 	snprintf(path, sizeof(path), "%s/history.jsonl", s->dir);
 	if ((buf = slurp(path, &len, err, errlen)) == NULL) {
@@ -431,7 +518,8 @@ astate_keep(struct astate *s, const struct remote_job_report *r,
 		memcpy(out, keep, klen);
 		memcpy(out + klen, line, llen);
 		out[klen + llen] = '\n';
-		rc = spit(path, out, klen + llen + 1, err, errlen);
+		rc = spit(path, out, klen + llen + 1, err, errlen) == -1 ?
+		    1 : 0;
 		free(out);
 	}
 	free(buf);

@@ -44,9 +44,12 @@ int	astate_set_last_run(struct astate *, const char *set, int64_t t,
 	    char *err, size_t errlen);
 
 /*
- * Keep report r: a line in the history (trimmed to ASTATE_HISTORY_MAX
- * lines), and a file in the outbox (when outbox is set and fewer than
- * ASTATE_OUTBOX_MAX wait).  0, or -1 with err set.
+ * Keep report r: a file in the outbox (when outbox is set; when
+ * ASTATE_OUTBOX_MAX wait already, the oldest is removed first), and a
+ * line in the history (trimmed to ASTATE_HISTORY_MAX lines).  0; -1
+ * with err set when the report could not be kept (the outbox file not
+ * written, or out of memory); 1 with err set when it was but the
+ * history could not be written.
  */
 int	astate_keep(struct astate *, const struct remote_job_report *r,
 	    int outbox, char *err, size_t errlen);

@@ -284,6 +284,16 @@ job_rearm(struct job *j)
 		arm_sched(j, now);
 }
 
+/* The job of set, also one that is gone but still ending its run. */
+static struct job *
+find_any_job(const struct jobs *js, const char *set)
+{
+	for (size_t i = 0; i < js->n; i++)
+		if (strcmp(js->v[i]->set, set) == 0)
+			return js->v[i];
+	return NULL;
+}
+
 static struct job *
 find_job(const struct jobs *js, const char *set)
 {
@@ -299,8 +309,15 @@ keep_report(struct jobs *js, const struct remote_job_report *r)
 {
 	char err[512];
 
-	if (astate_keep(js->state, r, 1, err, sizeof(err)) == -1)
+	switch (astate_keep(js->state, r, 1, err, sizeof(err))) {
+	case -1:
 		alog_warnx("job %s: the report is lost: %s", r->set, err);
+		break;
+	case 1:
+		alog_warnx("job %s: the report waits to be sent, but is not "
+		    "in the history: %s", r->set, err);
+		break;
+	}
 	js->kick(js->arg);
 }
 
@@ -510,13 +527,18 @@ jobs_reload(struct jobs *js, const struct clientconf *conf, char *err,
 
 		if (s->schedule[0] == '\0')
 			continue;
-		if ((j = find_job(js, s->name)) != NULL) {
+		/*
+		 * A job gone in an earlier reload whose cancelled run has
+		 * not ended is this set's job again: never two runs.
+		 */
+		if ((j = find_any_job(js, s->name)) != NULL) {
 			int resched = strcmp(j->spec, s->schedule) != 0 ||
-			    j->rdelay != s->randomized_delay;
+			    j->rdelay != s->randomized_delay || j->gone;
 
 			if (job_settings(j, s, err, errlen) == -1)
 				goto fail;
 			j->resched = resched;
+			j->gone = 0;
 		} else if ((j = job_new(js, s, err, errlen)) == NULL)
 			goto fail;
 		nv[nn++] = j;
