@@ -117,8 +117,9 @@ const struct clientconf_set *clientconf_set(const struct clientconf *,
 int	clientconf_valid_set(const char *s);
 
 /*
- * A rate "N", "NK", "NM" or "NG" (bytes per second; K = 1024) into *v.
- * 0, or -1 when s is not one or overflows.
+ * A rate in bytes per second into *v, as human_parse_bytes() reads it
+ * (--limit-upload's grammar: "512K", "10M", "10MiB", K = 1024).  0, or
+ * -1 when s is not one or overflows.
  */
 int	clientconf_parse_rate(const char *s, uint64_t *v);
 
