@@ -22,6 +22,7 @@
 #include "run.h"
 
 #define CATCHUP_DELAY_S		1	/* a missed run, after a start */
+#define CLOCK_CHECK_S		60	/* timers set again from the wall clock */
 
 struct job {
 	struct jobs	*jobs;
@@ -63,6 +64,7 @@ struct jobs {
 	struct job	**v;
 	size_t		 n;
 	int		 stopping;
+	struct event	*clock;		/* every CLOCK_CHECK_S */
 };
 
 static void	job_timer(evutil_socket_t, short, void *);
@@ -285,6 +287,30 @@ job_rearm(struct job *j)
 }
 
 /* The job of set, also one that is gone but still ending its run. */
+/*
+ * libevent's timers run on the monotonic clock: every CLOCK_CHECK_S the
+ * pending ones are set again from the wall clock, so that a step of the
+ * wall clock (a suspend, NTP) moves them by at most that much late.
+ */
+static void
+clock_check(evutil_socket_t fd, short what, void *arg)
+{
+	struct jobs *js = arg;
+
+	(void)fd;
+	(void)what;
+	if (js->stopping)
+		return;
+	for (size_t i = 0; i < js->n; i++) {
+		struct job *j = js->v[i];
+
+		if (j->fire_at > 0 && evtimer_pending(j->timer, NULL))
+			arm_at(j->timer, j->fire_at);
+		if (j->retry_at > 0 && evtimer_pending(j->retry, NULL))
+			arm_at(j->retry, j->retry_at);
+	}
+}
+
 static struct job *
 find_any_job(const struct jobs *js, const char *set)
 {
@@ -498,6 +524,16 @@ jobs_new(struct event_base *base, const struct clientconf *conf,
 	js->state = state;
 	js->kick = kick;
 	js->arg = arg;
+	{
+		struct timeval tv = { CLOCK_CHECK_S, 0 };
+
+		if ((js->clock = event_new(base, -1, EV_PERSIST, clock_check,
+		    js)) == NULL || event_add(js->clock, &tv) == -1) {
+			snprintf(err, errlen, "out of memory");
+			jobs_free(js);
+			return NULL;
+		}
+	}
 	if (jobs_reload(js, conf, err, errlen) == -1) {
 		jobs_free(js);
 		return NULL;
@@ -682,6 +718,8 @@ void
 jobs_stop(struct jobs *js)
 {
 	js->stopping = 1;
+	if (js->clock != NULL)
+		evtimer_del(js->clock);
 	for (size_t i = 0; i < js->n; i++) {
 		evtimer_del(js->v[i]->timer);
 		evtimer_del(js->v[i]->retry);
@@ -795,6 +833,8 @@ jobs_free(struct jobs *js)
 		return;
 	for (size_t i = 0; i < js->n; i++)
 		job_free(js->v[i]);
+	if (js->clock != NULL)
+		event_free(js->clock);
 	free(js->v);
 	free(js->conffile);
 	free(js->passfile);
