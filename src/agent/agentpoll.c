@@ -131,10 +131,15 @@ send_outbox(struct client *c, const char *outbox)
 			continue;
 		}
 		if (remote_job_report(c->remote, &r, err, sizeof(err)) == -1) {
+			uint16_t code = remote_error_code(c->remote);
+
 			warnx("cannot send the report of set %s: %s", r.set,
 			    err);
+			/* The server refused this report: set it aside. */
+			if (code == WIRE_ERR_MALFORMED || code == WIRE_ERR_LIMIT)
+				reject(outbox, names[i], r.set);
 			rc = -1;
-			continue;
+			break;	/* the session is over */
 		}
 		unlink(path);
 	}

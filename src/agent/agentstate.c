@@ -382,9 +382,14 @@ astate_outbox_count(const struct astate *s)
 
 	if ((d = opendir(s->outbox)) == NULL)
 		return 0;
-	while ((de = readdir(d)) != NULL && n < ASTATE_OUTBOX_MAX)
-		if (de->d_name[0] != '.')
+	/* Reports only: not rejected/ nor a .json.tmp being written. */
+	while ((de = readdir(d)) != NULL && n < ASTATE_OUTBOX_MAX) {
+		size_t len = strlen(de->d_name);
+
+		if (de->d_name[0] != '.' && len > 5 &&
+		    strcmp(de->d_name + len - 5, ".json") == 0)
 			n++;
+	}
 	closedir(d);
 	return n;
 }
