@@ -3,7 +3,9 @@
 # network namespace of the test's own (t/lib/GVNet.pm): it needs the
 # token, and a SIGHUP to a configuration without UITokenFile (and with a
 # loopback UIListen, which takes a restart) is refused: the old
-# configuration and its token stay while that address is bound.
+# configuration and its token stay while that address is bound.  With
+# IPv6 off in the namespace, the default UIListen (127.0.0.1 and ::1)
+# starts on 127.0.0.1 alone; a UIListen that names ::1 does not start.
 use strict;
 use warnings;
 use FindBin;
@@ -80,4 +82,57 @@ ok(kill('TERM', $pid), 'SIGTERM');
 waitpid($pid, 0);
 is($? >> 8, 0, 'the agent exits 0');
 $pid = 0;
+
+# ------------------------------------------------- IPv6 off: the default
+
+my ($ok6) = $net->run($ns, {}, 'sysctl', '-qw', 'net.ipv6.conf.all.disable_ipv6=1',
+                      'net.ipv6.conf.lo.disable_ipv6=1');
+is($ok6, 0, 'IPv6 off in the namespace');
+my $plain = sub {
+    my ($listen) = @_;
+    GV::_spit("$dir/client.conf", <<"END");
+Server = "10.77.8.1:32004"
+Ports {
+	UI = 32016
+}
+Agent {
+	StateDir = "$dir/state"
+	Name = "agent-u"
+	PollInterval = 600
+	Discovery = 0
+@{[ $listen ? qq(\tUIListen = {$listen}\n) : '' ]}}
+END
+};
+$plain->(undef);
+$pid = fork // die "fork: $!";
+if (!$pid) {
+    POSIX::setpgid(0, 0);
+    open STDIN, '<', '/dev/null';
+    open STDOUT, '>', "$dir/log2" or POSIX::_exit(126);
+    open STDERR, '>&', \*STDOUT or POSIX::_exit(126);
+    exec 'ip', 'netns', 'exec', $ns, $GVAgent::AGENT, '-d', '-c', "$dir/client.conf"
+        or POSIX::_exit(127);
+}
+my $hello = sub {
+    GVNet::in_netns($ns, sub {
+        my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => 32016,
+                                      Proto => 'tcp', Timeout => 5) or return undef;
+        print $s qq({"request":"hello"}\n);
+        my $r = <$s>;
+        return defined $r ? JSON::PP->new->decode($r) : undef;
+    });
+};
+ok(GV::wait_until(sub { my $r = $hello->(); $r && $r->{agent} }, 15, 0.1),
+   'the default UIListen without IPv6: the agent starts on 127.0.0.1')
+    or diag(GV::_slurp("$dir/log2"));
+like(GV::_slurp("$dir/log2") // '', qr/UIListen ::1 port 32016: .*default UIListen/,
+     '... and says that ::1 is not there');
+kill 'TERM', $pid;
+waitpid($pid, 0);
+$pid = 0;
+
+$plain->('"127.0.0.1", "::1"');
+my ($rc, $out, $err) = $net->run($ns, {}, $GVAgent::AGENT, '-d', '-c', "$dir/client.conf");
+isnt($rc, 0, 'a UIListen that names ::1 without IPv6: the agent does not start');
+like($err, qr/UIListen ::1 port 32016/, '... and says why');
 done_testing;
