@@ -18,6 +18,7 @@ use Time::HiRes qw(time sleep);
 use GV;
 use GVClient;
 use GVAgent;
+use JSON::PP ();
 
 my $t0 = time;
 my $gv = GV->start(Workers => 2);
@@ -108,6 +109,23 @@ ok(GV::wait_until(sub { !grep { GV::pid_alive($_) } @sleepers }, 5),
    'the PreCommand that ignores SIGTERM was stopped') or diag($ag->log_text, join(' ', map { "$_->{pid}:$_->{ppid}:$_->{state}" } grep { my $c = GV::_slurp("/proc/$_->{pid}/cmdline") // ''; $c =~ /sleep/ } GV::_all_procs()));
 sleep 1;
 ok(!-e "$mark/trap", 'its shell did not go on after the cancel');
+
+# ------------- what the poll tells the server: the run's time, the gap
+
+{
+    my $want = $ag->job('rdel')->{next_run};
+    my $srv;
+    GV::wait_until(sub {
+        my ($st, $out) = $gv->ctl('clients', '--json');
+        my $d = eval { JSON::PP->new->decode($out) } || [];
+        my ($c) = grep { $_->{name} eq 'carol' } @$d;
+        ($srv) = grep { $_->{set} eq 'rdel' } @{ $c->{sets} || [] };
+        $srv && defined $srv->{next_run} && $srv->{next_run} == $want;
+    }, 20, 0.2);
+    is($srv && $srv->{next_run}, $want, 'the server has the run\'s time, its randomized delay in')
+        or diag(explain($srv));
+    is($srv && $srv->{interval}, 2 + 3600, '... and the gap up to it plus RandomizedDelay as its interval');
+}
 
 # ------------------- SIGHUP keeps a due run's delay and its next run
 
