@@ -157,6 +157,7 @@ is($h[0]{result}, 'ok', 'the next run unlocks the key with the new file') or dia
 
 $ag->ask(request => 'run', set => 'trap');
 ok(GV::wait_until(sub { my $x = $ag->job('trap'); $x && $x->{running} }, 10), 'trap runs again');
+my $ntrap = scalar $ag->history('trap');
 $ag->write_conf(sets => {});
 $loglen = length $ag->log_text;
 $ag->signal('HUP');
@@ -165,7 +166,6 @@ ok(GV::wait_until(sub { substr($ag->log_text, $loglen) =~ /SIGHUP: .* read again
 ok($ag->alive, 'the agent lives through it') or diag($ag->log_text);
 # The job back at once, while its cancelled run ends (its PreCommand
 # takes 2 s to stop): the same job, so that it never runs twice.
-my $ntrap = scalar $ag->history('trap');
 $ag->write_conf(sets => \%sets);
 $loglen = length $ag->log_text;
 $ag->signal('HUP');

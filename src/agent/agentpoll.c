@@ -9,7 +9,6 @@
 #include <sys/types.h>
 #include <sys/wait.h>
 
-#include <dirent.h>
 #include <err.h>
 #include <errno.h>
 #include <event2/event.h>
@@ -49,12 +48,6 @@ struct apoll {
 
 /* ------------------------------------------------------------- child */
 
-static int
-cmp_names(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
 /*
  * Move the outbox's report name to outbox/rejected/, or drop it when
  * that fails: a report the server refuses never blocks the others.
@@ -84,35 +77,15 @@ static int
 send_outbox(struct client *c, const char *outbox)
 {
 	struct remote_job_report r;
-	char **names = NULL, **nv, path[PATH_MAX], err[1024];
-	size_t n = 0, cap = 0;
-	struct dirent *de;
+	char **names, path[PATH_MAX], err[1024];
+	size_t n;
 	int rc = 0;
-	DIR *d;
 
-	if ((d = opendir(outbox)) == NULL) {
+	if (access(outbox, R_OK | X_OK) == -1) {
 		warn("%s", outbox);
 		return -1;
 	}
-	while ((de = readdir(d)) != NULL && n < ASTATE_OUTBOX_MAX) {
-		size_t len = strlen(de->d_name);
-
-		if (de->d_name[0] == '.' || len < 5 ||
-		    strcmp(de->d_name + len - 5, ".json") != 0)
-			continue;
-		if (n == cap) {
-			cap = cap ? 2 * cap : 16;
-			if ((nv = realloc(names, cap * sizeof(*nv))) == NULL)
-				break;
-			names = nv;
-		}
-		if ((names[n] = strdup(de->d_name)) == NULL)
-			break;
-		n++;
-	}
-	closedir(d);
-	if (n > 0)
-		qsort(names, n, sizeof(*names), cmp_names);
+	n = astate_outbox_names(outbox, 0, &names);
 	for (size_t i = 0; i < n && rc == 0; i++) {
 		snprintf(path, sizeof(path), "%s/%s", outbox, names[i]);
 		if (astate_report_read(path, &r, err, sizeof(err)) == -1) {
@@ -143,9 +116,7 @@ send_outbox(struct client *c, const char *outbox)
 		}
 		unlink(path);
 	}
-	for (size_t i = 0; i < n; i++)
-		free(names[i]);
-	free(names);
+	astate_names_free(names, n);
 	return rc;
 }
 

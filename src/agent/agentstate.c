@@ -147,8 +147,11 @@ make_dirs(const char *dir, char *err, size_t errlen)
 	return 0;
 }
 
-static size_t	outbox_names(const struct astate *, int, char ***);
-static void	free_names(char **, size_t);
+static int
+cmp_names(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
 
 struct astate *
 astate_open(const char *dir, char *err, size_t errlen)
@@ -204,13 +207,13 @@ astate_open(const char *dir, char *err, size_t errlen)
 	{
 		/* Half-written reports of a crash: never renamed, never sent. */
 		char **v;
-		size_t n = outbox_names(s, 1, &v);
+		size_t n = astate_outbox_names(s->outbox, 1, &v);
 
 		for (size_t i = 0; i < n; i++) {
 			snprintf(path, sizeof(path), "%s/%s", s->outbox, v[i]);
 			unlink(path);
 		}
-		free_names(v, n);
+		astate_names_free(v, n);
 	}
 	return s;
 }
@@ -394,19 +397,8 @@ astate_outbox_count(const struct astate *s)
 	return n;
 }
 
-static int
-cmp_names(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/*
- * The outbox's report files (NAME.json), sorted, into *out (malloc'ed,
- * each name too); with tmp, its leftover NAME.json.tmp files instead.
- * The count, 0 when none or on an error.
- */
-static size_t
-outbox_names(const struct astate *s, int tmp, char ***out)
+size_t
+astate_outbox_names(const char *outbox, int tmp, char ***out)
 {
 	const char *suffix = tmp ? ".json.tmp" : ".json";
 	size_t n = 0, cap = 0, sl = strlen(suffix);
@@ -415,9 +407,9 @@ outbox_names(const struct astate *s, int tmp, char ***out)
 	DIR *d;
 
 	*out = NULL;
-	if ((d = opendir(s->outbox)) == NULL)
+	if ((d = opendir(outbox)) == NULL)
 		return 0;
-	while ((de = readdir(d)) != NULL) {
+	while ((de = readdir(d)) != NULL && n < ASTATE_OUTBOX_MAX) {
 		size_t len = strlen(de->d_name);
 
 		if (de->d_name[0] == '.' || len <= sl ||
@@ -440,8 +432,8 @@ outbox_names(const struct astate *s, int tmp, char ***out)
 	return n;
 }
 
-static void
-free_names(char **v, size_t n)
+void
+astate_names_free(char **v, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
 		free(v[i]);
@@ -453,13 +445,13 @@ static void
 drop_oldest(struct astate *s)
 {
 	char **v, path[PATH_MAX];
-	size_t n = outbox_names(s, 0, &v);
+	size_t n = astate_outbox_names(s->outbox, 0, &v);
 
 	if (n > 0) {
 		snprintf(path, sizeof(path), "%s/%s", s->outbox, v[0]);
 		unlink(path);
 	}
-	free_names(v, n);
+	astate_names_free(v, n);
 }
 
 int

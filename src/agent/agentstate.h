@@ -34,6 +34,17 @@ const char *astate_id_hex(const struct astate *);
 /* The directory of the outbox ("DIR/outbox"), owned by s. */
 const char *astate_outbox(const struct astate *);
 
+/*
+ * The report files (NAME.json) in the outbox directory, oldest first
+ * (sorted by name), at most ASTATE_OUTBOX_MAX; with tmp, the leftover
+ * NAME.json.tmp files instead.  *out gets a malloc'ed array of that
+ * many malloc'ed names (free it with astate_names_free(); NULL when
+ * there are none).  The count: 0 also when the directory cannot be
+ * read or memory ran out before the first.
+ */
+size_t	astate_outbox_names(const char *outbox, int tmp, char ***out);
+void	astate_names_free(char **v, size_t n);
+
 /* Reports waiting in the outbox (counted up to ASTATE_OUTBOX_MAX). */
 size_t	astate_outbox_count(const struct astate *);
 
