@@ -157,6 +157,8 @@ is($h[0]{result}, 'ok', 'the next run unlocks the key with the new file') or dia
 
 $ag->ask(request => 'run', set => 'trap');
 ok(GV::wait_until(sub { my $x = $ag->job('trap'); $x && $x->{running} }, 10), 'trap runs again');
+ok(GV::wait_until(sub { grep { (GV::_slurp("/proc/$_->{pid}/cmdline") // '') =~ /^sleep\x{0}41\.5/ }
+                        GV::_all_procs() }, 10), '... in its PreCommand');
 my $ntrap = scalar $ag->history('trap');
 $ag->write_conf(sets => {});
 $loglen = length $ag->log_text;
