@@ -28,6 +28,7 @@
 
 #include "common/confread.h"
 #include "common/discowire.h"
+#include "common/human.h"
 #include "common/paths.h"
 #include "clientconf.h"
 #include "pattern.h"
@@ -38,7 +39,8 @@
 int
 clientconf_valid_set(const char *s)
 {
-	return dw_name_valid(s);	/* the same 1..64 of A-Za-z0-9._- */
+	/* The same 1..64 of A-Za-z0-9._-, and not all dots (a path). */
+	return dw_name_valid(s) && strspn(s, ".") != strlen(s);
 }
 
 int
@@ -164,28 +166,8 @@ validate_set(cfg_t *sec, cfg_opt_t *opt)
 int
 clientconf_parse_rate(const char *s, uint64_t *v)
 {
-	unsigned long long n;
-	uint64_t mult = 1;
-	char *end;
-
-	errno = 0;
-	n = strtoull(s, &end, 10);
-	if (*s < '0' || *s > '9' || errno != 0)
-		return -1;
-	if (*end == 'K' || *end == 'k')
-		mult = 1024;
-	else if (*end == 'M' || *end == 'm')
-		mult = 1024 * 1024;
-	else if (*end == 'G' || *end == 'g')
-		mult = 1024 * 1024 * 1024;
-	else if (*end != '\0')
-		return -1;
-	if (mult != 1 && end[1] != '\0')
-		return -1;
-	if (n > UINT64_MAX / mult)
-		return -1;
-	*v = (uint64_t)n * mult;
-	return 0;
+	/* One grammar with --limit-upload and --limit-download. */
+	return human_parse_bytes(s, v);
 }
 
 /* LimitUpload, LimitDownload: a rate. */
@@ -197,7 +179,7 @@ validate_rate(cfg_t *sec, cfg_opt_t *opt)
 
 	if (v == NULL || clientconf_parse_rate(v, &r) == -1) {
 		confread_error("%s:%d: %s \"%s\" is not bytes per second "
-		    "(a number, K, M or G after it; 0 for no limit)",
+		    "(a number, K, M, G or T after it; 0 for no limit)",
 		    confread_file(), sec->line, opt->name, v ? v : "");
 		return -1;
 	}
@@ -516,6 +498,9 @@ load_agent(struct clientconf *c, cfg_t *cfg)
 	const char *pass = cfg_getstr(sec, "PassphraseFile");
 	const char *sd = cfg_getstr(sec, "StateDir");
 
+	cfg_opt_t *lo = cfg_getopt(sec, "UIListen");
+
+	a->ui_listen_default = lo == NULL || !(lo->flags & CFGF_MODIFIED);
 	a->poll = (int)cfg_getint(sec, "PollInterval");
 	a->discovery = (int)cfg_getint(sec, "Discovery");
 	if (copy_list(sec, "UIListen", NULL, &a->ui_listen,
