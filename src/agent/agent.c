@@ -335,7 +335,8 @@ start_announce(struct agent *a)
 	ac.group = DISC_GROUP;
 	ac.port_announce = DISC_ANNOUNCE_PORT;
 	ac.port_query = DISC_QUERY_PORT;
-	ac.port_udpscan = DISC_UDPSCAN_PORT;
+	/* Probes only when asked: a server on this machine needs the port. */
+	ac.port_udpscan = a->conf->agent.answer_probes ? DISC_UDPSCAN_PORT : 0;
 	ac.ttl = DISC_TTL;
 	ac.interval = DISC_INTERVAL_S;
 	ac.port_ui = a->conf->port_ui;

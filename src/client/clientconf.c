@@ -136,6 +136,7 @@ validate_range(cfg_t *sec, cfg_opt_t *opt)
 		{ "Persistent",		0, 1 },
 		{ "PollInterval",	1, CLIENTCONF_POLL_MAX },
 		{ "Discovery",		0, 1 },
+		{ "AnswerProbes",	0, 1 },
 	};
 	long v = cfg_opt_getnint(opt, 0);
 
@@ -503,6 +504,7 @@ load_agent(struct clientconf *c, cfg_t *cfg)
 	a->ui_listen_default = lo == NULL || !(lo->flags & CFGF_MODIFIED);
 	a->poll = (int)cfg_getint(sec, "PollInterval");
 	a->discovery = (int)cfg_getint(sec, "Discovery");
+	a->answer_probes = (int)cfg_getint(sec, "AnswerProbes");
 	if (copy_list(sec, "UIListen", NULL, &a->ui_listen,
 	    &a->nui_listen) == -1 ||
 	    (a->token_file = tok[0] ? in_dir(c->dir, tok) : strdup("")) ==
@@ -571,6 +573,7 @@ clientconf_load(const char *file, char *err, size_t errlen)
 		CFG_STR("StateDir", "", CFGF_NONE),
 		CFG_INT("PollInterval", 60, CFGF_NONE),
 		CFG_INT("Discovery", 1, CFGF_NONE),
+		CFG_INT("AnswerProbes", 0, CFGF_NONE),
 		CFG_STR("Name", "", CFGF_NONE),
 		CFG_END()
 	};

@@ -75,6 +75,7 @@ struct clientconf_agent {
 	char	 *state_dir;		/* StateDir */
 	int	  poll;			/* PollInterval, seconds */
 	int	  discovery;		/* Discovery */
+	int	  answer_probes;	/* AnswerProbes: UDP scans on 32006 */
 	char	 *name;			/* Name, "": the host name */
 };
 
