@@ -46,10 +46,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "common/text.h"
+#include "common/atomicfile.h"
 #include "common/crypto.h"
 #include "common/ids.h"
 #include "common/monotime.h"
+#include "common/text.h"
 #include "alert.h"
 #include "catalog.h"
 #include "config.h"
@@ -223,51 +224,23 @@ fresh:
 static void
 state_save(struct alerter *a)
 {
-	char path[PATH_MAX], tmp[PATH_MAX], *text;
-	size_t len, off = 0;
-	int fd;
+	char path[PATH_MAX], err[PATH_MAX + 128], *text;
 
 	if (!a->dirty)
 		return;
-	if (state_path(a, path, sizeof(path), "") == -1 ||
-	    state_path(a, tmp, sizeof(tmp), ".XXXXXX") == -1)
+	if (state_path(a, path, sizeof(path), "") == -1)
 		return;
 	if ((text = json_dumps(a->state, JSON_COMPACT)) == NULL)
 		fatalx("%s: out of memory", __func__);
-	len = strlen(text);
-	if ((fd = mkostemp(tmp, O_CLOEXEC)) == -1) {
-		log_warn("alerts: %s", tmp);
-		free(text);
-		return;
-	}
-	if (fchmod(fd, 0640) == -1)
-		goto fail;
-	while (off < len) {
-		ssize_t n = write(fd, text + off, len - off);
-
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			goto fail;
-		off += (size_t)n;
-	}
-	if (write(fd, "\n", 1) != 1 || fdatasync(fd) == -1)
-		goto fail;
-	if (close(fd) == -1) {
-		fd = -1;
-		goto fail;
-	}
-	fd = -1;
-	if (rename(tmp, path) == -1)
-		goto fail;
-	free(text);
-	a->dirty = 0;
-	return;
-fail:
-	log_warn("alerts: write %s", path);
-	if (fd != -1)
-		close(fd);
-	unlink(tmp);
+	/* json_dumps() leaves room for nothing: the newline goes apart. */
+	if ((text = realloc(text, strlen(text) + 2)) == NULL)
+		fatalx("%s: out of memory", __func__);
+	strcat(text, "\n");
+	if (atomicfile_write(path, text, strlen(text), 0640, err,
+	    sizeof(err)) == -1)
+		log_warnx("alerts: %s", err);
+	else
+		a->dirty = 0;
 	free(text);
 }
 
