@@ -1,8 +1,9 @@
 #!/usr/bin/perl
-# Alerts (gigavault.conf(5), ALERTS SECTION) with real parts: mail through
-# msmtp (the Sendmail command) to an SMTP server (python3-aiosmtpd, its
-# Mailbox handler writing a Maildir), and a webhook received by an HTTP
-# server (t/alert-webhook.py) that writes each body and its headers.
+# Alerts (gigavault.conf(5), ALERTS SECTION) with real parts: mail by
+# SMTP (Alerts.SMTP, libcurl) and through msmtp (the Sendmail command) to
+# an SMTP server (python3-aiosmtpd, its Mailbox handler writing a
+# Maildir), and a webhook received by an HTTP server
+# (t/alert-webhook.py) that writes each body and its headers.
 #
 # Low space (FreeSpaceWarning = 100) gives one mail and one webhook,
 # signed with WebhookSecretFile; a scrub that found damage gives one; a
@@ -10,8 +11,11 @@
 # with the client, set and error text, a second failure none; an overdue
 # set gives one; after a reload (new housekeeper, same state file) with
 # the webhook receiver down, the failure is logged and the mail still
-# goes, and nothing already sent is sent again.  Every process the test
-# starts is stopped at the end, also when it dies.
+# goes, and nothing already sent is sent again.  A stop while the
+# Sendmail command hangs ends it at once (no SIGKILL of the housekeeper
+# after DrainTimeout); gigavaultd -n warns of a setuid or setgid one.
+# Every process the test starts is stopped at the end, also when it
+# dies.
 use strict;
 use warnings;
 use FindBin;
@@ -132,7 +136,7 @@ my $sendmail = "$MSMTP -C /dev/null --host=127.0.0.1 --port=$smtp_port "
 my %alerts = (
     'Alerts.Mail'              => 'ops@example.org',
     'Alerts.MailFrom'          => 'gigavault@example.org',
-    'Alerts.Sendmail'          => $sendmail,
+    'Alerts.SMTP'              => "smtp://127.0.0.1:$smtp_port",
     'Alerts.Webhook'           => "http://127.0.0.1:$hook_port/hook/t0ps3cret?k=v",
     'Alerts.WebhookSecretFile' => "$tmp/hook.secret",
     'Alerts.FreeSpaceWarning'  => 100,
@@ -166,6 +170,8 @@ ok(wait_until(sub { mails_of('low_space') && hooks_of('low_space') }, 30),
     is($h->{headers}{'x-gigavault-signature'}, 'sha256=' . hmac_sha256_hex($h->{raw}, $secret),
        'webhook: X-GigaVault-Signature is the HMAC-SHA-256 of the body with the secret');
 }
+like(slurp($gv->logfile), qr/alert low_space: mailed to ops\@example\.org through smtp:\/\/127\.0\.0\.1:$smtp_port/,
+     'the mail went by SMTP to Alerts.SMTP (Sendmail empty)');
 ok(wait_until(sub { slurp($gv->logfile) =~ /alert low_space: webhook http:\/\/127\.0\.0\.1:$hook_port answered HTTP 204/ }, 30),
    'the log names the webhook by scheme and host');
 unlike(slurp($gv->logfile), qr/t0ps3cret/, 'not by its path, which may hold a secret');
@@ -342,6 +348,7 @@ ok(wait_until(sub { slurp($gv->logfile) =~ /alert scrub_damage: mail to ops\@exa
               "$tmp/hook.crt", "$tmp/hook.key");
     ok(wait_until(sub { port_open($tls_port) }, 20), 'HTTPS webhook receiver listening')
         or diag slurp("$tmp/hook-tls.log");
+    my $nscrub = () = mails_of('scrub_damage');
     $gv->reload('Alerts.Sendmail' => $sendmail,
                 'Alerts.Webhook' => "https://127.0.0.1:$tls_port/hook");
     sleep 2;
@@ -355,7 +362,9 @@ ok(wait_until(sub { slurp($gv->logfile) =~ /alert scrub_damage: mail to ops\@exa
     ($st) = $gv->ctl('scrub');
     ok(wait_until(sub { hooks_tls($tlsdir) }, 30), 'with it as WebhookCAFile: the webhook is received over HTTPS')
         or diag slurp($gv->logfile);
-    $gv->reload('Alerts.WebhookCAFile' => '',
+    ok(wait_until(sub { mails_of('scrub_damage') > $nscrub }, 30),
+       'Alerts.Sendmail msmtp: the mail went through the command') or diag slurp($gv->logfile);
+    $gv->reload('Alerts.WebhookCAFile' => '', 'Alerts.Sendmail' => '',
                 'Alerts.Webhook' => "http://127.0.0.1:$hook_port/hook");
 }
 sub hooks_tls { grep { ($_->{body}{event} // '') eq 'scrub_damage' } hooks($_[0]) }
@@ -363,7 +372,7 @@ sub hooks_tls { grep { ($_->{body}{event} // '') eq 'scrub_damage' } hooks($_[0]
 # ------------------------------------------------------------ MaxPerHour
 
 # This hour has seen more alerts than 1: the next one is held back ...
-$gv->reload('Alerts.Sendmail' => $sendmail, 'Alerts.MaxPerHour' => 1);
+$gv->reload('Alerts.MaxPerHour' => 1);
 sleep 2;
 my $nmail = () = mails();
 ($st) = $gv->ctl('scrub');
@@ -392,7 +401,44 @@ ok(wait_until(sub { mails_of('suppressed') && hooks_of('suppressed') }, 30),
 }
 is(scalar(mails_of('low_space')), $nlow, 'the restart sent no low_space again');
 
+# ------------------------------------------------------------ stop while sending
+
+# A mail command that hangs (Timeout 100) does not hold up a stop: the
+# housekeeper kills it and exits, instead of being killed after
+# DrainTimeout.
+$gv->reload('Alerts.Sendmail' => 'sleep 47.59', 'Alerts.Timeout' => 100,
+            'Alerts.MaxPerHour' => 0);
+sleep 2;
+($st) = $gv->ctl('scrub');
+sub sleepers2 { grep { (GV::_slurp("/proc/$_/cmdline") // '') eq "sleep\x0047.59\x00" } map { m{/proc/(\d+)$} ? $1 : () } glob('/proc/[0-9]*') }
+ok(wait_until(sub { sleepers2() }, 30), 'a mail command hangs') or diag slurp($gv->logfile);
 is($gv->stop, 0, 'gigavaultd stops cleanly');
+unlike(slurp($gv->logfile), qr/killed by signal 9/, 'no child was killed by SIGKILL');
+like(slurp($gv->logfile), qr/Alerts\.Sendmail "sleep 47\.59" killed: gigavaultd is stopping/,
+     'the hanging command was ended by the stop');
+ok(wait_until(sub { !sleepers2() }, 10), 'and is gone');
+
+# ------------------------------------------------------------ gigavaultd -n
+
+# A set-user-ID or set-group-ID Sendmail cannot work under no new
+# privileges: gigavaultd -n says so (and still accepts the file).
+{
+    system('cp', '/bin/true', "$tmp/sendmail-suid") == 0 or die;
+    system('cp', '/bin/true', "$tmp/sendmail-sgid") == 0 or die;
+    chmod 04755, "$tmp/sendmail-suid";
+    chmod 02755, "$tmp/sendmail-sgid";
+    my ($st, $e) = do { $gv->write_conf('Alerts.Sendmail' => "$tmp/sendmail-suid -t -i"); GV::run_check($gv->conf_text) };
+    is($st, 0, 'gigavaultd -n with a set-user-ID Sendmail: still valid') or diag $e;
+    like($e, qr/warning: Alerts\.Sendmail: \Q$tmp\E\/sendmail-suid is set-user-ID, .*no new privileges.*Alerts\.SMTP/,
+         '... with a warning that says why and what to do');
+    local $ENV{PATH} = "$tmp:$ENV{PATH}";
+    ($st, $e) = do { $gv->write_conf('Alerts.Sendmail' => "sendmail-sgid -t"); GV::run_check($gv->conf_text) };
+    like($e, qr/warning: Alerts\.Sendmail: \Q$tmp\E\/sendmail-sgid is set-group-ID/,
+         'a set-group-ID one found in PATH: warned');
+    ($st, $e) = do { $gv->write_conf('Alerts.Sendmail' => $sendmail); GV::run_check($gv->conf_text) };
+    is($st, 0, 'msmtp as Sendmail: valid') or diag $e;
+    unlike($e, qr/warning/, 'and no warning');
+}
 stop_kid($_) for my @k = @kids;
 is(scalar(@kids), 0, 'SMTP server and webhook receiver stopped');
 done_testing;
