@@ -11,7 +11,8 @@
 # with the client, set and error text, a second failure none; an overdue
 # set gives one; after a reload (new housekeeper, same state file) with
 # the webhook receiver down, the failure is logged and the mail still
-# goes, and nothing already sent is sent again.  A stop while the
+# goes, and nothing already sent is sent again.  The Sendmail command has
+# only fds 0, 1 and 2 open.  A stop while the
 # Sendmail command hangs ends it at once (no SIGKILL of the housekeeper
 # after DrainTimeout); gigavaultd -n warns of a setuid or setgid one.
 # Every process the test starts is stopped at the end, also when it
@@ -324,6 +325,16 @@ ok(wait_until(sub { slurp($gv->logfile) =~ /alert scrub_damage: mail to ops\@exa
 ok(wait_until(sub { hooks() == $nhook + 1 }, 30), 'the webhook still went');
 sub sleepers { grep { (GV::_slurp("/proc/$_/cmdline") // '') eq "sleep\x0037.59\x00" } map { m{/proc/(\d+)$} ? $1 : () } glob('/proc/[0-9]*') }
 ok(wait_until(sub { !sleepers() }, 10), 'no mail command is left running');
+# The command has nothing of the daemon's open (not the catalog).
+my $outdir = "$tmp/out";
+mkdir $outdir or die;
+chmod 0777, $outdir;
+$gv->reload('Alerts.Sendmail' => "cat >/dev/null; exec ls /proc/self/fd >$outdir/fds", 'Alerts.Timeout' => 5);
+sleep 2;
+($st) = $gv->ctl('scrub');
+ok(wait_until(sub { -s "$outdir/fds" }, 30), 'the Sendmail command ran') or diag slurp($gv->logfile);
+is(join(' ', sort { $a <=> $b } split ' ', slurp("$outdir/fds")), '0 1 2 3',
+   'it has only fds 0, 1 and 2 open (and ls its directory, 3)');
 $gv->reload('Alerts.Sendmail' => 'echo no relay here >&2; exit 3', 'Alerts.Timeout' => 5);
 sleep 2;
 ($st) = $gv->ctl('scrub');

@@ -424,8 +424,12 @@ run_command(const struct alerter *a, const char *cmd, const char *input,
 		if (dup2(in[0], 0) == -1 || dup2(out[1], 1) == -1 ||
 		    dup2(out[1], 2) == -1)
 			_exit(127);
-		signal(SIGPIPE, SIG_DFL);
-		signal(SIGTERM, SIG_DFL);
+		/* Nothing of ours but the pipes (not the catalog's file),
+		 * and every signal as a new process has it. */
+		close_range(STDERR_FILENO + 1, ~0U, 0);
+		for (int sig = 1; sig < NSIG; sig++)
+			if (sig != SIGKILL && sig != SIGSTOP)
+				signal(sig, SIG_DFL);
 		sigemptyset(&none);
 		sigprocmask(SIG_SETMASK, &none, NULL);
 		execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
