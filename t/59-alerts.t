@@ -11,7 +11,9 @@
 # with the client, set and error text, a second failure none; an overdue
 # set gives one; after a reload (new housekeeper, same state file) with
 # the webhook receiver down, the failure is logged and the mail still
-# goes, and nothing already sent is sent again.  The Sendmail command has
+# goes, and nothing already sent is sent again.  A long error text of
+# two-byte characters is broken into lines between characters.  The
+# Sendmail command has
 # only fds 0, 1 and 2 open.  A stop while the
 # Sendmail command hangs ends it at once (no SIGKILL of the housekeeper
 # after DrainTimeout); gigavaultd -n warns of a setuid or setgid one.
@@ -289,6 +291,24 @@ ok(wait_until(sub { mails_of('overdue_ok') && hooks_of('overdue_ok') }, 30),
    'an overdue set that ran: an overdue_ok mail and webhook') or diag slurp($gv->logfile);
 is((hooks_of('overdue_ok'))[0]{body}{set}, 'docs', 'overdue_ok: set docs');
 is(scalar(mails_of('job_ok')), 1, 'a success of a set that had not failed gives no job_ok');
+
+# A long error text of two-byte characters: the mail's lines are broken
+# between characters, never inside one.
+# ("x" first: the breaks at 900 bytes fall at odd offsets into the é.)
+my $long = "x" . "\x{e9}" x 499;
+{
+    require Encode;
+    report('--set', 'long', '--result', 'failed', '--error', Encode::encode('UTF-8', $long));
+    ok(wait_until(sub { grep { $_->{headers}{subject} =~ m{bob/long$} } mails_of('job_failed') }, 30),
+       'a failure with a long UTF-8 error: mailed') or diag slurp($gv->logfile);
+    my ($m) = grep { $_->{headers}{subject} =~ m{bob/long$} } mails_of('job_failed');
+    my @bad = grep { !eval { Encode::decode('UTF-8', $_, Encode::FB_CROAK()); 1 } }
+              split /\r?\n/, $m->{body};
+    is(scalar(@bad), 0, 'every line of the body is valid UTF-8 (no character cut in two)');
+    my $text = Encode::decode('UTF-8', $m->{body});
+    $text =~ s/\r?\n//g;
+    like($text, qr/error: \Q$long\E/, 'and the error text is all there');
+}
 
 # ------------------------------------------------------------ receiver down
 

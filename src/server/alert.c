@@ -55,6 +55,7 @@
 #include "common/atomicfile.h"
 #include "common/crypto.h"
 #include "common/ids.h"
+#include "common/mailhdr.h"
 #include "common/monotime.h"
 #include "common/text.h"
 #include "alert.h"
@@ -312,21 +313,30 @@ append(char **buf, size_t *len, size_t *size, const char *fmt, ...)
 	*len += (size_t)n;
 }
 
-/* Append text with lines broken at MAIL_LINE_MAX bytes. */
+/* Append text (valid UTF-8) with lines broken at MAIL_LINE_MAX bytes,
+ * never inside a character. */
 static void
 append_body(char **buf, size_t *len, size_t *size, const char *text)
 {
-	size_t col = 0;
+	char piece[MAIL_LINE_MAX + 2];
 
-	for (const char *p = text; *p != '\0'; p++) {
-		if (*p != '\n' && col >= MAIL_LINE_MAX) {
-			append(buf, len, size, "\n");
-			col = 0;
+	while (*text != '\0') {
+		size_t line = strcspn(text, "\n"), n;
+
+		if (line <= MAIL_LINE_MAX) {
+			append(buf, len, size, "%.*s\n", (int)line, text);
+			text += line + (text[line] == '\n');
+			continue;
 		}
-		append(buf, len, size, "%c", *p);
-		col = *p == '\n' ? 0 : col + 1;
+		/* One byte more, for text_cut() to see where it is. */
+		memcpy(piece, text, MAIL_LINE_MAX + 1);
+		piece[MAIL_LINE_MAX + 1] = '\0';
+		text_cut(piece, MAIL_LINE_MAX);
+		if ((n = strlen(piece)) == 0)	/* not UTF-8: cut anywhere */
+			n = MAIL_LINE_MAX;
+		append(buf, len, size, "%.*s\n", (int)n, text);
+		text += n;
 	}
-	append(buf, len, size, "\n");
 }
 
 /* The mail message of ev with body b; malloc'ed, the caller frees it. */
@@ -334,7 +344,7 @@ static char *
 mail_message(const struct alerter *a, const struct alert_event *ev,
     json_t *b, size_t *lenp)
 {
-	char date[64], subject[300], *buf, *v;
+	char date[64], subject[600], *buf, *v;
 	size_t len = 0, size = 2048;
 	const char *key;
 	json_t *val;
@@ -348,11 +358,17 @@ mail_message(const struct alerter *a, const struct alert_event *ev,
 	    ev->client ? ev->client : "", ev->set ? "/" : "",
 	    ev->set ? ev->set : "");
 	text_clean(subject, "");
-	append(&buf, &len, &size, "To: %s\nFrom: %s\nSubject: %s\nDate: %s\n"
+	text_cut(subject, 300);
+	append(&buf, &len, &size, "To: %s\nFrom: %s\nSubject: ",
+	    a->cfg->alert_mail, a->from);
+	if ((v = mailhdr_encode(subject)) == NULL)
+		fatalx("%s: out of memory", __func__);
+	append(&buf, &len, &size, "%s", v);
+	free(v);
+	append(&buf, &len, &size, "\nDate: %s\n"
 	    "MIME-Version: 1.0\nContent-Type: text/plain; charset=utf-8\n"
 	    "Content-Transfer-Encoding: 8bit\nAuto-Submitted: auto-generated\n"
-	    "X-GigaVault-Event: %s\n\n", a->cfg->alert_mail, a->from, subject,
-	    date, ev->event);
+	    "X-GigaVault-Event: %s\n\n", date, ev->event);
 	append_body(&buf, &len, &size, ev->message);
 	append(&buf, &len, &size, "\n");
 	json_object_foreach(b, key, val) {
