@@ -12,19 +12,20 @@
 # set gives one; after a reload (new housekeeper, same state file) with
 # the webhook receiver down, the failure is logged and the mail still
 # goes, and nothing already sent is sent again.  A long error text of
-# two-byte characters is broken into lines between characters.  The
-# Sendmail command has
-# only fds 0, 1 and 2 open.  A stop while the
-# Sendmail command hangs ends it at once (no SIGKILL of the housekeeper
-# after DrainTimeout); gigavaultd -n warns of a setuid or setgid one.
-# Every process the test starts is stopped at the end, also when it
-# dies.
+# two-byte characters is broken into lines between characters; a client
+# removed and added again under its name starts anew (no job_ok for a
+# failure of the old one).  The Sendmail command has only fds 0, 1 and 2
+# open; a stop while it hangs ends it at once (no SIGKILL of the
+# housekeeper after DrainTimeout); gigavaultd -n warns of a setuid or
+# setgid one.  Every process the test starts is stopped at the end, also
+# when it dies.
 use strict;
 use warnings;
 use FindBin;
 use lib "$FindBin::Bin/lib";
 use Test::More;
 use JSON::PP;
+use File::Path ();
 use Digest::SHA qw(hmac_sha256_hex);
 use POSIX qw(setpgid _exit);
 use GV;
@@ -309,6 +310,27 @@ my $long = "x" . "\x{e9}" x 499;
     $text =~ s/\r?\n//g;
     like($text, qr/error: \Q$long\E/, 'and the error text is all there');
 }
+
+# bob's set "work" fails; bob is removed and added again: the new bob's
+# first success of "work" is no recovery.
+report('--set', 'work', '--result', 'failed', '--error', 'old bob');
+sub alert_state { my $t = slurp($gv->cfg->{Server}{DataDir} . '/alerts.json'); eval { decode_json($t) } || {} }
+sub failed_has { grep { $_->[0] eq $_[0] && $_->[1] eq $_[1] } @{alert_state()->{failed} // []} }
+ok(wait_until(sub { failed_has('bob', 'work') }, 30), 'alerts.json: bob/work failed');
+my %old_ids = %{alert_state()->{jobs} // {}};
+($st, $out, $err) = $gv->ctl('client', 'remove', 'bob');
+is($st, 0, 'gigavaultctl client remove bob') or diag "$out$err";
+ok(wait_until(sub { !failed_has('bob', 'work') && !grep { exists $old_ids{$_} } keys %{alert_state()->{jobs} // {}} }, 30),
+   'alerts.json forgets the removed client (its failed sets and its reports seen)')
+    or diag slurp($gv->cfg->{Server}{DataDir} . '/alerts.json');
+File::Path::remove_tree($bob->dir);
+$bob = GVClient->new($gv, 'bob');
+report('--set', 'work', '--result', 'ok', '--next-run', '+3600');
+ok(wait_until(sub { keys %{alert_state()->{jobs} // {}} && grep { !exists $old_ids{$_} } keys %{alert_state()->{jobs}} }, 30),
+   'the new bob\'s report was seen') or diag slurp($gv->logfile);
+sleep 2;
+is(scalar(grep { ($_->{body}{set} // '') eq 'work' } hooks_of('job_ok')), 0,
+   'the new bob\'s success of "work" gives no job_ok');
 
 # ------------------------------------------------------------ receiver down
 

@@ -1162,6 +1162,17 @@ check_client_jobs(struct alerter *a, struct catalog *cat,
 
 	snprintf(key, sizeof(key), "%" PRIu64, h->client);
 	seen = (uint64_t)get_int(jobs, key, 0);
+	/* The newest alone first: most checks find nothing new. */
+	if (catalog_jobs(cat, h->client, 0, 1, &r, &n) != CAT_OK) {
+		log_warnx("alerts: %s", catalog_strerror(cat));
+		return 0;
+	}
+	if (n == 0 || r[0].seq <= seen) {
+		free(r);
+		return 0;
+	}
+	free(r);
+	r = NULL;
 	if (catalog_jobs(cat, h->client, 0, ALERT_JOBS_PER_CHECK, &r, &n) !=
 	    CAT_OK) {
 		log_warnx("alerts: %s", catalog_strerror(cat));
@@ -1336,6 +1347,48 @@ check_overdue(struct alerter *a, const struct cat_client_health *h,
 	json_decref(cur);
 }
 
+/*
+ * Forget what is kept of clients no longer in the catalog (h, n): their
+ * newest report seen (by id) and their failed sets (by name), so that a
+ * client removed and added again under its name starts anew.
+ */
+static void
+forget_removed(struct alerter *a, const struct cat_client_health *h,
+    size_t n)
+{
+	json_t *jobs = get_member(a, "jobs", 0), *failed, *e, *v;
+	const char *key;
+	char id[32];
+	void *tmp;
+	size_t i, j;
+
+	json_object_foreach_safe(jobs, tmp, key, v) {
+		for (j = 0; j < n; j++) {
+			snprintf(id, sizeof(id), "%" PRIu64, h[j].client);
+			if (strcmp(id, key) == 0)
+				break;
+		}
+		if (j == n) {
+			json_object_del(jobs, key);
+			a->dirty = 1;
+		}
+	}
+	failed = get_member(a, "failed", 1);
+	i = 0;
+	while (i < json_array_size(failed)) {
+		e = json_array_get(failed, i);
+		for (j = 0; j < n; j++)
+			if (json_is_array(e) &&
+			    str_is(json_array_get(e, 0), h[j].name))
+				break;
+		if (j == n) {
+			json_array_remove(failed, i);
+			a->dirty = 1;
+		} else
+			i++;
+	}
+}
+
 /* Failed job reports and overdue sets, from the catalog. */
 static void
 check_catalog(struct alerter *a, struct catalog *cat, int64_t now)
@@ -1348,6 +1401,7 @@ check_catalog(struct alerter *a, struct catalog *cat, int64_t now)
 		log_warnx("alerts: %s", catalog_strerror(cat));
 		return;
 	}
+	forget_removed(a, h, n);
 	/* A client with no set has no report (catalog_health()). */
 	for (size_t i = 0; i < n; i++)
 		if (h[i].nsets > 0 &&
