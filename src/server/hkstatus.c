@@ -140,16 +140,23 @@ hkstatus_load(const char *datadir)
 static int
 store(const char *datadir, json_t *root)
 {
-	char path[PATH_MAX], err[PATH_MAX + 128], *text;
+	char path[PATH_MAX], err[PATH_MAX + 128], *text, *t;
 	int rc;
 
 	if (path_of(path, sizeof(path), datadir, STATUS_FILE) == -1)
 		return -1;
 	if ((text = json_dumps(root, JSON_COMPACT | JSON_PRESERVE_ORDER)) ==
-	    NULL || (text = realloc(text, strlen(text) + 2)) == NULL) {
+	    NULL) {
 		log_warnx("housekeeping status: cannot encode");
 		return -1;
 	}
+	/* json_dumps() leaves no room: one more byte for the newline. */
+	if ((t = realloc(text, strlen(text) + 2)) == NULL) {
+		log_warnx("housekeeping status: out of memory");
+		free(text);
+		return -1;
+	}
+	text = t;
 	strcat(text, "\n");
 	if ((rc = atomicfile_write(path, text, strlen(text), 0640, err,
 	    sizeof(err))) == -1)
