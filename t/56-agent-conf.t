@@ -37,6 +37,9 @@ GV::_spit("$dir/tok", "t0ken\n");
 chmod 0600, "$dir/tok";
 ($rc, $err) = check($good[0]);
 is($rc, 0, 'every job option with a good value') or diag($err);
+# The rates are read as gigavault's --limit-upload reads them.
+($rc, $err) = check(qq(BackupSet "a" {\n\tPaths = {"/etc"}\n\tSchedule = "daily"\n\tLimitUpload = "10MiB"\n\tLimitDownload = "1T"\n}\n));
+is($rc, 0, 'LimitUpload "10MiB" and LimitDownload "1T", as --limit-upload takes them') or diag($err);
 like($err, qr/no Agent\.PassphraseFile and no GIGAVAULT_PASSPHRASE/,
      '... and a warning: nothing would unlock the key file');
 {

@@ -1,8 +1,9 @@
 #!/usr/bin/perl
-# Alerts (gigavault.conf(5), ALERTS SECTION) with real parts: mail through
-# msmtp (the Sendmail command) to an SMTP server (python3-aiosmtpd, its
-# Mailbox handler writing a Maildir), and a webhook received by an HTTP
-# server (t/alert-webhook.py) that writes each body and its headers.
+# Alerts (gigavault.conf(5), ALERTS SECTION) with real parts: mail by
+# SMTP (Alerts.SMTP, libcurl) and through msmtp (the Sendmail command) to
+# an SMTP server (python3-aiosmtpd, its Mailbox handler writing a
+# Maildir), and a webhook received by an HTTP server
+# (t/alert-webhook.py) that writes each body and its headers.
 #
 # Low space (FreeSpaceWarning = 100) gives one mail and one webhook,
 # signed with WebhookSecretFile; a scrub that found damage gives one; a
@@ -10,14 +11,21 @@
 # with the client, set and error text, a second failure none; an overdue
 # set gives one; after a reload (new housekeeper, same state file) with
 # the webhook receiver down, the failure is logged and the mail still
-# goes, and nothing already sent is sent again.  Every process the test
-# starts is stopped at the end, also when it dies.
+# goes, and nothing already sent is sent again.  A long error text of
+# two-byte characters is broken into lines between characters; a client
+# removed and added again under its name starts anew (no job_ok for a
+# failure of the old one).  The Sendmail command has only fds 0, 1 and 2
+# open; a stop while it hangs ends it at once (no SIGKILL of the
+# housekeeper after DrainTimeout); gigavaultd -n warns of a setuid or
+# setgid one.  Every process the test starts is stopped at the end, also
+# when it dies.
 use strict;
 use warnings;
 use FindBin;
 use lib "$FindBin::Bin/lib";
 use Test::More;
 use JSON::PP;
+use File::Path ();
 use Digest::SHA qw(hmac_sha256_hex);
 use POSIX qw(setpgid _exit);
 use GV;
@@ -132,7 +140,7 @@ my $sendmail = "$MSMTP -C /dev/null --host=127.0.0.1 --port=$smtp_port "
 my %alerts = (
     'Alerts.Mail'              => 'ops@example.org',
     'Alerts.MailFrom'          => 'gigavault@example.org',
-    'Alerts.Sendmail'          => $sendmail,
+    'Alerts.SMTP'              => "smtp://127.0.0.1:$smtp_port",
     'Alerts.Webhook'           => "http://127.0.0.1:$hook_port/hook/t0ps3cret?k=v",
     'Alerts.WebhookSecretFile' => "$tmp/hook.secret",
     'Alerts.FreeSpaceWarning'  => 100,
@@ -166,6 +174,8 @@ ok(wait_until(sub { mails_of('low_space') && hooks_of('low_space') }, 30),
     is($h->{headers}{'x-gigavault-signature'}, 'sha256=' . hmac_sha256_hex($h->{raw}, $secret),
        'webhook: X-GigaVault-Signature is the HMAC-SHA-256 of the body with the secret');
 }
+like(slurp($gv->logfile), qr/alert low_space: mailed to ops\@example\.org through smtp:\/\/127\.0\.0\.1:$smtp_port/,
+     'the mail went by SMTP to Alerts.SMTP (Sendmail empty)');
 ok(wait_until(sub { slurp($gv->logfile) =~ /alert low_space: webhook http:\/\/127\.0\.0\.1:$hook_port answered HTTP 204/ }, 30),
    'the log names the webhook by scheme and host');
 unlike(slurp($gv->logfile), qr/t0ps3cret/, 'not by its path, which may hold a secret');
@@ -283,6 +293,45 @@ ok(wait_until(sub { mails_of('overdue_ok') && hooks_of('overdue_ok') }, 30),
 is((hooks_of('overdue_ok'))[0]{body}{set}, 'docs', 'overdue_ok: set docs');
 is(scalar(mails_of('job_ok')), 1, 'a success of a set that had not failed gives no job_ok');
 
+# A long error text of two-byte characters: the mail's lines are broken
+# between characters, never inside one.
+# ("x" first: the breaks at 900 bytes fall at odd offsets into the é.)
+my $long = "x" . "\x{e9}" x 499;
+{
+    require Encode;
+    report('--set', 'long', '--result', 'failed', '--error', Encode::encode('UTF-8', $long));
+    ok(wait_until(sub { grep { $_->{headers}{subject} =~ m{bob/long$} } mails_of('job_failed') }, 30),
+       'a failure with a long UTF-8 error: mailed') or diag slurp($gv->logfile);
+    my ($m) = grep { $_->{headers}{subject} =~ m{bob/long$} } mails_of('job_failed');
+    my @bad = grep { !eval { Encode::decode('UTF-8', $_, Encode::FB_CROAK()); 1 } }
+              split /\r?\n/, $m->{body};
+    is(scalar(@bad), 0, 'every line of the body is valid UTF-8 (no character cut in two)');
+    my $text = Encode::decode('UTF-8', $m->{body});
+    $text =~ s/\r?\n//g;
+    like($text, qr/error: \Q$long\E/, 'and the error text is all there');
+}
+
+# bob's set "work" fails; bob is removed and added again: the new bob's
+# first success of "work" is no recovery.
+report('--set', 'work', '--result', 'failed', '--error', 'old bob');
+sub alert_state { my $t = slurp($gv->cfg->{Server}{DataDir} . '/alerts.json'); eval { decode_json($t) } || {} }
+sub failed_has { grep { $_->[0] eq $_[0] && $_->[1] eq $_[1] } @{alert_state()->{failed} // []} }
+ok(wait_until(sub { failed_has('bob', 'work') }, 30), 'alerts.json: bob/work failed');
+my %old_ids = %{alert_state()->{jobs} // {}};
+($st, $out, $err) = $gv->ctl('client', 'remove', 'bob');
+is($st, 0, 'gigavaultctl client remove bob') or diag "$out$err";
+ok(wait_until(sub { !failed_has('bob', 'work') && !grep { exists $old_ids{$_} } keys %{alert_state()->{jobs} // {}} }, 30),
+   'alerts.json forgets the removed client (its failed sets and its reports seen)')
+    or diag slurp($gv->cfg->{Server}{DataDir} . '/alerts.json');
+File::Path::remove_tree($bob->dir);
+$bob = GVClient->new($gv, 'bob');
+report('--set', 'work', '--result', 'ok', '--next-run', '+3600');
+ok(wait_until(sub { keys %{alert_state()->{jobs} // {}} && grep { !exists $old_ids{$_} } keys %{alert_state()->{jobs}} }, 30),
+   'the new bob\'s report was seen') or diag slurp($gv->logfile);
+sleep 2;
+is(scalar(grep { ($_->{body}{set} // '') eq 'work' } hooks_of('job_ok')), 0,
+   'the new bob\'s success of "work" gives no job_ok');
+
 # ------------------------------------------------------------ receiver down
 
 # A reload starts a new housekeeper that reads the same alerts.json; the
@@ -318,6 +367,16 @@ ok(wait_until(sub { slurp($gv->logfile) =~ /alert scrub_damage: mail to ops\@exa
 ok(wait_until(sub { hooks() == $nhook + 1 }, 30), 'the webhook still went');
 sub sleepers { grep { (GV::_slurp("/proc/$_/cmdline") // '') eq "sleep\x0037.59\x00" } map { m{/proc/(\d+)$} ? $1 : () } glob('/proc/[0-9]*') }
 ok(wait_until(sub { !sleepers() }, 10), 'no mail command is left running');
+# The command has nothing of the daemon's open (not the catalog).
+my $outdir = "$tmp/out";
+mkdir $outdir or die;
+chmod 0777, $outdir;
+$gv->reload('Alerts.Sendmail' => "cat >/dev/null; exec ls /proc/self/fd >$outdir/fds", 'Alerts.Timeout' => 5);
+sleep 2;
+($st) = $gv->ctl('scrub');
+ok(wait_until(sub { -s "$outdir/fds" }, 30), 'the Sendmail command ran') or diag slurp($gv->logfile);
+is(join(' ', sort { $a <=> $b } split ' ', slurp("$outdir/fds")), '0 1 2 3',
+   'it has only fds 0, 1 and 2 open (and ls its directory, 3)');
 $gv->reload('Alerts.Sendmail' => 'echo no relay here >&2; exit 3', 'Alerts.Timeout' => 5);
 sleep 2;
 ($st) = $gv->ctl('scrub');
@@ -342,6 +401,7 @@ ok(wait_until(sub { slurp($gv->logfile) =~ /alert scrub_damage: mail to ops\@exa
               "$tmp/hook.crt", "$tmp/hook.key");
     ok(wait_until(sub { port_open($tls_port) }, 20), 'HTTPS webhook receiver listening')
         or diag slurp("$tmp/hook-tls.log");
+    my $nscrub = () = mails_of('scrub_damage');
     $gv->reload('Alerts.Sendmail' => $sendmail,
                 'Alerts.Webhook' => "https://127.0.0.1:$tls_port/hook");
     sleep 2;
@@ -355,7 +415,9 @@ ok(wait_until(sub { slurp($gv->logfile) =~ /alert scrub_damage: mail to ops\@exa
     ($st) = $gv->ctl('scrub');
     ok(wait_until(sub { hooks_tls($tlsdir) }, 30), 'with it as WebhookCAFile: the webhook is received over HTTPS')
         or diag slurp($gv->logfile);
-    $gv->reload('Alerts.WebhookCAFile' => '',
+    ok(wait_until(sub { mails_of('scrub_damage') > $nscrub }, 30),
+       'Alerts.Sendmail msmtp: the mail went through the command') or diag slurp($gv->logfile);
+    $gv->reload('Alerts.WebhookCAFile' => '', 'Alerts.Sendmail' => '',
                 'Alerts.Webhook' => "http://127.0.0.1:$hook_port/hook");
 }
 sub hooks_tls { grep { ($_->{body}{event} // '') eq 'scrub_damage' } hooks($_[0]) }
@@ -363,7 +425,7 @@ sub hooks_tls { grep { ($_->{body}{event} // '') eq 'scrub_damage' } hooks($_[0]
 # ------------------------------------------------------------ MaxPerHour
 
 # This hour has seen more alerts than 1: the next one is held back ...
-$gv->reload('Alerts.Sendmail' => $sendmail, 'Alerts.MaxPerHour' => 1);
+$gv->reload('Alerts.MaxPerHour' => 1);
 sleep 2;
 my $nmail = () = mails();
 ($st) = $gv->ctl('scrub');
@@ -392,7 +454,44 @@ ok(wait_until(sub { mails_of('suppressed') && hooks_of('suppressed') }, 30),
 }
 is(scalar(mails_of('low_space')), $nlow, 'the restart sent no low_space again');
 
+# ------------------------------------------------------------ stop while sending
+
+# A mail command that hangs (Timeout 100) does not hold up a stop: the
+# housekeeper kills it and exits, instead of being killed after
+# DrainTimeout.
+$gv->reload('Alerts.Sendmail' => 'sleep 47.59', 'Alerts.Timeout' => 100,
+            'Alerts.MaxPerHour' => 0);
+sleep 2;
+($st) = $gv->ctl('scrub');
+sub sleepers2 { grep { (GV::_slurp("/proc/$_/cmdline") // '') eq "sleep\x0047.59\x00" } map { m{/proc/(\d+)$} ? $1 : () } glob('/proc/[0-9]*') }
+ok(wait_until(sub { sleepers2() }, 30), 'a mail command hangs') or diag slurp($gv->logfile);
 is($gv->stop, 0, 'gigavaultd stops cleanly');
+unlike(slurp($gv->logfile), qr/killed by signal 9/, 'no child was killed by SIGKILL');
+like(slurp($gv->logfile), qr/Alerts\.Sendmail "sleep 47\.59" killed: gigavaultd is stopping/,
+     'the hanging command was ended by the stop');
+ok(wait_until(sub { !sleepers2() }, 10), 'and is gone');
+
+# ------------------------------------------------------------ gigavaultd -n
+
+# A set-user-ID or set-group-ID Sendmail cannot work under no new
+# privileges: gigavaultd -n says so (and still accepts the file).
+{
+    system('cp', '/bin/true', "$tmp/sendmail-suid") == 0 or die;
+    system('cp', '/bin/true', "$tmp/sendmail-sgid") == 0 or die;
+    chmod 04755, "$tmp/sendmail-suid";
+    chmod 02755, "$tmp/sendmail-sgid";
+    my ($st, $e) = do { $gv->write_conf('Alerts.Sendmail' => "$tmp/sendmail-suid -t -i"); GV::run_check($gv->conf_text) };
+    is($st, 0, 'gigavaultd -n with a set-user-ID Sendmail: still valid') or diag $e;
+    like($e, qr/warning: Alerts\.Sendmail: \Q$tmp\E\/sendmail-suid is set-user-ID, .*no new privileges.*Alerts\.SMTP/,
+         '... with a warning that says why and what to do');
+    local $ENV{PATH} = "$tmp:$ENV{PATH}";
+    ($st, $e) = do { $gv->write_conf('Alerts.Sendmail' => "sendmail-sgid -t"); GV::run_check($gv->conf_text) };
+    like($e, qr/warning: Alerts\.Sendmail: \Q$tmp\E\/sendmail-sgid is set-group-ID/,
+         'a set-group-ID one found in PATH: warned');
+    ($st, $e) = do { $gv->write_conf('Alerts.Sendmail' => $sendmail); GV::run_check($gv->conf_text) };
+    is($st, 0, 'msmtp as Sendmail: valid') or diag $e;
+    unlike($e, qr/warning/, 'and no warning');
+}
 stop_kid($_) for my @k = @kids;
 is(scalar(@kids), 0, 'SMTP server and webhook receiver stopped');
 done_testing;

@@ -445,6 +445,30 @@ main(void)
 	    "interval of a past date: 0");
 	schedule_free(s);
 
+	/* schedule_prev(): the last time before t (the agent's poll). */
+	s = schedule_parse("Mon..Fri 18:00", err, sizeof(err));
+	ok(schedule_prev(s, at("2026-12-14 18:00:00")) ==
+	    at("2026-12-11 18:00:00"),
+	    "prev of Mon..Fri 18:00 before a Monday's: the Friday's");
+	ok(schedule_prev(s, at("2026-12-14 18:00:01")) ==
+	    at("2026-12-14 18:00:00"),
+	    "prev of Mon..Fri 18:00 a second after: that one");
+	schedule_free(s);
+	s = schedule_parse("*:*:0/2", err, sizeof(err));
+	ok(schedule_prev(s, at("2026-03-10 12:00:00")) ==
+	    at("2026-03-10 11:59:58"), "prev of *:*:0/2: 2 s before");
+	schedule_free(s);
+	s = schedule_parse("daily", err, sizeof(err));
+	ok(schedule_prev(s, at("2026-03-30 00:00:00")) ==
+	    at("2026-03-29 00:00:00"), "prev of daily over spring forward");
+	schedule_free(s);
+	s = schedule_parse("2027-05-05 12:00", err, sizeof(err));
+	ok(schedule_prev(s, at("2027-05-05 12:00:00")) == -1,
+	    "prev of a single date at that date: none");
+	ok(schedule_prev(s, at("2027-06-01 00:00:00")) ==
+	    at("2027-05-05 12:00:00"), "prev of a single date after it");
+	schedule_free(s);
+
 	/* Bad schedules, each with its message. */
 	bad("", "empty schedule");
 	bad("  \t ", "empty schedule");

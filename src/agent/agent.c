@@ -207,6 +207,7 @@ ui_conf(struct agent *a, struct agentui_conf *u)
 	memset(u, 0, sizeof(*u));
 	u->listen = a->conf->agent.ui_listen;
 	u->nlisten = a->conf->agent.nui_listen;
+	u->listen_default = a->conf->agent.ui_listen_default;
 	u->port = a->conf->port_ui;
 	u->token = a->token;
 	u->name = a->name;
@@ -334,7 +335,8 @@ start_announce(struct agent *a)
 	ac.group = DISC_GROUP;
 	ac.port_announce = DISC_ANNOUNCE_PORT;
 	ac.port_query = DISC_QUERY_PORT;
-	ac.port_udpscan = DISC_UDPSCAN_PORT;
+	/* Probes only when asked: a server on this machine needs the port. */
+	ac.port_udpscan = a->conf->agent.answer_probes ? DISC_UDPSCAN_PORT : 0;
 	ac.ttl = DISC_TTL;
 	ac.interval = DISC_INTERVAL_S;
 	ac.port_ui = a->conf->port_ui;
@@ -364,6 +366,42 @@ on_stop(evutil_socket_t sig, short what, void *arg)
 	kick(a);
 }
 
+/* 1 when the lists a (na) and b (nb) hold the same strings in order. */
+static int
+same_list(char *const *a, size_t na, char *const *b, size_t nb)
+{
+	if (na != nb)
+		return 0;
+	for (size_t i = 0; i < na; i++)
+		if (strcmp(a[i], b[i]) != 0)
+			return 0;
+	return 1;
+}
+
+/* Swap into c what old has that runs until a restart (old is freed). */
+static void
+keep_running(struct clientconf *c, struct clientconf *old)
+{
+	char **l = c->agent.ui_listen, *s;
+	size_t n = c->agent.nui_listen;
+	int d = c->agent.ui_listen_default;
+
+	c->agent.ui_listen = old->agent.ui_listen;
+	c->agent.nui_listen = old->agent.nui_listen;
+	c->agent.ui_listen_default = old->agent.ui_listen_default;
+	old->agent.ui_listen = l;
+	old->agent.nui_listen = n;
+	old->agent.ui_listen_default = d;
+	c->port_ui = old->port_ui;
+	s = c->agent.state_dir;
+	c->agent.state_dir = old->agent.state_dir;
+	old->agent.state_dir = s;
+	s = c->agent.name;
+	c->agent.name = old->agent.name;
+	old->agent.name = s;
+	c->agent.discovery = old->agent.discovery;
+}
+
 static void
 on_hup(evutil_socket_t sig, short what, void *arg)
 {
@@ -380,17 +418,42 @@ on_hup(evutil_socket_t sig, short what, void *arg)
 		alog_warnx("SIGHUP: %s; the old configuration stays", err);
 		return;
 	}
+	/*
+	 * The UI port keeps the addresses it has bound until a restart:
+	 * one that is not loopback needs a token still.
+	 */
+	for (size_t i = 0; i < a->conf->agent.nui_listen; i++) {
+		const char *l = a->conf->agent.ui_listen[i];
+
+		if (tok[0] == '\0' && strncmp(l, "127.", 4) != 0 &&
+		    strcmp(l, "::1") != 0) {
+			alog_warnx("SIGHUP: the UI port listens on %s, not a "
+			    "loopback address, until a restart: the new "
+			    "configuration has no UITokenFile; the old "
+			    "configuration stays", l);
+			crypto_wipe(tok, sizeof(tok));
+			clientconf_free(c);
+			return;
+		}
+	}
 	if (jobs_reload(a->jobs, c, err, sizeof(err)) == -1) {
 		alog_warnx("SIGHUP: %s; the old configuration stays", err);
 		clientconf_free(c);
 		return;
 	}
-	/* UIListen, Ports.UI and StateDir take a restart. */
-	if (c->port_ui != a->conf->port_ui || c->agent.nui_listen !=
-	    a->conf->agent.nui_listen || strcmp(c->agent.state_dir,
-	    a->conf->agent.state_dir) != 0)
-		alog_warnx("SIGHUP: a new UIListen, Ports.UI or StateDir "
-		    "takes a restart of the agent");
+	/*
+	 * UIListen, Ports.UI, StateDir, Name and Discovery take a restart:
+	 * until then the running ones stay in a->conf.
+	 */
+	if (c->port_ui != a->conf->port_ui || !same_list(c->agent.ui_listen,
+	    c->agent.nui_listen, a->conf->agent.ui_listen,
+	    a->conf->agent.nui_listen) || strcmp(c->agent.state_dir,
+	    a->conf->agent.state_dir) != 0 || strcmp(c->agent.name,
+	    a->conf->agent.name) != 0 || c->agent.discovery !=
+	    a->conf->agent.discovery)
+		alog_warnx("SIGHUP: a new UIListen, Ports.UI, StateDir, Name "
+		    "or Discovery takes a restart of the agent");
+	keep_running(c, a->conf);
 	memcpy(a->token, tok, sizeof(a->token));
 	crypto_wipe(tok, sizeof(tok));
 	clientconf_free(a->conf);
@@ -465,6 +528,8 @@ agent_main(const struct agent_opts *o)
 		alog_warnx("%s", err);
 		goto out;
 	}
+	if (o->ready != NULL && o->ready(o->ready_arg) == -1)
+		goto out;
 	if (a.conf->agent.discovery)
 		start_announce(&a);
 	arm_poll(&a, FIRST_POLL_S);

@@ -9,6 +9,12 @@ struct agent_opts {
 	const char	*conffile;	/* -c FILE, or NULL: the default */
 	int		 foreground;	/* -d: no daemon, log to stderr */
 	int		 verbose;	/* -v: debug lines */
+	/*
+	 * Called once agent_main() has its StateDir and UI port, before
+	 * its loop runs (NULL: none); -1 from it: agent_main() returns 1.
+	 */
+	int		(*ready)(void *);
+	void		*ready_arg;
 };
 
 /*

@@ -4,10 +4,11 @@
  */
 #include "autoconf.h"
 
+#include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 
-#include <dirent.h>
 #include <err.h>
 #include <errno.h>
 #include <event2/event.h>
@@ -21,6 +22,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/wire.h"
 #include "client/client.h"
 #include "client/clientconf.h"
 #include "agentlog.h"
@@ -46,10 +48,28 @@ struct apoll {
 
 /* ------------------------------------------------------------- child */
 
-static int
-cmp_names(const void *a, const void *b)
+/*
+ * Move the outbox's report name to outbox/rejected/, or drop it when
+ * that fails: a report the server refuses never blocks the others.
+ */
+static void
+reject(const char *outbox, const char *name, const char *set)
 {
-	return strcmp(*(char *const *)a, *(char *const *)b);
+	char dir[PATH_MAX], from[PATH_MAX], to[PATH_MAX];
+	int n;
+
+	snprintf(dir, sizeof(dir), "%s/rejected", outbox);
+	snprintf(from, sizeof(from), "%s/%s", outbox, name);
+	n = snprintf(to, sizeof(to), "%s/rejected/%s", outbox, name);
+	if (n < 0 || (size_t)n >= sizeof(to) || (mkdir(dir, 0700) == -1 && errno != EEXIST) ||
+	    rename(from, to) == -1) {
+		warn("a report of set %s the server would refuse is dropped: "
+		    "%s", set, to);
+		unlink(from);
+		return;
+	}
+	warnx("a report of set %s the server would refuse is kept aside "
+	    "as %s", set, to);
 }
 
 /* Send every report in the outbox, oldest first.  0, or -1 (printed). */
@@ -57,35 +77,15 @@ static int
 send_outbox(struct client *c, const char *outbox)
 {
 	struct remote_job_report r;
-	char **names = NULL, **nv, path[PATH_MAX], err[1024];
-	size_t n = 0, cap = 0;
-	struct dirent *de;
+	char **names, path[PATH_MAX], err[1024];
+	size_t n;
 	int rc = 0;
-	DIR *d;
 
-	if ((d = opendir(outbox)) == NULL) {
+	if (access(outbox, R_OK | X_OK) == -1) {
 		warn("%s", outbox);
 		return -1;
 	}
-	while ((de = readdir(d)) != NULL && n < ASTATE_OUTBOX_MAX) {
-		size_t len = strlen(de->d_name);
-
-		if (de->d_name[0] == '.' || len < 5 ||
-		    strcmp(de->d_name + len - 5, ".json") != 0)
-			continue;
-		if (n == cap) {
-			cap = cap ? 2 * cap : 16;
-			if ((nv = realloc(names, cap * sizeof(*nv))) == NULL)
-				break;
-			names = nv;
-		}
-		if ((names[n] = strdup(de->d_name)) == NULL)
-			break;
-		n++;
-	}
-	closedir(d);
-	if (n > 0)
-		qsort(names, n, sizeof(*names), cmp_names);
+	n = astate_outbox_names(outbox, 0, &names);
 	for (size_t i = 0; i < n && rc == 0; i++) {
 		snprintf(path, sizeof(path), "%s/%s", outbox, names[i]);
 		if (astate_report_read(path, &r, err, sizeof(err)) == -1) {
@@ -93,17 +93,30 @@ send_outbox(struct client *c, const char *outbox)
 			unlink(path);
 			continue;
 		}
+		/*
+		 * A report the server would refuse (its checks, made here
+		 * too) is set aside, so that it never blocks those after it.
+		 */
+		if (r.set[0] == '\0' || strlen(r.set) > WIRE_SET_MAX ||
+		    r.result < 0 || r.result > REMOTE_JOB_CANCELLED ||
+		    r.start < 0 || r.end < 0 || r.next_run < 0) {
+			reject(outbox, names[i], r.set);
+			continue;
+		}
 		if (remote_job_report(c->remote, &r, err, sizeof(err)) == -1) {
+			uint16_t code = remote_error_code(c->remote);
+
 			warnx("cannot send the report of set %s: %s", r.set,
 			    err);
+			/* The server refused this report: set it aside. */
+			if (code == WIRE_ERR_MALFORMED || code == WIRE_ERR_LIMIT)
+				reject(outbox, names[i], r.set);
 			rc = -1;
-			continue;
+			break;	/* the session is over */
 		}
 		unlink(path);
 	}
-	for (size_t i = 0; i < n; i++)
-		free(names[i]);
-	free(names);
+	astate_names_free(names, n);
 	return rc;
 }
 
@@ -123,6 +136,7 @@ child_main(const struct apoll *p, int wfd, struct remote_agent_job *jobs,
 	dup2(wfd, STDERR_FILENO);
 	for (fd = 3; fd < 1024; fd++)
 		close(fd);
+	prctl(PR_SET_NAME, "gv-agent-poll", 0, 0, 0);
 	signal(SIGTERM, SIG_DFL);
 	signal(SIGINT, SIG_DFL);
 	signal(SIGHUP, SIG_DFL);

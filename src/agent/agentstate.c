@@ -147,6 +147,12 @@ make_dirs(const char *dir, char *err, size_t errlen)
 	return 0;
 }
 
+static int
+cmp_names(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
 struct astate *
 astate_open(const char *dir, char *err, size_t errlen)
 {
@@ -198,6 +204,17 @@ astate_open(const char *dir, char *err, size_t errlen)
 		return NULL;
 	}
 	hex_encode(s->id, sizeof(s->id), s->id_hex);
+	{
+		/* Half-written reports of a crash: never renamed, never sent. */
+		char **v;
+		size_t n = astate_outbox_names(s->outbox, 1, &v);
+
+		for (size_t i = 0; i < n; i++) {
+			snprintf(path, sizeof(path), "%s/%s", s->outbox, v[i]);
+			unlink(path);
+		}
+		astate_names_free(v, n);
+	}
 	return s;
 }
 
@@ -306,7 +323,8 @@ astate_report_from_json(json_t *o, struct remote_job_report *r, char *err,
 	}
 	if (!clientconf_valid_set(set) || strlen(error) >
 	    REMOTE_JOB_ERROR_MAX || req < 0 || snap < 0 || files < 0 ||
-	    bytes < 0 || rd < 0 || sent < 0 || probs < 0) {
+	    bytes < 0 || rd < 0 || sent < 0 || probs < 0 || start < 0 ||
+	    end < 0 || next < 0) {
 		snprintf(err, errlen, "a job report with a bad value");
 		return -1;
 	}
@@ -367,11 +385,73 @@ astate_outbox_count(const struct astate *s)
 
 	if ((d = opendir(s->outbox)) == NULL)
 		return 0;
-	while ((de = readdir(d)) != NULL && n < ASTATE_OUTBOX_MAX)
-		if (de->d_name[0] != '.')
+	/* Reports only: not rejected/ nor a .json.tmp being written. */
+	while ((de = readdir(d)) != NULL && n < ASTATE_OUTBOX_MAX) {
+		size_t len = strlen(de->d_name);
+
+		if (de->d_name[0] != '.' && len > 5 &&
+		    strcmp(de->d_name + len - 5, ".json") == 0)
 			n++;
+	}
 	closedir(d);
 	return n;
+}
+
+size_t
+astate_outbox_names(const char *outbox, int tmp, char ***out)
+{
+	const char *suffix = tmp ? ".json.tmp" : ".json";
+	size_t n = 0, cap = 0, sl = strlen(suffix);
+	char **v = NULL, **nv;
+	struct dirent *de;
+	DIR *d;
+
+	*out = NULL;
+	if ((d = opendir(outbox)) == NULL)
+		return 0;
+	while ((de = readdir(d)) != NULL && n < ASTATE_OUTBOX_MAX) {
+		size_t len = strlen(de->d_name);
+
+		if (de->d_name[0] == '.' || len <= sl ||
+		    strcmp(de->d_name + len - sl, suffix) != 0)
+			continue;
+		if (n == cap) {
+			cap = cap ? 2 * cap : 64;
+			if ((nv = realloc(v, cap * sizeof(*v))) == NULL)
+				break;
+			v = nv;
+		}
+		if ((v[n] = strdup(de->d_name)) == NULL)
+			break;
+		n++;
+	}
+	closedir(d);
+	if (n > 0)
+		qsort(v, n, sizeof(*v), cmp_names);
+	*out = v;
+	return n;
+}
+
+void
+astate_names_free(char **v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+/* Remove the outbox's oldest report (the first name). */
+static void
+drop_oldest(struct astate *s)
+{
+	char **v, path[PATH_MAX];
+	size_t n = astate_outbox_names(s->outbox, 0, &v);
+
+	if (n > 0) {
+		snprintf(path, sizeof(path), "%s/%s", s->outbox, v[0]);
+		unlink(path);
+	}
+	astate_names_free(v, n);
 }
 
 int
@@ -390,13 +470,18 @@ astate_keep(struct astate *s, const struct remote_job_report *r,
 		return -1;
 	}
 	json_decref(o);
-	if (outbox && astate_outbox_count(s) < ASTATE_OUTBOX_MAX) {
-		snprintf(path, sizeof(path), "%s/%lld-%d-%u-%s.json",
+	if (outbox) {
+		/* A full outbox loses its oldest report, not this one. */
+		if (astate_outbox_count(s) >= ASTATE_OUTBOX_MAX)
+			drop_oldest(s);
+		/* Zero-padded: the names sort as the reports came. */
+		snprintf(path, sizeof(path), "%s/%lld-%010d-%010u-%s.json",
 		    s->outbox, (long long)r->end, (int)getpid(), s->seq++,
 		    r->set);
 		if (spit(path, line, strlen(line), err, errlen) == -1)
 			goto done;
 	}
+	rc = 1;		/* from here on only the history may fail */
 	/* The history: the newest ASTATE_HISTORY_MAX - 1 lines, then r. */
 	snprintf(path, sizeof(path), "%s/history.jsonl", s->dir);
 	if ((buf = slurp(path, &len, err, errlen)) == NULL) {
@@ -430,7 +515,8 @@ astate_keep(struct astate *s, const struct remote_job_report *r,
 		memcpy(out, keep, klen);
 		memcpy(out + klen, line, llen);
 		out[klen + llen] = '\n';
-		rc = spit(path, out, klen + llen + 1, err, errlen);
+		rc = spit(path, out, klen + llen + 1, err, errlen) == -1 ?
+		    1 : 0;
 		free(out);
 	}
 	free(buf);

@@ -34,6 +34,17 @@ const char *astate_id_hex(const struct astate *);
 /* The directory of the outbox ("DIR/outbox"), owned by s. */
 const char *astate_outbox(const struct astate *);
 
+/*
+ * The report files (NAME.json) in the outbox directory, oldest first
+ * (sorted by name), at most ASTATE_OUTBOX_MAX; with tmp, the leftover
+ * NAME.json.tmp files instead.  *out gets a malloc'ed array of that
+ * many malloc'ed names (free it with astate_names_free(); NULL when
+ * there are none).  The count: 0 also when the directory cannot be
+ * read or memory ran out before the first.
+ */
+size_t	astate_outbox_names(const char *outbox, int tmp, char ***out);
+void	astate_names_free(char **v, size_t n);
+
 /* Reports waiting in the outbox (counted up to ASTATE_OUTBOX_MAX). */
 size_t	astate_outbox_count(const struct astate *);
 
@@ -44,9 +55,12 @@ int	astate_set_last_run(struct astate *, const char *set, int64_t t,
 	    char *err, size_t errlen);
 
 /*
- * Keep report r: a line in the history (trimmed to ASTATE_HISTORY_MAX
- * lines), and a file in the outbox (when outbox is set and fewer than
- * ASTATE_OUTBOX_MAX wait).  0, or -1 with err set.
+ * Keep report r: a file in the outbox (when outbox is set; when
+ * ASTATE_OUTBOX_MAX wait already, the oldest is removed first), and a
+ * line in the history (trimmed to ASTATE_HISTORY_MAX lines).  0; -1
+ * with err set when the report could not be kept (the outbox file not
+ * written, or out of memory); 1 with err set when it was but the
+ * history could not be written.
  */
 int	astate_keep(struct astate *, const struct remote_job_report *r,
 	    int outbox, char *err, size_t errlen);

@@ -23,12 +23,20 @@
 
 #include "common/crypto.h"
 #include "client/clientconf.h"
+#include "agentlog.h"
 #include "agentpoll.h"
 #include "agentstate.h"
 #include "agentui.h"
 #include "jobs.h"
 
 #define HISTORY_DEFAULT	20
+/*
+ * Replies waiting for a client that does not read: above OUT_HIGH the
+ * connection's requests wait (reading stops) until they drain below
+ * OUT_LOW.
+ */
+#define OUT_HIGH	(1024 * 1024)
+#define OUT_LOW		(256 * 1024)
 
 struct agentui {
 	struct event_base *base;
@@ -309,16 +317,19 @@ close_when_written(struct bufferevent *bev, void *arg)
 }
 
 static void	conn_event(struct bufferevent *, short, void *);
+static void	conn_write(struct bufferevent *, void *);
 
 static void
 conn_read(struct bufferevent *bev, void *arg)
 {
 	struct conn *c = arg;
 	struct evbuffer *in = bufferevent_get_input(bev);
+	struct evbuffer *out = bufferevent_get_output(bev);
 	size_t len;
 	char *line;
 
-	while ((line = evbuffer_readln(in, &len, EVBUFFER_EOL_LF)) != NULL) {
+	while (evbuffer_get_length(out) < OUT_HIGH &&
+	    (line = evbuffer_readln(in, &len, EVBUFFER_EOL_LF)) != NULL) {
 		if (len >= AGENTUI_LINE_MAX) {
 			free(line);
 			goto toolong;
@@ -326,12 +337,31 @@ conn_read(struct bufferevent *bev, void *arg)
 		send_reply(c, answer(c->ui, line, len));
 		free(line);
 	}
+	if (evbuffer_get_length(out) >= OUT_HIGH) {
+		/* The client does not read: its next requests wait. */
+		bufferevent_disable(bev, EV_READ);
+		bufferevent_setwatermark(bev, EV_WRITE, OUT_LOW, 0);
+		bufferevent_setcb(bev, conn_read, conn_write, conn_event, c);
+		return;
+	}
 	if (evbuffer_get_length(in) < AGENTUI_LINE_MAX)
 		return;
 toolong:
 	send_reply(c, error_reply(413, "line too long"));
 	bufferevent_disable(bev, EV_READ);
 	bufferevent_setcb(bev, NULL, close_when_written, conn_event, c);
+}
+
+/* The replies drained below OUT_LOW: the requests that wait, then more. */
+static void
+conn_write(struct bufferevent *bev, void *arg)
+{
+	if (evbuffer_get_length(bufferevent_get_output(bev)) > OUT_LOW)
+		return;
+	bufferevent_setcb(bev, conn_read, NULL, conn_event, arg);
+	bufferevent_setwatermark(bev, EV_WRITE, 0, 0);
+	bufferevent_enable(bev, EV_READ);
+	conn_read(bev, arg);
 }
 
 static void
@@ -417,12 +447,26 @@ agentui_start(struct event_base *base, const struct agentui_conf *c,
 		    LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_EXEC |
 		    (ss.ss_family == AF_INET6 ? LEV_OPT_BIND_IPV6ONLY : 0),
 		    64, (struct sockaddr *)&ss, (int)sl)) == NULL) {
+			/* IPv6 (or v4) off: the default's other one serves. */
+			if (c->listen_default && (errno == EADDRNOTAVAIL ||
+			    errno == EAFNOSUPPORT)) {
+				alog_warnx("UIListen %s port %d: %s; the UI port "
+				    "is not there (the default UIListen)",
+				    c->listen[i], c->port, strerror(errno));
+				continue;
+			}
 			snprintf(err, errlen, "UIListen %s port %d: %s",
 			    c->listen[i], c->port, strerror(errno));
 			agentui_stop(ui);
 			return NULL;
 		}
 		ui->nls++;
+	}
+	if (ui->nls == 0 && c->nlisten > 0) {
+		snprintf(err, errlen, "UIListen: no address could be bound "
+		    "(port %d)", c->port);
+		agentui_stop(ui);
+		return NULL;
 	}
 	return ui;
 }

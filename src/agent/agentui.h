@@ -27,6 +27,7 @@ struct apoll;
 struct agentui_conf {
 	char * const	*listen;	/* addresses */
 	size_t		 nlisten;
+	int		 listen_default; /* the default list: see agentui_start */
 	int		 port;
 	const char	*token;		/* "" or NULL: none needed */
 	/* What status shows. */

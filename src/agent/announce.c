@@ -7,9 +7,16 @@
  *
  * The agent keeps no peer table: it does not listen on the announce
  * port, and ANNOUNCEs, ANSWERs and the like that reach its sockets are
- * dropped.  Both sockets are bound with SO_REUSEADDR on the wildcard
- * address, as gigavaultd binds its own, so that an agent and a server
- * on one host each get the group's datagrams.  Answers go out at most
+ * dropped.  Its query socket is bound to the group's address (with
+ * SO_REUSEADDR, as gigavaultd binds the port on the wildcard address),
+ * so that it gets the group's datagrams only: Linux gives a unicast
+ * datagram to one of the sockets that share a port, and the unicast
+ * ANSWERs and PROBE_REPLYs to a server on the same host must reach the
+ * server's.  What the agent sends to the group and its ANSWERs go out
+ * of an unbound socket of its own.  The UDPScan port is bound without
+ * SO_REUSEADDR: when a server on the host holds it, the agent answers
+ * no probes (logged) rather than take the server's replies.  Answers go
+ * out at most
  * ANSWER_RATE a second: a flood of forged queries cannot make the agent
  * flood their claimed senders.
  */
@@ -30,6 +37,7 @@
 #include "common/discowire.h"
 #include "common/mcast.h"
 #include "common/monotime.h"
+#include "agentlog.h"
 #include "announce.h"
 
 #define ANSWER_RATE	100	/* ANSWERs and PROBE_REPLYs a second */
@@ -40,7 +48,8 @@ struct announce {
 	struct dw_msg	 self;		/* type and nonce set per datagram */
 	struct in_addr	 group;
 	int		 port_announce;
-	int		 fd_query;	/* group:port_query, and what we send */
+	int		 fd_query;	/* group:port_query */
+	int		 fd_send;	/* unbound: to the group, and ANSWERs */
 	int		 fd_scan;	/* port_udpscan, or -1 */
 	struct event	*ev_query, *ev_scan, *ev_timer;
 	double		 tokens;	/* answers we may send now */
@@ -58,7 +67,7 @@ to_group(struct announce *a, int type, int port)
 	m.type = (uint8_t)type;
 	if ((len = dw_encode(&m, buf, sizeof(buf))) == 0)
 		return 0;
-	return mcast_send_all(a->fd_query, buf, len, a->group, port);
+	return mcast_send_all(a->fd_send, buf, len, a->group, port);
 }
 
 /* Join the group on every multicast interface (again: new ones). */
@@ -124,7 +133,7 @@ datagram(struct announce *a, int fd, const uint8_t *buf, size_t len,
 	m.type = (uint8_t)type;
 	m.nonce = nonce;
 	if ((n = dw_encode(&m, out, sizeof(out))) != 0)
-		(void)sendto(fd, out, n, 0, (const struct sockaddr *)from,
+		(void)sendto(fd == a->fd_query ? a->fd_send : fd, out, n, 0, (const struct sockaddr *)from,
 		    fromlen);
 }
 
@@ -160,12 +169,16 @@ on_timer(evutil_socket_t fd, short what, void *arg)
 	to_group(a, DW_ANNOUNCE, a->port_announce);
 }
 
-/* A UDP socket bound to 0.0.0.0:port, or -1 with err set. */
+/*
+ * A UDP socket bound to addr:port (SO_REUSEADDR when reuse), or -1 with
+ * err set (errno kept).
+ */
 static int
-bind_udp(const char *what, int port, char *err, size_t errlen)
+bind_udp(const char *what, struct in_addr addr, int port, int reuse,
+    char *err, size_t errlen)
 {
 	struct sockaddr_in sin;
-	int fd, on = 1;
+	int fd, on = 1, e;
 
 	if ((fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
 	    0)) == -1) {
@@ -176,12 +189,15 @@ bind_udp(const char *what, int port, char *err, size_t errlen)
 	memset(&sin, 0, sizeof(sin));
 	sin.sin_family = AF_INET;
 	sin.sin_port = htons((uint16_t)port);
-	sin.sin_addr.s_addr = htonl(INADDR_ANY);
-	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) == -1 ||
+	sin.sin_addr = addr;
+	if ((reuse && setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on,
+	    sizeof(on)) == -1) ||
 	    bind(fd, (struct sockaddr *)&sin, sizeof(sin)) == -1) {
+		e = errno;
 		snprintf(err, errlen, "discovery: cannot bind %s (UDP %d): %s",
-		    what, port, strerror(errno));
+		    what, port, strerror(e));
 		close(fd);
+		errno = e;
 		return -1;
 	}
 	return fd;
@@ -219,7 +235,7 @@ announce_start(struct event_base *base, const struct announce_conf *c,
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
-	a->fd_query = a->fd_scan = -1;
+	a->fd_query = a->fd_send = a->fd_scan = -1;
 	if (c->group == NULL || inet_pton(AF_INET, c->group, &a->group) != 1 ||
 	    !IN_MULTICAST(ntohl(a->group.s_addr))) {
 		snprintf(err, errlen, "discovery: \"%s\" is not an IPv4 "
@@ -237,19 +253,37 @@ announce_start(struct event_base *base, const struct announce_conf *c,
 	a->tokens = ANSWER_RATE;
 	a->tokens_at = mono_ms();
 
-	if ((a->fd_query = bind_udp("Ports.Multicast[1]", c->port_query, err,
-	    errlen)) == -1)
+	if ((a->fd_query = bind_udp("Ports.Multicast[1]", a->group,
+	    c->port_query, 1, err, errlen)) == -1)
 		goto fail;
+	if ((a->fd_send = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK |
+	    SOCK_CLOEXEC, 0)) == -1) {
+		snprintf(err, errlen, "discovery: cannot open a socket: %s",
+		    strerror(errno));
+		goto fail;
+	}
 	ttl = (unsigned char)c->ttl;
-	if (setsockopt(a->fd_query, IPPROTO_IP, IP_MULTICAST_TTL, &ttl,
+	if (setsockopt(a->fd_send, IPPROTO_IP, IP_MULTICAST_TTL, &ttl,
 	    sizeof(ttl)) == -1) {
 		snprintf(err, errlen, "discovery: IP_MULTICAST_TTL: %s",
 		    strerror(errno));
 		goto fail;
 	}
-	if (c->port_udpscan != 0 && (a->fd_scan = bind_udp("Ports.UDPScan",
-	    c->port_udpscan, err, errlen)) == -1)
-		goto fail;
+	if (c->port_udpscan != 0) {
+		struct in_addr any = { htonl(INADDR_ANY) };
+		char why[256];
+
+		if ((a->fd_scan = bind_udp("Ports.UDPScan", any,
+		    c->port_udpscan, 0, why, sizeof(why))) == -1) {
+			if (errno != EADDRINUSE) {
+				snprintf(err, errlen, "%s", why);
+				goto fail;
+			}
+			/* A server here holds it: its probes are its own. */
+			alog_warnx("%s; the agent answers no probes (a "
+			    "server on this host holds the port)", why);
+		}
+	}
 	if (join(a) == 0) {
 		snprintf(err, errlen, "discovery: no network interface can "
 		    "join %s", c->group);
@@ -281,6 +315,8 @@ fail:
 		event_free(a->ev_timer);
 	if (a->fd_query != -1)
 		close(a->fd_query);
+	if (a->fd_send != -1)
+		close(a->fd_send);
 	if (a->fd_scan != -1)
 		close(a->fd_scan);
 	free(a);
@@ -298,6 +334,7 @@ announce_stop(struct announce *a)
 		event_free(a->ev_scan);
 	event_free(a->ev_timer);
 	close(a->fd_query);
+	close(a->fd_send);
 	if (a->fd_scan != -1)
 		close(a->fd_scan);
 	free(a);

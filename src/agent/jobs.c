@@ -22,6 +22,7 @@
 #include "run.h"
 
 #define CATCHUP_DELAY_S		1	/* a missed run, after a start */
+#define CLOCK_CHECK_S		60	/* timers set again from the wall clock */
 
 struct job {
 	struct jobs	*jobs;
@@ -50,6 +51,7 @@ struct job {
 	int64_t		 last_end;
 	char		 last_error[REMOTE_JOB_ERROR_MAX + 1];
 	int		 gone;		/* not a job after a reload */
+	int		 resched;	/* Schedule or delay changed (reload) */
 };
 
 struct jobs {
@@ -62,6 +64,7 @@ struct jobs {
 	struct job	**v;
 	size_t		 n;
 	int		 stopping;
+	struct event	*clock;		/* every CLOCK_CHECK_S */
 };
 
 static void	job_timer(evutil_socket_t, short, void *);
@@ -260,6 +263,63 @@ job_first_timer(struct job *j)
 	arm_sched(j, now);
 }
 
+/*
+ * A kept job whose Schedule or RandomizedDelay changed in a reload: a
+ * missed run caught up stays; a due run waiting out its delay, or the
+ * next one, is taken from the new schedule from just before the time
+ * the old one had, so that a run due now is not dropped.
+ */
+static void
+job_rearm(struct job *j)
+{
+	int64_t now = time(NULL);
+
+	j->resched = 0;
+	if (j->catchup && evtimer_pending(j->timer, NULL)) {
+		j->fire_at = now + CATCHUP_DELAY_S + random_delay(j->rdelay);
+		arm_at(j->timer, j->fire_at);
+		return;
+	}
+	if (j->next_sched > 0 && evtimer_pending(j->timer, NULL))
+		arm_sched(j, j->next_sched - 1);
+	else
+		arm_sched(j, now);
+}
+
+/* The job of set, also one that is gone but still ending its run. */
+/*
+ * libevent's timers run on the monotonic clock: every CLOCK_CHECK_S the
+ * pending ones are set again from the wall clock, so that a step of the
+ * wall clock (a suspend, NTP) moves them by at most that much late.
+ */
+static void
+clock_check(evutil_socket_t fd, short what, void *arg)
+{
+	struct jobs *js = arg;
+
+	(void)fd;
+	(void)what;
+	if (js->stopping)
+		return;
+	for (size_t i = 0; i < js->n; i++) {
+		struct job *j = js->v[i];
+
+		if (j->fire_at > 0 && evtimer_pending(j->timer, NULL))
+			arm_at(j->timer, j->fire_at);
+		if (j->retry_at > 0 && evtimer_pending(j->retry, NULL))
+			arm_at(j->retry, j->retry_at);
+	}
+}
+
+static struct job *
+find_any_job(const struct jobs *js, const char *set)
+{
+	for (size_t i = 0; i < js->n; i++)
+		if (strcmp(js->v[i]->set, set) == 0)
+			return js->v[i];
+	return NULL;
+}
+
 static struct job *
 find_job(const struct jobs *js, const char *set)
 {
@@ -275,8 +335,15 @@ keep_report(struct jobs *js, const struct remote_job_report *r)
 {
 	char err[512];
 
-	if (astate_keep(js->state, r, 1, err, sizeof(err)) == -1)
+	switch (astate_keep(js->state, r, 1, err, sizeof(err))) {
+	case -1:
 		alog_warnx("job %s: the report is lost: %s", r->set, err);
+		break;
+	case 1:
+		alog_warnx("job %s: the report waits to be sent, but is not "
+		    "in the history: %s", r->set, err);
+		break;
+	}
 	js->kick(js->arg);
 }
 
@@ -457,6 +524,16 @@ jobs_new(struct event_base *base, const struct clientconf *conf,
 	js->state = state;
 	js->kick = kick;
 	js->arg = arg;
+	{
+		struct timeval tv = { CLOCK_CHECK_S, 0 };
+
+		if ((js->clock = event_new(base, -1, EV_PERSIST, clock_check,
+		    js)) == NULL || event_add(js->clock, &tv) == -1) {
+			snprintf(err, errlen, "out of memory");
+			jobs_free(js);
+			return NULL;
+		}
+	}
 	if (jobs_reload(js, conf, err, errlen) == -1) {
 		jobs_free(js);
 		return NULL;
@@ -471,8 +548,12 @@ jobs_reload(struct jobs *js, const struct clientconf *conf, char *err,
 	struct job **nv = NULL, *j;
 	size_t nn = 0, i;
 
-	if (conf->nsets > 0 && (nv = calloc(conf->nsets + js->n,
-	    sizeof(*nv))) == NULL) {
+	char *passfile;
+
+	/* Room for every new job and every old one (gone but running). */
+	if ((nv = calloc(conf->nsets + js->n + 1, sizeof(*nv))) == NULL ||
+	    (passfile = strdup(conf->agent.passfile)) == NULL) {
+		free(nv);
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
@@ -482,9 +563,18 @@ jobs_reload(struct jobs *js, const struct clientconf *conf, char *err,
 
 		if (s->schedule[0] == '\0')
 			continue;
-		if ((j = find_job(js, s->name)) != NULL) {
+		/*
+		 * A job gone in an earlier reload whose cancelled run has
+		 * not ended is this set's job again: never two runs.
+		 */
+		if ((j = find_any_job(js, s->name)) != NULL) {
+			int resched = strcmp(j->spec, s->schedule) != 0 ||
+			    j->rdelay != s->randomized_delay || j->gone;
+
 			if (job_settings(j, s, err, errlen) == -1)
 				goto fail;
+			j->resched = resched;
+			j->gone = 0;
 		} else if ((j = job_new(js, s, err, errlen)) == NULL)
 			goto fail;
 		nv[nn++] = j;
@@ -517,11 +607,13 @@ jobs_reload(struct jobs *js, const struct clientconf *conf, char *err,
 			continue;
 		for (k = 0; k < js->n && js->v[k] != nv[i]; k++)
 			;
-		if (k < js->n)
-			arm_sched(nv[i], time(NULL));
-		else
+		if (k == js->n)
 			job_first_timer(nv[i]);
+		else if (nv[i]->resched)
+			job_rearm(nv[i]);
 	}
+	free(js->passfile);
+	js->passfile = passfile;
 	free(js->v);
 	js->v = nv;
 	js->n = nn;
@@ -537,6 +629,7 @@ fail:
 			job_free(nv[i]);
 	}
 	free(nv);
+	free(passfile);
 	return -1;
 }
 
@@ -625,6 +718,8 @@ void
 jobs_stop(struct jobs *js)
 {
 	js->stopping = 1;
+	if (js->clock != NULL)
+		evtimer_del(js->clock);
 	for (size_t i = 0; i < js->n; i++) {
 		evtimer_del(js->v[i]->timer);
 		evtimer_del(js->v[i]->retry);
@@ -672,10 +767,21 @@ jobs_poll_list(const struct jobs *js, struct remote_agent_job **out,
 		if (j->gone)
 			continue;
 		snprintf(v[k].set, sizeof(v[k].set), "%s", j->set);
-		v[k].next_run = j->next_sched;
-		v[k].interval = j->next_sched > 0 ?
-		    schedule_interval(j->sched, j->next_sched) : 0;
-		if (v[k].interval < 0)
+		/*
+		 * When the run starts (the randomized delay in), and the gap
+		 * that ends at the scheduled time plus the delay: the
+		 * server's overdue check waits for both.
+		 */
+		v[k].next_run = j->next_sched > 0 ? j->fire_at : 0;
+		if (j->next_sched > 0) {
+			int64_t prev = schedule_prev(j->sched, j->next_sched);
+
+			v[k].interval = prev > 0 ? j->next_sched - prev :
+			    schedule_interval(j->sched, j->next_sched);
+			if (v[k].interval < 0)
+				v[k].interval = 0;
+			v[k].interval += j->rdelay;
+		} else
 			v[k].interval = 0;
 		v[k].running = j->run != NULL;
 		k++;
@@ -727,6 +833,8 @@ jobs_free(struct jobs *js)
 		return;
 	for (size_t i = 0; i < js->n; i++)
 		job_free(js->v[i]);
+	if (js->clock != NULL)
+		event_free(js->clock);
 	free(js->v);
 	free(js->conffile);
 	free(js->passfile);

@@ -8,6 +8,7 @@
  */
 #include "autoconf.h"
 
+#include <sys/prctl.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 
@@ -23,6 +24,7 @@
 #include <unistd.h>
 
 #include "common/monotime.h"
+#include "common/text.h"
 #include "agentlog.h"
 #include "lines.h"
 #include "run.h"
@@ -32,6 +34,12 @@
 _Static_assert(LINES_MAX == RUN_ERRLINE_MAX + 1,
     "a line of a run's stderr is at most a report's error text");
 #define RUN_MAGIC		0x67767275	/* "gvru" */
+#define RUN_CMD_KILL_MS		2000	/* a command's SIGKILL after SIGTERM */
+/*
+ * The line the child writes on stderr before the PostCommand: what comes
+ * after it is logged but never the run's error text.
+ */
+#define RUN_POST_MARK		"\001gigavault-agent: PostCommand\001"
 
 /* What the child writes on the result pipe, once, at its end. */
 struct run_wire {
@@ -53,6 +61,7 @@ struct run {
 	struct lines	 errbuf;	/* stderr, being read */
 	char		 last[RUN_ERRLINE_MAX + 1]; /* last whole line */
 	int		 lines;		/* logged */
+	int		 in_post;	/* RUN_POST_MARK seen */
 	int		 cancelled;
 	run_done_fn	 done;
 	void		*arg;
@@ -60,17 +69,35 @@ struct run {
 
 /* ------------------------------------------------------------- child */
 
-static volatile pid_t	cmd_pgid;	/* a Pre/PostCommand running */
+static volatile sig_atomic_t cmd_pgid;	/* a Pre/PostCommand running */
+static volatile sig_atomic_t term_sig;	/* the signal that stops the run */
 
+/*
+ * SIGTERM (a cancel, the agent's stop), SIGINT or SIGHUP: with no
+ * command running the run ends at once; with one, run_command() stops
+ * the command's whole process group (SIGTERM, SIGKILL 2 s later),
+ * reaps it, and then the run ends by the same signal.
+ */
 static void
 child_term(int sig)
 {
-	pid_t p = cmd_pgid;
-
-	if (p > 0)
-		kill(-p, SIGTERM);
+	if (cmd_pgid > 0) {
+		term_sig = sig;
+		return;
+	}
 	signal(sig, SIG_DFL);
 	raise(sig);
+}
+
+/* End the run by the signal that asked it to stop. */
+static void
+child_die(void)
+{
+	int sig = term_sig;
+
+	signal(sig, SIG_DFL);
+	raise(sig);
+	_exit(1);
 }
 
 /*
@@ -83,10 +110,18 @@ run_command(const char *what, const char *cmd, const char *set,
     const char *result, int timeout, char *why, size_t whylen)
 {
 	int64_t deadline = mono_ms() + (int64_t)timeout * 1000;
-	int st, killed = 0;
+	int st, killed = 0, stopping = 0;
+	sigset_t block, old;
 	pid_t pid, r;
 
+	/* No stop signal between the fork and cmd_pgid set. */
+	sigemptyset(&block);
+	sigaddset(&block, SIGTERM);
+	sigaddset(&block, SIGINT);
+	sigaddset(&block, SIGHUP);
+	sigprocmask(SIG_BLOCK, &block, &old);
 	if ((pid = fork()) == -1) {
+		sigprocmask(SIG_SETMASK, &old, NULL);
 		snprintf(why, whylen, "%s: cannot fork: %s", what,
 		    strerror(errno));
 		return -1;
@@ -94,7 +129,12 @@ run_command(const char *what, const char *cmd, const char *set,
 	if (pid == 0) {
 		setpgid(0, 0);
 		signal(SIGTERM, SIG_DFL);
+		signal(SIGINT, SIG_DFL);
+		signal(SIGHUP, SIG_DFL);
 		signal(SIGPIPE, SIG_DFL);
+		sigprocmask(SIG_SETMASK, &old, NULL);
+		/* The key's passphrase is the backup's, not the commands'. */
+		unsetenv("GIGAVAULT_PASSPHRASE");
 		setenv("GIGAVAULT_SET", set, 1);
 		if (result != NULL)
 			setenv("GIGAVAULT_RESULT", result, 1);
@@ -106,6 +146,7 @@ run_command(const char *what, const char *cmd, const char *set,
 	}
 	setpgid(pid, pid);
 	cmd_pgid = pid;
+	sigprocmask(SIG_SETMASK, &old, NULL);
 	for (;;) {
 		r = waitpid(pid, &st, WNOHANG);
 		if (r == pid)
@@ -114,17 +155,28 @@ run_command(const char *what, const char *cmd, const char *set,
 			st = 0x7f00;
 			break;
 		}
-		if (!killed && mono_ms() >= deadline) {
+		if (term_sig != 0 && !stopping) {
+			/* The run is stopped: the command first. */
+			stopping = 1;
 			kill(-pid, SIGTERM);
 			killed = 1;
-			deadline = mono_ms() + 2000;
+			deadline = mono_ms() + RUN_CMD_KILL_MS;
+		} else if (!killed && mono_ms() >= deadline) {
+			kill(-pid, SIGTERM);
+			killed = 1;
+			deadline = mono_ms() + RUN_CMD_KILL_MS;
 		} else if (killed == 1 && mono_ms() >= deadline) {
 			kill(-pid, SIGKILL);
 			killed = 2;
 		}
 		usleep(20000);
 	}
+	/* When stopped: what is left of its group (outliving the shell). */
+	if (stopping)
+		kill(-pid, SIGKILL);
 	cmd_pgid = 0;
+	if (term_sig != 0)
+		child_die();
 	if (killed) {
 		snprintf(why, whylen, "%s timed out after %d s "
 		    "(CommandTimeout)", what, timeout);
@@ -179,9 +231,10 @@ child_main(const struct run_spec *sp, int wfd, int efd)
 	fcntl(3, F_SETFD, FD_CLOEXEC);
 	for (fd = 4; fd < 1024; fd++)
 		close(fd);
+	prctl(PR_SET_NAME, "gv-agent-run", 0, 0, 0);
 	signal(SIGTERM, child_term);
-	signal(SIGINT, SIG_DFL);
-	signal(SIGHUP, SIG_DFL);
+	signal(SIGINT, child_term);
+	signal(SIGHUP, child_term);
 	signal(SIGCHLD, SIG_DFL);
 	{
 		sigset_t none;
@@ -224,6 +277,8 @@ child_main(const struct run_spec *sp, int wfd, int efd)
 	w.status = st;
 
 	if (sp->post != NULL && sp->post[0] != '\0') {
+		fprintf(stderr, "\n%s\n", RUN_POST_MARK);
+		fflush(stderr);
 		res = st == 0 ? "ok" : st == EXIT_PARTIAL ? "partial" :
 		    "failed";
 		if (run_command("PostCommand", sp->post, set, res, sp->timeout,
@@ -245,6 +300,11 @@ err_line(void *arg, char *s)
 	static const char prefix[] = "gigavault-agent: ";
 	struct run *r = arg;
 
+	if (strcmp(s, RUN_POST_MARK) == 0) {
+		r->in_post = 1;
+		return;
+	}
+	text_clean(s, "\t");
 	if (strncmp(s, prefix, sizeof(prefix) - 1) == 0)
 		s += sizeof(prefix) - 1;
 	if (s[0] == '\0')
@@ -254,6 +314,9 @@ err_line(void *arg, char *s)
 	else if (r->lines == RUN_LOG_LINES)
 		alog_info("job %s: (more lines not logged)", r->set);
 	r->lines++;
+	/* The PostCommand's lines are logged, never the run's error. */
+	if (r->in_post)
+		return;
 	/*
 	 * backup's closing line, "no snapshot saved (...)" or "snapshot N
 	 * saved with M problems (named above)": the cause is the line before.
@@ -349,6 +412,7 @@ run_finish(struct run *r)
 	if (have) {
 		o.res = r->wire.res;
 		r->wire.error[sizeof(r->wire.error) - 1] = '\0';
+		text_clean(r->wire.error, "");
 	}
 	if (r->cancelled) {
 		o.result = REMOTE_JOB_CANCELLED;

@@ -4,8 +4,11 @@
  * "--set SET -q", the job's limits in struct client), then the
  * PostCommand, and sends back what happened over a pipe; its standard
  * error comes back over another pipe, each line logged and the last
- * kept as the run's error text.  The child leads a process group of
- * its own with its commands, so that a cancel reaches them all.
+ * before the PostCommand kept as the run's error text (made valid UTF-8
+ * by text_clean()).  The child (named "gv-agent-run") leads a session
+ * of its own; each command leads a process group of its own, which the
+ * child stops (SIGTERM, SIGKILL 2 s later) and reaps when the child is
+ * sent SIGTERM, SIGINT or SIGHUP, before it ends by that signal.
  */
 #ifndef GV_RUN_H
 #define GV_RUN_H
@@ -54,8 +57,9 @@ typedef void	(*run_done_fn)(struct run *, const struct run_outcome *,
 struct run *run_start(struct event_base *base, const struct run_spec *spec,
 	    run_done_fn done, void *arg, char *err, size_t errlen);
 /*
- * Stop the run: SIGTERM to its process group (the backup and any Pre or
- * PostCommand), SIGKILL 10 s later if it is still there.  Its outcome
+ * Stop the run: SIGTERM to the child (which stops a Pre or PostCommand
+ * under way first, see above), SIGKILL to its process group 10 s later
+ * if it is still there.  Its outcome
  * then says REMOTE_JOB_CANCELLED.  The callback still comes.
  */
 void	run_cancel(struct run *);

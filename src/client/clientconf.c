@@ -28,6 +28,7 @@
 
 #include "common/confread.h"
 #include "common/discowire.h"
+#include "common/human.h"
 #include "common/paths.h"
 #include "clientconf.h"
 #include "pattern.h"
@@ -38,7 +39,8 @@
 int
 clientconf_valid_set(const char *s)
 {
-	return dw_name_valid(s);	/* the same 1..64 of A-Za-z0-9._- */
+	/* The same 1..64 of A-Za-z0-9._-, and not all dots (a path). */
+	return dw_name_valid(s) && strspn(s, ".") != strlen(s);
 }
 
 int
@@ -134,6 +136,7 @@ validate_range(cfg_t *sec, cfg_opt_t *opt)
 		{ "Persistent",		0, 1 },
 		{ "PollInterval",	1, CLIENTCONF_POLL_MAX },
 		{ "Discovery",		0, 1 },
+		{ "AnswerProbes",	0, 1 },
 	};
 	long v = cfg_opt_getnint(opt, 0);
 
@@ -164,28 +167,8 @@ validate_set(cfg_t *sec, cfg_opt_t *opt)
 int
 clientconf_parse_rate(const char *s, uint64_t *v)
 {
-	unsigned long long n;
-	uint64_t mult = 1;
-	char *end;
-
-	errno = 0;
-	n = strtoull(s, &end, 10);
-	if (*s < '0' || *s > '9' || errno != 0)
-		return -1;
-	if (*end == 'K' || *end == 'k')
-		mult = 1024;
-	else if (*end == 'M' || *end == 'm')
-		mult = 1024 * 1024;
-	else if (*end == 'G' || *end == 'g')
-		mult = 1024 * 1024 * 1024;
-	else if (*end != '\0')
-		return -1;
-	if (mult != 1 && end[1] != '\0')
-		return -1;
-	if (n > UINT64_MAX / mult)
-		return -1;
-	*v = (uint64_t)n * mult;
-	return 0;
+	/* One grammar with --limit-upload and --limit-download. */
+	return human_parse_bytes(s, v);
 }
 
 /* LimitUpload, LimitDownload: a rate. */
@@ -197,7 +180,7 @@ validate_rate(cfg_t *sec, cfg_opt_t *opt)
 
 	if (v == NULL || clientconf_parse_rate(v, &r) == -1) {
 		confread_error("%s:%d: %s \"%s\" is not bytes per second "
-		    "(a number, K, M or G after it; 0 for no limit)",
+		    "(a number, K, M, G or T after it; 0 for no limit)",
 		    confread_file(), sec->line, opt->name, v ? v : "");
 		return -1;
 	}
@@ -516,8 +499,12 @@ load_agent(struct clientconf *c, cfg_t *cfg)
 	const char *pass = cfg_getstr(sec, "PassphraseFile");
 	const char *sd = cfg_getstr(sec, "StateDir");
 
+	cfg_opt_t *lo = cfg_getopt(sec, "UIListen");
+
+	a->ui_listen_default = lo == NULL || !(lo->flags & CFGF_MODIFIED);
 	a->poll = (int)cfg_getint(sec, "PollInterval");
 	a->discovery = (int)cfg_getint(sec, "Discovery");
+	a->answer_probes = (int)cfg_getint(sec, "AnswerProbes");
 	if (copy_list(sec, "UIListen", NULL, &a->ui_listen,
 	    &a->nui_listen) == -1 ||
 	    (a->token_file = tok[0] ? in_dir(c->dir, tok) : strdup("")) ==
@@ -586,6 +573,7 @@ clientconf_load(const char *file, char *err, size_t errlen)
 		CFG_STR("StateDir", "", CFGF_NONE),
 		CFG_INT("PollInterval", 60, CFGF_NONE),
 		CFG_INT("Discovery", 1, CFGF_NONE),
+		CFG_INT("AnswerProbes", 0, CFGF_NONE),
 		CFG_STR("Name", "", CFGF_NONE),
 		CFG_END()
 	};

@@ -69,11 +69,13 @@ struct clientconf_set {
 struct clientconf_agent {
 	char	**ui_listen;		/* UIListen: addresses */
 	size_t	  nui_listen;
+	int	  ui_listen_default;	/* UIListen not set: the default */
 	char	 *token_file;		/* UITokenFile, "" = none */
 	char	 *passfile;		/* PassphraseFile, "" = none */
 	char	 *state_dir;		/* StateDir */
 	int	  poll;			/* PollInterval, seconds */
 	int	  discovery;		/* Discovery */
+	int	  answer_probes;	/* AnswerProbes: UDP scans on 32006 */
 	char	 *name;			/* Name, "": the host name */
 };
 
@@ -116,8 +118,9 @@ const struct clientconf_set *clientconf_set(const struct clientconf *,
 int	clientconf_valid_set(const char *s);
 
 /*
- * A rate "N", "NK", "NM" or "NG" (bytes per second; K = 1024) into *v.
- * 0, or -1 when s is not one or overflows.
+ * A rate in bytes per second into *v, as human_parse_bytes() reads it
+ * (--limit-upload's grammar: "512K", "10M", "10MiB", K = 1024).  0, or
+ * -1 when s is not one or overflows.
  */
 int	clientconf_parse_rate(const char *s, uint64_t *v);
 

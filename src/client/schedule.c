@@ -441,6 +441,36 @@ schedule_interval(const struct schedule *s, int64_t t)
 	return b - a;
 }
 
+int64_t
+schedule_prev(const struct schedule *s, int64_t t)
+{
+	int64_t d, lo, hi, a;
+
+	/* A window [t - d, t) that holds a time: d doubles. */
+	for (d = 60; d <= (int64_t)2 * 366 * 86400; d *= 2) {
+		/* -1: nothing after t - d - 1, but there may be before. */
+		if ((a = schedule_next(s, t - d - 1)) != -1 && a < t)
+			break;
+	}
+	if (d > (int64_t)2 * 366 * 86400)
+		return -1;
+	/*
+	 * The largest x in [t - d - 1, t) with schedule_next(x) < t:
+	 * schedule_next() never decreases as x grows.
+	 */
+	lo = t - d - 1;
+	hi = t;
+	while (hi - lo > 1) {
+		int64_t mid = lo + (hi - lo) / 2;
+
+		if ((a = schedule_next(s, mid)) != -1 && a < t)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	return schedule_next(s, lo);
+}
+
 void
 schedule_free(struct schedule *s)
 {

@@ -52,4 +52,11 @@ int64_t	schedule_next(const struct schedule *s, int64_t after);
  */
 int64_t	schedule_interval(const struct schedule *s, int64_t t);
 
+/*
+ * The last time strictly before t that s names, or -1 when there is
+ * none within about two years before t.  Cost: a few dozen calls of
+ * schedule_next().
+ */
+int64_t	schedule_prev(const struct schedule *s, int64_t t);
+
 #endif

@@ -19,10 +19,16 @@
  * scrub: the last scrub run seen.  Every member is checked for its type
  * as it is read; one that is not what it should be counts as missing.
  *
- * Mail is one message on the standard input of Alerts.Sendmail, run by
- * /bin/sh in a process group of its own that dies with us
- * (PR_SET_PDEATHSIG) and is killed after Alerts.Timeout.  The webhook is
- * one POST through libcurl with the same time-out.
+ * Mail is one message sent by SMTP to Alerts.SMTP through libcurl (a
+ * setuid or setgid sendmail cannot queue mail under no_new_privs), or,
+ * when Alerts.Sendmail is set, written on the standard input of that
+ * command, run by /bin/sh with nothing of ours open but its pipes and
+ * every signal at its default, in a process group of its own that dies
+ * with us (PR_SET_PDEATHSIG) and is killed after Alerts.Timeout or when
+ * we stop.  The webhook is one POST through libcurl with the same
+ * time-out.  At most ALERT_SENDS_PER_CHECK alerts go out per check, and
+ * none once the daemon is stopping, so that a stop waits for no more
+ * than STOP_POLL_MS.
  */
 #include "autoconf.h"
 
@@ -46,10 +52,12 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "common/text.h"
+#include "common/atomicfile.h"
 #include "common/crypto.h"
 #include "common/ids.h"
+#include "common/mailhdr.h"
 #include "common/monotime.h"
+#include "common/text.h"
 #include "alert.h"
 #include "catalog.h"
 #include "config.h"
@@ -81,7 +89,24 @@ struct alerter {
 	int		 secret_bad;	/* WebhookSecretFile set, unreadable */
 	json_t		*state;
 	int		 dirty;
+	int		(*cancel)(void *);	/* of this check, or NULL */
+	void		*cancel_arg;
+	int		 sends;		/* alerts sent in this check */
 };
+
+/* The daemon is stopping: send nothing more (alert_check()'s cancel). */
+static int
+halted(const struct alerter *a)
+{
+	return a->cancel != NULL && a->cancel(a->cancel_arg);
+}
+
+/* Nothing more to send in this check: stopping, or the cap is reached. */
+static int
+stop_sending(const struct alerter *a)
+{
+	return a->sends >= ALERT_SENDS_PER_CHECK || halted(a);
+}
 
 /* ------------------------------------------------------------ text */
 
@@ -223,51 +248,23 @@ fresh:
 static void
 state_save(struct alerter *a)
 {
-	char path[PATH_MAX], tmp[PATH_MAX], *text;
-	size_t len, off = 0;
-	int fd;
+	char path[PATH_MAX], err[PATH_MAX + 128], *text;
 
 	if (!a->dirty)
 		return;
-	if (state_path(a, path, sizeof(path), "") == -1 ||
-	    state_path(a, tmp, sizeof(tmp), ".XXXXXX") == -1)
+	if (state_path(a, path, sizeof(path), "") == -1)
 		return;
 	if ((text = json_dumps(a->state, JSON_COMPACT)) == NULL)
 		fatalx("%s: out of memory", __func__);
-	len = strlen(text);
-	if ((fd = mkostemp(tmp, O_CLOEXEC)) == -1) {
-		log_warn("alerts: %s", tmp);
-		free(text);
-		return;
-	}
-	if (fchmod(fd, 0640) == -1)
-		goto fail;
-	while (off < len) {
-		ssize_t n = write(fd, text + off, len - off);
-
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			goto fail;
-		off += (size_t)n;
-	}
-	if (write(fd, "\n", 1) != 1 || fdatasync(fd) == -1)
-		goto fail;
-	if (close(fd) == -1) {
-		fd = -1;
-		goto fail;
-	}
-	fd = -1;
-	if (rename(tmp, path) == -1)
-		goto fail;
-	free(text);
-	a->dirty = 0;
-	return;
-fail:
-	log_warn("alerts: write %s", path);
-	if (fd != -1)
-		close(fd);
-	unlink(tmp);
+	/* json_dumps() leaves room for nothing: the newline goes apart. */
+	if ((text = realloc(text, strlen(text) + 2)) == NULL)
+		fatalx("%s: out of memory", __func__);
+	strcat(text, "\n");
+	if (atomicfile_write(path, text, strlen(text), 0640, err,
+	    sizeof(err)) == -1)
+		log_warnx("alerts: %s", err);
+	else
+		a->dirty = 0;
 	free(text);
 }
 
@@ -316,21 +313,30 @@ append(char **buf, size_t *len, size_t *size, const char *fmt, ...)
 	*len += (size_t)n;
 }
 
-/* Append text with lines broken at MAIL_LINE_MAX bytes. */
+/* Append text (valid UTF-8) with lines broken at MAIL_LINE_MAX bytes,
+ * never inside a character. */
 static void
 append_body(char **buf, size_t *len, size_t *size, const char *text)
 {
-	size_t col = 0;
+	char piece[MAIL_LINE_MAX + 2];
 
-	for (const char *p = text; *p != '\0'; p++) {
-		if (*p != '\n' && col >= MAIL_LINE_MAX) {
-			append(buf, len, size, "\n");
-			col = 0;
+	while (*text != '\0') {
+		size_t line = strcspn(text, "\n"), n;
+
+		if (line <= MAIL_LINE_MAX) {
+			append(buf, len, size, "%.*s\n", (int)line, text);
+			text += line + (text[line] == '\n');
+			continue;
 		}
-		append(buf, len, size, "%c", *p);
-		col = *p == '\n' ? 0 : col + 1;
+		/* One byte more, for text_cut() to see where it is. */
+		memcpy(piece, text, MAIL_LINE_MAX + 1);
+		piece[MAIL_LINE_MAX + 1] = '\0';
+		text_cut(piece, MAIL_LINE_MAX);
+		if ((n = strlen(piece)) == 0)	/* not UTF-8: cut anywhere */
+			n = MAIL_LINE_MAX;
+		append(buf, len, size, "%.*s\n", (int)n, text);
+		text += n;
 	}
-	append(buf, len, size, "\n");
 }
 
 /* The mail message of ev with body b; malloc'ed, the caller frees it. */
@@ -338,7 +344,7 @@ static char *
 mail_message(const struct alerter *a, const struct alert_event *ev,
     json_t *b, size_t *lenp)
 {
-	char date[64], subject[300], *buf, *v;
+	char date[64], subject[600], *buf, *v;
 	size_t len = 0, size = 2048;
 	const char *key;
 	json_t *val;
@@ -352,11 +358,17 @@ mail_message(const struct alerter *a, const struct alert_event *ev,
 	    ev->client ? ev->client : "", ev->set ? "/" : "",
 	    ev->set ? ev->set : "");
 	text_clean(subject, "");
-	append(&buf, &len, &size, "To: %s\nFrom: %s\nSubject: %s\nDate: %s\n"
+	text_cut(subject, 300);
+	append(&buf, &len, &size, "To: %s\nFrom: %s\nSubject: ",
+	    a->cfg->alert_mail, a->from);
+	if ((v = mailhdr_encode(subject)) == NULL)
+		fatalx("%s: out of memory", __func__);
+	append(&buf, &len, &size, "%s", v);
+	free(v);
+	append(&buf, &len, &size, "\nDate: %s\n"
 	    "MIME-Version: 1.0\nContent-Type: text/plain; charset=utf-8\n"
 	    "Content-Transfer-Encoding: 8bit\nAuto-Submitted: auto-generated\n"
-	    "X-GigaVault-Event: %s\n\n", a->cfg->alert_mail, a->from, subject,
-	    date, ev->event);
+	    "X-GigaVault-Event: %s\n\n", date, ev->event);
 	append_body(&buf, &len, &size, ev->message);
 	append(&buf, &len, &size, "\n");
 	json_object_foreach(b, key, val) {
@@ -381,15 +393,19 @@ mail_message(const struct alerter *a, const struct alert_event *ev,
 	return buf;
 }
 
+/* How often a running mail command looks whether we are stopping. */
+#define STOP_POLL_MS	200
+
 /*
  * Run cmd with /bin/sh, input on its standard input, within timeout
- * seconds.  0, or -1 with why (and what it printed) in err.
+ * seconds, killed as soon as halted(a).  0, or -1 with why (and what it
+ * printed) in err.
  */
 static int
-run_command(const char *cmd, const char *input, size_t len, int timeout,
-    char *err, size_t errlen)
+run_command(const struct alerter *a, const char *cmd, const char *input,
+    size_t len, int timeout, char *err, size_t errlen)
 {
-	int in[2], out[2], status, done = 0;
+	int in[2], out[2], status, done = 0, stopped = 0;
 	char output[OUTPUT_MAX + 1];
 	size_t off = 0, outlen = 0;
 	int64_t deadline = mono_ms() + timeout * 1000L;
@@ -424,8 +440,12 @@ run_command(const char *cmd, const char *input, size_t len, int timeout,
 		if (dup2(in[0], 0) == -1 || dup2(out[1], 1) == -1 ||
 		    dup2(out[1], 2) == -1)
 			_exit(127);
-		signal(SIGPIPE, SIG_DFL);
-		signal(SIGTERM, SIG_DFL);
+		/* Nothing of ours but the pipes (not the catalog's file),
+		 * and every signal as a new process has it. */
+		close_range(STDERR_FILENO + 1, ~0U, 0);
+		for (int sig = 1; sig < NSIG; sig++)
+			if (sig != SIGKILL && sig != SIGSTOP)
+				signal(sig, SIG_DFL);
 		sigemptyset(&none);
 		sigprocmask(SIG_SETMASK, &none, NULL);
 		execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
@@ -445,9 +465,12 @@ run_command(const char *cmd, const char *input, size_t len, int timeout,
 			{ .fd = out[0], .events = POLLIN },
 			{ .fd = in[1], .events = POLLOUT },
 		};
+		int wait = (int)mono_left(deadline);
 
-		if (poll(pfd, in[1] == -1 ? 1 : 2,
-		    (int)mono_left(deadline)) == -1) {
+		if ((stopped = halted(a)))
+			break;
+		if (poll(pfd, in[1] == -1 ? 1 : 2, wait < STOP_POLL_MS ?
+		    wait : STOP_POLL_MS) == -1) {
 			if (errno == EINTR)
 				continue;
 			break;
@@ -496,7 +519,7 @@ run_command(const char *cmd, const char *input, size_t len, int timeout,
 		}
 		if (r == -1 && errno != EINTR)
 			break;
-		if (mono_ms() >= deadline)
+		if (stopped || mono_ms() >= deadline || (stopped = halted(a)))
 			break;
 		poll(NULL, 0, 20);
 	}
@@ -505,6 +528,10 @@ run_command(const char *cmd, const char *input, size_t len, int timeout,
 		kill(pid, SIGKILL);
 		while (waitpid(pid, &status, 0) == -1 && errno == EINTR)
 			;
+		if (stopped) {
+			snprintf(err, errlen, "killed: gigavaultd is stopping");
+			return -1;
+		}
 		snprintf(err, errlen, "did not finish in %d s, killed%s%s",
 		    timeout, outlen ? "; it printed: " : "", output);
 		return -1;
@@ -526,14 +553,177 @@ run_command(const char *cmd, const char *input, size_t len, int timeout,
 	return -1;
 }
 
+static void	url_for_log(const char *, char *, size_t);
+
+/* libcurl's progress callback: nonzero aborts the transfer when the
+ * daemon is stopping. */
+static int
+curl_halted(void *arg, curl_off_t dt, curl_off_t dn, curl_off_t ut,
+    curl_off_t un)
+{
+	(void)dt;
+	(void)dn;
+	(void)ut;
+	(void)un;
+	return halted(arg);
+}
+
+/* Time-outs and the stop check, as every transfer of ours has them. */
+static void
+curl_common(const struct alerter *a, CURL *c, char *errbuf)
+{
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, a->cfg->alert_timeout * 1000L);
+	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS,
+	    a->cfg->alert_timeout * 1000L);
+	curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
+	curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, curl_halted);
+	curl_easy_setopt(c, CURLOPT_XFERINFODATA, (void *)a);
+	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
+}
+
+struct upload {
+	const char	*data;
+	size_t		 len, off;
+};
+
+static size_t
+upload_read(char *buf, size_t size, size_t n, void *arg)
+{
+	struct upload *u = arg;
+	size_t k = size * n;
+
+	if (k > u->len - u->off)
+		k = u->len - u->off;
+	memcpy(buf, u->data + u->off, k);
+	u->off += k;
+	return k;
+}
+
+/* The address in "Name <addr>" or "addr", as "<addr>", into buf. */
+static void
+angle_addr(const char *s, size_t slen, char *buf, size_t len)
+{
+	const char *lt = memchr(s, '<', slen), *gt;
+
+	if (lt != NULL && (gt = memchr(lt, '>', slen - (size_t)(lt - s))) !=
+	    NULL) {
+		s = lt + 1;
+		slen = (size_t)(gt - s);
+	}
+	while (slen > 0 && (*s == ' ' || *s == '\t')) {
+		s++;
+		slen--;
+	}
+	while (slen > 0 && (s[slen - 1] == ' ' || s[slen - 1] == '\t'))
+		slen--;
+	snprintf(buf, len, "<%.*s>", (int)slen, s);
+}
+
+/* Is url's host this machine (STARTTLS is then not asked for)? */
+static int
+smtp_local(const char *url)
+{
+	const char *h = strstr(url, "://");
+	size_t n;
+
+	if (h == NULL)
+		return 0;
+	h += 3;
+	n = strcspn(h, ":/");
+	if (*h == '[')
+		n = strcspn(h, "]") + 1;
+	return (n == 9 && strncasecmp(h, "localhost", 9) == 0) ||
+	    (n == 5 && strncmp(h, "[::1]", 5) == 0) ||
+	    (n >= 4 && strncmp(h, "127.", 4) == 0);
+}
+
+/*
+ * Hand the message msg (LF line ends) over by SMTP to Alerts.SMTP: the
+ * envelope is MailFrom's address and those of Alerts.Mail.  0, or -1
+ * with why in err.
+ */
+static int
+send_smtp(const struct alerter *a, const char *msg, size_t len, char *err,
+    size_t errlen)
+{
+	char errbuf[CURL_ERROR_SIZE], addr[400], *crlf;
+	struct curl_slist *rcpt = NULL, *r2;
+	const char *p = a->cfg->alert_mail;
+	struct upload u;
+	size_t n = 0;
+	CURLcode rc;
+	CURL *c;
+
+	/* SMTP wants CRLF line ends. */
+	if ((crlf = malloc(len * 2 + 1)) == NULL)
+		fatalx("%s: out of memory", __func__);
+	for (size_t i = 0; i < len; i++) {
+		if (msg[i] == '\n')
+			crlf[n++] = '\r';
+		crlf[n++] = msg[i];
+	}
+	while (*p != '\0') {
+		size_t k = strcspn(p, ",");
+
+		angle_addr(p, k, addr, sizeof(addr));
+		if (strcmp(addr, "<>") != 0) {
+			if ((r2 = curl_slist_append(rcpt, addr)) == NULL)
+				fatalx("%s: out of memory", __func__);
+			rcpt = r2;
+		}
+		p += k + (p[k] == ',');
+	}
+	if ((c = curl_easy_init()) == NULL) {
+		snprintf(err, errlen, "curl_easy_init failed");
+		curl_slist_free_all(rcpt);
+		free(crlf);
+		return -1;
+	}
+	u = (struct upload){ crlf, n, 0 };
+	errbuf[0] = '\0';
+	angle_addr(a->from, strlen(a->from), addr, sizeof(addr));
+	curl_common(a, c, errbuf);
+	curl_easy_setopt(c, CURLOPT_URL, a->cfg->alert_smtp);
+	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "smtp,smtps");
+	curl_easy_setopt(c, CURLOPT_USE_SSL, smtp_local(a->cfg->alert_smtp) ?
+	    (long)CURLUSESSL_NONE : (long)CURLUSESSL_TRY);
+	curl_easy_setopt(c, CURLOPT_MAIL_FROM, addr);
+	curl_easy_setopt(c, CURLOPT_MAIL_RCPT, rcpt);
+	curl_easy_setopt(c, CURLOPT_UPLOAD, 1L);
+	curl_easy_setopt(c, CURLOPT_INFILESIZE_LARGE, (curl_off_t)n);
+	curl_easy_setopt(c, CURLOPT_READFUNCTION, upload_read);
+	curl_easy_setopt(c, CURLOPT_READDATA, &u);
+	rc = curl_easy_perform(c);
+	if (rc == CURLE_ABORTED_BY_CALLBACK)
+		snprintf(err, errlen, "stopped: gigavaultd is stopping");
+	else if (rc != CURLE_OK)
+		snprintf(err, errlen, "%s", errbuf[0] != '\0' ? errbuf :
+		    curl_easy_strerror(rc));
+	curl_easy_cleanup(c);
+	curl_slist_free_all(rcpt);
+	free(crlf);
+	return rc == CURLE_OK ? 0 : -1;
+}
+
 static void
 send_mail(const struct alerter *a, const struct alert_event *ev, json_t *b)
 {
-	char err[OUTPUT_MAX + 128], *msg;
+	char err[OUTPUT_MAX + CURL_ERROR_SIZE + 128], *msg;
+	char shown[256];
 	size_t len;
 
 	msg = mail_message(a, ev, b, &len);
-	if (run_command(a->cfg->alert_sendmail, msg, len,
+	if (a->cfg->alert_sendmail[0] == '\0') {
+		url_for_log(a->cfg->alert_smtp, shown, sizeof(shown));
+		if (send_smtp(a, msg, len, err, sizeof(err)) == -1)
+			log_warnx("alert %s: mail to %s not sent: Alerts.SMTP "
+			    "%s: %s", ev->event, a->cfg->alert_mail, shown,
+			    err);
+		else
+			log_info("alert %s: mailed to %s through %s",
+			    ev->event, a->cfg->alert_mail, shown);
+	} else if (run_command(a, a->cfg->alert_sendmail, msg, len,
 	    a->cfg->alert_timeout, err, sizeof(err)) == -1)
 		log_warnx("alert %s: mail to %s not sent: Alerts.Sendmail "
 		    "\"%s\" %s", ev->event, a->cfg->alert_mail,
@@ -618,16 +808,12 @@ send_webhook(const struct alerter *a, const struct alert_event *ev,
 	curl_easy_setopt(c, CURLOPT_URL, url);
 	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
 	curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
-	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	curl_common(a, c, errbuf);
 	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
 	curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
 	curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
 	curl_easy_setopt(c, CURLOPT_USERAGENT, "gigavaultd/" PACKAGE_VERSION);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, a->cfg->alert_timeout * 1000L);
-	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS,
-	    a->cfg->alert_timeout * 1000L);
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, discard);
-	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
 	if (a->cfg->alert_ca_file[0] != '\0')
 		curl_easy_setopt(c, CURLOPT_CAINFO, a->cfg->alert_ca_file);
 	rc = curl_easy_perform(c);
@@ -655,7 +841,10 @@ deliver(const struct alerter *a, const struct alert_event *ev)
 
 	if (a->cfg->alert_mail[0] != '\0')
 		send_mail(a, ev, b);
-	if (a->cfg->alert_webhook[0] != '\0') {
+	if (a->cfg->alert_webhook[0] != '\0' && halted(a))
+		log_warnx("alert %s: webhook not sent: gigavaultd is stopping",
+		    ev->event);
+	else if (a->cfg->alert_webhook[0] != '\0') {
 		if ((text = json_dumps(b, JSON_COMPACT | JSON_PRESERVE_ORDER)) ==
 		    NULL)
 			fatalx("%s: out of memory", __func__);
@@ -763,6 +952,7 @@ emit(struct alerter *a, struct alert_event *ev)
 	 * send it twice. */
 	state_save(a);
 	log_event(ev, "");
+	a->sends++;
 	deliver(a, ev);
 out:
 	json_decref(ev->extra);
@@ -938,6 +1128,22 @@ time_or_null(int64_t t)
 	return t == 0 ? json_null() : json_integer((json_int_t)t);
 }
 
+/* Take (c, s) out of list (not the state's: nothing is marked dirty). */
+static void
+pairs_del(json_t *list, const char *c, const char *s)
+{
+	json_t *e;
+	size_t i;
+
+	json_array_foreach(list, i, e)
+		if (json_is_array(e) && json_array_size(e) == 2 &&
+		    str_is(json_array_get(e, 0), c) &&
+		    str_is(json_array_get(e, 1), s)) {
+			json_array_remove(list, i);
+			return;
+		}
+}
+
 static int
 in_pairs(const json_t *list, const char *c, const char *s)
 {
@@ -987,8 +1193,7 @@ pairs_set(struct alerter *a, const char *key, const char *c, const char *s,
  */
 static int
 check_client_jobs(struct alerter *a, struct catalog *cat,
-    const struct cat_client_health *h, int64_t now, int (*cancel)(void *),
-    void *arg)
+    const struct cat_client_health *h, int64_t now)
 {
 	struct alert_event ev = { "job_failed", h->name, NULL, now, "", NULL };
 	json_t *jobs = get_member(a, "jobs", 0);
@@ -1000,6 +1205,17 @@ check_client_jobs(struct alerter *a, struct catalog *cat,
 
 	snprintf(key, sizeof(key), "%" PRIu64, h->client);
 	seen = (uint64_t)get_int(jobs, key, 0);
+	/* The newest alone first: most checks find nothing new. */
+	if (catalog_jobs(cat, h->client, 0, 1, &r, &n) != CAT_OK) {
+		log_warnx("alerts: %s", catalog_strerror(cat));
+		return 0;
+	}
+	if (n == 0 || r[0].seq <= seen) {
+		free(r);
+		return 0;
+	}
+	free(r);
+	r = NULL;
 	if (catalog_jobs(cat, h->client, 0, ALERT_JOBS_PER_CHECK, &r, &n) !=
 	    CAT_OK) {
 		log_warnx("alerts: %s", catalog_strerror(cat));
@@ -1009,7 +1225,7 @@ check_client_jobs(struct alerter *a, struct catalog *cat,
 	for (size_t i = n; i-- > 0;) {
 		if (r[i].seq <= seen)
 			continue;
-		if (cancel != NULL && cancel(arg)) {
+		if (stop_sending(a)) {
 			free(r);
 			return -1;
 		}
@@ -1101,11 +1317,6 @@ check_overdue(struct alerter *a, const struct cat_client_health *h,
 			    NULL || json_array_append_new(cur, e) == -1)
 				fatalx("%s: out of memory", __func__);
 		}
-	if (!json_equal(old, cur)) {
-		if (json_object_set(a->state, "overdue", cur) == -1)
-			fatalx("%s: out of memory", __func__);
-		a->dirty = 1;
-	}
 	for (size_t i = 0; i < n; i++)
 		for (size_t j = 0; j < h[i].nsets; j++) {
 			const struct cat_set_health *s = &h[i].sets[j];
@@ -1113,6 +1324,11 @@ check_overdue(struct alerter *a, const struct cat_client_health *h,
 			if (s->health != CAT_HEALTH_OVERDUE ||
 			    in_pairs(old, h[i].name, s->set))
 				continue;
+			if (stop_sending(a)) {
+				/* Not sent: new again at the next check. */
+				pairs_del(cur, h[i].name, s->set);
+				continue;
+			}
 			ev.client = h[i].name;
 			ev.set = s->set;
 			snprintf(ev.message, sizeof(ev.message), "set %s of "
@@ -1144,6 +1360,14 @@ check_overdue(struct alerter *a, const struct cat_client_health *h,
 			if (s->health != CAT_HEALTH_OK ||
 			    !in_pairs(old, h[i].name, s->set))
 				continue;
+			if (stop_sending(a)) {
+				/* Not sent: still overdue for the next check. */
+				if ((e = json_pack("[s, s]", h[i].name,
+				    s->set)) == NULL ||
+				    json_array_append_new(cur, e) == -1)
+					fatalx("%s: out of memory", __func__);
+				continue;
+			}
 			ev.event = "overdue_ok";
 			ev.client = h[i].name;
 			ev.set = s->set;
@@ -1157,14 +1381,60 @@ check_overdue(struct alerter *a, const struct cat_client_health *h,
 				fatalx("%s: out of memory", __func__);
 			emit(a, &ev);
 		}
+	if (!json_equal(old, cur)) {
+		if (json_object_set(a->state, "overdue", cur) == -1)
+			fatalx("%s: out of memory", __func__);
+		a->dirty = 1;
+	}
 	json_decref(old);
 	json_decref(cur);
 }
 
+/*
+ * Forget what is kept of clients no longer in the catalog (h, n): their
+ * newest report seen (by id) and their failed sets (by name), so that a
+ * client removed and added again under its name starts anew.
+ */
+static void
+forget_removed(struct alerter *a, const struct cat_client_health *h,
+    size_t n)
+{
+	json_t *jobs = get_member(a, "jobs", 0), *failed, *e, *v;
+	const char *key;
+	char id[32];
+	void *tmp;
+	size_t i, j;
+
+	json_object_foreach_safe(jobs, tmp, key, v) {
+		for (j = 0; j < n; j++) {
+			snprintf(id, sizeof(id), "%" PRIu64, h[j].client);
+			if (strcmp(id, key) == 0)
+				break;
+		}
+		if (j == n) {
+			json_object_del(jobs, key);
+			a->dirty = 1;
+		}
+	}
+	failed = get_member(a, "failed", 1);
+	i = 0;
+	while (i < json_array_size(failed)) {
+		e = json_array_get(failed, i);
+		for (j = 0; j < n; j++)
+			if (json_is_array(e) &&
+			    str_is(json_array_get(e, 0), h[j].name))
+				break;
+		if (j == n) {
+			json_array_remove(failed, i);
+			a->dirty = 1;
+		} else
+			i++;
+	}
+}
+
 /* Failed job reports and overdue sets, from the catalog. */
 static void
-check_catalog(struct alerter *a, struct catalog *cat, int64_t now,
-    int (*cancel)(void *), void *arg)
+check_catalog(struct alerter *a, struct catalog *cat, int64_t now)
 {
 	struct cat_client_health *h = NULL;
 	size_t n = 0;
@@ -1174,14 +1444,15 @@ check_catalog(struct alerter *a, struct catalog *cat, int64_t now,
 		log_warnx("alerts: %s", catalog_strerror(cat));
 		return;
 	}
+	forget_removed(a, h, n);
 	/* A client with no set has no report (catalog_health()). */
 	for (size_t i = 0; i < n; i++)
 		if (h[i].nsets > 0 &&
-		    check_client_jobs(a, cat, &h[i], now, cancel, arg) == -1) {
+		    check_client_jobs(a, cat, &h[i], now) == -1) {
 			catalog_health_free(h, n);
 			return;
 		}
-	if (cancel == NULL || !cancel(arg))
+	if (!halted(a))
 		check_overdue(a, h, n, now);
 	catalog_health_free(h, n);
 }
@@ -1281,17 +1552,61 @@ alert_check(struct alerter *a, struct catalog *cat, int (*cancel)(void *),
 
 	if (a == NULL)
 		return;
+	a->cancel = cancel;
+	a->cancel_arg = arg;
+	a->sends = 0;
 	sent_expire(a, now);
 	check_suppressed(a, now);
-	if (cancel == NULL || !cancel(arg))
+	if (!stop_sending(a))
 		check_space(a, now);
-	if (cancel == NULL || !cancel(arg))
+	if (!stop_sending(a))
 		check_scrub(a, now);
-	if (cancel == NULL || !cancel(arg))
+	if (!stop_sending(a))
 		check_sync(a, now);
-	if (cat != NULL && (cancel == NULL || !cancel(arg)))
-		check_catalog(a, cat, now, cancel, arg);
+	if (cat != NULL && !stop_sending(a))
+		check_catalog(a, cat, now);
+	a->cancel = NULL;
+	a->cancel_arg = NULL;
 	state_save(a);
+}
+
+int
+alert_sendmail_setid(const struct gv_config *cfg, char *buf, size_t len)
+{
+	const char *cmd = cfg->alert_sendmail, *path, *dir;
+	char prog[PATH_MAX], full[PATH_MAX];
+	struct stat st;
+	size_t n, k;
+
+	cmd += strspn(cmd, " \t");
+	if ((n = strcspn(cmd, " \t;|&<>")) == 0 || n >= sizeof(prog))
+		return 0;
+	memcpy(prog, cmd, n);
+	prog[n] = '\0';
+	if (strchr(prog, '/') != NULL)
+		snprintf(full, sizeof(full), "%s", prog);
+	else {
+		if ((path = getenv("PATH")) == NULL)
+			path = "/usr/local/bin:/usr/bin:/bin";
+		for (dir = path, full[0] = '\0'; *dir != '\0';
+		    dir += k + (dir[k] == ':')) {
+			k = strcspn(dir, ":");
+			if ((size_t)snprintf(full, sizeof(full), "%.*s/%s",
+			    (int)k, dir, prog) < sizeof(full) &&
+			    access(full, X_OK) == 0)
+				break;
+			full[0] = '\0';
+		}
+	}
+	if (full[0] == '\0' || stat(full, &st) == -1 ||
+	    (st.st_mode & (S_ISUID | S_ISGID)) == 0)
+		return 0;
+	snprintf(buf, len, "Alerts.Sendmail: %s is set-%s-ID, which cannot "
+	    "work in gigavaultd's children (they run with no new "
+	    "privileges): no alert mail will be sent; leave Alerts.Sendmail "
+	    "empty to send by SMTP to Alerts.SMTP (gigavault.conf(5), ALERTS "
+	    "SECTION)", full, (st.st_mode & S_ISUID) ? "user" : "group");
+	return 1;
 }
 
 void

@@ -1,6 +1,7 @@
 /*
  * alert.h - alerts: what the housekeeper tells an administrator about,
- * by mail (the Alerts.Sendmail command) and by webhook (libcurl), with
+ * by mail (SMTP to Alerts.SMTP, or the Alerts.Sendmail command) and by
+ * webhook (both SMTP and webhook through libcurl), with
  * rate limits (gigavault.conf(5), ALERTS SECTION).
  *
  * The events: "job_failed" (a new failed or cancelled job report),
@@ -28,6 +29,7 @@ struct gv_config;
 #define ALERT_STATE_MAX		(4 * 1024 * 1024) /* a larger file is corrupt */
 #define ALERT_SECRET_MAX	4096	/* bytes of WebhookSecretFile */
 #define ALERT_JOBS_PER_CHECK	50	/* newest reports of a client read */
+#define ALERT_SENDS_PER_CHECK	20	/* more wait for the next check */
 
 struct alerter;
 
@@ -54,5 +56,14 @@ void	alert_check(struct alerter *a, struct catalog *cat,
 	    int (*cancel)(void *), void *arg);
 
 void	alert_close(struct alerter *a);
+
+/*
+ * When Alerts.Sendmail is set and its program (the command's first word,
+ * looked up in PATH) is set-user-ID or set-group-ID, which cannot work
+ * under no new privileges: 1 with a warning for the administrator in
+ * buf.  Otherwise 0.
+ */
+int	alert_sendmail_setid(const struct gv_config *cfg, char *buf,
+	    size_t len);
 
 #endif

@@ -93,14 +93,15 @@ validate_alert_text(cfg_t *sec, cfg_opt_t *opt)
 }
 
 static int
-validate_alert_command(cfg_t *sec, cfg_opt_t *opt)
+validate_alert_smtp(cfg_t *sec, cfg_opt_t *opt)
 {
 	const char *p = cfg_opt_getnstr(opt, 0);
 
-	if (p == NULL || *p == '\0') {
-		confread_error("%s:%d: %s.%s needs a command (to send no mail, "
-		    "leave Alerts.Mail empty)", confread_file(), sec->line,
-		    sec->name, opt->name);
+	if (p == NULL || ((strncmp(p, "smtp://", 7) != 0 || p[7] == '\0') &&
+	    (strncmp(p, "smtps://", 8) != 0 || p[8] == '\0'))) {
+		confread_error("%s:%d: %s.%s \"%s\" is not an smtp:// or "
+		    "smtps:// URL", confread_file(), sec->line, sec->name,
+		    opt->name, p != NULL ? p : "");
 		return -1;
 	}
 	return validate_alert_text(sec, opt);
@@ -599,8 +600,9 @@ static const struct conf_opt conf_opts[] = {
 
 	STR("Alerts", "Mail", "", validate_alert_text, alert_mail),
 	STR("Alerts", "MailFrom", "", validate_alert_text, alert_mail_from),
-	STR("Alerts", "Sendmail", "/usr/sbin/sendmail -t -i",
-	    validate_alert_command, alert_sendmail),
+	STR("Alerts", "SMTP", "smtp://localhost", validate_alert_smtp,
+	    alert_smtp),
+	STR("Alerts", "Sendmail", "", validate_alert_text, alert_sendmail),
 	STR("Alerts", "Webhook", "", validate_alert_url, alert_webhook),
 	STR("Alerts", "WebhookSecretFile", "", validate_abspath_or_empty,
 	    alert_secret_file),

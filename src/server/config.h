@@ -102,7 +102,9 @@ struct gv_config {
 	/* Alerts (alert.c, run by the housekeeper) */
 	char		*alert_mail;		/* To: addresses; "": no mail */
 	char		*alert_mail_from;	/* "": gigavault@host name */
-	char		*alert_sendmail;	/* the command, run by /bin/sh */
+	char		*alert_smtp;		/* smtp(s):// URL, when no Sendmail */
+	char		*alert_sendmail;	/* the command, run by /bin/sh; "":
+						 * mail goes by SMTP */
 	char		*alert_webhook;		/* http(s) URL; "": none */
 	char		*alert_secret_file;	/* "": unsigned webhooks */
 	char		*alert_ca_file;		/* "": the system's CA store */

@@ -29,6 +29,7 @@
 #include <unistd.h>
 
 #include "common/paths.h"
+#include "alert.h"
 #include "catalog.h"
 #include "child.h"
 #include "config.h"
@@ -469,6 +470,8 @@ main(int argc, char *argv[])
 		fprintf(stderr, "gigavaultd: warning: SSL.Certificate %s is "
 		    "outside its validity period: TLS clients will refuse it "
 		    "(renew it: gigavaultctl tls init --renew)\n", cfg->ssl_cert);
+	if (alert_sendmail_setid(cfg, err, sizeof(err)))
+		fprintf(stderr, "gigavaultd: warning: %s\n", err);
 	if (check_only) {
 		fprintf(stderr, "gigavaultd: configuration file %s is valid\n",
 		    file);

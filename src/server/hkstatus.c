@@ -14,6 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "common/atomicfile.h"
 #include "hkstatus.h"
 #include "log.h"
 #include "prune.h"
@@ -141,53 +142,29 @@ hkstatus_load(const char *datadir)
 static int
 store(const char *datadir, json_t *root)
 {
-	char path[PATH_MAX], tmp[PATH_MAX], *text;
-	size_t len, off = 0;
-	int fd;
+	char path[PATH_MAX], err[PATH_MAX + 128], *text, *t;
+	int rc;
 
-	if (path_of(path, sizeof(path), datadir, STATUS_FILE) == -1 ||
-	    path_of(tmp, sizeof(tmp), datadir, STATUS_FILE ".XXXXXX") == -1)
+	if (path_of(path, sizeof(path), datadir, STATUS_FILE) == -1)
 		return -1;
 	if ((text = json_dumps(root, JSON_COMPACT | JSON_PRESERVE_ORDER)) ==
 	    NULL) {
 		log_warnx("housekeeping status: cannot encode");
 		return -1;
 	}
-	len = strlen(text);
-	if ((fd = mkostemp(tmp, O_CLOEXEC)) == -1) {
-		log_warn("housekeeping status: %s", tmp);
+	/* json_dumps() leaves no room: one more byte for the newline. */
+	if ((t = realloc(text, strlen(text) + 2)) == NULL) {
+		log_warnx("housekeeping status: out of memory");
 		free(text);
 		return -1;
 	}
-	if (fchmod(fd, 0640) == -1)
-		goto fail;
-	while (off < len) {
-		ssize_t n = write(fd, text + off, len - off);
-
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			goto fail;
-		off += (size_t)n;
-	}
-	if (write(fd, "\n", 1) != 1 || fdatasync(fd) == -1)
-		goto fail;
-	if (close(fd) == -1) {
-		fd = -1;
-		goto fail;
-	}
-	fd = -1;
-	if (rename(tmp, path) == -1)
-		goto fail;
+	text = t;
+	strcat(text, "\n");
+	if ((rc = atomicfile_write(path, text, strlen(text), 0640, err,
+	    sizeof(err))) == -1)
+		log_warnx("housekeeping status: %s", err);
 	free(text);
-	return 0;
-fail:
-	log_warn("housekeeping status: write %s", path);
-	if (fd != -1)
-		close(fd);
-	unlink(tmp);
-	free(text);
-	return -1;
+	return rc;
 }
 
 /* The lock that serializes changes.  fd, or -1 after logging. */

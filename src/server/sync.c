@@ -25,6 +25,7 @@
 #include "catalog.h"
 #include "datadir.h"
 #include "journal.h"
+#include "lease.h"
 #include "prune.h"
 #include "s3.h"
 #include "store.h"
@@ -536,16 +537,29 @@ check_identity(struct s3 *s, const char *prefix, const char *srchex,
 	const char *id = NULL, *from = NULL;
 	int r;
 
-	/* A bucket a server writes to (or wrote to) is no sync target. */
+	/*
+	 * A bucket a server writes to is no sync target: a lease there must
+	 * be one its server released (a failover server that ran on the
+	 * target and stopped); a held one, or one we cannot read, refuses.
+	 */
 	snprintf(key, sizeof(key), "%slease", prefix);
-	r = s3_head(s, key, &info, err, errlen);
+	r = s3_get(s, key, LEASE_DOC_MAX, &p, &n, err, errlen);
 	if (r == S3_ERROR)
 		return -1;
 	if (r == S3_OK) {
-		snprintf(err, errlen, "%s exists: a gigavaultd writes to this "
-		    "bucket and prefix (or did), so sync does not: sync to "
-		    "another prefix", key);
-		return -1;
+		struct lease_info li;
+		char why[256];
+
+		r = lease_decode(p, n, &li, why, sizeof(why));
+		free(p);
+		p = NULL;
+		if (r == -1 || !li.released) {
+			snprintf(err, errlen, "%s exists: a gigavaultd writes "
+			    "to this bucket and prefix (%s), so sync does not: "
+			    "stop it, or sync to another prefix", key, r == -1 ?
+			    why : "its lease is not released");
+			return -1;
+		}
 	}
 	snprintf(key, sizeof(key), "%sbucket.json", prefix);
 	r = s3_get(s, key, SYNC_BUCKETJSON_MAX, &p, &n, err, errlen);

@@ -12,6 +12,8 @@ package GVAgent;
 #   my @h = $ag->history('web');                   # newest first
 #   my ($rc, $out, $err) = $ag->cli('status');     # gigavault agent status
 #   my $st = $ag->stop;                            # SIGTERM, exit status
+#
+# start(..., env => { NAME => VALUE }) adds to the agent's environment.
 
 use strict;
 use warnings;
@@ -110,6 +112,7 @@ sub spawn {
         $SIG{$_} = 'DEFAULT' for qw(PIPE ALRM INT TERM HUP);
         alarm 0;
         delete $ENV{GIGAVAULT_PASSPHRASE};
+        $ENV{$_} = $self->{o}{env}{$_} for keys %{ $self->{o}{env} || {} };
         exec $AGENT, '-d', '-v', '-c', $self->{conf} or _exit(127);
     }
     setpgid($pid, $pid);
