@@ -225,6 +225,26 @@ packstore_delete_pack(uint32_t pack, char *err, size_t errlen)
 	return s3_delete(s, key, err, errlen) == S3_OK ? 0 : -1;
 }
 
+int
+packstore_pack_mtime(uint32_t pack, time_t *mtime, char *err, size_t errlen)
+{
+	char key[S3_KEY_MAX + 1];
+	struct s3_objinfo info;
+	struct s3 *s;
+	int r;
+
+	*mtime = -1;
+	if ((s = packstore_s3(err, errlen)) == NULL)
+		return -1;
+	packstore_pack_key(pack, key, sizeof(key));
+	if ((r = s3_head(s, key, &info, err, errlen)) == S3_NOTFOUND)
+		return 1;
+	if (r != S3_OK)
+		return -1;
+	*mtime = info.mtime;
+	return 0;
+}
+
 /* A list of PREFIX/SUB/ keys of ndigits lowercase hex digits. */
 struct listarg {
 	size_t		 skip;		/* strlen(PREFIX/SUB/) */

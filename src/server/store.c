@@ -1110,6 +1110,32 @@ store_pack_remove(struct store *s, uint32_t pack)
 }
 
 int
+store_pack_mtime(struct store *s, uint32_t pack, time_t *mtime)
+{
+	char name[16], err[512];
+	struct stat st;
+	int r;
+
+	*mtime = -1;
+	if (packstore_enabled()) {
+		if ((r = packstore_pack_mtime(pack, mtime, err,
+		    sizeof(err))) == -1)
+			return fail(s, EIO, "store: HEAD of pack %08x in the "
+			    "bucket: %s", pack, err);
+		return r;
+	}
+	pack_name(pack, name);
+	if (fstatat(s->dirfd, name, &st, 0) == -1) {
+		if (errno == ENOENT)
+			return 1;
+		return fail(s, errno, "store: stat pack %08x: %s", pack,
+		    strerror(errno));
+	}
+	*mtime = st.st_mtime;
+	return 0;
+}
+
+int
 store_check_backend(const char *datadir, char *err, size_t errlen)
 {
 	char dir[PATH_MAX];

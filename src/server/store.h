@@ -68,6 +68,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "catalog.h"
 
@@ -261,6 +262,12 @@ int	store_packs(struct store *s, struct store_pack **out, size_t *n);
  */
 int	store_pack_lock(struct store *s, uint32_t pack, int *fd);
 void	store_pack_unlock(int fd);
+/*
+ * When pack was last written: its file's mtime, or with the s3 backend
+ * its object's Last-Modified (-1 in *mtime when S3 gave none).  0, 1
+ * when the pack is gone, -1 on error.
+ */
+int	store_pack_mtime(struct store *s, uint32_t pack, time_t *mtime);
 /* Unlink pack (locked by the caller) and sync the directory.  0 or -1. */
 int	store_pack_remove(struct store *s, uint32_t pack);
 
