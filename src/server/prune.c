@@ -1096,6 +1096,8 @@ rewrite_pack(struct round *rd, size_t k, size_t a, size_t b)
 		return failed(p, "switch index", catalog_strerror(p->cat));
 	}
 	free(mv);
+	/* Indexed: the packs of the copies may be judged by a prune now. */
+	store_release(st);
 	if (store_pack_remove(st, pack) == -1)
 		return failed(p, "remove", store_strerror(st));
 	p->res->packs_rewritten++;

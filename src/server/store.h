@@ -281,8 +281,20 @@ int	store_pack_remove(struct store *s, uint32_t pack);
  */
 int	store_copy(struct store *s, const uint8_t id[BLOB_ID_LEN],
 	    const struct cat_blob *from, struct cat_blob *to);
-/* fdatasync the pack this store appends to (if any).  0 or -1. */
+/*
+ * fdatasync the pack this store appends to (if any); with the s3
+ * backend, upload it too, after which it is never appended to again.
+ * The pack stays open and locked (no prune removes it) until the
+ * caller has indexed what it wrote and called store_release(); a full
+ * pack store_copy() moved on from likewise.  0 or -1.
+ */
 int	store_sync(struct store *s);
+/*
+ * After the caller indexed what store_sync() made durable: give up the
+ * locks of the packs no longer appended to (an uploaded pack's file
+ * stays in the cache).  store_flush() and store_finish() call it.
+ */
+void	store_release(struct store *s);
 
 /* A record found by store_scan(). */
 struct store_rec {
