@@ -346,8 +346,18 @@ packstore_put_segment(uint64_t seq, const void *p, size_t len, char *err,
 	if ((s = packstore_s3(err, errlen)) == NULL)
 		return -1;
 	packstore_seg_key(seq, key, sizeof(key));
-	return s3_put(s, key, p, len, S3_COND_NONE, NULL, NULL, err,
-	    errlen) == S3_OK ? 0 : -1;
+	/* Never over another segment: a second writer must not win. */
+	switch (s3_put(s, key, p, len, S3_COND_ABSENT, NULL, NULL, err,
+	    errlen)) {
+	case S3_OK:
+		return 0;
+	case S3_EXISTS:
+		snprintf(err, errlen, "segment %016llx exists",
+		    (unsigned long long)seq);
+		return 1;
+	default:
+		return -1;
+	}
 }
 
 int

@@ -115,8 +115,10 @@ int	packstore_list_packs(int (*fn)(void *arg, uint32_t pack,
 int	packstore_list_segments(int (*fn)(void *arg, uint64_t seq,
 	    uint64_t size), void *arg, char *err, size_t errlen);
 /*
- * Writes the len bytes at p as journal segment seq.  0 when the bucket
- * has it, -1 otherwise.
+ * Writes the len bytes at p as journal segment seq, only if there is no
+ * such segment yet (If-None-Match: *).  0 when the bucket has it, 1
+ * when a segment seq was there already (its bytes untouched; err says
+ * so), -1 otherwise.
  */
 int	packstore_put_segment(uint64_t seq, const void *p, size_t len,
 	    char *err, size_t errlen);
