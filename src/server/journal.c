@@ -803,7 +803,9 @@ journal_pull(const char *path, uint64_t *records, char *err, size_t errlen)
 	if (find_end(j, err, errlen) == -1)
 		goto out;
 	l.from = (uint64_t)j->end;
-	if (packstore_list_segments(seg_add, &l, err, errlen) == -1) {
+	/* Only what is new: the cost of a follow follows it. */
+	if (packstore_list_segments_from(l.from, seg_add, &l, err,
+	    errlen) == -1) {
 		if (l.nomem)
 			snprintf(err, errlen, "journal: out of memory");
 		goto out;

@@ -282,10 +282,10 @@ list_one(const char *key, uint64_t size, const char *etag, void *arg)
 }
 
 static int
-list_hex(const char *sub, int ndigits, int (*fn)(void *, uint64_t,
-    uint64_t), void *arg, char *err, size_t errlen)
+list_hex(const char *sub, int ndigits, uint64_t from, int (*fn)(void *,
+    uint64_t, uint64_t), void *arg, char *err, size_t errlen)
 {
-	char pfx[PACKSTORE_PREFIX_MAX + 32];
+	char pfx[PACKSTORE_PREFIX_MAX + 32], after[PACKSTORE_PREFIX_MAX + 64];
 	struct listarg a;
 	struct s3 *s;
 	int r;
@@ -298,8 +298,15 @@ list_hex(const char *sub, int ndigits, int (*fn)(void *, uint64_t,
 	a.fn = fn;
 	a.arg = arg;
 	a.stopped = 0;
-	/* S3 lists in binary order: fixed-width hex is numeric order. */
-	r = s3_list(s, pfx, 1000, list_one, &a, err, errlen);
+	/*
+	 * S3 lists in binary order: fixed-width hex is numeric order, so
+	 * the keys from "from" on are those after the key of from - 1.
+	 */
+	after[0] = '\0';
+	if (from > 0)
+		snprintf(after, sizeof(after), "%s%0*llx", pfx, ndigits,
+		    (unsigned long long)(from - 1));
+	r = s3_list_after(s, pfx, after, 1000, list_one, &a, err, errlen);
 	if (r == S3_STOPPED) {
 		snprintf(err, errlen, "packstore: list of %s stopped", pfx);
 		return -1;
@@ -326,14 +333,21 @@ packstore_list_packs(int (*fn)(void *arg, uint32_t pack, uint64_t size),
 {
 	struct packfn p = { fn, arg };
 
-	return list_hex("packs/", 8, pack_one, &p, err, errlen);
+	return list_hex("packs/", 8, 0, pack_one, &p, err, errlen);
 }
 
 int
 packstore_list_segments(int (*fn)(void *arg, uint64_t seq, uint64_t size),
     void *arg, char *err, size_t errlen)
 {
-	return list_hex("journal/", 16, fn, arg, err, errlen);
+	return list_hex("journal/", 16, 0, fn, arg, err, errlen);
+}
+
+int
+packstore_list_segments_from(uint64_t from, int (*fn)(void *arg,
+    uint64_t seq, uint64_t size), void *arg, char *err, size_t errlen)
+{
+	return list_hex("journal/", 16, from, fn, arg, err, errlen);
 }
 
 int

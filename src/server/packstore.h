@@ -114,6 +114,10 @@ int	packstore_list_packs(int (*fn)(void *arg, uint32_t pack,
  */
 int	packstore_list_segments(int (*fn)(void *arg, uint64_t seq,
 	    uint64_t size), void *arg, char *err, size_t errlen);
+/* The same for the segments from seq from on only (S3's StartAfter). */
+int	packstore_list_segments_from(uint64_t from, int (*fn)(void *arg,
+	    uint64_t seq, uint64_t size), void *arg, char *err,
+	    size_t errlen);
 /*
  * Writes the len bytes at p as journal segment seq, only if there is no
  * such segment yet (If-None-Match: *).  0 when the bucket has it, 1
