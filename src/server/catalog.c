@@ -1892,6 +1892,32 @@ catalog_next_pack(struct catalog *c, uint32_t *pack)
 	return r;
 }
 
+static int
+pack_counter_txn(struct catalog *c, MDB_txn *txn, void *arg)
+{
+	const char *key = "next_pack";
+	MDB_val k = { strlen(key), (void *)key }, d;
+	uint64_t *v = arg;
+	int rc;
+
+	rc = mdb_get(txn, c->meta, &k, &d);
+	if (rc == MDB_NOTFOUND)
+		*v = 1;
+	else if (rc != 0)
+		return fail(c, rc, "read counter %s", key);
+	else if (d.mv_size != 8)
+		return fail(c, 0, "counter %s", key);
+	else
+		*v = be64_get(d.mv_data);
+	return CAT_OK;
+}
+
+int
+catalog_pack_counter(struct catalog *c, uint64_t *next)
+{
+	return run_read(c, pack_counter_txn, next);
+}
+
 /* ------------------------------------------------------------ snapshots */
 
 struct commit_arg {

@@ -379,6 +379,13 @@ int	catalog_blobs_add_linked(struct catalog *c, uint64_t client,
 	    const uint8_t (*links)[BLOB_ID_LEN], size_t *missing);
 /* A new pack id, never handed out before.  CAT_OK or CAT_ERROR. */
 int	catalog_next_pack(struct catalog *c, uint32_t *pack);
+/*
+ * The pack id catalog_next_pack() would hand out next, read without
+ * taking it, into *next: every pack this catalog made (or learnt of
+ * through the journal or a rebuild) has a smaller id.  CAT_OK or
+ * CAT_ERROR.
+ */
+int	catalog_pack_counter(struct catalog *c, uint64_t *next);
 
 /*
  * Record a snapshot of client in one transaction that writes at most

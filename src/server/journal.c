@@ -586,23 +586,75 @@ journal_mirror(int on)
 	mirror = on != 0;
 }
 
-/* The s3 backend: frame (n bytes) as segment j->end.  0 or -1. */
+/*
+ * Set when the bucket held another record under the SEQ this process
+ * was to write: another writer has appended to the journal (two
+ * servers think they hold the lease, or a DataDir behind the bucket).
+ * Every later append fails: going on would fork the history.
+ */
+static char	fenced[256];
+
+/*
+ * Whether segment seq in the bucket is exactly seg (len bytes): 1 yes,
+ * 0 it holds something else, 2 missing, -1 the GET failed (err).
+ */
+static int
+segment_is(uint64_t seq, const uint8_t *seg, size_t len, char *err,
+    size_t errlen)
+{
+	void *p;
+	size_t n;
+	int r, same;
+
+	if ((r = packstore_get_segment(seq, &p, &n, err, errlen)) == -1)
+		return -1;
+	if (r == 1)
+		return 2;
+	same = n == len && memcmp(p, seg, len) == 0;
+	free(p);
+	return same;
+}
+
+/*
+ * The s3 backend: frame (n bytes) as segment j->end, written only if
+ * that key is free.  Our own PUT that landed although its answer was
+ * lost (the same bytes) counts as written.  0, or -1 with err (and
+ * fenced set when another record holds the key).
+ */
 static int
 put_segment(struct journal *j, const uint8_t *frame, size_t n, char *err,
     size_t errlen)
 {
 	uint8_t seg[JOURNAL_HDR_LEN + FRAME_MAX];
-	char e[512];
+	uint64_t seq = (uint64_t)j->end;
+	char e[512], ge[512];
+	int r, same;
 
 	memcpy(seg, magic, JOURNAL_HDR_LEN);
 	memcpy(seg + JOURNAL_HDR_LEN, frame, n);
-	if (packstore_put_segment((uint64_t)j->end, seg, JOURNAL_HDR_LEN + n,
-	    e, sizeof(e)) == -1) {
-		snprintf(err, errlen, "journal: segment %016llx not written "
-		    "to the bucket: %s", (unsigned long long)j->end, e);
+	if ((r = packstore_put_segment(seq, seg, JOURNAL_HDR_LEN + n, e,
+	    sizeof(e))) == 0)
+		return 0;
+	same = segment_is(seq, seg, JOURNAL_HDR_LEN + n, ge, sizeof(ge));
+	if (same == 1)
+		return 0;
+	if (same == 0) {
+		snprintf(fenced, sizeof(fenced), "journal: segment %016llx "
+		    "in the bucket holds another record than this server's: "
+		    "another server writes to the bucket (check the lease "
+		    "and the standbys); this process stops writing",
+		    (unsigned long long)seq);
+		snprintf(err, errlen, "%s", fenced);
 		return -1;
 	}
-	return 0;
+	if (r == 1)	/* there a moment ago, gone now, or unreadable */
+		snprintf(err, errlen, "journal: segment %016llx exists in "
+		    "the bucket and cannot be compared: %s",
+		    (unsigned long long)seq, same == 2 ? "gone meanwhile" : ge);
+	else
+		snprintf(err, errlen, "journal: segment %016llx not written "
+		    "to the bucket: %s", (unsigned long long)seq, e);
+	return -1;
 }
 
 int
@@ -635,24 +687,34 @@ journal_append(struct journal *j, const struct journal_rec *r, char *err,
 		return 0;
 	if (journal_frame(r, frame, &n, err, errlen) == -1)
 		return -1;
+	if (fenced[0] != '\0') {
+		snprintf(err, errlen, "%s", fenced);
+		return -1;
+	}
 	if (lock(j, LOCK_EX, err, errlen) == -1)
 		return -1;
 	if (find_end(j, err, errlen) == -1)
 		goto out;
-	if (packstore_enabled() && put_segment(j, frame, n, err, errlen) ==
-	    -1)
-		goto out;
+	/*
+	 * The local frame first, then the segment: a change whose local
+	 * write failed never leaves a segment in the bucket.
+	 */
 	if (write_all(j->fd, frame, n) == -1 || fsync(j->fd) == -1) {
 		snprintf(err, errlen, "journal: cannot write %s: %s",
 		    j->path, strerror(errno));
-		/* Take back what may have been written (best effort). */
-		if (ftruncate(j->fd, j->end) == -1) {
-			/* the next append cuts it off */
-		}
-		goto out;
+		goto cut;
 	}
+	if (packstore_enabled() && put_segment(j, frame, n, err, errlen) ==
+	    -1)
+		goto cut;
 	j->end += (off_t)n;
 	ret = 0;
+	goto out;
+cut:
+	/* Take back what may have been written (best effort). */
+	if (ftruncate(j->fd, j->end) == -1 || fsync(j->fd) == -1) {
+		/* the next append cuts it off */
+	}
 out:
 	flock(j->fd, LOCK_UN);
 	return ret;
@@ -741,7 +803,9 @@ journal_pull(const char *path, uint64_t *records, char *err, size_t errlen)
 	if (find_end(j, err, errlen) == -1)
 		goto out;
 	l.from = (uint64_t)j->end;
-	if (packstore_list_segments(seg_add, &l, err, errlen) == -1) {
+	/* Only what is new: the cost of a follow follows it. */
+	if (packstore_list_segments_from(l.from, seg_add, &l, err,
+	    errlen) == -1) {
 		if (l.nomem)
 			snprintf(err, errlen, "journal: out of memory");
 		goto out;

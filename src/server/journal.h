@@ -96,9 +96,13 @@ void	journal_close(struct journal *j);
 /*
  * Append r and fsync the file.  A damaged tail left by a crash is cut
  * off first (the caller holds the catalog's write lock, so no other
- * process is appending).  Returns 0, or -1 with a message in err (r
- * invalid: a name or set too long, an unknown type; or an I/O error:
- * the caller then aborts its transaction).
+ * process is appending).  With the s3 backend the frame is then PUT as
+ * segment SEQ (the file's end before it) only if that key is free; a
+ * failed PUT cuts the local frame back, and a key holding another
+ * record (a second writer) also makes this process refuse every later
+ * append.  Returns 0, or -1 with a message in err (r invalid: a name or
+ * set too long, an unknown type; an I/O error; the bucket: the caller
+ * then aborts its transaction).
  */
 int	journal_append(struct journal *j, const struct journal_rec *r,
 	    char *err, size_t errlen);

@@ -225,6 +225,26 @@ packstore_delete_pack(uint32_t pack, char *err, size_t errlen)
 	return s3_delete(s, key, err, errlen) == S3_OK ? 0 : -1;
 }
 
+int
+packstore_pack_mtime(uint32_t pack, time_t *mtime, char *err, size_t errlen)
+{
+	char key[S3_KEY_MAX + 1];
+	struct s3_objinfo info;
+	struct s3 *s;
+	int r;
+
+	*mtime = -1;
+	if ((s = packstore_s3(err, errlen)) == NULL)
+		return -1;
+	packstore_pack_key(pack, key, sizeof(key));
+	if ((r = s3_head(s, key, &info, err, errlen)) == S3_NOTFOUND)
+		return 1;
+	if (r != S3_OK)
+		return -1;
+	*mtime = info.mtime;
+	return 0;
+}
+
 /* A list of PREFIX/SUB/ keys of ndigits lowercase hex digits. */
 struct listarg {
 	size_t		 skip;		/* strlen(PREFIX/SUB/) */
@@ -262,10 +282,10 @@ list_one(const char *key, uint64_t size, const char *etag, void *arg)
 }
 
 static int
-list_hex(const char *sub, int ndigits, int (*fn)(void *, uint64_t,
-    uint64_t), void *arg, char *err, size_t errlen)
+list_hex(const char *sub, int ndigits, uint64_t from, int (*fn)(void *,
+    uint64_t, uint64_t), void *arg, char *err, size_t errlen)
 {
-	char pfx[PACKSTORE_PREFIX_MAX + 32];
+	char pfx[PACKSTORE_PREFIX_MAX + 32], after[PACKSTORE_PREFIX_MAX + 64];
 	struct listarg a;
 	struct s3 *s;
 	int r;
@@ -278,8 +298,15 @@ list_hex(const char *sub, int ndigits, int (*fn)(void *, uint64_t,
 	a.fn = fn;
 	a.arg = arg;
 	a.stopped = 0;
-	/* S3 lists in binary order: fixed-width hex is numeric order. */
-	r = s3_list(s, pfx, 1000, list_one, &a, err, errlen);
+	/*
+	 * S3 lists in binary order: fixed-width hex is numeric order, so
+	 * the keys from "from" on are those after the key of from - 1.
+	 */
+	after[0] = '\0';
+	if (from > 0)
+		snprintf(after, sizeof(after), "%s%0*llx", pfx, ndigits,
+		    (unsigned long long)(from - 1));
+	r = s3_list_after(s, pfx, after, 1000, list_one, &a, err, errlen);
 	if (r == S3_STOPPED) {
 		snprintf(err, errlen, "packstore: list of %s stopped", pfx);
 		return -1;
@@ -306,14 +333,21 @@ packstore_list_packs(int (*fn)(void *arg, uint32_t pack, uint64_t size),
 {
 	struct packfn p = { fn, arg };
 
-	return list_hex("packs/", 8, pack_one, &p, err, errlen);
+	return list_hex("packs/", 8, 0, pack_one, &p, err, errlen);
 }
 
 int
 packstore_list_segments(int (*fn)(void *arg, uint64_t seq, uint64_t size),
     void *arg, char *err, size_t errlen)
 {
-	return list_hex("journal/", 16, fn, arg, err, errlen);
+	return list_hex("journal/", 16, 0, fn, arg, err, errlen);
+}
+
+int
+packstore_list_segments_from(uint64_t from, int (*fn)(void *arg,
+    uint64_t seq, uint64_t size), void *arg, char *err, size_t errlen)
+{
+	return list_hex("journal/", 16, from, fn, arg, err, errlen);
 }
 
 int
@@ -326,8 +360,18 @@ packstore_put_segment(uint64_t seq, const void *p, size_t len, char *err,
 	if ((s = packstore_s3(err, errlen)) == NULL)
 		return -1;
 	packstore_seg_key(seq, key, sizeof(key));
-	return s3_put(s, key, p, len, S3_COND_NONE, NULL, NULL, err,
-	    errlen) == S3_OK ? 0 : -1;
+	/* Never over another segment: a second writer must not win. */
+	switch (s3_put(s, key, p, len, S3_COND_ABSENT, NULL, NULL, err,
+	    errlen)) {
+	case S3_OK:
+		return 0;
+	case S3_EXISTS:
+		snprintf(err, errlen, "segment %016llx exists",
+		    (unsigned long long)seq);
+		return 1;
+	default:
+		return -1;
+	}
 }
 
 int

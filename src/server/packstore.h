@@ -21,6 +21,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #define PACKSTORE_PREFIX_MAX	256
 #define PACKSTORE_SEG_MAX	(1u << 20)	/* largest segment read */
@@ -91,6 +92,12 @@ int	packstore_put_pack(uint32_t pack, int fd, uint64_t len, char *err,
 int	packstore_fetch_pack(uint32_t pack, const char *path, char *err,
 	    size_t errlen);
 /* Deletes the object of pack (a missing one is fine).  0 or -1. */
+/*
+ * The Last-Modified date of pack's object into *mtime (-1 when S3 gave
+ * none).  0, 1 when there is no such object, -1 with err on error.
+ */
+int	packstore_pack_mtime(uint32_t pack, time_t *mtime, char *err,
+	    size_t errlen);
 int	packstore_delete_pack(uint32_t pack, char *err, size_t errlen);
 
 /*
@@ -107,9 +114,15 @@ int	packstore_list_packs(int (*fn)(void *arg, uint32_t pack,
  */
 int	packstore_list_segments(int (*fn)(void *arg, uint64_t seq,
 	    uint64_t size), void *arg, char *err, size_t errlen);
+/* The same for the segments from seq from on only (S3's StartAfter). */
+int	packstore_list_segments_from(uint64_t from, int (*fn)(void *arg,
+	    uint64_t seq, uint64_t size), void *arg, char *err,
+	    size_t errlen);
 /*
- * Writes the len bytes at p as journal segment seq.  0 when the bucket
- * has it, -1 otherwise.
+ * Writes the len bytes at p as journal segment seq, only if there is no
+ * such segment yet (If-None-Match: *).  0 when the bucket has it, 1
+ * when a segment seq was there already (its bytes untouched; err says
+ * so), -1 otherwise.
  */
 int	packstore_put_segment(uint64_t seq, const void *p, size_t len,
 	    char *err, size_t errlen);

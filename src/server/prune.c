@@ -1096,6 +1096,8 @@ rewrite_pack(struct round *rd, size_t k, size_t a, size_t b)
 		return failed(p, "switch index", catalog_strerror(p->cat));
 	}
 	free(mv);
+	/* Indexed: the packs of the copies may be judged by a prune now. */
+	store_release(st);
 	if (store_pack_remove(st, pack) == -1)
 		return failed(p, "remove", store_strerror(st));
 	p->res->packs_rewritten++;
@@ -1122,7 +1124,8 @@ static int
 pack_round(struct prune *p, const struct store_pack *all, size_t n)
 {
 	struct round rd;
-	uint64_t after = 0;
+	uint64_t after = 0, counter;
+	time_t now = time(NULL);
 	int rc = 0, any = 0;
 
 	memset(&rd, 0, sizeof(rd));
@@ -1135,9 +1138,25 @@ pack_round(struct prune *p, const struct store_pack *all, size_t n)
 		rc = failed(p, "packs", "out of memory");
 		goto done;
 	}
+	/*
+	 * A pack this catalog never handed out (another server's, or one
+	 * whose records this DataDir has not followed yet) is not ours to
+	 * judge: the blob index cannot say what in it is live.
+	 */
+	if (catalog_pack_counter(p->cat, &counter) != CAT_OK) {
+		rc = failed(p, "pack counter", catalog_strerror(p->cat));
+		goto done;
+	}
 	/* Lock first: once locked, no entry can start pointing into it. */
 	for (size_t i = 0; i < n; i++) {
-		int fd, r = store_pack_lock(p->store, all[i].pack, &fd);
+		int fd, r;
+
+		if (all[i].pack >= counter) {
+			p->res->packs_busy++;
+			p->res->bytes_after += all[i].size;
+			continue;
+		}
+		r = store_pack_lock(p->store, all[i].pack, &fd);
 
 		if (r == -1) {
 			rc = failed(p, "lock", store_strerror(p->store));
@@ -1190,6 +1209,28 @@ pack_round(struct prune *p, const struct store_pack *all, size_t n)
 			continue;
 		}
 		if (rd.nlive[i] == 0) {
+			time_t mt;
+			int r;
+
+			/*
+			 * Younger than the grace period: it may hold blobs
+			 * of a backup whose index entries this catalog has
+			 * not got yet (a writer's, or another DataDir's).
+			 */
+			if ((r = store_pack_mtime(p->store, pk->pack, &mt)) ==
+			    -1) {
+				rc = failed(p, "pack date",
+				    store_strerror(p->store));
+				break;
+			}
+			if (r == 1)
+				continue;
+			if (mt == -1 || (p->cfg->prune_grace > 0 &&
+			    now - mt < (time_t)p->cfg->prune_grace)) {
+				p->res->packs_busy++;
+				after += pk->size;
+				continue;
+			}
 			if (!p->dry && store_pack_remove(p->store, pk->pack) ==
 			    -1) {
 				rc = failed(p, "remove",

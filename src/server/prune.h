@@ -75,7 +75,8 @@ struct prune_result {
 	uint64_t	 blob_bytes;	/* their lengths */
 	uint64_t	 packs_removed;
 	uint64_t	 packs_rewritten;
-	uint64_t	 packs_busy;	/* skipped: a writer appends to them */
+	uint64_t	 packs_busy;	/* skipped: a writer holds them, or too
+					   new or unknown to this catalog */
 	uint64_t	 packs_damaged;	/* left alone: a live record is bad */
 	uint64_t	 bytes_before;	/* in pack files */
 	uint64_t	 bytes_after;	/* estimated for a dry run */

@@ -1910,7 +1910,15 @@ int
 s3_list(struct s3 *s, const char *prefix, int page_size, s3_list_fn fn,
     void *arg, char *err, size_t errlen)
 {
-	struct s3_param q[4];
+	return s3_list_after(s, prefix, NULL, page_size, fn, arg, err,
+	    errlen);
+}
+
+int
+s3_list_after(struct s3 *s, const char *prefix, const char *after,
+    int page_size, s3_list_fn fn, void *arg, char *err, size_t errlen)
+{
+	struct s3_param q[5];
 	struct s3_listpage *page;
 	char query[S3_QUERY_MAX], mk[16], e2[256], *b;
 	struct req r;
@@ -1919,7 +1927,7 @@ s3_list(struct s3 *s, const char *prefix, int page_size, s3_list_fn fn,
 	int rc;
 
 	if (page_size < 0 || page_size > 1000 || strlen(prefix) >
-	    S3_KEY_MAX) {
+	    S3_KEY_MAX || (after != NULL && strlen(after) > S3_KEY_MAX)) {
 		seterr(err, errlen, "s3: list: page size %d (1 to 1000) or "
 		    "prefix too long", page_size);
 		return S3_ERROR;
@@ -1935,9 +1943,12 @@ s3_list(struct s3 *s, const char *prefix, int page_size, s3_list_fn fn,
 		q[nq].name = "max-keys", q[nq++].value = mk;
 		if (prefix[0] != '\0')
 			q[nq].name = "prefix", q[nq++].value = prefix;
+		/* The token goes on from where the first page began. */
 		if (page->next[0] != '\0')
 			q[nq].name = "continuation-token",
 			    q[nq++].value = page->next;
+		else if (after != NULL && after[0] != '\0')
+			q[nq].name = "start-after", q[nq++].value = after;
 		if (s3_canon_query(q, nq, query, sizeof(query)) == -1) {
 			seterr(err, errlen, "s3: list: query too long");
 			rc = S3_ERROR;

@@ -254,6 +254,14 @@ typedef int (*s3_list_fn)(const char *key, uint64_t size, const char *etag,
  */
 int	s3_list(struct s3 *s, const char *prefix, int page_size,
 	    s3_list_fn fn, void *arg, char *err, size_t errlen);
+/*
+ * s3_list() of only the keys after the key after (StartAfter; NULL or
+ * "" for all), so that a poller's cost follows what is new.  The same
+ * results.
+ */
+int	s3_list_after(struct s3 *s, const char *prefix, const char *after,
+	    int page_size, s3_list_fn fn, void *arg, char *err,
+	    size_t errlen);
 
 /*
  * The pure parts, exported for t/unit-s3.c and fuzz/fuzz-s3xml.c.

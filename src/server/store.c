@@ -44,6 +44,15 @@ struct store {
 	uint32_t	 wpack;
 	uint64_t	 woff;
 	uint64_t	 wkeep;		/* a tail cut stops here (store.h) */
+	int		 sealed;	/* s3: wfd uploaded, never appended to */
+
+	/*
+	 * Packs closed to appends whose blobs the caller has not indexed
+	 * yet: their fds keep LOCK_SH (no prune removes them) until
+	 * store_release().
+	 */
+	int		*held;
+	size_t		 nheld, capheld;
 
 	/* Server.ReserveSpace; checked only when set. */
 	int		 check_space;
@@ -269,6 +278,8 @@ store_close(struct store *s)
 		return;
 	if (s->wfd != -1)
 		close(s->wfd);
+	store_release(s);
+	free(s->held);
 	for (int i = 0; i < READ_FDS; i++)
 		if (s->rfd[i].fd != -1)
 			close(s->rfd[i].fd);
@@ -399,11 +410,15 @@ static void
 abandon_pack(struct store *s)
 {
 	if (s->wfd != -1) {
-		cut_tail(s);
+		/* An uploaded pack's file stays what its object is. */
+		if (!s->sealed)
+			cut_tail(s);
 		close(s->wfd);
 	}
 	s->wfd = -1;
+	s->sealed = 0;
 	store_discard(s);
+	store_release(s);
 }
 
 void
@@ -412,7 +427,9 @@ store_finish(struct store *s)
 	if (s->wfd != -1)
 		close(s->wfd);
 	s->wfd = -1;
+	s->sealed = 0;
 	store_discard(s);
+	store_release(s);
 	/* A pack prune removes must not stay allocated by our reads. */
 	for (int i = 0; i < READ_FDS; i++)
 		if (s->rfd[i].fd != -1) {
@@ -422,10 +439,10 @@ store_finish(struct store *s)
 }
 
 /*
- * The s3 backend, after an upload: the pack is never appended to again.
- * Its file stays in the cache (our lock goes with the close), the cache
- * is trimmed to S3.CacheSize.  The pending blobs stay for the caller to
- * index.
+ * The s3 backend, once what an uploaded pack holds is indexed (or
+ * dropped): the pack is never appended to again.  Its file stays in the
+ * cache (our lock goes with the close), the cache is trimmed to
+ * S3.CacheSize.
  */
 static void
 sealed_pack(struct store *s)
@@ -434,7 +451,73 @@ sealed_pack(struct store *s)
 
 	close(s->wfd);
 	s->wfd = -1;
+	s->sealed = 0;
 	(void)packstore_cache_trim(s->dirfd, pack);
+}
+
+/*
+ * Stop appending to the open pack, its blobs not indexed yet: its fd,
+ * and so its LOCK_SH, is kept until store_release().  0 or -1 (out of
+ * memory: the fd is closed, as before this existed).
+ */
+static int
+hold_pack(struct store *s)
+{
+	if (s->wfd == -1)
+		return 0;
+	if (s->nheld == s->capheld) {
+		size_t cap = s->capheld ? s->capheld * 2 : 4;
+		int *v;
+
+		if ((v = reallocarray(s->held, cap, sizeof(*v))) == NULL) {
+			close(s->wfd);
+			s->wfd = -1;
+			s->sealed = 0;
+			return fail(s, ENOMEM, "store: out of memory");
+		}
+		s->held = v;
+		s->capheld = cap;
+	}
+	s->held[s->nheld++] = s->wfd;
+	s->wfd = -1;
+	s->sealed = 0;
+	return 0;
+}
+
+void
+store_release(struct store *s)
+{
+	for (size_t i = 0; i < s->nheld; i++)
+		close(s->held[i]);
+	s->nheld = 0;
+	if (s->wfd != -1 && s->sealed)
+		sealed_pack(s);
+}
+
+/*
+ * The test hook GIGAVAULT_TEST_PAUSE_BEFORE_INDEX=PATH (HACKING,
+ * gigavaultd(8)): while the file PATH exists, store_flush() waits
+ * between the pack's sync (its upload with the s3 backend) and the
+ * index, after creating PATH.paused, so that t/95-flush-prune.t runs a
+ * prune in that window every time.  At most a minute.
+ */
+static void
+test_pause_before_index(void)
+{
+	const char *path = getenv("GIGAVAULT_TEST_PAUSE_BEFORE_INDEX");
+	char note[PATH_MAX];
+	struct stat st;
+	int fd;
+
+	if (path == NULL || *path == '\0' || stat(path, &st) == -1)
+		return;
+	if (snprintf(note, sizeof(note), "%s.paused", path) >=
+	    (int)sizeof(note))
+		return;
+	if ((fd = open(note, O_WRONLY | O_CREAT | O_CLOEXEC, 0644)) != -1)
+		close(fd);
+	for (int i = 0; i < 600 && stat(path, &st) == 0; i++)
+		(void)nanosleep(&(struct timespec){ 0, 100000000 }, NULL);
 }
 
 int
@@ -448,6 +531,12 @@ store_flush(struct store *s)
 	if (store_sync(s) == -1)
 		return -1;
 	/*
+	 * From here to the index, the pack stays open and locked (an
+	 * uploaded one too): prune, which takes LOCK_EX, leaves it alone
+	 * while no index entry names it yet.
+	 */
+	test_pause_before_index();
+	/*
 	 * Touched when indexed: near the reserve a blob may wait for the
 	 * session's end, and prune's grace counts from now.
 	 */
@@ -458,6 +547,7 @@ store_flush(struct store *s)
 	if (r == CAT_OK) {
 		store_discard(s);
 		s->wkeep = s->woff;
+		store_release(s);
 		return 0;
 	}
 	/* Nothing was indexed: give the space back (the cut checks). */
@@ -654,6 +744,9 @@ put_rec(struct store *s, uint8_t type, uint64_t client,
 		}
 		low = sp->free - sp->reserve - size < STORE_LOW_SPACE;
 	}
+	/* An uploaded pack is never appended to. */
+	if (s->wfd != -1 && s->sealed)
+		store_release(s);
 	/* Pending blobs live in one pack: flush before starting another. */
 	if (s->wfd != -1 && s->woff + size > STORE_PACK_MAX && s->woff > 0) {
 		if (store_flush(s) == -1)
@@ -1110,6 +1203,32 @@ store_pack_remove(struct store *s, uint32_t pack)
 }
 
 int
+store_pack_mtime(struct store *s, uint32_t pack, time_t *mtime)
+{
+	char name[16], err[512];
+	struct stat st;
+	int r;
+
+	*mtime = -1;
+	if (packstore_enabled()) {
+		if ((r = packstore_pack_mtime(pack, mtime, err,
+		    sizeof(err))) == -1)
+			return fail(s, EIO, "store: HEAD of pack %08x in the "
+			    "bucket: %s", pack, err);
+		return r;
+	}
+	pack_name(pack, name);
+	if (fstatat(s->dirfd, name, &st, 0) == -1) {
+		if (errno == ENOENT)
+			return 1;
+		return fail(s, errno, "store: stat pack %08x: %s", pack,
+		    strerror(errno));
+	}
+	*mtime = st.st_mtime;
+	return 0;
+}
+
+int
 store_check_backend(const char *datadir, char *err, size_t errlen)
 {
 	char dir[PATH_MAX];
@@ -1141,7 +1260,7 @@ store_sync(struct store *s)
 {
 	char err[512];
 
-	if (s->wfd == -1)
+	if (s->wfd == -1 || s->sealed)
 		return 0;
 	if (fdatasync(s->wfd) == -1) {
 		int e = errno;
@@ -1165,9 +1284,12 @@ store_sync(struct store *s)
 		return fail(s, EIO, "store: upload of pack %08x failed: %s",
 		    s->wpack, err);
 	}
-	/* Sealed: kept in the cache, the next put starts a new pack. */
+	/*
+	 * Sealed: the next put starts a new pack.  The file stays open
+	 * and locked until its blobs are indexed (store_release()).
+	 */
 	s->wkeep = s->woff;
-	sealed_pack(s);
+	s->sealed = 1;
 	return 0;
 }
 
@@ -1194,14 +1316,17 @@ store_copy(struct store *s, const uint8_t id[BLOB_ID_LEN],
 		return r;
 	}
 	size = h.hlen + body;
-	/* A full pack is synced and closed before the next one starts. */
-	if (s->wfd != -1 && s->woff > 0 && s->woff + size > STORE_PACK_MAX) {
-		if (store_sync(s) == -1) {
+	/*
+	 * A full (or uploaded) pack is synced and closed to appends before
+	 * the next one starts; it stays locked until the caller has
+	 * indexed the copies (store_release()).
+	 */
+	if (s->wfd != -1 && (s->sealed || (s->woff > 0 &&
+	    s->woff + size > STORE_PACK_MAX))) {
+		if (store_sync(s) == -1 || hold_pack(s) == -1) {
 			free(buf);
 			return -1;
 		}
-		close(s->wfd);
-		s->wfd = -1;
 	}
 	if (s->wfd == -1 && open_pack(s) == -1) {
 		free(buf);

@@ -68,6 +68,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "catalog.h"
 
@@ -261,6 +262,12 @@ int	store_packs(struct store *s, struct store_pack **out, size_t *n);
  */
 int	store_pack_lock(struct store *s, uint32_t pack, int *fd);
 void	store_pack_unlock(int fd);
+/*
+ * When pack was last written: its file's mtime, or with the s3 backend
+ * its object's Last-Modified (-1 in *mtime when S3 gave none).  0, 1
+ * when the pack is gone, -1 on error.
+ */
+int	store_pack_mtime(struct store *s, uint32_t pack, time_t *mtime);
 /* Unlink pack (locked by the caller) and sync the directory.  0 or -1. */
 int	store_pack_remove(struct store *s, uint32_t pack);
 
@@ -274,8 +281,20 @@ int	store_pack_remove(struct store *s, uint32_t pack);
  */
 int	store_copy(struct store *s, const uint8_t id[BLOB_ID_LEN],
 	    const struct cat_blob *from, struct cat_blob *to);
-/* fdatasync the pack this store appends to (if any).  0 or -1. */
+/*
+ * fdatasync the pack this store appends to (if any); with the s3
+ * backend, upload it too, after which it is never appended to again.
+ * The pack stays open and locked (no prune removes it) until the
+ * caller has indexed what it wrote and called store_release(); a full
+ * pack store_copy() moved on from likewise.  0 or -1.
+ */
 int	store_sync(struct store *s);
+/*
+ * After the caller indexed what store_sync() made durable: give up the
+ * locks of the packs no longer appended to (an uploaded pack's file
+ * stays in the cache).  store_flush() and store_finish() call it.
+ */
+void	store_release(struct store *s);
 
 /* A record found by store_scan(). */
 struct store_rec {
