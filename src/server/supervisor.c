@@ -77,6 +77,7 @@
 #include "hkstatus.h"
 #include "imsg.h"
 #include "listen.h"
+#include "leasestate.h"
 #include "log.h"
 #include "pidfile.h"
 #include "proctitle.h"
@@ -1040,6 +1041,9 @@ supervisor_run(struct gv_config *cfg, struct listen_set *ls,
 	snprintf(sup.lease.why, sizeof(sup.lease.why), "%s",
 	    cfg->s3.role == S3_ROLE_STANDBY ? "standby: this server does not "
 	    "write to the bucket" : "waiting for the bucket's lease");
+	/* Before any fork: the lease's validity, shared (leasestate.h). */
+	if (cfg->store_backend == STORE_BACKEND_S3 && leasestate_map() == -1)
+		fatal("%s: the lease's shared page", __func__);
 	make_slots();
 	log_started();
 
