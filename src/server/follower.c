@@ -126,9 +126,9 @@ report(enum lease_state state, const char *why)
 
 	if (state != LS_HELD)
 		leasestate_publish(0);	/* at once, before anything else */
-	publish(state < LS_NSTATES ? words[state] : "unknown");
 	if (state == f.state && strcmp(why, f.why) == 0)
 		return;
+	publish(state < LS_NSTATES ? words[state] : "unknown");
 	f.state = state;
 	snprintf(f.why, sizeof(f.why), "%s", why);
 	child_send(f.env, imsg_lease(state, why));
