@@ -138,6 +138,22 @@ main(void)
 	ok(lease_valid(&l, 129999) && !lease_valid(&l, 130000),
 	    "valid: until the duration after the last renewal started");
 	ok(lease_renew_due(&l) == 110000, "renew due after a third of it");
+
+	/* Finding 7: a 412 answering our own retried renewal. */
+	b = l.me;
+	ok(lease_is_ours(&l.me, &b), "is_ours: our own document");
+	b.renewal++;
+	ok(!lease_is_ours(&l.me, &b), "is_ours: another renewal is not");
+	b = l.me;
+	b.pid++;
+	ok(!lease_is_ours(&l.me, &b), "is_ours: another pid (our standby "
+	    "shares the holder) is not");
+	b = l.me;
+	strcpy(b.host, "other");
+	ok(!lease_is_ours(&l.me, &b), "is_ours: another host is not");
+	b = l.me;
+	b.released = 1;
+	ok(!lease_is_ours(&l.me, &b), "is_ours: a released one is not");
 	l.renewed_ms = 0;
 	ok(lease_renew(&l, err, sizeof(err)) == LEASE_LOST && !l.held &&
 	    strstr(err, "not renewed within 30 s") != NULL,

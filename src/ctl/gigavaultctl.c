@@ -32,6 +32,7 @@
 #include "server/config.h"
 #include "server/datadir.h"
 #include "server/hkstatus.h"
+#include "server/leasestate.h"
 #include "server/prune.h"
 #include "server/scrub.h"
 #include "server/store.h"
@@ -958,6 +959,25 @@ needs_catalog(const struct command *cmd)
 	    strcmp(cmd->word, "admin") != 0;
 }
 
+/*
+ * Commands that write the catalog, and so (Store.Backend = s3) the
+ * bucket's journal: only on the server that holds the bucket's lease
+ * (leasestate_check()).  sync only reads this server's catalog and
+ * bucket.
+ */
+static int
+writes_catalog(const struct command *cmd, const struct ctl *c)
+{
+	return cmd->fn == cmd_client_add || cmd->fn == cmd_client_token ||
+	    cmd->fn == cmd_client_disable || cmd->fn == cmd_client_enable ||
+	    cmd->fn == cmd_client_remove ||
+	    cmd->fn == cmd_client_allow_forget ||
+	    cmd->fn == cmd_client_deny_forget ||
+	    cmd->fn == cmd_policy_set || cmd->fn == cmd_policy_clear ||
+	    cmd->fn == cmd_scrub ||
+	    (cmd->fn == cmd_prune && opt_get(c, "--dry-run") == NULL);
+}
+
 /* Commands that write DataDir's files, as the daemon would. */
 static int
 needs_owner(const struct command *cmd)
@@ -1176,6 +1196,14 @@ main(int argc, char *argv[])
 		rc = cmd->fn(&c);
 		config_free(cfg);
 		return rc;
+	}
+	if (writes_catalog(cmd, &c) &&
+	    leasestate_check(cfg, err, sizeof(err)) == -1) {
+		fprintf(stderr, "gigavaultctl: %s%s%s: refused: %s\n",
+		    cmd->word, cmd->sub != NULL ? " " : "",
+		    cmd->sub != NULL ? cmd->sub : "", err);
+		config_free(cfg);
+		return EXIT_RUNTIME;
 	}
 	if (snprintf(path, sizeof(path), "%s/catalog", cfg->datadir) >=
 	    (int)sizeof(path)) {

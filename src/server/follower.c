@@ -34,6 +34,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "common/crypto.h"
@@ -43,10 +44,13 @@
 #include "child.h"
 #include "config.h"
 #include "imsg.h"
+#include "journal.h"
 #include "lease.h"
+#include "leasestate.h"
 #include "log.h"
 #include "packstore.h"
 #include "rebuild.h"
+#include "s3.h"
 
 #define RETRY_MS	1000	/* between tries to take it, after errors */
 
@@ -86,12 +90,45 @@ wait_ctl(int64_t ms)
 		child_read_ctl(f.env, stop, NULL);
 }
 
+/*
+ * Tell the other processes how long writes may go on (leasestate.h):
+ * the shared page for the workers, DataDir/lease.state for
+ * gigavaultctl.  Valid until the start of the last good renewal + the
+ * duration - a quarter of it (a margin for a write under way); word
+ * names the state in the file when it is not held.
+ */
+static void
+publish(const char *word)
+{
+	int64_t until = 0, deadline = 0, now = mono_ms();
+	char err[512];
+
+	if (f.lease.held && lease_valid(&f.lease, now)) {
+		until = f.lease.renewed_ms + f.lease.duration_ms -
+		    f.lease.duration_ms / 4;
+		if (until <= now)
+			until = 0;
+		else
+			deadline = (int64_t)time(NULL) + (until - now) / 1000;
+	}
+	leasestate_publish(until);
+	if (leasestate_write(f.env->cfg->datadir, until != 0 ? "held" : word,
+	    deadline, err, sizeof(err)) == -1)
+		log_warnx("bucket lease: cannot write its state: %s", err);
+}
+
 /* Tell the supervisor when state or why changed. */
 static void
 report(enum lease_state state, const char *why)
 {
+	static const char *words[] = { "waiting", "held", "lost",
+	    "standby" };
+
+	if (state != LS_HELD)
+		leasestate_publish(0);	/* at once, before anything else */
 	if (state == f.state && strcmp(why, f.why) == 0)
 		return;
+	publish(state < LS_NSTATES ? words[state] : "unknown");
 	f.state = state;
 	snprintf(f.why, sizeof(f.why), "%s", why);
 	child_send(f.env, imsg_lease(state, why));
@@ -157,7 +194,6 @@ static int
 catalog_behind(char *why, size_t whylen)
 {
 	struct behind b;
-	struct stat st;
 	char path[PATH_MAX], err[512];
 
 	memset(&b, 0, sizeof(b));
@@ -166,10 +202,12 @@ catalog_behind(char *why, size_t whylen)
 		snprintf(why, whylen, "DataDir path too long");
 		return -1;
 	}
-	if (stat(path, &st) == 0)
-		b.end = (uint64_t)st.st_size;
-	else if (errno != ENOENT) {
-		say(why, whylen, "%s: %s", path, strerror(errno));
+	/*
+	 * The good end, not the file's size: a damaged tail (a crash in an
+	 * append) is no change this catalog saw.
+	 */
+	if (journal_good_end(path, &b.end, err, sizeof(err)) == -1) {
+		say(why, whylen, "%s", err);
 		return -1;
 	}
 	if (packstore_list_segments(seg_past, &b, err, sizeof(err)) == -1) {
@@ -189,8 +227,33 @@ catalog_behind(char *why, size_t whylen)
  * Standby: apply what is new in the bucket to the catalog
  * (rebuild_follow()).  0, or -1 (logged).
  */
+static int	follow_(void);
+
+/*
+ * The lease's own requests end within a third of its duration (each
+ * try), so that a stalled renewal is noticed in time; following the
+ * bucket (large GETs) has no such limit.
+ */
+static void
+lease_timeout(int on)
+{
+	s3_set_total_timeout(f.lease.s3, on ? (long)(f.lease.duration_ms / 3) :
+	    0);
+}
+
 static int
 follow(void)
+{
+	int rc;
+
+	lease_timeout(0);
+	rc = follow_();
+	lease_timeout(1);
+	return rc;
+}
+
+static int
+follow_(void)
 {
 	struct rebuild_report rep;
 	char path[PATH_MAX], err[512];
@@ -322,6 +385,7 @@ hold(void)
 			continue;
 		switch (lease_renew(&f.lease, err, sizeof(err))) {
 		case LEASE_HELD:
+			publish("held");
 			break;
 		case LEASE_LOST:
 			if (snprintf(why, sizeof(why), "the bucket's lease "
@@ -350,8 +414,10 @@ hold(void)
 		    child_terminate ? "SIGTERM" : "the supervisor is gone");
 		return;
 	}
+	leasestate_publish(0);
 	switch (lease_release(&f.lease, err, sizeof(err))) {
 	case LEASE_RELEASED:
+		publish("released");
 		log_info("bucket lease %s released", f.lease.key);
 		break;
 	default:
@@ -393,6 +459,7 @@ follower_main(struct child_env *env)
 	    sizeof(err)) == -1)
 		fatalx("%s", err);
 	f.lease.only_existing = f.standby;
+	lease_timeout(1);
 	take();
 	if (f.lease.held)
 		hold();

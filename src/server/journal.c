@@ -578,6 +578,44 @@ fail:
 	return -1;
 }
 
+int
+journal_good_end(const char *path, uint64_t *end, char *err, size_t errlen)
+{
+	uint8_t frame[FRAME_MAX];
+	off_t off = JOURNAL_HDR_LEN;
+	struct stat st;
+	size_t len;
+	int fd, r;
+
+	*end = 0;
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
+		if (errno == ENOENT)
+			return 0;
+		snprintf(err, errlen, "journal: cannot open %s: %s", path,
+		    strerror(errno));
+		return -1;
+	}
+	if (fstat(fd, &st) == 0 && st.st_size == 0) {
+		close(fd);	/* created, no header yet: nothing in it */
+		return 0;
+	}
+	if (check_header(fd, path, err, errlen) == -1) {
+		close(fd);
+		return -1;
+	}
+	while ((r = next_frame(fd, &off, frame, &len)) == 1)
+		;
+	if (r == -1) {
+		snprintf(err, errlen, "journal: %s: %s", path,
+		    strerror(errno));
+		close(fd);
+		return -1;
+	}
+	close(fd);
+	*end = (uint64_t)off;
+	return 0;
+}
+
 static int	mirror;	/* journal_mirror() */
 
 void

@@ -90,6 +90,14 @@ struct journal;
  */
 int	journal_open(const char *path, struct journal **out, char *err,
 	    size_t errlen);
+/*
+ * The good end of the journal at path, read only (no lock, nothing cut):
+ * the offset after its last whole record, into *end (0 when there is no
+ * file).  0, or -1 with a message in err (not a journal, I/O error).
+ */
+int	journal_good_end(const char *path, uint64_t *end, char *err,
+	    size_t errlen);
+
 /* Close and free j (NULL is fine). */
 void	journal_close(struct journal *j);
 

@@ -254,9 +254,56 @@ put_doc(struct lease *l, enum s3_cond cond, const char *if_etag,
 	}
 	rc = s3_put(l->s3, l->key, doc, (size_t)n, cond, if_etag, etag, err,
 	    errlen);
+	if (rc == S3_OK && etag[0] == '\0') {
+		snprintf(err, errlen, "%s: the PUT's reply has no ETag",
+		    l->key);
+		return S3_ERROR;
+	}
 	if (rc == S3_OK)
 		snprintf(l->etag, sizeof(l->etag), "%s", etag);
 	return rc;
+}
+
+int
+lease_is_ours(const struct lease_info *me, const struct lease_info *doc)
+{
+	return strcmp(me->holder, doc->holder) == 0 &&
+	    strcmp(me->host, doc->host) == 0 && me->pid == doc->pid &&
+	    me->generation == doc->generation &&
+	    me->renewal == doc->renewal && me->released == doc->released;
+}
+
+/*
+ * After a 412 on our conditional PUT: s3.c retries a request whose reply
+ * was lost with the same If-Match, so the 412 may answer our own write.
+ * 1 when the lease now is exactly the document we wrote (its ETag into
+ * l->etag), 0 when not (or it cannot be told).
+ */
+static int
+adopt_own_write(struct lease *l)
+{
+	struct s3_objinfo a, b;
+	struct lease_info doc;
+	char err[512];
+	void *body;
+	size_t n;
+	int ok;
+
+	if (s3_head(l->s3, l->key, &a, err, sizeof(err)) != S3_OK ||
+	    a.etag[0] == '\0')
+		return 0;
+	if (s3_get(l->s3, l->key, LEASE_DOC_MAX, &body, &n, err,
+	    sizeof(err)) != S3_OK)
+		return 0;
+	ok = lease_decode(body, n, &doc, err, sizeof(err)) == 0 &&
+	    lease_is_ours(&l->me, &doc);
+	free(body);
+	/* The same object throughout: its ETag did not change. */
+	if (!ok || s3_head(l->s3, l->key, &b, err, sizeof(err)) != S3_OK ||
+	    strcmp(a.etag, b.etag) != 0)
+		return 0;
+	snprintf(l->etag, sizeof(l->etag), "%s", a.etag);
+	return 1;
 }
 
 static void
@@ -362,6 +409,10 @@ lease_renew(struct lease *l, char *err, size_t errlen)
 	l->me.renewal++;
 	rc = put_doc(l, S3_COND_MATCH, l->etag, err, errlen);
 	if (rc == S3_OK) {
+		l->renewed_ms = start;
+		return LEASE_HELD;
+	}
+	if (rc == S3_CHANGED && adopt_own_write(l)) {
 		l->renewed_ms = start;
 		return LEASE_HELD;
 	}

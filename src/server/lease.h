@@ -16,7 +16,9 @@
  *    succeeds;
  *  - renewed every duration/3 with If-Match: our last ETag (each
  *    renewal writes a new "renewal" count, so that the ETag changes);
- *  - lost when a renewal is answered 412 (someone else wrote it), or
+ *  - lost when a renewal is answered 412 and the lease then is not
+ *    exactly our document (a 412 to s3.c's retry of our own PUT whose
+ *    reply was lost is adopted: lease_is_ours()), or
  *    when no renewal succeeded for the duration counted from the start
  *    of the last one that did (so the holder gives up before any taker,
  *    who counts from after that request ended, may take it);
@@ -157,6 +159,15 @@ int	lease_valid(const struct lease *l, int64_t now_ms);
 
 /* The mono_ms() at which l's next renewal is due (renewed + d/3). */
 int64_t	lease_renew_due(const struct lease *l);
+
+/*
+ * 1 when doc is the document me describes (holder, host, pid,
+ * generation, renewal and released all equal): after a 412 on a
+ * renewal, the lease is then our own retried write (s3.c repeats a
+ * request whose reply was lost), and its ETag is adopted.
+ */
+int	lease_is_ours(const struct lease_info *me,
+	    const struct lease_info *doc);
 
 /*
  * Renews a held lease.  LEASE_HELD; LEASE_LOST when the lease was

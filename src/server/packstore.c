@@ -18,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "leasestate.h"
 #include "packstore.h"
 #include "s3.h"
 
@@ -165,6 +166,8 @@ packstore_put_pack(uint32_t pack, int fd, uint64_t len, char *err,
 	char key[S3_KEY_MAX + 1];
 	struct s3 *s;
 
+	if (lease_may_write(err, errlen) == -1)	/* leasestate.h */
+		return -1;
 	if ((s = packstore_s3(err, errlen)) == NULL)
 		return -1;
 	packstore_pack_key(pack, key, sizeof(key));
@@ -357,6 +360,8 @@ packstore_put_segment(uint64_t seq, const void *p, size_t len, char *err,
 	char key[S3_KEY_MAX + 1];
 	struct s3 *s;
 
+	if (lease_may_write(err, errlen) == -1)	/* leasestate.h */
+		return -1;
 	if ((s = packstore_s3(err, errlen)) == NULL)
 		return -1;
 	packstore_seg_key(seq, key, sizeof(key));

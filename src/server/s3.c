@@ -43,6 +43,7 @@ struct s3 {
 	int		 path_style;
 	long		 connect_timeout_ms;
 	long		 stall_timeout_s;
+	long		 total_timeout_ms;	/* s3_set_total_timeout() */
 	int		 retries;
 	long		 retry_base_ms;
 	uint64_t	 part_size;
@@ -771,6 +772,12 @@ s3_retries(const struct s3 *s)
 	return s->nretries;
 }
 
+void
+s3_set_total_timeout(struct s3 *s, long ms)
+{
+	s->total_timeout_ms = ms > 0 ? ms : 0;
+}
+
 int
 s3_set_part_size(struct s3 *s, uint64_t part_size, char *err, size_t errlen)
 {
@@ -1034,6 +1041,7 @@ perform(struct s3 *s, struct req *r, char *err, size_t errlen)
 		    s->connect_timeout_ms);
 		curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
 		curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, s->stall_timeout_s);
+		curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, s->total_timeout_ms);
 		if (s->ca_file != NULL)
 			curl_easy_setopt(c, CURLOPT_CAINFO, s->ca_file);
 		if (strcmp(r->method, "HEAD") == 0)

@@ -121,6 +121,13 @@ void	s3_close(struct s3 *s);
 /* The retries made since s3_open() (every request's, added up). */
 uint64_t s3_retries(const struct s3 *s);
 
+/*
+ * Each later request (each try) ends after ms in all (0: no total
+ * limit, the default): the lease child's requests must not outlast a
+ * fraction of the lease (follower.c).
+ */
+void	s3_set_total_timeout(struct s3 *s, long ms);
+
 /* Sets the part size of later puts (>= S3_PART_MIN). 0, or -1. */
 int	s3_set_part_size(struct s3 *s, uint64_t part_size, char *err,
 	    size_t errlen);

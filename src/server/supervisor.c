@@ -77,6 +77,7 @@
 #include "hkstatus.h"
 #include "imsg.h"
 #include "listen.h"
+#include "leasestate.h"
 #include "log.h"
 #include "pidfile.h"
 #include "proctitle.h"
@@ -668,6 +669,32 @@ resize_pool(int n)
 	sup.nslots[KIND_WORKER] = n;
 }
 
+static int
+str_differs(const char *a, const char *b)
+{
+	return strcmp(a != NULL ? a : "", b != NULL ? b : "") != 0;
+}
+
+/* 1 when the Store or S3 sections of a and b differ. */
+static int
+store_differs(const struct gv_config *a, const struct gv_config *b)
+{
+	return a->store_backend != b->store_backend ||
+	    str_differs(a->s3.endpoint, b->s3.endpoint) ||
+	    str_differs(a->s3.region, b->s3.region) ||
+	    str_differs(a->s3.bucket, b->s3.bucket) ||
+	    str_differs(a->s3.prefix, b->s3.prefix) ||
+	    str_differs(a->s3.cred_file, b->s3.cred_file) ||
+	    str_differs(a->s3.ca_file, b->s3.ca_file) ||
+	    a->s3.path_style != b->s3.path_style ||
+	    a->s3.part_size != b->s3.part_size ||
+	    a->s3.cache_size != b->s3.cache_size ||
+	    a->s3.retries != b->s3.retries ||
+	    a->s3.role != b->s3.role ||
+	    a->s3.lease_duration != b->s3.lease_duration ||
+	    a->s3.follow_interval != b->s3.follow_interval;
+}
+
 static void
 reload(void)
 {
@@ -701,6 +728,19 @@ reload(void)
 		config_free(ncfg);
 		return;
 	}
+	/*
+	 * Store and S3 stay what they were at start too: the lease child
+	 * is kept across generations (old workers may still be writing to
+	 * the bucket under its lease), and it serves the bucket it started
+	 * with.
+	 */
+	if (store_differs(sup.cfg, ncfg)) {
+		log_warnx("reload failed, keeping the running configuration: "
+		    "the Store or S3 section changed: a new bucket setup needs "
+		    "a restart");
+		config_free(ncfg);
+		return;
+	}
 	if (user_lookup(ncfg->user, &uid, &gid) == -1 ||
 	    datadir_prepare(ncfg->datadir, uid, gid, err, sizeof(err)) == -1 ||
 	    listen_open(ncfg, &nls, &sup.ls, err, sizeof(err)) == -1) {
@@ -721,10 +761,22 @@ reload(void)
 		pidfile_remove(sup.cfg->pidfile);
 	}
 	if (config_differs_beyond_workers(sup.cfg, ncfg)) {
-		/* A new generation: old children finish what they do. */
+		/*
+		 * A new generation: old children finish what they do.  Not
+		 * the lease child: it holds the lease those old children
+		 * still write under, and is released only in the final
+		 * drain (drain_lease()).  Its slot moves to the new slots
+		 * (Store and S3 did not change: the same count).
+		 */
+		struct slot *lease_slots = sup.slots[KIND_LEASE];
+		int nlease = sup.nslots[KIND_LEASE];
+
 		for (size_t i = 0; i < sup.nchildren; i++)
-			if (sup.children[i]->slot >= 0)
+			if (sup.children[i]->slot >= 0 &&
+			    sup.children[i]->kind != KIND_LEASE)
 				retire(sup.children[i]);
+		sup.slots[KIND_LEASE] = NULL;
+		sup.nslots[KIND_LEASE] = 0;
 		free_slots();
 		config_free(sup.cfg);
 		sup.cfg = ncfg;
@@ -732,6 +784,11 @@ reload(void)
 		    sup.foreground) == -1)
 			log_warn("cannot open log file %s", sup.cfg->log_file);
 		make_slots();
+		if (sup.nslots[KIND_LEASE] == nlease) {
+			free(sup.slots[KIND_LEASE]);
+			sup.slots[KIND_LEASE] = lease_slots;
+		} else
+			free(lease_slots);
 		log_info("reloaded %s: new generation of children, %d workers",
 		    sup.cfg->file, sup.cfg->workers);
 	} else {
@@ -984,6 +1041,9 @@ supervisor_run(struct gv_config *cfg, struct listen_set *ls,
 	snprintf(sup.lease.why, sizeof(sup.lease.why), "%s",
 	    cfg->s3.role == S3_ROLE_STANDBY ? "standby: this server does not "
 	    "write to the bucket" : "waiting for the bucket's lease");
+	/* Before any fork: the lease's validity, shared (leasestate.h). */
+	if (cfg->store_backend == STORE_BACKEND_S3 && leasestate_map() == -1)
+		fatal("%s: the lease's shared page", __func__);
 	make_slots();
 	log_started();
 

@@ -29,6 +29,7 @@
 #include "datadir.h"
 #include "hkstatus.h"
 #include "imsg.h"
+#include "leasestate.h"
 #include "log.h"
 #include "peerinfo.h"
 #include "store.h"
@@ -1652,6 +1653,7 @@ void
 uiapi_call(struct ui_call *c)
 {
 	const struct request *r = find_request(c->name);
+	char why[256];
 
 	c->cancelled = 0;
 	if (r == NULL) {
@@ -1661,6 +1663,21 @@ uiapi_call(struct ui_call *c)
 	c->write = r->write;
 	if (r->level == UI_ADMIN && c->user == NULL) {
 		finish(c, 401, uiapi_error("login required"));
+		return;
+	}
+	/*
+	 * Store.Backend = s3: the catalog (and so the bucket's journal)
+	 * is written only by the server that holds the bucket's lease.
+	 */
+	if (r->write && api.env->cfg->store_backend == STORE_BACKEND_S3 &&
+	    (!api.lease_known || api.lease.state != LS_HELD)) {
+		finish(c, 503, uiapi_error("not the bucket's writer: %s",
+		    api.lease_known ? api.lease.why : "this server does not "
+		    "hold the bucket's lease yet"));
+		return;
+	}
+	if (r->write && lease_may_write(why, sizeof(why)) == -1) {
+		finish(c, 503, uiapi_error("not the bucket's writer: %s", why));
 		return;
 	}
 	r->fn(c);
