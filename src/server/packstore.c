@@ -222,6 +222,8 @@ packstore_delete_pack(uint32_t pack, char *err, size_t errlen)
 	char key[S3_KEY_MAX + 1];
 	struct s3 *s;
 
+	if (lease_may_write(err, errlen) == -1)	/* leasestate.h */
+		return -1;
 	if ((s = packstore_s3(err, errlen)) == NULL)
 		return -1;
 	packstore_pack_key(pack, key, sizeof(key));

@@ -529,7 +529,6 @@ check_identity(struct s3 *s, const char *prefix, const char *srchex,
     int dry_run, char *err, size_t errlen)
 {
 	char key[SYNC_PREFIX_MAX + 32];
-	struct s3_objinfo info;
 	void *p = NULL;
 	size_t n = 0;
 	json_t *j;
