@@ -85,7 +85,13 @@ like($ag->log_text, qr/job bin: caf\?/, 'the line is logged with ? for the byte'
     }
     sleep 1;
     my $kb = $rss->($ag->pid);
+  SKIP: {
+    # AddressSanitizer's shadow memory and quarantine make RSS say
+    # nothing about our buffers: the plain build's run checks this.
+    skip "the agent runs under AddressSanitizer ($kb kB)", 1
+        if (GV::_slurp('/proc/' . $ag->pid . '/maps') // '') =~ /libasan/;
     ok($kb > 0 && $kb < 64 * 1024, "$sent bytes of requests never read: the agent's RSS stays small ($kb kB)");
+  }
     close $s;
     ok($ag->ask(request => 'hello')->{agent}, 'the agent still answers');
 }

@@ -270,6 +270,11 @@ run(struct s3 *s, int argc, char **argv)
 		rc = s3_delete_many(s, (const char *const *)keys, n, on_delerr,
 		    NULL, &failed, err, sizeof(err));
 		printf("failed %zu\n", failed);
+		if (keys != argv + 1) {		/* read from stdin: ours */
+			for (size_t i = 0; i < n; i++)
+				free(keys[i]);
+			free(keys);
+		}
 		return result(rc);
 	}
 	return usage();
