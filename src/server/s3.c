@@ -1197,8 +1197,13 @@ s3_bucket_create(struct s3 *s, char *err, size_t errlen)
 	return rc;
 }
 
-int
-s3_bucket_delete(struct s3 *s, char *err, size_t errlen)
+/*
+ * One DELETE (of key, or of the bucket when key is NULL; what names it in
+ * messages): S3_OK on 200 or 204, else S3_ERROR with the answer in err.
+ */
+static int
+delete_one(struct s3 *s, const char *what, const char *key, char *err,
+    size_t errlen)
 {
 	struct req r;
 	char *b;
@@ -1206,7 +1211,7 @@ s3_bucket_delete(struct s3 *s, char *err, size_t errlen)
 	long st;
 	int rc = S3_ERROR;
 
-	req_init(&r, "DELETE", "delete", NULL);
+	req_init(&r, "DELETE", what, key);
 	if ((st = simple(s, &r, &b, &bl, err, errlen)) == -1)
 		return S3_ERROR;
 	if (st == 204 || st == 200)
@@ -1215,6 +1220,12 @@ s3_bucket_delete(struct s3 *s, char *err, size_t errlen)
 		http_error(s, &r, b, bl, err, errlen);
 	free(b);
 	return rc;
+}
+
+int
+s3_bucket_delete(struct s3 *s, char *err, size_t errlen)
+{
+	return delete_one(s, "delete", NULL, err, errlen);
 }
 
 /* ---------------------------------------------------------------- put */
@@ -1786,21 +1797,7 @@ s3_head(struct s3 *s, const char *key, struct s3_objinfo *info, char *err,
 int
 s3_delete(struct s3 *s, const char *key, char *err, size_t errlen)
 {
-	struct req r;
-	char *b;
-	size_t bl;
-	long st;
-	int rc = S3_ERROR;
-
-	req_init(&r, "DELETE", "DELETE", key);
-	if ((st = simple(s, &r, &b, &bl, err, errlen)) == -1)
-		return S3_ERROR;
-	if (st == 204 || st == 200)
-		rc = S3_OK;
-	else
-		http_error(s, &r, b, bl, err, errlen);
-	free(b);
-	return rc;
+	return delete_one(s, "DELETE", key, err, errlen);
 }
 
 struct delctx {
