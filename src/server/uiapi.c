@@ -34,6 +34,7 @@
 #include "peerinfo.h"
 #include "store.h"
 #include "uiapi.h"
+#include "uicall.h"
 #include "webauth.h"
 
 #define REPLY_WAIT_S	5	/* for the supervisor's answer */
@@ -60,7 +61,6 @@ static struct log_line log_all_v[LOG_KEEP], log_severe_v[LOG_KEEP_SEVERE];
 static struct {
 	struct child_env *env;
 	struct event_base *base;
-	struct catalog	*cat;		/* opened on first use */
 	char		 server_id[SERVER_ID_HEX + 1];
 	char		 name[DW_NAME_MAX + 1];
 	/* Calls waiting for the pool's state. */
@@ -80,154 +80,6 @@ static struct {
 	struct imsg_lease lease;	/* Store.Backend = s3: LEASE's last */
 	int		 lease_known;
 } api;
-
-json_t *
-uiapi_error(const char *fmt, ...)
-{
-	char msg[256];
-	json_t *s;
-	va_list ap;
-	size_t len;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	/* Truncation may have split a UTF-8 sequence: drop its bytes. */
-	len = strlen(msg);
-	while ((s = json_string(msg)) == NULL && len > 0)
-		msg[--len] = '\0';
-	return json_pack("{s:o}", "error", s ? s : json_string("error"));
-}
-
-static void
-finish(struct ui_call *c, int status, json_t *body)
-{
-	if (body == NULL) {
-		status = 500;
-		body = uiapi_error("internal error");
-	}
-	if (c->cancelled) {
-		json_decref(body);
-		json_decref(c->args);
-		free(c);
-		return;
-	}
-	c->done(c, status, body);
-}
-
-/*
- * What the bridge writes: client add (meta's counter, clients, tokens),
- * disable, remove (the client's tokens, snapshots, policies, blob index
- * entries and totals, its job reports and requests), client backup (a
- * request in the jobs tables).  Never the peers, the day statistics or
- * the recent links (supervisor.c's table of who writes what).
- */
-#define UIAPI_WRITES	(CAT_T_META | CAT_T_CLIENTS | CAT_T_TOKENS | \
-			 CAT_T_SNAPSHOTS | CAT_T_POLICIES | CAT_T_BLOBS | \
-			 CAT_T_USAGE | CAT_T_JOBS)
-
-/* The catalog, opened on first use; NULL (logged) when it cannot be. */
-static struct catalog *
-cat_get(void)
-{
-	char path[PATH_MAX], err[512];
-
-	if (api.cat != NULL)
-		return api.cat;
-	if ((size_t)snprintf(path, sizeof(path), "%s/catalog",
-	    api.env->cfg->datadir) >= sizeof(path))
-		snprintf(err, sizeof(err), "Server.DataDir: path too long");
-	else if (catalog_open_for(path, 0, UIAPI_WRITES, &api.cat, err,
-	    sizeof(err)) == CAT_OK)
-		return api.cat;
-	log_warnx("UI: catalog: %s", err);
-	api.cat = NULL;
-	return NULL;
-}
-
-/* The catalog, or NULL after answering 503. */
-static struct catalog *
-cat_or_fail(struct ui_call *c)
-{
-	if (cat_get() == NULL)
-		finish(c, 503, uiapi_error("catalog not available"));
-	return api.cat;
-}
-
-static void
-cat_failed(struct ui_call *c)
-{
-	log_warnx("UI: %s", catalog_strerror(api.cat));
-	finish(c, 500, uiapi_error("catalog error"));
-}
-
-/* A string argument of 1..max bytes, or NULL. */
-static const char *
-arg_str(struct ui_call *c, const char *key, size_t max)
-{
-	const char *v = json_string_value(json_object_get(c->args, key));
-
-	return v != NULL && v[0] != '\0' && strlen(v) <= max ? v : NULL;
-}
-
-/*
- * An unsigned integer argument: a JSON integer or a string of decimal
- * digits (a GET's query gives strings), min..max; *out gets def when it
- * is absent.  0, or -1 after answering 400.
- */
-static int
-arg_uint(struct ui_call *c, const char *key, uint64_t min, uint64_t max,
-    uint64_t def, uint64_t *out)
-{
-	json_t *v = json_object_get(c->args, key);
-	const char *s;
-	uint64_t n = 0;
-	int ok = 1;
-
-	*out = def;
-	if (v == NULL)
-		return 0;
-	if (json_is_integer(v) && json_integer_value(v) >= 0)
-		n = (uint64_t)json_integer_value(v);
-	else if ((s = json_string_value(v)) != NULL && s[0] != '\0' &&
-	    strlen(s) <= 19 && strspn(s, "0123456789") == strlen(s))
-		n = strtoull(s, NULL, 10);	/* 19 digits: no overflow */
-	else
-		ok = 0;
-	if (!ok || n < min || n > max) {
-		finish(c, 400, uiapi_error("\"%s\" must be an integer from "
-		    "%llu to %llu", key, (unsigned long long)min,
-		    (unsigned long long)max));
-		return -1;
-	}
-	*out = n;
-	return 0;
-}
-
-/*
- * Text an agent sent (an error message, its name) as a JSON string:
- * bytes that are not UTF-8 and control characters but newline and tab
- * are shown as '?' (text_clean()), not lost.  len bounds it (fixed-size
- * catalog fields).  Never NULL but when out of memory.
- */
-static json_t *
-text_json(const char *text, size_t len)
-{
-	char buf[CAT_JOB_ERROR_MAX + 1];
-	size_t n = strnlen(text, len < sizeof(buf) ? len : sizeof(buf) - 1);
-
-	memcpy(buf, text, n);
-	buf[n] = '\0';
-	text_clean(buf, "\n\t");
-	return json_string(buf);
-}
-
-/* Unix seconds, or null for 0 (never, none). */
-static json_t *
-time_json(int64_t t)
-{
-	return t > 0 ? json_integer((json_int_t)t) : json_null();
-}
 
 /* -------------------------------------------------- the pool (status) */
 
@@ -353,12 +205,12 @@ answer_waiters(json_t *st)
 	for (; c != NULL; c = next) {
 		next = c->next;
 		if (st == NULL)
-			finish(c, 503, uiapi_error("the supervisor did not "
+			ui_finish(c, 503, uiapi_error("the supervisor did not "
 			    "answer"));
 		else if (strcmp(c->name, "dashboard") == 0)
 			dashboard_answer(c, st);
 		else
-			finish(c, 200, json_copy(st));
+			ui_finish(c, 200, json_copy(st));
 	}
 }
 
@@ -399,7 +251,7 @@ req_hello(struct ui_call *c)
 {
 	const struct gv_config *cfg = api.env->cfg;
 
-	finish(c, 200, json_pack("{s:s, s:s, s:s, s:b, s:{s:i, s:i, s:i, "
+	ui_finish(c, 200, json_pack("{s:s, s:s, s:s, s:b, s:{s:i, s:i, s:i, "
 	    "s:i, s:i}}", "server_id", api.server_id, "name", api.name,
 	    "version", PACKAGE_VERSION, "tls", cfg->ssl_enabled != 0,
 	    "ports", "backup", cfg->port.backup,
@@ -537,17 +389,17 @@ req_peers(struct ui_call *c)
 	size_t ncl = 0, nh = 0;
 	int rc;
 
-	if (cat_or_fail(c) == NULL)
+	if (ui_cat_or_fail(c) == NULL)
 		return;
 	/*
 	 * Only an administrator learns the machines that run an agent, and
 	 * which are enrolled clients (anyone may list the servers; the
 	 * clients' machines and names are not theirs).
 	 */
-	if (c->user != NULL && (catalog_clients(api.cat, &cl, &ncl) !=
+	if (c->user != NULL && (catalog_clients(ui_cat(), &cl, &ncl) !=
 	    CAT_OK || health_get(0, &h, &nh) != CAT_OK)) {
 		free(cl);
-		cat_failed(c);
+		ui_cat_failed(c);
 		return;
 	}
 	if (c->user != NULL) {
@@ -558,13 +410,13 @@ req_peers(struct ui_call *c)
 		w.nh = nh;
 	}
 	w.list = json_array();
-	rc = catalog_peers(api.cat, peers_visit, &w, stats);
+	rc = catalog_peers(ui_cat(), peers_visit, &w, stats);
 	if (h != NULL)
 		catalog_health_free(h, nh);
 	free(cl);
 	if (rc != CAT_OK) {
 		json_decref(w.list);
-		cat_failed(c);
+		ui_cat_failed(c);
 		return;
 	}
 	counters = json_object();
@@ -576,7 +428,7 @@ req_peers(struct ui_call *c)
 	memcpy(self.id, m.id, sizeof(self.id));
 	peerinfo_describe(&self, &m);
 	self.first_seen = self.last_seen = w.now;
-	finish(c, 200, json_pack("{s:o, s:o, s:o}", "self",
+	ui_finish(c, 200, json_pack("{s:o, s:o, s:o}", "self",
 	    peer_json(&self, w.now), "peers", w.list, "counters", counters));
 }
 
@@ -609,12 +461,12 @@ uiapi_peer_where(const char *id, char *addr, size_t len, int *port)
 	uint64_t stats[CAT_PEER_STATS];
 	struct peer_find f;
 
-	if (cat_get() == NULL)
+	if (ui_cat() == NULL)
 		return -1;
 	memset(&f, 0, sizeof(f));
 	f.id = id;
 	f.oldest = (uint64_t)time(NULL) - (uint64_t)cfg->disc.peer_timeout;
-	if (catalog_peers(api.cat, peer_find_visit, &f, stats) != CAT_OK)
+	if (catalog_peers(ui_cat(), peer_find_visit, &f, stats) != CAT_OK)
 		return -1;
 	if (!f.ok)
 		return 0;
@@ -629,10 +481,10 @@ uiapi_peer_where(const char *id, char *addr, size_t len, int *port)
 static int
 all_clients(struct ui_call *c, struct cat_client **v, size_t *n)
 {
-	if (cat_or_fail(c) == NULL)
+	if (ui_cat_or_fail(c) == NULL)
 		return -1;
-	if (catalog_clients(api.cat, v, n) != CAT_OK) {
-		cat_failed(c);
+	if (catalog_clients(ui_cat(), v, n) != CAT_OK) {
+		ui_cat_failed(c);
 		return -1;
 	}
 	return 0;
@@ -644,7 +496,7 @@ client_json(const struct cat_client *cl, int *failed)
 {
 	struct cat_usage u;
 
-	if (catalog_usage(api.cat, cl->id, &u) != CAT_OK) {
+	if (catalog_usage(ui_cat(), cl->id, &u) != CAT_OK) {
 		*failed = 1;
 		memset(&u, 0, sizeof(u));
 	}
@@ -672,7 +524,7 @@ set_last_backup(json_t *o, uint64_t cl, int *failed)
 {
 	uint64_t t = 0;
 
-	if (catalog_snapshots(api.cat, cl, NULL, 0, latest_snapshot, &t) !=
+	if (catalog_snapshots(ui_cat(), cl, NULL, 0, latest_snapshot, &t) !=
 	    CAT_OK)
 		*failed = 1;
 	json_object_set_new(o, "last_backup", t ? json_integer((json_int_t)t) :
@@ -699,7 +551,7 @@ job_result_name(int r)
 static int
 health_get(uint64_t client, struct cat_client_health **h, size_t *n)
 {
-	return catalog_health(api.cat, client, (int64_t)time(NULL),
+	return catalog_health(ui_cat(), client, (int64_t)time(NULL),
 	    (int64_t)api.env->cfg->overdue_grace, h, n);
 }
 
@@ -723,15 +575,15 @@ add_health(json_t *o, const struct cat_client_health *h)
 {
 	json_object_set_new(o, "health", json_string(
 	    catalog_health_name(h ? h->health : CAT_HEALTH_NEVER)));
-	json_object_set_new(o, "last_success", time_json(h ?
+	json_object_set_new(o, "last_success", ui_time_json(h ?
 	    h->last_success : 0));
-	json_object_set_new(o, "last_failure", time_json(h ?
+	json_object_set_new(o, "last_failure", ui_time_json(h ?
 	    h->last_failure : 0));
 	json_object_set_new(o, "last_error", h && h->last_failure > 0 ?
-	    text_json(h->last_error, sizeof(h->last_error)) : json_null());
-	json_object_set_new(o, "next_run", time_json(h ? h->next_run : 0));
+	    ui_text_json(h->last_error, sizeof(h->last_error)) : json_null());
+	json_object_set_new(o, "next_run", ui_time_json(h ? h->next_run : 0));
 	json_object_set_new(o, "agent", h && h->agent_seen > 0 ?
-	    json_pack("{s:o, s:I}", "name", text_json(h->agent_name,
+	    json_pack("{s:o, s:I}", "name", ui_text_json(h->agent_name,
 	    sizeof(h->agent_name)), "seen", (json_int_t)h->agent_seen) :
 	    json_null());
 }
@@ -760,11 +612,11 @@ set_health_json(const struct cat_set_health *s)
 {
 	return json_pack("{s:s, s:s, s:o, s:o, s:o, s:o, s:I, s:b, s:b}",
 	    "set", s->set, "health", catalog_health_name(s->health),
-	    "last_success", time_json(s->last_success),
-	    "last_failure", time_json(s->last_failure),
-	    "last_error", s->last_failure > 0 ? text_json(s->last_error,
+	    "last_success", ui_time_json(s->last_success),
+	    "last_failure", ui_time_json(s->last_failure),
+	    "last_error", s->last_failure > 0 ? ui_text_json(s->last_error,
 	    sizeof(s->last_error)) : json_null(),
-	    "next_run", time_json(s->next_run),
+	    "next_run", ui_time_json(s->next_run),
 	    "interval", (json_int_t)s->interval, "running", s->running != 0,
 	    "job", s->job != 0);
 }
@@ -775,8 +627,8 @@ request_json(const struct cat_request *r)
 	return json_pack("{s:I, s:s, s:s, s:I, s:o, s:o}",
 	    "id", (json_int_t)r->id, "set", r->set,
 	    "state", r->taken > 0 ? "taken" : "queued",
-	    "queued", (json_int_t)r->queued, "taken", time_json(r->taken),
-	    "by", text_json(r->by, sizeof(r->by)));
+	    "queued", (json_int_t)r->queued, "taken", ui_time_json(r->taken),
+	    "by", ui_text_json(r->by, sizeof(r->by)));
 }
 
 static json_t *
@@ -796,8 +648,8 @@ jobrun_json(const struct cat_jobrun *r)
 	    "read_bytes", (json_int_t)r->read_bytes,
 	    "sent_bytes", (json_int_t)r->sent_bytes,
 	    "problems", (json_int_t)r->problems,
-	    "next_run", time_json(r->next_run),
-	    "error", r->error[0] != '\0' ? text_json(r->error,
+	    "next_run", ui_time_json(r->next_run),
+	    "error", r->error[0] != '\0' ? ui_text_json(r->error,
 	    sizeof(r->error)) : json_null());
 }
 
@@ -814,7 +666,7 @@ req_clients(struct ui_call *c)
 		return;
 	if (health_get(0, &h, &nh) != CAT_OK) {
 		free(cl);
-		cat_failed(c);
+		ui_cat_failed(c);
 		return;
 	}
 	list = json_array();
@@ -831,10 +683,10 @@ req_clients(struct ui_call *c)
 	if (failed) {
 		json_decref(list);
 		json_decref(counts);
-		cat_failed(c);
+		ui_cat_failed(c);
 		return;
 	}
-	finish(c, 200, json_pack("{s:o, s:o}", "clients", list, "health",
+	ui_finish(c, 200, json_pack("{s:o, s:o}", "clients", list, "health",
 	    counts));
 }
 
@@ -842,24 +694,24 @@ req_clients(struct ui_call *c)
 static int
 named_client(struct ui_call *c, struct cat_client *cl)
 {
-	const char *name = arg_str(c, "name", CAT_NAME_MAX);
+	const char *name = ui_arg_str(c, "name", CAT_NAME_MAX);
 	int rc;
 
 	if (name == NULL || !catalog_name_valid(name)) {
-		finish(c, 400, uiapi_error("\"name\" must be a client name: "
+		ui_finish(c, 400, uiapi_error("\"name\" must be a client name: "
 		    "1 to %d of A-Z a-z 0-9 . _ -, not only dots", CAT_NAME_MAX));
 		return -1;
 	}
-	if (cat_or_fail(c) == NULL)
+	if (ui_cat_or_fail(c) == NULL)
 		return -1;
-	rc = catalog_client_get(api.cat, name, cl);
+	rc = catalog_client_get(ui_cat(), name, cl);
 	crypto_wipe(cl->secret, sizeof(cl->secret));
 	if (rc == CAT_NOTFOUND) {
-		finish(c, 404, uiapi_error("no client named \"%s\"", name));
+		ui_finish(c, 404, uiapi_error("no client named \"%s\"", name));
 		return -1;
 	}
 	if (rc != CAT_OK) {
-		cat_failed(c);
+		ui_cat_failed(c);
 		return -1;
 	}
 	return 0;
@@ -897,14 +749,14 @@ req_client(struct ui_call *c)
 	snaps = json_array();
 	jobs = json_array();
 	reqs = json_array();
-	if (!failed && catalog_snapshots(api.cat, cl.id, NULL, 0, snapshot_row,
+	if (!failed && catalog_snapshots(ui_cat(), cl.id, NULL, 0, snapshot_row,
 	    snaps) != CAT_OK)
 		failed = 1;
 	/* NOTFOUND: removed since named_client(); shown as never. */
 	if (!failed && (rc = health_get(cl.id, &h, &nh)) != CAT_OK &&
 	    rc != CAT_NOTFOUND)
 		failed = 1;
-	if (!failed && catalog_requests(api.cat, cl.id, &rq, &nrq) != CAT_OK)
+	if (!failed && catalog_requests(ui_cat(), cl.id, &rq, &nrq) != CAT_OK)
 		failed = 1;
 	if (failed) {
 		if (h != NULL)
@@ -914,7 +766,7 @@ req_client(struct ui_call *c)
 		json_decref(snaps);
 		json_decref(jobs);
 		json_decref(reqs);
-		cat_failed(c);
+		ui_cat_failed(c);
 		return;
 	}
 	add_health(o, health_of(h, nh, cl.id));
@@ -927,7 +779,7 @@ req_client(struct ui_call *c)
 	if (h != NULL)
 		catalog_health_free(h, nh);
 	free(rq);
-	finish(c, 200, json_pack("{s:o, s:o, s:o, s:o}", "client", o,
+	ui_finish(c, 200, json_pack("{s:o, s:o, s:o, s:o}", "client", o,
 	    "snapshots", snaps, "jobs", jobs, "requests", reqs));
 }
 
@@ -945,21 +797,21 @@ req_client_history(struct ui_call *c)
 	json_t *list;
 	size_t n = 0;
 
-	if (arg_uint(c, "limit", 1, CAT_JOBS_KEPT, HISTORY_LIMIT, &limit) ==
-	    -1 || arg_uint(c, "before", 1, INT64_MAX, 0, &before) == -1)
+	if (ui_arg_uint(c, "limit", 1, CAT_JOBS_KEPT, HISTORY_LIMIT, &limit) ==
+	    -1 || ui_arg_uint(c, "before", 1, INT64_MAX, 0, &before) == -1)
 		return;
 	if (named_client(c, &cl) == -1)
 		return;
 	/* One more than asked: whether there are more. */
-	if (catalog_jobs(api.cat, cl.id, before, (size_t)limit + 1, &r, &n) !=
+	if (catalog_jobs(ui_cat(), cl.id, before, (size_t)limit + 1, &r, &n) !=
 	    CAT_OK) {
-		cat_failed(c);
+		ui_cat_failed(c);
 		return;
 	}
 	list = json_array();
 	for (size_t i = 0; i < n && i < limit; i++)
 		json_array_append_new(list, jobrun_json(&r[i]));
-	finish(c, 200, json_pack("{s:s, s:o, s:b, s:I}", "client", cl.name,
+	ui_finish(c, 200, json_pack("{s:s, s:o, s:b, s:I}", "client", cl.name,
 	    "jobs", list, "more", n > limit, "kept",
 	    (json_int_t)CAT_JOBS_KEPT));
 	free(r);
@@ -974,7 +826,7 @@ queue_backup(struct ui_call *c, const struct cat_client *cl,
 	uint64_t id;
 
 	snprintf(by, sizeof(by), "console: %s", c->user);
-	if (catalog_request_add(api.cat, cl->id, set, by,
+	if (catalog_request_add(ui_cat(), cl->id, set, by,
 	    (int64_t)time(NULL), &id) != CAT_OK)
 		return -1;
 	log_info("UI: %s asked client %s to back up set \"%s\" now "
@@ -1004,7 +856,7 @@ req_client_backup(struct ui_call *c)
 
 	if (v != NULL && (set == NULL || (set[0] != '\0' &&
 	    (strlen(set) > CAT_NAME_MAX || !catalog_name_valid(set))))) {
-		finish(c, 400, uiapi_error("\"set\" must be a set name: 1 to "
+		ui_finish(c, 400, uiapi_error("\"set\" must be a set name: 1 to "
 		    "%d of A-Z a-z 0-9 . _ -, not only dots (or \"\" for "
 		    "every job)", CAT_NAME_MAX));
 		return;
@@ -1014,16 +866,16 @@ req_client_backup(struct ui_call *c)
 	if (named_client(c, &cl) == -1)
 		return;
 	if (cl.disabled) {
-		finish(c, 409, uiapi_error("client %s is disabled: enable it "
+		ui_finish(c, 409, uiapi_error("client %s is disabled: enable it "
 		    "first", cl.name));
 		return;
 	}
 	if ((rc = health_get(cl.id, &h, &nh)) != CAT_OK || nh != 1) {
 		if (rc == CAT_NOTFOUND)
-			finish(c, 404, uiapi_error("no client named \"%s\"",
+			ui_finish(c, 404, uiapi_error("no client named \"%s\"",
 			    cl.name));
 		else
-			cat_failed(c);
+			ui_cat_failed(c);
 		if (h != NULL)
 			catalog_health_free(h, nh);
 		return;
@@ -1035,11 +887,11 @@ req_client_backup(struct ui_call *c)
 			has = 1;
 	}
 	if (set != NULL && h[0].agent_seen > 0 && !has)
-		finish(c, 409, uiapi_error("the agent of %s has no job for set "
+		ui_finish(c, 409, uiapi_error("the agent of %s has no job for set "
 		    "\"%s\" (it has %zu job%s)", cl.name, set, jobs,
 		    jobs == 1 ? "" : "s"));
 	else if (set == NULL && jobs == 0)
-		finish(c, 409, uiapi_error("%s: %s; name the set", cl.name,
+		ui_finish(c, 409, uiapi_error("%s: %s; name the set", cl.name,
 		    h[0].agent_seen > 0 ? "its agent has no jobs" :
 		    "no agent has described its jobs yet"));
 	else {
@@ -1053,9 +905,9 @@ req_client_backup(struct ui_call *c)
 				    list) == -1;
 		if (failed) {
 			json_decref(list);
-			cat_failed(c);
+			ui_cat_failed(c);
 		} else
-			finish(c, 202, json_pack("{s:O, s:s, s:o, s:s, s:I}",
+			ui_finish(c, 202, json_pack("{s:O, s:s, s:o, s:s, s:I}",
 			    "request", json_object_get(json_array_get(list,
 			    0), "id"), "client", cl.name, "requests", list,
 			    "state", "queued", "queued",
@@ -1067,32 +919,32 @@ req_client_backup(struct ui_call *c)
 static void
 req_client_add(struct ui_call *c)
 {
-	const char *name = arg_str(c, "name", CAT_NAME_MAX);
+	const char *name = ui_arg_str(c, "name", CAT_NAME_MAX);
 	uint8_t hash[CRYPTO_HASH_LEN];
 	char token[2 * TOKEN_BYTES + 1];
 	int rc;
 
 	if (name == NULL || !catalog_name_valid(name)) {
-		finish(c, 400, uiapi_error("\"name\" must be a client name: "
+		ui_finish(c, 400, uiapi_error("\"name\" must be a client name: "
 		    "1 to %d of A-Z a-z 0-9 . _ -, not only dots", CAT_NAME_MAX));
 		return;
 	}
-	if (cat_or_fail(c) == NULL)
+	if (ui_cat_or_fail(c) == NULL)
 		return;
 	if (crypto_token(token, TOKEN_BYTES, hash) == -1) {
-		finish(c, 500, uiapi_error("no random numbers"));
+		ui_finish(c, 500, uiapi_error("no random numbers"));
 		return;
 	}
-	rc = catalog_client_add(api.cat, name, hash, (uint64_t)time(NULL),
+	rc = catalog_client_add(ui_cat(), name, hash, (uint64_t)time(NULL),
 	    NULL);
 	if (rc == CAT_EXISTS)
-		finish(c, 409, uiapi_error("a client named \"%s\" exists "
+		ui_finish(c, 409, uiapi_error("a client named \"%s\" exists "
 		    "already", name));
 	else if (rc != CAT_OK)
-		cat_failed(c);
+		ui_cat_failed(c);
 	else {
 		log_info("UI: %s added client %s", c->user, name);
-		finish(c, 201, json_pack("{s:s, s:s}", "name", name, "token",
+		ui_finish(c, 201, json_pack("{s:s, s:s}", "name", name, "token",
 		    token));
 	}
 	crypto_wipe(token, sizeof(token));
@@ -1105,13 +957,13 @@ set_disabled(struct ui_call *c, int disabled)
 
 	if (named_client(c, &cl) == -1)
 		return;
-	if (catalog_client_set_disabled(api.cat, cl.name, disabled) != CAT_OK) {
-		cat_failed(c);
+	if (catalog_client_set_disabled(ui_cat(), cl.name, disabled) != CAT_OK) {
+		ui_cat_failed(c);
 		return;
 	}
 	log_info("UI: %s %s client %s", c->user, disabled ? "disabled" :
 	    "enabled", cl.name);
-	finish(c, 200, json_object());
+	ui_finish(c, 200, json_object());
 }
 
 static void
@@ -1133,12 +985,12 @@ req_client_remove(struct ui_call *c)
 
 	if (named_client(c, &cl) == -1)
 		return;
-	if (catalog_client_remove(api.cat, cl.name) != CAT_OK) {
-		cat_failed(c);
+	if (catalog_client_remove(ui_cat(), cl.name) != CAT_OK) {
+		ui_cat_failed(c);
 		return;
 	}
 	log_info("UI: %s removed client %s", c->user, cl.name);
-	finish(c, 200, json_object());
+	ui_finish(c, 200, json_object());
 }
 
 /* ----- the dashboard */
@@ -1146,7 +998,7 @@ req_client_remove(struct ui_call *c)
 static void
 req_dashboard(struct ui_call *c)
 {
-	if (cat_or_fail(c) == NULL)
+	if (ui_cat_or_fail(c) == NULL)
 		return;
 	wait_status(c);
 }
@@ -1175,12 +1027,12 @@ dashboard_answer(struct ui_call *c, json_t *st)
 	size_t ncl = 0, nh = 0;
 	char name[16];
 
-	if (catalog_totals(api.cat, &t) != CAT_OK ||
-	    catalog_days(api.cat, today - (DAYS_SHOWN - 1), DAYS_SHOWN,
-	    days) != CAT_OK || catalog_clients(api.cat, &cl, &ncl) != CAT_OK ||
+	if (catalog_totals(ui_cat(), &t) != CAT_OK ||
+	    catalog_days(ui_cat(), today - (DAYS_SHOWN - 1), DAYS_SHOWN,
+	    days) != CAT_OK || catalog_clients(ui_cat(), &cl, &ncl) != CAT_OK ||
 	    health_get(0, &h, &nh) != CAT_OK) {
 		free(cl);
-		cat_failed(c);
+		ui_cat_failed(c);
 		return;
 	}
 	health = health_counts(cl, ncl, h, nh);
@@ -1227,7 +1079,7 @@ dashboard_answer(struct ui_call *c, json_t *st)
 	/* Store.Backend = s3: role and lease, as the status has them. */
 	if (d != NULL && json_object_get(st, "store") != NULL)
 		json_object_set(d, "store", json_object_get(st, "store"));
-	finish(c, 200, d);
+	ui_finish(c, 200, d);
 }
 
 /* ----- housekeeping */
@@ -1276,7 +1128,7 @@ req_housekeeping(struct ui_call *c)
 	w.list = json_array();
 	for (size_t i = 0; i < n && !failed; i++) {
 		w.client = cl[i].name;
-		if (catalog_policies(api.cat, cl[i].id, policy_row, &w) !=
+		if (catalog_policies(ui_cat(), cl[i].id, policy_row, &w) !=
 		    CAT_OK)
 			failed = 1;
 	}
@@ -1284,12 +1136,12 @@ req_housekeeping(struct ui_call *c)
 	json_object_set_new(ret, "policies", w.list);
 	if (failed) {
 		json_decref(ret);
-		cat_failed(c);
+		ui_cat_failed(c);
 		return;
 	}
 	if ((hk = hkstatus_load(cfg->datadir)) == NULL) {
 		json_decref(ret);
-		finish(c, 500, uiapi_error("the housekeeping status file is "
+		ui_finish(c, 500, uiapi_error("the housekeeping status file is "
 		    "damaged"));
 		return;
 	}
@@ -1306,7 +1158,7 @@ req_housekeeping(struct ui_call *c)
 		    json_integer((json_int_t)cfg->scrub_rate));
 	}
 	json_object_set_new(hk, "retention", ret);
-	finish(c, 200, hk);
+	ui_finish(c, 200, hk);
 }
 
 static void
@@ -1318,15 +1170,15 @@ start_job(struct ui_call *c, enum hk_job job, const char *name)
 
 	json_decref(hk);
 	if (running) {
-		finish(c, 409, uiapi_error("a %s is running already", name));
+		ui_finish(c, 409, uiapi_error("a %s is running already", name));
 		return;
 	}
 	if (child_send(api.env, imsg_hk_run(job)) == -1) {
-		finish(c, 503, uiapi_error("cannot reach the supervisor"));
+		ui_finish(c, 503, uiapi_error("cannot reach the supervisor"));
 		return;
 	}
 	log_info("UI: %s started a %s", c->user, name);
-	finish(c, 202, json_pack("{s:s}", "started", name));
+	ui_finish(c, 202, json_pack("{s:s}", "started", name));
 }
 
 static void
@@ -1430,7 +1282,7 @@ req_log(struct ui_call *c)
 	int max = LOG_LVL_DEBUG;
 
 	if (v != NULL && (lv == NULL || (max = log_level_parse(lv)) == -1)) {
-		finish(c, 400, uiapi_error("\"level\" must be \"error\", "
+		ui_finish(c, 400, uiapi_error("\"level\" must be \"error\", "
 		    "\"warning\", \"info\" or \"debug\""));
 		return;
 	}
@@ -1475,7 +1327,7 @@ req_log(struct ui_call *c)
 		}
 		json_array_append_new(lines, str);
 	}
-	finish(c, 200, json_pack("{s:o, s:s, s:s, s:i, s:i, s:I, s:I, s:o}",
+	ui_finish(c, 200, json_pack("{s:o, s:s, s:s, s:i, s:i, s:I, s:I, s:o}",
 	    "file", file[0] != '\0' ? json_string(file) : json_null(),
 	    "source", "memory", "level", log_level_name(max),
 	    "keep", LOG_KEEP, "keep_severe", LOG_KEEP_SEVERE,
@@ -1488,21 +1340,21 @@ req_log(struct ui_call *c)
 static void
 req_login_challenge(struct ui_call *c)
 {
-	const char *user = arg_str(c, "user", ADMIN_NAME_MAX);
+	const char *user = ui_arg_str(c, "user", ADMIN_NAME_MAX);
 	char nonce[WA_TOKEN_HEX + 1], salt[2 * ADMIN_SALT_LEN + 1];
 	struct admin_kdf kdf;
 
 	if (user == NULL || !admin_name_valid(user)) {
-		finish(c, 400, uiapi_error("\"user\" must be an administrator "
+		ui_finish(c, 400, uiapi_error("\"user\" must be an administrator "
 		    "name"));
 		return;
 	}
 	if (wa_challenge(user, &kdf, nonce) == -1) {
-		finish(c, 500, uiapi_error("cannot make a challenge"));
+		ui_finish(c, 500, uiapi_error("cannot make a challenge"));
 		return;
 	}
 	hex_encode(kdf.salt, sizeof(kdf.salt), salt);
-	finish(c, 200, json_pack("{s:s, s:I, s:I, s:I, s:s, s:s}", "salt", salt,
+	ui_finish(c, 200, json_pack("{s:s, s:I, s:I, s:I, s:s, s:s}", "salt", salt,
 	    "N", (json_int_t)kdf.N, "r", (json_int_t)kdf.r,
 	    "p", (json_int_t)kdf.p, "nonce", nonce, "server_id",
 	    api.server_id));
@@ -1513,7 +1365,7 @@ on_login_refused(evutil_socket_t fd, short what, void *arg)
 {
 	(void)fd;
 	(void)what;
-	finish(arg, 401, uiapi_error("wrong name or password"));
+	ui_finish(arg, 401, uiapi_error("wrong name or password"));
 }
 
 /*
@@ -1523,21 +1375,21 @@ on_login_refused(evutil_socket_t fd, short what, void *arg)
 static void
 req_login(struct ui_call *c)
 {
-	const char *user = arg_str(c, "user", ADMIN_NAME_MAX);
-	const char *nonce = arg_str(c, "nonce", WA_TOKEN_HEX);
-	const char *proof = arg_str(c, "proof", WA_TOKEN_HEX);
+	const char *user = ui_arg_str(c, "user", ADMIN_NAME_MAX);
+	const char *nonce = ui_arg_str(c, "nonce", WA_TOKEN_HEX);
+	const char *proof = ui_arg_str(c, "proof", WA_TOKEN_HEX);
 	struct wa_session *s;
 	struct timeval tv;
 	unsigned ms;
 	int ok;
 
 	if (user == NULL || nonce == NULL || proof == NULL) {
-		finish(c, 400, uiapi_error("login needs \"user\", \"nonce\" "
+		ui_finish(c, 400, uiapi_error("login needs \"user\", \"nonce\" "
 		    "and \"proof\""));
 		return;
 	}
 	if ((ok = wa_answer(user, nonce, proof, api.server_id)) == -1) {
-		finish(c, 500, uiapi_error("cannot check the password"));
+		ui_finish(c, 500, uiapi_error("cannot check the password"));
 		return;
 	}
 	if (ok == 0) {
@@ -1548,26 +1400,26 @@ req_login(struct ui_call *c)
 		tv.tv_usec = (ms % 1000) * 1000;
 		if (event_base_once(api.base, -1, EV_TIMEOUT, on_login_refused,
 		    c, &tv) == -1)
-			finish(c, 401, uiapi_error("wrong name or password"));
+			ui_finish(c, 401, uiapi_error("wrong name or password"));
 		return;
 	}
 	if ((s = wa_new(user, 1)) == NULL) {
-		finish(c, 500, uiapi_error("no random numbers"));
+		ui_finish(c, 500, uiapi_error("no random numbers"));
 		return;
 	}
 	wa_succeeded(c->from);
 	log_info("UI: %s logged in from %s through the bridge", user, c->from);
-	finish(c, 200, json_pack("{s:s, s:s}", "user", user, "token", s->id));
+	ui_finish(c, 200, json_pack("{s:s, s:s}", "user", user, "token", s->id));
 }
 
 static void
 req_logout(struct ui_call *c)
 {
-	struct wa_session *s = wa_find(arg_str(c, "token", WA_TOKEN_HEX), 1);
+	struct wa_session *s = wa_find(ui_arg_str(c, "token", WA_TOKEN_HEX), 1);
 
 	if (s != NULL)
 		wa_end(s);
-	finish(c, 200, json_object());
+	ui_finish(c, 200, json_object());
 }
 
 static const struct request {
@@ -1657,12 +1509,12 @@ uiapi_call(struct ui_call *c)
 
 	c->cancelled = 0;
 	if (r == NULL) {
-		finish(c, 404, uiapi_error("unknown request \"%s\"", c->name));
+		ui_finish(c, 404, uiapi_error("unknown request \"%s\"", c->name));
 		return;
 	}
 	c->write = r->write;
 	if (r->level == UI_ADMIN && c->user == NULL) {
-		finish(c, 401, uiapi_error("login required"));
+		ui_finish(c, 401, uiapi_error("login required"));
 		return;
 	}
 	/*
@@ -1671,13 +1523,13 @@ uiapi_call(struct ui_call *c)
 	 */
 	if (r->write && api.env->cfg->store_backend == STORE_BACKEND_S3 &&
 	    (!api.lease_known || api.lease.state != LS_HELD)) {
-		finish(c, 503, uiapi_error("not the bucket's writer: %s",
+		ui_finish(c, 503, uiapi_error("not the bucket's writer: %s",
 		    api.lease_known ? api.lease.why : "this server does not "
 		    "hold the bucket's lease yet"));
 		return;
 	}
 	if (r->write && lease_may_write(why, sizeof(why)) == -1) {
-		finish(c, 503, uiapi_error("not the bucket's writer: %s", why));
+		ui_finish(c, 503, uiapi_error("not the bucket's writer: %s", why));
 		return;
 	}
 	r->fn(c);
@@ -1686,7 +1538,7 @@ uiapi_call(struct ui_call *c)
 void
 uiapi_cancel(struct ui_call *c)
 {
-	c->cancelled = 1;	/* a waiter: finish() frees it */
+	c->cancelled = 1;	/* a waiter: ui_finish() frees it */
 }
 
 const char *
@@ -1701,6 +1553,7 @@ uiapi_init(struct child_env *env, struct event_base *base)
 	struct dw_msg m;
 
 	api.env = env;
+	uicall_init(env);
 	api.base = base;
 	server_id_hex(env->server_id, api.server_id);
 	peerinfo_self(env->cfg, env->server_id, &m);
@@ -1716,6 +1569,5 @@ uiapi_free(void)
 	ring_free(&api.log_all);
 	ring_free(&api.log_severe);
 	event_free(api.status_timer);
-	catalog_close(api.cat);
-	api.cat = NULL;
+	uicall_free();
 }
