@@ -265,8 +265,8 @@ retain_set(struct prune *p, const struct cat_client *cl, const char *set)
 		    CAT_ERROR) {
 			free(rs);
 			return failed(p, "forget", catalog_strerror(p->cat));
-		} else if (r == CAT_NOTFOUND)
-			continue;	/* forgotten meanwhile */
+		} else if (r == CAT_NOTFOUND || r == CAT_PROTECTED)
+			continue;	/* forgotten or protected meanwhile */
 		p->res->snapshots++;
 		say(p, "%s snapshot %s/%llu of set %s (not kept by the "
 		    "retention policy)", p->dry ? "would forget" : "forgot",

@@ -1321,6 +1321,12 @@ on_forget(struct session *s, const uint8_t *p, uint32_t len)
 		case CAT_NOTFOUND:
 			res = 2;
 			break;
+		case CAT_PROTECTED:	/* kept: an administrator's flag */
+			res = 1;
+			log_info("client %s at %s: snapshot %llu of set %s is "
+			    "protected: not forgotten", s->client.name,
+			    s->peer, (unsigned long long)id, snap.set);
+			break;
 		default:
 			rc = storage_failed(s, "catalog forget",
 			    catalog_strerror(s->cat));

@@ -188,3 +188,9 @@ ui_time_json(int64_t t)
 {
 	return t > 0 ? json_integer((json_int_t)t) : json_null();
 }
+
+const struct gv_config *
+ui_config(void)
+{
+	return uc.env->cfg;
+}

@@ -15,6 +15,7 @@
 
 struct catalog;
 struct child_env;
+struct gv_config;
 struct ui_call;
 
 /* Called by uiapi_init() and uiapi_free(). */
@@ -57,5 +58,8 @@ int	ui_arg_uint(struct ui_call *c, const char *key, uint64_t min,
 json_t *ui_text_json(const char *text, size_t len);
 /* Unix seconds, or null for 0 (never, none). */
 json_t *ui_time_json(int64_t t);
+
+/* The daemon's configuration (the UI-bridge child's), for handlers. */
+const struct gv_config *ui_config(void);
 
 #endif

@@ -393,6 +393,20 @@ static const struct route {
 	{ EVHTTP_REQ_POST,	"housekeeping/prune",	"prune_start" },
 	{ EVHTTP_REQ_POST,	"housekeeping/scrub",	"scrub_start" },
 	{ EVHTTP_REQ_GET,	"log",			"log" },
+	/* uiactions.c */
+	{ EVHTTP_REQ_GET,	"clients/*/policy",	"client_policy" },
+	{ EVHTTP_REQ_POST,	"clients/*/policy",	"policy_set" },
+	{ EVHTTP_REQ_POST,	"clients/*/policy/clear", "policy_clear" },
+	{ EVHTTP_REQ_GET,	"clients/*/snapshot",	"snapshot" },
+	{ EVHTTP_REQ_POST,	"clients/*/snapshot/protect",
+	    "snapshot_protect" },
+	{ EVHTTP_REQ_POST,	"clients/*/snapshot/unprotect",
+	    "snapshot_unprotect" },
+	{ EVHTTP_REQ_POST,	"clients/*/snapshot/forget", "snapshot_forget" },
+	{ EVHTTP_REQ_POST,	"clients/*/token",	"client_token" },
+	{ EVHTTP_REQ_POST,	"clients/*/allow-forget",
+	    "client_allow_forget" },
+	{ EVHTTP_REQ_POST,	"clients/*/deny-forget", "client_deny_forget" },
 };
 
 /*
