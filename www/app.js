@@ -2276,8 +2276,10 @@
 		    text: 'Start scrub', onclick: function () { startTask('scrub', scrub); } });
 		return card('Actions', [dl([
 			['Client forget', c.allow_forget ?
-			    badge('allowed: any snapshot not protected', 'warn') :
-			    badge('only what the policy drops', 'ok')],
+			    h('span', null, badge('allowed', 'warn'),
+				' any snapshot that is not protected') :
+			    h('span', null, badge('denied', 'ok'),
+				' only what the policy drops')],
 			['Enrollment', c.registered ? 'registered' : 'token not used yet']
 		    ]), h('div', { class: 'actions' }, tokenBtn, forgetBtn, prune, scrub),
 		    h('p', { class: 'hint', text: 'Prune forgets what the retention ' +
