@@ -62,36 +62,6 @@ rules_json(const struct retention *p)
 }
 
 /*
- * The client the "name" argument names into *cl (secret wiped), or
- * answered (400, 404, 503, 500): -1.
- */
-static int
-action_client(struct ui_call *c, struct cat_client *cl)
-{
-	const char *name = ui_arg_str(c, "name", CAT_NAME_MAX);
-	int rc;
-
-	if (name == NULL || !catalog_name_valid(name)) {
-		ui_finish(c, 400, uiapi_error("\"name\" must be a client name: "
-		    "1 to %d of A-Z a-z 0-9 . _ -, not only dots", CAT_NAME_MAX));
-		return -1;
-	}
-	if (ui_cat_or_fail(c) == NULL)
-		return -1;
-	rc = catalog_client_get(ui_cat(), name, cl);
-	crypto_wipe(cl->secret, sizeof(cl->secret));
-	if (rc == CAT_NOTFOUND) {
-		ui_finish(c, 404, uiapi_error("no client named \"%s\"", name));
-		return -1;
-	}
-	if (rc != CAT_OK) {
-		ui_cat_failed(c);
-		return -1;
-	}
-	return 0;
-}
-
-/*
  * The "set" argument into *set: absent or "" is the client's default
  * (as gigavaultctl policy set without --set), else a set name.  0, or
  * -1 after answering 400.
@@ -130,7 +100,7 @@ snapshot_arg(struct ui_call *c, struct cat_client *cl,
 		return -1;
 	}
 	if (ui_arg_uint(c, "snapshot", 1, INT64_MAX, 0, &id) == -1 ||
-	    action_client(c, cl) == -1)
+	    ui_client(c, cl) == -1)
 		return -1;
 	if ((rc = catalog_snapshot_get(ui_cat(), cl->id, id, s)) ==
 	    CAT_NOTFOUND) {
@@ -216,7 +186,7 @@ uia_client_policy(struct ui_call *c)
 	const char *set;
 	int failed = 0;
 
-	if (action_client(c, &cl) == -1)
+	if (ui_client(c, &cl) == -1)
 		return;
 	w.sets = json_object();
 	if (catalog_snapshots(ui_cat(), cl.id, NULL, 0, snapshot_set, &w) !=
@@ -274,7 +244,7 @@ uia_policy_set(struct ui_call *c)
 		    "keep_monthly, keep_yearly"));
 		return;
 	}
-	if (action_client(c, &cl) == -1)
+	if (ui_client(c, &cl) == -1)
 		return;
 	switch (catalog_policy_set(ui_cat(), cl.name, set, &p)) {
 	case CAT_OK:
@@ -301,7 +271,7 @@ uia_policy_clear(struct ui_call *c)
 	const char *set;
 	int rc;
 
-	if (set_arg(c, &set) == -1 || action_client(c, &cl) == -1)
+	if (set_arg(c, &set) == -1 || ui_client(c, &cl) == -1)
 		return;
 	rc = catalog_policy_clear(ui_cat(), cl.name, set);
 	if (rc == CAT_NOTFOUND) {
@@ -460,7 +430,7 @@ uia_client_token(struct ui_call *c)
 	char token[2 * TOKEN_BYTES + 1];
 	int rc;
 
-	if (action_client(c, &cl) == -1)
+	if (ui_client(c, &cl) == -1)
 		return;
 	if (crypto_token(token, TOKEN_BYTES, hash) == -1) {
 		ui_finish(c, 500, uiapi_error("no random numbers"));
@@ -486,7 +456,7 @@ set_allow_forget(struct ui_call *c, int allow)
 {
 	struct cat_client cl;
 
-	if (action_client(c, &cl) == -1)
+	if (ui_client(c, &cl) == -1)
 		return;
 	if (catalog_client_set_allow_forget(ui_cat(), cl.name, allow) !=
 	    CAT_OK) {

@@ -696,27 +696,7 @@ req_clients(struct ui_call *c)
 static int
 named_client(struct ui_call *c, struct cat_client *cl)
 {
-	const char *name = ui_arg_str(c, "name", CAT_NAME_MAX);
-	int rc;
-
-	if (name == NULL || !catalog_name_valid(name)) {
-		ui_finish(c, 400, uiapi_error("\"name\" must be a client name: "
-		    "1 to %d of A-Z a-z 0-9 . _ -, not only dots", CAT_NAME_MAX));
-		return -1;
-	}
-	if (ui_cat_or_fail(c) == NULL)
-		return -1;
-	rc = catalog_client_get(ui_cat(), name, cl);
-	crypto_wipe(cl->secret, sizeof(cl->secret));
-	if (rc == CAT_NOTFOUND) {
-		ui_finish(c, 404, uiapi_error("no client named \"%s\"", name));
-		return -1;
-	}
-	if (rc != CAT_OK) {
-		ui_cat_failed(c);
-		return -1;
-	}
-	return 0;
+	return ui_client(c, cl);
 }
 
 static int
