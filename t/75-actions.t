@@ -9,7 +9,8 @@
 #    refuses (a rule above 1000000, not a number, no rule, a bad set name,
 #    an unknown client; clearing a policy that is not there);
 #  - one snapshot: its row and what the policy says of it; protect and
-#    unprotect (shown by gigavaultctl snapshots, table and JSON); forget
+#    unprotect (shown by gigavaultctl snapshots, table and JSON, and by
+#    the client's gigavault snapshots over protocol version 5); forget
 #    needs "confirm", is refused for a protected snapshot and one the policy
 #    keeps (also by gigavaultctl snapshot forget), and works otherwise;
 #  - the client's own forget of a protected snapshot is refused even when
@@ -196,6 +197,14 @@ ok($s->{1}{protected} && !$s->{2}{protected} && !$s->{3}{protected},
 ($st, $out) = $gv->ctl('snapshots', 'act1');
 like($out, qr/^act1\s+1\s+home\s.*\sprotected$/m, '... the table says "protected" for 1');
 like($out, qr/^act1\s+2\s+home\s.*\s-$/m, '... and "-" for 2');
+{
+    my %cs = map { $_->{id} => $_ } $cl->snapshots;
+    ok(JSON::PP::is_bool($cs{1}{protected}) && $cs{1}{protected} && !$cs{2}{protected},
+       'gigavault snapshots --json (protocol version 5): 1 protected, 2 not');
+    my ($crc, $cout) = $cl->run('snapshots');
+    like($cout, qr/^1\s.*\sprotected$/m, '... the table ends the line of 1 with "protected"');
+    unlike($cout, qr/^2\s.*protected/m, '... not that of 2');
+}
 $d = api_ok(get('/api/clients/act1/snapshot?snapshot=1'), 200, 'GET snapshot 1');
 ok($d->{snapshot}{protected} && $d->{retention}{keep} && $d->{retention}{why} eq 'protected',
    '... protected, and kept as protected');

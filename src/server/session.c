@@ -1358,7 +1358,8 @@ list_one(void *arg, const struct cat_snapshot *snap)
 {
 	struct list_fill *f = arg;
 	size_t need = 8 + 2 + strlen(snap->set) + 8 + 2 * BLOB_ID_LEN +
-	    (f->version >= 3 ? 3 * 8 : 2 * 8);
+	    (f->version >= 3 ? 3 * 8 : 2 * 8) + (f->version >= 5);
+	uint8_t flags = snap->protected ? WIRE_SNAP_PROTECTED : 0;
 
 	if (f->w->len + need > f->limit)
 		return 1;		/* full: the client asks again */
@@ -1375,6 +1376,8 @@ list_one(void *arg, const struct cat_snapshot *snap)
 		wire_put_u64(f->w, 0);		/* blobs: not counted */
 		wire_put_u64(f->w, snap->size);
 	}
+	if (f->version >= 5)
+		wire_put_bytes(f->w, &flags, 1);
 	f->n++;
 	return 0;
 }
