@@ -257,7 +257,9 @@ ok($row && !$row->{allow_forget}, 'gigavaultctl client list: allow_forget false'
 ($st, $out, $err) = $gv->ctl('prune', '--dry-run');
 is($st, 0, 'prune --dry-run') or diag($err);
 like($out, qr{would forget snapshot act1/2 }, '... would forget 2');
-unlike($out, qr{snapshot act1/1 }, '... not the protected 1');
+unlike($out, qr{forget snapshot act1/1 }, '... not the protected 1');
+like($out, qr{kept snapshot act1/1 of set home \(protected; the retention policy does not keep it\)},
+     '... and says it keeps 1 for its flag');
 ($st, $out, $err) = $gv->ctl('prune');
 is($st, 0, 'gigavaultctl prune') or diag($err);
 like($out, qr{forgot snapshot act1/2 }, '... forgot 2');

@@ -682,7 +682,8 @@
 		    function (a) {
 			var v = a.getAttribute('data-view');
 			a.setAttribute('href', link(v));
-			if (v === r.view || (v === 'clients' && r.view === 'client'))
+			if (v === r.view || (v === 'clients' && (r.view === 'client' ||
+			    r.view === 'snapshot')))
 				a.setAttribute('aria-current', 'page');
 			else
 				a.removeAttribute('aria-current');

@@ -243,6 +243,11 @@ retain_set(struct prune *p, const struct cat_client *cl, const char *set)
 	for (size_t i = 0; i < n; i++) {
 		int r;
 
+		/* Kept only for its flag: the rules would drop it. */
+		if (rs[i].keep && strcmp(rs[i].why, "protected") == 0)
+			say(p, "kept snapshot %s/%llu of set %s (protected; the "
+			    "retention policy does not keep it)", cl->name,
+			    (unsigned long long)rs[i].id, set);
 		if (rs[i].keep)
 			continue;
 		if (p->dry) {
