@@ -86,7 +86,11 @@ set_arg(struct ui_call *c, const char **set)
 	return 0;
 }
 
-/* The "snapshot" argument (an id from 1) of the client in *cl into *s. */
+/*
+ * The client ("name") into *cl and its snapshot the "snapshot" argument
+ * names (an id from 1) into *s: 0, or -1 after answering c (400, 404,
+ * 503, 500).
+ */
 static int
 snapshot_arg(struct ui_call *c, struct cat_client *cl,
     struct cat_snapshot *s)
