@@ -69,6 +69,7 @@
 #include "feed.h"
 #include "fsmeta.h"
 #include "idset.h"
+#include "mailsrc.h"
 #include "pattern.h"
 #include "pool.h"
 
@@ -2524,6 +2525,36 @@ backup_feed(struct client *c, const struct feed *f, int noparent, int quiet,
 	    strict, mono_ms());
 }
 
+/*
+ * A set of Type = mail (doc/mail.md): its mailboxes through the mail
+ * helper (mailsrc.c's feed), with sel's excludes on the paths of the
+ * snapshot.  No PATH may be given.
+ */
+static int
+backup_mail(struct client *c, const struct clientconf_set *cs,
+    const struct select *sel, int noparent, int quiet, int strict,
+    int64_t start)
+{
+	struct mailsrc *ms;
+	struct feed f;
+	char err[1024], *paths[1];
+	int rc;
+
+	if ((ms = mailsrc_new(c, cs, &f, err, sizeof(err))) == NULL) {
+		warnx("BackupSet %s: %s", cs->name, err);
+		warnx("no snapshot saved (%.1f s)",
+		    (double)(mono_ms() - start) / 1e3);
+		return EXIT_ERROR;
+	}
+	paths[0] = (char *)f.label;
+	rc = backup_session(c, NULL, &f, paths, 1, sel, 0, noparent, quiet,
+	    strict, start);
+	if (!quiet || c->verbose)
+		mailsrc_summary(ms, stdout);
+	mailsrc_free(ms);
+	return rc;
+}
+
 int
 cmd_backup(struct client *c, int argc, char **argv)
 {
@@ -2546,6 +2577,7 @@ cmd_backup(struct client *c, int argc, char **argv)
 	};
 	struct select sel;
 	struct vnode *root = NULL;
+	const struct clientconf_set *cs;
 	char **args, **paths = NULL, err[1024];
 	uint64_t missing = 0;
 	int ch, quiet = 0, noparent = 0, strict = 0, nargs, npaths = 0;
@@ -2605,12 +2637,23 @@ cmd_backup(struct client *c, int argc, char **argv)
 	}
 	args = argv + optind;
 	nargs = argc - optind;
-	if (client_setup(c) == -1 ||
-	    select_from_conf(c, &sel, &args, &nargs) == -1)
+	if (client_setup(c) == -1)
+		goto done;
+	cs = clientconf_set(c->conf, client_set(c));
+	if (cs != NULL && cs->mail && nargs > 0) {
+		warnx("BackupSet %s is a mail set (Type = mail): it takes no "
+		    "PATH", cs->name);
+		goto done;
+	}
+	if (select_from_conf(c, &sel, &args, &nargs) == -1)
 		goto done;
 	if (patterns_count(sel.excl) == 0) {
 		patterns_free(sel.excl);	/* the walk skips the calls */
 		sel.excl = NULL;
+	}
+	if (cs != NULL && cs->mail) {
+		rc = backup_mail(c, cs, &sel, noparent, quiet, strict, start);
+		goto done;
 	}
 	if (nargs == 0) {
 		if (clientconf_set(c->conf, client_set(c)) == NULL)
