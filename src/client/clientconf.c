@@ -125,6 +125,7 @@ validate_range(cfg_t *sec, cfg_opt_t *opt)
 		{ "BackupServer",	1, 65535 },
 		{ "SSLServer",		1, 65535 },
 		{ "UI",			1, 65535 },
+		{ "MAPI32Bit",		1, 65535 },
 		{ "Enabled",		0, 1 },
 		{ "StrictRollback",	0, 1 },
 		{ "ExcludeCaches",	0, 1 },
@@ -536,6 +537,7 @@ clientconf_load(const char *file, char *err, size_t errlen)
 		CFG_INT("BackupServer", 32004, CFGF_NONE),
 		CFG_INT("SSLServer", 32007, CFGF_NONE),
 		CFG_INT("UI", 32005, CFGF_NONE),
+		CFG_INT("MAPI32Bit", 32008, CFGF_NONE),
 		CFG_END()
 	};
 	cfg_opt_t ssl_opts[] = {
@@ -604,6 +606,7 @@ clientconf_load(const char *file, char *err, size_t errlen)
 		{ "Ports|BackupServer", validate_range },
 		{ "Ports|SSLServer", validate_range },
 		{ "Ports|UI", validate_range },
+		{ "Ports|MAPI32Bit", validate_range },
 		{ "SSL|Enabled", validate_range },
 		{ "SSL|Certificate", validate_path },
 		{ "SSL|Key", validate_path },
@@ -676,6 +679,7 @@ clientconf_load(const char *file, char *err, size_t errlen)
 	c->port_backup = (int)cfg_getint(cfg, "Ports|BackupServer");
 	c->port_ssl = (int)cfg_getint(cfg, "Ports|SSLServer");
 	c->port_ui = (int)cfg_getint(cfg, "Ports|UI");
+	c->port_mapi = (int)cfg_getint(cfg, "Ports|MAPI32Bit");
 	c->ssl = (int)cfg_getint(cfg, "SSL|Enabled");
 	if (c->dir != NULL) {
 		c->keyfile = in_dir(c->dir, cfg_getstr(cfg, "KeyFile"));

@@ -92,6 +92,7 @@ struct clientconf {
 	int	 port_backup;	/* Ports.BackupServer */
 	int	 port_ssl;	/* Ports.SSLServer */
 	int	 port_ui;	/* Ports.UI: the server's UI bridge (status) */
+	int	 port_mapi;	/* Ports.MAPI32Bit: the mailbox helper */
 	int	 ssl;		/* SSL.Enabled */
 	char	*cafile;	/* SSL.CAFile, "" = pin the server's key */
 	char	*ssl_cert;	/* SSL.Certificate: ours, when issued */
