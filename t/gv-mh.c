@@ -143,7 +143,7 @@ main(int argc, char **argv)
 	char err[2048];
 	int ch, port = 0, timeout = 30, rc;
 
-	while ((ch = getopt(argc, argv, "H:p:s:t:")) != -1) {
+	while ((ch = getopt(argc, argv, "+H:p:s:t:")) != -1) {
 		switch (ch) {
 		case 'H':
 			host = optarg;

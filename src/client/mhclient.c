@@ -14,7 +14,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "common/bytes.h"
 #include "common/crypto.h"
 #include "common/mailauth.h"
 #include "common/mailwire.h"
@@ -159,12 +158,12 @@ got_error(struct mh_conn *c, const struct frame *f, char *err,
 		kill_conn(c);
 		return -1;
 	}
+	snprintf(err, errlen, "mailbox helper %s: %s (%s)", c->where, text,
+	    mw_error_name(code));
 	if (code == MW_ERR_STALE)
 		return MH_STALE;
 	if (code == MW_ERR_GONE)
 		return MH_GONE;
-	snprintf(err, errlen, "mailbox helper %s: %s (%s)", c->where, text,
-	    mw_error_name(code));
 	if (mw_error_fatal(code))
 		kill_conn(c);
 	return -1;
@@ -394,7 +393,8 @@ mh_users(struct mh_conn *c, char ***users, size_t *n, char *err,
 			rc = got_error(c, &f, err, errlen);
 			free(f.p);
 			mw_strings_free(v, nv_n);
-			return rc == -1 ? -1 : -1;
+			(void)rc;
+			return -1;
 		}
 		if (f.h.type == MW_END) {
 			rc = mw_parse_u32(f.p, f.h.len, &end, why, sizeof(why));
@@ -677,9 +677,9 @@ read_done(struct mh_conn *c, uint32_t *v, char *err, size_t errlen)
 	if (read_frame(c, &f, err, errlen) == -1)
 		return -1;
 	if (f.h.type == MW_ERROR) {
-		rc = got_error(c, &f, err, errlen);
+		(void)got_error(c, &f, err, errlen);
 		free(f.p);
-		return rc < 0 ? -1 : rc;
+		return -1;
 	}
 	if (f.h.type != MW_DONE) {
 		rc = unexpected(c, &f, "instead of DONE", err, errlen);

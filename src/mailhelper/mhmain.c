@@ -251,7 +251,7 @@ serve(const struct mhconf *c, const struct mhserve *sv, int *fds,
 				continue;
 			sl = sizeof(ss);
 			if ((fd = accept4(fds[i], (struct sockaddr *)&ss, &sl,
-			    SOCK_CLOEXEC)) == -1) {
+			    SOCK_CLOEXEC | SOCK_NONBLOCK)) == -1) {
 				if (errno != EAGAIN && errno != EINTR &&
 				    errno != ECONNABORTED)
 					mlog_warn("accept");

@@ -134,9 +134,11 @@ read_frame(struct conn *c, struct wire_hdr *h, uint8_t **p)
 	if ((r = recv_all(c, hb, sizeof(hb), dl)) == 0)
 		return 0;
 	if (r == -1) {
-		if (errno == ETIMEDOUT)
-			return send_error(c, MW_ERR_TIMEOUT, "idle for "
-			    "Helper.IdleTimeout") == -1 ? -1 : -1;
+		if (errno == ETIMEDOUT) {
+			send_error(c, MW_ERR_TIMEOUT, "idle for "
+			    "Helper.IdleTimeout");
+			return -1;
+		}
 		if (errno == 0)
 			mlog_warnx("%s: closed inside a frame header", c->peer);
 		else
@@ -306,9 +308,10 @@ do_mailboxes(struct conn *c, const struct mw_request *q)
 	if ((rc = imap_mailboxes(c->im, mailbox_cb, &a, err,
 	    sizeof(err))) != 0) {
 		/* Mailboxes were sent already: the list cannot be ended. */
-		if (rc != -1 && a.n > 0)
-			return send_error(c, MW_ERR_IMAP, err) == -1 ? -1 :
-			    -1;
+		if (rc != -1 && a.n > 0) {
+			send_error(c, MW_ERR_IMAP, err);
+			return -1;
+		}
 		return outcome(c, rc, err);
 	}
 	wire_wr_init(&w, c->out, WIRE_HDR_LEN + MW_FRAME_MAX);
