@@ -6,6 +6,9 @@
 
 #include <sys/socket.h>
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+
 #include <errno.h>
 #include <netdb.h>
 #include <poll.h>
@@ -263,7 +266,7 @@ mh_connect(const char *host, int port, const char *secretfile,
 	char portstr[8], why[256];
 	size_t slen;
 	int64_t dl;
-	int rc, e = 0;
+	int rc, e = 0, on = 1;
 
 	*out = NULL;
 	if (host == NULL)
@@ -306,6 +309,8 @@ mh_connect(const char *host, int port, const char *secretfile,
 		    strerror(e));
 		goto fail;
 	}
+	/* One request, then its answer: no waiting for more to send. */
+	setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
 	if (read_frame(c, &f, err, errlen) == -1)
 		goto fail;
 	if (f.h.type == MW_ERROR) {

@@ -17,6 +17,7 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -216,7 +217,7 @@ serve(const struct mhconf *c, const struct mhserve *sv, int *fds,
 	struct sockaddr_storage ss;
 	socklen_t sl;
 	char peer[INET6_ADDRSTRLEN + 16], b[64];
-	int children = 0, fd, st;
+	int children = 0, fd, st, on = 1;
 	pid_t pid;
 
 	mlog_info("listening on port %d (%zu addresses), IMAP %s:%d",
@@ -257,6 +258,9 @@ serve(const struct mhconf *c, const struct mhserve *sv, int *fds,
 					mlog_warn("accept");
 				continue;
 			}
+			/* Requests and answers are small frames, one at a time. */
+			setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on,
+			    sizeof(on));
 			peer_name(&ss, peer, sizeof(peer));
 			if (children >= c->max_conn) {
 				refuse_busy(fd, peer, c->max_conn);

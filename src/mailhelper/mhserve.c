@@ -34,7 +34,7 @@ struct conn {
 };
 
 static int
-send_all(struct conn *c, const void *buf, size_t len)
+send_all(struct conn *c, const void *buf, size_t len, int more)
 {
 	const uint8_t *b = buf;
 	int64_t dl = mono_ms() + (int64_t)c->sv->conf->idle_timeout * 1000 +
@@ -42,7 +42,7 @@ send_all(struct conn *c, const void *buf, size_t len)
 	ssize_t n;
 
 	while (len > 0) {
-		if ((n = send(c->fd, b, len, MSG_NOSIGNAL)) > 0) {
+		if ((n = send(c->fd, b, len, MSG_NOSIGNAL | more)) > 0) {
 			b += n;
 			len -= (size_t)n;
 			continue;
@@ -92,7 +92,7 @@ flush(struct conn *c, struct wire_wr *w)
 		mlog_warnx("%s: an answer did not fit its frame", c->peer);
 		return -1;
 	}
-	if (send_all(c, w->buf, w->len) == -1) {
+	if (send_all(c, w->buf, w->len, 0) == -1) {
 		mlog_warn("%s: sending", c->peer);
 		return -1;
 	}
@@ -375,8 +375,9 @@ do_fetch(struct conn *c, const struct mw_request *q)
 	wire_wr_init(&w, hb, sizeof(hb));
 	mw_put_message_hdr(&w, len);
 	rc = 0;
-	if (w.overflow || send_all(c, hb, w.len) == -1 ||
-	    send_all(c, data, len) == -1) {
+	/* The header says more is coming: one segment with the bytes. */
+	if (w.overflow || send_all(c, hb, w.len, MSG_MORE) == -1 ||
+	    send_all(c, data, len, 0) == -1) {
 		mlog_warn("%s: sending a message of %zu bytes", c->peer, len);
 		rc = -1;
 	}

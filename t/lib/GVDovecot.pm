@@ -397,7 +397,7 @@ sub maildir_put {
     my $n = 0;
     for my $m (@$msgs) {
         (my $lf = $m) =~ s/\r\n/\n/g;     # Maildir keeps LF line ends
-        my $f = sprintf('%s/cur/%d.M%dP%d_%d.gvtest,S=%d:2,%s', $d, $date,
+        my $f = sprintf('%s/cur/%d.M%08dP%d_%d.gvtest,S=%d:2,%s', $d, $date,
                         $n, $$, $n, length($lf), $flags);
         open my $fh, '>', $f or die "GVDovecot: $f: $!";
         print $fh $lf;
