@@ -100,7 +100,7 @@ struct clientconf {
 	int	 port_backup;	/* Ports.BackupServer */
 	int	 port_ssl;	/* Ports.SSLServer */
 	int	 port_ui;	/* Ports.UI: the server's UI bridge (status) */
-	int	 port_mapi;	/* Ports.MAPI32Bit: the mail helper */
+	int	 port_mapi;	/* Ports.MAPI32Bit: the mailbox helper */
 	char	*mail_host;	/* Mail.Host: where the mail helper listens */
 	char	*mail_secret;	/* Mail.SecretFile, absolute */
 	int	 ssl;		/* SSL.Enabled */
