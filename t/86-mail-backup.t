@@ -17,11 +17,8 @@ use GVDovecot;      # skip_all without Dovecot or root
 use GV;
 use GVClient;
 use GVAgent;
+use GVMailHelper;
 use JSON::PP;
-use POSIX qw(setpgid _exit);
-
-my $HELPER = $ENV{GV_MAILHELPER} || "$GV::BUILDDIR/src/gigavault-mailhelper";
-plan skip_all => "$HELPER not built" unless -x $HELPER;
 
 my $dv = GVDovecot->start(users => [qw(alice bob)]);
 my $gv = GV->start(Workers => 2);
@@ -29,40 +26,8 @@ my $cl = GVClient->new($gv, 'mailer');
 my $dir = $cl->dir;
 
 # ------------------------------------------------------------ the helper
-my $mhport = GV::free_ports(1);
-my $secret = "$dir/mailhelper.secret";
-GVClient::_spit_bytes($secret, join('', map { sprintf '%02x', int rand 256 } 1 .. 32) . "\n");
-chmod 0600, $secret;
-my $mhconf = "$dir/mailhelper.conf";
-GVClient::_spit_bytes($mhconf, sprintf(<<'EOF', $mhport, $secret, $dv->port, $dv->master_user, $dv->master_password_file));
-Ports {
-	MAPI32Bit = %d
-}
-Helper {
-	Listen = {"127.0.0.1"}
-	SecretFile = "%s"
-}
-IMAP {
-	Host = "127.0.0.1"
-	Port = %d
-	Security = "none"
-	MasterUser = "%s"
-	MasterPasswordFile = "%s"
-	Users = {"alice", "bob"}
-}
-EOF
-my $mhpid = fork // die "fork: $!";
-if (!$mhpid) {
-    setpgid(0, 0);
-    open STDIN, '<', '/dev/null';
-    open STDOUT, '>', "$dir/mailhelper.out" or _exit(126);
-    open STDERR, '>', "$dir/mailhelper.log" or _exit(126);
-    exec { $HELPER } $HELPER, '-d', '-v', '-c', $mhconf or _exit(127);
-}
-setpgid($mhpid, $mhpid);
-END { if ($mhpid) { kill 'TERM', -$mhpid; waitpid($mhpid, 0) } }
-ok(GV::wait_until(sub { IO::Socket::INET->new(PeerAddr => "127.0.0.1:$mhport") }, 10, 0.05),
-   'gigavault-mailhelper listens') or diag GV::_slurp("$dir/mailhelper.log");
+my $mh = GVMailHelper->start($dv);
+my ($mhport, $secret) = ($mh->port, $mh->secret_file);
 
 # The client's mail options, and the mail set.
 open my $fh, '>>', $cl->{conf} or die;
@@ -237,5 +202,6 @@ is($h[0]{result}, 'ok', 'the mail set as an agent job: ok') or diag(explain(\@h)
 is($h[0]{files}, $last_files, "... its report counts the messages (and .mailbox files) as files ($last_files)")
     or diag(explain($h[0]));
 $ag->stop;
+$mh->stop;
 
 done_testing();
