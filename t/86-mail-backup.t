@@ -202,6 +202,23 @@ is($h[0]{result}, 'ok', 'the mail set as an agent job: ok') or diag(explain(\@h)
 is($h[0]{files}, $last_files, "... its report counts the messages (and .mailbox files) as files ($last_files)")
     or diag(explain($h[0]));
 $ag->stop;
+
+# ------------------------------------------------------------ excludes
+# A set's Exclude patterns (and --exclude) match the snapshot's paths:
+# /USER/MAILBOX with the mailbox's name encoded (Work/Same: Work%2FSame).
+($rc, $out, $err) = $cl->run('backup', '--set', 'mail', '--exclude', '/bob/Shared',
+                             '--exclude', '/*/Work%2FSame');
+is($rc, 0, 'backup --exclude /bob/Shared --exclude /*/Work%2FSame: exit 0') or diag "$out\n$err";
+like($out, qr/; fetched 0 \(/m, '... nothing fetched');
+($rc, $out) = $cl->run('mail', 'ls', '--set', 'mail', '--json', 'latest', 'bob');
+my $bl = eval { decode_json($out) } || [];
+my %bm = map { $_->{mailbox} => 1 } @$bl;
+ok(!$bm{Shared} && $bm{INBOX}, '... bob\'s Shared left out, his INBOX kept') or diag $out;
+($rc, $out) = $cl->run('mail', 'ls', '--set', 'mail', '--json', 'latest', 'alice');
+my $al = eval { decode_json($out) } || [];
+my %am = map { $_->{mailbox} => 1 } @$al;
+ok(!$am{'Work/Same'} && $am{'Work/Projects'}, '... alice\'s Work/Same left out') or diag $out;
+
 $mh->stop;
 
 done_testing();

@@ -423,8 +423,8 @@ restore_mailbox(struct mailcmd *m, struct mh_conn *mh, const char *user,
     const char *mailbox, const char *to, const char *to_parent,
     char **words, int nwords, uint64_t *done, uint64_t *problems)
 {
-	size_t i, nmsg;
-	json_t *meta, *e;
+	size_t i, nmsg, *idx = NULL;
+	json_t *meta, *msgs, *e;
 	char *mp = NULL, **paths = NULL, *target = NULL, *flags, err[1024];
 	int *seen = NULL, np = 0, rc = -1;
 
@@ -435,19 +435,25 @@ restore_mailbox(struct mailcmd *m, struct mh_conn *mh, const char *user,
 		(*problems)++;
 		return 0;
 	}
-	nmsg = json_array_size(json_object_get(meta, "messages"));
+	msgs = json_object_get(meta, "messages");
+	nmsg = json_array_size(msgs);
 	if ((paths = calloc(nmsg + 1, sizeof(*paths))) == NULL ||
+	    (idx = calloc(nmsg + 1, sizeof(*idx))) == NULL ||
 	    (nwords > 0 && (seen = calloc((size_t)nwords,
 	    sizeof(*seen))) == NULL)) {
 		warnx("out of memory");
 		goto out;
 	}
-	json_array_foreach(json_object_get(meta, "messages"), i, e) {
+	json_array_foreach(msgs, i, e) {
 		const char *file = jget_str(e, "file");
 
 		if (file[0] == '\0' || strchr(file, '/') != NULL ||
-		    file[0] == '.')
+		    file[0] == '.') {
+			warnx("%s %s: a message of %s has no valid file name: "
+			    "not restored", user, mailbox, MAILSRC_META);
+			(*problems)++;
 			continue;
+		}
 		if (!wanted(words, nwords, file, json_integer_value(
 		    json_object_get(e, "uid")), seen))
 			continue;
@@ -455,7 +461,7 @@ restore_mailbox(struct mailcmd *m, struct mh_conn *mh, const char *user,
 			warnx("out of memory");
 			goto out;
 		}
-		np++;
+		idx[np++] = i;
 	}
 	for (int k = 0; k < nwords; k++)
 		if (!seen[k]) {
@@ -487,53 +493,53 @@ restore_mailbox(struct mailcmd *m, struct mh_conn *mh, const char *user,
 		rc = 0;
 		goto out;
 	}
-	if (fetch_files(m, paths, np) == -1)
+	/* All of them: the directory at once (one walk, not one per file). */
+	if (fetch_files(m, nwords == 0 ? &mp : paths, nwords == 0 ? 1 : np) ==
+	    -1)
 		goto out;
-	json_array_foreach(json_object_get(meta, "messages"), i, e) {
-		const char *file = jget_str(e, "file");
-		char *sp;
+	for (int k = 0; k < np; k++) {
+		const char *file = strrchr(paths[k], '/') + 1;
 		uint8_t *data;
 		size_t len;
 		uint32_t newuid = 0;
 		int arc;
 
-		for (int k = 0; k < np; k++) {
-			sp = strrchr(paths[k], '/') + 1;
-			if (strcmp(sp, file) != 0)
-				continue;
-			if (read_restored(m, paths[k], MAILCMD_MSG_MAX, &data,
-			    &len) == -1) {
-				(*problems)++;
-				break;
-			}
-			if ((flags = append_flags(jget_str(e, "flags"))) ==
-			    NULL) {
-				free(data);
-				warnx("out of memory");
-				goto out;
-			}
-			arc = mh_append(mh, user, target, flags,
-			    json_integer_value(json_object_get(e, "date")),
-			    (int32_t)json_integer_value(json_object_get(e,
-			    "tzoff")), data, len, &newuid, err, sizeof(err));
-			free(flags);
-			free(data);
-			if (arc != 0) {
-				warnx("%s %s/%s: APPEND to %s failed: %s",
-				    user, mailbox, file, target, err);
-				(*problems)++;
-				if (arc == -1)
-					goto out;
-				break;
-			}
-			(*done)++;
-			printf("restored %s ", user);
-			client_putsafe(stdout, mailbox);
-			printf("/%s -> ", file);
-			client_putsafe(stdout, target);
-			printf(" (uid %" PRIu32 ")\n", newuid);
-			break;
+		e = json_array_get(msgs, idx[k]);
+		if (read_restored(m, paths[k], MAILCMD_MSG_MAX, &data,
+		    &len) == -1) {
+			(*problems)++;
+			continue;
 		}
+		if ((flags = append_flags(jget_str(e, "flags"))) == NULL) {
+			free(data);
+			warnx("out of memory");
+			goto out;
+		}
+		arc = mh_append(mh, user, target, flags,
+		    json_integer_value(json_object_get(e, "date")),
+		    (int32_t)json_integer_value(json_object_get(e, "tzoff")),
+		    data, len, &newuid, err, sizeof(err));
+		free(flags);
+		free(data);
+		if (arc != 0) {
+			warnx("%s %s/%s: APPEND to %s failed: %s", user,
+			    mailbox, file, target, err);
+			(*problems)++;
+			if (strstr(err, "connection closed") == NULL)
+				continue;
+			/* The helper is gone: the rest cannot be either. */
+			if (np - k - 1 > 0)
+				warnx("%s %s: %d more messages not restored",
+				    user, mailbox, np - k - 1);
+			(*problems) += (uint64_t)(np - k - 1);
+			goto out;
+		}
+		(*done)++;
+		printf("restored %s ", user);
+		client_putsafe(stdout, mailbox);
+		printf("/%s -> ", file);
+		client_putsafe(stdout, target);
+		printf(" (uid %" PRIu32 ")\n", newuid);
 	}
 	rc = 0;
 out:
@@ -542,6 +548,7 @@ out:
 		for (int k = 0; k < np; k++)
 			free(paths[k]);
 	free(paths);
+	free(idx);
 	free(seen);
 	free(target);
 	free(mp);
