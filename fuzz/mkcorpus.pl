@@ -293,3 +293,11 @@ put('sync', 'target', "# bucket B\nEndpoint = http://127.0.0.1:7480\nRegion = de
     "Bucket = \"b\"\nPrefix = off\nCredentialsFile = /etc/c\nPathStyle = no\n" .
     "CAFile = /ca.pem\n");
 put('sync', 'target-bad', "Endpoint = http://h\nBucket\nFrob = 1\n");
+
+# ------------------------------------------------------------ mailsrc
+put('mailsrc', 'message', "From: Alice <a\@x.test>\r\nTo: b\@x.test\r\n" .
+    "Subject: a long\r\n\tfolded subject\r\nDate: Fri, 6 Dec 2024 10:13:20 +0100\r\n" .
+    "\r\nSubject: not a header\r\n");
+put('mailsrc', 'lf-only', "subject:x\nfrom:\n\nbody\n");
+put('mailsrc', 'controls', "Subject: \x01\x1b[31m\xff\xfe\x00tail\r\n\r\n");
+put('mailsrc', 'name', "%2E.hidden/Work%25/x%zz%");
