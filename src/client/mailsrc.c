@@ -594,7 +594,8 @@ fetch_headers(struct mailsrc *m, struct msg *g, char *err, size_t errlen)
 	g->subject = mailsrc_header(data, len, "Subject");
 	g->hdate = mailsrc_header(data, len, "Date");
 	g->known = 1;
-	if (m->spill == -1) {
+	if (m->spill == -1 || (uint64_t)m->spill_end + len >
+	    MAILSRC_SPILL_MAX) {
 		free(data);
 		return 0;
 	}

@@ -35,6 +35,9 @@ struct mailsrc;
 #define MAILSRC_HDR_MAX		1000	/* bytes kept of From, Subject, Date */
 #define MAILSRC_MSGS_MAX	(16u << 20)	/* messages of one mailbox */
 #define MAILSRC_META		".mailbox"
+/* Bytes of fetched messages kept for backup.c at once; beyond them a
+ * message is fetched again when it is opened. */
+#define MAILSRC_SPILL_MAX	(512u << 20)
 
 /*
  * Connect to the mail helper (the client config's Mail.Host,
