@@ -277,6 +277,45 @@ ok(GV::wait_until(sub { my ($r, $o) = $mh4->gv_mh('users'); $o eq "alice\nbob\n"
    'then the next connection is served');
 $mh4->stop;
 
+# ------------------------------------------- Helper.User, MaxMessageSize, Listen
+
+# Started as root, it reads the secret (0600, root's) and the master
+# password, then becomes Helper.User; a message above MaxMessageSize is
+# refused and the connection goes on; the default Listen has ::1 too.
+my $mh5 = GVMailHelper->start($dv, helper => { User => 'dovenull', MaxMessageSize => '2K',
+                                               Listen => undef });
+my $status = GVDovecot::_slurp('/proc/' . $mh5->pid . '/status');
+my ($uid) = $status =~ /^Uid:\s+(\d+)/m;
+is($uid, scalar getpwnam('dovenull'), 'Helper.User: the helper runs as dovenull');
+like($mh5->log_text, qr/listening on port \d+ \((2 addresses|1 addresses)\)/,
+     'the default Listen: 127.0.0.1 and ::1 (::1 skipped where IPv6 is off)');
+my ($big) = grep { length($_->{bytes}) > 2048 } @appended;
+my ($small) = grep { length($_->{bytes}) <= 2048 } @appended;
+($rc, $out, $err) = $mh5->gv_mh('fetch', 'alice', $big->{mb}, $mb{ $big->{mb} }{uv}, $big->{uid});
+like($err, qr/more than Helper\.MaxMessageSize.*\(message too large\)/,
+     'fetch of a message above MaxMessageSize: refused, the option named');
+($rc, $out, $err) = $mh5->gv_mh('fetch', 'alice', $small->{mb}, $mb{ $small->{mb} }{uv}, $small->{uid});
+is($out, $small->{bytes}, 'a message below it: fetched as Helper.User');
+($rc, $out, $err) = $mh5->gv_mh('append', 'alice', 'INBOX', '', 1500000000, 0, { stdin => 'x' x 3000 });
+like($err, qr/3000 bytes, more than Helper\.MaxMessageSize \(2048\) \(message too large\)/,
+     'append above MaxMessageSize: refused');
+($rc, $out, $err) = $mh5->gv_mh('append', 'alice', 'INBOX', '', 1500000000, 0, { stdin => 'x' x 9000 });
+like($err, qr/APPEND frame too large.*MaxMessageSize is 2048 bytes.*\(too large\)/,
+     'an APPEND frame above what MaxMessageSize allows: refused before it is read');
+$mh5->stop;
+
+my $pidfile = $mh->dir . '/mh.pid';
+my $mh6 = GVMailHelper->new($dv, helper => { User => 'dovenull' });
+my ($st6) = GVDovecot::run([$GVMailHelper::BIN, '-c', $mh6->conf, '-p', $pidfile], 20);
+is($st6, 0, 'without -d it daemonizes and the start exits 0');
+ok(GV::wait_until(sub { -s $pidfile }, 10), '-p: the pidfile is written');
+my $dpid = GVDovecot::_slurp($pidfile) + 0;
+ok($dpid > 1 && kill(0, $dpid), '-p: the pid of the running helper');
+($rc, $out) = $mh6->gv_mh('users');
+is($out, "alice\nbob\n", 'the daemon serves');
+kill 'TERM', $dpid;
+ok(GV::wait_until(sub { !kill(0, $dpid) }, 10), 'SIGTERM: the daemon exits');
+
 # ---------------------------------------------------------------- flags
 
 ($rc, $out, $err) = GVDovecot::run([$GVMailHelper::BIN, '-n', '-c', $mh->conf], 20);

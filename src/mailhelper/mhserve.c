@@ -410,6 +410,12 @@ do_append(struct conn *c, const struct mw_request *q)
 	char err[1024];
 	int rc;
 
+	if (q->len > c->sv->conf->max_message) {
+		snprintf(err, sizeof(err), "a message of %zu bytes, more than "
+		    "Helper.MaxMessageSize (%u)", q->len,
+		    c->sv->conf->max_message);
+		return send_error(c, MW_ERR_MSG_TOO_LARGE, err);
+	}
 	if ((rc = session_for(c, q->user, err, sizeof(err))) != 0 ||
 	    (rc = imap_append(c->im, q->mailbox, q->flags, q->date, q->tzoff,
 	    q->data, q->len, &uid, err, sizeof(err))) != 0)
