@@ -152,6 +152,34 @@ is($rc, 1, 'append into a folder that does not exist: an error (create first)');
 ($rc, $out, $err) = $mh->gv_mh('append', 'alice', 'INBOX', '\Bogus', 1400000000, 0, { stdin => $twin });
 like($err, qr/not IMAP flags/, 'append with a flag IMAP does not have: refused');
 
+# ------------------------------------------------------ names IMAP must quote
+
+# Entwürfe (modified UTF-7 on the wire) and a name with a quote and a
+# backslash: listed raw, read, created and appended to as they are.
+my $utf7 = 'Entw&APw-rfe';
+my $odd = 'Say "hi" \\ bye';
+my $mu = GVDovecot::make_message(subject => 'odd names');
+$dv->append('alice', $utf7, $mu, date => 1610000000);
+$dv->append('alice', $odd, $mu, date => 1610000000);
+($rc, $out, $err) = $mh->gv_mh('mailboxes', 'alice');
+my %odd = map { my @f = split /\t/, $_, -1; ($f[0] => $f[2]) } split /\n/, $out;
+ok(exists $odd{$utf7}, 'a name with non-ASCII letters is listed as the server gives it (modified UTF-7)')
+    or diag $out;
+ok(exists $odd{$odd}, 'a name with a quote and a backslash is listed') or diag $out;
+for my $name ($utf7, $odd) {
+    ($rc, $out, $err) = $mh->gv_mh('fetch', 'alice', $name, $odd{$name}, 1);
+    is($out, $mu, "fetch from \"$name\"") or diag $err;
+    ($rc, $out, $err) = $mh->gv_mh('create', 'alice', "$name/Sub");
+    is($rc, 0, "create \"$name/Sub\"") or diag $err;
+    ($rc, $out, $err) = $mh->gv_mh('append', 'alice', "$name/Sub", '', 1610000000, 0, { stdin => $mu });
+    is($rc, 0, "append to \"$name/Sub\"") or diag $err;
+    is($dv->fetch('alice', "$name/Sub", 1), $mu, "\"$name/Sub\" has the message");
+}
+($rc, $out, $err) = $mh->gv_mh('mailboxes', "alice*$dv->{master}");
+like($err, qr/holds IMAP\.MasterSeparator/, 'a user name with the master separator: refused');
+($rc, $out, $err) = $mh->gv_mh('create', 'alice', "x\r\nA1 DELETE INBOX");
+like($err, qr/control character.*\(malformed\)/, 'a mailbox name with CR LF: refused (no IMAP injection)');
+
 # ---------------------------------------------------------------- the users' command
 
 my $mh2 = GVMailHelper->start($dv, user_cmd => 1);
@@ -354,6 +382,7 @@ is_deeply([grep { !/deleted=0 expunged=0/ } @sessions], [],
 my $total = 0;
 $total += scalar(() = $dv->messages('alice', $_)) for keys %mb;
 is($total, 42 + 2, 'every message appended is still there (and the 2 the helper added)');
+is(scalar(() = $dv->messages('alice', $utf7)), 1, 'and the one in Entwürfe');
 
 $dv->stop;
 done_testing;

@@ -189,6 +189,13 @@ authenticate(struct conn *c)
 static int
 session_for(struct conn *c, const char *user, char *err, size_t errlen)
 {
+	/* "user*master" must name this user and our master, no other. */
+	if (strstr(user, c->sv->imap->separator) != NULL) {
+		snprintf(err, errlen, "user name \"%s\" holds "
+		    "IMAP.MasterSeparator \"%s\"", user,
+		    c->sv->imap->separator);
+		return MW_ERR_NOMAILBOX;
+	}
 	if (c->im != NULL && (!imap_alive(c->im) ||
 	    strcmp(imap_user(c->im), user) != 0)) {
 		imap_close(c->im);
