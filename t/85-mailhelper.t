@@ -152,6 +152,34 @@ is($rc, 1, 'append into a folder that does not exist: an error (create first)');
 ($rc, $out, $err) = $mh->gv_mh('append', 'alice', 'INBOX', '\Bogus', 1400000000, 0, { stdin => $twin });
 like($err, qr/not IMAP flags/, 'append with a flag IMAP does not have: refused');
 
+# ------------------------------------------------------ names IMAP must quote
+
+# Entwürfe (modified UTF-7 on the wire) and a name with a quote and a
+# backslash: listed raw, read, created and appended to as they are.
+my $utf7 = 'Entw&APw-rfe';
+my $odd = 'Say "hi" \\ bye';
+my $mu = GVDovecot::make_message(subject => 'odd names');
+$dv->append('alice', $utf7, $mu, date => 1610000000);
+$dv->append('alice', $odd, $mu, date => 1610000000);
+($rc, $out, $err) = $mh->gv_mh('mailboxes', 'alice');
+my %odd = map { my @f = split /\t/, $_, -1; ($f[0] => $f[2]) } split /\n/, $out;
+ok(exists $odd{$utf7}, 'a name with non-ASCII letters is listed as the server gives it (modified UTF-7)')
+    or diag $out;
+ok(exists $odd{$odd}, 'a name with a quote and a backslash is listed') or diag $out;
+for my $name ($utf7, $odd) {
+    ($rc, $out, $err) = $mh->gv_mh('fetch', 'alice', $name, $odd{$name}, 1);
+    is($out, $mu, "fetch from \"$name\"") or diag $err;
+    ($rc, $out, $err) = $mh->gv_mh('create', 'alice', "$name/Sub");
+    is($rc, 0, "create \"$name/Sub\"") or diag $err;
+    ($rc, $out, $err) = $mh->gv_mh('append', 'alice', "$name/Sub", '', 1610000000, 0, { stdin => $mu });
+    is($rc, 0, "append to \"$name/Sub\"") or diag $err;
+    is($dv->fetch('alice', "$name/Sub", 1), $mu, "\"$name/Sub\" has the message");
+}
+($rc, $out, $err) = $mh->gv_mh('mailboxes', "alice*$dv->{master}");
+like($err, qr/holds IMAP\.MasterSeparator/, 'a user name with the master separator: refused');
+($rc, $out, $err) = $mh->gv_mh('create', 'alice', "x\r\nA1 DELETE INBOX");
+like($err, qr/control character.*\(malformed\)/, 'a mailbox name with CR LF: refused (no IMAP injection)');
+
 # ---------------------------------------------------------------- the users' command
 
 my $mh2 = GVMailHelper->start($dv, user_cmd => 1);
@@ -277,6 +305,45 @@ ok(GV::wait_until(sub { my ($r, $o) = $mh4->gv_mh('users'); $o eq "alice\nbob\n"
    'then the next connection is served');
 $mh4->stop;
 
+# ------------------------------------------- Helper.User, MaxMessageSize, Listen
+
+# Started as root, it reads the secret (0600, root's) and the master
+# password, then becomes Helper.User; a message above MaxMessageSize is
+# refused and the connection goes on; the default Listen has ::1 too.
+my $mh5 = GVMailHelper->start($dv, helper => { User => 'dovenull', MaxMessageSize => '2K',
+                                               Listen => undef });
+my $status = GVDovecot::_slurp('/proc/' . $mh5->pid . '/status');
+my ($uid) = $status =~ /^Uid:\s+(\d+)/m;
+is($uid, scalar getpwnam('dovenull'), 'Helper.User: the helper runs as dovenull');
+like($mh5->log_text, qr/listening on port \d+ \((2 addresses|1 addresses)\)/,
+     'the default Listen: 127.0.0.1 and ::1 (::1 skipped where IPv6 is off)');
+my ($big) = grep { length($_->{bytes}) > 2048 } @appended;
+my ($small) = grep { length($_->{bytes}) <= 2048 } @appended;
+($rc, $out, $err) = $mh5->gv_mh('fetch', 'alice', $big->{mb}, $mb{ $big->{mb} }{uv}, $big->{uid});
+like($err, qr/more than Helper\.MaxMessageSize.*\(message too large\)/,
+     'fetch of a message above MaxMessageSize: refused, the option named');
+($rc, $out, $err) = $mh5->gv_mh('fetch', 'alice', $small->{mb}, $mb{ $small->{mb} }{uv}, $small->{uid});
+is($out, $small->{bytes}, 'a message below it: fetched as Helper.User');
+($rc, $out, $err) = $mh5->gv_mh('append', 'alice', 'INBOX', '', 1500000000, 0, { stdin => 'x' x 3000 });
+like($err, qr/3000 bytes, more than Helper\.MaxMessageSize \(2048\) \(message too large\)/,
+     'append above MaxMessageSize: refused');
+($rc, $out, $err) = $mh5->gv_mh('append', 'alice', 'INBOX', '', 1500000000, 0, { stdin => 'x' x 9000 });
+like($err, qr/APPEND frame too large.*MaxMessageSize is 2048 bytes.*\(too large\)/,
+     'an APPEND frame above what MaxMessageSize allows: refused before it is read');
+$mh5->stop;
+
+my $pidfile = $mh->dir . '/mh.pid';
+my $mh6 = GVMailHelper->new($dv, helper => { User => 'dovenull' });
+my ($st6) = GVDovecot::run([$GVMailHelper::BIN, '-c', $mh6->conf, '-p', $pidfile], 20);
+is($st6, 0, 'without -d it daemonizes and the start exits 0');
+ok(GV::wait_until(sub { -s $pidfile }, 10), '-p: the pidfile is written');
+my $dpid = GVDovecot::_slurp($pidfile) + 0;
+ok($dpid > 1 && kill(0, $dpid), '-p: the pid of the running helper');
+($rc, $out) = $mh6->gv_mh('users');
+is($out, "alice\nbob\n", 'the daemon serves');
+kill 'TERM', $dpid;
+ok(GV::wait_until(sub { !kill(0, $dpid) }, 10), 'SIGTERM: the daemon exits');
+
 # ---------------------------------------------------------------- flags
 
 ($rc, $out, $err) = GVDovecot::run([$GVMailHelper::BIN, '-n', '-c', $mh->conf], 20);
@@ -315,6 +382,7 @@ is_deeply([grep { !/deleted=0 expunged=0/ } @sessions], [],
 my $total = 0;
 $total += scalar(() = $dv->messages('alice', $_)) for keys %mb;
 is($total, 42 + 2, 'every message appended is still there (and the 2 the helper added)');
+is(scalar(() = $dv->messages('alice', $utf7)), 1, 'and the one in Entwürfe');
 
 $dv->stop;
 done_testing;

@@ -157,6 +157,14 @@ main(void)
 	p = payload(&w, MW_MAILBOXES, &len);
 	ok(mw_parse_request(MW_MAILBOXES, p, len, &r, why, sizeof(why)) ==
 	    MW_ERR_MALFORMED, "an empty user name is refused");
+	q.type = MW_CREATE;
+	snprintf(q.user, sizeof(q.user), "alice");
+	snprintf(q.mailbox, sizeof(q.mailbox), "x\r\nA1 DELETE INBOX");
+	wire_wr_init(&w, buf, sizeof(buf));
+	mw_put_request(&w, &q);
+	p = payload(&w, MW_CREATE, &len);
+	ok(mw_parse_request(MW_CREATE, p, len, &r, why, sizeof(why)) ==
+	    MW_ERR_MALFORMED, "a mailbox name with CR LF is refused");
 	q.type = MW_USERS;
 	wire_wr_init(&w, buf, sizeof(buf));
 	mw_put_request(&w, &q);

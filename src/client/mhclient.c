@@ -41,50 +41,18 @@ struct frame {
 static int
 send_all(struct mh_conn *c, const void *buf, size_t len, int64_t dl)
 {
-	const uint8_t *b = buf;
-	ssize_t n;
-
-	while (len > 0) {
-		if ((n = send(c->fd, b, len, MSG_NOSIGNAL)) > 0) {
-			b += n;
-			len -= (size_t)n;
-			continue;
-		}
-		if (n == -1 && errno != EAGAIN && errno != EINTR)
-			return -1;
-		if (sock_wait(c->fd, POLLOUT, dl) != 1) {
-			errno = ETIMEDOUT;
-			return -1;
-		}
-	}
-	return 0;
+	return sock_send_all(c->fd, buf, len, 0, dl);
 }
 
 /* Read exactly len bytes: 0, or -1 with errno (0: the peer closed). */
 static int
 recv_all(struct mh_conn *c, void *buf, size_t len, int64_t dl)
 {
-	uint8_t *b = buf;
-	ssize_t n;
+	int r = sock_recv_all(c->fd, buf, len, dl);
 
-	while (len > 0) {
-		if ((n = recv(c->fd, b, len, 0)) > 0) {
-			b += n;
-			len -= (size_t)n;
-			continue;
-		}
-		if (n == 0) {
-			errno = 0;
-			return -1;
-		}
-		if (errno != EAGAIN && errno != EINTR)
-			return -1;
-		if (sock_wait(c->fd, POLLIN, dl) != 1) {
-			errno = ETIMEDOUT;
-			return -1;
-		}
-	}
-	return 0;
+	if (r == 0)
+		errno = 0;
+	return r == 1 ? 0 : -1;
 }
 
 /* The session is over: close, and fail every later call. */
@@ -179,6 +147,29 @@ unexpected(struct mh_conn *c, const struct frame *f, const char *when,
 {
 	snprintf(err, errlen, "mailbox helper %s: %s frame %s",
 	    c->where, mw_type_name(f->h.type), when);
+	kill_conn(c);
+	return -1;
+}
+
+/*
+ * The END of a list of what (frees f's payload): 0 when its count is
+ * sent, else -1 with err and the session ended.
+ */
+static int
+end_of(struct mh_conn *c, struct frame *f, uint64_t sent, const char *what,
+    char *err, size_t errlen)
+{
+	char why[256];
+	uint32_t end;
+	int rc;
+
+	rc = mw_parse_u32(f->p, f->h.len, &end, why, sizeof(why));
+	free(f->p);
+	f->p = NULL;
+	if (rc == 0 && end == sent)
+		return 0;
+	snprintf(err, errlen, "mailbox helper %s: END of %s %s", c->where,
+	    what, rc != 0 ? why : "does not match the count sent");
 	kill_conn(c);
 	return -1;
 }
@@ -383,7 +374,6 @@ mh_users(struct mh_conn *c, char ***users, size_t *n, char *err,
 	struct frame f;
 	char **v = NULL, **part, **nv, why[256];
 	size_t nv_n = 0, np, i;
-	uint32_t end;
 	int rc;
 
 	*users = NULL;
@@ -402,15 +392,8 @@ mh_users(struct mh_conn *c, char ***users, size_t *n, char *err,
 			return -1;
 		}
 		if (f.h.type == MW_END) {
-			rc = mw_parse_u32(f.p, f.h.len, &end, why, sizeof(why));
-			free(f.p);
-			if (rc != 0 || end != nv_n) {
-				snprintf(err, errlen, "mailbox helper %s: END "
-				    "of users %s", c->where, rc != 0 ? why :
-				    "does not match the names sent");
-				kill_conn(c);
+			if (end_of(c, &f, nv_n, "users", err, errlen) == -1)
 				goto fail;
-			}
 			*users = v;
 			*n = nv_n;
 			return 0;
@@ -468,7 +451,6 @@ mh_mailboxes(struct mh_conn *c, const char *user, struct mh_mailbox **out,
 	struct frame f;
 	char why[256];
 	size_t k = 0;
-	uint32_t end;
 	int rc;
 
 	*out = NULL;
@@ -487,15 +469,8 @@ mh_mailboxes(struct mh_conn *c, const char *user, struct mh_mailbox **out,
 			goto fail;
 		}
 		if (f.h.type == MW_END) {
-			rc = mw_parse_u32(f.p, f.h.len, &end, why, sizeof(why));
-			free(f.p);
-			if (rc != 0 || end != k) {
-				snprintf(err, errlen, "mailbox helper %s: END "
-				    "of mailboxes %s", c->where, rc != 0 ?
-				    why : "does not match the mailboxes sent");
-				kill_conn(c);
+			if (end_of(c, &f, k, "mailboxes", err, errlen) == -1)
 				goto fail;
-			}
 			*out = v;
 			*n = k;
 			return 0;
@@ -551,7 +526,7 @@ mh_messages(struct mh_conn *c, const char *user, const char *mailbox,
 	char why[256];
 	size_t k, i;
 	uint64_t total = 0;
-	uint32_t end, last = 0;
+	uint32_t last = 0;
 	int rc, stopped = 0;
 
 	if (!fits(user, mailbox, err, errlen))
@@ -577,17 +552,9 @@ mh_messages(struct mh_conn *c, const char *user, const char *mailbox,
 			break;
 		}
 		if (f.h.type == MW_END) {
-			rc = mw_parse_u32(f.p, f.h.len, &end, why, sizeof(why));
-			free(f.p);
-			if (rc != 0 || end != total) {
-				snprintf(err, errlen, "mailbox helper %s: END "
-				    "of messages %s", c->where, rc != 0 ?
-				    why : "does not match the messages sent");
-				kill_conn(c);
+			rc = end_of(c, &f, total, "messages", err, errlen);
+			if (rc == 0 && stopped)
 				rc = -1;
-				break;
-			}
-			rc = stopped ? -1 : 0;
 			break;
 		}
 		if (f.h.type != MW_MSG_INFOS) {

@@ -493,6 +493,16 @@ mw_parse_msg_infos(const void *p, size_t len, struct mw_msginfo *in,
 	return 0;
 }
 
+/* 1 when s has a byte below 0x20 or DEL. */
+static int
+has_ctl(const char *s)
+{
+	for (; *s != '\0'; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			return 1;
+	return 0;
+}
+
 int
 mw_parse_request(uint16_t type, const void *p, size_t len,
     struct mw_request *q, char *why, size_t whylen)
@@ -546,6 +556,12 @@ mw_parse_request(uint16_t type, const void *p, size_t len,
 	if (type != MW_USERS && type != MW_MAILBOXES &&
 	    q->mailbox[0] == '\0') {
 		snprintf(why, whylen, "%s with an empty mailbox name", name);
+		return MW_ERR_MALFORMED;
+	}
+	/* Names go into IMAP commands: no control characters at all. */
+	if (has_ctl(q->user) || has_ctl(q->mailbox)) {
+		snprintf(why, whylen, "%s with a control character in a user "
+		    "or mailbox name", name);
 		return MW_ERR_MALFORMED;
 	}
 	if (type == MW_FETCH && q->uid == 0) {

@@ -192,7 +192,7 @@ int	mw_parse_msg_infos(const void *p, size_t len,
  * A request of type (MW_USERS ... MW_APPEND; others MW_ERR_UNEXPECTED):
  * for APPEND q->data points into p (the caller keeps it) and a tzoff
  * outside -1439..1439 is malformed.  User names and mailboxes must not
- * be empty.
+ * be empty nor hold control characters (they go into IMAP commands).
  */
 int	mw_parse_request(uint16_t type, const void *p, size_t len,
 	    struct mw_request *q, char *why, size_t whylen);

@@ -4,6 +4,11 @@
  */
 #include "autoconf.h"
 
+#include <sys/socket.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
 #include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -67,6 +72,7 @@ verify_peer(struct imap *im, char *err, size_t errlen)
 	X509 *leaf = NULL, *x;
 	carray *certs;
 	const unsigned char *p;
+	unsigned char ip[sizeof(struct in6_addr)];
 	int ok = -1;
 
 	if ((certs = mailstream_get_certificate_chain(im->s->imap_stream)) ==
@@ -103,9 +109,13 @@ verify_peer(struct imap *im, char *err, size_t errlen)
 			goto out;
 		}
 	}
+	/* IMAP.Host must be in the certificate: as an IP address or a name. */
 	if (X509_STORE_CTX_init(ctx, store, leaf, chain) != 1 ||
-	    X509_VERIFY_PARAM_set1_host(X509_STORE_CTX_get0_param(ctx),
-	    im->o->host, 0) != 1) {
+	    (inet_pton(AF_INET, im->o->host, ip) == 1 ||
+	    inet_pton(AF_INET6, im->o->host, ip) == 1 ?
+	    X509_VERIFY_PARAM_set1_ip_asc(X509_STORE_CTX_get0_param(ctx),
+	    im->o->host) : X509_VERIFY_PARAM_set1_host(
+	    X509_STORE_CTX_get0_param(ctx), im->o->host, 0)) != 1) {
 		snprintf(err, errlen, "out of memory");
 		goto out;
 	}

@@ -6,7 +6,7 @@
  * one forked child per connection (mhserve.c), at most
  * Helper.MaxConnections at once.
  *
- *	gigavault-mailhelper [-dnvV] [-c FILE]
+ *	gigavault-mailhelper [-dnvV] [-c FILE] [-p PIDFILE]
  *	gigavault-mailhelper -k [-f] [-c FILE]
  */
 #include "autoconf.h"
@@ -298,10 +298,29 @@ serve(const struct mhconf *c, const struct mhserve *sv, int *fds,
 	return 0;
 }
 
+/* Our pid into path (made or truncated, mode 0644): 0 or -1. */
+static int
+write_pidfile(const char *path)
+{
+	char line[32];
+	int fd, n;
+
+	if ((fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC |
+	    O_NOFOLLOW, 0644)) == -1)
+		return -1;
+	n = snprintf(line, sizeof(line), "%d\n", (int)getpid());
+	if (write(fd, line, (size_t)n) != n) {
+		close(fd);
+		return -1;
+	}
+	return close(fd);
+}
+
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: gigavault-mailhelper [-dnvV] [-c FILE]\n"
+	fprintf(stderr, "usage: gigavault-mailhelper [-dnvV] [-c FILE] "
+	    "[-p PIDFILE]\n"
 	    "       gigavault-mailhelper -k [-f] [-c FILE]\n");
 	exit(1);
 }
@@ -321,12 +340,12 @@ main(int argc, char **argv)
 	struct sigaction sa;
 	uint8_t secret[MW_SECRET_MAX];
 	char err[1024], pw[PASSWORD_MAX];
-	const char *file = NULL;
+	const char *file = NULL, *pidfile = NULL;
 	int ch, fg = 0, check = 0, verbose = 0, newsecret = 0, force = 0;
 	int fds[LISTEN_MAX], rc;
 	size_t nfds, slen;
 
-	while ((ch = getopt_long(argc, argv, "c:dfknvVh", longopts,
+	while ((ch = getopt_long(argc, argv, "c:dfknp:vVh", longopts,
 	    NULL)) != -1) {
 		switch (ch) {
 		case 'c':
@@ -343,6 +362,9 @@ main(int argc, char **argv)
 			break;
 		case 'n':
 			check = 1;
+			break;
+		case 'p':
+			pidfile = optarg;
 			break;
 		case 'v':
 			verbose = 1;
@@ -387,8 +409,7 @@ main(int argc, char **argv)
 		return 0;
 	}
 	mlog_init(1, verbose);
-	if (bind_all(c, fds, &nfds, err, sizeof(err)) == -1 ||
-	    drop_privileges(c->user, err, sizeof(err)) == -1) {
+	if (bind_all(c, fds, &nfds, err, sizeof(err)) == -1) {
 		mlog_warnx("%s", err);
 		return 1;
 	}
@@ -397,6 +418,15 @@ main(int argc, char **argv)
 		return 1;
 	}
 	mlog_init(fg, verbose);
+	/* The pidfile as root (in /run), then Helper.User. */
+	if (pidfile != NULL && write_pidfile(pidfile) == -1) {
+		mlog_warn("pidfile %s", pidfile);
+		return 1;
+	}
+	if (drop_privileges(c->user, err, sizeof(err)) == -1) {
+		mlog_warnx("%s", err);
+		return 1;
+	}
 	if (pipe2(wake, O_CLOEXEC | O_NONBLOCK) == -1) {
 		mlog_warn("pipe");
 		return 1;
@@ -427,6 +457,9 @@ main(int argc, char **argv)
 	sv.secret = secret;
 	sv.secret_len = slen;
 	rc = serve(c, &sv, fds, nfds);
+	/* As Helper.User this may fail: the init script removes it then. */
+	if (pidfile != NULL)
+		(void)unlink(pidfile);
 	crypto_wipe(secret, sizeof(secret));
 	crypto_wipe(pw, sizeof(pw));
 	mhconf_free(c);

@@ -36,52 +36,11 @@ struct conn {
 static int
 send_all(struct conn *c, const void *buf, size_t len, int more)
 {
-	const uint8_t *b = buf;
-	int64_t dl = mono_ms() + (int64_t)c->sv->conf->idle_timeout * 1000 +
-	    (int64_t)c->sv->conf->idle_timeout * 1000 * (int64_t)(len >> 20);
-	ssize_t n;
+	int64_t t = (int64_t)c->sv->conf->idle_timeout * 1000;
 
-	while (len > 0) {
-		if ((n = send(c->fd, b, len, MSG_NOSIGNAL | more)) > 0) {
-			b += n;
-			len -= (size_t)n;
-			continue;
-		}
-		if (n == -1 && errno != EAGAIN && errno != EINTR)
-			return -1;
-		if (sock_wait(c->fd, POLLOUT, dl) != 1) {
-			errno = ETIMEDOUT;
-			return -1;
-		}
-	}
-	return 0;
-}
-
-/* Read exactly len bytes before dl: 1, 0 at a clean EOF before any, -1. */
-static int
-recv_all(struct conn *c, void *buf, size_t len, int64_t dl)
-{
-	uint8_t *b = buf;
-	size_t got = 0;
-	ssize_t n;
-
-	while (got < len) {
-		if ((n = recv(c->fd, b + got, len - got, 0)) > 0) {
-			got += (size_t)n;
-			continue;
-		}
-		if (n == 0) {
-			errno = 0;
-			return got == 0 ? 0 : -1;
-		}
-		if (errno != EAGAIN && errno != EINTR)
-			return -1;
-		if (sock_wait(c->fd, POLLIN, dl) != 1) {
-			errno = ETIMEDOUT;
-			return -1;
-		}
-	}
-	return 1;
+	/* The idle timeout, once more per MiB. */
+	return sock_send_all(c->fd, buf, len, more, mono_ms() + t +
+	    t * (int64_t)(len >> 20));
 }
 
 /* Send what w holds: 0 or -1 (logged). */
@@ -131,7 +90,7 @@ read_frame(struct conn *c, struct wire_hdr *h, uint8_t **p)
 	int r, code;
 
 	*p = NULL;
-	if ((r = recv_all(c, hb, sizeof(hb), dl)) == 0)
+	if ((r = sock_recv_all(c->fd, hb, sizeof(hb), dl)) == 0)
 		return 0;
 	if (r == -1) {
 		if (errno == ETIMEDOUT) {
@@ -164,7 +123,7 @@ read_frame(struct conn *c, struct wire_hdr *h, uint8_t **p)
 	}
 	/* Big frames (APPEND) get the timeout once more per MiB. */
 	dl += (int64_t)c->sv->conf->idle_timeout * 1000 * (h->len >> 20);
-	if ((r = recv_all(c, *p, h->len, dl)) != 1) {
+	if ((r = sock_recv_all(c->fd, *p, h->len, dl)) != 1) {
 		if (r == -1 && errno == ETIMEDOUT)
 			send_error(c, MW_ERR_TIMEOUT, "a frame did not arrive "
 			    "within Helper.IdleTimeout");
@@ -230,6 +189,13 @@ authenticate(struct conn *c)
 static int
 session_for(struct conn *c, const char *user, char *err, size_t errlen)
 {
+	/* "user*master" must name this user and our master, no other. */
+	if (strstr(user, c->sv->imap->separator) != NULL) {
+		snprintf(err, errlen, "user name \"%s\" holds "
+		    "IMAP.MasterSeparator \"%s\"", user,
+		    c->sv->imap->separator);
+		return MW_ERR_NOMAILBOX;
+	}
 	if (c->im != NULL && (!imap_alive(c->im) ||
 	    strcmp(imap_user(c->im), user) != 0)) {
 		imap_close(c->im);
@@ -410,6 +376,12 @@ do_append(struct conn *c, const struct mw_request *q)
 	char err[1024];
 	int rc;
 
+	if (q->len > c->sv->conf->max_message) {
+		snprintf(err, sizeof(err), "a message of %zu bytes, more than "
+		    "Helper.MaxMessageSize (%u)", q->len,
+		    c->sv->conf->max_message);
+		return send_error(c, MW_ERR_MSG_TOO_LARGE, err);
+	}
 	if ((rc = session_for(c, q->user, err, sizeof(err))) != 0 ||
 	    (rc = imap_append(c->im, q->mailbox, q->flags, q->date, q->tzoff,
 	    q->data, q->len, &uid, err, sizeof(err))) != 0)

@@ -13,6 +13,8 @@ package GVDovecot;
 #   use GVDovecot;                          # skip_all without Dovecot
 #   my $dv = GVDovecot->start(users => [qw(alice bob)]);
 #   $dv->host; $dv->port;                   # 127.0.0.1, the IMAP port
+#   GVDovecot->start(tls => 1)              # STARTTLS, and IMAPS on
+#   $dv->imaps_port; $dv->ca_file;          # another port; its CA (PEM)
 #   $dv->users;                             # (alice, bob)
 #   $dv->password('alice');                 # the user's own password
 #   $dv->master_user; $dv->master_password; $dv->master_password_file;
@@ -105,6 +107,19 @@ sub start {
     _spit("$dir/master-users", "$self->{master}:{PLAIN}$self->{master_pw}\n",
           0600);
     _spit("$dir/master.password", "$self->{master_pw}\n", 0600);
+    my $ssl = "ssl = no\n";
+    my $imaps = "    port = 0\n";
+    if ($o{tls}) {
+        # A CA of the test's own and a certificate for 127.0.0.1 and
+        # localhost that it signed; STARTTLS on the IMAP port, IMAPS on
+        # another.
+        $self->{imaps_port} = GV::free_ports(1);
+        $self->{ca} = "$dir/ca.pem";
+        _tls_files($dir);
+        $ssl = "ssl = yes\nssl_cert = <$dir/server.pem\nssl_key = <$dir/server.key\n" .
+               "ssl_min_protocol = TLSv1.2\n";
+        $imaps = "    address = 127.0.0.1\n    port = $self->{imaps_port}\n";
+    }
     $self->{conf} = "$dir/dovecot.conf";
     _spit($self->{conf}, <<"EOF");
 # Written by t/lib/GVDovecot.pm for one test.
@@ -114,8 +129,7 @@ base_dir = $dir/base
 state_dir = $dir/state
 log_path = $dir/log/dovecot.log
 info_log_path = $dir/log/dovecot.log
-ssl = no
-disable_plaintext_auth = no
+${ssl}disable_plaintext_auth = no
 auth_mechanisms = plain login
 auth_master_user_separator = *
 default_internal_user = root
@@ -131,8 +145,7 @@ service imap-login {
     port = $self->{port}
   }
   inet_listener imaps {
-    port = 0
-  }
+$imaps  }
 }
 passdb {
   driver = passwd-file
@@ -193,7 +206,33 @@ EOF
     return $self;
 }
 
+# openssl(1) makes ca.pem (a CA) and server.pem/server.key (signed by
+# it, for IP 127.0.0.1 and DNS localhost) in $dir; other-ca.pem is a CA
+# that signed nothing here.
+sub _tls_files {
+    my ($dir) = @_;
+    my @ec = ('-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes');
+    for my $cmd (
+        ['req', '-x509', @ec, '-keyout', "$dir/ca.key", '-out', "$dir/ca.pem",
+         '-days', '2', '-subj', '/CN=GigaVault test CA'],
+        ['req', '-x509', @ec, '-keyout', "$dir/other-ca.key", '-out', "$dir/other-ca.pem",
+         '-days', '2', '-subj', '/CN=Another CA'],
+        ['req', @ec, '-keyout', "$dir/server.key", '-out', "$dir/server.csr",
+         '-subj', '/CN=localhost'],
+        ['x509', '-req', '-in', "$dir/server.csr", '-CA', "$dir/ca.pem",
+         '-CAkey', "$dir/ca.key", '-CAcreateserial', '-out', "$dir/server.pem",
+         '-days', '2', '-extfile', "$dir/san.ext"]) {
+        _spit("$dir/san.ext", "subjectAltName = IP:127.0.0.1, DNS:localhost\n");
+        my ($rc, $out, $err) = run(['openssl', @$cmd], 60);
+        die "GVDovecot: openssl @$cmd: $err" if $rc != 0;
+    }
+    chmod 0600, "$dir/server.key";
+}
+
 sub dir             { $_[0]{dir} }
+sub imaps_port      { $_[0]{imaps_port} }
+sub ca_file         { $_[0]{ca} }
+sub other_ca_file   { "$_[0]{dir}/other-ca.pem" }
 sub host            { $_[0]{host} }
 sub port            { $_[0]{port} }
 sub conf            { $_[0]{conf} }
