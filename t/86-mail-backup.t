@@ -219,6 +219,23 @@ my $al = eval { decode_json($out) } || [];
 my %am = map { $_->{mailbox} => 1 } @$al;
 ok(!$am{'Work/Same'} && $am{'Work/Projects'}, '... alice\'s Work/Same left out') or diag $out;
 
+# ------------------------------------------------------------ errors
+# A wrong secret: the helper refuses, the backup says so and saves nothing.
+my $bad = "$dir/bad.secret";
+GVClient::_spit_bytes($bad, ('ab' x 32) . "\n");
+chmod 0600, $bad;
+(my $conf = GV::_slurp($cl->{conf})) =~ s/SecretFile = "[^"]*"/SecretFile = "$bad"/;
+GVClient::_spit_bytes("$dir/bad.conf", $conf);
+my @before = $cl->snapshots('--set', 'mail');
+($rc, $out, $err) = GVClient::run_cmd([$GVClient::CLIENT, '-c', "$dir/bad.conf", 'backup', '--set', 'mail'],
+                                      { GIGAVAULT_PASSPHRASE => $GVClient::PASS }, 60);
+is($rc, 2, 'a secret the helper refuses: exit 2') or diag "$out\n$err";
+like($err, qr/BackupSet mail: .*secret/, '... the reason named') or diag $err;
+is(scalar(my @after = $cl->snapshots('--set', 'mail')), scalar @before, '... no snapshot saved');
+($rc, $out, $err) = $cl->run('backup', '--set', 'mail', '/etc');
+is($rc, 2, 'a PATH given for a mail set: exit 2');
+like($err, qr/mail set .*takes no PATH/, '... refused with the reason');
+
 $mh->stop;
 
 done_testing();
