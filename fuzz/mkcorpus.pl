@@ -293,3 +293,34 @@ put('sync', 'target', "# bucket B\nEndpoint = http://127.0.0.1:7480\nRegion = de
     "Bucket = \"b\"\nPrefix = off\nCredentialsFile = /etc/c\nPathStyle = no\n" .
     "CAFile = /ca.pem\n");
 put('sync', 'target-bad', "Endpoint = http://h\nBucket\nFrob = 1\n");
+
+# ------------------------------------------------------------ mailwire
+# The mailbox helper's frames (src/common/mailwire.h, doc/protocol.md).
+my $mw_app = str16('alice') . str16('Work/Projects') . str16('\\Seen $Label1') .
+    pack('Q> N N', 1600000000, 120, 18) . "Subject: x\r\n\r\nbody";
+put('mailwire', 'challenge-proof', frame(0x0101, 'GVMH' . pack('n', 1) . ("\x5a" x 32)) .
+    frame(0x0102, "\x33" x 32) . frame(0x0103, ''));
+put('mailwire', 'requests', frame(0x0110, '') . frame(0x0112, str16('alice')) .
+    frame(0x0114, str16('alice') . str16('INBOX') . pack('N', 77)) .
+    frame(0x0116, str16('alice') . str16('INBOX') . pack('N N', 77, 5)) .
+    frame(0x0118, str16('alice') . str16('Restored/Work')));
+put('mailwire', 'append', frame(0x0119, $mw_app));
+put('mailwire', 'answers', frame(0x0111, pack('N', 2) . str16('alice') . str16('bob')) .
+    frame(0x0113, str16('Sent') . '/' . pack('N N N', 9, 5, 4) . str16('\\Sent')) .
+    frame(0x0115, pack('N', 1) . pack('N Q> Q> N', 3, 1000, 1600000000, 4294967176) .
+        str16('\\Seen')) .
+    frame(0x011b, pack('N', 1)) . frame(0x011a, pack('N', 12)) .
+    frame(0x01ff, pack('n', 16) . str16('stale')));
+put('mailwire', 'append-too-large', pack('N n n', 1 << 30, 0x0119, 0));
+put('mailwire', 'bad-flags', frame(0x0119, str16('a') . str16('b') . str16('(x') .
+    pack('Q> N N', 1, 0, 1) . 'x'));
+put('mailwire', 'short-string', frame(0x0112, pack('n', 9) . 'ab'));
+put('mailwire', 'count-too-big', frame(0x0115, pack('N', 100000)));
+
+# ------------------------------------------------------------ mailsrc
+put('mailsrc', 'message', "From: Alice <a\@x.test>\r\nTo: b\@x.test\r\n" .
+    "Subject: a long\r\n\tfolded subject\r\nDate: Fri, 6 Dec 2024 10:13:20 +0100\r\n" .
+    "\r\nSubject: not a header\r\n");
+put('mailsrc', 'lf-only', "subject:x\nfrom:\n\nbody\n");
+put('mailsrc', 'controls', "Subject: \x01\x1b[31m\xff\xfe\x00tail\r\n\r\n");
+put('mailsrc', 'name', "%2E.hidden/Work%25/x%zz%");

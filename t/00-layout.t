@@ -2,7 +2,7 @@
 # The source layout's walls (HACKING, "Layout"), checked on every build:
 #  - what each folder of src/ may include: common/ only common/; server/
 #    and client/ themselves and common/; ctl/ itself, server/ and common/;
-#    agent/ itself, client/ and common/;
+#    agent/ itself, client/ and common/; mailhelper/ itself and common/;
 #    no include climbs out with "..";
 #  - no cycle between modules: from the built objects (nm), module a
 #    depends on b when a uses a symbol that b defines; a strongly
@@ -21,6 +21,7 @@ my %may = (
 	client => [qw(client common)],
 	ctl    => [qw(ctl server common)],
 	agent  => [qw(agent client common)],
+	mailhelper => [qw(mailhelper common)],
 );
 my $n = 0;
 sub ok { my ($c, $what) = @_; $n++; print(($c ? '' : 'not '), "ok $n - $what\n"); $c }

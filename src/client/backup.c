@@ -66,8 +66,10 @@
 #include "chain.h"
 #include "chunker.h"
 #include "client.h"
+#include "feed.h"
 #include "fsmeta.h"
 #include "idset.h"
+#include "mailsrc.h"
 #include "pattern.h"
 #include "pool.h"
 
@@ -171,6 +173,7 @@ struct select {
 struct backup {
 	struct client	*c;
 	const struct select *sel;
+	const struct feed *feed;	/* NULL: the file system */
 	struct remote	*r;
 	const struct keys *keys;
 	struct pool	*pool;
@@ -1105,6 +1108,72 @@ test_change(int dfd, const char *name)
 }
 
 /*
+ * Append to d a node for the file name (st), unchanged since the
+ * parent's pn: it reuses pn's chunk or list ids (which the server checks
+ * when the page is stored).  NULL after a fatal error (out of memory).
+ */
+static struct node *
+reuse_node(struct backup *b, struct dir *d, const char *name,
+    const struct stat *st, const struct node *pn)
+{
+	struct node *n;
+
+	if ((n = add_node(d, name, st)) == NULL ||
+	    (pn->nchunks > 0 && (n->chunks =
+	    malloc((size_t)pn->nchunks * BLOB_ID_LEN)) == NULL)) {
+		fatal_oom(b);
+		return NULL;
+	}
+	n->nchunks = pn->nchunks;
+	n->clevel = pn->clevel;
+	if (pn->nchunks > 0)
+		memcpy(n->chunks, pn->chunks,
+		    (size_t)pn->nchunks * BLOB_ID_LEN);
+	return n;
+}
+
+/*
+ * n (reuse_node()) is kept: counted as done.  The access time stays the
+ * parent's: a file that was only read is unchanged, and its page (and
+ * every page above) stays the same blob.
+ */
+static void
+reused(struct backup *b, struct node *n, const struct node *pn)
+{
+	n->atime_sec = pn->atime_sec;
+	n->atime_nsec = pn->atime_nsec;
+	b->unchanged++;
+	b->bytes += n->size;
+	b->done_bytes += n->size;
+}
+
+/*
+ * d's last node was read by read_file(), which returned rc; size is the
+ * file's size before (its stat).  A file that could not be read (rc 1)
+ * is dropped.  Returns 0, or -1 (rc -1: a fatal error).
+ */
+static int
+read_done(struct backup *b, struct dir *d, int rc, off_t size)
+{
+	struct node *n;
+
+	if (rc == 1) {
+		b->done_bytes += (uint64_t)size;
+		drop_last(d);
+		return 0;
+	}
+	if (rc == -1)
+		return -1;
+	n = &d->t.nodes[d->t.n - 1];
+	b->bytes += n->size;
+	if (n->size < (uint64_t)size)
+		b->done_bytes += (uint64_t)size - n->size;
+	if (n->size <= CHUNK_MIN)
+		b->done_bytes += n->size;
+	return 0;
+}
+
+/*
  * Add the entry name of the directory dfd (path: its full path) to d;
  * dtype is its d_type from readdir() (DT_UNKNOWN: not known), top is set
  * for a PATH given.  Returns 0 (also when it was left out, or skipped
@@ -1217,16 +1286,8 @@ dirnode:
 			return 0;
 		}
 		if (unchanged(pn, &st)) {
-			if ((n = add_node(d, name, &st)) == NULL ||
-			    (pn->nchunks > 0 && (n->chunks =
-			    malloc((size_t)pn->nchunks * BLOB_ID_LEN)) ==
-			    NULL))
-				return fatal_oom(b);
-			n->nchunks = pn->nchunks;
-			n->clevel = pn->clevel;
-			if (pn->nchunks > 0)
-				memcpy(n->chunks, pn->chunks,
-				    (size_t)pn->nchunks * BLOB_ID_LEN);
+			if ((n = reuse_node(b, d, name, &st, pn)) == NULL)
+				return -1;
 			if (unchanged_meta(b, n, pn, pt->t.format, dfd, name,
 			    path) == -1)
 				return -1;
@@ -1238,17 +1299,7 @@ dirnode:
 				excluded(b, path, "nodump flag");
 				return 0;
 			}
-			/*
-			 * The server checks these links when the page is
-			 * stored.  The access time stays the parent's: a
-			 * file that was only read is unchanged, and its
-			 * page (and every page above) stays the same blob.
-			 */
-			n->atime_sec = pn->atime_sec;
-			n->atime_nsec = pn->atime_nsec;
-			b->unchanged++;
-			b->bytes += n->size;
-			b->done_bytes += n->size;
+			reused(b, n, pn);
 			return 0;
 		}
 		fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK |
@@ -1286,20 +1337,7 @@ dirnode:
 		    dfd, name, path) == -1)
 			rc = -1;
 		close(fd);
-		if (rc == 1) {
-			b->done_bytes += (uint64_t)fst.st_size;
-			drop_last(d);
-			return 0;
-		}
-		if (rc == -1)
-			return -1;
-		n = &d->t.nodes[d->t.n - 1];
-		b->bytes += n->size;
-		if (n->size < (uint64_t)fst.st_size)
-			b->done_bytes += (uint64_t)fst.st_size - n->size;
-		if (n->size <= CHUNK_MIN)
-			b->done_bytes += n->size;
-		return 0;
+		return read_done(b, d, rc, fst.st_size);
 
 	case S_IFLNK:
 		if ((target = malloc(TREE_MAX_TARGET + 1)) == NULL)
@@ -1699,6 +1737,175 @@ do_virtual(struct backup *b, struct vnode *v, struct ptree *pt, uint8_t *id)
 	return rc;
 }
 
+/* ---------------------------------------------------------------- feed */
+
+static int	feed_dir(struct backup *, const char *, struct ptree *,
+		    uint8_t *);
+
+/*
+ * The entry e of a feed's directory into d; cpath is its full path, pt
+ * the directory in the parent snapshot.  A file unchanged since the
+ * parent (unchanged(), as for the file system) is not opened.  Returns
+ * 0 (also when it was left out, or could not be read: reported), -1 on
+ * a fatal error.
+ */
+static int
+feed_entry(struct backup *b, struct dir *d, const struct feed_entry *e,
+    const char *cpath, struct ptree *pt)
+{
+	const struct feed *f = b->feed;
+	const struct node *pn;
+	struct node *n;
+	struct ptree cpt;
+	struct stat st = e->st;
+	uint8_t sub[BLOB_ID_LEN];
+	char err[1024];
+	int fd, rc;
+
+	if (remote_keepalive(b->r, err, sizeof(err)) == -1)
+		return fatal_remote(b, err);
+	if (b->sel->excl != NULL && patterns_match(b->sel->excl, cpath,
+	    S_ISDIR(st.st_mode))) {
+		excluded(b, cpath, "pattern");
+		return 0;
+	}
+	if (S_ISDIR(st.st_mode)) {
+		memset(&cpt, 0, sizeof(cpt));
+		cpt.up = pt;
+		cpt.name = e->name;
+		if (pt == NULL)
+			cpt.state = 2;
+		rc = feed_dir(b, cpath, &cpt, sub);
+		ptree_free(&cpt);
+		if (rc != 0)
+			return rc == 1 ? 0 : -1;
+		if ((n = add_node(d, e->name, &st)) == NULL)
+			return fatal_oom(b);
+		memcpy(n->subtree, sub, BLOB_ID_LEN);
+		pn = ptree_find(b, pt, e->name);
+		if (b->failed)
+			return -1;
+		if (same_dir(pn, &st)) {
+			n->atime_sec = pn->atime_sec;
+			n->atime_nsec = pn->atime_nsec;
+		}
+		return 0;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		skip(b, cpath, "the feed gave neither a file nor a directory");
+		return 0;
+	}
+	b->files++;
+	pn = ptree_find(b, pt, e->name);
+	if (b->failed)
+		return -1;
+	if (unchanged(pn, &st)) {
+		if ((n = reuse_node(b, d, e->name, &st, pn)) == NULL)
+			return -1;
+		if (tree_node_meta_copy(n, pn) == -1)
+			return fatal_oom(b);
+		n->iflags = pn->iflags;
+		reused(b, n, pn);
+		return 0;
+	}
+	if ((rc = f->open(f->arg, cpath, &st, &fd, err, sizeof(err))) ==
+	    -1) {
+		warnx("%s%s", client_progress_clear(&b->prog.line), err);
+		b->failed = 1;
+		return -1;
+	}
+	if (rc != 0) {
+		skip(b, cpath, err);
+		return 0;
+	}
+	st.st_blocks = (st.st_size + 511) / 512;	/* no holes */
+	if ((n = add_node(d, e->name, &st)) == NULL) {
+		close(fd);
+		return fatal_oom(b);
+	}
+	rc = read_file(b, d, fd, cpath, &st);
+	close(fd);
+	return read_done(b, d, rc, st.st_size);
+}
+
+/*
+ * Back up the feed's directory path ("" for the root) and everything
+ * below it; its tree id into id.  Returns 0, 1 when it could not be read
+ * (reported), -1 on a fatal error (also when the feed broke its
+ * contract: names out of order, or not valid names).
+ */
+static int
+feed_dir(struct backup *b, const char *path, struct ptree *pt, uint8_t *id)
+{
+	struct feed_entry *e = NULL;
+	struct dir d;
+	char err[1024], *cpath;
+	size_t n = 0;
+	int rc;
+
+	if (b->depth >= DEPTH_MAX) {
+		skip(b, path, "directories nested too deep");
+		return 1;
+	}
+	rc = b->feed->list(b->feed->arg, path, &e, &n, err, sizeof(err));
+	if (rc == -1) {
+		warnx("%s%s", client_progress_clear(&b->prog.line), err);
+		b->failed = 1;
+		return -1;
+	}
+	if (rc != 0) {
+		skip(b, path[0] != '\0' ? path : "/", err);
+		return 1;
+	}
+	dir_init(&d, n);
+	b->depth++;
+	rc = 0;
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		const char *nm = e[i].name;
+
+		if (nm[0] == '\0' || strchr(nm, '/') != NULL ||
+		    strcmp(nm, ".") == 0 || strcmp(nm, "..") == 0 ||
+		    (i > 0 && strcmp(e[i - 1].name, nm) >= 0)) {
+			warnx("%s: the feed gave a bad name or names out of "
+			    "order (internal error)", path[0] ? path : "/");
+			b->failed = 1;
+			rc = -1;
+			break;
+		}
+		if (asprintf(&cpath, "%s/%s", path, nm) == -1) {
+			rc = fatal_oom(b);
+			break;
+		}
+		rc = feed_entry(b, &d, &e[i], cpath, pt);
+		free(cpath);
+		if (rc == 0)
+			rc = entry_done(b, &d);
+		progress(b, 0);
+	}
+	b->depth--;
+	if (rc == 0)
+		rc = finish_dir(b, &d, id);
+	else
+		dir_free(b, &d);
+	for (size_t i = 0; i < n; i++)
+		free(e[i].name);
+	free(e);
+	return rc;
+}
+
+/* The feed's root as the snapshot's root; its tree id into id. */
+static int
+feed_root(struct backup *b, struct ptree *pt, uint8_t *id)
+{
+	int rc = feed_dir(b, "", pt, id);
+
+	if (rc == 1) {
+		b->failed = 1;
+		return -1;
+	}
+	return rc;
+}
+
 static void
 vnode_free(struct vnode *v)
 {
@@ -2012,7 +2219,9 @@ drain_all(struct backup *b)
 }
 
 /*
- * One backup of root (paths[0..npaths)) in the session c->remote, with
+ * One backup of root (paths[0..npaths)), or of feed when it is not NULL
+ * (paths[0..npaths) then only name it in the meta), in the session
+ * c->remote, with
  * the newest snapshot of the set as its parent unless noparent (its meta
  * names that snapshot as its parent either way), leaving out what sel
  * says.  check: first check the set for a rollback (chain_check()).
@@ -2025,9 +2234,10 @@ drain_all(struct backup *b)
  * unusable).
  */
 static int
-backup_run(struct client *c, struct vnode *root, char **paths, int npaths,
-    const struct select *sel, uint64_t missing, int noparent, int quiet,
-    int check, int *parent_gone, int *saved, uint64_t *problems)
+backup_run(struct client *c, struct vnode *root, const struct feed *feed,
+    char **paths, int npaths, const struct select *sel, uint64_t missing,
+    int noparent, int quiet, int check, int *parent_gone, int *saved,
+    uint64_t *problems)
 {
 	struct backup b;
 	struct snapinfo *snaps = NULL, made;
@@ -2044,6 +2254,7 @@ backup_run(struct client *c, struct vnode *root, char **paths, int npaths,
 	*saved = 0;
 	b.problems = missing;
 	b.sel = sel;
+	b.feed = feed;
 	b.paths = paths;
 	b.npaths = npaths;
 	b.test_change = getenv("GIGAVAULT_TEST_CHANGE_WHILE_READ");
@@ -2084,14 +2295,15 @@ backup_run(struct client *c, struct vnode *root, char **paths, int npaths,
 		    (unsigned long long)snaps[nsnaps - 1].id);
 
 	client_progress_start(&b.prog.line, c->tty || c->verbose, c->tty);
-	if (c->tty) {
+	if (c->tty && feed == NULL) {
 		b.prog.paths = paths;
 		b.prog.npaths = npaths;
 		b.prog.running = pthread_create(&b.prog.thread, NULL,
 		    prewalk_main, &b.prog) == 0;
 	}
 
-	if (do_virtual(&b, root, &rpt, rootid) == -1 ||
+	if ((feed != NULL ? feed_root(&b, &rpt, rootid) :
+	    do_virtual(&b, root, &rpt, rootid)) == -1 ||
 	    meta_blob(&b, paths, npaths, when, client_set(c), rootid,
 	    nsnaps > 0 ? &snaps[nsnaps - 1] : NULL, metaid) == -1 ||
 	    flush(&b) == -1 || send_puts(&b, 1) == -1 || b.failed)
@@ -2240,6 +2452,109 @@ select_from_conf(struct client *c, struct select *sel, char ***paths,
 	return 0;
 }
 
+/*
+ * backup_run() in a session of its own (root or feed, as it takes them),
+ * and once more without the parent, in a new session, when blobs of the
+ * parent are gone; strict: any problem is an error.  Prints the line of
+ * a snapshot not saved (start: mono_ms() at the command's start).
+ * Returns the exit status.
+ */
+static int
+backup_session(struct client *c, struct vnode *root, const struct feed *feed,
+    char **paths, int npaths, const struct select *sel, uint64_t missing,
+    int noparent, int quiet, int strict, int64_t start)
+{
+	uint64_t problems = 0;
+	int gone, saved = 0, rc = EXIT_ERROR;
+
+	if (client_keys(c) == -1 || client_session(c) == -1)
+		goto nosnap;
+	raise_nofile();
+	tune_malloc();
+
+	rc = backup_run(c, root, feed, paths, npaths, sel, missing, noparent,
+	    quiet, 1, &gone, &saved, &problems);
+	if (gone) {
+		/*
+		 * A blob of the parent is gone for good (a lost pack, a
+		 * scrub), or was pruned while we ran: once more without a
+		 * parent, in a new session (the server ended this one).
+		 */
+		warnx("warning: backing up again without the parent "
+		    "snapshot (every file is read again)");
+		remote_close(c->remote);
+		c->remote = NULL;
+		if (client_session(c) == -1)
+			rc = EXIT_ERROR;
+		else
+			rc = backup_run(c, root, feed, paths, npaths, sel,
+			    missing, 1, quiet, 0, &gone, &saved, &problems);
+	}
+	/*
+	 * --strict (not StrictRollback, which is about rollbacks only):
+	 * any problem is an error, though the snapshot stays saved.
+	 */
+	if (saved && problems > 0 && strict) {
+		warnx("--strict: %llu problem%s (named above): exit status 2; "
+		    "the snapshot is saved", (unsigned long long)problems,
+		    problems == 1 ? "" : "s");
+		rc = EXIT_ERROR;
+	}
+nosnap:
+	if (!saved) {
+		if (problems < missing)
+			problems = missing;
+		warnx("no snapshot saved (%llu problem%s, %.1f s)",
+		    (unsigned long long)problems, problems == 1 ? "" : "s",
+		    (double)(mono_ms() - start) / 1e3);
+	}
+
+	return rc;
+}
+
+int
+backup_feed(struct client *c, const struct feed *f, int noparent, int quiet,
+    int strict)
+{
+	struct select sel;
+	char *paths[1];
+
+	memset(&sel, 0, sizeof(sel));
+	paths[0] = (char *)f->label;
+	return backup_session(c, NULL, f, paths, 1, &sel, 0, noparent, quiet,
+	    strict, mono_ms());
+}
+
+/*
+ * A set of Type = mail (doc/mail.md): its mailboxes through the mail
+ * helper (mailsrc.c's feed), with sel's excludes on the paths of the
+ * snapshot.  No PATH may be given.
+ */
+static int
+backup_mail(struct client *c, const struct clientconf_set *cs,
+    const struct select *sel, int noparent, int quiet, int strict,
+    int64_t start)
+{
+	struct mailsrc *ms;
+	struct feed f;
+	char err[1024], *paths[1];
+	int rc;
+
+	if ((ms = mailsrc_new(c, cs, &f, err, sizeof(err))) == NULL) {
+		warnx("BackupSet %s: %s", cs->name, err);
+		warnx("no snapshot saved (%.1f s)",
+		    (double)(mono_ms() - start) / 1e3);
+		return EXIT_ERROR;
+	}
+	paths[0] = (char *)f.label;
+	rc = backup_session(c, NULL, &f, paths, 1, sel, 0, noparent, quiet,
+	    strict, start);
+	if (!quiet || c->verbose)
+		mailsrc_summary(ms, stdout);
+	mailsrc_free(ms);
+	return rc;
+}
+
 int
 cmd_backup(struct client *c, int argc, char **argv)
 {
@@ -2262,10 +2577,11 @@ cmd_backup(struct client *c, int argc, char **argv)
 	};
 	struct select sel;
 	struct vnode *root = NULL;
+	const struct clientconf_set *cs;
 	char **args, **paths = NULL, err[1024];
-	uint64_t missing = 0, problems = 0;
+	uint64_t missing = 0;
 	int ch, quiet = 0, noparent = 0, strict = 0, nargs, npaths = 0;
-	int gone, saved = 0, rc = EXIT_ERROR;
+	int rc = EXIT_ERROR;
 	int64_t start = mono_ms();
 
 	memset(&sel, 0, sizeof(sel));
@@ -2321,12 +2637,23 @@ cmd_backup(struct client *c, int argc, char **argv)
 	}
 	args = argv + optind;
 	nargs = argc - optind;
-	if (client_setup(c) == -1 ||
-	    select_from_conf(c, &sel, &args, &nargs) == -1)
+	if (client_setup(c) == -1)
+		goto done;
+	cs = clientconf_set(c->conf, client_set(c));
+	if (cs != NULL && cs->mail && nargs > 0) {
+		warnx("BackupSet %s is a mail set (Type = mail): it takes no "
+		    "PATH", cs->name);
+		goto done;
+	}
+	if (select_from_conf(c, &sel, &args, &nargs) == -1)
 		goto done;
 	if (patterns_count(sel.excl) == 0) {
 		patterns_free(sel.excl);	/* the walk skips the calls */
 		sel.excl = NULL;
+	}
+	if (cs != NULL && cs->mail) {
+		rc = backup_mail(c, cs, &sel, noparent, quiet, strict, start);
+		goto done;
 	}
 	if (nargs == 0) {
 		if (clientconf_set(c->conf, client_set(c)) == NULL)
@@ -2366,47 +2693,8 @@ cmd_backup(struct client *c, int argc, char **argv)
 		warnx("no snapshot saved: none of the paths can be read");
 		goto done;
 	}
-	if (client_keys(c) == -1 || client_session(c) == -1)
-		goto nosnap;
-	raise_nofile();
-	tune_malloc();
-
-	rc = backup_run(c, root, paths, npaths, &sel, missing, noparent,
-	    quiet, 1, &gone, &saved, &problems);
-	if (gone) {
-		/*
-		 * A blob of the parent is gone for good (a lost pack, a
-		 * scrub), or was pruned while we ran: once more without a
-		 * parent, in a new session (the server ended this one).
-		 */
-		warnx("warning: backing up again without the parent "
-		    "snapshot (every file is read again)");
-		remote_close(c->remote);
-		c->remote = NULL;
-		if (client_session(c) == -1)
-			rc = EXIT_ERROR;
-		else
-			rc = backup_run(c, root, paths, npaths, &sel, missing,
-			    1, quiet, 0, &gone, &saved, &problems);
-	}
-	/*
-	 * --strict (not StrictRollback, which is about rollbacks only):
-	 * any problem is an error, though the snapshot stays saved.
-	 */
-	if (saved && problems > 0 && strict) {
-		warnx("--strict: %llu problem%s (named above): exit status 2; "
-		    "the snapshot is saved", (unsigned long long)problems,
-		    problems == 1 ? "" : "s");
-		rc = EXIT_ERROR;
-	}
-nosnap:
-	if (!saved) {
-		if (problems < missing)
-			problems = missing;
-		warnx("no snapshot saved (%llu problem%s, %.1f s)",
-		    (unsigned long long)problems, problems == 1 ? "" : "s",
-		    (double)(mono_ms() - start) / 1e3);
-	}
+	rc = backup_session(c, root, NULL, paths, npaths, &sel, missing,
+	    noparent, quiet, strict, start);
 
 done:
 	vnode_free(root);

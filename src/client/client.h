@@ -350,6 +350,7 @@ int	cmd_status(struct client *, int, char **);
 int	cmd_diff(struct client *, int, char **);
 int	cmd_find(struct client *, int, char **);
 int	cmd_agent(struct client *, int, char **);	/* agentcmd.c */
+int	cmd_mail(struct client *, int, char **);	/* mailcmd.c */
 
 /* Where and how long to look for peers (finder.c). */
 #define DISC_UI		"127.0.0.1:32005"	/* the local daemon's bridge */

@@ -125,6 +125,7 @@ validate_range(cfg_t *sec, cfg_opt_t *opt)
 		{ "BackupServer",	1, 65535 },
 		{ "SSLServer",		1, 65535 },
 		{ "UI",			1, 65535 },
+		{ "MAPI32Bit",		1, 65535 },
 		{ "Enabled",		0, 1 },
 		{ "StrictRollback",	0, 1 },
 		{ "ExcludeCaches",	0, 1 },
@@ -237,6 +238,21 @@ validate_pre_failure(cfg_t *sec, cfg_opt_t *opt)
 		confread_error("%s:%d: PreCommandFailure \"%s\" is neither "
 		    "abort nor continue", confread_file(), sec->line,
 		    v ? v : "");
+		return -1;
+	}
+	return 0;
+}
+
+/* BackupSet Type: files or mail. */
+static int
+validate_set_type(cfg_t *sec, cfg_opt_t *opt)
+{
+	const char *v = cfg_opt_getnstr(opt, 0);
+
+	if (v == NULL || (strcmp(v, "files") != 0 &&
+	    strcmp(v, "mail") != 0)) {
+		confread_error("%s:%d: Type \"%s\" is neither files nor "
+		    "mail", confread_file(), sec->line, v ? v : "");
 		return -1;
 	}
 	return 0;
@@ -479,6 +495,8 @@ clientconf_free(struct clientconf *c)
 		free(s->schedule);
 		free(s->pre_command);
 		free(s->post_command);
+		free_list(s->mail_users, s->nmail_users);
+		free_list(s->mail_folders, s->nmail_folders);
 	}
 	free(c->sets);
 	free_list(c->agent.ui_listen, c->agent.nui_listen);
@@ -486,6 +504,8 @@ clientconf_free(struct clientconf *c)
 	free(c->agent.passfile);
 	free(c->agent.state_dir);
 	free(c->agent.name);
+	free(c->mail_host);
+	free(c->mail_secret);
 	free(c);
 }
 
@@ -536,6 +556,7 @@ clientconf_load(const char *file, char *err, size_t errlen)
 		CFG_INT("BackupServer", 32004, CFGF_NONE),
 		CFG_INT("SSLServer", 32007, CFGF_NONE),
 		CFG_INT("UI", 32005, CFGF_NONE),
+		CFG_INT("MAPI32Bit", 32008, CFGF_NONE),
 		CFG_END()
 	};
 	cfg_opt_t ssl_opts[] = {
@@ -563,6 +584,15 @@ clientconf_load(const char *file, char *err, size_t errlen)
 		CFG_INT("CommandTimeout", 600, CFGF_NONE),
 		CFG_STR("PreCommandFailure", "abort", CFGF_NONE),
 		CFG_INT("Persistent", 1, CFGF_NONE),
+		CFG_STR("Type", "files", CFGF_NONE),
+		CFG_STR_LIST("MailUsers", NULL, CFGF_NONE),
+		CFG_STR_LIST("MailFolders", NULL, CFGF_NONE),
+		CFG_END()
+	};
+	cfg_opt_t mail_opts[] = {
+		CFG_STR("Host", "127.0.0.1", CFGF_NONE),
+		CFG_STR("SecretFile", GV_CONFDIR "/mailhelper.secret",
+		    CFGF_NONE),
 		CFG_END()
 	};
 	cfg_opt_t agent_opts[] = {
@@ -583,6 +613,7 @@ clientconf_load(const char *file, char *err, size_t errlen)
 		    CFGF_NO_TITLE_DUPES),
 		CFG_SEC("SSL", ssl_opts, CFGF_NONE),
 		CFG_SEC("Agent", agent_opts, CFGF_NONE),
+		CFG_SEC("Mail", mail_opts, CFGF_NONE),
 		CFG_STR("Server", "", CFGF_NONE),
 		CFG_STR("KeyFile", "key", CFGF_NONE),
 		CFG_STR("StateFile", "state.json", CFGF_NONE),
@@ -604,6 +635,7 @@ clientconf_load(const char *file, char *err, size_t errlen)
 		{ "Ports|BackupServer", validate_range },
 		{ "Ports|SSLServer", validate_range },
 		{ "Ports|UI", validate_range },
+		{ "Ports|MAPI32Bit", validate_range },
 		{ "SSL|Enabled", validate_range },
 		{ "SSL|Certificate", validate_path },
 		{ "SSL|Key", validate_path },
@@ -625,6 +657,10 @@ clientconf_load(const char *file, char *err, size_t errlen)
 		{ "BackupSet|CommandTimeout", validate_range },
 		{ "BackupSet|PreCommandFailure", validate_pre_failure },
 		{ "BackupSet|Persistent", validate_range },
+		{ "BackupSet|Type", validate_set_type },
+		{ "BackupSet|MailUsers", validate_list },
+		{ "BackupSet|MailFolders", validate_list },
+		{ "Mail|SecretFile", validate_path },
 		{ "Agent|UIListen", validate_listen },
 		{ "Agent|PollInterval", validate_range },
 		{ "Agent|Discovery", validate_range },
@@ -676,6 +712,7 @@ clientconf_load(const char *file, char *err, size_t errlen)
 	c->port_backup = (int)cfg_getint(cfg, "Ports|BackupServer");
 	c->port_ssl = (int)cfg_getint(cfg, "Ports|SSLServer");
 	c->port_ui = (int)cfg_getint(cfg, "Ports|UI");
+	c->port_mapi = (int)cfg_getint(cfg, "Ports|MAPI32Bit");
 	c->ssl = (int)cfg_getint(cfg, "SSL|Enabled");
 	if (c->dir != NULL) {
 		c->keyfile = in_dir(c->dir, cfg_getstr(cfg, "KeyFile"));
@@ -685,10 +722,14 @@ clientconf_load(const char *file, char *err, size_t errlen)
 		c->ssl_cert = in_dir(c->dir, cfg_getstr(cfg,
 		    "SSL|Certificate"));
 		c->ssl_key = in_dir(c->dir, cfg_getstr(cfg, "SSL|Key"));
+		c->mail_secret = in_dir(c->dir, cfg_getstr(cfg,
+		    "Mail|SecretFile"));
 	}
+	c->mail_host = strdup(cfg_getstr(cfg, "Mail|Host"));
 	if (c->dir == NULL || c->server == NULL || c->set == NULL ||
 	    c->keyfile == NULL || c->statefile == NULL || c->cafile == NULL ||
-	    c->ssl_cert == NULL || c->ssl_key == NULL) {
+	    c->ssl_cert == NULL || c->ssl_key == NULL ||
+	    c->mail_secret == NULL || c->mail_host == NULL) {
 		confread_error("out of memory");
 		goto fail;
 	}
@@ -731,8 +772,20 @@ clientconf_load(const char *file, char *err, size_t errlen)
 		    copy_list(sec, "ExcludeFile", c->dir, &s->exclude_file,
 		    &s->nexclude_file) == -1 ||
 		    copy_list(sec, "ExcludeIfPresent", NULL, &s->if_present,
-		    &s->nif_present) == -1) {
+		    &s->nif_present) == -1 ||
+		    copy_list(sec, "MailUsers", NULL, &s->mail_users,
+		    &s->nmail_users) == -1 ||
+		    copy_list(sec, "MailFolders", NULL, &s->mail_folders,
+		    &s->nmail_folders) == -1) {
 			confread_error("out of memory");
+			goto fail;
+		}
+		s->mail = strcmp(cfg_getstr(sec, "Type"), "mail") == 0;
+		if (s->mail && s->npaths > 0) {
+			confread_error("%s:%d: BackupSet %s: Type = mail "
+			    "takes no Paths (its mailboxes come from the "
+			    "mail helper)", confread_file(), sec->line,
+			    s->name);
 			goto fail;
 		}
 	}

@@ -59,6 +59,14 @@ struct clientconf_set {
 	int	  command_timeout;	/* CommandTimeout, seconds */
 	int	  pre_continue;		/* PreCommandFailure continue */
 	int	  persistent;		/* Persistent */
+
+	/* Type = mail (doc/mail.md): the mailboxes of the mail helper. */
+	int	  mail;			/* Type: 0 files, 1 mail */
+	char	**mail_users;		/* MailUsers: none = all */
+	size_t	  nmail_users;
+	char	**mail_folders;		/* MailFolders: fnmatch(3) patterns
+					   of mailbox names; none = all */
+	size_t	  nmail_folders;
 };
 
 /*
@@ -92,6 +100,9 @@ struct clientconf {
 	int	 port_backup;	/* Ports.BackupServer */
 	int	 port_ssl;	/* Ports.SSLServer */
 	int	 port_ui;	/* Ports.UI: the server's UI bridge (status) */
+	int	 port_mapi;	/* Ports.MAPI32Bit: the mailbox helper */
+	char	*mail_host;	/* Mail.Host: where the mail helper listens */
+	char	*mail_secret;	/* Mail.SecretFile, absolute */
 	int	 ssl;		/* SSL.Enabled */
 	char	*cafile;	/* SSL.CAFile, "" = pin the server's key */
 	char	*ssl_cert;	/* SSL.Certificate: ours, when issued */

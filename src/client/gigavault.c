@@ -72,6 +72,11 @@ static const struct command {
 	    "agent [--json] [--ui ADDR[:PORT]] status|jobs|history [SET]|"
 	    "run SET|cancel SET",
 	    "ask this machine's gigavault-agent" },
+	{ "mail", cmd_mail,
+	    "mail ls [--set NAME] [--json] SNAPSHOT [USER [MAILBOX]] | "
+	    "restore [--set NAME] [--to-folder NAME] SNAPSHOT USER "
+	    "[MAILBOX [MESSAGE ...]]",
+	    "list or restore the messages of a mail set's snapshot" },
 };
 #define NCOMMANDS	(sizeof(commands) / sizeof(commands[0]))
 

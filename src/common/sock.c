@@ -1,6 +1,6 @@
 /*
- * sock.c - waiting for one socket until a deadline, and connecting one
- * before it.  See sock.h.
+ * sock.c - waiting for one socket until a deadline, connecting one,
+ * sending and reading whole buffers before it.  See sock.h.
  */
 #include "autoconf.h"
 
@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <netdb.h>
 #include <poll.h>
+#include <stdint.h>
 #include <unistd.h>
 
 #include "monotime.h"
@@ -52,4 +53,53 @@ sock_connect(const struct addrinfo *ai, int64_t deadline)
 	close(fd);
 	errno = e;
 	return -1;
+}
+
+int
+sock_send_all(int fd, const void *buf, size_t len, int flags,
+    int64_t deadline)
+{
+	const uint8_t *b = buf;
+	ssize_t n;
+
+	while (len > 0) {
+		if ((n = send(fd, b, len, flags | MSG_NOSIGNAL)) > 0) {
+			b += n;
+			len -= (size_t)n;
+			continue;
+		}
+		if (n == -1 && errno != EAGAIN && errno != EINTR)
+			return -1;
+		if (sock_wait(fd, POLLOUT, deadline) != 1) {
+			errno = ETIMEDOUT;
+			return -1;
+		}
+	}
+	return 0;
+}
+
+int
+sock_recv_all(int fd, void *buf, size_t len, int64_t deadline)
+{
+	uint8_t *b = buf;
+	size_t got = 0;
+	ssize_t n;
+
+	while (got < len) {
+		if ((n = recv(fd, b + got, len - got, 0)) > 0) {
+			got += (size_t)n;
+			continue;
+		}
+		if (n == 0) {
+			errno = 0;
+			return got == 0 ? 0 : -1;
+		}
+		if (errno != EAGAIN && errno != EINTR)
+			return -1;
+		if (sock_wait(fd, POLLIN, deadline) != 1) {
+			errno = ETIMEDOUT;
+			return -1;
+		}
+	}
+	return 1;
 }

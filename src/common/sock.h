@@ -7,6 +7,7 @@
 #ifndef GV_SOCK_H
 #define GV_SOCK_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 struct addrinfo;
@@ -22,5 +23,19 @@ int	sock_wait(int fd, short events, int64_t deadline);
  * first.
  */
 int	sock_connect(const struct addrinfo *ai, int64_t deadline);
+/*
+ * Send all len bytes of buf on the non-blocking stream fd before the
+ * deadline (flags: send(2)'s, MSG_NOSIGNAL added): 0, or -1 with errno
+ * set, ETIMEDOUT when the deadline came first.
+ */
+int	sock_send_all(int fd, const void *buf, size_t len, int flags,
+	    int64_t deadline);
+/*
+ * Read exactly len bytes from the non-blocking stream fd into buf before
+ * the deadline: 1; 0 when the peer closed before the first byte; -1
+ * with errno set (0 when the peer closed after some, ETIMEDOUT when the
+ * deadline came first).
+ */
+int	sock_recv_all(int fd, void *buf, size_t len, int64_t deadline);
 
 #endif

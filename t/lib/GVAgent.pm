@@ -13,7 +13,8 @@ package GVAgent;
 #   my ($rc, $out, $err) = $ag->cli('status');     # gigavault agent status
 #   my $st = $ag->stop;                            # SIGTERM, exit status
 #
-# start(..., env => { NAME => VALUE }) adds to the agent's environment.
+# start(..., env => { NAME => VALUE }) adds to the agent's environment;
+# ports => { NAME => PORT } to its Ports section.
 
 use strict;
 use warnings;
@@ -45,7 +46,8 @@ sub conf_text {
     my $t = sprintf(qq(Server = "127.0.0.1:%d"\nKeyFile = "%s/key"\nStateFile = "%s/state.json"\n),
                     $self->{gv}->port('BackupServer'), $d, $d);
     $t .= "Ports {\n\tBackupServer = " . $self->{gv}->port('BackupServer') .
-          "\n\tUI = $self->{port}\n}\n";
+          "\n\tUI = $self->{port}\n" .
+          join('', map { "\t$_ = $o->{ports}{$_}\n" } sort keys %{ $o->{ports} || {} }) . "}\n";
     my %agent = (StateDir => $self->{state}, PollInterval => 1, Discovery => 0,
                  PassphraseFile => $self->{passfile}, Name => 'agent-' . $cl->name,
                  %{ $o->{agent} || {} });

@@ -1,0 +1,10 @@
+#!/usr/bin/perl
+# Runs the C unit tests of src/common/mailwire.c (the mailbox helper's frames) (t/unit-mailwire), which speak TAP.
+use strict;
+use warnings;
+my $bin = ($ENV{GV_BUILDDIR} // '.') . '/t/unit-mailwire';
+if (!-x $bin) {
+	print "1..1\nnot ok 1 - $bin is built (run make check)\n";
+	exit 1;
+}
+exec $bin or die "exec $bin: $!";
