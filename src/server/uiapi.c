@@ -35,6 +35,8 @@
 #include "store.h"
 #include "uiapi.h"
 #include "uicall.h"
+#include "uidash.h"
+#include "uihistory.h"
 #include "webauth.h"
 
 #define REPLY_WAIT_S	5	/* for the supervisor's answer */
@@ -1076,6 +1078,13 @@ dashboard_answer(struct ui_call *c, json_t *st)
 	    (double)t.unique_bytes : 0.0,
 	    "days", list, "disk", json_object_get(st, "disk"),
 	    "health", health);
+	/* Health first: who needs attention, when DataDir fills. */
+	if (d != NULL) {
+		json_object_set_new(d, "attention", uidash_attention(
+		    (int64_t)time(NULL), api.env->cfg->overdue_grace));
+		json_object_set_new(d, "fill", uidash_fill(json_object_get(st,
+		    "disk"), (int64_t)time(NULL)));
+	}
 	/* Store.Backend = s3: role and lease, as the status has them. */
 	if (d != NULL && json_object_get(st, "store") != NULL)
 		json_object_set(d, "store", json_object_get(st, "store"));
@@ -1167,13 +1176,15 @@ start_job(struct ui_call *c, enum hk_job job, const char *name)
 	json_t *hk = hkstatus_load(api.env->cfg->datadir);
 	int running = json_is_true(json_object_get(json_object_get(hk, name),
 	    "running"));
+	char by[IMSG_HK_BY_MAX];
 
 	json_decref(hk);
 	if (running) {
 		ui_finish(c, 409, uiapi_error("a %s is running already", name));
 		return;
 	}
-	if (child_send(api.env, imsg_hk_run(job)) == -1) {
+	snprintf(by, sizeof(by), "console: %s", c->user ? c->user : "?");
+	if (child_send(api.env, imsg_hk_run_by(job, by)) == -1) {
 		ui_finish(c, 503, uiapi_error("cannot reach the supervisor"));
 		return;
 	}
@@ -1447,6 +1458,8 @@ static const struct request {
 	{ "prune_start",	UI_ADMIN,	1, req_prune_start },
 	{ "scrub_start",	UI_ADMIN,	1, req_scrub_start },
 	{ "log",		UI_ADMIN,	0, req_log },
+	{ "history",		UI_ADMIN,	0, req_history },
+	{ "history_entry",	UI_ADMIN,	0, req_history_entry },
 };
 
 static const struct request *

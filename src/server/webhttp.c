@@ -393,6 +393,8 @@ static const struct route {
 	{ EVHTTP_REQ_POST,	"housekeeping/prune",	"prune_start" },
 	{ EVHTTP_REQ_POST,	"housekeeping/scrub",	"scrub_start" },
 	{ EVHTTP_REQ_GET,	"log",			"log" },
+	{ EVHTTP_REQ_GET,	"history",		"history" },
+	{ EVHTTP_REQ_GET,	"history/*",		"history_entry" },
 };
 
 /*
