@@ -87,6 +87,8 @@ my $t = $alice->dir . '/restored';
 is($rc, 0, 'alice restores') or diag $err;
 ($rc, $out, $err) = $alice->run('verify', 'latest');
 is($rc, 0, 'alice verifies') or diag $err;
+($rc, $out, $err) = $alice->run('ls', 'latest');
+is($rc, 0, 'alice lists the files of her snapshot') or diag $err;
 my ($st, $o2, $e2) = $gv->ctl('client', 'allow-forget', 'alice');
 is($st, 0, 'allow-forget alice') or diag $e2;
 ($rc, $out, $err) = $alice->run('forget', '1');
@@ -95,12 +97,16 @@ $rows = wait_rows(1, '--client', 'alice', '--kind', 'forget');
 is(scalar @$rows, 1, 'the forget is a forget row');
 $rows = history('--client', 'alice', '--kind', 'list');
 ok(@$rows >= 1, 'the listing is a list row');
-$rows = history('--client', 'alice', '--kind', 'read');
-ok(@$rows >= 2, 'restore and verify are read rows (the server cannot tell them apart)')
-    or diag explain $rows;
-ok(!grep({ $_->{result} ne 'ok' } @$rows), '... all ok');
-my $restore = $rows->[-1] // {};
-ok(($restore->{bytes_out} // 0) > 1000, '... the restore sent its bytes out') or diag explain $restore;
+$rows = history('--client', 'alice', '--kind', 'restore');
+ok(@$rows >= 1, 'the restore\'s sessions are restore rows (its hello said so)') or diag explain $rows;
+ok(!grep({ $_->{result} ne 'ok' } @$rows), '... ok');
+my ($restore) = sort { $b->{bytes_out} <=> $a->{bytes_out} } @$rows;
+ok(($restore->{bytes_out} // 0) > 1000, '... they sent its bytes out') or diag explain $rows;
+$rows = history('--client', 'alice', '--kind', 'verify');
+ok(@$rows >= 1, 'the verify\'s sessions are verify rows') or diag explain $rows;
+# ls reads blobs too, and is neither: "read".
+$rows = wait_rows(1, '--client', 'alice', '--kind', 'read');
+is(scalar @$rows, 1, 'ls is a read row') or diag explain $rows;
 
 # ------------------------------------------------------------ failures
 my $c = $gv->login('alice', "\0" x 32);
@@ -161,7 +167,7 @@ is($rows->[0]{result}, 'ok', '... ok') or diag explain $rows;
 $rows = history();
 my %kinds = map { $_->{kind} => 1 } @$rows;
 ok($kinds{$_}, "the whole history has a $_ row")
-    for qw(register backup list read forget auth connect job prune scrub);
+    for qw(register backup list restore verify read forget auth connect job prune scrub);
 my @times = map { $_->{time} * 1e6 + $_->{seq} } @$rows;
 is_deeply(\@times, [sort { $b <=> $a } @times], '... newest first');
 $rows = history('--result', 'failed');

@@ -2009,8 +2009,6 @@
 		    'fill-card');
 	}
 
-	var HIST_KINDS = ['backup', 'read', 'list', 'forget', 'register', 'job',
-	    'agent', 'session', 'auth', 'connect', 'prune', 'scrub', 'sync'];
 	var HIST_RESULTS = { ok: 'ok', failed: 'bad', partial: 'warn',
 	    interrupted: 'muted' };
 	var HIST_PAGE = 50;

@@ -173,8 +173,9 @@ cmd_history(struct ctl *c)
 	if ((o = opt_get(c, "--kind")) != NULL &&
 	    (f.kind = catalog_history_kind_parse(o)) == -1) {
 		fprintf(stderr, "gigavaultctl: --kind: not one of connect, "
-		    "auth, session, backup, read, list, forget, register, "
-		    "agent, job, prune, scrub, sync: %s\n", o);
+		    "auth, session, backup, restore, verify, read, list, "
+		    "forget, register, agent, job, prune, scrub, sync: %s\n",
+		    o);
 		return EXIT_USAGE;
 	}
 	if ((o = opt_get(c, "--result")) != NULL &&

@@ -4234,6 +4234,8 @@ static const char *const hist_kinds[CAT_HIST_NKINDS] = {
 	[CAT_HIST_PRUNE] = "prune",
 	[CAT_HIST_SCRUB] = "scrub",
 	[CAT_HIST_SYNC] = "sync",
+	[CAT_HIST_RESTORE] = "restore",
+	[CAT_HIST_VERIFY] = "verify",
 };
 static const char *const hist_results[CAT_HRES_N] = {
 	[CAT_HRES_OK] = "ok",

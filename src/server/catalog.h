@@ -783,9 +783,10 @@ enum cat_history_kind {
 	CAT_HIST_AUTH		= 1,	/* ended while authenticating */
 	CAT_HIST_SESSION	= 2,	/* authenticated, nothing below */
 	CAT_HIST_BACKUP		= 3,	/* HAVE, PUT, REFS or COMMIT */
-	CAT_HIST_READ		= 4,	/* GET: restore, verify, ls, find,
-					   diff, mount (the server cannot
-					   tell them apart) */
+	CAT_HIST_READ		= 4,	/* GET: ls, find, diff, mount, or a
+					   restore or verify of a client
+					   that does not say which (the
+					   frames do not tell) */
 	CAT_HIST_LIST		= 5,	/* LIST only */
 	CAT_HIST_FORGET		= 6,	/* FORGET */
 	CAT_HIST_REGISTER	= 7,	/* REGISTER or CERT_REQUEST */
@@ -794,6 +795,8 @@ enum cat_history_kind {
 	CAT_HIST_PRUNE		= 10,
 	CAT_HIST_SCRUB		= 11,
 	CAT_HIST_SYNC		= 12,
+	CAT_HIST_RESTORE	= 13,	/* read, and the hello said restore */
+	CAT_HIST_VERIFY		= 14,	/* read, and the hello said verify */
 	CAT_HIST_NKINDS
 };
 

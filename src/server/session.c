@@ -414,6 +414,29 @@ failed:
 	return -1;
 }
 
+/*
+ * The command a client names after its software string, "gigavault 0.2
+ * (restore)" (doc/protocol.md, CLIENT_HELLO): 1..16 bytes of a-z, else
+ * none.  Only a hint for the history: it changes nothing else.
+ */
+static void
+hello_purpose(struct session *s, const char *soft)
+{
+	size_t n = strlen(soft), w;
+	const char *open;
+
+	s->purpose[0] = '\0';
+	if (n < 4 || soft[n - 1] != ')' || (open = strrchr(soft, '(')) ==
+	    NULL || open == soft || open[-1] != ' ')
+		return;
+	w = (size_t)(soft + n - 1 - (open + 1));
+	if (w == 0 || w >= sizeof(s->purpose) ||
+	    strspn(open + 1, "abcdefghijklmnopqrstuvwxyz") != w)
+		return;
+	memcpy(s->purpose, open + 1, w);
+	s->purpose[w] = '\0';
+}
+
 static int
 handshake(struct session *s)
 {
@@ -448,6 +471,7 @@ handshake(struct session *s)
 		    "(client %u..%u, server %u..%u)", hello.version_min,
 		    hello.version_max, WIRE_VERSION_MIN, WIRE_VERSION_MAX);
 	sanitize(soft, sizeof(soft), hello.software);
+	hello_purpose(s, hello.software);
 	log_debug("session from %s: client \"%s\", protocol %u", s->peer,
 	    soft, s->version);
 	wire_wr_init(&w, out, sizeof(out));
@@ -1845,6 +1869,12 @@ history_note(struct session *s)
 			s->hist_kind = kinds[i].kind;
 			break;
 		}
+	if (s->hist_kind == CAT_HIST_READ && strcmp(s->purpose, "restore") ==
+	    0)
+		s->hist_kind = CAT_HIST_RESTORE;
+	else if (s->hist_kind == CAT_HIST_READ &&
+	    strcmp(s->purpose, "verify") == 0)
+		s->hist_kind = CAT_HIST_VERIFY;
 	s->hist_result = s->said_bye ? CAT_HRES_OK :
 	    s->error == WIRE_ERR_SHUTDOWN ? CAT_HRES_INTERRUPTED :
 	    CAT_HRES_FAILED;
@@ -1941,6 +1971,7 @@ session_run(struct session *s)
 	s->new_bytes = 0;
 	s->new_blobs = 0;
 	s->did = 0;
+	s->purpose[0] = '\0';
 	s->said_bye = 0;
 	s->error = 0;
 	s->hist_snapshot = 0;

@@ -100,6 +100,7 @@ struct session {
 	unsigned	 did;		/* DID_* bits: frames admitted */
 	int		 said_bye;
 	int		 error;		/* the ERROR code it ended with */
+	char		 purpose[17];	/* the hello's " (restore)" hint */
 };
 
 /*
