@@ -5,7 +5,8 @@
 # job report of failc (t/gv-report, its agent polling with a job, so
 # that failc needs attention) and a failed login.  The browser checks
 # the dashboard's health counts, the "Needs attention" list with
-# failc's message, the space card's fill estimate and the worker pool
+# failc's message, the space card's fill estimate (t/gv-days gives ten
+# days of growth before today: its date is checked) and the worker pool
 # below them; then filters the History page by client, kind and
 # result, opens a row's detail by a click, and follows a client page's
 # "History of this client".  Screenshots at laptop and phone width go
@@ -64,12 +65,32 @@ ok(wait_until(sub {
     return @$v == 1;
 }, 20, 0.2), 'the failed login is in the history');
 
+# Ten days of growth before today and today's, 1 GiB a day (t/gv-days:
+# index entries only), for the fill estimate.
+my $DAYS = "$GV::BUILDDIR/t/gv-days";
+my @g = GVClient::run_cmd([$DAYS, $gv->cfg->{Server}{DataDir} . '/catalog', 'growth', 10,
+                           1 << 30], {}, 60);
+is($g[0], 0, 't/gv-days: ten days and today of 1 GiB a day') or diag $g[2];
+my $free;
+{
+    my $r = $gv->web(POST => '/api/login', json => { user => $ADMIN, password => $PASS });
+    my ($cookie) = GV::session_cookie($r);
+    my $d = $gv->web(GET => '/api/dashboard', cookie => $cookie)->{json} || {};
+    $free = $d->{disk} && $d->{disk}{free};
+    is($d->{fill} && $d->{fill}{status}, 'filling', 'the dashboard\'s fill: filling')
+        or diag explain $d->{fill};
+    is($d->{fill} && $d->{fill}{samples}, 11, '... from 11 days (10 and today)');
+    is($d->{fill} && $d->{fill}{per_day}, 1 << 30, '... at 1 GiB a day');
+    ok($d->{fill} && $free && abs($d->{fill}{days_left} - $free / (1 << 30)) < 0.01,
+       '... days left: free / 1 GiB') or diag explain [$d->{fill}, $free];
+}
+
 my $outdir = "$GV::BUILDDIR/t-out/74-web-history";
 make_path($outdir);
 unlink glob("$outdir/*.png");
 my %e = (GV_E2E_URL => $gv->web_base(0) . '/', GV_E2E_USER => $ADMIN, GV_E2E_PASS => $PASS,
          GV_E2E_OK => 'okc', GV_E2E_FAILED => 'failc', GV_E2E_ERROR => $ERROR,
-         GV_E2E_OUT => $outdir, GV_E2E_CHROMIUM => $chromium);
+         GV_E2E_OUT => $outdir, GV_E2E_CHROMIUM => $chromium, GV_E2E_FREE => $free // 0);
 my ($brc, $bout, $berr) = GVClient::run_cmd([$node, "$GV::SRCDIR/t/browser/history.mjs"], \%e, 150);
 is($brc, 0, 'node t/browser/history.mjs exited 0') or diag($berr);
 my ($checks, $res) = (0, {});

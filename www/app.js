@@ -1991,8 +1991,8 @@
 			    ' a day (the last ' + num(f.samples) + ' days with backups), ' +
 			    'it fills around ', h('strong', { id: 'fill-date',
 			    text: f.fills ? fmtTime(f.fills).slice(0, 10) : 'never' }),
-			    f.days_left !== undefined ? ' (in ' +
-			    fmtDuration(f.days_left * 86400) + ').' : '.');
+			    f.days_left !== undefined ? ' (in about ' +
+			    num(Math.round(f.days_left)) + ' days).' : '.');
 		else if (f.status === 'not growing')
 			est = 'Not growing: the stored bytes were flat or shrinking ' +
 			    'over the last ' + num(f.samples) + ' days with backups.';

@@ -6,7 +6,9 @@
 //
 // Log in; the dashboard leads with the health counts (1 failed), the
 // "Needs attention" list naming the failed client with its message, and
-// the space card with the fill estimate, above the worker pool.  The
+// the space card with the fill estimate (t/gv-days gave 10 days of 1 GiB
+// a day before today: it must say about GV_E2E_FREE / 1 GiB days from
+// now), above the worker pool.  The
 // History page: filtered by client (typed), by kind (chosen), by result
 // (chosen), each checked against the rows shown and the address; a
 // click on a row's time opens its detail (who, bytes, the error text);
@@ -132,8 +134,14 @@ try {
   ok(att.includes(FAILC) && att.includes(ERROR), `"Needs attention" names ${FAILC} with its last error`, att);
   ok(!att.includes(OKC), `... and not ${OKC}`, att);
   const fill = await page.locator('#fill-estimate').innerText();
-  ok(/Not enough history for an estimate yet \(1 day with backups; two are needed\)|fills around \d{4}-\d\d-\d\d|Not growing/.test(fill),
-     'the space card says when DataDir fills (here: not enough history, one day)', fill);
+  const m = /^At 1\.0 GiB a day \(the last 11 days with backups\), it fills around (\d{4})-(\d\d)-(\d\d) \(in (.+)\)\.$/.exec(fill);
+  const when = m ? new Date(+m[1], +m[2] - 1, +m[3]).getTime() / 1000 : 0;
+  const free = Number(need('GV_E2E_FREE'));
+  const want = Date.now() / 1000 + free / 1073741824 * 86400;
+  ok(m && Math.abs(when - want) < 2 * 86400,
+     'the space card says when DataDir fills: at 1.0 GiB a day over 11 days, in free / growth days',
+     `${fill} (want about ${new Date(want * 1000).toISOString()})`);
+  result.fill = fill;
   const space = await page.locator('.fill-card').innerText();
   ok(/Free\s+[\d.]+ [KMGT]?i?B/.test(space) && /Capacity\s+[\d.]+ [KMGT]?i?B/.test(space),
      '... with the free space and the capacity', space);
