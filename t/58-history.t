@@ -14,8 +14,10 @@
 # (POST is 405), filter the same way and page with "before"; the bridge
 # refuses them without a login.  A second daemon with
 # History.MaxEntries = 10 keeps 10 rows through a storm of 25 failed
-# logins.  (Trimming by History.MaxAge, in batches, is in
-# t/unit-history.c: rows cannot be made old here.)
+# logins; a third with History.MaxAge = 3600 deletes rows two hours old
+# (written by t/gv-days --history) at the housekeeper's next check, and
+# records a prune on its schedule as started by "schedule".  (The trim's
+# batches are in t/unit-history.c.)
 use strict;
 use warnings;
 use FindBin;
@@ -260,5 +262,31 @@ ok(!grep({ $_->{kind} ne 'auth' } @$all), '... the newest: the failed logins');
 ($st, $out) = $small->ctl('history');
 like($out, qr/^10 of 10 rows$/m, '... the table says 10 of 10');
 
-ok($gv->alive && $small->alive, 'both daemons still run');
+# ------------------------------------------------------------ History.MaxAge
+# Rows two hours old (t/gv-days --history), History.MaxAge an hour: the
+# housekeeper deletes them at its next check (every minute); a prune on
+# its schedule (Prune.Interval 2) is a row started by "schedule".
+my $DAYS = "$GV::BUILDDIR/t/gv-days";
+my $aged = GV->start(Workers => 1, 'History.MaxAge' => 3600, 'Prune.Interval' => 2);
+my @g = GVClient::run_cmd([$DAYS, '--history', $aged->cfg->{Server}{DataDir} . '/catalog',
+                           3, 7200], {}, 60);
+is($g[0], 0, 't/gv-days --history: three rows two hours old') or diag $g[2];
+my (undef, $aj) = $aged->ctl('history', '--json');
+my $av = eval { $J->decode($aj) } || [];
+my @old = grep { $_->{text} =~ /^old row/ } @$av;
+is(scalar @old, 3, '... gigavaultctl history shows them');
+ok(wait_until(sub {
+    my ($st, $out) = $aged->ctl('history', '--json');
+    my $v = eval { $J->decode($out) } || [];
+    return @$v && !grep { $_->{text} =~ /^old row/ } @$v;
+}, 120, 0.5), 'History.MaxAge = 3600: the housekeeper deleted the rows two hours old');
+ok($aged->log_like(qr/history: 3 old rows deleted/), '... and logged it');
+my $pr = wait_until(sub {
+    my ($st, $out) = $aged->ctl('history', '--json', '--kind', 'prune');
+    my $v = eval { $J->decode($out) } || [];
+    return $v->[0];
+}, 30, 0.3);
+is($pr && $pr->{who}, 'schedule', 'a prune on its schedule is a row started by "schedule"');
+
+ok($gv->alive && $small->alive && $aged->alive, 'the daemons still run');
 done_testing;
