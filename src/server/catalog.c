@@ -4599,10 +4599,29 @@ catalog_history_trim(struct catalog *c, uint64_t cutoff, size_t batch,
 
 struct hist_list_arg {
 	const struct cat_history_filter *f;
-	size_t			 max, n;
+	size_t			 max, n, cap;
 	struct cat_history	*v;
 	uint64_t		 total;
 };
+
+/* Room for one more row in a->v (grown by doubling); -1: no memory. */
+static int
+hist_room(struct hist_list_arg *a)
+{
+	struct cat_history *v;
+	size_t cap;
+
+	if (a->n < a->cap)
+		return 0;
+	cap = a->cap ? a->cap * 2 : 64;
+	if (cap > a->max)
+		cap = a->max;
+	if ((v = reallocarray(a->v, cap, sizeof(*v))) == NULL)
+		return -1;
+	a->v = v;
+	a->cap = cap;
+	return 0;
+}
 
 static int
 hist_match(const struct cat_history_filter *f, const struct cat_history *h)
@@ -4649,6 +4668,13 @@ hist_list_txn(struct catalog *c, MDB_txn *txn, void *arg)
 			continue;	/* the counters, first of all */
 		if (be64_get(k.mv_data) < f->since)
 			break;
+		if (hist_room(a) == -1) {
+			mdb_cursor_close(cur);
+			c->rc = ENOMEM;
+			snprintf(c->err, sizeof(c->err), "catalog: history: %s",
+			    strerror(ENOMEM));
+			return CAT_ERROR;
+		}
 		if (hist_decode(&k, &d, &a->v[a->n]) == -1) {
 			mdb_cursor_close(cur);
 			return fail(c, 0, "history row");
@@ -4674,12 +4700,6 @@ catalog_history(struct catalog *c, const struct cat_history_filter *f,
 	memset(&a, 0, sizeof(a));
 	a.f = f;
 	a.max = max ? max : 1;
-	if ((a.v = calloc(a.max, sizeof(*a.v))) == NULL) {
-		c->rc = ENOMEM;
-		snprintf(c->err, sizeof(c->err), "catalog: history: %s",
-		    strerror(errno));
-		return CAT_ERROR;
-	}
 	rc = run_read(c, hist_list_txn, &a);
 	if (total != NULL)
 		*total = rc == CAT_OK ? a.total : 0;
