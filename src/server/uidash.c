@@ -69,10 +69,11 @@ uidash_attention(int64_t now, int64_t grace)
 		qsort(h, n, sizeof(*h), by_worst);
 	list = json_array();
 	for (size_t i = 0; list != NULL && i < n; i++) {
-		json_t *sets = json_array();
+		json_t *sets;
 
 		if (!needs_attention(&h[i]))
 			continue;
+		sets = json_array();
 		for (size_t j = 0; sets != NULL && j < h[i].nsets; j++)
 			if (h[i].sets[j].health == h[i].health)
 				json_array_append_new(sets,
