@@ -148,9 +148,6 @@ open_catalog(void)
 	/* catalog_open() clears stale reader slots as it opens. */
 	if (catalog_open(path, 0, &hk.cat, err, sizeof(err)) != CAT_OK)
 		log_warnx("%s", err);
-	else
-		catalog_history_set_max(hk.cat,
-		    hk.env->cfg->history_max_entries);
 }
 
 /*
@@ -167,6 +164,7 @@ trim_history(void)
 
 	if (hk.cat == NULL || now < 0)
 		return;
+	catalog_history_set_max(hk.cat, hk.env->cfg->history_max_entries);
 	cutoff = (uint64_t)now > hk.env->cfg->history_max_age ?
 	    (uint64_t)now - hk.env->cfg->history_max_age : 0;
 	for (int i = 0; i < HIST_BATCHES && more && !child_terminate &&
@@ -204,6 +202,7 @@ record_run(enum hk_job job, uint64_t start, const char *result,
 	snprintf(h.who, sizeof(h.who), "%s", hk.by[job][0] != '\0' ?
 	    hk.by[job] : "schedule");
 	snprintf(h.text, sizeof(h.text), "%s", msg);
+	catalog_history_set_max(hk.cat, hk.env->cfg->history_max_entries);
 	if (catalog_history_add(hk.cat, (uint64_t)now, &h) != CAT_OK)
 		log_warnx("history: %s", catalog_strerror(hk.cat));
 }
