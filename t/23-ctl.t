@@ -92,10 +92,10 @@ is(scalar @{ ctl_json('snapshots', 'bob') }, 0, 'snapshots bob: none');
 is($st, 1, 'snapshots of an unknown client: exit 1');
 like($err, qr/no client named/, "... says so");
 ($st, $out) = $gv->ctl('snapshots', 'alice', '--bytes');
-like($out, qr/^alice\s+2\s+home\s+2023-11-14T22:\d\d:\d\dZ\s+0\s+$total\s+0$/m, 'snapshots table row (--bytes)');
+like($out, qr/^alice\s+2\s+home\s+2023-11-14T22:\d\d:\d\dZ\s+0\s+$total\s+0\s+-$/m, 'snapshots table row (--bytes; FLAGS "-")');
 ($st, $out) = $gv->ctl('snapshots', 'alice');
-like($out, qr/^alice\s+1\s+home\s+2023-11-14T22:\d\d:\d\dZ\s+0\s+9\.8 KiB\s+9\.8 KiB$/m, 'snapshots table: sizes in KiB by default');
-like($out, qr/^alice\s+2\s+.*\s9\.8 KiB\s+0 B$/m, '... and bytes below 1 KiB');
+like($out, qr/^alice\s+1\s+home\s+2023-11-14T22:\d\d:\d\dZ\s+0\s+9\.8 KiB\s+9\.8 KiB\s+-$/m, 'snapshots table: sizes in KiB by default');
+like($out, qr/^alice\s+2\s+.*\s9\.8 KiB\s+0 B\s+-$/m, '... and bytes below 1 KiB');
 
 my $us = ctl_json('usage');
 my ($ua) = grep { $_->{client} eq 'alice' } @$us;

@@ -565,8 +565,12 @@ touch_c();
     api_ok($r, 201, 'POST /api/clients {"name":"web2"}');
     $r = $A->web(DELETE => '/api/clients/web2', cookie => $COOKIE);
     api_error($r, 403, 'DELETE /api/clients/web2 without the CSRF token');
-    $r = $A->web(DELETE => '/api/clients/web2', %AUTH);
-    $d = api_ok($r, 200, 'DELETE /api/clients/web2');
+    api_error($A->web(DELETE => '/api/clients/web2', %AUTH), 400,
+              'DELETE /api/clients/web2 without "confirm"');
+    api_error($A->web(DELETE => '/api/clients/web2', json => { confirm => 'web1' }, %AUTH), 400,
+              '... with "confirm" naming another client');
+    $r = $A->web(DELETE => '/api/clients/web2', json => { confirm => 'web2' }, %AUTH);
+    $d = api_ok($r, 200, 'DELETE /api/clients/web2 {"confirm":"web2"}');
     is_deeply($d, {}, '... {}');
     api_error($A->web(GET => '/api/clients/web2', cookie => $COOKIE), 404, '... then GET /api/clients/web2');
     $d = $A->web(GET => '/api/clients', cookie => $COOKIE)->{json} // {};

@@ -5,7 +5,9 @@
  * once, the running totals and per-day statistics (rebuilt when lost),
  * commits that write O(1) records, the formats refused (0.1.0's,
  * a damaged file), and the agents' tables: job reports (bounded per
- * client), health at each boundary, "back up now" requests taken once.
+ * client), health at each boundary, "back up now" requests taken once;
+ * protected snapshots (kept by the policy, refused by every forget,
+ * the flag kept by a restore, never set by a commit).
  * Run by t/00-unit-catalog.t.
  */
 #include "autoconf.h"
@@ -22,6 +24,7 @@
 #include <unistd.h>
 
 #include "server/catalog.h"
+#include "server/policy.h"
 #include "tap.h"
 
 static char dir[] = "/tmp/gv-unit-catalog-XXXXXX";
@@ -1620,6 +1623,97 @@ test_jobs_review(void)
 	catalog_close(c);
 }
 
+static int
+protected_row(void *arg, const struct cat_snapshot *s)
+{
+	char *out = arg;
+	char one[32];
+
+	snprintf(one, sizeof(one), "%llu%s,", (unsigned long long)s->id,
+	    s->protected ? "p" : "");
+	strcat(out, one);
+	return 0;
+}
+
+/*
+ * A protected snapshot: listed with its flag, kept by the policy (why
+ * "protected") where the policy would drop it, refused by
+ * catalog_forget() and policy_forget() until unprotected; a commit never
+ * sets the flag; a restore keeps it.
+ */
+static void
+test_protect(struct catalog *c)
+{
+	struct retention keep1 = { 1, 0, 0, 0, 0, 0 }, none = { 0 };
+	struct cat_blob_add add[2];
+	struct cat_snapshot snap, got;
+	struct cat_client cl;
+	struct ret_snap *rs;
+	uint8_t tok[CAT_SECRET_LEN];
+	uint64_t id;
+	char list[128], why[256];
+	size_t n;
+
+	id_of(tok, 8001);
+	memset(add, 0, sizeof(add));
+	id_of(add[0].id, 8100);
+	id_of(add[1].id, 8101);
+	add[0].loc.length = add[1].loc.length = 10;
+	add[1].loc.offset = 10;
+	ok(catalog_client_add(c, "prot", tok, 1, &id) == CAT_OK &&
+	    catalog_blobs_add(c, id, add, 2) == CAT_OK, "protect: a client");
+	memset(&snap, 0, sizeof(snap));
+	strcpy(snap.set, "s");
+	memcpy(snap.root, add[0].id, BLOB_ID_LEN);
+	memcpy(snap.meta, add[1].id, BLOB_ID_LEN);
+	snap.protected = 1;	/* a commit ignores it */
+	for (int i = 1; i <= 3; i++) {
+		snap.time = 1000 * (uint64_t)i;
+		ok(catalog_commit(c, id, &snap, NULL) == CAT_OK &&
+		    snap.id == (uint64_t)i, "protect: a snapshot");
+	}
+	list[0] = '\0';
+	ok(catalog_snapshots(c, id, NULL, 0, protected_row, list) == CAT_OK &&
+	    strcmp(list, "1,2,3,") == 0, "protect: a commit is never "
+	    "protected");
+	ok(catalog_snapshot_protect(c, id, 1, 1) == CAT_OK &&
+	    catalog_snapshot_protect(c, id, 9, 1) == CAT_NOTFOUND,
+	    "protect: snapshot 1 (and not a missing one)");
+	list[0] = '\0';
+	ok(catalog_snapshots(c, id, NULL, 0, protected_row, list) == CAT_OK &&
+	    strcmp(list, "1p,2,3,") == 0, "protect: listed with its flag");
+	ok(catalog_policy_set(c, "prot", "", &keep1) == CAT_OK &&
+	    policy_evaluate(c, &none, id, "s", &rs, &n, why,
+	    sizeof(why)) == CAT_OK && n == 3 && rs[0].keep &&
+	    strcmp(rs[0].why, "protected") == 0 && !rs[1].keep && rs[2].keep,
+	    "protect: keep-last 1 keeps 3, and 1 as protected, not 2");
+	free(rs);
+	ok(catalog_client_get(c, "prot", &cl) == CAT_OK && !cl.allow_forget &&
+	    policy_forget(c, &none, &cl, 1, why, sizeof(why)) ==
+	    CAT_PROTECTED && catalog_forget(c, id, 1) == CAT_PROTECTED,
+	    "protect: forget of 1 refused");
+	ok(policy_forget(c, &none, &cl, 3, why, sizeof(why)) == POLICY_KEPT &&
+	    strstr(why, "last") != NULL,
+	    "protect: forget of 3 refused: the policy keeps it");
+	ok(policy_forget(c, &none, &cl, 2, why, sizeof(why)) == CAT_OK &&
+	    policy_forget(c, &none, &cl, 2, why, sizeof(why)) == CAT_NOTFOUND,
+	    "protect: forget of 2, which the policy drops");
+	ok(catalog_client_set_allow_forget(c, "prot", 1) == CAT_OK &&
+	    catalog_client_get(c, "prot", &cl) == CAT_OK &&
+	    policy_forget(c, &none, &cl, 1, why, sizeof(why)) ==
+	    CAT_PROTECTED, "protect: allow-forget does not reach a "
+	    "protected snapshot");
+	ok(catalog_snapshot_get(c, id, 1, &got) == CAT_OK && got.protected &&
+	    (got.id = 7, catalog_restore_snapshot(c, id, &got)) == CAT_OK &&
+	    catalog_snapshot_get(c, id, 7, &got) == CAT_OK && got.protected,
+	    "protect: a restored row keeps its flag");
+	ok(catalog_snapshot_protect(c, id, 1, 0) == CAT_OK &&
+	    catalog_forget(c, id, 1) == CAT_OK,
+	    "protect: unprotected, it is forgotten");
+	ok(catalog_client_remove(c, "prot") == CAT_OK,
+	    "protect: a client with a protected snapshot is removed whole");
+}
+
 int
 main(void)
 {
@@ -1642,6 +1736,7 @@ main(void)
 	test_linked(c);
 	test_peers(c);
 	test_token_reissue(c);
+	test_protect(c);
 	catalog_close(c);
 
 	c = open_cat(0);

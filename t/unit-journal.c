@@ -3,8 +3,9 @@
  * type comes back as written, in order, also across two handles; a torn
  * or damaged tail is ignored by replay and cut off by the next append;
  * invalid records and files that are not journals are refused; the
- * catalog journals each change of clients, policies and snapshots in the
- * order it makes them, and nothing that fails.  Run by
+ * catalog journals each change of clients, policies and snapshots
+ * (their protect flag too) in the order it makes them, and nothing that
+ * fails or changes nothing.  Run by
  * t/00-unit-journal.t.
  */
 #include "autoconf.h"
@@ -23,7 +24,7 @@
 
 static char dir[] = "/tmp/gv-unit-journal-XXXXXX";
 
-#define NRECS	9
+#define NRECS	10
 
 static struct journal_rec got[64];
 static size_t ngot;
@@ -76,6 +77,8 @@ make_recs(struct journal_rec r[NRECS])
 	r[7].new_bytes = 9;
 	r[7].new_blobs = 10;
 	r[8].snap = 42;
+	r[9].snap = 42;
+	r[9].flags = JOURNAL_SF_PROTECTED;
 }
 
 static int
@@ -138,8 +141,8 @@ catalog_journals(void)
 	uint64_t id = 0, ignored;
 	static const uint8_t want[] = { JOURNAL_CLIENT_ADD, JOURNAL_REGISTER,
 	    JOURNAL_CLIENT_FLAGS, JOURNAL_CLIENT_TOKEN, JOURNAL_POLICY_SET,
-	    JOURNAL_COMMIT, JOURNAL_FORGET, JOURNAL_POLICY_CLEAR,
-	    JOURNAL_CLIENT_REMOVE };
+	    JOURNAL_COMMIT, JOURNAL_SNAP_FLAGS, JOURNAL_SNAP_FLAGS,
+	    JOURNAL_FORGET, JOURNAL_POLICY_CLEAR, JOURNAL_CLIENT_REMOVE };
 	int all;
 
 	snprintf(path, sizeof(path), "%s/cat/catalog", dir);
@@ -179,11 +182,17 @@ catalog_journals(void)
 	ok(catalog_client_set_disabled(c, "alice", 0) == CAT_OK &&
 	    catalog_blobs_add(c, id, add, 2) == CAT_OK &&
 	    catalog_commit(c, id, &snap, NULL) == CAT_OK &&
+	    catalog_snapshot_protect(c, id, snap.id, 1) == CAT_OK &&
+	    catalog_snapshot_protect(c, id, snap.id, 1) == CAT_OK &&
+	    catalog_forget(c, id, snap.id) == CAT_PROTECTED &&
+	    catalog_snapshot_protect(c, id, snap.id, 0) == CAT_OK &&
+	    catalog_snapshot_protect(c, id, snap.id + 1, 1) == CAT_NOTFOUND &&
 	    catalog_forget(c, id, snap.id) == CAT_OK &&
 	    catalog_forget(c, id, snap.id) == CAT_NOTFOUND &&
 	    catalog_policy_clear(c, "alice", "home") == CAT_OK &&
 	    catalog_client_remove(c, "alice") == CAT_OK,
-	    "a commit, a forget, a clear, a remove");
+	    "a commit, protect (twice: one change), a refused forget, "
+	    "unprotect, a forget, a clear, a remove");
 	catalog_close(c);
 
 	ngot = 0;
@@ -219,7 +228,10 @@ catalog_journals(void)
 	    !got[6].has_legacy && strcmp(got[6].set, "home") == 0 &&
 	    got[6].files == 5 && got[6].size == 50,
 	    "commit: the snapshot's row");
-	ok(got[7].snap == snap.id, "forget: the snapshot");
+	ok(got[7].snap == snap.id && got[7].flags == JOURNAL_SF_PROTECTED &&
+	    got[8].snap == snap.id && got[8].flags == 0,
+	    "snapshot flags: protected, then not");
+	ok(got[9].snap == snap.id, "forget: the snapshot");
 }
 
 int
@@ -279,6 +291,10 @@ main(void)
 	ok(journal_append(j, &bad, err, sizeof(err)) == -1 &&
 	    strstr(err, "invalid record") != NULL,
 	    "an unknown type is refused");
+	bad = r[9];
+	bad.flags = 2;
+	ok(journal_append(j, &bad, err, sizeof(err)) == -1,
+	    "snapshot flags other than protected are refused");
 	ok(file_size(path) == size, "... and nothing is written");
 
 	/* A second handle (another process) appends; both orders hold. */

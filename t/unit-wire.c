@@ -66,8 +66,8 @@ test_hello_roundtrip(void)
 	    "version 3 is picked from 1..3");
 	ok(wire_pick_version(1, 1) == 1, "version 1 from 1..1");
 	ok(wire_pick_version(1, 2) == 2, "version 2 from 1..2");
-	ok(wire_pick_version(4, 5) == 4, "version 4 from 4..5");
-	ok(wire_pick_version(5, 6) == 0, "no common version in 5..6");
+	ok(wire_pick_version(4, 5) == 5, "version 5 from 4..5");
+	ok(wire_pick_version(6, 7) == 0, "no common version in 6..7");
 
 	/* Every truncation of the payload is refused. */
 	int all = 1;
@@ -451,8 +451,9 @@ test_agent_poll(void)
 	    strcmp(wire_type_name(WIRE_JOB_REPORTED), "JOB_REPORTED") == 0 &&
 	    strcmp(wire_type_name(WIRE_AGENT_REQUESTS), "AGENT_REQUESTS") == 0,
 	    "the agent's frames have names");
-	ok(wire_pick_version(1, 9) == 4 && wire_pick_version(1, 3) == 3,
-	    "version 4 is picked when both speak it, 3 with an older client");
+	ok(wire_pick_version(1, 9) == 5 && wire_pick_version(1, 4) == 4 &&
+	    wire_pick_version(1, 3) == 3, "version 5 is picked when both "
+	    "speak it, 4 or 3 with an older client");
 }
 
 int

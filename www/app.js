@@ -682,7 +682,8 @@
 		    function (a) {
 			var v = a.getAttribute('data-view');
 			a.setAttribute('href', link(v));
-			if (v === r.view || (v === 'clients' && r.view === 'client'))
+			if (v === r.view || (v === 'clients' && (r.view === 'client' ||
+			    r.view === 'snapshot')))
 				a.setAttribute('aria-current', 'page');
 			else
 				a.removeAttribute('aria-current');
@@ -707,6 +708,7 @@
 		case 'peers': showView('view-peers'); loadPeers(gen); break;
 		case 'housekeeping': showView('view-housekeeping'); loadHousekeeping(gen); break;
 		case 'log': showView('view-log'); loadLog(gen); break;
+		case 'snapshot': showView('view-snapshot'); loadSnapshot(gen, r.arg); break;
 		case 'history': showView('view-history'); loadHistory(gen, r.arg); break;
 		}
 	}
@@ -1276,7 +1278,7 @@
 		if (!name || $('remove-confirm').value !== name)
 			return;
 		$('remove-submit').disabled = true;
-		api('DELETE', '/clients/' + encodeURIComponent(name), {}).then(function () {
+		api('DELETE', '/clients/' + encodeURIComponent(name), { confirm: name }).then(function () {
 			closeRemove();
 			showInfo('Client ' + name + ' removed.');
 			if (state.view === 'client')
@@ -1462,22 +1464,9 @@
 
 		body.appendChild(historyCard(name, hist));
 
-		snaps = snaps.slice().sort(function (a, b) {
-			return (b.time || 0) - (a.time || 0);
-		});
-		body.appendChild(card('Snapshots (' + snaps.length + ')', snaps.length ?
-		    table('Snapshots of ' + c.name, [
-			{ label: 'Id' }, { label: 'Set' }, { label: 'Time' },
-			{ label: 'Files', num: true }, { label: 'Size', num: true },
-			{ label: 'New bytes', num: true }
-		    ], snaps.map(function (s) {
-			return { cells: [
-				h('code', { text: String(s.id) }),
-				s.set || '—', timeCell(s.time), num(s.files),
-				fmtBytes(s.size), fmtBytes(s.new_bytes)
-			] };
-		    }), true) :
-		    h('p', { class: 'muted', text: 'No snapshots yet.' }), 'wide'));
+		body.appendChild(snapshotsCard(c, snaps));
+		body.appendChild(retentionCard(c));
+		body.appendChild(actionsCard(c));
 	}
 
 	function historyRows(list) {
@@ -1937,6 +1926,421 @@
 			pre.textContent = '';
 			failed('Log', err);
 		});
+	}
+
+	/* ---------- actions: retention, snapshots, token, client forget ---------- */
+
+	TITLES.snapshot = 'Snapshot';
+	VIEWS.push('view-snapshot');
+
+	var RULES = [
+		['keep_last', 'Last'], ['keep_hourly', 'Hourly'],
+		['keep_daily', 'Daily'], ['keep_weekly', 'Weekly'],
+		['keep_monthly', 'Monthly'], ['keep_yearly', 'Yearly']
+	];
+	var FROM_TEXT = {
+		server: 'the server\'s default (gigavault.conf, Retention)',
+		client: 'the client\'s default',
+		set: 'this set\'s own policy'
+	};
+
+	function clientPath(name) {
+		return '/clients/' + encodeURIComponent(name);
+	}
+
+	function snapshotLink(name, id) {
+		return link('snapshot', name) + '/' + encodeURIComponent(String(id));
+	}
+
+	/*
+	 * A dialog that names what will happen: fn runs on "confirm" and
+	 * returns a promise (the dialog closes when it settles).
+	 */
+	function askConfirm(title, text, label, fn) {
+		var dlg = $('confirm-dialog');
+		if (!state.confirmWired) {
+			state.confirmWired = true;
+			$('confirm-form').addEventListener('submit', onConfirm);
+			$('confirm-cancel').addEventListener('click', closeConfirm);
+			dlg.addEventListener('cancel', function () {
+				state.confirmFn = null;
+			});
+		}
+		$('confirm-title').textContent = title;
+		$('confirm-text').textContent = text;
+		$('confirm-submit').textContent = label;
+		$('confirm-submit').disabled = false;
+		state.confirmFn = fn;
+		if (typeof dlg.showModal === 'function')
+			dlg.showModal();
+		else
+			dlg.setAttribute('open', '');
+		$('confirm-cancel').focus();
+	}
+
+	function closeConfirm() {
+		var dlg = $('confirm-dialog');
+		if (typeof dlg.close === 'function' && dlg.open)
+			dlg.close();
+		else
+			dlg.removeAttribute('open');
+		state.confirmFn = null;
+	}
+
+	function onConfirm(ev) {
+		ev.preventDefault();
+		var fn = state.confirmFn;
+		if (!fn)
+			return;
+		$('confirm-submit').disabled = true;
+		fn().then(closeConfirm, closeConfirm);
+	}
+
+	/* POST an action; say so and reload the view, or report the failure */
+	function act(what, path, body, done) {
+		return api('POST', path, body || {}).then(function (r) {
+			if (done)
+				done(r);
+			else {
+				showInfo(what + ': done.');
+				route();
+			}
+		}, function (err) {
+			failed(what, err);
+		});
+	}
+
+	function protectButton(name, s, after) {
+		var on = !s.protected;
+		var what = (on ? 'Protect' : 'Unprotect') + ' snapshot ' + s.id;
+		var run = function () {
+			return act(what, clientPath(name) + '/snapshot/' +
+			    (on ? 'protect' : 'unprotect'), { snapshot: s.id },
+			    function () {
+				showInfo('Snapshot ' + s.id + ' of ' + name +
+				    (on ? ' is protected: prune and every forget leave it alone.' :
+				    ' is no longer protected: the retention policy decides again.'));
+				after();
+			    });
+		};
+		return h('button', { type: 'button', class: 'snap-protect',
+		    'data-snapshot': s.id, text: on ? 'Protect' : 'Unprotect',
+		    title: what, onclick: function () {
+			if (on)
+				run();
+			else
+				askConfirm('Unprotect snapshot ' + s.id + ' of ' + name,
+				    'The retention policy of set ' + (s.set || '(none)') +
+				    ' decides about it again: the next prune forgets it ' +
+				    'if the policy does not keep it, and the client may ' +
+				    'forget it.', 'Unprotect', run);
+		    } });
+	}
+
+	function forgetButton(name, s, after) {
+		return h('button', { type: 'button', class: 'danger-outline snap-forget',
+		    'data-snapshot': s.id, text: 'Forget',
+		    title: s.protected ? 'Snapshot ' + s.id + ' is protected: ' +
+			'unprotect it first' : 'Forget snapshot ' + s.id,
+		    disabled: s.protected ? true : null,
+		    onclick: function () {
+			askConfirm('Forget snapshot ' + s.id + ' of ' + name,
+			    'This removes snapshot ' + s.id + ' (set ' + (s.set || '—') +
+			    ', ' + fmtTime(s.time) + ') from the catalog. It cannot ' +
+			    'be undone: its data can no longer be restored, and the ' +
+			    'next prune frees the space no other snapshot uses. The ' +
+			    'server refuses it when its retention policy keeps the ' +
+			    'snapshot and the client may not forget freely.',
+			    'Forget snapshot', function () {
+				return act('Forget snapshot ' + s.id + ' of ' + name,
+				    clientPath(name) + '/snapshot/forget',
+				    { snapshot: s.id, confirm: true }, function () {
+					showInfo('Snapshot ' + s.id + ' of ' + name +
+					    ' forgotten; prune frees its space.');
+					after();
+				    });
+			    });
+		    } });
+	}
+
+	/* the client page's snapshots: links, flags, actions */
+	function snapshotsCard(c, snaps) {
+		var name = c.name;
+		var again = function () { route(); };
+		snaps = snaps.slice().sort(function (a, b) {
+			return (b.time || 0) - (a.time || 0) || (b.id || 0) - (a.id || 0);
+		});
+		return card('Snapshots (' + snaps.length + ')', snaps.length ?
+		    table('Snapshots of ' + name, [
+			{ label: 'Id' }, { label: 'Set' }, { label: 'Time' },
+			{ label: 'Files', num: true }, { label: 'Size', num: true },
+			{ label: 'New bytes', num: true }, { label: 'Protected' },
+			{ label: 'Actions' }
+		    ], snaps.map(function (s) {
+			return { cls: s.protected ? 'snap-protected' : null, cells: [
+				h('a', { href: snapshotLink(name, s.id),
+				    class: 'snap-link', 'data-snapshot': s.id,
+				    title: 'Snapshot ' + s.id + ': details and actions' },
+				    h('code', { text: String(s.id) })),
+				s.set || '—', timeCell(s.time), num(s.files),
+				fmtBytes(s.size), fmtBytes(s.new_bytes),
+				s.protected ? badge('protected', 'ok') : '—',
+				h('span', { class: 'row-actions' },
+				    protectButton(name, s, again),
+				    forgetButton(name, s, again))
+			] };
+		    }), true, true) :
+		    h('p', { class: 'muted', text: 'No snapshots yet.' }), 'wide snapshots-card');
+	}
+
+	function rulesText(p) {
+		var parts = RULES.filter(function (r) { return p[r[0]] > 0; })
+		    .map(function (r) { return r[1].toLowerCase() + ' ' + p[r[0]]; });
+		return parts.length ? 'keep ' + parts.join(', ') :
+		    'every rule 0: keeps everything';
+	}
+
+	/* the retention editor: one form for a set ("" the client's default) */
+	function policyForm(name, d, after) {
+		var sets = (d.sets || []).map(function (s) { return s.set; });
+		var sel = h('select', { id: 'policy-set' }, sets.map(function (s) {
+			return h('option', { value: s, text: s === '' ?
+			    '(client default: every set without its own)' : 'set ' + s });
+		}));
+		var other = h('input', { id: 'policy-new-set', type: 'text',
+		    placeholder: 'or another set name', autocomplete: 'off',
+		    autocapitalize: 'none', spellcheck: 'false' });
+		var inputs = {};
+		var fill = function () {
+			var row = (d.sets || []).filter(function (s) {
+				return s.set === sel.value;
+			})[0];
+			RULES.forEach(function (r) {
+				inputs[r[0]].value = row && row.policy ? row.policy[r[0]] : 0;
+			});
+		};
+		var fields = RULES.map(function (r) {
+			inputs[r[0]] = h('input', { id: 'policy-' + r[0], type: 'number',
+			    min: 0, max: d.keep_max || 1000000, step: 1, value: 0,
+			    inputmode: 'numeric' });
+			return h('div', { class: 'field rule-field' },
+			    h('label', { htmlFor: 'policy-' + r[0], text: 'Keep ' +
+				r[1].toLowerCase() }), inputs[r[0]]);
+		});
+		sel.addEventListener('change', fill);
+		var target = function () {
+			var o = other.value.trim();
+			return o !== '' ? o : sel.value;
+		};
+		var save = h('button', { type: 'submit', class: 'primary',
+		    id: 'policy-save', text: 'Save policy' });
+		var clearBtn = h('button', { type: 'button', id: 'policy-clear',
+		    text: 'Clear policy', onclick: function () {
+			var set = target();
+			askConfirm('Clear the policy of ' + (set ? 'set ' + set :
+			    'the client\'s default') + ' of ' + name,
+			    'The policy stored for ' + (set ? 'set ' + set : 'the client') +
+			    ' is removed: ' + (set ? 'the client\'s default, else ' : '') +
+			    'the server\'s default applies from the next prune.',
+			    'Clear policy', function () {
+				return act('Clear policy', clientPath(name) + '/policy/clear',
+				    { set: set }, function () {
+					showInfo('Policy of ' + (set ? 'set ' + set :
+					    'the client\'s default') + ' of ' + name + ' cleared.');
+					after();
+				    });
+			    });
+		    } });
+		var form = h('form', { id: 'policy-form', class: 'policy-form', novalidate: true },
+		    h('div', { class: 'field' }, h('label', { htmlFor: 'policy-set',
+			text: 'Policy of' }), h('div', { class: 'inline-row' }, sel, other)),
+		    h('div', { class: 'rule-fields' }, fields),
+		    h('p', { class: 'hint', text: 'Each rule keeps the newest snapshot ' +
+			'of each of the last N hours, days, ... (0 to ' +
+			(d.keep_max || 1000000) + '); "last" keeps the N newest. A ' +
+			'snapshot kept by any rule, the newest one and protected ones ' +
+			'stay. The next prune applies it.' }),
+		    h('div', { class: 'actions' }, save, clearBtn));
+		form.addEventListener('submit', function (ev) {
+			ev.preventDefault();
+			var set = target();
+			var body = { set: set };
+			var bad = null;
+			RULES.forEach(function (r) {
+				var v = inputs[r[0]].value.trim();
+				if (!/^[0-9]+$/.test(v))
+					bad = bad || r[1];
+				body[r[0]] = parseInt(v, 10);
+			});
+			if (bad) {
+				showError('Save policy: keep ' + bad.toLowerCase() +
+				    ' must be a whole number from 0.');
+				return;
+			}
+			save.disabled = true;
+			act('Save policy', clientPath(name) + '/policy', body,
+			    function () {
+				showInfo('Policy of ' + (set ? 'set ' + set :
+				    'the client\'s default') + ' of ' + name + ' saved.');
+				after();
+			    }).then(function () { save.disabled = false; });
+		});
+		fill();
+		return form;
+	}
+
+	/* the client's retention: each set's policy in force, and the editor */
+	function retentionCard(c) {
+		var box = h('div', { id: 'retention-body' });
+		var name = c.name;
+		var gen = state.gen;
+		var reload = function () { route(); };
+		loading(box);
+		api('GET', clientPath(name) + '/policy').then(function (d) {
+			if (gen !== state.gen)
+				return;
+			clear(box);
+			box.appendChild(table('Retention of ' + name, [
+				{ label: 'Set' }, { label: 'Policy in force' },
+				{ label: 'From' }
+			], (d.sets || []).map(function (s) {
+				return { cells: [
+					s.set === '' ? '(client default)' : s.set,
+					h('span', { class: 'policy-rules', 'data-set': s.set,
+					    text: rulesText(s.policy || {}) }),
+					h('span', { class: 'policy-from', 'data-set': s.set,
+					    'data-from': s.from, text: FROM_TEXT[s.from] || s.from })
+				] };
+			}), true, true));
+			box.appendChild(h('p', { class: 'small muted', text:
+			    'Server default: ' + rulesText(d.server || {}) + '.' }));
+			box.appendChild(policyForm(name, d, reload));
+		}, function (err) {
+			if (gen !== state.gen)
+				return;
+			clear(box).appendChild(h('p', { class: 'muted',
+			    text: 'The retention policy could not be loaded.' }));
+			failed('Retention of ' + name, err);
+		});
+		return card('Retention', box, 'wide retention-card');
+	}
+
+	/* new token, client-side forget, prune and scrub */
+	function actionsCard(c) {
+		var name = c.name;
+		var allow = !c.allow_forget;
+		var tokenBtn = h('button', { type: 'button', id: 'client-new-token',
+		    text: 'New enrollment token', onclick: function () {
+			askConfirm('New enrollment token for ' + name,
+			    'A new one-time token lets ' + name + ' register again (a ' +
+			    'new machine, a lost state file) keeping its snapshots. ' +
+			    'It replaces any unused token, which stops working. ' +
+			    'The new token is shown once.', 'Issue token', function () {
+				return act('New token for ' + name, clientPath(name) +
+				    '/token', {}, function (r) {
+					state.enrollNext = { name: r.name || name,
+					    token: r.token };
+					go('clients');
+				    });
+			    });
+		    } });
+		var forgetBtn = h('button', { type: 'button', id: 'client-forget-toggle',
+		    class: allow ? null : 'danger-outline',
+		    text: allow ? 'Allow client forget' : 'Deny client forget',
+		    onclick: function () {
+			askConfirm((allow ? 'Allow ' : 'Deny ') + name + ' to forget',
+			    allow ? 'The client\'s own forget may then remove snapshots ' +
+			    'that the server\'s retention policy keeps (not protected ' +
+			    'ones). A compromised client could erase its history.' :
+			    'The client\'s own forget is then refused for snapshots ' +
+			    'that the server\'s retention policy keeps.',
+			    allow ? 'Allow forget' : 'Deny forget', function () {
+				return act((allow ? 'Allow' : 'Deny') + ' forget for ' + name,
+				    clientPath(name) + (allow ? '/allow-forget' :
+				    '/deny-forget'), {}, function () {
+					showInfo(name + (allow ? ' may now forget any ' +
+					    'snapshot that is not protected.' :
+					    ' may forget only what its policy drops.'));
+					route();
+				    });
+			    });
+		    } });
+		var prune = h('button', { type: 'button', id: 'client-prune',
+		    text: 'Start prune', onclick: function () { startTask('prune', prune); } });
+		var scrub = h('button', { type: 'button', id: 'client-scrub',
+		    text: 'Start scrub', onclick: function () { startTask('scrub', scrub); } });
+		return card('Actions', [dl([
+			['Client forget', c.allow_forget ?
+			    h('span', null, badge('allowed', 'warn'),
+				' any snapshot that is not protected') :
+			    h('span', null, badge('denied', 'ok'),
+				' only what the policy drops')],
+			['Enrollment', c.registered ? 'registered' : 'token not used yet']
+		    ]), h('div', { class: 'actions' }, tokenBtn, forgetBtn, prune, scrub),
+		    h('p', { class: 'hint', text: 'Prune forgets what the retention ' +
+			'policies do not keep and frees the space; scrub reads every ' +
+			'pack back. Both run for the whole server.' })], 'actions-card');
+	}
+
+	/* #/snapshot/CLIENT/ID */
+	function loadSnapshot(gen, name) {
+		var parts = location.hash.replace(/^#\/?/, '').split('/');
+		var id = parts[parts.length - 1];
+		var body = clear($('snapshot-body'));
+		$('snapshot-title').textContent = 'Snapshot ' + id + ' of ' + name;
+		$('snapshot-back').setAttribute('href', link('client', name));
+		$('snapshot-back').textContent = '\u2190 Client ' + name;
+		clear($('snapshot-state'));
+		if (!name || !/^[0-9]+$/.test(id)) {
+			body.appendChild(h('p', { class: 'muted', text: 'No such snapshot.' }));
+			return;
+		}
+		loading(body);
+		api('GET', clientPath(name) + '/snapshot?snapshot=' + id).then(function (d) {
+			if (gen !== state.gen)
+				return;
+			renderSnapshot(name, d);
+		}, function (err) {
+			if (gen !== state.gen)
+				return;
+			clear(body).appendChild(h('p', { class: 'muted',
+			    text: 'This snapshot could not be loaded.' }));
+			failed('Snapshot ' + id + ' of ' + name, err);
+		});
+	}
+
+	function renderSnapshot(name, d) {
+		var s = d.snapshot || {};
+		var body = clear($('snapshot-body'));
+		var back = function () { go('client', name); };
+		var ret = d.retention;
+		var pol = d.policy || {};
+		document.title = 'Snapshot ' + s.id + ' of ' + name + ' — GigaVault';
+		clear($('snapshot-state')).appendChild(s.protected ?
+		    badge('protected', 'ok') : badge('not protected', 'muted'));
+		body.appendChild(h('div', { class: 'grid' },
+		    card('Snapshot', dl([
+			['Id', h('code', { class: 'id', text: String(s.id) })],
+			['Set', s.set || '—'],
+			['Time', fmtTime(s.time)],
+			['Files', num(s.files)],
+			['Size', fmtBytes(s.size)],
+			['New bytes', fmtBytes(s.new_bytes) + ' in ' + num(s.new_blobs) +
+			    ' blobs'],
+			['Root', h('code', { class: 'id small', text: s.root || '—' })],
+			['Meta', h('code', { class: 'id small', text: s.meta || '—' })]
+		    ]), 'snapshot-card'),
+		    card('Retention', [dl([
+			['Protected', s.protected ? h('span', { id: 'snapshot-protected' },
+			    badge('yes', 'ok'), ' prune and every forget leave it alone') :
+			    h('span', { id: 'snapshot-protected', text: 'no' })],
+			['Policy of set ' + (s.set || '—'), rulesText(pol.policy || {})],
+			['From', FROM_TEXT[pol.from] || pol.from || '—'],
+			['Today\'s verdict', ret ? (ret.keep ? 'kept (' + ret.why + ')' :
+			    'not kept: the next prune forgets it') : '—'],
+			['Client forget', d.allow_forget ? 'allowed' : 'only what the policy drops']
+		    ]), h('div', { class: 'actions' }, protectButton(name, s, route),
+			forgetButton(name, s, back))], 'snapshot-actions')));
 	}
 
 	/* ---------- health first, history (issue 20) ---------- */

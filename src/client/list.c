@@ -78,6 +78,9 @@ cmd_snapshots(struct client *c, int argc, char **argv)
 				    json_integer((json_int_t)v[i].blobs));
 			json_object_set_new(o, "bytes",
 			    json_integer((json_int_t)v[i].bytes));
+			if (v[i].v5)
+				json_object_set_new(o, "protected",
+				    json_boolean(v[i].protected));
 			json_array_append_new(arr, o);
 		}
 		json_dumpf(arr, stdout, JSON_INDENT(1) | JSON_PRESERVE_ORDER);
@@ -92,10 +95,11 @@ cmd_snapshots(struct client *c, int argc, char **argv)
 			    when, sizeof(when));
 			client_fmt_bytes((double)v[i].bytes, size,
 			    sizeof(size));
-			printf("%-8llu %-24s %-16s %9llu %10s\n",
+			printf("%-8llu %-24s %-16s %9llu %10s%s\n",
 			    (unsigned long long)v[i].id, when, v[i].set,
 			    (unsigned long long)(v[i].v3 ? v[i].files :
-			    v[i].blobs), size);
+			    v[i].blobs), size, v[i].protected ?
+			    " protected" : "");
 		}
 	}
 	free(v);

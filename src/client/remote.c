@@ -972,7 +972,7 @@ remote_list(struct remote *r, const char *set, struct snapinfo **out,
 	struct wire_wr w;
 	struct reader rd;
 	uint32_t m;
-	size_t emin = r->version >= 3 ? 106 : 98;
+	size_t emin = r->version >= 5 ? 107 : r->version >= 3 ? 106 : 98;
 
 	*out = NULL;
 	*n = 0;
@@ -996,7 +996,7 @@ remote_list(struct remote *r, const char *set, struct snapinfo **out,
 				goto malformed;
 			break;
 		}
-		/* Each entry is at least 8+2+8+32+32+8+8 (+8) bytes. */
+		/* Each entry is at least 8+2+8+32+32+8+8 (+8, +1) bytes. */
 		if (m > rd.left / emin || m > LIST_MAX - cnt) {
 			if (m > LIST_MAX - cnt && m <= rd.left / emin) {
 				fail(r, err, errlen, "server lists more than "
@@ -1031,6 +1031,14 @@ remote_list(struct remote *r, const char *set, struct snapinfo **out,
 			    rd_get_u64(&rd, &s->blobs) == -1 ||
 			    rd_get_u64(&rd, &s->bytes) == -1)
 				goto malformed;
+			if ((s->v5 = r->version >= 5)) {
+				uint8_t flags;
+
+				/* Flags a later version adds: not ours. */
+				if (rd_get_bytes(&rd, &flags, 1) == -1)
+					goto malformed;
+				s->protected = (flags & WIRE_SNAP_PROTECTED) != 0;
+			}
 			/* Ids must grow, or a server could loop us forever. */
 			if (s->id <= after)
 				goto malformed;

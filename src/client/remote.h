@@ -27,6 +27,8 @@ struct snapinfo {
 	uint64_t	 bytes;		/* their size (v3), or the bytes referenced */
 	uint64_t	 new_bytes;	/* v3: bytes of blobs first stored by it */
 	uint64_t	 blobs;		/* versions 1, 2: blobs referenced */
+	int		 v5;		/* listed in version 5: flags known */
+	int		 protected;	/* v5: an administrator protected it */
 };
 
 struct tls_ctx;

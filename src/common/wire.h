@@ -21,8 +21,9 @@
 #define WIRE_MAGIC		"GVLT"
 #define WIRE_MAGIC_LEN		4
 #define WIRE_VERSION_MIN	1	/* protocol versions this code speaks */
-#define WIRE_VERSION_MAX	4	/* 2: COMMIT has files; 3: links, size;
-					   4: the agent's frames */
+#define WIRE_VERSION_MAX	5	/* 2: COMMIT has files; 3: links, size;
+					   4: the agent's frames; 5: SNAPSHOTS
+					   entries' flags */
 #define WIRE_SOFTWARE_MAX	255	/* bytes of a hello's software string */
 
 enum wire_type {
@@ -91,6 +92,8 @@ enum wire_type {
 #define WIRE_COMMIT3_MAX	(WIRE_COMMIT_MAX + 8)
 #define WIRE_FORGET_MAX		(4 + WIRE_BATCH_MAX * 8)
 #define WIRE_LIST_MAX		(2 + WIRE_SET_MAX + 8)
+/* Version 5: a SNAPSHOTS entry ends with u8 flags. */
+#define WIRE_SNAP_PROTECTED	1u	/* an administrator protected it */
 
 /*
  * Version 4, the agent's frames (doc/protocol.md "Agents").  JOB_REPORT:

@@ -33,13 +33,13 @@
 #include "server/datadir.h"
 #include "server/hkstatus.h"
 #include "server/leasestate.h"
+#include "server/policy.h"
 #include "server/prune.h"
 #include "server/scrub.h"
 #include "server/store.h"
 #include "ctl.h"
 
 #define TOKEN_BYTES	16	/* printed as 32 hex digits */
-#define KEEP_MAX	1000000	/* as Retention.Keep* in gigavault.conf */
 
 static const char usage_text[] =
 	    "usage: gigavaultctl [-hV] [-f file] COMMAND [ARGS]\n"
@@ -56,6 +56,8 @@ static const char usage_text[] =
 	    "name\n"
 	    "       gigavaultctl [-f file] snapshots [client] [--bytes] "
 	    "[--json]\n"
+	    "       gigavaultctl [-f file] snapshot protect | unprotect | "
+	    "forget client id\n"
 	    "       gigavaultctl [-f file] usage [--bytes] [--json]\n"
 	    "       gigavaultctl [-f file] stats [--days n] [--bytes] "
 	    "[--json]\n"
@@ -397,22 +399,24 @@ print_snapshot(void *arg, const struct cat_snapshot *s)
 	hex_encode(s->meta, BLOB_ID_LEN, meta);
 	if (o->arr != NULL) {
 		json_array_append_new(o->arr, json_pack(
-		    "{s:s, s:I, s:s, s:I, s:s, s:s, s:I, s:I, s:I, s:I}",
+		    "{s:s, s:I, s:s, s:I, s:s, s:s, s:I, s:I, s:I, s:I, s:b}",
 		    "client", o->client, "id", (json_int_t)s->id,
 		    "set", s->set, "time", (json_int_t)s->time,
 		    "root", root, "meta", meta,
 		    "files", (json_int_t)s->files,
 		    "size", (json_int_t)s->size,
 		    "new_bytes", (json_int_t)s->new_bytes,
-		    "new_blobs", (json_int_t)s->new_blobs));
+		    "new_blobs", (json_int_t)s->new_blobs,
+		    "protected", s->protected));
 		return 0;
 	}
 	fmt_utc(s->time, when, sizeof(when));
-	printf("%-24s %6llu %-16s %-20s %10llu %14s %14s\n", o->client,
+	printf("%-24s %6llu %-16s %-20s %10llu %14s %14s %s\n", o->client,
 	    (unsigned long long)s->id, s->set, when,
 	    (unsigned long long)s->files,
 	    fmt_size(o->c, s->size, size, sizeof(size)),
-	    fmt_size(o->c, s->new_bytes, new, sizeof(new)));
+	    fmt_size(o->c, s->new_bytes, new, sizeof(new)),
+	    s->protected ? "protected" : "-");
 	return 0;
 }
 
@@ -428,8 +432,9 @@ cmd_snapshots(struct ctl *c)
 	o.c = c;
 	o.arr = c->json ? json_array() : NULL;
 	if (!c->json)
-		printf("%-24s %6s %-16s %-20s %10s %14s %14s\n", "CLIENT",
-		    "ID", "SET", "TIME", "FILES", "SIZE", "NEW BYTES");
+		printf("%-24s %6s %-16s %-20s %10s %14s %14s %s\n", "CLIENT",
+		    "ID", "SET", "TIME", "FILES", "SIZE", "NEW BYTES",
+		    "FLAGS");
 	for (size_t i = 0; i < cv.n; i++) {
 		o.client = cv.v[i].name;
 		if (catalog_snapshots(c->cat, cv.v[i].id, NULL, 0,
@@ -441,6 +446,106 @@ cmd_snapshots(struct ctl *c)
 	}
 	free(cv.v);
 	return c->json ? print_json(o.arr) : 0;
+}
+
+/*
+ * The command's client (argv[0]) into *cl and snapshot id (argv[1]) into
+ * *id.  0 or an exit status.
+ */
+static int
+snapshot_args(struct ctl *c, struct cat_client *cl, uint64_t *id)
+{
+	const char *a = c->argv[1];
+	char *end;
+	unsigned long long v;
+	int rc;
+
+	errno = 0;
+	v = strtoull(a, &end, 10);
+	if (a[0] < '0' || a[0] > '9' || *end != '\0' || errno != 0 ||
+	    v == 0) {
+		fprintf(stderr, "gigavaultctl: invalid snapshot id \"%s\": "
+		    "a number from 1 (gigavaultctl snapshots %s lists them)\n",
+		    a, c->argv[0]);
+		return EXIT_USAGE;
+	}
+	*id = v;
+	if ((rc = catalog_client_get(c->cat, c->argv[0], cl)) == CAT_NOTFOUND)
+		return no_client(c);
+	if (rc != CAT_OK)
+		return cat_failed(c);
+	crypto_wipe(cl->secret, sizeof(cl->secret));
+	return 0;
+}
+
+static int
+no_snapshot(struct ctl *c, uint64_t id)
+{
+	fprintf(stderr, "gigavaultctl: client %s has no snapshot %llu\n",
+	    c->argv[0], (unsigned long long)id);
+	return EXIT_RUNTIME;
+}
+
+static int
+protect(struct ctl *c, int on)
+{
+	struct cat_client cl;
+	uint64_t id;
+	int rc;
+
+	if ((rc = snapshot_args(c, &cl, &id)) != 0)
+		return rc;
+	rc = catalog_snapshot_protect(c->cat, cl.id, id, on);
+	if (rc == CAT_NOTFOUND)
+		return no_snapshot(c, id);
+	return rc == CAT_OK ? 0 : cat_failed(c);
+}
+
+static int
+cmd_snapshot_protect(struct ctl *c)
+{
+	return protect(c, 1);
+}
+
+static int
+cmd_snapshot_unprotect(struct ctl *c)
+{
+	return protect(c, 0);
+}
+
+/* As a client's forget: policy_forget() says what may go. */
+static int
+cmd_snapshot_forget(struct ctl *c)
+{
+	struct cat_client cl;
+	uint64_t id;
+	char why[256];
+	int rc;
+
+	if ((rc = snapshot_args(c, &cl, &id)) != 0)
+		return rc;
+	switch (policy_forget(c->cat, &c->cfg->retention, &cl, id, why,
+	    sizeof(why))) {
+	case CAT_OK:
+		return 0;
+	case CAT_NOTFOUND:
+		return no_snapshot(c, id);
+	case CAT_PROTECTED:
+		fprintf(stderr, "gigavaultctl: snapshot %llu of %s is "
+		    "protected: \"snapshot unprotect %s %llu\" first\n",
+		    (unsigned long long)id, cl.name, cl.name,
+		    (unsigned long long)id);
+		return EXIT_RUNTIME;
+	case POLICY_KEPT:
+		fprintf(stderr, "gigavaultctl: snapshot %llu of %s is kept by "
+		    "the retention policy (%s): change the policy, or \"client "
+		    "allow-forget %s\"\n", (unsigned long long)id, cl.name,
+		    why, cl.name);
+		return EXIT_RUNTIME;
+	default:
+		fprintf(stderr, "gigavaultctl: %s\n", why);
+		return EXIT_RUNTIME;
+	}
 }
 
 static int
@@ -726,7 +831,8 @@ cmd_policy_set(struct ctl *c)
 
 		if (opt_get(c, keep_opts[i].opt) != NULL)
 			given = 1;
-		if ((rc = opt_number(c, keep_opts[i].opt, KEEP_MAX, &v)) != 0)
+		if ((rc = opt_number(c, keep_opts[i].opt, POLICY_KEEP_MAX,
+		    &v)) != 0)
 			return rc;
 		*(uint32_t *)((char *)&p + keep_opts[i].off) = (uint32_t)v;
 	}
@@ -946,6 +1052,9 @@ static const struct command {
 	{ "history", NULL,	0, 0, 1, "--client= --kind= --result= "
 	    "--since= --limit=", cmd_history },
 	{ "snapshots", NULL,	0, 1, 1, "", cmd_snapshots },
+	{ "snapshot", "protect", 2, 2, 0, "", cmd_snapshot_protect },
+	{ "snapshot", "unprotect", 2, 2, 0, "", cmd_snapshot_unprotect },
+	{ "snapshot", "forget",	2, 2, 0, "", cmd_snapshot_forget },
 	{ "usage", NULL,	0, 0, 1, "", cmd_usage },
 	{ "stats", NULL,	0, 0, 1, "--days=", cmd_stats },
 	{ "policy", "show",	0, 1, 1, "", cmd_policy_show },
@@ -1001,6 +1110,9 @@ writes_catalog(const struct command *cmd, const struct ctl *c)
 	    cmd->fn == cmd_client_allow_forget ||
 	    cmd->fn == cmd_client_deny_forget ||
 	    cmd->fn == cmd_policy_set || cmd->fn == cmd_policy_clear ||
+	    cmd->fn == cmd_snapshot_protect ||
+	    cmd->fn == cmd_snapshot_unprotect ||
+	    cmd->fn == cmd_snapshot_forget ||
 	    cmd->fn == cmd_scrub ||
 	    (cmd->fn == cmd_prune && opt_get(c, "--dry-run") == NULL);
 }

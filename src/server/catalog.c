@@ -119,6 +119,7 @@
 #define SNAP_REC_MAX		(SNAP_REC_HEAD + BLOB_ID_LEN + 1 + \
 				 CAT_NAME_MAX + SNAP_REC_TAIL)
 #define SNAP_FLAG_LEGACY	1u
+#define SNAP_FLAG_PROTECTED	2u
 #define FORMAT_KEY		"format"
 #define USAGE_REC_LEN		(4 * 8)
 #define DAY_REC_LEN		(4 * 8)
@@ -232,7 +233,8 @@ snap_encode(const struct cat_snapshot *s, uint8_t *b)
 	be64_put(b, s->time);
 	memcpy(b + 8, s->root, BLOB_ID_LEN);
 	memcpy(b + 40, s->meta, BLOB_ID_LEN);
-	b[72] = s->has_legacy ? SNAP_FLAG_LEGACY : 0;
+	b[72] = (s->has_legacy ? SNAP_FLAG_LEGACY : 0) |
+	    (s->protected ? SNAP_FLAG_PROTECTED : 0);
 	n = SNAP_REC_HEAD;
 	if (s->has_legacy) {
 		memcpy(b + n, s->legacy, BLOB_ID_LEN);
@@ -255,9 +257,10 @@ snap_decode(const MDB_val *k, const MDB_val *v, struct cat_snapshot *s)
 	size_t n = SNAP_REC_HEAD, setlen;
 
 	if (k->mv_size != SNAP_KEY_LEN || v->mv_size < SNAP_REC_HEAD + 1 ||
-	    (b[72] & ~SNAP_FLAG_LEGACY) != 0)
+	    (b[72] & ~(SNAP_FLAG_LEGACY | SNAP_FLAG_PROTECTED)) != 0)
 		return -1;
 	memset(s, 0, sizeof(*s));
+	s->protected = (b[72] & SNAP_FLAG_PROTECTED) != 0;
 	s->id = be64_get((const uint8_t *)k->mv_data + 8);
 	s->time = be64_get(b);
 	memcpy(s->root, b + 8, BLOB_ID_LEN);
@@ -1984,6 +1987,7 @@ commit_txn(struct catalog *c, MDB_txn *txn, void *arg)
 		return CAT_MISSING;
 	if (!a->snap->has_legacy)
 		a->snap->id = cl.next_snapshot;
+	a->snap->protected = 0;		/* only catalog_snapshot_protect() */
 	if (a->snap->id == UINT64_MAX)
 		return fail(c, 0, "snapshot ids exhausted");
 	cl.next_snapshot = a->snap->id + 1;
@@ -2511,6 +2515,8 @@ forget_txn(struct catalog *c, MDB_txn *txn, void *arg)
 		return fail(c, rc, "read snapshot");
 	if (snap_decode(&sk, &d, &snap) == -1)
 		return fail(c, 0, "snapshot record");
+	if (snap.protected)
+		return CAT_PROTECTED;
 	memset(&gone, 0, sizeof(gone));
 	gone.snapshots = 1;
 	gone.size = snap.size;
@@ -4198,6 +4204,53 @@ catalog_requests(struct catalog *c, uint64_t client,
 	*out = a.v;
 	*n = a.n;
 	return rc;
+}
+
+/* ------------------------------------------------- protected snapshots */
+
+struct protect_arg {
+	uint64_t	 client;
+	uint64_t	 snap;
+	int		 on;
+};
+
+static int
+protect_txn(struct catalog *c, MDB_txn *txn, void *arg)
+{
+	struct protect_arg *a = arg;
+	uint8_t skey[SNAP_KEY_LEN], srec[SNAP_REC_MAX];
+	MDB_val k = { sizeof(skey), skey }, d;
+	struct cat_snapshot snap;
+	struct journal_rec j;
+	int rc;
+
+	be64_put(skey, a->client);
+	be64_put(skey + 8, a->snap);
+	if ((rc = mdb_get(txn, c->snapshots, &k, &d)) == MDB_NOTFOUND)
+		return CAT_NOTFOUND;
+	if (rc != 0)
+		return fail(c, rc, "read snapshot");
+	if (snap_decode(&k, &d, &snap) == -1)
+		return fail(c, 0, "snapshot record");
+	if ((snap.protected != 0) == (a->on != 0))
+		return CAT_OK;
+	snap.protected = a->on != 0;
+	d.mv_size = snap_encode(&snap, srec);
+	d.mv_data = srec;
+	if ((rc = mdb_put(txn, c->snapshots, &k, &d, 0)) != 0)
+		return fail(c, rc, "write snapshot");
+	j = journal_snapshot(JOURNAL_SNAP_FLAGS, a->client, &snap);
+	j.flags = snap.protected ? JOURNAL_SF_PROTECTED : 0;
+	return journal_log(c, &j);
+}
+
+int
+catalog_snapshot_protect(struct catalog *c, uint64_t client, uint64_t snap,
+    int on)
+{
+	struct protect_arg a = { client, snap, on };
+
+	return run_write(c, protect_txn, &a);
 }
 
 /* ------------------------------------------------------------- history */

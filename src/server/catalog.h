@@ -48,6 +48,7 @@ enum cat_result {
 	CAT_DISABLED	= 4,
 	CAT_OLDFORMAT	= 5,	/* a 0.1.0 catalog: gigavaultctl upgrade */
 	CAT_LIMIT	= 6,	/* a per-client bound is reached */
+	CAT_PROTECTED	= 7,	/* the snapshot is protected (forget) */
 };
 
 struct catalog;
@@ -103,6 +104,8 @@ struct cat_snapshot {
 	/* A version 1/2 snapshot: the server-made node of its REFS. */
 	int		 has_legacy;
 	uint8_t		 legacy[BLOB_ID_LEN];
+	/* Kept whatever the policy or a client says (catalog_forget()). */
+	int		 protected;
 };
 
 struct cat_usage {
@@ -433,7 +436,9 @@ int	catalog_snapshot_get(struct catalog *c, uint64_t client,
 /*
  * Forget client's snapshot snap: delete its row in one transaction (the
  * blobs stay indexed: prune frees what nothing reaches any more).
- * CAT_OK, CAT_NOTFOUND (no such snapshot), CAT_ERROR.
+ * CAT_OK, CAT_NOTFOUND (no such snapshot), CAT_PROTECTED (it is
+ * protected: nothing changed; catalog_snapshot_protect() first),
+ * CAT_ERROR.
  */
 int	catalog_forget(struct catalog *c, uint64_t client, uint64_t snap);
 
@@ -756,6 +761,18 @@ int	catalog_requests_take(struct catalog *c, uint64_t client, int64_t now,
 /* Requests of client (taken or not, not yet reported), oldest first. */
 int	catalog_requests(struct catalog *c, uint64_t client,
 	    struct cat_request **out, size_t *n);
+
+/* ----- protected snapshots (the console's and gigavaultctl's actions) */
+
+/*
+ * Set (on != 0) or clear the protected flag of client's snapshot snap
+ * in one transaction, journaled (JOURNAL_SNAP_FLAGS).  A protected
+ * snapshot is kept by prune whatever the retention policy says, and
+ * catalog_forget() refuses it.  CAT_OK (also when the flag was so
+ * already), CAT_NOTFOUND (no such snapshot), CAT_ERROR.
+ */
+int	catalog_snapshot_protect(struct catalog *c, uint64_t client,
+	    uint64_t snap, int on);
 
 /* ------------------------------------------------------------- history */
 

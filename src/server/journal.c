@@ -18,6 +18,7 @@
  *                   (1: legacy node), [legacy[32]], set, u64 files,
  *                   u64 size, u64 new_bytes, u64 new_blobs
  *   FORGET          u64 snap
+ *   SNAP_FLAGS      u64 snap, u32 flags (1: protected)
  *
  * Appends and the creation of the header hold flock(LOCK_EX) on the
  * file, so that even writers outside the catalog's lock cannot
@@ -177,6 +178,12 @@ rec_encode(const struct journal_rec *r, struct wbuf *w)
 	case JOURNAL_FORGET:
 		put64(w, r->snap);
 		break;
+	case JOURNAL_SNAP_FLAGS:
+		if (r->flags & ~JOURNAL_SF_PROTECTED)
+			return -1;
+		put64(w, r->snap);
+		put32(w, r->flags);
+		break;
 	default:
 		return -1;
 	}
@@ -312,6 +319,12 @@ rec_decode(const uint8_t *p, size_t len, struct journal_rec *r)
 		break;
 	case JOURNAL_FORGET:
 		r->snap = get64(&b);
+		break;
+	case JOURNAL_SNAP_FLAGS:
+		r->snap = get64(&b);
+		r->flags = get32(&b);
+		if (r->flags & ~JOURNAL_SF_PROTECTED)
+			return -1;
 		break;
 	default:
 		return -1;

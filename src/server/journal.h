@@ -51,13 +51,16 @@ enum journal_type {
 	JOURNAL_POLICY_CLEAR,	/* client, set */
 	JOURNAL_COMMIT,		/* client, snap, the snapshot's row */
 	JOURNAL_FORGET,		/* client, snap */
-	JOURNAL_TYPE_MAX = JOURNAL_FORGET
+	JOURNAL_SNAP_FLAGS,	/* client, snap, flags (JOURNAL_SF_*) */
+	JOURNAL_TYPE_MAX = JOURNAL_SNAP_FLAGS
 };
 
 /* Client flags as the catalog keeps them. */
 #define JOURNAL_F_REGISTERED	1u
 #define JOURNAL_F_DISABLED	2u
 #define JOURNAL_F_ALLOW_FORGET	4u
+/* Snapshot flags (SNAP_FLAGS). */
+#define JOURNAL_SF_PROTECTED	1u
 
 /*
  * One record, decoded; the fields its type does not use are zero.
@@ -67,11 +70,12 @@ struct journal_rec {
 	uint64_t	 client;	/* the client's id */
 	char		 name[JOURNAL_NAME_MAX + 1];	/* client name */
 	uint64_t	 created;	/* CLIENT_ADD: Unix seconds */
-	uint32_t	 flags;		/* CLIENT_ADD, CLIENT_FLAGS */
+	uint32_t	 flags;		/* CLIENT_ADD, CLIENT_FLAGS, SNAP_FLAGS */
 	uint8_t		 hash[JOURNAL_HASH_LEN];	/* token hash or secret */
 	char		 set[JOURNAL_NAME_MAX + 1];	/* POLICY_*, COMMIT */
 	struct retention policy;	/* POLICY_SET */
-	/* COMMIT, FORGET; CLIENT_ADD: the id its next snapshot gets */
+	/* COMMIT, FORGET, SNAP_FLAGS; CLIENT_ADD: the id its next
+	 * snapshot gets */
 	uint64_t	 snap;
 	uint64_t	 time;
 	uint8_t		 root[BLOB_ID_LEN];

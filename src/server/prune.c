@@ -243,6 +243,11 @@ retain_set(struct prune *p, const struct cat_client *cl, const char *set)
 	for (size_t i = 0; i < n; i++) {
 		int r;
 
+		/* Kept only for its flag: the rules would drop it. */
+		if (rs[i].keep && strcmp(rs[i].why, "protected") == 0)
+			say(p, "kept snapshot %s/%llu of set %s (protected; the "
+			    "retention policy does not keep it)", cl->name,
+			    (unsigned long long)rs[i].id, set);
 		if (rs[i].keep)
 			continue;
 		if (p->dry) {
@@ -265,8 +270,8 @@ retain_set(struct prune *p, const struct cat_client *cl, const char *set)
 		    CAT_ERROR) {
 			free(rs);
 			return failed(p, "forget", catalog_strerror(p->cat));
-		} else if (r == CAT_NOTFOUND)
-			continue;	/* forgotten meanwhile */
+		} else if (r == CAT_NOTFOUND || r == CAT_PROTECTED)
+			continue;	/* forgotten or protected meanwhile */
 		p->res->snapshots++;
 		say(p, "%s snapshot %s/%llu of set %s (not kept by the "
 		    "retention policy)", p->dry ? "would forget" : "forgot",

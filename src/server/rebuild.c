@@ -281,6 +281,10 @@ replay(void *arg, const struct journal_rec *r)
 		if ((s = snap_find(m, r->client, r->snap)) != NULL)
 			s->dead = 1;
 		break;
+	case JOURNAL_SNAP_FLAGS:
+		if ((s = snap_find(m, r->client, r->snap)) != NULL)
+			s->s.protected = (r->flags & JOURNAL_SF_PROTECTED) != 0;
+		break;
 	}
 	return 0;
 }
@@ -889,8 +893,16 @@ follow_rows(struct catalog *cat, struct model *m, char *err, size_t errlen)
 		if (r == CAT_ERROR)
 			goto fail;
 		if ((s->dead || c == NULL || c->removed) && r == CAT_OK) {
-			if (catalog_forget(cat, s->client, s->s.id) ==
+			/* Unprotected there before it was forgotten. */
+			if ((have.protected && catalog_snapshot_protect(cat,
+			    s->client, s->s.id, 0) == CAT_ERROR) ||
+			    catalog_forget(cat, s->client, s->s.id) ==
 			    CAT_ERROR)
+				goto fail;
+		} else if (!s->dead && c != NULL && !c->removed &&
+		    r == CAT_OK && have.protected != s->s.protected) {
+			if (catalog_snapshot_protect(cat, s->client, s->s.id,
+			    s->s.protected) == CAT_ERROR)
 				goto fail;
 		} else if (!s->dead && c != NULL && !c->removed &&
 		    r == CAT_NOTFOUND) {

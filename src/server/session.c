@@ -1349,6 +1349,12 @@ on_forget(struct session *s, const uint8_t *p, uint32_t len)
 		case CAT_NOTFOUND:
 			res = 2;
 			break;
+		case CAT_PROTECTED:	/* kept: an administrator's flag */
+			res = 1;
+			log_info("client %s at %s: snapshot %llu of set %s is "
+			    "protected: not forgotten", s->client.name,
+			    s->peer, (unsigned long long)id, snap.set);
+			break;
 		default:
 			rc = storage_failed(s, "catalog forget",
 			    catalog_strerror(s->cat));
@@ -1380,7 +1386,8 @@ list_one(void *arg, const struct cat_snapshot *snap)
 {
 	struct list_fill *f = arg;
 	size_t need = 8 + 2 + strlen(snap->set) + 8 + 2 * BLOB_ID_LEN +
-	    (f->version >= 3 ? 3 * 8 : 2 * 8);
+	    (f->version >= 3 ? 3 * 8 : 2 * 8) + (f->version >= 5);
+	uint8_t flags = snap->protected ? WIRE_SNAP_PROTECTED : 0;
 
 	if (f->w->len + need > f->limit)
 		return 1;		/* full: the client asks again */
@@ -1397,6 +1404,8 @@ list_one(void *arg, const struct cat_snapshot *snap)
 		wire_put_u64(f->w, 0);		/* blobs: not counted */
 		wire_put_u64(f->w, snap->size);
 	}
+	if (f->version >= 5)
+		wire_put_bytes(f->w, &flags, 1);
 	f->n++;
 	return 0;
 }

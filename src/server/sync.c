@@ -721,6 +721,7 @@ on_journal(void *arg, const struct journal_rec *jr)
 		keep = 1;
 		break;
 	case JOURNAL_COMMIT:
+	case JOURNAL_SNAP_FLAGS:	/* its protect flag, as its COMMIT */
 		/* Only snapshots the source still holds: their blobs are
 		 * indexed, so they are copied in this run or were before. */
 		keep = catalog_snapshot_get(r->cat, jr->client, jr->snap,

@@ -33,6 +33,7 @@
 #include "log.h"
 #include "peerinfo.h"
 #include "store.h"
+#include "uiactions.h"
 #include "uiapi.h"
 #include "uicall.h"
 #include "uidash.h"
@@ -502,9 +503,10 @@ client_json(const struct cat_client *cl, int *failed)
 		*failed = 1;
 		memset(&u, 0, sizeof(u));
 	}
-	return json_pack("{s:s, s:I, s:b, s:b, s:I, s:I, s:I, s:I}",
+	return json_pack("{s:s, s:I, s:b, s:b, s:b, s:I, s:I, s:I, s:I}",
 	    "name", cl->name, "id", (json_int_t)cl->id,
 	    "registered", cl->registered != 0, "disabled", cl->disabled != 0,
+	    "allow_forget", cl->allow_forget != 0,
 	    "created", (json_int_t)cl->created,
 	    "snapshots", (json_int_t)u.snapshots,
 	    "size", (json_int_t)u.size,
@@ -696,37 +698,18 @@ req_clients(struct ui_call *c)
 static int
 named_client(struct ui_call *c, struct cat_client *cl)
 {
-	const char *name = ui_arg_str(c, "name", CAT_NAME_MAX);
-	int rc;
-
-	if (name == NULL || !catalog_name_valid(name)) {
-		ui_finish(c, 400, uiapi_error("\"name\" must be a client name: "
-		    "1 to %d of A-Z a-z 0-9 . _ -, not only dots", CAT_NAME_MAX));
-		return -1;
-	}
-	if (ui_cat_or_fail(c) == NULL)
-		return -1;
-	rc = catalog_client_get(ui_cat(), name, cl);
-	crypto_wipe(cl->secret, sizeof(cl->secret));
-	if (rc == CAT_NOTFOUND) {
-		ui_finish(c, 404, uiapi_error("no client named \"%s\"", name));
-		return -1;
-	}
-	if (rc != CAT_OK) {
-		ui_cat_failed(c);
-		return -1;
-	}
-	return 0;
+	return ui_client(c, cl);
 }
 
 static int
 snapshot_row(void *arg, const struct cat_snapshot *s)
 {
 	json_array_append_new(arg, json_pack("{s:I, s:s, s:I, s:I, s:I, s:I, "
-	    "s:I}", "id", (json_int_t)s->id, "set", s->set,
+	    "s:I, s:b}", "id", (json_int_t)s->id, "set", s->set,
 	    "time", (json_int_t)s->time, "files", (json_int_t)s->files,
 	    "size", (json_int_t)s->size, "new_bytes",
-	    (json_int_t)s->new_bytes, "new_blobs", (json_int_t)s->new_blobs));
+	    (json_int_t)s->new_bytes, "new_blobs", (json_int_t)s->new_blobs,
+	    "protected", s->protected != 0));
 	return 0;
 }
 
@@ -985,7 +968,8 @@ req_client_remove(struct ui_call *c)
 {
 	struct cat_client cl;
 
-	if (named_client(c, &cl) == -1)
+	if (named_client(c, &cl) == -1 ||
+	    uiactions_confirmed(c, "remove", cl.name) == -1)
 		return;
 	if (catalog_client_remove(ui_cat(), cl.name) != CAT_OK) {
 		ui_cat_failed(c);
@@ -1458,6 +1442,17 @@ static const struct request {
 	{ "prune_start",	UI_ADMIN,	1, req_prune_start },
 	{ "scrub_start",	UI_ADMIN,	1, req_scrub_start },
 	{ "log",		UI_ADMIN,	0, req_log },
+	/* uiactions.c: the console's actions */
+	{ "client_policy",	UI_ADMIN,	0, uia_client_policy },
+	{ "policy_set",		UI_ADMIN,	1, uia_policy_set },
+	{ "policy_clear",	UI_ADMIN,	1, uia_policy_clear },
+	{ "snapshot",		UI_ADMIN,	0, uia_snapshot },
+	{ "snapshot_protect",	UI_ADMIN,	1, uia_snapshot_protect },
+	{ "snapshot_unprotect",	UI_ADMIN,	1, uia_snapshot_unprotect },
+	{ "snapshot_forget",	UI_ADMIN,	1, uia_snapshot_forget },
+	{ "client_token",	UI_ADMIN,	1, uia_client_token },
+	{ "client_allow_forget", UI_ADMIN,	1, uia_client_allow_forget },
+	{ "client_deny_forget",	UI_ADMIN,	1, uia_client_deny_forget },
 	{ "history",		UI_ADMIN,	0, req_history },
 	{ "history_entry",	UI_ADMIN,	0, req_history_entry },
 };

@@ -15,6 +15,7 @@
 
 #include <jansson.h>
 
+#include "common/crypto.h"
 #include "common/text.h"
 #include "catalog.h"
 #include "child.h"
@@ -188,4 +189,36 @@ json_t *
 ui_time_json(int64_t t)
 {
 	return t > 0 ? json_integer((json_int_t)t) : json_null();
+}
+
+const struct gv_config *
+ui_config(void)
+{
+	return uc.env->cfg;
+}
+
+int
+ui_client(struct ui_call *c, struct cat_client *cl)
+{
+	const char *name = ui_arg_str(c, "name", CAT_NAME_MAX);
+	int rc;
+
+	if (name == NULL || !catalog_name_valid(name)) {
+		ui_finish(c, 400, uiapi_error("\"name\" must be a client name: "
+		    "1 to %d of A-Z a-z 0-9 . _ -, not only dots", CAT_NAME_MAX));
+		return -1;
+	}
+	if (ui_cat_or_fail(c) == NULL)
+		return -1;
+	rc = catalog_client_get(ui_cat(), name, cl);
+	crypto_wipe(cl->secret, sizeof(cl->secret));
+	if (rc == CAT_NOTFOUND) {
+		ui_finish(c, 404, uiapi_error("no client named \"%s\"", name));
+		return -1;
+	}
+	if (rc != CAT_OK) {
+		ui_cat_failed(c);
+		return -1;
+	}
+	return 0;
 }

@@ -13,8 +13,10 @@
 
 #include <jansson.h>
 
+struct cat_client;
 struct catalog;
 struct child_env;
+struct gv_config;
 struct ui_call;
 
 /* Called by uiapi_init() and uiapi_free(). */
@@ -57,5 +59,15 @@ int	ui_arg_uint(struct ui_call *c, const char *key, uint64_t min,
 json_t *ui_text_json(const char *text, size_t len);
 /* Unix seconds, or null for 0 (never, none). */
 json_t *ui_time_json(int64_t t);
+
+/*
+ * The client the "name" argument names into *cl (its secret wiped): 0,
+ * or -1 after answering c (400 not a client name, 404 no such client,
+ * 503 or 500 the catalog).
+ */
+int	ui_client(struct ui_call *c, struct cat_client *cl);
+
+/* The daemon's configuration (the UI-bridge child's), for handlers. */
+const struct gv_config *ui_config(void);
 
 #endif
