@@ -16,7 +16,8 @@
 # History.MaxEntries = 10 keeps 10 rows through a storm of 25 failed
 # logins; a third with History.MaxAge = 3600 deletes rows two hours old
 # (written by t/gv-days --history) at the housekeeper's next check, and
-# records a prune on its schedule as started by "schedule".  (The trim's
+# records a prune on its schedule as started by "schedule", and a silent
+# session's handshake time-out as a failed connect row.  (The trim's
 # batches are in t/unit-history.c.)
 use strict;
 use warnings;
@@ -267,7 +268,8 @@ like($out, qr/^10 of 10 rows$/m, '... the table says 10 of 10');
 # housekeeper deletes them at its next check (every minute); a prune on
 # its schedule (Prune.Interval 2) is a row started by "schedule".
 my $DAYS = "$GV::BUILDDIR/t/gv-days";
-my $aged = GV->start(Workers => 1, 'History.MaxAge' => 3600, 'Prune.Interval' => 2);
+my $aged = GV->start(Workers => 1, 'History.MaxAge' => 3600, 'Prune.Interval' => 2,
+                     HandshakeTimeout => 1);
 my @g = GVClient::run_cmd([$DAYS, '--history', $aged->cfg->{Server}{DataDir} . '/catalog',
                            3, 7200], {}, 60);
 is($g[0], 0, 't/gv-days --history: three rows two hours old') or diag $g[2];
@@ -287,6 +289,18 @@ my $pr = wait_until(sub {
     return $v->[0];
 }, 30, 0.3);
 is($pr && $pr->{who}, 'schedule', 'a prune on its schedule is a row started by "schedule"');
+
+# A session that says its hello and then nothing: the handshake time-out.
+{
+    my ($ts) = $aged->session;
+    ok($ts && wait_closed($ts, 10), 'a silent session is closed (HandshakeTimeout 1)');
+    my $tr = wait_until(sub {
+        my ($st, $out) = $aged->ctl('history', '--json', '--kind', 'connect', '--result', 'failed');
+        my $v = eval { $J->decode($out) } || [];
+        return (grep { $_->{text} =~ /handshake timeout/ } @$v)[0];
+    }, 20, 0.2);
+    ok($tr, '... it is a failed connect row saying "handshake timeout"') or diag explain $tr;
+}
 
 ok($gv->alive && $small->alive && $aged->alive, 'the daemons still run');
 done_testing;
