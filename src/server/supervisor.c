@@ -41,9 +41,8 @@
  *                                                    PREFIX/lease at take-over
  *   gigavaultctl  all (client, policy, forget,       admins; gigavaultd.lock
  *                 client backup, rebuild-catalog,    while it rebuilds or
- *                 upgrade; history: its prune and
+ *                 upgrade; history: its prune and    upgrades
  *                 scrub runs)
- *                                                    upgrades
  *
  * Signal handlers only set flags.  The signals stay blocked except inside
  * ppoll(), which waits for them and for messages from the children at
