@@ -1396,7 +1396,8 @@ test_jobs(void)
 
 	/* a client removed loses its rows */
 	/*
-	 * Who may write them: a handle opened for CAT_T_JOBS, no other.
+	 * Who may write them: a handle opened for CAT_T_JOBS (and
+	 * CAT_T_HISTORY: a report is a history row too), no other.
 	 * (One environment open at a time in a process, as LMDB wants.)
 	 */
 	catalog_close(c);
@@ -1406,8 +1407,8 @@ test_jobs(void)
 		uint64_t w;
 
 		snprintf(path, sizeof(path), "%s/jobs", dir);
-		if (catalog_open_for(path, 0, CAT_T_JOBS, &jw, err,
-		    sizeof(err)) != CAT_OK)
+		if (catalog_open_for(path, 0, CAT_T_JOBS | CAT_T_HISTORY, &jw,
+		    err, sizeof(err)) != CAT_OK)
 			printf("# %s\n", err);
 		ok(jw != NULL && report(jw, b, "home", CAT_JOB_OK, T + 9000, 0,
 		    "", 0, &r) == CAT_OK && catalog_request_add(jw, b, "home",

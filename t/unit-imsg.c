@@ -277,8 +277,13 @@ test_values(void)
 	m = imsg_hk_run(HK_PRUNE);
 	m->buf[8] = HK_NJOBS;
 	ok(imsg_to_child(KIND_HOUSEKEEPER, carry(m), &u, err, sizeof(err)) ==
-	    -1 && strcmp(err, "bad HK_RUN message (9 bytes, unknown job)") == 0,
-	    "HK_RUN: an unknown job refused");
+	    -1 && strcmp(err, "bad HK_RUN message (11 bytes, unknown job)") ==
+	    0, "HK_RUN: an unknown job refused");
+	ok(imsg_to_child(KIND_HOUSEKEEPER, carry(imsg_hk_run_by(HK_PRUNE,
+	    "console: alice")), &u, err, sizeof(err)) == 0 &&
+	    u.hk_run.job == HK_PRUNE &&
+	    strcmp(u.hk_run.by, "console: alice") == 0,
+	    "HK_RUN: who asked for it");
 
 	ok(imsg_from_child(KIND_LEASE, carry(valid(IMSG_LEASE)), &u, err,
 	    sizeof(err)) == 0 && u.lease.state == LS_WAITING &&

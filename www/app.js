@@ -709,6 +709,7 @@
 		case 'housekeeping': showView('view-housekeeping'); loadHousekeeping(gen); break;
 		case 'log': showView('view-log'); loadLog(gen); break;
 		case 'snapshot': showView('view-snapshot'); loadSnapshot(gen, r.arg); break;
+		case 'history': showView('view-history'); loadHistory(gen, r.arg); break;
 		}
 	}
 
@@ -831,16 +832,8 @@
 		    daysTable(days)
 		], 'wide');
 
-		var healthCard = d.health ? card('Backups of the clients', [
-		    healthCounts(d.health),
-		    h('p', { class: 'hint' }, 'Overdue: no successful run within ' +
-			'its interval and the grace (Jobs.OverdueGrace). ',
-			h('a', { href: link('clients'), text: 'See the clients' }))
-		], 'wide') : null;
-
 		clear(body);
-		if (healthCard)
-			body.appendChild(h('div', { class: 'grid' }, healthCard));
+		body.appendChild(healthFirst(d));
 		if (d.disk && d.disk.level !== 'ok')
 			body.appendChild(h('div', { id: 'disk-alert', role: 'status',
 			    class: 'msg msg-' + (d.disk.level === 'critical' ?
@@ -854,8 +847,8 @@
 			    text: (d.store.lease === 'standby' ? 'Standby: ' :
 			    'Not writing: ') + (d.store.lease_detail || d.store.lease) })));
 		body.appendChild(cards);
-		body.appendChild(poolCard);
 		body.appendChild(chartCard);
+		body.appendChild(poolCard);
 		state.chartDays = days;
 		drawChart(chartBox, days);
 		$('dashboard-updated').textContent = 'Updated ' +
@@ -1315,6 +1308,7 @@
 			$('client-title').textContent = 'Client ' + name;
 			clear($('client-state'));
 			$('client-back').setAttribute('href', link('clients'));
+			$('client-history').setAttribute('href', link('history', 'client=' + name));
 			loading(body);
 		}
 		Promise.all([api('GET', q),
@@ -2348,6 +2342,221 @@
 		    ]), h('div', { class: 'actions' }, protectButton(name, s, route),
 			forgetButton(name, s, back))], 'snapshot-actions')));
 	}
+
+	/* ---------- health first, history (issue 20) ---------- */
+
+	/*
+	 * The dashboard's lead: the clients by health, those that need
+	 * attention with their last error, and DataDir's space with the date
+	 * it fills at the recent growth (d.attention, d.fill, d.disk).
+	 */
+	function healthFirst(d) {
+		var att = Array.isArray(d.attention) ? d.attention : [];
+		var rows = att.map(function (c) {
+			return { cls: 'attention-row', cells: [
+				h('a', { href: link('client', c.name), text: c.name }),
+				healthBadge(c.health),
+				(c.sets || []).join(', ') || '—',
+				c.last_error ? h('span', { class: 'error-text',
+				    title: String(c.last_error),
+				    text: shorten(c.last_error, 80) }) :
+				    c.health === 'never' ? 'no run yet, one is scheduled' : '—',
+				c.last_failure ? timeCell(c.last_failure) :
+				    c.health === 'overdue' && c.last_success ?
+				    h('span', null, 'last success ', timeCell(c.last_success)) : '—',
+				h('a', { href: link('history', 'client=' + c.name),
+				    text: 'History', 'aria-label': 'History of ' + c.name })
+			] };
+		});
+		var attention = card('Needs attention', att.length ? table(
+		    'Clients that need attention', [{ label: 'Client' },
+		    { label: 'Health' }, { label: 'Sets' }, { label: 'Last error' },
+		    { label: 'When' }, { label: '' }], rows, true, true) :
+		    h('p', { class: 'all-well', text: d.attention ?
+		    'Every client with a schedule backed up in time.' :
+		    'The clients\' health could not be read.' }), 'wide attention-card');
+		return h('div', { class: 'grid health-first' },
+		    card('Machines', [
+			healthCounts(d.health),
+			h('p', { class: 'hint' }, 'Overdue: no successful run within ' +
+			    'its interval and the grace (Jobs.OverdueGrace). ',
+			    h('a', { href: link('clients'), text: 'See the clients' }))
+		    ], 'health-card'),
+		    fillCard(d.disk, d.fill),
+		    attention);
+	}
+
+	function fillCard(k, f) {
+		var est;
+		if (!f || !k)
+			est = 'No estimate: the free space or the history is not known.';
+		else if (f.status === 'filling')
+			est = h('span', null, 'At ', h('strong', { text: fmtBytes(f.per_day) }),
+			    ' a day (the last ' + num(f.samples) + ' days with backups), ' +
+			    'it fills around ', h('strong', { id: 'fill-date',
+			    text: f.fills ? fmtTime(f.fills).slice(0, 10) : 'never' }),
+			    f.days_left !== undefined ? ' (in about ' +
+			    num(Math.round(f.days_left)) + ' days).' : '.');
+		else if (f.status === 'not growing')
+			est = 'Not growing: the stored bytes were flat or shrinking ' +
+			    'over the last ' + num(f.samples) + ' days with backups.';
+		else
+			est = 'Not enough history for an estimate yet (' + num(f.samples) +
+			    ' day' + (f.samples === 1 ? '' : 's') + ' with backups; ' +
+			    'two are needed).';
+		var lv = k ? DISK_LEVELS[k.level] || ['?', 'muted'] : null;
+		return card('Space in DataDir', [k ? dl([
+			['Free', h('span', null, fmtBytes(k.free) + ' ',
+			    badge(lv[0], lv[1]))],
+			['Capacity', fmtBytes(k.capacity)]
+		]) : null, h('p', { id: 'fill-estimate', class: 'fill-estimate' }, est)],
+		    'fill-card');
+	}
+
+	var HIST_RESULTS = { ok: 'ok', failed: 'bad', partial: 'warn',
+	    interrupted: 'muted' };
+	var HIST_PAGE = 50;
+
+	/* The filters in the page's address: "client=a&kind=backup". */
+	function histFilters(arg) {
+		var f = { client: '', kind: '', result: '' };
+		String(arg || '').split('&').forEach(function (kv) {
+			var i = kv.indexOf('=');
+			if (i > 0 && f[kv.slice(0, i)] !== undefined)
+				f[kv.slice(0, i)] = kv.slice(i + 1);
+		});
+		return f;
+	}
+
+	function histQuery(f, before) {
+		var q = ['limit=' + HIST_PAGE];
+		['client', 'kind', 'result'].forEach(function (k) {
+			if (f[k])
+				q.push(k + '=' + encodeURIComponent(f[k]));
+		});
+		if (before)
+			q.push('before=' + encodeURIComponent(before));
+		return '/history?' + q.join('&');
+	}
+
+	function histDuration(e) {
+		return e.start && e.end && e.end >= e.start ?
+		    fmtDuration(e.end - e.start) : '—';
+	}
+
+	function loadHistory(gen, arg) {
+		var f = histFilters(arg);
+		var form = $('history-form');
+		$('history-client').value = f.client;
+		$('history-kind').value = f.kind;
+		$('history-result').value = f.result;
+		form.onsubmit = function (ev) {
+			ev.preventDefault();
+			var q = ['client', 'kind', 'result'].map(function (k) {
+				var v = $('history-' + k).value.trim();
+				return v ? k + '=' + v : '';
+			}).filter(function (s) { return s; }).join('&');
+			go('history', q || null);
+		};
+		$('history-detail').hidden = true;
+		clear($('history-body'));
+		loading($('history-body'));
+		histPage(gen, f, null);
+	}
+
+	function histPage(gen, f, before) {
+		api('GET', histQuery(f, before)).then(function (d) {
+			if (gen !== state.gen)
+				return;
+			var body = $('history-body');
+			var entries = Array.isArray(d.entries) ? d.entries : [];
+			if (!before)
+				clear(body);
+			var old = body.querySelector('.history-more');
+			if (old)
+				old.parentNode.removeChild(old);
+			if (!before)
+				body.appendChild(h('p', { class: 'summary', id: 'history-count' },
+				    entries.length ? 'Newest first · ' + num(d.total) +
+				    ' entries kept in all' : 'Nothing matches these filters.'));
+			if (entries.length)
+				body.appendChild(histTable(entries));
+			if (d.next)
+				body.appendChild(h('button', { type: 'button',
+				    class: 'history-more', text: 'Older entries',
+				    onclick: function () { histPage(gen, f, d.next); } }));
+		}, function (err) {
+			if (gen !== state.gen)
+				return;
+			clear($('history-body')).appendChild(h('p', { class: 'muted',
+			    text: 'The history could not be loaded.' }));
+			failed('History', err);
+		});
+	}
+
+	function histTable(entries) {
+		return table('History, newest first', [{ label: 'Time' },
+		    { label: 'Kind' }, { label: 'Result' }, { label: 'Client' },
+		    { label: 'Set' }, { label: 'In', num: true },
+		    { label: 'Out', num: true }, { label: 'Took' },
+		    { label: 'Error or summary' }],
+		    entries.map(function (e) {
+			return { cls: 'history-row', cells: [
+				h('a', { href: '#', class: 'history-open',
+				    'data-id': e.id, 'aria-label': 'Details of ' +
+				    e.kind + ' at ' + fmtTime(e.time),
+				    onclick: function (ev) {
+					    ev.preventDefault();
+					    histDetail(e.id);
+				    } }, timeCell(e.time)),
+				h('span', { class: 'kind', 'data-kind': e.kind, text: e.kind }),
+				badge(e.result, HIST_RESULTS[e.result] || 'muted'),
+				e.client ? h('a', { href: link('client', e.client),
+				    text: e.client }) : '—',
+				e.set || '—',
+				fmtBytes(e.bytes_in), fmtBytes(e.bytes_out),
+				histDuration(e),
+				e.text ? h('span', { class: e.result === 'ok' ?
+				    'muted' : 'error-text', title: e.text,
+				    text: shorten(e.text, 60) }) : ''
+			] };
+		    }), false, true);
+	}
+
+	function histDetail(id) {
+		var box = $('history-detail');
+		api('GET', '/history/' + encodeURIComponent(id)).then(function (d) {
+			var e = d.entry || {};
+			clear(box);
+			box.appendChild(h('h2', { id: 'history-detail-title',
+			    text: e.kind + ' · ' + e.result }));
+			box.appendChild(dl([
+				['Id', h('code', { text: e.id })],
+				['Kind', e.kind], ['Result', badge(e.result,
+				    HIST_RESULTS[e.result] || 'muted')],
+				['Client', e.client ? h('a', { href: link('client', e.client),
+				    text: e.client }) : '—'],
+				['Set', e.set || '—'],
+				['Who', e.who || '—'],
+				['Started', fmtTime(e.start)],
+				['Ended', fmtTime(e.end)],
+				['Took', histDuration(e)],
+				['Bytes in', fmtBytes(e.bytes_in)],
+				['Bytes out', fmtBytes(e.bytes_out)],
+				['Snapshot', e.snapshot ? String(e.snapshot) : '—'],
+				['Error or summary', e.text ? h('span', { class: e.result ===
+				    'ok' ? null : 'error-text', id: 'history-detail-text',
+				    text: e.text }) : '—']
+			]));
+			box.appendChild(h('button', { type: 'button', text: 'Close',
+			    onclick: function () { box.hidden = true; } }));
+			box.hidden = false;
+			box.scrollIntoView({ block: 'nearest' });
+		}, function (err) { failed('History entry ' + id, err); });
+	}
+
+	TITLES.history = 'History';
+	VIEWS.push('view-history');
 
 	/* ---------- start ---------- */
 

@@ -18,6 +18,7 @@
 
 #include "client.h"
 #include "pattern.h"
+#include "remote.h"
 
 static const struct command {
 	const char	*name;
@@ -195,6 +196,7 @@ main(int argc, char **argv)
 		}
 		optind = 0;	/* the command parses its own options */
 		c.usage = cmd->usage;
+		remote_set_purpose(cmd->name);	/* a hint in each hello */
 		rc = cmd->fn(&c, argc, argv);
 		client_done(&c);
 		return rc;

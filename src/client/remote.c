@@ -511,6 +511,20 @@ done:
 	return 0;
 }
 
+/* The command named in each hello (remote_set_purpose()); "": none. */
+static char purpose[REMOTE_PURPOSE_MAX + 1];
+
+void
+remote_set_purpose(const char *command)
+{
+	size_t n = command != NULL ? strlen(command) : 0;
+
+	purpose[0] = '\0';
+	if (n > 0 && n <= REMOTE_PURPOSE_MAX &&
+	    strspn(command, "abcdefghijklmnopqrstuvwxyz") == n)
+		memcpy(purpose, command, n + 1);
+}
+
 struct remote *
 remote_connect(const char *host, int port, const uint8_t *expect_id,
     const struct remote_tls *tls, char *err, size_t errlen)
@@ -537,6 +551,7 @@ remote_connect_wait(const char *host, int port, const uint8_t *expect_id,
 	struct wire_server_hello sh;
 	struct wire_wr w;
 	char portstr[16], why[256] = "no address", hex1[33], hex2[33];
+	char soft[sizeof(SOFTWARE) + REMOTE_PURPOSE_MAX + 3];
 	size_t len;
 	int rc;
 
@@ -573,9 +588,10 @@ remote_connect_wait(const char *host, int port, const uint8_t *expect_id,
 		return NULL;
 	}
 
+	snprintf(soft, sizeof(soft), purpose[0] != '\0' ? "%s (%s)" : "%s",
+	    SOFTWARE, purpose);
 	wire_wr_init(&w, r->out, OUT_MAX);
-	wire_put_client_hello(&w, WIRE_VERSION_MIN, WIRE_VERSION_MAX,
-	    SOFTWARE);
+	wire_put_client_hello(&w, WIRE_VERSION_MIN, WIRE_VERSION_MAX, soft);
 	if (send_wr(r, &w, err, errlen) == -1 ||
 	    expect(r, WIRE_SERVER_HELLO, hello_ms, &len, err,
 	    errlen) == -1) {

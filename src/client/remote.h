@@ -63,6 +63,15 @@ struct remote *remote_connect(const char *host, int port,
 struct remote *remote_connect_wait(const char *host, int port,
 	    const uint8_t *expect_id, long hello_ms,
 	    const struct remote_tls *tls, char *err, size_t errlen);
+/*
+ * Name the command this process's sessions serve ("restore", "verify",
+ * ...: 1..REMOTE_PURPOSE_MAX bytes of a-z; NULL or anything else: none).
+ * Each hello then says it after the software string, "gigavault 0.2
+ * (restore)": a hint for the server's history, which cannot tell a
+ * restore from a verify by the frames (doc/protocol.md, CLIENT_HELLO).
+ */
+#define REMOTE_PURPOSE_MAX	16
+void	remote_set_purpose(const char *command);
 const uint8_t *remote_server_id(const struct remote *);
 /* The protocol version agreed in the hello (1..3). */
 int	remote_version(const struct remote *);

@@ -82,6 +82,17 @@ int	cmd_status(struct ctl *);
 /* synccmd.c */
 int	cmd_sync(struct ctl *);
 
+/* historycmd.c */
+int	cmd_history(struct ctl *);
+/*
+ * Record a run of gigavaultctl's prune or scrub (kind: enum
+ * cat_history_kind) started at start (Unix seconds) in the catalog's
+ * history, with who ran it; result is "ok", "failed", "interrupted"
+ * (anything else counts as failed).  A failure is only said on stderr.
+ */
+void	ctl_history_record(struct ctl *, int kind, uint64_t start,
+	    const char *result, const char *text);
+
 /* tlscmd.c */
 int	cmd_tls_init(struct ctl *);
 int	cmd_tls_show(struct ctl *);

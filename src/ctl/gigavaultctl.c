@@ -61,6 +61,10 @@ static const char usage_text[] =
 	    "       gigavaultctl [-f file] usage [--bytes] [--json]\n"
 	    "       gigavaultctl [-f file] stats [--days n] [--bytes] "
 	    "[--json]\n"
+	    "       gigavaultctl [-f file] history [--client name] [--kind k] "
+	    "[--result r]\n"
+	    "                    [--since time] [--limit n] [--bytes] "
+	    "[--json]\n"
 	    "       gigavaultctl [-f file] policy show [client] [--json]\n"
 	    "       gigavaultctl [-f file] policy set client [--set name] "
 	    "[--keep-last n]\n"
@@ -888,6 +892,7 @@ cmd_prune(struct ctl *c)
 	int dry = opt_get(c, "--dry-run") != NULL, fd, rc;
 	json_t *lines = c->json ? json_array() : NULL;
 	char err[512], b1[32], b2[32], b3[32];
+	uint64_t start = (uint64_t)time(NULL);
 
 	hk.arg = lines;
 	if ((fd = lock_housekeeping(c)) == -1) {
@@ -906,6 +911,18 @@ cmd_prune(struct ctl *c)
 		    rc == -1 ? err : "gigavaultctl prune",
 		    hkstatus_prune_counters(&r));
 	close(fd);
+	if (!dry) {
+		char sum[256];
+
+		snprintf(sum, sizeof(sum), "%llu snapshots forgotten, %llu "
+		    "blobs freed, %llu packs removed, %llu rewritten",
+		    (unsigned long long)r.snapshots,
+		    (unsigned long long)r.blobs,
+		    (unsigned long long)r.packs_removed,
+		    (unsigned long long)r.packs_rewritten);
+		ctl_history_record(c, CAT_HIST_PRUNE, start, rc == -1 ?
+		    "failed" : "ok", rc == -1 ? err : sum);
+	}
 	if (rc == -1) {
 		json_decref(lines);
 		fprintf(stderr, "gigavaultctl: %s\n", err);
@@ -944,7 +961,8 @@ cmd_scrub(struct ctl *c)
 	struct scrub_result r;
 	unsigned long long rate;
 	json_t *lines;
-	char err[512], b1[32], b2[32];
+	char err[512], b1[32], b2[32], sum[256];
+	uint64_t start = (uint64_t)time(NULL);
 	int fd, rc;
 
 	if ((rc = opt_number(c, "--rate", 1ULL << 40, &rate)) != 0)
@@ -967,6 +985,12 @@ cmd_scrub(struct ctl *c)
 	    rc == -1 || r.damaged > 0 ? err : "gigavaultctl scrub",
 	    hkstatus_scrub_counters(&r));
 	close(fd);
+	snprintf(sum, sizeof(sum), "clean (%llu blobs, %llu packs, %llu "
+	    "bytes read)", (unsigned long long)r.blobs,
+	    (unsigned long long)r.packs, (unsigned long long)r.bytes);
+	ctl_history_record(c, CAT_HIST_SCRUB, start, rc == -1 ||
+	    r.damaged > 0 ? "failed" : "ok", rc == -1 || r.damaged > 0 ?
+	    err : sum);
 	if (rc == -1) {
 		json_decref(lines);
 		fprintf(stderr, "gigavaultctl: %s\n", err);
@@ -1025,6 +1049,8 @@ static const struct command {
 	{ "clients", NULL,	0, 0, 1, "", cmd_clients },
 	{ "client", "backup",	1, 1, 0, "--set=", cmd_client_backup },
 	{ "client", "history",	1, 1, 1, "--limit=", cmd_client_history },
+	{ "history", NULL,	0, 0, 1, "--client= --kind= --result= "
+	    "--since= --limit=", cmd_history },
 	{ "snapshots", NULL,	0, 1, 1, "", cmd_snapshots },
 	{ "snapshot", "protect", 2, 2, 0, "", cmd_snapshot_protect },
 	{ "snapshot", "unprotect", 2, 2, 0, "", cmd_snapshot_unprotect },
@@ -1056,7 +1082,8 @@ prints_sizes(const struct command *cmd)
 {
 	return cmd->fn == cmd_status || cmd->fn == cmd_snapshots ||
 	    cmd->fn == cmd_usage || cmd->fn == cmd_stats ||
-	    cmd->fn == cmd_prune || cmd->fn == cmd_scrub;
+	    cmd->fn == cmd_prune || cmd->fn == cmd_scrub ||
+	    cmd->fn == cmd_history;
 }
 
 /* Commands that work on files alone, as the invoking user. */

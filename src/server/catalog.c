@@ -137,6 +137,8 @@ struct catalog {
 	MDB_dbi		 meta, clients, tokens, blobs, snapshots;
 	MDB_dbi		 policies, peers, usage, days, recent;
 	MDB_dbi		 jobs, jobsets, agents, requests;
+	MDB_dbi		 history;
+	uint64_t	 history_max;	/* catalog_history_set_max(), 0: default */
 	uint64_t	 writes;	/* records written or deleted */
 	int		 rc;		/* LMDB code of the last CAT_ERROR */
 	char		 err[256];
@@ -607,7 +609,7 @@ catalog_open_for(const char *dir, size_t mapsize, unsigned tables,
 		return CAT_ERROR;
 	}
 	if ((rc = mdb_env_create(&c->env)) != 0 ||
-	    (rc = mdb_env_set_maxdbs(c->env, 16)) != 0 ||
+	    (rc = mdb_env_set_maxdbs(c->env, 24)) != 0 ||
 	    (rc = mdb_env_set_mapsize(c->env,
 	    mapsize ? mapsize : DEFAULT_MAPSIZE)) != 0 ||
 	    (rc = mdb_env_open(c->env, dir, 0, 0640)) != 0) {
@@ -647,6 +649,7 @@ catalog_open_for(const char *dir, size_t mapsize, unsigned tables,
 			{ &c->jobsets, "jobsets", CAT_T_JOBS },
 			{ &c->agents, "agents", CAT_T_JOBS },
 			{ &c->requests, "requests", CAT_T_JOBS },
+			{ &c->history, "history", CAT_T_HISTORY },
 			{ NULL, NULL, 0 },
 		};
 
@@ -3280,6 +3283,9 @@ client_exists(struct catalog *c, MDB_txn *txn, uint64_t id,
 	return r;
 }
 
+static int	history_job(struct catalog *, MDB_txn *, const char *,
+		    const struct cat_jobrun *);
+
 struct job_add_arg {
 	uint64_t		 client;
 	struct cat_jobrun	*r;
@@ -3386,7 +3392,8 @@ job_add_txn(struct catalog *c, MDB_txn *txn, void *arg)
 		snprintf(st.last_error, sizeof(st.last_error), "%s",
 		    r->error[0] ? r->error : "cancelled");
 	}
-	if ((res = setstate_store(c, txn, a->client, r->set, &st)) != CAT_OK)
+	if ((res = setstate_store(c, txn, a->client, r->set, &st)) != CAT_OK ||
+	    (res = history_job(c, txn, cl.name, r)) != CAT_OK)
 		return res;
 	/* The request it answers is done. */
 	if (r->request != 0) {
@@ -4244,4 +4251,548 @@ catalog_snapshot_protect(struct catalog *c, uint64_t client, uint64_t snap,
 	struct protect_arg a = { client, snap, on };
 
 	return run_write(c, protect_txn, &a);
+}
+
+/* ------------------------------------------------------------- history */
+
+/*
+ *   history    u64 time || u64 seq -> u8 kind, u8 result, i64 start,
+ *                      i64 end, u64 bytes_in, u64 bytes_out,
+ *                      u64 snapshot, u8 clientlen, u8 setlen, u8 wholen,
+ *                      u16 textlen, client, set, who, text; and the key
+ *                      "\0" (1 byte, first of all) -> u64 next seq,
+ *                      u64 rows: every session, job report, prune, scrub
+ *                      and sync (catalog.h), oldest first.  Not
+ *                      journaled.
+ */
+#define HIST_KEY_LEN		16
+#define HIST_FIXED		(1 + 1 + 5 * 8 + 3 + 2)
+#define HIST_REC_MAX		(HIST_FIXED + 2 * CAT_NAME_MAX + \
+				 CAT_HISTORY_WHO_MAX + CAT_HISTORY_TEXT_MAX)
+#define HIST_COUNT_LEN		16
+#define HIST_DROP_PER_ADD	8	/* rows beyond the maximum one add
+					   deletes; the trim does the rest */
+
+static const char *const hist_kinds[CAT_HIST_NKINDS] = {
+	[CAT_HIST_CONNECT] = "connect",
+	[CAT_HIST_AUTH] = "auth",
+	[CAT_HIST_SESSION] = "session",
+	[CAT_HIST_BACKUP] = "backup",
+	[CAT_HIST_READ] = "read",
+	[CAT_HIST_LIST] = "list",
+	[CAT_HIST_FORGET] = "forget",
+	[CAT_HIST_REGISTER] = "register",
+	[CAT_HIST_AGENT] = "agent",
+	[CAT_HIST_JOB] = "job",
+	[CAT_HIST_PRUNE] = "prune",
+	[CAT_HIST_SCRUB] = "scrub",
+	[CAT_HIST_SYNC] = "sync",
+	[CAT_HIST_RESTORE] = "restore",
+	[CAT_HIST_VERIFY] = "verify",
+};
+static const char *const hist_results[CAT_HRES_N] = {
+	[CAT_HRES_OK] = "ok",
+	[CAT_HRES_FAILED] = "failed",
+	[CAT_HRES_PARTIAL] = "partial",
+	[CAT_HRES_INTERRUPTED] = "interrupted",
+};
+
+const char *
+catalog_history_kind_name(int kind)
+{
+	return kind >= 0 && kind < CAT_HIST_NKINDS ? hist_kinds[kind] : "?";
+}
+
+const char *
+catalog_history_result_name(int result)
+{
+	return result >= 0 && result < CAT_HRES_N ? hist_results[result] : "?";
+}
+
+int
+catalog_history_kind_parse(const char *name)
+{
+	for (int i = 0; i < CAT_HIST_NKINDS; i++)
+		if (strcmp(name, hist_kinds[i]) == 0)
+			return i;
+	return -1;
+}
+
+int
+catalog_history_result_parse(const char *name)
+{
+	for (int i = 0; i < CAT_HRES_N; i++)
+		if (strcmp(name, hist_results[i]) == 0)
+			return i;
+	return -1;
+}
+
+void
+catalog_history_set_max(struct catalog *c, uint64_t max)
+{
+	c->history_max = max;
+}
+
+static uint64_t
+hist_max(const struct catalog *c)
+{
+	return c->history_max ? c->history_max : CAT_HISTORY_MAX_DEFAULT;
+}
+
+static void
+hist_key(uint8_t k[HIST_KEY_LEN], uint64_t time, uint64_t seq)
+{
+	be64_put(k, time);
+	be64_put(k + 8, seq);
+}
+
+/* Copy s, cut to max bytes, to b + off; its length. */
+static size_t
+hist_str(uint8_t *b, size_t off, const char *s, size_t max)
+{
+	size_t n = strnlen(s, max);
+
+	memcpy(b + off, s, n);
+	return n;
+}
+
+static size_t
+hist_encode(const struct cat_history *h, uint8_t b[HIST_REC_MAX])
+{
+	size_t nc, ns, nw, nt, off = HIST_FIXED;
+
+	b[0] = (uint8_t)h->kind;
+	b[1] = (uint8_t)h->result;
+	be64_put(b + 2, (uint64_t)h->start);
+	be64_put(b + 10, (uint64_t)h->end);
+	be64_put(b + 18, h->bytes_in);
+	be64_put(b + 26, h->bytes_out);
+	be64_put(b + 34, h->snapshot);
+	nc = hist_str(b, off, h->client, CAT_NAME_MAX);
+	off += nc;
+	ns = hist_str(b, off, h->set, CAT_NAME_MAX);
+	off += ns;
+	nw = hist_str(b, off, h->who, CAT_HISTORY_WHO_MAX);
+	off += nw;
+	nt = hist_str(b, off, h->text, CAT_HISTORY_TEXT_MAX);
+	off += nt;
+	b[42] = (uint8_t)nc;
+	b[43] = (uint8_t)ns;
+	b[44] = (uint8_t)nw;
+	be16_put(b + 45, (uint16_t)nt);
+	return off;
+}
+
+/* Copy n bytes of outside record at p into a NUL-terminated field. */
+static void
+hist_field(char *dst, const uint8_t *p, size_t n)
+{
+	memcpy(dst, p, n);
+	dst[n] = '\0';
+}
+
+static int
+hist_decode(const MDB_val *k, const MDB_val *v, struct cat_history *h)
+{
+	const uint8_t *b = v->mv_data;
+	size_t nc, ns, nw, nt;
+
+	if (k->mv_size != HIST_KEY_LEN || v->mv_size < HIST_FIXED)
+		return -1;
+	memset(h, 0, sizeof(*h));
+	h->time = be64_get(k->mv_data);
+	h->seq = be64_get((const uint8_t *)k->mv_data + 8);
+	h->kind = b[0];
+	h->result = b[1];
+	h->start = (int64_t)be64_get(b + 2);
+	h->end = (int64_t)be64_get(b + 10);
+	h->bytes_in = be64_get(b + 18);
+	h->bytes_out = be64_get(b + 26);
+	h->snapshot = be64_get(b + 34);
+	nc = b[42];
+	ns = b[43];
+	nw = b[44];
+	nt = be16_get(b + 45);
+	if (h->kind >= CAT_HIST_NKINDS || h->result >= CAT_HRES_N ||
+	    nc > CAT_NAME_MAX || ns > CAT_NAME_MAX ||
+	    nw > CAT_HISTORY_WHO_MAX || nt > CAT_HISTORY_TEXT_MAX ||
+	    v->mv_size != HIST_FIXED + nc + ns + nw + nt)
+		return -1;
+	b += HIST_FIXED;
+	hist_field(h->client, b, nc);
+	hist_field(h->set, b + nc, ns);
+	hist_field(h->who, b + nc + ns, nw);
+	hist_field(h->text, b + nc + ns + nw, nt);
+	return 0;
+}
+
+/* The counters: next seq and rows stored (both 0 when none yet). */
+static int
+hist_count_load(struct catalog *c, MDB_txn *txn, uint64_t *next,
+    uint64_t *rows)
+{
+	MDB_val k = { 1, (void *)"" }, d;
+	int rc;
+
+	*next = 1;
+	*rows = 0;
+	if ((rc = mdb_get(txn, c->history, &k, &d)) == MDB_NOTFOUND)
+		return CAT_OK;
+	if (rc != 0)
+		return fail(c, rc, "read the history's counters");
+	if (d.mv_size != HIST_COUNT_LEN)
+		return fail(c, 0, "history counters");
+	*next = be64_get(d.mv_data);
+	*rows = be64_get((const uint8_t *)d.mv_data + 8);
+	return CAT_OK;
+}
+
+static int
+hist_count_store(struct catalog *c, MDB_txn *txn, uint64_t next,
+    uint64_t rows)
+{
+	uint8_t b[HIST_COUNT_LEN];
+	MDB_val k = { 1, (void *)"" }, d = { sizeof(b), b };
+	int rc;
+
+	be64_put(b, next);
+	be64_put(b + 8, rows);
+	if ((rc = mdb_put(txn, c->history, &k, &d, 0)) != 0)
+		return fail(c, rc, "write the history's counters");
+	return CAT_OK;
+}
+
+/*
+ * Delete, oldest first, the rows written before cutoff and those
+ * beyond max, at most limit of them; *rows is kept.  *deleted counts,
+ * *more is 1 when the limit stopped it.
+ */
+static int
+hist_drop(struct catalog *c, MDB_txn *txn, uint64_t cutoff, uint64_t max,
+    size_t limit, uint64_t *rows, size_t *deleted, int *more)
+{
+	MDB_cursor *cur;
+	MDB_val k, d;
+	MDB_cursor_op op = MDB_FIRST;
+	int rc;
+
+	*deleted = 0;
+	*more = 0;
+	if ((rc = mdb_cursor_open(txn, c->history, &cur)) != 0)
+		return fail(c, rc, "open cursor");
+	while ((rc = mdb_cursor_get(cur, &k, &d, op)) == 0) {
+		op = MDB_NEXT;
+		if (k.mv_size != HIST_KEY_LEN)
+			continue;	/* the counters */
+		if (be64_get(k.mv_data) >= cutoff && *rows <= max)
+			break;
+		if (*deleted == limit) {
+			*more = 1;
+			break;
+		}
+		if ((rc = mdb_cursor_del(cur, 0)) != 0)
+			break;
+		(*deleted)++;
+		if (*rows > 0)
+			(*rows)--;
+	}
+	mdb_cursor_close(cur);
+	if (rc != 0 && rc != MDB_NOTFOUND)
+		return fail(c, rc, "delete old history");
+	return CAT_OK;
+}
+
+/* Write h as a new row at now (its time and seq set), inside txn. */
+static int
+history_put(struct catalog *c, MDB_txn *txn, uint64_t now,
+    struct cat_history *h)
+{
+	uint8_t kb[HIST_KEY_LEN], b[HIST_REC_MAX];
+	MDB_val k = { sizeof(kb), kb }, d = { 0, b };
+	uint64_t next, rows;
+	size_t deleted;
+	int more, rc;
+
+	if (h->kind < 0 || h->kind >= CAT_HIST_NKINDS || h->result < 0 ||
+	    h->result >= CAT_HRES_N) {
+		c->rc = EINVAL;
+		snprintf(c->err, sizeof(c->err), "catalog: history: kind %d "
+		    "or result %d out of range", h->kind, h->result);
+		return CAT_ERROR;
+	}
+	if (hist_count_load(c, txn, &next, &rows) != CAT_OK)
+		return CAT_ERROR;
+	h->time = now;
+	h->seq = next;
+	hist_key(kb, h->time, h->seq);
+	d.mv_size = hist_encode(h, b);
+	if ((rc = mdb_put(txn, c->history, &k, &d, 0)) != 0)
+		return fail(c, rc, "write history");
+	rows++;
+	if (hist_drop(c, txn, 0, hist_max(c), HIST_DROP_PER_ADD, &rows,
+	    &deleted, &more) != CAT_OK)
+		return CAT_ERROR;
+	return hist_count_store(c, txn, next + 1, rows);
+}
+
+/* A job report's row, in catalog_job_add()'s transaction. */
+static int
+history_job(struct catalog *c, MDB_txn *txn, const char *client,
+    const struct cat_jobrun *r)
+{
+	struct cat_history h;
+
+	memset(&h, 0, sizeof(h));
+	h.kind = CAT_HIST_JOB;
+	h.result = r->result == CAT_JOB_OK ? CAT_HRES_OK :
+	    r->result == CAT_JOB_PARTIAL ? CAT_HRES_PARTIAL :
+	    r->result == CAT_JOB_FAILED ? CAT_HRES_FAILED :
+	    CAT_HRES_INTERRUPTED;
+	h.start = r->start;
+	h.end = r->end;
+	snprintf(h.client, sizeof(h.client), "%s", client);
+	snprintf(h.set, sizeof(h.set), "%s", r->set);
+	snprintf(h.who, sizeof(h.who), "agent (report %llu)",
+	    (unsigned long long)r->seq);
+	h.bytes_in = r->sent_bytes;
+	h.snapshot = r->snapid;
+	snprintf(h.text, sizeof(h.text), "%s", r->error);
+	return history_put(c, txn, r->received > 0 ? (uint64_t)r->received :
+	    (uint64_t)time(NULL), &h);
+}
+
+static int
+history_add_txn(struct catalog *c, MDB_txn *txn, void *arg)
+{
+	struct cat_history *h = arg;
+
+	return history_put(c, txn, h->time, h);
+}
+
+int
+catalog_history_add(struct catalog *c, uint64_t now, struct cat_history *h)
+{
+	h->time = now;
+	return run_write(c, history_add_txn, h);
+}
+
+struct session_end_arg {
+	struct cat_day		 day;
+	uint64_t		 now;
+	struct cat_history	*h;
+};
+
+static int
+session_end_txn(struct catalog *c, MDB_txn *txn, void *arg)
+{
+	struct session_end_arg *a = arg;
+
+	if (day_add_txn(c, txn, &a->day) != CAT_OK)
+		return CAT_ERROR;
+	return a->h == NULL ? CAT_OK : history_put(c, txn, a->now, a->h);
+}
+
+int
+catalog_session_end(struct catalog *c, uint64_t now, uint64_t bytes_in,
+    uint64_t bytes_out, struct cat_history *h)
+{
+	struct session_end_arg a;
+
+	if (now / CAT_DAY_SECONDS > UINT32_MAX) {
+		c->rc = 0;
+		snprintf(c->err, sizeof(c->err), "catalog: time %llu out of "
+		    "range", (unsigned long long)now);
+		return CAT_ERROR;
+	}
+	memset(&a, 0, sizeof(a));
+	a.day.day = (uint32_t)(now / CAT_DAY_SECONDS);
+	a.day.sessions = 1;
+	a.day.bytes_in = bytes_in;
+	a.day.bytes_out = bytes_out;
+	a.now = now;
+	a.h = h;
+	return run_write(c, session_end_txn, &a);
+}
+
+struct hist_trim_arg {
+	uint64_t	 cutoff;
+	size_t		 batch, deleted;
+	int		 more;
+};
+
+static int
+hist_trim_txn(struct catalog *c, MDB_txn *txn, void *arg)
+{
+	struct hist_trim_arg *a = arg;
+	uint64_t next, rows;
+
+	if (hist_count_load(c, txn, &next, &rows) != CAT_OK ||
+	    hist_drop(c, txn, a->cutoff, hist_max(c), a->batch, &rows,
+	    &a->deleted, &a->more) != CAT_OK)
+		return CAT_ERROR;
+	if (a->deleted == 0)
+		return CAT_OK;
+	return hist_count_store(c, txn, next, rows);
+}
+
+int
+catalog_history_trim(struct catalog *c, uint64_t cutoff, size_t batch,
+    size_t *deleted, int *more)
+{
+	struct hist_trim_arg a = { cutoff, batch ? batch : 1, 0, 0 };
+	int rc;
+
+	rc = run_write(c, hist_trim_txn, &a);
+	if (deleted != NULL)
+		*deleted = rc == CAT_OK ? a.deleted : 0;
+	if (more != NULL)
+		*more = rc == CAT_OK && a.more;
+	return rc;
+}
+
+struct hist_list_arg {
+	const struct cat_history_filter *f;
+	size_t			 max, n, cap;
+	struct cat_history	*v;
+	uint64_t		 total;
+};
+
+/* Room for one more row in a->v (grown by doubling); -1: no memory. */
+static int
+hist_room(struct hist_list_arg *a)
+{
+	struct cat_history *v;
+	size_t cap;
+
+	if (a->n < a->cap)
+		return 0;
+	cap = a->cap ? a->cap * 2 : 64;
+	if (cap > a->max)
+		cap = a->max;
+	if ((v = reallocarray(a->v, cap, sizeof(*v))) == NULL)
+		return -1;
+	a->v = v;
+	a->cap = cap;
+	return 0;
+}
+
+static int
+hist_match(const struct cat_history_filter *f, const struct cat_history *h)
+{
+	return (f->client[0] == '\0' || strcmp(f->client, h->client) == 0) &&
+	    (f->kind < 0 || f->kind == h->kind) &&
+	    (f->result < 0 || f->result == h->result);
+}
+
+static int
+hist_list_txn(struct catalog *c, MDB_txn *txn, void *arg)
+{
+	struct hist_list_arg *a = arg;
+	const struct cat_history_filter *f = a->f;
+	uint8_t kb[HIST_KEY_LEN];
+	MDB_cursor *cur;
+	MDB_cursor_op op;
+	MDB_val k, d;
+	uint64_t next;
+	int rc;
+
+	a->n = 0;
+	if (hist_count_load(c, txn, &next, &a->total) != CAT_OK)
+		return CAT_ERROR;
+	if ((rc = mdb_cursor_open(txn, c->history, &cur)) != 0)
+		return fail(c, rc, "open cursor");
+	if (f->before_time == 0 && f->before_seq == 0) {
+		op = MDB_LAST;
+	} else {
+		/* The first row at or after the mark; the one before it. */
+		hist_key(kb, f->before_time, f->before_seq);
+		k.mv_size = sizeof(kb);
+		k.mv_data = kb;
+		rc = mdb_cursor_get(cur, &k, &d, MDB_SET_RANGE);
+		op = rc == 0 ? MDB_PREV : MDB_LAST;
+		if (rc != 0 && rc != MDB_NOTFOUND) {
+			mdb_cursor_close(cur);
+			return fail(c, rc, "read history");
+		}
+	}
+	while (a->n < a->max && (rc = mdb_cursor_get(cur, &k, &d, op)) == 0) {
+		op = MDB_PREV;
+		if (k.mv_size != HIST_KEY_LEN)
+			continue;	/* the counters, first of all */
+		if (be64_get(k.mv_data) < f->since)
+			break;
+		if (hist_room(a) == -1) {
+			mdb_cursor_close(cur);
+			c->rc = ENOMEM;
+			snprintf(c->err, sizeof(c->err), "catalog: history: %s",
+			    strerror(ENOMEM));
+			return CAT_ERROR;
+		}
+		if (hist_decode(&k, &d, &a->v[a->n]) == -1) {
+			mdb_cursor_close(cur);
+			return fail(c, 0, "history row");
+		}
+		if (hist_match(f, &a->v[a->n]))
+			a->n++;
+	}
+	mdb_cursor_close(cur);
+	if (rc != 0 && rc != MDB_NOTFOUND)
+		return fail(c, rc, "read history");
+	return CAT_OK;
+}
+
+int
+catalog_history(struct catalog *c, const struct cat_history_filter *f,
+    size_t max, struct cat_history **out, size_t *n, uint64_t *total)
+{
+	struct hist_list_arg a;
+	int rc;
+
+	*out = NULL;
+	*n = 0;
+	memset(&a, 0, sizeof(a));
+	a.f = f;
+	a.max = max ? max : 1;
+	rc = run_read(c, hist_list_txn, &a);
+	if (total != NULL)
+		*total = rc == CAT_OK ? a.total : 0;
+	if (rc != CAT_OK || a.n == 0) {
+		free(a.v);
+		return rc;
+	}
+	*out = a.v;
+	*n = a.n;
+	return CAT_OK;
+}
+
+struct hist_get_arg {
+	uint64_t		 time, seq;
+	struct cat_history	*out;
+};
+
+static int
+hist_get_txn(struct catalog *c, MDB_txn *txn, void *arg)
+{
+	struct hist_get_arg *a = arg;
+	uint8_t kb[HIST_KEY_LEN];
+	MDB_val k = { sizeof(kb), kb }, d;
+	int rc;
+
+	hist_key(kb, a->time, a->seq);
+	if ((rc = mdb_get(txn, c->history, &k, &d)) == MDB_NOTFOUND)
+		return CAT_NOTFOUND;
+	if (rc != 0)
+		return fail(c, rc, "read history");
+	if (hist_decode(&k, &d, a->out) == -1)
+		return fail(c, 0, "history row");
+	return CAT_OK;
+}
+
+int
+catalog_history_get(struct catalog *c, uint64_t time, uint64_t seq,
+    struct cat_history *out)
+{
+	struct hist_get_arg a = { time, seq, out };
+
+	return run_read(c, hist_get_txn, &a);
 }

@@ -638,7 +638,8 @@ struct cat_jobrun {
  * Record run r of client (r->client is set from it, r->seq assigned and
  * written back), update its set's state (last success or failure) and
  * drop the client's oldest report beyond CAT_JOBS_KEPT.  A report with
- * next_run 0 clears the set's next run.  CAT_OK, CAT_NOTFOUND (no such
+ * next_run 0 clears the set's next run.  The same transaction adds the
+ * report's history row (below: the handle must write CAT_T_HISTORY).  CAT_OK, CAT_NOTFOUND (no such
  * client), CAT_LIMIT (r->set is a set the client has no state of, and it
  * has CAT_SETS_MAX already: nothing written), CAT_ERROR.
  */
@@ -772,5 +773,137 @@ int	catalog_requests(struct catalog *c, uint64_t client,
  */
 int	catalog_snapshot_protect(struct catalog *c, uint64_t client,
 	    uint64_t snap, int on);
+
+/* ------------------------------------------------------------- history */
+
+/*
+ * What happened, newest first: every session on the backup ports (one
+ * row written by the worker when it ends, in the same transaction as
+ * its day's statistics: catalog_session_end()), every job report (in
+ * catalog_job_add()'s transaction) and every prune, scrub and sync run
+ * (the housekeeper, gigavaultctl).  Rows are keyed by the time they
+ * were written and a sequence number, and bounded twice: by age
+ * (History.MaxAge: catalog_history_trim(), which the housekeeper runs
+ * in short transactions) and by count (History.MaxEntries: each add
+ * drops the oldest rows beyond it, so a storm of failed sessions cannot
+ * fill the disk).  Not journaled, like the job reports: a rebuilt
+ * catalog (rebuild.c, a standby of Store.Backend = s3) starts with no
+ * history, and a standby keeps its own.
+ */
+#define CAT_T_HISTORY		0x8000u	/* for catalog_open_for() */
+#define CAT_HISTORY_TEXT_MAX	CAT_JOB_ERROR_MAX	/* error or summary */
+#define CAT_HISTORY_WHO_MAX	64	/* a peer address, who started it */
+#define CAT_HISTORY_MAX_DEFAULT	100000	/* rows, History.MaxEntries */
+
+enum cat_history_kind {
+	CAT_HIST_CONNECT	= 0,	/* ended before any AUTH or REGISTER */
+	CAT_HIST_AUTH		= 1,	/* ended while authenticating */
+	CAT_HIST_SESSION	= 2,	/* authenticated, nothing below */
+	CAT_HIST_BACKUP		= 3,	/* HAVE, PUT, REFS or COMMIT */
+	CAT_HIST_READ		= 4,	/* GET: ls, find, diff, mount, or a
+					   restore or verify of a client
+					   that does not say which (the
+					   frames do not tell) */
+	CAT_HIST_LIST		= 5,	/* LIST only */
+	CAT_HIST_FORGET		= 6,	/* FORGET */
+	CAT_HIST_REGISTER	= 7,	/* REGISTER or CERT_REQUEST */
+	CAT_HIST_AGENT		= 8,	/* an agent's poll or report session */
+	CAT_HIST_JOB		= 9,	/* a job report (set, snapshot) */
+	CAT_HIST_PRUNE		= 10,
+	CAT_HIST_SCRUB		= 11,
+	CAT_HIST_SYNC		= 12,
+	CAT_HIST_RESTORE	= 13,	/* read, and the hello said restore */
+	CAT_HIST_VERIFY		= 14,	/* read, and the hello said verify */
+	CAT_HIST_NKINDS
+};
+
+enum cat_history_result {
+	CAT_HRES_OK		= 0,
+	CAT_HRES_FAILED		= 1,
+	CAT_HRES_PARTIAL	= 2,	/* a job saved with problems */
+	CAT_HRES_INTERRUPTED	= 3,	/* cancelled, stopped */
+	CAT_HRES_N
+};
+
+struct cat_history {
+	uint64_t	 time;		/* key: Unix seconds it was written */
+	uint64_t	 seq;		/* key: from 1, never reused */
+	int		 kind;		/* enum cat_history_kind */
+	int		 result;	/* enum cat_history_result */
+	int64_t		 start, end;	/* Unix seconds; 0: unknown */
+	char		 client[CAT_NAME_MAX + 1];	/* "": none */
+	char		 set[CAT_NAME_MAX + 1];		/* "": none */
+	/* A session's peer; who started a prune or scrub ("schedule",
+	   "console: NAME", "gigavaultctl (USER)"); a job's "agent". */
+	char		 who[CAT_HISTORY_WHO_MAX + 1];
+	uint64_t	 bytes_in, bytes_out;	/* to and from the server */
+	uint64_t	 snapshot;	/* 0: none */
+	char		 text[CAT_HISTORY_TEXT_MAX + 1];	/* error, summary */
+};
+
+/* "connect", "auth", ... "sync"; "?" for a value out of range. */
+const char *catalog_history_kind_name(int kind);
+/* "ok", "failed", "partial", "interrupted"; "?" out of range. */
+const char *catalog_history_result_name(int result);
+/* The value of a kind's or a result's name, or -1 for none. */
+int	catalog_history_kind_parse(const char *name);
+int	catalog_history_result_parse(const char *name);
+
+/*
+ * The most rows this handle's adds keep (History.MaxEntries; 0: the
+ * default, CAT_HISTORY_MAX_DEFAULT).  Every process that adds rows sets
+ * it from its configuration after catalog_open().
+ */
+void	catalog_history_set_max(struct catalog *c, uint64_t max);
+
+/*
+ * Add row h (its time and seq are assigned: the time is now, Unix
+ * seconds; both are written back), dropping the oldest rows beyond the
+ * handle's maximum, in one transaction.  Text fields are cut to their
+ * sizes.  CAT_OK or CAT_ERROR (also for a kind or result out of range).
+ */
+int	catalog_history_add(struct catalog *c, uint64_t now,
+	    struct cat_history *h);
+/*
+ * A session ended at now: catalog_day_add(c, now, 1, bytes_in,
+ * bytes_out) and, when h is not NULL, catalog_history_add(c, now, h),
+ * in one short write transaction.  CAT_OK or CAT_ERROR (nothing
+ * written).
+ */
+int	catalog_session_end(struct catalog *c, uint64_t now,
+	    uint64_t bytes_in, uint64_t bytes_out, struct cat_history *h);
+/*
+ * Delete rows written before cutoff (Unix seconds) and the oldest
+ * beyond the handle's maximum, at most batch of them (1..) in one
+ * transaction; *deleted (may be NULL) counts them, and *more (may be
+ * NULL) is 1 when there may be more to delete (call again).  CAT_OK or
+ * CAT_ERROR.
+ */
+int	catalog_history_trim(struct catalog *c, uint64_t cutoff, size_t batch,
+	    size_t *deleted, int *more);
+
+/* What catalog_history() returns; every field 0 or "" is no filter. */
+struct cat_history_filter {
+	char		 client[CAT_NAME_MAX + 1];
+	int		 kind;		/* -1: any */
+	int		 result;	/* -1: any */
+	uint64_t	 since;		/* time >= since */
+	/* Only rows older than (before_time, before_seq): paging. */
+	uint64_t	 before_time, before_seq;
+};
+/*
+ * Rows that pass f, newest first, at most max of them (1..), read in
+ * one transaction: *out malloc'ed (the caller frees it; NULL when
+ * none), *n its count; *total (may be NULL) gets the number of rows
+ * stored.  CAT_OK or CAT_ERROR (also when out of memory), with *out
+ * NULL and *n 0.
+ */
+int	catalog_history(struct catalog *c, const struct cat_history_filter *f,
+	    size_t max, struct cat_history **out, size_t *n, uint64_t *total);
+/*
+ * The row (time, seq) into *out.  CAT_OK, CAT_NOTFOUND, CAT_ERROR.
+ */
+int	catalog_history_get(struct catalog *c, uint64_t time, uint64_t seq,
+	    struct cat_history *out);
 
 #endif

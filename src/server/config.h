@@ -143,6 +143,10 @@ struct gv_config {
 	struct tls_ctx	*web_tls;		/* HTTPS on WebConsoleSSL */
 	char		 web_cert[4096];	/* the certificate it serves */
 	int		 web_cert_no_create;	/* gigavaultd -n: make no files */
+
+	/* History (catalog.h's history table, trimmed by the housekeeper) */
+	uint64_t	 history_max_age;	/* seconds */
+	uint64_t	 history_max_entries;	/* rows */
 };
 
 /* Store.Backend: where the packs and the journal live. */

@@ -20,6 +20,12 @@
  * the housekeeper exits; a run left marked running by a housekeeper that
  * died ends as "interrupted" when the next one starts.
  *
+ * Every run is also a row of the catalog's history (catalog.h) with who
+ * started it: "schedule", or the console's user that HK_RUN names.
+ * Every CHECK_S seconds it deletes the history's rows older than
+ * History.MaxAge (and beyond History.MaxEntries), HIST_BATCH rows per
+ * transaction so that no worker waits long for the catalog.
+ *
  * Every Alerts.CheckInterval seconds, and soon after each scrub, it
  * looks for what to alert about (alert.h): failed jobs, overdue sets,
  * scrub damage, low space.  Each send has a time-out, so a prune or
@@ -52,6 +58,8 @@
 
 #define RETRY_S		60	/* lock busy, catalog closed: try again */
 #define CHECK_S		60	/* reader slots looked at this often */
+#define HIST_BATCH	1000	/* history rows deleted per transaction */
+#define HIST_BATCHES	100	/* transactions per check, at most */
 
 static struct housekeeper {
 	struct child_env *env;
@@ -63,6 +71,7 @@ static struct housekeeper {
 	struct alerter	*alerts;
 	int64_t		 next_alert;	/* mono_ms() of the next check */
 	int		 readonly;	/* s3: the bucket's lease not held */
+	char		 by[HK_NJOBS][IMSG_HK_BY_MAX];	/* "": schedule */
 } hk;
 
 static void
@@ -139,6 +148,63 @@ open_catalog(void)
 	/* catalog_open() clears stale reader slots as it opens. */
 	if (catalog_open(path, 0, &hk.cat, err, sizeof(err)) != CAT_OK)
 		log_warnx("%s", err);
+}
+
+/*
+ * Delete history rows older than History.MaxAge, in short transactions,
+ * stopping early for a shutdown; the rest at the next check.
+ */
+static void
+trim_history(void)
+{
+	time_t now = time(NULL);
+	uint64_t cutoff, total = 0;
+	size_t deleted;
+	int more = 1;
+
+	if (hk.cat == NULL || now < 0)
+		return;
+	catalog_history_set_max(hk.cat, hk.env->cfg->history_max_entries);
+	cutoff = (uint64_t)now > hk.env->cfg->history_max_age ?
+	    (uint64_t)now - hk.env->cfg->history_max_age : 0;
+	for (int i = 0; i < HIST_BATCHES && more && !child_terminate &&
+	    !hk.stopping; i++) {
+		if (catalog_history_trim(hk.cat, cutoff, HIST_BATCH, &deleted,
+		    &more) != CAT_OK) {
+			log_warnx("history: %s", catalog_strerror(hk.cat));
+			return;
+		}
+		total += deleted;
+	}
+	if (total > 0)
+		log_info("history: %llu old rows deleted",
+		    (unsigned long long)total);
+}
+
+/* Record a run of job, started at start, in the history. */
+static void
+record_run(enum hk_job job, uint64_t start, const char *result,
+    const char *msg)
+{
+	struct cat_history h;
+	time_t now = time(NULL);
+
+	if (hk.cat == NULL || now < 0)
+		return;
+	memset(&h, 0, sizeof(h));
+	h.kind = job == HK_PRUNE ? CAT_HIST_PRUNE : job == HK_SCRUB ?
+	    CAT_HIST_SCRUB : CAT_HIST_SYNC;
+	h.result = strcmp(result, "ok") == 0 ? CAT_HRES_OK :
+	    strcmp(result, "interrupted") == 0 ? CAT_HRES_INTERRUPTED :
+	    CAT_HRES_FAILED;
+	h.start = (int64_t)start;
+	h.end = now;
+	snprintf(h.who, sizeof(h.who), "%s", hk.by[job][0] != '\0' ?
+	    hk.by[job] : "schedule");
+	snprintf(h.text, sizeof(h.text), "%s", msg);
+	catalog_history_set_max(hk.cat, hk.env->cfg->history_max_entries);
+	if (catalog_history_add(hk.cat, (uint64_t)now, &h) != CAT_OK)
+		log_warnx("history: %s", catalog_strerror(hk.cat));
 }
 
 /* Wall-clock time of monotonic time t (0: 0, not scheduled). */
@@ -291,6 +357,7 @@ run_job(enum hk_job job)
 	struct hk_hooks hooks = { report, should_stop, (void *)what };
 	json_t *counters = NULL;
 	char err[512], msg[600];
+	uint64_t start;
 	int fd;
 
 	if (hk.cat == NULL) {
@@ -315,7 +382,8 @@ run_job(enum hk_job job)
 		retry(job);
 		return;
 	}
-	hkstatus_begin(cfg->datadir, job, (uint64_t)time(NULL), 0);
+	start = (uint64_t)time(NULL);
+	hkstatus_begin(cfg->datadir, job, start, 0);
 	hk.running = (int)job;
 	log_info("%s: starting", what);
 	if ((job == HK_PRUNE ? run_prune : job == HK_SCRUB ? run_scrub :
@@ -332,6 +400,8 @@ run_job(enum hk_job job)
 	hkstatus_end(cfg->datadir, job, (uint64_t)time(NULL),
 	    wall_of(hk.next[job]), result, msg, counters);
 	close(fd);
+	record_run(job, start, result, msg);
+	hk.by[job][0] = '\0';
 }
 
 /* HK_RUN, the one message besides SHUTDOWN and LOG_REOPEN sent here. */
@@ -348,7 +418,9 @@ on_hk_run(int type, const union imsg_body *u)
 		log_info("%s requested: already running", hkstatus_job_name(job));
 		return;
 	}
-	log_info("%s requested: starting it now", hkstatus_job_name(job));
+	log_info("%s requested%s%s: starting it now", hkstatus_job_name(job),
+	    u->hk_run.by[0] != '\0' ? " by " : "", u->hk_run.by);
+	snprintf(hk.by[job], sizeof(hk.by[job]), "%s", u->hk_run.by);
 	hk.next[job] = mono_ms();
 }
 
@@ -409,6 +481,7 @@ housekeeper_main(struct child_env *env)
 		}
 		open_catalog();		/* also clears stale reader slots */
 		next_check = now + CHECK_S * 1000L;
+		trim_history();
 		for (int j = 0; j < HK_NJOBS; j++)
 			if (!child_terminate && !hk.stopping &&
 			    hk.next[j] != 0 && hk.next[j] <= now)

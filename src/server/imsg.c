@@ -152,6 +152,7 @@ hk_run(struct imsg *m, void *v)
 	struct imsg_hk_run *h = v;
 
 	FIELD(m, h->job);
+	field_str(m, h->by, sizeof(h->by));
 	return h->job < HK_NJOBS ? NULL : "unknown job";
 }
 
@@ -225,7 +226,17 @@ imsg_status(struct imsg_status *r)
 struct imsg *
 imsg_hk_run(enum hk_job job)
 {
-	return encode(IMSG_HK_RUN, &(struct imsg_hk_run){ (uint8_t)job });
+	return imsg_hk_run_by(job, "");
+}
+
+struct imsg *
+imsg_hk_run_by(enum hk_job job, const char *by)
+{
+	struct imsg_hk_run h;
+
+	h.job = (uint8_t)job;
+	snprintf(h.by, sizeof(h.by), "%s", by);
+	return encode(IMSG_HK_RUN, &h);
 }
 
 struct imsg *

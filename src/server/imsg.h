@@ -83,7 +83,11 @@ struct imsg_lease {
 	char		 why[IMSG_LEASE_WHY_MAX];
 };
 struct imsg_status_req { uint32_t id; };	/* echoed in the reply */
-struct imsg_hk_run { uint8_t job; };		/* enum hk_job */
+#define IMSG_HK_BY_MAX	66	/* who asked: "console: NAME", NUL included */
+struct imsg_hk_run {
+	uint8_t		 job;		/* enum hk_job */
+	char		 by[IMSG_HK_BY_MAX];	/* who asked for it ("": ?) */
+};
 
 /* A decoded body; READY, IDLE, SESSION_END, SHUTDOWN, LOG_REOPEN have none. */
 union imsg_body {
@@ -116,6 +120,8 @@ struct imsg	*imsg_busy(const char *peer);
 struct imsg	*imsg_status_req(uint32_t id);
 struct imsg	*imsg_status(struct imsg_status *r);
 struct imsg	*imsg_hk_run(enum hk_job);
+/* HK_RUN naming who asked (cut to IMSG_HK_BY_MAX - 1 bytes). */
+struct imsg	*imsg_hk_run_by(enum hk_job, const char *by);
 struct imsg	*imsg_lease(enum lease_state, const char *why);
 
 /*

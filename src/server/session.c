@@ -225,6 +225,7 @@ fail(struct session *s, enum wire_error code, const char *why)
 	char wbuf[160];
 
 	snprintf(s->why, sizeof(s->why), "%s", why);
+	s->error = code;
 	if (code != WIRE_ERR_TIMEOUT && code != WIRE_ERR_SHUTDOWN)
 		log_warnx("%s: error %d: %s", who(s, wbuf, sizeof(wbuf)),
 		    code, why);
@@ -413,6 +414,29 @@ failed:
 	return -1;
 }
 
+/*
+ * The command a client names after its software string, "gigavault 0.2
+ * (restore)" (doc/protocol.md, CLIENT_HELLO): 1..16 bytes of a-z, else
+ * none.  Only a hint for the history: it changes nothing else.
+ */
+static void
+hello_purpose(struct session *s, const char *soft)
+{
+	size_t n = strlen(soft), w;
+	const char *open;
+
+	s->purpose[0] = '\0';
+	if (n < 4 || soft[n - 1] != ')' || (open = strrchr(soft, '(')) ==
+	    NULL || open == soft || open[-1] != ' ')
+		return;
+	w = (size_t)(soft + n - 1 - (open + 1));
+	if (w == 0 || w >= sizeof(s->purpose) ||
+	    strspn(open + 1, "abcdefghijklmnopqrstuvwxyz") != w)
+		return;
+	memcpy(s->purpose, open + 1, w);
+	s->purpose[w] = '\0';
+}
+
 static int
 handshake(struct session *s)
 {
@@ -447,6 +471,7 @@ handshake(struct session *s)
 		    "(client %u..%u, server %u..%u)", hello.version_min,
 		    hello.version_max, WIRE_VERSION_MIN, WIRE_VERSION_MAX);
 	sanitize(soft, sizeof(soft), hello.software);
+	hello_purpose(s, hello.software);
 	log_debug("session from %s: client \"%s\", protocol %u", s->peer,
 	    soft, s->version);
 	wire_wr_init(&w, out, sizeof(out));
@@ -545,6 +570,7 @@ on_bye(struct session *s, const uint8_t *p, uint32_t len)
 	wire_frame_end(&w);
 	(void)send_frames(s, &w, ERROR_GRACE_MS);
 	snprintf(s->why, sizeof(s->why), "client said bye");
+	s->said_bye = 1;
 	return -1;
 }
 
@@ -1183,6 +1209,8 @@ on_commit(struct session *s, const uint8_t *p, uint32_t len)
 	    (unsigned long long)snap.new_blobs,
 	    (unsigned long long)snap.new_bytes, snap.has_legacy ?
 	    "; legacy node" : "");
+	s->hist_snapshot = snap.id;
+	snprintf(s->hist_set, sizeof(s->hist_set), "%s", snap.set);
 	wire_wr_init(&w, out, sizeof(out));
 	wire_frame_begin(&w, WIRE_COMMITTED);
 	wire_put_u64(&w, snap.id);
@@ -1786,6 +1814,99 @@ static const struct session_frame frames[] = {
 	    WIRE_ERR_LIMIT,	NULL,		on_agent_poll },
 };
 
+/*
+ * What a session was, for the history: the frames it was let read, a
+ * bit each, and the kind they make (the first row that matches).
+ */
+#define DID_AUTH	(1u << 0)	/* AUTH, PROOF */
+#define DID_BACKUP	(1u << 1)	/* HAVE, PUT, PUT_LINKED, REFS, COMMIT */
+#define DID_GET		(1u << 2)
+#define DID_LIST	(1u << 3)
+#define DID_FORGET	(1u << 4)
+#define DID_REGISTER	(1u << 5)	/* REGISTER, CERT_REQUEST */
+#define DID_REPORT	(1u << 6)	/* JOB_REPORT */
+#define DID_POLL	(1u << 7)	/* AGENT_POLL */
+
+static unsigned
+did_bit(uint16_t type)
+{
+	switch (type) {
+	case WIRE_AUTH:
+	case WIRE_PROOF:
+		return DID_AUTH;
+	case WIRE_HAVE:
+	case WIRE_PUT:
+	case WIRE_PUT_LINKED:
+	case WIRE_REFS:
+	case WIRE_COMMIT:
+		return DID_BACKUP;
+	case WIRE_GET:
+		return DID_GET;
+	case WIRE_LIST:
+		return DID_LIST;
+	case WIRE_FORGET:
+		return DID_FORGET;
+	case WIRE_REGISTER:
+	case WIRE_CERT_REQUEST:
+		return DID_REGISTER;
+	case WIRE_JOB_REPORT:
+		return DID_REPORT;
+	case WIRE_AGENT_POLL:
+		return DID_POLL;
+	default:
+		return 0;
+	}
+}
+
+/* Fill in the session's hist_* fields from what it did and its end. */
+static void
+history_note(struct session *s)
+{
+	static const struct { unsigned did; int kind; } kinds[] = {
+		{ DID_BACKUP,	CAT_HIST_BACKUP },
+		{ DID_FORGET,	CAT_HIST_FORGET },
+		{ DID_GET,	CAT_HIST_READ },
+		{ DID_LIST,	CAT_HIST_LIST },
+		{ DID_REGISTER,	CAT_HIST_REGISTER },
+		{ DID_REPORT | DID_POLL, CAT_HIST_AGENT },
+	};
+
+	s->hist_kind = s->auth == AUTH_DONE ? CAT_HIST_SESSION :
+	    (s->did & DID_AUTH) ? CAT_HIST_AUTH : CAT_HIST_CONNECT;
+	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)
+		if (s->did & kinds[i].did) {
+			s->hist_kind = kinds[i].kind;
+			break;
+		}
+	if (s->hist_kind == CAT_HIST_READ && strcmp(s->purpose, "restore") ==
+	    0)
+		s->hist_kind = CAT_HIST_RESTORE;
+	else if (s->hist_kind == CAT_HIST_READ &&
+	    strcmp(s->purpose, "verify") == 0)
+		s->hist_kind = CAT_HIST_VERIFY;
+	s->hist_result = s->said_bye ? CAT_HRES_OK :
+	    s->error == WIRE_ERR_SHUTDOWN ? CAT_HRES_INTERRUPTED :
+	    CAT_HRES_FAILED;
+	s->hist_client[0] = '\0';
+	if (s->auth != AUTH_NONE)
+		snprintf(s->hist_client, sizeof(s->hist_client), "%s",
+		    s->client.name);
+	else if (s->registered[0] != '\0')
+		snprintf(s->hist_client, sizeof(s->hist_client), "%s",
+		    s->registered);
+	/*
+	 * An agent's poll or report session that went well (its reports
+	 * are rows of their own), and a connection that only said its
+	 * hello and left (a probe), are counted, not recorded.
+	 */
+	s->hist_quiet = (s->hist_result == CAT_HRES_OK &&
+	    (s->did & ~(DID_AUTH | DID_REPORT | DID_POLL)) == 0 &&
+	    (s->did & (DID_REPORT | DID_POLL)) != 0) ||
+	    (s->hist_kind == CAT_HIST_CONNECT && s->error == 0 &&
+	    s->version != 0 && s->registered[0] == '\0' &&
+	    !(s->did & DID_REGISTER));
+}
+
 /* 1 for the frames that change the catalog or the store. */
 static int
 writes(uint16_t type)
@@ -1858,6 +1979,12 @@ session_run(struct session *s)
 	s->nrefs = s->caprefs = 0;
 	s->new_bytes = 0;
 	s->new_blobs = 0;
+	s->did = 0;
+	s->purpose[0] = '\0';
+	s->said_bye = 0;
+	s->error = 0;
+	s->hist_snapshot = 0;
+	s->hist_set[0] = '\0';
 	snprintf(s->why, sizeof(s->why), "unknown");
 	s->tls = NULL;
 	s->tls_err[0] = s->registered[0] = '\0';
@@ -1889,6 +2016,7 @@ session_run(struct session *s)
 				fail(s, code, why);
 				break;
 			}
+			s->did |= did_bit(h.type);
 			if (read_payload(s, &h, deadline, what) == -1)
 				break;
 			if (writes(h.type) && s->readonly != NULL &&
@@ -1915,6 +2043,7 @@ session_run(struct session *s)
 		store_finish(s->store);
 	free(s->refs);
 	s->refs = NULL;
+	history_note(s);
 	crypto_wipe(&s->client, sizeof(s->client));
 	tls_close(s->tls);
 	tls_conn_free(s->tls);

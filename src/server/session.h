@@ -65,6 +65,20 @@ struct session {
 	uint64_t	 bytes_out;
 	uint16_t	 version;	/* agreed protocol version, 0 before */
 	char		 why[256];	/* why the session ended */
+	/*
+	 * For the history (catalog_session_end()): what the session was,
+	 * by the frames it was let read (enum cat_history_kind), how it
+	 * ended (enum cat_history_result: ok only after the client's BYE),
+	 * the client it named (authenticated or only claimed in AUTH; ""
+	 * before), the set and id of its last COMMIT (0: none), and
+	 * whether it was an agent's poll that ended well (not recorded).
+	 */
+	int		 hist_kind;
+	int		 hist_result;
+	char		 hist_client[CAT_NAME_MAX + 1];
+	char		 hist_set[CAT_NAME_MAX + 1];
+	uint64_t	 hist_snapshot;
+	int		 hist_quiet;
 
 	/* Private to session.c: who the client is and what it sent. */
 	struct tls_conn	*tls;		/* after the TLS handshake */
@@ -83,6 +97,10 @@ struct session {
 	 */
 	uint64_t	 new_bytes;
 	uint64_t	 new_blobs;
+	unsigned	 did;		/* DID_* bits: frames admitted */
+	int		 said_bye;
+	int		 error;		/* the ERROR code it ended with */
+	char		 purpose[17];	/* the hello's " (restore)" hint */
 };
 
 /*

@@ -21,16 +21,18 @@
  *   worker        meta, clients, tokens, blobs,      packs/ (new packs), the
  *                 snapshots, usage, days, recent,    journal
  *                 jobs (reports, agents, requests
- *                 taken) (all: catalog_open())
- *   housekeeper   blobs, snapshots, usage, recent    packs/ (rewrites and
- *                 (all: catalog_open())              removes), the journal,
- *                                                    housekeeping.json(.lock),
+ *                 taken), history (each session's
+ *                 end, each report) (all:
+ *                 catalog_open())
+ *   housekeeper   blobs, snapshots, usage, recent,   packs/ (rewrites and
+ *                 history (runs, trims) (all:        removes), the journal,
+ *                 catalog_open())                    housekeeping.json(.lock),
  *                                                    prune.lock, alerts.json
  *   ui bridge     open for meta, clients, tokens,    the journal; reads
  *                 snapshots, policies, blobs, usage, admins, housekeeping.json
  *                 jobs (client add, disable, remove;
  *                 "back up now" requests);
- *                 never peers, days, recent
+ *                 never peers, days, recent, history
  *   discovery     open for peers only                none
  *   lease         active: none (no LMDB);            active: none; in the
  *   (follower.c,  standby: blobs, clients, tokens,   bucket PREFIX/lease;
@@ -39,8 +41,8 @@
  *                                                    PREFIX/lease at take-over
  *   gigavaultctl  all (client, policy, forget,       admins; gigavaultd.lock
  *                 client backup, rebuild-catalog,    while it rebuilds or
- *                 upgrade)
- *                                                    upgrades
+ *                 upgrade; history: its prune and    upgrades
+ *                 scrub runs)
  *
  * Signal handlers only set flags.  The signals stay blocked except inside
  * ppoll(), which waits for them and for messages from the children at
@@ -511,14 +513,16 @@ tell_lease(struct child *to, enum lease_state state, const char *why)
 
 /* HK_RUN from the UI bridge: pass job on to the housekeeper. */
 static void
-forward_hk_run(enum hk_job job)
+forward_hk_run(const struct imsg_hk_run *h)
 {
+	enum hk_job job = h->job;
+
 	for (size_t i = 0; i < sup.nchildren; i++) {
 		struct child *c = sup.children[i];
 
 		if (c->kind != KIND_HOUSEKEEPER || c->slot < 0 || c->fd == -1)
 			continue;
-		if (imsg_send(c->fd, imsg_hk_run(job), 1) == -1)
+		if (imsg_send(c->fd, imsg_hk_run_by(job, h->by), 1) == -1)
 			log_warn("%s: to housekeeper pid %ld", __func__,
 			    (long)c->pid);
 		return;
@@ -563,7 +567,7 @@ handle_msg(struct child *c)
 		send_status(c, u.status_req.id);
 		break;
 	case IMSG_HK_RUN:
-		forward_hk_run(u.hk_run.job);
+		forward_hk_run(&u.hk_run);
 		break;
 	case IMSG_LEASE:
 		tell_lease(NULL, u.lease.state, u.lease.why);

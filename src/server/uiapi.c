@@ -36,6 +36,8 @@
 #include "uiactions.h"
 #include "uiapi.h"
 #include "uicall.h"
+#include "uidash.h"
+#include "uihistory.h"
 #include "webauth.h"
 
 #define REPLY_WAIT_S	5	/* for the supervisor's answer */
@@ -1060,6 +1062,13 @@ dashboard_answer(struct ui_call *c, json_t *st)
 	    (double)t.unique_bytes : 0.0,
 	    "days", list, "disk", json_object_get(st, "disk"),
 	    "health", health);
+	/* Health first: who needs attention, when DataDir fills. */
+	if (d != NULL) {
+		json_object_set_new(d, "attention", uidash_attention(
+		    (int64_t)time(NULL), api.env->cfg->overdue_grace));
+		json_object_set_new(d, "fill", uidash_fill(json_object_get(st,
+		    "disk"), (int64_t)time(NULL)));
+	}
 	/* Store.Backend = s3: role and lease, as the status has them. */
 	if (d != NULL && json_object_get(st, "store") != NULL)
 		json_object_set(d, "store", json_object_get(st, "store"));
@@ -1151,13 +1160,15 @@ start_job(struct ui_call *c, enum hk_job job, const char *name)
 	json_t *hk = hkstatus_load(api.env->cfg->datadir);
 	int running = json_is_true(json_object_get(json_object_get(hk, name),
 	    "running"));
+	char by[IMSG_HK_BY_MAX];
 
 	json_decref(hk);
 	if (running) {
 		ui_finish(c, 409, uiapi_error("a %s is running already", name));
 		return;
 	}
-	if (child_send(api.env, imsg_hk_run(job)) == -1) {
+	snprintf(by, sizeof(by), "console: %s", c->user ? c->user : "?");
+	if (child_send(api.env, imsg_hk_run_by(job, by)) == -1) {
 		ui_finish(c, 503, uiapi_error("cannot reach the supervisor"));
 		return;
 	}
@@ -1442,6 +1453,8 @@ static const struct request {
 	{ "client_token",	UI_ADMIN,	1, uia_client_token },
 	{ "client_allow_forget", UI_ADMIN,	1, uia_client_allow_forget },
 	{ "client_deny_forget",	UI_ADMIN,	1, uia_client_deny_forget },
+	{ "history",		UI_ADMIN,	0, req_history },
+	{ "history_entry",	UI_ADMIN,	0, req_history_entry },
 };
 
 static const struct request *

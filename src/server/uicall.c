@@ -80,8 +80,9 @@ ui_finish(struct ui_call *c, int status, json_t *body)
  * What the bridge writes: client add (meta's counter, clients, tokens),
  * disable, remove (the client's tokens, snapshots, policies, blob index
  * entries and totals, its job reports and requests), client backup (a
- * request in the jobs tables).  Never the peers, the day statistics or
- * the recent links (supervisor.c's table of who writes what).
+ * request in the jobs tables).  Never the peers, the day statistics,
+ * the recent links or the history (supervisor.c's table of who writes
+ * what).
  */
 #define UIAPI_WRITES	(CAT_T_META | CAT_T_CLIENTS | CAT_T_TOKENS | \
 			 CAT_T_SNAPSHOTS | CAT_T_POLICIES | CAT_T_BLOBS | \

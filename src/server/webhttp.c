@@ -407,6 +407,8 @@ static const struct route {
 	{ EVHTTP_REQ_POST,	"clients/*/allow-forget",
 	    "client_allow_forget" },
 	{ EVHTTP_REQ_POST,	"clients/*/deny-forget", "client_deny_forget" },
+	{ EVHTTP_REQ_GET,	"history",		"history" },
+	{ EVHTTP_REQ_GET,	"history/*",		"history_entry" },
 };
 
 /*

@@ -13,7 +13,10 @@
  * sessions_served), is also added to the catalog's statistics of its
  * UTC day (catalog_day_add) with its bytes in and out, in one short
  * transaction after the session ended; a failure there is logged and
- * the worker carries on.
+ * the worker carries on.  The same transaction records the session in
+ * the history (catalog_session_end()): its kind, client, peer, start,
+ * end, bytes, result and why it ended; not an agent's poll that went
+ * well, nor a hello without more (session.h, hist_quiet).
  *
  * The worker opens the catalog and its store after the fork (LMDB must
  * not cross a fork); when that fails it keeps serving hellos and tries
@@ -129,16 +132,34 @@ peer_name(const struct sockaddr_storage *ss, socklen_t len, char *buf,
 		snprintf(buf, buflen, "%s:%s", host, port);
 }
 
-/* Add a finished session to today's statistics; errors only logged. */
+/*
+ * Add a finished session, started at start (Unix seconds), to today's
+ * statistics and to the history; errors only logged.
+ */
 static void
-count_session(const struct session *s)
+count_session(const struct session *s, time_t start)
 {
+	struct cat_history h;
 	time_t now = time(NULL);
 
 	if (w.cat == NULL || now < 0)
 		return;
-	if (catalog_day_add(w.cat, (uint64_t)now, 1, s->bytes_in,
-	    s->bytes_out) != CAT_OK)
+	memset(&h, 0, sizeof(h));
+	h.kind = s->hist_kind;
+	h.result = s->hist_result;
+	h.start = start;
+	h.end = now;
+	snprintf(h.client, sizeof(h.client), "%s", s->hist_client);
+	snprintf(h.set, sizeof(h.set), "%s", s->hist_set);
+	snprintf(h.who, sizeof(h.who), "%s", s->peer);
+	h.bytes_in = s->bytes_in;
+	h.bytes_out = s->bytes_out;
+	h.snapshot = s->hist_snapshot;
+	if (h.result != CAT_HRES_OK)
+		snprintf(h.text, sizeof(h.text), "%s", s->why);
+	catalog_history_set_max(w.cat, w.env->cfg->history_max_entries);
+	if (catalog_session_end(w.cat, (uint64_t)now, s->bytes_in,
+	    s->bytes_out, s->hist_quiet ? NULL : &h) != CAT_OK)
 		log_warnx("session statistics: %s", catalog_strerror(w.cat));
 }
 
@@ -158,6 +179,7 @@ serve(int fd, int tls, int64_t accepted, int timed_out,
 {
 	struct session s;
 	uint64_t ms;
+	time_t start = time(NULL);
 	int on = 1;
 
 	memset(&s, 0, sizeof(s));
@@ -199,7 +221,7 @@ serve(int fd, int tls, int64_t accepted, int timed_out,
 	 * Last: the client has its connection closed and the status shows
 	 * the worker idle already.
 	 */
-	count_session(&s);
+	count_session(&s, start);
 }
 
 /* Take one connection from the hand-off queue, if any, and serve it. */
