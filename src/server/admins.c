@@ -21,14 +21,39 @@
 #include "log.h"
 
 #define FILE_MAX	(256 * 1024)
-#define LINE_FIELDS	8
+#define LINE_FIELDS	8	/* without the optional role */
+#define LINE_FIELDS_MAX	9
 
 struct admin_line {
 	char		 name[ADMIN_NAME_MAX + 1];
 	struct admin_kdf kdf;
 	uint8_t		 key[ADMIN_KEY_LEN];
 	uint64_t	 changed;
+	int		 role;		/* enum admin_role */
 };
+
+static const char *const role_names[] = {
+	[ADMIN_ROLE_OPERATOR] = "operator",
+	[ADMIN_ROLE_ADMIN] = "admin",
+};
+
+const char *
+admin_role_name(int role)
+{
+	if (role < 0 || (size_t)role >= sizeof(role_names) /
+	    sizeof(role_names[0]))
+		return "?";
+	return role_names[role];
+}
+
+int
+admin_role_parse(const char *s)
+{
+	for (size_t i = 0; i < sizeof(role_names) / sizeof(role_names[0]); i++)
+		if (strcmp(s, role_names[i]) == 0)
+			return (int)i;
+	return -1;
+}
 
 int
 admin_name_valid(const char *name)
@@ -79,19 +104,19 @@ parse_u64(const char *s, uint64_t max, uint64_t *v)
 static int
 parse_line(char *line, struct admin_line *a)
 {
-	char *f[LINE_FIELDS];
+	char *f[LINE_FIELDS_MAX];
 	uint64_t n, r, p;
 	int nf = 0;
 
-	for (char *s = line; nf < LINE_FIELDS; nf++) {
-		f[nf] = s;
-		if ((s = strchr(s, ':')) == NULL) {
-			nf++;
+	for (char *s = line;;) {
+		if (nf == LINE_FIELDS_MAX)
+			return -1;	/* more fields than we know */
+		f[nf++] = s;
+		if ((s = strchr(s, ':')) == NULL)
 			break;
-		}
 		*s++ = '\0';
 	}
-	if (nf != LINE_FIELDS || !admin_name_valid(f[0]) ||
+	if (nf < LINE_FIELDS || !admin_name_valid(f[0]) ||
 	    strcmp(f[1], "scrypt") != 0 ||
 	    parse_u64(f[2], 1u << 20, &n) == -1 ||
 	    parse_u64(f[3], 32, &r) == -1 || parse_u64(f[4], 16, &p) == -1 ||
@@ -100,6 +125,10 @@ parse_line(char *line, struct admin_line *a)
 	    strlen(f[6]) != 2 * ADMIN_KEY_LEN ||
 	    hex_decode(f[6], a->key, ADMIN_KEY_LEN) == -1 ||
 	    parse_u64(f[7], UINT64_MAX, &a->changed) == -1)
+		return -1;
+	/* Without a ninth field (files before roles): an administrator. */
+	a->role = ADMIN_ROLE_ADMIN;
+	if (nf == LINE_FIELDS_MAX && (a->role = admin_role_parse(f[8])) == -1)
 		return -1;
 	snprintf(a->name, sizeof(a->name), "%s", f[0]);
 	a->kdf.N = n;
@@ -304,9 +333,13 @@ write_all(const char *path, const struct admin_line *v, size_t n, char *err,
 	for (size_t i = 0; i < n; i++) {
 		hex_encode(v[i].kdf.salt, ADMIN_SALT_LEN, salt);
 		hex_encode(v[i].key, ADMIN_KEY_LEN, key);
-		if (fprintf(f, "%s:scrypt:%llu:%u:%u:%s:%s:%llu\n", v[i].name,
-		    (unsigned long long)v[i].kdf.N, v[i].kdf.r, v[i].kdf.p,
-		    salt, key, (unsigned long long)v[i].changed) < 0)
+		/* An administrator's line stays as before roles. */
+		if (fprintf(f, "%s:scrypt:%llu:%u:%u:%s:%s:%llu%s%s\n",
+		    v[i].name, (unsigned long long)v[i].kdf.N, v[i].kdf.r,
+		    v[i].kdf.p, salt, key, (unsigned long long)v[i].changed,
+		    v[i].role == ADMIN_ROLE_ADMIN ? "" : ":",
+		    v[i].role == ADMIN_ROLE_ADMIN ? "" :
+		    admin_role_name(v[i].role)) < 0)
 			bad = 1;
 	}
 	crypto_wipe(key, sizeof(key));
@@ -326,6 +359,25 @@ int
 admin_set(const char *path, const char *name, const char *password,
     int create, char *err, size_t errlen)
 {
+	return admin_put(path, name, password, create, -1, err, errlen);
+}
+
+/* How many of v[0..n-1] have the administrator role. */
+static size_t
+count_admins(const struct admin_line *v, size_t n)
+{
+	size_t k = 0;
+
+	for (size_t i = 0; i < n; i++)
+		if (v[i].role == ADMIN_ROLE_ADMIN)
+			k++;
+	return k;
+}
+
+int
+admin_put(const char *path, const char *name, const char *password,
+    int create, int role, char *err, size_t errlen)
+{
 	struct admin_line *v = NULL, *a = NULL, *nv;
 	size_t n, i;
 	int rc = -1;
@@ -336,8 +388,13 @@ admin_set(const char *path, const char *name, const char *password,
 		    name, ADMIN_NAME_MAX);
 		return -1;
 	}
-	if (strlen(password) < ADMIN_PASS_MIN ||
-	    strlen(password) > ADMIN_PASS_MAX) {
+	if (role != -1 && (role < 0 || (size_t)role >= sizeof(role_names) /
+	    sizeof(role_names[0]))) {
+		snprintf(err, errlen, "no such role");
+		return -1;
+	}
+	if (password != NULL && (strlen(password) < ADMIN_PASS_MIN ||
+	    strlen(password) > ADMIN_PASS_MAX)) {
 		snprintf(err, errlen, "a password needs %d to %d characters",
 		    ADMIN_PASS_MIN, ADMIN_PASS_MAX);
 		return -1;
@@ -370,6 +427,24 @@ admin_set(const char *path, const char *name, const char *password,
 		a = &v[n++];
 		memset(a, 0, sizeof(*a));
 		snprintf(a->name, sizeof(a->name), "%s", name);
+		a->role = ADMIN_ROLE_ADMIN;
+		if (password == NULL) {
+			snprintf(err, errlen, "a new administrator needs a "
+			    "password");
+			goto out;
+		}
+	}
+	if (role != -1 && a->role == ADMIN_ROLE_ADMIN &&
+	    role != ADMIN_ROLE_ADMIN && count_admins(v, n) == 1) {
+		snprintf(err, errlen, "\"%s\" is the last administrator: "
+		    "give another one the administrator role first", name);
+		goto out;
+	}
+	if (role != -1)
+		a->role = role;
+	if (password == NULL) {
+		rc = write_all(path, v, n, err, errlen);
+		goto out;
 	}
 	a->kdf.N = ADMIN_SCRYPT_N;
 	a->kdf.r = ADMIN_SCRYPT_R;
@@ -402,6 +477,11 @@ admin_remove(const char *path, const char *name, char *err, size_t errlen)
 			break;
 	if (i == n)
 		snprintf(err, errlen, "no administrator named \"%s\"", name);
+	else if (v[i].role == ADMIN_ROLE_ADMIN && count_admins(v, n) == 1 &&
+	    n > 1)
+		snprintf(err, errlen, "\"%s\" is the last administrator "
+		    "(the others are read-only operators): give another one "
+		    "the administrator role first", name);
 	else {
 		memmove(&v[i], &v[i + 1], (n - i - 1) * sizeof(*v));
 		rc = write_all(path, v, n - 1, err, errlen);
@@ -413,16 +493,42 @@ admin_remove(const char *path, const char *name, char *err, size_t errlen)
 }
 
 int
-admin_list(const char *path, void (*fn)(void *, const char *, uint64_t),
+admin_role_of(const char *path, const char *name)
+{
+	struct admin_line *v;
+	char err[512];
+	size_t n;
+	int role = -1;
+
+	if (read_all(path, &v, &n, err, sizeof(err)) == -1) {
+		log_warnx("administrators: %s", err);
+		return -1;
+	}
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(v[i].name, name) == 0)
+			role = v[i].role;
+	if (v != NULL)
+		crypto_wipe(v, n * sizeof(*v));
+	free(v);
+	return role;
+}
+
+int
+admin_list(const char *path, void (*fn)(void *, const struct admin_info *),
     void *arg, char *err, size_t errlen)
 {
+	struct admin_info ai;
 	struct admin_line *v;
 	size_t n;
 
 	if (read_all(path, &v, &n, err, errlen) == -1)
 		return -1;
-	for (size_t i = 0; i < n; i++)
-		fn(arg, v[i].name, v[i].changed);
+	for (size_t i = 0; i < n; i++) {
+		ai.name = v[i].name;
+		ai.changed = v[i].changed;
+		ai.role = v[i].role;
+		fn(arg, &ai);
+	}
 	if (v != NULL)
 		crypto_wipe(v, n * sizeof(*v));
 	free(v);

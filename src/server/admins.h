@@ -2,11 +2,17 @@
  * admins.h - the web console's administrators: DataDir/admins, one line
  * per administrator with a scrypt hash of the password:
  *
- *	name:scrypt:N:r:p:SALTHEX:KEYHEX:changed
+ *	name:scrypt:N:r:p:SALTHEX:KEYHEX:changed[:role]
  *
- * gigavaultctl writes the file (admin add, passwd, remove); the UI
- * bridge reads it at each login, so changes apply at once.  The file is
- * replaced whole (temporary file, rename), mode 0640.
+ * role is "admin" (an administrator: may change things) or "operator"
+ * (a read-only operator: sees everything, changes nothing but the own
+ * password); a line without it (every file written before roles) is an
+ * administrator, and an administrator's line is written without it.
+ *
+ * gigavaultctl writes the file (admin add, passwd, remove), and so does
+ * the console's Administrators page (uiadmins.c); the UI bridge reads it
+ * at each login, so changes apply at once.  The file is replaced whole
+ * (temporary file, rename), mode 0640.
  */
 #ifndef GV_ADMINS_H
 #define GV_ADMINS_H
@@ -21,6 +27,17 @@
 #define ADMIN_PASS_MIN	8		/* characters a new password needs */
 #define ADMIN_PASS_MAX	1024
 #define ADMIN_MAX	1000		/* lines the file may hold */
+
+/* The roles; a zeroed struct (ui_call's) is the read-only one. */
+enum admin_role {
+	ADMIN_ROLE_OPERATOR = 0,	/* read-only operator */
+	ADMIN_ROLE_ADMIN = 1,		/* administrator */
+};
+
+/* "operator" or "admin" ("?" for anything else). */
+const char *admin_role_name(int role);
+/* The role named s, or -1. */
+int	admin_role_parse(const char *s);
 
 /* How a password becomes a key: scrypt(password, salt, N, r, p). */
 struct admin_kdf {
@@ -60,18 +77,38 @@ int	admin_verify(const char *path, const char *name, const char *password);
 /* How many administrators the file lists (0 without a file), or -1. */
 int	admin_count(const char *path);
 
+/* name's role (enum admin_role), or -1 when there is no such
+ * administrator or the file cannot be read (logged). */
+int	admin_role_of(const char *path, const char *name);
+
+/* One line of the file, as admin_list() shows it. */
+struct admin_info {
+	const char	*name;
+	uint64_t	 changed;	/* when the password was set */
+	int		 role;		/* enum admin_role */
+};
+
 /*
- * For gigavaultctl.  admin_set: give name a new salt and the hash of
- * password; create says whether name must be new (else it must exist).
- * admin_remove: delete name.  Both 0, or -1 with a message in err
- * ("no administrator named ...", "... exists already", I/O errors).
- * admin_list: call fn for every line, in file order; 0 or -1 with err.
+ * For gigavaultctl and the console.  admin_put: with a password, give
+ * name a new salt and the hash of password; with role (not -1), give
+ * name that role (a new name without a role is an administrator);
+ * create says whether name must be new (then it needs a password), else
+ * it must exist.  admin_set is admin_put without a role.  admin_remove:
+ * delete name.  Neither leaves administrators behind without one of the
+ * administrator role: demoting the last one is refused, and so is
+ * removing it while others remain (removing the only line is allowed).
+ * All 0, or -1 with a message in err ("no administrator named ...",
+ * "... exists already", "... is the last administrator", I/O errors).
+ * admin_list: call fn for every line, in file order (ai and its name
+ * valid during the call only); 0 or -1 with err.
  */
+int	admin_put(const char *path, const char *name, const char *password,
+	    int create, int role, char *err, size_t errlen);
 int	admin_set(const char *path, const char *name, const char *password,
 	    int create, char *err, size_t errlen);
 int	admin_remove(const char *path, const char *name, char *err,
 	    size_t errlen);
-int	admin_list(const char *path, void (*fn)(void *arg, const char *name,
-	    uint64_t changed), void *arg, char *err, size_t errlen);
+int	admin_list(const char *path, void (*fn)(void *arg,
+	    const struct admin_info *ai), void *arg, char *err, size_t errlen);
 
 #endif

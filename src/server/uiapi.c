@@ -23,6 +23,7 @@
 #include "common/crypto.h"
 #include "common/discowire.h"
 #include "common/text.h"
+#include "admins.h"
 #include "catalog.h"
 #include "child.h"
 #include "config.h"
@@ -33,6 +34,7 @@
 #include "log.h"
 #include "peerinfo.h"
 #include "store.h"
+#include "uiadmins.h"
 #include "uiapi.h"
 #include "uicall.h"
 #include "webauth.h"
@@ -1447,6 +1449,11 @@ static const struct request {
 	{ "prune_start",	UI_ADMIN,	1, req_prune_start },
 	{ "scrub_start",	UI_ADMIN,	1, req_scrub_start },
 	{ "log",		UI_ADMIN,	0, req_log },
+	{ "admins",		UI_MANAGE,	0, req_admins },
+	{ "admin_add",		UI_MANAGE,	1, req_admin_add },
+	{ "admin_remove",	UI_MANAGE,	1, req_admin_remove },
+	{ "admin_role",		UI_MANAGE,	1, req_admin_role },
+	{ "admin_passwd",	UI_SELF,	1, req_admin_passwd },
 };
 
 static const struct request *
@@ -1513,8 +1520,18 @@ uiapi_call(struct ui_call *c)
 		return;
 	}
 	c->write = r->write;
-	if (r->level == UI_ADMIN && c->user == NULL) {
+	if (r->level != UI_PUBLIC && c->user == NULL) {
 		ui_finish(c, 401, uiapi_error("login required"));
+		return;
+	}
+	/* Roles (uiapi.h): every write but to the own account. */
+	if (((r->write && r->level != UI_SELF) || r->level == UI_MANAGE) &&
+	    c->role != ADMIN_ROLE_ADMIN) {
+		log_warnx("UI: %s from %s refused: %s is a read-only operator",
+		    c->name, c->from, c->user != NULL ? c->user : "nobody");
+		ui_finish(c, 403, uiapi_error("%s needs the administrator "
+		    "role: %s is a read-only operator", c->name,
+		    c->user != NULL ? c->user : "nobody"));
 		return;
 	}
 	/*

@@ -55,6 +55,12 @@ wa_init(int timeout, const char *admins_path)
 		wa.have_secret = 1;
 }
 
+const char *
+wa_admins(void)
+{
+	return wa.admins;
+}
+
 static int
 expired(const struct wa_session *s, int64_t now)
 {
@@ -66,6 +72,7 @@ wa_new(const char *user, int bridge)
 {
 	int64_t now = mono_ms();
 	struct wa_session *slot = &wa.s[0];
+	int role;
 
 	for (int i = 0; i < WA_SESSIONS; i++) {
 		if (expired(&wa.s[i], now)) {
@@ -81,6 +88,8 @@ wa_new(const char *user, int bridge)
 		return NULL;
 	}
 	snprintf(slot->user, sizeof(slot->user), "%s", user);
+	role = wa.admins != NULL ? admin_role_of(wa.admins, user) : -1;
+	slot->role = role == -1 ? ADMIN_ROLE_OPERATOR : role;
 	slot->bridge = bridge;
 	slot->last = now;
 	return slot;
@@ -110,6 +119,19 @@ void
 wa_end(struct wa_session *s)
 {
 	crypto_wipe(s, sizeof(*s));
+}
+
+int
+wa_end_user(const char *user)
+{
+	int n = 0;
+
+	for (int i = 0; i < WA_SESSIONS; i++)
+		if (wa.s[i].id[0] != '\0' && strcmp(wa.s[i].user, user) == 0) {
+			wa_end(&wa.s[i]);
+			n++;
+		}
+	return n;
 }
 
 int

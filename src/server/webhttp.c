@@ -295,8 +295,9 @@ set_cookie(struct evhttp_request *req, const char *id, int https, int end)
 static json_t *
 session_json(const struct wa_session *s)
 {
-	return json_pack("{s:s, s:s, s:s}", "user", s->user, "csrf", s->csrf,
-	    "server_id", uiapi_server_id());
+	return json_pack("{s:s, s:s, s:s, s:s}", "user", s->user, "csrf",
+	    s->csrf, "server_id", uiapi_server_id(), "role",
+	    admin_role_name(s->role));
 }
 
 /* A login's "user" and "password", or -1 after answering 400. */
@@ -393,6 +394,12 @@ static const struct route {
 	{ EVHTTP_REQ_POST,	"housekeeping/prune",	"prune_start" },
 	{ EVHTTP_REQ_POST,	"housekeeping/scrub",	"scrub_start" },
 	{ EVHTTP_REQ_GET,	"log",			"log" },
+	{ EVHTTP_REQ_GET,	"admins",		"admins" },
+	{ EVHTTP_REQ_POST,	"admins",		"admin_add" },
+	{ EVHTTP_REQ_DELETE,	"admins/*",		"admin_remove" },
+	{ EVHTTP_REQ_POST,	"admins/*/role",	"admin_role" },
+	{ EVHTTP_REQ_POST,	"admins/*/password",	"admin_passwd" },
+	{ EVHTTP_REQ_POST,	"account/password",	"admin_passwd" },
 };
 
 /*
@@ -804,6 +811,7 @@ api_request(struct evhttp_request *req, const char *path, int https)
 	}
 	snprintf(h->user, sizeof(h->user), "%s", s->user);
 	h->uc.user = h->user;
+	h->uc.role = s->role;
 	h->uc.name = name;
 	hcall_wait(h);		/* status and dashboard answer later */
 	uiapi_call(&h->uc);

@@ -1,0 +1,33 @@
+/*
+ * uiadmins.h - the UI bridge's requests about the console's users
+ * (uiapi.c's table names them; doc/webconsole.md, "Administrators"):
+ * list, add, remove, change a role, change a password.  Each answers
+ * its call with ui_finish() (uicall.h) and writes the administrators
+ * file through admins.h.
+ */
+#ifndef GV_UIADMINS_H
+#define GV_UIADMINS_H
+
+struct ui_call;
+
+/* "admins" (UI_MANAGE): every user: name, role, when the password was
+ * set, and whether it is the asker. */
+void	req_admins(struct ui_call *);
+/* "admin_add" (UI_MANAGE, writes): "name", "password", "role"; 201. */
+void	req_admin_add(struct ui_call *);
+/* "admin_remove" (UI_MANAGE, writes): "name"; never the asker, never
+ * the last administrator (409).  The user's sessions end. */
+void	req_admin_remove(struct ui_call *);
+/* "admin_role" (UI_MANAGE, writes): "name", "role"; the last
+ * administrator keeps the role (409).  The user's sessions end, so the
+ * new role applies from the next login. */
+void	req_admin_role(struct ui_call *);
+/*
+ * "admin_passwd" (UI_SELF, writes): "password" (the new one) and
+ * "current" (the asker's own password) for the asker's own account; with
+ * "name" another user's, which needs the administrator role (403) and
+ * ends that user's sessions.  A wrong "current" is 403.
+ */
+void	req_admin_passwd(struct ui_call *);
+
+#endif

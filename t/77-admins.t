@@ -1,0 +1,275 @@
+#!/usr/bin/perl
+# The console's users (doc/webconsole.md, "Administrators"), through the
+# HTTP API, the UI bridge and gigavaultctl:
+#  - roles: an admins file from before roles keeps everyone an
+#    administrator; gigavaultctl admin add/role/list with --role; the
+#    session says the role;
+#  - a read-only operator's write is refused with 403 for EVERY request
+#    of uiapi.c's requests[] with write=1 (the rows are read from the
+#    source, so a request added later is covered), over the UI bridge
+#    (logged in by the peer-login challenge) and over HTTP; its reads
+#    answer;
+#  - the Administrators requests: list, add, role, password (own with the
+#    current one; another's as an administrator only), remove; the last
+#    administrator cannot be demoted or removed; CSRF on each;
+#  - the console certificate's subjectAltNames (WebConsole.CertNames and
+#    the defaults), checked by openssl and curl verifying the name.
+use strict;
+use warnings;
+use FindBin;
+use lib "$FindBin::Bin/lib";
+use Test::More;
+use File::Temp ();
+use JSON::PP ();
+use GV;
+
+plan skip_all => 'needs curl (Debian package curl)'
+    unless system("$GV::CURL --version >/dev/null 2>&1") == 0;
+plan skip_all => 'needs python3 (hashlib.scrypt for the bridge login)'
+    unless system('python3 -c "import hashlib; hashlib.scrypt" 2>/dev/null') == 0;
+alarm($ENV{GV_TEST_TIMEOUT} || 300);
+
+my $J = JSON::PP->new->canonical;
+
+sub rdesc {
+    my ($r) = @_;
+    return sprintf('got %s, body: %s', $r->{status}, substr($r->{body} // '', 0, 300));
+}
+
+sub status_is {
+    my ($r, $want, $name) = @_;
+    return is($r->{status}, $want, $name) || diag(rdesc($r)) && 0;
+}
+
+# log in over HTTP: (cookie, csrf, session JSON)
+sub login {
+    my ($gv, $user, $pw) = @_;
+    my $r = $gv->web(POST => '/api/login', json => { user => $user, password => $pw });
+    my ($cookie) = GV::session_cookie($r);
+    return ($cookie, $r->{json}{csrf}, $r->{json}, $r);
+}
+
+# the UI bridge's peer login: challenge, scrypt, HMAC proof -> token
+sub bridge_login {
+    my ($gv, $sock, $user, $pw) = @_;
+    my ($ch) = $gv->ui_request($sock, { request => 'login_challenge', user => $user });
+    return unless $ch && $ch->{nonce};
+    my $py = <<'PY';
+import hashlib, hmac, sys
+pw, salt, n, r, p, nonce, sid = sys.argv[1:8]
+key = hashlib.scrypt(pw.encode(), salt=bytes.fromhex(salt), n=int(n), r=int(r),
+                     p=int(p), maxmem=256 * 1024 * 1024, dklen=32)
+print(hmac.new(key, (nonce + sid).encode(), hashlib.sha256).hexdigest())
+PY
+    open my $fh, '-|', 'python3', '-c', $py, $pw, @{$ch}{qw(salt N r p nonce server_id)}
+        or return;
+    my $proof = <$fh>;
+    close $fh;
+    chomp $proof;
+    my ($l) = $gv->ui_request($sock, { request => 'login', user => $user,
+                                       nonce => $ch->{nonce}, proof => $proof }, 10);
+    return $l && $l->{token};
+}
+
+# the rows of uiapi.c's requests[]: [name, level, write]
+sub request_rows {
+    my $src = GV::_slurp("$GV::SRCDIR/src/server/uiapi.c");
+    my ($table) = $src =~ /\}\s*requests\[\]\s*=\s*\{(.*?)\n\};/s
+        or return;
+    my @rows;
+    while ($table =~ /\{\s*"([a-z_]+)",\s*(UI_[A-Z]+),\s*([01]),\s*\w+\s*\}/g) {
+        push @rows, [$1, $2, $3];
+    }
+    return @rows;
+}
+
+my $tmp = File::Temp::tempdir('gv-admins-XXXXXX', TMPDIR => 1, CLEANUP => !$ENV{GV_KEEP});
+
+my $gv = GV->start(GV::web_opts(Workers => 1));
+ok($gv->wait_web(15), 'the console answers') or do { $gv->diag_logs; done_testing; exit };
+my $admins = $gv->cfg->{Server}{DataDir} . '/admins';
+
+# ------------------------------------------------------------ the file and gigavaultctl
+{
+    # a line as written before roles: an administrator
+    $gv->add_admin('root1', 'root1-password');
+    my $line = GV::_slurp($admins);
+    like($line, qr/^root1:scrypt:\d+:\d+:\d+:[0-9a-f]{32}:[0-9a-f]{64}:\d+\n\z/,
+         'an administrator is written as before roles (8 fields)');
+    my ($st, $out, $err) = $gv->ctl_input("oper1-password\n", 'admin', 'add', '--role=operator', 'oper1');
+    is($st, 0, 'gigavaultctl admin add --role=operator') or diag $err;
+    like(GV::_slurp($admins), qr/^oper1:scrypt:.*:\d+:operator$/m, '... written with the role');
+    ($st, $out, $err) = $gv->ctl('admin', 'list', '--json');
+    my $l = eval { $J->decode($out) } || [];
+    is_deeply([map { "$_->{name}=$_->{role}" } @$l], ['root1=admin', 'oper1=operator'],
+              'admin list --json shows the roles');
+    ($st, $out, $err) = $gv->ctl('admin', 'list');
+    like($out, qr/^oper1\s+operator\s+password set/m, 'admin list shows the roles');
+    ($st, $out, $err) = $gv->ctl('admin', 'role', '--role=operator', 'root1');
+    isnt($st, 0, 'admin role: the last administrator cannot be demoted');
+    like($err, qr/last administrator/, '... and says why');
+    ($st, $out, $err) = $gv->ctl('admin', 'remove', 'root1');
+    isnt($st, 0, 'admin remove: nor removed while an operator remains');
+    ($st, $out, $err) = $gv->ctl('admin', 'role', '--role=boss', 'oper1');
+    isnt($st, 0, 'admin role --role=boss is refused');
+    ($st, $out, $err) = $gv->ctl_input("x\n", 'admin', 'passwd', '--role=admin', 'oper1');
+    isnt($st, 0, 'admin passwd with a short password is refused');
+}
+
+# ------------------------------------------------------------ sessions
+my ($acookie, $acsrf, $asess) = login($gv, 'root1', 'root1-password');
+ok($acookie, 'the administrator logs in');
+is($asess->{role}, 'admin', '... the session says role "admin"');
+my ($ocookie, $ocsrf, $osess) = login($gv, 'oper1', 'oper1-password');
+ok($ocookie, 'the operator logs in');
+is($osess->{role}, 'operator', '... the session says role "operator"');
+{
+    my $r = $gv->web(GET => '/api/session', cookie => $ocookie);
+    is($r->{json}{role}, 'operator', 'GET /api/session says the role');
+}
+
+# ------------------------------------------------------------ every write refused to an operator
+my @rows = request_rows();
+my @writes = grep { $_->[2] && $_->[1] ne 'UI_SELF' } @rows;
+ok(@rows >= 20 && (grep { $_->[0] eq 'client_add' } @writes) &&
+   (grep { $_->[0] eq 'admin_add' } @writes),
+   sprintf('uiapi.c\'s requests[] read: %d rows, %d writes', scalar @rows, scalar @writes))
+    or diag('rows: ' . join(' ', map { $_->[0] } @rows));
+{
+    my $u = $gv->ui_connect;
+    my $otok = bridge_login($gv, $u, 'oper1', 'oper1-password');
+    ok($otok, 'the operator logs in over the UI bridge (challenge and proof)');
+    my @bad;
+    for my $w (@writes) {
+        my ($d) = $gv->ui_request($u, { request => $w->[0], token => $otok, id => $w->[0] }, 10);
+        push @bad, "$w->[0]: " . ($d ? $J->encode($d) : 'no answer')
+            unless $d && ($d->{code} // 0) == 403 && ($d->{error} // '') =~ /read-only operator/;
+    }
+    ok(!@bad, sprintf('bridge: each of the %d write requests is refused to the operator with 403',
+                      scalar @writes)) or diag(join "\n", @bad);
+    my @reads = grep { !$_->[2] && $_->[1] eq 'UI_ADMIN' } @rows;
+    my ($d) = $gv->ui_request($u, { request => 'clients', token => $otok }, 10);
+    ok($d && !defined $d->{code} && ref $d->{clients} eq 'ARRAY',
+       'bridge: the operator reads clients') or diag($J->encode($d // {}));
+    ($d) = $gv->ui_request($u, { request => 'admins', token => $otok }, 10);
+    is($d && $d->{code}, 403, 'bridge: the operator may not list the administrators (UI_MANAGE)');
+    my $atok = bridge_login($gv, $u, 'root1', 'root1-password');
+    ($d) = $gv->ui_request($u, { request => 'client_add', name => 'bridge-made',
+                                 token => $atok }, 10);
+    ok($d && ($d->{code} // 0) == 201 && $d->{token}, 'bridge: the administrator adds a client (201)')
+        or diag($J->encode($d // {}));
+    close $u;
+}
+{
+    my $r = $gv->web(POST => '/api/clients', json => { name => 'op-client' },
+                     cookie => $ocookie, csrf => $ocsrf);
+    status_is($r, 403, 'HTTP: the operator\'s POST /api/clients is 403');
+    like($r->{json}{error} // '', qr/administrator role/, '... with a clear error');
+    $r = $gv->web(POST => '/api/housekeeping/prune', json => {}, cookie => $ocookie, csrf => $ocsrf);
+    status_is($r, 403, 'HTTP: the operator\'s prune start is 403');
+    $r = $gv->web(DELETE => '/api/clients/bridge-made', cookie => $ocookie, csrf => $ocsrf);
+    status_is($r, 403, 'HTTP: the operator\'s client removal is 403');
+    $r = $gv->web(GET => '/api/clients', cookie => $ocookie);
+    status_is($r, 200, 'HTTP: the operator reads the clients');
+    ok((grep { $_->{name} eq 'bridge-made' } @{ $r->{json}{clients} || [] }),
+       '... the client is still there');
+    $r = $gv->web(GET => '/api/dashboard', cookie => $ocookie);
+    status_is($r, 200, 'HTTP: the operator reads the dashboard');
+    $r = $gv->web(POST => '/api/clients', json => { name => 'adm-client' },
+                  cookie => $acookie, csrf => $acsrf);
+    status_is($r, 201, 'HTTP: the administrator adds a client');
+}
+
+# ------------------------------------------------------------ the Administrators requests
+{
+    my $r = $gv->web(GET => '/api/admins', cookie => $acookie);
+    status_is($r, 200, 'GET /api/admins as an administrator');
+    is_deeply([map { "$_->{name}=$_->{role}" . ($_->{you} ? '*' : '') } @{ $r->{json}{admins} || [] }],
+              ['root1=admin*', 'oper1=operator'], '... lists both, with roles, "you" marked');
+    $r = $gv->web(GET => '/api/admins', cookie => $ocookie);
+    status_is($r, 403, 'GET /api/admins as an operator: 403');
+
+    $r = $gv->web(POST => '/api/admins', json => { name => 'new2', password => 'new2-password',
+                                                   role => 'operator' }, cookie => $acookie);
+    status_is($r, 403, 'POST /api/admins without the CSRF token: 403');
+    $r = $gv->web(POST => '/api/admins', json => { name => 'new2', password => 'new2-password',
+                                                   role => 'operator' },
+                  cookie => $acookie, csrf => $acsrf);
+    status_is($r, 201, 'POST /api/admins adds an operator');
+    is(eval { $J->decode(($gv->ctl('admin', 'list', '--json'))[1]) }->[2]{role}, 'operator',
+       '... gigavaultctl admin list shows it');
+    $r = $gv->web(POST => '/api/admins', json => { name => 'new2', password => 'new2-password' },
+                  cookie => $acookie, csrf => $acsrf);
+    status_is($r, 409, '... twice: 409');
+    $r = $gv->web(POST => '/api/admins', json => { name => 'new3', password => 'short' },
+                  cookie => $acookie, csrf => $acsrf);
+    status_is($r, 400, 'a short password: 400');
+    $r = $gv->web(POST => '/api/admins', json => { name => 'new3', password => 'new3-password',
+                                                   role => 'root' },
+                  cookie => $acookie, csrf => $acsrf);
+    status_is($r, 400, 'an unknown role: 400');
+    $r = $gv->web(POST => '/api/admins', json => { name => '-x', password => 'new3-password' },
+                  cookie => $acookie, csrf => $acsrf);
+    status_is($r, 400, 'a bad name: 400');
+    $r = $gv->web(POST => '/api/admins', json => { name => 'op2', password => 'op2-password' },
+                  cookie => $ocookie, csrf => $ocsrf);
+    status_is($r, 403, 'the operator cannot add users: 403');
+
+    # roles
+    $r = $gv->web(POST => '/api/admins/root1/role', json => { role => 'operator' },
+                  cookie => $acookie, csrf => $acsrf);
+    status_is($r, 409, 'demoting the last administrator: 409');
+    like($r->{json}{error} // '', qr/last administrator/, '... says why');
+    $r = $gv->web(DELETE => '/api/admins/root1', cookie => $acookie, csrf => $acsrf);
+    status_is($r, 409, 'removing oneself: 409');
+    $r = $gv->web(POST => '/api/admins/new2/role', json => { role => 'admin' },
+                  cookie => $acookie, csrf => $acsrf);
+    status_is($r, 200, 'new2 made an administrator');
+    my ($c2, $x2, $s2) = login($gv, 'new2', 'new2-password');
+    is($s2->{role}, 'admin', '... and logs in as one');
+    $r = $gv->web(POST => '/api/admins/new2/role', json => { role => 'operator' },
+                  cookie => $acookie, csrf => $acsrf);
+    status_is($r, 200, 'new2 made an operator again');
+    $r = $gv->web(GET => '/api/dashboard', cookie => $c2);
+    status_is($r, 401, '... which ended its sessions');
+    $r = $gv->web(POST => '/api/admins/nobody/role', json => { role => 'admin' },
+                  cookie => $acookie, csrf => $acsrf);
+    status_is($r, 404, 'the role of an unknown name: 404');
+
+    # passwords
+    $r = $gv->web(POST => '/api/account/password', json => { password => 'oper1-new-pass',
+                                                             current => 'wrong-password' },
+                  cookie => $ocookie, csrf => $ocsrf);
+    status_is($r, 403, 'own password with a wrong current one: 403');
+    $r = $gv->web(POST => '/api/account/password', json => { password => 'oper1-new-pass' },
+                  cookie => $ocookie, csrf => $ocsrf);
+    status_is($r, 400, 'own password without the current one: 400');
+    $r = $gv->web(POST => '/api/account/password', json => { password => 'oper1-new-pass',
+                                                             current => 'oper1-password' },
+                  cookie => $ocookie);
+    status_is($r, 403, 'own password without the CSRF token: 403');
+    $r = $gv->web(POST => '/api/account/password', json => { password => 'oper1-new-pass',
+                                                             current => 'oper1-password' },
+                  cookie => $ocookie, csrf => $ocsrf);
+    status_is($r, 200, 'the operator changes the own password');
+    ok(!(login($gv, 'oper1', 'oper1-password'))[0] && (login($gv, 'oper1', 'oper1-new-pass'))[0],
+       '... the new one logs in, the old one not');
+    $r = $gv->web(POST => '/api/admins/root1/password', json => { password => 'taken-over' },
+                  cookie => $ocookie, csrf => $ocsrf);
+    status_is($r, 403, 'the operator cannot set another\'s password');
+    $r = $gv->web(POST => '/api/admins/oper1/password', json => { password => 'set-by-root' },
+                  cookie => $acookie, csrf => $acsrf);
+    status_is($r, 200, 'the administrator sets the operator\'s password');
+    $r = $gv->web(GET => '/api/dashboard', cookie => $ocookie);
+    status_is($r, 401, '... which ends the operator\'s sessions');
+    ok((login($gv, 'oper1', 'set-by-root'))[0], '... and the new password logs in');
+
+    # remove
+    $r = $gv->web(DELETE => '/api/admins/new2', cookie => $acookie, csrf => $acsrf);
+    status_is($r, 200, 'DELETE /api/admins/new2');
+    $r = $gv->web(DELETE => '/api/admins/new2', cookie => $acookie, csrf => $acsrf);
+    status_is($r, 404, '... twice: 404');
+    unlike(GV::_slurp($admins), qr/^new2:/m, '... gone from the file');
+}
+
+done_testing;
