@@ -272,4 +272,100 @@ ok(@rows >= 20 && (grep { $_->[0] eq 'client_add' } @writes) &&
     unlike(GV::_slurp($admins), qr/^new2:/m, '... gone from the file');
 }
 
+# ------------------------------------------------------------ the console's certificate
+sub sans {
+    my ($file) = @_;
+    my $t = `openssl x509 -in '$file' -noout -ext subjectAltName 2>&1`;
+    my @n = $t =~ /(?:DNS|IP Address):([^,\s]+)/g;
+    return @n;
+}
+sub pubkey { scalar `openssl x509 -in '$_[0]' -noout -pubkey 2>/dev/null` }
+# curl verifying the name against the certificate as its only CA
+sub curl_verify {
+    my ($cert, $url, @more) = @_;
+    my ($st, $out, $err) = GV::_run_input([$GV::CURL, '-sS', '--max-time', 10, '--cacert', $cert,
+                                           '-o', '/dev/null', '-w', '%{http_code}', @more, $url], '', 20);
+    return ($st, $out, $err);
+}
+# openssl s_client with -verify_return_error: its "Verify return code"
+sub s_client {
+    my ($port, @how) = @_;
+    my ($st, $out, $err) = GV::_run_input(['openssl', 's_client', '-connect', "127.0.0.1:$port",
+                                           '-verify_return_error', @how], '', 20);
+    return ($out . $err) =~ /Verify return code: (\d+ \([^)]*\))/ ? $1 : "none (exit $st)";
+}
+SKIP: {
+    skip 'needs openssl', 1 unless system('openssl version >/dev/null 2>&1') == 0;
+    my $dd = $gv->cfg->{Server}{DataDir};
+    my $cert = "$dd/tls/webconsole.crt";
+    my $ssl = $gv->web_port(1);
+    my %san = map { $_ => 1 } sans($cert);
+    chomp(my $host = `hostname`);
+    ok($san{$host} && $san{localhost} && $san{'127.0.0.1'} && $san{'0:0:0:0:0:0:0:1'},
+       "the default certificate names the host ($host), localhost, 127.0.0.1 and ::1")
+        or diag(join ' ', sort keys %san);
+    my ($st, $code, $err) = curl_verify($cert, "https://127.0.0.1:$ssl/api/hello");
+    ok($st == 0 && $code eq '200', 'curl --cacert verifies https://127.0.0.1 (no -k)') or diag("$st $code $err");
+    ($st, $code, $err) = curl_verify($cert, "https://localhost:$ssl/api/hello");
+    ok($st == 0 && $code eq '200', 'curl --cacert verifies https://localhost') or diag("$st $code $err");
+    is(s_client($ssl, '-CAfile', $cert, '-verify_ip', '127.0.0.1'), '0 (ok)',
+       'openssl s_client -verify_ip 127.0.0.1: ok');
+    is(s_client($ssl, '-CAfile', $cert, '-verify_hostname', 'localhost'), '0 (ok)',
+       'openssl s_client -verify_hostname localhost: ok');
+    like(s_client($ssl, '-CAfile', $cert, '-verify_hostname', 'not-this-host.example'), qr/^62 /,
+         '... and a name it does not carry is a mismatch (62), so the check can fail');
+
+    # a configured list; the redirect keeps the Host asked for
+    my $g2 = GV->start(GV::web_opts(Workers => 1, 'WebConsole.HTTP' => 'redirect',
+                                    'WebConsole.CertNames' => ['gv-test.example', 'localhost', '127.0.0.1']));
+    ok($g2->wait_web(15), 'a console with WebConsole.CertNames');
+    my $c2 = $g2->cfg->{Server}{DataDir} . '/tls/webconsole.crt';
+    is_deeply([sans($c2)], ['gv-test.example', 'localhost', '127.0.0.1'],
+              'its certificate names exactly the list');
+    for my $h ('localhost', '127.0.0.1') {
+        ($st, $code, $err) = curl_verify($c2, sprintf('http://%s:%d/api/hello', $h, $g2->web_port(0)), '-L');
+        ok($st == 0 && $code eq '200', "http://$h/ redirects to https://$h/, which verifies") or diag("$st $code $err");
+    }
+    my $key0 = pubkey($c2);
+    $g2->reload('WebConsole.CertNames' => ['gv-test.example', 'localhost', '127.0.0.1', '192.0.2.7']);
+    ok(GV::wait_until(sub { grep { $_ eq '192.0.2.7' } sans($c2) }, 15, 0.2),
+       'a name added to the list: the certificate is made again at the reload');
+    is(pubkey($c2), $key0, '... with the same key');
+    ok($g2->log_like(qr/did not name 192\.0\.2\.7: made it again with the same key/, 5),
+       '... and says so in the log');
+    ok($g2->wait_web(15), '... and the console serves it');
+    ($st, $code, $err) = curl_verify($c2, sprintf('https://127.0.0.1:%d/api/hello', $g2->web_port(1)));
+    ok($st == 0 && $code eq '200', '... verified by curl') or diag("$st $code $err");
+
+    # someone's own certificate (signed by a CA) is never replaced
+    my $ca = "$tmp/ca";
+    mkdir $ca;
+    my $tls = $g2->cfg->{Server}{DataDir} . '/tls';
+    my @cmds = (
+        ['openssl', 'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes',
+         '-keyout', "$ca/ca.key", '-out', "$ca/ca.crt", '-days', '2', '-subj', '/CN=test CA'],
+        ['openssl', 'req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes',
+         '-keyout', "$ca/own.key", '-out', "$ca/own.csr", '-subj', '/CN=own.example'],
+        ['openssl', 'x509', '-req', '-in', "$ca/own.csr", '-CA', "$ca/ca.crt", '-CAkey', "$ca/ca.key",
+         '-CAcreateserial', '-out', "$ca/own.crt", '-days', '2'],
+    );
+    my $made = 1;
+    for my $c (@cmds) {
+        my ($s, $o, $e) = GV::_run_input($c, '', 30);
+        $made = 0, diag("@$c: $e") if $s != 0;
+    }
+    ok($made, 'openssl makes a CA and a certificate it signs');
+    GV::_spit("$tls/webconsole.crt", GV::_slurp("$ca/own.crt"));
+    GV::_spit("$tls/webconsole.key", GV::_slurp("$ca/own.key"));
+    my $own = GV::_slurp("$tls/webconsole.crt");
+    my $reloads = () = $g2->log_text =~ /new generation of children/g;
+    $g2->reload('WebConsole.CertNames' => ['gv-test.example', '192.0.2.8']);
+    ok(GV::wait_until(sub { my $n = () = $g2->log_text =~ /new generation of children/g;
+                            $n > $reloads }, 10, 0.2), 'reloaded with another CertNames');
+    ok($g2->wait_web(15), '... the console answers');
+    is(GV::_slurp("$tls/webconsole.crt"), $own,
+       'a certificate there that is not self-signed is left alone, whatever CertNames says');
+    $g2->stop;
+}
+
 done_testing;
