@@ -272,6 +272,77 @@ ok(@rows >= 20 && (grep { $_->[0] eq 'client_add' } @writes) &&
     unlike(GV::_slurp($admins), qr/^new2:/m, '... gone from the file');
 }
 
+# ------------------------------------------------------------ API tokens
+{
+    my $r = $gv->web(POST => '/api/account/tokens', json => { label => 'nightly script', scope => 'full' },
+                     cookie => $acookie, csrf => $acsrf);
+    status_is($r, 201, 'the administrator makes a full API token');
+    my $full = $r->{json}{token} // '';
+    like($full, qr/^gvt_[0-9a-f]{64}$/, '... shown once (gvt_ and 64 hex digits)');
+    is($r->{json}{scope}, 'full', '... scope full');
+    my $fid = $r->{json}{id};
+    unlike(GV::_slurp($gv->cfg->{Server}{DataDir} . '/apitokens'), qr/\Q@{[substr($full, 4)]}\E/,
+           '... and only its hash is stored');
+    $r = $gv->web(POST => '/api/account/tokens', json => { label => 'monitoring' },
+                  cookie => $acookie, csrf => $acsrf);
+    status_is($r, 201, 'and a read-only one (the default scope)');
+    my $read = $r->{json}{token} // '';
+    is($r->{json}{scope}, 'read', '... scope read');
+    $r = $gv->web(POST => '/api/account/tokens', json => { label => 'x' }, cookie => $acookie);
+    status_is($r, 403, 'making a token without the CSRF token: 403');
+
+    my %B = (headers => { Authorization => "Bearer $full" });
+    my %R = (headers => { Authorization => "Bearer $read" });
+    $r = $gv->web(GET => '/api/clients', %B);
+    status_is($r, 200, 'GET /api/clients with the full token (no cookie, no CSRF)');
+    $r = $gv->web(POST => '/api/clients', json => { name => 'by-token' }, %B);
+    status_is($r, 201, 'POST /api/clients with the full token: no CSRF needed');
+    $r = $gv->web(GET => '/api/clients', %R);
+    status_is($r, 200, 'GET /api/clients with the read-only token');
+    $r = $gv->web(POST => '/api/clients', json => { name => 'by-read-token' }, %R);
+    status_is($r, 403, 'POST /api/clients with the read-only token: 403');
+    $r = $gv->web(POST => '/api/housekeeping/scrub', json => {}, %R);
+    status_is($r, 403, 'starting a scrub with the read-only token: 403');
+    $r = $gv->web(POST => '/api/account/tokens', json => { scope => 'full' }, %B);
+    status_is($r, 403, 'a token cannot make tokens (an account change needs a login)');
+    $r = $gv->web(POST => '/api/account/password', json => { password => 'via-token-pw', current => 'root1-password' }, %B);
+    status_is($r, 403, '... nor change the password');
+    $r = $gv->web(GET => '/api/clients', headers => { Authorization => 'Bearer gvt_' . ('0' x 64) });
+    status_is($r, 401, 'an unknown token: 401');
+    $r = $gv->web(GET => '/api/clients', headers => { Authorization => 'Basic cm9vdDE6eA==' });
+    status_is($r, 401, 'Authorization other than Bearer: 401');
+
+    $r = $gv->web(GET => '/api/account/tokens', cookie => $acookie);
+    status_is($r, 200, 'GET /api/account/tokens');
+    my %t = map { $_->{label} => $_ } @{ $r->{json}{tokens} || [] };
+    ok($t{'nightly script'} && $t{monitoring} && !exists $t{'nightly script'}{token},
+       '... lists both by label, without the tokens themselves');
+    ok(($t{'nightly script'}{last_used} // 0) > 0, '... the used one has a last use');
+    is($t{'nightly script'}{scope}, 'full', '... and its scope');
+
+    $r = $gv->web(DELETE => "/api/account/tokens/$fid", cookie => $acookie, csrf => $acsrf);
+    status_is($r, 200, 'revoking the full token');
+    $r = $gv->web(GET => '/api/clients', %B);
+    status_is($r, 401, 'the revoked token: 401');
+    $r = $gv->web(DELETE => "/api/account/tokens/$fid", cookie => $acookie, csrf => $acsrf);
+    status_is($r, 404, 'revoking it twice: 404');
+
+    # an operator's tokens are read-only
+    my ($oc, $ox) = login($gv, 'oper1', 'set-by-root');
+    $r = $gv->web(POST => '/api/account/tokens', json => { scope => 'full' }, cookie => $oc, csrf => $ox);
+    status_is($r, 403, 'an operator cannot make a full token');
+    $r = $gv->web(POST => '/api/account/tokens', json => { label => 'op' }, cookie => $oc, csrf => $ox);
+    status_is($r, 201, 'an operator makes a read-only token');
+    my $ot = $r->{json}{token};
+    $r = $gv->web(GET => '/api/account/tokens', cookie => $oc);
+    is(scalar @{ $r->{json}{tokens} || [] }, 1, '... and sees only its own tokens');
+    $r = $gv->web(DELETE => "/api/account/tokens/" . (split /_/, $read)[1] =~ s/^(.{16}).*/$1/r,
+                  cookie => $oc, csrf => $ox);
+    status_is($r, 404, '... and cannot revoke another\'s');
+    $r = $gv->web(GET => '/api/dashboard', headers => { Authorization => "Bearer $ot" });
+    status_is($r, 200, 'the operator\'s token reads');
+}
+
 # ------------------------------------------------------------ the console's certificate
 sub sans {
     my ($file) = @_;

@@ -7,13 +7,17 @@
  */
 #include "autoconf.h"
 
+#include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <jansson.h>
 
 #include "common/crypto.h"
 #include "admins.h"
+#include "apitokens.h"
 #include "log.h"
 #include "uiadmins.h"
 #include "uiapi.h"
@@ -30,6 +34,25 @@ admins_or_fail(struct ui_call *c)
 		ui_finish(c, 503, uiapi_error("the administrators file is not "
 		    "known yet"));
 	return path;
+}
+
+/*
+ * DataDir/apitokens (beside the administrators file) into buf, or NULL
+ * after answering c with 503.
+ */
+static const char *
+tokens_or_fail(struct ui_call *c, char *buf, size_t len)
+{
+	const char *admins = wa_admins(), *slash;
+
+	if (admins == NULL || (slash = strrchr(admins, '/')) == NULL ||
+	    (size_t)snprintf(buf, len, "%.*s/%s", (int)(slash - admins),
+	    admins, APITOK_FILE) >= len) {
+		ui_finish(c, 503, uiapi_error("the API tokens file is not "
+		    "known yet"));
+		return NULL;
+	}
+	return buf;
 }
 
 /* "name" as an administrator name, or NULL after answering c with 400. */
@@ -144,7 +167,7 @@ void
 req_admin_remove(struct ui_call *c)
 {
 	const char *path, *name;
-	char err[512];
+	char err[512], tpath[PATH_MAX];
 
 	if ((path = admins_or_fail(c)) == NULL || (name = name_arg(c)) == NULL)
 		return;
@@ -158,6 +181,10 @@ req_admin_remove(struct ui_call *c)
 		return;
 	}
 	wa_end_user(name);
+	if (tokens_or_fail(c, tpath, sizeof(tpath)) == NULL)
+		return;
+	if (apitok_revoke_user(tpath, name, err, sizeof(err)) == -1)
+		log_warnx("UI: the API tokens of %s: %s", name, err);
 	log_info("UI: %s removed administrator %s", c->user, name);
 	ui_finish(c, 200, json_object());
 }
@@ -237,5 +264,105 @@ req_admin_passwd(struct ui_call *c)
 	if (!own)
 		wa_end_user(name);
 	log_info("UI: %s set a new password for %s", c->user, name);
+	ui_finish(c, 200, json_object());
+}
+
+/* ----------------------------------------------------------- API tokens */
+
+static json_t *
+token_json(const struct apitok *t)
+{
+	return json_pack("{s:s, s:o, s:s, s:o, s:o}", "id", t->id, "label",
+	    ui_text_json(t->label, strlen(t->label)), "scope",
+	    apitok_scope_name(t->scope), "created",
+	    ui_time_json((int64_t)t->created), "last_used",
+	    ui_time_json((int64_t)t->last_used));
+}
+
+void
+req_tokens(struct ui_call *c)
+{
+	char path[PATH_MAX], err[512];
+	struct apitok *v;
+	json_t *list;
+	size_t n;
+
+	if (tokens_or_fail(c, path, sizeof(path)) == NULL)
+		return;
+	if (apitok_list(path, c->user, &v, &n, err, sizeof(err)) == -1) {
+		log_warnx("UI: API tokens: %s", err);
+		ui_finish(c, 500, uiapi_error("cannot read the API tokens "
+		    "(see the log)"));
+		return;
+	}
+	list = json_array();
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(list, token_json(&v[i]));
+	free(v);
+	ui_finish(c, 200, json_pack("{s:o}", "tokens", list));
+}
+
+void
+req_token_create(struct ui_call *c)
+{
+	char path[PATH_MAX], err[512], token[APITOK_LEN + 1];
+	json_t *lv = json_object_get(c->args, "label");
+	json_t *sv = json_object_get(c->args, "scope");
+	const char *label = "";
+	struct apitok t;
+	json_t *body;
+	int scope = APITOK_READ;
+
+	if (tokens_or_fail(c, path, sizeof(path)) == NULL)
+		return;
+	if (lv != NULL && (!json_is_string(lv) ||
+	    (label = json_string_value(lv)) == NULL)) {
+		ui_finish(c, 400, uiapi_error("\"label\" must be a string"));
+		return;
+	}
+	if (sv != NULL && (!json_is_string(sv) ||
+	    (scope = apitok_scope_parse(json_string_value(sv))) == -1)) {
+		ui_finish(c, 400, uiapi_error("\"scope\" must be \"read\" or "
+		    "\"full\""));
+		return;
+	}
+	if (scope == APITOK_FULL && c->role != ADMIN_ROLE_ADMIN) {
+		ui_finish(c, 403, uiapi_error("a read-only operator's tokens "
+		    "have the scope \"read\""));
+		return;
+	}
+	if (apitok_create(path, c->user, scope, label, token, &t, err,
+	    sizeof(err)) == -1) {
+		ui_finish(c, strstr(err, "label") != NULL ||
+		    strstr(err, "revoke one") != NULL ? 400 : 500,
+		    uiapi_error("%s", err));
+		return;
+	}
+	log_info("UI: %s made API token %s (%s)", c->user, t.id,
+	    apitok_scope_name(scope));
+	body = token_json(&t);
+	json_object_set_new(body, "token", json_string(token));
+	crypto_wipe(token, sizeof(token));
+	ui_finish(c, 201, body);
+}
+
+void
+req_token_revoke(struct ui_call *c)
+{
+	char path[PATH_MAX], err[512];
+	const char *id = ui_arg_str(c, "name", APITOK_ID_HEX);
+
+	if (tokens_or_fail(c, path, sizeof(path)) == NULL)
+		return;
+	if (id == NULL) {
+		ui_finish(c, 400, uiapi_error("which token? (its id)"));
+		return;
+	}
+	if (apitok_revoke(path, c->user, id, err, sizeof(err)) == -1) {
+		ui_finish(c, strcmp(err, "no such token") == 0 ? 404 : 500,
+		    uiapi_error("%s", err));
+		return;
+	}
+	log_info("UI: %s revoked API token %s", c->user, id);
 	ui_finish(c, 200, json_object());
 }

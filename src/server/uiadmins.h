@@ -30,4 +30,16 @@ void	req_admin_role(struct ui_call *);
  */
 void	req_admin_passwd(struct ui_call *);
 
+/*
+ * The asker's API tokens (apitokens.h).  "tokens" (UI_SELF): the list,
+ * never a token itself.  "token_create" (UI_SELF, writes): "label"
+ * (optional) and "scope" ("read", the default, or "full", which a
+ * read-only operator may not ask: 403); 201 with the token, shown this
+ * once.  "token_revoke" (UI_SELF, writes): "name" is the token's id;
+ * 404 when the asker has no such token.
+ */
+void	req_tokens(struct ui_call *);
+void	req_token_create(struct ui_call *);
+void	req_token_revoke(struct ui_call *);
+
 #endif

@@ -1454,6 +1454,9 @@ static const struct request {
 	{ "admin_remove",	UI_MANAGE,	1, req_admin_remove },
 	{ "admin_role",		UI_MANAGE,	1, req_admin_role },
 	{ "admin_passwd",	UI_SELF,	1, req_admin_passwd },
+	{ "tokens",		UI_SELF,	0, req_tokens },
+	{ "token_create",	UI_SELF,	1, req_token_create },
+	{ "token_revoke",	UI_SELF,	1, req_token_revoke },
 };
 
 static const struct request *
@@ -1532,6 +1535,11 @@ uiapi_call(struct ui_call *c)
 		ui_finish(c, 403, uiapi_error("%s needs the administrator "
 		    "role: %s is a read-only operator", c->name,
 		    c->user != NULL ? c->user : "nobody"));
+		return;
+	}
+	if (r->write && r->level == UI_SELF && c->bearer) {
+		ui_finish(c, 403, uiapi_error("%s needs a console login, not "
+		    "an API token", c->name));
 		return;
 	}
 	/*

@@ -26,7 +26,10 @@ typedef void ui_done_fn(struct ui_call *, int status, json_t *body);
 /*
  * Who may ask.  Besides the level, a request that writes (write=1 in
  * the table) needs the administrator role (ADMIN_ROLE_ADMIN, admins.h)
- * at every level but UI_SELF: a read-only operator gets 403.
+ * at every level but UI_SELF: a read-only operator gets 403.  A call
+ * made with an API token (apitokens.h) has its user's role, or the
+ * read-only one for a token of scope "read", and may not write at
+ * UI_SELF (changing an account needs a login).
  */
 enum ui_level {
 	UI_PUBLIC,	/* anyone: what discovery and the peer switch need */
@@ -40,6 +43,7 @@ struct ui_call {
 	json_t		*args;		/* the request's object (a reference) */
 	const char	*user;		/* the administrator, or NULL */
 	int		 role;		/* user's enum admin_role (0: read-only) */
+	int		 bearer;	/* by an API token, not a login */
 	char		 from[64];	/* the asker's address, for logs */
 	int		 write;		/* filled in: it changes state */
 	ui_done_fn	*done;

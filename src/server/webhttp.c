@@ -48,6 +48,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <event2/buffer.h>
@@ -63,6 +65,7 @@
 #include "common/monotime.h"
 #include "common/tls.h"
 #include "admins.h"
+#include "apitokens.h"
 #include "child.h"
 #include "config.h"
 #include "listen.h"
@@ -99,6 +102,7 @@ static struct {
 	struct evhttp	*http;		/* plain, Ports.WebConsole */
 	struct evhttp	*https;		/* Ports.WebConsoleSSL */
 	char		 admins[PATH_MAX];
+	char		 apitokens[PATH_MAX];	/* DataDir/apitokens */
 	char		 root[PATH_MAX];	/* realpath of Root, or "" */
 	char		 etags[64][40];		/* of the built-in files */
 	struct wconn	*conns;
@@ -400,6 +404,9 @@ static const struct route {
 	{ EVHTTP_REQ_POST,	"admins/*/role",	"admin_role" },
 	{ EVHTTP_REQ_POST,	"admins/*/password",	"admin_passwd" },
 	{ EVHTTP_REQ_POST,	"account/password",	"admin_passwd" },
+	{ EVHTTP_REQ_GET,	"account/tokens",	"tokens" },
+	{ EVHTTP_REQ_POST,	"account/tokens",	"token_create" },
+	{ EVHTTP_REQ_DELETE,	"account/tokens/*",	"token_revoke" },
 };
 
 /*
@@ -720,6 +727,72 @@ query_of(struct evhttp_request *req)
 	return u ? evhttp_uri_get_query(u) : NULL;
 }
 
+/*
+ * The user and role of "Authorization: Bearer TOKEN" (apitokens.h):
+ * 1 with user (ADMIN_NAME_MAX + 1 bytes) and *role set (the read-only
+ * role for a token of scope "read"); 0 after answering h with 401 (not
+ * a token, revoked, its user gone) or 500.
+ */
+static int
+bearer_user(struct hcall *h, char *user, int *role)
+{
+	const char *auth = evhttp_find_header(evhttp_request_get_input_headers(
+	    h->req), "Authorization");
+	struct apitok t;
+	int ok, r;
+
+	if (auth == NULL || strncasecmp(auth, "Bearer ", 7) != 0) {
+		hcall_answer(h, 401, uiapi_error("Authorization: use "
+		    "\"Bearer TOKEN\" with an API token"));
+		return 0;
+	}
+	auth += 7;
+	auth += strspn(auth, " ");
+	if ((ok = apitok_check(web.apitokens, auth, (uint64_t)time(NULL),
+	    &t)) == -1) {
+		hcall_answer(h, 500, uiapi_error("cannot read the API tokens "
+		    "(see the log)"));
+		return 0;
+	}
+	if (ok == 0 || (r = admin_role_of(web.admins, t.user)) == -1) {
+		log_warnx("web console: a request from %s with an unknown or "
+		    "revoked API token", h->uc.from);
+		hcall_answer(h, 401, uiapi_error("the API token is not valid "
+		    "(revoked?)"));
+		return 0;
+	}
+	snprintf(user, ADMIN_NAME_MAX + 1, "%s", t.user);
+	*role = t.scope == APITOK_FULL ? r : ADMIN_ROLE_OPERATOR;
+	return 1;
+}
+
+/*
+ * A request with an API token instead of a session: no cookie, so no
+ * CSRF token either (a browser never sends the header on its own).  The
+ * peer switch and logout need a session.
+ */
+static void
+api_bearer(struct hcall *h, enum evhttp_cmd_type method, const char *path)
+{
+	const char *name;
+	int status, role;
+
+	if (!bearer_user(h, h->user, &role))
+		return;
+	if ((name = route_find(method, path, h->uc.args, &status)) == NULL) {
+		hcall_answer(h, status, uiapi_error(status == 404 ?
+		    "no such API path (with an API token)" :
+		    "method not allowed"));
+		return;
+	}
+	h->uc.user = h->user;
+	h->uc.role = role;
+	h->uc.bearer = 1;
+	h->uc.name = name;
+	hcall_wait(h);
+	uiapi_call(&h->uc);
+}
+
 static void
 api_request(struct evhttp_request *req, const char *path, int https)
 {
@@ -774,6 +847,11 @@ api_request(struct evhttp_request *req, const char *path, int https)
 	if (strcmp(path, "hello") == 0 && reading) {
 		h->uc.name = "hello";
 		uiapi_call(&h->uc);
+		return;
+	}
+	if (s == NULL && evhttp_find_header(evhttp_request_get_input_headers(
+	    req), "Authorization") != NULL) {
+		api_bearer(h, method, path);
 		return;
 	}
 	if (s == NULL) {
@@ -1351,6 +1429,8 @@ webhttp_init(struct child_env *env, struct event_base *base)
 	web.base = base;
 	snprintf(web.admins, sizeof(web.admins), "%s/%s", cfg->datadir,
 	    ADMIN_FILE);
+	snprintf(web.apitokens, sizeof(web.apitokens), "%s/%s", cfg->datadir,
+	    APITOK_FILE);
 	wa_init(cfg->web_session_timeout, web.admins);
 	peerlink_init(base);
 	for (size_t i = 0; i < www_nfiles && i < 64; i++) {
