@@ -83,6 +83,23 @@ sub request_rows {
     return @rows;
 }
 
+
+# RFC 6238 (SHA-1, 6 digits, 30 s) of a base32 secret at Unix time $t,
+# computed by Python's hmac, not by the daemon's liboath
+sub totp_code {
+    my ($b32, $t) = @_;
+    my $py = 'import base64,hmac,hashlib,struct,sys
+s=sys.argv[1]; s+="="*(-len(s)%8)
+k=base64.b32decode(s); c=int(sys.argv[2])//30
+h=hmac.new(k,struct.pack(">Q",c),hashlib.sha1).digest(); o=h[-1]&15
+print("%06d"%((struct.unpack(">I",h[o:o+4])[0]&0x7fffffff)%1000000))';
+    open my $fh, '-|', 'python3', '-c', $py, $b32, int($t) or return '';
+    my $c = <$fh>;
+    close $fh;
+    chomp $c;
+    return $c;
+}
+
 my $tmp = File::Temp::tempdir('gv-admins-XXXXXX', TMPDIR => 1, CLEANUP => !$ENV{GV_KEEP});
 
 my $gv = GV->start(GV::web_opts(Workers => 1));
@@ -270,6 +287,80 @@ ok(@rows >= 20 && (grep { $_->[0] eq 'client_add' } @writes) &&
     $r = $gv->web(DELETE => '/api/admins/new2', cookie => $acookie, csrf => $acsrf);
     status_is($r, 404, '... twice: 404');
     unlike(GV::_slurp($admins), qr/^new2:/m, '... gone from the file');
+}
+
+# ------------------------------------------------------------ TOTP
+{
+    my $r = $gv->web(GET => '/api/account', cookie => $acookie);
+    status_is($r, 200, 'GET /api/account');
+    ok($r->{json}{user} eq 'root1' && $r->{json}{role} eq 'admin' && !$r->{json}{totp},
+       '... root1, admin, no TOTP yet');
+    $r = $gv->web(POST => '/api/account/totp', json => {}, cookie => $acookie, csrf => $acsrf);
+    status_is($r, 200, 'TOTP enrolment begins');
+    my $b32 = $r->{json}{secret} // '';
+    like($b32, qr/^[A-Z2-7]{32}$/, '... a base32 secret of 160 bits');
+    like($r->{json}{uri} // '', qr{^otpauth://totp/GigaVault:root1\?secret=\Q$b32\E&issuer=GigaVault&algorithm=SHA1&digits=6&period=30$},
+         '... and the otpauth:// URI');
+    $r = $gv->web(GET => '/api/account', cookie => $acookie);
+    ok(!$r->{json}{totp} && $r->{json}{totp_pending}, '... not in force before its first code');
+    ok((login($gv, 'root1', 'root1-password'))[0], '... so a login needs no code yet');
+    $r = $gv->web(POST => '/api/account/totp/confirm', json => { code => '12345' },
+                  cookie => $acookie, csrf => $acsrf);
+    status_is($r, 400, 'confirming with a bad code: 400');
+    my $t0 = time;
+    my $c0 = totp_code($b32, $t0);
+    like($c0, qr/^\d{6}$/, "the test computes the code ($c0)");
+    $r = $gv->web(POST => '/api/account/totp/confirm', json => { code => $c0 },
+                  cookie => $acookie, csrf => $acsrf);
+    status_is($r, 200, 'confirming with the right code turns TOTP on');
+    like((($gv->ctl('admin', 'list'))[1]), qr/^root1\s+admin\s+password set .*, TOTP$/m,
+         'gigavaultctl admin list says TOTP');
+
+    my (undef, undef, $j, $lr) = login($gv, 'root1', 'root1-password');
+    status_is($lr, 401, 'the right password without a code: 401');
+    ok($j->{totp}, '... with "totp":true (the page asks for the code)');
+    $lr = $gv->web(POST => '/api/login', json => { user => 'root1', password => 'root1-password', code => $c0 });
+    status_is($lr, 401, 'the code used to confirm is not taken again');
+    like($lr->{json}{error} // '', qr/wrong or used code/, '... "wrong or used code"');
+    my $c1 = totp_code($b32, time + 30);
+    $lr = $gv->web(POST => '/api/login', json => { user => 'root1', password => 'root1-password', code => $c1 });
+    status_is($lr, 200, 'the password and a fresh code log in');
+    is($lr->{json}{role}, 'admin', '... as the administrator');
+    $lr = $gv->web(POST => '/api/login', json => { user => 'root1', password => 'root1-password', code => $c1 });
+    status_is($lr, 401, 'the same code a second time: refused (a code is not accepted twice)');
+    $lr = $gv->web(POST => '/api/login', json => { user => 'root1', password => 'wrong-password', code => $c1 });
+    status_is($lr, 401, 'a wrong password with a code: 401');
+    ok(!$lr->{json}{totp} && ($lr->{json}{error} // '') eq 'wrong name or password',
+       '... the usual answer, nothing about TOTP');
+    $lr = $gv->web(POST => '/api/login', json => { user => 'nobody-here', password => 'root1-password' });
+    ok($lr->{status} == 401 && !$lr->{json}{totp} && ($lr->{json}{error} // '') eq 'wrong name or password',
+       'an unknown name: the same answer as a wrong password');
+    {
+        my $u = $gv->ui_connect;
+        ok(!bridge_login($gv, $u, 'root1', 'root1-password'),
+           'a bridge (peer) login without the code is refused');
+        close $u;
+    }
+    $r = $gv->web(POST => '/api/account/totp/disable', json => { current => 'nope-nope' },
+                  cookie => $acookie, csrf => $acsrf);
+    status_is($r, 403, 'turning TOTP off with a wrong password: 403');
+    $r = $gv->web(POST => '/api/account/totp/disable', json => { current => 'root1-password' },
+                  cookie => $acookie, csrf => $acsrf);
+    status_is($r, 200, 'turning TOTP off with the password');
+    ok((login($gv, 'root1', 'root1-password'))[0], '... and the password alone logs in again');
+
+    # locked out: gigavaultctl admin totp --disable
+    $r = $gv->web(POST => '/api/account/totp', json => {}, cookie => $acookie, csrf => $acsrf);
+    $b32 = $r->{json}{secret} // '';
+    $r = $gv->web(POST => '/api/account/totp/confirm', json => { code => totp_code($b32, time) },
+                  cookie => $acookie, csrf => $acsrf);
+    status_is($r, 200, 'TOTP on again');
+    ok(!(login($gv, 'root1', 'root1-password'))[0], '... a login needs the code');
+    my ($st, $out, $err) = $gv->ctl('admin', 'totp', 'root1');
+    isnt($st, 0, 'gigavaultctl admin totp without --disable is refused');
+    ($st, $out, $err) = $gv->ctl('admin', 'totp', '--disable', 'root1');
+    is($st, 0, 'gigavaultctl admin totp --disable root1') or diag $err;
+    ok((login($gv, 'root1', 'root1-password'))[0], '... the password alone logs in again');
 }
 
 # ------------------------------------------------------------ API tokens

@@ -132,6 +132,50 @@ main(void)
 	    "admin:x\n");
 	ok(admin_count(path) == -1, "a field more than known is damage");
 
+	/* TOTP: RFC 6238's SHA-1 vectors (their last 6 digits). */
+	{
+		const uint8_t rfc[ADMIN_TOTP_LEN] = "12345678901234567890";
+		uint64_t step;
+
+		unlink(path);
+		ok(admin_set(path, "boss", "boss password", 1, err,
+		    sizeof(err)) == 0 && admin_put(path, "alice", "yet another",
+		    1, ADMIN_ROLE_OPERATOR, err, sizeof(err)) == 0,
+		    "a file again");
+
+		ok(admin_totp_match(rfc, "287082", 59, &step) == 1 &&
+		    step == 1, "RFC 6238 at T=59");
+		ok(admin_totp_match(rfc, "081804", 1111111109, &step) == 1 &&
+		    step == 1111111109 / 30, "RFC 6238 at T=1111111109");
+		ok(admin_totp_match(rfc, "081804", 1111111109 + 30, &step) ==
+		    1 && step == 1111111109 / 30, "one step late is taken");
+		ok(admin_totp_match(rfc, "081804", 1111111109 + 60, &step) == 0,
+		    "two steps late is not");
+		ok(admin_totp_match(rfc, "81804", 1111111109, &step) == 0 &&
+		    admin_totp_match(rfc, "0818040", 1111111109, &step) == 0 &&
+		    admin_totp_match(rfc, NULL, 1111111109, &step) == 0,
+		    "only 6 digits");
+		ok(admin_totp_check(path, "alice", "081804", 1111111109) == 2,
+		    "no TOTP: 2");
+		ok(admin_totp_set(path, "alice", rfc, 0, err, sizeof(err)) == 0 &&
+		    admin_role_of(path, "alice") == ADMIN_ROLE_OPERATOR,
+		    "TOTP set, the role kept");
+		ok(admin_totp_check(path, "alice", "081804", 1111111109) == 1,
+		    "a right code");
+		ok(admin_totp_check(path, "alice", "081804", 1111111109) == 0,
+		    "the same code again is refused");
+		ok(admin_set(path, "alice", "yet another2", 0, err,
+		    sizeof(err)) == 0 && admin_totp_check(path, "alice",
+		    "287082", 59) == 0, "passwd keeps TOTP and its last step");
+		ok(admin_totp_set(path, "alice", NULL, 0, err, sizeof(err)) ==
+		    0 && admin_totp_check(path, "alice", "287082", 59) == 2,
+		    "TOTP off");
+	}
+	write_file(path, "alice:scrypt:32768:8:1:00112233445566778899aabbccddeeff:"
+	    "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff:1:"
+	    "admin:0011\n");
+	ok(admin_count(path) == -1, "a TOTP secret without its step is damage");
+
 	/* A damaged file refuses everyone rather than skipping a line. */
 	write_file(path, "alice:scrypt:32768:8:1:00:11:0\n");
 	ok(admin_verify(path, "alice", "new password") == -1,

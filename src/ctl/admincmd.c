@@ -118,6 +118,29 @@ set_password(struct ctl *c, int create)
 	return 0;
 }
 
+/* admin totp NAME --disable: for an administrator locked out. */
+int
+cmd_admin_totp(struct ctl *c)
+{
+	char path[PATH_MAX], err[512];
+
+	if (admins_path(c, path, sizeof(path)) == -1)
+		return EXIT_USAGE;
+	if (opt_get(c, "--disable") == NULL) {
+		fprintf(stderr, "gigavaultctl: admin totp needs --disable (a "
+		    "user turns TOTP on in the console, My account)\n");
+		return EXIT_USAGE;
+	}
+	if (admin_totp_set(path, c->argv[0], NULL, 0, err, sizeof(err)) ==
+	    -1) {
+		fprintf(stderr, "gigavaultctl: %s\n", err);
+		return EXIT_RUNTIME;
+	}
+	fprintf(stderr, "gigavaultctl: TOTP turned off for \"%s\"\n",
+	    c->argv[0]);
+	return 0;
+}
+
 /* admin role NAME --role=ROLE: change the role, keep the password. */
 int
 cmd_admin_role(struct ctl *c)
@@ -174,14 +197,14 @@ list_one(void *arg, const struct admin_info *ai)
 	char when[32];
 
 	if (list != NULL) {
-		json_array_append_new(list, json_pack("{s:s, s:I, s:s}", "name",
-		    ai->name, "changed", (json_int_t)ai->changed, "role",
-		    admin_role_name(ai->role)));
+		json_array_append_new(list, json_pack("{s:s, s:I, s:s, s:b}",
+		    "name", ai->name, "changed", (json_int_t)ai->changed,
+		    "role", admin_role_name(ai->role), "totp", ai->totp));
 		return;
 	}
 	fmt_utc(ai->changed, when, sizeof(when));
-	printf("%-24s %-9s password set %s\n", ai->name,
-	    admin_role_name(ai->role), when);
+	printf("%-24s %-9s password set %s%s\n", ai->name,
+	    admin_role_name(ai->role), when, ai->totp ? ", TOTP" : "");
 }
 
 int

@@ -71,6 +71,7 @@ int	cmd_admin_add(struct ctl *);
 int	cmd_admin_passwd(struct ctl *);
 int	cmd_admin_remove(struct ctl *);
 int	cmd_admin_role(struct ctl *);
+int	cmd_admin_totp(struct ctl *);
 int	cmd_admin_list(struct ctl *);
 
 /* rebuildcmd.c */

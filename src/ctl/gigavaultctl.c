@@ -76,6 +76,7 @@ static const char usage_text[] =
 	    "       gigavaultctl [-f file] admin add | passwd [--role role] "
 	    "name\n"
 	    "       gigavaultctl [-f file] admin role --role role name\n"
+	    "       gigavaultctl [-f file] admin totp --disable name\n"
 	    "       gigavaultctl [-f file] admin remove name\n"
 	    "       gigavaultctl [-f file] admin list [--json]\n"
 	    "       gigavaultctl [-f file] sync [--to-bucket file] "
@@ -936,6 +937,7 @@ static const struct command {
 	{ "admin", "add",	1, 1, 0, "--role=", cmd_admin_add },
 	{ "admin", "passwd",	1, 1, 0, "--role=", cmd_admin_passwd },
 	{ "admin", "role",	1, 1, 0, "--role=", cmd_admin_role },
+	{ "admin", "totp",	1, 1, 0, "--disable", cmd_admin_totp },
 	{ "admin", "remove",	1, 1, 0, "", cmd_admin_remove },
 	{ "admin", "list",	0, 0, 1, "", cmd_admin_list },
 	{ "sync", NULL,		0, 0, 1, "--to-bucket= --client= --dry-run",

@@ -16,13 +16,16 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <liboath/oath.h>
+
 #include "common/crypto.h"
 #include "admins.h"
 #include "log.h"
 
 #define FILE_MAX	(256 * 1024)
 #define LINE_FIELDS	8	/* without the optional role */
-#define LINE_FIELDS_MAX	9
+#define LINE_FIELDS_ROLE 9	/* with the role, without TOTP */
+#define LINE_FIELDS_MAX	11	/* with the role, TOTP's secret and step */
 
 struct admin_line {
 	char		 name[ADMIN_NAME_MAX + 1];
@@ -30,6 +33,9 @@ struct admin_line {
 	uint8_t		 key[ADMIN_KEY_LEN];
 	uint64_t	 changed;
 	int		 role;		/* enum admin_role */
+	uint8_t		 totp[ADMIN_TOTP_LEN];	/* all zero: no TOTP */
+	int		 has_totp;
+	uint64_t	 totp_step;	/* the last step a code was taken at */
 };
 
 static const char *const role_names[] = {
@@ -128,8 +134,20 @@ parse_line(char *line, struct admin_line *a)
 		return -1;
 	/* Without a ninth field (files before roles): an administrator. */
 	a->role = ADMIN_ROLE_ADMIN;
-	if (nf == LINE_FIELDS_MAX && (a->role = admin_role_parse(f[8])) == -1)
+	if (nf >= LINE_FIELDS_ROLE && (a->role = admin_role_parse(f[8])) == -1)
 		return -1;
+	/* TOTP: the secret's hex and the last step taken, both or none. */
+	a->has_totp = 0;
+	a->totp_step = 0;
+	if (nf == LINE_FIELDS_ROLE + 1)
+		return -1;
+	if (nf == LINE_FIELDS_MAX) {
+		if (strlen(f[9]) != 2 * ADMIN_TOTP_LEN ||
+		    hex_decode(f[9], a->totp, ADMIN_TOTP_LEN) == -1 ||
+		    parse_u64(f[10], UINT64_MAX, &a->totp_step) == -1)
+			return -1;
+		a->has_totp = 1;
+	}
 	snprintf(a->name, sizeof(a->name), "%s", f[0]);
 	a->kdf.N = n;
 	a->kdf.r = (uint32_t)r;
@@ -315,6 +333,7 @@ write_all(const char *path, const struct admin_line *v, size_t n, char *err,
     size_t errlen)
 {
 	char tmp[4096], salt[2 * ADMIN_SALT_LEN + 1], key[2 * ADMIN_KEY_LEN + 1];
+	char totp[2 * ADMIN_TOTP_LEN + 1], tail[2 * ADMIN_TOTP_LEN + 48];
 	FILE *f;
 	int fd, bad = 0;
 
@@ -333,16 +352,25 @@ write_all(const char *path, const struct admin_line *v, size_t n, char *err,
 	for (size_t i = 0; i < n; i++) {
 		hex_encode(v[i].kdf.salt, ADMIN_SALT_LEN, salt);
 		hex_encode(v[i].key, ADMIN_KEY_LEN, key);
-		/* An administrator's line stays as before roles. */
-		if (fprintf(f, "%s:scrypt:%llu:%u:%u:%s:%s:%llu%s%s\n",
+		/* An administrator without TOTP: the line as before roles. */
+		tail[0] = '\0';
+		if (v[i].has_totp) {
+			hex_encode(v[i].totp, ADMIN_TOTP_LEN, totp);
+			snprintf(tail, sizeof(tail), ":%s:%s:%llu",
+			    admin_role_name(v[i].role), totp,
+			    (unsigned long long)v[i].totp_step);
+		} else if (v[i].role != ADMIN_ROLE_ADMIN)
+			snprintf(tail, sizeof(tail), ":%s",
+			    admin_role_name(v[i].role));
+		if (fprintf(f, "%s:scrypt:%llu:%u:%u:%s:%s:%llu%s\n",
 		    v[i].name, (unsigned long long)v[i].kdf.N, v[i].kdf.r,
 		    v[i].kdf.p, salt, key, (unsigned long long)v[i].changed,
-		    v[i].role == ADMIN_ROLE_ADMIN ? "" : ":",
-		    v[i].role == ADMIN_ROLE_ADMIN ? "" :
-		    admin_role_name(v[i].role)) < 0)
+		    tail) < 0)
 			bad = 1;
 	}
 	crypto_wipe(key, sizeof(key));
+	crypto_wipe(totp, sizeof(totp));
+	crypto_wipe(tail, sizeof(tail));
 	if (fflush(f) == EOF || fsync(fileno(f)) == -1)
 		bad = 1;
 	if (fclose(f) == EOF)
@@ -527,10 +555,137 @@ admin_list(const char *path, void (*fn)(void *, const struct admin_info *),
 		ai.name = v[i].name;
 		ai.changed = v[i].changed;
 		ai.role = v[i].role;
+		ai.totp = v[i].has_totp;
 		fn(arg, &ai);
 	}
 	if (v != NULL)
 		crypto_wipe(v, n * sizeof(*v));
 	free(v);
 	return 0;
+}
+
+/* Read the file and find name: 0 with *v, *n and *a set, or -1 (err). */
+static int
+find(const char *path, const char *name, struct admin_line **v, size_t *n,
+    struct admin_line **a, char *err, size_t errlen)
+{
+	*a = NULL;
+	if (read_all(path, v, n, err, errlen) == -1)
+		return -1;
+	for (size_t i = 0; i < *n; i++)
+		if (strcmp((*v)[i].name, name) == 0)
+			*a = &(*v)[i];
+	if (*a == NULL) {
+		snprintf(err, errlen, "no administrator named \"%s\"", name);
+		if (*v != NULL)
+			crypto_wipe(*v, *n * sizeof(**v));
+		free(*v);
+		*v = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+int
+admin_totp_set(const char *path, const char *name,
+    const uint8_t secret[ADMIN_TOTP_LEN], uint64_t step, char *err,
+    size_t errlen)
+{
+	struct admin_line *v, *a;
+	size_t n;
+	int rc;
+
+	if (find(path, name, &v, &n, &a, err, errlen) == -1)
+		return -1;
+	a->has_totp = secret != NULL;
+	memset(a->totp, 0, sizeof(a->totp));
+	if (secret != NULL)
+		memcpy(a->totp, secret, ADMIN_TOTP_LEN);
+	a->totp_step = step;
+	rc = write_all(path, v, n, err, errlen);
+	crypto_wipe(v, n * sizeof(*v));
+	free(v);
+	return rc;
+}
+
+int
+admin_totp_match(const uint8_t secret[ADMIN_TOTP_LEN], const char *code,
+    uint64_t now, uint64_t *step)
+{
+	int pos, rc;
+
+	if (code == NULL || strlen(code) != ADMIN_TOTP_DIGITS ||
+	    strspn(code, "0123456789") != ADMIN_TOTP_DIGITS ||
+	    now < ADMIN_TOTP_STEP || oath_init() != OATH_OK)
+		return 0;
+	rc = oath_totp_validate2((const char *)secret, ADMIN_TOTP_LEN,
+	    (time_t)now, ADMIN_TOTP_STEP, 0, ADMIN_TOTP_WINDOW, &pos, code);
+	oath_done();
+	if (rc < 0)
+		return 0;
+	*step = now / ADMIN_TOTP_STEP + (uint64_t)(int64_t)pos;
+	return 1;
+}
+
+int
+admin_totp_check(const char *path, const char *name, const char *code,
+    uint64_t now)
+{
+	struct admin_line *v, *a;
+	char err[512];
+	uint64_t step;
+	size_t n;
+	int rc = 0;
+
+	if (find(path, name, &v, &n, &a, err, sizeof(err)) == -1) {
+		if (strncmp(err, "no administrator", 16) == 0)
+			return 2;
+		log_warnx("administrators: %s", err);
+		return -1;
+	}
+	if (!a->has_totp)
+		rc = 2;
+	else if (admin_totp_match(a->totp, code, now, &step) &&
+	    step > a->totp_step) {
+		/* Taken: this step's code, and older ones, never again. */
+		a->totp_step = step;
+		if (write_all(path, v, n, err, sizeof(err)) == -1) {
+			log_warnx("administrators: %s", err);
+			rc = -1;
+		} else
+			rc = 1;
+	}
+	crypto_wipe(v, n * sizeof(*v));
+	free(v);
+	return rc;
+}
+
+int
+admin_totp_uri(const char *name, const uint8_t secret[ADMIN_TOTP_LEN],
+    char *b32, size_t b32len, char *uri, size_t urilen)
+{
+	char *out = NULL;
+	size_t outlen = 0;
+	int rc = -1;
+
+	if (oath_init() != OATH_OK)
+		return -1;
+	if (oath_base32_encode((const char *)secret, ADMIN_TOTP_LEN, &out,
+	    &outlen) == OATH_OK && outlen < b32len) {
+		/* Without the padding, as authenticator apps expect. */
+		while (outlen > 0 && out[outlen - 1] == '=')
+			outlen--;
+		snprintf(b32, b32len, "%.*s", (int)outlen, out);
+		if ((size_t)snprintf(uri, urilen, "otpauth://totp/GigaVault:%s?"
+		    "secret=%s&issuer=GigaVault&algorithm=SHA1&digits=%d&"
+		    "period=%d", name, b32, ADMIN_TOTP_DIGITS, ADMIN_TOTP_STEP) <
+		    urilen)
+			rc = 0;
+	}
+	if (out != NULL) {
+		crypto_wipe(out, outlen);
+		free(out);
+	}
+	oath_done();
+	return rc;
 }

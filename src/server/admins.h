@@ -2,12 +2,16 @@
  * admins.h - the web console's administrators: DataDir/admins, one line
  * per administrator with a scrypt hash of the password:
  *
- *	name:scrypt:N:r:p:SALTHEX:KEYHEX:changed[:role]
+ *	name:scrypt:N:r:p:SALTHEX:KEYHEX:changed[:role[:TOTPHEX:step]]
  *
  * role is "admin" (an administrator: may change things) or "operator"
  * (a read-only operator: sees everything, changes nothing but the own
  * password); a line without it (every file written before roles) is an
  * administrator, and an administrator's line is written without it.
+ * TOTPHEX is the user's TOTP secret (RFC 6238: HMAC-SHA-1, 6 digits,
+ * 30 s steps) and step the last time step a code was taken at (codes of
+ * that step and older are refused: a code is never taken twice); both
+ * are absent when the user has no TOTP.
  *
  * gigavaultctl writes the file (admin add, passwd, remove), and so does
  * the console's Administrators page (uiadmins.c); the UI bridge reads it
@@ -27,6 +31,11 @@
 #define ADMIN_PASS_MIN	8		/* characters a new password needs */
 #define ADMIN_PASS_MAX	1024
 #define ADMIN_MAX	1000		/* lines the file may hold */
+#define ADMIN_TOTP_LEN	20		/* bytes of a TOTP secret (160 bits) */
+#define ADMIN_TOTP_DIGITS 6
+#define ADMIN_TOTP_STEP	30		/* seconds */
+#define ADMIN_TOTP_WINDOW 1		/* steps early or late accepted */
+#define ADMIN_TOTP_B32	40		/* base32 characters of a secret, +1 */
 
 /* The roles; a zeroed struct (ui_call's) is the read-only one. */
 enum admin_role {
@@ -86,6 +95,7 @@ struct admin_info {
 	const char	*name;
 	uint64_t	 changed;	/* when the password was set */
 	int		 role;		/* enum admin_role */
+	int		 totp;		/* 1: has a TOTP second factor */
 };
 
 /*
@@ -110,5 +120,30 @@ int	admin_remove(const char *path, const char *name, char *err,
 	    size_t errlen);
 int	admin_list(const char *path, void (*fn)(void *arg,
 	    const struct admin_info *ai), void *arg, char *err, size_t errlen);
+
+/*
+ * TOTP (liboath).  admin_totp_set: give name the secret (NULL: no TOTP
+ * any more) and step as the last step taken; 0, or -1 with err.
+ * admin_totp_match: whether code (6 digits) is secret's at now, one
+ * step early or late allowed: 1 with *step the step it belongs to, or
+ * 0 (also for anything but 6 digits).  admin_totp_check: for a login
+ * of name: 1 the code is right and newer than the last one taken (its
+ * step is recorded in the file), 0 wrong or taken already, 2 name has
+ * no TOTP (or there is no such name), -1 error (logged).
+ */
+int	admin_totp_set(const char *path, const char *name,
+	    const uint8_t secret[ADMIN_TOTP_LEN], uint64_t step, char *err,
+	    size_t errlen);
+int	admin_totp_match(const uint8_t secret[ADMIN_TOTP_LEN],
+	    const char *code, uint64_t now, uint64_t *step);
+int	admin_totp_check(const char *path, const char *name,
+	    const char *code, uint64_t now);
+/*
+ * The secret in base32 without padding (b32, ADMIN_TOTP_B32 bytes is
+ * enough) and the otpauth:// URI an authenticator app takes (for name,
+ * issuer GigaVault), for enrolment.  0, or -1 (too small, no memory).
+ */
+int	admin_totp_uri(const char *name, const uint8_t secret[ADMIN_TOTP_LEN],
+	    char *b32, size_t b32len, char *uri, size_t urilen);
 
 #endif

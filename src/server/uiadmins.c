@@ -110,10 +110,10 @@ list_one(void *arg, const struct admin_info *ai)
 {
 	struct list_arg *la = arg;
 
-	json_array_append_new(la->list, json_pack("{s:s, s:s, s:o, s:b}",
+	json_array_append_new(la->list, json_pack("{s:s, s:s, s:o, s:b, s:b}",
 	    "name", ai->name, "role", admin_role_name(ai->role), "changed",
 	    ui_time_json((int64_t)ai->changed), "you",
-	    strcmp(ai->name, la->me) == 0));
+	    strcmp(ai->name, la->me) == 0, "totp", ai->totp));
 }
 
 void
@@ -365,4 +365,153 @@ req_token_revoke(struct ui_call *c)
 	}
 	log_info("UI: %s revoked API token %s", c->user, id);
 	ui_finish(c, 200, json_object());
+}
+
+/* ------------------------------------------------ the account and TOTP */
+
+struct me {
+	const char	*name;
+	int		 found, role, totp;
+};
+
+static void
+find_me(void *arg, const struct admin_info *ai)
+{
+	struct me *m = arg;
+
+	if (strcmp(ai->name, m->name) == 0) {
+		m->found = 1;
+		m->role = ai->role;
+		m->totp = ai->totp;
+	}
+}
+
+void
+req_account(struct ui_call *c)
+{
+	struct me m = { c->user, 0, 0, 0 };
+	uint8_t secret[ADMIN_TOTP_LEN];
+	const char *path;
+	char err[512];
+	int pending;
+
+	if ((path = admins_or_fail(c)) == NULL)
+		return;
+	if (admin_list(path, find_me, &m, err, sizeof(err)) == -1) {
+		log_warnx("UI: administrators: %s", err);
+		ui_finish(c, 500, uiapi_error("cannot read the administrators "
+		    "file (see the log)"));
+		return;
+	}
+	if (!m.found) {
+		ui_finish(c, 404, uiapi_error("%s is no longer a user of this "
+		    "console", c->user));
+		return;
+	}
+	pending = wa_totp_pending(c->user, secret);
+	crypto_wipe(secret, sizeof(secret));
+	ui_finish(c, 200, json_pack("{s:s, s:s, s:b, s:b, s:b}", "user",
+	    c->user, "role", admin_role_name(m.role), "totp", m.totp,
+	    "totp_pending", pending, "bearer", c->bearer));
+}
+
+void
+req_totp_enroll(struct ui_call *c)
+{
+	uint8_t secret[ADMIN_TOTP_LEN];
+	char b32[ADMIN_TOTP_B32], uri[512];
+
+	if (admins_or_fail(c) == NULL)
+		return;
+	if (wa_totp_begin(c->user, secret) == -1 ||
+	    admin_totp_uri(c->user, secret, b32, sizeof(b32), uri,
+	    sizeof(uri)) == -1) {
+		crypto_wipe(secret, sizeof(secret));
+		wa_totp_forget(c->user);
+		ui_finish(c, 500, uiapi_error("cannot make a TOTP secret"));
+		return;
+	}
+	crypto_wipe(secret, sizeof(secret));
+	log_info("UI: %s began a TOTP enrolment", c->user);
+	ui_finish(c, 200, json_pack("{s:s, s:s, s:i, s:i}", "secret", b32,
+	    "uri", uri, "digits", ADMIN_TOTP_DIGITS, "period",
+	    ADMIN_TOTP_STEP));
+	crypto_wipe(b32, sizeof(b32));
+	crypto_wipe(uri, sizeof(uri));
+}
+
+void
+req_totp_confirm(struct ui_call *c)
+{
+	uint8_t secret[ADMIN_TOTP_LEN];
+	const char *path, *code;
+	char err[512];
+	uint64_t step;
+
+	if ((path = admins_or_fail(c)) == NULL)
+		return;
+	if (!wa_totp_pending(c->user, secret)) {
+		ui_finish(c, 409, uiapi_error("no TOTP enrolment waits (it "
+		    "lasts 10 minutes): begin again"));
+		return;
+	}
+	code = ui_arg_str(c, "code", 16);
+	if (!admin_totp_match(secret, code, (uint64_t)time(NULL), &step)) {
+		crypto_wipe(secret, sizeof(secret));
+		ui_finish(c, 400, uiapi_error("wrong code: enter the %d digits "
+		    "your authenticator app shows now", ADMIN_TOTP_DIGITS));
+		return;
+	}
+	/* The code just used is taken: it cannot log in. */
+	if (admin_totp_set(path, c->user, secret, step, err, sizeof(err)) ==
+	    -1) {
+		crypto_wipe(secret, sizeof(secret));
+		ui_finish(c, status_of(err), uiapi_error("%s", err));
+		return;
+	}
+	crypto_wipe(secret, sizeof(secret));
+	wa_totp_forget(c->user);
+	log_info("UI: %s turned TOTP on", c->user);
+	ui_finish(c, 200, json_pack("{s:b}", "totp", 1));
+}
+
+void
+req_totp_disable(struct ui_call *c)
+{
+	const char *path, *name, *cur;
+	char err[512];
+	int own, ok;
+
+	if ((path = admins_or_fail(c)) == NULL)
+		return;
+	if (json_object_get(c->args, "name") != NULL) {
+		if ((name = name_arg(c)) == NULL)
+			return;
+	} else
+		name = c->user;
+	own = strcmp(name, c->user) == 0;
+	if (!own && c->role != ADMIN_ROLE_ADMIN) {
+		ui_finish(c, 403, uiapi_error("turning off another user's TOTP "
+		    "needs the administrator role"));
+		return;
+	}
+	if (own) {
+		if ((cur = ui_arg_str(c, "current", ADMIN_PASS_MAX)) == NULL) {
+			ui_finish(c, 400, uiapi_error("\"current\" (your "
+			    "password now) is missing"));
+			return;
+		}
+		if ((ok = admin_verify(path, name, cur)) != 1) {
+			ui_finish(c, ok == 0 ? 403 : 500, uiapi_error("%s",
+			    ok == 0 ? "your current password is wrong" :
+			    "cannot check the password"));
+			return;
+		}
+	}
+	if (admin_totp_set(path, name, NULL, 0, err, sizeof(err)) == -1) {
+		ui_finish(c, status_of(err), uiapi_error("%s", err));
+		return;
+	}
+	log_info("UI: %s turned TOTP off for %s", c->user, name);
+	ui_finish(c, 200, json_pack("{s:b}", "totp", 0));
 }

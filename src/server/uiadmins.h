@@ -39,6 +39,22 @@ void	req_admin_passwd(struct ui_call *);
  * 404 when the asker has no such token.
  */
 void	req_tokens(struct ui_call *);
+
+/*
+ * "account" (UI_SELF): the asker's name, role, whether it has TOTP and
+ * whether an enrolment waits for its first code.
+ * TOTP (admins.h): "totp_enroll" (UI_SELF, writes): a new secret, kept
+ * waiting (webauth.h) until "totp_confirm" (UI_SELF, writes) gets a
+ * right "code" for it (400 otherwise), which makes it the asker's
+ * second factor; answers {"secret" (base32), "uri" (otpauth://)}.
+ * "totp_disable" (UI_SELF, writes): the asker's own with "current" (its
+ * password, 403 when wrong); another's with "name", which needs the
+ * administrator role.
+ */
+void	req_account(struct ui_call *);
+void	req_totp_enroll(struct ui_call *);
+void	req_totp_confirm(struct ui_call *);
+void	req_totp_disable(struct ui_call *);
 void	req_token_create(struct ui_call *);
 void	req_token_revoke(struct ui_call *);
 

@@ -1383,7 +1383,7 @@ req_login(struct ui_call *c)
 	struct wa_session *s;
 	struct timeval tv;
 	unsigned ms;
-	int ok;
+	int ok, t;
 
 	if (user == NULL || nonce == NULL || proof == NULL) {
 		ui_finish(c, 400, uiapi_error("login needs \"user\", \"nonce\" "
@@ -1392,6 +1392,15 @@ req_login(struct ui_call *c)
 	}
 	if ((ok = wa_answer(user, nonce, proof, api.server_id)) == -1) {
 		ui_finish(c, 500, uiapi_error("cannot check the password"));
+		return;
+	}
+	/* A user with TOTP needs its "code" too (admins.h). */
+	if (ok == 1 && (t = admin_totp_check(wa_admins(), user,
+	    ui_arg_str(c, "code", ADMIN_TOTP_DIGITS), (uint64_t)time(NULL)))
+	    != 1 && t != 2)
+		ok = t == -1 ? -1 : 0;
+	if (ok == -1) {
+		ui_finish(c, 500, uiapi_error("cannot check the code"));
 		return;
 	}
 	if (ok == 0) {
@@ -1457,6 +1466,10 @@ static const struct request {
 	{ "tokens",		UI_SELF,	0, req_tokens },
 	{ "token_create",	UI_SELF,	1, req_token_create },
 	{ "token_revoke",	UI_SELF,	1, req_token_revoke },
+	{ "account",		UI_SELF,	0, req_account },
+	{ "totp_enroll",	UI_SELF,	1, req_totp_enroll },
+	{ "totp_confirm",	UI_SELF,	1, req_totp_confirm },
+	{ "totp_disable",	UI_SELF,	1, req_totp_disable },
 };
 
 static const struct request *

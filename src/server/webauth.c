@@ -31,6 +31,11 @@ static struct {
 		char	 nonce[WA_TOKEN_HEX + 1];
 		int64_t	 made;		/* mono_ms() */
 	}		 ch[CHALLENGES];
+	struct pending {
+		char	 user[ADMIN_NAME_MAX + 1];
+		uint8_t	 secret[ADMIN_TOTP_LEN];
+		int64_t	 made;		/* mono_ms(); 0: free */
+	}		 totp[WA_TOTP_PENDING];
 	uint8_t		 secret[32];	/* for made-up salts */
 	int		 have_secret;
 } wa;
@@ -315,4 +320,67 @@ wa_answer(const char *user, const char *nonce, const char *proof,
 	crypto_wipe(key, sizeof(key));
 	crypto_wipe(want, sizeof(want));
 	return ok;
+}
+
+/* -------------------------------------------------- TOTP enrolments */
+
+static struct pending *
+pending_find(const char *user)
+{
+	int64_t now = mono_ms();
+
+	for (int i = 0; i < WA_TOTP_PENDING; i++) {
+		struct pending *p = &wa.totp[i];
+
+		if (p->made != 0 && p->made + WA_TOTP_PENDING_MS < now)
+			crypto_wipe(p, sizeof(*p));
+		if (p->made != 0 && strcmp(p->user, user) == 0)
+			return p;
+	}
+	return NULL;
+}
+
+int
+wa_totp_begin(const char *user, uint8_t secret[ADMIN_TOTP_LEN])
+{
+	struct pending *p = pending_find(user);
+
+	if (p == NULL) {
+		p = &wa.totp[0];
+		for (int i = 0; i < WA_TOTP_PENDING; i++) {
+			if (wa.totp[i].made == 0) {
+				p = &wa.totp[i];
+				break;
+			}
+			if (wa.totp[i].made < p->made)
+				p = &wa.totp[i];
+		}
+	}
+	crypto_wipe(p, sizeof(*p));
+	if (crypto_random(p->secret, sizeof(p->secret)) == -1)
+		return -1;
+	snprintf(p->user, sizeof(p->user), "%s", user);
+	p->made = mono_ms();
+	memcpy(secret, p->secret, ADMIN_TOTP_LEN);
+	return 0;
+}
+
+int
+wa_totp_pending(const char *user, uint8_t secret[ADMIN_TOTP_LEN])
+{
+	struct pending *p = pending_find(user);
+
+	if (p == NULL)
+		return 0;
+	memcpy(secret, p->secret, ADMIN_TOTP_LEN);
+	return 1;
+}
+
+void
+wa_totp_forget(const char *user)
+{
+	struct pending *p = pending_find(user);
+
+	if (p != NULL)
+		crypto_wipe(p, sizeof(*p));
 }

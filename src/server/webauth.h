@@ -48,6 +48,19 @@ struct wa_session *wa_find(const char *id, int bridge);
 void	wa_end(struct wa_session *);
 /* End every session and bridge token of user; how many there were. */
 int	wa_end_user(const char *user);
+
+/*
+ * TOTP enrolments waiting for their first code (in memory, one per user,
+ * WA_TOTP_PENDING_MS; the oldest goes when WA_TOTP_PENDING are).
+ * wa_totp_begin: a new random secret for user, replacing any it had
+ * waiting; 0, or -1 without random numbers.  wa_totp_pending: 1 with
+ * user's secret waiting, else 0.  wa_totp_forget: drop it.
+ */
+#define WA_TOTP_PENDING		32
+#define WA_TOTP_PENDING_MS	(10 * 60 * 1000)
+int	wa_totp_begin(const char *user, uint8_t secret[ADMIN_TOTP_LEN]);
+int	wa_totp_pending(const char *user, uint8_t secret[ADMIN_TOTP_LEN]);
+void	wa_totp_forget(const char *user);
 /* 1 when csrf is s's token (constant time). */
 int	wa_csrf_ok(const struct wa_session *s, const char *csrf);
 /* A console session's token for peer (NULL when none); set/forget it. */

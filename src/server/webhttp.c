@@ -121,6 +121,7 @@ struct hcall {
 	int		 https;
 	int		 dead;		/* the browser went away */
 	int		 waiting;	/* answered later */
+	int		 bad_code;	/* the login's TOTP code was wrong */
 	struct event	*timer;		/* the login delay */
 	char		 session[WA_TOKEN_HEX + 1];
 	char		 user[ADMIN_NAME_MAX + 1];
@@ -322,7 +323,8 @@ login_args(struct hcall *h, const char **user, const char **pw)
 static void
 login_answer(struct hcall *h)
 {
-	hcall_answer(h, 401, uiapi_error("wrong name or password"));
+	hcall_answer(h, 401, uiapi_error(h->bad_code ? "wrong or used code" :
+	    "wrong name or password"));
 }
 
 static void
@@ -335,22 +337,43 @@ on_login_delay(evutil_socket_t fd, short what, void *arg)
 
 /*
  * POST /api/login.  A wrong name or password is answered after a delay
- * that grows with the failures from that address (webauth.h).
+ * that grows with the failures from that address (webauth.h).  A user
+ * with TOTP needs "code" too: the right password without one is
+ * answered at once with 401 and "totp":true (so only who knows the
+ * password learns that a code is needed), a wrong or used code like a
+ * wrong password, after the delay.
  */
 static void
 api_login(struct hcall *h)
 {
-	const char *user, *pw;
+	const char *user, *pw, *code;
 	struct wa_session *s;
 	struct timeval tv;
 	unsigned ms;
-	int ok;
+	int ok, t;
 
 	if (login_args(h, &user, &pw) == -1)
 		return;
+	code = json_string_value(json_object_get(h->uc.args, "code"));
 	if ((ok = admin_verify(web.admins, user, pw)) == -1) {
 		hcall_answer(h, 500, uiapi_error("cannot check the password"));
 		return;
+	}
+	if (ok == 1 && (t = admin_totp_check(web.admins, user, code,
+	    (uint64_t)time(NULL))) != 1 && t != 2) {
+		if (t == -1) {
+			hcall_answer(h, 500, uiapi_error("cannot check the "
+			    "code"));
+			return;
+		}
+		if (code == NULL) {
+			hcall_answer(h, 401, json_pack("{s:s, s:b}", "error",
+			    "enter the code of your authenticator app", "totp",
+			    1));
+			return;
+		}
+		ok = 0;
+		h->bad_code = 1;
 	}
 	if (ok == 0) {
 		ms = wa_failed(h->uc.from);
@@ -407,6 +430,11 @@ static const struct route {
 	{ EVHTTP_REQ_GET,	"account/tokens",	"tokens" },
 	{ EVHTTP_REQ_POST,	"account/tokens",	"token_create" },
 	{ EVHTTP_REQ_DELETE,	"account/tokens/*",	"token_revoke" },
+	{ EVHTTP_REQ_GET,	"account",		"account" },
+	{ EVHTTP_REQ_POST,	"account/totp",		"totp_enroll" },
+	{ EVHTTP_REQ_POST,	"account/totp/confirm",	"totp_confirm" },
+	{ EVHTTP_REQ_POST,	"account/totp/disable",	"totp_disable" },
+	{ EVHTTP_REQ_POST,	"admins/*/totp/disable", "totp_disable" },
 };
 
 /*
@@ -530,6 +558,10 @@ on_peer_challenge(void *arg, int status, json_t *ch)
 	crypto_wipe(key, sizeof(key));
 	req = json_pack("{s:s, s:s, s:s, s:s}", "request", "login", "user",
 	    user, "nonce", nonce, "proof", proof);
+	/* A TOTP code for the peer's user, when the browser gave one. */
+	if (json_is_string(json_object_get(h->uc.args, "code")))
+		json_object_set(req, "code", json_object_get(h->uc.args,
+		    "code"));
 	json_decref(ch);
 	peerlink_request(h->addr, h->port, req, PEERLINK_MAX_REPLY,
 	    on_peer_reply, h);
