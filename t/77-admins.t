@@ -22,6 +22,7 @@ use Test::More;
 use File::Temp ();
 use JSON::PP ();
 use GV;
+use GVClient;
 
 plan skip_all => 'needs curl (Debian package curl)'
     unless system("$GV::CURL --version >/dev/null 2>&1") == 0;
@@ -528,6 +529,104 @@ SKIP: {
     is(GV::_slurp("$tls/webconsole.crt"), $own,
        'a certificate there that is not self-signed is left alone, whatever CertNames says');
     $g2->stop;
+}
+
+# ------------------------------------------------------------ GET /metrics
+# The Prometheus text format (0.0.4), checked strictly: every line a
+# HELP, a TYPE or a sample; a name's HELP and TYPE once, before its
+# samples, which are together; names gigavault_*, counters *_total;
+# label values quoted; values numbers; the text ends with a newline.
+sub prom_check {
+    my ($text) = @_;
+    my @bad;
+    my (%help, %type, %seen, $cur);
+    push @bad, 'does not end with a newline' unless $text =~ /\n\z/;
+    my $name = qr/[a-zA-Z_:][a-zA-Z0-9_:]*/;
+    my $num = qr/[-+]?(?:\d+(?:\.\d*)?(?:[eE][-+]?\d+)?|\.\d+(?:[eE][-+]?\d+)?|Inf|NaN)/;
+    for my $l (split /\n/, $text) {
+        if ($l =~ /^# HELP ($name) (.+)$/) {
+            push @bad, "HELP $1 twice" if $help{$1}++;
+        } elsif ($l =~ /^# TYPE ($name) (counter|gauge|histogram|summary|untyped)$/) {
+            push @bad, "TYPE $1 twice" if $type{$1};
+            push @bad, "TYPE $1 after its samples" if $seen{$1};
+            $type{$1} = $2;
+            push @bad, "counter $1 not named *_total" if $2 eq 'counter' && $1 !~ /_total$/;
+        } elsif ($l =~ /^($name)(\{(?:[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\\n]|\\[\\"n])*"(?:,[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\\n]|\\[\\"n])*")*)?\})? ($num)(?: -?\d+)?$/) {
+            my $n = $1;
+            push @bad, "$n has no TYPE before it" unless $type{$n};
+            push @bad, "$n has no HELP" unless $help{$n};
+            push @bad, "the samples of $n are not together" if $seen{$n} && ($cur // '') ne $n;
+            $seen{$n} = 1;
+            $cur = $n;
+        } else {
+            push @bad, "not a line of the format: \"$l\"";
+        }
+        push @bad, "$1: not gigavault_*" if $l =~ /^(?:# (?:HELP|TYPE) )?($name)/ && $1 !~ /^gigavault_/;
+    }
+    return @bad;
+}
+sub prom_value {
+    my ($text, $sample) = @_;
+    return $text =~ /^\Q$sample\E (\S+)$/m ? $1 : undef;
+}
+{
+    my $r = $gv->web(GET => '/metrics');
+    status_is($r, 404, 'GET /metrics: off by default (404)');
+    my $tok = $gv->web(POST => '/api/account/tokens', json => { label => 'prometheus' },
+                       cookie => $acookie, csrf => $acsrf)->{json}{token};
+    ok($tok, 'a read-only token for the scraper');
+    my $reloads = () = $gv->log_text =~ /new generation of children/g;
+    $gv->reload('WebConsole.Metrics' => 1);
+    ok(GV::wait_until(sub { my $n = () = $gv->log_text =~ /new generation of children/g;
+                            $n > $reloads }, 10, 0.2) && $gv->wait_web(15),
+       'WebConsole.Metrics = 1 (reload)');
+    $r = $gv->web(GET => '/metrics');
+    status_is($r, 401, 'GET /metrics without a token: 401');
+    $r = $gv->web(GET => '/metrics', headers => { Authorization => 'Bearer gvt_' . ('1' x 64) });
+    status_is($r, 401, 'GET /metrics with an unknown token: 401');
+    $r = $gv->web(GET => '/metrics', headers => { Authorization => "Bearer $tok" });
+    status_is($r, 200, 'GET /metrics with an API token');
+    like(GV::hdr($r, 'content-type') // '', qr{^text/plain; version=0\.0\.4}, '... text/plain; version=0.0.4');
+    my @bad = prom_check($r->{body});
+    ok(!@bad, '... in the exposition format (strict check)') or diag(join "\n", @bad, '---', $r->{body});
+    my $body = $r->{body};
+    is(prom_value($body, 'gigavault_sessions_total'), 0, 'no session yet');
+    # a real backup: a session, a snapshot, stored bytes
+    my $src = File::Temp::tempdir('gv-metrics-src-XXXXXX', TMPDIR => 1, CLEANUP => 1);
+    GV::_spit("$src/f$_.txt", "metrics test file $_\n" x (500 * $_)) for 1 .. 3;
+    my $cl = GVClient->new($gv, 'metrics-client');
+    my ($brc, undef, $berr) = $cl->run('backup', '--set', 'home', $src);
+    is($brc, 0, 'a client backs up') or diag($berr);
+    $body = $gv->web(GET => '/metrics', headers => { Authorization => "Bearer $tok" })->{body};
+    cmp_ok(prom_value($body, 'gigavault_sessions_total') // 0, '>=', 1, 'gigavault_sessions_total counts its session');
+    cmp_ok(prom_value($body, 'gigavault_received_bytes_total') // 0, '>', 0, 'gigavault_received_bytes_total its bytes');
+    is(prom_value($body, 'gigavault_snapshots'), 1, 'gigavault_snapshots 1');
+    cmp_ok(prom_value($body, 'gigavault_stored_bytes') // 0, '>', 0, 'gigavault_stored_bytes > 0');
+    cmp_ok(prom_value($body, 'gigavault_blobs') // 0, '>', 0, 'gigavault_blobs > 0');
+    my $st;
+    ok(defined prom_value($body, 'gigavault_clients') && prom_value($body, 'gigavault_clients') >= 3,
+       'gigavault_clients counts the clients added above (' . (prom_value($body, 'gigavault_clients') // 'none') . ')');
+    is(prom_value($body, 'gigavault_clients_health{health="never"}'), prom_value($body, 'gigavault_clients'),
+       'gigavault_clients_health: every client "never" (no job reports)');
+    for my $m (qw(gigavault_snapshots gigavault_stored_bytes gigavault_blobs gigavault_sessions_total
+                  gigavault_received_bytes_total gigavault_datadir_free_bytes gigavault_datadir_capacity_bytes)) {
+        ok(defined prom_value($body, $m), "$m is there");
+    }
+    ok(prom_value($body, 'gigavault_datadir_capacity_bytes') > 0 &&
+       prom_value($body, 'gigavault_datadir_free_bytes') <= prom_value($body, 'gigavault_datadir_capacity_bytes'),
+       'free <= capacity > 0');
+    ($st) = $gv->ctl('prune');
+    is($st, 0, 'gigavaultctl prune');
+    $body = $gv->web(GET => '/metrics', headers => { Authorization => "Bearer $tok" })->{body};
+    is(prom_value($body, 'gigavault_housekeeping_last_ok{job="prune"}'), 1, 'the prune shows as last ok');
+    ok((prom_value($body, 'gigavault_housekeeping_last_end_timestamp_seconds{job="prune"}') // 0) >= time - 300,
+       '... with the time it ended');
+    ok(!@{[prom_check($body)]}, '... still in the format');
+    my ($fresh) = login($gv, 'root1', 'root1-password');
+    ok($fresh && $gv->web(GET => '/api/session', cookie => $fresh)->{status} == 200, 'a fresh console login');
+    $r = $gv->web(GET => '/metrics', cookie => $fresh);
+    status_is($r, 401, '... its cookie is not enough: the scraper needs a token');
+    note($body);
 }
 
 done_testing;

@@ -684,6 +684,7 @@ static const struct conf_opt conf_opts[] = {
 	    web_session_timeout),
 	STRS("WebConsole", "CertNames", NULL, validate_cert_names,
 	    web_cert_names, nweb_cert_names),
+	BOOL("WebConsole", "Metrics", 0, web_metrics),
 };
 #define NOPTS	(sizeof(conf_opts) / sizeof(conf_opts[0]))
 

@@ -143,6 +143,7 @@ struct gv_config {
 	/* names of our own certificate (webcert.h); none: the defaults */
 	char		*web_cert_names[GV_MAX_CERT_NAMES];
 	size_t		 nweb_cert_names;
+	int		 web_metrics;		/* GET /metrics (webmetrics.h) */
 	/* Filled in by config_tls_load() when web_enabled. */
 	struct tls_ctx	*web_tls;		/* HTTPS on WebConsoleSSL */
 	char		 web_cert[4096];	/* the certificate it serves */

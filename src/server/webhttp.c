@@ -74,6 +74,7 @@
 #include "uiapi.h"
 #include "webauth.h"
 #include "webhttp.h"
+#include "webmetrics.h"
 #include "wwwdata.h"
 
 #define MAX_BODY	65536		/* refused with JSON up to */
@@ -1125,6 +1126,52 @@ redirect_https(struct evhttp_request *req)
 	evhttp_send_reply(req, 308, reason(308), NULL);
 }
 
+/*
+ * GET /metrics (WebConsole.Metrics = 1): the Prometheus text of
+ * webmetrics.h to a request with an API token of either scope; without
+ * one 401, as the API.
+ */
+static void
+metrics_request(struct evhttp_request *req)
+{
+	enum evhttp_cmd_type method = evhttp_request_get_command(req);
+	struct evkeyvalq *hdrs = evhttp_request_get_output_headers(req);
+	struct evbuffer *buf;
+	struct hcall *h;
+	char *text;
+	int role;
+
+	if ((h = calloc(1, sizeof(*h))) == NULL)
+		fatal("%s", __func__);
+	h->req = req;
+	h->evcon = evhttp_request_get_connection(req);
+	h->uc.args = json_object();
+	client_addr(req, h->uc.from, sizeof(h->uc.from));
+	if (method != EVHTTP_REQ_GET && method != EVHTTP_REQ_HEAD) {
+		hcall_answer(h, 405, uiapi_error("use GET"));
+		return;
+	}
+	if (!bearer_user(h, h->user, &role))
+		return;
+	if ((text = webmetrics_text(web.env->cfg)) == NULL) {
+		hcall_answer(h, 500, uiapi_error("cannot read the catalog (see "
+		    "the log)"));
+		return;
+	}
+	if ((buf = evbuffer_new()) == NULL)
+		fatal("%s", __func__);
+	if (method == EVHTTP_REQ_GET)
+		evbuffer_add(buf, text, strlen(text));
+	common_headers(req);
+	evhttp_add_header(hdrs, "Content-Type",
+	    "text/plain; version=0.0.4; charset=utf-8");
+	evhttp_add_header(hdrs, "Cache-Control", "no-store");
+	evhttp_send_reply(req, 200, "OK", buf);
+	evbuffer_free(buf);
+	free(text);
+	hcall_free(h);
+}
+
 static void
 on_request(struct evhttp_request *req, void *arg)
 {
@@ -1152,6 +1199,8 @@ on_request(struct evhttp_request *req, void *arg)
 		not_found(req);
 	else if (strncmp(path, "/api/", 5) == 0)
 		api_request(req, path + 5, https);
+	else if (strcmp(path, "/metrics") == 0 && web.env->cfg->web_metrics)
+		metrics_request(req);
 	else
 		static_request(req, path);
 	free(path);
