@@ -52,7 +52,7 @@ sub login {
 
 # the UI bridge's peer login: challenge, scrypt, HMAC proof -> token
 sub bridge_login {
-    my ($gv, $sock, $user, $pw) = @_;
+    my ($gv, $sock, $user, $pw, @code) = @_;
     my ($ch) = $gv->ui_request($sock, { request => 'login_challenge', user => $user });
     return unless $ch && $ch->{nonce};
     my $py = <<'PY';
@@ -68,8 +68,8 @@ PY
     close $fh;
     chomp $proof;
     my ($l) = $gv->ui_request($sock, { request => 'login', user => $user,
-                                       nonce => $ch->{nonce}, proof => $proof }, 10);
-    return $l && $l->{token};
+                                       nonce => $ch->{nonce}, proof => $proof, @code }, 10);
+    return wantarray ? ($l && $l->{token}, $l) : $l && $l->{token};
 }
 
 # the rows of uiapi.c's requests[]: [name, level, write]
@@ -338,8 +338,15 @@ ok(@rows >= 20 && (grep { $_->[0] eq 'client_add' } @writes) &&
        'an unknown name: the same answer as a wrong password');
     {
         my $u = $gv->ui_connect;
-        ok(!bridge_login($gv, $u, 'root1', 'root1-password'),
-           'a bridge (peer) login without the code is refused');
+        my ($bt, $bl) = bridge_login($gv, $u, 'root1', 'root1-password');
+        ok(!$bt && ($bl->{code} // 0) == 401 && $bl->{totp},
+           'a bridge (peer) login without the code is refused with "totp":true')
+            or diag($J->encode($bl // {}));
+        ($bt, $bl) = bridge_login($gv, $u, 'root1', 'root1-password', code => $c1);
+        ok(!$bt && ($bl->{code} // 0) == 401 && !$bl->{totp},
+           '... and with a used code, refused as a wrong password');
+        ($bt) = bridge_login($gv, $u, 'root1', 'wrong-password');
+        ok(!$bt, '... a wrong password without a code: refused');
         close $u;
     }
     $r = $gv->web(POST => '/api/account/totp/disable', json => { current => 'nope-nope' },

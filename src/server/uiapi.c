@@ -1380,6 +1380,7 @@ req_login(struct ui_call *c)
 	const char *user = ui_arg_str(c, "user", ADMIN_NAME_MAX);
 	const char *nonce = ui_arg_str(c, "nonce", WA_TOKEN_HEX);
 	const char *proof = ui_arg_str(c, "proof", WA_TOKEN_HEX);
+	const char *code;
 	struct wa_session *s;
 	struct timeval tv;
 	unsigned ms;
@@ -1394,11 +1395,21 @@ req_login(struct ui_call *c)
 		ui_finish(c, 500, uiapi_error("cannot check the password"));
 		return;
 	}
-	/* A user with TOTP needs its "code" too (admins.h). */
-	if (ok == 1 && (t = admin_totp_check(wa_admins(), user,
-	    ui_arg_str(c, "code", ADMIN_TOTP_DIGITS), (uint64_t)time(NULL)))
-	    != 1 && t != 2)
+	/*
+	 * A user with TOTP needs its "code" too (admins.h); the right proof
+	 * without one is told so at once, as on the web (webhttp.c).
+	 */
+	code = ui_arg_str(c, "code", ADMIN_TOTP_DIGITS);
+	if (ok == 1 && (t = admin_totp_check(wa_admins(), user, code,
+	    (uint64_t)time(NULL))) != 1 && t != 2) {
+		if (t == 0 && code == NULL) {
+			ui_finish(c, 401, json_pack("{s:s, s:b}", "error",
+			    "enter the code of your authenticator app", "totp",
+			    1));
+			return;
+		}
 		ok = t == -1 ? -1 : 0;
+	}
 	if (ok == -1) {
 		ui_finish(c, 500, uiapi_error("cannot check the code"));
 		return;
