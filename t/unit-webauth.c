@@ -95,6 +95,9 @@ main(void)
 	    "a line without a role is an administrator");
 	ok(admin_remove(path, "alice", err, sizeof(err)) == 0 &&
 	    admin_count(path) == 0, "the only line may be removed");
+	ok(admin_put(path, "olga", "olga's password", 1, ADMIN_ROLE_OPERATOR,
+	    err, sizeof(err)) == -1 && strstr(err, "first user") != NULL &&
+	    admin_count(path) == 0, "the first user cannot be an operator");
 	write_file(path, "alice:scrypt:32768:8:1:00112233445566778899aabbccddeeff:"
 	    "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff:1\n");
 	ok(admin_role_of(path, "alice") == ADMIN_ROLE_ADMIN,

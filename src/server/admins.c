@@ -462,7 +462,7 @@ admin_put(const char *path, const char *name, const char *password,
 			goto out;
 		}
 	}
-	if (role != -1 && a->role == ADMIN_ROLE_ADMIN &&
+	if (!create && role != -1 && a->role == ADMIN_ROLE_ADMIN &&
 	    role != ADMIN_ROLE_ADMIN && count_admins(v, n) == 1) {
 		snprintf(err, errlen, "\"%s\" is the last administrator: "
 		    "give another one the administrator role first", name);
@@ -470,6 +470,11 @@ admin_put(const char *path, const char *name, const char *password,
 	}
 	if (role != -1)
 		a->role = role;
+	if (count_admins(v, n) == 0) {
+		snprintf(err, errlen, "the first user must be an administrator "
+		    "(a read-only operator could not manage the others)");
+		goto out;
+	}
 	if (password == NULL) {
 		rc = write_all(path, v, n, err, errlen);
 		goto out;

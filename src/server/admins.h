@@ -104,9 +104,10 @@ struct admin_info {
  * name that role (a new name without a role is an administrator);
  * create says whether name must be new (then it needs a password), else
  * it must exist.  admin_set is admin_put without a role.  admin_remove:
- * delete name.  Neither leaves administrators behind without one of the
- * administrator role: demoting the last one is refused, and so is
- * removing it while others remain (removing the only line is allowed).
+ * delete name.  Neither leaves users behind without one of the
+ * administrator role: demoting the last one is refused, so is adding a
+ * read-only operator as the first user, and so is removing the last
+ * administrator while others remain (removing the only line is allowed).
  * All 0, or -1 with a message in err ("no administrator named ...",
  * "... exists already", "... is the last administrator", I/O errors).
  * admin_list: call fn for every line, in file order (ai and its name
