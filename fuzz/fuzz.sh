@@ -44,7 +44,7 @@ if [ $# -eq 0 ]; then
 fi
 
 PKGS="libssl libcrypto libconfuse lmdb libevent_core libevent_extra
-libevent_openssl jansson libzstd fuse3 libcurl"
+libevent_openssl jansson libzstd fuse3 libcurl liboath"
 # shellcheck disable=SC2086
 CFLAGS="-g -O1 -fno-omit-frame-pointer -DHAVE_CONFIG_H -I. -Isrc -I$src/src
 $(pkg-config --cflags $PKGS) -fsanitize=address,undefined

@@ -324,3 +324,24 @@ put('mailsrc', 'message', "From: Alice <a\@x.test>\r\nTo: b\@x.test\r\n" .
 put('mailsrc', 'lf-only', "subject:x\nfrom:\n\nbody\n");
 put('mailsrc', 'controls', "Subject: \x01\x1b[31m\xff\xfe\x00tail\r\n\r\n");
 put('mailsrc', 'name', "%2E.hidden/Work%25/x%zz%");
+# ------------------------------------------------------------ console users
+# DataDir/admins and DataDir/apitokens (fuzz-users.c reads each input as
+# both)
+{
+	my $salt = '00112233445566778899aabbccddeeff';
+	my $key = '00112233445566778899aabbccddeeff' x 2;
+	my $totp = 'ab' x 20;
+	put('users', 'admins-old', "alice:scrypt:32768:8:1:$salt:$key:1700000000\n");
+	put('users', 'admins-roles', "alice:scrypt:32768:8:1:$salt:$key:1\n" .
+	    "bob:scrypt:32768:8:1:$salt:$key:2:operator\n# a comment\n\n");
+	put('users', 'admins-totp', "alice:scrypt:32768:8:1:$salt:$key:1:admin:$totp:56000000\n");
+	put('users', 'admins-bad-role', "alice:scrypt:32768:8:1:$salt:$key:1:root\n");
+	put('users', 'admins-half-totp', "alice:scrypt:32768:8:1:$salt:$key:1:admin:$totp\n");
+	put('users', 'admins-huge-n', "alice:scrypt:1048576000:8:1:$salt:$key:1\n");
+	my $hash = 'cd' x 32;
+	put('users', 'tokens', "0123456789abcdef:alice:full:1700000000:0:$hash:nightly script\n" .
+	    "fedcba9876543210:bob:read:1700000001:1700000100:$hash:a: label: with colons\n");
+	put('users', 'tokens-bad-scope', "0123456789abcdef:alice:all:1:0:$hash:x\n");
+	put('users', 'tokens-short-hash', "0123456789abcdef:alice:read:1:0:cdcd:x\n");
+	put('users', 'tokens-control', "0123456789abcdef:alice:read:1:0:$hash:a\x01b\n");
+}

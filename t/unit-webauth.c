@@ -16,12 +16,14 @@
 
 static int listed;
 
+static int operators;
+
 static void
-count(void *arg, const char *name, uint64_t changed)
+count(void *arg, const struct admin_info *ai)
 {
 	(void)arg;
-	(void)name;
-	listed += changed > 0;
+	listed += ai->changed > 0;
+	operators += ai->role == ADMIN_ROLE_OPERATOR;
 }
 
 static void
@@ -88,6 +90,95 @@ main(void)
 	ok(admin_remove(path, "bob", err, sizeof(err)) == -1,
 	    "removing twice is refused");
 
+	/* Roles. */
+	ok(admin_role_of(path, "alice") == ADMIN_ROLE_ADMIN,
+	    "a line without a role is an administrator");
+	ok(admin_remove(path, "alice", err, sizeof(err)) == 0 &&
+	    admin_count(path) == 0, "the only line may be removed");
+	ok(admin_put(path, "olga", "olga's password", 1, ADMIN_ROLE_OPERATOR,
+	    err, sizeof(err)) == -1 && strstr(err, "first user") != NULL &&
+	    admin_count(path) == 0, "the first user cannot be an operator");
+	write_file(path, "alice:scrypt:32768:8:1:00112233445566778899aabbccddeeff:"
+	    "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff:1\n");
+	ok(admin_role_of(path, "alice") == ADMIN_ROLE_ADMIN,
+	    "a file from before roles: an administrator");
+	ok(admin_put(path, "olga", "olga's password", 1, ADMIN_ROLE_OPERATOR,
+	    err, sizeof(err)) == 0 && admin_role_of(path, "olga") ==
+	    ADMIN_ROLE_OPERATOR, "an operator added");
+	ok(admin_put(path, "alice", NULL, 0, ADMIN_ROLE_OPERATOR, err,
+	    sizeof(err)) == -1 && strstr(err, "last administrator") != NULL,
+	    "the last administrator cannot be demoted");
+	ok(admin_remove(path, "alice", err, sizeof(err)) == -1 &&
+	    strstr(err, "last administrator") != NULL,
+	    "nor removed while an operator remains");
+	ok(admin_role_of(path, "alice") == ADMIN_ROLE_ADMIN &&
+	    admin_verify(path, "olga", "olga's password") == 1,
+	    "a refused change changes nothing");
+	ok(admin_put(path, "olga", NULL, 0, ADMIN_ROLE_ADMIN, err,
+	    sizeof(err)) == 0 && admin_put(path, "alice", NULL, 0,
+	    ADMIN_ROLE_OPERATOR, err, sizeof(err)) == 0 &&
+	    admin_role_of(path, "alice") == ADMIN_ROLE_OPERATOR &&
+	    admin_verify(path, "olga", "olga's password") == 1,
+	    "with another administrator, one may be demoted (password kept)");
+	listed = operators = 0;
+	ok(admin_list(path, count, NULL, err, sizeof(err)) == 0 &&
+	    listed == 2 && operators == 1, "list shows the roles");
+	ok(admin_set(path, "alice", "yet another", 0, err, sizeof(err)) == 0 &&
+	    admin_role_of(path, "alice") == ADMIN_ROLE_OPERATOR,
+	    "passwd keeps the role");
+	write_file(path, "alice:scrypt:32768:8:1:00112233445566778899aabbccddeeff:"
+	    "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff:1:"
+	    "root\n");
+	ok(admin_count(path) == -1, "an unknown role is damage");
+	write_file(path, "alice:scrypt:32768:8:1:00112233445566778899aabbccddeeff:"
+	    "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff:1:"
+	    "admin:x\n");
+	ok(admin_count(path) == -1, "a field more than known is damage");
+
+	/* TOTP: RFC 6238's SHA-1 vectors (their last 6 digits). */
+	{
+		const uint8_t rfc[ADMIN_TOTP_LEN] = "12345678901234567890";
+		uint64_t step;
+
+		unlink(path);
+		ok(admin_set(path, "boss", "boss password", 1, err,
+		    sizeof(err)) == 0 && admin_put(path, "alice", "yet another",
+		    1, ADMIN_ROLE_OPERATOR, err, sizeof(err)) == 0,
+		    "a file again");
+
+		ok(admin_totp_match(rfc, "287082", 59, &step) == 1 &&
+		    step == 1, "RFC 6238 at T=59");
+		ok(admin_totp_match(rfc, "081804", 1111111109, &step) == 1 &&
+		    step == 1111111109 / 30, "RFC 6238 at T=1111111109");
+		ok(admin_totp_match(rfc, "081804", 1111111109 + 30, &step) ==
+		    1 && step == 1111111109 / 30, "one step late is taken");
+		ok(admin_totp_match(rfc, "081804", 1111111109 + 60, &step) == 0,
+		    "two steps late is not");
+		ok(admin_totp_match(rfc, "81804", 1111111109, &step) == 0 &&
+		    admin_totp_match(rfc, "0818040", 1111111109, &step) == 0 &&
+		    admin_totp_match(rfc, NULL, 1111111109, &step) == 0,
+		    "only 6 digits");
+		ok(admin_totp_check(path, "alice", "081804", 1111111109) == 2,
+		    "no TOTP: 2");
+		ok(admin_totp_set(path, "alice", rfc, 0, err, sizeof(err)) == 0 &&
+		    admin_role_of(path, "alice") == ADMIN_ROLE_OPERATOR,
+		    "TOTP set, the role kept");
+		ok(admin_totp_check(path, "alice", "081804", 1111111109) == 1,
+		    "a right code");
+		ok(admin_totp_check(path, "alice", "081804", 1111111109) == 0,
+		    "the same code again is refused");
+		ok(admin_set(path, "alice", "yet another2", 0, err,
+		    sizeof(err)) == 0 && admin_totp_check(path, "alice",
+		    "287082", 59) == 0, "passwd keeps TOTP and its last step");
+		ok(admin_totp_set(path, "alice", NULL, 0, err, sizeof(err)) ==
+		    0 && admin_totp_check(path, "alice", "287082", 59) == 2,
+		    "TOTP off");
+	}
+	write_file(path, "alice:scrypt:32768:8:1:00112233445566778899aabbccddeeff:"
+	    "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff:1:"
+	    "admin:0011\n");
+	ok(admin_count(path) == -1, "a TOTP secret without its step is damage");
+
 	/* A damaged file refuses everyone rather than skipping a line. */
 	write_file(path, "alice:scrypt:32768:8:1:00:11:0\n");
 	ok(admin_verify(path, "alice", "new password") == -1,
@@ -106,6 +197,16 @@ main(void)
 	wa_init(3600, path);
 	s = wa_new("alice", 0);
 	ok(s != NULL && strlen(s->id) == WA_TOKEN_HEX, "a session");
+	ok(s->role == ADMIN_ROLE_ADMIN, "it has alice's role");
+	ok(admin_put(path, "olga", "olga's password", 1, ADMIN_ROLE_OPERATOR,
+	    err, sizeof(err)) == 0, "an operator added");
+	b = wa_new("olga", 1);
+	ok(b != NULL && b->role == ADMIN_ROLE_OPERATOR && wa_new("mallory", 0)->role ==
+	    ADMIN_ROLE_OPERATOR, "an operator's session, and an unknown "
+	    "name's, are read-only");
+	snprintf(csrf, sizeof(csrf), "%s", b->id);
+	ok(wa_end_user("olga") == 1 && wa_find(csrf, 1) == NULL,
+	    "wa_end_user ends the user's sessions");
 	ok(wa_find(s->id, 0) == s, "found by its id");
 	ok(wa_find(s->id, 1) == NULL, "a cookie is not a bridge token");
 	snprintf(csrf, sizeof(csrf), "%s", s->csrf);

@@ -8,6 +8,7 @@
  *
  * Routes (location.hash):
  *   #/dashboard  #/clients  #/client/NAME  #/peers  #/housekeeping  #/log
+ *   #/admins  #/account
  * and the same under #/peer/ID/... to view peer ID through this server
  * (every API call then goes to /api/peer/ID/... instead of /api/...).
  */
@@ -20,6 +21,7 @@
 	var state = {
 		csrf: null,		/* this server's session token (memory only) */
 		user: null,
+		role: null,		/* 'admin' or 'operator' (read-only) */
 		server: null,		/* this server's hello */
 		peer: null,		/* {id, name} while viewing a peer */
 		peerNames: {},		/* id -> name, from peer lists and hellos */
@@ -434,7 +436,9 @@
 	function enterApp() {
 		$('nav').hidden = false;
 		$('account').hidden = false;
-		$('user-name').textContent = state.user || '';
+		$('user-name').textContent = (state.user || '') +
+		    (state.role === 'operator' ? ' (read-only)' : '');
+		$('nav-admins').hidden = state.role === 'operator';
 		setServer(null);
 	}
 
@@ -446,6 +450,8 @@
 		$('no-admin').hidden = true;
 		$('login-status').textContent = '';
 		$('login-password').value = '';
+		$('login-code').value = '';
+		$('login-code-field').hidden = true;
 		if (target === 'peer') {
 			$('login-title').textContent = 'Log in to peer ' + peerLabel();
 			$('login-intro').textContent = 'Log in as an administrator of ' +
@@ -472,6 +478,11 @@
 		var user = $('login-user').value.trim();
 		var password = $('login-password').value;
 		var btn = $('login-submit');
+		var creds = { user: user, password: password };
+
+		/* a user with TOTP: the code, once the server asked for it */
+		if (!$('login-code-field').hidden && $('login-code').value.trim() !== '')
+			creds.code = $('login-code').value.trim();
 
 		if (user === '' || password === '') {
 			showError('Enter a user name and a password.');
@@ -482,16 +493,17 @@
 		clearMessages();
 		var p;
 		if (state.loginFor === 'peer' && state.peer) {
-			p = api('POST', '/login', { user: user, password: password })
+			p = api('POST', '/login', creds)
 			    .then(function () {
 				    showInfo('Logged in to peer ' + peerLabel() + '.');
 				    route();
 			    });
 		} else {
-			p = api('POST', '/login', { user: user, password: password },
+			p = api('POST', '/login', creds,
 			    { local: true }).then(function (r) {
 				state.csrf = r.csrf;
 				state.user = r.user || user;
+				state.role = r.role || 'admin';
 				return api('GET', '/session', null, { local: true })
 				    .then(function (s) {
 					state.csrf = s.csrf || state.csrf;
@@ -503,6 +515,14 @@
 			});
 		}
 		p.catch(function (err) {
+			if (err instanceof ApiError && err.status === 401 &&
+			    err.body && err.body.totp) {
+				$('login-code-field').hidden = false;
+				$('login-code').value = '';
+				$('login-code').focus();
+				showInfo('Enter the code your authenticator app shows.');
+				return;
+			}
 			if (err instanceof ApiError && err.status === 401) {
 				if (state.loginFor === 'peer' && err.body &&
 				    !err.body.peer_login && err.message === 'login required') {
@@ -710,6 +730,7 @@
 		case 'log': showView('view-log'); loadLog(gen); break;
 		case 'snapshot': showView('view-snapshot'); loadSnapshot(gen, r.arg); break;
 		case 'history': showView('view-history'); loadHistory(gen, r.arg); break;
+		case 'admins': case 'account': showView('view-' + r.view); loadUsers(gen, r.view); break;
 		}
 	}
 
@@ -2558,6 +2579,293 @@
 	TITLES.history = 'History';
 	VIEWS.push('view-history');
 
+	/* ---------- administrators and my account (doc/webconsole.md) ---------- */
+
+	VIEWS.push('view-admins', 'view-account');
+	TITLES.admins = 'Administrators';
+	TITLES.account = 'My account';
+
+	var ROLE_TEXT = { admin: 'administrator', operator: 'read-only operator' };
+
+	function field(label, input, hint) {
+		return h('div', { class: 'field' }, h('label', { htmlFor: input.id, text: label }),
+		    input, hint ? h('p', { class: 'hint', text: hint }) : null);
+	}
+
+	function input(id, type, extra) {
+		var p = { id: id, type: type || 'text', autocomplete: 'off',
+		    autocapitalize: 'none', spellcheck: 'false' };
+		var k;
+		for (k in extra || {})
+			if (Object.prototype.hasOwnProperty.call(extra, k))
+				p[k] = extra[k];
+		return h('input', p);
+	}
+
+	function roleSelect(id, value) {
+		var s = h('select', { id: id },
+		    h('option', { value: 'admin', text: 'administrator' }),
+		    h('option', { value: 'operator', text: 'read-only operator' }));
+		s.value = value || 'admin';
+		return s;
+	}
+
+	/* a form whose submit runs fn(form) with its button disabled meanwhile */
+	function form(id, title, fields, button, fn, cls) {
+		var btn = h('button', { type: 'submit', id: id + '-submit', class: cls || 'primary',
+		    text: button });
+		var f = h('form', { id: id, class: 'card', novalidate: true },
+		    title ? h('h2', { text: title }) : null, fields,
+		    h('div', { class: 'actions' }, btn));
+		f.addEventListener('submit', function (ev) {
+			ev.preventDefault();
+			btn.disabled = true;
+			Promise.resolve(fn(f)).catch(function (err) {
+				failed(button, err);
+			}).then(function () { btn.disabled = false; });
+		});
+		return f;
+	}
+
+	function loadUsers(gen, view) {
+		if (view === 'admins')
+			loadAdmins(gen);
+		else
+			loadAccount(gen);
+	}
+
+	function loadAdmins(gen) {
+		var body = $('admins-body');
+		api('GET', '/admins').then(function (d) {
+			if (gen !== state.gen)
+				return;
+			clear(body);
+			var list = d.admins || [];
+			var rows = list.map(function (a) {
+				var other = a.role === 'admin' ? 'operator' : 'admin';
+				var acts = h('div', { class: 'row-actions' });
+				acts.appendChild(h('button', { type: 'button',
+				    'data-admin-role': a.name,
+				    text: other === 'admin' ? 'Make administrator' : 'Make read-only',
+				    onclick: function () {
+					api('POST', '/admins/' + encodeURIComponent(a.name) + '/role',
+					    { role: other }).then(function () {
+						showInfo(a.name + ' is now a ' + ROLE_TEXT[other] + '.');
+						loadAdmins(state.gen);
+					}, function (err) { failed('Role of ' + a.name, err); });
+				    } }));
+				if (!a.you) {
+					var rm = h('button', { type: 'button', class: 'danger',
+					    'data-admin-remove': a.name, text: 'Remove' });
+					rm.addEventListener('click', function () {
+						if (rm.getAttribute('data-armed') !== 'yes') {
+							rm.setAttribute('data-armed', 'yes');
+							rm.textContent = 'Really remove ' + a.name + '?';
+							return;
+						}
+						api('DELETE', '/admins/' + encodeURIComponent(a.name))
+						    .then(function () {
+							showInfo(a.name + ' removed.');
+							loadAdmins(state.gen);
+						}, function (err) { failed('Remove ' + a.name, err); });
+					});
+					acts.appendChild(rm);
+					if (a.totp)
+						acts.appendChild(h('button', { type: 'button',
+						    text: 'Turn TOTP off', onclick: function () {
+							api('POST', '/admins/' + encodeURIComponent(a.name) +
+							    '/totp/disable', {}).then(function () {
+								showInfo('TOTP is off for ' + a.name + '.');
+								loadAdmins(state.gen);
+							}, function (err) { failed('TOTP of ' + a.name, err); });
+						} }));
+				}
+				return { cells: [
+					h('span', null, a.name, a.you ? ' ' : null,
+					    a.you ? h('span', { class: 'badge badge-self', text: 'you' }) : null),
+					h('span', { class: 'badge ' + (a.role === 'admin' ? 'badge-ok' : 'badge-muted'),
+					    'data-role': a.name, text: ROLE_TEXT[a.role] || a.role }),
+					a.totp ? 'on' : 'off',
+					timeCell(a.changed),
+					acts
+				] };
+			});
+			append(body, card('Users', table('Console users', [{ label: 'Name' },
+			    { label: 'Role' }, { label: 'TOTP' }, { label: 'Password set' },
+			    { label: 'Actions' }], rows, true, true)));
+
+			append(body, form('admin-add-form', 'Add a user', [
+				field('Name', input('admin-new-name'), '1 to 64 of A-Z a-z 0-9 . _ -'),
+				field('Password', input('admin-new-password', 'password',
+				    { autocomplete: 'new-password' }), 'at least 8 characters'),
+				field('Role', roleSelect('admin-new-role', 'operator'))
+			], 'Add user', function () {
+				var name = $('admin-new-name').value.trim();
+				return api('POST', '/admins', { name: name,
+				    password: $('admin-new-password').value,
+				    role: $('admin-new-role').value }).then(function (r) {
+					showInfo((r.name || name) + ' added as ' + ROLE_TEXT[r.role] + '.');
+					loadAdmins(state.gen);
+				});
+			}));
+
+			var pick = h('select', { id: 'admin-pw-name' }, list.filter(function (a) {
+				return !a.you;
+			}).map(function (a) { return h('option', { value: a.name, text: a.name }); }));
+			if (pick.options.length)
+				append(body, form('admin-pw-form', 'Set another user\'s password', [
+					field('User', pick),
+					field('New password', input('admin-pw-new', 'password',
+					    { autocomplete: 'new-password' }), 'ends that user\'s sessions')
+				], 'Set password', function () {
+					var name = $('admin-pw-name').value;
+					return api('POST', '/admins/' + encodeURIComponent(name) + '/password',
+					    { password: $('admin-pw-new').value }).then(function () {
+						$('admin-pw-new').value = '';
+						showInfo('New password for ' + name + '.');
+					});
+				}, ''));
+		}, function (err) {
+			if (gen !== state.gen)
+				return;
+			clear(body);
+			if (err.status === 403)
+				append(body, h('p', { class: 'notice', text: 'Only administrators ' +
+				    'manage the users: you are a read-only operator.' }));
+			else
+				failed('Administrators', err);
+		});
+	}
+
+	function loadAccount(gen) {
+		var body = $('account-body');
+		Promise.all([api('GET', '/account'), api('GET', '/account/tokens')])
+		    .then(function (d) {
+			if (gen !== state.gen)
+				return;
+			var me = d[0], toks = d[1].tokens || [];
+			clear(body);
+			append(body, card('You', dl([['Name', me.user],
+			    ['Role', h('span', { id: 'account-role', text: ROLE_TEXT[me.role] || me.role })],
+			    ['TOTP', h('span', { id: 'account-totp', text: me.totp ? 'on' : 'off' })]])));
+
+			append(body, form('account-pw-form', 'Change your password', [
+				field('Current password', input('account-pw-current', 'password',
+				    { autocomplete: 'current-password' })),
+				field('New password', input('account-pw-new', 'password',
+				    { autocomplete: 'new-password' }), 'at least 8 characters'),
+				field('New password again', input('account-pw-again', 'password',
+				    { autocomplete: 'new-password' }))
+			], 'Change password', function () {
+				if ($('account-pw-new').value !== $('account-pw-again').value) {
+					showError('The new passwords differ.');
+					return null;
+				}
+				return api('POST', '/account/password', {
+				    current: $('account-pw-current').value,
+				    password: $('account-pw-new').value }).then(function () {
+					showInfo('Your password is changed.');
+					loadAccount(state.gen);
+				});
+			}));
+
+			/* TOTP */
+			var totp = h('section', { class: 'card', id: 'totp-card' },
+			    h('h2', { text: 'Second factor (TOTP)' }));
+			if (me.totp) {
+				append(totp, h('p', { text: 'On: a login asks for the code of your ' +
+				    'authenticator app.' }));
+				append(totp, form('totp-off-form', null, [
+					field('Your password', input('totp-off-password', 'password',
+					    { autocomplete: 'current-password' }))
+				], 'Turn TOTP off', function () {
+					return api('POST', '/account/totp/disable',
+					    { current: $('totp-off-password').value }).then(function () {
+						showInfo('TOTP is off.');
+						loadAccount(state.gen);
+					});
+				}, 'danger'));
+			} else {
+				append(totp, h('p', { text: 'Off. Turn it on to be asked at login ' +
+				    'for the 6-digit code of an authenticator app (RFC 6238).' }));
+				var start = h('button', { type: 'button', id: 'totp-start', text: 'Turn TOTP on' });
+				var box = h('div', { id: 'totp-enrol' });
+				start.addEventListener('click', function () {
+					start.disabled = true;
+					api('POST', '/account/totp', {}).then(function (e) {
+						clear(box);
+						append(box, h('p', { text: 'Add this account to your ' +
+						    'authenticator app (the URI, or the secret by hand), ' +
+						    'then enter the code it shows. TOTP is on only after that.' }));
+						append(box, dl([
+						    ['Secret', h('code', { id: 'totp-secret', class: 'id', text: e.secret })],
+						    ['URI', h('code', { id: 'totp-uri', class: 'id', text: e.uri })]]));
+						append(box, form('totp-confirm-form', null, [
+							field('Code', input('totp-code', 'text',
+							    { inputmode: 'numeric', maxlength: '6' }))
+						], 'Confirm', function () {
+							return api('POST', '/account/totp/confirm',
+							    { code: $('totp-code').value.trim() }).then(function () {
+								showInfo('TOTP is on.');
+								loadAccount(state.gen);
+							});
+						}));
+					}, function (err) {
+						failed('Turn TOTP on', err);
+					}).then(function () { start.disabled = false; });
+				});
+				append(totp, [h('div', { class: 'actions' }, start), box]);
+			}
+			append(body, totp);
+
+			/* API tokens */
+			var trows = toks.map(function (t) {
+				return { cells: [t.label || '—', t.scope === 'full' ? 'full' : 'read-only',
+				    timeCell(t.created), timeCell(t.last_used),
+				    h('button', { type: 'button', class: 'danger', 'data-token': t.id,
+				    text: 'Revoke', onclick: function () {
+					api('DELETE', '/account/tokens/' + encodeURIComponent(t.id))
+					    .then(function () {
+						showInfo('Token ' + (t.label || t.id) + ' revoked.');
+						loadAccount(state.gen);
+					}, function (err) { failed('Revoke token', err); });
+				    } })] };
+			});
+			var tcard = h('section', { class: 'card', id: 'tokens-card' },
+			    h('h2', { text: 'API tokens' }),
+			    h('p', { class: 'muted', text: 'For scripts: send a token as ' +
+			    '"Authorization: Bearer TOKEN" to /api/…. A read-only token cannot ' +
+			    'change anything; no token can change an account.' }),
+			    toks.length ? table('API tokens', [{ label: 'Label' }, { label: 'Scope' },
+			    { label: 'Created' }, { label: 'Last used' }, { label: '' }], trows,
+			    false, true) : h('p', { class: 'muted', text: 'No tokens.' }));
+			var scope = h('select', { id: 'token-scope' },
+			    h('option', { value: 'read', text: 'read-only' }),
+			    me.role === 'admin' ? h('option', { value: 'full', text: 'full' }) : null);
+			append(tcard, form('token-form', null, [
+				field('Label', input('token-label'), 'what the token is for'),
+				field('Scope', scope)
+			], 'Create token', function () {
+				return api('POST', '/account/tokens', { label: $('token-label').value,
+				    scope: $('token-scope').value }).then(function (t) {
+					state.tokenShown = t;
+					loadAccount(state.gen);
+				});
+			}));
+			if (state.tokenShown) {
+				append(body, h('section', { class: 'card enroll', id: 'token-new' },
+				    h('h2', { text: 'New token ' + (state.tokenShown.label || '') }),
+				    h('p', { text: 'Shown only now: copy it.' }),
+				    h('code', { id: 'token-value', class: 'id', text: state.tokenShown.token })));
+				state.tokenShown = null;
+			}
+			append(body, tcard);
+		}, function (err) {
+			if (gen === state.gen)
+				failed('My account', err);
+		});
+	}
+
 	/* ---------- start ---------- */
 
 	function boot() {
@@ -2610,6 +2918,7 @@
 		api('GET', '/session', null, { local: true }).then(function (s) {
 			state.csrf = s.csrf;
 			state.user = s.user;
+			state.role = s.role || 'admin';
 			setServer(sessionServer(s));
 			enterApp();
 			route();

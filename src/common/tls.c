@@ -735,24 +735,61 @@ fail:
 	return NULL;
 }
 
-int
-tls_make_selfsigned(const char *cert, const char *key, const char *cn,
-    int days, int keep_key, int ca, uint8_t pin[TLS_PIN_LEN], char *err,
-    size_t errlen)
+/* 1 when s is an IPv4 or IPv6 address literal. */
+static int
+is_ip(const char *s)
 {
-	char san[300];
 	unsigned char ip[16];
+
+	return inet_pton(AF_INET, s, ip) == 1 || inet_pton(AF_INET6, s, ip) == 1;
+}
+
+/*
+ * "DNS:a,IP:b,..." for names (x509v3_config syntax), malloc'ed; NULL
+ * (err set) when out of memory or a name holds a comma or is empty.
+ */
+static char *
+san_value(const char *const *names, size_t n, char *err, size_t errlen)
+{
+	size_t len = 1, at = 0;
+	char *v;
+
+	for (size_t i = 0; i < n; i++) {
+		if (names[i][0] == '\0' || strpbrk(names[i], ", \t\n") != NULL) {
+			snprintf(err, errlen, "\"%s\" cannot be a certificate's "
+			    "name", names[i]);
+			return NULL;
+		}
+		len += strlen(names[i]) + 5;
+	}
+	if ((v = malloc(len)) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	v[0] = '\0';
+	for (size_t i = 0; i < n; i++)
+		at += (size_t)snprintf(v + at, len - at, "%s%s:%s",
+		    i > 0 ? "," : "", is_ip(names[i]) ? "IP" : "DNS", names[i]);
+	return v;
+}
+
+static int
+make_selfsigned(const char *cert, const char *key, const char *cn,
+    const char *const *names, size_t nnames, int days, int keep_key, int ca,
+    uint8_t pin[TLS_PIN_LEN], char *err, size_t errlen)
+{
+	char *san = NULL;
 	EVP_PKEY *k;
 	X509 *x = NULL;
 	int rc = -1;
 
-	k = keep_key ? read_key(key, err, errlen) : new_key(key, err, errlen);
-	if (k == NULL)
+	if (!ca && (san = san_value(names, nnames, err, errlen)) == NULL)
 		return -1;
-	if (inet_pton(AF_INET, cn, ip) == 1 || inet_pton(AF_INET6, cn, ip) == 1)
-		snprintf(san, sizeof(san), "IP:%s", cn);
-	else
-		snprintf(san, sizeof(san), "DNS:%s", cn);
+	k = keep_key ? read_key(key, err, errlen) : new_key(key, err, errlen);
+	if (k == NULL) {
+		free(san);
+		return -1;
+	}
 	if ((x = new_cert(k, cn, days)) == NULL ||
 	    X509_set_issuer_name(x, X509_get_subject_name(x)) != 1 ||
 	    add_ext(x, x, NID_subject_key_identifier, "hash") == -1 ||
@@ -776,8 +813,62 @@ tls_make_selfsigned(const char *cert, const char *key, const char *cn,
 	}
 	rc = 0;
 done:
+	free(san);
 	X509_free(x);
 	EVP_PKEY_free(k);
+	return rc;
+}
+
+int
+tls_make_selfsigned(const char *cert, const char *key, const char *cn,
+    int days, int keep_key, int ca, uint8_t pin[TLS_PIN_LEN], char *err,
+    size_t errlen)
+{
+	return make_selfsigned(cert, key, cn, &cn, 1, days, keep_key, ca, pin,
+	    err, errlen);
+}
+
+int
+tls_make_selfsigned_names(const char *cert, const char *key, const char *cn,
+    const char *const *names, size_t n, int days, int keep_key,
+    uint8_t pin[TLS_PIN_LEN], char *err, size_t errlen)
+{
+	if (n == 0) {
+		snprintf(err, errlen, "a certificate needs a name");
+		return -1;
+	}
+	return make_selfsigned(cert, key, cn, names, n, days, keep_key, 0, pin,
+	    err, errlen);
+}
+
+int
+tls_cert_covers(const char *path, const char *const *names, size_t n,
+    const char **missing, char *err, size_t errlen)
+{
+	X509 *x;
+	int rc = 1;
+
+	*missing = NULL;
+	if ((x = read_cert(path, err, errlen)) == NULL)
+		return -1;
+	/* Self-signed: its own issuer, its signature checked by its key
+	 * (X509_check_issued() would also want keyCertSign). */
+	if (X509_NAME_cmp(X509_get_issuer_name(x),
+	    X509_get_subject_name(x)) != 0 ||
+	    X509_verify(x, X509_get0_pubkey(x)) != 1) {
+		X509_free(x);
+		ERR_clear_error();
+		return 2;
+	}
+	for (size_t i = 0; i < n && rc == 1; i++)
+		if ((is_ip(names[i]) ? X509_check_ip_asc(x, names[i], 0) :
+		    X509_check_host(x, names[i], 0,
+		    X509_CHECK_FLAG_NEVER_CHECK_SUBJECT, NULL)) != 1) {
+			*missing = names[i];
+			rc = 0;
+		}
+	X509_free(x);
+	ERR_clear_error();
 	return rc;
 }
 

@@ -174,6 +174,27 @@ int	tls_make_selfsigned(const char *cert, const char *key, const char *cn,
 	    char *err, size_t errlen);
 
 /*
+ * tls_make_selfsigned() of a server certificate whose subjectAltNames
+ * are names[0..n-1] (each a DNS name, or an IPv4 or IPv6 address, which
+ * becomes an IP name; no commas or spaces), with cn as its subject.
+ * 0, or -1 with err set (also for n == 0 or a name it cannot hold).
+ */
+int	tls_make_selfsigned_names(const char *cert, const char *key,
+	    const char *cn, const char *const *names, size_t n, int days,
+	    int keep_key, uint8_t pin[TLS_PIN_LEN], char *err, size_t errlen);
+
+/*
+ * Whether the PEM certificate at path, self-signed, names every one of
+ * names[0..n-1] as a subjectAltName (an address as an IP name, a name
+ * as a DNS name, as a verifying client checks them): 1 yes; 0 not, with
+ * *missing the first name it lacks (one of names); 2 it is not
+ * self-signed (someone else's: never replace it); -1 it cannot be read
+ * (err set).
+ */
+int	tls_cert_covers(const char *path, const char *const *names,
+	    size_t n, const char **missing, char *err, size_t errlen);
+
+/*
  * Client side of VerifyClient: make a new ECDSA P-256 key at key (mode
  * 0600, replacing any) and a certificate request for cn; *csr is a
  * malloc'ed DER request of *csrlen bytes.

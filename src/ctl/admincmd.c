@@ -1,6 +1,6 @@
 /*
- * admincmd.c - gigavaultctl admin add|passwd|remove|list: the web
- * console's administrators (admins.h), in DataDir/admins.
+ * admincmd.c - gigavaultctl admin add|passwd|role|remove|list: the web
+ * console's administrators and their roles (admins.h), in DataDir/admins.
  */
 #include "autoconf.h"
 
@@ -86,7 +86,8 @@ static int
 set_password(struct ctl *c, int create)
 {
 	char path[PATH_MAX], pw[ADMIN_PASS_MAX + 2], err[512];
-	int rc;
+	const char *v;
+	int rc, role = -1;
 
 	if (admins_path(c, path, sizeof(path)) == -1)
 		return EXIT_USAGE;
@@ -96,16 +97,70 @@ set_password(struct ctl *c, int create)
 		    "with . or -\n", c->argv[0], ADMIN_NAME_MAX);
 		return EXIT_USAGE;
 	}
+	if ((v = opt_get(c, "--role")) != NULL &&
+	    (role = admin_role_parse(v)) == -1) {
+		fprintf(stderr, "gigavaultctl: --role=%s: use admin or "
+		    "operator\n", v);
+		return EXIT_USAGE;
+	}
 	if ((rc = new_password(pw, sizeof(pw))) != 0)
 		return rc;
-	rc = admin_set(path, c->argv[0], pw, create, err, sizeof(err));
+	rc = admin_put(path, c->argv[0], pw, create, role, err, sizeof(err));
 	crypto_wipe(pw, sizeof(pw));
 	if (rc == -1) {
 		fprintf(stderr, "gigavaultctl: %s\n", err);
 		return EXIT_RUNTIME;
 	}
-	fprintf(stderr, "gigavaultctl: %s administrator \"%s\"\n",
-	    create ? "added" : "new password for", c->argv[0]);
+	fprintf(stderr, "gigavaultctl: %s administrator \"%s\"%s%s\n",
+	    create ? "added" : "new password for", c->argv[0],
+	    role == ADMIN_ROLE_OPERATOR ? ", a read-only operator" : "",
+	    role == ADMIN_ROLE_ADMIN && !create ? ", an administrator" : "");
+	return 0;
+}
+
+/* admin totp NAME --disable: for an administrator locked out. */
+int
+cmd_admin_totp(struct ctl *c)
+{
+	char path[PATH_MAX], err[512];
+
+	if (admins_path(c, path, sizeof(path)) == -1)
+		return EXIT_USAGE;
+	if (opt_get(c, "--disable") == NULL) {
+		fprintf(stderr, "gigavaultctl: admin totp needs --disable (a "
+		    "user turns TOTP on in the console, My account)\n");
+		return EXIT_USAGE;
+	}
+	if (admin_totp_set(path, c->argv[0], NULL, 0, err, sizeof(err)) ==
+	    -1) {
+		fprintf(stderr, "gigavaultctl: %s\n", err);
+		return EXIT_RUNTIME;
+	}
+	fprintf(stderr, "gigavaultctl: TOTP turned off for \"%s\"\n",
+	    c->argv[0]);
+	return 0;
+}
+
+/* admin role NAME --role=ROLE: change the role, keep the password. */
+int
+cmd_admin_role(struct ctl *c)
+{
+	char path[PATH_MAX], err[512];
+	const char *v = opt_get(c, "--role");
+	int role;
+
+	if (admins_path(c, path, sizeof(path)) == -1)
+		return EXIT_USAGE;
+	if (v == NULL || (role = admin_role_parse(v)) == -1) {
+		fprintf(stderr, "gigavaultctl: admin role needs --role=admin "
+		    "or --role=operator\n");
+		return EXIT_USAGE;
+	}
+	if (admin_put(path, c->argv[0], NULL, 0, role, err, sizeof(err)) ==
+	    -1) {
+		fprintf(stderr, "gigavaultctl: %s\n", err);
+		return EXIT_RUNTIME;
+	}
 	return 0;
 }
 
@@ -136,18 +191,20 @@ cmd_admin_remove(struct ctl *c)
 }
 
 static void
-list_one(void *arg, const char *name, uint64_t changed)
+list_one(void *arg, const struct admin_info *ai)
 {
 	json_t *list = arg;
 	char when[32];
 
 	if (list != NULL) {
-		json_array_append_new(list, json_pack("{s:s, s:I}", "name",
-		    name, "changed", (json_int_t)changed));
+		json_array_append_new(list, json_pack("{s:s, s:I, s:s, s:b}",
+		    "name", ai->name, "changed", (json_int_t)ai->changed,
+		    "role", admin_role_name(ai->role), "totp", ai->totp));
 		return;
 	}
-	fmt_utc(changed, when, sizeof(when));
-	printf("%-24s password set %s\n", name, when);
+	fmt_utc(ai->changed, when, sizeof(when));
+	printf("%-24s %-9s password set %s%s\n", ai->name,
+	    admin_role_name(ai->role), when, ai->totp ? ", TOTP" : "");
 }
 
 int

@@ -70,6 +70,8 @@ int	cmd_client_history(struct ctl *);
 int	cmd_admin_add(struct ctl *);
 int	cmd_admin_passwd(struct ctl *);
 int	cmd_admin_remove(struct ctl *);
+int	cmd_admin_role(struct ctl *);
+int	cmd_admin_totp(struct ctl *);
 int	cmd_admin_list(struct ctl *);
 
 /* rebuildcmd.c */

@@ -79,7 +79,11 @@ static const char usage_text[] =
 	    "       gigavaultctl [-f file] tls init [--name host] [--days n] "
 	    "[--renew | --force]\n"
 	    "       gigavaultctl [-f file] tls show [--json]\n"
-	    "       gigavaultctl [-f file] admin add | passwd | remove name\n"
+	    "       gigavaultctl [-f file] admin add | passwd [--role role] "
+	    "name\n"
+	    "       gigavaultctl [-f file] admin role --role role name\n"
+	    "       gigavaultctl [-f file] admin totp --disable name\n"
+	    "       gigavaultctl [-f file] admin remove name\n"
 	    "       gigavaultctl [-f file] admin list [--json]\n"
 	    "       gigavaultctl [-f file] sync [--to-bucket file] "
 	    "[--client name ...] [--dry-run]\n"
@@ -1065,8 +1069,10 @@ static const struct command {
 	{ "tls", "init",	0, 0, 0, "--name= --days= --renew --force",
 	    cmd_tls_init },
 	{ "tls", "show",	0, 0, 1, "", cmd_tls_show },
-	{ "admin", "add",	1, 1, 0, "", cmd_admin_add },
-	{ "admin", "passwd",	1, 1, 0, "", cmd_admin_passwd },
+	{ "admin", "add",	1, 1, 0, "--role=", cmd_admin_add },
+	{ "admin", "passwd",	1, 1, 0, "--role=", cmd_admin_passwd },
+	{ "admin", "role",	1, 1, 0, "--role=", cmd_admin_role },
+	{ "admin", "totp",	1, 1, 0, "--disable", cmd_admin_totp },
 	{ "admin", "remove",	1, 1, 0, "", cmd_admin_remove },
 	{ "admin", "list",	0, 0, 1, "", cmd_admin_list },
 	{ "sync", NULL,		0, 0, 1, "--to-bucket= --client= --dry-run",

@@ -16,19 +16,50 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <liboath/oath.h>
+
 #include "common/crypto.h"
 #include "admins.h"
 #include "log.h"
 
 #define FILE_MAX	(256 * 1024)
-#define LINE_FIELDS	8
+#define LINE_FIELDS	8	/* without the optional role */
+#define LINE_FIELDS_ROLE 9	/* with the role, without TOTP */
+#define LINE_FIELDS_MAX	11	/* with the role, TOTP's secret and step */
 
 struct admin_line {
 	char		 name[ADMIN_NAME_MAX + 1];
 	struct admin_kdf kdf;
 	uint8_t		 key[ADMIN_KEY_LEN];
 	uint64_t	 changed;
+	int		 role;		/* enum admin_role */
+	uint8_t		 totp[ADMIN_TOTP_LEN];	/* all zero: no TOTP */
+	int		 has_totp;
+	uint64_t	 totp_step;	/* the last step a code was taken at */
 };
+
+static const char *const role_names[] = {
+	[ADMIN_ROLE_OPERATOR] = "operator",
+	[ADMIN_ROLE_ADMIN] = "admin",
+};
+
+const char *
+admin_role_name(int role)
+{
+	if (role < 0 || (size_t)role >= sizeof(role_names) /
+	    sizeof(role_names[0]))
+		return "?";
+	return role_names[role];
+}
+
+int
+admin_role_parse(const char *s)
+{
+	for (size_t i = 0; i < sizeof(role_names) / sizeof(role_names[0]); i++)
+		if (strcmp(s, role_names[i]) == 0)
+			return (int)i;
+	return -1;
+}
 
 int
 admin_name_valid(const char *name)
@@ -79,19 +110,19 @@ parse_u64(const char *s, uint64_t max, uint64_t *v)
 static int
 parse_line(char *line, struct admin_line *a)
 {
-	char *f[LINE_FIELDS];
+	char *f[LINE_FIELDS_MAX];
 	uint64_t n, r, p;
 	int nf = 0;
 
-	for (char *s = line; nf < LINE_FIELDS; nf++) {
-		f[nf] = s;
-		if ((s = strchr(s, ':')) == NULL) {
-			nf++;
+	for (char *s = line;;) {
+		if (nf == LINE_FIELDS_MAX)
+			return -1;	/* more fields than we know */
+		f[nf++] = s;
+		if ((s = strchr(s, ':')) == NULL)
 			break;
-		}
 		*s++ = '\0';
 	}
-	if (nf != LINE_FIELDS || !admin_name_valid(f[0]) ||
+	if (nf < LINE_FIELDS || !admin_name_valid(f[0]) ||
 	    strcmp(f[1], "scrypt") != 0 ||
 	    parse_u64(f[2], 1u << 20, &n) == -1 ||
 	    parse_u64(f[3], 32, &r) == -1 || parse_u64(f[4], 16, &p) == -1 ||
@@ -101,6 +132,22 @@ parse_line(char *line, struct admin_line *a)
 	    hex_decode(f[6], a->key, ADMIN_KEY_LEN) == -1 ||
 	    parse_u64(f[7], UINT64_MAX, &a->changed) == -1)
 		return -1;
+	/* Without a ninth field (files before roles): an administrator. */
+	a->role = ADMIN_ROLE_ADMIN;
+	if (nf >= LINE_FIELDS_ROLE && (a->role = admin_role_parse(f[8])) == -1)
+		return -1;
+	/* TOTP: the secret's hex and the last step taken, both or none. */
+	a->has_totp = 0;
+	a->totp_step = 0;
+	if (nf == LINE_FIELDS_ROLE + 1)
+		return -1;
+	if (nf == LINE_FIELDS_MAX) {
+		if (strlen(f[9]) != 2 * ADMIN_TOTP_LEN ||
+		    hex_decode(f[9], a->totp, ADMIN_TOTP_LEN) == -1 ||
+		    parse_u64(f[10], UINT64_MAX, &a->totp_step) == -1)
+			return -1;
+		a->has_totp = 1;
+	}
 	snprintf(a->name, sizeof(a->name), "%s", f[0]);
 	a->kdf.N = n;
 	a->kdf.r = (uint32_t)r;
@@ -286,6 +333,7 @@ write_all(const char *path, const struct admin_line *v, size_t n, char *err,
     size_t errlen)
 {
 	char tmp[4096], salt[2 * ADMIN_SALT_LEN + 1], key[2 * ADMIN_KEY_LEN + 1];
+	char totp[2 * ADMIN_TOTP_LEN + 1], tail[2 * ADMIN_TOTP_LEN + 48];
 	FILE *f;
 	int fd, bad = 0;
 
@@ -304,12 +352,25 @@ write_all(const char *path, const struct admin_line *v, size_t n, char *err,
 	for (size_t i = 0; i < n; i++) {
 		hex_encode(v[i].kdf.salt, ADMIN_SALT_LEN, salt);
 		hex_encode(v[i].key, ADMIN_KEY_LEN, key);
-		if (fprintf(f, "%s:scrypt:%llu:%u:%u:%s:%s:%llu\n", v[i].name,
-		    (unsigned long long)v[i].kdf.N, v[i].kdf.r, v[i].kdf.p,
-		    salt, key, (unsigned long long)v[i].changed) < 0)
+		/* An administrator without TOTP: the line as before roles. */
+		tail[0] = '\0';
+		if (v[i].has_totp) {
+			hex_encode(v[i].totp, ADMIN_TOTP_LEN, totp);
+			snprintf(tail, sizeof(tail), ":%s:%s:%llu",
+			    admin_role_name(v[i].role), totp,
+			    (unsigned long long)v[i].totp_step);
+		} else if (v[i].role != ADMIN_ROLE_ADMIN)
+			snprintf(tail, sizeof(tail), ":%s",
+			    admin_role_name(v[i].role));
+		if (fprintf(f, "%s:scrypt:%llu:%u:%u:%s:%s:%llu%s\n",
+		    v[i].name, (unsigned long long)v[i].kdf.N, v[i].kdf.r,
+		    v[i].kdf.p, salt, key, (unsigned long long)v[i].changed,
+		    tail) < 0)
 			bad = 1;
 	}
 	crypto_wipe(key, sizeof(key));
+	crypto_wipe(totp, sizeof(totp));
+	crypto_wipe(tail, sizeof(tail));
 	if (fflush(f) == EOF || fsync(fileno(f)) == -1)
 		bad = 1;
 	if (fclose(f) == EOF)
@@ -326,6 +387,25 @@ int
 admin_set(const char *path, const char *name, const char *password,
     int create, char *err, size_t errlen)
 {
+	return admin_put(path, name, password, create, -1, err, errlen);
+}
+
+/* How many of v[0..n-1] have the administrator role. */
+static size_t
+count_admins(const struct admin_line *v, size_t n)
+{
+	size_t k = 0;
+
+	for (size_t i = 0; i < n; i++)
+		if (v[i].role == ADMIN_ROLE_ADMIN)
+			k++;
+	return k;
+}
+
+int
+admin_put(const char *path, const char *name, const char *password,
+    int create, int role, char *err, size_t errlen)
+{
 	struct admin_line *v = NULL, *a = NULL, *nv;
 	size_t n, i;
 	int rc = -1;
@@ -336,8 +416,13 @@ admin_set(const char *path, const char *name, const char *password,
 		    name, ADMIN_NAME_MAX);
 		return -1;
 	}
-	if (strlen(password) < ADMIN_PASS_MIN ||
-	    strlen(password) > ADMIN_PASS_MAX) {
+	if (role != -1 && (role < 0 || (size_t)role >= sizeof(role_names) /
+	    sizeof(role_names[0]))) {
+		snprintf(err, errlen, "no such role");
+		return -1;
+	}
+	if (password != NULL && (strlen(password) < ADMIN_PASS_MIN ||
+	    strlen(password) > ADMIN_PASS_MAX)) {
 		snprintf(err, errlen, "a password needs %d to %d characters",
 		    ADMIN_PASS_MIN, ADMIN_PASS_MAX);
 		return -1;
@@ -370,6 +455,29 @@ admin_set(const char *path, const char *name, const char *password,
 		a = &v[n++];
 		memset(a, 0, sizeof(*a));
 		snprintf(a->name, sizeof(a->name), "%s", name);
+		a->role = ADMIN_ROLE_ADMIN;
+		if (password == NULL) {
+			snprintf(err, errlen, "a new administrator needs a "
+			    "password");
+			goto out;
+		}
+	}
+	if (!create && role != -1 && a->role == ADMIN_ROLE_ADMIN &&
+	    role != ADMIN_ROLE_ADMIN && count_admins(v, n) == 1) {
+		snprintf(err, errlen, "\"%s\" is the last administrator: "
+		    "give another one the administrator role first", name);
+		goto out;
+	}
+	if (role != -1)
+		a->role = role;
+	if (count_admins(v, n) == 0) {
+		snprintf(err, errlen, "the first user must be an administrator "
+		    "(a read-only operator could not manage the others)");
+		goto out;
+	}
+	if (password == NULL) {
+		rc = write_all(path, v, n, err, errlen);
+		goto out;
 	}
 	a->kdf.N = ADMIN_SCRYPT_N;
 	a->kdf.r = ADMIN_SCRYPT_R;
@@ -402,6 +510,11 @@ admin_remove(const char *path, const char *name, char *err, size_t errlen)
 			break;
 	if (i == n)
 		snprintf(err, errlen, "no administrator named \"%s\"", name);
+	else if (v[i].role == ADMIN_ROLE_ADMIN && count_admins(v, n) == 1 &&
+	    n > 1)
+		snprintf(err, errlen, "\"%s\" is the last administrator "
+		    "(the others are read-only operators): give another one "
+		    "the administrator role first", name);
 	else {
 		memmove(&v[i], &v[i + 1], (n - i - 1) * sizeof(*v));
 		rc = write_all(path, v, n - 1, err, errlen);
@@ -413,18 +526,171 @@ admin_remove(const char *path, const char *name, char *err, size_t errlen)
 }
 
 int
-admin_list(const char *path, void (*fn)(void *, const char *, uint64_t),
+admin_role_of(const char *path, const char *name)
+{
+	struct admin_line *v;
+	char err[512];
+	size_t n;
+	int role = -1;
+
+	if (read_all(path, &v, &n, err, sizeof(err)) == -1) {
+		log_warnx("administrators: %s", err);
+		return -1;
+	}
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(v[i].name, name) == 0)
+			role = v[i].role;
+	if (v != NULL)
+		crypto_wipe(v, n * sizeof(*v));
+	free(v);
+	return role;
+}
+
+int
+admin_list(const char *path, void (*fn)(void *, const struct admin_info *),
     void *arg, char *err, size_t errlen)
 {
+	struct admin_info ai;
 	struct admin_line *v;
 	size_t n;
 
 	if (read_all(path, &v, &n, err, errlen) == -1)
 		return -1;
-	for (size_t i = 0; i < n; i++)
-		fn(arg, v[i].name, v[i].changed);
+	for (size_t i = 0; i < n; i++) {
+		ai.name = v[i].name;
+		ai.changed = v[i].changed;
+		ai.role = v[i].role;
+		ai.totp = v[i].has_totp;
+		fn(arg, &ai);
+	}
 	if (v != NULL)
 		crypto_wipe(v, n * sizeof(*v));
 	free(v);
 	return 0;
+}
+
+/* Read the file and find name: 0 with *v, *n and *a set, or -1 (err). */
+static int
+find(const char *path, const char *name, struct admin_line **v, size_t *n,
+    struct admin_line **a, char *err, size_t errlen)
+{
+	*a = NULL;
+	if (read_all(path, v, n, err, errlen) == -1)
+		return -1;
+	for (size_t i = 0; i < *n; i++)
+		if (strcmp((*v)[i].name, name) == 0)
+			*a = &(*v)[i];
+	if (*a == NULL) {
+		snprintf(err, errlen, "no administrator named \"%s\"", name);
+		if (*v != NULL)
+			crypto_wipe(*v, *n * sizeof(**v));
+		free(*v);
+		*v = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+int
+admin_totp_set(const char *path, const char *name,
+    const uint8_t secret[ADMIN_TOTP_LEN], uint64_t step, char *err,
+    size_t errlen)
+{
+	struct admin_line *v, *a;
+	size_t n;
+	int rc;
+
+	if (find(path, name, &v, &n, &a, err, errlen) == -1)
+		return -1;
+	a->has_totp = secret != NULL;
+	memset(a->totp, 0, sizeof(a->totp));
+	if (secret != NULL)
+		memcpy(a->totp, secret, ADMIN_TOTP_LEN);
+	a->totp_step = step;
+	rc = write_all(path, v, n, err, errlen);
+	crypto_wipe(v, n * sizeof(*v));
+	free(v);
+	return rc;
+}
+
+int
+admin_totp_match(const uint8_t secret[ADMIN_TOTP_LEN], const char *code,
+    uint64_t now, uint64_t *step)
+{
+	int pos, rc;
+
+	if (code == NULL || strlen(code) != ADMIN_TOTP_DIGITS ||
+	    strspn(code, "0123456789") != ADMIN_TOTP_DIGITS ||
+	    now < ADMIN_TOTP_STEP || oath_init() != OATH_OK)
+		return 0;
+	rc = oath_totp_validate2((const char *)secret, ADMIN_TOTP_LEN,
+	    (time_t)now, ADMIN_TOTP_STEP, 0, ADMIN_TOTP_WINDOW, &pos, code);
+	oath_done();
+	if (rc < 0)
+		return 0;
+	*step = now / ADMIN_TOTP_STEP + (uint64_t)(int64_t)pos;
+	return 1;
+}
+
+int
+admin_totp_check(const char *path, const char *name, const char *code,
+    uint64_t now)
+{
+	struct admin_line *v, *a;
+	char err[512];
+	uint64_t step;
+	size_t n;
+	int rc = 0;
+
+	if (find(path, name, &v, &n, &a, err, sizeof(err)) == -1) {
+		if (strncmp(err, "no administrator", 16) == 0)
+			return 2;
+		log_warnx("administrators: %s", err);
+		return -1;
+	}
+	if (!a->has_totp)
+		rc = 2;
+	else if (admin_totp_match(a->totp, code, now, &step) &&
+	    step > a->totp_step) {
+		/* Taken: this step's code, and older ones, never again. */
+		a->totp_step = step;
+		if (write_all(path, v, n, err, sizeof(err)) == -1) {
+			log_warnx("administrators: %s", err);
+			rc = -1;
+		} else
+			rc = 1;
+	}
+	crypto_wipe(v, n * sizeof(*v));
+	free(v);
+	return rc;
+}
+
+int
+admin_totp_uri(const char *name, const uint8_t secret[ADMIN_TOTP_LEN],
+    char *b32, size_t b32len, char *uri, size_t urilen)
+{
+	char *out = NULL;
+	size_t outlen = 0;
+	int rc = -1;
+
+	if (oath_init() != OATH_OK)
+		return -1;
+	if (oath_base32_encode((const char *)secret, ADMIN_TOTP_LEN, &out,
+	    &outlen) == OATH_OK && outlen < b32len) {
+		/* Without the padding, as authenticator apps expect. */
+		while (outlen > 0 && out[outlen - 1] == '=')
+			outlen--;
+		snprintf(b32, b32len, "%.*s", (int)outlen, out);
+		if ((size_t)snprintf(uri, urilen, "otpauth://totp/GigaVault:%s?"
+		    "secret=%s&issuer=GigaVault&algorithm=SHA1&digits=%d&"
+		    "period=%d", name, b32, ADMIN_TOTP_DIGITS, ADMIN_TOTP_STEP) <
+		    urilen)
+			rc = 0;
+	}
+	if (out != NULL) {
+		crypto_wipe(out, outlen);
+		free(out);
+	}
+	oath_done();
+	return rc;
 }

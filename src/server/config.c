@@ -30,6 +30,7 @@
 #include "common/paths.h"
 #include "log.h"
 #include "packstore.h"
+#include "webcert.h"
 
 static int
 validate_listen(cfg_t *sec, cfg_opt_t *opt)
@@ -248,11 +249,11 @@ config_client_ca(const struct gv_config *c, char *cert, char *key, size_t len)
 static int
 web_tls_load(struct gv_config *c, char *err, size_t errlen)
 {
-	char key[sizeof(c->web_cert)], dir[sizeof(c->web_cert)], cn[256];
-	char why[512], text[96];
-	uint8_t pin[TLS_PIN_LEN];
+	char key[sizeof(c->web_cert)], dir[sizeof(c->web_cert)];
+	char why[512];
 	struct tls_fileinfo info;
 	const char *keyp;
+	int made;
 
 	if (!c->web_enabled || c->port.webconsole_ssl == 0)
 		return 0;
@@ -276,11 +277,7 @@ web_tls_load(struct gv_config *c, char *err, size_t errlen)
 			c->web_cert[0] = '\0';
 			return 0;	/* made at the first start */
 		}
-		if (access(c->web_cert, F_OK) == -1 ||
-		    access(key, F_OK) == -1) {
-			if (gethostname(cn, sizeof(cn)) == -1 || cn[0] == '\0')
-				snprintf(cn, sizeof(cn), "localhost");
-			cn[sizeof(cn) - 1] = '\0';
+		if (!c->web_cert_no_create) {
 			if ((mkdir(c->datadir, 0750) == -1 && errno != EEXIST) ||
 			    (mkdir(dir, 0700) == -1 && errno != EEXIST)) {
 				snprintf(err, errlen, "%s: web console: cannot "
@@ -288,16 +285,13 @@ web_tls_load(struct gv_config *c, char *err, size_t errlen)
 				    strerror(errno));
 				return -1;
 			}
-			if (tls_make_selfsigned(c->web_cert, key, cn, 3650, 0,
-			    0, pin, why, sizeof(why)) == -1) {
+			/* Made, or made again when it lacks a name. */
+			if (webcert_ensure(c, c->web_cert, key, &made, why,
+			    sizeof(why)) == -1) {
 				snprintf(err, errlen, "%s: web console: %s",
 				    c->file, why);
 				return -1;
 			}
-			tls_pin_text(pin, text);
-			log_info("web console: made a self-signed certificate "
-			    "for %s in %s; its key's SHA-256 fingerprint is %s",
-			    cn, c->web_cert, text);
 		}
 	}
 	if (tls_files_check(c->web_cert, keyp, &info, why, sizeof(why)) == -1 ||
@@ -421,6 +415,36 @@ validate_static_peers(cfg_t *sec, cfg_opt_t *opt)
 			    confread_file(), sec->line, cfg_opt_getnstr(opt, i));
 			return -1;
 		}
+	return 0;
+}
+
+/* WebConsole.CertNames: host names (letters, digits, '-', '.') or
+ * numeric addresses. */
+static int
+validate_cert_names(cfg_t *sec, cfg_opt_t *opt)
+{
+	unsigned char buf[sizeof(struct in6_addr)];
+
+	if (cfg_opt_size(opt) > GV_MAX_CERT_NAMES) {
+		confread_error("%s:%d: WebConsole.CertNames: at most %d names",
+		    confread_file(), sec->line, GV_MAX_CERT_NAMES);
+		return -1;
+	}
+	for (unsigned int i = 0; i < cfg_opt_size(opt); i++) {
+		const char *a = cfg_opt_getnstr(opt, i);
+		size_t n = strlen(a);
+
+		if (inet_pton(AF_INET, a, buf) == 1 ||
+		    inet_pton(AF_INET6, a, buf) == 1 ||
+		    (n > 0 && n <= 253 && a[0] != '.' && a[0] != '-' &&
+		    strstr(a, "..") == NULL && strspn(a, "abcdefghijklmnopqrstuvwxyz"
+		    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-") == n))
+			continue;
+		confread_error("%s:%d: WebConsole.CertNames: \"%s\" is not a "
+		    "host name nor a numeric IPv4 or IPv6 address",
+		    confread_file(), sec->line, a);
+		return -1;
+	}
 	return 0;
 }
 
@@ -661,6 +685,9 @@ static const struct conf_opt conf_opts[] = {
 
 	INT("History", "MaxAge", 7776000, 3600, 3153600000L, history_max_age),
 	INT("History", "MaxEntries", 100000, 10, 10000000, history_max_entries),
+	STRS("WebConsole", "CertNames", NULL, validate_cert_names,
+	    web_cert_names, nweb_cert_names),
+	BOOL("WebConsole", "Metrics", 0, web_metrics),
 };
 #define NOPTS	(sizeof(conf_opts) / sizeof(conf_opts[0]))
 

@@ -19,6 +19,7 @@
 #define GV_MAX_SCAN_NETS	16	/* networks in Discovery.ScanNetworks */
 #define GV_MAX_SYNC_CLIENTS	64	/* names in Sync.Clients */
 #define GV_MAX_STATIC_PEERS	32	/* addresses in Discovery.Peers */
+#define GV_MAX_CERT_NAMES	32	/* names in WebConsole.CertNames */
 
 /* The Discovery section (discovery.c; gigavault.conf(5)). */
 struct gv_discovery {
@@ -139,6 +140,10 @@ struct gv_config {
 	int		 web_http;		/* enum web_http_mode */
 	char		*web_root;		/* the pages; "" = built in */
 	int		 web_session_timeout;	/* seconds idle */
+	/* names of our own certificate (webcert.h); none: the defaults */
+	char		*web_cert_names[GV_MAX_CERT_NAMES];
+	size_t		 nweb_cert_names;
+	int		 web_metrics;		/* GET /metrics (webmetrics.h) */
 	/* Filled in by config_tls_load() when web_enabled. */
 	struct tls_ctx	*web_tls;		/* HTTPS on WebConsoleSSL */
 	char		 web_cert[4096];	/* the certificate it serves */

@@ -28,8 +28,9 @@
  *                 history (runs, trims) (all:        removes), the journal,
  *                 catalog_open())                    housekeeping.json(.lock),
  *                                                    prune.lock, alerts.json
- *   ui bridge     open for meta, clients, tokens,    the journal; reads
- *                 snapshots, policies, blobs, usage, admins, housekeeping.json
+ *   ui bridge     open for meta, clients, tokens,    the journal, admins
+ *                 snapshots, policies, blobs, usage, (Administrators page);
+ *                                                    reads housekeeping.json
  *                 jobs (client add, disable, remove;
  *                 "back up now" requests);
  *                 never peers, days, recent, history

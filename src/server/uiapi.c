@@ -23,6 +23,7 @@
 #include "common/crypto.h"
 #include "common/discowire.h"
 #include "common/text.h"
+#include "admins.h"
 #include "catalog.h"
 #include "child.h"
 #include "config.h"
@@ -34,6 +35,7 @@
 #include "peerinfo.h"
 #include "store.h"
 #include "uiactions.h"
+#include "uiadmins.h"
 #include "uiapi.h"
 #include "uicall.h"
 #include "uidash.h"
@@ -1373,10 +1375,11 @@ req_login(struct ui_call *c)
 	const char *user = ui_arg_str(c, "user", ADMIN_NAME_MAX);
 	const char *nonce = ui_arg_str(c, "nonce", WA_TOKEN_HEX);
 	const char *proof = ui_arg_str(c, "proof", WA_TOKEN_HEX);
+	const char *code;
 	struct wa_session *s;
 	struct timeval tv;
 	unsigned ms;
-	int ok;
+	int ok, t;
 
 	if (user == NULL || nonce == NULL || proof == NULL) {
 		ui_finish(c, 400, uiapi_error("login needs \"user\", \"nonce\" "
@@ -1385,6 +1388,25 @@ req_login(struct ui_call *c)
 	}
 	if ((ok = wa_answer(user, nonce, proof, api.server_id)) == -1) {
 		ui_finish(c, 500, uiapi_error("cannot check the password"));
+		return;
+	}
+	/*
+	 * A user with TOTP needs its "code" too (admins.h); the right proof
+	 * without one is told so at once, as on the web (webhttp.c).
+	 */
+	code = ui_arg_str(c, "code", ADMIN_TOTP_DIGITS);
+	if (ok == 1 && (t = admin_totp_check(wa_admins(), user, code,
+	    (uint64_t)time(NULL))) != 1 && t != 2) {
+		if (t == 0 && code == NULL) {
+			ui_finish(c, 401, json_pack("{s:s, s:b}", "error",
+			    "enter the code of your authenticator app", "totp",
+			    1));
+			return;
+		}
+		ok = t == -1 ? -1 : 0;
+	}
+	if (ok == -1) {
+		ui_finish(c, 500, uiapi_error("cannot check the code"));
 		return;
 	}
 	if (ok == 0) {
@@ -1455,6 +1477,18 @@ static const struct request {
 	{ "client_deny_forget",	UI_ADMIN,	1, uia_client_deny_forget },
 	{ "history",		UI_ADMIN,	0, req_history },
 	{ "history_entry",	UI_ADMIN,	0, req_history_entry },
+	{ "admins",		UI_MANAGE,	0, req_admins },
+	{ "admin_add",		UI_MANAGE,	1, req_admin_add },
+	{ "admin_remove",	UI_MANAGE,	1, req_admin_remove },
+	{ "admin_role",		UI_MANAGE,	1, req_admin_role },
+	{ "admin_passwd",	UI_SELF,	1, req_admin_passwd },
+	{ "tokens",		UI_SELF,	0, req_tokens },
+	{ "token_create",	UI_SELF,	1, req_token_create },
+	{ "token_revoke",	UI_SELF,	1, req_token_revoke },
+	{ "account",		UI_SELF,	0, req_account },
+	{ "totp_enroll",	UI_SELF,	1, req_totp_enroll },
+	{ "totp_confirm",	UI_SELF,	1, req_totp_confirm },
+	{ "totp_disable",	UI_SELF,	1, req_totp_disable },
 };
 
 static const struct request *
@@ -1521,8 +1555,23 @@ uiapi_call(struct ui_call *c)
 		return;
 	}
 	c->write = r->write;
-	if (r->level == UI_ADMIN && c->user == NULL) {
+	if (r->level != UI_PUBLIC && c->user == NULL) {
 		ui_finish(c, 401, uiapi_error("login required"));
+		return;
+	}
+	/* Roles (uiapi.h): every write but to the own account. */
+	if (((r->write && r->level != UI_SELF) || r->level == UI_MANAGE) &&
+	    c->role != ADMIN_ROLE_ADMIN) {
+		log_warnx("UI: %s from %s refused: %s is a read-only operator",
+		    c->name, c->from, c->user != NULL ? c->user : "nobody");
+		ui_finish(c, 403, uiapi_error("%s needs the administrator "
+		    "role: %s is a read-only operator", c->name,
+		    c->user != NULL ? c->user : "nobody"));
+		return;
+	}
+	if (r->write && r->level == UI_SELF && c->bearer) {
+		ui_finish(c, 403, uiapi_error("%s needs a console login, not "
+		    "an API token", c->name));
 		return;
 	}
 	/*

@@ -23,15 +23,27 @@ struct ui_call;
  * {"error":"..."}). */
 typedef void ui_done_fn(struct ui_call *, int status, json_t *body);
 
+/*
+ * Who may ask.  Besides the level, a request that writes (write=1 in
+ * the table) needs the administrator role (ADMIN_ROLE_ADMIN, admins.h)
+ * at every level but UI_SELF: a read-only operator gets 403.  A call
+ * made with an API token (apitokens.h) has its user's role, or the
+ * read-only one for a token of scope "read", and may not write at
+ * UI_SELF (changing an account needs a login).
+ */
 enum ui_level {
 	UI_PUBLIC,	/* anyone: what discovery and the peer switch need */
-	UI_ADMIN,	/* a logged-in administrator */
+	UI_ADMIN,	/* a logged-in user of either role */
+	UI_SELF,	/* a logged-in user, about the own account (may write) */
+	UI_MANAGE,	/* the administrator role: managing administrators */
 };
 
 struct ui_call {
 	const char	*name;		/* the request, e.g. "clients" */
 	json_t		*args;		/* the request's object (a reference) */
 	const char	*user;		/* the administrator, or NULL */
+	int		 role;		/* user's enum admin_role (0: read-only) */
+	int		 bearer;	/* by an API token, not a login */
 	char		 from[64];	/* the asker's address, for logs */
 	int		 write;		/* filled in: it changes state */
 	ui_done_fn	*done;
@@ -64,7 +76,8 @@ int	uiapi_parse_line(const char *line, size_t len, json_t **req,
 /*
  * Run c (c->name must exist: check with uiapi_level()).  c->done is
  * called exactly once, before this returns or later (requests that ask
- * the supervisor); a call without the level it needs gets 401.  The
+ * the supervisor); a call without the login it needs gets 401, one
+ * without the role it needs 403.  The
  * caller owns c and may free it in or after done.  When the transport
  * goes away before done, it calls uiapi_cancel(c) instead of freeing c:
  * done will not be called and uiapi frees c (and c->args).

@@ -228,7 +228,7 @@ handle_line(struct conn *c, const char *line, size_t len)
 	name = json_object_get(req, "request");
 	token = json_object_get(req, "token");
 	if (token != NULL && (s = wa_find(json_string_value(token), 1)) ==
-	    NULL && uiapi_level(json_string_value(name), NULL) == UI_ADMIN) {
+	    NULL && uiapi_level(json_string_value(name), NULL) != UI_PUBLIC) {
 		reply_error(c, id, 401, "the token is not valid (expired?): "
 		    "log in again");
 		json_decref(req);
@@ -245,6 +245,7 @@ handle_line(struct conn *c, const char *line, size_t len)
 	if (s != NULL) {
 		snprintf(b->user, sizeof(b->user), "%s", s->user);
 		b->uc.user = b->user;
+		b->uc.role = s->role;
 	}
 	c->pending = b;
 	uiapi_call(&b->uc);

@@ -31,6 +31,11 @@ static struct {
 		char	 nonce[WA_TOKEN_HEX + 1];
 		int64_t	 made;		/* mono_ms() */
 	}		 ch[CHALLENGES];
+	struct pending {
+		char	 user[ADMIN_NAME_MAX + 1];
+		uint8_t	 secret[ADMIN_TOTP_LEN];
+		int64_t	 made;		/* mono_ms(); 0: free */
+	}		 totp[WA_TOTP_PENDING];
 	uint8_t		 secret[32];	/* for made-up salts */
 	int		 have_secret;
 } wa;
@@ -55,6 +60,12 @@ wa_init(int timeout, const char *admins_path)
 		wa.have_secret = 1;
 }
 
+const char *
+wa_admins(void)
+{
+	return wa.admins;
+}
+
 static int
 expired(const struct wa_session *s, int64_t now)
 {
@@ -66,6 +77,7 @@ wa_new(const char *user, int bridge)
 {
 	int64_t now = mono_ms();
 	struct wa_session *slot = &wa.s[0];
+	int role;
 
 	for (int i = 0; i < WA_SESSIONS; i++) {
 		if (expired(&wa.s[i], now)) {
@@ -81,6 +93,8 @@ wa_new(const char *user, int bridge)
 		return NULL;
 	}
 	snprintf(slot->user, sizeof(slot->user), "%s", user);
+	role = wa.admins != NULL ? admin_role_of(wa.admins, user) : -1;
+	slot->role = role == -1 ? ADMIN_ROLE_OPERATOR : role;
 	slot->bridge = bridge;
 	slot->last = now;
 	return slot;
@@ -110,6 +124,19 @@ void
 wa_end(struct wa_session *s)
 {
 	crypto_wipe(s, sizeof(*s));
+}
+
+int
+wa_end_user(const char *user)
+{
+	int n = 0;
+
+	for (int i = 0; i < WA_SESSIONS; i++)
+		if (wa.s[i].id[0] != '\0' && strcmp(wa.s[i].user, user) == 0) {
+			wa_end(&wa.s[i]);
+			n++;
+		}
+	return n;
 }
 
 int
@@ -293,4 +320,67 @@ wa_answer(const char *user, const char *nonce, const char *proof,
 	crypto_wipe(key, sizeof(key));
 	crypto_wipe(want, sizeof(want));
 	return ok;
+}
+
+/* -------------------------------------------------- TOTP enrolments */
+
+static struct pending *
+pending_find(const char *user)
+{
+	int64_t now = mono_ms();
+
+	for (int i = 0; i < WA_TOTP_PENDING; i++) {
+		struct pending *p = &wa.totp[i];
+
+		if (p->made != 0 && p->made + WA_TOTP_PENDING_MS < now)
+			crypto_wipe(p, sizeof(*p));
+		if (p->made != 0 && strcmp(p->user, user) == 0)
+			return p;
+	}
+	return NULL;
+}
+
+int
+wa_totp_begin(const char *user, uint8_t secret[ADMIN_TOTP_LEN])
+{
+	struct pending *p = pending_find(user);
+
+	if (p == NULL) {
+		p = &wa.totp[0];
+		for (int i = 0; i < WA_TOTP_PENDING; i++) {
+			if (wa.totp[i].made == 0) {
+				p = &wa.totp[i];
+				break;
+			}
+			if (wa.totp[i].made < p->made)
+				p = &wa.totp[i];
+		}
+	}
+	crypto_wipe(p, sizeof(*p));
+	if (crypto_random(p->secret, sizeof(p->secret)) == -1)
+		return -1;
+	snprintf(p->user, sizeof(p->user), "%s", user);
+	p->made = mono_ms();
+	memcpy(secret, p->secret, ADMIN_TOTP_LEN);
+	return 0;
+}
+
+int
+wa_totp_pending(const char *user, uint8_t secret[ADMIN_TOTP_LEN])
+{
+	struct pending *p = pending_find(user);
+
+	if (p == NULL)
+		return 0;
+	memcpy(secret, p->secret, ADMIN_TOTP_LEN);
+	return 1;
+}
+
+void
+wa_totp_forget(const char *user)
+{
+	struct pending *p = pending_find(user);
+
+	if (p != NULL)
+		crypto_wipe(p, sizeof(*p));
 }

@@ -22,6 +22,7 @@ struct wa_session {
 	char		 id[WA_TOKEN_HEX + 1];
 	char		 csrf[WA_TOKEN_HEX + 1];
 	char		 user[ADMIN_NAME_MAX + 1];
+	int		 role;		/* enum admin_role, at login */
 	int64_t		 last;		/* mono_ms() of the last use */
 	int		 bridge;	/* a bridge token, not a cookie */
 	struct {
@@ -32,16 +33,34 @@ struct wa_session {
 
 /* Set the idle timeout (seconds) and the administrators file. */
 void	wa_init(int timeout, const char *admins_path);
+/* The administrators file wa_init() was given (NULL before). */
+const char *wa_admins(void);
 
 /*
- * A new session for user (bridge: a bridge token).  The returned entry
- * stays valid until the next wa_* call that creates or ends sessions.
- * NULL when no random numbers.
+ * A new session for user (bridge: a bridge token), with user's role as
+ * the administrators file has it now (a read-only operator when it
+ * cannot be read).  The returned entry stays valid until the next wa_*
+ * call that creates or ends sessions.  NULL when no random numbers.
  */
 struct wa_session *wa_new(const char *user, int bridge);
 /* The live session with this id (touched), or NULL. */
 struct wa_session *wa_find(const char *id, int bridge);
 void	wa_end(struct wa_session *);
+/* End every session and bridge token of user; how many there were. */
+int	wa_end_user(const char *user);
+
+/*
+ * TOTP enrolments waiting for their first code (in memory, one per user,
+ * WA_TOTP_PENDING_MS; the oldest goes when WA_TOTP_PENDING are).
+ * wa_totp_begin: a new random secret for user, replacing any it had
+ * waiting; 0, or -1 without random numbers.  wa_totp_pending: 1 with
+ * user's secret waiting, else 0.  wa_totp_forget: drop it.
+ */
+#define WA_TOTP_PENDING		32
+#define WA_TOTP_PENDING_MS	(10 * 60 * 1000)
+int	wa_totp_begin(const char *user, uint8_t secret[ADMIN_TOTP_LEN]);
+int	wa_totp_pending(const char *user, uint8_t secret[ADMIN_TOTP_LEN]);
+void	wa_totp_forget(const char *user);
 /* 1 when csrf is s's token (constant time). */
 int	wa_csrf_ok(const struct wa_session *s, const char *csrf);
 /* A console session's token for peer (NULL when none); set/forget it. */

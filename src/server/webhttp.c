@@ -48,6 +48,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <event2/buffer.h>
@@ -63,6 +65,7 @@
 #include "common/monotime.h"
 #include "common/tls.h"
 #include "admins.h"
+#include "apitokens.h"
 #include "child.h"
 #include "config.h"
 #include "listen.h"
@@ -71,6 +74,7 @@
 #include "uiapi.h"
 #include "webauth.h"
 #include "webhttp.h"
+#include "webmetrics.h"
 #include "wwwdata.h"
 
 #define MAX_BODY	65536		/* refused with JSON up to */
@@ -99,6 +103,7 @@ static struct {
 	struct evhttp	*http;		/* plain, Ports.WebConsole */
 	struct evhttp	*https;		/* Ports.WebConsoleSSL */
 	char		 admins[PATH_MAX];
+	char		 apitokens[PATH_MAX];	/* DataDir/apitokens */
 	char		 root[PATH_MAX];	/* realpath of Root, or "" */
 	char		 etags[64][40];		/* of the built-in files */
 	struct wconn	*conns;
@@ -117,6 +122,7 @@ struct hcall {
 	int		 https;
 	int		 dead;		/* the browser went away */
 	int		 waiting;	/* answered later */
+	int		 bad_code;	/* the login's TOTP code was wrong */
 	struct event	*timer;		/* the login delay */
 	char		 session[WA_TOKEN_HEX + 1];
 	char		 user[ADMIN_NAME_MAX + 1];
@@ -295,8 +301,9 @@ set_cookie(struct evhttp_request *req, const char *id, int https, int end)
 static json_t *
 session_json(const struct wa_session *s)
 {
-	return json_pack("{s:s, s:s, s:s}", "user", s->user, "csrf", s->csrf,
-	    "server_id", uiapi_server_id());
+	return json_pack("{s:s, s:s, s:s, s:s}", "user", s->user, "csrf",
+	    s->csrf, "server_id", uiapi_server_id(), "role",
+	    admin_role_name(s->role));
 }
 
 /* A login's "user" and "password", or -1 after answering 400. */
@@ -317,7 +324,8 @@ login_args(struct hcall *h, const char **user, const char **pw)
 static void
 login_answer(struct hcall *h)
 {
-	hcall_answer(h, 401, uiapi_error("wrong name or password"));
+	hcall_answer(h, 401, uiapi_error(h->bad_code ? "wrong or used code" :
+	    "wrong name or password"));
 }
 
 static void
@@ -330,22 +338,43 @@ on_login_delay(evutil_socket_t fd, short what, void *arg)
 
 /*
  * POST /api/login.  A wrong name or password is answered after a delay
- * that grows with the failures from that address (webauth.h).
+ * that grows with the failures from that address (webauth.h).  A user
+ * with TOTP needs "code" too: the right password without one is
+ * answered at once with 401 and "totp":true (so only who knows the
+ * password learns that a code is needed), a wrong or used code like a
+ * wrong password, after the delay.
  */
 static void
 api_login(struct hcall *h)
 {
-	const char *user, *pw;
+	const char *user, *pw, *code;
 	struct wa_session *s;
 	struct timeval tv;
 	unsigned ms;
-	int ok;
+	int ok, t;
 
 	if (login_args(h, &user, &pw) == -1)
 		return;
+	code = json_string_value(json_object_get(h->uc.args, "code"));
 	if ((ok = admin_verify(web.admins, user, pw)) == -1) {
 		hcall_answer(h, 500, uiapi_error("cannot check the password"));
 		return;
+	}
+	if (ok == 1 && (t = admin_totp_check(web.admins, user, code,
+	    (uint64_t)time(NULL))) != 1 && t != 2) {
+		if (t == -1) {
+			hcall_answer(h, 500, uiapi_error("cannot check the "
+			    "code"));
+			return;
+		}
+		if (code == NULL) {
+			hcall_answer(h, 401, json_pack("{s:s, s:b}", "error",
+			    "enter the code of your authenticator app", "totp",
+			    1));
+			return;
+		}
+		ok = 0;
+		h->bad_code = 1;
 	}
 	if (ok == 0) {
 		ms = wa_failed(h->uc.from);
@@ -409,6 +438,20 @@ static const struct route {
 	{ EVHTTP_REQ_POST,	"clients/*/deny-forget", "client_deny_forget" },
 	{ EVHTTP_REQ_GET,	"history",		"history" },
 	{ EVHTTP_REQ_GET,	"history/*",		"history_entry" },
+	{ EVHTTP_REQ_GET,	"admins",		"admins" },
+	{ EVHTTP_REQ_POST,	"admins",		"admin_add" },
+	{ EVHTTP_REQ_DELETE,	"admins/*",		"admin_remove" },
+	{ EVHTTP_REQ_POST,	"admins/*/role",	"admin_role" },
+	{ EVHTTP_REQ_POST,	"admins/*/password",	"admin_passwd" },
+	{ EVHTTP_REQ_POST,	"account/password",	"admin_passwd" },
+	{ EVHTTP_REQ_GET,	"account/tokens",	"tokens" },
+	{ EVHTTP_REQ_POST,	"account/tokens",	"token_create" },
+	{ EVHTTP_REQ_DELETE,	"account/tokens/*",	"token_revoke" },
+	{ EVHTTP_REQ_GET,	"account",		"account" },
+	{ EVHTTP_REQ_POST,	"account/totp",		"totp_enroll" },
+	{ EVHTTP_REQ_POST,	"account/totp/confirm",	"totp_confirm" },
+	{ EVHTTP_REQ_POST,	"account/totp/disable",	"totp_disable" },
+	{ EVHTTP_REQ_POST,	"admins/*/totp/disable", "totp_disable" },
 };
 
 /*
@@ -532,6 +575,10 @@ on_peer_challenge(void *arg, int status, json_t *ch)
 	crypto_wipe(key, sizeof(key));
 	req = json_pack("{s:s, s:s, s:s, s:s}", "request", "login", "user",
 	    user, "nonce", nonce, "proof", proof);
+	/* A TOTP code for the peer's user, when the browser gave one. */
+	if (json_is_string(json_object_get(h->uc.args, "code")))
+		json_object_set(req, "code", json_object_get(h->uc.args,
+		    "code"));
 	json_decref(ch);
 	peerlink_request(h->addr, h->port, req, PEERLINK_MAX_REPLY,
 	    on_peer_reply, h);
@@ -729,6 +776,72 @@ query_of(struct evhttp_request *req)
 	return u ? evhttp_uri_get_query(u) : NULL;
 }
 
+/*
+ * The user and role of "Authorization: Bearer TOKEN" (apitokens.h):
+ * 1 with user (ADMIN_NAME_MAX + 1 bytes) and *role set (the read-only
+ * role for a token of scope "read"); 0 after answering h with 401 (not
+ * a token, revoked, its user gone) or 500.
+ */
+static int
+bearer_user(struct hcall *h, char *user, int *role)
+{
+	const char *auth = evhttp_find_header(evhttp_request_get_input_headers(
+	    h->req), "Authorization");
+	struct apitok t;
+	int ok, r;
+
+	if (auth == NULL || strncasecmp(auth, "Bearer ", 7) != 0) {
+		hcall_answer(h, 401, uiapi_error("Authorization: use "
+		    "\"Bearer TOKEN\" with an API token"));
+		return 0;
+	}
+	auth += 7;
+	auth += strspn(auth, " ");
+	if ((ok = apitok_check(web.apitokens, auth, (uint64_t)time(NULL),
+	    &t)) == -1) {
+		hcall_answer(h, 500, uiapi_error("cannot read the API tokens "
+		    "(see the log)"));
+		return 0;
+	}
+	if (ok == 0 || (r = admin_role_of(web.admins, t.user)) == -1) {
+		log_warnx("web console: a request from %s with an unknown or "
+		    "revoked API token", h->uc.from);
+		hcall_answer(h, 401, uiapi_error("the API token is not valid "
+		    "(revoked?)"));
+		return 0;
+	}
+	snprintf(user, ADMIN_NAME_MAX + 1, "%s", t.user);
+	*role = t.scope == APITOK_FULL ? r : ADMIN_ROLE_OPERATOR;
+	return 1;
+}
+
+/*
+ * A request with an API token instead of a session: no cookie, so no
+ * CSRF token either (a browser never sends the header on its own).  The
+ * peer switch and logout need a session.
+ */
+static void
+api_bearer(struct hcall *h, enum evhttp_cmd_type method, const char *path)
+{
+	const char *name;
+	int status, role;
+
+	if (!bearer_user(h, h->user, &role))
+		return;
+	if ((name = route_find(method, path, h->uc.args, &status)) == NULL) {
+		hcall_answer(h, status, uiapi_error(status == 404 ?
+		    "no such API path (with an API token)" :
+		    "method not allowed"));
+		return;
+	}
+	h->uc.user = h->user;
+	h->uc.role = role;
+	h->uc.bearer = 1;
+	h->uc.name = name;
+	hcall_wait(h);
+	uiapi_call(&h->uc);
+}
+
 static void
 api_request(struct evhttp_request *req, const char *path, int https)
 {
@@ -785,6 +898,11 @@ api_request(struct evhttp_request *req, const char *path, int https)
 		uiapi_call(&h->uc);
 		return;
 	}
+	if (s == NULL && evhttp_find_header(evhttp_request_get_input_headers(
+	    req), "Authorization") != NULL) {
+		api_bearer(h, method, path);
+		return;
+	}
 	if (s == NULL) {
 		hcall_answer(h, 401, uiapi_error("login required"));
 		return;
@@ -820,6 +938,7 @@ api_request(struct evhttp_request *req, const char *path, int https)
 	}
 	snprintf(h->user, sizeof(h->user), "%s", s->user);
 	h->uc.user = h->user;
+	h->uc.role = s->role;
 	h->uc.name = name;
 	hcall_wait(h);		/* status and dashboard answer later */
 	uiapi_call(&h->uc);
@@ -1023,6 +1142,52 @@ redirect_https(struct evhttp_request *req)
 	evhttp_send_reply(req, 308, reason(308), NULL);
 }
 
+/*
+ * GET /metrics (WebConsole.Metrics = 1): the Prometheus text of
+ * webmetrics.h to a request with an API token of either scope; without
+ * one 401, as the API.
+ */
+static void
+metrics_request(struct evhttp_request *req)
+{
+	enum evhttp_cmd_type method = evhttp_request_get_command(req);
+	struct evkeyvalq *hdrs = evhttp_request_get_output_headers(req);
+	struct evbuffer *buf;
+	struct hcall *h;
+	char *text;
+	int role;
+
+	if ((h = calloc(1, sizeof(*h))) == NULL)
+		fatal("%s", __func__);
+	h->req = req;
+	h->evcon = evhttp_request_get_connection(req);
+	h->uc.args = json_object();
+	client_addr(req, h->uc.from, sizeof(h->uc.from));
+	if (method != EVHTTP_REQ_GET && method != EVHTTP_REQ_HEAD) {
+		hcall_answer(h, 405, uiapi_error("use GET"));
+		return;
+	}
+	if (!bearer_user(h, h->user, &role))
+		return;
+	if ((text = webmetrics_text(web.env->cfg)) == NULL) {
+		hcall_answer(h, 500, uiapi_error("cannot read the catalog (see "
+		    "the log)"));
+		return;
+	}
+	if ((buf = evbuffer_new()) == NULL)
+		fatal("%s", __func__);
+	if (method == EVHTTP_REQ_GET)
+		evbuffer_add(buf, text, strlen(text));
+	common_headers(req);
+	evhttp_add_header(hdrs, "Content-Type",
+	    "text/plain; version=0.0.4; charset=utf-8");
+	evhttp_add_header(hdrs, "Cache-Control", "no-store");
+	evhttp_send_reply(req, 200, "OK", buf);
+	evbuffer_free(buf);
+	free(text);
+	hcall_free(h);
+}
+
 static void
 on_request(struct evhttp_request *req, void *arg)
 {
@@ -1050,6 +1215,8 @@ on_request(struct evhttp_request *req, void *arg)
 		not_found(req);
 	else if (strncmp(path, "/api/", 5) == 0)
 		api_request(req, path + 5, https);
+	else if (strcmp(path, "/metrics") == 0 && web.env->cfg->web_metrics)
+		metrics_request(req);
 	else
 		static_request(req, path);
 	free(path);
@@ -1359,6 +1526,8 @@ webhttp_init(struct child_env *env, struct event_base *base)
 	web.base = base;
 	snprintf(web.admins, sizeof(web.admins), "%s/%s", cfg->datadir,
 	    ADMIN_FILE);
+	snprintf(web.apitokens, sizeof(web.apitokens), "%s/%s", cfg->datadir,
+	    APITOK_FILE);
 	wa_init(cfg->web_session_timeout, web.admins);
 	peerlink_init(base);
 	for (size_t i = 0; i < www_nfiles && i < 64; i++) {
