@@ -682,12 +682,12 @@ static const struct conf_opt conf_opts[] = {
 	STR("WebConsole", "Root", "", validate_abspath_or_empty, web_root),
 	INT("WebConsole", "SessionTimeout", 3600, 60, 604800,
 	    web_session_timeout),
-
-	INT("History", "MaxAge", 7776000, 3600, 3153600000L, history_max_age),
-	INT("History", "MaxEntries", 100000, 10, 10000000, history_max_entries),
 	STRS("WebConsole", "CertNames", NULL, validate_cert_names,
 	    web_cert_names, nweb_cert_names),
 	BOOL("WebConsole", "Metrics", 0, web_metrics),
+
+	INT("History", "MaxAge", 7776000, 3600, 3153600000L, history_max_age),
+	INT("History", "MaxEntries", 100000, 10, 10000000, history_max_entries),
 };
 #define NOPTS	(sizeof(conf_opts) / sizeof(conf_opts[0]))
 
