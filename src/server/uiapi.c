@@ -33,6 +33,7 @@
 #include "log.h"
 #include "peerinfo.h"
 #include "store.h"
+#include "uiagent.h"
 #include "uiapi.h"
 #include "uicall.h"
 #include "webauth.h"
@@ -1447,6 +1448,9 @@ static const struct request {
 	{ "prune_start",	UI_ADMIN,	1, req_prune_start },
 	{ "scrub_start",	UI_ADMIN,	1, req_scrub_start },
 	{ "log",		UI_ADMIN,	0, req_log },
+	{ "client_browse",	UI_ADMIN,	0, ui_client_browse },
+	{ "client_answer",	UI_ADMIN,	0, ui_client_answer },
+	{ "client_restore",	UI_ADMIN,	1, ui_client_restore },
 };
 
 static const struct request *
