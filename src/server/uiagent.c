@@ -259,10 +259,10 @@ ui_client_answer(struct ui_call *c)
 	size_t len;
 	int status, kind, rc;
 
-	if (ui_arg_uint(c, "id", 1, INT64_MAX, 0, &id) == -1)
+	if (ui_arg_uint(c, "req", 1, INT64_MAX, 0, &id) == -1)
 		return;
 	if (id == 0) {
-		ui_finish(c, 400, uiapi_error("\"id\" is required: a request "
+		ui_finish(c, 400, uiapi_error("\"req\" is required: a request "
 		    "id"));
 		return;
 	}

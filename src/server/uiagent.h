@@ -27,7 +27,8 @@ void	ui_client_browse(struct ui_call *);
  */
 void	ui_client_restore(struct ui_call *);
 /*
- * "client_answer": name, id.  200 {"id", "state": "pending" |
+ * "client_answer": name, req (the request's id; "id" is the bridge's
+ * own).  200 {"id", "state": "pending" |
  * "started" | "done" | "failed", "kind": "browse" | "restore",
  * "taken" (pending: when the agent took it, or null), "agent_seen",
  * "answer" (the agent's JSON, when not pending)}; a final answer is

@@ -393,6 +393,9 @@ static const struct route {
 	{ EVHTTP_REQ_POST,	"housekeeping/prune",	"prune_start" },
 	{ EVHTTP_REQ_POST,	"housekeeping/scrub",	"scrub_start" },
 	{ EVHTTP_REQ_GET,	"log",			"log" },
+	{ EVHTTP_REQ_POST,	"clients/*/browse",	"client_browse" },
+	{ EVHTTP_REQ_GET,	"clients/*/answer",	"client_answer" },
+	{ EVHTTP_REQ_POST,	"clients/*/restore",	"client_restore" },
 };
 
 /*
