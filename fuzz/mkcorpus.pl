@@ -62,6 +62,18 @@ put('wire', 'agent-poll-count', $hello4 . $auth .
 put('wire', 'agent-requests', frame(0x0043, pack('N', 2) .
     pack('Q> C', 7, 1) . str16('home') . pack('Q> C', 8, 9) . str16('etc')));
 put('wire', 'job-reported', frame(0x0041, pack('Q>', 42)));
+# version 5: browse and restore requests with args, the agent's answers
+my $hello5 = frame(0x0001, 'GVLT' . pack('n n', 1, 5) . str16('gigavault-agent 0.4'));
+put('wire', 'agent-answer', $hello5 . $auth .
+    frame(0x0044, pack('Q> C N', 7, 0, 2) . '{}'));
+put('wire', 'agent-answer-started', $hello5 . $auth .
+    frame(0x0044, pack('Q> C N', 9, 1, 19) . '{"state":"started"}'));
+put('wire', 'agent-answer-long', $hello5 . $auth .
+    frame(0x0044, pack('Q> C N', 7, 0, 65537) . ('x' x 16)));
+put('wire', 'agent-requests5', frame(0x0043, pack('N', 2) .
+    pack('Q> C', 7, 2) . str16('home') . str16('{"snapshot":1,"path":"/"}') .
+    pack('Q> C', 8, 3) . str16('etc') . str16('{}')));
+put('wire', 'agent-answered', frame(0x0045, pack('Q>', 7)));
 
 # ------------------------------------------------------------ tree blobs
 sub node {
