@@ -66,7 +66,14 @@ for my $i (1 .. $NBIG) {
     GV::_spit(sprintf("%s/big/entry-with-a-rather-long-name-to-fill-pages-%05d.txt", $src, $i), "$i\n");
 }
 
-my $ag = GVAgent->start($cl, sets => { web => { Paths => [$src], Schedule => '2099-01-01' } });
+# Set slow: one big file, restored at LimitDownload, to cancel it.
+my $slowsrc = $cl->dir . '/slow';
+make_path($slowsrc);
+srand(20);	# bytes that do not repeat: nothing to deduplicate
+GV::_spit("$slowsrc/big.bin", pack('L*', map { int(rand(4294967296)) } 1 .. 750_000));
+my $ag = GVAgent->start($cl, sets => { web => { Paths => [$src], Schedule => '2099-01-01' },
+                                       slow => { Paths => [$slowsrc], Schedule => '2099-01-01',
+                                                 LimitDownload => '64K' } });
 my $r = $ag->ask(request => 'run', set => 'web');
 ok($r->{started}, 'a backup of set web started') or diag(explain($r));
 my @h = $ag->wait_runs('web', 1, 60);
@@ -200,6 +207,30 @@ $q = api_ok(api(POST => 'restore', json => { snapshot => $snap, paths => ["$src/
 $a = answer($q->{id}, 1);
 is($a->{state}, 'failed', 'the agent refuses it') or diag(explain($a));
 like($a->{answer}{error} // '', qr/a\.txt/, '... and says why: ' . ($a->{answer}{error} // ''));
+
+# ----------------------------------------------------------- one at a time, cancel
+$r = $ag->ask(request => 'run', set => 'slow');
+my @hs = $ag->wait_runs('slow', 1, 120);
+is($hs[0]{result}, 'ok', 'set slow is saved') or diag(explain(\@hs));
+my $q1 = api_ok(api(POST => 'restore', json => { snapshot => $hs[0]{snapshot}, paths => [$slowsrc],
+                                                  where => 'directory', dir => "$target-slow" }),
+                200, 'a slow restore (LimitDownload 64K)');
+($a) = answer($q1->{id}, 0);
+is($a->{state}, 'started', 'the agent answers "started" first') or diag(explain($a));
+my $q2 = api_ok(api(POST => 'restore', json => { snapshot => $hs[0]{snapshot}, paths => [$slowsrc],
+                                                  where => 'directory', dir => "$target-slow2" }),
+                200, 'another restore of the same set');
+$a = answer($q2->{id}, 1);
+is($a->{state}, 'failed', 'one restore of a set at a time: the second is refused');
+like($a->{answer}{error} // '', qr/a restore of set slow is under way/, '... and says why');
+$r = $ag->ask(request => 'cancel', set => 'slow');
+ok($r->{cancelled} && $r->{restore}, 'cancel of set slow (the UI port, as for jobs) cancels the restore')
+    or diag(explain($r));
+$a = answer($q1->{id}, 1);
+is($a->{state}, 'failed', 'the cancelled restore is answered failed') or diag(explain($a));
+is($a->{answer}{error}, 'cancelled', '... "cancelled"');
+ok(!-e "$target-slow$slowsrc/big.bin" || -s "$target-slow$slowsrc/big.bin" < 3_000_000,
+   '... and the file is not all there');
 
 # ----------------------------------------------------------- a version 4 agent
 is($ag->stop, 0, 'the agent stops');

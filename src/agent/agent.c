@@ -220,6 +220,8 @@ agent_server(struct agent *a)
 	crypto_wipe(&st, sizeof(st));
 }
 
+static int	restore_cancel(void *, const char *);
+
 static void
 ui_conf(struct agent *a, struct agentui_conf *u)
 {
@@ -236,6 +238,8 @@ ui_conf(struct agent *a, struct agentui_conf *u)
 	u->jobs = a->jobs;
 	u->state = a->state;
 	u->poll = a->poll;
+	u->restore_cancel = restore_cancel;
+	u->restore_arg = a;
 }
 
 static void
@@ -316,6 +320,7 @@ restore_done(struct run *run, const struct run_outcome *o, void *arg)
 static void
 restore_start(struct agent *a, const struct remote_agent_request *rq)
 {
+	const struct clientconf_set *cs;
 	struct run_spec sp;
 	struct restore *r;
 	char err[1024], *s;
@@ -341,6 +346,11 @@ restore_start(struct agent *a, const struct remote_agent_request *rq)
 	sp.conffile = a->conf->file;
 	sp.set = r->ra.set;
 	sp.passfile = a->conf->agent.passfile;
+	/* The set's LimitUpload and LimitDownload, as for its backups. */
+	if ((cs = clientconf_set(a->conf, rq->set)) != NULL) {
+		sp.limit_up = cs->limit_up;
+		sp.limit_down = cs->limit_down;
+	}
 	sp.body = restore_body;
 	sp.body_arg = &r->ra;
 	if ((r->run = run_start(a->base, &sp, restore_done, r, err,
@@ -367,6 +377,22 @@ refuse:
 		kick(a);
 	}
 	json_decref(j);
+}
+
+/* The UI port's "cancel" of set: its restore.  0, or -1 when none. */
+static int
+restore_cancel(void *arg, const char *set)
+{
+	struct agent *a = arg;
+
+	for (struct restore *r = a->restores; r != NULL; r = r->next)
+		if (strcmp(r->ra.set, set) == 0) {
+			alog_info("restore of set %s (request %llu): cancelled",
+			    set, (unsigned long long)r->ra.request);
+			run_cancel(r->run);
+			return 0;
+		}
+	return -1;
 }
 
 /* Cancel the restores under way (the agent stops). */
