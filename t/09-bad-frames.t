@@ -58,8 +58,8 @@ my @cases = (
     { name => 'hello with bad magic GVLX',
       bytes => frame(T_CLIENT_HELLO, hello_payload(magic => 'GVLX')),
       codes => [1], reason => qr/malformed/ },
-    { name => 'hello with versions 5..6',
-      bytes => frame(T_CLIENT_HELLO, hello_payload(min => 5, max => 6)),
+    { name => 'hello with versions 6..7',
+      bytes => frame(T_CLIENT_HELLO, hello_payload(min => 6, max => 7)),
       codes => [4], reason => qr/no common protocol version/ },
     { name => 'hello with nonzero flags',
       bytes => frame(T_CLIENT_HELLO, hello_payload(), 1),
@@ -115,9 +115,9 @@ for my $case (@cases) {
     };
 }
 
-# versions 0..1, 1..2, 1..5 and 2..3 overlap with 1..4: the highest
-# common one
-for my $r ([0, 1, 1], [1, 2, 2], [1, 5, 4], [2, 3, 3]) {
+# versions 0..1, 1..2, 1..4, 1..6 and 2..3 overlap with 1..5: the
+# highest common one
+for my $r ([0, 1, 1], [1, 2, 2], [1, 4, 4], [1, 6, 5], [2, 3, 3]) {
     my ($c, $h) = $gv->session(min => $r->[0], max => $r->[1]);
     is($h->{version}, $r->[2], "hello with versions $r->[0]..$r->[1] gets version $r->[2]")
         or diag explain $h;

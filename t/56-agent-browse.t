@@ -66,12 +66,28 @@ for my $i (1 .. $NBIG) {
     GV::_spit(sprintf("%s/big/entry-with-a-rather-long-name-to-fill-pages-%05d.txt", $src, $i), "$i\n");
 }
 
+# A mail set's mailbox directory (doc/mail.md): message files and the
+# ".mailbox" that names their From, Subject and Date.
+my $mbox = $cl->dir . '/mail/ann/INBOX';
+make_path($mbox);
+GV::_spit("$mbox/1733500000-42", "From: Alice <alice\@example.org>\r\nSubject: Minutes\r\n\r\nbody\r\n");
+GV::_spit("$mbox/1733500000-43", "From: Bob\r\nSubject: Re: Minutes\r\n\r\nok\r\n");
+GV::_spit("$mbox/.mailbox", JSON::PP->new->canonical->encode({
+    name => 'INBOX', delimiter => '/', uidvalidity => 1733500000, uidnext => 44, special => undef,
+    messages => [
+        { file => '1733500000-42', uid => 42, flags => '\\Seen', date => 1733480000, tzoff => 60, size => 61,
+          from => 'Alice <alice@example.org>', subject => 'Minutes',
+          date_header => 'Fri, 6 Dec 2024 10:13:20 +0100' },
+        { file => '1733500000-43', uid => 43, flags => '', date => 1733490000, tzoff => 0, size => 40,
+          from => 'Bob', subject => 'Re: Minutes', date_header => undef },
+    ] }));
+
 # Set slow: one big file, restored at LimitDownload, to cancel it.
 my $slowsrc = $cl->dir . '/slow';
 make_path($slowsrc);
 srand(20);	# bytes that do not repeat: nothing to deduplicate
 GV::_spit("$slowsrc/big.bin", pack('L*', map { int(rand(4294967296)) } 1 .. 750_000));
-my $ag = GVAgent->start($cl, sets => { web => { Paths => [$src], Schedule => '2099-01-01' },
+my $ag = GVAgent->start($cl, sets => { web => { Paths => [$src, $cl->dir . '/mail'], Schedule => '2099-01-01' },
                                        slow => { Paths => [$slowsrc], Schedule => '2099-01-01',
                                                  LimitDownload => '64K' } });
 my $r = $ag->ask(request => 'run', set => 'web');
@@ -147,6 +163,19 @@ is($a->{state}, 'failed', 'a path not in the snapshot: failed');
 like($a->{answer}{error}, qr/nowhere: not in snapshot/, '... the agent says it is not there');
 $a = browse(path => "$src/a.txt");
 like($a->{answer}{error}, qr/not a directory/, 'a file: not a directory');
+
+# A mailbox directory: its messages' From, Subject and Date.
+$a = browse(path => $mbox);
+is($a->{state}, 'done', 'a mailbox directory lists') or diag(explain($a));
+is($a->{answer}{mailbox}{name}, 'INBOX', '... as mailbox INBOX (its .mailbox)');
+my %m = map { $_->{name} => $_ } @{ $a->{answer}{entries} || [] };
+is($m{'1733500000-42'}{from}, 'Alice <alice@example.org>', '... a message\'s From');
+is($m{'1733500000-42'}{subject}, 'Minutes', '... its Subject');
+is($m{'1733500000-42'}{date_header}, 'Fri, 6 Dec 2024 10:13:20 +0100', '... its Date');
+is($m{'1733500000-42'}{flags}, '\\Seen', '... its flags');
+is($m{'1733500000-43'}{subject}, 'Re: Minutes', '... and the other\'s');
+ok(!exists $m{'1733500000-43'}{date_header}, '... without a Date it has none');
+ok(!exists $e{'a.txt'}{subject}, 'a directory without .mailbox has no such fields');
 
 # ----------------------------------------------------------- restoring
 my $target = $cl->dir . '/restored';

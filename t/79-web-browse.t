@@ -9,7 +9,8 @@
 # docs/, two files and (after going back up with the path bar) the
 # directory photos/ are ticked; overwriting the original place asks
 # first (cancelled); a restore to a target directory is started and the
-# page shows it done.  Then the restored files are compared byte for
+# page shows it done; a mail set's mailbox directory shows its messages'
+# From, Subject and Date.  Then the restored files are compared byte for
 # byte with the originals, and what was not ticked is not there.
 # Screenshots at laptop and phone size go to
 # $GV_BUILDDIR/t-out/79-web-browse/.  Any page JS error or CSP violation
@@ -60,6 +61,15 @@ GV::_spit("$src/docs/b.bin", join('', map { chr(($_ * 31 + ($_ >> 7)) % 256) } 0
 GV::_spit("$src/docs/not-ticked.txt", "left on the server\n");
 GV::_spit("$src/photos/2026/c.jpg", join('', map { chr(($_ * 13) % 251) } 0 .. 99_999));
 GV::_spit("$src/other/d.txt", "d\n");
+# a mail set's mailbox directory (doc/mail.md): the page shows From,
+# Subject and Date from its .mailbox
+make_path("$src/mail/ann/INBOX");
+GV::_spit("$src/mail/ann/INBOX/1733500000-42", "From: Alice <alice\@example.org>\r\nSubject: Minutes\r\n\r\nbody\r\n");
+GV::_spit("$src/mail/ann/INBOX/.mailbox", JSON::PP->new->canonical->encode({
+    name => 'INBOX', delimiter => '/', uidvalidity => 1733500000, uidnext => 43, special => undef,
+    messages => [ { file => '1733500000-42', uid => 42, flags => '\\Seen', date => 1733480000,
+                    tzoff => 60, size => 61, from => 'Alice <alice@example.org>',
+                    subject => 'Minutes of the meeting', date_header => 'Fri, 6 Dec 2024 10:13:20 +0100' } ] }));
 
 my $ag = GVAgent->start($cl, sets => { files => { Paths => [$src], Schedule => '2099-01-01' } });
 my $r = $ag->ask(request => 'run', set => 'files');
@@ -138,7 +148,7 @@ for my $l (split /\n/, GV::_slurp($log) // '') {
     elsif ($l =~ /^# ?(.*)$/) { my $c = $1; $c =~ /^screenshot/ ? diag($c) : note($c) }
     else { note($l) }
 }
-cmp_ok($checks, '>=', 19, "browse.mjs reported its checks ($checks)");
+cmp_ok($checks, '>=', 22, "browse.mjs reported its checks ($checks)");
 is($res->{state}, 'done', 'the page showed the restore done');
 is($res->{files}, 3, '... with 3 files (a.txt, b.bin and c.jpg)');
 
@@ -148,7 +158,8 @@ for my $f ('docs/a.txt', 'docs/b.bin', 'photos/2026/c.jpg') {
     ok(defined $got && $got eq $want, "$f is restored byte for byte under the target")
         or diag("$target$src/$f: " . (defined $got ? length($got) . ' bytes' : 'missing'));
 }
-ok(!-e "$target$src/docs/not-ticked.txt" && !-e "$target$src/other" && !-e "$target$src/readme.txt",
+ok(!-e "$target$src/docs/not-ticked.txt" && !-e "$target$src/other" && !-e "$target$src/readme.txt" &&
+   !-e "$target$src/mail",
    'what was not ticked is not restored');
 like($ag->log_text, qr/restore of set files, snapshot \Q$snap\E, 3 paths to \Q$target\E \(request \d+\) started/,
      'the agent logged the restore it ran');

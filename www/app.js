@@ -2081,11 +2081,20 @@
 			    onclick: function () { browseList(b, full, 0); } }) :
 			    h('span', { class: 'browse-file', text: e.name +
 			    (e.type === 'symlink' && e.target ? ' → ' + e.target : '') });
+			/* a mail set's message: its .mailbox's fields */
+			if (b.mailbox)
+				return { cells: [box, label, e.from || '—',
+				    e.subject || '—', e.date_header ||
+				    (e.type === 'file' ? timeCell(e.mtime) : '—'),
+				    e.type === 'file' ? fmtBytes(e.size) : '—'] };
 			return { cells: [box, label, e.type || '—',
 			    e.type === 'file' ? fmtBytes(e.size) : '—',
 			    timeCell(e.mtime)] };
 		});
 		clear(b.list).appendChild(rows.length ? table('Entries of ' + b.path,
+		    b.mailbox ? [{ label: 'Pick' }, { label: 'Message' },
+		    { label: 'From' }, { label: 'Subject' }, { label: 'Date' },
+		    { label: 'Size', num: true }] :
 		    [{ label: 'Pick' }, { label: 'Name' }, { label: 'Type' },
 		    { label: 'Size', num: true }, { label: 'Modified' }], rows, false,
 		    true) : h('p', { class: 'muted', text: 'This directory is empty.' }));
@@ -2121,6 +2130,8 @@
 					b.path = path;
 					b.entries = [];
 				}
+				b.mailbox = a.mailbox && typeof a.mailbox === 'object' ?
+				    a.mailbox : null;
 				b.entries = b.entries.concat(Array.isArray(a.entries) ?
 				    a.entries : []);
 				b.total = typeof a.total === 'number' ? a.total :
@@ -2129,8 +2140,10 @@
 				    a.next : null;
 				browseSay(b.path + ': ' + num(b.total) + ' entr' +
 				    (b.total === 1 ? 'y' : 'ies') + ' (snapshot ' +
-				    b.snap + ', set ' + (a.set || '?') + ').',
-				    ['listed', 'ok']);
+				    b.snap + ', set ' + (a.set || '?') + ')' +
+				    (b.mailbox ? '; mailbox ' + (b.mailbox.name || '?') +
+				    ' of a mail set: From, Subject and Date from its ' +
+				    '.mailbox' : '') + '.', ['listed', 'ok']);
 				browseCrumbs(b);
 				browseRows(b);
 				browseButtons(b);
@@ -2221,7 +2234,7 @@
 	function browseCard(name) {
 		var b = { client: name, snaps: [], snap: null, path: '/',
 		    entries: [], total: 0, next: null, selected: {}, busy: false,
-		    timer: null };
+		    timer: null, mailbox: null };
 		var whereRow = function (value, text, hint) {
 			var id = 'browse-where-' + value;
 			return h('div', { class: 'browse-where' },

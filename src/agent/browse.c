@@ -7,10 +7,12 @@
 #include <sys/stat.h>
 
 #include <err.h>
+#include <ftw.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "client/restore.h"
 #include "client/tree.h"
@@ -282,6 +284,10 @@ entry_json(const struct node *n)
 	return o;
 }
 
+static json_t	*mailbox_load(struct client *, const struct snapinfo *,
+		    const char *);
+static void	 mailbox_fields(json_t *, json_t *, const char *);
+
 int
 browse_answer(struct client *c, const struct remote_agent_request *rq,
     char *err, size_t errlen)
@@ -292,7 +298,7 @@ browse_answer(struct client *c, const struct remote_agent_request *rq,
 	struct tree page, dir;
 	struct node *found = NULL;
 	char spec[32], why[1024];
-	json_t *o = NULL, *arr;
+	json_t *o = NULL, *arr, *mb = NULL;
 	size_t stop, used;
 	int notdir, have_page = 0, have_dir = 0, rc;
 	uint32_t i;
@@ -331,11 +337,29 @@ browse_answer(struct client *c, const struct remote_agent_request *rq,
 	    (json_int_t)dir.n)) == NULL || (arr = json_array()) == NULL ||
 	    json_object_set_new(o, "entries", arr) == -1)
 		goto oom;
+	/* A mail set's mailbox: its messages' From, Subject and Date. */
+	for (i = 0; i < dir.n; i++)
+		if (strcmp(dir.nodes[i].name, ".mailbox") == 0 &&
+		    dir.nodes[i].type == NODE_FILE &&
+		    dir.nodes[i].size <= BROWSE_MAILBOX_MAX) {
+			if ((mb = mailbox_load(c, &si, ba.path)) != NULL) {
+				json_t *nm = json_object_get(mb, "name");
+
+				json_object_set_new(o, "mailbox", json_pack(
+				    "{s:o}", "name", json_is_string(nm) ?
+				    json_string(json_string_value(nm)) :
+				    json_null()));
+			}
+			break;
+		}
 	/* As many entries from offset as fit in one answer. */
 	used = 256 + strlen(ba.path) * 6;
 	for (i = ba.offset; i < dir.n; i++) {
 		json_t *e = entry_json(&dir.nodes[i]);
 		char *s;
+
+		if (e != NULL && mb != NULL && dir.nodes[i].type == NODE_FILE)
+			mailbox_fields(mb, e, dir.nodes[i].name);
 
 		if (e == NULL || (s = json_dumps(e, JSON_COMPACT)) == NULL) {
 			json_decref(e);
@@ -352,6 +376,7 @@ browse_answer(struct client *c, const struct remote_agent_request *rq,
 	json_object_set_new(o, "truncated", json_boolean(i < dir.n));
 	if (i < dir.n)
 		json_object_set_new(o, "next", json_integer(i));
+	json_decref(mb);
 	tree_free(&dir);
 	if (have_page)
 		tree_free(&page);
@@ -359,6 +384,7 @@ browse_answer(struct client *c, const struct remote_agent_request *rq,
 	return browse_send(c, rq->id, 0, o, err, errlen);
 oom:
 	json_decref(o);
+	json_decref(mb);
 	snprintf(why, sizeof(why), "out of memory");
 fail:
 	if (have_dir)
@@ -374,6 +400,100 @@ static struct remote *
 more_session(void *arg, char *err, size_t errlen)
 {
 	return client_more_session(arg, err, errlen);
+}
+
+static int
+rm_one(const char *path, const struct stat *st, int flag, struct FTW *f)
+{
+	(void)st;
+	(void)f;
+	if (flag == FTW_DP || flag == FTW_D)
+		rmdir(path);
+	else
+		unlink(path);
+	return 0;
+}
+
+/*
+ * A mail set's directory (doc/mail.md) holds a ".mailbox": JSON with,
+ * for each message file, its From, Subject, Date and flags.  Read it
+ * from snapshot si (at dir, "" for the root) with the client's restore
+ * into a private temporary directory, removed after; NULL when it
+ * cannot be read (a listing without them, not an error).
+ */
+static json_t *
+mailbox_load(struct client *c, const struct snapinfo *si, const char *dir)
+{
+	struct restore_opts o;
+	struct restore_stats st;
+	const char *tmpdir = getenv("TMPDIR");
+	char tmp[256], spath[BROWSE_PATH_MAX + 16];
+	char file[sizeof(tmp) + sizeof(spath)];
+	char err[1024], *paths[2];
+	json_error_t je;
+	json_t *j = NULL;
+	struct stat sb;
+
+	if (tmpdir == NULL || tmpdir[0] != '/' || strlen(tmpdir) > 200)
+		tmpdir = "/tmp";
+	snprintf(tmp, sizeof(tmp), "%s/gigavault-browse.XXXXXX", tmpdir);
+	if (mkdtemp(tmp) == NULL)
+		return NULL;
+	snprintf(spath, sizeof(spath), "%s/.mailbox", dir);
+	paths[0] = spath;
+	paths[1] = NULL;
+	memset(&o, 0, sizeof(o));
+	o.target = tmp;
+	o.paths = paths;
+	o.npaths = 1;
+	snprintf(file, sizeof(file), "%s%s", tmp, spath);
+	if (restore_snapshot(c->remote, &c->keys, si, &o, &st, err,
+	    sizeof(err)) == 0 && lstat(file, &sb) == 0 && S_ISREG(sb.st_mode) &&
+	    sb.st_size <= BROWSE_MAILBOX_MAX)
+		j = json_load_file(file, JSON_REJECT_DUPLICATES, &je);
+	nftw(tmp, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	if (j != NULL && !json_is_object(j)) {
+		json_decref(j);
+		j = NULL;
+	}
+	return j;
+}
+
+/* A string field of a .mailbox message, or NULL. */
+static json_t *
+mail_field(json_t *m, const char *key)
+{
+	json_t *v = json_object_get(m, key);
+
+	return json_is_string(v) ? json_string(json_string_value(v)) : NULL;
+}
+
+/*
+ * Add each message's "from", "subject", "date_header" and "flags" from
+ * the .mailbox mb to the entries of files[0..n) (JSON objects by name).
+ */
+static void
+mailbox_fields(json_t *mb, json_t *entry, const char *name)
+{
+	json_t *msgs = json_object_get(mb, "messages"), *m;
+	size_t i;
+
+	if (!json_is_array(msgs))
+		return;
+	json_array_foreach(msgs, i, m) {
+		json_t *f = json_object_get(m, "file");
+		const char *k[] = { "from", "subject", "date_header", "flags" };
+
+		if (!json_is_string(f) || strcmp(json_string_value(f), name) != 0)
+			continue;
+		for (size_t x = 0; x < sizeof(k) / sizeof(k[0]); x++) {
+			json_t *v = mail_field(m, k[x]);
+
+			if (v != NULL)
+				json_object_set_new(entry, k[x], v);
+		}
+		return;
+	}
 }
 
 int

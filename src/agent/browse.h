@@ -19,6 +19,8 @@
 
 #define BROWSE_PATH_MAX		1024	/* bytes of a path in args */
 #define BROWSE_RESTORE_PATHS	64	/* paths one restore may name */
+/* A mail set's ".mailbox" (doc/mail.md) read for a listing, at most. */
+#define BROWSE_MAILBOX_MAX	(16u * 1024 * 1024)
 /* Bytes of one page's JSON: an answer, with room to spare. */
 #define BROWSE_PAGE_MAX		(REMOTE_ANSWER_MAX - 1024)
 
@@ -66,7 +68,10 @@ void	restore_args_free(struct restore_args *);
  * client_keys() and client_session() done): one page of the directory,
  * as JSON {"snapshot", "set", "path", "offset", "total", "entries":
  * [{"name", "type", "size", "mtime", "mode"}, ...], "truncated",
- * "next"} (next: the offset of the next page, when truncated), or
+ * "next"} (next: the offset of the next page, when truncated; in a mail
+ * set's mailbox directory, one with a ".mailbox", also "mailbox":
+ * {"name"} and each message file's "from", "subject", "date_header"
+ * and "flags" from it), or
  * {"error": "..."} with status failed.  0 when the answer was sent, -1
  * with err set when the session failed.
  */

@@ -9,7 +9,8 @@
 // into docs/; tick two files there, go back up with the path bar and
 // tick the directory photos/; ask for overwriting the original place
 // (the confirmation shows; cancelled); restore to GV_E2E_TARGET and wait
-// for the agent's result.  Prints "ok - NAME" / "not ok - NAME", "# ..."
+// for the agent's result; open a mail set's mailbox directory (its
+// messages' From, Subject and Date).  Prints "ok - NAME" / "not ok - NAME", "# ..."
 // comments and "result {json}" (the restore's result as shown) as
 // t/browser/e2e.mjs does; shots at laptop (1366x768) and phone (390x844)
 // size into GV_E2E_OUT.  Any page JS error, CSP violation, console error
@@ -182,6 +183,20 @@ try {
   result.text = res;
   ok(/Problems\s+0/.test(res) && res.includes(TARGET), 'the result shows the files, no problem, and where', res);
   await shot('browse-restored');
+
+  // a mail set's mailbox: From, Subject and Date from its .mailbox
+  await card.locator(`#browse-crumbs button[data-path="${SRC}"]`).click();
+  await listed(SRC);
+  await open(SRC + '/mail');
+  await open(SRC + '/mail/ann');
+  await open(SRC + '/mail/ann/INBOX');
+  const mtext = await card.locator('#browse-list').innerText();
+  const mstatus = await card.locator('#browse-status').innerText();
+  ok(/Minutes of the meeting/.test(mtext) && /Alice <alice@example.org>/.test(mtext) &&
+     /Fri, 6 Dec 2024/.test(mtext) && /From/.test(mtext) && /Subject/.test(mtext),
+     'a mailbox directory shows each message\'s From, Subject and Date', mtext);
+  ok(/mailbox INBOX of a mail set/.test(mstatus), '... and says it is a mailbox', mstatus);
+  await shot('browse-mailbox');
 } catch (e) {
   ok(false, 'the browse and restore steps ran', String(e && e.message || e).split('\n').slice(0, 6).join('\n'));
   try { await shot('browse-failure'); } catch (e2) { /* nothing more to show */ }
