@@ -89,7 +89,7 @@ isnt($rc, 0, 'backup to a version 2 server: refused (exit non-zero)');
 like($err, qr/this server speaks protocol version 2; backups need version 3 \(GigaVault 0\.2 or later\): upgrade the server/,
      '... with a message that says to upgrade the server') or diag($err);
 unlike($out, qr/snapshot \d+ saved/, '... nothing saved');
-like(GV::_slurp($hellos), qr/^1 4$/m, 'the proxy saw the client offer 1..4 and lowered it');
+like(GV::_slurp($hellos), qr/^1 5$/m, 'the proxy saw the client offer 1..5 and lowered it');
 is(scalar $cl->snapshots, 1, 'the server has still one snapshot');
 
 # --- reading works over version 2

@@ -287,8 +287,8 @@ restore_done(struct run *run, const struct run_outcome *o, void *arg)
 	char *s;
 
 	(void)run;
-	if (o->status == -1) {
-		/* No result: it was cancelled, or died; say so. */
+	if (o->status == -1 || o->status == BROWSE_UNANSWERED) {
+		/* Cancelled, died or could not answer: say so. */
 		alog_warnx("restore of set %s (request %llu): %s", r->ra.set,
 		    (unsigned long long)r->ra.request, o->error);
 		j = json_pack("{s:I, s:I, s:I, s:I, s:s}", "files",

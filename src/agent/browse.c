@@ -511,8 +511,8 @@ restore_body(struct client *c, void *arg)
 	snprintf(spec, sizeof(spec), "%llu", (unsigned long long)ra->snapshot);
 	if (client_setup(c) == -1 || client_keys(c) == -1 ||
 	    client_session(c) == -1) {
-		/* Printed; the parent answers from its last line. */
-		return 2;
+		/* Printed; the agent answers with that line. */
+		return BROWSE_UNANSWERED;
 	}
 	if (client_snapshot(c, spec, ra->set, &si) == -1 ||
 	    strcmp(si.set, ra->set) != 0) {
@@ -545,8 +545,10 @@ answer:
 	    "where", ra->where == BROWSE_DIRECTORY ? ra->dir : ra->where ==
 	    BROWSE_OVERWRITE ? "original place, overwriting" :
 	    "original place", "error", why[0] ? client_jstr(why) :
-	    json_null()), aerr, sizeof(aerr)) == -1)
+	    json_null()), aerr, sizeof(aerr)) == -1) {
 		warnx("cannot answer request %llu: %s",
 		    (unsigned long long)ra->request, aerr);
+		return BROWSE_UNANSWERED;
+	}
 	return rc;
 }

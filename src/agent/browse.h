@@ -91,8 +91,11 @@ int	browse_send(struct client *c, uint64_t request, int status,
  * ra's paths of its snapshot (c set up with the agent's config) to
  * where it says, then answer the request with {"files", "dirs",
  * "bytes", "problems", "error"}.  Returns 0 (all restored), 1 (with
- * problems) or 2 (failed).
+ * problems), 2 (failed), or BROWSE_UNANSWERED when it could not answer
+ * (no session, or the answer was not taken; the last line it printed
+ * says why), so that the agent answers for it.
  */
+#define BROWSE_UNANSWERED	3
 int	restore_body(struct client *c, void *ra);
 
 #endif
