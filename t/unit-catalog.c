@@ -1476,6 +1476,11 @@ test_answers(void)
 	    catalog_request_add_args(c, 999, CAT_REQ_BROWSE, "web", "{}", "x",
 	    T, &id) == CAT_NOTFOUND, "args over CAT_REQ_ARGS_MAX, kind backup, "
 	    "no such client: refused");
+	ok(catalog_requests(c, a, &q, &n) == CAT_OK && n == 1 &&
+	    q[0].id == back && q[0].kind == CAT_REQ_BACKUP,
+	    "catalog_requests() lists the backup only (as the console's Jobs "
+	    "and gigavaultctl show them)");
+	free(q);
 	ok(catalog_answer_put(c, a, br, CAT_ANSWER_DONE, "{}", 2, T) ==
 	    CAT_NOTFOUND, "an answer to a request not handed out is refused");
 	ok(catalog_answer_get(c, a, br, T, &st, &kind, &taken, &data, &len) ==

@@ -4221,7 +4221,18 @@ catalog_requests_take(struct catalog *c, uint64_t client, int64_t now,
 static int
 requests_txn(struct catalog *c, MDB_txn *txn, void *arg)
 {
-	return requests_load(c, txn, arg);
+	struct requests_arg *a = arg;
+	size_t k = 0;
+	int r;
+
+	if ((r = requests_load(c, txn, a)) != CAT_OK)
+		return r;
+	/* "Back up now" only: browse and restore have answers instead. */
+	for (size_t i = 0; i < a->n; i++)
+		if (a->v[i].kind == CAT_REQ_BACKUP)
+			a->v[k++] = a->v[i];
+	a->n = k;
+	return CAT_OK;
 }
 
 int

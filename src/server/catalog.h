@@ -756,7 +756,11 @@ int	catalog_request_add(struct catalog *c, uint64_t client,
  */
 int	catalog_requests_take(struct catalog *c, uint64_t client, int64_t now,
 	    struct cat_request **out, size_t *n);
-/* Requests of client (taken or not, not yet reported), oldest first. */
+/*
+ * "Back up now" requests of client (taken or not, not yet reported),
+ * oldest first (not the browse and restore requests of the last
+ * section).
+ */
 int	catalog_requests(struct catalog *c, uint64_t client,
 	    struct cat_request **out, size_t *n);
 
