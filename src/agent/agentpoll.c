@@ -145,7 +145,8 @@ static int
 child_request(struct client *c, const struct remote_agent_request *rq)
 {
 	struct restore_args ra;
-	char why[1024], err[1024];
+	char why[1024], err[1024], *args;
+	json_t *j;
 
 	if (rq->kind == REMOTE_REQ_BROWSE) {
 		if (!c->have_keys && client_keys(c) == -1) {
@@ -180,15 +181,26 @@ child_request(struct client *c, const struct remote_agent_request *rq)
 		return 0;
 	}
 	restore_args_free(&ra);
+	/* Written again compact: JSON may have newlines between tokens. */
+	if ((j = json_loads(rq->args, 0, NULL)) == NULL ||
+	    (args = json_dumps(j, JSON_COMPACT)) == NULL) {
+		json_decref(j);
+		warnx("restore request %llu: out of memory",
+		    (unsigned long long)rq->id);
+		return -1;
+	}
+	json_decref(j);
 	if (browse_send(c, rq->id, 1, json_pack("{s:s}", "state", "started"),
 	    err, sizeof(err)) == -1) {
 		warnx("answer %llu: %s", (unsigned long long)rq->id, err);
+		free(args);
 		return -1;
 	}
-	for (size_t i = 0, n = strlen(rq->args); i < n; i += ARG_CHUNK)
-		printf("ARG %.*s\n", ARG_CHUNK, rq->args + i);
+	for (size_t i = 0, n = strlen(args); i < n; i += ARG_CHUNK)
+		printf("ARG %.*s\n", ARG_CHUNK, args + i);
 	printf("REQ %llu %d %s\n", (unsigned long long)rq->id, rq->kind,
 	    rq->set);
+	free(args);
 	return 0;
 }
 
