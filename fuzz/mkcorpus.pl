@@ -201,6 +201,12 @@ put('agentui', 'history', qq({"request":"history","set":"web","limit":5}\n) .
     qq({"request":"history","set":"a b","limit":0}\n));
 put('agentui', 'run', qq({"request":"run","set":"web","id":"x"}\n) .
     qq({"request":"cancel","set":7}\n));
+put('agentargs', 'browse', '{"snapshot":3,"path":"/home/ann","offset":0}');
+put('agentargs', 'browse-root', '{"snapshot":1}');
+put('agentargs', 'restore-dir', '{"snapshot":2,"paths":["/etc/hosts","/home/ann/x"],"where":"directory","dir":"/tmp/r"}');
+put('agentargs', 'restore-original', '{"snapshot":2,"paths":["/a"],"where":"overwrite"}');
+put('agentargs', 'bad', '{"snapshot":0,"paths":["rel"],"where":"x","dir":"/","extra":1}');
+put('agentargs', 'dup', '{"snapshot":1,"snapshot":2}');
 put('agentui', 'bad', qq([1]\n{"request":1}\n{"request":"nope"}\nnot json\n));
 put('uibridge', 'no-request', qq({"id":1,"request":5}\n\n{}\n));
 
