@@ -5,8 +5,8 @@
  * string as an AGENT_REQUESTS frame carries it (a C string: it ends at
  * the first NUL, and at most 4096 bytes are taken, as wire.c allows);
  * both parsers get it.  What a parse accepts is checked against the
- * rules it promises (a snapshot from 1; paths absolute, 1 to 64 of them,
- * no control character; "where" one of three; a target directory only
+ * rules it promises (a snapshot from 1; paths absolute and normalized, ""
+ * for "/", 1 to 64 of them, no control character; "where" one of three; a target directory only
  * with "directory" and never "/"), and the harness aborts when one is
  * broken.
  *
@@ -56,8 +56,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		    ra.where > BROWSE_DIRECTORY || ra.dir[0] != '/' ||
 		    (ra.where == BROWSE_DIRECTORY) != (strcmp(ra.dir, "/") != 0))
 			abort();
+		/* Normalized: "/a/b", or "" for "/" (the whole snapshot). */
 		for (int i = 0; i < ra.npaths; i++)
-			if (ra.paths[i][0] != '/' || !printable(ra.paths[i]))
+			if ((ra.paths[i][0] != '/' && ra.paths[i][0] != '\0') ||
+			    !printable(ra.paths[i]))
 				abort();
 		restore_args_free(&ra);
 	}

@@ -44,7 +44,8 @@ struct browse_args {
 struct restore_args {
 	uint64_t	 snapshot;
 	char		 set[65];
-	char		*paths[BROWSE_RESTORE_PATHS + 1];	/* NULL-ended */
+	char		*paths[BROWSE_RESTORE_PATHS + 1];	/* NULL-ended,
+						   normalized: "" is "/" */
 	int		 npaths;
 	int		 where;		/* enum browse_where */
 	char		 dir[BROWSE_PATH_MAX + 1];	/* "/" unless DIRECTORY */
