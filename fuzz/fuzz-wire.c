@@ -13,8 +13,10 @@
  * frames (version 4) are decoded as session.c decodes them: an admitted
  * JOB_REPORT or AGENT_POLL by wire_parse_job_report() or
  * wire_parse_agent_poll(), and every payload also as the agent reads
- * the server's JOB_REPORTED and AGENT_REQUESTS.  Every get goes through
- * common/reader.h.
+ * the server's JOB_REPORTED and AGENT_REQUESTS; version 5's: an admitted
+ * AGENT_ANSWER by wire_parse_agent_answer(), every payload also as the
+ * agent reads a version 5 AGENT_REQUESTS and an AGENT_ANSWERED.  Every
+ * get goes through common/reader.h.
  *
  * Not covered: the payload handlers of session.c (REGISTER, AUTH,
  * COMMIT, LIST, and what a JOB_REPORT or AGENT_POLL then does), which
@@ -55,16 +57,24 @@ agent_frames(uint16_t type, const uint8_t *p, size_t len)
 	static struct wire_request reqs[WIRE_REQUESTS_MAX];
 	char agent[WIRE_AGENT_NAME_MAX + 1], why[256];
 	struct wire_job_report jr;
+	const uint8_t *ans;
 	uint64_t seq;
 	uint32_t n;
+	size_t alen;
+	uint8_t st;
 
 	if (type == WIRE_JOB_REPORT)
 		(void)wire_parse_job_report(p, len, &jr, why, sizeof(why));
 	else if (type == WIRE_AGENT_POLL)
 		(void)wire_parse_agent_poll(p, len, agent, jobs, &n, why,
 		    sizeof(why));
+	else if (type == WIRE_AGENT_ANSWER)
+		(void)wire_parse_agent_answer(p, len, &seq, &st, &ans, &alen,
+		    why, sizeof(why));
 	(void)wire_parse_job_reported(p, len, &seq, why, sizeof(why));
 	(void)wire_parse_agent_requests(p, len, reqs, &n, why, sizeof(why));
+	(void)wire_parse_agent_requests5(p, len, reqs, &n, why, sizeof(why));
+	(void)wire_parse_agent_answered(p, len, &seq, why, sizeof(why));
 }
 
 /*

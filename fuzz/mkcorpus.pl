@@ -62,6 +62,18 @@ put('wire', 'agent-poll-count', $hello4 . $auth .
 put('wire', 'agent-requests', frame(0x0043, pack('N', 2) .
     pack('Q> C', 7, 1) . str16('home') . pack('Q> C', 8, 9) . str16('etc')));
 put('wire', 'job-reported', frame(0x0041, pack('Q>', 42)));
+# version 5: browse and restore requests with args, the agent's answers
+my $hello5 = frame(0x0001, 'GVLT' . pack('n n', 1, 5) . str16('gigavault-agent 0.4'));
+put('wire', 'agent-answer', $hello5 . $auth .
+    frame(0x0044, pack('Q> C N', 7, 0, 2) . '{}'));
+put('wire', 'agent-answer-started', $hello5 . $auth .
+    frame(0x0044, pack('Q> C N', 9, 1, 19) . '{"state":"started"}'));
+put('wire', 'agent-answer-long', $hello5 . $auth .
+    frame(0x0044, pack('Q> C N', 7, 0, 65537) . ('x' x 16)));
+put('wire', 'agent-requests5', frame(0x0043, pack('N', 2) .
+    pack('Q> C', 7, 2) . str16('home') . str16('{"snapshot":1,"path":"/"}') .
+    pack('Q> C', 8, 3) . str16('etc') . str16('{}')));
+put('wire', 'agent-answered', frame(0x0045, pack('Q>', 7)));
 
 # ------------------------------------------------------------ tree blobs
 sub node {
@@ -189,6 +201,12 @@ put('agentui', 'history', qq({"request":"history","set":"web","limit":5}\n) .
     qq({"request":"history","set":"a b","limit":0}\n));
 put('agentui', 'run', qq({"request":"run","set":"web","id":"x"}\n) .
     qq({"request":"cancel","set":7}\n));
+put('agentargs', 'browse', '{"snapshot":3,"path":"/home/ann","offset":0}');
+put('agentargs', 'browse-root', '{"snapshot":1}');
+put('agentargs', 'restore-dir', '{"snapshot":2,"paths":["/etc/hosts","/home/ann/x"],"where":"directory","dir":"/tmp/r"}');
+put('agentargs', 'restore-original', '{"snapshot":2,"paths":["/a"],"where":"overwrite"}');
+put('agentargs', 'bad', '{"snapshot":0,"paths":["rel"],"where":"x","dir":"/","extra":1}');
+put('agentargs', 'dup', '{"snapshot":1,"snapshot":2}');
 put('agentui', 'bad', qq([1]\n{"request":1}\n{"request":"nope"}\nnot json\n));
 put('uibridge', 'no-request', qq({"id":1,"request":5}\n\n{}\n));
 

@@ -115,9 +115,9 @@ for my $case (@cases) {
     };
 }
 
-# versions 0..1, 1..2, 1..6, 1..4 and 2..3 overlap with 1..5: the
+# versions 0..1, 1..2, 1..4, 1..6 and 2..3 overlap with 1..5: the
 # highest common one
-for my $r ([0, 1, 1], [1, 2, 2], [1, 6, 5], [1, 4, 4], [2, 3, 3]) {
+for my $r ([0, 1, 1], [1, 2, 2], [1, 4, 4], [1, 6, 5], [2, 3, 3]) {
     my ($c, $h) = $gv->session(min => $r->[0], max => $r->[1]);
     is($h->{version}, $r->[2], "hello with versions $r->[0]..$r->[1] gets version $r->[2]")
         or diag explain $h;

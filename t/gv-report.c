@@ -3,7 +3,7 @@
  * that need failed, overdue or polled clients without running the agent
  * (t/58-job-reports.t, the console's and the alerts' tests).  It is a
  * registered client (its client.conf and state file, as gigavault
- * uses them; no key file needed) and speaks protocol version 4.  These
+ * uses them; no key file needed).  These
  * flags are kept stable: other tests depend on them.
  *
  *	gv-report -c CLIENT.CONF --set SET [--result ok|partial|failed|
@@ -17,10 +17,17 @@
  *
  *	gv-report -c CLIENT.CONF --poll [--agent NAME]
  *	    [--job SET:NEXT:INTERVAL[:running]] ...
+ *	    [--answer STATUS:TEXT [--answer-id ID]]
  *
  * sends one AGENT_POLL naming those jobs (NEXT a time as above, 0 for
  * none; INTERVAL seconds) and the agent NAME (default "gv-report"), and
- * prints each request it got as "ID KIND SET", one a line.
+ * prints each request it got as "ID KIND SET", one a line (a browse or
+ * restore request of protocol version 5: "ID KIND SET ARGS").  With
+ * --answer STATUS:TEXT it answers each of those with AGENT_ANSWER
+ * (STATUS 0 done, 1 started, 2 failed; TEXT as it is, JSON or not);
+ * with --answer-id ID it sends that answer to request ID, taken or not.
+ * It speaks the newest protocol version; GIGAVAULT_TEST_PROTOCOL_MAX=4
+ * makes it a version 4 agent (gigavault(1)).
  *
  * Exit 0; 1 when the server refused (its message on stderr); 2 for a
  * usage or setup error.
@@ -50,7 +57,8 @@ usage(void)
 	    "[--snapshot ID] [--files N] [--bytes N] [--read N] [--sent N] "
 	    "[--problems N]\n"
 	    "       gv-report -c CLIENT.CONF --poll [--agent NAME] "
-	    "[--job SET:NEXT:INTERVAL[:running]] ...\n");
+	    "[--job SET:NEXT:INTERVAL[:running]] ... "
+	    "[--answer STATUS:TEXT [--answer-id ID]]\n");
 	exit(2);
 }
 
@@ -123,7 +131,7 @@ main(int argc, char *argv[])
 {
 	enum { O_SET = 256, O_RESULT, O_ERROR, O_START, O_END, O_NEXT,
 	    O_REQUEST, O_SNAP, O_FILES, O_BYTES, O_READ, O_SENT, O_PROBLEMS,
-	    O_POLL, O_AGENT, O_JOB };
+	    O_POLL, O_AGENT, O_JOB, O_ANSWER, O_ANSWER_ID };
 	static const struct option longopts[] = {
 		{ "set",	required_argument, NULL, O_SET },
 		{ "result",	required_argument, NULL, O_RESULT },
@@ -141,12 +149,16 @@ main(int argc, char *argv[])
 		{ "poll",	no_argument,	   NULL, O_POLL },
 		{ "agent",	required_argument, NULL, O_AGENT },
 		{ "job",	required_argument, NULL, O_JOB },
+		{ "answer",	required_argument, NULL, O_ANSWER },
+		{ "answer-id",	required_argument, NULL, O_ANSWER_ID },
 		{ NULL, 0, NULL, 0 },
 	};
 	static struct remote_agent_job jobs[MAX_JOBS];
 	struct remote_job_report r;
 	struct remote_agent_request *reqs;
-	const char *agent = "gv-report";
+	const char *agent = "gv-report", *answer = NULL;
+	uint64_t answer_id = 0;
+	int status = 0;
 	int64_t now = time(NULL);
 	struct client c;
 	size_t njobs = 0, n;
@@ -211,6 +223,16 @@ main(int argc, char *argv[])
 		case O_POLL:
 			poll = 1;
 			break;
+		case O_ANSWER:
+			if (optarg[0] < '0' || optarg[0] > '2' ||
+			    optarg[1] != ':')
+				errx(2, "--answer STATUS:TEXT, STATUS 0..2");
+			status = optarg[0] - '0';
+			answer = optarg + 2;
+			break;
+		case O_ANSWER_ID:
+			answer_id = number(optarg, "--answer-id");
+			break;
 		case O_AGENT:
 			agent = optarg;
 			break;
@@ -238,10 +260,29 @@ main(int argc, char *argv[])
 			client_done(&c);
 			return 1;
 		}
-		for (size_t i = 0; i < n; i++)
-			printf("%" PRIu64 " %d %s\n", reqs[i].id, reqs[i].kind,
-			    reqs[i].set);
+		for (size_t i = 0; i < n; i++) {
+			printf("%" PRIu64 " %d %s%s%s\n", reqs[i].id,
+			    reqs[i].kind, reqs[i].set, reqs[i].args[0] ?
+			    " " : "", reqs[i].args);
+			if (answer == NULL || reqs[i].kind ==
+			    REMOTE_REQ_BACKUP || answer_id != 0)
+				continue;
+			if (remote_agent_answer(c.remote, reqs[i].id, status,
+			    answer, strlen(answer), err, sizeof(err)) == -1) {
+				fprintf(stderr, "gv-report: %s\n", err);
+				free(reqs);
+				client_done(&c);
+				return 1;
+			}
+		}
 		free(reqs);
+		if (answer != NULL && answer_id != 0 &&
+		    remote_agent_answer(c.remote, answer_id, status, answer,
+		    strlen(answer), err, sizeof(err)) == -1) {
+			fprintf(stderr, "gv-report: %s\n", err);
+			client_done(&c);
+			return 1;
+		}
 	} else if (remote_job_report(c.remote, &r, err, sizeof(err)) == -1) {
 		fprintf(stderr, "gv-report: %s\n", err);
 		client_done(&c);

@@ -1439,6 +1439,142 @@ test_jobs(void)
 	catalog_close(c);
 }
 
+/*
+ * Browse and restore requests (catalog.h's last section): kinds and
+ * args kept, handed to a version 5 agent only, answers kept until read
+ * (a final one) or an hour, a final answer ends its request, an answer
+ * to a request not handed out is refused, old records still read.
+ */
+static void
+test_answers(void)
+{
+	struct catalog *c = open_sub("answers");
+	struct cat_request *q;
+	uint8_t tok[CAT_SECRET_LEN];
+	uint64_t a, b, back, br, rs, id;
+	const int64_t T = 1800000000;
+	char *data, args[CAT_REQ_ARGS_MAX + 2];
+	int64_t taken;
+	size_t n, len;
+	int st, kind, good;
+
+	if (c == NULL) {
+		ok(0, "answers: open a catalog");
+		return;
+	}
+	id_of(tok, 8001);
+	ok(catalog_client_add(c, "ann", tok, 1, &a) == CAT_OK &&
+	    (id_of(tok, 8002), catalog_client_add(c, "bob", tok, 1, &b)) ==
+	    CAT_OK, "answers: two clients");
+	ok(catalog_request_add(c, a, "web", "x", T, &back) == CAT_OK &&
+	    catalog_request_add_args(c, a, CAT_REQ_BROWSE, "web",
+	    "{\"path\":\"/\"}", "console: x", T, &br) == CAT_OK &&
+	    br == back + 1 && catalog_request_add_args(c, a, CAT_REQ_RESTORE,
+	    "web", "{}", "console: x", T, &rs) == CAT_OK && rs == br + 1,
+	    "a backup, a browse and a restore queued: three requests");
+	memset(args, 'a', sizeof(args) - 1);
+	args[sizeof(args) - 1] = '\0';
+	ok(catalog_request_add_args(c, a, CAT_REQ_BROWSE, "web", args, "x", T,
+	    &id) == CAT_ERROR && catalog_request_add_args(c, a, CAT_REQ_BACKUP,
+	    "web", "{}", "x", T, &id) == CAT_ERROR &&
+	    catalog_request_add_args(c, 999, CAT_REQ_BROWSE, "web", "{}", "x",
+	    T, &id) == CAT_NOTFOUND, "args over CAT_REQ_ARGS_MAX, kind backup, "
+	    "no such client: refused");
+	ok(catalog_requests(c, a, &q, &n) == CAT_OK && n == 1 &&
+	    q[0].id == back && q[0].kind == CAT_REQ_BACKUP,
+	    "catalog_requests() lists the backup only (as the console's Jobs "
+	    "and gigavaultctl show them)");
+	free(q);
+	ok(catalog_answer_put(c, a, br, CAT_ANSWER_DONE, "{}", 2, T) ==
+	    CAT_NOTFOUND, "an answer to a request not handed out is refused");
+	ok(catalog_answer_get(c, a, br, T, &st, &kind, &taken, &data, &len) ==
+	    CAT_OK && st == CAT_ANSWER_PENDING && kind == CAT_REQ_BROWSE &&
+	    taken == 0 && data == NULL, "not taken yet: pending");
+	ok(catalog_requests_take_kinds(c, a, T + 1, 0, &q, &n) == CAT_OK &&
+	    n == 1 && q[0].id == back && q[0].kind == CAT_REQ_BACKUP,
+	    "a version 4 agent takes the backup only");
+	free(q);
+	ok(catalog_requests_take(c, a, T + 2, &q, &n) == CAT_OK && n == 0,
+	    "catalog_requests_take() is version 4's");
+	ok(catalog_requests_take_kinds(c, a, T + 3, 1, &q, &n) == CAT_OK &&
+	    n == 2 && q[0].id == br && q[0].kind == CAT_REQ_BROWSE &&
+	    strcmp(q[0].args, "{\"path\":\"/\"}") == 0 &&
+	    strcmp(q[0].set, "web") == 0 && q[1].id == rs &&
+	    q[1].kind == CAT_REQ_RESTORE && strcmp(q[1].args, "{}") == 0,
+	    "a version 5 agent takes the browse and the restore, with args");
+	free(q);
+	ok(catalog_requests_take_kinds(c, a, T + 4, 1, &q, &n) == CAT_OK &&
+	    n == 0, "each handed out once");
+	ok(catalog_answer_get(c, a, br, T + 4, &st, &kind, &taken, &data,
+	    &len) == CAT_OK && st == CAT_ANSWER_PENDING && taken == T + 3,
+	    "taken: pending, with when");
+	ok(catalog_answer_put(c, b, br, CAT_ANSWER_DONE, "{}", 2, T + 5) ==
+	    CAT_NOTFOUND, "another client cannot answer it");
+	ok(catalog_answer_put(c, a, br, CAT_ANSWER_DONE, "{\"e\":[]}", 8,
+	    T + 5) == CAT_OK, "the browse answered");
+	ok(catalog_answer_put(c, a, br, CAT_ANSWER_DONE, "{}", 2, T + 5) ==
+	    CAT_NOTFOUND, "a final answer ends the request: no second one");
+	ok(catalog_answer_put(c, a, rs, CAT_ANSWER_STARTED, "{\"s\":1}", 7,
+	    T + 5) == CAT_OK, "the restore started");
+	good = catalog_answer_get(c, a, br, T + 6, &st, &kind, &taken, &data,
+	    &len) == CAT_OK && st == CAT_ANSWER_DONE && kind == CAT_REQ_BROWSE &&
+	    len == 8 && data != NULL && strcmp(data, "{\"e\":[]}") == 0;
+	free(data);
+	ok(good, "the browse's answer read");
+	ok(catalog_answer_get(c, a, br, T + 6, &st, &kind, &taken, &data,
+	    &len) == CAT_NOTFOUND, "... once");
+	good = catalog_answer_get(c, a, rs, T + 6, &st, &kind, &taken, &data,
+	    &len) == CAT_OK && st == CAT_ANSWER_STARTED &&
+	    kind == CAT_REQ_RESTORE && strcmp(data, "{\"s\":1}") == 0;
+	free(data);
+	data = NULL;
+	good = good && catalog_answer_get(c, a, rs, T + 7, &st, &kind, &taken,
+	    &data, &len) == CAT_OK && st == CAT_ANSWER_STARTED;
+	free(data);
+	ok(good, "a started answer stays until the final one");
+	ok(catalog_answer_put(c, a, rs, CAT_ANSWER_FAILED, "{\"f\":0}", 7,
+	    T + 8) == CAT_OK && catalog_requests(c, a, &q, &n) == CAT_OK &&
+	    n == 1 && q[0].id == back, "the restore's final answer ends it; "
+	    "the backup request is still listed (answers are not requests)");
+	free(q);
+	ok(catalog_answer_get(c, a, rs, T + 8 + CAT_ANSWER_KEEP_S + 1, &st,
+	    &kind, &taken, &data, &len) == CAT_NOTFOUND,
+	    "an answer older than CAT_ANSWER_KEEP_S is gone");
+	/* (The backup request, taken long ago, is handed out again.) */
+	ok(catalog_request_add_args(c, a, CAT_REQ_BROWSE, "web", "{}", "x", T,
+	    &id) == CAT_OK && catalog_requests_take_kinds(c, a,
+	    T + CAT_ANSWER_KEEP_S + 1, 1, &q, &n) == CAT_OK && n == 1 &&
+	    q[0].kind == CAT_REQ_BACKUP && catalog_answer_get(c, a, id,
+	    T + CAT_ANSWER_KEEP_S + 1, &st, &kind, &taken, &data, &len) ==
+	    CAT_NOTFOUND,
+	    "a browse not taken within CAT_ANSWER_KEEP_S is dropped");
+	free(q);
+	/* Bounded: the oldest answers beyond CAT_ANSWERS_MAX go. */
+	good = 1;
+	for (int i = 0; i < CAT_ANSWERS_MAX + 5 && good; i++) {
+		uint64_t k;
+
+		good = catalog_request_add_args(c, b, CAT_REQ_BROWSE, "web",
+		    "{}", "x", T, &k) == CAT_OK &&
+		    catalog_requests_take_kinds(c, b, T, 1, &q, &n) ==
+		    CAT_OK && n == 1 && catalog_answer_put(c, b, k,
+		    CAT_ANSWER_DONE, "{}", 2, T + i) == CAT_OK;
+		free(q);
+		if (i == 0)
+			id = k;
+	}
+	ok(good && catalog_answer_get(c, b, id, T + 100, &st, &kind, &taken,
+	    &data, &len) == CAT_NOTFOUND && catalog_answer_get(c, b,
+	    id + CAT_ANSWERS_MAX + 4, T + 100, &st, &kind, &taken, &data,
+	    &len) == CAT_OK, "at most CAT_ANSWERS_MAX answers are kept per "
+	    "client: the oldest go");
+	free(data);
+	ok(catalog_client_remove(c, "bob") == CAT_OK &&
+	    catalog_requests(c, b, &q, &n) == CAT_OK && n == 0,
+	    "client remove: its requests and answers go");
+	catalog_close(c);
+}
+
 /* Whether every descriptor of this process on path has FD_CLOEXEC. */
 static int
 all_cloexec(const char *path, int *seen)
@@ -1751,6 +1887,7 @@ main(void)
 	test_open_for();
 	test_jobs();
 	test_jobs_review();
+	test_answers();
 
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
 	if (system(cmd) != 0)

@@ -34,13 +34,14 @@ static const struct {
 	{ 0x0032, "GET" }, { 0x0033, "BLOB" }, { 0x0034, "NOBLOB" },
 	{ 0x0035, "LBLOB" }, { 0x0040, "JOB_REPORT" },
 	{ 0x0041, "JOB_REPORTED" }, { 0x0042, "AGENT_POLL" },
-	{ 0x0043, "AGENT_REQUESTS" }, { 0x00ff, "ERROR" },
+	{ 0x0043, "AGENT_REQUESTS" }, { 0x0044, "AGENT_ANSWER" },
+	{ 0x0045, "AGENT_ANSWERED" }, { 0x00ff, "ERROR" },
 };
 
 /* Types that are no frame at all, around and between the known ones. */
 static const uint16_t unknown[] = {
 	0x0000, 0x0006, 0x000f, 0x0018, 0x001f, 0x0029, 0x002f, 0x0036,
-	0x003f, 0x0044, 0x00fe, 0x0100, 0x1234, 0xffff,
+	0x003f, 0x0046, 0x00fe, 0x0100, 0x1234, 0xffff,
 };
 
 static const char *const states[] = { "NONE", "CHALLENGED", "DONE" };
@@ -75,6 +76,7 @@ expected(enum session_auth st, uint16_t type, const char *name, char *why,
 	case 0x0020: case 0x0022: case 0x0023: case 0x0024:
 	case 0x0026: case 0x0028: case 0x0030: case 0x0032:
 	case 0x0040: case 0x0042:	/* JOB_REPORT, AGENT_POLL */
+	case 0x0044:			/* AGENT_ANSWER */
 		if (st == AUTH_DONE)
 			return 0;
 		snprintf(why, whylen, "not authenticated: %s needs AUTH first",

@@ -67,6 +67,7 @@ test_hello_roundtrip(void)
 	ok(wire_pick_version(1, 1) == 1, "version 1 from 1..1");
 	ok(wire_pick_version(1, 2) == 2, "version 2 from 1..2");
 	ok(wire_pick_version(4, 5) == 5, "version 5 from 4..5");
+	ok(wire_pick_version(4, 4) == 4, "version 4 from 4..4");
 	ok(wire_pick_version(6, 7) == 0, "no common version in 6..7");
 
 	/* Every truncation of the payload is refused. */
@@ -452,14 +453,134 @@ test_agent_poll(void)
 	    strcmp(wire_type_name(WIRE_AGENT_REQUESTS), "AGENT_REQUESTS") == 0,
 	    "the agent's frames have names");
 	ok(wire_pick_version(1, 9) == 5 && wire_pick_version(1, 4) == 4 &&
-	    wire_pick_version(1, 3) == 3, "version 5 is picked when both "
-	    "speak it, 4 or 3 with an older client");
+	    wire_pick_version(1, 3) == 3,
+	    "version 5 is picked when both speak it, 4 or 3 with an older "
+	    "client");
+}
+
+/* Version 5: AGENT_REQUESTS with args, AGENT_ANSWER, AGENT_ANSWERED. */
+static void
+test_answers(void)
+{
+	static struct wire_request reqs[3], rback[WIRE_REQUESTS_MAX];
+	static uint8_t buf[WIRE_HDR_LEN + WIRE_AGENT_ANSWER_MAX + 16];
+	static char big[WIRE_ANSWER_MAX + 2];
+	const uint8_t *ans;
+	struct wire_wr w;
+	char why[200];
+	uint64_t id;
+	uint32_t n;
+	size_t alen;
+	uint8_t st;
+	int same;
+
+	reqs[0].id = 7;
+	reqs[0].kind = WIRE_REQ_BROWSE;
+	snprintf(reqs[0].set, sizeof(reqs[0].set), "web");
+	snprintf(reqs[0].args, sizeof(reqs[0].args), "{\"snapshot\":1}");
+	reqs[1].id = 8;
+	reqs[1].kind = WIRE_REQ_BACKUP;
+	snprintf(reqs[1].set, sizeof(reqs[1].set), "etc");
+	reqs[2].id = 9;
+	reqs[2].kind = WIRE_REQ_RESTORE;
+	snprintf(reqs[2].set, sizeof(reqs[2].set), "home");
+	memset(reqs[2].args, 'x', WIRE_REQ_ARGS_MAX);
+	reqs[2].args[WIRE_REQ_ARGS_MAX] = '\0';
+	wire_wr_init(&w, buf, sizeof(buf));
+	wire_put_agent_requests5(&w, reqs, 3);
+	same = !w.overflow && wire_parse_agent_requests5(buf + WIRE_HDR_LEN,
+	    w.len - WIRE_HDR_LEN, rback, &n, why, sizeof(why)) == 0 && n == 3;
+	for (uint32_t i = 0; same && i < n; i++)
+		same = rback[i].id == reqs[i].id &&
+		    rback[i].kind == reqs[i].kind &&
+		    strcmp(rback[i].set, reqs[i].set) == 0 &&
+		    strcmp(rback[i].args, reqs[i].args) == 0;
+	ok(same, "AGENT_REQUESTS (version 5): args of 0 to WIRE_REQ_ARGS_MAX "
+	    "bytes decoded as encoded");
+	ok(wire_parse_agent_requests(buf + WIRE_HDR_LEN, w.len - WIRE_HDR_LEN,
+	    rback, &n, why, sizeof(why)) != 0,
+	    "a version 5 AGENT_REQUESTS does not parse as version 4");
+	/* Args one byte over: code 9. */
+	wire_wr_init(&w, buf, sizeof(buf));
+	wire_frame_begin(&w, WIRE_AGENT_REQUESTS);
+	wire_put_u32(&w, 1);
+	wire_put_u64(&w, 1);
+	wire_put_bytes(&w, "\3", 1);
+	wire_put_str(&w, "s");
+	wire_put_u16(&w, WIRE_REQ_ARGS_MAX + 1);
+	memset(big, 'a', WIRE_REQ_ARGS_MAX + 1);
+	wire_put_bytes(&w, big, WIRE_REQ_ARGS_MAX + 1);
+	wire_frame_end(&w);
+	ok(wire_parse_agent_requests5(buf + WIRE_HDR_LEN, w.len - WIRE_HDR_LEN,
+	    rback, &n, why, sizeof(why)) == WIRE_ERR_LIMIT && n == 0,
+	    "AGENT_REQUESTS (version 5): args of WIRE_REQ_ARGS_MAX + 1: "
+	    "code 9");
+	strcpy(reqs[2].args, "{}");
+	wire_wr_init(&w, buf, sizeof(buf));
+	wire_put_agent_requests5(&w, reqs, 3);
+	same = 1;
+	for (size_t k = 0; k + 1 < w.len - WIRE_HDR_LEN && same; k++)
+		same = wire_parse_agent_requests5(buf + WIRE_HDR_LEN, k, rback,
+		    &n, why, sizeof(why)) != 0 && n == 0;
+	ok(same, "AGENT_REQUESTS (version 5): every truncation is refused");
+
+	/* AGENT_ANSWER at its limit, and over it. */
+	memset(big, '[', WIRE_ANSWER_MAX);
+	wire_wr_init(&w, buf, sizeof(buf));
+	wire_put_agent_answer(&w, 42, WIRE_ANSWER_STARTED, big,
+	    WIRE_ANSWER_MAX);
+	ok(!w.overflow && w.len == WIRE_HDR_LEN + WIRE_AGENT_ANSWER_MAX &&
+	    wire_parse_agent_answer(buf + WIRE_HDR_LEN, w.len - WIRE_HDR_LEN,
+	    &id, &st, &ans, &alen, why, sizeof(why)) == 0 && id == 42 &&
+	    st == WIRE_ANSWER_STARTED && alen == WIRE_ANSWER_MAX &&
+	    memcmp(ans, big, alen) == 0,
+	    "AGENT_ANSWER of WIRE_ANSWER_MAX bytes: WIRE_AGENT_ANSWER_MAX, "
+	    "decoded as encoded");
+	wire_wr_init(&w, buf, sizeof(buf));
+	wire_put_agent_answer(&w, 42, 0, big, WIRE_ANSWER_MAX + 1);
+	ok(w.overflow, "AGENT_ANSWER of WIRE_ANSWER_MAX + 1 cannot be put");
+	wire_wr_init(&w, buf, sizeof(buf));
+	wire_frame_begin(&w, WIRE_AGENT_ANSWER);
+	wire_put_u64(&w, 42);
+	wire_put_bytes(&w, "\0", 1);
+	wire_put_u32(&w, WIRE_ANSWER_MAX + 1);
+	wire_frame_end(&w);
+	ok(wire_parse_agent_answer(buf + WIRE_HDR_LEN, w.len - WIRE_HDR_LEN,
+	    &id, &st, &ans, &alen, why, sizeof(why)) == WIRE_ERR_LIMIT,
+	    "AGENT_ANSWER: a length of WIRE_ANSWER_MAX + 1: code 9");
+	wire_wr_init(&w, buf, sizeof(buf));
+	wire_put_agent_answer(&w, 42, 3, "{}", 2);
+	ok(wire_parse_agent_answer(buf + WIRE_HDR_LEN, w.len - WIRE_HDR_LEN,
+	    &id, &st, &ans, &alen, why, sizeof(why)) == WIRE_ERR_MALFORMED &&
+	    strstr(why, "status 3") != NULL, "AGENT_ANSWER: status 3 is "
+	    "malformed");
+	wire_wr_init(&w, buf, sizeof(buf));
+	wire_put_agent_answer(&w, 0, 0, "{}", 2);
+	ok(wire_parse_agent_answer(buf + WIRE_HDR_LEN, w.len - WIRE_HDR_LEN,
+	    &id, &st, &ans, &alen, why, sizeof(why)) == WIRE_ERR_MALFORMED,
+	    "AGENT_ANSWER: request 0 is malformed");
+	wire_wr_init(&w, buf, sizeof(buf));
+	wire_put_agent_answer(&w, 5, 0, "{}", 2);
+	ok(wire_parse_agent_answer(buf + WIRE_HDR_LEN, w.len - WIRE_HDR_LEN -
+	    1, &id, &st, &ans, &alen, why, sizeof(why)) == WIRE_ERR_MALFORMED,
+	    "AGENT_ANSWER: one byte short: malformed");
+	wire_wr_init(&w, buf, sizeof(buf));
+	wire_put_agent_answered(&w, 77);
+	ok(wire_parse_agent_answered(buf + WIRE_HDR_LEN, w.len - WIRE_HDR_LEN,
+	    &id, why, sizeof(why)) == 0 && id == 77 &&
+	    wire_parse_agent_answered(buf + WIRE_HDR_LEN, 7, &id, why,
+	    sizeof(why)) == WIRE_ERR_MALFORMED &&
+	    strcmp(wire_type_name(WIRE_AGENT_ANSWER), "AGENT_ANSWER") == 0 &&
+	    strcmp(wire_type_name(WIRE_AGENT_ANSWERED), "AGENT_ANSWERED") == 0,
+	    "AGENT_ANSWERED round-trips, a short one is malformed; both have "
+	    "names");
 }
 
 int
 main(void)
 {
 	test_header();
+	test_answers();
 	test_hello_roundtrip();
 	test_strings();
 	test_limits();

@@ -1486,6 +1486,9 @@
 		body.appendChild(historyCard(name, hist));
 
 		body.appendChild(snapshotsCard(c, snaps));
+		body.appendChild(browsePanel(name, snaps.slice().sort(function (a, b) {
+			return (b.time || 0) - (a.time || 0);
+		}), c));
 		body.appendChild(retentionCard(c));
 		body.appendChild(actionsCard(c));
 	}
@@ -2864,6 +2867,391 @@
 			if (gen === state.gen)
 				failed('My account', err);
 		});
+	}
+
+	/* ---------- browse and restore through the agent ---------- */
+
+	/*
+	 * The "Browse and restore" card of a client's page
+	 * (doc/webconsole.md, "Browse and restore through the agent"): the
+	 * server cannot read a snapshot, so each listing and each restore is
+	 * a request its agent takes at its next check-in and answers.  The
+	 * card is built once per client and kept across the page's
+	 * refreshes (renderClient() appends the same element again), so a
+	 * listing, the selection and a restore's progress survive them.
+	 */
+	var BROWSE_POLL_MS = 1000;
+
+	var brw = null;		/* the card's state, for brw.client */
+
+	function browsePath(dir, name) {
+		return (dir === '/' ? '' : dir) + '/' + name;
+	}
+
+	function browseSay(text, kind) {
+		var el = brw.status;
+		clear(el);
+		if (kind)
+			el.appendChild(badge(kind[0], kind[1]));
+		if (kind)
+			el.appendChild(document.createTextNode(' '));
+		el.appendChild(document.createTextNode(text));
+	}
+
+	/* the agent's last check-in, plainly */
+	function browseAgentText(seen) {
+		if (!seen)
+			return 'No agent of this client has checked in yet: browsing ' +
+			    'and restoring wait until gigavault-agent runs on the ' +
+			    'client and asks this server for work.';
+		var ago = Math.max(0, Math.round(now() - seen));
+		return 'The agent last checked in ' + fmtDuration(ago) + ' ago (' +
+		    fmtTime(seen) + '); browsing waits for its next check-in, at ' +
+		    'most PollInterval (60 s unless its configuration says ' +
+		    'otherwise; every second for 5 minutes after a browse).';
+	}
+
+	/*
+	 * Wait for the answer to request id: the state shown as it moves
+	 * (queued, taken, started), then done(answer) or failed(answer).
+	 */
+	function browseWait(b, id, what, done) {
+		var q = '/clients/' + encodeURIComponent(b.client) + '/answer?req=' +
+		    encodeURIComponent(id);
+		var tick = function () {
+			if (brw !== b)
+				return;
+			api('GET', q).then(function (a) {
+				if (brw !== b)
+					return;
+				if (a.agent_seen)
+					b.agentLine.textContent = browseAgentText(a.agent_seen);
+				if (a.state === 'pending') {
+					browseSay(a.taken ? what + ' (request ' + id +
+					    '): the agent took it at ' + fmtTime(a.taken) +
+					    '; waiting for its answer.' :
+					    what + ' (request ' + id + '): queued, waiting ' +
+					    'for the agent\'s next check-in.',
+					    a.taken ? ['taken', 'busy'] : ['queued', 'warn']);
+					b.timer = setTimeout(tick, BROWSE_POLL_MS);
+					return;
+				}
+				if (a.state === 'started') {
+					browseSay(what + ' (request ' + id + '): under way ' +
+					    'on the client.', ['started', 'busy']);
+					b.timer = setTimeout(tick, BROWSE_POLL_MS);
+					return;
+				}
+				done(a.state, a.answer || {});
+			}, function (err) {
+				if (brw !== b)
+					return;
+				b.busy = false;
+				browseButtons(b);
+				browseSay(what + ' (request ' + id + '): ' + err.message,
+				    ['failed', 'bad']);
+				failed(what, err);
+			});
+		};
+		tick();
+	}
+
+	function browseButtons(b) {
+		b.open.disabled = b.busy || !b.snaps.length;
+		b.more.disabled = b.busy;
+		b.restore.disabled = b.busy || !Object.keys(b.selected).length;
+		b.count.textContent = Object.keys(b.selected).length + ' selected';
+	}
+
+	/* the path bar: "/" and each directory above, as buttons */
+	function browseCrumbs(b) {
+		var bar = clear(b.crumbs);
+		var parts = b.path.split('/').filter(function (s) { return s; });
+		var at = '/';
+		var go = function (p) {
+			return function () { browseList(b, p, 0); };
+		};
+
+		bar.appendChild(h('button', { type: 'button', class: 'browse-crumb',
+		    text: 'snapshot ' + b.snap + ':/', 'data-path': '/',
+		    disabled: b.busy || parts.length === 0 ? true : null,
+		    onclick: go('/') }));
+		parts.forEach(function (p, i) {
+			at = browsePath(at, p);
+			bar.appendChild(document.createTextNode(' '));
+			bar.appendChild(h('button', { type: 'button',
+			    class: 'browse-crumb', text: p + '/', 'data-path': at,
+			    disabled: b.busy || i === parts.length - 1 ? true : null,
+			    onclick: go(at) }));
+		});
+	}
+
+	function browseRows(b) {
+		var rows = b.entries.map(function (e) {
+			var full = browsePath(b.path, e.name);
+			var box = h('input', { type: 'checkbox', class: 'browse-pick',
+			    'aria-label': 'Select ' + full, 'data-path': full,
+			    checked: b.selected[full] ? true : null });
+			box.addEventListener('change', function () {
+				if (box.checked)
+					b.selected[full] = true;
+				else
+					delete b.selected[full];
+				browseButtons(b);
+			});
+			var label = e.type === 'dir' ? h('button', { type: 'button',
+			    class: 'browse-dir', text: e.name + '/', 'data-path': full,
+			    onclick: function () { browseList(b, full, 0); } }) :
+			    h('span', { class: 'browse-file', text: e.name +
+			    (e.type === 'symlink' && e.target ? ' → ' + e.target : '') });
+			/* a mail set's message: its .mailbox's fields */
+			if (b.mailbox)
+				return { cells: [box, label, e.from || '—',
+				    e.subject || '—', e.date_header ||
+				    (e.type === 'file' ? timeCell(e.mtime) : '—'),
+				    e.type === 'file' ? fmtBytes(e.size) : '—'] };
+			return { cells: [box, label, e.type || '—',
+			    e.type === 'file' ? fmtBytes(e.size) : '—',
+			    timeCell(e.mtime)] };
+		});
+		clear(b.list).appendChild(rows.length ? table('Entries of ' + b.path,
+		    b.mailbox ? [{ label: 'Pick' }, { label: 'Message' },
+		    { label: 'From' }, { label: 'Subject' }, { label: 'Date' },
+		    { label: 'Size', num: true }] :
+		    [{ label: 'Pick' }, { label: 'Name' }, { label: 'Type' },
+		    { label: 'Size', num: true }, { label: 'Modified' }], rows, false,
+		    true) : h('p', { class: 'muted', text: 'This directory is empty.' }));
+		b.more.hidden = b.next === null;
+		if (b.next !== null)
+			b.more.textContent = 'More (' + b.entries.length + ' of ' +
+			    b.total + ' shown)';
+	}
+
+	/* list directory path of the chosen snapshot from entry offset */
+	function browseList(b, path, offset) {
+		if (b.busy)
+			return;
+		b.busy = true;
+		browseButtons(b);
+		var what = 'Listing ' + path;
+		api('POST', '/clients/' + encodeURIComponent(b.client) + '/browse',
+		    { snapshot: b.snap, path: path, offset: offset })
+		    .then(function (r) {
+			if (brw !== b)
+				return;
+			b.agentLine.textContent = browseAgentText(r.agent_seen);
+			browseWait(b, r.id, what, function (st, a) {
+				b.busy = false;
+				if (st !== 'done') {
+					browseSay(what + ': ' + (a.error || 'the agent ' +
+					    'could not list it.'), ['failed', 'bad']);
+					browseButtons(b);
+					browseCrumbs(b);
+					return;
+				}
+				if (offset === 0) {
+					b.path = path;
+					b.entries = [];
+				}
+				b.mailbox = a.mailbox && typeof a.mailbox === 'object' ?
+				    a.mailbox : null;
+				b.entries = b.entries.concat(Array.isArray(a.entries) ?
+				    a.entries : []);
+				b.total = typeof a.total === 'number' ? a.total :
+				    b.entries.length;
+				b.next = a.truncated && typeof a.next === 'number' ?
+				    a.next : null;
+				browseSay(b.path + ': ' + num(b.total) + ' entr' +
+				    (b.total === 1 ? 'y' : 'ies') + ' (snapshot ' +
+				    b.snap + ', set ' + (a.set || '?') + ')' +
+				    (b.mailbox ? '; mailbox ' + (b.mailbox.name || '?') +
+				    ' of a mail set: From, Subject and Date from its ' +
+				    '.mailbox' : '') + '.', ['listed', 'ok']);
+				browseCrumbs(b);
+				browseRows(b);
+				browseButtons(b);
+			});
+		}, function (err) {
+			b.busy = false;
+			browseButtons(b);
+			failed('Browse ' + b.client, err);
+		});
+	}
+
+	/* "Restore": confirmed first when it overwrites */
+	function browseRestore(b, confirmed) {
+		var where = b.form.querySelector('input[name="browse-where"]:checked');
+		var paths = Object.keys(b.selected).sort();
+		var body = { snapshot: b.snap, paths: paths,
+		    where: where ? where.value : 'original' };
+
+		if (!paths.length)
+			return;
+		if (body.where === 'directory') {
+			body.dir = b.dir.value.trim();
+			if (!/^\//.test(body.dir)) {
+				showError('Restore: the target directory must be an ' +
+				    'absolute path on the client, such as /tmp/restored.');
+				b.dir.focus();
+				return;
+			}
+		}
+		if (body.where === 'overwrite' && !confirmed) {
+			clear(b.confirm).appendChild(h('p', null, h('strong', {
+			    text: 'Overwrite on the client? ' }), 'The ' + paths.length +
+			    ' selected path' + (paths.length === 1 ? '' : 's') +
+			    ' of snapshot ' + b.snap + ' will replace what is now at ' +
+			    'the same place on ' + b.client + '. This cannot be undone.'));
+			b.confirm.appendChild(h('div', { class: 'actions' },
+			    h('button', { type: 'button', class: 'danger',
+			    id: 'browse-confirm-yes', text: 'Overwrite', onclick:
+			    function () {
+				    b.confirm.hidden = true;
+				    browseRestore(b, true);
+			    } }),
+			    h('button', { type: 'button', text: 'Cancel', onclick:
+			    function () { b.confirm.hidden = true; } })));
+			b.confirm.hidden = false;
+			return;
+		}
+		b.busy = true;
+		browseButtons(b);
+		clear(b.result);
+		var what = 'Restore of ' + paths.length + ' path' +
+		    (paths.length === 1 ? '' : 's');
+		api('POST', '/clients/' + encodeURIComponent(b.client) + '/restore',
+		    body).then(function (r) {
+			if (brw !== b)
+				return;
+			showInfo(what + ' from snapshot ' + b.snap + ' of ' + b.client +
+			    ' requested (request ' + r.id + ').');
+			browseWait(b, r.id, what, function (st, a) {
+				b.busy = false;
+				browseButtons(b);
+				var okk = st === 'done';
+				browseSay(what + (okk ? ': done.' : ': failed.'),
+				    okk ? (a.problems ? ['done, with problems', 'warn'] :
+				    ['done', 'ok']) : ['failed', 'bad']);
+				clear(b.result).appendChild(dl([
+				    ['Request', String(r.id)],
+				    ['Result', okk ? (a.problems ? badge('done, with ' +
+					'problems', 'warn') : badge('done', 'ok')) :
+					badge('failed', 'bad')],
+				    ['Restored to', a.where || body.dir || '—'],
+				    ['Files', num(a.files)],
+				    ['Directories', num(a.dirs)],
+				    ['Bytes', fmtBytes(a.bytes)],
+				    ['Problems', num(a.problems)],
+				    a.error ? ['Error', h('span', { class: 'error-text',
+					text: String(a.error) })] : null
+				]));
+				b.result.setAttribute('data-state', st);
+			});
+		}, function (err) {
+			b.busy = false;
+			browseButtons(b);
+			failed(what, err);
+		});
+	}
+
+	function browseCard(name) {
+		var b = { client: name, snaps: [], snap: null, path: '/',
+		    entries: [], total: 0, next: null, selected: {}, busy: false,
+		    timer: null, mailbox: null };
+		var whereRow = function (value, text, hint) {
+			var id = 'browse-where-' + value;
+			return h('div', { class: 'browse-where' },
+			    h('input', { type: 'radio', name: 'browse-where', id: id,
+			    value: value, checked: value === 'directory' ? true : null }),
+			    ' ', h('label', { htmlFor: id, text: text }),
+			    hint ? h('span', { class: 'hint', text: ' ' + hint }) : null);
+		};
+
+		b.agentLine = h('p', { id: 'browse-agent', class: 'small' });
+		b.select = h('select', { id: 'browse-snapshot' });
+		b.open = h('button', { type: 'button', id: 'browse-open',
+		    class: 'primary', text: 'Browse', onclick: function () {
+			b.snap = Number(b.select.value);
+			b.selected = {};
+			b.path = '/';
+			browseList(b, '/', 0);
+		} });
+		b.crumbs = h('nav', { id: 'browse-crumbs', 'aria-label':
+		    'Directory path' });
+		b.status = h('p', { id: 'browse-status', role: 'status',
+		    'aria-live': 'polite', class: 'small' });
+		b.list = h('div', { id: 'browse-list' });
+		b.more = h('button', { type: 'button', id: 'browse-more',
+		    text: 'More', hidden: true, onclick: function () {
+			if (b.next !== null)
+				browseList(b, b.path, b.next);
+		} });
+		b.dir = h('input', { type: 'text', id: 'browse-dir',
+		    autocomplete: 'off', spellcheck: 'false',
+		    placeholder: '/tmp/restored' });
+		b.count = h('span', { id: 'browse-count', class: 'hint' });
+		b.restore = h('button', { type: 'button', id: 'browse-restore',
+		    class: 'primary', text: 'Restore selected', onclick:
+		    function () { browseRestore(b, false); } });
+		b.confirm = h('div', { id: 'browse-confirm', role: 'alertdialog',
+		    'aria-label': 'Confirm overwriting', hidden: true });
+		b.result = h('div', { id: 'browse-result' });
+		b.form = h('fieldset', { id: 'browse-form' },
+		    h('legend', { text: 'Restore the selected paths to the client' }),
+		    whereRow('directory', 'To a target directory on the client:',
+			null),
+		    h('div', { class: 'field' }, h('label', { htmlFor: 'browse-dir',
+			text: 'Target directory (a file saved as /home/ann/x goes ' +
+			'to DIR/home/ann/x)' }), b.dir),
+		    whereRow('original', 'To the original place',
+			'(files that exist there are kept)'),
+		    whereRow('overwrite', 'To the original place, overwriting',
+			'(replaces what exists; asks first)'),
+		    h('div', { class: 'actions' }, b.restore, b.count), b.confirm);
+		b.el = card('Browse and restore', [
+		    h('p', { id: 'browse-why' }, h('strong', { text: 'Browsing ' +
+			'needs the client\'s agent. ' }), 'The server cannot read ' +
+			'a snapshot: it holds only encrypted data. The agent on ' +
+			'the client has the keys, so it lists a directory or ' +
+			'restores files when asked, and answers here.'),
+		    b.agentLine,
+		    h('div', { class: 'field' }, h('label', { htmlFor:
+			'browse-snapshot', text: 'Snapshot' }),
+			h('div', { class: 'actions' }, b.select, b.open)),
+		    b.crumbs, b.status, b.list,
+		    h('div', { class: 'actions' }, b.more),
+		    b.form, b.result
+		], 'wide browse-card');
+		b.el.id = 'browse-card';
+		return b;
+	}
+
+	/* the card for client c with snapshots snaps (kept per client) */
+	function browsePanel(name, snaps, c) {
+		if (!brw || brw.client !== name) {
+			if (brw && brw.timer)
+				clearTimeout(brw.timer);
+			brw = browseCard(name);
+		}
+		var b = brw;
+		var keep = b.select.value;
+		var ids = snaps.map(function (s) { return String(s.id); });
+		if (ids.join(',') !== b.snaps.join(',')) {
+			clear(b.select);
+			snaps.forEach(function (s) {
+				b.select.appendChild(h('option', { value: String(s.id),
+				    text: '#' + s.id + ' · ' + (s.set || '?') + ' · ' +
+				    fmtTime(s.time) }));
+			});
+			b.snaps = ids;
+			if (keep && ids.indexOf(keep) >= 0)
+				b.select.value = keep;
+		}
+		b.agentLine.textContent = browseAgentText(c.agent && c.agent.seen);
+		if (!b.snaps.length && !b.status.firstChild)
+			browseSay('No snapshot to browse yet.');
+		browseButtons(b);
+		return b.el;
 	}
 
 	/* ---------- start ---------- */

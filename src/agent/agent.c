@@ -33,7 +33,9 @@
 #include "agentstate.h"
 #include "agentui.h"
 #include "announce.h"
+#include "browse.h"
 #include "jobs.h"
+#include "run.h"
 
 #define FIRST_POLL_S	1	/* the first poll, after the start */
 #define LAST_POLL_S	5	/* the last poll, at a stop, at most */
@@ -63,7 +65,24 @@ struct agent {
 	int		 stopping;
 	int		 last_poll;	/* the last poll is under way */
 	int64_t		 started;
+	int64_t		 fast_until;	/* poll every FAST_POLL_S until */
+	struct restore	*restores;	/* under way, one per set at most */
 };
+
+/*
+ * A restore the server asked for (browse.h): one run (run.h) with
+ * restore_body(), which answers the request itself; a run that ends
+ * without a result is answered here (apoll_answer()).
+ */
+struct restore {
+	struct agent	*a;
+	struct restore	*next;
+	struct run	*run;
+	struct restore_args ra;
+};
+
+#define FAST_POLL_S		1	/* after a browse or restore request */
+#define FAST_FOR_S		300	/* for this long */
 
 /*
  * A secret file (PassphraseFile, UITokenFile): owned by us, readable by
@@ -201,6 +220,8 @@ agent_server(struct agent *a)
 	crypto_wipe(&st, sizeof(st));
 }
 
+static int	restore_cancel(void *, const char *);
+
 static void
 ui_conf(struct agent *a, struct agentui_conf *u)
 {
@@ -217,6 +238,8 @@ ui_conf(struct agent *a, struct agentui_conf *u)
 	u->jobs = a->jobs;
 	u->state = a->state;
 	u->poll = a->poll;
+	u->restore_cancel = restore_cancel;
+	u->restore_arg = a;
 }
 
 static void
@@ -237,7 +260,147 @@ on_poll(evutil_socket_t fd, short what, void *arg)
 	if (a->stopping)
 		return;
 	apoll_now(a->poll);
-	arm_poll(a, a->conf->agent.poll);
+	arm_poll(a, time(NULL) < a->fast_until ? FAST_POLL_S :
+	    a->conf->agent.poll);
+}
+
+static void	kick(void *);
+
+/* A browse or restore came: poll every FAST_POLL_S for FAST_FOR_S. */
+static void
+go_fast(struct agent *a)
+{
+	if (time(NULL) >= a->fast_until)
+		alog_info("poll: every %d s for the next %d s (a browse or "
+		    "restore request came)", FAST_POLL_S, FAST_FOR_S);
+	a->fast_until = time(NULL) + FAST_FOR_S;
+	evtimer_del(a->ev_poll);
+	arm_poll(a, FAST_POLL_S);
+}
+
+static void
+restore_done(struct run *run, const struct run_outcome *o, void *arg)
+{
+	struct restore *r = arg, **pp;
+	struct agent *a = r->a;
+	json_t *j;
+	char *s;
+
+	(void)run;
+	if (o->status == -1 || o->status == BROWSE_UNANSWERED) {
+		/* Cancelled, died or could not answer: say so. */
+		alog_warnx("restore of set %s (request %llu): %s", r->ra.set,
+		    (unsigned long long)r->ra.request, o->error);
+		j = json_pack("{s:I, s:I, s:I, s:I, s:s}", "files",
+		    (json_int_t)0, "dirs", (json_int_t)0, "bytes",
+		    (json_int_t)0, "problems", (json_int_t)0, "error",
+		    o->result == REMOTE_JOB_CANCELLED ? "cancelled" :
+		    o->error);
+		if (j != NULL && (s = json_dumps(j, JSON_COMPACT)) != NULL) {
+			apoll_answer(a->poll, r->ra.request, 2, s);
+			free(s);
+		}
+		json_decref(j);
+	} else
+		alog_info("restore of set %s (request %llu) ended: %s",
+		    r->ra.set, (unsigned long long)r->ra.request,
+		    o->status == 0 ? "ok" : o->status == 1 ?
+		    "with problems" : "failed");
+	for (pp = &a->restores; *pp != NULL; pp = &(*pp)->next)
+		if (*pp == r) {
+			*pp = r->next;
+			break;
+		}
+	restore_args_free(&r->ra);
+	free(r);
+	kick(a);
+}
+
+/* A restore request: its run started, or refused (answered later). */
+static void
+restore_start(struct agent *a, const struct remote_agent_request *rq)
+{
+	const struct clientconf_set *cs;
+	struct run_spec sp;
+	struct restore *r;
+	char err[1024], *s;
+	json_t *j;
+
+	if ((r = calloc(1, sizeof(*r))) == NULL) {
+		snprintf(err, sizeof(err), "out of memory");
+		goto refuse;
+	}
+	if (restore_args_parse(rq->args, &r->ra, err, sizeof(err)) == -1)
+		goto refuse;
+	for (struct restore *o = a->restores; o != NULL; o = o->next)
+		if (strcmp(o->ra.set, rq->set) == 0) {
+			snprintf(err, sizeof(err), "a restore of set %s is "
+			    "under way (request %llu); one at a time", rq->set,
+			    (unsigned long long)o->ra.request);
+			goto refuse;
+		}
+	r->a = a;
+	snprintf(r->ra.set, sizeof(r->ra.set), "%s", rq->set);
+	r->ra.request = rq->id;
+	memset(&sp, 0, sizeof(sp));
+	sp.conffile = a->conf->file;
+	sp.set = r->ra.set;
+	sp.passfile = a->conf->agent.passfile;
+	/* The set's LimitUpload and LimitDownload, as for its backups. */
+	if ((cs = clientconf_set(a->conf, rq->set)) != NULL) {
+		sp.limit_up = cs->limit_up;
+		sp.limit_down = cs->limit_down;
+	}
+	sp.body = restore_body;
+	sp.body_arg = &r->ra;
+	if ((r->run = run_start(a->base, &sp, restore_done, r, err,
+	    sizeof(err))) == NULL)
+		goto refuse;
+	r->next = a->restores;
+	a->restores = r;
+	alog_info("restore of set %s, snapshot %llu, %d path%s to %s "
+	    "(request %llu) started", rq->set,
+	    (unsigned long long)r->ra.snapshot, r->ra.npaths,
+	    r->ra.npaths == 1 ? "" : "s", r->ra.dir,
+	    (unsigned long long)rq->id);
+	return;
+refuse:
+	alog_warnx("restore request %llu refused: %s",
+	    (unsigned long long)rq->id, err);
+	if (r != NULL)
+		restore_args_free(&r->ra);
+	free(r);
+	if ((j = json_pack("{s:s}", "error", err)) != NULL &&
+	    (s = json_dumps(j, JSON_COMPACT)) != NULL) {
+		apoll_answer(a->poll, rq->id, 2, s);
+		free(s);
+		kick(a);
+	}
+	json_decref(j);
+}
+
+/* The UI port's "cancel" of set: its restore.  0, or -1 when none. */
+static int
+restore_cancel(void *arg, const char *set)
+{
+	struct agent *a = arg;
+
+	for (struct restore *r = a->restores; r != NULL; r = r->next)
+		if (strcmp(r->ra.set, set) == 0) {
+			alog_info("restore of set %s (request %llu): cancelled",
+			    set, (unsigned long long)r->ra.request);
+			run_cancel(r->run);
+			return 0;
+		}
+	return -1;
+}
+
+/* Cancel the restores under way (the agent stops). */
+static void
+restores_cancel(struct agent *a)
+{
+	for (struct restore *r = a->restores; r != NULL; r = r->next)
+		run_cancel(r->run);
 }
 
 /* After a report was kept, or a run ended: send it soon; stop when done. */
@@ -256,7 +419,8 @@ on_kick(evutil_socket_t fd, short what, void *arg)
 		 * (cancelled), so that the server does not wait for the next
 		 * start to know; at most LAST_POLL_S seconds.
 		 */
-		if (jobs_running(a->jobs) == 0 && !a->last_poll) {
+		if (jobs_running(a->jobs) == 0 && a->restores == NULL &&
+		    !a->last_poll) {
 			a->last_poll = 1;
 			apoll_now(a->poll);
 			evtimer_add(a->ev_last, &tv);
@@ -310,6 +474,15 @@ poll_request(void *arg, const struct remote_agent_request *rq)
 	char err[512];
 	int code;
 
+	if (rq->kind == REMOTE_REQ_BROWSE) {
+		go_fast(a);
+		return;
+	}
+	if (rq->kind == REMOTE_REQ_RESTORE) {
+		go_fast(a);
+		restore_start(a, rq);
+		return;
+	}
 	if (rq->kind != REMOTE_REQ_BACKUP) {
 		alog_warnx("poll: request %llu of unknown kind %d ignored",
 		    (unsigned long long)rq->id, rq->kind);
@@ -358,6 +531,7 @@ on_stop(evutil_socket_t sig, short what, void *arg)
 	alog_info("SIG%s: stopping (%zu runs cancelled)", sig == SIGINT ?
 	    "INT" : "TERM", jobs_running(a->jobs));
 	jobs_stop(a->jobs);
+	restores_cancel(a);
 	evtimer_del(a->ev_poll);
 	agentui_stop(a->ui);
 	a->ui = NULL;
@@ -508,6 +682,7 @@ agent_main(const struct agent_opts *o)
 	}
 	memset(&pc, 0, sizeof(pc));
 	pc.conffile = a.conf->file;
+	pc.passfile = a.conf->agent.passfile;
 	pc.name = a.name;
 	pc.outbox = astate_outbox(a.state);
 	pc.jobs = poll_jobs;

@@ -28,12 +28,27 @@
 #include "agentlog.h"
 #include "agentpoll.h"
 #include "agentstate.h"
+#include "browse.h"
 #include "lines.h"
+
+#define ARG_CHUNK	900	/* bytes of args per "ARG" line */
+
+/* An answer waiting for the next poll (apoll_answer()). */
+struct apoll_answer {
+	uint64_t	 id;
+	int		 status;
+	char		*json;
+};
 
 struct apoll {
 	struct event_base *base;
 	struct apoll_conf c;
-	char		*conffile, *name, *outbox;
+	char		*conffile, *name, *outbox, *passfile;
+	struct apoll_answer answers[APOLL_ANSWERS];	/* to send */
+	size_t		 nanswers, sending;	/* sending: in this poll */
+	char		 args[REMOTE_REQ_ARGS_MAX + 1];	/* "ARG" lines */
+	size_t		 argslen;
+	int		 argsbad;	/* more than fits */
 	pid_t		 pid;		/* the poll under way, or 0 */
 	int		 fd;
 	struct event	*ev, *killev;
@@ -120,6 +135,75 @@ send_outbox(struct client *c, const char *outbox)
 	return rc;
 }
 
+/*
+ * A version 5 request in the poll child: a browse answered here, a
+ * restore checked (a bad one answered failed) and handed to the agent
+ * (its args as "ARG" lines, then "REQ").  0, or -1 when the session
+ * failed (printed).
+ */
+static int
+child_request(struct client *c, const struct remote_agent_request *rq)
+{
+	struct restore_args ra;
+	char why[1024], err[1024], *args;
+	json_t *j;
+
+	if (rq->kind == REMOTE_REQ_BROWSE) {
+		if (!c->have_keys && client_keys(c) == -1) {
+			json_t *o = json_pack("{s:s}", "error", "the agent "
+			    "cannot open the client's key file (see its log)");
+
+			if (browse_send(c, rq->id, 2, o, err, sizeof(err)) ==
+			    -1) {
+				warnx("answer %llu: %s",
+				    (unsigned long long)rq->id, err);
+				return -1;
+			}
+			return 0;
+		}
+		if (browse_answer(c, rq, err, sizeof(err)) == -1) {
+			warnx("answer %llu: %s", (unsigned long long)rq->id,
+			    err);
+			return -1;
+		}
+		printf("BROWSED %llu\n", (unsigned long long)rq->id);
+		return 0;
+	}
+	if (restore_args_parse(rq->args, &ra, why, sizeof(why)) == -1) {
+		if (browse_send(c, rq->id, 2, json_pack("{s:o}", "error",
+		    client_jstr(why)), err, sizeof(err)) == -1) {
+			warnx("answer %llu: %s", (unsigned long long)rq->id,
+			    err);
+			return -1;
+		}
+		warnx("restore request %llu refused: %s",
+		    (unsigned long long)rq->id, why);
+		return 0;
+	}
+	restore_args_free(&ra);
+	/* Written again compact: JSON may have newlines between tokens. */
+	if ((j = json_loads(rq->args, 0, NULL)) == NULL ||
+	    (args = json_dumps(j, JSON_COMPACT)) == NULL) {
+		json_decref(j);
+		warnx("restore request %llu: out of memory",
+		    (unsigned long long)rq->id);
+		return -1;
+	}
+	json_decref(j);
+	if (browse_send(c, rq->id, 1, json_pack("{s:s}", "state", "started"),
+	    err, sizeof(err)) == -1) {
+		warnx("answer %llu: %s", (unsigned long long)rq->id, err);
+		free(args);
+		return -1;
+	}
+	for (size_t i = 0, n = strlen(args); i < n; i += ARG_CHUNK)
+		printf("ARG %.*s\n", ARG_CHUNK, args + i);
+	printf("REQ %llu %d %s\n", (unsigned long long)rq->id, rq->kind,
+	    rq->set);
+	free(args);
+	return 0;
+}
+
 static void __attribute__((noreturn))
 child_main(const struct apoll *p, int wfd, struct remote_agent_job *jobs,
     size_t njobs)
@@ -149,6 +233,7 @@ child_main(const struct apoll *p, int wfd, struct remote_agent_job *jobs,
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	memset(&c, 0, sizeof(c));
 	c.conffile = p->conffile;
+	c.passfile = p->passfile;
 	if (client_setup(&c) == -1 || client_session(&c) == -1)
 		_exit(1);
 	if (send_outbox(&c, p->outbox) == -1) {
@@ -161,10 +246,35 @@ child_main(const struct apoll *p, int wfd, struct remote_agent_job *jobs,
 		client_done(&c);
 		_exit(1);
 	}
-	for (size_t i = 0; i < nreq; i++)
-		printf("REQ %llu %d %s\n", (unsigned long long)reqs[i].id,
-		    reqs[i].kind, reqs[i].set);
+	for (size_t i = 0; i < nreq; i++) {
+		/* Args are JSON: one line as jansson writes it. */
+		if (reqs[i].kind == REMOTE_REQ_BACKUP)
+			printf("REQ %llu %d %s\n",
+			    (unsigned long long)reqs[i].id, reqs[i].kind,
+			    reqs[i].set);
+		else if (child_request(&c, &reqs[i]) == -1) {
+			free(reqs);
+			client_done(&c);
+			_exit(1);
+		}
+	}
 	free(reqs);
+	/* The answers the agent left: sent, then "SENT" for each. */
+	for (size_t i = 0; i < p->sending; i++) {
+		const struct apoll_answer *an = &p->answers[i];
+
+		if (remote_agent_answer(c.remote, an->id, an->status,
+		    an->json, strlen(an->json), err, sizeof(err)) == -1) {
+			warnx("answer %llu: %s", (unsigned long long)an->id,
+			    err);
+			/* Refused by the server (expired): not tried again. */
+			if (remote_error_code(c.remote) != 0)
+				printf("SENT\n");
+			client_done(&c);
+			_exit(1);
+		}
+		printf("SENT\n");
+	}
 	client_done(&c);
 	printf("DONE\n");
 	fflush(stdout);
@@ -190,6 +300,39 @@ poll_line(void *arg, char *s)
 		p->done_seen = 1;
 		return;
 	}
+	if (strcmp(s, "SENT") == 0) {
+		/* The oldest answer was sent (or refused): dropped. */
+		if (p->nanswers > 0 && p->sending > 0) {
+			free(p->answers[0].json);
+			memmove(&p->answers[0], &p->answers[1],
+			    (p->nanswers - 1) * sizeof(p->answers[0]));
+			p->nanswers--;
+			p->sending--;
+		}
+		return;
+	}
+	if (strncmp(s, "ARG ", 4) == 0) {
+		size_t n = strlen(s + 4);
+
+		if (p->argslen + n > REMOTE_REQ_ARGS_MAX)
+			p->argsbad = 1;
+		else {
+			memcpy(p->args + p->argslen, s + 4, n);
+			p->argslen += n;
+			p->args[p->argslen] = '\0';
+		}
+		return;
+	}
+	if (strncmp(s, "BROWSED ", 8) == 0) {
+		if (sscanf(s, "BROWSED %llu%n", &id, &used) != 1 ||
+		    s[used] != '\0' || id == 0)
+			return;
+		memset(&rq, 0, sizeof(rq));
+		rq.id = id;
+		rq.kind = REMOTE_REQ_BROWSE;
+		p->c.request(p->c.arg, &rq);
+		return;
+	}
 	if (strncmp(s, "REQ ", 4) == 0) {
 		if (sscanf(s, "REQ %llu %d %64s%n", &id, &kind, set,
 		    &used) != 3 || s[used] != '\0' ||
@@ -201,6 +344,15 @@ poll_line(void *arg, char *s)
 		rq.id = id;
 		rq.kind = kind;
 		snprintf(rq.set, sizeof(rq.set), "%s", set);
+		if (kind != REMOTE_REQ_BACKUP) {
+			if (p->argsbad)
+				rq.args[0] = '\0';	/* refused by the parse */
+			else
+				memcpy(rq.args, p->args, p->argslen + 1);
+		}
+		p->argslen = 0;
+		p->args[0] = '\0';
+		p->argsbad = 0;
 		p->c.request(p->c.arg, &rq);
 		return;
 	}
@@ -298,6 +450,10 @@ poll_start(struct apoll *p)
 		return;
 	}
 	p->last_poll = time(NULL);
+	p->sending = p->nanswers;	/* the child sends these */
+	p->argslen = 0;
+	p->args[0] = '\0';
+	p->argsbad = 0;
 	p->done_seen = 0;
 	p->errtext[0] = '\0';
 	p->lines.len = 0;
@@ -354,7 +510,10 @@ apoll_new(struct event_base *base, const struct apoll_conf *c)
 		return NULL;
 	p->base = base;
 	p->c = *c;
-	if ((p->conffile = strdup(c->conffile)) == NULL ||
+	p->c.passfile = NULL;
+	if ((c->passfile != NULL && c->passfile[0] != '\0' &&
+	    (p->passfile = strdup(c->passfile)) == NULL) ||
+	    (p->conffile = strdup(c->conffile)) == NULL ||
 	    (p->name = strdup(c->name)) == NULL ||
 	    (p->outbox = strdup(c->outbox)) == NULL) {
 		apoll_free(p);
@@ -401,5 +560,39 @@ apoll_free(struct apoll *p)
 	free(p->conffile);
 	free(p->name);
 	free(p->outbox);
+	free(p->passfile);
+	for (size_t i = 0; i < p->nanswers; i++)
+		free(p->answers[i].json);
 	free(p);
+}
+
+void
+apoll_answer(struct apoll *p, uint64_t id, int status, const char *json)
+{
+	char *s;
+
+	if ((s = strdup(json)) == NULL) {
+		alog_warnx("answer %llu: out of memory",
+		    (unsigned long long)id);
+		return;
+	}
+	/* Full: the oldest not being sent goes. */
+	if (p->nanswers == APOLL_ANSWERS) {
+		size_t i = p->pid != 0 ? p->sending : 0;
+
+		if (i >= p->nanswers) {
+			free(s);
+			alog_warnx("answer %llu dropped: %d wait already",
+			    (unsigned long long)id, APOLL_ANSWERS);
+			return;
+		}
+		free(p->answers[i].json);
+		memmove(&p->answers[i], &p->answers[i + 1],
+		    (p->nanswers - i - 1) * sizeof(p->answers[0]));
+		p->nanswers--;
+	}
+	p->answers[p->nanswers].id = id;
+	p->answers[p->nanswers].status = status;
+	p->answers[p->nanswers].json = s;
+	p->nanswers++;
 }

@@ -38,6 +38,13 @@ struct agentui_conf {
 	struct jobs	*jobs;
 	struct astate	*state;
 	struct apoll	*poll;
+	/*
+	 * "cancel" of a set without a run of its job: cancel the restore
+	 * of that set the server asked for (browse.h), 0, or -1 when none
+	 * runs.  NULL: none.
+	 */
+	int		(*restore_cancel)(void *arg, const char *set);
+	void		*restore_arg;
 };
 
 /*

@@ -246,6 +246,20 @@ child_main(const struct run_spec *sp, int wfd, int efd)
 	w.magic = RUN_MAGIC;
 	snprintf(set, sizeof(set), "%s", sp->set);
 
+	if (sp->body != NULL) {
+		/* Another body than the backup: no commands around it. */
+		memset(&c, 0, sizeof(c));
+		c.conffile = sp->conffile;
+		c.passfile = sp->passfile != NULL && sp->passfile[0] != '\0' ?
+		    sp->passfile : NULL;
+		c.limit_up = sp->limit_up;
+		c.limit_down = sp->limit_down;
+		c.usage = "restore (gigavault-agent)";
+		w.status = sp->body(&c, sp->body_arg);
+		client_done(&c);
+		write_all(3, &w, sizeof(w));
+		_exit(0);
+	}
 	if (sp->pre != NULL && sp->pre[0] != '\0' && run_command("PreCommand",
 	    sp->pre, set, NULL, sp->timeout, why, sizeof(why)) == -1) {
 		fprintf(stderr, "%s\n", why);

@@ -35,6 +35,14 @@ struct run_spec {
 	const char	*post;		/* PostCommand */
 	int		 timeout;	/* CommandTimeout, seconds */
 	int		 pre_continue;	/* PreCommandFailure continue */
+	/*
+	 * NULL: the backup.  Else what the child runs instead (no Pre or
+	 * PostCommand): body(c, body_arg) with c set up as for a backup,
+	 * its return (0, 1 or 2) the outcome's status.  browse.h's
+	 * restore_body() is one.
+	 */
+	int		(*body)(struct client *, void *);
+	void		*body_arg;
 };
 
 /* What a run did, for the callback. */

@@ -542,6 +542,22 @@ remote_tls_pin(const struct remote *r, uint8_t pin[TLS_PIN_LEN])
 	return 0;
 }
 
+/*
+ * The highest protocol version offered: WIRE_VERSION_MAX, or what the
+ * test-only GIGAVAULT_TEST_PROTOCOL_MAX says (a digit from
+ * WIRE_VERSION_MIN up), so that a test can be an older client.
+ */
+static uint16_t
+version_max(void)
+{
+	const char *e = getenv("GIGAVAULT_TEST_PROTOCOL_MAX");
+
+	if (e != NULL && e[0] >= '0' + WIRE_VERSION_MIN &&
+	    e[0] <= '0' + WIRE_VERSION_MAX && e[1] == '\0')
+		return (uint16_t)(e[0] - '0');
+	return WIRE_VERSION_MAX;
+}
+
 struct remote *
 remote_connect_wait(const char *host, int port, const uint8_t *expect_id,
     long hello_ms, const struct remote_tls *tls, char *err, size_t errlen)
@@ -591,7 +607,7 @@ remote_connect_wait(const char *host, int port, const uint8_t *expect_id,
 	snprintf(soft, sizeof(soft), purpose[0] != '\0' ? "%s (%s)" : "%s",
 	    SOFTWARE, purpose);
 	wire_wr_init(&w, r->out, OUT_MAX);
-	wire_put_client_hello(&w, WIRE_VERSION_MIN, WIRE_VERSION_MAX, soft);
+	wire_put_client_hello(&w, WIRE_VERSION_MIN, version_max(), soft);
 	if (send_wr(r, &w, err, errlen) == -1 ||
 	    expect(r, WIRE_SERVER_HELLO, hello_ms, &len, err,
 	    errlen) == -1) {
@@ -1247,8 +1263,9 @@ remote_agent_poll(struct remote *r, const char *agent_name,
 	    expect(r, WIRE_AGENT_REQUESTS, IO_TIMEOUT_MS, &len, err,
 	    errlen) == -1)
 		goto bad;
-	if (wire_parse_agent_requests(r->in, len, wr, &m, why,
-	    sizeof(why)) != 0) {
+	if ((r->version >= 5 ? wire_parse_agent_requests5(r->in, len, wr, &m,
+	    why, sizeof(why)) : wire_parse_agent_requests(r->in, len, wr, &m,
+	    why, sizeof(why))) != 0) {
 		fail(r, err, errlen, "%s from server", why);
 		goto bad;
 	}
@@ -1257,11 +1274,13 @@ remote_agent_poll(struct remote *r, const char *agent_name,
 		goto bad;
 	}
 	for (uint32_t i = 0; i < m; i++) {
-		if (wr[i].kind != WIRE_REQ_BACKUP)
+		if (wr[i].kind != WIRE_REQ_BACKUP && (r->version < 5 ||
+		    wr[i].kind > WIRE_REQ_KIND_MAX))
 			continue;
 		v[k].id = wr[i].id;
 		v[k].kind = wr[i].kind;
 		snprintf(v[k].set, sizeof(v[k].set), "%s", wr[i].set);
+		snprintf(v[k].args, sizeof(v[k].args), "%s", wr[i].args);
 		k++;
 	}
 	free(wr);
@@ -1305,4 +1324,35 @@ remote_close(struct remote *r)
 	free(r->in);
 	free(r->out);
 	free(r);
+}
+
+int
+remote_agent_answer(struct remote *r, uint64_t request, int status,
+    const char *answer, size_t len, char *err, size_t errlen)
+{
+	struct wire_wr w;
+	char why[160];
+	uint64_t got;
+	size_t n;
+
+	if (r->version < 5)
+		return fail(NULL, err, errlen, "this server speaks protocol "
+		    "version %u; answers need version 5", r->version);
+	if (len > WIRE_ANSWER_MAX || status < 0 ||
+	    status > WIRE_ANSWER_STATUS_MAX || request == 0)
+		return fail(NULL, err, errlen, "answer of %zu bytes (at most "
+		    "%d), status %d", len, WIRE_ANSWER_MAX, status);
+	wire_wr_init(&w, r->out, OUT_MAX);
+	wire_put_agent_answer(&w, request, (uint8_t)status, answer, len);
+	if (send_wr(r, &w, err, errlen) == -1 ||
+	    expect(r, WIRE_AGENT_ANSWERED, IO_TIMEOUT_MS, &n, err,
+	    errlen) == -1)
+		return -1;
+	if (wire_parse_agent_answered(r->in, n, &got, why, sizeof(why)) != 0)
+		return fail(r, err, errlen, "%s from server", why);
+	if (got != request)
+		return fail(r, err, errlen, "the server acknowledged answer "
+		    "%llu, not %llu", (unsigned long long)got,
+		    (unsigned long long)request);
+	return 0;
 }

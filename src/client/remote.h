@@ -202,11 +202,16 @@ struct remote_agent_job {
 };
 enum remote_request_kind {
 	REMOTE_REQ_BACKUP	= 1,	/* back up set now */
+	REMOTE_REQ_BROWSE	= 2,	/* version 5: list a directory */
+	REMOTE_REQ_RESTORE	= 3,	/* version 5: restore paths */
 };
+#define REMOTE_REQ_ARGS_MAX	4096	/* bytes of a request's args */
 struct remote_agent_request {
 	uint64_t	 id;		/* the server's, echoed in the report */
 	int		 kind;		/* enum remote_request_kind */
 	char		 set[65];	/* a job's set */
+	char		 args[REMOTE_REQ_ARGS_MAX + 1];	/* JSON, unchecked;
+							   "" for a backup */
 };
 /*
  * Tell the server this agent's jobs[0..njobs) (njobs at most
@@ -219,6 +224,15 @@ int	remote_agent_poll(struct remote *, const char *agent_name,
 	    const struct remote_agent_job *jobs, size_t njobs,
 	    struct remote_agent_request **out, size_t *n, char *err,
 	    size_t errlen);
+/*
+ * Version 5: answer a browse or restore request with status (0 done,
+ * 1 started, 2 failed) and answer[0..len) (JSON, at most
+ * REMOTE_ANSWER_MAX bytes), and wait for the server's ack.  0, or -1
+ * with err (an older server: "answers need version 5", nothing sent).
+ */
+#define REMOTE_ANSWER_MAX	65536
+int	remote_agent_answer(struct remote *, uint64_t request, int status,
+	    const char *answer, size_t len, char *err, size_t errlen);
 
 /*
  * Charge the bytes the session reads to down and those it writes to up

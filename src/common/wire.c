@@ -72,6 +72,8 @@ wire_type_name(uint16_t type)
 	case WIRE_JOB_REPORTED:	return "JOB_REPORTED";
 	case WIRE_AGENT_POLL:	return "AGENT_POLL";
 	case WIRE_AGENT_REQUESTS: return "AGENT_REQUESTS";
+	case WIRE_AGENT_ANSWER:	return "AGENT_ANSWER";
+	case WIRE_AGENT_ANSWERED: return "AGENT_ANSWERED";
 	case WIRE_ERROR:	return "ERROR";
 	}
 	return NULL;
@@ -517,4 +519,129 @@ bad:
 	    WIRE_ERR_LIMIT ? "limit exceeded:" : "malformed",
 	    rd_strerror(rd_error(&r)));
 	return rd_code(&r);
+}
+
+/* ------------------------------------------------ version 5 */
+
+void
+wire_put_agent_requests5(struct wire_wr *w, const struct wire_request *reqs,
+    size_t n)
+{
+	wire_frame_begin(w, WIRE_AGENT_REQUESTS);
+	if (n > WIRE_REQUESTS_MAX)
+		w->overflow = 1;
+	wire_put_u32(w, (uint32_t)n);
+	for (size_t i = 0; i < n && !w->overflow; i++) {
+		wire_put_u64(w, reqs[i].id);
+		wire_put_bytes(w, &reqs[i].kind, 1);
+		put_str_max(w, reqs[i].set, WIRE_SET_MAX);
+		put_str_max(w, reqs[i].args, WIRE_REQ_ARGS_MAX);
+	}
+	wire_frame_end(w);
+}
+
+int
+wire_parse_agent_requests5(const void *payload, size_t len,
+    struct wire_request *reqs, uint32_t *n, char *why, size_t whylen)
+{
+	struct reader r;
+	uint32_t m;
+
+	*n = 0;
+	rd_init(&r, payload, len);
+	if (rd_get_count(&r, &m, WIRE_REQUESTS_MAX, WIRE_REQUEST5_MIN) == -1)
+		goto bad;
+	for (uint32_t i = 0; i < m; i++) {
+		if (rd_get_u64(&r, &reqs[i].id) == -1 ||
+		    rd_get_u8(&r, &reqs[i].kind) == -1 ||
+		    rd_get_str16(&r, reqs[i].set, sizeof(reqs[i].set),
+		    WIRE_SET_MAX) == -1 ||
+		    rd_get_str16(&r, reqs[i].args, sizeof(reqs[i].args),
+		    WIRE_REQ_ARGS_MAX) == -1)
+			goto bad;
+		if (reqs[i].set[0] == '\0') {
+			snprintf(why, whylen, "malformed AGENT_REQUESTS: "
+			    "request %u has no set", i + 1);
+			return WIRE_ERR_MALFORMED;
+		}
+	}
+	if (rd_end(&r) == -1)
+		goto bad;
+	*n = m;
+	return 0;
+bad:
+	snprintf(why, whylen, "%s AGENT_REQUESTS (%s)", rd_code(&r) ==
+	    WIRE_ERR_LIMIT ? "limit exceeded:" : "malformed",
+	    rd_strerror(rd_error(&r)));
+	return rd_code(&r);
+}
+
+void
+wire_put_agent_answer(struct wire_wr *w, uint64_t request, uint8_t status,
+    const void *answer, size_t len)
+{
+	wire_frame_begin(w, WIRE_AGENT_ANSWER);
+	if (len > WIRE_ANSWER_MAX)
+		w->overflow = 1;
+	wire_put_u64(w, request);
+	wire_put_bytes(w, &status, 1);
+	wire_put_u32(w, (uint32_t)len);
+	if (!w->overflow)
+		wire_put_bytes(w, answer, len);
+	wire_frame_end(w);
+}
+
+int
+wire_parse_agent_answer(const void *payload, size_t len, uint64_t *request,
+    uint8_t *status, const uint8_t **answer, size_t *alen, char *why,
+    size_t whylen)
+{
+	struct reader r;
+	uint32_t n;
+
+	*answer = NULL;
+	*alen = 0;
+	rd_init(&r, payload, len);
+	if (rd_get_u64(&r, request) == -1 || rd_get_u8(&r, status) == -1 ||
+	    rd_get_count(&r, &n, WIRE_ANSWER_MAX, 1) == -1 ||
+	    rd_get_view(&r, answer, n) == -1 || rd_end(&r) == -1) {
+		snprintf(why, whylen, "%s AGENT_ANSWER (%s)", rd_code(&r) ==
+		    WIRE_ERR_LIMIT ? "limit exceeded:" : "malformed",
+		    rd_strerror(rd_error(&r)));
+		return rd_code(&r);
+	}
+	if (*request == 0) {
+		snprintf(why, whylen, "malformed AGENT_ANSWER: request 0");
+		return WIRE_ERR_MALFORMED;
+	}
+	if (*status > WIRE_ANSWER_STATUS_MAX) {
+		snprintf(why, whylen, "malformed AGENT_ANSWER: status %u "
+		    "(0..%d)", *status, WIRE_ANSWER_STATUS_MAX);
+		return WIRE_ERR_MALFORMED;
+	}
+	*alen = n;
+	return 0;
+}
+
+void
+wire_put_agent_answered(struct wire_wr *w, uint64_t request)
+{
+	wire_frame_begin(w, WIRE_AGENT_ANSWERED);
+	wire_put_u64(w, request);
+	wire_frame_end(w);
+}
+
+int
+wire_parse_agent_answered(const void *payload, size_t len,
+    uint64_t *request, char *why, size_t whylen)
+{
+	struct reader r;
+
+	rd_init(&r, payload, len);
+	if (rd_get_u64(&r, request) == -1 || rd_end(&r) == -1) {
+		snprintf(why, whylen, "malformed AGENT_ANSWERED (%s)",
+		    rd_strerror(rd_error(&r)));
+		return WIRE_ERR_MALFORMED;
+	}
+	return 0;
 }

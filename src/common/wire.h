@@ -23,7 +23,8 @@
 #define WIRE_VERSION_MIN	1	/* protocol versions this code speaks */
 #define WIRE_VERSION_MAX	5	/* 2: COMMIT has files; 3: links, size;
 					   4: the agent's frames; 5: SNAPSHOTS
-					   entries' flags */
+					   entries' flags, browse and restore
+					   requests, answers */
 #define WIRE_SOFTWARE_MAX	255	/* bytes of a hello's software string */
 
 enum wire_type {
@@ -59,6 +60,8 @@ enum wire_type {
 	WIRE_JOB_REPORTED	= 0x0041,	/* version 4 */
 	WIRE_AGENT_POLL		= 0x0042,	/* version 4 */
 	WIRE_AGENT_REQUESTS	= 0x0043,	/* version 4 */
+	WIRE_AGENT_ANSWER	= 0x0044,	/* version 5 */
+	WIRE_AGENT_ANSWERED	= 0x0045,	/* version 5 */
 	WIRE_ERROR		= 0x00ff,
 };
 
@@ -111,7 +114,7 @@ enum wire_type {
 #define WIRE_AGENT_JOBS_MAX	256	/* jobs in one AGENT_POLL */
 #define WIRE_REQUESTS_MAX	256	/* requests in one AGENT_REQUESTS */
 #define WIRE_JOB_RESULT_MAX	3	/* ok, partial, failed, cancelled */
-#define WIRE_REQ_BACKUP		1	/* the one request kind: back up now */
+#define WIRE_REQ_BACKUP		1	/* back up now */
 #define WIRE_JOB_REPORT_MAX	(2 + WIRE_SET_MAX + 8 + 8 + 8 + 1 + 6 * 8 + \
 				 8 + 2 + WIRE_JOB_ERROR_MAX)
 #define WIRE_AGENT_JOB_MAX	(2 + WIRE_SET_MAX + 8 + 8 + 1)
@@ -119,6 +122,31 @@ enum wire_type {
 #define WIRE_AGENT_POLL_MAX	(2 + WIRE_AGENT_NAME_MAX + 4 + \
 				 WIRE_AGENT_JOBS_MAX * WIRE_AGENT_JOB_MAX)
 #define WIRE_REQUEST_MIN	(8 + 1 + 2 + 1)
+
+/*
+ * Version 5 (doc/protocol.md "Browsing and restoring through the
+ * agent"): two more request kinds, each with an args string (JSON, at
+ * most WIRE_REQ_ARGS_MAX bytes, which the agent parses and checks), so
+ * that a version 5 AGENT_REQUESTS has, per request, u64 id, u8 kind,
+ * string set, string args (u16 length each).  A version 4 session gets
+ * the version 4 layout and never a kind but WIRE_REQ_BACKUP.
+ * AGENT_ANSWER: u64 request, u8 status, u32 length, that many bytes of
+ * answer (JSON, at most WIRE_ANSWER_MAX: a longer directory listing is
+ * paged).  AGENT_ANSWERED (the ack): u64 request.
+ */
+#define WIRE_REQ_BROWSE		2	/* list one directory of a snapshot */
+#define WIRE_REQ_RESTORE	3	/* restore paths of a snapshot */
+#define WIRE_REQ_KIND_MAX	3
+#define WIRE_REQ_ARGS_MAX	4096	/* bytes of a request's args */
+#define WIRE_REQUEST5_MIN	(WIRE_REQUEST_MIN + 2)
+#define WIRE_ANSWER_MAX		65536	/* bytes of one answer */
+#define WIRE_AGENT_ANSWER_MAX	(8 + 1 + 4 + WIRE_ANSWER_MAX)
+enum wire_answer_status {
+	WIRE_ANSWER_DONE	= 0,	/* the request's final answer */
+	WIRE_ANSWER_STARTED	= 1,	/* a restore under way: more follows */
+	WIRE_ANSWER_FAILED	= 2,	/* final, the answer says why */
+};
+#define WIRE_ANSWER_STATUS_MAX	2
 
 /* Codes carried by ERROR frames. */
 enum wire_error {
@@ -192,6 +220,7 @@ struct wire_request {
 	uint64_t	 id;
 	uint8_t		 kind;		/* WIRE_REQ_BACKUP; others skipped */
 	char		 set[WIRE_SET_MAX + 1];
+	char		 args[WIRE_REQ_ARGS_MAX + 1];	/* version 5, or "" */
 };
 
 /* Decode the 8 header bytes at b. */
@@ -272,5 +301,28 @@ void	wire_put_agent_requests(struct wire_wr *,
  */
 int	wire_parse_agent_requests(const void *payload, size_t len,
 	    struct wire_request *reqs, uint32_t *n, char *why, size_t whylen);
+
+/*
+ * Version 5.  The AGENT_REQUESTS of a version 5 session: as above, and
+ * each request's args (at most WIRE_REQ_ARGS_MAX bytes, "" allowed).
+ */
+void	wire_put_agent_requests5(struct wire_wr *,
+	    const struct wire_request *reqs, size_t n);
+int	wire_parse_agent_requests5(const void *payload, size_t len,
+	    struct wire_request *reqs, uint32_t *n, char *why, size_t whylen);
+/*
+ * AGENT_ANSWER: answer[0..len) (len at most WIRE_ANSWER_MAX, else
+ * overflow).  The parse points *answer into payload (not NUL-ended);
+ * WIRE_ERR_MALFORMED also for request 0 or a status above
+ * WIRE_ANSWER_STATUS_MAX.
+ */
+void	wire_put_agent_answer(struct wire_wr *, uint64_t request,
+	    uint8_t status, const void *answer, size_t len);
+int	wire_parse_agent_answer(const void *payload, size_t len,
+	    uint64_t *request, uint8_t *status, const uint8_t **answer,
+	    size_t *alen, char *why, size_t whylen);
+void	wire_put_agent_answered(struct wire_wr *, uint64_t request);
+int	wire_parse_agent_answered(const void *payload, size_t len,
+	    uint64_t *request, char *why, size_t whylen);
 
 #endif

@@ -68,7 +68,11 @@
  *                      i64 queued, i64 taken (0: not yet), u8 setlen,
  *                      u8 bylen, set, by: "back up now" until the
  *                      report that answers it (or a day after it was
- *                      taken, when none comes)
+ *                      taken, when none comes); then, for a browse or
+ *                      restore request (none for a backup, as records
+ *                      before them), u8 kind, u16 argslen, args;
+ *                      u64 client || u64 id || u8 'A' -> i64 when,
+ *                      u8 status, u8 kind, answer: the agent's answer
  */
 #include "autoconf.h"
 
@@ -3956,7 +3960,7 @@ catalog_health_free(struct cat_client_health *h, size_t n)
 static size_t
 request_encode(const struct cat_request *q, uint8_t *b)
 {
-	size_t setlen = strlen(q->set), bylen = strlen(q->by);
+	size_t setlen = strlen(q->set), bylen = strlen(q->by), n;
 
 	be64_put(b, (uint64_t)q->queued);
 	be64_put(b + 8, (uint64_t)q->taken);
@@ -3964,7 +3968,16 @@ request_encode(const struct cat_request *q, uint8_t *b)
 	b[17] = (uint8_t)bylen;
 	memcpy(b + REQ_FIXED, q->set, setlen);
 	memcpy(b + REQ_FIXED + setlen, q->by, bylen);
-	return REQ_FIXED + setlen + bylen;
+	n = REQ_FIXED + setlen + bylen;
+	if (q->kind > CAT_REQ_BACKUP) {
+		size_t alen = strlen(q->args);
+
+		b[n] = (uint8_t)q->kind;
+		be16_put(b + n + 1, (uint16_t)alen);
+		memcpy(b + n + 3, q->args, alen);
+		n += 3 + alen;
+	}
+	return n;
 }
 
 static int
@@ -3978,9 +3991,23 @@ request_decode(const MDB_val *k, const MDB_val *v, struct cat_request *q)
 	setlen = b[16];
 	bylen = b[17];
 	if (setlen > CAT_NAME_MAX || bylen > CAT_NAME_MAX ||
-	    v->mv_size != REQ_FIXED + setlen + bylen)
+	    v->mv_size < REQ_FIXED + setlen + bylen)
 		return -1;
 	memset(q, 0, sizeof(*q));
+	q->kind = CAT_REQ_BACKUP;
+	if (v->mv_size > REQ_FIXED + setlen + bylen) {
+		const uint8_t *e = b + REQ_FIXED + setlen + bylen;
+		size_t left = v->mv_size - (REQ_FIXED + setlen + bylen), alen;
+
+		if (left < 3)
+			return -1;
+		alen = be16_get(e + 1);
+		if (e[0] <= CAT_REQ_BACKUP || e[0] > CAT_REQ_RESTORE ||
+		    alen > CAT_REQ_ARGS_MAX || left != 3 + alen)
+			return -1;
+		q->kind = e[0];
+		memcpy(q->args, e + 3, alen);
+	}
 	q->client = be64_get(k->mv_data);
 	q->id = be64_get((const uint8_t *)k->mv_data + 8);
 	q->queued = (int64_t)be64_get(b);
@@ -3996,6 +4023,9 @@ struct requests_arg {
 	int			 take;
 	const char		*set;		/* add */
 	const char		*by;
+	int			 kind;		/* add: 0 is a backup */
+	const char		*args;
+	int			 all_kinds;	/* take: version 5 */
 	uint64_t		 id;
 	struct cat_request	*v;
 	size_t			 n, cap;
@@ -4007,6 +4037,8 @@ requests_visit(struct catalog *c, const MDB_val *k, const MDB_val *d,
 {
 	struct requests_arg *a = arg;
 
+	if (k->mv_size == REQ_KEY_LEN + 1)
+		return WALK_ON;		/* an answer (the end of this file) */
 	if (a->n == a->cap) {
 		size_t cap = a->cap ? a->cap * 2 : 8;
 		struct cat_request *q = reallocarray(a->v, cap, sizeof(*q));
@@ -4036,7 +4068,8 @@ requests_load(struct catalog *c, MDB_txn *txn, struct requests_arg *a)
 static int
 request_store(struct catalog *c, MDB_txn *txn, const struct cat_request *q)
 {
-	uint8_t kb[REQ_KEY_LEN], b[REQ_FIXED + 2 * CAT_NAME_MAX];
+	uint8_t kb[REQ_KEY_LEN], b[REQ_FIXED + 2 * CAT_NAME_MAX + 3 +
+	    CAT_REQ_ARGS_MAX];
 	MDB_val k = { sizeof(kb), kb }, d;
 	int rc;
 
@@ -4064,8 +4097,9 @@ request_add_txn(struct catalog *c, MDB_txn *txn, void *arg)
 	if ((r = requests_load(c, txn, a)) != CAT_OK)
 		return r;
 	/* The same set queued and not taken yet: that request. */
-	for (size_t i = 0; i < a->n; i++)
-		if (a->v[i].taken == 0 && strcmp(a->v[i].set, a->set) == 0) {
+	for (size_t i = 0; i < a->n && a->kind <= CAT_REQ_BACKUP; i++)
+		if (a->v[i].taken == 0 && a->v[i].kind == CAT_REQ_BACKUP &&
+		    strcmp(a->v[i].set, a->set) == 0) {
 			a->id = a->v[i].id;
 			return CAT_OK;
 		}
@@ -4087,6 +4121,9 @@ request_add_txn(struct catalog *c, MDB_txn *txn, void *arg)
 	snprintf(q.set, sizeof(q.set), "%s", a->set);
 	snprintf(q.by, sizeof(q.by), "%s", a->by);
 	q.queued = a->now;
+	q.kind = a->kind > CAT_REQ_BACKUP ? a->kind : CAT_REQ_BACKUP;
+	if (a->args != NULL)
+		snprintf(q.args, sizeof(q.args), "%s", a->args);
 	return request_store(c, txn, &q);
 }
 
@@ -4112,6 +4149,9 @@ catalog_request_add(struct catalog *c, uint64_t client, const char *set,
 	return rc;
 }
 
+static int	take_other(struct catalog *, MDB_txn *, struct requests_arg *,
+		    struct cat_request *, size_t *);
+
 static int
 requests_take_txn(struct catalog *c, MDB_txn *txn, void *arg)
 {
@@ -4127,6 +4167,15 @@ requests_take_txn(struct catalog *c, MDB_txn *txn, void *arg)
 		struct setstate st;
 		int found;
 
+		if (q->kind != CAT_REQ_BACKUP) {
+			/* Browse, restore: see catalog.h's last section. */
+			if ((r = take_other(c, txn, a, q, &taken)) ==
+			    CAT_ERROR)
+				return r;
+			if (r == 1)
+				a->v[kept++] = *q;
+			continue;
+		}
 		if ((r = setstate_load(c, txn, a->client, q->set, &st,
 		    &found)) != CAT_OK)
 			return r;
@@ -4185,7 +4234,18 @@ catalog_requests_take(struct catalog *c, uint64_t client, int64_t now,
 static int
 requests_txn(struct catalog *c, MDB_txn *txn, void *arg)
 {
-	return requests_load(c, txn, arg);
+	struct requests_arg *a = arg;
+	size_t k = 0;
+	int r;
+
+	if ((r = requests_load(c, txn, a)) != CAT_OK)
+		return r;
+	/* "Back up now" only: browse and restore have answers instead. */
+	for (size_t i = 0; i < a->n; i++)
+		if (a->v[i].kind == CAT_REQ_BACKUP)
+			a->v[k++] = a->v[i];
+	a->n = k;
+	return CAT_OK;
 }
 
 int
@@ -4459,6 +4519,36 @@ hist_count_store(struct catalog *c, MDB_txn *txn, uint64_t next,
 	be64_put(b + 8, rows);
 	if ((rc = mdb_put(txn, c->history, &k, &d, 0)) != 0)
 		return fail(c, rc, "write the history's counters");
+/* ------------------------------------------------ browse and restore */
+
+/*
+ * An answer: the request's key and ANSWER_MARK, then i64 when, u8
+ * status, u8 kind, the answer's bytes (at most CAT_ANSWER_MAX).
+ */
+#define ANSWER_KEY_LEN		(REQ_KEY_LEN + 1)
+#define ANSWER_MARK		'A'
+#define ANSWER_FIXED		(8 + 1 + 1)
+
+static void
+answer_key(uint8_t k[ANSWER_KEY_LEN], uint64_t client, uint64_t id)
+{
+	be64_put(k, client);
+	be64_put(k + 8, id);
+	k[16] = ANSWER_MARK;
+}
+
+static int
+request_del(struct catalog *c, MDB_txn *txn, uint64_t client, uint64_t id)
+{
+	uint8_t kb[REQ_KEY_LEN];
+	MDB_val k = { sizeof(kb), kb };
+	int rc;
+
+	be64_put(kb, client);
+	be64_put(kb + 8, id);
+	if ((rc = mdb_del(txn, c->requests, &k, NULL)) != 0 &&
+	    rc != MDB_NOTFOUND)
+		return fail(c, rc, "delete request");
 	return CAT_OK;
 }
 
@@ -4785,6 +4875,190 @@ hist_get_txn(struct catalog *c, MDB_txn *txn, void *arg)
 		return fail(c, rc, "read history");
 	if (hist_decode(&k, &d, a->out) == -1)
 		return fail(c, 0, "history row");
+ * In a take, a browse or restore request q: dropped when queued more
+ * than CAT_ANSWER_KEEP_S ago, kept waiting when taken already or when
+ * the agent speaks version 4, else taken (1; *taken counted).  0, 1,
+ * or CAT_ERROR.
+ */
+static int
+take_other(struct catalog *c, MDB_txn *txn, struct requests_arg *a,
+    struct cat_request *q, size_t *taken)
+{
+	int r;
+
+	if (a->now - q->queued > CAT_ANSWER_KEEP_S) {
+		if ((r = request_del(c, txn, q->client, q->id)) != CAT_OK)
+			return r;
+		return 0;
+	}
+	if (!a->all_kinds || q->taken != 0 || *taken == CAT_REQUESTS_MAX)
+		return 0;
+	q->taken = a->now;
+	if ((r = request_store(c, txn, q)) != CAT_OK)
+		return r;
+	(*taken)++;
+	return 1;
+}
+
+int
+catalog_request_add_args(struct catalog *c, uint64_t client, int kind,
+    const char *set, const char *args, const char *by, int64_t now,
+    uint64_t *id)
+{
+	struct requests_arg a = { .client = client, .now = now, .set = set,
+	    .by = by, .kind = kind, .args = args };
+	int rc;
+
+	*id = 0;
+	if (!catalog_name_valid(set) || (kind != CAT_REQ_BROWSE &&
+	    kind != CAT_REQ_RESTORE) || args == NULL ||
+	    strlen(args) > CAT_REQ_ARGS_MAX) {
+		c->rc = EINVAL;
+		snprintf(c->err, sizeof(c->err), "catalog: request: bad set "
+		    "name, kind or args");
+		return CAT_ERROR;
+	}
+	rc = run_write(c, request_add_txn, &a);
+	free(a.v);
+	if (rc == CAT_OK)
+		*id = a.id;
+	return rc;
+}
+
+int
+catalog_requests_take_kinds(struct catalog *c, uint64_t client, int64_t now,
+    int all_kinds, struct cat_request **out, size_t *n)
+{
+	struct requests_arg a = { .client = client, .now = now, .take = 1,
+	    .all_kinds = all_kinds };
+	int rc;
+
+	rc = run_write(c, requests_take_txn, &a);
+	if (rc != CAT_OK || a.n == 0) {
+		free(a.v);
+		a.v = NULL;
+		a.n = 0;
+	}
+	*out = a.v;
+	*n = a.n;
+	return rc;
+}
+
+#define ANSWERS_SEEN	(2 * CAT_ANSWERS_MAX)	/* answers looked at */
+
+struct answer_arg {
+	uint64_t	 client, id;
+	int64_t		 now;
+	int		 status, kind;
+	const void	*data;		/* put */
+	size_t		 len;
+	int64_t		 taken;		/* get */
+	char		*out;
+	/* put: the client's other answers, to drop the old ones */
+	uint64_t	 ids[ANSWERS_SEEN];
+	int64_t		 whens[ANSWERS_SEEN];
+	size_t		 nans;
+};
+
+/* A request's record, decoded; CAT_NOTFOUND when there is none. */
+static int
+request_get(struct catalog *c, MDB_txn *txn, uint64_t client, uint64_t id,
+    struct cat_request *q)
+{
+	uint8_t kb[REQ_KEY_LEN];
+	MDB_val k = { sizeof(kb), kb }, d;
+	int rc;
+
+	be64_put(kb, client);
+	be64_put(kb + 8, id);
+	if ((rc = mdb_get(txn, c->requests, &k, &d)) == MDB_NOTFOUND)
+		return CAT_NOTFOUND;
+	if (rc != 0)
+		return fail(c, rc, "read request");
+	if (request_decode(&k, &d, q) == -1)
+		return fail(c, 0, "request %llu", (unsigned long long)id);
+	return CAT_OK;
+}
+
+/* Each answer of a->client but a->id: its id and when, remembered. */
+static int
+answers_visit(struct catalog *c, const MDB_val *k, const MDB_val *d,
+    void *arg)
+{
+	struct answer_arg *a = arg;
+	uint64_t id;
+
+	(void)c;
+	if (k->mv_size != ANSWER_KEY_LEN)
+		return WALK_ON;
+	id = be64_get((const uint8_t *)k->mv_data + 8);
+	if (id == a->id)
+		return WALK_ON;
+	a->ids[a->nans] = id;
+	a->whens[a->nans] = d->mv_size >= ANSWER_FIXED ?
+	    (int64_t)be64_get(d->mv_data) : 0;
+	if (++a->nans == ANSWERS_SEEN)
+		return WALK_STOP;
+	return WALK_ON;
+}
+
+static int
+answer_del(struct catalog *c, MDB_txn *txn, uint64_t client, uint64_t id)
+{
+	uint8_t kb[ANSWER_KEY_LEN];
+	MDB_val k = { sizeof(kb), kb };
+	int rc;
+
+	answer_key(kb, client, id);
+	if ((rc = mdb_del(txn, c->requests, &k, NULL)) != 0 &&
+	    rc != MDB_NOTFOUND)
+		return fail(c, rc, "delete answer");
+	return CAT_OK;
+}
+
+static int
+answer_put_txn(struct catalog *c, MDB_txn *txn, void *arg)
+{
+	struct answer_arg *a = arg;
+	struct cat_request q;
+	uint8_t kb[ANSWER_KEY_LEN], ck[8];
+	MDB_val k = { sizeof(kb), kb }, d;
+	size_t left;
+	int r, rc;
+
+	if ((r = request_get(c, txn, a->client, a->id, &q)) != CAT_OK)
+		return r;
+	if (q.kind == CAT_REQ_BACKUP || q.taken == 0)
+		return CAT_NOTFOUND;
+	/* The client's other answers: the expired and the oldest go. */
+	a->nans = 0;
+	be64_put(ck, a->client);
+	if ((r = walk(c, txn, c->requests, ck, sizeof(ck), sizeof(ck),
+	    answers_visit, a, "answers")) != CAT_OK)
+		return r;
+	left = a->nans;
+	for (size_t i = 0; i < a->nans; i++) {
+		/* Oldest first: ids grow with time. */
+		if (a->now - a->whens[i] > CAT_ANSWER_KEEP_S ||
+		    left >= CAT_ANSWERS_MAX) {
+			if ((r = answer_del(c, txn, a->client, a->ids[i])) !=
+			    CAT_OK)
+				return r;
+			left--;
+		}
+	}
+	answer_key(kb, a->client, a->id);
+	d.mv_size = ANSWER_FIXED + a->len;
+	if ((rc = mdb_put(txn, c->requests, &k, &d, MDB_RESERVE)) != 0)
+		return fail(c, rc, "write answer");
+	be64_put(d.mv_data, (uint64_t)a->now);
+	((uint8_t *)d.mv_data)[8] = (uint8_t)a->status;
+	((uint8_t *)d.mv_data)[9] = (uint8_t)q.kind;
+	if (a->len > 0)
+		memcpy((uint8_t *)d.mv_data + ANSWER_FIXED, a->data, a->len);
+	/* A final answer ends the request. */
+	if (a->status != CAT_ANSWER_STARTED)
+		return request_del(c, txn, a->client, a->id);
 	return CAT_OK;
 }
 
@@ -4795,4 +5069,107 @@ catalog_history_get(struct catalog *c, uint64_t time, uint64_t seq,
 	struct hist_get_arg a = { time, seq, out };
 
 	return run_read(c, hist_get_txn, &a);
+catalog_answer_put(struct catalog *c, uint64_t client, uint64_t id,
+    int status, const void *data, size_t len, int64_t now)
+{
+	struct answer_arg *a;
+	int rc;
+
+	if (len > CAT_ANSWER_MAX || (status != CAT_ANSWER_DONE &&
+	    status != CAT_ANSWER_STARTED && status != CAT_ANSWER_FAILED)) {
+		c->rc = EINVAL;
+		snprintf(c->err, sizeof(c->err), "catalog: answer: %zu bytes "
+		    "or status %d", len, status);
+		return CAT_ERROR;
+	}
+	if ((a = calloc(1, sizeof(*a))) == NULL)
+		return fail(c, ENOMEM, "answer");
+	a->client = client;
+	a->id = id;
+	a->now = now;
+	a->status = status;
+	a->data = data;
+	a->len = len;
+	rc = run_write(c, answer_put_txn, a);
+	free(a);
+	return rc;
+}
+
+static int
+answer_get_txn(struct catalog *c, MDB_txn *txn, void *arg)
+{
+	struct answer_arg *a = arg;
+	struct cat_request q;
+	uint8_t kb[ANSWER_KEY_LEN];
+	MDB_val k = { sizeof(kb), kb }, d;
+	const uint8_t *b;
+	int64_t when;
+	int r, rc;
+
+	free(a->out);		/* a run again after the map grew */
+	a->out = NULL;
+	answer_key(kb, a->client, a->id);
+	rc = mdb_get(txn, c->requests, &k, &d);
+	if (rc != 0 && rc != MDB_NOTFOUND)
+		return fail(c, rc, "read answer");
+	if (rc == 0 && (d.mv_size < ANSWER_FIXED ||
+	    d.mv_size > ANSWER_FIXED + CAT_ANSWER_MAX))
+		return fail(c, 0, "answer %llu", (unsigned long long)a->id);
+	if (rc == 0) {
+		b = d.mv_data;
+		when = (int64_t)be64_get(b);
+		if (a->now - when > CAT_ANSWER_KEEP_S)
+			return CAT_NOTFOUND;	/* the next put drops it */
+		a->status = b[8];
+		a->kind = b[9];
+		a->len = d.mv_size - ANSWER_FIXED;
+		if ((a->out = malloc(a->len + 1)) == NULL)
+			return fail(c, ENOMEM, "answer");
+		memcpy(a->out, b + ANSWER_FIXED, a->len);
+		a->out[a->len] = '\0';
+		/* Removed when read, unless more follows. */
+		if (a->status != CAT_ANSWER_STARTED &&
+		    (r = answer_del(c, txn, a->client, a->id)) != CAT_OK)
+			return r;
+		return CAT_OK;
+	}
+	if ((r = request_get(c, txn, a->client, a->id, &q)) != CAT_OK)
+		return r;
+	if (q.kind == CAT_REQ_BACKUP)
+		return CAT_NOTFOUND;
+	a->status = CAT_ANSWER_PENDING;
+	a->kind = q.kind;
+	a->taken = q.taken;
+	return CAT_OK;
+}
+
+int
+catalog_answer_get(struct catalog *c, uint64_t client, uint64_t id,
+    int64_t now, int *status, int *kind, int64_t *taken, char **data,
+    size_t *len)
+{
+	struct answer_arg *a;
+	int rc;
+
+	*status = CAT_ANSWER_PENDING;
+	*kind = 0;
+	*taken = 0;
+	*data = NULL;
+	*len = 0;
+	if ((a = calloc(1, sizeof(*a))) == NULL)
+		return fail(c, ENOMEM, "answer");
+	a->client = client;
+	a->id = id;
+	a->now = now;
+	rc = run_write(c, answer_get_txn, a);
+	if (rc == CAT_OK) {
+		*status = a->status;
+		*kind = a->kind;
+		*taken = a->taken;
+		*data = a->out;
+		*len = a->len;
+	} else
+		free(a->out);
+	free(a);
+	return rc;
 }

@@ -604,6 +604,7 @@ int	catalog_peers(struct catalog *c,
 #define CAT_JOB_ERROR_MAX	1024	/* bytes of a report's error text */
 #define CAT_AGENT_NAME_MAX	64
 #define CAT_REQUESTS_MAX	256	/* requests one take hands out */
+#define CAT_REQ_ARGS_MAX	4096	/* bytes of a request's args */
 #define CAT_SETS_MAX		256	/* sets a client's reports may name;
 					   an agent's poll names at most as
 					   many jobs (WIRE_AGENT_JOBS_MAX) */
@@ -727,7 +728,7 @@ int	catalog_health(struct catalog *c, uint64_t client, int64_t now,
 	    int64_t grace, struct cat_client_health **out, size_t *n);
 void	catalog_health_free(struct cat_client_health *h, size_t n);
 
-/* A queued "back up now". */
+/* A queued "back up now" (or, kind not 1, a browse or restore). */
 struct cat_request {
 	uint64_t	 id;		/* never reused */
 	uint64_t	 client;
@@ -736,6 +737,9 @@ struct cat_request {
 	int64_t		 taken;		/* when the agent took it, 0: not yet */
 	char		 by[CAT_NAME_MAX + 1];	/* who asked ("console: NAME",
 						   "gigavaultctl") */
+	int		 kind;		/* enum cat_request_kind; records
+					   written before kinds: backup */
+	char		 args[CAT_REQ_ARGS_MAX + 1];	/* "" for a backup */
 };
 /*
  * Queue a request to back up set of client at now (Unix seconds); *id
@@ -758,7 +762,11 @@ int	catalog_request_add(struct catalog *c, uint64_t client,
  */
 int	catalog_requests_take(struct catalog *c, uint64_t client, int64_t now,
 	    struct cat_request **out, size_t *n);
-/* Requests of client (taken or not, not yet reported), oldest first. */
+/*
+ * "Back up now" requests of client (taken or not, not yet reported),
+ * oldest first (not the browse and restore requests of the last
+ * section).
+ */
 int	catalog_requests(struct catalog *c, uint64_t client,
 	    struct cat_request **out, size_t *n);
 
@@ -905,5 +913,74 @@ int	catalog_history(struct catalog *c, const struct cat_history_filter *f,
  */
 int	catalog_history_get(struct catalog *c, uint64_t time, uint64_t seq,
 	    struct cat_history *out);
+/* ------------------------------------------------ browse and restore */
+
+/*
+ * Requests the console makes of a client's agent besides "back up now"
+ * (protocol version 5): list a directory of a snapshot, restore paths
+ * of one.  Each carries args, a JSON text the agent parses and checks
+ * (the server only bounds it).  The agent's answers are kept per
+ * request, in the requests table under the request's key and one byte
+ * more, until read (a final one) or CAT_ANSWER_KEEP_S after they came;
+ * a request is dropped once its final answer came, or CAT_ANSWER_KEEP_S
+ * after it was queued.
+ */
+enum cat_request_kind {
+	CAT_REQ_BACKUP		= 1,
+	CAT_REQ_BROWSE		= 2,
+	CAT_REQ_RESTORE		= 3,
+};
+#define CAT_ANSWER_MAX		65536	/* bytes of one answer */
+#define CAT_ANSWER_KEEP_S	3600	/* an answer, a request unanswered */
+#define CAT_ANSWERS_MAX		64	/* answers kept per client */
+
+enum cat_answer_status {
+	CAT_ANSWER_DONE		= 0,	/* final */
+	CAT_ANSWER_STARTED	= 1,	/* a restore under way */
+	CAT_ANSWER_FAILED	= 2,	/* final, the answer says why */
+	CAT_ANSWER_PENDING	= 3,	/* no answer yet (get only) */
+};
+
+/*
+ * Queue a request of kind (CAT_REQ_BROWSE or CAT_REQ_RESTORE) on set of
+ * client with args (at most CAT_REQ_ARGS_MAX bytes) at now; *id gets
+ * its id.  by is cut to CAT_NAME_MAX bytes.  CAT_OK, CAT_NOTFOUND (no
+ * such client), CAT_ERROR (also for a bad set name, kind or args).
+ */
+int	catalog_request_add_args(struct catalog *c, uint64_t client, int kind,
+	    const char *set, const char *args, const char *by, int64_t now,
+	    uint64_t *id);
+/*
+ * As catalog_requests_take(), for an agent that speaks protocol
+ * version 5 when all_kinds is 1 (browse and restore requests are handed
+ * out too, each once), else only the backups (a version 4 agent: the
+ * others wait).  Browse and restore requests queued more than
+ * CAT_ANSWER_KEEP_S ago and not answered are dropped.
+ */
+int	catalog_requests_take_kinds(struct catalog *c, uint64_t client,
+	    int64_t now, int all_kinds, struct cat_request **out, size_t *n);
+/*
+ * The agent of client answers request id with status (CAT_ANSWER_DONE,
+ * _STARTED or _FAILED) and data[0..len) (len at most CAT_ANSWER_MAX) at
+ * now; it replaces an earlier answer.  A final answer ends the request.
+ * Answers older than CAT_ANSWER_KEEP_S are dropped, and the client's
+ * oldest beyond CAT_ANSWERS_MAX.  CAT_OK, CAT_NOTFOUND (no browse or
+ * restore request id of client was handed out: nothing stored),
+ * CAT_ERROR.
+ */
+int	catalog_answer_put(struct catalog *c, uint64_t client, uint64_t id,
+	    int status, const void *data, size_t len, int64_t now);
+/*
+ * The answer to request id of client at now: *status one of enum
+ * cat_answer_status (CAT_ANSWER_PENDING: the request waits, with
+ * *taken when the agent took it, 0: not yet), *kind the request's kind
+ * when known (0 otherwise), *data malloc'ed and NUL-ended (the caller
+ * frees it; NULL when pending), *len its length.  A final answer is
+ * removed when read.  CAT_OK, CAT_NOTFOUND (no such request or answer:
+ * never made, read already, or expired), CAT_ERROR.
+ */
+int	catalog_answer_get(struct catalog *c, uint64_t client, uint64_t id,
+	    int64_t now, int *status, int *kind, int64_t *taken, char **data,
+	    size_t *len);
 
 #endif

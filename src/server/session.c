@@ -1720,8 +1720,9 @@ on_agent_poll(struct session *s, const uint8_t *p, uint32_t len)
 		    catalog_strerror(s->cat));
 		goto done;
 	}
-	if (catalog_requests_take(s->cat, s->client.id, time(NULL), &reqs,
-	    &nreqs) != CAT_OK) {
+	/* A version 4 agent gets the backups only (the others wait). */
+	if (catalog_requests_take_kinds(s->cat, s->client.id, time(NULL),
+	    s->version >= 5, &reqs, &nreqs) != CAT_OK) {
 		rc = storage_failed(s, "catalog requests",
 		    catalog_strerror(s->cat));
 		goto done;
@@ -1739,14 +1740,20 @@ on_agent_poll(struct session *s, const uint8_t *p, uint32_t len)
 		char wbuf[160];
 
 		wr[i].id = reqs[i].id;
-		wr[i].kind = WIRE_REQ_BACKUP;
+		wr[i].kind = (uint8_t)reqs[i].kind;
 		snprintf(wr[i].set, sizeof(wr[i].set), "%s", reqs[i].set);
-		log_info("%s: request %llu (back up set %s) handed to its "
+		snprintf(wr[i].args, sizeof(wr[i].args), "%s", reqs[i].args);
+		log_info("%s: request %llu (%s set %s) handed to its "
 		    "agent", who(s, wbuf, sizeof(wbuf)),
-		    (unsigned long long)reqs[i].id, reqs[i].set);
+		    (unsigned long long)reqs[i].id, reqs[i].kind ==
+		    CAT_REQ_BROWSE ? "browse" : reqs[i].kind ==
+		    CAT_REQ_RESTORE ? "restore" : "back up", reqs[i].set);
 	}
 	out_init(s, &w);
-	wire_put_agent_requests(&w, wr, nreqs);
+	if (s->version >= 5)
+		wire_put_agent_requests5(&w, wr, nreqs);
+	else
+		wire_put_agent_requests(&w, wr, nreqs);
 	rc = reply(s, &w, "AGENT_REQUESTS");
 done:
 	free(wj);
@@ -1754,6 +1761,56 @@ done:
 	free(reqs);
 	free(wr);
 	return rc;
+}
+
+/*
+ * Version 5: the agent's answer to a browse or restore request of this
+ * client, kept for the console (catalog_answer_put()).
+ */
+_Static_assert(WIRE_ANSWER_MAX == CAT_ANSWER_MAX, "an answer");
+_Static_assert(WIRE_REQ_ARGS_MAX == CAT_REQ_ARGS_MAX, "a request's args");
+_Static_assert(WIRE_REQ_BROWSE == CAT_REQ_BROWSE &&
+    WIRE_REQ_RESTORE == CAT_REQ_RESTORE &&
+    WIRE_REQ_BACKUP == CAT_REQ_BACKUP, "request kinds");
+_Static_assert((int)WIRE_ANSWER_DONE == (int)CAT_ANSWER_DONE &&
+    (int)WIRE_ANSWER_STARTED == (int)CAT_ANSWER_STARTED &&
+    (int)WIRE_ANSWER_FAILED == (int)CAT_ANSWER_FAILED, "answer statuses");
+
+static int
+on_agent_answer(struct session *s, const uint8_t *p, uint32_t len)
+{
+	const uint8_t *ans;
+	uint8_t out[WIRE_HDR_LEN + 8], status;
+	uint64_t id;
+	size_t alen;
+	struct wire_wr w;
+	char why[200], wbuf[160];
+	int code, rc;
+
+	if (s->version < 5)
+		return failf(s, WIRE_ERR_UNEXPECTED, "unexpected frame type "
+		    "0x%04x (AGENT_ANSWER): protocol version 5 only",
+		    WIRE_AGENT_ANSWER);
+	if ((code = wire_parse_agent_answer(p, len, &id, &status, &ans,
+	    &alen, why, sizeof(why))) != 0)
+		return failf(s, code, "%s", why);
+	rc = catalog_answer_put(s->cat, s->client.id, id, status, ans, alen,
+	    time(NULL));
+	if (rc == CAT_NOTFOUND)
+		return failf(s, WIRE_ERR_MALFORMED, "malformed AGENT_ANSWER: "
+		    "no browse or restore request %llu of client %s was "
+		    "handed out (or it expired)", (unsigned long long)id,
+		    s->client.name);
+	if (rc != CAT_OK)
+		return storage_failed(s, "catalog answer",
+		    catalog_strerror(s->cat));
+	log_info("%s: answer to request %llu: %s, %zu bytes",
+	    who(s, wbuf, sizeof(wbuf)), (unsigned long long)id,
+	    status == WIRE_ANSWER_DONE ? "done" : status ==
+	    WIRE_ANSWER_STARTED ? "started" : "failed", alen);
+	wire_wr_init(&w, out, sizeof(out));
+	wire_put_agent_answered(&w, id);
+	return reply(s, &w, "AGENT_ANSWERED");
 }
 
 /* Sets of session states (enum session_auth), one bit each. */
@@ -1812,6 +1869,8 @@ static const struct session_frame frames[] = {
 	    WIRE_ERR_LIMIT,	NULL,		on_job_report },
 	{ WIRE_AGENT_POLL,	IN_DONE,	WIRE_AGENT_POLL_MAX,
 	    WIRE_ERR_LIMIT,	NULL,		on_agent_poll },
+	{ WIRE_AGENT_ANSWER,	IN_DONE,	WIRE_AGENT_ANSWER_MAX,
+	    WIRE_ERR_LIMIT,	NULL,		on_agent_answer },
 };
 
 /*

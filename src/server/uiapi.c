@@ -36,6 +36,7 @@
 #include "store.h"
 #include "uiactions.h"
 #include "uiadmins.h"
+#include "uiagent.h"
 #include "uiapi.h"
 #include "uicall.h"
 #include "uidash.h"
@@ -1489,6 +1490,9 @@ static const struct request {
 	{ "totp_enroll",	UI_SELF,	1, req_totp_enroll },
 	{ "totp_confirm",	UI_SELF,	1, req_totp_confirm },
 	{ "totp_disable",	UI_SELF,	1, req_totp_disable },
+	{ "client_browse",	UI_ADMIN,	0, ui_client_browse },
+	{ "client_answer",	UI_ADMIN,	0, ui_client_answer },
+	{ "client_restore",	UI_ADMIN,	1, ui_client_restore },
 };
 
 static const struct request *

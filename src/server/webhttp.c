@@ -452,6 +452,9 @@ static const struct route {
 	{ EVHTTP_REQ_POST,	"account/totp/confirm",	"totp_confirm" },
 	{ EVHTTP_REQ_POST,	"account/totp/disable",	"totp_disable" },
 	{ EVHTTP_REQ_POST,	"admins/*/totp/disable", "totp_disable" },
+	{ EVHTTP_REQ_POST,	"clients/*/browse",	"client_browse" },
+	{ EVHTTP_REQ_GET,	"clients/*/answer",	"client_answer" },
+	{ EVHTTP_REQ_POST,	"clients/*/restore",	"client_restore" },
 };
 
 /*
