@@ -4519,36 +4519,6 @@ hist_count_store(struct catalog *c, MDB_txn *txn, uint64_t next,
 	be64_put(b + 8, rows);
 	if ((rc = mdb_put(txn, c->history, &k, &d, 0)) != 0)
 		return fail(c, rc, "write the history's counters");
-/* ------------------------------------------------ browse and restore */
-
-/*
- * An answer: the request's key and ANSWER_MARK, then i64 when, u8
- * status, u8 kind, the answer's bytes (at most CAT_ANSWER_MAX).
- */
-#define ANSWER_KEY_LEN		(REQ_KEY_LEN + 1)
-#define ANSWER_MARK		'A'
-#define ANSWER_FIXED		(8 + 1 + 1)
-
-static void
-answer_key(uint8_t k[ANSWER_KEY_LEN], uint64_t client, uint64_t id)
-{
-	be64_put(k, client);
-	be64_put(k + 8, id);
-	k[16] = ANSWER_MARK;
-}
-
-static int
-request_del(struct catalog *c, MDB_txn *txn, uint64_t client, uint64_t id)
-{
-	uint8_t kb[REQ_KEY_LEN];
-	MDB_val k = { sizeof(kb), kb };
-	int rc;
-
-	be64_put(kb, client);
-	be64_put(kb + 8, id);
-	if ((rc = mdb_del(txn, c->requests, &k, NULL)) != 0 &&
-	    rc != MDB_NOTFOUND)
-		return fail(c, rc, "delete request");
 	return CAT_OK;
 }
 
@@ -4875,6 +4845,52 @@ hist_get_txn(struct catalog *c, MDB_txn *txn, void *arg)
 		return fail(c, rc, "read history");
 	if (hist_decode(&k, &d, a->out) == -1)
 		return fail(c, 0, "history row");
+	return CAT_OK;
+}
+
+int
+catalog_history_get(struct catalog *c, uint64_t time, uint64_t seq,
+    struct cat_history *out)
+{
+	struct hist_get_arg a = { time, seq, out };
+
+	return run_read(c, hist_get_txn, &a);
+}
+
+/* ------------------------------------------------ browse and restore */
+
+/*
+ * An answer: the request's key and ANSWER_MARK, then i64 when, u8
+ * status, u8 kind, the answer's bytes (at most CAT_ANSWER_MAX).
+ */
+#define ANSWER_KEY_LEN		(REQ_KEY_LEN + 1)
+#define ANSWER_MARK		'A'
+#define ANSWER_FIXED		(8 + 1 + 1)
+
+static void
+answer_key(uint8_t k[ANSWER_KEY_LEN], uint64_t client, uint64_t id)
+{
+	be64_put(k, client);
+	be64_put(k + 8, id);
+	k[16] = ANSWER_MARK;
+}
+
+static int
+request_del(struct catalog *c, MDB_txn *txn, uint64_t client, uint64_t id)
+{
+	uint8_t kb[REQ_KEY_LEN];
+	MDB_val k = { sizeof(kb), kb };
+	int rc;
+
+	be64_put(kb, client);
+	be64_put(kb + 8, id);
+	if ((rc = mdb_del(txn, c->requests, &k, NULL)) != 0 &&
+	    rc != MDB_NOTFOUND)
+		return fail(c, rc, "delete request");
+	return CAT_OK;
+}
+
+/*
  * In a take, a browse or restore request q: dropped when queued more
  * than CAT_ANSWER_KEEP_S ago, kept waiting when taken already or when
  * the agent speaks version 4, else taken (1; *taken counted).  0, 1,
@@ -5063,12 +5079,6 @@ answer_put_txn(struct catalog *c, MDB_txn *txn, void *arg)
 }
 
 int
-catalog_history_get(struct catalog *c, uint64_t time, uint64_t seq,
-    struct cat_history *out)
-{
-	struct hist_get_arg a = { time, seq, out };
-
-	return run_read(c, hist_get_txn, &a);
 catalog_answer_put(struct catalog *c, uint64_t client, uint64_t id,
     int status, const void *data, size_t len, int64_t now)
 {

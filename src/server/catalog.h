@@ -913,6 +913,7 @@ int	catalog_history(struct catalog *c, const struct cat_history_filter *f,
  */
 int	catalog_history_get(struct catalog *c, uint64_t time, uint64_t seq,
 	    struct cat_history *out);
+
 /* ------------------------------------------------ browse and restore */
 
 /*
