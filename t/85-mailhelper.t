@@ -152,6 +152,22 @@ is($rc, 1, 'append into a folder that does not exist: an error (create first)');
 ($rc, $out, $err) = $mh->gv_mh('append', 'alice', 'INBOX', '\Bogus', 1400000000, 0, { stdin => $twin });
 like($err, qr/not IMAP flags/, 'append with a flag IMAP does not have: refused');
 
+# ------------------------------------------------------ a few hundred (bob)
+
+my $made = $dv->populate('bob', n => 300);
+($rc, $out, $err) = $mh->gv_mh('mailboxes', 'bob');
+my %bmb = map { my @f = split /\t/, $_, -1; ($f[0] => { uv => $f[2], n => $f[4] }) } split /\n/, $out;
+is($bmb{'Work/Projects/2026'}{n}, 60, 'populate: 300 messages over five folders, nested ones too');
+is($bmb{INBOX}{n}, 62, 'populate: INBOX has its 60, the twin and the message bob had');
+my ($ok, $seen) = (0, 0);
+for my $p (@$made) {
+    ($rc, $out) = $mh->gv_mh('fetch', 'bob', $p->{mailbox}, $bmb{ $p->{mailbox} }{uv}, $p->{uid});
+    $ok++ if $rc == 0 && $out eq $p->{bytes};
+    $seen++;
+    last if $seen >= 40;
+}
+is($ok, 40, 'populate: 40 of them fetched through the helper byte for byte');
+
 # ------------------------------------------------------ names IMAP must quote
 
 # Entwürfe (modified UTF-7 on the wire) and a name with a quote and a

@@ -22,6 +22,8 @@ package GVDovecot;
 #               flags => '\Seen $Label1', date => $unix, tz => '+0100');
 #       # -> the new UID (APPENDUID); creates the folder when missing
 #   $dv->create('alice', 'Work/Old');
+#   my $made = $dv->populate('bob', n => 300);  # nested folders, attachments,
+#       # one message in two folders: [{mailbox, uid, bytes, flags, date}]
 #   $dv->maildir_put('alice', 'Bulk', \@messages, date => $unix);
 #       # files straight into the Maildir: fast, for 10,000 messages
 #   my ($rc, $out, $err) = $dv->doveadm('expunge', '-u', 'alice',
@@ -412,6 +414,40 @@ sub fetch {
     my $b = $c->fetch_body($uid);
     $c->logout;
     return $b;
+}
+
+# populate($user, n => 300): a mailbox tree for backup tests, appended
+# over one IMAP connection: INBOX, Sent (\Sent), Work, Work/Projects,
+# Work/Projects/2026 (nested), Archive; every fifth message multipart
+# with a binary attachment, flags from none to "\Seen \Flagged $Label1",
+# internal dates an hour apart at offsets +0200 and -0500, and the same
+# message (bytes and Message-ID) in INBOX and Archive.  Returns
+# [{mailbox, uid, bytes, flags, date}] of every message, in order.
+sub populate {
+    my ($self, $user, %o) = @_;
+    my $n = $o{n} // 300;
+    my @boxes = ('INBOX', 'Sent', 'Work', 'Work/Projects', 'Work/Projects/2026');
+    my @flags = ('', '\\Seen', '\\Seen \\Answered', '\\Flagged $Label1',
+                 '\\Seen \\Flagged $Label1', '\\Draft');
+    my $c = $self->_imap($user);
+    my @made;
+    for my $k (0 .. $n - 1) {
+        my $mb = $boxes[$k % @boxes];
+        my $date = ($o{date} // 1600000000) + $k * 3600;
+        my $m = make_message(subject => "$user $mb $k", date => $date,
+                             $k % 5 == 4 ? (attach => join('', map { chr(($_ * 31 + $k) % 256) } 1 .. 2000 + 97 * $k % 5000)) : ());
+        my $f = $flags[$k % @flags];
+        my $uid = $c->append($mb, $m, flags => $f, date => $date,
+                             tz => $k % 2 ? '+0200' : '-0500');
+        push @made, { mailbox => $mb, uid => $uid, bytes => $m, flags => $f, date => $date };
+    }
+    my $twin = make_message(subject => "$user twin", id => "<twin-$user\@gv.test>");
+    for my $mb ('INBOX', 'Archive') {
+        my $uid = $c->append($mb, $twin, date => 1650000000);
+        push @made, { mailbox => $mb, uid => $uid, bytes => $twin, flags => '', date => 1650000000 };
+    }
+    $c->logout;
+    return \@made;
 }
 
 # maildir_put($user, $mbox, \@messages, date => $unix, flags => 'S'):
