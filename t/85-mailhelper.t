@@ -360,6 +360,15 @@ is($out, "alice\nbob\n", 'the daemon serves');
 kill 'TERM', $dpid;
 ok(GV::wait_until(sub { !kill(0, $dpid) }, 10), 'SIGTERM: the daemon exits');
 
+# An IMAP server that is not there: the request gets the reason, the
+# connection and the helper go on.
+my $mh7 = GVMailHelper->start($dv, imap => { Port => scalar GV::free_ports(1) });
+($rc, $out, $err) = $mh7->gv_mh('mailboxes', 'alice');
+like($err, qr/IMAP 127\.0\.0\.1:\d+: cannot connect.*\(imap\)/, 'no IMAP server: the reason');
+($rc, $out, $err) = $mh7->gv_mh('users');
+is($out, "alice\nbob\n", 'no IMAP server: users still come (from IMAP.Users)');
+$mh7->stop;
+
 # ---------------------------------------------------------------- flags
 
 ($rc, $out, $err) = GVDovecot::run([$GVMailHelper::BIN, '-n', '-c', $mh->conf], 20);
