@@ -346,6 +346,9 @@ like($err, qr/3000 bytes, more than Helper\.MaxMessageSize \(2048\) \(message to
 ($rc, $out, $err) = $mh5->gv_mh('append', 'alice', 'INBOX', '', 1500000000, 0, { stdin => 'x' x 9000 });
 like($err, qr/APPEND frame too large.*MaxMessageSize is 2048 bytes.*\(too large\)/,
      'an APPEND frame above what MaxMessageSize allows: refused before it is read');
+($rc, $out, $err) = $mh5->gv_mh('append', 'alice', 'INBOX', '', 1500000000, 0, { stdin => 'y' x (8 << 20) });
+like($err, qr/APPEND frame too large.*\(too large\)/,
+     'an APPEND of 8 MiB refused: the client still reads why (the helper drains before it closes)');
 $mh5->stop;
 
 my $pidfile = $mh->dir . '/mh.pid';

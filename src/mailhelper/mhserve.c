@@ -393,6 +393,31 @@ do_append(struct conn *c, const struct mw_request *q)
 	return flush(c, &w);
 }
 
+/*
+ * Close fd so that the client reads our last frame: no more from us,
+ * then what it still sends (the rest of a refused APPEND) is read and
+ * dropped for up to LINGER_MS, so that the kernel does not answer it
+ * with a reset that would discard the ERROR frame on its way.
+ */
+#define LINGER_MS	2000
+static void
+linger_close(int fd)
+{
+	uint8_t buf[65536];
+	int64_t dl = mono_ms() + LINGER_MS;
+	ssize_t n;
+
+	if (shutdown(fd, SHUT_WR) == 0)
+		for (;;) {
+			if ((n = recv(fd, buf, sizeof(buf), 0)) > 0)
+				continue;
+			if (n == 0 || (errno != EAGAIN && errno != EINTR) ||
+			    sock_wait(fd, POLLIN, dl) != 1)
+				break;
+		}
+	close(fd);
+}
+
 void
 mhserve_conn(const struct mhserve *sv, int fd, const char *peer)
 {
@@ -458,5 +483,5 @@ mhserve_conn(const struct mhserve *sv, int fd, const char *peer)
 out:
 	imap_close(c.im);
 	free(c.out);
-	close(fd);
+	linger_close(fd);
 }
