@@ -209,6 +209,16 @@ like($err, qr/UserListCommand \/bin\/false failed \(exit status 1\).*\(users\)/,
 ($rc, $out, $err) = $mh3->gv_mh('mailboxes', 'bob');
 is($rc, 0, '... and the helper serves the next request');
 $mh3->stop;
+my $mh8 = GVMailHelper->start($dv, imap => { UserListCommand => '/usr/bin/seq 1 20000', Users => undef });
+($rc, $out, $err) = $mh8->gv_mh('users');
+is($out, join('', map { "$_\n" } 1 .. 20000),
+   'users: 20,000 lines of UserListCommand, sent 256 names a frame') or diag $err;
+$mh8->stop;
+my $mh9 = GVMailHelper->start($dv, imap => { UserListCommand => '/usr/bin/yes', Users => undef });
+($rc, $out, $err) = $mh9->gv_mh('users');
+like($err, qr/UserListCommand printed more than 16777216 bytes \(users\)/,
+     'a UserListCommand that never stops: cut at 16 MiB, an error');
+$mh9->stop;
 
 # ---------------------------------------------------------------- bad input
 
