@@ -168,6 +168,18 @@ for my $p (@$made) {
 }
 is($ok, 40, 'populate: 40 of them fetched through the helper byte for byte');
 
+# A mailbox deleted and made again (doveadm, as an administrator would)
+# has a new UIDVALIDITY: its old UIDs are stale, not other messages.
+my ($drc, $dout, $derr) = $dv->doveadm('mailbox', 'delete', '-u', 'bob', '-s', 'Work/Projects/2026');
+is($drc, 0, 'doveadm deletes bob\'s Work/Projects/2026') or diag $derr;
+$dv->append('bob', 'Work/Projects/2026', GVDovecot::make_message(subject => 'new one'));
+($rc, $out, $err) = $mh->gv_mh('fetch', 'bob', 'Work/Projects/2026', $bmb{'Work/Projects/2026'}{uv}, 1);
+is($rc, 3, 'the mailbox made again: its old UIDVALIDITY is stale (exit 3), UID 1 is not served');
+($rc, $out, $err) = $mh->gv_mh('mailboxes', 'bob');
+my ($newuv, $newn) = $out =~ /^Work\/Projects\/2026\t\/\t(\d+)\t\d+\t(\d+)/m;
+ok($newuv && $newuv != $bmb{'Work/Projects/2026'}{uv} && $newn == 1,
+   'mailboxes: the new UIDVALIDITY and its one message');
+
 # ------------------------------------------------------ names IMAP must quote
 
 # Entwürfe (modified UTF-7 on the wire) and a name with a quote and a
