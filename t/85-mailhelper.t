@@ -180,6 +180,36 @@ my ($newuv, $newn) = $out =~ /^Work\/Projects\/2026\t\/\t(\d+)\t\d+\t(\d+)/m;
 ok($newuv && $newuv != $bmb{'Work/Projects/2026'}{uv} && $newn == 1,
    'mailboxes: the new UIDVALIDITY and its one message');
 
+# One connection, one IMAP session that keeps INBOX examined: the
+# mailbox deleted and made again between two requests is noticed (its
+# UIDVALIDITY asked again), so UID 1 is stale, not the new message 1.
+{
+    use IPC::Open2 qw(open2);
+    $dv->append('bob', 'Replaced', GVDovecot::make_message(subject => 'old one'));
+    ($rc, $out) = $mh->gv_mh('mailboxes', 'bob');
+    my ($ruv) = $out =~ /^Replaced\t\/\t(\d+)\t/m;
+    my $pid = open2(my $from, my $to, $GVMailHelper::GVMH, '-p', $mh->port,
+                    '-s', $mh->secret_file, 'session');
+    print $to "fetch bob Replaced $ruv 1\n";
+    $to->flush;
+    like(scalar <$from>, qr/^ok \d+ [0-9a-f]{64}$/, 'session: UID 1 of Replaced fetched');
+    my ($drc) = $dv->doveadm('mailbox', 'delete', '-u', 'bob', '-s', 'Replaced');
+    $dv->append('bob', 'Replaced', GVDovecot::make_message(subject => 'the new one'));
+    print $to "fetch bob Replaced $ruv 1\n";
+    $to->flush;
+    is(scalar <$from>, "stale\n", 'session: after it was made again, UID 1 of the old UIDVALIDITY is stale');
+    like($mh->log_text, qr/IMAP session of bob broke: logging in again/,
+         'session: Dovecot ended the session that had it examined; the helper logged in again');
+    print $to "count bob INBOX 1\ncount bob Nothing 1\n";
+    $to->flush;
+    is(scalar <$from>, "stale\n", 'session: another mailbox, another UIDVALIDITY: stale');
+    like(scalar <$from>, qr/^error .*EXAMINE Nothing.*\(no mailbox\)$/,
+         'session: no such mailbox, and the connection goes on');
+    close $to;
+    waitpid $pid, 0;
+    is($? >> 8, 0, 'session: ends cleanly');
+}
+
 # ------------------------------------------------------ names IMAP must quote
 
 # Entwürfe (modified UTF-7 on the wire) and a name with a quote and a
