@@ -200,6 +200,18 @@ ok($newuv && $newuv != $bmb{'Work/Projects/2026'}{uv} && $newn == 1,
     is(scalar <$from>, "stale\n", 'session: after it was made again, UID 1 of the old UIDVALIDITY is stale');
     like($mh->log_text, qr/IMAP session of bob broke: logging in again/,
          'session: Dovecot ended the session that had it examined; the helper logged in again');
+    # Dovecot restarted: the kept session is gone; the next request
+    # logs in again and is answered.
+    print $to "count bob INBOX $bmb{INBOX}{uv}\n";
+    $to->flush;
+    is(scalar <$from>, "ok 62\n", 'session: a list on the kept session');
+    $dv->restart;
+    my $broke = () = $mh->log_text =~ /IMAP session of bob broke/g;
+    print $to "count bob INBOX $bmb{INBOX}{uv}\n";
+    $to->flush;
+    is(scalar <$from>, "ok 62\n", 'session: Dovecot restarted, the list comes all the same');
+    is(scalar(() = $mh->log_text =~ /IMAP session of bob broke/g), $broke + 1,
+       'session: ... on a new IMAP session (logged)');
     print $to "count bob INBOX 1\ncount bob Nothing 1\n";
     $to->flush;
     is(scalar <$from>, "stale\n", 'session: another mailbox, another UIDVALIDITY: stale');

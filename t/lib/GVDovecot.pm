@@ -31,6 +31,7 @@ package GVDovecot;
 #   my @m = $dv->messages('alice', 'INBOX');  # [{uid,flags,date,size}]
 #   my $bytes = $dv->fetch('alice', 'INBOX', $uid);
 #   my $mime = GVDovecot::make_message(%o);   # test messages (below)
+#   $dv->restart;                           # same port and mail; sessions break
 #   $dv->stop;
 #
 # The IMAP client here is the few commands the tests need (LOGIN, CREATE,
@@ -174,12 +175,21 @@ namespace inbox {
   }
 }
 EOF
+    $self->_run_master;
+    return $self;
+}
+
+# Start the master with the configuration written (start(), restart()),
+# and wait until a login works; dies with the log when it does not.
+sub _run_master {
+    my ($self) = @_;
+    my $dir = $self->{dir};
     my $pid = fork // die "GVDovecot: fork: $!";
     if (!$pid) {
         setpgid(0, 0);
         open STDIN, '<', '/dev/null';
-        open STDOUT, '>', "$dir/log/stdout" or _exit(126);
-        open STDERR, '>', "$dir/log/stderr" or _exit(126);
+        open STDOUT, '>>', "$dir/log/stdout" or _exit(126);
+        open STDERR, '>>', "$dir/log/stderr" or _exit(126);
         $SIG{$_} = 'DEFAULT' for qw(PIPE ALRM INT TERM HUP);
         alarm 0;
         exec $DOVECOT, '-F', '-c', $self->{conf} or
@@ -205,7 +215,14 @@ EOF
         $self->stop;
         die "GVDovecot: dovecot did not start\n";
     }
-    return $self;
+}
+
+# restart(): stop and start again, same port, users and mail (every
+# IMAP session of a client breaks).
+sub restart {
+    my ($self) = @_;
+    $self->stop;
+    $self->_run_master;
 }
 
 # openssl(1) makes ca.pem (a CA) and server.pem/server.key (signed by
