@@ -382,7 +382,7 @@ main(int argc, char **argv)
 	}
 	if (optind != argc || (force && !newsecret))
 		usage();
-	if ((c = mhconf_load(file, err, sizeof(err))) == NULL) {
+	if ((c = mhconf_load(file, newsecret, err, sizeof(err))) == NULL) {
 		fprintf(stderr, "gigavault-mailhelper: %s\n", err);
 		return 1;
 	}
