@@ -71,6 +71,19 @@ diag(sprintf('mail helper, %d messages, %.1f MB: list %.2f s (%d ms in the clien
              'fetch all %.2f s (%d ms in the client, %.0f messages/s, %.1f MB/s)',
              $N, $bytes / 1e6, $list_s, $list_ms, $fetch_s, $fetch_ms,
              $N / ($fetch_ms / 1000 || 1), $bytes / 1e6 / ($fetch_ms / 1000 || 1)));
+# One message back, as a single-message restore does: connect, prove,
+# log in, CREATE, APPEND.
+my $one = $msgs[9];
+$t = time;
+($rc, $out, $err) = $mh->gv_mh('create', 'big', 'Restored/Bulk');
+my ($rc2, $out2, $err2) = $mh->gv_mh('append', 'big', 'Restored/Bulk', '\Seen', 1650000000, 0,
+                                     { stdin => $one });
+my $restore_s = time - $t;
+is($rc + $rc2, 0, 'one message restored (create, append)') or diag $err, $err2;
+is($dv->fetch('big', 'Restored/Bulk', $out2 + 0), $one, 'the restored message is byte for byte');
+diag(sprintf('mail helper, one message of %d bytes restored (create + append, two connections): %.3f s',
+             length $one, $restore_s));
+
 my $log = $dv->log_text;
 ok(!grep({ !/deleted=0 expunged=0/ } $log =~ /Disconnected:.*?(deleted=\d+ expunged=\d+)/g),
    'no message deleted or expunged');

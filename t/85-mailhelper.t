@@ -152,6 +152,76 @@ is($rc, 1, 'append into a folder that does not exist: an error (create first)');
 ($rc, $out, $err) = $mh->gv_mh('append', 'alice', 'INBOX', '\Bogus', 1400000000, 0, { stdin => $twin });
 like($err, qr/not IMAP flags/, 'append with a flag IMAP does not have: refused');
 
+# ------------------------------------------------------ a few hundred (bob)
+
+my $made = $dv->populate('bob', n => 300);
+($rc, $out, $err) = $mh->gv_mh('mailboxes', 'bob');
+my %bmb = map { my @f = split /\t/, $_, -1; ($f[0] => { uv => $f[2], n => $f[4] }) } split /\n/, $out;
+is($bmb{'Work/Projects/2026'}{n}, 60, 'populate: 300 messages over five folders, nested ones too');
+is($bmb{INBOX}{n}, 62, 'populate: INBOX has its 60, the twin and the message bob had');
+my ($ok, $seen) = (0, 0);
+for my $p (@$made) {
+    ($rc, $out) = $mh->gv_mh('fetch', 'bob', $p->{mailbox}, $bmb{ $p->{mailbox} }{uv}, $p->{uid});
+    $ok++ if $rc == 0 && $out eq $p->{bytes};
+    $seen++;
+    last if $seen >= 40;
+}
+is($ok, 40, 'populate: 40 of them fetched through the helper byte for byte');
+
+# A mailbox deleted and made again (doveadm, as an administrator would)
+# has a new UIDVALIDITY: its old UIDs are stale, not other messages.
+my ($drc, $dout, $derr) = $dv->doveadm('mailbox', 'delete', '-u', 'bob', '-s', 'Work/Projects/2026');
+is($drc, 0, 'doveadm deletes bob\'s Work/Projects/2026') or diag $derr;
+$dv->append('bob', 'Work/Projects/2026', GVDovecot::make_message(subject => 'new one'));
+($rc, $out, $err) = $mh->gv_mh('fetch', 'bob', 'Work/Projects/2026', $bmb{'Work/Projects/2026'}{uv}, 1);
+is($rc, 3, 'the mailbox made again: its old UIDVALIDITY is stale (exit 3), UID 1 is not served');
+($rc, $out, $err) = $mh->gv_mh('mailboxes', 'bob');
+my ($newuv, $newn) = $out =~ /^Work\/Projects\/2026\t\/\t(\d+)\t\d+\t(\d+)/m;
+ok($newuv && $newuv != $bmb{'Work/Projects/2026'}{uv} && $newn == 1,
+   'mailboxes: the new UIDVALIDITY and its one message');
+
+# One connection, one IMAP session that keeps INBOX examined: the
+# mailbox deleted and made again between two requests is noticed (its
+# UIDVALIDITY asked again), so UID 1 is stale, not the new message 1.
+{
+    use IPC::Open2 qw(open2);
+    $dv->append('bob', 'Replaced', GVDovecot::make_message(subject => 'old one'));
+    ($rc, $out) = $mh->gv_mh('mailboxes', 'bob');
+    my ($ruv) = $out =~ /^Replaced\t\/\t(\d+)\t/m;
+    my $pid = open2(my $from, my $to, $GVMailHelper::GVMH, '-p', $mh->port,
+                    '-s', $mh->secret_file, 'session');
+    print $to "fetch bob Replaced $ruv 1\n";
+    $to->flush;
+    like(scalar <$from>, qr/^ok \d+ [0-9a-f]{64}$/, 'session: UID 1 of Replaced fetched');
+    my ($drc) = $dv->doveadm('mailbox', 'delete', '-u', 'bob', '-s', 'Replaced');
+    $dv->append('bob', 'Replaced', GVDovecot::make_message(subject => 'the new one'));
+    print $to "fetch bob Replaced $ruv 1\n";
+    $to->flush;
+    is(scalar <$from>, "stale\n", 'session: after it was made again, UID 1 of the old UIDVALIDITY is stale');
+    like($mh->log_text, qr/IMAP session of bob broke: logging in again/,
+         'session: Dovecot ended the session that had it examined; the helper logged in again');
+    # Dovecot restarted: the kept session is gone; the next request
+    # logs in again and is answered.
+    print $to "count bob INBOX $bmb{INBOX}{uv}\n";
+    $to->flush;
+    is(scalar <$from>, "ok 62\n", 'session: a list on the kept session');
+    $dv->restart;
+    my $broke = () = $mh->log_text =~ /IMAP session of bob broke/g;
+    print $to "count bob INBOX $bmb{INBOX}{uv}\n";
+    $to->flush;
+    is(scalar <$from>, "ok 62\n", 'session: Dovecot restarted, the list comes all the same');
+    is(scalar(() = $mh->log_text =~ /IMAP session of bob broke/g), $broke + 1,
+       'session: ... on a new IMAP session (logged)');
+    print $to "count bob INBOX 1\ncount bob Nothing 1\n";
+    $to->flush;
+    is(scalar <$from>, "stale\n", 'session: another mailbox, another UIDVALIDITY: stale');
+    like(scalar <$from>, qr/^error .*EXAMINE Nothing.*\(no mailbox\)$/,
+         'session: no such mailbox, and the connection goes on');
+    close $to;
+    waitpid $pid, 0;
+    is($? >> 8, 0, 'session: ends cleanly');
+}
+
 # ------------------------------------------------------ names IMAP must quote
 
 # Entwürfe (modified UTF-7 on the wire) and a name with a quote and a
@@ -193,6 +263,16 @@ like($err, qr/UserListCommand \/bin\/false failed \(exit status 1\).*\(users\)/,
 ($rc, $out, $err) = $mh3->gv_mh('mailboxes', 'bob');
 is($rc, 0, '... and the helper serves the next request');
 $mh3->stop;
+my $mh8 = GVMailHelper->start($dv, imap => { UserListCommand => '/usr/bin/seq 1 20000', Users => undef });
+($rc, $out, $err) = $mh8->gv_mh('users');
+is($out, join('', map { "$_\n" } 1 .. 20000),
+   'users: 20,000 lines of UserListCommand, sent 256 names a frame') or diag $err;
+$mh8->stop;
+my $mh9 = GVMailHelper->start($dv, imap => { UserListCommand => '/usr/bin/yes', Users => undef });
+($rc, $out, $err) = $mh9->gv_mh('users');
+like($err, qr/UserListCommand printed more than 16777216 bytes \(users\)/,
+     'a UserListCommand that never stops: cut at 16 MiB, an error');
+$mh9->stop;
 
 # ---------------------------------------------------------------- bad input
 
@@ -330,6 +410,9 @@ like($err, qr/3000 bytes, more than Helper\.MaxMessageSize \(2048\) \(message to
 ($rc, $out, $err) = $mh5->gv_mh('append', 'alice', 'INBOX', '', 1500000000, 0, { stdin => 'x' x 9000 });
 like($err, qr/APPEND frame too large.*MaxMessageSize is 2048 bytes.*\(too large\)/,
      'an APPEND frame above what MaxMessageSize allows: refused before it is read');
+($rc, $out, $err) = $mh5->gv_mh('append', 'alice', 'INBOX', '', 1500000000, 0, { stdin => 'y' x (8 << 20) });
+like($err, qr/APPEND frame too large.*\(too large\)/,
+     'an APPEND of 8 MiB refused: the client still reads why (the helper drains before it closes)');
 $mh5->stop;
 
 my $pidfile = $mh->dir . '/mh.pid';
@@ -343,6 +426,15 @@ ok($dpid > 1 && kill(0, $dpid), '-p: the pid of the running helper');
 is($out, "alice\nbob\n", 'the daemon serves');
 kill 'TERM', $dpid;
 ok(GV::wait_until(sub { !kill(0, $dpid) }, 10), 'SIGTERM: the daemon exits');
+
+# An IMAP server that is not there: the request gets the reason, the
+# connection and the helper go on.
+my $mh7 = GVMailHelper->start($dv, imap => { Port => scalar GV::free_ports(1) });
+($rc, $out, $err) = $mh7->gv_mh('mailboxes', 'alice');
+like($err, qr/IMAP 127\.0\.0\.1:\d+: cannot connect.*\(imap\)/, 'no IMAP server: the reason');
+($rc, $out, $err) = $mh7->gv_mh('users');
+is($out, "alice\nbob\n", 'no IMAP server: users still come (from IMAP.Users)');
+$mh7->stop;
 
 # ---------------------------------------------------------------- flags
 
@@ -364,6 +456,10 @@ my $bad = $mh->dir . '/bad.conf';
 GVDovecot::_spit($bad, "IMAP {\n\tMasterUser = \"m\"\n}\n");
 ($rc, $out, $err) = GVDovecot::run([$GVMailHelper::BIN, '-n', '-c', $bad], 20);
 like($err, qr/MasterPasswordFile/, '-n: a configuration without MasterPasswordFile is refused');
+GVDovecot::_spit($bad, "Helper {\n\tSecretFile = \"" . $mh->dir . "/new.secret\"\n}\n");
+($rc, $out, $err) = GVDovecot::run([$GVMailHelper::BIN, '-k', '-c', $bad], 20);
+is($rc, 0, '-k with an IMAP section still to be filled in: the secret is written') or diag $err;
+ok(-s $mh->dir . '/new.secret', '-k: the file is there');
 GVDovecot::_spit($bad, "IMAP {\n\tPort = 0\n}\n");
 ($rc, $out, $err) = GVDovecot::run([$GVMailHelper::BIN, '-n', '-c', $bad], 20);
 like($err, qr/bad\.conf:2: Port = 0 is out of range/, '-n: errors name the line') or diag $err;

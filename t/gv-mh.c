@@ -17,6 +17,12 @@
  *				then "N messages B bytes LIST_MS FETCH_MS"
  *	create USER MAILBOX
  *	append USER MAILBOX FLAGS DATE TZOFF	stdin appended; prints the UID
+ *	session			requests from stdin, one a line, on this
+ *				one connection ("fetch USER MAILBOX
+ *				UIDVALIDITY UID", "count USER MAILBOX
+ *				UIDVALIDITY"); each answered with one line,
+ *				flushed: "ok LEN SHA256" (fetch), "ok N"
+ *				(count), "stale", "gone" or "error TEXT"
  *
  * Exit status: 0, 1 on an error (on stderr), 3 for MH_STALE, 4 for
  * MH_GONE, 2 for usage.
@@ -31,6 +37,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "common/crypto.h"
 #include "common/monotime.h"
 #include "client/mhclient.h"
 
@@ -133,6 +140,63 @@ slurp(size_t *len)
 	}
 	*len = n;
 	return b;
+}
+
+/* One answer line of session(). */
+static void
+answer(int rc, const char *ok, const char *err)
+{
+	if (rc == MH_STALE)
+		printf("stale\n");
+	else if (rc == MH_GONE)
+		printf("gone\n");
+	else if (rc != 0)
+		printf("error %s\n", err);
+	else
+		printf("ok %s\n", ok);
+	fflush(stdout);
+}
+
+/* Requests from stdin on connection c, one a line (see the top). */
+static int
+session(struct mh_conn *c)
+{
+	char line[4096], u[256], m[1100], ok[128], err[2048];
+	unsigned int uv, uid;
+	uint8_t *d, h[32];
+	size_t n;
+	int rc;
+
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	while (fgets(line, sizeof(line), stdin) != NULL) {
+		ok[0] = '\0';
+		if (sscanf(line, "fetch %255s %1099s %u %u", u, m, &uv,
+		    &uid) == 4) {
+			rc = mh_fetch(c, u, m, uv, uid, &d, &n, err,
+			    sizeof(err));
+			if (rc == 0) {
+				char hex[65];
+
+				crypto_sha256(d, n, h);
+				hex_encode(h, sizeof(h), hex);
+				snprintf(ok, sizeof(ok), "%zu %s", n, hex);
+				free(d);
+			}
+		} else if (sscanf(line, "count %255s %1099s %u", u, m,
+		    &uv) == 3) {
+			struct list l = { NULL, 0, 0, -1, 0 };
+
+			rc = mh_messages(c, u, m, uv, list_cb, &l, err,
+			    sizeof(err));
+			snprintf(ok, sizeof(ok), "%zu", l.n);
+			free(l.uids);
+		} else {
+			snprintf(err, sizeof(err), "not a request: %.200s", line);
+			rc = -1;
+		}
+		answer(rc, ok, err);
+	}
+	return 0;
 }
 
 int
@@ -256,6 +320,8 @@ main(int argc, char **argv)
 			    (unsigned long long)bytes, (long long)(t1 - t0),
 			    (long long)(mono_ms() - t1));
 		free(l.uids);
+	} else if (strcmp(cmd, "session") == 0 && argc == 1) {
+		rc = session(c);
 	} else if (strcmp(cmd, "create") == 0 && argc == 3) {
 		rc = mh_create(c, argv[1], argv[2], err, sizeof(err));
 	} else if (strcmp(cmd, "append") == 0 && argc == 6) {

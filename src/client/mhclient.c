@@ -212,8 +212,24 @@ send_request(struct mh_conn *c, const struct mw_request *q, char *err,
 	rc = send_all(c, buf, w.len, mono_ms() + c->timeout_ms +
 	    (int64_t)c->timeout_ms * (w.len >> 20));
 	free(buf);
-	if (rc == -1)
+	if (rc == -1) {
+		struct frame f;
+		int e = errno;
+
+		/* The helper may have said why before it stopped reading. */
+		if (sock_wait(c->fd, POLLIN, mono_ms()) == 1 &&
+		    read_frame(c, &f, err, errlen) == 0) {
+			if (f.h.type == MW_ERROR)
+				(void)got_error(c, &f, err, errlen);
+			free(f.p);
+			if (f.h.type == MW_ERROR) {
+				kill_conn(c);
+				return -1;
+			}
+		}
+		errno = e;
 		return io_error(c, "sending a request", err, errlen);
+	}
 	return 0;
 }
 

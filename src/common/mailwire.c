@@ -575,8 +575,11 @@ mw_parse_request(uint16_t type, const void *p, size_t len,
 			return MW_ERR_MALFORMED;
 		}
 		if (!mw_flags_valid(q->flags)) {
+			/* Shown only when printable: it goes to the log. */
 			snprintf(why, whylen, "APPEND with flags that IMAP "
-			    "cannot carry: \"%s\"", q->flags);
+			    "cannot carry%s%s%s", has_ctl(q->flags) ? "" :
+			    ": \"", has_ctl(q->flags) ? "" : q->flags,
+			    has_ctl(q->flags) ? "" : "\"");
 			return MW_ERR_MALFORMED;
 		}
 		if (q->len == 0) {

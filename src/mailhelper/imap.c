@@ -224,6 +224,16 @@ imap_alive(const struct imap *im)
 	return !im->dead;
 }
 
+int
+imap_noop(struct imap *im, char *err, size_t errlen)
+{
+	int r;
+
+	if ((r = mailimap_noop(im->s)) != MAILIMAP_NO_ERROR)
+		return fail(im, MW_ERR_IMAP, r, "NOOP", NULL, err, errlen);
+	return 0;
+}
+
 /* The special-use attributes of RFC 6154 among a LIST's flags. */
 static void
 special_use(const struct mailimap_mbx_list_flags *fl, char *out,
@@ -329,14 +339,64 @@ imap_mailboxes(struct imap *im, int (*fn)(void *, const struct mw_mailbox *),
 	return rc;
 }
 
-/* EXAMINE mailbox (read-only) unless selected, and check UIDVALIDITY. */
+/* The server's UIDVALIDITY of mailbox now (STATUS): 0, or a code. */
+static int
+status_uidvalidity(struct imap *im, const char *mailbox, uint32_t *uv,
+    char *err, size_t errlen)
+{
+	struct mailimap_mailbox_data_status *st = NULL;
+	struct mailimap_status_att_list *atts;
+	clistiter *j;
+	int r;
+
+	*uv = 0;
+	if ((atts = mailimap_status_att_list_new_empty()) == NULL ||
+	    mailimap_status_att_list_add(atts,
+	    MAILIMAP_STATUS_ATT_UIDVALIDITY) != 0) {
+		if (atts != NULL)
+			mailimap_status_att_list_free(atts);
+		snprintf(err, errlen, "out of memory");
+		return MW_ERR_IMAP;
+	}
+	r = mailimap_status(im->s, mailbox, atts, &st);
+	mailimap_status_att_list_free(atts);
+	if (r != MAILIMAP_NO_ERROR)
+		return fail(im, MW_ERR_NOMAILBOX, r, "STATUS", mailbox, err,
+		    errlen);
+	for (j = st->st_info_list ? clist_begin(st->st_info_list) : NULL;
+	    j != NULL; j = clist_next(j)) {
+		struct mailimap_status_info *si = clist_content(j);
+
+		if (si->st_att == MAILIMAP_STATUS_ATT_UIDVALIDITY)
+			*uv = si->st_value;
+	}
+	mailimap_mailbox_data_status_free(st);
+	return 0;
+}
+
+/*
+ * EXAMINE mailbox (read-only) unless it is selected and still the same
+ * mailbox, and check UIDVALIDITY.  A session keeps its view of the
+ * selected mailbox even after another deleted it and made it again (the
+ * old UIDs still answer), so a selected mailbox is asked for its
+ * UIDVALIDITY again (STATUS) and examined anew when that changed.
+ */
 static int
 examine(struct imap *im, const char *mailbox, uint32_t uidvalidity,
     char *err, size_t errlen)
 {
-	uint32_t have;
-	int r;
+	uint32_t have, now;
+	int r, rc;
 
+	have = im->s->imap_selection_info != NULL ?
+	    im->s->imap_selection_info->sel_uidvalidity : 0;
+	if (strcmp(im->selected, mailbox) == 0) {
+		if ((rc = status_uidvalidity(im, mailbox, &now, err,
+		    errlen)) != 0)
+			return rc;
+		if (now != have)
+			im->selected[0] = '\0';
+	}
 	if (strcmp(im->selected, mailbox) != 0) {
 		im->selected[0] = '\0';
 		if ((r = mailimap_examine(im->s, mailbox)) !=
@@ -344,10 +404,9 @@ examine(struct imap *im, const char *mailbox, uint32_t uidvalidity,
 			return fail(im, MW_ERR_NOMAILBOX, r, "EXAMINE",
 			    mailbox, err, errlen);
 		snprintf(im->selected, sizeof(im->selected), "%s", mailbox);
-	} else if ((r = mailimap_noop(im->s)) != MAILIMAP_NO_ERROR)
-		return fail(im, MW_ERR_IMAP, r, "NOOP", mailbox, err, errlen);
-	have = im->s->imap_selection_info != NULL ?
-	    im->s->imap_selection_info->sel_uidvalidity : 0;
+		have = im->s->imap_selection_info != NULL ?
+		    im->s->imap_selection_info->sel_uidvalidity : 0;
+	}
 	if (have != uidvalidity) {
 		snprintf(err, errlen, "%s of %s: UIDVALIDITY is %u, not %u "
 		    "(the mailbox was recreated: its UIDs name other "

@@ -56,6 +56,8 @@ const char *imap_user(const struct imap *);
 /* 1 while the session can take another command, 0 after it broke. */
 int	imap_alive(const struct imap *);
 
+/* NOOP: whether a session kept between requests still works. */
+int	imap_noop(struct imap *, char *err, size_t errlen);
 /* fn for each selectable mailbox (LIST "" "*", then STATUS of each). */
 int	imap_mailboxes(struct imap *,
 	    int (*fn)(void *, const struct mw_mailbox *), void *arg,

@@ -181,7 +181,7 @@ mhconf_free(struct mhconf *c)
 }
 
 struct mhconf *
-mhconf_load(const char *file, char *err, size_t errlen)
+mhconf_load(const char *file, int syntax_only, char *err, size_t errlen)
 {
 	cfg_opt_t ports_opts[] = {
 		CFG_INT("MAPI32Bit", 32008, CFGF_NONE),
@@ -284,6 +284,10 @@ mhconf_load(const char *file, char *err, size_t errlen)
 	    &c->nusers) == -1) {
 		confread_error("out of memory");
 		goto fail;
+	}
+	if (syntax_only) {
+		cfg_free(cfg);
+		return c;
 	}
 	if (c->master_user[0] == '\0' || c->master_pwfile[0] == '\0') {
 		confread_error("%s: IMAP needs MasterUser and "

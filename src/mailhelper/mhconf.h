@@ -38,11 +38,13 @@ struct mhconf {
 /*
  * Load file (NULL: GV_MAILHELPERCONF).  A config (free with
  * mhconf_free()), or NULL with "FILE:LINE: message" in err: syntax, an
- * unknown option, a value out of range, no MasterUser or
- * MasterPasswordFile, neither Users nor UserListCommand (or both),
- * TLS without CAFile.
+ * unknown option, a value out of range, and unless syntax_only is set
+ * (-k needs only Helper.SecretFile): no MasterUser or
+ * MasterPasswordFile, neither Users nor UserListCommand (or both), TLS
+ * without CAFile.
  */
-struct mhconf *mhconf_load(const char *file, char *err, size_t errlen);
+struct mhconf *mhconf_load(const char *file, int syntax_only, char *err,
+	    size_t errlen);
 void	mhconf_free(struct mhconf *);
 
 /*

@@ -58,8 +58,12 @@ on_signal(int sig)
 		got_chld = 1;
 	else
 		got_term = 1;
-	if (wake[1] != -1)
-		(void)write(wake[1], "x", 1);
+	/* A full pipe already wakes the loop: a failed write changes nothing. */
+	if (wake[1] != -1) {
+		ssize_t r = write(wake[1], "x", 1);
+
+		(void)r;
+	}
 	errno = e;
 }
 
@@ -378,7 +382,7 @@ main(int argc, char **argv)
 	}
 	if (optind != argc || (force && !newsecret))
 		usage();
-	if ((c = mhconf_load(file, err, sizeof(err))) == NULL) {
+	if ((c = mhconf_load(file, newsecret, err, sizeof(err))) == NULL) {
 		fprintf(stderr, "gigavault-mailhelper: %s\n", err);
 		return 1;
 	}

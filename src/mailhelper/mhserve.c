@@ -206,6 +206,24 @@ session_for(struct conn *c, const char *user, char *err, size_t errlen)
 	return imap_open(c->sv->imap, user, &c->im, err, errlen);
 }
 
+/*
+ * 1 when rc says the IMAP session broke (Dovecot ends a session whose
+ * selected mailbox was deleted; a server restarts): it is closed, and
+ * the request may be tried once more on a new one, when nothing of its
+ * answer was sent yet and trying again adds nothing twice.
+ */
+static int
+broken(struct conn *c, int rc)
+{
+	if (rc != MW_ERR_IMAP || c->im == NULL || imap_alive(c->im))
+		return 0;
+	mlog_info("%s: the IMAP session of %s broke: logging in again",
+	    c->peer, imap_user(c->im));
+	imap_close(c->im);
+	c->im = NULL;
+	return 1;
+}
+
 /* An answer's outcome: 0 goes on, -1 ends the session. */
 static int
 outcome(struct conn *c, int rc, const char *err)
@@ -269,10 +287,14 @@ do_mailboxes(struct conn *c, const struct mw_request *q)
 	char err[1024];
 	int rc;
 
-	if ((rc = session_for(c, q->user, err, sizeof(err))) != 0)
-		return outcome(c, rc, err);
-	if ((rc = imap_mailboxes(c->im, mailbox_cb, &a, err,
-	    sizeof(err))) != 0) {
+	for (int tries = 0;; tries++) {
+		if ((rc = session_for(c, q->user, err, sizeof(err))) != 0)
+			return outcome(c, rc, err);
+		rc = imap_mailboxes(c->im, mailbox_cb, &a, err, sizeof(err));
+		if (rc == 0 || tries > 0 || a.n > 0 || !broken(c, rc))
+			break;
+	}
+	if (rc != 0) {
 		/* Mailboxes were sent already: the list cannot be ended. */
 		if (rc != -1 && a.n > 0) {
 			send_error(c, MW_ERR_IMAP, err);
@@ -304,10 +326,15 @@ do_messages(struct conn *c, const struct mw_request *q)
 	char err[1024];
 	int rc;
 
-	if ((rc = session_for(c, q->user, err, sizeof(err))) != 0)
-		return outcome(c, rc, err);
-	if ((rc = imap_messages(c->im, q->mailbox, q->uidvalidity,
-	    messages_cb, c, &count, err, sizeof(err))) != 0) {
+	for (int tries = 0;; tries++) {
+		if ((rc = session_for(c, q->user, err, sizeof(err))) != 0)
+			return outcome(c, rc, err);
+		rc = imap_messages(c->im, q->mailbox, q->uidvalidity,
+		    messages_cb, c, &count, err, sizeof(err));
+		if (rc == 0 || tries > 0 || count > 0 || !broken(c, rc))
+			break;
+	}
+	if (rc != 0) {
 		/*
 		 * A list cut in the middle (the IMAP server went away) is
 		 * not a list: the error ends the session, so the client
@@ -333,10 +360,15 @@ do_fetch(struct conn *c, const struct mw_request *q)
 	char err[1024];
 	int rc;
 
-	if ((rc = session_for(c, q->user, err, sizeof(err))) != 0)
-		return outcome(c, rc, err);
-	if ((rc = imap_fetch(c->im, q->mailbox, q->uidvalidity, q->uid, &data,
-	    &len, err, sizeof(err))) != 0)
+	for (int tries = 0;; tries++) {
+		if ((rc = session_for(c, q->user, err, sizeof(err))) != 0)
+			return outcome(c, rc, err);
+		rc = imap_fetch(c->im, q->mailbox, q->uidvalidity, q->uid,
+		    &data, &len, err, sizeof(err));
+		if (rc == 0 || tries > 0 || !broken(c, rc))
+			break;
+	}
+	if (rc != 0)
 		return outcome(c, rc, err);
 	wire_wr_init(&w, hb, sizeof(hb));
 	mw_put_message_hdr(&w, len);
@@ -358,8 +390,15 @@ do_create(struct conn *c, const struct mw_request *q)
 	char err[1024];
 	int rc;
 
-	if ((rc = session_for(c, q->user, err, sizeof(err))) != 0 ||
-	    (rc = imap_create(c->im, q->mailbox, err, sizeof(err))) != 0)
+	/* CREATE looks first: trying again creates nothing twice. */
+	for (int tries = 0;; tries++) {
+		if ((rc = session_for(c, q->user, err, sizeof(err))) != 0)
+			return outcome(c, rc, err);
+		rc = imap_create(c->im, q->mailbox, err, sizeof(err));
+		if (rc == 0 || tries > 0 || !broken(c, rc))
+			break;
+	}
+	if (rc != 0)
 		return outcome(c, rc, err);
 	mlog_info("%s: %s of %s exists (CREATE)", c->peer, q->mailbox,
 	    q->user);
@@ -382,6 +421,15 @@ do_append(struct conn *c, const struct mw_request *q)
 		    c->sv->conf->max_message);
 		return send_error(c, MW_ERR_MSG_TOO_LARGE, err);
 	}
+	/*
+	 * An APPEND is never tried twice (the server may have stored it
+	 * before the session broke): a session kept from an earlier
+	 * request is checked with NOOP first.
+	 */
+	if (c->im != NULL && strcmp(imap_user(c->im), q->user) == 0 &&
+	    imap_alive(c->im) && (rc = imap_noop(c->im, err,
+	    sizeof(err))) != 0 && !broken(c, rc))
+		return outcome(c, rc, err);
 	if ((rc = session_for(c, q->user, err, sizeof(err))) != 0 ||
 	    (rc = imap_append(c->im, q->mailbox, q->flags, q->date, q->tzoff,
 	    q->data, q->len, &uid, err, sizeof(err))) != 0)
@@ -391,6 +439,31 @@ do_append(struct conn *c, const struct mw_request *q)
 	wire_wr_init(&w, c->out, WIRE_HDR_LEN + MW_FRAME_MAX);
 	mw_put_u32(&w, MW_DONE, uid);
 	return flush(c, &w);
+}
+
+/*
+ * Close fd so that the client reads our last frame: no more from us,
+ * then what it still sends (the rest of a refused APPEND) is read and
+ * dropped for up to LINGER_MS, so that the kernel does not answer it
+ * with a reset that would discard the ERROR frame on its way.
+ */
+#define LINGER_MS	2000
+static void
+linger_close(int fd)
+{
+	uint8_t buf[65536];
+	int64_t dl = mono_ms() + LINGER_MS;
+	ssize_t n;
+
+	if (shutdown(fd, SHUT_WR) == 0)
+		for (;;) {
+			if ((n = recv(fd, buf, sizeof(buf), 0)) > 0)
+				continue;
+			if (n == 0 || (errno != EAGAIN && errno != EINTR) ||
+			    sock_wait(fd, POLLIN, dl) != 1)
+				break;
+		}
+	close(fd);
 }
 
 void
@@ -458,5 +531,5 @@ mhserve_conn(const struct mhserve *sv, int fd, const char *peer)
 out:
 	imap_close(c.im);
 	free(c.out);
-	close(fd);
+	linger_close(fd);
 }

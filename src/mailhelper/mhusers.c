@@ -62,7 +62,7 @@ run(char **argv, int timeout, char **buf, size_t *len, char *err,
 {
 	int out[2], errp[2], st, rc = -1, open_fds = 2;
 	char ebuf[512], *b = NULL;
-	size_t n = 0, en = 0;
+	size_t n = 0, en = 0, cap = 65536;
 	int64_t dl = mono_ms() + (int64_t)timeout * 1000;
 	pid_t pid;
 
@@ -96,7 +96,7 @@ run(char **argv, int timeout, char **buf, size_t *len, char *err,
 	}
 	close(out[1]);
 	close(errp[1]);
-	if ((b = malloc(MHUSERS_OUTPUT_MAX + 1)) == NULL) {
+	if ((b = malloc(cap + 1)) == NULL) {
 		snprintf(err, errlen, "out of memory");
 		goto kill;
 	}
@@ -125,7 +125,18 @@ run(char **argv, int timeout, char **buf, size_t *len, char *err,
 				    MHUSERS_OUTPUT_MAX);
 				goto kill;
 			}
-			k = read(out[0], b + n, MHUSERS_OUTPUT_MAX - n);
+			if (n == cap) {
+				char *nb;
+
+				cap = 2 * cap < MHUSERS_OUTPUT_MAX ? 2 * cap :
+				    MHUSERS_OUTPUT_MAX;
+				if ((nb = realloc(b, cap + 1)) == NULL) {
+					snprintf(err, errlen, "out of memory");
+					goto kill;
+				}
+				b = nb;
+			}
+			k = read(out[0], b + n, cap - n);
 			if (k > 0)
 				n += (size_t)k;
 			else if (k == 0 || errno != EINTR) {

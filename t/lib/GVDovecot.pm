@@ -22,6 +22,8 @@ package GVDovecot;
 #               flags => '\Seen $Label1', date => $unix, tz => '+0100');
 #       # -> the new UID (APPENDUID); creates the folder when missing
 #   $dv->create('alice', 'Work/Old');
+#   my $made = $dv->populate('bob', n => 300);  # nested folders, attachments,
+#       # one message in two folders: [{mailbox, uid, bytes, flags, date}]
 #   $dv->maildir_put('alice', 'Bulk', \@messages, date => $unix);
 #       # files straight into the Maildir: fast, for 10,000 messages
 #   my ($rc, $out, $err) = $dv->doveadm('expunge', '-u', 'alice',
@@ -29,6 +31,7 @@ package GVDovecot;
 #   my @m = $dv->messages('alice', 'INBOX');  # [{uid,flags,date,size}]
 #   my $bytes = $dv->fetch('alice', 'INBOX', $uid);
 #   my $mime = GVDovecot::make_message(%o);   # test messages (below)
+#   $dv->restart;                           # same port and mail; sessions break
 #   $dv->stop;
 #
 # The IMAP client here is the few commands the tests need (LOGIN, CREATE,
@@ -172,12 +175,21 @@ namespace inbox {
   }
 }
 EOF
+    $self->_run_master;
+    return $self;
+}
+
+# Start the master with the configuration written (start(), restart()),
+# and wait until a login works; dies with the log when it does not.
+sub _run_master {
+    my ($self) = @_;
+    my $dir = $self->{dir};
     my $pid = fork // die "GVDovecot: fork: $!";
     if (!$pid) {
         setpgid(0, 0);
         open STDIN, '<', '/dev/null';
-        open STDOUT, '>', "$dir/log/stdout" or _exit(126);
-        open STDERR, '>', "$dir/log/stderr" or _exit(126);
+        open STDOUT, '>>', "$dir/log/stdout" or _exit(126);
+        open STDERR, '>>', "$dir/log/stderr" or _exit(126);
         $SIG{$_} = 'DEFAULT' for qw(PIPE ALRM INT TERM HUP);
         alarm 0;
         exec $DOVECOT, '-F', '-c', $self->{conf} or
@@ -203,7 +215,14 @@ EOF
         $self->stop;
         die "GVDovecot: dovecot did not start\n";
     }
-    return $self;
+}
+
+# restart(): stop and start again, same port, users and mail (every
+# IMAP session of a client breaks).
+sub restart {
+    my ($self) = @_;
+    $self->stop;
+    $self->_run_master;
 }
 
 # openssl(1) makes ca.pem (a CA) and server.pem/server.key (signed by
@@ -412,6 +431,40 @@ sub fetch {
     my $b = $c->fetch_body($uid);
     $c->logout;
     return $b;
+}
+
+# populate($user, n => 300): a mailbox tree for backup tests, appended
+# over one IMAP connection: INBOX, Sent (\Sent), Work, Work/Projects,
+# Work/Projects/2026 (nested), Archive; every fifth message multipart
+# with a binary attachment, flags from none to "\Seen \Flagged $Label1",
+# internal dates an hour apart at offsets +0200 and -0500, and the same
+# message (bytes and Message-ID) in INBOX and Archive.  Returns
+# [{mailbox, uid, bytes, flags, date}] of every message, in order.
+sub populate {
+    my ($self, $user, %o) = @_;
+    my $n = $o{n} // 300;
+    my @boxes = ('INBOX', 'Sent', 'Work', 'Work/Projects', 'Work/Projects/2026');
+    my @flags = ('', '\\Seen', '\\Seen \\Answered', '\\Flagged $Label1',
+                 '\\Seen \\Flagged $Label1', '\\Draft');
+    my $c = $self->_imap($user);
+    my @made;
+    for my $k (0 .. $n - 1) {
+        my $mb = $boxes[$k % @boxes];
+        my $date = ($o{date} // 1600000000) + $k * 3600;
+        my $m = make_message(subject => "$user $mb $k", date => $date,
+                             $k % 5 == 4 ? (attach => join('', map { chr(($_ * 31 + $k) % 256) } 1 .. 2000 + 97 * $k % 5000)) : ());
+        my $f = $flags[$k % @flags];
+        my $uid = $c->append($mb, $m, flags => $f, date => $date,
+                             tz => $k % 2 ? '+0200' : '-0500');
+        push @made, { mailbox => $mb, uid => $uid, bytes => $m, flags => $f, date => $date };
+    }
+    my $twin = make_message(subject => "$user twin", id => "<twin-$user\@gv.test>");
+    for my $mb ('INBOX', 'Archive') {
+        my $uid = $c->append($mb, $twin, date => 1650000000);
+        push @made, { mailbox => $mb, uid => $uid, bytes => $twin, flags => '', date => 1650000000 };
+    }
+    $c->logout;
+    return \@made;
 }
 
 # maildir_put($user, $mbox, \@messages, date => $unix, flags => 'S'):
