@@ -72,13 +72,14 @@ PY
     return wantarray ? ($l && $l->{token}, $l) : $l && $l->{token};
 }
 
-# the rows of uiapi.c's requests[]: [name, level, write]
+# the rows of uiapi.c's requests[]: [name, level, write] (write 0, 1 or
+# QUEUES: a read for the roles that writes the catalog)
 sub request_rows {
     my $src = GV::_slurp("$GV::SRCDIR/src/server/uiapi.c");
     my ($table) = $src =~ /\}\s*requests\[\]\s*=\s*\{(.*?)\n\};/s
         or return;
     my @rows;
-    while ($table =~ /\{\s*"([a-z_]+)",\s*(UI_[A-Z]+),\s*([01]),\s*\w+\s*\}/g) {
+    while ($table =~ /\{\s*"([a-z_]+)",\s*(UI_[A-Z]+),\s*([01]|QUEUES),\s*\w+\s*\}/g) {
         push @rows, [$1, $2, $3];
     }
     return @rows;
@@ -148,7 +149,7 @@ is($osess->{role}, 'operator', '... the session says role "operator"');
 
 # ------------------------------------------------------------ every write refused to an operator
 my @rows = request_rows();
-my @writes = grep { $_->[2] && $_->[1] ne 'UI_SELF' } @rows;
+my @writes = grep { $_->[2] eq '1' && $_->[1] ne 'UI_SELF' } @rows;
 ok(@rows >= 20 && (grep { $_->[0] eq 'client_add' } @writes) &&
    (grep { $_->[0] eq 'admin_add' } @writes),
    sprintf('uiapi.c\'s requests[] read: %d rows, %d writes', scalar @rows, scalar @writes))
@@ -165,7 +166,16 @@ ok(@rows >= 20 && (grep { $_->[0] eq 'client_add' } @writes) &&
     }
     ok(!@bad, sprintf('bridge: each of the %d write requests is refused to the operator with 403',
                       scalar @writes)) or diag(join "\n", @bad);
-    my @reads = grep { !$_->[2] && $_->[1] eq 'UI_ADMIN' } @rows;
+    # client_browse queues a request (QUEUES: the lease applies) but is
+    # a read for the roles; client_answer only reads
+    my %w = map { $_->[0] => $_->[2] } @rows;
+    ok(($w{client_browse} // '') eq 'QUEUES' && ($w{client_answer} // '') eq '0',
+       'client_browse is a QUEUES row, client_answer a read') or diag(explain(\%w));
+    my ($b) = $gv->ui_request($u, { request => 'client_browse', token => $otok,
+                                    name => 'nobody', snapshot => 1 }, 10);
+    is($b && $b->{code}, 404, 'bridge: the operator may browse (404: no such client, not 403)')
+        or diag($J->encode($b // {}));
+    my @reads = grep { $_->[2] ne '1' && $_->[1] eq 'UI_ADMIN' } @rows;
     my ($d) = $gv->ui_request($u, { request => 'clients', token => $otok }, 10);
     ok($d && !defined $d->{code} && ref $d->{clients} eq 'ARRAY',
        'bridge: the operator reads clients') or diag($J->encode($d // {}));

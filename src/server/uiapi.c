@@ -1440,6 +1440,14 @@ req_logout(struct ui_call *c)
 	ui_finish(c, 200, json_object());
 }
 
+/*
+ * write: 0 a read, 1 a write (the administrator role; with Store.Backend
+ * = s3, the bucket's lease), or QUEUES: a read for the roles that
+ * still writes the catalog (queues a request for a client's agent), so
+ * that the lease applies to it as to a write.
+ */
+#define QUEUES		2
+
 static const struct request {
 	const char	*name;
 	enum ui_level	 level;
@@ -1490,7 +1498,7 @@ static const struct request {
 	{ "totp_enroll",	UI_SELF,	1, req_totp_enroll },
 	{ "totp_confirm",	UI_SELF,	1, req_totp_confirm },
 	{ "totp_disable",	UI_SELF,	1, req_totp_disable },
-	{ "client_browse",	UI_ADMIN,	0, ui_client_browse },
+	{ "client_browse",	UI_ADMIN,	QUEUES, ui_client_browse },
 	{ "client_answer",	UI_ADMIN,	0, ui_client_answer },
 	{ "client_restore",	UI_ADMIN,	1, ui_client_restore },
 };
@@ -1512,7 +1520,7 @@ uiapi_level(const char *name, int *write)
 	if (r == NULL)
 		return -1;
 	if (write != NULL)
-		*write = r->write;
+		*write = r->write != 0;
 	return (int)r->level;
 }
 
@@ -1558,13 +1566,14 @@ uiapi_call(struct ui_call *c)
 		ui_finish(c, 404, uiapi_error("unknown request \"%s\"", c->name));
 		return;
 	}
-	c->write = r->write;
+	c->write = r->write != 0;
 	if (r->level != UI_PUBLIC && c->user == NULL) {
 		ui_finish(c, 401, uiapi_error("login required"));
 		return;
 	}
 	/* Roles (uiapi.h): every write but to the own account. */
-	if (((r->write && r->level != UI_SELF) || r->level == UI_MANAGE) &&
+	if (((r->write == 1 && r->level != UI_SELF) ||
+	    r->level == UI_MANAGE) &&
 	    c->role != ADMIN_ROLE_ADMIN) {
 		log_warnx("UI: %s from %s refused: %s is a read-only operator",
 		    c->name, c->from, c->user != NULL ? c->user : "nobody");
@@ -1573,14 +1582,15 @@ uiapi_call(struct ui_call *c)
 		    c->user != NULL ? c->user : "nobody"));
 		return;
 	}
-	if (r->write && r->level == UI_SELF && c->bearer) {
+	if (r->write == 1 && r->level == UI_SELF && c->bearer) {
 		ui_finish(c, 403, uiapi_error("%s needs a console login, not "
 		    "an API token", c->name));
 		return;
 	}
 	/*
 	 * Store.Backend = s3: the catalog (and so the bucket's journal)
-	 * is written only by the server that holds the bucket's lease.
+	 * is written only by the server that holds the bucket's lease:
+	 * every write and every QUEUES read.
 	 */
 	if (r->write && api.env->cfg->store_backend == STORE_BACKEND_S3 &&
 	    (!api.lease_known || api.lease.state != LS_HELD)) {
