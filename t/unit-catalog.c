@@ -1490,20 +1490,23 @@ test_answers(void)
 	ok(catalog_answer_get(c, a, br, T, &st, &kind, &taken, &data, &len) ==
 	    CAT_OK && st == CAT_ANSWER_PENDING && kind == CAT_REQ_BROWSE &&
 	    taken == 0 && data == NULL, "not taken yet: pending");
-	ok(catalog_requests_take_kinds(c, a, T + 1, 0, &q, &n) == CAT_OK &&
+	ok(catalog_requests_take_kinds(c, a, T + 1, 0,
+	    SIZE_MAX, 0, &q, &n) == CAT_OK &&
 	    n == 1 && q[0].id == back && q[0].kind == CAT_REQ_BACKUP,
 	    "a version 4 agent takes the backup only");
 	free(q);
 	ok(catalog_requests_take(c, a, T + 2, &q, &n) == CAT_OK && n == 0,
 	    "catalog_requests_take() is version 4's");
-	ok(catalog_requests_take_kinds(c, a, T + 3, 1, &q, &n) == CAT_OK &&
+	ok(catalog_requests_take_kinds(c, a, T + 3, 1,
+	    SIZE_MAX, 0, &q, &n) == CAT_OK &&
 	    n == 2 && q[0].id == br && q[0].kind == CAT_REQ_BROWSE &&
 	    strcmp(q[0].args, "{\"path\":\"/\"}") == 0 &&
 	    strcmp(q[0].set, "web") == 0 && q[1].id == rs &&
 	    q[1].kind == CAT_REQ_RESTORE && strcmp(q[1].args, "{}") == 0,
 	    "a version 5 agent takes the browse and the restore, with args");
 	free(q);
-	ok(catalog_requests_take_kinds(c, a, T + 4, 1, &q, &n) == CAT_OK &&
+	ok(catalog_requests_take_kinds(c, a, T + 4, 1,
+	    SIZE_MAX, 0, &q, &n) == CAT_OK &&
 	    n == 0, "each handed out once");
 	ok(catalog_answer_get(c, a, br, T + 4, &st, &kind, &taken, &data,
 	    &len) == CAT_OK && st == CAT_ANSWER_PENDING && taken == T + 3,
@@ -1521,8 +1524,12 @@ test_answers(void)
 	    len == 8 && data != NULL && strcmp(data, "{\"e\":[]}") == 0;
 	free(data);
 	ok(good, "the browse's answer read");
-	ok(catalog_answer_get(c, a, br, T + 6, &st, &kind, &taken, &data,
-	    &len) == CAT_NOTFOUND, "... once");
+	good = catalog_answer_get(c, a, br, T + 7, &st, &kind, &taken,
+	    &data, &len) == CAT_OK && st == CAT_ANSWER_DONE && data != NULL &&
+	    strcmp(data, "{\"e\":[]}") == 0;
+	free(data);
+	ok(good, "... and again: reading does not consume it (a second tab, "
+	    "a read-only operator)");
 	good = catalog_answer_get(c, a, rs, T + 6, &st, &kind, &taken, &data,
 	    &len) == CAT_OK && st == CAT_ANSWER_STARTED &&
 	    kind == CAT_REQ_RESTORE && strcmp(data, "{\"s\":1}") == 0;
@@ -1541,14 +1548,20 @@ test_answers(void)
 	    &kind, &taken, &data, &len) == CAT_NOTFOUND,
 	    "an answer older than CAT_ANSWER_KEEP_S is gone");
 	/* (The backup request, taken long ago, is handed out again.) */
-	ok(catalog_request_add_args(c, a, CAT_REQ_BROWSE, "web", "{}", "x", T,
-	    &id) == CAT_OK && catalog_requests_take_kinds(c, a,
-	    T + CAT_ANSWER_KEEP_S + 1, 1, &q, &n) == CAT_OK && n == 1 &&
-	    q[0].kind == CAT_REQ_BACKUP && catalog_answer_get(c, a, id,
-	    T + CAT_ANSWER_KEEP_S + 1, &st, &kind, &taken, &data, &len) ==
-	    CAT_NOTFOUND,
-	    "a browse not taken within CAT_ANSWER_KEEP_S is dropped");
+	good = catalog_request_add_args(c, a, CAT_REQ_BROWSE, "web", "{}", "x",
+	    T, &id) == CAT_OK && catalog_requests_take_kinds(c, a,
+	    T + CAT_ANSWER_KEEP_S + 1, 1, SIZE_MAX, 0, &q, &n) == CAT_OK &&
+	    n == 1 && q[0].kind == CAT_REQ_BACKUP;
 	free(q);
+	data = NULL;
+	ok(good && catalog_answer_get(c, a, id, T + CAT_ANSWER_KEEP_S + 1, &st,
+	    &kind, &taken, &data, &len) == CAT_OK && st == CAT_ANSWER_FAILED &&
+	    data != NULL && strstr(data, "did not take") != NULL,
+	    "a browse not taken within CAT_ANSWER_KEEP_S ends failed");
+	free(data);
+	ok(catalog_answer_get(c, a, id, T + 2 * CAT_ANSWER_KEEP_S + 1, &st,
+	    &kind, &taken, &data, &len) == CAT_NOTFOUND,
+	    "... an answer kept an hour like the agent's");
 	/* Bounded: the oldest answers beyond CAT_ANSWERS_MAX go. */
 	good = 1;
 	for (int i = 0; i < CAT_ANSWERS_MAX + 5 && good; i++) {
@@ -1556,7 +1569,8 @@ test_answers(void)
 
 		good = catalog_request_add_args(c, b, CAT_REQ_BROWSE, "web",
 		    "{}", "x", T, &k) == CAT_OK &&
-		    catalog_requests_take_kinds(c, b, T, 1, &q, &n) ==
+		    catalog_requests_take_kinds(c, b, T, 1, SIZE_MAX, 0,
+		    &q, &n) ==
 		    CAT_OK && n == 1 && catalog_answer_put(c, b, k,
 		    CAT_ANSWER_DONE, "{}", 2, T + i) == CAT_OK;
 		free(q);
@@ -1572,6 +1586,163 @@ test_answers(void)
 	ok(catalog_client_remove(c, "bob") == CAT_OK &&
 	    catalog_requests(c, b, &q, &n) == CAT_OK && n == 0,
 	    "client remove: its requests and answers go");
+	catalog_close(c);
+}
+
+/* The answer to request id of client at t: its status, or -1 if none. */
+static int
+answer_at(struct catalog *c, uint64_t client, uint64_t id, int64_t t,
+    const char *has)
+{
+	char *data;
+	int64_t taken;
+	size_t len;
+	int st, kind, rc;
+
+	rc = catalog_answer_get(c, client, id, t, &st, &kind, &taken, &data,
+	    &len);
+	if (rc == CAT_OK && has != NULL && (data == NULL ||
+	    strstr(data, has) == NULL))
+		st = -2;
+	free(data);
+	return rc == CAT_OK ? st : -1;
+}
+
+/* Queue one browse (restore when restore) of client at t, taken at t. */
+static uint64_t
+queue_taken(struct catalog *c, uint64_t client, int restore, int64_t t)
+{
+	struct cat_request *q;
+	uint64_t id;
+	size_t n;
+
+	if (catalog_request_add_args(c, client, restore ? CAT_REQ_RESTORE :
+	    CAT_REQ_BROWSE, "web", "{}", "x", t, &id) != CAT_OK)
+		return 0;
+	if (catalog_requests_take_kinds(c, client, t, 1, SIZE_MAX, 0, &q,
+	    &n) != CAT_OK || n != 1 || q[0].id != id)
+		id = 0;
+	free(q);
+	return id;
+}
+
+/*
+ * The review of browse and restore (server side): a restore longer than
+ * an hour keeps its outcome, a request the agent leaves ends failed, the
+ * queue of a client is bounded, a take fits the frame it goes in.
+ */
+static void
+test_answers_bounds(void)
+{
+	struct catalog *c = open_sub("answers-bounds");
+	struct cat_request *q;
+	uint8_t tok[CAT_SECRET_LEN];
+	uint64_t a, b, rs, br, id, first = 0;
+	const int64_t T = 1800000000, H = CAT_ANSWER_KEEP_S;
+	char args[200];
+	size_t n;
+	int good;
+
+	if (c == NULL) {
+		ok(0, "answers-bounds: open a catalog");
+		return;
+	}
+	id_of(tok, 8101);
+	ok(catalog_client_add(c, "ann", tok, 1, &a) == CAT_OK &&
+	    (id_of(tok, 8102), catalog_client_add(c, "bob", tok, 1, &b)) ==
+	    CAT_OK, "answers-bounds: two clients");
+
+	/* A restore that runs three hours. */
+	rs = queue_taken(c, a, 1, T);
+	ok(rs != 0 && catalog_answer_put(c, a, rs, CAT_ANSWER_STARTED,
+	    "{}", 2, T + 1) == CAT_OK, "a restore taken and started");
+	ok(answer_at(c, a, rs, T + 2 * H, NULL) == CAT_ANSWER_STARTED,
+	    "two hours on: still started");
+	ok(catalog_requests_take_kinds(c, a, T + 2 * H, 1, SIZE_MAX, 0, &q,
+	    &n) == CAT_OK && n == 0, "a take two hours on keeps it");
+	free(q);
+	ok(catalog_answer_put(c, a, rs, CAT_ANSWER_DONE, "{\"files\":3}", 11,
+	    T + 3 * H) == CAT_OK && answer_at(c, a, rs, T + 3 * H + 1,
+	    "files") == CAT_ANSWER_DONE,
+	    "its outcome three hours on is stored and read");
+
+	/* Each "started" moves the bound of CAT_STARTED_KEEP_S. */
+	rs = queue_taken(c, a, 1, T);
+	ok(rs != 0 && catalog_answer_put(c, a, rs, CAT_ANSWER_STARTED,
+	    "{}", 2, T) == CAT_OK && catalog_answer_put(c, a, rs,
+	    CAT_ANSWER_STARTED, "{}", 2, T + 6 * 86400) == CAT_OK &&
+	    answer_at(c, a, rs, T + CAT_STARTED_KEEP_S + 10, NULL) ==
+	    CAT_ANSWER_STARTED, "a restore started again six days on is "
+	    "still started after seven");
+	ok(answer_at(c, a, rs, T + 6 * 86400 + CAT_STARTED_KEEP_S + 1,
+	    "no outcome") == CAT_ANSWER_FAILED,
+	    "CAT_STARTED_KEEP_S after its last start: failed, no outcome");
+	ok(catalog_request_add_args(c, a, CAT_REQ_BROWSE, "web", "{}", "x",
+	    T + 6 * 86400 + CAT_STARTED_KEEP_S + 2, &id) == CAT_OK &&
+	    catalog_answer_put(c, a, rs, CAT_ANSWER_DONE, "{}", 2,
+	    T + 6 * 86400 + CAT_STARTED_KEEP_S + 3) == CAT_NOTFOUND &&
+	    answer_at(c, a, rs, T + 6 * 86400 + CAT_STARTED_KEEP_S + 4,
+	    "no outcome") == CAT_ANSWER_FAILED, "a write stores that end: "
+	    "a late final answer finds no request");
+
+	/* A browse taken and never answered. */
+	br = queue_taken(c, b, 0, T);
+	ok(br != 0 && answer_at(c, b, br, T + CAT_TAKEN_SILENT_S, NULL) ==
+	    CAT_ANSWER_PENDING, "a browse taken: pending for "
+	    "CAT_TAKEN_SILENT_S");
+	ok(answer_at(c, b, br, T + CAT_TAKEN_SILENT_S + 1, "did not answer") ==
+	    CAT_ANSWER_FAILED, "then failed: the agent did not answer");
+
+	/* At most CAT_PENDING_MAX wait per client. */
+	good = 1;
+	for (int i = 0; i < CAT_PENDING_MAX && good; i++)
+		good = catalog_request_add_args(c, b, CAT_REQ_BROWSE, "web",
+		    "{}", "x", T + CAT_TAKEN_SILENT_S + 10, &id) == CAT_OK;
+	ok(good && catalog_request_add_args(c, b, CAT_REQ_RESTORE, "web",
+	    "{}", "x", T + CAT_TAKEN_SILENT_S + 10, &id) == CAT_LIMIT &&
+	    id == 0,
+	    "CAT_PENDING_MAX browse requests queued; one more is CAT_LIMIT");
+	ok(catalog_request_add(c, b, "web", "x", T + CAT_TAKEN_SILENT_S + 10,
+	    &id) == CAT_OK, "a backup request is still queued");
+	ok(catalog_request_add_args(c, b, CAT_REQ_BROWSE, "web", "{}", "x",
+	    T + CAT_TAKEN_SILENT_S + 11 + H, &id) == CAT_OK, "once they ended "
+	    "(not taken within an hour), a new one is queued");
+	ok(answer_at(c, b, id - 2, T + CAT_TAKEN_SILENT_S + 12 + H,
+	    "did not take") == CAT_ANSWER_FAILED,
+	    "... and the old ones answer failed");
+	ok(answer_at(c, b, br, T + CAT_TAKEN_SILENT_S + 12 + H, NULL) == -1,
+	    "the browse failed long ago (not taken within CAT_TAKEN_SILENT_S) "
+	    "expired");
+
+	/* A take fills its frame, the rest at the next. */
+	id_of(tok, 8103);
+	ok(catalog_client_add(c, "cid", tok, 1, &a) == CAT_OK,
+	    "a third client");
+	memset(args, 'x', sizeof(args) - 1);
+	args[sizeof(args) - 1] = '\0';
+	good = 1;
+	for (int i = 0; i < 5 && good; i++)
+		good = catalog_request_add_args(c, a, CAT_REQ_BROWSE, "web",
+		    args, "x", T + 20, &id) == CAT_OK;
+	first = id - 4;
+	ok(good && catalog_request_add_args(c, a, CAT_REQ_RESTORE, "web",
+	    "{}", "x", T + 20, &id) == CAT_OK, "five browses with 199 bytes "
+	    "of args and a small restore queued");
+	/* 10 + 3 + 199 = 212 bytes each: two fit 500, and the restore. */
+	ok(catalog_requests_take_kinds(c, a, T + 21, 1, 500, 10, &q, &n) ==
+	    CAT_OK && n == 3 && q[0].id == first && q[1].id == first + 1 &&
+	    q[2].id == id, "a take of 500 bytes: the two browses that fit "
+	    "and the restore");
+	free(q);
+	ok(catalog_requests_take_kinds(c, a, T + 22, 1, 500, 10, &q, &n) ==
+	    CAT_OK && n == 2 && q[0].id == first + 2 &&
+	    q[1].id == first + 3, "the next take: the next two");
+	free(q);
+	ok(catalog_requests_take_kinds(c, a, T + 23, 1, 200, 10, &q, &n) ==
+	    CAT_OK && n == 0 && answer_at(c, a, first + 4, T + 24,
+	    "MaxFrame") == CAT_ANSWER_FAILED, "one that could never fit "
+	    "ends failed");
+	free(q);
 	catalog_close(c);
 }
 
@@ -1888,6 +2059,7 @@ main(void)
 	test_jobs();
 	test_jobs_review();
 	test_answers();
+	test_answers_bounds();
 
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
 	if (system(cmd) != 0)

@@ -4026,6 +4026,9 @@ struct requests_arg {
 	int			 kind;		/* add: 0 is a backup */
 	const char		*args;
 	int			 all_kinds;	/* take: version 5 */
+	size_t			 room, each;	/* take: bytes to fill */
+	size_t			 used;
+	int			 limited;	/* add: CAT_LIMIT after commit */
 	uint64_t		 id;
 	struct cat_request	*v;
 	size_t			 n, cap;
@@ -4082,6 +4085,9 @@ request_store(struct catalog *c, MDB_txn *txn, const struct cat_request *q)
 	return CAT_OK;
 }
 
+static int	requests_other(struct catalog *, MDB_txn *,
+		    struct requests_arg *);
+
 static int
 request_add_txn(struct catalog *c, MDB_txn *txn, void *arg)
 {
@@ -4095,6 +4101,9 @@ request_add_txn(struct catalog *c, MDB_txn *txn, void *arg)
 	if ((r = client_exists(c, txn, a->client, &cl)) != CAT_OK)
 		return r;
 	if ((r = requests_load(c, txn, a)) != CAT_OK)
+		return r;
+	/* Browse and restore: the ended go, a full queue refuses. */
+	if ((r = requests_other(c, txn, a)) != CAT_OK || a->limited)
 		return r;
 	/* The same set queued and not taken yet: that request. */
 	for (size_t i = 0; i < a->n && a->kind <= CAT_REQ_BACKUP; i++)
@@ -4151,6 +4160,7 @@ catalog_request_add(struct catalog *c, uint64_t client, const char *set,
 
 static int	take_other(struct catalog *, MDB_txn *, struct requests_arg *,
 		    struct cat_request *, size_t *);
+static int	take_fits(struct requests_arg *, const struct cat_request *);
 
 static int
 requests_take_txn(struct catalog *c, MDB_txn *txn, void *arg)
@@ -4201,7 +4211,7 @@ requests_take_txn(struct catalog *c, MDB_txn *txn, void *arg)
 		if (q->taken != 0 && (a->now - q->taken <= REQUEST_RETAKE_S ||
 		    st.running))
 			continue;
-		if (taken == CAT_REQUESTS_MAX)
+		if (taken == CAT_REQUESTS_MAX || !take_fits(a, q))
 			continue;	/* the rest at the next poll */
 		q->taken = a->now;
 		if ((r = request_store(c, txn, q)) != CAT_OK)
@@ -4217,7 +4227,8 @@ int
 catalog_requests_take(struct catalog *c, uint64_t client, int64_t now,
     struct cat_request **out, size_t *n)
 {
-	struct requests_arg a = { .client = client, .now = now, .take = 1 };
+	struct requests_arg a = { .client = client, .now = now, .take = 1,
+	    .room = SIZE_MAX };
 	int rc;
 
 	rc = run_write(c, requests_take_txn, &a);
@@ -4867,6 +4878,15 @@ catalog_history_get(struct catalog *c, uint64_t time, uint64_t seq,
 #define ANSWER_MARK		'A'
 #define ANSWER_FIXED		(8 + 1 + 1)
 
+/* The failed answers the server gives when the agent's did not come. */
+#define ENDED_NOT_TAKEN	"{\"error\":\"the agent did not take the request " \
+			"within an hour (is it running, and does it speak " \
+			"protocol version 5?)\"}"
+#define ENDED_SILENT	"{\"error\":\"the agent did not answer\"}"
+#define ENDED_NO_OUTCOME "{\"error\":\"no outcome from the agent\"}"
+#define ENDED_TOO_BIG	"{\"error\":\"the request does not fit the " \
+			"server's Server.MaxFrame\"}"
+
 static void
 answer_key(uint8_t k[ANSWER_KEY_LEN], uint64_t client, uint64_t id)
 {
@@ -4891,10 +4911,254 @@ request_del(struct catalog *c, MDB_txn *txn, uint64_t client, uint64_t id)
 }
 
 /*
- * In a take, a browse or restore request q: dropped when queued more
- * than CAT_ANSWER_KEEP_S ago, kept waiting when taken already or when
- * the agent speaks version 4, else taken (1; *taken counted).  0, 1,
- * or CAT_ERROR.
+ * The answer record of request id of client into *d (pointing into the
+ * map): CAT_OK, CAT_NOTFOUND, CAT_ERROR (also for a record too short or
+ * too long).
+ */
+static int
+answer_read(struct catalog *c, MDB_txn *txn, uint64_t client, uint64_t id,
+    MDB_val *d)
+{
+	uint8_t kb[ANSWER_KEY_LEN];
+	MDB_val k = { sizeof(kb), kb };
+	int rc;
+
+	answer_key(kb, client, id);
+	rc = mdb_get(txn, c->requests, &k, d);
+	if (rc == MDB_NOTFOUND)
+		return CAT_NOTFOUND;
+	if (rc != 0)
+		return fail(c, rc, "read answer");
+	if (d->mv_size < ANSWER_FIXED || d->mv_size > ANSWER_FIXED +
+	    CAT_ANSWER_MAX)
+		return fail(c, 0, "answer %llu", (unsigned long long)id);
+	return CAT_OK;
+}
+
+static int
+answer_write(struct catalog *c, MDB_txn *txn, uint64_t client, uint64_t id,
+    int kind, int status, int64_t when, const void *data, size_t len)
+{
+	uint8_t kb[ANSWER_KEY_LEN];
+	MDB_val k = { sizeof(kb), kb }, d;
+	int rc;
+
+	answer_key(kb, client, id);
+	d.mv_size = ANSWER_FIXED + len;
+	if ((rc = mdb_put(txn, c->requests, &k, &d, MDB_RESERVE)) != 0)
+		return fail(c, rc, "write answer");
+	be64_put(d.mv_data, (uint64_t)when);
+	((uint8_t *)d.mv_data)[8] = (uint8_t)status;
+	((uint8_t *)d.mv_data)[9] = (uint8_t)kind;
+	if (len > 0)
+		memcpy((uint8_t *)d.mv_data + ANSWER_FIXED, data, len);
+	return CAT_OK;
+}
+
+/*
+ * Whether browse or restore request q, whose answer is ans (NULL: none
+ * yet; else a record answer_read() checked), ended without the agent's
+ * final answer by now: 0, or 1 with *when the moment it ended and *why
+ * the failed answer it gets.  Not taken within CAT_ANSWER_KEEP_S; taken
+ * and not answered within CAT_TAKEN_SILENT_S; started and nothing more
+ * within CAT_STARTED_KEEP_S of the last "started".
+ */
+static int
+request_ended(const struct cat_request *q, const MDB_val *ans, int64_t now,
+    int64_t *when, const char **why)
+{
+	const uint8_t *b = ans != NULL ? ans->mv_data : NULL;
+
+	if (q->taken == 0) {
+		*when = q->queued + CAT_ANSWER_KEEP_S;
+		*why = ENDED_NOT_TAKEN;
+	} else if (b != NULL && b[8] == CAT_ANSWER_STARTED) {
+		*when = (int64_t)be64_get(b) + CAT_STARTED_KEEP_S;
+		*why = ENDED_NO_OUTCOME;
+	} else {
+		*when = q->taken + CAT_TAKEN_SILENT_S;
+		*why = ENDED_SILENT;
+	}
+	return now > *when;
+}
+
+static int	answer_del(struct catalog *, MDB_txn *, uint64_t, uint64_t);
+
+/*
+ * End browse or restore request q with the failed answer why at when
+ * (kept until CAT_ANSWER_KEEP_S after when, so none, and no "started"
+ * left either, when that is past).
+ */
+static int
+request_fail(struct catalog *c, MDB_txn *txn, const struct cat_request *q,
+    int64_t now, int64_t when, const char *why)
+{
+	int r;
+
+	if (now - when <= CAT_ANSWER_KEEP_S)
+		r = answer_write(c, txn, q->client, q->id, q->kind,
+		    CAT_ANSWER_FAILED, when, why, strlen(why));
+	else
+		r = answer_del(c, txn, q->client, q->id);
+	if (r != CAT_OK)
+		return r;
+	return request_del(c, txn, q->client, q->id);
+}
+
+/* Browse or restore request q: 1 when it ended (now failed), else 0. */
+static int
+request_end_due(struct catalog *c, MDB_txn *txn, const struct cat_request *q,
+    int64_t now)
+{
+	const char *why;
+	int64_t when;
+	MDB_val d;
+	int r;
+
+	if ((r = answer_read(c, txn, q->client, q->id, &d)) == CAT_ERROR)
+		return r;
+	if (!request_ended(q, r == CAT_OK ? &d : NULL, now, &when, &why))
+		return 0;
+	if ((r = request_fail(c, txn, q, now, when, why)) != CAT_OK)
+		return r;
+	return 1;
+}
+
+#define ANSWERS_SEEN	(2 * CAT_ANSWERS_MAX)	/* answers looked at */
+
+struct answers_seen {
+	uint64_t	 keep;		/* this one stays */
+	uint64_t	 ids[ANSWERS_SEEN];
+	int64_t		 whens[ANSWERS_SEEN];
+	size_t		 n;
+};
+
+/* Each final answer of a client but s->keep: its id and when. */
+static int
+answers_visit(struct catalog *c, const MDB_val *k, const MDB_val *d,
+    void *arg)
+{
+	struct answers_seen *s = arg;
+	const uint8_t *b = d->mv_data;
+	uint64_t id;
+
+	(void)c;
+	if (k->mv_size != ANSWER_KEY_LEN)
+		return WALK_ON;
+	id = be64_get((const uint8_t *)k->mv_data + 8);
+	/* A started answer lives with its request (request_ended()). */
+	if (id == s->keep || (d->mv_size >= ANSWER_FIXED &&
+	    b[8] == CAT_ANSWER_STARTED))
+		return WALK_ON;
+	s->ids[s->n] = id;
+	s->whens[s->n] = d->mv_size >= ANSWER_FIXED ? (int64_t)be64_get(b) :
+	    0;
+	if (++s->n == ANSWERS_SEEN)
+		return WALK_STOP;
+	return WALK_ON;
+}
+
+static int
+answer_del(struct catalog *c, MDB_txn *txn, uint64_t client, uint64_t id)
+{
+	uint8_t kb[ANSWER_KEY_LEN];
+	MDB_val k = { sizeof(kb), kb };
+	int rc;
+
+	answer_key(kb, client, id);
+	if ((rc = mdb_del(txn, c->requests, &k, NULL)) != 0 &&
+	    rc != MDB_NOTFOUND)
+		return fail(c, rc, "delete answer");
+	return CAT_OK;
+}
+
+/*
+ * The final answers of client but keep: those that came more than
+ * CAT_ANSWER_KEEP_S before now go, and the oldest beyond
+ * CAT_ANSWERS_MAX - 1 (room for keep).
+ */
+static int
+answers_trim(struct catalog *c, MDB_txn *txn, uint64_t client, uint64_t keep,
+    int64_t now)
+{
+	struct answers_seen *s;
+	uint8_t ck[8];
+	size_t left;
+	int r;
+
+	if ((s = calloc(1, sizeof(*s))) == NULL)
+		return fail(c, ENOMEM, "answers");
+	s->keep = keep;
+	be64_put(ck, client);
+	if ((r = walk(c, txn, c->requests, ck, sizeof(ck), sizeof(ck),
+	    answers_visit, s, "answers")) != CAT_OK)
+		goto done;
+	left = s->n;
+	for (size_t i = 0; i < s->n; i++) {
+		/* Oldest first: ids grow with time. */
+		if (now - s->whens[i] > CAT_ANSWER_KEEP_S ||
+		    left >= CAT_ANSWERS_MAX) {
+			if ((r = answer_del(c, txn, client, s->ids[i])) !=
+			    CAT_OK)
+				goto done;
+			left--;
+		}
+	}
+done:
+	free(s);
+	return r;
+}
+
+/*
+ * In an add, after requests_load(): the browse and restore requests of
+ * a->client that ended go (failed), the others are counted; a->limited
+ * when a browse or restore is to be queued and CAT_PENDING_MAX wait
+ * already.  CAT_OK or CAT_ERROR.
+ */
+static int
+requests_other(struct catalog *c, MDB_txn *txn, struct requests_arg *a)
+{
+	size_t pending = 0;
+	int r;
+
+	for (size_t i = 0; i < a->n; i++) {
+		if (a->v[i].kind == CAT_REQ_BACKUP)
+			continue;
+		if ((r = request_end_due(c, txn, &a->v[i], a->now)) ==
+		    CAT_ERROR)
+			return r;
+		if (r == 0)
+			pending++;
+	}
+	/* Here too, for a client whose agent never answers. */
+	if ((r = answers_trim(c, txn, a->client, 0, a->now)) != CAT_OK)
+		return r;
+	if (a->kind > CAT_REQ_BACKUP && pending >= CAT_PENDING_MAX)
+		a->limited = 1;
+	return CAT_OK;
+}
+
+/*
+ * In a take: whether q fits the bytes left (a->room, each request
+ * a->each bytes and its set's and args'); counted when it does.
+ */
+static int
+take_fits(struct requests_arg *a, const struct cat_request *q)
+{
+	size_t need = a->each + strlen(q->set) + strlen(q->args);
+
+	if (need > a->room || a->used > a->room - need)
+		return 0;
+	a->used += need;
+	return 1;
+}
+
+/*
+ * In a take, a browse or restore request q: ended (failed: see
+ * request_ended()), kept waiting when taken already, when the agent
+ * speaks version 4 or when it does not fit this take, else taken (1;
+ * *taken counted).  One that could never fit (alone more than a->room)
+ * fails.  0, 1, or CAT_ERROR.
  */
 static int
 take_other(struct catalog *c, MDB_txn *txn, struct requests_arg *a,
@@ -4902,13 +5166,14 @@ take_other(struct catalog *c, MDB_txn *txn, struct requests_arg *a,
 {
 	int r;
 
-	if (a->now - q->queued > CAT_ANSWER_KEEP_S) {
-		if ((r = request_del(c, txn, q->client, q->id)) != CAT_OK)
-			return r;
-		return 0;
-	}
+	if ((r = request_end_due(c, txn, q, a->now)) != 0)
+		return r == 1 ? 0 : r;
 	if (!a->all_kinds || q->taken != 0 || *taken == CAT_REQUESTS_MAX)
 		return 0;
+	if (a->each + strlen(q->set) + strlen(q->args) > a->room)
+		return request_fail(c, txn, q, a->now, a->now, ENDED_TOO_BIG);
+	if (!take_fits(a, q))
+		return 0;	/* the next poll */
 	q->taken = a->now;
 	if ((r = request_store(c, txn, q)) != CAT_OK)
 		return r;
@@ -4936,6 +5201,12 @@ catalog_request_add_args(struct catalog *c, uint64_t client, int kind,
 	}
 	rc = run_write(c, request_add_txn, &a);
 	free(a.v);
+	if (rc == CAT_OK && a.limited) {
+		snprintf(c->err, sizeof(c->err), "catalog: request: %d browse "
+		    "and restore requests of this client wait already",
+		    CAT_PENDING_MAX);
+		return CAT_LIMIT;
+	}
 	if (rc == CAT_OK)
 		*id = a.id;
 	return rc;
@@ -4943,10 +5214,11 @@ catalog_request_add_args(struct catalog *c, uint64_t client, int kind,
 
 int
 catalog_requests_take_kinds(struct catalog *c, uint64_t client, int64_t now,
-    int all_kinds, struct cat_request **out, size_t *n)
+    int all_kinds, size_t room, size_t each, struct cat_request **out,
+    size_t *n)
 {
 	struct requests_arg a = { .client = client, .now = now, .take = 1,
-	    .all_kinds = all_kinds };
+	    .all_kinds = all_kinds, .room = room, .each = each };
 	int rc;
 
 	rc = run_write(c, requests_take_txn, &a);
@@ -4960,8 +5232,6 @@ catalog_requests_take_kinds(struct catalog *c, uint64_t client, int64_t now,
 	return rc;
 }
 
-#define ANSWERS_SEEN	(2 * CAT_ANSWERS_MAX)	/* answers looked at */
-
 struct answer_arg {
 	uint64_t	 client, id;
 	int64_t		 now;
@@ -4970,10 +5240,6 @@ struct answer_arg {
 	size_t		 len;
 	int64_t		 taken;		/* get */
 	char		*out;
-	/* put: the client's other answers, to drop the old ones */
-	uint64_t	 ids[ANSWERS_SEEN];
-	int64_t		 whens[ANSWERS_SEEN];
-	size_t		 nans;
 };
 
 /* A request's record, decoded; CAT_NOTFOUND when there is none. */
@@ -4996,82 +5262,24 @@ request_get(struct catalog *c, MDB_txn *txn, uint64_t client, uint64_t id,
 	return CAT_OK;
 }
 
-/* Each answer of a->client but a->id: its id and when, remembered. */
-static int
-answers_visit(struct catalog *c, const MDB_val *k, const MDB_val *d,
-    void *arg)
-{
-	struct answer_arg *a = arg;
-	uint64_t id;
-
-	(void)c;
-	if (k->mv_size != ANSWER_KEY_LEN)
-		return WALK_ON;
-	id = be64_get((const uint8_t *)k->mv_data + 8);
-	if (id == a->id)
-		return WALK_ON;
-	a->ids[a->nans] = id;
-	a->whens[a->nans] = d->mv_size >= ANSWER_FIXED ?
-	    (int64_t)be64_get(d->mv_data) : 0;
-	if (++a->nans == ANSWERS_SEEN)
-		return WALK_STOP;
-	return WALK_ON;
-}
-
-static int
-answer_del(struct catalog *c, MDB_txn *txn, uint64_t client, uint64_t id)
-{
-	uint8_t kb[ANSWER_KEY_LEN];
-	MDB_val k = { sizeof(kb), kb };
-	int rc;
-
-	answer_key(kb, client, id);
-	if ((rc = mdb_del(txn, c->requests, &k, NULL)) != 0 &&
-	    rc != MDB_NOTFOUND)
-		return fail(c, rc, "delete answer");
-	return CAT_OK;
-}
-
 static int
 answer_put_txn(struct catalog *c, MDB_txn *txn, void *arg)
 {
 	struct answer_arg *a = arg;
 	struct cat_request q;
-	uint8_t kb[ANSWER_KEY_LEN], ck[8];
-	MDB_val k = { sizeof(kb), kb }, d;
-	size_t left;
-	int r, rc;
+	int r;
 
 	if ((r = request_get(c, txn, a->client, a->id, &q)) != CAT_OK)
 		return r;
 	if (q.kind == CAT_REQ_BACKUP || q.taken == 0)
 		return CAT_NOTFOUND;
-	/* The client's other answers: the expired and the oldest go. */
-	a->nans = 0;
-	be64_put(ck, a->client);
-	if ((r = walk(c, txn, c->requests, ck, sizeof(ck), sizeof(ck),
-	    answers_visit, a, "answers")) != CAT_OK)
+	/* The client's other final answers: the expired and oldest go. */
+	if ((r = answers_trim(c, txn, a->client, a->id, a->now)) != CAT_OK)
 		return r;
-	left = a->nans;
-	for (size_t i = 0; i < a->nans; i++) {
-		/* Oldest first: ids grow with time. */
-		if (a->now - a->whens[i] > CAT_ANSWER_KEEP_S ||
-		    left >= CAT_ANSWERS_MAX) {
-			if ((r = answer_del(c, txn, a->client, a->ids[i])) !=
-			    CAT_OK)
-				return r;
-			left--;
-		}
-	}
-	answer_key(kb, a->client, a->id);
-	d.mv_size = ANSWER_FIXED + a->len;
-	if ((rc = mdb_put(txn, c->requests, &k, &d, MDB_RESERVE)) != 0)
-		return fail(c, rc, "write answer");
-	be64_put(d.mv_data, (uint64_t)a->now);
-	((uint8_t *)d.mv_data)[8] = (uint8_t)a->status;
-	((uint8_t *)d.mv_data)[9] = (uint8_t)q.kind;
-	if (a->len > 0)
-		memcpy((uint8_t *)d.mv_data + ANSWER_FIXED, a->data, a->len);
+	/* A "started" again moves request_ended()'s bound. */
+	if ((r = answer_write(c, txn, a->client, a->id, q.kind, a->status,
+	    a->now, a->data, a->len)) != CAT_OK)
+		return r;
 	/* A final answer ends the request. */
 	if (a->status != CAT_ANSWER_STARTED)
 		return request_del(c, txn, a->client, a->id);
@@ -5082,8 +5290,8 @@ int
 catalog_answer_put(struct catalog *c, uint64_t client, uint64_t id,
     int status, const void *data, size_t len, int64_t now)
 {
-	struct answer_arg *a;
-	int rc;
+	struct answer_arg a = { .client = client, .id = id, .now = now,
+	    .status = status, .data = data, .len = len };
 
 	if (len > CAT_ANSWER_MAX || (status != CAT_ANSWER_DONE &&
 	    status != CAT_ANSWER_STARTED && status != CAT_ANSWER_FAILED)) {
@@ -5092,60 +5300,68 @@ catalog_answer_put(struct catalog *c, uint64_t client, uint64_t id,
 		    "or status %d", len, status);
 		return CAT_ERROR;
 	}
-	if ((a = calloc(1, sizeof(*a))) == NULL)
-		return fail(c, ENOMEM, "answer");
-	a->client = client;
-	a->id = id;
-	a->now = now;
-	a->status = status;
-	a->data = data;
-	a->len = len;
-	rc = run_write(c, answer_put_txn, a);
-	free(a);
-	return rc;
+	return run_write(c, answer_put_txn, &a);
 }
 
+/* a->out gets a copy of data[0..len), NUL-ended. */
+static int
+answer_copy(struct catalog *c, struct answer_arg *a, const void *data,
+    size_t len)
+{
+	if ((a->out = malloc(len + 1)) == NULL)
+		return fail(c, ENOMEM, "answer");
+	memcpy(a->out, data, len);
+	a->out[len] = '\0';
+	a->len = len;
+	return CAT_OK;
+}
+
+/*
+ * A read: what the records say at a->now, as request_end_due() would
+ * leave them (the next write does), so that a client whose agent never
+ * comes still sees its requests end.
+ */
 static int
 answer_get_txn(struct catalog *c, MDB_txn *txn, void *arg)
 {
 	struct answer_arg *a = arg;
 	struct cat_request q;
-	uint8_t kb[ANSWER_KEY_LEN];
-	MDB_val k = { sizeof(kb), kb }, d;
-	const uint8_t *b;
+	const uint8_t *b = NULL;
+	const char *why;
 	int64_t when;
-	int r, rc;
+	MDB_val d;
+	int r, rq;
 
-	free(a->out);		/* a run again after the map grew */
-	a->out = NULL;
-	answer_key(kb, a->client, a->id);
-	rc = mdb_get(txn, c->requests, &k, &d);
-	if (rc != 0 && rc != MDB_NOTFOUND)
-		return fail(c, rc, "read answer");
-	if (rc == 0 && (d.mv_size < ANSWER_FIXED ||
-	    d.mv_size > ANSWER_FIXED + CAT_ANSWER_MAX))
-		return fail(c, 0, "answer %llu", (unsigned long long)a->id);
-	if (rc == 0) {
+	if ((r = answer_read(c, txn, a->client, a->id, &d)) == CAT_ERROR)
+		return r;
+	if (r == CAT_OK)
 		b = d.mv_data;
-		when = (int64_t)be64_get(b);
+	if ((rq = request_get(c, txn, a->client, a->id, &q)) == CAT_ERROR)
+		return rq;
+	if (rq == CAT_OK && q.kind == CAT_REQ_BACKUP)
+		return CAT_NOTFOUND;
+	if (rq == CAT_OK && request_ended(&q, b != NULL ? &d : NULL, a->now,
+	    &when, &why)) {
 		if (a->now - when > CAT_ANSWER_KEEP_S)
-			return CAT_NOTFOUND;	/* the next put drops it */
+			return CAT_NOTFOUND;
+		a->status = CAT_ANSWER_FAILED;
+		a->kind = q.kind;
+		a->taken = q.taken;
+		return answer_copy(c, a, why, strlen(why));
+	}
+	if (b != NULL) {
+		when = (int64_t)be64_get(b);
+		/* A final answer is kept CAT_ANSWER_KEEP_S. */
+		if (b[8] != CAT_ANSWER_STARTED &&
+		    a->now - when > CAT_ANSWER_KEEP_S)
+			return CAT_NOTFOUND;	/* the next trim drops it */
 		a->status = b[8];
 		a->kind = b[9];
-		a->len = d.mv_size - ANSWER_FIXED;
-		if ((a->out = malloc(a->len + 1)) == NULL)
-			return fail(c, ENOMEM, "answer");
-		memcpy(a->out, b + ANSWER_FIXED, a->len);
-		a->out[a->len] = '\0';
-		/* Removed when read, unless more follows. */
-		if (a->status != CAT_ANSWER_STARTED &&
-		    (r = answer_del(c, txn, a->client, a->id)) != CAT_OK)
-			return r;
-		return CAT_OK;
+		a->taken = rq == CAT_OK ? q.taken : 0;
+		return answer_copy(c, a, b + ANSWER_FIXED, d.mv_size -
+		    ANSWER_FIXED);
 	}
-	if ((r = request_get(c, txn, a->client, a->id, &q)) != CAT_OK)
-		return r;
-	if (q.kind == CAT_REQ_BACKUP)
+	if (rq != CAT_OK)
 		return CAT_NOTFOUND;
 	a->status = CAT_ANSWER_PENDING;
 	a->kind = q.kind;
@@ -5158,7 +5374,7 @@ catalog_answer_get(struct catalog *c, uint64_t client, uint64_t id,
     int64_t now, int *status, int *kind, int64_t *taken, char **data,
     size_t *len)
 {
-	struct answer_arg *a;
+	struct answer_arg a = { .client = client, .id = id, .now = now };
 	int rc;
 
 	*status = CAT_ANSWER_PENDING;
@@ -5166,20 +5382,14 @@ catalog_answer_get(struct catalog *c, uint64_t client, uint64_t id,
 	*taken = 0;
 	*data = NULL;
 	*len = 0;
-	if ((a = calloc(1, sizeof(*a))) == NULL)
-		return fail(c, ENOMEM, "answer");
-	a->client = client;
-	a->id = id;
-	a->now = now;
-	rc = run_write(c, answer_get_txn, a);
+	rc = run_read(c, answer_get_txn, &a);
 	if (rc == CAT_OK) {
-		*status = a->status;
-		*kind = a->kind;
-		*taken = a->taken;
-		*data = a->out;
-		*len = a->len;
+		*status = a.status;
+		*kind = a.kind;
+		*taken = a.taken;
+		*data = a.out;
+		*len = a.len;
 	} else
-		free(a->out);
-	free(a);
+		free(a.out);
 	return rc;
 }

@@ -922,9 +922,19 @@ int	catalog_history_get(struct catalog *c, uint64_t time, uint64_t seq,
  * of one.  Each carries args, a JSON text the agent parses and checks
  * (the server only bounds it).  The agent's answers are kept per
  * request, in the requests table under the request's key and one byte
- * more, until read (a final one) or CAT_ANSWER_KEEP_S after they came;
- * a request is dropped once its final answer came, or CAT_ANSWER_KEEP_S
- * after it was queued.
+ * more.  A final answer (done or failed) ends its request and is kept
+ * CAT_ANSWER_KEEP_S after it came, however often it is read; a
+ * "started" answer lives with its request.  A request the agent does
+ * not end ends failed, with a failed answer of the server's (its
+ * {"error"} says why), kept as a final one: when not taken within
+ * CAT_ANSWER_KEEP_S of being queued, when taken and not answered within
+ * CAT_TAKEN_SILENT_S (twice the agent's poll timeout: the agent answers
+ * a browse, and says "started" for a restore, in the session that took
+ * it), when its last "started" is CAT_STARTED_KEEP_S old (each
+ * "started" moves that bound), or when it could never fit an
+ * AGENT_REQUESTS.  Writes (add, take, put) store those endings; a read
+ * sees them as they would be stored.  At most CAT_PENDING_MAX browse
+ * and restore requests of a client wait (not ended) at a time.
  */
 enum cat_request_kind {
 	CAT_REQ_BACKUP		= 1,
@@ -932,8 +942,13 @@ enum cat_request_kind {
 	CAT_REQ_RESTORE		= 3,
 };
 #define CAT_ANSWER_MAX		65536	/* bytes of one answer */
-#define CAT_ANSWER_KEEP_S	3600	/* an answer, a request unanswered */
-#define CAT_ANSWERS_MAX		64	/* answers kept per client */
+#define CAT_ANSWER_KEEP_S	3600	/* a final answer, a request not
+					   taken */
+#define CAT_TAKEN_SILENT_S	240	/* a request taken, not answered */
+#define CAT_STARTED_KEEP_S	(7 * 86400)	/* a restore since its last
+						   "started" */
+#define CAT_ANSWERS_MAX		64	/* final answers kept per client */
+#define CAT_PENDING_MAX		32	/* requests waiting per client */
 
 enum cat_answer_status {
 	CAT_ANSWER_DONE		= 0,	/* final */
@@ -945,8 +960,11 @@ enum cat_answer_status {
 /*
  * Queue a request of kind (CAT_REQ_BROWSE or CAT_REQ_RESTORE) on set of
  * client with args (at most CAT_REQ_ARGS_MAX bytes) at now; *id gets
- * its id.  by is cut to CAT_NAME_MAX bytes.  CAT_OK, CAT_NOTFOUND (no
- * such client), CAT_ERROR (also for a bad set name, kind or args).
+ * its id.  by is cut to CAT_NAME_MAX bytes.  The client's requests that
+ * ended (above) are stored as such first.  CAT_OK, CAT_NOTFOUND (no such
+ * client), CAT_LIMIT (CAT_PENDING_MAX of its browse and restore requests
+ * wait already: nothing queued), CAT_ERROR (also for a bad set name,
+ * kind or args).
  */
 int	catalog_request_add_args(struct catalog *c, uint64_t client, int kind,
 	    const char *set, const char *args, const char *by, int64_t now,
@@ -955,19 +973,24 @@ int	catalog_request_add_args(struct catalog *c, uint64_t client, int kind,
  * As catalog_requests_take(), for an agent that speaks protocol
  * version 5 when all_kinds is 1 (browse and restore requests are handed
  * out too, each once), else only the backups (a version 4 agent: the
- * others wait).  Browse and restore requests queued more than
- * CAT_ANSWER_KEEP_S ago and not answered are dropped.
+ * others wait).  Requests are handed out while they fit room bytes,
+ * each counted as each bytes and its set's and args' (the caller's
+ * frame: the rest at the next take); a browse or restore that alone
+ * needs more than room ends failed.  Browse and restore requests that
+ * ended (above) are stored as such, not handed out.  CAT_OK or
+ * CAT_ERROR.
  */
 int	catalog_requests_take_kinds(struct catalog *c, uint64_t client,
-	    int64_t now, int all_kinds, struct cat_request **out, size_t *n);
+	    int64_t now, int all_kinds, size_t room, size_t each,
+	    struct cat_request **out, size_t *n);
 /*
  * The agent of client answers request id with status (CAT_ANSWER_DONE,
  * _STARTED or _FAILED) and data[0..len) (len at most CAT_ANSWER_MAX) at
  * now; it replaces an earlier answer.  A final answer ends the request.
- * Answers older than CAT_ANSWER_KEEP_S are dropped, and the client's
- * oldest beyond CAT_ANSWERS_MAX.  CAT_OK, CAT_NOTFOUND (no browse or
- * restore request id of client was handed out: nothing stored),
- * CAT_ERROR.
+ * The client's final answers older than CAT_ANSWER_KEEP_S are dropped,
+ * and its oldest beyond CAT_ANSWERS_MAX.  CAT_OK, CAT_NOTFOUND (no
+ * browse or restore request id of client was handed out, or it ended
+ * already: nothing stored), CAT_ERROR.
  */
 int	catalog_answer_put(struct catalog *c, uint64_t client, uint64_t id,
 	    int status, const void *data, size_t len, int64_t now);
@@ -976,9 +999,10 @@ int	catalog_answer_put(struct catalog *c, uint64_t client, uint64_t id,
  * cat_answer_status (CAT_ANSWER_PENDING: the request waits, with
  * *taken when the agent took it, 0: not yet), *kind the request's kind
  * when known (0 otherwise), *data malloc'ed and NUL-ended (the caller
- * frees it; NULL when pending), *len its length.  A final answer is
- * removed when read.  CAT_OK, CAT_NOTFOUND (no such request or answer:
- * never made, read already, or expired), CAT_ERROR.
+ * frees it; NULL when pending), *len its length.  A read: it changes
+ * nothing (a final answer may be read again until it expires).  CAT_OK,
+ * CAT_NOTFOUND (no such request or answer: never made, or expired),
+ * CAT_ERROR.
  */
 int	catalog_answer_get(struct catalog *c, uint64_t client, uint64_t id,
 	    int64_t now, int *status, int *kind, int64_t *taken, char **data,

@@ -1720,9 +1720,14 @@ on_agent_poll(struct session *s, const uint8_t *p, uint32_t len)
 		    catalog_strerror(s->cat));
 		goto done;
 	}
-	/* A version 4 agent gets the backups only (the others wait). */
+	/*
+	 * A version 4 agent gets the backups only (the others wait).  As
+	 * many as fit one frame (u32 count; per request u64 id, u8 kind,
+	 * string set and, version 5, string args): the rest next time.
+	 */
 	if (catalog_requests_take_kinds(s->cat, s->client.id, time(NULL),
-	    s->version >= 5, &reqs, &nreqs) != CAT_OK) {
+	    s->version >= 5, (size_t)s->cfg->max_frame - 4,
+	    8 + 1 + 2 + (s->version >= 5 ? 2 : 0), &reqs, &nreqs) != CAT_OK) {
 		rc = storage_failed(s, "catalog requests",
 		    catalog_strerror(s->cat));
 		goto done;

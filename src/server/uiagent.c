@@ -130,6 +130,7 @@ queue(struct ui_call *c, const struct cat_client *cl,
 	char by[CAT_NAME_MAX + 1], name[CAT_AGENT_NAME_MAX + 1], *text;
 	int64_t seen;
 	uint64_t id;
+	int rc;
 
 	if (args == NULL || (text = json_dumps(args, JSON_COMPACT)) == NULL) {
 		json_decref(args);
@@ -144,13 +145,19 @@ queue(struct ui_call *c, const struct cat_client *cl,
 		return;
 	}
 	snprintf(by, sizeof(by), "console: %s", c->user ? c->user : "?");
-	if (catalog_request_add_args(ui_cat(), cl->id, kind, s->set, text, by,
-	    (int64_t)time(NULL), &id) != CAT_OK) {
-		free(text);
+	rc = catalog_request_add_args(ui_cat(), cl->id, kind, s->set, text,
+	    by, (int64_t)time(NULL), &id);
+	free(text);
+	if (rc == CAT_LIMIT) {
+		ui_finish(c, 409, uiapi_error("too many requests pending for "
+		    "this client: %d browse and restore requests of client %s "
+		    "wait for its agent already", CAT_PENDING_MAX, cl->name));
+		return;
+	}
+	if (rc != CAT_OK) {
 		ui_cat_failed(c);
 		return;
 	}
-	free(text);
 	log_info("UI: %s asked client %s's agent to %s snapshot %llu "
 	    "(request %llu)", c->user ? c->user : "?", cl->name,
 	    kind == CAT_REQ_BROWSE ? "browse" : "restore from",
@@ -272,8 +279,8 @@ ui_client_answer(struct ui_call *c)
 	    &kind, &taken, &data, &len);
 	if (rc == CAT_NOTFOUND) {
 		ui_finish(c, 404, uiapi_error("client %s has no request %llu "
-		    "waiting or answered (an answer is given once and kept "
-		    "for an hour)", cl.name, (unsigned long long)id));
+		    "waiting or answered (a final answer is kept for an "
+		    "hour)", cl.name, (unsigned long long)id));
 		return;
 	}
 	if (rc != CAT_OK) {

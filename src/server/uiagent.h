@@ -15,7 +15,9 @@ struct ui_call;
  * (the first entry of a page, 0 by default).  Queues a browse request
  * for the client's agent: 200 {"id", "set", "agent_seen",
  * "agent_name"}; 400 bad arguments, 404 no such client or snapshot,
- * 409 the client is disabled.
+ * 409 the client is disabled or CAT_PENDING_MAX of its browse and
+ * restore requests wait already ("too many requests pending for this
+ * client").
  */
 void	ui_client_browse(struct ui_call *);
 /*
@@ -31,9 +33,11 @@ void	ui_client_restore(struct ui_call *);
  * own).  200 {"id", "state": "pending" |
  * "started" | "done" | "failed", "kind": "browse" | "restore",
  * "taken" (pending: when the agent took it, or null), "agent_seen",
- * "answer" (the agent's JSON, when not pending)}; a final answer is
- * given once.  404: no such request or answer (read already, expired
- * after an hour, never made); 502: the agent's answer is not JSON.
+ * "answer" (the agent's JSON, when not pending)}; a read: a final
+ * answer may be read again until it expires an hour after it came, and
+ * a request the agent did not end is "failed" with the server's
+ * {"error"} (catalog.h, "browse and restore").  404: no such request or
+ * answer (expired, never made); 502: the agent's answer is not JSON.
  */
 void	ui_client_answer(struct ui_call *);
 
