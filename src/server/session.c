@@ -1801,18 +1801,23 @@ on_agent_answer(struct session *s, const uint8_t *p, uint32_t len)
 		return failf(s, code, "%s", why);
 	rc = catalog_answer_put(s->cat, s->client.id, id, status, ans, alen,
 	    time(NULL));
+	/*
+	 * Late (the request ended: the server failed it) or unknown: the
+	 * agent cannot do better than tell it, so it is acknowledged.
+	 */
 	if (rc == CAT_NOTFOUND)
-		return failf(s, WIRE_ERR_MALFORMED, "malformed AGENT_ANSWER: "
-		    "no browse or restore request %llu of client %s was "
-		    "handed out (or it expired)", (unsigned long long)id,
-		    s->client.name);
-	if (rc != CAT_OK)
+		log_warnx("%s: answer to request %llu dropped: no browse or "
+		    "restore request of this client by that id waits (it "
+		    "ended already, or was never handed out)", who(s, wbuf,
+		    sizeof(wbuf)), (unsigned long long)id);
+	else if (rc != CAT_OK)
 		return storage_failed(s, "catalog answer",
 		    catalog_strerror(s->cat));
-	log_info("%s: answer to request %llu: %s, %zu bytes",
-	    who(s, wbuf, sizeof(wbuf)), (unsigned long long)id,
-	    status == WIRE_ANSWER_DONE ? "done" : status ==
-	    WIRE_ANSWER_STARTED ? "started" : "failed", alen);
+	else
+		log_info("%s: answer to request %llu: %s, %zu bytes",
+		    who(s, wbuf, sizeof(wbuf)), (unsigned long long)id,
+		    status == WIRE_ANSWER_DONE ? "done" : status ==
+		    WIRE_ANSWER_STARTED ? "started" : "failed", alen);
 	wire_wr_init(&w, out, sizeof(out));
 	wire_put_agent_answered(&w, id);
 	return reply(s, &w, "AGENT_ANSWERED");
