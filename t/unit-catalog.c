@@ -1685,6 +1685,16 @@ test_answers_bounds(void)
 	    "no outcome") == CAT_ANSWER_FAILED, "a write stores that end: "
 	    "a late final answer finds no request");
 
+	/* Found ended only after its failed answer expired: nothing left. */
+	id_of(tok, 8104);
+	good = catalog_client_add(c, "dee", tok, 1, &id) == CAT_OK;
+	rs = good ? queue_taken(c, id, 1, T) : 0;
+	ok(rs != 0 && catalog_answer_put(c, id, rs, CAT_ANSWER_STARTED, "{}",
+	    2, T) == CAT_OK && catalog_request_add_args(c, id, CAT_REQ_BROWSE,
+	    "web", "{}", "x", T + CAT_STARTED_KEEP_S + H + 10, &br) == CAT_OK &&
+	    answer_at(c, id, rs, T + CAT_STARTED_KEEP_S + H + 11, NULL) == -1,
+	    "a restore ended long ago leaves no \"started\" behind");
+
 	/* A browse taken and never answered. */
 	br = queue_taken(c, b, 0, T);
 	ok(br != 0 && answer_at(c, b, br, T + CAT_TAKEN_SILENT_S, NULL) ==

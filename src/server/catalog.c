@@ -4910,6 +4910,20 @@ request_del(struct catalog *c, MDB_txn *txn, uint64_t client, uint64_t id)
 	return CAT_OK;
 }
 
+static int
+answer_del(struct catalog *c, MDB_txn *txn, uint64_t client, uint64_t id)
+{
+	uint8_t kb[ANSWER_KEY_LEN];
+	MDB_val k = { sizeof(kb), kb };
+	int rc;
+
+	answer_key(kb, client, id);
+	if ((rc = mdb_del(txn, c->requests, &k, NULL)) != 0 &&
+	    rc != MDB_NOTFOUND)
+		return fail(c, rc, "delete answer");
+	return CAT_OK;
+}
+
 /*
  * The answer record of request id of client into *d (pointing into the
  * map): CAT_OK, CAT_NOTFOUND, CAT_ERROR (also for a record too short or
@@ -4981,8 +4995,6 @@ request_ended(const struct cat_request *q, const MDB_val *ans, int64_t now,
 	}
 	return now > *when;
 }
-
-static int	answer_del(struct catalog *, MDB_txn *, uint64_t, uint64_t);
 
 /*
  * End browse or restore request q with the failed answer why at when
@@ -5056,20 +5068,6 @@ answers_visit(struct catalog *c, const MDB_val *k, const MDB_val *d,
 	if (++s->n == ANSWERS_SEEN)
 		return WALK_STOP;
 	return WALK_ON;
-}
-
-static int
-answer_del(struct catalog *c, MDB_txn *txn, uint64_t client, uint64_t id)
-{
-	uint8_t kb[ANSWER_KEY_LEN];
-	MDB_val k = { sizeof(kb), kb };
-	int rc;
-
-	answer_key(kb, client, id);
-	if ((rc = mdb_del(txn, c->requests, &k, NULL)) != 0 &&
-	    rc != MDB_NOTFOUND)
-		return fail(c, rc, "delete answer");
-	return CAT_OK;
 }
 
 /*
