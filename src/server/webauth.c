@@ -104,6 +104,7 @@ struct wa_session *
 wa_find(const char *id, int bridge)
 {
 	int64_t now = mono_ms();
+	int role;
 
 	if (id == NULL || strlen(id) != WA_TOKEN_HEX)
 		return NULL;
@@ -113,6 +114,18 @@ wa_find(const char *id, int bridge)
 		if (expired(s, now) || s->bridge != bridge)
 			continue;
 		if (crypto_equal(s->id, id, WA_TOKEN_HEX)) {
+			/*
+			 * The role is the file's now, not the login's: a
+			 * user removed or given another role by
+			 * gigavaultctl has no session left as before.
+			 */
+			if (wa.admins != NULL &&
+			    (role = admin_role_of(wa.admins, s->user)) == -1) {
+				wa_end(s);
+				return NULL;
+			}
+			if (wa.admins != NULL)
+				s->role = role;
 			s->last = now;
 			return s;
 		}

@@ -43,7 +43,11 @@ const char *wa_admins(void);
  * call that creates or ends sessions.  NULL when no random numbers.
  */
 struct wa_session *wa_new(const char *user, int bridge);
-/* The live session with this id (touched), or NULL. */
+/*
+ * The live session with this id (touched), its role read again from the
+ * administrators file; NULL when there is none, and (the session ended)
+ * when its user is no longer in the file or the file cannot be read.
+ */
 struct wa_session *wa_find(const char *id, int bridge);
 void	wa_end(struct wa_session *);
 /* End every session and bridge token of user; how many there were. */
