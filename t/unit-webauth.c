@@ -8,6 +8,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+
 #include <unistd.h>
 
 #include "server/admins.h"
@@ -259,6 +261,41 @@ main(void)
 	ok(b != NULL && wa_find(b->id, 1) == b && wa_find(b->id, 0) == NULL,
 	    "a bridge token is not a cookie");
 
+	unlink(path);
+
+	/*
+	 * gigavaultctl and the daemon write the file at once: each
+	 * read-modify-write holds admin_lock(), so none is lost (the hash
+	 * between read and write made both processes' writes overlap).
+	 */
+	{
+		char race[300], name[32];
+		pid_t pid[2];
+		int st, good = 1;
+
+		snprintf(race, sizeof(race), "%s/race", dir);
+		for (int p = 0; p < 2; p++) {
+			if ((pid[p] = fork()) == 0) {
+				for (int i = 0; i < 4; i++) {
+					snprintf(name, sizeof(name), "w%d-%d", p, i);
+					if (admin_set(race, name, "racing password",
+					    1, err, sizeof(err)) == -1)
+						_exit(1);
+				}
+				_exit(0);
+			}
+		}
+		for (int p = 0; p < 2; p++)
+			if (pid[p] == -1 || waitpid(pid[p], &st, 0) == -1 ||
+			    !WIFEXITED(st) || WEXITSTATUS(st) != 0)
+				good = 0;
+		ok(good && admin_count(race) == 8, "two processes adding 4 "
+		    "users each at once: all 8 are in the file");
+		unlink(race);
+		snprintf(race, sizeof(race), "%s/race.lock", dir);
+		unlink(race);
+	}
+	snprintf(path, sizeof(path), "%s/admins.lock", dir);
 	unlink(path);
 	rmdir(dir);
 	return tap_done();

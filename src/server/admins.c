@@ -6,6 +6,7 @@
  */
 #include "autoconf.h"
 
+#include <sys/file.h>
 #include <sys/stat.h>
 
 #include <errno.h>
@@ -153,6 +154,39 @@ parse_line(char *line, struct admin_line *a)
 	a->kdf.r = (uint32_t)r;
 	a->kdf.p = (uint32_t)p;
 	return kdf_valid(&a->kdf) ? 0 : -1;
+}
+
+int
+admin_lock(const char *path, char *err, size_t errlen)
+{
+	char lpath[4096];
+	int fd;
+
+	if ((size_t)snprintf(lpath, sizeof(lpath), "%s.lock", path) >=
+	    sizeof(lpath)) {
+		snprintf(err, errlen, "%s: path too long", path);
+		return -1;
+	}
+	if ((fd = open(lpath, O_RDWR | O_CREAT | O_NOFOLLOW | O_NONBLOCK |
+	    O_CLOEXEC, 0640)) == -1) {
+		snprintf(err, errlen, "%s: %s", lpath, strerror(errno));
+		return -1;
+	}
+	while (flock(fd, LOCK_EX) == -1) {
+		if (errno == EINTR)
+			continue;
+		snprintf(err, errlen, "%s: %s", lpath, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+void
+admin_unlock(int fd)
+{
+	if (fd != -1)
+		close(fd);	/* and with it the lock */
 }
 
 /*
@@ -408,7 +442,7 @@ admin_put(const char *path, const char *name, const char *password,
 {
 	struct admin_line *v = NULL, *a = NULL, *nv;
 	size_t n, i;
-	int rc = -1;
+	int rc = -1, lk;
 
 	if (!admin_name_valid(name)) {
 		snprintf(err, errlen, "invalid administrator name \"%s\": use "
@@ -427,8 +461,12 @@ admin_put(const char *path, const char *name, const char *password,
 		    ADMIN_PASS_MIN, ADMIN_PASS_MAX);
 		return -1;
 	}
-	if (read_all(path, &v, &n, err, errlen) == -1)
+	if ((lk = admin_lock(path, err, errlen)) == -1)
 		return -1;
+	if (read_all(path, &v, &n, err, errlen) == -1) {
+		admin_unlock(lk);
+		return -1;
+	}
 	for (i = 0; i < n; i++)
 		if (strcmp(v[i].name, name) == 0)
 			a = &v[i];
@@ -493,6 +531,7 @@ out:
 	if (v != NULL)
 		crypto_wipe(v, n * sizeof(*v));
 	free(v);
+	admin_unlock(lk);
 	return rc;
 }
 
@@ -501,10 +540,14 @@ admin_remove(const char *path, const char *name, char *err, size_t errlen)
 {
 	struct admin_line *v;
 	size_t n, i;
-	int rc = -1;
+	int rc = -1, lk;
 
-	if (read_all(path, &v, &n, err, errlen) == -1)
+	if ((lk = admin_lock(path, err, errlen)) == -1)
 		return -1;
+	if (read_all(path, &v, &n, err, errlen) == -1) {
+		admin_unlock(lk);
+		return -1;
+	}
 	for (i = 0; i < n; i++)
 		if (strcmp(v[i].name, name) == 0)
 			break;
@@ -522,6 +565,7 @@ admin_remove(const char *path, const char *name, char *err, size_t errlen)
 	if (v != NULL)
 		crypto_wipe(v, n * sizeof(*v));
 	free(v);
+	admin_unlock(lk);
 	return rc;
 }
 
@@ -598,10 +642,14 @@ admin_totp_set(const char *path, const char *name,
 {
 	struct admin_line *v, *a;
 	size_t n;
-	int rc;
+	int rc, lk;
 
-	if (find(path, name, &v, &n, &a, err, errlen) == -1)
+	if ((lk = admin_lock(path, err, errlen)) == -1)
 		return -1;
+	if (find(path, name, &v, &n, &a, err, errlen) == -1) {
+		admin_unlock(lk);
+		return -1;
+	}
 	a->has_totp = secret != NULL;
 	memset(a->totp, 0, sizeof(a->totp));
 	if (secret != NULL)
@@ -610,6 +658,7 @@ admin_totp_set(const char *path, const char *name,
 	rc = write_all(path, v, n, err, errlen);
 	crypto_wipe(v, n * sizeof(*v));
 	free(v);
+	admin_unlock(lk);
 	return rc;
 }
 
@@ -640,9 +689,15 @@ admin_totp_check(const char *path, const char *name, const char *code,
 	char err[512];
 	uint64_t step;
 	size_t n;
-	int rc = 0;
+	int rc = 0, lk;
 
+	/* Locked: a step taken by another writer is never rolled back. */
+	if ((lk = admin_lock(path, err, sizeof(err))) == -1) {
+		log_warnx("administrators: %s", err);
+		return -1;
+	}
 	if (find(path, name, &v, &n, &a, err, sizeof(err)) == -1) {
+		admin_unlock(lk);
 		if (strncmp(err, "no administrator", 16) == 0)
 			return 2;
 		log_warnx("administrators: %s", err);
@@ -662,6 +717,7 @@ admin_totp_check(const char *path, const char *name, const char *code,
 	}
 	crypto_wipe(v, n * sizeof(*v));
 	free(v);
+	admin_unlock(lk);
 	return rc;
 }
 

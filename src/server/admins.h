@@ -14,9 +14,10 @@
  * are absent when the user has no TOTP.
  *
  * gigavaultctl writes the file (admin add, passwd, remove), and so does
- * the console's Administrators page (uiadmins.c); the UI bridge reads it
- * at each login, so changes apply at once.  The file is replaced whole
- * (temporary file, rename), mode 0640.
+ * the console's Administrators page (uiadmins.c) and every TOTP login
+ * (the step taken); the UI bridge reads it at each login and request, so
+ * changes apply at once.  The file is replaced whole (temporary file,
+ * rename), mode 0640; every read-modify-write holds admin_lock() on it.
  */
 #ifndef GV_ADMINS_H
 #define GV_ADMINS_H
@@ -42,6 +43,16 @@ enum admin_role {
 	ADMIN_ROLE_OPERATOR = 0,	/* read-only operator */
 	ADMIN_ROLE_ADMIN = 1,		/* administrator */
 };
+
+/*
+ * An exclusive flock(2) on PATH.lock (created mode 0640 when missing),
+ * for a read-modify-write of the file at path (the administrators file,
+ * DataDir/apitokens) that the daemon and gigavaultctl both write:
+ * waits for the other holder.  The lock's descriptor, which
+ * admin_unlock() closes (-1 is ignored there), or -1 with err set.
+ */
+int	admin_lock(const char *path, char *err, size_t errlen);
+void	admin_unlock(int fd);
 
 /* "operator" or "admin" ("?" for anything else). */
 const char *admin_role_name(int role);

@@ -228,7 +228,7 @@ apitok_create(const char *path, const char *user, int scope,
 	char hex[APITOK_ID_HEX + APITOK_SECRET_HEX + 1];
 	struct line *v, *nv;
 	size_t n, mine = 0;
-	int rc = -1;
+	int rc = -1, lk;
 
 	if (!admin_name_valid(user) || (scope != APITOK_READ &&
 	    scope != APITOK_FULL)) {
@@ -240,8 +240,13 @@ apitok_create(const char *path, const char *user, int scope,
 		    "control characters", APITOK_LABEL_MAX);
 		return -1;
 	}
-	if (read_all(path, &v, &n, err, errlen) == -1)
+	/* Every read-modify-write under the lock (admins.h). */
+	if ((lk = admin_lock(path, err, errlen)) == -1)
 		return -1;
+	if (read_all(path, &v, &n, err, errlen) == -1) {
+		admin_unlock(lk);
+		return -1;
+	}
 	for (size_t i = 0; i < n; i++)
 		mine += strcmp(v[i].t.user, user) == 0;
 	if (mine >= APITOK_PER_USER || n >= APITOK_MAX) {
@@ -274,6 +279,7 @@ out:
 	crypto_wipe(raw, sizeof(raw));
 	crypto_wipe(hex, sizeof(hex));
 	free(v);
+	admin_unlock(lk);
 	return rc;
 }
 
@@ -312,16 +318,21 @@ revoke_lines(const char *path, const char *user, const char *id, char *err,
 {
 	struct line *v;
 	size_t n, k = 0;
-	int rc;
+	int rc, lk;
 
-	if (read_all(path, &v, &n, err, errlen) == -1)
+	if ((lk = admin_lock(path, err, errlen)) == -1)
 		return -1;
+	if (read_all(path, &v, &n, err, errlen) == -1) {
+		admin_unlock(lk);
+		return -1;
+	}
 	for (size_t i = 0; i < n; i++)
 		if ((user != NULL && strcmp(v[i].t.user, user) != 0) ||
 		    (id != NULL && strcmp(v[i].t.id, id) != 0))
 			v[k++] = v[i];
 	if (k == n) {
 		free(v);
+		admin_unlock(lk);
 		if (id == NULL)
 			return 0;
 		snprintf(err, errlen, "no such token");
@@ -329,6 +340,7 @@ revoke_lines(const char *path, const char *user, const char *id, char *err,
 	}
 	rc = write_all(path, v, k, err, errlen);
 	free(v);
+	admin_unlock(lk);
 	return rc;
 }
 
@@ -344,6 +356,40 @@ apitok_revoke_user(const char *path, const char *user, char *err,
     size_t errlen)
 {
 	return revoke_lines(path, user, NULL, err, errlen);
+}
+
+/*
+ * Set LASTUSED of the token whose hash is hash to now, read again under
+ * the lock so that a token revoked or made meanwhile is kept as the
+ * file has it (errors logged: a last use is not worth a refusal).
+ */
+static void
+touch(const char *path, const uint8_t hash[CRYPTO_HASH_LEN], uint64_t now)
+{
+	char err[512];
+	struct line *v;
+	size_t n;
+	int lk;
+
+	if ((lk = admin_lock(path, err, sizeof(err))) == -1) {
+		log_warnx("API tokens: %s", err);
+		return;
+	}
+	if (read_all(path, &v, &n, err, sizeof(err)) == -1) {
+		log_warnx("API tokens: %s", err);
+		admin_unlock(lk);
+		return;
+	}
+	for (size_t i = 0; i < n; i++)
+		if (crypto_equal(v[i].hash, hash, CRYPTO_HASH_LEN) &&
+		    v[i].t.last_used < now) {
+			v[i].t.last_used = now;
+			if (write_all(path, v, n, err, sizeof(err)) == -1)
+				log_warnx("API tokens: %s", err);
+			break;
+		}
+	free(v);
+	admin_unlock(lk);
 }
 
 int
@@ -367,12 +413,11 @@ apitok_check(const char *path, const char *token, uint64_t now,
 		if (crypto_equal(v[i].hash, hash, sizeof(hash)))
 			hit = &v[i];
 	if (hit != NULL) {
-		if (hit->t.last_used + APITOK_USED_EVERY <= now) {
-			hit->t.last_used = now;
-			if (write_all(path, v, n, err, sizeof(err)) == -1)
-				log_warnx("API tokens: %s", err);
-		}
 		*t = hit->t;
+		if (hit->t.last_used + APITOK_USED_EVERY <= now) {
+			touch(path, hash, now);
+			t->last_used = now;
+		}
 	}
 	free(v);
 	return hit != NULL;

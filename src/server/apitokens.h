@@ -12,7 +12,9 @@
  * the rest of the line (0 to APITOK_LABEL_MAX bytes, no control bytes).
  * A line that does not parse makes the file damaged: every token is
  * refused until it is mended.  The file is replaced whole
- * (common/atomicfile.h), mode 0640; the UI bridge writes it.
+ * (common/atomicfile.h), mode 0640; the UI bridge and gigavaultctl
+ * (admin remove, add, passwd) write it, each read-modify-write under
+ * admin_lock() (DataDir/apitokens.lock).
  */
 #ifndef GV_APITOKENS_H
 #define GV_APITOKENS_H
