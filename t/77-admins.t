@@ -109,14 +109,14 @@ my $admins = $gv->cfg->{Server}{DataDir} . '/admins';
 
 # ------------------------------------------------------------ the file and gigavaultctl
 {
-    # a line as written before roles: an administrator
+    # a new user's line has every field and its random id
     $gv->add_admin('root1', 'root1-password');
     my $line = GV::_slurp($admins);
-    like($line, qr/^root1:scrypt:\d+:\d+:\d+:[0-9a-f]{32}:[0-9a-f]{64}:\d+\n\z/,
-         'an administrator is written as before roles (8 fields)');
+    like($line, qr/^root1:scrypt:\d+:\d+:\d+:[0-9a-f]{32}:[0-9a-f]{64}:\d+:admin::0:[0-9a-f]{16}\n\z/,
+         'a new administrator is written with every field and its id (12 fields)');
     my ($st, $out, $err) = $gv->ctl_input("oper1-password\n", 'admin', 'add', '--role=operator', 'oper1');
     is($st, 0, 'gigavaultctl admin add --role=operator') or diag $err;
-    like(GV::_slurp($admins), qr/^oper1:scrypt:.*:\d+:operator$/m, '... written with the role');
+    like(GV::_slurp($admins), qr/^oper1:scrypt:.*:\d+:operator::0:[0-9a-f]{16}$/m, '... written with the role');
     ($st, $out, $err) = $gv->ctl('admin', 'list', '--json');
     my $l = eval { $J->decode($out) } || [];
     is_deeply([map { "$_->{name}=$_->{role}" } @$l], ['root1=admin', 'oper1=operator'],
@@ -485,16 +485,28 @@ ok(@rows >= 20 && (grep { $_->[0] eq 'client_add' } @writes) &&
     is($r->{json}{role}, 'operator', '... bob\'s open session has the new role at once');
     $r = $gv->web(POST => '/api/clients', json => { name => 'by-demoted-bob' }, cookie => $bc, csrf => $bx);
     status_is($r, 403, '... and is refused a change');
+    my ($bc2) = login($gv, 'bob', 'bob-password');
+    my $tfile = $gv->cfg->{Server}{DataDir} . '/apitokens';
+    my $saved = GV::_slurp($tfile);
+    like($saved, qr/^[0-9a-f]{16}:bob\/[0-9a-f]{16}:full:/m, 'bob\'s token line carries bob\'s id');
     ($st, $out, $err) = $gv->ctl('admin', 'remove', 'bob');
     is($st, 0, 'gigavaultctl admin remove bob') or diag $err;
     $r = $gv->web(GET => '/api/dashboard', cookie => $bc);
     status_is($r, 401, '... ends bob\'s open session');
-    unlike(GV::_slurp($gv->cfg->{Server}{DataDir} . '/apitokens'), qr/^[0-9a-f]{16}:bob:/m,
+    unlike(GV::_slurp($tfile), qr/^[0-9a-f]{16}:bob[:\/]/m,
            '... takes bob\'s tokens out of DataDir/apitokens');
     ($st, $out, $err) = $gv->ctl_input("bob-password-2\n", 'admin', 'add', '--role=operator', 'bob');
     is($st, 0, 'gigavaultctl admin add --role=operator bob (a new bob)') or diag $err;
     $r = $gv->web(GET => '/api/clients', headers => { Authorization => "Bearer $bt" });
     status_is($r, 401, '... the former bob\'s token stays refused');
+    $r = $gv->web(GET => '/api/dashboard', cookie => $bc2);
+    status_is($r, 401, '... so does a session of the former bob not used since (another id)');
+    # even with its line back (a restored backup of DataDir): another id
+    open(my $fh, '>', $tfile) or die "$tfile: $!";
+    print $fh $saved;
+    close $fh;
+    $r = $gv->web(GET => '/api/clients', headers => { Authorization => "Bearer $bt" });
+    status_is($r, 401, '... and the former bob\'s token line put back is refused too');
     ($st, $out, $err) = $gv->ctl('admin', 'remove', 'bob');
     is($st, 0, '... and the new bob is removed again') or diag $err;
 }

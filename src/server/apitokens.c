@@ -91,6 +91,18 @@ parse_line(char *s, struct line *l)
 	}
 	f[nf] = s;		/* the label: the rest */
 	memset(l, 0, sizeof(*l));
+	/* USER/UID: the user's id (admins.h); without it, 0. */
+	if ((s = strchr(f[1], '/')) != NULL) {
+		uint8_t raw[8];
+
+		*s++ = '\0';
+		if (!hex_field(s, 16) || hex_decode(s, raw, sizeof(raw)) == -1)
+			return -1;
+		for (size_t i = 0; i < sizeof(raw); i++)
+			l->t.uid = l->t.uid << 8 | raw[i];
+		if (l->t.uid == 0)
+			return -1;
+	}
 	if (!hex_field(f[0], APITOK_ID_HEX) || !admin_name_valid(f[1]) ||
 	    (l->t.scope = apitok_scope_parse(f[2])) == -1 ||
 	    num_field(f[3], &l->t.created) == -1 ||
@@ -197,7 +209,7 @@ static int
 write_all(const char *path, const struct line *v, size_t n, char *err,
     size_t errlen)
 {
-	char *buf, hash[2 * CRYPTO_HASH_LEN + 1];
+	char *buf, hash[2 * CRYPTO_HASH_LEN + 1], uid[24];
 	size_t cap = n * 256 + 1, len = 0;
 	int rc;
 
@@ -208,8 +220,12 @@ write_all(const char *path, const struct line *v, size_t n, char *err,
 	buf[0] = '\0';
 	for (size_t i = 0; i < n; i++) {
 		hex_encode(v[i].hash, sizeof(v[i].hash), hash);
+		uid[0] = '\0';
+		if (v[i].t.uid != 0)
+			snprintf(uid, sizeof(uid), "/%016llx",
+			    (unsigned long long)v[i].t.uid);
 		len += (size_t)snprintf(buf + len, cap - len,
-		    "%s:%s:%s:%llu:%llu:%s:%s\n", v[i].t.id, v[i].t.user,
+		    "%s:%s%s:%s:%llu:%llu:%s:%s\n", v[i].t.id, v[i].t.user, uid,
 		    apitok_scope_name(v[i].t.scope),
 		    (unsigned long long)v[i].t.created,
 		    (unsigned long long)v[i].t.last_used, hash, v[i].t.label);
@@ -220,7 +236,7 @@ write_all(const char *path, const struct line *v, size_t n, char *err,
 }
 
 int
-apitok_create(const char *path, const char *user, int scope,
+apitok_create(const char *path, const char *user, uint64_t uid, int scope,
     const char *label, char token[APITOK_LEN + 1], struct apitok *t,
     char *err, size_t errlen)
 {
@@ -268,6 +284,7 @@ apitok_create(const char *path, const char *user, int scope,
 	memset(&v[n], 0, sizeof(v[n]));
 	memcpy(v[n].t.id, hex, APITOK_ID_HEX);
 	snprintf(v[n].t.user, sizeof(v[n].t.user), "%s", user);
+	v[n].t.uid = uid;
 	v[n].t.scope = scope;
 	v[n].t.created = (uint64_t)time(NULL);
 	snprintf(v[n].t.label, sizeof(v[n].t.label), "%s", label);

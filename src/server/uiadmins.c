@@ -350,6 +350,7 @@ req_token_create(struct ui_call *c)
 	json_t *sv = json_object_get(c->args, "scope");
 	const char *label = "", *admins;
 	struct apitok t;
+	uint64_t uid;
 	json_t *body;
 	int scope = APITOK_READ;
 
@@ -375,7 +376,12 @@ req_token_create(struct ui_call *c)
 		    "have the scope \"read\""));
 		return;
 	}
-	if (apitok_create(path, c->user, scope, label, token, &t, err,
+	if (admin_whois(admins, c->user, &uid) == -1) {
+		ui_finish(c, 404, uiapi_error("%s is no longer a user of this "
+		    "console", c->user));
+		return;
+	}
+	if (apitok_create(path, c->user, uid, scope, label, token, &t, err,
 	    sizeof(err)) == -1) {
 		ui_finish(c, strstr(err, "label") != NULL ||
 		    strstr(err, "revoke one") != NULL ? 400 : 500,

@@ -93,7 +93,8 @@ wa_new(const char *user, int bridge)
 		return NULL;
 	}
 	snprintf(slot->user, sizeof(slot->user), "%s", user);
-	role = wa.admins != NULL ? admin_role_of(wa.admins, user) : -1;
+	role = wa.admins != NULL ? admin_whois(wa.admins, user, &slot->uid) :
+	    -1;
 	slot->role = role == -1 ? ADMIN_ROLE_OPERATOR : role;
 	slot->bridge = bridge;
 	slot->last = now;
@@ -104,6 +105,7 @@ struct wa_session *
 wa_find(const char *id, int bridge)
 {
 	int64_t now = mono_ms();
+	uint64_t uid;
 	int role;
 
 	if (id == NULL || strlen(id) != WA_TOKEN_HEX)
@@ -120,7 +122,8 @@ wa_find(const char *id, int bridge)
 			 * gigavaultctl has no session left as before.
 			 */
 			if (wa.admins != NULL &&
-			    (role = admin_role_of(wa.admins, s->user)) == -1) {
+			    ((role = admin_whois(wa.admins, s->user, &uid)) ==
+			    -1 || uid != s->uid)) {
 				wa_end(s);
 				return NULL;
 			}
