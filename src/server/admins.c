@@ -177,8 +177,10 @@ int
 admin_lock(const char *path, char *err, size_t errlen)
 {
 	char lpath[4096];
+	struct stat st;
 	int fd;
 
+	/* Never through a link, never waiting on a FIFO (as read_all). */
 	if ((size_t)snprintf(lpath, sizeof(lpath), "%s.lock", path) >=
 	    sizeof(lpath)) {
 		snprintf(err, errlen, "%s: path too long", path);
@@ -186,7 +188,13 @@ admin_lock(const char *path, char *err, size_t errlen)
 	}
 	if ((fd = open(lpath, O_RDWR | O_CREAT | O_NOFOLLOW | O_NONBLOCK |
 	    O_CLOEXEC, 0640)) == -1) {
-		snprintf(err, errlen, "%s: %s", lpath, strerror(errno));
+		snprintf(err, errlen, "%s: %s", lpath, errno == ELOOP ?
+		    "a symbolic link, not a file" : strerror(errno));
+		return -1;
+	}
+	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
+		snprintf(err, errlen, "%s: not a regular file", lpath);
+		close(fd);
 		return -1;
 	}
 	while (flock(fd, LOCK_EX) == -1) {
