@@ -356,10 +356,14 @@ put('mailsrc', 'name', "%2E.hidden/Work%25/x%zz%");
 	put('users', 'admins-bad-role', "alice:scrypt:32768:8:1:$salt:$key:1:root\n");
 	put('users', 'admins-half-totp', "alice:scrypt:32768:8:1:$salt:$key:1:admin:$totp\n");
 	put('users', 'admins-huge-n', "alice:scrypt:1048576000:8:1:$salt:$key:1\n");
+	put('users', 'admins-ids', "alice:scrypt:32768:8:1:$salt:$key:1:admin::0:0123456789abcdef\n" .
+	    "bob:scrypt:32768:8:1:$salt:$key:1:operator:$totp:56000000:fedcba9876543210\n");
 	my $hash = 'cd' x 32;
 	put('users', 'tokens', "0123456789abcdef:alice:full:1700000000:0:$hash:nightly script\n" .
 	    "fedcba9876543210:bob:read:1700000001:1700000100:$hash:a: label: with colons\n");
 	put('users', 'tokens-bad-scope', "0123456789abcdef:alice:all:1:0:$hash:x\n");
 	put('users', 'tokens-short-hash', "0123456789abcdef:alice:read:1:0:cdcd:x\n");
+	put('users', 'tokens-uid', "0123456789abcdef:alice/0123456789abcdef:full:1:0:$hash:x\n" .
+	    "fedcba9876543210:bob/00000000000000zz:read:1:0:$hash:y\n");
 	put('users', 'tokens-control', "0123456789abcdef:alice:read:1:0:$hash:a\x01b\n");
 }

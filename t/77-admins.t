@@ -110,14 +110,14 @@ my $admins = $gv->cfg->{Server}{DataDir} . '/admins';
 
 # ------------------------------------------------------------ the file and gigavaultctl
 {
-    # a line as written before roles: an administrator
+    # a new user's line has every field and its random id
     $gv->add_admin('root1', 'root1-password');
     my $line = GV::_slurp($admins);
-    like($line, qr/^root1:scrypt:\d+:\d+:\d+:[0-9a-f]{32}:[0-9a-f]{64}:\d+\n\z/,
-         'an administrator is written as before roles (8 fields)');
+    like($line, qr/^root1:scrypt:\d+:\d+:\d+:[0-9a-f]{32}:[0-9a-f]{64}:\d+:admin::0:[0-9a-f]{16}\n\z/,
+         'a new administrator is written with every field and its id (12 fields)');
     my ($st, $out, $err) = $gv->ctl_input("oper1-password\n", 'admin', 'add', '--role=operator', 'oper1');
     is($st, 0, 'gigavaultctl admin add --role=operator') or diag $err;
-    like(GV::_slurp($admins), qr/^oper1:scrypt:.*:\d+:operator$/m, '... written with the role');
+    like(GV::_slurp($admins), qr/^oper1:scrypt:.*:\d+:operator::0:[0-9a-f]{16}$/m, '... written with the role');
     ($st, $out, $err) = $gv->ctl('admin', 'list', '--json');
     my $l = eval { $J->decode($out) } || [];
     is_deeply([map { "$_->{name}=$_->{role}" } @$l], ['root1=admin', 'oper1=operator'],
@@ -315,7 +315,7 @@ ok(@rows >= 20 && (grep { $_->[0] eq 'client_add' } @writes) &&
     $r = $gv->web(GET => '/api/account', cookie => $acookie);
     ok(!$r->{json}{totp} && $r->{json}{totp_pending}, '... not in force before its first code');
     ok((login($gv, 'root1', 'root1-password'))[0], '... so a login needs no code yet');
-    $r = $gv->web(POST => '/api/account/totp/confirm', json => { code => '12345' },
+    $r = $gv->web(POST => '/api/account/totp/confirm', json => { code => '12345', current => 'root1-password' },
                   cookie => $acookie, csrf => $acsrf);
     status_is($r, 400, 'confirming with a bad code: 400');
     my $t0 = time;
@@ -323,7 +323,15 @@ ok(@rows >= 20 && (grep { $_->[0] eq 'client_add' } @writes) &&
     like($c0, qr/^\d{6}$/, "the test computes the code ($c0)");
     $r = $gv->web(POST => '/api/account/totp/confirm', json => { code => $c0 },
                   cookie => $acookie, csrf => $acsrf);
-    status_is($r, 200, 'confirming with the right code turns TOTP on');
+    status_is($r, 400, 'confirming without the password: 400 (a session left open is not enough)');
+    $r = $gv->web(POST => '/api/account/totp/confirm', json => { code => $c0, current => 'nope-nope' },
+                  cookie => $acookie, csrf => $acsrf);
+    status_is($r, 403, '... with a wrong password: 403');
+    $r = $gv->web(GET => '/api/account', cookie => $acookie);
+    ok(!$r->{json}{totp}, '... and TOTP stays off');
+    $r = $gv->web(POST => '/api/account/totp/confirm', json => { code => $c0, current => 'root1-password' },
+                  cookie => $acookie, csrf => $acsrf);
+    status_is($r, 200, 'confirming with the right code and the password turns TOTP on');
     like((($gv->ctl('admin', 'list'))[1]), qr/^root1\s+admin\s+password set .*, TOTP$/m,
          'gigavaultctl admin list says TOTP');
 
@@ -370,7 +378,7 @@ ok(@rows >= 20 && (grep { $_->[0] eq 'client_add' } @writes) &&
     # locked out: gigavaultctl admin totp --disable
     $r = $gv->web(POST => '/api/account/totp', json => {}, cookie => $acookie, csrf => $acsrf);
     $b32 = $r->{json}{secret} // '';
-    $r = $gv->web(POST => '/api/account/totp/confirm', json => { code => totp_code($b32, time) },
+    $r = $gv->web(POST => '/api/account/totp/confirm', json => { code => totp_code($b32, time), current => 'root1-password' },
                   cookie => $acookie, csrf => $acsrf);
     status_is($r, 200, 'TOTP on again');
     ok(!(login($gv, 'root1', 'root1-password'))[0], '... a login needs the code');
@@ -385,6 +393,14 @@ ok(@rows >= 20 && (grep { $_->[0] eq 'client_add' } @writes) &&
 {
     my $r = $gv->web(POST => '/api/account/tokens', json => { label => 'nightly script', scope => 'full' },
                      cookie => $acookie, csrf => $acsrf);
+    status_is($r, 400, 'making a token without the password: 400 (it outlives the session)');
+    $r = $gv->web(POST => '/api/account/tokens', json => { label => 'nightly script', scope => 'full',
+                                                          current => 'wrong-password' },
+                  cookie => $acookie, csrf => $acsrf);
+    status_is($r, 403, '... with a wrong password: 403');
+    $r = $gv->web(POST => '/api/account/tokens', json => { label => 'nightly script', scope => 'full',
+                                                          current => 'root1-password' },
+                  cookie => $acookie, csrf => $acsrf);
     status_is($r, 201, 'the administrator makes a full API token');
     my $full = $r->{json}{token} // '';
     like($full, qr/^gvt_[0-9a-f]{64}$/, '... shown once (gvt_ and 64 hex digits)');
@@ -392,12 +408,13 @@ ok(@rows >= 20 && (grep { $_->[0] eq 'client_add' } @writes) &&
     my $fid = $r->{json}{id};
     unlike(GV::_slurp($gv->cfg->{Server}{DataDir} . '/apitokens'), qr/\Q@{[substr($full, 4)]}\E/,
            '... and only its hash is stored');
-    $r = $gv->web(POST => '/api/account/tokens', json => { label => 'monitoring' },
+    $r = $gv->web(POST => '/api/account/tokens', json => { label => 'monitoring', current => 'root1-password' },
                   cookie => $acookie, csrf => $acsrf);
     status_is($r, 201, 'and a read-only one (the default scope)');
     my $read = $r->{json}{token} // '';
     is($r->{json}{scope}, 'read', '... scope read');
-    $r = $gv->web(POST => '/api/account/tokens', json => { label => 'x' }, cookie => $acookie);
+    $r = $gv->web(POST => '/api/account/tokens', json => { label => 'x', current => 'root1-password' },
+                  cookie => $acookie);
     status_is($r, 403, 'making a token without the CSRF token: 403');
 
     my %B = (headers => { Authorization => "Bearer $full" });
@@ -412,7 +429,7 @@ ok(@rows >= 20 && (grep { $_->[0] eq 'client_add' } @writes) &&
     status_is($r, 403, 'POST /api/clients with the read-only token: 403');
     $r = $gv->web(POST => '/api/housekeeping/scrub', json => {}, %R);
     status_is($r, 403, 'starting a scrub with the read-only token: 403');
-    $r = $gv->web(POST => '/api/account/tokens', json => { scope => 'full' }, %B);
+    $r = $gv->web(POST => '/api/account/tokens', json => { scope => 'full', current => 'root1-password' }, %B);
     status_is($r, 403, 'a token cannot make tokens (an account change needs a login)');
     $r = $gv->web(POST => '/api/account/password', json => { password => 'via-token-pw', current => 'root1-password' }, %B);
     status_is($r, 403, '... nor change the password');
@@ -438,9 +455,11 @@ ok(@rows >= 20 && (grep { $_->[0] eq 'client_add' } @writes) &&
 
     # an operator's tokens are read-only
     my ($oc, $ox) = login($gv, 'oper1', 'set-by-root');
-    $r = $gv->web(POST => '/api/account/tokens', json => { scope => 'full' }, cookie => $oc, csrf => $ox);
+    $r = $gv->web(POST => '/api/account/tokens', json => { scope => 'full', current => 'set-by-root' },
+                  cookie => $oc, csrf => $ox);
     status_is($r, 403, 'an operator cannot make a full token');
-    $r = $gv->web(POST => '/api/account/tokens', json => { label => 'op' }, cookie => $oc, csrf => $ox);
+    $r = $gv->web(POST => '/api/account/tokens', json => { label => 'op', current => 'set-by-root' },
+                  cookie => $oc, csrf => $ox);
     status_is($r, 201, 'an operator makes a read-only token');
     my $ot = $r->{json}{token};
     $r = $gv->web(GET => '/api/account/tokens', cookie => $oc);
@@ -450,6 +469,56 @@ ok(@rows >= 20 && (grep { $_->[0] eq 'client_add' } @writes) &&
     status_is($r, 404, '... and cannot revoke another\'s');
     $r = $gv->web(GET => '/api/dashboard', headers => { Authorization => "Bearer $ot" });
     status_is($r, 200, 'the operator\'s token reads');
+
+    # an administrator's reset of a password ends that user's tokens
+    $r = $gv->web(POST => '/api/admins/oper1/password', json => { password => 'reset-by-root' },
+                  cookie => $acookie, csrf => $acsrf);
+    status_is($r, 200, 'the administrator sets the operator\'s password again');
+    $r = $gv->web(GET => '/api/dashboard', headers => { Authorization => "Bearer $ot" });
+    status_is($r, 401, '... which revokes the operator\'s token');
+
+    # gigavaultctl admin remove revokes too, and a name added anew gets
+    # none of its former user's tokens
+    my ($st, $out, $err) = $gv->ctl_input("bob-password\n", 'admin', 'add', 'bob');
+    is($st, 0, 'gigavaultctl admin add bob') or diag $err;
+    my ($bc, $bx) = login($gv, 'bob', 'bob-password');
+    $r = $gv->web(POST => '/api/account/tokens', json => { scope => 'full', current => 'bob-password' },
+                  cookie => $bc, csrf => $bx);
+    status_is($r, 201, 'bob makes a full token');
+    my $bt = $r->{json}{token} // '';
+    $r = $gv->web(GET => '/api/clients', headers => { Authorization => "Bearer $bt" });
+    status_is($r, 200, '... which works');
+    # an open session follows gigavaultctl's changes at its next request
+    ($st, $out, $err) = $gv->ctl('admin', 'role', '--role=operator', 'bob');
+    is($st, 0, 'gigavaultctl admin role --role=operator bob') or diag $err;
+    $r = $gv->web(GET => '/api/session', cookie => $bc);
+    is($r->{json}{role}, 'operator', '... bob\'s open session has the new role at once');
+    $r = $gv->web(POST => '/api/clients', json => { name => 'by-demoted-bob' }, cookie => $bc, csrf => $bx);
+    status_is($r, 403, '... and is refused a change');
+    my ($bc2) = login($gv, 'bob', 'bob-password');
+    my $tfile = $gv->cfg->{Server}{DataDir} . '/apitokens';
+    my $saved = GV::_slurp($tfile);
+    like($saved, qr/^[0-9a-f]{16}:bob\/[0-9a-f]{16}:full:/m, 'bob\'s token line carries bob\'s id');
+    ($st, $out, $err) = $gv->ctl('admin', 'remove', 'bob');
+    is($st, 0, 'gigavaultctl admin remove bob') or diag $err;
+    $r = $gv->web(GET => '/api/dashboard', cookie => $bc);
+    status_is($r, 401, '... ends bob\'s open session');
+    unlike(GV::_slurp($tfile), qr/^[0-9a-f]{16}:bob[:\/]/m,
+           '... takes bob\'s tokens out of DataDir/apitokens');
+    ($st, $out, $err) = $gv->ctl_input("bob-password-2\n", 'admin', 'add', '--role=operator', 'bob');
+    is($st, 0, 'gigavaultctl admin add --role=operator bob (a new bob)') or diag $err;
+    $r = $gv->web(GET => '/api/clients', headers => { Authorization => "Bearer $bt" });
+    status_is($r, 401, '... the former bob\'s token stays refused');
+    $r = $gv->web(GET => '/api/dashboard', cookie => $bc2);
+    status_is($r, 401, '... so does a session of the former bob not used since (another id)');
+    # even with its line back (a restored backup of DataDir): another id
+    open(my $fh, '>', $tfile) or die "$tfile: $!";
+    print $fh $saved;
+    close $fh;
+    $r = $gv->web(GET => '/api/clients', headers => { Authorization => "Bearer $bt" });
+    status_is($r, 401, '... and the former bob\'s token line put back is refused too');
+    ($st, $out, $err) = $gv->ctl('admin', 'remove', 'bob');
+    is($st, 0, '... and the new bob is removed again') or diag $err;
 }
 
 # ------------------------------------------------------------ the console's certificate
@@ -589,7 +658,7 @@ sub prom_value {
 {
     my $r = $gv->web(GET => '/metrics');
     status_is($r, 404, 'GET /metrics: off by default (404)');
-    my $tok = $gv->web(POST => '/api/account/tokens', json => { label => 'prometheus' },
+    my $tok = $gv->web(POST => '/api/account/tokens', json => { label => 'prometheus', current => 'root1-password' },
                        cookie => $acookie, csrf => $acsrf)->{json}{token};
     ok($tok, 'a read-only token for the scraper');
     my $reloads = () = $gv->log_text =~ /new generation of children/g;

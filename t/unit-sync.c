@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "server/journal.h"
 #include "server/sync.h"
 
 #include "tap.h"
@@ -147,5 +148,27 @@ main(void)
 		    err, sizeof(err)) == -1 && strstr(err, "NUL") != NULL,
 		    "state: a NUL byte");
 	}
+	/*
+	 * Which journal records a sync copies: sync 1 copies a protected
+	 * snapshot, then the source unprotects and forgets it; sync 2 must
+	 * still copy the unprotect, or a catalog rebuilt from the target
+	 * keeps the snapshot protected forever.
+	 */
+	ok(sync_journal_keep(JOURNAL_SNAP_FLAGS, 0, 0) == 1,
+	    "keep: an unprotect of a snapshot the source no longer holds");
+	ok(sync_journal_keep(JOURNAL_SNAP_FLAGS, 0, 1) == 1,
+	    "keep: an unprotect of a held snapshot");
+	ok(sync_journal_keep(JOURNAL_SNAP_FLAGS, JOURNAL_SF_PROTECTED, 1) == 1,
+	    "keep: a protect of a held snapshot");
+	ok(sync_journal_keep(JOURNAL_SNAP_FLAGS, JOURNAL_SF_PROTECTED, 0) == 0,
+	    "keep: not a protect of a snapshot gone (its COMMIT is not copied)");
+	ok(sync_journal_keep(JOURNAL_COMMIT, 0, 1) == 1 &&
+	    sync_journal_keep(JOURNAL_COMMIT, 0, 0) == 0,
+	    "keep: a COMMIT only while its snapshot is held");
+	ok(sync_journal_keep(JOURNAL_FORGET, 0, 1) == 0,
+	    "keep: never a forget (the target's own retention)");
+	ok(sync_journal_keep(JOURNAL_CLIENT_ADD, 0, 0) == 1 &&
+	    sync_journal_keep(JOURNAL_POLICY_SET, 0, 0) == 1,
+	    "keep: the client's records");
 	return tap_done();
 }

@@ -8,6 +8,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+
 #include <unistd.h>
 
 #include "server/admins.h"
@@ -220,6 +222,45 @@ main(void)
 	wa_end(s);
 	ok(wa_find(csrf, 0) == NULL, "an ended session is gone");
 
+	/* Ids: a session is its user's, not a later user's of the name. */
+	{
+		uint64_t u1, u2;
+
+		ok(admin_put(path, "kim", "kim's password", 1,
+		    ADMIN_ROLE_OPERATOR, err, sizeof(err)) == 0 &&
+		    admin_whois(path, "kim", &u1) == ADMIN_ROLE_OPERATOR &&
+		    u1 != 0, "a new user has an id");
+		b = wa_new("kim", 0);
+		snprintf(csrf, sizeof(csrf), "%s", b->id);
+		ok(admin_put(path, "kim", NULL, 0, ADMIN_ROLE_ADMIN, err,
+		    sizeof(err)) == 0 && wa_find(csrf, 0) == b &&
+		    b->role == ADMIN_ROLE_ADMIN,
+		    "a session takes a new role at its next use");
+		ok(admin_remove(path, "kim", err, sizeof(err)) == 0 &&
+		    admin_put(path, "kim", "kim's password", 1,
+		    ADMIN_ROLE_ADMIN, err, sizeof(err)) == 0 &&
+		    admin_whois(path, "kim", &u2) == ADMIN_ROLE_ADMIN &&
+		    u2 != 0 && u2 != u1, "kim removed and added again: "
+		    "another id");
+		ok(wa_find(csrf, 0) == NULL, "the former kim's session ends");
+		ok(admin_totp_set(path, "kim", (const uint8_t *)
+		    "0123456789abcdefghij", 7, err, sizeof(err)) == 0 &&
+		    admin_whois(path, "kim", &u1) == ADMIN_ROLE_ADMIN &&
+		    u1 == u2 && admin_totp_check(path, "kim", "x", 100) == 0,
+		    "a line with an id and TOTP reads back");
+		write_file(path, "al:scrypt:1024:8:1:00112233445566778899aabbccddeeff:"
+		    "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff:1\n");
+		ok(admin_whois(path, "al", &u1) == ADMIN_ROLE_ADMIN && u1 == 0,
+		    "a line from before ids: id 0");
+		write_file(path, "al:scrypt:1024:8:1:00112233445566778899aabbccddeeff:"
+		    "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff:1"
+		    ":admin::0:0000000000000000\n");
+		ok(admin_count(path) == -1, "an id of zeros is damage");
+		unlink(path);
+		ok(admin_set(path, "alice", "correct horse", 1, err,
+		    sizeof(err)) == 0, "alice once more, for what follows");
+	}
+
 	/* Login delays. */
 	ok(wa_delay_ms("192.0.2.1") == 0, "no delay at first");
 	wa_failed("192.0.2.1");
@@ -259,6 +300,41 @@ main(void)
 	ok(b != NULL && wa_find(b->id, 1) == b && wa_find(b->id, 0) == NULL,
 	    "a bridge token is not a cookie");
 
+	unlink(path);
+
+	/*
+	 * gigavaultctl and the daemon write the file at once: each
+	 * read-modify-write holds admin_lock(), so none is lost (the hash
+	 * between read and write made both processes' writes overlap).
+	 */
+	{
+		char race[300], name[32];
+		pid_t pid[2];
+		int st, good = 1;
+
+		snprintf(race, sizeof(race), "%s/race", dir);
+		for (int p = 0; p < 2; p++) {
+			if ((pid[p] = fork()) == 0) {
+				for (int i = 0; i < 4; i++) {
+					snprintf(name, sizeof(name), "w%d-%d", p, i);
+					if (admin_set(race, name, "racing password",
+					    1, err, sizeof(err)) == -1)
+						_exit(1);
+				}
+				_exit(0);
+			}
+		}
+		for (int p = 0; p < 2; p++)
+			if (pid[p] == -1 || waitpid(pid[p], &st, 0) == -1 ||
+			    !WIFEXITED(st) || WEXITSTATUS(st) != 0)
+				good = 0;
+		ok(good && admin_count(race) == 8, "two processes adding 4 "
+		    "users each at once: all 8 are in the file");
+		unlink(race);
+		snprintf(race, sizeof(race), "%s/race.lock", dir);
+		unlink(race);
+	}
+	snprintf(path, sizeof(path), "%s/admins.lock", dir);
 	unlink(path);
 	rmdir(dir);
 	return tap_done();

@@ -2805,10 +2805,13 @@
 						    ['URI', h('code', { id: 'totp-uri', class: 'id', text: e.uri })]]));
 						append(box, form('totp-confirm-form', null, [
 							field('Code', input('totp-code', 'text',
-							    { inputmode: 'numeric', maxlength: '6' }))
+							    { inputmode: 'numeric', maxlength: '6' })),
+							field('Your password', input('totp-on-password', 'password',
+							    { autocomplete: 'current-password' }))
 						], 'Confirm', function () {
 							return api('POST', '/account/totp/confirm',
-							    { code: $('totp-code').value.trim() }).then(function () {
+							    { code: $('totp-code').value.trim(),
+							    current: $('totp-on-password').value }).then(function () {
 								showInfo('TOTP is on.');
 								loadAccount(state.gen);
 							});
@@ -2838,7 +2841,8 @@
 			    h('h2', { text: 'API tokens' }),
 			    h('p', { class: 'muted', text: 'For scripts: send a token as ' +
 			    '"Authorization: Bearer TOKEN" to /api/…. A read-only token cannot ' +
-			    'change anything; no token can change an account.' }),
+			    'change anything; no token can change an account. Tokens end when ' +
+			    'an administrator sets your password or removes you.' }),
 			    toks.length ? table('API tokens', [{ label: 'Label' }, { label: 'Scope' },
 			    { label: 'Created' }, { label: 'Last used' }, { label: '' }], trows,
 			    false, true) : h('p', { class: 'muted', text: 'No tokens.' }));
@@ -2847,10 +2851,13 @@
 			    me.role === 'admin' ? h('option', { value: 'full', text: 'full' }) : null);
 			append(tcard, form('token-form', null, [
 				field('Label', input('token-label'), 'what the token is for'),
-				field('Scope', scope)
+				field('Scope', scope),
+				field('Your password', input('token-password', 'password',
+				    { autocomplete: 'current-password' }), 'a token outlives this session')
 			], 'Create token', function () {
 				return api('POST', '/account/tokens', { label: $('token-label').value,
-				    scope: $('token-scope').value }).then(function (t) {
+				    scope: $('token-scope').value,
+				    current: $('token-password').value }).then(function (t) {
 					state.tokenShown = t;
 					loadAccount(state.gen);
 				});

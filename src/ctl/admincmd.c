@@ -12,16 +12,43 @@
 
 #include "common/crypto.h"
 #include "server/admins.h"
+#include "server/apitokens.h"
 #include "server/config.h"
 #include "ctl.h"
 
 static int
-admins_path(const struct ctl *c, char *path, size_t len)
+datadir_path(const struct ctl *c, const char *file, char *path, size_t len)
 {
 	if ((size_t)snprintf(path, len, "%s/%s", c->cfg->datadir,
-	    ADMIN_FILE) >= len) {
+	    file) >= len) {
 		fprintf(stderr, "gigavaultctl: Server.DataDir: path too long\n");
 		return -1;
+	}
+	return 0;
+}
+
+static int
+admins_path(const struct ctl *c, char *path, size_t len)
+{
+	return datadir_path(c, ADMIN_FILE, path, len);
+}
+
+/*
+ * Revoke every API token of name (DataDir/apitokens): a user removed,
+ * a name added anew (tokens of a former user of that name), a password
+ * set by an administrator.  0, or EXIT_RUNTIME after saying why.
+ */
+static int
+revoke_tokens(const struct ctl *c, const char *name)
+{
+	char path[PATH_MAX], err[512];
+
+	if (datadir_path(c, APITOK_FILE, path, sizeof(path)) == -1)
+		return EXIT_USAGE;
+	if (apitok_revoke_user(path, name, err, sizeof(err)) == -1) {
+		fprintf(stderr, "gigavaultctl: the API tokens of \"%s\": %s\n",
+		    name, err);
+		return EXIT_RUNTIME;
 	}
 	return 0;
 }
@@ -111,6 +138,13 @@ set_password(struct ctl *c, int create)
 		fprintf(stderr, "gigavaultctl: %s\n", err);
 		return EXIT_RUNTIME;
 	}
+	/*
+	 * A new name must not inherit a former user's tokens, and a
+	 * password set here (a reset) ends the tokens it may have leaked
+	 * through: both revoke the name's API tokens.
+	 */
+	if ((rc = revoke_tokens(c, c->argv[0])) != 0)
+		return rc;
 	fprintf(stderr, "gigavaultctl: %s administrator \"%s\"%s%s\n",
 	    create ? "added" : "new password for", c->argv[0],
 	    role == ADMIN_ROLE_OPERATOR ? ", a read-only operator" : "",
@@ -187,7 +221,8 @@ cmd_admin_remove(struct ctl *c)
 		fprintf(stderr, "gigavaultctl: %s\n", err);
 		return EXIT_RUNTIME;
 	}
-	return 0;
+	/* Its API tokens go with it (so does the console's remove). */
+	return revoke_tokens(c, c->argv[0]);
 }
 
 static void

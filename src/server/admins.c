@@ -6,6 +6,7 @@
  */
 #include "autoconf.h"
 
+#include <sys/file.h>
 #include <sys/stat.h>
 
 #include <errno.h>
@@ -25,7 +26,8 @@
 #define FILE_MAX	(256 * 1024)
 #define LINE_FIELDS	8	/* without the optional role */
 #define LINE_FIELDS_ROLE 9	/* with the role, without TOTP */
-#define LINE_FIELDS_MAX	11	/* with the role, TOTP's secret and step */
+#define LINE_FIELDS_TOTP 11	/* with the role, TOTP's secret and step */
+#define LINE_FIELDS_MAX	12	/* and the user's id */
 
 struct admin_line {
 	char		 name[ADMIN_NAME_MAX + 1];
@@ -36,6 +38,7 @@ struct admin_line {
 	uint8_t		 totp[ADMIN_TOTP_LEN];	/* all zero: no TOTP */
 	int		 has_totp;
 	uint64_t	 totp_step;	/* the last step a code was taken at */
+	uint64_t	 uid;		/* 0: a line from before ids */
 };
 
 static const char *const role_names[] = {
@@ -139,20 +142,76 @@ parse_line(char *line, struct admin_line *a)
 	/* TOTP: the secret's hex and the last step taken, both or none. */
 	a->has_totp = 0;
 	a->totp_step = 0;
+	a->uid = 0;
 	if (nf == LINE_FIELDS_ROLE + 1)
 		return -1;
+	/* With the id, a user without TOTP has an empty secret field. */
 	if (nf == LINE_FIELDS_MAX) {
+		uint8_t raw[8];
+
+		if (strlen(f[11]) != 16 || hex_decode(f[11], raw, 8) == -1)
+			return -1;
+		for (int i = 0; i < 8; i++)
+			a->uid = a->uid << 8 | raw[i];
+		if (a->uid == 0)
+			return -1;
+	}
+	if (nf >= LINE_FIELDS_TOTP && (nf == LINE_FIELDS_TOTP ||
+	    f[9][0] != '\0')) {
 		if (strlen(f[9]) != 2 * ADMIN_TOTP_LEN ||
 		    hex_decode(f[9], a->totp, ADMIN_TOTP_LEN) == -1 ||
 		    parse_u64(f[10], UINT64_MAX, &a->totp_step) == -1)
 			return -1;
 		a->has_totp = 1;
-	}
+	} else if (nf == LINE_FIELDS_MAX &&
+	    parse_u64(f[10], UINT64_MAX, &a->totp_step) == -1)
+		return -1;
 	snprintf(a->name, sizeof(a->name), "%s", f[0]);
 	a->kdf.N = n;
 	a->kdf.r = (uint32_t)r;
 	a->kdf.p = (uint32_t)p;
 	return kdf_valid(&a->kdf) ? 0 : -1;
+}
+
+int
+admin_lock(const char *path, char *err, size_t errlen)
+{
+	char lpath[4096];
+	struct stat st;
+	int fd;
+
+	/* Never through a link, never waiting on a FIFO (as read_all). */
+	if ((size_t)snprintf(lpath, sizeof(lpath), "%s.lock", path) >=
+	    sizeof(lpath)) {
+		snprintf(err, errlen, "%s: path too long", path);
+		return -1;
+	}
+	if ((fd = open(lpath, O_RDWR | O_CREAT | O_NOFOLLOW | O_NONBLOCK |
+	    O_CLOEXEC, 0640)) == -1) {
+		snprintf(err, errlen, "%s: %s", lpath, errno == ELOOP ?
+		    "a symbolic link, not a file" : strerror(errno));
+		return -1;
+	}
+	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
+		snprintf(err, errlen, "%s: not a regular file", lpath);
+		close(fd);
+		return -1;
+	}
+	while (flock(fd, LOCK_EX) == -1) {
+		if (errno == EINTR)
+			continue;
+		snprintf(err, errlen, "%s: %s", lpath, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+void
+admin_unlock(int fd)
+{
+	if (fd != -1)
+		close(fd);	/* and with it the lock */
 }
 
 /*
@@ -333,7 +392,7 @@ write_all(const char *path, const struct admin_line *v, size_t n, char *err,
     size_t errlen)
 {
 	char tmp[4096], salt[2 * ADMIN_SALT_LEN + 1], key[2 * ADMIN_KEY_LEN + 1];
-	char totp[2 * ADMIN_TOTP_LEN + 1], tail[2 * ADMIN_TOTP_LEN + 48];
+	char totp[2 * ADMIN_TOTP_LEN + 1], tail[2 * ADMIN_TOTP_LEN + 72];
 	FILE *f;
 	int fd, bad = 0;
 
@@ -354,7 +413,16 @@ write_all(const char *path, const struct admin_line *v, size_t n, char *err,
 		hex_encode(v[i].key, ADMIN_KEY_LEN, key);
 		/* An administrator without TOTP: the line as before roles. */
 		tail[0] = '\0';
-		if (v[i].has_totp) {
+		if (v[i].uid != 0) {
+			/* Every field, the secret empty without TOTP. */
+			totp[0] = '\0';
+			if (v[i].has_totp)
+				hex_encode(v[i].totp, ADMIN_TOTP_LEN, totp);
+			snprintf(tail, sizeof(tail), ":%s:%s:%llu:%016llx",
+			    admin_role_name(v[i].role), totp,
+			    (unsigned long long)v[i].totp_step,
+			    (unsigned long long)v[i].uid);
+		} else if (v[i].has_totp) {
 			hex_encode(v[i].totp, ADMIN_TOTP_LEN, totp);
 			snprintf(tail, sizeof(tail), ":%s:%s:%llu",
 			    admin_role_name(v[i].role), totp,
@@ -408,7 +476,7 @@ admin_put(const char *path, const char *name, const char *password,
 {
 	struct admin_line *v = NULL, *a = NULL, *nv;
 	size_t n, i;
-	int rc = -1;
+	int rc = -1, lk;
 
 	if (!admin_name_valid(name)) {
 		snprintf(err, errlen, "invalid administrator name \"%s\": use "
@@ -427,8 +495,12 @@ admin_put(const char *path, const char *name, const char *password,
 		    ADMIN_PASS_MIN, ADMIN_PASS_MAX);
 		return -1;
 	}
-	if (read_all(path, &v, &n, err, errlen) == -1)
+	if ((lk = admin_lock(path, err, errlen)) == -1)
 		return -1;
+	if (read_all(path, &v, &n, err, errlen) == -1) {
+		admin_unlock(lk);
+		return -1;
+	}
 	for (i = 0; i < n; i++)
 		if (strcmp(v[i].name, name) == 0)
 			a = &v[i];
@@ -456,6 +528,13 @@ admin_put(const char *path, const char *name, const char *password,
 		memset(a, 0, sizeof(*a));
 		snprintf(a->name, sizeof(a->name), "%s", name);
 		a->role = ADMIN_ROLE_ADMIN;
+		/* This user's id: a former user of the name had another. */
+		do {
+			if (crypto_random(&a->uid, sizeof(a->uid)) == -1) {
+				snprintf(err, errlen, "no random numbers");
+				goto out;
+			}
+		} while (a->uid == 0);
 		if (password == NULL) {
 			snprintf(err, errlen, "a new administrator needs a "
 			    "password");
@@ -493,6 +572,7 @@ out:
 	if (v != NULL)
 		crypto_wipe(v, n * sizeof(*v));
 	free(v);
+	admin_unlock(lk);
 	return rc;
 }
 
@@ -501,10 +581,14 @@ admin_remove(const char *path, const char *name, char *err, size_t errlen)
 {
 	struct admin_line *v;
 	size_t n, i;
-	int rc = -1;
+	int rc = -1, lk;
 
-	if (read_all(path, &v, &n, err, errlen) == -1)
+	if ((lk = admin_lock(path, err, errlen)) == -1)
 		return -1;
+	if (read_all(path, &v, &n, err, errlen) == -1) {
+		admin_unlock(lk);
+		return -1;
+	}
 	for (i = 0; i < n; i++)
 		if (strcmp(v[i].name, name) == 0)
 			break;
@@ -522,24 +606,36 @@ admin_remove(const char *path, const char *name, char *err, size_t errlen)
 	if (v != NULL)
 		crypto_wipe(v, n * sizeof(*v));
 	free(v);
+	admin_unlock(lk);
 	return rc;
 }
 
 int
 admin_role_of(const char *path, const char *name)
 {
+	uint64_t uid;
+
+	return admin_whois(path, name, &uid);
+}
+
+int
+admin_whois(const char *path, const char *name, uint64_t *uid)
+{
 	struct admin_line *v;
 	char err[512];
 	size_t n;
 	int role = -1;
 
+	*uid = 0;
 	if (read_all(path, &v, &n, err, sizeof(err)) == -1) {
 		log_warnx("administrators: %s", err);
 		return -1;
 	}
 	for (size_t i = 0; i < n; i++)
-		if (strcmp(v[i].name, name) == 0)
+		if (strcmp(v[i].name, name) == 0) {
 			role = v[i].role;
+			*uid = v[i].uid;
+		}
 	if (v != NULL)
 		crypto_wipe(v, n * sizeof(*v));
 	free(v);
@@ -598,10 +694,14 @@ admin_totp_set(const char *path, const char *name,
 {
 	struct admin_line *v, *a;
 	size_t n;
-	int rc;
+	int rc, lk;
 
-	if (find(path, name, &v, &n, &a, err, errlen) == -1)
+	if ((lk = admin_lock(path, err, errlen)) == -1)
 		return -1;
+	if (find(path, name, &v, &n, &a, err, errlen) == -1) {
+		admin_unlock(lk);
+		return -1;
+	}
 	a->has_totp = secret != NULL;
 	memset(a->totp, 0, sizeof(a->totp));
 	if (secret != NULL)
@@ -610,6 +710,7 @@ admin_totp_set(const char *path, const char *name,
 	rc = write_all(path, v, n, err, errlen);
 	crypto_wipe(v, n * sizeof(*v));
 	free(v);
+	admin_unlock(lk);
 	return rc;
 }
 
@@ -640,9 +741,15 @@ admin_totp_check(const char *path, const char *name, const char *code,
 	char err[512];
 	uint64_t step;
 	size_t n;
-	int rc = 0;
+	int rc = 0, lk;
 
+	/* Locked: a step taken by another writer is never rolled back. */
+	if ((lk = admin_lock(path, err, sizeof(err))) == -1) {
+		log_warnx("administrators: %s", err);
+		return -1;
+	}
 	if (find(path, name, &v, &n, &a, err, sizeof(err)) == -1) {
+		admin_unlock(lk);
 		if (strncmp(err, "no administrator", 16) == 0)
 			return 2;
 		log_warnx("administrators: %s", err);
@@ -662,6 +769,7 @@ admin_totp_check(const char *path, const char *name, const char *code,
 	}
 	crypto_wipe(v, n * sizeof(*v));
 	free(v);
+	admin_unlock(lk);
 	return rc;
 }
 

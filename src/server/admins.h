@@ -2,7 +2,7 @@
  * admins.h - the web console's administrators: DataDir/admins, one line
  * per administrator with a scrypt hash of the password:
  *
- *	name:scrypt:N:r:p:SALTHEX:KEYHEX:changed[:role[:TOTPHEX:step]]
+ *	name:scrypt:N:r:p:SALTHEX:KEYHEX:changed[:role[:TOTPHEX:step[:UID]]]
  *
  * role is "admin" (an administrator: may change things) or "operator"
  * (a read-only operator: sees everything, changes nothing but the own
@@ -11,12 +11,18 @@
  * TOTPHEX is the user's TOTP secret (RFC 6238: HMAC-SHA-1, 6 digits,
  * 30 s steps) and step the last time step a code was taken at (codes of
  * that step and older are refused: a code is never taken twice); both
- * are absent when the user has no TOTP.
+ * are absent when the user has no TOTP.  UID (16 hex digits, not all
+ * zero) is the user's id, random when the user was added: a line with
+ * it has every field (TOTPHEX empty without TOTP, step 0).  A former
+ * user of the same name had another id, so that its API tokens and
+ * console sessions, which carry the id, are not the new user's.  A line
+ * without it (added before ids) has the id 0.
  *
  * gigavaultctl writes the file (admin add, passwd, remove), and so does
- * the console's Administrators page (uiadmins.c); the UI bridge reads it
- * at each login, so changes apply at once.  The file is replaced whole
- * (temporary file, rename), mode 0640.
+ * the console's Administrators page (uiadmins.c) and every TOTP login
+ * (the step taken); the UI bridge reads it at each login and request, so
+ * changes apply at once.  The file is replaced whole (temporary file,
+ * rename), mode 0640; every read-modify-write holds admin_lock() on it.
  */
 #ifndef GV_ADMINS_H
 #define GV_ADMINS_H
@@ -42,6 +48,16 @@ enum admin_role {
 	ADMIN_ROLE_OPERATOR = 0,	/* read-only operator */
 	ADMIN_ROLE_ADMIN = 1,		/* administrator */
 };
+
+/*
+ * An exclusive flock(2) on PATH.lock (created mode 0640 when missing),
+ * for a read-modify-write of the file at path (the administrators file,
+ * DataDir/apitokens) that the daemon and gigavaultctl both write:
+ * waits for the other holder.  The lock's descriptor, which
+ * admin_unlock() closes (-1 is ignored there), or -1 with err set.
+ */
+int	admin_lock(const char *path, char *err, size_t errlen);
+void	admin_unlock(int fd);
 
 /* "operator" or "admin" ("?" for anything else). */
 const char *admin_role_name(int role);
@@ -87,8 +103,10 @@ int	admin_verify(const char *path, const char *name, const char *password);
 int	admin_count(const char *path);
 
 /* name's role (enum admin_role), or -1 when there is no such
- * administrator or the file cannot be read (logged). */
+ * administrator or the file cannot be read (logged).  admin_whois: the
+ * same, with *uid its id (0 for a line without one, and on -1). */
 int	admin_role_of(const char *path, const char *name);
+int	admin_whois(const char *path, const char *name, uint64_t *uid);
 
 /* One line of the file, as admin_list() shows it. */
 struct admin_info {

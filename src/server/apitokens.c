@@ -91,6 +91,18 @@ parse_line(char *s, struct line *l)
 	}
 	f[nf] = s;		/* the label: the rest */
 	memset(l, 0, sizeof(*l));
+	/* USER/UID: the user's id (admins.h); without it, 0. */
+	if ((s = strchr(f[1], '/')) != NULL) {
+		uint8_t raw[8];
+
+		*s++ = '\0';
+		if (!hex_field(s, 16) || hex_decode(s, raw, sizeof(raw)) == -1)
+			return -1;
+		for (size_t i = 0; i < sizeof(raw); i++)
+			l->t.uid = l->t.uid << 8 | raw[i];
+		if (l->t.uid == 0)
+			return -1;
+	}
 	if (!hex_field(f[0], APITOK_ID_HEX) || !admin_name_valid(f[1]) ||
 	    (l->t.scope = apitok_scope_parse(f[2])) == -1 ||
 	    num_field(f[3], &l->t.created) == -1 ||
@@ -197,7 +209,7 @@ static int
 write_all(const char *path, const struct line *v, size_t n, char *err,
     size_t errlen)
 {
-	char *buf, hash[2 * CRYPTO_HASH_LEN + 1];
+	char *buf, hash[2 * CRYPTO_HASH_LEN + 1], uid[24];
 	size_t cap = n * 256 + 1, len = 0;
 	int rc;
 
@@ -208,8 +220,12 @@ write_all(const char *path, const struct line *v, size_t n, char *err,
 	buf[0] = '\0';
 	for (size_t i = 0; i < n; i++) {
 		hex_encode(v[i].hash, sizeof(v[i].hash), hash);
+		uid[0] = '\0';
+		if (v[i].t.uid != 0)
+			snprintf(uid, sizeof(uid), "/%016llx",
+			    (unsigned long long)v[i].t.uid);
 		len += (size_t)snprintf(buf + len, cap - len,
-		    "%s:%s:%s:%llu:%llu:%s:%s\n", v[i].t.id, v[i].t.user,
+		    "%s:%s%s:%s:%llu:%llu:%s:%s\n", v[i].t.id, v[i].t.user, uid,
 		    apitok_scope_name(v[i].t.scope),
 		    (unsigned long long)v[i].t.created,
 		    (unsigned long long)v[i].t.last_used, hash, v[i].t.label);
@@ -220,7 +236,7 @@ write_all(const char *path, const struct line *v, size_t n, char *err,
 }
 
 int
-apitok_create(const char *path, const char *user, int scope,
+apitok_create(const char *path, const char *user, uint64_t uid, int scope,
     const char *label, char token[APITOK_LEN + 1], struct apitok *t,
     char *err, size_t errlen)
 {
@@ -228,7 +244,7 @@ apitok_create(const char *path, const char *user, int scope,
 	char hex[APITOK_ID_HEX + APITOK_SECRET_HEX + 1];
 	struct line *v, *nv;
 	size_t n, mine = 0;
-	int rc = -1;
+	int rc = -1, lk;
 
 	if (!admin_name_valid(user) || (scope != APITOK_READ &&
 	    scope != APITOK_FULL)) {
@@ -240,8 +256,13 @@ apitok_create(const char *path, const char *user, int scope,
 		    "control characters", APITOK_LABEL_MAX);
 		return -1;
 	}
-	if (read_all(path, &v, &n, err, errlen) == -1)
+	/* Every read-modify-write under the lock (admins.h). */
+	if ((lk = admin_lock(path, err, errlen)) == -1)
 		return -1;
+	if (read_all(path, &v, &n, err, errlen) == -1) {
+		admin_unlock(lk);
+		return -1;
+	}
 	for (size_t i = 0; i < n; i++)
 		mine += strcmp(v[i].t.user, user) == 0;
 	if (mine >= APITOK_PER_USER || n >= APITOK_MAX) {
@@ -263,6 +284,7 @@ apitok_create(const char *path, const char *user, int scope,
 	memset(&v[n], 0, sizeof(v[n]));
 	memcpy(v[n].t.id, hex, APITOK_ID_HEX);
 	snprintf(v[n].t.user, sizeof(v[n].t.user), "%s", user);
+	v[n].t.uid = uid;
 	v[n].t.scope = scope;
 	v[n].t.created = (uint64_t)time(NULL);
 	snprintf(v[n].t.label, sizeof(v[n].t.label), "%s", label);
@@ -274,6 +296,7 @@ out:
 	crypto_wipe(raw, sizeof(raw));
 	crypto_wipe(hex, sizeof(hex));
 	free(v);
+	admin_unlock(lk);
 	return rc;
 }
 
@@ -312,16 +335,21 @@ revoke_lines(const char *path, const char *user, const char *id, char *err,
 {
 	struct line *v;
 	size_t n, k = 0;
-	int rc;
+	int rc, lk;
 
-	if (read_all(path, &v, &n, err, errlen) == -1)
+	if ((lk = admin_lock(path, err, errlen)) == -1)
 		return -1;
+	if (read_all(path, &v, &n, err, errlen) == -1) {
+		admin_unlock(lk);
+		return -1;
+	}
 	for (size_t i = 0; i < n; i++)
 		if ((user != NULL && strcmp(v[i].t.user, user) != 0) ||
 		    (id != NULL && strcmp(v[i].t.id, id) != 0))
 			v[k++] = v[i];
 	if (k == n) {
 		free(v);
+		admin_unlock(lk);
 		if (id == NULL)
 			return 0;
 		snprintf(err, errlen, "no such token");
@@ -329,6 +357,7 @@ revoke_lines(const char *path, const char *user, const char *id, char *err,
 	}
 	rc = write_all(path, v, k, err, errlen);
 	free(v);
+	admin_unlock(lk);
 	return rc;
 }
 
@@ -344,6 +373,40 @@ apitok_revoke_user(const char *path, const char *user, char *err,
     size_t errlen)
 {
 	return revoke_lines(path, user, NULL, err, errlen);
+}
+
+/*
+ * Set LASTUSED of the token whose hash is hash to now, read again under
+ * the lock so that a token revoked or made meanwhile is kept as the
+ * file has it (errors logged: a last use is not worth a refusal).
+ */
+static void
+touch(const char *path, const uint8_t hash[CRYPTO_HASH_LEN], uint64_t now)
+{
+	char err[512];
+	struct line *v;
+	size_t n;
+	int lk;
+
+	if ((lk = admin_lock(path, err, sizeof(err))) == -1) {
+		log_warnx("API tokens: %s", err);
+		return;
+	}
+	if (read_all(path, &v, &n, err, sizeof(err)) == -1) {
+		log_warnx("API tokens: %s", err);
+		admin_unlock(lk);
+		return;
+	}
+	for (size_t i = 0; i < n; i++)
+		if (crypto_equal(v[i].hash, hash, CRYPTO_HASH_LEN) &&
+		    v[i].t.last_used < now) {
+			v[i].t.last_used = now;
+			if (write_all(path, v, n, err, sizeof(err)) == -1)
+				log_warnx("API tokens: %s", err);
+			break;
+		}
+	free(v);
+	admin_unlock(lk);
 }
 
 int
@@ -367,12 +430,11 @@ apitok_check(const char *path, const char *token, uint64_t now,
 		if (crypto_equal(v[i].hash, hash, sizeof(hash)))
 			hit = &v[i];
 	if (hit != NULL) {
-		if (hit->t.last_used + APITOK_USED_EVERY <= now) {
-			hit->t.last_used = now;
-			if (write_all(path, v, n, err, sizeof(err)) == -1)
-				log_warnx("API tokens: %s", err);
-		}
 		*t = hit->t;
+		if (hit->t.last_used + APITOK_USED_EVERY <= now) {
+			touch(path, hash, now);
+			t->last_used = now;
+		}
 	}
 	free(v);
 	return hit != NULL;

@@ -5,14 +5,20 @@
  * line per token, only a SHA-256 of each (a token is 192 random bits,
  * shown once when it is made):
  *
- *	ID:USER:SCOPE:CREATED:LASTUSED:SHA256HEX:LABEL
+ *	ID:USER[/UID]:SCOPE:CREATED:LASTUSED:SHA256HEX:LABEL
  *
+ * UID is the id of the user the token was made for (admins.h; absent
+ * for a user without one): a token is its user's only while the
+ * administrators file gives the name that id, never a later user's of
+ * the same name.
  * ID is 16 hex digits (the token's first digits after "gvt_"), SCOPE
  * "read" or "full", the times Unix seconds (LASTUSED 0: never), LABEL
  * the rest of the line (0 to APITOK_LABEL_MAX bytes, no control bytes).
  * A line that does not parse makes the file damaged: every token is
  * refused until it is mended.  The file is replaced whole
- * (common/atomicfile.h), mode 0640; the UI bridge writes it.
+ * (common/atomicfile.h), mode 0640; the UI bridge and gigavaultctl
+ * (admin remove, add, passwd) write it, each read-modify-write under
+ * admin_lock() (DataDir/apitokens.lock).
  */
 #ifndef GV_APITOKENS_H
 #define GV_APITOKENS_H
@@ -40,6 +46,7 @@ enum apitok_scope {
 struct apitok {
 	char		 id[APITOK_ID_HEX + 1];
 	char		 user[ADMIN_NAME_MAX + 1];
+	uint64_t	 uid;		/* the user's id (admins.h), or 0 */
 	int		 scope;		/* enum apitok_scope */
 	uint64_t	 created, last_used;
 	char		 label[APITOK_LABEL_MAX + 1];
@@ -50,14 +57,14 @@ const char *apitok_scope_name(int scope);
 int	apitok_scope_parse(const char *s);
 
 /*
- * Make a token for user with scope and label (checked: at most
- * APITOK_LABEL_MAX bytes, no control bytes; at most APITOK_PER_USER per
- * user): token gets it (NUL-terminated; the only time it is known),
- * *t its line.  0, or -1 with err set.
+ * Make a token for user, whose id is uid (admins.h), with scope and
+ * label (checked: at most APITOK_LABEL_MAX bytes, no control bytes; at
+ * most APITOK_PER_USER per user): token gets it (NUL-terminated; the
+ * only time it is known), *t its line.  0, or -1 with err set.
  */
-int	apitok_create(const char *path, const char *user, int scope,
-	    const char *label, char token[APITOK_LEN + 1], struct apitok *t,
-	    char *err, size_t errlen);
+int	apitok_create(const char *path, const char *user, uint64_t uid,
+	    int scope, const char *label, char token[APITOK_LEN + 1],
+	    struct apitok *t, char *err, size_t errlen);
 
 /*
  * The tokens of user (every user's with NULL), in file order: *v a

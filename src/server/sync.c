@@ -694,6 +694,31 @@ ent_cmp(const void *a, const void *b)
 	return 0;
 }
 
+int
+sync_journal_keep(int type, uint32_t flags, int held)
+{
+	switch (type) {
+	case JOURNAL_CLIENT_ADD:
+	case JOURNAL_REGISTER:
+	case JOURNAL_CLIENT_FLAGS:
+	case JOURNAL_CLIENT_TOKEN:
+	case JOURNAL_POLICY_SET:
+	case JOURNAL_POLICY_CLEAR:
+		return 1;
+	case JOURNAL_COMMIT:
+		/* Only snapshots the source still holds: their blobs are
+		 * indexed, so they are copied in this run or were before. */
+		return held;
+	case JOURNAL_SNAP_FLAGS:
+		/* A protect as its COMMIT; an unprotect always, or the
+		 * target keeps a snapshot forgotten here protected. */
+		return held || (flags & JOURNAL_SF_PROTECTED) == 0;
+	default:
+		/* forgets and removals: the target keeps its own retention */
+		return 0;
+	}
+}
+
 static int
 on_journal(void *arg, const struct journal_rec *jr)
 {
@@ -701,7 +726,7 @@ on_journal(void *arg, const struct journal_rec *jr)
 	ssize_t ci = client_index(r, jr->client);
 	struct jcount *jc;
 	struct cat_snapshot snap;
-	int keep;
+	int keep, held;
 
 	if (ci < 0)
 		return 0;
@@ -711,27 +736,11 @@ on_journal(void *arg, const struct journal_rec *jr)
 		return 0;	/* handled by an earlier sync */
 	}
 	r->jseen[ci]++;
-	switch (jr->type) {
-	case JOURNAL_CLIENT_ADD:
-	case JOURNAL_REGISTER:
-	case JOURNAL_CLIENT_FLAGS:
-	case JOURNAL_CLIENT_TOKEN:
-	case JOURNAL_POLICY_SET:
-	case JOURNAL_POLICY_CLEAR:
-		keep = 1;
-		break;
-	case JOURNAL_COMMIT:
-	case JOURNAL_SNAP_FLAGS:	/* its protect flag, as its COMMIT */
-		/* Only snapshots the source still holds: their blobs are
-		 * indexed, so they are copied in this run or were before. */
-		keep = catalog_snapshot_get(r->cat, jr->client, jr->snap,
-		    &snap) == CAT_OK;
-		break;
-	default:
-		/* forgets and removals: the target keeps its own retention */
-		keep = 0;
-		break;
-	}
+	held = (jr->type == JOURNAL_COMMIT ||
+	    jr->type == JOURNAL_SNAP_FLAGS) &&
+	    catalog_snapshot_get(r->cat, jr->client, jr->snap, &snap) ==
+	    CAT_OK;
+	keep = sync_journal_keep(jr->type, jr->flags, held);
 	if (!keep) {
 		r->skipped++;
 		return 0;

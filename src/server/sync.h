@@ -140,4 +140,17 @@ int	sync_target_parse(const char *name, char *text, struct sync_target *t,
 int	sync_state_parse(char *text, size_t len, const char *srchex,
 	    size_t *njournal, size_t *npacks, char *err, size_t errlen);
 
+/*
+ * Whether a sync copies the source's journal record of type (enum
+ * journal_type) with flags (its SNAP_FLAGS flags) to the target, held
+ * saying whether the source still holds the record's snapshot: the
+ * client's records always; a COMMIT only while its snapshot is held (its
+ * blobs are copied); a SNAP_FLAGS that protects likewise, one that
+ * clears the protection always (the target may hold the snapshot from
+ * an earlier sync, and a rebuild ignores flags of snapshots it has not);
+ * forgets and removals never (the target keeps its own retention).
+ * 1 or 0.
+ */
+int	sync_journal_keep(int type, uint32_t flags, int held);
+
 #endif

@@ -100,6 +100,55 @@ status_of(const char *err)
 	return 400;
 }
 
+/*
+ * Whether "current" is the password of name now: 1, or 0 after
+ * answering c (400 missing, 403 wrong, 500).  For the account's
+ * changes a session left open must not be enough for.
+ */
+static int
+current_ok(struct ui_call *c, const char *path, const char *name)
+{
+	const char *cur;
+	int ok;
+
+	if ((cur = ui_arg_str(c, "current", ADMIN_PASS_MAX)) == NULL) {
+		ui_finish(c, 400, uiapi_error("\"current\" (your password "
+		    "now) is missing"));
+		return 0;
+	}
+	if ((ok = admin_verify(path, name, cur)) != 1) {
+		if (ok == 0)
+			log_warnx("UI: %s from %s: a wrong current password",
+			    name, c->from);
+		ui_finish(c, ok == 0 ? 403 : 500, uiapi_error("%s", ok == 0 ?
+		    "your current password is wrong" :
+		    "cannot check the password"));
+		return 0;
+	}
+	return 1;
+}
+
+/*
+ * Revoke every API token of name: 0, or -1 after answering c (500).
+ * For a user removed, a name added anew (a former user's tokens must
+ * not come back with it) and a password set by an administrator.
+ */
+static int
+revoke_tokens(struct ui_call *c, const char *name)
+{
+	char tpath[PATH_MAX], err[512];
+
+	if (tokens_or_fail(c, tpath, sizeof(tpath)) == NULL)
+		return -1;
+	if (apitok_revoke_user(tpath, name, err, sizeof(err)) == -1) {
+		log_warnx("UI: the API tokens of %s: %s", name, err);
+		ui_finish(c, 500, uiapi_error("cannot revoke the API tokens of "
+		    "%s (see the log)", name));
+		return -1;
+	}
+	return 0;
+}
+
 struct list_arg {
 	json_t		*list;
 	const char	*me;
@@ -157,6 +206,8 @@ req_admin_add(struct ui_call *c)
 		ui_finish(c, status_of(err), uiapi_error("%s", err));
 		return;
 	}
+	if (revoke_tokens(c, name) == -1)
+		return;
 	log_info("UI: %s added %s %s", c->user, role == ADMIN_ROLE_ADMIN ?
 	    "administrator" : "read-only operator", name);
 	ui_finish(c, 201, json_pack("{s:s, s:s}", "name", name, "role",
@@ -167,7 +218,7 @@ void
 req_admin_remove(struct ui_call *c)
 {
 	const char *path, *name;
-	char err[512], tpath[PATH_MAX];
+	char err[512];
 
 	if ((path = admins_or_fail(c)) == NULL || (name = name_arg(c)) == NULL)
 		return;
@@ -181,10 +232,8 @@ req_admin_remove(struct ui_call *c)
 		return;
 	}
 	wa_end_user(name);
-	if (tokens_or_fail(c, tpath, sizeof(tpath)) == NULL)
+	if (revoke_tokens(c, name) == -1)
 		return;
-	if (apitok_revoke_user(tpath, name, err, sizeof(err)) == -1)
-		log_warnx("UI: the API tokens of %s: %s", name, err);
 	log_info("UI: %s removed administrator %s", c->user, name);
 	ui_finish(c, 200, json_object());
 }
@@ -218,9 +267,9 @@ req_admin_role(struct ui_call *c)
 void
 req_admin_passwd(struct ui_call *c)
 {
-	const char *path, *name, *pw, *cur;
+	const char *path, *name, *pw;
 	char err[512];
-	int own, ok;
+	int own;
 
 	if ((path = admins_or_fail(c)) == NULL)
 		return;
@@ -240,29 +289,20 @@ req_admin_passwd(struct ui_call *c)
 		    "characters", ADMIN_PASS_MIN, ADMIN_PASS_MAX));
 		return;
 	}
-	if (own) {
-		/* A session left open must not be enough to take it over. */
-		if ((cur = ui_arg_str(c, "current", ADMIN_PASS_MAX)) == NULL) {
-			ui_finish(c, 400, uiapi_error("\"current\" (your "
-			    "password now) is missing"));
-			return;
-		}
-		if ((ok = admin_verify(path, name, cur)) != 1) {
-			if (ok == 0)
-				log_warnx("UI: %s from %s: a wrong current "
-				    "password", name, c->from);
-			ui_finish(c, ok == 0 ? 403 : 500, uiapi_error("%s",
-			    ok == 0 ? "your current password is wrong" :
-			    "cannot check the password"));
-			return;
-		}
-	}
+	/* A session left open must not be enough to take it over. */
+	if (own && !current_ok(c, path, name))
+		return;
 	if (admin_set(path, name, pw, 0, err, sizeof(err)) == -1) {
 		ui_finish(c, status_of(err), uiapi_error("%s", err));
 		return;
 	}
-	if (!own)
+	/* A reset ends the user's sessions and API tokens: whatever the
+	 * old password let out goes with it. */
+	if (!own) {
 		wa_end_user(name);
+		if (revoke_tokens(c, name) == -1)
+			return;
+	}
 	log_info("UI: %s set a new password for %s", c->user, name);
 	ui_finish(c, 200, json_object());
 }
@@ -308,12 +348,17 @@ req_token_create(struct ui_call *c)
 	char path[PATH_MAX], err[512], token[APITOK_LEN + 1];
 	json_t *lv = json_object_get(c->args, "label");
 	json_t *sv = json_object_get(c->args, "scope");
-	const char *label = "";
+	const char *label = "", *admins;
 	struct apitok t;
+	uint64_t uid;
 	json_t *body;
 	int scope = APITOK_READ;
 
-	if (tokens_or_fail(c, path, sizeof(path)) == NULL)
+	if ((admins = admins_or_fail(c)) == NULL ||
+	    tokens_or_fail(c, path, sizeof(path)) == NULL)
+		return;
+	/* A token outlives the session: an open one is not enough. */
+	if (!current_ok(c, admins, c->user))
 		return;
 	if (lv != NULL && (!json_is_string(lv) ||
 	    (label = json_string_value(lv)) == NULL)) {
@@ -331,7 +376,12 @@ req_token_create(struct ui_call *c)
 		    "have the scope \"read\""));
 		return;
 	}
-	if (apitok_create(path, c->user, scope, label, token, &t, err,
+	if (admin_whois(admins, c->user, &uid) == -1) {
+		ui_finish(c, 404, uiapi_error("%s is no longer a user of this "
+		    "console", c->user));
+		return;
+	}
+	if (apitok_create(path, c->user, uid, scope, label, token, &t, err,
 	    sizeof(err)) == -1) {
 		ui_finish(c, strstr(err, "label") != NULL ||
 		    strstr(err, "revoke one") != NULL ? 400 : 500,
@@ -450,6 +500,9 @@ req_totp_confirm(struct ui_call *c)
 
 	if ((path = admins_or_fail(c)) == NULL)
 		return;
+	/* As turning it off: an open session is not enough. */
+	if (!current_ok(c, path, c->user))
+		return;
 	if (!wa_totp_pending(c->user, secret)) {
 		ui_finish(c, 409, uiapi_error("no TOTP enrolment waits (it "
 		    "lasts 10 minutes): begin again"));
@@ -478,9 +531,9 @@ req_totp_confirm(struct ui_call *c)
 void
 req_totp_disable(struct ui_call *c)
 {
-	const char *path, *name, *cur;
+	const char *path, *name;
 	char err[512];
-	int own, ok;
+	int own;
 
 	if ((path = admins_or_fail(c)) == NULL)
 		return;
@@ -495,19 +548,8 @@ req_totp_disable(struct ui_call *c)
 		    "needs the administrator role"));
 		return;
 	}
-	if (own) {
-		if ((cur = ui_arg_str(c, "current", ADMIN_PASS_MAX)) == NULL) {
-			ui_finish(c, 400, uiapi_error("\"current\" (your "
-			    "password now) is missing"));
-			return;
-		}
-		if ((ok = admin_verify(path, name, cur)) != 1) {
-			ui_finish(c, ok == 0 ? 403 : 500, uiapi_error("%s",
-			    ok == 0 ? "your current password is wrong" :
-			    "cannot check the password"));
-			return;
-		}
-	}
+	if (own && !current_ok(c, path, name))
+		return;
 	if (admin_totp_set(path, name, NULL, 0, err, sizeof(err)) == -1) {
 		ui_finish(c, status_of(err), uiapi_error("%s", err));
 		return;

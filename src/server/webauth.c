@@ -93,7 +93,8 @@ wa_new(const char *user, int bridge)
 		return NULL;
 	}
 	snprintf(slot->user, sizeof(slot->user), "%s", user);
-	role = wa.admins != NULL ? admin_role_of(wa.admins, user) : -1;
+	role = wa.admins != NULL ? admin_whois(wa.admins, user, &slot->uid) :
+	    -1;
 	slot->role = role == -1 ? ADMIN_ROLE_OPERATOR : role;
 	slot->bridge = bridge;
 	slot->last = now;
@@ -104,6 +105,8 @@ struct wa_session *
 wa_find(const char *id, int bridge)
 {
 	int64_t now = mono_ms();
+	uint64_t uid;
+	int role;
 
 	if (id == NULL || strlen(id) != WA_TOKEN_HEX)
 		return NULL;
@@ -113,6 +116,19 @@ wa_find(const char *id, int bridge)
 		if (expired(s, now) || s->bridge != bridge)
 			continue;
 		if (crypto_equal(s->id, id, WA_TOKEN_HEX)) {
+			/*
+			 * The role is the file's now, not the login's: a
+			 * user removed or given another role by
+			 * gigavaultctl has no session left as before.
+			 */
+			if (wa.admins != NULL &&
+			    ((role = admin_whois(wa.admins, s->user, &uid)) ==
+			    -1 || uid != s->uid)) {
+				wa_end(s);
+				return NULL;
+			}
+			if (wa.admins != NULL)
+				s->role = role;
 			s->last = now;
 			return s;
 		}

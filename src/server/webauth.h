@@ -22,7 +22,8 @@ struct wa_session {
 	char		 id[WA_TOKEN_HEX + 1];
 	char		 csrf[WA_TOKEN_HEX + 1];
 	char		 user[ADMIN_NAME_MAX + 1];
-	int		 role;		/* enum admin_role, at login */
+	int		 role;		/* enum admin_role, at the last use */
+	uint64_t	 uid;		/* the user's id (admins.h) */
 	int64_t		 last;		/* mono_ms() of the last use */
 	int		 bridge;	/* a bridge token, not a cookie */
 	struct {
@@ -43,7 +44,12 @@ const char *wa_admins(void);
  * call that creates or ends sessions.  NULL when no random numbers.
  */
 struct wa_session *wa_new(const char *user, int bridge);
-/* The live session with this id (touched), or NULL. */
+/*
+ * The live session with this id (touched), its role read again from the
+ * administrators file; NULL when there is none, and (the session ended)
+ * when its user is no longer in the file (or is another user of the
+ * same name, with another id) or the file cannot be read.
+ */
 struct wa_session *wa_find(const char *id, int bridge);
 void	wa_end(struct wa_session *);
 /* End every session and bridge token of user; how many there were. */

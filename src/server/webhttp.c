@@ -791,6 +791,7 @@ bearer_user(struct hcall *h, char *user, int *role)
 	const char *auth = evhttp_find_header(evhttp_request_get_input_headers(
 	    h->req), "Authorization");
 	struct apitok t;
+	uint64_t uid;
 	int ok, r;
 
 	if (auth == NULL || strncasecmp(auth, "Bearer ", 7) != 0) {
@@ -806,7 +807,9 @@ bearer_user(struct hcall *h, char *user, int *role)
 		    "(see the log)"));
 		return 0;
 	}
-	if (ok == 0 || (r = admin_role_of(web.admins, t.user)) == -1) {
+	/* Its user's id too: a later user of the name is another one. */
+	if (ok == 0 || (r = admin_whois(web.admins, t.user, &uid)) == -1 ||
+	    uid != t.uid) {
 		log_warnx("web console: a request from %s with an unknown or "
 		    "revoked API token", h->uc.from);
 		hcall_answer(h, 401, uiapi_error("the API token is not valid "

@@ -263,6 +263,7 @@ await step('My account: turn TOTP on', async () => {
   await shot('account-totp-enrol');
   const code = totp(secret, Date.now() / 1000);
   await page.locator('#totp-code').fill(code);
+  await page.locator('#totp-on-password').fill(PASS);
   await page.locator('#totp-confirm-form-submit').click();
   await waitText('#account-totp', /^on$/, `after the code ${code} TOTP is on`);
   const a = await apiFetch('/api/account');
@@ -292,6 +293,7 @@ await step('My account: make an API token, use it, revoke it', async () => {
   await expectView('#view-account', 'the My account view shows');
   await page.locator('#token-label').fill('ci-script');
   await page.locator('#token-scope').selectOption('full');
+  await page.locator('#token-password').fill(PASS);
   await page.locator('#token-form-submit').click();
   await page.locator('#token-value').waitFor({ state: 'visible' });
   const token = (await text('#token-value')).trim();
