@@ -82,6 +82,21 @@ GV::_spit("$mbox/.mailbox", JSON::PP->new->canonical->encode({
           from => 'Bob', subject => 'Re: Minutes', date_header => undef },
     ] }));
 
+# A mailbox whose .mailbox names itself and its message with 70,000
+# bytes each: more than one answer may hold, unless the agent cuts them.
+my $huge = $cl->dir . '/mail/ann/Huge';
+make_path($huge);
+GV::_spit("$huge/1733500001-1", "From: x\r\n\r\nbody\r\n");
+GV::_spit("$huge/.mailbox", JSON::PP->new->utf8->canonical->encode({
+    name => 'N' x 70_000, delimiter => '/', uidvalidity => 1733500001, uidnext => 2, special => undef,
+    messages => [ { file => '1733500001-1', uid => 1, flags => '', date => 1733480000, tzoff => 0, size => 20,
+                    from => 'F' x 70_000, subject => "\x{e9}" x 35_000, date_header => undef } ] }));
+# A ".mailbox" in a directory whose files are not messages: not an index.
+my $plain = $cl->dir . '/mail/plain';
+make_path($plain);
+GV::_spit("$plain/readme.txt", "not a message\n");
+GV::_spit("$plain/.mailbox", '{"name":"NOT-A-MAILBOX","messages":[{"file":"readme.txt","subject":"no"}]}');
+
 # Set slow: one big file, restored at LimitDownload, to cancel it.
 my $slowsrc = $cl->dir . '/slow';
 make_path($slowsrc);
@@ -176,6 +191,26 @@ is($m{'1733500000-42'}{flags}, '\\Seen', '... its flags');
 is($m{'1733500000-43'}{subject}, 'Re: Minutes', '... and the other\'s');
 ok(!exists $m{'1733500000-43'}{date_header}, '... without a Date it has none');
 ok(!exists $e{'a.txt'}{subject}, 'a directory without .mailbox has no such fields');
+
+# A .mailbox of 70,000-byte strings: cut to 1,000 bytes each, the answer
+# sent, and the requests after it in the same poll answered too.
+my $qh = api_ok(api(POST => 'browse', json => { snapshot => $snap, path => $huge }), 200, 'browse the huge mailbox');
+my $qn = api_ok(api(POST => 'browse', json => { snapshot => $snap, path => "$src/sub" }), 200,
+                '... and another directory right after');
+$a = answer($qh->{id}, 1);
+is($a->{state}, 'done', 'a mailbox with a 70,000-byte name lists') or diag(substr(JSON::PP->new->encode($a), 0, 300));
+is(length($a->{answer}{mailbox}{name} // ''), 1000, '... its name cut to 1,000 bytes');
+%m = map { $_->{name} => $_ } @{ $a->{answer}{entries} || [] };
+is(length($m{'1733500001-1'}{from} // ''), 1000, '... a message\'s From too');
+is($m{'1733500001-1'}{subject}, "\x{e9}" x 500, '... and its Subject, never inside a UTF-8 character');
+ok(!$a->{answer}{truncated} && keys(%m) == 2, '... every entry in one page');
+$a = answer($qn->{id}, 1);
+is($a->{state}, 'done', 'the request after it is answered too') or diag(explain($a));
+$a = browse(path => $plain);
+is($a->{state}, 'done', 'a directory with a .mailbox but no messages lists');
+ok(!exists $a->{answer}{mailbox}, '... not as a mailbox: its .mailbox is a file like others')
+    or diag(explain($a->{answer}{mailbox}));
+is(scalar(@{ $a->{answer}{entries} || [] }), 2, '... with both its files');
 
 # ----------------------------------------------------------- restoring
 my $target = $cl->dir . '/restored';
