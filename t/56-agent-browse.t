@@ -5,7 +5,12 @@
 # client's keys and answers; a big directory comes in pages (truncated,
 # next); a path that is not there is answered with a clear error; a
 # restore to a target directory gives the same bytes; a restore to the
-# original place keeps a changed file, and replaces it with overwrite;
+# original place keeps a changed file, and replaces it with overwrite,
+# when Agent.AllowRestore is all; with its default, target, only a new or
+# empty directory is restored into, reached without following symbolic
+# links and without ".."; AllowRestore none and AllowBrowse 0 refuse;
+# a .mailbox's long strings are cut, and a .mailbox read only where
+# the files are messages;
 # bad arguments are refused with a clear error (by the API, and by the
 # agent for what only it can check); the agent polls every second after
 # such a request; a version 4 agent (GIGAVAULT_TEST_PROTOCOL_MAX=4)
@@ -229,8 +234,35 @@ for my $f ('a.txt', 'sub/b.bin', 'sub/deeper/c.txt') {
 }
 ok(!-e "$target$src/big", 'what was not asked for is not restored');
 
-# The original place, without and with overwrite.
+# Agent.AllowRestore target (the default): only into a new or empty
+# directory, reached without following a symbolic link, and no "..".
+sub restore_refused {
+    my ($args, $re, $what) = @_;
+    my $q = api_ok(api(POST => 'restore', json => { snapshot => $snap, paths => ["$src/a.txt"], %$args }), 200,
+                   "queue $what");
+    my $a = answer($q->{id}, 1);
+    is($a->{state}, 'failed', "... the agent refuses it") or diag(explain($a));
+    like($a->{answer}{error} // '', $re, '... and says why: ' . ($a->{answer}{error} // ''));
+}
 GV::_spit("$src/a.txt", "changed since\n");
+restore_refused({ where => 'original' }, qr/AllowRestore is target/, 'a restore to the original place');
+restore_refused({ where => 'overwrite' }, qr/AllowRestore is target/, 'a restore overwriting the original place');
+is(GV::_slurp("$src/a.txt"), "changed since\n", '... nothing was touched');
+restore_refused({ where => 'directory', dir => $target }, qr/not empty/, 'a restore into a directory not empty');
+symlink($target, $cl->dir . '/link') or die "symlink: $!";
+restore_refused({ where => 'directory', dir => $cl->dir . '/link/new' }, qr/symbolic link/,
+                'a restore through a symbolic link');
+ok(!-e "$target/new", '... which made nothing there');
+restore_refused({ where => 'directory', dir => $cl->dir . '/x/..' }, qr/"\.\." component/, 'a restore into x/..');
+
+# Agent.AllowRestore all: the original place too.
+is($ag->stop, 0, 'the agent stops');
+$ag = GVAgent->start($cl, sets => { web => { Paths => [$src, $cl->dir . '/mail'], Schedule => '2099-01-01' },
+                                    slow => { Paths => [$slowsrc], Schedule => '2099-01-01',
+                                              LimitDownload => '64K' } },
+                     agent => { AllowRestore => 'all' });
+
+# The original place, without and with overwrite.
 $q = api_ok(api(POST => 'restore', json => { snapshot => $snap, paths => ["$src/a.txt"],
                                               where => 'original' }), 200,
             'queue a restore to the original place');
@@ -295,6 +327,21 @@ is($a->{state}, 'failed', 'the cancelled restore is answered failed') or diag(ex
 is($a->{answer}{error}, 'cancelled', '... "cancelled"');
 ok(!-e "$target-slow$slowsrc/big.bin" || -s "$target-slow$slowsrc/big.bin" < 3_000_000,
    '... and the file is not all there');
+
+# ----------------------------------------------------------- AllowBrowse 0
+is($ag->stop, 0, 'the agent stops');
+$ag = GVAgent->start($cl, sets => { web => { Paths => [$src], Schedule => '2099-01-01' } },
+                     agent => { AllowBrowse => 0, AllowRestore => 'none' });
+$a = browse(path => $src);
+is($a->{state}, 'failed', 'an agent with AllowBrowse 0 lists nothing');
+like($a->{answer}{error} // '', qr/AllowBrowse is 0/, '... and says why');
+ok(!exists $a->{answer}{entries}, '... no name leaves it');
+$q = api_ok(api(POST => 'restore', json => { snapshot => $snap, paths => ["$src/a.txt"], where => 'directory',
+                                              dir => "$target-none" }), 200, 'a restore, to an agent with AllowRestore none');
+$a = answer($q->{id}, 1);
+is($a->{state}, 'failed', '... refused');
+like($a->{answer}{error} // '', qr/AllowRestore is none/, '... and it says why');
+ok(!-e "$target-none", '... nothing restored');
 
 # ----------------------------------------------------------- a version 4 agent
 is($ag->stop, 0, 'the agent stops');

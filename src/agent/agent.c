@@ -330,8 +330,11 @@ restore_start(struct agent *a, const struct remote_agent_request *rq)
 		snprintf(err, sizeof(err), "out of memory");
 		goto refuse;
 	}
-	if (restore_args_parse(rq->args, &r->ra, err, sizeof(err)) == -1)
+	if (restore_args_parse(rq->args, &r->ra, err, sizeof(err)) == -1 ||
+	    restore_args_allowed(&r->ra, a->conf->agent.allow_restore, err,
+	    sizeof(err)) == -1)
 		goto refuse;
+	r->ra.allow = a->conf->agent.allow_restore;
 	for (struct restore *o = a->restores; o != NULL; o = o->next)
 		if (strcmp(o->ra.set, rq->set) == 0) {
 			snprintf(err, sizeof(err), "a restore of set %s is "

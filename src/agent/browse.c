@@ -117,6 +117,13 @@ get_path(json_t *v, const char *what, int abs, char *dst, char *err,
 		    what);
 		return -1;
 	}
+	/* ".." would climb out of what the path names ("/tmp/.."). */
+	for (const char *c = s; (c = strstr(c, "..")) != NULL; c += 2)
+		if ((c == s || c[-1] == '/') && (c[2] == '\0' || c[2] == '/')) {
+			snprintf(err, errlen, "args: \"%s\" must not hold a "
+			    "\"..\" component", what);
+			return -1;
+		}
 	if ((norm = client_path_norm(s)) == NULL) {
 		snprintf(err, errlen, "out of memory");
 		return -1;
@@ -227,6 +234,25 @@ done:
 	if (rc == -1)
 		restore_args_free(ra);
 	return rc;
+}
+
+int
+restore_args_allowed(const struct restore_args *ra, int allow, char *err,
+    size_t errlen)
+{
+	if (allow == CLIENTCONF_RESTORE_NONE) {
+		snprintf(err, errlen, "this agent restores nothing the server "
+		    "asks for (its Agent.AllowRestore is none)");
+		return -1;
+	}
+	if (allow == CLIENTCONF_RESTORE_TARGET &&
+	    ra->where != BROWSE_DIRECTORY) {
+		snprintf(err, errlen, "this agent restores only into a new or "
+		    "empty directory (\"where\": \"directory\"), never to "
+		    "the original place (its Agent.AllowRestore is target)");
+		return -1;
+	}
+	return 0;
 }
 
 void
@@ -676,6 +702,9 @@ restore_body(struct client *c, void *arg)
 		goto answer;
 	}
 	o.target = ra->dir;
+	/* No symbolic link on the way; a new or empty one unless "all". */
+	o.target_nofollow = 1;
+	o.target_empty = ra->allow != CLIENTCONF_RESTORE_ALL;
 	o.paths = ra->paths;
 	o.npaths = ra->npaths;
 	o.overwrite = ra->where == BROWSE_OVERWRITE;

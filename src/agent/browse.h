@@ -15,6 +15,7 @@
 #include <stdint.h>
 
 #include "client/client.h"
+#include "client/clientconf.h"
 #include "client/remote.h"
 
 #define BROWSE_PATH_MAX		1024	/* bytes of a path in args */
@@ -58,6 +59,7 @@ struct restore_args {
 	char		 dir[BROWSE_PATH_MAX + 1];	/* "/" unless DIRECTORY */
 	uint64_t	 request;
 	char		*passfile;	/* Agent.PassphraseFile, or NULL */
+	int		 allow;		/* Agent.AllowRestore */
 };
 
 /*
@@ -70,6 +72,16 @@ int	browse_args_parse(const char *args, struct browse_args *, char *err,
 int	restore_args_parse(const char *args, struct restore_args *,
 	    char *err, size_t errlen);
 void	restore_args_free(struct restore_args *);
+
+/*
+ * Whether an agent whose Agent.AllowRestore is allow
+ * (CLIENTCONF_RESTORE_*) takes restore ra: 0, or -1 with err set to
+ * why not (none: no restore; target: "where" must be "directory").
+ * That target is new or empty and no symbolic link is checked when the
+ * restore runs (restore_body()).
+ */
+int	restore_args_allowed(const struct restore_args *ra, int allow,
+	    char *err, size_t errlen);
 
 /*
  * Answer browse request rq over c's session (client_setup(),

@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -1788,8 +1789,118 @@ restore_nested(struct rctx *c, int i, const uint8_t *root)
 	return c->fatal ? -1 : r;
 }
 
+static int	open_target_path(const char *, char *, size_t);
+
+/*
+ * Target for o->target_nofollow: walked from "/" one component at a
+ * time, each created when missing and opened with O_NOFOLLOW, so that
+ * no symbolic link on the way is followed; ".." is refused.  The open
+ * directory, or -1 with err set.
+ */
 static int
-open_target(const char *target, char *err, size_t errlen)
+open_target_nofollow(const char *target, char *err, size_t errlen)
+{
+	char *p, *comp, *save = NULL;
+	int fd, nfd;
+
+	if (target[0] != '/') {
+		snprintf(err, errlen, "target %s is not an absolute path",
+		    target);
+		return -1;
+	}
+	if ((p = strdup(target)) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	if ((fd = open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1) {
+		snprintf(err, errlen, "cannot open /: %s", strerror(errno));
+		free(p);
+		return -1;
+	}
+	for (comp = strtok_r(p, "/", &save); comp != NULL;
+	    comp = strtok_r(NULL, "/", &save)) {
+		if (strcmp(comp, ".") == 0)
+			continue;
+		if (strcmp(comp, "..") == 0) {
+			snprintf(err, errlen, "target %s holds \"..\"",
+			    target);
+			goto fail;
+		}
+		if (mkdirat(fd, comp, 0755) == -1 && errno != EEXIST) {
+			snprintf(err, errlen, "cannot create target %s (at "
+			    "%s): %s", target, comp, strerror(errno));
+			goto fail;
+		}
+		if ((nfd = openat(fd, comp, O_RDONLY | O_DIRECTORY |
+		    O_NOFOLLOW | O_CLOEXEC)) == -1) {
+			struct stat sb;
+			int e = errno;
+
+			/* O_DIRECTORY makes a link ENOTDIR, not ELOOP. */
+			snprintf(err, errlen, "cannot open target %s (at %s): "
+			    "%s", target, comp, e == ELOOP || (fstatat(fd, comp,
+			    &sb, AT_SYMLINK_NOFOLLOW) == 0 &&
+			    S_ISLNK(sb.st_mode)) ? "a symbolic link, not "
+			    "followed" : strerror(e));
+			goto fail;
+		}
+		close(fd);
+		fd = nfd;
+	}
+	free(p);
+	return fd;
+fail:
+	close(fd);
+	free(p);
+	return -1;
+}
+
+/* 1 when directory fd holds no entry, 0 when it does, -1 on error. */
+static int
+dir_is_empty(int fd)
+{
+	struct dirent *de;
+	DIR *d;
+	int dfd, empty = 1;
+
+	if ((dfd = dup(fd)) == -1)
+		return -1;
+	if ((d = fdopendir(dfd)) == NULL) {
+		close(dfd);
+		return -1;
+	}
+	while ((de = readdir(d)) != NULL)
+		if (strcmp(de->d_name, ".") != 0 &&
+		    strcmp(de->d_name, "..") != 0) {
+			empty = 0;
+			break;
+		}
+	closedir(d);
+	return empty;
+}
+
+static int
+open_target(const struct restore_opts *o, char *err, size_t errlen)
+{
+	int fd, e;
+
+	if (!o->target_nofollow && !o->target_empty)
+		return open_target_path(o->target, err, errlen);
+	if ((fd = o->target_nofollow ? open_target_nofollow(o->target, err,
+	    errlen) : open_target_path(o->target, err, errlen)) == -1)
+		return -1;
+	if (o->target_empty && (e = dir_is_empty(fd)) != 1) {
+		snprintf(err, errlen, "target %s %s", o->target, e == 0 ?
+		    "is not empty (a restore goes into a new or empty "
+		    "directory)" : "cannot be read");
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static int
+open_target_path(const char *target, char *err, size_t errlen)
 {
 	char *p = strdup(target), *s;
 	int fd;
@@ -1842,7 +1953,7 @@ restore_snapshot(struct remote *r, const struct keys *k,
 	c.err = err;
 	c.errlen = errlen;
 	c.is_root = geteuid() == 0;
-	if ((c.targetfd = open_target(o->target, err, errlen)) == -1) {
+	if ((c.targetfd = open_target(o, err, errlen)) == -1) {
 		pthread_mutex_destroy(&meta.mu);
 		return 2;
 	}
