@@ -81,6 +81,7 @@ struct rctx {
 	/* Parallel restore (see parallel_entries()). */
 	struct rshared	*sh;		/* NULL when restoring alone */
 	const struct node *cur_dir;	/* the directory being filled */
+	int		 cur_made;	/* ... made by this restore */
 	/* The progress line (NULL: none), and what this thread told it. */
 	struct rprog	*pg;
 	uint64_t	 pg_files, pg_bytes;
@@ -104,6 +105,7 @@ struct rprog {
 struct deferred {
 	struct node	 n;		/* deep copy: name, chunks */
 	struct node	 parent;	/* metadata of its directory only */
+	int		 parent_made;	/* made by this restore */
 	char		*path;		/* of the file, from the target */
 	char		*parentpath;
 };
@@ -781,13 +783,18 @@ write_files(struct rctx *c, struct wfile *files, size_t n)
 static void	restore_node(struct rctx *, int dirfd, const char *dirpath,
 		    const struct node *, struct wfile *files, size_t *nfiles);
 
-/* Open (creating when missing) the directory name under dirfd, safely. */
+/*
+ * Open (creating when missing) the directory name under dirfd, safely;
+ * *made is 1 when this made it, 0 when it was there.
+ */
 static int
-open_dir(struct rctx *c, int dirfd, const char *name, const char *path)
+open_dir(struct rctx *c, int dirfd, const char *name, const char *path,
+    int *made)
 {
 	int fd;
 
-	if (mkdirat(dirfd, name, 0700) == -1 && errno != EEXIST) {
+	*made = mkdirat(dirfd, name, 0700) == 0;
+	if (!*made && errno != EEXIST) {
 		problem(c, path, "cannot create directory: %s", strerror(errno));
 		return -1;
 	}
@@ -829,25 +836,41 @@ restore_entries(struct rctx *c, int dirfd, const char *dirpath,
 	free(files);
 }
 
+/*
+ * A directory's metadata at the end of its restore: a directory this
+ * restore made gets the snapshot's, one that was there keeps its own
+ * (owner, mode, times, ACLs, flags) unless o->overwrite.
+ */
+static void
+dir_meta(struct rctx *c, int fd, const struct node *n, const char *path,
+    int made)
+{
+	if (made || c->o->overwrite)
+		apply_meta_fd(c, fd, n, path);
+}
+
 static void
 restore_dir_node(struct rctx *c, int dirfd, const struct node *n,
     const char *path)
 {
 	struct tree sub;
-	int fd;
+	int fd, made;
 
 	const struct node *outer = c->cur_dir;
+	int outer_made = c->cur_made;
 
-	if ((fd = open_dir(c, dirfd, n->name, path)) == -1)
+	if ((fd = open_dir(c, dirfd, n->name, path, &made)) == -1)
 		return;
 	if (fetch_tree(c, n->subtree, &sub, path) == 0) {
 		c->cur_dir = n;
+		c->cur_made = made;
 		restore_entries(c, fd, path, &sub, 0);
 		c->cur_dir = outer;
+		c->cur_made = outer_made;
 		tree_free(&sub);
 	}
 	if (!c->fatal) {
-		apply_meta_fd(c, fd, n, path);
+		dir_meta(c, fd, n, path, made);
 		c->st->dirs++;
 	}
 	close(fd);
@@ -876,6 +899,7 @@ defer(struct rctx *c, const struct node *n, const char *path)
 	d.n.holes = NULL;
 	d.n.nholes = 0;
 	d.parent = *c->cur_dir;
+	d.parent_made = c->cur_made;
 	d.parent.name = NULL;
 	d.parent.target = NULL;
 	d.parent.chunks = NULL;
@@ -1166,10 +1190,12 @@ restore_deferred(struct rctx *c, struct rshared *sh)
 				write_files(c, files, nfiles);
 			/*
 			 * Creating the file changed its directory's times,
-			 * nothing else (its ACLs and flags stay as set).
+			 * nothing else (its ACLs and flags stay as set); a
+			 * directory that was there keeps its own.
 			 */
 			set_times(ts, &d->parent);
-			if (futimens(fd, ts) == -1)
+			if ((d->parent_made || c->o->overwrite) &&
+			    futimens(fd, ts) == -1)
 				problem(c, d->parentpath, "cannot set times: "
 				    "%s", strerror(errno));
 			close(fd);
@@ -1286,7 +1312,7 @@ restore_all(struct rctx *c, struct tree *root)
 	struct tree cur = *root, sub;
 	struct node chain[64];
 	char *paths[64];
-	int fds[64], depth = 0, fd = c->targetfd, failed = 0;
+	int fds[64], made[64], depth = 0, fd = c->targetfd, failed = 0;
 	char *path = strdup("");
 
 	while (path != NULL && depth < 64 && cur.n == 1 &&
@@ -1295,7 +1321,8 @@ restore_all(struct rctx *c, struct tree *root)
 		char *p = client_path_join(path, n->name);
 		int nfd;
 
-		if (p == NULL || (nfd = open_dir(c, fd, n->name, p)) == -1) {
+		if (p == NULL || (nfd = open_dir(c, fd, n->name, p,
+		    &made[depth])) == -1) {
 			free(p);
 			failed = 1;	/* reported */
 			break;
@@ -1337,7 +1364,7 @@ restore_all(struct rctx *c, struct tree *root)
 	while (depth > 0) {
 		depth--;
 		if (!c->fatal) {
-			apply_meta_fd(c, fd, &chain[depth], path);
+			dir_meta(c, fd, &chain[depth], path, made[depth]);
 			c->st->dirs++;
 		}
 		tree_node_meta_free(&chain[depth]);
@@ -1407,16 +1434,16 @@ restore_path(struct rctx *c, int dirfd, const char *dirpath,
 	/* A directory on the way: create it, descend, then its metadata. */
 	{
 		char *path = client_path_join(dirpath, n->name);
-		int fd;
+		int fd, made;
 
 		if (path == NULL) {
 			fatal_error(c, "out of memory");
 			return;
 		}
-		if ((fd = open_dir(c, dirfd, n->name, path)) != -1) {
+		if ((fd = open_dir(c, dirfd, n->name, path, &made)) != -1) {
 			restore_below(c, fd, path, n->subtree, slash, wanted);
 			if (!c->fatal)
-				apply_meta_fd(c, fd, n, path);
+				dir_meta(c, fd, n, path, made);
 			close(fd);
 		}
 		free(path);
@@ -1485,6 +1512,7 @@ struct cdir {
 	int		 fd;	/* -1 until made */
 	int		 made;	/* made or opened here: metadata at the end */
 	int		 failed;	/* could not be made (reported) */
+	int		 created;	/* made here, not there before */
 };
 
 /*
@@ -1568,7 +1596,8 @@ choose_fd(struct rctx *c, struct cdir *d)
 		d->failed = 1;
 		return -1;
 	}
-	if ((d->fd = open_dir(c, up, d->n->name, d->path)) == -1)
+	if ((d->fd = open_dir(c, up, d->n->name, d->path, &d->created)) ==
+	    -1)
 		d->failed = 1;
 	else
 		d->made = 1;
@@ -1651,7 +1680,7 @@ choose_dir(struct rctx *c, struct cdir *d, const struct node *n,
     const char *spath, int matched, int chosen)
 {
 	struct cdir sub = { d, n, spath, NULL, d->depth + 1, matched, -1, 0,
-	    0 };
+	    0, 0 };
 	struct tree t;
 
 	if (sub.depth > CHOOSE_DEPTH_MAX) {
@@ -1673,7 +1702,7 @@ choose_dir(struct rctx *c, struct cdir *d, const struct node *n,
 	}
 	if (sub.made) {
 		if (!c->fatal) {
-			apply_meta_fd(c, sub.fd, n, sub.path);
+			dir_meta(c, sub.fd, n, sub.path, sub.created);
 			c->st->dirs++;
 		}
 		close(sub.fd);
@@ -1714,7 +1743,7 @@ static void
 restore_chosen(struct rctx *c, const struct tree *root)
 {
 	struct cdir top = { NULL, NULL, "", "", 0,
-	    patterns_count(c->o->include) == 0, c->targetfd, 0, 0 };
+	    patterns_count(c->o->include) == 0, c->targetfd, 0, 0, 0 };
 
 	if (choose_paths(c) == -1)
 		return;
