@@ -263,6 +263,8 @@ $ag = GVAgent->start($cl, sets => { web => { Paths => [$src, $cl->dir . '/mail']
                      agent => { AllowRestore => 'all' });
 
 # The original place, without and with overwrite.
+chmod 0701, $src;
+utime 1_000_000_000, 1_000_000_000, $src;
 $q = api_ok(api(POST => 'restore', json => { snapshot => $snap, paths => ["$src/a.txt"],
                                               where => 'original' }), 200,
             'queue a restore to the original place');
@@ -270,6 +272,11 @@ $a = answer($q->{id}, 1);
 is($a->{state}, 'done', 'done') or diag(explain($a));
 is($a->{answer}{problems}, 1, '... one problem: the file exists');
 is(GV::_slurp("$src/a.txt"), "changed since\n", 'without overwrite the changed file is kept');
+{
+    my @st = stat $src;
+    is(sprintf('%o %d', $st[2] & 07777, $st[9]), '701 1000000000',
+       '... and the directory on its way keeps its mode and mtime');
+}
 $q = api_ok(api(POST => 'restore', json => { snapshot => $snap, paths => ["$src/a.txt"],
                                               where => 'overwrite' }), 200,
             'queue a restore to the original place, overwriting');
