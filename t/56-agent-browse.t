@@ -9,6 +9,8 @@
 # when Agent.AllowRestore is all; with its default, target, only a new or
 # empty directory is restored into, reached without following symbolic
 # links and without ".."; AllowRestore none and AllowBrowse 0 refuse;
+# a set runs one thing at a time: a restore while its backup runs, or a
+# backup while its restore runs, is refused;
 # a .mailbox's long strings are cut, and a .mailbox read only where
 # the files are messages;
 # bad arguments are refused with a clear error (by the API, and by the
@@ -259,7 +261,7 @@ restore_refused({ where => 'directory', dir => $cl->dir . '/x/..' }, qr/"\.\." c
 is($ag->stop, 0, 'the agent stops');
 $ag = GVAgent->start($cl, sets => { web => { Paths => [$src, $cl->dir . '/mail'], Schedule => '2099-01-01' },
                                     slow => { Paths => [$slowsrc], Schedule => '2099-01-01',
-                                              LimitDownload => '64K' } },
+                                              LimitDownload => '64K', PreCommand => 'sleep 3' } },
                      agent => { AllowRestore => 'all' });
 
 # The original place, without and with overwrite.
@@ -315,11 +317,27 @@ like($a->{answer}{error} // '', qr/a\.txt/, '... and says why: ' . ($a->{answer}
 $r = $ag->ask(request => 'run', set => 'slow');
 my @hs = $ag->wait_runs('slow', 1, 120);
 is($hs[0]{result}, 'ok', 'set slow is saved') or diag(explain(\@hs));
+# One run of a set at a time: no restore while its backup runs (its
+# PreCommand sleeps 3 s), no backup while a restore of it runs.
+$r = $ag->ask(request => 'run', set => 'slow');
+ok($r->{started}, 'another backup of set slow started') or diag(explain($r));
+$q = api_ok(api(POST => 'restore', json => { snapshot => $hs[0]{snapshot}, paths => [$slowsrc],
+                                              where => 'directory', dir => "$target-during" }),
+            200, 'a restore of set slow while its backup runs');
+$a = answer($q->{id}, 1);
+is($a->{state}, 'failed', '... is refused') or diag(explain($a));
+like($a->{answer}{error} // '', qr/set slow is running a backup/, '... and says why');
+@hs = $ag->wait_runs('slow', 2, 120);
+is($hs[0]{result}, 'ok', 'the backup ended') or diag(explain(\@hs));
 my $q1 = api_ok(api(POST => 'restore', json => { snapshot => $hs[0]{snapshot}, paths => [$slowsrc],
                                                   where => 'directory', dir => "$target-slow" }),
                 200, 'a slow restore (LimitDownload 64K)');
 ($a) = answer($q1->{id}, 0);
 is($a->{state}, 'started', 'the agent answers "started" first') or diag(explain($a));
+GV::wait_until(sub { $ag->log_text =~ /restore of set slow, snapshot \d+, .* \(request $q1->{id}\) started/ }, 20, 0.1);
+$r = $ag->ask(request => 'run', set => 'slow');
+ok(!$r->{started} && ($r->{error} // '') =~ /set slow is running a restore/,
+   'a backup of set slow while its restore runs is refused, saying why') or diag(explain($r));
 my $q2 = api_ok(api(POST => 'restore', json => { snapshot => $hs[0]{snapshot}, paths => [$slowsrc],
                                                   where => 'directory', dir => "$target-slow2" }),
                 200, 'another restore of the same set');
