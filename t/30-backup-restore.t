@@ -2,7 +2,8 @@
 # End to end: gigavault backs up a tree with every file type to a real
 # gigavaultd and restores it byte for byte; an incremental backup after a
 # 1% change sends little; restore refuses to overwrite without
-# --overwrite; damaged pack bytes are reported with the file named.
+# --overwrite, and then leaves the metadata of the directories that
+# exist alone; damaged pack bytes are reported with the file named.
 use strict;
 use warnings;
 use FindBin;
@@ -40,15 +41,28 @@ is($rc, 0, 'restore of a subtree exits 0') or diag($err);
 ok(-f "$part$src/sub/deeper/text.txt", 'the subtree is there');
 ok(!-e "$part$src/small.txt", 'nothing outside the subtree');
 
-# --- existing files are kept without --overwrite
+# --- existing files, and the metadata of existing directories, are
+# kept without --overwrite
 GVClient::_spit_bytes("$target$src/small.txt", "changed locally\n");
+my %dmeta = (sub => ["$target$src/sub", 0700, 1_000_000_000], top => ["$target$src", 0711, 1_000_000_100],
+             part => ["$part$src/sub", 0701, 1_000_000_200]);
+for (values %dmeta) { chmod $_->[1], $_->[0]; utime $_->[2], $_->[2], $_->[0] }
+my $dstat = sub { my @s = stat $_[0]; return sprintf('%o %d', $s[2] & 07777, $s[9]) };
 ($rc, $out, $err) = $cl->run('restore', '--target', $target, 'latest');
 is($rc, 1, 'restore over existing files: exit 1 (partial)');
 like($err, qr/small\.txt: exists; not overwritten/, '... naming the files kept');
 is(GV::_slurp("$target$src/small.txt"), "changed locally\n", '... and keeping their contents');
+for my $k (qw(sub top)) {
+    is($dstat->($dmeta{$k}[0]), sprintf('%o %d', $dmeta{$k}[1], $dmeta{$k}[2]),
+       "... and the mode and mtime of an existing directory ($k)");
+}
+($rc, $out, $err) = $cl->run('restore', '--target', $part, 'latest', "$src/sub/deeper");
+is($dstat->($dmeta{part}[0]), sprintf('%o %d', $dmeta{part}[1], $dmeta{part}[2]),
+   'a subtree restored again keeps the mode and mtime of the directories on its way') or diag($err);
 ($rc, $out, $err) = $cl->run('restore', '--overwrite', '--target', $target, 'latest');
 is($rc, 0, 'restore --overwrite exits 0') or diag($err);
 is(GV::_slurp("$target$src/small.txt"), "hello, world\n", '... and puts the snapshot contents back');
+is($dstat->("$target$src/sub"), $dstat->("$src/sub"), '... and the directories\' metadata');
 
 # --- incremental: change 1% of the files, expect < 2% of the bytes
 my $big = $gv->dir . '/big';

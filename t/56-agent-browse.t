@@ -5,7 +5,14 @@
 # client's keys and answers; a big directory comes in pages (truncated,
 # next); a path that is not there is answered with a clear error; a
 # restore to a target directory gives the same bytes; a restore to the
-# original place keeps a changed file, and replaces it with overwrite;
+# original place keeps a changed file, and replaces it with overwrite,
+# when Agent.AllowRestore is all; with its default, target, only a new or
+# empty directory is restored into, reached without following symbolic
+# links and without ".."; AllowRestore none and AllowBrowse 0 refuse;
+# a set runs one thing at a time: a restore while its backup runs, or a
+# backup while its restore runs, is refused;
+# a .mailbox's long strings are cut, and a .mailbox read only where
+# the files are messages;
 # bad arguments are refused with a clear error (by the API, and by the
 # agent for what only it can check); the agent polls every second after
 # such a request; a version 4 agent (GIGAVAULT_TEST_PROTOCOL_MAX=4)
@@ -81,6 +88,21 @@ GV::_spit("$mbox/.mailbox", JSON::PP->new->canonical->encode({
         { file => '1733500000-43', uid => 43, flags => '', date => 1733490000, tzoff => 0, size => 40,
           from => 'Bob', subject => 'Re: Minutes', date_header => undef },
     ] }));
+
+# A mailbox whose .mailbox names itself and its message with 70,000
+# bytes each: more than one answer may hold, unless the agent cuts them.
+my $huge = $cl->dir . '/mail/ann/Huge';
+make_path($huge);
+GV::_spit("$huge/1733500001-1", "From: x\r\n\r\nbody\r\n");
+GV::_spit("$huge/.mailbox", JSON::PP->new->utf8->canonical->encode({
+    name => 'N' x 70_000, delimiter => '/', uidvalidity => 1733500001, uidnext => 2, special => undef,
+    messages => [ { file => '1733500001-1', uid => 1, flags => '', date => 1733480000, tzoff => 0, size => 20,
+                    from => 'F' x 70_000, subject => "\x{e9}" x 35_000, date_header => undef } ] }));
+# A ".mailbox" in a directory whose files are not messages: not an index.
+my $plain = $cl->dir . '/mail/plain';
+make_path($plain);
+GV::_spit("$plain/readme.txt", "not a message\n");
+GV::_spit("$plain/.mailbox", '{"name":"NOT-A-MAILBOX","messages":[{"file":"readme.txt","subject":"no"}]}');
 
 # Set slow: one big file, restored at LimitDownload, to cancel it.
 my $slowsrc = $cl->dir . '/slow';
@@ -177,6 +199,26 @@ is($m{'1733500000-43'}{subject}, 'Re: Minutes', '... and the other\'s');
 ok(!exists $m{'1733500000-43'}{date_header}, '... without a Date it has none');
 ok(!exists $e{'a.txt'}{subject}, 'a directory without .mailbox has no such fields');
 
+# A .mailbox of 70,000-byte strings: cut to 1,000 bytes each, the answer
+# sent, and the requests after it in the same poll answered too.
+my $qh = api_ok(api(POST => 'browse', json => { snapshot => $snap, path => $huge }), 200, 'browse the huge mailbox');
+my $qn = api_ok(api(POST => 'browse', json => { snapshot => $snap, path => "$src/sub" }), 200,
+                '... and another directory right after');
+$a = answer($qh->{id}, 1);
+is($a->{state}, 'done', 'a mailbox with a 70,000-byte name lists') or diag(substr(JSON::PP->new->encode($a), 0, 300));
+is(length($a->{answer}{mailbox}{name} // ''), 1000, '... its name cut to 1,000 bytes');
+%m = map { $_->{name} => $_ } @{ $a->{answer}{entries} || [] };
+is(length($m{'1733500001-1'}{from} // ''), 1000, '... a message\'s From too');
+is($m{'1733500001-1'}{subject}, "\x{e9}" x 500, '... and its Subject, never inside a UTF-8 character');
+ok(!$a->{answer}{truncated} && keys(%m) == 2, '... every entry in one page');
+$a = answer($qn->{id}, 1);
+is($a->{state}, 'done', 'the request after it is answered too') or diag(explain($a));
+$a = browse(path => $plain);
+is($a->{state}, 'done', 'a directory with a .mailbox but no messages lists');
+ok(!exists $a->{answer}{mailbox}, '... not as a mailbox: its .mailbox is a file like others')
+    or diag(explain($a->{answer}{mailbox}));
+is(scalar(@{ $a->{answer}{entries} || [] }), 2, '... with both its files');
+
 # ----------------------------------------------------------- restoring
 my $target = $cl->dir . '/restored';
 $q = api_ok(api(POST => 'restore', json => { snapshot => $snap, paths => ["$src/sub", "$src/a.txt"],
@@ -194,8 +236,37 @@ for my $f ('a.txt', 'sub/b.bin', 'sub/deeper/c.txt') {
 }
 ok(!-e "$target$src/big", 'what was not asked for is not restored');
 
-# The original place, without and with overwrite.
+# Agent.AllowRestore target (the default): only into a new or empty
+# directory, reached without following a symbolic link, and no "..".
+sub restore_refused {
+    my ($args, $re, $what) = @_;
+    my $q = api_ok(api(POST => 'restore', json => { snapshot => $snap, paths => ["$src/a.txt"], %$args }), 200,
+                   "queue $what");
+    my $a = answer($q->{id}, 1);
+    is($a->{state}, 'failed', "... the agent refuses it") or diag(explain($a));
+    like($a->{answer}{error} // '', $re, '... and says why: ' . ($a->{answer}{error} // ''));
+}
 GV::_spit("$src/a.txt", "changed since\n");
+restore_refused({ where => 'original' }, qr/AllowRestore is target/, 'a restore to the original place');
+restore_refused({ where => 'overwrite' }, qr/AllowRestore is target/, 'a restore overwriting the original place');
+is(GV::_slurp("$src/a.txt"), "changed since\n", '... nothing was touched');
+restore_refused({ where => 'directory', dir => $target }, qr/not empty/, 'a restore into a directory not empty');
+symlink($target, $cl->dir . '/link') or die "symlink: $!";
+restore_refused({ where => 'directory', dir => $cl->dir . '/link/new' }, qr/symbolic link/,
+                'a restore through a symbolic link');
+ok(!-e "$target/new", '... which made nothing there');
+restore_refused({ where => 'directory', dir => $cl->dir . '/x/..' }, qr/"\.\." component/, 'a restore into x/..');
+
+# Agent.AllowRestore all: the original place too.
+is($ag->stop, 0, 'the agent stops');
+$ag = GVAgent->start($cl, sets => { web => { Paths => [$src, $cl->dir . '/mail'], Schedule => '2099-01-01' },
+                                    slow => { Paths => [$slowsrc], Schedule => '2099-01-01',
+                                              LimitDownload => '64K', PreCommand => 'sleep 3' } },
+                     agent => { AllowRestore => 'all' });
+
+# The original place, without and with overwrite.
+chmod 0701, $src;
+utime 1_000_000_000, 1_000_000_000, $src;
 $q = api_ok(api(POST => 'restore', json => { snapshot => $snap, paths => ["$src/a.txt"],
                                               where => 'original' }), 200,
             'queue a restore to the original place');
@@ -203,6 +274,11 @@ $a = answer($q->{id}, 1);
 is($a->{state}, 'done', 'done') or diag(explain($a));
 is($a->{answer}{problems}, 1, '... one problem: the file exists');
 is(GV::_slurp("$src/a.txt"), "changed since\n", 'without overwrite the changed file is kept');
+{
+    my @st = stat $src;
+    is(sprintf('%o %d', $st[2] & 07777, $st[9]), '701 1000000000',
+       '... and the directory on its way keeps its mode and mtime');
+}
 $q = api_ok(api(POST => 'restore', json => { snapshot => $snap, paths => ["$src/a.txt"],
                                               where => 'overwrite' }), 200,
             'queue a restore to the original place, overwriting');
@@ -241,11 +317,27 @@ like($a->{answer}{error} // '', qr/a\.txt/, '... and says why: ' . ($a->{answer}
 $r = $ag->ask(request => 'run', set => 'slow');
 my @hs = $ag->wait_runs('slow', 1, 120);
 is($hs[0]{result}, 'ok', 'set slow is saved') or diag(explain(\@hs));
+# One run of a set at a time: no restore while its backup runs (its
+# PreCommand sleeps 3 s), no backup while a restore of it runs.
+$r = $ag->ask(request => 'run', set => 'slow');
+ok($r->{started}, 'another backup of set slow started') or diag(explain($r));
+$q = api_ok(api(POST => 'restore', json => { snapshot => $hs[0]{snapshot}, paths => [$slowsrc],
+                                              where => 'directory', dir => "$target-during" }),
+            200, 'a restore of set slow while its backup runs');
+$a = answer($q->{id}, 1);
+is($a->{state}, 'failed', '... is refused') or diag(explain($a));
+like($a->{answer}{error} // '', qr/set slow is running a backup/, '... and says why');
+@hs = $ag->wait_runs('slow', 2, 120);
+is($hs[0]{result}, 'ok', 'the backup ended') or diag(explain(\@hs));
 my $q1 = api_ok(api(POST => 'restore', json => { snapshot => $hs[0]{snapshot}, paths => [$slowsrc],
                                                   where => 'directory', dir => "$target-slow" }),
                 200, 'a slow restore (LimitDownload 64K)');
 ($a) = answer($q1->{id}, 0);
 is($a->{state}, 'started', 'the agent answers "started" first') or diag(explain($a));
+GV::wait_until(sub { $ag->log_text =~ /restore of set slow, snapshot \d+, .* \(request $q1->{id}\) started/ }, 20, 0.1);
+$r = $ag->ask(request => 'run', set => 'slow');
+ok(!$r->{started} && ($r->{error} // '') =~ /set slow is running a restore/,
+   'a backup of set slow while its restore runs is refused, saying why') or diag(explain($r));
 my $q2 = api_ok(api(POST => 'restore', json => { snapshot => $hs[0]{snapshot}, paths => [$slowsrc],
                                                   where => 'directory', dir => "$target-slow2" }),
                 200, 'another restore of the same set');
@@ -260,6 +352,21 @@ is($a->{state}, 'failed', 'the cancelled restore is answered failed') or diag(ex
 is($a->{answer}{error}, 'cancelled', '... "cancelled"');
 ok(!-e "$target-slow$slowsrc/big.bin" || -s "$target-slow$slowsrc/big.bin" < 3_000_000,
    '... and the file is not all there');
+
+# ----------------------------------------------------------- AllowBrowse 0
+is($ag->stop, 0, 'the agent stops');
+$ag = GVAgent->start($cl, sets => { web => { Paths => [$src], Schedule => '2099-01-01' } },
+                     agent => { AllowBrowse => 0, AllowRestore => 'none' });
+$a = browse(path => $src);
+is($a->{state}, 'failed', 'an agent with AllowBrowse 0 lists nothing');
+like($a->{answer}{error} // '', qr/AllowBrowse is 0/, '... and says why');
+ok(!exists $a->{answer}{entries}, '... no name leaves it');
+$q = api_ok(api(POST => 'restore', json => { snapshot => $snap, paths => ["$src/a.txt"], where => 'directory',
+                                              dir => "$target-none" }), 200, 'a restore, to an agent with AllowRestore none');
+$a = answer($q->{id}, 1);
+is($a->{state}, 'failed', '... refused');
+like($a->{answer}{error} // '', qr/AllowRestore is none/, '... and it says why');
+ok(!-e "$target-none", '... nothing restored');
 
 # ----------------------------------------------------------- a version 4 agent
 is($ag->stop, 0, 'the agent stops');

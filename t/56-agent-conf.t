@@ -63,6 +63,8 @@ my @bad = (
     [qq(Agent {\n\tUIListen = {"localhost"}\n}\n), qr/UIListen "localhost" is not an IPv4 or IPv6 address/, 'a UIListen that is a name'],
     [qq(Agent {\n\tPollInterval = 0\n}\n), qr/PollInterval = 0 is out of range/, 'PollInterval 0'],
     [qq(Agent {\n\tName = "a b"\n}\n), qr/Name "a b" is not 1 to 64 characters/, 'a Name with a blank'],
+    [qq(Agent {\n\tAllowRestore = "some"\n}\n), qr/AllowRestore "some" is not none, target or all/, 'an AllowRestore that is none of them'],
+    [qq(Agent {\n\tAllowBrowse = 2\n}\n), qr/AllowBrowse/, 'an AllowBrowse of 2'],
     [qq(Agent {\n\tPassphraseFile = "nosuch"\n}\n), qr/PassphraseFile .*nosuch: No such file/, 'a PassphraseFile that is not there'],
 );
 for my $b (@bad) {

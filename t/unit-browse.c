@@ -151,5 +151,45 @@ main(void)
 	restore_bad("{\"snapshot\":-2,\"paths\":[\"/a\"],\"where\":"
 	    "\"original\"}", "\"snapshot\" must be",
 	    "restore: a negative snapshot");
+
+	/* "..": "/tmp/.." is the root, and a path may not climb either. */
+	restore_bad("{\"snapshot\":2,\"paths\":[\"/a\"],\"where\":"
+	    "\"directory\",\"dir\":\"/tmp/..\"}", "\"..\" component",
+	    "restore: dir /tmp/.. (the root)");
+	restore_bad("{\"snapshot\":2,\"paths\":[\"/a/../etc\"],\"where\":"
+	    "\"directory\",\"dir\":\"/r\"}", "\"..\" component",
+	    "restore: a path with ..");
+	browse_bad("{\"snapshot\":1,\"path\":\"/home/..\"}",
+	    "\"..\" component", "browse: a path with ..");
+	ok(browse_args_parse("{\"snapshot\":1,\"path\":\"/a..b/..c/d..\"}",
+	    &ba, err, sizeof(err)) == 0 && strcmp(ba.path, "/a..b/..c/d..") ==
+	    0, "browse: names with dots in them are fine");
+
+	/* Agent.AllowRestore. */
+	ok(restore_args_parse("{\"snapshot\":2,\"paths\":[\"/a\"],\"where\":"
+	    "\"overwrite\"}", &ra, err, sizeof(err)) == 0, "restore: overwrite");
+	ok(restore_args_allowed(&ra, CLIENTCONF_RESTORE_ALL, err,
+	    sizeof(err)) == 0, "... allowed by AllowRestore all");
+	err[0] = '\0';
+	ok(restore_args_allowed(&ra, CLIENTCONF_RESTORE_TARGET, err,
+	    sizeof(err)) == -1 && strstr(err, "AllowRestore is target") !=
+	    NULL, "... refused by AllowRestore target, which it names");
+	restore_args_free(&ra);
+	ok(restore_args_parse("{\"snapshot\":2,\"paths\":[\"/a\"],\"where\":"
+	    "\"original\"}", &ra, err, sizeof(err)) == 0 &&
+	    restore_args_allowed(&ra, CLIENTCONF_RESTORE_TARGET, err,
+	    sizeof(err)) == -1, "restore: the original place is refused by "
+	    "AllowRestore target too");
+	restore_args_free(&ra);
+	ok(restore_args_parse("{\"snapshot\":2,\"paths\":[\"/a\"],\"where\":"
+	    "\"directory\",\"dir\":\"/r\"}", &ra, err, sizeof(err)) == 0 &&
+	    restore_args_allowed(&ra, CLIENTCONF_RESTORE_TARGET, err,
+	    sizeof(err)) == 0, "restore: into a directory, allowed by "
+	    "AllowRestore target");
+	err[0] = '\0';
+	ok(restore_args_allowed(&ra, CLIENTCONF_RESTORE_NONE, err,
+	    sizeof(err)) == -1 && strstr(err, "AllowRestore is none") != NULL,
+	    "... and refused by AllowRestore none");
+	restore_args_free(&ra);
 	return tap_done();
 }

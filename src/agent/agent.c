@@ -330,8 +330,17 @@ restore_start(struct agent *a, const struct remote_agent_request *rq)
 		snprintf(err, sizeof(err), "out of memory");
 		goto refuse;
 	}
-	if (restore_args_parse(rq->args, &r->ra, err, sizeof(err)) == -1)
+	if (restore_args_parse(rq->args, &r->ra, err, sizeof(err)) == -1 ||
+	    restore_args_allowed(&r->ra, a->conf->agent.allow_restore, err,
+	    sizeof(err)) == -1)
 		goto refuse;
+	r->ra.allow = a->conf->agent.allow_restore;
+	/* One run of a set at a time: its backup, or one restore. */
+	if (jobs_is_running(a->jobs, rq->set)) {
+		snprintf(err, sizeof(err), "set %s is running a backup; one "
+		    "run of a set at a time", rq->set);
+		goto refuse;
+	}
 	for (struct restore *o = a->restores; o != NULL; o = o->next)
 		if (strcmp(o->ra.set, rq->set) == 0) {
 			snprintf(err, sizeof(err), "a restore of set %s is "
@@ -393,6 +402,18 @@ restore_cancel(void *arg, const char *set)
 			return 0;
 		}
 	return -1;
+}
+
+/* jobs_set_busy()'s: 1 when set has a restore under way. */
+static int
+restore_busy(void *arg, const char *set)
+{
+	struct agent *a = arg;
+
+	for (struct restore *r = a->restores; r != NULL; r = r->next)
+		if (strcmp(r->ra.set, set) == 0)
+			return 1;
+	return 0;
 }
 
 /* Cancel the restores under way (the agent stops). */
@@ -698,6 +719,7 @@ agent_main(const struct agent_opts *o)
 		alog_warnx("%s", err);
 		goto out;
 	}
+	jobs_set_busy(a.jobs, restore_busy, &a);
 	ui_conf(&a, &u);
 	if ((a.ui = agentui_start(a.base, &u, err, sizeof(err))) == NULL) {
 		alog_warnx("%s", err);

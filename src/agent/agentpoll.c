@@ -149,6 +149,20 @@ child_request(struct client *c, const struct remote_agent_request *rq)
 	json_t *j;
 
 	if (rq->kind == REMOTE_REQ_BROWSE) {
+		if (!c->conf->agent.allow_browse) {
+			/* Names must not leave this machine. */
+			if (browse_send(c, rq->id, 2, json_pack("{s:s}",
+			    "error", "this agent lists nothing for the server "
+			    "(its Agent.AllowBrowse is 0)"), err,
+			    sizeof(err)) == -1) {
+				warnx("answer %llu: %s",
+				    (unsigned long long)rq->id, err);
+				return -1;
+			}
+			warnx("browse request %llu refused: AllowBrowse is 0",
+			    (unsigned long long)rq->id);
+			return 0;
+		}
 		if (!c->have_keys && client_keys(c) == -1) {
 			json_t *o = json_pack("{s:s}", "error", "the agent "
 			    "cannot open the client's key file (see its log)");
@@ -169,7 +183,10 @@ child_request(struct client *c, const struct remote_agent_request *rq)
 		printf("BROWSED %llu\n", (unsigned long long)rq->id);
 		return 0;
 	}
-	if (restore_args_parse(rq->args, &ra, why, sizeof(why)) == -1) {
+	if (restore_args_parse(rq->args, &ra, why, sizeof(why)) == -1 ||
+	    restore_args_allowed(&ra, c->conf->agent.allow_restore, why,
+	    sizeof(why)) == -1) {
+		restore_args_free(&ra);	/* none after a parse's failure */
 		if (browse_send(c, rq->id, 2, json_pack("{s:o}", "error",
 		    client_jstr(why)), err, sizeof(err)) == -1) {
 			warnx("answer %llu: %s", (unsigned long long)rq->id,

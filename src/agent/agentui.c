@@ -173,14 +173,16 @@ req_cancel(struct agentui *ui, json_t *req)
 
 	if ((set = req_set(req, &bad)) == NULL)
 		return error_reply(400, "\"set\" (a set name) is needed");
-	if (jobs_cancel(ui->c.jobs, set, &code, err, sizeof(err)) == -1) {
-		/* No run of its job: a restore of the set, if one runs. */
-		if (ui->c.restore_cancel != NULL &&
-		    ui->c.restore_cancel(ui->c.restore_arg, set) == 0)
-			return json_pack("{s:s, s:b, s:b}", "set", set,
-			    "cancelled", 1, "restore", 1);
+	/*
+	 * A set runs one thing at a time: a restore, or its job's backup
+	 * (or a retry that waits).  Whichever it is is cancelled.
+	 */
+	if (ui->c.restore_cancel != NULL &&
+	    ui->c.restore_cancel(ui->c.restore_arg, set) == 0)
+		return json_pack("{s:s, s:b, s:b}", "set", set, "cancelled",
+		    1, "restore", 1);
+	if (jobs_cancel(ui->c.jobs, set, &code, err, sizeof(err)) == -1)
 		return error_reply(code, "%s", err);
-	}
 	return json_pack("{s:s, s:b}", "set", set, "cancelled", 1);
 }
 

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "common/text.h"
 #include "client/remote.h"
 #include "client/restore.h"
 #include "client/tree.h"
@@ -116,6 +117,13 @@ get_path(json_t *v, const char *what, int abs, char *dst, char *err,
 		    what);
 		return -1;
 	}
+	/* ".." would climb out of what the path names ("/tmp/.."). */
+	for (const char *c = s; (c = strstr(c, "..")) != NULL; c += 2)
+		if ((c == s || c[-1] == '/') && (c[2] == '\0' || c[2] == '/')) {
+			snprintf(err, errlen, "args: \"%s\" must not hold a "
+			    "\"..\" component", what);
+			return -1;
+		}
 	if ((norm = client_path_norm(s)) == NULL) {
 		snprintf(err, errlen, "out of memory");
 		return -1;
@@ -228,6 +236,25 @@ done:
 	return rc;
 }
 
+int
+restore_args_allowed(const struct restore_args *ra, int allow, char *err,
+    size_t errlen)
+{
+	if (allow == CLIENTCONF_RESTORE_NONE) {
+		snprintf(err, errlen, "this agent restores nothing the server "
+		    "asks for (its Agent.AllowRestore is none)");
+		return -1;
+	}
+	if (allow == CLIENTCONF_RESTORE_TARGET &&
+	    ra->where != BROWSE_DIRECTORY) {
+		snprintf(err, errlen, "this agent restores only into a new or "
+		    "empty directory (\"where\": \"directory\"), never to "
+		    "the original place (its Agent.AllowRestore is target)");
+		return -1;
+	}
+	return 0;
+}
+
 void
 restore_args_free(struct restore_args *ra)
 {
@@ -252,6 +279,27 @@ browse_send(struct client *c, uint64_t request, int status, json_t *o,
 		return -1;
 	}
 	json_decref(o);
+	if (strlen(s) > REMOTE_ANSWER_MAX) {
+		/*
+		 * An answer the server would refuse: say so instead, so that
+		 * the session and the requests after this one go on.
+		 */
+		char why[160];
+		json_t *e;
+
+		snprintf(why, sizeof(why), "the answer (%zu bytes) is larger "
+		    "than an answer may be (%d bytes)", strlen(s),
+		    REMOTE_ANSWER_MAX);
+		free(s);
+		if ((e = json_pack("{s:s}", "error", why)) == NULL ||
+		    (s = json_dumps(e, JSON_COMPACT)) == NULL) {
+			json_decref(e);
+			snprintf(err, errlen, "out of memory");
+			return -1;
+		}
+		json_decref(e);
+		status = 2;
+	}
 	rc = remote_agent_answer(c->remote, request, status, s, strlen(s),
 	    err, errlen);
 	free(s);
@@ -268,7 +316,50 @@ send_error(struct client *c, uint64_t request, const char *text, char *err,
 }
 
 /*
- * One entry of a page: its name, type, size, mtime and mode.  NULL when
+ * s as a JSON string of at most max bytes (cut at a UTF-8 character's
+ * start, as client_jstr() makes it valid), or NULL when out of memory.
+ */
+static json_t *
+jstr_cap(const char *s, size_t max)
+{
+	char *copy;
+	json_t *j;
+
+	if (strlen(s) <= max)
+		return client_jstr(s);
+	if ((copy = strdup(s)) == NULL)
+		return NULL;
+	text_cut(copy, max);
+	j = client_jstr(copy);
+	free(copy);
+	return j;
+}
+
+/*
+ * One entry (name, target, four mail fields) and a page's head (its
+ * path, the mailbox's name) fit in a page even when every byte is
+ * written as \u00XX: a page always holds one entry.
+ */
+_Static_assert((TREE_MAX_NAME + TREE_MAX_TARGET + 4 * BROWSE_MAIL_FIELD_MAX +
+    BROWSE_PATH_MAX + BROWSE_MAIL_FIELD_MAX) * 6 + 1024 < BROWSE_PAGE_MAX,
+    "one entry fits in a page");
+
+/* Bytes of o's compact JSON, or 0 when out of memory. */
+static size_t
+json_len(json_t *o)
+{
+	char *s = json_dumps(o, JSON_COMPACT | JSON_ENCODE_ANY);
+	size_t n = s != NULL ? strlen(s) : 0;
+
+	free(s);
+	return n;
+}
+
+/*
+ * One entry of a page: its name, type, size, mtime and mode.  Its
+ * name (TREE_MAX_NAME) and target (TREE_MAX_TARGET) are bounded by the
+ * tree's format, so that one entry, with its mail fields (each at most
+ * BROWSE_MAIL_FIELD_MAX bytes), always fits in a page.  NULL when
  * memory runs out.
  */
 static json_t *
@@ -285,9 +376,59 @@ entry_json(const struct node *n)
 	return o;
 }
 
+/* A .mailbox's message, by its file's name: one page's index. */
+struct mailidx {
+	const char	*file;
+	json_t		*m;
+};
+
 static json_t	*mailbox_load(struct client *, const struct snapinfo *,
 		    const char *);
-static void	 mailbox_fields(json_t *, json_t *, const char *);
+static struct mailidx *mailidx_make(json_t *, size_t *);
+static void	 mailbox_fields(const struct mailidx *, size_t, json_t *,
+		    const char *);
+
+/* name is UIDVALIDITY-UID: digits, '-', digits (doc/mail.md). */
+static int
+mail_file_name(const char *name)
+{
+	const char *p = name;
+
+	if (*p < '0' || *p > '9')
+		return 0;
+	while (*p >= '0' && *p <= '9')
+		p++;
+	if (*p++ != '-' || *p < '0' || *p > '9')
+		return 0;
+	while (*p >= '0' && *p <= '9')
+		p++;
+	return *p == '\0';
+}
+
+/*
+ * dir is a mail set's mailbox (doc/mail.md): it has a ".mailbox" file
+ * of at most BROWSE_MAILBOX_MAX bytes and every other file is named
+ * UIDVALIDITY-UID.  A ".mailbox" anywhere else is a file like others,
+ * never read as an index.
+ */
+static int
+mailbox_dir(const struct tree *dir)
+{
+	int have = 0;
+
+	for (uint32_t i = 0; i < dir->n; i++) {
+		const struct node *n = &dir->nodes[i];
+
+		if (strcmp(n->name, ".mailbox") == 0) {
+			if (n->type != NODE_FILE ||
+			    n->size > BROWSE_MAILBOX_MAX)
+				return 0;
+			have = 1;
+		} else if (n->type != NODE_DIR && !mail_file_name(n->name))
+			return 0;
+	}
+	return have;
+}
 
 int
 browse_answer(struct client *c, const struct remote_agent_request *rq,
@@ -298,9 +439,10 @@ browse_answer(struct client *c, const struct remote_agent_request *rq,
 	struct client_rk rk = { c->remote, &c->keys, NULL };
 	struct tree page, dir;
 	struct node *found = NULL;
+	struct mailidx *idx = NULL;
 	char spec[32], why[1024];
 	json_t *o = NULL, *arr, *mb = NULL;
-	size_t stop, used;
+	size_t stop, used, nidx = 0;
 	int notdir, have_page = 0, have_dir = 0, rc;
 	uint32_t i;
 
@@ -338,37 +480,38 @@ browse_answer(struct client *c, const struct remote_agent_request *rq,
 	    (json_int_t)dir.n)) == NULL || (arr = json_array()) == NULL ||
 	    json_object_set_new(o, "entries", arr) == -1)
 		goto oom;
-	/* A mail set's mailbox: its messages' From, Subject and Date. */
-	for (i = 0; i < dir.n; i++)
-		if (strcmp(dir.nodes[i].name, ".mailbox") == 0 &&
-		    dir.nodes[i].type == NODE_FILE &&
-		    dir.nodes[i].size <= BROWSE_MAILBOX_MAX) {
-			if ((mb = mailbox_load(c, &si, ba.path)) != NULL) {
-				json_t *nm = json_object_get(mb, "name");
+	/*
+	 * A mail set's mailbox: its name, and its messages' From, Subject
+	 * and Date, each cut to BROWSE_MAIL_FIELD_MAX bytes.
+	 */
+	if (mailbox_dir(&dir) &&
+	    (mb = mailbox_load(c, &si, ba.path)) != NULL) {
+		json_t *nm = json_object_get(mb, "name");
 
-				json_object_set_new(o, "mailbox", json_pack(
-				    "{s:o}", "name", json_is_string(nm) ?
-				    json_string(json_string_value(nm)) :
-				    json_null()));
-			}
-			break;
-		}
-	/* As many entries from offset as fit in one answer. */
-	used = 256 + strlen(ba.path) * 6;
+		json_object_set_new(o, "mailbox", json_pack("{s:o}", "name",
+		    json_is_string(nm) ? jstr_cap(json_string_value(nm),
+		    BROWSE_MAIL_FIELD_MAX) : json_null()));
+		idx = mailidx_make(mb, &nidx);
+	}
+	/*
+	 * As many entries from offset as fit in one answer, and at least
+	 * one (one entry always fits: entry_json()), so that every page
+	 * moves on.  The object so far, and room for "truncated" and
+	 * "next", count.
+	 */
+	used = json_len(o) + 64;
 	for (i = ba.offset; i < dir.n; i++) {
 		json_t *e = entry_json(&dir.nodes[i]);
-		char *s;
+		size_t len;
 
-		if (e != NULL && mb != NULL && dir.nodes[i].type == NODE_FILE)
-			mailbox_fields(mb, e, dir.nodes[i].name);
-
-		if (e == NULL || (s = json_dumps(e, JSON_COMPACT)) == NULL) {
+		if (e != NULL && idx != NULL && dir.nodes[i].type == NODE_FILE)
+			mailbox_fields(idx, nidx, e, dir.nodes[i].name);
+		if (e == NULL || (len = json_len(e)) == 0) {
 			json_decref(e);
 			goto oom;
 		}
-		used += strlen(s) + 1;
-		free(s);
-		if (used > BROWSE_PAGE_MAX) {
+		used += len + 1;
+		if (used > BROWSE_PAGE_MAX && json_array_size(arr) > 0) {
 			json_decref(e);
 			break;
 		}
@@ -377,6 +520,7 @@ browse_answer(struct client *c, const struct remote_agent_request *rq,
 	json_object_set_new(o, "truncated", json_boolean(i < dir.n));
 	if (i < dir.n)
 		json_object_set_new(o, "next", json_integer(i));
+	free(idx);
 	json_decref(mb);
 	tree_free(&dir);
 	if (have_page)
@@ -385,6 +529,7 @@ browse_answer(struct client *c, const struct remote_agent_request *rq,
 	return browse_send(c, rq->id, 0, o, err, errlen);
 oom:
 	json_decref(o);
+	free(idx);
 	json_decref(mb);
 	snprintf(why, sizeof(why), "out of memory");
 fail:
@@ -460,40 +605,73 @@ mailbox_load(struct client *c, const struct snapinfo *si, const char *dir)
 	return j;
 }
 
-/* A string field of a .mailbox message, or NULL. */
+/* A string field of a .mailbox message, cut, or NULL. */
 static json_t *
 mail_field(json_t *m, const char *key)
 {
 	json_t *v = json_object_get(m, key);
 
-	return json_is_string(v) ? json_string(json_string_value(v)) : NULL;
+	return json_is_string(v) ? jstr_cap(json_string_value(v),
+	    BROWSE_MAIL_FIELD_MAX) : NULL;
+}
+
+static int
+mailidx_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct mailidx *)a)->file,
+	    ((const struct mailidx *)b)->file);
 }
 
 /*
- * Add each message's "from", "subject", "date_header" and "flags" from
- * the .mailbox mb to the entries of files[0..n) (JSON objects by name).
+ * mb's messages that name their file, sorted by it (mb keeps owning
+ * them): a malloc'ed array of *n, NULL (and *n 0) when there are none
+ * or memory runs out (a listing without mail fields).
  */
-static void
-mailbox_fields(json_t *mb, json_t *entry, const char *name)
+static struct mailidx *
+mailidx_make(json_t *mb, size_t *n)
 {
 	json_t *msgs = json_object_get(mb, "messages"), *m;
+	struct mailidx *idx;
 	size_t i;
 
-	if (!json_is_array(msgs))
-		return;
+	*n = 0;
+	if (!json_is_array(msgs) || json_array_size(msgs) == 0 ||
+	    (idx = calloc(json_array_size(msgs), sizeof(*idx))) == NULL)
+		return NULL;
 	json_array_foreach(msgs, i, m) {
 		json_t *f = json_object_get(m, "file");
-		const char *k[] = { "from", "subject", "date_header", "flags" };
 
-		if (!json_is_string(f) || strcmp(json_string_value(f), name) != 0)
-			continue;
-		for (size_t x = 0; x < sizeof(k) / sizeof(k[0]); x++) {
-			json_t *v = mail_field(m, k[x]);
-
-			if (v != NULL)
-				json_object_set_new(entry, k[x], v);
+		if (json_is_object(m) && json_is_string(f)) {
+			idx[*n].file = json_string_value(f);
+			idx[*n].m = m;
+			(*n)++;
 		}
+	}
+	qsort(idx, *n, sizeof(*idx), mailidx_cmp);
+	return idx;
+}
+
+/*
+ * Add message name's "from", "subject", "date_header" and "flags" from
+ * the index idx[0..n) to entry.
+ */
+static void
+mailbox_fields(const struct mailidx *idx, size_t n, json_t *entry,
+    const char *name)
+{
+	static const char *const k[] = { "from", "subject", "date_header",
+	    "flags" };
+	struct mailidx key = { name, NULL };
+	const struct mailidx *hit;
+
+	if (n == 0 || (hit = bsearch(&key, idx, n, sizeof(*idx),
+	    mailidx_cmp)) == NULL)
 		return;
+	for (size_t x = 0; x < sizeof(k) / sizeof(k[0]); x++) {
+		json_t *v = mail_field(hit->m, k[x]);
+
+		if (v != NULL)
+			json_object_set_new(entry, k[x], v);
 	}
 }
 
@@ -524,6 +702,9 @@ restore_body(struct client *c, void *arg)
 		goto answer;
 	}
 	o.target = ra->dir;
+	/* No symbolic link on the way; a new or empty one unless "all". */
+	o.target_nofollow = 1;
+	o.target_empty = ra->allow != CLIENTCONF_RESTORE_ALL;
 	o.paths = ra->paths;
 	o.npaths = ra->npaths;
 	o.overwrite = ra->where == BROWSE_OVERWRITE;

@@ -65,7 +65,17 @@ struct jobs {
 	size_t		 n;
 	int		 stopping;
 	struct event	*clock;		/* every CLOCK_CHECK_S */
+	/* 1 when set has a restore under way (jobs_set_busy()). */
+	int		(*busy)(void *, const char *);
+	void		*busy_arg;
 };
+
+/* set has a restore under way: its backup waits (one run per set). */
+static int
+restoring(const struct jobs *js, const char *set)
+{
+	return js->busy != NULL && js->busy(js->busy_arg, set);
+}
 
 static void	job_timer(evutil_socket_t, short, void *);
 static void	job_retry(evutil_socket_t, short, void *);
@@ -412,6 +422,11 @@ job_timer(evutil_socket_t fd, short what, void *arg)
 		    "still runs", j->set);
 		return;
 	}
+	if (restoring(j->jobs, j->set)) {
+		alog_info("job %s: a scheduled run is skipped: a restore of "
+		    "the set is under way", j->set);
+		return;
+	}
 	evtimer_del(j->retry);
 	j->retry_at = 0;
 	j->attempt = 0;
@@ -432,6 +447,14 @@ job_retry(evutil_socket_t fd, short what, void *arg)
 	j->retry_at = 0;
 	if (j->jobs->stopping || j->run != NULL)
 		return;
+	if (restoring(j->jobs, j->set)) {
+		/* Tried again after RetryDelay, as after a failed run. */
+		alog_info("job %s: the retry waits %d s: a restore of the set "
+		    "is under way", j->set, j->retry_delay);
+		j->retry_at = time(NULL) + j->retry_delay;
+		arm_in(j->retry, j->retry_delay);
+		return;
+	}
 	if (job_start(j, err, sizeof(err)) == -1)
 		start_failed(j, err);
 }
@@ -657,6 +680,12 @@ jobs_run_now(struct jobs *js, const char *set, uint64_t request, int *code,
 		snprintf(err, errlen, "job %s is running already", set);
 		return -1;
 	}
+	if (restoring(js, set)) {
+		*code = 409;
+		snprintf(err, errlen, "set %s is running a restore; one run "
+		    "of a set at a time", set);
+		return -1;
+	}
 	evtimer_del(j->retry);
 	j->retry_at = 0;
 	j->attempt = 0;
@@ -712,6 +741,22 @@ jobs_refuse(struct jobs *js, const char *set, uint64_t request,
 	alog_warnx("request %llu for set %s refused: %s",
 	    (unsigned long long)request, set, why);
 	keep_report(js, &r);
+}
+
+void
+jobs_set_busy(struct jobs *js, int (*busy)(void *, const char *),
+    void *arg)
+{
+	js->busy = busy;
+	js->busy_arg = arg;
+}
+
+int
+jobs_is_running(const struct jobs *js, const char *set)
+{
+	const struct job *j = find_job(js, set);
+
+	return j != NULL && j->run != NULL;
 }
 
 void

@@ -58,6 +58,16 @@ int	jobs_cancel(struct jobs *, const char *set, int *code, char *err,
  */
 void	jobs_refuse(struct jobs *, const char *set, uint64_t request,
 	    const char *why);
+/*
+ * busy(arg, set) says whether set has a restore under way (1) or not
+ * (0): one run of a set at a time, so a scheduled run of it is then
+ * skipped (logged), a retry waits RetryDelay more, and jobs_run_now()
+ * refuses with 409.  NULL: no restore is ever under way.
+ */
+void	jobs_set_busy(struct jobs *, int (*busy)(void *, const char *),
+	    void *arg);
+/* 1 when set's job has a run (a backup) under way, else 0. */
+int	jobs_is_running(const struct jobs *, const char *set);
 /* Cancel every run (the agent stops); no new run starts after this. */
 void	jobs_stop(struct jobs *);
 /* Runs under way. */

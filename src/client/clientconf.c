@@ -138,6 +138,7 @@ validate_range(cfg_t *sec, cfg_opt_t *opt)
 		{ "PollInterval",	1, CLIENTCONF_POLL_MAX },
 		{ "Discovery",		0, 1 },
 		{ "AnswerProbes",	0, 1 },
+		{ "AllowBrowse",	0, 1 },
 	};
 	long v = cfg_opt_getnint(opt, 0);
 
@@ -253,6 +254,21 @@ validate_set_type(cfg_t *sec, cfg_opt_t *opt)
 	    strcmp(v, "mail") != 0)) {
 		confread_error("%s:%d: Type \"%s\" is neither files nor "
 		    "mail", confread_file(), sec->line, v ? v : "");
+		return -1;
+	}
+	return 0;
+}
+
+/* Agent.AllowRestore: none, target or all. */
+static int
+validate_allow_restore(cfg_t *sec, cfg_opt_t *opt)
+{
+	const char *v = cfg_opt_getnstr(opt, 0);
+
+	if (v == NULL || (strcmp(v, "none") != 0 &&
+	    strcmp(v, "target") != 0 && strcmp(v, "all") != 0)) {
+		confread_error("%s:%d: AllowRestore \"%s\" is not none, "
+		    "target or all", confread_file(), sec->line, v ? v : "");
 		return -1;
 	}
 	return 0;
@@ -525,6 +541,11 @@ load_agent(struct clientconf *c, cfg_t *cfg)
 	a->poll = (int)cfg_getint(sec, "PollInterval");
 	a->discovery = (int)cfg_getint(sec, "Discovery");
 	a->answer_probes = (int)cfg_getint(sec, "AnswerProbes");
+	a->allow_browse = (int)cfg_getint(sec, "AllowBrowse");
+	a->allow_restore = strcmp(cfg_getstr(sec, "AllowRestore"), "all") ==
+	    0 ? CLIENTCONF_RESTORE_ALL : strcmp(cfg_getstr(sec,
+	    "AllowRestore"), "none") == 0 ? CLIENTCONF_RESTORE_NONE :
+	    CLIENTCONF_RESTORE_TARGET;
 	if (copy_list(sec, "UIListen", NULL, &a->ui_listen,
 	    &a->nui_listen) == -1 ||
 	    (a->token_file = tok[0] ? in_dir(c->dir, tok) : strdup("")) ==
@@ -605,6 +626,8 @@ clientconf_load(const char *file, char *err, size_t errlen)
 		CFG_INT("Discovery", 1, CFGF_NONE),
 		CFG_INT("AnswerProbes", 0, CFGF_NONE),
 		CFG_STR("Name", "", CFGF_NONE),
+		CFG_INT("AllowBrowse", 1, CFGF_NONE),
+		CFG_STR("AllowRestore", "target", CFGF_NONE),
 		CFG_END()
 	};
 	cfg_opt_t opts[] = {
@@ -665,6 +688,8 @@ clientconf_load(const char *file, char *err, size_t errlen)
 		{ "Agent|PollInterval", validate_range },
 		{ "Agent|Discovery", validate_range },
 		{ "Agent|Name", validate_name },
+		{ "Agent|AllowBrowse", validate_range },
+		{ "Agent|AllowRestore", validate_allow_restore },
 	};
 	struct clientconf *c;
 	char *slash;

@@ -85,7 +85,18 @@ struct clientconf_agent {
 	int	  discovery;		/* Discovery */
 	int	  answer_probes;	/* AnswerProbes: UDP scans on 32006 */
 	char	 *name;			/* Name, "": the host name */
+	int	  allow_browse;		/* AllowBrowse: the server may list */
+	int	  allow_restore;	/* AllowRestore: CLIENTCONF_RESTORE_* */
 };
+
+/*
+ * Agent.AllowRestore: which restores the server (its administrators)
+ * may ask the agent for: none; only into a new or empty directory; or
+ * also to the original place, with or without overwrite.
+ */
+#define CLIENTCONF_RESTORE_NONE		0
+#define CLIENTCONF_RESTORE_TARGET	1
+#define CLIENTCONF_RESTORE_ALL		2
 
 struct clientconf {
 	char	*file;		/* the file read, or the default that was absent */

@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -80,6 +81,7 @@ struct rctx {
 	/* Parallel restore (see parallel_entries()). */
 	struct rshared	*sh;		/* NULL when restoring alone */
 	const struct node *cur_dir;	/* the directory being filled */
+	int		 cur_made;	/* ... made by this restore */
 	/* The progress line (NULL: none), and what this thread told it. */
 	struct rprog	*pg;
 	uint64_t	 pg_files, pg_bytes;
@@ -103,6 +105,7 @@ struct rprog {
 struct deferred {
 	struct node	 n;		/* deep copy: name, chunks */
 	struct node	 parent;	/* metadata of its directory only */
+	int		 parent_made;	/* made by this restore */
 	char		*path;		/* of the file, from the target */
 	char		*parentpath;
 };
@@ -780,13 +783,18 @@ write_files(struct rctx *c, struct wfile *files, size_t n)
 static void	restore_node(struct rctx *, int dirfd, const char *dirpath,
 		    const struct node *, struct wfile *files, size_t *nfiles);
 
-/* Open (creating when missing) the directory name under dirfd, safely. */
+/*
+ * Open (creating when missing) the directory name under dirfd, safely;
+ * *made is 1 when this made it, 0 when it was there.
+ */
 static int
-open_dir(struct rctx *c, int dirfd, const char *name, const char *path)
+open_dir(struct rctx *c, int dirfd, const char *name, const char *path,
+    int *made)
 {
 	int fd;
 
-	if (mkdirat(dirfd, name, 0700) == -1 && errno != EEXIST) {
+	*made = mkdirat(dirfd, name, 0700) == 0;
+	if (!*made && errno != EEXIST) {
 		problem(c, path, "cannot create directory: %s", strerror(errno));
 		return -1;
 	}
@@ -828,25 +836,41 @@ restore_entries(struct rctx *c, int dirfd, const char *dirpath,
 	free(files);
 }
 
+/*
+ * A directory's metadata at the end of its restore: a directory this
+ * restore made gets the snapshot's, one that was there keeps its own
+ * (owner, mode, times, ACLs, flags) unless o->overwrite.
+ */
+static void
+dir_meta(struct rctx *c, int fd, const struct node *n, const char *path,
+    int made)
+{
+	if (made || c->o->overwrite)
+		apply_meta_fd(c, fd, n, path);
+}
+
 static void
 restore_dir_node(struct rctx *c, int dirfd, const struct node *n,
     const char *path)
 {
 	struct tree sub;
-	int fd;
+	int fd, made;
 
 	const struct node *outer = c->cur_dir;
+	int outer_made = c->cur_made;
 
-	if ((fd = open_dir(c, dirfd, n->name, path)) == -1)
+	if ((fd = open_dir(c, dirfd, n->name, path, &made)) == -1)
 		return;
 	if (fetch_tree(c, n->subtree, &sub, path) == 0) {
 		c->cur_dir = n;
+		c->cur_made = made;
 		restore_entries(c, fd, path, &sub, 0);
 		c->cur_dir = outer;
+		c->cur_made = outer_made;
 		tree_free(&sub);
 	}
 	if (!c->fatal) {
-		apply_meta_fd(c, fd, n, path);
+		dir_meta(c, fd, n, path, made);
 		c->st->dirs++;
 	}
 	close(fd);
@@ -875,6 +899,7 @@ defer(struct rctx *c, const struct node *n, const char *path)
 	d.n.holes = NULL;
 	d.n.nholes = 0;
 	d.parent = *c->cur_dir;
+	d.parent_made = c->cur_made;
 	d.parent.name = NULL;
 	d.parent.target = NULL;
 	d.parent.chunks = NULL;
@@ -1165,10 +1190,12 @@ restore_deferred(struct rctx *c, struct rshared *sh)
 				write_files(c, files, nfiles);
 			/*
 			 * Creating the file changed its directory's times,
-			 * nothing else (its ACLs and flags stay as set).
+			 * nothing else (its ACLs and flags stay as set); a
+			 * directory that was there keeps its own.
 			 */
 			set_times(ts, &d->parent);
-			if (futimens(fd, ts) == -1)
+			if ((d->parent_made || c->o->overwrite) &&
+			    futimens(fd, ts) == -1)
 				problem(c, d->parentpath, "cannot set times: "
 				    "%s", strerror(errno));
 			close(fd);
@@ -1285,7 +1312,7 @@ restore_all(struct rctx *c, struct tree *root)
 	struct tree cur = *root, sub;
 	struct node chain[64];
 	char *paths[64];
-	int fds[64], depth = 0, fd = c->targetfd, failed = 0;
+	int fds[64], made[64], depth = 0, fd = c->targetfd, failed = 0;
 	char *path = strdup("");
 
 	while (path != NULL && depth < 64 && cur.n == 1 &&
@@ -1294,7 +1321,8 @@ restore_all(struct rctx *c, struct tree *root)
 		char *p = client_path_join(path, n->name);
 		int nfd;
 
-		if (p == NULL || (nfd = open_dir(c, fd, n->name, p)) == -1) {
+		if (p == NULL || (nfd = open_dir(c, fd, n->name, p,
+		    &made[depth])) == -1) {
 			free(p);
 			failed = 1;	/* reported */
 			break;
@@ -1336,7 +1364,7 @@ restore_all(struct rctx *c, struct tree *root)
 	while (depth > 0) {
 		depth--;
 		if (!c->fatal) {
-			apply_meta_fd(c, fd, &chain[depth], path);
+			dir_meta(c, fd, &chain[depth], path, made[depth]);
 			c->st->dirs++;
 		}
 		tree_node_meta_free(&chain[depth]);
@@ -1406,16 +1434,16 @@ restore_path(struct rctx *c, int dirfd, const char *dirpath,
 	/* A directory on the way: create it, descend, then its metadata. */
 	{
 		char *path = client_path_join(dirpath, n->name);
-		int fd;
+		int fd, made;
 
 		if (path == NULL) {
 			fatal_error(c, "out of memory");
 			return;
 		}
-		if ((fd = open_dir(c, dirfd, n->name, path)) != -1) {
+		if ((fd = open_dir(c, dirfd, n->name, path, &made)) != -1) {
 			restore_below(c, fd, path, n->subtree, slash, wanted);
 			if (!c->fatal)
-				apply_meta_fd(c, fd, n, path);
+				dir_meta(c, fd, n, path, made);
 			close(fd);
 		}
 		free(path);
@@ -1484,6 +1512,7 @@ struct cdir {
 	int		 fd;	/* -1 until made */
 	int		 made;	/* made or opened here: metadata at the end */
 	int		 failed;	/* could not be made (reported) */
+	int		 created;	/* made here, not there before */
 };
 
 /*
@@ -1567,7 +1596,8 @@ choose_fd(struct rctx *c, struct cdir *d)
 		d->failed = 1;
 		return -1;
 	}
-	if ((d->fd = open_dir(c, up, d->n->name, d->path)) == -1)
+	if ((d->fd = open_dir(c, up, d->n->name, d->path, &d->created)) ==
+	    -1)
 		d->failed = 1;
 	else
 		d->made = 1;
@@ -1650,7 +1680,7 @@ choose_dir(struct rctx *c, struct cdir *d, const struct node *n,
     const char *spath, int matched, int chosen)
 {
 	struct cdir sub = { d, n, spath, NULL, d->depth + 1, matched, -1, 0,
-	    0 };
+	    0, 0 };
 	struct tree t;
 
 	if (sub.depth > CHOOSE_DEPTH_MAX) {
@@ -1672,7 +1702,7 @@ choose_dir(struct rctx *c, struct cdir *d, const struct node *n,
 	}
 	if (sub.made) {
 		if (!c->fatal) {
-			apply_meta_fd(c, sub.fd, n, sub.path);
+			dir_meta(c, sub.fd, n, sub.path, sub.created);
 			c->st->dirs++;
 		}
 		close(sub.fd);
@@ -1713,7 +1743,7 @@ static void
 restore_chosen(struct rctx *c, const struct tree *root)
 {
 	struct cdir top = { NULL, NULL, "", "", 0,
-	    patterns_count(c->o->include) == 0, c->targetfd, 0, 0 };
+	    patterns_count(c->o->include) == 0, c->targetfd, 0, 0, 0 };
 
 	if (choose_paths(c) == -1)
 		return;
@@ -1788,8 +1818,118 @@ restore_nested(struct rctx *c, int i, const uint8_t *root)
 	return c->fatal ? -1 : r;
 }
 
+static int	open_target_path(const char *, char *, size_t);
+
+/*
+ * Target for o->target_nofollow: walked from "/" one component at a
+ * time, each created when missing and opened with O_NOFOLLOW, so that
+ * no symbolic link on the way is followed; ".." is refused.  The open
+ * directory, or -1 with err set.
+ */
 static int
-open_target(const char *target, char *err, size_t errlen)
+open_target_nofollow(const char *target, char *err, size_t errlen)
+{
+	char *p, *comp, *save = NULL;
+	int fd, nfd;
+
+	if (target[0] != '/') {
+		snprintf(err, errlen, "target %s is not an absolute path",
+		    target);
+		return -1;
+	}
+	if ((p = strdup(target)) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	if ((fd = open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1) {
+		snprintf(err, errlen, "cannot open /: %s", strerror(errno));
+		free(p);
+		return -1;
+	}
+	for (comp = strtok_r(p, "/", &save); comp != NULL;
+	    comp = strtok_r(NULL, "/", &save)) {
+		if (strcmp(comp, ".") == 0)
+			continue;
+		if (strcmp(comp, "..") == 0) {
+			snprintf(err, errlen, "target %s holds \"..\"",
+			    target);
+			goto fail;
+		}
+		if (mkdirat(fd, comp, 0755) == -1 && errno != EEXIST) {
+			snprintf(err, errlen, "cannot create target %s (at "
+			    "%s): %s", target, comp, strerror(errno));
+			goto fail;
+		}
+		if ((nfd = openat(fd, comp, O_RDONLY | O_DIRECTORY |
+		    O_NOFOLLOW | O_CLOEXEC)) == -1) {
+			struct stat sb;
+			int e = errno;
+
+			/* O_DIRECTORY makes a link ENOTDIR, not ELOOP. */
+			snprintf(err, errlen, "cannot open target %s (at %s): "
+			    "%s", target, comp, e == ELOOP || (fstatat(fd, comp,
+			    &sb, AT_SYMLINK_NOFOLLOW) == 0 &&
+			    S_ISLNK(sb.st_mode)) ? "a symbolic link, not "
+			    "followed" : strerror(e));
+			goto fail;
+		}
+		close(fd);
+		fd = nfd;
+	}
+	free(p);
+	return fd;
+fail:
+	close(fd);
+	free(p);
+	return -1;
+}
+
+/* 1 when directory fd holds no entry, 0 when it does, -1 on error. */
+static int
+dir_is_empty(int fd)
+{
+	struct dirent *de;
+	DIR *d;
+	int dfd, empty = 1;
+
+	if ((dfd = dup(fd)) == -1)
+		return -1;
+	if ((d = fdopendir(dfd)) == NULL) {
+		close(dfd);
+		return -1;
+	}
+	while ((de = readdir(d)) != NULL)
+		if (strcmp(de->d_name, ".") != 0 &&
+		    strcmp(de->d_name, "..") != 0) {
+			empty = 0;
+			break;
+		}
+	closedir(d);
+	return empty;
+}
+
+static int
+open_target(const struct restore_opts *o, char *err, size_t errlen)
+{
+	int fd, e;
+
+	if (!o->target_nofollow && !o->target_empty)
+		return open_target_path(o->target, err, errlen);
+	if ((fd = o->target_nofollow ? open_target_nofollow(o->target, err,
+	    errlen) : open_target_path(o->target, err, errlen)) == -1)
+		return -1;
+	if (o->target_empty && (e = dir_is_empty(fd)) != 1) {
+		snprintf(err, errlen, "target %s %s", o->target, e == 0 ?
+		    "is not empty (a restore goes into a new or empty "
+		    "directory)" : "cannot be read");
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static int
+open_target_path(const char *target, char *err, size_t errlen)
 {
 	char *p = strdup(target), *s;
 	int fd;
@@ -1842,7 +1982,7 @@ restore_snapshot(struct remote *r, const struct keys *k,
 	c.err = err;
 	c.errlen = errlen;
 	c.is_root = geteuid() == 0;
-	if ((c.targetfd = open_target(o->target, err, errlen)) == -1) {
+	if ((c.targetfd = open_target(o, err, errlen)) == -1) {
 		pthread_mutex_destroy(&meta.mu);
 		return 2;
 	}

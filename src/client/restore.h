@@ -20,6 +20,13 @@ struct patterns;
 
 struct restore_opts {
 	const char	*target;	/* created when missing */
+	/*
+	 * target_nofollow: the target's existing components must not be
+	 * symbolic links (each opened with O_NOFOLLOW, none ".."), for a
+	 * target someone else named (the agent's restores);
+	 * target_empty: the target must be missing or an empty directory.
+	 */
+	int		 target_nofollow, target_empty;
 	char *const	*paths;		/* subtrees to restore; NULL = all */
 	int		 npaths;
 	int		 overwrite;	/* replace existing non-directories */
