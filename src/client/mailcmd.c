@@ -525,8 +525,8 @@ restore_mailbox(struct mailcmd *m, struct mh_conn *mh, const char *user,
 			warnx("%s %s/%s: APPEND to %s failed: %s", user,
 			    mailbox, file, target, err);
 			(*problems)++;
-			if (strstr(err, "connection closed") == NULL)
-				continue;
+			if (arc == MH_REFUSED)
+				continue;	/* the connection goes on */
 			/* The helper is gone: the rest cannot be either. */
 			if (np - k - 1 > 0)
 				warnx("%s %s: %d more messages not restored",

@@ -51,6 +51,7 @@ struct msg {
 	off_t		 kept_off;	/* fetched: its bytes in the spill */
 	size_t		 kept_len;
 	int		 kept;
+	char		*refused;	/* the helper refused it: why */
 };
 
 struct mailsrc {
@@ -207,6 +208,7 @@ msgs_clear(struct mailsrc *m)
 		free(m->msgs[i].from);
 		free(m->msgs[i].subject);
 		free(m->msgs[i].hdate);
+		free(m->msgs[i].refused);
 	}
 	m->nmsgs = 0;
 	free(m->meta);
@@ -477,6 +479,29 @@ bad:
 	return -1;
 }
 
+/*
+ * Test hook (gigavault(1)): GIGAVAULT_TEST_MAIL_PAUSE=PATH creates PATH
+ * after the first user's mailboxes are listed and waits, a minute at
+ * most, until it is removed, so that t/86-mail-errors.t deletes a
+ * mailbox between its LIST and its EXAMINE every time.
+ */
+static void
+test_pause(void)
+{
+	static int done;
+	const char *p = getenv("GIGAVAULT_TEST_MAIL_PAUSE");
+	int fd;
+
+	if (done || p == NULL || p[0] == '\0')
+		return;
+	done = 1;
+	if ((fd = open(p, O_WRONLY | O_CREAT | O_CLOEXEC, 0600)) == -1)
+		return;
+	close(fd);
+	for (int i = 0; i < 6000 && access(p, F_OK) == 0; i++)
+		usleep(10000);
+}
+
 static int
 list_mailboxes(struct mailsrc *m, const char *uenc, struct feed_entry **out,
     size_t *n, char *err, size_t errlen)
@@ -504,6 +529,7 @@ list_mailboxes(struct mailsrc *m, const char *uenc, struct feed_entry **out,
 	if ((rc = mh_mailboxes(m->mh, user, &m->mbs, &m->nmbs, err,
 	    errlen)) != 0)
 		return rc == -1 ? -1 : 1;
+	test_pause();
 	if (m->nmbs > 0 && (names = calloc(m->nmbs, sizeof(*names))) == NULL) {
 		snprintf(err, errlen, "out of memory");
 		return -1;
@@ -554,8 +580,10 @@ add_info(void *arg, const struct mh_msginfo *mi)
 
 /*
  * Fetch message g of the current mailbox: *data (malloc'ed), *len.
- * 0; 1 when it is gone, 2 when the mailbox's UIDVALIDITY changed (err
- * set); -1 when the helper failed (err set).
+ * 0; 1 when it is gone, 2 when the mailbox's UIDVALIDITY changed, 3 when
+ * the helper refused it (too large, the IMAP server said NO: the
+ * connection goes on), each with err set; -1 when the helper failed
+ * (err set: nothing more can be read).
  */
 static int
 fetch(struct mailsrc *m, struct msg *g, uint8_t **data, size_t *len,
@@ -567,6 +595,8 @@ fetch(struct mailsrc *m, struct msg *g, uint8_t **data, size_t *len,
 	    g->uid, data, len, err, errlen);
 	if (rc == -1)
 		return -1;
+	if (rc == MH_REFUSED)
+		return 3;
 	if (rc != 0) {
 		snprintf(err, errlen, "%s", rc == MH_GONE ? "the message is "
 		    "gone (expunged while the backup ran)" : "the mailbox's "
@@ -638,6 +668,8 @@ make_meta(struct mailsrc *m)
 	for (size_t i = 0; i < m->nmsgs; i++) {
 		const struct msg *g = &m->msgs[i];
 
+		if (g->refused != NULL)
+			continue;	/* not in the snapshot */
 		snprintf(file, sizeof(file), "%" PRIu32 "-%" PRIu32,
 		    mb->uidvalidity, g->uid);
 		e = json_pack("{s:s, s:I, s:o, s:I, s:i, s:I, s:o, s:o, s:o}",
@@ -712,6 +744,9 @@ list_messages(struct mailsrc *m, const char *path, const char *menc,
 		if (rc == MH_STALE)
 			snprintf(err, errlen, "the mailbox's UIDVALIDITY "
 			    "changed while the backup ran");
+		if (rc == MH_REFUSED)
+			snprintf(err + strlen(err), errlen - strlen(err),
+			    ": left out (deleted while the backup ran?)");
 		msgs_clear(m);
 		return rc == -1 ? -1 : 1;
 	}
@@ -736,6 +771,17 @@ list_messages(struct mailsrc *m, const char *path, const char *menc,
 			return -1;
 		if (rc == 2)
 			return 1;
+		if (rc == 3) {
+			/*
+			 * Refused (above Helper.MaxMessageSize, a NO): left
+			 * out of .mailbox; opening it says why, a problem.
+			 */
+			if ((m->msgs[i].refused = strdup(err)) == NULL) {
+				snprintf(err, errlen, "out of memory");
+				return -1;
+			}
+			continue;
+		}
 		if (rc == 1) {
 			/* Expunged meanwhile: not in this backup. */
 			free(m->msgs[i].flags);
@@ -867,6 +913,10 @@ feed_open(void *arg, const char *path, struct stat *st, int *fd, char *err,
 	    (u = strtoull(end + 1, &end, 10), *end != '\0') || u == 0 ||
 	    u > UINT32_MAX || (g = msg_find(m, (uint32_t)u)) == NULL) {
 		snprintf(err, errlen, "no such message (internal error)");
+		return 1;
+	}
+	if (g->refused != NULL) {
+		snprintf(err, errlen, "%s", g->refused);
 		return 1;
 	}
 	if (g->kept) {

@@ -113,8 +113,9 @@ read_frame(struct mh_conn *c, struct frame *f, char *err, size_t errlen)
 }
 
 /*
- * An ERROR frame's meaning for the caller: MH_STALE, MH_GONE or -1 with
- * err (the connection ended when the code says so).
+ * An ERROR frame's meaning for the caller, with err: MH_STALE, MH_GONE,
+ * MH_REFUSED (another error that answered one request), or -1 when the
+ * code ends the connection (it is then ended here too).
  */
 static int
 got_error(struct mh_conn *c, const struct frame *f, char *err,
@@ -135,8 +136,24 @@ got_error(struct mh_conn *c, const struct frame *f, char *err,
 		return MH_STALE;
 	if (code == MW_ERR_GONE)
 		return MH_GONE;
-	if (mw_error_fatal(code))
+	if (mw_error_fatal(code)) {
 		kill_conn(c);
+		return -1;
+	}
+	return MH_REFUSED;
+}
+
+/*
+ * An ERROR frame in the middle of a list: the helper ends the session
+ * after it (a list cut short cannot be ended), so the connection is
+ * ended here too and the result is -1.
+ */
+static int
+error_in_list(struct mh_conn *c, const struct frame *f, char *err,
+    size_t errlen)
+{
+	(void)got_error(c, f, err, errlen);
+	kill_conn(c);
 	return -1;
 }
 
@@ -401,11 +418,11 @@ mh_users(struct mh_conn *c, char ***users, size_t *n, char *err,
 		if (read_frame(c, &f, err, errlen) == -1)
 			goto fail;
 		if (f.h.type == MW_ERROR) {
-			rc = got_error(c, &f, err, errlen);
+			rc = nv_n > 0 ? error_in_list(c, &f, err, errlen) :
+			    got_error(c, &f, err, errlen);
 			free(f.p);
 			mw_strings_free(v, nv_n);
-			(void)rc;
-			return -1;
+			return rc == MH_REFUSED ? rc : -1;
 		}
 		if (f.h.type == MW_END) {
 			if (end_of(c, &f, nv_n, "users", err, errlen) == -1)
@@ -480,9 +497,11 @@ mh_mailboxes(struct mh_conn *c, const char *user, struct mh_mailbox **out,
 		if (read_frame(c, &f, err, errlen) == -1)
 			goto fail;
 		if (f.h.type == MW_ERROR) {
-			(void)got_error(c, &f, err, errlen);
+			rc = k > 0 ? error_in_list(c, &f, err, errlen) :
+			    got_error(c, &f, err, errlen);
 			free(f.p);
-			goto fail;
+			mh_mailboxes_free(v, k);
+			return rc == MH_REFUSED ? rc : -1;
 		}
 		if (f.h.type == MW_END) {
 			if (end_of(c, &f, k, "mailboxes", err, errlen) == -1)
@@ -563,7 +582,8 @@ mh_messages(struct mh_conn *c, const char *user, const char *mailbox,
 			break;
 		}
 		if (f.h.type == MW_ERROR) {
-			rc = got_error(c, &f, err, errlen);
+			rc = total > 0 ? error_in_list(c, &f, err, errlen) :
+			    got_error(c, &f, err, errlen);
 			free(f.p);
 			break;
 		}
@@ -665,9 +685,9 @@ read_done(struct mh_conn *c, uint32_t *v, char *err, size_t errlen)
 	if (read_frame(c, &f, err, errlen) == -1)
 		return -1;
 	if (f.h.type == MW_ERROR) {
-		(void)got_error(c, &f, err, errlen);
+		rc = got_error(c, &f, err, errlen);
 		free(f.p);
-		return -1;
+		return rc == MH_REFUSED ? rc : -1;
 	}
 	if (f.h.type != MW_DONE) {
 		rc = unexpected(c, &f, "instead of DONE", err, errlen);

@@ -1,0 +1,68 @@
+#!/usr/bin/perl
+# One refused message or mailbox does not fail a mail backup (issue 19,
+# item 1): a message above the helper's MaxMessageSize and a mailbox
+# deleted between its LIST and its EXAMINE (made certain by the test hook
+# GIGAVAULT_TEST_MAIL_PAUSE) are left out and named, the backup is
+# partial (exit 1) and its snapshot is saved with every other mailbox of
+# every user; the refused message is not in .mailbox.
+use strict;
+use warnings;
+use FindBin;
+use lib "$FindBin::Bin/lib";
+use Test::More;
+use GVDovecot;      # skip_all without Dovecot or root
+use GV;
+use GVClient;
+use GVMailHelper;
+use JSON::PP;
+use Time::HiRes qw(sleep);
+
+my $dv = GVDovecot->start(users => [qw(alice bob)]);
+my $gv = GV->start(Workers => 1);
+my $cl = GVClient->new($gv, 'mailer');
+my $mh = GVMailHelper->start($dv, helper => { MaxMessageSize => '100K' });
+open my $fh, '>>', $cl->{conf} or die;
+print $fh qq(Ports {\n\tBackupServer = ) . $gv->port('BackupServer') . qq(\n\tMAPI32Bit = ) . $mh->port . qq(\n}\n) .
+          qq(Mail {\n\tHost = "127.0.0.1"\n\tSecretFile = ") . $mh->secret_file . qq("\n}\n) .
+          qq(BackupSet "mail" {\n\tType = "mail"\n}\n);
+close $fh;
+
+$dv->append('alice', 'INBOX', GVDovecot::make_message(subject => "small $_")) for 1 .. 3;
+$dv->append('alice', 'Big', GVDovecot::make_message(subject => 'big', attach => 'x' x 300000));
+$dv->append('alice', 'Big', GVDovecot::make_message(subject => 'small in Big'));
+$dv->append('alice', 'Other', GVDovecot::make_message(subject => 'other'));
+$dv->append('alice', 'Zgone', GVDovecot::make_message(subject => 'z'));
+$dv->append('bob', 'INBOX', GVDovecot::make_message(subject => 'b'));
+
+# Zgone is deleted while the backup waits after alice's LIST.
+my $pause = $cl->dir . '/pause';
+my $pid = fork // die;
+if (!$pid) {
+    for (1 .. 3000) { last if -e $pause; sleep 0.01 }
+    $dv->doveadm('mailbox', 'delete', '-u', 'alice', 'Zgone');
+    unlink $pause;
+    POSIX::_exit(0);
+}
+my ($rc, $out, $err) = GVClient::run_cmd([$GVClient::CLIENT, '-c', $cl->{conf}, 'backup', '--set', 'mail'],
+                                         { GIGAVAULT_PASSPHRASE => $GVClient::PASS,
+                                           GIGAVAULT_TEST_MAIL_PAUSE => $pause }, 300);
+waitpid $pid, 0;
+ok(!-e $pause, 'the hook paused the backup and Zgone was deleted meanwhile');
+is($rc, 1, 'backup: partial (exit 1), not failed') or diag "$out\n$err";
+like($err, qr{/alice/Big/\d+-\d+.*(too large|MaxMessageSize)}i, '... the message above MaxMessageSize named')
+    or diag $err;
+like($err, qr{/alice/Zgone\b.*left out}, '... the mailbox deleted meanwhile named') or diag $err;
+my @s = $cl->snapshots('--set', 'mail');
+is(scalar @s, 1, '... and the snapshot saved');
+
+($rc, $out, $err) = $cl->run('mail', 'ls', '--set', 'mail', '--json', 'latest', 'bob');
+like($out, qr/"INBOX"/, 'bob is in the snapshot') or diag "$out\n$err";
+($rc, $out, $err) = $cl->run('mail', 'ls', '--set', 'mail', '--json', 'latest', 'alice', 'Big');
+my $msgs = eval { decode_json($out) } || [];
+is_deeply([map { $_->{subject} } @$msgs], ['small in Big'],
+          "Big's .mailbox lists only the message stored") or diag "$out\n$err";
+($rc, $out, $err) = $cl->run('mail', 'ls', '--set', 'mail', '--json', 'latest', 'alice', 'Other');
+$msgs = eval { decode_json($out) } || [];
+is(scalar @$msgs, 1, 'alice Other, after both problems, is in the snapshot') or diag "$out\n$err";
+
+done_testing;
