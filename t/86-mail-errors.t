@@ -4,7 +4,11 @@
 # deleted between its LIST and its EXAMINE (made certain by the test hook
 # GIGAVAULT_TEST_MAIL_PAUSE) are left out and named, the backup is
 # partial (exit 1) and its snapshot is saved with every other mailbox of
-# every user; the refused message is not in .mailbox.
+# every user; the refused message is not in .mailbox (item 1).  A parent
+# mailbox deleted with its child left (Dovecot then LISTs it as
+# \HasChildren only and refuses its STATUS) is left out of the next
+# backup, which is saved with every user, and a restore into it creates
+# it again (item 2).
 use strict;
 use warnings;
 use FindBin;
@@ -33,6 +37,8 @@ $dv->append('alice', 'Big', GVDovecot::make_message(subject => 'small in Big'));
 $dv->append('alice', 'Other', GVDovecot::make_message(subject => 'other'));
 $dv->append('alice', 'Zgone', GVDovecot::make_message(subject => 'z'));
 $dv->append('bob', 'INBOX', GVDovecot::make_message(subject => 'b'));
+$dv->append('alice', 'Parent/Child', GVDovecot::make_message(subject => 'c'));
+$dv->append('alice', 'Parent', GVDovecot::make_message(subject => 'p'));
 
 # Zgone is deleted while the backup waits after alice's LIST.
 my $pause = $cl->dir . '/pause';
@@ -64,5 +70,23 @@ is_deeply([map { $_->{subject} } @$msgs], ['small in Big'],
 ($rc, $out, $err) = $cl->run('mail', 'ls', '--set', 'mail', '--json', 'latest', 'alice', 'Other');
 $msgs = eval { decode_json($out) } || [];
 is(scalar @$msgs, 1, 'alice Other, after both problems, is in the snapshot') or diag "$out\n$err";
+
+# ------------------------------------------------------------ a deleted parent
+my ($drc, $dout, $derr) = $dv->doveadm('mailbox', 'delete', '-u', 'alice', 'Parent');
+is($drc, 0, 'Parent deleted, Parent/Child left') or diag $derr;
+($rc, $out, $err) = $cl->run('backup', '--set', 'mail');
+is($rc, 1, 'backup after that: partial (Big) but not failed') or diag "$out\n$err";
+unlike($err, qr{Parent}, '... Parent is no problem') or diag $err;
+is(scalar(my @s2 = $cl->snapshots('--set', 'mail')), 2, '... the snapshot saved');
+($rc, $out, $err) = $cl->run('mail', 'ls', '--set', 'mail', '--json', 'latest', 'alice');
+my $mbs = eval { decode_json($out) } || [];
+my %names = map { ($_->{name} // $_->{mailbox} // '') => 1 } @$mbs;
+ok($names{'Parent/Child'} && !$names{'Parent'}, '... with Parent/Child, without Parent')
+    or diag "$out\n$err";
+($rc, $out, $err) = $cl->run('mail', 'ls', '--set', 'mail', '--json', 'latest', 'bob');
+like($out, qr/"INBOX"/, '... and with bob') or diag "$out\n$err";
+($rc, $out, $err) = $cl->run('mail', 'restore', '--set', 'mail', $s[0]{id}, 'alice', 'Parent');
+is($rc, 0, 'mail restore of Parent from the first snapshot: exit 0') or diag "$out\n$err";
+is(scalar(my @p = eval { $dv->messages('alice', 'Parent') }), 1, '... Parent made again, with its message');
 
 done_testing;

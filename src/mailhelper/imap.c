@@ -23,6 +23,7 @@
 
 #include "common/mailwire.h"
 #include "imap.h"
+#include "mhlog.h"
 
 #define FETCH_BATCH	1000	/* UIDs in one UID FETCH of the list */
 
@@ -318,7 +319,17 @@ imap_mailboxes(struct imap *im, int (*fn)(void *, const struct mw_mailbox *),
 		if (r != MAILIMAP_NO_ERROR) {
 			rc = fail(im, MW_ERR_IMAP, r, "STATUS", mb->mb_name,
 			    err, errlen);
-			break;
+			if (im->dead)
+				break;
+			/*
+			 * A tagged NO: LIST shows a name that is no mailbox
+			 * (Dovecot lists a deleted parent of a mailbox as
+			 * \HasChildren only).  Left out, not the end of the
+			 * list.
+			 */
+			mlog_info("%s: left out of the list", err);
+			rc = 0;
+			continue;
 		}
 		for (j = st->st_info_list ? clist_begin(st->st_info_list) :
 		    NULL; j != NULL; j = clist_next(j)) {
@@ -787,7 +798,11 @@ out:
 	return rc;
 }
 
-/* 1 when mailbox exists (LIST "" mailbox), 0 when not, -1 on errors. */
+/*
+ * 1 when mailbox exists (LIST "" mailbox shows it selectable and STATUS
+ * answers: Dovecot lists a deleted parent of a mailbox as \HasChildren
+ * only), 0 when not, -1 on errors (*code set).
+ */
 static int
 exists(struct imap *im, const char *mailbox, char *err, size_t errlen,
     int *code)
@@ -811,6 +826,16 @@ exists(struct imap *im, const char *mailbox, char *err, size_t errlen,
 			found = 1;
 	}
 	mailimap_list_result_free(list);
+	if (found) {
+		uint32_t uv;
+
+		if ((*code = status_uidvalidity(im, mailbox, &uv, err,
+		    errlen)) == 0)
+			return 1;
+		if (im->dead)
+			return -1;
+		found = 0;	/* a NO: only a name */
+	}
 	return found;
 }
 
