@@ -726,6 +726,7 @@ mh_append(struct mh_conn *c, const char *user, const char *mailbox,
 {
 	struct mw_request q;
 	uint32_t v = 0;
+	int rc;
 
 	if (newuid != NULL)
 		*newuid = 0;
@@ -750,9 +751,10 @@ mh_append(struct mh_conn *c, const char *user, const char *mailbox,
 	q.tzoff = tzoff;
 	q.data = data;
 	q.len = len;
-	if (send_request(c, &q, err, errlen) == -1 ||
-	    read_done(c, &v, err, errlen) == -1)
+	if (send_request(c, &q, err, errlen) == -1)
 		return -1;
+	if ((rc = read_done(c, &v, err, errlen)) != 0)
+		return rc;
 	if (newuid != NULL)
 		*newuid = v;
 	return 0;
