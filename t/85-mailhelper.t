@@ -365,6 +365,31 @@ print $s pack('N n n', 31, 0x0102, 0), 'x' x 31;
 ($code, $text) = error_of(rd($s));
 is($code, 1, 'a proof of 31 bytes: malformed');
 
+# Before the proof nothing but a PROOF header of exactly 32 bytes is read
+# (no payload of a frame that says 200 MiB), within 10 s of the challenge
+# whatever Helper.IdleTimeout (300 s here) is.
+$s = raw();
+rd($s);
+print $s pack('N n n', 200 << 20, 0x0119, 0);
+($code, $text) = error_of(rd($s));
+is($code, 3, 'an APPEND header of 200 MiB before the proof: unexpected, at once');
+like($text // '', qr/APPEND before the proof/, '... the reason');
+ok(closed($s), '... and the connection is closed');
+$s = raw();
+rd($s);
+print $s pack('N n n', 1 << 20, 0x0102, 0);
+($code, $text) = error_of(rd($s));
+is($code, 1, 'a PROOF header of 1 MiB: malformed, its payload never waited for');
+$s = raw();
+rd($s);
+{
+    my ($h, $st) = GV::read_exact($s, 8, time + 30);
+    my ($len, $type) = unpack('N n', $h // '');
+    my ($p) = $st eq 'ok' && $len ? GV::read_exact($s, $len, time + 5) : ('');
+    ($code) = $st eq 'ok' && $type == 0x01ff ? unpack('n', $p) : ();
+    is($code, 6, 'a connection silent after the challenge: a timeout error well before IdleTimeout');
+}
+
 ($rc, $out, $err) = $mh->gv_mh('users');
 is($out, "alice\nbob\n", 'after all that, the helper serves the next connection') or diag $err;
 ok($mh->alive, 'the helper is still running');

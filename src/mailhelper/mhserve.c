@@ -137,15 +137,24 @@ read_frame(struct conn *c, struct wire_hdr *h, uint8_t **p)
 	return 1;
 }
 
+/*
+ * Before the proof a peer is nobody: its PROOF (header and payload)
+ * must arrive within AUTH_TIMEOUT_MS of the CHALLENGE, whatever
+ * Helper.IdleTimeout is, and no payload is read before the header says
+ * PROOF of exactly MW_PROOF_LEN bytes.
+ */
+#define AUTH_TIMEOUT_MS	10000
+
 /* Challenge, proof, READY: 0, or -1 (answered and logged). */
 static int
 authenticate(struct conn *c)
 {
 	uint8_t nonce[MW_NONCE_LEN], want[MW_PROOF_LEN], got[MW_PROOF_LEN];
+	uint8_t hb[WIRE_HDR_LEN];
 	struct wire_hdr h;
 	struct wire_wr w;
-	uint8_t *p;
 	char why[256];
+	int64_t dl;
 	int r;
 
 	if (crypto_random(nonce, sizeof(nonce)) == -1) {
@@ -156,22 +165,40 @@ authenticate(struct conn *c)
 	mw_put_challenge(&w, nonce);
 	if (flush(c, &w) == -1)
 		return -1;
-	if ((r = read_frame(c, &h, &p)) != 1) {
-		if (r == 0)
+	dl = mono_ms() + AUTH_TIMEOUT_MS;
+	if ((r = sock_recv_all(c->fd, hb, sizeof(hb), dl)) != 1) {
+		if (r == -1 && errno == ETIMEDOUT)
+			send_error(c, MW_ERR_TIMEOUT, "no proof within 10 "
+			    "seconds");
+		else if (r == -1 && errno == 0)
+			mlog_warnx("%s: closed inside a frame header", c->peer);
+		else
 			mlog_warnx("%s: closed before its proof", c->peer);
 		return -1;
 	}
+	wire_hdr_decode(hb, &h);
 	if (h.type != MW_PROOF) {
-		free(p);
-		snprintf(why, sizeof(why), "%s before the proof",
-		    mw_type_name(h.type));
+		if (mw_type_name(h.type) != NULL)
+			snprintf(why, sizeof(why), "%s before the proof",
+			    mw_type_name(h.type));
+		else
+			snprintf(why, sizeof(why), "unknown frame type "
+			    "0x%04x before the proof", h.type);
 		send_error(c, MW_ERR_UNEXPECTED, why);
 		return -1;
 	}
-	r = mw_parse_proof(p, h.len, got, why, sizeof(why));
-	free(p);
-	if (r != 0) {
-		send_error(c, r, why);
+	if (h.len != MW_PROOF_LEN || h.flags != 0) {
+		snprintf(why, sizeof(why), "a PROOF of %u bytes (flags 0x%04x)"
+		    ", not %d", h.len, h.flags, MW_PROOF_LEN);
+		send_error(c, MW_ERR_MALFORMED, why);
+		return -1;
+	}
+	if ((r = sock_recv_all(c->fd, got, sizeof(got), dl)) != 1) {
+		if (r == -1 && errno == ETIMEDOUT)
+			send_error(c, MW_ERR_TIMEOUT, "no proof within 10 "
+			    "seconds");
+		else
+			mlog_warnx("%s: closed inside its proof", c->peer);
 		return -1;
 	}
 	mailauth_proof(c->sv->secret, c->sv->secret_len, nonce, want);
