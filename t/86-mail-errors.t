@@ -8,7 +8,8 @@
 # mailbox deleted with its child left (Dovecot then LISTs it as
 # \HasChildren only and refuses its STATUS) is left out of the next
 # backup, which is saved with every user, and a restore into it creates
-# it again (item 2).
+# it again (item 2).  A message marked \Deleted is restored without that
+# flag unless --keep-deleted-flag (item 6).
 use strict;
 use warnings;
 use FindBin;
@@ -88,5 +89,19 @@ like($out, qr/"INBOX"/, '... and with bob') or diag "$out\n$err";
 ($rc, $out, $err) = $cl->run('mail', 'restore', '--set', 'mail', $s[0]{id}, 'alice', 'Parent');
 is($rc, 0, 'mail restore of Parent from the first snapshot: exit 0') or diag "$out\n$err";
 is(scalar(my @p = eval { $dv->messages('alice', 'Parent') }), 1, '... Parent made again, with its message');
+
+# ------------------------------------------------------------ \Deleted
+$dv->append('bob', 'Del', GVDovecot::make_message(subject => 'marked'), flags => '\Deleted \Seen');
+($rc, $out, $err) = $cl->run('backup', '--set', 'mail');
+is($rc, 1, 'a backup with a message marked \Deleted (and Big still refused)') or diag "$out\n$err";
+($rc, $out, $err) = $cl->run('mail', 'restore', '--set', 'mail', '--to-folder', 'DelR', 'latest', 'bob', 'Del');
+is($rc, 0, 'mail restore of it: exit 0') or diag "$out\n$err";
+is(join('|', map { $_->{flags} } eval { $dv->messages('bob', 'DelR') }), '\Seen',
+   '... restored without \Deleted');
+($rc, $out, $err) = $cl->run('mail', 'restore', '--set', 'mail', '--keep-deleted-flag', '--to-folder', 'DelK',
+                             'latest', 'bob', 'Del');
+is($rc, 0, 'mail restore --keep-deleted-flag: exit 0') or diag "$out\n$err";
+is(join('|', map { join ' ', sort split ' ', $_->{flags} } eval { $dv->messages('bob', 'DelK') }),
+   '\Deleted \Seen', '... restored with \Deleted');
 
 done_testing;

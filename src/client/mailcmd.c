@@ -27,6 +27,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "common/mailwire.h"
 #include "client.h"
 #include "mailsrc.h"
 #include "mhclient.h"
@@ -42,6 +43,7 @@ struct mailcmd {
 	struct client_rk rk;
 	char		 tmp[PATH_MAX];	/* the temporary directory, or "" */
 	int		 first;		/* --json: no item printed yet */
+	int		 keep_deleted;	/* --keep-deleted-flag */
 };
 
 /* ---------------------------------------------------------------- reading */
@@ -373,22 +375,41 @@ ls_messages(struct mailcmd *m, const char *user, const char *mailbox)
 
 /* ---------------------------------------------------------------- restore */
 
-/* flags without \Recent, which no APPEND may set; malloc'ed or NULL. */
+/*
+ * The flags a message is APPENDed with: flags without \Recent (no
+ * APPEND may set it), without \Deleted unless keep_deleted (a restored
+ * message marked for deletion would be expunged again at the next
+ * EXPUNGE), and without any flag that APPEND cannot carry (a system flag
+ * outside the standard ones, which a server may list): those are written
+ * into dropped (malloc'ed, "" when none; the caller frees it), so that
+ * the message is restored with a note instead of refused.  malloc'ed,
+ * or NULL when out of memory.
+ */
 static char *
-append_flags(const char *flags)
+append_flags(const char *flags, int keep_deleted, char **dropped)
 {
 	char *out, *dup, *w, *save = NULL;
-	size_t o = 0;
+	size_t o = 0, d = 0;
 
+	*dropped = NULL;
 	if ((out = calloc(1, strlen(flags) + 1)) == NULL ||
+	    (*dropped = calloc(1, strlen(flags) + 1)) == NULL ||
 	    (dup = strdup(flags)) == NULL) {
 		free(out);
+		free(*dropped);
+		*dropped = NULL;
 		return NULL;
 	}
 	for (w = strtok_r(dup, " ", &save); w != NULL;
 	    w = strtok_r(NULL, " ", &save)) {
-		if (strcasecmp(w, "\\Recent") == 0)
+		if (strcasecmp(w, "\\Recent") == 0 ||
+		    (!keep_deleted && strcasecmp(w, "\\Deleted") == 0))
 			continue;
+		if (!mw_flags_valid(w)) {
+			d += (size_t)sprintf(*dropped + d, "%s%s", d ? " " :
+			    "", w);
+			continue;
+		}
 		o += (size_t)sprintf(out + o, "%s%s", o ? " " : "", w);
 	}
 	free(dup);
@@ -502,6 +523,7 @@ restore_mailbox(struct mailcmd *m, struct mh_conn *mh, const char *user,
 		uint8_t *data;
 		size_t len;
 		uint32_t newuid = 0;
+		char *dropped;
 		int arc;
 
 		e = json_array_get(msgs, idx[k]);
@@ -510,11 +532,16 @@ restore_mailbox(struct mailcmd *m, struct mh_conn *mh, const char *user,
 			(*problems)++;
 			continue;
 		}
-		if ((flags = append_flags(jget_str(e, "flags"))) == NULL) {
+		if ((flags = append_flags(jget_str(e, "flags"),
+		    m->keep_deleted, &dropped)) == NULL) {
 			free(data);
 			warnx("out of memory");
 			goto out;
 		}
+		if (dropped[0] != '\0')
+			warnx("%s %s/%s: flags \"%s\" left out (APPEND cannot "
+			    "set them)", user, mailbox, file, dropped);
+		free(dropped);
 		arc = mh_append(mh, user, target, flags,
 		    json_integer_value(json_object_get(e, "date")),
 		    (int32_t)json_integer_value(json_object_get(e, "tzoff")),
@@ -610,16 +637,17 @@ out:
 int
 cmd_mail(struct client *c, int argc, char **argv)
 {
-	enum { OPT_TO = OPT_CMD_FIRST };
+	enum { OPT_TO = OPT_CMD_FIRST, OPT_KEEP_DELETED };
 	static const struct option longopts[] = {
 		CLIENT_LONGOPTS,
 		{ "to-folder", required_argument, NULL, OPT_TO },
+		{ "keep-deleted-flag", no_argument, NULL, OPT_KEEP_DELETED },
 		{ NULL, 0, NULL, 0 }
 	};
 	struct mailcmd m;
 	const char *to = NULL, *sub;
 	char **args;
-	int ch, nargs, rc = EXIT_ERROR;
+	int ch, nargs, rc = EXIT_ERROR, keep_deleted = 0;
 
 	if (argc < 2 || (strcmp(argv[1], "ls") != 0 &&
 	    strcmp(argv[1], "restore") != 0))
@@ -636,6 +664,10 @@ cmd_mail(struct client *c, int argc, char **argv)
 			to = optarg;
 			continue;
 		}
+		if (ch == OPT_KEEP_DELETED && strcmp(sub, "restore") == 0) {
+			keep_deleted = 1;
+			continue;
+		}
 		return client_usage(c);
 	}
 	args = argv + optind;
@@ -646,6 +678,7 @@ cmd_mail(struct client *c, int argc, char **argv)
 	memset(&m, 0, sizeof(m));
 	m.c = c;
 	m.first = 1;
+	m.keep_deleted = keep_deleted;
 	if (client_setup(c) == -1 || client_keys(c) == -1 ||
 	    client_session(c) == -1 ||
 	    client_snapshot(c, args[0], client_set(c), &m.snap) == -1)

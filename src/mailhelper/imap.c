@@ -427,8 +427,12 @@ examine(struct imap *im, const char *mailbox, uint32_t uidvalidity,
 	return 0;
 }
 
-/* A flag as IMAP writes it, appended to out with a space before it. */
-static void
+/*
+ * A flag as IMAP writes it, appended to out with a space before it: 0,
+ * or 1 when it did not fit (flags past MW_FLAGS_MAX bytes are left out:
+ * the caller logs how many).
+ */
+static int
 add_flag(char *out, size_t outlen, const struct mailimap_flag *f)
 {
 	const char *name = NULL, *pre = "";
@@ -445,11 +449,13 @@ add_flag(char *out, size_t outlen, const struct mailimap_flag *f)
 		pre = "\\";
 		break;
 	}
-	if (name == NULL || strlen(out) + strlen(pre) + strlen(name) + 2 >
-	    outlen)
-		return;		/* flags past MW_FLAGS_MAX are dropped */
+	if (name == NULL)
+		return 0;
+	if (strlen(out) + strlen(pre) + strlen(name) + 2 > outlen)
+		return 1;	/* flags past MW_FLAGS_MAX are dropped */
 	snprintf(out + strlen(out), outlen - strlen(out), "%s%s%s",
 	    out[0] ? " " : "", pre, name);
+	return 0;
 }
 
 /* An IMAP date-time as Unix seconds and minutes east of UTC. */
@@ -483,6 +489,7 @@ msg_of(const struct mailimap_msg_att *a, struct mw_msginfo *m,
     const uint8_t **body, size_t *bodylen)
 {
 	clistiter *it, *f;
+	int cut = 0;
 
 	memset(m, 0, sizeof(*m));
 	if (body != NULL) {
@@ -503,8 +510,8 @@ msg_of(const struct mailimap_msg_att *a, struct mw_msginfo *m,
 				/* \Recent belongs to this session only. */
 				if (ff->fl_type == MAILIMAP_FLAG_FETCH_OTHER &&
 				    ff->fl_flag != NULL)
-					add_flag(m->flags, sizeof(m->flags),
-					    ff->fl_flag);
+					cut += add_flag(m->flags,
+					    sizeof(m->flags), ff->fl_flag);
 			}
 			continue;
 		}
@@ -537,6 +544,9 @@ msg_of(const struct mailimap_msg_att *a, struct mw_msginfo *m,
 			break;
 		}
 	}
+	if (cut > 0)
+		mlog_info("UID %u: %d flag%s past %d bytes left out of its "
+		    "flags", m->uid, cut, cut == 1 ? "" : "s", MW_FLAGS_MAX);
 }
 
 static int
