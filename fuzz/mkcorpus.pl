@@ -316,8 +316,8 @@ put('sync', 'target-bad', "Endpoint = http://h\nBucket\nFrob = 1\n");
 # The mailbox helper's frames (src/common/mailwire.h, doc/protocol.md).
 my $mw_app = str16('alice') . str16('Work/Projects') . str16('\\Seen $Label1') .
     pack('Q> N N', 1600000000, 120, 18) . "Subject: x\r\n\r\nbody";
-put('mailwire', 'challenge-proof', frame(0x0101, 'GVMH' . pack('n', 1) . ("\x5a" x 32)) .
-    frame(0x0102, "\x33" x 32) . frame(0x0103, ''));
+put('mailwire', 'challenge-proof', frame(0x0101, 'GVMH' . pack('n', 2) . ("\x5a" x 32)) .
+    frame(0x0102, ("\x44" x 32) . ("\x33" x 32)) . frame(0x0103, "\x66" x 32));
 put('mailwire', 'requests', frame(0x0110, '') . frame(0x0112, str16('alice')) .
     frame(0x0114, str16('alice') . str16('INBOX') . pack('N', 77)) .
     frame(0x0116, str16('alice') . str16('INBOX') . pack('N N', 77, 5)) .

@@ -307,9 +307,12 @@ sub authed {
     my $nonce = substr($c->{p}, 6, 32);
     my $secret = GVDovecot::_slurp($mh->secret_file);
     $secret =~ s/\s+\z//;
-    print $s pack('N n n', 32, 0x0102, 0), hmac_sha256($nonce, $secret);
+    my $cn = 'C' x 32;
+    print $s pack('N n n', 64, 0x0102, 0), $cn, hmac_sha256("client$nonce$cn", $secret);
     my $r = rd($s);
     die "not READY" unless $r && $r->{type} == 0x0103;
+    die "READY without the helper's proof"
+        unless $r->{p} eq hmac_sha256("helper$cn$nonce", $secret);
     return $s;
 }
 sub error_of {
@@ -365,7 +368,39 @@ print $s pack('N n n', 31, 0x0102, 0), 'x' x 31;
 ($code, $text) = error_of(rd($s));
 is($code, 1, 'a proof of 31 bytes: malformed');
 
-# Before the proof nothing but a PROOF header of exactly 32 bytes is read
+ok(eval { authed(); 1 }, "READY carries the helper's proof: HMAC(secret, \"helper\" . client nonce . helper nonce)")
+    or diag $@;
+
+# A fake helper on another port (the helper down, its port taken) that
+# does not have the secret: it answers READY with a wrong proof, or an
+# empty READY as version 1 did.  The client refuses it and sends it
+# nothing after its PROOF (no request, no message).
+for my $ready ('W' x 32, '') {
+    my $ls = IO::Socket::INET->new(LocalAddr => '127.0.0.1', LocalPort => 0, Listen => 1,
+                                   Proto => 'tcp', ReuseAddr => 1) or die "listen: $!";
+    my $got = $mh->dir . '/fake.got';
+    unlink $got;
+    my $fpid = fork // die;
+    if (!$fpid) {
+        alarm 30;
+        my $a = $ls->accept or POSIX::_exit(1);
+        print $a pack('N n n', 38, 0x0101, 0), 'GVMH', pack('n', 2), 'N' x 32;
+        my ($proof) = GV::read_exact($a, 8 + 64, time + 10);
+        print $a pack('N n n', length $ready, 0x0103, 0), $ready;
+        my ($more) = GV::read_exact($a, 1, time + 3);
+        GVDovecot::_spit($got, length($proof) . ' ' . length($more // ''), 0600);
+        POSIX::_exit(0);
+    }
+    ($rc, $out, $err) = $mh->gv_mh('users', { port => $ls->sockport });
+    waitpid $fpid, 0;
+    close $ls;
+    is($rc, 1, 'a fake helper with ' . (length $ready ? 'a wrong proof' : 'an empty READY') . ': refused');
+    like($err, qr/is not the mailbox helper: it does not prove Mail\.SecretFile's secret/, '... the client says why')
+        or diag $err;
+    is(GVDovecot::_slurp($got), '72 0', '... and sends it nothing after its PROOF');
+}
+
+# Before the proof nothing but a PROOF header of exactly 64 bytes is read
 # (no payload of a frame that says 200 MiB), within 10 s of the challenge
 # whatever Helper.IdleTimeout (300 s here) is.
 $s = raw();

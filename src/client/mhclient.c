@@ -283,7 +283,8 @@ mh_connect(const char *host, int port, const char *secretfile,
 {
 	struct addrinfo hints, *res, *ai;
 	uint8_t secret[MW_SECRET_MAX], nonce[MW_NONCE_LEN];
-	uint8_t proof[MW_PROOF_LEN], buf[WIRE_HDR_LEN + MW_PROOF_LEN];
+	uint8_t cnonce[MW_NONCE_LEN], proof[MW_PROOF_LEN], got[MW_PROOF_LEN];
+	uint8_t buf[WIRE_HDR_LEN + MW_PROOF_PAYLOAD];
 	struct wire_wr w;
 	struct mh_conn *c;
 	struct frame f;
@@ -353,9 +354,13 @@ mh_connect(const char *host, int port, const char *secretfile,
 		snprintf(err, errlen, "mailbox helper %s: %s", c->where, why);
 		goto fail;
 	}
-	mailauth_proof(secret, slen, nonce, proof);
+	if (crypto_random(cnonce, sizeof(cnonce)) == -1) {
+		snprintf(err, errlen, "no random numbers");
+		goto fail;
+	}
+	mailauth_proof(secret, slen, 0, nonce, cnonce, proof);
 	wire_wr_init(&w, buf, sizeof(buf));
-	mw_put_proof(&w, proof);
+	mw_put_proof(&w, cnonce, proof);
 	if (send_all(c, buf, w.len, mono_ms() + c->timeout_ms) == -1) {
 		io_error(c, "sending the proof", err, errlen);
 		goto fail;
@@ -367,10 +372,21 @@ mh_connect(const char *host, int port, const char *secretfile,
 		free(f.p);
 		goto fail;
 	}
-	free(f.p);
-	if (f.h.type != MW_READY || f.h.len != 0) {
+	if (f.h.type != MW_READY) {
 		snprintf(err, errlen, "mailbox helper %s: %s frame instead of "
 		    "READY", c->where, mw_type_name(f.h.type));
+		free(f.p);
+		goto fail;
+	}
+	rc = mw_parse_ready(f.p, f.h.len, got, why, sizeof(why));
+	free(f.p);
+	/* Nothing is sent before the helper has proved the secret too. */
+	mailauth_proof(secret, slen, 1, nonce, cnonce, proof);
+	if (rc != 0 || !crypto_equal(proof, got, sizeof(proof))) {
+		snprintf(err, errlen, "%s:%d is not the mailbox helper: it "
+		    "does not prove Mail.SecretFile's secret (%s); nothing "
+		    "was sent to it", host, port, rc != 0 ? why :
+		    "wrong proof");
 		goto fail;
 	}
 	crypto_wipe(secret, sizeof(secret));

@@ -47,8 +47,8 @@ static const struct {
 	uint32_t	 max;
 } types[] = {
 	{ MW_CHALLENGE,	"CHALLENGE",	MW_MAGIC_LEN + 2 + MW_NONCE_LEN },
-	{ MW_PROOF,	"PROOF",	MW_PROOF_LEN },
-	{ MW_READY,	"READY",	0 },
+	{ MW_PROOF,	"PROOF",	MW_PROOF_PAYLOAD },
+	{ MW_READY,	"READY",	MW_PROOF_LEN },
 	{ MW_USERS,	"USERS",	0 },
 	{ MW_USER_NAMES, "USER_NAMES",	4 + MW_USERS_PER_FRAME *
 					    STR(MW_USER_MAX) },
@@ -156,9 +156,19 @@ mw_put_challenge(struct wire_wr *w, const uint8_t nonce[MW_NONCE_LEN])
 }
 
 void
-mw_put_proof(struct wire_wr *w, const uint8_t proof[MW_PROOF_LEN])
+mw_put_proof(struct wire_wr *w, const uint8_t nonce[MW_NONCE_LEN],
+    const uint8_t proof[MW_PROOF_LEN])
 {
 	wire_frame_begin(w, MW_PROOF);
+	wire_put_bytes(w, nonce, MW_NONCE_LEN);
+	wire_put_bytes(w, proof, MW_PROOF_LEN);
+	wire_frame_end(w);
+}
+
+void
+mw_put_ready(struct wire_wr *w, const uint8_t proof[MW_PROOF_LEN])
+{
+	wire_frame_begin(w, MW_READY);
 	wire_put_bytes(w, proof, MW_PROOF_LEN);
 	wire_frame_end(w);
 }
@@ -350,14 +360,26 @@ mw_parse_challenge(const void *p, size_t len, uint8_t nonce[MW_NONCE_LEN],
 }
 
 int
-mw_parse_proof(const void *p, size_t len, uint8_t proof[MW_PROOF_LEN],
+mw_parse_proof(const void *p, size_t len, uint8_t nonce[MW_NONCE_LEN],
+    uint8_t proof[MW_PROOF_LEN], char *why, size_t whylen)
+{
+	struct reader r;
+
+	rd_init(&r, p, len);
+	rd_get_bytes(&r, nonce, MW_NONCE_LEN);
+	rd_get_bytes(&r, proof, MW_PROOF_LEN);
+	return done(&r, "PROOF", why, whylen);
+}
+
+int
+mw_parse_ready(const void *p, size_t len, uint8_t proof[MW_PROOF_LEN],
     char *why, size_t whylen)
 {
 	struct reader r;
 
 	rd_init(&r, p, len);
 	rd_get_bytes(&r, proof, MW_PROOF_LEN);
-	return done(&r, "PROOF", why, whylen);
+	return done(&r, "READY", why, whylen);
 }
 
 int

@@ -20,9 +20,11 @@
 
 #define MW_MAGIC		"GVMH"
 #define MW_MAGIC_LEN		4
-#define MW_VERSION		1
-#define MW_NONCE_LEN		32	/* CHALLENGE's random bytes */
-#define MW_PROOF_LEN		32	/* HMAC-SHA-256(secret, nonce) */
+#define MW_VERSION		2	/* 2: both sides prove the secret */
+#define MW_NONCE_LEN		32	/* CHALLENGE's (and PROOF's) random bytes */
+#define MW_PROOF_LEN		32	/* an HMAC-SHA-256 (mailauth_proof()) */
+/* PROOF's payload: the client's nonce, then its proof. */
+#define MW_PROOF_PAYLOAD	(MW_NONCE_LEN + MW_PROOF_LEN)
 #define MW_SECRET_MIN		16	/* bytes of a secret file, at least */
 #define MW_SECRET_MAX		4096	/* and at most */
 
@@ -40,8 +42,8 @@
 
 enum mw_type {
 	MW_CHALLENGE	= 0x0101,	/* helper: magic, u16 version, nonce */
-	MW_PROOF	= 0x0102,	/* client: the HMAC */
-	MW_READY	= 0x0103,	/* helper: authenticated */
+	MW_PROOF	= 0x0102,	/* client: its nonce, its HMAC */
+	MW_READY	= 0x0103,	/* helper: authenticated, its HMAC */
 	MW_USERS	= 0x0110,	/* client: (empty) */
 	MW_USER_NAMES	= 0x0111,	/* helper: u32 n, n strings */
 	MW_MAILBOXES	= 0x0112,	/* client: user */
@@ -136,8 +138,12 @@ struct mw_request {
  * above its limit sets it too, nothing is cut).
  */
 void	mw_put_challenge(struct wire_wr *, const uint8_t nonce[MW_NONCE_LEN]);
-void	mw_put_proof(struct wire_wr *, const uint8_t proof[MW_PROOF_LEN]);
-void	mw_put_empty(struct wire_wr *, uint16_t type);	/* READY, USERS */
+/* PROOF: the client's nonce and its proof. */
+void	mw_put_proof(struct wire_wr *, const uint8_t nonce[MW_NONCE_LEN],
+	    const uint8_t proof[MW_PROOF_LEN]);
+/* READY: the helper's proof. */
+void	mw_put_ready(struct wire_wr *, const uint8_t proof[MW_PROOF_LEN]);
+void	mw_put_empty(struct wire_wr *, uint16_t type);	/* USERS */
 void	mw_put_u32(struct wire_wr *, uint16_t type, uint32_t);	/* DONE, END */
 void	mw_put_error(struct wire_wr *, int code, const char *text);
 /* users[0..n), n at most MW_USERS_PER_FRAME. */
@@ -168,7 +174,9 @@ void	mw_put_message_hdr(struct wire_wr *, size_t len);
 /* The client's side of CHALLENGE: magic and MW_VERSION checked. */
 int	mw_parse_challenge(const void *p, size_t len,
 	    uint8_t nonce[MW_NONCE_LEN], char *why, size_t whylen);
-int	mw_parse_proof(const void *p, size_t len,
+int	mw_parse_proof(const void *p, size_t len, uint8_t nonce[MW_NONCE_LEN],
+	    uint8_t proof[MW_PROOF_LEN], char *why, size_t whylen);
+int	mw_parse_ready(const void *p, size_t len,
 	    uint8_t proof[MW_PROOF_LEN], char *why, size_t whylen);
 int	mw_parse_u32(const void *p, size_t len, uint32_t *v, char *why,
 	    size_t whylen);

@@ -150,7 +150,7 @@ static int
 authenticate(struct conn *c)
 {
 	uint8_t nonce[MW_NONCE_LEN], want[MW_PROOF_LEN], got[MW_PROOF_LEN];
-	uint8_t hb[WIRE_HDR_LEN];
+	uint8_t hb[WIRE_HDR_LEN], pl[MW_PROOF_PAYLOAD], cnonce[MW_NONCE_LEN];
 	struct wire_hdr h;
 	struct wire_wr w;
 	char why[256];
@@ -187,13 +187,13 @@ authenticate(struct conn *c)
 		send_error(c, MW_ERR_UNEXPECTED, why);
 		return -1;
 	}
-	if (h.len != MW_PROOF_LEN || h.flags != 0) {
+	if (h.len != MW_PROOF_PAYLOAD || h.flags != 0) {
 		snprintf(why, sizeof(why), "a PROOF of %u bytes (flags 0x%04x)"
-		    ", not %d", h.len, h.flags, MW_PROOF_LEN);
+		    ", not %d", h.len, h.flags, MW_PROOF_PAYLOAD);
 		send_error(c, MW_ERR_MALFORMED, why);
 		return -1;
 	}
-	if ((r = sock_recv_all(c->fd, got, sizeof(got), dl)) != 1) {
+	if ((r = sock_recv_all(c->fd, pl, sizeof(pl), dl)) != 1) {
 		if (r == -1 && errno == ETIMEDOUT)
 			send_error(c, MW_ERR_TIMEOUT, "no proof within 10 "
 			    "seconds");
@@ -201,14 +201,24 @@ authenticate(struct conn *c)
 			mlog_warnx("%s: closed inside its proof", c->peer);
 		return -1;
 	}
-	mailauth_proof(c->sv->secret, c->sv->secret_len, nonce, want);
+	if ((r = mw_parse_proof(pl, sizeof(pl), cnonce, got, why,
+	    sizeof(why))) != 0) {
+		send_error(c, r, why);
+		return -1;
+	}
+	mailauth_proof(c->sv->secret, c->sv->secret_len, 0, nonce, cnonce,
+	    want);
 	if (!crypto_equal(want, got, sizeof(want))) {
 		send_error(c, MW_ERR_AUTH, "wrong proof: the client does not "
 		    "have Helper.SecretFile's secret");
 		return -1;
 	}
+	/* Ours, so that the client knows it talks to the helper. */
+	mailauth_proof(c->sv->secret, c->sv->secret_len, 1, nonce, cnonce,
+	    want);
 	wire_wr_init(&w, c->out, WIRE_HDR_LEN + MW_FRAME_MAX);
-	mw_put_empty(&w, MW_READY);
+	mw_put_ready(&w, want);
+	crypto_wipe(want, sizeof(want));
 	return flush(c, &w);
 }
 
