@@ -29,9 +29,11 @@ struct mh_conn;
  * Connect to the helper at host:port (NULL host: 127.0.0.1), authenticate
  * with the secret in secretfile (its bytes, whole; MW_SECRET_MIN to
  * MW_SECRET_MAX of them).  timeout_s bounds each step (connect, each
- * answer, each message's transfer).  0, or -1 with err (the file, the
- * connect, a refused proof: "the helper refused the secret").  *out is
- * freed by mh_close().
+ * answer, each message's transfer); the helper must prove the secret
+ * too (READY's proof) before anything else is sent.  0, or -1 with err
+ * (the file, the connect, a refused proof, a peer that does not prove
+ * the secret: "is not the mailbox helper").  *out is freed by
+ * mh_close().
  */
 int	mh_connect(const char *host, int port, const char *secretfile,
 	    int timeout_s, struct mh_conn **out, char *err, size_t errlen);
