@@ -107,6 +107,26 @@ fetch_files(struct mailcmd *m, char **paths, int n)
 }
 
 /*
+ * 0 when the file at spath of the snapshot is not there after it was
+ * restored (fetch_files()): a message .mailbox lists that was expunged
+ * before the backup read it.  1 otherwise (read_restored() then says
+ * what is wrong, if anything).
+ */
+static int
+in_snapshot(struct mailcmd *m, const char *spath)
+{
+	struct stat st;
+	char *p;
+	int rc;
+
+	if (asprintf(&p, "%s%s", m->tmp, spath) == -1)
+		return 1;
+	rc = lstat(p, &st) == -1 && errno == ENOENT ? 0 : 1;
+	free(p);
+	return rc;
+}
+
+/*
  * The file at spath of the snapshot, restored already, read whole (at
  * most max bytes): *data malloc'ed, *len.  0, or -1 after printing.
  */
@@ -527,6 +547,14 @@ restore_mailbox(struct mailcmd *m, struct mh_conn *mh, const char *user,
 		int arc;
 
 		e = json_array_get(msgs, idx[k]);
+		if (!in_snapshot(m, paths[k])) {
+			/* Listed in .mailbox, expunged before it was read. */
+			printf("not restored %s ", user);
+			client_putsafe(stdout, mailbox);
+			printf("/%s: not in this snapshot (it was gone during "
+			    "the backup)\n", file);
+			continue;
+		}
 		if (read_restored(m, paths[k], MAILCMD_MSG_MAX, &data,
 		    &len) == -1) {
 			(*problems)++;

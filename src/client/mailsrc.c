@@ -480,21 +480,23 @@ bad:
 }
 
 /*
- * Test hook (gigavault(1)): GIGAVAULT_TEST_MAIL_PAUSE=PATH creates PATH
- * after the first user's mailboxes are listed and waits, a minute at
- * most, until it is removed, so that t/86-mail-errors.t deletes a
- * mailbox between its LIST and its EXAMINE every time.
+ * Test hooks (gigavault(1)): GIGAVAULT_TEST_MAIL_PAUSE=PATH creates PATH
+ * after the first user's mailboxes are listed, GIGAVAULT_TEST_MAIL_
+ * PAUSE_OPEN=PATH before the first message is fetched to be stored,
+ * and each waits, a minute at most, until PATH is removed, so that
+ * t/86-mail-errors.t deletes a mailbox between its LIST and its EXAMINE,
+ * or expunges a message between .mailbox and its bytes, every time.
  */
 static void
-test_pause(void)
+test_pause(const char *var)
 {
-	static int done;
-	const char *p = getenv("GIGAVAULT_TEST_MAIL_PAUSE");
-	int fd;
+	static int done[2];
+	const char *p = getenv(var);
+	int fd, k = strcmp(var, "GIGAVAULT_TEST_MAIL_PAUSE") != 0;
 
-	if (done || p == NULL || p[0] == '\0')
+	if (done[k] || p == NULL || p[0] == '\0')
 		return;
-	done = 1;
+	done[k] = 1;
 	if ((fd = open(p, O_WRONLY | O_CREAT | O_CLOEXEC, 0600)) == -1)
 		return;
 	close(fd);
@@ -529,7 +531,7 @@ list_mailboxes(struct mailsrc *m, const char *uenc, struct feed_entry **out,
 	if ((rc = mh_mailboxes(m->mh, user, &m->mbs, &m->nmbs, err,
 	    errlen)) != 0)
 		return rc == -1 ? -1 : 1;
-	test_pause();
+	test_pause("GIGAVAULT_TEST_MAIL_PAUSE");
 	if (m->nmbs > 0 && (names = calloc(m->nmbs, sizeof(*names))) == NULL) {
 		snprintf(err, errlen, "out of memory");
 		return -1;
@@ -938,8 +940,11 @@ feed_open(void *arg, const char *path, struct stat *st, int *fd, char *err,
 			}
 			off += (size_t)k;
 		}
-	} else if ((rc = fetch(m, g, &data, &len, err, errlen)) != 0)
-		return rc == -1 ? -1 : 1;
+	} else {
+		test_pause("GIGAVAULT_TEST_MAIL_PAUSE_OPEN");
+		if ((rc = fetch(m, g, &data, &len, err, errlen)) != 0)
+			return rc == -1 ? -1 : 1;
+	}
 	*fd = memfd_of(data, len, err, errlen);
 	free(data);
 	if (*fd == -1)
