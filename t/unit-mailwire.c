@@ -201,6 +201,28 @@ main(void)
 	    r.uidvalidity == 77 && r.uid == 12345, "FETCH decodes");
 	ok(mw_parse_request(MW_MESSAGES, p, len, &r, why, sizeof(why)) ==
 	    MW_ERR_MALFORMED, "a FETCH payload is not a MESSAGES one");
+	q.type = MW_FETCH_HEADER;
+	wire_wr_init(&w, buf, sizeof(buf));
+	mw_put_request(&w, &q);
+	ok(w.len == mw_request_size(&q), "FETCH_HEADER: mw_request_size() "
+	    "is exact");
+	p = payload(&w, MW_FETCH_HEADER, &len);
+	ok(mw_parse_request(MW_FETCH_HEADER, p, len, &r, why,
+	    sizeof(why)) == 0 && r.type == MW_FETCH_HEADER &&
+	    r.uidvalidity == 77 && r.uid == 12345, "FETCH_HEADER decodes");
+	q.uid = 0;
+	wire_wr_init(&w, buf, sizeof(buf));
+	mw_put_request(&w, &q);
+	p = payload(&w, MW_FETCH_HEADER, &len);
+	ok(mw_parse_request(MW_FETCH_HEADER, p, len, &r, why,
+	    sizeof(why)) == MW_ERR_MALFORMED, "FETCH_HEADER of UID 0 is "
+	    "malformed");
+	q.uid = 12345;
+	ok(mw_parse_request(MW_HEADER, p, len, &r, why, sizeof(why)) ==
+	    MW_ERR_UNEXPECTED, "HEADER is not a request");
+	wire_wr_init(&w, buf, sizeof(buf));
+	mw_put_message_hdr(&w, MW_HEADER, MW_FRAME_MAX + 1);
+	ok(w.overflow, "a HEADER above MW_FRAME_MAX does not encode");
 	ok(mw_parse_request(MW_MAILBOX, p, len, &r, why, sizeof(why)) ==
 	    MW_ERR_UNEXPECTED, "MAILBOX is not a request");
 	q.type = MW_MAILBOXES;

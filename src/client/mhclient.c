@@ -651,11 +651,13 @@ mh_messages(struct mh_conn *c, const char *user, const char *mailbox,
 	return rc;
 }
 
-int
-mh_fetch(struct mh_conn *c, const char *user, const char *mailbox,
-    uint32_t uidvalidity, uint32_t uid, uint8_t **data, size_t *len,
-    char *err, size_t errlen)
+/* FETCH (answered with MESSAGE) or FETCH_HEADER (with HEADER). */
+static int
+fetch_of(struct mh_conn *c, uint16_t type, const char *user,
+    const char *mailbox, uint32_t uidvalidity, uint32_t uid, uint8_t **data,
+    size_t *len, char *err, size_t errlen)
 {
+	uint16_t want = type == MW_FETCH ? MW_MESSAGE : MW_HEADER;
 	struct mw_request q;
 	struct frame f;
 	int rc;
@@ -664,7 +666,7 @@ mh_fetch(struct mh_conn *c, const char *user, const char *mailbox,
 	*len = 0;
 	if (!fits(user, mailbox, err, errlen))
 		return -1;
-	request(&q, MW_FETCH, user, mailbox);
+	request(&q, type, user, mailbox);
 	q.uidvalidity = uidvalidity;
 	q.uid = uid;
 	if (send_request(c, &q, err, errlen) == -1 ||
@@ -675,8 +677,9 @@ mh_fetch(struct mh_conn *c, const char *user, const char *mailbox,
 		free(f.p);
 		return rc;
 	}
-	if (f.h.type != MW_MESSAGE) {
-		rc = unexpected(c, &f, "instead of MESSAGE", err, errlen);
+	if (f.h.type != want) {
+		rc = unexpected(c, &f, want == MW_MESSAGE ? "instead of "
+		    "MESSAGE" : "instead of HEADER", err, errlen);
 		free(f.p);
 		return rc;
 	}
@@ -688,6 +691,24 @@ mh_fetch(struct mh_conn *c, const char *user, const char *mailbox,
 	*data = f.p;
 	*len = f.h.len;
 	return 0;
+}
+
+int
+mh_fetch(struct mh_conn *c, const char *user, const char *mailbox,
+    uint32_t uidvalidity, uint32_t uid, uint8_t **data, size_t *len,
+    char *err, size_t errlen)
+{
+	return fetch_of(c, MW_FETCH, user, mailbox, uidvalidity, uid, data,
+	    len, err, errlen);
+}
+
+int
+mh_fetch_header(struct mh_conn *c, const char *user, const char *mailbox,
+    uint32_t uidvalidity, uint32_t uid, uint8_t **data, size_t *len,
+    char *err, size_t errlen)
+{
+	return fetch_of(c, MW_FETCH_HEADER, user, mailbox, uidvalidity, uid,
+	    data, len, err, errlen);
 }
 
 /* Wait for DONE: its value into *v, or the error. */

@@ -94,6 +94,15 @@ int	mh_messages(struct mh_conn *, const char *user, const char *mailbox,
 int	mh_fetch(struct mh_conn *, const char *user, const char *mailbox,
 	    uint32_t uidvalidity, uint32_t uid, uint8_t **data, size_t *len,
 	    char *err, size_t errlen);
+/*
+ * Like mh_fetch(), but only the message's From, Subject and Date header
+ * fields (BODY.PEEK[HEADER.FIELDS (FROM SUBJECT DATE)], at most
+ * MW_FRAME_MAX bytes), whatever its size: what .mailbox needs of a new
+ * message, whose body is then fetched once, when it is stored.
+ */
+int	mh_fetch_header(struct mh_conn *, const char *user,
+	    const char *mailbox, uint32_t uidvalidity, uint32_t uid,
+	    uint8_t **data, size_t *len, char *err, size_t errlen);
 /* Create mailbox (and its parents); an existing mailbox is fine. */
 int	mh_create(struct mh_conn *, const char *user, const char *mailbox,
 	    char *err, size_t errlen);

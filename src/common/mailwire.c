@@ -63,6 +63,8 @@ static const struct {
 	{ MW_APPEND,	"APPEND",	UINT32_MAX },	/* fields + maxmsg */
 	{ MW_DONE,	"DONE",		4 },
 	{ MW_END,	"END",		4 },
+	{ MW_FETCH_HEADER, "FETCH_HEADER", REQ_UM + 8 },
+	{ MW_HEADER,	"HEADER",	MW_FRAME_MAX },
 	{ MW_ERROR,	"ERROR",	2 + STR(MW_ERROR_MAX) },
 };
 
@@ -267,6 +269,7 @@ mw_request_size(const struct mw_request *q)
 		n += 4 + strlen(q->user) + strlen(q->mailbox) + 4;
 		break;
 	case MW_FETCH:
+	case MW_FETCH_HEADER:
 		n += 4 + strlen(q->user) + strlen(q->mailbox) + 8;
 		break;
 	case MW_APPEND:
@@ -285,9 +288,10 @@ mw_put_request(struct wire_wr *w, const struct mw_request *q)
 		put_str(w, q->user, MW_USER_MAX);
 	if (q->type != MW_USERS && q->type != MW_MAILBOXES)
 		put_str(w, q->mailbox, MW_MAILBOX_MAX);
-	if (q->type == MW_MESSAGES || q->type == MW_FETCH)
+	if (q->type == MW_MESSAGES || q->type == MW_FETCH ||
+	    q->type == MW_FETCH_HEADER)
 		wire_put_u32(w, q->uidvalidity);
-	if (q->type == MW_FETCH)
+	if (q->type == MW_FETCH || q->type == MW_FETCH_HEADER)
 		wire_put_u32(w, q->uid);
 	if (q->type == MW_APPEND) {
 		if (q->len > MW_MESSAGE_MAX) {
@@ -304,14 +308,14 @@ mw_put_request(struct wire_wr *w, const struct mw_request *q)
 }
 
 void
-mw_put_message_hdr(struct wire_wr *w, size_t len)
+mw_put_message_hdr(struct wire_wr *w, uint16_t type, size_t len)
 {
-	if (len > MW_MESSAGE_MAX) {
+	if (len > mw_type_max(type, MW_MESSAGE_MAX)) {
 		w->overflow = 1;
 		return;
 	}
 	wire_put_u32(w, (uint32_t)len);
-	wire_put_u16(w, MW_MESSAGE);
+	wire_put_u16(w, type);
 	wire_put_u16(w, 0);
 }
 
@@ -537,7 +541,8 @@ mw_parse_request(uint16_t type, const void *p, size_t len,
 
 	memset(q, 0, sizeof(*q));
 	q->type = type;
-	if (type < MW_USERS || type > MW_APPEND || type == MW_USER_NAMES ||
+	if (type < MW_USERS || (type > MW_APPEND && type !=
+	    MW_FETCH_HEADER) || type == MW_USER_NAMES ||
 	    type == MW_MAILBOX || type == MW_MSG_INFOS ||
 	    type == MW_MESSAGE) {
 		snprintf(why, whylen, "%s is not a request",
@@ -550,9 +555,10 @@ mw_parse_request(uint16_t type, const void *p, size_t len,
 	if (type != MW_USERS && type != MW_MAILBOXES)
 		rd_get_str16(&r, q->mailbox, sizeof(q->mailbox),
 		    MW_MAILBOX_MAX);
-	if (type == MW_MESSAGES || type == MW_FETCH)
+	if (type == MW_MESSAGES || type == MW_FETCH ||
+	    type == MW_FETCH_HEADER)
 		rd_get_u32(&r, &q->uidvalidity);
-	if (type == MW_FETCH)
+	if (type == MW_FETCH || type == MW_FETCH_HEADER)
 		rd_get_u32(&r, &q->uid);
 	if (type == MW_APPEND) {
 		rd_get_str16(&r, q->flags, sizeof(q->flags), MW_FLAGS_MAX);
@@ -586,8 +592,8 @@ mw_parse_request(uint16_t type, const void *p, size_t len,
 		    "or mailbox name", name);
 		return MW_ERR_MALFORMED;
 	}
-	if (type == MW_FETCH && q->uid == 0) {
-		snprintf(why, whylen, "FETCH of UID 0");
+	if ((type == MW_FETCH || type == MW_FETCH_HEADER) && q->uid == 0) {
+		snprintf(why, whylen, "%s of UID 0", name);
 		return MW_ERR_MALFORMED;
 	}
 	if (type == MW_APPEND) {

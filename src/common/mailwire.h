@@ -56,6 +56,8 @@ enum mw_type {
 	MW_APPEND	= 0x0119,	/* client: user, mailbox, flags, date... */
 	MW_DONE		= 0x011a,	/* helper: u32 value (count or new UID) */
 	MW_END		= 0x011b,	/* helper: u32 count, after a stream */
+	MW_FETCH_HEADER	= 0x011c,	/* client: as FETCH */
+	MW_HEADER	= 0x011d,	/* helper: From, Subject, Date fields */
 	MW_ERROR	= 0x01ff,	/* either: u16 code, string text */
 };
 
@@ -124,8 +126,8 @@ struct mw_request {
 	uint16_t	 type;		/* MW_USERS ... MW_APPEND */
 	char		 user[MW_USER_MAX + 1];
 	char		 mailbox[MW_MAILBOX_MAX + 1];
-	uint32_t	 uidvalidity;	/* MESSAGES, FETCH */
-	uint32_t	 uid;		/* FETCH */
+	uint32_t	 uidvalidity;	/* MESSAGES, FETCH, FETCH_HEADER */
+	uint32_t	 uid;		/* FETCH, FETCH_HEADER */
 	char		 flags[MW_FLAGS_MAX + 1];	/* APPEND */
 	int64_t		 date;		/* APPEND */
 	int32_t		 tzoff;		/* APPEND, -1439..1439 */
@@ -161,10 +163,10 @@ void	mw_put_request(struct wire_wr *, const struct mw_request *);
 /* The bytes mw_put_request() writes for q, header included. */
 size_t	mw_request_size(const struct mw_request *);
 /*
- * MESSAGE's header alone (the payload is the message's len bytes, which
- * the caller sends after it).
+ * The header alone of a MESSAGE or HEADER (type) of len bytes (the
+ * caller sends them after it; above the type's limit: overflow).
  */
-void	mw_put_message_hdr(struct wire_wr *, size_t len);
+void	mw_put_message_hdr(struct wire_wr *, uint16_t type, size_t len);
 
 /*
  * The parsers: each decodes a whole payload and returns 0, or
@@ -197,7 +199,8 @@ int	mw_parse_mailbox(const void *p, size_t len, struct mw_mailbox *,
 int	mw_parse_msg_infos(const void *p, size_t len,
 	    struct mw_msginfo *infos, size_t *n, char *why, size_t whylen);
 /*
- * A request of type (MW_USERS ... MW_APPEND; others MW_ERR_UNEXPECTED):
+ * A request of type (MW_USERS ... MW_APPEND, MW_FETCH_HEADER; others
+ * MW_ERR_UNEXPECTED):
  * for APPEND q->data points into p (the caller keeps it) and a tzoff
  * outside -1439..1439 is malformed.  User names and mailboxes must not
  * be empty nor hold control characters (they go into IMAP commands).

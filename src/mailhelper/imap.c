@@ -696,9 +696,52 @@ imap_messages(struct imap *im, const char *mailbox, uint32_t uidvalidity,
 	return rc;
 }
 
-int
-imap_fetch(struct imap *im, const char *mailbox, uint32_t uidvalidity,
-    uint32_t uid, uint8_t **data, size_t *len, char *err, size_t errlen)
+static void
+free_str(void *s, void *unused)
+{
+	(void)unused;
+	free(s);
+}
+
+/* The header fields that mail backup reads (doc/mail.md, .mailbox). */
+static struct mailimap_section *
+header_section(void)
+{
+	static const char *names[] = { "FROM", "SUBJECT", "DATE" };
+	struct mailimap_header_list *hl;
+	struct mailimap_section *sec;
+	clist *l;
+	char *s;
+
+	if ((l = clist_new()) == NULL)
+		return NULL;
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if ((s = strdup(names[i])) == NULL ||
+		    clist_append(l, s) != 0) {
+			free(s);
+			clist_foreach(l, free_str, NULL);
+			clist_free(l);
+			return NULL;
+		}
+	if ((hl = mailimap_header_list_new(l)) == NULL) {
+		clist_foreach(l, free_str, NULL);
+		clist_free(l);
+		return NULL;
+	}
+	if ((sec = mailimap_section_new_header_fields(hl)) == NULL)
+		mailimap_header_list_free(hl);
+	return sec;
+}
+
+/*
+ * One message's bytes (BODY.PEEK[]), or only its From, Subject and Date
+ * fields when headers (BODY.PEEK[HEADER.FIELDS (FROM SUBJECT DATE)], at
+ * most MW_FRAME_MAX bytes of them).
+ */
+static int
+fetch_one(struct imap *im, const char *mailbox, uint32_t uidvalidity,
+    uint32_t uid, int headers, uint8_t **data, size_t *len, char *err,
+    size_t errlen)
 {
 	struct mailimap_fetch_type *ft = NULL;
 	struct mailimap_set *set = NULL;
@@ -715,9 +758,14 @@ imap_fetch(struct imap *im, const char *mailbox, uint32_t uidvalidity,
 	*len = 0;
 	if ((rc = examine(im, mailbox, uidvalidity, err, errlen)) != 0)
 		return rc;
+	if ((set = mailimap_set_new_single(uid)) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return MW_ERR_IMAP;
+	}
+	if (headers)
+		goto fetch;
 	/* Its size first: a message above the limit is never read. */
-	if ((set = mailimap_set_new_single(uid)) == NULL ||
-	    (ft = mailimap_fetch_type_new_fetch_att_list_empty()) == NULL ||
+	if ((ft = mailimap_fetch_type_new_fetch_att_list_empty()) == NULL ||
 	    mailimap_fetch_type_new_fetch_att_list_add(ft,
 	    mailimap_fetch_att_new_uid()) != 0 ||
 	    mailimap_fetch_type_new_fetch_att_list_add(ft,
@@ -756,12 +804,16 @@ imap_fetch(struct imap *im, const char *mailbox, uint32_t uidvalidity,
 		rc = MW_ERR_MSG_TOO_LARGE;
 		goto out;
 	}
-	if ((sec = mailimap_section_new(NULL)) == NULL ||
+fetch:
+	if ((sec = headers ? header_section() :
+	    mailimap_section_new(NULL)) == NULL ||
 	    (ft = mailimap_fetch_type_new_fetch_att_list_empty()) == NULL ||
 	    mailimap_fetch_type_new_fetch_att_list_add(ft,
 	    mailimap_fetch_att_new_uid()) != 0 ||
 	    mailimap_fetch_type_new_fetch_att_list_add(ft,
-	    mailimap_fetch_att_new_body_peek_section(sec)) != 0) {
+	    mailimap_fetch_att_new_body_peek_section(sec)) != 0 ||
+	    (headers && mailimap_fetch_type_new_fetch_att_list_add(ft,
+	    mailimap_fetch_att_new_rfc822_size()) != 0)) {
 		snprintf(err, errlen, "out of memory");
 		rc = MW_ERR_IMAP;
 		goto out;
@@ -779,6 +831,17 @@ imap_fetch(struct imap *im, const char *mailbox, uint32_t uidvalidity,
 		msg_of(clist_content(it), &m, &body, &bodylen);
 		if (m.uid != uid || body == NULL)
 			continue;
+		if (headers && m.size > im->o->max_message) {
+			/* Refused as its FETCH would be, in the same words. */
+			snprintf(err, errlen, "%s of %s: UID %u has %llu bytes, "
+			    "more than Helper.MaxMessageSize (%u)", mailbox,
+			    im->user, uid, (unsigned long long)m.size,
+			    im->o->max_message);
+			rc = MW_ERR_MSG_TOO_LARGE;
+			break;
+		}
+		if (headers && bodylen > MW_FRAME_MAX)
+			bodylen = MW_FRAME_MAX;	/* what is read of them */
 		if (bodylen > im->o->max_message) {
 			snprintf(err, errlen, "%s of %s: UID %u has %zu bytes, "
 			    "more than Helper.MaxMessageSize (%u)", mailbox,
@@ -806,6 +869,23 @@ out:
 	if (set != NULL)
 		mailimap_set_free(set);
 	return rc;
+}
+
+int
+imap_fetch(struct imap *im, const char *mailbox, uint32_t uidvalidity,
+    uint32_t uid, uint8_t **data, size_t *len, char *err, size_t errlen)
+{
+	return fetch_one(im, mailbox, uidvalidity, uid, 0, data, len, err,
+	    errlen);
+}
+
+int
+imap_fetch_headers(struct imap *im, const char *mailbox,
+    uint32_t uidvalidity, uint32_t uid, uint8_t **data, size_t *len,
+    char *err, size_t errlen)
+{
+	return fetch_one(im, mailbox, uidvalidity, uid, 1, data, len, err,
+	    errlen);
 }
 
 /*

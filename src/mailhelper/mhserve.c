@@ -400,7 +400,8 @@ do_fetch(struct conn *c, const struct mw_request *q)
 	for (int tries = 0;; tries++) {
 		if ((rc = session_for(c, q->user, err, sizeof(err))) != 0)
 			return outcome(c, rc, err);
-		rc = imap_fetch(c->im, q->mailbox, q->uidvalidity, q->uid,
+		rc = (q->type == MW_FETCH_HEADER ? imap_fetch_headers :
+		    imap_fetch)(c->im, q->mailbox, q->uidvalidity, q->uid,
 		    &data, &len, err, sizeof(err));
 		if (rc == 0 || tries > 0 || !broken(c, rc))
 			break;
@@ -408,7 +409,8 @@ do_fetch(struct conn *c, const struct mw_request *q)
 	if (rc != 0)
 		return outcome(c, rc, err);
 	wire_wr_init(&w, hb, sizeof(hb));
-	mw_put_message_hdr(&w, len);
+	mw_put_message_hdr(&w, q->type == MW_FETCH_HEADER ? MW_HEADER :
+	    MW_MESSAGE, len);
 	rc = 0;
 	/* The header says more is coming: one segment with the bytes. */
 	if (w.overflow || send_all(c, hb, w.len, MSG_MORE) == -1 ||
@@ -550,6 +552,7 @@ mhserve_conn(const struct mhserve *sv, int fd, const char *peer)
 			r = do_messages(&c, &q);
 			break;
 		case MW_FETCH:
+		case MW_FETCH_HEADER:
 			r = do_fetch(&c, &q);
 			break;
 		case MW_CREATE:
