@@ -462,8 +462,19 @@ my ($small) = grep { length($_->{bytes}) <= 2048 } @appended;
 ($rc, $out, $err) = $mh5->gv_mh('fetch', 'alice', $big->{mb}, $mb{ $big->{mb} }{uv}, $big->{uid});
 like($err, qr/more than Helper\.MaxMessageSize.*\(message too large\)/,
      'fetch of a message above MaxMessageSize: refused, the option named');
+($rc, $out, $err) = $mh5->gv_mh('header', 'alice', $big->{mb}, $mb{ $big->{mb} }{uv}, $big->{uid});
+like($err, qr/more than Helper\.MaxMessageSize.*\(message too large\)/,
+     'FETCH_HEADER of a message above MaxMessageSize: refused as its FETCH');
 ($rc, $out, $err) = $mh5->gv_mh('fetch', 'alice', $small->{mb}, $mb{ $small->{mb} }{uv}, $small->{uid});
 is($out, $small->{bytes}, 'a message below it: fetched as Helper.User');
+($rc, $out, $err) = $mh5->gv_mh('header', 'alice', $small->{mb}, $mb{ $small->{mb} }{uv}, $small->{uid});
+{
+    my ($hdr) = split /\r?\n\r?\n/, $small->{bytes}, 2;
+    my @want = grep { /^(From|Subject|Date):/i } split /\r?\n/, $hdr;
+    my @got = grep { length } split /\r?\n/, $out;
+    is_deeply([sort @got], [sort @want], 'FETCH_HEADER: the From, Subject and Date fields, no other, no body')
+        or diag "$out\n$err";
+}
 ($rc, $out, $err) = $mh5->gv_mh('append', 'alice', 'INBOX', '', 1500000000, 0, { stdin => 'x' x 3000 });
 like($err, qr/3000 bytes, more than Helper\.MaxMessageSize \(2048\) \(message too large\)/,
      'append above MaxMessageSize: refused');
