@@ -141,7 +141,7 @@ read_frame(struct conn *c, struct wire_hdr *h, uint8_t **p)
  * Before the proof a peer is nobody: its PROOF (header and payload)
  * must arrive within AUTH_TIMEOUT_MS of the CHALLENGE, whatever
  * Helper.IdleTimeout is, and no payload is read before the header says
- * PROOF of exactly MW_PROOF_LEN bytes.
+ * PROOF of exactly MW_PROOF_PAYLOAD bytes.
  */
 #define AUTH_TIMEOUT_MS	10000
 
