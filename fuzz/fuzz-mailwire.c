@@ -37,7 +37,7 @@ one(const struct wire_hdr *h, const uint8_t *p)
 	struct mw_request q;
 	struct mw_mailbox m;
 	struct wire_wr w;
-	uint8_t nonce[MW_NONCE_LEN];
+	uint8_t nonce[MW_NONCE_LEN], proof[MW_PROOF_LEN];
 	char why[256], text[MW_ERROR_MAX + 1], **names;
 	size_t n;
 	uint32_t v;
@@ -53,7 +53,17 @@ one(const struct wire_hdr *h, const uint8_t *p)
 		}
 		return;
 	case MW_PROOF:
-		(void)mw_parse_proof(p, h->len, nonce, why, sizeof(why));
+		if (mw_parse_proof(p, h->len, nonce, proof, why,
+		    sizeof(why)) == 0) {
+			mw_put_proof(&w, nonce, proof);
+			same(&w, h, p);
+		}
+		return;
+	case MW_READY:
+		if (mw_parse_ready(p, h->len, proof, why, sizeof(why)) == 0) {
+			mw_put_ready(&w, proof);
+			same(&w, h, p);
+		}
 		return;
 	case MW_DONE:
 	case MW_END:

@@ -316,18 +316,20 @@ put('sync', 'target-bad', "Endpoint = http://h\nBucket\nFrob = 1\n");
 # The mailbox helper's frames (src/common/mailwire.h, doc/protocol.md).
 my $mw_app = str16('alice') . str16('Work/Projects') . str16('\\Seen $Label1') .
     pack('Q> N N', 1600000000, 120, 18) . "Subject: x\r\n\r\nbody";
-put('mailwire', 'challenge-proof', frame(0x0101, 'GVMH' . pack('n', 1) . ("\x5a" x 32)) .
-    frame(0x0102, "\x33" x 32) . frame(0x0103, ''));
+put('mailwire', 'challenge-proof', frame(0x0101, 'GVMH' . pack('n', 2) . ("\x5a" x 32)) .
+    frame(0x0102, ("\x44" x 32) . ("\x33" x 32)) . frame(0x0103, "\x66" x 32));
 put('mailwire', 'requests', frame(0x0110, '') . frame(0x0112, str16('alice')) .
     frame(0x0114, str16('alice') . str16('INBOX') . pack('N', 77)) .
     frame(0x0116, str16('alice') . str16('INBOX') . pack('N N', 77, 5)) .
-    frame(0x0118, str16('alice') . str16('Restored/Work')));
+    frame(0x0118, str16('alice') . str16('Restored/Work')) .
+    frame(0x011c, str16('alice') . str16('INBOX') . pack('N N', 77, 6)));
 put('mailwire', 'append', frame(0x0119, $mw_app));
 put('mailwire', 'answers', frame(0x0111, pack('N', 2) . str16('alice') . str16('bob')) .
     frame(0x0113, str16('Sent') . '/' . pack('N N N', 9, 5, 4) . str16('\\Sent')) .
     frame(0x0115, pack('N', 1) . pack('N Q> Q> N', 3, 1000, 1600000000, 4294967176) .
         str16('\\Seen')) .
     frame(0x011b, pack('N', 1)) . frame(0x011a, pack('N', 12)) .
+    frame(0x011d, "From: a\@b\r\nSubject: x\r\nDate: Mon, 1 Jan 2024 00:00:00 +0000\r\n\r\n") .
     frame(0x01ff, pack('n', 16) . str16('stale')));
 put('mailwire', 'append-too-large', pack('N n n', 1 << 30, 0x0119, 0));
 put('mailwire', 'bad-flags', frame(0x0119, str16('a') . str16('b') . str16('(x') .

@@ -307,9 +307,12 @@ sub authed {
     my $nonce = substr($c->{p}, 6, 32);
     my $secret = GVDovecot::_slurp($mh->secret_file);
     $secret =~ s/\s+\z//;
-    print $s pack('N n n', 32, 0x0102, 0), hmac_sha256($nonce, $secret);
+    my $cn = 'C' x 32;
+    print $s pack('N n n', 64, 0x0102, 0), $cn, hmac_sha256("client$nonce$cn", $secret);
     my $r = rd($s);
     die "not READY" unless $r && $r->{type} == 0x0103;
+    die "READY without the helper's proof"
+        unless $r->{p} eq hmac_sha256("helper$cn$nonce", $secret);
     return $s;
 }
 sub error_of {
@@ -365,6 +368,63 @@ print $s pack('N n n', 31, 0x0102, 0), 'x' x 31;
 ($code, $text) = error_of(rd($s));
 is($code, 1, 'a proof of 31 bytes: malformed');
 
+ok(eval { authed(); 1 }, "READY carries the helper's proof: HMAC(secret, \"helper\" . client nonce . helper nonce)")
+    or diag $@;
+
+# A fake helper on another port (the helper down, its port taken) that
+# does not have the secret: it answers READY with a wrong proof, or an
+# empty READY as version 1 did.  The client refuses it and sends it
+# nothing after its PROOF (no request, no message).
+for my $ready ('W' x 32, '') {
+    my $ls = IO::Socket::INET->new(LocalAddr => '127.0.0.1', LocalPort => 0, Listen => 1,
+                                   Proto => 'tcp', ReuseAddr => 1) or die "listen: $!";
+    my $got = $mh->dir . '/fake.got';
+    unlink $got;
+    my $fpid = fork // die;
+    if (!$fpid) {
+        alarm 30;
+        my $a = $ls->accept or POSIX::_exit(1);
+        print $a pack('N n n', 38, 0x0101, 0), 'GVMH', pack('n', 2), 'N' x 32;
+        my ($proof) = GV::read_exact($a, 8 + 64, time + 10);
+        print $a pack('N n n', length $ready, 0x0103, 0), $ready;
+        my ($more) = GV::read_exact($a, 1, time + 3);
+        GVDovecot::_spit($got, length($proof) . ' ' . length($more // ''), 0600);
+        POSIX::_exit(0);
+    }
+    ($rc, $out, $err) = $mh->gv_mh('users', { port => $ls->sockport });
+    waitpid $fpid, 0;
+    close $ls;
+    is($rc, 1, 'a fake helper with ' . (length $ready ? 'a wrong proof' : 'an empty READY') . ': refused');
+    like($err, qr/is not the mailbox helper: it does not prove Mail\.SecretFile's secret/, '... the client says why')
+        or diag $err;
+    is(GVDovecot::_slurp($got), '72 0', '... and sends it nothing after its PROOF');
+}
+
+# Before the proof nothing but a PROOF header of exactly 64 bytes is read
+# (no payload of a frame that says 200 MiB), within 10 s of the challenge
+# whatever Helper.IdleTimeout (300 s here) is.
+$s = raw();
+rd($s);
+print $s pack('N n n', 200 << 20, 0x0119, 0);
+($code, $text) = error_of(rd($s));
+is($code, 3, 'an APPEND header of 200 MiB before the proof: unexpected, at once');
+like($text // '', qr/APPEND before the proof/, '... the reason');
+ok(closed($s), '... and the connection is closed');
+$s = raw();
+rd($s);
+print $s pack('N n n', 1 << 20, 0x0102, 0);
+($code, $text) = error_of(rd($s));
+is($code, 1, 'a PROOF header of 1 MiB: malformed, its payload never waited for');
+$s = raw();
+rd($s);
+{
+    my ($h, $st) = GV::read_exact($s, 8, time + 30);
+    my ($len, $type) = unpack('N n', $h // '');
+    my ($p) = $st eq 'ok' && $len ? GV::read_exact($s, $len, time + 5) : ('');
+    ($code) = $st eq 'ok' && $type == 0x01ff ? unpack('n', $p) : ();
+    is($code, 6, 'a connection silent after the challenge: a timeout error well before IdleTimeout');
+}
+
 ($rc, $out, $err) = $mh->gv_mh('users');
 is($out, "alice\nbob\n", 'after all that, the helper serves the next connection') or diag $err;
 ok($mh->alive, 'the helper is still running');
@@ -402,8 +462,19 @@ my ($small) = grep { length($_->{bytes}) <= 2048 } @appended;
 ($rc, $out, $err) = $mh5->gv_mh('fetch', 'alice', $big->{mb}, $mb{ $big->{mb} }{uv}, $big->{uid});
 like($err, qr/more than Helper\.MaxMessageSize.*\(message too large\)/,
      'fetch of a message above MaxMessageSize: refused, the option named');
+($rc, $out, $err) = $mh5->gv_mh('header', 'alice', $big->{mb}, $mb{ $big->{mb} }{uv}, $big->{uid});
+like($err, qr/more than Helper\.MaxMessageSize.*\(message too large\)/,
+     'FETCH_HEADER of a message above MaxMessageSize: refused as its FETCH');
 ($rc, $out, $err) = $mh5->gv_mh('fetch', 'alice', $small->{mb}, $mb{ $small->{mb} }{uv}, $small->{uid});
 is($out, $small->{bytes}, 'a message below it: fetched as Helper.User');
+($rc, $out, $err) = $mh5->gv_mh('header', 'alice', $small->{mb}, $mb{ $small->{mb} }{uv}, $small->{uid});
+{
+    my ($hdr) = split /\r?\n\r?\n/, $small->{bytes}, 2;
+    my @want = grep { /^(From|Subject|Date):/i } split /\r?\n/, $hdr;
+    my @got = grep { length } split /\r?\n/, $out;
+    is_deeply([sort @got], [sort @want], 'FETCH_HEADER: the From, Subject and Date fields, no other, no body')
+        or diag "$out\n$err";
+}
 ($rc, $out, $err) = $mh5->gv_mh('append', 'alice', 'INBOX', '', 1500000000, 0, { stdin => 'x' x 3000 });
 like($err, qr/3000 bytes, more than Helper\.MaxMessageSize \(2048\) \(message too large\)/,
      'append above MaxMessageSize: refused');

@@ -13,6 +13,8 @@
  *				messages, then "users" runs on the same
  *				connection (it must still work)
  *	fetch USER MAILBOX UIDVALIDITY UID	the bytes on stdout
+ *	header USER MAILBOX UIDVALIDITY UID	its From, Subject and Date
+ *				fields (FETCH_HEADER) on stdout
  *	fetchall USER MAILBOX UIDVALIDITY [DIR]	every message (DIR/UID),
  *				then "N messages B bytes LIST_MS FETCH_MS"
  *	create USER MAILBOX
@@ -280,6 +282,16 @@ main(int argc, char **argv)
 		size_t n;
 
 		if ((rc = mh_fetch(c, argv[1], argv[2], num(argv[3]),
+		    num(argv[4]), &d, &n, err, sizeof(err))) == 0) {
+			if (fwrite(d, 1, n, stdout) != n)
+				rc = -1;
+			free(d);
+		}
+	} else if (strcmp(cmd, "header") == 0 && argc == 5) {
+		uint8_t *d;
+		size_t n;
+
+		if ((rc = mh_fetch_header(c, argv[1], argv[2], num(argv[3]),
 		    num(argv[4]), &d, &n, err, sizeof(err))) == 0) {
 			if (fwrite(d, 1, n, stdout) != n)
 				rc = -1;

@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/crypto.h"
+#include "common/mailauth.h"
 #include "common/mailwire.h"
 #include "common/wire.h"
 #include "tap.h"
@@ -101,6 +103,57 @@ main(void)
 	ok(mw_parse_challenge(p, len, n2, why, sizeof(why)) ==
 	    MW_ERR_VERSION, "another version is refused");
 
+	/*
+	 * PROOF (the client's nonce and proof) and READY (the helper's
+	 * proof) round trip; the two proofs are labelled and ordered so
+	 * that neither is the other, nor the same with the nonces swapped.
+	 */
+	{
+		static const uint8_t secret[] = "0123456789abcdef0123";
+		uint8_t hn[MW_NONCE_LEN], cn[MW_NONCE_LEN], cp[MW_PROOF_LEN];
+		uint8_t hp[MW_PROOF_LEN], x[MW_PROOF_LEN], n3[MW_NONCE_LEN];
+		uint8_t msg[6 + 2 * MW_NONCE_LEN];
+
+		memset(hn, 0x11, sizeof(hn));
+		memset(cn, 0x22, sizeof(cn));
+		mailauth_proof(secret, 20, 0, hn, cn, cp);
+		mailauth_proof(secret, 20, 1, hn, cn, hp);
+		memcpy(msg, "client", 6);
+		memcpy(msg + 6, hn, MW_NONCE_LEN);
+		memcpy(msg + 6 + MW_NONCE_LEN, cn, MW_NONCE_LEN);
+		crypto_hmac(secret, 20, msg, sizeof(msg), NULL, 0, x);
+		ok(memcmp(x, cp, sizeof(x)) == 0, "the client's proof is "
+		    "HMAC(secret, \"client\" || helper nonce || client "
+		    "nonce)");
+		memcpy(msg, "helper", 6);
+		memcpy(msg + 6, cn, MW_NONCE_LEN);
+		memcpy(msg + 6 + MW_NONCE_LEN, hn, MW_NONCE_LEN);
+		crypto_hmac(secret, 20, msg, sizeof(msg), NULL, 0, x);
+		ok(memcmp(x, hp, sizeof(x)) == 0, "the helper's proof is "
+		    "HMAC(secret, \"helper\" || client nonce || helper "
+		    "nonce)");
+		mailauth_proof(secret, 20, 0, cn, hn, x);
+		ok(memcmp(cp, hp, sizeof(cp)) != 0 &&
+		    memcmp(x, cp, sizeof(x)) != 0,
+		    "the two proofs differ, and differ with the nonces swapped");
+		wire_wr_init(&w, buf, sizeof(buf));
+		mw_put_proof(&w, cn, cp);
+		p = payload(&w, MW_PROOF, &len);
+		ok(len == MW_PROOF_PAYLOAD && mw_parse_proof(p, len, n3, x,
+		    why, sizeof(why)) == 0 && memcmp(n3, cn, sizeof(cn)) ==
+		    0 && memcmp(x, cp, sizeof(cp)) == 0, "PROOF decodes");
+		ok(mw_parse_proof(p, MW_PROOF_LEN, n3, x, why, sizeof(why)) ==
+		    MW_ERR_MALFORMED, "a PROOF without the nonce (version 1) "
+		    "is refused");
+		wire_wr_init(&w, buf, sizeof(buf));
+		mw_put_ready(&w, hp);
+		p = payload(&w, MW_READY, &len);
+		ok(mw_parse_ready(p, len, x, why, sizeof(why)) == 0 &&
+		    memcmp(x, hp, sizeof(hp)) == 0, "READY decodes");
+		ok(mw_parse_ready(p, 0, x, why, sizeof(why)) ==
+		    MW_ERR_MALFORMED, "an empty READY (no proof) is refused");
+	}
+
 	/* Requests: each type round trips; short payloads are refused. */
 	memset(&q, 0, sizeof(q));
 	q.type = MW_APPEND;
@@ -148,6 +201,28 @@ main(void)
 	    r.uidvalidity == 77 && r.uid == 12345, "FETCH decodes");
 	ok(mw_parse_request(MW_MESSAGES, p, len, &r, why, sizeof(why)) ==
 	    MW_ERR_MALFORMED, "a FETCH payload is not a MESSAGES one");
+	q.type = MW_FETCH_HEADER;
+	wire_wr_init(&w, buf, sizeof(buf));
+	mw_put_request(&w, &q);
+	ok(w.len == mw_request_size(&q), "FETCH_HEADER: mw_request_size() "
+	    "is exact");
+	p = payload(&w, MW_FETCH_HEADER, &len);
+	ok(mw_parse_request(MW_FETCH_HEADER, p, len, &r, why,
+	    sizeof(why)) == 0 && r.type == MW_FETCH_HEADER &&
+	    r.uidvalidity == 77 && r.uid == 12345, "FETCH_HEADER decodes");
+	q.uid = 0;
+	wire_wr_init(&w, buf, sizeof(buf));
+	mw_put_request(&w, &q);
+	p = payload(&w, MW_FETCH_HEADER, &len);
+	ok(mw_parse_request(MW_FETCH_HEADER, p, len, &r, why,
+	    sizeof(why)) == MW_ERR_MALFORMED, "FETCH_HEADER of UID 0 is "
+	    "malformed");
+	q.uid = 12345;
+	ok(mw_parse_request(MW_HEADER, p, len, &r, why, sizeof(why)) ==
+	    MW_ERR_UNEXPECTED, "HEADER is not a request");
+	wire_wr_init(&w, buf, sizeof(buf));
+	mw_put_message_hdr(&w, MW_HEADER, MW_FRAME_MAX + 1);
+	ok(w.overflow, "a HEADER above MW_FRAME_MAX does not encode");
 	ok(mw_parse_request(MW_MAILBOX, p, len, &r, why, sizeof(why)) ==
 	    MW_ERR_UNEXPECTED, "MAILBOX is not a request");
 	q.type = MW_MAILBOXES;
@@ -244,7 +319,7 @@ main(void)
 	    MW_ERR_UNEXPECTED, "an unknown type is unexpected");
 	h.type = MW_PROOF;
 	h.flags = 1;
-	h.len = MW_PROOF_LEN;
+	h.len = MW_PROOF_PAYLOAD;
 	ok(mw_hdr_check(&h, MW_MESSAGE_MAX, why, sizeof(why)) ==
 	    MW_ERR_MALFORMED, "flags are malformed");
 	ok(mw_type_max(MW_MESSAGE, UINT32_MAX) == MW_MESSAGE_MAX,

@@ -75,7 +75,8 @@ static const struct command {
 	    "ask this machine's gigavault-agent" },
 	{ "mail", cmd_mail,
 	    "mail ls [--set NAME] [--json] SNAPSHOT [USER [MAILBOX]] | "
-	    "restore [--set NAME] [--to-folder NAME] SNAPSHOT USER "
+	    "restore [--set NAME] [--to-folder NAME] [--keep-deleted-flag] "
+	    "SNAPSHOT USER "
 	    "[MAILBOX [MESSAGE ...]]",
 	    "list or restore the messages of a mail set's snapshot" },
 };

@@ -27,6 +27,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "common/mailwire.h"
 #include "client.h"
 #include "mailsrc.h"
 #include "mhclient.h"
@@ -42,6 +43,7 @@ struct mailcmd {
 	struct client_rk rk;
 	char		 tmp[PATH_MAX];	/* the temporary directory, or "" */
 	int		 first;		/* --json: no item printed yet */
+	int		 keep_deleted;	/* --keep-deleted-flag */
 };
 
 /* ---------------------------------------------------------------- reading */
@@ -101,6 +103,26 @@ fetch_files(struct mailcmd *m, char **paths, int n)
 		warnx("%s", err);
 		return -1;
 	}
+	return rc;
+}
+
+/*
+ * 0 when the file at spath of the snapshot is not there after it was
+ * restored (fetch_files()): a message .mailbox lists that was expunged
+ * before the backup read it.  1 otherwise (read_restored() then says
+ * what is wrong, if anything).
+ */
+static int
+in_snapshot(struct mailcmd *m, const char *spath)
+{
+	struct stat st;
+	char *p;
+	int rc;
+
+	if (asprintf(&p, "%s%s", m->tmp, spath) == -1)
+		return 1;
+	rc = lstat(p, &st) == -1 && errno == ENOENT ? 0 : 1;
+	free(p);
 	return rc;
 }
 
@@ -373,22 +395,41 @@ ls_messages(struct mailcmd *m, const char *user, const char *mailbox)
 
 /* ---------------------------------------------------------------- restore */
 
-/* flags without \Recent, which no APPEND may set; malloc'ed or NULL. */
+/*
+ * The flags a message is APPENDed with: flags without \Recent (no
+ * APPEND may set it), without \Deleted unless keep_deleted (a restored
+ * message marked for deletion would be expunged again at the next
+ * EXPUNGE), and without any flag that APPEND cannot carry (a system flag
+ * outside the standard ones, which a server may list): those are written
+ * into dropped (malloc'ed, "" when none; the caller frees it), so that
+ * the message is restored with a note instead of refused.  malloc'ed,
+ * or NULL when out of memory.
+ */
 static char *
-append_flags(const char *flags)
+append_flags(const char *flags, int keep_deleted, char **dropped)
 {
 	char *out, *dup, *w, *save = NULL;
-	size_t o = 0;
+	size_t o = 0, d = 0;
 
+	*dropped = NULL;
 	if ((out = calloc(1, strlen(flags) + 1)) == NULL ||
+	    (*dropped = calloc(1, strlen(flags) + 1)) == NULL ||
 	    (dup = strdup(flags)) == NULL) {
 		free(out);
+		free(*dropped);
+		*dropped = NULL;
 		return NULL;
 	}
 	for (w = strtok_r(dup, " ", &save); w != NULL;
 	    w = strtok_r(NULL, " ", &save)) {
-		if (strcasecmp(w, "\\Recent") == 0)
+		if (strcasecmp(w, "\\Recent") == 0 ||
+		    (!keep_deleted && strcasecmp(w, "\\Deleted") == 0))
 			continue;
+		if (!mw_flags_valid(w)) {
+			d += (size_t)sprintf(*dropped + d, "%s%s", d ? " " :
+			    "", w);
+			continue;
+		}
 		o += (size_t)sprintf(out + o, "%s%s", o ? " " : "", w);
 	}
 	free(dup);
@@ -502,19 +543,33 @@ restore_mailbox(struct mailcmd *m, struct mh_conn *mh, const char *user,
 		uint8_t *data;
 		size_t len;
 		uint32_t newuid = 0;
+		char *dropped;
 		int arc;
 
 		e = json_array_get(msgs, idx[k]);
+		if (!in_snapshot(m, paths[k])) {
+			/* Listed in .mailbox, expunged before it was read. */
+			printf("not restored %s ", user);
+			client_putsafe(stdout, mailbox);
+			printf("/%s: not in this snapshot (it was gone during "
+			    "the backup)\n", file);
+			continue;
+		}
 		if (read_restored(m, paths[k], MAILCMD_MSG_MAX, &data,
 		    &len) == -1) {
 			(*problems)++;
 			continue;
 		}
-		if ((flags = append_flags(jget_str(e, "flags"))) == NULL) {
+		if ((flags = append_flags(jget_str(e, "flags"),
+		    m->keep_deleted, &dropped)) == NULL) {
 			free(data);
 			warnx("out of memory");
 			goto out;
 		}
+		if (dropped[0] != '\0')
+			warnx("%s %s/%s: flags \"%s\" left out (APPEND cannot "
+			    "set them)", user, mailbox, file, dropped);
+		free(dropped);
 		arc = mh_append(mh, user, target, flags,
 		    json_integer_value(json_object_get(e, "date")),
 		    (int32_t)json_integer_value(json_object_get(e, "tzoff")),
@@ -525,8 +580,8 @@ restore_mailbox(struct mailcmd *m, struct mh_conn *mh, const char *user,
 			warnx("%s %s/%s: APPEND to %s failed: %s", user,
 			    mailbox, file, target, err);
 			(*problems)++;
-			if (strstr(err, "connection closed") == NULL)
-				continue;
+			if (arc == MH_REFUSED)
+				continue;	/* the connection goes on */
 			/* The helper is gone: the rest cannot be either. */
 			if (np - k - 1 > 0)
 				warnx("%s %s: %d more messages not restored",
@@ -610,16 +665,17 @@ out:
 int
 cmd_mail(struct client *c, int argc, char **argv)
 {
-	enum { OPT_TO = OPT_CMD_FIRST };
+	enum { OPT_TO = OPT_CMD_FIRST, OPT_KEEP_DELETED };
 	static const struct option longopts[] = {
 		CLIENT_LONGOPTS,
 		{ "to-folder", required_argument, NULL, OPT_TO },
+		{ "keep-deleted-flag", no_argument, NULL, OPT_KEEP_DELETED },
 		{ NULL, 0, NULL, 0 }
 	};
 	struct mailcmd m;
 	const char *to = NULL, *sub;
 	char **args;
-	int ch, nargs, rc = EXIT_ERROR;
+	int ch, nargs, rc = EXIT_ERROR, keep_deleted = 0;
 
 	if (argc < 2 || (strcmp(argv[1], "ls") != 0 &&
 	    strcmp(argv[1], "restore") != 0))
@@ -636,6 +692,10 @@ cmd_mail(struct client *c, int argc, char **argv)
 			to = optarg;
 			continue;
 		}
+		if (ch == OPT_KEEP_DELETED && strcmp(sub, "restore") == 0) {
+			keep_deleted = 1;
+			continue;
+		}
 		return client_usage(c);
 	}
 	args = argv + optind;
@@ -646,6 +706,7 @@ cmd_mail(struct client *c, int argc, char **argv)
 	memset(&m, 0, sizeof(m));
 	m.c = c;
 	m.first = 1;
+	m.keep_deleted = keep_deleted;
 	if (client_setup(c) == -1 || client_keys(c) == -1 ||
 	    client_session(c) == -1 ||
 	    client_snapshot(c, args[0], client_set(c), &m.snap) == -1)

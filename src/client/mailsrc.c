@@ -8,10 +8,10 @@
  * of that mailbox that changed since the parent snapshot, before it
  * lists the next one.  So one mailbox is "current" at a time: listing it
  * asks the helper for its messages (UID, size, flags, dates), fetches
- * those whose From/Subject/Date the cache lacks (their bytes are kept in
- * a temporary file, for backup.c to open without a second fetch), and
- * writes .mailbox and the cache; opening a message fetches it unless it
- * was kept.  A message the parent snapshot has is never opened.
+ * the From/Subject/Date header fields alone of those the cache lacks
+ * (FETCH_HEADER), and writes .mailbox and the cache; opening a message
+ * fetches its bytes, once.  A message the parent snapshot has is never
+ * opened.
  */
 #include "autoconf.h"
 
@@ -48,9 +48,7 @@ struct msg {
 	char		*flags;
 	char		*from, *subject, *hdate;	/* NULL: not known */
 	int		 known;		/* the three are known (maybe NULL) */
-	off_t		 kept_off;	/* fetched: its bytes in the spill */
-	size_t		 kept_len;
-	int		 kept;
+	char		*refused;	/* the helper refused it: why */
 };
 
 struct mailsrc {
@@ -76,11 +74,8 @@ struct mailsrc {
 	size_t		 metalen;
 	struct timespec	 stamp;		/* .mailbox's mtime: now */
 
-	int		 spill;		/* fetched while listing, -1: none */
-	off_t		 spill_end;
-
 	uint64_t	 nusers, nmailboxes, nmessages, fetched, fetched_bytes;
-	uint64_t	 hdr_fetched;	/* fetched for their headers */
+	uint64_t	 hdr_fetched;	/* their header fields fetched */
 	int		 oom, toomany;	/* why add_info() stopped */
 };
 
@@ -207,6 +202,7 @@ msgs_clear(struct mailsrc *m)
 		free(m->msgs[i].from);
 		free(m->msgs[i].subject);
 		free(m->msgs[i].hdate);
+		free(m->msgs[i].refused);
 	}
 	m->nmsgs = 0;
 	free(m->meta);
@@ -477,6 +473,31 @@ bad:
 	return -1;
 }
 
+/*
+ * Test hooks (gigavault(1)): GIGAVAULT_TEST_MAIL_PAUSE=PATH creates PATH
+ * after the first user's mailboxes are listed, GIGAVAULT_TEST_MAIL_
+ * PAUSE_OPEN=PATH before the first message is fetched to be stored,
+ * and each waits, a minute at most, until PATH is removed, so that
+ * t/86-mail-errors.t deletes a mailbox between its LIST and its EXAMINE,
+ * or expunges a message between .mailbox and its bytes, every time.
+ */
+static void
+test_pause(const char *var)
+{
+	static int done[2];
+	const char *p = getenv(var);
+	int fd, k = strcmp(var, "GIGAVAULT_TEST_MAIL_PAUSE") != 0;
+
+	if (done[k] || p == NULL || p[0] == '\0')
+		return;
+	done[k] = 1;
+	if ((fd = open(p, O_WRONLY | O_CREAT | O_CLOEXEC, 0600)) == -1)
+		return;
+	close(fd);
+	for (int i = 0; i < 6000 && access(p, F_OK) == 0; i++)
+		usleep(10000);
+}
+
 static int
 list_mailboxes(struct mailsrc *m, const char *uenc, struct feed_entry **out,
     size_t *n, char *err, size_t errlen)
@@ -504,6 +525,7 @@ list_mailboxes(struct mailsrc *m, const char *uenc, struct feed_entry **out,
 	if ((rc = mh_mailboxes(m->mh, user, &m->mbs, &m->nmbs, err,
 	    errlen)) != 0)
 		return rc == -1 ? -1 : 1;
+	test_pause("GIGAVAULT_TEST_MAIL_PAUSE");
 	if (m->nmbs > 0 && (names = calloc(m->nmbs, sizeof(*names))) == NULL) {
 		snprintf(err, errlen, "out of memory");
 		return -1;
@@ -554,8 +576,10 @@ add_info(void *arg, const struct mh_msginfo *mi)
 
 /*
  * Fetch message g of the current mailbox: *data (malloc'ed), *len.
- * 0; 1 when it is gone, 2 when the mailbox's UIDVALIDITY changed (err
- * set); -1 when the helper failed (err set).
+ * 0; 1 when it is gone, 2 when the mailbox's UIDVALIDITY changed, 3 when
+ * the helper refused it (too large, the IMAP server said NO: the
+ * connection goes on), each with err set; -1 when the helper failed
+ * (err set: nothing more can be read).
  */
 static int
 fetch(struct mailsrc *m, struct msg *g, uint8_t **data, size_t *len,
@@ -567,6 +591,8 @@ fetch(struct mailsrc *m, struct msg *g, uint8_t **data, size_t *len,
 	    g->uid, data, len, err, errlen);
 	if (rc == -1)
 		return -1;
+	if (rc == MH_REFUSED)
+		return 3;
 	if (rc != 0) {
 		snprintf(err, errlen, "%s", rc == MH_GONE ? "the message is "
 		    "gone (expunged while the backup ran)" : "the mailbox's "
@@ -578,43 +604,35 @@ fetch(struct mailsrc *m, struct msg *g, uint8_t **data, size_t *len,
 	return 0;
 }
 
-/* Fetch g for its headers; keep its bytes in the spill file. */
+/*
+ * g's From, Subject and Date, fetched alone (FETCH_HEADER: not its
+ * body, which is fetched once, when backup.c stores it).  0; 1, 2, 3 as
+ * fetch(); -1 when the helper failed (err set).
+ */
 static int
 fetch_headers(struct mailsrc *m, struct msg *g, char *err, size_t errlen)
 {
 	uint8_t *data;
-	size_t len, off = 0;
-	ssize_t k;
+	size_t len;
 	int rc;
 
-	if ((rc = fetch(m, g, &data, &len, err, errlen)) != 0)
-		return rc;
+	rc = mh_fetch_header(m->mh, m->user, m->cur->name,
+	    m->cur->uidvalidity, g->uid, &data, &len, err, errlen);
+	if (rc == -1)
+		return -1;
+	if (rc == MH_REFUSED)
+		return 3;
+	if (rc != 0) {
+		snprintf(err, errlen, "%s", rc == MH_GONE ? "the message is "
+		    "gone (expunged while the backup ran)" : "the mailbox's "
+		    "UIDVALIDITY changed while the backup ran");
+		return rc == MH_GONE ? 1 : 2;
+	}
 	m->hdr_fetched++;
 	g->from = mailsrc_header(data, len, "From");
 	g->subject = mailsrc_header(data, len, "Subject");
 	g->hdate = mailsrc_header(data, len, "Date");
 	g->known = 1;
-	if (m->spill == -1 || (uint64_t)m->spill_end + len >
-	    MAILSRC_SPILL_MAX) {
-		free(data);
-		return 0;
-	}
-	while (off < len) {
-		k = pwrite(m->spill, data + off, len - off,
-		    m->spill_end + (off_t)off);
-		if (k == -1 && errno == EINTR)
-			continue;
-		if (k == -1) {
-			/* No room: it is fetched again when opened. */
-			free(data);
-			return 0;
-		}
-		off += (size_t)k;
-	}
-	g->kept = 1;
-	g->kept_off = m->spill_end;
-	g->kept_len = len;
-	m->spill_end += (off_t)len;
 	free(data);
 	return 0;
 }
@@ -638,6 +656,8 @@ make_meta(struct mailsrc *m)
 	for (size_t i = 0; i < m->nmsgs; i++) {
 		const struct msg *g = &m->msgs[i];
 
+		if (g->refused != NULL)
+			continue;	/* not in the snapshot */
 		snprintf(file, sizeof(file), "%" PRIu32 "-%" PRIu32,
 		    mb->uidvalidity, g->uid);
 		e = json_pack("{s:s, s:I, s:o, s:I, s:i, s:I, s:o, s:o, s:o}",
@@ -712,6 +732,9 @@ list_messages(struct mailsrc *m, const char *path, const char *menc,
 		if (rc == MH_STALE)
 			snprintf(err, errlen, "the mailbox's UIDVALIDITY "
 			    "changed while the backup ran");
+		if (rc == MH_REFUSED)
+			snprintf(err + strlen(err), errlen - strlen(err),
+			    ": left out (deleted while the backup ran?)");
 		msgs_clear(m);
 		return rc == -1 ? -1 : 1;
 	}
@@ -725,9 +748,7 @@ list_messages(struct mailsrc *m, const char *path, const char *menc,
 	m->nmsgs = k;
 	cache_load(m, mb->name);
 
-	/* The messages not seen before: fetched now for their headers. */
-	if (m->spill != -1 && ftruncate(m->spill, 0) == 0)
-		m->spill_end = 0;
+	/* The messages not seen before: their header fields fetched now. */
 	for (i = 0; i < m->nmsgs; i++) {
 		if (m->msgs[i].known)
 			continue;
@@ -736,6 +757,17 @@ list_messages(struct mailsrc *m, const char *path, const char *menc,
 			return -1;
 		if (rc == 2)
 			return 1;
+		if (rc == 3) {
+			/*
+			 * Refused (above Helper.MaxMessageSize, a NO): left
+			 * out of .mailbox; opening it says why, a problem.
+			 */
+			if ((m->msgs[i].refused = strdup(err)) == NULL) {
+				snprintf(err, errlen, "out of memory");
+				return -1;
+			}
+			continue;
+		}
 		if (rc == 1) {
 			/* Expunged meanwhile: not in this backup. */
 			free(m->msgs[i].flags);
@@ -841,8 +873,7 @@ feed_open(void *arg, const char *path, struct stat *st, int *fd, char *err,
 	struct msg *g;
 	uint8_t *data;
 	unsigned long long v, u;
-	size_t len, off = 0;
-	ssize_t k;
+	size_t len;
 	char *end;
 	int rc;
 
@@ -869,26 +900,12 @@ feed_open(void *arg, const char *path, struct stat *st, int *fd, char *err,
 		snprintf(err, errlen, "no such message (internal error)");
 		return 1;
 	}
-	if (g->kept) {
-		if ((data = malloc(g->kept_len ? g->kept_len : 1)) == NULL) {
-			snprintf(err, errlen, "out of memory");
-			return -1;
-		}
-		len = g->kept_len;
-		while (off < len) {
-			k = pread(m->spill, data + off, len - off,
-			    g->kept_off + (off_t)off);
-			if (k == -1 && errno == EINTR)
-				continue;
-			if (k <= 0) {
-				snprintf(err, errlen, "the temporary file: %s",
-				    k == 0 ? "short" : strerror(errno));
-				free(data);
-				return -1;
-			}
-			off += (size_t)k;
-		}
-	} else if ((rc = fetch(m, g, &data, &len, err, errlen)) != 0)
+	if (g->refused != NULL) {
+		snprintf(err, errlen, "%s", g->refused);
+		return 1;
+	}
+	test_pause("GIGAVAULT_TEST_MAIL_PAUSE_OPEN");
+	if ((rc = fetch(m, g, &data, &len, err, errlen)) != 0)
 		return rc == -1 ? -1 : 1;
 	*fd = memfd_of(data, len, err, errlen);
 	free(data);
@@ -899,23 +916,6 @@ feed_open(void *arg, const char *path, struct stat *st, int *fd, char *err,
 }
 
 /* ---------------------------------------------------------------- source */
-
-/* A temporary file in dir for the messages fetched while listing. */
-static int
-spill_open(const char *dir)
-{
-	char *tmpl;
-	int fd;
-
-	if ((fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600)) != -1)
-		return fd;
-	if (asprintf(&tmpl, "%s/spill.XXXXXX", dir) == -1)
-		return -1;
-	if ((fd = mkostemp(tmpl, O_CLOEXEC)) != -1)
-		unlink(tmpl);
-	free(tmpl);
-	return fd;
-}
 
 struct mailsrc *
 mailsrc_new(struct client *c, const struct clientconf_set *cs,
@@ -931,7 +931,6 @@ mailsrc_new(struct client *c, const struct clientconf_set *cs,
 	}
 	m->c = c;
 	m->cs = cs;
-	m->spill = -1;
 	slash = strrchr(conf->statefile, '/');
 	if (asprintf(&m->cachedir, "%.*s/%s/%s", slash != NULL ?
 	    (int)(slash - conf->statefile) : 1, slash != NULL ?
@@ -950,7 +949,6 @@ mailsrc_new(struct client *c, const struct clientconf_set *cs,
 		goto fail;
 	}
 	free(probe);
-	m->spill = spill_open(m->cachedir);
 	if (mh_connect(conf->mail_host, conf->port_mapi, conf->mail_secret,
 	    MH_TIMEOUT_S, &m->mh, err, errlen) != 0)
 		goto fail;
@@ -974,9 +972,10 @@ mailsrc_summary(const struct mailsrc *m, FILE *out)
 
 	client_fmt_bytes((double)m->fetched_bytes, s, sizeof(s));
 	fprintf(out, "mail: %" PRIu64 " user%s, %" PRIu64 " mailbox%s, %"
-	    PRIu64 " messages; fetched %" PRIu64 " (%s)\n", m->nusers,
-	    m->nusers == 1 ? "" : "s", m->nmailboxes, m->nmailboxes == 1 ?
-	    "" : "es", m->nmessages, m->fetched, s);
+	    PRIu64 " messages; fetched %" PRIu64 " (%s), the header fields "
+	    "of %" PRIu64 "\n", m->nusers, m->nusers == 1 ? "" : "s",
+	    m->nmailboxes, m->nmailboxes == 1 ? "" : "es", m->nmessages,
+	    m->fetched, s, m->hdr_fetched);
 }
 
 void
@@ -991,8 +990,6 @@ mailsrc_free(struct mailsrc *m)
 	free(m->user_enc);
 	if (m->mh != NULL)
 		mh_close(m->mh);
-	if (m->spill != -1)
-		close(m->spill);
 	free(m->cachedir);
 	free(m);
 }

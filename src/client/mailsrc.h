@@ -15,8 +15,9 @@
  * message without fetching it.  The From, Subject and Date of the
  * messages already seen come from a cache in the client's state
  * directory (MAILSRC_CACHE under StateFile's directory); a message not
- * in it is fetched once while its mailbox is listed, its bytes kept in
- * a temporary file until backup.c opens it.
+ * in it has those header fields fetched alone while its mailbox is
+ * listed (mh_fetch_header()); its bytes are fetched once, when backup.c
+ * opens it.
  */
 #ifndef GV_MAILSRC_H
 #define GV_MAILSRC_H
@@ -35,9 +36,6 @@ struct mailsrc;
 #define MAILSRC_HDR_MAX		1000	/* bytes kept of From, Subject, Date */
 #define MAILSRC_MSGS_MAX	(16u << 20)	/* messages of one mailbox */
 #define MAILSRC_META		".mailbox"
-/* Bytes of fetched messages kept for backup.c at once; beyond them a
- * message is fetched again when it is opened. */
-#define MAILSRC_SPILL_MAX	(512u << 20)
 
 /*
  * Connect to the mail helper (the client config's Mail.Host,
@@ -51,8 +49,9 @@ struct mailsrc *mailsrc_new(struct client *c, const struct clientconf_set *cs,
 	    struct feed *f, char *err, size_t errlen);
 
 /*
- * One line on out: users, mailboxes and messages seen, and how many
- * messages were fetched from the helper (bytes too).
+ * One line on out: users, mailboxes and messages seen, how many
+ * messages were fetched from the helper (bytes too), and of how many the
+ * header fields alone were fetched (the new ones, for .mailbox).
  */
 void	mailsrc_summary(const struct mailsrc *, FILE *out);
 

@@ -113,8 +113,9 @@ read_frame(struct mh_conn *c, struct frame *f, char *err, size_t errlen)
 }
 
 /*
- * An ERROR frame's meaning for the caller: MH_STALE, MH_GONE or -1 with
- * err (the connection ended when the code says so).
+ * An ERROR frame's meaning for the caller, with err: MH_STALE, MH_GONE,
+ * MH_REFUSED (another error that answered one request), or -1 when the
+ * code ends the connection (it is then ended here too).
  */
 static int
 got_error(struct mh_conn *c, const struct frame *f, char *err,
@@ -135,8 +136,24 @@ got_error(struct mh_conn *c, const struct frame *f, char *err,
 		return MH_STALE;
 	if (code == MW_ERR_GONE)
 		return MH_GONE;
-	if (mw_error_fatal(code))
+	if (mw_error_fatal(code)) {
 		kill_conn(c);
+		return -1;
+	}
+	return MH_REFUSED;
+}
+
+/*
+ * An ERROR frame in the middle of a list: the helper ends the session
+ * after it (a list cut short cannot be ended), so the connection is
+ * ended here too and the result is -1.
+ */
+static int
+error_in_list(struct mh_conn *c, const struct frame *f, char *err,
+    size_t errlen)
+{
+	(void)got_error(c, f, err, errlen);
+	kill_conn(c);
 	return -1;
 }
 
@@ -266,7 +283,8 @@ mh_connect(const char *host, int port, const char *secretfile,
 {
 	struct addrinfo hints, *res, *ai;
 	uint8_t secret[MW_SECRET_MAX], nonce[MW_NONCE_LEN];
-	uint8_t proof[MW_PROOF_LEN], buf[WIRE_HDR_LEN + MW_PROOF_LEN];
+	uint8_t cnonce[MW_NONCE_LEN], proof[MW_PROOF_LEN], got[MW_PROOF_LEN];
+	uint8_t buf[WIRE_HDR_LEN + MW_PROOF_PAYLOAD];
 	struct wire_wr w;
 	struct mh_conn *c;
 	struct frame f;
@@ -336,9 +354,13 @@ mh_connect(const char *host, int port, const char *secretfile,
 		snprintf(err, errlen, "mailbox helper %s: %s", c->where, why);
 		goto fail;
 	}
-	mailauth_proof(secret, slen, nonce, proof);
+	if (crypto_random(cnonce, sizeof(cnonce)) == -1) {
+		snprintf(err, errlen, "no random numbers");
+		goto fail;
+	}
+	mailauth_proof(secret, slen, 0, nonce, cnonce, proof);
 	wire_wr_init(&w, buf, sizeof(buf));
-	mw_put_proof(&w, proof);
+	mw_put_proof(&w, cnonce, proof);
 	if (send_all(c, buf, w.len, mono_ms() + c->timeout_ms) == -1) {
 		io_error(c, "sending the proof", err, errlen);
 		goto fail;
@@ -350,10 +372,21 @@ mh_connect(const char *host, int port, const char *secretfile,
 		free(f.p);
 		goto fail;
 	}
-	free(f.p);
-	if (f.h.type != MW_READY || f.h.len != 0) {
+	if (f.h.type != MW_READY) {
 		snprintf(err, errlen, "mailbox helper %s: %s frame instead of "
 		    "READY", c->where, mw_type_name(f.h.type));
+		free(f.p);
+		goto fail;
+	}
+	rc = mw_parse_ready(f.p, f.h.len, got, why, sizeof(why));
+	free(f.p);
+	/* Nothing is sent before the helper has proved the secret too. */
+	mailauth_proof(secret, slen, 1, nonce, cnonce, proof);
+	if (rc != 0 || !crypto_equal(proof, got, sizeof(proof))) {
+		snprintf(err, errlen, "%s:%d is not the mailbox helper: it "
+		    "does not prove Mail.SecretFile's secret (%s); nothing "
+		    "was sent to it", host, port, rc != 0 ? why :
+		    "wrong proof");
 		goto fail;
 	}
 	crypto_wipe(secret, sizeof(secret));
@@ -401,11 +434,11 @@ mh_users(struct mh_conn *c, char ***users, size_t *n, char *err,
 		if (read_frame(c, &f, err, errlen) == -1)
 			goto fail;
 		if (f.h.type == MW_ERROR) {
-			rc = got_error(c, &f, err, errlen);
+			rc = nv_n > 0 ? error_in_list(c, &f, err, errlen) :
+			    got_error(c, &f, err, errlen);
 			free(f.p);
 			mw_strings_free(v, nv_n);
-			(void)rc;
-			return -1;
+			return rc == MH_REFUSED ? rc : -1;
 		}
 		if (f.h.type == MW_END) {
 			if (end_of(c, &f, nv_n, "users", err, errlen) == -1)
@@ -480,9 +513,11 @@ mh_mailboxes(struct mh_conn *c, const char *user, struct mh_mailbox **out,
 		if (read_frame(c, &f, err, errlen) == -1)
 			goto fail;
 		if (f.h.type == MW_ERROR) {
-			(void)got_error(c, &f, err, errlen);
+			rc = k > 0 ? error_in_list(c, &f, err, errlen) :
+			    got_error(c, &f, err, errlen);
 			free(f.p);
-			goto fail;
+			mh_mailboxes_free(v, k);
+			return rc == MH_REFUSED ? rc : -1;
 		}
 		if (f.h.type == MW_END) {
 			if (end_of(c, &f, k, "mailboxes", err, errlen) == -1)
@@ -563,7 +598,8 @@ mh_messages(struct mh_conn *c, const char *user, const char *mailbox,
 			break;
 		}
 		if (f.h.type == MW_ERROR) {
-			rc = got_error(c, &f, err, errlen);
+			rc = total > 0 ? error_in_list(c, &f, err, errlen) :
+			    got_error(c, &f, err, errlen);
 			free(f.p);
 			break;
 		}
@@ -615,11 +651,13 @@ mh_messages(struct mh_conn *c, const char *user, const char *mailbox,
 	return rc;
 }
 
-int
-mh_fetch(struct mh_conn *c, const char *user, const char *mailbox,
-    uint32_t uidvalidity, uint32_t uid, uint8_t **data, size_t *len,
-    char *err, size_t errlen)
+/* FETCH (answered with MESSAGE) or FETCH_HEADER (with HEADER). */
+static int
+fetch_of(struct mh_conn *c, uint16_t type, const char *user,
+    const char *mailbox, uint32_t uidvalidity, uint32_t uid, uint8_t **data,
+    size_t *len, char *err, size_t errlen)
 {
+	uint16_t want = type == MW_FETCH ? MW_MESSAGE : MW_HEADER;
 	struct mw_request q;
 	struct frame f;
 	int rc;
@@ -628,7 +666,7 @@ mh_fetch(struct mh_conn *c, const char *user, const char *mailbox,
 	*len = 0;
 	if (!fits(user, mailbox, err, errlen))
 		return -1;
-	request(&q, MW_FETCH, user, mailbox);
+	request(&q, type, user, mailbox);
 	q.uidvalidity = uidvalidity;
 	q.uid = uid;
 	if (send_request(c, &q, err, errlen) == -1 ||
@@ -639,8 +677,9 @@ mh_fetch(struct mh_conn *c, const char *user, const char *mailbox,
 		free(f.p);
 		return rc;
 	}
-	if (f.h.type != MW_MESSAGE) {
-		rc = unexpected(c, &f, "instead of MESSAGE", err, errlen);
+	if (f.h.type != want) {
+		rc = unexpected(c, &f, want == MW_MESSAGE ? "instead of "
+		    "MESSAGE" : "instead of HEADER", err, errlen);
 		free(f.p);
 		return rc;
 	}
@@ -654,6 +693,24 @@ mh_fetch(struct mh_conn *c, const char *user, const char *mailbox,
 	return 0;
 }
 
+int
+mh_fetch(struct mh_conn *c, const char *user, const char *mailbox,
+    uint32_t uidvalidity, uint32_t uid, uint8_t **data, size_t *len,
+    char *err, size_t errlen)
+{
+	return fetch_of(c, MW_FETCH, user, mailbox, uidvalidity, uid, data,
+	    len, err, errlen);
+}
+
+int
+mh_fetch_header(struct mh_conn *c, const char *user, const char *mailbox,
+    uint32_t uidvalidity, uint32_t uid, uint8_t **data, size_t *len,
+    char *err, size_t errlen)
+{
+	return fetch_of(c, MW_FETCH_HEADER, user, mailbox, uidvalidity, uid,
+	    data, len, err, errlen);
+}
+
 /* Wait for DONE: its value into *v, or the error. */
 static int
 read_done(struct mh_conn *c, uint32_t *v, char *err, size_t errlen)
@@ -665,9 +722,9 @@ read_done(struct mh_conn *c, uint32_t *v, char *err, size_t errlen)
 	if (read_frame(c, &f, err, errlen) == -1)
 		return -1;
 	if (f.h.type == MW_ERROR) {
-		(void)got_error(c, &f, err, errlen);
+		rc = got_error(c, &f, err, errlen);
 		free(f.p);
-		return -1;
+		return rc == MH_REFUSED ? rc : -1;
 	}
 	if (f.h.type != MW_DONE) {
 		rc = unexpected(c, &f, "instead of DONE", err, errlen);
@@ -706,6 +763,7 @@ mh_append(struct mh_conn *c, const char *user, const char *mailbox,
 {
 	struct mw_request q;
 	uint32_t v = 0;
+	int rc;
 
 	if (newuid != NULL)
 		*newuid = 0;
@@ -730,9 +788,10 @@ mh_append(struct mh_conn *c, const char *user, const char *mailbox,
 	q.tzoff = tzoff;
 	q.data = data;
 	q.len = len;
-	if (send_request(c, &q, err, errlen) == -1 ||
-	    read_done(c, &v, err, errlen) == -1)
+	if (send_request(c, &q, err, errlen) == -1)
 		return -1;
+	if ((rc = read_done(c, &v, err, errlen)) != 0)
+		return rc;
 	if (newuid != NULL)
 		*newuid = v;
 	return 0;

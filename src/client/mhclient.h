@@ -6,11 +6,12 @@
  * does t/gv-mh.
  *
  * Every call returns 0 (or, where said, a count or MH_STALE/MH_GONE),
- * or -1 with a message in err.  After an error that ended the session
- * (a broken connection, a protocol error) every later call on the same
- * connection fails at once with "connection closed"; an error that
- * answered one request (no such mailbox, the IMAP server said NO, a
- * stale UIDVALIDITY, a message gone) leaves the connection usable.
+ * MH_REFUSED, or -1, each error with a message in err.  -1 means the
+ * session ended (a broken connection, a protocol error, a fatal ERROR):
+ * every later call on the same connection fails at once with
+ * "connection closed".  MH_REFUSED, MH_STALE and MH_GONE answered one
+ * request (MH_REFUSED: no such mailbox, the IMAP server said NO, a
+ * message above Helper.MaxMessageSize) and leave the connection usable.
  */
 #ifndef GV_MHCLIENT_H
 #define GV_MHCLIENT_H
@@ -20,6 +21,7 @@
 
 #define MH_STALE	(-2)	/* the mailbox's UIDVALIDITY changed */
 #define MH_GONE		(-3)	/* no such message any more */
+#define MH_REFUSED	(-4)	/* this request refused; the connection lives */
 
 struct mh_conn;
 
@@ -27,9 +29,11 @@ struct mh_conn;
  * Connect to the helper at host:port (NULL host: 127.0.0.1), authenticate
  * with the secret in secretfile (its bytes, whole; MW_SECRET_MIN to
  * MW_SECRET_MAX of them).  timeout_s bounds each step (connect, each
- * answer, each message's transfer).  0, or -1 with err (the file, the
- * connect, a refused proof: "the helper refused the secret").  *out is
- * freed by mh_close().
+ * answer, each message's transfer); the helper must prove the secret
+ * too (READY's proof) before anything else is sent.  0, or -1 with err
+ * (the file, the connect, a refused proof, a peer that does not prove
+ * the secret: "is not the mailbox helper").  *out is freed by
+ * mh_close().
  */
 int	mh_connect(const char *host, int port, const char *secretfile,
 	    int timeout_s, struct mh_conn **out, char *err, size_t errlen);
@@ -74,7 +78,9 @@ struct mh_msginfo {
  * Calls fn for every message, in UID order; fn returning -1 stops
  * (returns -1, err untouched; the rest of the list is read and dropped,
  * so the connection stays usable).  Returns MH_STALE (a distinct
- * negative value) when uidvalidity changed, else 0 or -1 with err.
+ * negative value) when uidvalidity changed, MH_REFUSED when the helper
+ * refused the request (no such mailbox: deleted since it was listed),
+ * else 0 or -1 with err.
  */
 int	mh_messages(struct mh_conn *, const char *user, const char *mailbox,
 	    uint32_t uidvalidity, int (*fn)(void *, const struct mh_msginfo *),
@@ -82,11 +88,21 @@ int	mh_messages(struct mh_conn *, const char *user, const char *mailbox,
 /*
  * One message's bytes, exactly as the server has them (BODY.PEEK[]:
  * \Seen is not set): *data malloc'ed (the caller frees), *len its size.
- * 0, MH_STALE, MH_GONE (no such message any more) or -1 with err.
+ * 0, MH_STALE, MH_GONE (no such message any more), MH_REFUSED (above
+ * Helper.MaxMessageSize, the IMAP server said NO) or -1 with err.
  */
 int	mh_fetch(struct mh_conn *, const char *user, const char *mailbox,
 	    uint32_t uidvalidity, uint32_t uid, uint8_t **data, size_t *len,
 	    char *err, size_t errlen);
+/*
+ * Like mh_fetch(), but only the message's From, Subject and Date header
+ * fields (BODY.PEEK[HEADER.FIELDS (FROM SUBJECT DATE)], at most
+ * MW_FRAME_MAX bytes), whatever its size: what .mailbox needs of a new
+ * message, whose body is then fetched once, when it is stored.
+ */
+int	mh_fetch_header(struct mh_conn *, const char *user,
+	    const char *mailbox, uint32_t uidvalidity, uint32_t uid,
+	    uint8_t **data, size_t *len, char *err, size_t errlen);
 /* Create mailbox (and its parents); an existing mailbox is fine. */
 int	mh_create(struct mh_conn *, const char *user, const char *mailbox,
 	    char *err, size_t errlen);

@@ -90,9 +90,16 @@ mailauth_new_secret(const char *path, int force, char *err, size_t errlen)
 }
 
 void
-mailauth_proof(const uint8_t *secret, size_t len,
-    const uint8_t nonce[MW_NONCE_LEN], uint8_t proof[MW_PROOF_LEN])
+mailauth_proof(const uint8_t *secret, size_t len, int helper,
+    const uint8_t helper_nonce[MW_NONCE_LEN],
+    const uint8_t client_nonce[MW_NONCE_LEN], uint8_t proof[MW_PROOF_LEN])
 {
+	uint8_t msg[6 + 2 * MW_NONCE_LEN];
+
 	_Static_assert(MW_PROOF_LEN == CRYPTO_HASH_LEN, "HMAC-SHA-256");
-	crypto_hmac(secret, len, nonce, MW_NONCE_LEN, NULL, 0, proof);
+	memcpy(msg, helper ? "helper" : "client", 6);
+	memcpy(msg + 6, helper ? client_nonce : helper_nonce, MW_NONCE_LEN);
+	memcpy(msg + 6 + MW_NONCE_LEN, helper ? helper_nonce : client_nonce,
+	    MW_NONCE_LEN);
+	crypto_hmac(secret, len, msg, sizeof(msg), NULL, 0, proof);
 }

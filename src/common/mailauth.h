@@ -27,8 +27,16 @@ int	mailauth_read_secret(const char *path, uint8_t *secret, size_t *len,
  */
 int	mailauth_new_secret(const char *path, int force, char *err,
 	    size_t errlen);
-/* The proof of a challenge: HMAC-SHA-256(secret, nonce). */
-void	mailauth_proof(const uint8_t *secret, size_t len,
-	    const uint8_t nonce[MW_NONCE_LEN], uint8_t proof[MW_PROOF_LEN]);
+/*
+ * A side's proof that it has the secret, over both nonces:
+ * HMAC-SHA-256(secret, "client" || helper's nonce || client's nonce)
+ * for the client (PROOF), HMAC-SHA-256(secret, "helper" || client's
+ * nonce || helper's nonce) for the helper (READY).  The labels keep
+ * one side's proof from being played back as the other's.
+ */
+void	mailauth_proof(const uint8_t *secret, size_t len, int helper,
+	    const uint8_t helper_nonce[MW_NONCE_LEN],
+	    const uint8_t client_nonce[MW_NONCE_LEN],
+	    uint8_t proof[MW_PROOF_LEN]);
 
 #endif

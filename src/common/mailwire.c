@@ -47,8 +47,8 @@ static const struct {
 	uint32_t	 max;
 } types[] = {
 	{ MW_CHALLENGE,	"CHALLENGE",	MW_MAGIC_LEN + 2 + MW_NONCE_LEN },
-	{ MW_PROOF,	"PROOF",	MW_PROOF_LEN },
-	{ MW_READY,	"READY",	0 },
+	{ MW_PROOF,	"PROOF",	MW_PROOF_PAYLOAD },
+	{ MW_READY,	"READY",	MW_PROOF_LEN },
 	{ MW_USERS,	"USERS",	0 },
 	{ MW_USER_NAMES, "USER_NAMES",	4 + MW_USERS_PER_FRAME *
 					    STR(MW_USER_MAX) },
@@ -63,6 +63,8 @@ static const struct {
 	{ MW_APPEND,	"APPEND",	UINT32_MAX },	/* fields + maxmsg */
 	{ MW_DONE,	"DONE",		4 },
 	{ MW_END,	"END",		4 },
+	{ MW_FETCH_HEADER, "FETCH_HEADER", REQ_UM + 8 },
+	{ MW_HEADER,	"HEADER",	MW_FRAME_MAX },
 	{ MW_ERROR,	"ERROR",	2 + STR(MW_ERROR_MAX) },
 };
 
@@ -156,9 +158,19 @@ mw_put_challenge(struct wire_wr *w, const uint8_t nonce[MW_NONCE_LEN])
 }
 
 void
-mw_put_proof(struct wire_wr *w, const uint8_t proof[MW_PROOF_LEN])
+mw_put_proof(struct wire_wr *w, const uint8_t nonce[MW_NONCE_LEN],
+    const uint8_t proof[MW_PROOF_LEN])
 {
 	wire_frame_begin(w, MW_PROOF);
+	wire_put_bytes(w, nonce, MW_NONCE_LEN);
+	wire_put_bytes(w, proof, MW_PROOF_LEN);
+	wire_frame_end(w);
+}
+
+void
+mw_put_ready(struct wire_wr *w, const uint8_t proof[MW_PROOF_LEN])
+{
+	wire_frame_begin(w, MW_READY);
 	wire_put_bytes(w, proof, MW_PROOF_LEN);
 	wire_frame_end(w);
 }
@@ -257,6 +269,7 @@ mw_request_size(const struct mw_request *q)
 		n += 4 + strlen(q->user) + strlen(q->mailbox) + 4;
 		break;
 	case MW_FETCH:
+	case MW_FETCH_HEADER:
 		n += 4 + strlen(q->user) + strlen(q->mailbox) + 8;
 		break;
 	case MW_APPEND:
@@ -275,9 +288,10 @@ mw_put_request(struct wire_wr *w, const struct mw_request *q)
 		put_str(w, q->user, MW_USER_MAX);
 	if (q->type != MW_USERS && q->type != MW_MAILBOXES)
 		put_str(w, q->mailbox, MW_MAILBOX_MAX);
-	if (q->type == MW_MESSAGES || q->type == MW_FETCH)
+	if (q->type == MW_MESSAGES || q->type == MW_FETCH ||
+	    q->type == MW_FETCH_HEADER)
 		wire_put_u32(w, q->uidvalidity);
-	if (q->type == MW_FETCH)
+	if (q->type == MW_FETCH || q->type == MW_FETCH_HEADER)
 		wire_put_u32(w, q->uid);
 	if (q->type == MW_APPEND) {
 		if (q->len > MW_MESSAGE_MAX) {
@@ -294,14 +308,14 @@ mw_put_request(struct wire_wr *w, const struct mw_request *q)
 }
 
 void
-mw_put_message_hdr(struct wire_wr *w, size_t len)
+mw_put_message_hdr(struct wire_wr *w, uint16_t type, size_t len)
 {
-	if (len > MW_MESSAGE_MAX) {
+	if (len > mw_type_max(type, MW_MESSAGE_MAX)) {
 		w->overflow = 1;
 		return;
 	}
 	wire_put_u32(w, (uint32_t)len);
-	wire_put_u16(w, MW_MESSAGE);
+	wire_put_u16(w, type);
 	wire_put_u16(w, 0);
 }
 
@@ -350,14 +364,26 @@ mw_parse_challenge(const void *p, size_t len, uint8_t nonce[MW_NONCE_LEN],
 }
 
 int
-mw_parse_proof(const void *p, size_t len, uint8_t proof[MW_PROOF_LEN],
+mw_parse_proof(const void *p, size_t len, uint8_t nonce[MW_NONCE_LEN],
+    uint8_t proof[MW_PROOF_LEN], char *why, size_t whylen)
+{
+	struct reader r;
+
+	rd_init(&r, p, len);
+	rd_get_bytes(&r, nonce, MW_NONCE_LEN);
+	rd_get_bytes(&r, proof, MW_PROOF_LEN);
+	return done(&r, "PROOF", why, whylen);
+}
+
+int
+mw_parse_ready(const void *p, size_t len, uint8_t proof[MW_PROOF_LEN],
     char *why, size_t whylen)
 {
 	struct reader r;
 
 	rd_init(&r, p, len);
 	rd_get_bytes(&r, proof, MW_PROOF_LEN);
-	return done(&r, "PROOF", why, whylen);
+	return done(&r, "READY", why, whylen);
 }
 
 int
@@ -515,7 +541,8 @@ mw_parse_request(uint16_t type, const void *p, size_t len,
 
 	memset(q, 0, sizeof(*q));
 	q->type = type;
-	if (type < MW_USERS || type > MW_APPEND || type == MW_USER_NAMES ||
+	if (type < MW_USERS || (type > MW_APPEND && type !=
+	    MW_FETCH_HEADER) || type == MW_USER_NAMES ||
 	    type == MW_MAILBOX || type == MW_MSG_INFOS ||
 	    type == MW_MESSAGE) {
 		snprintf(why, whylen, "%s is not a request",
@@ -528,9 +555,10 @@ mw_parse_request(uint16_t type, const void *p, size_t len,
 	if (type != MW_USERS && type != MW_MAILBOXES)
 		rd_get_str16(&r, q->mailbox, sizeof(q->mailbox),
 		    MW_MAILBOX_MAX);
-	if (type == MW_MESSAGES || type == MW_FETCH)
+	if (type == MW_MESSAGES || type == MW_FETCH ||
+	    type == MW_FETCH_HEADER)
 		rd_get_u32(&r, &q->uidvalidity);
-	if (type == MW_FETCH)
+	if (type == MW_FETCH || type == MW_FETCH_HEADER)
 		rd_get_u32(&r, &q->uid);
 	if (type == MW_APPEND) {
 		rd_get_str16(&r, q->flags, sizeof(q->flags), MW_FLAGS_MAX);
@@ -564,8 +592,8 @@ mw_parse_request(uint16_t type, const void *p, size_t len,
 		    "or mailbox name", name);
 		return MW_ERR_MALFORMED;
 	}
-	if (type == MW_FETCH && q->uid == 0) {
-		snprintf(why, whylen, "FETCH of UID 0");
+	if ((type == MW_FETCH || type == MW_FETCH_HEADER) && q->uid == 0) {
+		snprintf(why, whylen, "%s of UID 0", name);
 		return MW_ERR_MALFORMED;
 	}
 	if (type == MW_APPEND) {

@@ -20,9 +20,11 @@
 
 #define MW_MAGIC		"GVMH"
 #define MW_MAGIC_LEN		4
-#define MW_VERSION		1
-#define MW_NONCE_LEN		32	/* CHALLENGE's random bytes */
-#define MW_PROOF_LEN		32	/* HMAC-SHA-256(secret, nonce) */
+#define MW_VERSION		2	/* 2: both sides prove the secret */
+#define MW_NONCE_LEN		32	/* CHALLENGE's (and PROOF's) random bytes */
+#define MW_PROOF_LEN		32	/* an HMAC-SHA-256 (mailauth_proof()) */
+/* PROOF's payload: the client's nonce, then its proof. */
+#define MW_PROOF_PAYLOAD	(MW_NONCE_LEN + MW_PROOF_LEN)
 #define MW_SECRET_MIN		16	/* bytes of a secret file, at least */
 #define MW_SECRET_MAX		4096	/* and at most */
 
@@ -40,8 +42,8 @@
 
 enum mw_type {
 	MW_CHALLENGE	= 0x0101,	/* helper: magic, u16 version, nonce */
-	MW_PROOF	= 0x0102,	/* client: the HMAC */
-	MW_READY	= 0x0103,	/* helper: authenticated */
+	MW_PROOF	= 0x0102,	/* client: its nonce, its HMAC */
+	MW_READY	= 0x0103,	/* helper: authenticated, its HMAC */
 	MW_USERS	= 0x0110,	/* client: (empty) */
 	MW_USER_NAMES	= 0x0111,	/* helper: u32 n, n strings */
 	MW_MAILBOXES	= 0x0112,	/* client: user */
@@ -54,6 +56,8 @@ enum mw_type {
 	MW_APPEND	= 0x0119,	/* client: user, mailbox, flags, date... */
 	MW_DONE		= 0x011a,	/* helper: u32 value (count or new UID) */
 	MW_END		= 0x011b,	/* helper: u32 count, after a stream */
+	MW_FETCH_HEADER	= 0x011c,	/* client: as FETCH */
+	MW_HEADER	= 0x011d,	/* helper: From, Subject, Date fields */
 	MW_ERROR	= 0x01ff,	/* either: u16 code, string text */
 };
 
@@ -122,8 +126,8 @@ struct mw_request {
 	uint16_t	 type;		/* MW_USERS ... MW_APPEND */
 	char		 user[MW_USER_MAX + 1];
 	char		 mailbox[MW_MAILBOX_MAX + 1];
-	uint32_t	 uidvalidity;	/* MESSAGES, FETCH */
-	uint32_t	 uid;		/* FETCH */
+	uint32_t	 uidvalidity;	/* MESSAGES, FETCH, FETCH_HEADER */
+	uint32_t	 uid;		/* FETCH, FETCH_HEADER */
 	char		 flags[MW_FLAGS_MAX + 1];	/* APPEND */
 	int64_t		 date;		/* APPEND */
 	int32_t		 tzoff;		/* APPEND, -1439..1439 */
@@ -136,8 +140,12 @@ struct mw_request {
  * above its limit sets it too, nothing is cut).
  */
 void	mw_put_challenge(struct wire_wr *, const uint8_t nonce[MW_NONCE_LEN]);
-void	mw_put_proof(struct wire_wr *, const uint8_t proof[MW_PROOF_LEN]);
-void	mw_put_empty(struct wire_wr *, uint16_t type);	/* READY, USERS */
+/* PROOF: the client's nonce and its proof. */
+void	mw_put_proof(struct wire_wr *, const uint8_t nonce[MW_NONCE_LEN],
+	    const uint8_t proof[MW_PROOF_LEN]);
+/* READY: the helper's proof. */
+void	mw_put_ready(struct wire_wr *, const uint8_t proof[MW_PROOF_LEN]);
+void	mw_put_empty(struct wire_wr *, uint16_t type);	/* USERS */
 void	mw_put_u32(struct wire_wr *, uint16_t type, uint32_t);	/* DONE, END */
 void	mw_put_error(struct wire_wr *, int code, const char *text);
 /* users[0..n), n at most MW_USERS_PER_FRAME. */
@@ -155,10 +163,10 @@ void	mw_put_request(struct wire_wr *, const struct mw_request *);
 /* The bytes mw_put_request() writes for q, header included. */
 size_t	mw_request_size(const struct mw_request *);
 /*
- * MESSAGE's header alone (the payload is the message's len bytes, which
- * the caller sends after it).
+ * The header alone of a MESSAGE or HEADER (type) of len bytes (the
+ * caller sends them after it; above the type's limit: overflow).
  */
-void	mw_put_message_hdr(struct wire_wr *, size_t len);
+void	mw_put_message_hdr(struct wire_wr *, uint16_t type, size_t len);
 
 /*
  * The parsers: each decodes a whole payload and returns 0, or
@@ -168,7 +176,9 @@ void	mw_put_message_hdr(struct wire_wr *, size_t len);
 /* The client's side of CHALLENGE: magic and MW_VERSION checked. */
 int	mw_parse_challenge(const void *p, size_t len,
 	    uint8_t nonce[MW_NONCE_LEN], char *why, size_t whylen);
-int	mw_parse_proof(const void *p, size_t len,
+int	mw_parse_proof(const void *p, size_t len, uint8_t nonce[MW_NONCE_LEN],
+	    uint8_t proof[MW_PROOF_LEN], char *why, size_t whylen);
+int	mw_parse_ready(const void *p, size_t len,
 	    uint8_t proof[MW_PROOF_LEN], char *why, size_t whylen);
 int	mw_parse_u32(const void *p, size_t len, uint32_t *v, char *why,
 	    size_t whylen);
@@ -189,7 +199,8 @@ int	mw_parse_mailbox(const void *p, size_t len, struct mw_mailbox *,
 int	mw_parse_msg_infos(const void *p, size_t len,
 	    struct mw_msginfo *infos, size_t *n, char *why, size_t whylen);
 /*
- * A request of type (MW_USERS ... MW_APPEND; others MW_ERR_UNEXPECTED):
+ * A request of type (MW_USERS ... MW_APPEND, MW_FETCH_HEADER; others
+ * MW_ERR_UNEXPECTED):
  * for APPEND q->data points into p (the caller keeps it) and a tzoff
  * outside -1439..1439 is malformed.  User names and mailboxes must not
  * be empty nor hold control characters (they go into IMAP commands).

@@ -23,6 +23,7 @@
 
 #include "common/mailwire.h"
 #include "imap.h"
+#include "mhlog.h"
 
 #define FETCH_BATCH	1000	/* UIDs in one UID FETCH of the list */
 
@@ -318,7 +319,17 @@ imap_mailboxes(struct imap *im, int (*fn)(void *, const struct mw_mailbox *),
 		if (r != MAILIMAP_NO_ERROR) {
 			rc = fail(im, MW_ERR_IMAP, r, "STATUS", mb->mb_name,
 			    err, errlen);
-			break;
+			if (im->dead)
+				break;
+			/*
+			 * A tagged NO: LIST shows a name that is no mailbox
+			 * (Dovecot lists a deleted parent of a mailbox as
+			 * \HasChildren only).  Left out, not the end of the
+			 * list.
+			 */
+			mlog_info("%s: left out of the list", err);
+			rc = 0;
+			continue;
 		}
 		for (j = st->st_info_list ? clist_begin(st->st_info_list) :
 		    NULL; j != NULL; j = clist_next(j)) {
@@ -416,8 +427,12 @@ examine(struct imap *im, const char *mailbox, uint32_t uidvalidity,
 	return 0;
 }
 
-/* A flag as IMAP writes it, appended to out with a space before it. */
-static void
+/*
+ * A flag as IMAP writes it, appended to out with a space before it: 0,
+ * or 1 when it did not fit (flags past MW_FLAGS_MAX bytes are left out:
+ * the caller logs how many).
+ */
+static int
 add_flag(char *out, size_t outlen, const struct mailimap_flag *f)
 {
 	const char *name = NULL, *pre = "";
@@ -434,11 +449,13 @@ add_flag(char *out, size_t outlen, const struct mailimap_flag *f)
 		pre = "\\";
 		break;
 	}
-	if (name == NULL || strlen(out) + strlen(pre) + strlen(name) + 2 >
-	    outlen)
-		return;		/* flags past MW_FLAGS_MAX are dropped */
+	if (name == NULL)
+		return 0;
+	if (strlen(out) + strlen(pre) + strlen(name) + 2 > outlen)
+		return 1;	/* flags past MW_FLAGS_MAX are dropped */
 	snprintf(out + strlen(out), outlen - strlen(out), "%s%s%s",
 	    out[0] ? " " : "", pre, name);
+	return 0;
 }
 
 /* An IMAP date-time as Unix seconds and minutes east of UTC. */
@@ -472,6 +489,7 @@ msg_of(const struct mailimap_msg_att *a, struct mw_msginfo *m,
     const uint8_t **body, size_t *bodylen)
 {
 	clistiter *it, *f;
+	int cut = 0;
 
 	memset(m, 0, sizeof(*m));
 	if (body != NULL) {
@@ -492,8 +510,8 @@ msg_of(const struct mailimap_msg_att *a, struct mw_msginfo *m,
 				/* \Recent belongs to this session only. */
 				if (ff->fl_type == MAILIMAP_FLAG_FETCH_OTHER &&
 				    ff->fl_flag != NULL)
-					add_flag(m->flags, sizeof(m->flags),
-					    ff->fl_flag);
+					cut += add_flag(m->flags,
+					    sizeof(m->flags), ff->fl_flag);
 			}
 			continue;
 		}
@@ -526,6 +544,9 @@ msg_of(const struct mailimap_msg_att *a, struct mw_msginfo *m,
 			break;
 		}
 	}
+	if (cut > 0)
+		mlog_info("UID %u: %d flag%s past %d bytes left out of its "
+		    "flags", m->uid, cut, cut == 1 ? "" : "s", MW_FLAGS_MAX);
 }
 
 static int
@@ -675,9 +696,52 @@ imap_messages(struct imap *im, const char *mailbox, uint32_t uidvalidity,
 	return rc;
 }
 
-int
-imap_fetch(struct imap *im, const char *mailbox, uint32_t uidvalidity,
-    uint32_t uid, uint8_t **data, size_t *len, char *err, size_t errlen)
+static void
+free_str(void *s, void *unused)
+{
+	(void)unused;
+	free(s);
+}
+
+/* The header fields that mail backup reads (doc/mail.md, .mailbox). */
+static struct mailimap_section *
+header_section(void)
+{
+	static const char *names[] = { "FROM", "SUBJECT", "DATE" };
+	struct mailimap_header_list *hl;
+	struct mailimap_section *sec;
+	clist *l;
+	char *s;
+
+	if ((l = clist_new()) == NULL)
+		return NULL;
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if ((s = strdup(names[i])) == NULL ||
+		    clist_append(l, s) != 0) {
+			free(s);
+			clist_foreach(l, free_str, NULL);
+			clist_free(l);
+			return NULL;
+		}
+	if ((hl = mailimap_header_list_new(l)) == NULL) {
+		clist_foreach(l, free_str, NULL);
+		clist_free(l);
+		return NULL;
+	}
+	if ((sec = mailimap_section_new_header_fields(hl)) == NULL)
+		mailimap_header_list_free(hl);
+	return sec;
+}
+
+/*
+ * One message's bytes (BODY.PEEK[]), or only its From, Subject and Date
+ * fields when headers (BODY.PEEK[HEADER.FIELDS (FROM SUBJECT DATE)], at
+ * most MW_FRAME_MAX bytes of them).
+ */
+static int
+fetch_one(struct imap *im, const char *mailbox, uint32_t uidvalidity,
+    uint32_t uid, int headers, uint8_t **data, size_t *len, char *err,
+    size_t errlen)
 {
 	struct mailimap_fetch_type *ft = NULL;
 	struct mailimap_set *set = NULL;
@@ -694,9 +758,14 @@ imap_fetch(struct imap *im, const char *mailbox, uint32_t uidvalidity,
 	*len = 0;
 	if ((rc = examine(im, mailbox, uidvalidity, err, errlen)) != 0)
 		return rc;
+	if ((set = mailimap_set_new_single(uid)) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return MW_ERR_IMAP;
+	}
+	if (headers)
+		goto fetch;
 	/* Its size first: a message above the limit is never read. */
-	if ((set = mailimap_set_new_single(uid)) == NULL ||
-	    (ft = mailimap_fetch_type_new_fetch_att_list_empty()) == NULL ||
+	if ((ft = mailimap_fetch_type_new_fetch_att_list_empty()) == NULL ||
 	    mailimap_fetch_type_new_fetch_att_list_add(ft,
 	    mailimap_fetch_att_new_uid()) != 0 ||
 	    mailimap_fetch_type_new_fetch_att_list_add(ft,
@@ -735,12 +804,16 @@ imap_fetch(struct imap *im, const char *mailbox, uint32_t uidvalidity,
 		rc = MW_ERR_MSG_TOO_LARGE;
 		goto out;
 	}
-	if ((sec = mailimap_section_new(NULL)) == NULL ||
+fetch:
+	if ((sec = headers ? header_section() :
+	    mailimap_section_new(NULL)) == NULL ||
 	    (ft = mailimap_fetch_type_new_fetch_att_list_empty()) == NULL ||
 	    mailimap_fetch_type_new_fetch_att_list_add(ft,
 	    mailimap_fetch_att_new_uid()) != 0 ||
 	    mailimap_fetch_type_new_fetch_att_list_add(ft,
-	    mailimap_fetch_att_new_body_peek_section(sec)) != 0) {
+	    mailimap_fetch_att_new_body_peek_section(sec)) != 0 ||
+	    (headers && mailimap_fetch_type_new_fetch_att_list_add(ft,
+	    mailimap_fetch_att_new_rfc822_size()) != 0)) {
 		snprintf(err, errlen, "out of memory");
 		rc = MW_ERR_IMAP;
 		goto out;
@@ -758,6 +831,17 @@ imap_fetch(struct imap *im, const char *mailbox, uint32_t uidvalidity,
 		msg_of(clist_content(it), &m, &body, &bodylen);
 		if (m.uid != uid || body == NULL)
 			continue;
+		if (headers && m.size > im->o->max_message) {
+			/* Refused as its FETCH would be, in the same words. */
+			snprintf(err, errlen, "%s of %s: UID %u has %llu bytes, "
+			    "more than Helper.MaxMessageSize (%u)", mailbox,
+			    im->user, uid, (unsigned long long)m.size,
+			    im->o->max_message);
+			rc = MW_ERR_MSG_TOO_LARGE;
+			break;
+		}
+		if (headers && bodylen > MW_FRAME_MAX)
+			bodylen = MW_FRAME_MAX;	/* what is read of them */
 		if (bodylen > im->o->max_message) {
 			snprintf(err, errlen, "%s of %s: UID %u has %zu bytes, "
 			    "more than Helper.MaxMessageSize (%u)", mailbox,
@@ -787,7 +871,28 @@ out:
 	return rc;
 }
 
-/* 1 when mailbox exists (LIST "" mailbox), 0 when not, -1 on errors. */
+int
+imap_fetch(struct imap *im, const char *mailbox, uint32_t uidvalidity,
+    uint32_t uid, uint8_t **data, size_t *len, char *err, size_t errlen)
+{
+	return fetch_one(im, mailbox, uidvalidity, uid, 0, data, len, err,
+	    errlen);
+}
+
+int
+imap_fetch_headers(struct imap *im, const char *mailbox,
+    uint32_t uidvalidity, uint32_t uid, uint8_t **data, size_t *len,
+    char *err, size_t errlen)
+{
+	return fetch_one(im, mailbox, uidvalidity, uid, 1, data, len, err,
+	    errlen);
+}
+
+/*
+ * 1 when mailbox exists (LIST "" mailbox shows it selectable and STATUS
+ * answers: Dovecot lists a deleted parent of a mailbox as \HasChildren
+ * only), 0 when not, -1 on errors (*code set).
+ */
 static int
 exists(struct imap *im, const char *mailbox, char *err, size_t errlen,
     int *code)
@@ -811,6 +916,16 @@ exists(struct imap *im, const char *mailbox, char *err, size_t errlen,
 			found = 1;
 	}
 	mailimap_list_result_free(list);
+	if (found) {
+		uint32_t uv;
+
+		if ((*code = status_uidvalidity(im, mailbox, &uv, err,
+		    errlen)) == 0)
+			return 1;
+		if (im->dead)
+			return -1;
+		found = 0;	/* a NO: only a name */
+	}
 	return found;
 }
 

@@ -79,6 +79,16 @@ int	imap_messages(struct imap *, const char *mailbox, uint32_t uidvalidity,
 int	imap_fetch(struct imap *, const char *mailbox, uint32_t uidvalidity,
 	    uint32_t uid, uint8_t **data, size_t *len, char *err,
 	    size_t errlen);
+/*
+ * Like imap_fetch(), but only the From, Subject and Date fields of the
+ * message's header (BODY.PEEK[HEADER.FIELDS (FROM SUBJECT DATE)]), at
+ * most MW_FRAME_MAX bytes; a message above max_message is refused
+ * (MW_ERR_MSG_TOO_LARGE) as by imap_fetch(), from its RFC822.SIZE in
+ * the same FETCH.
+ */
+int	imap_fetch_headers(struct imap *, const char *mailbox,
+	    uint32_t uidvalidity, uint32_t uid, uint8_t **data, size_t *len,
+	    char *err, size_t errlen);
 /* CREATE mailbox unless it exists (LIST first). */
 int	imap_create(struct imap *, const char *mailbox, char *err,
 	    size_t errlen);

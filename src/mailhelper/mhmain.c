@@ -102,6 +102,16 @@ bind_all(const struct mhconf *c, int *fds, size_t *n, char *err,
 			    "address", a);
 			return -1;
 		}
+		if (!(ss.ss_family == AF_INET ? (ntohl(((struct sockaddr_in *)
+		    &ss)->sin_addr.s_addr) >> 24) == 127 :
+		    IN6_IS_ADDR_LOOPBACK(&((struct sockaddr_in6 *)&ss)->
+		    sin6_addr)))
+			mlog_warnx("WARNING: Helper.Listen \"%s\" is not a "
+			    "loopback address: every user's mail crosses the "
+			    "network in the clear on port %d, and anyone who "
+			    "reaches it may try the secret; listen on "
+			    "127.0.0.1 and ::1 unless a tunnel or a private "
+			    "network protects this port", a, c->port);
 		if ((fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC |
 		    SOCK_NONBLOCK, 0)) == -1) {
 			if (ss.ss_family == AF_INET6 &&

@@ -137,15 +137,24 @@ read_frame(struct conn *c, struct wire_hdr *h, uint8_t **p)
 	return 1;
 }
 
+/*
+ * Before the proof a peer is nobody: its PROOF (header and payload)
+ * must arrive within AUTH_TIMEOUT_MS of the CHALLENGE, whatever
+ * Helper.IdleTimeout is, and no payload is read before the header says
+ * PROOF of exactly MW_PROOF_PAYLOAD bytes.
+ */
+#define AUTH_TIMEOUT_MS	10000
+
 /* Challenge, proof, READY: 0, or -1 (answered and logged). */
 static int
 authenticate(struct conn *c)
 {
 	uint8_t nonce[MW_NONCE_LEN], want[MW_PROOF_LEN], got[MW_PROOF_LEN];
+	uint8_t hb[WIRE_HDR_LEN], pl[MW_PROOF_PAYLOAD], cnonce[MW_NONCE_LEN];
 	struct wire_hdr h;
 	struct wire_wr w;
-	uint8_t *p;
 	char why[256];
+	int64_t dl;
 	int r;
 
 	if (crypto_random(nonce, sizeof(nonce)) == -1) {
@@ -156,32 +165,60 @@ authenticate(struct conn *c)
 	mw_put_challenge(&w, nonce);
 	if (flush(c, &w) == -1)
 		return -1;
-	if ((r = read_frame(c, &h, &p)) != 1) {
-		if (r == 0)
+	dl = mono_ms() + AUTH_TIMEOUT_MS;
+	if ((r = sock_recv_all(c->fd, hb, sizeof(hb), dl)) != 1) {
+		if (r == -1 && errno == ETIMEDOUT)
+			send_error(c, MW_ERR_TIMEOUT, "no proof within 10 "
+			    "seconds");
+		else if (r == -1 && errno == 0)
+			mlog_warnx("%s: closed inside a frame header", c->peer);
+		else
 			mlog_warnx("%s: closed before its proof", c->peer);
 		return -1;
 	}
+	wire_hdr_decode(hb, &h);
 	if (h.type != MW_PROOF) {
-		free(p);
-		snprintf(why, sizeof(why), "%s before the proof",
-		    mw_type_name(h.type));
+		if (mw_type_name(h.type) != NULL)
+			snprintf(why, sizeof(why), "%s before the proof",
+			    mw_type_name(h.type));
+		else
+			snprintf(why, sizeof(why), "unknown frame type "
+			    "0x%04x before the proof", h.type);
 		send_error(c, MW_ERR_UNEXPECTED, why);
 		return -1;
 	}
-	r = mw_parse_proof(p, h.len, got, why, sizeof(why));
-	free(p);
-	if (r != 0) {
+	if (h.len != MW_PROOF_PAYLOAD || h.flags != 0) {
+		snprintf(why, sizeof(why), "a PROOF of %u bytes (flags 0x%04x)"
+		    ", not %d", h.len, h.flags, MW_PROOF_PAYLOAD);
+		send_error(c, MW_ERR_MALFORMED, why);
+		return -1;
+	}
+	if ((r = sock_recv_all(c->fd, pl, sizeof(pl), dl)) != 1) {
+		if (r == -1 && errno == ETIMEDOUT)
+			send_error(c, MW_ERR_TIMEOUT, "no proof within 10 "
+			    "seconds");
+		else
+			mlog_warnx("%s: closed inside its proof", c->peer);
+		return -1;
+	}
+	if ((r = mw_parse_proof(pl, sizeof(pl), cnonce, got, why,
+	    sizeof(why))) != 0) {
 		send_error(c, r, why);
 		return -1;
 	}
-	mailauth_proof(c->sv->secret, c->sv->secret_len, nonce, want);
+	mailauth_proof(c->sv->secret, c->sv->secret_len, 0, nonce, cnonce,
+	    want);
 	if (!crypto_equal(want, got, sizeof(want))) {
 		send_error(c, MW_ERR_AUTH, "wrong proof: the client does not "
 		    "have Helper.SecretFile's secret");
 		return -1;
 	}
+	/* Ours, so that the client knows it talks to the helper. */
+	mailauth_proof(c->sv->secret, c->sv->secret_len, 1, nonce, cnonce,
+	    want);
 	wire_wr_init(&w, c->out, WIRE_HDR_LEN + MW_FRAME_MAX);
-	mw_put_empty(&w, MW_READY);
+	mw_put_ready(&w, want);
+	crypto_wipe(want, sizeof(want));
 	return flush(c, &w);
 }
 
@@ -363,7 +400,8 @@ do_fetch(struct conn *c, const struct mw_request *q)
 	for (int tries = 0;; tries++) {
 		if ((rc = session_for(c, q->user, err, sizeof(err))) != 0)
 			return outcome(c, rc, err);
-		rc = imap_fetch(c->im, q->mailbox, q->uidvalidity, q->uid,
+		rc = (q->type == MW_FETCH_HEADER ? imap_fetch_headers :
+		    imap_fetch)(c->im, q->mailbox, q->uidvalidity, q->uid,
 		    &data, &len, err, sizeof(err));
 		if (rc == 0 || tries > 0 || !broken(c, rc))
 			break;
@@ -371,7 +409,8 @@ do_fetch(struct conn *c, const struct mw_request *q)
 	if (rc != 0)
 		return outcome(c, rc, err);
 	wire_wr_init(&w, hb, sizeof(hb));
-	mw_put_message_hdr(&w, len);
+	mw_put_message_hdr(&w, q->type == MW_FETCH_HEADER ? MW_HEADER :
+	    MW_MESSAGE, len);
 	rc = 0;
 	/* The header says more is coming: one segment with the bytes. */
 	if (w.overflow || send_all(c, hb, w.len, MSG_MORE) == -1 ||
@@ -513,6 +552,7 @@ mhserve_conn(const struct mhserve *sv, int fd, const char *peer)
 			r = do_messages(&c, &q);
 			break;
 		case MW_FETCH:
+		case MW_FETCH_HEADER:
 			r = do_fetch(&c, &q);
 			break;
 		case MW_CREATE:
