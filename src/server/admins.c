@@ -20,6 +20,7 @@
 #include <liboath/oath.h>
 
 #include "common/crypto.h"
+#include "common/textfile.h"
 #include "admins.h"
 #include "log.h"
 
@@ -227,57 +228,13 @@ read_all(const char *path, struct admin_line **v, size_t *n, char *err,
 	char *buf = NULL, *line, *next;
 	struct admin_line *lines = NULL;
 	size_t len = 0, count = 0, lineno = 0;
-	struct stat st;
-	ssize_t got;
-	int fd;
 
 	*v = NULL;
 	*n = 0;
-	/*
-	 * DataDir belongs to Server.User, and the root supervisor reads
-	 * this file too: no link is followed and a FIFO or a device never
-	 * blocks the open; only a regular file is read.
-	 */
-	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK |
-	    O_CLOEXEC)) == -1) {
-		if (errno == ENOENT)
-			return 0;
-		snprintf(err, errlen, "%s: %s", path, errno == ELOOP ?
-		    "a symbolic link, not a file" : strerror(errno));
+	if (textfile_read(path, FILE_MAX, &buf, &len, err, errlen) == -1)
 		return -1;
-	}
-	if (fstat(fd, &st) == -1) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		close(fd);
-		return -1;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		snprintf(err, errlen, "%s: not a regular file", path);
-		close(fd);
-		return -1;
-	}
-	if ((buf = malloc(FILE_MAX + 1)) == NULL)
-		goto oom;
-	while (len < FILE_MAX && (got = read(fd, buf + len,
-	    FILE_MAX - len)) != 0) {
-		if (got == -1) {
-			if (errno == EINTR)
-				continue;
-			snprintf(err, errlen, "%s: %s", path, strerror(errno));
-			goto fail;
-		}
-		len += (size_t)got;
-	}
-	if (len == FILE_MAX) {
-		snprintf(err, errlen, "%s: larger than %d bytes", path,
-		    FILE_MAX);
-		goto fail;
-	}
-	buf[len] = '\0';
-	if (memchr(buf, '\0', len) != NULL) {
-		snprintf(err, errlen, "%s: damaged (a NUL byte)", path);
-		goto fail;
-	}
+	if (buf == NULL)
+		return 0;	/* no file */
 	if ((lines = calloc(ADMIN_MAX, sizeof(*lines))) == NULL)
 		goto oom;
 	for (line = buf; *line != '\0'; line = next) {
@@ -302,7 +259,6 @@ read_all(const char *path, struct admin_line **v, size_t *n, char *err,
 	}
 	crypto_wipe(buf, len);
 	free(buf);
-	close(fd);
 	*v = lines;
 	*n = count;
 	return 0;
@@ -313,7 +269,6 @@ fail:
 		crypto_wipe(buf, len);
 	free(buf);
 	free(lines);
-	close(fd);
 	return -1;
 }
 
