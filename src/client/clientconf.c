@@ -13,8 +13,6 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
 
 #include <confuse.h>
 #include <errno.h>
@@ -270,26 +268,6 @@ validate_allow_restore(cfg_t *sec, cfg_opt_t *opt)
 		confread_error("%s:%d: AllowRestore \"%s\" is not none, "
 		    "target or all", confread_file(), sec->line, v ? v : "");
 		return -1;
-	}
-	return 0;
-}
-
-/* Agent.UIListen: numeric addresses. */
-static int
-validate_listen(cfg_t *sec, cfg_opt_t *opt)
-{
-	unsigned char buf[sizeof(struct in6_addr)];
-	const char *v;
-
-	for (unsigned int i = 0; i < cfg_opt_size(opt); i++) {
-		v = cfg_opt_getnstr(opt, i);
-		if (v == NULL || (inet_pton(AF_INET, v, buf) != 1 &&
-		    inet_pton(AF_INET6, v, buf) != 1)) {
-			confread_error("%s:%d: UIListen \"%s\" is not an "
-			    "IPv4 or IPv6 address", confread_file(),
-			    sec->line, v ? v : "");
-			return -1;
-		}
 	}
 	return 0;
 }
@@ -684,7 +662,7 @@ clientconf_load(const char *file, char *err, size_t errlen)
 		{ "BackupSet|MailUsers", validate_list },
 		{ "BackupSet|MailFolders", validate_list },
 		{ "Mail|SecretFile", validate_path },
-		{ "Agent|UIListen", validate_listen },
+		{ "Agent|UIListen", confread_addresses },
 		{ "Agent|PollInterval", validate_range },
 		{ "Agent|Discovery", validate_range },
 		{ "Agent|Name", validate_name },

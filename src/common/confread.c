@@ -4,7 +4,9 @@
  */
 #include "autoconf.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -209,6 +211,25 @@ confread_parse(cfg_t *cfg, const char *file, int missing_ok)
 	if (rc != CFG_SUCCESS) {
 		confread_error("%s: parse error", file);	/* set already, normally */
 		return -1;
+	}
+	return 0;
+}
+
+int
+confread_addresses(cfg_t *sec, cfg_opt_t *opt)
+{
+	unsigned char buf[sizeof(struct in6_addr)];
+	const char *v;
+
+	for (unsigned int i = 0; i < cfg_opt_size(opt); i++) {
+		v = cfg_opt_getnstr(opt, i);
+		if (v == NULL || (inet_pton(AF_INET, v, buf) != 1 &&
+		    inet_pton(AF_INET6, v, buf) != 1)) {
+			confread_error("%s:%d: %s \"%s\" is not an IPv4 or "
+			    "IPv6 address", confread_file(), sec->line,
+			    opt->name, v ? v : "");
+			return -1;
+		}
 	}
 	return 0;
 }

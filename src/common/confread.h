@@ -37,4 +37,12 @@ int	confread_failed(void);
  */
 int	confread_parse(cfg_t *cfg, const char *file, int missing_ok);
 
+/*
+ * A libconfuse validation callback for a list of numeric IPv4 or IPv6
+ * addresses (a Listen option): each value must parse with inet_pton();
+ * the first that does not is reported through confread_error() as
+ * "FILE:LINE: OPTION "VALUE" is not an IPv4 or IPv6 address".  0 or -1.
+ */
+int	confread_addresses(cfg_t *sec, cfg_opt_t *opt);
+
 #endif

@@ -7,8 +7,6 @@
 
 #include <sys/socket.h>
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
 
 #include <confuse.h>
 #include <errno.h>
@@ -46,25 +44,6 @@ validate_range(cfg_t *sec, cfg_opt_t *opt)
 			    v, ranges[i].min, ranges[i].max);
 			return -1;
 		}
-	return 0;
-}
-
-static int
-validate_listen(cfg_t *sec, cfg_opt_t *opt)
-{
-	unsigned char buf[sizeof(struct in6_addr)];
-	const char *v;
-
-	for (unsigned int i = 0; i < cfg_opt_size(opt); i++) {
-		v = cfg_opt_getnstr(opt, i);
-		if (v == NULL || (inet_pton(AF_INET, v, buf) != 1 &&
-		    inet_pton(AF_INET6, v, buf) != 1)) {
-			confread_error("%s:%d: Listen \"%s\" is not an IPv4 or "
-			    "IPv6 address", confread_file(), sec->line,
-			    v ? v : "");
-			return -1;
-		}
-	}
 	return 0;
 }
 
@@ -218,7 +197,7 @@ mhconf_load(const char *file, int syntax_only, char *err, size_t errlen)
 	static const struct { const char *name; cfg_validate_callback_t fn; }
 	    checks[] = {
 		{ "Ports|MAPI32Bit", validate_range },
-		{ "Helper|Listen", validate_listen },
+		{ "Helper|Listen", confread_addresses },
 		{ "Helper|SecretFile", validate_nonempty },
 		{ "Helper|MaxConnections", validate_range },
 		{ "Helper|IdleTimeout", validate_range },
