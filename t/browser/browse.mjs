@@ -16,15 +16,8 @@
 // size into GV_E2E_OUT.  Any page JS error, CSP violation, console error
 // but an expected 401, or 5xx answer fails.
 
-import { chromium } from 'playwright-core';
-import fs from 'node:fs';
-import path from 'node:path';
+import { env, need, say, comment, ok, launch } from './harness.mjs';
 
-const env = process.env;
-const need = (k) => {
-  if (!env[k]) { console.log(`not ok - environment variable ${k} is set`); process.exit(2); }
-  return env[k];
-};
 const URL = need('GV_E2E_URL');
 const USER = need('GV_E2E_USER');
 const PASS = need('GV_E2E_PASS');
@@ -33,58 +26,10 @@ const SNAPSHOT = need('GV_E2E_SNAPSHOT');
 const SRC = need('GV_E2E_SRC');
 const TARGET = need('GV_E2E_TARGET');
 const OUT = need('GV_E2E_OUT');
-const CHROMIUM = env.GV_E2E_CHROMIUM || '/usr/bin/chromium';
 const WAIT = Number(env.GV_E2E_WAIT_MS || 30000);
-const SIZES = [['laptop', 1366, 768], ['phone', 390, 844]];
 
-const problems = [];
 const result = {};
-function say(line) { process.stdout.write(line + '\n'); }
-function comment(t) { for (const l of String(t).split('\n')) say(`# ${l}`); }
-function ok(cond, name, why) {
-  say(`${cond ? 'ok' : 'not ok'} - ${name}`);
-  if (!cond && why) comment(why);
-  return !!cond;
-}
-
-fs.mkdirSync(OUT, { recursive: true });
-const watchdog = setTimeout(() => { ok(false, 'the browser run finished within 180 s'); process.exit(3); }, 180000);
-const browser = await chromium.launch({
-  executablePath: CHROMIUM, headless: true,
-  args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--no-first-run',
-         '--no-default-browser-check', '--disable-extensions',
-         '--disable-background-networking', '--disable-component-update'],
-});
-const context = await browser.newContext({ viewport: { width: 1366, height: 768 } });
-const page = await context.newPage();
-page.setDefaultTimeout(WAIT);
-await page.addInitScript(() => {
-  document.addEventListener('securitypolicyviolation', (e) => {
-    console.error(`CSP violation: ${e.violatedDirective} blocked ${e.blockedURI || 'inline'}`);
-  });
-});
-page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
-page.on('console', (m) => {
-  if (m.type() !== 'error') return;
-  if (/status of 401\b/.test(m.text())) return;  // the logged-out page's session check
-  problems.push(`console error: ${m.text()}`);
-});
-page.on('response', (r) => { if (r.status() >= 500) problems.push(`${r.status()} for ${r.url()}`); });
-
-async function shot(name) {
-  for (const [size, w, h] of SIZES) {
-    await page.setViewportSize({ width: w, height: h });
-    await page.waitForTimeout(150);
-    const file = path.join(OUT, `${name}-${size}.png`);
-    await page.screenshot({ path: file, fullPage: true });
-    comment(`screenshot: ${file}`);
-    if (size === 'phone') {
-      const over = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
-      ok(over <= 1, `${name}: no sideways scrolling at ${w} px wide`, `${over} px too wide`);
-    }
-  }
-  await page.setViewportSize({ width: SIZES[0][1], height: SIZES[0][2] });
-}
+const { page, shot, end } = await launch({ out: OUT, wait: WAIT, seconds: 180 });
 
 const card = page.locator('#browse-card');
 // wait until the listing of dir is shown (the agent answered)
@@ -200,9 +145,4 @@ try {
   ok(false, 'the browse and restore steps ran', String(e && e.message || e).split('\n').slice(0, 6).join('\n'));
   try { await shot('browse-failure'); } catch (e2) { /* nothing more to show */ }
 }
-ok(problems.length === 0, 'no page JS errors, CSP violations, console errors or 5xx answers', problems.join('\n'));
-say(`result ${JSON.stringify(result)}`);
-clearTimeout(watchdog);
-await context.close();
-await browser.close();
-process.exit(0);
+await end(result);
